@@ -1,0 +1,127 @@
+//! Accounts: the customer companies a CS team looks after.
+
+use crate::ids::{AccountId, ExternalId, UserId};
+use crate::subscription::AccountFigures;
+use crate::validation::Reason;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchModel {
+    High,
+    Low,
+    Tech,
+}
+
+impl TouchModel {
+    pub const ALL: [TouchModel; 3] = [Self::High, Self::Low, Self::Tech];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::High => "high",
+            Self::Low => "low",
+            Self::Tech => "tech",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<TouchModel, Reason> {
+        let wanted = raw.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == wanted)
+            .ok_or_else(|| Reason::NotOneOf { allowed: Self::ALL.iter().map(|t| t.as_str().to_owned()).collect() })
+    }
+}
+
+/// Lifecycle stages every workspace starts with; a workspace may define its own list.
+pub const DEFAULT_STAGES: [&str; 6] = ["onboarding", "adoption", "expansion", "renewal", "at_risk", "churned"];
+
+/// Checks a stage against the workspace's list.
+pub fn parse_stage(raw: &str, allowed: &[String]) -> Result<String, Reason> {
+    let wanted = raw.trim().to_lowercase();
+    if allowed.iter().any(|s| *s == wanted) {
+        Ok(wanted)
+    } else {
+        Err(Reason::NotOneOf { allowed: allowed.to_vec() })
+    }
+}
+
+/// Custom fields, keyed without their `custom.` prefix.
+pub type CustomFields = BTreeMap<String, String>;
+
+pub const CUSTOM_PREFIX: &str = "custom.";
+
+/// Checks the name of a custom field (after the `custom.` prefix).
+pub fn parse_custom_key(raw: &str) -> Result<String, Reason> {
+    let key = raw.trim();
+    if key.is_empty() {
+        return Err(Reason::Required);
+    }
+    if key.chars().count() > 64 {
+        return Err(Reason::TooLong { max: 64 });
+    }
+    Ok(key.to_owned())
+}
+
+/// Everything a user may set on an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccountInput {
+    pub external_id: ExternalId,
+    pub name: String,
+    pub domain: Option<String>,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    pub employees: Option<i64>,
+    pub tier: Option<String>,
+    pub touch_model: Option<TouchModel>,
+    pub stage: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub sub_owner_id: Option<UserId>,
+    pub sales_owner_id: Option<UserId>,
+    pub created_on: Option<NaiveDate>,
+    pub churn_reason: Option<String>,
+    pub churn_note: Option<String>,
+    pub custom: CustomFields,
+}
+
+/// An account as read back, with the figures derived from its subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Account {
+    pub id: AccountId,
+    #[serde(flatten)]
+    pub input: AccountInput,
+    #[serde(flatten)]
+    pub figures: AccountFigures,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Parses an employee count: a whole number ≥ 0.
+pub fn parse_employees(raw: &str) -> Result<i64, Reason> {
+    let cleaned: String = raw.trim().chars().filter(|c| *c != ',').collect();
+    let value: i64 = cleaned.parse().map_err(|_| Reason::InvalidInteger)?;
+    if value < 0 {
+        return Err(Reason::Negative);
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_must_be_one_of_the_workspace_stages() {
+        let stages: Vec<String> = DEFAULT_STAGES.iter().map(|s| s.to_string()).collect();
+        assert_eq!(parse_stage(" Adoption ", &stages).unwrap(), "adoption");
+        assert!(matches!(parse_stage("trial", &stages), Err(Reason::NotOneOf { .. })));
+    }
+
+    #[test]
+    fn employees_accept_separators_and_refuse_negatives() {
+        assert_eq!(parse_employees("1,200"), Ok(1200));
+        assert_eq!(parse_employees("-3"), Err(Reason::Negative));
+        assert_eq!(parse_employees("many"), Err(Reason::InvalidInteger));
+    }
+}

@@ -1,0 +1,165 @@
+//! accounts.csv
+
+use super::table::{Columns, RowError, RowErrors, Table};
+use super::parse_date;
+use crate::account::{parse_employees, parse_stage, CustomFields, TouchModel, CUSTOM_PREFIX};
+use crate::ids::{optional_text, required_text, Email, ExternalId};
+use crate::settings::WorkspaceSettings;
+use crate::validation::Reason;
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+pub const COLUMNS: Columns = Columns {
+    required: &["account_id", "name"],
+    optional: &[
+        "domain", "industry", "region", "employees", "tier", "touch_model", "stage", "owner_email",
+        "sub_owner_email", "sales_owner_email", "created_at", "churn_reason", "churn_note",
+    ],
+};
+
+/// One row of accounts.csv; owners are still emails, resolved to users when imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub line: u64,
+    pub external_id: ExternalId,
+    pub name: String,
+    pub domain: Option<String>,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    pub employees: Option<i64>,
+    pub tier: Option<String>,
+    pub touch_model: Option<TouchModel>,
+    pub stage: Option<String>,
+    pub owner_email: Option<Email>,
+    pub sub_owner_email: Option<Email>,
+    pub sales_owner_email: Option<Email>,
+    pub created_on: Option<NaiveDate>,
+    pub churn_reason: Option<String>,
+    pub churn_note: Option<String>,
+    pub custom: CustomFields,
+}
+
+const TEXT_MAX: usize = 500;
+const NOTE_MAX: usize = 5000;
+
+pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<AccountRecord>, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut records = Vec::new();
+    let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
+    for row in table.rows() {
+        let mut e = RowErrors { line: row.line, errors: &mut errors };
+        let text = |raw: &str| optional_text(Some(raw), TEXT_MAX).map(Option::unwrap_or_default);
+        let external_id = e.required(&row, "account_id", ExternalId::parse);
+        let name = e.required(&row, "name", |raw| required_text(Some(raw), TEXT_MAX));
+        let domain = e.optional(&row, "domain", text);
+        let industry = e.optional(&row, "industry", text);
+        let region = e.optional(&row, "region", text);
+        let employees = e.optional(&row, "employees", parse_employees);
+        let tier = e.optional(&row, "tier", |raw| text(raw).map(|t| t.to_lowercase()));
+        let touch_model = e.optional(&row, "touch_model", TouchModel::parse);
+        let stage = e.optional(&row, "stage", |raw| parse_stage(raw, &settings.stages));
+        let owner_email = e.optional(&row, "owner_email", Email::parse);
+        let sub_owner_email = e.optional(&row, "sub_owner_email", Email::parse);
+        let sales_owner_email = e.optional(&row, "sales_owner_email", Email::parse);
+        let created_on = e.optional(&row, "created_at", parse_date);
+        let churn_reason = e.optional(&row, "churn_reason", text);
+        let churn_note = e.optional(&row, "churn_note", |raw| optional_text(Some(raw), NOTE_MAX).map(Option::unwrap_or_default));
+        if let Some(id) = &external_id {
+            if let Some(first_line) = first_line_of.insert(id.clone(), row.line) {
+                e.push("account_id", Reason::DuplicateInFile { first_line });
+            }
+        }
+        let record = (|| {
+            Some(AccountRecord {
+                line: row.line,
+                external_id: external_id?,
+                name: name?,
+                domain: domain?,
+                industry: industry?,
+                region: region?,
+                employees: employees?,
+                tier: tier?,
+                touch_model: touch_model?,
+                stage: stage?,
+                owner_email: owner_email?,
+                sub_owner_email: sub_owner_email?,
+                sales_owner_email: sales_owner_email?,
+                created_on: created_on?,
+                churn_reason: churn_reason?,
+                churn_note: churn_note?,
+                custom: row.custom_fields(),
+            })
+        })();
+        records.extend(record);
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Writes accounts.csv with the same columns the import reads, custom fields last.
+pub fn write(records: &[AccountRecord]) -> Result<String, csv::Error> {
+    let mut custom_keys: Vec<&String> = records.iter().flat_map(|r| r.custom.keys()).collect();
+    custom_keys.sort();
+    custom_keys.dedup();
+    let mut header: Vec<String> = COLUMNS.required.iter().chain(COLUMNS.optional).map(|c| c.to_string()).collect();
+    header.extend(custom_keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let email = |v: &Option<Email>| v.as_ref().map(|e| e.to_string()).unwrap_or_default();
+    let rows = records.iter().map(|r| {
+        let mut row = vec![
+            r.external_id.to_string(),
+            r.name.clone(),
+            opt(&r.domain),
+            opt(&r.industry),
+            opt(&r.region),
+            r.employees.map(|n| n.to_string()).unwrap_or_default(),
+            opt(&r.tier),
+            r.touch_model.map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            opt(&r.stage),
+            email(&r.owner_email),
+            email(&r.sub_owner_email),
+            email(&r.sales_owner_email),
+            r.created_on.map(|d| d.to_string()).unwrap_or_default(),
+            opt(&r.churn_reason),
+            opt(&r.churn_note),
+        ];
+        row.extend(custom_keys.iter().map(|k| r.custom.get(*k).cloned().unwrap_or_default()));
+        row
+    });
+    super::write_csv(&header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Vec<AccountRecord>, Vec<RowError>> {
+        parse(&Table::parse(text, &COLUMNS).map_err(|e| e)?, &WorkspaceSettings::default())
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_line_and_column() {
+        let errors = parse_text(
+            "account_id,name,employees,touch_model,owner_email\n\
+             A1,Acme,10,high,aki@example.com\n\
+             A2,,x,phone,not-an-email\n\
+             A1,Dup,1,low,\n",
+        )
+        .unwrap_err();
+        let rendered: Vec<String> = errors.iter().map(|e| format!("{}:{}", e.line, e.column)).collect();
+        assert_eq!(rendered, vec!["3:name", "3:employees", "3:touch_model", "3:owner_email", "4:account_id"]);
+    }
+
+    #[test]
+    fn export_then_parse_returns_the_same_records() {
+        let text = "account_id,name,tier,stage,created_at,custom.dept\nA1,株式会社アクメ,Enterprise,adoption,2024/04/01,人事\nA2,Beta,,,,\n";
+        let records = parse_text(text).unwrap();
+        assert_eq!(records[0].tier.as_deref(), Some("enterprise"));
+        let written = write(&records).unwrap();
+        let again = parse_text(&written).unwrap();
+        assert_eq!(records, again);
+    }
+}

@@ -1,0 +1,113 @@
+//! contacts.csv
+
+use super::parse_bool;
+use super::table::{Columns, RowError, RowErrors, Table};
+use crate::account::{CustomFields, CUSTOM_PREFIX};
+use crate::ids::{optional_text, Email, ExternalId};
+use crate::validation::Reason;
+use std::collections::HashMap;
+
+pub const COLUMNS: Columns = Columns {
+    required: &["contact_id", "account_id"],
+    optional: &["name", "email", "role", "phone", "is_primary"],
+};
+
+/// One row of contacts.csv; the account is still the source system's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub line: u64,
+    pub external_id: ExternalId,
+    pub account_external_id: ExternalId,
+    pub name: Option<String>,
+    pub email: Option<Email>,
+    pub role: Option<String>,
+    pub phone: Option<String>,
+    pub is_primary: bool,
+    pub custom: CustomFields,
+}
+
+pub fn parse(table: &Table) -> Result<Vec<ContactRecord>, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut records = Vec::new();
+    let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
+    for row in table.rows() {
+        let mut e = RowErrors { line: row.line, errors: &mut errors };
+        let text = |max: usize| move |raw: &str| optional_text(Some(raw), max).map(Option::unwrap_or_default);
+        let external_id = e.required(&row, "contact_id", ExternalId::parse);
+        let account_external_id = e.required(&row, "account_id", ExternalId::parse);
+        let name = e.optional(&row, "name", text(500));
+        let email = e.optional(&row, "email", Email::parse);
+        let role = e.optional(&row, "role", |raw| text(100)(raw).map(|r| r.to_lowercase()));
+        let phone = e.optional(&row, "phone", text(50));
+        let is_primary = e.optional(&row, "is_primary", parse_bool);
+        if let Some(id) = &external_id {
+            if let Some(first_line) = first_line_of.insert(id.clone(), row.line) {
+                e.push("contact_id", Reason::DuplicateInFile { first_line });
+            }
+        }
+        let record = (|| {
+            Some(ContactRecord {
+                line: row.line,
+                external_id: external_id?,
+                account_external_id: account_external_id?,
+                name: name?,
+                email: email?,
+                role: role?,
+                phone: phone?,
+                is_primary: is_primary?.unwrap_or(false),
+                custom: row.custom_fields(),
+            })
+        })();
+        records.extend(record);
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn write(records: &[ContactRecord]) -> Result<String, csv::Error> {
+    let mut custom_keys: Vec<&String> = records.iter().flat_map(|r| r.custom.keys()).collect();
+    custom_keys.sort();
+    custom_keys.dedup();
+    let mut header: Vec<String> = COLUMNS.required.iter().chain(COLUMNS.optional).map(|c| c.to_string()).collect();
+    header.extend(custom_keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
+    let rows = records.iter().map(|r| {
+        let mut row = vec![
+            r.external_id.to_string(),
+            r.account_external_id.to_string(),
+            r.name.clone().unwrap_or_default(),
+            r.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+            r.role.clone().unwrap_or_default(),
+            r.phone.clone().unwrap_or_default(),
+            r.is_primary.to_string(),
+        ];
+        row.extend(custom_keys.iter().map(|k| r.custom.get(*k).cloned().unwrap_or_default()));
+        row
+    });
+    super::write_csv(&header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_round_trip_through_csv() {
+        let text = "contact_id,account_id,name,email,role,is_primary\nC1,A1,山田 花子,Hanako@Example.jp,Champion,true\nC2,A1,,,,\n";
+        let records = parse(&Table::parse(text, &COLUMNS).unwrap()).unwrap();
+        assert_eq!(records[0].email.as_ref().map(|e| e.as_str()), Some("hanako@example.jp"));
+        assert_eq!(records[0].role.as_deref(), Some("champion"));
+        let again = parse(&Table::parse(&write(&records).unwrap(), &COLUMNS).unwrap()).unwrap();
+        assert_eq!(records, again);
+    }
+
+    #[test]
+    fn bad_boolean_and_email_are_reported() {
+        let text = "contact_id,account_id,email,is_primary\nC1,A1,nope,maybe\n";
+        let errors = parse(&Table::parse(text, &COLUMNS).unwrap()).unwrap_err();
+        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(columns, vec!["email", "is_primary"]);
+    }
+}

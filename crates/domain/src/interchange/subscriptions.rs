@@ -1,0 +1,179 @@
+//! subscriptions.csv — one row per contract period.
+
+use super::parse_date;
+use super::table::{Columns, RowError, RowErrors, Table};
+use crate::account::{CustomFields, CUSTOM_PREFIX};
+use crate::ids::{optional_text, required_text, ExternalId};
+use crate::money::{parse_decimal, Currency, Money};
+use crate::settings::WorkspaceSettings;
+use crate::subscription::BillingInterval;
+use crate::validation::Reason;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+pub const COLUMNS: Columns = Columns {
+    required: &["subscription_id", "account_id", "product", "start_date", "billing_interval", "quantity", "unit_price", "currency"],
+    optional: &["plan", "end_date", "interval_count", "discount_percent"],
+};
+
+/// One row of subscriptions.csv; the account is still the source system's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub line: u64,
+    pub subscription_id: ExternalId,
+    pub account_external_id: ExternalId,
+    pub product: String,
+    pub plan: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub billing_interval: BillingInterval,
+    pub interval_count: u32,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub discount_percent: Decimal,
+    pub currency: Currency,
+    pub custom: CustomFields,
+}
+
+pub fn parse_interval_count(raw: &str) -> Result<u32, Reason> {
+    let count: u32 = raw.trim().parse().map_err(|_| Reason::InvalidInteger)?;
+    if (1..=120).contains(&count) {
+        Ok(count)
+    } else {
+        Err(Reason::OutOfRange { min: "1".into(), max: "120".into() })
+    }
+}
+
+pub fn parse_quantity(raw: &str) -> Result<i64, Reason> {
+    let cleaned: String = raw.trim().chars().filter(|c| *c != ',').collect();
+    let quantity: i64 = cleaned.parse().map_err(|_| Reason::InvalidInteger)?;
+    if quantity < 0 {
+        return Err(Reason::Negative);
+    }
+    Ok(quantity)
+}
+
+pub fn parse_discount_percent(raw: &str) -> Result<Decimal, Reason> {
+    let value = parse_decimal(raw)?;
+    if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+        return Err(Reason::OutOfRange { min: "0".into(), max: "100".into() });
+    }
+    Ok(value.normalize())
+}
+
+pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<SubscriptionRecord>, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut records = Vec::new();
+    let mut first_line_of: HashMap<(ExternalId, NaiveDate), u64> = HashMap::new();
+    for row in table.rows() {
+        let mut e = RowErrors { line: row.line, errors: &mut errors };
+        let subscription_id = e.required(&row, "subscription_id", ExternalId::parse);
+        let account_external_id = e.required(&row, "account_id", ExternalId::parse);
+        let product = e.required(&row, "product", |raw| required_text(Some(raw), 100).map(|p| p.to_lowercase()));
+        let plan = e.optional(&row, "plan", |raw| optional_text(Some(raw), 200).map(Option::unwrap_or_default));
+        let start_date = e.required(&row, "start_date", parse_date);
+        let end_date = e.optional(&row, "end_date", parse_date);
+        let billing_interval = e.required(&row, "billing_interval", BillingInterval::parse);
+        let interval_count = e.optional(&row, "interval_count", parse_interval_count);
+        let quantity = e.required(&row, "quantity", parse_quantity);
+        let unit_price = e.required(&row, "unit_price", Money::parse_non_negative);
+        let discount_percent = e.optional(&row, "discount_percent", parse_discount_percent);
+        let currency = e.required(&row, "currency", |raw| {
+            let currency = Currency::parse(raw)?;
+            if currency == settings.currency {
+                Ok(currency)
+            } else {
+                Err(Reason::CurrencyMismatch { expected: settings.currency.to_string() })
+            }
+        });
+        if let (Some(start), Some(Some(end))) = (start_date, end_date) {
+            if end <= start {
+                e.push("end_date", Reason::EndNotAfterStart);
+            }
+        }
+        if let (Some(id), Some(start)) = (&subscription_id, start_date) {
+            if let Some(first_line) = first_line_of.insert((id.clone(), start), row.line) {
+                e.push("start_date", Reason::DuplicateInFile { first_line });
+            }
+        }
+        let record = (|| {
+            Some(SubscriptionRecord {
+                line: row.line,
+                subscription_id: subscription_id?,
+                account_external_id: account_external_id?,
+                product: product?,
+                plan: plan?,
+                start_date: start_date?,
+                end_date: end_date?,
+                billing_interval: billing_interval?,
+                interval_count: interval_count?.unwrap_or(1),
+                quantity: quantity?,
+                unit_price: unit_price?,
+                discount_percent: discount_percent?.unwrap_or(Decimal::ZERO),
+                currency: currency?,
+                custom: row.custom_fields(),
+            })
+        })();
+        records.extend(record);
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn write(records: &[SubscriptionRecord]) -> Result<String, csv::Error> {
+    let mut custom_keys: Vec<&String> = records.iter().flat_map(|r| r.custom.keys()).collect();
+    custom_keys.sort();
+    custom_keys.dedup();
+    let mut header: Vec<String> = COLUMNS.required.iter().chain(COLUMNS.optional).map(|c| c.to_string()).collect();
+    header.extend(custom_keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
+    let rows = records.iter().map(|r| {
+        let mut row = vec![
+            r.subscription_id.to_string(),
+            r.account_external_id.to_string(),
+            r.product.clone(),
+            r.start_date.to_string(),
+            r.billing_interval.as_str().to_owned(),
+            r.quantity.to_string(),
+            r.unit_price.to_string(),
+            r.currency.to_string(),
+            r.plan.clone().unwrap_or_default(),
+            r.end_date.map(|d| d.to_string()).unwrap_or_default(),
+            r.interval_count.to_string(),
+            r.discount_percent.to_string(),
+        ];
+        row.extend(custom_keys.iter().map(|k| r.custom.get(*k).cloned().unwrap_or_default()));
+        row
+    });
+    super::write_csv(&header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Vec<SubscriptionRecord>, Vec<RowError>> {
+        parse(&Table::parse(text, &COLUMNS).unwrap(), &WorkspaceSettings::default())
+    }
+
+    const HEADER: &str = "subscription_id,account_id,product,start_date,end_date,billing_interval,interval_count,quantity,unit_price,discount_percent,currency\n";
+
+    #[test]
+    fn subscriptions_round_trip_through_csv() {
+        let records = parse_text(&format!("{HEADER}S1,A1,Core,2024-04-01,2025-04-01,year,2,\"1,200\",980.5,10,jpy\n")).unwrap();
+        assert_eq!(records[0].quantity, 1200);
+        assert_eq!(records[0].product, "core");
+        let again = parse_text(&write(&records).unwrap()).unwrap();
+        assert_eq!(records, again);
+    }
+
+    #[test]
+    fn foreign_currency_bad_dates_and_out_of_range_discount_are_reported() {
+        let errors = parse_text(&format!("{HEADER}S1,A1,core,2024-04-01,2024-03-01,year,,1,100,120,USD\n")).unwrap_err();
+        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(columns, vec!["discount_percent", "currency", "end_date"]);
+    }
+}

@@ -1,0 +1,20 @@
+//! Kizuna's domain: the types every other crate trusts, and pure logic with no IO.
+//!
+//! Input is parsed into these types once, at the edge (HTTP, CSV, CLI); past that point the
+//! rest of the system relies on them being valid.
+
+pub mod account;
+pub mod contact;
+pub mod i18n;
+pub mod ids;
+pub mod interchange;
+pub mod money;
+pub mod settings;
+pub mod staff;
+pub mod subscription;
+pub mod timeline;
+pub mod validation;
+
+pub use ids::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+pub use money::{Currency, Money};
+pub use validation::{FieldError, Reason};

@@ -1,0 +1,297 @@
+//! Subscriptions as dated periods, and the figures derived from them: MRR, ARR, first paying
+//! day and next renewal date (definitions in `shared/spec/metrics.md`).
+
+use crate::account::CustomFields;
+use crate::ids::{AccountId, ExternalId, SubscriptionPeriodId};
+use crate::money::{Currency, Money};
+use crate::validation::Reason;
+use chrono::{Months, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingInterval {
+    Month,
+    Quarter,
+    HalfYear,
+    Year,
+}
+
+impl BillingInterval {
+    pub const ALL: [BillingInterval; 4] = [Self::Month, Self::Quarter, Self::HalfYear, Self::Year];
+
+    pub fn months(self) -> u32 {
+        match self {
+            Self::Month => 1,
+            Self::Quarter => 3,
+            Self::HalfYear => 6,
+            Self::Year => 12,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Month => "month",
+            Self::Quarter => "quarter",
+            Self::HalfYear => "half_year",
+            Self::Year => "year",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<BillingInterval, Reason> {
+        let wanted = raw.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|i| i.as_str() == wanted).ok_or_else(|| Reason::NotOneOf {
+            allowed: Self::ALL.iter().map(|i| i.as_str().to_owned()).collect(),
+        })
+    }
+}
+
+/// The terms of one subscription period: what the customer pays for, from when to when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubscriptionTerms {
+    /// The source system's id; several periods with one id are one subscription changing.
+    pub subscription_id: ExternalId,
+    pub account_id: AccountId,
+    pub product: String,
+    pub plan: Option<String>,
+    /// First day of service at these terms.
+    pub start_date: NaiveDate,
+    /// First day without service at these terms (exclusive); `None` = ongoing.
+    pub end_date: Option<NaiveDate>,
+    pub billing_interval: BillingInterval,
+    pub interval_count: u32,
+    pub quantity: i64,
+    pub unit_price: Money,
+    #[schema(value_type = String, example = "10")]
+    #[serde(with = "rust_decimal::serde::str")]
+    pub discount_percent: Decimal,
+    pub currency: Currency,
+    pub custom: CustomFields,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubscriptionPeriod {
+    pub id: SubscriptionPeriodId,
+    #[serde(flatten)]
+    pub terms: SubscriptionTerms,
+}
+
+impl SubscriptionTerms {
+    /// Months in one billing term (interval × count).
+    pub fn term_months(&self) -> u32 {
+        self.billing_interval.months() * self.interval_count.max(1)
+    }
+
+    /// quantity × unit_price × (1 − discount/100) ÷ months in (interval × count), exactly.
+    pub fn mrr(&self) -> Money {
+        let gross = Decimal::from(self.quantity) * self.unit_price.0;
+        let net = gross * (Decimal::ONE_HUNDRED - self.discount_percent) / Decimal::ONE_HUNDRED;
+        Money(net / Decimal::from(self.term_months()))
+    }
+
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.start_date <= day && self.end_date.is_none_or(|end| day < end)
+    }
+
+    pub fn mrr_on(&self, day: NaiveDate) -> Money {
+        if self.covers(day) {
+            self.mrr()
+        } else {
+            Money::ZERO
+        }
+    }
+
+    /// Checks what a single period must satisfy on its own.
+    pub fn check(&self, workspace_currency: &Currency) -> Vec<(&'static str, Reason)> {
+        let mut problems = Vec::new();
+        if let Some(end) = self.end_date {
+            if end <= self.start_date {
+                problems.push(("end_date", Reason::EndNotAfterStart));
+            }
+        }
+        if self.interval_count == 0 {
+            problems.push(("interval_count", Reason::OutOfRange { min: "1".into(), max: "120".into() }));
+        }
+        if self.quantity < 0 {
+            problems.push(("quantity", Reason::Negative));
+        }
+        if self.discount_percent < Decimal::ZERO || self.discount_percent > Decimal::ONE_HUNDRED {
+            problems.push(("discount_percent", Reason::OutOfRange { min: "0".into(), max: "100".into() }));
+        }
+        if &self.currency != workspace_currency {
+            problems.push(("currency", Reason::CurrencyMismatch { expected: workspace_currency.to_string() }));
+        }
+        problems
+    }
+
+    pub fn overlaps(&self, other: &SubscriptionTerms) -> bool {
+        let self_before_other = self.end_date.is_some_and(|end| end <= other.start_date);
+        let other_before_self = other.end_date.is_some_and(|end| end <= self.start_date);
+        !(self_before_other || other_before_self)
+    }
+}
+
+/// Finds, per subscription, pairs of periods that overlap in time: (index, index of the other).
+pub fn overlapping_periods(periods: &[&SubscriptionTerms]) -> Vec<(usize, usize)> {
+    let mut by_subscription: BTreeMap<&ExternalId, Vec<usize>> = BTreeMap::new();
+    for (index, period) in periods.iter().enumerate() {
+        by_subscription.entry(&period.subscription_id).or_default().push(index);
+    }
+    let mut overlaps = Vec::new();
+    for indexes in by_subscription.values() {
+        let mut sorted = indexes.clone();
+        sorted.sort_by_key(|&i| periods[i].start_date);
+        for pair in sorted.windows(2) {
+            let (earlier, later) = (pair[0], pair[1]);
+            if periods[earlier].overlaps(periods[later]) {
+                overlaps.push((later, earlier));
+            }
+        }
+    }
+    overlaps
+}
+
+/// What an account's subscriptions say about it on a given day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+pub struct AccountFigures {
+    /// MRR on the day, rounded to 2 decimals as reported.
+    pub mrr: Money,
+    /// 12 × MRR, rounded to 2 decimals as reported.
+    pub arr: Money,
+    pub first_paying_day: Option<NaiveDate>,
+    pub next_renewal_date: Option<NaiveDate>,
+}
+
+impl AccountFigures {
+    pub fn compute(periods: &[&SubscriptionTerms], today: NaiveDate) -> AccountFigures {
+        let mrr: Money = periods.iter().map(|p| p.mrr_on(today)).sum();
+        AccountFigures {
+            mrr: Money(mrr.reported()),
+            arr: Money(Money(mrr.0 * Decimal::from(12)).reported()),
+            first_paying_day: first_paying_day(periods),
+            next_renewal_date: next_renewal_date(periods, today),
+        }
+    }
+}
+
+/// An account's MRR only changes on a period's start or end, so the first start date with a
+/// positive total is the first paying day.
+fn first_paying_day(periods: &[&SubscriptionTerms]) -> Option<NaiveDate> {
+    let mut starts: Vec<NaiveDate> = periods.iter().map(|p| p.start_date).collect();
+    starts.sort();
+    starts.dedup();
+    starts.into_iter().find(|&day| periods.iter().map(|p| p.mrr_on(day)).sum::<Money>().0 > Decimal::ZERO)
+}
+
+/// The earliest term boundary after `today` among the paying subscriptions, with terms counted
+/// from each subscription's first start so that a mid-term change does not move the renewal.
+fn next_renewal_date(periods: &[&SubscriptionTerms], today: NaiveDate) -> Option<NaiveDate> {
+    let mut first_start: BTreeMap<&ExternalId, NaiveDate> = BTreeMap::new();
+    for period in periods {
+        let entry = first_start.entry(&period.subscription_id).or_insert(period.start_date);
+        *entry = (*entry).min(period.start_date);
+    }
+    periods
+        .iter()
+        .filter(|p| p.covers(today) && p.mrr().0 > Decimal::ZERO)
+        .filter_map(|p| {
+            let anchor = first_start[&p.subscription_id];
+            let term = p.term_months();
+            let elapsed = months_between(anchor, today);
+            (elapsed / term..=elapsed / term + 2)
+                .filter_map(|k| anchor.checked_add_months(Months::new((k) * term)))
+                .find(|boundary| *boundary > today)
+        })
+        .min()
+}
+
+fn months_between(from: NaiveDate, to: NaiveDate) -> u32 {
+    use chrono::Datelike;
+    let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+    months.max(0) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn period(id: &str, start: &str, end: Option<&str>, interval: BillingInterval, qty: i64, price: i64) -> SubscriptionTerms {
+        SubscriptionTerms {
+            subscription_id: ExternalId::parse(id).unwrap(),
+            account_id: AccountId(1),
+            product: "core".into(),
+            plan: None,
+            start_date: start.parse().unwrap(),
+            end_date: end.map(|e| e.parse().unwrap()),
+            billing_interval: interval,
+            interval_count: 1,
+            quantity: qty,
+            unit_price: Money(Decimal::from(price)),
+            discount_percent: Decimal::ZERO,
+            currency: Currency::jpy(),
+            custom: CustomFields::new(),
+        }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn annual_plan_mrr_is_a_twelfth_with_two_year_count_a_twenty_fourth() {
+        let mut annual = period("S1", "2025-01-01", None, BillingInterval::Year, 10, 1000);
+        assert_eq!(annual.mrr().reported(), Decimal::new(83333, 2));
+        annual.interval_count = 2;
+        assert_eq!(annual.mrr().reported(), Decimal::new(41667, 2));
+    }
+
+    #[test]
+    fn discount_reduces_mrr_and_full_discount_is_not_paying() {
+        let mut p = period("S1", "2025-01-01", None, BillingInterval::Month, 2, 1000);
+        p.discount_percent = Decimal::from(25);
+        assert_eq!(p.mrr().0, Decimal::from(1500));
+        p.discount_percent = Decimal::ONE_HUNDRED;
+        let figures = AccountFigures::compute(&[&p], day("2025-02-01"));
+        assert_eq!(figures.mrr, Money::ZERO);
+        assert_eq!(figures.first_paying_day, None);
+        assert_eq!(figures.next_renewal_date, None);
+    }
+
+    #[test]
+    fn end_date_is_exclusive() {
+        let p = period("S1", "2025-01-01", Some("2025-02-01"), BillingInterval::Month, 1, 1000);
+        assert_eq!(p.mrr_on(day("2025-01-31")).0, Decimal::from(1000));
+        assert_eq!(p.mrr_on(day("2025-02-01")), Money::ZERO);
+    }
+
+    #[test]
+    fn zero_price_trial_then_paid_makes_first_paying_day_the_conversion() {
+        let trial = period("S1", "2025-01-01", Some("2025-01-15"), BillingInterval::Month, 5, 0);
+        let paid = period("S1", "2025-01-15", None, BillingInterval::Month, 5, 1000);
+        let figures = AccountFigures::compute(&[&trial, &paid], day("2025-03-10"));
+        assert_eq!(figures.first_paying_day, Some(day("2025-01-15")));
+        assert_eq!(figures.arr.0, Decimal::from(60000));
+    }
+
+    #[test]
+    fn renewal_is_counted_from_the_subscription_first_start_despite_mid_term_upgrade() {
+        let first = period("S1", "2024-04-01", Some("2024-10-01"), BillingInterval::Year, 10, 12000);
+        let upgraded = period("S1", "2024-10-01", None, BillingInterval::Year, 20, 12000);
+        let figures = AccountFigures::compute(&[&first, &upgraded], day("2025-02-01"));
+        assert_eq!(figures.next_renewal_date, Some(day("2025-04-01")));
+        let on_boundary = AccountFigures::compute(&[&first, &upgraded], day("2025-04-01"));
+        assert_eq!(on_boundary.next_renewal_date, Some(day("2026-04-01")));
+    }
+
+    #[test]
+    fn overlapping_periods_of_one_subscription_are_found_but_other_subscriptions_may_overlap() {
+        let a = period("S1", "2025-01-01", Some("2025-03-01"), BillingInterval::Month, 1, 1);
+        let b = period("S1", "2025-02-01", None, BillingInterval::Month, 1, 1);
+        let c = period("S2", "2025-01-01", None, BillingInterval::Month, 1, 1);
+        let d = period("S1", "2025-03-01", None, BillingInterval::Month, 1, 1);
+        assert_eq!(overlapping_periods(&[&a, &b, &c]), vec![(1, 0)]);
+        assert!(overlapping_periods(&[&a, &d, &c]).is_empty());
+    }
+}

@@ -1,0 +1,157 @@
+//! Why a value was refused, in both languages, naming the field it came from.
+
+use crate::i18n::Lang;
+use serde::Serialize;
+use std::fmt;
+
+/// The reason one value is invalid. Each variant renders in Japanese and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Reason {
+    Required,
+    TooLong { max: usize },
+    InvalidEmail,
+    InvalidDate,
+    InvalidTimestamp,
+    InvalidInteger,
+    InvalidDecimal,
+    TooManyDecimals { max: u32 },
+    Negative,
+    OutOfRange { min: String, max: String },
+    NotOneOf { allowed: Vec<String> },
+    CurrencyMismatch { expected: String },
+    InvalidBoolean,
+    UnknownColumn,
+    MissingColumn,
+    DuplicateColumn,
+    DuplicateInFile { first_line: u64 },
+    UnknownAccount,
+    UnknownReference,
+    AlreadyExists,
+    EndNotAfterStart,
+    Overlaps { other_start: String },
+    InvalidTimeZone,
+    Malformed { detail: String },
+}
+
+impl Reason {
+    pub fn message(&self, lang: Lang) -> String {
+        use Reason::*;
+        match (self, lang) {
+            (Required, Lang::Ja) => "必須です".into(),
+            (Required, Lang::En) => "is required".into(),
+            (TooLong { max }, Lang::Ja) => format!("{max} 文字以内にしてください"),
+            (TooLong { max }, Lang::En) => format!("must be at most {max} characters"),
+            (InvalidEmail, Lang::Ja) => "メールアドレスの形式ではありません".into(),
+            (InvalidEmail, Lang::En) => "is not an email address".into(),
+            (InvalidDate, Lang::Ja) => "日付は YYYY-MM-DD または YYYY/MM/DD で指定してください".into(),
+            (InvalidDate, Lang::En) => "must be a date as YYYY-MM-DD or YYYY/MM/DD".into(),
+            (InvalidTimestamp, Lang::Ja) => "日時は RFC 3339 形式で指定してください".into(),
+            (InvalidTimestamp, Lang::En) => "must be an RFC 3339 timestamp".into(),
+            (InvalidInteger, Lang::Ja) => "整数ではありません".into(),
+            (InvalidInteger, Lang::En) => "is not a whole number".into(),
+            (InvalidDecimal, Lang::Ja) => "数値ではありません".into(),
+            (InvalidDecimal, Lang::En) => "is not a number".into(),
+            (TooManyDecimals { max }, Lang::Ja) => format!("小数点以下は {max} 桁までです"),
+            (TooManyDecimals { max }, Lang::En) => format!("must have at most {max} decimal places"),
+            (Negative, Lang::Ja) => "0 以上にしてください".into(),
+            (Negative, Lang::En) => "must be 0 or more".into(),
+            (OutOfRange { min, max }, Lang::Ja) => format!("{min} から {max} の範囲で指定してください"),
+            (OutOfRange { min, max }, Lang::En) => format!("must be between {min} and {max}"),
+            (NotOneOf { allowed }, Lang::Ja) => format!("次のいずれかにしてください: {}", allowed.join(", ")),
+            (NotOneOf { allowed }, Lang::En) => format!("must be one of: {}", allowed.join(", ")),
+            (CurrencyMismatch { expected }, Lang::Ja) => format!("通貨はワークスペースの通貨 {expected} と一致させてください"),
+            (CurrencyMismatch { expected }, Lang::En) => format!("must equal the workspace currency {expected}"),
+            (InvalidBoolean, Lang::Ja) => "true または false で指定してください".into(),
+            (InvalidBoolean, Lang::En) => "must be true or false".into(),
+            (UnknownColumn, Lang::Ja) => "不明な列です（独自項目は custom. で始めてください）".into(),
+            (UnknownColumn, Lang::En) => "is not a known column (custom fields must start with custom.)".into(),
+            (MissingColumn, Lang::Ja) => "必須の列がありません".into(),
+            (MissingColumn, Lang::En) => "required column is missing".into(),
+            (DuplicateColumn, Lang::Ja) => "列が重複しています".into(),
+            (DuplicateColumn, Lang::En) => "column appears twice".into(),
+            (DuplicateInFile { first_line }, Lang::Ja) => format!("{first_line} 行目と重複しています"),
+            (DuplicateInFile { first_line }, Lang::En) => format!("duplicates line {first_line}"),
+            (UnknownAccount, Lang::Ja) => "該当する顧客がありません".into(),
+            (UnknownAccount, Lang::En) => "no account has this id".into(),
+            (UnknownReference, Lang::Ja) => "参照先が存在しません".into(),
+            (UnknownReference, Lang::En) => "refers to something that does not exist".into(),
+            (AlreadyExists, Lang::Ja) => "同じ値が既に存在します".into(),
+            (AlreadyExists, Lang::En) => "is already used".into(),
+            (EndNotAfterStart, Lang::Ja) => "終了日は開始日より後にしてください".into(),
+            (EndNotAfterStart, Lang::En) => "must be after start_date".into(),
+            (Overlaps { other_start }, Lang::Ja) => format!("同じ契約の {other_start} 開始の期間と重なっています"),
+            (Overlaps { other_start }, Lang::En) => format!("overlaps the period of the same subscription starting {other_start}"),
+            (InvalidTimeZone, Lang::Ja) => "タイムゾーン名ではありません（例: Asia/Tokyo）".into(),
+            (InvalidTimeZone, Lang::En) => "is not a time zone name (e.g. Asia/Tokyo)".into(),
+            (Malformed { detail }, Lang::Ja) => format!("読み取れません: {detail}"),
+            (Malformed { detail }, Lang::En) => format!("cannot be read: {detail}"),
+        }
+    }
+}
+
+/// One invalid field: its name (a JSON pointer-ish path or a CSV column) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: Reason,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, reason: Reason) -> FieldError {
+        FieldError { field: field.into(), reason }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        self.reason.message(lang)
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason.message(Lang::En))
+    }
+}
+
+/// Collects every field error of one input instead of stopping at the first.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn new() -> Errors {
+        Errors(Vec::new())
+    }
+
+    pub fn push(&mut self, field: &str, reason: Reason) {
+        self.0.push(FieldError::new(field, reason));
+    }
+
+    /// Keeps the value when it parsed, records the error otherwise.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, Reason>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.push(field, reason);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+
+    /// Returns the value built from the checked fields, or every recorded error.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Vec<FieldError>> {
+        if self.0.is_empty() {
+            if let Some(value) = build() {
+                return Ok(value);
+            }
+        }
+        Err(self.0)
+    }
+}

@@ -1,0 +1,58 @@
+use std::fmt;
+
+/// What kind of stored thing an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Team,
+    User,
+    Account,
+    Contact,
+    SubscriptionPeriod,
+    TimelineEntry,
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Entity::Team => "team",
+            Entity::User => "staff user",
+            Entity::Account => "account",
+            Entity::Contact => "contact",
+            Entity::SubscriptionPeriod => "subscription period",
+            Entity::TimelineEntry => "timeline entry",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} {id} does not exist")]
+    NotFound { entity: Entity, id: String },
+    #[error("another {entity} already has this {field}")]
+    Conflict { entity: Entity, field: &'static str },
+    #[error("{entity} refers to a row that does not exist")]
+    InvalidReference { entity: Entity },
+    #[error("stored {entity} is unreadable: {detail}")]
+    Corrupt { entity: Entity, detail: String },
+    #[error("database URL must start with sqlite: or postgres:// (the URL itself is not shown because it may hold a password)")]
+    UnsupportedUrl,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Turns constraint violations into errors the caller can report to the user.
+    pub(crate) fn from_write(error: sqlx::Error, entity: Entity, unique_field: &'static str) -> StoreError {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return StoreError::Conflict { entity, field: unique_field };
+            }
+            if db.is_foreign_key_violation() {
+                return StoreError::InvalidReference { entity };
+            }
+        }
+        StoreError::Database(error)
+    }
+}

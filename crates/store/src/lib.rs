@@ -1,0 +1,174 @@
+//! Storage: the `Store` repository trait and its SQLite and PostgreSQL implementations.
+//!
+//! Both backends share one body of SQL (see `sql.rs`), so they cannot drift apart, and one
+//! contract test suite (`tests/contract.rs`) runs against both.
+
+mod error;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use error::{Entity, StoreError};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use domain::account::{Account, AccountInput, TouchModel};
+use domain::contact::{Contact, ContactInput};
+use domain::interchange::accounts::AccountRecord;
+use domain::interchange::contacts::ContactRecord;
+use domain::interchange::subscriptions::SubscriptionRecord;
+use domain::settings::WorkspaceSettings;
+use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
+use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
+use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One page of a list, with the total number of matches.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccountSort {
+    #[default]
+    Name,
+    Arr,
+    RenewalDate,
+    Updated,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    /// Accounts this user owns or sub-owns.
+    pub owner: Option<UserId>,
+    /// Accounts whose main or sub owner is in this team.
+    pub team: Option<TeamId>,
+    pub stage: Option<String>,
+    pub tier: Option<String>,
+    pub touch_model: Option<TouchModel>,
+    /// Case-insensitive substring of the name or the domain.
+    pub text: Option<String>,
+    pub sort: AccountSort,
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChildQuery {
+    pub account_id: Option<AccountId>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TimelineQuery {
+    pub account_id: Option<AccountId>,
+    pub kind: Option<TimelineKind>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// What an import changed. Re-importing the same file gives `created = updated = 0`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Owners named in the file who were not staff users yet; created inactive.
+    pub users_created: Vec<Email>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;
+    async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()>;
+
+    async fn create_team(&self, input: &TeamInput) -> Result<Team>;
+    async fn get_team(&self, id: TeamId) -> Result<Team>;
+    async fn list_teams(&self) -> Result<Vec<Team>>;
+    async fn update_team(&self, id: TeamId, input: &TeamInput) -> Result<Team>;
+    async fn delete_team(&self, id: TeamId) -> Result<()>;
+
+    async fn create_user(&self, input: &StaffUserInput) -> Result<StaffUser>;
+    async fn get_user(&self, id: UserId) -> Result<StaffUser>;
+    async fn list_users(&self) -> Result<Vec<StaffUser>>;
+    async fn update_user(&self, id: UserId, input: &StaffUserInput) -> Result<StaffUser>;
+    async fn delete_user(&self, id: UserId) -> Result<()>;
+
+    async fn create_account(&self, input: &AccountInput) -> Result<Account>;
+    async fn get_account(&self, id: AccountId) -> Result<Account>;
+    async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account>;
+    async fn delete_account(&self, id: AccountId) -> Result<()>;
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>>;
+    async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
+    /// Stores the figures derived from subscriptions, as of `on`.
+    async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;
+    /// The day the stored figures were computed for, if all accounts agree; `None` otherwise.
+    async fn figures_day(&self) -> Result<Option<NaiveDate>>;
+
+    async fn create_contact(&self, input: &ContactInput) -> Result<Contact>;
+    async fn get_contact(&self, id: ContactId) -> Result<Contact>;
+    async fn update_contact(&self, id: ContactId, input: &ContactInput) -> Result<Contact>;
+    async fn delete_contact(&self, id: ContactId) -> Result<()>;
+    async fn list_contacts(&self, query: &ChildQuery) -> Result<Page<Contact>>;
+
+    async fn create_period(&self, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
+    async fn get_period(&self, id: SubscriptionPeriodId) -> Result<SubscriptionPeriod>;
+    async fn update_period(&self, id: SubscriptionPeriodId, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
+    async fn delete_period(&self, id: SubscriptionPeriodId) -> Result<()>;
+    async fn list_periods(&self, query: &ChildQuery) -> Result<Page<SubscriptionPeriod>>;
+    /// Every period of the given subscriptions (by the source system's id).
+    async fn periods_of_subscriptions(&self, ids: &[ExternalId]) -> Result<Vec<SubscriptionPeriod>>;
+    /// Every period of the given accounts; all periods when `accounts` is `None`.
+    async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>>;
+    async fn list_products(&self) -> Result<Vec<String>>;
+
+    async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry>;
+    async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry>;
+    async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry>;
+    async fn delete_timeline_entry(&self, id: TimelineEntryId) -> Result<()>;
+    async fn list_timeline(&self, query: &TimelineQuery) -> Result<Page<TimelineEntry>>;
+
+    /// Upserts accounts by external id; unknown owner emails become inactive staff users.
+    async fn import_accounts(&self, records: &[AccountRecord]) -> Result<ImportCounts>;
+    /// Upserts contacts by external id; every account must exist.
+    async fn import_contacts(&self, records: &[ContactRecord]) -> Result<ImportCounts>;
+    /// Upserts periods by (subscription id, start date); every account must exist.
+    async fn import_subscriptions(&self, records: &[SubscriptionRecord]) -> Result<ImportCounts>;
+
+    async fn export_accounts(&self) -> Result<Vec<AccountRecord>>;
+    async fn export_contacts(&self) -> Result<Vec<ContactRecord>>;
+    async fn export_subscriptions(&self) -> Result<Vec<SubscriptionRecord>>;
+}
+
+/// Opens the store a database URL names and applies pending migrations.
+///
+/// `sqlite:` URLs (or a plain file path) use SQLite; `postgres://` or `postgresql://` use
+/// PostgreSQL; anything else is refused rather than guessed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}

@@ -1,0 +1,1203 @@
+//! The SQL both backends run. `sql_store!` expands the same code for SQLite and PostgreSQL, so
+//! the compiler checks every query's Rust side against both drivers and they cannot diverge.
+//! Static statements use `$n` placeholders, which both databases accept; dynamic ones go
+//! through `QueryBuilder`, which writes each backend's own placeholders.
+
+use crate::error::{Entity, StoreError};
+use domain::account::{CustomFields, TouchModel};
+use domain::subscription::BillingInterval;
+use domain::timeline::TimelineKind;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// Rows per multi-row statement: below both backends' bind-parameter limits.
+pub(crate) const CHUNK: usize = 1000;
+
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, external_id, name, domain, industry, region, employees, tier, touch_model, stage, \
+     owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, mrr_hundredths, \
+     arr_hundredths, first_paying_day, next_renewal_date, updated_at";
+pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, email, role, phone, is_primary, custom";
+pub(crate) const PERIOD_COLUMNS: &str = "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
+     interval_count, quantity, unit_price, discount_percent, currency, custom";
+pub(crate) const TIMELINE_COLUMNS: &str = "id, account_id, kind, author_id, occurred_at, title, body";
+
+pub(crate) fn custom_to_json(custom: &CustomFields) -> String {
+    serde_json::to_string(custom).expect("a map of strings always serializes")
+}
+
+pub(crate) fn custom_from_json(entity: Entity, text: &str) -> Result<CustomFields, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { entity, detail: format!("custom fields: {e}") })
+}
+
+pub(crate) fn decimal(entity: Entity, text: &str) -> Result<Decimal, StoreError> {
+    Decimal::from_str(text).map_err(|e| StoreError::Corrupt { entity, detail: format!("amount {text:?}: {e}") })
+}
+
+pub(crate) fn corrupt(entity: Entity) -> impl Fn(domain::Reason) -> StoreError {
+    move |reason| StoreError::Corrupt { entity, detail: reason.message(domain::i18n::Lang::En) }
+}
+
+pub(crate) fn touch_model(text: Option<String>) -> Result<Option<TouchModel>, StoreError> {
+    text.map(|t| TouchModel::parse(&t)).transpose().map_err(corrupt(Entity::Account))
+}
+
+pub(crate) fn billing_interval(text: &str) -> Result<BillingInterval, StoreError> {
+    BillingInterval::parse(text).map_err(corrupt(Entity::SubscriptionPeriod))
+}
+
+pub(crate) fn timeline_kind(text: &str) -> Result<TimelineKind, StoreError> {
+    TimelineKind::parse(text).map_err(corrupt(Entity::TimelineEntry))
+}
+
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+macro_rules! sql_store {
+    ($store:ident, $db:ident) => {
+        use $crate::error::{Entity, StoreError};
+        use $crate::sql::{
+            billing_interval, custom_from_json, custom_to_json, decimal, like_pattern, timeline_kind, touch_model,
+            ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
+        };
+        use $crate::{AccountQuery, AccountSort, ChildQuery, ImportCounts, Page, Store, TimelineQuery};
+        use async_trait::async_trait;
+        use chrono::{NaiveDate, Utc};
+        use domain::account::{Account, AccountInput};
+        use domain::contact::{Contact, ContactInput};
+        use domain::interchange::accounts::AccountRecord;
+        use domain::interchange::contacts::ContactRecord;
+        use domain::interchange::subscriptions::SubscriptionRecord;
+        use domain::settings::WorkspaceSettings;
+        use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
+        use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
+        use domain::timeline::{TimelineEntry, TimelineEntryInput};
+        use domain::{
+            AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, TimelineEntryId,
+            UserId,
+        };
+        use sqlx::{QueryBuilder, Row};
+        use std::collections::{HashMap, HashSet};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn account_from_row(row: &DbRow) -> Result<Account> {
+            let custom: String = row.try_get("custom")?;
+            Ok(Account {
+                id: AccountId(row.try_get("id")?),
+                input: AccountInput {
+                    external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?)
+                        .map_err($crate::sql::corrupt(Entity::Account))?,
+                    name: row.try_get("name")?,
+                    domain: row.try_get("domain")?,
+                    industry: row.try_get("industry")?,
+                    region: row.try_get("region")?,
+                    employees: row.try_get("employees")?,
+                    tier: row.try_get("tier")?,
+                    touch_model: touch_model(row.try_get("touch_model")?)?,
+                    stage: row.try_get("stage")?,
+                    owner_id: row.try_get::<Option<i64>, _>("owner_id")?.map(UserId),
+                    sub_owner_id: row.try_get::<Option<i64>, _>("sub_owner_id")?.map(UserId),
+                    sales_owner_id: row.try_get::<Option<i64>, _>("sales_owner_id")?.map(UserId),
+                    created_on: row.try_get("created_on")?,
+                    churn_reason: row.try_get("churn_reason")?,
+                    churn_note: row.try_get("churn_note")?,
+                    custom: custom_from_json(Entity::Account, &custom)?,
+                },
+                figures: AccountFigures {
+                    mrr: Money::from_hundredths(row.try_get("mrr_hundredths")?),
+                    arr: Money::from_hundredths(row.try_get("arr_hundredths")?),
+                    first_paying_day: row.try_get("first_paying_day")?,
+                    next_renewal_date: row.try_get("next_renewal_date")?,
+                },
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
+
+        fn contact_from_row(row: &DbRow) -> Result<Contact> {
+            let custom: String = row.try_get("custom")?;
+            let email: Option<String> = row.try_get("email")?;
+            Ok(Contact {
+                id: ContactId(row.try_get("id")?),
+                input: ContactInput {
+                    external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?)
+                        .map_err($crate::sql::corrupt(Entity::Contact))?,
+                    account_id: AccountId(row.try_get("account_id")?),
+                    name: row.try_get("name")?,
+                    email: email.map(|e| Email::parse(&e)).transpose().map_err($crate::sql::corrupt(Entity::Contact))?,
+                    role: row.try_get("role")?,
+                    phone: row.try_get("phone")?,
+                    is_primary: row.try_get("is_primary")?,
+                    custom: custom_from_json(Entity::Contact, &custom)?,
+                },
+            })
+        }
+
+        fn period_from_row(row: &DbRow) -> Result<SubscriptionPeriod> {
+            let entity = Entity::SubscriptionPeriod;
+            let custom: String = row.try_get("custom")?;
+            let interval_count: i64 = row.try_get("interval_count")?;
+            Ok(SubscriptionPeriod {
+                id: SubscriptionPeriodId(row.try_get("id")?),
+                terms: SubscriptionTerms {
+                    subscription_id: ExternalId::parse(&row.try_get::<String, _>("subscription_id")?)
+                        .map_err($crate::sql::corrupt(entity))?,
+                    account_id: AccountId(row.try_get("account_id")?),
+                    product: row.try_get("product")?,
+                    plan: row.try_get("plan")?,
+                    start_date: row.try_get("start_date")?,
+                    end_date: row.try_get("end_date")?,
+                    billing_interval: billing_interval(&row.try_get::<String, _>("billing_interval")?)?,
+                    interval_count: u32::try_from(interval_count)
+                        .map_err(|e| StoreError::Corrupt { entity, detail: e.to_string() })?,
+                    quantity: row.try_get("quantity")?,
+                    unit_price: Money(decimal(entity, &row.try_get::<String, _>("unit_price")?)?),
+                    discount_percent: decimal(entity, &row.try_get::<String, _>("discount_percent")?)?,
+                    currency: Currency::parse(&row.try_get::<String, _>("currency")?)
+                        .map_err($crate::sql::corrupt(entity))?,
+                    custom: custom_from_json(entity, &custom)?,
+                },
+            })
+        }
+
+        fn timeline_from_row(row: &DbRow) -> Result<TimelineEntry> {
+            Ok(TimelineEntry {
+                id: TimelineEntryId(row.try_get("id")?),
+                input: TimelineEntryInput {
+                    account_id: AccountId(row.try_get("account_id")?),
+                    kind: timeline_kind(&row.try_get::<String, _>("kind")?)?,
+                    author_id: row.try_get::<Option<i64>, _>("author_id")?.map(UserId),
+                    occurred_at: row.try_get("occurred_at")?,
+                    title: row.try_get("title")?,
+                    body: row.try_get("body")?,
+                },
+            })
+        }
+
+        fn user_from_row(row: &DbRow) -> Result<StaffUser> {
+            Ok(StaffUser {
+                id: UserId(row.try_get("id")?),
+                input: StaffUserInput {
+                    email: Email::parse(&row.try_get::<String, _>("email")?).map_err($crate::sql::corrupt(Entity::User))?,
+                    name: row.try_get("name")?,
+                    team_id: row.try_get::<Option<i64>, _>("team_id")?.map(TeamId),
+                    active: row.try_get("active")?,
+                },
+            })
+        }
+
+        fn not_found(entity: Entity, id: impl ToString) -> StoreError {
+            StoreError::NotFound { entity, id: id.to_string() }
+        }
+
+        fn push_account_values(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, input: &AccountInput) {
+            b.push_bind(input.external_id.to_string())
+                .push_bind(input.name.clone())
+                .push_bind(input.domain.clone())
+                .push_bind(input.industry.clone())
+                .push_bind(input.region.clone())
+                .push_bind(input.employees)
+                .push_bind(input.tier.clone())
+                .push_bind(input.touch_model.map(|t| t.as_str()))
+                .push_bind(input.stage.clone())
+                .push_bind(input.owner_id.map(|u| u.0))
+                .push_bind(input.sub_owner_id.map(|u| u.0))
+                .push_bind(input.sales_owner_id.map(|u| u.0))
+                .push_bind(input.created_on)
+                .push_bind(input.churn_reason.clone())
+                .push_bind(input.churn_note.clone())
+                .push_bind(custom_to_json(&input.custom))
+                .push_bind(Utc::now());
+        }
+
+        const ACCOUNT_INSERT: &str = "INSERT INTO accounts (external_id, name, domain, industry, region, employees, tier, \
+             touch_model, stage, owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, updated_at) ";
+
+        const ACCOUNT_UPDATE: &str = "UPDATE accounts SET external_id = $2, name = $3, domain = $4, industry = $5, region = $6, \
+             employees = $7, tier = $8, touch_model = $9, stage = $10, owner_id = $11, sub_owner_id = $12, sales_owner_id = $13, \
+             created_on = $14, churn_reason = $15, churn_note = $16, custom = $17, updated_at = $18 WHERE id = $1";
+
+        fn bind_account_update<'q>(
+            id: AccountId,
+            input: &'q AccountInput,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            sqlx::query(ACCOUNT_UPDATE)
+                .bind(id.0)
+                .bind(input.external_id.as_str())
+                .bind(input.name.as_str())
+                .bind(input.domain.as_deref())
+                .bind(input.industry.as_deref())
+                .bind(input.region.as_deref())
+                .bind(input.employees)
+                .bind(input.tier.as_deref())
+                .bind(input.touch_model.map(|t| t.as_str()))
+                .bind(input.stage.as_deref())
+                .bind(input.owner_id.map(|u| u.0))
+                .bind(input.sub_owner_id.map(|u| u.0))
+                .bind(input.sales_owner_id.map(|u| u.0))
+                .bind(input.created_on)
+                .bind(input.churn_reason.as_deref())
+                .bind(input.churn_note.as_deref())
+                .bind(custom_to_json(&input.custom))
+                .bind(Utc::now())
+        }
+
+        fn push_contact_values(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, input: &ContactInput) {
+            b.push_bind(input.account_id.0)
+                .push_bind(input.external_id.to_string())
+                .push_bind(input.name.clone())
+                .push_bind(input.email.as_ref().map(|e| e.to_string()))
+                .push_bind(input.role.clone())
+                .push_bind(input.phone.clone())
+                .push_bind(input.is_primary)
+                .push_bind(custom_to_json(&input.custom));
+        }
+
+        const CONTACT_INSERT: &str =
+            "INSERT INTO contacts (account_id, external_id, name, email, role, phone, is_primary, custom) ";
+
+        const CONTACT_UPDATE: &str = "UPDATE contacts SET account_id = $2, external_id = $3, name = $4, email = $5, role = $6, \
+             phone = $7, is_primary = $8, custom = $9 WHERE id = $1";
+
+        fn bind_contact_update<'q>(
+            id: ContactId,
+            input: &'q ContactInput,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            sqlx::query(CONTACT_UPDATE)
+                .bind(id.0)
+                .bind(input.account_id.0)
+                .bind(input.external_id.as_str())
+                .bind(input.name.as_deref())
+                .bind(input.email.as_ref().map(|e| e.as_str()))
+                .bind(input.role.as_deref())
+                .bind(input.phone.as_deref())
+                .bind(input.is_primary)
+                .bind(custom_to_json(&input.custom))
+        }
+
+        fn push_period_values(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, terms: &SubscriptionTerms) {
+            b.push_bind(terms.account_id.0)
+                .push_bind(terms.subscription_id.to_string())
+                .push_bind(terms.product.clone())
+                .push_bind(terms.plan.clone())
+                .push_bind(terms.start_date)
+                .push_bind(terms.end_date)
+                .push_bind(terms.billing_interval.as_str())
+                .push_bind(i64::from(terms.interval_count))
+                .push_bind(terms.quantity)
+                .push_bind(terms.unit_price.0.to_string())
+                .push_bind(terms.discount_percent.to_string())
+                .push_bind(terms.currency.to_string())
+                .push_bind(custom_to_json(&terms.custom));
+        }
+
+        const PERIOD_INSERT: &str = "INSERT INTO subscription_periods (account_id, subscription_id, product, plan, start_date, \
+             end_date, billing_interval, interval_count, quantity, unit_price, discount_percent, currency, custom) ";
+
+        const PERIOD_UPDATE: &str = "UPDATE subscription_periods SET account_id = $2, subscription_id = $3, product = $4, \
+             plan = $5, start_date = $6, end_date = $7, billing_interval = $8, interval_count = $9, quantity = $10, \
+             unit_price = $11, discount_percent = $12, currency = $13, custom = $14 WHERE id = $1";
+
+        fn bind_period_update<'q>(
+            id: SubscriptionPeriodId,
+            terms: &'q SubscriptionTerms,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            sqlx::query(PERIOD_UPDATE)
+                .bind(id.0)
+                .bind(terms.account_id.0)
+                .bind(terms.subscription_id.as_str())
+                .bind(terms.product.as_str())
+                .bind(terms.plan.as_deref())
+                .bind(terms.start_date)
+                .bind(terms.end_date)
+                .bind(terms.billing_interval.as_str())
+                .bind(i64::from(terms.interval_count))
+                .bind(terms.quantity)
+                .bind(terms.unit_price.0.to_string())
+                .bind(terms.discount_percent.to_string())
+                .bind(terms.currency.as_str())
+                .bind(custom_to_json(&terms.custom))
+        }
+
+        async fn ensure_products<'c, E>(executor: E, products: &[&str]) -> Result<()>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            if products.is_empty() {
+                return Ok(());
+            }
+            let mut qb = QueryBuilder::<$db>::new("INSERT INTO products (key, name) ");
+            qb.push_values(products, |mut b, product| {
+                b.push_bind(product.to_string()).push_bind(product.to_string());
+            });
+            qb.push(" ON CONFLICT (key) DO NOTHING");
+            qb.build().execute(executor).await?;
+            Ok(())
+        }
+
+        fn push_account_filters(qb: &mut QueryBuilder<'_, $db>, query: &AccountQuery) {
+            qb.push(" WHERE 1 = 1");
+            if let Some(owner) = query.owner {
+                qb.push(" AND (owner_id = ").push_bind(owner.0).push(" OR sub_owner_id = ").push_bind(owner.0).push(")");
+            }
+            if let Some(team) = query.team {
+                qb.push(" AND (owner_id IN (SELECT id FROM staff_users WHERE team_id = ")
+                    .push_bind(team.0)
+                    .push(") OR sub_owner_id IN (SELECT id FROM staff_users WHERE team_id = ")
+                    .push_bind(team.0)
+                    .push("))");
+            }
+            if let Some(stage) = &query.stage {
+                qb.push(" AND stage = ").push_bind(stage.clone());
+            }
+            if let Some(tier) = &query.tier {
+                qb.push(" AND tier = ").push_bind(tier.clone());
+            }
+            if let Some(touch) = query.touch_model {
+                qb.push(" AND touch_model = ").push_bind(touch.as_str());
+            }
+            if let Some(text) = &query.text {
+                let pattern = like_pattern(text);
+                qb.push(" AND (LOWER(name) LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR LOWER(domain) LIKE ")
+                    .push_bind(pattern)
+                    .push(" ESCAPE '\\')");
+            }
+        }
+
+        /// Runs `SELECT <columns> FROM <table> WHERE <column> IN (...)` in chunks.
+        async fn select_in<'c, E, T: Clone + Send + 'static>(
+            executor: &mut E,
+            sql_prefix: &str,
+            values: &[T],
+            push: fn(&mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
+        ) -> Result<Vec<DbRow>>
+        where
+            for<'e> &'e mut E: sqlx::Executor<'e, Database = $db>,
+        {
+            let mut rows = Vec::new();
+            for chunk in values.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(sql_prefix);
+                qb.push(" (");
+                let mut separated = qb.separated(", ");
+                for value in chunk {
+                    push(&mut separated, value.clone());
+                }
+                separated.push_unseparated(")");
+                rows.extend(qb.build().fetch_all(&mut *executor).await?);
+            }
+            Ok(rows)
+        }
+
+        fn bind_text(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, value: String) {
+            b.push_bind(value);
+        }
+
+        fn bind_id(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, value: i64) {
+            b.push_bind(value);
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> $crate::Backend {
+                Self::BACKEND
+            }
+
+            async fn load_settings(&self) -> Result<Option<WorkspaceSettings>> {
+                let Some(row) = sqlx::query(
+                    "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages FROM workspace_settings WHERE id = 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?
+                else {
+                    return Ok(None);
+                };
+                let corrupt = |detail: String| StoreError::Corrupt { entity: Entity::Account, detail };
+                let stages: String = row.try_get("stages")?;
+                let month: i64 = row.try_get("fiscal_year_start_month")?;
+                Ok(Some(WorkspaceSettings {
+                    currency: Currency::parse(&row.try_get::<String, _>("currency")?)
+                        .map_err(|r| corrupt(format!("workspace currency: {r:?}")))?,
+                    time_zone: row.try_get("time_zone")?,
+                    fiscal_year_start_month: u32::try_from(month).map_err(|e| corrupt(e.to_string()))?,
+                    gross_margin: decimal(Entity::Account, &row.try_get::<String, _>("gross_margin")?)?,
+                    stages: serde_json::from_str(&stages).map_err(|e| corrupt(format!("stages: {e}")))?,
+                }))
+            }
+
+            async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO workspace_settings (id, currency, time_zone, fiscal_year_start_month, gross_margin, stages) \
+                     VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET currency = excluded.currency, \
+                     time_zone = excluded.time_zone, fiscal_year_start_month = excluded.fiscal_year_start_month, \
+                     gross_margin = excluded.gross_margin, stages = excluded.stages",
+                )
+                .bind(settings.currency.as_str())
+                .bind(settings.time_zone.as_str())
+                .bind(i64::from(settings.fiscal_year_start_month))
+                .bind(settings.gross_margin.to_string())
+                .bind(serde_json::to_string(&settings.stages).expect("a list of strings always serializes"))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn create_team(&self, input: &TeamInput) -> Result<Team> {
+                let id: i64 = sqlx::query_scalar("INSERT INTO teams (name) VALUES ($1) RETURNING id")
+                    .bind(input.name.as_str())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Team, "name"))?;
+                Ok(Team { id: TeamId(id), name: input.name.clone() })
+            }
+
+            async fn get_team(&self, id: TeamId) -> Result<Team> {
+                let name: Option<String> = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                name.map(|name| Team { id, name }).ok_or_else(|| not_found(Entity::Team, id))
+            }
+
+            async fn list_teams(&self) -> Result<Vec<Team>> {
+                let rows = sqlx::query("SELECT id, name FROM teams ORDER BY name, id").fetch_all(&self.pool).await?;
+                rows.iter().map(|row| Ok(Team { id: TeamId(row.try_get("id")?), name: row.try_get("name")? })).collect()
+            }
+
+            async fn update_team(&self, id: TeamId, input: &TeamInput) -> Result<Team> {
+                let result = sqlx::query("UPDATE teams SET name = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(input.name.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Team, "name"))?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::Team, id));
+                }
+                Ok(Team { id, name: input.name.clone() })
+            }
+
+            async fn delete_team(&self, id: TeamId) -> Result<()> {
+                let result = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::Team, id));
+                }
+                Ok(())
+            }
+
+            async fn create_user(&self, input: &StaffUserInput) -> Result<StaffUser> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO staff_users (email, name, team_id, active) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(input.email.as_str())
+                .bind(input.name.as_str())
+                .bind(input.team_id.map(|t| t.0))
+                .bind(input.active)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, Entity::User, "email"))?;
+                Ok(StaffUser { id: UserId(id), input: input.clone() })
+            }
+
+            async fn get_user(&self, id: UserId) -> Result<StaffUser> {
+                let row = sqlx::query("SELECT id, email, name, team_id, active FROM staff_users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| not_found(Entity::User, id))
+            }
+
+            async fn list_users(&self) -> Result<Vec<StaffUser>> {
+                let rows = sqlx::query("SELECT id, email, name, team_id, active FROM staff_users ORDER BY name, id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(user_from_row).collect()
+            }
+
+            async fn update_user(&self, id: UserId, input: &StaffUserInput) -> Result<StaffUser> {
+                let result =
+                    sqlx::query("UPDATE staff_users SET email = $2, name = $3, team_id = $4, active = $5 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(input.email.as_str())
+                        .bind(input.name.as_str())
+                        .bind(input.team_id.map(|t| t.0))
+                        .bind(input.active)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| StoreError::from_write(e, Entity::User, "email"))?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::User, id));
+                }
+                Ok(StaffUser { id, input: input.clone() })
+            }
+
+            async fn delete_user(&self, id: UserId) -> Result<()> {
+                let result = sqlx::query("DELETE FROM staff_users WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::User, id));
+                }
+                Ok(())
+            }
+
+            async fn create_account(&self, input: &AccountInput) -> Result<Account> {
+                let mut qb = QueryBuilder::<$db>::new(ACCOUNT_INSERT);
+                qb.push_values(std::iter::once(input), |mut b, input| push_account_values(&mut b, input));
+                qb.push(" RETURNING id");
+                let id: i64 = qb
+                    .build_query_scalar()
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Account, "external_id"))?;
+                self.get_account(AccountId(id)).await
+            }
+
+            async fn get_account(&self, id: AccountId) -> Result<Account> {
+                let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(account_from_row).transpose()?.ok_or_else(|| not_found(Entity::Account, id))
+            }
+
+            async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account> {
+                let result = bind_account_update(id, input)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Account, "external_id"))?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::Account, id));
+                }
+                self.get_account(id).await
+            }
+
+            async fn delete_account(&self, id: AccountId) -> Result<()> {
+                let result = sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::Account, id));
+                }
+                Ok(())
+            }
+
+            async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>> {
+                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM accounts");
+                push_account_filters(&mut count, query);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+                let mut select = QueryBuilder::<$db>::new(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts"));
+                push_account_filters(&mut select, query);
+                let direction = if query.descending { "DESC" } else { "ASC" };
+                let order = match query.sort {
+                    AccountSort::Name => format!(" ORDER BY name {direction}, id {direction}"),
+                    AccountSort::Arr => format!(" ORDER BY arr_hundredths {direction}, id {direction}"),
+                    AccountSort::RenewalDate => format!(
+                        " ORDER BY next_renewal_date IS NULL, next_renewal_date {direction}, id {direction}"
+                    ),
+                    AccountSort::Updated => format!(" ORDER BY updated_at {direction}, id {direction}"),
+                };
+                select.push(order);
+                select.push(" LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
+                let rows = select.build().fetch_all(&self.pool).await?;
+                let items = rows.iter().map(account_from_row).collect::<Result<Vec<_>>>()?;
+                Ok(Page { items, total })
+            }
+
+            async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>> {
+                let mut conn = self.pool.acquire().await?;
+                let values: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+                let rows = select_in(
+                    &mut *conn,
+                    "SELECT id, external_id FROM accounts WHERE external_id IN",
+                    &values,
+                    bind_text,
+                )
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let external: String = row.try_get("external_id")?;
+                        let external =
+                            ExternalId::parse(&external).map_err($crate::sql::corrupt(Entity::Account))?;
+                        Ok((external, AccountId(row.try_get("id")?)))
+                    })
+                    .collect()
+            }
+
+            async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in figures.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "UPDATE accounts SET mrr_hundredths = v.column2, arr_hundredths = v.column3, \
+                         first_paying_day = v.column4, next_renewal_date = v.column5, figures_on = v.column6 FROM (",
+                    );
+                    let mut first = true;
+                    for (id, f) in chunk {
+                        qb.push(if first { "VALUES (" } else { ", (" });
+                        first = false;
+                        let mut b = qb.separated(", ");
+                        b.push_bind(id.0)
+                            .push_bind(f.mrr.reported_hundredths())
+                            .push_bind(f.arr.reported_hundredths())
+                            .push_bind(f.first_paying_day)
+                            .push_bind(f.next_renewal_date)
+                            .push_bind(on);
+                        b.push_unseparated(")");
+                    }
+                    qb.push(") AS v WHERE accounts.id = v.column1");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn figures_day(&self) -> Result<Option<NaiveDate>> {
+                let row = sqlx::query(
+                    "SELECT MIN(figures_on) AS earliest, MAX(figures_on) AS latest, \
+                     SUM(CASE WHEN figures_on IS NULL THEN 1 ELSE 0 END) AS missing FROM accounts",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                let earliest: Option<NaiveDate> = row.try_get("earliest")?;
+                let latest: Option<NaiveDate> = row.try_get("latest")?;
+                let missing: Option<i64> = row.try_get("missing")?;
+                Ok(if missing.unwrap_or(0) == 0 && earliest == latest { earliest } else { None })
+            }
+
+            async fn create_contact(&self, input: &ContactInput) -> Result<Contact> {
+                let mut qb = QueryBuilder::<$db>::new(CONTACT_INSERT);
+                qb.push_values(std::iter::once(input), |mut b, input| push_contact_values(&mut b, input));
+                qb.push(" RETURNING id");
+                let id: i64 = qb
+                    .build_query_scalar()
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Contact, "external_id"))?;
+                Ok(Contact { id: ContactId(id), input: input.clone() })
+            }
+
+            async fn get_contact(&self, id: ContactId) -> Result<Contact> {
+                let row = sqlx::query(&format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(contact_from_row).transpose()?.ok_or_else(|| not_found(Entity::Contact, id))
+            }
+
+            async fn update_contact(&self, id: ContactId, input: &ContactInput) -> Result<Contact> {
+                let result = bind_contact_update(id, input)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Contact, "external_id"))?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::Contact, id));
+                }
+                Ok(Contact { id, input: input.clone() })
+            }
+
+            async fn delete_contact(&self, id: ContactId) -> Result<()> {
+                let result = sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::Contact, id));
+                }
+                Ok(())
+            }
+
+            async fn list_contacts(&self, query: &ChildQuery) -> Result<Page<Contact>> {
+                let (rows, total) = list_children(&self.pool, "contacts", CONTACT_COLUMNS, "id", query).await?;
+                Ok(Page { items: rows.iter().map(contact_from_row).collect::<Result<_>>()?, total })
+            }
+
+            async fn create_period(&self, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod> {
+                let mut tx = self.pool.begin().await?;
+                ensure_products(&mut *tx, &[terms.product.as_str()]).await?;
+                let mut qb = QueryBuilder::<$db>::new(PERIOD_INSERT);
+                qb.push_values(std::iter::once(terms), |mut b, terms| push_period_values(&mut b, terms));
+                qb.push(" RETURNING id");
+                let id: i64 = qb
+                    .build_query_scalar()
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::SubscriptionPeriod, "start_date"))?;
+                tx.commit().await?;
+                Ok(SubscriptionPeriod { id: SubscriptionPeriodId(id), terms: terms.clone() })
+            }
+
+            async fn get_period(&self, id: SubscriptionPeriodId) -> Result<SubscriptionPeriod> {
+                let row = sqlx::query(&format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(period_from_row).transpose()?.ok_or_else(|| not_found(Entity::SubscriptionPeriod, id))
+            }
+
+            async fn update_period(&self, id: SubscriptionPeriodId, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod> {
+                let mut tx = self.pool.begin().await?;
+                ensure_products(&mut *tx, &[terms.product.as_str()]).await?;
+                let result = bind_period_update(id, terms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::SubscriptionPeriod, "start_date"))?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::SubscriptionPeriod, id));
+                }
+                tx.commit().await?;
+                Ok(SubscriptionPeriod { id, terms: terms.clone() })
+            }
+
+            async fn delete_period(&self, id: SubscriptionPeriodId) -> Result<()> {
+                let result =
+                    sqlx::query("DELETE FROM subscription_periods WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::SubscriptionPeriod, id));
+                }
+                Ok(())
+            }
+
+            async fn list_periods(&self, query: &ChildQuery) -> Result<Page<SubscriptionPeriod>> {
+                let (rows, total) = list_children(
+                    &self.pool,
+                    "subscription_periods",
+                    PERIOD_COLUMNS,
+                    "subscription_id, start_date, id",
+                    query,
+                )
+                .await?;
+                Ok(Page { items: rows.iter().map(period_from_row).collect::<Result<_>>()?, total })
+            }
+
+            async fn periods_of_subscriptions(&self, ids: &[ExternalId]) -> Result<Vec<SubscriptionPeriod>> {
+                let mut conn = self.pool.acquire().await?;
+                let values: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+                let prefix = format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE subscription_id IN");
+                let rows = select_in(&mut *conn, &prefix, &values, bind_text).await?;
+                rows.iter().map(period_from_row).collect()
+            }
+
+            async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>> {
+                let rows = match accounts {
+                    None => {
+                        sqlx::query(&format!(
+                            "SELECT {PERIOD_COLUMNS} FROM subscription_periods ORDER BY account_id, start_date, id"
+                        ))
+                        .fetch_all(&self.pool)
+                        .await?
+                    }
+                    Some(ids) => {
+                        let mut conn = self.pool.acquire().await?;
+                        let values: Vec<i64> = ids.iter().map(|id| id.0).collect();
+                        let prefix = format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE account_id IN");
+                        select_in(&mut *conn, &prefix, &values, bind_id).await?
+                    }
+                };
+                rows.iter().map(period_from_row).collect()
+            }
+
+            async fn list_products(&self) -> Result<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT key FROM products ORDER BY key").fetch_all(&self.pool).await?)
+            }
+
+            async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO timeline_entries (account_id, kind, author_id, occurred_at, title, body) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(input.account_id.0)
+                .bind(input.kind.as_str())
+                .bind(input.author_id.map(|u| u.0))
+                .bind(input.occurred_at)
+                .bind(input.title.as_str())
+                .bind(input.body.as_deref())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;
+                Ok(TimelineEntry { id: TimelineEntryId(id), input: input.clone() })
+            }
+
+            async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry> {
+                let row = sqlx::query(&format!("SELECT {TIMELINE_COLUMNS} FROM timeline_entries WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(timeline_from_row).transpose()?.ok_or_else(|| not_found(Entity::TimelineEntry, id))
+            }
+
+            async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry> {
+                let result = sqlx::query(
+                    "UPDATE timeline_entries SET account_id = $2, kind = $3, author_id = $4, occurred_at = $5, \
+                     title = $6, body = $7 WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(input.account_id.0)
+                .bind(input.kind.as_str())
+                .bind(input.author_id.map(|u| u.0))
+                .bind(input.occurred_at)
+                .bind(input.title.as_str())
+                .bind(input.body.as_deref())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::TimelineEntry, id));
+                }
+                Ok(TimelineEntry { id, input: input.clone() })
+            }
+
+            async fn delete_timeline_entry(&self, id: TimelineEntryId) -> Result<()> {
+                let result =
+                    sqlx::query("DELETE FROM timeline_entries WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::TimelineEntry, id));
+                }
+                Ok(())
+            }
+
+            async fn list_timeline(&self, query: &TimelineQuery) -> Result<Page<TimelineEntry>> {
+                let push_filters = |qb: &mut QueryBuilder<'_, $db>| {
+                    qb.push(" WHERE 1 = 1");
+                    if let Some(account) = query.account_id {
+                        qb.push(" AND account_id = ").push_bind(account.0);
+                    }
+                    if let Some(kind) = query.kind {
+                        qb.push(" AND kind = ").push_bind(kind.as_str());
+                    }
+                };
+                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM timeline_entries");
+                push_filters(&mut count);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                let mut select = QueryBuilder::<$db>::new(format!("SELECT {TIMELINE_COLUMNS} FROM timeline_entries"));
+                push_filters(&mut select);
+                select.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind(query.limit);
+                select.push(" OFFSET ").push_bind(query.offset);
+                let rows = select.build().fetch_all(&self.pool).await?;
+                Ok(Page { items: rows.iter().map(timeline_from_row).collect::<Result<_>>()?, total })
+            }
+
+            async fn import_accounts(&self, records: &[AccountRecord]) -> Result<ImportCounts> {
+                let mut tx = self.pool.begin().await?;
+                let mut counts = ImportCounts::default();
+
+                let mut emails: Vec<String> = records
+                    .iter()
+                    .flat_map(|r| [&r.owner_email, &r.sub_owner_email, &r.sales_owner_email])
+                    .flatten()
+                    .map(|e| e.to_string())
+                    .collect();
+                emails.sort();
+                emails.dedup();
+                let mut user_ids: HashMap<String, UserId> = HashMap::new();
+                for row in select_in(&mut *tx, "SELECT id, email FROM staff_users WHERE email IN", &emails, bind_text).await? {
+                    user_ids.insert(row.try_get("email")?, UserId(row.try_get("id")?));
+                }
+                for email in &emails {
+                    if user_ids.contains_key(email) {
+                        continue;
+                    }
+                    let name = email.split('@').next().unwrap_or(email).to_owned();
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO staff_users (email, name, team_id, active) VALUES ($1, $2, NULL, $3) RETURNING id",
+                    )
+                    .bind(email.as_str())
+                    .bind(name)
+                    .bind(false)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    user_ids.insert(email.clone(), UserId(id));
+                    counts.users_created.push(Email::parse(email).map_err($crate::sql::corrupt(Entity::User))?);
+                }
+                let user = |email: &Option<Email>| email.as_ref().and_then(|e| user_ids.get(e.as_str()).copied());
+
+                let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
+                let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE external_id IN");
+                let mut existing: HashMap<ExternalId, Account> = HashMap::new();
+                for row in select_in(&mut *tx, &prefix, &externals, bind_text).await? {
+                    let account = account_from_row(&row)?;
+                    existing.insert(account.input.external_id.clone(), account);
+                }
+
+                let mut new_inputs = Vec::new();
+                for record in records {
+                    let input = AccountInput {
+                        external_id: record.external_id.clone(),
+                        name: record.name.clone(),
+                        domain: record.domain.clone(),
+                        industry: record.industry.clone(),
+                        region: record.region.clone(),
+                        employees: record.employees,
+                        tier: record.tier.clone(),
+                        touch_model: record.touch_model,
+                        stage: record.stage.clone(),
+                        owner_id: user(&record.owner_email),
+                        sub_owner_id: user(&record.sub_owner_email),
+                        sales_owner_id: user(&record.sales_owner_email),
+                        created_on: record.created_on,
+                        churn_reason: record.churn_reason.clone(),
+                        churn_note: record.churn_note.clone(),
+                        custom: record.custom.clone(),
+                    };
+                    match existing.get(&record.external_id) {
+                        None => new_inputs.push(input),
+                        Some(account) if account.input == input => counts.unchanged += 1,
+                        Some(account) => {
+                            bind_account_update(account.id, &input).execute(&mut *tx).await?;
+                            counts.updated += 1;
+                        }
+                    }
+                }
+                for chunk in new_inputs.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(ACCOUNT_INSERT);
+                    qb.push_values(chunk, |mut b, input| push_account_values(&mut b, input));
+                    qb.build().execute(&mut *tx).await?;
+                }
+                counts.created = new_inputs.len();
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn import_contacts(&self, records: &[ContactRecord]) -> Result<ImportCounts> {
+                let mut tx = self.pool.begin().await?;
+                let mut counts = ImportCounts::default();
+                let account_externals: Vec<String> = records
+                    .iter()
+                    .map(|r| r.account_external_id.to_string())
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                let mut account_ids: HashMap<String, AccountId> = HashMap::new();
+                for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &account_externals, bind_text).await? {
+                    account_ids.insert(row.try_get("external_id")?, AccountId(row.try_get("id")?));
+                }
+                let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
+                let prefix = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE external_id IN");
+                let mut existing: HashMap<ExternalId, Contact> = HashMap::new();
+                for row in select_in(&mut *tx, &prefix, &externals, bind_text).await? {
+                    let contact = contact_from_row(&row)?;
+                    existing.insert(contact.input.external_id.clone(), contact);
+                }
+                let mut new_inputs = Vec::new();
+                for record in records {
+                    let account_id = *account_ids
+                        .get(record.account_external_id.as_str())
+                        .ok_or_else(|| not_found(Entity::Account, &record.account_external_id))?;
+                    let input = ContactInput {
+                        external_id: record.external_id.clone(),
+                        account_id,
+                        name: record.name.clone(),
+                        email: record.email.clone(),
+                        role: record.role.clone(),
+                        phone: record.phone.clone(),
+                        is_primary: record.is_primary,
+                        custom: record.custom.clone(),
+                    };
+                    match existing.get(&record.external_id) {
+                        None => new_inputs.push(input),
+                        Some(contact) if contact.input == input => counts.unchanged += 1,
+                        Some(contact) => {
+                            bind_contact_update(contact.id, &input).execute(&mut *tx).await?;
+                            counts.updated += 1;
+                        }
+                    }
+                }
+                for chunk in new_inputs.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(CONTACT_INSERT);
+                    qb.push_values(chunk, |mut b, input| push_contact_values(&mut b, input));
+                    qb.build().execute(&mut *tx).await?;
+                }
+                counts.created = new_inputs.len();
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn import_subscriptions(&self, records: &[SubscriptionRecord]) -> Result<ImportCounts> {
+                let mut tx = self.pool.begin().await?;
+                let mut counts = ImportCounts::default();
+                let mut products: Vec<&str> = records.iter().map(|r| r.product.as_str()).collect();
+                products.sort();
+                products.dedup();
+                ensure_products(&mut *tx, &products).await?;
+                let account_externals: Vec<String> = records
+                    .iter()
+                    .map(|r| r.account_external_id.to_string())
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                let mut account_ids: HashMap<String, AccountId> = HashMap::new();
+                for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &account_externals, bind_text).await? {
+                    account_ids.insert(row.try_get("external_id")?, AccountId(row.try_get("id")?));
+                }
+                let subscription_ids: Vec<String> = records
+                    .iter()
+                    .map(|r| r.subscription_id.to_string())
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                let prefix = format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE subscription_id IN");
+                let mut existing: HashMap<(ExternalId, NaiveDate), SubscriptionPeriod> = HashMap::new();
+                for row in select_in(&mut *tx, &prefix, &subscription_ids, bind_text).await? {
+                    let period = period_from_row(&row)?;
+                    existing.insert((period.terms.subscription_id.clone(), period.terms.start_date), period);
+                }
+                let mut new_terms = Vec::new();
+                for record in records {
+                    let account_id = *account_ids
+                        .get(record.account_external_id.as_str())
+                        .ok_or_else(|| not_found(Entity::Account, &record.account_external_id))?;
+                    let terms = SubscriptionTerms {
+                        subscription_id: record.subscription_id.clone(),
+                        account_id,
+                        product: record.product.clone(),
+                        plan: record.plan.clone(),
+                        start_date: record.start_date,
+                        end_date: record.end_date,
+                        billing_interval: record.billing_interval,
+                        interval_count: record.interval_count,
+                        quantity: record.quantity,
+                        unit_price: record.unit_price,
+                        discount_percent: record.discount_percent,
+                        currency: record.currency.clone(),
+                        custom: record.custom.clone(),
+                    };
+                    match existing.get(&(record.subscription_id.clone(), record.start_date)) {
+                        None => new_terms.push(terms),
+                        Some(period) if period.terms == terms => counts.unchanged += 1,
+                        Some(period) => {
+                            bind_period_update(period.id, &terms).execute(&mut *tx).await?;
+                            counts.updated += 1;
+                        }
+                    }
+                }
+                for chunk in new_terms.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(PERIOD_INSERT);
+                    qb.push_values(chunk, |mut b, terms| push_period_values(&mut b, terms));
+                    qb.build().execute(&mut *tx).await?;
+                }
+                counts.created = new_terms.len();
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn export_accounts(&self) -> Result<Vec<AccountRecord>> {
+                let emails: HashMap<UserId, Email> =
+                    self.list_users().await?.into_iter().map(|u| (u.id, u.input.email)).collect();
+                let email = |id: Option<UserId>| id.and_then(|id| emails.get(&id).cloned());
+                let rows = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY external_id"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        let a = account_from_row(row)?.input;
+                        Ok(AccountRecord {
+                            line: 0,
+                            owner_email: email(a.owner_id),
+                            sub_owner_email: email(a.sub_owner_id),
+                            sales_owner_email: email(a.sales_owner_id),
+                            external_id: a.external_id,
+                            name: a.name,
+                            domain: a.domain,
+                            industry: a.industry,
+                            region: a.region,
+                            employees: a.employees,
+                            tier: a.tier,
+                            touch_model: a.touch_model,
+                            stage: a.stage,
+                            created_on: a.created_on,
+                            churn_reason: a.churn_reason,
+                            churn_note: a.churn_note,
+                            custom: a.custom,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn export_contacts(&self) -> Result<Vec<ContactRecord>> {
+                let externals = self.account_externals().await?;
+                let rows = sqlx::query(&format!("SELECT {CONTACT_COLUMNS} FROM contacts ORDER BY external_id"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        let c = contact_from_row(row)?.input;
+                        Ok(ContactRecord {
+                            line: 0,
+                            account_external_id: externals[&c.account_id].clone(),
+                            external_id: c.external_id,
+                            name: c.name,
+                            email: c.email,
+                            role: c.role,
+                            phone: c.phone,
+                            is_primary: c.is_primary,
+                            custom: c.custom,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn export_subscriptions(&self) -> Result<Vec<SubscriptionRecord>> {
+                let externals = self.account_externals().await?;
+                let rows = sqlx::query(&format!(
+                    "SELECT {PERIOD_COLUMNS} FROM subscription_periods ORDER BY subscription_id, start_date"
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let t = period_from_row(row)?.terms;
+                        Ok(SubscriptionRecord {
+                            line: 0,
+                            account_external_id: externals[&t.account_id].clone(),
+                            subscription_id: t.subscription_id,
+                            product: t.product,
+                            plan: t.plan,
+                            start_date: t.start_date,
+                            end_date: t.end_date,
+                            billing_interval: t.billing_interval,
+                            interval_count: t.interval_count,
+                            quantity: t.quantity,
+                            unit_price: t.unit_price,
+                            discount_percent: t.discount_percent,
+                            currency: t.currency,
+                            custom: t.custom,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        impl $store {
+            async fn account_externals(&self) -> Result<HashMap<AccountId, ExternalId>> {
+                let rows = sqlx::query("SELECT id, external_id FROM accounts").fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        let external: String = row.try_get("external_id")?;
+                        Ok((
+                            AccountId(row.try_get("id")?),
+                            ExternalId::parse(&external).map_err($crate::sql::corrupt(Entity::Account))?,
+                        ))
+                    })
+                    .collect()
+            }
+        }
+
+        async fn list_children(
+            pool: &sqlx::Pool<$db>,
+            table: &str,
+            columns: &str,
+            order: &str,
+            query: &ChildQuery,
+        ) -> Result<(Vec<DbRow>, i64)> {
+            let mut count = QueryBuilder::<$db>::new(format!("SELECT COUNT(*) FROM {table} WHERE 1 = 1"));
+            if let Some(account) = query.account_id {
+                count.push(" AND account_id = ").push_bind(account.0);
+            }
+            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+            let mut qb = QueryBuilder::<$db>::new(format!("SELECT {columns} FROM {table} WHERE 1 = 1"));
+            if let Some(account) = query.account_id {
+                qb.push(" AND account_id = ").push_bind(account.0);
+            }
+            qb.push(format!(" ORDER BY {order} LIMIT ")).push_bind(query.limit);
+            qb.push(" OFFSET ").push_bind(query.offset);
+            Ok((qb.build().fetch_all(pool).await?, total))
+        }
+    };
+}
+
+pub(crate) use sql_store;
