@@ -7,6 +7,8 @@ mod error;
 mod postgres;
 mod sql;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Entity, StoreError};
 pub use postgres::PostgresStore;

@@ -1,0 +1,81 @@
+//! Fresh, empty stores for tests: SQLite always, PostgreSQL too when `TEST_DATABASE_URL` is set.
+//! Each PostgreSQL store lives in a database of its own, dropped by `TestStore::finish`.
+
+use crate::{PostgresStore, SqliteStore, Store};
+use sqlx::{Connection, Executor, PgConnection};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+pub struct TestStore {
+    pub label: &'static str,
+    pub store: Arc<dyn Store>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, database: String },
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The backends every store test runs on.
+pub async fn test_stores() -> Vec<TestStore> {
+    let mut stores = vec![sqlite_store().await];
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        stores.push(postgres_store(&url).await);
+    }
+    stores
+}
+
+pub async fn sqlite_store() -> TestStore {
+    let dir = tempfile::tempdir().expect("temporary directory for the test database");
+    let store = SqliteStore::open(&dir.path().join("kizuna.db")).await.expect("open SQLite test store");
+    TestStore { label: "sqlite", store: Arc::new(store), cleanup: Cleanup::Sqlite { _dir: dir } }
+}
+
+pub async fn postgres_store(admin_url: &str) -> TestStore {
+    let database = format!(
+        "kizuna_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let mut admin = PgConnection::connect(admin_url).await.expect("connect to TEST_DATABASE_URL");
+    admin.execute(format!("CREATE DATABASE {database}").as_str()).await.expect("create test database");
+    admin.close().await.ok();
+    let url = with_database(admin_url, &database);
+    let store = PostgresStore::connect(&url).await.expect("open PostgreSQL test store");
+    TestStore {
+        label: "postgres",
+        store: Arc::new(store),
+        cleanup: Cleanup::Postgres { admin_url: admin_url.to_owned(), database },
+    }
+}
+
+/// Replaces the database name of a PostgreSQL URL.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+impl TestStore {
+    /// Drops the PostgreSQL database; SQLite's directory goes with the value.
+    pub async fn finish(self) {
+        let TestStore { store, cleanup, .. } = self;
+        drop(store);
+        if let Cleanup::Postgres { admin_url, database } = cleanup {
+            if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                let _ = admin.execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str()).await;
+            }
+        }
+    }
+}
