@@ -1,1 +1,65 @@
+//! Use cases: what Kizuna does, on top of the domain and the store. The web layer and the CLI
+//! both call these, so a rule enforced here holds for every way in.
 
+pub mod demo;
+mod error;
+mod figures;
+mod interchange;
+mod records;
+
+pub use error::AppError;
+pub use interchange::{ImportKind, ImportOutcome};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use domain::settings::WorkspaceSettings;
+use std::sync::{Arc, RwLock};
+use store::Store;
+
+/// The application: the store plus the workspace settings every use case needs.
+pub struct App {
+    store: Arc<dyn Store>,
+    settings: RwLock<WorkspaceSettings>,
+}
+
+impl App {
+    /// Loads the workspace settings, saving `initial` first when the database has none.
+    pub async fn start(store: Arc<dyn Store>, initial: WorkspaceSettings) -> Result<App, AppError> {
+        let settings = match store.load_settings().await? {
+            Some(saved) => saved,
+            None => {
+                validate_time_zone(&initial.time_zone)?;
+                store.save_settings(&initial).await?;
+                initial
+            }
+        };
+        Ok(App { store, settings: RwLock::new(settings) })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> WorkspaceSettings {
+        self.settings.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    pub async fn update_settings(&self, settings: WorkspaceSettings) -> Result<WorkspaceSettings, AppError> {
+        validate_time_zone(&settings.time_zone)?;
+        self.store.save_settings(&settings).await?;
+        *self.settings.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
+        self.refresh_all_figures().await?;
+        Ok(settings)
+    }
+
+    /// Today's date in the workspace time zone: the day "current" MRR and renewals refer to.
+    pub fn today(&self) -> NaiveDate {
+        let zone: Tz = self.settings().time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+        chrono::Utc::now().with_timezone(&zone).date_naive()
+    }
+}
+
+fn validate_time_zone(name: &str) -> Result<Tz, AppError> {
+    name.parse::<Tz>()
+        .map_err(|_| AppError::invalid("time_zone", domain::Reason::InvalidTimeZone))
+}

@@ -120,6 +120,7 @@ pub trait Store: Send + Sync {
     async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account>;
     async fn delete_account(&self, id: AccountId) -> Result<()>;
     async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>>;
+    async fn account_ids(&self) -> Result<Vec<AccountId>>;
     async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
     /// Stores the figures derived from subscriptions, as of `on`.
     async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;

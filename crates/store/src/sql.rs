@@ -603,6 +603,11 @@ macro_rules! sql_store {
                 Ok(Page { items, total })
             }
 
+            async fn account_ids(&self) -> Result<Vec<AccountId>> {
+                let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id").fetch_all(&self.pool).await?;
+                Ok(ids.into_iter().map(AccountId).collect())
+            }
+
             async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>> {
                 let mut conn = self.pool.acquire().await?;
                 let values: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
@@ -1041,21 +1046,7 @@ macro_rules! sql_store {
                     let account_id = *account_ids
                         .get(record.account_external_id.as_str())
                         .ok_or_else(|| not_found(Entity::Account, &record.account_external_id))?;
-                    let terms = SubscriptionTerms {
-                        subscription_id: record.subscription_id.clone(),
-                        account_id,
-                        product: record.product.clone(),
-                        plan: record.plan.clone(),
-                        start_date: record.start_date,
-                        end_date: record.end_date,
-                        billing_interval: record.billing_interval,
-                        interval_count: record.interval_count,
-                        quantity: record.quantity,
-                        unit_price: record.unit_price,
-                        discount_percent: record.discount_percent,
-                        currency: record.currency.clone(),
-                        custom: record.custom.clone(),
-                    };
+                    let terms = record.terms(account_id);
                     match existing.get(&(record.subscription_id.clone(), record.start_date)) {
                         None => new_terms.push(terms),
                         Some(period) if period.terms == terms => counts.unchanged += 1,

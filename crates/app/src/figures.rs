@@ -1,0 +1,55 @@
+//! Keeps each account's derived figures (MRR, ARR, first paying day, next renewal) current.
+//! They are stored so that lists can sort and page by them in the database.
+
+use crate::{App, AppError};
+use domain::subscription::{AccountFigures, SubscriptionTerms};
+use domain::AccountId;
+use std::collections::HashMap;
+
+impl App {
+    /// Recomputes the figures of these accounts from their subscription periods.
+    pub async fn refresh_figures(&self, accounts: &[AccountId]) -> Result<(), AppError> {
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        let periods = self.store.periods_of_accounts(Some(accounts)).await?;
+        self.save_figures(accounts, periods.iter().map(|p| &p.terms)).await
+    }
+
+    pub async fn refresh_all_figures(&self) -> Result<(), AppError> {
+        let accounts = self.store.account_ids().await?;
+        let periods = self.store.periods_of_accounts(None).await?;
+        self.save_figures(&accounts, periods.iter().map(|p| &p.terms)).await
+    }
+
+    /// Refreshes everything when the stored figures are not for today (a new day began, or
+    /// some accounts were never computed). Returns whether it refreshed.
+    pub async fn ensure_figures_current(&self) -> Result<bool, AppError> {
+        if self.store.figures_day().await? == Some(self.today()) {
+            return Ok(false);
+        }
+        self.refresh_all_figures().await?;
+        Ok(true)
+    }
+
+    async fn save_figures<'p>(
+        &self,
+        accounts: &[AccountId],
+        periods: impl Iterator<Item = &'p SubscriptionTerms>,
+    ) -> Result<(), AppError> {
+        let today = self.today();
+        let mut by_account: HashMap<AccountId, Vec<&SubscriptionTerms>> = HashMap::new();
+        for period in periods {
+            by_account.entry(period.account_id).or_default().push(period);
+        }
+        let figures: Vec<(AccountId, AccountFigures)> = accounts
+            .iter()
+            .map(|id| {
+                let periods = by_account.get(id).map(Vec::as_slice).unwrap_or_default();
+                (*id, AccountFigures::compute(periods, today))
+            })
+            .collect();
+        self.store.save_figures(&figures, today).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! CSV import and export use cases: all-or-nothing, every bad row reported, idempotent.
+
+use crate::{App, AppError};
+use domain::interchange::subscriptions::SubscriptionRecord;
+use domain::interchange::table::Columns;
+use domain::interchange::{accounts, contacts, decode, subscriptions, Encoding, RowError, Table};
+use domain::subscription::{overlapping_periods, SubscriptionTerms};
+use domain::{AccountId, ExternalId, Reason};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use store::ImportCounts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Accounts,
+    Contacts,
+    Subscriptions,
+}
+
+impl ImportKind {
+    pub fn parse(raw: &str) -> Option<ImportKind> {
+        match raw {
+            "accounts" => Some(ImportKind::Accounts),
+            "contacts" => Some(ImportKind::Contacts),
+            "subscriptions" => Some(ImportKind::Subscriptions),
+            _ => None,
+        }
+    }
+
+    fn columns(self) -> &'static Columns {
+        match self {
+            ImportKind::Accounts => &accounts::COLUMNS,
+            ImportKind::Contacts => &contacts::COLUMNS,
+            ImportKind::Subscriptions => &subscriptions::COLUMNS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    pub kind: ImportKind,
+    pub encoding: Encoding,
+    pub rows: usize,
+    #[serde(flatten)]
+    pub counts: ImportCounts,
+}
+
+impl App {
+    /// Imports one CSV file. `file` names it in error reports. Nothing is written unless every
+    /// row is valid.
+    pub async fn import_csv(
+        &self,
+        kind: ImportKind,
+        file: &str,
+        bytes: &[u8],
+        encoding: Option<Encoding>,
+    ) -> Result<ImportOutcome, AppError> {
+        let rejected = |errors: Vec<RowError>| AppError::ImportRejected { file: file.to_owned(), errors };
+        let (text, encoding) = decode(bytes, encoding)
+            .map_err(|reason| rejected(vec![RowError { line: 1, column: "*".into(), reason }]))?;
+        let table = Table::parse(&text, kind.columns()).map_err(rejected)?;
+        let settings = self.settings();
+        let (rows, counts, touched) = match kind {
+            ImportKind::Accounts => {
+                let records = accounts::parse(&table, &settings).map_err(rejected)?;
+                let counts = self.store.import_accounts(&records).await?;
+                let ids: Vec<ExternalId> = records.iter().map(|r| r.external_id.clone()).collect();
+                (records.len(), counts, self.store.account_ids_by_external_id(&ids).await?.into_values().collect())
+            }
+            ImportKind::Contacts => {
+                let records = contacts::parse(&table).map_err(rejected)?;
+                let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
+                self.resolve_accounts(&lines).await.map_err(rejected)?;
+                (records.len(), self.store.import_contacts(&records).await?, Vec::new())
+            }
+            ImportKind::Subscriptions => {
+                let records = subscriptions::parse(&table, &settings).map_err(rejected)?;
+                let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
+                let account_ids = self.resolve_accounts(&lines).await.map_err(rejected)?;
+                self.check_no_overlaps(&records, &account_ids).await.map_err(rejected)?;
+                let counts = self.store.import_subscriptions(&records).await?;
+                (records.len(), counts, account_ids.into_values().collect::<Vec<AccountId>>())
+            }
+        };
+        self.refresh_figures(&touched).await?;
+        Ok(ImportOutcome { kind, encoding, rows, counts })
+    }
+
+    /// Writes a CSV file in the same format the import reads.
+    pub async fn export_csv(&self, kind: ImportKind) -> Result<String, AppError> {
+        let written = match kind {
+            ImportKind::Accounts => accounts::write(&self.store.export_accounts().await?),
+            ImportKind::Contacts => contacts::write(&self.store.export_contacts().await?),
+            ImportKind::Subscriptions => subscriptions::write(&self.store.export_subscriptions().await?),
+        };
+        written.map_err(|e| AppError::invalid("*", Reason::Malformed { detail: e.to_string() }))
+    }
+
+    /// Every account a file names must exist; each unknown one is reported on its line.
+    async fn resolve_accounts(&self, lines: &[(u64, &ExternalId)]) -> Result<HashMap<ExternalId, AccountId>, Vec<RowError>> {
+        let wanted: Vec<ExternalId> = lines.iter().map(|(_, id)| (*id).clone()).collect::<HashSet<_>>().into_iter().collect();
+        let found = self.store.account_ids_by_external_id(&wanted).await.map_err(|e| {
+            vec![RowError { line: 1, column: "*".into(), reason: Reason::Malformed { detail: e.to_string() } }]
+        })?;
+        let errors: Vec<RowError> = lines
+            .iter()
+            .filter(|(_, id)| !found.contains_key(*id))
+            .map(|(line, _)| RowError { line: *line, column: "account_id".into(), reason: Reason::UnknownAccount })
+            .collect();
+        if errors.is_empty() {
+            Ok(found)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Periods of one subscription must not overlap, counting those already stored: a file row
+    /// replaces the stored period with the same subscription id and start date.
+    async fn check_no_overlaps(
+        &self,
+        records: &[SubscriptionRecord],
+        account_ids: &HashMap<ExternalId, AccountId>,
+    ) -> Result<(), Vec<RowError>> {
+        let ids: Vec<ExternalId> = records.iter().map(|r| r.subscription_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let stored = self.store.periods_of_subscriptions(&ids).await.map_err(|e| {
+            vec![RowError { line: 1, column: "*".into(), reason: Reason::Malformed { detail: e.to_string() } }]
+        })?;
+        let from_file: HashSet<(&ExternalId, chrono::NaiveDate)> =
+            records.iter().map(|r| (&r.subscription_id, r.start_date)).collect();
+        let file_terms: Vec<SubscriptionTerms> = records.iter().map(|r| r.terms(account_ids[&r.account_external_id])).collect();
+        let mut all: Vec<(Option<u64>, &SubscriptionTerms)> =
+            records.iter().zip(&file_terms).map(|(r, t)| (Some(r.line), t)).collect();
+        all.extend(
+            stored
+                .iter()
+                .filter(|p| !from_file.contains(&(&p.terms.subscription_id, p.terms.start_date)))
+                .map(|p| (None, &p.terms)),
+        );
+        let terms: Vec<&SubscriptionTerms> = all.iter().map(|(_, t)| *t).collect();
+        let errors: Vec<RowError> = overlapping_periods(&terms)
+            .into_iter()
+            .filter_map(|(later, earlier)| {
+                let (line, other) = match (all[later].0, all[earlier].0) {
+                    (Some(line), _) => (line, earlier),
+                    (None, Some(line)) => (line, later),
+                    (None, None) => return None,
+                };
+                Some(RowError {
+                    line,
+                    column: "start_date".into(),
+                    reason: Reason::Overlaps { other_start: terms[other].start_date.to_string() },
+                })
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
