@@ -33,7 +33,10 @@ impl App {
                 initial
             }
         };
-        Ok(App { store, settings: RwLock::new(settings) })
+        Ok(App {
+            store,
+            settings: RwLock::new(settings),
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -41,20 +44,33 @@ impl App {
     }
 
     pub fn settings(&self) -> WorkspaceSettings {
-        self.settings.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.settings
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
-    pub async fn update_settings(&self, settings: WorkspaceSettings) -> Result<WorkspaceSettings, AppError> {
+    pub async fn update_settings(
+        &self,
+        settings: WorkspaceSettings,
+    ) -> Result<WorkspaceSettings, AppError> {
         validate_time_zone(&settings.time_zone)?;
         self.store.save_settings(&settings).await?;
-        *self.settings.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
         self.refresh_all_figures().await?;
         Ok(settings)
     }
 
     /// Today's date in the workspace time zone: the day "current" MRR and renewals refer to.
     pub fn today(&self) -> NaiveDate {
-        let zone: Tz = self.settings().time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+        let zone: Tz = self
+            .settings()
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Tokyo);
         chrono::Utc::now().with_timezone(&zone).date_naive()
     }
 }

@@ -15,6 +15,8 @@ pub mod subscription;
 pub mod timeline;
 pub mod validation;
 
-pub use ids::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+pub use ids::{
+    AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId,
+};
 pub use money::{Currency, Money};
 pub use validation::{FieldError, Reason};

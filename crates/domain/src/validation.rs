@@ -32,6 +32,8 @@ pub enum Reason {
     Overlaps { other_start: String },
     InvalidTimeZone,
     Malformed { detail: String },
+    WrongType { expected: &'static str },
+    UnknownField,
 }
 
 impl Reason {
@@ -44,7 +46,9 @@ impl Reason {
             (TooLong { max }, Lang::En) => format!("must be at most {max} characters"),
             (InvalidEmail, Lang::Ja) => "メールアドレスの形式ではありません".into(),
             (InvalidEmail, Lang::En) => "is not an email address".into(),
-            (InvalidDate, Lang::Ja) => "日付は YYYY-MM-DD または YYYY/MM/DD で指定してください".into(),
+            (InvalidDate, Lang::Ja) => {
+                "日付は YYYY-MM-DD または YYYY/MM/DD で指定してください".into()
+            }
             (InvalidDate, Lang::En) => "must be a date as YYYY-MM-DD or YYYY/MM/DD".into(),
             (InvalidTimestamp, Lang::Ja) => "日時は RFC 3339 形式で指定してください".into(),
             (InvalidTimestamp, Lang::En) => "must be an RFC 3339 timestamp".into(),
@@ -53,24 +57,40 @@ impl Reason {
             (InvalidDecimal, Lang::Ja) => "数値ではありません".into(),
             (InvalidDecimal, Lang::En) => "is not a number".into(),
             (TooManyDecimals { max }, Lang::Ja) => format!("小数点以下は {max} 桁までです"),
-            (TooManyDecimals { max }, Lang::En) => format!("must have at most {max} decimal places"),
+            (TooManyDecimals { max }, Lang::En) => {
+                format!("must have at most {max} decimal places")
+            }
             (Negative, Lang::Ja) => "0 以上にしてください".into(),
             (Negative, Lang::En) => "must be 0 or more".into(),
-            (OutOfRange { min, max }, Lang::Ja) => format!("{min} から {max} の範囲で指定してください"),
+            (OutOfRange { min, max }, Lang::Ja) => {
+                format!("{min} から {max} の範囲で指定してください")
+            }
             (OutOfRange { min, max }, Lang::En) => format!("must be between {min} and {max}"),
-            (NotOneOf { allowed }, Lang::Ja) => format!("次のいずれかにしてください: {}", allowed.join(", ")),
+            (NotOneOf { allowed }, Lang::Ja) => {
+                format!("次のいずれかにしてください: {}", allowed.join(", "))
+            }
             (NotOneOf { allowed }, Lang::En) => format!("must be one of: {}", allowed.join(", ")),
-            (CurrencyMismatch { expected }, Lang::Ja) => format!("通貨はワークスペースの通貨 {expected} と一致させてください"),
-            (CurrencyMismatch { expected }, Lang::En) => format!("must equal the workspace currency {expected}"),
+            (CurrencyMismatch { expected }, Lang::Ja) => {
+                format!("通貨はワークスペースの通貨 {expected} と一致させてください")
+            }
+            (CurrencyMismatch { expected }, Lang::En) => {
+                format!("must equal the workspace currency {expected}")
+            }
             (InvalidBoolean, Lang::Ja) => "true または false で指定してください".into(),
             (InvalidBoolean, Lang::En) => "must be true or false".into(),
-            (UnknownColumn, Lang::Ja) => "不明な列です（独自項目は custom. で始めてください）".into(),
-            (UnknownColumn, Lang::En) => "is not a known column (custom fields must start with custom.)".into(),
+            (UnknownColumn, Lang::Ja) => {
+                "不明な列です（独自項目は custom. で始めてください）".into()
+            }
+            (UnknownColumn, Lang::En) => {
+                "is not a known column (custom fields must start with custom.)".into()
+            }
             (MissingColumn, Lang::Ja) => "必須の列がありません".into(),
             (MissingColumn, Lang::En) => "required column is missing".into(),
             (DuplicateColumn, Lang::Ja) => "列が重複しています".into(),
             (DuplicateColumn, Lang::En) => "column appears twice".into(),
-            (DuplicateInFile { first_line }, Lang::Ja) => format!("{first_line} 行目と重複しています"),
+            (DuplicateInFile { first_line }, Lang::Ja) => {
+                format!("{first_line} 行目と重複しています")
+            }
             (DuplicateInFile { first_line }, Lang::En) => format!("duplicates line {first_line}"),
             (UnknownAccount, Lang::Ja) => "該当する顧客がありません".into(),
             (UnknownAccount, Lang::En) => "no account has this id".into(),
@@ -80,12 +100,22 @@ impl Reason {
             (AlreadyExists, Lang::En) => "is already used".into(),
             (EndNotAfterStart, Lang::Ja) => "終了日は開始日より後にしてください".into(),
             (EndNotAfterStart, Lang::En) => "must be after start_date".into(),
-            (Overlaps { other_start }, Lang::Ja) => format!("同じ契約の {other_start} 開始の期間と重なっています"),
-            (Overlaps { other_start }, Lang::En) => format!("overlaps the period of the same subscription starting {other_start}"),
+            (Overlaps { other_start }, Lang::Ja) => {
+                format!("同じ契約の {other_start} 開始の期間と重なっています")
+            }
+            (Overlaps { other_start }, Lang::En) => {
+                format!("overlaps the period of the same subscription starting {other_start}")
+            }
             (InvalidTimeZone, Lang::Ja) => "タイムゾーン名ではありません（例: Asia/Tokyo）".into(),
             (InvalidTimeZone, Lang::En) => "is not a time zone name (e.g. Asia/Tokyo)".into(),
             (Malformed { detail }, Lang::Ja) => format!("読み取れません: {detail}"),
             (Malformed { detail }, Lang::En) => format!("cannot be read: {detail}"),
+            (WrongType { expected }, Lang::Ja) => {
+                format!("型が違います（{expected} を指定してください）")
+            }
+            (WrongType { expected }, Lang::En) => format!("must be {expected}"),
+            (UnknownField, Lang::Ja) => "不明な項目です".into(),
+            (UnknownField, Lang::En) => "is not a known field".into(),
         }
     }
 }
@@ -99,7 +129,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: Reason) -> FieldError {
-        FieldError { field: field.into(), reason }
+        FieldError {
+            field: field.into(),
+            reason,
+        }
     }
 
     pub fn message(&self, lang: Lang) -> String {

@@ -1,1 +1,359 @@
-fn main() {}
+//! `kizuna`: the one binary. Parses the command line and configuration, wires the store, the
+//! application and the web server together, and runs the chosen command.
+
+mod bench;
+mod config;
+
+use app::demo::{DemoOptions, DEMO_LEADER_EMAIL};
+use app::{App, AppError, ImportKind};
+use clap::{Parser, Subcommand, ValueEnum};
+use config::Config;
+use domain::i18n::Lang;
+use domain::interchange::Encoding;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "kizuna",
+    version,
+    about = "Kizuna: self-hostable customer success platform"
+)]
+struct Cli {
+    /// Configuration file (TOML); KIZUNA_* environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (applies migrations first).
+    Serve {
+        /// Fill the database with the demo company before serving.
+        #[arg(long)]
+        demo: bool,
+        /// Number of demo accounts, with --demo.
+        #[arg(long, default_value_t = 300)]
+        demo_accounts: usize,
+        /// Listen address, e.g. 127.0.0.1:8080 (overrides the configuration).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import a CSV file (all or nothing).
+    Import {
+        kind: Kind,
+        file: PathBuf,
+        /// utf-8 or shift_jis; detected when absent.
+        #[arg(long)]
+        encoding: Option<String>,
+    },
+    /// Export a CSV file in the import format.
+    Export {
+        kind: Kind,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Fill the database with a realistic fictional customer base.
+    Demo {
+        #[arg(long, default_value_t = 300)]
+        accounts: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Exit 0 when the server at the configured address answers /healthz.
+    Healthcheck {
+        /// Base URL of the server; default: the configured listen address.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Measure performance; results belong in BENCHMARKS.md.
+    Bench {
+        #[command(subcommand)]
+        target: bench::Target,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Accounts,
+    Contacts,
+    Subscriptions,
+}
+
+impl From<Kind> for ImportKind {
+    fn from(kind: Kind) -> ImportKind {
+        match kind {
+            Kind::Accounts => ImportKind::Accounts,
+            Kind::Contacts => ImportKind::Contacts,
+            Kind::Subscriptions => ImportKind::Subscriptions,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    App(#[from] AppError),
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+    let context = context.into();
+    move |source| CliError::Io { context, source }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KIZUNA_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let lang = Lang::from_locale(&std::env::var("LANG").unwrap_or_default());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, lang)) {
+        Ok(code) => code,
+        Err(CliError::App(AppError::ImportRejected { file, errors })) => {
+            eprintln!("{}", AppError::import_report(&file, &errors, lang));
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("kizuna: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_app(config: &Config) -> Result<Arc<App>, CliError> {
+    let url = config.database_url();
+    if url.expose().starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).map_err(io_error(format!(
+            "cannot create data directory {}",
+            config.data_dir.display()
+        )))?;
+    }
+    tracing::info!(database = %config.database_label(), "opening database");
+    let store = store::open(url.expose()).await?;
+    Ok(Arc::new(
+        App::start(store, config.initial_settings()?).await?,
+    ))
+}
+
+async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
+    let (mut config, warnings) = Config::load(cli.config.as_deref())?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve {
+            demo,
+            demo_accounts,
+            listen,
+        } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            let app = open_app(&config).await?;
+            if demo {
+                let summary = app
+                    .load_demo(DemoOptions {
+                        accounts: demo_accounts,
+                        ..DemoOptions::default()
+                    })
+                    .await?;
+                tracing::info!(accounts = summary.accounts, "demo data loaded");
+            }
+            app.ensure_figures_current().await?;
+            tokio::spawn(app.clone().keep_figures_current(Duration::from_secs(300)));
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(io_error(format!("cannot listen on {}", config.listen)))?;
+            let address = listener
+                .local_addr()
+                .map_err(io_error("listener address"))?;
+            println!("{}", serve_banner(lang, address, demo));
+            web::serve(listener, app, shutdown_signal())
+                .await
+                .map_err(io_error("server"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            open_app(&config).await?;
+            println!(
+                "{}",
+                pick(
+                    lang,
+                    "マイグレーションを適用しました。",
+                    "Migrations applied."
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            kind,
+            file,
+            encoding,
+        } => {
+            let encoding = encoding
+                .map(|e| {
+                    Encoding::parse(&e)
+                        .map_err(|r| CliError::Usage(format!("--encoding: {}", r.message(lang))))
+                })
+                .transpose()?;
+            let bytes = std::fs::read(&file)
+                .map_err(io_error(format!("cannot read {}", file.display())))?;
+            let app = open_app(&config).await?;
+            let outcome = app
+                .import_csv(kind.into(), &file.display().to_string(), &bytes, encoding)
+                .await?;
+            let c = &outcome.counts;
+            println!(
+                "{}",
+                match lang {
+                    Lang::Ja => format!(
+                        "{}: {} 行を取り込みました（新規 {}、更新 {}、変更なし {}、未登録の担当者を無効ユーザーとして作成 {}）",
+                        file.display(), outcome.rows, c.created, c.updated, c.unchanged, c.users_created.len()
+                    ),
+                    Lang::En => format!(
+                        "{}: imported {} rows ({} created, {} updated, {} unchanged; {} unknown owners created as inactive users)",
+                        file.display(), outcome.rows, c.created, c.updated, c.unchanged, c.users_created.len()
+                    ),
+                }
+            );
+            for email in &c.users_created {
+                println!(
+                    "  {}: {email}",
+                    pick(lang, "無効ユーザーとして作成", "created inactive user")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { kind, output } => {
+            let app = open_app(&config).await?;
+            let csv = app.export_csv(kind.into()).await?;
+            match output {
+                Some(path) => std::fs::write(&path, csv)
+                    .map_err(io_error(format!("cannot write {}", path.display())))?,
+                None => print!("{csv}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { accounts, seed } => {
+            let app = open_app(&config).await?;
+            let s = app.load_demo(DemoOptions { accounts, seed }).await?;
+            println!(
+                "{}",
+                match lang {
+                    Lang::Ja => format!(
+                        "デモデータ: スタッフ {}、顧客 {}、連絡先 {}、契約期間 {}",
+                        s.staff, s.accounts, s.contacts, s.subscription_periods
+                    ),
+                    Lang::En => format!(
+                        "Demo data: {} staff, {} accounts, {} contacts, {} subscription periods",
+                        s.staff, s.accounts, s.contacts, s.subscription_periods
+                    ),
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { url } => {
+            let base = url.unwrap_or_else(|| format!("http://{}", config.listen));
+            let healthy = match reqwest::Client::new()
+                .get(format!("{}/healthz", base.trim_end_matches('/')))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+            {
+                Ok(response) => response.status().is_success(),
+                Err(_) => false,
+            };
+            println!(
+                "{}",
+                if healthy {
+                    pick(lang, "正常", "healthy")
+                } else {
+                    pick(lang, "応答なし", "unhealthy")
+                }
+            );
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Openapi => {
+            print!("{}", web::openapi::document());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { target } => bench::run(target).await.map(|_| ExitCode::SUCCESS),
+    }
+}
+
+fn pick(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
+    domain::i18n::Text::new(ja, en).pick(lang)
+}
+
+fn serve_banner(lang: Lang, address: std::net::SocketAddr, demo: bool) -> String {
+    let mut banner = match lang {
+        Lang::Ja => format!("Kizuna を起動しました: http://{address}/"),
+        Lang::En => format!("Kizuna is running at http://{address}/"),
+    };
+    if demo {
+        banner.push_str(&match lang {
+            Lang::Ja => format!("\nデモデータの CS リーダー: {DEMO_LEADER_EMAIL}（ログインは認証機能の実装後に有効になります）"),
+            Lang::En => format!("\nDemo CS leader: {DEMO_LEADER_EMAIL} (sign-in arrives with the authentication feature)"),
+        });
+    }
+    banner
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -44,10 +44,17 @@ pub enum StoreError {
 
 impl StoreError {
     /// Turns constraint violations into errors the caller can report to the user.
-    pub(crate) fn from_write(error: sqlx::Error, entity: Entity, unique_field: &'static str) -> StoreError {
+    pub(crate) fn from_write(
+        error: sqlx::Error,
+        entity: Entity,
+        unique_field: &'static str,
+    ) -> StoreError {
         if let sqlx::Error::Database(db) = &error {
             if db.is_unique_violation() {
-                return StoreError::Conflict { entity, field: unique_field };
+                return StoreError::Conflict {
+                    entity,
+                    field: unique_field,
+                };
             }
             if db.is_foreign_key_violation() {
                 return StoreError::InvalidReference { entity };

@@ -25,7 +25,9 @@ use domain::settings::WorkspaceSettings;
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
-use domain::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+use domain::{
+    AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -121,9 +123,16 @@ pub trait Store: Send + Sync {
     async fn delete_account(&self, id: AccountId) -> Result<()>;
     async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>>;
     async fn account_ids(&self) -> Result<Vec<AccountId>>;
-    async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
+    async fn account_ids_by_external_id(
+        &self,
+        ids: &[ExternalId],
+    ) -> Result<HashMap<ExternalId, AccountId>>;
     /// Stores the figures derived from subscriptions, as of `on`.
-    async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;
+    async fn save_figures(
+        &self,
+        figures: &[(AccountId, AccountFigures)],
+        on: NaiveDate,
+    ) -> Result<()>;
     /// The day the stored figures were computed for, if all accounts agree; `None` otherwise.
     async fn figures_day(&self) -> Result<Option<NaiveDate>>;
 
@@ -135,18 +144,30 @@ pub trait Store: Send + Sync {
 
     async fn create_period(&self, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
     async fn get_period(&self, id: SubscriptionPeriodId) -> Result<SubscriptionPeriod>;
-    async fn update_period(&self, id: SubscriptionPeriodId, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
+    async fn update_period(
+        &self,
+        id: SubscriptionPeriodId,
+        terms: &SubscriptionTerms,
+    ) -> Result<SubscriptionPeriod>;
     async fn delete_period(&self, id: SubscriptionPeriodId) -> Result<()>;
     async fn list_periods(&self, query: &ChildQuery) -> Result<Page<SubscriptionPeriod>>;
     /// Every period of the given subscriptions (by the source system's id).
-    async fn periods_of_subscriptions(&self, ids: &[ExternalId]) -> Result<Vec<SubscriptionPeriod>>;
+    async fn periods_of_subscriptions(&self, ids: &[ExternalId])
+        -> Result<Vec<SubscriptionPeriod>>;
     /// Every period of the given accounts; all periods when `accounts` is `None`.
-    async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>>;
+    async fn periods_of_accounts(
+        &self,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<Vec<SubscriptionPeriod>>;
     async fn list_products(&self) -> Result<Vec<String>>;
 
     async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry>;
     async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry>;
-    async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry>;
+    async fn update_timeline_entry(
+        &self,
+        id: TimelineEntryId,
+        input: &TimelineEntryInput,
+    ) -> Result<TimelineEntry>;
     async fn delete_timeline_entry(&self, id: TimelineEntryId) -> Result<()>;
     async fn list_timeline(&self, query: &TimelineQuery) -> Result<Page<TimelineEntry>>;
 
@@ -169,8 +190,13 @@ pub trait Store: Send + Sync {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::connect(url).await?))
-    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Ok(Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

@@ -16,29 +16,43 @@ pub(crate) const CHUNK: usize = 1000;
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, external_id, name, domain, industry, region, employees, tier, touch_model, stage, \
      owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, mrr_hundredths, \
      arr_hundredths, first_paying_day, next_renewal_date, updated_at";
-pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, email, role, phone, is_primary, custom";
-pub(crate) const PERIOD_COLUMNS: &str = "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
+pub(crate) const CONTACT_COLUMNS: &str =
+    "id, account_id, external_id, name, email, role, phone, is_primary, custom";
+pub(crate) const PERIOD_COLUMNS: &str =
+    "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
      interval_count, quantity, unit_price, discount_percent, currency, custom";
-pub(crate) const TIMELINE_COLUMNS: &str = "id, account_id, kind, author_id, occurred_at, title, body";
+pub(crate) const TIMELINE_COLUMNS: &str =
+    "id, account_id, kind, author_id, occurred_at, title, body";
 
 pub(crate) fn custom_to_json(custom: &CustomFields) -> String {
     serde_json::to_string(custom).expect("a map of strings always serializes")
 }
 
 pub(crate) fn custom_from_json(entity: Entity, text: &str) -> Result<CustomFields, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { entity, detail: format!("custom fields: {e}") })
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        entity,
+        detail: format!("custom fields: {e}"),
+    })
 }
 
 pub(crate) fn decimal(entity: Entity, text: &str) -> Result<Decimal, StoreError> {
-    Decimal::from_str(text).map_err(|e| StoreError::Corrupt { entity, detail: format!("amount {text:?}: {e}") })
+    Decimal::from_str(text).map_err(|e| StoreError::Corrupt {
+        entity,
+        detail: format!("amount {text:?}: {e}"),
+    })
 }
 
 pub(crate) fn corrupt(entity: Entity) -> impl Fn(domain::Reason) -> StoreError {
-    move |reason| StoreError::Corrupt { entity, detail: reason.message(domain::i18n::Lang::En) }
+    move |reason| StoreError::Corrupt {
+        entity,
+        detail: reason.message(domain::i18n::Lang::En),
+    }
 }
 
 pub(crate) fn touch_model(text: Option<String>) -> Result<Option<TouchModel>, StoreError> {
-    text.map(|t| TouchModel::parse(&t)).transpose().map_err(corrupt(Entity::Account))
+    text.map(|t| TouchModel::parse(&t))
+        .transpose()
+        .map_err(corrupt(Entity::Account))
 }
 
 pub(crate) fn billing_interval(text: &str) -> Result<BillingInterval, StoreError> {
@@ -50,7 +64,11 @@ pub(crate) fn timeline_kind(text: &str) -> Result<TimelineKind, StoreError> {
 }
 
 pub(crate) fn like_pattern(text: &str) -> String {
-    let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 

@@ -30,8 +30,14 @@ pub async fn test_stores() -> Vec<TestStore> {
 
 pub async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().expect("temporary directory for the test database");
-    let store = SqliteStore::open(&dir.path().join("kizuna.db")).await.expect("open SQLite test store");
-    TestStore { label: "sqlite", store: Arc::new(store), cleanup: Cleanup::Sqlite { _dir: dir } }
+    let store = SqliteStore::open(&dir.path().join("kizuna.db"))
+        .await
+        .expect("open SQLite test store");
+    TestStore {
+        label: "sqlite",
+        store: Arc::new(store),
+        cleanup: Cleanup::Sqlite { _dir: dir },
+    }
 }
 
 pub async fn postgres_store(admin_url: &str) -> TestStore {
@@ -41,21 +47,33 @@ pub async fn postgres_store(admin_url: &str) -> TestStore {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         chrono::Utc::now().timestamp_micros()
     );
-    let mut admin = PgConnection::connect(admin_url).await.expect("connect to TEST_DATABASE_URL");
-    admin.execute(format!("CREATE DATABASE {database}").as_str()).await.expect("create test database");
+    let mut admin = PgConnection::connect(admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute(format!("CREATE DATABASE {database}").as_str())
+        .await
+        .expect("create test database");
     admin.close().await.ok();
     let url = with_database(admin_url, &database);
-    let store = PostgresStore::connect(&url).await.expect("open PostgreSQL test store");
+    let store = PostgresStore::connect(&url)
+        .await
+        .expect("open PostgreSQL test store");
     TestStore {
         label: "postgres",
         store: Arc::new(store),
-        cleanup: Cleanup::Postgres { admin_url: admin_url.to_owned(), database },
+        cleanup: Cleanup::Postgres {
+            admin_url: admin_url.to_owned(),
+            database,
+        },
     }
 }
 
 /// Replaces the database name of a PostgreSQL URL.
 pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -72,9 +90,15 @@ impl TestStore {
     pub async fn finish(self) {
         let TestStore { store, cleanup, .. } = self;
         drop(store);
-        if let Cleanup::Postgres { admin_url, database } = cleanup {
+        if let Cleanup::Postgres {
+            admin_url,
+            database,
+        } = cleanup
+        {
             if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                let _ = admin.execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str()).await;
+                let _ = admin
+                    .execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str())
+                    .await;
             }
         }
     }

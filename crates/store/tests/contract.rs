@@ -53,7 +53,10 @@ fn terms(subscription: &str, account: AccountId, start: &str, price: i64) -> Sub
 }
 
 fn query() -> AccountQuery {
-    AccountQuery { limit: 50, ..AccountQuery::default() }
+    AccountQuery {
+        limit: 50,
+        ..AccountQuery::default()
+    }
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -68,7 +71,12 @@ async fn settings_are_absent_until_saved_then_round_trip() {
         settings.fiscal_year_start_month = 1;
         t.store.save_settings(&settings).await.unwrap();
         t.store.save_settings(&settings).await.unwrap();
-        assert_eq!(t.store.load_settings().await.unwrap(), Some(settings), "{}", t.label);
+        assert_eq!(
+            t.store.load_settings().await.unwrap(),
+            Some(settings),
+            "{}",
+            t.label
+        );
         t.finish().await;
     }
 }
@@ -77,7 +85,12 @@ async fn settings_are_absent_until_saved_then_round_trip() {
 async fn account_crud_keeps_every_field_and_reports_missing_and_duplicate_ids() {
     for t in test_stores().await {
         let s = &t.store;
-        let team = s.create_team(&TeamInput { name: "Enterprise CS".into() }).await.unwrap();
+        let team = s
+            .create_team(&TeamInput {
+                name: "Enterprise CS".into(),
+            })
+            .await
+            .unwrap();
         let owner = s
             .create_user(&StaffUserInput {
                 email: Email::parse("aki@kizuna.example").unwrap(),
@@ -104,15 +117,42 @@ async fn account_crud_keeps_every_field_and_reports_missing_and_duplicate_ids() 
         assert_eq!(updated.input.name, "Acme KK");
         assert_eq!(s.get_account(created.id).await.unwrap().input, input);
 
-        let duplicate = s.create_account(&account("A-1", "Other")).await.unwrap_err();
-        assert!(matches!(duplicate, StoreError::Conflict { entity: Entity::Account, field: "external_id" }), "{duplicate:?}");
+        let duplicate = s
+            .create_account(&account("A-1", "Other"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                duplicate,
+                StoreError::Conflict {
+                    entity: Entity::Account,
+                    field: "external_id"
+                }
+            ),
+            "{duplicate:?}"
+        );
         let missing = s.get_account(AccountId(999_999)).await.unwrap_err();
-        assert!(matches!(missing, StoreError::NotFound { entity: Entity::Account, .. }));
-        let bad_owner = AccountInput { owner_id: Some(UserId(424_242)), ..account("A-2", "Bad owner") };
-        assert!(matches!(s.create_account(&bad_owner).await.unwrap_err(), StoreError::InvalidReference { .. }));
+        assert!(matches!(
+            missing,
+            StoreError::NotFound {
+                entity: Entity::Account,
+                ..
+            }
+        ));
+        let bad_owner = AccountInput {
+            owner_id: Some(UserId(424_242)),
+            ..account("A-2", "Bad owner")
+        };
+        assert!(matches!(
+            s.create_account(&bad_owner).await.unwrap_err(),
+            StoreError::InvalidReference { .. }
+        ));
 
         s.delete_account(created.id).await.unwrap();
-        assert!(matches!(s.delete_account(created.id).await.unwrap_err(), StoreError::NotFound { .. }));
+        assert!(matches!(
+            s.delete_account(created.id).await.unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
         t.finish().await;
     }
 }
@@ -121,14 +161,20 @@ async fn account_crud_keeps_every_field_and_reports_missing_and_duplicate_ids() 
 async fn account_list_filters_by_owner_team_text_and_sorts_by_arr_with_total() {
     for t in test_stores().await {
         let s = &t.store;
-        let team = s.create_team(&TeamInput { name: "SMB".into() }).await.unwrap();
+        let team = s
+            .create_team(&TeamInput { name: "SMB".into() })
+            .await
+            .unwrap();
         let user = |email: &str, team_id| StaffUserInput {
             email: Email::parse(email).unwrap(),
             name: email.into(),
             team_id,
             active: true,
         };
-        let main = s.create_user(&user("main@k.example", Some(team.id))).await.unwrap();
+        let main = s
+            .create_user(&user("main@k.example", Some(team.id)))
+            .await
+            .unwrap();
         let sub = s.create_user(&user("sub@k.example", None)).await.unwrap();
         let mut ids = Vec::new();
         for (i, name) in ["Alpha", "Beta", "Gamma", "Delta"].iter().enumerate() {
@@ -148,32 +194,112 @@ async fn account_list_filters_by_owner_team_text_and_sorts_by_arr_with_total() {
             first_paying_day: Some(day("2024-01-01")),
             next_renewal_date: None,
         };
-        s.save_figures(&[(ids[0], figures(1200)), (ids[1], figures(36000)), (ids[2], figures(2400))], day("2025-01-01"))
+        s.save_figures(
+            &[
+                (ids[0], figures(1200)),
+                (ids[1], figures(36000)),
+                (ids[2], figures(2400)),
+            ],
+            day("2025-01-01"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.figures_day().await.unwrap(),
+            None,
+            "one account has no figures yet: {}",
+            t.label
+        );
+        s.save_figures(&[(ids[3], figures(0))], day("2025-01-01"))
             .await
             .unwrap();
-        assert_eq!(s.figures_day().await.unwrap(), None, "one account has no figures yet: {}", t.label);
-        s.save_figures(&[(ids[3], figures(0))], day("2025-01-01")).await.unwrap();
         assert_eq!(s.figures_day().await.unwrap(), Some(day("2025-01-01")));
 
-        let by_arr = s.list_accounts(&AccountQuery { sort: AccountSort::Arr, descending: true, limit: 2, ..query() }).await.unwrap();
+        let by_arr = s
+            .list_accounts(&AccountQuery {
+                sort: AccountSort::Arr,
+                descending: true,
+                limit: 2,
+                ..query()
+            })
+            .await
+            .unwrap();
         let names: Vec<&str> = by_arr.items.iter().map(|a| a.input.name.as_str()).collect();
-        assert_eq!((names, by_arr.total), (vec!["Beta", "Gamma"], 4), "{}", t.label);
+        assert_eq!(
+            (names, by_arr.total),
+            (vec!["Beta", "Gamma"], 4),
+            "{}",
+            t.label
+        );
         assert_eq!(by_arr.items[0].figures.arr, Money(Decimal::from(36000)));
 
-        let page_two = s.list_accounts(&AccountQuery { sort: AccountSort::Arr, descending: true, limit: 2, offset: 2, ..query() }).await.unwrap();
-        let names: Vec<&str> = page_two.items.iter().map(|a| a.input.name.as_str()).collect();
+        let page_two = s
+            .list_accounts(&AccountQuery {
+                sort: AccountSort::Arr,
+                descending: true,
+                limit: 2,
+                offset: 2,
+                ..query()
+            })
+            .await
+            .unwrap();
+        let names: Vec<&str> = page_two
+            .items
+            .iter()
+            .map(|a| a.input.name.as_str())
+            .collect();
         assert_eq!(names, vec!["Alpha", "Delta"]);
 
-        let owned = s.list_accounts(&AccountQuery { owner: Some(sub.id), ..query() }).await.unwrap();
-        assert_eq!(owned.items.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[1]]);
-        let in_team = s.list_accounts(&AccountQuery { team: Some(team.id), ..query() }).await.unwrap();
-        assert_eq!(in_team.items.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[0]]);
-        let text = s.list_accounts(&AccountQuery { text: Some("GAM".into()), ..query() }).await.unwrap();
+        let owned = s
+            .list_accounts(&AccountQuery {
+                owner: Some(sub.id),
+                ..query()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            owned.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+            vec![ids[1]]
+        );
+        let in_team = s
+            .list_accounts(&AccountQuery {
+                team: Some(team.id),
+                ..query()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            in_team.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+            vec![ids[0]]
+        );
+        let text = s
+            .list_accounts(&AccountQuery {
+                text: Some("GAM".into()),
+                ..query()
+            })
+            .await
+            .unwrap();
         assert_eq!(text.total, 1);
-        let by_domain = s.list_accounts(&AccountQuery { text: Some("delta.ex".into()), ..query() }).await.unwrap();
+        let by_domain = s
+            .list_accounts(&AccountQuery {
+                text: Some("delta.ex".into()),
+                ..query()
+            })
+            .await
+            .unwrap();
         assert_eq!(by_domain.items[0].input.name, "Delta");
-        let wildcard = s.list_accounts(&AccountQuery { text: Some("%".into()), ..query() }).await.unwrap();
-        assert_eq!(wildcard.total, 0, "LIKE wildcards in the search text are literal: {}", t.label);
+        let wildcard = s
+            .list_accounts(&AccountQuery {
+                text: Some("%".into()),
+                ..query()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            wildcard.total, 0,
+            "LIKE wildcards in the search text are literal: {}",
+            t.label
+        );
         t.finish().await;
     }
 }
@@ -197,10 +323,21 @@ async fn contacts_periods_and_timeline_belong_to_an_account_and_go_with_it() {
             .await
             .unwrap();
         assert_eq!(s.get_contact(contact.id).await.unwrap(), contact);
-        let period = s.create_period(&terms("S-1", acme.id, "2024-04-01", 1000)).await.unwrap();
-        assert_eq!(s.get_period(period.id).await.unwrap(), period, "{}", t.label);
+        let period = s
+            .create_period(&terms("S-1", acme.id, "2024-04-01", 1000))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_period(period.id).await.unwrap(),
+            period,
+            "{}",
+            t.label
+        );
         assert_eq!(s.list_products().await.unwrap(), vec!["core".to_string()]);
-        let duplicate = s.create_period(&terms("S-1", acme.id, "2024-04-01", 2000)).await.unwrap_err();
+        let duplicate = s
+            .create_period(&terms("S-1", acme.id, "2024-04-01", 2000))
+            .await
+            .unwrap_err();
         assert!(matches!(duplicate, StoreError::Conflict { .. }));
         let entry = s
             .create_timeline_entry(&TimelineEntryInput {
@@ -213,17 +350,43 @@ async fn contacts_periods_and_timeline_belong_to_an_account_and_go_with_it() {
             })
             .await
             .unwrap();
-        assert_eq!(s.get_timeline_entry(entry.id).await.unwrap(), entry, "{}", t.label);
-        let timeline = s.list_timeline(&TimelineQuery { account_id: Some(acme.id), kind: None, limit: 10, offset: 0 }).await.unwrap();
+        assert_eq!(
+            s.get_timeline_entry(entry.id).await.unwrap(),
+            entry,
+            "{}",
+            t.label
+        );
+        let timeline = s
+            .list_timeline(&TimelineQuery {
+                account_id: Some(acme.id),
+                kind: None,
+                limit: 10,
+                offset: 0,
+            })
+            .await
+            .unwrap();
         assert_eq!(timeline.total, 1);
-        let children = ChildQuery { account_id: Some(acme.id), limit: 10, offset: 0 };
+        let children = ChildQuery {
+            account_id: Some(acme.id),
+            limit: 10,
+            offset: 0,
+        };
         assert_eq!(s.list_contacts(&children).await.unwrap().total, 1);
         assert_eq!(s.list_periods(&children).await.unwrap().total, 1);
 
         s.delete_account(acme.id).await.unwrap();
-        assert!(matches!(s.get_contact(contact.id).await.unwrap_err(), StoreError::NotFound { .. }));
-        assert!(matches!(s.get_period(period.id).await.unwrap_err(), StoreError::NotFound { .. }));
-        assert!(matches!(s.get_timeline_entry(entry.id).await.unwrap_err(), StoreError::NotFound { .. }));
+        assert!(matches!(
+            s.get_contact(contact.id).await.unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
+        assert!(matches!(
+            s.get_period(period.id).await.unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
+        assert!(matches!(
+            s.get_timeline_entry(entry.id).await.unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
         t.finish().await;
     }
 }
@@ -231,7 +394,8 @@ async fn contacts_periods_and_timeline_belong_to_an_account_and_go_with_it() {
 const ACCOUNTS_CSV: &str = "account_id,name,tier,owner_email,sub_owner_email,custom.dept\n\
     A1,株式会社アクメ,enterprise,aki@k.example,ren@k.example,人事\n\
     A2,Beta,smb,aki@k.example,,\n";
-const CONTACTS_CSV: &str = "contact_id,account_id,name,email,is_primary\nC1,A1,山田,yamada@acme.example,true\n";
+const CONTACTS_CSV: &str =
+    "contact_id,account_id,name,email,is_primary\nC1,A1,山田,yamada@acme.example,true\n";
 const SUBSCRIPTIONS_CSV: &str = "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,currency\n\
     S1,A1,core,2024-04-01,2025-04-01,year,10,12000,JPY\n\
     S1,A1,core,2025-04-01,,year,20,12000,JPY\n";
@@ -239,26 +403,74 @@ const SUBSCRIPTIONS_CSV: &str = "subscription_id,account_id,product,start_date,e
 #[tokio::test]
 async fn importing_the_same_files_twice_changes_nothing_and_export_returns_them() {
     let settings = WorkspaceSettings::default();
-    let account_records = accounts::parse(&Table::parse(ACCOUNTS_CSV, &accounts::COLUMNS).unwrap(), &settings).unwrap();
-    let contact_records = contacts::parse(&Table::parse(CONTACTS_CSV, &contacts::COLUMNS).unwrap()).unwrap();
-    let subscription_records =
-        subscriptions::parse(&Table::parse(SUBSCRIPTIONS_CSV, &subscriptions::COLUMNS).unwrap(), &settings).unwrap();
+    let account_records = accounts::parse(
+        &Table::parse(ACCOUNTS_CSV, &accounts::COLUMNS).unwrap(),
+        &settings,
+    )
+    .unwrap();
+    let contact_records =
+        contacts::parse(&Table::parse(CONTACTS_CSV, &contacts::COLUMNS).unwrap()).unwrap();
+    let subscription_records = subscriptions::parse(
+        &Table::parse(SUBSCRIPTIONS_CSV, &subscriptions::COLUMNS).unwrap(),
+        &settings,
+    )
+    .unwrap();
     for t in test_stores().await {
         let s = &t.store;
         let first = s.import_accounts(&account_records).await.unwrap();
-        assert_eq!((first.created, first.updated, first.users_created.len()), (2, 0, 2), "{}", t.label);
-        assert!(s.list_users().await.unwrap().iter().all(|u| !u.input.active), "owners named in a file are inactive");
+        assert_eq!(
+            (first.created, first.updated, first.users_created.len()),
+            (2, 0, 2),
+            "{}",
+            t.label
+        );
+        assert!(
+            s.list_users()
+                .await
+                .unwrap()
+                .iter()
+                .all(|u| !u.input.active),
+            "owners named in a file are inactive"
+        );
         let again = s.import_accounts(&account_records).await.unwrap();
-        assert_eq!((again.created, again.updated, again.unchanged, again.users_created.len()), (0, 0, 2, 0));
+        assert_eq!(
+            (
+                again.created,
+                again.updated,
+                again.unchanged,
+                again.users_created.len()
+            ),
+            (0, 0, 2, 0)
+        );
 
         let mut renamed = account_records.clone();
         renamed[1].name = "Beta KK".into();
         assert_eq!(s.import_accounts(&renamed).await.unwrap().updated, 1);
 
-        assert_eq!(s.import_contacts(&contact_records).await.unwrap().created, 1);
-        assert_eq!(s.import_contacts(&contact_records).await.unwrap().unchanged, 1);
-        assert_eq!(s.import_subscriptions(&subscription_records).await.unwrap().created, 2);
-        assert_eq!(s.import_subscriptions(&subscription_records).await.unwrap().unchanged, 2, "{}", t.label);
+        assert_eq!(
+            s.import_contacts(&contact_records).await.unwrap().created,
+            1
+        );
+        assert_eq!(
+            s.import_contacts(&contact_records).await.unwrap().unchanged,
+            1
+        );
+        assert_eq!(
+            s.import_subscriptions(&subscription_records)
+                .await
+                .unwrap()
+                .created,
+            2
+        );
+        assert_eq!(
+            s.import_subscriptions(&subscription_records)
+                .await
+                .unwrap()
+                .unchanged,
+            2,
+            "{}",
+            t.label
+        );
 
         let exported = s.export_accounts().await.unwrap();
         let strip = |mut r: accounts::AccountRecord| {
@@ -268,7 +480,10 @@ async fn importing_the_same_files_twice_changes_nothing_and_export_returns_them(
         assert_eq!(exported, renamed.into_iter().map(strip).collect::<Vec<_>>());
         assert_eq!(s.export_contacts().await.unwrap().len(), 1);
         let periods = s.export_subscriptions().await.unwrap();
-        assert_eq!(periods.iter().map(|p| p.quantity).collect::<Vec<_>>(), vec![10, 20]);
+        assert_eq!(
+            periods.iter().map(|p| p.quantity).collect::<Vec<_>>(),
+            vec![10, 20]
+        );
         t.finish().await;
     }
 }
@@ -276,14 +491,27 @@ async fn importing_the_same_files_twice_changes_nothing_and_export_returns_them(
 #[tokio::test]
 async fn importing_contacts_for_an_unknown_account_writes_nothing() {
     let records = contacts::parse(
-        &Table::parse("contact_id,account_id\nC1,A1\nC2,NOPE\n", &contacts::COLUMNS).unwrap(),
+        &Table::parse(
+            "contact_id,account_id\nC1,A1\nC2,NOPE\n",
+            &contacts::COLUMNS,
+        )
+        .unwrap(),
     )
     .unwrap();
     for t in test_stores().await {
         let s = &t.store;
         s.create_account(&account("A1", "Acme")).await.unwrap();
         let error = s.import_contacts(&records).await.unwrap_err();
-        assert!(matches!(error, StoreError::NotFound { entity: Entity::Account, .. }), "{error:?}");
+        assert!(
+            matches!(
+                error,
+                StoreError::NotFound {
+                    entity: Entity::Account,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
         assert_eq!(s.export_contacts().await.unwrap().len(), 0, "{}", t.label);
         t.finish().await;
     }

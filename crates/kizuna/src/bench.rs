@@ -1,0 +1,146 @@
+//! `kizuna bench …`: measurements recorded in BENCHMARKS.md. Each generates its own data.
+
+use crate::CliError;
+use app::demo::DemoOptions;
+use app::App;
+use clap::Subcommand;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand)]
+pub enum Target {
+    /// Account list API latency on a generated customer base, through real HTTP on loopback.
+    AccountsList {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Timed requests per query shape (after 20 warm-up requests).
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+        /// An empty database to use instead of a temporary SQLite file (e.g. postgres://…).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+pub async fn run(target: Target) -> Result<(), CliError> {
+    match target {
+        Target::AccountsList {
+            accounts,
+            requests,
+            database_url,
+        } => accounts_list(accounts, requests, database_url).await,
+    }
+}
+
+async fn accounts_list(
+    accounts: usize,
+    requests: usize,
+    database_url: Option<String>,
+) -> Result<(), CliError> {
+    let dir = tempfile::tempdir().map_err(crate::io_error("temporary directory"))?;
+    let url =
+        database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
+    let backend = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let store = store::open(&url).await?;
+    let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
+
+    let started = Instant::now();
+    let summary = app.load_demo(DemoOptions { accounts, seed: 42 }).await?;
+    println!(
+        "backend {backend}: demo with {} accounts, {} contacts, {} subscription periods loaded in {:.1} s",
+        summary.accounts,
+        summary.contacts,
+        summary.subscription_periods,
+        started.elapsed().as_secs_f64()
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(crate::io_error("bind 127.0.0.1:0"))?;
+    let address = listener
+        .local_addr()
+        .map_err(crate::io_error("listener address"))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let owner = first_owner(&client, address).await;
+    let shapes = [
+        "sort=-arr&limit=50".to_string(),
+        "sort=-arr&limit=50&offset=50000".to_string(),
+        "sort=renewal_date&limit=50".to_string(),
+        format!("owner={owner}&sort=-arr&limit=50"),
+        "q=sakura&sort=-arr&limit=50".to_string(),
+    ];
+    println!(
+        "{:<45} {:>9} {:>9} {:>9}",
+        "GET /api/v1/accounts?…", "p50 ms", "p95 ms", "max ms"
+    );
+    for shape in &shapes {
+        let url = format!("http://{address}/api/v1/accounts?{shape}");
+        let mut timings = Vec::with_capacity(requests);
+        for i in 0..requests + 20 {
+            let started = Instant::now();
+            let response = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| CliError::Usage(format!("request failed: {e}")))?;
+            let status = response.status();
+            response
+                .bytes()
+                .await
+                .map_err(|e| CliError::Usage(format!("reading response failed: {e}")))?;
+            if !status.is_success() {
+                return Err(CliError::Usage(format!("{url} answered {status}")));
+            }
+            if i >= 20 {
+                timings.push(started.elapsed());
+            }
+        }
+        timings.sort();
+        println!(
+            "{:<45} {:>9.2} {:>9.2} {:>9.2}",
+            shape,
+            ms(percentile(&timings, 50)),
+            ms(percentile(&timings, 95)),
+            ms(*timings.last().unwrap_or(&Duration::ZERO))
+        );
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    Ok(())
+}
+
+async fn first_owner(client: &reqwest::Client, address: std::net::SocketAddr) -> i64 {
+    let users: serde_json::Value = match client
+        .get(format!("http://{address}/api/v1/users"))
+        .send()
+        .await
+    {
+        Ok(response) => response.json().await.unwrap_or_default(),
+        Err(_) => serde_json::Value::Null,
+    };
+    users["items"]
+        .as_array()
+        .and_then(|items| items.iter().find_map(|u| u["id"].as_i64()))
+        .unwrap_or(1)
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() * p).div_ceil(100))
+        .saturating_sub(1)
+        .min(sorted.len() - 1)]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,195 @@
+//! `/api/v1/accounts`
+
+use super::{to_value, ListResponse};
+use crate::body::{merge_patch, Fields};
+use crate::extract::{JsonBody, QueryParams};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use domain::account::{parse_employees, parse_stage, Account, AccountInput, TouchModel};
+use domain::ids::required_text;
+use domain::{AccountId, ExternalId, Reason, TeamId, UserId};
+use serde_json::Value;
+use store::{AccountQuery, AccountSort};
+
+const FIELDS: &[&str] = &[
+    "external_id",
+    "name",
+    "domain",
+    "industry",
+    "region",
+    "employees",
+    "tier",
+    "touch_model",
+    "stage",
+    "owner_id",
+    "sub_owner_id",
+    "sales_owner_id",
+    "created_on",
+    "churn_reason",
+    "churn_note",
+    "custom",
+];
+
+pub fn parse_account(value: Value, stages: &[String]) -> Result<AccountInput, ApiError> {
+    let mut f = Fields::new(value, FIELDS)?;
+    let external_id = f.required("external_id", ExternalId::parse);
+    let name = f.required("name", |raw| required_text(Some(raw), 500));
+    let domain = f.text("domain", 500);
+    let industry = f.text("industry", 500);
+    let region = f.text("region", 500);
+    let employees = f.parsed("employees", parse_employees);
+    let tier = f.text("tier", 100).map(|t| t.map(|t| t.to_lowercase()));
+    let touch_model = f.parsed("touch_model", TouchModel::parse);
+    let stage = f.parsed("stage", |raw| parse_stage(raw, stages));
+    let owner_id = f.id("owner_id");
+    let sub_owner_id = f.id("sub_owner_id");
+    let sales_owner_id = f.id("sales_owner_id");
+    let created_on = f.date("created_on");
+    let churn_reason = f.text("churn_reason", 500);
+    let churn_note = f.text("churn_note", 5000);
+    let custom = f.custom("custom");
+    Ok(f.errors.finish(|| {
+        Some(AccountInput {
+            external_id: external_id?,
+            name: name?,
+            domain: domain?,
+            industry: industry?,
+            region: region?,
+            employees: employees?,
+            tier: tier?,
+            touch_model: touch_model?,
+            stage: stage?,
+            owner_id: owner_id?.map(UserId),
+            sub_owner_id: sub_owner_id?.map(UserId),
+            sales_owner_id: sales_owner_id?.map(UserId),
+            created_on: created_on?,
+            churn_reason: churn_reason?,
+            churn_note: churn_note?,
+            custom: custom?,
+        })
+    })?)
+}
+
+fn parse_sort(raw: &str) -> Result<(AccountSort, bool), Reason> {
+    let (descending, key) = raw
+        .strip_prefix('-')
+        .map_or((false, raw), |key| (true, key));
+    let sort = match key {
+        "name" => AccountSort::Name,
+        "arr" | "mrr" => AccountSort::Arr,
+        "renewal_date" => AccountSort::RenewalDate,
+        "updated_at" => AccountSort::Updated,
+        _ => {
+            return Err(Reason::NotOneOf {
+                allowed: ["name", "arr", "renewal_date", "updated_at"]
+                    .iter()
+                    .flat_map(|k| [k.to_string(), format!("-{k}")])
+                    .collect(),
+            })
+        }
+    };
+    Ok((sort, descending))
+}
+
+/// Lists accounts with filters, sorting and pagination.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
+    params(
+        ("owner" = Option<i64>, Query, description = "Accounts this staff user owns or sub-owns"),
+        ("team" = Option<i64>, Query, description = "Accounts whose main or sub owner is in this team"),
+        ("stage" = Option<String>, Query), ("tier" = Option<String>, Query),
+        ("touch_model" = Option<String>, Query, description = "high, low or tech"),
+        ("q" = Option<String>, Query, description = "Text in the name or domain"),
+        ("sort" = Option<String>, Query, description = "name, arr, renewal_date or updated_at; prefix - for descending"),
+        ("limit" = Option<i64>, Query, description = "1–500, default 50"), ("offset" = Option<i64>, Query),
+    ),
+    responses((status = 200, body = ListResponse<Account>), (status = 422, body = Problem)))]
+pub async fn list(
+    State(app): State<AppState>,
+    mut params: QueryParams,
+) -> Result<Json<ListResponse<Account>>, ApiError> {
+    let (limit, offset) = params.page();
+    let (sort, descending) = params
+        .parsed("sort", parse_sort)
+        .unwrap_or((AccountSort::Name, false));
+    let query = AccountQuery {
+        owner: params.id("owner").map(UserId),
+        team: params.id("team").map(TeamId),
+        stage: params.text("stage").map(|s| s.to_lowercase()),
+        tier: params.text("tier").map(|t| t.to_lowercase()),
+        touch_model: params.parsed("touch_model", TouchModel::parse),
+        text: params.text("q"),
+        sort,
+        descending,
+        limit,
+        offset,
+    };
+    params.finish()?;
+    Ok(Json(ListResponse::new(
+        app.store().list_accounts(&query).await?,
+        limit,
+        offset,
+    )))
+}
+
+/// Creates an account.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = AccountInput,
+    responses((status = 201, body = Account), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(app): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Account>), ApiError> {
+    let input = parse_account(body, &app.settings().stages)?;
+    Ok((StatusCode::CREATED, Json(app.create_account(&input).await?)))
+}
+
+/// Reads one account with its derived MRR, ARR, first paying day and next renewal date.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 200, body = Account), (status = 404, body = Problem)))]
+pub async fn read(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Account>, ApiError> {
+    Ok(Json(app.store().get_account(AccountId(id)).await?))
+}
+
+/// Replaces every field of an account.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path)), request_body = AccountInput,
+    responses((status = 200, body = Account), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn replace(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Account>, ApiError> {
+    let input = parse_account(body, &app.settings().stages)?;
+    Ok(Json(app.update_account(AccountId(id), &input).await?))
+}
+
+/// Changes the given fields of an account (JSON merge patch).
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = Account), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Account>, ApiError> {
+    let current = app.store().get_account(AccountId(id)).await?;
+    let input = parse_account(
+        merge_patch(to_value(&current.input), body),
+        &app.settings().stages,
+    )?;
+    Ok(Json(app.update_account(AccountId(id), &input).await?))
+}
+
+/// Deletes an account with its contacts, subscriptions and timeline.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.store().delete_account(AccountId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

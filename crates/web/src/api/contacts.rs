@@ -1,0 +1,128 @@
+//! `/api/v1/contacts`
+
+use super::{to_value, ListResponse};
+use crate::body::{merge_patch, Fields};
+use crate::extract::{JsonBody, QueryParams};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use domain::contact::{Contact, ContactInput};
+use domain::{AccountId, ContactId, Email, ExternalId, Reason};
+use serde_json::Value;
+use store::ChildQuery;
+
+const FIELDS: &[&str] = &[
+    "external_id",
+    "account_id",
+    "name",
+    "email",
+    "role",
+    "phone",
+    "is_primary",
+    "custom",
+];
+
+fn parse_contact(value: Value) -> Result<ContactInput, ApiError> {
+    let mut f = Fields::new(value, FIELDS)?;
+    let external_id = f.required("external_id", ExternalId::parse);
+    let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
+    let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
+    let name = f.text("name", 500);
+    let email = f.parsed("email", Email::parse);
+    let role = f.text("role", 100).map(|r| r.map(|r| r.to_lowercase()));
+    let phone = f.text("phone", 50);
+    let is_primary = f.boolean("is_primary", false);
+    let custom = f.custom("custom");
+    Ok(f.errors.finish(|| {
+        Some(ContactInput {
+            external_id: external_id?,
+            account_id: AccountId(account_id?),
+            name: name?,
+            email: email?,
+            role: role?,
+            phone: phone?,
+            is_primary: is_primary?,
+            custom: custom?,
+        })
+    })?)
+}
+
+/// Lists contacts, optionally of one account.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts",
+    params(("account_id" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = ListResponse<Contact>), (status = 422, body = Problem)))]
+pub async fn list(
+    State(app): State<AppState>,
+    mut params: QueryParams,
+) -> Result<Json<ListResponse<Contact>>, ApiError> {
+    let (limit, offset) = params.page();
+    let query = ChildQuery {
+        account_id: params.id("account_id").map(AccountId),
+        limit,
+        offset,
+    };
+    params.finish()?;
+    Ok(Json(ListResponse::new(
+        app.store().list_contacts(&query).await?,
+        limit,
+        offset,
+    )))
+}
+
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body = ContactInput,
+    responses((status = 201, body = Contact), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(app): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Contact>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_contact(&parse_contact(body)?).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
+    responses((status = 200, body = Contact), (status = 404, body = Problem)))]
+pub async fn read(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Contact>, ApiError> {
+    Ok(Json(app.store().get_contact(ContactId(id)).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)), request_body = ContactInput,
+    responses((status = 200, body = Contact), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn replace(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Contact>, ApiError> {
+    Ok(Json(
+        app.update_contact(ContactId(id), &parse_contact(body)?)
+            .await?,
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = Contact), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Contact>, ApiError> {
+    let current = app.store().get_contact(ContactId(id)).await?;
+    let input = parse_contact(merge_patch(to_value(&current.input), body))?;
+    Ok(Json(app.update_contact(ContactId(id), &input).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.store().delete_contact(ContactId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

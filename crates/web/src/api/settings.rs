@@ -1,0 +1,78 @@
+//! `/api/v1/settings`: workspace currency, time zone, fiscal year, gross margin and stages.
+
+use crate::body::Fields;
+use crate::extract::JsonBody;
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use domain::money::parse_decimal;
+use domain::settings::{parse_fiscal_year_start_month, parse_gross_margin, WorkspaceSettings};
+use domain::{Currency, Reason};
+use serde_json::Value;
+
+const FIELDS: &[&str] = &[
+    "currency",
+    "time_zone",
+    "fiscal_year_start_month",
+    "gross_margin",
+    "stages",
+];
+
+fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError> {
+    let stages_value = value.get("stages").cloned();
+    let mut f = Fields::new(value, FIELDS)?;
+    let currency = f.required("currency", Currency::parse);
+    let time_zone = f.required("time_zone", |raw| Ok(raw.trim().to_owned()));
+    let month = f.required("fiscal_year_start_month", |raw| {
+        raw.parse::<u32>()
+            .map_err(|_| Reason::InvalidInteger)
+            .and_then(parse_fiscal_year_start_month)
+    });
+    let margin = f.required("gross_margin", |raw| {
+        parse_decimal(raw).and_then(parse_gross_margin)
+    });
+    let stages = match stages_value {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let names: Option<Vec<String>> = items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(|s| s.trim().to_lowercase())
+                        .filter(|s| !s.is_empty())
+                })
+                .collect();
+            f.errors.check(
+                "stages",
+                names.ok_or(Reason::WrongType {
+                    expected: "a list of stage names",
+                }),
+            )
+        }
+        _ => f.errors.check("stages", Err(Reason::Required)),
+    };
+    Ok(f.errors.finish(|| {
+        Some(WorkspaceSettings {
+            currency: currency?,
+            time_zone: time_zone?,
+            fiscal_year_start_month: month?,
+            gross_margin: margin?,
+            stages: stages?,
+        })
+    })?)
+}
+
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = WorkspaceSettings)))]
+pub async fn read(State(app): State<AppState>) -> Json<WorkspaceSettings> {
+    Json(app.settings())
+}
+
+/// Replaces the workspace settings; a new time zone recomputes every account's figures.
+#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = WorkspaceSettings,
+    responses((status = 200, body = WorkspaceSettings), (status = 422, body = Problem)))]
+pub async fn replace(
+    State(app): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<WorkspaceSettings>, ApiError> {
+    Ok(Json(app.update_settings(parse_settings(body)?).await?))
+}

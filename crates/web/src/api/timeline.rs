@@ -1,0 +1,132 @@
+//! `/api/v1/timeline`: notes, meetings, calls and emails on an account, newest first.
+
+use super::{to_value, ListResponse};
+use crate::body::{merge_patch, Fields};
+use crate::extract::{JsonBody, QueryParams};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use domain::ids::required_text;
+use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::{AccountId, Reason, TimelineEntryId, UserId};
+use serde_json::Value;
+use store::TimelineQuery;
+
+const FIELDS: &[&str] = &[
+    "account_id",
+    "kind",
+    "author_id",
+    "occurred_at",
+    "title",
+    "body",
+];
+
+fn parse_entry(value: Value) -> Result<TimelineEntryInput, ApiError> {
+    let mut f = Fields::new(value, FIELDS)?;
+    let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
+    let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
+    let kind = f.required("kind", TimelineKind::parse);
+    let author_id = f.id("author_id");
+    let occurred_at = f.timestamp("occurred_at");
+    let title = f.required("title", |raw| required_text(Some(raw), 500));
+    let body = f.text("body", 20_000);
+    Ok(f.errors.finish(|| {
+        Some(TimelineEntryInput {
+            account_id: AccountId(account_id?),
+            kind: kind?,
+            author_id: author_id?.map(UserId),
+            occurred_at: occurred_at?.unwrap_or_else(chrono::Utc::now),
+            title: title?,
+            body: body?,
+        })
+    })?)
+}
+
+#[utoipa::path(get, path = "/api/v1/timeline", tag = "timeline",
+    params(("account_id" = Option<i64>, Query), ("kind" = Option<String>, Query, description = "note, meeting, call, email or system"),
+        ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = ListResponse<TimelineEntry>), (status = 422, body = Problem)))]
+pub async fn list(
+    State(app): State<AppState>,
+    mut params: QueryParams,
+) -> Result<Json<ListResponse<TimelineEntry>>, ApiError> {
+    let (limit, offset) = params.page();
+    let query = TimelineQuery {
+        account_id: params.id("account_id").map(AccountId),
+        kind: params.parsed("kind", TimelineKind::parse),
+        limit,
+        offset,
+    };
+    params.finish()?;
+    Ok(Json(ListResponse::new(
+        app.store().list_timeline(&query).await?,
+        limit,
+        offset,
+    )))
+}
+
+/// Adds an entry; `occurred_at` defaults to now.
+#[utoipa::path(post, path = "/api/v1/timeline", tag = "timeline", request_body = TimelineEntryInput,
+    responses((status = 201, body = TimelineEntry), (status = 422, body = Problem)))]
+pub async fn create(
+    State(app): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<TimelineEntry>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_timeline_entry(&parse_entry(body)?).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)),
+    responses((status = 200, body = TimelineEntry), (status = 404, body = Problem)))]
+pub async fn read(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<TimelineEntry>, ApiError> {
+    Ok(Json(
+        app.store().get_timeline_entry(TimelineEntryId(id)).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)), request_body = TimelineEntryInput,
+    responses((status = 200, body = TimelineEntry), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn replace(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<TimelineEntry>, ApiError> {
+    Ok(Json(
+        app.update_timeline_entry(TimelineEntryId(id), &parse_entry(body)?)
+            .await?,
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = TimelineEntry), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<TimelineEntry>, ApiError> {
+    let current = app.store().get_timeline_entry(TimelineEntryId(id)).await?;
+    let input = parse_entry(merge_patch(to_value(&current.input), body))?;
+    Ok(Json(
+        app.update_timeline_entry(TimelineEntryId(id), &input)
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    app.store()
+        .delete_timeline_entry(TimelineEntryId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

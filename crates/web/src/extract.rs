@@ -1,0 +1,145 @@
+//! Request extractors whose failures become problem+json, never axum's plain-text rejections.
+
+use crate::problem::{request_lang, ApiError};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use domain::i18n::Lang;
+use domain::{FieldError, Reason};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+/// A JSON body, read as a `Value` so that field errors can be collected one by one.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(rejection) => Err(ApiError::MalformedJson(rejection.body_text())),
+        }
+    }
+}
+
+/// The reader's language, for handlers that render text.
+pub struct ReaderLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReaderLang {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ReaderLang(request_lang(&parts.headers, parts.uri.query())))
+    }
+}
+
+/// Query parameters, parsed one by one so that every bad parameter is reported.
+pub struct QueryParams {
+    values: HashMap<String, String>,
+    pub errors: Vec<FieldError>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(values) =
+            axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| {
+                    ApiError::Fields(vec![FieldError::new(
+                        "query",
+                        Reason::Malformed {
+                            detail: e.body_text(),
+                        },
+                    )])
+                })?;
+        Ok(QueryParams {
+            values,
+            errors: Vec::new(),
+        })
+    }
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+impl QueryParams {
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.values
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+
+    pub fn parsed<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, Reason>,
+    ) -> Option<T> {
+        let raw = self.text(name)?;
+        match parse(&raw) {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.errors.push(FieldError::new(name, reason));
+                None
+            }
+        }
+    }
+
+    pub fn id(&mut self, name: &str) -> Option<i64> {
+        self.parsed(name, |raw| {
+            raw.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or(Reason::WrongType {
+                    expected: "a positive id",
+                })
+        })
+    }
+
+    /// `limit` (1–500, default 50) and `offset` (≥ 0, default 0).
+    pub fn page(&mut self) -> (i64, i64) {
+        let limit = self
+            .parsed("limit", |raw| {
+                let n: i64 = raw.parse().map_err(|_| Reason::InvalidInteger)?;
+                if (1..=MAX_LIMIT).contains(&n) {
+                    Ok(n)
+                } else {
+                    Err(Reason::OutOfRange {
+                        min: "1".into(),
+                        max: MAX_LIMIT.to_string(),
+                    })
+                }
+            })
+            .unwrap_or(DEFAULT_LIMIT);
+        let offset = self
+            .parsed("offset", |raw| {
+                let n: i64 = raw.parse().map_err(|_| Reason::InvalidInteger)?;
+                if n >= 0 {
+                    Ok(n)
+                } else {
+                    Err(Reason::Negative)
+                }
+            })
+            .unwrap_or(0);
+        (limit, offset)
+    }
+
+    /// Fails with every collected error, if any.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Fields(self.errors))
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Server-rendered HTML pages.
+
+pub mod accounts;
+mod format;

@@ -1,0 +1,302 @@
+//! Errors as RFC 9457 problem+json, in the reader's language.
+//!
+//! Handlers return `ApiError`; it travels in the response's extensions and the `localize`
+//! middleware, which knows the request's language, writes the body.
+
+use app::AppError;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use domain::i18n::{Lang, Text};
+use domain::interchange::RowError;
+use domain::FieldError;
+use serde::Serialize;
+use std::sync::Arc;
+use store::Entity;
+
+#[derive(Debug)]
+pub enum ApiError {
+    App(AppError),
+    Fields(Vec<FieldError>),
+    MalformedJson(String),
+    UnsupportedMediaType,
+    NotFound,
+    PayloadTooLarge,
+    /// A fault of ours, not the user's: logged, and reported without details.
+    Internal(String),
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> ApiError {
+        match error {
+            AppError::Invalid(fields) => ApiError::Fields(fields),
+            other => ApiError::App(other),
+        }
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(error: store::StoreError) -> ApiError {
+        ApiError::from(AppError::from(error))
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> ApiError {
+        ApiError::Fields(errors)
+    }
+}
+
+/// One invalid field in a problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemField {
+    /// The JSON field, query parameter or CSV column.
+    pub field: String,
+    /// CSV line number, for file imports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Machine-readable reason, e.g. `required`, `invalid_email`.
+    pub code: String,
+    pub message: String,
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+const VALIDATION: Text = Text::new("入力内容に誤りがあります", "The input is invalid");
+const IMPORT_REJECTED: Text = Text::new(
+    "ファイルを取り込めませんでした（何も書き込んでいません）",
+    "The file was not imported (nothing was written)",
+);
+const NOT_FOUND: Text = Text::new("見つかりません", "Not found");
+const CONFLICT: Text = Text::new("既に存在します", "Already exists");
+const MALFORMED: Text = Text::new("JSON として読み取れません", "The body is not valid JSON");
+const MEDIA_TYPE: Text = Text::new(
+    "Content-Type は application/json にしてください",
+    "Content-Type must be application/json",
+);
+const TOO_LARGE: Text = Text::new("リクエストが大きすぎます", "The request body is too large");
+const INTERNAL: Text = Text::new(
+    "サーバー内部でエラーが発生しました",
+    "Internal server error",
+);
+
+fn entity_name(entity: Entity, lang: Lang) -> &'static str {
+    let text = match entity {
+        Entity::Team => Text::new("チーム", "team"),
+        Entity::User => Text::new("スタッフ", "staff user"),
+        Entity::Account => Text::new("顧客", "account"),
+        Entity::Contact => Text::new("連絡先", "contact"),
+        Entity::SubscriptionPeriod => Text::new("契約期間", "subscription period"),
+        Entity::TimelineEntry => Text::new("タイムライン項目", "timeline entry"),
+    };
+    text.pick(lang)
+}
+
+fn code_of(reason: &domain::Reason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "invalid".into())
+}
+
+fn field_entries(errors: &[FieldError], lang: Lang) -> Vec<ProblemField> {
+    errors
+        .iter()
+        .map(|e| ProblemField {
+            field: e.field.clone(),
+            line: None,
+            code: code_of(&e.reason),
+            message: e.message(lang),
+        })
+        .collect()
+}
+
+fn row_entries(errors: &[RowError], lang: Lang) -> Vec<ProblemField> {
+    errors
+        .iter()
+        .map(|e| ProblemField {
+            field: e.column.clone(),
+            line: Some(e.line),
+            code: code_of(&e.reason),
+            message: e.message(lang),
+        })
+        .collect()
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::App(AppError::Invalid(_) | AppError::ImportRejected { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::App(AppError::NotFound { .. }) => StatusCode::NOT_FOUND,
+            ApiError::App(AppError::Conflict { .. }) => StatusCode::CONFLICT,
+            ApiError::App(AppError::Store(_)) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    pub fn problem(&self, lang: Lang) -> Problem {
+        let status = self.status();
+        let (kind, title, detail, errors) = match self {
+            ApiError::Fields(fields) => {
+                let detail = fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message(lang)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (
+                    "validation",
+                    VALIDATION.pick(lang).to_owned(),
+                    detail,
+                    field_entries(fields, lang),
+                )
+            }
+            ApiError::App(AppError::Invalid(fields)) => (
+                "validation",
+                VALIDATION.pick(lang).to_owned(),
+                String::new(),
+                field_entries(fields, lang),
+            ),
+            ApiError::App(AppError::ImportRejected { file, errors }) => (
+                "import-rejected",
+                IMPORT_REJECTED.pick(lang).to_owned(),
+                AppError::import_report(file, errors, lang),
+                row_entries(errors, lang),
+            ),
+            ApiError::App(AppError::NotFound { entity, id }) => (
+                "not-found",
+                NOT_FOUND.pick(lang).to_owned(),
+                format!("{} {id}", entity_name(*entity, lang)),
+                Vec::new(),
+            ),
+            ApiError::NotFound => (
+                "not-found",
+                NOT_FOUND.pick(lang).to_owned(),
+                String::new(),
+                Vec::new(),
+            ),
+            ApiError::App(AppError::Conflict { entity, field }) => {
+                let detail = match lang {
+                    Lang::Ja => format!(
+                        "同じ {field} の{}が既にあります",
+                        entity_name(*entity, lang)
+                    ),
+                    Lang::En => format!(
+                        "another {} already has this {field}",
+                        entity_name(*entity, lang)
+                    ),
+                };
+                let errors = vec![ProblemField {
+                    field: (*field).to_owned(),
+                    line: None,
+                    code: "already_exists".into(),
+                    message: domain::Reason::AlreadyExists.message(lang),
+                }];
+                ("conflict", CONFLICT.pick(lang).to_owned(), detail, errors)
+            }
+            ApiError::MalformedJson(detail) => (
+                "malformed-json",
+                MALFORMED.pick(lang).to_owned(),
+                detail.clone(),
+                Vec::new(),
+            ),
+            ApiError::UnsupportedMediaType => (
+                "unsupported-media-type",
+                MEDIA_TYPE.pick(lang).to_owned(),
+                String::new(),
+                Vec::new(),
+            ),
+            ApiError::PayloadTooLarge => (
+                "payload-too-large",
+                TOO_LARGE.pick(lang).to_owned(),
+                String::new(),
+                Vec::new(),
+            ),
+            ApiError::App(AppError::Store(_)) | ApiError::Internal(_) => (
+                "internal",
+                INTERNAL.pick(lang).to_owned(),
+                String::new(),
+                Vec::new(),
+            ),
+        };
+        Problem {
+            kind: format!("https://kizuna.dev/problems/{kind}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::App(AppError::Store(error)) => tracing::error!(%error, "request failed"),
+            ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
+            _ => {}
+        }
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(Arc::new(self));
+        response
+    }
+}
+
+/// The reader's language: `?lang=ja|en`, else `Accept-Language`, else Japanese.
+pub fn request_lang(headers: &HeaderMap, query: Option<&str>) -> Lang {
+    let from_query = query.and_then(|q| {
+        q.split('&').find_map(|pair| match pair.split_once('=') {
+            Some(("lang", "ja")) => Some(Lang::Ja),
+            Some(("lang", "en")) => Some(Lang::En),
+            _ => None,
+        })
+    });
+    from_query
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// Writes the body of error responses in the request's language.
+pub async fn localize(request: Request, next: Next) -> Response {
+    let lang = request_lang(request.headers(), request.uri().query());
+    let mut response = next.run(request).await;
+    let Some(error) = response.extensions_mut().remove::<Arc<ApiError>>() else {
+        return response;
+    };
+    let problem = error.problem(lang);
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let (mut parts, _) = response.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.insert(
+        header::CONTENT_LANGUAGE,
+        header::HeaderValue::from_static(lang.code()),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
