@@ -241,12 +241,20 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 "{}",
                 match lang {
                     Lang::Ja => format!(
-                        "{}: {} 行を取り込みました（新規 {}、更新 {}、変更なし {}、未登録の担当者を無効ユーザーとして作成 {}）",
-                        file.display(), outcome.rows, c.created, c.updated, c.unchanged, c.users_created.len()
+                        "{}: {} 行を取り込みました（新規 {}、更新 {}、変更なし {}）",
+                        file.display(),
+                        outcome.rows,
+                        c.created,
+                        c.updated,
+                        c.unchanged
                     ),
                     Lang::En => format!(
-                        "{}: imported {} rows ({} created, {} updated, {} unchanged; {} unknown owners created as inactive users)",
-                        file.display(), outcome.rows, c.created, c.updated, c.unchanged, c.users_created.len()
+                        "{}: imported {} rows ({} created, {} updated, {} unchanged)",
+                        file.display(),
+                        outcome.rows,
+                        c.created,
+                        c.updated,
+                        c.unchanged
                     ),
                 }
             );
