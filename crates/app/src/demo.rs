@@ -3,7 +3,7 @@
 //! path as customer files, so the demo exercises the real product.
 
 use crate::{App, AppError};
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use domain::account::{CustomFields, TouchModel};
 use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
@@ -383,7 +383,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
             stage: Some(stage.into()),
             owner_email: Some(email(owner)),
             sub_owner_email: sub_owner.map(email),
-            sales_owner_email: Some(email(*rng.pick(&sales))),
+            sales_owner_email: Some(email(sales[rng.below(sales.len() as u64) as usize])),
             created_on: Some(add_days(start, -rng.range(0, 60))),
             churn_reason,
             churn_note,
@@ -618,7 +618,7 @@ fn demo_stage(
     if figures
         .next_renewal_date
         .is_some_and(|renewal| (renewal - today).num_days() <= 60)
-        && today.day() % 2 == 0
+        && rng.chance(70)
     {
         return "renewal";
     }

@@ -50,7 +50,7 @@ pub const DEFAULT_STAGES: [&str; 6] = [
 /// Checks a stage against the workspace's list.
 pub fn parse_stage(raw: &str, allowed: &[String]) -> Result<String, Reason> {
     let wanted = raw.trim().to_lowercase();
-    if allowed.iter().any(|s| *s == wanted) {
+    if allowed.contains(&wanted) {
         Ok(wanted)
     } else {
         Err(Reason::NotOneOf {

@@ -609,9 +609,9 @@ macro_rules! sql_store {
                 let order = match query.sort {
                     AccountSort::Name => format!(" ORDER BY name {direction}, id {direction}"),
                     AccountSort::Arr => format!(" ORDER BY arr_hundredths {direction}, id {direction}"),
-                    AccountSort::RenewalDate => format!(
-                        " ORDER BY next_renewal_date IS NULL, next_renewal_date {direction}, id {direction}"
-                    ),
+                    AccountSort::RenewalDate => {
+                        format!(" ORDER BY next_renewal_date {direction} NULLS LAST, id {direction}")
+                    }
                     AccountSort::Updated => format!(" ORDER BY updated_at {direction}, id {direction}"),
                 };
                 select.push(order);

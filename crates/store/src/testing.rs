@@ -14,7 +14,7 @@ pub struct TestStore {
 
 enum Cleanup {
     Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, database: String },
+    Postgres(TestDatabase),
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -41,31 +41,53 @@ pub async fn sqlite_store() -> TestStore {
 }
 
 pub async fn postgres_store(admin_url: &str) -> TestStore {
-    let database = format!(
-        "kizuna_test_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let mut admin = PgConnection::connect(admin_url)
-        .await
-        .expect("connect to TEST_DATABASE_URL");
-    admin
-        .execute(format!("CREATE DATABASE {database}").as_str())
-        .await
-        .expect("create test database");
-    admin.close().await.ok();
-    let url = with_database(admin_url, &database);
-    let store = PostgresStore::connect(&url)
+    let database = TestDatabase::create(admin_url).await;
+    let store = PostgresStore::connect(&database.url)
         .await
         .expect("open PostgreSQL test store");
     TestStore {
         label: "postgres",
         store: Arc::new(store),
-        cleanup: Cleanup::Postgres {
+        cleanup: Cleanup::Postgres(database),
+    }
+}
+
+/// An empty PostgreSQL database of its own, for one test.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create(admin_url: &str) -> TestDatabase {
+        let name = format!(
+            "kizuna_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            chrono::Utc::now().timestamp_micros()
+        );
+        let mut admin = PgConnection::connect(admin_url)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        TestDatabase {
+            url: with_database(admin_url, &name),
             admin_url: admin_url.to_owned(),
-            database,
-        },
+            name,
+        }
+    }
+
+    pub async fn drop_database(self) {
+        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+            let _ = admin
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+        }
     }
 }
 
@@ -90,16 +112,8 @@ impl TestStore {
     pub async fn finish(self) {
         let TestStore { store, cleanup, .. } = self;
         drop(store);
-        if let Cleanup::Postgres {
-            admin_url,
-            database,
-        } = cleanup
-        {
-            if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                let _ = admin
-                    .execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str())
-                    .await;
-            }
+        if let Cleanup::Postgres(database) = cleanup {
+            database.drop_database().await;
         }
     }
 }

@@ -67,8 +67,10 @@ fn day(s: &str) -> NaiveDate {
 async fn settings_are_absent_until_saved_then_round_trip() {
     for t in test_stores().await {
         assert_eq!(t.store.load_settings().await.unwrap(), None, "{}", t.label);
-        let mut settings = WorkspaceSettings::default();
-        settings.fiscal_year_start_month = 1;
+        let settings = WorkspaceSettings {
+            fiscal_year_start_month: 1,
+            ..WorkspaceSettings::default()
+        };
         t.store.save_settings(&settings).await.unwrap();
         t.store.save_settings(&settings).await.unwrap();
         assert_eq!(
@@ -513,6 +515,47 @@ async fn importing_contacts_for_an_unknown_account_writes_nothing() {
             "{error:?}"
         );
         assert_eq!(s.export_contacts().await.unwrap().len(), 0, "{}", t.label);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn accounts_without_a_renewal_date_sort_last_both_ways() {
+    for t in test_stores().await {
+        let s = &t.store;
+        let mut ids = Vec::new();
+        for name in ["Soon", "Later", "None"] {
+            ids.push(s.create_account(&account(name, name)).await.unwrap().id);
+        }
+        let renewing = |date: &str| AccountFigures {
+            next_renewal_date: Some(day(date)),
+            ..AccountFigures::default()
+        };
+        s.save_figures(
+            &[
+                (ids[0], renewing("2025-02-01")),
+                (ids[1], renewing("2025-09-01")),
+                (ids[2], AccountFigures::default()),
+            ],
+            day("2025-01-01"),
+        )
+        .await
+        .unwrap();
+        for (descending, expected) in [
+            (false, ["Soon", "Later", "None"]),
+            (true, ["Later", "Soon", "None"]),
+        ] {
+            let page = s
+                .list_accounts(&AccountQuery {
+                    sort: AccountSort::RenewalDate,
+                    descending,
+                    ..query()
+                })
+                .await
+                .unwrap();
+            let names: Vec<&str> = page.items.iter().map(|a| a.input.name.as_str()).collect();
+            assert_eq!(names, expected, "{} descending={descending}", t.label);
+        }
         t.finish().await;
     }
 }

@@ -168,7 +168,7 @@ mod tests {
 
     fn parse_text(text: &str) -> Result<Vec<AccountRecord>, Vec<RowError>> {
         parse(
-            &Table::parse(text, &COLUMNS).map_err(|e| e)?,
+            &Table::parse(text, &COLUMNS)?,
             &WorkspaceSettings::default(),
         )
     }

@@ -187,6 +187,30 @@ pub fn write(records: &[SubscriptionRecord]) -> Result<String, csv::Error> {
     super::write_csv(&header, rows)
 }
 
+impl SubscriptionRecord {
+    /// The period this row describes, once its account is known.
+    pub fn terms(
+        &self,
+        account_id: crate::ids::AccountId,
+    ) -> crate::subscription::SubscriptionTerms {
+        crate::subscription::SubscriptionTerms {
+            subscription_id: self.subscription_id.clone(),
+            account_id,
+            product: self.product.clone(),
+            plan: self.plan.clone(),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            billing_interval: self.billing_interval,
+            interval_count: self.interval_count,
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            discount_percent: self.discount_percent,
+            currency: self.currency.clone(),
+            custom: self.custom.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,29 +244,5 @@ mod tests {
         .unwrap_err();
         let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(columns, vec!["discount_percent", "currency", "end_date"]);
-    }
-}
-
-impl SubscriptionRecord {
-    /// The period this row describes, once its account is known.
-    pub fn terms(
-        &self,
-        account_id: crate::ids::AccountId,
-    ) -> crate::subscription::SubscriptionTerms {
-        crate::subscription::SubscriptionTerms {
-            subscription_id: self.subscription_id.clone(),
-            account_id,
-            product: self.product.clone(),
-            plan: self.plan.clone(),
-            start_date: self.start_date,
-            end_date: self.end_date,
-            billing_interval: self.billing_interval,
-            interval_count: self.interval_count,
-            quantity: self.quantity,
-            unit_price: self.unit_price,
-            discount_percent: self.discount_percent,
-            currency: self.currency.clone(),
-            custom: self.custom.clone(),
-        }
     }
 }

@@ -1,0 +1,221 @@
+//! The `kizuna` binary as a user runs it: the shipped example files, export/import round trips,
+//! and `serve --demo` answering over HTTP. Each test runs on SQLite, and on PostgreSQL when
+//! TEST_DATABASE_URL is set.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use store::testing::TestDatabase;
+
+struct Workspace {
+    dir: tempfile::TempDir,
+    database: Option<TestDatabase>,
+}
+
+impl Workspace {
+    async fn all() -> Vec<Workspace> {
+        let mut workspaces = vec![Workspace {
+            dir: tempfile::tempdir().unwrap(),
+            database: None,
+        }];
+        if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
+            workspaces.push(Workspace {
+                dir: tempfile::tempdir().unwrap(),
+                database: Some(TestDatabase::create(&admin).await),
+            });
+        }
+        workspaces
+    }
+
+    fn label(&self) -> &'static str {
+        if self.database.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kizuna"));
+        command
+            .args(args)
+            .env("LANG", "C")
+            .env("KIZUNA_DATA_DIR", self.dir.path())
+            .env_remove("DATABASE_URL");
+        match &self.database {
+            Some(db) => command.env("KIZUNA_DATABASE_URL", &db.url),
+            None => command.env_remove("KIZUNA_DATABASE_URL"),
+        };
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kizuna")
+    }
+
+    async fn finish(self) {
+        if let Some(db) = self.database {
+            db.drop_database().await;
+        }
+    }
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn example_files_import_and_the_error_file_reports_every_bad_row_and_writes_nothing() {
+    for w in Workspace::all().await {
+        for kind in ["accounts", "contacts", "subscriptions"] {
+            let output = w.run(&["import", kind, &example(&format!("{kind}.csv"))]);
+            assert!(
+                output.status.success(),
+                "{} {kind}: {}",
+                w.label(),
+                stderr(&output)
+            );
+        }
+        let before = stdout(&w.run(&["export", "accounts"]));
+        let failed = w.run(&["import", "accounts", &example("accounts_with_errors.csv")]);
+        assert!(!failed.status.success());
+        let report = stderr(&failed);
+        for expected in [
+            "accounts_with_errors.csv: 8 problem(s), nothing imported.",
+            "line 3, column name: is required",
+            "line 3, column employees: is not a whole number",
+            "line 3, column touch_model: must be one of: high, low, tech",
+            "line 3, column owner_email: is not an email address",
+            "line 3, column created_at: must be a date",
+            "line 4, column employees: must be 0 or more",
+            "line 4, column stage: must be one of",
+            "line 5, column account_id: duplicates line 2",
+        ] {
+            assert!(
+                report.contains(expected),
+                "{} missing {expected:?} in:\n{report}",
+                w.label()
+            );
+        }
+        assert_eq!(
+            stdout(&w.run(&["export", "accounts"])),
+            before,
+            "the failed import wrote nothing"
+        );
+
+        let japanese = w
+            .command(&["import", "accounts", &example("accounts_with_errors.csv")])
+            .env("LANG", "ja_JP.UTF-8")
+            .output()
+            .unwrap();
+        assert!(
+            stderr(&japanese).contains("3 行目、name 列: 必須です"),
+            "{}",
+            stderr(&japanese)
+        );
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn shift_jis_file_imports_without_mojibake() {
+    for w in Workspace::all().await {
+        let output = w.run(&["import", "accounts", &example("accounts_shift_jis.csv")]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let exported = stdout(&w.run(&["export", "accounts"]));
+        assert!(
+            exported.contains("株式会社ひかり製作所") && exported.contains("～①髙﨑の顧客"),
+            "{}: {exported}",
+            w.label()
+        );
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn export_then_import_changes_nothing() {
+    for w in Workspace::all().await {
+        assert!(w
+            .run(&["demo", "--accounts", "40", "--seed", "3"])
+            .status
+            .success());
+        for kind in ["accounts", "contacts", "subscriptions"] {
+            let file: PathBuf = w.dir.path().join(format!("{kind}-export.csv"));
+            let export = w.run(&["export", kind, "--output", file.to_str().unwrap()]);
+            assert!(export.status.success(), "{}", stderr(&export));
+            let import = w.run(&["import", kind, file.to_str().unwrap()]);
+            let said = stdout(&import);
+            assert!(
+                said.contains("(0 created, 0 updated,"),
+                "{} {kind}: {said}{}",
+                w.label(),
+                stderr(&import)
+            );
+            let again = stdout(&w.run(&["export", kind]));
+            assert_eq!(
+                again,
+                std::fs::read_to_string(&file).unwrap(),
+                "{kind} round trip"
+            );
+        }
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn serve_with_demo_answers_health_checks_and_lists_the_demo_accounts() {
+    let w = Workspace {
+        dir: tempfile::tempdir().unwrap(),
+        database: None,
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = w
+        .command(&["serve", "--demo", "--listen", &listen])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://{listen}");
+    let mut healthy = false;
+    for _ in 0..200 {
+        if w.run(&["healthcheck", "--url", &base]).status.success() {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let body = if healthy {
+        reqwest::get(format!("{base}/api/v1/accounts?sort=-arr&limit=5"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    } else {
+        String::new()
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(healthy, "server did not become healthy");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(list["total"].as_i64().unwrap() >= 300, "{list}");
+    assert!(
+        !w.run(&["healthcheck", "--url", &base]).status.success(),
+        "healthcheck fails once the server is gone"
+    );
+}
