@@ -4,6 +4,7 @@
 
 use crate::{App, AppError};
 use chrono::{Days, Months, NaiveDate};
+use domain::access::Role;
 use domain::account::{CustomFields, TouchModel};
 use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
@@ -23,10 +24,7 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions {
-            accounts: 300,
-            seed: 42,
-        }
+        DemoOptions { accounts: 300, seed: 42 }
     }
 }
 
@@ -34,6 +32,7 @@ impl Default for DemoOptions {
 #[derive(Debug, Clone)]
 pub struct DemoStaff {
     pub name: &'static str,
+    pub role: Role,
     pub email: &'static str,
     pub team: Option<&'static str>,
 }
@@ -65,52 +64,16 @@ pub const DEMO_LEADER_EMAIL: &str = "kenichi.sato@kizuna-demo.example";
 
 const STAFF: &[(&str, &str, Option<&str>)] = &[
     ("佐藤 健一", DEMO_LEADER_EMAIL, None),
-    (
-        "高橋 美咲",
-        "misaki.takahashi@kizuna-demo.example",
-        Some(ENTERPRISE_TEAM),
-    ),
-    (
-        "田中 翔",
-        "sho.tanaka@kizuna-demo.example",
-        Some(ENTERPRISE_TEAM),
-    ),
-    (
-        "伊藤 彩",
-        "aya.ito@kizuna-demo.example",
-        Some(ENTERPRISE_TEAM),
-    ),
-    (
-        "渡辺 大輔",
-        "daisuke.watanabe@kizuna-demo.example",
-        Some(MID_TEAM),
-    ),
-    (
-        "山本 優子",
-        "yuko.yamamoto@kizuna-demo.example",
-        Some(MID_TEAM),
-    ),
-    (
-        "中村 拓海",
-        "takumi.nakamura@kizuna-demo.example",
-        Some(MID_TEAM),
-    ),
-    (
-        "小林 さくら",
-        "sakura.kobayashi@kizuna-demo.example",
-        Some(SMB_TEAM),
-    ),
+    ("高橋 美咲", "misaki.takahashi@kizuna-demo.example", Some(ENTERPRISE_TEAM)),
+    ("田中 翔", "sho.tanaka@kizuna-demo.example", Some(ENTERPRISE_TEAM)),
+    ("伊藤 彩", "aya.ito@kizuna-demo.example", Some(ENTERPRISE_TEAM)),
+    ("渡辺 大輔", "daisuke.watanabe@kizuna-demo.example", Some(MID_TEAM)),
+    ("山本 優子", "yuko.yamamoto@kizuna-demo.example", Some(MID_TEAM)),
+    ("中村 拓海", "takumi.nakamura@kizuna-demo.example", Some(MID_TEAM)),
+    ("小林 さくら", "sakura.kobayashi@kizuna-demo.example", Some(SMB_TEAM)),
     ("加藤 陸", "riku.kato@kizuna-demo.example", Some(SMB_TEAM)),
-    (
-        "吉田 誠",
-        "makoto.yoshida@kizuna-demo.example",
-        Some(SALES_TEAM),
-    ),
-    (
-        "山田 由美",
-        "yumi.yamada@kizuna-demo.example",
-        Some(SALES_TEAM),
-    ),
+    ("吉田 誠", "makoto.yoshida@kizuna-demo.example", Some(SALES_TEAM)),
+    ("山田 由美", "yumi.yamada@kizuna-demo.example", Some(SALES_TEAM)),
 ];
 
 const PLACES: &[(&str, &str)] = &[
@@ -163,52 +126,29 @@ const SUFFIXES: &[(&str, &str)] = &[
     ("工業", "kogyo"),
     ("エナジー", "energy"),
 ];
-const INDUSTRIES: &[&str] = &[
-    "製造",
-    "小売",
-    "IT・通信",
-    "医療・福祉",
-    "建設・不動産",
-    "物流",
-    "飲食",
-    "金融",
-    "教育",
-    "人材",
-];
+const INDUSTRIES: &[&str] =
+    &["製造", "小売", "IT・通信", "医療・福祉", "建設・不動産", "物流", "飲食", "金融", "教育", "人材"];
 const REGIONS: &[&str] = &["東京", "大阪", "名古屋", "福岡", "札幌", "仙台", "広島"];
-const FAMILY: &[&str] = &[
-    "鈴木", "松本", "井上", "木村", "林", "清水", "山口", "森", "池田", "橋本", "石川", "前田",
-];
-const GIVEN: &[&str] = &[
-    "太郎",
-    "花子",
-    "一郎",
-    "陽子",
-    "健太",
-    "真由美",
-    "直樹",
-    "愛",
-    "誠",
-    "恵",
-];
+const FAMILY: &[&str] = &["鈴木", "松本", "井上", "木村", "林", "清水", "山口", "森", "池田", "橋本", "石川", "前田"];
+const GIVEN: &[&str] = &["太郎", "花子", "一郎", "陽子", "健太", "真由美", "直樹", "愛", "誠", "恵"];
 const ROLES: &[&str] = &["admin", "champion", "decision_maker", "end_user"];
 const CHURN_REASONS: &[(&str, &str)] = &[
     ("price", "予算削減のため解約。価格改定の影響が大きい。"),
     ("product_fit", "必要な機能（勤怠連携）が不足していた。"),
-    (
-        "champion_left",
-        "導入推進者が退職し、社内で活用が進まなかった。",
-    ),
-    (
-        "competitor",
-        "競合製品に乗り換え。給与計算と一体の製品を選択。",
-    ),
+    ("champion_left", "導入推進者が退職し、社内で活用が進まなかった。"),
+    ("competitor", "競合製品に乗り換え。給与計算と一体の製品を選択。"),
     ("business_closed", "事業縮小に伴う解約。"),
-    (
-        "low_usage",
-        "オンボーディングが完了せず、利用が定着しなかった。",
-    ),
+    ("low_usage", "オンボーディングが完了せず、利用が定着しなかった。"),
 ];
+
+/// The leader administers the demo workspace; sales colleagues read; CSMs edit their accounts.
+fn demo_role(email: &str, team: Option<&str>) -> Role {
+    match team {
+        None if email == DEMO_LEADER_EMAIL => Role::Admin,
+        Some(SALES_TEAM) => Role::Viewer,
+        _ => Role::Csm,
+    }
+}
 
 /// SplitMix64: a tiny, well-known generator that gives the same data for the same seed on
 /// every platform and version (library RNGs do not promise that).
@@ -269,8 +209,7 @@ fn add_days(day: NaiveDate, days: i64) -> NaiveDate {
     if days >= 0 {
         day.checked_add_days(Days::new(days as u64)).unwrap_or(day)
     } else {
-        day.checked_sub_days(Days::new(days.unsigned_abs()))
-            .unwrap_or(day)
+        day.checked_sub_days(Days::new(days.unsigned_abs())).unwrap_or(day)
     }
 }
 
@@ -279,25 +218,13 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
     let mut rng = Rng(options.seed);
     let staff: Vec<DemoStaff> = STAFF
         .iter()
-        .map(|(name, email, team)| DemoStaff {
-            name,
-            email,
-            team: *team,
-        })
+        .map(|(name, email, team)| DemoStaff { name, email, team: *team, role: demo_role(email, *team) })
         .collect();
     let members = |team: &str| -> Vec<&'static str> {
-        STAFF
-            .iter()
-            .filter(|(_, _, t)| *t == Some(team))
-            .map(|(_, email, _)| *email)
-            .collect()
+        STAFF.iter().filter(|(_, _, t)| *t == Some(team)).map(|(_, email, _)| *email).collect()
     };
-    let (enterprise_csms, mid_csms, smb_csms, sales) = (
-        members(ENTERPRISE_TEAM),
-        members(MID_TEAM),
-        members(SMB_TEAM),
-        members(SALES_TEAM),
-    );
+    let (enterprise_csms, mid_csms, smb_csms, sales) =
+        (members(ENTERPRISE_TEAM), members(MID_TEAM), members(SMB_TEAM), members(SALES_TEAM));
     let horizon = today.checked_sub_months(Months::new(36)).unwrap_or(today);
     let history_days = (today - horizon).num_days();
 
@@ -328,46 +255,31 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         } else {
             format!("{}{}{}株式会社", place.0, word.0, suffix.0)
         };
-        let slug = [place.1, word.1, suffix.1]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("-");
+        let slug = [place.1, word.1, suffix.1].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("-");
         let domain = format!("{slug}-{number}.example.jp");
         // Later starts are more likely: the customer base grows.
         let offset = ((rng.below(1000) as f64 / 1000.0).sqrt() * (history_days - 20) as f64) as i64;
         let start = add_days(horizon, offset);
         let account_id = format!("ACC-{number:06}");
         let owner = *rng.pick(csms);
-        let sub_owner = csms
-            .iter()
-            .copied()
-            .filter(|c| *c != owner)
-            .nth(rng.below(csms.len() as u64 - 1) as usize);
+        let sub_owner = csms.iter().copied().filter(|c| *c != owner).nth(rng.below(csms.len() as u64 - 1) as usize);
 
         let history = subscription_history(&mut rng, tier, employees, start, today, &account_id);
-        let periods: Vec<_> = history
-            .periods
-            .iter()
-            .map(|r| r.terms(domain::AccountId(0)))
-            .collect();
+        let periods: Vec<_> = history.periods.iter().map(|r| r.terms(domain::AccountId(0))).collect();
         let period_refs: Vec<_> = periods.iter().collect();
         let figures = AccountFigures::compute(&period_refs, today);
         let stage = demo_stage(&mut rng, &figures, history.last_expansion, today);
-        let (churn_reason, churn_note) =
-            match (&figures.first_paying_day, figures.mrr == Money::ZERO) {
-                (Some(_), true) => {
-                    let (reason, note) = rng.pick(CHURN_REASONS);
-                    (Some(reason.to_string()), Some(note.to_string()))
-                }
-                _ => (None, None),
-            };
+        let (churn_reason, churn_note) = match (&figures.first_paying_day, figures.mrr == Money::ZERO) {
+            (Some(_), true) => {
+                let (reason, note) = rng.pick(CHURN_REASONS);
+                (Some(reason.to_string()), Some(note.to_string()))
+            }
+            _ => (None, None),
+        };
         let mut custom = CustomFields::new();
         custom.insert(
             "contract_owner_dept".into(),
-            rng.pick(&["人事部", "総務部", "経営企画部", "情報システム部"])
-                .to_string(),
+            rng.pick(&["人事部", "総務部", "経営企画部", "情報システム部"]).to_string(),
         );
 
         data.accounts.push(AccountRecord {
@@ -398,16 +310,8 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
                 account_external_id: external(account_id.clone()),
                 name: Some(format!("{family} {given}")),
                 email: Some(email(&format!("contact{c}@{domain}"))),
-                role: Some(if c == 0 {
-                    "admin".to_string()
-                } else {
-                    rng.pick(ROLES).to_string()
-                }),
-                phone: Some(format!(
-                    "03-{:04}-{:04}",
-                    rng.below(10000),
-                    rng.below(10000)
-                )),
+                role: Some(if c == 0 { "admin".to_string() } else { rng.pick(ROLES).to_string() }),
+                phone: Some(format!("03-{:04}-{:04}", rng.below(10000), rng.below(10000))),
                 is_primary: c == 0,
                 custom: CustomFields::new(),
             });
@@ -434,32 +338,12 @@ fn subscription_history(
 ) -> History {
     let (interval, price, discount, churn_percent) = match tier {
         Tier::Enterprise => (BillingInterval::Year, 600, rng.range(10, 20), 4),
-        Tier::Mid => (
-            if rng.chance(50) {
-                BillingInterval::Year
-            } else {
-                BillingInterval::Month
-            },
-            700,
-            rng.range(0, 10),
-            8,
-        ),
-        Tier::Smb => (
-            if rng.chance(15) {
-                BillingInterval::Year
-            } else {
-                BillingInterval::Month
-            },
-            800,
-            0,
-            14,
-        ),
+        Tier::Mid => {
+            (if rng.chance(50) { BillingInterval::Year } else { BillingInterval::Month }, 700, rng.range(0, 10), 8)
+        }
+        Tier::Smb => (if rng.chance(15) { BillingInterval::Year } else { BillingInterval::Month }, 800, 0, 14),
     };
-    let unit_price = if interval == BillingInterval::Year {
-        price * 12 / 10 * 10
-    } else {
-        price / 10 * 10
-    };
+    let unit_price = if interval == BillingInterval::Year { price * 12 / 10 * 10 } else { price / 10 * 10 };
     let core_id = format!("SUB-{}-CORE", &account[4..]);
     let addon_id = format!("SUB-{}-PAYROLL", &account[4..]);
     let record = |id: &str,
@@ -496,17 +380,7 @@ fn subscription_history(
     let mut paid_from = start;
     if tier == Tier::Smb && rng.chance(25) {
         paid_from = add_days(start, 14);
-        periods.push(record(
-            &core_id,
-            "core",
-            "trial",
-            start,
-            Some(paid_from),
-            employees,
-            0,
-            0,
-            interval,
-        ));
+        periods.push(record(&core_id, "core", "trial", start, Some(paid_from), employees, 0, 0, interval));
     }
     let mut seats = (employees * rng.range(40, 95) / 100).max(3);
     let mut period_start = paid_from;
@@ -546,21 +420,9 @@ fn subscription_history(
         }
         boundary = boundary.checked_add_months(term).unwrap_or(today);
     }
-    periods.push(record(
-        &core_id,
-        "core",
-        plan,
-        period_start,
-        churned_on,
-        seats,
-        unit_price,
-        discount,
-        interval,
-    ));
+    periods.push(record(&core_id, "core", plan, period_start, churned_on, seats, unit_price, discount, interval));
 
-    let addon_start = paid_from
-        .checked_add_months(Months::new(rng.range(2, 12) as u32))
-        .unwrap_or(today);
+    let addon_start = paid_from.checked_add_months(Months::new(rng.range(2, 12) as u32)).unwrap_or(today);
     let addon_ends = churned_on.unwrap_or(today);
     if tier != Tier::Smb && rng.chance(35) && addon_start < addon_ends {
         periods.push(record(
@@ -577,9 +439,7 @@ fn subscription_history(
         last_expansion = last_expansion.max(Some(addon_start));
     }
     if let Some(left) = churned_on {
-        let back = left
-            .checked_add_months(Months::new(rng.range(2, 8) as u32))
-            .unwrap_or(today);
+        let back = left.checked_add_months(Months::new(rng.range(2, 8) as u32)).unwrap_or(today);
         if rng.chance(25) && back < today {
             periods.push(record(
                 &core_id,
@@ -594,10 +454,7 @@ fn subscription_history(
             ));
         }
     }
-    History {
-        periods,
-        last_expansion,
-    }
+    History { periods, last_expansion }
 }
 
 fn demo_stage(
@@ -615,11 +472,7 @@ fn demo_stage(
     if (today - first_paying).num_days() < 90 {
         return "onboarding";
     }
-    if figures
-        .next_renewal_date
-        .is_some_and(|renewal| (renewal - today).num_days() <= 60)
-        && rng.chance(70)
-    {
+    if figures.next_renewal_date.is_some_and(|renewal| (renewal - today).num_days() <= 60) && rng.chance(70) {
         return "renewal";
     }
     if rng.chance(6) {
@@ -642,25 +495,18 @@ impl App {
         }
         for name in &data.teams {
             if !team_ids.contains_key(*name) {
-                let team = store
-                    .create_team(&TeamInput {
-                        name: name.to_string(),
-                    })
-                    .await?;
+                let team = store.create_team(&TeamInput { name: name.to_string() }).await?;
                 team_ids.insert(team.name, team.id);
             }
         }
-        let existing: HashMap<Email, domain::UserId> = store
-            .list_users()
-            .await?
-            .into_iter()
-            .map(|u| (u.input.email, u.id))
-            .collect();
+        let existing: HashMap<Email, domain::UserId> =
+            store.list_users().await?.into_iter().map(|u| (u.input.email, u.id)).collect();
         for member in &data.staff {
             let input = StaffUserInput {
                 email: email(member.email),
                 name: member.name.to_string(),
                 team_id: member.team.and_then(|t| team_ids.get(t).copied()),
+                role: member.role,
                 active: true,
             };
             match existing.get(&input.email) {
@@ -681,6 +527,25 @@ impl App {
     }
 }
 
+impl App {
+    /// Gives the demo's CS leader (an admin) a password so that someone can sign in: `preset`
+    /// when given (e.g. for browser tests), otherwise a new random one each time.
+    pub async fn demo_admin_password(&self, preset: Option<&str>) -> Result<(Email, String), AppError> {
+        let password = match preset {
+            Some(password) => password.to_owned(),
+            None => crate::auth::new_secret("")?.chars().take(16).collect(),
+        };
+        let leader = email(DEMO_LEADER_EMAIL);
+        let user = self
+            .store()
+            .user_by_email(&leader)
+            .await?
+            .ok_or_else(|| AppError::NotFound { entity: store::Entity::User, id: DEMO_LEADER_EMAIL.to_owned() })?;
+        self.create_user_with_password(&crate::Actor::System("demo"), &user.input, &password).await?;
+        Ok((leader, password))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,29 +557,11 @@ mod tests {
 
     #[test]
     fn same_seed_and_day_give_the_same_company() {
-        let a = generate(
-            DemoOptions {
-                accounts: 50,
-                seed: 7,
-            },
-            today(),
-        );
-        let b = generate(
-            DemoOptions {
-                accounts: 50,
-                seed: 7,
-            },
-            today(),
-        );
+        let a = generate(DemoOptions { accounts: 50, seed: 7 }, today());
+        let b = generate(DemoOptions { accounts: 50, seed: 7 }, today());
         assert_eq!(a.accounts, b.accounts);
         assert_eq!(a.subscriptions, b.subscriptions);
-        let c = generate(
-            DemoOptions {
-                accounts: 50,
-                seed: 8,
-            },
-            today(),
-        );
+        let c = generate(DemoOptions { accounts: 50, seed: 8 }, today());
         assert_ne!(a.accounts, c.accounts);
     }
 
@@ -722,74 +569,27 @@ mod tests {
     fn demo_has_the_story_a_cs_team_expects() {
         let data = generate(DemoOptions::default(), today());
         assert_eq!(data.accounts.len(), 300);
-        let tiers: std::collections::HashSet<_> = data
-            .accounts
-            .iter()
-            .filter_map(|a| a.tier.clone())
-            .collect();
+        let tiers: std::collections::HashSet<_> = data.accounts.iter().filter_map(|a| a.tier.clone()).collect();
         assert_eq!(tiers.len(), 3);
-        assert!(data
-            .accounts
-            .iter()
-            .all(|a| a.owner_email.is_some() && a.sub_owner_email.is_some()));
-        let churned = data
-            .accounts
-            .iter()
-            .filter(|a| a.churn_reason.is_some())
-            .count();
-        assert!(
-            churned > 10,
-            "some accounts churned with a reason: {churned}"
-        );
-        let annual = data
-            .subscriptions
-            .iter()
-            .filter(|s| s.billing_interval == BillingInterval::Year)
-            .count();
-        let monthly = data
-            .subscriptions
-            .iter()
-            .filter(|s| s.billing_interval == BillingInterval::Month)
-            .count();
+        assert!(data.accounts.iter().all(|a| a.owner_email.is_some() && a.sub_owner_email.is_some()));
+        let churned = data.accounts.iter().filter(|a| a.churn_reason.is_some()).count();
+        assert!(churned > 10, "some accounts churned with a reason: {churned}");
+        let annual = data.subscriptions.iter().filter(|s| s.billing_interval == BillingInterval::Year).count();
+        let monthly = data.subscriptions.iter().filter(|s| s.billing_interval == BillingInterval::Month).count();
         assert!(annual > 0 && monthly > 0);
-        assert!(
-            data.subscriptions.iter().any(|s| s.product == "payroll"),
-            "add-on cross-sell"
-        );
-        assert!(
-            data.subscriptions
-                .iter()
-                .any(|s| s.unit_price == Money::ZERO),
-            "free trials"
-        );
+        assert!(data.subscriptions.iter().any(|s| s.product == "payroll"), "add-on cross-sell");
+        assert!(data.subscriptions.iter().any(|s| s.unit_price == Money::ZERO), "free trials");
         let mut by_sub: HashMap<&ExternalId, Vec<&SubscriptionRecord>> = HashMap::new();
         for s in &data.subscriptions {
             by_sub.entry(&s.subscription_id).or_default().push(s);
         }
-        let reactivated = by_sub.values().any(|rows| {
-            rows.windows(2)
-                .any(|w| w[0].end_date.is_some_and(|end| end < w[1].start_date))
-        });
+        let reactivated =
+            by_sub.values().any(|rows| rows.windows(2).any(|w| w[0].end_date.is_some_and(|end| end < w[1].start_date)));
         assert!(reactivated, "a customer left and came back");
-        let first = data
-            .accounts
-            .iter()
-            .filter_map(|a| a.created_on)
-            .min()
-            .unwrap();
-        assert!(
-            (today() - first).num_days() > 900,
-            "history spans about three years"
-        );
-        let terms: Vec<_> = data
-            .subscriptions
-            .iter()
-            .map(|r| r.terms(domain::AccountId(0)))
-            .collect();
+        let first = data.accounts.iter().filter_map(|a| a.created_on).min().unwrap();
+        assert!((today() - first).num_days() > 900, "history spans about three years");
+        let terms: Vec<_> = data.subscriptions.iter().map(|r| r.terms(domain::AccountId(0))).collect();
         let refs: Vec<_> = terms.iter().collect();
-        assert!(
-            overlapping_periods(&refs).is_empty(),
-            "generated periods never overlap"
-        );
+        assert!(overlapping_periods(&refs).is_empty(), "generated periods never overlap");
     }
 }

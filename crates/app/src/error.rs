@@ -15,6 +15,12 @@ pub enum AppError {
     NotFound { entity: Entity, id: String },
     #[error("another {entity} already has this {field}")]
     Conflict { entity: Entity, field: &'static str },
+    /// The actor may not do this (e.g. a CSM editing another CSM's account).
+    #[error("not allowed")]
+    Forbidden,
+    /// A fault of ours, not the user's.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -27,33 +33,19 @@ impl AppError {
     /// The row errors in the reader's language, one per line.
     pub fn import_report(file: &str, errors: &[RowError], lang: Lang) -> String {
         let heading = match lang {
-            Lang::Ja => format!(
-                "{file}: {} 件の問題があるため、何も取り込んでいません。",
-                errors.len()
-            ),
+            Lang::Ja => format!("{file}: {} 件の問題があるため、何も取り込んでいません。", errors.len()),
             Lang::En => format!("{file}: {} problem(s), nothing imported.", errors.len()),
         };
-        std::iter::once(heading)
-            .chain(errors.iter().map(|e| e.message(lang)))
-            .collect::<Vec<_>>()
-            .join("\n")
+        std::iter::once(heading).chain(errors.iter().map(|e| e.message(lang))).collect::<Vec<_>>().join("\n")
     }
 }
 
 fn render_fields(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn render_rows(errors: &[RowError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 impl From<StoreError> for AppError {

@@ -13,15 +13,13 @@ impl App {
             return Ok(());
         }
         let periods = self.store.periods_of_accounts(Some(accounts)).await?;
-        self.save_figures(accounts, periods.iter().map(|p| &p.terms))
-            .await
+        self.save_figures(accounts, periods.iter().map(|p| &p.terms)).await
     }
 
     pub async fn refresh_all_figures(&self) -> Result<(), AppError> {
         let accounts = self.store.account_ids().await?;
         let periods = self.store.periods_of_accounts(None).await?;
-        self.save_figures(&accounts, periods.iter().map(|p| &p.terms))
-            .await
+        self.save_figures(&accounts, periods.iter().map(|p| &p.terms)).await
     }
 
     /// Refreshes everything when the stored figures are not for today (a new day began, or
@@ -42,10 +40,7 @@ impl App {
         let today = self.today();
         let mut by_account: HashMap<AccountId, Vec<&SubscriptionTerms>> = HashMap::new();
         for period in periods {
-            by_account
-                .entry(period.account_id)
-                .or_default()
-                .push(period);
+            by_account.entry(period.account_id).or_default().push(period);
         }
         let figures: Vec<(AccountId, AccountFigures)> = accounts
             .iter()
@@ -62,10 +57,7 @@ impl App {
 impl App {
     /// Runs until the process ends: recomputes every account's figures when the workspace's
     /// day changes, so "current MRR" and "next renewal" never refer to yesterday.
-    pub async fn keep_figures_current(
-        self: std::sync::Arc<Self>,
-        check_every: std::time::Duration,
-    ) {
+    pub async fn keep_figures_current(self: std::sync::Arc<Self>, check_every: std::time::Duration) {
         let mut ticker = tokio::time::interval(check_every);
         loop {
             ticker.tick().await;

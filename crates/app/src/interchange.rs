@@ -28,6 +28,14 @@ impl ImportKind {
         }
     }
 
+    fn entity(self) -> &'static str {
+        match self {
+            ImportKind::Accounts => "account",
+            ImportKind::Contacts => "contact",
+            ImportKind::Subscriptions => "subscription_period",
+        }
+    }
+
     fn columns(self) -> &'static Columns {
         match self {
             ImportKind::Accounts => &accounts::COLUMNS,
@@ -51,22 +59,15 @@ impl App {
     /// row is valid.
     pub async fn import_csv(
         &self,
+        actor: &crate::Actor,
         kind: ImportKind,
         file: &str,
         bytes: &[u8],
         encoding: Option<Encoding>,
     ) -> Result<ImportOutcome, AppError> {
-        let rejected = |errors: Vec<RowError>| AppError::ImportRejected {
-            file: file.to_owned(),
-            errors,
-        };
-        let (text, encoding) = decode(bytes, encoding).map_err(|reason| {
-            rejected(vec![RowError {
-                line: 1,
-                column: "*".into(),
-                reason,
-            }])
-        })?;
+        let rejected = |errors: Vec<RowError>| AppError::ImportRejected { file: file.to_owned(), errors };
+        let (text, encoding) = decode(bytes, encoding)
+            .map_err(|reason| rejected(vec![RowError { line: 1, column: "*".into(), reason }]))?;
         let table = Table::parse(&text, kind.columns()).map_err(rejected)?;
         let settings = self.settings();
         let (rows, counts, touched) = match kind {
@@ -74,54 +75,30 @@ impl App {
                 let records = accounts::parse(&table, &settings).map_err(rejected)?;
                 let counts = self.store.import_accounts(&records).await?;
                 let ids: Vec<ExternalId> = records.iter().map(|r| r.external_id.clone()).collect();
-                (
-                    records.len(),
-                    counts,
-                    self.store
-                        .account_ids_by_external_id(&ids)
-                        .await?
-                        .into_values()
-                        .collect(),
-                )
+                (records.len(), counts, self.store.account_ids_by_external_id(&ids).await?.into_values().collect())
             }
             ImportKind::Contacts => {
                 let records = contacts::parse(&table).map_err(rejected)?;
-                let lines: Vec<(u64, &ExternalId)> = records
-                    .iter()
-                    .map(|r| (r.line, &r.account_external_id))
-                    .collect();
+                let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 self.resolve_accounts(&lines).await.map_err(rejected)?;
-                (
-                    records.len(),
-                    self.store.import_contacts(&records).await?,
-                    Vec::new(),
-                )
+                (records.len(), self.store.import_contacts(&records).await?, Vec::new())
             }
             ImportKind::Subscriptions => {
                 let records = subscriptions::parse(&table, &settings).map_err(rejected)?;
-                let lines: Vec<(u64, &ExternalId)> = records
-                    .iter()
-                    .map(|r| (r.line, &r.account_external_id))
-                    .collect();
+                let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 let account_ids = self.resolve_accounts(&lines).await.map_err(rejected)?;
-                self.check_no_overlaps(&records, &account_ids)
-                    .await
-                    .map_err(rejected)?;
+                self.check_no_overlaps(&records, &account_ids).await.map_err(rejected)?;
                 let counts = self.store.import_subscriptions(&records).await?;
-                (
-                    records.len(),
-                    counts,
-                    account_ids.into_values().collect::<Vec<AccountId>>(),
-                )
+                (records.len(), counts, account_ids.into_values().collect::<Vec<AccountId>>())
             }
         };
         self.refresh_figures(&touched).await?;
-        Ok(ImportOutcome {
-            kind,
-            encoding,
-            rows,
-            counts,
-        })
+        let outcome = ImportOutcome { kind, encoding, rows, counts };
+        let summary = serde_json::json!({ "file": file, "rows": outcome.rows, "created": outcome.counts.created,
+            "updated": outcome.counts.updated, "unchanged": outcome.counts.unchanged });
+        let changes = domain::audit::diff(&serde_json::Value::Null, &summary);
+        self.record(actor, "import", kind.entity(), None, changes).await?;
+        Ok(outcome)
     }
 
     /// Writes a CSV file in the same format the import reads.
@@ -129,18 +106,9 @@ impl App {
         let written = match kind {
             ImportKind::Accounts => accounts::write(&self.store.export_accounts().await?),
             ImportKind::Contacts => contacts::write(&self.store.export_contacts().await?),
-            ImportKind::Subscriptions => {
-                subscriptions::write(&self.store.export_subscriptions().await?)
-            }
+            ImportKind::Subscriptions => subscriptions::write(&self.store.export_subscriptions().await?),
         };
-        written.map_err(|e| {
-            AppError::invalid(
-                "*",
-                Reason::Malformed {
-                    detail: e.to_string(),
-                },
-            )
-        })
+        written.map_err(|e| AppError::invalid("*", Reason::Malformed { detail: e.to_string() }))
     }
 
     /// Every account a file names must exist; each unknown one is reported on its line.
@@ -148,33 +116,15 @@ impl App {
         &self,
         lines: &[(u64, &ExternalId)],
     ) -> Result<HashMap<ExternalId, AccountId>, Vec<RowError>> {
-        let wanted: Vec<ExternalId> = lines
-            .iter()
-            .map(|(_, id)| (*id).clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let found = self
-            .store
-            .account_ids_by_external_id(&wanted)
-            .await
-            .map_err(|e| {
-                vec![RowError {
-                    line: 1,
-                    column: "*".into(),
-                    reason: Reason::Malformed {
-                        detail: e.to_string(),
-                    },
-                }]
-            })?;
+        let wanted: Vec<ExternalId> =
+            lines.iter().map(|(_, id)| (*id).clone()).collect::<HashSet<_>>().into_iter().collect();
+        let found = self.store.account_ids_by_external_id(&wanted).await.map_err(|e| {
+            vec![RowError { line: 1, column: "*".into(), reason: Reason::Malformed { detail: e.to_string() } }]
+        })?;
         let errors: Vec<RowError> = lines
             .iter()
             .filter(|(_, id)| !found.contains_key(*id))
-            .map(|(line, _)| RowError {
-                line: *line,
-                column: "account_id".into(),
-                reason: Reason::UnknownAccount,
-            })
+            .map(|(line, _)| RowError { line: *line, column: "account_id".into(), reason: Reason::UnknownAccount })
             .collect();
         if errors.is_empty() {
             Ok(found)
@@ -190,38 +140,17 @@ impl App {
         records: &[SubscriptionRecord],
         account_ids: &HashMap<ExternalId, AccountId>,
     ) -> Result<(), Vec<RowError>> {
-        let ids: Vec<ExternalId> = records
-            .iter()
-            .map(|r| r.subscription_id.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let stored = self
-            .store
-            .periods_of_subscriptions(&ids)
-            .await
-            .map_err(|e| {
-                vec![RowError {
-                    line: 1,
-                    column: "*".into(),
-                    reason: Reason::Malformed {
-                        detail: e.to_string(),
-                    },
-                }]
-            })?;
-        let from_file: HashSet<(&ExternalId, chrono::NaiveDate)> = records
-            .iter()
-            .map(|r| (&r.subscription_id, r.start_date))
-            .collect();
-        let file_terms: Vec<SubscriptionTerms> = records
-            .iter()
-            .map(|r| r.terms(account_ids[&r.account_external_id]))
-            .collect();
-        let mut all: Vec<(Option<u64>, &SubscriptionTerms)> = records
-            .iter()
-            .zip(&file_terms)
-            .map(|(r, t)| (Some(r.line), t))
-            .collect();
+        let ids: Vec<ExternalId> =
+            records.iter().map(|r| r.subscription_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let stored = self.store.periods_of_subscriptions(&ids).await.map_err(|e| {
+            vec![RowError { line: 1, column: "*".into(), reason: Reason::Malformed { detail: e.to_string() } }]
+        })?;
+        let from_file: HashSet<(&ExternalId, chrono::NaiveDate)> =
+            records.iter().map(|r| (&r.subscription_id, r.start_date)).collect();
+        let file_terms: Vec<SubscriptionTerms> =
+            records.iter().map(|r| r.terms(account_ids[&r.account_external_id])).collect();
+        let mut all: Vec<(Option<u64>, &SubscriptionTerms)> =
+            records.iter().zip(&file_terms).map(|(r, t)| (Some(r.line), t)).collect();
         all.extend(
             stored
                 .iter()
@@ -240,9 +169,7 @@ impl App {
                 Some(RowError {
                     line,
                     column: "start_date".into(),
-                    reason: Reason::Overlaps {
-                        other_start: terms[other].start_date.to_string(),
-                    },
+                    reason: Reason::Overlaps { other_start: terms[other].start_date.to_string() },
                 })
             })
             .collect();

@@ -1,12 +1,15 @@
 //! Use cases: what Kizuna does, on top of the domain and the store. The web layer and the CLI
 //! both call these, so a rule enforced here holds for every way in.
 
+mod audit;
+pub mod auth;
 pub mod demo;
 mod error;
 mod figures;
 mod interchange;
 mod records;
 
+pub use auth::{Actor, LoginError, NewSession};
 pub use error::AppError;
 pub use interchange::{ImportKind, ImportOutcome};
 
@@ -20,6 +23,7 @@ use store::Store;
 pub struct App {
     store: Arc<dyn Store>,
     settings: RwLock<WorkspaceSettings>,
+    throttle: auth::LoginThrottle,
 }
 
 impl App {
@@ -33,10 +37,7 @@ impl App {
                 initial
             }
         };
-        Ok(App {
-            store,
-            settings: RwLock::new(settings),
-        })
+        Ok(App { store, settings: RwLock::new(settings), throttle: auth::LoginThrottle::default() })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -44,38 +45,30 @@ impl App {
     }
 
     pub fn settings(&self) -> WorkspaceSettings {
-        self.settings
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.settings.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub async fn update_settings(
         &self,
+        actor: &Actor,
         settings: WorkspaceSettings,
     ) -> Result<WorkspaceSettings, AppError> {
         validate_time_zone(&settings.time_zone)?;
+        let before = self.settings();
         self.store.save_settings(&settings).await?;
-        *self
-            .settings
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
+        self.record_change(actor, "update", "settings", "workspace", Some(&before), Some(&settings)).await?;
+        *self.settings.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
         self.refresh_all_figures().await?;
         Ok(settings)
     }
 
     /// Today's date in the workspace time zone: the day "current" MRR and renewals refer to.
     pub fn today(&self) -> NaiveDate {
-        let zone: Tz = self
-            .settings()
-            .time_zone
-            .parse()
-            .unwrap_or(chrono_tz::Asia::Tokyo);
+        let zone: Tz = self.settings().time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
         chrono::Utc::now().with_timezone(&zone).date_naive()
     }
 }
 
 fn validate_time_zone(name: &str) -> Result<Tz, AppError> {
-    name.parse::<Tz>()
-        .map_err(|_| AppError::invalid("time_zone", domain::Reason::InvalidTimeZone))
+    name.parse::<Tz>().map_err(|_| AppError::invalid("time_zone", domain::Reason::InvalidTimeZone))
 }

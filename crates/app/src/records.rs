@@ -1,97 +1,245 @@
-//! Writes through the API: the checks that need the database (references, overlaps), and the
-//! figures refresh that follows a subscription change.
+//! Writes to customer and staff data: who may make them (CSMs only on the accounts they own or
+//! sub-own), the checks that need the database (references, overlaps), the audit entry each
+//! write leaves, and the figures refresh after a subscription change.
 
-use crate::{App, AppError};
+use crate::{Actor, App, AppError};
+use domain::access::Role;
 use domain::account::{Account, AccountInput};
 use domain::contact::{Contact, ContactInput};
+use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
 use domain::subscription::{overlapping_periods, SubscriptionPeriod, SubscriptionTerms};
-use domain::timeline::{TimelineEntry, TimelineEntryInput};
-use domain::{
-    AccountId, ContactId, FieldError, Reason, SubscriptionPeriodId, TimelineEntryId, UserId,
-};
+use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::{AccountId, ContactId, FieldError, Reason, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 use store::StoreError;
 
+/// Managers and admins edit every account; a CSM only those they own or sub-own.
+fn require_account_edit(actor: &Actor, account: &AccountInput) -> Result<(), AppError> {
+    let me = actor.user_id();
+    let mine = me.is_some() && (account.owner_id == me || account.sub_owner_id == me);
+    match actor.role() {
+        Role::Admin | Role::Manager => Ok(()),
+        Role::Csm if mine => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 impl App {
-    pub async fn create_account(&self, input: &AccountInput) -> Result<Account, AppError> {
+    async fn editable_account(&self, actor: &Actor, id: AccountId) -> Result<Account, AppError> {
+        let account = match self.store.get_account(id).await {
+            Err(StoreError::NotFound { .. }) => return Err(AppError::invalid("account_id", Reason::UnknownAccount)),
+            other => other?,
+        };
+        require_account_edit(actor, &account.input)?;
+        Ok(account)
+    }
+
+    pub async fn create_account(&self, actor: &Actor, input: &AccountInput) -> Result<Account, AppError> {
+        require_account_edit(actor, input)?;
         self.check_owners(input).await?;
         let account = self.store.create_account(input).await?;
         self.refresh_figures(&[account.id]).await?;
+        self.record_change(actor, "create", "account", &account.id.to_string(), None, Some(&account.input)).await?;
         Ok(self.store.get_account(account.id).await?)
     }
 
     pub async fn update_account(
         &self,
+        actor: &Actor,
         id: AccountId,
         input: &AccountInput,
     ) -> Result<Account, AppError> {
-        self.store.get_account(id).await?;
+        let before = self.store.get_account(id).await?;
+        require_account_edit(actor, &before.input)?;
         self.check_owners(input).await?;
-        Ok(self.store.update_account(id, input).await?)
+        let account = self.store.update_account(id, input).await?;
+        self.record_change(actor, "update", "account", &id.to_string(), Some(&before.input), Some(&account.input))
+            .await?;
+        Ok(account)
     }
 
-    pub async fn create_contact(&self, input: &ContactInput) -> Result<Contact, AppError> {
-        self.check_account("account_id", input.account_id).await?;
-        Ok(self.store.create_contact(input).await?)
+    pub async fn delete_account(&self, actor: &Actor, id: AccountId) -> Result<(), AppError> {
+        let before = self.store.get_account(id).await?;
+        require_account_edit(actor, &before.input)?;
+        self.store.delete_account(id).await?;
+        self.record_change(actor, "delete", "account", &id.to_string(), Some(&before.input), None).await
+    }
+
+    pub async fn create_contact(&self, actor: &Actor, input: &ContactInput) -> Result<Contact, AppError> {
+        self.editable_account(actor, input.account_id).await?;
+        let contact = self.store.create_contact(input).await?;
+        self.record_change(actor, "create", "contact", &contact.id.to_string(), None, Some(&contact.input)).await?;
+        Ok(contact)
     }
 
     pub async fn update_contact(
         &self,
+        actor: &Actor,
         id: ContactId,
         input: &ContactInput,
     ) -> Result<Contact, AppError> {
-        self.store.get_contact(id).await?;
-        self.check_account("account_id", input.account_id).await?;
-        Ok(self.store.update_contact(id, input).await?)
+        let before = self.store.get_contact(id).await?;
+        self.editable_account(actor, before.input.account_id).await?;
+        self.editable_account(actor, input.account_id).await?;
+        let contact = self.store.update_contact(id, input).await?;
+        self.record_change(actor, "update", "contact", &id.to_string(), Some(&before.input), Some(&contact.input))
+            .await?;
+        Ok(contact)
     }
 
+    pub async fn delete_contact(&self, actor: &Actor, id: ContactId) -> Result<(), AppError> {
+        let before = self.store.get_contact(id).await?;
+        self.editable_account(actor, before.input.account_id).await?;
+        self.store.delete_contact(id).await?;
+        self.record_change(actor, "delete", "contact", &id.to_string(), Some(&before.input), None).await
+    }
+
+    /// Adds a timeline entry; without an author, the acting user wrote it.
     pub async fn create_timeline_entry(
         &self,
+        actor: &Actor,
         input: &TimelineEntryInput,
     ) -> Result<TimelineEntry, AppError> {
-        self.check_timeline_refs(input).await?;
-        Ok(self.store.create_timeline_entry(input).await?)
+        let mut input = input.clone();
+        if input.author_id.is_none() && input.kind != TimelineKind::System {
+            input.author_id = actor.user_id();
+        }
+        self.editable_account(actor, input.account_id).await?;
+        self.check_author(&input).await?;
+        let entry = self.store.create_timeline_entry(&input).await?;
+        self.record_change(actor, "create", "timeline_entry", &entry.id.to_string(), None, Some(&entry.input)).await?;
+        Ok(entry)
     }
 
     pub async fn update_timeline_entry(
         &self,
+        actor: &Actor,
         id: TimelineEntryId,
         input: &TimelineEntryInput,
     ) -> Result<TimelineEntry, AppError> {
-        self.store.get_timeline_entry(id).await?;
-        self.check_timeline_refs(input).await?;
-        Ok(self.store.update_timeline_entry(id, input).await?)
+        let before = self.store.get_timeline_entry(id).await?;
+        self.editable_account(actor, before.input.account_id).await?;
+        self.editable_account(actor, input.account_id).await?;
+        self.check_author(input).await?;
+        let entry = self.store.update_timeline_entry(id, input).await?;
+        self.record_change(actor, "update", "timeline_entry", &id.to_string(), Some(&before.input), Some(&entry.input))
+            .await?;
+        Ok(entry)
+    }
+
+    pub async fn delete_timeline_entry(&self, actor: &Actor, id: TimelineEntryId) -> Result<(), AppError> {
+        let before = self.store.get_timeline_entry(id).await?;
+        self.editable_account(actor, before.input.account_id).await?;
+        self.store.delete_timeline_entry(id).await?;
+        self.record_change(actor, "delete", "timeline_entry", &id.to_string(), Some(&before.input), None).await
     }
 
     pub async fn create_period(
         &self,
+        actor: &Actor,
         terms: &SubscriptionTerms,
     ) -> Result<SubscriptionPeriod, AppError> {
-        self.check_period(None, terms).await?;
+        self.check_period(actor, None, terms).await?;
         let period = self.store.create_period(terms).await?;
         self.refresh_figures(&[terms.account_id]).await?;
+        self.record_change(actor, "create", "subscription_period", &period.id.to_string(), None, Some(&period.terms))
+            .await?;
         Ok(period)
     }
 
     pub async fn update_period(
         &self,
+        actor: &Actor,
         id: SubscriptionPeriodId,
         terms: &SubscriptionTerms,
     ) -> Result<SubscriptionPeriod, AppError> {
         let before = self.store.get_period(id).await?;
-        self.check_period(Some(id), terms).await?;
+        self.editable_account(actor, before.terms.account_id).await?;
+        self.check_period(actor, Some(id), terms).await?;
         let period = self.store.update_period(id, terms).await?;
         let mut touched = vec![terms.account_id];
         if before.terms.account_id != terms.account_id {
             touched.push(before.terms.account_id);
         }
         self.refresh_figures(&touched).await?;
+        self.record_change(
+            actor,
+            "update",
+            "subscription_period",
+            &id.to_string(),
+            Some(&before.terms),
+            Some(&period.terms),
+        )
+        .await?;
         Ok(period)
     }
 
-    pub async fn delete_period(&self, id: SubscriptionPeriodId) -> Result<(), AppError> {
-        let period = self.store.get_period(id).await?;
+    pub async fn delete_period(&self, actor: &Actor, id: SubscriptionPeriodId) -> Result<(), AppError> {
+        let before = self.store.get_period(id).await?;
+        self.editable_account(actor, before.terms.account_id).await?;
         self.store.delete_period(id).await?;
-        self.refresh_figures(&[period.terms.account_id]).await
+        self.refresh_figures(&[before.terms.account_id]).await?;
+        self.record_change(actor, "delete", "subscription_period", &id.to_string(), Some(&before.terms), None).await
+    }
+
+    pub async fn create_user(&self, actor: &Actor, input: &StaffUserInput) -> Result<StaffUser, AppError> {
+        self.check_team(input).await?;
+        let user = self.store.create_user(input).await?;
+        self.record_change(actor, "create", "staff_user", &user.id.to_string(), None, Some(&user.input)).await?;
+        Ok(user)
+    }
+
+    pub async fn update_user(&self, actor: &Actor, id: UserId, input: &StaffUserInput) -> Result<StaffUser, AppError> {
+        let before = self.store.get_user(id).await?;
+        self.check_team(input).await?;
+        let user = self.store.update_user(id, input).await?;
+        if !input.active {
+            self.store.delete_sessions_of(id).await?;
+        }
+        self.record_change(actor, "update", "staff_user", &id.to_string(), Some(&before.input), Some(&user.input))
+            .await?;
+        Ok(user)
+    }
+
+    pub async fn delete_user(&self, actor: &Actor, id: UserId) -> Result<(), AppError> {
+        let before = self.store.get_user(id).await?;
+        self.store.delete_user(id).await?;
+        self.record_change(actor, "delete", "staff_user", &id.to_string(), Some(&before.input), None).await
+    }
+
+    pub async fn create_team(&self, actor: &Actor, input: &TeamInput) -> Result<Team, AppError> {
+        let team = self.store.create_team(input).await?;
+        self.record_change(actor, "create", "team", &team.id.to_string(), None, Some(input)).await?;
+        Ok(team)
+    }
+
+    pub async fn update_team(&self, actor: &Actor, id: TeamId, input: &TeamInput) -> Result<Team, AppError> {
+        let before = self.store.get_team(id).await?;
+        let team = self.store.update_team(id, input).await?;
+        self.record_change(
+            actor,
+            "update",
+            "team",
+            &id.to_string(),
+            Some(&TeamInput { name: before.name }),
+            Some(input),
+        )
+        .await?;
+        Ok(team)
+    }
+
+    pub async fn delete_team(&self, actor: &Actor, id: TeamId) -> Result<(), AppError> {
+        let before = self.store.get_team(id).await?;
+        self.store.delete_team(id).await?;
+        self.record_change(actor, "delete", "team", &id.to_string(), Some(&TeamInput { name: before.name }), None).await
+    }
+
+    async fn check_team(&self, input: &StaffUserInput) -> Result<(), AppError> {
+        match input.team_id {
+            Some(team) if !exists(self.store.get_team(team).await)? => {
+                Err(AppError::invalid("team_id", Reason::UnknownReference))
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn check_owners(&self, input: &AccountInput) -> Result<(), AppError> {
@@ -108,41 +256,26 @@ impl App {
         finish(errors)
     }
 
-    async fn check_timeline_refs(&self, input: &TimelineEntryInput) -> Result<(), AppError> {
+    async fn check_author(&self, input: &TimelineEntryInput) -> Result<(), AppError> {
         let mut errors = Vec::new();
-        if !exists(self.store.get_account(input.account_id).await)? {
-            errors.push(FieldError::new("account_id", Reason::UnknownAccount));
-        }
         if let Some(author) = input.author_id {
-            self.push_if_missing_user(&mut errors, "author_id", author)
-                .await?;
+            self.push_if_missing_user(&mut errors, "author_id", author).await?;
         }
         finish(errors)
     }
 
     async fn check_period(
         &self,
+        actor: &Actor,
         id: Option<SubscriptionPeriodId>,
         terms: &SubscriptionTerms,
     ) -> Result<(), AppError> {
+        self.editable_account(actor, terms.account_id).await?;
         let settings = self.settings();
-        let mut errors: Vec<FieldError> = terms
-            .check(&settings.currency)
-            .into_iter()
-            .map(|(field, reason)| FieldError::new(field, reason))
-            .collect();
-        if !exists(self.store.get_account(terms.account_id).await)? {
-            errors.push(FieldError::new("account_id", Reason::UnknownAccount));
-        }
-        let siblings = self
-            .store
-            .periods_of_subscriptions(std::slice::from_ref(&terms.subscription_id))
-            .await?;
-        let others: Vec<&SubscriptionTerms> = siblings
-            .iter()
-            .filter(|p| Some(p.id) != id)
-            .map(|p| &p.terms)
-            .collect();
+        let mut errors: Vec<FieldError> =
+            terms.check(&settings.currency).into_iter().map(|(field, reason)| FieldError::new(field, reason)).collect();
+        let siblings = self.store.periods_of_subscriptions(std::slice::from_ref(&terms.subscription_id)).await?;
+        let others: Vec<&SubscriptionTerms> = siblings.iter().filter(|p| Some(p.id) != id).map(|p| &p.terms).collect();
         let mut all = vec![terms];
         all.extend(others);
         for (later, earlier) in overlapping_periods(&all) {
@@ -155,20 +288,10 @@ impl App {
             };
             errors.push(FieldError::new(
                 "start_date",
-                Reason::Overlaps {
-                    other_start: all[other].start_date.to_string(),
-                },
+                Reason::Overlaps { other_start: all[other].start_date.to_string() },
             ));
         }
         finish(errors)
-    }
-
-    async fn check_account(&self, field: &str, account: AccountId) -> Result<(), AppError> {
-        if exists(self.store.get_account(account).await)? {
-            Ok(())
-        } else {
-            Err(AppError::invalid(field, Reason::UnknownAccount))
-        }
     }
 
     async fn push_if_missing_user(
@@ -197,5 +320,59 @@ fn finish(errors: Vec<FieldError>) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::Invalid(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::staff::StaffUser;
+    use domain::{Email, ExternalId};
+
+    fn actor(id: i64, role: Role) -> Actor {
+        let input = StaffUserInput {
+            email: Email::parse("a@k.example").unwrap(),
+            name: "A".into(),
+            team_id: None,
+            role,
+            active: true,
+        };
+        Actor::Staff { user: StaffUser { id: UserId(id), input }, token: None }
+    }
+
+    fn account(owner: Option<i64>, sub_owner: Option<i64>) -> AccountInput {
+        AccountInput {
+            external_id: ExternalId::parse("A").unwrap(),
+            name: "A".into(),
+            domain: None,
+            industry: None,
+            region: None,
+            employees: None,
+            tier: None,
+            touch_model: None,
+            stage: None,
+            owner_id: owner.map(UserId),
+            sub_owner_id: sub_owner.map(UserId),
+            sales_owner_id: None,
+            created_on: None,
+            churn_reason: None,
+            churn_note: None,
+            custom: Default::default(),
+        }
+    }
+
+    #[test]
+    fn csm_edits_only_accounts_they_own_or_sub_own() {
+        assert!(require_account_edit(&actor(7, Role::Csm), &account(Some(7), None)).is_ok());
+        assert!(require_account_edit(&actor(7, Role::Csm), &account(Some(1), Some(7))).is_ok());
+        assert!(matches!(
+            require_account_edit(&actor(7, Role::Csm), &account(Some(1), None)),
+            Err(AppError::Forbidden)
+        ));
+        assert!(require_account_edit(&actor(9, Role::Manager), &account(Some(1), None)).is_ok());
+        assert!(matches!(
+            require_account_edit(&actor(9, Role::Viewer), &account(Some(9), None)),
+            Err(AppError::Forbidden)
+        ));
     }
 }

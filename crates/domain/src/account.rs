@@ -31,21 +31,12 @@ impl TouchModel {
         Self::ALL
             .into_iter()
             .find(|t| t.as_str() == wanted)
-            .ok_or_else(|| Reason::NotOneOf {
-                allowed: Self::ALL.iter().map(|t| t.as_str().to_owned()).collect(),
-            })
+            .ok_or_else(|| Reason::NotOneOf { allowed: Self::ALL.iter().map(|t| t.as_str().to_owned()).collect() })
     }
 }
 
 /// Lifecycle stages every workspace starts with; a workspace may define its own list.
-pub const DEFAULT_STAGES: [&str; 6] = [
-    "onboarding",
-    "adoption",
-    "expansion",
-    "renewal",
-    "at_risk",
-    "churned",
-];
+pub const DEFAULT_STAGES: [&str; 6] = ["onboarding", "adoption", "expansion", "renewal", "at_risk", "churned"];
 
 /// Checks a stage against the workspace's list.
 pub fn parse_stage(raw: &str, allowed: &[String]) -> Result<String, Reason> {
@@ -53,9 +44,7 @@ pub fn parse_stage(raw: &str, allowed: &[String]) -> Result<String, Reason> {
     if allowed.contains(&wanted) {
         Ok(wanted)
     } else {
-        Err(Reason::NotOneOf {
-            allowed: allowed.to_vec(),
-        })
+        Err(Reason::NotOneOf { allowed: allowed.to_vec() })
     }
 }
 
@@ -126,10 +115,7 @@ mod tests {
     fn stage_must_be_one_of_the_workspace_stages() {
         let stages: Vec<String> = DEFAULT_STAGES.iter().map(|s| s.to_string()).collect();
         assert_eq!(parse_stage(" Adoption ", &stages).unwrap(), "adoption");
-        assert!(matches!(
-            parse_stage("trial", &stages),
-            Err(Reason::NotOneOf { .. })
-        ));
+        assert!(matches!(parse_stage("trial", &stages), Err(Reason::NotOneOf { .. })));
     }
 
     #[test]

@@ -17,13 +17,8 @@ impl Lang {
         for part in header.split(',') {
             let mut pieces = part.trim().split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-            let quality = pieces
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
+            let quality =
+                pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
             let lang = match tag.split('-').next() {
                 Some("ja") => Lang::Ja,
                 Some("en") => Lang::En,
@@ -79,10 +74,7 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_highest_quality_supported_language() {
-        assert_eq!(
-            Lang::from_accept_language("fr, en;q=0.8, ja;q=0.9"),
-            Some(Lang::Ja)
-        );
+        assert_eq!(Lang::from_accept_language("fr, en;q=0.8, ja;q=0.9"), Some(Lang::Ja));
         assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("de"), None);
     }

@@ -35,9 +35,7 @@ row_id!(
 );
 
 /// An id from the customer's source system (CRM, billing): trimmed, non-empty, at most 200 chars.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String)]
 pub struct ExternalId(String);
@@ -164,22 +162,12 @@ mod tests {
 
     #[test]
     fn email_is_lowercased_and_trimmed() {
-        assert_eq!(
-            Email::parse("  Aki@Example.CO.JP ").unwrap().as_str(),
-            "aki@example.co.jp"
-        );
+        assert_eq!(Email::parse("  Aki@Example.CO.JP ").unwrap().as_str(), "aki@example.co.jp");
     }
 
     #[test]
     fn email_without_domain_dot_or_at_is_refused() {
-        for bad in [
-            "aki",
-            "aki@",
-            "@example.com",
-            "aki@example",
-            "a b@example.com",
-            "a@b@c.com",
-        ] {
+        for bad in ["aki", "aki@", "@example.com", "aki@example", "a b@example.com", "a@b@c.com"] {
             assert_eq!(Email::parse(bad), Err(Reason::InvalidEmail), "{bad}");
         }
     }

@@ -3,8 +3,11 @@
 //! Input is parsed into these types once, at the edge (HTTP, CSV, CLI); past that point the
 //! rest of the system relies on them being valid.
 
+pub mod access;
 pub mod account;
+pub mod audit;
 pub mod contact;
+pub mod credentials;
 pub mod i18n;
 pub mod ids;
 pub mod interchange;
@@ -15,8 +18,6 @@ pub mod subscription;
 pub mod timeline;
 pub mod validation;
 
-pub use ids::{
-    AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId,
-};
+pub use ids::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 pub use money::{Currency, Money};
 pub use validation::{FieldError, Reason};

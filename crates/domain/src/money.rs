@@ -8,18 +8,7 @@ use std::str::FromStr;
 
 /// An exact amount in the workspace currency.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Default,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash, Serialize, Deserialize, utoipa::ToSchema,
 )]
 #[serde(transparent)]
 #[schema(value_type = String, example = "12000.50")]
@@ -37,27 +26,20 @@ impl Money {
             return Err(Reason::Negative);
         }
         if value.scale() > Self::MAX_INPUT_DECIMALS {
-            return Err(Reason::TooManyDecimals {
-                max: Self::MAX_INPUT_DECIMALS,
-            });
+            return Err(Reason::TooManyDecimals { max: Self::MAX_INPUT_DECIMALS });
         }
         Ok(Money(value.normalize()))
     }
 
     /// The amount as reported: rounded half away from zero to 2 decimals of the currency unit.
     pub fn reported(self) -> Decimal {
-        self.0
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+        self.0.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
     }
 
     /// The reported amount in hundredths of the currency unit, used as an exact sort key.
     pub fn reported_hundredths(self) -> i64 {
         let hundredths = self.reported() * Decimal::ONE_HUNDRED;
-        i64::try_from(hundredths).unwrap_or(if hundredths.is_sign_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        })
+        i64::try_from(hundredths).unwrap_or(if hundredths.is_sign_negative() { i64::MIN } else { i64::MAX })
     }
 
     pub fn from_hundredths(hundredths: i64) -> Money {
@@ -97,9 +79,7 @@ pub fn parse_decimal(raw: &str) -> Result<Decimal, Reason> {
     if cleaned.is_empty() {
         return Err(Reason::Required);
     }
-    let plain = cleaned
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+'));
+    let plain = cleaned.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+'));
     if !plain {
         return Err(Reason::InvalidDecimal);
     }
@@ -121,9 +101,7 @@ impl Currency {
         if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
             Ok(Currency(code))
         } else {
-            Err(Reason::Malformed {
-                detail: "ISO 4217 code such as JPY".into(),
-            })
+            Err(Reason::Malformed { detail: "ISO 4217 code such as JPY".into() })
         }
     }
 
@@ -161,23 +139,14 @@ mod tests {
 
     #[test]
     fn thousands_separators_are_accepted() {
-        assert_eq!(
-            Money::parse_non_negative("1,200").unwrap(),
-            Money(Decimal::new(1200, 0))
-        );
+        assert_eq!(Money::parse_non_negative("1,200").unwrap(), Money(Decimal::new(1200, 0)));
     }
 
     #[test]
     fn negative_and_non_numeric_amounts_are_refused() {
         assert_eq!(Money::parse_non_negative("-1"), Err(Reason::Negative));
-        assert_eq!(
-            Money::parse_non_negative("1e3"),
-            Err(Reason::InvalidDecimal)
-        );
-        assert_eq!(
-            Money::parse_non_negative("12円"),
-            Err(Reason::InvalidDecimal)
-        );
+        assert_eq!(Money::parse_non_negative("1e3"), Err(Reason::InvalidDecimal));
+        assert_eq!(Money::parse_non_negative("12円"), Err(Reason::InvalidDecimal));
     }
 
     #[test]

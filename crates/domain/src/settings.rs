@@ -35,10 +35,7 @@ pub fn parse_fiscal_year_start_month(month: u32) -> Result<u32, Reason> {
     if (1..=12).contains(&month) {
         Ok(month)
     } else {
-        Err(Reason::OutOfRange {
-            min: "1".into(),
-            max: "12".into(),
-        })
+        Err(Reason::OutOfRange { min: "1".into(), max: "12".into() })
     }
 }
 
@@ -46,9 +43,6 @@ pub fn parse_gross_margin(value: Decimal) -> Result<Decimal, Reason> {
     if value > Decimal::ZERO && value <= Decimal::ONE {
         Ok(value)
     } else {
-        Err(Reason::OutOfRange {
-            min: "0 (exclusive)".into(),
-            max: "1".into(),
-        })
+        Err(Reason::OutOfRange { min: "0 (exclusive)".into(), max: "1".into() })
     }
 }

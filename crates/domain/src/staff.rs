@@ -1,5 +1,6 @@
 //! Staff: the CS team and its colleagues, grouped in teams.
 
+use crate::access::Role;
 use crate::ids::{Email, TeamId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,7 @@ pub struct StaffUserInput {
     pub email: Email,
     pub name: String,
     pub team_id: Option<TeamId>,
+    pub role: Role,
     /// Inactive users keep their history (e.g. owners named in an import) but cannot sign in.
     pub active: bool,
 }

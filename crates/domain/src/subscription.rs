@@ -45,9 +45,7 @@ impl BillingInterval {
         Self::ALL
             .into_iter()
             .find(|i| i.as_str() == wanted)
-            .ok_or_else(|| Reason::NotOneOf {
-                allowed: Self::ALL.iter().map(|i| i.as_str().to_owned()).collect(),
-            })
+            .ok_or_else(|| Reason::NotOneOf { allowed: Self::ALL.iter().map(|i| i.as_str().to_owned()).collect() })
     }
 }
 
@@ -115,33 +113,16 @@ impl SubscriptionTerms {
             }
         }
         if self.interval_count == 0 {
-            problems.push((
-                "interval_count",
-                Reason::OutOfRange {
-                    min: "1".into(),
-                    max: "120".into(),
-                },
-            ));
+            problems.push(("interval_count", Reason::OutOfRange { min: "1".into(), max: "120".into() }));
         }
         if self.quantity < 0 {
             problems.push(("quantity", Reason::Negative));
         }
         if self.discount_percent < Decimal::ZERO || self.discount_percent > Decimal::ONE_HUNDRED {
-            problems.push((
-                "discount_percent",
-                Reason::OutOfRange {
-                    min: "0".into(),
-                    max: "100".into(),
-                },
-            ));
+            problems.push(("discount_percent", Reason::OutOfRange { min: "0".into(), max: "100".into() }));
         }
         if &self.currency != workspace_currency {
-            problems.push((
-                "currency",
-                Reason::CurrencyMismatch {
-                    expected: workspace_currency.to_string(),
-                },
-            ));
+            problems.push(("currency", Reason::CurrencyMismatch { expected: workspace_currency.to_string() }));
         }
         problems
     }
@@ -157,10 +138,7 @@ impl SubscriptionTerms {
 pub fn overlapping_periods(periods: &[&SubscriptionTerms]) -> Vec<(usize, usize)> {
     let mut by_subscription: BTreeMap<&ExternalId, Vec<usize>> = BTreeMap::new();
     for (index, period) in periods.iter().enumerate() {
-        by_subscription
-            .entry(&period.subscription_id)
-            .or_default()
-            .push(index);
+        by_subscription.entry(&period.subscription_id).or_default().push(index);
     }
     let mut overlaps = Vec::new();
     for indexes in by_subscription.values() {
@@ -205,9 +183,7 @@ fn first_paying_day(periods: &[&SubscriptionTerms]) -> Option<NaiveDate> {
     let mut starts: Vec<NaiveDate> = periods.iter().map(|p| p.start_date).collect();
     starts.sort();
     starts.dedup();
-    starts
-        .into_iter()
-        .find(|&day| periods.iter().map(|p| p.mrr_on(day)).sum::<Money>().0 > Decimal::ZERO)
+    starts.into_iter().find(|&day| periods.iter().map(|p| p.mrr_on(day)).sum::<Money>().0 > Decimal::ZERO)
 }
 
 /// The earliest term boundary after `today` among the paying subscriptions, with terms counted
@@ -215,9 +191,7 @@ fn first_paying_day(periods: &[&SubscriptionTerms]) -> Option<NaiveDate> {
 fn next_renewal_date(periods: &[&SubscriptionTerms], today: NaiveDate) -> Option<NaiveDate> {
     let mut first_start: BTreeMap<&ExternalId, NaiveDate> = BTreeMap::new();
     for period in periods {
-        let entry = first_start
-            .entry(&period.subscription_id)
-            .or_insert(period.start_date);
+        let entry = first_start.entry(&period.subscription_id).or_insert(period.start_date);
         *entry = (*entry).min(period.start_date);
     }
     periods
@@ -295,28 +269,14 @@ mod tests {
 
     #[test]
     fn end_date_is_exclusive() {
-        let p = period(
-            "S1",
-            "2025-01-01",
-            Some("2025-02-01"),
-            BillingInterval::Month,
-            1,
-            1000,
-        );
+        let p = period("S1", "2025-01-01", Some("2025-02-01"), BillingInterval::Month, 1, 1000);
         assert_eq!(p.mrr_on(day("2025-01-31")).0, Decimal::from(1000));
         assert_eq!(p.mrr_on(day("2025-02-01")), Money::ZERO);
     }
 
     #[test]
     fn zero_price_trial_then_paid_makes_first_paying_day_the_conversion() {
-        let trial = period(
-            "S1",
-            "2025-01-01",
-            Some("2025-01-15"),
-            BillingInterval::Month,
-            5,
-            0,
-        );
+        let trial = period("S1", "2025-01-01", Some("2025-01-15"), BillingInterval::Month, 5, 0);
         let paid = period("S1", "2025-01-15", None, BillingInterval::Month, 5, 1000);
         let figures = AccountFigures::compute(&[&trial, &paid], day("2025-03-10"));
         assert_eq!(figures.first_paying_day, Some(day("2025-01-15")));
@@ -325,14 +285,7 @@ mod tests {
 
     #[test]
     fn renewal_is_counted_from_the_subscription_first_start_despite_mid_term_upgrade() {
-        let first = period(
-            "S1",
-            "2024-04-01",
-            Some("2024-10-01"),
-            BillingInterval::Year,
-            10,
-            12000,
-        );
+        let first = period("S1", "2024-04-01", Some("2024-10-01"), BillingInterval::Year, 10, 12000);
         let upgraded = period("S1", "2024-10-01", None, BillingInterval::Year, 20, 12000);
         let figures = AccountFigures::compute(&[&first, &upgraded], day("2025-02-01"));
         assert_eq!(figures.next_renewal_date, Some(day("2025-04-01")));
@@ -342,14 +295,7 @@ mod tests {
 
     #[test]
     fn overlapping_periods_of_one_subscription_are_found_but_other_subscriptions_may_overlap() {
-        let a = period(
-            "S1",
-            "2025-01-01",
-            Some("2025-03-01"),
-            BillingInterval::Month,
-            1,
-            1,
-        );
+        let a = period("S1", "2025-01-01", Some("2025-03-01"), BillingInterval::Month, 1, 1);
         let b = period("S1", "2025-02-01", None, BillingInterval::Month, 1, 1);
         let c = period("S2", "2025-01-01", None, BillingInterval::Month, 1, 1);
         let d = period("S1", "2025-03-01", None, BillingInterval::Month, 1, 1);

@@ -17,13 +17,7 @@ pub enum TimelineKind {
 }
 
 impl TimelineKind {
-    pub const ALL: [TimelineKind; 5] = [
-        Self::Note,
-        Self::Meeting,
-        Self::Call,
-        Self::Email,
-        Self::System,
-    ];
+    pub const ALL: [TimelineKind; 5] = [Self::Note, Self::Meeting, Self::Call, Self::Email, Self::System];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,9 +34,7 @@ impl TimelineKind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == wanted)
-            .ok_or_else(|| Reason::NotOneOf {
-                allowed: Self::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
-            })
+            .ok_or_else(|| Reason::NotOneOf { allowed: Self::ALL.iter().map(|k| k.as_str().to_owned()).collect() })
     }
 }
 

@@ -33,6 +33,7 @@ pub enum Reason {
     InvalidTimeZone,
     Malformed { detail: String },
     WrongType { expected: &'static str },
+    TooShort { min: usize },
     UnknownField,
 }
 
@@ -46,9 +47,7 @@ impl Reason {
             (TooLong { max }, Lang::En) => format!("must be at most {max} characters"),
             (InvalidEmail, Lang::Ja) => "メールアドレスの形式ではありません".into(),
             (InvalidEmail, Lang::En) => "is not an email address".into(),
-            (InvalidDate, Lang::Ja) => {
-                "日付は YYYY-MM-DD または YYYY/MM/DD で指定してください".into()
-            }
+            (InvalidDate, Lang::Ja) => "日付は YYYY-MM-DD または YYYY/MM/DD で指定してください".into(),
             (InvalidDate, Lang::En) => "must be a date as YYYY-MM-DD or YYYY/MM/DD".into(),
             (InvalidTimestamp, Lang::Ja) => "日時は RFC 3339 形式で指定してください".into(),
             (InvalidTimestamp, Lang::En) => "must be an RFC 3339 timestamp".into(),
@@ -78,12 +77,8 @@ impl Reason {
             }
             (InvalidBoolean, Lang::Ja) => "true または false で指定してください".into(),
             (InvalidBoolean, Lang::En) => "must be true or false".into(),
-            (UnknownColumn, Lang::Ja) => {
-                "不明な列です（独自項目は custom. で始めてください）".into()
-            }
-            (UnknownColumn, Lang::En) => {
-                "is not a known column (custom fields must start with custom.)".into()
-            }
+            (UnknownColumn, Lang::Ja) => "不明な列です（独自項目は custom. で始めてください）".into(),
+            (UnknownColumn, Lang::En) => "is not a known column (custom fields must start with custom.)".into(),
             (MissingColumn, Lang::Ja) => "必須の列がありません".into(),
             (MissingColumn, Lang::En) => "required column is missing".into(),
             (DuplicateColumn, Lang::Ja) => "列が重複しています".into(),
@@ -114,6 +109,8 @@ impl Reason {
                 format!("型が違います（{expected} を指定してください）")
             }
             (WrongType { expected }, Lang::En) => format!("must be {expected}"),
+            (TooShort { min }, Lang::Ja) => format!("{min} 文字以上にしてください"),
+            (TooShort { min }, Lang::En) => format!("must be at least {min} characters"),
             (UnknownField, Lang::Ja) => "不明な項目です".into(),
             (UnknownField, Lang::En) => "is not a known field".into(),
         }
@@ -129,10 +126,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: Reason) -> FieldError {
-        FieldError {
-            field: field.into(),
-            reason,
-        }
+        FieldError { field: field.into(), reason }
     }
 
     pub fn message(&self, lang: Lang) -> String {

@@ -24,27 +24,16 @@ pub enum Target {
 
 pub async fn run(target: Target) -> Result<(), CliError> {
     match target {
-        Target::AccountsList {
-            accounts,
-            requests,
-            database_url,
-        } => accounts_list(accounts, requests, database_url).await,
+        Target::AccountsList { accounts, requests, database_url } => {
+            accounts_list(accounts, requests, database_url).await
+        }
     }
 }
 
-async fn accounts_list(
-    accounts: usize,
-    requests: usize,
-    database_url: Option<String>,
-) -> Result<(), CliError> {
+async fn accounts_list(accounts: usize, requests: usize, database_url: Option<String>) -> Result<(), CliError> {
     let dir = tempfile::tempdir().map_err(crate::io_error("temporary directory"))?;
-    let url =
-        database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
-    let backend = if url.starts_with("sqlite:") {
-        "sqlite"
-    } else {
-        "postgres"
-    };
+    let url = database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
+    let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
     let store = store::open(&url).await?;
     let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
 
@@ -58,17 +47,27 @@ async fn accounts_list(
         started.elapsed().as_secs_f64()
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(crate::io_error("bind 127.0.0.1:0"))?;
-    let address = listener
-        .local_addr()
-        .map_err(crate::io_error("listener address"))?;
+    let bench_user = domain::staff::StaffUserInput {
+        email: domain::Email::parse("bench@kizuna.invalid")
+            .map_err(|r| CliError::Usage(r.message(domain::i18n::Lang::En)))?,
+        name: "bench".into(),
+        team_id: None,
+        role: domain::access::Role::Viewer,
+        active: true,
+    };
+    let system = app::Actor::System("bench");
+    let password = app::auth::new_secret("")?;
+    let user = app.create_user_with_password(&system, &bench_user, &password).await?;
+    let viewer = app::Actor::Staff { user, token: None };
+    let (_, token) = app.create_api_token(&viewer, "bench", domain::access::Scope::Read).await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(crate::io_error("bind 127.0.0.1:0"))?;
+    let address = listener.local_addr().map_err(crate::io_error("listener address"))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(web::serve(listener, app, async {
+    let server = tokio::spawn(web::serve(listener, app, web::WebOptions::default(), async {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::new();
+    let client = authorized_client(&token)?;
     let owner = first_owner(&client, address).await;
     let shapes = [
         "sort=-arr&limit=50".to_string(),
@@ -77,25 +76,16 @@ async fn accounts_list(
         format!("owner={owner}&sort=-arr&limit=50"),
         "q=sakura&sort=-arr&limit=50".to_string(),
     ];
-    println!(
-        "{:<45} {:>9} {:>9} {:>9}",
-        "GET /api/v1/accounts?…", "p50 ms", "p95 ms", "max ms"
-    );
+    println!("{:<45} {:>9} {:>9} {:>9}", "GET /api/v1/accounts?…", "p50 ms", "p95 ms", "max ms");
     for shape in &shapes {
         let url = format!("http://{address}/api/v1/accounts?{shape}");
         let mut timings = Vec::with_capacity(requests);
         for i in 0..requests + 20 {
             let started = Instant::now();
-            let response = client
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| CliError::Usage(format!("request failed: {e}")))?;
+            let response =
+                client.get(&url).send().await.map_err(|e| CliError::Usage(format!("request failed: {e}")))?;
             let status = response.status();
-            response
-                .bytes()
-                .await
-                .map_err(|e| CliError::Usage(format!("reading response failed: {e}")))?;
+            response.bytes().await.map_err(|e| CliError::Usage(format!("reading response failed: {e}")))?;
             if !status.is_success() {
                 return Err(CliError::Usage(format!("{url} answered {status}")));
             }
@@ -117,28 +107,28 @@ async fn accounts_list(
     Ok(())
 }
 
+/// A client that sends the bench user's read-only API token with every request.
+fn authorized_client(token: &str) -> Result<reqwest::Client, CliError> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder().default_headers(headers).build().map_err(|e| CliError::Usage(e.to_string()))
+}
+
 async fn first_owner(client: &reqwest::Client, address: std::net::SocketAddr) -> i64 {
-    let users: serde_json::Value = match client
-        .get(format!("http://{address}/api/v1/users"))
-        .send()
-        .await
-    {
+    let users: serde_json::Value = match client.get(format!("http://{address}/api/v1/users")).send().await {
         Ok(response) => response.json().await.unwrap_or_default(),
         Err(_) => serde_json::Value::Null,
     };
-    users["items"]
-        .as_array()
-        .and_then(|items| items.iter().find_map(|u| u["id"].as_i64()))
-        .unwrap_or(1)
+    users["items"].as_array().and_then(|items| items.iter().find_map(|u| u["id"].as_i64())).unwrap_or(1)
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
-    sorted[((sorted.len() * p).div_ceil(100))
-        .saturating_sub(1)
-        .min(sorted.len() - 1)]
+    sorted[((sorted.len() * p).div_ceil(100)).saturating_sub(1).min(sorted.len() - 1)]
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -54,6 +54,10 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: Option<Secret>,
+    /// Mark session cookies Secure and send HSTS (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// A fixed password for the demo administrator instead of a random one (tests, demos).
+    pub demo_password: Option<Secret>,
     pub workspace: WorkspaceConfig,
 }
 
@@ -63,12 +67,14 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             database_url: None,
+            secure_cookies: false,
+            demo_password: None,
             workspace: WorkspaceConfig::default(),
         }
     }
 }
 
-const KNOWN_KEYS: &[&str] = &["listen", "data_dir", "database_url", "workspace"];
+const KNOWN_KEYS: &[&str] = &["listen", "data_dir", "database_url", "secure_cookies", "demo_password", "workspace"];
 const KNOWN_WORKSPACE_KEYS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month"];
 const ENV_KEYS: &[&str] = &[
     "KIZUNA_CONFIG",
@@ -78,21 +84,17 @@ const ENV_KEYS: &[&str] = &[
     "KIZUNA_CURRENCY",
     "KIZUNA_TIME_ZONE",
     "KIZUNA_FISCAL_YEAR_START_MONTH",
+    "KIZUNA_SECURE_COOKIES",
+    "KIZUNA_DEMO_PASSWORD",
     "KIZUNA_LOG",
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    Parse { path: PathBuf, source: toml::de::Error },
     #[error("environment variable {name}: {reason}")]
     Env { name: &'static str, reason: String },
     #[error("workspace setting {field}: {reason}")]
@@ -106,15 +108,10 @@ impl Config {
         let env_file = std::env::var_os("KIZUNA_CONFIG").map(PathBuf::from);
         let mut config = match file.map(Path::to_path_buf).or(env_file) {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
                 let table: toml::Table =
-                    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.clone(), source })?;
                 warnings.extend(unknown_keys(&table, &path));
                 toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?
             }
@@ -133,19 +130,22 @@ impl Config {
         }
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         if let Some(listen) = var("KIZUNA_LISTEN") {
-            self.listen =
-                listen
-                    .parse()
-                    .map_err(|e: std::net::AddrParseError| ConfigError::Env {
-                        name: "KIZUNA_LISTEN",
-                        reason: e.to_string(),
-                    })?;
+            self.listen = listen.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                name: "KIZUNA_LISTEN",
+                reason: e.to_string(),
+            })?;
         }
         if let Some(dir) = var("KIZUNA_DATA_DIR") {
             self.data_dir = PathBuf::from(dir);
         }
         if let Some(url) = var("KIZUNA_DATABASE_URL").or_else(|| var("DATABASE_URL")) {
             self.database_url = Some(Secret::new(url));
+        }
+        if let Some(secure) = var("KIZUNA_SECURE_COOKIES") {
+            self.secure_cookies = matches!(secure.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes");
+        }
+        if let Some(password) = var("KIZUNA_DEMO_PASSWORD") {
+            self.demo_password = Some(Secret::new(password));
         }
         if let Some(currency) = var("KIZUNA_CURRENCY") {
             self.workspace.currency = currency;
@@ -154,25 +154,18 @@ impl Config {
             self.workspace.time_zone = zone;
         }
         if let Some(month) = var("KIZUNA_FISCAL_YEAR_START_MONTH") {
-            self.workspace.fiscal_year_start_month =
-                month
-                    .parse()
-                    .map_err(|e: std::num::ParseIntError| ConfigError::Env {
-                        name: "KIZUNA_FISCAL_YEAR_START_MONTH",
-                        reason: e.to_string(),
-                    })?;
+            self.workspace.fiscal_year_start_month = month.parse().map_err(|e: std::num::ParseIntError| {
+                ConfigError::Env { name: "KIZUNA_FISCAL_YEAR_START_MONTH", reason: e.to_string() }
+            })?;
         }
         Ok(())
     }
 
     /// The database to open: the configured URL, else a SQLite file in the data directory.
     pub fn database_url(&self) -> Secret {
-        self.database_url.clone().unwrap_or_else(|| {
-            Secret::new(format!(
-                "sqlite:{}",
-                self.data_dir.join("kizuna.db").display()
-            ))
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| Secret::new(format!("sqlite:{}", self.data_dir.join("kizuna.db").display())))
     }
 
     /// What to say in logs about the database, without credentials.
@@ -182,29 +175,18 @@ impl Config {
         if url.starts_with("sqlite:") {
             return url.to_owned();
         }
-        let host = url
-            .split('@')
-            .nth(1)
-            .unwrap_or("")
-            .split(['/', '?'])
-            .next()
-            .unwrap_or("");
+        let host = url.split('@').nth(1).unwrap_or("").split(['/', '?']).next().unwrap_or("");
         format!("postgres at {host}")
     }
 
     /// The settings a new workspace starts with.
     pub fn initial_settings(&self) -> Result<WorkspaceSettings, ConfigError> {
-        let currency =
-            Currency::parse(&self.workspace.currency).map_err(|r| ConfigError::Workspace {
-                field: "currency",
-                reason: r.message(domain::i18n::Lang::En),
-            })?;
+        let currency = Currency::parse(&self.workspace.currency)
+            .map_err(|r| ConfigError::Workspace { field: "currency", reason: r.message(domain::i18n::Lang::En) })?;
         let month =
-            domain::settings::parse_fiscal_year_start_month(self.workspace.fiscal_year_start_month)
-                .map_err(|r| ConfigError::Workspace {
-                    field: "fiscal_year_start_month",
-                    reason: r.message(domain::i18n::Lang::En),
-                })?;
+            domain::settings::parse_fiscal_year_start_month(self.workspace.fiscal_year_start_month).map_err(|r| {
+                ConfigError::Workspace { field: "fiscal_year_start_month", reason: r.message(domain::i18n::Lang::En) }
+            })?;
         Ok(WorkspaceSettings {
             currency,
             time_zone: self.workspace.time_zone.clone(),
@@ -222,14 +204,8 @@ fn unknown_keys(table: &toml::Table, path: &Path) -> Vec<String> {
         }
         if key == "workspace" {
             if let Some(workspace) = value.as_table() {
-                for inner in workspace
-                    .keys()
-                    .filter(|k| !KNOWN_WORKSPACE_KEYS.contains(&k.as_str()))
-                {
-                    warnings.push(format!(
-                        "{}: unknown key workspace.{inner} is ignored",
-                        path.display()
-                    ));
+                for inner in workspace.keys().filter(|k| !KNOWN_WORKSPACE_KEYS.contains(&k.as_str())) {
+                    warnings.push(format!("{}: unknown key workspace.{inner} is ignored", path.display()));
                 }
             }
         }
@@ -254,17 +230,13 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_reported_with_the_file() {
-        let table: toml::Table = toml::from_str(
-            "listen = \"127.0.0.1:1\"\ncolour = 1\n[workspace]\ncurrency = \"JPY\"\nzone = 2\n",
-        )
-        .unwrap();
+        let table: toml::Table =
+            toml::from_str("listen = \"127.0.0.1:1\"\ncolour = 1\n[workspace]\ncurrency = \"JPY\"\nzone = 2\n")
+                .unwrap();
         let warnings = unknown_keys(&table, Path::new("kizuna.toml"));
         assert_eq!(
             warnings,
-            vec![
-                "kizuna.toml: unknown key colour is ignored",
-                "kizuna.toml: unknown key workspace.zone is ignored"
-            ]
+            vec!["kizuna.toml: unknown key colour is ignored", "kizuna.toml: unknown key workspace.zone is ignored"]
         );
     }
 }

@@ -4,23 +4,21 @@
 mod bench;
 mod config;
 
-use app::demo::{DemoOptions, DEMO_LEADER_EMAIL};
-use app::{App, AppError, ImportKind};
+use app::demo::DemoOptions;
+use app::{Actor, App, AppError, ImportKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use config::Config;
+use domain::access::Role;
 use domain::i18n::Lang;
 use domain::interchange::Encoding;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(
-    name = "kizuna",
-    version,
-    about = "Kizuna: self-hostable customer success platform"
-)]
+#[command(name = "kizuna", version, about = "Kizuna: self-hostable customer success platform")]
 struct Cli {
     /// Configuration file (TOML); KIZUNA_* environment variables override it.
     #[arg(long, global = true)]
@@ -73,12 +71,35 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Manage staff users who can sign in.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Measure performance; results belong in BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
         target: bench::Target,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a staff user who can sign in (or set the password of an existing one). The
+    /// password is read from standard input; without input a random one is generated and shown.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the user an administrator (same as --role admin).
+        #[arg(long)]
+        admin: bool,
+        /// admin, manager, csm or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: String,
     },
 }
 
@@ -108,10 +129,7 @@ enum CliError {
     #[error("{0}")]
     Store(#[from] store::StoreError),
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
 }
@@ -131,10 +149,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let lang = Lang::from_locale(&std::env::var("LANG").unwrap_or_default());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");
@@ -157,16 +172,12 @@ fn main() -> ExitCode {
 async fn open_app(config: &Config) -> Result<Arc<App>, CliError> {
     let url = config.database_url();
     if url.expose().starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).map_err(io_error(format!(
-            "cannot create data directory {}",
-            config.data_dir.display()
-        )))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(io_error(format!("cannot create data directory {}", config.data_dir.display())))?;
     }
     tracing::info!(database = %config.database_label(), "opening database");
     let store = store::open(url.expose()).await?;
-    Ok(Arc::new(
-        App::start(store, config.initial_settings()?).await?,
-    ))
+    Ok(Arc::new(App::start(store, config.initial_settings()?).await?))
 }
 
 async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
@@ -175,66 +186,57 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         tracing::warn!("{warning}");
     }
     match cli.command {
-        Command::Serve {
-            demo,
-            demo_accounts,
-            listen,
-        } => {
+        Command::Serve { demo, demo_accounts, listen } => {
             if let Some(listen) = listen {
                 config.listen = listen;
             }
             let app = open_app(&config).await?;
+            let mut notes = Vec::new();
             if demo {
-                let summary = app
-                    .load_demo(DemoOptions {
-                        accounts: demo_accounts,
-                        ..DemoOptions::default()
-                    })
-                    .await?;
+                let summary = app.load_demo(DemoOptions { accounts: demo_accounts, ..DemoOptions::default() }).await?;
                 tracing::info!(accounts = summary.accounts, "demo data loaded");
+                notes.push(demo_credentials(&app, &config, lang).await?);
             }
             app.ensure_figures_current().await?;
             tokio::spawn(app.clone().keep_figures_current(Duration::from_secs(300)));
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .map_err(io_error(format!("cannot listen on {}", config.listen)))?;
-            let address = listener
-                .local_addr()
-                .map_err(io_error("listener address"))?;
-            println!("{}", serve_banner(lang, address, demo));
-            web::serve(listener, app, shutdown_signal())
-                .await
-                .map_err(io_error("server"))?;
+            let address = listener.local_addr().map_err(io_error("listener address"))?;
+            if let Some(token) = app.setup_token_if_needed().await? {
+                notes.push(match lang {
+                    Lang::Ja => format!("管理者がまだいません。次の一度限りのリンクで最初の管理者を作成してください（24 時間有効）:\n  http://{address}/setup/{token}"),
+                    Lang::En => format!("No one can sign in yet. Create the first administrator with this one-time link (valid 24 hours):\n  http://{address}/setup/{token}"),
+                });
+            }
+            println!(
+                "{}",
+                pick_owned(
+                    lang,
+                    format!("Kizuna を起動しました: http://{address}/"),
+                    format!("Kizuna is running at http://{address}/")
+                )
+            );
+            for note in notes {
+                println!("{note}");
+            }
+            let options = web::WebOptions { secure_cookies: config.secure_cookies };
+            web::serve(listener, app, options, shutdown_signal()).await.map_err(io_error("server"))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             open_app(&config).await?;
-            println!(
-                "{}",
-                pick(
-                    lang,
-                    "マイグレーションを適用しました。",
-                    "Migrations applied."
-                )
-            );
+            println!("{}", pick(lang, "マイグレーションを適用しました。", "Migrations applied."));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import {
-            kind,
-            file,
-            encoding,
-        } => {
+        Command::Import { kind, file, encoding } => {
             let encoding = encoding
-                .map(|e| {
-                    Encoding::parse(&e)
-                        .map_err(|r| CliError::Usage(format!("--encoding: {}", r.message(lang))))
-                })
+                .map(|e| Encoding::parse(&e).map_err(|r| CliError::Usage(format!("--encoding: {}", r.message(lang)))))
                 .transpose()?;
-            let bytes = std::fs::read(&file)
-                .map_err(io_error(format!("cannot read {}", file.display())))?;
+            let bytes = std::fs::read(&file).map_err(io_error(format!("cannot read {}", file.display())))?;
             let app = open_app(&config).await?;
             let outcome = app
-                .import_csv(kind.into(), &file.display().to_string(), &bytes, encoding)
+                .import_csv(&Actor::System("cli"), kind.into(), &file.display().to_string(), &bytes, encoding)
                 .await?;
             let c = &outcome.counts;
             println!(
@@ -259,10 +261,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 }
             );
             for email in &c.users_created {
-                println!(
-                    "  {}: {email}",
-                    pick(lang, "無効ユーザーとして作成", "created inactive user")
-                );
+                println!("  {}: {email}", pick(lang, "無効ユーザーとして作成", "created inactive user"));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -270,8 +269,9 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             let app = open_app(&config).await?;
             let csv = app.export_csv(kind.into()).await?;
             match output {
-                Some(path) => std::fs::write(&path, csv)
-                    .map_err(io_error(format!("cannot write {}", path.display())))?,
+                Some(path) => {
+                    std::fs::write(&path, csv).map_err(io_error(format!("cannot write {}", path.display())))?
+                }
                 None => print!("{csv}"),
             }
             Ok(ExitCode::SUCCESS)
@@ -292,6 +292,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                     ),
                 }
             );
+            println!("{}", demo_credentials(&app, &config, lang).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url } => {
@@ -305,19 +306,43 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 Ok(response) => response.status().is_success(),
                 Err(_) => false,
             };
+            println!("{}", if healthy { pick(lang, "正常", "healthy") } else { pick(lang, "応答なし", "unhealthy") });
+            Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::User { action: UserAction::Create { email, name, admin, role } } => {
+            let email =
+                domain::Email::parse(&email).map_err(|r| CliError::Usage(format!("--email: {}", r.message(lang))))?;
+            let role = if admin {
+                Role::Admin
+            } else {
+                Role::parse(&role).map_err(|r| CliError::Usage(format!("--role: {}", r.message(lang))))?
+            };
+            let mut typed = String::new();
+            if !std::io::stdin().is_terminal() {
+                std::io::stdin().read_line(&mut typed).map_err(io_error("reading the password from standard input"))?;
+            }
+            let typed = typed.trim_end_matches(['\r', '\n']).to_owned();
+            let (password, generated) = if typed.is_empty() {
+                (app::auth::new_secret("").map_err(CliError::App)?.chars().take(16).collect::<String>(), true)
+            } else {
+                (typed, false)
+            };
+            let app = open_app(&config).await?;
+            let name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
+            let input = domain::staff::StaffUserInput { email: email.clone(), name, team_id: None, role, active: true };
+            app.create_user_with_password(&Actor::System("cli"), &input, &password).await?;
             println!(
                 "{}",
-                if healthy {
-                    pick(lang, "正常", "healthy")
-                } else {
-                    pick(lang, "応答なし", "unhealthy")
-                }
+                pick_owned(
+                    lang,
+                    format!("{email} を {} として作成しました。", role.as_str()),
+                    format!("{email} can now sign in as {}.", role.as_str())
+                )
             );
-            Ok(if healthy {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            if generated {
+                println!("{}", pick_owned(lang, format!("パスワード: {password}"), format!("password: {password}")));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {
             print!("{}", web::openapi::document());
@@ -331,18 +356,22 @@ fn pick(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
     domain::i18n::Text::new(ja, en).pick(lang)
 }
 
-fn serve_banner(lang: Lang, address: std::net::SocketAddr, demo: bool) -> String {
-    let mut banner = match lang {
-        Lang::Ja => format!("Kizuna を起動しました: http://{address}/"),
-        Lang::En => format!("Kizuna is running at http://{address}/"),
-    };
-    if demo {
-        banner.push_str(&match lang {
-            Lang::Ja => format!("\nデモデータの CS リーダー: {DEMO_LEADER_EMAIL}（ログインは認証機能の実装後に有効になります）"),
-            Lang::En => format!("\nDemo CS leader: {DEMO_LEADER_EMAIL} (sign-in arrives with the authentication feature)"),
-        });
+fn pick_owned(lang: Lang, ja: String, en: String) -> String {
+    match lang {
+        Lang::Ja => ja,
+        Lang::En => en,
     }
-    banner
+}
+
+/// Sets (and says) the password of the demo's admin, so the demo can be signed in to.
+async fn demo_credentials(app: &App, config: &Config, lang: Lang) -> Result<String, CliError> {
+    let preset = config.demo_password.as_ref().map(|p| p.expose().to_owned());
+    let (email, password) = app.demo_admin_password(preset.as_deref()).await?;
+    Ok(pick_owned(
+        lang,
+        format!("デモの管理者（CS リーダー）: {email} / パスワード: {password}"),
+        format!("Demo administrator (the CS leader): {email} / password: {password}"),
+    ))
 }
 
 async fn shutdown_signal() {

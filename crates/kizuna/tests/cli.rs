@@ -13,10 +13,7 @@ struct Workspace {
 
 impl Workspace {
     async fn all() -> Vec<Workspace> {
-        let mut workspaces = vec![Workspace {
-            dir: tempfile::tempdir().unwrap(),
-            database: None,
-        }];
+        let mut workspaces = vec![Workspace { dir: tempfile::tempdir().unwrap(), database: None }];
         if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
             workspaces.push(Workspace {
                 dir: tempfile::tempdir().unwrap(),
@@ -36,11 +33,7 @@ impl Workspace {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_kizuna"));
-        command
-            .args(args)
-            .env("LANG", "C")
-            .env("KIZUNA_DATA_DIR", self.dir.path())
-            .env_remove("DATABASE_URL");
+        command.args(args).env("LANG", "C").env("KIZUNA_DATA_DIR", self.dir.path()).env_remove("DATABASE_URL");
         match &self.database {
             Some(db) => command.env("KIZUNA_DATABASE_URL", &db.url),
             None => command.env_remove("KIZUNA_DATABASE_URL"),
@@ -60,11 +53,7 @@ impl Workspace {
 }
 
 fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name)
-        .display()
-        .to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name).display().to_string()
 }
 
 fn stdout(output: &Output) -> String {
@@ -80,12 +69,7 @@ async fn example_files_import_and_the_error_file_reports_every_bad_row_and_write
     for w in Workspace::all().await {
         for kind in ["accounts", "contacts", "subscriptions"] {
             let output = w.run(&["import", kind, &example(&format!("{kind}.csv"))]);
-            assert!(
-                output.status.success(),
-                "{} {kind}: {}",
-                w.label(),
-                stderr(&output)
-            );
+            assert!(output.status.success(), "{} {kind}: {}", w.label(), stderr(&output));
         }
         let before = stdout(&w.run(&["export", "accounts"]));
         let failed = w.run(&["import", "accounts", &example("accounts_with_errors.csv")]);
@@ -102,28 +86,16 @@ async fn example_files_import_and_the_error_file_reports_every_bad_row_and_write
             "line 4, column stage: must be one of",
             "line 5, column account_id: duplicates line 2",
         ] {
-            assert!(
-                report.contains(expected),
-                "{} missing {expected:?} in:\n{report}",
-                w.label()
-            );
+            assert!(report.contains(expected), "{} missing {expected:?} in:\n{report}", w.label());
         }
-        assert_eq!(
-            stdout(&w.run(&["export", "accounts"])),
-            before,
-            "the failed import wrote nothing"
-        );
+        assert_eq!(stdout(&w.run(&["export", "accounts"])), before, "the failed import wrote nothing");
 
         let japanese = w
             .command(&["import", "accounts", &example("accounts_with_errors.csv")])
             .env("LANG", "ja_JP.UTF-8")
             .output()
             .unwrap();
-        assert!(
-            stderr(&japanese).contains("3 行目、name 列: 必須です"),
-            "{}",
-            stderr(&japanese)
-        );
+        assert!(stderr(&japanese).contains("3 行目、name 列: 必須です"), "{}", stderr(&japanese));
         w.finish().await;
     }
 }
@@ -146,76 +118,110 @@ async fn shift_jis_file_imports_without_mojibake() {
 #[tokio::test]
 async fn export_then_import_changes_nothing() {
     for w in Workspace::all().await {
-        assert!(w
-            .run(&["demo", "--accounts", "40", "--seed", "3"])
-            .status
-            .success());
+        assert!(w.run(&["demo", "--accounts", "40", "--seed", "3"]).status.success());
         for kind in ["accounts", "contacts", "subscriptions"] {
             let file: PathBuf = w.dir.path().join(format!("{kind}-export.csv"));
             let export = w.run(&["export", kind, "--output", file.to_str().unwrap()]);
             assert!(export.status.success(), "{}", stderr(&export));
             let import = w.run(&["import", kind, file.to_str().unwrap()]);
             let said = stdout(&import);
-            assert!(
-                said.contains("(0 created, 0 updated,"),
-                "{} {kind}: {said}{}",
-                w.label(),
-                stderr(&import)
-            );
+            assert!(said.contains("(0 created, 0 updated,"), "{} {kind}: {said}{}", w.label(), stderr(&import));
             let again = stdout(&w.run(&["export", kind]));
-            assert_eq!(
-                again,
-                std::fs::read_to_string(&file).unwrap(),
-                "{kind} round trip"
-            );
+            assert_eq!(again, std::fs::read_to_string(&file).unwrap(), "{kind} round trip");
         }
         w.finish().await;
     }
 }
 
-#[tokio::test]
-async fn serve_with_demo_answers_health_checks_and_lists_the_demo_accounts() {
-    let w = Workspace {
-        dir: tempfile::tempdir().unwrap(),
-        database: None,
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+/// Starts `kizuna serve …` on a free port and waits until it answers /healthz.
+async fn serve(w: &Workspace, extra: &[&str]) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--listen", listen.as_str()];
+    args.extend_from_slice(extra);
     let mut server = w
-        .command(&["serve", "--demo", "--listen", &listen])
+        .command(&args)
+        .env("KIZUNA_DEMO_PASSWORD", "demo password for tests")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://{listen}");
-    let mut healthy = false;
-    for _ in 0..200 {
+    for _ in 0..300 {
         if w.run(&["healthcheck", "--url", &base]).status.success() {
-            healthy = true;
-            break;
+            return (server, base);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let body = if healthy {
-        reqwest::get(format!("{base}/api/v1/accounts?sort=-arr&limit=5"))
+    server.kill().unwrap();
+    server.wait().unwrap();
+    panic!("server did not become healthy");
+}
+
+fn stop(mut server: std::process::Child) -> String {
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn serve_with_demo_prints_the_demo_admin_who_can_sign_in_and_list_accounts() {
+    let w = Workspace { dir: tempfile::tempdir().unwrap(), database: None };
+    let (server, base) = serve(&w, &["--demo"]).await;
+    let client = reqwest::Client::new();
+    let signed = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"email": "kenichi.sato@kizuna-demo.example", "password": "demo password for tests"}))
+        .send()
+        .await
+        .unwrap();
+    let status = signed.status();
+    let cookie = signed.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+    let body = match cookie {
+        Some(cookie) => client
+            .get(format!("{base}/api/v1/accounts?sort=-arr&limit=5"))
+            .header("cookie", cookie)
+            .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap()
-    } else {
-        String::new()
+            .unwrap(),
+        None => String::new(),
     };
-    server.kill().unwrap();
-    server.wait().unwrap();
-    assert!(healthy, "server did not become healthy");
+    let printed = stop(server);
+    assert_eq!(status, reqwest::StatusCode::OK, "the demo admin signs in");
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(list["total"].as_i64().unwrap() >= 300, "{list}");
     assert!(
-        !w.run(&["healthcheck", "--url", &base]).status.success(),
-        "healthcheck fails once the server is gone"
+        printed.contains(
+            "Demo administrator (the CS leader): kenichi.sato@kizuna-demo.example / password: demo password for tests"
+        ),
+        "{printed}"
     );
+    assert!(!w.run(&["healthcheck", "--url", &base]).status.success(), "healthcheck fails once the server is gone");
+}
+
+#[tokio::test]
+async fn a_fresh_installation_prints_a_setup_link_until_an_admin_exists() {
+    let w = Workspace { dir: tempfile::tempdir().unwrap(), database: None };
+    let (server, _) = serve(&w, &[]).await;
+    let printed = stop(server);
+    assert!(printed.contains("/setup/setup_"), "{printed}");
+
+    let mut create = w
+        .command(&["user", "create", "--admin", "--email", "root@k.example"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    create.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    let created = create.wait_with_output().unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).contains("root@k.example can now sign in as admin"));
+
+    let (server, _) = serve(&w, &[]).await;
+    let printed = stop(server);
+    assert!(!printed.contains("/setup/"), "{printed}");
 }

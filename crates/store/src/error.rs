@@ -9,6 +9,8 @@ pub enum Entity {
     Contact,
     SubscriptionPeriod,
     TimelineEntry,
+    ApiToken,
+    WriteKey,
 }
 
 impl fmt::Display for Entity {
@@ -20,6 +22,8 @@ impl fmt::Display for Entity {
             Entity::Contact => "contact",
             Entity::SubscriptionPeriod => "subscription period",
             Entity::TimelineEntry => "timeline entry",
+            Entity::ApiToken => "API token",
+            Entity::WriteKey => "write key",
         })
     }
 }
@@ -44,17 +48,10 @@ pub enum StoreError {
 
 impl StoreError {
     /// Turns constraint violations into errors the caller can report to the user.
-    pub(crate) fn from_write(
-        error: sqlx::Error,
-        entity: Entity,
-        unique_field: &'static str,
-    ) -> StoreError {
+    pub(crate) fn from_write(error: sqlx::Error, entity: Entity, unique_field: &'static str) -> StoreError {
         if let sqlx::Error::Database(db) = &error {
             if db.is_unique_violation() {
-                return StoreError::Conflict {
-                    entity,
-                    field: unique_field,
-                };
+                return StoreError::Conflict { entity, field: unique_field };
             }
             if db.is_foreign_key_violation() {
                 return StoreError::InvalidReference { entity };

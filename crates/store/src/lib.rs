@@ -15,9 +15,12 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::access::Scope;
 use domain::account::{Account, AccountInput, TouchModel};
+use domain::audit::{AuditEntry, AuditInput};
 use domain::contact::{Contact, ContactInput};
+use domain::credentials::{ApiToken, WriteKey};
 use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
 use domain::interchange::subscriptions::SubscriptionRecord;
@@ -25,9 +28,7 @@ use domain::settings::WorkspaceSettings;
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
-use domain::{
-    AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId,
-};
+use domain::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -91,6 +92,26 @@ pub struct ImportCounts {
     pub users_created: Vec<Email>,
 }
 
+/// A signed-in browser session. The cookie holds the token; the store holds its hash.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: StaffUser,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub actor_id: Option<UserId>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -117,22 +138,67 @@ pub trait Store: Send + Sync {
     async fn update_user(&self, id: UserId, input: &StaffUserInput) -> Result<StaffUser>;
     async fn delete_user(&self, id: UserId) -> Result<()>;
 
+    async fn user_by_email(&self, email: &Email) -> Result<Option<StaffUser>>;
+    async fn password_hash(&self, id: UserId) -> Result<Option<String>>;
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()>;
+    async fn count_users_with_password(&self) -> Result<i64>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The session with this token hash, if it exists and has not expired at `now`.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn delete_sessions_of(&self, user: UserId) -> Result<()>;
+
+    async fn create_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        scope: Scope,
+        token_hash: &str,
+        prefix: &str,
+    ) -> Result<ApiToken>;
+    async fn get_api_token(&self, id: i64) -> Result<ApiToken>;
+    async fn list_api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>>;
+    async fn revoke_api_token(&self, id: i64) -> Result<ApiToken>;
+    /// The unrevoked token with this hash and its owner; records the use.
+    async fn use_api_token(&self, token_hash: &str) -> Result<Option<(ApiToken, StaffUser)>>;
+
+    async fn create_write_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        prefix: &str,
+        created_by: Option<UserId>,
+    ) -> Result<WriteKey>;
+    async fn list_write_keys(&self) -> Result<Vec<WriteKey>>;
+    async fn revoke_write_key(&self, id: i64) -> Result<WriteKey>;
+    /// The unrevoked write key with this hash.
+    async fn write_key_by_hash(&self, key_hash: &str) -> Result<Option<WriteKey>>;
+
+    async fn create_setup_token(&self, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()>;
+    /// Whether the token is unused and unexpired at `now`, without using it.
+    async fn setup_token_valid(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Marks the token used; false when it was already used, expired or unknown.
+    async fn consume_setup_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry>;
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Page<AuditEntry>>;
+
     async fn create_account(&self, input: &AccountInput) -> Result<Account>;
     async fn get_account(&self, id: AccountId) -> Result<Account>;
     async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account>;
     async fn delete_account(&self, id: AccountId) -> Result<()>;
     async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>>;
     async fn account_ids(&self) -> Result<Vec<AccountId>>;
-    async fn account_ids_by_external_id(
-        &self,
-        ids: &[ExternalId],
-    ) -> Result<HashMap<ExternalId, AccountId>>;
+    async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
     /// Stores the figures derived from subscriptions, as of `on`.
-    async fn save_figures(
-        &self,
-        figures: &[(AccountId, AccountFigures)],
-        on: NaiveDate,
-    ) -> Result<()>;
+    async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;
     /// The day the stored figures were computed for, if all accounts agree; `None` otherwise.
     async fn figures_day(&self) -> Result<Option<NaiveDate>>;
 
@@ -144,30 +210,18 @@ pub trait Store: Send + Sync {
 
     async fn create_period(&self, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
     async fn get_period(&self, id: SubscriptionPeriodId) -> Result<SubscriptionPeriod>;
-    async fn update_period(
-        &self,
-        id: SubscriptionPeriodId,
-        terms: &SubscriptionTerms,
-    ) -> Result<SubscriptionPeriod>;
+    async fn update_period(&self, id: SubscriptionPeriodId, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
     async fn delete_period(&self, id: SubscriptionPeriodId) -> Result<()>;
     async fn list_periods(&self, query: &ChildQuery) -> Result<Page<SubscriptionPeriod>>;
     /// Every period of the given subscriptions (by the source system's id).
-    async fn periods_of_subscriptions(&self, ids: &[ExternalId])
-        -> Result<Vec<SubscriptionPeriod>>;
+    async fn periods_of_subscriptions(&self, ids: &[ExternalId]) -> Result<Vec<SubscriptionPeriod>>;
     /// Every period of the given accounts; all periods when `accounts` is `None`.
-    async fn periods_of_accounts(
-        &self,
-        accounts: Option<&[AccountId]>,
-    ) -> Result<Vec<SubscriptionPeriod>>;
+    async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>>;
     async fn list_products(&self) -> Result<Vec<String>>;
 
     async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry>;
     async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry>;
-    async fn update_timeline_entry(
-        &self,
-        id: TimelineEntryId,
-        input: &TimelineEntryInput,
-    ) -> Result<TimelineEntry>;
+    async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry>;
     async fn delete_timeline_entry(&self, id: TimelineEntryId) -> Result<()>;
     async fn list_timeline(&self, query: &TimelineQuery) -> Result<Page<TimelineEntry>>;
 
@@ -190,13 +244,8 @@ pub trait Store: Send + Sync {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::connect(url).await?))
-    } else if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        Ok(Arc::new(
-            SqliteStore::open(std::path::Path::new(path)).await?,
-        ))
+    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

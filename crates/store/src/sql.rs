@@ -13,46 +13,34 @@ use std::str::FromStr;
 /// Rows per multi-row statement: below both backends' bind-parameter limits.
 pub(crate) const CHUNK: usize = 1000;
 
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, external_id, name, domain, industry, region, employees, tier, touch_model, stage, \
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, external_id, name, domain, industry, region, employees, tier, touch_model, stage, \
      owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, mrr_hundredths, \
      arr_hundredths, first_paying_day, next_renewal_date, updated_at";
-pub(crate) const CONTACT_COLUMNS: &str =
-    "id, account_id, external_id, name, email, role, phone, is_primary, custom";
+pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, email, role, phone, is_primary, custom";
 pub(crate) const PERIOD_COLUMNS: &str =
     "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
      interval_count, quantity, unit_price, discount_percent, currency, custom";
-pub(crate) const TIMELINE_COLUMNS: &str =
-    "id, account_id, kind, author_id, occurred_at, title, body";
+pub(crate) const TIMELINE_COLUMNS: &str = "id, account_id, kind, author_id, occurred_at, title, body";
 
 pub(crate) fn custom_to_json(custom: &CustomFields) -> String {
     serde_json::to_string(custom).expect("a map of strings always serializes")
 }
 
 pub(crate) fn custom_from_json(entity: Entity, text: &str) -> Result<CustomFields, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-        entity,
-        detail: format!("custom fields: {e}"),
-    })
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { entity, detail: format!("custom fields: {e}") })
 }
 
 pub(crate) fn decimal(entity: Entity, text: &str) -> Result<Decimal, StoreError> {
-    Decimal::from_str(text).map_err(|e| StoreError::Corrupt {
-        entity,
-        detail: format!("amount {text:?}: {e}"),
-    })
+    Decimal::from_str(text).map_err(|e| StoreError::Corrupt { entity, detail: format!("amount {text:?}: {e}") })
 }
 
 pub(crate) fn corrupt(entity: Entity) -> impl Fn(domain::Reason) -> StoreError {
-    move |reason| StoreError::Corrupt {
-        entity,
-        detail: reason.message(domain::i18n::Lang::En),
-    }
+    move |reason| StoreError::Corrupt { entity, detail: reason.message(domain::i18n::Lang::En) }
 }
 
 pub(crate) fn touch_model(text: Option<String>) -> Result<Option<TouchModel>, StoreError> {
-    text.map(|t| TouchModel::parse(&t))
-        .transpose()
-        .map_err(corrupt(Entity::Account))
+    text.map(|t| TouchModel::parse(&t)).transpose().map_err(corrupt(Entity::Account))
 }
 
 pub(crate) fn billing_interval(text: &str) -> Result<BillingInterval, StoreError> {
@@ -64,11 +52,7 @@ pub(crate) fn timeline_kind(text: &str) -> Result<TimelineKind, StoreError> {
 }
 
 pub(crate) fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -79,11 +63,14 @@ macro_rules! sql_store {
             billing_interval, custom_from_json, custom_to_json, decimal, like_pattern, timeline_kind, touch_model,
             ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
-        use $crate::{AccountQuery, AccountSort, ChildQuery, ImportCounts, Page, Store, TimelineQuery};
+        use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, ImportCounts, Page, Session, Store, TimelineQuery};
         use async_trait::async_trait;
-        use chrono::{NaiveDate, Utc};
+        use chrono::{DateTime, NaiveDate, Utc};
         use domain::account::{Account, AccountInput};
+        use domain::access::{Role, Scope};
+        use domain::audit::{AuditEntry, AuditInput};
         use domain::contact::{Contact, ContactInput};
+        use domain::credentials::{ApiToken, WriteKey};
         use domain::interchange::accounts::AccountRecord;
         use domain::interchange::contacts::ContactRecord;
         use domain::interchange::subscriptions::SubscriptionRecord;
@@ -200,6 +187,7 @@ macro_rules! sql_store {
                     email: Email::parse(&row.try_get::<String, _>("email")?).map_err($crate::sql::corrupt(Entity::User))?,
                     name: row.try_get("name")?,
                     team_id: row.try_get::<Option<i64>, _>("team_id")?.map(TeamId),
+                    role: Role::parse(&row.try_get::<String, _>("role")?).map_err($crate::sql::corrupt(Entity::User))?,
                     active: row.try_get("active")?,
                 },
             })
@@ -417,6 +405,73 @@ macro_rules! sql_store {
             b.push_bind(value);
         }
 
+        const TOKEN_COLUMNS: &str = "id, user_id, name, scope, prefix, created_at, last_used_at, revoked_at";
+        const WRITE_KEY_COLUMNS: &str = "id, name, prefix, created_by, created_at, revoked_at";
+        const USER_COLUMNS: &str = "id, email, name, team_id, role, active";
+
+        fn token_from_row(row: &DbRow) -> Result<ApiToken> {
+            Ok(ApiToken {
+                id: row.try_get("id")?,
+                user_id: UserId(row.try_get("user_id")?),
+                name: row.try_get("name")?,
+                scope: Scope::parse(&row.try_get::<String, _>("scope")?).map_err($crate::sql::corrupt(Entity::ApiToken))?,
+                prefix: row.try_get("prefix")?,
+                created_at: row.try_get("created_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+            })
+        }
+
+        fn write_key_from_row(row: &DbRow) -> Result<WriteKey> {
+            Ok(WriteKey {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                prefix: row.try_get("prefix")?,
+                created_by: row.try_get::<Option<i64>, _>("created_by")?.map(UserId),
+                created_at: row.try_get("created_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+            })
+        }
+
+        fn audit_from_row(row: &DbRow) -> Result<AuditEntry> {
+            let changes: String = row.try_get("changes")?;
+            Ok(AuditEntry {
+                id: row.try_get("id")?,
+                occurred_at: row.try_get("occurred_at")?,
+                input: AuditInput {
+                    actor_id: row.try_get::<Option<i64>, _>("actor_id")?.map(UserId),
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    entity: row.try_get("entity")?,
+                    entity_id: row.try_get("entity_id")?,
+                    changes: serde_json::from_str(&changes)
+                        .map_err(|e| StoreError::Corrupt { entity: Entity::User, detail: format!("audit changes: {e}") })?,
+                },
+            })
+        }
+
+        fn push_audit_filters(qb: &mut QueryBuilder<'_, $db>, query: &AuditQuery) {
+            qb.push(" WHERE 1 = 1");
+            if let Some(actor) = query.actor_id {
+                qb.push(" AND actor_id = ").push_bind(actor.0);
+            }
+            if let Some(entity) = &query.entity {
+                qb.push(" AND entity = ").push_bind(entity.clone());
+            }
+            if let Some(entity_id) = &query.entity_id {
+                qb.push(" AND entity_id = ").push_bind(entity_id.clone());
+            }
+            if let Some(action) = &query.action {
+                qb.push(" AND action = ").push_bind(action.clone());
+            }
+            if let Some(since) = query.since {
+                qb.push(" AND occurred_at >= ").push_bind(since);
+            }
+            if let Some(until) = query.until {
+                qb.push(" AND occurred_at < ").push_bind(until);
+            }
+        }
+
         #[async_trait]
         impl Store for $store {
             fn backend(&self) -> $crate::Backend {
@@ -507,12 +562,13 @@ macro_rules! sql_store {
 
             async fn create_user(&self, input: &StaffUserInput) -> Result<StaffUser> {
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO staff_users (email, name, team_id, active) VALUES ($1, $2, $3, $4) RETURNING id",
+                    "INSERT INTO staff_users (email, name, team_id, active, role) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
                 .bind(input.email.as_str())
                 .bind(input.name.as_str())
                 .bind(input.team_id.map(|t| t.0))
                 .bind(input.active)
+                .bind(input.role.as_str())
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| StoreError::from_write(e, Entity::User, "email"))?;
@@ -520,7 +576,7 @@ macro_rules! sql_store {
             }
 
             async fn get_user(&self, id: UserId) -> Result<StaffUser> {
-                let row = sqlx::query("SELECT id, email, name, team_id, active FROM staff_users WHERE id = $1")
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM staff_users WHERE id = $1"))
                     .bind(id.0)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -528,7 +584,7 @@ macro_rules! sql_store {
             }
 
             async fn list_users(&self) -> Result<Vec<StaffUser>> {
-                let rows = sqlx::query("SELECT id, email, name, team_id, active FROM staff_users ORDER BY name, id")
+                let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM staff_users ORDER BY name, id"))
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(user_from_row).collect()
@@ -536,12 +592,13 @@ macro_rules! sql_store {
 
             async fn update_user(&self, id: UserId, input: &StaffUserInput) -> Result<StaffUser> {
                 let result =
-                    sqlx::query("UPDATE staff_users SET email = $2, name = $3, team_id = $4, active = $5 WHERE id = $1")
+                    sqlx::query("UPDATE staff_users SET email = $2, name = $3, team_id = $4, active = $5, role = $6 WHERE id = $1")
                         .bind(id.0)
                         .bind(input.email.as_str())
                         .bind(input.name.as_str())
                         .bind(input.team_id.map(|t| t.0))
                         .bind(input.active)
+                        .bind(input.role.as_str())
                         .execute(&self.pool)
                         .await
                         .map_err(|e| StoreError::from_write(e, Entity::User, "email"))?;
@@ -557,6 +614,236 @@ macro_rules! sql_store {
                     return Err(not_found(Entity::User, id));
                 }
                 Ok(())
+            }
+
+            async fn user_by_email(&self, email: &Email) -> Result<Option<StaffUser>> {
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM staff_users WHERE email = $1"))
+                    .bind(email.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(user_from_row).transpose()
+            }
+
+            async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
+                let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM staff_users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                hash.ok_or_else(|| not_found(Entity::User, id))
+            }
+
+            async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()> {
+                let result = sqlx::query("UPDATE staff_users SET password_hash = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(hash)
+                    .execute(&self.pool)
+                    .await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::User, id));
+                }
+                Ok(())
+            }
+
+            async fn count_users_with_password(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM staff_users WHERE password_hash IS NOT NULL").fetch_one(&self.pool).await?)
+            }
+
+            async fn create_session(&self, token_hash: &str, user: UserId, csrf_token: &str, expires_at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(token_hash)
+                    .bind(user.0)
+                    .bind(csrf_token)
+                    .bind(Utc::now())
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+                let row = sqlx::query(
+                    "SELECT u.id, u.email, u.name, u.team_id, u.role, u.active, s.csrf_token, s.expires_at \
+                     FROM sessions s JOIN staff_users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|row| Ok(Session { user: user_from_row(&row)?, csrf_token: row.try_get("csrf_token")?, expires_at: row.try_get("expires_at")? }))
+                    .transpose()
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn delete_sessions_of(&self, user: UserId) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_api_token(&self, user: UserId, name: &str, scope: Scope, token_hash: &str, prefix: &str) -> Result<ApiToken> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO api_tokens (user_id, name, scope, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(user.0)
+                .bind(name)
+                .bind(scope.as_str())
+                .bind(token_hash)
+                .bind(prefix)
+                .bind(Utc::now())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, Entity::ApiToken, "token"))?;
+                self.get_api_token(id).await
+            }
+
+            async fn get_api_token(&self, id: i64) -> Result<ApiToken> {
+                let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(token_from_row).transpose()?.ok_or_else(|| not_found(Entity::ApiToken, id))
+            }
+
+            async fn list_api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE 1 = 1"));
+                if let Some(user) = user {
+                    qb.push(" AND user_id = ").push_bind(user.0);
+                }
+                qb.push(" ORDER BY created_at DESC, id DESC");
+                qb.build().fetch_all(&self.pool).await?.iter().map(token_from_row).collect()
+            }
+
+            async fn revoke_api_token(&self, id: i64) -> Result<ApiToken> {
+                sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(Utc::now())
+                    .execute(&self.pool)
+                    .await?;
+                self.get_api_token(id).await
+            }
+
+            async fn use_api_token(&self, token_hash: &str) -> Result<Option<(ApiToken, StaffUser)>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+                ))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(token) = row.as_ref().map(token_from_row).transpose()? else {
+                    return Ok(None);
+                };
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1").bind(token.id).bind(Utc::now()).execute(&self.pool).await?;
+                let user = self.get_user(token.user_id).await?;
+                Ok(Some((token, user)))
+            }
+
+            async fn create_write_key(&self, name: &str, key_hash: &str, prefix: &str, created_by: Option<UserId>) -> Result<WriteKey> {
+                let row = sqlx::query(&format!(
+                    "INSERT INTO write_keys (name, key_hash, prefix, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {WRITE_KEY_COLUMNS}"
+                ))
+                .bind(name)
+                .bind(key_hash)
+                .bind(prefix)
+                .bind(created_by.map(|u| u.0))
+                .bind(Utc::now())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, Entity::WriteKey, "key"))?;
+                write_key_from_row(&row)
+            }
+
+            async fn list_write_keys(&self) -> Result<Vec<WriteKey>> {
+                let rows = sqlx::query(&format!("SELECT {WRITE_KEY_COLUMNS} FROM write_keys ORDER BY created_at DESC, id DESC"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(write_key_from_row).collect()
+            }
+
+            async fn revoke_write_key(&self, id: i64) -> Result<WriteKey> {
+                sqlx::query("UPDATE write_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(Utc::now())
+                    .execute(&self.pool)
+                    .await?;
+                let row = sqlx::query(&format!("SELECT {WRITE_KEY_COLUMNS} FROM write_keys WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(write_key_from_row).transpose()?.ok_or_else(|| not_found(Entity::WriteKey, id))
+            }
+
+            async fn write_key_by_hash(&self, key_hash: &str) -> Result<Option<WriteKey>> {
+                let row = sqlx::query(&format!("SELECT {WRITE_KEY_COLUMNS} FROM write_keys WHERE key_hash = $1 AND revoked_at IS NULL"))
+                    .bind(key_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(write_key_from_row).transpose()
+            }
+
+            async fn create_setup_token(&self, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
+                    .bind(token_hash)
+                    .bind(Utc::now())
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn setup_token_valid(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+                let found: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(found > 0)
+            }
+
+            async fn consume_setup_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+                let result = sqlx::query(
+                    "UPDATE setup_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry> {
+                let row = sqlx::query(
+                    "INSERT INTO audit_log (occurred_at, actor_id, actor, action, entity, entity_id, changes) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, occurred_at, actor_id, actor, action, entity, entity_id, changes",
+                )
+                .bind(Utc::now())
+                .bind(input.actor_id.map(|u| u.0))
+                .bind(input.actor.as_str())
+                .bind(input.action.as_str())
+                .bind(input.entity.as_str())
+                .bind(input.entity_id.as_deref())
+                .bind(serde_json::to_string(&input.changes).expect("JSON values always serialize"))
+                .fetch_one(&self.pool)
+                .await?;
+                audit_from_row(&row)
+            }
+
+            async fn list_audit(&self, query: &AuditQuery) -> Result<Page<AuditEntry>> {
+                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM audit_log");
+                push_audit_filters(&mut count, query);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                let mut select = QueryBuilder::<$db>::new(
+                    "SELECT id, occurred_at, actor_id, actor, action, entity, entity_id, changes FROM audit_log",
+                );
+                push_audit_filters(&mut select, query);
+                select.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind(query.limit);
+                select.push(" OFFSET ").push_bind(query.offset);
+                let rows = select.build().fetch_all(&self.pool).await?;
+                Ok(Page { items: rows.iter().map(audit_from_row).collect::<Result<_>>()?, total })
             }
 
             async fn create_account(&self, input: &AccountInput) -> Result<Account> {

@@ -30,26 +30,14 @@ pub async fn test_stores() -> Vec<TestStore> {
 
 pub async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().expect("temporary directory for the test database");
-    let store = SqliteStore::open(&dir.path().join("kizuna.db"))
-        .await
-        .expect("open SQLite test store");
-    TestStore {
-        label: "sqlite",
-        store: Arc::new(store),
-        cleanup: Cleanup::Sqlite { _dir: dir },
-    }
+    let store = SqliteStore::open(&dir.path().join("kizuna.db")).await.expect("open SQLite test store");
+    TestStore { label: "sqlite", store: Arc::new(store), cleanup: Cleanup::Sqlite { _dir: dir } }
 }
 
 pub async fn postgres_store(admin_url: &str) -> TestStore {
     let database = TestDatabase::create(admin_url).await;
-    let store = PostgresStore::connect(&database.url)
-        .await
-        .expect("open PostgreSQL test store");
-    TestStore {
-        label: "postgres",
-        store: Arc::new(store),
-        cleanup: Cleanup::Postgres(database),
-    }
+    let store = PostgresStore::connect(&database.url).await.expect("open PostgreSQL test store");
+    TestStore { label: "postgres", store: Arc::new(store), cleanup: Cleanup::Postgres(database) }
 }
 
 /// An empty PostgreSQL database of its own, for one test.
@@ -67,35 +55,22 @@ impl TestDatabase {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             chrono::Utc::now().timestamp_micros()
         );
-        let mut admin = PgConnection::connect(admin_url)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create test database");
+        let mut admin = PgConnection::connect(admin_url).await.expect("connect to TEST_DATABASE_URL");
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
         admin.close().await.ok();
-        TestDatabase {
-            url: with_database(admin_url, &name),
-            admin_url: admin_url.to_owned(),
-            name,
-        }
+        TestDatabase { url: with_database(admin_url, &name), admin_url: admin_url.to_owned(), name }
     }
 
     pub async fn drop_database(self) {
         if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
-            let _ = admin
-                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-                .await;
+            let _ = admin.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await;
         }
     }
 }
 
 /// Replaces the database name of a PostgreSQL URL.
 pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],

@@ -1,6 +1,7 @@
 //! The store contract: every test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use domain::access::Role;
 use domain::account::{AccountInput, CustomFields, TouchModel};
 use domain::contact::ContactInput;
 use domain::interchange::{accounts, contacts, subscriptions, Table};
@@ -53,10 +54,7 @@ fn terms(subscription: &str, account: AccountId, start: &str, price: i64) -> Sub
 }
 
 fn query() -> AccountQuery {
-    AccountQuery {
-        limit: 50,
-        ..AccountQuery::default()
-    }
+    AccountQuery { limit: 50, ..AccountQuery::default() }
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -67,18 +65,10 @@ fn day(s: &str) -> NaiveDate {
 async fn settings_are_absent_until_saved_then_round_trip() {
     for t in test_stores().await {
         assert_eq!(t.store.load_settings().await.unwrap(), None, "{}", t.label);
-        let settings = WorkspaceSettings {
-            fiscal_year_start_month: 1,
-            ..WorkspaceSettings::default()
-        };
+        let settings = WorkspaceSettings { fiscal_year_start_month: 1, ..WorkspaceSettings::default() };
         t.store.save_settings(&settings).await.unwrap();
         t.store.save_settings(&settings).await.unwrap();
-        assert_eq!(
-            t.store.load_settings().await.unwrap(),
-            Some(settings),
-            "{}",
-            t.label
-        );
+        assert_eq!(t.store.load_settings().await.unwrap(), Some(settings), "{}", t.label);
         t.finish().await;
     }
 }
@@ -87,17 +77,13 @@ async fn settings_are_absent_until_saved_then_round_trip() {
 async fn account_crud_keeps_every_field_and_reports_missing_and_duplicate_ids() {
     for t in test_stores().await {
         let s = &t.store;
-        let team = s
-            .create_team(&TeamInput {
-                name: "Enterprise CS".into(),
-            })
-            .await
-            .unwrap();
+        let team = s.create_team(&TeamInput { name: "Enterprise CS".into() }).await.unwrap();
         let owner = s
             .create_user(&StaffUserInput {
                 email: Email::parse("aki@kizuna.example").unwrap(),
                 name: "Aki".into(),
                 team_id: Some(team.id),
+                role: Role::Csm,
                 active: true,
             })
             .await
@@ -119,42 +105,18 @@ async fn account_crud_keeps_every_field_and_reports_missing_and_duplicate_ids() 
         assert_eq!(updated.input.name, "Acme KK");
         assert_eq!(s.get_account(created.id).await.unwrap().input, input);
 
-        let duplicate = s
-            .create_account(&account("A-1", "Other"))
-            .await
-            .unwrap_err();
+        let duplicate = s.create_account(&account("A-1", "Other")).await.unwrap_err();
         assert!(
-            matches!(
-                duplicate,
-                StoreError::Conflict {
-                    entity: Entity::Account,
-                    field: "external_id"
-                }
-            ),
+            matches!(duplicate, StoreError::Conflict { entity: Entity::Account, field: "external_id" }),
             "{duplicate:?}"
         );
         let missing = s.get_account(AccountId(999_999)).await.unwrap_err();
-        assert!(matches!(
-            missing,
-            StoreError::NotFound {
-                entity: Entity::Account,
-                ..
-            }
-        ));
-        let bad_owner = AccountInput {
-            owner_id: Some(UserId(424_242)),
-            ..account("A-2", "Bad owner")
-        };
-        assert!(matches!(
-            s.create_account(&bad_owner).await.unwrap_err(),
-            StoreError::InvalidReference { .. }
-        ));
+        assert!(matches!(missing, StoreError::NotFound { entity: Entity::Account, .. }));
+        let bad_owner = AccountInput { owner_id: Some(UserId(424_242)), ..account("A-2", "Bad owner") };
+        assert!(matches!(s.create_account(&bad_owner).await.unwrap_err(), StoreError::InvalidReference { .. }));
 
         s.delete_account(created.id).await.unwrap();
-        assert!(matches!(
-            s.delete_account(created.id).await.unwrap_err(),
-            StoreError::NotFound { .. }
-        ));
+        assert!(matches!(s.delete_account(created.id).await.unwrap_err(), StoreError::NotFound { .. }));
         t.finish().await;
     }
 }
@@ -163,20 +125,15 @@ async fn account_crud_keeps_every_field_and_reports_missing_and_duplicate_ids() 
 async fn account_list_filters_by_owner_team_text_and_sorts_by_arr_with_total() {
     for t in test_stores().await {
         let s = &t.store;
-        let team = s
-            .create_team(&TeamInput { name: "SMB".into() })
-            .await
-            .unwrap();
+        let team = s.create_team(&TeamInput { name: "SMB".into() }).await.unwrap();
         let user = |email: &str, team_id| StaffUserInput {
             email: Email::parse(email).unwrap(),
             name: email.into(),
             team_id,
+            role: Role::Csm,
             active: true,
         };
-        let main = s
-            .create_user(&user("main@k.example", Some(team.id)))
-            .await
-            .unwrap();
+        let main = s.create_user(&user("main@k.example", Some(team.id))).await.unwrap();
         let sub = s.create_user(&user("sub@k.example", None)).await.unwrap();
         let mut ids = Vec::new();
         for (i, name) in ["Alpha", "Beta", "Gamma", "Delta"].iter().enumerate() {
@@ -197,111 +154,40 @@ async fn account_list_filters_by_owner_team_text_and_sorts_by_arr_with_total() {
             next_renewal_date: None,
         };
         s.save_figures(
-            &[
-                (ids[0], figures(1200)),
-                (ids[1], figures(36000)),
-                (ids[2], figures(2400)),
-            ],
+            &[(ids[0], figures(1200)), (ids[1], figures(36000)), (ids[2], figures(2400))],
             day("2025-01-01"),
         )
         .await
         .unwrap();
-        assert_eq!(
-            s.figures_day().await.unwrap(),
-            None,
-            "one account has no figures yet: {}",
-            t.label
-        );
-        s.save_figures(&[(ids[3], figures(0))], day("2025-01-01"))
-            .await
-            .unwrap();
+        assert_eq!(s.figures_day().await.unwrap(), None, "one account has no figures yet: {}", t.label);
+        s.save_figures(&[(ids[3], figures(0))], day("2025-01-01")).await.unwrap();
         assert_eq!(s.figures_day().await.unwrap(), Some(day("2025-01-01")));
 
         let by_arr = s
-            .list_accounts(&AccountQuery {
-                sort: AccountSort::Arr,
-                descending: true,
-                limit: 2,
-                ..query()
-            })
+            .list_accounts(&AccountQuery { sort: AccountSort::Arr, descending: true, limit: 2, ..query() })
             .await
             .unwrap();
         let names: Vec<&str> = by_arr.items.iter().map(|a| a.input.name.as_str()).collect();
-        assert_eq!(
-            (names, by_arr.total),
-            (vec!["Beta", "Gamma"], 4),
-            "{}",
-            t.label
-        );
+        assert_eq!((names, by_arr.total), (vec!["Beta", "Gamma"], 4), "{}", t.label);
         assert_eq!(by_arr.items[0].figures.arr, Money(Decimal::from(36000)));
 
         let page_two = s
-            .list_accounts(&AccountQuery {
-                sort: AccountSort::Arr,
-                descending: true,
-                limit: 2,
-                offset: 2,
-                ..query()
-            })
+            .list_accounts(&AccountQuery { sort: AccountSort::Arr, descending: true, limit: 2, offset: 2, ..query() })
             .await
             .unwrap();
-        let names: Vec<&str> = page_two
-            .items
-            .iter()
-            .map(|a| a.input.name.as_str())
-            .collect();
+        let names: Vec<&str> = page_two.items.iter().map(|a| a.input.name.as_str()).collect();
         assert_eq!(names, vec!["Alpha", "Delta"]);
 
-        let owned = s
-            .list_accounts(&AccountQuery {
-                owner: Some(sub.id),
-                ..query()
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            owned.items.iter().map(|a| a.id).collect::<Vec<_>>(),
-            vec![ids[1]]
-        );
-        let in_team = s
-            .list_accounts(&AccountQuery {
-                team: Some(team.id),
-                ..query()
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            in_team.items.iter().map(|a| a.id).collect::<Vec<_>>(),
-            vec![ids[0]]
-        );
-        let text = s
-            .list_accounts(&AccountQuery {
-                text: Some("GAM".into()),
-                ..query()
-            })
-            .await
-            .unwrap();
+        let owned = s.list_accounts(&AccountQuery { owner: Some(sub.id), ..query() }).await.unwrap();
+        assert_eq!(owned.items.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[1]]);
+        let in_team = s.list_accounts(&AccountQuery { team: Some(team.id), ..query() }).await.unwrap();
+        assert_eq!(in_team.items.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[0]]);
+        let text = s.list_accounts(&AccountQuery { text: Some("GAM".into()), ..query() }).await.unwrap();
         assert_eq!(text.total, 1);
-        let by_domain = s
-            .list_accounts(&AccountQuery {
-                text: Some("delta.ex".into()),
-                ..query()
-            })
-            .await
-            .unwrap();
+        let by_domain = s.list_accounts(&AccountQuery { text: Some("delta.ex".into()), ..query() }).await.unwrap();
         assert_eq!(by_domain.items[0].input.name, "Delta");
-        let wildcard = s
-            .list_accounts(&AccountQuery {
-                text: Some("%".into()),
-                ..query()
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            wildcard.total, 0,
-            "LIKE wildcards in the search text are literal: {}",
-            t.label
-        );
+        let wildcard = s.list_accounts(&AccountQuery { text: Some("%".into()), ..query() }).await.unwrap();
+        assert_eq!(wildcard.total, 0, "LIKE wildcards in the search text are literal: {}", t.label);
         t.finish().await;
     }
 }
@@ -325,21 +211,10 @@ async fn contacts_periods_and_timeline_belong_to_an_account_and_go_with_it() {
             .await
             .unwrap();
         assert_eq!(s.get_contact(contact.id).await.unwrap(), contact);
-        let period = s
-            .create_period(&terms("S-1", acme.id, "2024-04-01", 1000))
-            .await
-            .unwrap();
-        assert_eq!(
-            s.get_period(period.id).await.unwrap(),
-            period,
-            "{}",
-            t.label
-        );
+        let period = s.create_period(&terms("S-1", acme.id, "2024-04-01", 1000)).await.unwrap();
+        assert_eq!(s.get_period(period.id).await.unwrap(), period, "{}", t.label);
         assert_eq!(s.list_products().await.unwrap(), vec!["core".to_string()]);
-        let duplicate = s
-            .create_period(&terms("S-1", acme.id, "2024-04-01", 2000))
-            .await
-            .unwrap_err();
+        let duplicate = s.create_period(&terms("S-1", acme.id, "2024-04-01", 2000)).await.unwrap_err();
         assert!(matches!(duplicate, StoreError::Conflict { .. }));
         let entry = s
             .create_timeline_entry(&TimelineEntryInput {
@@ -352,43 +227,20 @@ async fn contacts_periods_and_timeline_belong_to_an_account_and_go_with_it() {
             })
             .await
             .unwrap();
-        assert_eq!(
-            s.get_timeline_entry(entry.id).await.unwrap(),
-            entry,
-            "{}",
-            t.label
-        );
+        assert_eq!(s.get_timeline_entry(entry.id).await.unwrap(), entry, "{}", t.label);
         let timeline = s
-            .list_timeline(&TimelineQuery {
-                account_id: Some(acme.id),
-                kind: None,
-                limit: 10,
-                offset: 0,
-            })
+            .list_timeline(&TimelineQuery { account_id: Some(acme.id), kind: None, limit: 10, offset: 0 })
             .await
             .unwrap();
         assert_eq!(timeline.total, 1);
-        let children = ChildQuery {
-            account_id: Some(acme.id),
-            limit: 10,
-            offset: 0,
-        };
+        let children = ChildQuery { account_id: Some(acme.id), limit: 10, offset: 0 };
         assert_eq!(s.list_contacts(&children).await.unwrap().total, 1);
         assert_eq!(s.list_periods(&children).await.unwrap().total, 1);
 
         s.delete_account(acme.id).await.unwrap();
-        assert!(matches!(
-            s.get_contact(contact.id).await.unwrap_err(),
-            StoreError::NotFound { .. }
-        ));
-        assert!(matches!(
-            s.get_period(period.id).await.unwrap_err(),
-            StoreError::NotFound { .. }
-        ));
-        assert!(matches!(
-            s.get_timeline_entry(entry.id).await.unwrap_err(),
-            StoreError::NotFound { .. }
-        ));
+        assert!(matches!(s.get_contact(contact.id).await.unwrap_err(), StoreError::NotFound { .. }));
+        assert!(matches!(s.get_period(period.id).await.unwrap_err(), StoreError::NotFound { .. }));
+        assert!(matches!(s.get_timeline_entry(entry.id).await.unwrap_err(), StoreError::NotFound { .. }));
         t.finish().await;
     }
 }
@@ -396,83 +248,35 @@ async fn contacts_periods_and_timeline_belong_to_an_account_and_go_with_it() {
 const ACCOUNTS_CSV: &str = "account_id,name,tier,owner_email,sub_owner_email,custom.dept\n\
     A1,株式会社アクメ,enterprise,aki@k.example,ren@k.example,人事\n\
     A2,Beta,smb,aki@k.example,,\n";
-const CONTACTS_CSV: &str =
-    "contact_id,account_id,name,email,is_primary\nC1,A1,山田,yamada@acme.example,true\n";
-const SUBSCRIPTIONS_CSV: &str = "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,currency\n\
+const CONTACTS_CSV: &str = "contact_id,account_id,name,email,is_primary\nC1,A1,山田,yamada@acme.example,true\n";
+const SUBSCRIPTIONS_CSV: &str =
+    "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,currency\n\
     S1,A1,core,2024-04-01,2025-04-01,year,10,12000,JPY\n\
     S1,A1,core,2025-04-01,,year,20,12000,JPY\n";
 
 #[tokio::test]
 async fn importing_the_same_files_twice_changes_nothing_and_export_returns_them() {
     let settings = WorkspaceSettings::default();
-    let account_records = accounts::parse(
-        &Table::parse(ACCOUNTS_CSV, &accounts::COLUMNS).unwrap(),
-        &settings,
-    )
-    .unwrap();
-    let contact_records =
-        contacts::parse(&Table::parse(CONTACTS_CSV, &contacts::COLUMNS).unwrap()).unwrap();
-    let subscription_records = subscriptions::parse(
-        &Table::parse(SUBSCRIPTIONS_CSV, &subscriptions::COLUMNS).unwrap(),
-        &settings,
-    )
-    .unwrap();
+    let account_records = accounts::parse(&Table::parse(ACCOUNTS_CSV, &accounts::COLUMNS).unwrap(), &settings).unwrap();
+    let contact_records = contacts::parse(&Table::parse(CONTACTS_CSV, &contacts::COLUMNS).unwrap()).unwrap();
+    let subscription_records =
+        subscriptions::parse(&Table::parse(SUBSCRIPTIONS_CSV, &subscriptions::COLUMNS).unwrap(), &settings).unwrap();
     for t in test_stores().await {
         let s = &t.store;
         let first = s.import_accounts(&account_records).await.unwrap();
-        assert_eq!(
-            (first.created, first.updated, first.users_created.len()),
-            (2, 0, 2),
-            "{}",
-            t.label
-        );
-        assert!(
-            s.list_users()
-                .await
-                .unwrap()
-                .iter()
-                .all(|u| !u.input.active),
-            "owners named in a file are inactive"
-        );
+        assert_eq!((first.created, first.updated, first.users_created.len()), (2, 0, 2), "{}", t.label);
+        assert!(s.list_users().await.unwrap().iter().all(|u| !u.input.active), "owners named in a file are inactive");
         let again = s.import_accounts(&account_records).await.unwrap();
-        assert_eq!(
-            (
-                again.created,
-                again.updated,
-                again.unchanged,
-                again.users_created.len()
-            ),
-            (0, 0, 2, 0)
-        );
+        assert_eq!((again.created, again.updated, again.unchanged, again.users_created.len()), (0, 0, 2, 0));
 
         let mut renamed = account_records.clone();
         renamed[1].name = "Beta KK".into();
         assert_eq!(s.import_accounts(&renamed).await.unwrap().updated, 1);
 
-        assert_eq!(
-            s.import_contacts(&contact_records).await.unwrap().created,
-            1
-        );
-        assert_eq!(
-            s.import_contacts(&contact_records).await.unwrap().unchanged,
-            1
-        );
-        assert_eq!(
-            s.import_subscriptions(&subscription_records)
-                .await
-                .unwrap()
-                .created,
-            2
-        );
-        assert_eq!(
-            s.import_subscriptions(&subscription_records)
-                .await
-                .unwrap()
-                .unchanged,
-            2,
-            "{}",
-            t.label
-        );
+        assert_eq!(s.import_contacts(&contact_records).await.unwrap().created, 1);
+        assert_eq!(s.import_contacts(&contact_records).await.unwrap().unchanged, 1);
+        assert_eq!(s.import_subscriptions(&subscription_records).await.unwrap().created, 2);
+        assert_eq!(s.import_subscriptions(&subscription_records).await.unwrap().unchanged, 2, "{}", t.label);
 
         let exported = s.export_accounts().await.unwrap();
         let strip = |mut r: accounts::AccountRecord| {
@@ -482,38 +286,20 @@ async fn importing_the_same_files_twice_changes_nothing_and_export_returns_them(
         assert_eq!(exported, renamed.into_iter().map(strip).collect::<Vec<_>>());
         assert_eq!(s.export_contacts().await.unwrap().len(), 1);
         let periods = s.export_subscriptions().await.unwrap();
-        assert_eq!(
-            periods.iter().map(|p| p.quantity).collect::<Vec<_>>(),
-            vec![10, 20]
-        );
+        assert_eq!(periods.iter().map(|p| p.quantity).collect::<Vec<_>>(), vec![10, 20]);
         t.finish().await;
     }
 }
 
 #[tokio::test]
 async fn importing_contacts_for_an_unknown_account_writes_nothing() {
-    let records = contacts::parse(
-        &Table::parse(
-            "contact_id,account_id\nC1,A1\nC2,NOPE\n",
-            &contacts::COLUMNS,
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let records =
+        contacts::parse(&Table::parse("contact_id,account_id\nC1,A1\nC2,NOPE\n", &contacts::COLUMNS).unwrap()).unwrap();
     for t in test_stores().await {
         let s = &t.store;
         s.create_account(&account("A1", "Acme")).await.unwrap();
         let error = s.import_contacts(&records).await.unwrap_err();
-        assert!(
-            matches!(
-                error,
-                StoreError::NotFound {
-                    entity: Entity::Account,
-                    ..
-                }
-            ),
-            "{error:?}"
-        );
+        assert!(matches!(error, StoreError::NotFound { entity: Entity::Account, .. }), "{error:?}");
         assert_eq!(s.export_contacts().await.unwrap().len(), 0, "{}", t.label);
         t.finish().await;
     }
@@ -527,32 +313,16 @@ async fn accounts_without_a_renewal_date_sort_last_both_ways() {
         for name in ["Soon", "Later", "None"] {
             ids.push(s.create_account(&account(name, name)).await.unwrap().id);
         }
-        let renewing = |date: &str| AccountFigures {
-            next_renewal_date: Some(day(date)),
-            ..AccountFigures::default()
-        };
+        let renewing = |date: &str| AccountFigures { next_renewal_date: Some(day(date)), ..AccountFigures::default() };
         s.save_figures(
-            &[
-                (ids[0], renewing("2025-02-01")),
-                (ids[1], renewing("2025-09-01")),
-                (ids[2], AccountFigures::default()),
-            ],
+            &[(ids[0], renewing("2025-02-01")), (ids[1], renewing("2025-09-01")), (ids[2], AccountFigures::default())],
             day("2025-01-01"),
         )
         .await
         .unwrap();
-        for (descending, expected) in [
-            (false, ["Soon", "Later", "None"]),
-            (true, ["Later", "Soon", "None"]),
-        ] {
-            let page = s
-                .list_accounts(&AccountQuery {
-                    sort: AccountSort::RenewalDate,
-                    descending,
-                    ..query()
-                })
-                .await
-                .unwrap();
+        for (descending, expected) in [(false, ["Soon", "Later", "None"]), (true, ["Later", "Soon", "None"])] {
+            let page =
+                s.list_accounts(&AccountQuery { sort: AccountSort::RenewalDate, descending, ..query() }).await.unwrap();
             let names: Vec<&str> = page.items.iter().map(|a| a.input.name.as_str()).collect();
             assert_eq!(names, expected, "{} descending={descending}", t.label);
         }

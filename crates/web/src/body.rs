@@ -17,12 +17,7 @@ impl Fields {
     /// Accepts a JSON object whose keys are all in `known`.
     pub fn new(value: Value, known: &[&str]) -> Result<Fields, Vec<FieldError>> {
         let Value::Object(object) = value else {
-            return Err(vec![FieldError::new(
-                "/",
-                Reason::WrongType {
-                    expected: "a JSON object",
-                },
-            )]);
+            return Err(vec![FieldError::new("/", Reason::WrongType { expected: "a JSON object" })]);
         };
         let mut errors = Errors::new();
         for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
@@ -36,29 +31,19 @@ impl Fields {
     }
 
     /// Reads an optional string field and parses it; `None` when absent, null or blank.
-    pub fn parsed<T>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&str) -> Result<T, Reason>,
-    ) -> Option<Option<T>> {
+    pub fn parsed<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<Option<T>> {
         let result = match self.value(field) {
             None => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => parse(s).map(Some),
             Some(Value::Number(n)) => parse(&n.to_string()).map(Some),
             Some(Value::Bool(b)) => parse(&b.to_string()).map(Some),
-            Some(_) => Err(Reason::WrongType {
-                expected: "a string",
-            }),
+            Some(_) => Err(Reason::WrongType { expected: "a string" }),
         };
         self.errors.check(field, result)
     }
 
-    pub fn required<T>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&str) -> Result<T, Reason>,
-    ) -> Option<T> {
+    pub fn required<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<T> {
         match self.parsed(field, parse) {
             Some(Some(value)) => Some(value),
             Some(None) => {
@@ -70,25 +55,16 @@ impl Fields {
     }
 
     pub fn text(&mut self, field: &str, max: usize) -> Option<Option<String>> {
-        self.parsed(field, |raw| {
-            optional_text(Some(raw), max).map(Option::unwrap_or_default)
-        })
+        self.parsed(field, |raw| optional_text(Some(raw), max).map(Option::unwrap_or_default))
     }
 
     pub fn id(&mut self, field: &str) -> Option<Option<i64>> {
         let result = match self.value(field) {
             None => Ok(None),
             Some(Value::Number(n)) => {
-                n.as_i64()
-                    .filter(|id| *id > 0)
-                    .map(Some)
-                    .ok_or(Reason::WrongType {
-                        expected: "a positive id",
-                    })
+                n.as_i64().filter(|id| *id > 0).map(Some).ok_or(Reason::WrongType { expected: "a positive id" })
             }
-            Some(_) => Err(Reason::WrongType {
-                expected: "a positive id",
-            }),
+            Some(_) => Err(Reason::WrongType { expected: "a positive id" }),
         };
         self.errors.check(field, result)
     }
@@ -97,9 +73,7 @@ impl Fields {
         let result = match self.value(field) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(Reason::WrongType {
-                expected: "true or false",
-            }),
+            Some(_) => Err(Reason::WrongType { expected: "true or false" }),
         };
         self.errors.check(field, result)
     }
@@ -129,15 +103,11 @@ impl Fields {
                         Value::String(s) => Ok((key, s.clone())),
                         Value::Number(n) => Ok((key, n.to_string())),
                         Value::Bool(b) => Ok((key, b.to_string())),
-                        _ => Err(Reason::WrongType {
-                            expected: "an object of strings",
-                        }),
+                        _ => Err(Reason::WrongType { expected: "an object of strings" }),
                     }
                 })
                 .collect(),
-            Some(_) => Err(Reason::WrongType {
-                expected: "an object of strings",
-            }),
+            Some(_) => Err(Reason::WrongType { expected: "an object of strings" }),
         };
         self.errors.check(field, result)
     }

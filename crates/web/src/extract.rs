@@ -21,9 +21,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         match axum::Json::<Value>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(JsonBody(value)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge)
-            }
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
             Err(rejection) => Err(ApiError::MalformedJson(rejection.body_text())),
         }
     }
@@ -51,20 +49,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let axum::extract::Query(values) =
-            axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|e| {
-                    ApiError::Fields(vec![FieldError::new(
-                        "query",
-                        Reason::Malformed {
-                            detail: e.body_text(),
-                        },
-                    )])
-                })?;
-        Ok(QueryParams {
-            values,
-            errors: Vec::new(),
-        })
+            axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|e| {
+                ApiError::Fields(vec![FieldError::new("query", Reason::Malformed { detail: e.body_text() })])
+            })?;
+        Ok(QueryParams { values, errors: Vec::new() })
     }
 }
 
@@ -73,18 +61,10 @@ pub const MAX_LIMIT: i64 = 500;
 
 impl QueryParams {
     pub fn text(&self, name: &str) -> Option<String> {
-        self.values
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+        self.values.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
     }
 
-    pub fn parsed<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&str) -> Result<T, Reason>,
-    ) -> Option<T> {
+    pub fn parsed<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<T> {
         let raw = self.text(name)?;
         match parse(&raw) {
             Ok(value) => Some(value),
@@ -97,12 +77,7 @@ impl QueryParams {
 
     pub fn id(&mut self, name: &str) -> Option<i64> {
         self.parsed(name, |raw| {
-            raw.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or(Reason::WrongType {
-                    expected: "a positive id",
-                })
+            raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(Reason::WrongType { expected: "a positive id" })
         })
     }
 
@@ -114,10 +89,7 @@ impl QueryParams {
                 if (1..=MAX_LIMIT).contains(&n) {
                     Ok(n)
                 } else {
-                    Err(Reason::OutOfRange {
-                        min: "1".into(),
-                        max: MAX_LIMIT.to_string(),
-                    })
+                    Err(Reason::OutOfRange { min: "1".into(), max: MAX_LIMIT.to_string() })
                 }
             })
             .unwrap_or(DEFAULT_LIMIT);
@@ -141,5 +113,24 @@ impl QueryParams {
         } else {
             Err(ApiError::Fields(self.errors))
         }
+    }
+}
+
+/// Fields of an HTML form (`application/x-www-form-urlencoded`); unreadable bodies are empty.
+pub struct FormFields(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequest<S> for FormFields {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|_| ApiError::PayloadTooLarge)?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        Ok(FormFields(pairs.into_iter().collect()))
+    }
+}
+
+impl FormFields {
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or("")
     }
 }

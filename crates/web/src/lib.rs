@@ -2,15 +2,16 @@
 //! Handlers only translate HTTP to use cases in the `app` crate and back.
 
 pub mod api;
+pub mod auth;
 mod body;
 mod extract;
 pub mod openapi;
 mod pages;
 pub mod problem;
+pub mod routes;
 
 use app::App;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::get;
 use axum::{Json, Router};
 use std::future::Future;
 use std::sync::Arc;
@@ -21,15 +22,22 @@ pub type AppState = Arc<App>;
 /// Request bodies above this size are refused with 413 (CSV uploads are the largest).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-pub fn router(app: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::accounts::page))
-        .route("/healthz", get(healthz))
-        .route("/api/openapi.json", get(openapi::serve))
-        .nest("/api/v1", api::routes())
+/// How the server is reached; decides cookie and transport security headers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebOptions {
+    /// Mark the session cookie `Secure` and send HSTS: set when users reach Kizuna over HTTPS
+    /// (directly or through a TLS-terminating proxy).
+    pub secure_cookies: bool,
+}
+
+pub fn router(app: AppState, options: WebOptions) -> Router {
+    let (routes, _) = routes::build(app.clone());
+    routes
         .fallback(|| async { problem::ApiError::NotFound })
+        .layer(axum::Extension(options))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(problem::localize))
+        .layer(axum::middleware::from_fn_with_state(options.secure_cookies, auth::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(app)
 }
@@ -38,11 +46,11 @@ pub fn router(app: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
+    options: WebOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let service = router(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]

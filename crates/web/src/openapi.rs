@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. The committed copy
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
-use crate::api::{accounts, contacts, interchange, settings, staff, subscriptions, timeline};
+use crate::api::{accounts, audit, contacts, interchange, me, settings, staff, subscriptions, timeline, tokens};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -9,8 +9,10 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "Kizuna API",
-        description = "Customer success platform: accounts, contacts, subscriptions, staff and timeline."
+        description = "Customer success platform: accounts, contacts, subscriptions, staff and timeline. Authenticate with a session cookie (send its CSRF token as X-CSRF-Token with changes) or with `Authorization: Bearer <API token>`."
     ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []), ("session" = [])),
     paths(
         accounts::list,
         accounts::create,
@@ -54,15 +56,40 @@ use utoipa::OpenApi;
         interchange::import,
         interchange::export,
         crate::healthz,
+        me::sign_in,
+        me::sign_out,
+        me::read,
+        me::change_password,
+        tokens::list,
+        tokens::create,
+        tokens::revoke,
+        tokens::list_write_keys,
+        tokens::create_write_key,
+        tokens::revoke_write_key,
+        audit::list,
+        audit::export,
     )
 )]
 pub struct ApiDoc;
 
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components
+            .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("kizuna_session"))));
+    }
+}
+
 /// The document as committed: pretty JSON with a trailing newline.
 pub fn document() -> String {
-    let mut text = ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes");
+    let mut text = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes");
     text.push('\n');
     text
 }

@@ -25,12 +25,21 @@ pub enum ApiError {
     PayloadTooLarge,
     /// A fault of ours, not the user's: logged, and reported without details.
     Internal(String),
+    Unauthenticated,
+    Forbidden,
+    CsrfRejected,
+    InvalidCredentials,
+    TooManyAttempts {
+        minutes: u64,
+    },
 }
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> ApiError {
         match error {
             AppError::Invalid(fields) => ApiError::Fields(fields),
+            AppError::Forbidden => ApiError::Forbidden,
+            AppError::Internal(detail) => ApiError::Internal(detail),
             other => ApiError::App(other),
         }
     }
@@ -81,15 +90,20 @@ const IMPORT_REJECTED: Text = Text::new(
 const NOT_FOUND: Text = Text::new("見つかりません", "Not found");
 const CONFLICT: Text = Text::new("既に存在します", "Already exists");
 const MALFORMED: Text = Text::new("JSON として読み取れません", "The body is not valid JSON");
-const MEDIA_TYPE: Text = Text::new(
-    "Content-Type は application/json にしてください",
-    "Content-Type must be application/json",
-);
+const MEDIA_TYPE: Text =
+    Text::new("Content-Type は application/json にしてください", "Content-Type must be application/json");
 const TOO_LARGE: Text = Text::new("リクエストが大きすぎます", "The request body is too large");
-const INTERNAL: Text = Text::new(
-    "サーバー内部でエラーが発生しました",
-    "Internal server error",
+const UNAUTHENTICATED: Text = Text::new(
+    "ログインしてください（セッションまたは API トークンが必要です）",
+    "Sign in first (a session or an API token is required)",
 );
+const FORBIDDEN: Text = Text::new("この操作を行う権限がありません", "You are not allowed to do this");
+const CSRF: Text = Text::new(
+    "CSRF トークンがないか一致しません。ページを再読み込みしてください",
+    "The CSRF token is missing or wrong; reload the page",
+);
+pub const BAD_LOGIN: Text = Text::new("メールアドレスまたはパスワードが違います", "Email or password is wrong");
+const INTERNAL: Text = Text::new("サーバー内部でエラーが発生しました", "Internal server error");
 
 fn entity_name(entity: Entity, lang: Lang) -> &'static str {
     let text = match entity {
@@ -99,6 +113,8 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::Contact => Text::new("連絡先", "contact"),
         Entity::SubscriptionPeriod => Text::new("契約期間", "subscription period"),
         Entity::TimelineEntry => Text::new("タイムライン項目", "timeline entry"),
+        Entity::ApiToken => Text::new("API トークン", "API token"),
+        Entity::WriteKey => Text::new("書き込みキー", "write key"),
     };
     text.pick(lang)
 }
@@ -142,14 +158,15 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::App(AppError::Invalid(_) | AppError::ImportRejected { .. }) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::App(AppError::Invalid(_) | AppError::ImportRejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::App(AppError::NotFound { .. }) => StatusCode::NOT_FOUND,
             ApiError::App(AppError::Conflict { .. }) => StatusCode::CONFLICT,
-            ApiError::App(AppError::Store(_)) | ApiError::Internal(_) => {
+            ApiError::App(AppError::Store(_) | AppError::Internal(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::CsrfRejected | ApiError::App(AppError::Forbidden) => StatusCode::FORBIDDEN,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -157,24 +174,13 @@ impl ApiError {
         let status = self.status();
         let (kind, title, detail, errors) = match self {
             ApiError::Fields(fields) => {
-                let detail = fields
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field, f.message(lang)))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                (
-                    "validation",
-                    VALIDATION.pick(lang).to_owned(),
-                    detail,
-                    field_entries(fields, lang),
-                )
+                let detail =
+                    fields.iter().map(|f| format!("{}: {}", f.field, f.message(lang))).collect::<Vec<_>>().join("; ");
+                ("validation", VALIDATION.pick(lang).to_owned(), detail, field_entries(fields, lang))
             }
-            ApiError::App(AppError::Invalid(fields)) => (
-                "validation",
-                VALIDATION.pick(lang).to_owned(),
-                String::new(),
-                field_entries(fields, lang),
-            ),
+            ApiError::App(AppError::Invalid(fields)) => {
+                ("validation", VALIDATION.pick(lang).to_owned(), String::new(), field_entries(fields, lang))
+            }
             ApiError::App(AppError::ImportRejected { file, errors }) => (
                 "import-rejected",
                 IMPORT_REJECTED.pick(lang).to_owned(),
@@ -187,22 +193,11 @@ impl ApiError {
                 format!("{} {id}", entity_name(*entity, lang)),
                 Vec::new(),
             ),
-            ApiError::NotFound => (
-                "not-found",
-                NOT_FOUND.pick(lang).to_owned(),
-                String::new(),
-                Vec::new(),
-            ),
+            ApiError::NotFound => ("not-found", NOT_FOUND.pick(lang).to_owned(), String::new(), Vec::new()),
             ApiError::App(AppError::Conflict { entity, field }) => {
                 let detail = match lang {
-                    Lang::Ja => format!(
-                        "同じ {field} の{}が既にあります",
-                        entity_name(*entity, lang)
-                    ),
-                    Lang::En => format!(
-                        "another {} already has this {field}",
-                        entity_name(*entity, lang)
-                    ),
+                    Lang::Ja => format!("同じ {field} の{}が既にあります", entity_name(*entity, lang)),
+                    Lang::En => format!("another {} already has this {field}", entity_name(*entity, lang)),
                 };
                 let errors = vec![ProblemField {
                     field: (*field).to_owned(),
@@ -212,38 +207,37 @@ impl ApiError {
                 }];
                 ("conflict", CONFLICT.pick(lang).to_owned(), detail, errors)
             }
-            ApiError::MalformedJson(detail) => (
-                "malformed-json",
-                MALFORMED.pick(lang).to_owned(),
-                detail.clone(),
-                Vec::new(),
-            ),
-            ApiError::UnsupportedMediaType => (
-                "unsupported-media-type",
-                MEDIA_TYPE.pick(lang).to_owned(),
-                String::new(),
-                Vec::new(),
-            ),
-            ApiError::PayloadTooLarge => (
-                "payload-too-large",
-                TOO_LARGE.pick(lang).to_owned(),
-                String::new(),
-                Vec::new(),
-            ),
-            ApiError::App(AppError::Store(_)) | ApiError::Internal(_) => (
-                "internal",
-                INTERNAL.pick(lang).to_owned(),
-                String::new(),
-                Vec::new(),
-            ),
+            ApiError::MalformedJson(detail) => {
+                ("malformed-json", MALFORMED.pick(lang).to_owned(), detail.clone(), Vec::new())
+            }
+            ApiError::UnsupportedMediaType => {
+                ("unsupported-media-type", MEDIA_TYPE.pick(lang).to_owned(), String::new(), Vec::new())
+            }
+            ApiError::PayloadTooLarge => {
+                ("payload-too-large", TOO_LARGE.pick(lang).to_owned(), String::new(), Vec::new())
+            }
+            ApiError::Unauthenticated => {
+                ("unauthenticated", UNAUTHENTICATED.pick(lang).to_owned(), String::new(), Vec::new())
+            }
+            ApiError::InvalidCredentials => {
+                ("invalid-credentials", BAD_LOGIN.pick(lang).to_owned(), String::new(), Vec::new())
+            }
+            ApiError::TooManyAttempts { minutes } => {
+                let detail = match lang {
+                    Lang::Ja => format!("ログインの失敗が続いたため、{minutes} 分後に再度お試しください"),
+                    Lang::En => format!("Too many failed sign-ins; try again in {minutes} minutes"),
+                };
+                ("too-many-attempts", detail.clone(), detail, Vec::new())
+            }
+            ApiError::Forbidden | ApiError::App(AppError::Forbidden) => {
+                ("forbidden", FORBIDDEN.pick(lang).to_owned(), String::new(), Vec::new())
+            }
+            ApiError::CsrfRejected => ("csrf", CSRF.pick(lang).to_owned(), String::new(), Vec::new()),
+            ApiError::App(AppError::Store(_) | AppError::Internal(_)) | ApiError::Internal(_) => {
+                ("internal", INTERNAL.pick(lang).to_owned(), String::new(), Vec::new())
+            }
         };
-        Problem {
-            kind: format!("https://kizuna.dev/problems/{kind}"),
-            title,
-            status: status.as_u16(),
-            detail,
-            errors,
-        }
+        Problem { kind: format!("https://kizuna.dev/problems/{kind}"), title, status: status.as_u16(), detail, errors }
     }
 }
 
@@ -251,6 +245,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::App(AppError::Store(error)) => tracing::error!(%error, "request failed"),
+            ApiError::App(AppError::Internal(detail)) => tracing::error!(%detail, "request failed"),
             ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
             _ => {}
         }
@@ -271,10 +266,7 @@ pub fn request_lang(headers: &HeaderMap, query: Option<&str>) -> Lang {
     });
     from_query
         .or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Lang::from_accept_language)
+            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language)
         })
         .unwrap_or_default()
 }
@@ -289,14 +281,8 @@ pub async fn localize(request: Request, next: Next) -> Response {
     let problem = error.problem(lang);
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let (mut parts, _) = response.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/problem+json"),
-    );
-    parts.headers.insert(
-        header::CONTENT_LANGUAGE,
-        header::HeaderValue::from_static(lang.code()),
-    );
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+    parts.headers.insert(header::CONTENT_LANGUAGE, header::HeaderValue::from_static(lang.code()));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
 }

@@ -1,102 +1,14 @@
 //! The REST API through real HTTP on 127.0.0.1:0, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
 
-use app::App;
-use domain::settings::WorkspaceSettings;
-use reqwest::{Client, StatusCode};
+mod common;
+
+use common::Server;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::sync::Arc;
-use store::testing::{test_stores, TestStore};
-
-struct Server {
-    base: String,
-    client: Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Server {
-    async fn start(store: &TestStore) -> Server {
-        let app = Arc::new(
-            App::start(store.store.clone(), WorkspaceSettings::default())
-                .await
-                .unwrap(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(web::serve(listener, app, async {
-            let _ = stopped.await;
-        }));
-        Server {
-            base,
-            client: Client::new(),
-            stop: Some(stop),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method, self.url(path))
-            .header("accept-language", "en");
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn upload(&self, kind: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.url(&format!("/api/v1/imports/{kind}")))
-            .header("content-type", "text/csv")
-            .header("accept-language", "en")
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+use store::testing::test_stores;
 
 fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect()
+    problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
 }
 
 #[tokio::test]
@@ -112,17 +24,10 @@ async fn account_lifecycle_create_read_patch_put_delete() {
         assert_eq!(created["custom"]["dept"], "人事");
 
         let (status, patched) = server
-            .send(
-                reqwest::Method::PATCH,
-                &format!("/api/v1/accounts/{id}"),
-                Some(json!({"stage": "adoption"})),
-            )
+            .send(reqwest::Method::PATCH, &format!("/api/v1/accounts/{id}"), Some(json!({"stage": "adoption"})))
             .await;
         assert_eq!(status, StatusCode::OK, "{patched}");
-        assert_eq!(
-            (patched["stage"].as_str(), patched["name"].as_str()),
-            (Some("adoption"), Some("株式会社アクメ"))
-        );
+        assert_eq!((patched["stage"].as_str(), patched["name"].as_str()), (Some("adoption"), Some("株式会社アクメ")));
 
         let (status, replaced) = server
             .send(
@@ -134,13 +39,7 @@ async fn account_lifecycle_create_read_patch_put_delete() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(replaced["stage"], Value::Null, "PUT replaces every field");
 
-        let (status, _) = server
-            .send(
-                reqwest::Method::DELETE,
-                &format!("/api/v1/accounts/{id}"),
-                None,
-            )
-            .await;
+        let (status, _) = server.send(reqwest::Method::DELETE, &format!("/api/v1/accounts/{id}"), None).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (status, problem) = server.get(&format!("/api/v1/accounts/{id}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -157,48 +56,25 @@ async fn bad_input_gets_problem_json_naming_every_field_and_never_a_500() {
         let response = server
             .client
             .post(server.url("/api/v1/accounts"))
+            .bearer_auth(&server.admin_token)
             .json(&json!({"name": "", "employees": "many", "touch_model": "phone", "owner_id": -1, "colour": "red"}))
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
-        assert_eq!(
-            response.headers()["content-language"],
-            "ja",
-            "Japanese is the default language"
-        );
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(response.headers()["content-language"], "ja", "Japanese is the default language");
         let problem: Value = response.json().await.unwrap();
         assert_eq!(
             fields(&problem),
-            vec![
-                "colour",
-                "external_id",
-                "name",
-                "employees",
-                "touch_model",
-                "owner_id"
-            ],
+            vec!["colour", "external_id", "name", "employees", "touch_model", "owner_id"],
             "{}",
             t.label
         );
 
-        let (status, problem) = server
-            .post(
-                "/api/v1/accounts",
-                json!({"external_id": "A", "name": "A", "owner_id": 9999}),
-            )
-            .await;
-        assert_eq!(
-            (status, fields(&problem)),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec!["owner_id".to_string()]
-            )
-        );
+        let (status, problem) =
+            server.post("/api/v1/accounts", json!({"external_id": "A", "name": "A", "owner_id": 9999})).await;
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["owner_id".to_string()]));
 
         let malformed = server
             .client
@@ -209,45 +85,21 @@ async fn bad_input_gets_problem_json_naming_every_field_and_never_a_500() {
             .await
             .unwrap();
         assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
-        let no_type = server
-            .client
-            .post(server.url("/api/v1/accounts"))
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
+        let no_type = server.client.post(server.url("/api/v1/accounts")).body("{}").send().await.unwrap();
         assert_eq!(no_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let (status, problem) = server
-            .get("/api/v1/accounts?limit=0&sort=size&offset=-1")
-            .await;
+        let (status, problem) = server.get("/api/v1/accounts?limit=0&sort=size&offset=-1").await;
         assert_eq!(
             (status, fields(&problem)),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec!["limit".to_string(), "offset".into(), "sort".into()]
-            )
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["limit".to_string(), "offset".into(), "sort".into()])
         );
         let (status, _) = server.get("/api/v1/accounts/not-a-number").await;
         assert!(status.is_client_error(), "{status}");
         let (status, _) = server.get("/api/v1/nothing-here").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
 
-        server
-            .post(
-                "/api/v1/accounts",
-                json!({"external_id": "DUP", "name": "One"}),
-            )
-            .await;
-        let (status, problem) = server
-            .post(
-                "/api/v1/accounts",
-                json!({"external_id": "DUP", "name": "Two"}),
-            )
-            .await;
-        assert_eq!(
-            (status, fields(&problem)),
-            (StatusCode::CONFLICT, vec!["external_id".to_string()])
-        );
+        server.post("/api/v1/accounts", json!({"external_id": "DUP", "name": "One"})).await;
+        let (status, problem) = server.post("/api/v1/accounts", json!({"external_id": "DUP", "name": "Two"})).await;
+        assert_eq!((status, fields(&problem)), (StatusCode::CONFLICT, vec!["external_id".to_string()]));
         drop(server);
         t.finish().await;
     }
@@ -261,12 +113,8 @@ const SUBSCRIPTIONS: &str = "subscription_id,account_id,product,start_date,billi
 async fn uploaded_csv_is_all_or_nothing_and_the_list_sorts_filters_and_pages() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let (status, problem) = server
-            .upload(
-                "accounts",
-                b"account_id,name,employees\nA1,,x\nA2,Ok,3\nA3,Bad,-1\n".to_vec(),
-            )
-            .await;
+        let (status, problem) =
+            server.upload("accounts", b"account_id,name,employees\nA1,,x\nA2,Ok,3\nA3,Bad,-1\n".to_vec()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let lines: Vec<(i64, &str)> = problem["errors"]
             .as_array()
@@ -275,89 +123,35 @@ async fn uploaded_csv_is_all_or_nothing_and_the_list_sorts_filters_and_pages() {
             .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap()))
             .collect();
         assert_eq!(lines, vec![(2, "name"), (2, "employees"), (4, "employees")]);
-        assert_eq!(
-            server.get("/api/v1/accounts").await.1["total"],
-            0,
-            "a rejected file writes nothing: {}",
-            t.label
-        );
+        assert_eq!(server.get("/api/v1/accounts").await.1["total"], 0, "a rejected file writes nothing: {}", t.label);
 
-        let (status, outcome) = server
-            .upload("accounts", ACCOUNTS.as_bytes().to_vec())
-            .await;
-        assert_eq!(
-            (status, outcome["created"].as_i64()),
-            (StatusCode::OK, Some(3)),
-            "{outcome}"
-        );
-        let (status, outcome) = server
-            .upload("subscriptions", SUBSCRIPTIONS.as_bytes().to_vec())
-            .await;
-        assert_eq!(
-            (status, outcome["created"].as_i64()),
-            (StatusCode::OK, Some(3)),
-            "{outcome}"
-        );
+        let (status, outcome) = server.upload("accounts", ACCOUNTS.as_bytes().to_vec()).await;
+        assert_eq!((status, outcome["created"].as_i64()), (StatusCode::OK, Some(3)), "{outcome}");
+        let (status, outcome) = server.upload("subscriptions", SUBSCRIPTIONS.as_bytes().to_vec()).await;
+        assert_eq!((status, outcome["created"].as_i64()), (StatusCode::OK, Some(3)), "{outcome}");
 
         let (_, list) = server.get("/api/v1/accounts?sort=-arr&limit=2").await;
-        let names: Vec<&str> = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            (names, list["total"].as_i64()),
-            (vec!["Gamma", "Alpha"], Some(3))
-        );
+        let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!((names, list["total"].as_i64()), (vec!["Gamma", "Alpha"], Some(3)));
         assert_eq!(list["items"][1]["arr"], "1200000.00");
-        let (_, page_two) = server
-            .get("/api/v1/accounts?sort=-arr&limit=2&offset=2")
-            .await;
+        let (_, page_two) = server.get("/api/v1/accounts?sort=-arr&limit=2&offset=2").await;
         assert_eq!(page_two["items"][0]["name"], "Beta");
 
         let (_, users) = server.get("/api/v1/users").await;
-        let aki = users["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == "aki@k.example")
-            .unwrap()["id"]
+        let aki = users["items"].as_array().unwrap().iter().find(|u| u["email"] == "aki@k.example").unwrap()["id"]
             .as_i64()
             .unwrap();
-        let (_, owned) = server
-            .get(&format!("/api/v1/accounts?owner={aki}&sort=name"))
-            .await;
-        let names: Vec<&str> = owned["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            names,
-            vec!["Alpha", "Beta"],
-            "owner filter includes sub-owned accounts"
-        );
+        let (_, owned) = server.get(&format!("/api/v1/accounts?owner={aki}&sort=name")).await;
+        let names: Vec<&str> = owned["items"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(names, vec!["Alpha", "Beta"], "owner filter includes sub-owned accounts");
         let (_, smb) = server.get("/api/v1/accounts?tier=SMB&q=gam").await;
         assert_eq!(smb["total"], 1);
 
-        let export = server
-            .client
-            .get(server.url("/api/v1/exports/subscriptions"))
-            .send()
-            .await
-            .unwrap();
+        let export = server.client.get(server.url("/api/v1/exports/subscriptions")).send().await.unwrap();
         assert_eq!(export.headers()["content-type"], "text/csv; charset=utf-8");
-        let (status, again) = server
-            .upload("subscriptions", export.bytes().await.unwrap().to_vec())
-            .await;
+        let (status, again) = server.upload("subscriptions", export.bytes().await.unwrap().to_vec()).await;
         assert_eq!(
-            (
-                status,
-                again["unchanged"].as_i64(),
-                again["created"].as_i64()
-            ),
+            (status, again["unchanged"].as_i64(), again["created"].as_i64()),
             (StatusCode::OK, Some(3), Some(0))
         );
         drop(server);
@@ -367,21 +161,13 @@ async fn uploaded_csv_is_all_or_nothing_and_the_list_sorts_filters_and_pages() {
 
 #[tokio::test]
 async fn shift_jis_upload_is_stored_without_mojibake() {
-    let (bytes, _, _) = encoding_rs::SHIFT_JIS
-        .encode("account_id,name,region\r\nSJ1,株式会社ひかり製作所,大阪\r\n");
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("account_id,name,region\r\nSJ1,株式会社ひかり製作所,大阪\r\n");
     for t in test_stores().await {
         let server = Server::start(&t).await;
         let (status, outcome) = server.upload("accounts", bytes.to_vec()).await;
-        assert_eq!(
-            (status, outcome["encoding"].as_str()),
-            (StatusCode::OK, Some("shift_jis"))
-        );
+        assert_eq!((status, outcome["encoding"].as_str()), (StatusCode::OK, Some("shift_jis")));
         let (_, list) = server.get("/api/v1/accounts").await;
-        assert_eq!(
-            list["items"][0]["name"], "株式会社ひかり製作所",
-            "{}",
-            t.label
-        );
+        assert_eq!(list["items"][0]["name"], "株式会社ひかり製作所", "{}", t.label);
         drop(server);
         t.finish().await;
     }
@@ -391,12 +177,7 @@ async fn shift_jis_upload_is_stored_without_mojibake() {
 async fn subscription_changes_refresh_arr_and_overlaps_are_refused() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let (_, account) = server
-            .post(
-                "/api/v1/accounts",
-                json!({"external_id": "A", "name": "Acme"}),
-            )
-            .await;
+        let (_, account) = server.post("/api/v1/accounts", json!({"external_id": "A", "name": "Acme"})).await;
         let id = account["id"].as_i64().unwrap();
         let period = json!({"subscription_id": "S", "account_id": id, "product": "core", "start_date": "2020-01-01",
             "billing_interval": "year", "quantity": 10, "unit_price": "12000", "discount_percent": "25", "currency": "JPY"});
@@ -414,33 +195,15 @@ async fn subscription_changes_refresh_arr_and_overlaps_are_refused() {
         let mut overlapping = period.clone();
         overlapping["start_date"] = json!("2021-06-01");
         let (status, problem) = server.post("/api/v1/subscriptions", overlapping).await;
-        assert_eq!(
-            (status, fields(&problem)),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec!["start_date".to_string()]
-            )
-        );
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["start_date".to_string()]));
         let mut foreign = period.clone();
         foreign["subscription_id"] = json!("S2");
         foreign["currency"] = json!("USD");
         let (status, problem) = server.post("/api/v1/subscriptions", foreign).await;
-        assert_eq!(
-            (status, fields(&problem)),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec!["currency".to_string()]
-            )
-        );
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["currency".to_string()]));
 
         let period_id = created["id"].as_i64().unwrap();
-        server
-            .send(
-                reqwest::Method::DELETE,
-                &format!("/api/v1/subscriptions/{period_id}"),
-                None,
-            )
-            .await;
+        server.send(reqwest::Method::DELETE, &format!("/api/v1/subscriptions/{period_id}"), None).await;
         let (_, account) = server.get(&format!("/api/v1/accounts/{id}")).await;
         assert_eq!(account["arr"], "0.00");
         drop(server);
@@ -452,76 +215,45 @@ async fn subscription_changes_refresh_arr_and_overlaps_are_refused() {
 async fn contacts_timeline_staff_and_settings_round_trip() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let (_, team) = server
-            .post("/api/v1/teams", json!({"name": "Enterprise CS"}))
-            .await;
-        let (status, user) = server
-            .post(
-                "/api/v1/users",
-                json!({"email": "Aki@K.example", "name": "Aki", "team_id": team["id"]}),
-            )
-            .await;
-        assert_eq!(
-            (status, user["email"].as_str()),
-            (StatusCode::CREATED, Some("aki@k.example"))
-        );
-        let (_, account) = server
-            .post(
-                "/api/v1/accounts",
-                json!({"external_id": "A", "name": "Acme", "owner_id": user["id"]}),
-            )
-            .await;
-        let (_, in_team) = server
-            .get(&format!("/api/v1/accounts?team={}", team["id"]))
-            .await;
+        let (_, team) = server.post("/api/v1/teams", json!({"name": "Enterprise CS"})).await;
+        let (status, user) =
+            server.post("/api/v1/users", json!({"email": "Aki@K.example", "name": "Aki", "team_id": team["id"]})).await;
+        assert_eq!((status, user["email"].as_str()), (StatusCode::CREATED, Some("aki@k.example")));
+        let (_, account) =
+            server.post("/api/v1/accounts", json!({"external_id": "A", "name": "Acme", "owner_id": user["id"]})).await;
+        let (_, in_team) = server.get(&format!("/api/v1/accounts?team={}", team["id"])).await;
         assert_eq!(in_team["total"], 1, "{}", t.label);
 
-        let (status, contact) = server.post("/api/v1/contacts", json!({"external_id": "C", "account_id": account["id"], "email": "x@acme.example", "is_primary": true})).await;
-        assert_eq!(status, StatusCode::CREATED, "{contact}");
-        let (status, problem) = server
+        let (status, contact) = server
             .post(
                 "/api/v1/contacts",
-                json!({"external_id": "C2", "account_id": 999, "is_primary": "yes"}),
+                json!({"external_id": "C", "account_id": account["id"], "email": "x@acme.example", "is_primary": true}),
             )
             .await;
-        assert_eq!(
-            (status, fields(&problem)),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec!["is_primary".to_string()]
-            )
-        );
+        assert_eq!(status, StatusCode::CREATED, "{contact}");
+        let (status, problem) =
+            server.post("/api/v1/contacts", json!({"external_id": "C2", "account_id": 999, "is_primary": "yes"})).await;
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["is_primary".to_string()]));
 
-        let (status, entry) = server.post("/api/v1/timeline", json!({"account_id": account["id"], "kind": "call", "author_id": user["id"], "title": "更新の相談"})).await;
-        assert_eq!(status, StatusCode::CREATED, "{entry}");
-        let (_, timeline) = server
-            .get(&format!(
-                "/api/v1/timeline?account_id={}&kind=call",
-                account["id"]
-            ))
+        let (status, entry) = server
+            .post(
+                "/api/v1/timeline",
+                json!({"account_id": account["id"], "kind": "call", "author_id": user["id"], "title": "更新の相談"}),
+            )
             .await;
+        assert_eq!(status, StatusCode::CREATED, "{entry}");
+        let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={}&kind=call", account["id"])).await;
         assert_eq!(timeline["items"][0]["title"], "更新の相談");
 
         let (_, settings) = server.get("/api/v1/settings").await;
         assert_eq!(
-            (
-                settings["currency"].as_str(),
-                settings["fiscal_year_start_month"].as_i64()
-            ),
+            (settings["currency"].as_str(), settings["fiscal_year_start_month"].as_i64()),
             (Some("JPY"), Some(4))
         );
         let mut changed = settings.clone();
         changed["time_zone"] = json!("Mars/Olympus");
-        let (status, problem) = server
-            .send(reqwest::Method::PUT, "/api/v1/settings", Some(changed))
-            .await;
-        assert_eq!(
-            (status, fields(&problem)),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                vec!["time_zone".to_string()]
-            )
-        );
+        let (status, problem) = server.send(reqwest::Method::PUT, "/api/v1/settings", Some(changed)).await;
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["time_zone".to_string()]));
         drop(server);
         t.finish().await;
     }
@@ -531,38 +263,12 @@ async fn contacts_timeline_staff_and_settings_round_trip() {
 async fn accounts_page_lists_accounts_with_arr_in_both_languages() {
     let t = store::testing::sqlite_store().await;
     let server = Server::start(&t).await;
-    server
-        .upload("accounts", ACCOUNTS.as_bytes().to_vec())
-        .await;
-    server
-        .upload("subscriptions", SUBSCRIPTIONS.as_bytes().to_vec())
-        .await;
-    let ja = server
-        .client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        ja.contains("顧客一覧") && ja.contains("¥1,200,000") && ja.contains("Gamma"),
-        "{ja}"
-    );
-    let en = server
-        .client
-        .get(server.url("/?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        en.contains("Accounts") && en.contains("JPY 1,200,000"),
-        "{en}"
-    );
+    server.upload("accounts", ACCOUNTS.as_bytes().to_vec()).await;
+    server.upload("subscriptions", SUBSCRIPTIONS.as_bytes().to_vec()).await;
+    let ja = server.client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(ja.contains("顧客一覧") && ja.contains("¥1,200,000") && ja.contains("Gamma"), "{ja}");
+    let en = server.client.get(server.url("/?lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(en.contains("Accounts") && en.contains("JPY 1,200,000"), "{en}");
     drop(server);
     t.finish().await;
 }
@@ -570,8 +276,7 @@ async fn accounts_page_lists_accounts_with_arr_in_both_languages() {
 #[tokio::test]
 async fn openapi_document_matches_the_committed_file() {
     let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json"))
-            .unwrap_or_default();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json")).unwrap_or_default();
     assert!(
         committed == web::openapi::document(),
         "openapi.json is out of date: run `cargo run -- openapi > openapi.json`"

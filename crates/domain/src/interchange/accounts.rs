@@ -53,18 +53,12 @@ pub struct AccountRecord {
 const TEXT_MAX: usize = 500;
 const NOTE_MAX: usize = 5000;
 
-pub fn parse(
-    table: &Table,
-    settings: &WorkspaceSettings,
-) -> Result<Vec<AccountRecord>, Vec<RowError>> {
+pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<AccountRecord>, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors {
-            line: row.line,
-            errors: &mut errors,
-        };
+        let mut e = RowErrors { line: row.line, errors: &mut errors };
         let text = |raw: &str| optional_text(Some(raw), TEXT_MAX).map(Option::unwrap_or_default);
         let external_id = e.required(&row, "account_id", ExternalId::parse);
         let name = e.required(&row, "name", |raw| required_text(Some(raw), TEXT_MAX));
@@ -80,9 +74,8 @@ pub fn parse(
         let sales_owner_email = e.optional(&row, "sales_owner_email", Email::parse);
         let created_on = e.optional(&row, "created_at", parse_date);
         let churn_reason = e.optional(&row, "churn_reason", text);
-        let churn_note = e.optional(&row, "churn_note", |raw| {
-            optional_text(Some(raw), NOTE_MAX).map(Option::unwrap_or_default)
-        });
+        let churn_note =
+            e.optional(&row, "churn_note", |raw| optional_text(Some(raw), NOTE_MAX).map(Option::unwrap_or_default));
         if let Some(id) = &external_id {
             if let Some(first_line) = first_line_of.insert(id.clone(), row.line) {
                 e.push("account_id", Reason::DuplicateInFile { first_line });
@@ -123,12 +116,7 @@ pub fn write(records: &[AccountRecord]) -> Result<String, csv::Error> {
     let mut custom_keys: Vec<&String> = records.iter().flat_map(|r| r.custom.keys()).collect();
     custom_keys.sort();
     custom_keys.dedup();
-    let mut header: Vec<String> = COLUMNS
-        .required
-        .iter()
-        .chain(COLUMNS.optional)
-        .map(|c| c.to_string())
-        .collect();
+    let mut header: Vec<String> = COLUMNS.required.iter().chain(COLUMNS.optional).map(|c| c.to_string()).collect();
     header.extend(custom_keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let email = |v: &Option<Email>| v.as_ref().map(|e| e.to_string()).unwrap_or_default();
@@ -141,9 +129,7 @@ pub fn write(records: &[AccountRecord]) -> Result<String, csv::Error> {
             opt(&r.region),
             r.employees.map(|n| n.to_string()).unwrap_or_default(),
             opt(&r.tier),
-            r.touch_model
-                .map(|t| t.as_str().to_owned())
-                .unwrap_or_default(),
+            r.touch_model.map(|t| t.as_str().to_owned()).unwrap_or_default(),
             opt(&r.stage),
             email(&r.owner_email),
             email(&r.sub_owner_email),
@@ -152,11 +138,7 @@ pub fn write(records: &[AccountRecord]) -> Result<String, csv::Error> {
             opt(&r.churn_reason),
             opt(&r.churn_note),
         ];
-        row.extend(
-            custom_keys
-                .iter()
-                .map(|k| r.custom.get(*k).cloned().unwrap_or_default()),
-        );
+        row.extend(custom_keys.iter().map(|k| r.custom.get(*k).cloned().unwrap_or_default()));
         row
     });
     super::write_csv(&header, rows)
@@ -167,10 +149,7 @@ mod tests {
     use super::*;
 
     fn parse_text(text: &str) -> Result<Vec<AccountRecord>, Vec<RowError>> {
-        parse(
-            &Table::parse(text, &COLUMNS)?,
-            &WorkspaceSettings::default(),
-        )
+        parse(&Table::parse(text, &COLUMNS)?, &WorkspaceSettings::default())
     }
 
     #[test]
@@ -182,20 +161,8 @@ mod tests {
              A1,Dup,1,low,\n",
         )
         .unwrap_err();
-        let rendered: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{}:{}", e.line, e.column))
-            .collect();
-        assert_eq!(
-            rendered,
-            vec![
-                "3:name",
-                "3:employees",
-                "3:touch_model",
-                "3:owner_email",
-                "4:account_id"
-            ]
-        );
+        let rendered: Vec<String> = errors.iter().map(|e| format!("{}:{}", e.line, e.column)).collect();
+        assert_eq!(rendered, vec!["3:name", "3:employees", "3:touch_model", "3:owner_email", "4:account_id"]);
     }
 
     #[test]

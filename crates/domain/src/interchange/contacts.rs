@@ -7,10 +7,8 @@ use crate::ids::{optional_text, Email, ExternalId};
 use crate::validation::Reason;
 use std::collections::HashMap;
 
-pub const COLUMNS: Columns = Columns {
-    required: &["contact_id", "account_id"],
-    optional: &["name", "email", "role", "phone", "is_primary"],
-};
+pub const COLUMNS: Columns =
+    Columns { required: &["contact_id", "account_id"], optional: &["name", "email", "role", "phone", "is_primary"] };
 
 /// One row of contacts.csv; the account is still the source system's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,13 +29,8 @@ pub fn parse(table: &Table) -> Result<Vec<ContactRecord>, Vec<RowError>> {
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors {
-            line: row.line,
-            errors: &mut errors,
-        };
-        let text = |max: usize| {
-            move |raw: &str| optional_text(Some(raw), max).map(Option::unwrap_or_default)
-        };
+        let mut e = RowErrors { line: row.line, errors: &mut errors };
+        let text = |max: usize| move |raw: &str| optional_text(Some(raw), max).map(Option::unwrap_or_default);
         let external_id = e.required(&row, "contact_id", ExternalId::parse);
         let account_external_id = e.required(&row, "account_id", ExternalId::parse);
         let name = e.optional(&row, "name", text(500));
@@ -76,12 +69,7 @@ pub fn write(records: &[ContactRecord]) -> Result<String, csv::Error> {
     let mut custom_keys: Vec<&String> = records.iter().flat_map(|r| r.custom.keys()).collect();
     custom_keys.sort();
     custom_keys.dedup();
-    let mut header: Vec<String> = COLUMNS
-        .required
-        .iter()
-        .chain(COLUMNS.optional)
-        .map(|c| c.to_string())
-        .collect();
+    let mut header: Vec<String> = COLUMNS.required.iter().chain(COLUMNS.optional).map(|c| c.to_string()).collect();
     header.extend(custom_keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
     let rows = records.iter().map(|r| {
         let mut row = vec![
@@ -93,11 +81,7 @@ pub fn write(records: &[ContactRecord]) -> Result<String, csv::Error> {
             r.phone.clone().unwrap_or_default(),
             r.is_primary.to_string(),
         ];
-        row.extend(
-            custom_keys
-                .iter()
-                .map(|k| r.custom.get(*k).cloned().unwrap_or_default()),
-        );
+        row.extend(custom_keys.iter().map(|k| r.custom.get(*k).cloned().unwrap_or_default()));
         row
     });
     super::write_csv(&header, rows)
@@ -111,10 +95,7 @@ mod tests {
     fn contacts_round_trip_through_csv() {
         let text = "contact_id,account_id,name,email,role,is_primary\nC1,A1,山田 花子,Hanako@Example.jp,Champion,true\nC2,A1,,,,\n";
         let records = parse(&Table::parse(text, &COLUMNS).unwrap()).unwrap();
-        assert_eq!(
-            records[0].email.as_ref().map(|e| e.as_str()),
-            Some("hanako@example.jp")
-        );
+        assert_eq!(records[0].email.as_ref().map(|e| e.as_str()), Some("hanako@example.jp"));
         assert_eq!(records[0].role.as_deref(), Some("champion"));
         let again = parse(&Table::parse(&write(&records).unwrap(), &COLUMNS).unwrap()).unwrap();
         assert_eq!(records, again);

@@ -15,9 +15,7 @@ impl Encoding {
         match raw.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "utf8" | "utf_8" => Ok(Encoding::Utf8),
             "shift_jis" | "sjis" | "cp932" | "windows_31j" => Ok(Encoding::ShiftJis),
-            _ => Err(Reason::NotOneOf {
-                allowed: vec!["utf-8".into(), "shift_jis".into()],
-            }),
+            _ => Err(Reason::NotOneOf { allowed: vec!["utf-8".into(), "shift_jis".into()] }),
         }
     }
 }
@@ -35,15 +33,11 @@ pub fn decode(bytes: &[u8], declared: Option<Encoding>) -> Result<(String, Encod
     match encoding {
         Encoding::Utf8 => std::str::from_utf8(without_bom.unwrap_or(bytes))
             .map(|text| (text.to_owned(), Encoding::Utf8))
-            .map_err(|e| Reason::Malformed {
-                detail: format!("not valid UTF-8 at byte {}", e.valid_up_to()),
-            }),
+            .map_err(|e| Reason::Malformed { detail: format!("not valid UTF-8 at byte {}", e.valid_up_to()) }),
         Encoding::ShiftJis => {
             let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
             if had_errors {
-                Err(Reason::Malformed {
-                    detail: "neither UTF-8 nor Shift_JIS".into(),
-                })
+                Err(Reason::Malformed { detail: "neither UTF-8 nor Shift_JIS".into() })
             } else {
                 Ok((text.into_owned(), Encoding::ShiftJis))
             }
@@ -65,10 +59,7 @@ mod tests {
     fn shift_jis_is_detected_and_decoded_without_mojibake() {
         let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("株式会社テスト,東京");
         let (text, encoding) = decode(&bytes, None).unwrap();
-        assert_eq!(
-            (text.as_str(), encoding),
-            ("株式会社テスト,東京", Encoding::ShiftJis)
-        );
+        assert_eq!((text.as_str(), encoding), ("株式会社テスト,東京", Encoding::ShiftJis));
     }
 
     #[test]

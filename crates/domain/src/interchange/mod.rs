@@ -30,18 +30,13 @@ pub fn parse_bool(raw: &str) -> Result<bool, Reason> {
 }
 
 /// Writes records as CSV with the given header; every value already formatted.
-pub fn write_csv(
-    header: &[String],
-    rows: impl IntoIterator<Item = Vec<String>>,
-) -> Result<String, csv::Error> {
+pub fn write_csv(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header)?;
     for row in rows {
         writer.write_record(&row)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
+    let bytes = writer.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
     Ok(String::from_utf8(bytes).expect("csv writer only receives UTF-8 strings"))
 }
 

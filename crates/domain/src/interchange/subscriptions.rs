@@ -50,10 +50,7 @@ pub fn parse_interval_count(raw: &str) -> Result<u32, Reason> {
     if (1..=120).contains(&count) {
         Ok(count)
     } else {
-        Err(Reason::OutOfRange {
-            min: "1".into(),
-            max: "120".into(),
-        })
+        Err(Reason::OutOfRange { min: "1".into(), max: "120".into() })
     }
 }
 
@@ -69,34 +66,21 @@ pub fn parse_quantity(raw: &str) -> Result<i64, Reason> {
 pub fn parse_discount_percent(raw: &str) -> Result<Decimal, Reason> {
     let value = parse_decimal(raw)?;
     if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
-        return Err(Reason::OutOfRange {
-            min: "0".into(),
-            max: "100".into(),
-        });
+        return Err(Reason::OutOfRange { min: "0".into(), max: "100".into() });
     }
     Ok(value.normalize())
 }
 
-pub fn parse(
-    table: &Table,
-    settings: &WorkspaceSettings,
-) -> Result<Vec<SubscriptionRecord>, Vec<RowError>> {
+pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<SubscriptionRecord>, Vec<RowError>> {
     let mut errors = Vec::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<(ExternalId, NaiveDate), u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors {
-            line: row.line,
-            errors: &mut errors,
-        };
+        let mut e = RowErrors { line: row.line, errors: &mut errors };
         let subscription_id = e.required(&row, "subscription_id", ExternalId::parse);
         let account_external_id = e.required(&row, "account_id", ExternalId::parse);
-        let product = e.required(&row, "product", |raw| {
-            required_text(Some(raw), 100).map(|p| p.to_lowercase())
-        });
-        let plan = e.optional(&row, "plan", |raw| {
-            optional_text(Some(raw), 200).map(Option::unwrap_or_default)
-        });
+        let product = e.required(&row, "product", |raw| required_text(Some(raw), 100).map(|p| p.to_lowercase()));
+        let plan = e.optional(&row, "plan", |raw| optional_text(Some(raw), 200).map(Option::unwrap_or_default));
         let start_date = e.required(&row, "start_date", parse_date);
         let end_date = e.optional(&row, "end_date", parse_date);
         let billing_interval = e.required(&row, "billing_interval", BillingInterval::parse);
@@ -109,9 +93,7 @@ pub fn parse(
             if currency == settings.currency {
                 Ok(currency)
             } else {
-                Err(Reason::CurrencyMismatch {
-                    expected: settings.currency.to_string(),
-                })
+                Err(Reason::CurrencyMismatch { expected: settings.currency.to_string() })
             }
         });
         if let (Some(start), Some(Some(end))) = (start_date, end_date) {
@@ -155,12 +137,7 @@ pub fn write(records: &[SubscriptionRecord]) -> Result<String, csv::Error> {
     let mut custom_keys: Vec<&String> = records.iter().flat_map(|r| r.custom.keys()).collect();
     custom_keys.sort();
     custom_keys.dedup();
-    let mut header: Vec<String> = COLUMNS
-        .required
-        .iter()
-        .chain(COLUMNS.optional)
-        .map(|c| c.to_string())
-        .collect();
+    let mut header: Vec<String> = COLUMNS.required.iter().chain(COLUMNS.optional).map(|c| c.to_string()).collect();
     header.extend(custom_keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
     let rows = records.iter().map(|r| {
         let mut row = vec![
@@ -177,11 +154,7 @@ pub fn write(records: &[SubscriptionRecord]) -> Result<String, csv::Error> {
             r.interval_count.to_string(),
             r.discount_percent.to_string(),
         ];
-        row.extend(
-            custom_keys
-                .iter()
-                .map(|k| r.custom.get(*k).cloned().unwrap_or_default()),
-        );
+        row.extend(custom_keys.iter().map(|k| r.custom.get(*k).cloned().unwrap_or_default()));
         row
     });
     super::write_csv(&header, rows)
@@ -189,10 +162,7 @@ pub fn write(records: &[SubscriptionRecord]) -> Result<String, csv::Error> {
 
 impl SubscriptionRecord {
     /// The period this row describes, once its account is known.
-    pub fn terms(
-        &self,
-        account_id: crate::ids::AccountId,
-    ) -> crate::subscription::SubscriptionTerms {
+    pub fn terms(&self, account_id: crate::ids::AccountId) -> crate::subscription::SubscriptionTerms {
         crate::subscription::SubscriptionTerms {
             subscription_id: self.subscription_id.clone(),
             account_id,
@@ -216,20 +186,15 @@ mod tests {
     use super::*;
 
     fn parse_text(text: &str) -> Result<Vec<SubscriptionRecord>, Vec<RowError>> {
-        parse(
-            &Table::parse(text, &COLUMNS).unwrap(),
-            &WorkspaceSettings::default(),
-        )
+        parse(&Table::parse(text, &COLUMNS).unwrap(), &WorkspaceSettings::default())
     }
 
     const HEADER: &str = "subscription_id,account_id,product,start_date,end_date,billing_interval,interval_count,quantity,unit_price,discount_percent,currency\n";
 
     #[test]
     fn subscriptions_round_trip_through_csv() {
-        let records = parse_text(&format!(
-            "{HEADER}S1,A1,Core,2024-04-01,2025-04-01,year,2,\"1,200\",980.5,10,jpy\n"
-        ))
-        .unwrap();
+        let records =
+            parse_text(&format!("{HEADER}S1,A1,Core,2024-04-01,2025-04-01,year,2,\"1,200\",980.5,10,jpy\n")).unwrap();
         assert_eq!(records[0].quantity, 1200);
         assert_eq!(records[0].product, "core");
         let again = parse_text(&write(&records).unwrap()).unwrap();
@@ -238,10 +203,8 @@ mod tests {
 
     #[test]
     fn foreign_currency_bad_dates_and_out_of_range_discount_are_reported() {
-        let errors = parse_text(&format!(
-            "{HEADER}S1,A1,core,2024-04-01,2024-03-01,year,,1,100,120,USD\n"
-        ))
-        .unwrap_err();
+        let errors =
+            parse_text(&format!("{HEADER}S1,A1,core,2024-04-01,2024-03-01,year,,1,100,120,USD\n")).unwrap_err();
         let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(columns, vec!["discount_percent", "currency", "end_date"]);
     }

@@ -18,18 +18,8 @@ pub struct RowError {
 impl RowError {
     pub fn message(&self, lang: Lang) -> String {
         match lang {
-            Lang::Ja => format!(
-                "{} 行目、{} 列: {}",
-                self.line,
-                self.column,
-                self.reason.message(lang)
-            ),
-            Lang::En => format!(
-                "line {}, column {}: {}",
-                self.line,
-                self.column,
-                self.reason.message(lang)
-            ),
+            Lang::Ja => format!("{} 行目、{} 列: {}", self.line, self.column, self.reason.message(lang)),
+            Lang::En => format!("line {}, column {}: {}", self.line, self.column, self.reason.message(lang)),
         }
     }
 }
@@ -63,10 +53,7 @@ pub struct Row<'t> {
 impl Table {
     /// Parses the text and checks the header; returns every header and syntax problem found.
     pub fn parse(text: &str, columns: &Columns) -> Result<Table, Vec<RowError>> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
         let mut errors = Vec::new();
         let header: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|c| c.trim().to_owned()).collect(),
@@ -74,37 +61,20 @@ impl Table {
         };
         let mut index = HashMap::new();
         for (position, name) in header.iter().enumerate() {
-            let known = columns.required.contains(&name.as_str())
-                || columns.optional.contains(&name.as_str());
+            let known = columns.required.contains(&name.as_str()) || columns.optional.contains(&name.as_str());
             let custom = name.strip_prefix(CUSTOM_PREFIX).map(parse_custom_key);
             match (known, custom) {
                 (true, _) | (false, Some(Ok(_))) => {}
-                (false, Some(Err(reason))) => errors.push(RowError {
-                    line: 1,
-                    column: name.clone(),
-                    reason,
-                }),
-                (false, None) => errors.push(RowError {
-                    line: 1,
-                    column: name.clone(),
-                    reason: Reason::UnknownColumn,
-                }),
+                (false, Some(Err(reason))) => errors.push(RowError { line: 1, column: name.clone(), reason }),
+                (false, None) => errors.push(RowError { line: 1, column: name.clone(), reason: Reason::UnknownColumn }),
             }
             if index.insert(name.clone(), position).is_some() {
-                errors.push(RowError {
-                    line: 1,
-                    column: name.clone(),
-                    reason: Reason::DuplicateColumn,
-                });
+                errors.push(RowError { line: 1, column: name.clone(), reason: Reason::DuplicateColumn });
             }
         }
         for required in columns.required {
             if !index.contains_key(*required) {
-                errors.push(RowError {
-                    line: 1,
-                    column: (*required).to_owned(),
-                    reason: Reason::MissingColumn,
-                });
+                errors.push(RowError { line: 1, column: (*required).to_owned(), reason: Reason::MissingColumn });
             }
         }
         let mut records = Vec::new();
@@ -120,11 +90,7 @@ impl Table {
                             line,
                             column: "*".into(),
                             reason: Reason::Malformed {
-                                detail: format!(
-                                    "{} cells, header has {}",
-                                    record.len(),
-                                    header.len()
-                                ),
+                                detail: format!("{} cells, header has {}", record.len(), header.len()),
                             },
                         });
                         continue;
@@ -135,33 +101,19 @@ impl Table {
             }
         }
         if errors.is_empty() {
-            Ok(Table {
-                header,
-                index,
-                records,
-            })
+            Ok(Table { header, index, records })
         } else {
             Err(errors)
         }
     }
 
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
-        self.records.iter().map(move |(line, record)| Row {
-            line: *line,
-            table: self,
-            record,
-        })
+        self.records.iter().map(move |(line, record)| Row { line: *line, table: self, record })
     }
 }
 
 fn syntax_error(line: u64, error: &csv::Error) -> RowError {
-    RowError {
-        line,
-        column: "*".into(),
-        reason: Reason::Malformed {
-            detail: error.to_string(),
-        },
-    }
+    RowError { line, column: "*".into(), reason: Reason::Malformed { detail: error.to_string() } }
 }
 
 impl<'t> Row<'t> {
@@ -195,11 +147,7 @@ pub struct RowErrors<'e> {
 
 impl RowErrors<'_> {
     pub fn push(&mut self, column: &str, reason: Reason) {
-        self.errors.push(RowError {
-            line: self.line,
-            column: column.to_owned(),
-            reason,
-        });
+        self.errors.push(RowError { line: self.line, column: column.to_owned(), reason });
     }
 
     /// Parses an optional cell; an empty cell is `None`.
@@ -241,20 +189,12 @@ impl RowErrors<'_> {
 mod tests {
     use super::*;
 
-    const COLUMNS: Columns = Columns {
-        required: &["id", "name"],
-        optional: &["note"],
-    };
+    const COLUMNS: Columns = Columns { required: &["id", "name"], optional: &["note"] };
 
     #[test]
     fn unknown_duplicate_and_missing_columns_are_all_reported_on_line_one() {
-        let errors = Table::parse("id,id,colour\n1,2,3\n", &COLUMNS)
-            .err()
-            .unwrap();
-        let columns: Vec<(&str, &Reason)> = errors
-            .iter()
-            .map(|e| (e.column.as_str(), &e.reason))
-            .collect();
+        let errors = Table::parse("id,id,colour\n1,2,3\n", &COLUMNS).err().unwrap();
+        let columns: Vec<(&str, &Reason)> = errors.iter().map(|e| (e.column.as_str(), &e.reason)).collect();
         assert_eq!(
             columns,
             vec![
@@ -270,10 +210,7 @@ mod tests {
         let table = Table::parse("name,id,custom.dept\nA,1,営業\n", &COLUMNS).unwrap();
         let row = table.rows().next().unwrap();
         assert_eq!(row.line, 2);
-        assert_eq!(
-            row.custom_fields().get("dept").map(String::as_str),
-            Some("営業")
-        );
+        assert_eq!(row.custom_fields().get("dept").map(String::as_str), Some("営業"));
     }
 
     #[test]

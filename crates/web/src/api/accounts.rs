@@ -1,6 +1,7 @@
 //! `/api/v1/accounts`
 
 use super::{to_value, ListResponse};
+use crate::auth::Signed;
 use crate::body::{merge_patch, Fields};
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -74,9 +75,7 @@ pub fn parse_account(value: Value, stages: &[String]) -> Result<AccountInput, Ap
 }
 
 fn parse_sort(raw: &str) -> Result<(AccountSort, bool), Reason> {
-    let (descending, key) = raw
-        .strip_prefix('-')
-        .map_or((false, raw), |key| (true, key));
+    let (descending, key) = raw.strip_prefix('-').map_or((false, raw), |key| (true, key));
     let sort = match key {
         "name" => AccountSort::Name,
         "arr" | "mrr" => AccountSort::Arr,
@@ -111,9 +110,7 @@ pub async fn list(
     mut params: QueryParams,
 ) -> Result<Json<ListResponse<Account>>, ApiError> {
     let (limit, offset) = params.page();
-    let (sort, descending) = params
-        .parsed("sort", parse_sort)
-        .unwrap_or((AccountSort::Name, false));
+    let (sort, descending) = params.parsed("sort", parse_sort).unwrap_or((AccountSort::Name, false));
     let query = AccountQuery {
         owner: params.id("owner").map(UserId),
         team: params.id("team").map(TeamId),
@@ -127,11 +124,7 @@ pub async fn list(
         offset,
     };
     params.finish()?;
-    Ok(Json(ListResponse::new(
-        app.store().list_accounts(&query).await?,
-        limit,
-        offset,
-    )))
+    Ok(Json(ListResponse::new(app.store().list_accounts(&query).await?, limit, offset)))
 }
 
 /// Creates an account.
@@ -139,19 +132,17 @@ pub async fn list(
     responses((status = 201, body = Account), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let input = parse_account(body, &app.settings().stages)?;
-    Ok((StatusCode::CREATED, Json(app.create_account(&input).await?)))
+    Ok((StatusCode::CREATED, Json(app.create_account(&actor, &input).await?)))
 }
 
 /// Reads one account with its derived MRR, ARR, first paying day and next renewal date.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path)),
     responses((status = 200, body = Account), (status = 404, body = Problem)))]
-pub async fn read(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<Account>, ApiError> {
+pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Account>, ApiError> {
     Ok(Json(app.store().get_account(AccountId(id)).await?))
 }
 
@@ -161,10 +152,11 @@ pub async fn read(
 pub async fn replace(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Account>, ApiError> {
     let input = parse_account(body, &app.settings().stages)?;
-    Ok(Json(app.update_account(AccountId(id), &input).await?))
+    Ok(Json(app.update_account(&actor, AccountId(id), &input).await?))
 }
 
 /// Changes the given fields of an account (JSON merge patch).
@@ -173,14 +165,12 @@ pub async fn replace(
 pub async fn patch(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Account>, ApiError> {
     let current = app.store().get_account(AccountId(id)).await?;
-    let input = parse_account(
-        merge_patch(to_value(&current.input), body),
-        &app.settings().stages,
-    )?;
-    Ok(Json(app.update_account(AccountId(id), &input).await?))
+    let input = parse_account(merge_patch(to_value(&current.input), body), &app.settings().stages)?;
+    Ok(Json(app.update_account(&actor, AccountId(id), &input).await?))
 }
 
 /// Deletes an account with its contacts, subscriptions and timeline.
@@ -189,7 +179,8 @@ pub async fn patch(
 pub async fn delete(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
 ) -> Result<StatusCode, ApiError> {
-    app.store().delete_account(AccountId(id)).await?;
+    app.delete_account(&actor, AccountId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/contacts`
 
 use super::{to_value, ListResponse};
+use crate::auth::Signed;
 use crate::body::{merge_patch, Fields};
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -13,16 +14,7 @@ use domain::{AccountId, ContactId, Email, ExternalId, Reason};
 use serde_json::Value;
 use store::ChildQuery;
 
-const FIELDS: &[&str] = &[
-    "external_id",
-    "account_id",
-    "name",
-    "email",
-    "role",
-    "phone",
-    "is_primary",
-    "custom",
-];
+const FIELDS: &[&str] = &["external_id", "account_id", "name", "email", "role", "phone", "is_primary", "custom"];
 
 fn parse_contact(value: Value) -> Result<ContactInput, ApiError> {
     let mut f = Fields::new(value, FIELDS)?;
@@ -58,37 +50,24 @@ pub async fn list(
     mut params: QueryParams,
 ) -> Result<Json<ListResponse<Contact>>, ApiError> {
     let (limit, offset) = params.page();
-    let query = ChildQuery {
-        account_id: params.id("account_id").map(AccountId),
-        limit,
-        offset,
-    };
+    let query = ChildQuery { account_id: params.id("account_id").map(AccountId), limit, offset };
     params.finish()?;
-    Ok(Json(ListResponse::new(
-        app.store().list_contacts(&query).await?,
-        limit,
-        offset,
-    )))
+    Ok(Json(ListResponse::new(app.store().list_contacts(&query).await?, limit, offset)))
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body = ContactInput,
     responses((status = 201, body = Contact), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.create_contact(&parse_contact(body)?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(app.create_contact(&actor, &parse_contact(body)?).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 200, body = Contact), (status = 404, body = Problem)))]
-pub async fn read(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<Contact>, ApiError> {
+pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Contact>, ApiError> {
     Ok(Json(app.store().get_contact(ContactId(id)).await?))
 }
 
@@ -97,12 +76,10 @@ pub async fn read(
 pub async fn replace(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(
-        app.update_contact(ContactId(id), &parse_contact(body)?)
-            .await?,
-    ))
+    Ok(Json(app.update_contact(&actor, ContactId(id), &parse_contact(body)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)), request_body = Object,
@@ -110,11 +87,12 @@ pub async fn replace(
 pub async fn patch(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Contact>, ApiError> {
     let current = app.store().get_contact(ContactId(id)).await?;
     let input = parse_contact(merge_patch(to_value(&current.input), body))?;
-    Ok(Json(app.update_contact(ContactId(id), &input).await?))
+    Ok(Json(app.update_contact(&actor, ContactId(id), &input).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
@@ -122,7 +100,8 @@ pub async fn patch(
 pub async fn delete(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
 ) -> Result<StatusCode, ApiError> {
-    app.store().delete_contact(ContactId(id)).await?;
+    app.delete_contact(&actor, ContactId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/imports/{kind}` and `/api/v1/exports/{kind}`: the CSV files of import-formats.md.
 
+use crate::auth::Signed;
 use crate::extract::QueryParams;
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
@@ -16,9 +17,7 @@ fn kind(raw: &str) -> Result<ImportKind, ApiError> {
     ImportKind::parse(raw).ok_or_else(|| {
         ApiError::Fields(vec![FieldError::new(
             "kind",
-            Reason::NotOneOf {
-                allowed: vec!["accounts".into(), "contacts".into(), "subscriptions".into()],
-            },
+            Reason::NotOneOf { allowed: vec!["accounts".into(), "contacts".into(), "subscriptions".into()] },
         )])
     })
 }
@@ -36,32 +35,25 @@ pub async fn import(
     State(app): State<AppState>,
     Path(raw_kind): Path<String>,
     mut params: QueryParams,
+    Signed(actor): Signed,
     body: Bytes,
 ) -> Result<Json<ImportOutcome>, ApiError> {
     let kind = kind(&raw_kind)?;
     let encoding = params.parsed("encoding", Encoding::parse);
-    let file = params
-        .text("filename")
-        .unwrap_or_else(|| format!("{raw_kind}.csv"));
+    let file = params.text("filename").unwrap_or_else(|| format!("{raw_kind}.csv"));
     params.finish()?;
-    Ok(Json(app.import_csv(kind, &file, &body, encoding).await?))
+    Ok(Json(app.import_csv(&actor, kind, &file, &body, encoding).await?))
 }
 
 /// Exports a CSV file in the import format (UTF-8).
 #[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "import/export",
     params(("kind" = String, Path, description = "accounts, contacts or subscriptions")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = Problem)))]
-pub async fn export(
-    State(app): State<AppState>,
-    Path(raw_kind): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+pub async fn export(State(app): State<AppState>, Path(raw_kind): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let csv = app.export_csv(kind(&raw_kind)?).await?;
     let disposition = format!("attachment; filename=\"{raw_kind}.csv\"");
     Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
         csv,
     ))
 }

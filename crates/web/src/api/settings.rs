@@ -1,5 +1,6 @@
 //! `/api/v1/settings`: workspace currency, time zone, fiscal year, gross margin and stages.
 
+use crate::auth::Signed;
 use crate::body::Fields;
 use crate::extract::JsonBody;
 use crate::problem::{ApiError, Problem};
@@ -11,13 +12,7 @@ use domain::settings::{parse_fiscal_year_start_month, parse_gross_margin, Worksp
 use domain::{Currency, Reason};
 use serde_json::Value;
 
-const FIELDS: &[&str] = &[
-    "currency",
-    "time_zone",
-    "fiscal_year_start_month",
-    "gross_margin",
-    "stages",
-];
+const FIELDS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month", "gross_margin", "stages"];
 
 fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError> {
     let stages_value = value.get("stages").cloned();
@@ -25,29 +20,14 @@ fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError> {
     let currency = f.required("currency", Currency::parse);
     let time_zone = f.required("time_zone", |raw| Ok(raw.trim().to_owned()));
     let month = f.required("fiscal_year_start_month", |raw| {
-        raw.parse::<u32>()
-            .map_err(|_| Reason::InvalidInteger)
-            .and_then(parse_fiscal_year_start_month)
+        raw.parse::<u32>().map_err(|_| Reason::InvalidInteger).and_then(parse_fiscal_year_start_month)
     });
-    let margin = f.required("gross_margin", |raw| {
-        parse_decimal(raw).and_then(parse_gross_margin)
-    });
+    let margin = f.required("gross_margin", |raw| parse_decimal(raw).and_then(parse_gross_margin));
     let stages = match stages_value {
         Some(Value::Array(items)) if !items.is_empty() => {
-            let names: Option<Vec<String>> = items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(|s| s.trim().to_lowercase())
-                        .filter(|s| !s.is_empty())
-                })
-                .collect();
-            f.errors.check(
-                "stages",
-                names.ok_or(Reason::WrongType {
-                    expected: "a list of stage names",
-                }),
-            )
+            let names: Option<Vec<String>> =
+                items.iter().map(|i| i.as_str().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())).collect();
+            f.errors.check("stages", names.ok_or(Reason::WrongType { expected: "a list of stage names" }))
         }
         _ => f.errors.check("stages", Err(Reason::Required)),
     };
@@ -72,7 +52,8 @@ pub async fn read(State(app): State<AppState>) -> Json<WorkspaceSettings> {
     responses((status = 200, body = WorkspaceSettings), (status = 422, body = Problem)))]
 pub async fn replace(
     State(app): State<AppState>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<WorkspaceSettings>, ApiError> {
-    Ok(Json(app.update_settings(parse_settings(body)?).await?))
+    Ok(Json(app.update_settings(&actor, parse_settings(body)?).await?))
 }

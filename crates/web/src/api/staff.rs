@@ -1,6 +1,7 @@
 //! `/api/v1/users` and `/api/v1/teams`: the vendor's staff. Sign-in comes with authentication.
 
 use super::{to_value, ListResponse};
+use crate::auth::Signed;
 use crate::body::{merge_patch, Fields};
 use crate::extract::JsonBody;
 use crate::problem::{ApiError, Problem};
@@ -8,37 +9,31 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use domain::access::Role;
 use domain::ids::required_text;
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
-use domain::{Email, FieldError, Reason, TeamId, UserId};
+use domain::{Email, TeamId, UserId};
 use serde_json::Value;
 
-const USER_FIELDS: &[&str] = &["email", "name", "team_id", "active"];
+const USER_FIELDS: &[&str] = &["email", "name", "team_id", "role", "active"];
 const TEAM_FIELDS: &[&str] = &["name"];
 
-async fn parse_user(app: &AppState, value: Value) -> Result<StaffUserInput, ApiError> {
+fn parse_user(value: Value) -> Result<StaffUserInput, ApiError> {
     let mut f = Fields::new(value, USER_FIELDS)?;
     let email = f.required("email", Email::parse);
     let name = f.required("name", |raw| required_text(Some(raw), 200));
     let team_id = f.id("team_id");
+    let role = f.parsed("role", Role::parse);
     let active = f.boolean("active", true);
-    let input = f.errors.finish(|| {
+    Ok(f.errors.finish(|| {
         Some(StaffUserInput {
             email: email?,
             name: name?,
             team_id: team_id?.map(TeamId),
+            role: role?.unwrap_or(Role::Viewer),
             active: active?,
         })
-    })?;
-    if let Some(team) = input.team_id {
-        if let Err(store::StoreError::NotFound { .. }) = app.store().get_team(team).await {
-            return Err(ApiError::Fields(vec![FieldError::new(
-                "team_id",
-                Reason::UnknownReference,
-            )]));
-        }
-    }
-    Ok(input)
+    })?)
 }
 
 fn parse_team(value: Value) -> Result<TeamInput, ApiError> {
@@ -49,18 +44,11 @@ fn parse_team(value: Value) -> Result<TeamInput, ApiError> {
 
 fn whole_list<T>(items: Vec<T>) -> ListResponse<T> {
     let total = items.len() as i64;
-    ListResponse {
-        items,
-        total,
-        limit: total,
-        offset: 0,
-    }
+    ListResponse { items, total, limit: total, offset: 0 }
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "staff", responses((status = 200, body = ListResponse<StaffUser>)))]
-pub async fn list_users(
-    State(app): State<AppState>,
-) -> Result<Json<ListResponse<StaffUser>>, ApiError> {
+pub async fn list_users(State(app): State<AppState>) -> Result<Json<ListResponse<StaffUser>>, ApiError> {
     Ok(Json(whole_list(app.store().list_users().await?)))
 }
 
@@ -68,21 +56,16 @@ pub async fn list_users(
     responses((status = 201, body = StaffUser), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_user(
     State(app): State<AppState>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<StaffUser>), ApiError> {
-    let input = parse_user(&app, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(app.store().create_user(&input).await?),
-    ))
+    let input = parse_user(body)?;
+    Ok((StatusCode::CREATED, Json(app.create_user(&actor, &input).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "staff", params(("id" = i64, Path)),
     responses((status = 200, body = StaffUser), (status = 404, body = Problem)))]
-pub async fn read_user(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<StaffUser>, ApiError> {
+pub async fn read_user(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<StaffUser>, ApiError> {
     Ok(Json(app.store().get_user(UserId(id)).await?))
 }
 
@@ -91,10 +74,11 @@ pub async fn read_user(
 pub async fn replace_user(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<StaffUser>, ApiError> {
-    let input = parse_user(&app, body).await?;
-    Ok(Json(app.store().update_user(UserId(id), &input).await?))
+    let input = parse_user(body)?;
+    Ok(Json(app.update_user(&actor, UserId(id), &input).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "staff", params(("id" = i64, Path)), request_body = Object,
@@ -102,11 +86,12 @@ pub async fn replace_user(
 pub async fn patch_user(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<StaffUser>, ApiError> {
     let current = app.store().get_user(UserId(id)).await?;
-    let input = parse_user(&app, merge_patch(to_value(&current.input), body)).await?;
-    Ok(Json(app.store().update_user(UserId(id), &input).await?))
+    let input = parse_user(merge_patch(to_value(&current.input), body))?;
+    Ok(Json(app.update_user(&actor, UserId(id), &input).await?))
 }
 
 /// Deletes a staff user; accounts they owned keep no owner.
@@ -115,8 +100,9 @@ pub async fn patch_user(
 pub async fn delete_user(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
 ) -> Result<StatusCode, ApiError> {
-    app.store().delete_user(UserId(id)).await?;
+    app.delete_user(&actor, UserId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,20 +115,15 @@ pub async fn list_teams(State(app): State<AppState>) -> Result<Json<ListResponse
     responses((status = 201, body = Team), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_team(
     State(app): State<AppState>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Team>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.store().create_team(&parse_team(body)?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(app.create_team(&actor, &parse_team(body)?).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "staff", params(("id" = i64, Path)),
     responses((status = 200, body = Team), (status = 404, body = Problem)))]
-pub async fn read_team(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<Team>, ApiError> {
+pub async fn read_team(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Team>, ApiError> {
     Ok(Json(app.store().get_team(TeamId(id)).await?))
 }
 
@@ -151,13 +132,10 @@ pub async fn read_team(
 pub async fn replace_team(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Team>, ApiError> {
-    Ok(Json(
-        app.store()
-            .update_team(TeamId(id), &parse_team(body)?)
-            .await?,
-    ))
+    Ok(Json(app.update_team(&actor, TeamId(id), &parse_team(body)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "staff", params(("id" = i64, Path)), request_body = Object,
@@ -165,14 +143,12 @@ pub async fn replace_team(
 pub async fn patch_team(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Team>, ApiError> {
     let current = app.store().get_team(TeamId(id)).await?;
-    let input = parse_team(merge_patch(
-        serde_json::json!({ "name": current.name }),
-        body,
-    ))?;
-    Ok(Json(app.store().update_team(TeamId(id), &input).await?))
+    let input = parse_team(merge_patch(serde_json::json!({ "name": current.name }), body))?;
+    Ok(Json(app.update_team(&actor, TeamId(id), &input).await?))
 }
 
 /// Deletes a team; its members stay, without a team.
@@ -181,7 +157,8 @@ pub async fn patch_team(
 pub async fn delete_team(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
 ) -> Result<StatusCode, ApiError> {
-    app.store().delete_team(TeamId(id)).await?;
+    app.delete_team(&actor, TeamId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 //! subscription's history; every change refreshes the account's MRR, ARR and renewal date.
 
 use super::{to_value, ListResponse};
+use crate::auth::Signed;
 use crate::body::{merge_patch, Fields};
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -10,9 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use domain::ids::required_text;
-use domain::interchange::subscriptions::{
-    parse_discount_percent, parse_interval_count, parse_quantity,
-};
+use domain::interchange::subscriptions::{parse_discount_percent, parse_interval_count, parse_quantity};
 use domain::subscription::{BillingInterval, SubscriptionPeriod, SubscriptionTerms};
 use domain::{AccountId, Currency, ExternalId, Money, Reason, SubscriptionPeriodId};
 use rust_decimal::Decimal;
@@ -40,9 +39,7 @@ fn parse_terms(value: Value) -> Result<SubscriptionTerms, ApiError> {
     let subscription_id = f.required("subscription_id", ExternalId::parse);
     let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
     let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
-    let product = f.required("product", |raw| {
-        required_text(Some(raw), 100).map(|p| p.to_lowercase())
-    });
+    let product = f.required("product", |raw| required_text(Some(raw), 100).map(|p| p.to_lowercase()));
     let plan = f.text("plan", 200);
     let start_date = f.required("start_date", domain::interchange::parse_date);
     let end_date = f.date("end_date");
@@ -81,17 +78,9 @@ pub async fn list(
     mut params: QueryParams,
 ) -> Result<Json<ListResponse<SubscriptionPeriod>>, ApiError> {
     let (limit, offset) = params.page();
-    let query = ChildQuery {
-        account_id: params.id("account_id").map(AccountId),
-        limit,
-        offset,
-    };
+    let query = ChildQuery { account_id: params.id("account_id").map(AccountId), limit, offset };
     params.finish()?;
-    Ok(Json(ListResponse::new(
-        app.store().list_periods(&query).await?,
-        limit,
-        offset,
-    )))
+    Ok(Json(ListResponse::new(app.store().list_periods(&query).await?, limit, offset)))
 }
 
 /// Adds a period; it must not overlap another period of the same subscription.
@@ -99,23 +88,16 @@ pub async fn list(
     responses((status = 201, body = SubscriptionPeriod), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<SubscriptionPeriod>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.create_period(&parse_terms(body)?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(app.create_period(&actor, &parse_terms(body)?).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = i64, Path)),
     responses((status = 200, body = SubscriptionPeriod), (status = 404, body = Problem)))]
-pub async fn read(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<SubscriptionPeriod>, ApiError> {
-    Ok(Json(
-        app.store().get_period(SubscriptionPeriodId(id)).await?,
-    ))
+pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<SubscriptionPeriod>, ApiError> {
+    Ok(Json(app.store().get_period(SubscriptionPeriodId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = i64, Path)), request_body = SubscriptionTerms,
@@ -123,12 +105,10 @@ pub async fn read(
 pub async fn replace(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<SubscriptionPeriod>, ApiError> {
-    Ok(Json(
-        app.update_period(SubscriptionPeriodId(id), &parse_terms(body)?)
-            .await?,
-    ))
+    Ok(Json(app.update_period(&actor, SubscriptionPeriodId(id), &parse_terms(body)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = i64, Path)), request_body = Object,
@@ -136,13 +116,12 @@ pub async fn replace(
 pub async fn patch(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<SubscriptionPeriod>, ApiError> {
     let current = app.store().get_period(SubscriptionPeriodId(id)).await?;
     let terms = parse_terms(merge_patch(to_value(&current.terms), body))?;
-    Ok(Json(
-        app.update_period(SubscriptionPeriodId(id), &terms).await?,
-    ))
+    Ok(Json(app.update_period(&actor, SubscriptionPeriodId(id), &terms).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = i64, Path)),
@@ -150,8 +129,9 @@ pub async fn patch(
 pub async fn delete(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
 ) -> Result<StatusCode, ApiError> {
-    app.delete_period(SubscriptionPeriodId(id)).await?;
+    app.delete_period(&actor, SubscriptionPeriodId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

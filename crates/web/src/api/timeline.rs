@@ -1,6 +1,7 @@
 //! `/api/v1/timeline`: notes, meetings, calls and emails on an account, newest first.
 
 use super::{to_value, ListResponse};
+use crate::auth::Signed;
 use crate::body::{merge_patch, Fields};
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -14,14 +15,7 @@ use domain::{AccountId, Reason, TimelineEntryId, UserId};
 use serde_json::Value;
 use store::TimelineQuery;
 
-const FIELDS: &[&str] = &[
-    "account_id",
-    "kind",
-    "author_id",
-    "occurred_at",
-    "title",
-    "body",
-];
+const FIELDS: &[&str] = &["account_id", "kind", "author_id", "occurred_at", "title", "body"];
 
 fn parse_entry(value: Value) -> Result<TimelineEntryInput, ApiError> {
     let mut f = Fields::new(value, FIELDS)?;
@@ -60,11 +54,7 @@ pub async fn list(
         offset,
     };
     params.finish()?;
-    Ok(Json(ListResponse::new(
-        app.store().list_timeline(&query).await?,
-        limit,
-        offset,
-    )))
+    Ok(Json(ListResponse::new(app.store().list_timeline(&query).await?, limit, offset)))
 }
 
 /// Adds an entry; `occurred_at` defaults to now.
@@ -72,23 +62,16 @@ pub async fn list(
     responses((status = 201, body = TimelineEntry), (status = 422, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<TimelineEntry>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(app.create_timeline_entry(&parse_entry(body)?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(app.create_timeline_entry(&actor, &parse_entry(body)?).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)),
     responses((status = 200, body = TimelineEntry), (status = 404, body = Problem)))]
-pub async fn read(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<TimelineEntry>, ApiError> {
-    Ok(Json(
-        app.store().get_timeline_entry(TimelineEntryId(id)).await?,
-    ))
+pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<TimelineEntry>, ApiError> {
+    Ok(Json(app.store().get_timeline_entry(TimelineEntryId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)), request_body = TimelineEntryInput,
@@ -96,12 +79,10 @@ pub async fn read(
 pub async fn replace(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<TimelineEntry>, ApiError> {
-    Ok(Json(
-        app.update_timeline_entry(TimelineEntryId(id), &parse_entry(body)?)
-            .await?,
-    ))
+    Ok(Json(app.update_timeline_entry(&actor, TimelineEntryId(id), &parse_entry(body)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)), request_body = Object,
@@ -109,14 +90,12 @@ pub async fn replace(
 pub async fn patch(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<TimelineEntry>, ApiError> {
     let current = app.store().get_timeline_entry(TimelineEntryId(id)).await?;
     let input = parse_entry(merge_patch(to_value(&current.input), body))?;
-    Ok(Json(
-        app.update_timeline_entry(TimelineEntryId(id), &input)
-            .await?,
-    ))
+    Ok(Json(app.update_timeline_entry(&actor, TimelineEntryId(id), &input).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)),
@@ -124,9 +103,8 @@ pub async fn patch(
 pub async fn delete(
     State(app): State<AppState>,
     Path(id): Path<i64>,
+    Signed(actor): Signed,
 ) -> Result<StatusCode, ApiError> {
-    app.store()
-        .delete_timeline_entry(TimelineEntryId(id))
-        .await?;
+    app.delete_timeline_entry(&actor, TimelineEntryId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! `/`: the accounts page, largest ARR first, searchable, in Japanese or English.
 
 use super::format;
+use crate::auth::{CsrfToken, Signed};
 use crate::extract::{QueryParams, ReaderLang};
 use crate::problem::ApiError;
 use crate::AppState;
@@ -33,6 +34,8 @@ pub struct AccountsPage {
     pub previous: Option<String>,
     pub next: Option<String>,
     pub other_lang: &'static str,
+    pub user_name: String,
+    pub csrf_token: String,
 }
 
 /// Every string on the page, in the reader's language.
@@ -50,6 +53,7 @@ pub struct Labels {
     pub previous: &'static str,
     pub next: &'static str,
     pub switch_lang: &'static str,
+    pub logout: &'static str,
 }
 
 impl Labels {
@@ -69,6 +73,7 @@ impl Labels {
             previous: t("前へ", "Previous"),
             next: t("次へ", "Next"),
             switch_lang: t("English", "日本語"),
+            logout: t("ログアウト", "Sign out"),
         }
     }
 }
@@ -79,15 +84,14 @@ fn page_link(lang: Lang, query: &str, offset: i64) -> String {
     if !query.is_empty() {
         pairs.push(("q", query));
     }
-    format!(
-        "/?{}",
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    )
+    format!("/?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
 }
 
 pub async fn page(
     State(app): State<AppState>,
     ReaderLang(lang): ReaderLang,
+    Signed(actor): Signed,
+    CsrfToken(csrf_token): CsrfToken,
     mut params: QueryParams,
 ) -> Result<Html<String>, ApiError> {
     let (_, offset) = params.page();
@@ -124,13 +128,14 @@ pub async fn page(
         rows,
         total: page.total,
         previous: (offset > 0).then(|| page_link(lang, &query_text, (offset - PAGE_SIZE).max(0))),
-        next: (offset + PAGE_SIZE < page.total)
-            .then(|| page_link(lang, &query_text, offset + PAGE_SIZE)),
+        next: (offset + PAGE_SIZE < page.total).then(|| page_link(lang, &query_text, offset + PAGE_SIZE)),
         other_lang: other.code(),
+        user_name: match &actor {
+            app::Actor::Staff { user, .. } => user.input.name.clone(),
+            app::Actor::System(_) => String::new(),
+        },
+        csrf_token,
         query: query_text,
     };
-    template
-        .render()
-        .map(Html)
-        .map_err(|e| ApiError::Internal(format!("accounts page: {e}")))
+    super::render(&template, "accounts")
 }

@@ -7,11 +7,8 @@ use rust_decimal::RoundingStrategy;
 
 /// Whole currency units with thousands separators: `¥1,234,567` / `JPY 1,234,567`.
 pub fn money(amount: Money, currency: &Currency, lang: Lang) -> String {
-    let whole = amount
-        .0
-        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-        .to_i128()
-        .unwrap_or_default();
+    let whole =
+        amount.0.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero).to_i128().unwrap_or_default();
     let digits = whole.unsigned_abs().to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {

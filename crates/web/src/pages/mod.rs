@@ -2,3 +2,14 @@
 
 pub mod accounts;
 mod format;
+pub mod login;
+pub mod setup;
+
+use crate::problem::ApiError;
+use askama::Template;
+use axum::response::Html;
+
+/// Renders a template; a rendering failure is our fault, reported as a 500.
+pub fn render(template: &impl Template, page: &str) -> Result<Html<String>, ApiError> {
+    template.render().map(Html).map_err(|e| ApiError::Internal(format!("{page} page: {e}")))
+}

@@ -1,0 +1,403 @@
+//! Staff authentication: passwords (argon2id, hashed off the async runtime), sessions, API
+//! tokens, tracking write keys, one-time setup links, and sign-in rate limiting.
+
+use crate::{App, AppError};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use chrono::{DateTime, Duration as Span, Utc};
+use domain::access::{Role, Scope};
+use domain::credentials::{ApiToken, WriteKey};
+use domain::staff::{StaffUser, StaffUserInput};
+use domain::{Email, Reason, UserId};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const SESSION_LIFETIME_HOURS: i64 = 12;
+const SETUP_LINK_HOURS: i64 = 24;
+const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
+const MAX_FAILURES_PER_EMAIL: usize = 5;
+const MAX_FAILURES_PER_IP: usize = 20;
+
+/// Who is acting: a staff user (signed in or through an API token), or Kizuna itself.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Staff {
+        user: StaffUser,
+        token: Option<ApiToken>,
+    },
+    /// The command line or a background job, which act with full rights on the local machine.
+    System(&'static str),
+}
+
+impl Actor {
+    pub fn role(&self) -> Role {
+        match self {
+            Actor::Staff { user, .. } => user.input.role,
+            Actor::System(_) => Role::Admin,
+        }
+    }
+
+    pub fn scope(&self) -> Option<Scope> {
+        match self {
+            Actor::Staff { token, .. } => token.as_ref().map(|t| t.scope),
+            Actor::System(_) => None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Actor::Staff { user, .. } => Some(user.id),
+            Actor::System(_) => None,
+        }
+    }
+
+    /// How the audit log names the actor.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Staff { user, token: None } => user.input.email.to_string(),
+            Actor::Staff { user, token: Some(token) } => format!("{} (token {})", user.input.email, token.name),
+            Actor::System(what) => format!("system:{what}"),
+        }
+    }
+}
+
+/// A new session: the cookie value and the CSRF token forms and API calls must echo.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: StaffUser,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The same answer for an unknown email and a wrong password.
+    #[error("email or password is wrong")]
+    InvalidCredentials,
+    #[error("too many failed sign-ins; try again in {minutes} minutes")]
+    LockedOut { minutes: u64 },
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// Failed sign-ins per email and per client address within a sliding window. Kept in memory:
+/// each app node limits on its own.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl LoginThrottle {
+    fn keys(email: &str, ip: IpAddr) -> [(String, usize); 2] {
+        [
+            (format!("email:{}", email.trim().to_lowercase()), MAX_FAILURES_PER_EMAIL),
+            (format!("ip:{ip}"), MAX_FAILURES_PER_IP),
+        ]
+    }
+
+    /// Minutes until sign-in is allowed again, if it is locked now.
+    fn locked_for(&self, email: &str, ip: IpAddr, now: Instant) -> Option<u64> {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        Self::keys(email, ip)
+            .iter()
+            .filter_map(|(key, max)| {
+                let times = failures.get_mut(key)?;
+                times.retain(|t| now.duration_since(*t) < LOCKOUT_WINDOW);
+                (times.len() >= *max).then(|| {
+                    let oldest = times.iter().min().copied().unwrap_or(now);
+                    let remaining = LOCKOUT_WINDOW.saturating_sub(now.duration_since(oldest));
+                    remaining.as_secs().div_ceil(60).max(1)
+                })
+            })
+            .max()
+    }
+
+    fn record_failure(&self, email: &str, ip: IpAddr, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, _) in Self::keys(email, ip) {
+            failures.entry(key).or_default().push(now);
+        }
+    }
+
+    fn clear_email(&self, email: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.remove(&format!("email:{}", email.trim().to_lowercase()));
+    }
+}
+
+/// A random secret: a readable prefix and 32 random bytes, URL-safe.
+pub fn new_secret(prefix: &str) -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness available: {e}")))?;
+    Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// How secrets are stored: hex SHA-256. Secrets are long and random, so a fast hash is enough.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn check_password_strength(password: &str) -> Result<(), Reason> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Reason::TooShort { min: MIN_PASSWORD_CHARS });
+    }
+    if password.chars().count() > 1024 {
+        return Err(Reason::TooLong { max: 1024 });
+    }
+    Ok(())
+}
+
+async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password hashing stopped: {e}")))?
+    .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password check stopped: {e}")))
+}
+
+/// A hash of nothing anyone knows, verified for unknown emails so that they take as long as
+/// wrong passwords.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(b"decoy password never used", &salt).map(|h| h.to_string()).unwrap_or_default()
+    })
+}
+
+impl App {
+    /// Signs a staff user in. Unknown email, inactive user and wrong password look the same.
+    pub async fn login(&self, email: &str, password: &str, ip: IpAddr) -> Result<NewSession, LoginError> {
+        let now = Instant::now();
+        if let Some(minutes) = self.throttle.locked_for(email, ip, now) {
+            return Err(LoginError::LockedOut { minutes });
+        }
+        let user = match Email::parse(email) {
+            Ok(email) => self.store.user_by_email(&email).await.map_err(AppError::from)?,
+            Err(_) => None,
+        };
+        let stored = match &user {
+            Some(user) if user.input.active => self.store.password_hash(user.id).await.map_err(AppError::from)?,
+            _ => None,
+        };
+        let hash = stored.clone().unwrap_or_else(|| decoy_hash().to_owned());
+        let matches = verify_password(password.to_owned(), hash).await? && stored.is_some();
+        match user {
+            Some(user) if matches => {
+                self.throttle.clear_email(email);
+                let session = self.start_session(user).await?;
+                self.record(
+                    &Actor::Staff { user: session.user.clone(), token: None },
+                    "login",
+                    "session",
+                    None,
+                    Default::default(),
+                )
+                .await?;
+                Ok(session)
+            }
+            _ => {
+                self.throttle.record_failure(email, ip, now);
+                Err(LoginError::InvalidCredentials)
+            }
+        }
+    }
+
+    async fn start_session(&self, user: StaffUser) -> Result<NewSession, AppError> {
+        let token = new_secret("")?;
+        let csrf_token = new_secret("")?;
+        let expires_at = Utc::now() + Span::hours(SESSION_LIFETIME_HOURS);
+        self.store.create_session(&secret_hash(&token), user.id, &csrf_token, expires_at).await?;
+        Ok(NewSession { token, csrf_token, expires_at, user })
+    }
+
+    /// The signed-in user of a session cookie, with the session's CSRF token.
+    pub async fn session_actor(&self, token: &str) -> Result<Option<(Actor, String)>, AppError> {
+        let session = self.store.session(&secret_hash(token), Utc::now()).await?;
+        Ok(session.filter(|s| s.user.input.active).map(|s| (Actor::Staff { user: s.user, token: None }, s.csrf_token)))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), AppError> {
+        Ok(self.store.delete_session(&secret_hash(token)).await?)
+    }
+
+    /// The owner of an API token sent as `Authorization: Bearer …`.
+    pub async fn token_actor(&self, secret: &str) -> Result<Option<Actor>, AppError> {
+        let found = self.store.use_api_token(&secret_hash(secret)).await?;
+        Ok(found.filter(|(_, user)| user.input.active).map(|(token, user)| Actor::Staff { user, token: Some(token) }))
+    }
+
+    /// Changes the actor's password after checking the current one; ends all their sessions
+    /// and starts a new one.
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<NewSession, AppError> {
+        let Actor::Staff { user, .. } = actor else {
+            return Err(AppError::Forbidden);
+        };
+        let stored = self.store.password_hash(user.id).await?.unwrap_or_default();
+        if !verify_password(current.to_owned(), stored).await? {
+            return Err(AppError::invalid("current_password", Reason::Malformed { detail: "does not match".into() }));
+        }
+        check_password_strength(new).map_err(|r| AppError::invalid("new_password", r))?;
+        self.store.set_password_hash(user.id, &hash_password(new.to_owned()).await?).await?;
+        self.store.delete_sessions_of(user.id).await?;
+        self.record(actor, "change_password", "staff_user", Some(user.id.to_string()), Default::default()).await?;
+        self.start_session(user.clone()).await
+    }
+
+    /// Creates (or, for an existing email, updates) a staff user who can sign in with `password`.
+    pub async fn create_user_with_password(
+        &self,
+        actor: &Actor,
+        input: &StaffUserInput,
+        password: &str,
+    ) -> Result<StaffUser, AppError> {
+        check_password_strength(password).map_err(|r| AppError::invalid("password", r))?;
+        let hash = hash_password(password.to_owned()).await?;
+        let user = match self.store.user_by_email(&input.email).await? {
+            Some(existing) => self.store.update_user(existing.id, input).await?,
+            None => self.store.create_user(input).await?,
+        };
+        self.store.set_password_hash(user.id, &hash).await?;
+        self.record_change(actor, "create", "staff_user", &user.id.to_string(), None, Some(&user.input)).await?;
+        Ok(user)
+    }
+
+    /// A one-time setup link token, when nobody can sign in yet.
+    pub async fn setup_token_if_needed(&self) -> Result<Option<String>, AppError> {
+        if self.store.count_users_with_password().await? > 0 {
+            return Ok(None);
+        }
+        let token = new_secret("setup_")?;
+        self.store.create_setup_token(&secret_hash(&token), Utc::now() + Span::hours(SETUP_LINK_HOURS)).await?;
+        Ok(Some(token))
+    }
+
+    pub async fn setup_token_valid(&self, token: &str) -> Result<bool, AppError> {
+        Ok(self.store.setup_token_valid(&secret_hash(token), Utc::now()).await?)
+    }
+
+    /// Uses a setup link once: creates the first admin and signs them in.
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        email: Email,
+        name: String,
+        password: &str,
+    ) -> Result<NewSession, AppError> {
+        check_password_strength(password).map_err(|r| AppError::invalid("password", r))?;
+        if !self.store.consume_setup_token(&secret_hash(token), Utc::now()).await? {
+            return Err(AppError::Forbidden);
+        }
+        let input = StaffUserInput { email, name, team_id: None, role: Role::Admin, active: true };
+        let user = self.create_user_with_password(&Actor::System("setup link"), &input, password).await?;
+        self.start_session(user).await
+    }
+
+    /// Issues an API token for the actor; the secret is returned once and never stored.
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+        scope: Scope,
+    ) -> Result<(ApiToken, String), AppError> {
+        let user = actor.user_id().ok_or(AppError::Forbidden)?;
+        let secret = new_secret("kzt_")?;
+        let token = self.store.create_api_token(user, name, scope, &secret_hash(&secret), &secret[..12]).await?;
+        self.record(
+            actor,
+            "create",
+            "api_token",
+            Some(token.id.to_string()),
+            domain::audit::diff(&serde_json::Value::Null, &serde_json::json!({"name": name, "scope": scope})),
+        )
+        .await?;
+        Ok((token, secret))
+    }
+
+    /// Revokes a token: one's own, or anyone's for an admin.
+    pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<ApiToken, AppError> {
+        let token = self.store.get_api_token(id).await?;
+        if actor.role() != Role::Admin && actor.user_id() != Some(token.user_id) {
+            return Err(AppError::Forbidden);
+        }
+        let revoked = self.store.revoke_api_token(id).await?;
+        self.record(actor, "revoke", "api_token", Some(id.to_string()), Default::default()).await?;
+        Ok(revoked)
+    }
+
+    /// Issues a write key for the tracking API; the secret is returned once.
+    pub async fn create_write_key(&self, actor: &Actor, name: &str) -> Result<(WriteKey, String), AppError> {
+        let secret = new_secret("kzw_")?;
+        let key = self.store.create_write_key(name, &secret_hash(&secret), &secret[..12], actor.user_id()).await?;
+        self.record(
+            actor,
+            "create",
+            "write_key",
+            Some(key.id.to_string()),
+            domain::audit::diff(&serde_json::Value::Null, &serde_json::json!({"name": name})),
+        )
+        .await?;
+        Ok((key, secret))
+    }
+
+    pub async fn revoke_write_key(&self, actor: &Actor, id: i64) -> Result<WriteKey, AppError> {
+        let key = self.store.revoke_write_key(id).await?;
+        self.record(actor, "revoke", "write_key", Some(id.to_string()), Default::default()).await?;
+        Ok(key)
+    }
+
+    /// Whether a write key may send tracking data (it can read nothing).
+    pub async fn write_key_valid(&self, secret: &str) -> Result<bool, AppError> {
+        Ok(self.store.write_key_by_hash(&secret_hash(secret)).await?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_locks_after_five_failures_for_one_email_but_not_for_others() {
+        let throttle = LoginThrottle::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let now = Instant::now();
+        for _ in 0..MAX_FAILURES_PER_EMAIL {
+            assert_eq!(throttle.locked_for("a@k.example", ip, now), None);
+            throttle.record_failure("A@k.example", ip, now);
+        }
+        assert_eq!(throttle.locked_for("a@k.example", ip, now), Some(15));
+        assert_eq!(throttle.locked_for("b@k.example", ip, now), None);
+        assert_eq!(throttle.locked_for("a@k.example", ip, now + LOCKOUT_WINDOW), None, "the window slides");
+    }
+
+    #[test]
+    fn secrets_are_random_and_stored_as_hex_sha256() {
+        let (a, b) = (new_secret("kzt_").unwrap(), new_secret("kzt_").unwrap());
+        assert_ne!(a, b);
+        assert!(a.starts_with("kzt_") && a.len() > 40);
+        assert_eq!(secret_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert_eq!(check_password_strength("short"), Err(Reason::TooShort { min: MIN_PASSWORD_CHARS }));
+        assert!(check_password_strength("correct horse battery").is_ok());
+    }
+}

@@ -1,0 +1,108 @@
+//! `/api/v1/tokens` (personal API tokens) and `/api/v1/write-keys` (tracking API keys).
+//! Secrets appear once, in the creation response.
+
+use crate::auth::Signed;
+use crate::body::Fields;
+use crate::extract::{JsonBody, QueryParams};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use domain::access::{Role, Scope};
+use domain::credentials::{ApiToken, WriteKey};
+use domain::ids::required_text;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    pub token: ApiToken,
+    /// Send as `Authorization: Bearer <secret>`. Shown only now.
+    pub secret: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedWriteKey {
+    pub write_key: WriteKey,
+    /// The tracking clients' write key. Shown only now.
+    pub secret: String,
+}
+
+/// The caller's tokens; admins may pass `all=true` for everyone's.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "authentication", params(("all" = Option<bool>, Query)),
+    responses((status = 200, body = Vec<ApiToken>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    params: QueryParams,
+) -> Result<Json<Vec<ApiToken>>, ApiError> {
+    let everyone = params.text("all").as_deref() == Some("true");
+    if everyone && actor.role() != Role::Admin {
+        return Err(ApiError::Forbidden);
+    }
+    let owner = if everyone { None } else { Some(actor.user_id().ok_or(ApiError::Forbidden)?) };
+    Ok(Json(app.store().list_api_tokens(owner).await?))
+}
+
+/// Creates a token for the caller with scope `read`, `write` or `admin`. A token acts with
+/// the lesser of its scope and its owner's role.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "authentication", request_body = Object,
+    responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let mut f = Fields::new(body, &["name", "scope"])?;
+    let name = f.required("name", |raw| required_text(Some(raw), 200));
+    let scope = f.required("scope", Scope::parse);
+    let (name, scope) = f.errors.finish(|| Some((name?, scope?)))?;
+    if actor.scope().is_some_and(|own| scope > own) {
+        return Err(ApiError::Forbidden);
+    }
+    let (token, secret) = app.create_api_token(&actor, &name, scope).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
+}
+
+/// Revokes a token (one's own; admins any).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "authentication", params(("id" = i64, Path)),
+    responses((status = 200, body = ApiToken), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Signed(actor): Signed,
+) -> Result<Json<ApiToken>, ApiError> {
+    Ok(Json(app.revoke_api_token(&actor, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/write-keys", tag = "authentication",
+    responses((status = 200, body = Vec<WriteKey>), (status = 403, body = Problem)))]
+pub async fn list_write_keys(State(app): State<AppState>) -> Result<Json<Vec<WriteKey>>, ApiError> {
+    Ok(Json(app.store().list_write_keys().await?))
+}
+
+/// Creates a write key for Segment- or RudderStack-compatible tracking clients. It can only send
+/// events; it reads nothing.
+#[utoipa::path(post, path = "/api/v1/write-keys", tag = "authentication", request_body = Object,
+    responses((status = 201, body = CreatedWriteKey), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_write_key(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<CreatedWriteKey>), ApiError> {
+    let mut f = Fields::new(body, &["name"])?;
+    let name = f.required("name", |raw| required_text(Some(raw), 200));
+    let name = f.errors.finish(|| name)?;
+    let (write_key, secret) = app.create_write_key(&actor, &name).await?;
+    Ok((StatusCode::CREATED, Json(CreatedWriteKey { write_key, secret })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/write-keys/{id}", tag = "authentication", params(("id" = i64, Path)),
+    responses((status = 200, body = WriteKey), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_write_key(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Signed(actor): Signed,
+) -> Result<Json<WriteKey>, ApiError> {
+    Ok(Json(app.revoke_write_key(&actor, id).await?))
+}

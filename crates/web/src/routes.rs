@@ -1,0 +1,119 @@
+//! Every route, with the access it requires, in one table. The router is built only from this
+//! table, so no route can exist without a declared access level, and the route-walking test
+//! (`tests/access.rs`) checks each entry.
+
+use crate::api::{accounts, audit, contacts, interchange, me, settings, staff, subscriptions, timeline, tokens};
+use crate::auth::{guard, Guard, Surface};
+use crate::{openapi, pages, AppState};
+use axum::http::Method;
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::Router;
+use domain::access::Access;
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub surface: Surface,
+}
+
+struct Table {
+    app: AppState,
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+}
+
+impl Table {
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        surface: Surface,
+        handler: MethodRouter<AppState>,
+    ) -> Table {
+        let guard_state = Guard { app: self.app.clone(), access, surface };
+        let guarded = handler.layer(axum::middleware::from_fn_with_state(guard_state, guard));
+        self.router = self.router.route(path, guarded);
+        self.specs.push(RouteSpec { method, path, access, surface });
+        self
+    }
+
+    fn api(self, method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Table {
+        self.add(method, path, access, Surface::Api, handler)
+    }
+
+    fn page(self, method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Table {
+        self.add(method, path, access, Surface::Page, handler)
+    }
+}
+
+/// The router and the table it was built from.
+pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
+    use Access::{Admin, Manage, Public, Read, Write};
+    use Method as M;
+    let table = Table { app, router: Router::new(), specs: Vec::new() }
+        .page(M::GET, "/login", Public, get(pages::login::form))
+        .page(M::POST, "/login", Public, post(pages::login::submit))
+        .page(M::GET, "/setup/{token}", Public, get(pages::setup::form))
+        .page(M::POST, "/setup/{token}", Public, post(pages::setup::submit))
+        .page(M::POST, "/logout", Read, post(pages::login::logout))
+        .page(M::GET, "/", Read, get(pages::accounts::page))
+        .api(M::GET, "/healthz", Public, get(crate::healthz))
+        .api(M::GET, "/api/openapi.json", Public, get(openapi::serve))
+        .api(M::POST, "/api/v1/session", Public, post(me::sign_in))
+        .api(M::DELETE, "/api/v1/session", Read, delete(me::sign_out))
+        .api(M::GET, "/api/v1/me", Read, get(me::read))
+        .api(M::POST, "/api/v1/me/password", Read, post(me::change_password))
+        .api(M::GET, "/api/v1/tokens", Read, get(tokens::list))
+        .api(M::POST, "/api/v1/tokens", Read, post(tokens::create))
+        .api(M::DELETE, "/api/v1/tokens/{id}", Read, delete(tokens::revoke))
+        .api(M::GET, "/api/v1/write-keys", Admin, get(tokens::list_write_keys))
+        .api(M::POST, "/api/v1/write-keys", Admin, post(tokens::create_write_key))
+        .api(M::DELETE, "/api/v1/write-keys/{id}", Admin, delete(tokens::revoke_write_key))
+        .api(M::GET, "/api/v1/audit", Admin, get(audit::list))
+        .api(M::GET, "/api/v1/audit/export", Admin, get(audit::export))
+        .api(M::GET, "/api/v1/accounts", Read, get(accounts::list))
+        .api(M::POST, "/api/v1/accounts", Write, post(accounts::create))
+        .api(M::GET, "/api/v1/accounts/{id}", Read, get(accounts::read))
+        .api(M::PUT, "/api/v1/accounts/{id}", Write, put(accounts::replace))
+        .api(M::PATCH, "/api/v1/accounts/{id}", Write, patch(accounts::patch))
+        .api(M::DELETE, "/api/v1/accounts/{id}", Manage, delete(accounts::delete))
+        .api(M::GET, "/api/v1/contacts", Read, get(contacts::list))
+        .api(M::POST, "/api/v1/contacts", Write, post(contacts::create))
+        .api(M::GET, "/api/v1/contacts/{id}", Read, get(contacts::read))
+        .api(M::PUT, "/api/v1/contacts/{id}", Write, put(contacts::replace))
+        .api(M::PATCH, "/api/v1/contacts/{id}", Write, patch(contacts::patch))
+        .api(M::DELETE, "/api/v1/contacts/{id}", Write, delete(contacts::delete))
+        .api(M::GET, "/api/v1/subscriptions", Read, get(subscriptions::list))
+        .api(M::POST, "/api/v1/subscriptions", Write, post(subscriptions::create))
+        .api(M::GET, "/api/v1/subscriptions/{id}", Read, get(subscriptions::read))
+        .api(M::PUT, "/api/v1/subscriptions/{id}", Write, put(subscriptions::replace))
+        .api(M::PATCH, "/api/v1/subscriptions/{id}", Write, patch(subscriptions::patch))
+        .api(M::DELETE, "/api/v1/subscriptions/{id}", Write, delete(subscriptions::delete))
+        .api(M::GET, "/api/v1/products", Read, get(subscriptions::products))
+        .api(M::GET, "/api/v1/timeline", Read, get(timeline::list))
+        .api(M::POST, "/api/v1/timeline", Write, post(timeline::create))
+        .api(M::GET, "/api/v1/timeline/{id}", Read, get(timeline::read))
+        .api(M::PUT, "/api/v1/timeline/{id}", Write, put(timeline::replace))
+        .api(M::PATCH, "/api/v1/timeline/{id}", Write, patch(timeline::patch))
+        .api(M::DELETE, "/api/v1/timeline/{id}", Write, delete(timeline::delete))
+        .api(M::GET, "/api/v1/users", Read, get(staff::list_users))
+        .api(M::POST, "/api/v1/users", Admin, post(staff::create_user))
+        .api(M::GET, "/api/v1/users/{id}", Read, get(staff::read_user))
+        .api(M::PUT, "/api/v1/users/{id}", Admin, put(staff::replace_user))
+        .api(M::PATCH, "/api/v1/users/{id}", Admin, patch(staff::patch_user))
+        .api(M::DELETE, "/api/v1/users/{id}", Admin, delete(staff::delete_user))
+        .api(M::GET, "/api/v1/teams", Read, get(staff::list_teams))
+        .api(M::POST, "/api/v1/teams", Admin, post(staff::create_team))
+        .api(M::GET, "/api/v1/teams/{id}", Read, get(staff::read_team))
+        .api(M::PUT, "/api/v1/teams/{id}", Admin, put(staff::replace_team))
+        .api(M::PATCH, "/api/v1/teams/{id}", Admin, patch(staff::patch_team))
+        .api(M::DELETE, "/api/v1/teams/{id}", Admin, delete(staff::delete_team))
+        .api(M::GET, "/api/v1/settings", Read, get(settings::read))
+        .api(M::PUT, "/api/v1/settings", Admin, put(settings::replace))
+        .api(M::POST, "/api/v1/imports/{kind}", Manage, post(interchange::import))
+        .api(M::GET, "/api/v1/exports/{kind}", Manage, get(interchange::export));
+    (table.router, table.specs)
+}

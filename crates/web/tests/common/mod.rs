@@ -1,0 +1,150 @@
+//! A real Kizuna server on 127.0.0.1:0 for HTTP tests, with an admin and their API token.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use app::{Actor, App};
+use domain::access::{Role, Scope};
+use domain::settings::WorkspaceSettings;
+use domain::staff::StaffUserInput;
+use domain::{Email, UserId};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+use store::testing::TestStore;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct Server {
+    pub base: String,
+    pub app: Arc<App>,
+    /// Sends the admin's API token with every request unless a test sets its own header.
+    pub client: Client,
+    /// Sends nothing but what a test adds.
+    pub anonymous: Client,
+    pub admin_token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A signed-in browser: its session cookie and CSRF token.
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Server {
+    pub async fn start(store: &TestStore) -> Server {
+        let app = Arc::new(App::start(store.store.clone(), WorkspaceSettings::default()).await.unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(web::serve(listener, app.clone(), web::WebOptions::default(), async {
+            let _ = stopped.await;
+        }));
+        let admin = create_user(&app, "admin@k.example", Role::Admin).await;
+        let (_, admin_token) = app.create_api_token(&staff(&app, admin).await, "tests", Scope::Admin).await.unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {admin_token}").parse().unwrap());
+        let client =
+            Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let anonymous = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Server { base, app, client, anonymous, admin_token, stop: Some(stop) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path)).header("accept-language", "en");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn upload(&self, kind: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let request = self
+            .client
+            .post(self.url(&format!("/api/v1/imports/{kind}")))
+            .header("content-type", "text/csv")
+            .header("accept-language", "en")
+            .body(bytes);
+        read(request.send().await.unwrap()).await
+    }
+
+    /// Signs in through the API as a new user of `role`; returns the user's id and browser.
+    pub async fn browser(&self, email: &str, role: Role) -> (UserId, Browser) {
+        let id = create_user(&self.app, email, role).await;
+        (id, self.sign_in(email).await)
+    }
+
+    pub async fn sign_in(&self, email: &str) -> Browser {
+        self.sign_in_with(email, PASSWORD).await
+    }
+
+    pub async fn sign_in_with(&self, email: &str, password: &str) -> Browser {
+        let response = self
+            .anonymous
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "sign in as {email}");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let body: Value = response.json().await.unwrap();
+        Browser { cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+    }
+
+    /// A request as a signed-in browser, with the CSRF header.
+    pub async fn as_browser(
+        &self,
+        browser: &Browser,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .anonymous
+            .request(method, self.url(path))
+            .header("cookie", &browser.cookie)
+            .header("x-csrf-token", &browser.csrf)
+            .header("accept-language", "en");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+pub async fn create_user(app: &App, email: &str, role: Role) -> UserId {
+    let input =
+        StaffUserInput { email: Email::parse(email).unwrap(), name: email.into(), team_id: None, role, active: true };
+    app.create_user_with_password(&Actor::System("tests"), &input, PASSWORD).await.unwrap().id
+}
+
+pub async fn staff(app: &App, id: UserId) -> Actor {
+    Actor::Staff { user: app.store().get_user(id).await.unwrap(), token: None }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
