@@ -8,6 +8,7 @@ pub mod contact;
 pub mod i18n;
 pub mod ids;
 pub mod interchange;
+pub mod metrics;
 pub mod money;
 pub mod settings;
 pub mod staff;
