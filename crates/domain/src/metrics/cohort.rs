@@ -1,7 +1,7 @@
 //! Cohort retention tables (metrics.md, "Cohorts").
 
 use super::period::YearMonth;
-use super::series::MrrSeries;
+use super::series::{paying_change, MrrSeries};
 use super::{ratio, reported_money};
 use crate::money::Money;
 use rust_decimal::Decimal;
@@ -74,8 +74,7 @@ pub fn cohorts(series: &[MrrSeries], from: YearMonth, through: YearMonth) -> Vec
             let before = one.mrr_before_change(index).0;
             let after = change.mrr.0;
             month_change.mrr += after - before;
-            month_change.paying +=
-                i64::from(after > Decimal::ZERO) - i64::from(before > Decimal::ZERO);
+            month_change.paying += paying_change(before, after);
         }
     }
 

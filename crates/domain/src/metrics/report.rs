@@ -1,7 +1,7 @@
 //! Per-period MRR, movements and rates (metrics.md, "MRR", "Movements" and "Rates").
 
 use super::period::{trailing_twelve_months, Period, Periods};
-use super::series::{MovementKind, MrrSeries};
+use super::series::{is_paying, paying_change, MovementKind, MrrSeries};
 use super::{ratio, reported_money};
 use crate::money::Money;
 use chrono::NaiveDate;
@@ -133,7 +133,7 @@ pub fn snapshot(series: &[MrrSeries], day: NaiveDate) -> Snapshot {
     let mut paying_accounts = 0u64;
     for one in series {
         let value = one.mrr_on(day).0;
-        if value > Decimal::ZERO {
+        if is_paying(value) {
             mrr += value;
             paying_accounts += 1;
         }
@@ -181,6 +181,8 @@ pub fn period_reports(series: &[MrrSeries], periods: &Periods) -> Vec<PeriodRepo
         buckets[0].add_level(one.mrr_before_change(first_inside).0);
 
         let mut next_unvisited_period = 0;
+        let mut at_start = Cursor::new(one);
+        let mut at_end = Cursor::new(one);
         for (index, change) in changes
             .iter()
             .enumerate()
@@ -196,8 +198,8 @@ pub fn period_reports(series: &[MrrSeries], periods: &Periods) -> Vec<PeriodRepo
             for period_index in ending_later.max(next_unvisited_period)..started {
                 let period = &periods[period_index];
                 corrections[period_index].add(
-                    one.mrr_on(period.day_before()).0,
-                    one.mrr_on(period.last()).0,
+                    at_start.mrr_on(period.day_before()),
+                    at_end.mrr_on(period.last()),
                 );
             }
             next_unvisited_period = next_unvisited_period.max(started);
@@ -243,7 +245,7 @@ struct Bucket {
 
 impl Bucket {
     fn add_level(&mut self, mrr: Decimal) {
-        if mrr > Decimal::ZERO {
+        if is_paying(mrr) {
             self.mrr += mrr;
             self.paying += 1;
         }
@@ -255,10 +257,37 @@ impl Bucket {
         };
         let amount = after - before;
         self.mrr += amount;
-        self.paying += i64::from(after > Decimal::ZERO) - i64::from(before > Decimal::ZERO);
+        self.paying += paying_change(before, after);
         let sum = &mut self.movements[kind_index(kind)];
         sum.amount.0 += amount;
         sum.count += 1;
+    }
+}
+
+/// Reads a series' MRR on days that never decrease, walking its changes once instead of
+/// searching them for every period.
+struct Cursor<'a> {
+    series: &'a MrrSeries,
+    next_change: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(series: &'a MrrSeries) -> Cursor<'a> {
+        Cursor {
+            series,
+            next_change: 0,
+        }
+    }
+
+    fn mrr_on(&mut self, day: NaiveDate) -> Decimal {
+        let changes = self.series.changes();
+        while changes
+            .get(self.next_change)
+            .is_some_and(|change| change.day <= day)
+        {
+            self.next_change += 1;
+        }
+        self.series.mrr_before_change(self.next_change).0
     }
 }
 
@@ -273,10 +302,10 @@ struct Correction {
 
 impl Correction {
     fn add(&mut self, start: Decimal, end: Decimal) {
-        if start > Decimal::ZERO {
+        if is_paying(start) {
             self.retained += end - start;
             self.gross_retained += end.min(start) - start;
-            self.churned_customers += u64::from(end <= Decimal::ZERO);
+            self.churned_customers += u64::from(!is_paying(end));
         }
     }
 }

@@ -24,6 +24,17 @@ pub fn row_mrr(terms: &SubscriptionTerms) -> Decimal {
     mrr
 }
 
+/// Whether an MRR is that of a paying account: MRR > 0 (metrics.md, "MRR"). Reads the sign and
+/// zero flags only, since it runs for every change point.
+pub(crate) fn is_paying(mrr: Decimal) -> bool {
+    mrr.is_sign_positive() && !mrr.is_zero()
+}
+
+/// +1 when a change makes the series paying, −1 when it stops it paying, else 0.
+pub(crate) fn paying_change(before: Decimal, after: Decimal) -> i64 {
+    i64::from(is_paying(after)) - i64::from(is_paying(before))
+}
+
 /// From `day` on (until the next change) the series' MRR is `mrr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MrrChange {
@@ -112,6 +123,7 @@ pub fn series_by_account<'a>(
     periods: impl IntoIterator<Item = &'a SubscriptionTerms>,
 ) -> Vec<MrrSeries> {
     build(periods, |terms| terms.account_id)
+        .into_iter()
         .map(|(account, changes)| MrrSeries {
             account,
             product: None,
@@ -125,6 +137,7 @@ pub fn series_by_account_and_product<'a>(
     periods: impl IntoIterator<Item = &'a SubscriptionTerms>,
 ) -> Vec<MrrSeries> {
     build(periods, |terms| (terms.account_id, terms.product.as_str()))
+        .into_iter()
         .map(|((account, product), changes)| MrrSeries {
             account,
             product: Some(product.to_owned()),
@@ -133,54 +146,65 @@ pub fn series_by_account_and_product<'a>(
         .collect()
 }
 
-/// Turns each row into a start event (+MRR) and an end event (−MRR), sorts the events by key and
-/// day, and keeps the days on which a key's running total changes. Rows that never cover a day
-/// or carry no MRR make no events.
+/// Groups the rows by key, then turns each group's rows into start events (+MRR) and end
+/// events (−MRR), sorts them by day and keeps the days on which the running total changes.
+/// Rows that never cover a day or carry no MRR make no events, and keys without changes no
+/// series.
+///
+/// The rows are sorted by key with a stable sort, which is linear when the caller already
+/// passes them grouped (as a database query ordered by account does); only each key's few
+/// events are then sorted by day.
 fn build<'a, K: Ord + Copy + 'a>(
     periods: impl IntoIterator<Item = &'a SubscriptionTerms>,
     key_of: impl Fn(&'a SubscriptionTerms) -> K,
-) -> impl Iterator<Item = (K, Vec<MrrChange>)> {
-    let mut events: Vec<(K, NaiveDate, Decimal)> = Vec::new();
-    for terms in periods {
-        if terms.end_date.is_some_and(|end| end <= terms.start_date) {
-            continue;
-        }
-        let mrr = row_mrr(terms);
-        if mrr.is_zero() {
-            continue;
-        }
-        let key = key_of(terms);
-        events.push((key, terms.start_date, mrr));
-        if let Some(end) = terms.end_date {
-            events.push((key, end, -mrr));
-        }
-    }
-    events.sort_unstable_by_key(|event| (event.0, event.1));
-
-    let mut grouped = Vec::new();
-    let mut events = events.into_iter().peekable();
-    while let Some(&(key, _, _)) = events.peek() {
-        let mut changes = Vec::new();
-        let mut running = Decimal::ZERO;
-        while let Some((_, day, _)) = events.peek().copied().filter(|event| event.0 == key) {
-            let mut total = running;
-            while let Some((_, _, delta)) = events.next_if(|event| event.0 == key && event.1 == day)
-            {
-                total += delta;
-            }
-            if total != running {
-                changes.push(MrrChange {
-                    day,
-                    mrr: Money(total),
-                });
-                running = total;
-            }
-        }
-        grouped.push((key, changes));
-    }
-    grouped
+) -> Vec<(K, Vec<MrrChange>)> {
+    let mut rows: Vec<(K, NaiveDate, Option<NaiveDate>, Decimal)> = periods
         .into_iter()
-        .filter(|(_, changes)| !changes.is_empty())
+        .filter(|terms| terms.end_date.is_none_or(|end| end > terms.start_date))
+        .map(|terms| {
+            (
+                key_of(terms),
+                terms.start_date,
+                terms.end_date,
+                row_mrr(terms),
+            )
+        })
+        .filter(|row| !row.3.is_zero())
+        .collect();
+    rows.sort_by_key(|row| row.0);
+
+    let mut series = Vec::new();
+    let mut events: Vec<(NaiveDate, Decimal)> = Vec::new();
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        events.clear();
+        for &(_, start, end, mrr) in group {
+            events.push((start, mrr));
+            events.extend(end.map(|end| (end, -mrr)));
+        }
+        events.sort_unstable_by_key(|event| event.0);
+        let changes = changes_of(&events);
+        if !changes.is_empty() {
+            series.push((group[0].0, changes));
+        }
+    }
+    series
+}
+
+/// The days on which the running total of day-sorted events changes, same-day events netted.
+fn changes_of(events: &[(NaiveDate, Decimal)]) -> Vec<MrrChange> {
+    let mut changes = Vec::new();
+    let mut running = Decimal::ZERO;
+    for same_day in events.chunk_by(|a, b| a.0 == b.0) {
+        let total = running + same_day.iter().map(|event| event.1).sum::<Decimal>();
+        if total != running {
+            changes.push(MrrChange {
+                day: same_day[0].0,
+                mrr: Money(total),
+            });
+            running = total;
+        }
+    }
+    changes
 }
 
 /// The kinds of MRR movement of the table in metrics.md, "Movements".
@@ -199,16 +223,15 @@ impl MovementKind {
     /// `None` when nothing changed.
     pub fn classify(before: Money, after: Money, paid_before: bool) -> Option<MovementKind> {
         let (before, after) = (before.0, after.0);
-        let zero = Decimal::ZERO;
         if before == after {
             None
-        } else if before <= zero {
-            (after > zero).then_some(if paid_before {
+        } else if !is_paying(before) {
+            is_paying(after).then_some(if paid_before {
                 MovementKind::Reactivation
             } else {
                 MovementKind::New
             })
-        } else if after <= zero {
+        } else if !is_paying(after) {
             Some(MovementKind::Churn)
         } else if after > before {
             Some(MovementKind::Expansion)

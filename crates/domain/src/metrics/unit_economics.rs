@@ -39,7 +39,7 @@ pub struct LtvEstimate {
 /// LTV of `series` on `day`.
 pub fn ltv(series: &[MrrSeries], day: NaiveDate, gross_margin: Decimal) -> LtvEstimate {
     let month = YearMonth::of(day);
-    let churn = MonthlyChurn::compute(series, month, month);
+    let churn = MonthlyChurn::for_ltv_in(series, &[], [month]);
     estimate(
         day,
         snapshot(series, day).arpa,
@@ -85,10 +85,7 @@ pub fn acquisition_reports(
     gross_margin: Decimal,
 ) -> Vec<AcquisitionReport> {
     let last_months = reports.iter().map(|r| YearMonth::of(r.period.last()));
-    let (Some(earliest), Some(latest)) = (last_months.clone().min(), last_months.max()) else {
-        return Vec::new();
-    };
-    let churn = MonthlyChurn::compute(series, earliest, latest);
+    let churn = MonthlyChurn::for_ltv_in(series, reports, last_months);
     reports
         .iter()
         .map(|report| {
@@ -155,34 +152,56 @@ fn spend_in(period: Period, spend: &BTreeMap<YearMonth, Money>) -> Option<Money>
     Some(Money(total))
 }
 
-/// Customer churn rates of consecutive calendar months.
-struct MonthlyChurn {
-    first: YearMonth,
-    rates: Vec<Option<Decimal>>,
-}
+/// Customer churn rates of calendar months.
+#[derive(Default)]
+struct MonthlyChurn(BTreeMap<YearMonth, Option<Decimal>>);
 
 impl MonthlyChurn {
-    /// Rates of the months that LTV needs on days in `earliest..=latest` months.
-    fn compute(series: &[MrrSeries], earliest: YearMonth, latest: YearMonth) -> MonthlyChurn {
-        let first = earliest.plus_months(-LTV_CHURN_MONTHS).unwrap_or(earliest);
-        let last = latest.plus_months(-1).unwrap_or(latest);
-        let months = Periods::split(Interval::Month, first.first_day(), last.last_day());
-        let rates = period_reports(series, &months)
+    /// Takes the rates of the reports that are exactly one calendar month, then computes, in one
+    /// pass, the months LTV needs on the last days of `months` that are still missing.
+    fn for_ltv_in(
+        series: &[MrrSeries],
+        reports: &[PeriodReport],
+        months: impl IntoIterator<Item = YearMonth>,
+    ) -> MonthlyChurn {
+        let mut churn = MonthlyChurn::default();
+        for report in reports {
+            let month = YearMonth::of(report.period.first());
+            if report.period == month.period() {
+                churn.0.insert(month, report.customer_churn_rate);
+            }
+        }
+        let mut missing = months
             .into_iter()
-            .map(|report| report.customer_churn_rate)
-            .collect();
-        MonthlyChurn { first, rates }
+            .flat_map(months_before)
+            .filter(|month| !churn.0.contains_key(month));
+        let Some(first_missing) = missing.next() else {
+            return churn;
+        };
+        let (earliest, latest) = missing.fold((first_missing, first_missing), |(lo, hi), month| {
+            (lo.min(month), hi.max(month))
+        });
+        let span = Periods::split(Interval::Month, earliest.first_day(), latest.last_day());
+        for report in period_reports(series, &span) {
+            churn
+                .0
+                .entry(YearMonth::of(report.period.first()))
+                .or_insert(report.customer_churn_rate);
+        }
+        churn
     }
 
     /// The known rates of the 6 months before `month`.
     fn rates_before(&self, month: YearMonth) -> Vec<Decimal> {
-        let end = self.first.months_until(month);
-        let start = end - LTV_CHURN_MONTHS;
-        (start..end)
-            .filter_map(|index| usize::try_from(index).ok())
-            .filter_map(|index| self.rates.get(index).copied().flatten())
+        months_before(month)
+            .filter_map(|earlier| self.0.get(&earlier).copied().flatten())
             .collect()
     }
+}
+
+/// The 6 calendar months before `month`.
+fn months_before(month: YearMonth) -> impl Iterator<Item = YearMonth> {
+    (1..=LTV_CHURN_MONTHS).filter_map(move |back| month.plus_months(-back))
 }
 
 /// LTV = ARPA × margin ÷ (Σ rates ÷ n), computed as ARPA × margin × n ÷ Σ rates so that only
@@ -296,6 +315,10 @@ mod tests {
         assert_eq!(acquisitions[2].sales_marketing_spend, None);
         assert_eq!(acquisitions[2].cac, None);
         assert_eq!(acquisitions[2].ltv_to_cac, None);
+        for acquisition in &acquisitions {
+            let day = acquisition.period.last();
+            assert_eq!(acquisition.ltv, ltv(&series, day, margin()));
+        }
     }
 
     #[test]
