@@ -10,7 +10,9 @@ use serde::Serialize;
 /// The accounts whose first paying day falls in `month`, followed month by month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Cohort {
+    /// The cohort month C.
     pub month: YearMonth,
+    /// Accounts whose first paying day is in C.
     pub accounts: u64,
     /// k = 0 (the cohort month) up to the last month asked for.
     pub months: Vec<CohortMonth>,
@@ -19,7 +21,9 @@ pub struct Cohort {
 /// A cohort on the last day of month C + k.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CohortMonth {
+    /// Months after the cohort month.
     pub k: u32,
+    /// The month C + k.
     pub month: YearMonth,
     /// Cohort accounts paying on the month's last day.
     pub paying_accounts: u64,

@@ -63,12 +63,15 @@ impl Default for FiscalYearStart {
 /// The length of the periods a range is split into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Interval {
+    /// One calendar day.
     Day,
     /// ISO week, Monday to Sunday.
     Week,
+    /// Calendar month.
     Month,
     /// Calendar quarter: January, April, July, October.
     Quarter,
+    /// Twelve months from the given start month.
     FiscalYear(FiscalYearStart),
 }
 

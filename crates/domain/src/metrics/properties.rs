@@ -269,7 +269,7 @@ fn check_reports(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn reports_match_a_day_by_day_evaluation_for_every_period(

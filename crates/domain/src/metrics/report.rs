@@ -159,8 +159,9 @@ pub fn trailing_twelve_month_report(series: &[MrrSeries], day: NaiveDate) -> Opt
 /// Works from change points only: totals at each period boundary are running sums of the
 /// movements, and per-account figures (churned customers, NRR and GRR numerators) are only
 /// corrected for accounts that changed within a period, since an unchanged account keeps its
-/// start MRR. The cost is O(accounts × log changes + changes × log periods), independent of
-/// the number of days.
+/// start MRR. The cost is O(accounts × log changes + changes × (log periods + periods
+/// containing a change)), independent of the number of days; consecutive periods contain each
+/// change once, trailing twelve-month windows ending on month ends about twelve times.
 pub fn period_reports(series: &[MrrSeries], periods: &Periods) -> Vec<PeriodReport> {
     let periods = periods.as_slice();
     let mut checkpoints: Vec<NaiveDate> = periods
@@ -583,11 +584,14 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_counts_paying_accounts_and_arpa() {
+    fn snapshot_counts_only_paying_accounts_in_arpa() {
+        let mut fully_discounted = row(4, "D", "2025-01-01", None, Month, 1, 5_000);
+        fully_discounted.discount_percent = Decimal::ONE_HUNDRED;
         let rows = [
             row(1, "A", "2025-01-01", None, Month, 1, 1_000),
             row(2, "B", "2025-01-01", None, Month, 1, 0),
             row(3, "C", "2025-01-01", None, Month, 1, 2_000),
+            fully_discounted,
         ];
         let series = series_by_account(&rows);
         let snap = snapshot(&series, day("2025-01-01"));

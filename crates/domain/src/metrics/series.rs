@@ -211,10 +211,15 @@ fn changes_of(events: &[(NaiveDate, Decimal)]) -> Vec<MrrChange> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MovementKind {
+    /// From zero to paying, never paying before: +cur.
     New,
+    /// From zero to paying after having paid on an earlier day: +cur.
     Reactivation,
+    /// From paying to zero: −prev.
     Churn,
+    /// Paying, to a higher MRR: cur − prev.
     Expansion,
+    /// Paying, to a lower MRR still above zero: cur − prev.
     Contraction,
 }
 
@@ -245,6 +250,7 @@ impl MovementKind {
 /// rule that classified it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Movement {
+    /// The day whose MRR differs from the day before's.
     pub day: NaiveDate,
     pub account: AccountId,
     /// Set for per-(account, product) series.
@@ -273,11 +279,14 @@ mod tests {
     }
 
     #[test]
-    fn quarterly_plan_with_discount_divides_the_discounted_price_by_three() {
+    fn quarterly_plan_with_discount_divides_the_discounted_price_by_the_term_months() {
         let mut quarterly = row(1, "S1", "2025-01-01", None, Quarter, 3, 1_000);
         quarterly.discount_percent = Decimal::from(10);
         let series = series_by_account([&quarterly]);
         assert_eq!(series[0].mrr_on(day("2025-01-01")), money(900));
+        quarterly.interval_count = 2;
+        let series = series_by_account([&quarterly]);
+        assert_eq!(series[0].mrr_on(day("2025-01-01")), money(450));
     }
 
     #[test]

@@ -16,6 +16,7 @@ const LTV_CHURN_MONTHS: i64 = 6;
 /// LTV on a day, with the figures it was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LtvEstimate {
+    /// The day LTV is estimated on.
     pub day: NaiveDate,
     /// ARPA on `day`.
     #[schema(value_type = Option<String>)]
@@ -26,6 +27,7 @@ pub struct LtvEstimate {
     #[schema(value_type = Option<String>)]
     #[serde(with = "rust_decimal::serde::str_option")]
     pub mean_monthly_customer_churn_rate: Option<Decimal>,
+    /// The workspace setting the estimate used.
     #[schema(value_type = String)]
     #[serde(with = "rust_decimal::serde::str")]
     pub gross_margin: Decimal,
