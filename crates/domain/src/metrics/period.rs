@@ -150,7 +150,8 @@ impl Periods {
         Periods(vec![period])
     }
 
-    /// The twelve months ending on each of `ends` (see [`trailing_twelve_months`]).
+    /// The twelve months ending on each of `ends` (see [`trailing_twelve_months`]), in date
+    /// order, duplicates removed.
     pub fn trailing_twelve_months(ends: impl IntoIterator<Item = NaiveDate>) -> Periods {
         let mut periods: Vec<Period> = ends
             .into_iter()
