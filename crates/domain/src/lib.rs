@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod i18n;
 pub mod ids;
 pub mod interchange;
+pub mod metrics;
 pub mod money;
 pub mod settings;
 pub mod staff;

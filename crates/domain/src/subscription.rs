@@ -86,10 +86,14 @@ impl SubscriptionTerms {
     }
 
     /// quantity × unit_price × (1 − discount/100) ÷ months in (interval × count), exactly.
+    ///
+    /// Computed as quantity × unit_price × (100 − discount) ÷ (100 × months): one division, so
+    /// a repeating result is rounded once (and the metrics engine divides once per row).
     pub fn mrr(&self) -> Money {
         let gross = Decimal::from(self.quantity) * self.unit_price.0;
-        let net = gross * (Decimal::ONE_HUNDRED - self.discount_percent) / Decimal::ONE_HUNDRED;
-        Money(net / Decimal::from(self.term_months()))
+        let net_hundredfold = gross * (Decimal::ONE_HUNDRED - self.discount_percent);
+        let divisor = Decimal::ONE_HUNDRED * Decimal::from(self.term_months());
+        Money(net_hundredfold / divisor)
     }
 
     pub fn covers(&self, day: NaiveDate) -> bool {
