@@ -49,10 +49,7 @@ pub fn cohorts(series: &[MrrSeries], from: YearMonth, through: YearMonth) -> Vec
         return Vec::new();
     };
     let mut changes: Vec<CohortChanges> = (0..count)
-        .map(|index| CohortChanges {
-            accounts: 0,
-            by_month: vec![MonthChange::default(); count - index],
-        })
+        .map(|index| CohortChanges { accounts: 0, by_month: vec![MonthChange::default(); count - index] })
         .collect();
 
     for one in series {
@@ -60,18 +57,16 @@ pub fn cohorts(series: &[MrrSeries], from: YearMonth, through: YearMonth) -> Vec
             continue;
         };
         let cohort_month = YearMonth::of(first_paying_day);
-        let Some(cohort) = usize::try_from(from.months_until(cohort_month))
-            .ok()
-            .and_then(|index| changes.get_mut(index))
+        let Some(cohort) =
+            usize::try_from(from.months_until(cohort_month)).ok().and_then(|index| changes.get_mut(index))
         else {
             continue;
         };
         cohort.accounts += 1;
         for (index, change) in one.changes().iter().enumerate() {
-            let Some(month_change) =
-                usize::try_from(cohort_month.months_until(YearMonth::of(change.day)))
-                    .ok()
-                    .and_then(|k| cohort.by_month.get_mut(k))
+            let Some(month_change) = usize::try_from(cohort_month.months_until(YearMonth::of(change.day)))
+                .ok()
+                .and_then(|k| cohort.by_month.get_mut(k))
             else {
                 break;
             };
@@ -130,11 +125,7 @@ impl CohortChanges {
                 })
             })
             .collect();
-        Cohort {
-            month: cohort_month,
-            accounts,
-            months,
-        }
+        Cohort { month: cohort_month, accounts, months }
     }
 }
 
@@ -168,40 +159,14 @@ mod tests {
         let cells: Vec<_> = january
             .months
             .iter()
-            .map(|m| {
-                (
-                    m.k,
-                    m.paying_accounts,
-                    m.mrr,
-                    m.logo_retention,
-                    m.revenue_retention,
-                )
-            })
+            .map(|m| (m.k, m.paying_accounts, m.mrr, m.logo_retention, m.revenue_retention))
             .collect();
         assert_eq!(
             cells,
             vec![
-                (
-                    0,
-                    2,
-                    money(2_000),
-                    rate("0.6666666666666666666666666667"),
-                    rate("1")
-                ),
-                (
-                    1,
-                    2,
-                    money(2_500),
-                    rate("0.6666666666666666666666666667"),
-                    rate("1.25")
-                ),
-                (
-                    2,
-                    1,
-                    money(1_500),
-                    rate("0.3333333333333333333333333333"),
-                    rate("0.75")
-                ),
+                (0, 2, money(2_000), rate("0.6666666666666666666666666667"), rate("1")),
+                (1, 2, money(2_500), rate("0.6666666666666666666666666667"), rate("1.25")),
+                (2, 1, money(1_500), rate("0.3333333333333333333333333333"), rate("0.75")),
             ]
         );
 
@@ -218,20 +183,8 @@ mod tests {
 
     #[test]
     fn cohort_month_with_all_accounts_gone_by_its_end_has_no_revenue_retention() {
-        let rows = [row(
-            1,
-            "A",
-            "2025-01-05",
-            Some("2025-01-20"),
-            Month,
-            1,
-            1_000,
-        )];
-        let table = cohorts(
-            &series_by_account(&rows),
-            month("2025-01"),
-            month("2025-02"),
-        );
+        let rows = [row(1, "A", "2025-01-05", Some("2025-01-20"), Month, 1, 1_000)];
+        let table = cohorts(&series_by_account(&rows), month("2025-01"), month("2025-02"));
         assert_eq!(table[0].accounts, 1);
         assert_eq!(table[0].months[0].logo_retention, rate("0"));
         assert_eq!(table[0].months[1].revenue_retention, None);
@@ -240,11 +193,7 @@ mod tests {
     #[test]
     fn accounts_of_earlier_cohorts_are_left_out() {
         let rows = [row(1, "A", "2024-12-31", None, Month, 1, 1_000)];
-        let table = cohorts(
-            &series_by_account(&rows),
-            month("2025-01"),
-            month("2025-01"),
-        );
+        let table = cohorts(&series_by_account(&rows), month("2025-01"), month("2025-01"));
         assert_eq!(table[0].accounts, 0);
         assert_eq!(table[0].months[0].mrr, money(0));
     }

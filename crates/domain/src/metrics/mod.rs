@@ -25,16 +25,14 @@ mod fixtures;
 mod properties;
 
 pub use cohort::{cohorts, Cohort, CohortMonth};
-pub use period::{
-    trailing_twelve_months, FiscalYearStart, Interval, Period, Periods, UnorderedPeriods, YearMonth,
-};
+pub use period::{trailing_twelve_months, FiscalYearStart, Interval, Period, Periods, UnorderedPeriods, YearMonth};
 pub use report::{
-    annualized, period_reports, snapshot, trailing_twelve_month_report, MovementSum,
-    MovementTotals, PeriodReport, Snapshot,
+    annualized, period_reports, snapshot, trailing_twelve_month_report, MovementSum, MovementTotals, PeriodReport,
+    Snapshot,
 };
 pub use series::{
-    row_mrr, series_by_account, series_by_account_and_product, Movement, MovementKind, MrrChange,
-    MrrSeries, MRR_DECIMALS,
+    row_mrr, series_by_account, series_by_account_and_product, Movement, MovementKind, MrrChange, MrrSeries,
+    MRR_DECIMALS,
 };
 pub use unit_economics::{acquisition_reports, ltv, AcquisitionReport, LtvEstimate};
 
@@ -64,10 +62,7 @@ mod reported_money {
         use crate::money::Money;
         use serde::Serializer;
 
-        pub fn serialize<S: Serializer>(
-            money: &Option<Money>,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(money: &Option<Money>, serializer: S) -> Result<S::Ok, S::Error> {
             match money {
                 Some(money) => serializer.collect_str(&money.reported()),
                 None => serializer.serialize_none(),

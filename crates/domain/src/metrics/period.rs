@@ -79,10 +79,8 @@ impl Interval {
     /// The whole calendar period of this interval that contains `day`.
     pub fn period_containing(self, day: NaiveDate) -> Period {
         let first = self.first_day_of_period_containing(day);
-        let last = self
-            .first_day_after_period_starting(first)
-            .and_then(|next| next.pred_opt())
-            .unwrap_or(NaiveDate::MAX);
+        let last =
+            self.first_day_after_period_starting(first).and_then(|next| next.pred_opt()).unwrap_or(NaiveDate::MAX);
         Period { first, last }
     }
 
@@ -90,21 +88,17 @@ impl Interval {
         let month_start = YearMonth::of(day).first_day();
         match self {
             Interval::Day => day,
-            Interval::Week => day
-                .checked_sub_days(Days::new(day.weekday().num_days_from_monday().into()))
-                .unwrap_or(day),
+            Interval::Week => {
+                day.checked_sub_days(Days::new(day.weekday().num_days_from_monday().into())).unwrap_or(day)
+            }
             Interval::Month => month_start,
             Interval::Quarter => {
                 let months_into_quarter = (day.month() - 1) % 3;
-                month_start
-                    .checked_sub_months(Months::new(months_into_quarter))
-                    .unwrap_or(month_start)
+                month_start.checked_sub_months(Months::new(months_into_quarter)).unwrap_or(month_start)
             }
             Interval::FiscalYear(start) => {
                 let months_into_year = (day.month() + 12 - start.month()) % 12;
-                month_start
-                    .checked_sub_months(Months::new(months_into_year))
-                    .unwrap_or(month_start)
+                month_start.checked_sub_months(Months::new(months_into_year)).unwrap_or(month_start)
             }
         }
     }
@@ -153,10 +147,7 @@ impl Periods {
     /// The twelve months ending on each of `ends` (see [`trailing_twelve_months`]), in date
     /// order, duplicates removed.
     pub fn trailing_twelve_months(ends: impl IntoIterator<Item = NaiveDate>) -> Periods {
-        let mut periods: Vec<Period> = ends
-            .into_iter()
-            .filter_map(trailing_twelve_months)
-            .collect();
+        let mut periods: Vec<Period> = ends.into_iter().filter_map(trailing_twelve_months).collect();
         periods.sort();
         periods.dedup();
         Periods(periods)
@@ -164,9 +155,7 @@ impl Periods {
 
     /// Accepts any periods whose first days and last days both never decrease.
     pub fn new(periods: Vec<Period>) -> Result<Periods, UnorderedPeriods> {
-        let ordered = periods
-            .windows(2)
-            .all(|pair| pair[0].first <= pair[1].first && pair[0].last <= pair[1].last);
+        let ordered = periods.windows(2).all(|pair| pair[0].first <= pair[1].first && pair[0].last <= pair[1].last);
         if ordered {
             Ok(Periods(periods))
         } else {
@@ -201,19 +190,7 @@ pub fn trailing_twelve_months(day: NaiveDate) -> Option<Period> {
 }
 
 /// A calendar month, written `YYYY-MM`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "2025-04")]
 pub struct YearMonth(NaiveDate);
@@ -241,9 +218,7 @@ impl YearMonth {
     }
 
     pub fn last_day(self) -> NaiveDate {
-        self.next()
-            .and_then(|next| next.first_day().pred_opt())
-            .unwrap_or(NaiveDate::MAX)
+        self.next().and_then(|next| next.first_day().pred_opt()).unwrap_or(NaiveDate::MAX)
     }
 
     pub fn days(self) -> u32 {
@@ -251,10 +226,7 @@ impl YearMonth {
     }
 
     pub fn period(self) -> Period {
-        Period {
-            first: self.first_day(),
-            last: self.last_day(),
-        }
+        Period { first: self.first_day(), last: self.last_day() }
     }
 
     pub fn next(self) -> Option<YearMonth> {
@@ -288,9 +260,7 @@ impl fmt::Display for YearMonth {
 impl FromStr for YearMonth {
     type Err = Reason;
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let malformed = || Reason::Malformed {
-            detail: "YYYY-MM".into(),
-        };
+        let malformed = || Reason::Malformed { detail: "YYYY-MM".into() };
         let (year, month) = raw.trim().split_once('-').ok_or_else(malformed)?;
         let year = year.parse().map_err(|_| malformed())?;
         let month = month.parse().map_err(|_| malformed())?;
@@ -301,8 +271,7 @@ impl FromStr for YearMonth {
 impl TryFrom<String> for YearMonth {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        raw.parse()
-            .map_err(|reason: Reason| reason.message(crate::i18n::Lang::En))
+        raw.parse().map_err(|reason: Reason| reason.message(crate::i18n::Lang::En))
     }
 }
 
@@ -321,11 +290,7 @@ mod tests {
     }
 
     fn bounds(periods: &Periods) -> Vec<(String, String)> {
-        periods
-            .as_slice()
-            .iter()
-            .map(|p| (p.first().to_string(), p.last().to_string()))
-            .collect()
+        periods.as_slice().iter().map(|p| (p.first().to_string(), p.last().to_string())).collect()
     }
 
     #[test]
@@ -349,10 +314,7 @@ mod tests {
     #[test]
     fn fiscal_year_start_month_is_configurable_and_validated() {
         let october = Interval::FiscalYear(FiscalYearStart::new(10).unwrap());
-        assert_eq!(
-            october.period_containing(day("2025-09-30")).first(),
-            day("2024-10-01")
-        );
+        assert_eq!(october.period_containing(day("2025-09-30")).first(), day("2024-10-01"));
         assert!(FiscalYearStart::new(13).is_err());
         assert!(FiscalYearStart::new(0).is_err());
     }
@@ -360,10 +322,7 @@ mod tests {
     #[test]
     fn quarters_are_calendar_quarters() {
         let q = Interval::Quarter.period_containing(day("2024-05-17"));
-        assert_eq!(
-            (q.first(), q.last()),
-            (day("2024-04-01"), day("2024-06-30"))
-        );
+        assert_eq!((q.first(), q.last()), (day("2024-04-01"), day("2024-06-30")));
     }
 
     #[test]
@@ -377,26 +336,17 @@ mod tests {
                 ("2024-03-01".into(), "2024-03-10".into()),
             ]
         );
-        assert_eq!(
-            Periods::split(Interval::Day, day("2024-02-28"), day("2024-03-01")).len(),
-            3
-        );
+        assert_eq!(Periods::split(Interval::Day, day("2024-02-28"), day("2024-03-01")).len(), 3);
         assert!(Periods::split(Interval::Month, day("2024-02-01"), day("2024-01-01")).is_empty());
     }
 
     #[test]
     fn split_into_fiscal_years_follows_the_start_month() {
-        let years = Periods::split(
-            Interval::FiscalYear(FiscalYearStart::default()),
-            day("2023-04-01"),
-            day("2025-03-31"),
-        );
+        let years =
+            Periods::split(Interval::FiscalYear(FiscalYearStart::default()), day("2023-04-01"), day("2025-03-31"));
         assert_eq!(
             bounds(&years),
-            vec![
-                ("2023-04-01".into(), "2024-03-31".into()),
-                ("2024-04-01".into(), "2025-03-31".into()),
-            ]
+            vec![("2023-04-01".into(), "2024-03-31".into()), ("2024-04-01".into(), "2025-03-31".into()),]
         );
     }
 

@@ -4,9 +4,7 @@
 use super::cohort::cohorts;
 use super::period::{FiscalYearStart, Interval, Periods, YearMonth};
 use super::report::period_reports;
-use super::series::{
-    row_mrr, series_by_account, series_by_account_and_product, MovementKind, MrrSeries,
-};
+use super::series::{row_mrr, series_by_account, series_by_account_and_product, MovementKind, MrrSeries};
 use crate::account::CustomFields;
 use crate::ids::{AccountId, ExternalId};
 use crate::money::{Currency, Money};
@@ -26,10 +24,7 @@ fn plus_days(day: NaiveDate, days: u64) -> NaiveDate {
 
 /// Days the histories can touch: every generated date falls strictly inside.
 fn history_days() -> (NaiveDate, NaiveDate) {
-    (
-        NaiveDate::from_ymd_opt(2023, 12, 1).unwrap(),
-        NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
-    )
+    (NaiveDate::from_ymd_opt(2023, 12, 1).unwrap(), NaiveDate::from_ymd_opt(2027, 12, 31).unwrap())
 }
 
 /// One contract period's terms, with how many days it lasts.
@@ -50,17 +45,10 @@ fn segment() -> impl Strategy<Value = Segment> {
 /// Subscriptions of up to six accounts, each a run of consecutive periods; the last period of
 /// a subscription is sometimes open-ended.
 fn history() -> impl Strategy<Value = Vec<SubscriptionTerms>> {
-    let subscription = (
-        1i64..7,
-        0u64..700,
-        prop::collection::vec(segment(), 1..4),
-        any::<bool>(),
-    );
+    let subscription = (1i64..7, 0u64..700, prop::collection::vec(segment(), 1..4), any::<bool>());
     prop::collection::vec(subscription, 0..12).prop_map(|subscriptions| {
         let mut rows = Vec::new();
-        for (number, (account, offset, segments, open_ended)) in
-            subscriptions.into_iter().enumerate()
-        {
+        for (number, (account, offset, segments, open_ended)) in subscriptions.into_iter().enumerate() {
             let mut start = plus_days(origin(), offset);
             let count = segments.len();
             for (index, segment) in segments.into_iter().enumerate() {
@@ -126,26 +114,17 @@ impl<'a> Direct<'a> {
         let mut grouped: BTreeMap<_, Vec<_>> = BTreeMap::new();
         for terms in rows {
             let product = by_product.then_some(terms.product.as_str());
-            grouped
-                .entry((terms.account_id, product))
-                .or_default()
-                .push(terms);
+            grouped.entry((terms.account_id, product)).or_default().push(terms);
         }
         Direct { rows: grouped }
     }
 
     fn mrr(rows: &[&SubscriptionTerms], day: NaiveDate) -> Decimal {
-        rows.iter()
-            .filter(|terms| terms.covers(day))
-            .map(|terms| row_mrr(terms))
-            .sum()
+        rows.iter().filter(|terms| terms.covers(day)).map(|terms| row_mrr(terms)).sum()
     }
 
     fn per_series(&self, day: NaiveDate) -> Vec<Decimal> {
-        self.rows
-            .values()
-            .map(|rows| Self::mrr(rows, day))
-            .collect()
+        self.rows.values().map(|rows| Self::mrr(rows, day)).collect()
     }
 
     fn total(&self, day: NaiveDate) -> Decimal {
@@ -153,10 +132,7 @@ impl<'a> Direct<'a> {
     }
 
     fn paying(&self, day: NaiveDate) -> u64 {
-        self.per_series(day)
-            .into_iter()
-            .filter(|mrr| *mrr > Decimal::ZERO)
-            .count() as u64
+        self.per_series(day).into_iter().filter(|mrr| *mrr > Decimal::ZERO).count() as u64
     }
 
     /// (day, kind, amount) of every movement, by the table of metrics.md.
@@ -171,11 +147,7 @@ impl<'a> Direct<'a> {
                 let current = Self::mrr(rows, day);
                 let zero = Decimal::ZERO;
                 let kind = if previous == zero && current > zero {
-                    Some(if paid_before {
-                        MovementKind::Reactivation
-                    } else {
-                        MovementKind::New
-                    })
+                    Some(if paid_before { MovementKind::Reactivation } else { MovementKind::New })
                 } else if previous > zero && current == zero {
                     Some(MovementKind::Churn)
                 } else if previous > zero && current > previous {
@@ -206,16 +178,10 @@ fn kind_sum(
     movements
         .iter()
         .filter(|(day, k, _)| *k == kind && first <= *day && *day <= last)
-        .fold((Decimal::ZERO, 0), |(sum, count), (_, _, amount)| {
-            (sum + amount, count + 1)
-        })
+        .fold((Decimal::ZERO, 0), |(sum, count), (_, _, amount)| (sum + amount, count + 1))
 }
 
-fn check_reports(
-    series: &[MrrSeries],
-    direct: &Direct,
-    periods: &Periods,
-) -> Result<(), TestCaseError> {
+fn check_reports(series: &[MrrSeries], direct: &Direct, periods: &Periods) -> Result<(), TestCaseError> {
     let movements = direct.movements();
     let reports = period_reports(series, periods);
     prop_assert_eq!(reports.len(), periods.len());
@@ -225,11 +191,8 @@ fn check_reports(
         prop_assert_eq!(report.mrr_start.0, direct.total(start_day));
         prop_assert_eq!(report.mrr_end.0, direct.total(last));
         prop_assert_eq!(report.mrr_end, report.mrr_start + report.movements.net());
-        let listed: Money = series
-            .iter()
-            .flat_map(|one| one.movements_between(first, last))
-            .map(|movement| movement.amount)
-            .sum();
+        let listed: Money =
+            series.iter().flat_map(|one| one.movements_between(first, last)).map(|movement| movement.amount).sum();
         prop_assert_eq!(listed, report.mrr_end - report.mrr_start);
 
         let totals = report.movements;
@@ -240,21 +203,15 @@ fn check_reports(
             (MovementKind::Contraction, totals.contraction),
             (MovementKind::Churn, totals.churn),
         ] {
-            prop_assert_eq!(
-                (sum.amount.0, sum.count),
-                kind_sum(&movements, kind, first, last)
-            );
+            prop_assert_eq!((sum.amount.0, sum.count), kind_sum(&movements, kind, first, last));
         }
 
         prop_assert_eq!(report.customers_start, direct.paying(start_day));
         prop_assert_eq!(report.customers_end, direct.paying(last));
         let starts = direct.per_series(start_day);
         let ends = direct.per_series(last);
-        let retained: Vec<(Decimal, Decimal)> = starts
-            .into_iter()
-            .zip(ends)
-            .filter(|(start, _)| *start > Decimal::ZERO)
-            .collect();
+        let retained: Vec<(Decimal, Decimal)> =
+            starts.into_iter().zip(ends).filter(|(start, _)| *start > Decimal::ZERO).collect();
         let start_sum: Decimal = retained.iter().map(|(start, _)| start).sum();
         let end_sum: Decimal = retained.iter().map(|(_, end)| end).sum();
         let gross_sum: Decimal = retained.iter().map(|(start, end)| *start.min(end)).sum();

@@ -31,11 +31,7 @@ pub struct MovementTotals {
 impl MovementTotals {
     /// Σ of every movement: MRR at end − MRR at start.
     pub fn net(&self) -> Money {
-        self.new.amount
-            + self.reactivation.amount
-            + self.expansion.amount
-            + self.contraction.amount
-            + self.churn.amount
+        self.new.amount + self.reactivation.amount + self.expansion.amount + self.contraction.amount + self.churn.amount
     }
 
     /// |Σ churn| + |Σ contraction|.
@@ -164,10 +160,8 @@ pub fn trailing_twelve_month_report(series: &[MrrSeries], day: NaiveDate) -> Opt
 /// change once, trailing twelve-month windows ending on month ends about twelve times.
 pub fn period_reports(series: &[MrrSeries], periods: &Periods) -> Vec<PeriodReport> {
     let periods = periods.as_slice();
-    let mut checkpoints: Vec<NaiveDate> = periods
-        .iter()
-        .flat_map(|period| [period.day_before(), period.last()])
-        .collect();
+    let mut checkpoints: Vec<NaiveDate> =
+        periods.iter().flat_map(|period| [period.day_before(), period.last()]).collect();
     checkpoints.sort_unstable();
     checkpoints.dedup();
     let (Some(&earliest), Some(&latest)) = (checkpoints.first(), checkpoints.last()) else {
@@ -184,11 +178,8 @@ pub fn period_reports(series: &[MrrSeries], periods: &Periods) -> Vec<PeriodRepo
         let mut next_unvisited_period = 0;
         let mut at_start = Cursor::new(one);
         let mut at_end = Cursor::new(one);
-        for (index, change) in changes
-            .iter()
-            .enumerate()
-            .skip(first_inside)
-            .take_while(|(_, change)| change.day <= latest)
+        for (index, change) in
+            changes.iter().enumerate().skip(first_inside).take_while(|(_, change)| change.day <= latest)
         {
             let before = one.mrr_before_change(index);
             let bucket = checkpoints.partition_point(|checkpoint| *checkpoint < change.day);
@@ -198,10 +189,7 @@ pub fn period_reports(series: &[MrrSeries], periods: &Periods) -> Vec<PeriodRepo
             let started = periods.partition_point(|period| period.first() <= change.day);
             for period_index in ending_later.max(next_unvisited_period)..started {
                 let period = &periods[period_index];
-                corrections[period_index].add(
-                    at_start.mrr_on(period.day_before()),
-                    at_end.mrr_on(period.last()),
-                );
+                corrections[period_index].add(at_start.mrr_on(period.day_before()), at_end.mrr_on(period.last()));
             }
             next_unvisited_period = next_unvisited_period.max(started);
         }
@@ -213,12 +201,7 @@ pub fn period_reports(series: &[MrrSeries], periods: &Periods) -> Vec<PeriodRepo
         .zip(&corrections)
         .map(|(period, correction)| {
             let at = |day: NaiveDate| &running[checkpoints.partition_point(|c| *c < day)];
-            report(
-                *period,
-                at(period.day_before()),
-                at(period.last()),
-                correction,
-            )
+            report(*period, at(period.day_before()), at(period.last()), correction)
         })
         .collect()
 }
@@ -274,18 +257,12 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(series: &'a MrrSeries) -> Cursor<'a> {
-        Cursor {
-            series,
-            next_change: 0,
-        }
+        Cursor { series, next_change: 0 }
     }
 
     fn mrr_on(&mut self, day: NaiveDate) -> Decimal {
         let changes = self.series.changes();
-        while changes
-            .get(self.next_change)
-            .is_some_and(|change| change.day <= day)
-        {
+        while changes.get(self.next_change).is_some_and(|change| change.day <= day) {
             self.next_change += 1;
         }
         self.series.mrr_before_change(self.next_change).0
@@ -355,10 +332,7 @@ fn report(period: Period, start: &Bucket, end: &Bucket, correction: &Correction)
         churned_customers: correction.churned_customers,
         retained_mrr: Money(retained_mrr),
         gross_retained_mrr: Money(gross_retained_mrr),
-        customer_churn_rate: ratio(
-            Decimal::from(correction.churned_customers),
-            Decimal::from(customers_start),
-        ),
+        customer_churn_rate: ratio(Decimal::from(correction.churned_customers), Decimal::from(customers_start)),
         gross_mrr_churn_rate: ratio(lost, mrr_start),
         net_mrr_churn_rate: ratio(lost - won_back, mrr_start),
         nrr: ratio(retained_mrr, mrr_start),
@@ -385,10 +359,7 @@ mod tests {
         Periods::single(text.parse::<YearMonth>().unwrap().period())
     }
 
-    fn report_for(
-        rows: &[crate::subscription::SubscriptionTerms],
-        period: Periods,
-    ) -> PeriodReport {
+    fn report_for(rows: &[crate::subscription::SubscriptionTerms], period: Periods) -> PeriodReport {
         let series = series_by_account(rows);
         period_reports(&series, &period).pop().unwrap()
     }
@@ -407,29 +378,14 @@ mod tests {
         assert_eq!(report.mrr_start, money(5_000));
         assert_eq!(report.mrr_end, money(5_500));
         assert_eq!(report.arr_end, money(66_000));
-        assert_eq!(
-            report.movements.new,
-            MovementSum {
-                amount: money(3_000),
-                count: 1
-            }
-        );
+        assert_eq!(report.movements.new, MovementSum { amount: money(3_000), count: 1 });
         assert_eq!(report.movements.expansion.amount, money(500));
         assert_eq!(report.movements.contraction.amount, money(-1_000));
-        assert_eq!(
-            report.movements.churn,
-            MovementSum {
-                amount: money(-2_000),
-                count: 1
-            }
-        );
+        assert_eq!(report.movements.churn, MovementSum { amount: money(-2_000), count: 1 });
         assert_eq!(report.movements.net(), report.mrr_end - report.mrr_start);
         assert_eq!((report.customers_start, report.customers_end), (3, 3));
         assert_eq!(report.churned_customers, 1);
-        assert_eq!(
-            report.customer_churn_rate,
-            rate("0.3333333333333333333333333333")
-        );
+        assert_eq!(report.customer_churn_rate, rate("0.3333333333333333333333333333"));
         assert_eq!(report.gross_mrr_churn_rate, rate("0.6"));
         assert_eq!(report.net_mrr_churn_rate, rate("0.5"));
         assert_eq!(report.retained_mrr, money(2_500));
@@ -437,10 +393,7 @@ mod tests {
         assert_eq!(report.nrr, rate("0.5"));
         assert_eq!(report.grr, rate("0.4"));
         assert_eq!(report.quick_ratio, rate("1.1666666666666666666666666667"));
-        assert_eq!(
-            report.arpa.map(|a| a.reported()),
-            Some(Decimal::new(183333, 2))
-        );
+        assert_eq!(report.arpa.map(|a| a.reported()), Some(Decimal::new(183333, 2)));
     }
 
     #[test]
@@ -461,15 +414,7 @@ mod tests {
 
     #[test]
     fn change_on_the_day_after_a_period_is_not_in_it() {
-        let rows = [row(
-            1,
-            "A",
-            "2025-01-01",
-            Some("2025-02-01"),
-            Month,
-            1,
-            1_000,
-        )];
+        let rows = [row(1, "A", "2025-01-01", Some("2025-02-01"), Month, 1, 1_000)];
         let january = report_for(&rows, month("2025-01"));
         assert_eq!(january.movements.churn.count, 0);
         assert_eq!(january.mrr_end, money(1_000));
@@ -518,14 +463,7 @@ mod tests {
         let periods = Periods::split(Interval::Month, day("2025-01-01"), day("2025-03-31"));
         let reports = period_reports(&series, &periods);
         let ends: Vec<_> = reports.iter().map(|r| (r.mrr_start, r.mrr_end)).collect();
-        assert_eq!(
-            ends,
-            vec![
-                (money(0), money(1_000)),
-                (money(1_000), money(1_600)),
-                (money(1_600), money(600)),
-            ]
-        );
+        assert_eq!(ends, vec![(money(0), money(1_000)), (money(1_000), money(1_600)), (money(1_600), money(600)),]);
         assert_eq!(reports[2].customer_churn_rate, rate("0.5"));
     }
 
@@ -536,11 +474,7 @@ mod tests {
             row(1, "A2", "2024-04-01", None, Month, 1, 400),
         ];
         let series = series_by_account(&rows);
-        let years = Periods::split(
-            Interval::FiscalYear(Default::default()),
-            day("2024-04-01"),
-            day("2025-03-31"),
-        );
+        let years = Periods::split(Interval::FiscalYear(Default::default()), day("2024-04-01"), day("2025-03-31"));
         let fiscal_2024 = &period_reports(&series, &years)[0];
         assert_eq!(fiscal_2024.mrr_start, money(100));
         assert_eq!(fiscal_2024.movements.expansion.amount, money(300));
@@ -574,10 +508,7 @@ mod tests {
         let ends = ["2024-12-31", "2025-01-31", "2025-02-28"].map(day);
         let together = period_reports(&series, &Periods::trailing_twelve_months(ends));
         for (report, end) in together.iter().zip(ends) {
-            assert_eq!(
-                Some(report),
-                trailing_twelve_month_report(&series, end).as_ref()
-            );
+            assert_eq!(Some(report), trailing_twelve_month_report(&series, end).as_ref());
         }
         assert_eq!(together[1].nrr, rate("0"));
         assert_eq!(together[2].nrr, rate("0.5"));
@@ -602,15 +533,7 @@ mod tests {
 
     #[test]
     fn report_serializes_money_as_reported_and_missing_rates_as_null() {
-        let rows = [row(
-            1,
-            "A",
-            "2025-01-15",
-            None,
-            crate::subscription::BillingInterval::Year,
-            1,
-            1_000,
-        )];
+        let rows = [row(1, "A", "2025-01-15", None, crate::subscription::BillingInterval::Year, 1, 1_000)];
         let json = serde_json::to_value(report_for(&rows, month("2025-01"))).unwrap();
         assert_eq!(json["mrr_end"], "83.33");
         assert_eq!(json["arr_end"], "1000.00");

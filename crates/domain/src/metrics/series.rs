@@ -83,11 +83,7 @@ impl MrrSeries {
     }
 
     /// Movements dated within `[first, last]`.
-    pub fn movements_between(
-        &self,
-        first: NaiveDate,
-        last: NaiveDate,
-    ) -> impl Iterator<Item = Movement> + '_ {
+    pub fn movements_between(&self, first: NaiveDate, last: NaiveDate) -> impl Iterator<Item = Movement> + '_ {
         let from = self.changes.partition_point(|change| change.day < first);
         let to = self.changes.partition_point(|change| change.day <= last);
         (from..to.max(from)).filter_map(|index| self.movement_at(index))
@@ -119,30 +115,18 @@ impl MrrSeries {
 
 /// One series per account, from the periods of any set of accounts (the caller filters by
 /// choosing which accounts' periods to pass). Ordered by account.
-pub fn series_by_account<'a>(
-    periods: impl IntoIterator<Item = &'a SubscriptionTerms>,
-) -> Vec<MrrSeries> {
+pub fn series_by_account<'a>(periods: impl IntoIterator<Item = &'a SubscriptionTerms>) -> Vec<MrrSeries> {
     build(periods, |terms| terms.account_id)
         .into_iter()
-        .map(|(account, changes)| MrrSeries {
-            account,
-            product: None,
-            changes,
-        })
+        .map(|(account, changes)| MrrSeries { account, product: None, changes })
         .collect()
 }
 
 /// One series per (account, product), for product-level views. Ordered by account, product.
-pub fn series_by_account_and_product<'a>(
-    periods: impl IntoIterator<Item = &'a SubscriptionTerms>,
-) -> Vec<MrrSeries> {
+pub fn series_by_account_and_product<'a>(periods: impl IntoIterator<Item = &'a SubscriptionTerms>) -> Vec<MrrSeries> {
     build(periods, |terms| (terms.account_id, terms.product.as_str()))
         .into_iter()
-        .map(|((account, product), changes)| MrrSeries {
-            account,
-            product: Some(product.to_owned()),
-            changes,
-        })
+        .map(|((account, product), changes)| MrrSeries { account, product: Some(product.to_owned()), changes })
         .collect()
 }
 
@@ -161,14 +145,7 @@ fn build<'a, K: Ord + Copy + 'a>(
     let mut rows: Vec<(K, NaiveDate, Option<NaiveDate>, Decimal)> = periods
         .into_iter()
         .filter(|terms| terms.end_date.is_none_or(|end| end > terms.start_date))
-        .map(|terms| {
-            (
-                key_of(terms),
-                terms.start_date,
-                terms.end_date,
-                row_mrr(terms),
-            )
-        })
+        .map(|terms| (key_of(terms), terms.start_date, terms.end_date, row_mrr(terms)))
         .filter(|row| !row.3.is_zero())
         .collect();
     rows.sort_by_key(|row| row.0);
@@ -197,10 +174,7 @@ fn changes_of(events: &[(NaiveDate, Decimal)]) -> Vec<MrrChange> {
     for same_day in events.chunk_by(|a, b| a.0 == b.0) {
         let total = running + same_day.iter().map(|event| event.1).sum::<Decimal>();
         if total != running {
-            changes.push(MrrChange {
-                day: same_day[0].0,
-                mrr: Money(total),
-            });
+            changes.push(MrrChange { day: same_day[0].0, mrr: Money(total) });
             running = total;
         }
     }
@@ -231,11 +205,7 @@ impl MovementKind {
         if before == after {
             None
         } else if !is_paying(before) {
-            is_paying(after).then_some(if paid_before {
-                MovementKind::Reactivation
-            } else {
-                MovementKind::New
-            })
+            is_paying(after).then_some(if paid_before { MovementKind::Reactivation } else { MovementKind::New })
         } else if !is_paying(after) {
             Some(MovementKind::Churn)
         } else if after > before {
@@ -355,10 +325,8 @@ mod tests {
     fn churn_then_return_is_churn_then_reactivation() {
         let first = row(1, "S1", "2025-01-01", Some("2025-03-01"), Month, 1, 1_000);
         let back = row(1, "S2", "2025-05-01", None, Month, 1, 1_500);
-        let kinds: Vec<_> = series_by_account([&first, &back])[0]
-            .movements()
-            .map(|m| (m.day, m.kind, m.amount))
-            .collect();
+        let kinds: Vec<_> =
+            series_by_account([&first, &back])[0].movements().map(|m| (m.day, m.kind, m.amount)).collect();
         assert_eq!(
             kinds,
             vec![
@@ -388,10 +356,7 @@ mod tests {
         assert_eq!(series[1].product(), Some("payroll"));
         let payroll: Vec<_> = series[1].movements().map(|m| m.kind).collect();
         assert_eq!(payroll, vec![MovementKind::New, MovementKind::Churn]);
-        assert_eq!(
-            series[1].movements().last().unwrap().product.as_deref(),
-            Some("payroll")
-        );
+        assert_eq!(series[1].movements().last().unwrap().product.as_deref(), Some("payroll"));
     }
 
     #[test]
@@ -409,17 +374,7 @@ mod tests {
     fn movements_between_keeps_both_boundary_days() {
         let a = row(1, "S1", "2025-01-01", Some("2025-01-31"), Month, 1, 100);
         let series = &series_by_account([&a])[0];
-        assert_eq!(
-            series
-                .movements_between(day("2025-01-01"), day("2025-01-31"))
-                .count(),
-            2
-        );
-        assert_eq!(
-            series
-                .movements_between(day("2025-01-02"), day("2025-01-30"))
-                .count(),
-            0
-        );
+        assert_eq!(series.movements_between(day("2025-01-01"), day("2025-01-31")).count(), 2);
+        assert_eq!(series.movements_between(day("2025-01-02"), day("2025-01-30")).count(), 0);
     }
 }

@@ -42,12 +42,7 @@ pub struct LtvEstimate {
 pub fn ltv(series: &[MrrSeries], day: NaiveDate, gross_margin: Decimal) -> LtvEstimate {
     let month = YearMonth::of(day);
     let churn = MonthlyChurn::for_ltv_in(series, &[], [month]);
-    estimate(
-        day,
-        snapshot(series, day).arpa,
-        churn.rates_before(month),
-        gross_margin,
-    )
+    estimate(day, snapshot(series, day).arpa, churn.rates_before(month), gross_margin)
 }
 
 /// Acquisition economics of one period.
@@ -92,12 +87,7 @@ pub fn acquisition_reports(
         .iter()
         .map(|report| {
             let last = report.period.last();
-            let ltv = estimate(
-                last,
-                report.arpa,
-                churn.rates_before(YearMonth::of(last)),
-                gross_margin,
-            );
+            let ltv = estimate(last, report.arpa, churn.rates_before(YearMonth::of(last)), gross_margin);
             acquisition(report, spend_in(report.period, spend), ltv, gross_margin)
         })
         .collect()
@@ -113,9 +103,7 @@ fn acquisition(
     let new_accounts = Decimal::from(new.count);
     let cac = spend.and_then(|spend| ratio(spend.0, new_accounts));
     let margin_per_new_account = ratio(new.amount.0, new_accounts).map(|mrr| mrr * gross_margin);
-    let cac_payback_months = cac
-        .zip(margin_per_new_account)
-        .and_then(|(cac, margin)| ratio(cac, margin));
+    let cac_payback_months = cac.zip(margin_per_new_account).and_then(|(cac, margin)| ratio(cac, margin));
     let ltv_to_cac = ltv.ltv.zip(cac).and_then(|(ltv, cac)| ratio(ltv.0, cac));
     AcquisitionReport {
         period: report.period,
@@ -145,11 +133,7 @@ fn spend_in(period: Period, spend: &BTreeMap<YearMonth, Money>) -> Option<Money>
         let to = period.last().min(month.last_day());
         let covered = (to - from).num_days() + 1;
         let days = i64::from(month.days());
-        total += if covered == days {
-            amount.0
-        } else {
-            amount.0 * Decimal::from(covered) / Decimal::from(days)
-        };
+        total += if covered == days { amount.0 } else { amount.0 * Decimal::from(covered) / Decimal::from(days) };
     }
     Some(Money(total))
 }
@@ -173,31 +157,22 @@ impl MonthlyChurn {
                 churn.0.insert(month, report.customer_churn_rate);
             }
         }
-        let mut missing = months
-            .into_iter()
-            .flat_map(months_before)
-            .filter(|month| !churn.0.contains_key(month));
+        let mut missing = months.into_iter().flat_map(months_before).filter(|month| !churn.0.contains_key(month));
         let Some(first_missing) = missing.next() else {
             return churn;
         };
-        let (earliest, latest) = missing.fold((first_missing, first_missing), |(lo, hi), month| {
-            (lo.min(month), hi.max(month))
-        });
+        let (earliest, latest) =
+            missing.fold((first_missing, first_missing), |(lo, hi), month| (lo.min(month), hi.max(month)));
         let span = Periods::split(Interval::Month, earliest.first_day(), latest.last_day());
         for report in period_reports(series, &span) {
-            churn
-                .0
-                .entry(YearMonth::of(report.period.first()))
-                .or_insert(report.customer_churn_rate);
+            churn.0.entry(YearMonth::of(report.period.first())).or_insert(report.customer_churn_rate);
         }
         churn
     }
 
     /// The known rates of the 6 months before `month`.
     fn rates_before(&self, month: YearMonth) -> Vec<Decimal> {
-        months_before(month)
-            .filter_map(|earlier| self.0.get(&earlier).copied().flatten())
-            .collect()
+        months_before(month).filter_map(|earlier| self.0.get(&earlier).copied().flatten()).collect()
     }
 }
 
@@ -208,12 +183,7 @@ fn months_before(month: YearMonth) -> impl Iterator<Item = YearMonth> {
 
 /// LTV = ARPA × margin ÷ (Σ rates ÷ n), computed as ARPA × margin × n ÷ Σ rates so that only
 /// one division rounds.
-fn estimate(
-    day: NaiveDate,
-    arpa: Option<Money>,
-    churn_rates: Vec<Decimal>,
-    gross_margin: Decimal,
-) -> LtvEstimate {
+fn estimate(day: NaiveDate, arpa: Option<Money>, churn_rates: Vec<Decimal>, gross_margin: Decimal) -> LtvEstimate {
     let months = Decimal::from(churn_rates.len());
     let churn_sum: Decimal = churn_rates.iter().sum();
     let ltv = arpa.and_then(|arpa| ratio(arpa.0 * gross_margin * months, churn_sum));
@@ -238,18 +208,8 @@ mod tests {
     /// joins in March, so the monthly churn rates of January–June 2025 are 0, 0, 1/10, 0, 0, 0.
     /// Three accounts join in July at 1,000.
     fn company() -> Vec<SubscriptionTerms> {
-        let mut rows: Vec<_> = (1..=9)
-            .map(|account| row(account, "S", "2024-12-01", None, Month, 1, 1_000))
-            .collect();
-        rows.push(row(
-            10,
-            "S",
-            "2024-12-01",
-            Some("2025-03-10"),
-            Month,
-            1,
-            1_000,
-        ));
+        let mut rows: Vec<_> = (1..=9).map(|account| row(account, "S", "2024-12-01", None, Month, 1, 1_000)).collect();
+        rows.push(row(10, "S", "2024-12-01", Some("2025-03-10"), Month, 1, 1_000));
         rows.push(row(11, "S", "2025-03-20", None, Month, 1, 1_000));
         for account in 12..=14 {
             rows.push(row(account, "S", "2025-07-05", None, Month, 1, 1_000));
@@ -266,18 +226,9 @@ mod tests {
         let series = series_by_account(&company());
         let estimate = ltv(&series, day("2025-07-01"), margin());
         assert_eq!(estimate.arpa, Some(money(1_000)));
-        assert_eq!(
-            estimate
-                .mean_monthly_customer_churn_rate
-                .unwrap()
-                .round_dp(6),
-            Decimal::new(16667, 6)
-        );
+        assert_eq!(estimate.mean_monthly_customer_churn_rate.unwrap().round_dp(6), Decimal::new(16667, 6));
         assert_eq!(estimate.ltv, Some(money(48_000)));
-        assert_eq!(
-            ltv(&series, day("2025-07-31"), margin()).ltv,
-            Some(money(48_000))
-        );
+        assert_eq!(ltv(&series, day("2025-07-31"), margin()).ltv, Some(money(48_000)));
     }
 
     #[test]
@@ -325,10 +276,8 @@ mod tests {
 
     #[test]
     fn spend_of_a_partly_covered_month_is_prorated_by_days() {
-        let spend = BTreeMap::from([
-            ("2025-06".parse().unwrap(), money(30_000)),
-            ("2025-07".parse().unwrap(), money(31_000)),
-        ]);
+        let spend =
+            BTreeMap::from([("2025-06".parse().unwrap(), money(30_000)), ("2025-07".parse().unwrap(), money(31_000))]);
         let week = Period::new(day("2025-06-30"), day("2025-07-06")).unwrap();
         assert_eq!(spend_in(week, &spend), Some(money(7_000)));
         let quarter = Period::new(day("2025-05-01"), day("2025-07-31")).unwrap();
