@@ -9,6 +9,7 @@ use domain::account::{CustomFields, TouchModel};
 use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
 use domain::interchange::subscriptions::SubscriptionRecord;
+use domain::metrics::YearMonth;
 use domain::staff::{StaffUserInput, TeamInput};
 use domain::subscription::{AccountFigures, BillingInterval};
 use domain::{Currency, Email, ExternalId, Money};
@@ -44,6 +45,8 @@ pub struct DemoData {
     pub accounts: Vec<AccountRecord>,
     pub contacts: Vec<ContactRecord>,
     pub subscriptions: Vec<SubscriptionRecord>,
+    /// Sales & marketing spend per month, for CAC.
+    pub spend: Vec<(YearMonth, Money)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,6 +237,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         accounts: Vec::with_capacity(options.accounts),
         contacts: Vec::new(),
         subscriptions: Vec::new(),
+        spend: Vec::new(),
     };
     for index in 0..options.accounts {
         let number = index + 1;
@@ -317,6 +321,13 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
             });
         }
         data.subscriptions.extend(history.periods);
+    }
+    let mut month = Some(YearMonth::of(horizon));
+    while let Some(current) = month.filter(|m| m.first_day() <= today) {
+        // Spend scales with the customer base, with noise; about a year of CAC payback.
+        let base = (options.accounts as i64 * 150_000).max(1_000_000);
+        data.spend.push((current, Money(Decimal::from(base + rng.range(-base / 5, base / 5)))));
+        month = current.next();
     }
     data
 }
@@ -517,6 +528,9 @@ impl App {
         store.import_accounts(&data.accounts).await?;
         store.import_contacts(&data.contacts).await?;
         store.import_subscriptions(&data.subscriptions).await?;
+        let spend: Vec<(String, Money)> =
+            data.spend.iter().map(|(month, amount)| (month.to_string(), *amount)).collect();
+        store.import_spend(&spend).await?;
         self.refresh_all_figures().await?;
         Ok(DemoSummary {
             staff: data.staff.len(),

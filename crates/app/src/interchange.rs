@@ -3,7 +3,7 @@
 use crate::{App, AppError};
 use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::interchange::table::Columns;
-use domain::interchange::{accounts, contacts, decode, subscriptions, Encoding, RowError, Table};
+use domain::interchange::{accounts, contacts, decode, spend, subscriptions, Encoding, RowError, Table};
 use domain::subscription::{overlapping_periods, SubscriptionTerms};
 use domain::{AccountId, ExternalId, Reason};
 use serde::Serialize;
@@ -16,6 +16,7 @@ pub enum ImportKind {
     Accounts,
     Contacts,
     Subscriptions,
+    Spend,
 }
 
 impl ImportKind {
@@ -24,6 +25,7 @@ impl ImportKind {
             "accounts" => Some(ImportKind::Accounts),
             "contacts" => Some(ImportKind::Contacts),
             "subscriptions" => Some(ImportKind::Subscriptions),
+            "spend" => Some(ImportKind::Spend),
             _ => None,
         }
     }
@@ -33,6 +35,7 @@ impl ImportKind {
             ImportKind::Accounts => "account",
             ImportKind::Contacts => "contact",
             ImportKind::Subscriptions => "subscription_period",
+            ImportKind::Spend => "marketing_spend",
         }
     }
 
@@ -41,6 +44,7 @@ impl ImportKind {
             ImportKind::Accounts => &accounts::COLUMNS,
             ImportKind::Contacts => &contacts::COLUMNS,
             ImportKind::Subscriptions => &subscriptions::COLUMNS,
+            ImportKind::Spend => &spend::COLUMNS,
         }
     }
 }
@@ -91,6 +95,12 @@ impl App {
                 let counts = self.store.import_subscriptions(&records).await?;
                 (records.len(), counts, account_ids.into_values().collect::<Vec<AccountId>>())
             }
+            ImportKind::Spend => {
+                let records = spend::parse(&table).map_err(rejected)?;
+                let rows: Vec<(String, domain::Money)> =
+                    records.iter().map(|r| (r.month.to_string(), r.amount)).collect();
+                (records.len(), self.store.import_spend(&rows).await?, Vec::new())
+            }
         };
         self.refresh_figures(&touched).await?;
         let outcome = ImportOutcome { kind, encoding, rows, counts };
@@ -107,6 +117,15 @@ impl App {
             ImportKind::Accounts => accounts::write(&self.store.export_accounts().await?),
             ImportKind::Contacts => contacts::write(&self.store.export_contacts().await?),
             ImportKind::Subscriptions => subscriptions::write(&self.store.export_subscriptions().await?),
+            ImportKind::Spend => {
+                let records: Vec<spend::SpendRecord> = self
+                    .spend_by_month()
+                    .await?
+                    .into_iter()
+                    .map(|(month, amount)| spend::SpendRecord { line: 0, month, amount })
+                    .collect();
+                spend::write(&records)
+            }
         };
         written.map_err(|e| AppError::invalid("*", Reason::Malformed { detail: e.to_string() }))
     }

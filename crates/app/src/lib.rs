@@ -7,6 +7,7 @@ pub mod demo;
 mod error;
 mod figures;
 mod interchange;
+pub mod metrics;
 mod records;
 
 pub use auth::{Actor, LoginError, NewSession};

@@ -33,7 +33,9 @@ impl Money {
 
     /// The amount as reported: rounded half away from zero to 2 decimals of the currency unit.
     pub fn reported(self) -> Decimal {
-        self.0.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+        let mut reported = self.0.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        reported.rescale(2);
+        reported
     }
 
     /// The reported amount in hundredths of the currency unit, used as an exact sort key.

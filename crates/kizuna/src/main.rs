@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod metrics_cli;
 
 use app::demo::DemoOptions;
 use app::{Actor, App, AppError, ImportKind};
@@ -76,6 +77,8 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// SaaS metrics (metrics.md): mrr, movements, churn, retention, cohorts, ltv.
+    Metrics(metrics_cli::MetricsArgs),
     /// Print the OpenAPI document.
     Openapi,
     /// Measure performance; results belong in BENCHMARKS.md.
@@ -108,6 +111,8 @@ enum Kind {
     Accounts,
     Contacts,
     Subscriptions,
+    /// Sales & marketing spend per month (month, amount), for CAC.
+    Spend,
 }
 
 impl From<Kind> for ImportKind {
@@ -116,6 +121,7 @@ impl From<Kind> for ImportKind {
             Kind::Accounts => ImportKind::Accounts,
             Kind::Contacts => ImportKind::Contacts,
             Kind::Subscriptions => ImportKind::Subscriptions,
+            Kind::Spend => ImportKind::Spend,
         }
     }
 }
@@ -342,6 +348,11 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             if generated {
                 println!("{}", pick_owned(lang, format!("パスワード: {password}"), format!("password: {password}")));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Metrics(args) => {
+            let app = open_app(&config).await?;
+            metrics_cli::run(&app, args, lang).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {

@@ -225,3 +225,33 @@ async fn a_fresh_installation_prints_a_setup_link_until_an_admin_exists() {
     let printed = stop(server);
     assert!(!printed.contains("/setup/"), "{printed}");
 }
+
+#[tokio::test]
+async fn metrics_command_prints_a_table_csv_and_json_whose_movements_add_up() {
+    for w in Workspace::all().await {
+        assert!(w.run(&["demo", "--accounts", "60", "--seed", "5"]).status.success());
+        let args = ["metrics", "mrr", "--from", "2025-01-01", "--to", "2025-12-31", "--interval", "quarter"];
+        let csv = stdout(&w.run(&[&args[..], &["--format", "csv"]].concat()));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "period,mrr_start,mrr_end,arr_end,new,expansion,contraction,churn,reactivation",
+            "{}",
+            w.label()
+        );
+        assert_eq!(lines.len(), 5, "four quarters: {csv}");
+        for line in &lines[1..] {
+            let cells: Vec<f64> = line.split(',').skip(1).map(|c| c.parse().unwrap()).collect();
+            let movements: f64 = cells[3..].iter().sum();
+            assert!((cells[0] + movements - cells[1]).abs() < 0.05, "MRR(end) = MRR(start) + movements: {line}");
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&w.run(&[&args[..], &["--format", "json"]].concat()))).unwrap();
+        assert_eq!(json[0].as_array().unwrap().len(), 4);
+        let table = stdout(&w.run(&["metrics", "churn", "--from", "2025-01-01", "--to", "2025-03-31"]));
+        assert!(table.lines().next().unwrap().contains("customer_churn_rate"), "{table}");
+        let bad = w.run(&["metrics", "mrr", "--interval", "decade"]);
+        assert!(!bad.status.success() && stderr(&bad).contains("--interval: must be one of"), "{}", stderr(&bad));
+        w.finish().await;
+    }
+}

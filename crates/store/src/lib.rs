@@ -28,7 +28,7 @@ use domain::settings::WorkspaceSettings;
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
-use domain::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+use domain::{AccountId, ContactId, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -61,6 +61,8 @@ pub struct AccountQuery {
     pub touch_model: Option<TouchModel>,
     /// Case-insensitive substring of the name or the domain.
     pub text: Option<String>,
+    /// A custom field (without `custom.`) and the value it must have.
+    pub custom: Option<(String, String)>,
     pub sort: AccountSort,
     pub descending: bool,
     pub limit: i64,
@@ -187,6 +189,13 @@ pub trait Store: Send + Sync {
     /// Marks the token used; false when it was already used, expired or unknown.
     async fn consume_setup_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
 
+    /// Sales & marketing spend by month (`YYYY-MM`).
+    async fn spend(&self) -> Result<Vec<(String, Money)>>;
+    async fn set_spend(&self, month: &str, amount: Money) -> Result<()>;
+    async fn delete_spend(&self, month: &str) -> Result<bool>;
+    /// Sets the spend of every month given, in one transaction.
+    async fn import_spend(&self, rows: &[(String, Money)]) -> Result<ImportCounts>;
+
     async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry>;
     async fn list_audit(&self, query: &AuditQuery) -> Result<Page<AuditEntry>>;
 
@@ -196,6 +205,8 @@ pub trait Store: Send + Sync {
     async fn delete_account(&self, id: AccountId) -> Result<()>;
     async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>>;
     async fn account_ids(&self) -> Result<Vec<AccountId>>;
+    /// The ids of every account matching the query's filters (its sort and page are ignored).
+    async fn matching_account_ids(&self, query: &AccountQuery) -> Result<Vec<AccountId>>;
     async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
     /// Stores the figures derived from subscriptions, as of `on`.
     async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;

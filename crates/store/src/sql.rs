@@ -51,16 +51,19 @@ pub(crate) fn timeline_kind(text: &str) -> Result<TimelineKind, StoreError> {
     TimelineKind::parse(text).map_err(corrupt(Entity::TimelineEntry))
 }
 
+pub(crate) fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 pub(crate) fn like_pattern(text: &str) -> String {
-    let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
+    format!("%{}%", like_escape(&text.to_lowercase()))
 }
 
 macro_rules! sql_store {
     ($store:ident, $db:ident) => {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
-            billing_interval, custom_from_json, custom_to_json, decimal, like_pattern, timeline_kind, touch_model,
+            billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, timeline_kind, touch_model,
             ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
         use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, ImportCounts, Page, Session, Store, TimelineQuery};
@@ -362,6 +365,11 @@ macro_rules! sql_store {
             }
             if let Some(touch) = query.touch_model {
                 qb.push(" AND touch_model = ").push_bind(touch.as_str());
+            }
+            if let Some((key, value)) = &query.custom {
+                // Custom fields are stored as compact JSON of strings, so the pair appears verbatim.
+                let pair = format!("{}:{}", serde_json::Value::from(key.as_str()), serde_json::Value::from(value.as_str()));
+                qb.push(" AND custom LIKE ").push_bind(format!("%{}%", like_escape(&pair))).push(" ESCAPE '\\'");
             }
             if let Some(text) = &query.text {
                 let pattern = like_pattern(text);
@@ -815,6 +823,57 @@ macro_rules! sql_store {
                 Ok(result.rows_affected() == 1)
             }
 
+            async fn spend(&self) -> Result<Vec<(String, Money)>> {
+                let rows = sqlx::query("SELECT month, amount FROM marketing_spend ORDER BY month").fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        let amount: String = row.try_get("amount")?;
+                        Ok((row.try_get("month")?, Money(decimal(Entity::Account, &amount)?)))
+                    })
+                    .collect()
+            }
+
+            async fn set_spend(&self, month: &str, amount: Money) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO marketing_spend (month, amount) VALUES ($1, $2) ON CONFLICT (month) DO UPDATE SET amount = excluded.amount",
+                )
+                .bind(month)
+                .bind(amount.0.to_string())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn import_spend(&self, rows: &[(String, Money)]) -> Result<ImportCounts> {
+                let existing: HashMap<String, Money> = self.spend().await?.into_iter().collect();
+                let mut counts = ImportCounts::default();
+                let mut tx = self.pool.begin().await?;
+                for (month, amount) in rows {
+                    match existing.get(month) {
+                        Some(current) if current == amount => {
+                            counts.unchanged += 1;
+                            continue;
+                        }
+                        Some(_) => counts.updated += 1,
+                        None => counts.created += 1,
+                    }
+                    sqlx::query(
+                        "INSERT INTO marketing_spend (month, amount) VALUES ($1, $2) ON CONFLICT (month) DO UPDATE SET amount = excluded.amount",
+                    )
+                    .bind(month.as_str())
+                    .bind(amount.0.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn delete_spend(&self, month: &str) -> Result<bool> {
+                let result = sqlx::query("DELETE FROM marketing_spend WHERE month = $1").bind(month).execute(&self.pool).await?;
+                Ok(result.rows_affected() > 0)
+            }
+
             async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry> {
                 let row = sqlx::query(
                     "INSERT INTO audit_log (occurred_at, actor_id, actor, action, entity, entity_id, changes) \
@@ -910,6 +969,14 @@ macro_rules! sql_store {
 
             async fn account_ids(&self) -> Result<Vec<AccountId>> {
                 let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id").fetch_all(&self.pool).await?;
+                Ok(ids.into_iter().map(AccountId).collect())
+            }
+
+            async fn matching_account_ids(&self, query: &AccountQuery) -> Result<Vec<AccountId>> {
+                let mut select = QueryBuilder::<$db>::new("SELECT id FROM accounts");
+                push_account_filters(&mut select, query);
+                select.push(" ORDER BY id");
+                let ids: Vec<i64> = select.build_query_scalar().fetch_all(&self.pool).await?;
                 Ok(ids.into_iter().map(AccountId).collect())
             }
 

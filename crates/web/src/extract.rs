@@ -81,6 +81,15 @@ impl QueryParams {
         })
     }
 
+    /// `custom=key:value`: accounts whose custom field `key` is `value`.
+    pub fn custom_field(&mut self) -> Option<(String, String)> {
+        self.parsed("custom", |raw| {
+            raw.split_once(':')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or(Reason::Malformed { detail: "expected key:value".into() })
+        })
+    }
+
     /// `limit` (1–500, default 50) and `offset` (≥ 0, default 0).
     pub fn page(&mut self) -> (i64, i64) {
         let limit = self

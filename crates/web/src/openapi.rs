@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations. The committed copy
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
-use crate::api::{accounts, audit, contacts, interchange, me, settings, staff, subscriptions, timeline, tokens};
+use crate::api::{
+    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
+};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -68,6 +70,15 @@ use utoipa::OpenApi;
         tokens::revoke_write_key,
         audit::list,
         audit::export,
+        metrics::report,
+        metrics::retention,
+        metrics::movements,
+        metrics::cohort_table,
+        metrics::unit_economics,
+        metrics::account_history,
+        metrics::spend,
+        metrics::set_spend,
+        metrics::delete_spend,
     )
 )]
 pub struct ApiDoc;

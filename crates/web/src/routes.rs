@@ -2,7 +2,9 @@
 //! table, so no route can exist without a declared access level, and the route-walking test
 //! (`tests/access.rs`) checks each entry.
 
-use crate::api::{accounts, audit, contacts, interchange, me, settings, staff, subscriptions, timeline, tokens};
+use crate::api::{
+    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
+};
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
 use axum::http::Method;
@@ -80,6 +82,15 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::PUT, "/api/v1/accounts/{id}", Write, put(accounts::replace))
         .api(M::PATCH, "/api/v1/accounts/{id}", Write, patch(accounts::patch))
         .api(M::DELETE, "/api/v1/accounts/{id}", Manage, delete(accounts::delete))
+        .api(M::GET, "/api/v1/accounts/{id}/mrr", Read, get(metrics::account_history))
+        .api(M::GET, "/api/v1/metrics/report", Read, get(metrics::report))
+        .api(M::GET, "/api/v1/metrics/retention", Read, get(metrics::retention))
+        .api(M::GET, "/api/v1/metrics/movements", Read, get(metrics::movements))
+        .api(M::GET, "/api/v1/metrics/cohorts", Read, get(metrics::cohort_table))
+        .api(M::GET, "/api/v1/metrics/unit-economics", Read, get(metrics::unit_economics))
+        .api(M::GET, "/api/v1/metrics/spend", Read, get(metrics::spend))
+        .api(M::PUT, "/api/v1/metrics/spend/{month}", Manage, put(metrics::set_spend))
+        .api(M::DELETE, "/api/v1/metrics/spend/{month}", Manage, delete(metrics::delete_spend))
         .api(M::GET, "/api/v1/contacts", Read, get(contacts::list))
         .api(M::POST, "/api/v1/contacts", Write, post(contacts::create))
         .api(M::GET, "/api/v1/contacts/{id}", Read, get(contacts::read))

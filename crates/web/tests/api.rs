@@ -282,3 +282,85 @@ async fn openapi_document_matches_the_committed_file() {
         "openapi.json is out of date: run `cargo run -- openapi > openapi.json`"
     );
 }
+
+const METRIC_ACCOUNTS: &str = "account_id,name,tier\nA1,Alpha,enterprise\nA2,Beta,smb\nA3,Gamma,smb\n";
+const METRIC_SUBSCRIPTIONS: &str = "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,discount_percent,currency\n\
+    S1,A1,core,2025-01-01,2025-03-15,year,10,12000,0,JPY\n\
+    S1,A1,core,2025-03-15,,year,20,12000,0,JPY\n\
+    S2,A2,core,2025-01-01,2025-03-01,month,1,5000,0,JPY\n\
+    S3,A3,core,2025-03-10,,month,2,3000,50,JPY\n";
+
+#[tokio::test]
+async fn metrics_follow_the_spec_trace_movements_to_periods_and_filter_by_tier() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        server.upload("accounts", METRIC_ACCOUNTS.as_bytes().to_vec()).await;
+        let (status, outcome) = server.upload("subscriptions", METRIC_SUBSCRIPTIONS.as_bytes().to_vec()).await;
+        assert_eq!(status, StatusCode::OK, "{outcome}");
+        // March 2025 by hand: start MRR = 10,000 (A1) + 5,000 (A2) = 15,000. A2 churns on 03-01
+        // (−5,000), A3 is new on 03-10 (+3,000), A1 expands on 03-15 (+10,000). End = 23,000.
+        let (status, report) = server.get("/api/v1/metrics/report?from=2025-03-01&to=2025-03-31&interval=month").await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let march = &report[0];
+        assert_eq!(
+            (march["mrr_start"].as_str(), march["mrr_end"].as_str()),
+            (Some("15000.00"), Some("23000.00")),
+            "{}: {march}",
+            t.label
+        );
+        assert_eq!(march["movements"]["churn"]["amount"], "-5000.00");
+        assert_eq!(march["movements"]["new"]["amount"], "3000.00");
+        assert_eq!(march["movements"]["expansion"]["amount"], "10000.00");
+        assert_eq!((march["customers_start"].as_i64(), march["churned_customers"].as_i64()), (Some(2), Some(1)));
+        assert_eq!(march["customer_churn_rate"].as_str().map(|r| r.parse::<f64>().unwrap()), Some(0.5));
+        let nrr: f64 = march["nrr"].as_str().unwrap().parse().unwrap();
+        assert!((nrr - 20000.0 / 15000.0).abs() < 1e-9, "NRR = (20,000 + 0) / 15,000: {nrr}");
+
+        let (_, movements) = server.get("/api/v1/metrics/movements?from=2025-03-15&to=2025-03-15").await;
+        let (_, periods) = server.get("/api/v1/subscriptions?limit=10").await;
+        let s1_ids: Vec<i64> = periods["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["subscription_id"] == "S1")
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        let caused_by: Vec<i64> =
+            movements[0]["caused_by"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(
+            (movements[0]["kind"].as_str(), caused_by),
+            (Some("expansion"), s1_ids),
+            "the upgrade is traced to both S1 rows"
+        );
+
+        let (_, smb) = server.get("/api/v1/metrics/report?from=2025-03-01&to=2025-03-31&tier=smb").await;
+        assert_eq!((smb[0]["mrr_start"].as_str(), smb[0]["mrr_end"].as_str()), (Some("5000.00"), Some("3000.00")));
+
+        let (status, _) =
+            server.send(reqwest::Method::PUT, "/api/v1/metrics/spend/2025-03", Some(json!({"amount": "6000"}))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, economics) = server.get("/api/v1/metrics/unit-economics?from=2025-03-01&to=2025-03-31").await;
+        assert_eq!(
+            (economics[0]["new_accounts"].as_i64(), economics[0]["cac"].as_str()),
+            (Some(1), Some("6000.00")),
+            "{economics}"
+        );
+        let (status, problem) =
+            server.send(reqwest::Method::PUT, "/api/v1/metrics/spend/2025-13", Some(json!({"amount": "-1"}))).await;
+        assert_eq!(
+            (status, fields(&problem)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["amount".to_string(), "month".into()])
+        );
+
+        let (_, history) = server.get(&format!("/api/v1/accounts/{}/mrr", periods["items"][0]["account_id"])).await;
+        assert!(!history["changes"].as_array().unwrap().is_empty(), "{history}");
+        let (status, problem) =
+            server.get("/api/v1/metrics/report?interval=decade&from=2025-04-01&to=2025-03-01").await;
+        assert_eq!(
+            (status, fields(&problem)),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec!["interval".to_string(), "from".into()])
+        );
+        drop(server);
+        t.finish().await;
+    }
+}

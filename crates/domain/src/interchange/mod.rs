@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod decode;
+pub mod spend;
 pub mod subscriptions;
 pub mod table;
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod contacts;
 pub mod interchange;
 pub mod me;
+pub mod metrics;
 pub mod settings;
 pub mod staff;
 pub mod subscriptions;

@@ -1,0 +1,222 @@
+//! SaaS metrics use cases: choose the accounts (filters), build their MRR series from the stored
+//! subscription periods, and hand them to the pure engine in `domain::metrics`.
+
+use crate::{Actor, App, AppError};
+use chrono::NaiveDate;
+pub use domain::interchange::spend::parse_month;
+use domain::metrics::{
+    acquisition_reports, cohorts, period_reports, series_by_account, series_by_account_and_product,
+    trailing_twelve_month_report, AcquisitionReport, Cohort, FiscalYearStart, Interval, Movement, MrrChange, MrrSeries,
+    PeriodReport, Periods, YearMonth,
+};
+use domain::subscription::SubscriptionPeriod;
+use domain::{AccountId, Money, Reason, SubscriptionPeriodId};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use store::AccountQuery;
+
+/// Which accounts and products a metric covers.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsFilter {
+    /// Account attributes (owner or sub owner, team, tier, touch model, stage, custom field).
+    pub accounts: AccountQuery,
+    /// Only subscriptions of this product.
+    pub product: Option<String>,
+    /// Movements per (account, product) instead of per account.
+    pub by_product: bool,
+}
+
+impl MetricsFilter {
+    fn filters_accounts(&self) -> bool {
+        let q = &self.accounts;
+        q.owner.is_some()
+            || q.team.is_some()
+            || q.stage.is_some()
+            || q.tier.is_some()
+            || q.touch_model.is_some()
+            || q.text.is_some()
+            || q.custom.is_some()
+    }
+}
+
+/// A movement and the subscription periods that start or end on its day: what caused it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TracedMovement {
+    #[serde(flatten)]
+    pub movement: Movement,
+    pub caused_by: Vec<SubscriptionPeriodId>,
+}
+
+/// One account's MRR over time.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccountMrrHistory {
+    pub account: AccountId,
+    /// Each day the account's MRR changed, and its MRR from then on.
+    pub changes: Vec<MrrChange>,
+    pub movements: Vec<TracedMovement>,
+}
+
+/// The series of the chosen accounts, and the periods they were built from.
+struct Chosen {
+    series: Vec<MrrSeries>,
+    periods: Vec<SubscriptionPeriod>,
+}
+
+/// `day`, `week`, `month`, `quarter` or `fiscal_year` (starting in the workspace's month).
+pub fn parse_interval(raw: &str, fiscal_year_start_month: u32) -> Result<Interval, Reason> {
+    match raw.trim() {
+        "day" => Ok(Interval::Day),
+        "week" => Ok(Interval::Week),
+        "month" => Ok(Interval::Month),
+        "quarter" => Ok(Interval::Quarter),
+        "fiscal_year" | "year" => Ok(Interval::FiscalYear(FiscalYearStart::new(fiscal_year_start_month)?)),
+        _ => Err(Reason::NotOneOf {
+            allowed: ["day", "week", "month", "quarter", "fiscal_year"].map(String::from).to_vec(),
+        }),
+    }
+}
+
+fn traced(movement: Movement, periods_by_account: &HashMap<AccountId, Vec<&SubscriptionPeriod>>) -> TracedMovement {
+    let caused_by = periods_by_account
+        .get(&movement.account)
+        .into_iter()
+        .flatten()
+        .filter(|p| movement.product.as_deref().is_none_or(|product| p.terms.product == product))
+        .filter(|p| p.terms.start_date == movement.day || p.terms.end_date == Some(movement.day))
+        .map(|p| p.id)
+        .collect();
+    TracedMovement { movement, caused_by }
+}
+
+impl App {
+    async fn chosen(&self, filter: &MetricsFilter) -> Result<Chosen, AppError> {
+        let allowed: Option<HashSet<AccountId>> = if filter.filters_accounts() {
+            Some(self.store.matching_account_ids(&filter.accounts).await?.into_iter().collect())
+        } else {
+            None
+        };
+        let periods: Vec<SubscriptionPeriod> = self
+            .store
+            .periods_of_accounts(None)
+            .await?
+            .into_iter()
+            .filter(|p| allowed.as_ref().is_none_or(|ids| ids.contains(&p.terms.account_id)))
+            .filter(|p| filter.product.as_deref().is_none_or(|product| p.terms.product == product))
+            .collect();
+        let terms = periods.iter().map(|p| &p.terms);
+        let series = if filter.by_product { series_by_account_and_product(terms) } else { series_by_account(terms) };
+        Ok(Chosen { series, periods })
+    }
+
+    /// MRR, ARR, movements, customers and rates for each period of `interval` in [from, to].
+    pub async fn metrics_report(
+        &self,
+        filter: &MetricsFilter,
+        interval: Interval,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<PeriodReport>, AppError> {
+        let chosen = self.chosen(filter).await?;
+        Ok(period_reports(&chosen.series, &Periods::split(interval, from, to)))
+    }
+
+    /// NRR, GRR and the rest over the 12 months ending on `day`.
+    pub async fn metrics_trailing_year(
+        &self,
+        filter: &MetricsFilter,
+        day: NaiveDate,
+    ) -> Result<Option<PeriodReport>, AppError> {
+        Ok(trailing_twelve_month_report(&self.chosen(filter).await?.series, day))
+    }
+
+    /// Every movement dated in [from, to], each with the subscription periods that caused it.
+    pub async fn metrics_movements(
+        &self,
+        filter: &MetricsFilter,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<TracedMovement>, AppError> {
+        let chosen = self.chosen(filter).await?;
+        let mut by_account: HashMap<AccountId, Vec<&SubscriptionPeriod>> = HashMap::new();
+        for period in &chosen.periods {
+            by_account.entry(period.terms.account_id).or_default().push(period);
+        }
+        let mut movements: Vec<TracedMovement> =
+            chosen.series.iter().flat_map(|s| s.movements_between(from, to)).map(|m| traced(m, &by_account)).collect();
+        movements.sort_by_key(|m| (m.movement.day, m.movement.account));
+        Ok(movements)
+    }
+
+    pub async fn metrics_cohorts(
+        &self,
+        filter: &MetricsFilter,
+        from: YearMonth,
+        through: YearMonth,
+    ) -> Result<Vec<Cohort>, AppError> {
+        Ok(cohorts(&self.chosen(filter).await?.series, from, through))
+    }
+
+    /// LTV, CAC, CAC payback and LTV/CAC per period, from the spend entered per month.
+    pub async fn metrics_unit_economics(
+        &self,
+        filter: &MetricsFilter,
+        interval: Interval,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AcquisitionReport>, AppError> {
+        let chosen = self.chosen(filter).await?;
+        let reports = period_reports(&chosen.series, &Periods::split(interval, from, to));
+        let spend = self.spend_by_month().await?;
+        Ok(acquisition_reports(&chosen.series, &reports, &spend, self.settings().gross_margin))
+    }
+
+    pub async fn account_mrr_history(&self, account: AccountId) -> Result<AccountMrrHistory, AppError> {
+        self.store.get_account(account).await?;
+        let periods = self.store.periods_of_accounts(Some(&[account])).await?;
+        let by_account: HashMap<AccountId, Vec<&SubscriptionPeriod>> =
+            HashMap::from([(account, periods.iter().collect())]);
+        let series = series_by_account(periods.iter().map(|p| &p.terms));
+        let (changes, movements) = match series.first() {
+            Some(s) => (s.changes().to_vec(), s.movements().map(|m| traced(m, &by_account)).collect()),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(AccountMrrHistory { account, changes, movements })
+    }
+
+    pub async fn spend_by_month(&self) -> Result<BTreeMap<YearMonth, Money>, AppError> {
+        let mut spend = BTreeMap::new();
+        for (month, amount) in self.store.spend().await? {
+            let month = parse_month(&month)
+                .map_err(|reason| AppError::Internal(format!("stored spend month {month}: {reason:?}")))?;
+            spend.insert(month, amount);
+        }
+        Ok(spend)
+    }
+
+    /// Sets (or, with `None`, removes) the sales & marketing spend of a month.
+    pub async fn set_spend(&self, actor: &Actor, month: YearMonth, amount: Option<Money>) -> Result<(), AppError> {
+        let key = month.to_string();
+        let before = self.spend_by_month().await?.get(&month).copied();
+        match amount {
+            Some(amount) => self.store.set_spend(&key, amount).await?,
+            None => {
+                self.store.delete_spend(&key).await?;
+            }
+        }
+        self.record_change(actor, "update", "marketing_spend", &key, before.as_ref(), amount.as_ref()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_and_months_parse_or_say_why_not() {
+        assert_eq!(parse_interval("month", 4), Ok(Interval::Month));
+        assert!(matches!(parse_interval("fiscal_year", 4), Ok(Interval::FiscalYear(start)) if start.month() == 4));
+        assert!(matches!(parse_interval("decade", 4), Err(Reason::NotOneOf { .. })));
+        assert_eq!(parse_month("2025-04").map(|m| (m.year(), m.month())), Ok((2025, 4)));
+        assert_eq!(parse_month("2025-13"), Err(Reason::InvalidDate));
+    }
+}

@@ -1,0 +1,69 @@
+//! spend.csv — sales & marketing spend per month, for CAC (metrics.md): `month` (YYYY-MM),
+//! `amount` (≥ 0, workspace currency).
+
+use super::table::{Columns, RowError, RowErrors, Table};
+use crate::metrics::YearMonth;
+use crate::money::Money;
+use crate::validation::Reason;
+use std::collections::HashMap;
+
+pub const COLUMNS: Columns = Columns { required: &["month", "amount"], optional: &[] };
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendRecord {
+    pub line: u64,
+    pub month: YearMonth,
+    pub amount: Money,
+}
+
+/// A `YYYY-MM` month.
+pub fn parse_month(raw: &str) -> Result<YearMonth, Reason> {
+    let (year, month) = raw.trim().split_once(['-', '/']).ok_or(Reason::InvalidDate)?;
+    let (year, month) =
+        (year.parse().map_err(|_| Reason::InvalidDate)?, month.parse().map_err(|_| Reason::InvalidDate)?);
+    YearMonth::new(year, month).ok_or(Reason::InvalidDate)
+}
+
+pub fn parse(table: &Table) -> Result<Vec<SpendRecord>, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut records = Vec::new();
+    let mut first_line_of: HashMap<YearMonth, u64> = HashMap::new();
+    for row in table.rows() {
+        let mut e = RowErrors { line: row.line, errors: &mut errors };
+        let month = e.required(&row, "month", parse_month);
+        let amount = e.required(&row, "amount", Money::parse_non_negative);
+        if let Some(month) = month {
+            if let Some(first_line) = first_line_of.insert(month, row.line) {
+                e.push("month", Reason::DuplicateInFile { first_line });
+            }
+        }
+        if let (Some(month), Some(amount)) = (month, amount) {
+            records.push(SpendRecord { line: row.line, month, amount });
+        }
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn write(records: &[SpendRecord]) -> Result<String, csv::Error> {
+    let header: Vec<String> = COLUMNS.required.iter().map(|c| c.to_string()).collect();
+    super::write_csv(&header, records.iter().map(|r| vec![r.month.to_string(), r.amount.to_string()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spend_rows_parse_and_bad_months_are_reported() {
+        let records =
+            parse(&Table::parse("month,amount\n2025-04,\"1,200,000\"\n2025/05,0\n", &COLUMNS).unwrap()).unwrap();
+        assert_eq!(records[0].amount.0, rust_decimal::Decimal::from(1_200_000));
+        let errors = parse(&Table::parse("month,amount\n2025-13,1\n2025-04,-1\n", &COLUMNS).unwrap()).unwrap_err();
+        let at: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(at, vec![(2, "month"), (3, "amount")]);
+    }
+}
