@@ -21,11 +21,13 @@ use std::collections::HashMap;
 pub struct DemoOptions {
     pub accounts: usize,
     pub seed: u64,
+    /// How far back the customer base goes.
+    pub history_months: u32,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { accounts: 300, seed: 42 }
+        DemoOptions { accounts: 300, seed: 42, history_months: 36 }
     }
 }
 
@@ -228,7 +230,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
     };
     let (enterprise_csms, mid_csms, smb_csms, sales) =
         (members(ENTERPRISE_TEAM), members(MID_TEAM), members(SMB_TEAM), members(SALES_TEAM));
-    let horizon = today.checked_sub_months(Months::new(36)).unwrap_or(today);
+    let horizon = today.checked_sub_months(Months::new(options.history_months)).unwrap_or(today);
     let history_days = (today - horizon).num_days();
 
     let mut data = DemoData {
@@ -571,11 +573,11 @@ mod tests {
 
     #[test]
     fn same_seed_and_day_give_the_same_company() {
-        let a = generate(DemoOptions { accounts: 50, seed: 7 }, today());
-        let b = generate(DemoOptions { accounts: 50, seed: 7 }, today());
+        let a = generate(DemoOptions { accounts: 50, seed: 7, ..DemoOptions::default() }, today());
+        let b = generate(DemoOptions { accounts: 50, seed: 7, ..DemoOptions::default() }, today());
         assert_eq!(a.accounts, b.accounts);
         assert_eq!(a.subscriptions, b.subscriptions);
-        let c = generate(DemoOptions { accounts: 50, seed: 8 }, today());
+        let c = generate(DemoOptions { accounts: 50, seed: 8, ..DemoOptions::default() }, today());
         assert_ne!(a.accounts, c.accounts);
     }
 

@@ -20,12 +20,29 @@ pub enum Target {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The full monthly metric suite on generated subscription histories, beside the same
+    /// period computation in DuckDB (Python `duckdb` package) on the same data.
+    Metrics {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// Timed runs of the Kizuna suite; the best and the median are reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The DuckDB script; `none` to skip the peer.
+        #[arg(long, default_value = "bench/metrics_duckdb.py")]
+        duckdb_script: String,
+    },
 }
 
 pub async fn run(target: Target) -> Result<(), CliError> {
     match target {
         Target::AccountsList { accounts, requests, database_url } => {
             accounts_list(accounts, requests, database_url).await
+        }
+        Target::Metrics { accounts, years, runs, duckdb_script } => {
+            crate::bench_metrics::run(accounts, years, runs, &duckdb_script)
         }
     }
 }
@@ -38,7 +55,7 @@ async fn accounts_list(accounts: usize, requests: usize, database_url: Option<St
     let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
 
     let started = Instant::now();
-    let summary = app.load_demo(DemoOptions { accounts, seed: 42 }).await?;
+    let summary = app.load_demo(DemoOptions { accounts, seed: 42, ..DemoOptions::default() }).await?;
     println!(
         "backend {backend}: demo with {} accounts, {} contacts, {} subscription periods loaded in {:.1} s",
         summary.accounts,
@@ -116,12 +133,14 @@ fn authorized_client(token: &str) -> Result<reqwest::Client, CliError> {
     reqwest::Client::builder().default_headers(headers).build().map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// The owner of the largest account: a CSM with a realistic portfolio.
 async fn first_owner(client: &reqwest::Client, address: std::net::SocketAddr) -> i64 {
-    let users: serde_json::Value = match client.get(format!("http://{address}/api/v1/users")).send().await {
-        Ok(response) => response.json().await.unwrap_or_default(),
-        Err(_) => serde_json::Value::Null,
-    };
-    users["items"].as_array().and_then(|items| items.iter().find_map(|u| u["id"].as_i64())).unwrap_or(1)
+    let top: serde_json::Value =
+        match client.get(format!("http://{address}/api/v1/accounts?sort=-arr&limit=1")).send().await {
+            Ok(response) => response.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        };
+    top["items"][0]["owner_id"].as_i64().unwrap_or(1)
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {

@@ -2,6 +2,7 @@
 //! application and the web server together, and runs the chosen command.
 
 mod bench;
+mod bench_metrics;
 mod config;
 mod metrics_cli;
 
@@ -284,7 +285,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         }
         Command::Demo { accounts, seed } => {
             let app = open_app(&config).await?;
-            let s = app.load_demo(DemoOptions { accounts, seed }).await?;
+            let s = app.load_demo(DemoOptions { accounts, seed, ..DemoOptions::default() }).await?;
             println!(
                 "{}",
                 match lang {
