@@ -143,7 +143,14 @@ pub async fn run(app: &App, args: MetricsArgs, lang: Lang) -> Result<(), CliErro
                 &(&reports, trailing.as_ref().filter(|_| matches!(args.what, What::Retention))),
             )?;
             if let (What::Retention, Format::Table, Some(t)) = (args.what, args.format, trailing) {
-                println!("trailing 12 months to {to}: NRR {} GRR {}", rate(t.nrr), rate(t.grr));
+                let (nrr, grr) = (rate(t.nrr), rate(t.grr));
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::Ja => format!("{to} までの直近 12 か月: NRR {nrr} GRR {grr}"),
+                        Lang::En => format!("trailing 12 months to {to}: NRR {nrr} GRR {grr}"),
+                    }
+                );
             }
         }
         What::Movements => {
