@@ -50,6 +50,8 @@ impl App {
             })
             .collect();
         self.store.save_figures(&figures, today).await?;
+        // Figures are saved after every change to subscriptions: the metrics' copy is stale too.
+        self.periods.clear();
         Ok(())
     }
 }

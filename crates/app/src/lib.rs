@@ -25,6 +25,7 @@ pub struct App {
     store: Arc<dyn Store>,
     settings: RwLock<WorkspaceSettings>,
     throttle: auth::LoginThrottle,
+    periods: metrics::PeriodCache,
 }
 
 impl App {
@@ -38,7 +39,12 @@ impl App {
                 initial
             }
         };
-        Ok(App { store, settings: RwLock::new(settings), throttle: auth::LoginThrottle::default() })
+        Ok(App {
+            store,
+            settings: RwLock::new(settings),
+            throttle: auth::LoginThrottle::default(),
+            periods: metrics::PeriodCache::default(),
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -13,6 +13,8 @@ use domain::subscription::SubscriptionPeriod;
 use domain::{AccountId, Money, Reason, SubscriptionPeriodId};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use store::AccountQuery;
 
 /// Which accounts and products a metric covers.
@@ -59,7 +61,15 @@ pub struct AccountMrrHistory {
 /// The series of the chosen accounts, and the periods they were built from.
 struct Chosen {
     series: Vec<MrrSeries>,
-    periods: Vec<SubscriptionPeriod>,
+    all: Arc<Vec<SubscriptionPeriod>>,
+    /// Indexes into `all` of the chosen periods.
+    chosen: Vec<usize>,
+}
+
+impl Chosen {
+    fn periods(&self) -> impl Iterator<Item = &SubscriptionPeriod> {
+        self.chosen.iter().map(|&i| &self.all[i])
+    }
 }
 
 /// `day`, `week`, `month`, `quarter` or `fiscal_year` (starting in the workspace's month).
@@ -88,24 +98,58 @@ fn traced(movement: Movement, periods_by_account: &HashMap<AccountId, Vec<&Subsc
     TracedMovement { movement, caused_by }
 }
 
+/// Every subscription period, kept in memory for the metrics: loading them is most of a
+/// request's time at scale. Writes through this node clear it at once; changes made by other
+/// nodes sharing the database show after at most `PERIOD_CACHE_TTL`.
+#[derive(Default)]
+pub(crate) struct PeriodCache {
+    entry: Mutex<Option<(Instant, Arc<Vec<SubscriptionPeriod>>)>>,
+}
+
+const PERIOD_CACHE_TTL: Duration = Duration::from_secs(60);
+
+impl PeriodCache {
+    pub(crate) fn clear(&self) {
+        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn fresh(&self) -> Option<Arc<Vec<SubscriptionPeriod>>> {
+        let entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
+        entry.as_ref().filter(|(loaded, _)| loaded.elapsed() < PERIOD_CACHE_TTL).map(|(_, periods)| periods.clone())
+    }
+
+    fn store(&self, periods: Arc<Vec<SubscriptionPeriod>>) {
+        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), periods));
+    }
+}
+
 impl App {
+    async fn all_periods(&self) -> Result<Arc<Vec<SubscriptionPeriod>>, AppError> {
+        if let Some(periods) = self.periods.fresh() {
+            return Ok(periods);
+        }
+        let periods = Arc::new(self.store.periods_of_accounts(None).await?);
+        self.periods.store(periods.clone());
+        Ok(periods)
+    }
+
     async fn chosen(&self, filter: &MetricsFilter) -> Result<Chosen, AppError> {
         let allowed: Option<HashSet<AccountId>> = if filter.filters_accounts() {
             Some(self.store.matching_account_ids(&filter.accounts).await?.into_iter().collect())
         } else {
             None
         };
-        let periods: Vec<SubscriptionPeriod> = self
-            .store
-            .periods_of_accounts(None)
-            .await?
-            .into_iter()
-            .filter(|p| allowed.as_ref().is_none_or(|ids| ids.contains(&p.terms.account_id)))
-            .filter(|p| filter.product.as_deref().is_none_or(|product| p.terms.product == product))
+        let all = self.all_periods().await?;
+        let chosen: Vec<usize> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| allowed.as_ref().is_none_or(|ids| ids.contains(&p.terms.account_id)))
+            .filter(|(_, p)| filter.product.as_deref().is_none_or(|product| p.terms.product == product))
+            .map(|(i, _)| i)
             .collect();
-        let terms = periods.iter().map(|p| &p.terms);
+        let terms = chosen.iter().map(|&i| &all[i].terms);
         let series = if filter.by_product { series_by_account_and_product(terms) } else { series_by_account(terms) };
-        Ok(Chosen { series, periods })
+        Ok(Chosen { series, all, chosen })
     }
 
     /// MRR, ARR, movements, customers and rates for each period of `interval` in [from, to].
@@ -138,7 +182,7 @@ impl App {
     ) -> Result<Vec<TracedMovement>, AppError> {
         let chosen = self.chosen(filter).await?;
         let mut by_account: HashMap<AccountId, Vec<&SubscriptionPeriod>> = HashMap::new();
-        for period in &chosen.periods {
+        for period in chosen.periods() {
             by_account.entry(period.terms.account_id).or_default().push(period);
         }
         let mut movements: Vec<TracedMovement> =

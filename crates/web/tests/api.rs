@@ -316,6 +316,14 @@ async fn metrics_follow_the_spec_trace_movements_to_periods_and_filter_by_tier()
         let nrr: f64 = march["nrr"].as_str().unwrap().parse().unwrap();
         assert!((nrr - 20000.0 / 15000.0).abs() < 1e-9, "NRR = (20,000 + 0) / 15,000: {nrr}");
 
+        let (_, beta) = server.get("/api/v1/accounts?q=Beta").await;
+        let comeback = json!({"subscription_id": "S2", "account_id": beta["items"][0]["id"], "product": "core",
+            "start_date": "2025-03-20", "billing_interval": "month", "quantity": 1, "unit_price": "4000", "currency": "JPY"});
+        assert_eq!(server.post("/api/v1/subscriptions", comeback).await.0, StatusCode::CREATED);
+        let (_, again) = server.get("/api/v1/metrics/report?from=2025-03-01&to=2025-03-31&interval=month").await;
+        assert_eq!(again[0]["mrr_end"], "27000.00", "a new period shows in the next report at once");
+        assert_eq!(again[0]["movements"]["reactivation"]["amount"], "4000.00");
+
         let (_, movements) = server.get("/api/v1/metrics/movements?from=2025-03-15&to=2025-03-15").await;
         let (_, periods) = server.get("/api/v1/subscriptions?limit=10").await;
         let s1_ids: Vec<i64> = periods["items"]
@@ -334,7 +342,7 @@ async fn metrics_follow_the_spec_trace_movements_to_periods_and_filter_by_tier()
         );
 
         let (_, smb) = server.get("/api/v1/metrics/report?from=2025-03-01&to=2025-03-31&tier=smb").await;
-        assert_eq!((smb[0]["mrr_start"].as_str(), smb[0]["mrr_end"].as_str()), (Some("5000.00"), Some("3000.00")));
+        assert_eq!((smb[0]["mrr_start"].as_str(), smb[0]["mrr_end"].as_str()), (Some("5000.00"), Some("7000.00")));
 
         let (status, _) =
             server.send(reqwest::Method::PUT, "/api/v1/metrics/spend/2025-03", Some(json!({"amount": "6000"}))).await;
