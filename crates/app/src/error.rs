@@ -18,6 +18,9 @@ pub enum AppError {
     /// The actor may not do this (e.g. a CSM editing another CSM's account).
     #[error("not allowed")]
     Forbidden,
+    /// Too much is waiting to be stored; the caller should retry shortly.
+    #[error("busy: too many requests are waiting to be stored")]
+    Busy,
     /// A fault of ours, not the user's.
     #[error("internal error: {0}")]
     Internal(String),

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod demo;
 mod error;
 mod figures;
+mod ingest;
 mod interchange;
 pub mod metrics;
 mod records;
@@ -26,6 +27,7 @@ pub struct App {
     settings: RwLock<WorkspaceSettings>,
     throttle: auth::LoginThrottle,
     periods: metrics::PeriodCache,
+    ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
 }
 
 impl App {
@@ -44,6 +46,7 @@ impl App {
             settings: RwLock::new(settings),
             throttle: auth::LoginThrottle::default(),
             periods: metrics::PeriodCache::default(),
+            ingest_queue: std::sync::OnceLock::new(),
         })
     }
 

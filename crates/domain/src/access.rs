@@ -81,6 +81,9 @@ pub enum Access {
     Manage,
     /// Users, teams, workspace settings, write keys, audit log.
     Admin,
+    /// The tracking API: a write key, never a staff user or token (the handler checks the key,
+    /// which may travel in the body).
+    Tracking,
 }
 
 /// Whether a staff user of `role`, acting with `scope` (None = signed in with a session),
@@ -91,11 +94,13 @@ pub fn permits(role: Role, scope: Option<Scope>, access: Access) -> bool {
         Access::Write => role >= Role::Csm,
         Access::Manage => role >= Role::Manager,
         Access::Admin => role == Role::Admin,
+        Access::Tracking => false,
     };
     let scope_allows = match (scope, access) {
         (None, _) | (_, Access::Public | Access::Read) => true,
         (Some(scope), Access::Write | Access::Manage) => scope >= Scope::Write,
         (Some(scope), Access::Admin) => scope == Scope::Admin,
+        (Some(_), Access::Tracking) => false,
     };
     role_allows && scope_allows
 }

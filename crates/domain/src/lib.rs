@@ -17,6 +17,7 @@ pub mod settings;
 pub mod staff;
 pub mod subscription;
 pub mod timeline;
+pub mod tracking;
 pub mod validation;
 
 pub use ids::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};

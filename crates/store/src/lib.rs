@@ -28,6 +28,7 @@ use domain::settings::WorkspaceSettings;
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::tracking::Message;
 use domain::{AccountId, ContactId, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,6 +83,29 @@ pub struct TimelineQuery {
     pub kind: Option<TimelineKind>,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// What one ingest transaction stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestCounts {
+    pub stored: usize,
+    /// Messages whose `messageId` was stored before: counted once, ignored now.
+    pub duplicates: usize,
+    /// Stored without an account yet; attributed when their user is grouped.
+    pub unattributed: usize,
+    /// Accounts created because a `group` call named an unknown `groupId`.
+    pub accounts_created: usize,
+}
+
+/// A usage event as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredEvent {
+    pub message_id: String,
+    pub kind: String,
+    pub account_id: Option<AccountId>,
+    pub user_id: Option<String>,
+    pub event: Option<String>,
+    pub occurred_at: DateTime<Utc>,
 }
 
 /// What an import changed. Re-importing the same file gives `created = updated = 0`.
@@ -195,6 +219,18 @@ pub trait Store: Send + Sync {
     async fn delete_spend(&self, month: &str) -> Result<bool>;
     /// Sets the spend of every month given, in one transaction.
     async fn import_spend(&self, rows: &[(String, Money)]) -> Result<ImportCounts>;
+
+    /// Stores tracking messages in one transaction, in order: deduplicates by message id,
+    /// applies identify/group/alias to end users and accounts, attributes events, and attributes
+    /// a user's earlier unattributed events when a group call links them.
+    async fn ingest(
+        &self,
+        messages: &[Message],
+        received_at: DateTime<Utc>,
+        create_accounts: bool,
+    ) -> Result<IngestCounts>;
+    /// Stored events, oldest first (for tests and backfill checks).
+    async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>>;
 
     async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry>;
     async fn list_audit(&self, query: &AuditQuery) -> Result<Page<AuditEntry>>;

@@ -66,7 +66,8 @@ macro_rules! sql_store {
             billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, timeline_kind, touch_model,
             ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
-        use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, ImportCounts, Page, Session, Store, TimelineQuery};
+        use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
+        use domain::tracking::{Message, MessageKind};
         use async_trait::async_trait;
         use chrono::{DateTime, NaiveDate, Utc};
         use domain::account::{Account, AccountInput};
@@ -872,6 +873,166 @@ macro_rules! sql_store {
             async fn delete_spend(&self, month: &str) -> Result<bool> {
                 let result = sqlx::query("DELETE FROM marketing_spend WHERE month = $1").bind(month).execute(&self.pool).await?;
                 Ok(result.rows_affected() > 0)
+            }
+
+            async fn ingest(&self, messages: &[Message], received_at: DateTime<Utc>, create_accounts: bool) -> Result<IngestCounts> {
+                let mut tx = self.pool.begin().await?;
+                let mut counts = IngestCounts::default();
+                for m in messages {
+                    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_events WHERE message_id = $1")
+                        .bind(m.message_id.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if seen > 0 {
+                        counts.duplicates += 1;
+                        continue;
+                    }
+                    // The person: userId when known, else the anonymous id.
+                    let person = m.user_id.clone().or_else(|| m.anonymous_id.clone());
+                    let trait_text = |key: &str| m.traits.get(key).and_then(|v| match v {
+                        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                        serde_json::Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    });
+                    let mut account: Option<i64> = None;
+                    if let Some(group) = &m.group_id {
+                        account = sqlx::query_scalar("SELECT id FROM accounts WHERE external_id = $1")
+                            .bind(group.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if account.is_none() && m.kind == MessageKind::Group && create_accounts {
+                            let id: i64 = sqlx::query_scalar(
+                                "INSERT INTO accounts (external_id, name, custom, updated_at, created_by_tracking) \
+                                 VALUES ($1, $2, '{}', $3, $4) RETURNING id",
+                            )
+                            .bind(group.as_str())
+                            .bind(trait_text("name").unwrap_or_else(|| group.clone()))
+                            .bind(received_at)
+                            .bind(true)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            account = Some(id);
+                            counts.accounts_created += 1;
+                        }
+                    }
+                    if let (MessageKind::Group, Some(id)) = (m.kind, account) {
+                        let employees = trait_text("employees").and_then(|e| domain::account::parse_employees(&e).ok());
+                        let custom: String = sqlx::query_scalar("SELECT custom FROM accounts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+                        let mut custom = custom_from_json(Entity::Account, &custom)?;
+                        if let Some(plan) = trait_text("plan") {
+                            custom.insert("plan".into(), plan);
+                        }
+                        sqlx::query(
+                            "UPDATE accounts SET name = COALESCE($2, name), employees = COALESCE($3, employees), \
+                             industry = COALESCE($4, industry), custom = $5 WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(trait_text("name"))
+                        .bind(employees)
+                        .bind(trait_text("industry"))
+                        .bind(custom_to_json(&custom))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    if let Some(person) = &person {
+                        let (email, name, role) = match m.kind {
+                            MessageKind::Identify => (trait_text("email").map(|e| e.to_lowercase()), trait_text("name"), trait_text("role")),
+                            _ => (None, None, None),
+                        };
+                        let linked = if m.kind == MessageKind::Group { account } else { None };
+                        sqlx::query(
+                            "INSERT INTO end_users (user_id, account_id, email, name, role, traits, first_seen, last_seen) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (user_id) DO UPDATE SET \
+                             account_id = COALESCE(excluded.account_id, end_users.account_id), \
+                             email = COALESCE(excluded.email, end_users.email), name = COALESCE(excluded.name, end_users.name), \
+                             role = COALESCE(excluded.role, end_users.role), \
+                             first_seen = CASE WHEN excluded.first_seen < end_users.first_seen THEN excluded.first_seen ELSE end_users.first_seen END, \
+                             last_seen = CASE WHEN excluded.last_seen > end_users.last_seen THEN excluded.last_seen ELSE end_users.last_seen END",
+                        )
+                        .bind(person.as_str())
+                        .bind(linked)
+                        .bind(email)
+                        .bind(name)
+                        .bind(role)
+                        .bind(serde_json::Value::Object(m.traits.clone()).to_string())
+                        .bind(m.timestamp)
+                        .execute(&mut *tx)
+                        .await?;
+                        if let Some(id) = linked {
+                            sqlx::query(
+                                "UPDATE usage_events SET account_id = $1 WHERE account_id IS NULL \
+                                 AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2))",
+                            )
+                            .bind(id)
+                            .bind(person.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        if account.is_none() {
+                            account = sqlx::query_scalar::<_, Option<i64>>("SELECT account_id FROM end_users WHERE user_id = $1")
+                                .bind(person.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?
+                                .flatten();
+                        }
+                    }
+                    if let (MessageKind::Alias, Some(previous), Some(user)) = (m.kind, &m.previous_id, &m.user_id) {
+                        sqlx::query(
+                            "UPDATE usage_events SET user_id = $1, account_id = COALESCE(account_id, $3) \
+                             WHERE user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)",
+                        )
+                        .bind(user.as_str())
+                        .bind(previous.as_str())
+                        .bind(account)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO usage_events (message_id, kind, account_id, user_id, anonymous_id, event, properties, context, \
+                         occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(m.message_id.as_str())
+                    .bind(m.kind.as_str())
+                    .bind(account)
+                    .bind(m.user_id.as_deref())
+                    .bind(m.anonymous_id.as_deref())
+                    .bind(m.event.as_deref())
+                    .bind(serde_json::Value::Object(m.properties.clone()).to_string())
+                    .bind(serde_json::Value::Object(m.context.clone()).to_string())
+                    .bind(m.timestamp)
+                    .bind(received_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    counts.stored += 1;
+                    if account.is_none() {
+                        counts.unattributed += 1;
+                    }
+                }
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>> {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT message_id, kind, account_id, user_id, event, occurred_at FROM usage_events WHERE 1 = 1",
+                );
+                if let Some(account) = account {
+                    qb.push(" AND account_id = ").push_bind(account.0);
+                }
+                qb.push(" ORDER BY id LIMIT ").push_bind(limit);
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(StoredEvent {
+                            message_id: row.try_get("message_id")?,
+                            kind: row.try_get("kind")?,
+                            account_id: row.try_get::<Option<i64>, _>("account_id")?.map(AccountId),
+                            user_id: row.try_get("user_id")?,
+                            event: row.try_get("event")?,
+                            occurred_at: row.try_get("occurred_at")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry> {

@@ -95,7 +95,7 @@ fn unauthenticated(surface: Surface, request: &Request) -> Response {
 
 /// The middleware each non-public route runs.
 pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    if guard.access == Access::Public {
+    if matches!(guard.access, Access::Public | Access::Tracking) {
         return next.run(request).await;
     }
     let headers = request.headers();

@@ -2,7 +2,7 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
+    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens, tracking,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -79,6 +79,14 @@ use utoipa::OpenApi;
         metrics::spend,
         metrics::set_spend,
         metrics::delete_spend,
+        tracking::identify,
+        tracking::track,
+        tracking::page,
+        tracking::screen,
+        tracking::group,
+        tracking::alias,
+        tracking::batch,
+        tracking::import,
     )
 )]
 pub struct ApiDoc;

@@ -32,6 +32,16 @@ pub enum ApiError {
     TooManyAttempts {
         minutes: u64,
     },
+    /// A tracking message that cannot be stored: which message (in a batch), field and why.
+    BadMessage {
+        index: Option<usize>,
+        field: String,
+        reason: domain::Reason,
+    },
+    /// A tracking message or batch over Segment's size limits.
+    TooLarge {
+        detail: String,
+    },
 }
 
 impl From<AppError> for ApiError {
@@ -103,6 +113,8 @@ const CSRF: Text = Text::new(
     "The CSRF token is missing or wrong; reload the page",
 );
 pub const BAD_LOGIN: Text = Text::new("メールアドレスまたはパスワードが違います", "Email or password is wrong");
+const BAD_MESSAGE: Text = Text::new("トラッキングメッセージを保存できません", "The tracking message cannot be stored");
+const BUSY: Text = Text::new("混み合っています。少し待ってから再送してください", "Busy: retry in a moment");
 const INTERNAL: Text = Text::new("サーバー内部でエラーが発生しました", "Internal server error");
 
 fn entity_name(entity: Entity, lang: Lang) -> &'static str {
@@ -166,7 +178,9 @@ impl ApiError {
             }
             ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::CsrfRejected | ApiError::App(AppError::Forbidden) => StatusCode::FORBIDDEN,
-            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyAttempts { .. } | ApiError::App(AppError::Busy) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadMessage { .. } => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -233,6 +247,24 @@ impl ApiError {
                 ("forbidden", FORBIDDEN.pick(lang).to_owned(), String::new(), Vec::new())
             }
             ApiError::CsrfRejected => ("csrf", CSRF.pick(lang).to_owned(), String::new(), Vec::new()),
+            ApiError::BadMessage { index, field, reason } => {
+                let field = match index {
+                    Some(i) => format!("batch[{i}].{field}"),
+                    None => field.clone(),
+                };
+                let message = reason.message(lang);
+                let errors = vec![ProblemField {
+                    field: field.clone(),
+                    line: None,
+                    code: code_of(reason),
+                    message: message.clone(),
+                }];
+                ("bad-message", BAD_MESSAGE.pick(lang).to_owned(), format!("{field}: {message}"), errors)
+            }
+            ApiError::TooLarge { detail } => {
+                ("payload-too-large", TOO_LARGE.pick(lang).to_owned(), detail.clone(), Vec::new())
+            }
+            ApiError::App(AppError::Busy) => ("busy", BUSY.pick(lang).to_owned(), String::new(), Vec::new()),
             ApiError::App(AppError::Store(_) | AppError::Internal(_)) | ApiError::Internal(_) => {
                 ("internal", INTERNAL.pick(lang).to_owned(), String::new(), Vec::new())
             }
@@ -250,6 +282,9 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = self.status().into_response();
+        if matches!(self, ApiError::App(AppError::Busy)) {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
         response.extensions_mut().insert(Arc::new(self));
         response
     }

@@ -3,7 +3,7 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
+    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens, tracking,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -53,7 +53,7 @@ impl Table {
 
 /// The router and the table it was built from.
 pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
-    use Access::{Admin, Manage, Public, Read, Write};
+    use Access::{Admin, Manage, Public, Read, Tracking, Write};
     use Method as M;
     let table = Table { app, router: Router::new(), specs: Vec::new() }
         .page(M::GET, "/login", Public, get(pages::login::form))
@@ -63,6 +63,14 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/logout", Read, post(pages::login::logout))
         .page(M::GET, "/", Read, get(pages::accounts::page))
         .api(M::GET, "/healthz", Public, get(crate::healthz))
+        .api(M::POST, "/v1/identify", Tracking, post(tracking::identify))
+        .api(M::POST, "/v1/track", Tracking, post(tracking::track))
+        .api(M::POST, "/v1/page", Tracking, post(tracking::page))
+        .api(M::POST, "/v1/screen", Tracking, post(tracking::screen))
+        .api(M::POST, "/v1/group", Tracking, post(tracking::group))
+        .api(M::POST, "/v1/alias", Tracking, post(tracking::alias))
+        .api(M::POST, "/v1/batch", Tracking, post(tracking::batch))
+        .api(M::POST, "/v1/import", Tracking, post(tracking::import))
         .api(M::GET, "/api/openapi.json", Public, get(openapi::serve))
         .api(M::POST, "/api/v1/session", Public, post(me::sign_in))
         .api(M::DELETE, "/api/v1/session", Read, delete(me::sign_out))

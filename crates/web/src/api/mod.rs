@@ -11,6 +11,7 @@ pub mod staff;
 pub mod subscriptions;
 pub mod timeline;
 pub mod tokens;
+pub mod tracking;
 
 use serde::Serialize;
 

@@ -1,0 +1,71 @@
+//! Tracking ingestion: requests hand their parsed messages to one writer task, which commits
+//! whatever has queued up in a single transaction (group commit) and only then answers each
+//! request. A full queue is refused at once (the caller answers 429), never dropped silently.
+
+use crate::{App, AppError};
+use domain::tracking::Message;
+use std::sync::Arc;
+use store::Store;
+use tokio::sync::{mpsc, oneshot};
+
+/// Requests that may wait for the writer before new ones are refused.
+const QUEUE_REQUESTS: usize = 256;
+/// At most this many messages go into one transaction.
+const GROUP_MESSAGES: usize = 5_000;
+
+pub(crate) struct Job {
+    messages: Vec<Message>,
+    done: oneshot::Sender<Result<(), AppError>>,
+}
+
+/// Starts the writer; it runs until every sender is gone.
+pub(crate) fn start_writer(store: Arc<dyn Store>, create_accounts: bool) -> mpsc::Sender<Job> {
+    let (sender, mut queue) = mpsc::channel::<Job>(QUEUE_REQUESTS);
+    tokio::spawn(async move {
+        while let Some(first) = queue.recv().await {
+            let mut jobs = vec![first];
+            let mut count = jobs[0].messages.len();
+            while count < GROUP_MESSAGES {
+                match queue.try_recv() {
+                    Ok(job) => {
+                        count += job.messages.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let all: Vec<Message> = jobs.iter().flat_map(|j| j.messages.iter().cloned()).collect();
+            match store.ingest(&all, chrono::Utc::now(), create_accounts).await {
+                Ok(_) => jobs.into_iter().for_each(|job| {
+                    let _ = job.done.send(Ok(()));
+                }),
+                // One bad request must not fail the others that shared its transaction.
+                Err(_) if jobs.len() > 1 => {
+                    for job in jobs {
+                        let result = store.ingest(&job.messages, chrono::Utc::now(), create_accounts).await;
+                        let _ = job.done.send(result.map(drop).map_err(AppError::from));
+                    }
+                }
+                Err(error) => {
+                    for job in jobs {
+                        let _ = job.done.send(Err(AppError::Internal(format!("storing tracking messages: {error}"))));
+                    }
+                }
+            }
+        }
+    });
+    sender
+}
+
+impl App {
+    /// Stores the messages durably; returns once they are committed.
+    pub async fn ingest(&self, messages: Vec<Message>) -> Result<(), AppError> {
+        let sender = self.ingest_queue.get_or_init(|| start_writer(self.store.clone(), true));
+        let (done, committed) = oneshot::channel();
+        sender.try_send(Job { messages, done }).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => AppError::Busy,
+            mpsc::error::TrySendError::Closed(_) => AppError::Internal("the ingest writer stopped".into()),
+        })?;
+        committed.await.map_err(|_| AppError::Internal("the ingest writer stopped".into()))?
+    }
+}

@@ -1,0 +1,172 @@
+//! The tracking API, compatible with Segment's and RudderStack's HTTP Tracking API:
+//! `POST /v1/identify|track|page|screen|group|alias|batch|import`. Authenticated by a write key
+//! (Basic auth user name, empty password, or `writeKey` in the body); answers 200 only after the
+//! messages are committed.
+
+use crate::problem::ApiError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use base64::Engine;
+use domain::tracking::{parse_message, MessageKind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
+use domain::Reason;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::io::Read;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Success {
+    pub success: bool,
+}
+
+/// The body as JSON bytes: gzip is decoded whenever `Content-Encoding` says so, whatever the
+/// `Content-Type` claims (RudderStack's Node client labels gzip as form data).
+fn decoded(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::TooLarge { detail: format!("a request may hold at most {MAX_BATCH_BYTES} bytes") };
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let bytes = if gzip {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..]).take(MAX_BATCH_BYTES as u64 + 1).read_to_end(&mut out).map_err(
+            |e| ApiError::BadMessage {
+                index: None,
+                field: "body".into(),
+                reason: Reason::Malformed { detail: format!("gzip: {e}") },
+            },
+        )?;
+        out
+    } else {
+        body.to_vec()
+    };
+    if bytes.len() > MAX_BATCH_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// The write key of Basic auth (user name, empty password).
+fn basic_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let key = text.split(':').next().unwrap_or_default().to_owned();
+    (!key.is_empty()).then_some(key)
+}
+
+async fn receive(
+    app: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    kind: Option<MessageKind>,
+) -> Result<Json<Success>, ApiError> {
+    let received_at = chrono::Utc::now();
+    let bytes = decoded(&headers, &body)?;
+    let from_header = basic_key(&headers);
+    let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
+    let body = match (parsed, &from_header) {
+        (Ok(value @ Value::Object(_)), _) => value,
+        (_, None) => return Err(ApiError::Unauthenticated),
+        (Ok(_), Some(_)) => {
+            return Err(ApiError::BadMessage {
+                index: None,
+                field: "body".into(),
+                reason: Reason::WrongType { expected: "a JSON object" },
+            })
+        }
+        (Err(e), Some(_)) => {
+            return Err(ApiError::BadMessage {
+                index: None,
+                field: "body".into(),
+                reason: Reason::Malformed { detail: e.to_string() },
+            })
+        }
+    };
+    let key = from_header.or_else(|| body.get("writeKey").and_then(Value::as_str).map(str::to_owned));
+    match key {
+        Some(key) if app.write_key_valid(&key).await? => {}
+        _ => return Err(ApiError::Unauthenticated),
+    }
+    let Value::Object(mut body) = body else { unreachable!("checked above: the body is an object") };
+    let (raw_messages, shared, sent_at) = match kind {
+        Some(_) => (vec![Value::Object(body)], Map::new(), None),
+        None => {
+            let sent_at =
+                body.get("sentAt").and_then(Value::as_str).and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+            let mut shared = match body.remove("context") {
+                Some(Value::Object(context)) => context,
+                _ => Map::new(),
+            };
+            if let Some(integrations) = body.remove("integrations") {
+                shared.entry("integrations").or_insert(integrations);
+            }
+            let messages = match body.remove("batch") {
+                Some(Value::Array(messages)) => messages,
+                _ => return Err(ApiError::BadMessage { index: None, field: "batch".into(), reason: Reason::Required }),
+            };
+            (messages, shared, sent_at.map(|t| t.with_timezone(&chrono::Utc)))
+        }
+    };
+    let batch = kind.is_none();
+    let mut messages = Vec::with_capacity(raw_messages.len());
+    for (index, raw) in raw_messages.into_iter().enumerate() {
+        let size = serde_json::to_vec(&raw).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_MESSAGE_BYTES {
+            let which = if batch { format!("batch[{index}]") } else { "the message".into() };
+            return Err(ApiError::TooLarge {
+                detail: format!("{which} has {size} bytes; a message may hold at most {MAX_MESSAGE_BYTES}"),
+            });
+        }
+        let fallback =
+            || format!("kizuna-{}", app::auth::new_secret("").unwrap_or_else(|_| format!("{received_at:?}-{index}")));
+        let message = parse_message(raw, kind, &shared, sent_at, received_at, fallback).map_err(|e| {
+            ApiError::BadMessage { index: batch.then_some(index), field: e.field.to_owned(), reason: e.reason }
+        })?;
+        messages.push(message);
+    }
+    app.ingest(messages).await?;
+    Ok(Json(Success { success: true }))
+}
+
+macro_rules! endpoint {
+    ($name:ident, $path:literal, $kind:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "tracking", request_body = Object,
+            responses((status = 200, body = Success), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem),
+                (status = 413, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
+        pub async fn $name(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Success>, ApiError> {
+            receive(app, headers, body, $kind).await
+        }
+    };
+}
+
+endpoint!(
+    identify,
+    "/v1/identify",
+    Some(MessageKind::Identify),
+    "Creates or updates an end user (email, name, role traits)."
+);
+endpoint!(
+    track,
+    "/v1/track",
+    Some(MessageKind::Track),
+    "Records an event, attributed by `context.groupId` or the user's latest group."
+);
+endpoint!(page, "/v1/page", Some(MessageKind::Page), "Records a page view.");
+endpoint!(screen, "/v1/screen", Some(MessageKind::Screen), "Records a screen view.");
+endpoint!(
+    group,
+    "/v1/group",
+    Some(MessageKind::Group),
+    "Links an end user to an account (created when unknown); traits name, employees, plan, industry update it."
+);
+endpoint!(alias, "/v1/alias", Some(MessageKind::Alias), "Merges a previous id into a user id.");
+endpoint!(batch, "/v1/batch", None, "Several messages with a shared context; each message's `type` decides its kind.");
+endpoint!(import, "/v1/import", None, "The same as `/v1/batch`.");
