@@ -255,3 +255,99 @@ async fn metrics_command_prints_a_table_csv_and_json_whose_movements_add_up() {
         w.finish().await;
     }
 }
+
+/// Signs in as a new admin (created with `kizuna user create`) and returns (cookie, csrf).
+async fn admin_session(w: &Workspace, base: &str) -> (String, String) {
+    use std::io::Write;
+    let mut create = w
+        .command(&["user", "create", "--admin", "--email", "ops@k.example"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    create.stdin.take().unwrap().write_all(b"operations passphrase\n").unwrap();
+    assert!(create.wait().unwrap().success());
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"email": "ops@k.example", "password": "operations passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn every_acknowledged_tracking_message_survives_a_sigkill_mid_load() {
+    for w in Workspace::all().await {
+        let (mut server, base) = serve(&w, &[]).await;
+        let (cookie, csrf) = admin_session(&w, &base).await;
+        let client = reqwest::Client::new();
+        let created: serde_json::Value = client
+            .post(format!("{base}/api/v1/write-keys"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&serde_json::json!({"name": "load"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key = created["secret"].as_str().unwrap().to_owned();
+        let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let mut senders = Vec::new();
+        for sender in 0..4 {
+            let (client, base, key, acknowledged) = (client.clone(), base.clone(), key.clone(), acknowledged.clone());
+            senders.push(tokio::spawn(async move {
+                for round in 0..2_000 {
+                    let ids: Vec<String> = (0..20).map(|i| format!("s{sender}-r{round}-m{i}")).collect();
+                    let batch: Vec<serde_json::Value> = ids
+                        .iter()
+                        .map(|id| serde_json::json!({"type": "track", "userId": format!("u{sender}"), "event": "Load", "messageId": id}))
+                        .collect();
+                    let sent = client
+                        .post(format!("{base}/v1/batch"))
+                        .basic_auth(&key, Some(""))
+                        .json(&serde_json::json!({"batch": batch}))
+                        .timeout(std::time::Duration::from_secs(5))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status().is_success() => acknowledged.lock().unwrap().extend(ids),
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+        for sender in senders {
+            sender.await.unwrap();
+        }
+        let acknowledged = acknowledged.lock().unwrap().clone();
+        assert!(acknowledged.len() >= 100, "{}: the load ran before the kill: {}", w.label(), acknowledged.len());
+        let url = match &w.database {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite:{}", w.dir.path().join("kizuna.db").display()),
+        };
+        let store = store::open(&url).await.unwrap();
+        let stored: std::collections::HashSet<String> =
+            store.events(None, i64::MAX).await.unwrap().into_iter().map(|e| e.message_id).collect();
+        let lost: Vec<&String> = acknowledged.iter().filter(|id| !stored.contains(*id)).collect();
+        assert!(
+            lost.is_empty(),
+            "{}: {} of {} acknowledged messages lost, e.g. {:?}",
+            w.label(),
+            lost.len(),
+            acknowledged.len(),
+            lost.first()
+        );
+        drop(store);
+        w.finish().await;
+    }
+}
