@@ -3,6 +3,7 @@
 
 mod audit;
 pub mod auth;
+mod backfill;
 pub mod demo;
 mod error;
 mod figures;

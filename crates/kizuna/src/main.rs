@@ -114,15 +114,21 @@ enum Kind {
     Subscriptions,
     /// Sales & marketing spend per month (month, amount), for CAC.
     Spend,
+    /// Usage events: NDJSON, one Segment message per line, optionally gzipped (backfill).
+    Events,
 }
 
-impl From<Kind> for ImportKind {
-    fn from(kind: Kind) -> ImportKind {
-        match kind {
-            Kind::Accounts => ImportKind::Accounts,
-            Kind::Contacts => ImportKind::Contacts,
-            Kind::Subscriptions => ImportKind::Subscriptions,
-            Kind::Spend => ImportKind::Spend,
+impl Kind {
+    /// The CSV format of this kind; events are NDJSON and have none.
+    fn csv(self, lang: Lang) -> Result<ImportKind, CliError> {
+        match self {
+            Kind::Accounts => Ok(ImportKind::Accounts),
+            Kind::Contacts => Ok(ImportKind::Contacts),
+            Kind::Subscriptions => Ok(ImportKind::Subscriptions),
+            Kind::Spend => Ok(ImportKind::Spend),
+            Kind::Events => Err(CliError::Usage(
+                pick(lang, "イベントは CSV では書き出せません", "events are not exported as CSV").to_owned(),
+            )),
         }
     }
 }
@@ -236,6 +242,27 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             println!("{}", pick(lang, "マイグレーションを適用しました。", "Migrations applied."));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import { kind: Kind::Events, file, .. } => {
+            let app = open_app(&config).await?;
+            let name = file.display().to_string();
+            let checked = app.check_events(open_events(&file)?);
+            let lines = checked.map_err(|errors| AppError::ImportRejected { file: name.clone(), errors })?;
+            let counts = app
+                .backfill_events(&name, open_events(&file)?, |done| {
+                    eprint!("\r{done}/{lines}");
+                })
+                .await?;
+            eprintln!();
+            println!(
+                "{}",
+                pick_owned(
+                    lang,
+                    format!("{name}: {lines} 件のイベント（保存 {}、重複のため無視 {}、顧客未確定 {}）", counts.stored, counts.duplicates, counts.unattributed),
+                    format!("{name}: {lines} events ({} stored, {} duplicates ignored, {} not yet attributed to an account)", counts.stored, counts.duplicates, counts.unattributed),
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { kind, file, encoding } => {
             let encoding = encoding
                 .map(|e| Encoding::parse(&e).map_err(|r| CliError::Usage(format!("--encoding: {}", r.message(lang)))))
@@ -243,7 +270,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             let bytes = std::fs::read(&file).map_err(io_error(format!("cannot read {}", file.display())))?;
             let app = open_app(&config).await?;
             let outcome = app
-                .import_csv(&Actor::System("cli"), kind.into(), &file.display().to_string(), &bytes, encoding)
+                .import_csv(&Actor::System("cli"), kind.csv(lang)?, &file.display().to_string(), &bytes, encoding)
                 .await?;
             let c = &outcome.counts;
             println!(
@@ -274,7 +301,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         }
         Command::Export { kind, output } => {
             let app = open_app(&config).await?;
-            let csv = app.export_csv(kind.into()).await?;
+            let csv = app.export_csv(kind.csv(lang)?).await?;
             match output {
                 Some(path) => {
                     std::fs::write(&path, csv).map_err(io_error(format!("cannot write {}", path.display())))?
@@ -366,6 +393,16 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
 
 fn pick(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
     domain::i18n::Text::new(ja, en).pick(lang)
+}
+
+/// An NDJSON file, decompressed when it starts with gzip's magic bytes.
+fn open_events(path: &std::path::Path) -> Result<Box<dyn std::io::BufRead>, CliError> {
+    use std::io::{BufRead, BufReader};
+    let file = std::fs::File::open(path).map_err(io_error(format!("cannot read {}", path.display())))?;
+    let mut reader = BufReader::new(file);
+    let gzipped =
+        reader.fill_buf().map_err(io_error(format!("cannot read {}", path.display())))?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzipped { Box::new(BufReader::new(flate2::read::GzDecoder::new(reader))) } else { Box::new(reader) })
 }
 
 fn pick_owned(lang: Lang, ja: String, en: String) -> String {

@@ -351,3 +351,41 @@ async fn every_acknowledged_tracking_message_survives_a_sigkill_mid_load() {
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn event_backfill_checks_every_line_first_and_a_second_run_stores_nothing_twice() {
+    for w in Workspace::all().await {
+        assert!(w.run(&["import", "accounts", &example("accounts.csv")]).status.success());
+        let first = w.run(&["import", "events", &example("events.ndjson")]);
+        assert!(first.status.success(), "{}: {}", w.label(), stderr(&first));
+        assert!(
+            stdout(&first).contains("5 events (5 stored, 0 duplicates ignored, 0 not yet attributed"),
+            "{}",
+            stdout(&first)
+        );
+
+        let gzipped = w.dir.path().join("events.ndjson.gz");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut encoder, &std::fs::read(example("events.ndjson")).unwrap()).unwrap();
+        std::fs::write(&gzipped, encoder.finish().unwrap()).unwrap();
+        let again = w.run(&["import", "events", gzipped.to_str().unwrap()]);
+        assert!(
+            stdout(&again).contains("(0 stored, 5 duplicates ignored"),
+            "resuming stores nothing twice: {}",
+            stdout(&again)
+        );
+
+        let bad = w.dir.path().join("bad.ndjson");
+        std::fs::write(&bad, "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"ok\",\"messageId\":\"new-1\"}\nnot json\n{\"type\":\"track\",\"userId\":\"u\"}\n").unwrap();
+        let failed = w.run(&["import", "events", bad.to_str().unwrap()]);
+        let report = stderr(&failed);
+        assert!(!failed.status.success());
+        assert!(
+            report.contains("line 2, column *: cannot be read") && report.contains("line 3, column event: is required"),
+            "{report}"
+        );
+        let recheck = w.run(&["import", "events", bad.to_str().unwrap()]);
+        assert!(!recheck.status.success(), "still refused, so line 1 was never stored either");
+        w.finish().await;
+    }
+}

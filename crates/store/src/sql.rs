@@ -878,6 +878,9 @@ macro_rules! sql_store {
             async fn ingest(&self, messages: &[Message], received_at: DateTime<Utc>, create_accounts: bool) -> Result<IngestCounts> {
                 let mut tx = self.pool.begin().await?;
                 let mut counts = IngestCounts::default();
+                // Events of this transaction still without an account, by person: a later group
+                // call in the same transaction attributes them.
+                let mut waiting: HashMap<String, usize> = HashMap::new();
                 for m in messages {
                     let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_events WHERE message_id = $1")
                         .bind(m.message_id.as_str())
@@ -959,6 +962,7 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                         if let Some(id) = linked {
+                            waiting.remove(person.as_str());
                             sqlx::query(
                                 "UPDATE usage_events SET account_id = $1 WHERE account_id IS NULL \
                                  AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2))",
@@ -1004,10 +1008,11 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                     counts.stored += 1;
-                    if account.is_none() {
-                        counts.unattributed += 1;
+                    if let (None, Some(person)) = (account, &person) {
+                        *waiting.entry(person.clone()).or_default() += 1;
                     }
                 }
+                counts.unattributed = waiting.values().sum();
                 tx.commit().await?;
                 Ok(counts)
             }
