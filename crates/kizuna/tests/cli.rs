@@ -389,3 +389,65 @@ async fn event_backfill_checks_every_line_first_and_a_second_run_stores_nothing_
         w.finish().await;
     }
 }
+
+/// The official client packages are installed by `.ci/run`; elsewhere they may be missing.
+fn clients_installed() -> bool {
+    let node =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/node_modules/@segment/analytics-node").exists();
+    let python =
+        Command::new("python3").args(["-c", "import segment.analytics"]).output().is_ok_and(|o| o.status.success());
+    node && python
+}
+
+#[tokio::test]
+async fn the_official_segment_and_rudderstack_clients_store_each_event_once_on_the_right_account() {
+    if !clients_installed() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install the tracking clients (see .ci/run)");
+        eprintln!(
+            "skipped: run `npm ci --prefix tests/clients` and `pip install segment-analytics-python` to run this test"
+        );
+        return;
+    }
+    let w = Workspace { dir: tempfile::tempdir().unwrap(), database: None };
+    let (server, base) = serve(&w, &[]).await;
+    let (cookie, csrf) = admin_session(&w, &base).await;
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/write-keys"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"name": "clients"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["secret"].as_str().unwrap().to_owned();
+    let clients_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
+    let runs = [
+        ("node", "segment_node.mjs", "segment-node-user", "SEG-NODE"),
+        ("node", "rudder_node.mjs", "rudder-node-user", "RUDDER-NODE"),
+        ("python3", "segment_python.py", "segment-python-user", "SEG-PY"),
+    ];
+    let mut outputs = Vec::new();
+    for (program, script, user, group) in runs {
+        let output =
+            Command::new(program).current_dir(&clients_dir).args([script, &base, &key, user, group]).output().unwrap();
+        outputs.push((script, output));
+    }
+    let printed = stop(server);
+    for (script, output) in &outputs {
+        assert!(output.status.success(), "{script}: {}{}\n{printed}", stdout(output), stderr(output));
+    }
+    let store = store::open(&format!("sqlite:{}", w.dir.path().join("kizuna.db").display())).await.unwrap();
+    let events = store.events(None, 1000).await.unwrap();
+    for (_, script, user, group) in runs {
+        let ids = store.account_ids_by_external_id(&[domain::ExternalId::parse(group).unwrap()]).await.unwrap();
+        let account = ids.values().next().copied();
+        assert!(account.is_some(), "{script}: the group call created account {group}");
+        let mine: Vec<_> = events.iter().filter(|e| e.user_id.as_deref() == Some(user)).collect();
+        let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds.len(), 6, "{script}: six messages stored exactly once: {kinds:?}");
+        assert!(mine.iter().all(|e| e.account_id == account), "{script}: all on {group}: {mine:?}");
+    }
+}
