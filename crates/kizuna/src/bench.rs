@@ -20,6 +20,21 @@ pub enum Target {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Tracking ingestion: events/s over HTTP batches with durable acknowledgement, batch
+    /// latency, and NDJSON backfill rate, on generated events.
+    Ingest {
+        /// Events sent over HTTP (in batches of --batch).
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// An empty database to use instead of a temporary SQLite file (e.g. postgres://…).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The full monthly metric suite on generated subscription histories, beside the same
     /// period computation in DuckDB (Python `duckdb` package) on the same data.
     Metrics {
@@ -41,6 +56,7 @@ pub async fn run(target: Target) -> Result<(), CliError> {
         Target::AccountsList { accounts, requests, database_url } => {
             accounts_list(accounts, requests, database_url).await
         }
+        Target::Ingest { events, batch, clients, database_url } => ingest(events, batch, clients, database_url).await,
         Target::Metrics { accounts, years, runs, duckdb_script } => {
             crate::bench_metrics::run(accounts, years, runs, &duckdb_script)
         }
@@ -152,4 +168,96 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+/// One generated track message: 1,000 users spread over 100 accounts.
+fn generated_event(n: usize) -> serde_json::Value {
+    serde_json::json!({
+        "type": "track",
+        "userId": format!("user-{}", n % 1000),
+        "event": if n % 10 == 0 { "Year-End Adjustment Started" } else { "Payslip Distributed" },
+        "messageId": format!("bench-{n}"),
+        "context": {"groupId": format!("ACC-{:06}", n % 100 + 1)},
+        "properties": {"employees": n % 500},
+        "timestamp": "2026-11-01T09:00:00Z"
+    })
+}
+
+async fn ingest(events: usize, batch: usize, clients: usize, database_url: Option<String>) -> Result<(), CliError> {
+    let dir = tempfile::tempdir().map_err(crate::io_error("temporary directory"))?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
+    let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
+    let store = store::open(&url).await?;
+    let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
+    app.load_demo(DemoOptions { accounts: 100, ..DemoOptions::default() }).await?;
+    let (_, key) = app.create_write_key(&app::Actor::System("bench"), "bench").await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(crate::io_error("bind 127.0.0.1:0"))?;
+    let address = listener.local_addr().map_err(crate::io_error("listener address"))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, app.clone(), web::WebOptions::default(), async {
+        let _ = stopped.await;
+    }));
+    let bodies: Vec<String> = (0..events)
+        .collect::<Vec<_>>()
+        .chunks(batch.max(1))
+        .map(|chunk| {
+            serde_json::json!({"batch": chunk.iter().map(|n| generated_event(*n)).collect::<Vec<_>>()}).to_string()
+        })
+        .collect();
+    let bodies = Arc::new(std::sync::Mutex::new(bodies));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..clients.max(1) {
+        let (bodies, key) = (bodies.clone(), key.clone());
+        workers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut latencies = Vec::new();
+            loop {
+                let Some(body) = bodies.lock().unwrap_or_else(|p| p.into_inner()).pop() else { return Ok(latencies) };
+                let sent = Instant::now();
+                let response = client
+                    .post(format!("http://{address}/v1/batch"))
+                    .basic_auth(&key, Some(""))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| format!("request failed: {e}"))?;
+                if !response.status().is_success() {
+                    return Err(format!("batch answered {}", response.status()));
+                }
+                latencies.push(sent.elapsed());
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        let done = worker.await.map_err(|e| CliError::Usage(e.to_string()))?;
+        latencies.extend(done.map_err(CliError::Usage)?);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    println!(
+        "backend {backend}: {events} events over HTTP in batches of {batch} from {clients} clients: {:.0} events/s; batch latency p50 {:.1} ms, p99 {:.1} ms",
+        events as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&latencies, 50)),
+        ms(percentile(&latencies, 99))
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+
+    let file = dir.path().join("events.ndjson");
+    let lines: String = (events..events * 2).map(|n| generated_event(n).to_string() + "\n").collect();
+    std::fs::write(&file, lines).map_err(crate::io_error("writing the NDJSON file"))?;
+    let started = Instant::now();
+    let reader =
+        std::io::BufReader::new(std::fs::File::open(&file).map_err(crate::io_error("reading the NDJSON file"))?);
+    let counts = app.backfill_events("events.ndjson", reader, |_| {}).await?;
+    println!(
+        "backend {backend}: NDJSON backfill of {} events: {:.0} events/s",
+        counts.stored,
+        counts.stored as f64 / started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
