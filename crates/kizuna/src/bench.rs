@@ -175,7 +175,7 @@ fn generated_event(n: usize) -> serde_json::Value {
     serde_json::json!({
         "type": "track",
         "userId": format!("user-{}", n % 1000),
-        "event": if n % 10 == 0 { "Year-End Adjustment Started" } else { "Payslip Distributed" },
+        "event": if n.is_multiple_of(10) { "Year-End Adjustment Started" } else { "Payslip Distributed" },
         "messageId": format!("bench-{n}"),
         "context": {"groupId": format!("ACC-{:06}", n % 100 + 1)},
         "properties": {"employees": n % 500},
