@@ -404,7 +404,7 @@ async fn the_official_segment_and_rudderstack_clients_store_each_event_once_on_t
     if !clients_installed() {
         assert!(std::env::var_os("CI").is_none(), "CI must install the tracking clients (see .ci/run)");
         eprintln!(
-            "skipped: run `npm ci --prefix tests/clients` and `pip install segment-analytics-python` to run this test"
+            "skipped: run `npm install --prefix tests/clients` and `pip install segment-analytics-python` to run this test"
         );
         return;
     }
