@@ -279,24 +279,29 @@ async fn admin_session(w: &Workspace, base: &str) -> (String, String) {
     (cookie, body["csrf_token"].as_str().unwrap().to_owned())
 }
 
+/// A tracking write key, created by a new admin through the API.
+async fn admin_write_key(w: &Workspace, base: &str) -> String {
+    let (cookie, csrf) = admin_session(w, base).await;
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/write-keys"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"name": "tests"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["secret"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn every_acknowledged_tracking_message_survives_a_sigkill_mid_load() {
     for w in Workspace::all().await {
         let (mut server, base) = serve(&w, &[]).await;
-        let (cookie, csrf) = admin_session(&w, &base).await;
+        let key = admin_write_key(&w, &base).await;
         let client = reqwest::Client::new();
-        let created: serde_json::Value = client
-            .post(format!("{base}/api/v1/write-keys"))
-            .header("cookie", &cookie)
-            .header("x-csrf-token", &csrf)
-            .json(&serde_json::json!({"name": "load"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let key = created["secret"].as_str().unwrap().to_owned();
         let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let mut senders = Vec::new();
         for sender in 0..4 {
@@ -410,19 +415,7 @@ async fn the_official_segment_and_rudderstack_clients_store_each_event_once_on_t
     }
     let w = Workspace { dir: tempfile::tempdir().unwrap(), database: None };
     let (server, base) = serve(&w, &[]).await;
-    let (cookie, csrf) = admin_session(&w, &base).await;
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/api/v1/write-keys"))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", &csrf)
-        .json(&serde_json::json!({"name": "clients"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = created["secret"].as_str().unwrap().to_owned();
+    let key = admin_write_key(&w, &base).await;
     let clients_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
     let runs = [
         ("node", "segment_node.mjs", "segment-node-user", "SEG-NODE"),
