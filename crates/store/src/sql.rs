@@ -481,6 +481,141 @@ macro_rules! sql_store {
             }
         }
 
+        /// What one ingest call learned about one person (end user).
+        struct PersonSeen {
+            first: DateTime<Utc>,
+            last: DateTime<Utc>,
+            account: Option<i64>,
+            email: Option<String>,
+            name: Option<String>,
+            role: Option<String>,
+            traits: serde_json::Map<String, serde_json::Value>,
+        }
+
+        fn trait_text(m: &Message, key: &str) -> Option<String> {
+            m.traits.get(key).and_then(|v| match v {
+                serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+        }
+
+        impl PersonSeen {
+            fn new(at: DateTime<Utc>) -> PersonSeen {
+                PersonSeen { first: at, last: at, account: None, email: None, name: None, role: None, traits: Default::default() }
+            }
+
+            fn add(&mut self, m: &Message, group_of: &HashMap<String, i64>, person: &str) {
+                self.first = self.first.min(m.timestamp);
+                self.last = self.last.max(m.timestamp);
+                if m.kind == MessageKind::Group {
+                    self.account = group_of.get(person).copied().or(self.account);
+                }
+                if m.kind == MessageKind::Identify {
+                    self.email = trait_text(m, "email").map(|e| e.to_lowercase()).or(self.email.take());
+                    self.name = trait_text(m, "name").or(self.name.take());
+                    self.role = trait_text(m, "role").or(self.role.take());
+                    self.traits.extend(m.traits.clone());
+                }
+            }
+        }
+
+        async fn create_tracked_account(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            group: &str,
+            m: &Message,
+            at: DateTime<Utc>,
+        ) -> Result<i64> {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO accounts (external_id, name, custom, updated_at, created_by_tracking) VALUES ($1, $2, '{}', $3, $4) RETURNING id",
+            )
+            .bind(group)
+            .bind(trait_text(m, "name").unwrap_or_else(|| group.to_owned()))
+            .bind(at)
+            .bind(true)
+            .fetch_one(&mut **tx)
+            .await?)
+        }
+
+        /// A group call's traits `name`, `employees`, `industry` update the account; `plan`
+        /// becomes the custom field `plan`.
+        async fn apply_group_traits(tx: &mut sqlx::Transaction<'_, $db>, id: i64, m: &Message) -> Result<()> {
+            let employees = trait_text(m, "employees").and_then(|e| domain::account::parse_employees(&e).ok());
+            let custom: String = sqlx::query_scalar("SELECT custom FROM accounts WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
+            let mut custom = custom_from_json(Entity::Account, &custom)?;
+            if let Some(plan) = trait_text(m, "plan") {
+                custom.insert("plan".into(), plan);
+            }
+            sqlx::query(
+                "UPDATE accounts SET name = COALESCE($2, name), employees = COALESCE($3, employees), \
+                 industry = COALESCE($4, industry), custom = $5 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(trait_text(m, "name"))
+            .bind(employees)
+            .bind(trait_text(m, "industry"))
+            .bind(custom_to_json(&custom))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        async fn insert_events(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            pending: &mut Vec<(&Message, Option<i64>)>,
+            received_at: DateTime<Utc>,
+        ) -> Result<()> {
+            for chunk in pending.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO usage_events (message_id, kind, account_id, user_id, anonymous_id, event, properties, context, \
+                     occurred_at, received_at) ",
+                );
+                qb.push_values(chunk, |mut b, (m, account)| {
+                    b.push_bind(m.message_id.clone())
+                        .push_bind(m.kind.as_str())
+                        .push_bind(*account)
+                        .push_bind(m.user_id.clone())
+                        .push_bind(m.anonymous_id.clone())
+                        .push_bind(m.event.clone())
+                        .push_bind(serde_json::Value::Object(m.properties.clone()).to_string())
+                        .push_bind(serde_json::Value::Object(m.context.clone()).to_string())
+                        .push_bind(m.timestamp)
+                        .push_bind(received_at);
+                });
+                qb.build().execute(&mut **tx).await?;
+            }
+            pending.clear();
+            Ok(())
+        }
+
+        async fn upsert_people(tx: &mut sqlx::Transaction<'_, $db>, people: HashMap<String, PersonSeen>) -> Result<()> {
+            let people: Vec<(String, PersonSeen)> = people.into_iter().collect();
+            for chunk in people.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO end_users (user_id, account_id, email, name, role, traits, first_seen, last_seen) ",
+                );
+                qb.push_values(chunk, |mut b, (person, seen)| {
+                    b.push_bind(person.clone())
+                        .push_bind(seen.account)
+                        .push_bind(seen.email.clone())
+                        .push_bind(seen.name.clone())
+                        .push_bind(seen.role.clone())
+                        .push_bind(serde_json::Value::Object(seen.traits.clone()).to_string())
+                        .push_bind(seen.first)
+                        .push_bind(seen.last);
+                });
+                qb.push(
+                    " ON CONFLICT (user_id) DO UPDATE SET account_id = COALESCE(excluded.account_id, end_users.account_id), \
+                     email = COALESCE(excluded.email, end_users.email), name = COALESCE(excluded.name, end_users.name), \
+                     role = COALESCE(excluded.role, end_users.role), \
+                     first_seen = CASE WHEN excluded.first_seen < end_users.first_seen THEN excluded.first_seen ELSE end_users.first_seen END, \
+                     last_seen = CASE WHEN excluded.last_seen > end_users.last_seen THEN excluded.last_seen ELSE end_users.last_seen END",
+                );
+                qb.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
         #[async_trait]
         impl Store for $store {
             fn backend(&self) -> $crate::Backend {
@@ -878,106 +1013,69 @@ macro_rules! sql_store {
             async fn ingest(&self, messages: &[Message], received_at: DateTime<Utc>, create_accounts: bool) -> Result<IngestCounts> {
                 let mut tx = self.pool.begin().await?;
                 let mut counts = IngestCounts::default();
-                // Events of this transaction still without an account, by person: a later group
-                // call in the same transaction attributes them.
+                let person_of = |m: &Message| m.user_id.clone().or_else(|| m.anonymous_id.clone());
+
+                // Set-based lookups first: stored message ids, accounts by group id, people's groups.
+                let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+                let mut seen: HashSet<String> = HashSet::new();
+                for row in select_in(&mut *tx, "SELECT message_id FROM usage_events WHERE message_id IN", &ids, bind_text).await? {
+                    seen.insert(row.try_get("message_id")?);
+                }
+                let groups: Vec<String> = messages.iter().filter_map(|m| m.group_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+                let mut accounts: HashMap<String, i64> = HashMap::new();
+                for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &groups, bind_text).await? {
+                    accounts.insert(row.try_get("external_id")?, row.try_get("id")?);
+                }
+                let people: Vec<String> = messages.iter().filter_map(person_of).collect::<HashSet<_>>().into_iter().collect();
+                let mut group_of: HashMap<String, i64> = HashMap::new();
+                for row in select_in(&mut *tx, "SELECT user_id, account_id FROM end_users WHERE user_id IN", &people, bind_text).await? {
+                    if let Some(account) = row.try_get::<Option<i64>, _>("account_id")? {
+                        group_of.insert(row.try_get("user_id")?, account);
+                    }
+                }
+
+                let mut pending: Vec<(&Message, Option<i64>)> = Vec::new();
+                let mut seen_people: HashMap<String, PersonSeen> = HashMap::new();
+                // Events of this call still without an account, by person: a later group call attributes them.
                 let mut waiting: HashMap<String, usize> = HashMap::new();
                 for m in messages {
-                    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_events WHERE message_id = $1")
-                        .bind(m.message_id.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if seen > 0 {
+                    if !seen.insert(m.message_id.clone()) {
                         counts.duplicates += 1;
                         continue;
                     }
-                    // The person: userId when known, else the anonymous id.
-                    let person = m.user_id.clone().or_else(|| m.anonymous_id.clone());
-                    let trait_text = |key: &str| m.traits.get(key).and_then(|v| match v {
-                        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                        serde_json::Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    });
-                    let mut account: Option<i64> = None;
-                    if let Some(group) = &m.group_id {
-                        account = sqlx::query_scalar("SELECT id FROM accounts WHERE external_id = $1")
-                            .bind(group.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if account.is_none() && m.kind == MessageKind::Group && create_accounts {
-                            let id: i64 = sqlx::query_scalar(
-                                "INSERT INTO accounts (external_id, name, custom, updated_at, created_by_tracking) \
-                                 VALUES ($1, $2, '{}', $3, $4) RETURNING id",
-                            )
-                            .bind(group.as_str())
-                            .bind(trait_text("name").unwrap_or_else(|| group.clone()))
-                            .bind(received_at)
-                            .bind(true)
-                            .fetch_one(&mut *tx)
-                            .await?;
+                    let person = person_of(m);
+                    let mut account = m.group_id.as_ref().and_then(|g| accounts.get(g).copied());
+                    if matches!(m.kind, MessageKind::Group | MessageKind::Alias) {
+                        // Their updates must see every earlier event of this call in the table.
+                        insert_events(&mut tx, &mut pending, received_at).await?;
+                    }
+                    if m.kind == MessageKind::Group {
+                        if let (None, Some(group), true) = (account, &m.group_id, create_accounts) {
+                            let id = create_tracked_account(&mut tx, group, m, received_at).await?;
+                            accounts.insert(group.clone(), id);
                             account = Some(id);
                             counts.accounts_created += 1;
                         }
-                    }
-                    if let (MessageKind::Group, Some(id)) = (m.kind, account) {
-                        let employees = trait_text("employees").and_then(|e| domain::account::parse_employees(&e).ok());
-                        let custom: String = sqlx::query_scalar("SELECT custom FROM accounts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-                        let mut custom = custom_from_json(Entity::Account, &custom)?;
-                        if let Some(plan) = trait_text("plan") {
-                            custom.insert("plan".into(), plan);
+                        if let Some(id) = account {
+                            apply_group_traits(&mut tx, id, m).await?;
+                            if let Some(person) = &person {
+                                group_of.insert(person.clone(), id);
+                                waiting.remove(person);
+                                sqlx::query(
+                                    "UPDATE usage_events SET account_id = $1 WHERE account_id IS NULL \
+                                     AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2))",
+                                )
+                                .bind(id)
+                                .bind(person.as_str())
+                                .execute(&mut *tx)
+                                .await?;
+                            }
                         }
-                        sqlx::query(
-                            "UPDATE accounts SET name = COALESCE($2, name), employees = COALESCE($3, employees), \
-                             industry = COALESCE($4, industry), custom = $5 WHERE id = $1",
-                        )
-                        .bind(id)
-                        .bind(trait_text("name"))
-                        .bind(employees)
-                        .bind(trait_text("industry"))
-                        .bind(custom_to_json(&custom))
-                        .execute(&mut *tx)
-                        .await?;
                     }
                     if let Some(person) = &person {
-                        let (email, name, role) = match m.kind {
-                            MessageKind::Identify => (trait_text("email").map(|e| e.to_lowercase()), trait_text("name"), trait_text("role")),
-                            _ => (None, None, None),
-                        };
-                        let linked = if m.kind == MessageKind::Group { account } else { None };
-                        sqlx::query(
-                            "INSERT INTO end_users (user_id, account_id, email, name, role, traits, first_seen, last_seen) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (user_id) DO UPDATE SET \
-                             account_id = COALESCE(excluded.account_id, end_users.account_id), \
-                             email = COALESCE(excluded.email, end_users.email), name = COALESCE(excluded.name, end_users.name), \
-                             role = COALESCE(excluded.role, end_users.role), \
-                             first_seen = CASE WHEN excluded.first_seen < end_users.first_seen THEN excluded.first_seen ELSE end_users.first_seen END, \
-                             last_seen = CASE WHEN excluded.last_seen > end_users.last_seen THEN excluded.last_seen ELSE end_users.last_seen END",
-                        )
-                        .bind(person.as_str())
-                        .bind(linked)
-                        .bind(email)
-                        .bind(name)
-                        .bind(role)
-                        .bind(serde_json::Value::Object(m.traits.clone()).to_string())
-                        .bind(m.timestamp)
-                        .execute(&mut *tx)
-                        .await?;
-                        if let Some(id) = linked {
-                            waiting.remove(person.as_str());
-                            sqlx::query(
-                                "UPDATE usage_events SET account_id = $1 WHERE account_id IS NULL \
-                                 AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2))",
-                            )
-                            .bind(id)
-                            .bind(person.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                        }
+                        seen_people.entry(person.clone()).or_insert_with(|| PersonSeen::new(m.timestamp)).add(m, &group_of, person);
                         if account.is_none() {
-                            account = sqlx::query_scalar::<_, Option<i64>>("SELECT account_id FROM end_users WHERE user_id = $1")
-                                .bind(person.as_str())
-                                .fetch_optional(&mut *tx)
-                                .await?
-                                .flatten();
+                            account = group_of.get(person).copied();
                         }
                     }
                     if let (MessageKind::Alias, Some(previous), Some(user)) = (m.kind, &m.previous_id, &m.user_id) {
@@ -991,27 +1089,14 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    sqlx::query(
-                        "INSERT INTO usage_events (message_id, kind, account_id, user_id, anonymous_id, event, properties, context, \
-                         occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(m.message_id.as_str())
-                    .bind(m.kind.as_str())
-                    .bind(account)
-                    .bind(m.user_id.as_deref())
-                    .bind(m.anonymous_id.as_deref())
-                    .bind(m.event.as_deref())
-                    .bind(serde_json::Value::Object(m.properties.clone()).to_string())
-                    .bind(serde_json::Value::Object(m.context.clone()).to_string())
-                    .bind(m.timestamp)
-                    .bind(received_at)
-                    .execute(&mut *tx)
-                    .await?;
                     counts.stored += 1;
                     if let (None, Some(person)) = (account, &person) {
                         *waiting.entry(person.clone()).or_default() += 1;
                     }
+                    pending.push((m, account));
                 }
+                insert_events(&mut tx, &mut pending, received_at).await?;
+                upsert_people(&mut tx, seen_people).await?;
                 counts.unattributed = waiting.values().sum();
                 tx.commit().await?;
                 Ok(counts)
