@@ -97,7 +97,7 @@ impl App {
         if chunk.is_empty() {
             return Ok(0);
         }
-        let counts = self.store.ingest(chunk, chrono::Utc::now(), true).await?;
+        let counts = self.store.ingest(chunk, chrono::Utc::now(), true, self.zone()).await?;
         total.stored += counts.stored;
         total.duplicates += counts.duplicates;
         total.unattributed += counts.unattributed;

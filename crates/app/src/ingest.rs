@@ -4,6 +4,7 @@
 
 use crate::{App, AppError};
 use domain::tracking::Message;
+use domain::usage::Tz;
 use std::sync::Arc;
 use store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -15,6 +16,8 @@ const GROUP_MESSAGES: usize = 5_000;
 
 pub(crate) struct Job {
     messages: Vec<Message>,
+    /// The workspace time zone when the request came in; rollups count days in it.
+    zone: Tz,
     done: oneshot::Sender<Result<(), AppError>>,
 }
 
@@ -35,14 +38,15 @@ pub(crate) fn start_writer(store: Arc<dyn Store>, create_accounts: bool) -> mpsc
                 }
             }
             let all: Vec<Message> = jobs.iter().flat_map(|j| j.messages.iter().cloned()).collect();
-            match store.ingest(&all, chrono::Utc::now(), create_accounts).await {
+            let zone = jobs[0].zone;
+            match store.ingest(&all, chrono::Utc::now(), create_accounts, zone).await {
                 Ok(_) => jobs.into_iter().for_each(|job| {
                     let _ = job.done.send(Ok(()));
                 }),
                 // One bad request must not fail the others that shared its transaction.
                 Err(_) if jobs.len() > 1 => {
                     for job in jobs {
-                        let result = store.ingest(&job.messages, chrono::Utc::now(), create_accounts).await;
+                        let result = store.ingest(&job.messages, chrono::Utc::now(), create_accounts, job.zone).await;
                         let _ = job.done.send(result.map(drop).map_err(AppError::from));
                     }
                 }
@@ -62,7 +66,7 @@ impl App {
     pub async fn ingest(&self, messages: Vec<Message>) -> Result<(), AppError> {
         let sender = self.ingest_queue.get_or_init(|| start_writer(self.store.clone(), true));
         let (done, committed) = oneshot::channel();
-        sender.try_send(Job { messages, done }).map_err(|error| match error {
+        sender.try_send(Job { messages, zone: self.zone(), done }).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => AppError::Busy,
             mpsc::error::TrySendError::Closed(_) => AppError::Internal("the ingest writer stopped".into()),
         })?;

@@ -11,10 +11,14 @@ mod ingest;
 mod interchange;
 pub mod metrics;
 mod records;
+mod usage;
 
 pub use auth::{Actor, LoginError, NewSession};
 pub use error::AppError;
 pub use interchange::{ImportKind, ImportOutcome};
+pub use usage::{
+    usage_window, AccountActivity, AccountUsage, ActiveWindow, CatalogFile, FeatureAdoptionRow, UsageSeries,
+};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -70,13 +74,21 @@ impl App {
         self.record_change(actor, "update", "settings", "workspace", Some(&before), Some(&settings)).await?;
         *self.settings.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
         self.refresh_all_figures().await?;
+        if before.time_zone != settings.time_zone {
+            // Usage days are counted in the workspace time zone.
+            self.store.rebuild_usage_rollups(self.zone()).await?;
+        }
         Ok(settings)
+    }
+
+    /// The workspace time zone, in which calendar days are counted.
+    pub fn zone(&self) -> Tz {
+        self.settings().time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo)
     }
 
     /// Today's date in the workspace time zone: the day "current" MRR and renewals refer to.
     pub fn today(&self) -> NaiveDate {
-        let zone: Tz = self.settings().time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
-        chrono::Utc::now().with_timezone(&zone).date_naive()
+        domain::usage::local_day(chrono::Utc::now(), self.zone())
     }
 }
 

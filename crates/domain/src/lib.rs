@@ -8,6 +8,7 @@ pub mod account;
 pub mod audit;
 pub mod contact;
 pub mod credentials;
+pub mod fields;
 pub mod i18n;
 pub mod ids;
 pub mod interchange;
@@ -18,6 +19,7 @@ pub mod staff;
 pub mod subscription;
 pub mod timeline;
 pub mod tracking;
+pub mod usage;
 pub mod validation;
 
 pub use ids::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};

@@ -35,6 +35,7 @@ pub enum Reason {
     WrongType { expected: &'static str },
     TooShort { min: usize },
     UnknownField,
+    OnlyWith { field: &'static str, value: &'static str },
 }
 
 impl Reason {
@@ -113,6 +114,8 @@ impl Reason {
             (TooShort { min }, Lang::En) => format!("must be at least {min} characters"),
             (UnknownField, Lang::Ja) => "不明な項目です".into(),
             (UnknownField, Lang::En) => "is not a known field".into(),
+            (OnlyWith { field, value }, Lang::Ja) => format!("{field} が {value} のときだけ指定できます"),
+            (OnlyWith { field, value }, Lang::En) => format!("is only allowed when {field} is {value}"),
         }
     }
 }

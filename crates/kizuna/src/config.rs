@@ -58,6 +58,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// A fixed password for the demo administrator instead of a random one (tests, demos).
     pub demo_password: Option<Secret>,
+    /// A feature catalog file (`[[feature]]` tables) applied when the server starts.
+    pub feature_catalog: Option<PathBuf>,
     pub workspace: WorkspaceConfig,
 }
 
@@ -69,12 +71,14 @@ impl Default for Config {
             database_url: None,
             secure_cookies: false,
             demo_password: None,
+            feature_catalog: None,
             workspace: WorkspaceConfig::default(),
         }
     }
 }
 
-const KNOWN_KEYS: &[&str] = &["listen", "data_dir", "database_url", "secure_cookies", "demo_password", "workspace"];
+const KNOWN_KEYS: &[&str] =
+    &["listen", "data_dir", "database_url", "secure_cookies", "demo_password", "feature_catalog", "workspace"];
 const KNOWN_WORKSPACE_KEYS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month"];
 const ENV_KEYS: &[&str] = &[
     "KIZUNA_CONFIG",
@@ -86,6 +90,7 @@ const ENV_KEYS: &[&str] = &[
     "KIZUNA_FISCAL_YEAR_START_MONTH",
     "KIZUNA_SECURE_COOKIES",
     "KIZUNA_DEMO_PASSWORD",
+    "KIZUNA_FEATURE_CATALOG",
     "KIZUNA_LOG",
 ];
 
@@ -146,6 +151,9 @@ impl Config {
         }
         if let Some(password) = var("KIZUNA_DEMO_PASSWORD") {
             self.demo_password = Some(Secret::new(password));
+        }
+        if let Some(catalog) = var("KIZUNA_FEATURE_CATALOG") {
+            self.feature_catalog = Some(PathBuf::from(catalog));
         }
         if let Some(currency) = var("KIZUNA_CURRENCY") {
             self.workspace.currency = currency;

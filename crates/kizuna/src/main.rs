@@ -5,16 +5,17 @@ mod bench;
 mod bench_metrics;
 mod config;
 mod metrics_cli;
+mod progress;
 
 use app::demo::DemoOptions;
-use app::{Actor, App, AppError, ImportKind};
+use app::{Actor, App, AppError, CatalogFile, ImportKind};
 use clap::{Parser, Subcommand, ValueEnum};
 use config::Config;
 use domain::access::Role;
 use domain::i18n::Lang;
 use domain::interchange::Encoding;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,14 @@ enum Command {
         accounts: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Leave out end users and product usage (three years of events; large with many accounts).
+        #[arg(long)]
+        no_usage: bool,
+    },
+    /// The feature catalog: which events mean a feature was used, its cadence and importance.
+    Features {
+        #[command(subcommand)]
+        action: FeaturesAction,
     },
     /// Exit 0 when the server at the configured address answers /healthz.
     Healthcheck {
@@ -105,6 +114,20 @@ enum UserAction {
         #[arg(long, default_value = "viewer")]
         role: String,
     },
+}
+
+#[derive(Subcommand)]
+enum FeaturesAction {
+    /// Make the catalog hold the features of a TOML file (see examples/features.toml); changed
+    /// features are re-derived from the stored events.
+    Apply {
+        file: PathBuf,
+        /// Also remove features the file does not list.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Print the catalog as a TOML file.
+    Export,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -193,6 +216,35 @@ async fn open_app(config: &Config) -> Result<Arc<App>, CliError> {
     Ok(Arc::new(App::start(store, config.initial_settings()?).await?))
 }
 
+/// Applies a feature catalog file and says what changed.
+async fn apply_catalog(app: &App, file: &Path, prune: bool, lang: Lang) -> Result<(), CliError> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(io_error(format!("cannot read {name}")))?;
+    let catalog = CatalogFile::parse(&name, &text)?;
+    let c = app.apply_catalog(&Actor::System("cli"), &catalog, prune).await?;
+    println!(
+        "{}",
+        pick_owned(
+            lang,
+            format!(
+                "{name}: 機能カタログ（新規 {}、更新 {}、変更なし {}、削除 {}）",
+                c.created.len(),
+                c.updated.len(),
+                c.unchanged.len(),
+                c.removed.len()
+            ),
+            format!(
+                "{name}: feature catalog ({} created, {} updated, {} unchanged, {} removed)",
+                c.created.len(),
+                c.updated.len(),
+                c.unchanged.len(),
+                c.removed.len()
+            ),
+        )
+    );
+    Ok(())
+}
+
 async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
     let (mut config, warnings) = Config::load(cli.config.as_deref())?;
     for warning in warnings {
@@ -204,6 +256,9 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 config.listen = listen;
             }
             let app = open_app(&config).await?;
+            if let Some(file) = &config.feature_catalog {
+                apply_catalog(&app, file, false, lang).await?;
+            }
             let mut notes = Vec::new();
             if demo {
                 let summary = app.load_demo(DemoOptions { accounts: demo_accounts, ..DemoOptions::default() }).await?;
@@ -247,12 +302,9 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             let name = file.display().to_string();
             let checked = app.check_events(open_events(&file)?);
             let lines = checked.map_err(|errors| AppError::ImportRejected { file: name.clone(), errors })?;
-            let counts = app
-                .backfill_events(&name, open_events(&file)?, |done| {
-                    eprint!("\r{done}/{lines}");
-                })
-                .await?;
-            eprintln!();
+            let progress = progress::Bar::new(lines as u64);
+            let counts = app.backfill_events(&name, open_events(&file)?, |done| progress.show(done as u64)).await?;
+            progress.finish();
             println!(
                 "{}",
                 pick_owned(
@@ -310,19 +362,19 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { accounts, seed } => {
+        Command::Demo { accounts, seed, no_usage } => {
             let app = open_app(&config).await?;
-            let s = app.load_demo(DemoOptions { accounts, seed, ..DemoOptions::default() }).await?;
+            let s = app.load_demo(DemoOptions { accounts, seed, usage: !no_usage, ..DemoOptions::default() }).await?;
             println!(
                 "{}",
                 match lang {
                     Lang::Ja => format!(
-                        "デモデータ: スタッフ {}、顧客 {}、連絡先 {}、契約期間 {}",
-                        s.staff, s.accounts, s.contacts, s.subscription_periods
+                        "デモデータ: スタッフ {}、顧客 {}、連絡先 {}、契約期間 {}、利用イベント {}",
+                        s.staff, s.accounts, s.contacts, s.subscription_periods, s.usage_events
                     ),
                     Lang::En => format!(
-                        "Demo data: {} staff, {} accounts, {} contacts, {} subscription periods",
-                        s.staff, s.accounts, s.contacts, s.subscription_periods
+                        "Demo data: {} staff, {} accounts, {} contacts, {} subscription periods, {} usage events",
+                        s.staff, s.accounts, s.contacts, s.subscription_periods, s.usage_events
                     ),
                 }
             );
@@ -381,6 +433,16 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         Command::Metrics(args) => {
             let app = open_app(&config).await?;
             metrics_cli::run(&app, args, lang).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Features { action: FeaturesAction::Apply { file, prune } } => {
+            let app = open_app(&config).await?;
+            apply_catalog(&app, &file, prune, lang).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Features { action: FeaturesAction::Export } => {
+            let app = open_app(&config).await?;
+            print!("{}", app.catalog_toml().await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {

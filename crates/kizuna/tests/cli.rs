@@ -177,22 +177,23 @@ async fn serve_with_demo_prints_the_demo_admin_who_can_sign_in_and_list_accounts
         .unwrap();
     let status = signed.status();
     let cookie = signed.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
-    let body = match cookie {
-        Some(cookie) => client
-            .get(format!("{base}/api/v1/accounts?sort=-arr&limit=5"))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        None => String::new(),
+    let get = |path: &str| {
+        let request = client.get(format!("{base}{path}")).header("cookie", cookie.clone().unwrap_or_default());
+        async move { request.send().await.unwrap().text().await.unwrap() }
     };
+    let body = get("/api/v1/accounts?sort=-arr&limit=5").await;
+    let adoption = get("/api/v1/usage/adoption").await;
     let printed = stop(server);
     assert_eq!(status, reqwest::StatusCode::OK, "the demo admin signs in");
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(list["total"].as_i64().unwrap() >= 300, "{list}");
+    let adoption: serde_json::Value = serde_json::from_str(&adoption).unwrap();
+    let payslip =
+        adoption.as_array().unwrap().iter().find(|row| row["feature"] == "payslip").cloned().unwrap_or_default();
+    assert!(
+        payslip["share"].as_f64().is_some_and(|share| share > 0.5),
+        "most demo customers publish payslips: {adoption}"
+    );
     assert!(
         printed.contains(
             "Demo administrator (the CS leader): kenichi.sato@kizuna-demo.example / password: demo password for tests"
@@ -442,5 +443,44 @@ async fn the_official_segment_and_rudderstack_clients_store_each_event_once_on_t
         let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds.len(), 6, "{script}: six messages stored exactly once: {kinds:?}");
         assert!(mine.iter().all(|e| e.account_id == account), "{script}: all on {group}: {mine:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_example_feature_catalog_applies_exports_and_reapplies_unchanged() {
+    for w in Workspace::all().await {
+        let applied = w.run(&["features", "apply", &example("features.toml")]);
+        assert!(
+            stdout(&applied).contains("(5 created, 0 updated, 0 unchanged, 0 removed)"),
+            "{}: {}{}",
+            w.label(),
+            stdout(&applied),
+            stderr(&applied)
+        );
+        let exported = w.run(&["features", "export"]);
+        let file = w.dir.path().join("catalog.toml");
+        std::fs::write(&file, stdout(&exported)).unwrap();
+        let again = w.run(&["features", "apply", "--prune", file.to_str().unwrap()]);
+        assert!(
+            stdout(&again).contains("(0 created, 0 updated, 5 unchanged, 0 removed)"),
+            "{}: {}",
+            w.label(),
+            stdout(&again)
+        );
+        let bad = w.dir.path().join("bad.toml");
+        std::fs::write(
+            &bad,
+            "[[feature]]\nkey = \"a\"\nname = \"A\"\nevent = \"e\"\ncadence = \"hourly\"\nimportance = \"core\"\n",
+        )
+        .unwrap();
+        let refused = w.run(&["features", "apply", bad.to_str().unwrap()]);
+        assert!(!refused.status.success());
+        assert!(
+            stderr(&refused)
+                .contains("line 1, column cadence: must be one of: daily, weekly, monthly, quarterly, annual"),
+            "{}",
+            stderr(&refused)
+        );
+        w.finish().await;
     }
 }

@@ -11,6 +11,7 @@ pub enum Entity {
     TimelineEntry,
     ApiToken,
     WriteKey,
+    Feature,
 }
 
 impl fmt::Display for Entity {
@@ -24,6 +25,7 @@ impl fmt::Display for Entity {
             Entity::TimelineEntry => "timeline entry",
             Entity::ApiToken => "API token",
             Entity::WriteKey => "write key",
+            Entity::Feature => "feature",
         })
     }
 }

@@ -9,10 +9,12 @@ mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod usage;
 
 pub use error::{Entity, StoreError};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,6 +62,8 @@ pub struct AccountQuery {
     pub stage: Option<String>,
     pub tier: Option<String>,
     pub touch_model: Option<TouchModel>,
+    /// Only paying customers: accounts whose MRR today is above zero.
+    pub paying: bool,
     /// Case-insensitive substring of the name or the domain.
     pub text: Option<String>,
     /// A custom field (without `custom.`) and the value it must have.
@@ -146,7 +150,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: UsageStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;
@@ -222,12 +226,14 @@ pub trait Store: Send + Sync {
 
     /// Stores tracking messages in one transaction, in order: deduplicates by message id,
     /// applies identify/group/alias to end users and accounts, attributes events, and attributes
-    /// a user's earlier unattributed events when a group call links them.
+    /// a user's earlier unattributed events when a group call links them; adds what it stored to
+    /// the usage rollups, counting days in `zone`.
     async fn ingest(
         &self,
         messages: &[Message],
         received_at: DateTime<Utc>,
         create_accounts: bool,
+        zone: domain::usage::Tz,
     ) -> Result<IngestCounts>;
     /// Stored events, oldest first (for tests and backfill checks).
     async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>>;

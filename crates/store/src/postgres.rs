@@ -16,6 +16,11 @@ impl PostgresStore {
     }
 
     const BACKEND: Backend = Backend::Postgres;
+    /// How a transaction that will write begins.
+    const WRITE_BEGIN: &'static str = "BEGIN";
+    /// Appended to a SELECT to hold a shared row lock until commit.
+    const SHARE_LOCK: &'static str = " FOR SHARE";
 }
 
 crate::sql::sql_store!(PostgresStore, Postgres);
+crate::usage::usage_store!(PostgresStore, Postgres);

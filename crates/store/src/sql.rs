@@ -364,6 +364,9 @@ macro_rules! sql_store {
             if let Some(tier) = &query.tier {
                 qb.push(" AND tier = ").push_bind(tier.clone());
             }
+            if query.paying {
+                qb.push(" AND mrr_hundredths > 0");
+            }
             if let Some(touch) = query.touch_model {
                 qb.push(" AND touch_model = ").push_bind(touch.as_str());
             }
@@ -1010,8 +1013,16 @@ macro_rules! sql_store {
                 Ok(result.rows_affected() > 0)
             }
 
-            async fn ingest(&self, messages: &[Message], received_at: DateTime<Utc>, create_accounts: bool) -> Result<IngestCounts> {
-                let mut tx = self.pool.begin().await?;
+            async fn ingest(
+                &self,
+                messages: &[Message],
+                received_at: DateTime<Utc>,
+                create_accounts: bool,
+                zone: domain::usage::Tz,
+            ) -> Result<IngestCounts> {
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
+                let features = usage_sql::catalog_for_ingest(&mut tx).await?;
+                let mut rollup = usage_sql::Rollup::new(zone, &features);
                 let mut counts = IngestCounts::default();
                 let person_of = |m: &Message| m.user_id.clone().or_else(|| m.anonymous_id.clone());
 
@@ -1061,14 +1072,16 @@ macro_rules! sql_store {
                             if let Some(person) = &person {
                                 group_of.insert(person.clone(), id);
                                 waiting.remove(person);
-                                sqlx::query(
+                                let attributed = sqlx::query(
                                     "UPDATE usage_events SET account_id = $1 WHERE account_id IS NULL \
-                                     AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2))",
+                                     AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)) \
+                                     RETURNING account_id, kind, user_id, event, properties, occurred_at",
                                 )
                                 .bind(id)
                                 .bind(person.as_str())
-                                .execute(&mut *tx)
+                                .fetch_all(&mut *tx)
                                 .await?;
+                                rollup.add_rows(&attributed)?;
                             }
                         }
                     }
@@ -1079,24 +1092,47 @@ macro_rules! sql_store {
                         }
                     }
                     if let (MessageKind::Alias, Some(previous), Some(user)) = (m.kind, &m.previous_id, &m.user_id) {
-                        sqlx::query(
-                            "UPDATE usage_events SET user_id = $1, account_id = COALESCE(account_id, $3) \
-                             WHERE user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)",
+                        // Events already on an account only gain their user's activity; events without
+                        // one are attributed now and counted in full.
+                        let identified = sqlx::query(
+                            "UPDATE usage_events SET user_id = $1 WHERE account_id IS NOT NULL \
+                             AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)) \
+                             RETURNING account_id, kind, user_id, occurred_at",
+                        )
+                        .bind(user.as_str())
+                        .bind(previous.as_str())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for row in &identified {
+                            let kind: String = row.try_get("kind")?;
+                            if let (Some(account), Some(kind)) = (row.try_get::<Option<i64>, _>("account_id")?, MessageKind::parse(&kind)) {
+                                rollup.add(account, kind, Some(user.as_str()), None, row.try_get("occurred_at")?, Default::default);
+                            }
+                        }
+                        let attributed = sqlx::query(
+                            "UPDATE usage_events SET user_id = $1, account_id = $3 WHERE account_id IS NULL \
+                             AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)) \
+                             RETURNING account_id, kind, user_id, event, properties, occurred_at",
                         )
                         .bind(user.as_str())
                         .bind(previous.as_str())
                         .bind(account)
-                        .execute(&mut *tx)
+                        .fetch_all(&mut *tx)
                         .await?;
+                        rollup.add_rows(&attributed)?;
                     }
                     counts.stored += 1;
                     if let (None, Some(person)) = (account, &person) {
                         *waiting.entry(person.clone()).or_default() += 1;
                     }
+                    if let Some(account) = account {
+                        rollup.add_message(account, m);
+                    }
                     pending.push((m, account));
                 }
                 insert_events(&mut tx, &mut pending, received_at).await?;
                 upsert_people(&mut tx, seen_people).await?;
+                rollup.flush(&mut tx).await?;
                 counts.unattributed = waiting.values().sum();
                 tx.commit().await?;
                 Ok(counts)

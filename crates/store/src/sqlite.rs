@@ -34,6 +34,11 @@ impl SqliteStore {
     }
 
     const BACKEND: Backend = Backend::Sqlite;
+    /// How a transaction that will write begins (immediately taking the write lock, so its reads stay valid).
+    const WRITE_BEGIN: &'static str = "BEGIN IMMEDIATE";
+    /// Appended to a SELECT to hold a shared row lock until commit (SQLite has one writer; nothing to add).
+    const SHARE_LOCK: &'static str = "";
 }
 
 crate::sql::sql_store!(SqliteStore, Sqlite);
+crate::usage::usage_store!(SqliteStore, Sqlite);

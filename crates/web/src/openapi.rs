@@ -3,6 +3,7 @@
 
 use crate::api::{
     accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens, tracking,
+    usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -87,6 +88,18 @@ use utoipa::OpenApi;
         tracking::alias,
         tracking::batch,
         tracking::import,
+        usage::list,
+        usage::create,
+        usage::read,
+        usage::replace,
+        usage::patch,
+        usage::delete,
+        usage::account_usage,
+        usage::account_events,
+        usage::account_features,
+        usage::account_activity,
+        usage::end_users,
+        usage::adoption,
     )
 )]
 pub struct ApiDoc;

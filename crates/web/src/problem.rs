@@ -127,6 +127,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::TimelineEntry => Text::new("タイムライン項目", "timeline entry"),
         Entity::ApiToken => Text::new("API トークン", "API token"),
         Entity::WriteKey => Text::new("書き込みキー", "write key"),
+        Entity::Feature => Text::new("機能", "feature"),
     };
     text.pick(lang)
 }

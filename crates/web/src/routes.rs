@@ -4,6 +4,7 @@
 
 use crate::api::{
     accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens, tracking,
+    usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -91,6 +92,18 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::PATCH, "/api/v1/accounts/{id}", Write, patch(accounts::patch))
         .api(M::DELETE, "/api/v1/accounts/{id}", Manage, delete(accounts::delete))
         .api(M::GET, "/api/v1/accounts/{id}/mrr", Read, get(metrics::account_history))
+        .api(M::GET, "/api/v1/accounts/{id}/usage", Read, get(usage::account_usage))
+        .api(M::GET, "/api/v1/accounts/{id}/usage/events", Read, get(usage::account_events))
+        .api(M::GET, "/api/v1/accounts/{id}/usage/features", Read, get(usage::account_features))
+        .api(M::GET, "/api/v1/accounts/{id}/usage/activity", Read, get(usage::account_activity))
+        .api(M::GET, "/api/v1/accounts/{id}/end-users", Read, get(usage::end_users))
+        .api(M::GET, "/api/v1/usage/adoption", Read, get(usage::adoption))
+        .api(M::GET, "/api/v1/features", Read, get(usage::list))
+        .api(M::POST, "/api/v1/features", Admin, post(usage::create))
+        .api(M::GET, "/api/v1/features/{key}", Read, get(usage::read))
+        .api(M::PUT, "/api/v1/features/{key}", Admin, put(usage::replace))
+        .api(M::PATCH, "/api/v1/features/{key}", Admin, patch(usage::patch))
+        .api(M::DELETE, "/api/v1/features/{key}", Admin, delete(usage::delete))
         .api(M::GET, "/api/v1/metrics/report", Read, get(metrics::report))
         .api(M::GET, "/api/v1/metrics/retention", Read, get(metrics::retention))
         .api(M::GET, "/api/v1/metrics/movements", Read, get(metrics::movements))

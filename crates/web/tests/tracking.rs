@@ -10,33 +10,17 @@ use serde_json::{json, Value};
 use std::io::Write;
 use store::testing::test_stores;
 
-async fn write_key(server: &Server) -> String {
-    let (_, created) = server.post("/api/v1/write-keys", json!({"name": "product"})).await;
-    created["secret"].as_str().unwrap().to_owned()
-}
-
-async fn send(server: &Server, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
-    let request = server
-        .anonymous
-        .post(server.url(path))
-        .header("authorization", format!("Basic {basic}"))
-        .header("accept-language", "en")
-        .json(&body);
-    common::read(request.send().await.unwrap()).await
-}
-
 #[tokio::test]
 async fn a_track_call_is_stored_once_on_the_account_named_by_its_context() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let key = write_key(&server).await;
+        let key = server.write_key().await;
         let (_, account) = server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
         let event = json!({"userId": "u1", "event": "Payslip Sent", "messageId": "m-1", "context": {"groupId": "ACC-1"},
             "timestamp": "2025-01-10T09:00:00Z"});
-        let (status, body) = send(&server, &key, "/v1/track", event.clone()).await;
+        let (status, body) = server.track(&key, "/v1/track", event.clone()).await;
         assert_eq!((status, body), (StatusCode::OK, json!({"success": true})), "{}", t.label);
-        assert_eq!(send(&server, &key, "/v1/track", event).await.0, StatusCode::OK, "a retry is acknowledged");
+        assert_eq!(server.track(&key, "/v1/track", event).await.0, StatusCode::OK, "a retry is acknowledged");
         let stored = server.app.store().events(None, 10).await.unwrap();
         assert_eq!(stored.len(), 1, "the same messageId counts once");
         assert_eq!(stored[0].account_id.map(|a| a.0), account["id"].as_i64());
@@ -50,22 +34,22 @@ async fn a_track_call_is_stored_once_on_the_account_named_by_its_context() {
 async fn events_before_a_group_call_are_kept_and_attributed_when_the_user_is_grouped() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let key = write_key(&server).await;
-        send(
-            &server,
-            &key,
-            "/v1/identify",
-            json!({"userId": "u9", "traits": {"email": "Hana@Customer.example", "name": "花子"}}),
-        )
-        .await;
-        send(&server, &key, "/v1/track", json!({"userId": "u9", "event": "Login", "messageId": "early"})).await;
+        let key = server.write_key().await;
+        server
+            .track(
+                &key,
+                "/v1/identify",
+                json!({"userId": "u9", "traits": {"email": "Hana@Customer.example", "name": "花子"}}),
+            )
+            .await;
+        server.track(&key, "/v1/track", json!({"userId": "u9", "event": "Login", "messageId": "early"})).await;
         assert_eq!(
             server.app.store().events(None, 10).await.unwrap().iter().filter(|e| e.account_id.is_none()).count(),
             2
         );
         let group = json!({"userId": "u9", "groupId": "NEW-7", "messageId": "g1",
             "traits": {"name": "株式会社ニュー", "employees": 120, "plan": "business", "industry": "小売"}});
-        assert_eq!(send(&server, &key, "/v1/group", group).await.0, StatusCode::OK);
+        assert_eq!(server.track(&key, "/v1/group", group).await.0, StatusCode::OK);
         let (_, found) = server.get("/api/v1/accounts?q=ニュー").await;
         let account = &found["items"][0];
         assert_eq!(
@@ -83,7 +67,7 @@ async fn events_before_a_group_call_are_kept_and_attributed_when_the_user_is_gro
             stored.iter().all(|e| e.account_id.map(|a| a.0) == account["id"].as_i64()),
             "all attributed: {stored:?}"
         );
-        send(&server, &key, "/v1/track", json!({"userId": "u9", "event": "Export"})).await;
+        server.track(&key, "/v1/track", json!({"userId": "u9", "event": "Export"})).await;
         let last = server.app.store().events(None, 10).await.unwrap().pop().unwrap();
         assert_eq!(last.account_id.map(|a| a.0), account["id"].as_i64(), "later events follow the user's latest group");
         drop(server);
@@ -95,7 +79,7 @@ async fn events_before_a_group_call_are_kept_and_attributed_when_the_user_is_gro
 async fn gzip_batches_labelled_as_form_data_are_decoded_and_share_their_context() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let key = write_key(&server).await;
+        let key = server.write_key().await;
         server.post("/api/v1/accounts", json!({"external_id": "ACC-2", "name": "Beta"})).await;
         let batch = json!({"writeKey": key, "sentAt": "2025-01-10T00:00:00Z", "context": {"groupId": "ACC-2", "library": {"name": "rudder"}},
         "batch": [
@@ -129,37 +113,37 @@ async fn gzip_batches_labelled_as_form_data_are_decoded_and_share_their_context(
 async fn bad_keys_bad_messages_and_oversized_bodies_are_refused_with_the_reason() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let key = write_key(&server).await;
+        let key = server.write_key().await;
         assert_eq!(
-            send(&server, "kzw_unknown", "/v1/track", json!({"userId": "u", "event": "x"})).await.0,
+            server.track("kzw_unknown", "/v1/track", json!({"userId": "u", "event": "x"})).await.0,
             StatusCode::UNAUTHORIZED
         );
-        let (status, problem) = send(&server, &key, "/v1/track", json!({"userId": "u"})).await;
+        let (status, problem) = server.track(&key, "/v1/track", json!({"userId": "u"})).await;
         assert_eq!(
             (status, problem["errors"][0]["field"].as_str()),
             (StatusCode::BAD_REQUEST, Some("event")),
             "{}",
             t.label
         );
-        let (status, problem) = send(&server, &key, "/v1/group", json!({"userId": "u"})).await;
+        let (status, problem) = server.track(&key, "/v1/group", json!({"userId": "u"})).await;
         assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("groupId")));
-        let (status, problem) = send(
-            &server,
-            &key,
-            "/v1/batch",
-            json!({"batch": [{"type": "track", "userId": "u", "event": "ok"}, {"type": "identify"}]}),
-        )
-        .await;
+        let (status, problem) = server
+            .track(
+                &key,
+                "/v1/batch",
+                json!({"batch": [{"type": "track", "userId": "u", "event": "ok"}, {"type": "identify"}]}),
+            )
+            .await;
         assert_eq!(
             (status, problem["errors"][0]["field"].as_str()),
             (StatusCode::BAD_REQUEST, Some("batch[1].userId"))
         );
         let big = "x".repeat(40 * 1024);
         let (status, problem) =
-            send(&server, &key, "/v1/track", json!({"userId": "u", "event": "big", "properties": {"blob": big}})).await;
+            server.track(&key, "/v1/track", json!({"userId": "u", "event": "big", "properties": {"blob": big}})).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
         let batch: Vec<Value> = (0..20).map(|i| json!({"type": "track", "userId": "u", "event": "e", "messageId": i, "properties": {"blob": "y".repeat(30_000)}})).collect();
-        assert_eq!(send(&server, &key, "/v1/batch", json!({"batch": batch})).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(server.track(&key, "/v1/batch", json!({"batch": batch})).await.0, StatusCode::PAYLOAD_TOO_LARGE);
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
         let malformed = server
             .anonymous

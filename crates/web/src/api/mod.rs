@@ -12,6 +12,7 @@ pub mod subscriptions;
 pub mod timeline;
 pub mod tokens;
 pub mod tracking;
+pub mod usage;
 
 use serde::Serialize;
 

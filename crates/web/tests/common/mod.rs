@@ -80,6 +80,25 @@ impl Server {
         read(request.send().await.unwrap()).await
     }
 
+    /// Creates a tracking write key and returns its secret.
+    pub async fn write_key(&self) -> String {
+        let (_, created) = self.post("/api/v1/write-keys", serde_json::json!({"name": "product"})).await;
+        created["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends to the tracking API as a Segment client does: the write key as Basic-auth user.
+    pub async fn track(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+        let request = self
+            .anonymous
+            .post(self.url(path))
+            .header("authorization", format!("Basic {basic}"))
+            .header("accept-language", "en")
+            .json(&body);
+        read(request.send().await.unwrap()).await
+    }
+
     /// Signs in through the API as a new user of `role`; returns the user's id and browser.
     pub async fn browser(&self, email: &str, role: Role) -> (UserId, Browser) {
         let id = create_user(&self.app, email, role).await;

@@ -17,17 +17,22 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::HashMap;
 
+mod usage;
+pub use usage::{demo_catalog, DEMO_CATALOG};
+
 #[derive(Debug, Clone, Copy)]
 pub struct DemoOptions {
     pub accounts: usize,
     pub seed: u64,
     /// How far back the customer base goes.
     pub history_months: u32,
+    /// Also generate end users and their product usage (tracking events).
+    pub usage: bool,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { accounts: 300, seed: 42, history_months: 36 }
+        DemoOptions { accounts: 300, seed: 42, history_months: 36, usage: true }
     }
 }
 
@@ -57,6 +62,8 @@ pub struct DemoSummary {
     pub accounts: usize,
     pub contacts: usize,
     pub subscription_periods: usize,
+    /// Tracking messages stored now (0 when the store already held usage).
+    pub usage_events: usize,
 }
 
 const ENTERPRISE_TEAM: &str = "エンタープライズCS";
@@ -534,12 +541,34 @@ impl App {
             data.spend.iter().map(|(month, amount)| (month.to_string(), *amount)).collect();
         store.import_spend(&spend).await?;
         self.refresh_all_figures().await?;
+        store.apply_catalog(&demo_catalog().features, false, self.zone()).await?;
+        let usage_events = if options.usage { self.load_demo_usage(&data, options.seed).await? } else { 0 };
         Ok(DemoSummary {
             staff: data.staff.len(),
             accounts: data.accounts.len(),
             contacts: data.contacts.len(),
             subscription_periods: data.subscriptions.len(),
+            usage_events,
         })
+    }
+
+    /// Stores the demo's usage through the real ingest path, unless the store already holds
+    /// usage (usage depends on the day it is generated, so a later run would add a second story).
+    async fn load_demo_usage(&self, data: &DemoData, seed: u64) -> Result<usize, AppError> {
+        if !self.store.events(None, 1).await?.is_empty() {
+            return Ok(0);
+        }
+        let today = self.today();
+        let mut pending: Vec<domain::tracking::Message> = Vec::new();
+        let mut stored = 0;
+        for index in 0..data.accounts.len() {
+            pending.extend(usage::account_messages(data, index, seed, today));
+            if pending.len() >= 5_000 || index + 1 == data.accounts.len() {
+                stored += self.store.ingest(&pending, chrono::Utc::now(), false, self.zone()).await?.stored;
+                pending.clear();
+            }
+        }
+        Ok(stored)
     }
 }
 
