@@ -60,36 +60,25 @@ impl App {
         }
     }
 
-    /// Stores a checked file in chunks, calling `progress` with the messages done so far.
+    /// Stores a checked file in chunks, calling `progress` with the messages done so far. Lines
+    /// are parsed on a blocking thread while the previous chunk is being written.
     pub async fn backfill_events(
         &self,
         file: &str,
-        reader: impl BufRead,
+        reader: impl BufRead + Send + 'static,
         mut progress: impl FnMut(usize),
     ) -> Result<IngestCounts, AppError> {
+        let (chunks, mut parsed) = tokio::sync::mpsc::channel::<Result<Vec<Message>, RowError>>(2);
+        let parser = tokio::task::spawn_blocking(move || parse_chunks(reader, &chunks));
         let mut total = IngestCounts::default();
-        let mut chunk = Vec::with_capacity(CHUNK_MESSAGES);
         let mut done = 0;
-        let rejected = |error: RowError| AppError::ImportRejected { file: file.to_owned(), errors: vec![error] };
-        for (index, line) in reader.lines().enumerate() {
-            let number = index as u64 + 1;
-            let line = line.map_err(|e| {
-                rejected(RowError {
-                    line: number,
-                    column: "*".into(),
-                    reason: Reason::Malformed { detail: e.to_string() },
-                })
-            })?;
-            if let Some(message) = parse_line(&line, number).map_err(rejected)? {
-                chunk.push(message);
-            }
-            if chunk.len() == CHUNK_MESSAGES {
-                done += self.store_chunk(&mut chunk, &mut total).await?;
-                progress(done);
-            }
+        while let Some(chunk) = parsed.recv().await {
+            let mut chunk =
+                chunk.map_err(|error| AppError::ImportRejected { file: file.to_owned(), errors: vec![error] })?;
+            done += self.store_chunk(&mut chunk, &mut total).await?;
+            progress(done);
         }
-        done += self.store_chunk(&mut chunk, &mut total).await?;
-        progress(done);
+        parser.await.map_err(|e| AppError::Internal(format!("parsing {file}: {e}")))?;
         Ok(total)
     }
 
@@ -105,5 +94,37 @@ impl App {
         let stored = chunk.len();
         chunk.clear();
         Ok(stored)
+    }
+}
+
+/// Reads and parses lines into chunks for `backfill_events`; stops at the first bad line (the
+/// file was checked before) or when the receiver is gone.
+fn parse_chunks(reader: impl BufRead, chunks: &tokio::sync::mpsc::Sender<Result<Vec<Message>, RowError>>) {
+    let mut chunk = Vec::with_capacity(CHUNK_MESSAGES);
+    for (index, line) in reader.lines().enumerate() {
+        let number = index as u64 + 1;
+        let parsed = line
+            .map_err(|e| RowError {
+                line: number,
+                column: "*".into(),
+                reason: Reason::Malformed { detail: e.to_string() },
+            })
+            .and_then(|line| parse_line(&line, number));
+        match parsed {
+            Ok(Some(message)) => chunk.push(message),
+            Ok(None) => {}
+            Err(error) => {
+                let _ = chunks.blocking_send(Err(error));
+                return;
+            }
+        }
+        if chunk.len() == CHUNK_MESSAGES
+            && chunks.blocking_send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_MESSAGES)))).is_err()
+        {
+            return;
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = chunks.blocking_send(Ok(chunk));
     }
 }

@@ -37,7 +37,14 @@ pub(crate) fn start_writer(store: Arc<dyn Store>, create_accounts: bool) -> mpsc
                     Err(_) => break,
                 }
             }
-            let all: Vec<Message> = jobs.iter().flat_map(|j| j.messages.iter().cloned()).collect();
+            // Move every job's messages into one transaction's worth, remembering whose they were.
+            let mut all: Vec<Message> = Vec::with_capacity(count);
+            let mut owned = Vec::with_capacity(jobs.len());
+            for job in &mut jobs {
+                let start = all.len();
+                all.append(&mut job.messages);
+                owned.push(start..all.len());
+            }
             let zone = jobs[0].zone;
             match store.ingest(&all, chrono::Utc::now(), create_accounts, zone).await {
                 Ok(_) => jobs.into_iter().for_each(|job| {
@@ -45,8 +52,8 @@ pub(crate) fn start_writer(store: Arc<dyn Store>, create_accounts: bool) -> mpsc
                 }),
                 // One bad request must not fail the others that shared its transaction.
                 Err(_) if jobs.len() > 1 => {
-                    for job in jobs {
-                        let result = store.ingest(&job.messages, chrono::Utc::now(), create_accounts, job.zone).await;
+                    for (job, range) in jobs.into_iter().zip(owned) {
+                        let result = store.ingest(&all[range], chrono::Utc::now(), create_accounts, job.zone).await;
                         let _ = job.done.send(result.map(drop).map_err(AppError::from));
                     }
                 }

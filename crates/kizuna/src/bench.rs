@@ -34,6 +34,9 @@ pub enum Target {
         /// An empty database to use instead of a temporary SQLite file (e.g. postgres://…).
         #[arg(long)]
         database_url: Option<String>,
+        /// The peers' script (DuckDB and a bare SQLite table load the same file); `none` to skip.
+        #[arg(long, default_value = "bench/ingest_peers.py")]
+        peers_script: String,
     },
     /// The full monthly metric suite on generated subscription histories, beside the same
     /// period computation in DuckDB (Python `duckdb` package) on the same data.
@@ -56,7 +59,9 @@ pub async fn run(target: Target) -> Result<(), CliError> {
         Target::AccountsList { accounts, requests, database_url } => {
             accounts_list(accounts, requests, database_url).await
         }
-        Target::Ingest { events, batch, clients, database_url } => ingest(events, batch, clients, database_url).await,
+        Target::Ingest { events, batch, clients, database_url, peers_script } => {
+            ingest(events, batch, clients, database_url, &peers_script).await
+        }
         Target::Metrics { accounts, years, runs, duckdb_script } => {
             crate::bench_metrics::run(accounts, years, runs, &duckdb_script)
         }
@@ -183,13 +188,19 @@ fn generated_event(n: usize) -> serde_json::Value {
     })
 }
 
-async fn ingest(events: usize, batch: usize, clients: usize, database_url: Option<String>) -> Result<(), CliError> {
+async fn ingest(
+    events: usize,
+    batch: usize,
+    clients: usize,
+    database_url: Option<String>,
+    peers_script: &str,
+) -> Result<(), CliError> {
     let dir = tempfile::tempdir().map_err(crate::io_error("temporary directory"))?;
     let url = database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
     let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
     let store = store::open(&url).await?;
     let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
-    app.load_demo(DemoOptions { accounts: 100, ..DemoOptions::default() }).await?;
+    app.load_demo(DemoOptions { accounts: 100, usage: false, ..DemoOptions::default() }).await?;
     let (_, key) = app.create_write_key(&app::Actor::System("bench"), "bench").await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(crate::io_error("bind 127.0.0.1:0"))?;
@@ -259,5 +270,20 @@ async fn ingest(events: usize, batch: usize, clients: usize, database_url: Optio
         counts.stored,
         counts.stored as f64 / started.elapsed().as_secs_f64()
     );
+    if peers_script != "none" {
+        let output = std::process::Command::new("python3")
+            .arg(peers_script)
+            .arg(&file)
+            .output()
+            .map_err(crate::io_error(format!("cannot run python3 {peers_script}")))?;
+        if !output.status.success() {
+            return Err(CliError::Usage(format!("{peers_script} failed: {}", String::from_utf8_lossy(&output.stderr))));
+        }
+        let peers: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .map_err(|e| CliError::Usage(format!("{peers_script} printed no JSON: {e}")))?;
+        let rate = |name: &str| peers[name].as_f64().map_or("not installed".to_owned(), |r| format!("{r:.0} events/s"));
+        println!("peer duckdb (read_ndjson into a table, deduplicated): {}", rate("duckdb"));
+        println!("peer sqlite3 (Python, bare table with the same indexes, one transaction): {}", rate("sqlite3"));
+    }
     Ok(())
 }

@@ -458,7 +458,7 @@ fn pick(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
 }
 
 /// An NDJSON file, decompressed when it starts with gzip's magic bytes.
-fn open_events(path: &std::path::Path) -> Result<Box<dyn std::io::BufRead>, CliError> {
+fn open_events(path: &std::path::Path) -> Result<Box<dyn std::io::BufRead + Send>, CliError> {
     use std::io::{BufRead, BufReader};
     let file = std::fs::File::open(path).map_err(io_error(format!("cannot read {}", path.display())))?;
     let mut reader = BufReader::new(file);

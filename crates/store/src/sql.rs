@@ -580,8 +580,8 @@ macro_rules! sql_store {
                         .push_bind(m.user_id.clone())
                         .push_bind(m.anonymous_id.clone())
                         .push_bind(m.event.clone())
-                        .push_bind(serde_json::Value::Object(m.properties.clone()).to_string())
-                        .push_bind(serde_json::Value::Object(m.context.clone()).to_string())
+                        .push_bind(serde_json::to_string(&m.properties).unwrap_or_default())
+                        .push_bind(serde_json::to_string(&m.context).unwrap_or_default())
                         .push_bind(m.timestamp)
                         .push_bind(received_at);
                 });
