@@ -7,6 +7,7 @@ mod backfill;
 pub mod demo;
 mod error;
 mod figures;
+pub mod health;
 mod ingest;
 mod interchange;
 pub mod metrics;

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod contact;
 pub mod credentials;
 pub mod fields;
+pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod interchange;

@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         no_usage: bool,
     },
+    /// Health scores: the configuration and the backtest against real churn.
+    Health {
+        #[command(subcommand)]
+        action: HealthAction,
+    },
     /// The feature catalog: which events mean a feature was used, its cadence and importance.
     Features {
         #[command(subcommand)]
@@ -113,6 +118,29 @@ enum UserAction {
         /// admin, manager, csm or viewer.
         #[arg(long, default_value = "viewer")]
         role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum HealthAction {
+    /// Save a health configuration file (grades and scorecards; see examples/health.toml).
+    Apply { file: PathBuf },
+    /// Score every paying account as of the first of each month in the range, using only the
+    /// data of that day, and compare with churn within the horizon: AUC, churn per grade, lift,
+    /// calibration.
+    Backtest {
+        /// First day (YYYY-MM-DD); default two years ago.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day; default the horizon before today (so every point's horizon has passed).
+        #[arg(long)]
+        to: Option<String>,
+        /// Days after each point in which a churn counts, e.g. 90d or 90.
+        #[arg(long, default_value = "90d")]
+        horizon: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -214,6 +242,37 @@ async fn open_app(config: &Config) -> Result<Arc<App>, CliError> {
     tracing::info!(database = %config.database_label(), "opening database");
     let store = store::open(url.expose()).await?;
     Ok(Arc::new(App::start(store, config.initial_settings()?).await?))
+}
+
+fn backtest_table(
+    r: &domain::health::backtest::BacktestReport,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    horizon: u64,
+    lang: Lang,
+) -> String {
+    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
+    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    let mut out = pick_owned(
+        lang,
+        format!("バックテスト {from}〜{to}（毎月1日時点、{horizon} 日以内の解約）: 観測 {}、解約 {}（{}）\nAUC {}、最下位グレードのリフト {}\n\nグレード別:\n", r.observations, r.churned, pct(r.churn_rate), num(r.auc), num(r.worst_grade_lift)),
+        format!("Backtest {from} to {to} (first of each month, churn within {horizon} days): {} observations, {} churned ({})\nAUC {}, lift of the worst grade {}\n\nBy grade:\n", r.observations, r.churned, pct(r.churn_rate), num(r.auc), num(r.worst_grade_lift)),
+    );
+    for g in &r.by_grade {
+        out.push_str(&format!("  {:<10} {:>6} {:>6} {:>7}\n", g.grade, g.accounts, g.churned, pct(g.churn_rate)));
+    }
+    out.push_str(pick(lang, "\nスコア帯別（校正）:\n", "\nBy score (calibration):\n"));
+    for b in &r.calibration {
+        out.push_str(&format!(
+            "  {:>3}–{:<3} {:>6} {:>6} {:>7}\n",
+            b.from,
+            b.from + 10,
+            b.accounts,
+            b.churned,
+            pct(b.churn_rate)
+        ));
+    }
+    out
 }
 
 /// Applies a feature catalog file and says what changed.
@@ -433,6 +492,47 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         Command::Metrics(args) => {
             let app = open_app(&config).await?;
             metrics_cli::run(&app, args, lang).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health { action: HealthAction::Apply { file } } => {
+            let app = open_app(&config).await?;
+            let name = file.display().to_string();
+            let text = std::fs::read_to_string(&file).map_err(io_error(format!("cannot read {name}")))?;
+            let health = app::health::parse_health_toml(&name, &text)?;
+            app.set_health_config(&Actor::System("cli"), health).await?;
+            println!(
+                "{}",
+                pick_owned(
+                    lang,
+                    format!("{name}: ヘルス設定を保存しました"),
+                    format!("{name}: health configuration saved")
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health { action: HealthAction::Backtest { from, to, horizon, json } } => {
+            let app = open_app(&config).await?;
+            let horizon: u64 = horizon.trim_end_matches('d').parse().map_err(|_| {
+                CliError::Usage(pick_owned(
+                    lang,
+                    format!("--horizon: 日数で指定してください（例: 90d）: {horizon}"),
+                    format!("--horizon: give days, e.g. 90d: {horizon}"),
+                ))
+            })?;
+            let date = |flag: &str, raw: Option<String>, default: chrono::NaiveDate| match raw {
+                Some(raw) => domain::interchange::parse_date(&raw)
+                    .map_err(|r| CliError::Usage(format!("{flag}: {}", r.message(lang)))),
+                None => Ok(default),
+            };
+            let today = app.today();
+            let to = date("--to", to, today.checked_sub_days(chrono::Days::new(horizon)).unwrap_or(today))?;
+            let from = date("--from", from, to.checked_sub_months(chrono::Months::new(24)).unwrap_or(to))?;
+            let report = app.health_backtest(from, to, horizon).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                print!("{}", backtest_table(&report, from, to, horizon, lang));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Features { action: FeaturesAction::Apply { file, prune } } => {

@@ -484,3 +484,18 @@ async fn the_example_feature_catalog_applies_exports_and_reapplies_unchanged() {
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_default_scorecard_separates_demo_churners_in_the_backtest() {
+    let w = Workspace { dir: tempfile::tempdir().unwrap(), database: None };
+    assert!(w.run(&["demo"]).status.success());
+    let backtest = w.run(&["health", "backtest", "--horizon", "90d", "--json"]);
+    assert!(backtest.status.success(), "{}", stderr(&backtest));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&backtest)).unwrap();
+    assert!(report["auc"].as_f64().unwrap() > 0.7, "{report}");
+    let by_grade = report["by_grade"].as_array().unwrap();
+    let rate = |grade: &str| by_grade.iter().find(|g| g["grade"] == grade).unwrap()["churn_rate"].as_f64().unwrap();
+    assert!(rate("at_risk") > 2.0 * rate("healthy"), "{report}");
+    let table = w.run(&["health", "backtest"]);
+    assert!(stdout(&table).contains("By grade:"), "{}", stdout(&table));
+}

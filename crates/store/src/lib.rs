@@ -4,6 +4,7 @@
 //! contract test suite (`tests/contract.rs`) runs against both.
 
 mod error;
+mod health;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -12,9 +13,10 @@ pub mod testing;
 mod usage;
 
 pub use error::{Entity, StoreError};
+pub use health::HealthStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageStore};
+pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -150,7 +152,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore {
+pub trait Store: UsageStore + HealthStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

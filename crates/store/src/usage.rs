@@ -86,6 +86,16 @@ pub trait UsageStore: Send + Sync {
     async fn feature_adoption(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<FeatureAdoption>>;
     /// The end users whose latest group is this account, most recently seen first.
     async fn end_users(&self, account: AccountId) -> Result<Vec<EndUser>>;
+    /// Every daily feature use and every active end-user day, of one account or of all: what
+    /// health scoring reads to score accounts as of any day.
+    async fn usage_history(&self, account: Option<AccountId>) -> Result<UsageHistory>;
+}
+
+/// Daily rollups of many accounts, as `usage_history` returns them.
+#[derive(Debug, Clone, Default)]
+pub struct UsageHistory {
+    pub feature_days: Vec<(AccountId, FeatureDay)>,
+    pub user_days: Vec<(AccountId, NaiveDate, String)>,
 }
 
 macro_rules! usage_store {
@@ -94,7 +104,7 @@ macro_rules! usage_store {
         mod usage_sql {
             use super::{$db, $store};
             use $crate::error::{Entity, StoreError};
-            use $crate::usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageStore};
+            use $crate::usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
             use $crate::Result;
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
@@ -525,6 +535,28 @@ macro_rules! usage_store {
                             })
                         })
                         .collect()
+                }
+
+                async fn usage_history(&self, account: Option<AccountId>) -> Result<UsageHistory> {
+                    let mut history = UsageHistory::default();
+                    let mut qb = QueryBuilder::<$db>::new("SELECT account_id, feature_id, day, uses FROM feature_usage_daily");
+                    if let Some(account) = account {
+                        qb.push(" WHERE account_id = ").push_bind(account.0);
+                    }
+                    for row in qb.build().fetch_all(&self.pool).await? {
+                        history.feature_days.push((
+                            AccountId(row.try_get("account_id")?),
+                            FeatureDay { feature_id: row.try_get("feature_id")?, day: row.try_get("day")?, uses: row.try_get("uses")? },
+                        ));
+                    }
+                    let mut qb = QueryBuilder::<$db>::new("SELECT account_id, day, user_id FROM end_user_days");
+                    if let Some(account) = account {
+                        qb.push(" WHERE account_id = ").push_bind(account.0);
+                    }
+                    for row in qb.build().fetch_all(&self.pool).await? {
+                        history.user_days.push((AccountId(row.try_get("account_id")?), row.try_get("day")?, row.try_get("user_id")?));
+                    }
+                    Ok(history)
                 }
 
                 async fn end_users(&self, account: AccountId) -> Result<Vec<EndUser>> {

@@ -2,8 +2,8 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens, tracking,
-    usage,
+    accounts, audit, contacts, health, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
+    tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -100,6 +100,11 @@ use utoipa::OpenApi;
         usage::account_activity,
         usage::end_users,
         usage::adoption,
+        health::account,
+        health::grades,
+        health::config,
+        health::replace_config,
+        health::backtest,
     )
 )]
 pub struct ApiDoc;

@@ -3,8 +3,8 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens, tracking,
-    usage,
+    accounts, audit, contacts, health, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
+    tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -98,6 +98,11 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::GET, "/api/v1/accounts/{id}/usage/activity", Read, get(usage::account_activity))
         .api(M::GET, "/api/v1/accounts/{id}/end-users", Read, get(usage::end_users))
         .api(M::GET, "/api/v1/usage/adoption", Read, get(usage::adoption))
+        .api(M::GET, "/api/v1/accounts/{id}/health", Read, get(health::account))
+        .api(M::GET, "/api/v1/health/grades", Read, get(health::grades))
+        .api(M::GET, "/api/v1/health/config", Read, get(health::config))
+        .api(M::PUT, "/api/v1/health/config", Manage, put(health::replace_config))
+        .api(M::GET, "/api/v1/health/backtest", Read, get(health::backtest))
         .api(M::GET, "/api/v1/features", Read, get(usage::list))
         .api(M::POST, "/api/v1/features", Admin, post(usage::create))
         .api(M::GET, "/api/v1/features/{key}", Read, get(usage::read))

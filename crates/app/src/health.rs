@@ -1,0 +1,313 @@
+//! Health scores: the configuration (shipped default, or saved by a manager), each account's
+//! signals as of any day gathered from the usage rollups and its subscriptions, the portfolio's
+//! grade distribution, and the backtest against real churn.
+
+use crate::{Actor, App, AppError};
+use chrono::{Datelike, Days, Months, NaiveDate};
+use domain::account::Account;
+use domain::health::backtest::{report, BacktestReport, Observation};
+use domain::health::{score, AccountSignals, AccountTraits, HealthConfig, HealthScore};
+use domain::interchange::RowError;
+use domain::subscription::{AccountFigures, SubscriptionTerms};
+use domain::usage::{feature_use, seats, Feature};
+use domain::{AccountId, Money, Reason};
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use store::AccountQuery;
+
+/// The shipped default: the same file as `examples/health.toml`.
+pub const DEFAULT_HEALTH_CONFIG: &str = include_str!("../../../examples/health.toml");
+/// Expected periods summarised per feature: enough for any cadence measure (at most 36).
+const FEATURE_PERIODS: usize = 36;
+
+/// Reads a health configuration file; structure errors name their line, rule errors their field.
+pub fn parse_health_toml(file: &str, text: &str) -> Result<HealthConfig, AppError> {
+    let config: HealthConfig = toml::from_str(text).map_err(|e| AppError::ImportRejected {
+        file: file.to_owned(),
+        errors: vec![RowError {
+            line: e.span().map_or(1, |span| 1 + text[..span.start.min(text.len())].matches('\n').count() as u64),
+            column: "*".into(),
+            reason: Reason::Malformed { detail: e.message().to_owned() },
+        }],
+    })?;
+    config.validate().map_err(AppError::Invalid)?;
+    Ok(config)
+}
+
+pub fn default_health_config() -> HealthConfig {
+    parse_health_toml("examples/health.toml", DEFAULT_HEALTH_CONFIG).expect("the shipped health configuration is valid")
+}
+
+/// How many paying accounts, and how much ARR, each grade holds.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GradeCount {
+    pub grade: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub colour: String,
+    pub accounts: usize,
+    pub arr: Money,
+}
+
+/// Everything needed to score accounts as of any day, read once.
+struct Portfolio {
+    features: Vec<Feature>,
+    periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
+    feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
+    /// Active user-days per account, by day, with users numbered.
+    user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>>,
+}
+
+fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
+    day.checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN)
+}
+
+fn to_f64(money: Money) -> f64 {
+    money.0.to_f64().unwrap_or(0.0)
+}
+
+impl Portfolio {
+    fn distinct_users(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> i64 {
+        let Some(days) = self.user_days.get(&account) else { return 0 };
+        let start = days.partition_point(|(day, _)| *day < from);
+        let users: HashSet<u32> =
+            days[start..].iter().take_while(|(day, _)| *day <= to).map(|(_, user)| *user).collect();
+        users.len() as i64
+    }
+
+    fn figures(&self, account: AccountId, day: NaiveDate) -> AccountFigures {
+        let periods: Vec<&SubscriptionTerms> =
+            self.periods.get(&account).map(|p| p.iter().filter(|t| t.start_date <= day).collect()).unwrap_or_default();
+        AccountFigures::compute(&periods, day)
+    }
+
+    /// The account's signals using only what had happened by `as_of`.
+    fn signals(&self, account: &Account, as_of: NaiveDate) -> AccountSignals {
+        let id = account.id;
+        let empty = HashMap::new();
+        let days = self.feature_days.get(&id).unwrap_or(&empty);
+        let features = self
+            .features
+            .iter()
+            .map(|f| feature_use(f, days.get(&f.id).map_or(&[][..], Vec::as_slice), as_of, FEATURE_PERIODS))
+            .collect();
+        let now = self.figures(id, as_of);
+        let main_quantity = self.periods.get(&id).and_then(|p| {
+            p.iter().filter(|t| t.covers(as_of)).max_by(|a, b| a.mrr().0.cmp(&b.mrr().0)).map(|t| t.quantity)
+        });
+        AccountSignals {
+            as_of,
+            customer_since: now.first_paying_day,
+            features,
+            active_users_30d: self.distinct_users(id, days_before(as_of, 29), as_of),
+            active_users_prev_30d: self.distinct_users(id, days_before(as_of, 59), days_before(as_of, 30)),
+            seats: seats(account.input.employees, main_quantity),
+            nps: None,
+            tickets: None,
+            pulse: None,
+            next_renewal: now.next_renewal_date,
+            mrr_now: to_f64(now.mrr),
+            mrr_90_days_ago: to_f64(self.figures(id, days_before(as_of, 90)).mrr),
+        }
+    }
+
+    /// Days on which the account's MRR fell to zero (churn).
+    fn churn_days(&self, account: AccountId) -> Vec<NaiveDate> {
+        let Some(periods) = self.periods.get(&account) else { return Vec::new() };
+        let mrr_on = |day: NaiveDate| periods.iter().map(|p| p.mrr_on(day)).sum::<Money>().0;
+        let mut ends: Vec<NaiveDate> = periods.iter().filter_map(|p| p.end_date).collect();
+        ends.sort();
+        ends.dedup();
+        ends.into_iter()
+            .filter(|end| mrr_on(*end).is_zero() && end.pred_opt().is_some_and(|before| !mrr_on(before).is_zero()))
+            .collect()
+    }
+}
+
+fn traits(account: &Account) -> AccountTraits<'_> {
+    AccountTraits {
+        tier: account.input.tier.as_deref(),
+        stage: account.input.stage.as_deref(),
+        touch_model: account.input.touch_model.map(|t| t.as_str()),
+        custom: &account.input.custom,
+    }
+}
+
+fn score_with(
+    config: &HealthConfig,
+    portfolio: &Portfolio,
+    account: &Account,
+    as_of: NaiveDate,
+) -> Result<HealthScore, AppError> {
+    let card = config
+        .scorecard_for(&traits(account))
+        .ok_or_else(|| AppError::Internal("the health configuration has no default scorecard".into()))?;
+    Ok(score(config, card, &portfolio.signals(account, as_of)))
+}
+
+impl App {
+    /// The saved configuration, else the shipped default.
+    pub async fn health_config(&self) -> Result<HealthConfig, AppError> {
+        match self.store.load_health_config().await? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| AppError::Internal(format!("the saved health configuration is unreadable: {e}"))),
+            None => Ok(default_health_config()),
+        }
+    }
+
+    pub async fn set_health_config(&self, actor: &Actor, config: HealthConfig) -> Result<HealthConfig, AppError> {
+        config.validate().map_err(AppError::Invalid)?;
+        let before = self.health_config().await?;
+        let json = serde_json::to_string(&config)
+            .map_err(|e| AppError::Internal(format!("saving the health configuration: {e}")))?;
+        self.store.save_health_config(&json).await?;
+        self.record_change(actor, "update", "health_config", "workspace", Some(&before), Some(&config)).await?;
+        Ok(config)
+    }
+
+    async fn portfolio(&self, account: Option<AccountId>) -> Result<Portfolio, AppError> {
+        let features = self.store.list_features().await?;
+        let mut periods: HashMap<AccountId, Vec<SubscriptionTerms>> = HashMap::new();
+        let ids = account.map(|a| vec![a]);
+        for period in self.store.periods_of_accounts(ids.as_deref()).await? {
+            periods.entry(period.terms.account_id).or_default().push(period.terms);
+        }
+        let history = self.store.usage_history(account).await?;
+        let mut feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>> = HashMap::new();
+        for (id, d) in history.feature_days {
+            feature_days.entry(id).or_default().entry(d.feature_id).or_default().push((d.day, d.uses));
+        }
+        let mut numbers: HashMap<String, u32> = HashMap::new();
+        let mut user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>> = HashMap::new();
+        for (id, day, user) in history.user_days {
+            let next = numbers.len() as u32;
+            let number = *numbers.entry(user).or_insert(next);
+            user_days.entry(id).or_default().push((day, number));
+        }
+        for days in user_days.values_mut() {
+            days.sort_unstable();
+        }
+        Ok(Portfolio { features, periods, feature_days, user_days })
+    }
+
+    /// One account's score as of a day (default today), computed from the current data.
+    pub async fn account_health(&self, id: AccountId, as_of: Option<NaiveDate>) -> Result<HealthScore, AppError> {
+        let account = self.store.get_account(id).await?;
+        let config = self.health_config().await?;
+        let portfolio = self.portfolio(Some(id)).await?;
+        score_with(&config, &portfolio, &account, as_of.unwrap_or_else(|| self.today()))
+    }
+
+    async fn all_accounts(&self) -> Result<Vec<Account>, AppError> {
+        Ok(self.store.list_accounts(&AccountQuery { limit: i64::MAX, ..AccountQuery::default() }).await?.items)
+    }
+
+    /// Paying accounts and their ARR per grade, today.
+    pub async fn grade_distribution(&self) -> Result<Vec<GradeCount>, AppError> {
+        let config = self.health_config().await?;
+        let portfolio = self.portfolio(None).await?;
+        let today = self.today();
+        let mut counts: HashMap<String, (usize, Money)> = HashMap::new();
+        for account in self.all_accounts().await?.iter().filter(|a| a.figures.mrr.0 > rust_decimal::Decimal::ZERO) {
+            let health = score_with(&config, &portfolio, account, today)?;
+            let entry = counts.entry(health.grade).or_insert((0, Money::ZERO));
+            entry.0 += 1;
+            entry.1 = entry.1 + account.figures.arr;
+        }
+        let mut rows: Vec<GradeCount> = config
+            .grades
+            .iter()
+            .map(|g| {
+                let (accounts, arr) = counts.get(&g.key).copied().unwrap_or((0, Money::ZERO));
+                GradeCount {
+                    grade: g.key.clone(),
+                    name_ja: g.name_ja.clone(),
+                    name_en: g.name_en.clone(),
+                    colour: g.colour.clone(),
+                    accounts,
+                    arr,
+                }
+            })
+            .collect();
+        let (accounts, arr) = counts.get(domain::health::UNKNOWN_GRADE).copied().unwrap_or((0, Money::ZERO));
+        rows.push(GradeCount {
+            grade: domain::health::UNKNOWN_GRADE.into(),
+            name_ja: "不明".into(),
+            name_en: "Unknown".into(),
+            colour: "#999999".into(),
+            accounts,
+            arr,
+        });
+        Ok(rows)
+    }
+
+    /// Scores every paying account as of the first day of each month from `from` to `to`, using
+    /// only data dated by then, and compares with whether it churned within `horizon_days`.
+    pub async fn health_backtest(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        horizon_days: u64,
+    ) -> Result<BacktestReport, AppError> {
+        if from > to {
+            return Err(AppError::invalid("to", Reason::EndNotAfterStart));
+        }
+        if !(1..=730).contains(&horizon_days) {
+            return Err(AppError::invalid("horizon", Reason::OutOfRange { min: "1d".into(), max: "730d".into() }));
+        }
+        let config = self.health_config().await?;
+        let portfolio = self.portfolio(None).await?;
+        let accounts = self.all_accounts().await?;
+        let churns: HashMap<AccountId, Vec<NaiveDate>> =
+            accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
+        let mut observations = Vec::new();
+        let mut point = from.with_day(1).unwrap_or(from);
+        if point < from {
+            point = point.checked_add_months(Months::new(1)).unwrap_or(to);
+        }
+        while point <= to {
+            let horizon_end = point.checked_add_days(Days::new(horizon_days)).unwrap_or(NaiveDate::MAX);
+            for account in &accounts {
+                if portfolio.figures(account.id, point).mrr.0.is_zero() {
+                    continue;
+                }
+                let health = score_with(&config, &portfolio, account, point)?;
+                let churned =
+                    churns.get(&account.id).is_some_and(|days| days.iter().any(|d| *d > point && *d <= horizon_end));
+                observations.push(Observation { score: health.score, grade: health.grade, churned });
+            }
+            point = match point.checked_add_months(Months::new(1)) {
+                Some(next) => next,
+                None => break,
+            };
+        }
+        let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
+        Ok(report(&observations, &grades))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_configuration_is_valid() {
+        let config = default_health_config();
+        assert_eq!(config.grades.len(), 3);
+        assert!(config.scorecards[0].measures.len() >= 8);
+    }
+
+    #[test]
+    fn a_configuration_file_names_the_line_or_the_field_at_fault() {
+        let Err(AppError::ImportRejected { errors, .. }) =
+            parse_health_toml("h.toml", "min_measures = 3\nscorecard = 5\n")
+        else {
+            panic!("expected a rejection");
+        };
+        assert_eq!(errors[0].line, 2);
+        let text = DEFAULT_HEALTH_CONFIG.replace("weight = 30", "weight = 0");
+        let Err(AppError::Invalid(fields)) = parse_health_toml("h.toml", &text) else { panic!("expected invalid") };
+        assert_eq!(fields[0].field, "scorecard[0].measure[0].weight");
+    }
+}

@@ -1,0 +1,11 @@
+//! Health scores: scorecards of weighted measures, each explained; grades; the backtest. Pure:
+//! the app gathers each account's signals as of a day and these functions do the rest.
+
+pub mod backtest;
+pub mod score;
+pub mod scorecard;
+
+pub use score::{score, AccountSignals, HealthScore, MeasureResult, Sentence, TicketSignal, UNKNOWN_GRADE};
+pub use scorecard::{
+    AccountMatch, AccountTraits, GradeBand, HealthConfig, MeasureSpec, MeasureType, PointsMapping, Scorecard,
+};

@@ -1,0 +1,342 @@
+//! Health configuration: grade bands, the scorecards, which accounts each applies to, and each
+//! measure's type, parameters, weight and mapping from value to points. Read from TOML or JSON.
+
+use crate::usage::FeatureKey;
+use crate::{FieldError, Reason};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A grade: accounts whose score is at least `min` (and below the better grades) get it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradeBand {
+    pub key: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub min: f64,
+    /// A CSS colour, chosen to stay distinguishable for colour-blind readers.
+    pub colour: String,
+}
+
+/// Which accounts a scorecard is for; every given field must match. A scorecard without one
+/// is the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountMatch {
+    pub tier: Option<String>,
+    pub stage: Option<String>,
+    pub touch_model: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureType {
+    /// Share of the feature's last `periods` expected periods (weeks, months, …) with use.
+    CadenceAdherence,
+    /// 1 when an annual feature was used this season, 0 when used last season but not this one
+    /// (once the season has started); no signal before the season starts.
+    SeasonalAdherence,
+    /// Active end users in the last 30 days ÷ seats.
+    SeatActivation,
+    /// Active end users in the last 30 days ÷ those in the 30 days before.
+    ActiveUserTrend,
+    /// Share of core (non-annual) features used in the last 30 days.
+    Breadth,
+    /// The latest NPS answer (0–10).
+    NpsLatest,
+    /// Mean NPS answer over the last `days` (default 180).
+    NpsAverage,
+    /// Open tickets of high or urgent priority.
+    OpenUrgentTickets,
+    /// Tickets in the last 30 days ÷ the account's own 30-day average over the 180 days before.
+    TicketTrend,
+    /// The CSM's judgement, 1–5, until it is `days` old (default 30).
+    CsmPulse,
+    /// Days until the next renewal.
+    DaysToRenewal,
+    /// Share of MRR lost to contraction in the last 90 days (0 when none).
+    Contraction,
+}
+
+/// How a measure's value becomes 0–100 points: `thresholds` gives the points of the first
+/// `[at_least, points]` pair the value reaches (checked from the highest), `piecewise`
+/// interpolates linearly between `[value, points]` pairs and holds the ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointsMapping {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Vec<(f64, f64)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub piecewise: Option<Vec<(f64, f64)>>,
+}
+
+impl PointsMapping {
+    pub fn points(&self, value: f64) -> f64 {
+        let points = if let Some(steps) = &self.thresholds {
+            let mut sorted = steps.clone();
+            sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+            sorted.iter().find(|(at_least, _)| value >= *at_least).or(sorted.last()).map_or(0.0, |(_, p)| *p)
+        } else if let Some(knots) = &self.piecewise {
+            let mut sorted = knots.clone();
+            sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+            match (sorted.first(), sorted.last()) {
+                (Some(first), _) if value <= first.0 => first.1,
+                (_, Some(last)) if value >= last.0 => last.1,
+                _ => sorted
+                    .windows(2)
+                    .find(|w| value >= w[0].0 && value <= w[1].0)
+                    .map_or(0.0, |w| w[0].1 + (value - w[0].0) / (w[1].0 - w[0].0) * (w[1].1 - w[0].1)),
+            }
+        } else {
+            0.0
+        };
+        points.clamp(0.0, 100.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureSpec {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: MeasureType,
+    /// The feature of cadence and seasonal adherence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<String>,
+    /// Expected periods looked at by cadence adherence (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub periods: Option<usize>,
+    /// The window of NPS average or the lifetime of a CSM pulse, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    pub weight: f64,
+    pub points: PointsMapping,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scorecard {
+    pub key: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_to: Option<AccountMatch>,
+    #[serde(rename = "measure")]
+    pub measures: Vec<MeasureSpec>,
+}
+
+/// The whole health configuration. Scorecards are tried in order; the first whose
+/// `applies_to` matches the account wins, else the default (the one without `applies_to`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Best grade first.
+    #[serde(rename = "grade", default = "default_grades")]
+    pub grades: Vec<GradeBand>,
+    /// Fewer measures with data than this gives the grade `unknown`.
+    #[serde(default = "default_min_measures")]
+    pub min_measures: usize,
+    #[serde(rename = "scorecard")]
+    pub scorecards: Vec<Scorecard>,
+}
+
+fn default_min_measures() -> usize {
+    3
+}
+
+pub fn default_grades() -> Vec<GradeBand> {
+    let band = |key: &str, ja: &str, en: &str, min: f64, colour: &str| GradeBand {
+        key: key.into(),
+        name_ja: ja.into(),
+        name_en: en.into(),
+        min,
+        colour: colour.into(),
+    };
+    // Blue / orange / vermillion: the Okabe–Ito palette, distinguishable with colour blindness.
+    vec![
+        band("healthy", "良好", "Healthy", 70.0, "#0072B2"),
+        band("neutral", "注意", "Neutral", 40.0, "#E69F00"),
+        band("at_risk", "リスク", "At risk", 0.0, "#D55E00"),
+    ]
+}
+
+/// What an account is matched on.
+pub struct AccountTraits<'a> {
+    pub tier: Option<&'a str>,
+    pub stage: Option<&'a str>,
+    pub touch_model: Option<&'a str>,
+    pub custom: &'a BTreeMap<String, String>,
+}
+
+impl AccountMatch {
+    fn matches(&self, account: &AccountTraits<'_>) -> bool {
+        let same = |want: &Option<String>, got: Option<&str>| want.as_deref().is_none_or(|w| got == Some(w));
+        same(&self.tier, account.tier)
+            && same(&self.stage, account.stage)
+            && same(&self.touch_model, account.touch_model)
+            && self.custom.iter().all(|(k, v)| account.custom.get(k) == Some(v))
+    }
+}
+
+impl HealthConfig {
+    /// The scorecard for an account: the first that matches, else the default.
+    pub fn scorecard_for(&self, account: &AccountTraits<'_>) -> Option<&Scorecard> {
+        self.scorecards
+            .iter()
+            .find(|s| s.applies_to.as_ref().is_some_and(|m| m.matches(account)))
+            .or_else(|| self.scorecards.iter().find(|s| s.applies_to.is_none()))
+    }
+
+    /// The grade of a score; `None` for a score below every band.
+    pub fn grade_of(&self, score: f64) -> Option<&GradeBand> {
+        self.grades.iter().find(|g| score >= g.min)
+    }
+
+    /// Checks what serde cannot: one default scorecard, unique keys, positive weights, the
+    /// parameters each measure type needs, mappings, bands from best to worst.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut push = |field: String, reason: Reason| errors.push(FieldError::new(&field, reason));
+        if self.grades.is_empty() {
+            push("grade".into(), Reason::Required);
+        }
+        for (i, pair) in self.grades.windows(2).enumerate() {
+            if pair[1].min >= pair[0].min {
+                push(
+                    format!("grade[{}].min", i + 1),
+                    Reason::Malformed { detail: "grades go from best to worst with falling min".into() },
+                );
+            }
+        }
+        if self.scorecards.iter().filter(|s| s.applies_to.is_none()).count() != 1 {
+            push(
+                "scorecard".into(),
+                Reason::Malformed { detail: "exactly one scorecard has no applies_to (the default)".into() },
+            );
+        }
+        let mut keys = std::collections::HashSet::new();
+        for (i, card) in self.scorecards.iter().enumerate() {
+            if !keys.insert(card.key.as_str()) {
+                push(format!("scorecard[{i}].key"), Reason::AlreadyExists);
+            }
+            if card.measures.is_empty() {
+                push(format!("scorecard[{i}].measure"), Reason::Required);
+            }
+            let mut measure_keys = std::collections::HashSet::new();
+            for (j, m) in card.measures.iter().enumerate() {
+                let at = |field: &str| format!("scorecard[{i}].measure[{j}].{field}");
+                if !measure_keys.insert(m.key.as_str()) {
+                    push(at("key"), Reason::AlreadyExists);
+                }
+                if !(m.weight > 0.0 && m.weight.is_finite()) {
+                    push(at("weight"), Reason::OutOfRange { min: "0 (exclusive)".into(), max: "∞".into() });
+                }
+                let needs_feature = matches!(m.kind, MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence);
+                match (&m.feature, needs_feature) {
+                    (None, true) => push(at("feature"), Reason::Required),
+                    (Some(f), true) => {
+                        if let Err(reason) = FeatureKey::parse(f) {
+                            push(at("feature"), reason);
+                        }
+                    }
+                    (Some(_), false) => push(
+                        at("feature"),
+                        Reason::OnlyWith { field: "type", value: "cadence_adherence or seasonal_adherence" },
+                    ),
+                    (None, false) => {}
+                }
+                if m.periods.is_some() && m.kind != MeasureType::CadenceAdherence {
+                    push(at("periods"), Reason::OnlyWith { field: "type", value: "cadence_adherence" });
+                }
+                if m.periods.is_some_and(|p| !(1..=36).contains(&p)) {
+                    push(at("periods"), Reason::OutOfRange { min: "1".into(), max: "36".into() });
+                }
+                if m.days.is_some() && !matches!(m.kind, MeasureType::NpsAverage | MeasureType::CsmPulse) {
+                    push(at("days"), Reason::OnlyWith { field: "type", value: "nps_average or csm_pulse" });
+                }
+                if m.days.is_some_and(|d| d < 1) {
+                    push(at("days"), Reason::OutOfRange { min: "1".into(), max: "∞".into() });
+                }
+                let steps = m.points.thresholds.as_ref().or(m.points.piecewise.as_ref());
+                if m.points.thresholds.is_some() == m.points.piecewise.is_some() || steps.is_none_or(|s| s.is_empty()) {
+                    push(
+                        at("points"),
+                        Reason::Malformed {
+                            detail: "give either thresholds or piecewise, with at least one [value, points] pair"
+                                .into(),
+                        },
+                    );
+                } else if steps.is_some_and(|s| s.iter().any(|(_, p)| !(0.0..=100.0).contains(p))) {
+                    push(at("points"), Reason::OutOfRange { min: "0".into(), max: "100".into() });
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measure(key: &str, kind: MeasureType) -> MeasureSpec {
+        MeasureSpec {
+            key: key.into(),
+            kind,
+            feature: None,
+            periods: None,
+            days: None,
+            weight: 1.0,
+            points: PointsMapping { thresholds: Some(vec![(0.0, 0.0)]), piecewise: None },
+        }
+    }
+
+    fn card(key: &str, applies_to: Option<AccountMatch>) -> Scorecard {
+        Scorecard {
+            key: key.into(),
+            name: key.into(),
+            applies_to,
+            measures: vec![measure("seats", MeasureType::SeatActivation)],
+        }
+    }
+
+    #[test]
+    fn the_first_matching_scorecard_wins_else_the_default() {
+        let enterprise = AccountMatch { tier: Some("enterprise".into()), ..AccountMatch::default() };
+        let config = HealthConfig {
+            grades: default_grades(),
+            min_measures: 1,
+            scorecards: vec![card("default", None), card("enterprise", Some(enterprise))],
+        };
+        assert!(config.validate().is_ok());
+        let custom = BTreeMap::new();
+        let account = |tier| AccountTraits { tier, stage: None, touch_model: None, custom: &custom };
+        assert_eq!(config.scorecard_for(&account(Some("enterprise"))).unwrap().key, "enterprise");
+        assert_eq!(config.scorecard_for(&account(Some("smb"))).unwrap().key, "default");
+        assert_eq!(config.grade_of(70.0).unwrap().key, "healthy");
+        assert_eq!(config.grade_of(69.9).unwrap().key, "neutral");
+    }
+
+    #[test]
+    fn validation_names_each_broken_rule() {
+        let mut broken = card("default", None);
+        broken.measures.push(MeasureSpec { weight: -1.0, ..measure("seats", MeasureType::CadenceAdherence) });
+        let config =
+            HealthConfig { grades: default_grades(), min_measures: 1, scorecards: vec![broken, card("other", None)] };
+        let fields: Vec<String> = config.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "scorecard",
+                "scorecard[0].measure[1].key",
+                "scorecard[0].measure[1].weight",
+                "scorecard[0].measure[1].feature"
+            ]
+        );
+    }
+}

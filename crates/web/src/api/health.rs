@@ -1,0 +1,72 @@
+//! `/api/v1/…/health`: an account's score with its explanation, the grade distribution, the
+//! health configuration (scorecards and grades) and the backtest.
+
+use crate::auth::Signed;
+use crate::extract::{JsonBody, QueryParams};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+use app::health::GradeCount;
+use axum::extract::{Path, State};
+use axum::Json;
+use domain::health::backtest::BacktestReport;
+use domain::health::{HealthConfig, HealthScore};
+use domain::interchange::parse_date;
+use domain::{AccountId, FieldError, Reason};
+
+/// The account's score as of `as_of` (default today): each measure's value, points, weight and
+/// explanation, and the drivers that cost the most points, in Japanese and English.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/health", tag = "health", params(("id" = i64, Path), ("as_of" = Option<String>, Query)),
+    responses((status = 200, body = HealthScore), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn account(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    mut params: QueryParams,
+) -> Result<Json<HealthScore>, ApiError> {
+    let as_of = params.parsed("as_of", parse_date);
+    params.finish()?;
+    Ok(Json(app.account_health(AccountId(id), as_of).await?))
+}
+
+/// Paying accounts and their ARR per grade, today.
+#[utoipa::path(get, path = "/api/v1/health/grades", tag = "health", responses((status = 200, body = Vec<GradeCount>)))]
+pub async fn grades(State(app): State<AppState>) -> Result<Json<Vec<GradeCount>>, ApiError> {
+    Ok(Json(app.grade_distribution().await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/health/config", tag = "health", responses((status = 200, body = HealthConfig)))]
+pub async fn config(State(app): State<AppState>) -> Result<Json<HealthConfig>, ApiError> {
+    Ok(Json(app.health_config().await?))
+}
+
+/// Replaces the grades and scorecards (the shape of `examples/health.toml`, as JSON).
+#[utoipa::path(put, path = "/api/v1/health/config", tag = "health", request_body = HealthConfig,
+    responses((status = 200, body = HealthConfig), (status = 422, body = Problem)))]
+pub async fn replace_config(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<Json<HealthConfig>, ApiError> {
+    let config: HealthConfig = serde_json::from_value(body)
+        .map_err(|e| ApiError::Fields(vec![FieldError::new("/", Reason::Malformed { detail: e.to_string() })]))?;
+    Ok(Json(app.set_health_config(&actor, config).await?))
+}
+
+/// Scores every paying account as of the first of each month from `from` to `to` with only the
+/// data of that day and compares with churn within `horizon_days` (default 90).
+#[utoipa::path(get, path = "/api/v1/health/backtest", tag = "health",
+    params(("from" = String, Query), ("to" = String, Query), ("horizon_days" = Option<u64>, Query)),
+    responses((status = 200, body = BacktestReport), (status = 422, body = Problem)))]
+pub async fn backtest(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<BacktestReport>, ApiError> {
+    let from = params.parsed("from", parse_date);
+    let to = params.parsed("to", parse_date);
+    let horizon =
+        params.parsed("horizon_days", |raw| raw.parse::<u64>().map_err(|_| Reason::InvalidInteger)).unwrap_or(90);
+    for (field, value) in [("from", from), ("to", to)] {
+        if value.is_none() && !params.errors.iter().any(|e| e.field == field) {
+            params.errors.push(FieldError::new(field, Reason::Required));
+        }
+    }
+    params.finish()?;
+    let (Some(from), Some(to)) = (from, to) else { return Err(ApiError::Fields(Vec::new())) };
+    Ok(Json(app.health_backtest(from, to, horizon).await?))
+}
