@@ -91,6 +91,7 @@ impl App {
         total.duplicates += counts.duplicates;
         total.unattributed += counts.unattributed;
         total.accounts_created += counts.accounts_created;
+        self.health_changed(counts.accounts);
         let stored = chunk.len();
         chunk.clear();
         Ok(stored)

@@ -13,7 +13,10 @@ impl App {
             return Ok(());
         }
         let periods = self.store.periods_of_accounts(Some(accounts)).await?;
-        self.save_figures(accounts, periods.iter().map(|p| &p.terms)).await
+        self.save_figures(accounts, periods.iter().map(|p| &p.terms)).await?;
+        // Contract signals feed health scores.
+        self.health_changed(accounts.iter().copied());
+        Ok(())
     }
 
     pub async fn refresh_all_figures(&self) -> Result<(), AppError> {

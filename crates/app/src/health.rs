@@ -51,12 +51,14 @@ pub struct GradeCount {
 }
 
 /// Everything needed to score accounts as of any day, read once.
-struct Portfolio {
+pub(crate) struct Portfolio {
     features: Vec<Feature>,
     periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
     feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
     /// Active user-days per account, by day, with users numbered.
     user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>>,
+    /// CSM pulses per account as (day, score), oldest first.
+    pulses: HashMap<AccountId, Vec<(NaiveDate, i64)>>,
 }
 
 fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
@@ -105,7 +107,7 @@ impl Portfolio {
             seats: seats(account.input.employees, main_quantity),
             nps: None,
             tickets: None,
-            pulse: None,
+            pulse: self.pulses.get(&id).and_then(|p| p.iter().rev().find(|(day, _)| *day <= as_of).copied()),
             next_renewal: now.next_renewal_date,
             mrr_now: to_f64(now.mrr),
             mrr_90_days_ago: to_f64(self.figures(id, days_before(as_of, 90)).mrr),
@@ -134,7 +136,7 @@ fn traits(account: &Account) -> AccountTraits<'_> {
     }
 }
 
-fn score_with(
+pub(crate) fn score_with(
     config: &HealthConfig,
     portfolio: &Portfolio,
     account: &Account,
@@ -166,7 +168,7 @@ impl App {
         Ok(config)
     }
 
-    async fn portfolio(&self, account: Option<AccountId>) -> Result<Portfolio, AppError> {
+    pub(crate) async fn portfolio(&self, account: Option<AccountId>) -> Result<Portfolio, AppError> {
         let features = self.store.list_features().await?;
         let mut periods: HashMap<AccountId, Vec<SubscriptionTerms>> = HashMap::new();
         let ids = account.map(|a| vec![a]);
@@ -188,7 +190,11 @@ impl App {
         for days in user_days.values_mut() {
             days.sort_unstable();
         }
-        Ok(Portfolio { features, periods, feature_days, user_days })
+        let mut pulses: HashMap<AccountId, Vec<(NaiveDate, i64)>> = HashMap::new();
+        for pulse in self.store.pulses(account).await?.into_iter().rev() {
+            pulses.entry(AccountId(pulse.account_id)).or_default().push((pulse.day, pulse.score));
+        }
+        Ok(Portfolio { features, periods, feature_days, user_days, pulses })
     }
 
     /// One account's score as of a day (default today), computed from the current data.
@@ -199,7 +205,7 @@ impl App {
         score_with(&config, &portfolio, &account, as_of.unwrap_or_else(|| self.today()))
     }
 
-    async fn all_accounts(&self) -> Result<Vec<Account>, AppError> {
+    pub(crate) async fn all_accounts(&self) -> Result<Vec<Account>, AppError> {
         Ok(self.store.list_accounts(&AccountQuery { limit: i64::MAX, ..AccountQuery::default() }).await?.items)
     }
 

@@ -5,6 +5,7 @@
 use crate::{App, AppError};
 use domain::tracking::Message;
 use domain::usage::Tz;
+use domain::AccountId;
 use std::sync::Arc;
 use store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -21,8 +22,13 @@ pub(crate) struct Job {
     done: oneshot::Sender<Result<(), AppError>>,
 }
 
-/// Starts the writer; it runs until every sender is gone.
-pub(crate) fn start_writer(store: Arc<dyn Store>, create_accounts: bool) -> mpsc::Sender<Job> {
+/// Starts the writer; it runs until every sender is gone. Accounts whose usage changed are sent
+/// to `changed` after each commit.
+pub(crate) fn start_writer(
+    store: Arc<dyn Store>,
+    create_accounts: bool,
+    changed: Option<mpsc::UnboundedSender<AccountId>>,
+) -> mpsc::Sender<Job> {
     let (sender, mut queue) = mpsc::channel::<Job>(QUEUE_REQUESTS);
     tokio::spawn(async move {
         while let Some(first) = queue.recv().await {
@@ -47,13 +53,19 @@ pub(crate) fn start_writer(store: Arc<dyn Store>, create_accounts: bool) -> mpsc
             }
             let zone = jobs[0].zone;
             match store.ingest(&all, chrono::Utc::now(), create_accounts, zone).await {
-                Ok(_) => jobs.into_iter().for_each(|job| {
-                    let _ = job.done.send(Ok(()));
-                }),
+                Ok(counts) => {
+                    notify(&changed, &counts.accounts);
+                    jobs.into_iter().for_each(|job| {
+                        let _ = job.done.send(Ok(()));
+                    })
+                }
                 // One bad request must not fail the others that shared its transaction.
                 Err(_) if jobs.len() > 1 => {
                     for (job, range) in jobs.into_iter().zip(owned) {
                         let result = store.ingest(&all[range], chrono::Utc::now(), create_accounts, job.zone).await;
+                        if let Ok(counts) = &result {
+                            notify(&changed, &counts.accounts);
+                        }
                         let _ = job.done.send(result.map(drop).map_err(AppError::from));
                     }
                 }
@@ -68,10 +80,20 @@ pub(crate) fn start_writer(store: Arc<dyn Store>, create_accounts: bool) -> mpsc
     sender
 }
 
+/// Tells the health worker (when it runs) which accounts' usage changed.
+fn notify(changed: &Option<mpsc::UnboundedSender<AccountId>>, accounts: &[AccountId]) {
+    if let Some(changed) = changed {
+        for account in accounts {
+            let _ = changed.send(*account);
+        }
+    }
+}
+
 impl App {
     /// Stores the messages durably; returns once they are committed.
     pub async fn ingest(&self, messages: Vec<Message>) -> Result<(), AppError> {
-        let sender = self.ingest_queue.get_or_init(|| start_writer(self.store.clone(), true));
+        let sender =
+            self.ingest_queue.get_or_init(|| start_writer(self.store.clone(), true, self.health_queue.get().cloned()));
         let (done, committed) = oneshot::channel();
         sender.try_send(Job { messages, zone: self.zone(), done }).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => AppError::Busy,

@@ -8,6 +8,7 @@ pub mod demo;
 mod error;
 mod figures;
 pub mod health;
+pub mod health_history;
 mod ingest;
 mod interchange;
 pub mod metrics;
@@ -34,6 +35,8 @@ pub struct App {
     throttle: auth::LoginThrottle,
     periods: metrics::PeriodCache,
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
+    /// Accounts whose health must be recomputed; set once the worker runs.
+    health_queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<domain::AccountId>>,
 }
 
 impl App {
@@ -53,6 +56,7 @@ impl App {
             throttle: auth::LoginThrottle::default(),
             periods: metrics::PeriodCache::default(),
             ingest_queue: std::sync::OnceLock::new(),
+            health_queue: std::sync::OnceLock::new(),
         })
     }
 

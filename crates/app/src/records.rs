@@ -13,7 +13,7 @@ use domain::{AccountId, ContactId, FieldError, Reason, SubscriptionPeriodId, Tea
 use store::StoreError;
 
 /// Managers and admins edit every account; a CSM only those they own or sub-own.
-fn require_account_edit(actor: &Actor, account: &AccountInput) -> Result<(), AppError> {
+pub(crate) fn require_account_edit(actor: &Actor, account: &AccountInput) -> Result<(), AppError> {
     let me = actor.user_id();
     let mine = me.is_some() && (account.owner_id == me || account.sub_owner_id == me);
     match actor.role() {

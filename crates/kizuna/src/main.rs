@@ -125,6 +125,9 @@ enum UserAction {
 enum HealthAction {
     /// Save a health configuration file (grades and scorecards; see examples/health.toml).
     Apply { file: PathBuf },
+    /// Recompute every account's score now and store today's snapshots (a running server also
+    /// does this every hour and within a second of each change).
+    Recompute,
     /// Score every paying account as of the first of each month in the range, using only the
     /// data of that day, and compare with churn within the horizon: AUC, churn per grade, lift,
     /// calibration.
@@ -326,6 +329,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             }
             app.ensure_figures_current().await?;
             tokio::spawn(app.clone().keep_figures_current(Duration::from_secs(300)));
+            tokio::spawn(app.clone().keep_health_current(Duration::from_secs(3600)));
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .map_err(io_error(format!("cannot listen on {}", config.listen)))?;
@@ -506,6 +510,19 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                     lang,
                     format!("{name}: ヘルス設定を保存しました"),
                     format!("{name}: health configuration saved")
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health { action: HealthAction::Recompute } => {
+            let app = open_app(&config).await?;
+            let s = app.recompute_health(None).await?;
+            println!(
+                "{}",
+                pick_owned(
+                    lang,
+                    format!("ヘルススコアを再計算しました: 顧客 {}、グレード変更 {}", s.accounts, s.grade_changes),
+                    format!("Health scores recomputed: {} accounts, {} grade changes", s.accounts, s.grade_changes)
                 )
             );
             Ok(ExitCode::SUCCESS)

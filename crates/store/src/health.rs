@@ -1,33 +1,186 @@
-//! What health scoring keeps: its configuration document (scorecards and grade bands).
+//! What health scoring keeps: its configuration document, CSM pulses, and one snapshot per
+//! account per day.
 
 use crate::Result;
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::health::history::Snapshot;
+use domain::health::pulse::{PulseInput, PulseReason};
+use domain::{AccountId, UserId};
+use serde::Serialize;
+
+/// A CSM pulse as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Pulse {
+    pub id: i64,
+    pub account_id: i64,
+    pub author_id: Option<i64>,
+    pub score: i64,
+    pub reasons: Vec<PulseReason>,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The workspace day it was given on.
+    pub day: NaiveDate,
+}
 
 #[async_trait]
 pub trait HealthStore: Send + Sync {
     /// The saved configuration as JSON, if one was saved.
     async fn load_health_config(&self) -> Result<Option<String>>;
     async fn save_health_config(&self, document: &str) -> Result<()>;
+
+    async fn add_pulse(
+        &self,
+        account: AccountId,
+        author: Option<UserId>,
+        input: &PulseInput,
+        day: NaiveDate,
+    ) -> Result<Pulse>;
+    /// Pulses of one account or all, newest first.
+    async fn pulses(&self, account: Option<AccountId>) -> Result<Vec<Pulse>>;
+
+    /// Writes (or replaces) each account's snapshot of its day.
+    async fn save_snapshots(&self, snapshots: &[(AccountId, Snapshot)]) -> Result<()>;
+    /// Snapshots of one account from `from`, oldest first.
+    async fn snapshots(&self, account: AccountId, from: NaiveDate) -> Result<Vec<Snapshot>>;
+    /// Every account's latest snapshot before `day`, and every account's snapshots from `day`
+    /// on, as (account, snapshot): enough to find grade changes since `day`.
+    async fn snapshots_around(&self, day: NaiveDate) -> Result<Vec<(AccountId, Snapshot)>>;
 }
 
 macro_rules! health_store {
     ($store:ident, $db:ident) => {
-        #[async_trait::async_trait]
-        impl $crate::health::HealthStore for $store {
-            async fn load_health_config(&self) -> $crate::Result<Option<String>> {
-                Ok(sqlx::query_scalar("SELECT document FROM health_config WHERE id = 1").fetch_optional(&self.pool).await?)
+        mod health_sql {
+            use super::{$db, $store};
+            use $crate::error::{Entity, StoreError};
+            use $crate::health::{HealthStore, Pulse};
+            use $crate::Result;
+            use chrono::NaiveDate;
+            use domain::health::history::Snapshot;
+            use domain::health::pulse::PulseInput;
+            use domain::{AccountId, UserId};
+            use sqlx::{QueryBuilder, Row};
+
+            fn pulse_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Pulse> {
+                let reasons: String = row.try_get("reasons")?;
+                Ok(Pulse {
+                    id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    author_id: row.try_get("author_id")?,
+                    score: row.try_get("score")?,
+                    reasons: serde_json::from_str(&reasons)
+                        .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("pulse reasons: {e}") })?,
+                    comment: row.try_get("comment")?,
+                    created_at: row.try_get("created_at")?,
+                    day: row.try_get("day")?,
+                })
             }
 
-            async fn save_health_config(&self, document: &str) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO health_config (id, document, updated_at) VALUES (1, $1, $2) \
-                     ON CONFLICT (id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
-                )
-                .bind(document)
-                .bind(chrono::Utc::now())
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+            fn snapshot_from_row(row: &<$db as sqlx::Database>::Row) -> Result<(AccountId, Snapshot)> {
+                let measures: String = row.try_get("measures")?;
+                Ok((
+                    AccountId(row.try_get("account_id")?),
+                    Snapshot {
+                        day: row.try_get("day")?,
+                        score: row.try_get("score")?,
+                        grade: row.try_get("grade")?,
+                        measures: serde_json::from_str(&measures)
+                            .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("health snapshot: {e}") })?,
+                    },
+                ))
+            }
+
+            #[async_trait::async_trait]
+            impl HealthStore for $store {
+                async fn load_health_config(&self) -> Result<Option<String>> {
+                    Ok(sqlx::query_scalar("SELECT document FROM health_config WHERE id = 1").fetch_optional(&self.pool).await?)
+                }
+
+                async fn save_health_config(&self, document: &str) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO health_config (id, document, updated_at) VALUES (1, $1, $2) \
+                         ON CONFLICT (id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+                    )
+                    .bind(document)
+                    .bind(chrono::Utc::now())
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn add_pulse(&self, account: AccountId, author: Option<UserId>, input: &PulseInput, day: NaiveDate) -> Result<Pulse> {
+                    let row = sqlx::query(
+                        "INSERT INTO csm_pulses (account_id, author_id, score, reasons, comment, created_at, day) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         RETURNING id, account_id, author_id, score, reasons, comment, created_at, day",
+                    )
+                    .bind(account.0)
+                    .bind(author.map(|a| a.0))
+                    .bind(input.score)
+                    .bind(serde_json::to_string(&input.reasons).unwrap_or_else(|_| "[]".into()))
+                    .bind(input.comment.clone())
+                    .bind(chrono::Utc::now())
+                    .bind(day)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Account, "id"))?;
+                    pulse_from_row(&row)
+                }
+
+                async fn pulses(&self, account: Option<AccountId>) -> Result<Vec<Pulse>> {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT id, account_id, author_id, score, reasons, comment, created_at, day FROM csm_pulses",
+                    );
+                    if let Some(account) = account {
+                        qb.push(" WHERE account_id = ").push_bind(account.0);
+                    }
+                    qb.push(" ORDER BY created_at DESC, id DESC");
+                    qb.build().fetch_all(&self.pool).await?.iter().map(pulse_from_row).collect()
+                }
+
+                async fn save_snapshots(&self, snapshots: &[(AccountId, Snapshot)]) -> Result<()> {
+                    let mut tx = self.pool.begin().await?;
+                    for chunk in snapshots.chunks($crate::sql::CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO health_snapshots (account_id, day, score, grade, measures) ");
+                        qb.push_values(chunk, |mut b, (account, s)| {
+                            b.push_bind(account.0)
+                                .push_bind(s.day)
+                                .push_bind(s.score)
+                                .push_bind(s.grade.clone())
+                                .push_bind(serde_json::to_string(&s.measures).unwrap_or_else(|_| "{}".into()));
+                        });
+                        qb.push(
+                            " ON CONFLICT (account_id, day) DO UPDATE SET score = excluded.score, grade = excluded.grade, \
+                             measures = excluded.measures",
+                        );
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn snapshots(&self, account: AccountId, from: NaiveDate) -> Result<Vec<Snapshot>> {
+                    let rows = sqlx::query(
+                        "SELECT account_id, day, score, grade, measures FROM health_snapshots WHERE account_id = $1 AND day >= $2 ORDER BY day",
+                    )
+                    .bind(account.0)
+                    .bind(from)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(|row| snapshot_from_row(row).map(|(_, s)| s)).collect()
+                }
+
+                async fn snapshots_around(&self, day: NaiveDate) -> Result<Vec<(AccountId, Snapshot)>> {
+                    let rows = sqlx::query(
+                        "SELECT s.account_id, s.day, s.score, s.grade, s.measures FROM health_snapshots s \
+                         WHERE s.day >= $1 OR s.day = (SELECT MAX(p.day) FROM health_snapshots p WHERE p.account_id = s.account_id AND p.day < $1) \
+                         ORDER BY s.account_id, s.day",
+                    )
+                    .bind(day)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(snapshot_from_row).collect()
+                }
             }
         }
     };

@@ -13,7 +13,7 @@ pub mod testing;
 mod usage;
 
 pub use error::{Entity, StoreError};
-pub use health::HealthStore;
+pub use health::{HealthStore, Pulse};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
@@ -101,6 +101,8 @@ pub struct IngestCounts {
     pub unattributed: usize,
     /// Accounts created because a `group` call named an unknown `groupId`.
     pub accounts_created: usize,
+    /// Accounts whose usage changed (events stored or attributed to them).
+    pub accounts: Vec<AccountId>,
 }
 
 /// A usage event as stored.

@@ -1132,6 +1132,7 @@ macro_rules! sql_store {
                 }
                 insert_events(&mut tx, &mut pending, received_at).await?;
                 upsert_people(&mut tx, seen_people).await?;
+                counts.accounts = rollup.accounts();
                 rollup.flush(&mut tx).await?;
                 counts.unattributed = waiting.values().sum();
                 tx.commit().await?;

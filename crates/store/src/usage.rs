@@ -234,6 +234,19 @@ macro_rules! usage_store {
                     Ok(())
                 }
 
+                /// The accounts this rollup adds to.
+                pub(super) fn accounts(&self) -> Vec<AccountId> {
+                    let mut accounts: Vec<i64> = self
+                        .events
+                        .keys()
+                        .map(|(a, _, _)| *a)
+                        .chain(self.active.iter().map(|(a, _, _)| *a))
+                        .collect();
+                    accounts.sort_unstable();
+                    accounts.dedup();
+                    accounts.into_iter().map(AccountId).collect()
+                }
+
                 pub(super) async fn flush(self, tx: &mut sqlx::Transaction<'_, $db>) -> Result<()> {
                     let events: Vec<_> = self.events.into_iter().collect();
                     for chunk in events.chunks(CHUNK) {

@@ -105,6 +105,11 @@ use utoipa::OpenApi;
         health::config,
         health::replace_config,
         health::backtest,
+        health::history,
+        health::drops,
+        health::set_pulse,
+        health::pulses,
+        health::recompute,
     )
 )]
 pub struct ApiDoc;

@@ -88,3 +88,90 @@ async fn a_broken_configuration_is_refused_naming_the_field_and_nothing_changes(
         t.finish().await;
     }
 }
+
+fn pulse_config() -> Value {
+    json!({"min_measures": 1, "scorecard": [{"key": "default", "name": "Default", "measure": [
+        {"key": "pulse", "type": "csm_pulse", "days": 30, "weight": 1, "points": {"piecewise": [[1, 0], [5, 100]]}}]}]})
+}
+
+#[tokio::test]
+async fn a_pulse_changes_the_score_its_explanation_and_the_timeline() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        server.send(Method::PUT, "/api/v1/health/config", Some(pulse_config())).await;
+        let (_, account) = server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+        let id = account["id"].as_i64().unwrap();
+        let (_, unknown) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
+        assert_eq!(unknown["grade"], "unknown", "no pulse yet: {unknown}");
+        let (status, good) = server
+            .post(&format!("/api/v1/accounts/{id}/pulse"), json!({"score": 5, "reasons": ["strong_relationship"]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{good}");
+        assert_eq!(
+            (good["health"]["score"].as_f64(), good["health"]["grade"].as_str()),
+            (Some(100.0), Some("healthy"))
+        );
+        let (status, bad) = server
+            .post(
+                &format!("/api/v1/accounts/{id}/pulse"),
+                json!({"score": 1, "reasons": ["champion_left"], "comment": "推進者が退職"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{bad}");
+        assert_eq!(bad["health"]["grade"], "at_risk");
+        assert!(bad["health"]["drivers"][0]["en"].as_str().unwrap().starts_with("CSM pulse: 1 of 5"), "{bad}");
+        let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={id}")).await;
+        let titles: Vec<&str> =
+            timeline["items"].as_array().unwrap().iter().filter_map(|e| e["title"].as_str()).collect();
+        assert!(titles.iter().any(|t| t.contains("Healthy → At risk")), "{titles:?}");
+        let (_, history) = server.get(&format!("/api/v1/accounts/{id}/health/history")).await;
+        assert_eq!(history["snapshots"].as_array().map(Vec::len), Some(1), "one snapshot per day: {history}");
+        let (_, pulses) = server.get(&format!("/api/v1/accounts/{id}/pulses")).await;
+        assert_eq!(pulses[0]["comment"], "推進者が退職");
+        let (status, problem) = server.post(&format!("/api/v1/accounts/{id}/pulse"), json!({"score": 9})).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("score")));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_worker_refreshes_the_stored_snapshot_within_a_second_of_an_ingested_event() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let key = server.write_key().await;
+        server.post("/api/v1/features", feature()).await;
+        server.send(Method::PUT, "/api/v1/health/config", Some(config())).await;
+        server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+        let (_, account) = server.get("/api/v1/accounts?q=Acme").await;
+        let id = account["items"][0]["id"].as_i64().unwrap();
+        let today = server.app.today();
+        server
+            .track(
+                &key,
+                "/v1/group",
+                json!({"userId": "u1", "groupId": "ACC-1", "timestamp": format!("{today}T00:00:00Z")}),
+            )
+            .await;
+        server.app.recompute_health(None).await.unwrap();
+        let stored = |history: &Value| history["snapshots"][0]["measures"]["weekly_payslips"].as_f64();
+        let (_, before) = server.get(&format!("/api/v1/accounts/{id}/health/history")).await;
+        let day = today.checked_sub_days(chrono::Days::new(7)).unwrap();
+        server
+            .track(
+                &key,
+                "/v1/track",
+                json!({"userId": "u1", "event": "Payslip Published", "timestamp": format!("{day}T03:00:00Z")}),
+            )
+            .await;
+        let sent = std::time::Instant::now();
+        let mut after = before.clone();
+        while sent.elapsed() < std::time::Duration::from_secs(1) && stored(&after) == stored(&before) {
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            after = server.get(&format!("/api/v1/accounts/{id}/health/history")).await.1;
+        }
+        assert_ne!(stored(&after), stored(&before), "{} within 1 s: {before} → {after}", t.label);
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -2,6 +2,8 @@
 //! the app gathers each account's signals as of a day and these functions do the rest.
 
 pub mod backtest;
+pub mod history;
+pub mod pulse;
 pub mod score;
 pub mod scorecard;
 

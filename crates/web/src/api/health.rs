@@ -6,12 +6,16 @@ use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::health::GradeCount;
+use app::health_history::{GradeDrop, HealthHistory};
 use axum::extract::{Path, State};
 use axum::Json;
 use domain::health::backtest::BacktestReport;
+use domain::health::pulse::PulseInput;
 use domain::health::{HealthConfig, HealthScore};
 use domain::interchange::parse_date;
 use domain::{AccountId, FieldError, Reason};
+use serde::Serialize;
+use store::Pulse;
 
 /// The account's score as of `as_of` (default today): each measure's value, points, weight and
 /// explanation, and the drivers that cost the most points, in Japanese and English.
@@ -69,4 +73,79 @@ pub async fn backtest(State(app): State<AppState>, mut params: QueryParams) -> R
     params.finish()?;
     let (Some(from), Some(to)) = (from, to) else { return Err(ApiError::Fields(Vec::new())) };
     Ok(Json(app.health_backtest(from, to, horizon).await?))
+}
+
+fn days(params: &mut QueryParams, name: &str, default: u64) -> u64 {
+    params
+        .parsed(name, |raw| {
+            let n: u64 = raw.parse().map_err(|_| Reason::InvalidInteger)?;
+            if (1..=3660).contains(&n) {
+                Ok(n)
+            } else {
+                Err(Reason::OutOfRange { min: "1".into(), max: "3660".into() })
+            }
+        })
+        .unwrap_or(default)
+}
+
+/// Daily snapshots (score, grade, points per measure) over the last `days` (default 90), and
+/// the score's change over 7, 30 and 90 days.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/health/history", tag = "health", params(("id" = i64, Path), ("days" = Option<u64>, Query)),
+    responses((status = 200, body = HealthHistory), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn history(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    mut params: QueryParams,
+) -> Result<Json<HealthHistory>, ApiError> {
+    let days = days(&mut params, "days", 90);
+    params.finish()?;
+    Ok(Json(app.health_history(AccountId(id), days).await?))
+}
+
+/// Accounts whose grade got worse in the last `days` (default 7), lowest score first.
+#[utoipa::path(get, path = "/api/v1/health/drops", tag = "health", params(("days" = Option<u64>, Query)),
+    responses((status = 200, body = Vec<GradeDrop>), (status = 422, body = Problem)))]
+pub async fn drops(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<Vec<GradeDrop>>, ApiError> {
+    let days = days(&mut params, "days", 7);
+    params.finish()?;
+    Ok(Json(app.grade_drops(days).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PulseResult {
+    pub pulse: Pulse,
+    /// The account's score with the new pulse.
+    pub health: HealthScore,
+}
+
+/// Records the CSM's judgement: `{"score": 1–5, "reasons": ["champion_left", …], "comment": "…"}`.
+/// Reason codes: champion_left, low_engagement, budget_pressure, product_gap, support_issues,
+/// competitor, strong_relationship, expansion_interest, other.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/pulse", tag = "health", params(("id" = i64, Path)), request_body = Object,
+    responses((status = 201, body = PulseResult), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_pulse(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<(axum::http::StatusCode, Json<PulseResult>), ApiError> {
+    let input = PulseInput::parse(body)?;
+    let (pulse, health) = app.set_pulse(&actor, AccountId(id), input).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(PulseResult { pulse, health })))
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/pulses", tag = "health", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Pulse>), (status = 404, body = Problem)))]
+pub async fn pulses(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Vec<Pulse>>, ApiError> {
+    Ok(Json(app.pulses(AccountId(id)).await?))
+}
+
+/// Recomputes every account's score now and stores today's snapshots.
+#[utoipa::path(post, path = "/api/v1/health/recompute", tag = "health", responses((status = 200, body = Object)))]
+pub async fn recompute(
+    State(app): State<AppState>,
+    Signed(_actor): Signed,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let summary = app.recompute_health(None).await?;
+    Ok(Json(serde_json::json!({"accounts": summary.accounts, "grade_changes": summary.grade_changes})))
 }

@@ -1,0 +1,225 @@
+//! Health over time: today's snapshot per account, kept fresh by a worker that recomputes an
+//! account within a second of a change (event ingested, pulse given, subscription changed) and
+//! by a full recompute on a schedule; grade changes go to the account's timeline; CSM pulses.
+
+use crate::health::score_with;
+use crate::records::require_account_edit;
+use crate::{Actor, App, AppError};
+use chrono::{Days, NaiveDate};
+use domain::health::history::{is_drop, trend, Snapshot, Trend};
+use domain::health::pulse::PulseInput;
+use domain::health::{HealthConfig, HealthScore};
+use domain::timeline::{TimelineEntryInput, TimelineKind};
+use domain::AccountId;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use store::Pulse;
+use tokio::sync::mpsc;
+
+/// How long the worker gathers changed accounts before recomputing them together.
+const GATHER: Duration = Duration::from_millis(150);
+/// Above this many changed accounts, the whole portfolio is read at once.
+const READ_ALL_ABOVE: usize = 50;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HealthHistory {
+    pub account_id: i64,
+    pub trend: Trend,
+    /// Oldest first.
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// An account whose grade got worse in a window.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GradeDrop {
+    pub account_id: i64,
+    pub name: String,
+    pub from_grade: String,
+    pub to_grade: String,
+    pub day: NaiveDate,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RecomputeSummary {
+    pub accounts: usize,
+    pub grade_changes: usize,
+}
+
+fn snapshot_of(health: &HealthScore) -> Snapshot {
+    Snapshot {
+        day: health.as_of,
+        score: health.score,
+        grade: health.grade.clone(),
+        measures: health.measures.iter().map(|m| (m.key.clone(), m.points)).collect(),
+    }
+}
+
+fn grade_name(config: &HealthConfig, key: &str) -> (String, String) {
+    config
+        .grades
+        .iter()
+        .find(|g| g.key == key)
+        .map_or_else(|| ("不明".to_owned(), "Unknown".to_owned()), |g| (g.name_ja.clone(), g.name_en.clone()))
+}
+
+impl App {
+    /// Starts the worker that recomputes changed accounts (once; later calls do nothing).
+    pub fn start_health_worker(self: &Arc<App>) {
+        let app = self.clone();
+        self.health_queue.get_or_init(move || {
+            let (sender, mut changed) = mpsc::unbounded_channel::<AccountId>();
+            tokio::spawn(async move {
+                while let Some(first) = changed.recv().await {
+                    tokio::time::sleep(GATHER).await;
+                    let mut accounts = BTreeSet::from([first]);
+                    while let Ok(more) = changed.try_recv() {
+                        accounts.insert(more);
+                    }
+                    let accounts: Vec<AccountId> = accounts.into_iter().collect();
+                    if let Err(error) = app.recompute_health(Some(&accounts)).await {
+                        tracing::warn!(%error, accounts = accounts.len(), "recomputing health scores failed");
+                    }
+                }
+            });
+            sender
+        });
+    }
+
+    /// Asks the worker to recompute these accounts (when it runs).
+    pub(crate) fn health_changed(&self, accounts: impl IntoIterator<Item = AccountId>) {
+        if let Some(queue) = self.health_queue.get() {
+            for account in accounts {
+                let _ = queue.send(account);
+            }
+        }
+    }
+
+    /// Scores the accounts (all when `None`) as of today, stores today's snapshots, and writes a
+    /// timeline entry for each grade that changed since the previous snapshot.
+    pub async fn recompute_health(&self, accounts: Option<&[AccountId]>) -> Result<RecomputeSummary, AppError> {
+        let config = self.health_config().await?;
+        let today = self.today();
+        let mut scored = Vec::new();
+        match accounts {
+            Some(ids) if ids.len() <= READ_ALL_ABOVE => {
+                for id in ids {
+                    let account = match self.store.get_account(*id).await {
+                        Ok(account) => account,
+                        Err(store::StoreError::NotFound { .. }) => continue,
+                        Err(other) => return Err(other.into()),
+                    };
+                    let portfolio = self.portfolio(Some(*id)).await?;
+                    let health = score_with(&config, &portfolio, &account, today)?;
+                    scored.push((account, health));
+                }
+            }
+            _ => {
+                let portfolio = self.portfolio(None).await?;
+                let wanted: Option<std::collections::HashSet<&AccountId>> = accounts.map(|ids| ids.iter().collect());
+                for account in self.all_accounts().await? {
+                    if wanted.as_ref().is_none_or(|w| w.contains(&account.id)) {
+                        let health = score_with(&config, &portfolio, &account, today)?;
+                        scored.push((account, health));
+                    }
+                }
+            }
+        }
+        // The grade to compare with: today's snapshot if there is one, else the latest before.
+        let mut known: HashMap<AccountId, (NaiveDate, String)> = HashMap::new();
+        for (id, snapshot) in self.store.snapshots_around(today).await? {
+            known.insert(id, (snapshot.day, snapshot.grade));
+        }
+        let mut snapshots = Vec::with_capacity(scored.len());
+        let mut summary = RecomputeSummary::default();
+        for (account, health) in &scored {
+            if let Some((_, before)) = known.get(&account.id).filter(|(_, grade)| *grade != health.grade) {
+                let (from_ja, from_en) = grade_name(&config, before);
+                let (to_ja, to_en) = grade_name(&config, &health.grade);
+                let drivers: Vec<String> = health.drivers.iter().map(|d| format!("{} / {}", d.ja, d.en)).collect();
+                self.store
+                    .create_timeline_entry(&TimelineEntryInput {
+                        account_id: account.id,
+                        kind: TimelineKind::System,
+                        author_id: None,
+                        occurred_at: chrono::Utc::now(),
+                        title: format!("ヘルスグレード: {from_ja} → {to_ja} / Health grade: {from_en} → {to_en}"),
+                        body: (!drivers.is_empty()).then(|| drivers.join("\n")),
+                    })
+                    .await?;
+                summary.grade_changes += 1;
+            }
+            snapshots.push((account.id, snapshot_of(health)));
+        }
+        self.store.save_snapshots(&snapshots).await?;
+        summary.accounts = snapshots.len();
+        Ok(summary)
+    }
+
+    /// Recomputes every account now and then every `every`, for as long as the process runs.
+    pub async fn keep_health_current(self: Arc<App>, every: Duration) {
+        loop {
+            if let Err(error) = self.recompute_health(None).await {
+                tracing::warn!(%error, "scheduled health recompute failed");
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    pub async fn health_history(&self, account: AccountId, days: u64) -> Result<HealthHistory, AppError> {
+        self.store.get_account(account).await?;
+        let from = self.today().checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN);
+        let snapshots = self.store.snapshots(account, from).await?;
+        Ok(HealthHistory { account_id: account.0, trend: trend(&snapshots), snapshots })
+    }
+
+    /// Accounts whose latest grade is worse than their grade `days` ago (or first seen since).
+    pub async fn grade_drops(&self, days: u64) -> Result<Vec<GradeDrop>, AppError> {
+        let config = self.health_config().await?;
+        let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
+        let since = self.today().checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN);
+        let mut by_account: HashMap<AccountId, Vec<Snapshot>> = HashMap::new();
+        for (id, snapshot) in self.store.snapshots_around(since).await? {
+            by_account.entry(id).or_default().push(snapshot);
+        }
+        let mut drops = Vec::new();
+        for (id, history) in by_account {
+            let (Some(first), Some(last)) = (history.first(), history.last()) else { continue };
+            if is_drop(&grades, &first.grade, &last.grade) {
+                let name = self.store.get_account(id).await?.input.name;
+                drops.push(GradeDrop {
+                    account_id: id.0,
+                    name,
+                    from_grade: first.grade.clone(),
+                    to_grade: last.grade.clone(),
+                    day: last.day,
+                    score: last.score,
+                });
+            }
+        }
+        drops.sort_by(|a, b| a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)));
+        Ok(drops)
+    }
+
+    /// Records a CSM pulse (a CSM only on accounts they own or sub-own) and recomputes the score.
+    pub async fn set_pulse(
+        &self,
+        actor: &Actor,
+        account: AccountId,
+        input: PulseInput,
+    ) -> Result<(Pulse, HealthScore), AppError> {
+        let record = self.store.get_account(account).await?;
+        require_account_edit(actor, &record.input)?;
+        let pulse = self.store.add_pulse(account, actor.user_id(), &input, self.today()).await?;
+        self.record_change(actor, "create", "csm_pulse", &account.0.to_string(), None, Some(&pulse)).await?;
+        self.recompute_health(Some(&[account])).await?;
+        Ok((pulse, self.account_health(account, None).await?))
+    }
+
+    pub async fn pulses(&self, account: AccountId) -> Result<Vec<Pulse>, AppError> {
+        self.store.get_account(account).await?;
+        Ok(self.store.pulses(Some(account)).await?)
+    }
+}
