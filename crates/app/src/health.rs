@@ -9,7 +9,7 @@ use domain::health::backtest::{report, BacktestReport, Observation};
 use domain::health::{score, AccountSignals, AccountTraits, HealthConfig, HealthScore};
 use domain::interchange::RowError;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
-use domain::usage::{feature_use, seats, Feature};
+use domain::usage::{feature_use_on, seats, Feature, FeatureCalendar};
 use domain::{AccountId, Money, Reason};
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
@@ -18,8 +18,6 @@ use store::AccountQuery;
 
 /// The shipped default: the same file as `examples/health.toml`.
 pub const DEFAULT_HEALTH_CONFIG: &str = include_str!("../../../examples/health.toml");
-/// Expected periods summarised per feature: enough for any cadence measure (at most 36).
-const FEATURE_PERIODS: usize = 36;
 
 /// Reads a health configuration file; structure errors name their line, rule errors their field.
 pub fn parse_health_toml(file: &str, text: &str) -> Result<HealthConfig, AppError> {
@@ -50,8 +48,8 @@ pub struct GradeCount {
     pub arr: Money,
 }
 
-/// Everything needed to score accounts as of any day, read once.
-pub(crate) struct Portfolio {
+/// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
+pub struct Portfolio {
     features: Vec<Feature>,
     periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
     feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
@@ -70,6 +68,23 @@ fn to_f64(money: Money) -> f64 {
 }
 
 impl Portfolio {
+    /// Builds the state from daily feature uses (sorted by day) and active user-days; `kizuna
+    /// bench health` fills it with generated data.
+    pub fn new(
+        features: Vec<Feature>,
+        periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
+        mut feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
+        mut user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>>,
+    ) -> Portfolio {
+        for days in user_days.values_mut() {
+            days.sort_unstable();
+        }
+        for days in feature_days.values_mut().flat_map(|by_feature| by_feature.values_mut()) {
+            days.sort_unstable();
+        }
+        Portfolio { features, periods, feature_days, user_days, pulses: HashMap::new() }
+    }
+
     fn distinct_users(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> i64 {
         let Some(days) = self.user_days.get(&account) else { return 0 };
         let start = days.partition_point(|(day, _)| *day < from);
@@ -84,15 +99,22 @@ impl Portfolio {
         AccountFigures::compute(&periods, day)
     }
 
-    /// The account's signals using only what had happened by `as_of`.
-    fn signals(&self, account: &Account, as_of: NaiveDate) -> AccountSignals {
+    /// Every feature's calendar as of a day, in catalog order: computed once for many accounts.
+    pub fn calendars(&self, as_of: NaiveDate, periods: usize) -> Vec<FeatureCalendar> {
+        self.features.iter().map(|f| FeatureCalendar::new(&f.definition.cadence, as_of, periods)).collect()
+    }
+
+    /// The account's signals using only what had happened by the calendars' day.
+    pub fn signals(&self, account: &Account, calendars: &[FeatureCalendar]) -> AccountSignals {
         let id = account.id;
+        let as_of = calendars.first().map_or_else(|| chrono::Utc::now().date_naive(), |c| c.today);
         let empty = HashMap::new();
         let days = self.feature_days.get(&id).unwrap_or(&empty);
         let features = self
             .features
             .iter()
-            .map(|f| feature_use(f, days.get(&f.id).map_or(&[][..], Vec::as_slice), as_of, FEATURE_PERIODS))
+            .zip(calendars)
+            .map(|(f, calendar)| feature_use_on(f, calendar, days.get(&f.id).map_or(&[][..], Vec::as_slice)))
             .collect();
         let now = self.figures(id, as_of);
         let main_quantity = self.periods.get(&id).and_then(|p| {
@@ -136,16 +158,18 @@ fn traits(account: &Account) -> AccountTraits<'_> {
     }
 }
 
-pub(crate) fn score_with(
+/// Scores one account with the scorecard that applies to it, as of the calendars' day (see
+/// `Portfolio::calendars`).
+pub fn score_with(
     config: &HealthConfig,
     portfolio: &Portfolio,
     account: &Account,
-    as_of: NaiveDate,
+    calendars: &[FeatureCalendar],
 ) -> Result<HealthScore, AppError> {
     let card = config
         .scorecard_for(&traits(account))
         .ok_or_else(|| AppError::Internal("the health configuration has no default scorecard".into()))?;
-    Ok(score(config, card, &portfolio.signals(account, as_of)))
+    Ok(score(config, card, &portfolio.signals(account, calendars)))
 }
 
 impl App {
@@ -187,14 +211,11 @@ impl App {
             let number = *numbers.entry(user).or_insert(next);
             user_days.entry(id).or_default().push((day, number));
         }
-        for days in user_days.values_mut() {
-            days.sort_unstable();
-        }
-        let mut pulses: HashMap<AccountId, Vec<(NaiveDate, i64)>> = HashMap::new();
+        let mut portfolio = Portfolio::new(features, periods, feature_days, user_days);
         for pulse in self.store.pulses(account).await?.into_iter().rev() {
-            pulses.entry(AccountId(pulse.account_id)).or_default().push((pulse.day, pulse.score));
+            portfolio.pulses.entry(AccountId(pulse.account_id)).or_default().push((pulse.day, pulse.score));
         }
-        Ok(Portfolio { features, periods, feature_days, user_days, pulses })
+        Ok(portfolio)
     }
 
     /// One account's score as of a day (default today), computed from the current data.
@@ -202,7 +223,8 @@ impl App {
         let account = self.store.get_account(id).await?;
         let config = self.health_config().await?;
         let portfolio = self.portfolio(Some(id)).await?;
-        score_with(&config, &portfolio, &account, as_of.unwrap_or_else(|| self.today()))
+        let calendars = portfolio.calendars(as_of.unwrap_or_else(|| self.today()), config.periods_needed());
+        score_with(&config, &portfolio, &account, &calendars)
     }
 
     pub(crate) async fn all_accounts(&self) -> Result<Vec<Account>, AppError> {
@@ -213,10 +235,10 @@ impl App {
     pub async fn grade_distribution(&self) -> Result<Vec<GradeCount>, AppError> {
         let config = self.health_config().await?;
         let portfolio = self.portfolio(None).await?;
-        let today = self.today();
+        let calendars = portfolio.calendars(self.today(), config.periods_needed());
         let mut counts: HashMap<String, (usize, Money)> = HashMap::new();
         for account in self.all_accounts().await?.iter().filter(|a| a.figures.mrr.0 > rust_decimal::Decimal::ZERO) {
-            let health = score_with(&config, &portfolio, account, today)?;
+            let health = score_with(&config, &portfolio, account, &calendars)?;
             let entry = counts.entry(health.grade).or_insert((0, Money::ZERO));
             entry.0 += 1;
             entry.1 = entry.1 + account.figures.arr;
@@ -274,11 +296,12 @@ impl App {
         }
         while point <= to {
             let horizon_end = point.checked_add_days(Days::new(horizon_days)).unwrap_or(NaiveDate::MAX);
+            let calendars = portfolio.calendars(point, config.periods_needed());
             for account in &accounts {
                 if portfolio.figures(account.id, point).mrr.0.is_zero() {
                     continue;
                 }
-                let health = score_with(&config, &portfolio, account, point)?;
+                let health = score_with(&config, &portfolio, account, &calendars)?;
                 let churned =
                     churns.get(&account.id).is_some_and(|days| days.iter().any(|d| *d > point && *d <= horizon_end));
                 observations.push(Observation { score: health.score, grade: health.grade, churned });

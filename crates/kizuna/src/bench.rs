@@ -38,6 +38,18 @@ pub enum Target {
         #[arg(long, default_value = "bench/ingest_peers.py")]
         peers_script: String,
     },
+    /// Health scoring on generated daily rollups (100k accounts, a year, 40 features), full and
+    /// single-account recompute, beside the same feature computation in DuckDB.
+    Health {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Timed full recomputes; the best and the median are reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The DuckDB script; `none` to skip the peer.
+        #[arg(long, default_value = "bench/health_duckdb.py")]
+        duckdb_script: String,
+    },
     /// The full monthly metric suite on generated subscription histories, beside the same
     /// period computation in DuckDB (Python `duckdb` package) on the same data.
     Metrics {
@@ -62,6 +74,7 @@ pub async fn run(target: Target) -> Result<(), CliError> {
         Target::Ingest { events, batch, clients, database_url, peers_script } => {
             ingest(events, batch, clients, database_url, &peers_script).await
         }
+        Target::Health { accounts, runs, duckdb_script } => crate::bench_health::run(accounts, runs, &duckdb_script),
         Target::Metrics { accounts, years, runs, duckdb_script } => {
             crate::bench_metrics::run(accounts, years, runs, &duckdb_script)
         }

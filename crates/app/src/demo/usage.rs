@@ -254,7 +254,9 @@ mod tests {
                 *days.entry(local_day(m.timestamp, Tz::Asia__Tokyo)).or_default() += 1;
             }
         }
-        days.into_iter().collect()
+        let mut days: Vec<(NaiveDate, i64)> = days.into_iter().collect();
+        days.sort_unstable();
+        days
     }
 
     #[test]

@@ -188,6 +188,13 @@ impl HealthConfig {
             .or_else(|| self.scorecards.iter().find(|s| s.applies_to.is_none()))
     }
 
+    /// How many recent expected periods per feature scoring reads: the most any cadence measure
+    /// looks at, plus the one under way.
+    pub fn periods_needed(&self) -> usize {
+        let most = self.scorecards.iter().flat_map(|c| &c.measures).filter_map(|m| m.periods).max().unwrap_or(0);
+        most.max(3) + 1
+    }
+
     /// The grade of a score; `None` for a score below every band.
     pub fn grade_of(&self, score: f64) -> Option<&GradeBand> {
         self.grades.iter().find(|g| score >= g.min)

@@ -146,38 +146,63 @@ pub struct FeatureUse {
     pub season: Option<SeasonUse>,
 }
 
+/// Uses within a period, over days sorted by day.
 fn uses_in(days: &[(NaiveDate, i64)], period: Period) -> i64 {
-    days.iter().filter(|(day, _)| period.contains(*day)).map(|(_, uses)| uses).sum()
+    let start = days.partition_point(|(day, _)| *day < period.start);
+    days[start..].iter().take_while(|(day, _)| *day <= period.end).map(|(_, uses)| uses).sum()
 }
 
-/// Summarises an account's daily uses of a feature (days after `today` are ignored).
-pub fn feature_use(feature: &Feature, days: &[(NaiveDate, i64)], today: NaiveDate, periods: usize) -> FeatureUse {
-    let days: Vec<(NaiveDate, i64)> = days.iter().copied().filter(|(day, uses)| *day <= today && *uses > 0).collect();
-    let d = &feature.definition;
-    let season = d.cadence.season().map(|window| {
-        let status = window.status(today);
-        SeasonUse {
-            this_season: status.this,
-            started: status.started,
-            uses_this_season: uses_in(&days, status.this),
-            last_season: status.last,
-            uses_last_season: uses_in(&days, status.last),
+/// A feature's expected periods (and season) as of a day: the same for every account, so
+/// scoring many accounts computes it once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureCalendar {
+    pub today: NaiveDate,
+    pub periods: Vec<Period>,
+    pub season: Option<SeasonStatus>,
+}
+
+impl FeatureCalendar {
+    pub fn new(cadence: &Cadence, today: NaiveDate, periods: usize) -> FeatureCalendar {
+        FeatureCalendar {
+            today,
+            periods: cadence.recent_periods(today, periods),
+            season: cadence.season().map(|window| window.status(today)),
         }
+    }
+}
+
+/// Summarises an account's daily uses of a feature, given sorted by day (days after `today`
+/// are ignored).
+pub fn feature_use(feature: &Feature, days: &[(NaiveDate, i64)], today: NaiveDate, periods: usize) -> FeatureUse {
+    feature_use_on(feature, &FeatureCalendar::new(&feature.definition.cadence, today, periods), days)
+}
+
+/// `feature_use` with the feature's calendar computed beforehand.
+pub fn feature_use_on(feature: &Feature, calendar: &FeatureCalendar, days: &[(NaiveDate, i64)]) -> FeatureUse {
+    debug_assert!(days.windows(2).all(|w| w[0].0 <= w[1].0), "days must be sorted");
+    let today = calendar.today;
+    let days = &days[..days.partition_point(|(day, _)| *day <= today)];
+    let d = &feature.definition;
+    let season = calendar.season.map(|status| SeasonUse {
+        this_season: status.this,
+        started: status.started,
+        uses_this_season: uses_in(days, status.this),
+        last_season: status.last,
+        uses_last_season: uses_in(days, status.last),
     });
     FeatureUse {
         feature: d.key.to_string(),
         name: d.name.clone(),
         cadence: d.cadence.name(),
         importance: d.importance,
-        last_used: days.iter().map(|(day, _)| *day).max(),
-        periods: d
-            .cadence
-            .recent_periods(today, periods)
-            .into_iter()
+        last_used: days.iter().rev().find(|(_, uses)| *uses > 0).map(|(day, _)| *day),
+        periods: calendar
+            .periods
+            .iter()
             .map(|period| PeriodUse {
                 start: period.start,
                 end: period.end,
-                uses: uses_in(&days, period),
+                uses: uses_in(days, *period),
                 complete: period.end < today,
             })
             .collect(),
