@@ -3,7 +3,7 @@
 use crate::{App, AppError};
 use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::interchange::table::Columns;
-use domain::interchange::{accounts, contacts, decode, spend, subscriptions, Encoding, RowError, Table};
+use domain::interchange::{accounts, contacts, decode, nps, spend, subscriptions, tickets, Encoding, RowError, Table};
 use domain::subscription::{overlapping_periods, SubscriptionTerms};
 use domain::{AccountId, ExternalId, Reason};
 use serde::Serialize;
@@ -17,17 +17,34 @@ pub enum ImportKind {
     Contacts,
     Subscriptions,
     Spend,
+    Nps,
+    Tickets,
 }
 
 impl ImportKind {
-    pub fn parse(raw: &str) -> Option<ImportKind> {
-        match raw {
-            "accounts" => Some(ImportKind::Accounts),
-            "contacts" => Some(ImportKind::Contacts),
-            "subscriptions" => Some(ImportKind::Subscriptions),
-            "spend" => Some(ImportKind::Spend),
-            _ => None,
+    pub const ALL: [ImportKind; 6] = [
+        ImportKind::Accounts,
+        ImportKind::Contacts,
+        ImportKind::Subscriptions,
+        ImportKind::Spend,
+        ImportKind::Nps,
+        ImportKind::Tickets,
+    ];
+
+    /// The name in URLs and on the command line; the file is `<name>.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Accounts => "accounts",
+            ImportKind::Contacts => "contacts",
+            ImportKind::Subscriptions => "subscriptions",
+            ImportKind::Spend => "spend",
+            ImportKind::Nps => "nps",
+            ImportKind::Tickets => "tickets",
         }
+    }
+
+    pub fn parse(raw: &str) -> Option<ImportKind> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
     }
 
     fn entity(self) -> &'static str {
@@ -36,6 +53,8 @@ impl ImportKind {
             ImportKind::Contacts => "contact",
             ImportKind::Subscriptions => "subscription_period",
             ImportKind::Spend => "marketing_spend",
+            ImportKind::Nps => "nps_response",
+            ImportKind::Tickets => "ticket",
         }
     }
 
@@ -45,6 +64,8 @@ impl ImportKind {
             ImportKind::Contacts => &contacts::COLUMNS,
             ImportKind::Subscriptions => &subscriptions::COLUMNS,
             ImportKind::Spend => &spend::COLUMNS,
+            ImportKind::Nps => &nps::COLUMNS,
+            ImportKind::Tickets => &tickets::COLUMNS,
         }
     }
 }
@@ -101,6 +122,18 @@ impl App {
                     records.iter().map(|r| (r.month.to_string(), r.amount)).collect();
                 (records.len(), self.store.import_spend(&rows).await?, Vec::new())
             }
+            ImportKind::Nps => {
+                let records = nps::parse(&table, self.zone()).map_err(rejected)?;
+                let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
+                self.resolve_accounts(&lines).await.map_err(rejected)?;
+                (records.len(), self.store.import_nps(&records).await?, Vec::new())
+            }
+            ImportKind::Tickets => {
+                let records = tickets::parse(&table, self.zone()).map_err(rejected)?;
+                let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
+                self.resolve_accounts(&lines).await.map_err(rejected)?;
+                (records.len(), self.store.import_tickets(&records).await?, Vec::new())
+            }
         };
         self.refresh_figures(&touched).await?;
         let outcome = ImportOutcome { kind, encoding, rows, counts };
@@ -126,6 +159,8 @@ impl App {
                     .collect();
                 spend::write(&records)
             }
+            ImportKind::Nps => nps::write(&self.store.export_nps().await?),
+            ImportKind::Tickets => tickets::write(&self.store.export_tickets().await?),
         };
         written.map_err(|e| AppError::invalid("*", Reason::Malformed { detail: e.to_string() }))
     }

@@ -22,6 +22,7 @@ pub mod timeline;
 pub mod tracking;
 pub mod usage;
 pub mod validation;
+pub mod voice;
 
 pub use ids::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 pub use money::{Currency, Money};

@@ -29,6 +29,7 @@ pub enum Reason {
     UnknownReference,
     AlreadyExists,
     EndNotAfterStart,
+    EarlierThan { field: &'static str },
     Overlaps { other_start: String },
     InvalidTimeZone,
     Malformed { detail: String },
@@ -96,6 +97,9 @@ impl Reason {
             (AlreadyExists, Lang::En) => "is already used".into(),
             (EndNotAfterStart, Lang::Ja) => "終了日は開始日より後にしてください".into(),
             (EndNotAfterStart, Lang::En) => "must be after start_date".into(),
+            // A date before another date of the same row, e.g. a ticket solved before it was created.
+            (EarlierThan { field }, Lang::Ja) => format!("{field} より前の日付にはできません"),
+            (EarlierThan { field }, Lang::En) => format!("must not be earlier than {field}"),
             (Overlaps { other_start }, Lang::Ja) => {
                 format!("同じ契約の {other_start} 開始の期間と重なっています")
             }

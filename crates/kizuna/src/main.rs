@@ -169,6 +169,10 @@ enum Kind {
     Subscriptions,
     /// Sales & marketing spend per month (month, amount), for CAC.
     Spend,
+    /// NPS survey answers (account_id, contact_email, score, responded_at, comment).
+    Nps,
+    /// Support tickets (ticket_id, account_id, created_at, solved_at, priority, status, subject).
+    Tickets,
     /// Usage events: NDJSON, one Segment message per line, optionally gzipped (backfill).
     Events,
 }
@@ -181,6 +185,8 @@ impl Kind {
             Kind::Contacts => Ok(ImportKind::Contacts),
             Kind::Subscriptions => Ok(ImportKind::Subscriptions),
             Kind::Spend => Ok(ImportKind::Spend),
+            Kind::Nps => Ok(ImportKind::Nps),
+            Kind::Tickets => Ok(ImportKind::Tickets),
             Kind::Events => Err(CliError::Usage(
                 pick(lang, "イベントは CSV では書き出せません", "events are not exported as CSV").to_owned(),
             )),

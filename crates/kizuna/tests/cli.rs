@@ -67,7 +67,7 @@ fn stderr(output: &Output) -> String {
 #[tokio::test]
 async fn example_files_import_and_the_error_file_reports_every_bad_row_and_writes_nothing() {
     for w in Workspace::all().await {
-        for kind in ["accounts", "contacts", "subscriptions"] {
+        for kind in ["accounts", "contacts", "subscriptions", "nps", "tickets"] {
             let output = w.run(&["import", kind, &example(&format!("{kind}.csv"))]);
             assert!(output.status.success(), "{} {kind}: {}", w.label(), stderr(&output));
         }

@@ -12,6 +12,8 @@ pub enum Entity {
     ApiToken,
     WriteKey,
     Feature,
+    NpsResponse,
+    Ticket,
 }
 
 impl fmt::Display for Entity {
@@ -26,6 +28,8 @@ impl fmt::Display for Entity {
             Entity::ApiToken => "API token",
             Entity::WriteKey => "write key",
             Entity::Feature => "feature",
+            Entity::NpsResponse => "NPS response",
+            Entity::Ticket => "ticket",
         })
     }
 }

@@ -7,6 +7,7 @@ use crate::error::{Entity, StoreError};
 use domain::account::{CustomFields, TouchModel};
 use domain::subscription::BillingInterval;
 use domain::timeline::TimelineKind;
+use domain::voice::{TicketPriority, TicketStatus};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -51,6 +52,14 @@ pub(crate) fn timeline_kind(text: &str) -> Result<TimelineKind, StoreError> {
     TimelineKind::parse(text).map_err(corrupt(Entity::TimelineEntry))
 }
 
+pub(crate) fn ticket_priority(text: &str) -> Result<TicketPriority, StoreError> {
+    TicketPriority::parse(text).map_err(corrupt(Entity::Ticket))
+}
+
+pub(crate) fn ticket_status(text: &str) -> Result<TicketStatus, StoreError> {
+    TicketStatus::parse(text).map_err(corrupt(Entity::Ticket))
+}
+
 pub(crate) fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
@@ -63,8 +72,8 @@ macro_rules! sql_store {
     ($store:ident, $db:ident) => {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
-            billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, timeline_kind, touch_model,
-            ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
+            billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, ticket_priority, ticket_status,
+            timeline_kind, touch_model, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
         use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{Message, MessageKind};
@@ -77,11 +86,14 @@ macro_rules! sql_store {
         use domain::credentials::{ApiToken, WriteKey};
         use domain::interchange::accounts::AccountRecord;
         use domain::interchange::contacts::ContactRecord;
+        use domain::interchange::nps::NpsRecord;
         use domain::interchange::subscriptions::SubscriptionRecord;
+        use domain::interchange::tickets::TicketRecord;
         use domain::settings::WorkspaceSettings;
         use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
         use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
         use domain::timeline::{TimelineEntry, TimelineEntryInput};
+        use domain::voice::TicketRow;
         use domain::{
             AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, TimelineEntryId,
             UserId,
@@ -181,6 +193,17 @@ macro_rules! sql_store {
                     title: row.try_get("title")?,
                     body: row.try_get("body")?,
                 },
+            })
+        }
+
+        const TICKET_COLUMNS: &str = "ticket_id, account_id, created_on, solved_on, priority, status, subject";
+
+        fn ticket_from_row(row: &DbRow) -> Result<TicketRow> {
+            Ok(TicketRow {
+                created_on: row.try_get("created_on")?,
+                solved_on: row.try_get("solved_on")?,
+                priority: ticket_priority(&row.try_get::<String, _>("priority")?)?,
+                status: ticket_status(&row.try_get::<String, _>("status")?)?,
             })
         }
 
@@ -407,6 +430,22 @@ macro_rules! sql_store {
                 rows.extend(qb.build().fetch_all(&mut *executor).await?);
             }
             Ok(rows)
+        }
+
+        /// Kizuna's ids of the accounts with these external ids (those that exist), keyed by external id.
+        async fn account_ids_of<'a, E>(
+            executor: &mut E,
+            externals: impl Iterator<Item = &'a ExternalId>,
+        ) -> Result<HashMap<String, AccountId>>
+        where
+            for<'e> &'e mut E: sqlx::Executor<'e, Database = $db>,
+        {
+            let wanted: Vec<String> = externals.map(ExternalId::to_string).collect::<HashSet<_>>().into_iter().collect();
+            let mut ids = HashMap::new();
+            for row in select_in(executor, "SELECT id, external_id FROM accounts WHERE external_id IN", &wanted, bind_text).await? {
+                ids.insert(row.try_get("external_id")?, AccountId(row.try_get("id")?));
+            }
+            Ok(ids)
         }
 
         fn bind_text(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, value: String) {
@@ -1621,16 +1660,7 @@ macro_rules! sql_store {
             async fn import_contacts(&self, records: &[ContactRecord]) -> Result<ImportCounts> {
                 let mut tx = self.pool.begin().await?;
                 let mut counts = ImportCounts::default();
-                let account_externals: Vec<String> = records
-                    .iter()
-                    .map(|r| r.account_external_id.to_string())
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect();
-                let mut account_ids: HashMap<String, AccountId> = HashMap::new();
-                for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &account_externals, bind_text).await? {
-                    account_ids.insert(row.try_get("external_id")?, AccountId(row.try_get("id")?));
-                }
+                let account_ids = account_ids_of(&mut *tx, records.iter().map(|r| &r.account_external_id)).await?;
                 let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
                 let prefix = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE external_id IN");
                 let mut existing: HashMap<ExternalId, Contact> = HashMap::new();
@@ -1679,16 +1709,7 @@ macro_rules! sql_store {
                 products.sort();
                 products.dedup();
                 ensure_products(&mut *tx, &products).await?;
-                let account_externals: Vec<String> = records
-                    .iter()
-                    .map(|r| r.account_external_id.to_string())
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect();
-                let mut account_ids: HashMap<String, AccountId> = HashMap::new();
-                for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &account_externals, bind_text).await? {
-                    account_ids.insert(row.try_get("external_id")?, AccountId(row.try_get("id")?));
-                }
+                let account_ids = account_ids_of(&mut *tx, records.iter().map(|r| &r.account_external_id)).await?;
                 let subscription_ids: Vec<String> = records
                     .iter()
                     .map(|r| r.subscription_id.to_string())
@@ -1810,6 +1831,183 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn import_nps(&self, records: &[NpsRecord]) -> Result<ImportCounts> {
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
+                let account_ids = account_ids_of(&mut *tx, records.iter().map(|r| &r.account_external_id)).await?;
+                let accounts: Vec<i64> = account_ids.values().map(|id| id.0).collect();
+                let mut stored: HashMap<(AccountId, String, NaiveDate), (i64, Option<String>)> = HashMap::new();
+                let prefix = "SELECT account_id, contact_email, responded_on, score, comment FROM nps_responses WHERE account_id IN";
+                for row in select_in(&mut *tx, prefix, &accounts, bind_id).await? {
+                    let key = (AccountId(row.try_get("account_id")?), row.try_get("contact_email")?, row.try_get("responded_on")?);
+                    stored.insert(key, (row.try_get("score")?, row.try_get("comment")?));
+                }
+                let mut counts = ImportCounts::default();
+                let mut changed = Vec::new();
+                for record in records {
+                    let account_id = *account_ids
+                        .get(record.account_external_id.as_str())
+                        .ok_or_else(|| not_found(Entity::Account, &record.account_external_id))?;
+                    let key = (account_id, record.contact_email.to_string(), record.responded_on);
+                    match stored.get(&key) {
+                        None => counts.created += 1,
+                        Some((score, comment)) if *score == record.score && *comment == record.comment => {
+                            counts.unchanged += 1;
+                            continue;
+                        }
+                        Some(_) => counts.updated += 1,
+                    }
+                    changed.push((account_id, record));
+                }
+                for chunk in changed.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO nps_responses (account_id, contact_email, responded_on, score, comment) ",
+                    );
+                    qb.push_values(chunk, |mut b, (account_id, record)| {
+                        b.push_bind(account_id.0)
+                            .push_bind(record.contact_email.to_string())
+                            .push_bind(record.responded_on)
+                            .push_bind(record.score)
+                            .push_bind(record.comment.clone());
+                    });
+                    qb.push(
+                        " ON CONFLICT (account_id, contact_email, responded_on) \
+                         DO UPDATE SET score = excluded.score, comment = excluded.comment",
+                    );
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn import_tickets(&self, records: &[TicketRecord]) -> Result<ImportCounts> {
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
+                let account_ids = account_ids_of(&mut *tx, records.iter().map(|r| &r.account_external_id)).await?;
+                let ticket_ids: Vec<String> = records.iter().map(|r| r.ticket_id.to_string()).collect();
+                let prefix = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE ticket_id IN");
+                let mut stored: HashMap<String, (AccountId, TicketRow, Option<String>)> = HashMap::new();
+                for row in select_in(&mut *tx, &prefix, &ticket_ids, bind_text).await? {
+                    stored.insert(row.try_get("ticket_id")?, (AccountId(row.try_get("account_id")?), ticket_from_row(&row)?, row.try_get("subject")?));
+                }
+                let mut counts = ImportCounts::default();
+                let mut changed = Vec::new();
+                for record in records {
+                    let account_id = *account_ids
+                        .get(record.account_external_id.as_str())
+                        .ok_or_else(|| not_found(Entity::Account, &record.account_external_id))?;
+                    match stored.get(record.ticket_id.as_str()) {
+                        None => counts.created += 1,
+                        Some((stored_account, ticket, subject))
+                            if *stored_account == account_id && *ticket == record.ticket && *subject == record.subject =>
+                        {
+                            counts.unchanged += 1;
+                            continue;
+                        }
+                        Some(_) => counts.updated += 1,
+                    }
+                    changed.push((account_id, record));
+                }
+                for chunk in changed.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO tickets (ticket_id, account_id, created_on, solved_on, priority, status, subject) ",
+                    );
+                    qb.push_values(chunk, |mut b, (account_id, record)| {
+                        b.push_bind(record.ticket_id.to_string())
+                            .push_bind(account_id.0)
+                            .push_bind(record.ticket.created_on)
+                            .push_bind(record.ticket.solved_on)
+                            .push_bind(record.ticket.priority.as_str())
+                            .push_bind(record.ticket.status.as_str())
+                            .push_bind(record.subject.clone());
+                    });
+                    qb.push(
+                        " ON CONFLICT (ticket_id) DO UPDATE SET account_id = excluded.account_id, \
+                         created_on = excluded.created_on, solved_on = excluded.solved_on, priority = excluded.priority, \
+                         status = excluded.status, subject = excluded.subject",
+                    );
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn export_nps(&self) -> Result<Vec<NpsRecord>> {
+                let rows = sqlx::query(
+                    "SELECT a.external_id, n.contact_email, n.score, n.responded_on, n.comment \
+                     FROM nps_responses n JOIN accounts a ON a.id = n.account_id \
+                     ORDER BY a.external_id, n.responded_on, n.contact_email",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let corrupt = $crate::sql::corrupt(Entity::NpsResponse);
+                rows.iter()
+                    .map(|row| {
+                        Ok(NpsRecord {
+                            line: 0,
+                            account_external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?).map_err(&corrupt)?,
+                            contact_email: Email::parse(&row.try_get::<String, _>("contact_email")?).map_err(&corrupt)?,
+                            score: row.try_get("score")?,
+                            responded_on: row.try_get("responded_on")?,
+                            comment: row.try_get("comment")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn export_tickets(&self) -> Result<Vec<TicketRecord>> {
+                let rows = sqlx::query(
+                    "SELECT a.external_id, t.ticket_id, t.created_on, t.solved_on, t.priority, t.status, t.subject \
+                     FROM tickets t JOIN accounts a ON a.id = t.account_id ORDER BY t.ticket_id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let corrupt = $crate::sql::corrupt(Entity::Ticket);
+                rows.iter()
+                    .map(|row| {
+                        Ok(TicketRecord {
+                            line: 0,
+                            ticket_id: ExternalId::parse(&row.try_get::<String, _>("ticket_id")?).map_err(&corrupt)?,
+                            account_external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?).map_err(&corrupt)?,
+                            ticket: ticket_from_row(row)?,
+                            subject: row.try_get("subject")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn nps_responses(&self, account: Option<AccountId>) -> Result<Vec<(AccountId, NaiveDate, i64)>> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT account_id, responded_on, score FROM nps_responses");
+                if let Some(account) = account {
+                    qb.push(" WHERE account_id = ").push_bind(account.0);
+                }
+                qb.push(" ORDER BY account_id, responded_on, contact_email");
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| Ok((AccountId(row.try_get("account_id")?), row.try_get("responded_on")?, row.try_get("score")?)))
+                    .collect()
+            }
+
+            async fn tickets_of(&self, account: Option<AccountId>) -> Result<Vec<(AccountId, TicketRow)>> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets"));
+                if let Some(account) = account {
+                    qb.push(" WHERE account_id = ").push_bind(account.0);
+                }
+                qb.push(" ORDER BY account_id, created_on, ticket_id");
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter().map(|row| Ok((AccountId(row.try_get("account_id")?), ticket_from_row(row)?))).collect()
+            }
+
+            async fn has_nps(&self) -> Result<bool> {
+                let any: Option<i64> =
+                    sqlx::query_scalar("SELECT account_id FROM nps_responses LIMIT 1").fetch_optional(&self.pool).await?;
+                Ok(any.is_some())
+            }
+
+            async fn has_tickets(&self) -> Result<bool> {
+                let any: Option<i64> =
+                    sqlx::query_scalar("SELECT account_id FROM tickets LIMIT 1").fetch_optional(&self.pool).await?;
+                Ok(any.is_some())
             }
         }
 

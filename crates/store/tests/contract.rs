@@ -4,11 +4,13 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use domain::access::Role;
 use domain::account::{AccountInput, CustomFields, TouchModel};
 use domain::contact::ContactInput;
-use domain::interchange::{accounts, contacts, subscriptions, Table};
+use domain::interchange::{accounts, contacts, nps, subscriptions, tickets, Table};
 use domain::settings::WorkspaceSettings;
 use domain::staff::{StaffUserInput, TeamInput};
 use domain::subscription::{AccountFigures, BillingInterval, SubscriptionTerms};
 use domain::timeline::{TimelineEntryInput, TimelineKind};
+use domain::usage::Tz;
+use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Currency, Email, ExternalId, Money, UserId};
 use rust_decimal::Decimal;
 use store::testing::test_stores;
@@ -301,6 +303,135 @@ async fn importing_contacts_for_an_unknown_account_writes_nothing() {
         let error = s.import_contacts(&records).await.unwrap_err();
         assert!(matches!(error, StoreError::NotFound { entity: Entity::Account, .. }), "{error:?}");
         assert_eq!(s.export_contacts().await.unwrap().len(), 0, "{}", t.label);
+        t.finish().await;
+    }
+}
+
+const NPS_CSV: &str = "account_id,contact_email,score,responded_at,comment\n\
+    A1,aki@alpha.example,9,2025-04-01,使いやすい\n\
+    A1,ren@alpha.example,3,2025-03-31T16:00:00Z,\n\
+    B2,aki@beta.example,6,2025/05/01,\n";
+
+const TICKETS_CSV: &str = "ticket_id,account_id,created_at,solved_at,priority,status,subject\n\
+    T1,A1,2025-04-01,2025-04-03,high,solved,ログインできない\n\
+    T2,A1,2025-04-10,,urgent,open,\n\
+    T3,B2,2025-05-01,,low,pending,Question\n";
+
+fn nps_records(text: &str) -> Vec<nps::NpsRecord> {
+    nps::parse(&Table::parse(text, &nps::COLUMNS).unwrap(), Tz::Asia__Tokyo).unwrap()
+}
+
+fn ticket_records(text: &str) -> Vec<tickets::TicketRecord> {
+    tickets::parse(&Table::parse(text, &tickets::COLUMNS).unwrap(), Tz::Asia__Tokyo).unwrap()
+}
+
+fn counts(c: &store::ImportCounts) -> (usize, usize, usize) {
+    (c.created, c.updated, c.unchanged)
+}
+
+#[tokio::test]
+async fn nps_answers_are_keyed_by_account_contact_and_day_and_read_back_for_scoring() {
+    let records = nps_records(NPS_CSV);
+    for t in test_stores().await {
+        let s = &t.store;
+        let alpha = s.create_account(&account("A1", "Alpha")).await.unwrap().id;
+        let beta = s.create_account(&account("B2", "Beta")).await.unwrap().id;
+        assert!(!s.has_nps().await.unwrap(), "{}", t.label);
+
+        assert_eq!(counts(&s.import_nps(&records).await.unwrap()), (3, 0, 0), "{}", t.label);
+        assert_eq!(counts(&s.import_nps(&records).await.unwrap()), (0, 0, 3), "the same file changes nothing");
+        assert!(s.has_nps().await.unwrap());
+
+        let mut rescored = records.clone();
+        rescored[0].score = 10;
+        rescored[1].comment = Some("遅い".into());
+        assert_eq!(counts(&s.import_nps(&rescored).await.unwrap()), (0, 2, 1), "{}", t.label);
+        let mut another_day = records[2].clone();
+        another_day.responded_on = day("2025-06-01");
+        assert_eq!(counts(&s.import_nps(&[another_day]).await.unwrap()), (1, 0, 0), "a later answer is a new one");
+
+        assert_eq!(
+            s.nps_responses(Some(alpha)).await.unwrap(),
+            vec![(alpha, day("2025-04-01"), 10), (alpha, day("2025-04-01"), 3)],
+            "the timestamp counts on its Tokyo day"
+        );
+        assert_eq!(s.nps_responses(None).await.unwrap().iter().filter(|(account, _, _)| *account == beta).count(), 2);
+        let exported = s.export_nps().await.unwrap();
+        assert_eq!(exported.len(), 4);
+        assert_eq!(
+            exported[..2],
+            rescored[..2].iter().map(|r| nps::NpsRecord { line: 0, ..r.clone() }).collect::<Vec<_>>()
+        );
+
+        s.delete_account(alpha).await.unwrap();
+        assert_eq!(s.nps_responses(Some(alpha)).await.unwrap(), vec![], "answers go with their account");
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn tickets_are_updated_by_ticket_id_and_read_back_for_scoring() {
+    let records = ticket_records(TICKETS_CSV);
+    for t in test_stores().await {
+        let s = &t.store;
+        let alpha = s.create_account(&account("A1", "Alpha")).await.unwrap().id;
+        let beta = s.create_account(&account("B2", "Beta")).await.unwrap().id;
+        assert!(!s.has_tickets().await.unwrap(), "{}", t.label);
+
+        assert_eq!(counts(&s.import_tickets(&records).await.unwrap()), (3, 0, 0), "{}", t.label);
+        assert_eq!(counts(&s.import_tickets(&records).await.unwrap()), (0, 0, 3), "the same file changes nothing");
+        assert!(s.has_tickets().await.unwrap());
+
+        let mut later = records.clone();
+        later[1].ticket.solved_on = Some(day("2025-04-12"));
+        later[1].ticket.status = TicketStatus::Solved;
+        later[2].account_external_id = ExternalId::parse("A1").unwrap();
+        assert_eq!(counts(&s.import_tickets(&later).await.unwrap()), (0, 2, 1), "{}", t.label);
+
+        let alpha_tickets = s.tickets_of(Some(alpha)).await.unwrap();
+        let summary: Vec<(AccountId, String, Option<NaiveDate>, TicketPriority, TicketStatus)> = alpha_tickets
+            .iter()
+            .map(|(account, ticket)| {
+                (*account, ticket.created_on.to_string(), ticket.solved_on, ticket.priority, ticket.status)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (alpha, "2025-04-01".into(), Some(day("2025-04-03")), TicketPriority::High, TicketStatus::Solved),
+                (alpha, "2025-04-10".into(), Some(day("2025-04-12")), TicketPriority::Urgent, TicketStatus::Solved),
+                (alpha, "2025-05-01".into(), None, TicketPriority::Low, TicketStatus::Pending),
+            ],
+            "{}",
+            t.label
+        );
+        assert_eq!(s.tickets_of(Some(beta)).await.unwrap(), vec![], "T3 moved to A1");
+        assert_eq!(s.tickets_of(None).await.unwrap(), alpha_tickets);
+        let strip = |r: &tickets::TicketRecord| tickets::TicketRecord { line: 0, ..r.clone() };
+        assert_eq!(s.export_tickets().await.unwrap(), later.iter().map(strip).collect::<Vec<_>>());
+
+        s.delete_account(alpha).await.unwrap();
+        assert_eq!(s.tickets_of(None).await.unwrap(), vec![], "tickets go with their account");
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn nps_and_tickets_naming_an_unknown_account_write_nothing() {
+    let answers = nps_records(
+        "account_id,contact_email,score,responded_at\nA1,aki@a.example,8,2025-04-01\nNOPE,ren@a.example,2,2025-04-01\n",
+    );
+    let filed = ticket_records(
+        "ticket_id,account_id,created_at,priority,status\nT1,A1,2025-04-01,low,open\nT2,NOPE,2025-04-01,low,open\n",
+    );
+    for t in test_stores().await {
+        let s = &t.store;
+        s.create_account(&account("A1", "Acme")).await.unwrap();
+        let error = s.import_nps(&answers).await.unwrap_err();
+        assert!(matches!(error, StoreError::NotFound { entity: Entity::Account, .. }), "{error:?}");
+        let error = s.import_tickets(&filed).await.unwrap_err();
+        assert!(matches!(error, StoreError::NotFound { entity: Entity::Account, .. }), "{error:?}");
+        assert!(!s.has_nps().await.unwrap() && !s.has_tickets().await.unwrap(), "{}", t.label);
         t.finish().await;
     }
 }

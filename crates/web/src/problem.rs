@@ -128,6 +128,8 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::ApiToken => Text::new("API トークン", "API token"),
         Entity::WriteKey => Text::new("書き込みキー", "write key"),
         Entity::Feature => Text::new("機能", "feature"),
+        Entity::NpsResponse => Text::new("NPS 回答", "NPS response"),
+        Entity::Ticket => Text::new("問い合わせチケット", "ticket"),
     };
     text.pick(lang)
 }

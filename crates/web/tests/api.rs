@@ -159,6 +159,59 @@ async fn uploaded_csv_is_all_or_nothing_and_the_list_sorts_filters_and_pages() {
     }
 }
 
+fn example(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn example_nps_and_tickets_import_once_report_unknown_accounts_and_export_unchanged() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (status, problem) = server.upload("tickets", example("tickets.csv")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no accounts yet: {problem}");
+        let rows: Vec<(i64, &str)> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+            .collect();
+        assert_eq!(rows, (2..=6).map(|line| (line, "account_id")).collect::<Vec<_>>());
+        assert_eq!(problem["errors"][0]["message"], "line 2, column account_id: no account has this id");
+
+        assert_eq!(server.upload("accounts", example("accounts.csv")).await.0, StatusCode::OK);
+        for (kind, rows) in [("nps", 5), ("tickets", 5)] {
+            let (status, outcome) = server.upload(kind, example(&format!("{kind}.csv"))).await;
+            assert_eq!(
+                (status, outcome["created"].as_i64()),
+                (StatusCode::OK, Some(rows)),
+                "{} {kind}: {outcome}",
+                t.label
+            );
+            let (_, again) = server.upload(kind, example(&format!("{kind}.csv"))).await;
+            assert_eq!(
+                (again["created"].as_i64(), again["updated"].as_i64(), again["unchanged"].as_i64()),
+                (Some(0), Some(0), Some(rows))
+            );
+            let export = server.client.get(server.url(&format!("/api/v1/exports/{kind}"))).send().await.unwrap();
+            let (status, reimported) = server.upload(kind, export.bytes().await.unwrap().to_vec()).await;
+            assert_eq!(
+                (status, reimported["unchanged"].as_i64()),
+                (StatusCode::OK, Some(rows)),
+                "{kind} export: {reimported}"
+            );
+        }
+        let (_, audit) = server.get("/api/v1/audit?entity=ticket").await;
+        assert_eq!(audit["items"].as_array().map(Vec::len), Some(3), "each ticket import is audited: {audit}");
+        assert!(server.app.store().has_nps().await.unwrap() && server.app.store().has_tickets().await.unwrap());
+
+        let (status, problem) = server.upload("nope", b"a\n1\n".to_vec()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(problem["errors"][0]["message"].as_str().unwrap().ends_with("nps, tickets"), "{problem}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn shift_jis_upload_is_stored_without_mojibake() {
     let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("account_id,name,region\r\nSJ1,株式会社ひかり製作所,大阪\r\n");

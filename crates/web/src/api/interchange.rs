@@ -17,9 +17,7 @@ fn kind(raw: &str) -> Result<ImportKind, ApiError> {
     ImportKind::parse(raw).ok_or_else(|| {
         ApiError::Fields(vec![FieldError::new(
             "kind",
-            Reason::NotOneOf {
-                allowed: vec!["accounts".into(), "contacts".into(), "subscriptions".into(), "spend".into()],
-            },
+            Reason::NotOneOf { allowed: ImportKind::ALL.iter().map(|k| k.as_str().to_owned()).collect() },
         )])
     })
 }
@@ -27,7 +25,7 @@ fn kind(raw: &str) -> Result<ImportKind, ApiError> {
 /// Imports a CSV file sent as the request body (UTF-8 or Shift_JIS). All or nothing: on any bad
 /// row nothing is written and every bad row is listed with its line and column.
 #[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "import/export",
-    params(("kind" = String, Path, description = "accounts, contacts, subscriptions or spend"),
+    params(("kind" = String, Path, description = "accounts, contacts, subscriptions, spend, nps or tickets"),
         ("encoding" = Option<String>, Query, description = "utf-8 or shift_jis; detected when absent"),
         ("filename" = Option<String>, Query, description = "Name used in error reports")),
     request_body(content = String, content_type = "text/csv"),
@@ -49,7 +47,7 @@ pub async fn import(
 
 /// Exports a CSV file in the import format (UTF-8).
 #[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "import/export",
-    params(("kind" = String, Path, description = "accounts, contacts, subscriptions or spend")),
+    params(("kind" = String, Path, description = "accounts, contacts, subscriptions, spend, nps or tickets")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = Problem)))]
 pub async fn export(State(app): State<AppState>, Path(raw_kind): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let csv = app.export_csv(kind(&raw_kind)?).await?;
