@@ -6,10 +6,11 @@ use crate::{Actor, App, AppError};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use domain::account::Account;
 use domain::health::backtest::{report, BacktestReport, Observation};
-use domain::health::{score, AccountSignals, AccountTraits, HealthConfig, HealthScore};
+use domain::health::{score, AccountSignals, AccountTraits, HealthConfig, HealthScore, TicketSignal};
 use domain::interchange::RowError;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
 use domain::usage::{feature_use_on, seats, Feature, FeatureCalendar};
+use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Money, Reason};
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
@@ -48,6 +49,12 @@ pub struct GradeCount {
     pub arr: Money,
 }
 
+/// The day accounts are scored as of, and each feature's expected periods on it.
+pub struct Calendars {
+    pub as_of: NaiveDate,
+    pub features: Vec<FeatureCalendar>,
+}
+
 /// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
 pub struct Portfolio {
     features: Vec<Feature>,
@@ -57,6 +64,10 @@ pub struct Portfolio {
     user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>>,
     /// CSM pulses per account as (day, score), oldest first.
     pulses: HashMap<AccountId, Vec<(NaiveDate, i64)>>,
+    /// NPS answers per account; `None` when the workspace never imported any.
+    nps: Option<HashMap<AccountId, Vec<(NaiveDate, i64)>>>,
+    /// Support tickets per account; `None` when the workspace never imported any.
+    tickets: Option<HashMap<AccountId, Vec<TicketSignal>>>,
 }
 
 fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
@@ -82,7 +93,7 @@ impl Portfolio {
         for days in feature_days.values_mut().flat_map(|by_feature| by_feature.values_mut()) {
             days.sort_unstable();
         }
-        Portfolio { features, periods, feature_days, user_days, pulses: HashMap::new() }
+        Portfolio { features, periods, feature_days, user_days, pulses: HashMap::new(), nps: None, tickets: None }
     }
 
     fn distinct_users(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> i64 {
@@ -100,20 +111,27 @@ impl Portfolio {
     }
 
     /// Every feature's calendar as of a day, in catalog order: computed once for many accounts.
-    pub fn calendars(&self, as_of: NaiveDate, periods: usize) -> Vec<FeatureCalendar> {
-        self.features.iter().map(|f| FeatureCalendar::new(&f.definition.cadence, as_of, periods)).collect()
+    pub fn calendars(&self, as_of: NaiveDate, periods: usize) -> Calendars {
+        Calendars {
+            as_of,
+            features: self
+                .features
+                .iter()
+                .map(|f| FeatureCalendar::new(&f.definition.cadence, as_of, periods))
+                .collect(),
+        }
     }
 
     /// The account's signals using only what had happened by the calendars' day.
-    pub fn signals(&self, account: &Account, calendars: &[FeatureCalendar]) -> AccountSignals {
+    pub fn signals(&self, account: &Account, calendars: &Calendars) -> AccountSignals {
         let id = account.id;
-        let as_of = calendars.first().map_or_else(|| chrono::Utc::now().date_naive(), |c| c.today);
+        let as_of = calendars.as_of;
         let empty = HashMap::new();
         let days = self.feature_days.get(&id).unwrap_or(&empty);
         let features = self
             .features
             .iter()
-            .zip(calendars)
+            .zip(&calendars.features)
             .map(|(f, calendar)| feature_use_on(f, calendar, days.get(&f.id).map_or(&[][..], Vec::as_slice)))
             .collect();
         let now = self.figures(id, as_of);
@@ -127,8 +145,8 @@ impl Portfolio {
             active_users_30d: self.distinct_users(id, days_before(as_of, 29), as_of),
             active_users_prev_30d: self.distinct_users(id, days_before(as_of, 59), days_before(as_of, 30)),
             seats: seats(account.input.employees, main_quantity),
-            nps: None,
-            tickets: None,
+            nps: self.nps.as_ref().map(|by_account| by_account.get(&id).cloned().unwrap_or_default()),
+            tickets: self.tickets.as_ref().map(|by_account| by_account.get(&id).cloned().unwrap_or_default()),
             pulse: self.pulses.get(&id).and_then(|p| p.iter().rev().find(|(day, _)| *day <= as_of).copied()),
             next_renewal: now.next_renewal_date,
             mrr_now: to_f64(now.mrr),
@@ -164,7 +182,7 @@ pub fn score_with(
     config: &HealthConfig,
     portfolio: &Portfolio,
     account: &Account,
-    calendars: &[FeatureCalendar],
+    calendars: &Calendars,
 ) -> Result<HealthScore, AppError> {
     let card = config
         .scorecard_for(&traits(account))
@@ -214,6 +232,26 @@ impl App {
         let mut portfolio = Portfolio::new(features, periods, feature_days, user_days);
         for pulse in self.store.pulses(account).await?.into_iter().rev() {
             portfolio.pulses.entry(AccountId(pulse.account_id)).or_default().push((pulse.day, pulse.score));
+        }
+        if self.store.has_nps().await? {
+            let mut nps: HashMap<AccountId, Vec<(NaiveDate, i64)>> = HashMap::new();
+            for (id, day, answer) in self.store.nps_responses(account).await? {
+                nps.entry(id).or_default().push((day, answer));
+            }
+            portfolio.nps = Some(nps);
+        }
+        if self.store.has_tickets().await? {
+            let mut tickets: HashMap<AccountId, Vec<TicketSignal>> = HashMap::new();
+            for (id, row) in self.store.tickets_of(account).await? {
+                let closed = matches!(row.status, TicketStatus::Solved | TicketStatus::Closed);
+                tickets.entry(id).or_default().push(TicketSignal {
+                    created: row.created_on,
+                    // A closed ticket without a solved day counts as solved the day it was made.
+                    solved: row.solved_on.or(closed.then_some(row.created_on)),
+                    urgent: matches!(row.priority, TicketPriority::High | TicketPriority::Urgent),
+                });
+            }
+            portfolio.tickets = Some(tickets);
         }
         Ok(portfolio)
     }

@@ -112,7 +112,12 @@ impl App {
                         Err(other) => return Err(other.into()),
                     };
                     let portfolio = self.portfolio(Some(*id)).await?;
-                    let health = score_with(&config, &portfolio, &account, &portfolio.calendars(today, config.periods_needed()))?;
+                    let health = score_with(
+                        &config,
+                        &portfolio,
+                        &account,
+                        &portfolio.calendars(today, config.periods_needed()),
+                    )?;
                     scored.push((account, health));
                 }
             }

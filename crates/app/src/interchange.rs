@@ -125,14 +125,18 @@ impl App {
             ImportKind::Nps => {
                 let records = nps::parse(&table, self.zone()).map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
-                self.resolve_accounts(&lines).await.map_err(rejected)?;
-                (records.len(), self.store.import_nps(&records).await?, Vec::new())
+                let accounts = self.resolve_accounts(&lines).await.map_err(rejected)?;
+                let counts = self.store.import_nps(&records).await?;
+                self.health_changed(accounts.into_values());
+                (records.len(), counts, Vec::new())
             }
             ImportKind::Tickets => {
                 let records = tickets::parse(&table, self.zone()).map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
-                self.resolve_accounts(&lines).await.map_err(rejected)?;
-                (records.len(), self.store.import_tickets(&records).await?, Vec::new())
+                let accounts = self.resolve_accounts(&lines).await.map_err(rejected)?;
+                let counts = self.store.import_tickets(&records).await?;
+                self.health_changed(accounts.into_values());
+                (records.len(), counts, Vec::new())
             }
         };
         self.refresh_figures(&touched).await?;

@@ -90,7 +90,13 @@ fn account(id: i64) -> Account {
 
 /// Σ over accounts and non-annual features of uses × position among the last periods (oldest
 /// = 1), + Σ last-used day index, + Σ annual uses this season × 5 and last season × 6.
-fn checksum(portfolio: &Portfolio, accounts: &[Account], first_day: NaiveDate, today: NaiveDate, periods: usize) -> i64 {
+fn checksum(
+    portfolio: &Portfolio,
+    accounts: &[Account],
+    first_day: NaiveDate,
+    today: NaiveDate,
+    periods: usize,
+) -> i64 {
     let calendars = portfolio.calendars(today, periods);
     let mut sum = 0;
     for account in accounts {
@@ -149,7 +155,10 @@ pub fn run(accounts: usize, runs: usize, duckdb_script: &str) -> Result<(), CliE
                 .map(|part| {
                     let (portfolio, config, calendars) = (&portfolio, &config, &calendars);
                     scope.spawn(move || {
-                        part.iter().filter_map(|a| score_with(config, portfolio, a, calendars).ok()).map(|h| h.grade).collect::<Vec<_>>()
+                        part.iter()
+                            .filter_map(|a| score_with(config, portfolio, a, calendars).ok())
+                            .map(|h| h.grade)
+                            .collect::<Vec<_>>()
                     })
                 })
                 .collect();
@@ -192,7 +201,10 @@ pub fn run(accounts: usize, runs: usize, duckdb_script: &str) -> Result<(), CliE
     let t0 = Instant::now();
     let kizuna_sum = checksum(&portfolio, &records, first_day, today, periods);
     let feature_time = t0.elapsed();
-    println!("kizuna feature computation alone (1 thread, as DuckDB computes it): {:.1} ms, checksum {kizuna_sum}", ms(feature_time));
+    println!(
+        "kizuna feature computation alone (1 thread, as DuckDB computes it): {:.1} ms, checksum {kizuna_sum}",
+        ms(feature_time)
+    );
 
     if duckdb_script == "none" {
         return Ok(());

@@ -175,3 +175,34 @@ async fn the_worker_refreshes_the_stored_snapshot_within_a_second_of_an_ingested
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn imported_nps_answers_and_tickets_become_measures_and_until_then_are_left_out() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let voice = json!({"min_measures": 1, "scorecard": [{"key": "default", "name": "Default", "measure": [
+            {"key": "nps", "type": "nps_latest", "weight": 1, "points": {"piecewise": [[0, 0], [10, 100]]}},
+            {"key": "urgent", "type": "open_urgent_tickets", "weight": 1, "points": {"thresholds": [[1, 0], [0, 100]]}}]}]});
+        server.send(Method::PUT, "/api/v1/health/config", Some(voice)).await;
+        let (_, account) = server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+        let id = account["id"].as_i64().unwrap();
+        let (_, none) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
+        assert_eq!(none["measures_available"], 0, "nothing imported yet: {none}");
+        let (status, body) = server
+            .upload(
+                "nps",
+                b"account_id,contact_email,score,responded_at,comment\nACC-1,a@acme.example,8,2026-01-10,\n".to_vec(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let tickets = "ticket_id,account_id,created_at,solved_at,priority,status,subject\nT-1,ACC-1,2026-01-05,,urgent,open,Payroll export fails\n";
+        let (status, body) = server.upload("tickets", tickets.as_bytes().to_vec()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, health) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
+        assert_eq!(health["measures_available"], 2, "{health}");
+        assert_eq!(health["score"].as_f64(), Some(40.0), "NPS 8 → 80 points, one open urgent ticket → 0: {health}");
+        assert_eq!(health["drivers"][0]["en"], "1 open high or urgent tickets (-50)");
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -196,7 +196,11 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
                 ),
             )
         }
-        MeasureType::NpsLatest => match s.nps.as_ref().and_then(|answers| answers.iter().max_by_key(|(day, _)| *day)) {
+        MeasureType::NpsLatest => match s
+            .nps
+            .as_ref()
+            .and_then(|answers| answers.iter().filter(|(day, _)| *day <= s.as_of).max_by_key(|(day, _)| *day))
+        {
             Some((day, score)) => (
                 Some(*score as f64),
                 sentence(format!("最新の NPS 回答: {score}（{day}）"), format!("Latest NPS answer: {score} ({day})")),
