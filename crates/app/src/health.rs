@@ -49,10 +49,11 @@ pub struct GradeCount {
     pub arr: Money,
 }
 
-/// The day accounts are scored as of, and each feature's expected periods on it.
+/// The day accounts are scored as of, and each feature's expected periods on it (`None` for a
+/// feature no scorecard reads, which is then not summarised at all).
 pub struct Calendars {
     pub as_of: NaiveDate,
-    pub features: Vec<FeatureCalendar>,
+    pub features: Vec<Option<FeatureCalendar>>,
 }
 
 /// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
@@ -117,7 +118,29 @@ impl Portfolio {
             features: self
                 .features
                 .iter()
-                .map(|f| FeatureCalendar::new(&f.definition.cadence, as_of, periods))
+                .map(|f| Some(FeatureCalendar::new(&f.definition.cadence, as_of, periods)))
+                .collect(),
+        }
+    }
+
+    /// The calendars of the features the configuration's scorecards read: those named by a
+    /// measure, and core ones when a breadth measure counts them.
+    pub fn calendars_for(&self, config: &HealthConfig, as_of: NaiveDate) -> Calendars {
+        let measures: Vec<&domain::health::MeasureSpec> = config.scorecards.iter().flat_map(|c| &c.measures).collect();
+        let breadth = measures.iter().any(|m| m.kind == domain::health::MeasureType::Breadth);
+        let periods = config.periods_needed();
+        Calendars {
+            as_of,
+            features: self
+                .features
+                .iter()
+                .map(|f| {
+                    let d = &f.definition;
+                    let named = measures.iter().any(|m| m.feature.as_deref() == Some(d.key.as_str()));
+                    let counted =
+                        breadth && d.importance == domain::usage::Importance::Core && d.cadence.season().is_none();
+                    (named || counted).then(|| FeatureCalendar::new(&d.cadence, as_of, periods))
+                })
                 .collect(),
         }
     }
@@ -132,7 +155,9 @@ impl Portfolio {
             .features
             .iter()
             .zip(&calendars.features)
-            .map(|(f, calendar)| feature_use_on(f, calendar, days.get(&f.id).map_or(&[][..], Vec::as_slice)))
+            .filter_map(|(f, calendar)| {
+                Some(feature_use_on(f, calendar.as_ref()?, days.get(&f.id).map_or(&[][..], Vec::as_slice)))
+            })
             .collect();
         let now = self.figures(id, as_of);
         let main_quantity = self.periods.get(&id).and_then(|p| {
@@ -261,7 +286,7 @@ impl App {
         let account = self.store.get_account(id).await?;
         let config = self.health_config().await?;
         let portfolio = self.portfolio(Some(id)).await?;
-        let calendars = portfolio.calendars(as_of.unwrap_or_else(|| self.today()), config.periods_needed());
+        let calendars = portfolio.calendars_for(&config, as_of.unwrap_or_else(|| self.today()));
         score_with(&config, &portfolio, &account, &calendars)
     }
 
@@ -273,7 +298,7 @@ impl App {
     pub async fn grade_distribution(&self) -> Result<Vec<GradeCount>, AppError> {
         let config = self.health_config().await?;
         let portfolio = self.portfolio(None).await?;
-        let calendars = portfolio.calendars(self.today(), config.periods_needed());
+        let calendars = portfolio.calendars_for(&config, self.today());
         let mut counts: HashMap<String, (usize, Money)> = HashMap::new();
         for account in self.all_accounts().await?.iter().filter(|a| a.figures.mrr.0 > rust_decimal::Decimal::ZERO) {
             let health = score_with(&config, &portfolio, account, &calendars)?;
@@ -334,7 +359,7 @@ impl App {
         }
         while point <= to {
             let horizon_end = point.checked_add_days(Days::new(horizon_days)).unwrap_or(NaiveDate::MAX);
-            let calendars = portfolio.calendars(point, config.periods_needed());
+            let calendars = portfolio.calendars_for(&config, point);
             for account in &accounts {
                 if portfolio.figures(account.id, point).mrr.0.is_zero() {
                     continue;

@@ -112,18 +112,13 @@ impl App {
                         Err(other) => return Err(other.into()),
                     };
                     let portfolio = self.portfolio(Some(*id)).await?;
-                    let health = score_with(
-                        &config,
-                        &portfolio,
-                        &account,
-                        &portfolio.calendars(today, config.periods_needed()),
-                    )?;
+                    let health = score_with(&config, &portfolio, &account, &portfolio.calendars_for(&config, today))?;
                     scored.push((account, health));
                 }
             }
             _ => {
                 let portfolio = self.portfolio(None).await?;
-                let calendars = portfolio.calendars(today, config.periods_needed());
+                let calendars = portfolio.calendars_for(&config, today);
                 let wanted: Option<std::collections::HashSet<&AccountId>> = accounts.map(|ids| ids.iter().collect());
                 for account in self.all_accounts().await? {
                     if wanted.as_ref().is_none_or(|w| w.contains(&account.id)) {
