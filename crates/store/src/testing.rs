@@ -13,8 +13,24 @@ pub struct TestStore {
 }
 
 enum Cleanup {
-    Sqlite { _dir: tempfile::TempDir },
+    Sqlite { dir: tempfile::TempDir },
     Postgres(TestDatabase),
+}
+
+/// A transaction on a connection of its own that keeps ingestion waiting until released (for
+/// backpressure tests).
+pub enum IngestBlocker {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl IngestBlocker {
+    pub async fn release(self) {
+        match self {
+            IngestBlocker::Sqlite(mut connection) => drop(connection.execute("ROLLBACK").await),
+            IngestBlocker::Postgres(mut connection) => drop(connection.execute("ROLLBACK").await),
+        }
+    }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -31,7 +47,7 @@ pub async fn test_stores() -> Vec<TestStore> {
 pub async fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().expect("temporary directory for the test database");
     let store = SqliteStore::open(&dir.path().join("kizuna.db")).await.expect("open SQLite test store");
-    TestStore { label: "sqlite", store: Arc::new(store), cleanup: Cleanup::Sqlite { _dir: dir } }
+    TestStore { label: "sqlite", store: Arc::new(store), cleanup: Cleanup::Sqlite { dir } }
 }
 
 pub async fn postgres_store(admin_url: &str) -> TestStore {
@@ -83,6 +99,26 @@ pub fn with_database(url: &str, database: &str) -> String {
 }
 
 impl TestStore {
+    /// Takes the lock every ingest needs: SQLite's write lock, or PostgreSQL's lock on the
+    /// usage catalog row that ingests read under a shared lock.
+    pub async fn block_ingest(&self) -> IngestBlocker {
+        match &self.cleanup {
+            Cleanup::Sqlite { dir } => {
+                let url = format!("sqlite:{}", dir.path().join("kizuna.db").display());
+                let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("a second SQLite connection");
+                connection.execute("BEGIN IMMEDIATE").await.expect("the SQLite write lock");
+                IngestBlocker::Sqlite(connection)
+            }
+            Cleanup::Postgres(database) => {
+                let mut connection =
+                    PgConnection::connect(&database.url).await.expect("a second PostgreSQL connection");
+                connection.execute("BEGIN").await.expect("a transaction");
+                connection.execute("LOCK TABLE usage_catalog IN EXCLUSIVE MODE").await.expect("the usage catalog lock");
+                IngestBlocker::Postgres(connection)
+            }
+        }
+    }
+
     /// Drops the PostgreSQL database; SQLite's directory goes with the value.
     pub async fn finish(self) {
         let TestStore { store, cleanup, .. } = self;

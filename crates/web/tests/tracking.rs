@@ -159,3 +159,58 @@ async fn bad_keys_bad_messages_and_oversized_bodies_are_refused_with_the_reason(
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_full_ingest_queue_answers_429_with_retry_after_and_every_acknowledged_event_is_stored() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let key = server.write_key().await;
+        let blocker = t.block_ingest().await;
+        let mut requests = tokio::task::JoinSet::new();
+        for n in 0..800 {
+            let (client, url, key) = (server.anonymous.clone(), server.url("/v1/track"), key.clone());
+            requests.spawn(async move {
+                let event = json!({"userId": "u1", "event": "Clicked", "messageId": format!("m-{n}")});
+                let response = client.post(url).basic_auth(key, Some("")).json(&event).send().await.unwrap();
+                (n, response.status(), response.headers().get("retry-after").cloned())
+            });
+        }
+        // Refused requests answer at once, while the accepted ones wait for the blocked writer.
+        let mut refused = 0;
+        while refused == 0 {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(60), requests.join_next());
+            let (_, status, retry_after) =
+                next.await.expect("a refused request answers while ingest is blocked").unwrap().unwrap();
+            assert_eq!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS,
+                "{}: nothing can be acknowledged while ingest is blocked",
+                t.label
+            );
+            assert!(retry_after.is_some(), "429 says when to retry");
+            refused += 1;
+        }
+        blocker.release().await;
+        let mut acknowledged = Vec::new();
+        while let Some(done) = requests.join_next().await {
+            let (n, status, _) = done.unwrap();
+            match status {
+                StatusCode::OK => acknowledged.push(format!("m-{n}")),
+                StatusCode::TOO_MANY_REQUESTS => refused += 1,
+                other => panic!("{}: unexpected {other}", t.label),
+            }
+        }
+        let stored: Vec<String> =
+            server.app.store().events(None, 10_000).await.unwrap().into_iter().map(|e| e.message_id).collect();
+        acknowledged.sort();
+        let mut stored_sorted = stored.clone();
+        stored_sorted.sort();
+        assert_eq!(
+            stored_sorted, acknowledged,
+            "{}: exactly the acknowledged events are stored ({refused} refused)",
+            t.label
+        );
+        drop(server);
+        t.finish().await;
+    }
+}
