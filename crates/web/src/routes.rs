@@ -63,6 +63,7 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/setup/{token}", Public, post(pages::setup::submit))
         .page(M::POST, "/logout", Read, post(pages::login::logout))
         .page(M::GET, "/", Read, get(pages::accounts::page))
+        .page(M::GET, "/accounts/{id}", Read, get(pages::account::page))
         .api(M::GET, "/healthz", Public, get(crate::healthz))
         .api(M::POST, "/v1/identify", Tracking, post(tracking::identify))
         .api(M::POST, "/v1/track", Tracking, post(tracking::track))

@@ -206,3 +206,60 @@ async fn imported_nps_answers_and_tickets_become_measures_and_until_then_are_lef
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_account_page_shows_health_drivers_and_feature_use_in_both_languages() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let key = server.write_key().await;
+        server.post("/api/v1/features", feature()).await;
+        server.send(Method::PUT, "/api/v1/health/config", Some(config())).await;
+        let (_, account) =
+            server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "株式会社あおば"})).await;
+        let id = account["id"].as_i64().unwrap();
+        let today = server.app.today();
+        let day = today.checked_sub_days(chrono::Days::new(10)).unwrap();
+        server
+            .track(
+                &key,
+                "/v1/group",
+                json!({"userId": "u1", "groupId": "ACC-1", "timestamp": format!("{day}T00:00:00Z")}),
+            )
+            .await;
+        server
+            .track(
+                &key,
+                "/v1/track",
+                json!({"userId": "u1", "event": "Payslip Published", "timestamp": format!("{day}T03:00:00Z")}),
+            )
+            .await;
+        let page = |lang: &str| {
+            let request = server.client.get(server.url(&format!("/accounts/{id}?lang={lang}")));
+            async move { request.send().await.unwrap() }
+        };
+        let ja = page("ja").await;
+        assert_eq!(ja.status(), StatusCode::OK, "{}", t.label);
+        let ja = ja.text().await.unwrap();
+        for expected in [
+            "株式会社あおば",
+            "ヘルススコア",
+            "スコアを下げている要因",
+            "給与明細: 直近",
+            "機能の利用",
+            "毎週",
+            "利用あり",
+        ] {
+            assert!(ja.contains(expected), "{expected} missing: {ja}");
+        }
+        let en = page("en").await.text().await.unwrap();
+        for expected in ["What lowers the score", "給与明細: used in", "Feature use", "weekly", "Active users"] {
+            assert!(en.contains(expected), "{expected} missing: {en}");
+        }
+        let missing = server.client.get(server.url("/accounts/999999")).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let list = server.client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains(&format!("/accounts/{id}?lang=ja")), "the list links to the account page");
+        drop(server);
+        t.finish().await;
+    }
+}

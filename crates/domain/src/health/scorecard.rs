@@ -208,6 +208,13 @@ impl HealthConfig {
         if self.grades.is_empty() {
             push("grade".into(), Reason::Required);
         }
+        for (i, grade) in self.grades.iter().enumerate() {
+            let hex =
+                grade.colour.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
+            if hex.is_none() {
+                push(format!("grade[{i}].colour"), Reason::WrongType { expected: "a colour as #RRGGBB" });
+            }
+        }
         for (i, pair) in self.grades.windows(2).enumerate() {
             if pair[1].min >= pair[0].min {
                 push(

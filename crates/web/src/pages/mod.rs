@@ -1,5 +1,6 @@
 //! Server-rendered HTML pages.
 
+pub mod account;
 pub mod accounts;
 mod format;
 pub mod login;
