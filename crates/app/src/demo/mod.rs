@@ -18,6 +18,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 mod usage;
+mod voice;
 pub use usage::{demo_catalog, DEMO_CATALOG};
 
 #[derive(Debug, Clone, Copy)]
@@ -543,6 +544,9 @@ impl App {
         self.refresh_all_figures().await?;
         store.apply_catalog(&demo_catalog().features, false, self.zone()).await?;
         let usage_events = if options.usage { self.load_demo_usage(&data, options.seed).await? } else { 0 };
+        if options.usage && !self.store.has_nps().await? && !self.store.has_tickets().await? {
+            self.load_demo_voice(&data, options.seed).await?;
+        }
         Ok(DemoSummary {
             staff: data.staff.len(),
             accounts: data.accounts.len(),
@@ -550,6 +554,20 @@ impl App {
             subscription_periods: data.subscriptions.len(),
             usage_events,
         })
+    }
+
+    /// Stores the demo's NPS answers and tickets through the same import path as customer files.
+    async fn load_demo_voice(&self, data: &DemoData, seed: u64) -> Result<(), AppError> {
+        let today = self.today();
+        let (mut answers, mut tickets) = (Vec::new(), Vec::new());
+        for index in 0..data.accounts.len() {
+            let (a, t) = voice::account_voice(data, index, seed, today);
+            answers.extend(a);
+            tickets.extend(t);
+        }
+        self.store.import_nps(&answers).await?;
+        self.store.import_tickets(&tickets).await?;
+        Ok(())
     }
 
     /// Stores the demo's usage through the real ingest path, unless the store already holds

@@ -22,12 +22,12 @@ const DECLINE_DAYS: i64 = 180;
 const RAMP_DAYS: i64 = 60;
 
 /// A stretch of days in which the account had the product (its core subscription).
-struct Window {
-    start: NaiveDate,
-    end: Option<NaiveDate>,
+pub(super) struct Window {
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
 }
 
-fn core_windows(data: &DemoData, account: &str) -> Vec<Window> {
+pub(super) fn core_windows(data: &DemoData, account: &str) -> Vec<Window> {
     let mut periods: Vec<(NaiveDate, Option<NaiveDate>)> = data
         .subscriptions
         .iter()
@@ -46,7 +46,7 @@ fn core_windows(data: &DemoData, account: &str) -> Vec<Window> {
 }
 
 /// How engaged the account is on `day`, from 0 to 1.
-fn engagement(base: f64, window: &Window, day: NaiveDate, declining_from: Option<NaiveDate>) -> f64 {
+pub(super) fn engagement(base: f64, window: &Window, day: NaiveDate, declining_from: Option<NaiveDate>) -> f64 {
     let ramp = ((day - window.start).num_days() as f64 / RAMP_DAYS as f64).clamp(0.3, 1.0);
     let churn = window.end.map_or(1.0, |end| ((end - day).num_days() as f64 / DECLINE_DAYS as f64).clamp(0.1, 1.0));
     let risk = declining_from
@@ -102,11 +102,27 @@ fn month_days(first: NaiveDate) -> i64 {
     first.checked_add_months(Months::new(1)).map_or(30, |next| (next - first).num_days())
 }
 
+/// How engaged an account is at heart, and from when an at-risk account has been fading: drawn
+/// first from the account's own generator, so usage and the voice of the customer agree.
+pub(super) struct Profile {
+    pub rng: Rng,
+    pub base: f64,
+    pub declining_from: Option<NaiveDate>,
+}
+
+pub(super) fn profile(data: &DemoData, index: usize, seed: u64, today: NaiveDate) -> Profile {
+    let mut rng = Rng(seed ^ (index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let base = 0.45 + rng.below(56) as f64 / 100.0;
+    let at_risk = data.accounts[index].stage.as_deref() == Some("at_risk");
+    let declining_from = at_risk.then(|| add_days(today, -rng.range(60, 150)));
+    Profile { rng, base, declining_from }
+}
+
 /// Every tracking message of one account, oldest first.
 pub fn account_messages(data: &DemoData, index: usize, seed: u64, today: NaiveDate) -> Vec<Message> {
     let record = &data.accounts[index];
     let account = record.external_id.as_str();
-    let mut rng = Rng(seed ^ (index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let Profile { mut rng, base, declining_from } = profile(data, index, seed, today);
     let employees = record.employees.unwrap_or(10);
     let cap = match record.tier.as_deref() {
         Some("enterprise") => 60,
@@ -114,8 +130,6 @@ pub fn account_messages(data: &DemoData, index: usize, seed: u64, today: NaiveDa
         _ => 25,
     };
     let users: Vec<String> = (0..employees.min(cap)).map(|k| format!("U-{}-{k:03}", &account[4..])).collect();
-    let base = 0.45 + rng.below(56) as f64 / 100.0;
-    let declining_from = (record.stage.as_deref() == Some("at_risk")).then(|| add_days(today, -rng.range(60, 150)));
     let domain = record.domain.clone().unwrap_or_else(|| "example.jp".into());
     let mut out = Emitter { account, messages: Vec::new() };
     let mut introduced = vec![false; users.len()];
