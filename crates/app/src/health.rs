@@ -9,7 +9,7 @@ use domain::health::backtest::{report, BacktestReport, Observation};
 use domain::health::{score, AccountSignals, AccountTraits, HealthConfig, HealthScore, TicketSignal};
 use domain::interchange::RowError;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
-use domain::usage::{feature_use_on, seats, Feature, FeatureCalendar};
+use domain::usage::{days_before, feature_use_on, seats, Feature, FeatureCalendar};
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Money, Reason};
 use rust_decimal::prelude::ToPrimitive;
@@ -69,10 +69,6 @@ pub struct Portfolio {
     nps: Option<HashMap<AccountId, Vec<(NaiveDate, i64)>>>,
     /// Support tickets per account; `None` when the workspace never imported any.
     tickets: Option<HashMap<AccountId, Vec<TicketSignal>>>,
-}
-
-fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
-    day.checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN)
 }
 
 fn to_f64(money: Money) -> f64 {

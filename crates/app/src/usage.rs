@@ -2,11 +2,11 @@
 //! usage queries the API, the account page and health scores read.
 
 use crate::{Actor, App, AppError};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use domain::interchange::RowError;
 use domain::usage::{
-    feature_use, seat_activation, seats, time_series, Feature, FeatureDefinition, FeatureKey, FeatureUse, FeatureView,
-    Granularity, Importance,
+    days_before, feature_use, seat_activation, seats, time_series, Feature, FeatureDefinition, FeatureKey, FeatureUse,
+    FeatureView, Granularity, Importance,
 };
 use domain::{AccountId, Reason};
 use serde::{Deserialize, Serialize};
@@ -135,10 +135,6 @@ pub struct FeatureAdoptionRow {
     /// accounts_using / paying_accounts.
     pub share: Option<f64>,
     pub uses: i64,
-}
-
-fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
-    day.checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN)
 }
 
 /// Checks a query window: `from` defaults to 90 days before `to`, which defaults to today.

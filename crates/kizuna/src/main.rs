@@ -372,7 +372,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             let name = file.display().to_string();
             let checked = app.check_events(open_events(&file)?);
             let lines = checked.map_err(|errors| AppError::ImportRejected { file: name.clone(), errors })?;
-            let progress = progress::Bar::new(lines as u64);
+            let progress = progress::Bar::new(lines as u64, lang);
             let counts = app.backfill_events(&name, open_events(&file)?, |done| progress.show(done as u64)).await?;
             progress.finish();
             println!(

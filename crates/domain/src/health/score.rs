@@ -2,8 +2,8 @@
 //! weights redistributed over the measures that have data, the grade, and the explanation.
 
 use super::scorecard::{HealthConfig, MeasureSpec, MeasureType, Scorecard};
-use crate::usage::{FeatureUse, Importance};
-use chrono::{Days, NaiveDate};
+use crate::usage::{days_before, FeatureUse, Importance};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 /// A support ticket as health reads it.
@@ -79,8 +79,9 @@ pub struct HealthScore {
 
 pub const UNKNOWN_GRADE: &str = "unknown";
 
-fn days_before(day: NaiveDate, days: i64) -> NaiveDate {
-    day.checked_sub_days(Days::new(days.max(0) as u64)).unwrap_or(NaiveDate::MIN)
+/// A window length from the configuration (validated ≥ 1) as a day count.
+fn day_count(days: i64) -> u64 {
+    u64::try_from(days).unwrap_or(0)
 }
 
 fn feature<'a>(signals: &'a AccountSignals, key: Option<&str>) -> Option<&'a FeatureUse> {
@@ -209,7 +210,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
         },
         MeasureType::NpsAverage => {
             let days = spec.days.unwrap_or(180);
-            let since = days_before(s.as_of, days - 1);
+            let since = days_before(s.as_of, day_count(days - 1));
             let recent: Vec<i64> =
                 s.nps.iter().flatten().filter(|(d, _)| *d >= since && *d <= s.as_of).map(|(_, v)| *v).collect();
             if recent.is_empty() {
@@ -260,7 +261,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
         }
         MeasureType::CsmPulse => {
             let days = spec.days.unwrap_or(30);
-            match s.pulse.filter(|(day, _)| *day <= s.as_of && *day > days_before(s.as_of, days)) {
+            match s.pulse.filter(|(day, _)| *day <= s.as_of && *day > days_before(s.as_of, day_count(days))) {
                 Some((day, value)) => (
                     Some(value as f64),
                     sentence(format!("CSM の所感: {value} / 5（{day}）"), format!("CSM pulse: {value} of 5 ({day})")),

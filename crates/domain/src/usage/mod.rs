@@ -6,7 +6,8 @@ pub mod periods;
 
 pub use catalog::{Cadence, EventMatch, Feature, FeatureDefinition, FeatureKey, FeatureView, Importance, SeasonWindow};
 pub use periods::{
-    feature_use, feature_use_on, seat_activation, seats, time_series, FeatureCalendar, FeatureUse, Granularity, Period,
+    days_before, feature_use, feature_use_on, seat_activation, seats, time_series, FeatureCalendar, FeatureUse,
+    Granularity, Period,
 };
 
 use chrono::{DateTime, NaiveDate, Utc};

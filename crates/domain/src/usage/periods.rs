@@ -27,7 +27,8 @@ fn months_period(start: NaiveDate, months: u32) -> Period {
     Period { start, end: next.pred_opt().unwrap_or(next) }
 }
 
-fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
+/// The day `days` before `day` (the earliest date when that would underflow).
+pub fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
     day.checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN)
 }
 
