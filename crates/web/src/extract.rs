@@ -126,20 +126,26 @@ impl QueryParams {
 }
 
 /// Fields of an HTML form (`application/x-www-form-urlencoded`); unreadable bodies are empty.
-pub struct FormFields(pub HashMap<String, String>);
+/// A submitted form; a field may repeat (checkboxes).
+pub struct FormFields(pub Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequest<S> for FormFields {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|_| ApiError::PayloadTooLarge)?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-        Ok(FormFields(pairs.into_iter().collect()))
+        Ok(FormFields(serde_urlencoded::from_bytes(&bytes).unwrap_or_default()))
     }
 }
 
 impl FormFields {
+    /// The first value of the field as sent (passwords keep their spaces); empty when absent.
     pub fn get(&self, name: &str) -> &str {
-        self.0.get(name).map(String::as_str).unwrap_or("")
+        self.0.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
+    }
+
+    /// Every value of a repeated field.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.trim()).filter(|v| !v.is_empty()).collect()
     }
 }

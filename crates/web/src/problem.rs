@@ -302,7 +302,13 @@ pub fn request_lang(headers: &HeaderMap, query: Option<&str>) -> Lang {
             _ => None,
         })
     });
+    let from_cookie = || match crate::auth::cookie(headers, crate::pages::LANG_COOKIE).as_deref() {
+        Some("ja") => Some(Lang::Ja),
+        Some("en") => Some(Lang::En),
+        _ => None,
+    };
     from_query
+        .or_else(from_cookie)
         .or_else(|| {
             headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language)
         })

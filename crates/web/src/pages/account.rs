@@ -3,8 +3,7 @@
 //! or English.
 
 use super::format;
-use crate::auth::{CsrfToken, Signed};
-use crate::extract::ReaderLang;
+use super::Frame;
 use crate::problem::ApiError;
 use crate::AppState;
 use askama::Template;
@@ -37,8 +36,7 @@ pub struct Line {
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage {
-    pub lang: &'static str,
-    pub other_lang: &'static str,
+    pub frame: Frame,
     pub t: Labels,
     pub id: i64,
     pub name: String,
@@ -61,8 +59,6 @@ pub struct AccountPage {
     pub subscriptions: Vec<Line>,
     pub contacts: Vec<Line>,
     pub timeline: Vec<Line>,
-    pub user_name: String,
-    pub csrf_token: String,
 }
 
 /// Every string on the page, in the reader's language.
@@ -101,8 +97,6 @@ pub struct Labels {
     pub timeline: &'static str,
     pub timeline_columns: [&'static str; 3],
     pub none: &'static str,
-    pub switch_lang: &'static str,
-    pub logout: &'static str,
 }
 
 impl Labels {
@@ -150,8 +144,6 @@ impl Labels {
             timeline: t("タイムライン", "Timeline"),
             timeline_columns: [t("日時", "When"), t("種類", "Kind"), t("内容", "What")],
             none: t("ありません。", "None."),
-            switch_lang: t("English", "日本語"),
-            logout: t("ログアウト", "Sign out"),
         }
     }
 }
@@ -171,13 +163,8 @@ fn percent(ratio: Option<f64>) -> String {
     ratio.map_or("—".into(), |r| format!("{:.0}%", r * 100.0))
 }
 
-pub async fn page(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-    ReaderLang(lang): ReaderLang,
-    Signed(actor): Signed,
-    CsrfToken(csrf_token): CsrfToken,
-) -> Result<Html<String>, ApiError> {
+pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame) -> Result<Html<String>, ApiError> {
+    let lang = frame.lang;
     let id = AccountId(id);
     let account = app.store().get_account(id).await?;
     let health = app.account_health(id, None).await?;
@@ -244,8 +231,7 @@ pub async fn page(
         })
         .collect();
     let template = AccountPage {
-        lang: lang.code(),
-        other_lang: if lang == Lang::Ja { Lang::En.code() } else { Lang::Ja.code() },
+        frame: frame.at("accounts"),
         t: Labels::new(lang),
         id: id.0,
         name: account.input.name.clone(),
@@ -293,11 +279,6 @@ pub async fn page(
         subscriptions,
         contacts,
         timeline,
-        user_name: match &actor {
-            app::Actor::Staff { user, .. } => user.input.name.clone(),
-            app::Actor::System(_) => String::new(),
-        },
-        csrf_token,
     };
     super::render(&template, "account")
 }

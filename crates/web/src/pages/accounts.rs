@@ -1,8 +1,8 @@
 //! `/`: the accounts page, largest ARR first, searchable, in Japanese or English.
 
 use super::format;
-use crate::auth::{CsrfToken, Signed};
-use crate::extract::{QueryParams, ReaderLang};
+use super::Frame;
+use crate::extract::QueryParams;
 use crate::problem::ApiError;
 use crate::AppState;
 use askama::Template;
@@ -26,16 +26,13 @@ pub struct Row {
 #[derive(Template)]
 #[template(path = "accounts.html")]
 pub struct AccountsPage {
-    pub lang: &'static str,
+    pub frame: Frame,
     pub t: Labels,
     pub rows: Vec<Row>,
     pub total: i64,
     pub query: String,
     pub previous: Option<String>,
     pub next: Option<String>,
-    pub other_lang: &'static str,
-    pub user_name: String,
-    pub csrf_token: String,
 }
 
 /// Every string on the page, in the reader's language.
@@ -52,8 +49,6 @@ pub struct Labels {
     pub empty: &'static str,
     pub previous: &'static str,
     pub next: &'static str,
-    pub switch_lang: &'static str,
-    pub logout: &'static str,
 }
 
 impl Labels {
@@ -72,28 +67,25 @@ impl Labels {
             empty: t("該当する顧客はありません。", "No accounts match."),
             previous: t("前へ", "Previous"),
             next: t("次へ", "Next"),
-            switch_lang: t("English", "日本語"),
-            logout: t("ログアウト", "Sign out"),
         }
     }
 }
 
-fn page_link(lang: Lang, query: &str, offset: i64) -> String {
+fn page_link(query: &str, offset: i64) -> String {
     let offset = offset.to_string();
-    let mut pairs = vec![("lang", lang.code()), ("offset", offset.as_str())];
+    let mut pairs = vec![("offset", offset.as_str())];
     if !query.is_empty() {
         pairs.push(("q", query));
     }
-    format!("/?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    format!("/accounts?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
 }
 
 pub async fn page(
     State(app): State<AppState>,
-    ReaderLang(lang): ReaderLang,
-    Signed(actor): Signed,
-    CsrfToken(csrf_token): CsrfToken,
+    frame: Frame,
     mut params: QueryParams,
 ) -> Result<Html<String>, ApiError> {
+    let lang = frame.lang;
     let (_, offset) = params.page();
     let text = params.text("q");
     params.finish()?;
@@ -121,20 +113,13 @@ pub async fn page(
         })
         .collect();
     let query_text = text.unwrap_or_default();
-    let other = if lang == Lang::Ja { Lang::En } else { Lang::Ja };
     let template = AccountsPage {
-        lang: lang.code(),
+        frame: frame.at("accounts"),
         t: Labels::new(lang),
         rows,
         total: page.total,
-        previous: (offset > 0).then(|| page_link(lang, &query_text, (offset - PAGE_SIZE).max(0))),
-        next: (offset + PAGE_SIZE < page.total).then(|| page_link(lang, &query_text, offset + PAGE_SIZE)),
-        other_lang: other.code(),
-        user_name: match &actor {
-            app::Actor::Staff { user, .. } => user.input.name.clone(),
-            app::Actor::System(_) => String::new(),
-        },
-        csrf_token,
+        previous: (offset > 0).then(|| page_link(&query_text, (offset - PAGE_SIZE).max(0))),
+        next: (offset + PAGE_SIZE < page.total).then(|| page_link(&query_text, offset + PAGE_SIZE)),
         query: query_text,
     };
     super::render(&template, "accounts")

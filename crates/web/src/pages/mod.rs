@@ -2,9 +2,14 @@
 
 pub mod account;
 pub mod accounts;
+pub mod assets;
+mod chart;
 mod format;
+pub mod layout;
 pub mod login;
 pub mod setup;
+
+pub use layout::{Frame, LANG_COOKIE};
 
 use crate::problem::ApiError;
 use askama::Template;

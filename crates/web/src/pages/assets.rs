@@ -1,0 +1,23 @@
+//! `/assets/{file}`: the stylesheet, the page script and the vendored chart library, embedded in
+//! the binary so Kizuna never loads anything from the internet.
+
+use crate::problem::ApiError;
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+const FILES: &[(&str, &str, &[u8])] = &[
+    ("kizuna.css", "text/css; charset=utf-8", include_bytes!("../../assets/kizuna.css")),
+    ("kizuna.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/kizuna.js")),
+    (
+        "chart-4.6.1.umd.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/chart-4.6.1.umd.min.js"),
+    ),
+];
+
+pub async fn serve(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let (_, content_type, bytes) = FILES.iter().find(|(name, _, _)| *name == file).ok_or(ApiError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=3600")], *bytes)
+        .into_response())
+}

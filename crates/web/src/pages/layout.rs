@@ -1,0 +1,164 @@
+//! What every signed-in page shares: the header with navigation, search across accounts, the
+//! language switch and sign-out. Handlers take a `Frame` and hand it to their template, whose
+//! layout is `templates/frame.html`.
+
+use crate::auth::{CsrfToken, Signed};
+use crate::problem::{request_lang, ApiError};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::access::Role;
+use domain::access::{permits, Access};
+use domain::i18n::{Lang, Text};
+
+pub const LANG_COOKIE: &str = "kizuna_lang";
+
+pub struct Frame {
+    pub lang: Lang,
+    /// `ja` or `en`, for `<html lang>`.
+    pub code: &'static str,
+    pub t: FrameLabels,
+    /// Which navigation entry is the current page: `home`, `accounts`, `metrics`, `health`, `settings`.
+    pub section: &'static str,
+    pub user_name: String,
+    pub csrf_token: String,
+    pub role: Role,
+    /// The same page in the other language.
+    pub switch_href: String,
+}
+
+pub struct FrameLabels {
+    pub skip: &'static str,
+    pub home: &'static str,
+    pub accounts: &'static str,
+    pub metrics: &'static str,
+    pub health: &'static str,
+    pub settings: &'static str,
+    pub search: &'static str,
+    pub switch_lang: &'static str,
+    pub logout: &'static str,
+}
+
+impl FrameLabels {
+    fn new(lang: Lang) -> FrameLabels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        FrameLabels {
+            skip: t("本文へ移動", "Skip to content"),
+            home: t("ホーム", "Home"),
+            accounts: t("顧客", "Accounts"),
+            metrics: t("指標", "Metrics"),
+            health: t("ヘルススコア", "Health"),
+            settings: t("設定", "Settings"),
+            search: t("顧客を検索", "Search accounts"),
+            switch_lang: t("English", "日本語"),
+            logout: t("ログアウト", "Sign out"),
+        }
+    }
+}
+
+impl Frame {
+    pub fn at(mut self, section: &'static str) -> Frame {
+        self.section = section;
+        self
+    }
+
+    /// The string in the reader's language.
+    pub fn pick(&self, ja: &'static str, en: &'static str) -> &'static str {
+        Text::new(ja, en).pick(self.lang)
+    }
+
+    pub fn may(&self, access: Access) -> bool {
+        permits(self.role, None, access)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.may(Access::Admin)
+    }
+}
+
+/// The current path and query without `lang`, so the language cookie decides after a switch.
+fn without_lang(path: &str, query: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(key, _)| key != "lang")
+        .collect();
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Frame {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Signed(actor) = Signed::from_request_parts(parts, state).await?;
+        let CsrfToken(csrf_token) = CsrfToken::from_request_parts(parts, state).await?;
+        let lang = request_lang(&parts.headers, parts.uri.query());
+        let other = if lang == Lang::Ja { Lang::En } else { Lang::Ja };
+        let back = without_lang(parts.uri.path(), parts.uri.query());
+        let switch_href =
+            format!("/lang/{}?{}", other.code(), serde_urlencoded::to_string([("back", back)]).unwrap_or_default());
+        let user_name = match &actor {
+            app::Actor::Staff { user, .. } => user.input.name.clone(),
+            app::Actor::System(_) => String::new(),
+        };
+        Ok(Frame {
+            lang,
+            code: lang.code(),
+            t: FrameLabels::new(lang),
+            section: "",
+            user_name,
+            csrf_token,
+            role: actor.role(),
+            switch_href,
+        })
+    }
+}
+
+/// Only paths on this site: never an open redirect.
+pub fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+/// `/lang/{ja|en}?back=…`: remembers the reader's language in a cookie and returns to the page.
+pub async fn switch(Path(code): Path<String>, params: crate::extract::QueryParams) -> Result<Response, ApiError> {
+    let lang = match code.as_str() {
+        "ja" => Lang::Ja,
+        "en" => Lang::En,
+        _ => return Err(ApiError::NotFound),
+    };
+    let back = safe_next(&params.text("back").unwrap_or_default());
+    let cookie =
+        HeaderValue::from_str(&format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code()))
+            .map_err(|e| ApiError::Internal(format!("language cookie: {e}")))?;
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_switch_drops_lang_and_keeps_the_rest_of_the_query() {
+        assert_eq!(without_lang("/accounts", Some("lang=en&tier=gold&q=a+b")), "/accounts?tier=gold&q=a+b");
+        assert_eq!(without_lang("/", Some("lang=ja")), "/");
+        assert_eq!(without_lang("/metrics", None), "/metrics");
+    }
+
+    #[test]
+    fn back_only_points_inside_the_site() {
+        assert_eq!(safe_next("/?q=a"), "/?q=a");
+        assert_eq!(safe_next("https://evil.example/"), "/");
+        assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next(""), "/");
+    }
+}
