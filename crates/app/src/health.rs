@@ -290,23 +290,23 @@ impl App {
         Ok(self.store.list_accounts(&AccountQuery { limit: i64::MAX, ..AccountQuery::default() }).await?.items)
     }
 
-    /// Paying accounts and their ARR per grade, today.
+    /// Paying accounts and their ARR per grade of their current score (kept up to date by the
+    /// health worker), best grade first and unknown last.
     pub async fn grade_distribution(&self) -> Result<Vec<GradeCount>, AppError> {
         let config = self.health_config().await?;
-        let portfolio = self.portfolio(None).await?;
-        let calendars = portfolio.calendars_for(&config, self.today());
-        let mut counts: HashMap<String, (usize, Money)> = HashMap::new();
-        for account in self.all_accounts().await?.iter().filter(|a| a.figures.mrr.0 > rust_decimal::Decimal::ZERO) {
-            let health = score_with(&config, &portfolio, account, &calendars)?;
-            let entry = counts.entry(health.grade).or_insert((0, Money::ZERO));
-            entry.0 += 1;
-            entry.1 = entry.1 + account.figures.arr;
-        }
+        let totals = self.store.grade_totals().await?;
+        let known = |key: &str| config.grades.iter().any(|g| g.key == key);
+        let count = |matches: &dyn Fn(Option<&str>) -> bool| {
+            totals
+                .iter()
+                .filter(|t| matches(t.grade.as_deref()))
+                .fold((0, Money::ZERO), |(n, arr), t| (n + t.accounts as usize, arr + t.arr))
+        };
         let mut rows: Vec<GradeCount> = config
             .grades
             .iter()
             .map(|g| {
-                let (accounts, arr) = counts.get(&g.key).copied().unwrap_or((0, Money::ZERO));
+                let (accounts, arr) = count(&|grade| grade == Some(g.key.as_str()));
                 GradeCount {
                     grade: g.key.clone(),
                     name_ja: g.name_ja.clone(),
@@ -317,7 +317,7 @@ impl App {
                 }
             })
             .collect();
-        let (accounts, arr) = counts.get(domain::health::UNKNOWN_GRADE).copied().unwrap_or((0, Money::ZERO));
+        let (accounts, arr) = count(&|grade| grade.is_none_or(|g| !known(g)));
         rows.push(GradeCount {
             grade: domain::health::UNKNOWN_GRADE.into(),
             name_ja: "不明".into(),

@@ -6,7 +6,7 @@ use crate::health::score_with;
 use crate::records::require_account_edit;
 use crate::{Actor, App, AppError};
 use chrono::{Days, NaiveDate};
-use domain::health::history::{is_drop, trend, Snapshot, Trend};
+use domain::health::history::{is_drop, score_change, trend, Snapshot, Trend};
 use domain::health::pulse::PulseInput;
 use domain::health::{HealthConfig, HealthScore};
 use domain::timeline::{TimelineEntryInput, TimelineKind};
@@ -133,6 +133,10 @@ impl App {
         for (id, snapshot) in self.store.snapshots_around(today).await? {
             known.insert(id, (snapshot.day, snapshot.grade));
         }
+        let month_ago = match today.checked_sub_days(Days::new(30)) {
+            Some(day) => self.store.scores_on(day).await?,
+            None => HashMap::new(),
+        };
         let mut snapshots = Vec::with_capacity(scored.len());
         let mut summary = RecomputeSummary::default();
         for (account, health) in &scored {
@@ -152,9 +156,10 @@ impl App {
                     .await?;
                 summary.grade_changes += 1;
             }
-            snapshots.push((account.id, snapshot_of(health)));
+            let delta = score_change(health.score, month_ago.get(&account.id).copied().flatten());
+            snapshots.push((account.id, snapshot_of(health), delta));
         }
-        self.store.save_snapshots(&snapshots).await?;
+        self.store.save_health(&snapshots).await?;
         summary.accounts = snapshots.len();
         Ok(summary)
     }

@@ -73,6 +73,11 @@ impl Chosen {
 }
 
 /// `day`, `week`, `month`, `quarter` or `fiscal_year` (starting in the workspace's month).
+/// The first day of the year that ends on `day`: the metrics' default range.
+pub fn year_ending(day: NaiveDate) -> NaiveDate {
+    day.checked_sub_months(chrono::Months::new(12)).and_then(|d| d.succ_opt()).unwrap_or(day)
+}
+
 pub fn parse_interval(raw: &str, fiscal_year_start_month: u32) -> Result<Interval, Reason> {
     match raw.trim() {
         "day" => Ok(Interval::Day),

@@ -24,6 +24,12 @@ pub(crate) fn require_account_edit(actor: &Actor, account: &AccountInput) -> Res
 }
 
 impl App {
+    /// Whether the actor may change this account (its timeline, pulse, fields): pages offer
+    /// their forms only then.
+    pub fn may_edit_account(&self, actor: &Actor, account: &AccountInput) -> bool {
+        require_account_edit(actor, account).is_ok()
+    }
+
     async fn editable_account(&self, actor: &Actor, id: AccountId) -> Result<Account, AppError> {
         let account = match self.store.get_account(id).await {
             Err(StoreError::NotFound { .. }) => return Err(AppError::invalid("account_id", Reason::UnknownAccount)),

@@ -86,15 +86,29 @@ pub struct AccountInput {
     pub custom: CustomFields,
 }
 
-/// An account as read back, with the figures derived from its subscriptions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// An account as read back, with the figures derived from its subscriptions and its latest
+/// health score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Account {
     pub id: AccountId,
     #[serde(flatten)]
     pub input: AccountInput,
     #[serde(flatten)]
     pub figures: AccountFigures,
+    pub health: CurrentHealth,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The health score as last computed, kept on the account so lists can filter and sort by it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CurrentHealth {
+    pub score: Option<f64>,
+    /// The grade key; `None` until the account was first scored.
+    pub grade: Option<String>,
+    /// Score change against 30 days before.
+    pub delta_30d: Option<f64>,
+    /// The day it was computed for.
+    pub on: Option<NaiveDate>,
 }
 
 /// Parses an employee count: a whole number ≥ 0.

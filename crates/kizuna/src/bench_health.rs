@@ -84,6 +84,7 @@ fn account(id: i64) -> Account {
             custom: Default::default(),
         },
         figures: AccountFigures { mrr: Money::ZERO, arr: Money::ZERO, first_paying_day: None, next_renewal_date: None },
+        health: Default::default(),
         updated_at: chrono::Utc::now(),
     }
 }

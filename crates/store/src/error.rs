@@ -14,6 +14,7 @@ pub enum Entity {
     Feature,
     NpsResponse,
     Ticket,
+    SavedView,
 }
 
 impl fmt::Display for Entity {
@@ -30,6 +31,7 @@ impl fmt::Display for Entity {
             Entity::Feature => "feature",
             Entity::NpsResponse => "NPS response",
             Entity::Ticket => "ticket",
+            Entity::SavedView => "saved view",
         })
     }
 }

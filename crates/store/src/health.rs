@@ -8,6 +8,7 @@ use domain::health::history::Snapshot;
 use domain::health::pulse::{PulseInput, PulseReason};
 use domain::{AccountId, UserId};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A CSM pulse as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -40,7 +41,11 @@ pub trait HealthStore: Send + Sync {
     async fn pulses(&self, account: Option<AccountId>) -> Result<Vec<Pulse>>;
 
     /// Writes (or replaces) each account's snapshot of its day.
-    async fn save_snapshots(&self, snapshots: &[(AccountId, Snapshot)]) -> Result<()>;
+    /// Saves each account's snapshot and makes it, with its 30-day change, the account's current
+    /// health, in one transaction.
+    async fn save_health(&self, scored: &[(AccountId, Snapshot, Option<f64>)]) -> Result<()>;
+    /// Each account's score on its latest snapshot on or before `day`.
+    async fn scores_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, Option<f64>>>;
     /// Snapshots of one account from `from`, oldest first.
     async fn snapshots(&self, account: AccountId, from: NaiveDate) -> Result<Vec<Snapshot>>;
     /// Every account's latest snapshot before `day`, and every account's snapshots from `day`
@@ -60,6 +65,7 @@ macro_rules! health_store {
             use domain::health::pulse::PulseInput;
             use domain::{AccountId, UserId};
             use sqlx::{QueryBuilder, Row};
+            use std::collections::HashMap;
 
             fn pulse_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Pulse> {
                 let reasons: String = row.try_get("reasons")?;
@@ -138,11 +144,11 @@ macro_rules! health_store {
                     qb.build().fetch_all(&self.pool).await?.iter().map(pulse_from_row).collect()
                 }
 
-                async fn save_snapshots(&self, snapshots: &[(AccountId, Snapshot)]) -> Result<()> {
+                async fn save_health(&self, scored: &[(AccountId, Snapshot, Option<f64>)]) -> Result<()> {
                     let mut tx = self.pool.begin().await?;
-                    for chunk in snapshots.chunks($crate::sql::CHUNK) {
+                    for chunk in scored.chunks($crate::sql::CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new("INSERT INTO health_snapshots (account_id, day, score, grade, measures) ");
-                        qb.push_values(chunk, |mut b, (account, s)| {
+                        qb.push_values(chunk, |mut b, (account, s, _)| {
                             b.push_bind(account.0)
                                 .push_bind(s.day)
                                 .push_bind(s.score)
@@ -154,9 +160,32 @@ macro_rules! health_store {
                              measures = excluded.measures",
                         );
                         qb.build().execute(&mut *tx).await?;
+                        let mut current = QueryBuilder::<$db>::new(
+                            "UPDATE accounts SET health_score = v.column2, health_grade = v.column3, \
+                             health_delta_30d = v.column4, health_on = v.column5 FROM (",
+                        );
+                        current.push_values(chunk, |mut b, (account, s, delta)| {
+                            b.push_bind(account.0).push_bind(s.score).push_bind(s.grade.clone()).push_bind(*delta).push_bind(s.day);
+                        });
+                        current.push(") AS v WHERE accounts.id = v.column1");
+                        current.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
                     Ok(())
+                }
+
+                async fn scores_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, Option<f64>>> {
+                    let rows = sqlx::query(
+                        "SELECT s.account_id, s.score FROM health_snapshots s \
+                         JOIN (SELECT account_id, MAX(day) AS day FROM health_snapshots WHERE day <= $1 GROUP BY account_id) latest \
+                         ON latest.account_id = s.account_id AND latest.day = s.day",
+                    )
+                    .bind(day)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|row| Ok((AccountId(row.try_get("account_id")?), row.try_get("score")?)))
+                        .collect()
                 }
 
                 async fn snapshots(&self, account: AccountId, from: NaiveDate) -> Result<Vec<Snapshot>> {

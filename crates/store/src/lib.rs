@@ -56,6 +56,10 @@ pub enum AccountSort {
     Arr,
     RenewalDate,
     Updated,
+    /// The latest health score.
+    Score,
+    /// The health score's change over 30 days.
+    Trend,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -67,6 +71,10 @@ pub struct AccountQuery {
     pub stage: Option<String>,
     pub tier: Option<String>,
     pub touch_model: Option<TouchModel>,
+    /// The grade key of the latest health score.
+    pub grade: Option<String>,
+    /// Next renewal date within [first, last].
+    pub renewal_between: Option<(NaiveDate, NaiveDate)>,
     /// Only paying customers: accounts whose MRR today is above zero.
     pub paying: bool,
     /// Case-insensitive substring of the name or the domain.
@@ -77,6 +85,21 @@ pub struct AccountQuery {
     pub descending: bool,
     pub limit: i64,
     pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GradeTotal {
+    pub grade: Option<String>,
+    pub accounts: i64,
+    pub arr: Money,
+}
+
+/// A named account-list query (the page's query string) kept for one user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SavedView {
+    pub id: i64,
+    pub name: String,
+    pub query: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -223,6 +246,16 @@ pub trait Store: UsageStore + HealthStore {
     async fn setup_token_valid(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Marks the token used; false when it was already used, expired or unknown.
     async fn consume_setup_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Paying accounts and their ARR per grade of the latest health score (`None`: not scored yet).
+    async fn grade_totals(&self) -> Result<Vec<GradeTotal>>;
+
+    /// A user's saved views of the account list, by name.
+    async fn saved_views(&self, user: UserId) -> Result<Vec<SavedView>>;
+    /// Saves a view under its name, replacing the user's view of the same name.
+    async fn save_view(&self, user: UserId, name: &str, query: &str) -> Result<SavedView>;
+    /// Deletes one of the user's views; another user's view is not found.
+    async fn delete_view(&self, user: UserId, id: i64) -> Result<()>;
 
     /// Sales & marketing spend by month (`YYYY-MM`).
     async fn spend(&self) -> Result<Vec<(String, Money)>>;

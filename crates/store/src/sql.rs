@@ -17,7 +17,8 @@ pub(crate) const CHUNK: usize = 1000;
 pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, external_id, name, domain, industry, region, employees, tier, touch_model, stage, \
      owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, mrr_hundredths, \
-     arr_hundredths, first_paying_day, next_renewal_date, updated_at";
+     arr_hundredths, first_paying_day, next_renewal_date, health_score, health_grade, health_delta_30d, health_on, \
+     updated_at";
 pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, email, role, phone, is_primary, custom";
 pub(crate) const PERIOD_COLUMNS: &str =
     "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
@@ -75,7 +76,7 @@ macro_rules! sql_store {
             billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, ticket_priority, ticket_status,
             timeline_kind, touch_model, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
-        use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
+        use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{Message, MessageKind};
         use async_trait::async_trait;
         use chrono::{DateTime, NaiveDate, Utc};
@@ -131,6 +132,12 @@ macro_rules! sql_store {
                     arr: Money::from_hundredths(row.try_get("arr_hundredths")?),
                     first_paying_day: row.try_get("first_paying_day")?,
                     next_renewal_date: row.try_get("next_renewal_date")?,
+                },
+                health: domain::account::CurrentHealth {
+                    score: row.try_get("health_score")?,
+                    grade: row.try_get("health_grade")?,
+                    delta_30d: row.try_get("health_delta_30d")?,
+                    on: row.try_get("health_on")?,
                 },
                 updated_at: row.try_get("updated_at")?,
             })
@@ -386,6 +393,12 @@ macro_rules! sql_store {
             }
             if let Some(tier) = &query.tier {
                 qb.push(" AND tier = ").push_bind(tier.clone());
+            }
+            if let Some(grade) = &query.grade {
+                qb.push(" AND health_grade = ").push_bind(grade.clone());
+            }
+            if let Some((first, last)) = query.renewal_between {
+                qb.push(" AND next_renewal_date >= ").push_bind(first).push(" AND next_renewal_date <= ").push_bind(last);
             }
             if query.paying {
                 qb.push(" AND mrr_hundredths > 0");
@@ -1001,6 +1014,58 @@ macro_rules! sql_store {
                 Ok(result.rows_affected() == 1)
             }
 
+            async fn grade_totals(&self) -> Result<Vec<GradeTotal>> {
+                let rows = sqlx::query(
+                    "SELECT health_grade, COUNT(*) AS accounts, CAST(SUM(arr_hundredths) AS BIGINT) AS arr FROM accounts WHERE mrr_hundredths > 0 GROUP BY health_grade",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(GradeTotal {
+                            grade: row.try_get("health_grade")?,
+                            accounts: row.try_get("accounts")?,
+                            arr: Money::from_hundredths(row.try_get::<Option<i64>, _>("arr")?.unwrap_or(0)),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn saved_views(&self, user: UserId) -> Result<Vec<SavedView>> {
+                let rows = sqlx::query("SELECT id, name, query FROM saved_views WHERE user_id = $1 ORDER BY name")
+                    .bind(user.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok(SavedView { id: row.try_get("id")?, name: row.try_get("name")?, query: row.try_get("query")? }))
+                    .collect()
+            }
+
+            async fn save_view(&self, user: UserId, name: &str, query: &str) -> Result<SavedView> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO saved_views (user_id, name, query) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query RETURNING id",
+                )
+                .bind(user.0)
+                .bind(name)
+                .bind(query)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(SavedView { id, name: name.to_owned(), query: query.to_owned() })
+            }
+
+            async fn delete_view(&self, user: UserId, id: i64) -> Result<()> {
+                let result = sqlx::query("DELETE FROM saved_views WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user.0)
+                    .execute(&self.pool)
+                    .await?;
+                if result.rows_affected() == 0 {
+                    return Err(not_found(Entity::SavedView, id));
+                }
+                Ok(())
+            }
+
             async fn spend(&self) -> Result<Vec<(String, Money)>> {
                 let rows = sqlx::query("SELECT month, amount FROM marketing_spend ORDER BY month").fetch_all(&self.pool).await?;
                 rows.iter()
@@ -1286,6 +1351,8 @@ macro_rules! sql_store {
                         format!(" ORDER BY next_renewal_date {direction} NULLS LAST, id {direction}")
                     }
                     AccountSort::Updated => format!(" ORDER BY updated_at {direction}, id {direction}"),
+                    AccountSort::Score => format!(" ORDER BY health_score {direction} NULLS LAST, id {direction}"),
+                    AccountSort::Trend => format!(" ORDER BY health_delta_30d {direction} NULLS LAST, id {direction}"),
                 };
                 select.push(order);
                 select.push(" LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);

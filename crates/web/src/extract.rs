@@ -60,6 +60,16 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 
 impl QueryParams {
+    /// Parameters from a query string kept elsewhere (a saved view, a form field).
+    pub fn from_query(query: &str) -> QueryParams {
+        QueryParams { values: serde_urlencoded::from_str(query).unwrap_or_default(), errors: Vec::new() }
+    }
+
+    /// The non-empty values of these parameters, in this order, to carry into links.
+    pub fn pairs(&self, names: &[&str]) -> Vec<(String, String)> {
+        names.iter().filter_map(|name| self.text(name).map(|value| (name.to_string(), value))).collect()
+    }
+
     pub fn text(&self, name: &str) -> Option<String> {
         self.values.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
     }

@@ -130,6 +130,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::Feature => Text::new("機能", "feature"),
         Entity::NpsResponse => Text::new("NPS 回答", "NPS response"),
         Entity::Ticket => Text::new("問い合わせチケット", "ticket"),
+        Entity::SavedView => Text::new("保存したビュー", "saved view"),
     };
     text.pick(lang)
 }

@@ -28,9 +28,14 @@ pub fn trend(history: &[Snapshot]) -> Trend {
     let delta = |days: u64| {
         let then = latest.day.checked_sub_days(Days::new(days))?;
         let before = history.iter().rev().find(|s| s.day <= then)?;
-        Some(((latest.score? - before.score?) * 10.0).round() / 10.0)
+        score_change(latest.score, before.score)
     };
     Trend { delta_7d: delta(7), delta_30d: delta(30), delta_90d: delta(90) }
+}
+
+/// How much a score moved, to one decimal; unknown when either score is.
+pub fn score_change(now: Option<f64>, before: Option<f64>) -> Option<f64> {
+    Some(((now? - before?) * 10.0).round() / 10.0)
 }
 
 /// Whether moving from grade `from` to `to` is a drop, given grades best first (`unknown` is

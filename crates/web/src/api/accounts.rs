@@ -74,16 +74,18 @@ pub fn parse_account(value: Value, stages: &[String]) -> Result<AccountInput, Ap
     })?)
 }
 
-fn parse_sort(raw: &str) -> Result<(AccountSort, bool), Reason> {
+pub fn parse_sort(raw: &str) -> Result<(AccountSort, bool), Reason> {
     let (descending, key) = raw.strip_prefix('-').map_or((false, raw), |key| (true, key));
     let sort = match key {
         "name" => AccountSort::Name,
         "arr" | "mrr" => AccountSort::Arr,
         "renewal_date" => AccountSort::RenewalDate,
+        "score" => AccountSort::Score,
+        "trend" => AccountSort::Trend,
         "updated_at" => AccountSort::Updated,
         _ => {
             return Err(Reason::NotOneOf {
-                allowed: ["name", "arr", "renewal_date", "updated_at"]
+                allowed: ["name", "arr", "renewal_date", "score", "trend", "updated_at"]
                     .iter()
                     .flat_map(|k| [k.to_string(), format!("-{k}")])
                     .collect(),
@@ -91,6 +93,22 @@ fn parse_sort(raw: &str) -> Result<(AccountSort, bool), Reason> {
         }
     };
     Ok((sort, descending))
+}
+
+/// The account filters shared by the API and the accounts page; errors are collected in `params`.
+pub fn account_filters(params: &mut QueryParams) -> AccountQuery {
+    AccountQuery {
+        owner: params.id("owner").map(UserId),
+        team: params.id("team").map(TeamId),
+        stage: params.text("stage").map(|s| s.to_lowercase()),
+        tier: params.text("tier").map(|t| t.to_lowercase()),
+        touch_model: params.parsed("touch_model", TouchModel::parse),
+        grade: params.text("grade"),
+        paying: params.parsed("paying", domain::interchange::parse_bool).unwrap_or(false),
+        text: params.text("q"),
+        custom: params.custom_field(),
+        ..AccountQuery::default()
+    }
 }
 
 /// Lists accounts with filters, sorting and pagination.
@@ -103,7 +121,8 @@ fn parse_sort(raw: &str) -> Result<(AccountSort, bool), Reason> {
         ("paying" = Option<bool>, Query, description = "true: only accounts whose MRR today is above zero"),
         ("q" = Option<String>, Query, description = "Text in the name or domain"),
         ("custom" = Option<String>, Query, description = "key:value of a custom field"),
-        ("sort" = Option<String>, Query, description = "name, arr, renewal_date or updated_at; prefix - for descending"),
+        ("grade" = Option<String>, Query, description = "Grade key of the latest health score"),
+        ("sort" = Option<String>, Query, description = "name, arr, renewal_date, score, trend (30-day score change) or updated_at; prefix - for descending"),
         ("limit" = Option<i64>, Query, description = "1–500, default 50"), ("offset" = Option<i64>, Query),
     ),
     responses((status = 200, body = ListResponse<Account>), (status = 422, body = Problem)))]
@@ -113,20 +132,7 @@ pub async fn list(
 ) -> Result<Json<ListResponse<Account>>, ApiError> {
     let (limit, offset) = params.page();
     let (sort, descending) = params.parsed("sort", parse_sort).unwrap_or((AccountSort::Name, false));
-    let query = AccountQuery {
-        owner: params.id("owner").map(UserId),
-        team: params.id("team").map(TeamId),
-        stage: params.text("stage").map(|s| s.to_lowercase()),
-        tier: params.text("tier").map(|t| t.to_lowercase()),
-        touch_model: params.parsed("touch_model", TouchModel::parse),
-        paying: params.parsed("paying", domain::interchange::parse_bool).unwrap_or(false),
-        text: params.text("q"),
-        custom: params.custom_field(),
-        sort,
-        descending,
-        limit,
-        offset,
-    };
+    let query = AccountQuery { sort, descending, limit, offset, ..account_filters(&mut params) };
     params.finish()?;
     Ok(Json(ListResponse::new(app.store().list_accounts(&query).await?, limit, offset)))
 }

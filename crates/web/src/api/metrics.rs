@@ -44,8 +44,7 @@ fn range(app: &AppState, params: &mut QueryParams) -> (Interval, NaiveDate, Naiv
     let fiscal_start = app.settings().fiscal_year_start_month;
     let interval = params.parsed("interval", |raw| parse_interval(raw, fiscal_start)).unwrap_or(Interval::Month);
     let to = date(params, "to", app.today());
-    let year_before = to.checked_sub_months(chrono::Months::new(12)).and_then(|d| d.succ_opt()).unwrap_or(to);
-    let from = date(params, "from", year_before);
+    let from = date(params, "from", app::metrics::year_ending(to));
     if from > to {
         params
             .errors

@@ -17,7 +17,7 @@ use store::TimelineQuery;
 
 const FIELDS: &[&str] = &["account_id", "kind", "author_id", "occurred_at", "title", "body"];
 
-fn parse_entry(value: Value) -> Result<TimelineEntryInput, ApiError> {
+pub(crate) fn parse_entry(value: Value) -> Result<TimelineEntryInput, ApiError> {
     let mut f = Fields::new(value, FIELDS)?;
     let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
     let account_id = account_id.and_then(|r| f.errors.check("account_id", r));

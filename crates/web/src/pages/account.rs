@@ -1,17 +1,30 @@
-//! `/accounts/{id}`: one account on one page — contract, health with its explanation, feature
-//! use by cadence and season, active users, subscriptions, contacts and timeline — in Japanese
-//! or English.
+//! `/accounts/{id}`: the account 360 — contract, owners, stage and grade with its trend; health
+//! with the drivers in plain language; feature use per expected period and season; seats; MRR
+//! history with its movements; subscriptions; contacts; the timeline with a form for notes,
+//! meetings and calls; and the CSM pulse, which rescores the account at once.
 
-use super::format;
-use super::Frame;
+use super::chart::{Chart, Dataset};
+use super::{format, Frame};
+use crate::api::timeline::parse_entry;
+use crate::extract::FormFields;
 use crate::problem::ApiError;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::health::pulse::{PulseInput, PulseReason};
 use domain::i18n::{Lang, Text};
-use domain::AccountId;
+use domain::timeline::TimelineKind;
+use domain::{AccountId, FieldError};
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{json, Value};
 use store::{ChildQuery, TimelineQuery};
+
+/// Expected periods shown per feature.
+const FEATURE_PERIODS: usize = 12;
+const HISTORY_DAYS: u64 = 90;
+const TIMELINE_ROWS: i64 = 30;
 
 pub struct Measure {
     pub explanation: String,
@@ -24,13 +37,40 @@ pub struct FeatureRow {
     pub cadence: &'static str,
     pub core: bool,
     pub last_used: String,
-    /// Oldest first: (period start, used, still under way).
-    pub periods: Vec<(String, bool, bool)>,
     pub season: String,
+    pub chart: Chart,
+    /// (period, uses, met) oldest first, for the table under the chart.
+    pub periods: Vec<(String, i64, bool)>,
 }
 
 pub struct Line {
     pub cells: Vec<String>,
+}
+
+pub struct TimelineLine {
+    pub when: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+}
+
+pub struct ReasonChoice {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// What the reader typed into the page's forms, kept when a form is sent back with errors.
+#[derive(Default)]
+pub struct Drafts {
+    pub note_kind: String,
+    pub note_title: String,
+    pub note_body: String,
+    pub note_errors: Vec<String>,
+    pub pulse_score: String,
+    pub pulse_reasons: Vec<String>,
+    pub pulse_comment: String,
+    pub pulse_errors: Vec<String>,
 }
 
 #[derive(Template)]
@@ -50,15 +90,25 @@ pub struct AccountPage {
     pub grade_colour: String,
     pub score: String,
     pub trend_30d: String,
+    pub trend_class: &'static str,
+    pub sparkline: Chart,
     pub drivers: Vec<String>,
     pub measures: Vec<Measure>,
     pub features: Vec<FeatureRow>,
     pub active: [i64; 3],
     pub seats: String,
     pub activation: String,
+    pub mrr_chart: Chart,
+    pub movements: Vec<Line>,
     pub subscriptions: Vec<Line>,
     pub contacts: Vec<Line>,
-    pub timeline: Vec<Line>,
+    pub timeline: Vec<TimelineLine>,
+    pub pulses: Vec<Line>,
+    pub can_edit: bool,
+    pub note_kinds: Vec<(&'static str, &'static str, bool)>,
+    pub scores: Vec<(String, bool)>,
+    pub reasons: Vec<ReasonChoice>,
+    pub drafts: Drafts,
 }
 
 /// Every string on the page, in the reader's language.
@@ -72,30 +122,46 @@ pub struct Labels {
     pub health: &'static str,
     pub score: &'static str,
     pub trend: &'static str,
+    pub score_history: &'static str,
     pub drivers: &'static str,
     pub no_drivers: &'static str,
     pub measure: &'static str,
     pub points: &'static str,
     pub weight: &'static str,
     pub usage: &'static str,
-    pub feature: &'static str,
+    pub usage_help: &'static str,
     pub cadence: &'static str,
     pub last_used: &'static str,
-    pub recent_periods: &'static str,
     pub season: &'static str,
-    pub used: &'static str,
-    pub not_used: &'static str,
+    pub period: &'static str,
+    pub uses: &'static str,
+    pub met: &'static str,
+    pub missed: &'static str,
     pub core: &'static str,
     pub activity: &'static str,
     pub active_users: &'static str,
     pub seats: &'static str,
     pub activation: &'static str,
+    pub mrr_history: &'static str,
+    pub movement_columns: [&'static str; 3],
     pub subscriptions: &'static str,
     pub subscription_columns: [&'static str; 6],
     pub contacts: &'static str,
     pub contact_columns: [&'static str; 3],
     pub timeline: &'static str,
-    pub timeline_columns: [&'static str; 3],
+    pub add_entry: &'static str,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub body: &'static str,
+    pub save: &'static str,
+    pub pulse: &'static str,
+    pub pulse_help: &'static str,
+    pub pulse_score: &'static str,
+    pub pulse_reasons: &'static str,
+    pub comment: &'static str,
+    pub record_pulse: &'static str,
+    pub pulse_columns: [&'static str; 4],
+    pub read_only: &'static str,
     pub none: &'static str,
 }
 
@@ -112,24 +178,31 @@ impl Labels {
             health: t("ヘルススコア", "Health"),
             score: t("スコア", "Score"),
             trend: t("30日の変化", "30-day change"),
+            score_history: t("直近90日のスコア", "Score over 90 days"),
             drivers: t("スコアを下げている要因", "What lowers the score"),
             no_drivers: t("減点要因はありません。", "Nothing lowers the score."),
             measure: t("指標", "Measure"),
             points: t("点数", "Points"),
             weight: t("比重", "Weight"),
             usage: t("機能の利用", "Feature use"),
-            feature: t("機能", "Feature"),
+            usage_help: t(
+                "棒は想定頻度の各期間の利用回数、点線は想定（各期間に1回以上）です。年1回の機能は利用シーズンごとに表示します。",
+                "Each bar is one expected period of the feature's cadence; the dotted line is the expectation (at least once per period). Seasonal features show one bar per season window.",
+            ),
             cadence: t("想定頻度", "Cadence"),
             last_used: t("最終利用日", "Last used"),
-            recent_periods: t("直近の期間", "Recent periods"),
             season: t("シーズン（今季 / 前季）", "Season (this / last)"),
-            used: t("利用あり", "used"),
-            not_used: t("利用なし", "not used"),
+            period: t("期間", "Period"),
+            uses: t("利用回数", "Uses"),
+            met: t("利用あり", "used"),
+            missed: t("利用なし", "not used"),
             core: t("主要", "core"),
-            activity: t("利用者", "Users"),
+            activity: t("利用者と席", "Users and seats"),
             active_users: t("アクティブユーザー（7 / 30 / 90 日）", "Active users (7 / 30 / 90 days)"),
             seats: t("席数", "Seats"),
             activation: t("席の稼働率（30日）", "Seat activation (30 days)"),
+            mrr_history: t("MRR の推移と増減", "MRR history and movements"),
+            movement_columns: [t("日付", "Day"), t("種類", "Kind"), t("増減", "Change")],
             subscriptions: t("契約", "Subscriptions"),
             subscription_columns: [
                 t("製品", "Product"),
@@ -142,7 +215,22 @@ impl Labels {
             contacts: t("連絡先", "Contacts"),
             contact_columns: [t("氏名", "Name"), t("メール", "Email"), t("役割", "Role")],
             timeline: t("タイムライン", "Timeline"),
-            timeline_columns: [t("日時", "When"), t("種類", "Kind"), t("内容", "What")],
+            add_entry: t("記録を追加", "Add to the timeline"),
+            kind: t("種類", "Kind"),
+            title: t("件名", "Title"),
+            body: t("内容", "Details"),
+            save: t("記録する", "Add"),
+            pulse: t("CSM の所感（パルス）", "CSM pulse"),
+            pulse_help: t(
+                "1（解約しそう）〜 5（とても順調）。記録するとすぐにスコアへ反映されます。",
+                "1 (about to leave) to 5 (thriving). The score updates as soon as you record it.",
+            ),
+            pulse_score: t("所感", "Pulse"),
+            pulse_reasons: t("理由", "Reasons"),
+            comment: t("コメント", "Comment"),
+            record_pulse: t("所感を記録", "Record pulse"),
+            pulse_columns: [t("日付", "Day"), t("所感", "Pulse"), t("理由", "Reasons"), t("コメント", "Comment")],
+            read_only: t("この顧客を編集できるのは担当・副担当とマネージャーです。", "Only the account's CSMs and managers can add entries."),
             none: t("ありません。", "None."),
         }
     }
@@ -159,32 +247,109 @@ fn cadence_name(cadence: &str, lang: Lang) -> &'static str {
     }
 }
 
-fn percent(ratio: Option<f64>) -> String {
-    ratio.map_or("—".into(), |r| format!("{:.0}%", r * 100.0))
+fn kind_name(kind: TimelineKind, lang: Lang) -> &'static str {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match kind {
+        TimelineKind::Note => t("メモ", "Note"),
+        TimelineKind::Meeting => t("打ち合わせ", "Meeting"),
+        TimelineKind::Call => t("電話", "Call"),
+        TimelineKind::Email => t("メール", "Email"),
+        TimelineKind::System => t("システム", "System"),
+    }
 }
 
-pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame) -> Result<Html<String>, ApiError> {
+/// Field errors as sentences naming the field in the reader's language.
+fn messages(errors: &[FieldError], label: impl Fn(&str) -> &'static str, lang: Lang) -> Vec<String> {
+    errors.iter().map(|e| format!("{}: {}", label(&e.field), e.reason.message(lang))).collect()
+}
+
+async fn render(
+    app: &AppState,
+    frame: Frame,
+    id: AccountId,
+    drafts: Drafts,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let lang = frame.lang;
-    let id = AccountId(id);
+    let t = Labels::new(lang);
     let account = app.store().get_account(id).await?;
     let health = app.account_health(id, None).await?;
-    let history = app.health_history(id, 90).await?;
+    let history = app.health_history(id, HISTORY_DAYS).await?;
     let today = app.today();
-    let features = app.feature_status(id, today, 6).await?;
+    let features = app.feature_status(id, today, FEATURE_PERIODS).await?;
     let activity = app.account_activity(id, today, None).await?;
     let config = app.health_config().await?;
+    let mrr = app.account_mrr_history(id).await?;
     let currency = app.settings().currency;
+    let users = app.store().list_users().await?;
     let staff_name = |user: Option<domain::UserId>| {
-        let store = app.store().clone();
-        async move {
-            match user {
-                Some(user) => store.get_user(user).await.map(|u| u.input.name).unwrap_or_default(),
-                None => "—".into(),
-            }
-        }
+        user.and_then(|u| users.iter().find(|s| s.id == u)).map_or("—".into(), |s| s.input.name.clone())
     };
     let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
-    let band = config.grades.iter().find(|g| g.key == health.grade);
+    let (grade, grade_colour) = format::grade(&config, Some(&health.grade), lang);
+    let (trend_30d, trend_class) = format::change(history.trend.delta_30d);
+    let sparkline = Chart::line(
+        "score-history",
+        history.snapshots.iter().map(|s| format::date(Some(s.day), lang)).collect(),
+        vec![Dataset::sparse(t.score, history.snapshots.iter().map(|s| s.score)).colour(&grade_colour)],
+    )
+    .sparkline();
+    let features = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let label = |p: &domain::usage::periods::PeriodUse| {
+                if p.start == p.end {
+                    format::date(Some(p.start), lang)
+                } else {
+                    format!("{}–{}", format::date(Some(p.start), lang), format::date(Some(p.end), lang))
+                }
+            };
+            let chart = Chart::bar(
+                &format!("feature-{i}"),
+                f.periods.iter().map(label).collect(),
+                vec![
+                    Dataset::new(t.uses, f.periods.iter().map(|p| p.uses as f64)).colours(
+                        f.periods.iter().map(|p| if p.uses > 0 { "#0072B2" } else { "#D55E00" }.to_owned()).collect(),
+                    ),
+                    Dataset::new(Text::new("想定", "Expected").pick(lang), f.periods.iter().map(|_| 1.0))
+                        .colour("#000000")
+                        .drawn_as_line(),
+                ],
+            );
+            FeatureRow {
+                name: f.name.clone(),
+                cadence: cadence_name(f.cadence, lang),
+                core: f.importance == domain::usage::Importance::Core,
+                last_used: format::date(f.last_used, lang),
+                season: f
+                    .season
+                    .as_ref()
+                    .map_or(String::new(), |s| format!("{} / {}", s.uses_this_season, s.uses_last_season)),
+                chart,
+                periods: f.periods.iter().map(|p| (label(p), p.uses, p.uses > 0)).collect(),
+            }
+        })
+        .collect();
+    let mut mrr_labels: Vec<String> = mrr.changes.iter().map(|c| format::date(Some(c.day), lang)).collect();
+    let mut mrr_values: Vec<f64> = mrr.changes.iter().map(|c| c.mrr.0.to_f64().unwrap_or_default()).collect();
+    if let Some(last) = mrr_values.last().copied() {
+        mrr_labels.push(format::date(Some(today), lang));
+        mrr_values.push(last);
+    }
+    let mrr_chart = Chart::line("mrr-history", mrr_labels, vec![Dataset::new("MRR", mrr_values).stepped()]);
+    let movements = mrr
+        .movements
+        .iter()
+        .rev()
+        .map(|m| Line {
+            cells: vec![
+                format::date(Some(m.movement.day), lang),
+                format::movement_kind(m.movement.kind, lang).to_owned(),
+                format::money(m.movement.amount, &currency, lang),
+            ],
+        })
+        .collect();
     let subscriptions = app
         .store()
         .list_periods(&ChildQuery { account_id: Some(id), limit: 200, offset: 0 })
@@ -216,35 +381,64 @@ pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame
             ],
         })
         .collect();
+    let zone = app.zone();
     let timeline = app
         .store()
-        .list_timeline(&TimelineQuery { account_id: Some(id), kind: None, limit: 20, offset: 0 })
+        .list_timeline(&TimelineQuery { account_id: Some(id), kind: None, limit: TIMELINE_ROWS, offset: 0 })
         .await?
         .items
         .iter()
-        .map(|e| Line {
+        .map(|e| TimelineLine {
+            when: e.input.occurred_at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+            kind: kind_name(e.input.kind, lang).to_owned(),
+            title: e.input.title.clone(),
+            body: e.input.body.clone().unwrap_or_default(),
+        })
+        .collect();
+    let pulses = app
+        .pulses(id)
+        .await?
+        .iter()
+        .take(5)
+        .map(|p| Line {
             cells: vec![
-                e.input.occurred_at.format("%Y-%m-%d %H:%M").to_string(),
-                e.input.kind.as_str().to_owned(),
-                e.input.title.clone(),
+                format::date(Some(p.day), lang),
+                p.score.to_string(),
+                p.reasons.iter().map(|r| r.label().pick(lang)).collect::<Vec<_>>().join(", "),
+                p.comment.clone().unwrap_or_default(),
             ],
         })
         .collect();
+    let can_edit = app.may_edit_account(&frame.actor, &account.input);
+    let note_kind = if drafts.note_kind.is_empty() { "note" } else { drafts.note_kind.as_str() };
+    let note_kinds = [TimelineKind::Note, TimelineKind::Meeting, TimelineKind::Call]
+        .into_iter()
+        .map(|k| (k.as_str(), kind_name(k, lang), k.as_str() == note_kind))
+        .collect();
+    let scores = (1..=5).map(|n| (n.to_string(), drafts.pulse_score == n.to_string())).collect();
+    let reasons = PulseReason::ALL
+        .into_iter()
+        .map(|r| ReasonChoice {
+            code: r.code(),
+            label: r.label().pick(lang),
+            checked: drafts.pulse_reasons.iter().any(|c| c == r.code()),
+        })
+        .collect();
     let template = AccountPage {
-        frame: frame.at("accounts"),
-        t: Labels::new(lang),
         id: id.0,
         name: account.input.name.clone(),
         external_id: account.input.external_id.to_string(),
         arr: format::money(account.figures.arr, &currency, lang),
         renewal: format::date(account.figures.next_renewal_date, lang),
-        owner: staff_name(account.input.owner_id).await,
-        sub_owner: staff_name(account.input.sub_owner_id).await,
-        stage: account.input.stage.clone().unwrap_or_default(),
-        grade: band.map_or_else(|| pick("不明", "Unknown"), |g| pick(&g.name_ja, &g.name_en)),
-        grade_colour: band.map_or_else(|| "#999999".into(), |g| g.colour.clone()),
-        score: health.score.map_or("—".into(), |s| format!("{s:.1}")),
-        trend_30d: history.trend.delta_30d.map_or("—".into(), |d| format!("{d:+.1}")),
+        owner: staff_name(account.input.owner_id),
+        sub_owner: staff_name(account.input.sub_owner_id),
+        stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
+        grade,
+        grade_colour,
+        score: format::score(health.score),
+        trend_30d,
+        trend_class,
+        sparkline,
         drivers: health.drivers.iter().map(|d| pick(&d.ja, &d.en)).collect(),
         measures: health
             .measures
@@ -252,33 +446,107 @@ pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame
             .map(|m| Measure {
                 explanation: pick(&m.explanation.ja, &m.explanation.en),
                 points: m.points.map_or("—".into(), |p| format!("{p:.0}")),
-                share: percent(m.share),
+                share: m.share.map_or("—".into(), |r| format!("{:.0}%", r * 100.0)),
             })
             .collect(),
-        features: features
-            .iter()
-            .map(|f| FeatureRow {
-                name: f.name.clone(),
-                cadence: cadence_name(f.cadence, lang),
-                core: f.importance == domain::usage::Importance::Core,
-                last_used: format::date(f.last_used, lang),
-                periods: f
-                    .periods
-                    .iter()
-                    .map(|p| (format::date(Some(p.start), lang), p.uses > 0, !p.complete))
-                    .collect(),
-                season: f
-                    .season
-                    .as_ref()
-                    .map_or(String::new(), |s| format!("{} / {}", s.uses_this_season, s.uses_last_season)),
-            })
-            .collect(),
+        features,
         active: [activity.active_users_7d, activity.active_users_30d, activity.active_users_90d],
         seats: activity.seats.map_or("—".into(), |s| s.to_string()),
-        activation: percent(activity.seat_activation),
+        activation: format::percent(activity.seat_activation),
+        mrr_chart,
+        movements,
         subscriptions,
         contacts,
         timeline,
+        pulses,
+        can_edit,
+        note_kinds,
+        scores,
+        reasons,
+        drafts,
+        t,
+        frame: frame.at("accounts"),
     };
-    super::render(&template, "account")
+    Ok((status, super::render(&template, "account")?).into_response())
+}
+
+pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame) -> Result<Response, ApiError> {
+    render(&app, frame, AccountId(id), Drafts::default(), StatusCode::OK).await
+}
+
+/// `POST /accounts/{id}/timeline`: a note, meeting or call written on the page.
+pub async fn add_entry(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let kind = fields.get("kind").trim().to_owned();
+    let body = fields.get("body").trim();
+    let value = json!({
+        "account_id": id,
+        "kind": kind,
+        "title": fields.get("title").trim(),
+        "body": if body.is_empty() { Value::Null } else { Value::from(body) },
+    });
+    let errors = match parse_entry(value) {
+        Ok(input) => {
+            app.create_timeline_entry(&frame.actor, &input).await?;
+            return Ok(Redirect::to(&format!("/accounts/{id}#timeline")).into_response());
+        }
+        Err(ApiError::Fields(errors)) => errors,
+        Err(other) => return Err(other),
+    };
+    let t = Labels::new(frame.lang);
+    let label = |field: &str| match field {
+        "kind" => t.kind,
+        "body" => t.body,
+        _ => t.title,
+    };
+    let drafts = Drafts {
+        note_errors: messages(&errors, label, frame.lang),
+        note_kind: kind,
+        note_title: fields.get("title").to_owned(),
+        note_body: fields.get("body").to_owned(),
+        ..Drafts::default()
+    };
+    render(&app, frame, AccountId(id), drafts, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// `POST /accounts/{id}/pulse`: the CSM's 1–5 judgement; the score is recomputed before the
+/// page is shown again.
+pub async fn set_pulse(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let comment = fields.get("comment").trim();
+    let reasons: Vec<String> = fields.all("reasons").into_iter().map(str::to_owned).collect();
+    let value = json!({
+        "score": fields.get("score").trim(),
+        "reasons": reasons,
+        "comment": if comment.is_empty() { Value::Null } else { Value::from(comment) },
+    });
+    let errors = match PulseInput::parse(value) {
+        Ok(input) => {
+            app.set_pulse(&frame.actor, AccountId(id), input).await?;
+            return Ok(Redirect::to(&format!("/accounts/{id}#health")).into_response());
+        }
+        Err(errors) => errors,
+    };
+    let t = Labels::new(frame.lang);
+    let label = |field: &str| match field {
+        "reasons" => t.pulse_reasons,
+        "comment" => t.comment,
+        _ => t.pulse_score,
+    };
+    let drafts = Drafts {
+        pulse_errors: messages(&errors, label, frame.lang),
+        pulse_score: fields.get("score").trim().to_owned(),
+        pulse_reasons: reasons,
+        pulse_comment: fields.get("comment").to_owned(),
+        ..Drafts::default()
+    };
+    render(&app, frame, AccountId(id), drafts, StatusCode::UNPROCESSABLE_ENTITY).await
 }

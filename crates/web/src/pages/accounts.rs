@@ -1,26 +1,55 @@
-//! `/`: the accounts page, largest ARR first, searchable, in Japanese or English.
+//! `/accounts`: every account, filtered by owner, team, tier, touch model, stage, grade and text,
+//! sorted by ARR, score, renewal date or trend, a page at a time; the same list as CSV; and each
+//! user's saved views of it.
 
-use super::format;
-use super::Frame;
-use crate::extract::QueryParams;
+use super::{format, Frame};
+use crate::api::accounts::{account_filters, parse_sort};
+use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
+use app::Actor;
 use askama::Template;
-use axum::extract::State;
-use axum::response::Html;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::account::{Account, TouchModel};
+use domain::health::HealthConfig;
 use domain::i18n::{Lang, Text};
-use store::{AccountQuery, AccountSort};
+use domain::{FieldError, Reason, UserId};
+use std::collections::HashMap;
+use store::{AccountQuery, AccountSort, SavedView};
 
-const PAGE_SIZE: i64 = 100;
+const PAGE_SIZE: i64 = 50;
+/// Accounts read per query while writing the CSV export.
+const EXPORT_CHUNK: i64 = 5_000;
+const MAX_VIEW_NAME: usize = 100;
 
 pub struct Row {
     pub id: i64,
     pub external_id: String,
     pub name: String,
+    pub owners: String,
     pub tier: String,
     pub stage: String,
     pub arr: String,
     pub renewal: String,
+    pub grade: String,
+    pub grade_colour: String,
+    pub score: String,
+    pub trend: String,
+    pub trend_class: &'static str,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct ViewLink {
+    pub id: i64,
+    pub name: String,
+    pub href: String,
 }
 
 #[derive(Template)]
@@ -30,7 +59,21 @@ pub struct AccountsPage {
     pub t: Labels,
     pub rows: Vec<Row>,
     pub total: i64,
-    pub query: String,
+    pub text: String,
+    pub tier: String,
+    pub custom: String,
+    pub owners: Vec<Choice>,
+    pub teams: Vec<Choice>,
+    pub touch_models: Vec<Choice>,
+    pub stages: Vec<Choice>,
+    pub grades: Vec<Choice>,
+    pub sorts: Vec<Choice>,
+    pub errors: Vec<String>,
+    pub view_name_error: Option<String>,
+    pub views: Vec<ViewLink>,
+    /// The current filters and sort, to save as a view.
+    pub current_query: String,
+    pub export_href: String,
     pub previous: Option<String>,
     pub next: Option<String>,
 }
@@ -39,16 +82,33 @@ pub struct AccountsPage {
 pub struct Labels {
     pub title: &'static str,
     pub search: &'static str,
-    pub search_button: &'static str,
-    pub account: &'static str,
+    pub any: &'static str,
+    pub owner: &'static str,
+    pub team: &'static str,
     pub tier: &'static str,
+    pub touch_model: &'static str,
     pub stage: &'static str,
+    pub grade: &'static str,
+    pub custom: &'static str,
+    pub sort: &'static str,
+    pub apply: &'static str,
+    pub clear: &'static str,
+    pub account: &'static str,
+    pub csm: &'static str,
     pub arr: &'static str,
     pub renewal: &'static str,
+    pub score: &'static str,
+    pub trend: &'static str,
     pub count: &'static str,
     pub empty: &'static str,
     pub previous: &'static str,
     pub next: &'static str,
+    pub export: &'static str,
+    pub views: &'static str,
+    pub no_views: &'static str,
+    pub view_name: &'static str,
+    pub save_view: &'static str,
+    pub delete_view: &'static str,
 }
 
 impl Labels {
@@ -56,71 +116,289 @@ impl Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         Labels {
             title: t("顧客一覧", "Accounts"),
-            search: t("顧客名・ドメインで検索", "Search name or domain"),
-            search_button: t("検索", "Search"),
-            account: t("顧客", "Account"),
+            search: t("顧客名・ドメイン", "Name or domain"),
+            any: t("すべて", "Any"),
+            owner: t("担当（副担当を含む）", "Owner (incl. sub owner)"),
+            team: t("チーム", "Team"),
             tier: t("ティア", "Tier"),
+            touch_model: t("タッチモデル", "Touch model"),
             stage: t("ステージ", "Stage"),
+            grade: t("グレード", "Grade"),
+            custom: t("カスタム項目（key:value）", "Custom field (key:value)"),
+            sort: t("並び順", "Sort"),
+            apply: t("絞り込む", "Apply"),
+            clear: t("条件をクリア", "Clear"),
+            account: t("顧客", "Account"),
+            csm: t("担当 / 副担当", "CSM / sub CSM"),
             arr: t("ARR", "ARR"),
             renewal: t("次回更新日", "Next renewal"),
+            score: t("スコア", "Score"),
+            trend: t("30日の変化", "30-day change"),
             count: t("件", "accounts"),
             empty: t("該当する顧客はありません。", "No accounts match."),
             previous: t("前へ", "Previous"),
             next: t("次へ", "Next"),
+            export: t("この一覧を CSV でダウンロード", "Download this list as CSV"),
+            views: t("保存したビュー", "Saved views"),
+            no_views: t("保存したビューはありません。", "No saved views yet."),
+            view_name: t("ビュー名", "View name"),
+            save_view: t("今の条件を保存", "Save current view"),
+            delete_view: t("削除", "Delete"),
         }
     }
 }
 
-fn page_link(query: &str, offset: i64) -> String {
-    let offset = offset.to_string();
-    let mut pairs = vec![("offset", offset.as_str())];
-    if !query.is_empty() {
-        pairs.push(("q", query));
-    }
-    format!("/accounts?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+const SORTS: [(&str, &str, &str); 8] = [
+    ("-arr", "ARR（大きい順）", "ARR (largest first)"),
+    ("arr", "ARR（小さい順）", "ARR (smallest first)"),
+    ("score", "スコア（低い順）", "Score (lowest first)"),
+    ("-score", "スコア（高い順）", "Score (highest first)"),
+    ("renewal_date", "次回更新日（近い順）", "Renewal date (soonest first)"),
+    ("trend", "30日の変化（下落が大きい順）", "30-day change (biggest drop first)"),
+    ("-trend", "30日の変化（上昇が大きい順）", "30-day change (biggest rise first)"),
+    ("name", "顧客名", "Name"),
+];
+
+/// The list's filters and sort as read from the query string, with what was wrong in it.
+struct ListRequest {
+    query: AccountQuery,
+    sort_key: String,
+    raw: Vec<(String, String)>,
+    errors: Vec<FieldError>,
 }
 
-pub async fn page(
-    State(app): State<AppState>,
-    frame: Frame,
-    mut params: QueryParams,
-) -> Result<Html<String>, ApiError> {
-    let lang = frame.lang;
+fn list_request(mut params: QueryParams) -> ListRequest {
+    let raw = params.pairs(&["q", "owner", "team", "tier", "touch_model", "stage", "grade", "custom", "sort"]);
     let (_, offset) = params.page();
-    let text = params.text("q");
-    params.finish()?;
-    let query = AccountQuery {
-        text: text.clone(),
-        sort: AccountSort::Arr,
-        descending: true,
-        limit: PAGE_SIZE,
-        offset,
-        ..AccountQuery::default()
+    let sort_key = params.text("sort").unwrap_or_else(|| "-arr".into());
+    let (sort, descending) = params.parsed("sort", parse_sort).unwrap_or((AccountSort::Arr, true));
+    let query = AccountQuery { sort, descending, limit: PAGE_SIZE, offset, ..account_filters(&mut params) };
+    ListRequest { query, sort_key, raw, errors: params.errors }
+}
+
+fn href(path: &str, pairs: &[(String, String)], extra: &[(&str, String)]) -> String {
+    let mut all: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+    let query = serde_urlencoded::to_string(&all).unwrap_or_default();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Option<&str>) -> Vec<Choice> {
+    values
+        .into_iter()
+        .map(|(value, label)| Choice { selected: Some(value.as_str()) == selected, value, label })
+        .collect()
+}
+
+fn touch_label(touch: TouchModel, lang: Lang) -> &'static str {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match touch {
+        TouchModel::High => t("ハイタッチ", "High touch"),
+        TouchModel::Low => t("ロータッチ", "Low touch"),
+        TouchModel::Tech => t("テックタッチ", "Tech touch"),
+    }
+}
+
+fn owner_names(account: &Account, names: &HashMap<UserId, String>) -> String {
+    let name = |id: Option<UserId>| id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "—".into());
+    format!("{} / {}", name(account.input.owner_id), name(account.input.sub_owner_id))
+}
+
+fn row(account: &Account, names: &HashMap<UserId, String>, config: &HealthConfig, app: &AppState, lang: Lang) -> Row {
+    let (grade, grade_colour) = format::grade(config, account.health.grade.as_deref(), lang);
+    let (trend, trend_class) = format::change(account.health.delta_30d);
+    Row {
+        id: account.id.0,
+        external_id: account.input.external_id.to_string(),
+        name: account.input.name.clone(),
+        owners: owner_names(account, names),
+        tier: account.input.tier.clone().unwrap_or_default(),
+        stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
+        arr: format::money(account.figures.arr, &app.settings().currency, lang),
+        renewal: format::date(account.figures.next_renewal_date, lang),
+        grade,
+        grade_colour,
+        score: format::score(account.health.score),
+        trend,
+        trend_class,
+    }
+}
+
+fn actor_id(actor: &Actor) -> Result<UserId, ApiError> {
+    match actor {
+        Actor::Staff { user, .. } => Ok(user.id),
+        Actor::System(_) => Err(ApiError::Forbidden),
+    }
+}
+
+async fn render_list(
+    app: &AppState,
+    frame: Frame,
+    request: ListRequest,
+    view_name_error: Option<String>,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let user = actor_id(&frame.actor)?;
+    let ListRequest { query, sort_key, raw, errors } = request;
+    let status =
+        if errors.is_empty() && view_name_error.is_none() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = if errors.is_empty() {
+        app.store().list_accounts(&query).await?
+    } else {
+        store::Page { items: Vec::new(), total: 0 }
     };
-    let page = app.store().list_accounts(&query).await?;
-    let currency = app.settings().currency;
-    let rows = page
-        .items
-        .iter()
-        .map(|a| Row {
-            id: a.id.0,
-            external_id: a.input.external_id.to_string(),
-            name: a.input.name.clone(),
-            tier: a.input.tier.clone().unwrap_or_default(),
-            stage: a.input.stage.clone().unwrap_or_default(),
-            arr: format::money(a.figures.arr, &currency, lang),
-            renewal: format::date(a.figures.next_renewal_date, lang),
-        })
+    let users = app.store().list_users().await?;
+    let names: HashMap<UserId, String> = users.iter().map(|u| (u.id, u.input.name.clone())).collect();
+    let config = app.health_config().await?;
+    let selected = |name: &str| raw.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let offset = query.offset;
+    let views = app
+        .store()
+        .saved_views(user)
+        .await?
+        .into_iter()
+        .map(|v: SavedView| ViewLink { id: v.id, href: format!("/accounts?{}", v.query), name: v.name })
         .collect();
-    let query_text = text.unwrap_or_default();
     let template = AccountsPage {
-        frame: frame.at("accounts"),
         t: Labels::new(lang),
-        rows,
+        rows: page.items.iter().map(|a| row(a, &names, &config, app, lang)).collect(),
         total: page.total,
-        previous: (offset > 0).then(|| page_link(&query_text, (offset - PAGE_SIZE).max(0))),
-        next: (offset + PAGE_SIZE < page.total).then(|| page_link(&query_text, offset + PAGE_SIZE)),
-        query: query_text,
+        text: selected("q").unwrap_or_default().to_owned(),
+        tier: selected("tier").unwrap_or_default().to_owned(),
+        custom: selected("custom").unwrap_or_default().to_owned(),
+        owners: choices(users.iter().map(|u| (u.id.0.to_string(), u.input.name.clone())), selected("owner")),
+        teams: choices(
+            app.store().list_teams().await?.into_iter().map(|t| (t.id.0.to_string(), t.name)),
+            selected("team"),
+        ),
+        touch_models: choices(
+            TouchModel::ALL.into_iter().map(|m| (m.as_str().to_owned(), touch_label(m, lang).to_owned())),
+            selected("touch_model"),
+        ),
+        stages: choices(app.settings().stages.iter().map(|s| (s.clone(), format::stage(s, lang))), selected("stage")),
+        grades: choices(
+            config.grades.iter().map(|g| (g.key.clone(), format::grade(&config, Some(&g.key), lang).0)),
+            selected("grade"),
+        ),
+        sorts: choices(
+            SORTS.iter().map(|(key, ja, en)| (key.to_string(), Text::new(ja, en).pick(lang).to_owned())),
+            Some(sort_key.as_str()),
+        ),
+        errors: errors.iter().map(|e| format!("{}: {}", e.field, e.reason.message(lang))).collect(),
+        view_name_error,
+        views,
+        current_query: serde_urlencoded::to_string(&raw).unwrap_or_default(),
+        export_href: href("/accounts.csv", &raw, &[]),
+        previous: (offset > 0).then(|| href("/accounts", &raw, &[("offset", (offset - PAGE_SIZE).max(0).to_string())])),
+        next: (offset + PAGE_SIZE < page.total)
+            .then(|| href("/accounts", &raw, &[("offset", (offset + PAGE_SIZE).to_string())])),
+        frame: frame.at("accounts"),
     };
-    super::render(&template, "accounts")
+    Ok((status, super::render(&template, "accounts")?).into_response())
+}
+
+pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    render_list(&app, frame, list_request(params), None).await
+}
+
+/// `/accounts.csv`: every account the filters select (not just one page), in the list's order.
+pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let ListRequest { mut query, errors, .. } = list_request(params);
+    if !errors.is_empty() {
+        return Err(ApiError::Fields(errors));
+    }
+    let names: HashMap<UserId, String> =
+        app.store().list_users().await?.into_iter().map(|u| (u.id, u.input.name)).collect();
+    let config = app.health_config().await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let header = [
+        t("顧客ID", "external_id"),
+        t("顧客名", "name"),
+        t("担当", "owner"),
+        t("副担当", "sub_owner"),
+        t("ティア", "tier"),
+        t("タッチモデル", "touch_model"),
+        t("ステージ", "stage"),
+        t("MRR", "mrr"),
+        t("ARR", "arr"),
+        t("次回更新日", "next_renewal_date"),
+        t("グレード", "grade"),
+        t("スコア", "score"),
+        t("30日の変化", "score_change_30d"),
+    ];
+    let csv_error = |e: csv::Error| ApiError::Internal(format!("accounts CSV: {e}"));
+    out.write_record(header).map_err(csv_error)?;
+    query.offset = 0;
+    query.limit = EXPORT_CHUNK;
+    loop {
+        let page = app.store().list_accounts(&query).await?;
+        for account in &page.items {
+            let name = |id: Option<UserId>| id.and_then(|id| names.get(&id).cloned()).unwrap_or_default();
+            let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
+            out.write_record([
+                account.input.external_id.to_string(),
+                account.input.name.clone(),
+                name(account.input.owner_id),
+                name(account.input.sub_owner_id),
+                account.input.tier.clone().unwrap_or_default(),
+                account.input.touch_model.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+                account.input.stage.clone().unwrap_or_default(),
+                account.figures.mrr.0.to_string(),
+                account.figures.arr.0.to_string(),
+                account.figures.next_renewal_date.map(|d| d.to_string()).unwrap_or_default(),
+                account.health.grade.as_deref().map(|g| format::grade(&config, Some(g), lang).0).unwrap_or_default(),
+                number(account.health.score),
+                number(account.health.delta_30d),
+            ])
+            .map_err(csv_error)?;
+        }
+        query.offset += EXPORT_CHUNK;
+        if page.items.len() < EXPORT_CHUNK as usize {
+            break;
+        }
+    }
+    let body = out.into_inner().map_err(|e| ApiError::Internal(format!("accounts CSV: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"accounts.csv\""),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `POST /accounts/views`: saves the current filters under a name (replacing a view of that name).
+pub async fn save_view(State(app): State<AppState>, frame: Frame, fields: FormFields) -> Result<Response, ApiError> {
+    let user = actor_id(&frame.actor)?;
+    let name = fields.get("name").trim();
+    let query = fields.get("query").trim();
+    let problem = if name.is_empty() {
+        Some(Reason::Required)
+    } else if name.chars().count() > MAX_VIEW_NAME {
+        Some(Reason::TooLong { max: MAX_VIEW_NAME })
+    } else {
+        None
+    };
+    if let Some(reason) = problem {
+        let label = Labels::new(frame.lang).view_name;
+        let message = format!("{label}: {}", reason.message(frame.lang));
+        let params = QueryParams::from_query(query);
+        return render_list(&app, frame, list_request(params), Some(message)).await;
+    }
+    app.store().save_view(user, name, query).await?;
+    Ok(Redirect::to(&format!("/accounts?{query}")).into_response())
+}
+
+/// `POST /accounts/views/{id}/delete`: removes one of the user's own views.
+pub async fn delete_view(State(app): State<AppState>, frame: Frame, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let user = actor_id(&frame.actor)?;
+    app.store().delete_view(user, id).await?;
+    Ok(Redirect::to("/accounts").into_response())
 }

@@ -59,7 +59,7 @@ impl Dataset {
         self
     }
 
-    pub fn as_line(mut self) -> Dataset {
+    pub fn drawn_as_line(mut self) -> Dataset {
         self.kind = Some("line");
         self
     }

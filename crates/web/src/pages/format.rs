@@ -1,6 +1,8 @@
 //! Money and dates as a reader in Japan or elsewhere expects them.
 
-use domain::i18n::Lang;
+use domain::health::HealthConfig;
+use domain::i18n::{Lang, Text};
+use domain::metrics::MovementKind;
 use domain::{Currency, Money};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::RoundingStrategy;
@@ -29,6 +31,61 @@ pub fn date(day: Option<chrono::NaiveDate>, lang: Lang) -> String {
         (None, _) => "—".into(),
         (Some(d), Lang::Ja) => d.format("%Y/%m/%d").to_string(),
         (Some(d), Lang::En) => d.format("%b %-d, %Y").to_string(),
+    }
+}
+
+/// A stage's name: the built-in stages in the reader's language, a workspace's own as written.
+pub fn stage(key: &str, lang: Lang) -> String {
+    let t = |ja: &'static str, en: &'static str| Text::new(ja, en).pick(lang).to_owned();
+    match key {
+        "onboarding" => t("オンボーディング", "Onboarding"),
+        "adoption" => t("活用", "Adoption"),
+        "expansion" => t("拡大", "Expansion"),
+        "renewal" => t("更新", "Renewal"),
+        "at_risk" => t("リスク", "At risk"),
+        "churned" => t("解約", "Churned"),
+        other => other.to_owned(),
+    }
+}
+
+/// A grade's name in the reader's language and its colour; unscored accounts are "unknown".
+pub fn grade(config: &HealthConfig, key: Option<&str>, lang: Lang) -> (String, String) {
+    match key.and_then(|key| config.grades.iter().find(|g| g.key == key)) {
+        Some(band) => {
+            let name = if lang == Lang::Ja { &band.name_ja } else { &band.name_en };
+            (name.clone(), band.colour.clone())
+        }
+        None => (Text::new("不明", "Unknown").pick(lang).to_owned(), "#999999".to_owned()),
+    }
+}
+
+pub fn movement_kind(kind: MovementKind, lang: Lang) -> &'static str {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match kind {
+        MovementKind::New => t("新規", "New"),
+        MovementKind::Expansion => t("拡大", "Expansion"),
+        MovementKind::Reactivation => t("再開", "Reactivation"),
+        MovementKind::Contraction => t("縮小", "Contraction"),
+        MovementKind::Churn => t("解約", "Churn"),
+    }
+}
+
+pub fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// A score to one decimal, or a dash when there is none.
+pub fn score(value: Option<f64>) -> String {
+    value.map_or("—".into(), |s| format!("{s:.1}"))
+}
+
+/// A signed change to one decimal, and the CSS class that colours it.
+pub fn change(value: Option<f64>) -> (String, &'static str) {
+    match value {
+        None => ("—".into(), ""),
+        Some(v) if v > 0.0 => (format!("{v:+.1}"), "up"),
+        Some(v) if v < 0.0 => (format!("{v:+.1}"), "down"),
+        Some(v) => (format!("{v:+.1}"), ""),
     }
 }
 

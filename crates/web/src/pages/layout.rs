@@ -24,6 +24,7 @@ pub struct Frame {
     pub user_name: String,
     pub csrf_token: String,
     pub role: Role,
+    pub actor: app::Actor,
     /// The same page in the other language.
     pub switch_href: String,
 }
@@ -115,6 +116,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Frame {
             user_name,
             csrf_token,
             role: actor.role(),
+            actor,
             switch_href,
         })
     }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod assets;
 mod chart;
 mod format;
+pub mod home;
 pub mod layout;
 pub mod login;
 pub mod setup;
