@@ -148,7 +148,7 @@ impl Labels {
     }
 }
 
-fn cadence_name(cadence: &str, lang: Lang) -> &'static str {
+pub(super) fn cadence_name(cadence: &str, lang: Lang) -> &'static str {
     let t = |ja, en| Text::new(ja, en).pick(lang);
     match cadence {
         "daily" => t("毎日", "daily"),

@@ -7,6 +7,7 @@ mod chart;
 mod format;
 pub mod layout;
 pub mod login;
+pub mod settings;
 pub mod setup;
 
 pub use layout::{Frame, LANG_COOKIE};
