@@ -138,6 +138,11 @@ pub fn new_secret(prefix: &str) -> Result<String, AppError> {
     Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
 }
 
+/// A password for a new user, shown once to whoever creates them.
+pub fn generated_password() -> Result<String, AppError> {
+    Ok(new_secret("")?.chars().take(16).collect())
+}
+
 /// How secrets are stored: hex SHA-256. Secrets are long and random, so a fast hash is enough.
 pub fn secret_hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -277,6 +282,23 @@ impl App {
         self.store.set_password_hash(user.id, &hash).await?;
         self.record_change(actor, "create", "staff_user", &user.id.to_string(), None, Some(&user.input)).await?;
         Ok(user)
+    }
+
+    /// Adds a staff user with a generated password, returned once (as `kizuna user create`
+    /// does without input). Unlike `create_user_with_password`, an email in use is refused
+    /// rather than given a new password.
+    pub async fn add_user_with_generated_password(
+        &self,
+        actor: &Actor,
+        input: &StaffUserInput,
+    ) -> Result<(StaffUser, String), AppError> {
+        if self.store.user_by_email(&input.email).await?.is_some() {
+            return Err(AppError::Conflict { entity: store::Entity::User, field: "email" });
+        }
+        self.check_team(input).await?;
+        let password = generated_password()?;
+        let user = self.create_user_with_password(actor, input, &password).await?;
+        Ok((user, password))
     }
 
     /// A one-time setup link token, when nobody can sign in yet.

@@ -240,7 +240,7 @@ impl App {
         self.record_change(actor, "delete", "team", &id.to_string(), Some(&TeamInput { name: before.name }), None).await
     }
 
-    async fn check_team(&self, input: &StaffUserInput) -> Result<(), AppError> {
+    pub(crate) async fn check_team(&self, input: &StaffUserInput) -> Result<(), AppError> {
         match input.team_id {
             Some(team) if !exists(self.store.get_team(team).await)? => {
                 Err(AppError::invalid("team_id", Reason::UnknownReference))

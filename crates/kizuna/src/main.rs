@@ -479,7 +479,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             }
             let typed = typed.trim_end_matches(['\r', '\n']).to_owned();
             let (password, generated) = if typed.is_empty() {
-                (app::auth::new_secret("").map_err(CliError::App)?.chars().take(16).collect::<String>(), true)
+                (app::auth::generated_password().map_err(CliError::App)?, true)
             } else {
                 (typed, false)
             };

@@ -137,6 +137,7 @@ impl QueryParams {
 
 /// Fields of an HTML form (`application/x-www-form-urlencoded`); unreadable bodies are empty.
 /// A submitted form; a field may repeat (checkboxes).
+#[derive(Default)]
 pub struct FormFields(pub Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequest<S> for FormFields {
@@ -152,6 +153,17 @@ impl FormFields {
     /// The first value of the field as sent (passwords keep their spaces); empty when absent.
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
+    }
+
+    /// An id field as the API's JSON parsers read it: null when blank, a number when it is
+    /// one, else the text, which they refuse naming the field.
+    pub fn id_value(&self, name: &str) -> Value {
+        let raw = self.get(name).trim();
+        match raw.parse::<i64>() {
+            _ if raw.is_empty() => Value::Null,
+            Ok(id) => Value::from(id),
+            Err(_) => Value::from(raw),
+        }
     }
 
     /// Every value of a repeated field.

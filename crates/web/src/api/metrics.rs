@@ -154,6 +154,18 @@ pub async fn spend(State(app): State<AppState>) -> Result<Json<Vec<MonthlySpend>
     Ok(Json(spend.into_iter().map(|(month, amount)| MonthlySpend { month: month.to_string(), amount }).collect()))
 }
 
+/// A month (`YYYY-MM`) and its spend `{"amount": "1200000"}`.
+pub(crate) fn parse_spend(month: &str, body: serde_json::Value) -> Result<(YearMonth, Money), ApiError> {
+    let mut f = Fields::new(body, &["amount"])?;
+    let amount = f.required("amount", Money::parse_non_negative);
+    let month = f.errors.check("month", parse_month(month));
+    Ok(f.errors.finish(|| Some((month?, amount?)))?)
+}
+
+pub(crate) fn parse_spend_month(month: &str) -> Result<YearMonth, ApiError> {
+    parse_month(month).map_err(|reason| ApiError::Fields(vec![domain::FieldError::new("month", reason)]))
+}
+
 /// Sets one month's spend: `{"amount": "1200000"}`.
 #[utoipa::path(put, path = "/api/v1/metrics/spend/{month}", tag = "metrics", params(("month" = String, Path, description = "YYYY-MM")),
     request_body = Object, responses((status = 204), (status = 422, body = Problem)))]
@@ -163,10 +175,7 @@ pub async fn set_spend(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
-    let mut f = Fields::new(body, &["amount"])?;
-    let amount = f.required("amount", Money::parse_non_negative);
-    let month = f.errors.check("month", parse_month(&month));
-    let (month, amount) = f.errors.finish(|| Some((month?, amount?)))?;
+    let (month, amount) = parse_spend(&month, body)?;
     app.set_spend(&actor, month, Some(amount)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -178,8 +187,7 @@ pub async fn delete_spend(
     Path(month): Path<String>,
     Signed(actor): Signed,
 ) -> Result<StatusCode, ApiError> {
-    let month =
-        parse_month(&month).map_err(|reason| ApiError::Fields(vec![domain::FieldError::new("month", reason)]))?;
+    let month = parse_spend_month(&month)?;
     app.set_spend(&actor, month, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

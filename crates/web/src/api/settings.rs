@@ -14,7 +14,7 @@ use serde_json::Value;
 
 const FIELDS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month", "gross_margin", "stages"];
 
-fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError> {
+pub(crate) fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError> {
     let stages_value = value.get("stages").cloned();
     let mut f = Fields::new(value, FIELDS)?;
     let currency = f.required("currency", Currency::parse);

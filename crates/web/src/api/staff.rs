@@ -18,7 +18,7 @@ use serde_json::Value;
 const USER_FIELDS: &[&str] = &["email", "name", "team_id", "role", "active"];
 const TEAM_FIELDS: &[&str] = &["name"];
 
-fn parse_user(value: Value) -> Result<StaffUserInput, ApiError> {
+pub(crate) fn parse_user(value: Value) -> Result<StaffUserInput, ApiError> {
     let mut f = Fields::new(value, USER_FIELDS)?;
     let email = f.required("email", Email::parse);
     let name = f.required("name", |raw| required_text(Some(raw), 200));
@@ -36,7 +36,7 @@ fn parse_user(value: Value) -> Result<StaffUserInput, ApiError> {
     })?)
 }
 
-fn parse_team(value: Value) -> Result<TeamInput, ApiError> {
+pub(crate) fn parse_team(value: Value) -> Result<TeamInput, ApiError> {
     let mut f = Fields::new(value, TEAM_FIELDS)?;
     let name = f.required("name", |raw| required_text(Some(raw), 200));
     Ok(f.errors.finish(|| Some(TeamInput { name: name? }))?)

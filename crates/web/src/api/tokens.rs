@@ -13,6 +13,7 @@ use domain::access::{Role, Scope};
 use domain::credentials::{ApiToken, WriteKey};
 use domain::ids::required_text;
 use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
@@ -26,6 +27,21 @@ pub struct CreatedWriteKey {
     pub write_key: WriteKey,
     /// The tracking clients' write key. Shown only now.
     pub secret: String,
+}
+
+/// A new token's `name` and `scope`.
+pub(crate) fn parse_token(body: Value) -> Result<(String, Scope), ApiError> {
+    let mut f = Fields::new(body, &["name", "scope"])?;
+    let name = f.required("name", |raw| required_text(Some(raw), 200));
+    let scope = f.required("scope", Scope::parse);
+    Ok(f.errors.finish(|| Some((name?, scope?)))?)
+}
+
+/// A new write key's `name`.
+pub(crate) fn parse_write_key(body: Value) -> Result<String, ApiError> {
+    let mut f = Fields::new(body, &["name"])?;
+    let name = f.required("name", |raw| required_text(Some(raw), 200));
+    Ok(f.errors.finish(|| name)?)
 }
 
 /// The caller's tokens; admins may pass `all=true` for everyone's.
@@ -53,10 +69,7 @@ pub async fn create(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let mut f = Fields::new(body, &["name", "scope"])?;
-    let name = f.required("name", |raw| required_text(Some(raw), 200));
-    let scope = f.required("scope", Scope::parse);
-    let (name, scope) = f.errors.finish(|| Some((name?, scope?)))?;
+    let (name, scope) = parse_token(body)?;
     if actor.scope().is_some_and(|own| scope > own) {
         return Err(ApiError::Forbidden);
     }
@@ -90,9 +103,7 @@ pub async fn create_write_key(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<CreatedWriteKey>), ApiError> {
-    let mut f = Fields::new(body, &["name"])?;
-    let name = f.required("name", |raw| required_text(Some(raw), 200));
-    let name = f.errors.finish(|| name)?;
+    let name = parse_write_key(body)?;
     let (write_key, secret) = app.create_write_key(&actor, &name).await?;
     Ok((StatusCode::CREATED, Json(CreatedWriteKey { write_key, secret })))
 }

@@ -236,7 +236,7 @@ impl Labels {
     }
 }
 
-fn cadence_name(cadence: &str, lang: Lang) -> &'static str {
+pub(super) fn cadence_name(cadence: &str, lang: Lang) -> &'static str {
     let t = |ja, en| Text::new(ja, en).pick(lang);
     match cadence {
         "daily" => t("毎日", "daily"),
@@ -389,7 +389,7 @@ async fn render(
         .items
         .iter()
         .map(|e| TimelineLine {
-            when: e.input.occurred_at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+            when: format::moment(Some(e.input.occurred_at), &zone, lang),
             kind: kind_name(e.input.kind, lang).to_owned(),
             title: e.input.title.clone(),
             body: e.input.body.clone().unwrap_or_default(),

@@ -89,6 +89,18 @@ pub fn change(value: Option<f64>) -> (String, &'static str) {
     }
 }
 
+/// A moment in the workspace time zone, to the minute.
+pub fn moment<Z: chrono::TimeZone>(at: Option<chrono::DateTime<chrono::Utc>>, zone: &Z, lang: Lang) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    match (at.map(|t| t.with_timezone(zone)), lang) {
+        (None, _) => "—".into(),
+        (Some(t), Lang::Ja) => t.format("%Y/%m/%d %H:%M").to_string(),
+        (Some(t), Lang::En) => t.format("%b %-d, %Y %H:%M").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

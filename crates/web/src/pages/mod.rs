@@ -8,6 +8,7 @@ mod format;
 pub mod home;
 pub mod layout;
 pub mod login;
+pub mod settings;
 pub mod setup;
 
 pub use layout::{Frame, LANG_COOKIE};

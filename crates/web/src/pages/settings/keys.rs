@@ -1,0 +1,477 @@
+//! `/settings/tokens` (the administrator's own API tokens) and `/settings/write-keys` (keys
+//! for Segment- and RudderStack-compatible tracking clients, with snippets to copy).
+
+use super::{done, notice, refused, Common};
+use crate::api::tokens::{parse_token, parse_write_key};
+use crate::auth::Signed;
+use crate::extract::{FormFields, QueryParams};
+use crate::pages::{format, render, Frame};
+use crate::problem::ApiError;
+use crate::{AppState, WebOptions};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use domain::access::Scope;
+use domain::i18n::{Lang, Text};
+use serde_json::json;
+
+/// A secret just created, shown only in this answer.
+pub struct Created {
+    pub name: String,
+    pub secret: String,
+}
+
+pub struct ScopeOption {
+    pub value: &'static str,
+    pub label: &'static str,
+}
+
+fn scope_label(scope: Scope, lang: Lang) -> &'static str {
+    let text = match scope {
+        Scope::Read => Text::new("読み取り", "Read"),
+        Scope::Write => Text::new("書き込み", "Write"),
+        Scope::Admin => Text::new("管理", "Admin"),
+    };
+    text.pick(lang)
+}
+
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub scope: &'static str,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: Option<String>,
+}
+
+pub struct TokenLabels {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub name: &'static str,
+    pub prefix: &'static str,
+    pub scope: &'static str,
+    pub created: &'static str,
+    pub last_used: &'static str,
+    pub status: &'static str,
+    pub active: &'static str,
+    pub revoked: &'static str,
+    pub revoke: &'static str,
+    pub confirm_revoke: &'static str,
+    pub empty: &'static str,
+    pub create: &'static str,
+    pub create_button: &'static str,
+    pub secret_title: &'static str,
+    pub secret_once: &'static str,
+    pub copy: &'static str,
+}
+
+impl TokenLabels {
+    fn new(lang: Lang) -> TokenLabels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        TokenLabels {
+            title: t("API トークン", "API tokens"),
+            intro: t(
+                "あなたの API トークンです。Authorization: Bearer ヘッダーで送ります。トークンの権限はスコープとあなたの権限の小さい方です。",
+                "Your API tokens, sent as an Authorization: Bearer header. A token acts with the lesser of its scope and your role.",
+            ),
+            name: t("名前", "Name"),
+            prefix: t("先頭文字", "Starts with"),
+            scope: t("スコープ", "Scope"),
+            created: t("作成日時", "Created"),
+            last_used: t("最終使用", "Last used"),
+            status: t("状態", "Status"),
+            active: t("有効", "Active"),
+            revoked: t("無効化", "Revoked"),
+            revoke: t("無効にする", "Revoke"),
+            confirm_revoke: t("このトークンを無効にしますか？", "Revoke this token?"),
+            empty: t("API トークンはまだありません。", "No API tokens yet."),
+            create: t("API トークンを作成", "Create an API token"),
+            create_button: t("作成", "Create"),
+            secret_title: t("新しい API トークン", "New API token"),
+            secret_once: t(
+                "このトークンは今だけ表示されます。安全な場所に保管してください。",
+                "This token is shown only now. Keep it somewhere safe.",
+            ),
+            copy: t("コピー", "Copy"),
+        }
+    }
+
+    fn field(&self, field: &str) -> &'static str {
+        match field {
+            "scope" => self.scope,
+            _ => self.name,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_tokens.html")]
+pub struct TokensPage {
+    pub frame: Frame,
+    pub common: Common,
+    pub t: TokenLabels,
+    pub rows: Vec<TokenRow>,
+    pub scopes: Vec<ScopeOption>,
+    pub draft: FormFields,
+    pub created: Option<Created>,
+}
+
+async fn tokens_page(
+    app: &AppState,
+    frame: Frame,
+    actor: &app::Actor,
+    common: Common,
+    draft: FormFields,
+    created: Option<Created>,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let zone = app.zone();
+    let owner = actor.user_id().ok_or(ApiError::Forbidden)?;
+    let t = TokenLabels::new(lang);
+    let rows = app
+        .store()
+        .list_api_tokens(Some(owner))
+        .await?
+        .into_iter()
+        .map(|token| TokenRow {
+            id: token.id,
+            name: token.name,
+            prefix: token.prefix,
+            scope: scope_label(token.scope, lang),
+            created: format::moment(Some(token.created_at), &zone, lang),
+            last_used: format::moment(token.last_used_at, &zone, lang),
+            revoked: token.revoked_at.map(|at| format::moment(Some(at), &zone, lang)),
+        })
+        .collect();
+    let page = TokensPage {
+        frame: frame.at("settings"),
+        common,
+        t,
+        rows,
+        scopes: Scope::ALL.iter().map(|s| ScopeOption { value: s.as_str(), label: scope_label(*s, lang) }).collect(),
+        draft,
+        created,
+    };
+    let status = page.common.status();
+    Ok((status, render(&page, "settings tokens")?).into_response())
+}
+
+pub async fn tokens(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    params: QueryParams,
+) -> Result<Response, ApiError> {
+    let common = Common::new(frame.lang, "/settings/tokens").with_notice(notice(params.text("done"), frame.lang));
+    tokens_page(&app, frame, &actor, common, FormFields::default(), None).await
+}
+
+pub async fn create_token(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let common = Common::new(lang, "/settings/tokens");
+    let created = async {
+        let (name, scope) = parse_token(json!({"name": fields.get("name"), "scope": fields.get("scope")}))?;
+        Ok::<_, ApiError>(app.create_api_token(&actor, &name, scope).await?)
+    }
+    .await;
+    match created {
+        Ok((token, secret)) => {
+            let created = Created { name: token.name, secret };
+            tokens_page(&app, frame, &actor, common, FormFields::default(), Some(created)).await
+        }
+        Err(error) => {
+            let t = TokenLabels::new(lang);
+            let errors = refused(error, lang, |f| t.field(f))?;
+            tokens_page(&app, frame, &actor, common.with_errors(errors), fields, None).await
+        }
+    }
+}
+
+pub async fn revoke_token(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Signed(actor): Signed,
+) -> Result<Response, ApiError> {
+    app.revoke_api_token(&actor, id).await?;
+    Ok(done("/settings/tokens", "token_revoked"))
+}
+
+/// The address tracking clients reach this server at, as the browser reached it: the `Host`
+/// header, over HTTPS when a proxy says so or the server is configured for it.
+fn base_url(headers: &HeaderMap, options: WebOptions) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .unwrap_or("localhost");
+    let forwarded = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok());
+    let scheme = match forwarded {
+        Some("https") => "https",
+        Some("http") => "http",
+        _ if options.secure_cookies => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}
+
+pub struct Snippet {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub code: String,
+}
+
+/// Ready-to-copy setups of the common tracking clients, sending to `base` with `key`.
+fn snippets(base: &str, key: &str, lang: Lang) -> Vec<Snippet> {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let (scheme, host) = base.split_once("://").unwrap_or(("https", base));
+    vec![
+        Snippet {
+            id: "snippet-analytics-node",
+            title: t("Node.js（Segment analytics-node）", "Node.js (Segment analytics-node)"),
+            code: format!(
+                "// npm install @segment/analytics-node\n\
+                 const {{ Analytics }} = require('@segment/analytics-node')\n\
+                 const analytics = new Analytics({{ writeKey: '{key}', host: '{base}' }})\n\
+                 analytics.track({{ userId: 'user-1', event: 'Report Exported', properties: {{ format: 'csv' }} }})"
+            ),
+        },
+        Snippet {
+            id: "snippet-rudder-node",
+            title: t("Node.js（RudderStack）", "Node.js (RudderStack)"),
+            code: format!(
+                "// npm install @rudderstack/rudder-sdk-node\n\
+                 const Analytics = require('@rudderstack/rudder-sdk-node')\n\
+                 const client = new Analytics('{key}', {{ dataPlaneUrl: '{base}' }})\n\
+                 client.track({{ userId: 'user-1', event: 'Report Exported', properties: {{ format: 'csv' }} }})"
+            ),
+        },
+        Snippet {
+            id: "snippet-analytics-js",
+            title: t("ブラウザ（Segment analytics.js / analytics-next）", "Browser (Segment analytics.js / analytics-next)"),
+            code: format!(
+                "// npm install @segment/analytics-next\n\
+                 import {{ AnalyticsBrowser }} from '@segment/analytics-next'\n\
+                 export const analytics = AnalyticsBrowser.load({{\n  \
+                   writeKey: '{key}',\n  \
+                   // Settings given here, so nothing is fetched from Segment's CDN.\n  \
+                   cdnSettings: {{ integrations: {{ 'Segment.io': {{ apiKey: '{key}', apiHost: '{host}/v1', protocol: '{scheme}' }} }} }},\n\
+                 }})\n\
+                 analytics.track('Report Exported', {{ format: 'csv' }})"
+            ),
+        },
+        Snippet {
+            id: "snippet-python",
+            title: t("Python（Segment analytics-python）", "Python (Segment analytics-python)"),
+            code: format!(
+                "# pip install segment-analytics-python\n\
+                 import segment.analytics as analytics\n\n\
+                 analytics.write_key = '{key}'\n\
+                 analytics.host = '{base}'\n\
+                 analytics.track('user-1', 'Report Exported', {{'format': 'csv'}})\n\
+                 analytics.flush()"
+            ),
+        },
+        Snippet {
+            id: "snippet-curl",
+            title: t("curl（HTTP Tracking API）", "curl (HTTP Tracking API)"),
+            code: format!(
+                "curl -u '{key}:' -H 'Content-Type: application/json' \\\n  \
+                 -d '{{\"userId\": \"user-1\", \"event\": \"Report Exported\", \"properties\": {{\"format\": \"csv\"}}}}' \\\n  \
+                 {base}/v1/track"
+            ),
+        },
+    ]
+}
+
+pub struct WriteKeyRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub revoked: Option<String>,
+}
+
+pub struct WriteKeyLabels {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub name: &'static str,
+    pub prefix: &'static str,
+    pub created: &'static str,
+    pub status: &'static str,
+    pub active: &'static str,
+    pub revoked: &'static str,
+    pub revoke: &'static str,
+    pub confirm_revoke: &'static str,
+    pub empty: &'static str,
+    pub create: &'static str,
+    pub create_button: &'static str,
+    pub secret_title: &'static str,
+    pub secret_once: &'static str,
+    pub snippets: &'static str,
+    pub snippets_intro: &'static str,
+    pub copy: &'static str,
+}
+
+impl WriteKeyLabels {
+    fn new(lang: Lang) -> WriteKeyLabels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        WriteKeyLabels {
+            title: t("書き込みキー", "Write keys"),
+            intro: t(
+                "Segment・RudderStack 互換のトラッキングクライアントがイベントを送るためのキーです。送信のみでき、データは読めません。",
+                "Keys for Segment- and RudderStack-compatible tracking clients. They can only send events; they read nothing.",
+            ),
+            name: t("名前", "Name"),
+            prefix: t("先頭文字", "Starts with"),
+            created: t("作成日時", "Created"),
+            status: t("状態", "Status"),
+            active: t("有効", "Active"),
+            revoked: t("無効化", "Revoked"),
+            revoke: t("無効にする", "Revoke"),
+            confirm_revoke: t(
+                "この書き込みキーを無効にしますか？ このキーで送られるイベントは受け付けられなくなります。",
+                "Revoke this write key? Events sent with it will be refused.",
+            ),
+            empty: t("書き込みキーはまだありません。", "No write keys yet."),
+            create: t("書き込みキーを作成", "Create a write key"),
+            create_button: t("作成", "Create"),
+            secret_title: t("新しい書き込みキー", "New write key"),
+            secret_once: t(
+                "このキーは今だけ表示されます。下の設定例にはこのキーが入っています。",
+                "This key is shown only now. The setups below already contain it.",
+            ),
+            snippets: t("クライアントの設定例", "Client setup"),
+            snippets_intro: t(
+                "このサーバーに送るように設定したトラッキングクライアントの例です。",
+                "Tracking clients set up to send to this server.",
+            ),
+            copy: t("コピー", "Copy"),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_write_keys.html")]
+pub struct WriteKeysPage {
+    pub frame: Frame,
+    pub common: Common,
+    pub t: WriteKeyLabels,
+    pub rows: Vec<WriteKeyRow>,
+    pub draft: FormFields,
+    pub created: Option<Created>,
+    pub base_url: String,
+    pub snippets: Vec<Snippet>,
+}
+
+struct Shown {
+    base_url: String,
+    draft: FormFields,
+    created: Option<Created>,
+}
+
+async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Shown) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let zone = app.zone();
+    let rows = app
+        .store()
+        .list_write_keys()
+        .await?
+        .into_iter()
+        .map(|key| WriteKeyRow {
+            id: key.id,
+            name: key.name,
+            prefix: key.prefix,
+            created: format::moment(Some(key.created_at), &zone, lang),
+            revoked: key.revoked_at.map(|at| format::moment(Some(at), &zone, lang)),
+        })
+        .collect();
+    let placeholder = Text::new("<書き込みキー>", "<YOUR_WRITE_KEY>").pick(lang);
+    let key = shown.created.as_ref().map_or(placeholder, |c| c.secret.as_str());
+    let page = WriteKeysPage {
+        frame: frame.at("settings"),
+        common,
+        t: WriteKeyLabels::new(lang),
+        rows,
+        snippets: snippets(&shown.base_url, key, lang),
+        base_url: shown.base_url,
+        draft: shown.draft,
+        created: shown.created,
+    };
+    let status = page.common.status();
+    Ok((status, render(&page, "settings write keys")?).into_response())
+}
+
+pub async fn write_keys(
+    State(app): State<AppState>,
+    Extension(options): Extension<WebOptions>,
+    headers: HeaderMap,
+    frame: Frame,
+    params: QueryParams,
+) -> Result<Response, ApiError> {
+    let common = Common::new(frame.lang, "/settings/write-keys").with_notice(notice(params.text("done"), frame.lang));
+    let shown = Shown { base_url: base_url(&headers, options), draft: FormFields::default(), created: None };
+    write_keys_page(&app, frame, common, shown).await
+}
+
+pub async fn create_write_key(
+    State(app): State<AppState>,
+    Extension(options): Extension<WebOptions>,
+    headers: HeaderMap,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let common = Common::new(lang, "/settings/write-keys");
+    let base_url = base_url(&headers, options);
+    let created = async {
+        let name = parse_write_key(json!({"name": fields.get("name")}))?;
+        Ok::<_, ApiError>(app.create_write_key(&actor, &name).await?)
+    }
+    .await;
+    match created {
+        Ok((key, secret)) => {
+            let created = Some(Created { name: key.name, secret });
+            write_keys_page(&app, frame, common, Shown { base_url, draft: FormFields::default(), created }).await
+        }
+        Err(error) => {
+            let errors = refused(error, lang, |_| WriteKeyLabels::new(lang).name)?;
+            let shown = Shown { base_url, draft: fields, created: None };
+            write_keys_page(&app, frame, common.with_errors(errors), shown).await
+        }
+    }
+}
+
+pub async fn revoke_write_key(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Signed(actor): Signed,
+) -> Result<Response, ApiError> {
+    app.revoke_write_key(&actor, id).await?;
+    Ok(done("/settings/write-keys", "write_key_revoked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_url_follows_the_host_and_the_proxy_scheme_and_refuses_odd_hosts() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "kizuna.example:8080".parse().unwrap());
+        assert_eq!(base_url(&headers, WebOptions::default()), "http://kizuna.example:8080");
+        assert_eq!(base_url(&headers, WebOptions { secure_cookies: true }), "https://kizuna.example:8080");
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert_eq!(base_url(&headers, WebOptions::default()), "https://kizuna.example:8080");
+        headers.insert(header::HOST, "evil.example/'".parse().unwrap());
+        assert_eq!(base_url(&headers, WebOptions::default()), "https://localhost");
+    }
+}

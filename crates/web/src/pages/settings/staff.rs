@@ -1,0 +1,346 @@
+//! `/settings/users` and `/settings/teams`: who can sign in, with which role, in which team.
+
+use super::{done, notice, refused, Common};
+use crate::api::staff::{parse_team, parse_user};
+use crate::api::to_value;
+use crate::auth::Signed;
+use crate::body::merge_patch;
+use crate::extract::{FormFields, QueryParams};
+use crate::pages::{render, Frame};
+use crate::problem::ApiError;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use domain::access::Role;
+use domain::i18n::{Lang, Text};
+use domain::{TeamId, UserId};
+use serde_json::json;
+use std::collections::HashMap;
+
+pub struct RoleOption {
+    pub value: &'static str,
+    pub label: &'static str,
+}
+
+pub struct TeamOption {
+    pub id: i64,
+    pub name: String,
+}
+
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub role_label: &'static str,
+    /// The team's id as the form sends it; empty without a team.
+    pub team_key: String,
+    pub team: String,
+    pub active: bool,
+}
+
+/// A user just added, with the password they sign in with, shown only now.
+pub struct Created {
+    pub email: String,
+    pub password: String,
+}
+
+pub struct UserLabels {
+    pub title: &'static str,
+    pub name: &'static str,
+    pub email: &'static str,
+    pub role: &'static str,
+    pub team: &'static str,
+    pub change: &'static str,
+    pub no_team: &'static str,
+    pub inactive: &'static str,
+    pub save: &'static str,
+    pub add: &'static str,
+    pub add_button: &'static str,
+    pub created: &'static str,
+    pub password: &'static str,
+    pub password_once: &'static str,
+    pub copy: &'static str,
+}
+
+impl UserLabels {
+    fn new(lang: Lang) -> UserLabels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        UserLabels {
+            title: t("ユーザーと権限", "Users and roles"),
+            name: t("氏名", "Name"),
+            email: t("メールアドレス", "Email"),
+            role: t("権限", "Role"),
+            team: t("チーム", "Team"),
+            change: t("権限・チームの変更", "Change role and team"),
+            no_team: t("（チームなし）", "(no team)"),
+            inactive: t("無効", "inactive"),
+            save: t("変更", "Change"),
+            add: t("ユーザーを追加", "Add a user"),
+            add_button: t("追加", "Add"),
+            created: t("ユーザーを追加しました:", "User added:"),
+            password: t("初期パスワード", "initial password"),
+            password_once: t(
+                "このパスワードは今だけ表示されます。本人に安全な方法で伝え、ログイン後に変更してもらってください。",
+                "This password is shown only now. Pass it on safely and ask the user to change it after signing in.",
+            ),
+            copy: t("コピー", "Copy"),
+        }
+    }
+
+    /// The form field a parser names, as the reader sees it.
+    fn field(&self, field: &str) -> &'static str {
+        match field {
+            "email" => self.email,
+            "name" => self.name,
+            "role" => self.role,
+            _ => self.team,
+        }
+    }
+}
+
+pub fn role_label(role: Role, lang: Lang) -> &'static str {
+    let text = match role {
+        Role::Admin => Text::new("管理者", "Administrator"),
+        Role::Manager => Text::new("マネージャー", "Manager"),
+        Role::Csm => Text::new("CSM", "CSM"),
+        Role::Viewer => Text::new("閲覧者", "Viewer"),
+    };
+    text.pick(lang)
+}
+
+#[derive(Template)]
+#[template(path = "settings_users.html")]
+pub struct UsersPage {
+    pub frame: Frame,
+    pub common: Common,
+    pub t: UserLabels,
+    pub rows: Vec<UserRow>,
+    pub roles: Vec<RoleOption>,
+    pub teams: Vec<TeamOption>,
+    pub draft: FormFields,
+    pub draft_role: String,
+    pub created: Option<Created>,
+}
+
+async fn users_page(
+    app: &AppState,
+    frame: Frame,
+    common: Common,
+    draft: FormFields,
+    created: Option<Created>,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let teams = app.store().list_teams().await?;
+    let team_names: HashMap<TeamId, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
+    let rows = app
+        .store()
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| UserRow {
+            id: u.id.0,
+            team: u.input.team_id.and_then(|id| team_names.get(&id).cloned()).unwrap_or_default(),
+            team_key: u.input.team_id.map(|id| id.0.to_string()).unwrap_or_default(),
+            name: u.input.name,
+            email: u.input.email.to_string(),
+            role: u.input.role.as_str(),
+            role_label: role_label(u.input.role, lang),
+            active: u.input.active,
+        })
+        .collect();
+    let draft_role = match draft.get("role") {
+        "" => Role::Viewer.as_str().to_owned(),
+        chosen => chosen.to_owned(),
+    };
+    let page = UsersPage {
+        frame: frame.at("settings"),
+        common,
+        t: UserLabels::new(lang),
+        rows,
+        roles: Role::ALL.iter().map(|r| RoleOption { value: r.as_str(), label: role_label(*r, lang) }).collect(),
+        teams: teams.into_iter().map(|t| TeamOption { id: t.id.0, name: t.name }).collect(),
+        draft,
+        draft_role,
+        created,
+    };
+    let status = page.common.status();
+    Ok((status, render(&page, "settings users")?).into_response())
+}
+
+pub async fn users(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    let common = Common::new(frame.lang, "/settings/users").with_notice(notice(params.text("done"), frame.lang));
+    users_page(&app, frame, common, FormFields::default(), None).await
+}
+
+/// Adds a user with a generated password, shown once in the answer.
+pub async fn add_user(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let body = json!({
+        "email": fields.get("email"),
+        "name": fields.get("name"),
+        "role": fields.get("role"),
+        "team_id": fields.id_value("team_id"),
+    });
+    let added = async {
+        let input = parse_user(body)?;
+        Ok::<_, ApiError>(app.add_user_with_generated_password(&actor, &input).await?)
+    }
+    .await;
+    let common = Common::new(lang, "/settings/users");
+    match added {
+        Ok((user, password)) => {
+            let created = Created { email: user.input.email.to_string(), password };
+            users_page(&app, frame, common, FormFields::default(), Some(created)).await
+        }
+        Err(error) => {
+            let t = UserLabels::new(lang);
+            let errors = refused(error, lang, |f| t.field(f))?;
+            users_page(&app, frame, common.with_errors(errors), fields, None).await
+        }
+    }
+}
+
+/// Changes a user's role and team.
+pub async fn update_user(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let current = app.store().get_user(UserId(id)).await?;
+    let changes = json!({"role": fields.get("role"), "team_id": fields.id_value("team_id")});
+    let updated = async {
+        let input = parse_user(merge_patch(to_value(&current.input), changes))?;
+        Ok::<_, ApiError>(app.update_user(&actor, UserId(id), &input).await?)
+    }
+    .await;
+    match updated {
+        Ok(_) => Ok(done("/settings/users", "user_updated")),
+        Err(error) => {
+            let t = UserLabels::new(lang);
+            let errors = refused(error, lang, |f| t.field(f))?;
+            let common = Common::new(lang, "/settings/users").with_errors(errors);
+            users_page(&app, frame, common, FormFields::default(), None).await
+        }
+    }
+}
+
+pub struct TeamRow {
+    pub id: i64,
+    pub name: String,
+    pub members: usize,
+}
+
+pub struct TeamLabels {
+    pub title: &'static str,
+    pub name: &'static str,
+    pub members: &'static str,
+    pub rename: &'static str,
+    pub rename_button: &'static str,
+    pub empty: &'static str,
+    pub create: &'static str,
+    pub create_button: &'static str,
+}
+
+impl TeamLabels {
+    fn new(lang: Lang) -> TeamLabels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        TeamLabels {
+            title: t("チーム", "Teams"),
+            name: t("チーム名", "Team name"),
+            members: t("メンバー数", "Members"),
+            rename: t("名前の変更", "Rename"),
+            rename_button: t("変更", "Rename"),
+            empty: t("チームはまだありません。", "No teams yet."),
+            create: t("チームを作成", "Create a team"),
+            create_button: t("作成", "Create"),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_teams.html")]
+pub struct TeamsPage {
+    pub frame: Frame,
+    pub common: Common,
+    pub t: TeamLabels,
+    pub rows: Vec<TeamRow>,
+    pub draft: FormFields,
+}
+
+async fn teams_page(app: &AppState, frame: Frame, common: Common, draft: FormFields) -> Result<Response, ApiError> {
+    let users = app.store().list_users().await?;
+    let rows = app
+        .store()
+        .list_teams()
+        .await?
+        .into_iter()
+        .map(|team| TeamRow {
+            id: team.id.0,
+            members: users.iter().filter(|u| u.input.team_id == Some(team.id)).count(),
+            name: team.name,
+        })
+        .collect();
+    let page = TeamsPage { t: TeamLabels::new(frame.lang), frame: frame.at("settings"), common, rows, draft };
+    let status = page.common.status();
+    Ok((status, render(&page, "settings teams")?).into_response())
+}
+
+pub async fn teams(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    let common = Common::new(frame.lang, "/settings/teams").with_notice(notice(params.text("done"), frame.lang));
+    teams_page(&app, frame, common, FormFields::default()).await
+}
+
+pub async fn create_team(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let created = async {
+        let input = parse_team(json!({"name": fields.get("name")}))?;
+        Ok::<_, ApiError>(app.create_team(&actor, &input).await?)
+    }
+    .await;
+    match created {
+        Ok(_) => Ok(done("/settings/teams", "team_created")),
+        Err(error) => {
+            let lang = frame.lang;
+            let errors = refused(error, lang, |_| TeamLabels::new(lang).name)?;
+            let common = Common::new(lang, "/settings/teams").with_errors(errors);
+            teams_page(&app, frame, common, fields).await
+        }
+    }
+}
+
+pub async fn rename_team(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let renamed = async {
+        let input = parse_team(json!({"name": fields.get("name")}))?;
+        Ok::<_, ApiError>(app.update_team(&actor, TeamId(id), &input).await?)
+    }
+    .await;
+    match renamed {
+        Ok(_) => Ok(done("/settings/teams", "team_renamed")),
+        Err(error) => {
+            let lang = frame.lang;
+            let errors = refused(error, lang, |_| TeamLabels::new(lang).name)?;
+            let common = Common::new(lang, "/settings/teams").with_errors(errors);
+            teams_page(&app, frame, common, FormFields::default()).await
+        }
+    }
+}

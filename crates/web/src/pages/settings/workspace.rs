@@ -1,0 +1,273 @@
+//! `/settings/workspace` (currency, time zone, fiscal year, gross margin) and `/settings/spend`
+//! (sales & marketing spend per month, which CAC and payback divide).
+
+use super::{done, notice, refused, Common};
+use crate::api::metrics::{parse_spend, parse_spend_month};
+use crate::api::settings::parse_settings;
+use crate::auth::Signed;
+use crate::extract::{FormFields, QueryParams};
+use crate::pages::{format, render, Frame};
+use crate::problem::ApiError;
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use domain::i18n::{Lang, Text};
+use serde_json::json;
+
+pub struct MonthOption {
+    pub value: u32,
+    pub label: String,
+}
+
+pub struct WorkspaceLabels {
+    pub title: &'static str,
+    pub currency: &'static str,
+    pub currency_hint: &'static str,
+    pub time_zone: &'static str,
+    pub time_zone_hint: &'static str,
+    pub fiscal_year_start_month: &'static str,
+    pub gross_margin: &'static str,
+    pub gross_margin_hint: &'static str,
+    pub save: &'static str,
+}
+
+impl WorkspaceLabels {
+    fn new(lang: Lang) -> WorkspaceLabels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        WorkspaceLabels {
+            title: t("ワークスペース設定", "Workspace settings"),
+            currency: t("通貨", "Currency"),
+            currency_hint: t("ISO 4217 の 3 文字（例: JPY）", "ISO 4217 code (e.g. JPY)"),
+            time_zone: t("タイムゾーン", "Time zone"),
+            time_zone_hint: t(
+                "IANA 名（例: Asia/Tokyo）。日付はこのタイムゾーンで数えます。",
+                "IANA name (e.g. Asia/Tokyo). Days are counted in this time zone.",
+            ),
+            fiscal_year_start_month: t("会計年度の開始月", "Fiscal year starts in"),
+            gross_margin: t("粗利率", "Gross margin"),
+            gross_margin_hint: t(
+                "0 より大きく 1 以下（例: 0.8）。LTV の計算に使います。",
+                "More than 0, at most 1 (e.g. 0.8). Used for LTV.",
+            ),
+            save: t("保存", "Save"),
+        }
+    }
+
+    fn field(&self, field: &str) -> &'static str {
+        match field {
+            "currency" => self.currency,
+            "time_zone" => self.time_zone,
+            "fiscal_year_start_month" => self.fiscal_year_start_month,
+            _ => self.gross_margin,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_workspace.html")]
+pub struct WorkspacePage {
+    pub frame: Frame,
+    pub common: Common,
+    pub t: WorkspaceLabels,
+    pub currency: String,
+    pub time_zone: String,
+    pub fiscal_year_start_month: String,
+    pub gross_margin: String,
+    pub months: Vec<MonthOption>,
+}
+
+fn month_name(month: u32, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => format!("{month} 月"),
+        Lang::En => {
+            chrono::NaiveDate::from_ymd_opt(2000, month, 1).map_or(month.to_string(), |d| d.format("%B").to_string())
+        }
+    }
+}
+
+/// The form, filled with the stored settings or, after a refusal, with what was sent.
+fn workspace_page(
+    app: &AppState,
+    frame: Frame,
+    common: Common,
+    sent: Option<&FormFields>,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let stored = app.settings();
+    let value = |name: &str, stored: String| sent.map_or(stored, |f| f.get(name).to_owned());
+    let page = WorkspacePage {
+        frame: frame.at("settings"),
+        common,
+        t: WorkspaceLabels::new(lang),
+        currency: value("currency", stored.currency.as_str().to_owned()),
+        time_zone: value("time_zone", stored.time_zone.clone()),
+        fiscal_year_start_month: value("fiscal_year_start_month", stored.fiscal_year_start_month.to_string()),
+        gross_margin: value("gross_margin", stored.gross_margin.normalize().to_string()),
+        months: (1..=12).map(|m| MonthOption { value: m, label: month_name(m, lang) }).collect(),
+    };
+    let status = page.common.status();
+    Ok((status, render(&page, "settings workspace")?).into_response())
+}
+
+pub async fn workspace(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    let common = Common::new(frame.lang, "/settings/workspace").with_notice(notice(params.text("done"), frame.lang));
+    workspace_page(&app, frame, common, None)
+}
+
+/// Saves the settings; the stages, which this form does not show, stay as they are.
+pub async fn save_workspace(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let saved = async {
+        let settings = parse_settings(json!({
+            "currency": fields.get("currency"),
+            "time_zone": fields.get("time_zone"),
+            "fiscal_year_start_month": fields.get("fiscal_year_start_month"),
+            "gross_margin": fields.get("gross_margin"),
+            "stages": app.settings().stages,
+        }))?;
+        Ok::<_, ApiError>(app.update_settings(&actor, settings).await?)
+    }
+    .await;
+    match saved {
+        Ok(_) => Ok(done("/settings/workspace", "settings_saved")),
+        Err(error) => {
+            let t = WorkspaceLabels::new(lang);
+            let errors = refused(error, lang, |f| t.field(f))?;
+            workspace_page(&app, frame, Common::new(lang, "/settings/workspace").with_errors(errors), Some(&fields))
+        }
+    }
+}
+
+pub struct SpendRow {
+    pub month: String,
+    pub amount: String,
+}
+
+pub struct SpendLabels {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub month: &'static str,
+    pub amount: &'static str,
+    pub empty: &'static str,
+    pub set: &'static str,
+    pub set_button: &'static str,
+    pub remove: &'static str,
+    pub confirm_remove: &'static str,
+}
+
+impl SpendLabels {
+    fn new(lang: Lang) -> SpendLabels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        SpendLabels {
+            title: t("営業・マーケティング費用", "Sales & marketing spend"),
+            intro: t(
+                "月ごとの営業・マーケティング費用です。CAC と回収期間の計算に使います。",
+                "Sales and marketing spend per month, for CAC and payback.",
+            ),
+            month: t("月（YYYY-MM）", "Month (YYYY-MM)"),
+            amount: t("金額", "Amount"),
+            empty: t("費用はまだ入力されていません。", "No spend entered yet."),
+            set: t("月の費用を設定", "Set a month's spend"),
+            set_button: t("保存", "Save"),
+            remove: t("削除", "Remove"),
+            confirm_remove: t("この月の費用を削除しますか？", "Remove this month's spend?"),
+        }
+    }
+
+    fn field(&self, field: &str) -> &'static str {
+        match field {
+            "month" => self.month,
+            _ => self.amount,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_spend.html")]
+pub struct SpendPage {
+    pub frame: Frame,
+    pub common: Common,
+    pub t: SpendLabels,
+    pub rows: Vec<SpendRow>,
+    pub currency: String,
+    pub draft: FormFields,
+}
+
+async fn spend_page(app: &AppState, frame: Frame, common: Common, draft: FormFields) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let currency = app.settings().currency;
+    let rows = app
+        .spend_by_month()
+        .await?
+        .into_iter()
+        .rev()
+        .map(|(month, amount)| SpendRow { month: month.to_string(), amount: format::money(amount, &currency, lang) })
+        .collect();
+    let page = SpendPage {
+        frame: frame.at("settings"),
+        common,
+        t: SpendLabels::new(lang),
+        rows,
+        currency: currency.as_str().to_owned(),
+        draft,
+    };
+    let status = page.common.status();
+    Ok((status, render(&page, "settings spend")?).into_response())
+}
+
+pub async fn spend(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    let common = Common::new(frame.lang, "/settings/spend").with_notice(notice(params.text("done"), frame.lang));
+    spend_page(&app, frame, common, FormFields::default()).await
+}
+
+pub async fn set_spend(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let saved = async {
+        let (month, amount) = parse_spend(fields.get("month"), json!({"amount": fields.get("amount")}))?;
+        Ok::<_, ApiError>(app.set_spend(&actor, month, Some(amount)).await?)
+    }
+    .await;
+    refused_or_done(app, frame, fields, saved, "spend_saved").await
+}
+
+pub async fn remove_spend(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let removed = async {
+        let month = parse_spend_month(fields.get("month"))?;
+        Ok::<_, ApiError>(app.set_spend(&actor, month, None).await?)
+    }
+    .await;
+    refused_or_done(app, frame, FormFields::default(), removed, "spend_removed").await
+}
+
+async fn refused_or_done(
+    app: AppState,
+    frame: Frame,
+    draft: FormFields,
+    result: Result<(), ApiError>,
+    what: &str,
+) -> Result<Response, ApiError> {
+    match result {
+        Ok(()) => Ok(done("/settings/spend", what)),
+        Err(error) => {
+            let lang = frame.lang;
+            let t = SpendLabels::new(lang);
+            let errors = refused(error, lang, |f| t.field(f))?;
+            spend_page(&app, frame, Common::new(lang, "/settings/spend").with_errors(errors), draft).await
+        }
+    }
+}

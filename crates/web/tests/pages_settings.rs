@@ -1,0 +1,484 @@
+//! The settings pages through real HTTP, on SQLite and (with TEST_DATABASE_URL) PostgreSQL:
+//! every form stores its change (checked through the API), bad input answers 422 naming the
+//! field in Japanese and English and stores nothing, managers are refused, and the tokens and
+//! write keys created here work.
+
+mod common;
+
+use common::{Browser, Server};
+use domain::access::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use store::testing::test_stores;
+
+/// A page as a signed-in browser: status and HTML.
+async fn page(server: &Server, browser: &Browser, path: &str) -> (StatusCode, String) {
+    let response = server.anonymous.get(server.url(path)).header("cookie", &browser.cookie).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// Submits a form as a browser reading `lang`, with its CSRF token: status, HTML, redirect target.
+async fn submit(
+    server: &Server,
+    browser: &Browser,
+    path: &str,
+    lang: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
+    let mut all = vec![("csrf_token", browser.csrf.as_str())];
+    all.extend_from_slice(fields);
+    let response = server
+        .anonymous
+        .post(server.url(path))
+        .header("cookie", &browser.cookie)
+        .header("accept-language", lang)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(&all).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    (status, response.text().await.unwrap(), location)
+}
+
+/// The text of the element with `id`, up to its first tag.
+fn text_of(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no #{id} in {html}")) + marker.len();
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+fn unescaped(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+fn items(list: &Value) -> Vec<Value> {
+    list["items"].as_array().or(list.as_array()).cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_settings_page_renders_in_japanese_and_english_for_an_admin() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        let (status, _, location) = {
+            let response =
+                server.anonymous.get(server.url("/settings")).header("cookie", &browser.cookie).send().await.unwrap();
+            (response.status(), (), response.headers().get("location").map(|l| l.to_str().unwrap().to_owned()))
+        };
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/settings/users")), "{}", t.label);
+        let pages = [
+            ("/settings/users", "ユーザーと権限", "Users and roles", "users-table"),
+            ("/settings/teams", "チーム", "Teams", "create-team-form"),
+            ("/settings/tokens", "API トークン", "API tokens", "create-token-form"),
+            ("/settings/write-keys", "書き込みキー", "Write keys", "snippet-curl"),
+            ("/settings/features", "機能カタログ", "Feature catalog", "catalog-toml"),
+            ("/settings/workspace", "ワークスペース設定", "Workspace settings", "workspace-form"),
+            ("/settings/spend", "営業・マーケティング費用", "Sales & marketing spend", "spend-form"),
+        ];
+        for (path, ja, en, id) in pages {
+            for (lang, title) in [("ja", ja), ("en", en)] {
+                let (status, html) = page(&server, &browser, &format!("{path}?lang={lang}")).await;
+                assert_eq!(status, StatusCode::OK, "{path} {lang} on {}: {html}", t.label);
+                assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{path} {lang}");
+                assert!(unescaped(&html).contains(&format!("<h1>{title}</h1>")), "{path} {lang}: {html}");
+                assert!(html.contains(&format!("id=\"{id}\"")), "{path} has #{id}");
+                assert!(html.contains("name=\"csrf_token\""), "{path} forms carry the CSRF token");
+            }
+        }
+        let (_, users) = page(&server, &browser, "/settings/users?lang=en").await;
+        assert!(users.contains("admin@k.example") && users.contains("Administrator"), "{users}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_manager_gets_403_on_every_settings_page_and_form_and_nothing_changes() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        let (status, html) = page(&server, &manager, "/accounts").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains("href=\"/settings\""), "the navigation hides settings from managers");
+        for path in [
+            "/settings",
+            "/settings/users",
+            "/settings/teams",
+            "/settings/tokens",
+            "/settings/write-keys",
+            "/settings/features",
+            "/settings/workspace",
+            "/settings/spend",
+        ] {
+            assert_eq!(page(&server, &manager, path).await.0, StatusCode::FORBIDDEN, "GET {path} on {}", t.label);
+        }
+        let posts: [(&str, &[(&str, &str)]); 10] = [
+            ("/settings/users", &[("email", "x@k.example"), ("name", "X"), ("role", "admin")]),
+            ("/settings/users/1", &[("role", "viewer")]),
+            ("/settings/teams", &[("name", "Enterprise")]),
+            ("/settings/teams/1", &[("name", "Renamed")]),
+            ("/settings/tokens", &[("name", "mine"), ("scope", "read")]),
+            ("/settings/write-keys", &[("name", "web")]),
+            ("/settings/features", &[("toml", "")]),
+            (
+                "/settings/workspace",
+                &[("currency", "USD"), ("time_zone", "UTC"), ("fiscal_year_start_month", "1"), ("gross_margin", "0.5")],
+            ),
+            ("/settings/spend", &[("month", "2025-04"), ("amount", "100")]),
+            ("/settings/spend/remove", &[("month", "2025-04")]),
+        ];
+        for (path, fields) in posts {
+            let (status, _, _) = submit(&server, &manager, path, "en", fields).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "POST {path} on {}", t.label);
+        }
+        let (_, teams) = server.get("/api/v1/teams").await;
+        assert_eq!(teams["total"], 0);
+        let (_, settings) = server.get("/api/v1/settings").await;
+        assert_eq!(settings["currency"], "JPY");
+        let (_, spend) = server.get("/api/v1/metrics/spend").await;
+        assert_eq!(spend, json!([]));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_added_user_signs_in_with_the_password_shown_once_and_role_and_team_changes_are_stored() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let (status, _, location) = submit(&server, &admin, "/settings/teams", "en", &[("name", "Enterprise")]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/settings/teams?done=team_created")));
+        let (_, teams) = server.get("/api/v1/teams").await;
+        let team = items(&teams)[0]["id"].as_i64().unwrap();
+        let (status, _, _) =
+            submit(&server, &admin, &format!("/settings/teams/{team}"), "en", &[("name", "Enterprise CS")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, renamed) = server.get(&format!("/api/v1/teams/{team}")).await;
+        assert_eq!(renamed["name"], "Enterprise CS", "{}", t.label);
+
+        let fields = [("email", "aki@k.example"), ("name", "Aki"), ("role", "manager"), ("team_id", &team.to_string())];
+        let (status, html, _) = submit(&server, &admin, "/settings/users", "en", &fields).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let password = text_of(&html, "new-user-password");
+        assert_eq!(password.len(), 16, "{password}");
+        server.sign_in_with("aki@k.example", &password).await;
+        let (_, users) = server.get("/api/v1/users").await;
+        let aki = items(&users).into_iter().find(|u| u["email"] == "aki@k.example").unwrap();
+        assert_eq!((aki["role"].as_str(), aki["team_id"].as_i64()), (Some("manager"), Some(team)));
+        let (again, _) = page(&server, &admin, "/settings/users").await;
+        assert_eq!(again, StatusCode::OK);
+
+        let id = aki["id"].as_i64().unwrap();
+        let (status, _, location) =
+            submit(&server, &admin, &format!("/settings/users/{id}"), "en", &[("role", "csm"), ("team_id", "")]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/settings/users?done=user_updated")));
+        let (_, changed) = server.get(&format!("/api/v1/users/{id}")).await;
+        assert_eq!((changed["role"].as_str(), changed["team_id"].as_i64()), (Some("csm"), None), "{changed}");
+        assert_eq!(changed["name"], "Aki", "the rest of the user stays");
+        let (_, html) = page(&server, &admin, "/settings/users?done=user_updated&lang=ja").await;
+        assert!(html.contains("ユーザーを更新しました。"), "{html}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_users_and_teams_are_refused_with_422_naming_the_field_in_both_languages_and_nothing_is_stored() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let bad = [("email", "not-an-email"), ("name", "Aki"), ("role", "viewer"), ("team_id", "")];
+        let (status, ja, _) = submit(&server, &admin, "/settings/users", "ja", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", t.label);
+        assert!(ja.contains("メールアドレス: メールアドレスの形式ではありません"), "{ja}");
+        assert!(ja.contains("value=\"not-an-email\""), "the form keeps what was typed");
+        let (status, en, _) = submit(&server, &admin, "/settings/users", "en", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Email: is not an email address"), "{en}");
+        let taken = [("email", "admin@k.example"), ("name", "Again"), ("role", "viewer")];
+        let (status, en, _) = submit(&server, &admin, "/settings/users", "en", &taken).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Email: is already used"), "{en}");
+        let unknown_team = [("email", "b@k.example"), ("name", "B"), ("role", "viewer"), ("team_id", "999")];
+        let (status, ja, _) = submit(&server, &admin, "/settings/users", "ja", &unknown_team).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("チーム: 参照先が存在しません"), "{ja}");
+        let (_, users) = server.get("/api/v1/users").await;
+        assert_eq!(users["total"], 1, "only the admin: {users}");
+
+        let (_, list) = server.get("/api/v1/users").await;
+        let admin_id = items(&list)[0]["id"].as_i64().unwrap();
+        let path = format!("/settings/users/{admin_id}");
+        let (status, ja, _) = submit(&server, &admin, &path, "ja", &[("role", "boss")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("権限: 次のいずれかにしてください"), "{ja}");
+        let (status, en, _) = submit(&server, &admin, &path, "en", &[("role", "boss")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Role: must be one of"), "{en}");
+        let (_, me) = server.get(&format!("/api/v1/users/{admin_id}")).await;
+        assert_eq!(me["role"], "admin");
+
+        let (status, ja, _) = submit(&server, &admin, "/settings/teams", "ja", &[("name", "  ")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("チーム名: 必須です"), "{ja}");
+        let (status, en, _) = submit(&server, &admin, "/settings/teams", "en", &[("name", "")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Team name: is required"), "{en}");
+        let (_, teams) = server.get("/api/v1/teams").await;
+        assert_eq!(teams["total"], 0);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_made_on_the_page_works_until_revoked_and_bad_input_stores_nothing() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let (status, html, _) =
+            submit(&server, &admin, "/settings/tokens", "en", &[("name", "reports"), ("scope", "read")]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let secret = text_of(&html, "new-token-secret");
+        assert!(secret.starts_with("kzt_"), "{secret}");
+        let me = server.anonymous.get(server.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::OK, "{}", t.label);
+        let (_, listed) = page(&server, &admin, "/settings/tokens?lang=en").await;
+        assert!(listed.contains("reports") && listed.contains("Read"), "{listed}");
+        assert!(!listed.contains(&secret), "the secret is shown only once");
+
+        let (_, tokens) = server.get("/api/v1/tokens").await;
+        let id = tokens.as_array().unwrap().iter().find(|t| t["name"] == "reports").unwrap()["id"].as_i64().unwrap();
+        let (status, _, location) = submit(&server, &admin, &format!("/settings/tokens/{id}/revoke"), "en", &[]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/settings/tokens?done=token_revoked")));
+        let me = server.anonymous.get(server.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+        let (status, ja, _) =
+            submit(&server, &admin, "/settings/tokens", "ja", &[("name", ""), ("scope", "root")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("名前: 必須です") && ja.contains("スコープ: 次のいずれかにしてください"), "{ja}");
+        let (status, en, _) =
+            submit(&server, &admin, "/settings/tokens", "en", &[("name", "x"), ("scope", "root")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Scope: must be one of: read, write, admin"), "{en}");
+        let (_, after) = server.get("/api/v1/tokens").await;
+        assert_eq!(after.as_array().unwrap().len(), tokens.as_array().unwrap().len(), "no token was added");
+
+        let without_csrf = server
+            .anonymous
+            .post(server.url("/settings/tokens"))
+            .header("cookie", &admin.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("name=x&scope=read")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(without_csrf.status(), StatusCode::FORBIDDEN);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_write_key_made_on_the_page_is_accepted_by_v1_track_and_its_snippets_point_at_this_server() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let (status, html, _) = submit(&server, &admin, "/settings/write-keys", "en", &[("name", "web app")]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let key = text_of(&html, "new-write-key-secret");
+        assert!(key.starts_with("kzw_"), "{key}");
+        let html = unescaped(&html);
+        let base = &server.base;
+        assert!(html.contains(&format!("new Analytics({{ writeKey: '{key}', host: '{base}' }})")), "{html}");
+        assert!(html.contains(&format!("new Analytics('{key}', {{ dataPlaneUrl: '{base}' }})")), "{html}");
+        assert!(html.contains(&format!("analytics.host = '{base}'")), "{html}");
+        let host = base.trim_start_matches("http://");
+        assert!(html.contains(&format!("apiHost: '{host}/v1', protocol: 'http'")), "{html}");
+        assert!(html.contains(&format!("curl -u '{key}:'")) && html.contains(&format!("{base}/v1/track")), "{html}");
+        assert!(html.contains("data-copy=\"snippet-curl\""), "copy buttons name their snippet");
+
+        let event = json!({"userId": "u1", "event": "Report Exported", "messageId": "m1"});
+        let (status, body) = server.track(&key, "/v1/track", event.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body} on {}", t.label);
+
+        let (_, keys) = server.get("/api/v1/write-keys").await;
+        let id = keys[0]["id"].as_i64().unwrap();
+        let (status, _, _) = submit(&server, &admin, &format!("/settings/write-keys/{id}/revoke"), "en", &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _) = server.track(&key, "/v1/track", event).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked key is refused");
+
+        let (status, ja, _) = submit(&server, &admin, "/settings/write-keys", "ja", &[("name", " ")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("名前: 必須です"), "{ja}");
+        let (status, en, _) = submit(&server, &admin, "/settings/write-keys", "en", &[("name", "")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Name: is required"), "{en}");
+        let (_, after) = server.get("/api/v1/write-keys").await;
+        assert_eq!(after.as_array().unwrap().len(), 1, "no key was added");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+const CATALOG: &str = r#"[[feature]]
+key = "payslip"
+name = "給与明細"
+event = "Payslip Published"
+cadence = "monthly"
+importance = "core"
+
+[[feature]]
+key = "year_end"
+name = "年末調整"
+event = "Year End Adjustment Submitted"
+cadence = "annual"
+season = "11-01..01-31"
+importance = "core"
+"#;
+
+#[tokio::test]
+async fn the_catalog_editor_applies_toml_and_refuses_a_bad_feature_by_line_and_field_storing_nothing() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let (status, _, location) = submit(&server, &admin, "/settings/features", "en", &[("toml", CATALOG)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{}", t.label);
+        assert_eq!(location.as_deref(), Some("/settings/features?done=features_applied&created=2&updated=0&removed=0"));
+        let (_, features) = server.get("/api/v1/features").await;
+        assert_eq!(items(&features).len(), 2, "{features}");
+        let (_, html) = page(&server, &admin, "/settings/features?lang=en&done=features_applied&created=2").await;
+        assert!(html.contains("data-feature-key=\"year_end\"") && html.contains("11-01..01-31"), "{html}");
+        assert!(html.contains("2 added"), "{html}");
+        assert!(unescaped(&html).contains("key = \"payslip\""), "the editor holds the export: {html}");
+
+        let broken =
+            CATALOG.replace("cadence = \"monthly\"", "cadence = \"hourly\"").replace("年末調整", "年末調整（新）");
+        let (status, en, _) = submit(&server, &admin, "/settings/features", "en", &[("toml", &broken)]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("[[feature]] at line 1, cadence: must be one of: daily, weekly"), "{en}");
+        assert!(unescaped(&en).contains("cadence = \"hourly\""), "the editor keeps the sent text");
+        let (status, ja, _) = submit(&server, &admin, "/settings/features", "ja", &[("toml", &broken)]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("1 行目の [[feature]]、cadence: 次のいずれかにしてください"), "{ja}");
+        let (status, en, _) =
+            submit(&server, &admin, "/settings/features", "en", &[("toml", "[[feature]\nkey=")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("[[feature]] at line 1"), "{en}");
+        let (_, after) = server.get("/api/v1/features").await;
+        let names: Vec<Value> = items(&after).iter().map(|f| f["name"].clone()).collect();
+        assert!(
+            names.contains(&json!("年末調整")),
+            "the valid feature of a refused file is not stored either: {after}"
+        );
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn workspace_settings_are_saved_and_bad_values_are_refused_naming_each_field() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let bad = [
+            ("currency", "USD"),
+            ("time_zone", "Mars/Base"),
+            ("fiscal_year_start_month", "13"),
+            ("gross_margin", "1.5"),
+        ];
+        let (status, en, _) = submit(&server, &admin, "/settings/workspace", "en", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", t.label);
+        assert!(en.contains("Fiscal year starts in: must be between 1 and 12"), "{en}");
+        assert!(en.contains("Gross margin: must be between"), "{en}");
+        assert!(en.contains("value=\"Mars/Base\""), "the form keeps what was typed");
+        let (status, ja, _) = submit(&server, &admin, "/settings/workspace", "ja", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("会計年度の開始月: 1 から 12 の範囲で指定してください") && ja.contains("粗利率:"), "{ja}");
+        let zone_only = [
+            ("currency", "USD"),
+            ("time_zone", "Mars/Base"),
+            ("fiscal_year_start_month", "1"),
+            ("gross_margin", "0.8"),
+        ];
+        let (status, ja, _) = submit(&server, &admin, "/settings/workspace", "ja", &zone_only).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("タイムゾーン: タイムゾーン名ではありません"), "{ja}");
+        let (_, unchanged) = server.get("/api/v1/settings").await;
+        assert_eq!(
+            (unchanged["currency"].as_str(), unchanged["time_zone"].as_str()),
+            (Some("JPY"), Some("Asia/Tokyo"))
+        );
+
+        let good = [
+            ("currency", "usd"),
+            ("time_zone", "America/New_York"),
+            ("fiscal_year_start_month", "1"),
+            ("gross_margin", "0.8"),
+        ];
+        let (status, _, location) = submit(&server, &admin, "/settings/workspace", "en", &good).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/settings/workspace?done=settings_saved"))
+        );
+        let (_, saved) = server.get("/api/v1/settings").await;
+        assert_eq!(saved["currency"], "USD");
+        assert_eq!(saved["time_zone"], "America/New_York");
+        assert_eq!(saved["fiscal_year_start_month"], 1);
+        assert_eq!(saved["gross_margin"], "0.8");
+        assert_eq!(saved["stages"], unchanged["stages"], "stages are kept");
+        let (_, html) = page(&server, &admin, "/settings/workspace?lang=en").await;
+        assert!(html.contains("value=\"America/New_York\"") && html.contains("value=\"0.8\""), "{html}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn spend_is_set_and_removed_per_month_and_bad_months_or_amounts_store_nothing() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let (status, _, location) =
+            submit(&server, &admin, "/settings/spend", "en", &[("month", "2025-04"), ("amount", "1,200,000")]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/settings/spend?done=spend_saved")));
+        submit(&server, &admin, "/settings/spend", "en", &[("month", "2025-05"), ("amount", "800000")]).await;
+        let (_, spend) = server.get("/api/v1/metrics/spend").await;
+        assert_eq!(spend.as_array().map(Vec::len), Some(2), "{spend} on {}", t.label);
+        assert_eq!(spend[0]["month"], "2025-04");
+        let (_, html) = page(&server, &admin, "/settings/spend?lang=ja").await;
+        assert!(html.contains("id=\"spend-2025-04\"") && html.contains("¥1,200,000"), "{html}");
+
+        let bad = [("month", "2025-13"), ("amount", "-5")];
+        let (status, en, _) = submit(&server, &admin, "/settings/spend", "en", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Amount: must be 0 or more") && en.contains("Month (YYYY-MM):"), "{en}");
+        let (status, ja, _) = submit(&server, &admin, "/settings/spend", "ja", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(ja.contains("金額: 0 以上にしてください") && ja.contains("月（YYYY-MM）:"), "{ja}");
+        let (status, _, _) = submit(&server, &admin, "/settings/spend/remove", "en", &[("month", "April")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, unchanged) = server.get("/api/v1/metrics/spend").await;
+        assert_eq!(unchanged, spend);
+
+        let (status, _, location) =
+            submit(&server, &admin, "/settings/spend/remove", "en", &[("month", "2025-04")]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/settings/spend?done=spend_removed")));
+        let (_, after) = server.get("/api/v1/metrics/spend").await;
+        assert_eq!(after, json!([{"month": "2025-05", "amount": spend[1]["amount"]}]));
+        drop(server);
+        t.finish().await;
+    }
+}
