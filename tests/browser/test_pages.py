@@ -1,0 +1,190 @@
+"""Browser tests: real headless Chromium (through chromedriver and Selenium) against a running
+Kizuna with demo data. Run by crates/kizuna/tests/browser.rs, which starts the server:
+
+    python3 tests/browser/test_pages.py BASE_URL EMAIL PASSWORD SCREENSHOT_DIR
+
+Every page visited is checked for JavaScript console errors and saved as a screenshot.
+"""
+
+import json
+import os
+import re
+import sys
+import unittest
+import urllib.request
+from decimal import ROUND_HALF_UP, Decimal
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+BASE, EMAIL, PASSWORD, SHOTS = sys.argv[1:5]
+del sys.argv[1:5]
+
+
+def chromium():
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=ja"):
+        options.add_argument(flag)
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    return webdriver.Chrome(service=service, options=options)
+
+
+def whole_units(text):
+    """¥1,234,567 or JPY 1,234,567 → 1234567 (signs kept)."""
+    digits = re.sub(r"[^0-9-]", "", text)
+    return int(digits)
+
+
+def rounded(value, places):
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+class Pages(unittest.TestCase):
+    """One signed-in browser walks the product in order, as a CSM would."""
+
+    driver = None
+    visited = []
+
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(SHOTS, exist_ok=True)
+        cls.driver = chromium()
+        cls.driver.implicitly_wait(2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+
+    def open(self, path):
+        self.driver.get(BASE + path)
+        return self.loaded(path)
+
+    def loaded(self, name):
+        """Waits for the page script to have drawn every chart, then checks the console and
+        saves a screenshot."""
+        WebDriverWait(self.driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        WebDriverWait(self.driver, 10).until(
+            lambda d: d.execute_script(
+                "return Array.from(document.querySelectorAll('canvas[data-chart]'))"
+                ".every(c => typeof Chart !== 'undefined' && Chart.getChart(c) !== undefined)"
+            )
+        )
+        errors = [e for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+        self.assertEqual(errors, [], f"JavaScript console errors on {name}")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "home"
+        self.driver.save_screenshot(os.path.join(SHOTS, f"{len(Pages.visited):02d}-{slug}.png"))
+        Pages.visited.append(name)
+        return self.driver
+
+    def api(self, path):
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
+        request = urllib.request.Request(BASE + path, headers={"Cookie": cookie, "Accept-Language": "en"})
+        with urllib.request.urlopen(request) as response:
+            return json.load(response)
+
+    def text(self, element_id):
+        return self.driver.find_element(By.ID, element_id).text.strip()
+
+    def test_01_sign_in(self):
+        self.open("/login")
+        self.driver.find_element(By.ID, "email").send_keys(EMAIL)
+        self.driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        self.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "mrr-value")))
+        self.loaded("home")
+        self.assertEqual(self.driver.find_element(By.TAG_NAME, "html").get_attribute("lang"), "ja")
+
+    def test_02_dashboard_figures_equal_the_metrics_api(self):
+        self.open("/")
+        report = self.api("/api/v1/metrics/report")
+        retention = self.api("/api/v1/metrics/retention")
+        mrr = rounded(report[-1]["mrr_end"], 0)
+        self.assertEqual(whole_units(self.text("mrr-value")), int(mrr))
+        nrr = rounded(Decimal(retention["nrr"]) * 100, 1)
+        self.assertEqual(self.text("nrr-value"), f"{nrr}%")
+        churn = rounded(Decimal(retention["customer_churn_rate"]) * 100, 1)
+        self.assertEqual(self.text("logo-churn-value"), f"{churn}%")
+
+    def test_03_filter_the_account_list_and_open_an_account(self):
+        self.open("/accounts")
+        Select(self.driver.find_element(By.ID, "filter-stage")).select_by_value("adoption")
+        Select(self.driver.find_element(By.ID, "filter-sort")).select_by_value("score")
+        self.driver.find_element(By.ID, "apply-filters").click()
+        self.loaded("accounts filtered")
+        self.assertIn("stage=adoption", self.driver.current_url)
+        count = int(self.text("account-count"))
+        expected = self.api("/api/v1/accounts?stage=adoption&limit=1")["total"]
+        self.assertEqual(count, expected)
+        stages = {row.find_elements(By.TAG_NAME, "td")[3].text for row in
+                  self.driver.find_elements(By.CSS_SELECTOR, "#accounts-table tbody tr")}
+        self.assertEqual(stages, {"活用"})
+        first = self.driver.find_element(By.CSS_SELECTOR, "#accounts-table tbody tr td a")
+        name = first.text
+        first.click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "account-name")))
+        self.loaded("account")
+        self.assertIn(name, self.text("account-name"))
+        Pages.account_path = self.driver.current_url.replace(BASE, "")
+
+    def test_04_a_note_appears_in_the_timeline(self):
+        self.open(Pages.account_path)
+        self.driver.find_element(By.CSS_SELECTOR, "section[aria-labelledby=timeline] details summary").click()
+        Select(self.driver.find_element(By.ID, "entry-kind")).select_by_value("meeting")
+        self.driver.find_element(By.ID, "entry-title").send_keys("定例会議: 年末調整の準備を確認")
+        self.driver.find_element(By.ID, "entry-body").send_keys("人事部と次回の更新について話した")
+        self.driver.find_element(By.ID, "entry-submit").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "timeline-entries")))
+        self.loaded("account after note")
+        entries = self.text("timeline-entries")
+        self.assertIn("定例会議: 年末調整の準備を確認", entries)
+        self.assertIn("打ち合わせ", entries)
+
+    def test_05_a_pulse_changes_the_score_and_its_explanation(self):
+        self.open(Pages.account_path)
+        before_score = self.text("account-score")
+        before_measures = self.text("measures-table")
+        self.driver.find_element(By.ID, "pulse-score-1").click()
+        self.driver.find_element(By.ID, "pulse-reason-champion_left").click()
+        self.driver.find_element(By.ID, "pulse-comment").send_keys("推進者が退職した")
+        self.driver.find_element(By.ID, "pulse-submit").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "pulses-table")))
+        self.loaded("account after pulse")
+        self.assertIn("CSM の所感: 1 / 5", self.text("measures-table"))
+        self.assertNotEqual(before_measures, self.text("measures-table"))
+        self.assertNotEqual(before_score, self.text("account-score"))
+        self.assertIn("推進者の離脱", self.text("pulses-table"))
+
+    def test_06_switch_to_english_and_back(self):
+        self.open("/accounts")
+        self.driver.find_element(By.ID, "switch-lang").click()
+        WebDriverWait(self.driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+        self.loaded("accounts in English")
+        self.assertEqual(self.driver.find_element(By.TAG_NAME, "h1").text, "Accounts")
+        self.open("/")
+        self.assertEqual(self.driver.find_element(By.TAG_NAME, "h1").text, "Home", "the choice is remembered")
+        self.driver.find_element(By.ID, "switch-lang").click()
+        WebDriverWait(self.driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja")
+        self.loaded("home in Japanese")
+        self.assertEqual(self.driver.find_element(By.TAG_NAME, "h1").text, "ホーム")
+
+    def test_07_every_page_renders_without_console_errors(self):
+        pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
+                 "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
+                 "/settings/features", "/settings/workspace", "/settings/spend"]
+        for lang in ("ja", "en"):
+            for path in pages:
+                separator = "&" if "?" in path else "?"
+                self.open(f"{path}{separator}lang={lang}")
+                self.assertEqual(self.driver.find_element(By.TAG_NAME, "html").get_attribute("lang"), lang, path)
+                self.assertTrue(self.driver.find_element(By.TAG_NAME, "h1").text.strip(), path)
+
+
+if __name__ == "__main__":
+    result = unittest.main(verbosity=2, exit=False).result
+    print(f"screenshots: {len(Pages.visited)} pages in {SHOTS}")
+    sys.exit(0 if result.wasSuccessful() else 1)
