@@ -5,8 +5,10 @@ pub mod accounts;
 pub mod assets;
 mod chart;
 mod format;
+pub mod health;
 pub mod layout;
 pub mod login;
+pub mod metrics;
 pub mod setup;
 
 pub use layout::{Frame, LANG_COOKIE};
