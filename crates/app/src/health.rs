@@ -34,6 +34,89 @@ pub fn parse_health_toml(file: &str, text: &str) -> Result<HealthConfig, AppErro
     Ok(config)
 }
 
+/// The configuration as a TOML file that `parse_health_toml` reads back to the same value: what
+/// the health page's editor starts from. Written a table at a time so that a blank line sets
+/// each grade, scorecard and measure apart, as in `examples/health.toml`.
+pub fn health_toml(config: &HealthConfig) -> Result<String, AppError> {
+    #[derive(Serialize)]
+    struct Head {
+        min_measures: usize,
+    }
+    #[derive(Serialize)]
+    struct Grade<'a> {
+        grade: [&'a domain::health::GradeBand; 1],
+    }
+    #[derive(Serialize)]
+    struct CardHead<'a> {
+        key: &'a str,
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        applies_to: Option<&'a domain::health::AccountMatch>,
+    }
+    #[derive(Serialize)]
+    struct Card<'a> {
+        scorecard: [CardHead<'a>; 1],
+    }
+    #[derive(Serialize)]
+    struct Measures<'a> {
+        measure: [&'a domain::health::MeasureSpec; 1],
+    }
+    #[derive(Serialize)]
+    struct Measure<'a> {
+        scorecard: [Measures<'a>; 1],
+    }
+    fn write(value: &impl Serialize) -> Result<String, AppError> {
+        toml::to_string(value).map_err(|e| AppError::Internal(format!("writing the health configuration as TOML: {e}")))
+    }
+    let mut sections = vec![write(&Head { min_measures: config.min_measures })?];
+    for grade in &config.grades {
+        sections.push(write(&Grade { grade: [grade] })?);
+    }
+    for card in &config.scorecards {
+        let head = CardHead { key: &card.key, name: &card.name, applies_to: card.applies_to.as_ref() };
+        sections.push(write(&Card { scorecard: [head] })?);
+        for measure in &card.measures {
+            // A measure alone still opens its scorecard's array element; the measure belongs to
+            // the scorecard written just above, so that opening line is dropped.
+            let text = write(&Measure { scorecard: [Measures { measure: [measure] }] })?;
+            let body = text.trim_start().strip_prefix("[[scorecard]]").unwrap_or(&text).trim_start();
+            sections.push(body.to_owned());
+        }
+    }
+    Ok(sections.join("\n"))
+}
+
+/// The line of a configuration file that holds a field named as `validate` names it
+/// (`scorecard[0].measure[1].weight`): the closest part of the path that exists in the file.
+pub fn health_toml_line(text: &str, field: &str) -> Option<u64> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let mut span = None;
+    let mut table = Some(document.get_ref());
+    let mut value: Option<&toml::Spanned<toml::de::DeValue<'_>>> = None;
+    for part in field.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let here = match value.map(|v| v.get_ref()) {
+            Some(toml::de::DeValue::Table(inner)) => Some(inner),
+            Some(_) => None,
+            None => table.take(),
+        }?;
+        let (name, found) = here.iter().find(|(name, _)| name.get_ref() == key)?;
+        span = Some(name.span());
+        value = Some(found);
+        if let Some(i) = index {
+            let toml::de::DeValue::Array(items) = found.get_ref() else { break };
+            let item = items.get(i)?;
+            span = Some(item.span());
+            value = Some(item);
+        }
+    }
+    let start = span?.start.min(text.len());
+    Some(1 + text[..start].matches('\n').count() as u64)
+}
+
 pub fn default_health_config() -> HealthConfig {
     parse_health_toml("examples/health.toml", DEFAULT_HEALTH_CONFIG).expect("the shipped health configuration is valid")
 }
@@ -397,5 +480,24 @@ mod tests {
         let text = DEFAULT_HEALTH_CONFIG.replace("weight = 30", "weight = 0");
         let Err(AppError::Invalid(fields)) = parse_health_toml("h.toml", &text) else { panic!("expected invalid") };
         assert_eq!(fields[0].field, "scorecard[0].measure[0].weight");
+        let line = health_toml_line(&text, &fields[0].field).expect("the field is in the file");
+        assert_eq!(text.lines().nth(line as usize - 1), Some("weight = 0"));
+    }
+
+    #[test]
+    fn the_configuration_written_as_toml_reads_back_the_same() {
+        let mut config = default_health_config();
+        config.scorecards[0].name = "line\n[not a table]".into();
+        let mut gold = config.scorecards[0].clone();
+        gold.key = "gold".into();
+        gold.applies_to = Some(domain::health::AccountMatch { tier: Some("gold".into()), ..Default::default() });
+        config.scorecards.insert(0, gold);
+        let text = health_toml(&config).unwrap();
+        assert_eq!(parse_health_toml("h.toml", &text).unwrap(), config);
+        assert!(text.contains("\n\n[[scorecard.measure]]\nkey = "), "tables are set apart: {text}");
+        assert_eq!(
+            health_toml_line(&text, "min_measures"),
+            Some(1 + text.lines().position(|l| l.starts_with("min_measures")).unwrap() as u64)
+        );
     }
 }

@@ -13,8 +13,7 @@ const DEMO_PASSWORD: &str = "demo password for browser tests";
 
 fn browser_installed() -> bool {
     let driver = Path::new("/usr/bin/chromedriver").exists() || std::env::var_os("CHROMEDRIVER").is_some();
-    let selenium =
-        Command::new("python3").args(["-c", "import selenium"]).output().is_ok_and(|o| o.status.success());
+    let selenium = Command::new("python3").args(["-c", "import selenium"]).output().is_ok_and(|o| o.status.success());
     driver && selenium
 }
 

@@ -9,6 +9,7 @@ use app::health::GradeCount;
 use app::health_history::{GradeDrop, HealthHistory};
 use axum::extract::{Path, State};
 use axum::Json;
+use chrono::NaiveDate;
 use domain::health::backtest::BacktestReport;
 use domain::health::pulse::PulseInput;
 use domain::health::{HealthConfig, HealthScore};
@@ -61,10 +62,7 @@ pub async fn replace_config(
     params(("from" = String, Query), ("to" = String, Query), ("horizon_days" = Option<u64>, Query)),
     responses((status = 200, body = BacktestReport), (status = 422, body = Problem)))]
 pub async fn backtest(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<BacktestReport>, ApiError> {
-    let from = params.parsed("from", parse_date);
-    let to = params.parsed("to", parse_date);
-    let horizon =
-        params.parsed("horizon_days", |raw| raw.parse::<u64>().map_err(|_| Reason::InvalidInteger)).unwrap_or(90);
+    let (from, to, horizon) = backtest_params(&mut params);
     for (field, value) in [("from", from), ("to", to)] {
         if value.is_none() && !params.errors.iter().any(|e| e.field == field) {
             params.errors.push(FieldError::new(field, Reason::Required));
@@ -73,6 +71,15 @@ pub async fn backtest(State(app): State<AppState>, mut params: QueryParams) -> R
     params.finish()?;
     let (Some(from), Some(to)) = (from, to) else { return Err(ApiError::Fields(Vec::new())) };
     Ok(Json(app.health_backtest(from, to, horizon).await?))
+}
+
+/// The backtest's `from` and `to` as given, and `horizon_days` (default 90).
+pub(crate) fn backtest_params(params: &mut QueryParams) -> (Option<NaiveDate>, Option<NaiveDate>, u64) {
+    let from = params.parsed("from", parse_date);
+    let to = params.parsed("to", parse_date);
+    let horizon =
+        params.parsed("horizon_days", |raw| raw.parse::<u64>().map_err(|_| Reason::InvalidInteger)).unwrap_or(90);
+    (from, to, horizon)
 }
 
 fn days(params: &mut QueryParams, name: &str, default: u64) -> u64 {

@@ -17,8 +17,8 @@ use domain::{AccountId, Money, Reason, TeamId, UserId};
 use serde::Serialize;
 use store::AccountQuery;
 
-/// The filters every metric takes, read from the query string.
-fn filter(params: &mut QueryParams) -> MetricsFilter {
+/// The filters every metric takes, read from the query string (the API and the metrics page).
+pub(crate) fn filter(params: &mut QueryParams) -> MetricsFilter {
     let custom = params.custom_field();
     MetricsFilter {
         accounts: AccountQuery {
@@ -41,10 +41,20 @@ fn date(params: &mut QueryParams, name: &str, default: NaiveDate) -> NaiveDate {
 
 /// `from` (default: a year before `to`), `to` (default: today), and `interval` (default month).
 fn range(app: &AppState, params: &mut QueryParams) -> (Interval, NaiveDate, NaiveDate) {
+    range_or(app, params, app.today(), app::metrics::year_ending)
+}
+
+/// `from`, `to` and `interval` (default month), with the caller's defaults for the dates.
+pub(crate) fn range_or(
+    app: &AppState,
+    params: &mut QueryParams,
+    default_to: NaiveDate,
+    default_from: impl FnOnce(NaiveDate) -> NaiveDate,
+) -> (Interval, NaiveDate, NaiveDate) {
     let fiscal_start = app.settings().fiscal_year_start_month;
     let interval = params.parsed("interval", |raw| parse_interval(raw, fiscal_start)).unwrap_or(Interval::Month);
-    let to = date(params, "to", app.today());
-    let from = date(params, "from", app::metrics::year_ending(to));
+    let to = date(params, "to", default_to);
+    let from = date(params, "from", default_from(to));
     if from > to {
         params
             .errors

@@ -26,6 +26,21 @@ pub fn money(amount: Money, currency: &Currency, lang: Lang) -> String {
     }
 }
 
+/// A change in money: `+¥1,200` / `-¥300` / `¥0`.
+pub fn money_change(amount: Money, currency: &Currency, lang: Lang) -> String {
+    let text = money(amount, currency, lang);
+    if amount.0.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) > rust_decimal::Decimal::ZERO {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
+/// A ratio as a percentage with one decimal (`0.1234` → `12.3%`); `—` when there is none.
+pub fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
 pub fn date(day: Option<chrono::NaiveDate>, lang: Lang) -> String {
     match (day, lang) {
         (None, _) => "—".into(),
@@ -70,10 +85,6 @@ pub fn movement_kind(kind: MovementKind, lang: Lang) -> &'static str {
     }
 }
 
-pub fn percent(ratio: Option<f64>) -> String {
-    ratio.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
-}
-
 /// A score to one decimal, or a dash when there is none.
 pub fn score(value: Option<f64>) -> String {
     value.map_or("—".into(), |s| format!("{s:.1}"))
@@ -111,5 +122,13 @@ mod tests {
         let amount = Money(Decimal::new(123456789, 2));
         assert_eq!(money(amount, &Currency::jpy(), Lang::Ja), "¥1,234,568");
         assert_eq!(money(amount, &Currency::jpy(), Lang::En), "JPY 1,234,568");
+        assert_eq!(money_change(amount, &Currency::jpy(), Lang::Ja), "+¥1,234,568");
+        assert_eq!(money_change(Money(-amount.0), &Currency::jpy(), Lang::Ja), "-¥1,234,568");
+    }
+
+    #[test]
+    fn ratios_are_percentages_with_one_decimal() {
+        assert_eq!(percent(Some(0.1234)), "12.3%");
+        assert_eq!(percent(None), "—");
     }
 }

@@ -129,12 +129,12 @@ fn month_label(report: &PeriodReport, lang: Lang) -> String {
 
 /// Change as money with a sign, and its colour class.
 fn money_change(change: Money, app: &AppState, lang: Lang) -> (String, &'static str) {
-    let text = format::money(change, &app.settings().currency, lang);
-    match change.0.cmp(&Decimal::ZERO) {
-        std::cmp::Ordering::Greater => (format!("+{text}"), "up"),
-        std::cmp::Ordering::Less => (text, "down"),
-        std::cmp::Ordering::Equal => (text, ""),
-    }
+    let class = match change.0.cmp(&Decimal::ZERO) {
+        std::cmp::Ordering::Greater => "up",
+        std::cmp::Ordering::Less => "down",
+        std::cmp::Ordering::Equal => "",
+    };
+    (format::money_change(change, &app.settings().currency, lang), class)
 }
 
 fn waterfall(reports: &[PeriodReport], lang: Lang, app: &AppState) -> (Chart, Vec<(String, String)>) {

@@ -5,9 +5,11 @@ pub mod accounts;
 pub mod assets;
 mod chart;
 mod format;
+pub mod health;
 pub mod home;
 pub mod layout;
 pub mod login;
+pub mod metrics;
 pub mod settings;
 pub mod setup;
 

@@ -1,0 +1,493 @@
+//! `/health`: the grade distribution, the backtest against real churn, the scorecards in words
+//! and, for managers, the configuration as TOML to edit (`POST /health/config`), in Japanese or
+//! English.
+
+use super::chart::{Chart, Dataset};
+use super::{format, render, Frame};
+use crate::api::health::backtest_params;
+use crate::auth::Signed;
+use crate::extract::{FormFields, QueryParams};
+use crate::problem::ApiError;
+use crate::AppState;
+use app::health::{health_toml, health_toml_line, parse_health_toml};
+use app::AppError;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, Days, Months, NaiveDate};
+use domain::access::Access;
+use domain::health::{HealthConfig, MeasureSpec, MeasureType, PointsMapping, Scorecard};
+use domain::i18n::{Lang, Text};
+use domain::FieldError;
+
+pub struct GradeRow {
+    pub key: String,
+    pub name: String,
+    pub colour: String,
+    pub accounts: usize,
+    pub arr: String,
+    pub min: String,
+}
+
+pub struct OutcomeRow {
+    pub label: String,
+    pub colour: String,
+    pub accounts: usize,
+    pub churned: usize,
+    pub rate: String,
+}
+
+pub struct Backtest {
+    pub auc: String,
+    pub observations: usize,
+    pub churn_rate: String,
+    pub lift: String,
+    pub by_grade: Vec<OutcomeRow>,
+    pub calibration: Vec<OutcomeRow>,
+    pub grade_chart: Chart,
+    pub calibration_chart: Chart,
+}
+
+pub struct MeasureRow {
+    pub key: String,
+    pub kind: &'static str,
+    pub parameters: String,
+    pub weight: String,
+    pub share: String,
+    pub points: String,
+}
+
+pub struct ScorecardView {
+    pub key: String,
+    pub name: String,
+    pub applies_to: String,
+    pub measures: Vec<MeasureRow>,
+}
+
+/// The editor's text and what was wrong with it.
+pub struct Editor {
+    pub text: String,
+    pub errors: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "health.html")]
+pub struct HealthPage {
+    pub frame: Frame,
+    pub t: Labels,
+    pub notice: Option<&'static str>,
+    pub grades: Vec<GradeRow>,
+    pub grades_chart: Chart,
+    pub from: String,
+    pub to: String,
+    pub horizon: String,
+    pub backtest_errors: Vec<String>,
+    pub backtest: Option<Backtest>,
+    pub min_measures: usize,
+    pub scorecards: Vec<ScorecardView>,
+    /// Only for readers who may manage the configuration.
+    pub editor: Option<Editor>,
+}
+
+/// Every string on the page, in the reader's language.
+pub struct Labels {
+    pub title: &'static str,
+    pub distribution: &'static str,
+    pub grade: &'static str,
+    pub accounts: &'static str,
+    pub arr: &'static str,
+    pub min_score: &'static str,
+    pub backtest: &'static str,
+    pub backtest_note: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub horizon: &'static str,
+    pub run: &'static str,
+    pub invalid: &'static str,
+    pub auc: &'static str,
+    pub auc_note: &'static str,
+    pub observations: &'static str,
+    pub churn_rate: &'static str,
+    pub lift: &'static str,
+    pub by_grade: &'static str,
+    pub calibration: &'static str,
+    pub score_band: &'static str,
+    pub churned: &'static str,
+    pub scorecards: &'static str,
+    pub min_measures: &'static str,
+    pub applies_to: &'static str,
+    pub measure: &'static str,
+    pub kind: &'static str,
+    pub parameters: &'static str,
+    pub weight: &'static str,
+    pub share: &'static str,
+    pub points: &'static str,
+    pub editor: &'static str,
+    pub editor_note: &'static str,
+    pub save: &'static str,
+    pub not_saved: &'static str,
+}
+
+impl Labels {
+    fn new(lang: Lang) -> Labels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        Labels {
+            title: t("ヘルススコア", "Health"),
+            distribution: t("グレード別の顧客", "Accounts by grade"),
+            grade: t("グレード", "Grade"),
+            accounts: t("顧客数", "Accounts"),
+            arr: t("ARR", "ARR"),
+            min_score: t("最低スコア", "Minimum score"),
+            backtest: t("バックテスト", "Backtest"),
+            backtest_note: t(
+                "各月初時点のデータだけで課金中の顧客を採点し、その後の期間内に解約したかと比べます。",
+                "Paying accounts are scored as of the first of each month with only the data of that day, and compared with whether they churned within the horizon.",
+            ),
+            from: t("開始日", "From"),
+            to: t("終了日", "To"),
+            horizon: t("解約を見る日数", "Horizon (days)"),
+            run: t("実行", "Run"),
+            invalid: t("バックテストの条件に誤りがあります。", "The backtest settings are invalid."),
+            auc: t("AUC", "AUC"),
+            auc_note: t("0.5 は偶然と同じ、1 は完全な判別", "0.5 is chance, 1 is perfect"),
+            observations: t("採点数", "Observations"),
+            churn_rate: t("解約率", "Churn rate"),
+            lift: t("最下位グレードの解約率 ÷ 全体", "Worst grade churn ÷ overall"),
+            by_grade: t("グレード別の解約率", "Churn rate by grade"),
+            calibration: t("スコア帯別の解約率", "Observed churn by score band"),
+            score_band: t("スコア帯", "Score band"),
+            churned: t("解約", "Churned"),
+            scorecards: t("スコアカード", "Scorecards"),
+            min_measures: t(
+                "データのある指標がこの数より少ない顧客のグレードは「不明」です",
+                "Accounts with fewer measures with data than this are graded unknown",
+            ),
+            applies_to: t("対象", "Applies to"),
+            measure: t("指標", "Measure"),
+            kind: t("種類", "Type"),
+            parameters: t("設定", "Parameters"),
+            weight: t("重み", "Weight"),
+            share: t("比重", "Share"),
+            points: t("点数の付け方", "Points"),
+            editor: t("設定を編集（TOML）", "Edit the configuration (TOML)"),
+            editor_note: t(
+                "examples/health.toml と同じ形式です。保存するとすべての顧客のスコアを再計算します。",
+                "The format of examples/health.toml. Saving rescores every account.",
+            ),
+            save: t("保存", "Save"),
+            not_saved: t(
+                "設定に誤りがあるため保存していません。",
+                "The configuration has errors; nothing was saved.",
+            ),
+        }
+    }
+}
+
+fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match kind {
+        MeasureType::CadenceAdherence => t("周期どおりの利用", "Cadence adherence"),
+        MeasureType::SeasonalAdherence => t("季節の利用", "Seasonal adherence"),
+        MeasureType::SeatActivation => t("シート稼働率", "Seat activation"),
+        MeasureType::ActiveUserTrend => t("アクティブユーザーの推移", "Active user trend"),
+        MeasureType::Breadth => t("コア機能の利用範囲", "Breadth of core features"),
+        MeasureType::NpsLatest => t("直近の NPS", "Latest NPS"),
+        MeasureType::NpsAverage => t("NPS 平均", "NPS average"),
+        MeasureType::OpenUrgentTickets => t("未解決の緊急チケット", "Open urgent tickets"),
+        MeasureType::TicketTrend => t("チケット数の推移", "Ticket trend"),
+        MeasureType::CsmPulse => t("CSM の所感", "CSM pulse"),
+        MeasureType::DaysToRenewal => t("更新までの日数", "Days to renewal"),
+        MeasureType::Contraction => t("縮小", "Contraction"),
+    }
+}
+
+fn number(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn points_text(points: &PointsMapping, lang: Lang) -> String {
+    let pairs = |list: &[(f64, f64)], at_least: bool| {
+        list.iter()
+            .map(|(value, points)| {
+                let value = number(*value);
+                let points = number(*points);
+                if at_least {
+                    format!("≥ {value} → {points}")
+                } else {
+                    format!("{value} → {points}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match (&points.thresholds, &points.piecewise) {
+        (Some(steps), _) => format!("{}: {}", t("しきい値", "thresholds"), pairs(steps, true)),
+        (None, Some(knots)) => format!("{}: {}", t("線形補間", "interpolated"), pairs(knots, false)),
+        (None, None) => "—".into(),
+    }
+}
+
+fn parameters(measure: &MeasureSpec, lang: Lang) -> String {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let mut parts = Vec::new();
+    if let Some(feature) = &measure.feature {
+        parts.push(format!("{}: {feature}", t("機能", "feature")));
+    }
+    if let Some(periods) = measure.periods {
+        parts.push(format!("{}: {periods}", t("期間数", "periods")));
+    }
+    if let Some(days) = measure.days {
+        parts.push(format!("{}: {days}", t("日数", "days")));
+    }
+    parts.join(", ")
+}
+
+fn applies_to(card: &Scorecard, lang: Lang) -> String {
+    let Some(rule) = &card.applies_to else {
+        return Text::new("上記以外のすべての顧客（既定）", "Every other account (the default)").pick(lang).to_owned();
+    };
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let mut parts = Vec::new();
+    for (label, value) in [
+        (t("ティア", "tier"), &rule.tier),
+        (t("ステージ", "stage"), &rule.stage),
+        (t("タッチモデル", "touch model"), &rule.touch_model),
+    ] {
+        if let Some(value) = value {
+            parts.push(format!("{label} = {value}"));
+        }
+    }
+    parts.extend(rule.custom.iter().map(|(key, value)| format!("{key} = {value}")));
+    parts.join(t("、かつ ", " and "))
+}
+
+fn scorecards(config: &HealthConfig, lang: Lang) -> Vec<ScorecardView> {
+    config
+        .scorecards
+        .iter()
+        .map(|card| {
+            let total: f64 = card.measures.iter().map(|m| m.weight).sum();
+            ScorecardView {
+                key: card.key.clone(),
+                name: card.name.clone(),
+                applies_to: applies_to(card, lang),
+                measures: card
+                    .measures
+                    .iter()
+                    .map(|m| MeasureRow {
+                        key: m.key.clone(),
+                        kind: measure_type(m.kind, lang),
+                        parameters: parameters(m, lang),
+                        weight: number(m.weight),
+                        share: format::percent((total > 0.0).then(|| m.weight / total)),
+                        points: points_text(&m.points, lang),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The default backtest: twelve monthly points ending where the horizon has fully passed.
+fn default_range(today: NaiveDate, horizon: u64) -> (NaiveDate, NaiveDate) {
+    let settled = today.checked_sub_days(Days::new(horizon)).unwrap_or(today);
+    let to = settled.with_day(1).unwrap_or(settled);
+    let from = to.checked_sub_months(Months::new(11)).unwrap_or(to);
+    (from, to)
+}
+
+fn field_messages(errors: &[FieldError], lang: Lang, label: impl Fn(&str) -> String) -> Vec<String> {
+    errors.iter().map(|e| format!("{}: {}", label(&e.field), e.message(lang))).collect()
+}
+
+/// A configuration's errors in the reader's language, each with its line when it can be found.
+fn config_errors(error: AppError, text: &str, lang: Lang) -> Result<Vec<String>, ApiError> {
+    let at_line = |line: u64| match lang {
+        Lang::Ja => format!("{line} 行目"),
+        Lang::En => format!("line {line}"),
+    };
+    match error {
+        AppError::ImportRejected { errors, .. } => {
+            Ok(errors.iter().map(|e| format!("{}: {}", at_line(e.line), e.reason.message(lang))).collect())
+        }
+        AppError::Invalid(fields) => Ok(field_messages(&fields, lang, |field| match health_toml_line(text, field) {
+            Some(line) => format!("{}, {field}", at_line(line)),
+            None => field.to_owned(),
+        })),
+        other => Err(other.into()),
+    }
+}
+
+async fn build(
+    app: &AppState,
+    frame: Frame,
+    params: &mut QueryParams,
+    editor: Option<Editor>,
+) -> Result<HealthPage, ApiError> {
+    let lang = frame.lang;
+    let t = Labels::new(lang);
+    let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let currency = app.settings().currency;
+    let config = app.health_config().await?;
+    let distribution = app.grade_distribution().await?;
+    let grades: Vec<GradeRow> = distribution
+        .iter()
+        .map(|g| GradeRow {
+            key: g.grade.clone(),
+            name: pick(&g.name_ja, &g.name_en),
+            colour: g.colour.clone(),
+            accounts: g.accounts,
+            arr: format::money(g.arr, &currency, lang),
+            min: config.grades.iter().find(|b| b.key == g.grade).map_or("—".into(), |b| number(b.min)),
+        })
+        .collect();
+    let grades_chart = Chart::bar(
+        "grades-chart",
+        grades.iter().map(|g| g.name.clone()).collect(),
+        vec![Dataset::new(t.accounts, grades.iter().map(|g| g.accounts as f64))
+            .colours(grades.iter().map(|g| g.colour.clone()).collect())],
+    );
+
+    let (from, to, horizon) = backtest_params(params);
+    let (default_from, default_to) = default_range(app.today(), horizon);
+    let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
+    let mut backtest_errors = field_messages(&params.errors, lang, |field| {
+        match field {
+            "from" => t.from,
+            "to" => t.to,
+            "horizon_days" => t.horizon,
+            _ => field,
+        }
+        .to_owned()
+    });
+    let mut backtest = None;
+    if backtest_errors.is_empty() {
+        match app.health_backtest(from, to, horizon).await {
+            Ok(report) => {
+                let outcome = |label: String, colour: String, accounts, churned, rate| OutcomeRow {
+                    label,
+                    colour,
+                    accounts,
+                    churned,
+                    rate: format::percent(rate),
+                };
+                let by_grade: Vec<OutcomeRow> = report
+                    .by_grade
+                    .iter()
+                    .map(|o| {
+                        let row = grades.iter().find(|g| g.key == o.grade);
+                        outcome(
+                            row.map_or_else(|| o.grade.clone(), |g| g.name.clone()),
+                            row.map_or_else(|| "#999999".into(), |g| g.colour.clone()),
+                            o.accounts,
+                            o.churned,
+                            o.churn_rate,
+                        )
+                    })
+                    .collect();
+                let calibration: Vec<OutcomeRow> = report
+                    .calibration
+                    .iter()
+                    .map(|b| {
+                        let upper = if b.from >= 90 { 100 } else { b.from + 10 };
+                        outcome(format!("{}–{upper}", b.from), String::new(), b.accounts, b.churned, b.churn_rate)
+                    })
+                    .collect();
+                let rates = |rows: &[OutcomeRow], source: Vec<Option<f64>>| {
+                    (rows.iter().map(|r| r.label.clone()).collect::<Vec<_>>(), source)
+                };
+                let (grade_labels, grade_rates) =
+                    rates(&by_grade, report.by_grade.iter().map(|o| o.churn_rate.map(|r| r * 100.0)).collect());
+                let (band_labels, band_rates) =
+                    rates(&calibration, report.calibration.iter().map(|b| b.churn_rate.map(|r| r * 100.0)).collect());
+                backtest = Some(Backtest {
+                    auc: report.auc.map_or("—".into(), |a| format!("{a:.3}")),
+                    observations: report.observations,
+                    churn_rate: format::percent(report.churn_rate),
+                    lift: report.worst_grade_lift.map_or("—".into(), |l| format!("{l:.2}")),
+                    grade_chart: Chart::bar(
+                        "backtest-grade-chart",
+                        grade_labels,
+                        vec![Dataset::sparse(t.churn_rate, grade_rates)
+                            .colours(by_grade.iter().map(|g| g.colour.clone()).collect())],
+                    )
+                    .percent(),
+                    calibration_chart: Chart::bar(
+                        "calibration-chart",
+                        band_labels,
+                        vec![Dataset::sparse(t.churn_rate, band_rates)],
+                    )
+                    .percent(),
+                    by_grade,
+                    calibration,
+                });
+            }
+            Err(AppError::Invalid(fields)) => {
+                backtest_errors = field_messages(&fields, lang, |field| field.to_owned());
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let editor = match editor {
+        Some(editor) => Some(editor),
+        None if frame.may(Access::Manage) => Some(Editor { text: health_toml(&config)?, errors: Vec::new() }),
+        None => None,
+    };
+    let notice = (params.text("done").as_deref() == Some("config")).then(|| {
+        frame.pick("ヘルス設定を保存し、スコアを再計算しました。", "Health configuration saved and scores recomputed.")
+    });
+    Ok(HealthPage {
+        frame: frame.at("health"),
+        notice,
+        grades,
+        grades_chart,
+        from: params.text("from").unwrap_or_else(|| from.to_string()),
+        to: params.text("to").unwrap_or_else(|| to.to_string()),
+        horizon: params.text("horizon_days").unwrap_or_else(|| horizon.to_string()),
+        backtest_errors,
+        backtest,
+        min_measures: config.min_measures,
+        scorecards: scorecards(&config, lang),
+        editor,
+        t,
+    })
+}
+
+pub async fn page(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
+    let page = build(&app, frame, &mut params, None).await?;
+    let status = if page.backtest_errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, render(&page, "health")?).into_response())
+}
+
+/// Saves the configuration from the editor and rescores every account, or shows the page again
+/// with every error (line, field, reason) and nothing saved.
+pub async fn save_config(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    mut params: QueryParams,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let text = fields.get("config").to_owned();
+    let saved = match parse_health_toml("health.toml", &text) {
+        Ok(config) => app.set_health_config(&actor, config).await,
+        Err(error) => Err(error),
+    };
+    match saved {
+        Ok(_) => {
+            // Live scores are computed on read; today's stored snapshots (history, grade drops)
+            // are refreshed now rather than at the next scheduled recompute.
+            app.recompute_health(None).await?;
+            Ok(Redirect::to("/health?done=config").into_response())
+        }
+        Err(error) => {
+            let errors = config_errors(error, &text, lang)?;
+            let page = build(&app, frame, &mut params, Some(Editor { text, errors })).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "health")?).into_response())
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The metrics and health pages through real HTTP, on SQLite and (with TEST_DATABASE_URL)
+//! PostgreSQL: the page shows the API's figures for the same filters, its CSV tables match, bad
+//! filters and broken configurations come back as 422 pages naming what is wrong, and only
+//! managers may edit the health configuration.
+
+mod common;
+
+use common::{Browser, Server};
+use domain::access::Role;
+use reqwest::StatusCode;
+use serde_json::Value;
+use store::testing::test_stores;
+
+const ACCOUNTS: &str = "account_id,name,tier\nA1,Alpha,enterprise\nA2,Beta,smb\nA3,Gamma,smb\nA4,Delta,smb\n";
+const SUBSCRIPTIONS: &str = "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,discount_percent,currency\n\
+    S1,A1,core,2025-01-01,2025-03-15,year,10,12000,0,JPY\n\
+    S1,A1,core,2025-03-15,,year,20,12000,0,JPY\n\
+    S2,A2,core,2025-01-01,2025-03-01,month,1,5000,0,JPY\n\
+    S3,A3,core,2025-03-10,,month,2,3000,50,JPY\n\
+    S4,A4,core,2025-02-01,2025-05-10,month,3,2000,0,JPY\n\
+    S4,A4,core,2025-05-10,,month,1,2000,0,JPY\n";
+
+async fn seeded(server: &Server) {
+    let (status, outcome) = server.upload("accounts", ACCOUNTS.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    let (status, outcome) = server.upload("subscriptions", SUBSCRIPTIONS.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    let spend = Some(serde_json::json!({"amount": "6000"}));
+    server.send(reqwest::Method::PUT, "/api/v1/metrics/spend/2025-03", spend).await;
+}
+
+/// A page as the admin (API token) sees it: status and HTML.
+async fn page(server: &Server, path: &str) -> (StatusCode, String) {
+    let response = server.client.get(server.url(path)).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The `data-value` of the element with this id.
+fn value_of(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
+    data_values(&html[at..])[0].clone()
+}
+
+/// Every `data-value` in the text, in order.
+fn data_values(html: &str) -> Vec<String> {
+    html.split("data-value=\"").skip(1).map(|rest| rest[..rest.find('"').unwrap()].to_owned()).collect()
+}
+
+/// The `data-value`s of one table row.
+fn row_values(html: &str, table: &str, key: &str) -> Vec<String> {
+    let table = &html[html.find(&format!("id=\"{table}\"")).unwrap_or_else(|| panic!("no #{table}"))..];
+    let row = &table[table.find(key).unwrap_or_else(|| panic!("no row {key} in #{html}"))..];
+    data_values(&row[..row.find("</tr>").unwrap()])
+}
+
+/// An API figure as the page's `data-value` carries it: strings as they are, numbers as digits.
+fn exact(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+const RANGE: &str = "from=2025-01-01&to=2025-06-30&interval=month";
+
+#[tokio::test]
+async fn the_metrics_page_shows_the_figures_of_the_metrics_api_for_the_same_filters() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        seeded(&server).await;
+        let quarters = "from=2025-01-01&to=2025-06-30&interval=quarter";
+        for (range, filters) in
+            [(RANGE, ""), (RANGE, "&tier=smb"), (RANGE, "&product=core&touch_model="), (quarters, "")]
+        {
+            let (status, html) = page(&server, &format!("/metrics?{range}{filters}&lang=en")).await;
+            assert_eq!(status, StatusCode::OK, "{}: {html}", t.label);
+            let (_, report) = server.get(&format!("/api/v1/metrics/report?{range}{filters}")).await;
+            let periods = report.as_array().unwrap();
+            let last = periods.last().unwrap();
+            assert_eq!(value_of(&html, "mrr-value"), exact(&last["mrr_end"]), "{filters}");
+            assert_eq!(value_of(&html, "arr-value"), exact(&last["arr_end"]), "{filters}");
+            assert_eq!(value_of(&html, "customers-value"), exact(&last["customers_end"]), "{filters}");
+            for period in periods {
+                let first = period["period"]["first"].as_str().unwrap();
+                let expected: Vec<String> = [
+                    "mrr_start",
+                    "mrr_end",
+                    "arr_end",
+                    "customers_end",
+                    "churned_customers",
+                    "customer_churn_rate",
+                    "gross_mrr_churn_rate",
+                    "net_mrr_churn_rate",
+                    "nrr",
+                    "grr",
+                    "quick_ratio",
+                    "arpa",
+                ]
+                .iter()
+                .map(|key| exact(&period[key]))
+                .collect();
+                let key = format!("data-period=\"{first}\"");
+                assert_eq!(row_values(&html, "report-table", &key), expected, "{filters} {first}");
+                let m = &period["movements"];
+                let moved: Vec<String> = ["new", "expansion", "reactivation", "contraction", "churn"]
+                    .iter()
+                    .map(|kind| exact(&m[kind]["amount"]))
+                    .collect();
+                assert_eq!(row_values(&html, "movements-table", &key)[..5], moved[..], "{filters} {first}");
+            }
+            let (_, retention) = server.get(&format!("/api/v1/metrics/retention?date=2025-06-30{filters}")).await;
+            assert_eq!(value_of(&html, "nrr-value"), exact(&retention["nrr"]), "{filters}");
+            assert_eq!(value_of(&html, "grr-value"), exact(&retention["grr"]), "{filters}");
+        }
+
+        let (_, cohorts) = server.get("/api/v1/metrics/cohorts?from=2025-01&to=2025-06").await;
+        let (_, html) = page(&server, &format!("/metrics?{RANGE}")).await;
+        let january = cohorts.as_array().unwrap().iter().find(|c| c["month"] == "2025-01").unwrap();
+        let retained: Vec<String> =
+            january["months"].as_array().unwrap().iter().map(|m| exact(&m["revenue_retention"])).collect();
+        assert_eq!(row_values(&html, "cohort-table", "data-cohort=\"2025-01\""), retained);
+        let (_, economics) = server.get(&format!("/api/v1/metrics/unit-economics?{RANGE}")).await;
+        let march = row_values(&html, "unit-economics-table", "data-period=\"2025-03-01\"");
+        assert_eq!(march[3], exact(&economics[2]["cac"]), "CAC of March");
+        for expected in ["指標", "MRR の増減", "コホート別の売上継続率", "CSV をダウンロード", "解約率の推移"]
+        {
+            assert!(html.contains(expected), "{expected} missing in Japanese");
+        }
+        let (_, en) = page(&server, &format!("/metrics?{RANGE}&lang=en")).await;
+        for expected in
+            ["MRR movements", "Revenue retention by cohort", "Churn trend", "NRR and GRR trend", "LTV and CAC"]
+        {
+            assert!(en.contains(expected), "{expected} missing in English");
+        }
+
+        let (status, html) = page(&server, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        let this_month = chrono::Datelike::with_day(&server.app.today(), 1).unwrap();
+        let from = this_month.checked_sub_months(chrono::Months::new(12)).unwrap();
+        let to = this_month.pred_opt().unwrap();
+        assert!(html.contains(&format!("id=\"filter-from\" value=\"{from}\"")), "the last 12 full months by default");
+        assert!(html.contains(&format!("id=\"filter-to\" value=\"{to}\"")));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+fn csv_rows(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+    (header, rows)
+}
+
+fn column(header: &[String], rows: &[Vec<String>], name: &str) -> Vec<String> {
+    let i = header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    rows.iter().map(|r| r[i].clone()).collect()
+}
+
+#[tokio::test]
+async fn the_csv_downloads_parse_and_hold_the_api_figures() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        seeded(&server).await;
+        let filters = format!("{RANGE}&tier=smb");
+        let download = |table: &str| {
+            let request = server.client.get(server.url(&format!("/metrics/export/{table}?{filters}")));
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+                assert!(response.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+                csv_rows(&response.text().await.unwrap())
+            }
+        };
+        let (_, report) = server.get(&format!("/api/v1/metrics/report?{filters}")).await;
+        let periods = report.as_array().unwrap();
+        let api = |f: &dyn Fn(&Value) -> &Value| periods.iter().map(|p| exact(f(p))).collect::<Vec<_>>();
+
+        let (header, rows) = download("report").await;
+        assert_eq!(rows.len(), 6, "one row per month");
+        for key in ["mrr_end", "arr_end", "customers_end", "nrr", "grr", "customer_churn_rate", "arpa"] {
+            assert_eq!(column(&header, &rows, key), api(&|p| &p[key]), "{key}");
+        }
+        let (header, rows) = download("movements").await;
+        for kind in ["new", "expansion", "reactivation", "contraction", "churn"] {
+            assert_eq!(column(&header, &rows, &format!("{kind}_mrr")), api(&|p| &p["movements"][kind]["amount"]));
+            assert_eq!(column(&header, &rows, &format!("{kind}_count")), api(&|p| &p["movements"][kind]["count"]));
+        }
+        let (_, cohorts) = server.get("/api/v1/metrics/cohorts?from=2025-01&to=2025-06&tier=smb").await;
+        let expected: Vec<String> = cohorts
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["months"].as_array().unwrap().iter().map(|m| exact(&m["revenue_retention"])))
+            .collect();
+        let (header, rows) = download("cohorts").await;
+        assert_eq!(column(&header, &rows, "revenue_retention"), expected);
+        let (_, economics) = server.get(&format!("/api/v1/metrics/unit-economics?{filters}")).await;
+        let (header, rows) = download("unit-economics").await;
+        let economics = economics.as_array().unwrap();
+        assert_eq!(column(&header, &rows, "cac"), economics.iter().map(|e| exact(&e["cac"])).collect::<Vec<_>>());
+        assert_eq!(
+            column(&header, &rows, "ltv"),
+            economics.iter().map(|e| exact(&e["ltv"]["ltv"])).collect::<Vec<_>>()
+        );
+
+        let (status, _) = page(&server, &format!("/metrics/export/accounts?{RANGE}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_filters_show_the_page_again_with_422_naming_each_field_in_the_readers_language() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let query = "interval=decade&owner=abc&custom=nocolon&from=2025-13-40";
+        let response = server.client.get(server.url(&format!("/metrics?{query}&lang=en"))).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let en = response.text().await.unwrap();
+        for expected in [
+            "Some filters are invalid.",
+            "Interval (interval):",
+            "Owner (incl. sub owner) (owner):",
+            "Custom field (custom):",
+            "From (from):",
+        ] {
+            assert!(en.contains(expected), "{expected} missing: {en}");
+        }
+        assert!(en.contains("value=\"nocolon\""), "the reader's input is kept");
+        assert!(!en.contains("id=\"report-table\""), "no figures for invalid filters");
+        let (status, ja) = page(&server, &format!("/metrics?{query}&lang=ja")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        for expected in [
+            "絞り込み条件に誤りがあります。",
+            "集計単位 (interval):",
+            "担当者（副担当を含む） (owner):",
+            "開始日 (from):",
+        ] {
+            assert!(ja.contains(expected), "{expected} missing: {ja}");
+        }
+        let (status, _) = page(&server, "/metrics/export/report?interval=decade").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_health_page_shows_the_grade_distribution_the_backtest_and_the_scorecards() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        seeded(&server).await;
+        let (status, en) = page(&server, "/health?lang=en").await;
+        assert_eq!(status, StatusCode::OK, "{en}");
+        let (_, grades) = server.get("/api/v1/health/grades").await;
+        for grade in grades.as_array().unwrap() {
+            let key = format!("data-grade=\"{}\"", grade["grade"].as_str().unwrap());
+            assert_eq!(row_values(&en, "grades-table", &key), vec![exact(&grade["accounts"])], "{key}");
+            assert!(en.contains(grade["name_en"].as_str().unwrap()));
+        }
+        for expected in [
+            "id=\"grades-chart\"",
+            "id=\"backtest-auc\"",
+            "id=\"calibration-table\"",
+            "id=\"backtest-grades-table\"",
+            "id=\"scorecard-default\"",
+            "Cadence adherence",
+            "thresholds: ≥ 1 → 100",
+            "Every other account (the default)",
+        ] {
+            assert!(en.contains(expected), "{expected} missing: {en}");
+        }
+        let (_, backtest) = server.get("/api/v1/health/backtest?from=2025-02-01&to=2025-05-01&horizon_days=60").await;
+        let (status, html) = page(&server, "/health?from=2025-02-01&to=2025-05-01&horizon_days=60&lang=en").await;
+        assert_eq!(status, StatusCode::OK);
+        let observations = format!("id=\"backtest-observations\">{}<", backtest["observations"]);
+        assert!(html.contains(&observations), "{observations} missing: {html}");
+        let (_, ja) = page(&server, "/health").await;
+        for expected in ["グレード別の顧客", "バックテスト", "スコア帯別の解約率", "周期どおりの利用"]
+        {
+            assert!(ja.contains(expected), "{expected} missing");
+        }
+        let (status, bad) = page(&server, "/health?horizon_days=x&lang=en").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.contains("Horizon (days): "), "{bad}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+/// The page as a signed-in browser.
+async fn browse(server: &Server, browser: &Browser, path: &str) -> (StatusCode, String) {
+    let response = server.anonymous.get(server.url(path)).header("cookie", &browser.cookie).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// Submits the editor as a browser does: a form with the CSRF token.
+async fn submit(server: &Server, browser: &Browser, path: &str, config: &str) -> reqwest::Response {
+    let form = [("csrf_token", browser.csrf.as_str()), ("config", config)];
+    server.anonymous.post(server.url(path)).header("cookie", &browser.cookie).form(&form).send().await.unwrap()
+}
+
+/// The editor's text, unescaped as the browser shows it.
+fn editor_text(html: &str) -> String {
+    let start = html.find("id=\"health-config\"").expect("an editor");
+    let body = &html[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</textarea>").unwrap()];
+    body.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn a_manager_saves_an_edited_configuration_and_the_api_returns_it() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        let (status, html) = browse(&server, &manager, "/health").await;
+        assert_eq!(status, StatusCode::OK);
+        let text = editor_text(&html);
+        let (_, before) = server.get("/api/v1/health/config").await;
+        assert_eq!(
+            app::health::parse_health_toml("page", &text).unwrap().min_measures,
+            3,
+            "the editor holds the config"
+        );
+        let edited = text
+            .replace("min_measures = 3", "min_measures = 2")
+            .replace("name_en = \"Neutral\"", "name_en = \"Watch\"");
+        let response = submit(&server, &manager, "/health/config", &edited).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap());
+        assert_eq!(response.headers()["location"], "/health?done=config");
+        let (_, after) = server.get("/api/v1/health/config").await;
+        assert_eq!(after["min_measures"], 2);
+        assert_eq!(after["grade"][1]["name_en"], "Watch");
+        assert_eq!(after["scorecard"], before["scorecard"], "the scorecards are as they were");
+        let (_, html) = browse(&server, &manager, "/health?done=config&lang=en").await;
+        assert!(html.contains("id=\"health-notice\""), "{html}");
+        assert!(html.contains("Watch"));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_broken_configuration_is_refused_with_its_line_and_nothing_changes() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        let (_, html) = browse(&server, &manager, "/health").await;
+        let text = editor_text(&html);
+        let (_, before) = server.get("/api/v1/health/config").await;
+
+        let line = 1 + text.lines().position(|l| l.starts_with("weight = ")).unwrap();
+        let zero_weight: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| if i + 1 == line { "weight = 0\n".to_owned() } else { format!("{l}\n") })
+            .collect();
+        let response = submit(&server, &manager, "/health/config?lang=en", &zero_weight).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let en = response.text().await.unwrap();
+        let expected = format!("line {line}, scorecard[0].measure[0].weight: ");
+        assert!(en.contains(&expected), "{expected} missing: {en}");
+        assert!(en.contains("nothing was saved"));
+        assert!(en.contains("weight = 0"), "the submitted text stays in the editor");
+
+        let syntax = text.replacen("min_measures = 3", "min_measures = ", 1);
+        let line = 1 + syntax.lines().position(|l| l.starts_with("min_measures")).unwrap();
+        let response = submit(&server, &manager, "/health/config?lang=ja", &syntax).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let ja = response.text().await.unwrap();
+        assert!(ja.contains(&format!("{line} 行目: ")), "line {line} missing: {ja}");
+        assert!(ja.contains("保存していません"));
+
+        let (_, after) = server.get("/api/v1/health/config").await;
+        assert_eq!(after, before, "nothing was stored");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_csm_sees_no_editor_and_may_not_post_a_configuration() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, csm) = server.browser("csm@k.example", Role::Csm).await;
+        let (status, html) = browse(&server, &csm, "/health").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("id=\"scorecard-default\""));
+        assert!(!html.contains("id=\"health-config\""), "no editor for a CSM");
+        let (_, before) = server.get("/api/v1/health/config").await;
+        let response = submit(&server, &csm, "/health/config", "min_measures = 1\n").await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let (_, after) = server.get("/api/v1/health/config").await;
+        assert_eq!(after, before);
+        drop(server);
+        t.finish().await;
+    }
+}
