@@ -28,6 +28,8 @@ def chromium():
     options = webdriver.ChromeOptions()
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=ja"):
         options.add_argument(flag)
+    # The page language comes from Accept-Language until the reader switches it.
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ja,en"})
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))

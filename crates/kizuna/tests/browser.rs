@@ -72,6 +72,7 @@ async fn a_csm_signs_in_reads_the_dashboard_works_an_account_and_switches_langua
         let dir = tempfile::tempdir().unwrap();
         let running = serve_demo(dir.path(), database.as_ref()).await;
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots").join(label);
+        let _ = std::fs::remove_dir_all(&shots);
         let output = Command::new("python3")
             .arg(&script)
             .args([running.base.as_str(), DEMO_ADMIN, DEMO_PASSWORD])
@@ -84,6 +85,6 @@ async fn a_csm_signs_in_reads_the_dashboard_works_an_account_and_switches_langua
         eprintln!("{label}: {printed}");
     }
     for database in databases.into_iter().flatten() {
-        database.drop().await;
+        database.drop_database().await;
     }
 }

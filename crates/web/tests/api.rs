@@ -318,9 +318,9 @@ async fn accounts_page_lists_accounts_with_arr_in_both_languages() {
     let server = Server::start(&t).await;
     server.upload("accounts", ACCOUNTS.as_bytes().to_vec()).await;
     server.upload("subscriptions", SUBSCRIPTIONS.as_bytes().to_vec()).await;
-    let ja = server.client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
+    let ja = server.client.get(server.url("/accounts")).send().await.unwrap().text().await.unwrap();
     assert!(ja.contains("顧客一覧") && ja.contains("¥1,200,000") && ja.contains("Gamma"), "{ja}");
-    let en = server.client.get(server.url("/?lang=en")).send().await.unwrap().text().await.unwrap();
+    let en = server.client.get(server.url("/accounts?lang=en")).send().await.unwrap().text().await.unwrap();
     assert!(en.contains("Accounts") && en.contains("JPY 1,200,000"), "{en}");
     drop(server);
     t.finish().await;

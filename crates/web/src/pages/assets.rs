@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 const FILES: &[(&str, &str, &[u8])] = &[
     ("kizuna.css", "text/css; charset=utf-8", include_bytes!("../../assets/kizuna.css")),
     ("kizuna.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/kizuna.js")),
+    ("favicon.svg", "image/svg+xml", include_bytes!("../../assets/favicon.svg")),
     (
         "chart-4.6.1.umd.min.js",
         "text/javascript; charset=utf-8",
