@@ -9,6 +9,21 @@ use std::time::{Duration, Instant};
 
 #[derive(Subcommand)]
 pub enum Target {
+    /// Server time of the accounts list page and the account 360 page on a generated customer
+    /// base with current health scores, through real HTTP on loopback.
+    Pages {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// The first N accounts also get product usage (tracking events) through the real ingest.
+        #[arg(long, default_value_t = 2_000)]
+        usage_accounts: usize,
+        /// Timed requests per page shape (after 10 warm-up requests).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// An empty database to use instead of a temporary SQLite file (e.g. postgres://…).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Account list API latency on a generated customer base, through real HTTP on loopback.
     AccountsList {
         #[arg(long, default_value_t = 100_000)]
@@ -68,6 +83,9 @@ pub enum Target {
 
 pub async fn run(target: Target) -> Result<(), CliError> {
     match target {
+        Target::Pages { accounts, usage_accounts, requests, database_url } => {
+            pages(accounts, usage_accounts, requests, database_url).await
+        }
         Target::AccountsList { accounts, requests, database_url } => {
             accounts_list(accounts, requests, database_url).await
         }
@@ -81,45 +99,110 @@ pub async fn run(target: Target) -> Result<(), CliError> {
     }
 }
 
+/// A demo company served on 127.0.0.1:0, and a read-only API token of a viewer.
+struct DemoServer {
+    app: Arc<App>,
+    address: std::net::SocketAddr,
+    client: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl DemoServer {
+    async fn start(options: DemoOptions, database_url: Option<String>, score: bool) -> Result<DemoServer, CliError> {
+        let dir = tempfile::tempdir().map_err(crate::io_error("temporary directory"))?;
+        let url = database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
+        let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
+        let store = store::open(&url).await?;
+        let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
+
+        let started = Instant::now();
+        let summary = app.load_demo(options).await?;
+        println!(
+            "backend {backend}: demo with {} accounts, {} contacts, {} subscription periods, {} usage events loaded in {:.1} s",
+            summary.accounts,
+            summary.contacts,
+            summary.subscription_periods,
+            summary.usage_events,
+            started.elapsed().as_secs_f64()
+        );
+        if score {
+            let started = Instant::now();
+            let scored = app.recompute_health(None).await?;
+            println!(
+                "health scores of {} accounts computed and stored in {:.1} s",
+                scored.accounts,
+                started.elapsed().as_secs_f64()
+            );
+        }
+
+        let bench_user = domain::staff::StaffUserInput {
+            email: domain::Email::parse("bench@kizuna.invalid")
+                .map_err(|r| CliError::Usage(r.message(domain::i18n::Lang::En)))?,
+            name: "bench".into(),
+            team_id: None,
+            role: domain::access::Role::Viewer,
+            active: true,
+        };
+        let system = app::Actor::System("bench");
+        let password = app::auth::new_secret("")?;
+        let user = app.create_user_with_password(&system, &bench_user, &password).await?;
+        let viewer = app::Actor::Staff { user, token: None };
+        let (_, token) = app.create_api_token(&viewer, "bench", domain::access::Scope::Read).await?;
+
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(crate::io_error("bind 127.0.0.1:0"))?;
+        let address = listener.local_addr().map_err(crate::io_error("listener address"))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(web::serve(listener, app.clone(), web::WebOptions::default(), async {
+            let _ = stopped.await;
+        }));
+        // The temporary directory must outlive the server: leak it until the process ends.
+        std::mem::forget(dir);
+        Ok(DemoServer { app, address, client: authorized_client(&token)?, stop, server })
+    }
+
+    /// Sends 10 warm-up and `requests` timed requests to each path, printing p50, p95 and max.
+    async fn time(&self, title: &str, paths: &[String], requests: usize) -> Result<(), CliError> {
+        println!("{:<55} {:>9} {:>9} {:>9}", title, "p50 ms", "p95 ms", "max ms");
+        for path in paths {
+            let url = format!("http://{}{path}", self.address);
+            let mut timings = Vec::with_capacity(requests);
+            for i in 0..requests + 10 {
+                let started = Instant::now();
+                let response =
+                    self.client.get(&url).send().await.map_err(|e| CliError::Usage(format!("request failed: {e}")))?;
+                let status = response.status();
+                response.bytes().await.map_err(|e| CliError::Usage(format!("reading response failed: {e}")))?;
+                if !status.is_success() {
+                    return Err(CliError::Usage(format!("{url} answered {status}")));
+                }
+                if i >= 10 {
+                    timings.push(started.elapsed());
+                }
+            }
+            timings.sort();
+            println!(
+                "{:<55} {:>9.2} {:>9.2} {:>9.2}",
+                path,
+                ms(percentile(&timings, 50)),
+                ms(percentile(&timings, 95)),
+                ms(*timings.last().unwrap_or(&Duration::ZERO))
+            );
+        }
+        Ok(())
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
 async fn accounts_list(accounts: usize, requests: usize, database_url: Option<String>) -> Result<(), CliError> {
-    let dir = tempfile::tempdir().map_err(crate::io_error("temporary directory"))?;
-    let url = database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
-    let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
-    let store = store::open(&url).await?;
-    let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
-
-    let started = Instant::now();
-    let summary = app.load_demo(DemoOptions { accounts, seed: 42, ..DemoOptions::default() }).await?;
-    println!(
-        "backend {backend}: demo with {} accounts, {} contacts, {} subscription periods loaded in {:.1} s",
-        summary.accounts,
-        summary.contacts,
-        summary.subscription_periods,
-        started.elapsed().as_secs_f64()
-    );
-
-    let bench_user = domain::staff::StaffUserInput {
-        email: domain::Email::parse("bench@kizuna.invalid")
-            .map_err(|r| CliError::Usage(r.message(domain::i18n::Lang::En)))?,
-        name: "bench".into(),
-        team_id: None,
-        role: domain::access::Role::Viewer,
-        active: true,
-    };
-    let system = app::Actor::System("bench");
-    let password = app::auth::new_secret("")?;
-    let user = app.create_user_with_password(&system, &bench_user, &password).await?;
-    let viewer = app::Actor::Staff { user, token: None };
-    let (_, token) = app.create_api_token(&viewer, "bench", domain::access::Scope::Read).await?;
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(crate::io_error("bind 127.0.0.1:0"))?;
-    let address = listener.local_addr().map_err(crate::io_error("listener address"))?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(web::serve(listener, app, web::WebOptions::default(), async {
-        let _ = stopped.await;
-    }));
-    let client = authorized_client(&token)?;
-    let owner = first_owner(&client, address).await;
+    let options = DemoOptions { accounts, seed: 42, usage: false, ..DemoOptions::default() };
+    let demo = DemoServer::start(options, database_url, false).await?;
+    let owner = first_owner(&demo.client, demo.address).await;
     let shapes = [
         "sort=-arr&limit=50".to_string(),
         "sort=-arr&limit=50&offset=50000".to_string(),
@@ -127,35 +210,48 @@ async fn accounts_list(accounts: usize, requests: usize, database_url: Option<St
         format!("owner={owner}&sort=-arr&limit=50"),
         "q=sakura&sort=-arr&limit=50".to_string(),
     ];
-    println!("{:<45} {:>9} {:>9} {:>9}", "GET /api/v1/accounts?…", "p50 ms", "p95 ms", "max ms");
-    for shape in &shapes {
-        let url = format!("http://{address}/api/v1/accounts?{shape}");
-        let mut timings = Vec::with_capacity(requests);
-        for i in 0..requests + 20 {
-            let started = Instant::now();
-            let response =
-                client.get(&url).send().await.map_err(|e| CliError::Usage(format!("request failed: {e}")))?;
-            let status = response.status();
-            response.bytes().await.map_err(|e| CliError::Usage(format!("reading response failed: {e}")))?;
-            if !status.is_success() {
-                return Err(CliError::Usage(format!("{url} answered {status}")));
-            }
-            if i >= 20 {
-                timings.push(started.elapsed());
-            }
-        }
-        timings.sort();
-        println!(
-            "{:<45} {:>9.2} {:>9.2} {:>9.2}",
-            shape,
-            ms(percentile(&timings, 50)),
-            ms(percentile(&timings, 95)),
-            ms(*timings.last().unwrap_or(&Duration::ZERO))
-        );
-    }
-    let _ = stop.send(());
-    let _ = server.await;
+    let paths: Vec<String> = shapes.iter().map(|shape| format!("/api/v1/accounts?{shape}")).collect();
+    demo.time("GET /api/v1/accounts?…", &paths, requests).await?;
+    demo.stop().await;
     Ok(())
+}
+
+/// The pages CSMs open all day: the accounts list (filtered and sorted as they do) and the
+/// account 360 of accounts with and without product usage.
+async fn pages(
+    accounts: usize,
+    usage_accounts: usize,
+    requests: usize,
+    database_url: Option<String>,
+) -> Result<(), CliError> {
+    let options = DemoOptions { accounts, seed: 42, usage_accounts: Some(usage_accounts), ..DemoOptions::default() };
+    let demo = DemoServer::start(options, database_url, true).await?;
+    let owner = first_owner(&demo.client, demo.address).await;
+    let list = [
+        "/accounts".to_string(),
+        "/accounts?sort=score".to_string(),
+        "/accounts?grade=at_risk&sort=trend".to_string(),
+        format!("/accounts?owner={owner}&sort=renewal_date"),
+        "/accounts?stage=onboarding&tier=enterprise&sort=-arr".to_string(),
+        "/accounts?sort=-arr&offset=50000".to_string(),
+        "/accounts?q=sakura".to_string(),
+    ];
+    demo.time("GET (accounts list page)", &list, requests).await?;
+    let ids = account_ids(&demo.app, usage_accounts).await?;
+    let account_pages: Vec<String> = ids.iter().map(|id| format!("/accounts/{id}")).collect();
+    demo.time("GET (account 360 page)", &account_pages, requests).await?;
+    demo.stop().await;
+    Ok(())
+}
+
+/// The first account with usage, one in the middle of the usage range, and the first account
+/// without usage.
+async fn account_ids(app: &App, usage_accounts: usize) -> Result<Vec<i64>, CliError> {
+    let numbers = [1, (usage_accounts / 2).max(1), usage_accounts + 1];
+    let externals: Vec<domain::ExternalId> =
+        numbers.iter().filter_map(|n| domain::ExternalId::parse(&format!("ACC-{n:06}")).ok()).collect();
+    let found = app.store().account_ids_by_external_id(&externals).await?;
+    Ok(externals.iter().filter_map(|e| found.get(e)).map(|id| id.0).collect())
 }
 
 /// A client that sends the bench user's read-only API token with every request.

@@ -39,7 +39,10 @@ pub fn run(accounts: usize, years: u32, runs: usize, duckdb_script: &str) -> Res
     let to = this_month.pred_opt().unwrap_or(today);
     let from = this_month.checked_sub_months(Months::new(years * 12)).unwrap_or(this_month);
     let started = Instant::now();
-    let data = generate(DemoOptions { accounts, seed: 42, history_months: years * 12, usage: false }, to);
+    let data = generate(
+        DemoOptions { accounts, seed: 42, history_months: years * 12, usage: false, usage_accounts: None },
+        to,
+    );
     let ids: HashMap<&str, AccountId> =
         data.accounts.iter().enumerate().map(|(i, a)| (a.external_id.as_str(), AccountId(i as i64 + 1))).collect();
     let terms: Vec<SubscriptionTerms> =

@@ -29,11 +29,14 @@ pub struct DemoOptions {
     pub history_months: u32,
     /// Also generate end users and their product usage (tracking events).
     pub usage: bool,
+    /// Only the first N accounts get usage (all when `None`): large demos for benchmarks would
+    /// otherwise hold hundreds of millions of events.
+    pub usage_accounts: Option<usize>,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { accounts: 300, seed: 42, history_months: 36, usage: true }
+        DemoOptions { accounts: 300, seed: 42, history_months: 36, usage: true, usage_accounts: None }
     }
 }
 
@@ -543,7 +546,12 @@ impl App {
         store.import_spend(&spend).await?;
         self.refresh_all_figures().await?;
         store.apply_catalog(&demo_catalog().features, false, self.zone()).await?;
-        let usage_events = if options.usage { self.load_demo_usage(&data, options.seed).await? } else { 0 };
+        let usage_events = if options.usage {
+            let accounts = options.usage_accounts.unwrap_or(usize::MAX).min(data.accounts.len());
+            self.load_demo_usage(&data, accounts, options.seed).await?
+        } else {
+            0
+        };
         if options.usage && !self.store.has_nps().await? && !self.store.has_tickets().await? {
             self.load_demo_voice(&data, options.seed).await?;
         }
@@ -572,16 +580,16 @@ impl App {
 
     /// Stores the demo's usage through the real ingest path, unless the store already holds
     /// usage (usage depends on the day it is generated, so a later run would add a second story).
-    async fn load_demo_usage(&self, data: &DemoData, seed: u64) -> Result<usize, AppError> {
+    async fn load_demo_usage(&self, data: &DemoData, accounts: usize, seed: u64) -> Result<usize, AppError> {
         if !self.store.events(None, 1).await?.is_empty() {
             return Ok(0);
         }
         let today = self.today();
         let mut pending: Vec<domain::tracking::Message> = Vec::new();
         let mut stored = 0;
-        for index in 0..data.accounts.len() {
+        for index in 0..accounts {
             pending.extend(usage::account_messages(data, index, seed, today));
-            if pending.len() >= 5_000 || index + 1 == data.accounts.len() {
+            if pending.len() >= 5_000 || index + 1 == accounts {
                 stored += self.store.ingest(&pending, chrono::Utc::now(), false, self.zone()).await?.stored;
                 pending.clear();
             }
