@@ -164,6 +164,28 @@ impl App {
         Ok(summary)
     }
 
+    /// Scores every account as of each past day (from data dated by then, as the backtest does)
+    /// and stores those snapshots, then today's scores: a new workspace then has score trends and
+    /// grade drops from its first day. Returns the snapshots stored for past days.
+    pub async fn backfill_health_history(&self, days: &[NaiveDate]) -> Result<usize, AppError> {
+        let config = self.health_config().await?;
+        let portfolio = self.portfolio(None).await?;
+        let accounts = self.all_accounts().await?;
+        let mut stored = 0;
+        for day in days {
+            let calendars = portfolio.calendars_for(&config, *day);
+            let mut snapshots = Vec::with_capacity(accounts.len());
+            for account in &accounts {
+                let health = score_with(&config, &portfolio, account, &calendars)?;
+                snapshots.push((account.id, snapshot_of(&health), None));
+            }
+            self.store.save_health(&snapshots).await?;
+            stored += snapshots.len();
+        }
+        self.recompute_health(None).await?;
+        Ok(stored)
+    }
+
     /// Recomputes every account now and then every `every`, for as long as the process runs.
     pub async fn keep_health_current(self: Arc<App>, every: Duration) {
         loop {

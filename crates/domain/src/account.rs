@@ -95,6 +95,7 @@ pub struct Account {
     pub input: AccountInput,
     #[serde(flatten)]
     pub figures: AccountFigures,
+    #[serde(default)]
     pub health: CurrentHealth,
     pub updated_at: DateTime<Utc>,
 }

@@ -555,6 +555,10 @@ impl App {
         if options.usage && !self.store.has_nps().await? && !self.store.has_tickets().await? {
             self.load_demo_voice(&data, options.seed).await?;
         }
+        let today = self.today();
+        if options.usage && self.store.scores_on(today).await?.is_empty() {
+            self.backfill_health_history(&history_days(today)).await?;
+        }
         Ok(DemoSummary {
             staff: data.staff.len(),
             accounts: data.accounts.len(),
@@ -598,6 +602,12 @@ impl App {
     }
 }
 
+/// The past days the demo scores: weekly over the last 13 weeks, then each of the last 6 days.
+fn history_days(today: NaiveDate) -> Vec<NaiveDate> {
+    let back = |days: u64| today.checked_sub_days(chrono::Days::new(days));
+    (1..=13).rev().map(|week| back(week * 7)).chain((1..=6).rev().map(back)).flatten().collect()
+}
+
 impl App {
     /// Gives the demo's CS leader (an admin) a password so that someone can sign in: `preset`
     /// when given (e.g. for browser tests), otherwise a new random one each time.
@@ -620,6 +630,18 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_history_is_weekly_for_a_quarter_then_daily_for_the_last_week() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let days = history_days(day("2026-11-23"));
+        assert_eq!(days.len(), 19);
+        assert_eq!(
+            (days[0], days[12], days[13], days[18]),
+            (day("2026-08-24"), day("2026-11-16"), day("2026-11-17"), day("2026-11-22"))
+        );
+        assert!(days.windows(2).all(|w| w[0] < w[1]));
+    }
     use domain::subscription::overlapping_periods;
 
     fn today() -> NaiveDate {
