@@ -2,8 +2,9 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::access::Role;
-use domain::account::{AccountInput, CustomFields, TouchModel};
+use domain::account::{AccountInput, CurrentHealth, CustomFields, TouchModel};
 use domain::contact::ContactInput;
+use domain::health::history::Snapshot;
 use domain::interchange::{accounts, contacts, nps, subscriptions, tickets, Table};
 use domain::settings::WorkspaceSettings;
 use domain::staff::{StaffUserInput, TeamInput};
@@ -13,6 +14,7 @@ use domain::usage::Tz;
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Currency, Email, ExternalId, Money, UserId};
 use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
 use store::testing::test_stores;
 use store::{AccountQuery, AccountSort, ChildQuery, Entity, StoreError, TimelineQuery};
 
@@ -457,6 +459,232 @@ async fn accounts_without_a_renewal_date_sort_last_both_ways() {
             let names: Vec<&str> = page.items.iter().map(|a| a.input.name.as_str()).collect();
             assert_eq!(names, expected, "{} descending={descending}", t.label);
         }
+        t.finish().await;
+    }
+}
+
+fn staff(email: &str) -> StaffUserInput {
+    StaffUserInput {
+        email: Email::parse(email).unwrap(),
+        name: email.into(),
+        team_id: None,
+        role: Role::Csm,
+        active: true,
+    }
+}
+
+#[tokio::test]
+async fn saved_views_belong_to_one_user_replace_by_name_and_only_their_owner_deletes_them() {
+    for t in test_stores().await {
+        let s = &t.store;
+        let aki = s.create_user(&staff("aki@k.example")).await.unwrap().id;
+        let ren = s.create_user(&staff("ren@k.example")).await.unwrap().id;
+        let enterprise = s.save_view(aki, "Enterprise", "tier=enterprise").await.unwrap();
+        let at_risk = s.save_view(aki, "At risk", "grade=at_risk&sort=score").await.unwrap();
+        let theirs = s.save_view(ren, "Enterprise", "tier=enterprise&owner=2").await.unwrap();
+        assert_eq!(
+            s.saved_views(aki).await.unwrap(),
+            vec![at_risk.clone(), enterprise.clone()],
+            "by name: {}",
+            t.label
+        );
+        assert_eq!(s.saved_views(ren).await.unwrap(), vec![theirs.clone()], "the same name is another user's own view");
+
+        let replaced = s.save_view(aki, "Enterprise", "tier=enterprise&sort=-arr").await.unwrap();
+        assert_eq!(replaced.id, enterprise.id, "saving under an existing name replaces that view");
+        let names: Vec<(String, String)> =
+            s.saved_views(aki).await.unwrap().into_iter().map(|v| (v.name, v.query)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("At risk".into(), "grade=at_risk&sort=score".into()),
+                ("Enterprise".into(), "tier=enterprise&sort=-arr".into())
+            ]
+        );
+
+        let foreign = s.delete_view(ren, at_risk.id).await.unwrap_err();
+        assert!(matches!(foreign, StoreError::NotFound { entity: Entity::SavedView, .. }), "{foreign:?}");
+        assert_eq!(s.saved_views(aki).await.unwrap().len(), 2, "another user's delete removes nothing");
+        s.delete_view(aki, at_risk.id).await.unwrap();
+        assert_eq!(s.saved_views(aki).await.unwrap(), vec![replaced]);
+        let again = s.delete_view(aki, at_risk.id).await.unwrap_err();
+        assert!(matches!(again, StoreError::NotFound { entity: Entity::SavedView, .. }), "{again:?}");
+        assert_eq!(s.saved_views(ren).await.unwrap(), vec![theirs]);
+        t.finish().await;
+    }
+}
+
+fn snapshot(on: &str, score: Option<f64>, grade: &str) -> Snapshot {
+    let measures = BTreeMap::from([("pulse".to_owned(), score), ("nps".to_owned(), None)]);
+    Snapshot { day: day(on), score, grade: grade.into(), measures }
+}
+
+#[tokio::test]
+async fn saved_health_becomes_the_accounts_current_health_and_scores_on_reads_the_latest_snapshot_by_then() {
+    for t in test_stores().await {
+        let s = &t.store;
+        let a = s.create_account(&account("A", "Alpha")).await.unwrap().id;
+        let b = s.create_account(&account("B", "Beta")).await.unwrap().id;
+        assert_eq!(s.get_account(a).await.unwrap().health, CurrentHealth::default(), "not scored yet: {}", t.label);
+
+        s.save_health(&[(a, snapshot("2025-01-01", Some(80.0), "healthy"), None)]).await.unwrap();
+        s.save_health(&[
+            (a, snapshot("2025-01-10", Some(30.0), "at_risk"), Some(-50.0)),
+            (b, snapshot("2025-01-10", None, "unknown"), None),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(
+            s.get_account(a).await.unwrap().health,
+            CurrentHealth {
+                score: Some(30.0),
+                grade: Some("at_risk".into()),
+                delta_30d: Some(-50.0),
+                on: Some(day("2025-01-10"))
+            },
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            s.get_account(b).await.unwrap().health,
+            CurrentHealth { score: None, grade: Some("unknown".into()), delta_30d: None, on: Some(day("2025-01-10")) }
+        );
+        let history = s.snapshots(a, day("2025-01-01")).await.unwrap();
+        assert_eq!(
+            history,
+            vec![snapshot("2025-01-01", Some(80.0), "healthy"), snapshot("2025-01-10", Some(30.0), "at_risk")],
+            "measures with and without data round-trip"
+        );
+
+        s.save_health(&[(a, snapshot("2025-01-10", Some(35.0), "at_risk"), Some(-45.0))]).await.unwrap();
+        assert_eq!(s.snapshots(a, day("2025-01-01")).await.unwrap().len(), 2, "one snapshot per account and day");
+        assert_eq!(s.get_account(a).await.unwrap().health.score, Some(35.0));
+
+        assert_eq!(s.scores_on(day("2024-12-31")).await.unwrap(), HashMap::new(), "nothing on or before");
+        assert_eq!(s.scores_on(day("2025-01-01")).await.unwrap(), HashMap::from([(a, Some(80.0))]), "on the day");
+        assert_eq!(s.scores_on(day("2025-01-09")).await.unwrap(), HashMap::from([(a, Some(80.0))]), "before the next");
+        assert_eq!(s.scores_on(day("2025-03-01")).await.unwrap(), HashMap::from([(a, Some(35.0)), (b, None)]));
+        t.finish().await;
+    }
+}
+
+/// ARR in whole yen, paying from 2024, renewing on `renewal`.
+fn paying(arr: i64, renewal: Option<&str>) -> AccountFigures {
+    AccountFigures {
+        mrr: Money(Decimal::from(arr) / Decimal::from(12)),
+        arr: Money(Decimal::from(arr)),
+        first_paying_day: (arr > 0).then(|| day("2024-01-01")),
+        next_renewal_date: renewal.map(day),
+    }
+}
+
+#[tokio::test]
+async fn grade_totals_count_only_paying_accounts_per_grade() {
+    for t in test_stores().await {
+        let s = &t.store;
+        let mut ids = Vec::new();
+        for name in ["Healthy1", "Healthy2", "Risky", "Unscored", "FreeHealthy"] {
+            ids.push(s.create_account(&account(name, name)).await.unwrap().id);
+        }
+        s.save_figures(
+            &[
+                (ids[0], paying(1200, None)),
+                (ids[1], paying(2400, None)),
+                (ids[2], paying(12000, None)),
+                (ids[3], paying(600, None)),
+                (ids[4], paying(0, None)),
+            ],
+            day("2025-01-01"),
+        )
+        .await
+        .unwrap();
+        s.save_health(&[
+            (ids[0], snapshot("2025-01-01", Some(90.0), "healthy"), None),
+            (ids[1], snapshot("2025-01-01", Some(75.0), "healthy"), None),
+            (ids[2], snapshot("2025-01-01", Some(10.0), "at_risk"), None),
+            (ids[4], snapshot("2025-01-01", Some(95.0), "healthy"), None),
+        ])
+        .await
+        .unwrap();
+        let mut totals: Vec<(Option<String>, i64, Money)> =
+            s.grade_totals().await.unwrap().into_iter().map(|g| (g.grade, g.accounts, g.arr)).collect();
+        totals.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(
+            totals,
+            vec![
+                (None, 1, Money(Decimal::from(600))),
+                (Some("at_risk".into()), 1, Money(Decimal::from(12000))),
+                (Some("healthy".into()), 2, Money(Decimal::from(3600))),
+            ],
+            "the free account is left out: {}",
+            t.label
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_account_list_filters_by_grade_and_renewal_window_and_sorts_by_score_and_trend_with_blanks_last() {
+    for t in test_stores().await {
+        let s = &t.store;
+        let mut ids = Vec::new();
+        for name in ["Low", "Mid", "High", "Blank"] {
+            ids.push(s.create_account(&account(name, name)).await.unwrap().id);
+        }
+        s.save_figures(
+            &[
+                (ids[0], paying(1200, Some("2025-02-01"))),
+                (ids[1], paying(1200, Some("2025-03-15"))),
+                (ids[2], paying(1200, Some("2025-06-01"))),
+                (ids[3], paying(0, None)),
+            ],
+            day("2025-01-01"),
+        )
+        .await
+        .unwrap();
+        s.save_health(&[
+            (ids[0], snapshot("2025-01-01", Some(20.0), "at_risk"), Some(-30.0)),
+            (ids[1], snapshot("2025-01-01", Some(50.0), "neutral"), Some(5.0)),
+            (ids[2], snapshot("2025-01-01", Some(90.0), "healthy"), None),
+        ])
+        .await
+        .unwrap();
+        let names = |page: store::Page<domain::account::Account>| -> Vec<String> {
+            page.items.into_iter().map(|a| a.input.name).collect()
+        };
+        let list = |q: AccountQuery| async move { names(s.list_accounts(&q).await.unwrap()) };
+
+        assert_eq!(list(AccountQuery { grade: Some("at_risk".into()), ..query() }).await, ["Low"], "{}", t.label);
+        let healthy = s.list_accounts(&AccountQuery { grade: Some("healthy".into()), ..query() }).await.unwrap();
+        assert_eq!((names(healthy.clone()), healthy.total), (vec!["High".to_owned()], 1));
+
+        let window = |first: &str, last: &str| AccountQuery {
+            renewal_between: Some((day(first), day(last))),
+            sort: AccountSort::RenewalDate,
+            ..query()
+        };
+        assert_eq!(list(window("2025-02-01", "2025-03-15")).await, ["Low", "Mid"], "both ends are inside");
+        assert_eq!(list(window("2025-02-02", "2025-03-14")).await, Vec::<String>::new());
+        assert_eq!(
+            list(AccountQuery { grade: Some("neutral".into()), ..window("2025-01-01", "2025-12-31") }).await,
+            ["Mid"],
+            "filters combine"
+        );
+
+        let sorted = |sort, descending| AccountQuery { sort, descending, ..query() };
+        assert_eq!(list(sorted(AccountSort::Score, false)).await, ["Low", "Mid", "High", "Blank"]);
+        assert_eq!(list(sorted(AccountSort::Score, true)).await, ["High", "Mid", "Low", "Blank"], "unscored last");
+        assert_eq!(list(sorted(AccountSort::Trend, false)).await, ["Low", "Mid", "High", "Blank"]);
+        assert_eq!(
+            list(sorted(AccountSort::Trend, true)).await,
+            ["Mid", "Low", "Blank", "High"],
+            "no change known: last, then by id in the same direction"
+        );
+        let second_page = s
+            .list_accounts(&AccountQuery { sort: AccountSort::Score, descending: true, limit: 2, offset: 2, ..query() })
+            .await
+            .unwrap();
+        assert_eq!((names(second_page.clone()), second_page.total), (vec!["Low".to_owned(), "Blank".to_owned()], 4));
         t.finish().await;
     }
 }

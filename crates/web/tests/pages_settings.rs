@@ -5,60 +5,11 @@
 
 mod common;
 
-use common::{Browser, Server};
+use common::{page, submit, text_of, unescaped, Server};
 use domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use store::testing::test_stores;
-
-/// A page as a signed-in browser: status and HTML.
-async fn page(server: &Server, browser: &Browser, path: &str) -> (StatusCode, String) {
-    let response = server.anonymous.get(server.url(path)).header("cookie", &browser.cookie).send().await.unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
-/// Submits a form as a browser reading `lang`, with its CSRF token: status, HTML, redirect target.
-async fn submit(
-    server: &Server,
-    browser: &Browser,
-    path: &str,
-    lang: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, Option<String>) {
-    let mut all = vec![("csrf_token", browser.csrf.as_str())];
-    all.extend_from_slice(fields);
-    let response = server
-        .anonymous
-        .post(server.url(path))
-        .header("cookie", &browser.cookie)
-        .header("accept-language", lang)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string(&all).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
-    (status, response.text().await.unwrap(), location)
-}
-
-/// The text of the element with `id`, up to its first tag.
-fn text_of(html: &str, id: &str) -> String {
-    let marker = format!("id=\"{id}\">");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no #{id} in {html}")) + marker.len();
-    html[start..].split('<').next().unwrap().to_owned()
-}
-
-fn unescaped(html: &str) -> String {
-    html.replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-}
 
 fn items(list: &Value) -> Vec<Value> {
     list["items"].as_array().or(list.as_array()).cloned().unwrap_or_default()

@@ -474,6 +474,17 @@ pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame
     render(&app, frame, AccountId(id), Drafts::default(), StatusCode::OK).await
 }
 
+/// Refuses a reader who may not edit the account before their input is read: otherwise a bad
+/// form would answer 422 with a page that has no form to show its messages in.
+async fn require_edit(app: &AppState, frame: &Frame, id: AccountId) -> Result<(), ApiError> {
+    let account = app.store().get_account(id).await?;
+    if app.may_edit_account(&frame.actor, &account.input) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
 /// `POST /accounts/{id}/timeline`: a note, meeting or call written on the page.
 pub async fn add_entry(
     State(app): State<AppState>,
@@ -481,6 +492,7 @@ pub async fn add_entry(
     frame: Frame,
     fields: FormFields,
 ) -> Result<Response, ApiError> {
+    require_edit(&app, &frame, AccountId(id)).await?;
     let kind = fields.get("kind").trim().to_owned();
     let body = fields.get("body").trim();
     let value = json!({
@@ -521,6 +533,7 @@ pub async fn set_pulse(
     frame: Frame,
     fields: FormFields,
 ) -> Result<Response, ApiError> {
+    require_edit(&app, &frame, AccountId(id)).await?;
     let comment = fields.get("comment").trim();
     let reasons: Vec<String> = fields.all("reasons").into_iter().map(str::to_owned).collect();
     let value = json!({

@@ -378,7 +378,9 @@ pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryPara
 pub async fn save_view(State(app): State<AppState>, frame: Frame, fields: FormFields) -> Result<Response, ApiError> {
     let user = actor_id(&frame.actor)?;
     let name = fields.get("name").trim();
-    let query = fields.get("query").trim();
+    let request = list_request(QueryParams::from_query(fields.get("query").trim()));
+    // Saved as the list itself would write it: known filters only, encoded for a Location header.
+    let query = serde_urlencoded::to_string(&request.raw).unwrap_or_default();
     let problem = if name.is_empty() {
         Some(Reason::Required)
     } else if name.chars().count() > MAX_VIEW_NAME {
@@ -386,13 +388,12 @@ pub async fn save_view(State(app): State<AppState>, frame: Frame, fields: FormFi
     } else {
         None
     };
-    if let Some(reason) = problem {
+    if problem.is_some() || !request.errors.is_empty() {
         let label = Labels::new(frame.lang).view_name;
-        let message = format!("{label}: {}", reason.message(frame.lang));
-        let params = QueryParams::from_query(query);
-        return render_list(&app, frame, list_request(params), Some(message)).await;
+        let message = problem.map(|reason| format!("{label}: {}", reason.message(frame.lang)));
+        return render_list(&app, frame, request, message).await;
     }
-    app.store().save_view(user, name, query).await?;
+    app.store().save_view(user, name, &query).await?;
     Ok(Redirect::to(&format!("/accounts?{query}")).into_response())
 }
 

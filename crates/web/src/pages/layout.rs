@@ -122,9 +122,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Frame {
     }
 }
 
-/// Only paths on this site: never an open redirect.
+/// Only paths on this site: never an open redirect, and nothing a Location header cannot carry.
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(char::is_control)
+    {
         next.to_owned()
     } else {
         "/".to_owned()
@@ -161,6 +162,7 @@ mod tests {
         assert_eq!(safe_next("/?q=a"), "/?q=a");
         assert_eq!(safe_next("https://evil.example/"), "/");
         assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next("/accounts\r\nSet-Cookie: x=1"), "/");
         assert_eq!(safe_next(""), "/");
     }
 }

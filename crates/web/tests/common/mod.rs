@@ -144,6 +144,56 @@ impl Server {
     }
 }
 
+/// A page as a signed-in browser: status and HTML.
+pub async fn page(server: &Server, browser: &Browser, path: &str) -> (StatusCode, String) {
+    let response = server.anonymous.get(server.url(path)).header("cookie", &browser.cookie).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// Submits a form as a browser reading `lang`, with its CSRF token: status, HTML, redirect target.
+pub async fn submit(
+    server: &Server,
+    browser: &Browser,
+    path: &str,
+    lang: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
+    let mut all = vec![("csrf_token", browser.csrf.as_str())];
+    all.extend_from_slice(fields);
+    let response = server
+        .anonymous
+        .post(server.url(path))
+        .header("cookie", &browser.cookie)
+        .header("accept-language", lang)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(&all).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    (status, response.text().await.unwrap(), location)
+}
+
+/// The text of the element with `id`, up to its first tag.
+pub fn text_of(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no #{id} in {html}")) + marker.len();
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+/// HTML with the entities askama writes turned back into characters.
+pub fn unescaped(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
 pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();

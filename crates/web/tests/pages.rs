@@ -1,0 +1,603 @@
+//! The home dashboard, the accounts list and the account page through real HTTP, on SQLite and
+//! (with TEST_DATABASE_URL) PostgreSQL: the dashboard shows the metrics API's figures, the list
+//! filters, pages, exports and saves views, the account page's forms store their change or
+//! answer 422 naming the field in Japanese and English, and only the account's CSMs may post.
+
+mod common;
+
+use common::{page, submit, text_of, unescaped, Browser, Server};
+use domain::access::Role;
+use domain::health::pulse::PulseReason;
+use domain::i18n::Lang;
+use domain::{Reason, UserId};
+use reqwest::{Method, StatusCode};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{json, Value};
+use store::testing::test_stores;
+
+fn days_ago(server: &Server, days: u64) -> chrono::NaiveDate {
+    server.app.today().checked_sub_days(chrono::Days::new(days)).unwrap()
+}
+
+/// Money as the pages show it: whole units, thousands separators, `¥` in Japanese.
+fn money(amount: &Value, lang: Lang) -> String {
+    let amount: Decimal = amount.as_str().unwrap_or_else(|| panic!("money as text: {amount}")).parse().unwrap();
+    let whole = amount.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero).to_i128().unwrap();
+    let digits = whole.unsigned_abs().to_string();
+    let grouped: Vec<String> =
+        digits.as_bytes().rchunks(3).rev().map(|chunk| String::from_utf8(chunk.to_vec()).unwrap()).collect();
+    let sign = if whole < 0 { "-" } else { "" };
+    match lang {
+        Lang::Ja => format!("{sign}¥{}", grouped.join(",")),
+        Lang::En => format!("{sign}JPY {}", grouped.join(",")),
+    }
+}
+
+/// A ratio of the metrics API as a percentage to one decimal.
+fn percent(ratio: &Value) -> String {
+    match ratio.as_str() {
+        Some(text) => format!("{:.1}%", text.parse::<Decimal>().unwrap().to_f64().unwrap() * 100.0),
+        None => "—".into(),
+    }
+}
+
+/// The ids of the rows of `#accounts-table`, in order.
+fn listed(html: &str) -> Vec<i64> {
+    html.split("data-account-id=\"").skip(1).map(|rest| rest.split('"').next().unwrap().parse().unwrap()).collect()
+}
+
+/// The part of the page from the element with `id` to the end of its table or list.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let rest = &html[start..];
+    let end = ["</table>", "</ol>", "</ul>"].iter().filter_map(|tag| rest.find(tag)).min().unwrap_or(rest.len());
+    &rest[..end]
+}
+
+async fn account_id(server: &Server, external_id: &str) -> i64 {
+    let (_, list) = server.get("/api/v1/accounts?limit=500").await;
+    list["items"].as_array().unwrap().iter().find(|a| a["external_id"] == external_id).unwrap()["id"].as_i64().unwrap()
+}
+
+async fn upload_ok(server: &Server, kind: &str, csv: String) {
+    let (status, outcome) = server.upload(kind, csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{kind}: {outcome}");
+}
+
+/// Scores only the CSM pulse, so a pulse of 5 is healthy and a pulse of 1 at risk.
+async fn score_by_pulse(server: &Server) {
+    let config = json!({"min_measures": 1, "scorecard": [{"key": "default", "name": "Default", "measure": [
+        {"key": "pulse", "type": "csm_pulse", "days": 30, "weight": 1, "points": {"piecewise": [[1, 0], [5, 100]]}}]}]});
+    let (status, saved) = server.send(Method::PUT, "/api/v1/health/config", Some(config)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+}
+
+async fn pulse(server: &Server, id: i64, score: i64) {
+    let (status, body) = server.post(&format!("/api/v1/accounts/{id}/pulse"), json!({"score": score})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn the_dashboard_cards_show_the_figures_of_the_metrics_api_in_both_languages() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        upload_ok(
+            &server,
+            "accounts",
+            "account_id,name,stage\nA1,Alpha,adoption\nA2,Beta,onboarding\nA3,Gamma,adoption\n".into(),
+        )
+        .await;
+        let subscriptions = format!(
+            "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,currency\n\
+             S1,A1,core,2020-01-01,,year,100,12000,JPY\n\
+             S2,A2,core,2020-01-01,,month,10,500,JPY\n\
+             S3,A3,core,2020-01-01,{},month,1,100000,JPY\n\
+             S4,A1,addon,{},,month,3,1000,JPY\n",
+            days_ago(&server, 100),
+            days_ago(&server, 50),
+        );
+        upload_ok(&server, "subscriptions", subscriptions).await;
+        score_by_pulse(&server).await;
+        let alpha = account_id(&server, "A1").await;
+        // Healthy a few days ago, at risk today: a drop this week.
+        let earlier = domain::health::history::Snapshot {
+            day: days_ago(&server, 3),
+            score: Some(100.0),
+            grade: "healthy".into(),
+            measures: Default::default(),
+        };
+        server.app.store().save_health(&[(domain::AccountId(alpha), earlier, None)]).await.unwrap();
+        pulse(&server, alpha, 1).await;
+
+        let (status, report) = server.get("/api/v1/metrics/report").await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let last = report.as_array().unwrap().last().unwrap();
+        assert_eq!(last["mrr_end"], "108000.00", "Alpha 100,000 + 3,000 and Beta 5,000: {}", t.label);
+        let (_, retention) = server.get("/api/v1/metrics/retention").await;
+        assert_ne!(percent(&retention["customer_churn_rate"]), "0.0%", "Gamma churned: {retention}");
+
+        for lang in [Lang::Ja, Lang::En] {
+            let (status, html) = page(&server, &browser, &format!("/?lang={}", lang.code())).await;
+            assert_eq!(status, StatusCode::OK, "{html}");
+            assert!(html.contains(&format!("<html lang=\"{}\">", lang.code())));
+            assert_eq!(text_of(&html, "mrr-value"), money(&last["mrr_end"], lang), "{}", t.label);
+            assert_eq!(text_of(&html, "arr-value"), money(&last["arr_end"], lang));
+            assert_eq!(text_of(&html, "customers-value"), last["customers_end"].to_string());
+            assert_eq!(text_of(&html, "nrr-value"), percent(&retention["nrr"]));
+            assert_eq!(text_of(&html, "grr-value"), percent(&retention["grr"]));
+            assert_eq!(text_of(&html, "logo-churn-value"), percent(&retention["customer_churn_rate"]));
+            let (at_start, at_risk) = match lang {
+                Lang::Ja => ("期首 MRR", "リスク"),
+                Lang::En => ("MRR at start", "At risk"),
+            };
+            assert!(section(&html, "waterfall-table").contains(at_start), "{html}");
+            assert!(section(&html, "grade-table").contains(at_risk), "{html}");
+            assert!(section(&html, "renewals-table").contains("Beta"), "Beta renews every month: {html}");
+            assert!(section(&html, "drops-table").contains("Alpha"), "{html}");
+            assert!(section(&html, "onboarding-table").contains("Beta"), "{html}");
+        }
+        let (_, html) = page(&server, &browser, "/?lang=ja").await;
+        assert!(section(&html, "drops-table").contains("良好 → リスク"), "{html}");
+        assert!(section(&html, "onboarding-table").contains("¥60,000"), "Beta's ARR: {html}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+const OWNED_ACCOUNTS: &str = "account_id,name,tier,stage,owner_email,sub_owner_email\n\
+    A1,Alpha,enterprise,adoption,aki@k.example,\n\
+    A2,Beta,smb,onboarding,ren@k.example,aki@k.example\n\
+    A3,Gamma,SMB,adoption,,\n";
+
+/// Aki and Ren (CSMs) and three accounts: Alpha (Aki's), Beta (Ren's, Aki sub-owns), Gamma.
+async fn three_accounts(server: &Server) -> ((UserId, Browser), (UserId, Browser), [i64; 3]) {
+    let aki = server.browser("aki@k.example", Role::Csm).await;
+    let ren = server.browser("ren@k.example", Role::Csm).await;
+    upload_ok(server, "accounts", OWNED_ACCOUNTS.into()).await;
+    let ids = [account_id(server, "A1").await, account_id(server, "A2").await, account_id(server, "A3").await];
+    (aki, ren, ids)
+}
+
+#[tokio::test]
+async fn the_accounts_list_filters_by_tier_stage_owner_with_sub_owner_and_grade() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let ((aki, browser), (ren, _), [alpha, beta, gamma]) = three_accounts(&server).await;
+        let sorted = |mut ids: Vec<i64>| {
+            ids.sort();
+            ids
+        };
+        let list = |query: String| {
+            let (server, browser) = (&server, &browser);
+            async move {
+                let (status, html) = page(server, browser, &format!("/accounts?{query}")).await;
+                assert_eq!(status, StatusCode::OK, "{query}: {html}");
+                let ids = listed(&html);
+                assert_eq!(text_of(&html, "account-count"), ids.len().to_string(), "{query}");
+                sorted(ids)
+            }
+        };
+        assert_eq!(list(String::new()).await, vec![alpha, beta, gamma], "{}", t.label);
+        assert_eq!(list("tier=enterprise".into()).await, vec![alpha]);
+        assert_eq!(list("tier=smb".into()).await, vec![beta, gamma], "tiers are compared in lower case");
+        assert_eq!(list("stage=onboarding".into()).await, vec![beta]);
+        assert_eq!(list(format!("owner={}", aki.0)).await, vec![alpha, beta], "owner or sub owner");
+        assert_eq!(list(format!("owner={}", ren.0)).await, vec![beta]);
+        assert_eq!(list(format!("owner={}&tier=smb", aki.0)).await, vec![beta], "filters combine");
+
+        score_by_pulse(&server).await;
+        pulse(&server, alpha, 5).await;
+        pulse(&server, beta, 1).await;
+        let (status, recomputed) = server.post("/api/v1/health/recompute", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{recomputed}");
+        assert_eq!(list("grade=at_risk".into()).await, vec![beta], "{}", t.label);
+        assert_eq!(list("grade=healthy".into()).await, vec![alpha]);
+        let (_, html) = page(&server, &browser, "/accounts?sort=score&lang=en").await;
+        assert_eq!(listed(&html), vec![beta, alpha, gamma], "lowest score first, unscored last");
+        assert!(html.contains("At risk") && html.contains("Healthy") && html.contains("Unknown"), "{html}");
+        let (_, html) = page(&server, &browser, "/accounts?sort=-score").await;
+        assert_eq!(listed(&html), vec![alpha, beta, gamma]);
+        let (_, html) = page(&server, &browser, "/accounts?grade=at_risk").await;
+        assert!(html.contains("<option value=\"at_risk\" selected>リスク</option>"), "the filter stays chosen: {html}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_owner_id_answers_422_naming_the_field_in_japanese_and_english() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("aki@k.example", Role::Csm).await;
+        let reason = Reason::WrongType { expected: "a positive id" };
+        for (query, lang) in [("owner=abc", Lang::Ja), ("owner=-1&lang=en", Lang::En), ("owner=0&lang=ja", Lang::Ja)] {
+            let (status, html) = page(&server, &browser, &format!("/accounts?{query}")).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query} on {}: {html}", t.label);
+            assert!(html.contains(&format!("<html lang=\"{}\">", lang.code())), "{query}");
+            let message = format!("owner: {}", reason.message(lang));
+            assert!(unescaped(&html).contains(&message), "{message} missing for {query}: {html}");
+            assert!(listed(&html).is_empty());
+        }
+        let (status, html) = page(&server, &browser, "/accounts?sort=size&lang=en").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("sort: must be one of"), "{html}");
+        let csv = server.anonymous.get(server.url("/accounts.csv?owner=abc")).header("cookie", &browser.cookie);
+        assert_eq!(csv.send().await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_csv_export_has_a_header_and_every_filtered_account_beyond_the_first_page() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("aki@k.example", Role::Viewer).await;
+        let mut accounts = String::from("account_id,name,tier\n");
+        let mut subscriptions = String::from(
+            "subscription_id,account_id,product,start_date,billing_interval,quantity,unit_price,currency\n",
+        );
+        for i in 0..60 {
+            let tier = if i < 55 { "smb" } else { "enterprise" };
+            accounts.push_str(&format!("A{i:02},顧客{i:02},{tier}\n"));
+            subscriptions.push_str(&format!("S{i:02},A{i:02},core,2024-01-01,month,1,{},JPY\n", 1000 + i * 10));
+        }
+        upload_ok(&server, "accounts", accounts).await;
+        upload_ok(&server, "subscriptions", subscriptions).await;
+
+        let (status, first) = page(&server, &browser, "/accounts?tier=smb&sort=name").await;
+        assert_eq!(status, StatusCode::OK, "{}", t.label);
+        assert_eq!((listed(&first).len(), text_of(&first, "account-count")), (50, "55".to_owned()));
+        let next = unescaped(&first);
+        assert!(next.contains("href=\"/accounts?tier=smb&sort=name&offset=50\" rel=\"next\""), "{first}");
+        let (_, second) = page(&server, &browser, "/accounts?tier=smb&sort=name&offset=50").await;
+        assert_eq!(listed(&second).len(), 5);
+        assert!(
+            unescaped(&first).contains("href=\"/accounts.csv?tier=smb&sort=name\""),
+            "the export keeps the filters"
+        );
+
+        let response = server
+            .anonymous
+            .get(server.url("/accounts.csv?tier=smb&sort=name"))
+            .header("cookie", &browser.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+        assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        let body = response.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        assert_eq!(reader.headers().unwrap().get(0), Some("顧客ID"), "Japanese header by default");
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.get(0).unwrap()).collect();
+        let expected: Vec<String> = (0..55).map(|i| format!("A{i:02}")).collect();
+        assert_eq!(ids, expected, "every SMB account, in the list's order: {}", t.label);
+        assert_eq!((rows[0].get(1), rows[0].get(4), rows[0].get(8)), (Some("顧客00"), Some("smb"), Some("12000.00")));
+
+        let english =
+            server.anonymous.get(server.url("/accounts.csv?lang=en")).header("cookie", &browser.cookie).send().await;
+        let body = english.unwrap().text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(
+            header,
+            [
+                "external_id",
+                "name",
+                "owner",
+                "sub_owner",
+                "tier",
+                "touch_model",
+                "stage",
+                "mrr",
+                "arr",
+                "next_renewal_date",
+                "grade",
+                "score",
+                "score_change_30d"
+            ]
+        );
+        assert_eq!(reader.records().count(), 60, "no filter: all 60");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+/// The value of the hidden `query` field of the save-view form.
+fn current_query(html: &str) -> String {
+    let marker = "name=\"query\" value=\"";
+    let start = html.find(marker).unwrap_or_else(|| panic!("no save-view form in {html}")) + marker.len();
+    unescaped(&html[start..start + html[start..].find('"').unwrap()])
+}
+
+#[tokio::test]
+async fn a_saved_view_round_trips_and_belongs_to_its_user() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let ((aki, browser), (ren, other), [_, beta, gamma]) = three_accounts(&server).await;
+        let (_, html) = page(&server, &browser, "/accounts?tier=smb&sort=name").await;
+        let query = current_query(&html);
+        assert_eq!(query, "tier=smb&sort=name", "{}", t.label);
+
+        let (status, _, location) =
+            submit(&server, &browser, "/accounts/views", "ja", &[("name", "SMB 顧客"), ("query", &query)]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/accounts?tier=smb&sort=name")));
+        let views = server.app.store().saved_views(aki).await.unwrap();
+        assert_eq!(views.len(), 1);
+        let (_, html) = page(&server, &browser, "/accounts").await;
+        let link = "<a href=\"/accounts?tier=smb&sort=name\">SMB 顧客</a>";
+        assert!(unescaped(&html).contains(link), "{html}");
+        let (_, opened) = page(&server, &browser, "/accounts?tier=smb&sort=name").await;
+        assert_eq!(listed(&opened), vec![beta, gamma], "the view shows its accounts");
+
+        let (status, _, _) = submit(
+            &server,
+            &browser,
+            "/accounts/views",
+            "ja",
+            &[("name", "SMB 顧客"), ("query", "tier=smb&sort=-arr")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let replaced = server.app.store().saved_views(aki).await.unwrap();
+        assert_eq!((replaced.len(), replaced[0].query.as_str()), (1, "tier=smb&sort=-arr"), "same name replaces");
+
+        let (_, theirs) = page(&server, &other, "/accounts").await;
+        assert!(!theirs.contains("SMB 顧客"), "another user does not see it");
+        let delete = format!("/accounts/views/{}/delete", views[0].id);
+        let (status, _, _) = submit(&server, &other, &delete, "en", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another user's view");
+        assert_eq!(server.app.store().saved_views(aki).await.unwrap().len(), 1);
+        assert!(server.app.store().saved_views(ren).await.unwrap().is_empty());
+
+        for (lang, message) in [("ja", "ビュー名: 必須です"), ("en", "View name: is required")] {
+            let (status, html, _) =
+                submit(&server, &browser, "/accounts/views", lang, &[("name", "  "), ("query", "tier=smb&sort=name")])
+                    .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+            assert!(html.contains(message), "{message}: {html}");
+            assert_eq!(listed(&html), vec![beta, gamma], "the list behind the form stays filtered");
+        }
+        let long = "x".repeat(101);
+        let (status, html, _) =
+            submit(&server, &browser, "/accounts/views", "en", &[("name", &long), ("query", "")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("View name: must be at most 100 characters"), "{html}");
+        assert_eq!(server.app.store().saved_views(aki).await.unwrap().len(), 1, "nothing stored");
+
+        let (status, html, _) =
+            submit(&server, &browser, "/accounts/views", "en", &[("name", "Broken"), ("query", "owner=abc")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a view that could never open: {html}");
+        assert!(html.contains("owner: must be a positive id"), "{html}");
+        let (status, _, location) = submit(
+            &server,
+            &browser,
+            "/accounts/views",
+            "en",
+            &[("name", "Odd"), ("query", "tier=smb\r\nX-Injected: 1&colour=red")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "a control character is no reason for a 500");
+        assert_eq!(
+            location.as_deref(),
+            Some("/accounts?tier=smb%0D%0AX-Injected%3A+1"),
+            "kept encoded, unknown keys dropped"
+        );
+        let odd = server.app.store().saved_views(aki).await.unwrap();
+        assert_eq!(odd.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["Odd", "SMB 顧客"]);
+        server.app.store().delete_view(aki, odd[0].id).await.unwrap();
+
+        let (status, _, location) = submit(&server, &browser, &delete, "ja", &[]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/accounts")));
+        assert!(server.app.store().saved_views(aki).await.unwrap().is_empty());
+        let (_, html) = page(&server, &browser, "/accounts").await;
+        assert!(!html.contains("SMB 顧客") && html.contains("保存したビューはありません。"), "{html}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+async fn timeline_titles(server: &Server, id: i64) -> Vec<String> {
+    let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={id}")).await;
+    timeline["items"].as_array().unwrap().iter().map(|e| e["title"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_timeline_form_adds_an_entry_and_bad_input_is_refused_naming_the_field() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let ((_, aki), _, [alpha, ..]) = three_accounts(&server).await;
+        let path = format!("/accounts/{alpha}/timeline");
+        let (status, _, location) = submit(
+            &server,
+            &aki,
+            &path,
+            "ja",
+            &[("kind", "meeting"), ("title", "キックオフ"), ("body", "議題: 導入計画")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{}", t.label);
+        assert_eq!(location, Some(format!("/accounts/{alpha}#timeline")));
+        let (_, html) = page(&server, &aki, &format!("/accounts/{alpha}")).await;
+        let entries = section(&html, "timeline-entries");
+        assert!(entries.contains("打ち合わせ") && entries.contains("キックオフ"), "{entries}");
+        assert!(entries.contains("議題: 導入計画"), "{entries}");
+        let (_, en) = page(&server, &aki, &format!("/accounts/{alpha}?lang=en")).await;
+        assert!(section(&en, "timeline-entries").contains("Meeting"), "{en}");
+
+        let cases = [
+            ("ja", "note", "", "件名: 必須です"),
+            ("en", "note", " ", "Title: is required"),
+            ("en", "fax", "Call", "Kind: must be one of"),
+            ("ja", "fax", "Call", "種類: 次のいずれかにしてください"),
+        ];
+        for (lang, kind, title, message) in cases {
+            let (status, html, _) =
+                submit(&server, &aki, &path, lang, &[("kind", kind), ("title", title), ("body", "下書き")]).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{kind}/{title:?}: {html}");
+            assert!(html.contains(&format!("<html lang=\"{lang}\">")));
+            assert!(unescaped(&html).contains(message), "{message}: {html}");
+            assert!(html.contains("下書き</textarea>"), "what was typed is kept");
+        }
+        assert_eq!(timeline_titles(&server, alpha).await, vec!["キックオフ".to_owned()], "nothing else stored");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_pulse_form_rescores_the_account_and_a_bad_score_is_refused_naming_the_field() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let ((_, aki), _, [alpha, ..]) = three_accounts(&server).await;
+        score_by_pulse(&server).await;
+        let account = format!("/accounts/{alpha}");
+        let (_, before) = page(&server, &aki, &format!("{account}?lang=en")).await;
+        assert!(section(&before, "measures-table").contains("CSM pulse: no data"), "{before}");
+        assert_eq!(text_of(&before, "account-score"), "—");
+
+        let path = format!("{account}/pulse");
+        let fields =
+            [("score", "2"), ("reasons", "champion_left"), ("reasons", "budget_pressure"), ("comment", "予算削減")];
+        let (status, _, location) = submit(&server, &aki, &path, "ja", &fields).await;
+        assert_eq!((status, location), (StatusCode::SEE_OTHER, Some(format!("{account}#health"))), "{}", t.label);
+        let (_, after) = page(&server, &aki, &format!("{account}?lang=en")).await;
+        assert!(section(&after, "measures-table").contains("CSM pulse: 2 of 5"), "{after}");
+        assert_eq!(text_of(&after, "account-score"), "25.0", "1–5 → 0–100 points");
+        let pulses = section(&after, "pulses-table");
+        for reason in [PulseReason::ChampionLeft, PulseReason::BudgetPressure] {
+            assert!(pulses.contains(reason.label().pick(Lang::En)), "{pulses}");
+        }
+        let (_, ja) = page(&server, &aki, &account).await;
+        assert!(section(&ja, "measures-table").contains("CSM の所感: 2 / 5"), "{ja}");
+        assert!(section(&ja, "pulses-table").contains("予算削減"));
+
+        let cases = [
+            ("ja", "9", "所感: 1 から 5 の範囲で指定してください"),
+            ("en", "0", "Pulse: must be between 1 and 5"),
+            ("en", "", "Pulse: is required"),
+            ("ja", "", "所感: 必須です"),
+        ];
+        for (lang, score, message) in cases {
+            let fields = [("score", score), ("reasons", "competitor"), ("comment", "再検討")];
+            let (status, html, _) = submit(&server, &aki, &path, lang, &fields).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{score:?}: {html}");
+            assert!(unescaped(&html).contains(message), "{message}: {html}");
+            assert!(html.contains("id=\"pulse-reason-competitor\" checked"), "the choice is kept: {html}");
+            assert!(html.contains("再検討</textarea>"));
+        }
+        let (status, html, _) = submit(&server, &aki, &path, "en", &[("score", "3"), ("reasons", "bribery")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Reasons: must be one of"), "{html}");
+        let (_, stored) = server.get(&format!("/api/v1/accounts/{alpha}/pulses")).await;
+        assert_eq!(stored.as_array().map(Vec::len), Some(1), "only the good pulse: {stored}");
+        assert_eq!(stored[0]["reasons"], json!(["champion_left", "budget_pressure"]));
+        let (_, health) = server.get(&format!("/api/v1/accounts/{alpha}/health")).await;
+        assert_eq!(health["score"].as_f64(), Some(25.0));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_viewer_or_a_csm_who_does_not_own_the_account_gets_403_and_no_forms() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, (_, ren), [alpha, beta, _]) = three_accounts(&server).await;
+        let (_, viewer) = server.browser("viewer@k.example", Role::Viewer).await;
+        score_by_pulse(&server).await;
+        let (_, html) = page(&server, &ren, &format!("/accounts/{alpha}?lang=en")).await;
+        assert!(!html.contains("id=\"pulse-form\"") && !html.contains("id=\"timeline-form\""), "{html}");
+        assert!(unescaped(&html).contains("Only the account's CSMs and managers can add entries."), "{html}");
+        let (_, own) = page(&server, &ren, &format!("/accounts/{beta}")).await;
+        assert!(own.contains("id=\"pulse-form\"") && own.contains("id=\"timeline-form\""), "Ren owns Beta");
+
+        for browser in [&ren, &viewer] {
+            let note = [("kind", "note"), ("title", "越権")];
+            let (status, _, _) = submit(&server, browser, &format!("/accounts/{alpha}/timeline"), "en", &note).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{}", t.label);
+            let (status, _, _) =
+                submit(&server, browser, &format!("/accounts/{alpha}/pulse"), "en", &[("score", "1")]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            let (status, _, _) =
+                submit(&server, browser, &format!("/accounts/{alpha}/pulse"), "en", &[("score", "9")]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "refused before the input is even read");
+            let (status, _, _) =
+                submit(&server, browser, &format!("/accounts/{alpha}/timeline"), "en", &[("kind", "note")]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+        }
+        let (status, _, _) = submit(&server, &ren, "/accounts/999999/pulse", "en", &[("score", "1")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = submit(&server, &ren, "/accounts/999999/timeline", "en", &[("title", "x")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, html) = page(&server, &viewer, &format!("/accounts/{alpha}")).await;
+        assert!(!html.contains("id=\"pulse-form\""), "{html}");
+        assert!(timeline_titles(&server, alpha).await.is_empty(), "nothing stored");
+        let (_, pulses) = server.get(&format!("/api/v1/accounts/{alpha}/pulses")).await;
+        assert_eq!(pulses, json!([]));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_language_switch_sets_the_cookie_and_the_next_page_is_english() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("aki@k.example", Role::Csm).await;
+        let (_, html) = page(&server, &browser, "/accounts?tier=smb").await;
+        assert!(html.contains("<html lang=\"ja\">") && html.contains("<h1>顧客一覧</h1>"), "{}", t.label);
+        assert!(unescaped(&html).contains("href=\"/lang/en?back=%2Faccounts%3Ftier%3Dsmb\""), "{html}");
+
+        let switch = |path: &str| server.anonymous.get(server.url(path)).header("cookie", &browser.cookie).send();
+        let response = switch("/lang/en?back=/accounts").await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/accounts");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("kizuna_lang=en;") && cookie.contains("Path=/"), "{cookie}");
+        let language = cookie.split(';').next().unwrap();
+
+        let both = format!("{}; {language}", browser.cookie);
+        let english = server.anonymous.get(server.url("/accounts")).header("cookie", &both).send().await.unwrap();
+        let html = english.text().await.unwrap();
+        assert!(html.contains("<html lang=\"en\">") && html.contains("<h1>Accounts</h1>"), "{html}");
+        let home = server.anonymous.get(server.url("/")).header("cookie", &both).send().await.unwrap();
+        assert!(home.text().await.unwrap().contains("<h1>Home</h1>"), "the cookie holds on every page");
+
+        let outside = switch("/lang/ja?back=//evil.example/").await.unwrap();
+        assert_eq!(outside.headers()["location"], "/", "never an open redirect");
+        let control = switch("/lang/ja?back=/accounts%0D%0ASet-Cookie:%20x=1").await.unwrap();
+        assert_eq!((control.status(), control.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/"));
+        assert_eq!(switch("/lang/fr?back=/").await.unwrap().status(), StatusCode::NOT_FOUND);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_page_script_and_the_chart_library_are_served_as_javascript() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("aki@k.example", Role::Viewer).await;
+        let (_, html) = page(&server, &browser, "/").await;
+        let scripts: Vec<&str> =
+            html.split("<script defer src=\"").skip(1).map(|rest| rest.split('"').next().unwrap()).collect();
+        assert!(scripts.contains(&"/assets/kizuna.js"), "{scripts:?}");
+        assert!(scripts.iter().any(|s| s.starts_with("/assets/chart-")), "{scripts:?}");
+        for script in scripts {
+            let response = server.anonymous.get(server.url(script)).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{script} on {}", t.label);
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            assert!(content_type.starts_with("text/javascript"), "{script}: {content_type}");
+            assert!(!response.bytes().await.unwrap().is_empty());
+        }
+        let missing = server.anonymous.get(server.url("/assets/nothing.js")).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        drop(server);
+        t.finish().await;
+    }
+}
