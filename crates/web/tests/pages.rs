@@ -434,6 +434,8 @@ async fn the_timeline_form_adds_an_entry_and_bad_input_is_refused_naming_the_fie
             ("en", "note", " ", "Title: is required"),
             ("en", "fax", "Call", "Kind: must be one of"),
             ("ja", "fax", "Call", "種類: 次のいずれかにしてください"),
+            ("en", "system", "Looks automatic", "Kind: must be one of"),
+            ("en", "email", "Sent mail", "Kind: must be one of"),
         ];
         for (lang, kind, title, message) in cases {
             let (status, html, _) =

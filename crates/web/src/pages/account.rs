@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::health::pulse::{PulseInput, PulseReason};
 use domain::i18n::{Lang, Text};
 use domain::timeline::TimelineKind;
-use domain::{AccountId, FieldError};
+use domain::{AccountId, FieldError, Reason};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Value};
 use store::{ChildQuery, TimelineQuery};
@@ -25,6 +25,8 @@ use store::{ChildQuery, TimelineQuery};
 const FEATURE_PERIODS: usize = 12;
 const HISTORY_DAYS: u64 = 90;
 const TIMELINE_ROWS: i64 = 30;
+/// What a person writes on the page; emails and system entries come from integrations and Kizuna.
+const PAGE_ENTRY_KINDS: [TimelineKind; 3] = [TimelineKind::Note, TimelineKind::Meeting, TimelineKind::Call];
 
 pub struct Measure {
     pub explanation: String,
@@ -411,10 +413,8 @@ async fn render(
         .collect();
     let can_edit = app.may_edit_account(&frame.actor, &account.input);
     let note_kind = if drafts.note_kind.is_empty() { "note" } else { drafts.note_kind.as_str() };
-    let note_kinds = [TimelineKind::Note, TimelineKind::Meeting, TimelineKind::Call]
-        .into_iter()
-        .map(|k| (k.as_str(), kind_name(k, lang), k.as_str() == note_kind))
-        .collect();
+    let note_kinds =
+        PAGE_ENTRY_KINDS.into_iter().map(|k| (k.as_str(), kind_name(k, lang), k.as_str() == note_kind)).collect();
     let scores = (1..=5).map(|n| (n.to_string(), drafts.pulse_score == n.to_string())).collect();
     let reasons = PulseReason::ALL
         .into_iter()
@@ -502,10 +502,14 @@ pub async fn add_entry(
         "body": if body.is_empty() { Value::Null } else { Value::from(body) },
     });
     let errors = match parse_entry(value) {
-        Ok(input) => {
+        Ok(input) if PAGE_ENTRY_KINDS.contains(&input.kind) => {
             app.create_timeline_entry(&frame.actor, &input).await?;
             return Ok(Redirect::to(&format!("/accounts/{id}#timeline")).into_response());
         }
+        Ok(_) => vec![FieldError::new(
+            "kind",
+            Reason::NotOneOf { allowed: PAGE_ENTRY_KINDS.iter().map(|k| k.as_str().to_owned()).collect() },
+        )],
         Err(ApiError::Fields(errors)) => errors,
         Err(other) => return Err(other),
     };
