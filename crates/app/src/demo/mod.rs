@@ -58,6 +58,9 @@ pub struct DemoData {
     pub subscriptions: Vec<SubscriptionRecord>,
     /// Sales & marketing spend per month, for CAC.
     pub spend: Vec<(YearMonth, Money)>,
+    /// Each account's core subscription periods (start, end), sorted: usage and voice generation
+    /// read them per account, which a scan of every subscription would make quadratic.
+    pub core_periods: HashMap<String, Vec<(NaiveDate, Option<NaiveDate>)>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -251,6 +254,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         contacts: Vec::new(),
         subscriptions: Vec::new(),
         spend: Vec::new(),
+        core_periods: HashMap::new(),
     };
     for index in 0..options.accounts {
         let number = index + 1;
@@ -341,6 +345,15 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         let base = (options.accounts as i64 * 150_000).max(1_000_000);
         data.spend.push((current, Money(Decimal::from(base + rng.range(-base / 5, base / 5)))));
         month = current.next();
+    }
+    for subscription in data.subscriptions.iter().filter(|s| s.product == "core") {
+        data.core_periods
+            .entry(subscription.account_external_id.to_string())
+            .or_default()
+            .push((subscription.start_date, subscription.end_date));
+    }
+    for periods in data.core_periods.values_mut() {
+        periods.sort();
     }
     data
 }
@@ -572,8 +585,9 @@ impl App {
     async fn load_demo_voice(&self, data: &DemoData, seed: u64) -> Result<(), AppError> {
         let today = self.today();
         let (mut answers, mut tickets) = (Vec::new(), Vec::new());
+        let contacts = voice::primary_contacts(data);
         for index in 0..data.accounts.len() {
-            let (a, t) = voice::account_voice(data, index, seed, today);
+            let (a, t) = voice::account_voice(data, index, seed, today, &contacts);
             answers.extend(a);
             tickets.extend(t);
         }

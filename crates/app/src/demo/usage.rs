@@ -28,15 +28,8 @@ pub(super) struct Window {
 }
 
 pub(super) fn core_windows(data: &DemoData, account: &str) -> Vec<Window> {
-    let mut periods: Vec<(NaiveDate, Option<NaiveDate>)> = data
-        .subscriptions
-        .iter()
-        .filter(|s| s.account_external_id.as_str() == account && s.product == "core")
-        .map(|s| (s.start_date, s.end_date))
-        .collect();
-    periods.sort();
     let mut windows: Vec<Window> = Vec::new();
-    for (start, end) in periods {
+    for &(start, end) in data.core_periods.get(account).map_or(&[][..], Vec::as_slice) {
         match windows.last_mut() {
             Some(last) if last.end == Some(start) => last.end = end,
             _ => windows.push(Window { start, end }),

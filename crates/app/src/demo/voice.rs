@@ -8,7 +8,8 @@ use chrono::{Datelike, Months, NaiveDate};
 use domain::interchange::nps::NpsRecord;
 use domain::interchange::tickets::TicketRecord;
 use domain::voice::{TicketPriority, TicketRow, TicketStatus};
-use domain::ExternalId;
+use domain::{Email, ExternalId};
+use std::collections::HashMap;
 
 const SUBJECTS: &[&str] = &[
     "給与明細が表示されない",
@@ -20,22 +21,28 @@ const SUBJECTS: &[&str] = &[
 ];
 
 /// NPS answers and tickets of one account.
+/// The primary contact's email of every account, looked up once for all accounts.
+pub fn primary_contacts(data: &DemoData) -> HashMap<&str, Email> {
+    data.contacts
+        .iter()
+        .filter(|c| c.is_primary)
+        .filter_map(|c| Some((c.account_external_id.as_str(), c.email.clone()?)))
+        .collect()
+}
+
 pub fn account_voice(
     data: &DemoData,
     index: usize,
     seed: u64,
     today: NaiveDate,
+    primary_contacts: &HashMap<&str, Email>,
 ) -> (Vec<NpsRecord>, Vec<TicketRecord>) {
     let record = &data.accounts[index];
     let account = record.external_id.as_str();
     let profile = profile(data, index, seed, today);
     // A generator of its own, so adding the voice does not change the usage.
     let mut rng = super::Rng(seed ^ 0x005E_ED0F_C0DE ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9));
-    let contact = data
-        .contacts
-        .iter()
-        .find(|c| c.account_external_id.as_str() == account && c.is_primary)
-        .and_then(|c| c.email.clone());
+    let contact = primary_contacts.get(account).cloned();
     let (mut answers, mut tickets) = (Vec::new(), Vec::new());
     for window in core_windows(data, account) {
         let last = window.end.map_or(today, |end| add_days(end, -1)).min(today);
@@ -100,7 +107,7 @@ mod tests {
             let churns: Vec<NaiveDate> =
                 core_windows(&data, account.external_id.as_str()).iter().filter_map(|w| w.end).collect();
             let near_churn = |day: NaiveDate| churns.iter().any(|end| *end > day && (*end - day).num_days() <= 120);
-            let (answers, tickets) = account_voice(&data, index, 42, today);
+            let (answers, tickets) = account_voice(&data, index, 42, today, &primary_contacts(&data));
             for a in answers {
                 if near_churn(a.responded_on) {
                     before_churn.push(a.score)
