@@ -3,6 +3,7 @@
 //! by a full recompute on a schedule; grade changes go to the account's timeline; CSM pulses.
 
 use crate::health::score_with;
+use crate::playbooks::{EventKind, TriggerEvent};
 use crate::records::require_account_edit;
 use crate::{Actor, App, AppError};
 use chrono::{Days, NaiveDate};
@@ -139,6 +140,7 @@ impl App {
         };
         let mut snapshots = Vec::with_capacity(scored.len());
         let mut summary = RecomputeSummary::default();
+        let mut grade_events = Vec::new();
         for (account, health) in &scored {
             if let Some((_, before)) = known.get(&account.id).filter(|(_, grade)| *grade != health.grade) {
                 let (from_ja, from_en) = grade_name(&config, before);
@@ -155,12 +157,22 @@ impl App {
                     })
                     .await?;
                 summary.grade_changes += 1;
+                grade_events.push(TriggerEvent {
+                    account: account.id,
+                    kind: EventKind::GradeChanged { from: before.clone(), to: health.grade.clone() },
+                    occurrence: format!("grade:{today}:{before}>{}", health.grade),
+                    data: serde_json::json!({
+                        "from": before, "to": health.grade, "score": health.score,
+                        "drivers": health.drivers.iter().map(|d| serde_json::json!({"ja": d.ja, "en": d.en})).collect::<Vec<_>>(),
+                    }),
+                });
             }
             let delta = score_change(health.score, month_ago.get(&account.id).copied().flatten());
             snapshots.push((account.id, snapshot_of(health), delta));
         }
         self.store.save_health(&snapshots).await?;
         summary.accounts = snapshots.len();
+        self.fire_triggers(&grade_events).await?;
         Ok(summary)
     }
 
@@ -191,6 +203,9 @@ impl App {
         loop {
             if let Err(error) = self.recompute_health(None).await {
                 tracing::warn!(%error, "scheduled health recompute failed");
+            }
+            if let Err(error) = self.scan_playbook_triggers().await {
+                tracing::warn!(%error, "scanning playbook triggers failed");
             }
             tokio::time::sleep(every).await;
         }

@@ -12,6 +12,7 @@ pub mod health_history;
 mod ingest;
 mod interchange;
 pub mod metrics;
+pub mod playbooks;
 mod records;
 mod usage;
 
@@ -37,6 +38,8 @@ pub struct App {
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
     /// Accounts whose health must be recomputed; set once the worker runs.
     health_queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<domain::AccountId>>,
+    /// SMTP, HTTP and this node's name, for playbook steps.
+    delivery: playbooks::Delivery,
 }
 
 impl App {
@@ -57,6 +60,7 @@ impl App {
             periods: metrics::PeriodCache::default(),
             ingest_queue: std::sync::OnceLock::new(),
             health_queue: std::sync::OnceLock::new(),
+            delivery: playbooks::Delivery::default(),
         })
     }
 

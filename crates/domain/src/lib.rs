@@ -15,6 +15,7 @@ pub mod ids;
 pub mod interchange;
 pub mod metrics;
 pub mod money;
+pub mod playbooks;
 pub mod segments;
 pub mod settings;
 pub mod staff;

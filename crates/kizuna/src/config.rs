@@ -60,6 +60,11 @@ pub struct Config {
     pub demo_password: Option<Secret>,
     /// A feature catalog file (`[[feature]]` tables) applied when the server starts.
     pub feature_catalog: Option<PathBuf>,
+    /// The SMTP server playbook emails go through, e.g. `smtp://mail.example.com:25` (or
+    /// `smtp://user:password@host:587`). Without it, approving an email reports that none is set.
+    pub smtp_url: Option<Secret>,
+    /// The sender of playbook emails, e.g. `Kizuna <cs@example.com>`.
+    pub mail_from: String,
     pub workspace: WorkspaceConfig,
 }
 
@@ -72,13 +77,15 @@ impl Default for Config {
             secure_cookies: false,
             demo_password: None,
             feature_catalog: None,
+            smtp_url: None,
+            mail_from: "Kizuna <kizuna@localhost>".into(),
             workspace: WorkspaceConfig::default(),
         }
     }
 }
 
 const KNOWN_KEYS: &[&str] =
-    &["listen", "data_dir", "database_url", "secure_cookies", "demo_password", "feature_catalog", "workspace"];
+    &["listen", "data_dir", "database_url", "secure_cookies", "demo_password", "feature_catalog", "smtp_url", "mail_from", "workspace"];
 const KNOWN_WORKSPACE_KEYS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month"];
 const ENV_KEYS: &[&str] = &[
     "KIZUNA_CONFIG",
@@ -91,6 +98,8 @@ const ENV_KEYS: &[&str] = &[
     "KIZUNA_SECURE_COOKIES",
     "KIZUNA_DEMO_PASSWORD",
     "KIZUNA_FEATURE_CATALOG",
+    "KIZUNA_SMTP_URL",
+    "KIZUNA_MAIL_FROM",
     "KIZUNA_LOG",
 ];
 
@@ -154,6 +163,12 @@ impl Config {
         }
         if let Some(catalog) = var("KIZUNA_FEATURE_CATALOG") {
             self.feature_catalog = Some(PathBuf::from(catalog));
+        }
+        if let Some(url) = var("KIZUNA_SMTP_URL") {
+            self.smtp_url = Some(Secret::new(url));
+        }
+        if let Some(from) = var("KIZUNA_MAIL_FROM") {
+            self.mail_from = from;
         }
         if let Some(currency) = var("KIZUNA_CURRENCY") {
             self.workspace.currency = currency;

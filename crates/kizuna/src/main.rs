@@ -328,6 +328,10 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             if let Some(file) = &config.feature_catalog {
                 apply_catalog(&app, file, false, lang).await?;
             }
+            app.configure_mail(config.smtp_url.as_ref().map(|url| app::playbooks::MailSettings {
+                url: url.expose().to_owned(),
+                from: config.mail_from.clone(),
+            }));
             let mut notes = Vec::new();
             if demo {
                 let summary = app.load_demo(DemoOptions { accounts: demo_accounts, ..DemoOptions::default() }).await?;

@@ -15,6 +15,8 @@ pub enum Entity {
     NpsResponse,
     Ticket,
     SavedView,
+    Playbook,
+    OutboxEmail,
 }
 
 impl fmt::Display for Entity {
@@ -32,6 +34,8 @@ impl fmt::Display for Entity {
             Entity::NpsResponse => "NPS response",
             Entity::Ticket => "ticket",
             Entity::SavedView => "saved view",
+            Entity::Playbook => "playbook",
+            Entity::OutboxEmail => "outbox email",
         })
     }
 }

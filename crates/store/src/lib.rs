@@ -5,6 +5,7 @@
 
 mod error;
 mod health;
+pub mod playbooks;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -14,6 +15,7 @@ mod usage;
 
 pub use error::{Entity, StoreError};
 pub use health::{HealthStore, Pulse};
+pub use playbooks::PlaybookStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
@@ -180,7 +182,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore + HealthStore {
+pub trait Store: UsageStore + HealthStore + PlaybookStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

@@ -3,8 +3,8 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
-    tracking, usage,
+    accounts, audit, contacts, health, interchange, me, metrics, playbooks, settings, staff, subscriptions, timeline,
+    tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -92,6 +92,15 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/settings/spend", Admin, get(pages::settings::workspace::spend))
         .page(M::POST, "/settings/spend", Admin, post(pages::settings::workspace::set_spend))
         .page(M::POST, "/settings/spend/remove", Admin, post(pages::settings::workspace::remove_spend))
+        .page(M::GET, "/playbooks", Read, get(pages::playbooks::list))
+        .page(M::POST, "/playbooks", Manage, post(pages::playbooks::create))
+        .page(M::GET, "/playbooks/new", Manage, get(pages::playbooks::new_form))
+        .page(M::GET, "/playbooks/{id}", Read, get(pages::playbooks::show))
+        .page(M::POST, "/playbooks/{id}", Manage, post(pages::playbooks::update))
+        .page(M::POST, "/playbooks/{id}/delete", Manage, post(pages::playbooks::delete))
+        .page(M::GET, "/outbox", Read, get(pages::playbooks::outbox))
+        .page(M::POST, "/outbox/{id}/send", Write, post(pages::playbooks::send))
+        .page(M::POST, "/outbox/{id}/discard", Write, post(pages::playbooks::discard))
         .page(M::GET, "/metrics", Read, get(pages::metrics::page))
         .page(M::GET, "/metrics/export/{table}", Read, get(pages::metrics::export))
         .page(M::GET, "/health", Read, get(pages::health::page))
@@ -118,6 +127,16 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::DELETE, "/api/v1/write-keys/{id}", Admin, delete(tokens::revoke_write_key))
         .api(M::GET, "/api/v1/audit", Admin, get(audit::list))
         .api(M::GET, "/api/v1/audit/export", Admin, get(audit::export))
+        .api(M::GET, "/api/v1/playbooks", Read, get(playbooks::list))
+        .api(M::POST, "/api/v1/playbooks", Manage, post(playbooks::create))
+        .api(M::POST, "/api/v1/playbooks/scan", Manage, post(playbooks::scan))
+        .api(M::GET, "/api/v1/playbooks/{id}", Read, get(playbooks::read))
+        .api(M::PUT, "/api/v1/playbooks/{id}", Manage, put(playbooks::replace))
+        .api(M::DELETE, "/api/v1/playbooks/{id}", Manage, delete(playbooks::delete))
+        .api(M::GET, "/api/v1/playbooks/{id}/runs", Read, get(playbooks::runs))
+        .api(M::GET, "/api/v1/outbox", Read, get(playbooks::outbox))
+        .api(M::POST, "/api/v1/outbox/{id}/send", Write, post(playbooks::send))
+        .api(M::POST, "/api/v1/outbox/{id}/discard", Write, post(playbooks::discard))
         .api(M::GET, "/api/v1/accounts", Read, get(accounts::list))
         .api(M::POST, "/api/v1/accounts", Write, post(accounts::create))
         .api(M::GET, "/api/v1/accounts/{id}", Read, get(accounts::read))

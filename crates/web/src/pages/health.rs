@@ -303,8 +303,9 @@ fn field_messages(errors: &[FieldError], lang: Lang, label: impl Fn(&str) -> Str
     errors.iter().map(|e| format!("{}: {}", label(&e.field), e.message(lang))).collect()
 }
 
-/// A configuration's errors in the reader's language, each with its line when it can be found.
-fn config_errors(error: AppError, text: &str, lang: Lang) -> Result<Vec<String>, ApiError> {
+/// A TOML file's errors (health configuration, playbooks) in the reader's language, each with its
+/// line when it can be found.
+pub(super) fn toml_errors(error: AppError, text: &str, lang: Lang) -> Result<Vec<String>, ApiError> {
     let at_line = |line: u64| match lang {
         Lang::Ja => format!("{line} 行目"),
         Lang::En => format!("line {line}"),
@@ -485,7 +486,7 @@ pub async fn save_config(
             Ok(Redirect::to("/health?done=config").into_response())
         }
         Err(error) => {
-            let errors = config_errors(error, &text, lang)?;
+            let errors = toml_errors(error, &text, lang)?;
             let page = build(&app, frame, &mut params, Some(Editor { text, errors })).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "health")?).into_response())
         }

@@ -1,0 +1,643 @@
+//! Playbooks at work: trigger events become runs (once per playbook, account and occurrence,
+//! enforced by the store), each run schedules its steps, and a worker on every app node claims
+//! due steps and carries them out — tasks, emails through the outbox or SMTP, Slack, signed
+//! webhooks, timeline entries and stage changes.
+
+use crate::{Actor, App, AppError};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use domain::account::Account;
+use domain::playbooks::template::render;
+use domain::i18n::Bilingual;
+use domain::playbooks::{grade_change_matches, yearly_occurrence, Action, Assignee, PlaybookDefinition, Trigger};
+use domain::tasks::{TaskInput, TaskPriority, TaskReason};
+use domain::timeline::{TimelineEntryInput, TimelineKind};
+use domain::interchange::RowError;
+use domain::{AccountId, Reason};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use store::playbooks::{ClaimedStep, EmailStatus, OutboxEmail, PlaybookRun, StoredPlaybook};
+use store::AccountQuery;
+
+/// How often each node looks for due steps.
+const STEP_POLL: Duration = Duration::from_secs(2);
+/// A claim older than this whose step never finished is taken over (its node stopped).
+const STALE_CLAIM_MINUTES: i64 = 15;
+const STEPS_PER_POLL: i64 = 50;
+/// NPS answers this recent start detractor playbooks.
+const NPS_LOOKBACK_DAYS: u64 = 30;
+
+/// Where playbook emails go: an SMTP server (`smtp://host:port`) and the sender.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub url: String,
+    pub from: String,
+}
+
+/// The outside world as playbooks reach it: SMTP, HTTP, and this node's name for step claims.
+pub struct Delivery {
+    mail: RwLock<Option<MailSettings>>,
+    http: reqwest::Client,
+    node: String,
+    worker: std::sync::OnceLock<()>,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        let node = crate::auth::new_secret("node-").map(|s| s.chars().take(16).collect()).unwrap_or_default();
+        Delivery {
+            mail: RwLock::new(None),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default(),
+            node,
+            worker: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// Something that happened to an account that a playbook may react to.
+#[derive(Debug, Clone)]
+pub struct TriggerEvent {
+    pub account: AccountId,
+    pub kind: EventKind,
+    /// Unique per occurrence for this kind of trigger: what makes a run happen once.
+    pub occurrence: String,
+    /// The data at that moment, kept on the run and shown on the tasks it creates.
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    EnteredSegment(i64),
+    GradeChanged { from: String, to: String },
+    /// Seen by the daily scan: the next renewal date.
+    Renewal(NaiveDate),
+    /// Seen by the daily scan: the last day with an active user (None: never active).
+    Quiet(Option<NaiveDate>),
+    NpsAnswer { day: NaiveDate, score: i64 },
+    /// The daily scan, for yearly playbooks.
+    Day,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlaybookView {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub definition: PlaybookDefinition,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Reads a playbook file; syntax errors name the line.
+pub fn parse_playbook_toml(file: &str, text: &str) -> Result<PlaybookDefinition, AppError> {
+    toml::from_str(text).map_err(|e| AppError::ImportRejected {
+        file: file.to_owned(),
+        errors: vec![RowError {
+            line: e.span().map_or(1, |span| 1 + text[..span.start.min(text.len())].matches('\n').count() as u64),
+            column: "*".into(),
+            reason: Reason::Malformed { detail: e.message().to_owned() },
+        }],
+    })
+}
+
+/// The definition as TOML, for the editor.
+pub fn playbook_toml(definition: &PlaybookDefinition) -> String {
+    toml::to_string_pretty(definition).unwrap_or_default()
+}
+
+fn view(stored: StoredPlaybook) -> Result<PlaybookView, AppError> {
+    let definition = serde_json::from_str(&stored.definition)
+        .map_err(|e| AppError::Internal(format!("stored playbook {}: {e}", stored.id)))?;
+    Ok(PlaybookView { id: stored.id, name: stored.name, active: stored.active, definition, updated_at: stored.updated_at })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `sha256=<hex>` of the body under the secret: what a receiver recomputes to trust a call.
+pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| {
+        <Hmac<Sha256> as Mac>::new_from_slice(b"").expect("HMAC takes keys of any length")
+    });
+    mac.update(body);
+    format!("sha256={}", hex(&mac.finalize().into_bytes()))
+}
+
+fn trigger_matches(trigger: &Trigger, event: &EventKind, today: NaiveDate) -> Option<String> {
+    match (trigger, event) {
+        (Trigger::EnteredSegment { segment_id }, EventKind::EnteredSegment(entered)) if segment_id == entered => {
+            Some(String::new())
+        }
+        (Trigger::GradeChanged { from, to }, EventKind::GradeChanged { from: old, to: new })
+            if grade_change_matches(from, to, old, new) =>
+        {
+            Some(String::new())
+        }
+        (Trigger::RenewalWithin { days }, EventKind::Renewal(date))
+            if (*date - today).num_days() >= 0 && (*date - today).num_days() <= i64::from(*days) =>
+        {
+            Some(String::new())
+        }
+        (Trigger::NoActivityFor { days }, EventKind::Quiet(last)) => {
+            let quiet = last.is_none_or(|last| (today - last).num_days() >= i64::from(*days));
+            quiet.then(String::new)
+        }
+        (Trigger::NpsDetractor, EventKind::NpsAnswer { score, .. }) if *score <= 6 => Some(String::new()),
+        // The yearly occurrence is the date's, so each year runs once whatever day the scan sees.
+        (Trigger::YearlyOn { date }, EventKind::Day) => yearly_occurrence(date, today),
+        _ => None,
+    }
+}
+
+impl App {
+    pub fn configure_mail(&self, settings: Option<MailSettings>) {
+        *self.delivery.mail.write().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    pub async fn playbooks(&self) -> Result<Vec<PlaybookView>, AppError> {
+        self.store.playbooks().await?.into_iter().map(view).collect()
+    }
+
+    pub async fn playbook(&self, id: i64) -> Result<PlaybookView, AppError> {
+        view(self.store.playbook(id).await?)
+    }
+
+    /// Validates and saves a playbook (new when `id` is None). Managers and admins.
+    pub async fn save_playbook(
+        &self,
+        actor: &Actor,
+        id: Option<i64>,
+        definition: PlaybookDefinition,
+    ) -> Result<PlaybookView, AppError> {
+        let grades: Vec<String> = self.health_config().await?.grades.into_iter().map(|g| g.key).collect();
+        definition.validate(&grades, &self.settings().stages).map_err(AppError::Invalid)?;
+        let before = match id {
+            Some(id) => Some(self.playbook(id).await?),
+            None => None,
+        };
+        let json = serde_json::to_string(&definition).map_err(|e| AppError::Internal(format!("playbook: {e}")))?;
+        let saved = view(self.store.save_playbook(id, definition.name.trim(), &json, definition.active).await?)?;
+        let action = if before.is_some() { "update" } else { "create" };
+        self.record_change(actor, action, "playbook", &saved.id.to_string(), before.as_ref(), Some(&saved)).await?;
+        Ok(saved)
+    }
+
+    pub async fn delete_playbook(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        let before = self.playbook(id).await?;
+        self.store.delete_playbook(id).await?;
+        self.record_change(actor, "delete", "playbook", &id.to_string(), Some(&before), None).await
+    }
+
+    pub async fn playbook_runs(&self, id: Option<i64>, limit: i64) -> Result<Vec<PlaybookRun>, AppError> {
+        Ok(self.store.runs(id, limit).await?)
+    }
+
+    /// Starts the runs these events call for; returns how many started (others already ran).
+    pub async fn fire_triggers(&self, events: &[TriggerEvent]) -> Result<usize, AppError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let playbooks: Vec<PlaybookView> = self.playbooks().await?.into_iter().filter(|p| p.active).collect();
+        let today = self.today();
+        let now = Utc::now();
+        let mut started = 0;
+        for playbook in &playbooks {
+            for event in events {
+                let Some(suffix) = trigger_matches(&playbook.definition.trigger, &event.kind, today) else {
+                    continue;
+                };
+                if let Some(segment) = playbook.definition.segment_id {
+                    if !self.store.in_segment(segment, event.account).await? {
+                        continue;
+                    }
+                }
+                let occurrence = if suffix.is_empty() { event.occurrence.clone() } else { suffix };
+                let reason = json!({
+                    "playbook": playbook.name,
+                    "trigger": playbook.definition.trigger,
+                    "occurrence": occurrence,
+                    "data": event.data,
+                });
+                let due: Vec<DateTime<Utc>> = playbook
+                    .definition
+                    .steps
+                    .iter()
+                    .map(|s| now + chrono::Duration::days(i64::from(s.delay_days)))
+                    .collect();
+                if self
+                    .store
+                    .start_run(playbook.id, event.account, &occurrence, &reason.to_string(), &due, now)
+                    .await?
+                    .is_some()
+                {
+                    started += 1;
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// The daily triggers: renewals coming up, quiet accounts, recent NPS detractors and yearly
+    /// dates. Safe to run any number of times a day and on every node.
+    pub async fn scan_playbook_triggers(&self) -> Result<usize, AppError> {
+        let playbooks = self.playbooks().await?;
+        if playbooks.iter().all(|p| !p.active) {
+            return Ok(0);
+        }
+        let today = self.today();
+        let accounts: Vec<Account> = self.paying_accounts().await?;
+        let portfolio = self.portfolio(None).await?;
+        let mut events = Vec::new();
+        for account in &accounts {
+            let id = account.id;
+            let base = |kind: EventKind, occurrence: String, data: Value| TriggerEvent {
+                account: id,
+                kind,
+                occurrence,
+                data,
+            };
+            if let Some(renewal) = account.figures.next_renewal_date {
+                events.push(base(
+                    EventKind::Renewal(renewal),
+                    format!("renewal:{renewal}"),
+                    json!({"renewal_date": renewal, "days_left": (renewal - today).num_days(), "arr": account.figures.arr}),
+                ));
+            }
+            let last = portfolio.last_active_day(id, today);
+            events.push(base(
+                EventKind::Quiet(last),
+                format!("quiet-since:{}", last.map_or("never".into(), |d| d.to_string())),
+                json!({"last_active_day": last}),
+            ));
+            let since = today.checked_sub_days(Days::new(NPS_LOOKBACK_DAYS)).unwrap_or(today);
+            for (day, score) in portfolio.nps_answers(id).iter().filter(|(day, _)| *day >= since) {
+                events.push(base(
+                    EventKind::NpsAnswer { day: *day, score: *score },
+                    format!("nps:{day}:{score}"),
+                    json!({"nps_score": score, "answered_on": day}),
+                ));
+            }
+            events.push(base(EventKind::Day, String::new(), json!({"day": today})));
+        }
+        self.fire_triggers(&events).await
+    }
+
+    async fn paying_accounts(&self) -> Result<Vec<Account>, AppError> {
+        let query = AccountQuery { paying: true, limit: i64::MAX, ..AccountQuery::default() };
+        Ok(self.store.list_accounts(&query).await?.items)
+    }
+
+    /// Starts this node's step worker (once): due steps every few seconds.
+    pub fn start_playbook_worker(self: &Arc<App>) {
+        if self.delivery.worker.set(()).is_err() {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = app.run_due_steps().await {
+                    tracing::warn!(%error, "running playbook steps failed");
+                }
+                tokio::time::sleep(STEP_POLL).await;
+            }
+        });
+    }
+
+    /// Claims and carries out the steps due now; returns how many ran.
+    pub async fn run_due_steps(&self) -> Result<usize, AppError> {
+        let now = Utc::now();
+        let stale = now - chrono::Duration::minutes(STALE_CLAIM_MINUTES);
+        let claimed = self.store.claim_due_steps(&self.delivery.node, now, stale, STEPS_PER_POLL).await?;
+        let count = claimed.len();
+        for step in claimed {
+            let (outcome, failed) = match self.run_step(&step).await {
+                Ok(outcome) => (outcome, false),
+                Err(error) => (error.to_string(), true),
+            };
+            self.store.finish_step(step.step_id, &outcome, failed, Utc::now()).await?;
+        }
+        Ok(count)
+    }
+
+    async fn run_step(&self, step: &ClaimedStep) -> Result<String, AppError> {
+        let playbook = self.playbook(step.playbook_id).await?;
+        let action = usize::try_from(step.step_index)
+            .ok()
+            .and_then(|i| playbook.definition.steps.get(i))
+            .map(|s| s.action.clone())
+            .ok_or_else(|| AppError::Internal(format!("playbook {} has no step {}", playbook.id, step.step_index)))?;
+        let account = self.store.get_account(step.account_id).await?;
+        let reason: Value = serde_json::from_str(&step.reason).unwrap_or(Value::Null);
+        let values = self.template_values(&account, &playbook, &reason).await?;
+        let system = Actor::System("playbook");
+        match action {
+            Action::CreateTask { title, kind, priority, due_in_days, assignee, user_id } => {
+                self.playbook_task(step, &account, &playbook, &reason, render(&title, &values), kind, priority, due_in_days, assignee, user_id)
+                    .await
+            }
+            Action::SendEmail { to_role, subject, body } => {
+                let recipients: Vec<String> = self
+                    .store
+                    .list_contacts(&store::ChildQuery { account_id: Some(account.id), limit: 500, offset: 0 })
+                    .await?
+                    .items
+                    .into_iter()
+                    .filter(|c| c.input.role.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&to_role)))
+                    .filter_map(|c| c.input.email.map(|e| e.to_string()))
+                    .collect();
+                if recipients.is_empty() {
+                    return Ok(format!("no contact with role {to_role}"));
+                }
+                let email = self
+                    .store
+                    .enqueue_email(Some(step.run_id), account.id, &recipients, &render(&subject, &values), &render(&body, &values), Utc::now())
+                    .await?;
+                if playbook.definition.send_email_directly {
+                    self.deliver_email(&email, None).await?;
+                    Ok(format!("email {} sent to {}", email.id, recipients.join(", ")))
+                } else {
+                    Ok(format!("email {} waits in the outbox for approval", email.id))
+                }
+            }
+            Action::PostToSlack { webhook_url, text } => {
+                let response = self
+                    .delivery
+                    .http
+                    .post(&webhook_url)
+                    .json(&json!({"text": render(&text, &values)}))
+                    .send()
+                    .await
+                    .map_err(|e| AppError::Internal(format!("Slack webhook: {e}")))?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(AppError::Internal(format!("Slack webhook answered {status}")));
+                }
+                Ok(format!("posted to Slack ({status})"))
+            }
+            Action::CallWebhook { url, secret } => {
+                let body = serde_json::to_vec(&json!({
+                    "playbook": {"id": playbook.id, "name": playbook.name},
+                    "run_id": step.run_id,
+                    "step": step.step_index,
+                    "occurrence": step.occurrence,
+                    "account": {"id": account.id, "external_id": account.input.external_id, "name": account.input.name,
+                                "arr": account.figures.arr, "health": account.health},
+                    "reason": reason,
+                }))
+                .map_err(|e| AppError::Internal(format!("webhook body: {e}")))?;
+                let response = self
+                    .delivery
+                    .http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-kizuna-signature", webhook_signature(&secret, &body))
+                    .header("x-kizuna-delivery", format!("{}-{}", step.run_id, step.step_index))
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| AppError::Internal(format!("webhook {url}: {e}")))?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(AppError::Internal(format!("webhook {url} answered {status}")));
+                }
+                Ok(format!("webhook answered {status}"))
+            }
+            Action::AddTimelineEntry { title, body } => {
+                let entry = self
+                    .store
+                    .create_timeline_entry(&TimelineEntryInput {
+                        account_id: account.id,
+                        kind: TimelineKind::System,
+                        author_id: None,
+                        occurred_at: Utc::now(),
+                        title: render(&title, &values),
+                        body: body.map(|b| render(&b, &values)),
+                    })
+                    .await?;
+                Ok(format!("timeline entry {}", entry.id))
+            }
+            Action::ChangeStage { stage } => {
+                let mut input = account.input.clone();
+                let before = input.stage.replace(stage.clone());
+                self.update_account(&system, account.id, &input).await?;
+                Ok(format!("stage {} → {stage}", before.unwrap_or_else(|| "—".into())))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn playbook_task(
+        &self,
+        step: &ClaimedStep,
+        account: &Account,
+        playbook: &PlaybookView,
+        reason: &Value,
+        title: String,
+        kind: String,
+        priority: String,
+        due_in_days: u32,
+        assignee: Assignee,
+        user_id: Option<i64>,
+    ) -> Result<String, AppError> {
+        let owner_team = match account.input.owner_id {
+            Some(owner) => self.store.get_user(owner).await?.input.team_id,
+            None => None,
+        };
+        let (assignee_id, team_id) = match assignee {
+            Assignee::MainOwner => (account.input.owner_id, None),
+            Assignee::SubOwner => (account.input.sub_owner_id.or(account.input.owner_id), None),
+            Assignee::Team => (None, owner_team),
+            Assignee::User => (user_id.map(domain::UserId), None),
+        };
+        let (trigger_ja, trigger_en) = playbook.definition.trigger.describe();
+        let input = TaskInput {
+            account_id: account.id,
+            title,
+            kind,
+            priority: TaskPriority::parse(&priority).map_err(|r| AppError::invalid("priority", r))?,
+            due_on: self.today().checked_add_days(Days::new(u64::from(due_in_days))),
+            assignee_id,
+            team_id,
+            reason: TaskReason {
+                source: format!("playbook:{}", playbook.id),
+                summary: Bilingual::new(
+                    format!("プレイブック「{}」: {trigger_ja}", playbook.name),
+                    format!("Playbook \"{}\": {trigger_en}", playbook.name),
+                ),
+                data: reason.clone(),
+            },
+            // One open task per playbook step and account: a trigger that fires again while the
+            // task is still open adds nothing.
+            dedupe_key: format!("playbook:{}:step:{}", playbook.id, step.step_index),
+        };
+        Ok(match self.create_task(&Actor::System("playbook"), input).await? {
+            Some(task) => format!("task {} created", task.id),
+            None => "an open task for this already exists".into(),
+        })
+    }
+
+    async fn template_values(
+        &self,
+        account: &Account,
+        playbook: &PlaybookView,
+        reason: &Value,
+    ) -> Result<BTreeMap<&'static str, String>, AppError> {
+        let owner = match account.input.owner_id {
+            Some(id) => self.store.get_user(id).await.map(|u| u.input.name).unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok(BTreeMap::from([
+            ("account", account.input.name.clone()),
+            ("grade", account.health.grade.clone().unwrap_or_default()),
+            ("score", account.health.score.map(|s| format!("{s:.1}")).unwrap_or_default()),
+            ("arr", account.figures.arr.0.round().to_string()),
+            ("renewal_date", account.figures.next_renewal_date.map(|d| d.to_string()).unwrap_or_default()),
+            ("owner", owner),
+            ("playbook", playbook.name.clone()),
+            ("trigger", reason["occurrence"].as_str().unwrap_or_default().to_owned()),
+        ]))
+    }
+
+    /// Sends one outbox email through SMTP and records the result.
+    async fn deliver_email(&self, email: &OutboxEmail, decided_by: Option<i64>) -> Result<(), AppError> {
+        let settings = self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(settings) = settings else {
+            self.store
+                .decide_email(email.id, EmailStatus::Failed, decided_by, Some("no SMTP server is configured"), Utc::now())
+                .await?;
+            return Err(AppError::invalid("smtp_url", Reason::Required));
+        };
+        match send_smtp(&settings, email).await {
+            Ok(()) => {
+                self.store.decide_email(email.id, EmailStatus::Sent, decided_by, None, Utc::now()).await?;
+                Ok(())
+            }
+            Err(error) => {
+                self.store.decide_email(email.id, EmailStatus::Failed, decided_by, Some(&error), Utc::now()).await?;
+                Err(AppError::Internal(format!("email {}: {error}", email.id)))
+            }
+        }
+    }
+
+    pub async fn outbox(&self, status: Option<EmailStatus>) -> Result<Vec<OutboxEmail>, AppError> {
+        Ok(self.store.outbox(status, 200).await?)
+    }
+
+    /// Approves (sends) or discards a pending email. CSMs decide for their accounts, managers
+    /// for all.
+    pub async fn decide_outbox_email(&self, actor: &Actor, id: i64, approve: bool) -> Result<OutboxEmail, AppError> {
+        let email = self.store.outbox_email(id).await?;
+        let account = self.store.get_account(AccountId(email.account_id)).await?;
+        crate::records::require_account_edit(actor, &account.input)?;
+        if email.status != EmailStatus::Pending {
+            return Err(AppError::invalid("status", Reason::Malformed { detail: format!("already {}", email.status.as_str()) }));
+        }
+        let decider = actor.user_id().map(|u| u.0);
+        if approve {
+            self.deliver_email(&email, decider).await?;
+        } else {
+            self.store.decide_email(id, EmailStatus::Discarded, decider, None, Utc::now()).await?;
+        }
+        let after = self.store.outbox_email(id).await?;
+        self.record_change(actor, if approve { "send" } else { "discard" }, "outbox_email", &id.to_string(), Some(&email), Some(&after))
+            .await?;
+        Ok(after)
+    }
+}
+
+async fn send_smtp(settings: &MailSettings, email: &OutboxEmail) -> Result<(), String> {
+    use lettre::message::{header::ContentType, Mailbox};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let from: Mailbox = settings.from.parse().map_err(|e| format!("sender {}: {e}", settings.from))?;
+    let mut builder = Message::builder().from(from).subject(email.subject.clone()).header(ContentType::TEXT_PLAIN);
+    for recipient in &email.recipients {
+        builder = builder.to(recipient.parse().map_err(|e| format!("recipient {recipient}: {e}"))?);
+    }
+    let message = builder.body(email.body.clone()).map_err(|e| e.to_string())?;
+    let server = SmtpServer::parse(&settings.url).ok_or_else(|| format!("SMTP server {}: expected smtp://[user:password@]host[:port]", settings.url))?;
+    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host)
+        .port(server.port)
+        .timeout(Some(Duration::from_secs(10)));
+    if let Some((user, password)) = server.credentials {
+        transport = transport.credentials(lettre::transport::smtp::authentication::Credentials::new(user, password));
+    }
+    let transport = transport.build();
+    transport.send(message).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+}
+
+/// `smtp://[user:password@]host[:port]` (port 25 by default). Plain SMTP: a relay on the same
+/// network or a local MTA; TLS to remote servers is not built in yet.
+#[derive(Debug, PartialEq)]
+struct SmtpServer {
+    host: String,
+    port: u16,
+    credentials: Option<(String, String)>,
+}
+
+impl SmtpServer {
+    fn parse(url: &str) -> Option<SmtpServer> {
+        let rest = url.trim().strip_prefix("smtp://")?.trim_end_matches('/');
+        let (credentials, address) = match rest.rsplit_once('@') {
+            Some((user_info, address)) => {
+                let (user, password) = user_info.split_once(':')?;
+                (Some((user.to_owned(), password.to_owned())), address)
+            }
+            None => (None, rest),
+        };
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().ok()?),
+            None => (address, 25),
+        };
+        (!host.is_empty()).then(|| SmtpServer { host: host.to_owned(), port, credentials })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_the_hex_hmac_sha256_of_the_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            webhook_signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn smtp_urls_name_host_port_and_credentials() {
+        assert_eq!(
+            SmtpServer::parse("smtp://cs:pa:ss@mail.example.com:2525"),
+            Some(SmtpServer { host: "mail.example.com".into(), port: 2525, credentials: Some(("cs".into(), "pa:ss".into())) })
+        );
+        assert_eq!(SmtpServer::parse("smtp://127.0.0.1").map(|s| s.port), Some(25));
+        assert_eq!(SmtpServer::parse("https://mail.example.com"), None);
+        assert_eq!(SmtpServer::parse("smtp://host:notaport"), None);
+    }
+
+    #[test]
+    fn triggers_match_their_events() {
+        let today: NaiveDate = "2026-11-23".parse().unwrap();
+        let renewal = Trigger::RenewalWithin { days: 90 };
+        assert!(trigger_matches(&renewal, &EventKind::Renewal("2027-01-31".parse().unwrap()), today).is_some());
+        assert!(trigger_matches(&renewal, &EventKind::Renewal("2027-03-01".parse().unwrap()), today).is_none());
+        let quiet = Trigger::NoActivityFor { days: 30 };
+        assert!(trigger_matches(&quiet, &EventKind::Quiet(Some("2026-10-01".parse().unwrap())), today).is_some());
+        assert!(trigger_matches(&quiet, &EventKind::Quiet(Some("2026-11-20".parse().unwrap())), today).is_none());
+        assert!(trigger_matches(&quiet, &EventKind::Quiet(None), today).is_some());
+        let nps = Trigger::NpsDetractor;
+        let answer = |score| EventKind::NpsAnswer { day: today, score };
+        assert!(trigger_matches(&nps, &answer(6), today).is_some() && trigger_matches(&nps, &answer(7), today).is_none());
+        let yearly = Trigger::YearlyOn { date: "10-15".into() };
+        assert_eq!(trigger_matches(&yearly, &EventKind::Day, today).as_deref(), Some("yearly:2026-10-15"));
+        let to_risk = Trigger::GradeChanged { from: None, to: Some("at_risk".into()) };
+        let change = EventKind::GradeChanged { from: "neutral".into(), to: "at_risk".into() };
+        assert!(trigger_matches(&to_risk, &change, today).is_some());
+        assert!(trigger_matches(&Trigger::EnteredSegment { segment_id: 2 }, &EventKind::EnteredSegment(3), today).is_none());
+    }
+}

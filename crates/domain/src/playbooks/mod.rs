@@ -1,0 +1,365 @@
+//! Playbooks: when something happens to an account (a trigger), optionally only for accounts in
+//! a segment, run steps — each after an optional delay — that create a task, email contacts by
+//! role, post to Slack, call a signed webhook, write to the timeline or change the stage. Read
+//! from TOML or JSON. Each (playbook, account, trigger occurrence) runs once: the occurrence key
+//! computed here is what the store makes unique.
+
+pub mod template;
+
+use crate::{FieldError, Reason};
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybookDefinition {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+    pub trigger: Trigger,
+    /// Only accounts in this saved segment (by id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<i64>,
+    /// Emails go out at once instead of waiting in the outbox for approval.
+    #[serde(default)]
+    pub send_email_directly: bool,
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+/// What starts a playbook for an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// The account entered the saved segment.
+    EnteredSegment { segment_id: i64 },
+    /// The health grade changed; `from`/`to` narrow it (grade keys).
+    GradeChanged {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
+    /// The next renewal is at most `days` away (once per renewal date).
+    RenewalWithin { days: u32 },
+    /// Every year on `date` (`MM-DD`), e.g. before a seasonal peak; late starts still run within
+    /// 30 days, once per year.
+    YearlyOn { date: String },
+    /// No active end user for `days` (once per quiet stretch).
+    NoActivityFor { days: u32 },
+    /// An NPS answer of 0–6 (once per answer).
+    NpsDetractor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Step {
+    /// Days after the trigger before this step runs.
+    #[serde(default)]
+    pub delay_days: u32,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// Read by hand because serde cannot refuse unknown fields through `flatten`: `delay_days` is
+/// taken out and the rest must be exactly one action's fields, so a misspelt key is an error.
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::deserialize(deserializer)?;
+        let delay_days = match fields.remove("delay_days") {
+            None => 0,
+            Some(value) => serde_json::from_value(value).map_err(D::Error::custom)?,
+        };
+        let action = serde_json::from_value(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(Step { delay_days, action })
+    }
+}
+
+impl Trigger {
+    /// What starts the playbook, in Japanese and English.
+    pub fn describe(&self) -> (String, String) {
+        match self {
+            Trigger::EnteredSegment { segment_id } => {
+                (format!("セグメント {segment_id} に入った"), format!("entered segment {segment_id}"))
+            }
+            Trigger::GradeChanged { from, to } => {
+                let any = |g: &Option<String>, ja: &str, en: &str| {
+                    g.clone().map_or((ja.to_owned(), en.to_owned()), |g| (g.clone(), g))
+                };
+                let ((from_ja, from_en), (to_ja, to_en)) = (any(from, "任意", "any"), any(to, "任意", "any"));
+                (format!("グレードが {from_ja} から {to_ja} に変化"), format!("grade changed from {from_en} to {to_en}"))
+            }
+            Trigger::RenewalWithin { days } => (format!("更新日まで {days} 日以内"), format!("renewal within {days} days")),
+            Trigger::YearlyOn { date } => (format!("毎年 {date}"), format!("every year on {date}")),
+            Trigger::NoActivityFor { days } => {
+                (format!("{days} 日間利用がない"), format!("no activity for {days} days"))
+            }
+            Trigger::NpsDetractor => ("NPS で 0〜6 の回答".into(), "an NPS answer of 0–6".into()),
+        }
+    }
+}
+
+/// Who a playbook's task goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignee {
+    #[default]
+    MainOwner,
+    SubOwner,
+    /// The main owner's team, unassigned within it.
+    Team,
+    /// The user in `user_id`.
+    User,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    CreateTask {
+        /// A template: `{{account}}`, `{{grade}}`, `{{score}}`, `{{arr}}`, `{{renewal_date}}`, `{{owner}}`, `{{trigger}}`.
+        title: String,
+        #[serde(default = "task_kind_by_default")]
+        kind: String,
+        #[serde(default = "priority_by_default")]
+        priority: String,
+        #[serde(default = "due_by_default")]
+        due_in_days: u32,
+        #[serde(default)]
+        assignee: Assignee,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<i64>,
+    },
+    /// To the account's contacts whose role is `to_role` (e.g. `admin`, `billing`).
+    SendEmail { to_role: String, subject: String, body: String },
+    PostToSlack { webhook_url: String, text: String },
+    /// POSTs the run as JSON, signed: `X-Kizuna-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+    CallWebhook { url: String, secret: String },
+    AddTimelineEntry {
+        title: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    ChangeStage { stage: String },
+}
+
+fn task_kind_by_default() -> String {
+    "playbook".into()
+}
+
+fn priority_by_default() -> String {
+    "normal".into()
+}
+
+fn due_by_default() -> u32 {
+    3
+}
+
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+
+/// The grace after a yearly date within which a late start still runs it.
+pub const YEARLY_GRACE_DAYS: i64 = 30;
+
+impl PlaybookDefinition {
+    /// Checks what does not need the database; `grades` and `stages` are the workspace's.
+    pub fn validate(&self, grades: &[String], stages: &[String]) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut push = |field: String, reason: Reason| errors.push(FieldError::new(&field, reason));
+        if self.name.trim().is_empty() {
+            push("name".into(), Reason::Required);
+        } else if self.name.chars().count() > 200 {
+            push("name".into(), Reason::TooLong { max: 200 });
+        }
+        let known_grade = |grade: &Option<String>| grade.as_ref().is_none_or(|g| grades.contains(g));
+        match &self.trigger {
+            Trigger::GradeChanged { from, to } => {
+                for (field, grade) in [("trigger.from", from), ("trigger.to", to)] {
+                    if !known_grade(grade) {
+                        push(field.into(), Reason::NotOneOf { allowed: grades.to_vec() });
+                    }
+                }
+            }
+            Trigger::RenewalWithin { days } | Trigger::NoActivityFor { days } if *days == 0 || *days > 3650 => {
+                push("trigger.days".into(), Reason::OutOfRange { min: "1".into(), max: "3650".into() });
+            }
+            Trigger::YearlyOn { date } => {
+                if month_day(date).is_none() {
+                    push("trigger.date".into(), Reason::WrongType { expected: "a day of the year as MM-DD" });
+                }
+            }
+            _ => {}
+        }
+        if self.steps.is_empty() {
+            push("step".into(), Reason::Required);
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let field = |name: &str| format!("step[{i}].{name}");
+            if step.delay_days > 3650 {
+                push(field("delay_days"), Reason::OutOfRange { min: "0".into(), max: "3650".into() });
+            }
+            match &step.action {
+                Action::CreateTask { title, priority, assignee, user_id, kind, .. } => {
+                    if title.trim().is_empty() {
+                        push(field("title"), Reason::Required);
+                    }
+                    if kind.trim().is_empty() {
+                        push(field("kind"), Reason::Required);
+                    }
+                    if !PRIORITIES.contains(&priority.as_str()) {
+                        push(field("priority"), Reason::NotOneOf { allowed: PRIORITIES.map(String::from).to_vec() });
+                    }
+                    if (*assignee == Assignee::User) != user_id.is_some() {
+                        push(field("user_id"), Reason::Malformed { detail: "user_id goes with assignee = \"user\"".into() });
+                    }
+                }
+                Action::SendEmail { to_role, subject, body } => {
+                    for (name, value) in [("to_role", to_role), ("subject", subject), ("body", body)] {
+                        if value.trim().is_empty() {
+                            push(field(name), Reason::Required);
+                        }
+                    }
+                }
+                Action::PostToSlack { webhook_url: url, text: _ } | Action::CallWebhook { url, .. } => {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        push(field("url"), Reason::WrongType { expected: "an http(s) URL" });
+                    }
+                    if let Action::CallWebhook { secret, .. } = &step.action {
+                        if secret.len() < 16 {
+                            push(field("secret"), Reason::Malformed { detail: "at least 16 characters".into() });
+                        }
+                    }
+                }
+                Action::AddTimelineEntry { title, .. } => {
+                    if title.trim().is_empty() {
+                        push(field("title"), Reason::Required);
+                    }
+                }
+                Action::ChangeStage { stage } => {
+                    if !stages.contains(stage) {
+                        push(field("stage"), Reason::NotOneOf { allowed: stages.to_vec() });
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// `MM-DD` as (month, day); 02-29 is allowed (it falls on 02-28 in other years).
+pub fn month_day(raw: &str) -> Option<(u32, u32)> {
+    let (month, day) = raw.trim().split_once('-')?;
+    let (month, day): (u32, u32) = (month.parse().ok()?, day.parse().ok()?);
+    NaiveDate::from_ymd_opt(2024, month, day).map(|_| (month, day))
+}
+
+/// The yearly date's occurrence running on `today`, if today is on it or within the grace after.
+pub fn yearly_occurrence(date: &str, today: NaiveDate) -> Option<String> {
+    let (month, day) = month_day(date)?;
+    let on = |year: i32| {
+        NaiveDate::from_ymd_opt(year, month, day).or_else(|| NaiveDate::from_ymd_opt(year, month, day - 1))
+    };
+    [today.year(), today.year() - 1].into_iter().find_map(|year| {
+        let start = on(year)?;
+        let days = (today - start).num_days();
+        (0..=YEARLY_GRACE_DAYS).contains(&days).then(|| format!("yearly:{start}"))
+    })
+}
+
+/// Whether a grade change matches the trigger's `from`/`to`.
+pub fn grade_change_matches(from: &Option<String>, to: &Option<String>, old: &str, new: &str) -> bool {
+    old != new && from.as_deref().is_none_or(|f| f == old) && to.as_deref().is_none_or(|t| t == new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    const RISK: &str = r#"
+name = "At-risk rescue"
+[trigger]
+type = "grade_changed"
+to = "at_risk"
+
+[[step]]
+action = "create_task"
+title = "{{account}}: grade fell to {{grade}}"
+priority = "high"
+
+[[step]]
+delay_days = 7
+action = "send_email"
+to_role = "admin"
+subject = "{{account}} さま: ご利用状況のご確認"
+body = "いつもありがとうございます。"
+"#;
+
+    fn grades() -> Vec<String> {
+        vec!["healthy".into(), "neutral".into(), "at_risk".into()]
+    }
+
+    #[test]
+    fn a_playbook_reads_from_toml_with_defaults() {
+        let playbook: PlaybookDefinition = toml::from_str(RISK).unwrap();
+        assert!(playbook.active);
+        assert_eq!(playbook.trigger, Trigger::GradeChanged { from: None, to: Some("at_risk".into()) });
+        assert_eq!(playbook.steps.len(), 2);
+        assert_eq!(playbook.steps[1].delay_days, 7);
+        match &playbook.steps[0].action {
+            Action::CreateTask { kind, due_in_days, assignee, .. } => {
+                assert_eq!((kind.as_str(), *due_in_days, *assignee), ("playbook", 3, Assignee::MainOwner))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(playbook.validate(&grades(), &["renewal".into()]), Ok(()));
+    }
+
+    #[test]
+    fn a_misspelt_step_field_is_refused() {
+        let misspelt = RISK.replace("priority = \"high\"", "priorty = \"high\"");
+        let error = toml::from_str::<PlaybookDefinition>(&misspelt).unwrap_err();
+        assert!(error.message().contains("priorty"), "{error}");
+    }
+
+    #[test]
+    fn validation_names_every_bad_field() {
+        let mut playbook: PlaybookDefinition = toml::from_str(RISK).unwrap();
+        playbook.trigger = Trigger::GradeChanged { from: Some("fine".into()), to: None };
+        playbook.steps.push(Step { delay_days: 0, action: Action::CallWebhook { url: "ftp://x".into(), secret: "short".into() } });
+        playbook.steps.push(Step { delay_days: 0, action: Action::ChangeStage { stage: "nowhere".into() } });
+        let fields: Vec<String> =
+            playbook.validate(&grades(), &["renewal".into()]).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["trigger.from", "step[2].url", "step[2].secret", "step[3].stage"]);
+    }
+
+    #[test]
+    fn a_yearly_date_runs_on_the_day_and_within_the_grace_once_per_year() {
+        assert_eq!(yearly_occurrence("10-15", day("2026-10-15")).as_deref(), Some("yearly:2026-10-15"));
+        assert_eq!(yearly_occurrence("10-15", day("2026-11-10")).as_deref(), Some("yearly:2026-10-15"));
+        assert_eq!(yearly_occurrence("10-15", day("2026-10-14")), None);
+        assert_eq!(yearly_occurrence("10-15", day("2026-12-01")), None);
+        assert_eq!(yearly_occurrence("12-20", day("2027-01-05")).as_deref(), Some("yearly:2026-12-20"));
+        assert_eq!(yearly_occurrence("02-29", day("2027-02-28")).as_deref(), Some("yearly:2027-02-28"));
+        assert_eq!(month_day("13-01"), None);
+    }
+
+    #[test]
+    fn grade_changes_match_from_and_to() {
+        let to_risk = (None, Some("at_risk".to_string()));
+        assert!(grade_change_matches(&to_risk.0, &to_risk.1, "neutral", "at_risk"));
+        assert!(!grade_change_matches(&to_risk.0, &to_risk.1, "at_risk", "neutral"));
+        assert!(!grade_change_matches(&None, &None, "at_risk", "at_risk"));
+    }
+}
