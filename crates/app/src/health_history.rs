@@ -161,6 +161,7 @@ impl App {
         }
         self.store.save_health(&snapshots).await?;
         summary.accounts = snapshots.len();
+        self.reevaluate_segments(accounts).await?;
         Ok(summary)
     }
 

@@ -6,6 +6,7 @@
 mod error;
 mod health;
 mod postgres;
+mod segments;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -15,6 +16,10 @@ mod usage;
 pub use error::{Entity, StoreError};
 pub use health::{HealthStore, Pulse};
 pub use postgres::PostgresStore;
+pub use segments::{
+    AccountSegment, HistoryQuery, MembershipChanges, SavedSegment, SegmentEvent, SegmentInput, SegmentMember,
+    SegmentMembers, SegmentStore, SegmentSummary,
+};
 pub use sqlite::SqliteStore;
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
 
@@ -180,7 +185,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore + HealthStore {
+pub trait Store: UsageStore + HealthStore + SegmentStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod interchange;
 pub mod me;
 pub mod metrics;
+pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod subscriptions;
