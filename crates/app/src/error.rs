@@ -1,5 +1,6 @@
 use domain::i18n::Lang;
 use domain::interchange::RowError;
+use domain::segments::SegmentError;
 use domain::{FieldError, Reason};
 use store::{Entity, StoreError};
 
@@ -11,6 +12,9 @@ pub enum AppError {
     /// A file could not be imported; nothing was written. Every bad row is listed.
     #[error("{file}: {} problem(s), nothing imported:\n{}", .errors.len(), render_rows(.errors))]
     ImportRejected { file: String, errors: Vec<RowError> },
+    /// A segment was refused: its fields, and its rule's errors with their positions.
+    #[error("invalid segment: {}", render_rule(.fields, .errors))]
+    RuleRejected { fields: Vec<FieldError>, errors: Vec<SegmentError> },
     #[error("{entity} {id} does not exist")]
     NotFound { entity: Entity, id: String },
     #[error("another {entity} already has this {field}")]
@@ -45,6 +49,11 @@ impl AppError {
 
 fn render_fields(errors: &[FieldError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+fn render_rule(fields: &[FieldError], errors: &[SegmentError]) -> String {
+    let fields = fields.iter().map(ToString::to_string);
+    fields.chain(errors.iter().map(|e| format!("rule: {e}"))).collect::<Vec<_>>().join("; ")
 }
 
 fn render_rows(errors: &[RowError]) -> String {

@@ -9,7 +9,7 @@ use domain::health::backtest::{report, BacktestReport, Observation};
 use domain::health::{score, AccountSignals, AccountTraits, HealthConfig, HealthScore, TicketSignal};
 use domain::interchange::RowError;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
-use domain::usage::{days_before, feature_use_on, seats, Feature, FeatureCalendar};
+use domain::usage::{days_before, feature_use_on, seat_activation, seats, Feature, FeatureCalendar};
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Money, Reason};
 use rust_decimal::prelude::ToPrimitive;
@@ -251,16 +251,13 @@ impl Portfolio {
             })
             .collect();
         let now = self.figures(id, as_of);
-        let main_quantity = self.periods.get(&id).and_then(|p| {
-            p.iter().filter(|t| t.covers(as_of)).max_by(|a, b| a.mrr().0.cmp(&b.mrr().0)).map(|t| t.quantity)
-        });
         AccountSignals {
             as_of,
             customer_since: now.first_paying_day,
             features,
             active_users_30d: self.distinct_users(id, days_before(as_of, 29), as_of),
             active_users_prev_30d: self.distinct_users(id, days_before(as_of, 59), days_before(as_of, 30)),
-            seats: seats(account.input.employees, main_quantity),
+            seats: seats(account.input.employees, self.main_quantity(id, as_of)),
             nps: self.nps.as_ref().map(|by_account| by_account.get(&id).cloned().unwrap_or_default()),
             tickets: self.tickets.as_ref().map(|by_account| by_account.get(&id).cloned().unwrap_or_default()),
             pulse: self.pulses.get(&id).and_then(|p| p.iter().rev().find(|(day, _)| *day <= as_of).copied()),
@@ -268,6 +265,43 @@ impl Portfolio {
             mrr_now: to_f64(now.mrr),
             mrr_90_days_ago: to_f64(self.figures(id, days_before(as_of, 90)).mrr),
         }
+    }
+
+    /// The quantity of the account's largest subscription on the day.
+    fn main_quantity(&self, account: AccountId, as_of: NaiveDate) -> Option<i64> {
+        self.periods.get(&account).and_then(|p| {
+            p.iter().filter(|t| t.covers(as_of)).max_by(|a, b| a.mrr().0.cmp(&b.mrr().0)).map(|t| t.quantity)
+        })
+    }
+
+    /// The feature catalog the portfolio was read with.
+    pub fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
+    /// One account's uses of one feature per day, oldest first.
+    pub fn feature_uses(&self, account: AccountId, feature_id: i64) -> &[(NaiveDate, i64)] {
+        self.feature_days.get(&account).and_then(|days| days.get(&feature_id)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Active end users in the 30 days ending `as_of` over the account's seats, as the usage
+    /// page reports it.
+    pub fn seat_activation(&self, account: &Account, as_of: NaiveDate) -> Option<f64> {
+        let seats = seats(account.input.employees, self.main_quantity(account.id, as_of));
+        seat_activation(self.distinct_users(account.id, days_before(as_of, 29), as_of), seats)
+    }
+
+    /// The last day on or before `as_of` with an active end user or a feature use.
+    pub fn last_active_day(&self, account: AccountId, as_of: NaiveDate) -> Option<NaiveDate> {
+        let user_day = self.user_days.get(&account).and_then(|days| {
+            let upto = days.partition_point(|(day, _)| *day <= as_of);
+            upto.checked_sub(1).map(|last| days[last].0)
+        });
+        let feature_day =
+            self.feature_days.get(&account).into_iter().flat_map(|by_feature| by_feature.values()).filter_map(|days| {
+                days.iter().rev().find(|(day, uses)| *day <= as_of && *uses > 0).map(|(day, _)| *day)
+            });
+        user_day.into_iter().chain(feature_day).max()
     }
 
     /// Days on which the account's MRR fell to zero (churn).

@@ -172,6 +172,13 @@ impl App {
         }
         self.store.save_health(&snapshots).await?;
         summary.accounts = snapshots.len();
+        let moves = self.reevaluate_segments(accounts).await?;
+        grade_events.extend(moves.iter().filter(|m| m.entered).map(|m| TriggerEvent {
+            account: m.account_id,
+            kind: EventKind::EnteredSegment(m.segment_id),
+            occurrence: format!("segment:{}:{}", m.segment_id, m.at.to_rfc3339()),
+            data: serde_json::json!({"segment_id": m.segment_id, "entered_at": m.at}),
+        }));
         self.fire_triggers(&grade_events).await?;
         Ok(summary)
     }

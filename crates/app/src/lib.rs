@@ -14,6 +14,7 @@ mod interchange;
 pub mod metrics;
 pub mod playbooks;
 mod records;
+pub mod segments;
 mod usage;
 
 pub use auth::{Actor, LoginError, NewSession};

@@ -60,6 +60,8 @@ impl App {
         let account = self.store.update_account(id, input).await?;
         self.record_change(actor, "update", "account", &id.to_string(), Some(&before.input), Some(&account.input))
             .await?;
+        // Tier and touch model pick the scorecard, and segment rules read every field.
+        self.health_changed([id]);
         Ok(account)
     }
 

@@ -17,6 +17,7 @@ pub enum Entity {
     SavedView,
     Playbook,
     OutboxEmail,
+    Segment,
 }
 
 impl fmt::Display for Entity {
@@ -36,6 +37,7 @@ impl fmt::Display for Entity {
             Entity::SavedView => "saved view",
             Entity::Playbook => "playbook",
             Entity::OutboxEmail => "outbox email",
+            Entity::Segment => "segment",
         })
     }
 }

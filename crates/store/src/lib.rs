@@ -7,6 +7,7 @@ mod error;
 mod health;
 pub mod playbooks;
 mod postgres;
+mod segments;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -17,6 +18,10 @@ pub use error::{Entity, StoreError};
 pub use health::{HealthStore, Pulse};
 pub use playbooks::PlaybookStore;
 pub use postgres::PostgresStore;
+pub use segments::{
+    AccountSegment, HistoryQuery, MembershipChanges, SavedSegment, SegmentEvent, SegmentInput, SegmentMember,
+    SegmentMembers, SegmentStore, SegmentSummary,
+};
 pub use sqlite::SqliteStore;
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
 
@@ -182,7 +187,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore + HealthStore + PlaybookStore {
+pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

@@ -26,3 +26,4 @@ crate::sql::sql_store!(PostgresStore, Postgres);
 crate::usage::usage_store!(PostgresStore, Postgres);
 crate::health::health_store!(PostgresStore, Postgres);
 crate::playbooks::playbook_store!(PostgresStore, Postgres);
+crate::segments::segment_store!(PostgresStore, Postgres);

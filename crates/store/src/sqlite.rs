@@ -44,3 +44,4 @@ crate::sql::sql_store!(SqliteStore, Sqlite);
 crate::usage::usage_store!(SqliteStore, Sqlite);
 crate::health::health_store!(SqliteStore, Sqlite);
 crate::playbooks::playbook_store!(SqliteStore, Sqlite);
+crate::segments::segment_store!(SqliteStore, Sqlite);

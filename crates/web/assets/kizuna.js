@@ -48,6 +48,119 @@
     });
   }
 
+  // Segment editor: previews the rule as it is typed (count, ARR, largest accounts) and marks
+  // its errors in a copy of the text under the textarea. The form's own "preview" button does
+  // the same without JavaScript.
+  var positionText = {
+    ja: function (e) { return e.line + " 行 " + e.column + " 列目: " + e.message.ja; },
+    en: function (e) { return "line " + e.line + ", column " + e.column + ": " + e.message.en; }
+  };
+
+  // Server offsets count UTF-8 bytes; JavaScript strings count UTF-16 units.
+  function indexOfByte(text, byteOffset) {
+    var bytes = 0, i = 0;
+    while (i < text.length && bytes < byteOffset) {
+      var code = text.codePointAt(i);
+      bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+      i += code > 0xffff ? 2 : 1;
+    }
+    return i;
+  }
+
+  function money(amount, currency, lang) {
+    var whole = Math.round(Math.abs(parseFloat(amount) || 0));
+    var grouped = String(whole).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var sign = parseFloat(amount) < 0 && whole > 0 ? "-" : "";
+    return currency === "JPY" && lang === "ja" ? sign + "¥" + grouped : sign + currency + " " + grouped;
+  }
+
+  function segmentPreview(textarea) {
+    var lang = document.documentElement.lang === "en" ? "en" : "ja";
+    var csrf = textarea.getAttribute("data-csrf");
+    var currency = textarea.getAttribute("data-currency") || "JPY";
+    var section = document.getElementById(textarea.getAttribute("data-segment-preview"));
+    var mirror = document.getElementById(textarea.getAttribute("data-highlight"));
+    if (!section || !window.fetch) return;
+    var count = section.querySelector("#preview-count");
+    var arr = section.querySelector("#preview-arr");
+    var messages = section.querySelector("#preview-errors");
+    var rows = section.querySelector("#preview-accounts tbody");
+    var timer = null, sent = 0;
+
+    function cell(row, text, numeric) {
+      var td = document.createElement("td");
+      if (numeric) td.className = "num";
+      td.textContent = text;
+      row.appendChild(td);
+      return td;
+    }
+
+    function mark(text, errors) {
+      if (!mirror) return;
+      mirror.textContent = "";
+      var at = 0;
+      errors.slice().sort(function (a, b) { return a.offset - b.offset; }).forEach(function (e) {
+        var start = indexOfByte(text, e.offset), end = indexOfByte(text, e.offset + e.length);
+        if (start < at) return;
+        mirror.appendChild(document.createTextNode(text.slice(at, start)));
+        var highlight = document.createElement("mark");
+        highlight.textContent = end > start ? text.slice(start, end) : " ";
+        highlight.title = positionText[lang](e);
+        mirror.appendChild(highlight);
+        at = end;
+      });
+      mirror.appendChild(document.createTextNode(text.slice(at)));
+      mirror.hidden = errors.length === 0;
+      if (errors.length) textarea.setAttribute("aria-invalid", "true");
+      else textarea.removeAttribute("aria-invalid");
+    }
+
+    function show(text, result) {
+      var failed = result.errors.length > 0;
+      count.textContent = failed ? "—" : String(result.count);
+      arr.textContent = failed ? "—" : money(result.arr, currency, lang);
+      messages.textContent = "";
+      result.errors.forEach(function (e) {
+        var item = document.createElement("li");
+        item.textContent = positionText[lang](e);
+        messages.appendChild(item);
+      });
+      rows.textContent = "";
+      result.accounts.forEach(function (a) {
+        var row = document.createElement("tr");
+        var link = document.createElement("a");
+        link.href = "/accounts/" + a.id;
+        link.textContent = a.name;
+        cell(row, "", false).appendChild(link);
+        cell(row, money(a.arr, currency, lang), true);
+        cell(row, a.grade || "—", false);
+        cell(row, a.score === null || a.score === undefined ? "—" : a.score.toFixed(1), true);
+        rows.appendChild(row);
+      });
+      mark(text, result.errors);
+    }
+
+    function send() {
+      var text = textarea.value, mine = ++sent;
+      fetch("/api/v1/segments/preview", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept-Language": lang },
+        body: JSON.stringify({ rule: text })
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (result) {
+        // Only the answer to the latest request is shown, whatever order answers arrive in.
+        if (result && mine === sent) show(text, result);
+      }).catch(function () {});
+    }
+
+    textarea.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(send, 300);
+    });
+  }
+
   function ready() {
     Array.prototype.forEach.call(document.querySelectorAll("canvas[data-chart]"), draw);
     Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), function (field) {
@@ -58,6 +171,7 @@
         if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
       });
     });
+    Array.prototype.forEach.call(document.querySelectorAll("textarea[data-segment-preview]"), segmentPreview);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
       button.addEventListener("click", function () {
         var target = document.getElementById(button.getAttribute("data-copy"));

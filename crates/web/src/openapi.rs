@@ -2,8 +2,8 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, settings, staff, subscriptions, timeline, tokens,
-    tracking, usage,
+    accounts, audit, contacts, health, interchange, me, metrics, segments, settings, staff, subscriptions, timeline,
+    tokens, tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -120,6 +120,14 @@ use utoipa::OpenApi;
         health::set_pulse,
         health::pulses,
         health::recompute,
+        segments::list,
+        segments::create,
+        segments::read,
+        segments::replace,
+        segments::delete,
+        segments::members,
+        segments::history,
+        segments::preview,
     )
 )]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::i18n::{Lang, Text};
 use domain::interchange::RowError;
+use domain::segments::SegmentError;
 use domain::FieldError;
 use serde::Serialize;
 use std::sync::Arc;
@@ -72,9 +73,12 @@ impl From<Vec<FieldError>> for ApiError {
 pub struct ProblemField {
     /// The JSON field, query parameter or CSV column.
     pub field: String,
-    /// CSV line number, for file imports.
+    /// CSV line number, for file imports; the line of a segment rule's error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// The column (in characters, from 1) of a segment rule's error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
     /// Machine-readable reason, e.g. `required`, `invalid_email`.
     pub code: String,
     pub message: String,
@@ -133,11 +137,13 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::SavedView => Text::new("保存したビュー", "saved view"),
         Entity::Playbook => Text::new("プレイブック", "playbook"),
         Entity::OutboxEmail => Text::new("送信待ちメール", "outbox email"),
+        Entity::Segment => Text::new("セグメント", "segment"),
     };
     text.pick(lang)
 }
 
-fn code_of(reason: &domain::Reason) -> String {
+/// The `code` a reason serializes with (`required`, `unknown_field`, …).
+fn code_of(reason: &impl Serialize) -> String {
     serde_json::to_value(reason)
         .ok()
         .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
@@ -150,8 +156,30 @@ fn field_entries(errors: &[FieldError], lang: Lang) -> Vec<ProblemField> {
         .map(|e| ProblemField {
             field: e.field.clone(),
             line: None,
+            column: None,
             code: code_of(&e.reason),
             message: e.message(lang),
+        })
+        .collect()
+}
+
+/// A segment rule's error with its position, as the reader reads it: "line 2, column 5: …".
+pub fn rule_message(error: &SegmentError, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => format!("{} 行 {} 列目: {}", error.line, error.column, error.message(lang)),
+        Lang::En => format!("line {}, column {}: {}", error.line, error.column, error.message(lang)),
+    }
+}
+
+fn rule_entries(errors: &[SegmentError], lang: Lang) -> Vec<ProblemField> {
+    errors
+        .iter()
+        .map(|e| ProblemField {
+            field: "rule".into(),
+            line: Some(e.line as u64),
+            column: Some(e.column as u64),
+            code: code_of(&e.reason),
+            message: rule_message(e, lang),
         })
         .collect()
 }
@@ -162,6 +190,7 @@ fn row_entries(errors: &[RowError], lang: Lang) -> Vec<ProblemField> {
         .map(|e| ProblemField {
             field: e.column.clone(),
             line: Some(e.line),
+            column: None,
             code: code_of(&e.reason),
             message: e.message(lang),
         })
@@ -176,7 +205,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::App(AppError::Invalid(_) | AppError::ImportRejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::App(AppError::Invalid(_) | AppError::ImportRejected { .. } | AppError::RuleRejected { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::App(AppError::NotFound { .. }) => StatusCode::NOT_FOUND,
             ApiError::App(AppError::Conflict { .. }) => StatusCode::CONFLICT,
             ApiError::App(AppError::Store(_) | AppError::Internal(_)) | ApiError::Internal(_) => {
@@ -201,6 +232,13 @@ impl ApiError {
             ApiError::App(AppError::Invalid(fields)) => {
                 ("validation", VALIDATION.pick(lang).to_owned(), String::new(), field_entries(fields, lang))
             }
+            ApiError::App(AppError::RuleRejected { fields, errors }) => {
+                let mut entries = field_entries(fields, lang);
+                entries.extend(rule_entries(errors, lang));
+                let detail =
+                    entries.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+                ("validation", VALIDATION.pick(lang).to_owned(), detail, entries)
+            }
             ApiError::App(AppError::ImportRejected { file, errors }) => (
                 "import-rejected",
                 IMPORT_REJECTED.pick(lang).to_owned(),
@@ -222,6 +260,7 @@ impl ApiError {
                 let errors = vec![ProblemField {
                     field: (*field).to_owned(),
                     line: None,
+                    column: None,
                     code: "already_exists".into(),
                     message: domain::Reason::AlreadyExists.message(lang),
                 }];
@@ -262,6 +301,7 @@ impl ApiError {
                 let errors = vec![ProblemField {
                     field: field.clone(),
                     line: None,
+                    column: None,
                     code: code_of(reason),
                     message: message.clone(),
                 }];

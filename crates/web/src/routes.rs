@@ -3,7 +3,8 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, playbooks, settings, staff, subscriptions, timeline,
+    accounts, audit, contacts, health, interchange, me, metrics, playbooks, segments, settings, staff, subscriptions,
+    timeline,
     tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
@@ -105,6 +106,12 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/metrics/export/{table}", Read, get(pages::metrics::export))
         .page(M::GET, "/health", Read, get(pages::health::page))
         .page(M::POST, "/health/config", Manage, post(pages::health::save_config))
+        .page(M::GET, "/segments", Read, get(pages::segments::list))
+        .page(M::GET, "/segments/new", Manage, get(pages::segments::new_form))
+        .page(M::POST, "/segments/new", Manage, post(pages::segments::create))
+        .page(M::GET, "/segments/{id}", Read, get(pages::segments::page))
+        .page(M::POST, "/segments/{id}", Manage, post(pages::segments::save))
+        .page(M::POST, "/segments/{id}/delete", Manage, post(pages::segments::delete))
         .api(M::GET, "/healthz", Public, get(crate::healthz))
         .api(M::POST, "/v1/identify", Tracking, post(tracking::identify))
         .api(M::POST, "/v1/track", Tracking, post(tracking::track))
@@ -160,6 +167,14 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::GET, "/api/v1/health/config", Read, get(health::config))
         .api(M::PUT, "/api/v1/health/config", Manage, put(health::replace_config))
         .api(M::GET, "/api/v1/health/backtest", Read, get(health::backtest))
+        .api(M::GET, "/api/v1/segments", Read, get(segments::list))
+        .api(M::POST, "/api/v1/segments", Manage, post(segments::create))
+        .api(M::POST, "/api/v1/segments/preview", Read, post(segments::preview))
+        .api(M::GET, "/api/v1/segments/{id}", Read, get(segments::read))
+        .api(M::PUT, "/api/v1/segments/{id}", Manage, put(segments::replace))
+        .api(M::DELETE, "/api/v1/segments/{id}", Manage, delete(segments::delete))
+        .api(M::GET, "/api/v1/segments/{id}/members", Read, get(segments::members))
+        .api(M::GET, "/api/v1/segments/{id}/history", Read, get(segments::history))
         .api(M::GET, "/api/v1/features", Read, get(usage::list))
         .api(M::POST, "/api/v1/features", Admin, post(usage::create))
         .api(M::GET, "/api/v1/features/{key}", Read, get(usage::read))

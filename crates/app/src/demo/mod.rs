@@ -568,6 +568,9 @@ impl App {
         if options.usage && !self.store.has_nps().await? && !self.store.has_tickets().await? {
             self.load_demo_voice(&data, options.seed).await?;
         }
+        if options.usage && self.store.playbooks().await?.is_empty() {
+            self.load_demo_playbooks().await?;
+        }
         let today = self.today();
         if options.usage && self.store.scores_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
@@ -579,6 +582,31 @@ impl App {
             subscription_periods: data.subscriptions.len(),
             usage_events,
         })
+    }
+
+    /// The demo's segment of last season's year-end adjustment users and its three playbooks
+    /// (`examples/playbooks/`): at-risk follow-up, renewal in 90 days, and the outreach every
+    /// 15 October to that segment.
+    async fn load_demo_playbooks(&self) -> Result<(), AppError> {
+        let system = crate::Actor::System("demo");
+        let segment = self
+            .create_segment(
+                &system,
+                &store::SegmentInput {
+                    name: "前シーズンに年末調整を使った顧客 / Used year-end adjustment last season".into(),
+                    rule: DEMO_YEAR_END_SEGMENT.into(),
+                    description: Some("年末調整シーズン前の連絡の対象".into()),
+                },
+            )
+            .await?;
+        for (file, text) in DEMO_PLAYBOOKS {
+            let mut definition = crate::playbooks::parse_playbook_toml(file, text)?;
+            if matches!(definition.trigger, domain::playbooks::Trigger::YearlyOn { .. }) {
+                definition.segment_id = Some(segment.id);
+            }
+            self.save_playbook(&system, None, definition).await?;
+        }
+        Ok(())
     }
 
     /// Stores the demo's NPS answers and tickets through the same import path as customer files.
@@ -615,6 +643,14 @@ impl App {
         Ok(stored)
     }
 }
+
+const DEMO_YEAR_END_SEGMENT: &str = "used_last_season(\"year_end_adjustment\") and arr > 0";
+
+const DEMO_PLAYBOOKS: [(&str, &str); 3] = [
+    ("examples/playbooks/at-risk.toml", include_str!("../../../../examples/playbooks/at-risk.toml")),
+    ("examples/playbooks/renewal-90.toml", include_str!("../../../../examples/playbooks/renewal-90.toml")),
+    ("examples/playbooks/year-end-outreach.toml", include_str!("../../../../examples/playbooks/year-end-outreach.toml")),
+];
 
 /// The past days the demo scores: weekly over the last 13 weeks, then each of the last 6 days.
 fn history_days(today: NaiveDate) -> Vec<NaiveDate> {

@@ -8,6 +8,7 @@ pub mod interchange;
 pub mod me;
 pub mod metrics;
 pub mod playbooks;
+pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod subscriptions;

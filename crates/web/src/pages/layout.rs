@@ -19,7 +19,7 @@ pub struct Frame {
     /// `ja` or `en`, for `<html lang>`.
     pub code: &'static str,
     pub t: FrameLabels,
-    /// Which navigation entry is the current page: `home`, `accounts`, `metrics`, `health`, `settings`.
+    /// Which navigation entry is the current page: `home`, `accounts`, `metrics`, `health`, `segments`, `settings`.
     pub section: &'static str,
     pub user_name: String,
     pub csrf_token: String,
@@ -35,6 +35,7 @@ pub struct FrameLabels {
     pub accounts: &'static str,
     pub metrics: &'static str,
     pub health: &'static str,
+    pub segments: &'static str,
     pub settings: &'static str,
     pub playbooks: &'static str,
     pub search: &'static str,
@@ -51,6 +52,7 @@ impl FrameLabels {
             accounts: t("顧客", "Accounts"),
             metrics: t("指標", "Metrics"),
             health: t("ヘルススコア", "Health"),
+            segments: t("セグメント", "Segments"),
             settings: t("設定", "Settings"),
             playbooks: t("プレイブック", "Playbooks"),
             search: t("顧客を検索", "Search accounts"),

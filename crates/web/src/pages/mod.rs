@@ -11,6 +11,7 @@ pub mod layout;
 pub mod login;
 pub mod metrics;
 pub mod playbooks;
+pub mod segments;
 pub mod settings;
 pub mod setup;
 

@@ -1,0 +1,451 @@
+//! Saved segments: rules checked when saved, each account's facts gathered from what the app
+//! already keeps (the account row with its figures and current health, staff and teams, and the
+//! usage rollups through the health `Portfolio`), live previews, and membership kept current
+//! with a history of every entry and exit.
+//!
+//! Membership is re-evaluated where health scores are recomputed (`recompute_health`: within a
+//! second of a change, and hourly for every account, which also moves rules that count days),
+//! and in full when a segment is created or its rule changes.
+
+use crate::health::Portfolio;
+use crate::{Actor, App, AppError};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::access::Role;
+use domain::account::Account;
+use domain::ids::optional_text;
+use domain::segments::{AccountFacts, FeatureFacts, Field, Segment, SegmentError};
+use domain::validation::Errors;
+use domain::{AccountId, Money, Reason, TeamId, UserId};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use store::{
+    AccountSegment, HistoryQuery, SavedSegment, SegmentEvent, SegmentInput, SegmentMembers, SegmentSummary, StoreError,
+};
+
+/// Above this many accounts, accounts and usage are read for the whole portfolio at once
+/// rather than one account at a time.
+const READ_ALL_ABOVE: usize = 50;
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 2_000;
+const MAX_RULE: usize = 10_000;
+
+/// An account entering or leaving a saved segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SegmentChange {
+    pub segment_id: i64,
+    #[schema(value_type = i64)]
+    pub account_id: AccountId,
+    pub entered: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// A message in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Localized {
+    pub ja: String,
+    pub en: String,
+}
+
+/// One error in a rule: line and column count from 1 (columns in characters); `offset` and
+/// `length` are in bytes of the rule's UTF-8 text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RuleError {
+    pub line: usize,
+    pub column: usize,
+    pub offset: usize,
+    pub length: usize,
+    pub message: Localized,
+}
+
+impl From<&SegmentError> for RuleError {
+    fn from(error: &SegmentError) -> RuleError {
+        RuleError {
+            line: error.line,
+            column: error.column,
+            offset: error.offset,
+            length: error.length,
+            message: Localized { ja: error.message(domain::i18n::Lang::Ja), en: error.message(domain::i18n::Lang::En) },
+        }
+    }
+}
+
+/// An account in a preview.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PreviewAccount {
+    pub id: i64,
+    pub name: String,
+    pub arr: Money,
+    pub grade: Option<String>,
+    pub score: Option<f64>,
+}
+
+/// Who a rule would pick now: how many accounts, their ARR and the largest ones; or, for a rule
+/// that does not check, its errors (and nothing else).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SegmentPreview {
+    pub count: usize,
+    pub arr: Money,
+    pub accounts: Vec<PreviewAccount>,
+    pub errors: Vec<RuleError>,
+}
+
+/// Checks a segment's fields and rule, collecting every problem; returns the input as stored
+/// (name and description trimmed, the rule as written) and the checked rule.
+pub fn check_segment(input: &SegmentInput) -> Result<(SegmentInput, Segment), AppError> {
+    let mut fields = Errors::new();
+    let name = fields.check("name", domain::ids::required_text(Some(&input.name), MAX_NAME));
+    let description = fields.check("description", optional_text(input.description.as_deref(), MAX_DESCRIPTION));
+    let rule_text = if input.rule.trim().is_empty() {
+        fields.push("rule", Reason::Required);
+        None
+    } else if input.rule.chars().count() > MAX_RULE {
+        fields.push("rule", Reason::TooLong { max: MAX_RULE });
+        None
+    } else {
+        Some(input.rule.clone())
+    };
+    let parsed = rule_text.as_deref().map(Segment::parse);
+    let fields = fields.into_vec();
+    match (name, description, rule_text, parsed) {
+        (Some(name), Some(description), Some(rule), Some(Ok(segment))) if fields.is_empty() => {
+            Ok((SegmentInput { name, rule, description }, segment))
+        }
+        (.., Some(Err(errors))) => Err(AppError::RuleRejected { fields, errors }),
+        _ => Err(AppError::RuleRejected { fields, errors: Vec::new() }),
+    }
+}
+
+fn require_manage(actor: &Actor) -> Result<(), AppError> {
+    if actor.role() >= Role::Manager {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Who owns what: staff emails and the name of each user's team.
+struct Directory {
+    emails: HashMap<UserId, String>,
+    teams: HashMap<UserId, String>,
+}
+
+/// What the rules being evaluated read beyond the account row.
+struct Needs {
+    usage: bool,
+    features: BTreeSet<String>,
+}
+
+impl Needs {
+    fn of<'a>(segments: impl IntoIterator<Item = &'a Segment>) -> Needs {
+        let mut needs = Needs { usage: false, features: BTreeSet::new() };
+        for segment in segments {
+            let fields = segment.fields_used();
+            needs.usage |= fields.contains(&Field::SeatActivation) || fields.contains(&Field::DaysSinceActivity);
+            needs.features.extend(segment.features_used());
+        }
+        needs.usage |= !needs.features.is_empty();
+        needs
+    }
+}
+
+/// An account's facts as of `today`; usage facts only when a portfolio is given.
+fn facts_of(
+    account: &Account,
+    today: NaiveDate,
+    directory: &Directory,
+    usage: Option<&Portfolio>,
+    features: &BTreeSet<String>,
+) -> AccountFacts {
+    let email = |user: Option<UserId>| user.and_then(|id| directory.emails.get(&id).cloned());
+    let input = &account.input;
+    let mut facts = AccountFacts {
+        tier: input.tier.clone(),
+        stage: input.stage.clone(),
+        touch_model: input.touch_model,
+        owner_email: email(input.owner_id),
+        sub_owner_email: email(input.sub_owner_id),
+        // The owning team is the main owner's, else the sub owner's.
+        team: [input.owner_id, input.sub_owner_id]
+            .into_iter()
+            .flatten()
+            .find_map(|id| directory.teams.get(&id).cloned()),
+        mrr: Some(account.figures.mrr.0),
+        arr: Some(account.figures.arr.0),
+        score: account.health.score,
+        grade: account.health.grade.clone(),
+        score_trend_30d: account.health.delta_30d,
+        renewal_date: account.figures.next_renewal_date,
+        first_paying_day: account.figures.first_paying_day,
+        employees: input.employees,
+        custom: input.custom.clone(),
+        ..AccountFacts::new(today, input.name.clone())
+    };
+    if let Some(portfolio) = usage {
+        facts.seat_activation = portfolio.seat_activation(account, today);
+        facts.last_activity_on = portfolio.last_active_day(account.id, today);
+        for feature in portfolio.features().iter().filter(|f| features.contains(f.definition.key.as_str())) {
+            let uses = portfolio.feature_uses(account.id, feature.id).to_vec();
+            facts
+                .features
+                .insert(feature.definition.key.to_string(), FeatureFacts::new(&feature.definition.cadence, uses));
+        }
+    }
+    facts
+}
+
+impl App {
+    pub async fn segments(&self) -> Result<Vec<SegmentSummary>, AppError> {
+        Ok(self.store.list_segments().await?)
+    }
+
+    /// One segment with its current member count and ARR.
+    pub async fn segment(&self, id: i64) -> Result<SegmentSummary, AppError> {
+        let segment = self.store.get_segment(id).await?;
+        let members = self.store.segment_members(id, 0, 0).await?;
+        Ok(SegmentSummary { segment, members: members.total, arr: members.arr })
+    }
+
+    /// Saves a new segment (managers and admins) and computes its members.
+    pub async fn create_segment(&self, actor: &Actor, input: &SegmentInput) -> Result<SavedSegment, AppError> {
+        require_manage(actor)?;
+        let (input, segment) = check_segment(input)?;
+        let saved = self.store.create_segment(&input, Utc::now()).await?;
+        self.record_change(actor, "create", "segment", &saved.id.to_string(), None, Some(&input)).await?;
+        self.evaluate(&[(saved.id, segment)], None).await?;
+        Ok(saved)
+    }
+
+    /// Changes a segment; a changed rule recomputes its members (entries and exits go to the history).
+    pub async fn update_segment(&self, actor: &Actor, id: i64, input: &SegmentInput) -> Result<SavedSegment, AppError> {
+        require_manage(actor)?;
+        let before = self.store.get_segment(id).await?;
+        let (input, segment) = check_segment(input)?;
+        let saved = self.store.update_segment(id, &input, Utc::now()).await?;
+        let before_input = SegmentInput {
+            name: before.name.clone(),
+            rule: before.rule.clone(),
+            description: before.description.clone(),
+        };
+        self.record_change(actor, "update", "segment", &id.to_string(), Some(&before_input), Some(&input)).await?;
+        if before.rule != saved.rule {
+            self.evaluate(&[(id, segment)], None).await?;
+        }
+        Ok(saved)
+    }
+
+    pub async fn delete_segment(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        require_manage(actor)?;
+        let before = self.store.get_segment(id).await?;
+        self.store.delete_segment(id).await?;
+        let before = SegmentInput { name: before.name, rule: before.rule, description: before.description };
+        self.record_change(actor, "delete", "segment", &id.to_string(), Some(&before), None).await
+    }
+
+    pub async fn segment_members(&self, id: i64, limit: i64, offset: i64) -> Result<SegmentMembers, AppError> {
+        Ok(self.store.segment_members(id, limit, offset).await?)
+    }
+
+    /// A segment's entries and exits, newest first.
+    pub async fn segment_history(&self, id: i64, limit: i64, offset: i64) -> Result<Vec<SegmentEvent>, AppError> {
+        self.store.get_segment(id).await?;
+        let query = HistoryQuery { segment_id: Some(id), limit, offset, ..HistoryQuery::default() };
+        Ok(self.store.segment_history(&query).await?)
+    }
+
+    /// The segments an account is in, and its entries and exits, newest first.
+    pub async fn account_segments(
+        &self,
+        account: AccountId,
+        limit: i64,
+    ) -> Result<(Vec<AccountSegment>, Vec<SegmentEvent>), AppError> {
+        self.store.get_account(account).await?;
+        let query = HistoryQuery { account_id: Some(account), limit, ..HistoryQuery::default() };
+        Ok((self.store.segments_of_account(account).await?, self.store.segment_history(&query).await?))
+    }
+
+    /// Who the rule would pick today: the count, their ARR and the `limit` largest by ARR; or
+    /// the rule's errors.
+    pub async fn preview_segment(&self, rule: &str, limit: usize) -> Result<SegmentPreview, AppError> {
+        let segment = match Segment::parse(rule) {
+            Ok(segment) => segment,
+            Err(errors) => {
+                return Ok(SegmentPreview {
+                    count: 0,
+                    arr: Money::ZERO,
+                    accounts: Vec::new(),
+                    errors: errors.iter().map(RuleError::from).collect(),
+                })
+            }
+        };
+        let accounts = self.all_accounts().await?;
+        let facts = self.account_facts(&accounts, &Needs::of([&segment])).await?;
+        let mut matching: Vec<&Account> = accounts
+            .iter()
+            .zip(&facts)
+            .filter(|(_, facts)| segment.matches(facts))
+            .map(|(account, _)| account)
+            .collect();
+        let arr = matching.iter().map(|a| a.figures.arr).sum::<Money>();
+        matching.sort_by(|a, b| b.figures.arr.0.cmp(&a.figures.arr.0).then(a.id.0.cmp(&b.id.0)));
+        Ok(SegmentPreview {
+            count: matching.len(),
+            arr,
+            accounts: matching
+                .iter()
+                .take(limit)
+                .map(|a| PreviewAccount {
+                    id: a.id.0,
+                    name: a.input.name.clone(),
+                    arr: a.figures.arr,
+                    grade: a.health.grade.clone(),
+                    score: a.health.score,
+                })
+                .collect(),
+            errors: Vec::new(),
+        })
+    }
+
+    /// Evaluates every saved segment for these accounts (all when `None`), moves accounts in and
+    /// out with a history entry each, and returns the moves.
+    pub async fn reevaluate_segments(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SegmentChange>, AppError> {
+        let mut segments = Vec::new();
+        for saved in self.store.list_segments().await? {
+            match Segment::parse(&saved.segment.rule) {
+                Ok(segment) => segments.push((saved.segment.id, segment)),
+                // Checked when saved; only a change of the language could make it fail now.
+                Err(errors) => {
+                    tracing::warn!(segment = saved.segment.id, ?errors, "a saved segment rule no longer checks")
+                }
+            }
+        }
+        self.evaluate(&segments, accounts).await
+    }
+
+    async fn evaluate(
+        &self,
+        segments: &[(i64, Segment)],
+        accounts: Option<&[AccountId]>,
+    ) -> Result<Vec<SegmentChange>, AppError> {
+        if segments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = match accounts {
+            Some(ids) if ids.len() > READ_ALL_ABOVE => {
+                let wanted: HashSet<&AccountId> = ids.iter().collect();
+                self.all_accounts().await?.into_iter().filter(|a| wanted.contains(&a.id)).collect()
+            }
+            Some(ids) => {
+                let mut rows = Vec::with_capacity(ids.len());
+                for id in ids.iter().collect::<BTreeSet<_>>() {
+                    match self.store.get_account(*id).await {
+                        Ok(account) => rows.push(account),
+                        // Deleted meanwhile: its memberships went with it.
+                        Err(StoreError::NotFound { .. }) => {}
+                        Err(other) => return Err(other.into()),
+                    }
+                }
+                rows
+            }
+            None => self.all_accounts().await?,
+        };
+        let facts = self.account_facts(&rows, &Needs::of(segments.iter().map(|(_, s)| s))).await?;
+        let at = Utc::now();
+        let mut changes = Vec::new();
+        for (id, segment) in segments {
+            let members: HashSet<AccountId> = self.store.segment_member_ids(*id).await?.into_iter().collect();
+            let (mut entered, mut left) = (Vec::new(), Vec::new());
+            for (account, facts) in rows.iter().zip(&facts) {
+                match (segment.matches(facts), members.contains(&account.id)) {
+                    (true, false) => entered.push(account.id),
+                    (false, true) => left.push(account.id),
+                    _ => {}
+                }
+            }
+            if entered.is_empty() && left.is_empty() {
+                continue;
+            }
+            let applied = match self.store.apply_membership(*id, &entered, &left, at).await {
+                Ok(applied) => applied,
+                // Deleted while being evaluated.
+                Err(StoreError::NotFound { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            };
+            let moves =
+                applied.entered.into_iter().map(|a| (a, true)).chain(applied.left.into_iter().map(|a| (a, false)));
+            changes.extend(moves.map(|(account_id, entered)| SegmentChange {
+                segment_id: *id,
+                account_id,
+                entered,
+                at,
+            }));
+        }
+        Ok(changes)
+    }
+
+    /// Each account's facts as of today, in the order given.
+    async fn account_facts(&self, accounts: &[Account], needs: &Needs) -> Result<Vec<AccountFacts>, AppError> {
+        let today = self.today();
+        let teams: HashMap<TeamId, String> =
+            self.store.list_teams().await?.into_iter().map(|t| (t.id, t.name)).collect();
+        let mut directory = Directory { emails: HashMap::new(), teams: HashMap::new() };
+        for user in self.store.list_users().await? {
+            directory.emails.insert(user.id, user.input.email.as_str().to_owned());
+            if let Some(team) = user.input.team_id.and_then(|id| teams.get(&id)) {
+                directory.teams.insert(user.id, team.clone());
+            }
+        }
+        let facts =
+            |account: &Account, usage: Option<&Portfolio>| facts_of(account, today, &directory, usage, &needs.features);
+        if !needs.usage {
+            return Ok(accounts.iter().map(|a| facts(a, None)).collect());
+        }
+        if accounts.len() <= READ_ALL_ABOVE {
+            let mut all = Vec::with_capacity(accounts.len());
+            for account in accounts {
+                all.push(facts(account, Some(&self.portfolio(Some(account.id)).await?)));
+            }
+            return Ok(all);
+        }
+        let portfolio = self.portfolio(None).await?;
+        Ok(accounts.iter().map(|a| facts(a, Some(&portfolio))).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, rule: &str) -> SegmentInput {
+        SegmentInput { name: name.into(), rule: rule.into(), description: Some("  ".into()) }
+    }
+
+    #[test]
+    fn a_good_segment_is_trimmed_and_keeps_its_rule_as_written() {
+        let (checked, segment) = check_segment(&input("  大口  ", "arr  >=  1000")).unwrap();
+        assert_eq!(
+            (checked.name.as_str(), checked.rule.as_str(), checked.description),
+            ("大口", "arr  >=  1000", None)
+        );
+        assert_eq!(segment.to_string(), "arr >= 1000");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_positions() {
+        let Err(AppError::RuleRejected { fields, errors }) = check_segment(&input("", "arr > \"x\" and\nsocre > 1"))
+        else {
+            panic!("expected a rejection")
+        };
+        assert_eq!(fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["name"]);
+        let positions: Vec<(usize, usize)> = errors.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(positions, [(1, 7), (2, 1)]);
+        let rule_error = RuleError::from(&errors[1]);
+        assert!(rule_error.message.en.contains("`socre`"), "{rule_error:?}");
+        assert!(rule_error.message.ja.contains("不明な項目"), "{rule_error:?}");
+    }
+
+    #[test]
+    fn a_blank_rule_is_required() {
+        let Err(AppError::RuleRejected { fields, errors }) = check_segment(&input("x", "  ")) else { panic!() };
+        assert_eq!((fields[0].field.as_str(), errors.len()), ("rule", 0));
+    }
+}
