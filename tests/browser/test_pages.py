@@ -174,8 +174,50 @@ class Pages(unittest.TestCase):
         self.loaded("home in Japanese")
         self.assertEqual(self.driver.find_element(By.TAG_NAME, "h1").text, "ホーム")
 
-    def test_07_every_page_renders_without_console_errors(self):
+    def test_07_an_account_falling_to_at_risk_gets_a_task_and_an_email_to_approve(self):
+        candidates = self.api("/api/v1/accounts?grade=neutral&paying=true&sort=score&limit=8")["items"]
+        dropped = None
+        for account in candidates:
+            self.open(f"/accounts/{account['id']}")
+            self.driver.find_element(By.ID, "pulse-score-1").click()
+            self.driver.find_element(By.ID, "pulse-reason-champion_left").click()
+            self.driver.find_element(By.ID, "pulse-reason-competitor").click()
+            self.driver.find_element(By.ID, "pulse-submit").click()
+            WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "pulses-table")))
+            if self.api(f"/api/v1/accounts/{account['id']}")["health"]["grade"] == "at_risk":
+                dropped = account
+                break
+        self.assertIsNotNone(dropped, "a CSM pulse of 1 takes one of the weakest neutral accounts to at risk")
+        self.loaded("account dropped to at risk")
+        self.assertEqual(self.text("account-grade"), "リスク")
+
+        def task_listed(driver):
+            driver.get(BASE + "/tasks?view=all")
+            return dropped["name"] in driver.find_element(By.TAG_NAME, "main").text
+
+        WebDriverWait(self.driver, 20, poll_frequency=1).until(task_listed)
+        self.loaded("tasks with the at-risk task")
+        main = self.driver.find_element(By.TAG_NAME, "main").text
+        self.assertIn("リスク顧客へのフォロー", main, "the task says which playbook and trigger created it")
+        owner = self.api(f"/api/v1/users/{dropped['owner_id']}")["name"]
+        self.assertIn(owner, main, "the task is the account owner's")
+
+        def email_waiting(driver):
+            driver.get(BASE + "/outbox")
+            return dropped["name"] in driver.find_element(By.ID, "pending").find_element(By.XPATH, "..").text
+
+        WebDriverWait(self.driver, 20, poll_frequency=1).until(email_waiting)
+        self.loaded("outbox with the email")
+        article = [a for a in self.driver.find_elements(By.CSS_SELECTOR, "article[id^=email-]") if dropped["name"] in a.text][0]
+        article.find_element(By.CSS_SELECTOR, "button[id^=send-]").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "decided-table")))
+        self.loaded("outbox after approval")
+        self.assertIn("送信済み", self.text("decided-table"))
+        print(f"approved email for {dropped['name']}")
+
+    def test_08_every_page_renders_without_console_errors(self):
         pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
+                 "/segments", "/playbooks", "/outbox", "/tasks",
                  "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
                  "/settings/features", "/settings/workspace", "/settings/spend"]
         for lang in ("ja", "en"):

@@ -1,11 +1,14 @@
 //! Browser tests: `kizuna serve --demo` driven by real headless Chromium through chromedriver
 //! and Selenium (`tests/browser/test_pages.py`): sign in, the dashboard against the metrics API,
-//! filtering the account list, a timeline note, a CSM pulse that rescores, the language switch,
-//! and every page free of JavaScript console errors. Screenshots of every page visited are
+//! filtering the account list, a timeline note, a CSM pulse that rescores, an account falling to
+//! at risk getting a playbook task and an email that, once approved, reaches a local SMTP sink,
+//! the language switch, and every page free of JavaScript console errors. Screenshots of every page visited are
 //! saved under `target/tmp/browser-screenshots/<database>/`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use store::testing::TestDatabase;
 
 const DEMO_ADMIN: &str = "kenichi.sato@kizuna-demo.example";
@@ -29,7 +32,50 @@ impl Drop for Running {
     }
 }
 
-async fn serve_demo(dir: &Path, database: Option<&TestDatabase>) -> Running {
+/// An SMTP server that accepts every message and keeps its text.
+async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                let mut message: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(text) = message.as_mut() {
+                        if line == "." {
+                            store.lock().unwrap().push(message.take().unwrap_or_default());
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            text.push_str(&line);
+                            text.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            message = Some(String::new());
+                            b"354 end with .\r\n"
+                        }
+                        "QUIT" => break,
+                        _ => b"250 OK\r\n",
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (format!("smtp://{address}"), received)
+}
+
+async fn serve_demo(dir: &Path, database: Option<&TestDatabase>, smtp: &str) -> Running {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     let mut command = Command::new(env!("CARGO_BIN_EXE_kizuna"));
@@ -37,6 +83,7 @@ async fn serve_demo(dir: &Path, database: Option<&TestDatabase>) -> Running {
         .args(["serve", "--demo", "--demo-accounts", "120", "--listen", &listen])
         .env("KIZUNA_DATA_DIR", dir)
         .env("KIZUNA_DEMO_PASSWORD", DEMO_PASSWORD)
+        .env("KIZUNA_SMTP_URL", smtp)
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -70,7 +117,8 @@ async fn a_csm_signs_in_reads_the_dashboard_works_an_account_and_switches_langua
     for database in &databases {
         let label = if database.is_some() { "postgres" } else { "sqlite" };
         let dir = tempfile::tempdir().unwrap();
-        let running = serve_demo(dir.path(), database.as_ref()).await;
+        let (smtp, mailbox) = smtp_sink().await;
+        let running = serve_demo(dir.path(), database.as_ref(), &smtp).await;
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots").join(label);
         let _ = std::fs::remove_dir_all(&shots);
         let output = Command::new("python3")
@@ -82,6 +130,9 @@ async fn a_csm_signs_in_reads_the_dashboard_works_an_account_and_switches_langua
         drop(running);
         let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         assert!(output.status.success(), "browser tests on {label}:\n{printed}");
+        let mail = mailbox.lock().unwrap().clone();
+        assert_eq!(mail.len(), 1, "the approved email reached the SMTP server once: {mail:?}");
+        assert!(mail[0].contains("Subject:") && mail[0].contains("@"), "{}", mail[0]);
         eprintln!("{label}: {printed}");
     }
     for database in databases.into_iter().flatten() {
