@@ -13,6 +13,7 @@ mod ingest;
 mod interchange;
 pub mod metrics;
 mod records;
+pub mod tasks;
 mod usage;
 
 pub use auth::{Actor, LoginError, NewSession};

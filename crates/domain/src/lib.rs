@@ -19,6 +19,7 @@ pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod subscription;
+pub mod tasks;
 pub mod timeline;
 pub mod tracking;
 pub mod usage;

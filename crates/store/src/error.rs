@@ -15,6 +15,7 @@ pub enum Entity {
     NpsResponse,
     Ticket,
     SavedView,
+    Task,
 }
 
 impl fmt::Display for Entity {
@@ -32,6 +33,7 @@ impl fmt::Display for Entity {
             Entity::NpsResponse => "NPS response",
             Entity::Ticket => "ticket",
             Entity::SavedView => "saved view",
+            Entity::Task => "task",
         })
     }
 }

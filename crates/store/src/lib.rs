@@ -8,6 +8,7 @@ mod health;
 mod postgres;
 mod sql;
 mod sqlite;
+mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod usage;
@@ -16,6 +17,7 @@ pub use error::{Entity, StoreError};
 pub use health::{HealthStore, Pulse};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use tasks::{TaskQuery, TaskStore};
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
 
 use async_trait::async_trait;
@@ -180,7 +182,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore + HealthStore {
+pub trait Store: UsageStore + HealthStore + TaskStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

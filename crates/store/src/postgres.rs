@@ -25,3 +25,4 @@ impl PostgresStore {
 crate::sql::sql_store!(PostgresStore, Postgres);
 crate::usage::usage_store!(PostgresStore, Postgres);
 crate::health::health_store!(PostgresStore, Postgres);
+crate::tasks::task_store!(PostgresStore, Postgres);

@@ -43,3 +43,4 @@ impl SqliteStore {
 crate::sql::sql_store!(SqliteStore, Sqlite);
 crate::usage::usage_store!(SqliteStore, Sqlite);
 crate::health::health_store!(SqliteStore, Sqlite);
+crate::tasks::task_store!(SqliteStore, Sqlite);

@@ -131,6 +131,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::NpsResponse => Text::new("NPS 回答", "NPS response"),
         Entity::Ticket => Text::new("問い合わせチケット", "ticket"),
         Entity::SavedView => Text::new("保存したビュー", "saved view"),
+        Entity::Task => Text::new("タスク", "task"),
     };
     text.pick(lang)
 }

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod settings;
 pub mod staff;
 pub mod subscriptions;
+pub mod tasks;
 pub mod timeline;
 pub mod tokens;
 pub mod tracking;

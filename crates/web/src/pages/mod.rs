@@ -12,6 +12,7 @@ pub mod login;
 pub mod metrics;
 pub mod settings;
 pub mod setup;
+pub mod tasks;
 
 pub use layout::{Frame, LANG_COOKIE};
 
