@@ -184,13 +184,6 @@ impl Portfolio {
         users.len() as i64
     }
 
-    /// The last day on or before `today` with an active end user.
-    pub fn last_active_day(&self, account: AccountId, today: NaiveDate) -> Option<NaiveDate> {
-        let days = self.user_days.get(&account)?;
-        let end = days.partition_point(|(day, _)| *day <= today);
-        end.checked_sub(1).map(|i| days[i].0)
-    }
-
     /// The account's NPS answers as (day, score), oldest first; none when none were imported.
     pub fn nps_answers(&self, account: AccountId) -> &[(NaiveDate, i64)] {
         self.nps.as_ref().and_then(|nps| nps.get(&account)).map_or(&[], Vec::as_slice)

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod playbooks;
 mod records;
 pub mod segments;
+pub mod tasks;
 mod usage;
 
 pub use auth::{Actor, LoginError, NewSession};

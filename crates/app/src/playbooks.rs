@@ -6,12 +6,12 @@
 use crate::{Actor, App, AppError};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::account::Account;
-use domain::playbooks::template::render;
 use domain::i18n::Bilingual;
+use domain::interchange::RowError;
+use domain::playbooks::template::render;
 use domain::playbooks::{grade_change_matches, yearly_occurrence, Action, Assignee, PlaybookDefinition, Trigger};
 use domain::tasks::{TaskInput, TaskPriority, TaskReason};
 use domain::timeline::{TimelineEntryInput, TimelineKind};
-use domain::interchange::RowError;
 use domain::{AccountId, Reason};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -72,12 +72,18 @@ pub struct TriggerEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
     EnteredSegment(i64),
-    GradeChanged { from: String, to: String },
+    GradeChanged {
+        from: String,
+        to: String,
+    },
     /// Seen by the daily scan: the next renewal date.
     Renewal(NaiveDate),
     /// Seen by the daily scan: the last day with an active user (None: never active).
     Quiet(Option<NaiveDate>),
-    NpsAnswer { day: NaiveDate, score: i64 },
+    NpsAnswer {
+        day: NaiveDate,
+        score: i64,
+    },
     /// The daily scan, for yearly playbooks.
     Day,
 }
@@ -111,7 +117,13 @@ pub fn playbook_toml(definition: &PlaybookDefinition) -> String {
 fn view(stored: StoredPlaybook) -> Result<PlaybookView, AppError> {
     let definition = serde_json::from_str(&stored.definition)
         .map_err(|e| AppError::Internal(format!("stored playbook {}: {e}", stored.id)))?;
-    Ok(PlaybookView { id: stored.id, name: stored.name, active: stored.active, definition, updated_at: stored.updated_at })
+    Ok(PlaybookView {
+        id: stored.id,
+        name: stored.name,
+        active: stored.active,
+        definition,
+        updated_at: stored.updated_at,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -120,9 +132,8 @@ fn hex(bytes: &[u8]) -> String {
 
 /// `sha256=<hex>` of the body under the secret: what a receiver recomputes to trust a call.
 pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| {
-        <Hmac<Sha256> as Mac>::new_from_slice(b"").expect("HMAC takes keys of any length")
-    });
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(b"").expect("HMAC takes keys of any length"));
     mac.update(body);
     format!("sha256={}", hex(&mac.finalize().into_bytes()))
 }
@@ -254,12 +265,8 @@ impl App {
         let mut events = Vec::new();
         for account in &accounts {
             let id = account.id;
-            let base = |kind: EventKind, occurrence: String, data: Value| TriggerEvent {
-                account: id,
-                kind,
-                occurrence,
-                data,
-            };
+            let base =
+                |kind: EventKind, occurrence: String, data: Value| TriggerEvent { account: id, kind, occurrence, data };
             if let Some(renewal) = account.figures.next_renewal_date {
                 events.push(base(
                     EventKind::Renewal(renewal),
@@ -336,8 +343,19 @@ impl App {
         let system = Actor::System("playbook");
         match action {
             Action::CreateTask { title, kind, priority, due_in_days, assignee, user_id } => {
-                self.playbook_task(step, &account, &playbook, &reason, render(&title, &values), kind, priority, due_in_days, assignee, user_id)
-                    .await
+                self.playbook_task(
+                    step,
+                    &account,
+                    &playbook,
+                    &reason,
+                    render(&title, &values),
+                    kind,
+                    priority,
+                    due_in_days,
+                    assignee,
+                    user_id,
+                )
+                .await
             }
             Action::SendEmail { to_role, subject, body } => {
                 let recipients: Vec<String> = self
@@ -354,7 +372,14 @@ impl App {
                 }
                 let email = self
                     .store
-                    .enqueue_email(Some(step.run_id), account.id, &recipients, &render(&subject, &values), &render(&body, &values), Utc::now())
+                    .enqueue_email(
+                        Some(step.run_id),
+                        account.id,
+                        &recipients,
+                        &render(&subject, &values),
+                        &render(&body, &values),
+                        Utc::now(),
+                    )
                     .await?;
                 if playbook.definition.send_email_directly {
                     self.deliver_email(&email, None).await?;
@@ -507,7 +532,13 @@ impl App {
         let settings = self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).clone();
         let Some(settings) = settings else {
             self.store
-                .decide_email(email.id, EmailStatus::Failed, decided_by, Some("no SMTP server is configured"), Utc::now())
+                .decide_email(
+                    email.id,
+                    EmailStatus::Failed,
+                    decided_by,
+                    Some("no SMTP server is configured"),
+                    Utc::now(),
+                )
                 .await?;
             return Err(AppError::invalid("smtp_url", Reason::Required));
         };
@@ -534,7 +565,10 @@ impl App {
         let account = self.store.get_account(AccountId(email.account_id)).await?;
         crate::records::require_account_edit(actor, &account.input)?;
         if email.status != EmailStatus::Pending {
-            return Err(AppError::invalid("status", Reason::Malformed { detail: format!("already {}", email.status.as_str()) }));
+            return Err(AppError::invalid(
+                "status",
+                Reason::Malformed { detail: format!("already {}", email.status.as_str()) },
+            ));
         }
         let decider = actor.user_id().map(|u| u.0);
         if approve {
@@ -543,8 +577,15 @@ impl App {
             self.store.decide_email(id, EmailStatus::Discarded, decider, None, Utc::now()).await?;
         }
         let after = self.store.outbox_email(id).await?;
-        self.record_change(actor, if approve { "send" } else { "discard" }, "outbox_email", &id.to_string(), Some(&email), Some(&after))
-            .await?;
+        self.record_change(
+            actor,
+            if approve { "send" } else { "discard" },
+            "outbox_email",
+            &id.to_string(),
+            Some(&email),
+            Some(&after),
+        )
+        .await?;
         Ok(after)
     }
 }
@@ -558,7 +599,8 @@ async fn send_smtp(settings: &MailSettings, email: &OutboxEmail) -> Result<(), S
         builder = builder.to(recipient.parse().map_err(|e| format!("recipient {recipient}: {e}"))?);
     }
     let message = builder.body(email.body.clone()).map_err(|e| e.to_string())?;
-    let server = SmtpServer::parse(&settings.url).ok_or_else(|| format!("SMTP server {}: expected smtp://[user:password@]host[:port]", settings.url))?;
+    let server = SmtpServer::parse(&settings.url)
+        .ok_or_else(|| format!("SMTP server {}: expected smtp://[user:password@]host[:port]", settings.url))?;
     let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host)
         .port(server.port)
         .timeout(Some(Duration::from_secs(10)));
@@ -613,7 +655,11 @@ mod tests {
     fn smtp_urls_name_host_port_and_credentials() {
         assert_eq!(
             SmtpServer::parse("smtp://cs:pa:ss@mail.example.com:2525"),
-            Some(SmtpServer { host: "mail.example.com".into(), port: 2525, credentials: Some(("cs".into(), "pa:ss".into())) })
+            Some(SmtpServer {
+                host: "mail.example.com".into(),
+                port: 2525,
+                credentials: Some(("cs".into(), "pa:ss".into()))
+            })
         );
         assert_eq!(SmtpServer::parse("smtp://127.0.0.1").map(|s| s.port), Some(25));
         assert_eq!(SmtpServer::parse("https://mail.example.com"), None);
@@ -632,12 +678,16 @@ mod tests {
         assert!(trigger_matches(&quiet, &EventKind::Quiet(None), today).is_some());
         let nps = Trigger::NpsDetractor;
         let answer = |score| EventKind::NpsAnswer { day: today, score };
-        assert!(trigger_matches(&nps, &answer(6), today).is_some() && trigger_matches(&nps, &answer(7), today).is_none());
+        assert!(
+            trigger_matches(&nps, &answer(6), today).is_some() && trigger_matches(&nps, &answer(7), today).is_none()
+        );
         let yearly = Trigger::YearlyOn { date: "10-15".into() };
         assert_eq!(trigger_matches(&yearly, &EventKind::Day, today).as_deref(), Some("yearly:2026-10-15"));
         let to_risk = Trigger::GradeChanged { from: None, to: Some("at_risk".into()) };
         let change = EventKind::GradeChanged { from: "neutral".into(), to: "at_risk".into() };
         assert!(trigger_matches(&to_risk, &change, today).is_some());
-        assert!(trigger_matches(&Trigger::EnteredSegment { segment_id: 2 }, &EventKind::EnteredSegment(3), today).is_none());
+        assert!(
+            trigger_matches(&Trigger::EnteredSegment { segment_id: 2 }, &EventKind::EnteredSegment(3), today).is_none()
+        );
     }
 }

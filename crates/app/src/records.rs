@@ -30,7 +30,7 @@ impl App {
         require_account_edit(actor, account).is_ok()
     }
 
-    async fn editable_account(&self, actor: &Actor, id: AccountId) -> Result<Account, AppError> {
+    pub(crate) async fn editable_account(&self, actor: &Actor, id: AccountId) -> Result<Account, AppError> {
         let account = match self.store.get_account(id).await {
             Err(StoreError::NotFound { .. }) => return Err(AppError::invalid("account_id", Reason::UnknownAccount)),
             other => other?,

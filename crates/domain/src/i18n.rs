@@ -68,6 +68,26 @@ impl Text {
     }
 }
 
+/// A sentence written in both languages at run time (e.g. why a playbook created a task).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Bilingual {
+    pub ja: String,
+    pub en: String,
+}
+
+impl Bilingual {
+    pub fn new(ja: impl Into<String>, en: impl Into<String>) -> Bilingual {
+        Bilingual { ja: ja.into(), en: en.into() }
+    }
+
+    pub fn pick(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

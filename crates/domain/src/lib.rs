@@ -20,6 +20,7 @@ pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod subscription;
+pub mod tasks;
 pub mod timeline;
 pub mod tracking;
 pub mod usage;

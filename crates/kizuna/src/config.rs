@@ -84,8 +84,17 @@ impl Default for Config {
     }
 }
 
-const KNOWN_KEYS: &[&str] =
-    &["listen", "data_dir", "database_url", "secure_cookies", "demo_password", "feature_catalog", "smtp_url", "mail_from", "workspace"];
+const KNOWN_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "secure_cookies",
+    "demo_password",
+    "feature_catalog",
+    "smtp_url",
+    "mail_from",
+    "workspace",
+];
 const KNOWN_WORKSPACE_KEYS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month"];
 const ENV_KEYS: &[&str] = &[
     "KIZUNA_CONFIG",

@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use store::testing::TestDatabase;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const DEMO_ADMIN: &str = "kenichi.sato@kizuna-demo.example";
 const DEMO_PASSWORD: &str = "demo password for browser tests";

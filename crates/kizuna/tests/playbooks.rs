@@ -132,8 +132,10 @@ async fn two_servers_on_one_database_and_a_restart_run_each_trigger_once() {
         .unwrap();
     let runs = runs.as_array().unwrap();
     assert!(!runs.is_empty(), "the demo has renewals within 120 days");
-    let mut keys: Vec<(i64, String)> =
-        runs.iter().map(|r| (r["account_id"].as_i64().unwrap(), r["occurrence"].as_str().unwrap().to_owned())).collect();
+    let mut keys: Vec<(i64, String)> = runs
+        .iter()
+        .map(|r| (r["account_id"].as_i64().unwrap(), r["occurrence"].as_str().unwrap().to_owned()))
+        .collect();
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), runs.len(), "one run per account and occurrence");

@@ -18,6 +18,7 @@ pub enum Entity {
     Playbook,
     OutboxEmail,
     Segment,
+    Task,
 }
 
 impl fmt::Display for Entity {
@@ -38,6 +39,7 @@ impl fmt::Display for Entity {
             Entity::Playbook => "playbook",
             Entity::OutboxEmail => "outbox email",
             Entity::Segment => "segment",
+            Entity::Task => "task",
         })
     }
 }

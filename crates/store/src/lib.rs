@@ -10,6 +10,7 @@ mod postgres;
 mod segments;
 mod sql;
 mod sqlite;
+mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod usage;
@@ -23,6 +24,7 @@ pub use segments::{
     SegmentMembers, SegmentStore, SegmentSummary,
 };
 pub use sqlite::SqliteStore;
+pub use tasks::{TaskQuery, TaskStore};
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
 
 use async_trait::async_trait;
@@ -187,7 +189,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore {
+pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

@@ -100,7 +100,13 @@ pub trait PlaybookStore: Send + Sync {
     async fn playbooks(&self) -> Result<Vec<StoredPlaybook>>;
     async fn playbook(&self, id: i64) -> Result<StoredPlaybook>;
     /// Creates (`id` None) or replaces a playbook; names are unique.
-    async fn save_playbook(&self, id: Option<i64>, name: &str, definition: &str, active: bool) -> Result<StoredPlaybook>;
+    async fn save_playbook(
+        &self,
+        id: Option<i64>,
+        name: &str,
+        definition: &str,
+        active: bool,
+    ) -> Result<StoredPlaybook>;
     async fn delete_playbook(&self, id: i64) -> Result<()>;
 
     /// Starts the run and schedules its steps (`due_at` per step index) in one transaction;

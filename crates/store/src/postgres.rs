@@ -27,3 +27,4 @@ crate::usage::usage_store!(PostgresStore, Postgres);
 crate::health::health_store!(PostgresStore, Postgres);
 crate::playbooks::playbook_store!(PostgresStore, Postgres);
 crate::segments::segment_store!(PostgresStore, Postgres);
+crate::tasks::task_store!(PostgresStore, Postgres);

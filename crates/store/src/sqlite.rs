@@ -45,3 +45,4 @@ crate::usage::usage_store!(SqliteStore, Sqlite);
 crate::health::health_store!(SqliteStore, Sqlite);
 crate::playbooks::playbook_store!(SqliteStore, Sqlite);
 crate::segments::segment_store!(SqliteStore, Sqlite);
+crate::tasks::task_store!(SqliteStore, Sqlite);

@@ -2,8 +2,8 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, segments, settings, staff, subscriptions, timeline,
-    tokens, tracking, usage,
+    accounts, audit, contacts, health, interchange, me, metrics, playbooks, segments, settings, staff, subscriptions,
+    tasks, timeline, tokens, tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -36,6 +36,10 @@ use utoipa::OpenApi;
         subscriptions::patch,
         subscriptions::delete,
         subscriptions::products,
+        tasks::list,
+        tasks::create,
+        tasks::read,
+        tasks::patch,
         timeline::list,
         timeline::create,
         timeline::read,

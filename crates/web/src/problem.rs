@@ -138,6 +138,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::Playbook => Text::new("プレイブック", "playbook"),
         Entity::OutboxEmail => Text::new("送信待ちメール", "outbox email"),
         Entity::Segment => Text::new("セグメント", "segment"),
+        Entity::Task => Text::new("タスク", "task"),
     };
     text.pick(lang)
 }

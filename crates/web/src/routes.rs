@@ -4,8 +4,7 @@
 
 use crate::api::{
     accounts, audit, contacts, health, interchange, me, metrics, playbooks, segments, settings, staff, subscriptions,
-    timeline,
-    tokens, tracking, usage,
+    tasks, timeline, tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -102,6 +101,12 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/outbox", Read, get(pages::playbooks::outbox))
         .page(M::POST, "/outbox/{id}/send", Write, post(pages::playbooks::send))
         .page(M::POST, "/outbox/{id}/discard", Write, post(pages::playbooks::discard))
+        .page(M::GET, "/tasks", Read, get(pages::tasks::page))
+        .page(M::POST, "/tasks", Write, post(pages::tasks::create))
+        .page(M::POST, "/tasks/{id}/complete", Write, post(pages::tasks::complete))
+        .page(M::POST, "/tasks/{id}/snooze", Write, post(pages::tasks::snooze))
+        .page(M::POST, "/tasks/{id}/cancel", Write, post(pages::tasks::cancel))
+        .page(M::POST, "/tasks/{id}/reopen", Write, post(pages::tasks::reopen))
         .page(M::GET, "/metrics", Read, get(pages::metrics::page))
         .page(M::GET, "/metrics/export/{table}", Read, get(pages::metrics::export))
         .page(M::GET, "/health", Read, get(pages::health::page))
@@ -202,6 +207,10 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::PATCH, "/api/v1/subscriptions/{id}", Write, patch(subscriptions::patch))
         .api(M::DELETE, "/api/v1/subscriptions/{id}", Write, delete(subscriptions::delete))
         .api(M::GET, "/api/v1/products", Read, get(subscriptions::products))
+        .api(M::GET, "/api/v1/tasks", Read, get(tasks::list))
+        .api(M::POST, "/api/v1/tasks", Write, post(tasks::create))
+        .api(M::GET, "/api/v1/tasks/{id}", Read, get(tasks::read))
+        .api(M::PATCH, "/api/v1/tasks/{id}", Write, patch(tasks::patch))
         .api(M::GET, "/api/v1/timeline", Read, get(timeline::list))
         .api(M::POST, "/api/v1/timeline", Write, post(timeline::create))
         .api(M::GET, "/api/v1/timeline/{id}", Read, get(timeline::read))

@@ -96,7 +96,8 @@ async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(bool, Value)>>>) {
 async fn customers(server: &Server) -> Vec<i64> {
     let today = server.app.today();
     let mut ids = Vec::new();
-    for (external, name, months_ago) in [("R1", "さくら建設", 11), ("R2", "ひかり薬品", 10), ("FAR", "遠い更新", 2)] {
+    for (external, name, months_ago) in [("R1", "さくら建設", 11), ("R2", "ひかり薬品", 10), ("FAR", "遠い更新", 2)]
+    {
         let (_, account) = server.post("/api/v1/accounts", json!({"external_id": external, "name": name})).await;
         let id = account["id"].as_i64().unwrap();
         let start = today.checked_sub_months(chrono::Months::new(months_ago)).unwrap();
@@ -155,7 +156,12 @@ async fn a_trigger_runs_once_per_account_sends_approved_mail_and_signs_its_webho
         let runs = runs.as_array().unwrap().clone();
         let mut run_accounts: Vec<i64> = runs.iter().map(|r| r["account_id"].as_i64().unwrap()).collect();
         run_accounts.sort();
-        assert_eq!(run_accounts, ids[..2].to_vec(), "one run per renewing account, however often scanned ({})", t.label);
+        assert_eq!(
+            run_accounts,
+            ids[..2].to_vec(),
+            "one run per renewing account, however often scanned ({})",
+            t.label
+        );
         for run in &runs {
             let steps = run["steps"].as_array().unwrap();
             assert!(steps[..3].iter().all(|s| s["finished_at"].is_string() && s["failed"] == false), "{run}");
@@ -166,7 +172,9 @@ async fn a_trigger_runs_once_per_account_sends_approved_mail_and_signs_its_webho
         let (_, tasks) = server.get("/api/v1/tasks?status=open").await;
         let tasks = tasks["items"].as_array().cloned().unwrap_or_default();
         assert_eq!(tasks.len(), 2, "one task per account: {tasks:?}");
-        assert!(tasks.iter().all(|task| task["kind"] == "renewal" && task["title"].as_str().unwrap().contains("の更新準備")));
+        assert!(tasks
+            .iter()
+            .all(|task| task["kind"] == "renewal" && task["title"].as_str().unwrap().contains("の更新準備")));
 
         let calls = calls.lock().unwrap().clone();
         assert_eq!(calls.len(), 2, "one webhook call per run");
@@ -201,7 +209,8 @@ async fn a_bad_playbook_is_refused_naming_every_field() {
         });
         let (status, problem) = server.post("/api/v1/playbooks", bad).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-        let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+        let fields: Vec<&str> =
+            problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
         assert_eq!(fields, vec!["name", "trigger.to", "step[0].url", "step[0].secret"], "{problem}");
         let misspelt = json!({"name": "x", "trigger": {"type": "nps_detractor"}, "step": [{"action": "create_task", "titel": "x"}]});
         let (status, problem) = server.post("/api/v1/playbooks", misspelt).await;

@@ -649,7 +649,10 @@ const DEMO_YEAR_END_SEGMENT: &str = "used_last_season(\"year_end_adjustment\") a
 const DEMO_PLAYBOOKS: [(&str, &str); 3] = [
     ("examples/playbooks/at-risk.toml", include_str!("../../../../examples/playbooks/at-risk.toml")),
     ("examples/playbooks/renewal-90.toml", include_str!("../../../../examples/playbooks/renewal-90.toml")),
-    ("examples/playbooks/year-end-outreach.toml", include_str!("../../../../examples/playbooks/year-end-outreach.toml")),
+    (
+        "examples/playbooks/year-end-outreach.toml",
+        include_str!("../../../../examples/playbooks/year-end-outreach.toml"),
+    ),
 ];
 
 /// The past days the demo scores: weekly over the last 13 weeks, then each of the last 6 days.

@@ -93,9 +93,14 @@ impl Trigger {
                     g.clone().map_or((ja.to_owned(), en.to_owned()), |g| (g.clone(), g))
                 };
                 let ((from_ja, from_en), (to_ja, to_en)) = (any(from, "任意", "any"), any(to, "任意", "any"));
-                (format!("グレードが {from_ja} から {to_ja} に変化"), format!("grade changed from {from_en} to {to_en}"))
+                (
+                    format!("グレードが {from_ja} から {to_ja} に変化"),
+                    format!("grade changed from {from_en} to {to_en}"),
+                )
             }
-            Trigger::RenewalWithin { days } => (format!("更新日まで {days} 日以内"), format!("renewal within {days} days")),
+            Trigger::RenewalWithin { days } => {
+                (format!("更新日まで {days} 日以内"), format!("renewal within {days} days"))
+            }
             Trigger::YearlyOn { date } => (format!("毎年 {date}"), format!("every year on {date}")),
             Trigger::NoActivityFor { days } => {
                 (format!("{days} 日間利用がない"), format!("no activity for {days} days"))
@@ -136,16 +141,28 @@ pub enum Action {
         user_id: Option<i64>,
     },
     /// To the account's contacts whose role is `to_role` (e.g. `admin`, `billing`).
-    SendEmail { to_role: String, subject: String, body: String },
-    PostToSlack { webhook_url: String, text: String },
+    SendEmail {
+        to_role: String,
+        subject: String,
+        body: String,
+    },
+    PostToSlack {
+        webhook_url: String,
+        text: String,
+    },
     /// POSTs the run as JSON, signed: `X-Kizuna-Signature: sha256=<hex HMAC-SHA256 of the body>`.
-    CallWebhook { url: String, secret: String },
+    CallWebhook {
+        url: String,
+        secret: String,
+    },
     AddTimelineEntry {
         title: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
     },
-    ChangeStage { stage: String },
+    ChangeStage {
+        stage: String,
+    },
 }
 
 fn task_kind_by_default() -> String {
@@ -214,7 +231,10 @@ impl PlaybookDefinition {
                         push(field("priority"), Reason::NotOneOf { allowed: PRIORITIES.map(String::from).to_vec() });
                     }
                     if (*assignee == Assignee::User) != user_id.is_some() {
-                        push(field("user_id"), Reason::Malformed { detail: "user_id goes with assignee = \"user\"".into() });
+                        push(
+                            field("user_id"),
+                            Reason::Malformed { detail: "user_id goes with assignee = \"user\"".into() },
+                        );
                     }
                 }
                 Action::SendEmail { to_role, subject, body } => {
@@ -264,9 +284,8 @@ pub fn month_day(raw: &str) -> Option<(u32, u32)> {
 /// The yearly date's occurrence running on `today`, if today is on it or within the grace after.
 pub fn yearly_occurrence(date: &str, today: NaiveDate) -> Option<String> {
     let (month, day) = month_day(date)?;
-    let on = |year: i32| {
-        NaiveDate::from_ymd_opt(year, month, day).or_else(|| NaiveDate::from_ymd_opt(year, month, day - 1))
-    };
+    let on =
+        |year: i32| NaiveDate::from_ymd_opt(year, month, day).or_else(|| NaiveDate::from_ymd_opt(year, month, day - 1));
     [today.year(), today.year() - 1].into_iter().find_map(|year| {
         let start = on(year)?;
         let days = (today - start).num_days();
@@ -337,7 +356,10 @@ body = "いつもありがとうございます。"
     fn validation_names_every_bad_field() {
         let mut playbook: PlaybookDefinition = toml::from_str(RISK).unwrap();
         playbook.trigger = Trigger::GradeChanged { from: Some("fine".into()), to: None };
-        playbook.steps.push(Step { delay_days: 0, action: Action::CallWebhook { url: "ftp://x".into(), secret: "short".into() } });
+        playbook.steps.push(Step {
+            delay_days: 0,
+            action: Action::CallWebhook { url: "ftp://x".into(), secret: "short".into() },
+        });
         playbook.steps.push(Step { delay_days: 0, action: Action::ChangeStage { stage: "nowhere".into() } });
         let fields: Vec<String> =
             playbook.validate(&grades(), &["renewal".into()]).unwrap_err().into_iter().map(|e| e.field).collect();

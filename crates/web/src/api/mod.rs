@@ -12,6 +12,7 @@ pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod subscriptions;
+pub mod tasks;
 pub mod timeline;
 pub mod tokens;
 pub mod tracking;

@@ -99,9 +99,8 @@ pub async fn scan(State(app): State<AppState>) -> Result<Json<ScanResult>, ApiEr
     responses((status = 200, body = Vec<OutboxEmail>), (status = 422, body = Problem)))]
 pub async fn outbox(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<Vec<OutboxEmail>>, ApiError> {
     let status = params.parsed("status", |raw| {
-        EmailStatus::parse(raw).ok_or(Reason::NotOneOf {
-            allowed: ["pending", "sent", "failed", "discarded"].map(String::from).to_vec(),
-        })
+        EmailStatus::parse(raw)
+            .ok_or(Reason::NotOneOf { allowed: ["pending", "sent", "failed", "discarded"].map(String::from).to_vec() })
     });
     params.finish()?;
     Ok(Json(app.outbox(status).await?))

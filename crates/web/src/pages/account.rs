@@ -1,7 +1,7 @@
 //! `/accounts/{id}`: the account 360 — contract, owners, stage and grade with its trend; health
 //! with the drivers in plain language; feature use per expected period and season; seats; MRR
 //! history with its movements; subscriptions; contacts; the timeline with a form for notes,
-//! meetings and calls; and the CSM pulse, which rescores the account at once.
+//! meetings and calls; the CSM pulse, which rescores the account at once; and its open tasks.
 
 use super::chart::{Chart, Dataset};
 use super::{format, Frame};
@@ -25,6 +25,7 @@ use store::{ChildQuery, TimelineQuery};
 const FEATURE_PERIODS: usize = 12;
 const HISTORY_DAYS: u64 = 90;
 const TIMELINE_ROWS: i64 = 30;
+const TASK_ROWS: i64 = 10;
 /// What a person writes on the page; emails and system entries come from integrations and Kizuna.
 const PAGE_ENTRY_KINDS: [TimelineKind; 3] = [TimelineKind::Note, TimelineKind::Meeting, TimelineKind::Call];
 
@@ -106,6 +107,7 @@ pub struct AccountPage {
     pub contacts: Vec<Line>,
     pub timeline: Vec<TimelineLine>,
     pub pulses: Vec<Line>,
+    pub tasks: Vec<super::tasks::AccountTask>,
     pub can_edit: bool,
     pub note_kinds: Vec<(&'static str, &'static str, bool)>,
     pub scores: Vec<(String, bool)>,
@@ -164,6 +166,10 @@ pub struct Labels {
     pub record_pulse: &'static str,
     pub pulse_columns: [&'static str; 4],
     pub read_only: &'static str,
+    pub tasks: &'static str,
+    pub new_task: &'static str,
+    pub all_tasks: &'static str,
+    pub overdue: &'static str,
     pub none: &'static str,
 }
 
@@ -233,6 +239,10 @@ impl Labels {
             record_pulse: t("所感を記録", "Record pulse"),
             pulse_columns: [t("日付", "Day"), t("所感", "Pulse"), t("理由", "Reasons"), t("コメント", "Comment")],
             read_only: t("この顧客を編集できるのは担当・副担当とマネージャーです。", "Only the account's CSMs and managers can add entries."),
+            tasks: t("未完了のタスク", "Open tasks"),
+            new_task: t("タスクを作成", "New task"),
+            all_tasks: t("タスクを管理", "Manage tasks"),
+            overdue: t("期限切れ", "Overdue"),
             none: t("ありません。", "None."),
         }
     }
@@ -411,6 +421,7 @@ async fn render(
             ],
         })
         .collect();
+    let tasks = super::tasks::account_tasks(app, &frame, id, TASK_ROWS).await?;
     let can_edit = app.may_edit_account(&frame.actor, &account.input);
     let note_kind = if drafts.note_kind.is_empty() { "note" } else { drafts.note_kind.as_str() };
     let note_kinds =
@@ -459,6 +470,7 @@ async fn render(
         contacts,
         timeline,
         pulses,
+        tasks,
         can_edit,
         note_kinds,
         scores,

@@ -19,7 +19,8 @@ pub struct Frame {
     /// `ja` or `en`, for `<html lang>`.
     pub code: &'static str,
     pub t: FrameLabels,
-    /// Which navigation entry is the current page: `home`, `accounts`, `metrics`, `health`, `segments`, `settings`.
+    /// Which navigation entry is the current page: `home`, `accounts`, `tasks`, `metrics`, `health`,
+    /// `segments`, `playbooks`, `settings`.
     pub section: &'static str,
     pub user_name: String,
     pub csrf_token: String,
@@ -33,6 +34,7 @@ pub struct FrameLabels {
     pub skip: &'static str,
     pub home: &'static str,
     pub accounts: &'static str,
+    pub tasks: &'static str,
     pub metrics: &'static str,
     pub health: &'static str,
     pub segments: &'static str,
@@ -50,6 +52,7 @@ impl FrameLabels {
             skip: t("本文へ移動", "Skip to content"),
             home: t("ホーム", "Home"),
             accounts: t("顧客", "Accounts"),
+            tasks: t("タスク", "Tasks"),
             metrics: t("指標", "Metrics"),
             health: t("ヘルススコア", "Health"),
             segments: t("セグメント", "Segments"),

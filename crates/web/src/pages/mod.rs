@@ -14,6 +14,7 @@ pub mod playbooks;
 pub mod segments;
 pub mod settings;
 pub mod setup;
+pub mod tasks;
 
 pub use layout::{Frame, LANG_COOKIE};
 

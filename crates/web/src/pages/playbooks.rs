@@ -61,7 +61,6 @@ pub struct EmailRow {
     pub status: &'static str,
     pub when: String,
     pub error: String,
-    pub pending: bool,
 }
 
 pub struct Labels {
@@ -267,7 +266,8 @@ async fn save(app: &AppState, frame: Frame, id: Option<i64>, fields: FormFields)
     match saved {
         Ok(playbook) => Ok(Redirect::to(&format!("/playbooks/{}?done=saved", playbook.id)).into_response()),
         Err(app::AppError::Conflict { .. }) => {
-            let message = Text::new("同じ名前のプレイブックがあります", "another playbook has this name").pick(frame.lang);
+            let message =
+                Text::new("同じ名前のプレイブックがあります", "another playbook has this name").pick(frame.lang);
             let page = editor(app, frame, id, Some(text), vec![message.to_owned()], false).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, super::render(&page, "playbook")?).into_response())
         }
@@ -313,7 +313,6 @@ fn email_row(email: &OutboxEmail, app: &AppState, lang: Lang) -> EmailRow {
         },
         when: format::moment(Some(email.created_at), &app.zone(), lang),
         error: email.error.clone().unwrap_or_default(),
-        pending: email.status == EmailStatus::Pending,
     }
 }
 

@@ -1,0 +1,229 @@
+//! Tasks (calls to action). The partial unique index on (account, kind, dedupe key) over open
+//! and snoozed tasks makes "no duplicate" hold across app nodes: an insert that would break it
+//! does nothing and reports the duplicate as `None`.
+//!
+//! Reads report each task's status as of the day the caller gives: a snoozed task whose
+//! `snoozed_until` has come is `open` again (and so counts in "open" and "overdue" lists), while
+//! its row keeps `snoozed` until someone changes it, so waking needs no background job.
+
+use crate::{Page, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::tasks::{Task, TaskInput, TaskStatus};
+use domain::{AccountId, TeamId, UserId};
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub assignee: Option<UserId>,
+    /// Tasks of this team: given to the team, or assigned to one of its members.
+    pub team: Option<TeamId>,
+    pub account: Option<AccountId>,
+    /// Statuses as of `today`; any status when empty.
+    pub statuses: Vec<TaskStatus>,
+    /// Only open tasks due before `today`.
+    pub overdue: bool,
+    /// The workspace day that decides snoozes and overdue.
+    pub today: NaiveDate,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Creates an open task; `None` when an open or snoozed task with the same account, kind and
+    /// dedupe key exists.
+    async fn create_task(&self, input: &TaskInput, now: DateTime<Utc>) -> Result<Option<Task>>;
+    /// The task with its status as of `today`.
+    async fn get_task(&self, id: i64, today: NaiveDate) -> Result<Task>;
+    /// Matching tasks, soonest due first (undated last), then by priority, with the total.
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>>;
+    /// Stores a task's status, snooze, outcome, due day, assignee, priority and times. Reopening
+    /// a task while another open one has its account, kind and dedupe key is a conflict.
+    async fn save_task(&self, task: &Task) -> Result<()>;
+}
+
+pub(crate) const TASK_COLUMNS: &str = "id, account_id, title, kind, priority, due_on, assignee_id, team_id, \
+     reason_source, reason_ja, reason_en, reason_data, dedupe_key, snoozed_until, outcome, created_at, updated_at, \
+     closed_at";
+
+macro_rules! task_store {
+    ($store:ident, $db:ident) => {
+        mod task_sql {
+            use super::{$db, $store};
+            use $crate::error::{Entity, StoreError};
+            use $crate::tasks::{TaskQuery, TaskStore, TASK_COLUMNS};
+            use $crate::{Page, Result};
+            use chrono::{DateTime, NaiveDate, Utc};
+            use domain::i18n::Bilingual;
+            use domain::tasks::{Task, TaskInput, TaskPriority, TaskReason, TaskStatus};
+            use domain::{AccountId, TeamId, UserId};
+            use sqlx::{QueryBuilder, Row};
+
+            fn corrupt(detail: String) -> StoreError {
+                StoreError::Corrupt { entity: Entity::Task, detail }
+            }
+
+            fn task_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Task> {
+                let data: String = row.try_get("reason_data")?;
+                let priority: String = row.try_get("priority")?;
+                let status: String = row.try_get("status")?;
+                let reason = |r: domain::Reason| r.message(domain::i18n::Lang::En);
+                Ok(Task {
+                    id: row.try_get("id")?,
+                    input: TaskInput {
+                        account_id: AccountId(row.try_get("account_id")?),
+                        title: row.try_get("title")?,
+                        kind: row.try_get("kind")?,
+                        priority: TaskPriority::parse(&priority).map_err(|r| corrupt(format!("priority: {}", reason(r))))?,
+                        due_on: row.try_get("due_on")?,
+                        assignee_id: row.try_get::<Option<i64>, _>("assignee_id")?.map(UserId),
+                        team_id: row.try_get::<Option<i64>, _>("team_id")?.map(TeamId),
+                        reason: TaskReason {
+                            source: row.try_get("reason_source")?,
+                            summary: Bilingual { ja: row.try_get("reason_ja")?, en: row.try_get("reason_en")? },
+                            data: serde_json::from_str(&data).map_err(|e| corrupt(format!("reason data: {e}")))?,
+                        },
+                        dedupe_key: row.try_get("dedupe_key")?,
+                    },
+                    status: TaskStatus::parse(&status).map_err(|r| corrupt(format!("status: {}", reason(r))))?,
+                    snoozed_until: row.try_get("snoozed_until")?,
+                    outcome: row.try_get("outcome")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    closed_at: row.try_get("closed_at")?,
+                })
+            }
+
+            /// The status as of `today`: a snooze that has ended reads as open.
+            fn push_status(qb: &mut QueryBuilder<'_, $db>, today: NaiveDate) {
+                qb.push("(CASE WHEN status = 'snoozed' AND snoozed_until <= ")
+                    .push_bind(today)
+                    .push(" THEN 'open' ELSE status END)");
+            }
+
+            fn push_filters(qb: &mut QueryBuilder<'_, $db>, query: &TaskQuery) {
+                qb.push(" WHERE 1 = 1");
+                if let Some(assignee) = query.assignee {
+                    qb.push(" AND assignee_id = ").push_bind(assignee.0);
+                }
+                if let Some(team) = query.team {
+                    qb.push(" AND (team_id = ")
+                        .push_bind(team.0)
+                        .push(" OR assignee_id IN (SELECT id FROM staff_users WHERE team_id = ")
+                        .push_bind(team.0)
+                        .push("))");
+                }
+                if let Some(account) = query.account {
+                    qb.push(" AND account_id = ").push_bind(account.0);
+                }
+                if !query.statuses.is_empty() {
+                    qb.push(" AND ");
+                    push_status(qb, query.today);
+                    qb.push(" IN (");
+                    let mut list = qb.separated(", ");
+                    for status in &query.statuses {
+                        list.push_bind(status.as_str());
+                    }
+                    qb.push(")");
+                }
+                if query.overdue {
+                    qb.push(" AND ");
+                    push_status(qb, query.today);
+                    qb.push(" = 'open' AND due_on < ").push_bind(query.today);
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl TaskStore for $store {
+                async fn create_task(&self, input: &TaskInput, now: DateTime<Utc>) -> Result<Option<Task>> {
+                    let id: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO tasks (account_id, title, kind, priority, due_on, assignee_id, team_id, \
+                         reason_source, reason_ja, reason_en, reason_data, dedupe_key, status, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13) \
+                         ON CONFLICT (account_id, kind, dedupe_key) WHERE status IN ('open', 'snoozed') DO NOTHING \
+                         RETURNING id",
+                    )
+                    .bind(input.account_id.0)
+                    .bind(input.title.as_str())
+                    .bind(input.kind.as_str())
+                    .bind(input.priority.as_str())
+                    .bind(input.due_on)
+                    .bind(input.assignee_id.map(|u| u.0))
+                    .bind(input.team_id.map(|t| t.0))
+                    .bind(input.reason.source.as_str())
+                    .bind(input.reason.summary.ja.as_str())
+                    .bind(input.reason.summary.en.as_str())
+                    .bind(input.reason.data.to_string())
+                    .bind(input.dedupe_key.as_str())
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Task, "dedupe_key"))?;
+                    Ok(id.map(|id| Task {
+                        id,
+                        input: input.clone(),
+                        status: TaskStatus::Open,
+                        snoozed_until: None,
+                        outcome: None,
+                        created_at: now,
+                        updated_at: now,
+                        closed_at: None,
+                    }))
+                }
+
+                async fn get_task(&self, id: i64, today: NaiveDate) -> Result<Task> {
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {TASK_COLUMNS}, "));
+                    push_status(&mut qb, today);
+                    qb.push(" AS status FROM tasks WHERE id = ").push_bind(id);
+                    let row = qb.build().fetch_optional(&self.pool).await?;
+                    row.as_ref()
+                        .map(task_from_row)
+                        .transpose()?
+                        .ok_or_else(|| StoreError::NotFound { entity: Entity::Task, id: id.to_string() })
+                }
+
+                async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>> {
+                    let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM tasks");
+                    push_filters(&mut count, query);
+                    let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                    let mut select = QueryBuilder::<$db>::new(format!("SELECT {TASK_COLUMNS}, "));
+                    push_status(&mut select, query.today);
+                    select.push(" AS status FROM tasks");
+                    push_filters(&mut select, query);
+                    select.push(
+                        " ORDER BY (due_on IS NULL), due_on, CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 \
+                         WHEN 'normal' THEN 2 ELSE 3 END, id LIMIT ",
+                    );
+                    select.push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
+                    let rows = select.build().fetch_all(&self.pool).await?;
+                    Ok(Page { items: rows.iter().map(task_from_row).collect::<Result<_>>()?, total })
+                }
+
+                async fn save_task(&self, task: &Task) -> Result<()> {
+                    let result = sqlx::query(
+                        "UPDATE tasks SET status = $2, snoozed_until = $3, outcome = $4, due_on = $5, assignee_id = $6, \
+                         priority = $7, updated_at = $8, closed_at = $9 WHERE id = $1",
+                    )
+                    .bind(task.id)
+                    .bind(task.status.as_str())
+                    .bind(task.snoozed_until)
+                    .bind(task.outcome.as_deref())
+                    .bind(task.input.due_on)
+                    .bind(task.input.assignee_id.map(|u| u.0))
+                    .bind(task.input.priority.as_str())
+                    .bind(task.updated_at)
+                    .bind(task.closed_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::Task, "dedupe_key"))?;
+                    if result.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { entity: Entity::Task, id: task.id.to_string() });
+                    }
+                    Ok(())
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use task_store;

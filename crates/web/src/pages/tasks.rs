@@ -1,0 +1,706 @@
+//! `/tasks`: calls to action. Tabs for the reader's tasks, their team's, overdue ones and (for
+//! managers) every open task, or one account's tasks (`?account=ID`). Each task shows its
+//! account, priority, due day (overdue said in words, not only in colour), assignee and why it
+//! exists: the reason in the reader's language and the data at that moment. Forms finish,
+//! snooze, cancel or reopen a task with a note, and create a task by hand.
+
+use super::settings::refused;
+use super::{format, Frame};
+use crate::api::tasks::{created, parse_new_task};
+use crate::extract::{FormFields, QueryParams};
+use crate::problem::ApiError;
+use crate::AppState;
+use app::tasks::TaskView;
+use app::AppError;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::access::Access;
+use domain::i18n::{Lang, Text};
+use domain::interchange::parse_date;
+use domain::tasks::{kind_label, Task, TaskPriority, TaskStatus, KINDS};
+use domain::{AccountId, FieldError};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// Tasks shown per list; the count above it says how many match.
+const ROWS: i64 = 200;
+
+/// Which list the page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Mine,
+    Team,
+    Overdue,
+    All,
+    Account(AccountId),
+}
+
+impl Tab {
+    fn key(self) -> &'static str {
+        match self {
+            Tab::Mine => "mine",
+            Tab::Team => "team",
+            Tab::Overdue => "overdue",
+            Tab::All => "all",
+            Tab::Account(_) => "account",
+        }
+    }
+
+    /// `tab=` and `account=` of a query string or a form; the reader's own tasks otherwise.
+    fn read(tab: Option<&str>, account: Option<&str>) -> Tab {
+        if let Some(id) = account.and_then(|a| a.trim().parse::<i64>().ok()).filter(|id| *id > 0) {
+            return Tab::Account(AccountId(id));
+        }
+        match tab {
+            Some("team") => Tab::Team,
+            Some("overdue") => Tab::Overdue,
+            Some("all") => Tab::All,
+            _ => Tab::Mine,
+        }
+    }
+
+    /// The page's address for this list.
+    fn href(self) -> String {
+        match self {
+            Tab::Account(id) => format!("/tasks?account={id}"),
+            other => format!("/tasks?tab={}", other.key()),
+        }
+    }
+}
+
+pub struct TabLink {
+    pub id: &'static str,
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+pub struct TaskRow {
+    pub id: i64,
+    pub title: String,
+    pub account_id: i64,
+    pub account_name: String,
+    pub kind: String,
+    pub priority: &'static str,
+    pub priority_key: &'static str,
+    pub due: String,
+    pub overdue: bool,
+    pub assignee: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
+    pub snoozed_until: String,
+    pub why: String,
+    pub source: String,
+    pub data: Vec<(String, String)>,
+    pub outcome: String,
+    pub can_edit: bool,
+    /// Open or snoozed: it can be finished, snoozed or cancelled.
+    pub active: bool,
+    pub errors: Vec<String>,
+    /// Which form the errors belong to, and what was typed in it.
+    pub failed: &'static str,
+    pub draft_note: String,
+    pub draft_until: String,
+}
+
+/// What the reader typed into the page's forms, kept when a form is sent back with errors.
+#[derive(Default)]
+pub struct Drafts {
+    pub account: String,
+    pub title: String,
+    pub kind: String,
+    pub priority: String,
+    pub due_on: String,
+    pub assignee: String,
+    pub note: String,
+    pub errors: Vec<String>,
+    /// A task form that was refused: (task, form, note, snooze day, messages).
+    pub action: Option<(i64, &'static str, String, String, Vec<String>)>,
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+pub struct TasksPage {
+    pub frame: Frame,
+    pub t: Labels,
+    pub notice: Option<String>,
+    pub tabs: Vec<TabLink>,
+    pub tab: String,
+    pub account_param: String,
+    pub heading: String,
+    pub count: String,
+    pub empty: &'static str,
+    pub tasks: Vec<TaskRow>,
+    pub can_create: bool,
+    pub kinds: Vec<(&'static str, String, bool)>,
+    pub priorities: Vec<(&'static str, &'static str, bool)>,
+    pub assignees: Vec<(i64, String, bool)>,
+    pub account_name: String,
+    pub today: String,
+    pub drafts: Drafts,
+}
+
+/// Every string on the page, in the reader's language.
+pub struct Labels {
+    pub title: &'static str,
+    pub tabs_label: &'static str,
+    pub account: &'static str,
+    pub kind: &'static str,
+    pub priority: &'static str,
+    pub due: &'static str,
+    pub overdue: &'static str,
+    pub assignee: &'static str,
+    pub unassigned: &'static str,
+    pub status: &'static str,
+    pub snoozed_until: &'static str,
+    pub why: &'static str,
+    pub data: &'static str,
+    pub outcome: &'static str,
+    pub complete: &'static str,
+    pub snooze: &'static str,
+    pub cancel: &'static str,
+    pub reopen: &'static str,
+    pub note: &'static str,
+    pub until: &'static str,
+    pub new_task: &'static str,
+    pub new_task_help: &'static str,
+    pub task_title: &'static str,
+    pub why_note: &'static str,
+    pub create: &'static str,
+    pub read_only: &'static str,
+    pub duplicate: &'static str,
+    pub conflict: &'static str,
+    pub invalid: &'static str,
+}
+
+impl Labels {
+    fn new(lang: Lang) -> Labels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        Labels {
+            title: t("タスク", "Tasks"),
+            tabs_label: t("タスクの一覧", "Task lists"),
+            account: t("顧客", "Account"),
+            kind: t("種類", "Kind"),
+            priority: t("優先度", "Priority"),
+            due: t("期限", "Due"),
+            overdue: t("期限切れ", "Overdue"),
+            assignee: t("担当者", "Assignee"),
+            unassigned: t("未割り当て", "Unassigned"),
+            status: t("状態", "Status"),
+            snoozed_until: t("スヌーズ終了日", "Snoozed until"),
+            why: t("このタスクがある理由", "Why this task exists"),
+            data: t("作成時のデータ", "Data at that moment"),
+            outcome: t("結果", "Outcome"),
+            complete: t("完了にする", "Mark done"),
+            snooze: t("スヌーズ", "Snooze"),
+            cancel: t("取り消す", "Cancel task"),
+            reopen: t("再開する", "Reopen"),
+            note: t("メモ", "Note"),
+            until: t("再開する日", "Until"),
+            new_task: t("タスクを作成", "New task"),
+            new_task_help: t(
+                "担当者を選ばなければ自分のタスクになります。同じ顧客・種類・件名の未完了タスクは作成されません。",
+                "Without an assignee the task is yours. An open task with the same account, kind and title is not created twice.",
+            ),
+            task_title: t("件名", "Title"),
+            why_note: t("理由（任意）", "Why (optional)"),
+            create: t("作成する", "Create"),
+            read_only: t(
+                "タスクを変更できるのは担当者、顧客の担当・副担当とマネージャーです。",
+                "Only the assignee, the account's CSMs and managers can change this task.",
+            ),
+            duplicate: t(
+                "件名: この顧客には同じ種類・同じ件名の未完了タスクが既にあります",
+                "Title: this account already has an open task of this kind with this title",
+            ),
+            conflict: t(
+                "状態: 同じ顧客・種類・理由の未完了タスクが別にあるため再開できません",
+                "Status: another open task has the same account, kind and reason, so this one cannot reopen",
+            ),
+            invalid: t("入力内容を確認してください。", "Please check the input."),
+        }
+    }
+
+    fn field(&self, field: &str) -> &'static str {
+        match field {
+            "account_id" => self.account,
+            "kind" => self.kind,
+            "priority" => self.priority,
+            "due_on" => self.due,
+            "assignee_id" | "team_id" => self.assignee,
+            "note" => self.why_note,
+            "outcome" => self.outcome,
+            "snoozed_until" => self.until,
+            "status" => self.status,
+            _ => self.task_title,
+        }
+    }
+}
+
+fn tab_label(tab: Tab, lang: Lang) -> &'static str {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match tab {
+        Tab::Mine => t("自分のタスク", "My tasks"),
+        Tab::Team => t("チームのタスク", "Team tasks"),
+        Tab::Overdue => t("期限切れ", "Overdue"),
+        Tab::All => t("すべての未完了", "All open"),
+        Tab::Account(_) => t("顧客のタスク", "Account tasks"),
+    }
+}
+
+fn done_notice(done: Option<String>, lang: Lang) -> Option<String> {
+    let text = match done?.as_str() {
+        "created" => Text::new("タスクを作成しました。", "The task was created."),
+        "completed" => Text::new("タスクを完了にしました。", "The task was marked done."),
+        "snoozed" => Text::new("タスクをスヌーズしました。", "The task was snoozed."),
+        "cancelled" => Text::new("タスクを取り消しました。", "The task was cancelled."),
+        "reopened" => Text::new("タスクを再開しました。", "The task was reopened."),
+        _ => return None,
+    };
+    Some(text.pick(lang).to_owned())
+}
+
+/// A label for the data keys Kizuna itself writes; a playbook's own keys are shown as written.
+fn data_label(key: &str, lang: Lang) -> String {
+    let t = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    match key {
+        "arr" => "ARR".into(),
+        "mrr" => "MRR".into(),
+        "health_score" => t("ヘルススコア", "Health score"),
+        "health_grade" => t("ヘルスグレード", "Health grade"),
+        "next_renewal" => t("次回更新日", "Next renewal"),
+        "stage" => t("ステージ", "Stage"),
+        other => other.to_owned(),
+    }
+}
+
+fn data_value(key: &str, value: &Value, currency: &domain::Currency, lang: Lang) -> String {
+    match value {
+        Value::String(text) if key == "arr" || key == "mrr" => match Decimal::from_str(text) {
+            Ok(amount) => format::money(domain::Money(amount), currency, lang),
+            Err(_) => text.clone(),
+        },
+        Value::String(text) if key == "stage" => format::stage(text, lang),
+        Value::String(text) => text.clone(),
+        Value::Null => "—".into(),
+        Value::Bool(yes) => {
+            Text::new(if *yes { "はい" } else { "いいえ" }, if *yes { "yes" } else { "no" }).pick(lang).into()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn source_label(source: &str, lang: Lang) -> String {
+    match source.strip_prefix("playbook:") {
+        Some(id) => match lang {
+            Lang::Ja => format!("プレイブック {id}"),
+            Lang::En => format!("Playbook {id}"),
+        },
+        None => Text::new("手動", "Created by hand").pick(lang).to_owned(),
+    }
+}
+
+fn view_of(tab: Tab) -> TaskView {
+    match tab {
+        Tab::Mine => TaskView::Mine,
+        Tab::Team => TaskView::Team,
+        Tab::Overdue => TaskView::Overdue,
+        Tab::All => TaskView::Open,
+        Tab::Account(id) => TaskView::Account(id),
+    }
+}
+
+async fn render(
+    app: &AppState,
+    frame: Frame,
+    tab: Tab,
+    notice: Option<String>,
+    drafts: Drafts,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let t = Labels::new(lang);
+    let managing = frame.may(Access::Manage);
+    if tab == Tab::All && !managing {
+        return Err(ApiError::Forbidden);
+    }
+    let page = app.task_view(&frame.actor, view_of(tab), ROWS, 0).await?;
+    let users = app.store().list_users().await?;
+    let teams = app.store().list_teams().await?;
+    let currency = app.settings().currency;
+    let today = app.today();
+    let mut accounts = HashMap::new();
+    let wanted = page.items.iter().map(|task| task.input.account_id).chain(match tab {
+        Tab::Account(id) => Some(id),
+        _ => None,
+    });
+    for id in wanted {
+        if let std::collections::hash_map::Entry::Vacant(slot) = accounts.entry(id) {
+            slot.insert(app.store().get_account(id).await?);
+        }
+    }
+    let cx = RowContext { users: &users, teams: &teams, currency: &currency, today, drafts: &drafts, lang };
+    let mut tasks = Vec::with_capacity(page.items.len());
+    for task in &page.items {
+        let account = &accounts[&task.input.account_id];
+        let can_edit = app.may_edit_task(&frame.actor, task, account);
+        tasks.push(row(task, account, can_edit, &cx));
+    }
+    let account_name = match tab {
+        Tab::Account(id) => accounts.get(&id).map(|a| a.input.name.clone()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let mut tabs: Vec<Tab> = vec![Tab::Mine, Tab::Team, Tab::Overdue];
+    if managing {
+        tabs.push(Tab::All);
+    }
+    let tabs = tabs
+        .into_iter()
+        .map(|each| TabLink {
+            id: match each {
+                Tab::Mine => "tab-mine",
+                Tab::Team => "tab-team",
+                Tab::Overdue => "tab-overdue",
+                _ => "tab-all",
+            },
+            href: each.href(),
+            label: tab_label(each, lang),
+            current: each == tab,
+        })
+        .collect();
+    let heading = match tab {
+        Tab::Account(_) => format!("{}: {account_name}", tab_label(tab, lang)),
+        other => tab_label(other, lang).to_owned(),
+    };
+    let count = match lang {
+        Lang::Ja => format!("{} 件", page.total),
+        Lang::En => format!("{} task(s)", page.total),
+    };
+    let empty = match tab {
+        Tab::Team if frame.actor.user_id().is_some() && team_of(&frame, &users).is_none() => {
+            Text::new("チームに所属していません。", "You are not in a team.").pick(lang)
+        }
+        _ => Text::new("タスクはありません。", "No tasks.").pick(lang),
+    };
+    let kind_choice = if drafts.kind.is_empty() { "other" } else { drafts.kind.as_str() };
+    let priority_choice = if drafts.priority.is_empty() { "normal" } else { drafts.priority.as_str() };
+    let me = frame.actor.user_id().map(|u| u.0.to_string()).unwrap_or_default();
+    let assignee_choice = if drafts.assignee.is_empty() { me.as_str() } else { drafts.assignee.as_str() };
+    let template = TasksPage {
+        notice,
+        tabs,
+        tab: tab.key().to_owned(),
+        account_param: match tab {
+            Tab::Account(id) => id.to_string(),
+            _ => String::new(),
+        },
+        heading,
+        count,
+        empty,
+        tasks,
+        can_create: frame.may(Access::Write),
+        kinds: KINDS.into_iter().map(|k| (k, kind_label(k, lang), k == kind_choice)).collect(),
+        priorities: TaskPriority::ALL
+            .into_iter()
+            .map(|p| (p.as_str(), p.label(lang), p.as_str() == priority_choice))
+            .collect(),
+        assignees: users
+            .iter()
+            .filter(|u| u.input.active)
+            .map(|u| (u.id.0, u.input.name.clone(), u.id.0.to_string() == assignee_choice))
+            .collect(),
+        account_name,
+        today: today.to_string(),
+        drafts,
+        t,
+        frame: frame.at("tasks"),
+    };
+    Ok((status, super::render(&template, "tasks")?).into_response())
+}
+
+fn team_of(frame: &Frame, users: &[domain::staff::StaffUser]) -> Option<domain::TeamId> {
+    let me = frame.actor.user_id()?;
+    users.iter().find(|u| u.id == me).and_then(|u| u.input.team_id)
+}
+
+/// What every row needs besides its task.
+#[derive(Clone, Copy)]
+struct RowContext<'a> {
+    users: &'a [domain::staff::StaffUser],
+    teams: &'a [domain::staff::Team],
+    currency: &'a domain::Currency,
+    today: chrono::NaiveDate,
+    drafts: &'a Drafts,
+    lang: Lang,
+}
+
+fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &RowContext<'_>) -> TaskRow {
+    let RowContext { users, teams, currency, today, drafts, lang } = *cx;
+    let t = Labels::new(lang);
+    let assignee = match (task.input.assignee_id, task.input.team_id) {
+        (Some(user), _) => {
+            users.iter().find(|u| u.id == user).map_or_else(|| user.to_string(), |u| u.input.name.clone())
+        }
+        (None, Some(team)) => teams.iter().find(|x| x.id == team).map_or_else(|| team.to_string(), |x| x.name.clone()),
+        (None, None) => t.unassigned.to_owned(),
+    };
+    let data = match &task.input.reason.data {
+        Value::Object(map) => {
+            map.iter().map(|(key, value)| (data_label(key, lang), data_value(key, value, currency, lang))).collect()
+        }
+        _ => Vec::new(),
+    };
+    let (failed, draft_note, draft_until, errors) = match &drafts.action {
+        Some((id, form, note, until, errors)) if *id == task.id => (*form, note.clone(), until.clone(), errors.clone()),
+        _ => ("", String::new(), String::new(), Vec::new()),
+    };
+    TaskRow {
+        id: task.id,
+        title: task.input.title.clone(),
+        account_id: task.input.account_id.0,
+        account_name: account.input.name.clone(),
+        kind: kind_label(&task.input.kind, lang),
+        priority: task.input.priority.label(lang),
+        priority_key: task.input.priority.as_str(),
+        due: format::date(task.input.due_on, lang),
+        overdue: task.is_overdue(today),
+        assignee,
+        status: task.status.label(lang),
+        status_key: task.status.as_str(),
+        snoozed_until: if task.status == TaskStatus::Snoozed {
+            format::date(task.snoozed_until, lang)
+        } else {
+            String::new()
+        },
+        why: task.input.reason.summary.pick(lang).to_owned(),
+        source: source_label(&task.input.reason.source, lang),
+        data,
+        outcome: task.outcome.clone().unwrap_or_default(),
+        can_edit,
+        active: task.status.is_active(),
+        errors,
+        failed,
+        draft_note,
+        draft_until,
+    }
+}
+
+pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    let tab = Tab::read(params.text("tab").as_deref(), params.text("account").as_deref());
+    let notice = done_notice(params.text("done"), frame.lang);
+    let drafts = Drafts {
+        account: match tab {
+            Tab::Account(id) => id.to_string(),
+            _ => String::new(),
+        },
+        ..Drafts::default()
+    };
+    render(&app, frame, tab, notice, drafts, StatusCode::OK).await
+}
+
+fn text_or_null(text: &str) -> Value {
+    let text = text.trim();
+    if text.is_empty() {
+        Value::Null
+    } else {
+        Value::from(text)
+    }
+}
+
+/// `POST /tasks`: a task written by hand.
+pub async fn create(State(app): State<AppState>, frame: Frame, fields: FormFields) -> Result<Response, ApiError> {
+    let tab = Tab::read(Some(fields.get("tab")), Some(fields.get("return_account")));
+    let value = json!({
+        "account_id": fields.id_value("account_id"),
+        "title": fields.get("title").trim(),
+        "kind": text_or_null(fields.get("kind")),
+        "priority": text_or_null(fields.get("priority")),
+        "due_on": text_or_null(fields.get("due_on")),
+        "assignee_id": fields.id_value("assignee_id"),
+        "note": text_or_null(fields.get("note")),
+    });
+    let t = Labels::new(frame.lang);
+    let outcome = match parse_new_task(value) {
+        Ok(manual) => app.create_manual_task(&frame.actor, manual).await.map_err(ApiError::from).and_then(created),
+        Err(error) => Err(error),
+    };
+    let errors = match outcome {
+        Ok(task) => {
+            let back = match tab {
+                Tab::Account(_) => Tab::Account(task.input.account_id),
+                other => other,
+            };
+            return Ok(Redirect::to(&format!("{}&done=created#task-{}", back.href(), task.id)).into_response());
+        }
+        Err(ApiError::App(AppError::Conflict { .. })) => vec![t.duplicate.to_owned()],
+        Err(error) => refused(error, frame.lang, |field| t.field(field))?,
+    };
+    let drafts = Drafts {
+        account: fields.get("account_id").to_owned(),
+        title: fields.get("title").to_owned(),
+        kind: fields.get("kind").to_owned(),
+        priority: fields.get("priority").to_owned(),
+        due_on: fields.get("due_on").to_owned(),
+        assignee: fields.get("assignee_id").to_owned(),
+        note: fields.get("note").to_owned(),
+        errors,
+        action: None,
+    };
+    render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// What a task form asks for.
+#[derive(Clone, Copy)]
+enum Action {
+    Complete,
+    Snooze,
+    Cancel,
+    Reopen,
+}
+
+impl Action {
+    fn key(self) -> &'static str {
+        match self {
+            Action::Complete => "complete",
+            Action::Snooze => "snooze",
+            Action::Cancel => "cancel",
+            Action::Reopen => "reopen",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Action::Complete => "completed",
+            Action::Snooze => "snoozed",
+            Action::Cancel => "cancelled",
+            Action::Reopen => "reopened",
+        }
+    }
+}
+
+async fn act(app: AppState, frame: Frame, id: i64, fields: FormFields, action: Action) -> Result<Response, ApiError> {
+    // Refuse a reader who may not change the task before reading their input: a 422 would show
+    // a page without the form its messages belong to.
+    let task = app.task(id).await?;
+    let account = app.store().get_account(task.input.account_id).await?;
+    if !app.may_edit_task(&frame.actor, &task, &account) {
+        return Err(ApiError::Forbidden);
+    }
+    let tab = Tab::read(Some(fields.get("tab")), Some(fields.get("return_account")));
+    let note = fields.get("note");
+    let until_raw = fields.get("snoozed_until").trim();
+    let result = match action {
+        Action::Complete => app.complete_task(&frame.actor, id, note).await,
+        Action::Cancel => app.cancel_task(&frame.actor, id, note).await,
+        Action::Reopen => app.reopen_task(&frame.actor, id, note).await,
+        Action::Snooze => match until_raw {
+            "" => app.snooze_task(&frame.actor, id, None, note).await,
+            raw => match parse_date(raw) {
+                Ok(day) => app.snooze_task(&frame.actor, id, Some(day), note).await,
+                Err(reason) => Err(AppError::Invalid(vec![FieldError::new("snoozed_until", reason)])),
+            },
+        },
+    };
+    let t = Labels::new(frame.lang);
+    let errors = match result {
+        Ok(_) => return Ok(Redirect::to(&format!("{}&done={}#task-{id}", tab.href(), action.done())).into_response()),
+        Err(AppError::Conflict { .. }) => vec![t.conflict.to_owned()],
+        Err(error) => refused(ApiError::from(error), frame.lang, |field| t.field(field))?,
+    };
+    let drafts =
+        Drafts { action: Some((id, action.key(), note.to_owned(), until_raw.to_owned(), errors)), ..Drafts::default() };
+    render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+pub async fn complete(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    act(app, frame, id, fields, Action::Complete).await
+}
+
+pub async fn snooze(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    act(app, frame, id, fields, Action::Snooze).await
+}
+
+pub async fn cancel(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    act(app, frame, id, fields, Action::Cancel).await
+}
+
+pub async fn reopen(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    act(app, frame, id, fields, Action::Reopen).await
+}
+
+/// The account 360's short list: the account's open and snoozed tasks, soonest due first.
+pub struct AccountTask {
+    pub id: i64,
+    pub title: String,
+    pub due: String,
+    pub overdue: bool,
+    pub status: &'static str,
+}
+
+pub async fn account_tasks(
+    app: &AppState,
+    frame: &Frame,
+    id: AccountId,
+    limit: i64,
+) -> Result<Vec<AccountTask>, ApiError> {
+    let today = app.today();
+    let page = app.task_view(&frame.actor, TaskView::Account(id), limit, 0).await?;
+    Ok(page
+        .items
+        .iter()
+        .map(|task| AccountTask {
+            id: task.id,
+            title: task.input.title.clone(),
+            due: format::date(task.input.due_on, frame.lang),
+            overdue: task.is_overdue(today),
+            status: task.status.label(frame.lang),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_id_picks_the_account_list_and_unknown_tabs_fall_back_to_mine() {
+        assert_eq!(Tab::read(Some("all"), Some("12")), Tab::Account(AccountId(12)));
+        assert_eq!(Tab::read(Some("overdue"), Some("x")), Tab::Overdue);
+        assert_eq!(Tab::read(Some("nonsense"), None), Tab::Mine);
+        assert_eq!(Tab::Account(AccountId(3)).href(), "/tasks?account=3");
+    }
+
+    #[test]
+    fn reason_data_reads_in_the_readers_language() {
+        let jpy = domain::Currency::jpy();
+        assert_eq!(data_value("arr", &json!("1200000.00"), &jpy, Lang::Ja), "¥1,200,000");
+        assert_eq!(data_value("health_score", &json!(38.5), &jpy, Lang::En), "38.5");
+        assert_eq!(data_label("next_renewal", Lang::Ja), "次回更新日");
+        assert_eq!(data_label("days_idle", Lang::En), "days_idle");
+        assert_eq!(source_label("playbook:4", Lang::En), "Playbook 4");
+    }
+}

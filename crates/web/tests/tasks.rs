@@ -1,0 +1,423 @@
+//! Tasks through real HTTP, on SQLite and (with TEST_DATABASE_URL) PostgreSQL: the API, no
+//! duplicates, who may change a task, the page in both languages, its forms, and the timeline
+//! entry a finished task leaves.
+
+mod common;
+
+use app::Actor;
+use common::{page, submit, unescaped, Server};
+use domain::access::Role;
+use domain::i18n::Bilingual;
+use domain::tasks::{TaskInput, TaskPriority, TaskReason};
+use domain::{AccountId, UserId};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use store::testing::test_stores;
+
+/// An account owned by `owner`, created by the admin.
+async fn account(server: &Server, external: &str, owner: UserId) -> i64 {
+    let (status, account) =
+        server.post("/api/v1/accounts", json!({"external_id": external, "name": external, "owner_id": owner.0})).await;
+    assert_eq!(status, StatusCode::CREATED, "{account}");
+    account["id"].as_i64().unwrap()
+}
+
+fn day(days_from_today: i64, server: &Server) -> String {
+    (server.app.today() + chrono::Duration::days(days_from_today)).to_string()
+}
+
+fn playbook_task(account: i64, assignee: Option<UserId>, due: Option<chrono::NaiveDate>) -> TaskInput {
+    TaskInput {
+        account_id: AccountId(account),
+        title: "Renewal risk call".into(),
+        kind: "risk".into(),
+        priority: TaskPriority::Urgent,
+        due_on: due,
+        assignee_id: assignee,
+        team_id: None,
+        reason: TaskReason {
+            source: "playbook:3".into(),
+            summary: Bilingual::new(
+                "更新日まで 60 日でスコアが 40 未満です",
+                "Renewal in 60 days with a score below 40",
+            ),
+            data: json!({"health_score": 38.5, "days_to_renewal": 60}),
+        },
+        dedupe_key: "renewal-risk-2025".into(),
+    }
+}
+
+#[tokio::test]
+async fn tasks_are_created_read_listed_and_finished_through_the_api_without_duplicates() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (csm, browser) = server.browser("csm@k.example", Role::Csm).await;
+        let acme = account(&server, "Acme", csm).await;
+        let body = json!({"account_id": acme, "title": "Call the CFO", "kind": "renewal", "priority": "high",
+            "due_on": day(3, &server), "note": "Budget review next month"});
+        let (status, task) = server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {task}", t.label);
+        let id = task["id"].as_i64().unwrap();
+        assert_eq!(task["assignee_id"], csm.0, "a task without assignee is the writer's");
+        assert_eq!((task["status"].as_str(), task["priority"].as_str()), (Some("open"), Some("high")));
+        assert_eq!(task["reason"]["source"], "manual");
+        assert_eq!(task["reason"]["summary"]["en"], "Budget review next month");
+        assert_eq!(task["reason"]["data"]["arr"], "0.00", "{task}");
+
+        // The same title on the same account and kind is the same task.
+        let (status, problem) = server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "dedupe_key");
+        let (status, _) = server
+            .as_browser(
+                &browser,
+                Method::POST,
+                "/api/v1/tasks",
+                Some(json!({"account_id": acme, "title": "Send the deck"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+
+        let (status, read) = server.get(&format!("/api/v1/tasks/{id}")).await;
+        assert_eq!((status, read["title"].as_str()), (StatusCode::OK, Some("Call the CFO")));
+        let (_, mine) = server.as_browser(&browser, Method::GET, "/api/v1/tasks?assignee=me&status=open", None).await;
+        assert_eq!(mine["total"], 2, "{mine}");
+        let (_, of_account) = server.get(&format!("/api/v1/tasks?account={acme}&status=done,cancelled")).await;
+        assert_eq!(of_account["total"], 0);
+
+        let path = format!("/api/v1/tasks/{id}");
+        let (status, problem) =
+            server.as_browser(&browser, Method::PATCH, &path, Some(json!({"status": "done"}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "outcome");
+        let (status, done) = server
+            .as_browser(&browser, Method::PATCH, &path, Some(json!({"status": "done", "outcome": "Renewal agreed"})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!((done["status"].as_str(), done["outcome"].as_str()), (Some("done"), Some("Renewal agreed")));
+        assert!(done["closed_at"].is_string());
+
+        // Once it is done, the same task may be written again; the old one then cannot reopen.
+        let (status, again) = server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        let (status, _) = server.as_browser(&browser, Method::PATCH, &path, Some(json!({"status": "open"}))).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+
+        let (status, problem) = server.get("/api/v1/tasks?assignee=someone&status=later&overdue=maybe").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<&str> =
+            problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+        assert_eq!(fields, ["assignee", "status", "overdue"]);
+        let (_, audit) = server.get(&format!("/api/v1/audit?entity=task&entity_id={id}")).await;
+        assert_eq!(audit["total"], 2, "created and finished: {audit}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_playbook_task_is_created_once_while_open() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let csm = common::create_user(&server.app, "csm@k.example", Role::Csm).await;
+        let acme = account(&server, "Acme", csm).await;
+        let playbook = Actor::System("playbook");
+        let first = server.app.create_task(&playbook, playbook_task(acme, Some(csm), None)).await.unwrap();
+        let first = first.expect("created");
+        assert!(server.app.create_task(&playbook, playbook_task(acme, Some(csm), None)).await.unwrap().is_none());
+        let mut bad = playbook_task(acme, Some(UserId(999)), None);
+        bad.reason.source = "robot".into();
+        match server.app.create_task(&playbook, bad).await {
+            Err(app::AppError::Invalid(errors)) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["reason.source", "assignee_id"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        server.app.complete_task(&playbook, first.id, "Called").await.unwrap();
+        assert!(server.app.create_task(&playbook, playbook_task(acme, Some(csm), None)).await.unwrap().is_some());
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn only_the_assignee_the_accounts_csms_and_managers_change_a_task() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (owner, owner_browser) = server.browser("owner@k.example", Role::Csm).await;
+        let (helper, helper_browser) = server.browser("helper@k.example", Role::Csm).await;
+        let (_, other_browser) = server.browser("other@k.example", Role::Csm).await;
+        let (_, viewer) = server.browser("viewer@k.example", Role::Viewer).await;
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        let acme = account(&server, "Acme", owner).await;
+        let create = |title: &str, assignee: Option<UserId>| json!({"account_id": acme, "title": title, "assignee_id": assignee.map(|u| u.0)});
+
+        let (status, _) =
+            server.as_browser(&other_browser, Method::POST, "/api/v1/tasks", Some(create("Not mine", None))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a CSM creates tasks only on accounts they may edit");
+        let (status, _) = server.as_browser(&viewer, Method::POST, "/api/v1/tasks", Some(create("Viewer", None))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let (_, helped) = server
+            .as_browser(&owner_browser, Method::POST, "/api/v1/tasks", Some(create("Demo for the team", Some(helper))))
+            .await;
+        let path = format!("/api/v1/tasks/{}", helped["id"]);
+        let snooze = json!({"status": "snoozed", "snoozed_until": day(7, &server), "outcome": "After their holiday"});
+        let (status, _) = server.as_browser(&other_browser, Method::PATCH, &path, Some(snooze.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "neither assignee nor the account's CSM");
+        let (status, snoozed) = server.as_browser(&helper_browser, Method::PATCH, &path, Some(snooze)).await;
+        assert_eq!(status, StatusCode::OK, "the assignee: {snoozed}");
+        assert_eq!(snoozed["status"], "snoozed");
+        let (status, cancelled) = server
+            .as_browser(&manager, Method::PATCH, &path, Some(json!({"status": "cancelled", "outcome": "Not needed"})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "a manager: {cancelled}");
+        let (status, problem) = server
+            .as_browser(
+                &owner_browser,
+                Method::PATCH,
+                &path,
+                Some(json!({"status": "snoozed", "snoozed_until": day(3, &server)})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "closed tasks only reopen: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "status");
+
+        let (_, task) =
+            server.as_browser(&owner_browser, Method::POST, "/api/v1/tasks", Some(create("Owner's", None))).await;
+        let id = task["id"].as_i64().unwrap();
+        let (status, _, _) =
+            submit(&server, &other_browser, &format!("/tasks/{id}/complete"), "en", &[("note", "Done")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "the page refuses others' tasks too");
+        let (status, html) = page(&server, &other_browser, "/tasks?tab=all").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "all open tasks are the managers' list: {html}");
+        let (status, html) = page(&server, &manager, "/tasks?tab=all&lang=en").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(&format!("id=\"task-{id}\"")), "{html}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_page_shows_why_a_task_exists_in_the_readers_language_and_marks_overdue_in_words() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (csm, browser) = server.browser("csm@k.example", Role::Csm).await;
+        let acme = account(&server, "Acme", csm).await;
+        let yesterday = server.app.today().pred_opt().unwrap();
+        let task = server
+            .app
+            .create_task(&Actor::System("playbook"), playbook_task(acme, Some(csm), Some(yesterday)))
+            .await
+            .unwrap()
+            .unwrap();
+        let id = task.id;
+
+        let (status, ja) = page(&server, &browser, "/tasks?lang=ja").await;
+        assert_eq!(status, StatusCode::OK);
+        let ja = unescaped(&ja);
+        assert!(ja.contains("更新日まで 60 日でスコアが 40 未満です"), "{ja}");
+        assert!(ja.contains("プレイブック 3"));
+        assert!(
+            ja.contains("<dt>ヘルススコア</dt><dd>38.5</dd>") && ja.contains("<dt>days_to_renewal</dt><dd>60</dd>"),
+            "{ja}"
+        );
+        assert!(ja.contains("⚠ 期限切れ") && ja.contains("緊急"), "{ja}");
+        assert!(ja.contains("id=\"nav-tasks\"") && ja.contains(">タスク</a>"));
+
+        let (status, en) = page(&server, &browser, "/tasks?tab=overdue&lang=en").await;
+        assert_eq!(status, StatusCode::OK);
+        let en = unescaped(&en);
+        assert!(en.contains("Renewal in 60 days with a score below 40"), "{en}");
+        assert!(en.contains("⚠ Overdue") && en.contains("Urgent") && en.contains("Playbook 3"));
+        assert!(en.contains(&format!("id=\"task-{id}-complete\"")), "the assignee gets the forms");
+
+        // The API agrees: one overdue task, and a snoozed one is not overdue.
+        let (_, overdue) = server.get("/api/v1/tasks?overdue=true").await;
+        assert_eq!(overdue["total"], 1, "{overdue}");
+        server.app.snooze_task(&Actor::System("tests"), id, server.app.today().succ_opt(), "").await.unwrap();
+        let (_, overdue) = server.get("/api/v1/tasks?overdue=true").await;
+        assert_eq!(overdue["total"], 0, "{overdue}");
+        let (_, html) = page(&server, &browser, "/tasks?tab=overdue&lang=en").await;
+        assert!(html.contains("id=\"task-empty\""), "{html}");
+
+        // The account 360 lists the open task and links to a new one.
+        let (_, account_page) = page(&server, &browser, &format!("/accounts/{acme}?lang=en")).await;
+        assert!(account_page.contains(&format!("id=\"account-task-{id}\"")), "{account_page}");
+        assert!(account_page.contains(&format!("href=\"/tasks?account={acme}#new-task\"")));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn team_tasks_include_tasks_assigned_to_teammates() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, team) = server.post("/api/v1/teams", json!({"name": "SMB"})).await;
+        let (me, browser) = server.browser("me@k.example", Role::Csm).await;
+        let (mate, _) = server.browser("mate@k.example", Role::Csm).await;
+        for user in [me, mate] {
+            let (status, body) = server
+                .send(Method::PATCH, &format!("/api/v1/users/{user}"), Some(json!({"team_id": team["id"]})))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let acme = account(&server, "Acme", mate).await;
+        let task = server.app.create_task(&Actor::System("playbook"), playbook_task(acme, Some(mate), None)).await;
+        let id = task.unwrap().unwrap().id;
+        let (_, mine) = page(&server, &browser, "/tasks?tab=mine").await;
+        assert!(!mine.contains(&format!("id=\"task-{id}\"")));
+        let (_, team_page) = page(&server, &browser, "/tasks?tab=team&lang=en").await;
+        assert!(team_page.contains(&format!("id=\"task-{id}\"")), "{team_page}");
+        assert!(team_page.contains("Only the assignee"), "a teammate reads but does not change it");
+        let (_, listed) = server.get(&format!("/api/v1/tasks?team={}", team["id"])).await;
+        assert_eq!(listed["total"], 1);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn finishing_a_task_on_the_page_stores_the_outcome_and_writes_the_timeline() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (csm, browser) = server.browser("csm@k.example", Role::Csm).await;
+        let acme = account(&server, "Acme", csm).await;
+        let (status, _, location) = submit(
+            &server,
+            &browser,
+            "/tasks",
+            "ja",
+            &[
+                ("tab", "account"),
+                ("return_account", &acme.to_string()),
+                ("account_id", &acme.to_string()),
+                ("title", "オンボーディング面談"),
+                ("kind", "onboarding"),
+                ("priority", "normal"),
+                ("due_on", ""),
+                ("assignee_id", &csm.0.to_string()),
+                ("note", ""),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let location = location.unwrap();
+        assert!(location.starts_with(&format!("/tasks?account={acme}&done=created#task-")), "{location}");
+        let (_, listed) = server.get(&format!("/api/v1/tasks?account={acme}")).await;
+        let id = listed["items"][0]["id"].as_i64().unwrap();
+        assert_eq!(listed["items"][0]["reason"]["summary"]["ja"], "csm@k.example さんが手動で作成");
+
+        let (status, _, location) = submit(
+            &server,
+            &browser,
+            &format!("/tasks/{id}/complete"),
+            "ja",
+            &[("tab", "mine"), ("return_account", ""), ("note", "導入計画に合意")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some(format!("/tasks?tab=mine&done=completed#task-{id}").as_str()));
+        let (_, task) = server.get(&format!("/api/v1/tasks/{id}")).await;
+        assert_eq!((task["status"].as_str(), task["outcome"].as_str()), (Some("done"), Some("導入計画に合意")));
+        let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={acme}&kind=system")).await;
+        assert_eq!(timeline["total"], 1, "{timeline}");
+        let entry = &timeline["items"][0];
+        assert_eq!(entry["title"], "タスク完了: オンボーディング面談 / Task done: オンボーディング面談");
+        assert_eq!((entry["body"].as_str(), entry["author_id"].as_i64()), (Some("導入計画に合意"), Some(csm.0)));
+        let (_, html) = page(&server, &browser, "/tasks?tab=mine&done=completed").await;
+        assert!(html.contains("id=\"task-notice\""), "{html}");
+
+        // Reopening from the account's list brings it back.
+        let (status, _, location) = submit(
+            &server,
+            &browser,
+            &format!("/tasks/{id}/reopen"),
+            "en",
+            &[("tab", "account"), ("return_account", &acme.to_string()), ("note", "")],
+        )
+        .await;
+        assert_eq!(
+            (status, location),
+            (StatusCode::SEE_OTHER, Some(format!("/tasks?account={acme}&done=reopened#task-{id}")))
+        );
+        let (_, task) = server.get(&format!("/api/v1/tasks/{id}")).await;
+        assert_eq!(task["status"], "open");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_page_input_is_refused_with_422_naming_the_field_and_nothing_changes() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (csm, browser) = server.browser("csm@k.example", Role::Csm).await;
+        let acme = account(&server, "Acme", csm).await;
+        let acme_id = acme.to_string();
+        let task = server.app.create_task(&Actor::System("playbook"), playbook_task(acme, Some(csm), None)).await;
+        let id = task.unwrap().unwrap().id;
+
+        let (status, html, _) =
+            submit(&server, &browser, &format!("/tasks/{id}/complete"), "en", &[("tab", "mine"), ("note", " ")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Outcome: is required") && html.contains(&format!("id=\"task-{id}-errors\"")), "{html}");
+        let (status, html, _) =
+            submit(&server, &browser, &format!("/tasks/{id}/cancel"), "ja", &[("tab", "mine"), ("note", "")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("結果: 必須です"), "{html}");
+        let yesterday = day(-1, &server);
+        let (status, html, _) = submit(
+            &server,
+            &browser,
+            &format!("/tasks/{id}/snooze"),
+            "en",
+            &[("tab", "mine"), ("snoozed_until", &yesterday), ("note", "later")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Until: must be between"), "{html}");
+        assert!(unescaped(&html).contains(&format!("value=\"{yesterday}\"")), "the typed day is kept");
+        let (status, html, _) = submit(
+            &server,
+            &browser,
+            &format!("/tasks/{id}/snooze"),
+            "en",
+            &[("tab", "mine"), ("snoozed_until", "soon")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Until: must be a date"), "{html}");
+        let (_, task) = server.get(&format!("/api/v1/tasks/{id}")).await;
+        assert_eq!(task["status"], "open", "nothing stored: {task}");
+
+        let (status, html, _) = submit(
+            &server,
+            &browser,
+            "/tasks",
+            "en",
+            &[("account_id", &acme_id), ("title", ""), ("kind", "risk"), ("due_on", "tomorrow"), ("assignee_id", "x")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let html = unescaped(&html);
+        assert!(html.contains("Title: is required") && html.contains("Due: must be a date"), "{html}");
+        assert!(html.contains("Assignee: must be a positive id") && html.contains("id=\"new-task-errors\""));
+        let (status, html, _) =
+            submit(&server, &browser, "/tasks", "ja", &[("account_id", "999999"), ("title", "X")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("顧客: 該当する顧客がありません"), "{html}");
+        let fields = [("account_id", acme_id.as_str()), ("title", "Renewal risk call"), ("kind", "risk")];
+        assert_eq!(submit(&server, &browser, "/tasks", "en", &fields).await.0, StatusCode::SEE_OTHER);
+        let (status, html, _) = submit(&server, &browser, "/tasks", "en", &fields).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("already has an open task of this kind with this title"), "{html}");
+        let (_, listed) = server.get(&format!("/api/v1/tasks?account={acme}")).await;
+        assert_eq!(listed["total"], 2, "the playbook's and one manual task: {listed}");
+        drop(server);
+        t.finish().await;
+    }
+}
