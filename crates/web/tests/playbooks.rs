@@ -96,7 +96,7 @@ async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(bool, Value)>>>) {
 async fn customers(server: &Server) -> Vec<i64> {
     let today = server.app.today();
     let mut ids = Vec::new();
-    for (external, name, months_ago) in [("R1", "さくら建設", 11), ("R2", "ひかり薬品", 10), ("FAR", "遠い更新", 2)]
+    for (external, name, months_ago) in [("R1", "さくら建設", 11), ("R2", "ひかり薬品", 11), ("FAR", "遠い更新", 2)]
     {
         let (_, account) = server.post("/api/v1/accounts", json!({"external_id": external, "name": name})).await;
         let id = account["id"].as_i64().unwrap();
@@ -112,7 +112,7 @@ async fn customers(server: &Server) -> Vec<i64> {
         assert_eq!(status, StatusCode::CREATED, "{period}");
         let email = format!("admin@{}.example", external.to_lowercase());
         let (status, contact) = server
-            .post("/api/v1/contacts", json!({"account_id": id, "name": "管理者", "email": email, "role": "admin"}))
+            .post("/api/v1/contacts", json!({"external_id": format!("C-{external}"), "account_id": id, "name": "管理者", "email": email, "role": "admin"}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{contact}");
         ids.push(id);
