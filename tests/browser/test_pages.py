@@ -191,16 +191,18 @@ class Pages(unittest.TestCase):
         self.loaded("account dropped to at risk")
         self.assertEqual(self.text("account-grade"), "リスク")
 
-        def task_listed(driver):
-            driver.get(BASE + "/tasks?view=all")
-            return dropped["name"] in driver.find_element(By.TAG_NAME, "main").text
+        def risk_task(driver):
+            driver.get(BASE + "/tasks?tab=all")
+            items = driver.find_elements(By.CSS_SELECTOR, "#task-list > li")
+            found = [i for i in items if dropped["name"] in i.text and "リスク顧客へのフォロー" in i.text]
+            return found[0] if found else False
 
-        WebDriverWait(self.driver, 20, poll_frequency=1).until(task_listed)
+        task = WebDriverWait(self.driver, 20, poll_frequency=1).until(risk_task)
         self.loaded("tasks with the at-risk task")
-        main = self.driver.find_element(By.TAG_NAME, "main").text
-        self.assertIn("リスク顧客へのフォロー", main, "the task says which playbook and trigger created it")
+        self.assertIn("ヘルスグレードがリスクに低下", task.text, "the playbook's task title")
+        self.assertIn("グレードが 任意 から at_risk に変化", task.text, "the task says which trigger created it")
         owner = self.api(f"/api/v1/users/{dropped['owner_id']}")["name"]
-        self.assertIn(owner, main, "the task is the account owner's")
+        self.assertIn(owner, task.text, "the task is the account owner's")
 
         def email_waiting(driver):
             driver.get(BASE + "/outbox")

@@ -64,7 +64,10 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
                             message = Some(String::new());
                             b"354 end with .\r\n"
                         }
-                        "QUIT" => break,
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
                         _ => b"250 OK\r\n",
                     };
                     let _ = write.write_all(reply).await;
@@ -102,7 +105,8 @@ async fn serve_demo(dir: &Path, database: Option<&TestDatabase>, smtp: &str) -> 
     panic!("kizuna serve --demo did not become healthy at {}", running.base);
 }
 
-#[tokio::test]
+// Several threads: the SMTP sink must answer while this test waits for the browser script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_csm_signs_in_reads_the_dashboard_works_an_account_and_switches_language_in_chromium() {
     if !browser_installed() {
         assert!(std::env::var_os("CI").is_none(), "CI must install chromium, chromium-driver and selenium (.ci/run)");
