@@ -681,8 +681,10 @@ mod tests {
         assert!(
             trigger_matches(&nps, &answer(6), today).is_some() && trigger_matches(&nps, &answer(7), today).is_none()
         );
-        let yearly = Trigger::YearlyOn { date: "10-15".into() };
-        assert_eq!(trigger_matches(&yearly, &EventKind::Day, today).as_deref(), Some("yearly:2026-10-15"));
+        let yearly = Trigger::YearlyOn { date: "11-01".into() };
+        assert_eq!(trigger_matches(&yearly, &EventKind::Day, today).as_deref(), Some("yearly:2026-11-01"));
+        let long_past = Trigger::YearlyOn { date: "10-15".into() };
+        assert_eq!(trigger_matches(&long_past, &EventKind::Day, today), None, "beyond the grace");
         let to_risk = Trigger::GradeChanged { from: None, to: Some("at_risk".into()) };
         let change = EventKind::GradeChanged { from: "neutral".into(), to: "at_risk".into() };
         assert!(trigger_matches(&to_risk, &change, today).is_some());
