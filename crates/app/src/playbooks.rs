@@ -323,14 +323,16 @@ impl App {
         for step in claimed {
             let (outcome, failed) = match self.run_step(&step).await {
                 Ok(outcome) => (outcome, false),
-                Err(error) => (error.to_string(), true),
+                Err(error) => (Bilingual::new(format!("失敗: {error}"), format!("failed: {error}")), true),
             };
+            let outcome =
+                serde_json::to_string(&outcome).map_err(|e| AppError::Internal(format!("step outcome: {e}")))?;
             self.store.finish_step(step.step_id, &outcome, failed, Utc::now()).await?;
         }
         Ok(count)
     }
 
-    async fn run_step(&self, step: &ClaimedStep) -> Result<String, AppError> {
+    async fn run_step(&self, step: &ClaimedStep) -> Result<Bilingual, AppError> {
         let playbook = self.playbook(step.playbook_id).await?;
         let action = usize::try_from(step.step_index)
             .ok()
@@ -368,7 +370,10 @@ impl App {
                     .filter_map(|c| c.input.email.map(|e| e.to_string()))
                     .collect();
                 if recipients.is_empty() {
-                    return Ok(format!("no contact with role {to_role}"));
+                    return Ok(Bilingual::new(
+                        format!("役割 {to_role} の連絡先がありません"),
+                        format!("no contact with role {to_role}"),
+                    ));
                 }
                 let email = self
                     .store
@@ -383,9 +388,15 @@ impl App {
                     .await?;
                 if playbook.definition.send_email_directly {
                     self.deliver_email(&email, None).await?;
-                    Ok(format!("email {} sent to {}", email.id, recipients.join(", ")))
+                    Ok(Bilingual::new(
+                        format!("メール {} を {} に送信", email.id, recipients.join(", ")),
+                        format!("email {} sent to {}", email.id, recipients.join(", ")),
+                    ))
                 } else {
-                    Ok(format!("email {} waits in the outbox for approval", email.id))
+                    Ok(Bilingual::new(
+                        format!("メール {} は承認待ち", email.id),
+                        format!("email {} waits in the outbox for approval", email.id),
+                    ))
                 }
             }
             Action::PostToSlack { webhook_url, text } => {
@@ -401,7 +412,7 @@ impl App {
                 if !status.is_success() {
                     return Err(AppError::Internal(format!("Slack webhook answered {status}")));
                 }
-                Ok(format!("posted to Slack ({status})"))
+                Ok(Bilingual::new(format!("Slack に投稿 ({status})"), format!("posted to Slack ({status})")))
             }
             Action::CallWebhook { url, secret } => {
                 let body = serde_json::to_vec(&json!({
@@ -429,7 +440,7 @@ impl App {
                 if !status.is_success() {
                     return Err(AppError::Internal(format!("webhook {url} answered {status}")));
                 }
-                Ok(format!("webhook answered {status}"))
+                Ok(Bilingual::new(format!("Webhook の応答 {status}"), format!("webhook answered {status}")))
             }
             Action::AddTimelineEntry { title, body } => {
                 let entry = self
@@ -443,13 +454,17 @@ impl App {
                         body: body.map(|b| render(&b, &values)),
                     })
                     .await?;
-                Ok(format!("timeline entry {}", entry.id))
+                Ok(Bilingual::new(format!("タイムラインに記録 {}", entry.id), format!("timeline entry {}", entry.id)))
             }
             Action::ChangeStage { stage } => {
                 let mut input = account.input.clone();
                 let before = input.stage.replace(stage.clone());
+                if before.as_deref() == Some(stage.as_str()) {
+                    return Ok(Bilingual::new(format!("ステージはすでに {stage}"), format!("stage already {stage}")));
+                }
                 self.update_account(&system, account.id, &input).await?;
-                Ok(format!("stage {} → {stage}", before.unwrap_or_else(|| "—".into())))
+                let before = before.unwrap_or_else(|| "—".into());
+                Ok(Bilingual::new(format!("ステージ {before} → {stage}"), format!("stage {before} → {stage}")))
             }
         }
     }
@@ -467,7 +482,7 @@ impl App {
         due_in_days: u32,
         assignee: Assignee,
         user_id: Option<i64>,
-    ) -> Result<String, AppError> {
+    ) -> Result<Bilingual, AppError> {
         let owner_team = match account.input.owner_id {
             Some(owner) => self.store.get_user(owner).await?.input.team_id,
             None => None,
@@ -500,8 +515,8 @@ impl App {
             dedupe_key: format!("playbook:{}:step:{}", playbook.id, step.step_index),
         };
         Ok(match self.create_task(&Actor::System("playbook"), input).await? {
-            Some(task) => format!("task {} created", task.id),
-            None => "an open task for this already exists".into(),
+            Some(task) => Bilingual::new(format!("タスク {} を作成", task.id), format!("task {} created", task.id)),
+            None => Bilingual::new("同じ未完了タスクがあります", "an open task for this already exists"),
         })
     }
 

@@ -171,6 +171,12 @@ fn row(playbook: &PlaybookView, lang: Lang) -> PlaybookRow {
     }
 }
 
+/// A step's outcome in the reader's language (stored as `{"ja": …, "en": …}`).
+fn outcome_text(outcome: &str, lang: Lang) -> String {
+    serde_json::from_str::<domain::i18n::Bilingual>(outcome)
+        .map_or_else(|_| outcome.to_owned(), |t| t.pick(lang).to_owned())
+}
+
 fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, lang: Lang) -> Vec<RunRow> {
     let zone = app.zone();
     runs.iter()
@@ -184,8 +190,8 @@ fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, la
                 .steps
                 .iter()
                 .map(|s| match (&s.outcome, s.failed) {
-                    (Some(outcome), true) => format!("{}. ✗ {outcome}", s.step_index + 1),
-                    (Some(outcome), false) => format!("{}. ✓ {outcome}", s.step_index + 1),
+                    (Some(outcome), true) => format!("{}. ✗ {}", s.step_index + 1, outcome_text(outcome, lang)),
+                    (Some(outcome), false) => format!("{}. ✓ {}", s.step_index + 1, outcome_text(outcome, lang)),
                     (None, _) => format!(
                         "{}. {} {}",
                         s.step_index + 1,
