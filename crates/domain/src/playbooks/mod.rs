@@ -204,10 +204,8 @@ impl PlaybookDefinition {
             Trigger::RenewalWithin { days } | Trigger::NoActivityFor { days } if *days == 0 || *days > 3650 => {
                 push("trigger.days".into(), Reason::OutOfRange { min: "1".into(), max: "3650".into() });
             }
-            Trigger::YearlyOn { date } => {
-                if month_day(date).is_none() {
-                    push("trigger.date".into(), Reason::WrongType { expected: "a day of the year as MM-DD" });
-                }
+            Trigger::YearlyOn { date } if month_day(date).is_none() => {
+                push("trigger.date".into(), Reason::WrongType { expected: "a day of the year as MM-DD" });
             }
             _ => {}
         }
