@@ -123,6 +123,12 @@ async fn a_rule_completes_its_milestone_at_a_recompute_and_the_last_one_moves_th
         let (status, stats) = server.get("/api/v1/onboarding/stats?by=team").await;
         assert_eq!(status, StatusCode::OK, "{stats}");
         assert_eq!(stats, json!([{"key": "—", "count": 1, "median_days": 0.0, "p80_days": 0.0}]));
+        let (status, segment) =
+            server.post("/api/v1/segments", json!({"name": "Enterprise", "rule": "tier = \"enterprise\""})).await;
+        assert_eq!(status, StatusCode::CREATED, "{segment}");
+        let (_, stats) = server.get("/api/v1/onboarding/stats?by=segment").await;
+        assert_eq!(stats[0]["key"], "Enterprise", "{stats}");
+        assert_eq!(stats[0]["count"], 1, "{stats}");
         let (status, _) = server.get("/api/v1/onboarding/stats?by=weekday").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let (status, done) = server.get("/api/v1/onboarding/plans?status=done").await;
@@ -156,6 +162,14 @@ async fn the_default_template_starts_a_plan_at_the_first_paying_day() {
         );
         assert_eq!(plan["status"], "stuck", "long past every expected day");
         assert!(plan_of(&server, free).await.is_null(), "no first paying day, no plan");
+        let overdue = server.app.overdue_milestones(server.app.today()).await.unwrap();
+        let keys: Vec<(i64, &str, String)> =
+            overdue.iter().map(|o| (o.account.0, o.milestone_key.as_str(), o.due_on.to_string())).collect();
+        assert_eq!(
+            keys,
+            [(paying, "enterprise", "2024-03-15".to_owned()), (paying, "kickoff", "2024-03-31".to_owned())],
+            "{overdue:?}"
+        );
         let (_, stats) = server.get("/api/v1/onboarding/stats?by=cohort").await;
         assert_eq!(stats, json!([]), "no completed plan yet");
         t.finish().await;
