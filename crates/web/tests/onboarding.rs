@@ -217,6 +217,9 @@ async fn the_board_renders_in_both_languages_and_viewers_may_not_change_plans() 
         let (status, html) = page(&server, &manager, "/onboarding?lang=en").await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Onboarding board") && html.contains("Next milestone: Enterprise"), "{html}");
+        let (status, html) = page(&server, &manager, "/onboarding?team=999").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains(&format!("id=\"plan-{plan_id}\"")), "another team's board has no such plan");
         let (status, _, location) =
             submit(&server, &manager, &format!("/onboarding/plans/{plan_id}/milestones/kickoff/complete"), "en", &[])
                 .await;

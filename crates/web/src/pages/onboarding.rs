@@ -83,6 +83,9 @@ pub struct Labels {
     pub confirm_delete: &'static str,
     pub saved: &'static str,
     pub completed: &'static str,
+    pub team: &'static str,
+    pub any: &'static str,
+    pub apply: &'static str,
 }
 
 impl Labels {
@@ -115,6 +118,9 @@ impl Labels {
             confirm_delete: t("このテンプレートとそのプランを削除しますか？", "Delete this template and its plans?"),
             saved: t("保存しました。", "Saved."),
             completed: t("マイルストーンを完了にしました。", "Milestone completed."),
+            team: t("チーム", "Team"),
+            any: t("すべて", "Any"),
+            apply: t("絞り込む", "Filter"),
         }
     }
 }
@@ -125,6 +131,8 @@ pub struct OnboardingPage {
     pub frame: Frame,
     pub t: Labels,
     pub columns: Vec<Column>,
+    /// Teams for the board's filter: id, name, selected.
+    pub teams: Vec<(i64, String, bool)>,
     pub by_cohort: Vec<StatsRow>,
     pub by_team: Vec<StatsRow>,
     pub templates: Vec<(i64, String, usize, bool)>,
@@ -227,6 +235,13 @@ async fn build(
     Ok(OnboardingPage {
         t: Labels::new(lang),
         columns,
+        teams: app
+            .store()
+            .list_teams()
+            .await?
+            .into_iter()
+            .map(|team| (team.id.0, team.name, Some(team.id) == filter.team))
+            .collect(),
         by_cohort: stats_rows(app.onboarding_stats(StatsBy::Cohort).await?),
         by_team: stats_rows(app.onboarding_stats(StatsBy::Team).await?),
         templates: templates
