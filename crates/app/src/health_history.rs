@@ -180,6 +180,7 @@ impl App {
             data: serde_json::json!({"segment_id": m.segment_id, "entered_at": m.at}),
         }));
         self.fire_triggers(&grade_events).await?;
+        self.advance_onboarding(accounts).await?;
         Ok(summary)
     }
 

@@ -12,6 +12,7 @@ pub mod health_history;
 mod ingest;
 mod interchange;
 pub mod metrics;
+pub mod onboarding;
 pub mod playbooks;
 mod records;
 pub mod segments;

@@ -99,6 +99,11 @@ pub struct PlaybookView {
 
 /// Reads a playbook file; syntax errors name the line.
 pub fn parse_playbook_toml(file: &str, text: &str) -> Result<PlaybookDefinition, AppError> {
+    parse_toml(file, text)
+}
+
+/// Reads a TOML definition (playbook, onboarding template); syntax errors name the line.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, AppError> {
     toml::from_str(text).map_err(|e| AppError::ImportRejected {
         file: file.to_owned(),
         errors: vec![RowError {

@@ -130,13 +130,13 @@ struct Directory {
 }
 
 /// What the rules being evaluated read beyond the account row.
-struct Needs {
+pub(crate) struct Needs {
     usage: bool,
     features: BTreeSet<String>,
 }
 
 impl Needs {
-    fn of<'a>(segments: impl IntoIterator<Item = &'a Segment>) -> Needs {
+    pub(crate) fn of<'a>(segments: impl IntoIterator<Item = &'a Segment>) -> Needs {
         let mut needs = Needs { usage: false, features: BTreeSet::new() };
         for segment in segments {
             let fields = segment.fields_used();
@@ -383,7 +383,11 @@ impl App {
     }
 
     /// Each account's facts as of today, in the order given.
-    async fn account_facts(&self, accounts: &[Account], needs: &Needs) -> Result<Vec<AccountFacts>, AppError> {
+    pub(crate) async fn account_facts(
+        &self,
+        accounts: &[Account],
+        needs: &Needs,
+    ) -> Result<Vec<AccountFacts>, AppError> {
         let today = self.today();
         let teams: HashMap<TeamId, String> =
             self.store.list_teams().await?.into_iter().map(|t| (t.id, t.name)).collect();

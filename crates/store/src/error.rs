@@ -19,6 +19,8 @@ pub enum Entity {
     OutboxEmail,
     Segment,
     Task,
+    OnboardingTemplate,
+    OnboardingPlan,
 }
 
 impl fmt::Display for Entity {
@@ -40,6 +42,8 @@ impl fmt::Display for Entity {
             Entity::OutboxEmail => "outbox email",
             Entity::Segment => "segment",
             Entity::Task => "task",
+            Entity::OnboardingTemplate => "onboarding template",
+            Entity::OnboardingPlan => "onboarding plan",
         })
     }
 }

@@ -5,6 +5,7 @@
 
 mod error;
 mod health;
+pub mod onboarding;
 pub mod playbooks;
 mod postgres;
 mod segments;
@@ -17,6 +18,7 @@ mod usage;
 
 pub use error::{Entity, StoreError};
 pub use health::{HealthStore, Pulse};
+pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;
 pub use postgres::PostgresStore;
 pub use segments::{
@@ -189,7 +191,7 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore {
+pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore {
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

@@ -2,8 +2,8 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, playbooks, segments, settings, staff, subscriptions,
-    tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, segments, settings, staff,
+    subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -132,6 +132,15 @@ use utoipa::OpenApi;
         segments::members,
         segments::history,
         segments::preview,
+        onboarding::list_templates,
+        onboarding::create_template,
+        onboarding::read_template,
+        onboarding::replace_template,
+        onboarding::delete_template,
+        onboarding::plans,
+        onboarding::start,
+        onboarding::complete,
+        onboarding::stats,
     )
 )]
 pub struct ApiDoc;

@@ -139,6 +139,8 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::OutboxEmail => Text::new("送信待ちメール", "outbox email"),
         Entity::Segment => Text::new("セグメント", "segment"),
         Entity::Task => Text::new("タスク", "task"),
+        Entity::OnboardingTemplate => Text::new("オンボーディングテンプレート", "onboarding template"),
+        Entity::OnboardingPlan => Text::new("オンボーディングプラン", "onboarding plan"),
     };
     text.pick(lang)
 }

@@ -3,8 +3,8 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, playbooks, segments, settings, staff, subscriptions,
-    tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, segments, settings, staff,
+    subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -98,6 +98,11 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/playbooks/{id}", Read, get(pages::playbooks::show))
         .page(M::POST, "/playbooks/{id}", Manage, post(pages::playbooks::update))
         .page(M::POST, "/playbooks/{id}/delete", Manage, post(pages::playbooks::delete))
+        .page(M::GET, "/onboarding", Read, get(pages::onboarding::board))
+        .page(M::POST, "/onboarding/templates", Manage, post(pages::onboarding::create_template))
+        .page(M::POST, "/onboarding/templates/{id}", Manage, post(pages::onboarding::update_template))
+        .page(M::POST, "/onboarding/templates/{id}/delete", Manage, post(pages::onboarding::delete_template))
+        .page(M::POST, "/onboarding/plans/{id}/milestones/{key}/complete", Write, post(pages::onboarding::complete))
         .page(M::GET, "/outbox", Read, get(pages::playbooks::outbox))
         .page(M::POST, "/outbox/{id}/send", Write, post(pages::playbooks::send))
         .page(M::POST, "/outbox/{id}/discard", Write, post(pages::playbooks::discard))
@@ -146,6 +151,15 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::PUT, "/api/v1/playbooks/{id}", Manage, put(playbooks::replace))
         .api(M::DELETE, "/api/v1/playbooks/{id}", Manage, delete(playbooks::delete))
         .api(M::GET, "/api/v1/playbooks/{id}/runs", Read, get(playbooks::runs))
+        .api(M::GET, "/api/v1/onboarding/templates", Read, get(onboarding::list_templates))
+        .api(M::POST, "/api/v1/onboarding/templates", Manage, post(onboarding::create_template))
+        .api(M::GET, "/api/v1/onboarding/templates/{id}", Read, get(onboarding::read_template))
+        .api(M::PUT, "/api/v1/onboarding/templates/{id}", Manage, put(onboarding::replace_template))
+        .api(M::DELETE, "/api/v1/onboarding/templates/{id}", Manage, delete(onboarding::delete_template))
+        .api(M::GET, "/api/v1/onboarding/plans", Read, get(onboarding::plans))
+        .api(M::POST, "/api/v1/onboarding/plans/{id}/milestones/{key}/complete", Write, post(onboarding::complete))
+        .api(M::GET, "/api/v1/onboarding/stats", Read, get(onboarding::stats))
+        .api(M::POST, "/api/v1/accounts/{id}/onboarding", Write, post(onboarding::start))
         .api(M::GET, "/api/v1/outbox", Read, get(playbooks::outbox))
         .api(M::POST, "/api/v1/outbox/{id}/send", Write, post(playbooks::send))
         .api(M::POST, "/api/v1/outbox/{id}/discard", Write, post(playbooks::discard))

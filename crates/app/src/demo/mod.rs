@@ -571,6 +571,9 @@ impl App {
         if options.usage && self.store.playbooks().await?.is_empty() {
             self.load_demo_playbooks().await?;
         }
+        if options.usage && self.store.onboarding_templates().await?.is_empty() {
+            self.load_demo_onboarding().await?;
+        }
         let today = self.today();
         if options.usage && self.store.scores_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
@@ -606,6 +609,17 @@ impl App {
             }
             self.save_playbook(&system, None, definition).await?;
         }
+        Ok(())
+    }
+
+    /// The standard onboarding template (`examples/onboarding.toml`), active for accounts that
+    /// began paying in the last 120 days; their plans start (and rules complete milestones) at
+    /// the health recompute that follows.
+    async fn load_demo_onboarding(&self) -> Result<(), AppError> {
+        let mut template: domain::onboarding::OnboardingTemplate =
+            crate::playbooks::parse_toml(DEMO_ONBOARDING.0, DEMO_ONBOARDING.1)?;
+        template.active_from = self.today().checked_sub_days(chrono::Days::new(DEMO_ONBOARDING_DAYS));
+        self.save_onboarding_template(&crate::Actor::System("demo"), None, template).await?;
         Ok(())
     }
 
@@ -645,6 +659,11 @@ impl App {
 }
 
 const DEMO_YEAR_END_SEGMENT: &str = "used_last_season(\"year_end_adjustment\") and arr > 0";
+
+const DEMO_ONBOARDING: (&str, &str) =
+    ("examples/onboarding.toml", include_str!("../../../../examples/onboarding.toml"));
+/// Demo accounts whose first paying day is this recent get an onboarding plan.
+const DEMO_ONBOARDING_DAYS: u64 = 120;
 
 const DEMO_PLAYBOOKS: [(&str, &str); 3] = [
     ("examples/playbooks/at-risk.toml", include_str!("../../../../examples/playbooks/at-risk.toml")),

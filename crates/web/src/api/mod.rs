@@ -7,6 +7,7 @@ pub mod health;
 pub mod interchange;
 pub mod me;
 pub mod metrics;
+pub mod onboarding;
 pub mod playbooks;
 pub mod segments;
 pub mod settings;

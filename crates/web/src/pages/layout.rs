@@ -20,7 +20,7 @@ pub struct Frame {
     pub code: &'static str,
     pub t: FrameLabels,
     /// Which navigation entry is the current page: `home`, `accounts`, `tasks`, `metrics`, `health`,
-    /// `segments`, `playbooks`, `settings`.
+    /// `segments`, `playbooks`, `onboarding`, `settings`.
     pub section: &'static str,
     pub user_name: String,
     pub csrf_token: String,
@@ -40,6 +40,7 @@ pub struct FrameLabels {
     pub segments: &'static str,
     pub settings: &'static str,
     pub playbooks: &'static str,
+    pub onboarding: &'static str,
     pub search: &'static str,
     pub switch_lang: &'static str,
     pub logout: &'static str,
@@ -58,6 +59,7 @@ impl FrameLabels {
             segments: t("セグメント", "Segments"),
             settings: t("設定", "Settings"),
             playbooks: t("プレイブック", "Playbooks"),
+            onboarding: t("オンボーディング", "Onboarding"),
             search: t("顧客を検索", "Search accounts"),
             switch_lang: t("English", "日本語"),
             logout: t("ログアウト", "Sign out"),

@@ -1,0 +1,327 @@
+//! Onboarding templates, plans and their milestones. At most one open plan per account (a
+//! partial unique index), so automatic starts racing on several app nodes start one plan; a
+//! milestone or plan completes with a conditional update, so it completes once.
+
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::AccountId;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StoredTemplate {
+    pub id: i64,
+    pub name: String,
+    /// The definition as JSON (`domain::onboarding::OnboardingTemplate`).
+    pub definition: String,
+    pub is_default: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StoredMilestone {
+    pub key: String,
+    pub completed_on: Option<NaiveDate>,
+    /// `rule`, `manual`, or the email of the person who completed it.
+    pub completed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StoredPlan {
+    pub id: i64,
+    #[schema(value_type = i64)]
+    pub account_id: AccountId,
+    pub template_id: i64,
+    pub started_on: NaiveDate,
+    pub completed_on: Option<NaiveDate>,
+    /// `first_paying_day` or `manual`.
+    pub started_by: String,
+    pub milestones: Vec<StoredMilestone>,
+}
+
+#[async_trait]
+pub trait OnboardingStore: Send + Sync {
+    /// Templates by name.
+    async fn onboarding_templates(&self) -> Result<Vec<StoredTemplate>>;
+    async fn onboarding_template(&self, id: i64) -> Result<StoredTemplate>;
+    /// Creates (`id` None) or replaces a template; names are unique, and a default template
+    /// makes every other one not the default (in the same transaction).
+    async fn save_onboarding_template(
+        &self,
+        id: Option<i64>,
+        name: &str,
+        definition: &str,
+        is_default: bool,
+        now: DateTime<Utc>,
+    ) -> Result<StoredTemplate>;
+    /// Deletes a template with its plans.
+    async fn delete_onboarding_template(&self, id: i64) -> Result<()>;
+
+    /// Starts a plan with these milestone keys, all open; `None` when the account already has an
+    /// open plan.
+    async fn start_onboarding_plan(
+        &self,
+        account: AccountId,
+        template_id: i64,
+        started_on: NaiveDate,
+        started_by: &str,
+        milestone_keys: &[String],
+    ) -> Result<Option<StoredPlan>>;
+    /// Plans with their milestones (of one account when given), newest start first.
+    async fn onboarding_plans(&self, account: Option<AccountId>) -> Result<Vec<StoredPlan>>;
+    async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan>;
+    /// Marks these open milestones done; returns the keys this call completed (not ones already done).
+    async fn complete_milestones(&self, plan_id: i64, keys: &[String], on: NaiveDate, by: &str) -> Result<Vec<String>>;
+    /// Marks an open plan complete; false when it was already complete.
+    async fn complete_onboarding_plan(&self, plan_id: i64, on: NaiveDate) -> Result<bool>;
+}
+
+macro_rules! onboarding_store {
+    ($store:ident, $db:ident) => {
+        mod onboarding_sql {
+            use super::{$db, $store};
+            use $crate::error::{Entity, StoreError};
+            use $crate::onboarding::{OnboardingStore, StoredMilestone, StoredPlan, StoredTemplate};
+            use $crate::Result;
+            use chrono::{DateTime, NaiveDate, Utc};
+            use domain::AccountId;
+            use sqlx::{QueryBuilder, Row};
+            use std::collections::HashMap;
+
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            const TEMPLATE_COLUMNS: &str = "SELECT id, name, definition, is_default, updated_at FROM onboarding_templates";
+
+            fn template_from_row(row: &DbRow) -> Result<StoredTemplate> {
+                Ok(StoredTemplate {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    definition: row.try_get("definition")?,
+                    is_default: row.try_get("is_default")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+
+            fn not_found(id: i64) -> StoreError {
+                StoreError::NotFound { entity: Entity::OnboardingPlan, id: id.to_string() }
+            }
+
+            impl $store {
+                async fn plans_where(&self, account: Option<AccountId>, plan: Option<i64>) -> Result<Vec<StoredPlan>> {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT id, account_id, template_id, started_on, completed_on, started_by FROM onboarding_plans WHERE 1 = 1",
+                    );
+                    if let Some(account) = account {
+                        qb.push(" AND account_id = ").push_bind(account.0);
+                    }
+                    if let Some(plan) = plan {
+                        qb.push(" AND id = ").push_bind(plan);
+                    }
+                    qb.push(" ORDER BY started_on DESC, id DESC");
+                    let rows = qb.build().fetch_all(&self.pool).await?;
+                    let mut plans = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        plans.push(StoredPlan {
+                            id: row.try_get("id")?,
+                            account_id: AccountId(row.try_get("account_id")?),
+                            template_id: row.try_get("template_id")?,
+                            started_on: row.try_get("started_on")?,
+                            completed_on: row.try_get("completed_on")?,
+                            started_by: row.try_get("started_by")?,
+                            milestones: Vec::new(),
+                        });
+                    }
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT m.plan_id, m.key, m.completed_on, m.completed_by FROM onboarding_milestones m \
+                         JOIN onboarding_plans p ON p.id = m.plan_id WHERE 1 = 1",
+                    );
+                    if let Some(account) = account {
+                        qb.push(" AND p.account_id = ").push_bind(account.0);
+                    }
+                    if let Some(plan) = plan {
+                        qb.push(" AND p.id = ").push_bind(plan);
+                    }
+                    qb.push(" ORDER BY m.plan_id, m.key");
+                    let mut by_plan: HashMap<i64, Vec<StoredMilestone>> = HashMap::new();
+                    for row in qb.build().fetch_all(&self.pool).await? {
+                        by_plan.entry(row.try_get("plan_id")?).or_default().push(StoredMilestone {
+                            key: row.try_get("key")?,
+                            completed_on: row.try_get("completed_on")?,
+                            completed_by: row.try_get("completed_by")?,
+                        });
+                    }
+                    for plan in &mut plans {
+                        plan.milestones = by_plan.remove(&plan.id).unwrap_or_default();
+                    }
+                    Ok(plans)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl OnboardingStore for $store {
+                async fn onboarding_templates(&self) -> Result<Vec<StoredTemplate>> {
+                    let rows = sqlx::query(&format!("{TEMPLATE_COLUMNS} ORDER BY name")).fetch_all(&self.pool).await?;
+                    rows.iter().map(template_from_row).collect()
+                }
+
+                async fn onboarding_template(&self, id: i64) -> Result<StoredTemplate> {
+                    let row = sqlx::query(&format!("{TEMPLATE_COLUMNS} WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(template_from_row).transpose()?.ok_or_else(|| StoreError::NotFound {
+                        entity: Entity::OnboardingTemplate,
+                        id: id.to_string(),
+                    })
+                }
+
+                async fn save_onboarding_template(
+                    &self,
+                    id: Option<i64>,
+                    name: &str,
+                    definition: &str,
+                    is_default: bool,
+                    now: DateTime<Utc>,
+                ) -> Result<StoredTemplate> {
+                    let conflict = |e| StoreError::from_write(e, Entity::OnboardingTemplate, "name");
+                    let mut tx = self.pool.begin().await?;
+                    let id = match id {
+                        Some(id) => {
+                            let done = sqlx::query(
+                                "UPDATE onboarding_templates SET name = $1, definition = $2, is_default = $3, \
+                                 updated_at = $4 WHERE id = $5",
+                            )
+                            .bind(name)
+                            .bind(definition)
+                            .bind(is_default)
+                            .bind(now)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(conflict)?;
+                            if done.rows_affected() == 0 {
+                                return Err(StoreError::NotFound {
+                                    entity: Entity::OnboardingTemplate,
+                                    id: id.to_string(),
+                                });
+                            }
+                            id
+                        }
+                        None => sqlx::query_scalar(
+                            "INSERT INTO onboarding_templates (name, definition, is_default, updated_at) \
+                             VALUES ($1, $2, $3, $4) RETURNING id",
+                        )
+                        .bind(name)
+                        .bind(definition)
+                        .bind(is_default)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(conflict)?,
+                    };
+                    if is_default {
+                        sqlx::query("UPDATE onboarding_templates SET is_default = $1 WHERE id <> $2")
+                            .bind(false)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    self.onboarding_template(id).await
+                }
+
+                async fn delete_onboarding_template(&self, id: i64) -> Result<()> {
+                    let done = sqlx::query("DELETE FROM onboarding_templates WHERE id = $1")
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { entity: Entity::OnboardingTemplate, id: id.to_string() });
+                    }
+                    Ok(())
+                }
+
+                async fn start_onboarding_plan(
+                    &self,
+                    account: AccountId,
+                    template_id: i64,
+                    started_on: NaiveDate,
+                    started_by: &str,
+                    milestone_keys: &[String],
+                ) -> Result<Option<StoredPlan>> {
+                    let mut tx = self.pool.begin().await?;
+                    let id: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO onboarding_plans (account_id, template_id, started_on, started_by) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) WHERE completed_on IS NULL DO NOTHING RETURNING id",
+                    )
+                    .bind(account.0)
+                    .bind(template_id)
+                    .bind(started_on)
+                    .bind(started_by)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_write(e, Entity::OnboardingPlan, "account_id"))?;
+                    let Some(id) = id else {
+                        return Ok(None);
+                    };
+                    for key in milestone_keys {
+                        sqlx::query("INSERT INTO onboarding_milestones (plan_id, key) VALUES ($1, $2)")
+                            .bind(id)
+                            .bind(key.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    self.onboarding_plan(id).await.map(Some)
+                }
+
+                async fn onboarding_plans(&self, account: Option<AccountId>) -> Result<Vec<StoredPlan>> {
+                    self.plans_where(account, None).await
+                }
+
+                async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan> {
+                    self.plans_where(None, Some(id)).await?.pop().ok_or_else(|| not_found(id))
+                }
+
+                async fn complete_milestones(
+                    &self,
+                    plan_id: i64,
+                    keys: &[String],
+                    on: NaiveDate,
+                    by: &str,
+                ) -> Result<Vec<String>> {
+                    let mut completed = Vec::new();
+                    for key in keys {
+                        let done = sqlx::query(
+                            "UPDATE onboarding_milestones SET completed_on = $1, completed_by = $2 \
+                             WHERE plan_id = $3 AND key = $4 AND completed_on IS NULL",
+                        )
+                        .bind(on)
+                        .bind(by)
+                        .bind(plan_id)
+                        .bind(key.as_str())
+                        .execute(&self.pool)
+                        .await?;
+                        if done.rows_affected() > 0 {
+                            completed.push(key.clone());
+                        }
+                    }
+                    Ok(completed)
+                }
+
+                async fn complete_onboarding_plan(&self, plan_id: i64, on: NaiveDate) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE onboarding_plans SET completed_on = $1 WHERE id = $2 AND completed_on IS NULL",
+                    )
+                    .bind(on)
+                    .bind(plan_id)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use onboarding_store;

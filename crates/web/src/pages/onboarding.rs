@@ -1,0 +1,321 @@
+//! `/onboarding`: the onboarding board (plans on track, behind, stuck, and recently done, each
+//! with its progress, next milestone and a button per open milestone for account editors), time
+//! to onboard by cohort and team, and the templates with a TOML editor for managers.
+
+use super::health::toml_errors;
+use super::{format, Frame};
+use crate::api::onboarding::plan_filter;
+use crate::extract::{FormFields, QueryParams};
+use crate::problem::ApiError;
+use crate::AppState;
+use app::onboarding::{template_toml, PlanView, StatsBy, TemplateView};
+use app::playbooks::parse_toml;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::access::Access;
+use domain::i18n::{Lang, Text};
+use domain::onboarding::{OnboardStats, OnboardingTemplate, PlanStatus};
+use domain::AccountId;
+
+/// Done plans stay on the board this many days after completion.
+const RECENT_DONE_DAYS: i64 = 30;
+
+/// A new template's starting point in the editor: the demo's standard template.
+const STARTER: &str = include_str!("../../../../examples/onboarding.toml");
+
+pub struct MilestoneRow {
+    pub key: String,
+    pub name: String,
+    pub due: String,
+    pub done: bool,
+}
+
+pub struct Card {
+    pub plan_id: i64,
+    pub account_id: i64,
+    pub account: String,
+    pub template: String,
+    pub started: String,
+    pub done: usize,
+    pub total: usize,
+    /// The next open milestone and its due day.
+    pub next: Option<(String, String)>,
+    pub milestones: Vec<MilestoneRow>,
+    pub editable: bool,
+}
+
+pub struct Column {
+    pub status: &'static str,
+    pub title: &'static str,
+    pub cards: Vec<Card>,
+}
+
+pub struct StatsRow {
+    pub key: String,
+    pub median: String,
+    pub p80: String,
+    pub count: usize,
+}
+
+pub struct Labels {
+    pub title: &'static str,
+    pub board: &'static str,
+    pub progress: &'static str,
+    pub next: &'static str,
+    pub due: &'static str,
+    pub started: &'static str,
+    pub complete: &'static str,
+    pub none: &'static str,
+    pub stats: &'static str,
+    pub by_cohort: &'static str,
+    pub by_team: &'static str,
+    pub stats_columns: [&'static str; 4],
+    pub templates: &'static str,
+    pub template_columns: [&'static str; 3],
+    pub default: &'static str,
+    pub new_template: &'static str,
+    pub definition: &'static str,
+    pub help: &'static str,
+    pub save: &'static str,
+    pub delete: &'static str,
+    pub confirm_delete: &'static str,
+    pub saved: &'static str,
+    pub completed: &'static str,
+    pub team: &'static str,
+    pub any: &'static str,
+    pub apply: &'static str,
+}
+
+impl Labels {
+    fn new(lang: Lang) -> Labels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        Labels {
+            title: t("オンボーディング", "Onboarding"),
+            board: t("オンボーディングボード", "Onboarding board"),
+            progress: t("完了したマイルストーン", "Milestones done"),
+            next: t("次のマイルストーン", "Next milestone"),
+            due: t("期限", "due"),
+            started: t("開始", "Started"),
+            complete: t("完了にする", "Mark complete"),
+            none: t("ありません。", "None."),
+            stats: t("オンボーディング所要日数", "Time to onboard"),
+            by_cohort: t("コホート（初回課金月）別", "By cohort (first paying month)"),
+            by_team: t("チーム別", "By team"),
+            stats_columns: [t("区分", "Group"), t("中央値（日）", "Median (days)"), t("80パーセンタイル（日）", "80th percentile (days)"), t("完了数", "Completed")],
+            templates: t("テンプレート", "Templates"),
+            template_columns: [t("名前", "Name"), t("マイルストーン", "Milestones"), t("既定", "Default")],
+            default: t("既定（自動開始）", "default (starts automatically)"),
+            new_template: t("新しいテンプレート", "New template"),
+            definition: t("定義（TOML）", "Definition (TOML)"),
+            help: t(
+                "milestone ごとに key・name_ja・name_en・expected_days（開始からの日数）と任意の rule（セグメントと同じ条件式。満たすと自動で完了）。default = true のテンプレートは初回課金日に自動で開始します。complete_stage は全マイルストーン完了時のステージ。",
+                "Each milestone has key, name_ja, name_en, expected_days (from the plan's start) and an optional rule (the segment rule language; the milestone completes itself when it holds). A template with default = true starts at each account's first paying day. complete_stage is the stage an account moves to when every milestone is done.",
+            ),
+            save: t("保存", "Save"),
+            delete: t("削除", "Delete"),
+            confirm_delete: t("このテンプレートとそのプランを削除しますか？", "Delete this template and its plans?"),
+            saved: t("保存しました。", "Saved."),
+            completed: t("マイルストーンを完了にしました。", "Milestone completed."),
+            team: t("チーム", "Team"),
+            any: t("すべて", "Any"),
+            apply: t("絞り込む", "Filter"),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "onboarding.html")]
+pub struct OnboardingPage {
+    pub frame: Frame,
+    pub t: Labels,
+    pub columns: Vec<Column>,
+    /// Teams for the board's filter: id, name, selected.
+    pub teams: Vec<(i64, String, bool)>,
+    pub by_cohort: Vec<StatsRow>,
+    pub by_team: Vec<StatsRow>,
+    pub templates: Vec<(i64, String, usize, bool)>,
+    /// The template in the editor (None: a new one).
+    pub editing: Option<i64>,
+    pub text: String,
+    pub errors: Vec<String>,
+    pub notice: Option<&'static str>,
+    pub can_manage: bool,
+}
+
+fn status_title(status: PlanStatus, lang: Lang) -> &'static str {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match status {
+        PlanStatus::OnTrack => t("順調", "On track"),
+        PlanStatus::Behind => t("遅れ", "Behind"),
+        PlanStatus::Stuck => t("停滞", "Stuck"),
+        PlanStatus::Done => t("完了（最近）", "Done (recent)"),
+    }
+}
+
+fn days(value: f64) -> String {
+    format!("{value:.1}")
+}
+
+fn stats_rows(stats: Vec<OnboardStats>) -> Vec<StatsRow> {
+    stats
+        .into_iter()
+        .map(|s| StatsRow { key: s.key, median: days(s.median_days), p80: days(s.p80_days), count: s.count })
+        .collect()
+}
+
+async fn card(app: &AppState, frame: &Frame, plan: &PlanView) -> Result<Card, ApiError> {
+    let lang = frame.lang;
+    let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let account = app.store().get_account(AccountId(plan.account_id)).await?;
+    Ok(Card {
+        plan_id: plan.id,
+        account_id: plan.account_id,
+        account: plan.account_name.clone(),
+        template: plan.template_name.clone(),
+        started: format::date(Some(plan.started_on), lang),
+        done: plan.done,
+        total: plan.total,
+        next: plan.next().map(|m| (pick(&m.name_ja, &m.name_en), format::date(Some(m.due_on), lang))),
+        milestones: plan
+            .milestones
+            .iter()
+            .map(|m| MilestoneRow {
+                key: m.key.clone(),
+                name: pick(&m.name_ja, &m.name_en),
+                due: format::date(Some(m.due_on), lang),
+                done: m.completed_on.is_some(),
+            })
+            .collect(),
+        editable: plan.completed_on.is_none() && app.may_edit_account(&frame.actor, &account.input),
+    })
+}
+
+async fn build(
+    app: &AppState,
+    frame: Frame,
+    params: &mut QueryParams,
+    editor: Option<(Option<i64>, String, Vec<String>)>,
+) -> Result<OnboardingPage, ApiError> {
+    let lang = frame.lang;
+    let filter = plan_filter(params);
+    let notice = match params.text("done").as_deref() {
+        Some("saved") => Some(Labels::new(lang).saved),
+        Some("completed") => Some(Labels::new(lang).completed),
+        _ => None,
+    };
+    let chosen = params.id("template");
+    params.errors.clear();
+    let today = app.today();
+    let plans = app.onboarding_plans(&filter).await?;
+    let mut columns = Vec::new();
+    for status in PlanStatus::ALL {
+        let mut cards = Vec::new();
+        for plan in plans.iter().filter(|p| p.status == status) {
+            let recent = plan.completed_on.is_none_or(|done| (today - done).num_days() <= RECENT_DONE_DAYS);
+            if recent {
+                cards.push(card(app, &frame, plan).await?);
+            }
+        }
+        columns.push(Column { status: status.as_str(), title: status_title(status, lang), cards });
+    }
+    let templates: Vec<TemplateView> = app.onboarding_templates().await?;
+    let (editing, text, errors) = match editor {
+        Some(editor) => editor,
+        None => {
+            let shown = chosen.and_then(|id| templates.iter().find(|t| t.id == id));
+            (
+                shown.map(|t| t.id),
+                shown.map_or_else(|| STARTER.to_owned(), |t| template_toml(&t.definition)),
+                Vec::new(),
+            )
+        }
+    };
+    Ok(OnboardingPage {
+        t: Labels::new(lang),
+        columns,
+        teams: app
+            .store()
+            .list_teams()
+            .await?
+            .into_iter()
+            .map(|team| (team.id.0, team.name, Some(team.id) == filter.team))
+            .collect(),
+        by_cohort: stats_rows(app.onboarding_stats(StatsBy::Cohort).await?),
+        by_team: stats_rows(app.onboarding_stats(StatsBy::Team).await?),
+        templates: templates
+            .iter()
+            .map(|t| (t.id, t.name.clone(), t.definition.milestones.len(), t.is_default))
+            .collect(),
+        editing,
+        text,
+        errors,
+        notice,
+        can_manage: frame.may(Access::Manage),
+        frame: frame.at("onboarding"),
+    })
+}
+
+pub async fn board(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
+    let page = build(&app, frame, &mut params, None).await?;
+    Ok(super::render(&page, "onboarding")?.into_response())
+}
+
+async fn save(app: &AppState, frame: Frame, id: Option<i64>, fields: FormFields) -> Result<Response, ApiError> {
+    let text = fields.get("definition").to_owned();
+    let saved = match parse_toml::<OnboardingTemplate>("onboarding.toml", &text) {
+        Ok(definition) => app.save_onboarding_template(&frame.actor, id, definition).await,
+        Err(error) => Err(error),
+    };
+    let errors = match saved {
+        Ok(template) => {
+            return Ok(
+                Redirect::to(&format!("/onboarding?template={}&done=saved#templates", template.id)).into_response()
+            )
+        }
+        Err(app::AppError::Conflict { .. }) => {
+            vec![Text::new("同じ名前のテンプレートがあります", "another template has this name")
+                .pick(frame.lang)
+                .to_owned()]
+        }
+        Err(error) => toml_errors(error, &text, frame.lang)?,
+    };
+    let page = build(app, frame, &mut QueryParams::from_query(""), Some((id, text, errors))).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, super::render(&page, "onboarding")?).into_response())
+}
+
+pub async fn create_template(
+    State(app): State<AppState>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    save(&app, frame, None, fields).await
+}
+
+pub async fn update_template(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    save(&app, frame, Some(id), fields).await
+}
+
+pub async fn delete_template(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+) -> Result<Response, ApiError> {
+    app.delete_onboarding_template(&frame.actor, id).await?;
+    Ok(Redirect::to("/onboarding#templates").into_response())
+}
+
+pub async fn complete(
+    State(app): State<AppState>,
+    Path((id, key)): Path<(i64, String)>,
+    frame: Frame,
+) -> Result<Response, ApiError> {
+    app.complete_milestone(&frame.actor, id, &key).await?;
+    Ok(Redirect::to("/onboarding?done=completed").into_response())
+}
