@@ -84,6 +84,9 @@ pub enum EventKind {
         day: NaiveDate,
         score: i64,
     },
+    MilestoneOverdue {
+        key: String,
+    },
     /// The daily scan, for yearly playbooks.
     Day,
 }
@@ -163,6 +166,11 @@ fn trigger_matches(trigger: &Trigger, event: &EventKind, today: NaiveDate) -> Op
             quiet.then(String::new)
         }
         (Trigger::NpsDetractor, EventKind::NpsAnswer { score, .. }) if *score <= 6 => Some(String::new()),
+        (Trigger::MilestoneOverdue { milestone }, EventKind::MilestoneOverdue { key })
+            if milestone.as_ref().is_none_or(|m| m == key) =>
+        {
+            Some(String::new())
+        }
         // The yearly occurrence is the date's, so each year runs once whatever day the scan sees.
         (Trigger::YearlyOn { date }, EventKind::Day) => yearly_occurrence(date, today),
         _ => None,
@@ -294,6 +302,14 @@ impl App {
                 ));
             }
             events.push(base(EventKind::Day, String::new(), json!({"day": today})));
+        }
+        for overdue in self.overdue_milestones(today).await? {
+            events.push(TriggerEvent {
+                account: overdue.account,
+                kind: EventKind::MilestoneOverdue { key: overdue.milestone_key.clone() },
+                occurrence: format!("milestone:{}:{}", overdue.plan_id, overdue.milestone_key),
+                data: json!({"milestone": overdue.milestone_key, "due_on": overdue.due_on, "plan_id": overdue.plan_id}),
+            });
         }
         self.fire_triggers(&events).await
     }
@@ -705,6 +721,10 @@ mod tests {
         assert_eq!(trigger_matches(&yearly, &EventKind::Day, today).as_deref(), Some("yearly:2026-11-01"));
         let long_past = Trigger::YearlyOn { date: "10-15".into() };
         assert_eq!(trigger_matches(&long_past, &EventKind::Day, today), None, "beyond the grace");
+        let overdue = Trigger::MilestoneOverdue { milestone: Some("employees_logged_in".into()) };
+        let late = |key: &str| EventKind::MilestoneOverdue { key: key.into() };
+        assert!(trigger_matches(&overdue, &late("employees_logged_in"), today).is_some());
+        assert!(trigger_matches(&overdue, &late("data_registered"), today).is_none());
         let to_risk = Trigger::GradeChanged { from: None, to: Some("at_risk".into()) };
         let change = EventKind::GradeChanged { from: "neutral".into(), to: "at_risk".into() };
         assert!(trigger_matches(&to_risk, &change, today).is_some());

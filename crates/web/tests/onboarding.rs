@@ -170,6 +170,20 @@ async fn the_default_template_starts_a_plan_at_the_first_paying_day() {
             [(paying, "enterprise", "2024-03-15".to_owned()), (paying, "kickoff", "2024-03-31".to_owned())],
             "{overdue:?}"
         );
+        let nudge = json!({"name": "Kickoff overdue", "trigger": {"type": "milestone_overdue", "milestone": "kickoff"},
+            "step": [{"action": "add_timeline_entry", "title": "キックオフが遅れています"}]});
+        let (status, playbook) = server.post("/api/v1/playbooks", nudge).await;
+        assert_eq!(status, StatusCode::CREATED, "{playbook}");
+        for _ in 0..2 {
+            server.post("/api/v1/playbooks/scan", json!({})).await;
+        }
+        let (_, runs) = server.get(&format!("/api/v1/playbooks/{}/runs", playbook["id"])).await;
+        let occurrences: Vec<&str> = runs.as_array().unwrap().iter().filter_map(|r| r["occurrence"].as_str()).collect();
+        assert_eq!(
+            occurrences,
+            vec![format!("milestone:{}:kickoff", plan["id"])],
+            "the overdue milestone starts the playbook once"
+        );
         let (_, stats) = server.get("/api/v1/onboarding/stats?by=cohort").await;
         assert_eq!(stats, json!([]), "no completed plan yet");
         t.finish().await;

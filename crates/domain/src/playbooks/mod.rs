@@ -55,6 +55,12 @@ pub enum Trigger {
     NoActivityFor { days: u32 },
     /// An NPS answer of 0–6 (once per answer).
     NpsDetractor,
+    /// An onboarding milestone (`milestone`: one key, or any) passed its expected day undone
+    /// (once per plan and milestone).
+    MilestoneOverdue {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        milestone: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -106,6 +112,13 @@ impl Trigger {
                 (format!("{days} 日間利用がない"), format!("no activity for {days} days"))
             }
             Trigger::NpsDetractor => ("NPS で 0〜6 の回答".into(), "an NPS answer of 0–6".into()),
+            Trigger::MilestoneOverdue { milestone: Some(key) } => (
+                format!("オンボーディングのマイルストーン {key} が期限切れ"),
+                format!("onboarding milestone {key} overdue"),
+            ),
+            Trigger::MilestoneOverdue { milestone: None } => {
+                ("オンボーディングのマイルストーンが期限切れ".into(), "an onboarding milestone overdue".into())
+            }
         }
     }
 }

@@ -107,8 +107,8 @@ impl Labels {
             none: t("ありません。", "None."),
             definition: t("定義（TOML）", "Definition (TOML)"),
             help: t(
-                "trigger の type: entered_segment / grade_changed / renewal_within / yearly_on / no_activity_for / nps_detractor。step の action: create_task / send_email / post_to_slack / call_webhook / add_timeline_entry / change_stage（delay_days で遅らせる）。",
-                "Trigger types: entered_segment, grade_changed, renewal_within, yearly_on, no_activity_for, nps_detractor. Step actions: create_task, send_email, post_to_slack, call_webhook, add_timeline_entry, change_stage (delay_days postpones a step).",
+                "trigger の type: entered_segment / grade_changed / renewal_within / yearly_on / no_activity_for / nps_detractor / milestone_overdue。step の action: create_task / send_email / post_to_slack / call_webhook / add_timeline_entry / change_stage（delay_days で遅らせる）。",
+                "Trigger types: entered_segment, grade_changed, renewal_within, yearly_on, no_activity_for, nps_detractor, milestone_overdue. Step actions: create_task, send_email, post_to_slack, call_webhook, add_timeline_entry, change_stage (delay_days postpones a step).",
             ),
             save: t("保存", "Save"),
             delete: t("削除", "Delete"),
