@@ -219,7 +219,7 @@ class Pages(unittest.TestCase):
 
     def test_08_every_page_renders_without_console_errors(self):
         pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
-                 "/segments", "/playbooks", "/outbox", "/tasks",
+                 "/segments", "/segments/new", "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding",
                  "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
                  "/settings/features", "/settings/workspace", "/settings/spend"]
         for lang in ("ja", "en"):
