@@ -19,24 +19,7 @@ use store::testing::test_stores;
 use store::{AccountQuery, AccountSort, ChildQuery, Entity, StoreError, TimelineQuery};
 
 fn account(external: &str, name: &str) -> AccountInput {
-    AccountInput {
-        external_id: ExternalId::parse(external).unwrap(),
-        name: name.into(),
-        domain: None,
-        industry: None,
-        region: None,
-        employees: None,
-        tier: None,
-        touch_model: None,
-        stage: None,
-        owner_id: None,
-        sub_owner_id: None,
-        sales_owner_id: None,
-        created_on: None,
-        churn_reason: None,
-        churn_note: None,
-        custom: CustomFields::new(),
-    }
+    store::testing::account_input(external, name)
 }
 
 fn terms(subscription: &str, account: AccountId, start: &str, price: i64) -> SubscriptionTerms {

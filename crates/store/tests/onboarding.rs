@@ -2,8 +2,7 @@
 //! milestones and plans that complete once. On SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
 
 use chrono::{NaiveDate, Utc};
-use domain::account::{AccountInput, CustomFields};
-use domain::{AccountId, ExternalId};
+use domain::AccountId;
 use store::testing::test_stores;
 use store::{Entity, Store, StoreError};
 
@@ -12,25 +11,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 async fn account(store: &dyn Store, external: &str) -> AccountId {
-    let input = AccountInput {
-        external_id: ExternalId::parse(external).unwrap(),
-        name: external.into(),
-        domain: None,
-        industry: None,
-        region: None,
-        employees: None,
-        tier: None,
-        touch_model: None,
-        stage: None,
-        owner_id: None,
-        sub_owner_id: None,
-        sales_owner_id: None,
-        created_on: None,
-        churn_reason: None,
-        churn_note: None,
-        custom: CustomFields::new(),
-    };
-    store.create_account(&input).await.unwrap().id
+    store.create_account(&store::testing::account_input(external, external)).await.unwrap().id
 }
 
 fn keys(names: &[&str]) -> Vec<String> {

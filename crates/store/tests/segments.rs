@@ -1,32 +1,15 @@
 //! The segment store contract, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use domain::account::{AccountInput, CustomFields};
+use domain::account::AccountInput;
 use domain::subscription::AccountFigures;
-use domain::{AccountId, ExternalId, Money};
+use domain::{AccountId, Money};
 use rust_decimal::Decimal;
 use store::testing::test_stores;
 use store::{Entity, HistoryQuery, SegmentInput, Store, StoreError};
 
 fn account(external: &str, name: &str) -> AccountInput {
-    AccountInput {
-        external_id: ExternalId::parse(external).unwrap(),
-        name: name.into(),
-        domain: None,
-        industry: None,
-        region: None,
-        employees: None,
-        tier: None,
-        touch_model: None,
-        stage: None,
-        owner_id: None,
-        sub_owner_id: None,
-        sales_owner_id: None,
-        created_on: None,
-        churn_reason: None,
-        churn_note: None,
-        custom: CustomFields::new(),
-    }
+    store::testing::account_input(external, name)
 }
 
 fn segment(name: &str, rule: &str) -> SegmentInput {

@@ -3,11 +3,10 @@
 
 use chrono::{NaiveDate, Utc};
 use domain::access::Role;
-use domain::account::{AccountInput, CustomFields};
 use domain::i18n::Bilingual;
 use domain::staff::{StaffUserInput, TeamInput};
 use domain::tasks::{Task, TaskInput, TaskPriority, TaskReason, TaskStatus};
-use domain::{AccountId, Email, ExternalId, TeamId, UserId};
+use domain::{AccountId, Email, TeamId, UserId};
 use serde_json::json;
 use std::sync::Arc;
 use store::testing::test_stores;
@@ -18,25 +17,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 async fn account(store: &dyn Store, external: &str) -> AccountId {
-    let input = AccountInput {
-        external_id: ExternalId::parse(external).unwrap(),
-        name: external.into(),
-        domain: None,
-        industry: None,
-        region: None,
-        employees: None,
-        tier: None,
-        touch_model: None,
-        stage: None,
-        owner_id: None,
-        sub_owner_id: None,
-        sales_owner_id: None,
-        created_on: None,
-        churn_reason: None,
-        churn_note: None,
-        custom: CustomFields::new(),
-    };
-    store.create_account(&input).await.unwrap().id
+    store.create_account(&store::testing::account_input(external, external)).await.unwrap().id
 }
 
 async fn user(store: &dyn Store, email: &str, team: Option<TeamId>) -> UserId {
