@@ -85,10 +85,10 @@ fn id(object: &Map<String, Value>, field: &'static str) -> Result<Option<String>
     }
 }
 
-fn object(value: Option<&Value>, field: &'static str) -> Result<Map<String, Value>, MessageError> {
+fn object(value: Option<Value>, field: &'static str) -> Result<Map<String, Value>, MessageError> {
     match value {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(Value::Object(map)) => Ok(map),
         Some(_) => Err(error(field, Reason::WrongType { expected: "an object" })),
     }
 }
@@ -114,7 +114,7 @@ pub fn parse_message(
     received_at: DateTime<Utc>,
     fallback_id: impl FnOnce() -> String,
 ) -> Result<Message, MessageError> {
-    let Value::Object(map) = value else {
+    let Value::Object(mut map) = value else {
         return Err(error("message", Reason::WrongType { expected: "a JSON object" }));
     };
     let kind = match kind {
@@ -134,8 +134,14 @@ pub fn parse_message(
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(error("userId", Reason::Required));
     }
-    let mut context = shared_context.clone();
-    context.extend(object(map.get("context"), "context")?);
+    let own_context = object(map.remove("context"), "context")?;
+    let context = if shared_context.is_empty() {
+        own_context
+    } else {
+        let mut context = shared_context.clone();
+        context.extend(own_context);
+        context
+    };
     let event = match kind {
         MessageKind::Track => Some(id(&map, "event")?.ok_or_else(|| error("event", Reason::Required))?),
         MessageKind::Page | MessageKind::Screen => id(&map, "name")?,
@@ -164,8 +170,8 @@ pub fn parse_message(
         event,
         group_id,
         previous_id,
-        traits: object(map.get("traits"), "traits")?,
-        properties: object(map.get("properties"), "properties")?,
+        traits: object(map.remove("traits"), "traits")?,
+        properties: object(map.remove("properties"), "properties")?,
         context,
         timestamp,
     })

@@ -21,6 +21,7 @@ pub enum Entity {
     Task,
     OnboardingTemplate,
     OnboardingPlan,
+    Event,
 }
 
 impl fmt::Display for Entity {
@@ -44,6 +45,7 @@ impl fmt::Display for Entity {
             Entity::Task => "task",
             Entity::OnboardingTemplate => "onboarding template",
             Entity::OnboardingPlan => "onboarding plan",
+            Entity::Event => "usage event",
         })
     }
 }

@@ -4,6 +4,7 @@
 //! contract test suite (`tests/contract.rs`) runs against both.
 
 mod error;
+mod event_batches;
 mod health;
 pub mod onboarding;
 pub mod playbooks;
@@ -17,6 +18,7 @@ pub mod testing;
 mod usage;
 
 pub use error::{Entity, StoreError};
+pub use event_batches::DEDUP_WINDOW;
 pub use health::{HealthStore, Pulse};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;

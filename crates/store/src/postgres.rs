@@ -1,10 +1,13 @@
 //! PostgreSQL: for teams, larger data and several app nodes sharing one database.
 
+use crate::event_batches::RecentMessages;
 use crate::{Backend, Result};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
 pub struct PostgresStore {
+    /// Message keys stored recently, for deduplication; held for the length of an ingest.
+    recent: tokio::sync::Mutex<RecentMessages>,
     pool: Pool<Postgres>,
 }
 
@@ -12,7 +15,8 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<PostgresStore> {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        adopt_row_events(&pool).await?;
+        Ok(PostgresStore { pool, recent: Default::default() })
     }
 
     const BACKEND: Backend = Backend::Postgres;
@@ -20,6 +24,12 @@ impl PostgresStore {
     const WRITE_BEGIN: &'static str = "BEGIN";
     /// Appended to a SELECT to hold a shared row lock until commit.
     const SHARE_LOCK: &'static str = " FOR SHARE";
+    /// Counts the tables named `$1` (0 or 1).
+    const TABLE_EXISTS: &'static str =
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1";
+    /// Taken at the start of an ingest transaction: ingests from every node run one at a time,
+    /// so each sees the message keys of all before it (SQLite's write lock already does this).
+    const INGEST_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7301004)");
 }
 
 crate::sql::sql_store!(PostgresStore, Postgres);

@@ -76,6 +76,7 @@ macro_rules! sql_store {
             billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, ticket_priority, ticket_status,
             timeline_kind, touch_model, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
+        use $crate::event_batches::{decode_batch, encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
         use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{Message, MessageKind};
         use async_trait::async_trait;
@@ -536,6 +537,53 @@ macro_rules! sql_store {
             }
         }
 
+        /// Moves events stored one per row (before event batches, migration 0014) into batches,
+        /// `message_ids` and `unattributed_events`, then drops the old table. Only the first open
+        /// after that migration finds the table.
+        async fn adopt_row_events(pool: &sqlx::Pool<$db>) -> Result<()> {
+            let mut tx = pool.begin_with(<$store>::WRITE_BEGIN).await?;
+            let exists: i64 = sqlx::query_scalar(<$store>::TABLE_EXISTS).bind("usage_events").fetch_one(&mut *tx).await?;
+            if exists == 0 {
+                return Ok(());
+            }
+            let zone_name: Option<String> =
+                sqlx::query_scalar("SELECT time_zone FROM workspace_settings WHERE id = 1").fetch_optional(&mut *tx).await?;
+            let zone = zone_name.unwrap_or_else(|| WorkspaceSettings::default().time_zone).parse().unwrap_or(domain::usage::Tz::UTC);
+            let mut rollup = usage_sql::Rollup::new(zone, &[]);
+            let mut after: i64 = 0;
+            loop {
+                let rows = sqlx::query(&format!(
+                    "SELECT id, account_id, received_at, {UNATTRIBUTED_COLUMNS} FROM usage_events WHERE id > $1 ORDER BY id LIMIT 10000"
+                ))
+                .bind(after)
+                .fetch_all(&mut *tx)
+                .await?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get("id")?;
+                let mut keys = Vec::with_capacity(rows.len());
+                let mut batch = BatchWriter::default();
+                for row in &rows {
+                    keys.push(message_key(&row.try_get::<String, _>("message_id")?));
+                    if let Some(account) = row.try_get::<Option<i64>, _>("account_id")? {
+                        let record = unattributed_record(row, account, None)?;
+                        rollup.add_anonymous(&record.as_ref());
+                        batch.push(&record.as_ref());
+                    }
+                }
+                insert_batch(&mut tx, batch, &encode_keys(&keys), Utc::now()).await?;
+            }
+            sqlx::query(&format!(
+                "INSERT INTO unattributed_events ({UNATTRIBUTED_COLUMNS}, received_at) \
+                 SELECT {UNATTRIBUTED_COLUMNS}, received_at FROM usage_events WHERE account_id IS NULL ORDER BY id"
+            ))
+            .execute(&mut *tx)
+            .await?;
+            rollup.flush(&mut tx).await?;
+            sqlx::query("DROP TABLE usage_events").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
         /// What one ingest call learned about one person (end user).
         struct PersonSeen {
             first: DateTime<Utc>,
@@ -615,25 +663,25 @@ macro_rules! sql_store {
             Ok(())
         }
 
-        async fn insert_events(
+        /// Stores events that have no account yet as rows of their own (see `event_batches`).
+        async fn insert_unattributed(
             tx: &mut sqlx::Transaction<'_, $db>,
-            pending: &mut Vec<(&Message, Option<i64>)>,
+            pending: &mut Vec<&Message>,
             received_at: DateTime<Utc>,
         ) -> Result<()> {
             for chunk in pending.chunks(CHUNK) {
                 let mut qb = QueryBuilder::<$db>::new(
-                    "INSERT INTO usage_events (message_id, kind, account_id, user_id, anonymous_id, event, properties, context, \
+                    "INSERT INTO unattributed_events (message_id, kind, user_id, anonymous_id, event, properties, context, \
                      occurred_at, received_at) ",
                 );
-                qb.push_values(chunk, |mut b, (m, account)| {
+                qb.push_values(chunk, |mut b, m| {
                     b.push_bind(m.message_id.clone())
                         .push_bind(m.kind.as_str())
-                        .push_bind(*account)
                         .push_bind(m.user_id.clone())
                         .push_bind(m.anonymous_id.clone())
                         .push_bind(m.event.clone())
-                        .push_bind(serde_json::to_string(&m.properties).unwrap_or_default())
-                        .push_bind(serde_json::to_string(&m.context).unwrap_or_default())
+                        .push_bind(serde_json::Value::Object(m.properties.clone()).to_string())
+                        .push_bind(serde_json::Value::Object(m.context.clone()).to_string())
                         .push_bind(m.timestamp)
                         .push_bind(received_at);
                 });
@@ -641,6 +689,97 @@ macro_rules! sql_store {
             }
             pending.clear();
             Ok(())
+        }
+
+        const UNATTRIBUTED_COLUMNS: &str = "message_id, kind, user_id, anonymous_id, event, properties, context, occurred_at";
+
+        /// An unattributed event row as a record of `account`, its user replaced by `user` if given.
+        fn unattributed_record(row: &DbRow, account: i64, user: Option<&str>) -> Result<Record> {
+            let corrupt = |detail: String| StoreError::Corrupt { entity: Entity::Event, detail };
+            let message_id: String = row.try_get("message_id")?;
+            let kind: String = row.try_get("kind")?;
+            let json = |column: &str| -> Result<serde_json::Map<String, serde_json::Value>> {
+                let text: String = row.try_get(column)?;
+                serde_json::from_str(&text).map_err(|e| corrupt(format!("{message_id}: {column}: {e}")))
+            };
+            Ok(Record {
+                kind: MessageKind::parse(&kind).ok_or_else(|| corrupt(format!("{message_id}: kind {kind}")))?,
+                account,
+                user_id: user.map(str::to_owned).or(row.try_get("user_id")?),
+                anonymous_id: row.try_get("anonymous_id")?,
+                event: row.try_get("event")?,
+                properties: json("properties")?,
+                context: json("context")?,
+                occurred_at: row.try_get("occurred_at")?,
+                message_id,
+            })
+        }
+
+        /// Moves a person's unattributed events onto `account` (into this call's batch and rollup).
+        async fn attribute_person(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            person: &str,
+            account: i64,
+            user: Option<&str>,
+            batch: &mut BatchWriter,
+            rollup: &mut usage_sql::Rollup<'_>,
+        ) -> Result<()> {
+            let rows = sqlx::query(&format!(
+                "DELETE FROM unattributed_events WHERE user_id = $1 OR (user_id IS NULL AND anonymous_id = $1) \
+                 RETURNING id, {UNATTRIBUTED_COLUMNS}"
+            ))
+            .bind(person)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut records = rows.iter().map(|row| Ok((row.try_get::<i64, _>("id")?, unattributed_record(row, account, user)?))).collect::<Result<Vec<_>>>()?;
+            records.sort_by_key(|(id, _)| *id);
+            for (_, record) in &records {
+                let record = record.as_ref();
+                rollup.add(&record);
+                batch.push(&record);
+            }
+            Ok(())
+        }
+
+        /// Brings the in-memory index of recent message keys up to date with the batches other
+        /// processes committed; called inside an ingest transaction, after its lock is taken.
+        async fn catch_up(tx: &mut sqlx::Transaction<'_, $db>, recent: &mut RecentMessages, now: DateTime<Utc>) -> Result<()> {
+            let rows = sqlx::query(
+                "SELECT id, received_at, message_keys FROM event_batches WHERE id > $1 AND received_at >= $2 ORDER BY id",
+            )
+            .bind(recent.last_batch())
+            .bind(now - DEDUP_WINDOW)
+            .fetch_all(&mut **tx)
+            .await?;
+            for row in &rows {
+                recent.add(row.try_get("id")?, row.try_get("received_at")?, &row.try_get::<Vec<u8>, _>("message_keys")?);
+            }
+            if recent.last_batch() == 0 {
+                let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM event_batches").fetch_one(&mut **tx).await?;
+                recent.add(newest.unwrap_or(0), now, &[]);
+            }
+            recent.forget_before(now);
+            Ok(())
+        }
+
+        /// Writes one ingest transaction's batch row: its attributed records and the keys of every
+        /// new message it stored.
+        async fn insert_batch(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            batch: BatchWriter,
+            keys: &[u8],
+            received_at: DateTime<Utc>,
+        ) -> Result<i64> {
+            let (events, payload) = batch.finish();
+            Ok(sqlx::query_scalar(
+                "INSERT INTO event_batches (received_at, events, message_keys, payload) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(received_at)
+            .bind(events)
+            .bind(keys)
+            .bind(payload)
+            .fetch_one(&mut **tx)
+            .await?)
         }
 
         async fn upsert_people(tx: &mut sqlx::Transaction<'_, $db>, people: HashMap<String, PersonSeen>) -> Result<()> {
@@ -1124,45 +1263,72 @@ macro_rules! sql_store {
                 create_accounts: bool,
                 zone: domain::usage::Tz,
             ) -> Result<IngestCounts> {
+                let mut recent = self.recent.lock().await;
                 let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
-                let features = usage_sql::catalog_for_ingest(&mut tx).await?;
-                let mut rollup = usage_sql::Rollup::new(zone, &features);
-                let mut counts = IngestCounts::default();
-                let person_of = |m: &Message| m.user_id.clone().or_else(|| m.anonymous_id.clone());
-
-                // Set-based lookups first: stored message ids, accounts by group id, people's groups.
-                let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
-                let mut seen: HashSet<String> = HashSet::new();
-                for row in select_in(&mut *tx, "SELECT message_id FROM usage_events WHERE message_id IN", &ids, bind_text).await? {
-                    seen.insert(row.try_get("message_id")?);
+                if let Some(lock) = Self::INGEST_LOCK {
+                    sqlx::query(lock).execute(&mut *tx).await?;
                 }
+                catch_up(&mut tx, &mut recent, received_at).await?;
+                let features = usage_sql::catalog_for_ingest(&mut tx).await?;
+                let mut counts = IngestCounts::default();
+                fn person_of(m: &Message) -> Option<&str> {
+                    m.user_id.as_deref().or(m.anonymous_id.as_deref())
+                }
+
+                let mut new_keys = Vec::with_capacity(messages.len());
+                let mut in_call = HashSet::with_capacity(messages.len());
+                let new: Vec<bool> = messages
+                    .iter()
+                    .map(|m| {
+                        let key = message_key(&m.message_id);
+                        let new = !recent.contains(key) && in_call.insert(key);
+                        if new {
+                            new_keys.push(key);
+                        }
+                        new
+                    })
+                    .collect();
+                // Set-based lookups first: accounts by group id, people's groups, anonymous ids' users.
                 let groups: Vec<String> = messages.iter().filter_map(|m| m.group_id.clone()).collect::<HashSet<_>>().into_iter().collect();
                 let mut accounts: HashMap<String, i64> = HashMap::new();
                 for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &groups, bind_text).await? {
                     accounts.insert(row.try_get("external_id")?, row.try_get("id")?);
                 }
-                let people: Vec<String> = messages.iter().filter_map(person_of).collect::<HashSet<_>>().into_iter().collect();
+                let people: Vec<String> = messages.iter().filter_map(|m| person_of(m).map(str::to_owned)).collect::<HashSet<_>>().into_iter().collect();
                 let mut group_of: HashMap<String, i64> = HashMap::new();
                 for row in select_in(&mut *tx, "SELECT user_id, account_id FROM end_users WHERE user_id IN", &people, bind_text).await? {
                     if let Some(account) = row.try_get::<Option<i64>, _>("account_id")? {
                         group_of.insert(row.try_get("user_id")?, account);
                     }
                 }
+                let anonymous: Vec<String> = messages
+                    .iter()
+                    .filter(|m| m.user_id.is_none())
+                    .filter_map(|m| m.anonymous_id.clone())
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                let mut aliases: HashMap<String, String> = HashMap::new();
+                for row in select_in(&mut *tx, "SELECT previous_id, user_id FROM aliases WHERE previous_id IN", &anonymous, bind_text).await? {
+                    aliases.insert(row.try_get("previous_id")?, row.try_get("user_id")?);
+                }
+                let mut rollup = usage_sql::Rollup::new(zone, &features).with_aliases(aliases);
 
-                let mut pending: Vec<(&Message, Option<i64>)> = Vec::new();
+                let mut batch = BatchWriter::default();
+                let mut pending: Vec<&Message> = Vec::new();
                 let mut seen_people: HashMap<String, PersonSeen> = HashMap::new();
                 // Events of this call still without an account, by person: a later group call attributes them.
                 let mut waiting: HashMap<String, usize> = HashMap::new();
-                for m in messages {
-                    if !seen.insert(m.message_id.clone()) {
+                for (m, new) in messages.iter().zip(new) {
+                    if !new {
                         counts.duplicates += 1;
                         continue;
                     }
                     let person = person_of(m);
                     let mut account = m.group_id.as_ref().and_then(|g| accounts.get(g).copied());
                     if matches!(m.kind, MessageKind::Group | MessageKind::Alias) {
-                        // Their updates must see every earlier event of this call in the table.
-                        insert_events(&mut tx, &mut pending, received_at).await?;
+                        // They attribute stored events, which must include every earlier one of this call.
+                        insert_unattributed(&mut tx, &mut pending, received_at).await?;
                     }
                     if m.kind == MessageKind::Group {
                         if let (None, Some(group), true) = (account, &m.group_id, create_accounts) {
@@ -1173,97 +1339,132 @@ macro_rules! sql_store {
                         }
                         if let Some(id) = account {
                             apply_group_traits(&mut tx, id, m).await?;
-                            if let Some(person) = &person {
-                                group_of.insert(person.clone(), id);
+                            if let Some(person) = person {
+                                group_of.insert(person.to_owned(), id);
                                 waiting.remove(person);
-                                let attributed = sqlx::query(
-                                    "UPDATE usage_events SET account_id = $1 WHERE account_id IS NULL \
-                                     AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)) \
-                                     RETURNING account_id, kind, user_id, event, properties, occurred_at",
-                                )
-                                .bind(id)
-                                .bind(person.as_str())
-                                .fetch_all(&mut *tx)
-                                .await?;
-                                rollup.add_rows(&attributed)?;
+                                attribute_person(&mut tx, person, id, None, &mut batch, &mut rollup).await?;
                             }
                         }
                     }
-                    if let Some(person) = &person {
-                        seen_people.entry(person.clone()).or_insert_with(|| PersonSeen::new(m.timestamp)).add(m, &group_of, person);
+                    if let Some(person) = person {
+                        seen_people.entry(person.to_owned()).or_insert_with(|| PersonSeen::new(m.timestamp)).add(m, &group_of, person);
                         if account.is_none() {
                             account = group_of.get(person).copied();
                         }
                     }
                     if let (MessageKind::Alias, Some(previous), Some(user)) = (m.kind, &m.previous_id, &m.user_id) {
-                        // Events already on an account only gain their user's activity; events without
-                        // one are attributed now and counted in full.
-                        let identified = sqlx::query(
-                            "UPDATE usage_events SET user_id = $1 WHERE account_id IS NOT NULL \
-                             AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)) \
-                             RETURNING account_id, kind, user_id, occurred_at",
+                        // The previous id's activity on accounts becomes the user's; its events
+                        // without an account are attributed now, or wait as the user's.
+                        sqlx::query("INSERT INTO aliases (previous_id, user_id) VALUES ($1, $2) ON CONFLICT (previous_id) DO UPDATE SET user_id = excluded.user_id")
+                            .bind(previous.as_str())
+                            .bind(user.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        rollup.alias(previous, user);
+                        let days = sqlx::query(
+                            "DELETE FROM anonymous_days WHERE anonymous_id = $1 RETURNING account_id, day",
                         )
-                        .bind(user.as_str())
                         .bind(previous.as_str())
                         .fetch_all(&mut *tx)
                         .await?;
-                        for row in &identified {
-                            let kind: String = row.try_get("kind")?;
-                            if let (Some(account), Some(kind)) = (row.try_get::<Option<i64>, _>("account_id")?, MessageKind::parse(&kind)) {
-                                rollup.add(account, kind, Some(user.as_str()), None, row.try_get("occurred_at")?, Default::default);
+                        let known = sqlx::query("SELECT account_id, day FROM end_user_days WHERE user_id = $1")
+                            .bind(previous.as_str())
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        for row in days.iter().chain(&known) {
+                            rollup.add_user_day(row.try_get("account_id")?, row.try_get("day")?, user);
+                        }
+                        match account {
+                            Some(id) => attribute_person(&mut tx, previous, id, Some(user), &mut batch, &mut rollup).await?,
+                            None => {
+                                sqlx::query(
+                                    "UPDATE unattributed_events SET user_id = $1 WHERE user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)",
+                                )
+                                .bind(user.as_str())
+                                .bind(previous.as_str())
+                                .execute(&mut *tx)
+                                .await?;
                             }
                         }
-                        let attributed = sqlx::query(
-                            "UPDATE usage_events SET user_id = $1, account_id = $3 WHERE account_id IS NULL \
-                             AND (user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)) \
-                             RETURNING account_id, kind, user_id, event, properties, occurred_at",
-                        )
-                        .bind(user.as_str())
-                        .bind(previous.as_str())
-                        .bind(account)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        rollup.add_rows(&attributed)?;
                     }
                     counts.stored += 1;
-                    if let (None, Some(person)) = (account, &person) {
-                        *waiting.entry(person.clone()).or_default() += 1;
+                    match account {
+                        Some(account) => {
+                            let record = RecordRef::of(m, account);
+                            rollup.add(&record);
+                            batch.push(&record);
+                        }
+                        None => {
+                            if let Some(person) = person {
+                                *waiting.entry(person.to_owned()).or_default() += 1;
+                            }
+                            pending.push(m);
+                        }
                     }
-                    if let Some(account) = account {
-                        rollup.add_message(account, m);
-                    }
-                    pending.push((m, account));
                 }
-                insert_events(&mut tx, &mut pending, received_at).await?;
+                insert_unattributed(&mut tx, &mut pending, received_at).await?;
+                let keys = encode_keys(&new_keys);
+                let stored = if new_keys.is_empty() { None } else { Some(insert_batch(&mut tx, batch, &keys, received_at).await?) };
                 upsert_people(&mut tx, seen_people).await?;
                 counts.accounts = rollup.accounts();
                 rollup.flush(&mut tx).await?;
                 counts.unattributed = waiting.values().sum();
                 tx.commit().await?;
+                if let Some(id) = stored {
+                    recent.add(id, received_at, &keys);
+                }
                 Ok(counts)
             }
 
             async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>> {
-                let mut qb = QueryBuilder::<$db>::new(
-                    "SELECT message_id, kind, account_id, user_id, event, occurred_at FROM usage_events WHERE 1 = 1",
-                );
-                if let Some(account) = account {
-                    qb.push(" AND account_id = ").push_bind(account.0);
+                let limit = usize::try_from(limit).unwrap_or(0);
+                let mut tx = self.pool.begin().await?;
+                let accounts: HashSet<i64> = sqlx::query_scalar("SELECT id FROM accounts").fetch_all(&mut *tx).await?.into_iter().collect();
+                let mut stored = Vec::new();
+                let mut after: i64 = 0;
+                'batches: loop {
+                    let rows = sqlx::query("SELECT id, payload FROM event_batches WHERE id > $1 ORDER BY id LIMIT 20")
+                        .bind(after)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let Some(last) = rows.last() else { break };
+                    after = last.try_get("id")?;
+                    for row in &rows {
+                        let payload: String = row.try_get("payload")?;
+                        for record in decode_batch(row.try_get("id")?, &payload)? {
+                            if stored.len() == limit {
+                                break 'batches;
+                            }
+                            if accounts.contains(&record.account) && account.is_none_or(|a| a.0 == record.account) {
+                                stored.push(StoredEvent {
+                                    message_id: record.message_id,
+                                    kind: record.kind.as_str().to_owned(),
+                                    account_id: Some(AccountId(record.account)),
+                                    user_id: record.user_id,
+                                    event: record.event,
+                                    occurred_at: record.occurred_at,
+                                });
+                            }
+                        }
+                    }
                 }
-                qb.push(" ORDER BY id LIMIT ").push_bind(limit);
-                let rows = qb.build().fetch_all(&self.pool).await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(StoredEvent {
+                if account.is_none() && stored.len() < limit {
+                    let rows = sqlx::query("SELECT message_id, kind, user_id, event, occurred_at FROM unattributed_events ORDER BY id LIMIT $1")
+                        .bind(i64::try_from(limit - stored.len()).unwrap_or(i64::MAX))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for row in rows {
+                        stored.push(StoredEvent {
                             message_id: row.try_get("message_id")?,
                             kind: row.try_get("kind")?,
-                            account_id: row.try_get::<Option<i64>, _>("account_id")?.map(AccountId),
+                            account_id: None,
                             user_id: row.try_get("user_id")?,
                             event: row.try_get("event")?,
                             occurred_at: row.try_get("occurred_at")?,
-                        })
-                    })
-                    .collect()
+                        });
+                    }
+                }
+                Ok(stored)
             }
 
             async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry> {

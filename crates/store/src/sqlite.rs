@@ -1,5 +1,6 @@
 //! SQLite: the embedded default. One file in the data directory, WAL, foreign keys on.
 
+use crate::event_batches::RecentMessages;
 use crate::{Backend, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
@@ -7,6 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 pub struct SqliteStore {
+    /// Message keys stored recently, for deduplication; held for the length of an ingest.
+    recent: tokio::sync::Mutex<RecentMessages>,
     pool: Pool<Sqlite>,
 }
 
@@ -24,7 +27,8 @@ impl SqliteStore {
             .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        adopt_row_events(&pool).await?;
+        Ok(SqliteStore { pool, recent: Default::default() })
     }
 
     /// Writes a consistent copy of the database to `target` while it stays in use.
@@ -38,6 +42,11 @@ impl SqliteStore {
     const WRITE_BEGIN: &'static str = "BEGIN IMMEDIATE";
     /// Appended to a SELECT to hold a shared row lock until commit (SQLite has one writer; nothing to add).
     const SHARE_LOCK: &'static str = "";
+    /// Counts the tables named `$1` (0 or 1).
+    const TABLE_EXISTS: &'static str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
+    /// Taken at the start of an ingest transaction: ingests from every node run one at a time,
+    /// so each sees the message keys of all before it (SQLite's write lock already does this).
+    const INGEST_LOCK: Option<&'static str> = None;
 }
 
 crate::sql::sql_store!(SqliteStore, Sqlite);

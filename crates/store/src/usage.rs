@@ -107,18 +107,19 @@ macro_rules! usage_store {
             use $crate::usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
             use $crate::Result;
             use async_trait::async_trait;
-            use chrono::{DateTime, NaiveDate, Utc};
-            use domain::tracking::{Message, MessageKind};
+            use chrono::NaiveDate;
+            use $crate::event_batches::{decode_batch, RecordRef};
+            use domain::tracking::MessageKind;
             use domain::usage::{local_day, Cadence, EventMatch, Feature, FeatureDefinition, FeatureKey, Importance, SeasonWindow, Tz};
             use domain::AccountId;
-            use serde_json::{Map, Value};
+            use serde_json::Value;
             use sqlx::{QueryBuilder, Row};
-            use std::collections::{BTreeMap, BTreeSet, HashMap};
+            use std::collections::{HashMap, HashSet};
 
             const CHUNK: usize = $crate::sql::CHUNK;
             const FEATURE_COLUMNS: &str = "id, key, name, event, match_kind, properties, cadence, season, importance";
-            /// Events re-read per statement when re-deriving rollups.
-            const SCAN_PAGE: i64 = 50_000;
+            /// Event batches re-read per statement when re-deriving rollups.
+            const SCAN_BATCHES: i64 = 20;
 
             fn feature_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Feature> {
                 let corrupt = |detail: String| StoreError::Corrupt { entity: Entity::Feature, detail };
@@ -162,76 +163,99 @@ macro_rules! usage_store {
             }
 
             /// Rollup increments gathered during one transaction, written once at its end in key
-            /// order (so concurrent ingests lock rows in the same order).
+            /// order (so concurrent ingests lock rows in the same order). Keys are grouped by
+            /// account and day so that counting an event allocates nothing once its name was seen.
             pub(super) struct Rollup<'f> {
                 zone: Tz,
                 features: &'f [Feature],
-                events: BTreeMap<(i64, NaiveDate, String), i64>,
-                active: BTreeSet<(i64, NaiveDate, String)>,
-                uses: BTreeMap<(i64, i64, NaiveDate), i64>,
+                events: HashMap<(i64, NaiveDate), HashMap<String, i64>>,
+                active: HashMap<(i64, NaiveDate), HashSet<String>>,
+                anonymous: HashMap<(i64, NaiveDate), HashSet<String>>,
+                uses: HashMap<(i64, i64, NaiveDate), i64>,
+                /// Anonymous ids known to have become a user (alias calls): their activity is the user's.
+                aliases: HashMap<String, String>,
+            }
+
+            fn add_name(set: &mut HashMap<(i64, NaiveDate), HashSet<String>>, key: (i64, NaiveDate), name: &str) {
+                let names = set.entry(key).or_default();
+                if !names.contains(name) {
+                    names.insert(name.to_owned());
+                }
+            }
+
+            /// Every (account, day, name) of a grouped set, in key order.
+            fn sorted_names(set: HashMap<(i64, NaiveDate), HashSet<String>>) -> Vec<(i64, NaiveDate, String)> {
+                let mut rows: Vec<_> = set.into_iter().flat_map(|((a, d), names)| names.into_iter().map(move |n| (a, d, n))).collect();
+                rows.sort_unstable();
+                rows
             }
 
             impl<'f> Rollup<'f> {
                 pub(super) fn new(zone: Tz, features: &'f [Feature]) -> Rollup<'f> {
-                    Rollup { zone, features, events: BTreeMap::new(), active: BTreeSet::new(), uses: BTreeMap::new() }
+                    Rollup {
+                        zone,
+                        features,
+                        events: HashMap::new(),
+                        active: HashMap::new(),
+                        anonymous: HashMap::new(),
+                        uses: HashMap::new(),
+                        aliases: HashMap::new(),
+                    }
                 }
 
-                /// Counts one stored event of `account`; `properties` is only read when a
-                /// feature's property filter needs it.
-                pub(super) fn add(
-                    &mut self,
-                    account: i64,
-                    kind: MessageKind,
-                    user_id: Option<&str>,
-                    event: Option<&str>,
-                    occurred_at: DateTime<Utc>,
-                    properties: impl FnOnce() -> Map<String, Value>,
-                ) {
-                    if !matches!(kind, MessageKind::Track | MessageKind::Page | MessageKind::Screen) {
+                /// Counts one stored event.
+                pub(super) fn add(&mut self, r: &RecordRef<'_>) {
+                    if !matches!(r.kind, MessageKind::Track | MessageKind::Page | MessageKind::Screen) {
                         return;
                     }
-                    let day = local_day(occurred_at, self.zone);
-                    if let Some(user) = user_id {
-                        self.active.insert((account, day, user.to_owned()));
+                    let day = local_day(r.occurred_at, self.zone);
+                    let aliased = r.anonymous_id.and_then(|a| self.aliases.get(a)).map(String::as_str);
+                    match (r.user_id.or(aliased), r.anonymous_id) {
+                        (Some(user), _) => add_name(&mut self.active, (r.account, day), user),
+                        (None, Some(anonymous)) => add_name(&mut self.anonymous, (r.account, day), anonymous),
+                        (None, None) => {}
                     }
-                    let (MessageKind::Track, Some(event)) = (kind, event) else { return };
-                    *self.events.entry((account, day, event.to_owned())).or_default() += 1;
-                    let mut properties = Some(properties);
-                    let mut read: Option<Map<String, Value>> = None;
+                    let (MessageKind::Track, Some(event)) = (r.kind, r.event) else { return };
+                    let counts = self.events.entry((r.account, day)).or_default();
+                    match counts.get_mut(event) {
+                        Some(count) => *count += 1,
+                        None => {
+                            counts.insert(event.to_owned(), 1);
+                        }
+                    }
                     for feature in self.features.iter().filter(|f| f.definition.event.matches(event)) {
-                        let props = match (&read, feature.definition.properties.is_empty()) {
-                            (_, true) => None,
-                            (Some(_), false) => read.as_ref(),
-                            (None, false) => {
-                                read = properties.take().map(|p| p());
-                                read.as_ref()
-                            }
-                        };
-                        if props.is_none_or(|p| feature.definition.matches(event, p)) {
-                            *self.uses.entry((account, feature.id, day)).or_default() += 1;
+                        if feature.definition.properties.is_empty() || feature.definition.matches(event, r.properties) {
+                            *self.uses.entry((r.account, feature.id, day)).or_default() += 1;
                         }
                     }
                 }
 
-                pub(super) fn add_message(&mut self, account: i64, m: &Message) {
-                    self.add(account, m.kind, m.user_id.as_deref(), m.event.as_deref(), m.timestamp, || m.properties.clone());
+                /// Only the anonymous activity of a stored event (its other rollups exist already).
+                pub(super) fn add_anonymous(&mut self, r: &RecordRef<'_>) {
+                    if let (MessageKind::Track | MessageKind::Page | MessageKind::Screen, None, Some(anonymous)) = (r.kind, r.user_id, r.anonymous_id) {
+                        add_name(&mut self.anonymous, (r.account, local_day(r.occurred_at, self.zone)), anonymous);
+                    }
                 }
 
-                /// Counts rows returned by an UPDATE … RETURNING account_id, kind, user_id, event,
-                /// properties, occurred_at (rows still without an account are skipped).
-                pub(super) fn add_rows(&mut self, rows: &[<$db as sqlx::Database>::Row]) -> Result<()> {
-                    for row in rows {
-                        let Some(account) = row.try_get::<Option<i64>, _>("account_id")? else { continue };
-                        let kind: String = row.try_get("kind")?;
-                        let Some(kind) = MessageKind::parse(&kind) else { continue };
-                        let user: Option<String> = row.try_get("user_id")?;
-                        let event: Option<String> = row.try_get("event")?;
-                        let properties: String = row.try_get("properties")?;
-                        self.add(account, kind, user.as_deref(), event.as_deref(), row.try_get("occurred_at")?, || {
-                            serde_json::from_str(&properties).unwrap_or_default()
-                        });
+                /// A user active on an account on a day (an alias call's earlier activity).
+                pub(super) fn add_user_day(&mut self, account: i64, day: NaiveDate, user: &str) {
+                    add_name(&mut self.active, (account, day), user);
+                }
+
+                /// From now on `previous` is `user`: activity this rollup holds for the anonymous
+                /// id becomes the user's, and so does any later event of it.
+                pub(super) fn alias(&mut self, previous: &str, user: &str) {
+                    let moved: Vec<(i64, NaiveDate)> =
+                        self.anonymous.iter_mut().filter_map(|(key, names)| names.remove(previous).then_some(*key)).collect();
+                    for key in moved {
+                        add_name(&mut self.active, key, user);
                     }
-                    Ok(())
+                    self.aliases.insert(previous.to_owned(), user.to_owned());
+                }
+
+                pub(super) fn with_aliases(mut self, aliases: HashMap<String, String>) -> Self {
+                    self.aliases = aliases;
+                    self
                 }
 
                 /// The accounts this rollup adds to.
@@ -239,8 +263,9 @@ macro_rules! usage_store {
                     let mut accounts: Vec<i64> = self
                         .events
                         .keys()
-                        .map(|(a, _, _)| *a)
-                        .chain(self.active.iter().map(|(a, _, _)| *a))
+                        .chain(self.active.keys())
+                        .chain(self.anonymous.keys())
+                        .map(|(a, _)| *a)
                         .collect();
                     accounts.sort_unstable();
                     accounts.dedup();
@@ -248,17 +273,21 @@ macro_rules! usage_store {
                 }
 
                 pub(super) async fn flush(self, tx: &mut sqlx::Transaction<'_, $db>) -> Result<()> {
-                    let events: Vec<_> = self.events.into_iter().collect();
+                    let mut events: Vec<_> = self
+                        .events
+                        .into_iter()
+                        .flat_map(|((a, d), counts)| counts.into_iter().map(move |(e, c)| (a, d, e, c)))
+                        .collect();
+                    events.sort_unstable();
                     for chunk in events.chunks(CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new("INSERT INTO usage_daily (account_id, day, event, count) ");
-                        qb.push_values(chunk, |mut b, ((account, day, event), count)| {
+                        qb.push_values(chunk, |mut b, (account, day, event, count)| {
                             b.push_bind(*account).push_bind(*day).push_bind(event.clone()).push_bind(*count);
                         });
                         qb.push(" ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count");
                         qb.build().execute(&mut **tx).await?;
                     }
-                    let active: Vec<_> = self.active.into_iter().collect();
-                    for chunk in active.chunks(CHUNK) {
+                    for chunk in sorted_names(self.active).chunks(CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new("INSERT INTO end_user_days (account_id, day, user_id) ");
                         qb.push_values(chunk, |mut b, (account, day, user)| {
                             b.push_bind(*account).push_bind(*day).push_bind(user.clone());
@@ -266,7 +295,16 @@ macro_rules! usage_store {
                         qb.push(" ON CONFLICT (account_id, day, user_id) DO NOTHING");
                         qb.build().execute(&mut **tx).await?;
                     }
-                    let uses: Vec<_> = self.uses.into_iter().collect();
+                    for chunk in sorted_names(self.anonymous).chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO anonymous_days (account_id, day, anonymous_id) ");
+                        qb.push_values(chunk, |mut b, (account, day, anonymous)| {
+                            b.push_bind(*account).push_bind(*day).push_bind(anonymous.clone());
+                        });
+                        qb.push(" ON CONFLICT (anonymous_id, account_id, day) DO NOTHING");
+                        qb.build().execute(&mut **tx).await?;
+                    }
+                    let mut uses: Vec<_> = self.uses.into_iter().collect();
+                    uses.sort_unstable();
                     for chunk in uses.chunks(CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new("INSERT INTO feature_usage_daily (account_id, feature_id, day, uses) ");
                         qb.push_values(chunk, |mut b, ((account, feature, day), uses)| {
@@ -281,36 +319,39 @@ macro_rules! usage_store {
                 }
             }
 
-            /// Re-reads attributed events (all of them, or those `only` could match) page by page
-            /// into a rollup. `only` narrows the scan to a feature's event names.
+            /// Every alias call's previous id and the user it became.
+            pub(super) async fn all_aliases(tx: &mut sqlx::Transaction<'_, $db>) -> Result<HashMap<String, String>> {
+                let rows = sqlx::query("SELECT previous_id, user_id FROM aliases").fetch_all(&mut **tx).await?;
+                rows.iter().map(|row| Ok((row.try_get("previous_id")?, row.try_get("user_id")?))).collect()
+            }
+
+            /// Re-reads the stored batches page by page into a rollup, skipping events of deleted
+            /// accounts. `only` narrows the scan to a feature's events.
             async fn scan_events(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 rollup: &mut Rollup<'_>,
                 only: Option<&EventMatch>,
             ) -> Result<()> {
+                let accounts: HashSet<i64> =
+                    sqlx::query_scalar("SELECT id FROM accounts").fetch_all(&mut **tx).await?.into_iter().collect();
                 let mut after: i64 = 0;
                 loop {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "SELECT id, account_id, kind, user_id, event, properties, occurred_at FROM usage_events \
-                         WHERE account_id IS NOT NULL AND id > ",
-                    );
-                    qb.push_bind(after);
-                    match only {
-                        Some(EventMatch::Exact(name)) => {
-                            qb.push(" AND kind = 'track' AND event = ").push_bind(name.clone());
-                        }
-                        Some(EventMatch::Prefix(prefix)) => {
-                            qb.push(" AND kind = 'track' AND event LIKE ")
-                                .push_bind(format!("{}%", $crate::sql::like_escape(prefix)))
-                                .push(" ESCAPE '\\'");
-                        }
-                        None => {}
-                    }
-                    qb.push(" ORDER BY id LIMIT ").push_bind(SCAN_PAGE);
-                    let rows = qb.build().fetch_all(&mut **tx).await?;
+                    let rows = sqlx::query("SELECT id, payload FROM event_batches WHERE id > $1 ORDER BY id LIMIT $2")
+                        .bind(after)
+                        .bind(SCAN_BATCHES)
+                        .fetch_all(&mut **tx)
+                        .await?;
                     let Some(last) = rows.last() else { return Ok(()) };
                     after = last.try_get("id")?;
-                    rollup.add_rows(&rows)?;
+                    for row in &rows {
+                        let payload: String = row.try_get("payload")?;
+                        for record in decode_batch(row.try_get("id")?, &payload)? {
+                            let wanted = only.is_none_or(|m| record.kind == MessageKind::Track && record.event.as_deref().is_some_and(|e| m.matches(e)));
+                            if wanted && accounts.contains(&record.account) {
+                                rollup.add(&record.as_ref());
+                            }
+                        }
+                    }
                 }
             }
 
@@ -323,6 +364,7 @@ macro_rules! usage_store {
                 // Only the feature's uses are re-derived; event counts and activity stand.
                 rollup.events.clear();
                 rollup.active.clear();
+                rollup.anonymous.clear();
                 rollup.flush(tx).await
             }
 
@@ -467,10 +509,11 @@ macro_rules! usage_store {
                     let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
                     lock_catalog(&mut tx).await?;
                     let features = catalog_for_ingest(&mut tx).await?;
-                    for table in ["usage_daily", "end_user_days", "feature_usage_daily"] {
+                    for table in ["usage_daily", "end_user_days", "anonymous_days", "feature_usage_daily"] {
                         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
                     }
-                    let mut rollup = Rollup::new(zone, &features);
+                    let aliases = all_aliases(&mut tx).await?;
+                    let mut rollup = Rollup::new(zone, &features).with_aliases(aliases);
                     scan_events(&mut tx, &mut rollup, None).await?;
                     rollup.flush(&mut tx).await?;
                     tx.commit().await?;

@@ -141,6 +141,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::Task => Text::new("タスク", "task"),
         Entity::OnboardingTemplate => Text::new("オンボーディングテンプレート", "onboarding template"),
         Entity::OnboardingPlan => Text::new("オンボーディングプラン", "onboarding plan"),
+        Entity::Event => Text::new("利用イベント", "usage event"),
     };
     text.pick(lang)
 }

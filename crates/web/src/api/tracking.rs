@@ -115,9 +115,11 @@ async fn receive(
         }
     };
     let batch = kind.is_none();
+    // No message can be over the limit when the whole body is not.
+    let may_be_too_large = bytes.len() > MAX_MESSAGE_BYTES;
     let mut messages = Vec::with_capacity(raw_messages.len());
     for (index, raw) in raw_messages.into_iter().enumerate() {
-        let size = serde_json::to_vec(&raw).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = if may_be_too_large { serde_json::to_vec(&raw).map(|v| v.len()).unwrap_or(usize::MAX) } else { 0 };
         if size > MAX_MESSAGE_BYTES {
             let which = if batch { format!("batch[{index}]") } else { "the message".into() };
             return Err(ApiError::TooLarge {
