@@ -1347,7 +1347,14 @@ macro_rules! sql_store {
                         }
                     }
                     if let Some(person) = person {
-                        seen_people.entry(person.to_owned()).or_insert_with(|| PersonSeen::new(m.timestamp)).add(m, &group_of, person);
+                        match seen_people.get_mut(person) {
+                            Some(seen) => seen.add(m, &group_of, person),
+                            None => {
+                                let mut seen = PersonSeen::new(m.timestamp);
+                                seen.add(m, &group_of, person);
+                                seen_people.insert(person.to_owned(), seen);
+                            }
+                        }
                         if account.is_none() {
                             account = group_of.get(person).copied();
                         }

@@ -215,3 +215,71 @@ async fn a_new_time_zone_rebuilds_the_rollups_on_its_days() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn events_stored_one_per_row_by_an_older_version_are_moved_into_batches_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kizuna.db");
+    let store = store::SqliteStore::open(&path).await.unwrap();
+    let account = store.create_account(&store::testing::account_input("ACC-1", "Acme")).await.unwrap();
+    drop(store);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE usage_events (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, \
+         account_id INTEGER, user_id TEXT, anonymous_id TEXT, event TEXT, properties TEXT NOT NULL, context TEXT NOT NULL, \
+         occurred_at TEXT NOT NULL, received_at TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (id, account, user) in [("old-1", Some(account.id.0), "u1"), ("old-2", None, "u2")] {
+        sqlx::query(
+            "INSERT INTO usage_events (message_id, kind, account_id, user_id, event, properties, context, occurred_at, received_at) \
+             VALUES ($1, 'track', $2, $3, 'Login', '{\"plan\":\"pro\"}', '{}', '2026-11-01T09:00:00+00:00', '2026-11-01T09:00:01+00:00')",
+        )
+        .bind(id)
+        .bind(account)
+        .bind(user)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = store::SqliteStore::open(&path).await.unwrap();
+    let stored = store.events(None, 10).await.unwrap();
+    let summary: Vec<_> = stored.iter().map(|e| (e.message_id.as_str(), e.account_id)).collect();
+    assert_eq!(summary, [("old-1", Some(account.id)), ("old-2", None)]);
+    let again = [track("old-1", "u1", "Login", "2026-11-01T09:00:00Z", json!({}))];
+    let counts = store.ingest(&again, Utc::now(), false, TOKYO).await.unwrap();
+    assert_eq!(counts.duplicates, 1, "moved message ids still deduplicate");
+    drop(store);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'usage_events'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tables, 0, "the old table is gone");
+}
+
+#[tokio::test]
+async fn a_message_stored_by_another_process_is_a_duplicate_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kizuna.db");
+    let first = store::SqliteStore::open(&path).await.unwrap();
+    let second = store::SqliteStore::open(&path).await.unwrap();
+    let message = [track("shared-1", "u1", "Login", "2026-11-01T09:00:00Z", json!({}))];
+    let warm = [track("other", "u1", "Login", "2026-11-01T09:00:00Z", json!({}))];
+    assert_eq!(
+        second.ingest(&warm, Utc::now(), false, TOKYO).await.unwrap().stored,
+        1,
+        "second has read the batches once"
+    );
+    assert_eq!(first.ingest(&message, Utc::now(), false, TOKYO).await.unwrap().stored, 1);
+    let counts = second.ingest(&message, Utc::now(), false, TOKYO).await.unwrap();
+    assert_eq!(
+        (counts.stored, counts.duplicates),
+        (0, 1),
+        "the batch committed by the first store is read before deciding"
+    );
+}
