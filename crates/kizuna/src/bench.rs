@@ -284,8 +284,11 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// One generated track message: 1,000 users spread over 100 accounts.
+/// One generated track message: 1,000 users spread over 100 accounts, 100 events a second (each
+/// user every 10 seconds), so end users' last-seen times keep moving.
 fn generated_event(n: usize) -> serde_json::Value {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-01T09:00:00Z").unwrap_or_default();
+    let timestamp = start + chrono::TimeDelta::milliseconds(10 * n as i64);
     serde_json::json!({
         "type": "track",
         "userId": format!("user-{}", n % 1000),
@@ -293,7 +296,7 @@ fn generated_event(n: usize) -> serde_json::Value {
         "messageId": format!("bench-{n}"),
         "context": {"groupId": format!("ACC-{:06}", n % 100 + 1)},
         "properties": {"employees": n % 500},
-        "timestamp": "2026-11-01T09:00:00Z"
+        "timestamp": timestamp.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     })
 }
 
@@ -325,7 +328,8 @@ async fn ingest(
             serde_json::json!({"batch": chunk.iter().map(|n| generated_event(*n)).collect::<Vec<_>>()}).to_string()
         })
         .collect();
-    let bodies = Arc::new(std::sync::Mutex::new(bodies));
+    // Clients pop from the end: reversed, they send the oldest events first, as real clients do.
+    let bodies = Arc::new(std::sync::Mutex::new(bodies.into_iter().rev().collect::<Vec<_>>()));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..clients.max(1) {

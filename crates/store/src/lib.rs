@@ -6,6 +6,7 @@
 mod error;
 mod event_batches;
 mod health;
+mod ingest_memory;
 pub mod onboarding;
 pub mod playbooks;
 mod postgres;

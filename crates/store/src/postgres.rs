@@ -1,13 +1,13 @@
 //! PostgreSQL: for teams, larger data and several app nodes sharing one database.
 
-use crate::event_batches::RecentMessages;
+use crate::ingest_memory::IngestMemory;
 use crate::{Backend, Result};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
 pub struct PostgresStore {
-    /// Message keys stored recently, for deduplication; held for the length of an ingest.
-    recent: tokio::sync::Mutex<RecentMessages>,
+    /// Recent message keys and cached end users; held for the length of an ingest.
+    memory: tokio::sync::Mutex<IngestMemory>,
     pool: Pool<Postgres>,
 }
 
@@ -16,7 +16,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         adopt_row_events(&pool).await?;
-        Ok(PostgresStore { pool, recent: Default::default() })
+        Ok(PostgresStore { pool, memory: Default::default() })
     }
 
     const BACKEND: Backend = Backend::Postgres;
@@ -27,6 +27,17 @@ impl PostgresStore {
     /// Counts the tables named `$1` (0 or 1).
     const TABLE_EXISTS: &'static str =
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1";
+    /// Selects the rows of a JSON array of arrays bound as `$1`, one column per element, cast
+    /// to `types`. Bulk statements bind one text instead of a parameter per value, so their SQL
+    /// is the same each time and stays prepared.
+    fn json_rows(types: &[&str]) -> String {
+        let columns: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("(r ->> {i})::{t}")).collect();
+        format!("SELECT {} FROM json_array_elements($1::json) AS r WHERE true", columns.join(", "))
+    }
+    /// Selects the values of a JSON array bound as `$1`, cast to `pg_type`.
+    fn json_values(pg_type: &str) -> String {
+        format!("SELECT json_array_elements_text($1::json)::{pg_type}")
+    }
     /// Taken at the start of an ingest transaction: ingests from every node run one at a time,
     /// so each sees the message keys of all before it (SQLite's write lock already does this).
     const INGEST_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7301004)");

@@ -14,6 +14,12 @@ use std::str::FromStr;
 /// Rows per multi-row statement: below both backends' bind-parameter limits.
 pub(crate) const CHUNK: usize = 1000;
 
+/// A time as sqlx writes it to SQLite (RFC 3339 with `+00:00`), which PostgreSQL also reads.
+/// Times bound inside a JSON text must compare, as text on SQLite, with those sqlx stored.
+pub(crate) fn sql_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, external_id, name, domain, industry, region, employees, tier, touch_model, stage, \
      owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, mrr_hundredths, \
@@ -74,8 +80,10 @@ macro_rules! sql_store {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
             billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, ticket_priority, ticket_status,
-            timeline_kind, touch_model, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
+            timeline_kind, touch_model, sql_time, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
+        use $crate::ingest_memory::KnownPerson;
+        use $crate::event_batches::RecentMessages;
         use $crate::event_batches::{decode_batch, encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
         use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{Message, MessageKind};
@@ -422,28 +430,22 @@ macro_rules! sql_store {
             }
         }
 
-        /// Runs `SELECT <columns> FROM <table> WHERE <column> IN (...)` in chunks.
-        async fn select_in<'c, E, T: Clone + Send + 'static>(
+        /// Runs `SELECT <columns> FROM <table> WHERE <column> IN (<values>)`, the values bound as one
+        /// JSON array (`pg_type` is their PostgreSQL type), so the statement stays prepared.
+        async fn select_in<'c, E, T: serde::Serialize>(
             executor: &mut E,
             sql_prefix: &str,
             values: &[T],
-            push: fn(&mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
+            pg_type: &str,
         ) -> Result<Vec<DbRow>>
         where
             for<'e> &'e mut E: sqlx::Executor<'e, Database = $db>,
         {
-            let mut rows = Vec::new();
-            for chunk in values.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<$db>::new(sql_prefix);
-                qb.push(" (");
-                let mut separated = qb.separated(", ");
-                for value in chunk {
-                    push(&mut separated, value.clone());
-                }
-                separated.push_unseparated(")");
-                rows.extend(qb.build().fetch_all(&mut *executor).await?);
+            if values.is_empty() {
+                return Ok(Vec::new());
             }
-            Ok(rows)
+            let values = serde_json::to_string(values).expect("strings and integers always serialize");
+            Ok(sqlx::query(&format!("{sql_prefix} ({})", <$store>::json_values(pg_type))).bind(values).fetch_all(&mut *executor).await?)
         }
 
         /// Kizuna's ids of the accounts with these external ids (those that exist), keyed by external id.
@@ -456,19 +458,13 @@ macro_rules! sql_store {
         {
             let wanted: Vec<String> = externals.map(ExternalId::to_string).collect::<HashSet<_>>().into_iter().collect();
             let mut ids = HashMap::new();
-            for row in select_in(executor, "SELECT id, external_id FROM accounts WHERE external_id IN", &wanted, bind_text).await? {
+            for row in select_in(executor, "SELECT id, external_id FROM accounts WHERE external_id IN", &wanted, "text").await? {
                 ids.insert(row.try_get("external_id")?, AccountId(row.try_get("id")?));
             }
             Ok(ids)
         }
 
-        fn bind_text(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, value: String) {
-            b.push_bind(value);
-        }
 
-        fn bind_id(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, value: i64) {
-            b.push_bind(value);
-        }
 
         const TOKEN_COLUMNS: &str = "id, user_id, name, scope, prefix, created_at, last_used_at, revoked_at";
         const WRITE_KEY_COLUMNS: &str = "id, name, prefix, created_by, created_at, revoked_at";
@@ -578,7 +574,7 @@ macro_rules! sql_store {
             ))
             .execute(&mut *tx)
             .await?;
-            rollup.flush(&mut tx).await?;
+            rollup.flush(&mut tx, &HashSet::new()).await?;
             sqlx::query("DROP TABLE usage_events").execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -743,7 +739,8 @@ macro_rules! sql_store {
 
         /// Brings the in-memory index of recent message keys up to date with the batches other
         /// processes committed; called inside an ingest transaction, after its lock is taken.
-        async fn catch_up(tx: &mut sqlx::Transaction<'_, $db>, recent: &mut RecentMessages, now: DateTime<Utc>) -> Result<()> {
+        /// Whether there were any.
+        async fn catch_up(tx: &mut sqlx::Transaction<'_, $db>, recent: &mut RecentMessages, now: DateTime<Utc>) -> Result<bool> {
             let rows = sqlx::query(
                 "SELECT id, received_at, message_keys FROM event_batches WHERE id > $1 AND received_at >= $2 ORDER BY id",
             )
@@ -754,12 +751,13 @@ macro_rules! sql_store {
             for row in &rows {
                 recent.add(row.try_get("id")?, row.try_get("received_at")?, &row.try_get::<Vec<u8>, _>("message_keys")?);
             }
-            if recent.last_batch() == 0 {
+            let first = recent.last_batch() == 0;
+            if first {
                 let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM event_batches").fetch_one(&mut **tx).await?;
                 recent.add(newest.unwrap_or(0), now, &[]);
             }
             recent.forget_before(now);
-            Ok(())
+            Ok(first || !rows.is_empty())
         }
 
         /// Writes one ingest transaction's batch row: its attributed records and the keys of every
@@ -782,32 +780,247 @@ macro_rules! sql_store {
             .await?)
         }
 
-        async fn upsert_people(tx: &mut sqlx::Transaction<'_, $db>, people: HashMap<String, PersonSeen>) -> Result<()> {
-            let people: Vec<(String, PersonSeen)> = people.into_iter().collect();
-            for chunk in people.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<$db>::new(
-                    "INSERT INTO end_users (user_id, account_id, email, name, role, traits, first_seen, last_seen) ",
+        /// Writes the end users an ingest saw whose rows change (see `KnownPerson::needs_writing`);
+        /// returns their rows as now stored, for the cache once committed.
+        async fn upsert_people(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            people: HashMap<String, PersonSeen>,
+            known: &HashMap<String, KnownPerson>,
+        ) -> Result<Vec<(String, KnownPerson)>> {
+            let mut rows = Vec::new();
+            let mut stored = Vec::new();
+            for (person, seen) in people {
+                let before = known.get(&person);
+                let next = KnownPerson {
+                    account: seen.account.or(before.and_then(|k| k.account)),
+                    email: seen.email.or_else(|| before.and_then(|k| k.email.clone())),
+                    name: seen.name.or_else(|| before.and_then(|k| k.name.clone())),
+                    role: seen.role.or_else(|| before.and_then(|k| k.role.clone())),
+                    first_seen: before.map_or(seen.first, |k| k.first_seen.min(seen.first)),
+                    last_seen: before.map_or(seen.last, |k| k.last_seen.max(seen.last)),
+                };
+                if before.is_some_and(|k| !k.needs_writing(&next)) {
+                    continue;
+                }
+                let traits = serde_json::Value::Object(seen.traits).to_string();
+                rows.push((
+                    person.clone(),
+                    next.account,
+                    next.email.clone(),
+                    next.name.clone(),
+                    next.role.clone(),
+                    traits,
+                    sql_time(next.first_seen),
+                    sql_time(next.last_seen),
+                ));
+                stored.push((person, next));
+            }
+            if rows.is_empty() {
+                return Ok(stored);
+            }
+            sqlx::query(&format!(
+                "INSERT INTO end_users (user_id, account_id, email, name, role, traits, first_seen, last_seen) {} \
+                 ON CONFLICT (user_id) DO UPDATE SET account_id = COALESCE(excluded.account_id, end_users.account_id), \
+                 email = COALESCE(excluded.email, end_users.email), name = COALESCE(excluded.name, end_users.name), \
+                 role = COALESCE(excluded.role, end_users.role), \
+                 first_seen = CASE WHEN excluded.first_seen < end_users.first_seen THEN excluded.first_seen ELSE end_users.first_seen END, \
+                 last_seen = CASE WHEN excluded.last_seen > end_users.last_seen THEN excluded.last_seen ELSE end_users.last_seen END",
+                <$store>::json_rows(&["text", "bigint", "text", "text", "text", "text", "timestamptz", "timestamptz"])
+            ))
+            .bind(serde_json::to_string(&rows).expect("strings and integers always serialize"))
+            .execute(&mut **tx)
+            .await?;
+            Ok(stored)
+        }
+
+        /// Reads the stored rows of end users the cache does not hold.
+        async fn read_people(tx: &mut sqlx::Transaction<'_, $db>, people: &[String], known: &mut HashMap<String, KnownPerson>) -> Result<()> {
+            let unknown: Vec<&String> = people.iter().filter(|p| !known.contains_key(*p)).collect();
+            let sql = "SELECT user_id, account_id, email, name, role, first_seen, last_seen FROM end_users WHERE user_id IN";
+            for row in select_in(&mut **tx, sql, &unknown, "text").await? {
+                known.insert(
+                    row.try_get("user_id")?,
+                    KnownPerson {
+                        account: row.try_get("account_id")?,
+                        email: row.try_get("email")?,
+                        name: row.try_get("name")?,
+                        role: row.try_get("role")?,
+                        first_seen: row.try_get("first_seen")?,
+                        last_seen: row.try_get("last_seen")?,
+                    },
                 );
-                qb.push_values(chunk, |mut b, (person, seen)| {
-                    b.push_bind(person.clone())
-                        .push_bind(seen.account)
-                        .push_bind(seen.email.clone())
-                        .push_bind(seen.name.clone())
-                        .push_bind(seen.role.clone())
-                        .push_bind(serde_json::Value::Object(seen.traits.clone()).to_string())
-                        .push_bind(seen.first)
-                        .push_bind(seen.last);
-                });
-                qb.push(
-                    " ON CONFLICT (user_id) DO UPDATE SET account_id = COALESCE(excluded.account_id, end_users.account_id), \
-                     email = COALESCE(excluded.email, end_users.email), name = COALESCE(excluded.name, end_users.name), \
-                     role = COALESCE(excluded.role, end_users.role), \
-                     first_seen = CASE WHEN excluded.first_seen < end_users.first_seen THEN excluded.first_seen ELSE end_users.first_seen END, \
-                     last_seen = CASE WHEN excluded.last_seen > end_users.last_seen THEN excluded.last_seen ELSE end_users.last_seen END",
-                );
-                qb.build().execute(&mut **tx).await?;
             }
             Ok(())
+        }
+
+        /// `Store::ingest`, with what this store remembers from its earlier ingests (the caller
+        /// forgets it if this fails).
+        async fn ingest_remembering(
+            pool: &sqlx::Pool<$db>,
+            memory: &mut IngestMemory,
+            messages: &[Message],
+            received_at: DateTime<Utc>,
+            create_accounts: bool,
+            zone: domain::usage::Tz,
+        ) -> Result<IngestCounts> {
+            let mut tx = pool.begin_with(<$store>::WRITE_BEGIN).await?;
+            if let Some(lock) = <$store>::INGEST_LOCK {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let foreign = catch_up(&mut tx, &mut memory.recent, received_at).await?;
+            let (version, features) = usage_sql::catalog_for_ingest(&mut tx).await?;
+            memory.check(foreign, version);
+            let mut counts = IngestCounts::default();
+            fn person_of(m: &Message) -> Option<&str> {
+                m.user_id.as_deref().or(m.anonymous_id.as_deref())
+            }
+
+            let mut new_keys = Vec::with_capacity(messages.len());
+            let mut in_call = HashSet::with_capacity(messages.len());
+            let recent = &memory.recent;
+            let new: Vec<bool> = messages
+                .iter()
+                .map(|m| {
+                    let key = message_key(&m.message_id);
+                    let new = !recent.contains(key) && in_call.insert(key);
+                    if new {
+                        new_keys.push(key);
+                    }
+                    new
+                })
+                .collect();
+            // Set-based lookups first: accounts by group id, people's groups, anonymous ids' users.
+            let groups: Vec<String> = messages.iter().filter_map(|m| m.group_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+            let mut accounts: HashMap<String, i64> = HashMap::new();
+            for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &groups, "text").await? {
+                accounts.insert(row.try_get("external_id")?, row.try_get("id")?);
+            }
+            let people: Vec<String> = messages.iter().filter_map(|m| person_of(m).map(str::to_owned)).collect::<HashSet<_>>().into_iter().collect();
+            read_people(&mut tx, &people, &mut memory.people).await?;
+            let mut group_of: HashMap<String, i64> =
+                people.iter().filter_map(|p| memory.people.get(p).and_then(|k| k.account).map(|a| (p.clone(), a))).collect();
+            let anonymous: Vec<String> = messages
+                .iter()
+                .filter(|m| m.user_id.is_none())
+                .filter_map(|m| m.anonymous_id.clone())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let mut aliases: HashMap<String, String> = HashMap::new();
+            for row in select_in(&mut *tx, "SELECT previous_id, user_id FROM aliases WHERE previous_id IN", &anonymous, "text").await? {
+                aliases.insert(row.try_get("previous_id")?, row.try_get("user_id")?);
+            }
+            let mut rollup = usage_sql::Rollup::new(zone, &features).with_aliases(aliases);
+
+            let mut batch = BatchWriter::default();
+            let mut pending: Vec<&Message> = Vec::new();
+            let mut seen_people: HashMap<String, PersonSeen> = HashMap::new();
+            // Events of this call still without an account, by person: a later group call attributes them.
+            let mut waiting: HashMap<String, usize> = HashMap::new();
+            for (m, new) in messages.iter().zip(new) {
+                if !new {
+                    counts.duplicates += 1;
+                    continue;
+                }
+                let person = person_of(m);
+                let mut account = m.group_id.as_ref().and_then(|g| accounts.get(g).copied());
+                if matches!(m.kind, MessageKind::Group | MessageKind::Alias) {
+                    // They attribute stored events, which must include every earlier one of this call.
+                    insert_unattributed(&mut tx, &mut pending, received_at).await?;
+                }
+                if m.kind == MessageKind::Group {
+                    if let (None, Some(group), true) = (account, &m.group_id, create_accounts) {
+                        let id = create_tracked_account(&mut tx, group, m, received_at).await?;
+                        accounts.insert(group.clone(), id);
+                        account = Some(id);
+                        counts.accounts_created += 1;
+                    }
+                    if let Some(id) = account {
+                        apply_group_traits(&mut tx, id, m).await?;
+                        if let Some(person) = person {
+                            group_of.insert(person.to_owned(), id);
+                            waiting.remove(person);
+                            attribute_person(&mut tx, person, id, None, &mut batch, &mut rollup).await?;
+                        }
+                    }
+                }
+                if let Some(person) = person {
+                    match seen_people.get_mut(person) {
+                        Some(seen) => seen.add(m, &group_of, person),
+                        None => {
+                            let mut seen = PersonSeen::new(m.timestamp);
+                            seen.add(m, &group_of, person);
+                            seen_people.insert(person.to_owned(), seen);
+                        }
+                    }
+                    if account.is_none() {
+                        account = group_of.get(person).copied();
+                    }
+                }
+                if let (MessageKind::Alias, Some(previous), Some(user)) = (m.kind, &m.previous_id, &m.user_id) {
+                    // The previous id's activity on accounts becomes the user's; its events
+                    // without an account are attributed now, or wait as the user's.
+                    sqlx::query("INSERT INTO aliases (previous_id, user_id) VALUES ($1, $2) ON CONFLICT (previous_id) DO UPDATE SET user_id = excluded.user_id")
+                        .bind(previous.as_str())
+                        .bind(user.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    rollup.alias(previous, user);
+                    let days = sqlx::query(
+                        "DELETE FROM anonymous_days WHERE anonymous_id = $1 RETURNING account_id, day",
+                    )
+                    .bind(previous.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let known = sqlx::query("SELECT account_id, day FROM end_user_days WHERE user_id = $1")
+                        .bind(previous.as_str())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for row in days.iter().chain(&known) {
+                        rollup.add_user_day(row.try_get("account_id")?, row.try_get("day")?, user);
+                    }
+                    match account {
+                        Some(id) => attribute_person(&mut tx, previous, id, Some(user), &mut batch, &mut rollup).await?,
+                        None => {
+                            sqlx::query(
+                                "UPDATE unattributed_events SET user_id = $1 WHERE user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)",
+                            )
+                            .bind(user.as_str())
+                            .bind(previous.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                }
+                counts.stored += 1;
+                match account {
+                    Some(account) => {
+                        let record = RecordRef::of(m, account);
+                        rollup.add(&record);
+                        batch.push(&record);
+                    }
+                    None => {
+                        if let Some(person) = person {
+                            *waiting.entry(person.to_owned()).or_default() += 1;
+                        }
+                        pending.push(m);
+                    }
+                }
+            }
+            insert_unattributed(&mut tx, &mut pending, received_at).await?;
+            let keys = encode_keys(&new_keys);
+            let stored = if new_keys.is_empty() { None } else { Some(insert_batch(&mut tx, batch, &keys, received_at).await?) };
+            let people = upsert_people(&mut tx, seen_people, &memory.people).await?;
+            counts.accounts = rollup.accounts();
+            let days = rollup.flush(&mut tx, &memory.active_days).await?;
+            counts.unattributed = waiting.values().sum();
+            tx.commit().await?;
+            if let Some(id) = stored {
+                memory.recent.add(id, received_at, &keys);
+            }
+            memory.people.extend(people);
+            memory.active_days.extend(days);
+            Ok(counts)
         }
 
         #[async_trait]
@@ -1263,164 +1476,12 @@ macro_rules! sql_store {
                 create_accounts: bool,
                 zone: domain::usage::Tz,
             ) -> Result<IngestCounts> {
-                let mut recent = self.recent.lock().await;
-                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
-                if let Some(lock) = Self::INGEST_LOCK {
-                    sqlx::query(lock).execute(&mut *tx).await?;
+                let mut memory = self.memory.lock().await;
+                let stored = ingest_remembering(&self.pool, &mut memory, messages, received_at, create_accounts, zone).await;
+                if stored.is_err() {
+                    memory.forget();
                 }
-                catch_up(&mut tx, &mut recent, received_at).await?;
-                let features = usage_sql::catalog_for_ingest(&mut tx).await?;
-                let mut counts = IngestCounts::default();
-                fn person_of(m: &Message) -> Option<&str> {
-                    m.user_id.as_deref().or(m.anonymous_id.as_deref())
-                }
-
-                let mut new_keys = Vec::with_capacity(messages.len());
-                let mut in_call = HashSet::with_capacity(messages.len());
-                let new: Vec<bool> = messages
-                    .iter()
-                    .map(|m| {
-                        let key = message_key(&m.message_id);
-                        let new = !recent.contains(key) && in_call.insert(key);
-                        if new {
-                            new_keys.push(key);
-                        }
-                        new
-                    })
-                    .collect();
-                // Set-based lookups first: accounts by group id, people's groups, anonymous ids' users.
-                let groups: Vec<String> = messages.iter().filter_map(|m| m.group_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-                let mut accounts: HashMap<String, i64> = HashMap::new();
-                for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &groups, bind_text).await? {
-                    accounts.insert(row.try_get("external_id")?, row.try_get("id")?);
-                }
-                let people: Vec<String> = messages.iter().filter_map(|m| person_of(m).map(str::to_owned)).collect::<HashSet<_>>().into_iter().collect();
-                let mut group_of: HashMap<String, i64> = HashMap::new();
-                for row in select_in(&mut *tx, "SELECT user_id, account_id FROM end_users WHERE user_id IN", &people, bind_text).await? {
-                    if let Some(account) = row.try_get::<Option<i64>, _>("account_id")? {
-                        group_of.insert(row.try_get("user_id")?, account);
-                    }
-                }
-                let anonymous: Vec<String> = messages
-                    .iter()
-                    .filter(|m| m.user_id.is_none())
-                    .filter_map(|m| m.anonymous_id.clone())
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect();
-                let mut aliases: HashMap<String, String> = HashMap::new();
-                for row in select_in(&mut *tx, "SELECT previous_id, user_id FROM aliases WHERE previous_id IN", &anonymous, bind_text).await? {
-                    aliases.insert(row.try_get("previous_id")?, row.try_get("user_id")?);
-                }
-                let mut rollup = usage_sql::Rollup::new(zone, &features).with_aliases(aliases);
-
-                let mut batch = BatchWriter::default();
-                let mut pending: Vec<&Message> = Vec::new();
-                let mut seen_people: HashMap<String, PersonSeen> = HashMap::new();
-                // Events of this call still without an account, by person: a later group call attributes them.
-                let mut waiting: HashMap<String, usize> = HashMap::new();
-                for (m, new) in messages.iter().zip(new) {
-                    if !new {
-                        counts.duplicates += 1;
-                        continue;
-                    }
-                    let person = person_of(m);
-                    let mut account = m.group_id.as_ref().and_then(|g| accounts.get(g).copied());
-                    if matches!(m.kind, MessageKind::Group | MessageKind::Alias) {
-                        // They attribute stored events, which must include every earlier one of this call.
-                        insert_unattributed(&mut tx, &mut pending, received_at).await?;
-                    }
-                    if m.kind == MessageKind::Group {
-                        if let (None, Some(group), true) = (account, &m.group_id, create_accounts) {
-                            let id = create_tracked_account(&mut tx, group, m, received_at).await?;
-                            accounts.insert(group.clone(), id);
-                            account = Some(id);
-                            counts.accounts_created += 1;
-                        }
-                        if let Some(id) = account {
-                            apply_group_traits(&mut tx, id, m).await?;
-                            if let Some(person) = person {
-                                group_of.insert(person.to_owned(), id);
-                                waiting.remove(person);
-                                attribute_person(&mut tx, person, id, None, &mut batch, &mut rollup).await?;
-                            }
-                        }
-                    }
-                    if let Some(person) = person {
-                        match seen_people.get_mut(person) {
-                            Some(seen) => seen.add(m, &group_of, person),
-                            None => {
-                                let mut seen = PersonSeen::new(m.timestamp);
-                                seen.add(m, &group_of, person);
-                                seen_people.insert(person.to_owned(), seen);
-                            }
-                        }
-                        if account.is_none() {
-                            account = group_of.get(person).copied();
-                        }
-                    }
-                    if let (MessageKind::Alias, Some(previous), Some(user)) = (m.kind, &m.previous_id, &m.user_id) {
-                        // The previous id's activity on accounts becomes the user's; its events
-                        // without an account are attributed now, or wait as the user's.
-                        sqlx::query("INSERT INTO aliases (previous_id, user_id) VALUES ($1, $2) ON CONFLICT (previous_id) DO UPDATE SET user_id = excluded.user_id")
-                            .bind(previous.as_str())
-                            .bind(user.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                        rollup.alias(previous, user);
-                        let days = sqlx::query(
-                            "DELETE FROM anonymous_days WHERE anonymous_id = $1 RETURNING account_id, day",
-                        )
-                        .bind(previous.as_str())
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        let known = sqlx::query("SELECT account_id, day FROM end_user_days WHERE user_id = $1")
-                            .bind(previous.as_str())
-                            .fetch_all(&mut *tx)
-                            .await?;
-                        for row in days.iter().chain(&known) {
-                            rollup.add_user_day(row.try_get("account_id")?, row.try_get("day")?, user);
-                        }
-                        match account {
-                            Some(id) => attribute_person(&mut tx, previous, id, Some(user), &mut batch, &mut rollup).await?,
-                            None => {
-                                sqlx::query(
-                                    "UPDATE unattributed_events SET user_id = $1 WHERE user_id = $2 OR (user_id IS NULL AND anonymous_id = $2)",
-                                )
-                                .bind(user.as_str())
-                                .bind(previous.as_str())
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                        }
-                    }
-                    counts.stored += 1;
-                    match account {
-                        Some(account) => {
-                            let record = RecordRef::of(m, account);
-                            rollup.add(&record);
-                            batch.push(&record);
-                        }
-                        None => {
-                            if let Some(person) = person {
-                                *waiting.entry(person.to_owned()).or_default() += 1;
-                            }
-                            pending.push(m);
-                        }
-                    }
-                }
-                insert_unattributed(&mut tx, &mut pending, received_at).await?;
-                let keys = encode_keys(&new_keys);
-                let stored = if new_keys.is_empty() { None } else { Some(insert_batch(&mut tx, batch, &keys, received_at).await?) };
-                upsert_people(&mut tx, seen_people).await?;
-                counts.accounts = rollup.accounts();
-                rollup.flush(&mut tx).await?;
-                counts.unattributed = waiting.values().sum();
-                tx.commit().await?;
-                if let Some(id) = stored {
-                    recent.add(id, received_at, &keys);
-                }
-                Ok(counts)
+                stored
             }
 
             async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>> {
@@ -1537,10 +1598,14 @@ macro_rules! sql_store {
             }
 
             async fn delete_account(&self, id: AccountId) -> Result<()> {
-                let result = sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
+                // Ingests remember end users' accounts; a new usage version makes them forget.
+                usage_sql::lock_catalog(&mut tx).await?;
+                let result = sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
                 if result.rows_affected() == 0 {
                     return Err(not_found(Entity::Account, id));
                 }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -1589,7 +1654,7 @@ macro_rules! sql_store {
                     &mut *conn,
                     "SELECT id, external_id FROM accounts WHERE external_id IN",
                     &values,
-                    bind_text,
+                    "text",
                 )
                 .await?;
                 rows.iter()
@@ -1748,7 +1813,7 @@ macro_rules! sql_store {
                 let mut conn = self.pool.acquire().await?;
                 let values: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
                 let prefix = format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE subscription_id IN");
-                let rows = select_in(&mut *conn, &prefix, &values, bind_text).await?;
+                let rows = select_in(&mut *conn, &prefix, &values, "text").await?;
                 rows.iter().map(period_from_row).collect()
             }
 
@@ -1765,7 +1830,7 @@ macro_rules! sql_store {
                         let mut conn = self.pool.acquire().await?;
                         let values: Vec<i64> = ids.iter().map(|id| id.0).collect();
                         let prefix = format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE account_id IN");
-                        select_in(&mut *conn, &prefix, &values, bind_id).await?
+                        select_in(&mut *conn, &prefix, &values, "bigint").await?
                     }
                 };
                 rows.iter().map(period_from_row).collect()
@@ -1864,7 +1929,7 @@ macro_rules! sql_store {
                 emails.sort();
                 emails.dedup();
                 let mut user_ids: HashMap<String, UserId> = HashMap::new();
-                for row in select_in(&mut *tx, "SELECT id, email FROM staff_users WHERE email IN", &emails, bind_text).await? {
+                for row in select_in(&mut *tx, "SELECT id, email FROM staff_users WHERE email IN", &emails, "text").await? {
                     user_ids.insert(row.try_get("email")?, UserId(row.try_get("id")?));
                 }
                 for email in &emails {
@@ -1888,7 +1953,7 @@ macro_rules! sql_store {
                 let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
                 let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE external_id IN");
                 let mut existing: HashMap<ExternalId, Account> = HashMap::new();
-                for row in select_in(&mut *tx, &prefix, &externals, bind_text).await? {
+                for row in select_in(&mut *tx, &prefix, &externals, "text").await? {
                     let account = account_from_row(&row)?;
                     existing.insert(account.input.external_id.clone(), account);
                 }
@@ -1939,7 +2004,7 @@ macro_rules! sql_store {
                 let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
                 let prefix = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE external_id IN");
                 let mut existing: HashMap<ExternalId, Contact> = HashMap::new();
-                for row in select_in(&mut *tx, &prefix, &externals, bind_text).await? {
+                for row in select_in(&mut *tx, &prefix, &externals, "text").await? {
                     let contact = contact_from_row(&row)?;
                     existing.insert(contact.input.external_id.clone(), contact);
                 }
@@ -1993,7 +2058,7 @@ macro_rules! sql_store {
                     .collect();
                 let prefix = format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE subscription_id IN");
                 let mut existing: HashMap<(ExternalId, NaiveDate), SubscriptionPeriod> = HashMap::new();
-                for row in select_in(&mut *tx, &prefix, &subscription_ids, bind_text).await? {
+                for row in select_in(&mut *tx, &prefix, &subscription_ids, "text").await? {
                     let period = period_from_row(&row)?;
                     existing.insert((period.terms.subscription_id.clone(), period.terms.start_date), period);
                 }
@@ -2114,7 +2179,7 @@ macro_rules! sql_store {
                 let accounts: Vec<i64> = account_ids.values().map(|id| id.0).collect();
                 let mut stored: HashMap<(AccountId, String, NaiveDate), (i64, Option<String>)> = HashMap::new();
                 let prefix = "SELECT account_id, contact_email, responded_on, score, comment FROM nps_responses WHERE account_id IN";
-                for row in select_in(&mut *tx, prefix, &accounts, bind_id).await? {
+                for row in select_in(&mut *tx, prefix, &accounts, "bigint").await? {
                     let key = (AccountId(row.try_get("account_id")?), row.try_get("contact_email")?, row.try_get("responded_on")?);
                     stored.insert(key, (row.try_get("score")?, row.try_get("comment")?));
                 }
@@ -2162,7 +2227,7 @@ macro_rules! sql_store {
                 let ticket_ids: Vec<String> = records.iter().map(|r| r.ticket_id.to_string()).collect();
                 let prefix = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE ticket_id IN");
                 let mut stored: HashMap<String, (AccountId, TicketRow, Option<String>)> = HashMap::new();
-                for row in select_in(&mut *tx, &prefix, &ticket_ids, bind_text).await? {
+                for row in select_in(&mut *tx, &prefix, &ticket_ids, "text").await? {
                     stored.insert(row.try_get("ticket_id")?, (AccountId(row.try_get("account_id")?), ticket_from_row(&row)?, row.try_get("subject")?));
                 }
                 let mut counts = ImportCounts::default();

@@ -1,6 +1,6 @@
 //! SQLite: the embedded default. One file in the data directory, WAL, foreign keys on.
 
-use crate::event_batches::RecentMessages;
+use crate::ingest_memory::IngestMemory;
 use crate::{Backend, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 pub struct SqliteStore {
-    /// Message keys stored recently, for deduplication; held for the length of an ingest.
-    recent: tokio::sync::Mutex<RecentMessages>,
+    /// Recent message keys and cached end users; held for the length of an ingest.
+    memory: tokio::sync::Mutex<IngestMemory>,
     pool: Pool<Sqlite>,
 }
 
@@ -28,7 +28,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         adopt_row_events(&pool).await?;
-        Ok(SqliteStore { pool, recent: Default::default() })
+        Ok(SqliteStore { pool, memory: Default::default() })
     }
 
     /// Writes a consistent copy of the database to `target` while it stays in use.
@@ -44,6 +44,17 @@ impl SqliteStore {
     const SHARE_LOCK: &'static str = "";
     /// Counts the tables named `$1` (0 or 1).
     const TABLE_EXISTS: &'static str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
+    /// Selects the rows of a JSON array of arrays bound as `$1`, one column per element
+    /// (`types` are PostgreSQL's casts; SQLite keeps JSON's own types). Bulk statements bind one
+    /// text instead of a parameter per value, so their SQL is the same each time and stays prepared.
+    fn json_rows(types: &[&str]) -> String {
+        let columns: Vec<String> = (0..types.len()).map(|i| format!("value ->> {i}")).collect();
+        format!("SELECT {} FROM json_each($1) WHERE true", columns.join(", "))
+    }
+    /// Selects the values of a JSON array bound as `$1` (SQLite keeps JSON's own types).
+    fn json_values(_pg_type: &str) -> String {
+        "SELECT value FROM json_each($1)".to_owned()
+    }
     /// Taken at the start of an ingest transaction: ingests from every node run one at a time,
     /// so each sees the message keys of all before it (SQLite's write lock already does this).
     const INGEST_LOCK: Option<&'static str> = None;

@@ -116,7 +116,6 @@ macro_rules! usage_store {
             use sqlx::{QueryBuilder, Row};
             use std::collections::{HashMap, HashSet};
 
-            const CHUNK: usize = $crate::sql::CHUNK;
             const FEATURE_COLUMNS: &str = "id, key, name, event, match_kind, properties, cadence, season, importance";
             /// Event batches re-read per statement when re-deriving rollups.
             const SCAN_BATCHES: i64 = 20;
@@ -149,15 +148,17 @@ macro_rules! usage_store {
 
             /// The catalog as an ingest must use it: read under a shared lock that catalog edits
             /// take exclusively (PostgreSQL; SQLite's single writer already orders them).
-            pub(super) async fn catalog_for_ingest(tx: &mut sqlx::Transaction<'_, $db>) -> Result<Vec<Feature>> {
-                sqlx::query(&format!("SELECT version FROM usage_catalog WHERE id = 1{}", $store::SHARE_LOCK))
-                    .execute(&mut **tx)
+            /// Also returns the usage version, which catalog edits, rollup rebuilds and account
+            /// deletions move on (see `ingest_memory`).
+            pub(super) async fn catalog_for_ingest(tx: &mut sqlx::Transaction<'_, $db>) -> Result<(i64, Vec<Feature>)> {
+                let version: i64 = sqlx::query_scalar(&format!("SELECT version FROM usage_catalog WHERE id = 1{}", $store::SHARE_LOCK))
+                    .fetch_one(&mut **tx)
                     .await?;
                 let rows = sqlx::query(&format!("SELECT {FEATURE_COLUMNS} FROM features ORDER BY id")).fetch_all(&mut **tx).await?;
-                rows.iter().map(feature_from_row).collect()
+                Ok((version, rows.iter().map(feature_from_row).collect::<Result<_>>()?))
             }
 
-            async fn lock_catalog(tx: &mut sqlx::Transaction<'_, $db>) -> Result<()> {
+            pub(super) async fn lock_catalog(tx: &mut sqlx::Transaction<'_, $db>) -> Result<()> {
                 sqlx::query("UPDATE usage_catalog SET version = version + 1 WHERE id = 1").execute(&mut **tx).await?;
                 Ok(())
             }
@@ -272,51 +273,76 @@ macro_rules! usage_store {
                     accounts.into_iter().map(AccountId).collect()
                 }
 
-                pub(super) async fn flush(self, tx: &mut sqlx::Transaction<'_, $db>) -> Result<()> {
+                /// Writes the rollups; active days in `known_days` are known to be stored already.
+                /// Returns the active days it wrote.
+                pub(super) async fn flush(
+                    self,
+                    tx: &mut sqlx::Transaction<'_, $db>,
+                    known_days: &HashSet<(i64, NaiveDate, String)>,
+                ) -> Result<Vec<(i64, NaiveDate, String)>> {
                     let mut events: Vec<_> = self
                         .events
                         .into_iter()
                         .flat_map(|((a, d), counts)| counts.into_iter().map(move |(e, c)| (a, d, e, c)))
                         .collect();
                     events.sort_unstable();
-                    for chunk in events.chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO usage_daily (account_id, day, event, count) ");
-                        qb.push_values(chunk, |mut b, (account, day, event, count)| {
-                            b.push_bind(*account).push_bind(*day).push_bind(event.clone()).push_bind(*count);
-                        });
-                        qb.push(" ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count");
-                        qb.build().execute(&mut **tx).await?;
-                    }
-                    for chunk in sorted_names(self.active).chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO end_user_days (account_id, day, user_id) ");
-                        qb.push_values(chunk, |mut b, (account, day, user)| {
-                            b.push_bind(*account).push_bind(*day).push_bind(user.clone());
-                        });
-                        qb.push(" ON CONFLICT (account_id, day, user_id) DO NOTHING");
-                        qb.build().execute(&mut **tx).await?;
-                    }
-                    for chunk in sorted_names(self.anonymous).chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO anonymous_days (account_id, day, anonymous_id) ");
-                        qb.push_values(chunk, |mut b, (account, day, anonymous)| {
-                            b.push_bind(*account).push_bind(*day).push_bind(anonymous.clone());
-                        });
-                        qb.push(" ON CONFLICT (anonymous_id, account_id, day) DO NOTHING");
-                        qb.build().execute(&mut **tx).await?;
-                    }
-                    let mut uses: Vec<_> = self.uses.into_iter().collect();
+                    upsert_rows(
+                        tx,
+                        "INSERT INTO usage_daily (account_id, day, event, count)",
+                        &["bigint", "date", "text", "bigint"],
+                        &events,
+                        "ON CONFLICT (account_id, day, event) DO UPDATE SET count = usage_daily.count + excluded.count",
+                    )
+                    .await?;
+                    let mut active = sorted_names(self.active);
+                    active.retain(|day| !known_days.contains(day));
+                    upsert_rows(
+                        tx,
+                        "INSERT INTO end_user_days (account_id, day, user_id)",
+                        &["bigint", "date", "text"],
+                        &active,
+                        "ON CONFLICT (account_id, day, user_id) DO NOTHING",
+                    )
+                    .await?;
+                    upsert_rows(
+                        tx,
+                        "INSERT INTO anonymous_days (account_id, day, anonymous_id)",
+                        &["bigint", "date", "text"],
+                        &sorted_names(self.anonymous),
+                        "ON CONFLICT (anonymous_id, account_id, day) DO NOTHING",
+                    )
+                    .await?;
+                    let mut uses: Vec<_> = self.uses.into_iter().map(|((a, f, d), u)| (a, f, d, u)).collect();
                     uses.sort_unstable();
-                    for chunk in uses.chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO feature_usage_daily (account_id, feature_id, day, uses) ");
-                        qb.push_values(chunk, |mut b, ((account, feature, day), uses)| {
-                            b.push_bind(*account).push_bind(*feature).push_bind(*day).push_bind(*uses);
-                        });
-                        qb.push(
-                            " ON CONFLICT (account_id, feature_id, day) DO UPDATE SET uses = feature_usage_daily.uses + excluded.uses",
-                        );
-                        qb.build().execute(&mut **tx).await?;
-                    }
-                    Ok(())
+                    upsert_rows(
+                        tx,
+                        "INSERT INTO feature_usage_daily (account_id, feature_id, day, uses)",
+                        &["bigint", "bigint", "date", "bigint"],
+                        &uses,
+                        "ON CONFLICT (account_id, feature_id, day) DO UPDATE SET uses = feature_usage_daily.uses + excluded.uses",
+                    )
+                    .await?;
+                    Ok(active)
                 }
+            }
+
+            /// `insert` of `rows` (tuples whose elements have the PostgreSQL `types`), bound as one
+            /// JSON array, then `conflict`.
+            async fn upsert_rows<T: serde::Serialize>(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                insert: &str,
+                types: &[&str],
+                rows: &[T],
+                conflict: &str,
+            ) -> Result<()> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                sqlx::query(&format!("{insert} {} {conflict}", <$store>::json_rows(types)))
+                    .bind(serde_json::to_string(rows).expect("numbers, dates and strings always serialize"))
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
             }
 
             /// Every alias call's previous id and the user it became.
@@ -365,7 +391,8 @@ macro_rules! usage_store {
                 rollup.events.clear();
                 rollup.active.clear();
                 rollup.anonymous.clear();
-                rollup.flush(tx).await
+                rollup.flush(tx, &HashSet::new()).await?;
+                Ok(())
             }
 
             fn bind_definition<'q>(
@@ -508,14 +535,14 @@ macro_rules! usage_store {
                 async fn rebuild_usage_rollups(&self, zone: Tz) -> Result<()> {
                     let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
                     lock_catalog(&mut tx).await?;
-                    let features = catalog_for_ingest(&mut tx).await?;
+                    let (_, features) = catalog_for_ingest(&mut tx).await?;
                     for table in ["usage_daily", "end_user_days", "anonymous_days", "feature_usage_daily"] {
                         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
                     }
                     let aliases = all_aliases(&mut tx).await?;
                     let mut rollup = Rollup::new(zone, &features).with_aliases(aliases);
                     scan_events(&mut tx, &mut rollup, None).await?;
-                    rollup.flush(&mut tx).await?;
+                    rollup.flush(&mut tx, &HashSet::new()).await?;
                     tx.commit().await?;
                     Ok(())
                 }
