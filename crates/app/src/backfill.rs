@@ -5,9 +5,9 @@
 
 use crate::{App, AppError};
 use domain::interchange::RowError;
-use domain::tracking::{parse_message, Message, MAX_MESSAGE_BYTES};
+use domain::tracking::{parse_message_text, Message, MAX_MESSAGE_BYTES};
 use domain::Reason;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use std::io::BufRead;
 use store::IngestCounts;
 
@@ -22,12 +22,13 @@ fn parse_line(line: &str, number: u64) -> Result<Option<Message>, RowError> {
     if trimmed.len() > MAX_MESSAGE_BYTES {
         return Err(fail("*", Reason::TooLong { max: MAX_MESSAGE_BYTES }));
     }
-    let value: Value =
-        serde_json::from_str(trimmed).map_err(|e| fail("*", Reason::Malformed { detail: e.to_string() }))?;
     let derived_id = || format!("line-{}", crate::auth::secret_hash(trimmed));
-    parse_message(value, None, &Map::new(), None, chrono::Utc::now(), derived_id)
-        .map(Some)
-        .map_err(|e| fail(e.field, e.reason))
+    parse_message_text(trimmed, None, &Map::new(), None, chrono::Utc::now(), derived_id).map(Some).map_err(|e| match e
+        .reason
+    {
+        Reason::Malformed { .. } => fail("*", e.reason),
+        reason => fail(e.field, reason),
+    })
 }
 
 impl App {

@@ -5,6 +5,7 @@ use crate::validation::Reason;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Segment's limit for one message, in bytes of JSON.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
@@ -73,15 +74,90 @@ fn error(field: &'static str, reason: Reason) -> MessageError {
     MessageError { field, reason }
 }
 
-/// Reads an id that clients send as a string or a number.
-fn id(object: &Map<String, Value>, field: &'static str) -> Result<Option<String>, MessageError> {
-    match object.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() > 500 => Err(error(field, Reason::TooLong { max: 500 })),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(error(field, Reason::WrongType { expected: "a string" })),
+/// The fields of a message Kizuna reads. Deserialized straight from a message's JSON text when
+/// it has the usual shape (ids as strings, objects as objects), without building a JSON tree;
+/// otherwise taken from a parsed `Value`, which names any field of the wrong type.
+#[derive(Deserialize)]
+struct Fields<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(rename = "userId", borrow, default)]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(rename = "anonymousId", borrow, default)]
+    anonymous_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(rename = "groupId", borrow, default)]
+    group_id: Option<Cow<'a, str>>,
+    #[serde(rename = "previousId", borrow, default)]
+    previous_id: Option<Cow<'a, str>>,
+    #[serde(rename = "messageId", borrow, default)]
+    message_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "sentAt", borrow, default)]
+    sent_at: Option<Cow<'a, str>>,
+    #[serde(default)]
+    context: Option<Map<String, Value>>,
+    #[serde(default)]
+    properties: Option<Map<String, Value>>,
+    #[serde(default)]
+    traits: Option<Map<String, Value>>,
+}
+
+impl<'a> Fields<'a> {
+    /// The typed reading of a message's JSON text, or `None` when it needs `from_value`.
+    fn from_text(text: &'a str) -> Option<Fields<'a>> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// The fields of a parsed message; the first field of a wrong type is the error.
+    fn from_value(value: Value) -> Result<Fields<'static>, MessageError> {
+        let Value::Object(mut map) = value else {
+            return Err(error("message", Reason::WrongType { expected: "a JSON object" }));
+        };
+        let id = |map: &Map<String, Value>, field: &'static str| -> Result<Option<Cow<'static, str>>, MessageError> {
+            match map.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(Cow::Owned(s.clone()))),
+                Some(Value::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
+                Some(_) => Err(error(field, Reason::WrongType { expected: "a string" })),
+            }
+        };
+        let time = |map: &Map<String, Value>, field: &'static str| -> Result<Option<Cow<'static, str>>, MessageError> {
+            match map.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(Cow::Owned(s.clone()))),
+                Some(_) => Err(error(field, Reason::InvalidTimestamp)),
+            }
+        };
+        Ok(Fields {
+            kind: map.get("type").and_then(Value::as_str).map(|k| Cow::Owned(k.to_owned())),
+            user_id: id(&map, "userId")?,
+            anonymous_id: id(&map, "anonymousId")?,
+            event: id(&map, "event")?,
+            name: id(&map, "name")?,
+            group_id: id(&map, "groupId")?,
+            previous_id: id(&map, "previousId")?,
+            message_id: id(&map, "messageId")?,
+            timestamp: time(&map, "timestamp")?,
+            sent_at: time(&map, "sentAt")?,
+            context: Some(object(map.remove("context"), "context")?),
+            properties: Some(object(map.remove("properties"), "properties")?),
+            traits: Some(object(map.remove("traits"), "traits")?),
+        })
+    }
+}
+
+/// An id as stored: trimmed, blank as absent, at most 500 bytes.
+fn clean_id(raw: Option<Cow<'_, str>>, field: &'static str) -> Result<Option<String>, MessageError> {
+    match raw {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) if s.len() > 500 => Err(error(field, Reason::TooLong { max: 500 })),
+        Some(s) => Ok(Some(s.trim().to_owned())),
     }
 }
 
@@ -93,14 +169,30 @@ fn object(value: Option<Value>, field: &'static str) -> Result<Map<String, Value
     }
 }
 
-fn time(object: &Map<String, Value>, field: &'static str) -> Result<Option<DateTime<Utc>>, MessageError> {
-    match object.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| error(field, Reason::InvalidTimestamp)),
-        Some(_) => Err(error(field, Reason::InvalidTimestamp)),
-    }
+fn time(raw: Option<Cow<'_, str>>, field: &'static str) -> Result<Option<DateTime<Utc>>, MessageError> {
+    raw.map(|s| DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|_| error(field, Reason::InvalidTimestamp))
+}
+
+/// Parses one message from its JSON text, typed when it can be (see `Fields`).
+pub fn parse_message_text(
+    text: &str,
+    kind: Option<MessageKind>,
+    shared_context: &Map<String, Value>,
+    sent_at_of_batch: Option<DateTime<Utc>>,
+    received_at: DateTime<Utc>,
+    fallback_id: impl FnOnce() -> String,
+) -> Result<Message, MessageError> {
+    let fields = match Fields::from_text(text) {
+        Some(fields) => fields,
+        None => {
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| error("message", Reason::Malformed { detail: e.to_string() }))?;
+            Fields::from_value(value)?
+        }
+    };
+    message_of(fields, kind, shared_context, sent_at_of_batch, received_at, fallback_id)
 }
 
 /// Parses one message. `kind` is the endpoint's type (`None` inside a batch, where `type`
@@ -114,12 +206,21 @@ pub fn parse_message(
     received_at: DateTime<Utc>,
     fallback_id: impl FnOnce() -> String,
 ) -> Result<Message, MessageError> {
-    let Value::Object(mut map) = value else {
-        return Err(error("message", Reason::WrongType { expected: "a JSON object" }));
-    };
+    message_of(Fields::from_value(value)?, kind, shared_context, sent_at_of_batch, received_at, fallback_id)
+}
+
+/// Applies Segment's rules to a message's fields.
+fn message_of(
+    fields: Fields<'_>,
+    kind: Option<MessageKind>,
+    shared_context: &Map<String, Value>,
+    sent_at_of_batch: Option<DateTime<Utc>>,
+    received_at: DateTime<Utc>,
+    fallback_id: impl FnOnce() -> String,
+) -> Result<Message, MessageError> {
     let kind = match kind {
         Some(kind) => kind,
-        None => match map.get("type").and_then(Value::as_str) {
+        None => match fields.kind.as_deref() {
             Some(raw) => MessageKind::parse(raw).ok_or_else(|| {
                 error(
                     "type",
@@ -129,12 +230,12 @@ pub fn parse_message(
             None => return Err(error("type", Reason::Required)),
         },
     };
-    let user_id = id(&map, "userId")?;
-    let anonymous_id = id(&map, "anonymousId")?;
+    let user_id = clean_id(fields.user_id, "userId")?;
+    let anonymous_id = clean_id(fields.anonymous_id, "anonymousId")?;
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(error("userId", Reason::Required));
     }
-    let own_context = object(map.remove("context"), "context")?;
+    let own_context = fields.context.unwrap_or_default();
     let context = if shared_context.is_empty() {
         own_context
     } else {
@@ -143,20 +244,29 @@ pub fn parse_message(
         context
     };
     let event = match kind {
-        MessageKind::Track => Some(id(&map, "event")?.ok_or_else(|| error("event", Reason::Required))?),
-        MessageKind::Page | MessageKind::Screen => id(&map, "name")?,
+        MessageKind::Track => Some(clean_id(fields.event, "event")?.ok_or_else(|| error("event", Reason::Required))?),
+        MessageKind::Page | MessageKind::Screen => clean_id(fields.name, "name")?,
         _ => None,
     };
     let group_id = match kind {
-        MessageKind::Group => Some(id(&map, "groupId")?.ok_or_else(|| error("groupId", Reason::Required))?),
-        _ => id(&context, "groupId")?,
+        MessageKind::Group => {
+            Some(clean_id(fields.group_id, "groupId")?.ok_or_else(|| error("groupId", Reason::Required))?)
+        }
+        _ => match context.get("groupId") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => clean_id(Some(Cow::Borrowed(s.as_str())), "groupId")?,
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => return Err(error("groupId", Reason::WrongType { expected: "a string" })),
+        },
     };
     let previous_id = match kind {
-        MessageKind::Alias => Some(id(&map, "previousId")?.ok_or_else(|| error("previousId", Reason::Required))?),
+        MessageKind::Alias => {
+            Some(clean_id(fields.previous_id, "previousId")?.ok_or_else(|| error("previousId", Reason::Required))?)
+        }
         _ => None,
     };
-    let timestamp = time(&map, "timestamp")?;
-    let sent_at = time(&map, "sentAt")?.or(sent_at_of_batch);
+    let timestamp = time(fields.timestamp, "timestamp")?;
+    let sent_at = time(fields.sent_at, "sentAt")?.or(sent_at_of_batch);
     let timestamp = match (timestamp, sent_at) {
         (Some(timestamp), Some(sent_at)) => received_at - (sent_at - timestamp),
         (Some(timestamp), None) => timestamp,
@@ -164,14 +274,14 @@ pub fn parse_message(
     };
     Ok(Message {
         kind,
-        message_id: id(&map, "messageId")?.unwrap_or_else(fallback_id),
+        message_id: clean_id(fields.message_id, "messageId")?.unwrap_or_else(fallback_id),
         user_id,
         anonymous_id,
         event,
         group_id,
         previous_id,
-        traits: object(map.remove("traits"), "traits")?,
-        properties: object(map.remove("properties"), "properties")?,
+        traits: fields.traits.unwrap_or_default(),
+        properties: fields.properties.unwrap_or_default(),
         context,
         timestamp,
     })
@@ -188,6 +298,26 @@ mod tests {
 
     fn parse(value: Value, kind: Option<MessageKind>) -> Result<Message, MessageError> {
         parse_message(value, kind, &Map::new(), None, at("2025-01-10T00:00:10Z"), || "generated".into())
+    }
+
+    #[test]
+    fn the_typed_reading_of_a_text_gives_the_same_message_as_the_json_tree() {
+        let samples = [
+            json!({"type": "track", "userId": " u1 ", "event": "Payslip \"Sent\"", "messageId": "m1", "timestamp": "2025-01-10T00:00:00Z",
+                "sentAt": "2025-01-10T00:05:00Z", "context": {"groupId": "ACC-1"}, "properties": {"n": 1}}),
+            json!({"type": "identify", "userId": 42, "traits": {"email": "a@b.example"}}),
+            json!({"type": "page", "anonymousId": "a", "name": "Home", "context": {"groupId": 7}}),
+            json!({"type": "track", "userId": "u", "event": "x", "properties": "not an object"}),
+            json!({"type": "group", "userId": "u"}),
+        ];
+        for sample in samples {
+            let text = sample.to_string();
+            let typed =
+                parse_message_text(&text, None, &Map::new(), None, at("2025-01-10T00:00:10Z"), || "generated".into());
+            assert_eq!(typed, parse(sample, None), "{text}");
+        }
+        let malformed = parse_message_text("{", None, &Map::new(), None, at("2025-01-10T00:00:10Z"), || "g".into());
+        assert_eq!(malformed.unwrap_err().field, "message");
     }
 
     #[test]

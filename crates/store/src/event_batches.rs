@@ -1,5 +1,6 @@
 //! Raw tracking events are stored in batches: every attributed event of one ingest transaction
-//! goes into one row as a JSON array, so an ingest writes one row however many events it holds.
+//! goes into one row as a JSON array (LZ4-compressed: the records repeat their field names and
+//! values), so an ingest writes one row however many events it holds.
 //! Events still without an account stay rows of their own until a `group` call attributes them,
 //! and then move into a batch.
 //!
@@ -169,19 +170,21 @@ impl BatchWriter {
     }
 
     /// The number of records and the payload to store.
-    pub(crate) fn finish(mut self) -> (i64, String) {
+    pub(crate) fn finish(mut self) -> (i64, Vec<u8>) {
         if self.count == 0 {
             self.payload.push(b'[');
         }
         self.payload.push(b']');
-        (self.count, String::from_utf8(self.payload).expect("serde_json writes UTF-8"))
+        (self.count, lz4_flex::compress_prepend_size(&self.payload))
     }
 }
 
 /// The records of a stored batch.
-pub(crate) fn decode_batch(id: i64, payload: &str) -> Result<Vec<Record>> {
-    serde_json::from_str(payload)
-        .map_err(|e| StoreError::Corrupt { entity: Entity::Event, detail: format!("event batch {id}: {e}") })
+pub(crate) fn decode_batch(id: i64, payload: &[u8]) -> Result<Vec<Record>> {
+    let corrupt =
+        |detail: String| StoreError::Corrupt { entity: Entity::Event, detail: format!("event batch {id}: {detail}") };
+    let json = lz4_flex::decompress_size_prepended(payload).map_err(|e| corrupt(e.to_string()))?;
+    serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))
 }
 
 #[cfg(test)]
@@ -251,7 +254,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_batch_names_its_row() {
-        let error = decode_batch(42, "[{").unwrap_err().to_string();
+        let error = decode_batch(42, &lz4_flex::compress_prepend_size(b"[{")).unwrap_err().to_string();
         assert!(error.contains("event batch 42"), "{error}");
     }
 }

@@ -1498,7 +1498,7 @@ macro_rules! sql_store {
                     let Some(last) = rows.last() else { break };
                     after = last.try_get("id")?;
                     for row in &rows {
-                        let payload: String = row.try_get("payload")?;
+                        let payload: Vec<u8> = row.try_get("payload")?;
                         for record in decode_batch(row.try_get("id")?, &payload)? {
                             if stored.len() == limit {
                                 break 'batches;

@@ -370,7 +370,7 @@ macro_rules! usage_store {
                     let Some(last) = rows.last() else { return Ok(()) };
                     after = last.try_get("id")?;
                     for row in &rows {
-                        let payload: String = row.try_get("payload")?;
+                        let payload: Vec<u8> = row.try_get("payload")?;
                         for record in decode_batch(row.try_get("id")?, &payload)? {
                             let wanted = only.is_none_or(|m| record.kind == MessageKind::Track && record.event.as_deref().is_some_and(|e| m.matches(e)));
                             if wanted && accounts.contains(&record.account) {

@@ -1,5 +1,5 @@
 -- Raw tracking events are stored one row per ingest transaction instead of one row per event
--- (see store/src/event_batches.rs). Each row also holds a 64-bit hash of every message id the
+-- (see store/src/event_batches.rs), as an LZ4-compressed JSON array. Each row also holds a 64-bit hash of every message id the
 -- transaction stored, from which the store keeps its deduplication index in memory. Events
 -- without an account yet stay rows of their own until a group call attributes them. The rows of
 -- usage_events are moved by the store when it first opens after this migration (the hashes are
@@ -10,7 +10,7 @@ CREATE TABLE event_batches (
     received_at TEXT NOT NULL,
     events INTEGER NOT NULL,
     message_keys BLOB NOT NULL,
-    payload TEXT NOT NULL
+    payload BLOB NOT NULL
 );
 
 CREATE TABLE unattributed_events (

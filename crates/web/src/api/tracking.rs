@@ -10,9 +10,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use base64::Engine;
-use domain::tracking::{parse_message, MessageKind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
+use domain::tracking::{parse_message, parse_message_text, MessageKind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
 use domain::Reason;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::io::Read;
 
@@ -61,6 +62,49 @@ fn basic_key(headers: &HeaderMap) -> Option<String> {
     (!key.is_empty()).then_some(key)
 }
 
+/// A request body read without building a JSON tree of its messages: each message stays text
+/// and is parsed on its own (typed, see `domain::tracking::parse_message_text`).
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "writeKey", default)]
+    write_key: Option<String>,
+    #[serde(rename = "sentAt", default)]
+    sent_at: Option<Value>,
+    #[serde(default)]
+    context: Option<Value>,
+    #[serde(default)]
+    integrations: Option<Value>,
+    #[serde(borrow, default)]
+    batch: Option<Vec<&'a RawValue>>,
+}
+
+/// One message of a request, as text (the usual case) or as an already parsed value.
+enum Raw<'a> {
+    Text(&'a str),
+    Value(Value),
+}
+
+/// A batch's shared `context` (with its `integrations`) and `sentAt`.
+fn batch_shared(
+    context: Option<Value>,
+    integrations: Option<Value>,
+    sent_at: Option<&Value>,
+) -> (Map<String, Value>, Option<chrono::DateTime<chrono::Utc>>) {
+    let sent_at = sent_at.and_then(Value::as_str).and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+    let mut shared = match context {
+        Some(Value::Object(context)) => context,
+        _ => Map::new(),
+    };
+    if let Some(integrations) = integrations {
+        shared.entry("integrations").or_insert(integrations);
+    }
+    (shared, sent_at.map(|t| t.with_timezone(&chrono::Utc)))
+}
+
+fn body_error(reason: Reason) -> ApiError {
+    ApiError::BadMessage { index: None, field: "body".into(), reason }
+}
+
 async fn receive(
     app: AppState,
     headers: HeaderMap,
@@ -70,56 +114,46 @@ async fn receive(
     let received_at = chrono::Utc::now();
     let bytes = decoded(&headers, &body)?;
     let from_header = basic_key(&headers);
-    let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
-    let body = match (parsed, &from_header) {
-        (Ok(value @ Value::Object(_)), _) => value,
-        (_, None) => return Err(ApiError::Unauthenticated),
-        (Ok(_), Some(_)) => {
-            return Err(ApiError::BadMessage {
-                index: None,
-                field: "body".into(),
-                reason: Reason::WrongType { expected: "a JSON object" },
-            })
+    let text = std::str::from_utf8(&bytes).ok();
+    let envelope = text.and_then(|text| serde_json::from_str::<Envelope>(text).ok().map(|e| (text, e)));
+    let (key, raw_messages, shared, sent_at) = match envelope {
+        Some((text, envelope)) => {
+            let key = from_header.or(envelope.write_key);
+            let (raws, shared, sent_at) = match kind {
+                Some(_) => (Some(vec![Raw::Text(text)]), Map::new(), None),
+                None => {
+                    let (shared, sent_at) =
+                        batch_shared(envelope.context, envelope.integrations, envelope.sent_at.as_ref());
+                    (
+                        envelope.batch.map(|batch| batch.into_iter().map(|raw| Raw::Text(raw.get())).collect()),
+                        shared,
+                        sent_at,
+                    )
+                }
+            };
+            (key, raws, shared, sent_at)
         }
-        (Err(e), Some(_)) => {
-            return Err(ApiError::BadMessage {
-                index: None,
-                field: "body".into(),
-                reason: Reason::Malformed { detail: e.to_string() },
-            })
+        None => {
+            let body = match (serde_json::from_slice::<Value>(&bytes), &from_header) {
+                (Ok(Value::Object(body)), _) => body,
+                (_, None) => return Err(ApiError::Unauthenticated),
+                (Ok(_), Some(_)) => return Err(body_error(Reason::WrongType { expected: "a JSON object" })),
+                (Err(e), Some(_)) => return Err(body_error(Reason::Malformed { detail: e.to_string() })),
+            };
+            parsed_body(body, from_header, kind)
         }
     };
-    let key = from_header.or_else(|| body.get("writeKey").and_then(Value::as_str).map(str::to_owned));
-    match key {
-        Some(key) if app.write_key_valid(&key).await? => {}
-        _ => return Err(ApiError::Unauthenticated),
-    }
-    let Value::Object(mut body) = body else { unreachable!("checked above: the body is an object") };
-    let (raw_messages, shared, sent_at) = match kind {
-        Some(_) => (vec![Value::Object(body)], Map::new(), None),
-        None => {
-            let sent_at =
-                body.get("sentAt").and_then(Value::as_str).and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
-            let mut shared = match body.remove("context") {
-                Some(Value::Object(context)) => context,
-                _ => Map::new(),
-            };
-            if let Some(integrations) = body.remove("integrations") {
-                shared.entry("integrations").or_insert(integrations);
-            }
-            let messages = match body.remove("batch") {
-                Some(Value::Array(messages)) => messages,
-                _ => return Err(ApiError::BadMessage { index: None, field: "batch".into(), reason: Reason::Required }),
-            };
-            (messages, shared, sent_at.map(|t| t.with_timezone(&chrono::Utc)))
-        }
+    check_key(&app, key).await?;
+    let Some(raw_messages) = raw_messages else {
+        return Err(ApiError::BadMessage { index: None, field: "batch".into(), reason: Reason::Required });
     };
     let batch = kind.is_none();
-    // No message can be over the limit when the whole body is not.
-    let may_be_too_large = bytes.len() > MAX_MESSAGE_BYTES;
     let mut messages = Vec::with_capacity(raw_messages.len());
     for (index, raw) in raw_messages.into_iter().enumerate() {
-        let size = if may_be_too_large { serde_json::to_vec(&raw).map(|v| v.len()).unwrap_or(usize::MAX) } else { 0 };
+        let size = match &raw {
+            Raw::Text(text) => text.len(),
+            Raw::Value(value) => serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX),
+        };
         if size > MAX_MESSAGE_BYTES {
             let which = if batch { format!("batch[{index}]") } else { "the message".into() };
             return Err(ApiError::TooLarge {
@@ -128,13 +162,52 @@ async fn receive(
         }
         let fallback =
             || format!("kizuna-{}", app::auth::new_secret("").unwrap_or_else(|_| format!("{received_at:?}-{index}")));
-        let message = parse_message(raw, kind, &shared, sent_at, received_at, fallback).map_err(|e| {
-            ApiError::BadMessage { index: batch.then_some(index), field: e.field.to_owned(), reason: e.reason }
+        let parsed = match raw {
+            Raw::Text(text) => parse_message_text(text, kind, &shared, sent_at, received_at, fallback),
+            Raw::Value(value) => parse_message(value, kind, &shared, sent_at, received_at, fallback),
+        };
+        let message = parsed.map_err(|e| ApiError::BadMessage {
+            index: batch.then_some(index),
+            field: e.field.to_owned(),
+            reason: e.reason,
         })?;
         messages.push(message);
     }
     app.ingest(messages).await?;
     Ok(Json(Success { success: true }))
+}
+
+/// The write key must name a live write key.
+async fn check_key(app: &AppState, key: Option<String>) -> Result<(), ApiError> {
+    match key {
+        Some(key) if app.write_key_valid(&key).await? => Ok(()),
+        _ => Err(ApiError::Unauthenticated),
+    }
+}
+
+/// The write key, the messages (`None`: a batch without `batch`), the shared context and `sentAt`.
+type Received<'a> = (Option<String>, Option<Vec<Raw<'a>>>, Map<String, Value>, Option<chrono::DateTime<chrono::Utc>>);
+
+/// The key and messages of a body that did not read as an envelope (a message of an unusual
+/// shape); parsing its messages then names what is wrong with them.
+fn parsed_body<'a>(
+    mut body: Map<String, Value>,
+    from_header: Option<String>,
+    kind: Option<MessageKind>,
+) -> Received<'a> {
+    let key = from_header.or_else(|| body.get("writeKey").and_then(Value::as_str).map(str::to_owned));
+    match kind {
+        Some(_) => (key, Some(vec![Raw::Value(Value::Object(body))]), Map::new(), None),
+        None => {
+            let sent_at = body.get("sentAt").cloned();
+            let (shared, sent_at) = batch_shared(body.remove("context"), body.remove("integrations"), sent_at.as_ref());
+            let messages = match body.remove("batch") {
+                Some(Value::Array(messages)) => Some(messages.into_iter().map(Raw::Value).collect()),
+                _ => None,
+            };
+            (key, messages, shared, sent_at)
+        }
+    }
 }
 
 macro_rules! endpoint {
