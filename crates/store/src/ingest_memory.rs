@@ -1,8 +1,9 @@
 //! What the store remembers between its own ingests, to skip reads and writes that would change
-//! nothing: the recent message keys (deduplication), the end users it has read or written, and
-//! the active end-user days it has stored. People and days are trusted only while no other
-//! process has ingested (no foreign batch since) and the usage version is unchanged (catalog
-//! edits, rollup rebuilds and account deletions bump it); otherwise they are forgotten.
+//! nothing: the recent message keys (deduplication), accounts by external id, the end users it
+//! has read or written, and the active end-user days it has stored. Accounts, people and days are
+//! trusted only while no other process has ingested (no foreign batch since) and the usage
+//! version is unchanged (catalog edits, rollup rebuilds, account edits and deletions move it on);
+//! otherwise they are forgotten.
 
 use crate::event_batches::RecentMessages;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -17,6 +18,7 @@ pub const LAST_SEEN_STEP: TimeDelta = TimeDelta::minutes(1);
 #[derive(Default)]
 pub(crate) struct IngestMemory {
     pub recent: RecentMessages,
+    pub accounts: HashMap<String, i64>,
     pub people: HashMap<String, KnownPerson>,
     pub active_days: HashSet<(i64, NaiveDate, String)>,
     version: Option<i64>,
@@ -25,6 +27,9 @@ pub(crate) struct IngestMemory {
 impl IngestMemory {
     /// Keeps people and days only if nobody else ingested and the usage version is the one seen last.
     pub(crate) fn check(&mut self, foreign_batches: bool, version: i64) {
+        if foreign_batches || self.version != Some(version) || self.accounts.len() > MAX_ENTRIES {
+            self.accounts.clear();
+        }
         if foreign_batches || self.version != Some(version) || self.people.len() > MAX_ENTRIES {
             self.people.clear();
         }
@@ -36,6 +41,7 @@ impl IngestMemory {
 
     /// After a failed transaction nothing it meant to write can be assumed stored.
     pub(crate) fn forget(&mut self) {
+        self.accounts.clear();
         self.people.clear();
         self.active_days.clear();
         self.version = None;

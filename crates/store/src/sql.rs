@@ -890,11 +890,14 @@ macro_rules! sql_store {
                 })
                 .collect();
             // Set-based lookups first: accounts by group id, people's groups, anonymous ids' users.
-            let groups: Vec<String> = messages.iter().filter_map(|m| m.group_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-            let mut accounts: HashMap<String, i64> = HashMap::new();
-            for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &groups, "text").await? {
-                accounts.insert(row.try_get("external_id")?, row.try_get("id")?);
+            let groups: HashSet<&str> = messages.iter().filter_map(|m| m.group_id.as_deref()).collect();
+            let unknown: Vec<&str> = groups.iter().copied().filter(|g| !memory.accounts.contains_key(*g)).collect();
+            for row in select_in(&mut *tx, "SELECT id, external_id FROM accounts WHERE external_id IN", &unknown, "text").await? {
+                memory.accounts.insert(row.try_get("external_id")?, row.try_get("id")?);
             }
+            // Accounts this call creates join the cache only once committed.
+            let mut accounts: HashMap<String, i64> =
+                groups.iter().filter_map(|g| memory.accounts.get(*g).map(|id| ((*g).to_owned(), *id))).collect();
             let people: Vec<String> = messages.iter().filter_map(|m| person_of(m).map(str::to_owned)).collect::<HashSet<_>>().into_iter().collect();
             read_people(&mut tx, &people, &mut memory.people).await?;
             let mut group_of: HashMap<String, i64> =
@@ -1020,6 +1023,7 @@ macro_rules! sql_store {
             }
             memory.people.extend(people);
             memory.active_days.extend(days);
+            memory.accounts.extend(accounts);
             Ok(counts)
         }
 
@@ -1587,19 +1591,23 @@ macro_rules! sql_store {
             }
 
             async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account> {
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
+                // Ingests remember accounts by external id; a new usage version makes them forget.
+                usage_sql::lock_catalog(&mut tx).await?;
                 let result = bind_account_update(id, input)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(|e| StoreError::from_write(e, Entity::Account, "external_id"))?;
                 if result.rows_affected() == 0 {
                     return Err(not_found(Entity::Account, id));
                 }
+                tx.commit().await?;
                 self.get_account(id).await
             }
 
             async fn delete_account(&self, id: AccountId) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
-                // Ingests remember end users' accounts; a new usage version makes them forget.
+                // Ingests remember accounts and end users' accounts; a new usage version makes them forget.
                 usage_sql::lock_catalog(&mut tx).await?;
                 let result = sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
                 if result.rows_affected() == 0 {
