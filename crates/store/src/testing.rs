@@ -101,6 +101,18 @@ pub fn with_database(url: &str, database: &str) -> String {
 }
 
 impl TestStore {
+    /// Another store on the same database, as a second process or node opens it.
+    pub async fn another_store(&self) -> Arc<dyn Store> {
+        match &self.cleanup {
+            Cleanup::Sqlite { dir } => {
+                Arc::new(SqliteStore::open(&dir.path().join("kizuna.db")).await.expect("a second SQLite store"))
+            }
+            Cleanup::Postgres(database) => {
+                Arc::new(PostgresStore::connect(&database.url).await.expect("a second PostgreSQL store"))
+            }
+        }
+    }
+
     /// Takes the lock every ingest needs: SQLite's write lock, or PostgreSQL's lock on the
     /// usage catalog row that ingests read under a shared lock.
     pub async fn block_ingest(&self) -> IngestBlocker {

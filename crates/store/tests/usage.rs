@@ -264,22 +264,37 @@ async fn events_stored_one_per_row_by_an_older_version_are_moved_into_batches_on
 
 #[tokio::test]
 async fn a_message_stored_by_another_process_is_a_duplicate_here() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kizuna.db");
-    let first = store::SqliteStore::open(&path).await.unwrap();
-    let second = store::SqliteStore::open(&path).await.unwrap();
-    let message = [track("shared-1", "u1", "Login", "2026-11-01T09:00:00Z", json!({}))];
-    let warm = [track("other", "u1", "Login", "2026-11-01T09:00:00Z", json!({}))];
-    assert_eq!(
-        second.ingest(&warm, Utc::now(), false, TOKYO).await.unwrap().stored,
-        1,
-        "second has read the batches once"
-    );
-    assert_eq!(first.ingest(&message, Utc::now(), false, TOKYO).await.unwrap().stored, 1);
-    let counts = second.ingest(&message, Utc::now(), false, TOKYO).await.unwrap();
-    assert_eq!(
-        (counts.stored, counts.duplicates),
-        (0, 1),
-        "the batch committed by the first store is read before deciding"
-    );
+    for t in test_stores().await {
+        let (first, second) = (t.store.clone(), t.another_store().await);
+        let message = [track("shared-1", "u1", "Login", "2026-11-01T09:00:00Z", json!({}))];
+        let warm = [track("other", "u1", "Login", "2026-11-01T09:00:00Z", json!({}))];
+        assert_eq!(second.ingest(&warm, Utc::now(), false, TOKYO).await.unwrap().stored, 1, "{}", t.label);
+        assert_eq!(first.ingest(&message, Utc::now(), false, TOKYO).await.unwrap().stored, 1);
+        let counts = second.ingest(&message, Utc::now(), false, TOKYO).await.unwrap();
+        assert_eq!(
+            (counts.stored, counts.duplicates),
+            (0, 1),
+            "{}: the batch committed by the first store is read before deciding",
+            t.label
+        );
+        drop((first, second));
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_account_deleted_between_ingests_is_not_remembered() {
+    for t in test_stores().await {
+        let account = t.store.create_account(&store::testing::account_input("ACC-9", "Nine")).await.unwrap();
+        let tracked = |id: &str| {
+            message(json!({"type": "track", "messageId": id, "userId": "u9", "event": "Login",
+                "timestamp": "2026-11-01T09:00:00Z", "context": {"groupId": "ACC-9"}}))
+        };
+        let first = t.store.ingest(&[tracked("before")], Utc::now(), false, TOKYO).await.unwrap();
+        assert_eq!(first.accounts, [account.id], "{}", t.label);
+        t.store.delete_account(account.id).await.unwrap();
+        let after = t.store.ingest(&[tracked("after")], Utc::now(), false, TOKYO).await.unwrap();
+        assert_eq!((after.stored, after.unattributed), (1, 1), "{}: kept, waiting for a group", t.label);
+        t.finish().await;
+    }
 }
