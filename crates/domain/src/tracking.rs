@@ -118,35 +118,33 @@ impl<'a> Fields<'a> {
         let Value::Object(mut map) = value else {
             return Err(error("message", Reason::WrongType { expected: "a JSON object" }));
         };
-        let id = |map: &Map<String, Value>, field: &'static str| -> Result<Option<Cow<'static, str>>, MessageError> {
-            match map.get(field) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(Cow::Owned(s.clone()))),
-                Some(Value::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
-                Some(_) => Err(error(field, Reason::WrongType { expected: "a string" })),
-            }
-        };
-        let time = |map: &Map<String, Value>, field: &'static str| -> Result<Option<Cow<'static, str>>, MessageError> {
-            match map.get(field) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(Cow::Owned(s.clone()))),
-                Some(_) => Err(error(field, Reason::InvalidTimestamp)),
-            }
-        };
+        let (context, properties, traits) = (map.remove("context"), map.remove("properties"), map.remove("traits"));
+        // Ids may be sent as numbers; times must be strings.
+        let text =
+            |field: &'static str, numbers: bool, wrong: Reason| -> Result<Option<Cow<'static, str>>, MessageError> {
+                match map.get(field) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(Cow::Owned(s.clone()))),
+                    Some(Value::Number(n)) if numbers => Ok(Some(Cow::Owned(n.to_string()))),
+                    Some(_) => Err(error(field, wrong)),
+                }
+            };
+        let id = |field| text(field, true, Reason::WrongType { expected: "a string" });
+        let time = |field| text(field, false, Reason::InvalidTimestamp);
         Ok(Fields {
             kind: map.get("type").and_then(Value::as_str).map(|k| Cow::Owned(k.to_owned())),
-            user_id: id(&map, "userId")?,
-            anonymous_id: id(&map, "anonymousId")?,
-            event: id(&map, "event")?,
-            name: id(&map, "name")?,
-            group_id: id(&map, "groupId")?,
-            previous_id: id(&map, "previousId")?,
-            message_id: id(&map, "messageId")?,
-            timestamp: time(&map, "timestamp")?,
-            sent_at: time(&map, "sentAt")?,
-            context: Some(object(map.remove("context"), "context")?),
-            properties: Some(object(map.remove("properties"), "properties")?),
-            traits: Some(object(map.remove("traits"), "traits")?),
+            user_id: id("userId")?,
+            anonymous_id: id("anonymousId")?,
+            event: id("event")?,
+            name: id("name")?,
+            group_id: id("groupId")?,
+            previous_id: id("previousId")?,
+            message_id: id("messageId")?,
+            timestamp: time("timestamp")?,
+            sent_at: time("sentAt")?,
+            context: Some(object(context, "context")?),
+            properties: Some(object(properties, "properties")?),
+            traits: Some(object(traits, "traits")?),
         })
     }
 }

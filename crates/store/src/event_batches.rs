@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use std::collections::{HashSet, VecDeque};
 
 /// How long a message id is remembered: a message sent again within it is stored once.
-pub const DEDUP_WINDOW: Duration = Duration::days(7);
+pub(crate) const DEDUP_WINDOW: Duration = Duration::days(7);
 
 /// The deduplication key of a message id. Two different ids share a key with a probability
 /// of about n / 2^64 for n remembered ids (1 in 1.8 million million for ten million).

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 const MAX_ENTRIES: usize = 1_000_000;
 
 /// `last_seen` is rewritten only once it moves on by this much: end users are "seen" to the minute.
-pub const LAST_SEEN_STEP: TimeDelta = TimeDelta::minutes(1);
+pub(crate) const LAST_SEEN_STEP: TimeDelta = TimeDelta::minutes(1);
 
 #[derive(Default)]
 pub(crate) struct IngestMemory {

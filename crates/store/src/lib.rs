@@ -19,7 +19,6 @@ pub mod testing;
 mod usage;
 
 pub use error::{Entity, StoreError};
-pub use event_batches::DEDUP_WINDOW;
 pub use health::{HealthStore, Pulse};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;

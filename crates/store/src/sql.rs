@@ -84,7 +84,7 @@ macro_rules! sql_store {
         };
         use $crate::ingest_memory::KnownPerson;
         use $crate::event_batches::RecentMessages;
-        use $crate::event_batches::{decode_batch, encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
+        use $crate::event_batches::{encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
         use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{Message, MessageKind};
         use async_trait::async_trait;
@@ -580,6 +580,11 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Who sent a message: its user id, else its anonymous id.
+        fn person_of(m: &Message) -> Option<&str> {
+            m.user_id.as_deref().or(m.anonymous_id.as_deref())
+        }
+
         /// What one ingest call learned about one person (end user).
         struct PersonSeen {
             first: DateTime<Utc>,
@@ -871,10 +876,6 @@ macro_rules! sql_store {
             let (version, features) = usage_sql::catalog_for_ingest(&mut tx).await?;
             memory.check(foreign, version);
             let mut counts = IngestCounts::default();
-            fn person_of(m: &Message) -> Option<&str> {
-                m.user_id.as_deref().or(m.anonymous_id.as_deref())
-            }
-
             let mut new_keys = Vec::with_capacity(messages.len());
             let mut in_call = HashSet::with_capacity(messages.len());
             let recent = &memory.recent;
@@ -1491,32 +1492,24 @@ macro_rules! sql_store {
             async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>> {
                 let limit = usize::try_from(limit).unwrap_or(0);
                 let mut tx = self.pool.begin().await?;
-                let accounts: HashSet<i64> = sqlx::query_scalar("SELECT id FROM accounts").fetch_all(&mut *tx).await?.into_iter().collect();
+                let accounts = usage_sql::existing_accounts(&mut tx).await?;
                 let mut stored = Vec::new();
                 let mut after: i64 = 0;
-                'batches: loop {
-                    let rows = sqlx::query("SELECT id, payload FROM event_batches WHERE id > $1 ORDER BY id LIMIT 20")
-                        .bind(after)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let Some(last) = rows.last() else { break };
-                    after = last.try_get("id")?;
-                    for row in &rows {
-                        let payload: Vec<u8> = row.try_get("payload")?;
-                        for record in decode_batch(row.try_get("id")?, &payload)? {
-                            if stored.len() == limit {
-                                break 'batches;
-                            }
-                            if accounts.contains(&record.account) && account.is_none_or(|a| a.0 == record.account) {
-                                stored.push(StoredEvent {
-                                    message_id: record.message_id,
-                                    kind: record.kind.as_str().to_owned(),
-                                    account_id: Some(AccountId(record.account)),
-                                    user_id: record.user_id,
-                                    event: record.event,
-                                    occurred_at: record.occurred_at,
-                                });
-                            }
+                'batches: while let Some((last, records)) = usage_sql::batch_page(&mut tx, after).await? {
+                    after = last;
+                    for record in records {
+                        if stored.len() == limit {
+                            break 'batches;
+                        }
+                        if accounts.contains(&record.account) && account.is_none_or(|a| a.0 == record.account) {
+                            stored.push(StoredEvent {
+                                message_id: record.message_id,
+                                kind: record.kind.as_str().to_owned(),
+                                account_id: Some(AccountId(record.account)),
+                                user_id: record.user_id,
+                                event: record.event,
+                                occurred_at: record.occurred_at,
+                            });
                         }
                     }
                 }

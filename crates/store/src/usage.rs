@@ -108,7 +108,7 @@ macro_rules! usage_store {
             use $crate::Result;
             use async_trait::async_trait;
             use chrono::NaiveDate;
-            use $crate::event_batches::{decode_batch, RecordRef};
+            use $crate::event_batches::{decode_batch, Record, RecordRef};
             use domain::tracking::MessageKind;
             use domain::usage::{local_day, Cadence, EventMatch, Feature, FeatureDefinition, FeatureKey, Importance, SeasonWindow, Tz};
             use domain::AccountId;
@@ -351,6 +351,27 @@ macro_rules! usage_store {
                 rows.iter().map(|row| Ok((row.try_get("previous_id")?, row.try_get("user_id")?))).collect()
             }
 
+            /// The ids of the accounts that exist: events of deleted accounts stay in their batches.
+            pub(super) async fn existing_accounts(tx: &mut sqlx::Transaction<'_, $db>) -> Result<HashSet<i64>> {
+                Ok(sqlx::query_scalar("SELECT id FROM accounts").fetch_all(&mut **tx).await?.into_iter().collect())
+            }
+
+            /// The records of the stored batches after batch `after`, a page of batches at a time,
+            /// with the id of the page's last batch; `None` past the last.
+            pub(super) async fn batch_page(tx: &mut sqlx::Transaction<'_, $db>, after: i64) -> Result<Option<(i64, Vec<Record>)>> {
+                let rows = sqlx::query("SELECT id, payload FROM event_batches WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(SCAN_BATCHES)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                let Some(last) = rows.last() else { return Ok(None) };
+                let mut records = Vec::new();
+                for row in &rows {
+                    records.extend(decode_batch(row.try_get("id")?, &row.try_get::<Vec<u8>, _>("payload")?)?);
+                }
+                Ok(Some((last.try_get("id")?, records)))
+            }
+
             /// Re-reads the stored batches page by page into a rollup, skipping events of deleted
             /// accounts. `only` narrows the scan to a feature's events.
             async fn scan_events(
@@ -358,27 +379,18 @@ macro_rules! usage_store {
                 rollup: &mut Rollup<'_>,
                 only: Option<&EventMatch>,
             ) -> Result<()> {
-                let accounts: HashSet<i64> =
-                    sqlx::query_scalar("SELECT id FROM accounts").fetch_all(&mut **tx).await?.into_iter().collect();
+                let accounts = existing_accounts(tx).await?;
                 let mut after: i64 = 0;
-                loop {
-                    let rows = sqlx::query("SELECT id, payload FROM event_batches WHERE id > $1 ORDER BY id LIMIT $2")
-                        .bind(after)
-                        .bind(SCAN_BATCHES)
-                        .fetch_all(&mut **tx)
-                        .await?;
-                    let Some(last) = rows.last() else { return Ok(()) };
-                    after = last.try_get("id")?;
-                    for row in &rows {
-                        let payload: Vec<u8> = row.try_get("payload")?;
-                        for record in decode_batch(row.try_get("id")?, &payload)? {
-                            let wanted = only.is_none_or(|m| record.kind == MessageKind::Track && record.event.as_deref().is_some_and(|e| m.matches(e)));
-                            if wanted && accounts.contains(&record.account) {
-                                rollup.add(&record.as_ref());
-                            }
+                while let Some((last, records)) = batch_page(tx, after).await? {
+                    after = last;
+                    for record in records {
+                        let wanted = only.is_none_or(|m| record.kind == MessageKind::Track && record.event.as_deref().is_some_and(|e| m.matches(e)));
+                        if wanted && accounts.contains(&record.account) {
+                            rollup.add(&record.as_ref());
                         }
                     }
                 }
+                Ok(())
             }
 
             /// Derives one feature's uses afresh from the stored events.
