@@ -4,6 +4,7 @@
 //! interruption stores nothing twice.
 
 use crate::{App, AppError};
+use chrono::{DateTime, Utc};
 use domain::interchange::RowError;
 use domain::tracking::{parse_message_text, Message, MAX_MESSAGE_BYTES};
 use domain::Reason;
@@ -13,7 +14,8 @@ use store::IngestCounts;
 
 const CHUNK_MESSAGES: usize = 5_000;
 
-fn parse_line(line: &str, number: u64) -> Result<Option<Message>, RowError> {
+/// One line as a message; `received_at` stands for a message without a timestamp.
+fn parse_line(line: &str, number: u64, received_at: DateTime<Utc>) -> Result<Option<Message>, RowError> {
     let trimmed = line.trim();
     if trimmed.is_empty() {
         return Ok(None);
@@ -23,11 +25,11 @@ fn parse_line(line: &str, number: u64) -> Result<Option<Message>, RowError> {
         return Err(fail("*", Reason::TooLong { max: MAX_MESSAGE_BYTES }));
     }
     let derived_id = || format!("line-{}", crate::auth::secret_hash(trimmed));
-    parse_message_text(trimmed, None, &Map::new(), None, chrono::Utc::now(), derived_id).map(Some).map_err(|e| match e
-        .reason
-    {
-        Reason::Malformed { .. } => fail("*", e.reason),
-        reason => fail(e.field, reason),
+    parse_message_text(trimmed, None, &Map::new(), None, received_at, derived_id).map(Some).map_err(|e| {
+        match e.reason {
+            Reason::Malformed { .. } => fail("*", e.reason),
+            reason => fail(e.field, reason),
+        }
     })
 }
 
@@ -36,6 +38,7 @@ impl App {
     pub fn check_events(&self, reader: impl BufRead) -> Result<usize, Vec<RowError>> {
         let mut errors = Vec::new();
         let mut messages = 0;
+        let received_at = Utc::now();
         for (index, line) in reader.lines().enumerate() {
             let number = index as u64 + 1;
             match line.map_err(|e| RowError {
@@ -43,7 +46,7 @@ impl App {
                 column: "*".into(),
                 reason: Reason::Malformed { detail: e.to_string() },
             }) {
-                Ok(line) => match parse_line(&line, number) {
+                Ok(line) => match parse_line(&line, number, received_at) {
                     Ok(Some(_)) => messages += 1,
                     Ok(None) => {}
                     Err(error) => errors.push(error),
@@ -87,7 +90,7 @@ impl App {
         if chunk.is_empty() {
             return Ok(0);
         }
-        let counts = self.store.ingest(chunk, chrono::Utc::now(), true, self.zone()).await?;
+        let counts = self.store.ingest(chunk, Utc::now(), true, self.zone()).await?;
         total.stored += counts.stored;
         total.duplicates += counts.duplicates;
         total.unattributed += counts.unattributed;
@@ -103,6 +106,7 @@ impl App {
 /// file was checked before) or when the receiver is gone.
 fn parse_chunks(reader: impl BufRead, chunks: &tokio::sync::mpsc::Sender<Result<Vec<Message>, RowError>>) {
     let mut chunk = Vec::with_capacity(CHUNK_MESSAGES);
+    let mut received_at = Utc::now();
     for (index, line) in reader.lines().enumerate() {
         let number = index as u64 + 1;
         let parsed = line
@@ -111,7 +115,7 @@ fn parse_chunks(reader: impl BufRead, chunks: &tokio::sync::mpsc::Sender<Result<
                 column: "*".into(),
                 reason: Reason::Malformed { detail: e.to_string() },
             })
-            .and_then(|line| parse_line(&line, number));
+            .and_then(|line| parse_line(&line, number, received_at));
         match parsed {
             Ok(Some(message)) => chunk.push(message),
             Ok(None) => {}
@@ -120,10 +124,11 @@ fn parse_chunks(reader: impl BufRead, chunks: &tokio::sync::mpsc::Sender<Result<
                 return;
             }
         }
-        if chunk.len() == CHUNK_MESSAGES
-            && chunks.blocking_send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_MESSAGES)))).is_err()
-        {
-            return;
+        if chunk.len() == CHUNK_MESSAGES {
+            if chunks.blocking_send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_MESSAGES)))).is_err() {
+                return;
+            }
+            received_at = Utc::now();
         }
     }
     if !chunk.is_empty() {

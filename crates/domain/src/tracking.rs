@@ -3,7 +3,8 @@
 
 use crate::validation::Reason;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -57,10 +58,70 @@ pub struct Message {
     /// `previousId` of `alias`.
     pub previous_id: Option<String>,
     pub traits: Map<String, Value>,
-    pub properties: Map<String, Value>,
-    pub context: Map<String, Value>,
+    pub properties: JsonObject,
+    pub context: JsonObject,
     /// When it happened, per Segment: `receivedAt − (sentAt − timestamp)` when `sentAt` is given.
     pub timestamp: DateTime<Utc>,
+}
+
+/// A JSON object kept as the text it arrived in: events carry their properties and context
+/// into storage without a JSON tree being built and serialized again for each of them.
+#[derive(Debug, Clone)]
+pub struct JsonObject(Box<RawValue>);
+
+impl JsonObject {
+    /// `raw` as an object; `null` is the empty object.
+    fn of_raw(raw: Box<RawValue>, field: &'static str) -> Result<JsonObject, MessageError> {
+        match raw.get().trim_start().as_bytes().first() {
+            Some(b'{') => Ok(JsonObject(raw)),
+            Some(b'n') => Ok(JsonObject::default()),
+            _ => Err(error(field, Reason::WrongType { expected: "an object" })),
+        }
+    }
+
+    pub fn from_map(map: &Map<String, Value>) -> JsonObject {
+        JsonObject(serde_json::value::to_raw_value(map).expect("a map of JSON values always serializes"))
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn to_map(&self) -> Map<String, Value> {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+
+    /// One member's value.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.to_map().remove(key)
+    }
+}
+
+impl Default for JsonObject {
+    fn default() -> JsonObject {
+        JsonObject::from_map(&Map::new())
+    }
+}
+
+/// Equal as JSON, whatever the spacing or member order of the texts.
+impl PartialEq for JsonObject {
+    fn eq(&self, other: &JsonObject) -> bool {
+        self.text() == other.text() || self.to_map() == other.to_map()
+    }
+}
+
+impl Serialize for JsonObject {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<JsonObject, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        JsonObject::of_raw(raw, "object").map_err(|_| serde::de::Error::custom("expected a JSON object"))
+    }
 }
 
 /// Why a message was refused, and which field.
@@ -100,9 +161,9 @@ struct Fields<'a> {
     #[serde(rename = "sentAt", borrow, default)]
     sent_at: Option<Cow<'a, str>>,
     #[serde(default)]
-    context: Option<Map<String, Value>>,
+    context: Option<Box<RawValue>>,
     #[serde(default)]
-    properties: Option<Map<String, Value>>,
+    properties: Option<Box<RawValue>>,
     #[serde(default)]
     traits: Option<Map<String, Value>>,
 }
@@ -118,7 +179,11 @@ impl<'a> Fields<'a> {
         let Value::Object(mut map) = value else {
             return Err(error("message", Reason::WrongType { expected: "a JSON object" }));
         };
-        let (context, properties, traits) = (map.remove("context"), map.remove("properties"), map.remove("traits"));
+        let raw = |value: Option<Value>| {
+            value.map(|v| serde_json::value::to_raw_value(&v).expect("a JSON value always serializes"))
+        };
+        let (context, properties, traits) =
+            (raw(map.remove("context")), raw(map.remove("properties")), map.remove("traits"));
         // Ids may be sent as numbers; times must be strings.
         let text =
             |field: &'static str, numbers: bool, wrong: Reason| -> Result<Option<Cow<'static, str>>, MessageError> {
@@ -142,8 +207,8 @@ impl<'a> Fields<'a> {
             message_id: id("messageId")?,
             timestamp: time("timestamp")?,
             sent_at: time("sentAt")?,
-            context: Some(object(context, "context")?),
-            properties: Some(object(properties, "properties")?),
+            context,
+            properties,
             traits: Some(object(traits, "traits")?),
         })
     }
@@ -233,14 +298,16 @@ fn message_of(
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(error("userId", Reason::Required));
     }
-    let own_context = fields.context.unwrap_or_default();
+    let own_context = fields.context.map(|raw| JsonObject::of_raw(raw, "context")).transpose()?.unwrap_or_default();
     let context = if shared_context.is_empty() {
         own_context
     } else {
         let mut context = shared_context.clone();
-        context.extend(own_context);
-        context
+        context.extend(own_context.to_map());
+        JsonObject::from_map(&context)
     };
+    let properties =
+        fields.properties.map(|raw| JsonObject::of_raw(raw, "properties")).transpose()?.unwrap_or_default();
     let event = match kind {
         MessageKind::Track => Some(clean_id(fields.event, "event")?.ok_or_else(|| error("event", Reason::Required))?),
         MessageKind::Page | MessageKind::Screen => clean_id(fields.name, "name")?,
@@ -250,9 +317,9 @@ fn message_of(
         MessageKind::Group => {
             Some(clean_id(fields.group_id, "groupId")?.ok_or_else(|| error("groupId", Reason::Required))?)
         }
-        _ => match context.get("groupId") {
+        _ => match context_group(&context)? {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => clean_id(Some(Cow::Borrowed(s.as_str())), "groupId")?,
+            Some(Value::String(s)) => clean_id(Some(Cow::Owned(s)), "groupId")?,
             Some(Value::Number(n)) => Some(n.to_string()),
             Some(_) => return Err(error("groupId", Reason::WrongType { expected: "a string" })),
         },
@@ -279,10 +346,22 @@ fn message_of(
         group_id,
         previous_id,
         traits: fields.traits.unwrap_or_default(),
-        properties: fields.properties.unwrap_or_default(),
+        properties,
         context,
         timestamp,
     })
+}
+
+/// `context.groupId`, read without building the rest of the context.
+fn context_group(context: &JsonObject) -> Result<Option<Value>, MessageError> {
+    #[derive(Deserialize)]
+    struct Group {
+        #[serde(rename = "groupId", default)]
+        group_id: Option<Value>,
+    }
+    serde_json::from_str::<Group>(context.text())
+        .map(|g| g.group_id)
+        .map_err(|e| error("context", Reason::Malformed { detail: e.to_string() }))
 }
 
 #[cfg(test)]
@@ -351,7 +430,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(message.group_id.as_deref(), Some("ACC-1"), "the message's own context wins");
-        assert!(message.context.contains_key("library"));
+        assert!(message.context.get("library").is_some());
         assert_eq!(message.message_id, "generated");
         assert_eq!(message.timestamp, at("2025-01-10T00:00:10Z"));
     }

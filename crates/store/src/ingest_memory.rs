@@ -7,7 +7,7 @@
 
 use crate::event_batches::RecentMessages;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 /// Entries kept before the people or day cache is emptied and refilled from the database.
 const MAX_ENTRIES: usize = 1_000_000;

@@ -86,7 +86,7 @@ macro_rules! sql_store {
         use $crate::event_batches::RecentMessages;
         use $crate::event_batches::{encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
         use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
-        use domain::tracking::{Message, MessageKind};
+        use domain::tracking::{JsonObject, Message, MessageKind};
         use async_trait::async_trait;
         use chrono::{DateTime, NaiveDate, Utc};
         use domain::account::{Account, AccountInput};
@@ -109,7 +109,7 @@ macro_rules! sql_store {
             UserId,
         };
         use sqlx::{QueryBuilder, Row};
-        use std::collections::{HashMap, HashSet};
+        use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
         type DbRow = <$db as sqlx::Database>::Row;
 
@@ -681,8 +681,8 @@ macro_rules! sql_store {
                         .push_bind(m.user_id.clone())
                         .push_bind(m.anonymous_id.clone())
                         .push_bind(m.event.clone())
-                        .push_bind(serde_json::Value::Object(m.properties.clone()).to_string())
-                        .push_bind(serde_json::Value::Object(m.context.clone()).to_string())
+                        .push_bind(m.properties.text().to_owned())
+                        .push_bind(m.context.text().to_owned())
                         .push_bind(m.timestamp)
                         .push_bind(received_at);
                 });
@@ -699,7 +699,7 @@ macro_rules! sql_store {
             let corrupt = |detail: String| StoreError::Corrupt { entity: Entity::Event, detail };
             let message_id: String = row.try_get("message_id")?;
             let kind: String = row.try_get("kind")?;
-            let json = |column: &str| -> Result<serde_json::Map<String, serde_json::Value>> {
+            let json = |column: &str| -> Result<JsonObject> {
                 let text: String = row.try_get(column)?;
                 serde_json::from_str(&text).map_err(|e| corrupt(format!("{message_id}: {column}: {e}")))
             };
@@ -916,7 +916,7 @@ macro_rules! sql_store {
             }
             let mut rollup = usage_sql::Rollup::new(zone, &features).with_aliases(aliases);
 
-            let mut batch = BatchWriter::default();
+            let mut batch = BatchWriter::with_capacity(messages.len());
             let mut pending: Vec<&Message> = Vec::new();
             let mut seen_people: HashMap<String, PersonSeen> = HashMap::new();
             // Events of this call still without an account, by person: a later group call attributes them.
@@ -1648,7 +1648,7 @@ macro_rules! sql_store {
                 Ok(ids.into_iter().map(AccountId).collect())
             }
 
-            async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>> {
+            async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<std::collections::HashMap<ExternalId, AccountId>> {
                 let mut conn = self.pool.acquire().await?;
                 let values: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
                 let rows = select_in(

@@ -114,7 +114,7 @@ macro_rules! usage_store {
             use domain::AccountId;
             use serde_json::Value;
             use sqlx::{QueryBuilder, Row};
-            use std::collections::{HashMap, HashSet};
+            use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
             const FEATURE_COLUMNS: &str = "id, key, name, event, match_kind, properties, cadence, season, importance";
             /// Event batches re-read per statement when re-deriving rollups.
@@ -225,7 +225,7 @@ macro_rules! usage_store {
                         }
                     }
                     for feature in self.features.iter().filter(|f| f.definition.event.matches(event)) {
-                        if feature.definition.properties.is_empty() || feature.definition.matches(event, r.properties) {
+                        if feature.definition.matches(event, r.properties) {
                             *self.uses.entry((r.account, feature.id, day)).or_default() += 1;
                         }
                     }

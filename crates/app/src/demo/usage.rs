@@ -6,7 +6,7 @@
 use super::{add_days, DemoData, Rng};
 use crate::CatalogFile;
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
-use domain::tracking::{Message, MessageKind};
+use domain::tracking::{JsonObject, Message, MessageKind};
 use serde_json::{json, Map, Value};
 
 /// The catalog the demo ships: the same file as `examples/features.toml`.
@@ -76,8 +76,8 @@ impl Emitter<'_> {
             group_id: Some(self.account.to_owned()),
             previous_id: None,
             traits: object(traits),
-            properties: object(properties),
-            context,
+            properties: JsonObject::from_map(&object(properties)),
+            context: JsonObject::from_map(&context),
             timestamp: at,
         });
     }

@@ -3,6 +3,7 @@
 
 use crate::fields::Fields;
 use crate::ids::optional_text;
+use crate::tracking::JsonObject;
 use crate::{FieldError, Reason};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -262,12 +263,15 @@ impl FeatureDefinition {
     }
 
     /// Whether a tracked event with this name and these properties is a use of the feature.
-    pub fn matches(&self, event: &str, properties: &Map<String, Value>) -> bool {
-        self.event.matches(event)
-            && self
-                .properties
-                .iter()
-                .all(|(key, wanted)| properties.get(key).is_some_and(|got| same_value(got, wanted)))
+    pub fn matches(&self, event: &str, properties: &JsonObject) -> bool {
+        if !self.event.matches(event) {
+            return false;
+        }
+        if self.properties.is_empty() {
+            return true;
+        }
+        let properties = properties.to_map();
+        self.properties.iter().all(|(key, wanted)| properties.get(key).is_some_and(|got| same_value(got, wanted)))
     }
 }
 
@@ -416,7 +420,7 @@ mod tests {
             "properties": {"format": "pdf", "pages": 2}, "cadence": "weekly", "importance": "supporting"
         }))
         .unwrap();
-        let props = |v: Value| v.as_object().unwrap().clone();
+        let props = |v: Value| JsonObject::from_map(v.as_object().unwrap());
         assert!(feature.matches("report.exported", &props(json!({"format": "pdf", "pages": 2.0, "x": 1}))));
         assert!(!feature.matches("report.exported", &props(json!({"format": "csv", "pages": 2}))));
         assert!(!feature.matches("report.exported", &props(json!({"format": "pdf"}))));
