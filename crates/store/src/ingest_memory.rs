@@ -1,13 +1,15 @@
 //! What the store remembers between its own ingests, to skip reads and writes that would change
-//! nothing: the recent message keys (deduplication), accounts by external id, the end users it
-//! has read or written, and the active end-user days it has stored. Accounts, people and days are
-//! trusted only while no other process has ingested (no foreign batch since) and the usage
-//! version is unchanged (catalog edits, rollup rebuilds, account edits and deletions move it on);
-//! otherwise they are forgotten.
+//! nothing: the recent message keys (deduplication), the feature catalog of the usage version it
+//! last saw, accounts by external id, the end users it has read or written, and the active
+//! end-user days it has stored. Accounts, people and days are trusted only while no other
+//! process has ingested (no foreign batch since) and the usage version is unchanged (catalog
+//! edits, rollup rebuilds, account edits and deletions move it on); otherwise they are forgotten.
 
 use crate::event_batches::RecentMessages;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use domain::usage::Feature;
 use foldhash::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Entries kept before the people or day cache is emptied and refilled from the database.
 const MAX_ENTRIES: usize = 1_000_000;
@@ -21,6 +23,8 @@ pub(crate) struct IngestMemory {
     pub accounts: HashMap<String, i64>,
     pub people: HashMap<String, KnownPerson>,
     pub active_days: HashSet<(i64, NaiveDate, String)>,
+    /// The feature catalog of `version`.
+    pub features: Option<Arc<Vec<Feature>>>,
     version: Option<i64>,
 }
 
@@ -36,6 +40,9 @@ impl IngestMemory {
         if foreign_batches || self.version != Some(version) || self.active_days.len() > MAX_ENTRIES {
             self.active_days.clear();
         }
+        if self.version != Some(version) {
+            self.features = None;
+        }
         self.version = Some(version);
     }
 
@@ -44,6 +51,7 @@ impl IngestMemory {
         self.accounts.clear();
         self.people.clear();
         self.active_days.clear();
+        self.features = None;
         self.version = None;
     }
 }
@@ -108,5 +116,16 @@ mod tests {
         memory.people.insert("u1".into(), person("2026-11-01T09:00:00Z"));
         memory.check(false, 4);
         assert!(memory.people.is_empty(), "the usage version moved");
+    }
+
+    #[test]
+    fn the_feature_catalog_is_kept_until_the_usage_version_moves() {
+        let mut memory = IngestMemory::default();
+        memory.check(false, 3);
+        memory.features = Some(Arc::new(Vec::new()));
+        memory.check(true, 3);
+        assert!(memory.features.is_some(), "other processes' ingests leave the catalog as it was");
+        memory.check(false, 4);
+        assert!(memory.features.is_none(), "a catalog edit moves the version");
     }
 }

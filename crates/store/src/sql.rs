@@ -873,8 +873,12 @@ macro_rules! sql_store {
                 sqlx::query(lock).execute(&mut *tx).await?;
             }
             let foreign = catch_up(&mut tx, &mut memory.recent, received_at).await?;
-            let (version, features) = usage_sql::catalog_for_ingest(&mut tx).await?;
+            let version = usage_sql::catalog_version(&mut tx).await?;
             memory.check(foreign, version);
+            let features = match &memory.features {
+                Some(features) => features.clone(),
+                None => std::sync::Arc::new(usage_sql::catalog_features(&mut tx).await?),
+            };
             let mut counts = IngestCounts::default();
             let mut new_keys = Vec::with_capacity(messages.len());
             let mut in_call = HashSet::with_capacity(messages.len());
@@ -1025,6 +1029,7 @@ macro_rules! sql_store {
             memory.people.extend(people);
             memory.active_days.extend(days);
             memory.accounts.extend(accounts);
+            memory.features = Some(features);
             Ok(counts)
         }
 

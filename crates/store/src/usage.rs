@@ -150,12 +150,16 @@ macro_rules! usage_store {
             /// take exclusively (PostgreSQL; SQLite's single writer already orders them).
             /// Also returns the usage version, which catalog edits, rollup rebuilds and account
             /// deletions move on (see `ingest_memory`).
-            pub(super) async fn catalog_for_ingest(tx: &mut sqlx::Transaction<'_, $db>) -> Result<(i64, Vec<Feature>)> {
-                let version: i64 = sqlx::query_scalar(&format!("SELECT version FROM usage_catalog WHERE id = 1{}", $store::SHARE_LOCK))
+            /// The usage version, locked against catalog edits until the transaction ends.
+            pub(super) async fn catalog_version(tx: &mut sqlx::Transaction<'_, $db>) -> Result<i64> {
+                Ok(sqlx::query_scalar(&format!("SELECT version FROM usage_catalog WHERE id = 1{}", $store::SHARE_LOCK))
                     .fetch_one(&mut **tx)
-                    .await?;
+                    .await?)
+            }
+
+            pub(super) async fn catalog_features(tx: &mut sqlx::Transaction<'_, $db>) -> Result<Vec<Feature>> {
                 let rows = sqlx::query(&format!("SELECT {FEATURE_COLUMNS} FROM features ORDER BY id")).fetch_all(&mut **tx).await?;
-                Ok((version, rows.iter().map(feature_from_row).collect::<Result<_>>()?))
+                rows.iter().map(feature_from_row).collect()
             }
 
             pub(super) async fn lock_catalog(tx: &mut sqlx::Transaction<'_, $db>) -> Result<()> {
@@ -547,7 +551,7 @@ macro_rules! usage_store {
                 async fn rebuild_usage_rollups(&self, zone: Tz) -> Result<()> {
                     let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
                     lock_catalog(&mut tx).await?;
-                    let (_, features) = catalog_for_ingest(&mut tx).await?;
+                    let features = catalog_features(&mut tx).await?;
                     for table in ["usage_daily", "end_user_days", "anonymous_days", "feature_usage_daily"] {
                         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
                     }
