@@ -22,6 +22,8 @@ const SETUP_LINK_HOURS: i64 = 24;
 const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
 const MAX_FAILURES_PER_EMAIL: usize = 5;
 const MAX_FAILURES_PER_IP: usize = 20;
+/// How long a write key found live is trusted without asking the database again.
+const WRITE_KEY_TRUST: Duration = Duration::from_secs(10);
 
 /// Who is acting: a staff user (signed in or through an API token), or Kizuna itself.
 #[derive(Debug, Clone)]
@@ -84,6 +86,31 @@ pub enum LoginError {
     LockedOut { minutes: u64 },
     #[error(transparent)]
     App(#[from] AppError),
+}
+
+/// Write keys found live within `WRITE_KEY_TRUST`, by hash, so that each tracking request does
+/// not wait for a database read. Revoking a key forgets them all on this node; other nodes stop
+/// accepting a revoked key within `WRITE_KEY_TRUST`.
+#[derive(Default)]
+pub struct LiveWriteKeys {
+    checked: Mutex<HashMap<String, Instant>>,
+}
+
+impl LiveWriteKeys {
+    fn trusts(&self, hash: &str, now: Instant) -> bool {
+        let checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        checked.get(hash).is_some_and(|at| now.duration_since(*at) < WRITE_KEY_TRUST)
+    }
+
+    fn remember(&self, hash: String, now: Instant) {
+        let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        checked.retain(|_, at| now.duration_since(*at) < WRITE_KEY_TRUST);
+        checked.insert(hash, now);
+    }
+
+    fn forget_all(&self) {
+        self.checked.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 /// Failed sign-ins per email and per client address within a sliding window. Kept in memory:
@@ -381,19 +408,41 @@ impl App {
 
     pub async fn revoke_write_key(&self, actor: &Actor, id: i64) -> Result<WriteKey, AppError> {
         let key = self.store.revoke_write_key(id).await?;
+        self.live_write_keys.forget_all();
         self.record(actor, "revoke", "write_key", Some(id.to_string()), Default::default()).await?;
         Ok(key)
     }
 
     /// Whether a write key may send tracking data (it can read nothing).
     pub async fn write_key_valid(&self, secret: &str) -> Result<bool, AppError> {
-        Ok(self.store.write_key_by_hash(&secret_hash(secret)).await?.is_some())
+        let hash = secret_hash(secret);
+        let now = Instant::now();
+        if self.live_write_keys.trusts(&hash, now) {
+            return Ok(true);
+        }
+        let live = self.store.write_key_by_hash(&hash).await?.is_some();
+        if live {
+            self.live_write_keys.remember(hash, now);
+        }
+        Ok(live)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_live_write_key_is_trusted_for_a_while_and_forgotten_on_revocation() {
+        let keys = LiveWriteKeys::default();
+        let now = Instant::now();
+        assert!(!keys.trusts("h", now));
+        keys.remember("h".into(), now);
+        assert!(keys.trusts("h", now + Duration::from_secs(1)));
+        assert!(!keys.trusts("h", now + WRITE_KEY_TRUST), "asked again once the trust runs out");
+        keys.forget_all();
+        assert!(!keys.trusts("h", now));
+    }
 
     #[test]
     fn sign_in_locks_after_five_failures_for_one_email_but_not_for_others() {

@@ -37,6 +37,7 @@ pub struct App {
     store: Arc<dyn Store>,
     settings: RwLock<WorkspaceSettings>,
     throttle: auth::LoginThrottle,
+    live_write_keys: auth::LiveWriteKeys,
     periods: metrics::PeriodCache,
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
     /// Accounts whose health must be recomputed; set once the worker runs.
@@ -60,6 +61,7 @@ impl App {
             store,
             settings: RwLock::new(settings),
             throttle: auth::LoginThrottle::default(),
+            live_write_keys: auth::LiveWriteKeys::default(),
             periods: metrics::PeriodCache::default(),
             ingest_queue: std::sync::OnceLock::new(),
             health_queue: std::sync::OnceLock::new(),
