@@ -16,7 +16,7 @@ use std::io::Read;
 use std::sync::Mutex;
 use store::IngestCounts;
 
-const CHUNK_MESSAGES: usize = 20_000;
+const CHUNK_MESSAGES: usize = 50_000;
 /// About this many bytes of whole lines are read at a time.
 const BLOCK_BYTES: usize = 1 << 20;
 
