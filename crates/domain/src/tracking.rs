@@ -89,6 +89,7 @@ impl JsonObject {
     }
 
     pub fn to_map(&self) -> Map<String, Value> {
+        // The text is a JSON object by construction, so it always reads back as one.
         serde_json::from_str(self.0.get()).unwrap_or_default()
     }
 
@@ -395,6 +396,21 @@ mod tests {
         }
         let malformed = parse_message_text("{", None, &Map::new(), None, at("2025-01-10T00:00:10Z"), || "g".into());
         assert_eq!(malformed.unwrap_err().field, "message");
+    }
+
+    #[test]
+    fn a_json_object_keeps_its_text_compares_as_json_and_refuses_other_values() {
+        let raw = |text: &str| RawValue::from_string(text.to_owned()).unwrap();
+        let spaced = JsonObject::of_raw(raw(r#"{ "b": 1, "a": [true] }"#), "properties").unwrap();
+        assert_eq!(spaced.text(), r#"{ "b": 1, "a": [true] }"#, "stored as sent");
+        assert_eq!(spaced, JsonObject::from_map(json!({"a": [true], "b": 1}).as_object().unwrap()));
+        assert_ne!(spaced, JsonObject::default());
+        assert_eq!(spaced.get("b"), Some(json!(1)));
+        assert_eq!(JsonObject::of_raw(raw("null"), "context").unwrap(), JsonObject::default());
+        for wrong in [r#""text""#, "[1]", "3", "true"] {
+            assert_eq!(JsonObject::of_raw(raw(wrong), "context").unwrap_err().field, "context", "{wrong}");
+        }
+        assert!(serde_json::from_str::<JsonObject>("[1]").is_err());
     }
 
     #[test]

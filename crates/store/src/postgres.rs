@@ -38,9 +38,9 @@ impl PostgresStore {
     fn json_values(pg_type: &str) -> String {
         format!("SELECT json_array_elements_text($1::json)::{pg_type}")
     }
-    /// Taken at the start of an ingest transaction: ingests from every node run one at a time,
-    /// so each sees the message keys of all before it (SQLite's write lock already does this).
-    const INGEST_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7301004)");
+    /// How an ingest transaction begins: ingests from every node run one at a time, so each sees
+    /// the message keys of all before it. The lock goes in the same round trip as the BEGIN.
+    const INGEST_BEGIN: &'static str = "BEGIN; SELECT pg_advisory_xact_lock(7301004)";
 }
 
 crate::sql::sql_store!(PostgresStore, Postgres);

@@ -868,10 +868,7 @@ macro_rules! sql_store {
             create_accounts: bool,
             zone: domain::usage::Tz,
         ) -> Result<IngestCounts> {
-            let mut tx = pool.begin_with(<$store>::WRITE_BEGIN).await?;
-            if let Some(lock) = <$store>::INGEST_LOCK {
-                sqlx::query(lock).execute(&mut *tx).await?;
-            }
+            let mut tx = pool.begin_with(<$store>::INGEST_BEGIN).await?;
             let foreign = catch_up(&mut tx, &mut memory.recent, received_at).await?;
             let version = usage_sql::catalog_version(&mut tx).await?;
             memory.check(foreign, version);

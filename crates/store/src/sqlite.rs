@@ -55,9 +55,9 @@ impl SqliteStore {
     fn json_values(_pg_type: &str) -> String {
         "SELECT value FROM json_each($1)".to_owned()
     }
-    /// Taken at the start of an ingest transaction: ingests from every node run one at a time,
-    /// so each sees the message keys of all before it (SQLite's write lock already does this).
-    const INGEST_LOCK: Option<&'static str> = None;
+    /// How an ingest transaction begins: ingests from every node run one at a time, so each sees
+    /// the message keys of all before it (the write lock already does this).
+    const INGEST_BEGIN: &'static str = "BEGIN IMMEDIATE";
 }
 
 crate::sql::sql_store!(SqliteStore, Sqlite);

@@ -146,11 +146,10 @@ macro_rules! usage_store {
                 })
             }
 
-            /// The catalog as an ingest must use it: read under a shared lock that catalog edits
-            /// take exclusively (PostgreSQL; SQLite's single writer already orders them).
-            /// Also returns the usage version, which catalog edits, rollup rebuilds and account
-            /// deletions move on (see `ingest_memory`).
-            /// The usage version, locked against catalog edits until the transaction ends.
+            /// The usage version, which catalog edits, rollup rebuilds and account deletions move
+            /// on (see `ingest_memory`). It is read under a shared lock that catalog edits take
+            /// exclusively (PostgreSQL; SQLite's single writer already orders them), so the
+            /// catalog of this version holds until the transaction ends.
             pub(super) async fn catalog_version(tx: &mut sqlx::Transaction<'_, $db>) -> Result<i64> {
                 Ok(sqlx::query_scalar(&format!("SELECT version FROM usage_catalog WHERE id = 1{}", $store::SHARE_LOCK))
                     .fetch_one(&mut **tx)
