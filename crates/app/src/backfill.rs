@@ -16,6 +16,8 @@ use std::io::Read;
 use std::sync::Mutex;
 use store::IngestCounts;
 
+/// Messages stored per transaction: what a transaction costs whatever its size (rollup and
+/// end-user upserts, the commit) is spread over this many.
 const CHUNK_MESSAGES: usize = 50_000;
 /// About this many bytes of whole lines are read at a time.
 const BLOCK_BYTES: usize = 1 << 20;
