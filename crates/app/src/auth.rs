@@ -19,9 +19,13 @@ use std::time::{Duration, Instant};
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const SESSION_LIFETIME_HOURS: i64 = 12;
 const SETUP_LINK_HOURS: i64 = 24;
-const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
-const MAX_FAILURES_PER_EMAIL: usize = 5;
-const MAX_FAILURES_PER_IP: usize = 20;
+/// Failed sign-ins (and password checks) are counted per key in windows of this length, in the
+/// database, so every app node counts the same attempts.
+const LOCKOUT_WINDOW_SECONDS: i64 = 15 * 60;
+const MAX_FAILURES_PER_EMAIL: i64 = 5;
+const MAX_FAILURES_PER_IP: i64 = 20;
+/// Wrong current passwords allowed per user and window when changing a password.
+const MAX_PASSWORD_CHECKS: i64 = 5;
 /// How long a write key found live is trusted without asking the database again.
 const WRITE_KEY_TRUST: Duration = Duration::from_secs(10);
 
@@ -113,49 +117,18 @@ impl LiveWriteKeys {
     }
 }
 
-/// Failed sign-ins per email and per client address within a sliding window. Kept in memory:
-/// each app node limits on its own.
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+/// The throttling keys of a sign-in: the email (5 failures) and the client address (20).
+fn sign_in_keys(email: &str, ip: IpAddr) -> [(String, i64); 2] {
+    [
+        (format!("email:{}", email.trim().to_lowercase()), MAX_FAILURES_PER_EMAIL),
+        (format!("ip:{ip}"), MAX_FAILURES_PER_IP),
+    ]
 }
 
-impl LoginThrottle {
-    fn keys(email: &str, ip: IpAddr) -> [(String, usize); 2] {
-        [
-            (format!("email:{}", email.trim().to_lowercase()), MAX_FAILURES_PER_EMAIL),
-            (format!("ip:{ip}"), MAX_FAILURES_PER_IP),
-        ]
-    }
-
-    /// Minutes until sign-in is allowed again, if it is locked now.
-    fn locked_for(&self, email: &str, ip: IpAddr, now: Instant) -> Option<u64> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        Self::keys(email, ip)
-            .iter()
-            .filter_map(|(key, max)| {
-                let times = failures.get_mut(key)?;
-                times.retain(|t| now.duration_since(*t) < LOCKOUT_WINDOW);
-                (times.len() >= *max).then(|| {
-                    let oldest = times.iter().min().copied().unwrap_or(now);
-                    let remaining = LOCKOUT_WINDOW.saturating_sub(now.duration_since(oldest));
-                    remaining.as_secs().div_ceil(60).max(1)
-                })
-            })
-            .max()
-    }
-
-    fn record_failure(&self, email: &str, ip: IpAddr, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, _) in Self::keys(email, ip) {
-            failures.entry(key).or_default().push(now);
-        }
-    }
-
-    fn clear_email(&self, email: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&format!("email:{}", email.trim().to_lowercase()));
-    }
+/// Whole minutes (at least 1) until a window that started at `started_at` ends.
+fn minutes_left(started_at: i64, now: i64) -> u64 {
+    let left = (started_at + LOCKOUT_WINDOW_SECONDS - now).max(0) as u64;
+    left.div_ceil(60).max(1)
 }
 
 /// A random secret: a readable prefix and 32 random bytes, URL-safe.
@@ -216,9 +189,21 @@ fn decoy_hash() -> &'static str {
 
 impl App {
     /// Signs a staff user in. Unknown email, inactive user and wrong password look the same.
+    ///
+    /// Each attempt is counted against the email and the client address *before* the password
+    /// is checked, so concurrent guesses cannot all slip through under the limit; a success gives
+    /// its attempt back and clears the email's failures.
     pub async fn login(&self, email: &str, password: &str, ip: IpAddr) -> Result<NewSession, LoginError> {
-        let now = Instant::now();
-        if let Some(minutes) = self.throttle.locked_for(email, ip, now) {
+        let now = Utc::now().timestamp();
+        let keys = sign_in_keys(email, ip);
+        let mut locked_minutes = None;
+        for (key, max) in &keys {
+            let window = self.store.reserve_attempt(key, now, LOCKOUT_WINDOW_SECONDS).await.map_err(AppError::from)?;
+            if window.attempts > *max {
+                locked_minutes = locked_minutes.max(Some(minutes_left(window.started_at, now)));
+            }
+        }
+        if let Some(minutes) = locked_minutes {
             return Err(LoginError::LockedOut { minutes });
         }
         let user = match Email::parse(email) {
@@ -233,7 +218,9 @@ impl App {
         let matches = verify_password(password.to_owned(), hash).await? && stored.is_some();
         match user {
             Some(user) if matches => {
-                self.throttle.clear_email(email);
+                let [(email_key, _), (ip_key, _)] = &keys;
+                self.store.clear_attempts(email_key).await.map_err(AppError::from)?;
+                self.store.release_attempt(ip_key).await.map_err(AppError::from)?;
                 let session = self.start_session(user).await?;
                 self.record(
                     &Actor::Staff { user: session.user.clone(), token: None },
@@ -245,10 +232,7 @@ impl App {
                 .await?;
                 Ok(session)
             }
-            _ => {
-                self.throttle.record_failure(email, ip, now);
-                Err(LoginError::InvalidCredentials)
-            }
+            _ => Err(LoginError::InvalidCredentials),
         }
     }
 
@@ -276,21 +260,43 @@ impl App {
         Ok(found.filter(|(_, user)| user.input.active).map(|(token, user)| Actor::Staff { user, token: Some(token) }))
     }
 
-    /// Changes the actor's password after checking the current one; ends all their sessions
-    /// and starts a new one.
-    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<NewSession, AppError> {
-        let Actor::Staff { user, .. } = actor else {
-            return Err(AppError::Forbidden);
+    /// Changes the signed-in user's password after checking the current one. Only a browser
+    /// session may do this (an API token cannot); wrong current passwords are throttled per user.
+    /// All the user's sessions end and a new one starts; with `revoke_tokens` their API tokens are
+    /// revoked too.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+        revoke_tokens: bool,
+    ) -> Result<NewSession, LoginError> {
+        let Actor::Staff { user, token: None } = actor else {
+            return Err(LoginError::App(AppError::Forbidden));
         };
-        let stored = self.store.password_hash(user.id).await?.unwrap_or_default();
-        if !verify_password(current.to_owned(), stored).await? {
-            return Err(AppError::invalid("current_password", Reason::Malformed { detail: "does not match".into() }));
+        let now = Utc::now().timestamp();
+        let key = format!("password:{}", user.id);
+        let window = self.store.reserve_attempt(&key, now, LOCKOUT_WINDOW_SECONDS).await.map_err(AppError::from)?;
+        if window.attempts > MAX_PASSWORD_CHECKS {
+            return Err(LoginError::LockedOut { minutes: minutes_left(window.started_at, now) });
         }
+        let stored = self.store.password_hash(user.id).await.map_err(AppError::from)?.unwrap_or_default();
+        if !verify_password(current.to_owned(), stored).await? {
+            return Err(
+                AppError::invalid("current_password", Reason::Malformed { detail: "does not match".into() }).into()
+            );
+        }
+        self.store.clear_attempts(&key).await.map_err(AppError::from)?;
         check_password_strength(new).map_err(|r| AppError::invalid("new_password", r))?;
-        self.store.set_password_hash(user.id, &hash_password(new.to_owned()).await?).await?;
-        self.store.delete_sessions_of(user.id).await?;
-        self.record(actor, "change_password", "staff_user", Some(user.id.to_string()), Default::default()).await?;
-        self.start_session(user.clone()).await
+        self.store.set_password_hash(user.id, &hash_password(new.to_owned()).await?).await.map_err(AppError::from)?;
+        self.store.delete_sessions_of(user.id).await.map_err(AppError::from)?;
+        if revoke_tokens {
+            self.store.revoke_api_tokens_of(user.id).await.map_err(AppError::from)?;
+        }
+        let changes =
+            domain::audit::diff(&serde_json::Value::Null, &serde_json::json!({"revoke_tokens": revoke_tokens}));
+        self.record(actor, "change_password", "staff_user", Some(user.id.to_string()), changes).await?;
+        Ok(self.start_session(user.clone()).await?)
     }
 
     /// Creates (or, for an existing email, updates) a staff user who can sign in with `password`.
@@ -383,7 +389,8 @@ impl App {
     /// Revokes a token: one's own, or anyone's for an admin.
     pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<ApiToken, AppError> {
         let token = self.store.get_api_token(id).await?;
-        if actor.role() != Role::Admin && actor.user_id() != Some(token.user_id) {
+        let own = actor.user_id() == Some(token.user_id);
+        if !own && !domain::access::permits(actor.role(), actor.scope(), domain::access::Access::Admin) {
             return Err(AppError::Forbidden);
         }
         let revoked = self.store.revoke_api_token(id).await?;
@@ -445,17 +452,10 @@ mod tests {
     }
 
     #[test]
-    fn sign_in_locks_after_five_failures_for_one_email_but_not_for_others() {
-        let throttle = LoginThrottle::default();
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let now = Instant::now();
-        for _ in 0..MAX_FAILURES_PER_EMAIL {
-            assert_eq!(throttle.locked_for("a@k.example", ip, now), None);
-            throttle.record_failure("A@k.example", ip, now);
-        }
-        assert_eq!(throttle.locked_for("a@k.example", ip, now), Some(15));
-        assert_eq!(throttle.locked_for("b@k.example", ip, now), None);
-        assert_eq!(throttle.locked_for("a@k.example", ip, now + LOCKOUT_WINDOW), None, "the window slides");
+    fn a_lock_lasts_whole_minutes_until_its_window_ends() {
+        assert_eq!(minutes_left(1_000, 1_000), 15);
+        assert_eq!(minutes_left(1_000, 1_000 + 14 * 60 + 1), 1);
+        assert_eq!(minutes_left(1_000, 1_000 + 20 * 60), 1, "never less than a minute");
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound { entity, id } => AppError::NotFound { entity, id },
             StoreError::Conflict { entity, field } => AppError::Conflict { entity, field },
             StoreError::InvalidReference { .. } => AppError::invalid("*", Reason::UnknownReference),
+            StoreError::Busy => AppError::Busy,
             other => AppError::Store(other),
         }
     }

@@ -36,7 +36,6 @@ use store::Store;
 pub struct App {
     store: Arc<dyn Store>,
     settings: RwLock<WorkspaceSettings>,
-    throttle: auth::LoginThrottle,
     live_write_keys: auth::LiveWriteKeys,
     periods: metrics::PeriodCache,
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
@@ -60,7 +59,6 @@ impl App {
         Ok(App {
             store,
             settings: RwLock::new(settings),
-            throttle: auth::LoginThrottle::default(),
             live_write_keys: auth::LiveWriteKeys::default(),
             periods: metrics::PeriodCache::default(),
             ingest_queue: std::sync::OnceLock::new(),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::account::Account;
 use domain::i18n::Bilingual;
 use domain::interchange::RowError;
+use domain::net::OutboundPolicy;
 use domain::playbooks::template::render;
 use domain::playbooks::{grade_change_matches, yearly_occurrence, Action, Assignee, PlaybookDefinition, Trigger};
 use domain::tasks::{TaskInput, TaskPriority, TaskReason};
@@ -18,6 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use store::playbooks::{ClaimedStep, EmailStatus, OutboxEmail, PlaybookRun, StoredPlaybook};
@@ -41,6 +43,8 @@ pub struct MailSettings {
 /// The outside world as playbooks reach it: SMTP, HTTP, and this node's name for step claims.
 pub struct Delivery {
     mail: RwLock<Option<MailSettings>>,
+    /// Which internal addresses webhooks and Slack posts may reach (none by default).
+    outbound: Arc<RwLock<OutboundPolicy>>,
     http: reqwest::Client,
     node: String,
     worker: std::sync::OnceLock<()>,
@@ -49,13 +53,68 @@ pub struct Delivery {
 impl Default for Delivery {
     fn default() -> Self {
         let node = crate::auth::new_secret("node-").map(|s| s.chars().take(16).collect()).unwrap_or_default();
-        Delivery {
-            mail: RwLock::new(None),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default(),
-            node,
-            worker: std::sync::OnceLock::new(),
-        }
+        let outbound = Arc::new(RwLock::new(OutboundPolicy::default()));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { policy: outbound.clone() }))
+            .build()
+            .unwrap_or_default();
+        Delivery { mail: RwLock::new(None), outbound, http, node, worker: std::sync::OnceLock::new() }
     }
+}
+
+/// An outbound call refused because its host is, or resolves only to, an internal address.
+#[derive(Debug, thiserror::Error)]
+#[error("{host} is an internal address (allow it with outbound_allow)")]
+struct InternalAddress {
+    host: String,
+}
+
+/// Resolves host names for outbound calls and keeps only the addresses the policy permits, so
+/// the address connected to is the one checked (a name cannot point inside between a check and
+/// the connection).
+struct GuardedResolver {
+    policy: Arc<RwLock<OutboundPolicy>>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let permitted: Vec<SocketAddr> = {
+                let policy = policy.read().unwrap_or_else(|p| p.into_inner());
+                found.into_iter().filter(|address| policy.permits(address.ip())).collect()
+            };
+            if permitted.is_empty() {
+                return Err(Box::new(InternalAddress { host }) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(permitted.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Why an outbound call failed, in words that reveal neither a secret URL nor how an internal
+/// port answered.
+fn outbound_failure(what: &str, error: &reqwest::Error) -> AppError {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = source {
+        if let Some(internal) = cause.downcast_ref::<InternalAddress>() {
+            return AppError::Internal(format!("{what}: refused, {internal}"));
+        }
+        source = cause.source();
+    }
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    AppError::Internal(format!("{what}: {kind}"))
 }
 
 /// Something that happened to an account that a playbook may react to.
@@ -100,6 +159,13 @@ pub struct PlaybookView {
     pub updated_at: DateTime<Utc>,
 }
 
+impl PlaybookView {
+    /// The playbook as people and API clients read it: secrets masked.
+    fn masked(self) -> PlaybookView {
+        PlaybookView { definition: self.definition.masked(), ..self }
+    }
+}
+
 /// Reads a playbook file; syntax errors name the line.
 pub fn parse_playbook_toml(file: &str, text: &str) -> Result<PlaybookDefinition, AppError> {
     parse_toml(file, text)
@@ -122,7 +188,8 @@ pub fn playbook_toml(definition: &PlaybookDefinition) -> String {
     toml::to_string_pretty(definition).unwrap_or_default()
 }
 
-fn view(stored: StoredPlaybook) -> Result<PlaybookView, AppError> {
+/// A stored playbook with its secrets, for running its steps; never shown.
+fn unmasked(stored: StoredPlaybook) -> Result<PlaybookView, AppError> {
     let definition = serde_json::from_str(&stored.definition)
         .map_err(|e| AppError::Internal(format!("stored playbook {}: {e}", stored.id)))?;
     Ok(PlaybookView {
@@ -132,6 +199,24 @@ fn view(stored: StoredPlaybook) -> Result<PlaybookView, AppError> {
         definition,
         updated_at: stored.updated_at,
     })
+}
+
+/// Whether a URL's host, when written as an IP address (or `localhost`), may be called. Other
+/// names are checked on the addresses they resolve to.
+fn literal_host_permitted(policy: &OutboundPolicy, url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return true;
+    };
+    let Some(host) = parsed.host_str() else {
+        return true;
+    };
+    match host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        Ok(ip) => policy.permits(ip),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            !(name == "localhost" || name.ends_with(".localhost")) || policy.permits([127, 0, 0, 1].into())
+        }
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -182,12 +267,47 @@ impl App {
         *self.delivery.mail.write().unwrap_or_else(|p| p.into_inner()) = settings;
     }
 
-    pub async fn playbooks(&self) -> Result<Vec<PlaybookView>, AppError> {
-        self.store.playbooks().await?.into_iter().map(view).collect()
+    /// Which internal addresses playbook webhooks and Slack posts may reach.
+    pub fn configure_outbound(&self, policy: OutboundPolicy) {
+        *self.delivery.outbound.write().unwrap_or_else(|p| p.into_inner()) = policy;
     }
 
+    /// Every playbook, secrets masked.
+    pub async fn playbooks(&self) -> Result<Vec<PlaybookView>, AppError> {
+        self.store.playbooks().await?.into_iter().map(|p| unmasked(p).map(PlaybookView::masked)).collect()
+    }
+
+    /// A playbook, secrets masked.
     pub async fn playbook(&self, id: i64) -> Result<PlaybookView, AppError> {
-        view(self.store.playbook(id).await?)
+        Ok(unmasked(self.store.playbook(id).await?)?.masked())
+    }
+
+    /// Refuses a call to a URL whose host is written as an internal address (or `localhost`)
+    /// when it is saved; names that resolve inside are refused when called.
+    fn check_outbound_urls(&self, definition: &PlaybookDefinition) -> Result<(), AppError> {
+        let policy = self.delivery.outbound.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let errors: Vec<domain::FieldError> = definition
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, step)| match &step.action {
+                Action::PostToSlack { webhook_url, .. } => Some((format!("step[{i}].webhook_url"), webhook_url)),
+                Action::CallWebhook { url, .. } => Some((format!("step[{i}].url"), url)),
+                _ => None,
+            })
+            .filter(|(_, url)| !literal_host_permitted(&policy, url))
+            .map(|(field, _)| {
+                domain::FieldError::new(
+                    &field,
+                    Reason::Malformed { detail: "an internal address (see outbound_allow)".into() },
+                )
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(errors))
+        }
     }
 
     /// Validates and saves a playbook (new when `id` is None). Managers and admins.
@@ -197,15 +317,21 @@ impl App {
         id: Option<i64>,
         definition: PlaybookDefinition,
     ) -> Result<PlaybookView, AppError> {
-        let grades: Vec<String> = self.health_config().await?.grades.into_iter().map(|g| g.key).collect();
-        definition.validate(&grades, &self.settings().stages).map_err(AppError::Invalid)?;
         let before = match id {
-            Some(id) => Some(self.playbook(id).await?),
+            Some(id) => Some(unmasked(self.store.playbook(id).await?)?),
             None => None,
         };
+        let mut definition = definition;
+        if let Some(before) = &before {
+            definition.keep_secrets_of(&before.definition);
+        }
+        let grades: Vec<String> = self.health_config().await?.grades.into_iter().map(|g| g.key).collect();
+        definition.validate(&grades, &self.settings().stages).map_err(AppError::Invalid)?;
+        self.check_outbound_urls(&definition)?;
         let json = serde_json::to_string(&definition).map_err(|e| AppError::Internal(format!("playbook: {e}")))?;
-        let saved = view(self.store.save_playbook(id, definition.name.trim(), &json, definition.active).await?)?;
+        let saved = unmasked(self.store.save_playbook(id, definition.name.trim(), &json, definition.active).await?)?;
         let action = if before.is_some() { "update" } else { "create" };
+        let (before, saved) = (before.map(PlaybookView::masked), saved.masked());
         self.record_change(actor, action, "playbook", &saved.id.to_string(), before.as_ref(), Some(&saved)).await?;
         Ok(saved)
     }
@@ -354,7 +480,7 @@ impl App {
     }
 
     async fn run_step(&self, step: &ClaimedStep) -> Result<Bilingual, AppError> {
-        let playbook = self.playbook(step.playbook_id).await?;
+        let playbook = unmasked(self.store.playbook(step.playbook_id).await?)?;
         let action = usize::try_from(step.step_index)
             .ok()
             .and_then(|i| playbook.definition.steps.get(i))
@@ -421,6 +547,7 @@ impl App {
                 }
             }
             Action::PostToSlack { webhook_url, text } => {
+                self.check_outbound_host("Slack", &webhook_url)?;
                 let response = self
                     .delivery
                     .http
@@ -428,7 +555,7 @@ impl App {
                     .json(&json!({"text": render(&text, &values)}))
                     .send()
                     .await
-                    .map_err(|e| AppError::Internal(format!("Slack webhook: {e}")))?;
+                    .map_err(|e| outbound_failure("Slack", &e))?;
                 let status = response.status();
                 if !status.is_success() {
                     return Err(AppError::Internal(format!("Slack webhook answered {status}")));
@@ -446,6 +573,7 @@ impl App {
                     "reason": reason,
                 }))
                 .map_err(|e| AppError::Internal(format!("webhook body: {e}")))?;
+                self.check_outbound_host("webhook", &url)?;
                 let response = self
                     .delivery
                     .http
@@ -456,10 +584,10 @@ impl App {
                     .body(body)
                     .send()
                     .await
-                    .map_err(|e| AppError::Internal(format!("webhook {url}: {e}")))?;
+                    .map_err(|e| outbound_failure("webhook", &e))?;
                 let status = response.status();
                 if !status.is_success() {
-                    return Err(AppError::Internal(format!("webhook {url} answered {status}")));
+                    return Err(AppError::Internal(format!("webhook answered {status}")));
                 }
                 Ok(Bilingual::new(format!("Webhook の応答 {status}"), format!("webhook answered {status}")))
             }
@@ -487,6 +615,16 @@ impl App {
                 let before = before.unwrap_or_else(|| "—".into());
                 Ok(Bilingual::new(format!("ステージ {before} → {stage}"), format!("stage {before} → {stage}")))
             }
+        }
+    }
+
+    /// A URL whose host is an IP address never reaches the resolver, so it is checked here.
+    fn check_outbound_host(&self, what: &str, url: &str) -> Result<(), AppError> {
+        let policy = self.delivery.outbound.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if literal_host_permitted(&policy, url) {
+            Ok(())
+        } else {
+            Err(AppError::Internal(format!("{what}: refused, an internal address (allow it with outbound_allow)")))
         }
     }
 

@@ -102,15 +102,17 @@ impl App {
         self.record_change(actor, "delete", "contact", &id.to_string(), Some(&before.input), None).await
     }
 
-    /// Adds a timeline entry; without an author, the acting user wrote it.
+    /// Adds a timeline entry; the acting user is its author. Entries of kind `system` are
+    /// Kizuna's own (playbooks, task outcomes): staff cannot write them.
     pub async fn create_timeline_entry(
         &self,
         actor: &Actor,
         input: &TimelineEntryInput,
     ) -> Result<TimelineEntry, AppError> {
         let mut input = input.clone();
-        if input.author_id.is_none() && input.kind != TimelineKind::System {
-            input.author_id = actor.user_id();
+        if let Some(me) = actor.user_id() {
+            check_staff_entry(me, &input)?;
+            input.author_id = Some(me);
         }
         self.editable_account(actor, input.account_id).await?;
         self.check_author(&input).await?;
@@ -128,8 +130,18 @@ impl App {
         let before = self.store.get_timeline_entry(id).await?;
         self.editable_account(actor, before.input.account_id).await?;
         self.editable_account(actor, input.account_id).await?;
-        self.check_author(input).await?;
-        let entry = self.store.update_timeline_entry(id, input).await?;
+        let mut input = input.clone();
+        if actor.user_id().is_some() {
+            if before.input.kind == TimelineKind::System || input.kind == TimelineKind::System {
+                return Err(AppError::invalid("kind", Reason::ReservedForSystem));
+            }
+            if input.author_id.is_some_and(|author| Some(author) != before.input.author_id) {
+                return Err(AppError::invalid("author_id", Reason::MustBeYourself));
+            }
+            input.author_id = before.input.author_id;
+        }
+        self.check_author(&input).await?;
+        let entry = self.store.update_timeline_entry(id, &input).await?;
         self.record_change(actor, "update", "timeline_entry", &id.to_string(), Some(&before.input), Some(&entry.input))
             .await?;
         Ok(entry)
@@ -384,4 +396,16 @@ mod tests {
             Err(AppError::Forbidden)
         ));
     }
+}
+
+/// What a staff user may write on a timeline: not Kizuna's own `system` entries, and only as
+/// themselves.
+fn check_staff_entry(me: domain::UserId, input: &TimelineEntryInput) -> Result<(), AppError> {
+    if input.kind == TimelineKind::System {
+        return Err(AppError::invalid("kind", Reason::ReservedForSystem));
+    }
+    if input.author_id.is_some_and(|author| author != me) {
+        return Err(AppError::invalid("author_id", Reason::MustBeYourself));
+    }
+    Ok(())
 }

@@ -266,6 +266,9 @@ impl App {
     /// Who the rule would pick today: the count, their ARR and the `limit` largest by ARR; or
     /// the rule's errors.
     pub async fn preview_segment(&self, rule: &str, limit: usize) -> Result<SegmentPreview, AppError> {
+        if rule.chars().count() > MAX_RULE {
+            return Err(AppError::invalid("rule", Reason::TooLong { max: MAX_RULE }));
+        }
         let segment = match Segment::parse(rule) {
             Ok(segment) => segment,
             Err(errors) => {

@@ -75,6 +75,9 @@ pub enum Access {
     Public,
     /// Any signed-in staff user.
     Read,
+    /// Changes to what is the actor's own (their API tokens, password, saved views): any role,
+    /// but a token needs write scope, so a read token changes nothing.
+    Own,
     /// Changes to customer data; CSMs are further limited to their own accounts.
     Write,
     /// Changes across all accounts, imports, configuration of CS processes.
@@ -90,7 +93,7 @@ pub enum Access {
 /// may use a route requiring `access`.
 pub fn permits(role: Role, scope: Option<Scope>, access: Access) -> bool {
     let role_allows = match access {
-        Access::Public | Access::Read => true,
+        Access::Public | Access::Read | Access::Own => true,
         Access::Write => role >= Role::Csm,
         Access::Manage => role >= Role::Manager,
         Access::Admin => role == Role::Admin,
@@ -98,7 +101,7 @@ pub fn permits(role: Role, scope: Option<Scope>, access: Access) -> bool {
     };
     let scope_allows = match (scope, access) {
         (None, _) | (_, Access::Public | Access::Read) => true,
-        (Some(scope), Access::Write | Access::Manage) => scope >= Scope::Write,
+        (Some(scope), Access::Own | Access::Write | Access::Manage) => scope >= Scope::Write,
         (Some(scope), Access::Admin) => scope == Scope::Admin,
         (Some(_), Access::Tracking) => false,
     };
@@ -127,5 +130,12 @@ mod tests {
         assert!(!permits(Role::Admin, Some(Scope::Write), Access::Admin));
         assert!(permits(Role::Admin, Some(Scope::Admin), Access::Admin));
         assert!(!permits(Role::Viewer, Some(Scope::Admin), Access::Write));
+    }
+
+    #[test]
+    fn anyone_changes_their_own_things_but_never_with_a_read_token() {
+        assert!(permits(Role::Viewer, None, Access::Own));
+        assert!(permits(Role::Viewer, Some(Scope::Write), Access::Own));
+        assert!(!permits(Role::Admin, Some(Scope::Read), Access::Own));
     }
 }

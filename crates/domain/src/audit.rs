@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 /// One field's value before and after a change (`null` when it did not exist).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
-    #[schema(value_type = Object)]
+    /// The value before, as the field's JSON (a string, number, boolean, object, array or `null`).
     pub old: Value,
-    #[schema(value_type = Object)]
+    /// The value after, as the field's JSON (`null` when the change removed it).
     pub new: Value,
 }
 

@@ -112,3 +112,43 @@ impl Fields {
         self.errors.check(field, result)
     }
 }
+
+/// The path of the first string (or object key) in `value` that holds U+0000, which no database
+/// text column stores: `name`, `custom.region`, `step[1].title`, or `/` for the value itself.
+pub fn nul_path(value: &Value) -> Option<String> {
+    fn walk(value: &Value, path: &str) -> Option<String> {
+        let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+        match value {
+            Value::String(text) => text.contains('\0').then(|| if path.is_empty() { "/".into() } else { path.into() }),
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            Value::Object(map) => map.iter().find_map(|(key, item)| {
+                if key.contains('\0') {
+                    Some(join(&key.replace('\0', "\\0")))
+                } else {
+                    walk(item, &join(key))
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(value, "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nul_is_found_wherever_it_hides_and_named_by_its_path() {
+        assert_eq!(nul_path(&json!({"name": "ok", "custom": {"region": "a\u{0}b"}})), Some("custom.region".into()));
+        assert_eq!(nul_path(&json!({"step": [{"title": "x"}, {"title": "\u{0}"}]})), Some("step[1].title".into()));
+        assert_eq!(nul_path(&json!({"a\u{0}": 1})), Some("a\\0".into()));
+        assert_eq!(nul_path(&json!("\u{0}")), Some("/".into()));
+        assert_eq!(
+            nul_path(&json!({"name": "紅葉", "n": 1, "list": ["a\\u0000"]})),
+            None,
+            "an escaped backslash is text"
+        );
+    }
+}

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod interchange;
 pub mod metrics;
 pub mod money;
+pub mod net;
 pub mod onboarding;
 pub mod playbooks;
 pub mod segments;

@@ -234,6 +234,36 @@ fn time(raw: Option<Cow<'_, str>>, field: &'static str) -> Result<Option<DateTim
         .map_err(|_| error(field, Reason::InvalidTimestamp))
 }
 
+/// The message fields a NUL character is reported in; anything else is reported as `message`.
+const NAMED_FIELDS: [&str; 14] = [
+    "type",
+    "userId",
+    "anonymousId",
+    "event",
+    "name",
+    "groupId",
+    "previousId",
+    "messageId",
+    "timestamp",
+    "sentAt",
+    "context",
+    "properties",
+    "traits",
+    "integrations",
+];
+
+/// Refuses a message holding U+0000 anywhere (no database text column stores it), naming the
+/// top-level field it is in.
+fn refuse_nul(value: &Value) -> Result<(), MessageError> {
+    match crate::fields::nul_path(value) {
+        None => Ok(()),
+        Some(path) => {
+            let top = path.split(['.', '[']).next().unwrap_or_default();
+            Err(error(NAMED_FIELDS.into_iter().find(|name| *name == top).unwrap_or("message"), Reason::ContainsNul))
+        }
+    }
+}
+
 /// Parses one message from its JSON text, typed when it can be (see `Fields`).
 pub fn parse_message_text(
     text: &str,
@@ -243,6 +273,11 @@ pub fn parse_message_text(
     received_at: DateTime<Utc>,
     fallback_id: impl FnOnce() -> String,
 ) -> Result<Message, MessageError> {
+    if text.contains("\\u0000") {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| error("message", Reason::Malformed { detail: e.to_string() }))?;
+        refuse_nul(&value)?;
+    }
     let fields = match Fields::from_text(text) {
         Some(fields) => fields,
         None => {
@@ -265,6 +300,7 @@ pub fn parse_message(
     received_at: DateTime<Utc>,
     fallback_id: impl FnOnce() -> String,
 ) -> Result<Message, MessageError> {
+    refuse_nul(&value)?;
     message_of(Fields::from_value(value)?, kind, shared_context, sent_at_of_batch, received_at, fallback_id)
 }
 
@@ -391,6 +427,19 @@ mod tests {
         }
         let malformed = parse_message_text("{", None, &Map::new(), None, at("2025-01-10T00:00:10Z"), || "g".into());
         assert_eq!(malformed.unwrap_err().field, "message");
+    }
+
+    #[test]
+    fn a_message_holding_nul_is_refused_naming_its_field_and_an_escaped_backslash_is_not() {
+        let read =
+            |text: &str| parse_message_text(text, None, &Map::new(), None, at("2025-01-10T00:00:10Z"), || "g".into());
+        let nul_trait = r#"{"type": "identify", "userId": "u", "traits": {"name": "a\u0000b"}}"#;
+        let refused = read(nul_trait).unwrap_err();
+        assert_eq!((refused.field, refused.reason), ("traits", Reason::ContainsNul));
+        assert_eq!(read(r#"{"type": "track", "userId": "u\u0000", "event": "x"}"#).unwrap_err().field, "userId");
+        assert!(read(r#"{"type": "track", "userId": "u", "event": "a\\u0000"}"#).is_ok(), "a backslash then u0000");
+        let value = json!({"type": "track", "userId": "u", "event": "x", "extra": "\u{0}"});
+        assert_eq!(parse(value, None).unwrap_err().field, "message");
     }
 
     #[test]

@@ -9,40 +9,84 @@ use std::fmt;
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Reason {
     Required,
-    TooLong { max: usize },
+    TooLong {
+        max: usize,
+    },
     InvalidEmail,
     InvalidDate,
     InvalidTimestamp,
     InvalidInteger,
     InvalidDecimal,
-    TooManyDecimals { max: u32 },
+    TooManyDecimals {
+        max: u32,
+    },
     Negative,
-    OutOfRange { min: String, max: String },
-    NotOneOf { allowed: Vec<String> },
-    CurrencyMismatch { expected: String },
+    OutOfRange {
+        min: String,
+        max: String,
+    },
+    NotOneOf {
+        allowed: Vec<String>,
+    },
+    CurrencyMismatch {
+        expected: String,
+    },
     InvalidBoolean,
     UnknownColumn,
     MissingColumn,
     DuplicateColumn,
-    DuplicateInFile { first_line: u64 },
+    DuplicateInFile {
+        first_line: u64,
+    },
     UnknownAccount,
     UnknownReference,
     AlreadyExists,
     EndNotAfterStart,
-    EarlierThan { field: &'static str },
-    Overlaps { other_start: String },
+    EarlierThan {
+        field: &'static str,
+    },
+    Overlaps {
+        other_start: String,
+    },
     InvalidTimeZone,
-    Malformed { detail: String },
-    WrongType { expected: &'static str },
-    TooShort { min: usize },
+    Malformed {
+        detail: String,
+    },
+    WrongType {
+        expected: &'static str,
+    },
+    TooShort {
+        min: usize,
+    },
     UnknownField,
-    OnlyWith { field: &'static str, value: &'static str },
+    OnlyWith {
+        field: &'static str,
+        value: &'static str,
+    },
+    /// Text holding U+0000, which no database column stores (refused at the edge).
+    ContainsNul,
+    /// A date range that spans more periods than one request may compute.
+    TooManyPeriods {
+        max: u64,
+    },
+    /// A value only Kizuna itself may write (e.g. timeline kind `system`).
+    ReservedForSystem,
+    /// Must name the acting user (e.g. a timeline entry's author).
+    MustBeYourself,
 }
 
 impl Reason {
     pub fn message(&self, lang: Lang) -> String {
         use Reason::*;
         match (self, lang) {
+            (TooManyPeriods { max }, Lang::Ja) => format!("期間が多すぎます（1 回のリクエストで {max} 期間まで）"),
+            (TooManyPeriods { max }, Lang::En) => format!("spans too many periods (at most {max} per request)"),
+            (ReservedForSystem, Lang::Ja) => "Kizuna 自身が書き込む値のため指定できません".into(),
+            (ReservedForSystem, Lang::En) => "is reserved for entries Kizuna writes itself".into(),
+            (MustBeYourself, Lang::Ja) => "ログイン中のユーザー本人にしてください".into(),
+            (MustBeYourself, Lang::En) => "must be you, the signed-in user".into(),
+            (ContainsNul, Lang::Ja) => "NUL 文字 (U+0000) は使えません".into(),
+            (ContainsNul, Lang::En) => "must not contain the NUL character (U+0000)".into(),
             (Required, Lang::Ja) => "必須です".into(),
             (Required, Lang::En) => "is required".into(),
             (TooLong { max }, Lang::Ja) => format!("{max} 文字以内にしてください"),

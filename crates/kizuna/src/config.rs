@@ -65,6 +65,11 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The sender of playbook emails, e.g. `Kizuna <cs@example.com>`.
     pub mail_from: String,
+    /// Internal networks playbook webhooks and Slack posts may reach, e.g. `["10.0.0.0/8"]`.
+    /// Loopback, link-local and private addresses are refused unless listed here.
+    pub outbound_allow: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client, e.g. `["10.0.0.2"]`.
+    pub trusted_proxies: Vec<String>,
     pub workspace: WorkspaceConfig,
 }
 
@@ -79,6 +84,8 @@ impl Default for Config {
             feature_catalog: None,
             smtp_url: None,
             mail_from: "Kizuna <kizuna@localhost>".into(),
+            outbound_allow: Vec::new(),
+            trusted_proxies: Vec::new(),
             workspace: WorkspaceConfig::default(),
         }
     }
@@ -93,6 +100,8 @@ const KNOWN_KEYS: &[&str] = &[
     "feature_catalog",
     "smtp_url",
     "mail_from",
+    "outbound_allow",
+    "trusted_proxies",
     "workspace",
 ];
 const KNOWN_WORKSPACE_KEYS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month"];
@@ -109,6 +118,8 @@ const ENV_KEYS: &[&str] = &[
     "KIZUNA_FEATURE_CATALOG",
     "KIZUNA_SMTP_URL",
     "KIZUNA_MAIL_FROM",
+    "KIZUNA_OUTBOUND_ALLOW",
+    "KIZUNA_TRUSTED_PROXIES",
     "KIZUNA_LOG",
 ];
 
@@ -122,6 +133,8 @@ pub enum ConfigError {
     Env { name: &'static str, reason: String },
     #[error("workspace setting {field}: {reason}")]
     Workspace { field: &'static str, reason: String },
+    #[error("setting {key}: {reason}")]
+    Networks { key: &'static str, reason: String },
 }
 
 impl Config {
@@ -179,6 +192,12 @@ impl Config {
         if let Some(from) = var("KIZUNA_MAIL_FROM") {
             self.mail_from = from;
         }
+        if let Some(networks) = var("KIZUNA_OUTBOUND_ALLOW") {
+            self.outbound_allow = vec![networks];
+        }
+        if let Some(proxies) = var("KIZUNA_TRUSTED_PROXIES") {
+            self.trusted_proxies = vec![proxies];
+        }
         if let Some(currency) = var("KIZUNA_CURRENCY") {
             self.workspace.currency = currency;
         }
@@ -209,6 +228,19 @@ impl Config {
         }
         let host = url.split('@').nth(1).unwrap_or("").split(['/', '?']).next().unwrap_or("");
         format!("postgres at {host}")
+    }
+
+    /// The internal networks outbound calls may reach (`outbound_allow`).
+    pub fn outbound_policy(&self) -> Result<domain::net::OutboundPolicy, ConfigError> {
+        let networks = domain::net::parse_networks(&self.outbound_allow.join(","))
+            .map_err(|reason| ConfigError::Networks { key: "outbound_allow", reason })?;
+        Ok(domain::net::OutboundPolicy::allowing(networks))
+    }
+
+    /// The proxies believed about a client's address (`trusted_proxies`).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        domain::net::parse_networks(&self.trusted_proxies.join(","))
+            .map_err(|reason| ConfigError::Networks { key: "trusted_proxies", reason })
     }
 
     /// The settings a new workspace starts with.

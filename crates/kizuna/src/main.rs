@@ -337,6 +337,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 url: url.expose().to_owned(),
                 from: config.mail_from.clone(),
             }));
+            app.configure_outbound(config.outbound_policy()?);
             let mut notes = Vec::new();
             if demo {
                 let summary = app.load_demo(DemoOptions { accounts: demo_accounts, ..DemoOptions::default() }).await?;
@@ -367,7 +368,8 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             for note in notes {
                 println!("{note}");
             }
-            let options = web::WebOptions { secure_cookies: config.secure_cookies };
+            let options =
+                web::WebOptions { secure_cookies: config.secure_cookies, trusted_proxies: config.trusted_proxies()? };
             web::serve(listener, app, options, shutdown_signal()).await.map_err(io_error("server"))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -33,6 +33,7 @@ async fn serve(dir: &Path, database: &str, demo: bool) -> (Running, String) {
         .env("KIZUNA_DATA_DIR", dir)
         .env("KIZUNA_DATABASE_URL", database)
         .env("KIZUNA_DEMO_PASSWORD", PASSWORD)
+        .env("KIZUNA_OUTBOUND_ALLOW", "127.0.0.1")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

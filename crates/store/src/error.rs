@@ -62,10 +62,32 @@ pub enum StoreError {
     Corrupt { entity: Entity, detail: String },
     #[error("database URL must start with sqlite: or postgres:// (the URL itself is not shown because it may hold a password)")]
     UnsupportedUrl,
+    /// The database stayed locked by other writers longer than the busy timeout (SQLite).
+    #[error("the database is busy with other writes")]
+    Busy,
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        if is_busy(&error) {
+            return StoreError::Busy;
+        }
+        StoreError::Database(error)
+    }
+}
+
+/// SQLite's SQLITE_BUSY (5) and its extended codes (e.g. 517, BUSY_SNAPSHOT): another writer held
+/// the lock past the busy timeout. The caller may retry; it is not a fault of the request.
+fn is_busy(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    db.code().and_then(|code| code.parse::<i64>().ok()).is_some_and(|code| code & 0xff == 5)
+        && db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
 }
 
 impl StoreError {
@@ -79,6 +101,6 @@ impl StoreError {
                 return StoreError::InvalidReference { entity };
             }
         }
-        StoreError::Database(error)
+        StoreError::from(error)
     }
 }

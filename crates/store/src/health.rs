@@ -145,7 +145,7 @@ macro_rules! health_store {
                 }
 
                 async fn save_health(&self, scored: &[(AccountId, Snapshot, Option<f64>)]) -> Result<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
                     for chunk in scored.chunks($crate::sql::CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new("INSERT INTO health_snapshots (account_id, day, score, grade, measures) ");
                         qb.push_values(chunk, |mut b, (account, s, _)| {

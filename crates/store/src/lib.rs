@@ -165,6 +165,14 @@ pub struct ImportCounts {
     pub users_created: Vec<Email>,
 }
 
+/// The attempts counted against one throttling key in its current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptWindow {
+    pub attempts: i64,
+    /// Unix seconds.
+    pub started_at: i64,
+}
+
 /// A signed-in browser session. The cookie holds the token; the store holds its hash.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -227,6 +235,18 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn delete_sessions_of(&self, user: UserId) -> Result<()>;
+    /// Revokes every live API token of the user (when their password changes).
+    async fn revoke_api_tokens_of(&self, user: UserId) -> Result<u64>;
+
+    /// Counts one more attempt against `key` (e.g. `email:…`) in its throttling window, before
+    /// the attempt is checked, and returns the attempts counted in the window and when the window
+    /// started (unix seconds). A window older than `window_seconds` starts again. Atomic across
+    /// nodes and concurrent requests: each caller sees its own number.
+    async fn reserve_attempt(&self, key: &str, now: i64, window_seconds: i64) -> Result<AttemptWindow>;
+    /// Gives back one reserved attempt (it succeeded, so it was no failure).
+    async fn release_attempt(&self, key: &str) -> Result<()>;
+    /// Forgets the attempts against `key` (a successful sign-in clears its email's failures).
+    async fn clear_attempts(&self, key: &str) -> Result<()>;
 
     async fn create_api_token(
         &self,

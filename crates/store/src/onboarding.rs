@@ -184,7 +184,7 @@ macro_rules! onboarding_store {
                     now: DateTime<Utc>,
                 ) -> Result<StoredTemplate> {
                     let conflict = |e| StoreError::from_write(e, Entity::OnboardingTemplate, "name");
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
                     let id = match id {
                         Some(id) => {
                             let done = sqlx::query(
@@ -249,7 +249,7 @@ macro_rules! onboarding_store {
                     started_by: &str,
                     milestone_keys: &[String],
                 ) -> Result<Option<StoredPlan>> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
                     let id: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO onboarding_plans (account_id, template_id, started_on, started_by) \
                          VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) WHERE completed_on IS NULL DO NOTHING RETURNING id",

@@ -285,7 +285,7 @@ macro_rules! playbook_store {
                     steps_due: &[DateTime<Utc>],
                     now: DateTime<Utc>,
                 ) -> Result<Option<i64>> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
                     let run: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO playbook_runs (playbook_id, account_id, occurrence, reason, started_at) \
                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (playbook_id, account_id, occurrence) DO NOTHING RETURNING id",

@@ -85,7 +85,7 @@ macro_rules! sql_store {
         use $crate::ingest_memory::KnownPerson;
         use $crate::event_batches::RecentMessages;
         use $crate::event_batches::{encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
-        use $crate::{AccountQuery, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
+        use $crate::{AccountQuery, AttemptWindow, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{JsonObject, Message, MessageKind};
         use async_trait::async_trait;
         use chrono::{DateTime, NaiveDate, Utc};
@@ -1241,6 +1241,44 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn revoke_api_tokens_of(&self, user: UserId) -> Result<u64> {
+                let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                    .bind(user.0)
+                    .bind(Utc::now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn reserve_attempt(&self, key: &str, now: i64, window_seconds: i64) -> Result<AttemptWindow> {
+                let (attempts, started_at): (i64, i64) = sqlx::query_as(
+                    "INSERT INTO sign_in_throttle (throttle_key, window_started_at, attempts) VALUES ($1, $2, 1) \
+                     ON CONFLICT (throttle_key) DO UPDATE SET \
+                     attempts = CASE WHEN sign_in_throttle.window_started_at <= $3 THEN 1 ELSE sign_in_throttle.attempts + 1 END, \
+                     window_started_at = CASE WHEN sign_in_throttle.window_started_at <= $3 THEN $2 ELSE sign_in_throttle.window_started_at END \
+                     RETURNING attempts, window_started_at",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(now - window_seconds)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(AttemptWindow { attempts, started_at })
+            }
+
+            async fn release_attempt(&self, key: &str) -> Result<()> {
+                sqlx::query("UPDATE sign_in_throttle SET attempts = attempts - 1 WHERE throttle_key = $1 AND attempts > 0")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn clear_attempts(&self, key: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sign_in_throttle WHERE throttle_key = $1").bind(key).execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn create_api_token(&self, user: UserId, name: &str, scope: Scope, token_hash: &str, prefix: &str) -> Result<ApiToken> {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO api_tokens (user_id, name, scope, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -1449,7 +1487,7 @@ macro_rules! sql_store {
             async fn import_spend(&self, rows: &[(String, Money)]) -> Result<ImportCounts> {
                 let existing: HashMap<String, Money> = self.spend().await?.into_iter().collect();
                 let mut counts = ImportCounts::default();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 for (month, amount) in rows {
                     match existing.get(month) {
                         Some(current) if current == amount => {
@@ -1671,7 +1709,7 @@ macro_rules! sql_store {
             }
 
             async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 for chunk in figures.chunks(CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(
                         "UPDATE accounts SET mrr_hundredths = v.column2, arr_hundredths = v.column3, \
@@ -1755,7 +1793,7 @@ macro_rules! sql_store {
             }
 
             async fn create_period(&self, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 ensure_products(&mut *tx, &[terms.product.as_str()]).await?;
                 let mut qb = QueryBuilder::<$db>::new(PERIOD_INSERT);
                 qb.push_values(std::iter::once(terms), |mut b, terms| push_period_values(&mut b, terms));
@@ -1778,7 +1816,7 @@ macro_rules! sql_store {
             }
 
             async fn update_period(&self, id: SubscriptionPeriodId, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 ensure_products(&mut *tx, &[terms.product.as_str()]).await?;
                 let result = bind_period_update(id, terms)
                     .execute(&mut *tx)
@@ -1920,7 +1958,7 @@ macro_rules! sql_store {
             }
 
             async fn import_accounts(&self, records: &[AccountRecord]) -> Result<ImportCounts> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 let mut counts = ImportCounts::default();
 
                 let mut emails: Vec<String> = records
@@ -2001,7 +2039,7 @@ macro_rules! sql_store {
             }
 
             async fn import_contacts(&self, records: &[ContactRecord]) -> Result<ImportCounts> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 let mut counts = ImportCounts::default();
                 let account_ids = account_ids_of(&mut *tx, records.iter().map(|r| &r.account_external_id)).await?;
                 let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
@@ -2046,7 +2084,7 @@ macro_rules! sql_store {
             }
 
             async fn import_subscriptions(&self, records: &[SubscriptionRecord]) -> Result<ImportCounts> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 let mut counts = ImportCounts::default();
                 let mut products: Vec<&str> = records.iter().map(|r| r.product.as_str()).collect();
                 products.sort();

@@ -22,7 +22,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(Duration::from_secs(60))
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;

@@ -78,7 +78,7 @@ fn changes_state(method: &Method) -> bool {
 }
 
 /// Compares in constant time, so the CSRF check does not leak the token.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -160,7 +160,7 @@ async fn csrf_matches(request: Request, expected: &str) -> Result<Request, Box<R
 }
 
 /// The `Set-Cookie` value that carries a new session to the browser.
-pub fn new_session_cookie(session: &app::NewSession, options: crate::WebOptions) -> HeaderValue {
+pub fn new_session_cookie(session: &app::NewSession, options: &crate::WebOptions) -> HeaderValue {
     let max_age = (session.expires_at - chrono::Utc::now()).num_seconds().max(0);
     session_cookie(&session.token, max_age, options.secure_cookies)
 }
@@ -194,6 +194,11 @@ pub async fn security_headers(State(hsts): State<bool>, request: Request, next: 
     headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
     if hsts {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    // Pages and API answers may carry secrets (new tokens, setup links) or customer data: no
+    // cache keeps them. Only the embedded assets, which say otherwise, are cached.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

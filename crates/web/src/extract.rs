@@ -1,30 +1,101 @@
 //! Request extractors whose failures become problem+json, never axum's plain-text rejections.
 
 use crate::problem::{request_lang, ApiError};
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use domain::i18n::Lang;
 use domain::{FieldError, Reason};
+use ipnet::IpNet;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 
-/// A JSON body, read as a `Value` so that field errors can be collected one by one.
+/// A JSON body, read as a `Value` so that field errors can be collected one by one. Text
+/// holding NUL is refused here, naming where it is (`name`, `custom.region`, `step[0].title`).
 pub struct JsonBody(pub Value);
+
+/// The largest JSON body any API call takes (definitions and records are far smaller; CSV
+/// uploads, which are larger, are not JSON).
+const MAX_JSON_BYTES: usize = 2 * 1024 * 1024;
+
+fn refuse_nul(field: String) -> ApiError {
+    ApiError::Fields(vec![FieldError::new(&field, Reason::ContainsNul)])
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<Value>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+        let (parts, body) = request.into_parts();
+        let limited = Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, MAX_JSON_BYTES)));
+        match axum::Json::<Value>::from_request(limited, state).await {
+            Ok(axum::Json(value)) => match domain::fields::nul_path(&value) {
+                Some(field) => Err(refuse_nul(field)),
+                None => Ok(JsonBody(value)),
+            },
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
             Err(rejection) => Err(ApiError::MalformedJson(rejection.body_text())),
         }
     }
+}
+
+/// A path parameter (an id, a key); one that does not parse is a problem+json 400 naming the
+/// path, never axum's plain-text rejection.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::BadPath(rejection.body_text())),
+        }
+    }
+}
+
+/// The client's address for the per-address sign-in lock: the peer, or, when the peer is a
+/// trusted proxy (`trusted_proxies`), the nearest address in `X-Forwarded-For` that is not one.
+pub struct ClientAddress(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+            .ok_or_else(|| ApiError::Internal("no peer address".into()))?;
+        let trusted =
+            parts.extensions.get::<crate::WebOptions>().map(|o| o.trusted_proxies.clone()).unwrap_or_default();
+        let forwarded: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        Ok(ClientAddress(client_address(peer, &forwarded, &trusted)))
+    }
+}
+
+/// Walks `X-Forwarded-For` from the right (the hop nearest to us) while each hop is a trusted
+/// proxy; a header sent by anyone else is ignored, since a client can write anything in it.
+fn client_address(peer: IpAddr, forwarded: &[&str], trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    let hops = forwarded.iter().flat_map(|value| value.split(',')).map(str::trim).collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// The reader's language, for handlers that render text.
@@ -52,6 +123,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
             axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|e| {
                 ApiError::Fields(vec![FieldError::new("query", Reason::Malformed { detail: e.body_text() })])
             })?;
+        if let Some(name) = values.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')).map(|(k, _)| k) {
+            return Err(refuse_nul(name.replace('\0', "\\0")));
+        }
         Ok(QueryParams { values, errors: Vec::new() })
     }
 }
@@ -145,7 +219,11 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|_| ApiError::PayloadTooLarge)?;
-        Ok(FormFields(serde_urlencoded::from_bytes(&bytes).unwrap_or_default()))
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        if let Some((name, _)) = fields.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(refuse_nul(name.replace('\0', "\\0")));
+        }
+        Ok(FormFields(fields))
     }
 }
 
@@ -169,5 +247,22 @@ impl FormFields {
     /// Every value of a repeated field.
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.trim()).filter(|v| !v.is_empty()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client_address(proxy, &["198.51.100.1, 203.0.113.7"], &trusted), client);
+        assert_eq!(client_address(proxy, &["203.0.113.7, 10.0.0.9"], &trusted), client, "proxies chained");
+        assert_eq!(client_address(client, &["198.51.100.1"], &trusted), client, "a client's own header is ignored");
+        assert_eq!(client_address(proxy, &["203.0.113.7"], &[]), proxy, "no proxy trusted by default");
+        assert_eq!(client_address(proxy, &["not an address"], &trusted), proxy);
     }
 }

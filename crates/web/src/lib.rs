@@ -23,18 +23,21 @@ pub type AppState = Arc<App>;
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// How the server is reached; decides cookie and transport security headers.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct WebOptions {
     /// Mark the session cookie `Secure` and send HSTS: set when users reach Kizuna over HTTPS
     /// (directly or through a TLS-terminating proxy).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the per-address sign-in
+    /// lock). Empty: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 pub fn router(app: AppState, options: WebOptions) -> Router {
     let (routes, _) = routes::build(app.clone());
     routes
         .fallback(|| async { problem::ApiError::NotFound })
-        .layer(axum::Extension(options))
+        .layer(axum::Extension(options.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(problem::localize))
         .layer(axum::middleware::from_fn_with_state(options.secure_cookies, auth::security_headers))

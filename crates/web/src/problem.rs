@@ -21,6 +21,8 @@ pub enum ApiError {
     App(AppError),
     Fields(Vec<FieldError>),
     MalformedJson(String),
+    /// A path parameter that does not parse (e.g. `/api/v1/accounts/abc`).
+    BadPath(String),
     UnsupportedMediaType,
     NotFound,
     PayloadTooLarge,
@@ -104,6 +106,7 @@ const IMPORT_REJECTED: Text = Text::new(
 const NOT_FOUND: Text = Text::new("見つかりません", "Not found");
 const CONFLICT: Text = Text::new("既に存在します", "Already exists");
 const MALFORMED: Text = Text::new("JSON として読み取れません", "The body is not valid JSON");
+const BAD_PATH: Text = Text::new("URL のパスが正しくありません", "The URL path is invalid");
 const MEDIA_TYPE: Text =
     Text::new("Content-Type は application/json にしてください", "Content-Type must be application/json");
 const TOO_LARGE: Text = Text::new("リクエストが大きすぎます", "The request body is too large");
@@ -205,7 +208,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::BadPath(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -273,6 +276,7 @@ impl ApiError {
             ApiError::MalformedJson(detail) => {
                 ("malformed-json", MALFORMED.pick(lang).to_owned(), detail.clone(), Vec::new())
             }
+            ApiError::BadPath(detail) => ("bad-path", BAD_PATH.pick(lang).to_owned(), detail.clone(), Vec::new()),
             ApiError::UnsupportedMediaType => {
                 ("unsupported-media-type", MEDIA_TYPE.pick(lang).to_owned(), String::new(), Vec::new())
             }

@@ -54,7 +54,7 @@ impl Table {
 
 /// The router and the table it was built from.
 pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
-    use Access::{Admin, Manage, Public, Read, Tracking, Write};
+    use Access::{Admin, Manage, Own, Public, Read, Tracking, Write};
     use Method as M;
     let table = Table { app, router: Router::new(), specs: Vec::new() }
         .page(M::GET, "/login", Public, get(pages::login::form))
@@ -67,8 +67,8 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/", Read, get(pages::home::page))
         .page(M::GET, "/accounts", Read, get(pages::accounts::page))
         .page(M::GET, "/accounts.csv", Read, get(pages::accounts::export))
-        .page(M::POST, "/accounts/views", Read, post(pages::accounts::save_view))
-        .page(M::POST, "/accounts/views/{id}/delete", Read, post(pages::accounts::delete_view))
+        .page(M::POST, "/accounts/views", Own, post(pages::accounts::save_view))
+        .page(M::POST, "/accounts/views/{id}/delete", Own, post(pages::accounts::delete_view))
         .page(M::GET, "/accounts/{id}", Read, get(pages::account::page))
         .page(M::POST, "/accounts/{id}/timeline", Write, post(pages::account::add_entry))
         .page(M::POST, "/accounts/{id}/pulse", Write, post(pages::account::set_pulse))
@@ -135,10 +135,10 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::POST, "/api/v1/session", Public, post(me::sign_in))
         .api(M::DELETE, "/api/v1/session", Read, delete(me::sign_out))
         .api(M::GET, "/api/v1/me", Read, get(me::read))
-        .api(M::POST, "/api/v1/me/password", Read, post(me::change_password))
+        .api(M::POST, "/api/v1/me/password", Own, post(me::change_password))
         .api(M::GET, "/api/v1/tokens", Read, get(tokens::list))
-        .api(M::POST, "/api/v1/tokens", Read, post(tokens::create))
-        .api(M::DELETE, "/api/v1/tokens/{id}", Read, delete(tokens::revoke))
+        .api(M::POST, "/api/v1/tokens", Own, post(tokens::create))
+        .api(M::DELETE, "/api/v1/tokens/{id}", Own, delete(tokens::revoke))
         .api(M::GET, "/api/v1/write-keys", Admin, get(tokens::list_write_keys))
         .api(M::POST, "/api/v1/write-keys", Admin, post(tokens::create_write_key))
         .api(M::DELETE, "/api/v1/write-keys/{id}", Admin, delete(tokens::revoke_write_key))

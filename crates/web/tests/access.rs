@@ -343,12 +343,17 @@ async fn pages_redirect_to_sign_in_and_the_login_form_signs_in_and_out() {
     create_user(&server.app, "aki@k.example", Role::Viewer).await;
     let home = server.anonymous.get(server.url("/?lang=en")).send().await.unwrap();
     assert_eq!(home.headers()["location"], "/login?next=%2F%3Flang%3Den");
-    let login_page = server.anonymous.get(server.url("/login?lang=en")).send().await.unwrap().text().await.unwrap();
+    let login = server.anonymous.get(server.url("/login?lang=en")).send().await.unwrap();
+    let login_cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let login_page = login.text().await.unwrap();
     assert!(login_page.contains("Sign in") && login_page.contains("name=\"password\""));
+    let login_token =
+        login_page.split("name=\"login_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let wrong = server
         .anonymous
         .post(server.url("/login"))
-        .form(&[("email", "aki@k.example"), ("password", "nope"), ("lang", "ja")])
+        .header("cookie", &login_cookie)
+        .form(&[("email", "aki@k.example"), ("password", "nope"), ("lang", "ja"), ("login_token", &login_token)])
         .send()
         .await
         .unwrap();
@@ -357,12 +362,24 @@ async fn pages_redirect_to_sign_in_and_the_login_form_signs_in_and_out() {
     let signed = server
         .anonymous
         .post(server.url("/login"))
-        .form(&[("email", "aki@k.example"), ("password", PASSWORD), ("next", "/?lang=en")])
+        .header("cookie", &login_cookie)
+        .form(&[
+            ("email", "aki@k.example"),
+            ("password", PASSWORD),
+            ("next", "/?lang=en"),
+            ("login_token", &login_token),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!((signed.status(), signed.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/?lang=en"));
-    let set_cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let set_cookie = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("kizuna_session="))
+        .unwrap();
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let page = server.anonymous.get(server.url("/?lang=en")).header("cookie", &cookie).send().await.unwrap();

@@ -6,8 +6,11 @@
 
 mod common;
 
-use common::Server;
+use common::{create_user, Server};
+use domain::access::{Role, Scope};
+use domain::net::OutboundPolicy;
 use hmac::{Hmac, Mac};
+use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -61,6 +64,10 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (format!("smtp://{address}"), received)
+}
+
+fn allow_loopback() -> OutboundPolicy {
+    OutboundPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()])
 }
 
 /// A webhook receiver that records each call and whether its signature is right.
@@ -143,10 +150,16 @@ async fn a_trigger_runs_once_per_account_sends_approved_mail_and_signs_its_webho
             url: smtp.clone(),
             from: "Kizuna <cs@kizuna.example>".into(),
         }));
+        server.app.configure_outbound(allow_loopback());
         let ids = customers(&server).await;
         let (status, created) = server.post("/api/v1/playbooks", playbook(&hook)).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["definition"]["step"][2]["secret"], "********", "secrets are write-only: {created}");
         let playbook_id = created["id"].as_i64().unwrap();
+        let (status, renamed) = server
+            .send(Method::PUT, &format!("/api/v1/playbooks/{playbook_id}"), Some(created["definition"].clone()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "the masked definition saves back unchanged: {renamed}");
 
         for _ in 0..3 {
             let (status, scan) = server.post("/api/v1/playbooks/scan", json!({})).await;
@@ -217,6 +230,101 @@ async fn a_bad_playbook_is_refused_naming_every_field() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
         let (_, list) = server.get("/api/v1/playbooks").await;
         assert_eq!(list, json!([]), "nothing stored");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn webhooks_never_reach_internal_addresses_unless_allowed_and_redirects_are_not_followed() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (hook, calls) = webhook_receiver().await;
+        customers(&server).await;
+        let port = hook.split(':').nth(2).unwrap().split('/').next().unwrap().to_owned();
+        for url in [
+            hook.clone(),
+            format!("http://localhost:{port}/hook"),
+            "http://[::1]/x".into(),
+            "http://169.254.169.254/latest".into(),
+        ] {
+            let (status, problem) = server.post("/api/v1/playbooks", playbook(&url)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {problem}");
+            assert_eq!(problem["errors"][0]["field"], "step[2].url", "{problem}");
+        }
+        let slack = json!({"name": "Slack", "trigger": {"type": "renewal_within", "days": 60},
+            "step": [{"action": "post_to_slack", "webhook_url": "http://10.0.0.1/hooks/secret", "text": "x"}]});
+        let (status, problem) = server.post("/api/v1/playbooks", slack).await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("step[0].webhook_url"))
+        );
+
+        // Saved while allowed, called after the allow-list is gone: refused before connecting.
+        server.app.configure_outbound(allow_loopback());
+        let (status, created) = server.post("/api/v1/playbooks", playbook(&hook)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        server.app.configure_outbound(OutboundPolicy::default());
+        server.post("/api/v1/playbooks/scan", json!({})).await;
+        let (_, runs) = server.get(&format!("/api/v1/playbooks/{}/runs", created["id"])).await;
+        let step = runs[0]["steps"][2].clone();
+        assert_eq!(step["failed"], true, "{runs}");
+        assert!(step["outcome"].to_string().contains("internal address"), "{step}");
+        assert!(calls.lock().unwrap().is_empty(), "nothing reached the receiver");
+
+        // A redirect is an answer, not a place to go.
+        let redirector = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let target = format!("http://127.0.0.1:{port}/hook");
+                async move { (StatusCode::TEMPORARY_REDIRECT, [("location", target)]) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let redirecting = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, redirector).await.unwrap() });
+        server.app.configure_outbound(allow_loopback());
+        let mut redirected = playbook(&redirecting);
+        redirected["name"] = json!("Redirected");
+        let (status, created) = server.post("/api/v1/playbooks", redirected).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        server.post("/api/v1/playbooks/scan", json!({})).await;
+        let (_, runs) = server.get(&format!("/api/v1/playbooks/{}/runs", created["id"])).await;
+        assert!(runs[0]["steps"][2]["outcome"].to_string().contains("307"), "{runs}");
+        assert!(calls.lock().unwrap().is_empty(), "the redirect was not followed");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn every_role_reads_playbook_secrets_masked_including_the_audit_log() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        server.app.configure_outbound(allow_loopback());
+        let slack = "https://hooks.slack.example/T000/B000/very-secret";
+        let body = json!({"name": "Secrets", "trigger": {"type": "renewal_within", "days": 60},
+            "step": [{"action": "call_webhook", "url": "https://hooks.example/x", "secret": SECRET},
+                     {"action": "post_to_slack", "webhook_url": slack, "text": "x"}]});
+        let (status, created) = server.post("/api/v1/playbooks", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let viewer = create_user(&server.app, "viewer@k.example", Role::Viewer).await;
+        let (_, token) =
+            server.app.create_api_token(&common::staff(&server.app, viewer).await, "v", Scope::Read).await.unwrap();
+        let read = server
+            .anonymous
+            .get(server.url(&format!("/api/v1/playbooks/{}", created["id"])))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.headers()["cache-control"], "no-store");
+        let text = read.text().await.unwrap();
+        let (_, list) = server.get("/api/v1/playbooks").await;
+        let (_, audit) = server.get("/api/v1/audit?entity=playbook").await;
+        for shown in [text, list.to_string(), audit.to_string(), created.to_string()] {
+            assert!(!shown.contains(SECRET) && !shown.contains("very-secret"), "{shown}");
+        }
         drop(server);
         t.finish().await;
     }

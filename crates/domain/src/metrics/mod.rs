@@ -25,7 +25,9 @@ mod fixtures;
 mod properties;
 
 pub use cohort::{cohorts, Cohort, CohortMonth};
-pub use period::{trailing_twelve_months, FiscalYearStart, Interval, Period, Periods, UnorderedPeriods, YearMonth};
+pub use period::{
+    trailing_twelve_months, FiscalYearStart, Interval, Period, Periods, UnorderedPeriods, YearMonth, MAX_PERIODS,
+};
 pub use report::{
     annualized, period_reports, snapshot, trailing_twelve_month_report, MovementSum, MovementTotals, PeriodReport,
     Snapshot,

@@ -8,10 +8,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// An inclusive range of calendar days, `first ≤ last`.
+/// An inclusive range of calendar days, `first ≤ last`. Documented as `MetricsPeriod`: the
+/// usage module's `Period` (`start`/`end`) already owns the name `Period` in the OpenAPI document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
+#[schema(as = MetricsPeriod)]
 pub struct Period {
+    /// The period's first day.
     first: NaiveDate,
+    /// The period's last day (inclusive).
     last: NaiveDate,
 }
 
@@ -75,7 +79,27 @@ pub enum Interval {
     FiscalYear(FiscalYearStart),
 }
 
+/// The most periods one request may ask for (about ten years of days): each period costs memory
+/// in the answer, so a range of centuries by day must be refused, not computed.
+pub const MAX_PERIODS: u64 = 3_700;
+
 impl Interval {
+    /// How many periods of this interval `[from, to]` overlaps, at most (0 when `from > to`).
+    pub fn periods_between(self, from: NaiveDate, to: NaiveDate) -> u64 {
+        if from > to {
+            return 0;
+        }
+        let days = (to - from).num_days().unsigned_abs() + 1;
+        let months = YearMonth::of(from).months_until(YearMonth::of(to)).unsigned_abs() + 1;
+        match self {
+            Interval::Day => days,
+            Interval::Week => days / 7 + 2,
+            Interval::Month => months,
+            Interval::Quarter => months / 3 + 2,
+            Interval::FiscalYear(_) => months / 12 + 2,
+        }
+    }
+
     /// The whole calendar period of this interval that contains `day`.
     pub fn period_containing(self, day: NaiveDate) -> Period {
         let first = self.first_day_of_period_containing(day);

@@ -108,8 +108,10 @@ pub struct PeriodReport {
     pub arpa: Option<Money>,
 }
 
-/// MRR and paying accounts on one day.
+/// MRR and paying accounts on one day. Documented as `MrrSnapshot`, apart from the health
+/// history's `Snapshot`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = MrrSnapshot)]
 pub struct Snapshot {
     pub day: NaiveDate,
     #[serde(with = "reported_money")]

@@ -33,6 +33,46 @@ fn active_by_default() -> bool {
     true
 }
 
+/// The longest webhook URL a step may call.
+pub const MAX_URL_CHARS: usize = 2_000;
+
+/// What secrets (webhook secrets, Slack webhook URLs) read as, for every role: they are
+/// write-only. A definition sent back with the mask keeps the stored secret.
+pub const SECRET_MASK: &str = "********";
+
+impl PlaybookDefinition {
+    /// The definition as people and API clients read it: secrets replaced by `SECRET_MASK`.
+    pub fn masked(&self) -> PlaybookDefinition {
+        let mut masked = self.clone();
+        for step in &mut masked.steps {
+            match &mut step.action {
+                Action::PostToSlack { webhook_url: secret, .. } | Action::CallWebhook { secret, .. } => {
+                    *secret = SECRET_MASK.to_owned();
+                }
+                _ => {}
+            }
+        }
+        masked
+    }
+
+    /// Puts back the stored secret of every step that was sent as `SECRET_MASK`, from the stored
+    /// step at the same position with the same action. A mask with nothing to restore stays and
+    /// fails validation, asking for the secret again.
+    pub fn keep_secrets_of(&mut self, stored: &PlaybookDefinition) {
+        for (step, before) in self.steps.iter_mut().zip(&stored.steps) {
+            match (&mut step.action, &before.action) {
+                (Action::PostToSlack { webhook_url: sent, .. }, Action::PostToSlack { webhook_url: kept, .. })
+                | (Action::CallWebhook { secret: sent, .. }, Action::CallWebhook { secret: kept, .. })
+                    if sent == SECRET_MASK =>
+                {
+                    sent.clone_from(kept);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// What starts a playbook for an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -256,8 +296,11 @@ impl PlaybookDefinition {
                     }
                 }
                 Action::PostToSlack { webhook_url: url, text: _ } | Action::CallWebhook { url, .. } => {
-                    if !(url.starts_with("https://") || url.starts_with("http://")) {
-                        push(field("url"), Reason::WrongType { expected: "an http(s) URL" });
+                    let name = if matches!(step.action, Action::PostToSlack { .. }) { "webhook_url" } else { "url" };
+                    if url.len() > MAX_URL_CHARS {
+                        push(field(name), Reason::TooLong { max: MAX_URL_CHARS });
+                    } else if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        push(field(name), Reason::WrongType { expected: "an http(s) URL" });
                     }
                     if let Action::CallWebhook { secret, .. } = &step.action {
                         if secret.len() < 16 {
@@ -354,6 +397,30 @@ body = "いつもありがとうございます。"
             other => panic!("{other:?}"),
         }
         assert_eq!(playbook.validate(&grades(), &["renewal".into()]), Ok(()));
+    }
+
+    #[test]
+    fn secrets_read_masked_and_a_mask_sent_back_keeps_the_stored_secret() {
+        let mut stored: PlaybookDefinition = toml::from_str(RISK).unwrap();
+        stored.steps.push(Step {
+            delay_days: 0,
+            action: Action::CallWebhook { url: "https://hooks.example/x".into(), secret: "sixteen characters!".into() },
+        });
+        stored.steps.push(Step {
+            delay_days: 0,
+            action: Action::PostToSlack { webhook_url: "https://hooks.slack.com/T/B/x".into(), text: "hi".into() },
+        });
+        let masked = stored.masked();
+        let text = serde_json::to_string(&masked).unwrap();
+        assert!(!text.contains("sixteen characters") && !text.contains("hooks.slack.com"), "{text}");
+        let mut edited = masked.clone();
+        edited.name = "renamed".into();
+        edited.keep_secrets_of(&stored);
+        assert_eq!(edited.steps, stored.steps, "masks restored from the same steps");
+        let mut new = masked;
+        new.keep_secrets_of(&toml::from_str(RISK).unwrap());
+        let fields: Vec<String> = new.validate(&grades(), &[]).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["step[2].secret", "step[3].webhook_url"], "a mask with nothing behind it is refused");
     }
 
     #[test]

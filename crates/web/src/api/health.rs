@@ -2,18 +2,20 @@
 //! health configuration (scorecards and grades) and the backtest.
 
 use crate::auth::Signed;
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::health::GradeCount;
 use app::health_history::{GradeDrop, HealthHistory};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::NaiveDate;
 use domain::health::backtest::BacktestReport;
 use domain::health::pulse::PulseInput;
 use domain::health::{HealthConfig, HealthScore};
 use domain::interchange::parse_date;
+use domain::metrics::Interval;
 use domain::{AccountId, FieldError, Reason};
 use serde::Serialize;
 use store::Pulse;
@@ -73,12 +75,25 @@ pub async fn backtest(State(app): State<AppState>, mut params: QueryParams) -> R
     Ok(Json(app.health_backtest(from, to, horizon).await?))
 }
 
+/// The backtest scores every account once a month: ten years of months at most.
+const MAX_BACKTEST_MONTHS: u64 = 120;
+
 /// The backtest's `from` and `to` as given, and `horizon_days` (default 90).
 pub(crate) fn backtest_params(params: &mut QueryParams) -> (Option<NaiveDate>, Option<NaiveDate>, u64) {
     let from = params.parsed("from", parse_date);
     let to = params.parsed("to", parse_date);
-    let horizon =
-        params.parsed("horizon_days", |raw| raw.parse::<u64>().map_err(|_| Reason::InvalidInteger)).unwrap_or(90);
+    let horizon = params
+        .parsed("horizon_days", |raw| match raw.parse::<u64>() {
+            Ok(days) if (1..=3660).contains(&days) => Ok(days),
+            Ok(_) => Err(Reason::OutOfRange { min: "1".into(), max: "3660".into() }),
+            Err(_) => Err(Reason::InvalidInteger),
+        })
+        .unwrap_or(90);
+    if let (Some(from), Some(to)) = (from, to) {
+        if Interval::Month.periods_between(from, to) > MAX_BACKTEST_MONTHS {
+            params.errors.push(FieldError::new("from", Reason::TooManyPeriods { max: MAX_BACKTEST_MONTHS }));
+        }
+    }
     (from, to, horizon)
 }
 

@@ -1,12 +1,13 @@
 //! `/api/v1/imports/{kind}` and `/api/v1/exports/{kind}`: the CSV files of import-formats.md.
 
 use crate::auth::Signed;
+use crate::extract::Path;
 use crate::extract::QueryParams;
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::{ImportKind, ImportOutcome};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;

@@ -3,11 +3,11 @@
 
 use crate::auth::{cleared_session_cookie, cookie, new_session_cookie, CsrfToken, Signed, SESSION_COOKIE};
 use crate::body::Fields;
-use crate::extract::JsonBody;
+use crate::extract::{ClientAddress, JsonBody};
 use crate::problem::{ApiError, Problem};
 use crate::{AppState, WebOptions};
 use app::{Actor, LoginError, NewSession};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use domain::staff::StaffUser;
 use domain::Reason;
 use serde::Serialize;
-use std::net::SocketAddr;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
@@ -33,7 +32,7 @@ pub struct Me {
 }
 
 /// A session response: the cookie and the CSRF token.
-pub fn session_response(session: NewSession, options: WebOptions, status: StatusCode) -> Response {
+pub fn session_response(session: NewSession, options: &WebOptions, status: StatusCode) -> Response {
     let cookie = new_session_cookie(&session, options);
     let body = SessionInfo { user: session.user, csrf_token: session.csrf_token, expires_at: session.expires_at };
     (status, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
@@ -53,15 +52,15 @@ pub fn login_error(error: LoginError) -> ApiError {
 pub async fn sign_in(
     State(app): State<AppState>,
     Extension(options): Extension<WebOptions>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let mut f = Fields::new(body, &["email", "password"])?;
     let email = f.required("email", |raw| Ok(raw.to_owned()));
     let password = f.required("password", |raw| Ok(raw.to_owned()));
     let (email, password) = f.errors.finish(|| Some((email?, password?)))?;
-    let session = app.login(&email, &password, client.ip()).await.map_err(login_error)?;
-    Ok(session_response(session, options, StatusCode::OK))
+    let session = app.login(&email, &password, client).await.map_err(login_error)?;
+    Ok(session_response(session, &options, StatusCode::OK))
 }
 
 /// Ends the current session.
@@ -87,22 +86,25 @@ pub async fn read(Signed(actor): Signed, CsrfToken(csrf): CsrfToken) -> Json<Me>
     Json(Me { user, csrf_token: (!csrf.is_empty()).then_some(csrf) })
 }
 
-/// Changes the signed-in user's password; every session of theirs ends and a new one starts.
+/// Changes the signed-in user's password (a browser session only, not an API token); every
+/// session of theirs ends and a new one starts, and their API tokens are revoked unless
+/// `revoke_tokens` is false. Five wrong current passwords lock changes for 15 minutes.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "authentication", request_body = Object,
-    responses((status = 200, body = SessionInfo), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SessionInfo), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn change_password(
     State(app): State<AppState>,
     Extension(options): Extension<WebOptions>,
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let mut f = Fields::new(body, &["current_password", "new_password"])?;
+    let mut f = Fields::new(body, &["current_password", "new_password", "revoke_tokens"])?;
     let current = f.required("current_password", |raw| Ok(raw.to_owned()));
     let new = f.required("new_password", |raw| {
         app::auth::check_password_strength(raw)?;
         Ok::<_, Reason>(raw.to_owned())
     });
-    let (current, new) = f.errors.finish(|| Some((current?, new?)))?;
-    let session = app.change_password(&actor, &current, &new).await?;
-    Ok(session_response(session, options, StatusCode::OK))
+    let revoke_tokens = f.boolean("revoke_tokens", true);
+    let (current, new, revoke_tokens) = f.errors.finish(|| Some((current?, new?, revoke_tokens?)))?;
+    let session = app.change_password(&actor, &current, &new, revoke_tokens).await.map_err(login_error)?;
+    Ok(session_response(session, &options, StatusCode::OK))
 }

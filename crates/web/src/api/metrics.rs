@@ -3,16 +3,17 @@
 
 use crate::auth::Signed;
 use crate::body::Fields;
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::metrics::{parse_interval, parse_month, AccountMrrHistory, MetricsFilter, TracedMovement};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use domain::account::TouchModel;
-use domain::metrics::{AcquisitionReport, Cohort, Interval, PeriodReport, YearMonth};
+use domain::metrics::{AcquisitionReport, Cohort, Interval, PeriodReport, YearMonth, MAX_PERIODS};
 use domain::{AccountId, Money, Reason, TeamId, UserId};
 use serde::Serialize;
 use store::AccountQuery;
@@ -59,9 +60,14 @@ pub(crate) fn range_or(
         params
             .errors
             .push(domain::FieldError::new("from", Reason::Malformed { detail: "must not be after to".into() }));
+    } else if interval.periods_between(from, to) > MAX_PERIODS {
+        params.errors.push(domain::FieldError::new("from", Reason::TooManyPeriods { max: MAX_PERIODS }));
     }
     (interval, from, to)
 }
+
+/// Cohorts make a table of months × months: twenty years at most.
+const MAX_COHORT_MONTHS: i64 = 240;
 
 const FILTER_DOC: &str = "Filters: owner, team, stage, tier, touch_model, custom=key:value, product, by_product=true";
 
@@ -119,6 +125,9 @@ pub async fn cohort_table(State(app): State<AppState>, mut params: QueryParams) 
     let this_month = YearMonth::of(app.today());
     let to = params.parsed("to", parse_month).unwrap_or(this_month);
     let from = params.parsed("from", parse_month).unwrap_or_else(|| to.plus_months(-11).unwrap_or(to));
+    if from.months_until(to) >= MAX_COHORT_MONTHS {
+        params.errors.push(domain::FieldError::new("from", Reason::TooManyPeriods { max: MAX_COHORT_MONTHS as u64 }));
+    }
     let filter = filter(&mut params);
     params.finish()?;
     Ok(Json(app.metrics_cohorts(&filter, from, to).await?))

@@ -3,11 +3,12 @@
 //! to onboard by cohort, team or segment.
 
 use crate::auth::Signed;
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::onboarding::{PlanFilter, PlanView, StatsBy, TemplateView};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::onboarding::{OnboardStats, OnboardingTemplate, PlanStatus};

@@ -2,11 +2,12 @@
 //! file, as JSON), their run history, the daily trigger scan, and the email outbox.
 
 use crate::auth::Signed;
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::playbooks::PlaybookView;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::playbooks::PlaybookDefinition;

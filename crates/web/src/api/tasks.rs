@@ -3,11 +3,12 @@
 use super::ListResponse;
 use crate::auth::Signed;
 use crate::body::Fields;
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::AppError;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::ids::{optional_text, required_text};

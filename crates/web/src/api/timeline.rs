@@ -3,10 +3,11 @@
 use super::{to_value, ListResponse};
 use crate::auth::Signed;
 use crate::body::{merge_patch, Fields};
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::ids::required_text;

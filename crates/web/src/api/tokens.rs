@@ -3,10 +3,11 @@
 
 use crate::auth::Signed;
 use crate::body::Fields;
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::access::{Role, Scope};

@@ -5,8 +5,8 @@
 
 use crate::problem::ApiError;
 use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use base64::Engine;
@@ -22,10 +22,19 @@ pub struct Success {
     pub success: bool,
 }
 
+fn too_large() -> ApiError {
+    ApiError::TooLarge { detail: format!("a request may hold at most {MAX_BATCH_BYTES} bytes") }
+}
+
+/// The body, read only up to the size limit: a larger one is refused with 413 without being
+/// read whole.
+async fn limited_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BATCH_BYTES).await.map_err(|_| too_large())
+}
+
 /// The body as JSON bytes: gzip is decoded whenever `Content-Encoding` says so, whatever the
 /// `Content-Type` claims (RudderStack's Node client labels gzip as form data).
 fn decoded(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, ApiError> {
-    let too_large = || ApiError::TooLarge { detail: format!("a request may hold at most {MAX_BATCH_BYTES} bytes") };
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -105,16 +114,25 @@ fn body_error(reason: Reason) -> ApiError {
     ApiError::BadMessage { index: None, field: "body".into(), reason }
 }
 
-async fn receive(
-    app: AppState,
-    headers: HeaderMap,
-    body: Bytes,
-    kind: Option<MessageKind>,
-) -> Result<Json<Success>, ApiError> {
+async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> Result<Json<Success>, ApiError> {
     let received_at = chrono::Utc::now();
-    let bytes = decoded(&headers, &body)?;
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let from_header = basic_key(&headers);
+    let key_checked = from_header.is_some();
+    if key_checked {
+        check_key(&app, from_header.clone()).await?;
+    }
+    let body = limited_body(body).await?;
+    let bytes = decoded(&headers, &body)?;
     let text = std::str::from_utf8(&bytes).ok();
+    if let Some(field) = text
+        .filter(|t| t.contains("\\u0000"))
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .and_then(|v| domain::fields::nul_path(&v))
+    {
+        return Err(ApiError::BadMessage { index: None, field, reason: Reason::ContainsNul });
+    }
     let envelope = text.and_then(|text| serde_json::from_str::<Envelope>(text).ok().map(|e| (text, e)));
     let (key, raw_messages, shared, sent_at) = match envelope {
         Some((text, envelope)) => {
@@ -143,7 +161,9 @@ async fn receive(
             parsed_body(body, from_header, kind)
         }
     };
-    check_key(&app, key).await?;
+    if !key_checked {
+        check_key(&app, key).await?;
+    }
     let Some(raw_messages) = raw_messages else {
         return Err(ApiError::BadMessage { index: None, field: "batch".into(), reason: Reason::Required });
     };
@@ -216,8 +236,8 @@ macro_rules! endpoint {
         #[utoipa::path(post, path = $path, tag = "tracking", request_body = Object,
             responses((status = 200, body = Success), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem),
                 (status = 413, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
-        pub async fn $name(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Success>, ApiError> {
-            receive(app, headers, body, $kind).await
+        pub async fn $name(State(app): State<AppState>, request: Request) -> Result<Json<Success>, ApiError> {
+            receive(app, request, $kind).await
         }
     };
 }

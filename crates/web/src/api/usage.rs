@@ -4,11 +4,12 @@
 
 use crate::auth::Signed;
 use crate::body::merge_patch;
+use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use app::{usage_window, AccountActivity, AccountUsage, AppError, FeatureAdoptionRow};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;

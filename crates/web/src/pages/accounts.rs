@@ -4,12 +4,13 @@
 
 use super::{format, Frame};
 use crate::api::accounts::{account_filters, parse_sort};
+use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
 use app::Actor;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::account::{Account, TouchModel};

@@ -1,8 +1,8 @@
 //! `/assets/{file}`: the stylesheet, the page script and the vendored chart library, embedded in
 //! the binary so Kizuna never loads anything from the internet.
 
+use crate::extract::Path;
 use crate::problem::ApiError;
-use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 

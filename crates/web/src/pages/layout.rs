@@ -3,8 +3,9 @@
 //! layout is `templates/frame.html`.
 
 use crate::auth::{CsrfToken, Signed};
+use crate::extract::Path;
 use crate::problem::{request_lang, ApiError};
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};

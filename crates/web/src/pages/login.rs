@@ -4,16 +4,24 @@ use super::layout::safe_next;
 use super::render;
 use crate::api::me::login_error;
 use crate::auth::{cleared_session_cookie, cookie, new_session_cookie, SESSION_COOKIE};
-use crate::extract::{FormFields, ReaderLang};
+use crate::extract::{ClientAddress, FormFields, ReaderLang};
 use crate::problem::{ApiError, BAD_LOGIN};
 use crate::{AppState, WebOptions};
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::Extension;
 use domain::i18n::{Lang, Text};
-use std::net::SocketAddr;
+
+/// The cookie and form field that tie a sign-in to a form this browser loaded (login CSRF: a
+/// page elsewhere cannot sign a visitor in to an account of its choosing).
+const LOGIN_COOKIE: &str = "kizuna_login";
+const LOGIN_FIELD: &str = "login_token";
+const LOGIN_EXPIRED: Text = Text::new(
+    "ログイン画面の有効期限が切れました。もう一度ログインしてください",
+    "The sign-in form expired; please sign in again",
+);
 
 pub struct Labels {
     pub title: &'static str,
@@ -45,6 +53,7 @@ pub struct LoginPage {
     pub error: Option<String>,
     pub email: String,
     pub next: String,
+    pub login_token: String,
 }
 
 fn form_lang(fields: &FormFields, fallback: Lang) -> Lang {
@@ -55,30 +64,59 @@ fn form_lang(fields: &FormFields, fallback: Lang) -> Lang {
     }
 }
 
-fn page(lang: Lang, error: Option<String>, email: String, next: String) -> LoginPage {
+/// The sign-in form with a fresh login token, set in a cookie too.
+fn page(
+    status: StatusCode,
+    lang: Lang,
+    error: Option<String>,
+    email: String,
+    next: String,
+) -> Result<Response, ApiError> {
     let other = if lang == Lang::Ja { Lang::En } else { Lang::Ja };
-    LoginPage { lang: lang.code(), other_lang: other.code(), t: Labels::new(lang), error, email, next }
+    let login_token = app::auth::new_secret("")?;
+    let cookie = format!("{LOGIN_COOKIE}={login_token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600");
+    let page = LoginPage {
+        lang: lang.code(),
+        other_lang: other.code(),
+        t: Labels::new(lang),
+        error,
+        email,
+        next,
+        login_token,
+    };
+    let html = render(&page, "login")?;
+    Ok((status, [(header::SET_COOKIE, cookie)], html).into_response())
 }
 
 pub async fn form(ReaderLang(lang): ReaderLang, params: crate::extract::QueryParams) -> Result<Response, ApiError> {
     let next = safe_next(&params.text("next").unwrap_or_default());
-    Ok(render(&page(lang, None, String::new(), next), "login")?.into_response())
+    page(StatusCode::OK, lang, None, String::new(), next)
 }
 
 pub async fn submit(
     State(app): State<AppState>,
     Extension(options): Extension<WebOptions>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     ReaderLang(lang): ReaderLang,
+    headers: HeaderMap,
     fields: FormFields,
 ) -> Result<Response, ApiError> {
     let lang = form_lang(&fields, lang);
     let next = safe_next(fields.get("next"));
     let email = fields.get("email").to_owned();
-    match app.login(&email, fields.get("password"), client.ip()).await {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !crate::auth::same_secret(&expected, fields.get(LOGIN_FIELD)) {
+        return page(StatusCode::FORBIDDEN, lang, Some(LOGIN_EXPIRED.pick(lang).to_owned()), email, next);
+    }
+    match app.login(&email, fields.get("password"), client).await {
         Ok(session) => {
-            let cookie = new_session_cookie(&session, options);
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+            let cookie = new_session_cookie(&session, &options);
+            let spent = format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0");
+            let cookies = AppendHeaders([
+                (header::SET_COOKIE, cookie.to_str().unwrap_or_default().to_owned()),
+                (header::SET_COOKIE, spent),
+            ]);
+            Ok((cookies, Redirect::to(&next)).into_response())
         }
         Err(error) => {
             let problem = login_error(error);
@@ -87,7 +125,7 @@ pub async fn submit(
                 ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, problem.problem(lang).detail),
                 _ => return Err(problem),
             };
-            Ok((status, render(&page(lang, Some(message), email, next), "login")?).into_response())
+            page(status, lang, Some(message), email, next)
         }
     }
 }

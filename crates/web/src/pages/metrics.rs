@@ -5,12 +5,13 @@
 use super::chart::{Chart, Dataset};
 use super::{format, render, Frame};
 use crate::api::metrics::{filter, range_or};
+use crate::extract::Path;
 use crate::extract::QueryParams;
 use crate::problem::ApiError;
 use crate::AppState;
 use app::metrics::MetricsFilter;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;

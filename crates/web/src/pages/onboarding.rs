@@ -5,13 +5,14 @@
 use super::health::toml_errors;
 use super::{format, Frame};
 use crate::api::onboarding::plan_filter;
+use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
 use app::onboarding::{template_toml, PlanView, StatsBy, TemplateView};
 use app::playbooks::parse_toml;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;

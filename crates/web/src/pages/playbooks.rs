@@ -4,11 +4,12 @@
 use super::health::toml_errors;
 use super::{format, Frame};
 use crate::extract::FormFields;
+use crate::extract::Path;
 use crate::problem::ApiError;
 use crate::AppState;
 use app::playbooks::{parse_playbook_toml, playbook_toml, PlaybookView};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;

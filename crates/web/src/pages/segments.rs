@@ -6,13 +6,14 @@
 //! preview; `assets/kizuna.js` previews as the rule is typed through `/api/v1/segments/preview`.
 
 use super::{format, render, Frame};
+use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::problem::{rule_message, ApiError};
 use crate::AppState;
 use app::segments::SegmentPreview;
 use app::AppError;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;

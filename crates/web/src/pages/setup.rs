@@ -3,12 +3,13 @@
 
 use super::render;
 use crate::auth::new_session_cookie;
+use crate::extract::Path;
 use crate::extract::{FormFields, ReaderLang};
 use crate::problem::ApiError;
 use crate::{AppState, WebOptions};
 use app::AppError;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
@@ -104,7 +105,7 @@ pub async fn submit(
     };
     match result {
         Ok(session) => {
-            let cookie = new_session_cookie(&session, options);
+            let cookie = new_session_cookie(&session, &options);
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
         }
         Err(AppError::Invalid(errors)) => {

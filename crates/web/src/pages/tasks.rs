@@ -7,13 +7,14 @@
 use super::settings::refused;
 use super::{format, Frame};
 use crate::api::tasks::{created, parse_new_task};
+use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
 use app::tasks::TaskView;
 use app::AppError;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;

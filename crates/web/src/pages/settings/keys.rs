@@ -4,12 +4,13 @@
 use super::{done, notice, refused, Common};
 use crate::api::tokens::{parse_token, parse_write_key};
 use crate::auth::Signed;
+use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::pages::{format, render, Frame};
 use crate::problem::ApiError;
 use crate::{AppState, WebOptions};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -206,7 +207,7 @@ pub async fn revoke_token(
 
 /// The address tracking clients reach this server at, as the browser reached it: the `Host`
 /// header, over HTTPS when a proxy says so or the server is configured for it.
-fn base_url(headers: &HeaderMap, options: WebOptions) -> String {
+fn base_url(headers: &HeaderMap, options: &WebOptions) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -417,7 +418,7 @@ pub async fn write_keys(
     params: QueryParams,
 ) -> Result<Response, ApiError> {
     let common = Common::new(frame.lang, "/settings/write-keys").with_notice(notice(params.text("done"), frame.lang));
-    let shown = Shown { base_url: base_url(&headers, options), draft: FormFields::default(), created: None };
+    let shown = Shown { base_url: base_url(&headers, &options), draft: FormFields::default(), created: None };
     write_keys_page(&app, frame, common, shown).await
 }
 
@@ -431,7 +432,7 @@ pub async fn create_write_key(
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let common = Common::new(lang, "/settings/write-keys");
-    let base_url = base_url(&headers, options);
+    let base_url = base_url(&headers, &options);
     let created = async {
         let name = parse_write_key(json!({"name": fields.get("name")}))?;
         Ok::<_, ApiError>(app.create_write_key(&actor, &name).await?)
@@ -467,11 +468,14 @@ mod tests {
     fn the_base_url_follows_the_host_and_the_proxy_scheme_and_refuses_odd_hosts() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "kizuna.example:8080".parse().unwrap());
-        assert_eq!(base_url(&headers, WebOptions::default()), "http://kizuna.example:8080");
-        assert_eq!(base_url(&headers, WebOptions { secure_cookies: true }), "https://kizuna.example:8080");
+        assert_eq!(base_url(&headers, &WebOptions::default()), "http://kizuna.example:8080");
+        assert_eq!(
+            base_url(&headers, &WebOptions { secure_cookies: true, ..WebOptions::default() }),
+            "https://kizuna.example:8080"
+        );
         headers.insert("x-forwarded-proto", "https".parse().unwrap());
-        assert_eq!(base_url(&headers, WebOptions::default()), "https://kizuna.example:8080");
+        assert_eq!(base_url(&headers, &WebOptions::default()), "https://kizuna.example:8080");
         headers.insert(header::HOST, "evil.example/'".parse().unwrap());
-        assert_eq!(base_url(&headers, WebOptions::default()), "https://localhost");
+        assert_eq!(base_url(&headers, &WebOptions::default()), "https://localhost");
     }
 }
