@@ -815,6 +815,35 @@ impl SmtpServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::dns::Resolve;
+
+    #[tokio::test]
+    async fn a_name_resolving_inside_is_refused_unless_its_network_is_allowed() {
+        let policy = Arc::new(RwLock::new(OutboundPolicy::default()));
+        let resolver = GuardedResolver { policy: policy.clone() };
+        let name = |host: &str| host.parse::<reqwest::dns::Name>().unwrap();
+        let refused = resolver.resolve(name("localhost")).await.err().expect("localhost resolves inside");
+        assert!(refused.to_string().contains("internal address"), "{refused}");
+        *policy.write().unwrap() =
+            OutboundPolicy::allowing(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+        let allowed: Vec<SocketAddr> = resolver.resolve(name("localhost")).await.unwrap().collect();
+        assert!(!allowed.is_empty() && allowed.iter().all(|a| a.ip().is_loopback()));
+    }
+
+    #[test]
+    fn literal_internal_hosts_are_refused_before_any_call() {
+        let policy = OutboundPolicy::default();
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://[::1]/",
+            "http://169.254.169.254/",
+            "http://2130706433/",
+            "http://LOCALHOST./",
+        ] {
+            assert!(!literal_host_permitted(&policy, url), "{url}");
+        }
+        assert!(literal_host_permitted(&policy, "https://hooks.slack.com/services/x"));
+    }
 
     #[test]
     fn the_signature_is_the_hex_hmac_sha256_of_the_body() {

@@ -344,6 +344,18 @@ fn finish(errors: Vec<FieldError>) -> Result<(), AppError> {
     }
 }
 
+/// What a staff user may write on a timeline: not Kizuna's own `system` entries, and only as
+/// themselves.
+fn check_staff_entry(me: domain::UserId, input: &TimelineEntryInput) -> Result<(), AppError> {
+    if input.kind == TimelineKind::System {
+        return Err(AppError::invalid("kind", Reason::ReservedForSystem));
+    }
+    if input.author_id.is_some_and(|author| author != me) {
+        return Err(AppError::invalid("author_id", Reason::MustBeYourself));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,16 +408,4 @@ mod tests {
             Err(AppError::Forbidden)
         ));
     }
-}
-
-/// What a staff user may write on a timeline: not Kizuna's own `system` entries, and only as
-/// themselves.
-fn check_staff_entry(me: domain::UserId, input: &TimelineEntryInput) -> Result<(), AppError> {
-    if input.kind == TimelineKind::System {
-        return Err(AppError::invalid("kind", Reason::ReservedForSystem));
-    }
-    if input.author_id.is_some_and(|author| author != me) {
-        return Err(AppError::invalid("author_id", Reason::MustBeYourself));
-    }
-    Ok(())
 }

@@ -382,12 +382,14 @@ async fn event_backfill_checks_every_line_first_and_a_second_run_stores_nothing_
         );
 
         let bad = w.dir.path().join("bad.ndjson");
-        std::fs::write(&bad, "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"ok\",\"messageId\":\"new-1\"}\nnot json\n{\"type\":\"track\",\"userId\":\"u\"}\n").unwrap();
+        std::fs::write(&bad, "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"ok\",\"messageId\":\"new-1\"}\nnot json\n{\"type\":\"track\",\"userId\":\"u\"}\n{\"type\":\"track\",\"userId\":\"u\",\"event\":\"nul \\u0000 here\"}\n").unwrap();
         let failed = w.run(&["import", "events", bad.to_str().unwrap()]);
         let report = stderr(&failed);
         assert!(!failed.status.success());
         assert!(
-            report.contains("line 2, column *: cannot be read") && report.contains("line 3, column event: is required"),
+            report.contains("line 2, column *: cannot be read")
+                && report.contains("line 3, column event: is required")
+                && report.contains("line 4, column event: must not contain the NUL character"),
             "{report}"
         );
         let recheck = w.run(&["import", "events", bad.to_str().unwrap()]);

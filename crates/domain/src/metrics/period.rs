@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// An inclusive range of calendar days, `first ≤ last`. Documented as `MetricsPeriod`: the
-/// usage module's `Period` (`start`/`end`) already owns the name `Period` in the OpenAPI document.
+/// An inclusive range of calendar days, `first ≤ last`.
+// `MetricsPeriod` in the OpenAPI document: `usage::Period` (`start`/`end`) is `Period` there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[schema(as = MetricsPeriod)]
 pub struct Period {

@@ -108,8 +108,8 @@ pub struct PeriodReport {
     pub arpa: Option<Money>,
 }
 
-/// MRR and paying accounts on one day. Documented as `MrrSnapshot`, apart from the health
-/// history's `Snapshot`.
+/// MRR and paying accounts on one day.
+// `MrrSnapshot` in the OpenAPI document, apart from the health history's `Snapshot`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[schema(as = MrrSnapshot)]
 pub struct Snapshot {
