@@ -117,10 +117,11 @@ impl LiveWriteKeys {
     }
 }
 
-/// The throttling keys of a sign-in: the email (5 failures) and the client address (20).
+/// The throttling keys of a sign-in: the email (5 failures) and the client address (20). The
+/// email is hashed: it is whatever the client sent, of any length.
 fn sign_in_keys(email: &str, ip: IpAddr) -> [(String, i64); 2] {
     [
-        (format!("email:{}", email.trim().to_lowercase()), MAX_FAILURES_PER_EMAIL),
+        (format!("email:{}", secret_hash(&email.trim().to_lowercase())), MAX_FAILURES_PER_EMAIL),
         (format!("ip:{ip}"), MAX_FAILURES_PER_IP),
     ]
 }

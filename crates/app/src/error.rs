@@ -4,6 +4,9 @@ use domain::segments::SegmentError;
 use domain::{FieldError, Reason};
 use store::{Entity, StoreError};
 
+/// The most row errors an import report lists; the rest are counted.
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// Fields of the input are invalid; every one is listed.
@@ -37,13 +40,20 @@ impl AppError {
         AppError::Invalid(vec![FieldError::new(field, reason)])
     }
 
-    /// The row errors in the reader's language, one per line.
+    /// The row errors in the reader's language, one per line: the first `MAX_REPORTED_ERRORS`,
+    /// then how many more there are (a file of a million bad rows gives a short report).
     pub fn import_report(file: &str, errors: &[RowError], lang: Lang) -> String {
         let heading = match lang {
             Lang::Ja => format!("{file}: {} 件の問題があるため、何も取り込んでいません。", errors.len()),
             Lang::En => format!("{file}: {} problem(s), nothing imported.", errors.len()),
         };
-        std::iter::once(heading).chain(errors.iter().map(|e| e.message(lang))).collect::<Vec<_>>().join("\n")
+        let shown = errors.iter().take(MAX_REPORTED_ERRORS).map(|e| e.message(lang));
+        let more = errors.len().saturating_sub(MAX_REPORTED_ERRORS);
+        let tail = (more > 0).then(|| match lang {
+            Lang::Ja => format!("ほか {more} 件の問題があります。"),
+            Lang::En => format!("… and {more} more problem(s)."),
+        });
+        std::iter::once(heading).chain(shown).chain(tail).collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -57,7 +67,7 @@ fn render_rule(fields: &[FieldError], errors: &[SegmentError]) -> String {
 }
 
 fn render_rows(errors: &[RowError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    errors.iter().take(MAX_REPORTED_ERRORS).map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 impl From<StoreError> for AppError {
@@ -69,5 +79,21 @@ impl From<StoreError> for AppError {
             StoreError::Busy => AppError::Busy,
             other => AppError::Store(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_import_report_lists_the_first_thousand_errors_and_counts_the_rest() {
+        let errors: Vec<RowError> =
+            (2..=5001).map(|line| RowError { line, column: "name".into(), reason: Reason::Required }).collect();
+        let report = AppError::import_report("a.csv", &errors, Lang::En);
+        assert_eq!(report.lines().count(), 1 + MAX_REPORTED_ERRORS + 1);
+        assert!(report.starts_with("a.csv: 5000 problem(s)"), "{report}");
+        assert!(report.ends_with("… and 4000 more problem(s)."), "{report}");
+        assert!(AppError::import_report("a.csv", &errors, Lang::Ja).ends_with("ほか 4000 件の問題があります。"));
     }
 }

@@ -20,7 +20,7 @@ pub mod tasks;
 mod usage;
 
 pub use auth::{Actor, LoginError, NewSession};
-pub use error::AppError;
+pub use error::{AppError, MAX_REPORTED_ERRORS};
 pub use interchange::{ImportKind, ImportOutcome};
 pub use usage::{
     usage_window, AccountActivity, AccountUsage, ActiveWindow, CatalogFile, FeatureAdoptionRow, UsageSeries,

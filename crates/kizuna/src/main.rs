@@ -495,8 +495,13 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 (typed, false)
             };
             let app = open_app(&config).await?;
-            let name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
-            let input = domain::staff::StaffUserInput { email: email.clone(), name, team_id: None, role, active: true };
+            // An existing user keeps their team and, unless a new one is given, their name.
+            let existing = app.store().user_by_email(&email).await.map_err(AppError::from)?;
+            let team_id = existing.as_ref().and_then(|user| user.input.team_id);
+            let name = name
+                .or_else(|| existing.map(|user| user.input.name))
+                .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
+            let input = domain::staff::StaffUserInput { email: email.clone(), name, team_id, role, active: true };
             app.create_user_with_password(&Actor::System("cli"), &input, &password).await?;
             println!(
                 "{}",

@@ -194,6 +194,7 @@ fn rule_entries(errors: &[SegmentError], lang: Lang) -> Vec<ProblemField> {
 fn row_entries(errors: &[RowError], lang: Lang) -> Vec<ProblemField> {
     errors
         .iter()
+        .take(app::MAX_REPORTED_ERRORS)
         .map(|e| ProblemField {
             field: e.column.clone(),
             line: Some(e.line),

@@ -77,6 +77,8 @@ struct Operation {
     template: String,
     path_params: Vec<String>,
     query: Vec<String>,
+    /// Query parameters the operation requires: always sent, with plausible values.
+    required_query: Vec<String>,
     body: BodyKind,
     fields: Vec<String>,
     json_2xx: bool,
@@ -194,43 +196,7 @@ impl Probe {
 
     /// The template with every parameter replaced by a real value, except `bogus` for `name`.
     fn path(&self, op: &Operation, bogus: Option<(&str, &str)>) -> String {
-        let mut path = op.template.clone();
-        for name in &op.path_params {
-            let value = match bogus {
-                Some((bad, value)) if bad == name => value.to_owned(),
-                _ => self.real_value(&op.template, name),
-            };
-            path = path.replace(&format!("{{{name}}}"), &value);
-        }
-        path
-    }
-
-    /// A value naming something that exists, chosen by the path segment before the parameter.
-    fn real_value(&self, template: &str, name: &str) -> String {
-        let marker = format!("/{{{name}}}");
-        let before = template.split(&marker).next().unwrap_or("");
-        let resource = before.rsplit('/').next().unwrap_or("");
-        let key = match (resource, name) {
-            (_, "kind") => "kind",
-            (_, "month") => "month",
-            ("features", "key") => "feature",
-            ("milestones", "key") => "milestone",
-            ("accounts", _) => "account",
-            ("contacts", _) => "contact",
-            ("subscriptions", _) => "subscription",
-            ("tasks", _) => "task",
-            ("timeline", _) => "timeline",
-            ("users", _) => "user",
-            ("teams", _) => "team",
-            ("playbooks", _) => "playbook",
-            ("segments", _) => "segment",
-            ("templates", _) => "template",
-            ("plans", _) => "plan",
-            ("tokens", _) => "token",
-            ("write-keys", _) => "write_key",
-            _ => "",
-        };
-        self.real.get(key).cloned().unwrap_or_else(|| "1".into())
+        concrete_path(&self.real, op, bogus)
     }
 
     async fn probe(&self, op: &Operation) {
@@ -251,7 +217,7 @@ impl Probe {
         let real = self.path(op, None);
         let first_path = match op.path_params.first() {
             Some(name) if destructive => self.path(op, Some((name, BOGUS_IDS[0]))),
-            _ => real.clone(),
+            _ => with_query(&real, op, &[]),
         };
         // The guard answers before anything reads the request: once it refuses the viewer,
         // nothing else in the request can matter.
@@ -271,27 +237,44 @@ impl Probe {
             return;
         }
         if who == Who::Admin {
-            self.send(who, op, op.method.clone(), &real, &plain_body).await;
+            self.send(who, op, op.method.clone(), &with_query(&real, op, &[]), &plain_body).await;
         }
-        // The viewer reads through the same parsing as the admin: fewer values suffice.
+        // One hostile value at a time, the required parameters otherwise plausible. The viewer
+        // reads through the same parsing as the admin: one value suffices there.
         let values = match who {
-            Who::Viewer => query_values().into_iter().skip(1).take(2).collect(),
+            Who::Viewer => query_values().into_iter().skip(1).take(1).collect(),
             _ => query_values(),
         };
         for name in &op.query {
             for value in &values {
-                let query = serde_urlencoded::to_string([(name.as_str(), value.as_str())]).unwrap();
-                self.send(who, op, op.method.clone(), &format!("{real}?{query}"), &plain_body).await;
+                self.send(who, op, op.method.clone(), &with_query(&real, op, &[(name, value)]), &plain_body).await;
             }
         }
-        if op.query.len() > 1 {
+        if who == Who::Admin && !op.query.is_empty() {
             // Every parameter at once (shorter: a URI holds at most 64 KiB).
-            for value in ["x".repeat(1_000), "1000-01-01".into()] {
+            for value in ["x".repeat(1_000), "1000-01-01".into(), "99999999999".into(), "9999-12-31".into()] {
                 let all: Vec<(&str, &str)> = op.query.iter().map(|n| (n.as_str(), value.as_str())).collect();
-                let query = serde_urlencoded::to_string(&all).unwrap();
-                self.send(who, op, op.method.clone(), &format!("{real}?{query}"), &plain_body).await;
+                self.send(who, op, op.method.clone(), &with_query(&real, op, &all), &plain_body).await;
+            }
+            // The widest range of days, by day where there is a choice.
+            let mut widest: Vec<(&str, &str)> = op
+                .query
+                .iter()
+                .filter_map(|name| match name.as_str() {
+                    "from" | "since" => Some((name.as_str(), "1000-01-01")),
+                    "to" | "until" | "as_of" | "date" => Some((name.as_str(), "9999-12-31")),
+                    _ => None,
+                })
+                .collect();
+            if !widest.is_empty() {
+                self.send(who, op, op.method.clone(), &with_query(&real, op, &widest), &plain_body).await;
+                if op.query.iter().any(|name| name == "interval") {
+                    widest.push(("interval", "day"));
+                    self.send(who, op, op.method.clone(), &with_query(&real, op, &widest), &plain_body).await;
+                }
             }
         }
+        let real = with_query(&real, op, &[]);
         let bodies = match op.body {
             BodyKind::None => Vec::new(),
             BodyKind::Json => json_bodies(&op.fields),
@@ -300,6 +283,73 @@ impl Probe {
         for body in bodies {
             self.send(who, op, op.method.clone(), &real, &body).await;
         }
+    }
+}
+
+/// The template with every parameter replaced by a value from `real` (what `seed` made), except
+/// `bogus` for `name`.
+fn concrete_path(real: &BTreeMap<&'static str, String>, op: &Operation, bogus: Option<(&str, &str)>) -> String {
+    let mut path = op.template.clone();
+    for name in &op.path_params {
+        let value = match bogus {
+            Some((bad, value)) if bad == name => value.to_owned(),
+            _ => real_value(real, &op.template, name),
+        };
+        path = path.replace(&format!("{{{name}}}"), &value);
+    }
+    path
+}
+
+/// A value naming something that exists, chosen by the path segment before the parameter.
+fn real_value(real: &BTreeMap<&'static str, String>, template: &str, name: &str) -> String {
+    let marker = format!("/{{{name}}}");
+    let before = template.split(&marker).next().unwrap_or("");
+    let resource = before.rsplit('/').next().unwrap_or("");
+    let key = match (resource, name) {
+        (_, "kind") => "kind",
+        (_, "month") => "month",
+        ("features", "key") => "feature",
+        ("milestones", "key") => "milestone",
+        ("accounts", _) => "account",
+        ("contacts", _) => "contact",
+        ("subscriptions", _) => "subscription",
+        ("tasks", _) => "task",
+        ("timeline", _) => "timeline",
+        ("users", _) => "user",
+        ("teams", _) => "team",
+        ("playbooks", _) => "playbook",
+        ("segments", _) => "segment",
+        ("templates", _) => "template",
+        ("plans", _) => "plan",
+        ("tokens", _) => "token",
+        ("write-keys", _) => "write_key",
+        _ => "",
+    };
+    real.get(key).cloned().unwrap_or_else(|| "1".into())
+}
+
+/// `path` with the operation's required query parameters (plausible values) and `pairs`, which
+/// take precedence.
+fn with_query(path: &str, op: &Operation, pairs: &[(&str, &str)]) -> String {
+    let mut all: Vec<(&str, &str)> = op
+        .required_query
+        .iter()
+        .filter(|name| !pairs.iter().any(|(n, _)| n == name))
+        .map(|name| {
+            let value = match name.as_str() {
+                "from" | "since" => "2025-01-01",
+                "to" | "until" | "as_of" | "date" => "2025-03-31",
+                "horizon_days" | "days" => "90",
+                _ => "1",
+            };
+            (name.as_str(), value)
+        })
+        .collect();
+    all.extend_from_slice(pairs);
+    if all.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", serde_urlencoded::to_string(&all).unwrap())
     }
 }
 
@@ -421,6 +471,11 @@ fn operations(doc: &Value) -> Vec<Operation> {
                 template: template.clone(),
                 path_params: named("path"),
                 query: named("query"),
+                required_query: params
+                    .iter()
+                    .filter(|p| p["in"] == "query" && p["required"] == true)
+                    .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                    .collect(),
                 body,
                 fields,
                 json_2xx,
@@ -444,7 +499,7 @@ fn likely_fields(doc: &Value, template: &str, op: &Value) -> Vec<String> {
     }
     let known: &[&str] = match template {
         "/api/v1/session" => &["email", "password"],
-        "/api/v1/me/password" => &["current_password", "new_password", "revoke_others"],
+        "/api/v1/me/password" => &["current_password", "new_password", "revoke_tokens"],
         "/api/v1/tokens" => &["name", "scope"],
         "/api/v1/write-keys" => &["name"],
         "/api/v1/segments" | "/api/v1/segments/{id}" => &["name", "rule", "description"],
@@ -512,6 +567,7 @@ async fn probe_tracking(probe: &Probe) {
             template: format!("/v1/{route}"),
             path_params: Vec::new(),
             query: Vec::new(),
+            required_query: Vec::new(),
             body: BodyKind::Json,
             fields: Vec::new(),
             json_2xx: true,
@@ -610,8 +666,10 @@ async fn no_operation_answers_hostile_requests_with_a_server_error() {
         let started = Instant::now();
         let server = Server::start(&t).await;
         let viewer = create_user(&server.app, "viewer@k.example", Role::Viewer).await;
+        // Write scope, so that the viewer reaches what is their own (their tokens) and the role,
+        // not the scope, is what refuses the rest.
         let (_, viewer_token) =
-            server.app.create_api_token(&staff(&server.app, viewer).await, "viewer", Scope::Read).await.unwrap();
+            server.app.create_api_token(&staff(&server.app, viewer).await, "viewer", Scope::Write).await.unwrap();
         let real = seed(&server).await;
         let doc: Value = server.client.get(server.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
         let operations = operations(&doc);
@@ -690,22 +748,50 @@ async fn no_operation_answers_hostile_requests_with_a_server_error() {
     assert!(lines.is_empty(), "hostile requests answered wrongly:\n{}", lines.join("\n"));
 }
 
-/// Whether `value` has the shape `schema` documents: types, required fields, and no field the
-/// schema does not name; each mismatch is pushed with where it is.
+/// Whether `value` has the shape `schema` documents: types, enumerated values, required fields,
+/// and no field the schema does not name; each mismatch is pushed with where it is.
 fn conform(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
-    let schema = flatten(doc, schema);
+    conform_as(doc, schema, value, at, errors, true);
+}
+
+/// `strict`: fields the schema does not name are mismatches (not so for one part of an `allOf`,
+/// whose other parts may name them).
+fn conform_as(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>, strict: bool) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return conform_as(doc, &doc["components"]["schemas"][name], value, at, errors, strict);
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        for part in parts {
+            conform_as(doc, part, value, at, errors, false);
+        }
+        if let (true, Some(object)) = (strict, value.as_object()) {
+            let known: BTreeSet<String> = parts.iter().flat_map(|part| field_names(doc, part)).collect();
+            for name in object.keys().filter(|name| !known.contains(*name)) {
+                errors.push(format!("{at}: served field `{name}` is not in the schema"));
+            }
+        }
+        return;
+    }
     for key in ["oneOf", "anyOf"] {
         if let Some(variants) = schema[key].as_array() {
-            let mut first = None;
+            // None fits: show the mismatches of the variant that came closest, where a variant
+            // of another type entirely (`null` for an object) is the furthest.
+            let mut closest: Option<(usize, Vec<String>)> = None;
             for variant in variants {
                 let mut found = Vec::new();
-                conform(doc, variant, value, at, &mut found);
+                conform_as(doc, variant, value, at, &mut found, strict);
                 if found.is_empty() {
                     return;
                 }
-                first.get_or_insert(found);
+                let other_type =
+                    found.len() == 1 && found[0].starts_with(&format!("{at}: ")) && !found[0].contains('`');
+                let distance = if other_type { usize::MAX } else { found.len() };
+                if closest.as_ref().is_none_or(|(best, _)| distance < *best) {
+                    closest = Some((distance, found));
+                }
             }
-            errors.extend(first.unwrap_or_default());
+            errors.extend(closest.map(|(_, found)| found).unwrap_or_default());
             return;
         }
     }
@@ -728,9 +814,20 @@ fn conform(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Ve
         errors.push(format!("{at}: {} is not {}", clip(&value.to_string(), 60), types.join(" or ")));
         return;
     }
+    if let Some(allowed) = schema["enum"].as_array() {
+        if !value.is_null() && !allowed.contains(value) {
+            errors.push(format!(
+                "{at}: {} is not one of {}",
+                clip(&value.to_string(), 60),
+                Value::from(allowed.clone())
+            ));
+        }
+    }
     if let (Some(object), Some(properties)) = (value.as_object(), schema["properties"].as_object()) {
-        for name in object.keys().filter(|name| !properties.contains_key(*name)) {
-            errors.push(format!("{at}: served field `{name}` is not in the schema"));
+        if strict {
+            for name in object.keys().filter(|name| !properties.contains_key(*name)) {
+                errors.push(format!("{at}: served field `{name}` is not in the schema"));
+            }
         }
         for name in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             if !object.contains_key(name) {
@@ -756,6 +853,22 @@ fn conform(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Ve
     }
 }
 
+/// Every field name a schema may have, through references, `allOf`, `oneOf` and `anyOf`.
+fn field_names(doc: &Value, schema: &Value) -> BTreeSet<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return field_names(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut names: BTreeSet<String> =
+        schema["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for part in schema[key].as_array().into_iter().flatten() {
+            names.extend(field_names(doc, part));
+        }
+    }
+    names
+}
+
 /// The schema of the 2xx JSON answer of `method path` in the document.
 fn answer_schema(doc: &Value, method: &str, template: &str) -> Value {
     let responses = doc["paths"][template][method]["responses"].as_object().expect("a documented operation");
@@ -767,20 +880,14 @@ fn answer_schema(doc: &Value, method: &str, template: &str) -> Value {
 async fn the_openapi_schemas_name_the_fields_the_api_serves() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let accounts = "account_id,name,tier\nA1,Alpha,enterprise\nA2,Beta,smb\n";
-        let subscriptions = "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,discount_percent,currency\n\
-            S1,A1,core,2025-01-01,2025-03-15,year,10,12000,0,JPY\nS1,A1,core,2025-03-15,,year,20,12000,0,JPY\n\
-            S2,A2,core,2025-01-01,2025-03-01,month,1,5000,0,JPY\n";
-        assert!(server.upload("accounts", accounts.as_bytes().to_vec()).await.0.is_success());
-        assert!(server.upload("subscriptions", subscriptions.as_bytes().to_vec()).await.0.is_success());
-        let (_, list) = server.get("/api/v1/accounts").await;
-        let id = list["items"][0]["id"].as_i64().unwrap();
-        let (status, _) = server
-            .send(Method::PATCH, &format!("/api/v1/accounts/{id}"), Some(json!({"name": "Alpha KK", "tier": null})))
-            .await;
-        assert!(status.is_success());
+        let real = seed(&server).await;
+        let account = &real["account"];
+        let change = json!({"name": "Acme KK", "tier": null, "employees": 120});
+        let (status, _) = server.send(Method::PATCH, &format!("/api/v1/accounts/{account}"), Some(change)).await;
+        assert!(status.is_success(), "{status}");
         let (_, doc) = server.get("/api/openapi.json").await;
         let mut errors = Vec::new();
+        // Where the document and the answers have parted before: metrics periods, audit changes.
         for (template, path) in [
             ("/api/v1/metrics/report", "/api/v1/metrics/report?from=2025-01-01&to=2025-04-30"),
             ("/api/v1/metrics/unit-economics", "/api/v1/metrics/unit-economics?from=2025-01-01&to=2025-04-30"),
@@ -791,6 +898,13 @@ async fn the_openapi_schemas_name_the_fields_the_api_serves() {
             assert_eq!(status, StatusCode::OK, "{}: GET {path}: {served}", t.label);
             served_is_not_empty(&served, path);
             conform(&doc, &answer_schema(&doc, "get", template), &served, &format!("GET {path}"), &mut errors);
+        }
+        // And every other read, over what `seed` made.
+        for op in operations(&doc).iter().filter(|op| op.method == Method::GET && op.json_2xx) {
+            let path = with_query(&concrete_path(&real, op, None), op, &[]);
+            let (status, served) = server.get(&path).await;
+            assert_eq!(status, StatusCode::OK, "{}: GET {path}: {served}", t.label);
+            conform(&doc, &answer_schema(&doc, "get", &op.template), &served, &format!("GET {path}"), &mut errors);
         }
         assert!(
             errors.is_empty(),
@@ -812,34 +926,4 @@ fn served_is_not_empty(served: &Value, path: &str) {
         _ => false,
     };
     assert!(!empty, "GET {path} served nothing to compare: {served}");
-}
-
-#[tokio::test]
-async fn explore_every_get_conforms() {
-    let t = store::testing::sqlite_store().await;
-    let server = Server::start(&t).await;
-    let real = seed(&server).await;
-    let (_, doc) = server.get("/api/openapi.json").await;
-    let probe = Probe {
-        server_base: server.base.clone(),
-        admin: bearer(&server.admin_token),
-        viewer: bearer(&server.admin_token),
-        tracking: bearer(&server.admin_token),
-        real,
-        sent: Mutex::new(0),
-        failures: Mutex::new(Vec::new()),
-        statuses: Mutex::new(BTreeMap::new()),
-    };
-    let mut errors = Vec::new();
-    for op in operations(&doc).iter().filter(|op| op.method == Method::GET && op.json_2xx) {
-        let path = probe.path(op, None);
-        let (status, served) = server.get(&path).await;
-        if !status.is_success() {
-            errors.push(format!("GET {path}: {status}"));
-            continue;
-        }
-        conform(&doc, &answer_schema(&doc, "get", &op.template), &served, &format!("GET {path}"), &mut errors);
-    }
-    errors.dedup();
-    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }

@@ -85,6 +85,12 @@ impl Table {
                     if record.iter().all(|cell| cell.trim().is_empty()) {
                         continue;
                     }
+                    let with_nul = record.iter().position(|cell| cell.contains('\0'));
+                    if let Some(cell) = with_nul {
+                        let column = header.get(cell).cloned().unwrap_or_else(|| "*".into());
+                        errors.push(RowError { line, column, reason: Reason::ContainsNul });
+                        continue;
+                    }
                     if record.len() != header.len() {
                         errors.push(RowError {
                             line,
@@ -211,6 +217,13 @@ mod tests {
         let row = table.rows().next().unwrap();
         assert_eq!(row.line, 2);
         assert_eq!(row.custom_fields().get("dept").map(String::as_str), Some("営業"));
+    }
+
+    #[test]
+    fn a_cell_holding_nul_is_refused_with_its_line_and_column() {
+        let columns = Columns { required: &["account_id", "name"], optional: &[] };
+        let errors = Table::parse("account_id,name\nA1,ok\nA2,bad\0name\n", &columns).err().unwrap();
+        assert_eq!(errors, vec![RowError { line: 3, column: "name".into(), reason: Reason::ContainsNul }]);
     }
 
     #[test]
