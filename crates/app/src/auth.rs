@@ -301,6 +301,7 @@ impl App {
     }
 
     /// Creates (or, for an existing email, updates) a staff user who can sign in with `password`.
+    /// An existing user given no team keeps theirs (`kizuna user create` has no team option).
     pub async fn create_user_with_password(
         &self,
         actor: &Actor,
@@ -309,12 +310,17 @@ impl App {
     ) -> Result<StaffUser, AppError> {
         check_password_strength(password).map_err(|r| AppError::invalid("password", r))?;
         let hash = hash_password(password.to_owned()).await?;
-        let user = match self.store.user_by_email(&input.email).await? {
-            Some(existing) => self.store.update_user(existing.id, input).await?,
-            None => self.store.create_user(input).await?,
+        let (user, before) = match self.store.user_by_email(&input.email).await? {
+            Some(existing) => {
+                let input = StaffUserInput { team_id: input.team_id.or(existing.input.team_id), ..input.clone() };
+                (self.store.update_user(existing.id, &input).await?, Some(existing.input))
+            }
+            None => (self.store.create_user(input).await?, None),
         };
         self.store.set_password_hash(user.id, &hash).await?;
-        self.record_change(actor, "create", "staff_user", &user.id.to_string(), None, Some(&user.input)).await?;
+        let action = if before.is_some() { "update" } else { "create" };
+        self.record_change(actor, action, "staff_user", &user.id.to_string(), before.as_ref(), Some(&user.input))
+            .await?;
         Ok(user)
     }
 

@@ -8,7 +8,7 @@
 
 use crate::{App, AppError};
 use chrono::{DateTime, Utc};
-use domain::interchange::RowError;
+use domain::interchange::{FileErrors, RowError};
 use domain::tracking::{parse_message_text, Message, MAX_MESSAGE_BYTES};
 use domain::Reason;
 use serde_json::Map;
@@ -172,11 +172,11 @@ fn check(reader: impl Read + Send, block_bytes: usize) -> Result<usize, Vec<RowE
     let received_at = Utc::now();
     let blocks = Mutex::new(Blocks::new(reader, block_bytes));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let results: Vec<(usize, Vec<RowError>)> = std::thread::scope(|scope| {
+    let results: Vec<(usize, FileErrors)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
-                    let (mut messages, mut errors) = (0, Vec::new());
+                    let (mut messages, mut errors) = (0, FileErrors::new());
                     loop {
                         let next = blocks.lock().unwrap_or_else(|p| p.into_inner()).next_block();
                         match next {
@@ -203,12 +203,14 @@ fn check(reader: impl Read + Send, block_bytes: usize) -> Result<usize, Vec<RowE
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
     let messages = results.iter().map(|(messages, _)| messages).sum();
-    let mut errors: Vec<RowError> = results.into_iter().flat_map(|(_, errors)| errors).collect();
+    let mut errors = FileErrors::new();
+    for (_, part) in results {
+        errors.absorb(part);
+    }
     if errors.is_empty() {
         Ok(messages)
     } else {
-        errors.sort_by_key(|e| e.line);
-        Err(errors)
+        Err(errors.into_rows())
     }
 }
 
@@ -295,5 +297,15 @@ mod tests {
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![7, 31, 57, 81, 107, 131, 157, 181]);
         assert_eq!(check(format!("{good}\n\n{good}").as_bytes(), 16), Ok(2));
+    }
+
+    #[test]
+    fn a_file_of_many_bad_lines_keeps_the_first_thousand_and_counts_the_rest() {
+        let text = "not json\n".repeat(50_000);
+        let errors = check(text.as_bytes(), 4096).unwrap_err();
+        assert_eq!(errors.len(), domain::interchange::MAX_REPORTED_ERRORS + 1);
+        let lines: Vec<u64> = errors[..domain::interchange::MAX_REPORTED_ERRORS].iter().map(|e| e.line).collect();
+        assert_eq!(lines, (1..=1000).collect::<Vec<u64>>(), "the first lines, in order, across threads");
+        assert_eq!(errors[1000].reason, Reason::MoreProblems { count: 49_000 });
     }
 }

@@ -3,7 +3,9 @@
 use crate::{App, AppError};
 use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::interchange::table::Columns;
-use domain::interchange::{accounts, contacts, decode, nps, spend, subscriptions, tickets, Encoding, RowError, Table};
+use domain::interchange::{
+    accounts, contacts, decode, nps, spend, subscriptions, tickets, Encoding, FileErrors, RowError, Table,
+};
 use domain::subscription::{overlapping_periods, SubscriptionTerms};
 use domain::{AccountId, ExternalId, Reason};
 use serde::Serialize;
@@ -80,8 +82,9 @@ pub struct ImportOutcome {
 }
 
 impl App {
-    /// Imports one CSV file. `file` names it in error reports. Nothing is written unless every
-    /// row is valid.
+    /// Imports one CSV file. `file` names it in error reports, which list the first
+    /// `MAX_REPORTED_ERRORS` problems and count the others. Nothing is written unless every row
+    /// is valid.
     pub async fn import_csv(
         &self,
         actor: &crate::Actor,
@@ -90,9 +93,10 @@ impl App {
         bytes: &[u8],
         encoding: Option<Encoding>,
     ) -> Result<ImportOutcome, AppError> {
-        let rejected = |errors: Vec<RowError>| AppError::ImportRejected { file: file.to_owned(), errors };
+        let rejected =
+            |errors: FileErrors| AppError::ImportRejected { file: file.to_owned(), errors: errors.into_rows() };
         let (text, encoding) = decode(bytes, encoding)
-            .map_err(|reason| rejected(vec![RowError { line: 1, column: "*".into(), reason }]))?;
+            .map_err(|reason| rejected(RowError { line: 1, column: "*".into(), reason }.into()))?;
         let table = Table::parse(&text, kind.columns()).map_err(rejected)?;
         let settings = self.settings();
         let (rows, counts, touched) = match kind {
@@ -173,13 +177,17 @@ impl App {
     async fn resolve_accounts(
         &self,
         lines: &[(u64, &ExternalId)],
-    ) -> Result<HashMap<ExternalId, AccountId>, Vec<RowError>> {
+    ) -> Result<HashMap<ExternalId, AccountId>, FileErrors> {
         let wanted: Vec<ExternalId> =
             lines.iter().map(|(_, id)| (*id).clone()).collect::<HashSet<_>>().into_iter().collect();
         let found = self.store.account_ids_by_external_id(&wanted).await.map_err(|e| {
-            vec![RowError { line: 1, column: "*".into(), reason: Reason::Malformed { detail: e.to_string() } }]
+            FileErrors::from(RowError {
+                line: 1,
+                column: "*".into(),
+                reason: Reason::Malformed { detail: e.to_string() },
+            })
         })?;
-        let errors: Vec<RowError> = lines
+        let errors: FileErrors = lines
             .iter()
             .filter(|(_, id)| !found.contains_key(*id))
             .map(|(line, _)| RowError { line: *line, column: "account_id".into(), reason: Reason::UnknownAccount })
@@ -197,11 +205,15 @@ impl App {
         &self,
         records: &[SubscriptionRecord],
         account_ids: &HashMap<ExternalId, AccountId>,
-    ) -> Result<(), Vec<RowError>> {
+    ) -> Result<(), FileErrors> {
         let ids: Vec<ExternalId> =
             records.iter().map(|r| r.subscription_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         let stored = self.store.periods_of_subscriptions(&ids).await.map_err(|e| {
-            vec![RowError { line: 1, column: "*".into(), reason: Reason::Malformed { detail: e.to_string() } }]
+            FileErrors::from(RowError {
+                line: 1,
+                column: "*".into(),
+                reason: Reason::Malformed { detail: e.to_string() },
+            })
         })?;
         let from_file: HashSet<(&ExternalId, chrono::NaiveDate)> =
             records.iter().map(|r| (&r.subscription_id, r.start_date)).collect();
@@ -216,7 +228,7 @@ impl App {
                 .map(|p| (None, &p.terms)),
         );
         let terms: Vec<&SubscriptionTerms> = all.iter().map(|(_, t)| *t).collect();
-        let errors: Vec<RowError> = overlapping_periods(&terms)
+        let errors: FileErrors = overlapping_periods(&terms)
             .into_iter()
             .filter_map(|(later, earlier)| {
                 let (line, other) = match (all[later].0, all[earlier].0) {

@@ -48,10 +48,26 @@ pub fn parse_stage(raw: &str, allowed: &[String]) -> Result<String, Reason> {
     }
 }
 
+// The longest value (in characters) of each free-text field of an account. The JSON API
+// (`web::api::accounts`) and accounts.csv (`interchange::accounts`) both check these.
+pub const MAX_NAME: usize = 500;
+pub const MAX_DOMAIN: usize = 500;
+pub const MAX_INDUSTRY: usize = 500;
+pub const MAX_REGION: usize = 500;
+pub const MAX_TIER: usize = 100;
+pub const MAX_CHURN_REASON: usize = 500;
+pub const MAX_CHURN_NOTE: usize = 5_000;
+
 /// Custom fields, keyed without their `custom.` prefix.
 pub type CustomFields = BTreeMap<String, String>;
 
 pub const CUSTOM_PREFIX: &str = "custom.";
+
+// Custom fields of accounts, contacts and subscription periods, by JSON and by CSV alike: at most
+// 50 per record, keys of at most 64 characters, values of at most 1,000.
+pub const MAX_CUSTOM_FIELDS: usize = 50;
+pub const MAX_CUSTOM_KEY: usize = 64;
+pub const MAX_CUSTOM_VALUE: usize = 1_000;
 
 /// Checks the name of a custom field (after the `custom.` prefix).
 pub fn parse_custom_key(raw: &str) -> Result<String, Reason> {
@@ -59,10 +75,24 @@ pub fn parse_custom_key(raw: &str) -> Result<String, Reason> {
     if key.is_empty() {
         return Err(Reason::Required);
     }
-    if key.chars().count() > 64 {
-        return Err(Reason::TooLong { max: 64 });
+    if key.contains('\0') {
+        return Err(Reason::ContainsNul);
+    }
+    if key.chars().count() > MAX_CUSTOM_KEY {
+        return Err(Reason::TooLong { max: MAX_CUSTOM_KEY });
     }
     Ok(key.to_owned())
+}
+
+/// Checks the value of a custom field.
+pub fn check_custom_value(value: &str) -> Result<(), Reason> {
+    if value.contains('\0') {
+        return Err(Reason::ContainsNul);
+    }
+    if value.chars().count() > MAX_CUSTOM_VALUE {
+        return Err(Reason::TooLong { max: MAX_CUSTOM_VALUE });
+    }
+    Ok(())
 }
 
 /// Everything a user may set on an account.
@@ -131,6 +161,15 @@ mod tests {
         let stages: Vec<String> = DEFAULT_STAGES.iter().map(|s| s.to_string()).collect();
         assert_eq!(parse_stage(" Adoption ", &stages).unwrap(), "adoption");
         assert!(matches!(parse_stage("trial", &stages), Err(Reason::NotOneOf { .. })));
+    }
+
+    #[test]
+    fn custom_keys_and_values_have_limits() {
+        assert_eq!(parse_custom_key(&"k".repeat(MAX_CUSTOM_KEY)).map(|k| k.len()), Ok(MAX_CUSTOM_KEY));
+        assert_eq!(parse_custom_key(&"k".repeat(MAX_CUSTOM_KEY + 1)), Err(Reason::TooLong { max: MAX_CUSTOM_KEY }));
+        assert_eq!(parse_custom_key("a\0b"), Err(Reason::ContainsNul));
+        assert_eq!(check_custom_value(&"値".repeat(MAX_CUSTOM_VALUE)), Ok(()));
+        assert_eq!(check_custom_value(&"値".repeat(MAX_CUSTOM_VALUE + 1)), Err(Reason::TooLong { max: 1_000 }));
     }
 
     #[test]

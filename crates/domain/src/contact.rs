@@ -4,6 +4,12 @@ use crate::account::CustomFields;
 use crate::ids::{AccountId, ContactId, Email, ExternalId};
 use serde::{Deserialize, Serialize};
 
+// The longest value (in characters) of each free-text field of a contact, checked by the JSON
+// API and contacts.csv alike.
+pub const MAX_NAME: usize = 500;
+pub const MAX_ROLE: usize = 100;
+pub const MAX_PHONE: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactInput {
     pub external_id: ExternalId,

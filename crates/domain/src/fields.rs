@@ -1,7 +1,7 @@
 //! Reads JSON objects field by field, so that a 422 names every bad field at once (serde alone
 //! stops at the first one). The HTTP API and configuration files parse through it alike.
 
-use crate::account::{parse_custom_key, CustomFields};
+use crate::account::{check_custom_value, parse_custom_key, CustomFields, MAX_CUSTOM_FIELDS};
 use crate::ids::optional_text;
 use crate::validation::Errors;
 use crate::{FieldError, Reason};
@@ -90,26 +90,46 @@ impl Fields {
         })
     }
 
-    /// An object of string values, e.g. custom fields.
+    /// An object of string values: custom fields, at most `MAX_CUSTOM_FIELDS` of them, each
+    /// key and value checked as accounts.csv checks them. A bad value is named `custom.<key>`.
     pub fn custom(&mut self, field: &str) -> Option<CustomFields> {
-        let result = match self.value(field) {
-            None => Ok(CustomFields::new()),
-            Some(Value::Object(map)) => map
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(key, value)| {
-                    let key = parse_custom_key(key)?;
-                    match value {
-                        Value::String(s) => Ok((key, s.clone())),
-                        Value::Number(n) => Ok((key, n.to_string())),
-                        Value::Bool(b) => Ok((key, b.to_string())),
-                        _ => Err(Reason::WrongType { expected: "an object of strings" }),
-                    }
-                })
-                .collect(),
-            Some(_) => Err(Reason::WrongType { expected: "an object of strings" }),
+        let map = match self.object.get(field) {
+            None | Some(Value::Null) => return Some(CustomFields::new()),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                self.errors.push(field, Reason::WrongType { expected: "an object of strings" });
+                return None;
+            }
         };
-        self.errors.check(field, result)
+        let entries: Vec<(&String, &Value)> = map.iter().filter(|(_, v)| !v.is_null()).collect();
+        if entries.len() > MAX_CUSTOM_FIELDS {
+            self.errors.push(field, Reason::TooManyCustomFields { max: MAX_CUSTOM_FIELDS });
+            return None;
+        }
+        let mut custom = CustomFields::new();
+        let mut valid = true;
+        for (key, value) in entries {
+            let Ok(key) = parse_custom_key(key).map_err(|reason| self.errors.push(field, reason)) else {
+                valid = false;
+                continue;
+            };
+            let value = match value {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                Value::Bool(b) => Ok(b.to_string()),
+                _ => Err(Reason::WrongType { expected: "a string" }),
+            };
+            match value.and_then(|value| check_custom_value(&value).map(|()| value)) {
+                Ok(value) => {
+                    custom.insert(key, value);
+                }
+                Err(reason) => {
+                    self.errors.push(&format!("{field}.{key}"), reason);
+                    valid = false;
+                }
+            }
+        }
+        valid.then_some(custom)
     }
 }
 
@@ -138,6 +158,36 @@ pub fn nul_path(value: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn custom_of(value: Value) -> (Option<CustomFields>, Vec<FieldError>) {
+        let mut fields = Fields::new(json!({ "custom": value }), &["custom"]).unwrap();
+        let custom = fields.custom("custom");
+        (custom, fields.errors.into_vec())
+    }
+
+    #[test]
+    fn custom_values_are_limited_and_named_by_their_key() {
+        let (custom, errors) = custom_of(json!({"dept": "人事", "size": 12, "gone": null}));
+        assert_eq!(
+            custom.map(|c| c.into_iter().collect::<Vec<_>>()),
+            Some(vec![("dept".into(), "人事".into()), ("size".into(), "12".into())])
+        );
+        assert!(errors.is_empty());
+        let (custom, errors) = custom_of(json!({"ok": "x", "note": "x".repeat(1_001), "list": []}));
+        assert_eq!(custom, None);
+        assert_eq!(
+            errors,
+            vec![
+                FieldError::new("custom.list", Reason::WrongType { expected: "a string" }),
+                FieldError::new("custom.note", Reason::TooLong { max: 1_000 }),
+            ]
+        );
+        let many: Map<String, Value> = (0..=MAX_CUSTOM_FIELDS).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let (custom, errors) = custom_of(Value::Object(many));
+        assert_eq!((custom, errors), (None, vec![FieldError::new("custom", Reason::TooManyCustomFields { max: 50 })]));
+        let (_, errors) = custom_of(json!("text"));
+        assert_eq!(errors, vec![FieldError::new("custom", Reason::WrongType { expected: "an object of strings" })]);
+    }
 
     #[test]
     fn nul_is_found_wherever_it_hides_and_named_by_its_path() {

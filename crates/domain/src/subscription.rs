@@ -10,6 +10,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+// The longest value (in characters) of each free-text field of a subscription period, checked
+// by the JSON API and subscriptions.csv alike.
+pub const MAX_PRODUCT: usize = 100;
+pub const MAX_PLAN: usize = 200;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BillingInterval {

@@ -5,6 +5,11 @@ use crate::validation::Reason;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The longest title of a timeline entry, in characters.
+pub const MAX_TITLE: usize = 500;
+/// The longest body of a timeline entry, in characters.
+pub const MAX_BODY: usize = 20_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimelineKind {

@@ -73,6 +73,14 @@ pub enum Reason {
     ReservedForSystem,
     /// Must name the acting user (e.g. a timeline entry's author).
     MustBeYourself,
+    /// A record with more custom fields than one may hold (`account::MAX_CUSTOM_FIELDS`).
+    TooManyCustomFields {
+        max: usize,
+    },
+    /// Closes a file's error report that lists only the first problems: how many more there are.
+    MoreProblems {
+        count: usize,
+    },
 }
 
 impl Reason {
@@ -85,6 +93,10 @@ impl Reason {
             (ReservedForSystem, Lang::En) => "is reserved for entries Kizuna writes itself".into(),
             (MustBeYourself, Lang::Ja) => "ログイン中のユーザー本人にしてください".into(),
             (MustBeYourself, Lang::En) => "must be you, the signed-in user".into(),
+            (TooManyCustomFields { max }, Lang::Ja) => format!("独自項目 (custom) は 1 件につき {max} 個までです"),
+            (TooManyCustomFields { max }, Lang::En) => format!("at most {max} custom fields per record"),
+            (MoreProblems { count }, Lang::Ja) => format!("ほか {} 件の問題があります", grouped(*count)),
+            (MoreProblems { count }, Lang::En) => format!("… and {} more problem(s)", grouped(*count)),
             (ContainsNul, Lang::Ja) => "NUL 文字 (U+0000) は使えません".into(),
             (ContainsNul, Lang::En) => "must not contain the NUL character (U+0000)".into(),
             (Required, Lang::Ja) => "必須です".into(),
@@ -168,6 +180,22 @@ impl Reason {
     }
 }
 
+/// A count with thousands separators: `999,000`.
+pub fn grouped(count: usize) -> String {
+    let digits = count.to_string();
+    let mut end = match digits.len() % 3 {
+        0 => 3,
+        head => head,
+    };
+    let mut out = digits[..end].to_owned();
+    while end < digits.len() {
+        out.push(',');
+        out.push_str(&digits[end..end + 3]);
+        end += 3;
+    }
+    out
+}
+
 /// One invalid field: its name (a JSON pointer-ish path or a CSV column) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -231,5 +259,18 @@ impl Errors {
             }
         }
         Err(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands_in_both_languages() {
+        assert_eq!([grouped(0), grouped(999), grouped(1_000), grouped(999_000)], ["0", "999", "1,000", "999,000"]);
+        let more = Reason::MoreProblems { count: 999_000 };
+        assert_eq!(more.message(Lang::En), "… and 999,000 more problem(s)");
+        assert_eq!(more.message(Lang::Ja), "ほか 999,000 件の問題があります");
     }
 }

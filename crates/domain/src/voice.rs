@@ -6,6 +6,11 @@ use crate::validation::Reason;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+/// The longest comment of an NPS answer (nps.csv), in characters.
+pub const MAX_NPS_COMMENT: usize = 5_000;
+/// The longest subject of a ticket (tickets.csv), in characters.
+pub const MAX_TICKET_SUBJECT: usize = 1_000;
+
 /// The lowest and highest answer to "how likely are you to recommend us?".
 pub const NPS_SCORE_RANGE: std::ops::RangeInclusive<i64> = 0..=10;
 

@@ -501,3 +501,69 @@ async fn the_default_scorecard_separates_demo_churners_in_the_backtest() {
     let table = w.run(&["health", "backtest"]);
     assert!(stdout(&table).contains("By grade:"), "{}", stdout(&table));
 }
+
+/// Runs `kizuna user create …` with `password` on standard input.
+fn create_user(w: &Workspace, args: &[&str], password: &str) -> Output {
+    use std::io::Write;
+    let mut create = w
+        .command(&[&["user", "create"][..], args].concat())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    create.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    create.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_create_on_an_existing_user_sets_password_and_role_and_keeps_team_and_name() {
+    for w in Workspace::all().await {
+        let first =
+            create_user(&w, &["--email", "aki@k.example", "--name", "Aki Sato", "--role", "csm"], "first passphrase");
+        assert!(first.status.success(), "{}: {}", w.label(), stderr(&first));
+        let (server, base) = serve(&w, &[]).await;
+        let (cookie, csrf) = admin_session(&w, &base).await;
+        let client = reqwest::Client::new();
+        let send = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+            let mut request =
+                client.request(method, format!("{base}{path}")).header("cookie", &cookie).header("x-csrf-token", &csrf);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        };
+        let team = send(reqwest::Method::POST, "/api/v1/teams", Some(serde_json::json!({"name": "East"}))).await;
+        let users = send(reqwest::Method::GET, "/api/v1/users", None).await;
+        let aki = |users: &serde_json::Value| {
+            users["items"].as_array().unwrap().iter().find(|u| u["email"] == "aki@k.example").unwrap().clone()
+        };
+        let id = aki(&users)["id"].as_i64().unwrap();
+        let patched = send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(serde_json::json!({"team_id": team["id"]})),
+        )
+        .await;
+        assert_eq!(patched["team_id"], team["id"], "{patched}");
+
+        let again = create_user(&w, &["--email", "aki@k.example", "--role", "manager"], "second passphrase");
+        assert!(again.status.success(), "{}: {}", w.label(), stderr(&again));
+        let after = aki(&send(reqwest::Method::GET, "/api/v1/users", None).await);
+        assert_eq!(
+            (&after["id"], &after["team_id"], &after["name"], &after["role"]),
+            (&serde_json::json!(id), &team["id"], &serde_json::json!("Aki Sato"), &serde_json::json!("manager")),
+            "{}: {after}",
+            w.label()
+        );
+        let sign_in = client
+            .post(format!("{base}/api/v1/session"))
+            .json(&serde_json::json!({"email": "aki@k.example", "password": "second passphrase"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sign_in.status(), reqwest::StatusCode::OK, "the new password works");
+        stop(server);
+        w.finish().await;
+    }
+}

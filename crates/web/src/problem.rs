@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::i18n::{Lang, Text};
+use domain::interchange::table::Report;
 use domain::interchange::RowError;
 use domain::segments::SegmentError;
 use domain::FieldError;
@@ -191,10 +192,23 @@ fn rule_entries(errors: &[SegmentError], lang: Lang) -> Vec<ProblemField> {
         .collect()
 }
 
+/// The first `MAX_REPORTED_ERRORS` row errors and, when there were more, an entry counting
+/// them (`field` `*`, `code` `more_problems`).
 fn row_entries(errors: &[RowError], lang: Lang) -> Vec<ProblemField> {
-    errors
+    let report = Report::of(errors);
+    let more = (report.unlisted > 0).then(|| {
+        let reason = domain::Reason::MoreProblems { count: report.unlisted };
+        ProblemField {
+            field: "*".into(),
+            line: None,
+            column: None,
+            code: code_of(&reason),
+            message: reason.message(lang),
+        }
+    });
+    report
+        .listed
         .iter()
-        .take(app::MAX_REPORTED_ERRORS)
         .map(|e| ProblemField {
             field: e.column.clone(),
             line: Some(e.line),
@@ -202,6 +216,7 @@ fn row_entries(errors: &[RowError], lang: Lang) -> Vec<ProblemField> {
             code: code_of(&e.reason),
             message: e.message(lang),
         })
+        .chain(more)
         .collect()
 }
 

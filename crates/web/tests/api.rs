@@ -422,3 +422,130 @@ async fn metrics_follow_the_spec_trace_movements_to_periods_and_filter_by_tier()
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn exports_quote_formulas_and_an_import_of_the_export_reads_them_back_unchanged() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let name = "=HYPERLINK(\"http://x\",\"y\")";
+        let account =
+            json!({"external_id": "F1", "name": name, "region": "@home", "custom": {"delta": "-3", "calc": "+1-2"}});
+        let (status, created) = server.post("/api/v1/accounts", account).await;
+        assert_eq!(status, StatusCode::CREATED, "{} {created}", t.label);
+        let id = created["id"].as_i64().unwrap();
+
+        let export = server.client.get(server.url("/api/v1/exports/accounts")).send().await.unwrap();
+        let text = export.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        let row = reader.records().next().unwrap().unwrap();
+        let cell = |column: &str| row.get(header.iter().position(|h| h == column).unwrap()).unwrap().to_owned();
+        assert_eq!(cell("name"), "'=HYPERLINK(\"http://x\",\"y\")", "{text}");
+        assert_eq!(
+            (cell("region"), cell("custom.calc"), cell("custom.delta")),
+            ("'@home".into(), "'+1-2".into(), "-3".into())
+        );
+
+        let browser = server.sign_in("admin@k.example").await;
+        let list = server.anonymous.get(server.url("/accounts.csv?lang=en")).header("cookie", &browser.cookie).send();
+        let list = list.await.unwrap().text().await.unwrap();
+        assert!(list.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""), "{list}");
+
+        let (status, outcome) = server.upload("accounts", text.into_bytes()).await;
+        assert_eq!((status, outcome["unchanged"].as_i64()), (StatusCode::OK, Some(1)), "{} {outcome}", t.label);
+        let (_, read) = server.get(&format!("/api/v1/accounts/{id}")).await;
+        assert_eq!((read["name"].as_str(), read["region"].as_str()), (Some(name), Some("@home")));
+        assert_eq!((read["custom"]["calc"].as_str(), read["custom"]["delta"].as_str()), (Some("+1-2"), Some("-3")));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn free_text_limits_are_the_same_through_json_and_csv() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let long_value = "値".repeat(1_001);
+        let long_tier = "t".repeat(101);
+        let (status, problem) = server
+            .post("/api/v1/accounts", json!({"external_id": "L1", "name": "Long", "custom": {"note": long_value}}))
+            .await;
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["custom.note".to_owned()]));
+        assert_eq!(problem["errors"][0]["code"], "too_long", "{problem}");
+        let (status, problem) =
+            server.post("/api/v1/accounts", json!({"external_id": "L1", "name": "Long", "tier": long_tier})).await;
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["tier".to_owned()]));
+        let many: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let (status, problem) =
+            server.post("/api/v1/accounts", json!({"external_id": "L1", "name": "Many", "custom": many})).await;
+        assert_eq!((status, fields(&problem)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["custom".to_owned()]));
+        assert_eq!(problem["errors"][0]["code"], "too_many_custom_fields", "{problem}");
+        let at_limits = json!({"external_id": "L1", "name": "Fits", "tier": "t".repeat(100), "custom": {"note": "値".repeat(1_000)}});
+        let (status, created) = server.post("/api/v1/accounts", at_limits).await;
+        assert_eq!(status, StatusCode::CREATED, "{} {created}", t.label);
+
+        let file = format!("account_id,name,tier,custom.note\nL2,Tier,{long_tier},\nL3,Note,,{long_value}\n");
+        let (status, problem) = server.upload("accounts", file.into_bytes()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let found: Vec<(i64, &str, &str)> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .collect();
+        assert_eq!(found, vec![(2, "tier", "too_long"), (3, "custom.note", "too_long")], "{}", t.label);
+        assert!(problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("line 3, column custom.note: must be at most 1000 characters"));
+        assert_eq!(server.get("/api/v1/accounts").await.1["total"], 1, "the file wrote nothing");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_csv_cell_holding_nul_is_refused_by_line_and_column_and_nothing_is_written() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (status, problem) = server.upload("accounts", b"account_id,name\nA1,Fine\nA2,Nul\0Name\n".to_vec()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} {problem}", t.label);
+        let error = &problem["errors"][0];
+        assert_eq!(
+            (error["line"].as_i64(), error["field"].as_str(), error["code"].as_str()),
+            (Some(3), Some("name"), Some("contains_nul"))
+        );
+        assert_eq!(problem["errors"].as_array().unwrap().len(), 1);
+        assert_eq!(server.get("/api/v1/accounts").await.1["total"], 0, "nothing was written: {}", t.label);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_import_of_many_bad_rows_lists_the_first_thousand_and_counts_the_rest() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let mut file = String::from("account_id,name,employees\n");
+        for i in 0..5_000 {
+            file.push_str(&format!("B{i},Bad,many\n"));
+        }
+        let (status, problem) = server.upload("accounts", file.into_bytes()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let errors = problem["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1_001, "{}", t.label);
+        assert_eq!((errors[0]["line"].as_i64(), errors[999]["line"].as_i64()), (Some(2), Some(1_001)));
+        assert_eq!(
+            (errors[1_000]["code"].as_str(), errors[1_000]["message"].as_str()),
+            (Some("more_problems"), Some("… and 4,000 more problem(s)"))
+        );
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.starts_with("accounts.csv: 5,000 problem(s), nothing imported."), "{detail}");
+        assert!(
+            detail.ends_with("line 1001, column employees: is not a whole number\n… and 4,000 more problem(s)"),
+            "{detail}"
+        );
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -1,8 +1,11 @@
 //! accounts.csv
 
 use super::parse_date;
-use super::table::{Columns, RowError, RowErrors, Table};
-use crate::account::{parse_employees, parse_stage, CustomFields, TouchModel, CUSTOM_PREFIX};
+use super::table::{Columns, FileErrors, RowErrors, Table};
+use crate::account::{
+    parse_employees, parse_stage, CustomFields, TouchModel, CUSTOM_PREFIX, MAX_CHURN_NOTE, MAX_CHURN_REASON,
+    MAX_DOMAIN, MAX_INDUSTRY, MAX_NAME, MAX_REGION, MAX_TIER,
+};
 use crate::ids::{optional_text, required_text, Email, ExternalId};
 use crate::settings::WorkspaceSettings;
 use crate::validation::Reason;
@@ -50,32 +53,29 @@ pub struct AccountRecord {
     pub custom: CustomFields,
 }
 
-const TEXT_MAX: usize = 500;
-const NOTE_MAX: usize = 5000;
-
-pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<AccountRecord>, Vec<RowError>> {
-    let mut errors = Vec::new();
+pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<AccountRecord>, FileErrors> {
+    let mut errors = FileErrors::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
         let mut e = RowErrors { line: row.line, errors: &mut errors };
-        let text = |raw: &str| optional_text(Some(raw), TEXT_MAX).map(Option::unwrap_or_default);
+        let text = |max: usize| move |raw: &str| optional_text(Some(raw), max).map(Option::unwrap_or_default);
         let external_id = e.required(&row, "account_id", ExternalId::parse);
-        let name = e.required(&row, "name", |raw| required_text(Some(raw), TEXT_MAX));
-        let domain = e.optional(&row, "domain", text);
-        let industry = e.optional(&row, "industry", text);
-        let region = e.optional(&row, "region", text);
+        let name = e.required(&row, "name", |raw| required_text(Some(raw), MAX_NAME));
+        let domain = e.optional(&row, "domain", text(MAX_DOMAIN));
+        let industry = e.optional(&row, "industry", text(MAX_INDUSTRY));
+        let region = e.optional(&row, "region", text(MAX_REGION));
         let employees = e.optional(&row, "employees", parse_employees);
-        let tier = e.optional(&row, "tier", |raw| text(raw).map(|t| t.to_lowercase()));
+        let tier = e.optional(&row, "tier", |raw| text(MAX_TIER)(raw).map(|t| t.to_lowercase()));
         let touch_model = e.optional(&row, "touch_model", TouchModel::parse);
         let stage = e.optional(&row, "stage", |raw| parse_stage(raw, &settings.stages));
         let owner_email = e.optional(&row, "owner_email", Email::parse);
         let sub_owner_email = e.optional(&row, "sub_owner_email", Email::parse);
         let sales_owner_email = e.optional(&row, "sales_owner_email", Email::parse);
         let created_on = e.optional(&row, "created_at", parse_date);
-        let churn_reason = e.optional(&row, "churn_reason", text);
-        let churn_note =
-            e.optional(&row, "churn_note", |raw| optional_text(Some(raw), NOTE_MAX).map(Option::unwrap_or_default));
+        let churn_reason = e.optional(&row, "churn_reason", text(MAX_CHURN_REASON));
+        let churn_note = e.optional(&row, "churn_note", text(MAX_CHURN_NOTE));
+        let custom = e.custom(&row);
         if let Some(id) = &external_id {
             if let Some(first_line) = first_line_of.insert(id.clone(), row.line) {
                 e.push("account_id", Reason::DuplicateInFile { first_line });
@@ -99,7 +99,7 @@ pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<AccountR
                 created_on: created_on?,
                 churn_reason: churn_reason?,
                 churn_note: churn_note?,
-                custom: row.custom_fields(),
+                custom: custom?,
             })
         })();
         records.extend(record);
@@ -148,7 +148,7 @@ pub fn write(records: &[AccountRecord]) -> Result<String, csv::Error> {
 mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Vec<AccountRecord>, Vec<RowError>> {
+    fn parse_text(text: &str) -> Result<Vec<AccountRecord>, FileErrors> {
         parse(&Table::parse(text, &COLUMNS)?, &WorkspaceSettings::default())
     }
 
@@ -163,6 +163,39 @@ mod tests {
         .unwrap_err();
         let rendered: Vec<String> = errors.iter().map(|e| format!("{}:{}", e.line, e.column)).collect();
         assert_eq!(rendered, vec!["3:name", "3:employees", "3:touch_model", "3:owner_email", "4:account_id"]);
+    }
+
+    #[test]
+    fn tier_and_custom_values_have_the_json_api_limits() {
+        let tier = "t".repeat(MAX_TIER + 1);
+        let value = "v".repeat(crate::account::MAX_CUSTOM_VALUE + 1);
+        let errors = parse_text(&format!("account_id,name,tier,custom.note\nA1,Acme,{tier},ok\nA2,Beta,ok,{value}\n"))
+            .unwrap_err();
+        let found: Vec<(u64, &str, &Reason)> = errors.iter().map(|e| (e.line, e.column.as_str(), &e.reason)).collect();
+        assert_eq!(
+            found,
+            vec![(2, "tier", &Reason::TooLong { max: 100 }), (3, "custom.note", &Reason::TooLong { max: 1_000 })]
+        );
+        let rendered = errors.listed()[1].message(crate::i18n::Lang::En);
+        assert_eq!(rendered, "line 3, column custom.note: must be at most 1000 characters");
+    }
+
+    #[test]
+    fn formulas_are_quoted_on_export_and_read_back_unchanged() {
+        let text = "account_id,name,region,churn_note,custom.link\n\
+                    A1,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",@home,-3,+1-2\n\
+                    -4,'=already quoted,-,-1200.50,'plain\n";
+        let records = parse_text(text).unwrap();
+        assert_eq!(records[0].name, "=HYPERLINK(\"http://x\",\"y\")");
+        assert_eq!(records[1].name, "=already quoted", "a hand-quoted formula reads as the formula's text");
+        let written = write(&records).unwrap();
+        for cell in
+            ["\nA1,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",", ",'@home,", ",-3,'+1-2\n", "\n-4,'=already quoted,"]
+        {
+            assert!(written.contains(cell), "{cell} in {written}");
+        }
+        assert!(written.contains(",'-,") && written.contains(",-1200.50,'plain\n"), "{written}");
+        assert_eq!(parse_text(&written).unwrap(), records);
     }
 
     #[test]

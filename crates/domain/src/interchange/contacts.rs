@@ -1,8 +1,9 @@
 //! contacts.csv
 
 use super::parse_bool;
-use super::table::{Columns, RowError, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowErrors, Table};
 use crate::account::{CustomFields, CUSTOM_PREFIX};
+use crate::contact::{MAX_NAME, MAX_PHONE, MAX_ROLE};
 use crate::ids::{optional_text, Email, ExternalId};
 use crate::validation::Reason;
 use std::collections::HashMap;
@@ -24,8 +25,8 @@ pub struct ContactRecord {
     pub custom: CustomFields,
 }
 
-pub fn parse(table: &Table) -> Result<Vec<ContactRecord>, Vec<RowError>> {
-    let mut errors = Vec::new();
+pub fn parse(table: &Table) -> Result<Vec<ContactRecord>, FileErrors> {
+    let mut errors = FileErrors::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
@@ -33,11 +34,12 @@ pub fn parse(table: &Table) -> Result<Vec<ContactRecord>, Vec<RowError>> {
         let text = |max: usize| move |raw: &str| optional_text(Some(raw), max).map(Option::unwrap_or_default);
         let external_id = e.required(&row, "contact_id", ExternalId::parse);
         let account_external_id = e.required(&row, "account_id", ExternalId::parse);
-        let name = e.optional(&row, "name", text(500));
+        let name = e.optional(&row, "name", text(MAX_NAME));
         let email = e.optional(&row, "email", Email::parse);
-        let role = e.optional(&row, "role", |raw| text(100)(raw).map(|r| r.to_lowercase()));
-        let phone = e.optional(&row, "phone", text(50));
+        let role = e.optional(&row, "role", |raw| text(MAX_ROLE)(raw).map(|r| r.to_lowercase()));
+        let phone = e.optional(&row, "phone", text(MAX_PHONE));
         let is_primary = e.optional(&row, "is_primary", parse_bool);
+        let custom = e.custom(&row);
         if let Some(id) = &external_id {
             if let Some(first_line) = first_line_of.insert(id.clone(), row.line) {
                 e.push("contact_id", Reason::DuplicateInFile { first_line });
@@ -53,7 +55,7 @@ pub fn parse(table: &Table) -> Result<Vec<ContactRecord>, Vec<RowError>> {
                 role: role?,
                 phone: phone?,
                 is_primary: is_primary?.unwrap_or(false),
-                custom: row.custom_fields(),
+                custom: custom?,
             })
         })();
         records.extend(record);

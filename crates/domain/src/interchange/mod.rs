@@ -11,7 +11,7 @@ pub mod table;
 pub mod tickets;
 
 pub use decode::{decode, Encoding};
-pub use table::{RowError, Table};
+pub use table::{FileErrors, RowError, Table, MAX_REPORTED_ERRORS};
 
 use crate::validation::Reason;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -47,12 +47,60 @@ pub fn parse_bool(raw: &str) -> Result<bool, Reason> {
     }
 }
 
-/// Writes records as CSV with the given header; every value already formatted.
+/// The first characters that make a spreadsheet read a cell as a formula (or, for tab and
+/// carriage return, that spreadsheets strip before reading one).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell a spreadsheet would take for a formula: it starts with `=`, `+`, `-`, `@`, tab or
+/// carriage return, and is not a plain number such as `-1200.50`.
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(FORMULA_STARTS) && !plain_number(cell)
+}
+
+/// `-3`, `+1200.50`, `-0.5`, `-1e-7`: a sign, digits with at most one decimal point, and an
+/// optional exponent.
+fn plain_number(cell: &str) -> bool {
+    let unsigned = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent.strip_prefix(['-', '+']).unwrap_or(exponent))),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    !(whole.is_empty() && fraction.is_empty())
+        && digits(whole)
+        && digits(fraction)
+        && exponent.is_none_or(|e| !e.is_empty() && digits(e))
+}
+
+/// Protects one cell of every CSV Kizuna writes from spreadsheet formula injection: a cell
+/// that would be read as a formula gets a leading `'`; so does one that already starts with
+/// quotes before such a text (`'=x` → `''=x`), so that [`restore_formula`] undoes exactly
+/// this. Plain numbers (`-1200.50`) are left as they are.
+pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if formula_like(cell.trim_start_matches('\'')) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Reads a cell [`neutralise_formula`] wrote back as the original text: `'=SUM(A1)` is
+/// `=SUM(A1)`, `''=x` is `'=x`; any other cell is unchanged.
+pub fn restore_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(rest.trim_start_matches('\'')) => rest,
+        _ => cell,
+    }
+}
+
+/// Writes records as CSV with the given header; every value already formatted. Formula-like
+/// cells are neutralised ([`neutralise_formula`]).
 pub fn write_csv(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(header)?;
+    writer.write_record(header.iter().map(|cell| neutralise_formula(cell).into_owned()))?;
     for row in rows {
-        writer.write_record(&row)?;
+        writer.write_record(row.iter().map(|cell| neutralise_formula(cell).into_owned()))?;
     }
     let bytes = writer.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
     Ok(String::from_utf8(bytes).expect("csv writer only receives UTF-8 strings"))
@@ -61,6 +109,41 @@ pub fn write_csv(header: &[String], rows: impl IntoIterator<Item = Vec<String>>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_get_a_quote_and_plain_numbers_do_not() {
+        for (cell, written) in [
+            ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+            ("+81 3 1234", "'+81 3 1234"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("-", "'-"),
+            ("'=x", "''=x"),
+            ("-1200.50", "-1200.50"),
+            ("-3", "-3"),
+            ("+7", "+7"),
+            ("-.5", "-.5"),
+            ("-1e-7", "-1e-7"),
+            ("株式会社=", "株式会社="),
+            ("'plain", "'plain"),
+            ("'-3", "'-3"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise_formula(cell), written, "{cell:?}");
+            assert_eq!(restore_formula(&neutralise_formula(cell)), cell, "{cell:?} round trip");
+        }
+        assert_eq!(restore_formula("'=1+1"), "=1+1", "a quote typed by hand before a formula is dropped too");
+        assert_eq!(restore_formula("'abc"), "'abc");
+    }
+
+    #[test]
+    fn every_cell_of_a_written_file_is_neutralised() {
+        let header = vec!["name".to_owned(), "amount".to_owned()];
+        let written = write_csv(&header, [vec!["=1+1".to_owned(), "-12.5".to_owned()]]).unwrap();
+        assert_eq!(written, "name,amount\n'=1+1,-12.5\n");
+    }
 
     #[test]
     fn both_date_separators_are_accepted() {

@@ -2,18 +2,16 @@
 //! `responded_at` (date or RFC 3339 timestamp; the day is kept), `comment`.
 
 use super::parse_day;
-use super::table::{Columns, RowError, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowErrors, Table};
 use crate::ids::{optional_text, Email, ExternalId};
 use crate::usage::Tz;
 use crate::validation::Reason;
-use crate::voice::parse_nps_score;
+use crate::voice::{parse_nps_score, MAX_NPS_COMMENT};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
 pub const COLUMNS: Columns =
     Columns { required: &["account_id", "contact_email", "score", "responded_at"], optional: &["comment"] };
-
-const COMMENT_MAX: usize = 5000;
 
 /// One row of nps.csv; the account is still the source system's id. A contact answers at most
 /// once a day per account, so (account, contact email, day) identifies the answer.
@@ -28,8 +26,8 @@ pub struct NpsRecord {
     pub comment: Option<String>,
 }
 
-pub fn parse(table: &Table, zone: Tz) -> Result<Vec<NpsRecord>, Vec<RowError>> {
-    let mut errors = Vec::new();
+pub fn parse(table: &Table, zone: Tz) -> Result<Vec<NpsRecord>, FileErrors> {
+    let mut errors = FileErrors::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<(ExternalId, Email, NaiveDate), u64> = HashMap::new();
     for row in table.rows() {
@@ -39,7 +37,7 @@ pub fn parse(table: &Table, zone: Tz) -> Result<Vec<NpsRecord>, Vec<RowError>> {
         let score = e.required(&row, "score", parse_nps_score);
         let responded_on = e.required(&row, "responded_at", |raw| parse_day(raw, zone));
         let comment =
-            e.optional(&row, "comment", |raw| optional_text(Some(raw), COMMENT_MAX).map(Option::unwrap_or_default));
+            e.optional(&row, "comment", |raw| optional_text(Some(raw), MAX_NPS_COMMENT).map(Option::unwrap_or_default));
         if let (Some(account), Some(email), Some(day)) = (&account_external_id, &contact_email, responded_on) {
             if let Some(first_line) = first_line_of.insert((account.clone(), email.clone(), day), row.line) {
                 e.push("responded_at", Reason::DuplicateInFile { first_line });
@@ -84,12 +82,12 @@ mod tests {
 
     const TOKYO: Tz = chrono_tz::Asia::Tokyo;
 
-    fn parse_text(text: &str) -> Result<Vec<NpsRecord>, Vec<RowError>> {
+    fn parse_text(text: &str) -> Result<Vec<NpsRecord>, FileErrors> {
         parse(&Table::parse(text, &COLUMNS).unwrap(), TOKYO)
     }
 
-    fn at(errors: &[RowError]) -> Vec<(u64, &str, &Reason)> {
-        errors.iter().map(|e| (e.line, e.column.as_str(), &e.reason)).collect()
+    fn at(errors: &FileErrors) -> Vec<(u64, &str, &Reason)> {
+        errors.listed().iter().map(|e| (e.line, e.column.as_str(), &e.reason)).collect()
     }
 
     const HEADER: &str = "account_id,contact_email,score,responded_at,comment\n";
@@ -140,8 +138,8 @@ mod tests {
             at(&errors),
             vec![(1, "contact_email", &Reason::MissingColumn), (1, "responded_at", &Reason::MissingColumn)]
         );
-        let long = "あ".repeat(COMMENT_MAX + 1);
+        let long = "あ".repeat(MAX_NPS_COMMENT + 1);
         let errors = parse_text(&format!("{HEADER}A1,aki@example.jp,5,2025-04-01,{long}\n")).unwrap_err();
-        assert_eq!(at(&errors), vec![(2, "comment", &Reason::TooLong { max: COMMENT_MAX })]);
+        assert_eq!(at(&errors), vec![(2, "comment", &Reason::TooLong { max: MAX_NPS_COMMENT })]);
     }
 }

@@ -1,7 +1,7 @@
 //! spend.csv — sales & marketing spend per month, for CAC (metrics.md): `month` (YYYY-MM),
 //! `amount` (≥ 0, workspace currency).
 
-use super::table::{Columns, RowError, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowErrors, Table};
 use crate::metrics::YearMonth;
 use crate::money::Money;
 use crate::validation::Reason;
@@ -24,8 +24,8 @@ pub fn parse_month(raw: &str) -> Result<YearMonth, Reason> {
     YearMonth::new(year, month).ok_or(Reason::InvalidDate)
 }
 
-pub fn parse(table: &Table) -> Result<Vec<SpendRecord>, Vec<RowError>> {
-    let mut errors = Vec::new();
+pub fn parse(table: &Table) -> Result<Vec<SpendRecord>, FileErrors> {
+    let mut errors = FileErrors::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<YearMonth, u64> = HashMap::new();
     for row in table.rows() {

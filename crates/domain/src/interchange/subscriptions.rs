@@ -1,12 +1,12 @@
 //! subscriptions.csv — one row per contract period.
 
 use super::parse_date;
-use super::table::{Columns, RowError, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowErrors, Table};
 use crate::account::{CustomFields, CUSTOM_PREFIX};
 use crate::ids::{optional_text, required_text, ExternalId};
 use crate::money::{parse_decimal, Currency, Money};
 use crate::settings::WorkspaceSettings;
-use crate::subscription::BillingInterval;
+use crate::subscription::{BillingInterval, MAX_PLAN, MAX_PRODUCT};
 use crate::validation::Reason;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -71,16 +71,17 @@ pub fn parse_discount_percent(raw: &str) -> Result<Decimal, Reason> {
     Ok(value.normalize())
 }
 
-pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<SubscriptionRecord>, Vec<RowError>> {
-    let mut errors = Vec::new();
+pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<SubscriptionRecord>, FileErrors> {
+    let mut errors = FileErrors::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<(ExternalId, NaiveDate), u64> = HashMap::new();
     for row in table.rows() {
         let mut e = RowErrors { line: row.line, errors: &mut errors };
         let subscription_id = e.required(&row, "subscription_id", ExternalId::parse);
         let account_external_id = e.required(&row, "account_id", ExternalId::parse);
-        let product = e.required(&row, "product", |raw| required_text(Some(raw), 100).map(|p| p.to_lowercase()));
-        let plan = e.optional(&row, "plan", |raw| optional_text(Some(raw), 200).map(Option::unwrap_or_default));
+        let product =
+            e.required(&row, "product", |raw| required_text(Some(raw), MAX_PRODUCT).map(|p| p.to_lowercase()));
+        let plan = e.optional(&row, "plan", |raw| optional_text(Some(raw), MAX_PLAN).map(Option::unwrap_or_default));
         let start_date = e.required(&row, "start_date", parse_date);
         let end_date = e.optional(&row, "end_date", parse_date);
         let billing_interval = e.required(&row, "billing_interval", BillingInterval::parse);
@@ -96,6 +97,7 @@ pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<Subscrip
                 Err(Reason::CurrencyMismatch { expected: settings.currency.to_string() })
             }
         });
+        let custom = e.custom(&row);
         if let (Some(start), Some(Some(end))) = (start_date, end_date) {
             if end <= start {
                 e.push("end_date", Reason::EndNotAfterStart);
@@ -121,7 +123,7 @@ pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<Subscrip
                 unit_price: unit_price?,
                 discount_percent: discount_percent?.unwrap_or(Decimal::ZERO),
                 currency: currency?,
-                custom: row.custom_fields(),
+                custom: custom?,
             })
         })();
         records.extend(record);
@@ -185,7 +187,7 @@ impl SubscriptionRecord {
 mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Vec<SubscriptionRecord>, Vec<RowError>> {
+    fn parse_text(text: &str) -> Result<Vec<SubscriptionRecord>, FileErrors> {
         parse(&Table::parse(text, &COLUMNS).unwrap(), &WorkspaceSettings::default())
     }
 

@@ -1,6 +1,6 @@
 //! A CSV file checked against the columns its format allows, read row by row with line numbers.
 
-use crate::account::{parse_custom_key, CustomFields, CUSTOM_PREFIX};
+use crate::account::{check_custom_value, parse_custom_key, CustomFields, CUSTOM_PREFIX, MAX_CUSTOM_FIELDS};
 use crate::i18n::Lang;
 use crate::validation::Reason;
 use serde::Serialize;
@@ -17,6 +17,9 @@ pub struct RowError {
 
 impl RowError {
     pub fn message(&self, lang: Lang) -> String {
+        if let Reason::MoreProblems { .. } = self.reason {
+            return self.reason.message(lang);
+        }
         match lang {
             Lang::Ja => format!("{} 行目、{} 列: {}", self.line, self.column, self.reason.message(lang)),
             Lang::En => format!("line {}, column {}: {}", self.line, self.column, self.reason.message(lang)),
@@ -27,6 +30,128 @@ impl RowError {
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message(Lang::En))
+    }
+}
+
+/// The most row errors a file's report lists; the others are only counted.
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
+
+/// The row errors of one file as they are found: the first `MAX_REPORTED_ERRORS` in line order,
+/// and how many there are in all. The others are counted, not kept, so a file of a million bad
+/// rows holds a thousand errors in memory and in its report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileErrors {
+    listed: Vec<RowError>,
+    total: usize,
+}
+
+impl FileErrors {
+    pub fn new() -> FileErrors {
+        FileErrors::default()
+    }
+
+    /// Adds an error; it is kept if it is among the first `MAX_REPORTED_ERRORS` by line (after
+    /// those of the same line found before it).
+    pub fn push(&mut self, error: RowError) {
+        self.total += 1;
+        let at = self.listed.partition_point(|listed| listed.line <= error.line);
+        if at < MAX_REPORTED_ERRORS {
+            self.listed.truncate(MAX_REPORTED_ERRORS - 1);
+            self.listed.insert(at.min(self.listed.len()), error);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Takes in the errors another part of the same file found (e.g. on another thread). Each
+    /// part keeps its first errors by line, so the merged list is still the file's first.
+    pub fn absorb(&mut self, other: FileErrors) {
+        self.total += other.total - other.listed.len();
+        self.extend(other.listed);
+    }
+
+    /// How many errors were found, listed or not.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The errors kept, in line order.
+    pub fn listed(&self) -> &[RowError] {
+        &self.listed
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, RowError> {
+        self.listed.iter()
+    }
+
+    /// The listed errors and, when some were left out, a last entry counting them
+    /// (`Reason::MoreProblems`): the list an import report shows.
+    pub fn into_rows(self) -> Vec<RowError> {
+        let more = self.total - self.listed.len();
+        let mut rows = self.listed;
+        if more > 0 {
+            rows.push(RowError { line: 0, column: "*".into(), reason: Reason::MoreProblems { count: more } });
+        }
+        rows
+    }
+}
+
+impl From<RowError> for FileErrors {
+    fn from(error: RowError) -> FileErrors {
+        std::iter::once(error).collect()
+    }
+}
+
+impl FromIterator<RowError> for FileErrors {
+    fn from_iter<I: IntoIterator<Item = RowError>>(errors: I) -> FileErrors {
+        let mut all = FileErrors::new();
+        all.extend(errors);
+        all
+    }
+}
+
+impl Extend<RowError> for FileErrors {
+    fn extend<I: IntoIterator<Item = RowError>>(&mut self, errors: I) {
+        errors.into_iter().for_each(|error| self.push(error));
+    }
+}
+
+/// A report of row errors as shown to the reader: at most `MAX_REPORTED_ERRORS` of them in the
+/// order given, how many there are in all, and how many are not shown. Counts an entry made by
+/// `FileErrors::into_rows`, and caps a list that was never capped.
+pub struct Report<'e> {
+    pub listed: Vec<&'e RowError>,
+    pub total: usize,
+    pub unlisted: usize,
+}
+
+impl<'e> Report<'e> {
+    pub fn of(errors: &'e [RowError]) -> Report<'e> {
+        let mut report = Report { listed: Vec::new(), total: 0, unlisted: 0 };
+        for error in errors {
+            match error.reason {
+                Reason::MoreProblems { count } => {
+                    report.total += count;
+                    report.unlisted += count;
+                }
+                _ if report.listed.len() < MAX_REPORTED_ERRORS => {
+                    report.total += 1;
+                    report.listed.push(error);
+                }
+                _ => {
+                    report.total += 1;
+                    report.unlisted += 1;
+                }
+            }
+        }
+        report
+    }
+
+    /// The closing line counting the errors not listed, when there are any.
+    pub fn more(&self, lang: Lang) -> Option<String> {
+        (self.unlisted > 0).then(|| Reason::MoreProblems { count: self.unlisted }.message(lang))
     }
 }
 
@@ -51,25 +176,27 @@ pub struct Row<'t> {
 }
 
 impl Table {
-    /// Parses the text and checks the header; returns every header and syntax problem found.
-    pub fn parse(text: &str, columns: &Columns) -> Result<Table, Vec<RowError>> {
+    /// Parses the text and checks the header; returns the header and syntax problems found (the
+    /// first `MAX_REPORTED_ERRORS`, and how many there are). A cell holding NUL is one of them.
+    pub fn parse(text: &str, columns: &Columns) -> Result<Table, FileErrors> {
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
-        let mut errors = Vec::new();
+        let mut errors = FileErrors::new();
         let header: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|c| c.trim().to_owned()).collect(),
-            Err(e) => return Err(vec![syntax_error(1, &e)]),
+            Err(e) => return Err(syntax_error(1, &e).into()),
         };
         let mut index = HashMap::new();
         for (position, name) in header.iter().enumerate() {
             let known = columns.required.contains(&name.as_str()) || columns.optional.contains(&name.as_str());
             let custom = name.strip_prefix(CUSTOM_PREFIX).map(parse_custom_key);
+            let column = || name.replace('\0', "\\0");
             match (known, custom) {
                 (true, _) | (false, Some(Ok(_))) => {}
-                (false, Some(Err(reason))) => errors.push(RowError { line: 1, column: name.clone(), reason }),
-                (false, None) => errors.push(RowError { line: 1, column: name.clone(), reason: Reason::UnknownColumn }),
+                (false, Some(Err(reason))) => errors.push(RowError { line: 1, column: column(), reason }),
+                (false, None) => errors.push(RowError { line: 1, column: column(), reason: Reason::UnknownColumn }),
             }
             if index.insert(name.clone(), position).is_some() {
-                errors.push(RowError { line: 1, column: name.clone(), reason: Reason::DuplicateColumn });
+                errors.push(RowError { line: 1, column: column(), reason: Reason::DuplicateColumn });
             }
         }
         for required in columns.required {
@@ -123,37 +250,67 @@ fn syntax_error(line: u64, error: &csv::Error) -> RowError {
 }
 
 impl<'t> Row<'t> {
-    /// The trimmed cell of a column; `None` when the column is absent or the cell empty.
+    /// The trimmed cell of a column; `None` when the column is absent or the cell empty. A cell
+    /// an export protected from spreadsheets (`'=…`) reads as its original text (`=…`).
     pub fn get(&self, column: &str) -> Option<&'t str> {
         let position = *self.table.index.get(column)?;
-        let cell = self.record.get(position)?.trim();
-        (!cell.is_empty()).then_some(cell)
+        cell_text(self.record.get(position)?)
     }
 
-    /// The `custom.*` cells that have a value.
-    pub fn custom_fields(&self) -> CustomFields {
-        self.table
-            .header
-            .iter()
-            .enumerate()
-            .filter_map(|(position, name)| {
-                let key = name.strip_prefix(CUSTOM_PREFIX)?;
-                let value = self.record.get(position)?.trim();
-                (!value.is_empty()).then(|| (key.trim().to_owned(), value.to_owned()))
-            })
-            .collect()
+    /// The `custom.*` cells that have a value: (column, key, value).
+    pub fn custom_cells(&self) -> impl Iterator<Item = (&'t str, &'t str, &'t str)> + 't {
+        let record = self.record;
+        self.table.header.iter().enumerate().filter_map(move |(position, name)| {
+            let key = name.strip_prefix(CUSTOM_PREFIX)?.trim();
+            Some((name.as_str(), key, cell_text(record.get(position)?)?))
+        })
     }
+
+    /// The `custom.*` cells that have a value, unchecked (`RowErrors::custom` checks them).
+    pub fn custom_fields(&self) -> CustomFields {
+        self.custom_cells().map(|(_, key, value)| (key.to_owned(), value.to_owned())).collect()
+    }
+}
+
+/// A cell as the file means it: trimmed, `None` when empty, without the quote an export put
+/// before a formula-like text.
+fn cell_text(raw: &str) -> Option<&str> {
+    let cell = super::restore_formula(raw.trim());
+    (!cell.is_empty()).then_some(cell)
 }
 
 /// Collects the errors of one row while its cells are parsed.
 pub struct RowErrors<'e> {
     pub line: u64,
-    pub errors: &'e mut Vec<RowError>,
+    pub errors: &'e mut FileErrors,
 }
 
 impl RowErrors<'_> {
     pub fn push(&mut self, column: &str, reason: Reason) {
         self.errors.push(RowError { line: self.line, column: column.to_owned(), reason });
+    }
+
+    /// The `custom.*` cells that have a value, each checked as the JSON API checks custom
+    /// fields: at most `MAX_CUSTOM_FIELDS` filled per row, values within `MAX_CUSTOM_VALUE`.
+    pub fn custom(&mut self, row: &Row<'_>) -> Option<CustomFields> {
+        let mut custom = CustomFields::new();
+        let mut valid = true;
+        for (filled, (column, key, value)) in row.custom_cells().enumerate() {
+            if filled == MAX_CUSTOM_FIELDS {
+                self.push(column, Reason::TooManyCustomFields { max: MAX_CUSTOM_FIELDS });
+                return None;
+            }
+            match check_custom_value(value) {
+                Ok(()) => {
+                    custom.insert(key.to_owned(), value.to_owned());
+                }
+                Err(reason) => {
+                    self.push(column, reason);
+                    valid = false;
+                }
+            }
+        }
+        valid.then_some(custom)
     }
 
     /// Parses an optional cell; an empty cell is `None`.
@@ -223,7 +380,83 @@ mod tests {
     fn a_cell_holding_nul_is_refused_with_its_line_and_column() {
         let columns = Columns { required: &["account_id", "name"], optional: &[] };
         let errors = Table::parse("account_id,name\nA1,ok\nA2,bad\0name\n", &columns).err().unwrap();
-        assert_eq!(errors, vec![RowError { line: 3, column: "name".into(), reason: Reason::ContainsNul }]);
+        assert_eq!(errors.listed(), [RowError { line: 3, column: "name".into(), reason: Reason::ContainsNul }]);
+    }
+
+    #[test]
+    fn a_nul_in_a_custom_column_name_is_refused_on_line_one() {
+        let errors = Table::parse("id,name,custom.a\0b\n1,A,x\n", &COLUMNS).err().unwrap();
+        assert_eq!(errors.listed(), [RowError { line: 1, column: "custom.a\\0b".into(), reason: Reason::ContainsNul }]);
+    }
+
+    #[test]
+    fn a_quoted_formula_reads_back_as_the_text_it_protects() {
+        let table = Table::parse("id,name,note,custom.f\n1,'=SUM(A1),'plain,\"'-2+3\"\n", &COLUMNS).unwrap();
+        let row = table.rows().next().unwrap();
+        assert_eq!((row.get("name"), row.get("note")), (Some("=SUM(A1)"), Some("'plain")));
+        assert_eq!(row.custom_fields().get("f").map(String::as_str), Some("-2+3"));
+    }
+
+    fn custom_errors(text: &str) -> (Option<CustomFields>, Vec<RowError>) {
+        let table = Table::parse(text, &COLUMNS).unwrap();
+        let row = table.rows().next().unwrap();
+        let mut errors = FileErrors::new();
+        let custom = RowErrors { line: row.line, errors: &mut errors }.custom(&row);
+        (custom, errors.into_rows())
+    }
+
+    #[test]
+    fn custom_cells_are_limited_as_the_json_api_limits_them() {
+        let long = "x".repeat(1_001);
+        let (custom, errors) = custom_errors(&format!("id,name,custom.a,custom.b\n1,A,ok,{long}\n"));
+        assert_eq!(custom, None);
+        assert_eq!(errors, [RowError { line: 2, column: "custom.b".into(), reason: Reason::TooLong { max: 1_000 } }]);
+
+        let header: Vec<String> = (0..=MAX_CUSTOM_FIELDS).map(|i| format!("custom.k{i}")).collect();
+        let filled = vec!["v"; MAX_CUSTOM_FIELDS + 1].join(",");
+        let (custom, errors) = custom_errors(&format!("id,name,{}\n1,A,{filled}\n", header.join(",")));
+        let too_many = Reason::TooManyCustomFields { max: 50 };
+        assert_eq!((custom, errors), (None, vec![RowError { line: 2, column: "custom.k50".into(), reason: too_many }]));
+
+        let one_empty = format!("{},", vec!["v"; MAX_CUSTOM_FIELDS].join(","));
+        let (custom, errors) = custom_errors(&format!("id,name,{}\n1,A,{one_empty}\n", header.join(",")));
+        assert_eq!((custom.map(|c| c.len()), errors), (Some(50), vec![]), "only filled cells count");
+    }
+
+    #[test]
+    fn a_million_errors_keep_the_first_thousand_in_line_order_and_count_the_rest() {
+        let error = |line: u64| RowError { line, column: "name".into(), reason: Reason::Required };
+        let mut errors = FileErrors::new();
+        for line in 2..1_000_002 {
+            errors.push(error(line));
+        }
+        errors.push(error(1));
+        assert_eq!((errors.total(), errors.listed().len()), (1_000_001, MAX_REPORTED_ERRORS));
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, (1..=1_000).collect::<Vec<u64>>());
+        let rows = errors.into_rows();
+        assert_eq!(rows.len(), MAX_REPORTED_ERRORS + 1);
+        assert_eq!(rows[MAX_REPORTED_ERRORS].reason, Reason::MoreProblems { count: 999_001 });
+        assert_eq!(rows[MAX_REPORTED_ERRORS].message(Lang::En), "… and 999,001 more problem(s)");
+
+        let report = Report::of(&rows);
+        assert_eq!((report.listed.len(), report.total, report.unlisted), (1_000, 1_000_001, 999_001));
+        assert_eq!(report.more(Lang::Ja).as_deref(), Some("ほか 999,001 件の問題があります"));
+        let uncapped: Vec<RowError> = (2..5_002).map(error).collect();
+        let report = Report::of(&uncapped);
+        assert_eq!((report.listed.len(), report.total, report.unlisted), (1_000, 5_000, 4_000));
+        assert_eq!(report.listed.last().map(|e| e.line), Some(1_001));
+    }
+
+    #[test]
+    fn errors_of_one_line_keep_the_order_they_were_found_in() {
+        let mut errors = FileErrors::new();
+        for (line, column) in [(3, "a"), (2, "b"), (3, "c"), (2, "d")] {
+            errors.push(RowError { line, column: column.into(), reason: Reason::Required });
+        }
+        let found: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(found, ["b", "d", "a", "c"]);
+        assert_eq!(errors.into_rows().len(), 4, "nothing left out, nothing counted");
     }
 
     #[test]

@@ -3,19 +3,17 @@
 //! `status` (open, pending, solved, closed), `subject`.
 
 use super::parse_day;
-use super::table::{Columns, RowError, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowErrors, Table};
 use crate::ids::{optional_text, ExternalId};
 use crate::usage::Tz;
 use crate::validation::Reason;
-use crate::voice::{TicketPriority, TicketRow, TicketStatus};
+use crate::voice::{TicketPriority, TicketRow, TicketStatus, MAX_TICKET_SUBJECT};
 use std::collections::HashMap;
 
 pub const COLUMNS: Columns = Columns {
     required: &["ticket_id", "account_id", "created_at", "priority", "status"],
     optional: &["solved_at", "subject"],
 };
-
-const SUBJECT_MAX: usize = 1000;
 
 /// One row of tickets.csv; the account is still the source system's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +26,8 @@ pub struct TicketRecord {
     pub subject: Option<String>,
 }
 
-pub fn parse(table: &Table, zone: Tz) -> Result<Vec<TicketRecord>, Vec<RowError>> {
-    let mut errors = Vec::new();
+pub fn parse(table: &Table, zone: Tz) -> Result<Vec<TicketRecord>, FileErrors> {
+    let mut errors = FileErrors::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
@@ -40,8 +38,9 @@ pub fn parse(table: &Table, zone: Tz) -> Result<Vec<TicketRecord>, Vec<RowError>
         let solved_on = e.optional(&row, "solved_at", |raw| parse_day(raw, zone));
         let priority = e.required(&row, "priority", TicketPriority::parse);
         let status = e.required(&row, "status", TicketStatus::parse);
-        let subject =
-            e.optional(&row, "subject", |raw| optional_text(Some(raw), SUBJECT_MAX).map(Option::unwrap_or_default));
+        let subject = e.optional(&row, "subject", |raw| {
+            optional_text(Some(raw), MAX_TICKET_SUBJECT).map(Option::unwrap_or_default)
+        });
         if let (Some(created), Some(Some(solved))) = (created_on, solved_on) {
             if solved < created {
                 e.push("solved_at", Reason::EarlierThan { field: "created_at" });
@@ -97,12 +96,12 @@ mod tests {
 
     const TOKYO: Tz = chrono_tz::Asia::Tokyo;
 
-    fn parse_text(text: &str) -> Result<Vec<TicketRecord>, Vec<RowError>> {
+    fn parse_text(text: &str) -> Result<Vec<TicketRecord>, FileErrors> {
         parse(&Table::parse(text, &COLUMNS).unwrap(), TOKYO)
     }
 
-    fn at(errors: &[RowError]) -> Vec<(u64, &str, &Reason)> {
-        errors.iter().map(|e| (e.line, e.column.as_str(), &e.reason)).collect()
+    fn at(errors: &FileErrors) -> Vec<(u64, &str, &Reason)> {
+        errors.listed().iter().map(|e| (e.line, e.column.as_str(), &e.reason)).collect()
     }
 
     const HEADER: &str = "ticket_id,account_id,created_at,solved_at,priority,status,subject\n";

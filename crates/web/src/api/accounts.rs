@@ -10,7 +10,10 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::account::{parse_employees, parse_stage, Account, AccountInput, TouchModel};
+use domain::account::{
+    parse_employees, parse_stage, Account, AccountInput, TouchModel, MAX_CHURN_NOTE, MAX_CHURN_REASON, MAX_DOMAIN,
+    MAX_INDUSTRY, MAX_NAME, MAX_REGION, MAX_TIER,
+};
 use domain::ids::required_text;
 use domain::{AccountId, ExternalId, Reason, TeamId, UserId};
 use serde_json::Value;
@@ -38,20 +41,20 @@ const FIELDS: &[&str] = &[
 pub fn parse_account(value: Value, stages: &[String]) -> Result<AccountInput, ApiError> {
     let mut f = Fields::new(value, FIELDS)?;
     let external_id = f.required("external_id", ExternalId::parse);
-    let name = f.required("name", |raw| required_text(Some(raw), 500));
-    let domain = f.text("domain", 500);
-    let industry = f.text("industry", 500);
-    let region = f.text("region", 500);
+    let name = f.required("name", |raw| required_text(Some(raw), MAX_NAME));
+    let domain = f.text("domain", MAX_DOMAIN);
+    let industry = f.text("industry", MAX_INDUSTRY);
+    let region = f.text("region", MAX_REGION);
     let employees = f.parsed("employees", parse_employees);
-    let tier = f.text("tier", 100).map(|t| t.map(|t| t.to_lowercase()));
+    let tier = f.text("tier", MAX_TIER).map(|t| t.map(|t| t.to_lowercase()));
     let touch_model = f.parsed("touch_model", TouchModel::parse);
     let stage = f.parsed("stage", |raw| parse_stage(raw, stages));
     let owner_id = f.id("owner_id");
     let sub_owner_id = f.id("sub_owner_id");
     let sales_owner_id = f.id("sales_owner_id");
     let created_on = f.date("created_on");
-    let churn_reason = f.text("churn_reason", 500);
-    let churn_note = f.text("churn_note", 5000);
+    let churn_reason = f.text("churn_reason", MAX_CHURN_REASON);
+    let churn_note = f.text("churn_note", MAX_CHURN_NOTE);
     let custom = f.custom("custom");
     Ok(f.errors.finish(|| {
         Some(AccountInput {

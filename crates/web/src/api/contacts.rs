@@ -10,7 +10,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::contact::{Contact, ContactInput};
+use domain::contact::{Contact, ContactInput, MAX_NAME, MAX_PHONE, MAX_ROLE};
 use domain::{AccountId, ContactId, Email, ExternalId, Reason};
 use serde_json::Value;
 use store::ChildQuery;
@@ -22,10 +22,10 @@ fn parse_contact(value: Value) -> Result<ContactInput, ApiError> {
     let external_id = f.required("external_id", ExternalId::parse);
     let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
     let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
-    let name = f.text("name", 500);
+    let name = f.text("name", MAX_NAME);
     let email = f.parsed("email", Email::parse);
-    let role = f.text("role", 100).map(|r| r.map(|r| r.to_lowercase()));
-    let phone = f.text("phone", 50);
+    let role = f.text("role", MAX_ROLE).map(|r| r.map(|r| r.to_lowercase()));
+    let phone = f.text("phone", MAX_PHONE);
     let is_primary = f.boolean("is_primary", false);
     let custom = f.custom("custom");
     Ok(f.errors.finish(|| {

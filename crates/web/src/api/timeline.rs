@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::ids::required_text;
-use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind, MAX_BODY, MAX_TITLE};
 use domain::{AccountId, Reason, TimelineEntryId, UserId};
 use serde_json::Value;
 use store::TimelineQuery;
@@ -25,8 +25,8 @@ pub(crate) fn parse_entry(value: Value) -> Result<TimelineEntryInput, ApiError> 
     let kind = f.required("kind", TimelineKind::parse);
     let author_id = f.id("author_id");
     let occurred_at = f.timestamp("occurred_at");
-    let title = f.required("title", |raw| required_text(Some(raw), 500));
-    let body = f.text("body", 20_000);
+    let title = f.required("title", |raw| required_text(Some(raw), MAX_TITLE));
+    let body = f.text("body", MAX_BODY);
     Ok(f.errors.finish(|| {
         Some(TimelineEntryInput {
             account_id: AccountId(account_id?),

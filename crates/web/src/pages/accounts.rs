@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::account::{Account, TouchModel};
 use domain::health::HealthConfig;
 use domain::i18n::{Lang, Text};
+use domain::interchange::neutralise_formula;
 use domain::{FieldError, Reason, UserId};
 use std::collections::HashMap;
 use store::{AccountQuery, AccountSort, SavedView};
@@ -342,7 +343,7 @@ pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryPara
         for account in &page.items {
             let name = |id: Option<UserId>| id.and_then(|id| names.get(&id).cloned()).unwrap_or_default();
             let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
-            out.write_record([
+            let row = [
                 account.input.external_id.to_string(),
                 account.input.name.clone(),
                 name(account.input.owner_id),
@@ -356,8 +357,8 @@ pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryPara
                 account.health.grade.as_deref().map(|g| format::grade(&config, Some(g), lang).0).unwrap_or_default(),
                 number(account.health.score),
                 number(account.health.delta_30d),
-            ])
-            .map_err(csv_error)?;
+            ];
+            out.write_record(row.iter().map(|cell| neutralise_formula(cell).into_owned())).map_err(csv_error)?;
         }
         query.offset += EXPORT_CHUNK;
         if page.items.len() < EXPORT_CHUNK as usize {

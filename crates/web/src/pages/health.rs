@@ -312,7 +312,9 @@ pub(super) fn toml_errors(error: AppError, text: &str, lang: Lang) -> Result<Vec
     };
     match error {
         AppError::ImportRejected { errors, .. } => {
-            Ok(errors.iter().map(|e| format!("{}: {}", at_line(e.line), e.reason.message(lang))).collect())
+            let report = domain::interchange::table::Report::of(&errors);
+            let listed = report.listed.iter().map(|e| format!("{}: {}", at_line(e.line), e.reason.message(lang)));
+            Ok(listed.chain(report.more(lang)).collect())
         }
         AppError::Invalid(fields) => Ok(field_messages(&fields, lang, |field| match health_toml_line(text, field) {
             Some(line) => format!("{}, {field}", at_line(line)),

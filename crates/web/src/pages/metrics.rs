@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use domain::account::TouchModel;
 use domain::i18n::{Lang, Text};
+use domain::interchange::neutralise_formula;
 use domain::metrics::{AcquisitionReport, Cohort, Interval, MovementSum, PeriodReport, YearMonth};
 use domain::{Currency, FieldError, Money};
 use rust_decimal::prelude::ToPrimitive;
@@ -720,9 +721,9 @@ fn csv_of(columns: &[(&str, &str)], rows: &[Value]) -> Result<Vec<u8>, ApiError>
     for row in rows {
         writer
             .write_record(columns.iter().map(|(_, pointer)| match row.pointer(pointer) {
-                Some(Value::String(text)) => text.clone(),
+                Some(Value::String(text)) => neutralise_formula(text).into_owned(),
                 Some(Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
+                Some(other) => neutralise_formula(&other.to_string()).into_owned(),
             }))
             .map_err(fault)?;
     }

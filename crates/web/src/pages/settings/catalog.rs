@@ -168,13 +168,14 @@ pub async fn apply(
             .unwrap_or_default();
             return Ok(Redirect::to(&format!("/settings/features?{query}")).into_response());
         }
-        Err(AppError::ImportRejected { errors, .. }) => errors
-            .iter()
-            .map(|e| match lang {
+        Err(AppError::ImportRejected { errors, .. }) => {
+            let report = domain::interchange::table::Report::of(&errors);
+            let listed = report.listed.iter().map(|e| match lang {
                 Lang::Ja => format!("{} 行目の [[feature]]、{}: {}", e.line, e.column, e.reason.message(lang)),
                 Lang::En => format!("[[feature]] at line {}, {}: {}", e.line, e.column, e.reason.message(lang)),
-            })
-            .collect(),
+            });
+            listed.chain(report.more(lang)).collect()
+        }
         Err(other) => refused(other.into(), lang, |field| match field {
             "key" => Labels::new(lang).key,
             _ => Labels::new(lang).editor,
