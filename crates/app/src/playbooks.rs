@@ -296,12 +296,7 @@ impl App {
                 _ => None,
             })
             .filter(|(_, url)| !literal_host_permitted(&policy, url))
-            .map(|(field, _)| {
-                domain::FieldError::new(
-                    &field,
-                    Reason::Malformed { detail: "an internal address (see outbound_allow)".into() },
-                )
-            })
+            .map(|(field, _)| domain::FieldError::new(&field, Reason::InternalAddress))
             .collect();
         if errors.is_empty() {
             Ok(())

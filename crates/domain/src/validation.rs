@@ -73,6 +73,9 @@ pub enum Reason {
     ReservedForSystem,
     /// Must name the acting user (e.g. a timeline entry's author).
     MustBeYourself,
+    /// A URL whose host is an internal address, which outbound calls may not reach unless
+    /// `outbound_allow` lists it.
+    InternalAddress,
     /// A record with more custom fields than one may hold (`account::MAX_CUSTOM_FIELDS`).
     TooManyCustomFields {
         max: usize,
@@ -91,6 +94,12 @@ impl Reason {
             (TooManyPeriods { max }, Lang::En) => format!("spans too many periods (at most {max} per request)"),
             (ReservedForSystem, Lang::Ja) => "Kizuna 自身が書き込む値のため指定できません".into(),
             (ReservedForSystem, Lang::En) => "is reserved for entries Kizuna writes itself".into(),
+            (InternalAddress, Lang::Ja) => {
+                "内部アドレス（ループバック・プライベート・リンクローカル）には送れません（outbound_allow で許可できます）".into()
+            }
+            (InternalAddress, Lang::En) => {
+                "is an internal (loopback, private or link-local) address; allow it with outbound_allow".into()
+            }
             (MustBeYourself, Lang::Ja) => "ログイン中のユーザー本人にしてください".into(),
             (MustBeYourself, Lang::En) => "must be you, the signed-in user".into(),
             (TooManyCustomFields { max }, Lang::Ja) => format!("独自項目 (custom) は 1 件につき {max} 個までです"),

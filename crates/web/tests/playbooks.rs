@@ -251,6 +251,7 @@ async fn webhooks_never_reach_internal_addresses_unless_allowed_and_redirects_ar
             let (status, problem) = server.post("/api/v1/playbooks", playbook(&url)).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {problem}");
             assert_eq!(problem["errors"][0]["field"], "step[2].url", "{problem}");
+            assert_eq!(problem["errors"][0]["code"], "internal_address", "{problem}");
         }
         let slack = json!({"name": "Slack", "trigger": {"type": "renewal_within", "days": 60},
             "step": [{"action": "post_to_slack", "webhook_url": "http://10.0.0.1/hooks/secret", "text": "x"}]});
