@@ -377,11 +377,38 @@ fn message_of(
         event,
         group_id,
         previous_id,
-        traits: fields.traits.unwrap_or_default(),
+        traits: traits_of(fields.traits.unwrap_or_default(), kind, &context)?,
         properties,
         context,
         timestamp,
     })
+}
+
+/// The traits of an `identify` or `group` call: `context.traits` (where RudderStack's clients
+/// put them) overlaid by the message's own `traits`, which win key by key.
+fn traits_of(
+    own: Map<String, Value>,
+    kind: MessageKind,
+    context: &JsonObject,
+) -> Result<Map<String, Value>, MessageError> {
+    if !matches!(kind, MessageKind::Identify | MessageKind::Group) || !context.text().contains("\"traits\"") {
+        return Ok(own);
+    }
+    #[derive(Deserialize)]
+    struct Traits {
+        #[serde(default)]
+        traits: Option<Value>,
+    }
+    let from_context = serde_json::from_str::<Traits>(context.text())
+        .map_err(|e| error("context", Reason::Malformed { detail: e.to_string() }))?
+        .traits;
+    let mut traits = match from_context {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => return Err(error("context", Reason::WrongType { expected: "an object of traits" })),
+    };
+    traits.extend(own);
+    Ok(traits)
 }
 
 /// `context.groupId`, read without building the rest of the context.
@@ -427,6 +454,18 @@ mod tests {
         }
         let malformed = parse_message_text("{", None, &Map::new(), None, at("2025-01-10T00:00:10Z"), || "g".into());
         assert_eq!(malformed.unwrap_err().field, "message");
+    }
+
+    #[test]
+    fn identify_traits_come_from_context_traits_too_and_the_message_own_win() {
+        let sent = json!({"type": "identify", "userId": "u", "traits": {"name": "Own"},
+            "context": {"traits": {"email": "a@b.example", "name": "From context"}}});
+        let message = parse(sent, None).unwrap();
+        assert_eq!(message.traits["email"], "a@b.example");
+        assert_eq!(message.traits["name"], "Own", "the message's own traits win");
+        let track =
+            json!({"type": "track", "userId": "u", "event": "x", "context": {"traits": {"email": "a@b.example"}}});
+        assert!(parse(track, None).unwrap().traits.is_empty(), "only identify and group carry traits");
     }
 
     #[test]

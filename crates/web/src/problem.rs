@@ -97,6 +97,12 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// The last part of `type` (`unauthenticated`, `validation`, …). Tracking clients
+    /// (RudderStack's, Segment's) read `code` and `message` from every error body and stall
+    /// retrying when they are missing.
+    pub code: String,
+    /// `detail`, or `title` when there is no detail.
+    pub message: String,
 }
 
 const VALIDATION: Text = Text::new("入力内容に誤りがあります", "The input is invalid");
@@ -339,7 +345,16 @@ impl ApiError {
                 ("internal", INTERNAL.pick(lang).to_owned(), String::new(), Vec::new())
             }
         };
-        Problem { kind: format!("https://kizuna.dev/problems/{kind}"), title, status: status.as_u16(), detail, errors }
+        let message = if detail.is_empty() { title.clone() } else { detail.clone() };
+        Problem {
+            kind: format!("https://kizuna.dev/problems/{kind}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+            code: kind.to_owned(),
+            message,
+        }
     }
 }
 

@@ -214,3 +214,40 @@ async fn a_full_ingest_queue_answers_429_with_retry_after_and_every_acknowledged
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn every_tracking_error_carries_the_code_and_message_the_official_clients_read() {
+    let t = store::testing::sqlite_store().await;
+    let server = Server::start(&t).await;
+    let key = server.write_key().await;
+    let (_, keys) = server.get("/api/v1/write-keys").await;
+    server.send(reqwest::Method::DELETE, &format!("/api/v1/write-keys/{}", keys[0]["id"]), None).await;
+    let (status, revoked) = server.track(&key, "/v1/track", json!({"userId": "u", "event": "x"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(revoked["code"], "unauthenticated", "{revoked}");
+    assert!(revoked["message"].as_str().is_some_and(|m| !m.is_empty()), "{revoked}");
+    let live = server.write_key().await;
+    let (status, bad) = server.track(&live, "/v1/track", json!({"userId": "u"})).await;
+    assert_eq!((status, bad["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad-message")), "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("event"), "{bad}");
+    drop(server);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_rudderstack_identify_with_traits_in_its_context_stores_the_email() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let key = server.write_key().await;
+        let (_, account) = server.post("/api/v1/accounts", json!({"external_id": "ACC-R", "name": "Rudder"})).await;
+        let group = json!({"type": "group", "userId": "r1", "groupId": "ACC-R"});
+        let identify = json!({"type": "identify", "userId": "r1",
+            "context": {"traits": {"email": "r1@rudder.example", "name": "R One"}}});
+        let (status, answer) = server.track(&key, "/v1/batch", json!({"batch": [group, identify]})).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (_, users) = server.get(&format!("/api/v1/accounts/{}/end-users", account["id"])).await;
+        assert_eq!(users[0]["email"], "r1@rudder.example", "{users} ({})", t.label);
+        drop(server);
+        t.finish().await;
+    }
+}
