@@ -10,6 +10,7 @@ mod figures;
 pub mod health;
 pub mod health_history;
 mod ingest;
+pub use ingest::refused_text;
 mod interchange;
 pub mod metrics;
 pub mod onboarding;
@@ -37,6 +38,7 @@ pub struct App {
     store: Arc<dyn Store>,
     settings: RwLock<WorkspaceSettings>,
     live_write_keys: auth::LiveWriteKeys,
+    refused_counts: ingest::RefusedCounts,
     periods: metrics::PeriodCache,
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
     /// Accounts whose health must be recomputed; set once the worker runs.
@@ -60,6 +62,7 @@ impl App {
             store,
             settings: RwLock::new(settings),
             live_write_keys: auth::LiveWriteKeys::default(),
+            refused_counts: ingest::RefusedCounts::default(),
             periods: metrics::PeriodCache::default(),
             ingest_queue: std::sync::OnceLock::new(),
             health_queue: std::sync::OnceLock::new(),

@@ -165,6 +165,20 @@ pub struct ImportCounts {
     pub users_created: Vec<Email>,
 }
 
+/// A tracking message the API refused: which write key sent it (its shown prefix), when, which
+/// field was wrong and why (both languages), and the message as sent (at most 2,000 characters).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RefusedMessage {
+    pub key_prefix: String,
+    pub received_at: DateTime<Utc>,
+    pub field: String,
+    /// The reason's code, e.g. `required`, `contains_nul`.
+    pub code: String,
+    pub reason_ja: String,
+    pub reason_en: String,
+    pub message: String,
+}
+
 /// The attempts counted against one throttling key in its current window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptWindow {
@@ -235,6 +249,10 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn delete_sessions_of(&self, user: UserId) -> Result<()>;
+    /// Keeps tracking messages the API refused, for the debugger.
+    async fn record_refused(&self, refused: &[RefusedMessage]) -> Result<()>;
+    /// The most recent refused tracking messages, newest first.
+    async fn refused_messages(&self, limit: i64) -> Result<Vec<RefusedMessage>>;
     /// Revokes every live API token of the user (when their password changes).
     async fn revoke_api_tokens_of(&self, user: UserId) -> Result<u64>;
 

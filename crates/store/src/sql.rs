@@ -85,7 +85,7 @@ macro_rules! sql_store {
         use $crate::ingest_memory::KnownPerson;
         use $crate::event_batches::RecentMessages;
         use $crate::event_batches::{encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
-        use $crate::{AccountQuery, AttemptWindow, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
+        use $crate::{AccountQuery, AttemptWindow, RefusedMessage, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{JsonObject, Message, MessageKind};
         use async_trait::async_trait;
         use chrono::{DateTime, NaiveDate, Utc};
@@ -1239,6 +1239,50 @@ macro_rules! sql_store {
             async fn delete_sessions_of(&self, user: UserId) -> Result<()> {
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn record_refused(&self, refused: &[RefusedMessage]) -> Result<()> {
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
+                for message in refused {
+                    sqlx::query(
+                        "INSERT INTO refused_messages (key_prefix, received_at, field, code, reason_ja, reason_en, message) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&message.key_prefix)
+                    .bind(message.received_at)
+                    .bind(&message.field)
+                    .bind(&message.code)
+                    .bind(&message.reason_ja)
+                    .bind(&message.reason_en)
+                    .bind(&message.message)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn refused_messages(&self, limit: i64) -> Result<Vec<RefusedMessage>> {
+                let rows = sqlx::query(
+                    "SELECT key_prefix, received_at, field, code, reason_ja, reason_en, message FROM refused_messages \
+                     ORDER BY received_at DESC, id DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(RefusedMessage {
+                            key_prefix: row.try_get("key_prefix")?,
+                            received_at: row.try_get("received_at")?,
+                            field: row.try_get("field")?,
+                            code: row.try_get("code")?,
+                            reason_ja: row.try_get("reason_ja")?,
+                            reason_en: row.try_get("reason_en")?,
+                            message: row.try_get("message")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn revoke_api_tokens_of(&self, user: UserId) -> Result<u64> {

@@ -71,6 +71,7 @@ use utoipa::OpenApi;
         tokens::create,
         tokens::revoke,
         tokens::list_write_keys,
+        tokens::refused_messages,
         tokens::create_write_key,
         tokens::revoke_write_key,
         audit::list,

@@ -157,7 +157,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
 }
 
 /// The `code` a reason serializes with (`required`, `unknown_field`, …).
-fn code_of(reason: &impl Serialize) -> String {
+pub(crate) fn code_of(reason: &impl Serialize) -> String {
     serde_json::to_value(reason)
         .ok()
         .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))

@@ -142,6 +142,7 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::GET, "/api/v1/write-keys", Admin, get(tokens::list_write_keys))
         .api(M::POST, "/api/v1/write-keys", Admin, post(tokens::create_write_key))
         .api(M::DELETE, "/api/v1/write-keys/{id}", Admin, delete(tokens::revoke_write_key))
+        .api(M::GET, "/api/v1/tracking/refused", Admin, get(tokens::refused_messages))
         .api(M::GET, "/api/v1/audit", Admin, get(audit::list))
         .api(M::GET, "/api/v1/audit/export", Admin, get(audit::export))
         .api(M::GET, "/api/v1/playbooks", Read, get(playbooks::list))

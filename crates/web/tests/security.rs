@@ -96,10 +96,15 @@ async fn nul_characters_are_refused_at_the_edge_naming_the_field() {
                 json!({"batch": [{"type": "identify", "userId": "u1", "traits": {"name": "x\u{0}"}}]}),
             )
             .await;
+        assert_eq!((status, problem["refused"].as_u64()), (StatusCode::OK, Some(1)), "{problem}");
+        let (_, refused) = server.get("/api/v1/tracking/refused").await;
         assert_eq!(
-            (status, problem["errors"][0]["field"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("batch[0].traits.name"))
+            (refused[0]["field"].as_str(), refused[0]["code"].as_str()),
+            (Some("batch[0].traits"), Some("contains_nul"))
         );
+        let (status, problem) =
+            server.track(&key, "/v1/identify", json!({"userId": "u1", "traits": {"name": "x\u{0}"}})).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("traits.name")));
         let form = server
             .anonymous
             .post(server.url("/login"))

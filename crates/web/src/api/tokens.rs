@@ -118,3 +118,16 @@ pub async fn revoke_write_key(
 ) -> Result<Json<WriteKey>, ApiError> {
     Ok(Json(app.revoke_write_key(&actor, id).await?))
 }
+
+/// The tracking debugger: the most recent tracking messages the API refused (the first 100 per
+/// write key and hour), each with the field and the reason in both languages. Admins.
+#[utoipa::path(get, path = "/api/v1/tracking/refused", tag = "tracking", params(("limit" = Option<i64>, Query)),
+    responses((status = 200, body = Vec<store::RefusedMessage>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn refused_messages(
+    State(app): State<AppState>,
+    mut params: QueryParams,
+) -> Result<Json<Vec<store::RefusedMessage>>, ApiError> {
+    let (limit, _) = params.page();
+    params.finish()?;
+    Ok(Json(app.refused_messages(limit).await?))
+}

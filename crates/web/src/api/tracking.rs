@@ -10,6 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use base64::Engine;
+use domain::i18n::Lang;
 use domain::tracking::{parse_message, parse_message_text, MessageKind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
 use domain::Reason;
 use serde::Serialize;
@@ -20,6 +21,11 @@ use std::io::Read;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Success {
     pub success: bool,
+    /// Messages stored (or already stored: a repeated `messageId` counts as accepted).
+    pub accepted: usize,
+    /// Messages of a batch that were refused; each is kept, with its reason, in the tracking
+    /// debugger (`GET /api/v1/tracking/refused`).
+    pub refused: usize,
 }
 
 fn too_large() -> ApiError {
@@ -126,10 +132,13 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
     let body = limited_body(body).await?;
     let bytes = decoded(&headers, &body)?;
     let text = std::str::from_utf8(&bytes).ok();
+    // NUL inside one message of a batch refuses that message only (below); anywhere else, the
+    // request.
     if let Some(field) = text
         .filter(|t| t.contains("\\u0000"))
         .and_then(|t| serde_json::from_str::<Value>(t).ok())
         .and_then(|v| domain::fields::nul_path(&v))
+        .filter(|path| !path.starts_with("batch["))
     {
         return Err(ApiError::BadMessage { index: None, field, reason: Reason::ContainsNul });
     }
@@ -161,6 +170,7 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
             parsed_body(body, from_header, kind)
         }
     };
+    let key_prefix: String = key.as_deref().unwrap_or_default().chars().take(12).collect();
     if !key_checked {
         check_key(&app, key).await?;
     }
@@ -169,32 +179,59 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
     };
     let batch = kind.is_none();
     let mut messages = Vec::with_capacity(raw_messages.len());
+    let mut refused = Vec::new();
     for (index, raw) in raw_messages.into_iter().enumerate() {
-        let size = match &raw {
-            Raw::Text(text) => text.len(),
-            Raw::Value(value) => serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX),
+        let text = match &raw {
+            Raw::Text(text) => std::borrow::Cow::Borrowed(*text),
+            Raw::Value(value) => std::borrow::Cow::Owned(value.to_string()),
         };
-        if size > MAX_MESSAGE_BYTES {
-            let which = if batch { format!("batch[{index}]") } else { "the message".into() };
+        if text.len() > MAX_MESSAGE_BYTES && !batch {
             return Err(ApiError::TooLarge {
-                detail: format!("{which} has {size} bytes; a message may hold at most {MAX_MESSAGE_BYTES}"),
+                detail: format!("the message has {} bytes; a message may hold at most {MAX_MESSAGE_BYTES}", text.len()),
             });
         }
         let fallback =
             || format!("kizuna-{}", app::auth::new_secret("").unwrap_or_else(|_| format!("{received_at:?}-{index}")));
-        let parsed = match raw {
-            Raw::Text(text) => parse_message_text(text, kind, &shared, sent_at, received_at, fallback),
-            Raw::Value(value) => parse_message(value, kind, &shared, sent_at, received_at, fallback),
+        let parsed = if text.len() > MAX_MESSAGE_BYTES {
+            Err(domain::tracking::MessageError { field: "message", reason: Reason::TooLong { max: MAX_MESSAGE_BYTES } })
+        } else {
+            match raw {
+                Raw::Text(text) => parse_message_text(text, kind, &shared, sent_at, received_at, fallback),
+                Raw::Value(value) => parse_message(value, kind, &shared, sent_at, received_at, fallback),
+            }
         };
-        let message = parsed.map_err(|e| ApiError::BadMessage {
-            index: batch.then_some(index),
-            field: e.field.to_owned(),
-            reason: e.reason,
-        })?;
-        messages.push(message);
+        match parsed {
+            Ok(message) => messages.push(message),
+            Err(error) => {
+                let field = if batch { format!("batch[{index}].{}", error.field) } else { error.field.to_owned() };
+                refused.push((field, error.reason, text.into_owned()));
+            }
+        }
     }
-    app.ingest(messages).await?;
-    Ok(Json(Success { success: true }))
+    let refused_count = refused.len();
+    let first_refusal =
+        (!batch).then(|| refused.first().map(|(field, reason, _)| (field.clone(), reason.clone()))).flatten();
+    let kept = refused
+        .into_iter()
+        .map(|(field, reason, text)| store::RefusedMessage {
+            key_prefix: key_prefix.clone(),
+            received_at,
+            field,
+            code: crate::problem::code_of(&reason),
+            reason_ja: reason.message(Lang::Ja),
+            reason_en: reason.message(Lang::En),
+            message: app::refused_text(&text),
+        })
+        .collect();
+    app.record_refused(kept).await?;
+    if let Some((field, reason)) = first_refusal {
+        return Err(ApiError::BadMessage { index: None, field, reason });
+    }
+    let accepted = messages.len();
+    if accepted > 0 {
+        app.ingest(messages).await?;
+    }
+    Ok(Json(Success { success: true, accepted, refused: refused_count }))
 }
 
 /// The write key must name a live write key.

@@ -319,6 +319,22 @@ pub struct WriteKeyLabels {
     pub snippets: &'static str,
     pub snippets_intro: &'static str,
     pub copy: &'static str,
+    pub refused: &'static str,
+    pub refused_intro: &'static str,
+    pub refused_empty: &'static str,
+    pub received: &'static str,
+    pub field: &'static str,
+    pub reason: &'static str,
+    pub message: &'static str,
+}
+
+/// A tracking message the API refused, as the debugger shows it.
+pub struct RefusedRow {
+    pub received: String,
+    pub key_prefix: String,
+    pub field: String,
+    pub reason: String,
+    pub message: String,
 }
 
 impl WriteKeyLabels {
@@ -355,6 +371,16 @@ impl WriteKeyLabels {
                 "Tracking clients set up to send to this server.",
             ),
             copy: t("コピー", "Copy"),
+            refused: t("受け付けなかったメッセージ", "Refused messages"),
+            refused_intro: t(
+                "送られてきたが保存しなかったトラッキングメッセージと理由です（書き込みキーごとに 1 時間あたり最初の 100 件）。同じバッチの正しいメッセージは保存されています。",
+                "Tracking messages that arrived but were not stored, with the reason (the first 100 per write key and hour). Valid messages of the same batch were stored.",
+            ),
+            refused_empty: t("受け付けなかったメッセージはありません。", "No message has been refused."),
+            received: t("受信日時", "Received"),
+            field: t("項目", "Field"),
+            reason: t("理由", "Reason"),
+            message: t("メッセージ", "Message"),
         }
     }
 }
@@ -370,7 +396,11 @@ pub struct WriteKeysPage {
     pub created: Option<Created>,
     pub base_url: String,
     pub snippets: Vec<Snippet>,
+    pub refused: Vec<RefusedRow>,
 }
+
+/// Refused messages the write keys page lists.
+const REFUSED_SHOWN: i64 = 50;
 
 struct Shown {
     base_url: String,
@@ -394,6 +424,18 @@ async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Sh
             revoked: key.revoked_at.map(|at| format::moment(Some(at), &zone, lang)),
         })
         .collect();
+    let refused = app
+        .refused_messages(REFUSED_SHOWN)
+        .await?
+        .into_iter()
+        .map(|m| RefusedRow {
+            received: format::moment(Some(m.received_at), &zone, lang),
+            key_prefix: m.key_prefix,
+            field: m.field,
+            reason: if lang == Lang::Ja { m.reason_ja } else { m.reason_en },
+            message: m.message,
+        })
+        .collect();
     let placeholder = Text::new("<書き込みキー>", "<YOUR_WRITE_KEY>").pick(lang);
     let key = shown.created.as_ref().map_or(placeholder, |c| c.secret.as_str());
     let page = WriteKeysPage {
@@ -405,6 +447,7 @@ async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Sh
         base_url: shown.base_url,
         draft: shown.draft,
         created: shown.created,
+        refused,
     };
     let status = page.common.status();
     Ok((status, render(&page, "settings write keys")?).into_response())
