@@ -19,7 +19,12 @@ async fn a_track_call_is_stored_once_on_the_account_named_by_its_context() {
         let event = json!({"userId": "u1", "event": "Payslip Sent", "messageId": "m-1", "context": {"groupId": "ACC-1"},
             "timestamp": "2025-01-10T09:00:00Z"});
         let (status, body) = server.track(&key, "/v1/track", event.clone()).await;
-        assert_eq!((status, body), (StatusCode::OK, json!({"success": true, "accepted": 1, "refused": 0})), "{}", t.label);
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!({"success": true, "accepted": 1, "refused": 0})),
+            "{}",
+            t.label
+        );
         assert_eq!(server.track(&key, "/v1/track", event).await.0, StatusCode::OK, "a retry is acknowledged");
         let stored = server.app.store().events(None, 10).await.unwrap();
         assert_eq!(stored.len(), 1, "the same messageId counts once");
