@@ -72,11 +72,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
             .get::<axum::extract::ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip())
             .ok_or_else(|| ApiError::Internal("no peer address".into()))?;
-        let trusted =
-            parts.extensions.get::<crate::WebOptions>().map(|o| o.trusted_proxies.clone()).unwrap_or_default();
+        let trusted = parts.extensions.get::<crate::WebOptions>().map_or(&[][..], |o| o.trusted_proxies.as_slice());
         let forwarded: Vec<&str> =
             parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
-        Ok(ClientAddress(client_address(peer, &forwarded, &trusted)))
+        Ok(ClientAddress(client_address(peer, &forwarded, trusted)))
     }
 }
 
@@ -85,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 fn client_address(peer: IpAddr, forwarded: &[&str], trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = peer;
-    let hops = forwarded.iter().flat_map(|value| value.split(',')).map(str::trim).collect::<Vec<_>>();
+    let hops: Vec<&str> = forwarded.iter().flat_map(|value| value.split(',')).map(str::trim).collect();
     for hop in hops.iter().rev() {
         if !is_trusted(&client) {
             break;

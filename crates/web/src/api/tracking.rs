@@ -209,8 +209,11 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
         }
     }
     let refused_count = refused.len();
-    let first_refusal =
-        (!batch).then(|| refused.first().map(|(field, reason, _)| (field.clone(), reason.clone()))).flatten();
+    // A single-message call answers with its message's refusal; a batch answers with counts.
+    let single_refusal = match refused.first() {
+        Some((field, reason, _)) if !batch => Some((field.clone(), reason.clone())),
+        _ => None,
+    };
     let kept = refused
         .into_iter()
         .map(|(field, reason, text)| store::RefusedMessage {
@@ -223,8 +226,10 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
             message: app::refused_text(&text),
         })
         .collect();
-    app.record_refused(kept).await?;
-    if let Some((field, reason)) = first_refusal {
+    if refused_count > 0 {
+        app.record_refused(kept).await?;
+    }
+    if let Some((field, reason)) = single_refusal {
         return Err(ApiError::BadMessage { index: None, field, reason });
     }
     let accepted = messages.len();

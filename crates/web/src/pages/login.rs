@@ -9,7 +9,7 @@ use crate::problem::{ApiError, BAD_LOGIN};
 use crate::{AppState, WebOptions};
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::Extension;
 use domain::i18n::{Lang, Text};
@@ -111,11 +111,8 @@ pub async fn submit(
     match app.login(&email, fields.get("password"), client).await {
         Ok(session) => {
             let cookie = new_session_cookie(&session, &options);
-            let spent = format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0");
-            let cookies = AppendHeaders([
-                (header::SET_COOKIE, cookie.to_str().unwrap_or_default().to_owned()),
-                (header::SET_COOKIE, spent),
-            ]);
+            let spent = HeaderValue::from_static("kizuna_login=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0");
+            let cookies = AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, spent)]);
             Ok((cookies, Redirect::to(&next)).into_response())
         }
         Err(error) => {
