@@ -5,17 +5,24 @@
 use crate::{Actor, App, AppError};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use domain::account::Account;
+use domain::health::activity::{activity_window, subtract_daily, sum_daily, ActivityWindow};
 use domain::health::backtest::{report, BacktestReport, Observation};
-use domain::health::{score, AccountSignals, AccountTraits, HealthConfig, HealthScore, TicketSignal};
+use domain::health::{
+    score, AccountSignals, AccountTraits, ActivityKey, ActivityScope, HealthConfig, HealthScore, MeasureType,
+    TicketSignal,
+};
 use domain::interchange::RowError;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
-use domain::usage::{days_before, feature_use_on, seat_activation, seats, Feature, FeatureCalendar};
+use domain::usage::{days_before, feature_use_on, seat_activation, seats, Feature, FeatureCalendar, Importance};
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Money, Reason};
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use store::AccountQuery;
+
+/// The largest weight a measure is given by `apply_weights`.
+pub const MAX_WEIGHT: f64 = 10_000.0;
 
 /// The shipped default: the same file as `examples/health.toml`.
 pub const DEFAULT_HEALTH_CONFIG: &str = include_str!("../../../examples/health.toml");
@@ -51,6 +58,8 @@ pub fn health_toml(config: &HealthConfig) -> Result<String, AppError> {
         key: &'a str,
         name: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
+        name_en: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         applies_to: Option<&'a domain::health::AccountMatch>,
     }
     #[derive(Serialize)]
@@ -73,7 +82,12 @@ pub fn health_toml(config: &HealthConfig) -> Result<String, AppError> {
         sections.push(write(&Grade { grade: [grade] })?);
     }
     for card in &config.scorecards {
-        let head = CardHead { key: &card.key, name: &card.name, applies_to: card.applies_to.as_ref() };
+        let head = CardHead {
+            key: &card.key,
+            name: &card.name,
+            name_en: card.name_en.as_deref(),
+            applies_to: card.applies_to.as_ref(),
+        };
         sections.push(write(&Card { scorecard: [head] })?);
         for measure in &card.measures {
             // A measure alone still opens its scorecard's array element; the measure belongs to
@@ -137,6 +151,8 @@ pub struct GradeCount {
 pub struct Calendars {
     pub as_of: NaiveDate,
     pub features: Vec<Option<FeatureCalendar>>,
+    /// The usage windows the activity trends read.
+    pub activity: Vec<ActivityKey>,
 }
 
 /// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
@@ -144,6 +160,8 @@ pub struct Portfolio {
     features: Vec<Feature>,
     periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
     feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
+    /// Every tracked event per account per day, oldest first.
+    event_days: HashMap<AccountId, Vec<(NaiveDate, i64)>>,
     /// Active user-days per account, by day, with users numbered.
     user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>>,
     /// CSM pulses per account as (day, score), oldest first.
@@ -173,7 +191,16 @@ impl Portfolio {
         for days in feature_days.values_mut().flat_map(|by_feature| by_feature.values_mut()) {
             days.sort_unstable();
         }
-        Portfolio { features, periods, feature_days, user_days, pulses: HashMap::new(), nps: None, tickets: None }
+        Portfolio {
+            features,
+            periods,
+            feature_days,
+            event_days: HashMap::new(),
+            user_days,
+            pulses: HashMap::new(),
+            nps: None,
+            tickets: None,
+        }
     }
 
     fn distinct_users(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> i64 {
@@ -204,6 +231,7 @@ impl Portfolio {
                 .iter()
                 .map(|f| Some(FeatureCalendar::new(&f.definition.cadence, as_of, periods)))
                 .collect(),
+            activity: Vec::new(),
         }
     }
 
@@ -211,7 +239,19 @@ impl Portfolio {
     /// measure, and core ones when a breadth measure counts them.
     pub fn calendars_for(&self, config: &HealthConfig, as_of: NaiveDate) -> Calendars {
         let measures: Vec<&domain::health::MeasureSpec> = config.scorecards.iter().flat_map(|c| &c.measures).collect();
-        let breadth = measures.iter().any(|m| m.kind == domain::health::MeasureType::Breadth);
+        let breadth = measures.iter().any(|m| m.kind == MeasureType::Breadth);
+        let core_adherence = |annual: bool| {
+            measures.iter().any(|m| {
+                m.scope == Some(ActivityScope::Core)
+                    && match m.kind {
+                        MeasureType::CadenceAdherence => !annual,
+                        MeasureType::SeasonalAdherence => annual,
+                        _ => false,
+                    }
+            })
+        };
+        let (core_cadence, core_seasonal) = (core_adherence(false), core_adherence(true));
+        let core_trend = config.activity_keys().iter().any(|k| k.feature.is_none() && k.scope == ActivityScope::Core);
         let periods = config.periods_needed();
         Calendars {
             as_of,
@@ -221,11 +261,14 @@ impl Portfolio {
                 .map(|f| {
                     let d = &f.definition;
                     let named = measures.iter().any(|m| m.feature.as_deref() == Some(d.key.as_str()));
+                    let core = d.importance == Importance::Core;
+                    let annual = d.cadence.season().is_some();
                     let counted =
-                        breadth && d.importance == domain::usage::Importance::Core && d.cadence.season().is_none();
+                        core && ((!annual && (breadth || core_cadence || core_trend)) || (annual && core_seasonal));
                     (named || counted).then(|| FeatureCalendar::new(&d.cadence, as_of, periods))
                 })
                 .collect(),
+            activity: config.activity_keys().into_iter().collect(),
         }
     }
 
@@ -257,7 +300,50 @@ impl Portfolio {
             next_renewal: now.next_renewal_date,
             mrr_now: to_f64(now.mrr),
             mrr_90_days_ago: to_f64(self.figures(id, days_before(as_of, 90)).mrr),
+            activity: self.activity_windows(id, &calendars.activity, as_of),
         }
+    }
+
+    /// The account's usage in the recent window of each key and the baseline before it. A key
+    /// over the core features gives one window per core feature (each judged on its own habit).
+    fn activity_windows(
+        &self,
+        account: AccountId,
+        keys: &[ActivityKey],
+        as_of: NaiveDate,
+    ) -> BTreeMap<ActivityKey, ActivityWindow> {
+        let users = self.user_days.get(&account).map_or(&[][..], Vec::as_slice);
+        let empty = HashMap::new();
+        let by_feature = self.feature_days.get(&account).unwrap_or(&empty);
+        let uses_of = |f: &Feature| by_feature.get(&f.id).map_or(&[][..], Vec::as_slice);
+        let annual = |f: &Feature| f.definition.cadence.season().is_some();
+        let mut windows = BTreeMap::new();
+        for key in keys {
+            let features: Vec<&Feature> = match (&key.feature, key.scope) {
+                (Some(feature), _) => self.features.iter().filter(|f| f.definition.key.as_str() == feature).collect(),
+                (None, ActivityScope::Core) => {
+                    self.features.iter().filter(|f| f.definition.importance == Importance::Core && !annual(f)).collect()
+                }
+                (None, ActivityScope::All) => {
+                    let events = self.event_days.get(&account).map_or(&[][..], Vec::as_slice);
+                    let seasonal: Vec<&[(NaiveDate, i64)]> =
+                        self.features.iter().filter(|f| annual(f)).map(uses_of).collect();
+                    let uses = subtract_daily(events, &sum_daily(&seasonal));
+                    windows.insert(key.clone(), activity_window(key, as_of, &uses, users, true));
+                    continue;
+                }
+            };
+            for f in features {
+                let own = ActivityKey {
+                    feature: Some(f.definition.key.to_string()),
+                    scope: ActivityScope::All,
+                    ..key.clone()
+                };
+                let window = activity_window(&own, as_of, uses_of(f), users, false);
+                windows.insert(own, window);
+            }
+        }
+        windows
     }
 
     /// The quantity of the account's largest subscription on the day.
@@ -353,6 +439,40 @@ impl App {
         Ok(config)
     }
 
+    /// Sets the weight of every measure with one of these keys, in every scorecard: how a
+    /// manager applies the backtest's suggested weights in one action.
+    pub async fn apply_weights(
+        &self,
+        actor: &Actor,
+        weights: &std::collections::BTreeMap<String, f64>,
+    ) -> Result<HealthConfig, AppError> {
+        let mut config = self.health_config().await?;
+        let known: HashSet<&str> = config.scorecards.iter().flat_map(|c| &c.measures).map(|m| m.key.as_str()).collect();
+        let mut errors = Vec::new();
+        if weights.is_empty() {
+            errors.push(domain::FieldError::new("weights", Reason::Required));
+        }
+        for (key, weight) in weights {
+            if !known.contains(key.as_str()) {
+                errors.push(domain::FieldError::new(format!("weights.{key}"), Reason::UnknownReference));
+            } else if !(weight.is_finite() && *weight > 0.0 && *weight <= MAX_WEIGHT) {
+                errors.push(domain::FieldError::new(
+                    format!("weights.{key}"),
+                    Reason::OutOfRange { min: "0 (exclusive)".into(), max: MAX_WEIGHT.to_string() },
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        for measure in config.scorecards.iter_mut().flat_map(|c| &mut c.measures) {
+            if let Some(weight) = weights.get(&measure.key) {
+                measure.weight = *weight;
+            }
+        }
+        self.set_health_config(actor, config).await
+    }
+
     pub(crate) async fn portfolio(&self, account: Option<AccountId>) -> Result<Portfolio, AppError> {
         let features = self.store.list_features().await?;
         let mut periods: HashMap<AccountId, Vec<SubscriptionTerms>> = HashMap::new();
@@ -373,6 +493,12 @@ impl App {
             user_days.entry(id).or_default().push((day, number));
         }
         let mut portfolio = Portfolio::new(features, periods, feature_days, user_days);
+        for (id, day, events) in history.event_days {
+            portfolio.event_days.entry(id).or_default().push((day, events));
+        }
+        for days in portfolio.event_days.values_mut() {
+            days.sort_unstable();
+        }
         for pulse in self.store.pulses(account).await?.into_iter().rev() {
             portfolio.pulses.entry(AccountId(pulse.account_id)).or_default().push((pulse.day, pulse.score));
         }
@@ -470,6 +596,12 @@ impl App {
         let accounts = self.all_accounts().await?;
         let churns: HashMap<AccountId, Vec<NaiveDate>> =
             accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
+        let mut keys: Vec<String> = Vec::new();
+        for m in config.scorecards.iter().flat_map(|c| &c.measures) {
+            if !keys.contains(&m.key) {
+                keys.push(m.key.clone());
+            }
+        }
         let mut observations = Vec::new();
         let mut point = from.with_day(1).unwrap_or(from);
         if point < from {
@@ -485,7 +617,19 @@ impl App {
                 let health = score_with(&config, &portfolio, account, &calendars)?;
                 let churned =
                     churns.get(&account.id).is_some_and(|days| days.iter().any(|d| *d > point && *d <= horizon_end));
-                observations.push(Observation { score: health.score, grade: health.grade, churned });
+                let mut points = vec![None; keys.len()];
+                for m in &health.measures {
+                    if let Some(i) = keys.iter().position(|k| *k == m.key) {
+                        points[i] = m.points;
+                    }
+                }
+                observations.push(Observation {
+                    score: health.score,
+                    grade: health.grade,
+                    churned,
+                    account: account.id.0,
+                    points,
+                });
             }
             point = match point.checked_add_months(Months::new(1)) {
                 Some(next) => next,
@@ -493,7 +637,7 @@ impl App {
             };
         }
         let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
-        Ok(report(&observations, &grades))
+        Ok(report(&observations, &grades, &keys))
     }
 }
 

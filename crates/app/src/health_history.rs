@@ -10,6 +10,7 @@ use chrono::{Days, NaiveDate};
 use domain::health::history::{is_drop, score_change, trend, Snapshot, Trend};
 use domain::health::pulse::PulseInput;
 use domain::health::{HealthConfig, HealthScore};
+use domain::subscription::{churned_on, SubscriptionTerms};
 use domain::timeline::{TimelineEntryInput, TimelineKind};
 use domain::AccountId;
 use serde::Serialize;
@@ -99,7 +100,9 @@ impl App {
     }
 
     /// Scores the accounts (all when `None`) as of today, stores today's snapshots, and writes a
-    /// timeline entry for each grade that changed since the previous snapshot.
+    /// timeline entry for each grade that changed since the previous snapshot. Churned accounts
+    /// are not scored: no snapshot, no grade change, no playbook (their figures cleared their
+    /// current health).
     pub async fn recompute_health(&self, accounts: Option<&[AccountId]>) -> Result<RecomputeSummary, AppError> {
         let config = self.health_config().await?;
         let today = self.today();
@@ -112,6 +115,9 @@ impl App {
                         Err(store::StoreError::NotFound { .. }) => continue,
                         Err(other) => return Err(other.into()),
                     };
+                    if account.figures.is_churned() {
+                        continue;
+                    }
                     let portfolio = self.portfolio(Some(*id)).await?;
                     let health = score_with(&config, &portfolio, &account, &portfolio.calendars_for(&config, today))?;
                     scored.push((account, health));
@@ -122,7 +128,7 @@ impl App {
                 let calendars = portfolio.calendars_for(&config, today);
                 let wanted: Option<std::collections::HashSet<&AccountId>> = accounts.map(|ids| ids.iter().collect());
                 for account in self.all_accounts().await? {
-                    if wanted.as_ref().is_none_or(|w| w.contains(&account.id)) {
+                    if !account.figures.is_churned() && wanted.as_ref().is_none_or(|w| w.contains(&account.id)) {
                         let health = score_with(&config, &portfolio, &account, &calendars)?;
                         scored.push((account, health));
                     }
@@ -186,16 +192,25 @@ impl App {
 
     /// Scores every account as of each past day (from data dated by then, as the backtest does)
     /// and stores those snapshots, then today's scores: a new workspace then has score trends and
-    /// grade drops from its first day. Returns the snapshots stored for past days.
+    /// grade drops from its first day. An account churned on a day gets no snapshot for it.
+    /// Returns the snapshots stored for past days.
     pub async fn backfill_health_history(&self, days: &[NaiveDate]) -> Result<usize, AppError> {
         let config = self.health_config().await?;
         let portfolio = self.portfolio(None).await?;
         let accounts = self.all_accounts().await?;
+        let mut periods: HashMap<AccountId, Vec<SubscriptionTerms>> = HashMap::new();
+        for period in self.store.periods_of_accounts(None).await? {
+            periods.entry(period.terms.account_id).or_default().push(period.terms);
+        }
         let mut stored = 0;
         for day in days {
             let calendars = portfolio.calendars_for(&config, *day);
             let mut snapshots = Vec::with_capacity(accounts.len());
             for account in &accounts {
+                let terms: Vec<&SubscriptionTerms> = periods.get(&account.id).into_iter().flatten().collect();
+                if churned_on(&terms, *day).is_some() {
+                    continue;
+                }
                 let health = score_with(&config, &portfolio, account, &calendars)?;
                 snapshots.push((account.id, snapshot_of(&health), None));
             }
@@ -226,7 +241,8 @@ impl App {
         Ok(HealthHistory { account_id: account.0, trend: trend(&snapshots), snapshots })
     }
 
-    /// Accounts whose latest grade is worse than their grade `days` ago (or first seen since).
+    /// Accounts whose latest grade is worse than their grade `days` ago (or first seen since);
+    /// churned accounts are not among them.
     pub async fn grade_drops(&self, days: u64) -> Result<Vec<GradeDrop>, AppError> {
         let config = self.health_config().await?;
         let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
@@ -239,10 +255,13 @@ impl App {
         for (id, history) in by_account {
             let (Some(first), Some(last)) = (history.first(), history.last()) else { continue };
             if is_drop(&grades, &first.grade, &last.grade) {
-                let name = self.store.get_account(id).await?.input.name;
+                let account = self.store.get_account(id).await?;
+                if account.figures.is_churned() {
+                    continue;
+                }
                 drops.push(GradeDrop {
                     account_id: id.0,
-                    name,
+                    name: account.input.name,
                     from_grade: first.grade.clone(),
                     to_grade: last.grade.clone(),
                     day: last.day,

@@ -1,5 +1,6 @@
 //! Subscriptions as dated periods, and the figures derived from them: MRR, ARR, first paying
-//! day and next renewal date (definitions in `shared/spec/metrics.md`).
+//! day, next renewal date and the day the account churned (definitions in
+//! `shared/spec/metrics.md`).
 
 use crate::account::CustomFields;
 use crate::ids::{AccountId, ExternalId, SubscriptionPeriodId};
@@ -172,6 +173,10 @@ pub struct AccountFigures {
     pub arr: Money,
     pub first_paying_day: Option<NaiveDate>,
     pub next_renewal_date: Option<NaiveDate>,
+    /// When the account has churned (it paid before and pays nothing on the day): the day its
+    /// MRR fell to zero, the end of its last paying period.
+    #[serde(default)]
+    pub churned_on: Option<NaiveDate>,
 }
 
 impl AccountFigures {
@@ -182,8 +187,44 @@ impl AccountFigures {
             arr: Money(Money(mrr.0 * Decimal::from(12)).reported()),
             first_paying_day: first_paying_day(periods),
             next_renewal_date: next_renewal_date(periods, today),
+            churned_on: churned_on(periods, today),
         }
     }
+
+    /// A churned account is out of every risk view: it has no health grade.
+    pub fn is_churned(&self) -> bool {
+        self.churned_on.is_some()
+    }
+}
+
+fn mrr_on(periods: &[&SubscriptionTerms], day: NaiveDate) -> Decimal {
+    periods.iter().map(|p| p.mrr_on(day)).sum::<Money>().0
+}
+
+/// Every day on which the account's MRR fell to zero (the metrics' churn movement: MRR of the day
+/// before > 0, MRR of the day = 0), oldest first. MRR only falls to zero where a period ends.
+pub fn churn_days(periods: &[&SubscriptionTerms]) -> Vec<NaiveDate> {
+    let mut ends: Vec<NaiveDate> = periods.iter().filter_map(|p| p.end_date).collect();
+    ends.sort();
+    ends.dedup();
+    ends.into_iter()
+        .filter(|end| {
+            mrr_on(periods, *end).is_zero()
+                && end.pred_opt().is_some_and(|before| mrr_on(periods, before) > Decimal::ZERO)
+        })
+        .collect()
+}
+
+/// **The** definition of a churned account, used by every view: on `today` the account is
+/// churned when it paid before (its MRR was > 0 on some earlier day) and its MRR is zero now.
+/// Returns the day its MRR last fell to zero — the end of its last paying period — or `None`
+/// for a paying account, or one that never paid (a trial, or a first period still to come).
+/// An account that pays again (reactivation) is no longer churned.
+pub fn churned_on(periods: &[&SubscriptionTerms], today: NaiveDate) -> Option<NaiveDate> {
+    if !mrr_on(periods, today).is_zero() {
+        return None;
+    }
+    churn_days(periods).into_iter().rfind(|day| *day <= today)
 }
 
 /// An account's MRR only changes on a period's start or end, so the first start date with a
@@ -192,7 +233,7 @@ fn first_paying_day(periods: &[&SubscriptionTerms]) -> Option<NaiveDate> {
     let mut starts: Vec<NaiveDate> = periods.iter().map(|p| p.start_date).collect();
     starts.sort();
     starts.dedup();
-    starts.into_iter().find(|&day| periods.iter().map(|p| p.mrr_on(day)).sum::<Money>().0 > Decimal::ZERO)
+    starts.into_iter().find(|&day| mrr_on(periods, day) > Decimal::ZERO)
 }
 
 /// The earliest term boundary after `today` among the paying subscriptions, with terms counted
@@ -290,6 +331,37 @@ mod tests {
         let figures = AccountFigures::compute(&[&trial, &paid], day("2025-03-10"));
         assert_eq!(figures.first_paying_day, Some(day("2025-01-15")));
         assert_eq!(figures.arr.0, Decimal::from(60000));
+    }
+
+    #[test]
+    fn an_account_is_churned_from_the_day_its_mrr_fell_to_zero_after_it_paid() {
+        let trial = period("S1", "2025-01-01", Some("2025-02-01"), BillingInterval::Month, 5, 0);
+        let paid = period("S1", "2025-02-01", Some("2025-06-01"), BillingInterval::Month, 5, 1000);
+        let both = [&trial, &paid];
+        // A trial alone is not churn: the account never paid.
+        assert_eq!(churned_on(&[&trial], day("2025-03-01")), None);
+        assert_eq!(churned_on(&both, day("2025-01-15")), None, "before it paid");
+        assert_eq!(churned_on(&both, day("2025-05-31")), None, "paying");
+        assert_eq!(churned_on(&both, day("2025-06-01")), Some(day("2025-06-01")), "the period's end is exclusive");
+        let figures = AccountFigures::compute(&both, day("2025-09-01"));
+        assert_eq!((figures.mrr, figures.churned_on), (Money::ZERO, Some(day("2025-06-01"))));
+        assert!(figures.is_churned());
+        // A first period still to come is not churn either.
+        let future = period("S2", "2025-10-01", None, BillingInterval::Month, 1, 1000);
+        assert_eq!(churned_on(&[&future], day("2025-09-01")), None);
+    }
+
+    #[test]
+    fn churn_is_the_last_fall_to_zero_and_reactivation_ends_it() {
+        let first = period("S1", "2024-01-01", Some("2024-04-01"), BillingInterval::Month, 1, 1000);
+        // Another subscription ends later: MRR only falls to zero when the last one ends.
+        let overlapping = period("S2", "2024-03-01", Some("2024-05-01"), BillingInterval::Month, 1, 500);
+        let back = period("S3", "2025-01-01", Some("2025-03-01"), BillingInterval::Month, 1, 2000);
+        let all = [&first, &overlapping, &back];
+        assert_eq!(churn_days(&all), vec![day("2024-05-01"), day("2025-03-01")]);
+        assert_eq!(churned_on(&all, day("2024-12-31")), Some(day("2024-05-01")));
+        assert_eq!(churned_on(&all, day("2025-02-01")), None, "reactivated");
+        assert_eq!(churned_on(&all, day("2025-03-01")), Some(day("2025-03-01")));
     }
 
     #[test]

@@ -83,7 +83,13 @@ fn account(id: i64) -> Account {
             churn_note: None,
             custom: Default::default(),
         },
-        figures: AccountFigures { mrr: Money::ZERO, arr: Money::ZERO, first_paying_day: None, next_renewal_date: None },
+        figures: AccountFigures {
+            mrr: Money::ZERO,
+            arr: Money::ZERO,
+            first_paying_day: None,
+            next_renewal_date: None,
+            churned_on: None,
+        },
         health: Default::default(),
         updated_at: chrono::Utc::now(),
     }

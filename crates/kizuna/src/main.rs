@@ -287,6 +287,46 @@ fn backtest_table(
             pct(b.churn_rate)
         ));
     }
+    out.push_str(pick(
+        lang,
+        "\n指標別（単独の AUC、データのある割合、50点未満 / 50点以上の解約率）:\n",
+        "\nBy measure (its own AUC, coverage, churn below 50 points / at 50 or more):\n",
+    ));
+    for m in &r.measures {
+        out.push_str(&format!(
+            "  {:<28} {:>6} {:>7} {:>7} ({}) {:>7} ({})\n",
+            m.key,
+            num(m.auc),
+            pct(m.coverage),
+            pct(m.low.churn_rate),
+            m.low.accounts,
+            pct(m.high.churn_rate),
+            m.high.accounts
+        ));
+    }
+    match &r.suggested {
+        Some(s) => {
+            out.push_str(&pick_owned(
+                lang,
+                format!(
+                    "\n推奨ウェイト（履歴からのロジスティック回帰、交差検証 AUC {}）:\n",
+                    num(s.cross_validated_auc)
+                ),
+                format!(
+                    "\nSuggested weights (logistic regression on this history, cross-validated AUC {}):\n",
+                    num(s.cross_validated_auc)
+                ),
+            ));
+            for w in &s.weights {
+                out.push_str(&format!("  {:<28} {:>4}  ({:+.3})\n", w.key, w.weight, w.coefficient));
+            }
+        }
+        None => out.push_str(pick(
+            lang,
+            "\n推奨ウェイト: 解約の履歴が少なすぎます\n",
+            "\nSuggested weights: too few churners in the history\n",
+        )),
+    }
     out
 }
 

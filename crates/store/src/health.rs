@@ -40,9 +40,9 @@ pub trait HealthStore: Send + Sync {
     /// Pulses of one account or all, newest first.
     async fn pulses(&self, account: Option<AccountId>) -> Result<Vec<Pulse>>;
 
-    /// Writes (or replaces) each account's snapshot of its day.
     /// Saves each account's snapshot and makes it, with its 30-day change, the account's current
-    /// health, in one transaction.
+    /// health, in one transaction. A churned account (`churned_on` set with its figures) keeps
+    /// no current health even when a snapshot for it arrives.
     async fn save_health(&self, scored: &[(AccountId, Snapshot, Option<f64>)]) -> Result<()>;
     /// Each account's score on its latest snapshot on or before `day`.
     async fn scores_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, Option<f64>>>;
@@ -167,7 +167,7 @@ macro_rules! health_store {
                         current.push_values(chunk, |mut b, (account, s, delta)| {
                             b.push_bind(account.0).push_bind(s.score).push_bind(s.grade.clone()).push_bind(*delta).push_bind(s.day);
                         });
-                        current.push(") AS v WHERE accounts.id = v.column1");
+                        current.push(") AS v WHERE accounts.id = v.column1 AND accounts.churned_on IS NULL");
                         current.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;

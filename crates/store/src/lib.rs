@@ -341,7 +341,8 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     /// The ids of every account matching the query's filters (its sort and page are ignored).
     async fn matching_account_ids(&self, query: &AccountQuery) -> Result<Vec<AccountId>>;
     async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
-    /// Stores the figures derived from subscriptions, as of `on`.
+    /// Stores the figures derived from subscriptions, as of `on`; clears the current health of
+    /// the accounts they show churned.
     async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;
     /// The day the stored figures were computed for, if all accounts agree; `None` otherwise.
     async fn figures_day(&self) -> Result<Option<NaiveDate>>;

@@ -23,8 +23,8 @@ pub(crate) fn sql_time(at: chrono::DateTime<chrono::Utc>) -> String {
 pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, external_id, name, domain, industry, region, employees, tier, touch_model, stage, \
      owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, mrr_hundredths, \
-     arr_hundredths, first_paying_day, next_renewal_date, health_score, health_grade, health_delta_30d, health_on, \
-     updated_at";
+     arr_hundredths, first_paying_day, next_renewal_date, churned_on, health_score, health_grade, health_delta_30d, \
+     health_on, updated_at";
 pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, email, role, phone, is_primary, custom";
 pub(crate) const PERIOD_COLUMNS: &str =
     "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
@@ -141,6 +141,7 @@ macro_rules! sql_store {
                     arr: Money::from_hundredths(row.try_get("arr_hundredths")?),
                     first_paying_day: row.try_get("first_paying_day")?,
                     next_renewal_date: row.try_get("next_renewal_date")?,
+                    churned_on: row.try_get("churned_on")?,
                 },
                 health: domain::account::CurrentHealth {
                     score: row.try_get("health_score")?,
@@ -1755,9 +1756,16 @@ macro_rules! sql_store {
             async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 for chunk in figures.chunks(CHUNK) {
+                    // A churned account has no current health: it leaves every grade filter and
+                    // count the moment its figures say so (the health worker stores none for it).
                     let mut qb = QueryBuilder::<$db>::new(
                         "UPDATE accounts SET mrr_hundredths = v.column2, arr_hundredths = v.column3, \
-                         first_paying_day = v.column4, next_renewal_date = v.column5, figures_on = v.column6 FROM (",
+                         first_paying_day = v.column4, next_renewal_date = v.column5, figures_on = v.column6, \
+                         churned_on = v.column7, \
+                         health_score = CASE WHEN v.column7 IS NULL THEN accounts.health_score END, \
+                         health_grade = CASE WHEN v.column7 IS NULL THEN accounts.health_grade END, \
+                         health_delta_30d = CASE WHEN v.column7 IS NULL THEN accounts.health_delta_30d END, \
+                         health_on = CASE WHEN v.column7 IS NULL THEN accounts.health_on END FROM (",
                     );
                     let mut first = true;
                     for (id, f) in chunk {
@@ -1769,7 +1777,8 @@ macro_rules! sql_store {
                             .push_bind(f.arr.reported_hundredths())
                             .push_bind(f.first_paying_day)
                             .push_bind(f.next_renewal_date)
-                            .push_bind(on);
+                            .push_bind(on)
+                            .push_bind(f.churned_on);
                         b.push_unseparated(")");
                     }
                     qb.push(") AS v WHERE accounts.id = v.column1");

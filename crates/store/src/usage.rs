@@ -95,6 +95,8 @@ pub trait UsageStore: Send + Sync {
 #[derive(Debug, Clone, Default)]
 pub struct UsageHistory {
     pub feature_days: Vec<(AccountId, FeatureDay)>,
+    /// Every tracked event per account and day.
+    pub event_days: Vec<(AccountId, NaiveDate, i64)>,
     pub user_days: Vec<(AccountId, NaiveDate, String)>,
 }
 
@@ -116,7 +118,7 @@ macro_rules! usage_store {
             use sqlx::{QueryBuilder, Row};
             use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-            const FEATURE_COLUMNS: &str = "id, key, name, event, match_kind, properties, cadence, season, importance";
+            const FEATURE_COLUMNS: &str = "id, key, name, name_en, event, match_kind, properties, cadence, season, importance";
             /// Event batches re-read per statement when re-deriving rollups.
             const SCAN_BATCHES: i64 = 20;
 
@@ -136,6 +138,7 @@ macro_rules! usage_store {
                     definition: FeatureDefinition {
                         key: FeatureKey::parse(&key).map_err(|r| corrupt(format!("key {key}: {r:?}")))?,
                         name: row.try_get("name")?,
+                        name_en: row.try_get("name_en")?,
                         event: EventMatch::from_parts(&match_kind, row.try_get("event")?)
                             .map_err(|r| corrupt(format!("{key}: match {r:?}")))?,
                         properties: serde_json::from_str(&properties).map_err(|e| corrupt(format!("{key}: properties {e}")))?,
@@ -423,13 +426,14 @@ macro_rules! usage_store {
                     .bind(d.cadence.name())
                     .bind(d.cadence.season().map(|s| s.to_string()))
                     .bind(d.importance.as_str())
+                    .bind(d.name_en.clone())
             }
 
             async fn insert_feature(tx: &mut sqlx::Transaction<'_, $db>, d: &FeatureDefinition, zone: Tz) -> Result<Feature> {
                 let id: i64 = bind_definition(
                     sqlx::query(
-                        "INSERT INTO features (key, name, event, match_kind, properties, cadence, season, importance) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                        "INSERT INTO features (key, name, event, match_kind, properties, cadence, season, importance, name_en) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                     ),
                     d,
                 )
@@ -446,7 +450,7 @@ macro_rules! usage_store {
                 bind_definition(
                     sqlx::query(
                         "UPDATE features SET key = $1, name = $2, event = $3, match_kind = $4, properties = $5, cadence = $6, \
-                         season = $7, importance = $8 WHERE id = $9",
+                         season = $7, importance = $8, name_en = $9 WHERE id = $10",
                     ),
                     d,
                 )
@@ -646,6 +650,14 @@ macro_rules! usage_store {
                             AccountId(row.try_get("account_id")?),
                             FeatureDay { feature_id: row.try_get("feature_id")?, day: row.try_get("day")?, uses: row.try_get("uses")? },
                         ));
+                    }
+                    let mut qb = QueryBuilder::<$db>::new("SELECT account_id, day, CAST(SUM(count) AS BIGINT) AS events FROM usage_daily");
+                    if let Some(account) = account {
+                        qb.push(" WHERE account_id = ").push_bind(account.0);
+                    }
+                    qb.push(" GROUP BY account_id, day");
+                    for row in qb.build().fetch_all(&self.pool).await? {
+                        history.event_days.push((AccountId(row.try_get("account_id")?), row.try_get("day")?, row.try_get("events")?));
                     }
                     let mut qb = QueryBuilder::<$db>::new("SELECT account_id, day, user_id FROM end_user_days");
                     if let Some(account) = account {

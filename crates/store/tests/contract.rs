@@ -139,6 +139,7 @@ async fn account_list_filters_by_owner_team_text_and_sorts_by_arr_with_total() {
             arr: Money(Decimal::from(arr)),
             first_paying_day: Some(day("2024-01-01")),
             next_renewal_date: None,
+            churned_on: None,
         };
         s.save_figures(
             &[(ids[0], figures(1200)), (ids[1], figures(36000)), (ids[2], figures(2400))],
@@ -558,6 +559,37 @@ fn paying(arr: i64, renewal: Option<&str>) -> AccountFigures {
         arr: Money(Decimal::from(arr)),
         first_paying_day: (arr > 0).then(|| day("2024-01-01")),
         next_renewal_date: renewal.map(day),
+        churned_on: None,
+    }
+}
+
+#[tokio::test]
+async fn a_churned_account_keeps_no_current_health_and_leaves_the_grade_filter() {
+    for t in test_stores().await {
+        let s = &t.store;
+        let a = s.create_account(&account("A", "Alpha")).await.unwrap().id;
+        let b = s.create_account(&account("B", "Beta")).await.unwrap().id;
+        s.save_figures(&[(a, paying(1200, None)), (b, paying(1200, None))], day("2025-01-01")).await.unwrap();
+        let at_risk = |on: &str| snapshot(on, Some(10.0), "at_risk");
+        s.save_health(&[(a, at_risk("2025-01-01"), Some(-20.0)), (b, at_risk("2025-01-01"), None)]).await.unwrap();
+        let graded = |q: AccountQuery| async move {
+            s.list_accounts(&q).await.unwrap().items.into_iter().map(|a| a.id).collect::<Vec<_>>()
+        };
+        assert_eq!(graded(AccountQuery { grade: Some("at_risk".into()), ..query() }).await, vec![a, b], "{}", t.label);
+
+        let churned = AccountFigures {
+            first_paying_day: Some(day("2024-01-01")),
+            churned_on: Some(day("2025-01-02")),
+            ..paying(0, None)
+        };
+        s.save_figures(&[(a, churned)], day("2025-01-02")).await.unwrap();
+        let stored = s.get_account(a).await.unwrap();
+        assert_eq!(stored.figures.churned_on, Some(day("2025-01-02")), "{}", t.label);
+        assert_eq!(stored.health, CurrentHealth::default(), "its figures cleared its health: {}", t.label);
+        s.save_health(&[(a, at_risk("2025-01-02"), None), (b, at_risk("2025-01-02"), None)]).await.unwrap();
+        assert_eq!(s.get_account(a).await.unwrap().health, CurrentHealth::default(), "a late score is not kept");
+        assert_eq!(graded(AccountQuery { grade: Some("at_risk".into()), ..query() }).await, vec![b], "{}", t.label);
+        t.finish().await;
     }
 }
 

@@ -30,6 +30,7 @@ async fn accounts(store: &dyn Store) -> Vec<AccountId> {
                 arr: Money(mrr.0 * Decimal::from(12)),
                 first_paying_day: None,
                 next_renewal_date: None,
+                churned_on: None,
             },
         ));
         ids.push(id);

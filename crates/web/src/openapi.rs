@@ -119,6 +119,7 @@ use utoipa::OpenApi;
         health::grades,
         health::config,
         health::replace_config,
+        health::replace_weights,
         health::backtest,
         health::history,
         health::drops,

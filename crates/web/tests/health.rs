@@ -188,12 +188,17 @@ async fn imported_nps_answers_and_tickets_become_measures_and_until_then_are_lef
         let id = account["id"].as_i64().unwrap();
         let (_, none) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
         assert_eq!(none["measures_available"], 0, "nothing imported yet: {none}");
-        let (status, body) = server
-            .upload(
-                "nps",
-                b"account_id,contact_email,score,responded_at,comment\nACC-1,a@acme.example,8,2026-01-10,\n".to_vec(),
-            )
-            .await;
+        let today = server.app.today();
+        let answered = |days: u64| today.checked_sub_days(chrono::Days::new(days)).unwrap();
+        let nps =
+            format!("account_id,contact_email,score,responded_at,comment\nACC-1,b@acme.example,2,{},\n", answered(200));
+        let (status, body) = server.upload("nps", nps.into_bytes()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, stale) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
+        assert_eq!(stale["measures_available"], 0, "an answer older than 180 days is not the latest NPS: {stale}");
+        let nps =
+            format!("account_id,contact_email,score,responded_at,comment\nACC-1,a@acme.example,8,{},\n", answered(30));
+        let (status, body) = server.upload("nps", nps.into_bytes()).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let tickets = "ticket_id,account_id,created_at,solved_at,priority,status,subject\nT-1,ACC-1,2026-01-05,,urgent,open,Payroll export fails\n";
         let (status, body) = server.upload("tickets", tickets.as_bytes().to_vec()).await;

@@ -146,6 +146,116 @@ async fn the_dashboard_cards_show_the_figures_of_the_metrics_api_in_both_languag
     }
 }
 
+/// Stores a snapshot of `grade` for the account on `day`, as the health worker would have.
+async fn snapshot(server: &Server, id: i64, day: chrono::NaiveDate, grade: &str) {
+    let snapshot = domain::health::history::Snapshot {
+        day,
+        score: Some(if grade == "healthy" { 100.0 } else { 0.0 }),
+        grade: grade.into(),
+        measures: Default::default(),
+    };
+    server.app.store().save_health(&[(domain::AccountId(id), snapshot, None)]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_churned_account_has_no_grade_is_out_of_every_risk_view_and_its_page_says_when_and_why() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        upload_ok(
+            &server,
+            "accounts",
+            "account_id,name,stage,churn_reason,churn_note\nA1,Alpha,adoption,,\nA2,Beta,adoption,price,予算削減\n"
+                .into(),
+        )
+        .await;
+        upload_ok(
+            &server,
+            "subscriptions",
+            "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,currency\n\
+             S1,A1,core,2020-01-01,,month,1,10000,JPY\n\
+             S2,A2,core,2020-01-01,,month,1,10000,JPY\n"
+                .into(),
+        )
+        .await;
+        score_by_pulse(&server).await;
+        let (alpha, beta) = (account_id(&server, "A1").await, account_id(&server, "A2").await);
+        // Both healthy a few days ago and at risk now: two grade drops this week.
+        for id in [alpha, beta] {
+            snapshot(&server, id, days_ago(&server, 3), "healthy").await;
+            pulse(&server, id, 1).await;
+        }
+        let at_risk = || async {
+            let (status, html) = page(&server, &browser, "/accounts?grade=at_risk").await;
+            assert_eq!(status, StatusCode::OK, "{html}");
+            let mut ids = listed(&html);
+            ids.sort();
+            ids
+        };
+        assert_eq!(at_risk().await, vec![alpha, beta], "{}", t.label);
+
+        // Beta's subscription ends today: its MRR falls to zero, it has churned.
+        let today = server.app.today();
+        let (_, periods) = server.get(&format!("/api/v1/subscriptions?account_id={beta}")).await;
+        let period = periods["items"][0]["id"].as_i64().unwrap();
+        let (status, ended) = server
+            .send(Method::PATCH, &format!("/api/v1/subscriptions/{period}"), Some(json!({"end_date": today})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{ended}");
+        let (status, recomputed) = server.post("/api/v1/health/recompute", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{recomputed}");
+
+        let (_, account) = server.get(&format!("/api/v1/accounts/{beta}")).await;
+        assert_eq!(account["churned_on"], json!(today), "the day its MRR fell to zero: {account}");
+        assert_eq!((&account["health"]["grade"], &account["health"]["score"]), (&Value::Null, &Value::Null));
+        let (_, account) = server.get(&format!("/api/v1/accounts/{alpha}")).await;
+        assert_eq!((&account["churned_on"], &account["health"]["grade"]), (&Value::Null, &json!("at_risk")));
+        assert_eq!(at_risk().await, vec![alpha], "{}", t.label);
+        let (_, grades) = server.get("/api/v1/health/grades").await;
+        let count =
+            |key: &str| grades.as_array().unwrap().iter().find(|g| g["grade"] == key).unwrap()["accounts"].clone();
+        assert_eq!((count("at_risk"), count("unknown")), (json!(1), json!(0)), "{grades}");
+        let (_, drops) = server.get("/api/v1/health/drops").await;
+        let dropped: Vec<&Value> = drops.as_array().unwrap().iter().map(|d| &d["account_id"]).collect();
+        assert_eq!(dropped, vec![&json!(alpha)], "{drops}");
+        let (_, home) = page(&server, &browser, "/").await;
+        assert!(section(&home, "drops-table").contains("Alpha"), "{home}");
+        assert!(!section(&home, "drops-table").contains("Beta"), "{home}");
+
+        // A grade change of a churned account starts no playbook.
+        let risky = json!({"name": "Risk", "trigger": {"type": "grade_changed", "to": "at_risk"},
+            "step": [{"action": "add_timeline_entry", "title": "{{account}} is at risk"}]});
+        let (status, playbook) = server.post("/api/v1/playbooks", risky).await;
+        assert_eq!(status, StatusCode::CREATED, "{playbook}");
+        for id in [alpha, beta] {
+            snapshot(&server, id, today, "healthy").await;
+        }
+        server.post("/api/v1/health/recompute", json!({})).await;
+        let (_, runs) = server.get(&format!("/api/v1/playbooks/{}/runs", playbook["id"])).await;
+        let started: Vec<&Value> = runs.as_array().unwrap().iter().map(|r| &r["account_id"]).collect();
+        assert_eq!(started, vec![&json!(alpha)], "{runs}");
+
+        let (_, html) = page(&server, &browser, "/accounts?lang=en").await;
+        let row = &html[html.find(&format!("data-account-id=\"{beta}\"")).unwrap()..];
+        assert!(row[..row.find("</tr>").unwrap()].contains("Churned"), "{html}");
+        for (lang, banner, grade) in [
+            ("ja", format!("{} に解約（price：予算削減）", today.format("%Y/%m/%d")), "解約済み"),
+            ("en", format!("Churned on {} (price: 予算削減)", today.format("%b %-d, %Y")), "Churned"),
+        ] {
+            let (status, html) = page(&server, &browser, &format!("/accounts/{beta}?lang={lang}")).await;
+            assert_eq!(status, StatusCode::OK, "{html}");
+            assert_eq!(unescaped(&text_of(&html, "account-churned")), banner);
+            assert_eq!(text_of(&html, "account-grade"), grade);
+            assert!(!html.contains("id=\"account-score\""), "no score: {html}");
+        }
+        let (_, html) = page(&server, &browser, &format!("/accounts/{alpha}")).await;
+        assert!(!html.contains("account-churned"), "{html}");
+        assert!(html.contains("id=\"account-score\""), "a paying account keeps its score: {html}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
 const OWNED_ACCOUNTS: &str = "account_id,name,tier,stage,owner_email,sub_owner_email\n\
     A1,Alpha,enterprise,adoption,aki@k.example,\n\
     A2,Beta,smb,onboarding,ren@k.example,aki@k.example\n\

@@ -269,9 +269,14 @@ async fn the_health_page_shows_the_grade_distribution_the_backtest_and_the_score
             "id=\"calibration-table\"",
             "id=\"backtest-grades-table\"",
             "id=\"scorecard-default\"",
-            "Cadence adherence",
-            "thresholds: ≥ 1 → 100",
+            "Standard scorecard",
+            "Usage against its own baseline",
+            "last 30 days against the 180 days before",
+            "critical: below 1 → at_risk",
+            "thresholds: ≥ 3 → 0",
             "Every other account (the default)",
+            "id=\"backtest-measures-table\"",
+            "id=\"suggested-weights\"",
         ] {
             assert!(en.contains(expected), "{expected} missing: {en}");
         }
@@ -281,8 +286,14 @@ async fn the_health_page_shows_the_grade_distribution_the_backtest_and_the_score
         let observations = format!("id=\"backtest-observations\">{}<", backtest["observations"]);
         assert!(html.contains(&observations), "{observations} missing: {html}");
         let (_, ja) = page(&server, "/health").await;
-        for expected in ["グレード別の顧客", "バックテスト", "スコア帯別の解約率", "周期どおりの利用"]
-        {
+        for expected in [
+            "グレード別の顧客",
+            "バックテスト",
+            "スコア帯別の解約率",
+            "利用量の推移（自社の過去比）",
+            "指標ごとの予測力",
+            "標準スコアカード",
+        ] {
             assert!(ja.contains(expected), "{expected} missing");
         }
         let (status, bad) = page(&server, "/health?horizon_days=x&lang=en").await;
@@ -345,6 +356,55 @@ async fn a_manager_saves_an_edited_configuration_and_the_api_returns_it() {
         let (_, html) = browse(&server, &manager, "/health?done=config&lang=en").await;
         assert!(html.contains("id=\"health-notice\""), "{html}");
         assert!(html.contains("Watch"));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+/// The weight of a measure in the default scorecard, as the API returns the configuration.
+fn weight_of(config: &Value, key: &str) -> f64 {
+    config["scorecard"][0]["measure"].as_array().unwrap().iter().find(|m| m["key"] == key).unwrap()["weight"]
+        .as_f64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_manager_applies_weights_in_one_action_and_bad_weights_change_nothing() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let weights = |body: Value| server.send(reqwest::Method::PUT, "/api/v1/health/config/weights", Some(body));
+        let (status, body) = weights(serde_json::json!({"weights": {"usage_trend": 50, "nps": 2.5}})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!((weight_of(&body, "usage_trend"), weight_of(&body, "nps")), (50.0, 2.5));
+
+        let (status, problem) = weights(serde_json::json!({"weights": {"no_such_measure": 5, "nps": 0}})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let fields: Vec<&str> =
+            problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+        assert_eq!(fields, vec!["weights.no_such_measure", "weights.nps"]);
+        let (status, _) = weights(serde_json::json!({"weights": {"nps": "heavy"}})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, unchanged) = server.get("/api/v1/health/config").await;
+        assert_eq!(weight_of(&unchanged, "nps"), 2.5, "a refused change writes nothing");
+
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        let apply = |browser: &Browser, weight: &'static str| {
+            let form = [("csrf_token", browser.csrf.clone()), ("weight.usage_trend", weight.to_owned())];
+            let request = server.anonymous.post(server.url("/health/weights")).header("cookie", &browser.cookie);
+            async move { request.form(&form).send().await.unwrap() }
+        };
+        let response = apply(&manager, "7").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/health?done=weights");
+        let (_, after) = server.get("/api/v1/health/config").await;
+        assert_eq!(weight_of(&after, "usage_trend"), 7.0);
+        let refused = apply(&manager, "-1").await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text().await.unwrap().contains("weights.usage_trend"));
+        let (_, viewer) = server.browser("viewer@k.example", Role::Viewer).await;
+        assert_eq!(apply(&viewer, "9").await.status(), StatusCode::FORBIDDEN);
+        let (_, html) = browse(&server, &manager, "/health?done=weights&lang=ja").await;
+        assert!(html.contains("推奨ウェイトを適用し、スコアを再計算しました。"));
         drop(server);
         t.finish().await;
     }

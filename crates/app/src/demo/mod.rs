@@ -290,12 +290,11 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         let period_refs: Vec<_> = periods.iter().collect();
         let figures = AccountFigures::compute(&period_refs, today);
         let stage = demo_stage(&mut rng, &figures, history.last_expansion, today);
-        let (churn_reason, churn_note) = match (&figures.first_paying_day, figures.mrr == Money::ZERO) {
-            (Some(_), true) => {
-                let (reason, note) = rng.pick(CHURN_REASONS);
-                (Some(reason.to_string()), Some(note.to_string()))
-            }
-            _ => (None, None),
+        let (churn_reason, churn_note) = if figures.is_churned() {
+            let (reason, note) = rng.pick(CHURN_REASONS);
+            (Some(reason.to_string()), Some(note.to_string()))
+        } else {
+            (None, None)
         };
         let mut custom = CustomFields::new();
         custom.insert(
@@ -500,12 +499,12 @@ fn demo_stage(
     last_expansion: Option<NaiveDate>,
     today: NaiveDate,
 ) -> &'static str {
+    if figures.is_churned() {
+        return "churned";
+    }
     let Some(first_paying) = figures.first_paying_day else {
         return "onboarding";
     };
-    if figures.mrr == Money::ZERO {
-        return "churned";
-    }
     if (today - first_paying).num_days() < 90 {
         return "onboarding";
     }

@@ -1,7 +1,9 @@
 //! Health scores: scorecards of weighted measures, each explained; grades; the backtest. Pure:
 //! the app gathers each account's signals as of a day and these functions do the rest.
 
+pub mod activity;
 pub mod backtest;
+pub mod fit;
 pub mod history;
 pub mod pulse;
 pub mod score;
@@ -9,5 +11,6 @@ pub mod scorecard;
 
 pub use score::{score, AccountSignals, HealthScore, MeasureResult, Sentence, TicketSignal, UNKNOWN_GRADE};
 pub use scorecard::{
-    AccountMatch, AccountTraits, GradeBand, HealthConfig, MeasureSpec, MeasureType, PointsMapping, Scorecard,
+    AccountMatch, AccountTraits, ActivityKey, ActivityScope, CriticalRule, GradeBand, HealthConfig, MeasureSpec,
+    MeasureType, PointsMapping, Scorecard,
 };

@@ -1,10 +1,15 @@
 //! Scoring one account as of a day: each measure's value from the account's signals, its points,
 //! weights redistributed over the measures that have data, the grade, and the explanation.
 
-use super::scorecard::{HealthConfig, MeasureSpec, MeasureType, Scorecard};
+use super::activity::ActivityWindow;
+use super::scorecard::{
+    ActivityKey, ActivityScope, HealthConfig, MeasureSpec, MeasureType, Scorecard, DEFAULT_BASELINE_DAYS,
+    DEFAULT_NPS_MAX_AGE_DAYS,
+};
 use crate::usage::{days_before, FeatureUse, Importance};
 use chrono::NaiveDate;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A support ticket as health reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +39,8 @@ pub struct AccountSignals {
     pub next_renewal: Option<NaiveDate>,
     pub mrr_now: f64,
     pub mrr_90_days_ago: f64,
+    /// The usage windows the scorecard's activity trends read (see `HealthConfig::activity_keys`).
+    pub activity: BTreeMap<ActivityKey, ActivityWindow>,
 }
 
 /// A sentence in both languages.
@@ -70,6 +77,8 @@ pub struct HealthScore {
     pub score: Option<f64>,
     /// A grade key, or `unknown`.
     pub grade: String,
+    /// The critical measure that held the score and grade down, when one did.
+    pub capped_by: Option<String>,
     pub measures_available: usize,
     pub measures_total: usize,
     pub measures: Vec<MeasureResult>,
@@ -98,56 +107,247 @@ fn period_word(cadence: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// How regularly the account used one feature in its recent expected periods.
+fn cadence_adherence(f: &FeatureUse, wanted: usize, customer_since: Option<NaiveDate>) -> (Option<f64>, Sentence) {
+    let counted: Vec<_> = f
+        .periods
+        .iter()
+        .rev()
+        .filter(|p| p.complete || p.uses > 0)
+        .filter(|p| customer_since.is_none_or(|since| p.start >= since))
+        .take(wanted)
+        .collect();
+    if counted.is_empty() {
+        return no_data(&f.name, &f.name_en);
+    }
+    let used = counted.iter().filter(|p| p.uses > 0).count();
+    let (ja, en) = period_word(f.cadence);
+    (
+        Some(used as f64 / counted.len() as f64),
+        sentence(
+            format!("{}: 直近 {} {ja}のうち {used} {ja}で利用", f.name, counted.len()),
+            format!("{}: used in {used} of the last {} {en}", f.name_en, counted.len()),
+        ),
+    )
+}
+
+/// Whether an annual feature's season went as the account's habit says: used this season (1),
+/// or a season that should have seen use without it (0) — from the day the season opens until
+/// the next one opens. Without a habit (never used) there is no signal.
+fn seasonal_adherence(f: &FeatureUse) -> (Option<f64>, Sentence) {
+    let Some(season) = &f.season else { return no_data(&f.name, &f.name_en) };
+    let (this, last, before_last) =
+        (season.uses_this_season > 0, season.uses_last_season > 0, season.uses_season_before_last > 0);
+    let (name, name_en) = (&f.name, &f.name_en);
+    match (season.started, this, last, before_last) {
+        (true, true, _, _) => {
+            (Some(1.0), sentence(format!("{name}: 今シーズン利用済み"), format!("{name_en} used this season")))
+        }
+        (true, false, true, _) => (
+            Some(0.0),
+            sentence(
+                format!("{name}: 昨シーズンは利用、今シーズンは未利用"),
+                format!("{name_en} used last season, not yet this season"),
+            ),
+        ),
+        (false, _, true, _) => {
+            (Some(1.0), sentence(format!("{name}: 前回のシーズンに利用"), format!("{name_en} used in the last season")))
+        }
+        (_, false, false, true) => (
+            Some(0.0),
+            sentence(
+                format!("{name}: 前回のシーズンは未利用（その前は利用）"),
+                format!("{name_en} skipped the last season (used the one before)"),
+            ),
+        ),
+        (false, _, false, _) => {
+            (None, sentence(format!("{name}: シーズン開始前"), format!("{name_en}: season not started yet")))
+        }
+        (true, false, false, false) => no_data(name, name_en),
+    }
+}
+
+fn no_data(ja: &str, en: &str) -> (Option<f64>, Sentence) {
+    (None, sentence(format!("{ja}: データなし"), format!("{en}: no data")))
+}
+
+/// The core features a scope of `core` reads: annual ones for seasonal adherence, the others
+/// for cadence adherence.
+fn core_features(s: &AccountSignals, annual: bool) -> impl Iterator<Item = &FeatureUse> {
+    s.features.iter().filter(move |f| f.importance == Importance::Core && (f.cadence == "annual") == annual)
+}
+
+/// Adherence over the core features: the mean of those with data, explained by the weakest.
+fn over_core_features(results: Vec<(Option<f64>, Sentence)>, ja: &str, en: &str) -> (Option<f64>, Sentence) {
+    let known: Vec<(f64, Sentence)> = results.into_iter().filter_map(|(v, e)| v.map(|v| (v, e))).collect();
+    let Some((_, weakest)) = known.iter().min_by(|a, b| a.0.total_cmp(&b.0)) else { return no_data(ja, en) };
+    let mean = known.iter().map(|(v, _)| v).sum::<f64>() / known.len() as f64;
+    let pct = (mean * 100.0).round();
+    (
+        Some(mean),
+        sentence(
+            format!("{ja} {pct}%（{} 機能、最も低い: {}）", known.len(), weakest.ja),
+            format!("{en} {pct}% ({} features; lowest: {})", known.len(), weakest.en),
+        ),
+    )
+}
+
+/// For a measure over the core features, the weakest of them: a critical rule applies to each
+/// core feature, so one lapsed core job is a weakest link even when the others are in use.
+fn weakest_core_feature(spec: &MeasureSpec, s: &AccountSignals) -> Option<(f64, Sentence)> {
+    if spec.feature.is_some() || spec.scope != Some(ActivityScope::Core) {
+        return None;
+    }
+    let each: Vec<(Option<f64>, Sentence)> = match spec.kind {
+        MeasureType::CadenceAdherence => {
+            core_features(s, false).map(|f| cadence_adherence(f, spec.periods.unwrap_or(3), s.customer_since)).collect()
+        }
+        MeasureType::SeasonalAdherence => core_features(s, true).map(seasonal_adherence).collect(),
+        kind if kind.is_activity_trend() => core_feature_trends(spec, s),
+        _ => return None,
+    };
+    each.into_iter().filter_map(|(v, e)| v.map(|v| (v, e))).min_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// What an activity trend counts, in words.
+fn activity_subject(spec: &MeasureSpec, s: &AccountSignals) -> (String, String) {
+    match (&spec.feature, spec.scope.unwrap_or_default()) {
+        (Some(key), _) => feature(s, Some(key)).map_or_else(
+            || (key.clone(), key.clone()),
+            |f| (format!("{}の利用", f.name), format!("{} uses", f.name_en)),
+        ),
+        (None, ActivityScope::Core) => ("主要機能の利用".into(), "Core feature uses".into()),
+        (None, ActivityScope::All) => ("利用".into(), "Usage".into()),
+    }
+}
+
+/// Fewest uses of one core feature in the baseline for it to be judged on its own.
+const MIN_FEATURE_BASELINE: f64 = 3.0;
+/// One core feature used far more than usual cannot hide another that lapsed.
+const MAX_FEATURE_RATIO: f64 = 2.0;
+
+/// A usage, active-day or per-user trend: the recent rate against the account's own baseline.
+/// Over the core features, each is compared with its own habit and the ratios averaged.
+fn activity_trend(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
+    if spec.feature.is_none() && spec.scope == Some(ActivityScope::Core) {
+        let each = core_feature_trends(spec, s).into_iter().map(|(v, e)| (v.map(|v| v.min(MAX_FEATURE_RATIO)), e));
+        let (subject_ja, subject_en) = activity_subject(spec, s);
+        return over_core_features(each.collect(), &subject_ja, &subject_en);
+    }
+    let (subject_ja, subject_en) = activity_subject(spec, s);
+    let Some(w) = spec.activity_key().and_then(|key| s.activity.get(&key).copied()) else {
+        return no_data(&subject_ja, &subject_en);
+    };
+    window_trend(spec, w, spec.min_baseline(), &subject_ja, &subject_en)
+}
+
+/// Each core (non-annual) feature's trend against its own baseline.
+fn core_feature_trends(spec: &MeasureSpec, s: &AccountSignals) -> Vec<(Option<f64>, Sentence)> {
+    let Some(key) = spec.activity_key() else { return Vec::new() };
+    core_features(s, false)
+        .map(|f| {
+            let own = ActivityKey { feature: Some(f.feature.clone()), scope: ActivityScope::All, ..key.clone() };
+            match s.activity.get(&own) {
+                Some(w) => window_trend(spec, *w, MIN_FEATURE_BASELINE, &f.name, &f.name_en),
+                None => no_data(&f.name, &f.name_en),
+            }
+        })
+        .collect()
+}
+
+fn window_trend(
+    spec: &MeasureSpec,
+    w: ActivityWindow,
+    min_baseline: f64,
+    subject_ja: &str,
+    subject_en: &str,
+) -> (Option<f64>, Sentence) {
+    let (subject_ja, subject_en) = (subject_ja.to_owned(), subject_en.to_owned());
+    let recent_days = f64::from(w.recent_days.max(1));
+    let baseline_days = f64::from(w.baseline_days);
+    let thin = |ja: &str, en: &str| {
+        (
+            None,
+            sentence(format!("{ja}: 比較できる過去のデータが少ない"), format!("{en}: too little history to compare")),
+        )
+    };
+    // Half the baseline window at least, so a young account is not judged on its first weeks.
+    let covered = w.baseline_days * 2 >= spec.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS).max(14);
+    let (base_amount, recent_rate, base_rate, ja_unit, en_unit, what_ja, what_en) = match spec.kind {
+        MeasureType::ActiveDaysTrend => (
+            f64::from(w.baseline_active_days),
+            f64::from(w.recent_active_days) / recent_days,
+            f64::from(w.baseline_active_days) / baseline_days,
+            "利用日の割合",
+            "share of days with use",
+            format!("{subject_ja}のあった日"),
+            format!("Days with {}", subject_en.to_lowercase()),
+        ),
+        MeasureType::UserActivityTrend => (
+            if w.baseline_users == 0 { 0.0 } else { w.baseline_uses as f64 },
+            w.recent_uses as f64 / f64::from(w.recent_users.max(1)) / recent_days,
+            w.baseline_uses as f64 / f64::from(w.baseline_users.max(1)) / baseline_days,
+            "1人1日あたり",
+            "a day per active user",
+            format!("{subject_ja}（1人あたり）"),
+            format!("{subject_en} per active user"),
+        ),
+        _ => (
+            w.baseline_uses as f64,
+            w.recent_uses as f64 / recent_days,
+            w.baseline_uses as f64 / baseline_days,
+            "1日あたり",
+            "a day",
+            subject_ja.clone(),
+            subject_en.clone(),
+        ),
+    };
+    if !covered || base_amount < min_baseline || base_rate <= 0.0 {
+        return thin(&what_ja, &what_en);
+    }
+    let ratio = recent_rate / base_rate;
+    let pct = (ratio * 100.0).round();
+    let (recent, base) = match spec.kind {
+        MeasureType::ActiveDaysTrend => (format!("{:.0}%", recent_rate * 100.0), format!("{:.0}%", base_rate * 100.0)),
+        _ => (format!("{recent_rate:.1}"), format!("{base_rate:.1}")),
+    };
+    (
+        Some(ratio),
+        sentence(
+            format!(
+                "{what_ja}: 直近 {} 日は{ja_unit} {recent}（その前の {} 日は {base}、{pct}%）",
+                w.recent_days, w.baseline_days
+            ),
+            format!(
+                "{what_en}: {recent} {en_unit} in the last {} days ({base} in the {} days before, {pct}%)",
+                w.recent_days, w.baseline_days
+            ),
+        ),
+    )
+}
+
 /// The measure's value and its explanation; the value is `None` without data.
 fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
-    let no_data = |ja: &str, en: &str| (None, sentence(format!("{ja}: データなし"), format!("{en}: no data")));
     match spec.kind {
         MeasureType::CadenceAdherence => {
-            let Some(f) = feature(s, spec.feature.as_deref()) else { return no_data("機能", "Feature") };
             let wanted = spec.periods.unwrap_or(3);
-            let counted: Vec<_> = f
-                .periods
-                .iter()
-                .rev()
-                .filter(|p| p.complete || p.uses > 0)
-                .filter(|p| s.customer_since.is_none_or(|since| p.start >= since))
-                .take(wanted)
-                .collect();
-            if counted.is_empty() {
-                return no_data(&f.name, &f.name);
+            if spec.feature.is_none() {
+                let each = core_features(s, false).map(|f| cadence_adherence(f, wanted, s.customer_since)).collect();
+                return over_core_features(each, "主要機能の周期どおりの利用", "Core features used on cadence");
             }
-            let used = counted.iter().filter(|p| p.uses > 0).count();
-            let (ja, en) = period_word(f.cadence);
-            (
-                Some(used as f64 / counted.len() as f64),
-                sentence(
-                    format!("{}: 直近 {} {ja}のうち {used} {ja}で利用", f.name, counted.len()),
-                    format!("{}: used in {used} of the last {} {en}", f.name, counted.len()),
-                ),
-            )
+            let Some(f) = feature(s, spec.feature.as_deref()) else { return no_data("機能", "Feature") };
+            cadence_adherence(f, wanted, s.customer_since)
         }
         MeasureType::SeasonalAdherence => {
-            let Some(f) = feature(s, spec.feature.as_deref()) else { return no_data("機能", "Feature") };
-            let Some(season) = &f.season else { return no_data(&f.name, &f.name) };
-            let customer_last_season = s.customer_since.is_none_or(|since| since <= season.last_season.start);
-            match (season.started, season.uses_this_season > 0, season.uses_last_season > 0 && customer_last_season) {
-                (false, _, _) => (
-                    None,
-                    sentence(format!("{}: シーズン開始前", f.name), format!("{}: season not started yet", f.name)),
-                ),
-                (true, true, _) => (
-                    Some(1.0),
-                    sentence(format!("{}: 今シーズン利用済み", f.name), format!("{} used this season", f.name)),
-                ),
-                (true, false, true) => (
-                    Some(0.0),
-                    sentence(
-                        format!("{}: 昨シーズンは利用、今シーズンは未利用", f.name),
-                        format!("{} used last season, not yet this season", f.name),
-                    ),
-                ),
-                (true, false, false) => no_data(&f.name, &f.name),
+            if spec.feature.is_none() {
+                let each = core_features(s, true).map(seasonal_adherence).collect();
+                return over_core_features(each, "季節の主要機能の利用", "Seasonal core features used");
             }
+            let Some(f) = feature(s, spec.feature.as_deref()) else { return no_data("機能", "Feature") };
+            seasonal_adherence(f)
+        }
+        MeasureType::UsageTrend | MeasureType::ActiveDaysTrend | MeasureType::UserActivityTrend => {
+            activity_trend(spec, s)
         }
         MeasureType::SeatActivation => match s.seats.filter(|seats| *seats > 0) {
             Some(seats) => {
@@ -197,11 +397,10 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
                 ),
             )
         }
-        MeasureType::NpsLatest => match s
-            .nps
-            .as_ref()
-            .and_then(|answers| answers.iter().filter(|(day, _)| *day <= s.as_of).max_by_key(|(day, _)| *day))
-        {
+        MeasureType::NpsLatest => match s.nps.as_ref().and_then(|answers| {
+            let oldest = days_before(s.as_of, day_count(spec.days.unwrap_or(DEFAULT_NPS_MAX_AGE_DAYS) - 1));
+            answers.iter().filter(|(day, _)| *day <= s.as_of && *day >= oldest).max_by_key(|(day, _)| *day)
+        }) {
             Some((day, score)) => (
                 Some(*score as f64),
                 sentence(format!("最新の NPS 回答: {score}（{day}）"), format!("Latest NPS answer: {score} ({day})")),
@@ -297,8 +496,15 @@ fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
+/// Whether a trend stayed within 10% of the account's own baseline: not worth a driver.
+fn unchanged(m: &MeasureResult) -> bool {
+    m.kind.is_trend() && m.value.is_some_and(|v| (0.9..=1.1).contains(&v))
+}
+
 /// Scores an account with a scorecard. Measures without data are left out and their weight is
-/// shared among the others; with fewer than `min_measures` left, the grade is `unknown`.
+/// shared among the others; with fewer than `min_measures` left, the grade is `unknown`. A
+/// critical measure below its floor holds the grade (and the score, so the two agree) at its
+/// rule's grade or worse, and is named first among the drivers.
 pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) -> HealthScore {
     let evaluated: Vec<(&MeasureSpec, Option<f64>, Sentence)> = card
         .measures
@@ -310,11 +516,20 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
         .collect();
     let available_weight: f64 = evaluated.iter().filter(|(_, v, _)| v.is_some()).map(|(s, _, _)| s.weight).sum();
     let available = evaluated.iter().filter(|(_, v, _)| v.is_some()).count();
+    let mut breaches: Vec<(&MeasureSpec, Sentence)> = Vec::new();
     let measures: Vec<MeasureResult> = evaluated
         .into_iter()
         .map(|(spec, value, explanation)| {
             let points = value.map(|v| spec.points.points(v));
             let share = value.map(|_| spec.weight / available_weight);
+            if let (Some(rule), Some(p)) = (&spec.critical, points) {
+                let weakest = value.and_then(|_| weakest_core_feature(spec, signals));
+                match weakest {
+                    Some((v, why)) if spec.points.points(v) < rule.below => breaches.push((spec, why)),
+                    None if p < rule.below => breaches.push((spec, explanation.clone())),
+                    _ => {}
+                }
+            }
             MeasureResult {
                 key: spec.key.clone(),
                 kind: spec.kind,
@@ -328,24 +543,45 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
         })
         .collect();
     let enough = available >= config.min_measures.max(1);
-    let score =
+    let mut score =
         enough.then(|| round1(measures.iter().filter_map(|m| m.points.zip(m.share)).map(|(p, w)| p * w).sum::<f64>()));
+    let mut drivers = Vec::new();
+    let mut capped_by = None;
+    for (spec, explanation) in &breaches {
+        let Some(rule) = &spec.critical else { continue };
+        let Some(cap) = config.grades.iter().position(|g| g.key == rule.grade) else { continue };
+        let (ja, en) = (&config.grades[cap].name_ja, &config.grades[cap].name_en);
+        drivers.push(sentence(
+            format!("重要指標が基準を下回ったため、グレードは「{ja}」以下: {}", explanation.ja),
+            format!("A critical measure is below its floor, so the grade is at most {en}: {}", explanation.en),
+        ));
+        // Just below the next better grade: the score then lands in the capped grade.
+        let ceiling = cap.checked_sub(1).map(|better| config.grades[better].min - 0.1);
+        if let (Some(current), Some(ceiling)) = (score, ceiling) {
+            if current > ceiling {
+                score = Some(round1(ceiling));
+                capped_by.get_or_insert_with(|| spec.key.clone());
+            }
+        }
+    }
     let grade = score.and_then(|s| config.grade_of(s)).map_or(UNKNOWN_GRADE.to_owned(), |g| g.key.clone());
-    let mut costly: Vec<&MeasureResult> = measures.iter().filter(|m| m.impact.is_some_and(|i| i < 0.0)).collect();
-    costly.sort_by(|a, b| a.impact.unwrap_or(0.0).total_cmp(&b.impact.unwrap_or(0.0)));
-    let drivers = costly
+    let mut costly: Vec<&MeasureResult> = measures
         .iter()
-        .take(3)
-        .map(|m| {
-            let impact = m.impact.unwrap_or(0.0);
-            sentence(format!("{}（{impact:+.0}）", m.explanation.ja), format!("{} ({impact:+.0})", m.explanation.en))
-        })
+        .filter(|m| m.impact.is_some_and(|i| i <= -0.5) && !unchanged(m))
+        .filter(|m| !breaches.iter().any(|(spec, _)| spec.key == m.key))
         .collect();
+    costly.sort_by(|a, b| a.impact.unwrap_or(0.0).total_cmp(&b.impact.unwrap_or(0.0)));
+    drivers.extend(costly.iter().take(3).map(|m| {
+        let impact = m.impact.unwrap_or(0.0);
+        sentence(format!("{}（{impact:+.0}）", m.explanation.ja), format!("{} ({impact:+.0})", m.explanation.en))
+    }));
+    drivers.truncate(3);
     HealthScore {
         scorecard: card.key.clone(),
         as_of: signals.as_of,
         score,
         grade,
+        capped_by,
         measures_available: available,
         measures_total: measures.len(),
         measures,
@@ -356,7 +592,7 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::scorecard::{default_grades, PointsMapping};
+    use crate::health::scorecard::{default_grades, CriticalRule, PointsMapping};
     use crate::usage::periods::{PeriodUse, SeasonUse};
     use crate::usage::Period;
 
@@ -373,6 +609,11 @@ mod tests {
             days: None,
             weight,
             points: PointsMapping { thresholds: None, piecewise: Some(vec![(0.0, 0.0), (1.0, 100.0)]) },
+            scope: None,
+            recent_days: None,
+            baseline_days: None,
+            min_baseline: None,
+            critical: None,
         }
     }
 
@@ -381,7 +622,7 @@ mod tests {
     }
 
     fn card(measures: Vec<MeasureSpec>) -> Scorecard {
-        Scorecard { key: "default".into(), name: "Default".into(), applies_to: None, measures }
+        Scorecard { key: "default".into(), name: "Default".into(), name_en: None, applies_to: None, measures }
     }
 
     fn monthly(uses: &[i64]) -> FeatureUse {
@@ -398,6 +639,7 @@ mod tests {
         FeatureUse {
             feature: "payslip".into(),
             name: "給与明細".into(),
+            name_en: "Payslips".into(),
             cadence: "monthly",
             importance: Importance::Core,
             last_used: Some(day("2026-10-25")),
@@ -407,10 +649,15 @@ mod tests {
     }
 
     fn seasonal(started: bool, this: i64, last: i64) -> FeatureUse {
+        seasonal_habit(started, this, last, 0)
+    }
+
+    fn seasonal_habit(started: bool, this: i64, last: i64, before_last: i64) -> FeatureUse {
         let period = |start: &str, end: &str| Period { start: day(start), end: day(end) };
         FeatureUse {
             feature: "yea".into(),
             name: "年末調整".into(),
+            name_en: "Year-end adjustment".into(),
             cadence: "annual",
             importance: Importance::Core,
             last_used: None,
@@ -421,6 +668,7 @@ mod tests {
                 uses_this_season: this,
                 last_season: period("2025-11-01", "2026-01-31"),
                 uses_last_season: last,
+                uses_season_before_last: before_last,
             }),
         }
     }
@@ -460,7 +708,8 @@ mod tests {
                 m.feature = Some("yea".into())
             })
         };
-        assert_eq!(at(seasonal(false, 0, 5)), None, "before the season: no signal");
+        assert_eq!(at(seasonal(false, 0, 5)), Some(1.0), "before the season: the last one counts");
+        assert_eq!(at(seasonal(false, 0, 0)), None, "before the season, without a habit: no signal");
         assert_eq!(at(seasonal(true, 0, 5)), Some(0.0), "started, used last season, not this one");
         assert_eq!(at(seasonal(true, 2, 5)), Some(1.0));
         assert_eq!(at(seasonal(true, 0, 0)), None, "never used: no seasonal signal");
@@ -526,5 +775,133 @@ mod tests {
         );
         let line = PointsMapping { thresholds: None, piecewise: Some(vec![(0.5, 0.0), (1.0, 90.0), (1.2, 100.0)]) };
         assert_eq!((line.points(0.0), line.points(0.75), line.points(2.0)), (0.0, 45.0, 100.0));
+    }
+
+    fn trend_signals(baseline_per_day: i64, recent_per_day: i64, baseline_days: u32) -> AccountSignals {
+        let key = ActivityKey { feature: None, scope: ActivityScope::All, recent_days: 30, baseline_days: 90 };
+        let window = ActivityWindow {
+            recent_days: 30,
+            recent_uses: recent_per_day * 30,
+            recent_active_days: if recent_per_day > 0 { 30 } else { 0 },
+            recent_users: 3,
+            baseline_days,
+            baseline_uses: baseline_per_day * i64::from(baseline_days),
+            baseline_active_days: baseline_days,
+            baseline_users: 3,
+        };
+        AccountSignals { activity: BTreeMap::from([(key, window)]), ..signals() }
+    }
+
+    #[test]
+    fn usage_trend_compares_with_the_accounts_own_baseline_and_stays_silent_when_it_is_thin() {
+        let falling = trend_signals(10, 7, 90);
+        assert_eq!(value(MeasureType::UsageTrend, &falling, |_| {}), Some(0.7), "a 30% fall moves");
+        let per_user = value(MeasureType::UserActivityTrend, &falling, |_| {});
+        assert!(per_user.is_some_and(|v| (v - 0.7).abs() < 1e-9), "same users, less use each: {per_user:?}");
+        assert_eq!(value(MeasureType::ActiveDaysTrend, &falling, |_| {}), Some(1.0));
+        let steady = trend_signals(10, 10, 90);
+        assert_eq!(value(MeasureType::UsageTrend, &steady, |_| {}), Some(1.0));
+        let stopped = trend_signals(10, 0, 90);
+        assert_eq!(value(MeasureType::UsageTrend, &stopped, |_| {}), Some(0.0));
+        assert_eq!(value(MeasureType::ActiveDaysTrend, &stopped, |_| {}), Some(0.0));
+        let young = trend_signals(10, 2, 20);
+        assert_eq!(value(MeasureType::UsageTrend, &young, |_| {}), None, "20 days of history is too thin");
+        let sparse = trend_signals(0, 2, 90);
+        assert_eq!(value(MeasureType::UsageTrend, &sparse, |_| {}), None, "no baseline uses: no false alarm");
+        assert_eq!(value(MeasureType::UsageTrend, &falling, |m| m.min_baseline = Some(5000.0)), None);
+        assert_eq!(value(MeasureType::UsageTrend, &falling, |m| m.recent_days = Some(14)), None, "another window");
+    }
+
+    #[test]
+    fn a_steady_trend_is_not_a_driver_and_a_falling_one_is() {
+        let measures = vec![
+            MeasureSpec {
+                points: PointsMapping { thresholds: None, piecewise: Some(vec![(0.5, 0.0), (1.2, 100.0)]) },
+                ..spec("usage", MeasureType::UsageTrend, 1.0)
+            },
+            spec("seats", MeasureType::SeatActivation, 1.0),
+        ];
+        let steady = AccountSignals { active_users_30d: 20, seats: Some(20), ..trend_signals(10, 10, 90) };
+        let health = score(&config(1), &card(measures.clone()), &steady);
+        assert!(health.measures[0].impact.is_some_and(|i| i < 0.0), "unchanged usage still scores below 100");
+        assert!(health.drivers.is_empty(), "but it is not a reason: {:?}", health.drivers);
+        let falling = AccountSignals { active_users_30d: 20, seats: Some(20), ..trend_signals(10, 6, 90) };
+        let health = score(&config(1), &card(measures), &falling);
+        assert_eq!(health.drivers.len(), 1);
+        assert!(health.drivers[0]
+            .en
+            .starts_with("Usage: 6.0 a day in the last 30 days (10.0 in the 90 days before, 60%)"));
+    }
+
+    #[test]
+    fn a_critical_measure_below_its_floor_caps_the_grade_and_is_named_first() {
+        let mut critical = spec("payslip", MeasureType::CadenceAdherence, 1.0);
+        critical.feature = Some("payslip".into());
+        critical.critical = Some(CriticalRule { below: 50.0, grade: "at_risk".into() });
+        let measures = vec![critical, spec("seats", MeasureType::SeatActivation, 9.0)];
+        let lapsed = AccountSignals {
+            features: vec![monthly(&[0, 0, 0, 1])],
+            active_users_30d: 20,
+            seats: Some(20),
+            ..signals()
+        };
+        let health = score(&config(1), &card(measures.clone()), &lapsed);
+        assert_eq!((health.score, health.grade.as_str()), (Some(39.9), "at_risk"), "90 points held below neutral");
+        assert_eq!(health.capped_by.as_deref(), Some("payslip"));
+        assert!(health.drivers[0]
+            .en
+            .starts_with("A critical measure is below its floor, so the grade is at most At risk: Payslips"));
+        let regular = AccountSignals { features: vec![monthly(&[1, 1, 1, 1])], ..lapsed };
+        let health = score(&config(1), &card(measures), &regular);
+        assert_eq!((health.score, health.grade.as_str(), health.capped_by), (Some(100.0), "healthy", None));
+    }
+
+    #[test]
+    fn nps_latest_ignores_answers_older_than_its_days() {
+        let s = AccountSignals { nps: Some(vec![(day("2026-03-01"), 2)]), ..signals() };
+        assert_eq!(value(MeasureType::NpsLatest, &s, |_| {}), None, "264 days old: past the default 180");
+        assert_eq!(value(MeasureType::NpsLatest, &s, |m| m.days = Some(365)), Some(2.0));
+    }
+
+    #[test]
+    fn a_skipped_season_stays_negative_until_the_next_season_opens() {
+        let at = |f: FeatureUse| {
+            value(MeasureType::SeasonalAdherence, &AccountSignals { features: vec![f], ..signals() }, |m| {
+                m.feature = Some("yea".into())
+            })
+        };
+        // 31 January: in season, used last season, not this one.
+        assert_eq!(at(seasonal_habit(true, 0, 5, 4)), Some(0.0));
+        // 1 February: that season closed without use; the next opens in November.
+        assert_eq!(at(seasonal_habit(false, 0, 0, 5)), Some(0.0));
+        assert_eq!(at(seasonal_habit(false, 0, 5, 5)), Some(1.0), "a season used stays a good sign until the next");
+        assert_eq!(at(seasonal_habit(false, 0, 0, 0)), None, "never used: no habit to break");
+    }
+
+    #[test]
+    fn a_customer_who_started_during_last_season_and_used_it_has_a_last_season() {
+        let s = AccountSignals {
+            customer_since: Some(day("2025-12-01")),
+            features: vec![seasonal(true, 0, 3)],
+            ..signals()
+        };
+        assert_eq!(value(MeasureType::SeasonalAdherence, &s, |m| m.feature = Some("yea".into())), Some(0.0));
+    }
+
+    #[test]
+    fn core_scope_averages_the_core_features_and_names_the_weakest() {
+        let mut weekly = monthly(&[1, 1, 1, 1]);
+        weekly.feature = "approvals".into();
+        weekly.name_en = "Approvals".into();
+        let s = AccountSignals { features: vec![monthly(&[0, 0, 0, 0]), weekly], ..signals() };
+        let mut m = spec("core", MeasureType::CadenceAdherence, 1.0);
+        m.scope = Some(ActivityScope::Core);
+        let (value, explanation) = evaluate(&m, &s);
+        assert_eq!(value, Some(0.5));
+        assert!(explanation.en.contains("lowest: Payslips: used in 0 of the last 3 months"), "{}", explanation.en);
+        m.critical = Some(CriticalRule { below: 1.0, grade: "at_risk".into() });
+        let health = score(&config(1), &card(vec![m]), &s);
+        assert_eq!(health.score, Some(39.9), "50 points on average, but one core job lapsed entirely");
+        assert!(health.drivers[0].en.ends_with("Payslips: used in 0 of the last 3 months"), "{:?}", health.drivers);
     }
 }

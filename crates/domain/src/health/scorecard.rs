@@ -58,6 +58,65 @@ pub enum MeasureType {
     DaysToRenewal,
     /// Share of MRR lost to contraction in the last 90 days (0 when none).
     Contraction,
+    /// Uses per day in the last `recent_days` ÷ the account's own rate over the `baseline_days`
+    /// before (all events, the core features, or one feature).
+    UsageTrend,
+    /// Share of days with any use in the last `recent_days` ÷ the same share in the baseline.
+    ActiveDaysTrend,
+    /// Uses per active end user per day in the last `recent_days` ÷ the same in the baseline.
+    UserActivityTrend,
+}
+
+impl MeasureType {
+    /// Measures that compare the account with its own past: a ratio near 1 means unchanged.
+    pub fn is_trend(self) -> bool {
+        matches!(
+            self,
+            MeasureType::ActiveUserTrend
+                | MeasureType::TicketTrend
+                | MeasureType::UsageTrend
+                | MeasureType::ActiveDaysTrend
+                | MeasureType::UserActivityTrend
+        )
+    }
+
+    /// Measures over the account's own usage history in two windows.
+    pub fn is_activity_trend(self) -> bool {
+        matches!(self, MeasureType::UsageTrend | MeasureType::ActiveDaysTrend | MeasureType::UserActivityTrend)
+    }
+}
+
+/// Which uses a usage measure counts when it names no feature.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityScope {
+    /// Every tracked event except uses of seasonal (annual) features, whose rhythm seasonal
+    /// adherence judges: a season's peak would otherwise make the months after it look like decline.
+    #[default]
+    All,
+    /// The core features: the non-annual ones for cadence adherence and usage trends, the annual
+    /// ones for seasonal adherence.
+    Core,
+}
+
+/// The usage history an activity trend reads: which uses, and the two windows compared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActivityKey {
+    /// `None` for a scope; else a feature key.
+    pub feature: Option<String>,
+    pub scope: ActivityScope,
+    pub recent_days: u32,
+    pub baseline_days: u32,
+}
+
+/// A measure whose points fall below `below` holds the grade at `grade` or worse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CriticalRule {
+    pub below: f64,
+    pub grade: String,
 }
 
 /// How a measure's value becomes 0–100 points: `thresholds` gives the points of the first
@@ -102,17 +161,56 @@ pub struct MeasureSpec {
     pub key: String,
     #[serde(rename = "type")]
     pub kind: MeasureType,
-    /// The feature of cadence and seasonal adherence.
+    /// The feature of cadence and seasonal adherence, or of a usage trend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature: Option<String>,
+    /// Instead of one feature: `core` features (cadence and seasonal adherence, usage trends) or
+    /// `all` events (usage trends; the default there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ActivityScope>,
     /// Expected periods looked at by cadence adherence (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub periods: Option<usize>,
-    /// The window of NPS average or the lifetime of a CSM pulse, in days.
+    /// The window of NPS average, the age after which an NPS answer or a CSM pulse no longer
+    /// counts, in days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<i64>,
+    /// Usage trends: the recent window (default 30 days) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent_days: Option<u32>,
+    /// … compared with the account's own rate over this many days before it (default 90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_days: Option<u32>,
+    /// Usage trends: fewer uses (active days for `active_days_trend`) than this in the baseline
+    /// gives no signal rather than a false alarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_baseline: Option<f64>,
     pub weight: f64,
     pub points: PointsMapping,
+    /// A weakest link: below this many points the grade is held at a worse one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical: Option<CriticalRule>,
+}
+
+pub const DEFAULT_RECENT_DAYS: u32 = 30;
+pub const DEFAULT_BASELINE_DAYS: u32 = 90;
+pub const DEFAULT_NPS_MAX_AGE_DAYS: i64 = 180;
+
+impl MeasureSpec {
+    /// The usage history an activity trend reads; `None` for other measures.
+    pub fn activity_key(&self) -> Option<ActivityKey> {
+        self.kind.is_activity_trend().then(|| ActivityKey {
+            feature: self.feature.clone(),
+            scope: if self.feature.is_some() { ActivityScope::All } else { self.scope.unwrap_or_default() },
+            recent_days: self.recent_days.unwrap_or(DEFAULT_RECENT_DAYS),
+            baseline_days: self.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS),
+        })
+    }
+
+    /// The least baseline that gives a signal: uses, or active days for `active_days_trend`.
+    pub fn min_baseline(&self) -> f64 {
+        self.min_baseline.unwrap_or(if self.kind == MeasureType::ActiveDaysTrend { 5.0 } else { 20.0 })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -120,6 +218,9 @@ pub struct MeasureSpec {
 pub struct Scorecard {
     pub key: String,
     pub name: String,
+    /// The name on English pages (default: `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applies_to: Option<AccountMatch>,
     #[serde(rename = "measure")]
@@ -195,6 +296,11 @@ impl HealthConfig {
         most.max(3) + 1
     }
 
+    /// Every usage history the scorecards' activity trends read.
+    pub fn activity_keys(&self) -> std::collections::BTreeSet<ActivityKey> {
+        self.scorecards.iter().flat_map(|c| &c.measures).filter_map(MeasureSpec::activity_key).collect()
+    }
+
     /// The grade of a score; `None` for a score below every band.
     pub fn grade_of(&self, score: f64) -> Option<&GradeBand> {
         self.grades.iter().find(|g| score >= g.min)
@@ -246,19 +352,48 @@ impl HealthConfig {
                 if !(m.weight > 0.0 && m.weight.is_finite()) {
                     push(at("weight"), Reason::OutOfRange { min: "0 (exclusive)".into(), max: "∞".into() });
                 }
-                let needs_feature = matches!(m.kind, MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence);
-                match (&m.feature, needs_feature) {
-                    (None, true) => push(at("feature"), Reason::Required),
-                    (Some(f), true) => {
+                let adherence = matches!(m.kind, MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence);
+                let reads_usage = adherence || m.kind.is_activity_trend();
+                match (&m.feature, &m.scope) {
+                    (Some(_), Some(_)) => push(at("scope"), Reason::OnlyWith { field: "feature", value: "absent" }),
+                    (None, None) if adherence => push(at("feature"), Reason::Required),
+                    (None, Some(ActivityScope::All)) if adherence => push(
+                        at("scope"),
+                        Reason::Malformed { detail: "adherence is judged per feature or over the core ones".into() },
+                    ),
+                    (Some(f), None) if reads_usage => {
                         if let Err(reason) = FeatureKey::parse(f) {
                             push(at("feature"), reason);
                         }
                     }
-                    (Some(_), false) => push(
-                        at("feature"),
-                        Reason::OnlyWith { field: "type", value: "cadence_adherence or seasonal_adherence" },
+                    (Some(_), None) | (None, Some(_)) if !reads_usage => push(
+                        at(if m.feature.is_some() { "feature" } else { "scope" }),
+                        Reason::OnlyWith { field: "type", value: "adherence and usage trends" },
                     ),
-                    (None, false) => {}
+                    _ => {}
+                }
+                let windows = [("recent_days", m.recent_days), ("baseline_days", m.baseline_days)];
+                for (field, days) in windows {
+                    if days.is_some() && !m.kind.is_activity_trend() {
+                        push(at(field), Reason::OnlyWith { field: "type", value: "usage trends" });
+                    }
+                    if days.is_some_and(|d| !(7..=365).contains(&d)) {
+                        push(at(field), Reason::OutOfRange { min: "7".into(), max: "365".into() });
+                    }
+                }
+                if m.min_baseline.is_some() && !m.kind.is_activity_trend() {
+                    push(at("min_baseline"), Reason::OnlyWith { field: "type", value: "usage trends" });
+                }
+                if m.min_baseline.is_some_and(|b| !(0.0..=1_000_000.0).contains(&b)) {
+                    push(at("min_baseline"), Reason::OutOfRange { min: "0".into(), max: "1000000".into() });
+                }
+                if let Some(rule) = &m.critical {
+                    if !(0.0..=100.0).contains(&rule.below) {
+                        push(at("critical.below"), Reason::OutOfRange { min: "0".into(), max: "100".into() });
+                    }
+                    if !self.grades.iter().any(|g| g.key == rule.grade) {
+                        push(at("critical.grade"), Reason::UnknownReference);
+                    }
                 }
                 if m.periods.is_some() && m.kind != MeasureType::CadenceAdherence {
                     push(at("periods"), Reason::OnlyWith { field: "type", value: "cadence_adherence" });
@@ -266,11 +401,12 @@ impl HealthConfig {
                 if m.periods.is_some_and(|p| !(1..=36).contains(&p)) {
                     push(at("periods"), Reason::OutOfRange { min: "1".into(), max: "36".into() });
                 }
-                if m.days.is_some() && !matches!(m.kind, MeasureType::NpsAverage | MeasureType::CsmPulse) {
-                    push(at("days"), Reason::OnlyWith { field: "type", value: "nps_average or csm_pulse" });
+                let dated = matches!(m.kind, MeasureType::NpsAverage | MeasureType::NpsLatest | MeasureType::CsmPulse);
+                if m.days.is_some() && !dated {
+                    push(at("days"), Reason::OnlyWith { field: "type", value: "nps_latest, nps_average or csm_pulse" });
                 }
-                if m.days.is_some_and(|d| d < 1) {
-                    push(at("days"), Reason::OutOfRange { min: "1".into(), max: "∞".into() });
+                if m.days.is_some_and(|d| !(1..=3650).contains(&d)) {
+                    push(at("days"), Reason::OutOfRange { min: "1".into(), max: "3650".into() });
                 }
                 let steps = m.points.thresholds.as_ref().or(m.points.piecewise.as_ref());
                 if m.points.thresholds.is_some() == m.points.piecewise.is_some() || steps.is_none_or(|s| s.is_empty()) {
@@ -307,6 +443,11 @@ mod tests {
             days: None,
             weight: 1.0,
             points: PointsMapping { thresholds: Some(vec![(0.0, 0.0)]), piecewise: None },
+            scope: None,
+            recent_days: None,
+            baseline_days: None,
+            min_baseline: None,
+            critical: None,
         }
     }
 
@@ -314,6 +455,7 @@ mod tests {
         Scorecard {
             key: key.into(),
             name: key.into(),
+            name_en: None,
             applies_to,
             measures: vec![measure("seats", MeasureType::SeatActivation)],
         }

@@ -213,6 +213,8 @@ impl Importance {
 pub struct FeatureDefinition {
     pub key: FeatureKey,
     pub name: String,
+    /// The name on English pages and in English explanations (default: `name`).
+    pub name_en: Option<String>,
     pub event: EventMatch,
     /// Properties the event must carry with exactly these values (strings, numbers, booleans).
     pub properties: Map<String, Value>,
@@ -220,7 +222,7 @@ pub struct FeatureDefinition {
     pub importance: Importance,
 }
 
-const FIELDS: &[&str] = &["key", "name", "event", "match", "properties", "cadence", "season", "importance"];
+const FIELDS: &[&str] = &["key", "name", "name_en", "event", "match", "properties", "cadence", "season", "importance"];
 
 impl FeatureDefinition {
     /// Parses a feature from its JSON (or TOML-turned-JSON) form, naming every bad field.
@@ -229,6 +231,7 @@ impl FeatureDefinition {
         let mut f = Fields::new(value, FIELDS)?;
         let key = f.required("key", FeatureKey::parse);
         let name = f.required("name", |raw| optional_text(Some(raw), 200).map(Option::unwrap_or_default));
+        let name_en = f.parsed("name_en", |raw| optional_text(Some(raw), 200)).map(Option::flatten);
         let event = f.required("event", |raw| optional_text(Some(raw), 200).map(Option::unwrap_or_default));
         let match_kind =
             f.parsed("match", |raw| Ok(raw.trim().to_owned())).map(|m| m.unwrap_or_else(|| "exact".into()));
@@ -254,6 +257,7 @@ impl FeatureDefinition {
             Some(FeatureDefinition {
                 key: key?,
                 name: name?,
+                name_en: name_en?,
                 event: event?,
                 properties: properties?,
                 cadence: cadence?,
@@ -311,6 +315,8 @@ pub struct FeatureView {
     pub id: i64,
     pub key: String,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     pub event: String,
     /// `exact` or `prefix`.
     #[serde(rename = "match")]
@@ -331,6 +337,7 @@ impl From<&Feature> for FeatureView {
             id: feature.id,
             key: d.key.to_string(),
             name: d.name.clone(),
+            name_en: d.name_en.clone(),
             event: d.event.pattern().to_owned(),
             match_kind: d.event.kind(),
             properties: d.properties.clone(),

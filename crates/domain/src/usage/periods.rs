@@ -53,7 +53,12 @@ impl SeasonWindow {
                 (if this_year.start > today { this_year } else { self.starting_in(today.year() + 1) }, false)
             }
         };
-        SeasonStatus { this, started, last: self.starting_in(this.start.year() - 1) }
+        SeasonStatus {
+            this,
+            started,
+            last: self.starting_in(this.start.year() - 1),
+            before_last: self.starting_in(this.start.year() - 2),
+        }
     }
 }
 
@@ -63,6 +68,7 @@ pub struct SeasonStatus {
     /// False before this season's first day: its absence of use means nothing yet.
     pub started: bool,
     pub last: Period,
+    pub before_last: Period,
 }
 
 impl Cadence {
@@ -131,6 +137,8 @@ pub struct SeasonUse {
     pub uses_this_season: i64,
     pub last_season: Period,
     pub uses_last_season: i64,
+    /// The season before last: whether a closed season without use broke a habit.
+    pub uses_season_before_last: i64,
 }
 
 /// What an account did with one feature, as of a day.
@@ -138,6 +146,8 @@ pub struct SeasonUse {
 pub struct FeatureUse {
     pub feature: String,
     pub name: String,
+    /// The English name (the name when none was given).
+    pub name_en: String,
     pub cadence: &'static str,
     pub importance: Importance,
     pub last_used: Option<NaiveDate>,
@@ -190,10 +200,12 @@ pub fn feature_use_on(feature: &Feature, calendar: &FeatureCalendar, days: &[(Na
         uses_this_season: uses_in(days, status.this),
         last_season: status.last,
         uses_last_season: uses_in(days, status.last),
+        uses_season_before_last: uses_in(days, status.before_last),
     });
     FeatureUse {
         feature: d.key.to_string(),
         name: d.name.clone(),
+        name_en: d.name_en.clone().unwrap_or_else(|| d.name.clone()),
         cadence: d.cadence.name(),
         importance: d.importance,
         last_used: days.iter().rev().find(|(_, uses)| *uses > 0).map(|(day, _)| *day),

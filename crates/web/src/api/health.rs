@@ -58,6 +58,30 @@ pub async fn replace_config(
     Ok(Json(app.set_health_config(&actor, config).await?))
 }
 
+/// The body of `PUT /api/v1/health/config/weights`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsBody {
+    /// Measure key → its new weight (e.g. the backtest's `suggested.weights`).
+    pub weights: std::collections::BTreeMap<String, f64>,
+}
+
+/// Sets the weights of the named measures in every scorecard (one action for the backtest's
+/// suggested weights) and returns the configuration saved.
+#[utoipa::path(put, path = "/api/v1/health/config/weights", tag = "health", request_body = WeightsBody,
+    responses((status = 200, body = HealthConfig), (status = 422, body = Problem)))]
+pub async fn replace_weights(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<Json<HealthConfig>, ApiError> {
+    let body: WeightsBody = serde_json::from_value(body)
+        .map_err(|e| ApiError::Fields(vec![FieldError::new("/", Reason::Malformed { detail: e.to_string() })]))?;
+    let config = app.apply_weights(&actor, &body.weights).await?;
+    app.recompute_health(None).await?;
+    Ok(Json(config))
+}
+
 /// Scores every paying account as of the first of each month from `from` to `to` with only the
 /// data of that day and compares with churn within `horizon_days` (default 90).
 #[utoipa::path(get, path = "/api/v1/health/backtest", tag = "health",

@@ -2,6 +2,7 @@
 //! with the drivers in plain language; feature use per expected period and season; seats; MRR
 //! history with its movements; subscriptions; contacts; the timeline with a form for notes,
 //! meetings and calls; the CSM pulse, which rescores the account at once; and its open tasks.
+//! A churned account has no grade: a banner says when it churned and why.
 
 use super::chart::{Chart, Dataset};
 use super::{format, Frame};
@@ -14,6 +15,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::account::Account;
 use domain::health::pulse::{PulseInput, PulseReason};
 use domain::i18n::{Lang, Text};
 use domain::timeline::TimelineKind;
@@ -90,6 +92,8 @@ pub struct AccountPage {
     pub owner: String,
     pub sub_owner: String,
     pub stage: String,
+    /// "Churned on … (reason)" for a churned account, which then shows no grade or score.
+    pub churned: Option<String>,
     pub grade: String,
     pub grade_colour: String,
     pub score: String,
@@ -125,6 +129,8 @@ pub struct Labels {
     pub sub_owner: &'static str,
     pub stage: &'static str,
     pub health: &'static str,
+    pub churned: &'static str,
+    pub not_scored: &'static str,
     pub score: &'static str,
     pub trend: &'static str,
     pub score_history: &'static str,
@@ -185,6 +191,8 @@ impl Labels {
             sub_owner: t("副担当", "Sub CSM"),
             stage: t("ステージ", "Stage"),
             health: t("ヘルススコア", "Health"),
+            churned: t("解約済み", "Churned"),
+            not_scored: t("解約済みの顧客にはヘルススコアを付けません。", "Churned accounts have no health score."),
             score: t("スコア", "Score"),
             trend: t("30日の変化", "30-day change"),
             score_history: t("直近90日のスコア", "Score over 90 days"),
@@ -271,6 +279,25 @@ fn kind_name(kind: TimelineKind, lang: Lang) -> &'static str {
     }
 }
 
+/// 「2025/06/01 に解約（price：予算削減）」 / "Churned on Jun 1, 2025 (price: budget cut)": the
+/// day the MRR fell to zero, and the churn reason with its note when the account has them.
+fn churn_banner(account: &Account, lang: Lang) -> Option<String> {
+    let day = format::date(Some(account.figures.churned_on?), lang);
+    let reason = account.input.churn_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let note = account.input.churn_note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let separator = Text::new("：", ": ").pick(lang);
+    let why = match (reason, note) {
+        (Some(reason), Some(note)) => Some(format!("{reason}{separator}{note}")),
+        (one, other) => one.or(other).map(str::to_owned),
+    };
+    Some(match (lang, why) {
+        (Lang::Ja, Some(why)) => format!("{day} に解約（{why}）"),
+        (Lang::Ja, None) => format!("{day} に解約"),
+        (Lang::En, Some(why)) => format!("Churned on {day} ({why})"),
+        (Lang::En, None) => format!("Churned on {day}"),
+    })
+}
+
 /// Field errors as sentences naming the field in the reader's language.
 fn messages(errors: &[FieldError], label: impl Fn(&str) -> &'static str, lang: Lang) -> Vec<String> {
     errors.iter().map(|e| format!("{}: {}", label(&e.field), e.reason.message(lang))).collect()
@@ -286,7 +313,12 @@ async fn render(
     let lang = frame.lang;
     let t = Labels::new(lang);
     let account = app.store().get_account(id).await?;
-    let health = app.account_health(id, None).await?;
+    let churned = churn_banner(&account, lang);
+    // A churned account is not scored: no grade, score, drivers or measures.
+    let health = match churned {
+        Some(_) => None,
+        None => Some(app.account_health(id, None).await?),
+    };
     let history = app.health_history(id, HISTORY_DAYS).await?;
     let today = app.today();
     let features = app.feature_status(id, today, FEATURE_PERIODS).await?;
@@ -299,7 +331,7 @@ async fn render(
         user.and_then(|u| users.iter().find(|s| s.id == u)).map_or("—".into(), |s| s.input.name.clone())
     };
     let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
-    let (grade, grade_colour) = format::grade(&config, Some(&health.grade), lang);
+    let (grade, grade_colour) = format::grade(&config, health.as_ref().map(|h| h.grade.as_str()), lang);
     let (trend_30d, trend_class) = format::change(history.trend.delta_30d);
     let sparkline = Chart::line(
         "score-history",
@@ -445,16 +477,17 @@ async fn render(
         owner: staff_name(account.input.owner_id),
         sub_owner: staff_name(account.input.sub_owner_id),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
+        churned,
         grade,
         grade_colour,
-        score: format::score(health.score),
+        score: format::score(health.as_ref().and_then(|h| h.score)),
         trend_30d,
         trend_class,
         sparkline,
-        drivers: health.drivers.iter().map(|d| pick(&d.ja, &d.en)).collect(),
+        drivers: health.iter().flat_map(|h| &h.drivers).map(|d| pick(&d.ja, &d.en)).collect(),
         measures: health
-            .measures
             .iter()
+            .flat_map(|h| &h.measures)
             .map(|m| Measure {
                 explanation: pick(&m.explanation.ja, &m.explanation.en),
                 points: m.points.map_or("—".into(), |p| format!("{p:.0}")),

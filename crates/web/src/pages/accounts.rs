@@ -211,7 +211,7 @@ fn owner_names(account: &Account, names: &HashMap<UserId, String>) -> String {
 }
 
 fn row(account: &Account, names: &HashMap<UserId, String>, config: &HealthConfig, app: &AppState, lang: Lang) -> Row {
-    let (grade, grade_colour) = format::grade(config, account.health.grade.as_deref(), lang);
+    let (grade, grade_colour) = format::account_grade(config, account, lang);
     let (trend, trend_class) = format::change(account.health.delta_30d);
     Row {
         id: account.id.0,

@@ -1,5 +1,6 @@
 //! Money and dates as a reader in Japan or elsewhere expects them.
 
+use domain::account::Account;
 use domain::health::HealthConfig;
 use domain::i18n::{Lang, Text};
 use domain::metrics::MovementKind;
@@ -60,6 +61,16 @@ pub fn stage(key: &str, lang: Lang) -> String {
         "at_risk" => t("リスク", "At risk"),
         "churned" => t("解約", "Churned"),
         other => other.to_owned(),
+    }
+}
+
+/// An account's grade as lists show it: "Churned" for a churned account (it has none), else
+/// its current grade (see `grade`).
+pub fn account_grade(config: &HealthConfig, account: &Account, lang: Lang) -> (String, String) {
+    if account.figures.is_churned() {
+        (Text::new("解約済み", "Churned").pick(lang).to_owned(), "#999999".to_owned())
+    } else {
+        grade(config, account.health.grade.as_deref(), lang)
     }
 }
 

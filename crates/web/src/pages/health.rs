@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use domain::access::Access;
-use domain::health::{HealthConfig, MeasureSpec, MeasureType, PointsMapping, Scorecard};
+use domain::health::{ActivityScope, HealthConfig, MeasureSpec, MeasureType, PointsMapping, Scorecard};
 use domain::i18n::{Lang, Text};
 use domain::FieldError;
 
@@ -38,7 +38,33 @@ pub struct OutcomeRow {
     pub rate: String,
 }
 
+/// One measure's own showing in the backtest.
+pub struct MeasureOutcome {
+    pub key: String,
+    pub auc: String,
+    pub coverage: String,
+    pub low: String,
+    pub high: String,
+}
+
+/// A measure's weight now and the one fitted from the history.
+pub struct WeightRow {
+    pub key: String,
+    pub current: String,
+    pub suggested: u32,
+    pub coefficient: String,
+}
+
+pub struct Suggested {
+    pub cross_validated_auc: String,
+    pub observations: usize,
+    pub rows: Vec<WeightRow>,
+}
+
 pub struct Backtest {
+    pub measures: Vec<MeasureOutcome>,
+    /// `None` with too few churners to fit.
+    pub suggested: Option<Suggested>,
     pub auc: String,
     pub observations: usize,
     pub churn_rate: String,
@@ -127,6 +153,19 @@ pub struct Labels {
     pub editor_note: &'static str,
     pub save: &'static str,
     pub not_saved: &'static str,
+    pub by_measure: &'static str,
+    pub by_measure_note: &'static str,
+    pub coverage: &'static str,
+    pub low_band: &'static str,
+    pub high_band: &'static str,
+    pub suggested: &'static str,
+    pub suggested_note: &'static str,
+    pub cross_validated_auc: &'static str,
+    pub current_weight: &'static str,
+    pub suggested_weight: &'static str,
+    pub coefficient: &'static str,
+    pub apply_weights: &'static str,
+    pub too_few_churners: &'static str,
 }
 
 impl Labels {
@@ -180,6 +219,28 @@ impl Labels {
                 "設定に誤りがあるため保存していません。",
                 "The configuration has errors; nothing was saved.",
             ),
+            by_measure: t("指標ごとの予測力", "How well each measure predicts churn"),
+            by_measure_note: t(
+                "各指標だけで解約を判別した AUC、データのあった割合、50点未満と50点以上の解約率（件数）。",
+                "Each measure's own AUC, the share of observations it had data for, and churn below 50 points and at 50 or more (observations).",
+            ),
+            coverage: t("データのある割合", "Coverage"),
+            low_band: t("50点未満の解約率", "Churn below 50 points"),
+            high_band: t("50点以上の解約率", "Churn at 50 or more"),
+            suggested: t("推奨ウェイト", "Suggested weights"),
+            suggested_note: t(
+                "この履歴に正則化ロジスティック回帰を当てはめた重みです。交差検証 AUC は、当てはめに使わなかった顧客をこの重みで採点した結果です。",
+                "Weights from a regularised logistic regression on this history. The cross-validated AUC scores accounts left out of each fit with these weights.",
+            ),
+            cross_validated_auc: t("交差検証 AUC", "Cross-validated AUC"),
+            current_weight: t("現在の重み", "Current weight"),
+            suggested_weight: t("推奨の重み", "Suggested weight"),
+            coefficient: t("係数（100点あたりの対数オッズ）", "Coefficient (log-odds per 100 points)"),
+            apply_weights: t("推奨ウェイトを適用", "Apply the suggested weights"),
+            too_few_churners: t(
+                "解約の履歴が少ないため、推奨ウェイトはまだ計算できません。",
+                "Too few churners in this history to suggest weights yet.",
+            ),
         }
     }
 }
@@ -199,6 +260,9 @@ fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
         MeasureType::CsmPulse => t("CSM の所感", "CSM pulse"),
         MeasureType::DaysToRenewal => t("更新までの日数", "Days to renewal"),
         MeasureType::Contraction => t("縮小", "Contraction"),
+        MeasureType::UsageTrend => t("利用量の推移（自社の過去比）", "Usage against its own baseline"),
+        MeasureType::ActiveDaysTrend => t("利用日数の推移（自社の過去比）", "Active days against its own baseline"),
+        MeasureType::UserActivityTrend => t("1人あたり利用の推移", "Use per active user against its baseline"),
     }
 }
 
@@ -242,6 +306,24 @@ fn parameters(measure: &MeasureSpec, lang: Lang) -> String {
     if let Some(days) = measure.days {
         parts.push(format!("{}: {days}", t("日数", "days")));
     }
+    match measure.scope {
+        Some(ActivityScope::Core) => parts.push(t("対象: 主要機能", "scope: core features").to_owned()),
+        Some(ActivityScope::All) => parts.push(t("対象: すべてのイベント", "scope: all events").to_owned()),
+        None => {}
+    }
+    if let Some(key) = measure.activity_key() {
+        parts.push(format!(
+            "{} {} {} {} {}",
+            t("直近", "last"),
+            key.recent_days,
+            t("日 対 その前の", "days against the"),
+            key.baseline_days,
+            t("日", "days before")
+        ));
+    }
+    if let Some(rule) = &measure.critical {
+        parts.push(format!("{} {} → {}", t("重要: 点数が", "critical: below"), number(rule.below), rule.grade));
+    }
     parts.join(", ")
 }
 
@@ -272,7 +354,10 @@ fn scorecards(config: &HealthConfig, lang: Lang) -> Vec<ScorecardView> {
             let total: f64 = card.measures.iter().map(|m| m.weight).sum();
             ScorecardView {
                 key: card.key.clone(),
-                name: card.name.clone(),
+                name: match lang {
+                    Lang::En => card.name_en.clone().unwrap_or_else(|| card.name.clone()),
+                    Lang::Ja => card.name.clone(),
+                },
                 applies_to: applies_to(card, lang),
                 measures: card
                     .measures
@@ -406,7 +491,47 @@ async fn build(
                     rates(&by_grade, report.by_grade.iter().map(|o| o.churn_rate.map(|r| r * 100.0)).collect());
                 let (band_labels, band_rates) =
                     rates(&calibration, report.calibration.iter().map(|b| b.churn_rate.map(|r| r * 100.0)).collect());
+                let band = |b: &domain::health::backtest::BandOutcome| {
+                    format!("{} ({})", format::percent(b.churn_rate), b.accounts)
+                };
+                let measures = report
+                    .measures
+                    .iter()
+                    .map(|m| MeasureOutcome {
+                        key: m.key.clone(),
+                        auc: m.auc.map_or("—".into(), |a| format!("{a:.3}")),
+                        coverage: format::percent(m.coverage),
+                        low: band(&m.low),
+                        high: band(&m.high),
+                    })
+                    .collect();
+                let current = |key: &str| {
+                    let weights: Vec<String> = config
+                        .scorecards
+                        .iter()
+                        .flat_map(|c| &c.measures)
+                        .filter(|m| m.key == key)
+                        .map(|m| number(m.weight))
+                        .collect();
+                    weights.join(" / ")
+                };
+                let suggested = report.suggested.as_ref().map(|s| Suggested {
+                    cross_validated_auc: s.cross_validated_auc.map_or("—".into(), |a| format!("{a:.3}")),
+                    observations: s.observations,
+                    rows: s
+                        .weights
+                        .iter()
+                        .map(|w| WeightRow {
+                            key: w.key.clone(),
+                            current: current(&w.key),
+                            suggested: w.weight,
+                            coefficient: format!("{:+.3}", w.coefficient),
+                        })
+                        .collect(),
+                });
                 backtest = Some(Backtest {
+                    measures,
+                    suggested,
                     auc: report.auc.map_or("—".into(), |a| format!("{a:.3}")),
                     observations: report.observations,
                     churn_rate: format::percent(report.churn_rate),
@@ -439,9 +564,18 @@ async fn build(
         None if frame.may(Access::Manage) => Some(Editor { text: health_toml(&config)?, errors: Vec::new() }),
         None => None,
     };
-    let notice = (params.text("done").as_deref() == Some("config")).then(|| {
-        frame.pick("ヘルス設定を保存し、スコアを再計算しました。", "Health configuration saved and scores recomputed.")
-    });
+    let notice =
+        match params.text("done").as_deref() {
+            Some("config") => Some(frame.pick(
+                "ヘルス設定を保存し、スコアを再計算しました。",
+                "Health configuration saved and scores recomputed.",
+            )),
+            Some("weights") => Some(frame.pick(
+                "推奨ウェイトを適用し、スコアを再計算しました。",
+                "Suggested weights applied and scores recomputed.",
+            )),
+            _ => None,
+        };
     Ok(HealthPage {
         frame: frame.at("health"),
         notice,
@@ -492,5 +626,42 @@ pub async fn save_config(
             let page = build(&app, frame, &mut params, Some(Editor { text, errors })).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "health")?).into_response())
         }
+    }
+}
+
+/// Applies the suggested weights the manager saw (`weight.<measure key>` fields), rescores every
+/// account, and returns to the page.
+pub async fn apply_weights(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    mut params: QueryParams,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let mut weights = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, value) in &fields.0 {
+        let Some(key) = name.strip_prefix("weight.") else { continue };
+        match value.trim().parse::<f64>() {
+            Ok(weight) => {
+                weights.insert(key.to_owned(), weight);
+            }
+            Err(_) => errors.push(FieldError::new(format!("weights.{key}"), domain::Reason::InvalidDecimal)),
+        }
+    }
+    let applied =
+        if errors.is_empty() { app.apply_weights(&actor, &weights).await } else { Err(AppError::Invalid(errors)) };
+    match applied {
+        Ok(_) => {
+            app.recompute_health(None).await?;
+            Ok(Redirect::to("/health?done=weights").into_response())
+        }
+        Err(AppError::Invalid(fields)) => {
+            let lang = frame.lang;
+            let mut page = build(&app, frame, &mut params, None).await?;
+            page.backtest_errors = field_messages(&fields, lang, |field| field.to_owned());
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "health")?).into_response())
+        }
+        Err(other) => Err(other.into()),
     }
 }

@@ -173,7 +173,7 @@ fn waterfall(reports: &[PeriodReport], lang: Lang, app: &AppState) -> (Chart, Ve
 }
 
 fn line(account: &Account, config: &HealthConfig, cells: Vec<String>, lang: Lang) -> AccountLine {
-    let (grade, grade_colour) = format::grade(config, account.health.grade.as_deref(), lang);
+    let (grade, grade_colour) = format::account_grade(config, account, lang);
     AccountLine { id: account.id.0, name: account.input.name.clone(), cells, grade, grade_colour }
 }
 

@@ -357,7 +357,7 @@ async fn editor(
                     .items
                     .iter()
                     .map(|m| {
-                        let (grade, grade_colour) = format::grade(&config, m.account.health.grade.as_deref(), lang);
+                        let (grade, grade_colour) = format::account_grade(&config, &m.account, lang);
                         MemberRow {
                             id: m.account.id.0,
                             name: m.account.input.name.clone(),
