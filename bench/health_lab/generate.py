@@ -92,21 +92,21 @@ PRODUCT_DOMAIN = "hoshibooks.example"
 # ----------------------------------------------------------------------------------------
 
 FEATURES = [
-    {"key": "monthly_close", "name": "月次締め (Monthly close)", "event": "Month Closed",
+    {"key": "monthly_close", "name": "月次締め", "name_en": "Monthly close", "event": "Month Closed",
      "cadence": "monthly", "importance": "core"},
-    {"key": "expense_approvals", "name": "経費精算の承認 (Expense approvals)",
+    {"key": "expense_approvals", "name": "経費精算の承認", "name_en": "Expense approvals",
      "event": "Expense Report Approved", "cadence": "weekly", "importance": "core"},
-    {"key": "tax_return", "name": "法人税申告 (Annual tax return)", "event": "Tax Return Filed",
+    {"key": "tax_return", "name": "法人税申告", "name_en": "Annual tax return", "event": "Tax Return Filed",
      "properties": {"form": "final_return"}, "cadence": "annual", "season": "02-01..03-31",
      "importance": "core"},
-    {"key": "expense_submissions", "name": "経費申請 (Expense submissions)",
+    {"key": "expense_submissions", "name": "経費申請", "name_en": "Expense submissions",
      "event": "Expense Report Submitted", "cadence": "weekly", "importance": "supporting"},
-    {"key": "invoicing", "name": "請求書の送付 (Invoices sent)", "event": "Invoice Sent",
+    {"key": "invoicing", "name": "請求書の送付", "name_en": "Invoices sent", "event": "Invoice Sent",
      "cadence": "monthly", "importance": "supporting"},
-    {"key": "bank_reconciliation", "name": "銀行明細の消込 (Bank reconciliation)",
+    {"key": "bank_reconciliation", "name": "銀行明細の消込", "name_en": "Bank reconciliation",
      "event": "Reconciliation ", "match": "prefix", "cadence": "weekly",
      "importance": "supporting"},
-    {"key": "board_pack", "name": "取締役会資料 (Quarterly board pack)", "event": "Report Exported",
+    {"key": "board_pack", "name": "取締役会資料", "name_en": "Quarterly board pack", "event": "Report Exported",
      "properties": {"report": "board_pack"}, "cadence": "quarterly", "importance": "supporting"},
 ]
 
@@ -1260,7 +1260,7 @@ def write_features(path: str) -> int:
              "# Apply with: kizuna features apply features.toml", ""]
     for feature in FEATURES:
         lines.append("[[feature]]")
-        for key in ("key", "name", "event", "match", "properties", "cadence", "season", "importance"):
+        for key in ("key", "name", "name_en", "event", "match", "properties", "cadence", "season", "importance"):
             if key in feature:
                 lines.append(f"{key} = {toml_value(feature[key])}")
         lines.append("")

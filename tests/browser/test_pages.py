@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -211,7 +212,13 @@ class Pages(unittest.TestCase):
         task = WebDriverWait(self.driver, 20, poll_frequency=1).until(risk_task)
         self.loaded("tasks with the at-risk task")
         self.assertIn("ヘルスグレードがリスクに低下", task.text, "the playbook's task title")
-        self.assertIn("グレードが 任意 から at_risk に変化", task.text, "the task says which trigger created it")
+        why = task.find_element(By.CSS_SELECTOR, "[id$='-why']")
+        self.assertIn("きっかけ: ヘルスグレードが「リスク」になりました", why.text, "the trigger, in words")
+        self.assertIn("から「リスク」に変わりました", why.text, "the grade change, with grade names")
+        for raw in ("{", "at_risk", "trigger", "(プレイブック"):
+            self.assertNotIn(raw, why.text, "no raw reason data")
+        playbook = why.find_element(By.CSS_SELECTOR, "a[href^='/playbooks/']")
+        self.assertIn("リスク顧客へのフォロー", playbook.text, "the playbook's name, linked")
         owner = self.api(f"/api/v1/users/{dropped['owner_id']}")["name"]
         self.assertIn(owner, task.text, "the task is the account owner's")
 
@@ -239,6 +246,55 @@ class Pages(unittest.TestCase):
                 self.open(f"{path}{separator}lang={lang}")
                 self.assertEqual(self.driver.find_element(By.TAG_NAME, "html").get_attribute("lang"), lang, path)
                 self.assertTrue(self.driver.find_element(By.TAG_NAME, "h1").text.strip(), path)
+
+    def test_09_health_shows_what_each_measure_predicts_in_both_languages_and_on_a_phone(self):
+        for lang, heading in (("ja", "指標ごとの予測力"), ("en", "How well each measure predicts churn")):
+            for width in (1440, 390):
+                self.driver.set_window_size(width, 1000)
+                self.open(f"/health?lang={lang}&width={width}")
+                measures = self.driver.find_element(By.ID, "backtest-measures")
+                self.assertIn(heading, measures.text)
+                rows = measures.find_elements(By.CSS_SELECTOR, "tbody tr[data-measure]")
+                self.assertIn("usage_trend", [r.get_attribute("data-measure") for r in rows])
+                self.assertTrue(self.driver.find_elements(By.ID, "suggested-weights"))
+                overflow = self.driver.execute_script(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                self.assertLessEqual(overflow, 0, f"/health scrolls sideways at {width} px in {lang}")
+        self.driver.set_window_size(1400, 1000)
+
+    def test_10_a_churned_account_says_when_and_has_no_grade(self):
+        accounts = self.api("/api/v1/accounts?limit=500")["items"]
+        churned = [a for a in accounts if a.get("churned_on")]
+        self.assertTrue(churned, "the demo has customers who left")
+        account = churned[0]
+        for lang, banner in (("ja", "に解約"), ("en", "Churned on")):
+            self.open(f"/accounts/{account['id']}?lang={lang}")
+            self.assertIn(banner, self.driver.find_element(By.TAG_NAME, "main").text)
+        live = self.api(f"/api/v1/accounts/{account['id']}/health")
+        self.assertEqual((live["grade"], live["score"]), ("churned", None))
+
+    def test_11_the_task_form_finds_an_account_by_its_reading_and_takes_its_code(self):
+        self.open("/tasks?lang=ja")
+        field = self.driver.find_element(By.ID, "new-task-account")
+        field.send_keys("もみじ")
+        WebDriverWait(self.driver, 10).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#new-task-account-list li[role=option][id]")
+        )
+        options = self.driver.find_elements(By.CSS_SELECTOR, "#new-task-account-list li[role=option][id]")
+        self.assertTrue(all("紅葉" in o.text for o in options), [o.text for o in options])
+        self.loaded("tasks account picker")
+        field.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+        code = field.get_attribute("value")
+        self.assertRegex(code, r"^ACC-\d{6}$", "the picked account's code fills the field")
+        self.assertIn("紅葉", self.text("new-task-account-chosen"))
+        self.driver.find_element(By.ID, "new-task-title").send_keys("紅葉の担当者に電話")
+        self.driver.find_element(By.ID, "new-task-submit").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "task-notice")))
+        self.loaded("tasks after creating one with the picker")
+        account = self.api(f"/api/v1/accounts?q={code}")["items"][0]
+        tasks = self.api(f"/api/v1/tasks?account={account['id']}")["items"]
+        self.assertIn("紅葉の担当者に電話", [t["title"] for t in tasks])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-use domain::i18n::Lang;
+use domain::i18n::{Bilingual, Lang};
 use domain::interchange::table::Report;
 use domain::interchange::RowError;
 use domain::segments::SegmentError;
@@ -32,6 +32,12 @@ pub enum AppError {
     /// Too much is waiting to be stored; the caller should retry shortly.
     #[error("busy: too many requests are waiting to be stored")]
     Busy,
+    /// An email cannot be sent because no SMTP server is configured; it was left as it was.
+    #[error("no SMTP server is configured")]
+    MailNotConfigured,
+    /// An email was tried and not sent (it is now marked failed): why, in both languages.
+    #[error("email not sent: {}", .0.en)]
+    Undelivered(Bilingual),
     /// A fault of ours, not the user's.
     #[error("internal error: {0}")]
     Internal(String),

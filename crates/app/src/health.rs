@@ -8,7 +8,7 @@ use domain::account::Account;
 use domain::health::activity::{activity_window, subtract_daily, sum_daily, ActivityWindow};
 use domain::health::backtest::{report, BacktestReport, Observation};
 use domain::health::{
-    score, AccountSignals, AccountTraits, ActivityKey, ActivityScope, HealthConfig, HealthScore, MeasureType,
+    score, AccountSignals, AccountTraits, ActivityKey, ActivityScope, HealthConfig, HealthScore, MeasureType, Sentence,
     TicketSignal,
 };
 use domain::interchange::RowError;
@@ -20,6 +20,9 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use store::AccountQuery;
+
+/// The grade an account's score reports once it has churned (stored as no grade at all).
+pub const CHURNED_GRADE: &str = "churned";
 
 /// The largest weight a measure is given by `apply_weights`.
 pub const MAX_WEIGHT: f64 = 10_000.0;
@@ -385,14 +388,9 @@ impl Portfolio {
 
     /// Days on which the account's MRR fell to zero (churn).
     fn churn_days(&self, account: AccountId) -> Vec<NaiveDate> {
-        let Some(periods) = self.periods.get(&account) else { return Vec::new() };
-        let mrr_on = |day: NaiveDate| periods.iter().map(|p| p.mrr_on(day)).sum::<Money>().0;
-        let mut ends: Vec<NaiveDate> = periods.iter().filter_map(|p| p.end_date).collect();
-        ends.sort();
-        ends.dedup();
-        ends.into_iter()
-            .filter(|end| mrr_on(*end).is_zero() && end.pred_opt().is_some_and(|before| !mrr_on(before).is_zero()))
-            .collect()
+        let periods: Vec<&SubscriptionTerms> =
+            self.periods.get(&account).map(|p| p.iter().collect()).unwrap_or_default();
+        domain::subscription::churn_days(&periods)
     }
 }
 
@@ -416,7 +414,25 @@ pub fn score_with(
     let card = config
         .scorecard_for(&traits(account))
         .ok_or_else(|| AppError::Internal("the health configuration has no default scorecard".into()))?;
+    if let Some(day) = portfolio.figures(account.id, calendars.as_of).churned_on {
+        return Ok(churned(card, calendars.as_of, day));
+    }
     Ok(score(config, card, &portfolio.signals(account, calendars)))
+}
+
+/// A churned account has no score and no grade: nothing is at risk any more.
+fn churned(card: &domain::health::Scorecard, as_of: NaiveDate, day: NaiveDate) -> HealthScore {
+    HealthScore {
+        scorecard: card.key.clone(),
+        as_of,
+        score: None,
+        grade: CHURNED_GRADE.into(),
+        capped_by: None,
+        measures_available: 0,
+        measures_total: card.measures.len(),
+        measures: Vec::new(),
+        drivers: vec![Sentence { ja: format!("{day} に解約"), en: format!("Churned on {day}") }],
+    }
 }
 
 impl App {

@@ -4,7 +4,8 @@ use crate::{App, AppError};
 use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::interchange::table::Columns;
 use domain::interchange::{
-    accounts, contacts, decode, nps, spend, subscriptions, tickets, Encoding, FileErrors, RowError, Table,
+    accounts, contacts, decode, encode, nps, spend, subscriptions, tickets, Encoding, ExportEncoding, FileErrors,
+    RowError, Table,
 };
 use domain::subscription::{overlapping_periods, SubscriptionTerms};
 use domain::{AccountId, ExternalId, Reason};
@@ -152,8 +153,15 @@ impl App {
         Ok(outcome)
     }
 
-    /// Writes a CSV file in the same format the import reads.
-    pub async fn export_csv(&self, kind: ImportKind) -> Result<String, AppError> {
+    /// Writes a CSV file in the same format the import reads, in `encoding` (UTF-8 with a BOM
+    /// unless asked otherwise, so Excel opens it as it is). The HTTP export and `kizuna export`
+    /// both come here. A character Shift_JIS cannot hold refuses the export, naming it.
+    pub async fn export_csv(&self, kind: ImportKind, encoding: ExportEncoding) -> Result<Vec<u8>, AppError> {
+        let text = self.export_csv_text(kind).await?;
+        encode(&text, encoding).map_err(|reason| AppError::invalid("encoding", reason))
+    }
+
+    async fn export_csv_text(&self, kind: ImportKind) -> Result<String, AppError> {
         let written = match kind {
             ImportKind::Accounts => accounts::write(&self.store.export_accounts().await?),
             ImportKind::Contacts => contacts::write(&self.store.export_contacts().await?),
@@ -165,7 +173,7 @@ impl App {
                     .into_iter()
                     .map(|(month, amount)| spend::SpendRecord { line: 0, month, amount })
                     .collect();
-                spend::write(&records)
+                spend::write(&records, &self.settings().currency)
             }
             ImportKind::Nps => nps::write(&self.store.export_nps().await?),
             ImportKind::Tickets => tickets::write(&self.store.export_tickets().await?),

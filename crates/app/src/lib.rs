@@ -1,6 +1,7 @@
 //! Use cases: what Kizuna does, on top of the domain and the store. The web layer and the CLI
 //! both call these, so a rule enforced here holds for every way in.
 
+pub mod account_search;
 mod audit;
 pub mod auth;
 mod backfill;

@@ -9,8 +9,12 @@ use domain::account::Account;
 use domain::i18n::Bilingual;
 use domain::interchange::RowError;
 use domain::net::OutboundPolicy;
+use domain::playbooks::mail::{EmailDraft, MailFailure, Outcome};
 use domain::playbooks::template::render;
-use domain::playbooks::{grade_change_matches, yearly_occurrence, Action, Assignee, PlaybookDefinition, Trigger};
+use domain::playbooks::{
+    grade_change_matches, priority_for_grade, yearly_occurrence, Action, Assignee, PlaybookDefinition, Trigger,
+    PRIORITY_FROM_GRADE,
+};
 use domain::tasks::{TaskInput, TaskPriority, TaskReason};
 use domain::timeline::{TimelineEntryInput, TimelineKind};
 use domain::{AccountId, Reason};
@@ -262,6 +266,16 @@ fn trigger_matches(trigger: &Trigger, event: &EventKind, today: NaiveDate) -> Op
     }
 }
 
+/// A task a playbook step makes, its due day and priority already decided.
+struct PlaybookTask {
+    title: String,
+    kind: String,
+    priority: String,
+    due_on: Option<NaiveDate>,
+    assignee: Assignee,
+    user_id: Option<i64>,
+}
+
 impl App {
     pub fn configure_mail(&self, settings: Option<MailSettings>) {
         *self.delivery.mail.write().unwrap_or_else(|p| p.into_inner()) = settings;
@@ -465,6 +479,9 @@ impl App {
         for step in claimed {
             let (outcome, failed) = match self.run_step(&step).await {
                 Ok(outcome) => (outcome, false),
+                Err(AppError::Undelivered(reason)) => {
+                    (Bilingual::new(format!("失敗: {}", reason.ja), format!("failed: {}", reason.en)), true)
+                }
                 Err(error) => (Bilingual::new(format!("失敗: {error}"), format!("failed: {error}")), true),
             };
             let outcome =
@@ -486,20 +503,25 @@ impl App {
         let values = self.template_values(&account, &playbook, &reason).await?;
         let system = Actor::System("playbook");
         match action {
-            Action::CreateTask { title, kind, priority, due_in_days, assignee, user_id } => {
-                self.playbook_task(
-                    step,
-                    &account,
-                    &playbook,
-                    &reason,
-                    render(&title, &values),
-                    kind,
-                    priority,
-                    due_in_days,
-                    assignee,
-                    user_id,
-                )
-                .await
+            Action::CreateTask { title, kind, priority, due_in_days, due_before_renewal_days, assignee, user_id } => {
+                let today = self.today();
+                let renewal = reason
+                    .pointer("/data/renewal_date")
+                    .and_then(Value::as_str)
+                    .and_then(|d| d.parse::<NaiveDate>().ok());
+                let due_on = match (due_before_renewal_days, renewal) {
+                    (Some(before), Some(renewal)) => {
+                        Some(renewal.checked_sub_days(Days::new(u64::from(before))).map_or(today, |due| due.max(today)))
+                    }
+                    _ => today.checked_add_days(Days::new(u64::from(due_in_days))),
+                };
+                let priority = if priority == PRIORITY_FROM_GRADE {
+                    priority_for_grade(account.health.grade.as_deref()).to_owned()
+                } else {
+                    priority
+                };
+                let task = PlaybookTask { title: render(&title, &values), kind, priority, due_on, assignee, user_id };
+                self.playbook_task(step, &account, &playbook, &reason, task).await
             }
             Action::SendEmail { to_role, subject, body } => {
                 let recipients: Vec<String> = self
@@ -529,11 +551,18 @@ impl App {
                     )
                     .await?;
                 if playbook.definition.send_email_directly {
-                    self.deliver_email(&email, None).await?;
-                    Ok(Bilingual::new(
-                        format!("メール {} を {} に送信", email.id, recipients.join(", ")),
-                        format!("email {} sent to {}", email.id, recipients.join(", ")),
-                    ))
+                    match self.deliver_email(&email, None).await {
+                        Ok(()) => Ok(Bilingual::new(
+                            format!("メール {} を {} に送信", email.id, recipients.join(", ")),
+                            format!("email {} sent to {}", email.id, recipients.join(", ")),
+                        )),
+                        // Nothing is lost: the email waits in the outbox until SMTP is set up.
+                        Err(AppError::MailNotConfigured) => Ok(Bilingual::new(
+                            format!("SMTP サーバーが未設定のため、メール {} は承認待ちで残っています", email.id),
+                            format!("no SMTP server is configured: email {} waits in the outbox", email.id),
+                        )),
+                        Err(error) => Err(error),
+                    }
                 } else {
                     Ok(Bilingual::new(
                         format!("メール {} は承認待ち", email.id),
@@ -600,7 +629,14 @@ impl App {
                     .await?;
                 Ok(Bilingual::new(format!("タイムラインに記録 {}", entry.id), format!("timeline entry {}", entry.id)))
             }
-            Action::ChangeStage { stage } => {
+            Action::ChangeStage { stage, only_from } => {
+                let current = account.input.stage.clone().unwrap_or_default();
+                if !only_from.is_empty() && !only_from.contains(&current) {
+                    return Ok(Bilingual::new(
+                        format!("ステージ {current} のため変更しません"),
+                        format!("stage left as {current}"),
+                    ));
+                }
                 let mut input = account.input.clone();
                 let before = input.stage.replace(stage.clone());
                 if before.as_deref() == Some(stage.as_str()) {
@@ -623,20 +659,15 @@ impl App {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn playbook_task(
         &self,
         step: &ClaimedStep,
         account: &Account,
         playbook: &PlaybookView,
         reason: &Value,
-        title: String,
-        kind: String,
-        priority: String,
-        due_in_days: u32,
-        assignee: Assignee,
-        user_id: Option<i64>,
+        task: PlaybookTask,
     ) -> Result<Bilingual, AppError> {
+        let PlaybookTask { title, kind, priority, due_on, assignee, user_id } = task;
         let owner_team = match account.input.owner_id {
             Some(owner) => self.store.get_user(owner).await?.input.team_id,
             None => None,
@@ -653,7 +684,7 @@ impl App {
             title,
             kind,
             priority: TaskPriority::parse(&priority).map_err(|r| AppError::invalid("priority", r))?,
-            due_on: self.today().checked_add_days(Days::new(u64::from(due_in_days))),
+            due_on,
             assignee_id,
             team_id,
             reason: TaskReason {
@@ -696,54 +727,80 @@ impl App {
         ]))
     }
 
-    /// Sends one outbox email through SMTP and records the result.
-    async fn deliver_email(&self, email: &OutboxEmail, decided_by: Option<i64>) -> Result<(), AppError> {
+    /// Whether playbook emails can be sent: an SMTP server is configured.
+    pub fn mail_configured(&self) -> bool {
+        self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Sends one pending outbox email through SMTP and records the result on the email and on
+    /// its account's timeline. Without an SMTP server nothing is tried and the email stays
+    /// pending (`MailNotConfigured`); a failure marks it failed, with the reason in both
+    /// languages (`Undelivered`), to be edited or retried.
+    async fn deliver_email(&self, email: &OutboxEmail, decided_by: Option<domain::UserId>) -> Result<(), AppError> {
         let settings = self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).clone();
         let Some(settings) = settings else {
-            self.store
-                .decide_email(
-                    email.id,
-                    EmailStatus::Failed,
-                    decided_by,
-                    Some("no SMTP server is configured"),
-                    Utc::now(),
-                )
-                .await?;
-            return Err(AppError::invalid("smtp_url", Reason::Required));
+            return Err(AppError::MailNotConfigured);
         };
-        match send_smtp(&settings, email).await {
-            Ok(()) => {
-                self.store.decide_email(email.id, EmailStatus::Sent, decided_by, None, Utc::now()).await?;
-                Ok(())
-            }
-            Err(error) => {
-                self.store.decide_email(email.id, EmailStatus::Failed, decided_by, Some(&error), Utc::now()).await?;
-                Err(AppError::Internal(format!("email {}: {error}", email.id)))
-            }
+        let decider = decided_by.map(|u| u.0);
+        let result = send_smtp(&settings, email).await;
+        let failure = result.as_ref().err().map(MailFailure::text);
+        let status = if failure.is_some() { EmailStatus::Failed } else { EmailStatus::Sent };
+        let now = Utc::now();
+        let decided =
+            self.store.decide_email(email.id, EmailStatus::Pending, status, decider, failure.as_ref(), now).await?;
+        if decided {
+            let outcome = Outcome {
+                recipients: &email.recipients,
+                subject: &email.subject,
+                body: &email.body,
+                failure: failure.as_ref(),
+            };
+            let entry = outcome.timeline_entry(AccountId(email.account_id), decided_by, now);
+            self.store.create_timeline_entry(&entry).await?;
         }
+        if let Err(error) = &result {
+            tracing::warn!(email = email.id, %error, "playbook email not sent");
+        }
+        failure.map_or(Ok(()), |reason| Err(AppError::Undelivered(reason)))
     }
 
     pub async fn outbox(&self, status: Option<EmailStatus>) -> Result<Vec<OutboxEmail>, AppError> {
         Ok(self.store.outbox(status, 200).await?)
     }
 
-    /// Approves (sends) or discards a pending email. CSMs decide for their accounts, managers
-    /// for all.
-    pub async fn decide_outbox_email(&self, actor: &Actor, id: i64, approve: bool) -> Result<OutboxEmail, AppError> {
+    /// An outbox email the actor may act on (CSMs for their accounts, managers for all), in
+    /// one of the statuses `allowed`.
+    async fn actionable_email(&self, actor: &Actor, id: i64, allowed: &[EmailStatus]) -> Result<OutboxEmail, AppError> {
         let email = self.store.outbox_email(id).await?;
         let account = self.store.get_account(AccountId(email.account_id)).await?;
         crate::records::require_account_edit(actor, &account.input)?;
-        if email.status != EmailStatus::Pending {
-            return Err(AppError::invalid(
-                "status",
-                Reason::Malformed { detail: format!("already {}", email.status.as_str()) },
-            ));
+        if !allowed.contains(&email.status) {
+            return Err(AppError::invalid("status", Reason::EmailIs { status: email.status }));
         }
-        let decider = actor.user_id().map(|u| u.0);
-        if approve {
-            self.deliver_email(&email, decider).await?;
+        Ok(email)
+    }
+
+    /// Approves (sends) a pending email, or discards a pending or failed one. CSMs decide for
+    /// their accounts, managers for all. Approving without an SMTP server changes nothing.
+    pub async fn decide_outbox_email(&self, actor: &Actor, id: i64, approve: bool) -> Result<OutboxEmail, AppError> {
+        let allowed: &[EmailStatus] =
+            if approve { &[EmailStatus::Pending] } else { &[EmailStatus::Pending, EmailStatus::Failed] };
+        let email = self.actionable_email(actor, id, allowed).await?;
+        let sent = if approve {
+            self.deliver_email(&email, actor.user_id()).await
         } else {
-            self.store.decide_email(id, EmailStatus::Discarded, decider, None, Utc::now()).await?;
+            let decider = actor.user_id().map(|u| u.0);
+            let done =
+                self.store.decide_email(id, email.status, EmailStatus::Discarded, decider, None, Utc::now()).await?;
+            if done {
+                Ok(())
+            } else {
+                let now = self.store.outbox_email(id).await?;
+                return Err(AppError::invalid("status", Reason::EmailIs { status: now.status }));
+            }
+        };
+        if let Err(AppError::MailNotConfigured) = sent {
+            return Err(AppError::MailNotConfigured);
         }
         let after = self.store.outbox_email(id).await?;
         self.record_change(
@@ -755,21 +812,52 @@ impl App {
             Some(&after),
         )
         .await?;
+        sent.map(|()| after)
+    }
+
+    /// Sends a failed email again, as it is (edit it first to change it). Without an SMTP
+    /// server it stays failed, with its reason.
+    pub async fn retry_outbox_email(&self, actor: &Actor, id: i64) -> Result<OutboxEmail, AppError> {
+        let email = self.actionable_email(actor, id, &[EmailStatus::Failed]).await?;
+        if !self.mail_configured() {
+            return Err(AppError::MailNotConfigured);
+        }
+        if !self.store.reopen_email(id, EmailStatus::Failed, &email.recipients, &email.subject, &email.body).await? {
+            let now = self.store.outbox_email(id).await?;
+            return Err(AppError::invalid("status", Reason::EmailIs { status: now.status }));
+        }
+        let pending = self.store.outbox_email(id).await?;
+        let sent = self.deliver_email(&pending, actor.user_id()).await;
+        let after = self.store.outbox_email(id).await?;
+        self.record_change(actor, "retry", "outbox_email", &id.to_string(), Some(&email), Some(&after)).await?;
+        sent.map(|()| after)
+    }
+
+    /// Replaces the recipients, subject and body of a pending or failed email; a failed one
+    /// waits for approval again.
+    pub async fn edit_outbox_email(&self, actor: &Actor, id: i64, draft: &EmailDraft) -> Result<OutboxEmail, AppError> {
+        let email = self.actionable_email(actor, id, &[EmailStatus::Pending, EmailStatus::Failed]).await?;
+        let recipients: Vec<String> = draft.recipients.iter().map(|r| r.to_string()).collect();
+        if !self.store.reopen_email(id, email.status, &recipients, &draft.subject, &draft.body).await? {
+            let now = self.store.outbox_email(id).await?;
+            return Err(AppError::invalid("status", Reason::EmailIs { status: now.status }));
+        }
+        let after = self.store.outbox_email(id).await?;
+        self.record_change(actor, "edit", "outbox_email", &id.to_string(), Some(&email), Some(&after)).await?;
         Ok(after)
     }
 }
 
-async fn send_smtp(settings: &MailSettings, email: &OutboxEmail) -> Result<(), String> {
+async fn send_smtp(settings: &MailSettings, email: &OutboxEmail) -> Result<(), MailFailure> {
     use lettre::message::{header::ContentType, Mailbox};
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-    let from: Mailbox = settings.from.parse().map_err(|e| format!("sender {}: {e}", settings.from))?;
+    let from: Mailbox = settings.from.parse().map_err(|_| MailFailure::Sender { address: settings.from.clone() })?;
     let mut builder = Message::builder().from(from).subject(email.subject.clone()).header(ContentType::TEXT_PLAIN);
     for recipient in &email.recipients {
-        builder = builder.to(recipient.parse().map_err(|e| format!("recipient {recipient}: {e}"))?);
+        builder = builder.to(recipient.parse().map_err(|_| MailFailure::Recipient { address: recipient.clone() })?);
     }
-    let message = builder.body(email.body.clone()).map_err(|e| e.to_string())?;
-    let server = SmtpServer::parse(&settings.url)
-        .ok_or_else(|| format!("SMTP server {}: expected smtp://[user:password@]host[:port]", settings.url))?;
+    let message = builder.body(email.body.clone()).map_err(|e| MailFailure::Other { detail: e.to_string() })?;
+    let server = SmtpServer::parse(&settings.url).ok_or(MailFailure::ServerUrl)?;
     let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host)
         .port(server.port)
         .timeout(Some(Duration::from_secs(10)));
@@ -777,7 +865,22 @@ async fn send_smtp(settings: &MailSettings, email: &OutboxEmail) -> Result<(), S
         transport = transport.credentials(lettre::transport::smtp::authentication::Credentials::new(user, password));
     }
     let transport = transport.build();
-    transport.send(message).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+    transport.send(message).await.map(|_| ()).map_err(|e| smtp_failure(&e))
+}
+
+/// Why lettre could not send: the server's reply code and words when it answered, else how the
+/// connection failed.
+fn smtp_failure(error: &lettre::transport::smtp::Error) -> MailFailure {
+    let detail = std::error::Error::source(error).map(|s| s.to_string()).unwrap_or_default();
+    if error.is_timeout() {
+        MailFailure::TimedOut
+    } else if let Some(code) = error.status() {
+        MailFailure::Refused { code: code.to_string(), permanent: error.is_permanent(), detail }
+    } else if error.is_response() || error.is_client() {
+        MailFailure::Other { detail: error.to_string() }
+    } else {
+        MailFailure::Unreachable { detail }
+    }
 }
 
 /// `smtp://[user:password@]host[:port]` (port 25 by default). Plain SMTP: a relay on the same

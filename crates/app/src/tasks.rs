@@ -77,7 +77,8 @@ impl App {
     /// A task a person writes: unassigned without a team, it is theirs; its reason is their note
     /// and the account's ARR, health, renewal and stage now.
     pub async fn create_manual_task(&self, actor: &Actor, manual: ManualTask) -> Result<Option<Task>, AppError> {
-        let account = self.editable_account(actor, manual.account_id).await?;
+        let account_id = self.account_id_of(&manual.account_id).await?;
+        let account = self.editable_account(actor, account_id).await?;
         let summary = match manual.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(note) => Bilingual::new(note, note),
             None => match actor {
@@ -93,7 +94,7 @@ impl App {
             (assignee, _) => assignee,
         };
         let input = TaskInput {
-            account_id: manual.account_id,
+            account_id,
             dedupe_key: manual.dedupe_key.unwrap_or_else(|| manual_dedupe_key(&manual.title)),
             title: manual.title,
             kind: manual.kind,

@@ -1,5 +1,6 @@
 //! Accounts: the customer companies a CS team looks after.
 
+use crate::i18n::{Lang, Text};
 use crate::ids::{AccountId, ExternalId, UserId};
 use crate::subscription::AccountFigures;
 use crate::validation::Reason;
@@ -143,6 +144,23 @@ pub struct CurrentHealth {
 }
 
 /// Parses an employee count: a whole number ≥ 0.
+/// The churn reason codes Kizuna knows by name (a workspace may use others, shown as written).
+const CHURN_REASONS: &[(&str, Text)] = &[
+    ("price", Text::new("価格・予算", "Price or budget")),
+    ("product_fit", Text::new("機能が合わない", "Product fit")),
+    ("champion_left", Text::new("推進者の離脱", "Champion left")),
+    ("competitor", Text::new("競合への乗り換え", "Moved to a competitor")),
+    ("business_closed", Text::new("事業の縮小・終了", "Business closed or shrank")),
+    ("low_usage", Text::new("利用が定着しなかった", "Never adopted")),
+    ("acquired", Text::new("買収・統合", "Acquired or merged")),
+    ("other", Text::new("その他", "Other")),
+];
+
+/// A churn reason in the reader's language when it is a known code, else as the workspace wrote it.
+pub fn churn_reason_label(reason: &str, lang: Lang) -> &str {
+    CHURN_REASONS.iter().find(|(code, _)| *code == reason).map_or(reason, |(_, label)| label.pick(lang))
+}
+
 pub fn parse_employees(raw: &str) -> Result<i64, Reason> {
     let cleaned: String = raw.trim().chars().filter(|c| *c != ',').collect();
     let value: i64 = cleaned.parse().map_err(|_| Reason::InvalidInteger)?;

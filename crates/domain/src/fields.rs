@@ -4,7 +4,7 @@
 use crate::account::{check_custom_value, parse_custom_key, CustomFields, MAX_CUSTOM_FIELDS};
 use crate::ids::optional_text;
 use crate::validation::Errors;
-use crate::{FieldError, Reason};
+use crate::{AccountId, AccountRef, ExternalId, FieldError, Reason};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
@@ -67,6 +67,15 @@ impl Fields {
             Some(_) => Err(Reason::WrongType { expected: "a positive id" }),
         };
         self.errors.check(field, result)
+    }
+
+    /// An account by Kizuna's id (a positive number) or by its external id (a string).
+    pub fn account(&mut self, field: &str) -> Option<Option<AccountRef>> {
+        match self.value(field) {
+            Some(Value::Number(_)) => self.id(field).map(|id| id.map(|id| AccountRef::Id(AccountId(id)))),
+            None | Some(Value::String(_)) => self.parsed(field, |raw| ExternalId::parse(raw).map(AccountRef::External)),
+            Some(_) => self.errors.check(field, Err(Reason::WrongType { expected: "a positive id or an external id" })),
+        }
     }
 
     pub fn boolean(&mut self, field: &str, default: bool) -> Option<bool> {
@@ -187,6 +196,20 @@ mod tests {
         assert_eq!((custom, errors), (None, vec![FieldError::new("custom", Reason::TooManyCustomFields { max: 50 })]));
         let (_, errors) = custom_of(json!("text"));
         assert_eq!(errors, vec![FieldError::new("custom", Reason::WrongType { expected: "an object of strings" })]);
+    }
+
+    #[test]
+    fn an_account_is_named_by_kizunas_id_or_its_external_id() {
+        let body = json!({"a": 12, "b": " ACC-000098 ", "c": "98", "d": 0, "e": "", "f": true});
+        let mut f = Fields::new(body, &["a", "b", "c", "d", "e", "f"]).unwrap();
+        assert_eq!(f.account("a"), Some(Some(AccountRef::Id(AccountId(12)))));
+        let external = f.account("b").flatten().unwrap();
+        assert_eq!((external.to_string(), external.numeric()), ("ACC-000098".into(), None));
+        assert_eq!(f.account("c").flatten().and_then(|r| r.numeric()), Some(AccountId(98)));
+        assert_eq!((f.account("d"), f.account("e")), (None, Some(None)));
+        assert_eq!(f.account("f"), None);
+        let fields: Vec<String> = f.errors.into_vec().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["d", "f"]);
     }
 
     #[test]

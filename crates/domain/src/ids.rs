@@ -78,6 +78,37 @@ impl fmt::Display for ExternalId {
     }
 }
 
+/// An account as a person or a client names it: Kizuna's numeric id, or the external id the
+/// pages show (`ACC-000098`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AccountRef {
+    /// Kizuna's id, given as a JSON number.
+    Id(AccountId),
+    /// The account's external id, given as a JSON string. A string of digits that is no
+    /// account's external id is taken as Kizuna's id (forms send every value as text).
+    External(ExternalId),
+}
+
+impl AccountRef {
+    /// Kizuna's id this text could also mean: a positive whole number.
+    pub fn numeric(&self) -> Option<AccountId> {
+        match self {
+            AccountRef::Id(id) => Some(*id),
+            AccountRef::External(text) => text.as_str().parse::<i64>().ok().filter(|id| *id > 0).map(AccountId),
+        }
+    }
+}
+
+impl fmt::Display for AccountRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountRef::Id(id) => id.fmt(f),
+            AccountRef::External(external) => external.fmt(f),
+        }
+    }
+}
+
 /// An email address, lower-cased so that lookups by email are exact.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]

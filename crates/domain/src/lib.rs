@@ -18,6 +18,7 @@ pub mod money;
 pub mod net;
 pub mod onboarding;
 pub mod playbooks;
+pub mod search;
 pub mod segments;
 pub mod settings;
 pub mod staff;
@@ -29,6 +30,8 @@ pub mod usage;
 pub mod validation;
 pub mod voice;
 
-pub use ids::{AccountId, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+pub use ids::{
+    AccountId, AccountRef, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId,
+};
 pub use money::{Currency, Money};
 pub use validation::{FieldError, Reason};

@@ -47,6 +47,23 @@ impl Money {
     pub fn from_hundredths(hundredths: i64) -> Money {
         Money(Decimal::new(hundredths, 2))
     }
+
+    /// The amount as a plain number for files people open in spreadsheets: the currency's
+    /// decimal places (`12000` yen, `99.00` dollars), more only when the amount has them
+    /// (`0.5` yen), never rounded, so a file read back gives the same amount.
+    pub fn plain(self, currency: &Currency) -> String {
+        plain_decimal(self.0, currency.decimals())
+    }
+}
+
+/// A decimal without trailing zeros beyond `decimals` places (padded to them): `1000.00` with 0
+/// places is `1000`, `1000.5` with 2 is `1000.50`.
+pub fn plain_decimal(value: Decimal, decimals: u32) -> String {
+    let mut value = value.normalize();
+    if value.scale() < decimals {
+        value.rescale(decimals);
+    }
+    value.to_string()
 }
 
 impl fmt::Display for Money {
@@ -114,6 +131,18 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Decimal places of the currency's minor unit (ISO 4217): none for the yen, won, dong…,
+    /// three for the dinars of Bahrain, Kuwait…, two for the others.
+    pub fn decimals(&self) -> u32 {
+        match self.0.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+            | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            "CLF" | "UYW" => 4,
+            _ => 2,
+        }
+    }
 }
 
 impl TryFrom<String> for Currency {
@@ -149,6 +178,26 @@ mod tests {
         assert_eq!(Money::parse_non_negative("-1"), Err(Reason::Negative));
         assert_eq!(Money::parse_non_negative("1e3"), Err(Reason::InvalidDecimal));
         assert_eq!(Money::parse_non_negative("12円"), Err(Reason::InvalidDecimal));
+    }
+
+    #[test]
+    fn plain_amounts_have_the_currencys_decimals_and_keep_every_significant_digit() {
+        let usd = Currency::parse("usd").unwrap();
+        let kwd = Currency::parse("KWD").unwrap();
+        let jpy = Currency::jpy();
+        for (amount, currency, written) in [
+            (Decimal::new(1_200_000, 2), &jpy, "12000"),
+            (Decimal::new(1_200_050, 2), &jpy, "12000.5"),
+            (Decimal::new(50, 2), &jpy, "0.5"),
+            (Decimal::ZERO, &jpy, "0"),
+            (Decimal::new(99, 0), &usd, "99.00"),
+            (Decimal::new(99_500, 3), &usd, "99.50"),
+            (Decimal::new(12_345, 4), &usd, "1.2345"),
+            (Decimal::new(7, 0), &kwd, "7.000"),
+        ] {
+            assert_eq!(Money(amount).plain(currency), written, "{amount} {currency}");
+            assert_eq!(Money::parse_non_negative(written).unwrap(), Money(amount.normalize()), "reads back");
+        }
     }
 
     #[test]

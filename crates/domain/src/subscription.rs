@@ -76,6 +76,11 @@ pub struct SubscriptionTerms {
     pub discount_percent: Decimal,
     pub currency: Currency,
     pub custom: CustomFields,
+    /// The committed term in months: renewals fall at its ends, counted from the subscription's
+    /// first start. Absent: the billing term for quarterly or longer billing, and no renewal at
+    /// all for month-to-month billing.
+    #[serde(default)]
+    pub commitment_months: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -89,6 +94,26 @@ impl SubscriptionTerms {
     /// Months in one billing term (interval × count).
     pub fn term_months(&self) -> u32 {
         self.billing_interval.months() * self.interval_count.max(1)
+    }
+
+    /// The months between renewals: the committed term, else the billing term unless the
+    /// subscription is billed monthly (month-to-month contracts have no renewal to prepare).
+    pub fn renewal_months(&self) -> Option<u32> {
+        match self.commitment_months {
+            Some(months) => Some(months),
+            None if self.term_months() == 1 => None,
+            None => Some(self.term_months()),
+        }
+    }
+
+    /// A committed term must cover at least one billing term.
+    pub fn check_commitment(&self) -> Result<(), Reason> {
+        match self.commitment_months {
+            Some(months) if months < self.term_months() => {
+                Err(Reason::ShorterThanBilling { billing_months: self.term_months() })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// quantity × unit_price × (1 − discount/100) ÷ months in (interval × count), exactly.
@@ -236,8 +261,9 @@ fn first_paying_day(periods: &[&SubscriptionTerms]) -> Option<NaiveDate> {
     starts.into_iter().find(|&day| mrr_on(periods, day) > Decimal::ZERO)
 }
 
-/// The earliest term boundary after `today` among the paying subscriptions, with terms counted
-/// from each subscription's first start so that a mid-term change does not move the renewal.
+/// The earliest end of a committed term after `today` among the paying subscriptions, with terms
+/// counted from each subscription's first start so that a mid-term change does not move the
+/// renewal. Month-to-month subscriptions have none.
 fn next_renewal_date(periods: &[&SubscriptionTerms], today: NaiveDate) -> Option<NaiveDate> {
     let mut first_start: BTreeMap<&ExternalId, NaiveDate> = BTreeMap::new();
     for period in periods {
@@ -249,7 +275,7 @@ fn next_renewal_date(periods: &[&SubscriptionTerms], today: NaiveDate) -> Option
         .filter(|p| p.covers(today) && p.mrr().0 > Decimal::ZERO)
         .filter_map(|p| {
             let anchor = first_start[&p.subscription_id];
-            let term = p.term_months();
+            let term = p.renewal_months()?;
             let elapsed = months_between(anchor, today);
             (elapsed / term..=elapsed / term + 2)
                 .filter_map(|k| anchor.checked_add_months(Months::new((k) * term)))
@@ -290,6 +316,7 @@ mod tests {
             discount_percent: Decimal::ZERO,
             currency: Currency::jpy(),
             custom: CustomFields::new(),
+            commitment_months: None,
         }
     }
 
@@ -372,6 +399,20 @@ mod tests {
         assert_eq!(figures.next_renewal_date, Some(day("2025-04-01")));
         let on_boundary = AccountFigures::compute(&[&first, &upgraded], day("2025-04-01"));
         assert_eq!(on_boundary.next_renewal_date, Some(day("2026-04-01")));
+    }
+
+    #[test]
+    fn a_monthly_bill_renews_only_when_a_longer_term_was_committed() {
+        let mut monthly = period("S1", "2025-06-15", None, BillingInterval::Month, 10, 1000);
+        let today = day("2026-02-01");
+        assert_eq!(AccountFigures::compute(&[&monthly], today).next_renewal_date, None, "month to month");
+        monthly.commitment_months = Some(12);
+        assert_eq!(AccountFigures::compute(&[&monthly], today).next_renewal_date, Some(day("2026-06-15")));
+        assert_eq!(monthly.check_commitment(), Ok(()));
+        let mut annual = period("S2", "2025-06-15", None, BillingInterval::Year, 10, 12000);
+        assert_eq!(annual.renewal_months(), Some(12), "yearly billing renews with its term by default");
+        annual.commitment_months = Some(6);
+        assert_eq!(annual.check_commitment(), Err(Reason::ShorterThanBilling { billing_months: 12 }));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! A snoozed task wakes up by itself: from its `snoozed_until` day on it counts as open again
 //! (see [`TaskStatus::effective`]); the stored row keeps `snoozed` until someone acts on it.
 
+pub mod why;
+
 pub use crate::i18n::Bilingual;
 use crate::i18n::Lang;
-use crate::ids::{AccountId, TeamId, UserId};
+use crate::ids::{AccountId, AccountRef, TeamId, UserId};
 use crate::validation::{Errors, Reason};
 use crate::FieldError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -227,7 +229,8 @@ pub fn manual_dedupe_key(title: &str) -> String {
 /// A task a person writes down: its reason is made from their note and the account as it is now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ManualTask {
-    pub account_id: AccountId,
+    /// Kizuna's id (a number) or the account's external id (`"ACC-000098"`).
+    pub account_id: AccountRef,
     pub title: String,
     /// Defaults to `other`.
     pub kind: String,

@@ -73,6 +73,10 @@ pub enum Reason {
     ReservedForSystem,
     /// Must name the acting user (e.g. a timeline entry's author).
     MustBeYourself,
+    /// A committed term shorter than the billing term it is invoiced in.
+    ShorterThanBilling {
+        billing_months: u32,
+    },
     /// A URL whose host is an internal address, which outbound calls may not reach unless
     /// `outbound_allow` lists it.
     InternalAddress,
@@ -83,6 +87,18 @@ pub enum Reason {
     /// Closes a file's error report that lists only the first problems: how many more there are.
     MoreProblems {
         count: usize,
+    },
+    /// A character a file cannot be written with in the encoding asked for (e.g. an emoji in a
+    /// Shift_JIS export): which one and on which line.
+    Unencodable {
+        encoding: String,
+        character: String,
+        line: u64,
+    },
+    /// An outbox email in a status that does not allow this (sending one already sent,
+    /// retrying one that did not fail…).
+    EmailIs {
+        status: crate::playbooks::mail::EmailStatus,
     },
 }
 
@@ -102,8 +118,28 @@ impl Reason {
             }
             (MustBeYourself, Lang::Ja) => "ログイン中のユーザー本人にしてください".into(),
             (MustBeYourself, Lang::En) => "must be you, the signed-in user".into(),
+            (ShorterThanBilling { billing_months }, Lang::Ja) => {
+                format!("請求の間隔（{billing_months} か月）より短くはできません")
+            }
+            (ShorterThanBilling { billing_months }, Lang::En) => {
+                format!("must be at least the billing term ({billing_months} months)")
+            }
             (TooManyCustomFields { max }, Lang::Ja) => format!("独自項目 (custom) は 1 件につき {max} 個までです"),
             (TooManyCustomFields { max }, Lang::En) => format!("at most {max} custom fields per record"),
+            (Unencodable { encoding, character, line }, Lang::Ja) => format!(
+                "{line} 行目の「{character}」({}) は {encoding} で表せません。UTF-8 で書き出してください",
+                code_point(character)
+            ),
+            (Unencodable { encoding, character, line }, Lang::En) => format!(
+                "line {line}: “{character}” ({}) cannot be written in {encoding}; export as UTF-8 instead",
+                code_point(character)
+            ),
+            (EmailIs { status }, Lang::Ja) => {
+                format!("このメールは「{}」のため、この操作はできません", status.label().pick(lang))
+            }
+            (EmailIs { status }, Lang::En) => {
+                format!("cannot be done: this email is {}", status.label().pick(lang))
+            }
             (MoreProblems { count }, Lang::Ja) => format!("ほか {} 件の問題があります", grouped(*count)),
             (MoreProblems { count }, Lang::En) => format!("… and {} more problem(s)", grouped(*count)),
             (ContainsNul, Lang::Ja) => "NUL 文字 (U+0000) は使えません".into(),
@@ -187,6 +223,11 @@ impl Reason {
             (OnlyWith { field, value }, Lang::En) => format!("is only allowed when {field} is {value}"),
         }
     }
+}
+
+/// `U+1F600`: the code points of a short text, for characters a reader may not see.
+fn code_point(text: &str) -> String {
+    text.chars().map(|c| format!("U+{:04X}", u32::from(c))).collect::<Vec<_>>().join(" ")
 }
 
 /// A count with thousands separators: `999,000`.

@@ -209,6 +209,10 @@ async fn accounts_list(accounts: usize, requests: usize, database_url: Option<St
         "sort=renewal_date&limit=50".to_string(),
         format!("owner={owner}&sort=-arr&limit=50"),
         "q=sakura&sort=-arr&limit=50".to_string(),
+        // What CSMs type (issue 18): a code from a page, a name with a space, a kana reading.
+        "q=ACC-000098&sort=-arr&limit=50".to_string(),
+        "q=%E7%B4%85%E8%91%89%20%E3%82%A8%E3%83%8A%E3%82%B8%E3%83%BC&sort=-arr&limit=50".to_string(),
+        "q=%E3%82%82%E3%81%BF%E3%81%98&sort=-arr&limit=50".to_string(),
     ];
     let paths: Vec<String> = shapes.iter().map(|shape| format!("/api/v1/accounts?{shape}")).collect();
     demo.time("GET /api/v1/accounts?…", &paths, requests).await?;
@@ -235,6 +239,9 @@ async fn pages(
         "/accounts?stage=onboarding&tier=enterprise&sort=-arr".to_string(),
         "/accounts?sort=-arr&offset=50000".to_string(),
         "/accounts?q=sakura".to_string(),
+        "/accounts?q=ACC-000098".to_string(),
+        "/accounts?q=%E7%B4%85%E8%91%89%20%E3%82%A8%E3%83%8A%E3%82%B8%E3%83%BC".to_string(),
+        "/accounts?q=%E3%82%82%E3%81%BF%E3%81%98".to_string(),
     ];
     demo.time("GET (accounts list page)", &list, requests).await?;
     let ids = account_ids(&demo.app, usage_accounts).await?;

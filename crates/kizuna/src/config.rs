@@ -61,7 +61,7 @@ pub struct Config {
     /// A feature catalog file (`[[feature]]` tables) applied when the server starts.
     pub feature_catalog: Option<PathBuf>,
     /// The SMTP server playbook emails go through, e.g. `smtp://mail.example.com:25` (or
-    /// `smtp://user:password@host:587`). Without it, approving an email reports that none is set.
+    /// `smtp://user:password@host:587`). Without it, playbook emails wait in the outbox, which says so.
     pub smtp_url: Option<Secret>,
     /// The sender of playbook emails, e.g. `Kizuna <cs@example.com>`.
     pub mail_from: String,

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use config::Config;
 use domain::access::Role;
 use domain::i18n::Lang;
-use domain::interchange::Encoding;
+use domain::interchange::{Encoding, ExportEncoding};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,12 +60,16 @@ enum Command {
         #[arg(long)]
         encoding: Option<String>,
     },
-    /// Export a CSV file in the import format.
+    /// Export a CSV file in the import format (UTF-8 with a BOM, which Excel needs, unless
+    /// --encoding says otherwise), as `GET /api/v1/exports/{kind}` does.
     Export {
         kind: Kind,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// utf-8-bom (default), utf-8 or shift_jis.
+        #[arg(long)]
+        encoding: Option<String>,
     },
     /// Fill the database with a realistic fictional customer base.
     Demo {
@@ -472,14 +476,28 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { kind, output } => {
+        Command::Export { kind, output, encoding } => {
+            let encoding = encoding
+                .map(|e| {
+                    ExportEncoding::parse(&e).map_err(|r| CliError::Usage(format!("--encoding: {}", r.message(lang))))
+                })
+                .transpose()?
+                .unwrap_or_default();
             let app = open_app(&config).await?;
-            let csv = app.export_csv(kind.csv(lang)?).await?;
+            let csv = app.export_csv(kind.csv(lang)?, encoding).await?;
             match output {
                 Some(path) => {
                     std::fs::write(&path, csv).map_err(io_error(format!("cannot write {}", path.display())))?
                 }
-                None => print!("{csv}"),
+                None => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&csv).and_then(|()| out.flush()).map_err(io_error(pick(
+                        lang,
+                        "書き出せません",
+                        "cannot write the export",
+                    )))?
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -126,9 +126,18 @@ async fn export_then_import_changes_nothing() {
             let import = w.run(&["import", kind, file.to_str().unwrap()]);
             let said = stdout(&import);
             assert!(said.contains("(0 created, 0 updated,"), "{} {kind}: {said}{}", w.label(), stderr(&import));
-            let again = stdout(&w.run(&["export", kind]));
-            assert_eq!(again, std::fs::read_to_string(&file).unwrap(), "{kind} round trip");
+            let again = w.run(&["export", kind]).stdout;
+            let written = std::fs::read(&file).unwrap();
+            assert_eq!(again, written, "{kind} round trip");
+            assert!(written.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with a BOM, as the HTTP export, for Excel");
         }
+        let file: PathBuf = w.dir.path().join("accounts-sjis.csv");
+        let export = w.run(&["export", "accounts", "--encoding", "shift_jis", "-o", file.to_str().unwrap()]);
+        assert!(export.status.success(), "{}", stderr(&export));
+        let import = w.run(&["import", "accounts", file.to_str().unwrap()]);
+        assert!(stdout(&import).contains("(0 created, 0 updated,"), "{} {}", w.label(), stdout(&import));
+        let bad = w.run(&["export", "accounts", "--encoding", "latin1"]);
+        assert!(!bad.status.success() && stderr(&bad).contains("--encoding"), "{}", stderr(&bad));
         w.finish().await;
     }
 }

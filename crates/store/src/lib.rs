@@ -90,7 +90,8 @@ pub struct AccountQuery {
     pub renewal_between: Option<(NaiveDate, NaiveDate)>,
     /// Only paying customers: accounts whose MRR today is above zero.
     pub paying: bool,
-    /// Case-insensitive substring of the name or the domain.
+    /// Text in the name, external id, domain or reading, compared after `domain::search::normalize`
+    /// (width, case, spaces and katakana/hiragana aside).
     pub text: Option<String>,
     /// A custom field (without `custom.`) and the value it must have.
     pub custom: Option<(String, String)>,
@@ -337,6 +338,9 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account>;
     async fn delete_account(&self, id: AccountId) -> Result<()>;
     async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>>;
+    /// At most `limit` accounts whose search key contains `text` (see `domain::search`), by
+    /// name; none for a blank text. No total is counted: a picker asks as the user types.
+    async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<Account>>;
     async fn account_ids(&self) -> Result<Vec<AccountId>>;
     /// The ids of every account matching the query's filters (its sort and page are ignored).
     async fn matching_account_ids(&self, query: &AccountQuery) -> Result<Vec<AccountId>>;

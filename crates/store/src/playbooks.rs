@@ -5,6 +5,7 @@
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::i18n::Bilingual;
 use domain::AccountId;
 use serde::Serialize;
 
@@ -53,32 +54,7 @@ pub struct PlaybookRun {
     pub steps: Vec<RunStep>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailStatus {
-    /// Waiting for someone to approve it.
-    Pending,
-    Sent,
-    Failed,
-    Discarded,
-}
-
-impl EmailStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EmailStatus::Pending => "pending",
-            EmailStatus::Sent => "sent",
-            EmailStatus::Failed => "failed",
-            EmailStatus::Discarded => "discarded",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<EmailStatus> {
-        [EmailStatus::Pending, EmailStatus::Sent, EmailStatus::Failed, EmailStatus::Discarded]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-}
+pub use domain::playbooks::mail::EmailStatus;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OutboxEmail {
@@ -92,7 +68,8 @@ pub struct OutboxEmail {
     pub created_at: DateTime<Utc>,
     pub decided_by: Option<i64>,
     pub sent_at: Option<DateTime<Utc>>,
-    pub error: Option<String>,
+    /// Why it failed, in both languages.
+    pub error: Option<Bilingual>,
 }
 
 #[async_trait]
@@ -147,15 +124,26 @@ pub trait PlaybookStore: Send + Sync {
     ) -> Result<OutboxEmail>;
     async fn outbox(&self, status: Option<EmailStatus>, limit: i64) -> Result<Vec<OutboxEmail>>;
     async fn outbox_email(&self, id: i64) -> Result<OutboxEmail>;
-    /// Moves a pending email to `status`; false when it was no longer pending (someone else
-    /// decided first).
+    /// Moves an email from status `from` to `status`; false when it was no longer in `from`
+    /// (someone else decided first).
     async fn decide_email(
         &self,
         id: i64,
+        from: EmailStatus,
         status: EmailStatus,
         decided_by: Option<i64>,
-        error: Option<&str>,
+        error: Option<&Bilingual>,
         at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Replaces the content of an email in status `from` and makes it pending again, forgetting
+    /// an earlier failure; false when it was no longer in `from`.
+    async fn reopen_email(
+        &self,
+        id: i64,
+        from: EmailStatus,
+        recipients: &[String],
+        subject: &str,
+        body: &str,
     ) -> Result<bool>;
 }
 
@@ -169,6 +157,7 @@ macro_rules! playbook_store {
             };
             use $crate::Result;
             use chrono::{DateTime, Utc};
+            use domain::i18n::Bilingual;
             use domain::AccountId;
             use sqlx::Row;
 
@@ -201,7 +190,10 @@ macro_rules! playbook_store {
                     created_at: row.try_get("created_at")?,
                     decided_by: row.try_get("decided_by")?,
                     sent_at: row.try_get("sent_at")?,
-                    error: row.try_get("error")?,
+                    error: row.try_get::<Option<String>, _>("error")?.map(|text| {
+                        // Reasons are stored as {"ja", "en"}; older rows hold one English text.
+                        serde_json::from_str(&text).unwrap_or_else(|_| Bilingual::new(text.clone(), text))
+                    }),
                 })
             }
 
@@ -480,21 +472,49 @@ macro_rules! playbook_store {
                 async fn decide_email(
                     &self,
                     id: i64,
+                    from: EmailStatus,
                     status: EmailStatus,
                     decided_by: Option<i64>,
-                    error: Option<&str>,
+                    error: Option<&Bilingual>,
                     at: DateTime<Utc>,
                 ) -> Result<bool> {
                     let sent_at = (status == EmailStatus::Sent).then_some(at);
+                    let error = error
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt { entity: Entity::OutboxEmail, detail: e.to_string() })?;
                     let done = sqlx::query(
                         "UPDATE email_outbox SET status = $1, decided_by = $2, error = $3, sent_at = $4 \
-                         WHERE id = $5 AND status = 'pending'",
+                         WHERE id = $5 AND status = $6",
                     )
                     .bind(status.as_str())
                     .bind(decided_by)
                     .bind(error)
                     .bind(sent_at)
                     .bind(id)
+                    .bind(from.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn reopen_email(
+                    &self,
+                    id: i64,
+                    from: EmailStatus,
+                    recipients: &[String],
+                    subject: &str,
+                    body: &str,
+                ) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE email_outbox SET status = 'pending', recipients = $1, subject = $2, body = $3, \
+                         decided_by = NULL, error = NULL, sent_at = NULL WHERE id = $4 AND status = $5",
+                    )
+                    .bind(recipients.join(","))
+                    .bind(subject)
+                    .bind(body)
+                    .bind(id)
+                    .bind(from.as_str())
                     .execute(&self.pool)
                     .await?;
                     Ok(done.rows_affected() == 1)

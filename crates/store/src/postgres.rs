@@ -16,6 +16,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         adopt_row_events(&pool).await?;
+        fill_search_keys(&pool).await?;
         Ok(PostgresStore { pool, memory: Default::default() })
     }
 

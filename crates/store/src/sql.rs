@@ -28,7 +28,7 @@ pub(crate) const ACCOUNT_COLUMNS: &str =
 pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, email, role, phone, is_primary, custom";
 pub(crate) const PERIOD_COLUMNS: &str =
     "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
-     interval_count, quantity, unit_price, discount_percent, currency, custom";
+     interval_count, quantity, unit_price, discount_percent, currency, custom, commitment_months";
 pub(crate) const TIMELINE_COLUMNS: &str = "id, account_id, kind, author_id, occurred_at, title, body";
 
 pub(crate) fn custom_to_json(custom: &CustomFields) -> String {
@@ -71,15 +71,11 @@ pub(crate) fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-pub(crate) fn like_pattern(text: &str) -> String {
-    format!("%{}%", like_escape(&text.to_lowercase()))
-}
-
 macro_rules! sql_store {
     ($store:ident, $db:ident) => {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
-            billing_interval, custom_from_json, custom_to_json, decimal, like_escape, like_pattern, ticket_priority, ticket_status,
+            billing_interval, custom_from_json, custom_to_json, decimal, like_escape, ticket_priority, ticket_status,
             timeline_kind, touch_model, sql_time, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
         use $crate::ingest_memory::KnownPerson;
@@ -195,6 +191,11 @@ macro_rules! sql_store {
                     currency: Currency::parse(&row.try_get::<String, _>("currency")?)
                         .map_err($crate::sql::corrupt(entity))?,
                     custom: custom_from_json(entity, &custom)?,
+                    commitment_months: row
+                        .try_get::<Option<i64>, _>("commitment_months")?
+                        .map(u32::try_from)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt { entity, detail: e.to_string() })?,
                 },
             })
         }
@@ -258,15 +259,16 @@ macro_rules! sql_store {
                 .push_bind(input.churn_reason.clone())
                 .push_bind(input.churn_note.clone())
                 .push_bind(custom_to_json(&input.custom))
+                .push_bind(domain::search::account_key(input))
                 .push_bind(Utc::now());
         }
 
         const ACCOUNT_INSERT: &str = "INSERT INTO accounts (external_id, name, domain, industry, region, employees, tier, \
-             touch_model, stage, owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, updated_at) ";
+             touch_model, stage, owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, search_key, updated_at) ";
 
         const ACCOUNT_UPDATE: &str = "UPDATE accounts SET external_id = $2, name = $3, domain = $4, industry = $5, region = $6, \
              employees = $7, tier = $8, touch_model = $9, stage = $10, owner_id = $11, sub_owner_id = $12, sales_owner_id = $13, \
-             created_on = $14, churn_reason = $15, churn_note = $16, custom = $17, updated_at = $18 WHERE id = $1";
+             created_on = $14, churn_reason = $15, churn_note = $16, custom = $17, updated_at = $18, search_key = $19 WHERE id = $1";
 
         fn bind_account_update<'q>(
             id: AccountId,
@@ -291,6 +293,7 @@ macro_rules! sql_store {
                 .bind(input.churn_note.as_deref())
                 .bind(custom_to_json(&input.custom))
                 .bind(Utc::now())
+                .bind(domain::search::account_key(input))
         }
 
         fn push_contact_values(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, input: &ContactInput) {
@@ -339,15 +342,17 @@ macro_rules! sql_store {
                 .push_bind(terms.unit_price.0.to_string())
                 .push_bind(terms.discount_percent.to_string())
                 .push_bind(terms.currency.to_string())
-                .push_bind(custom_to_json(&terms.custom));
+                .push_bind(custom_to_json(&terms.custom))
+                .push_bind(terms.commitment_months.map(i64::from));
         }
 
         const PERIOD_INSERT: &str = "INSERT INTO subscription_periods (account_id, subscription_id, product, plan, start_date, \
-             end_date, billing_interval, interval_count, quantity, unit_price, discount_percent, currency, custom) ";
+             end_date, billing_interval, interval_count, quantity, unit_price, discount_percent, currency, custom, \
+             commitment_months) ";
 
         const PERIOD_UPDATE: &str = "UPDATE subscription_periods SET account_id = $2, subscription_id = $3, product = $4, \
              plan = $5, start_date = $6, end_date = $7, billing_interval = $8, interval_count = $9, quantity = $10, \
-             unit_price = $11, discount_percent = $12, currency = $13, custom = $14 WHERE id = $1";
+             unit_price = $11, discount_percent = $12, currency = $13, custom = $14, commitment_months = $15 WHERE id = $1";
 
         fn bind_period_update<'q>(
             id: SubscriptionPeriodId,
@@ -368,6 +373,7 @@ macro_rules! sql_store {
                 .bind(terms.discount_percent.to_string())
                 .bind(terms.currency.as_str())
                 .bind(custom_to_json(&terms.custom))
+                .bind(terms.commitment_months.map(i64::from))
         }
 
         async fn ensure_products<'c, E>(executor: E, products: &[&str]) -> Result<()>
@@ -421,11 +427,10 @@ macro_rules! sql_store {
                 let pair = format!("{}:{}", serde_json::Value::from(key.as_str()), serde_json::Value::from(value.as_str()));
                 qb.push(" AND custom LIKE ").push_bind(format!("%{}%", like_escape(&pair))).push(" ESCAPE '\\'");
             }
-            if let Some(text) = &query.text {
-                let pattern = like_pattern(text);
-                qb.push(" AND (LOWER(name) LIKE ")
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR LOWER(domain) LIKE ")
+            if let Some(pattern) = query.text.as_deref().and_then(domain::search::like_pattern) {
+                // The key is normalized when the account is written (`domain::search`), so the
+                // scan compares prepared text, and reads only the key's index.
+                qb.push(" AND id IN (SELECT id FROM accounts WHERE search_key LIKE ")
                     .push_bind(pattern)
                     .push(" ESCAPE '\\')");
             }
@@ -534,6 +539,38 @@ macro_rules! sql_store {
             }
         }
 
+        /// Computes the search key (`domain::search::account_key`) of every account that has none:
+        /// all of them on the first open after the migration that added the column (or after one
+        /// that clears the keys because the normalization changed). Writes set it from then on.
+        async fn fill_search_keys(pool: &sqlx::Pool<$db>) -> Result<()> {
+            loop {
+                let mut tx = pool.begin_with(<$store>::WRITE_BEGIN).await?;
+                let rows = sqlx::query(
+                    "SELECT id, external_id, name, domain, custom FROM accounts WHERE search_key IS NULL ORDER BY id LIMIT 1000",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let mut qb = QueryBuilder::<$db>::new("UPDATE accounts SET search_key = v.column2 FROM (");
+                for (i, row) in rows.iter().enumerate() {
+                    let custom = custom_from_json(Entity::Account, &row.try_get::<String, _>("custom")?)?;
+                    let name: String = row.try_get("name")?;
+                    let external_id: String = row.try_get("external_id")?;
+                    let domain: Option<String> = row.try_get("domain")?;
+                    qb.push(if i == 0 { "VALUES (" } else { ", (" });
+                    let mut b = qb.separated(", ");
+                    b.push_bind(row.try_get::<i64, _>("id")?)
+                        .push_bind(domain::search::key_of(&name, &external_id, domain.as_deref(), &custom));
+                    b.push_unseparated(")");
+                }
+                qb.push(") AS v WHERE accounts.id = v.column1");
+                qb.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
+
         /// Moves events stored one per row (before event batches, migration 0014) into batches,
         /// `message_ids` and `unattributed_events`, then drops the old table. Only the first open
         /// after that migration finds the table.
@@ -631,13 +668,16 @@ macro_rules! sql_store {
             m: &Message,
             at: DateTime<Utc>,
         ) -> Result<i64> {
+            let name = trait_text(m, "name").unwrap_or_else(|| group.to_owned());
             Ok(sqlx::query_scalar(
-                "INSERT INTO accounts (external_id, name, custom, updated_at, created_by_tracking) VALUES ($1, $2, '{}', $3, $4) RETURNING id",
+                "INSERT INTO accounts (external_id, name, custom, updated_at, created_by_tracking, search_key) \
+                 VALUES ($1, $2, '{}', $3, $4, $5) RETURNING id",
             )
             .bind(group)
-            .bind(trait_text(m, "name").unwrap_or_else(|| group.to_owned()))
+            .bind(&name)
             .bind(at)
             .bind(true)
+            .bind(domain::search::key_of(&name, group, None, &Default::default()))
             .fetch_one(&mut **tx)
             .await?)
         }
@@ -646,20 +686,27 @@ macro_rules! sql_store {
         /// becomes the custom field `plan`.
         async fn apply_group_traits(tx: &mut sqlx::Transaction<'_, $db>, id: i64, m: &Message) -> Result<()> {
             let employees = trait_text(m, "employees").and_then(|e| domain::account::parse_employees(&e).ok());
-            let custom: String = sqlx::query_scalar("SELECT custom FROM accounts WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
-            let mut custom = custom_from_json(Entity::Account, &custom)?;
+            let row = sqlx::query("SELECT external_id, name, domain, custom FROM accounts WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+            let mut custom = custom_from_json(Entity::Account, &row.try_get::<String, _>("custom")?)?;
             if let Some(plan) = trait_text(m, "plan") {
                 custom.insert("plan".into(), plan);
             }
+            let name = trait_text(m, "name").unwrap_or(row.try_get("name")?);
+            let external_id: String = row.try_get("external_id")?;
+            let domain: Option<String> = row.try_get("domain")?;
             sqlx::query(
-                "UPDATE accounts SET name = COALESCE($2, name), employees = COALESCE($3, employees), \
-                 industry = COALESCE($4, industry), custom = $5 WHERE id = $1",
+                "UPDATE accounts SET name = $2, employees = COALESCE($3, employees), \
+                 industry = COALESCE($4, industry), custom = $5, search_key = $6 WHERE id = $1",
             )
             .bind(id)
-            .bind(trait_text(m, "name"))
+            .bind(&name)
             .bind(employees)
             .bind(trait_text(m, "industry"))
             .bind(custom_to_json(&custom))
+            .bind(domain::search::key_of(&name, &external_id, domain.as_deref(), &custom))
             .execute(&mut **tx)
             .await?;
             Ok(())
@@ -1698,8 +1745,6 @@ macro_rules! sql_store {
             async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>> {
                 let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM accounts");
                 push_account_filters(&mut count, query);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
                 let mut select = QueryBuilder::<$db>::new(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts"));
                 push_account_filters(&mut select, query);
                 let direction = if query.descending { "DESC" } else { "ASC" };
@@ -1715,9 +1760,27 @@ macro_rules! sql_store {
                 };
                 select.push(order);
                 select.push(" LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
-                let rows = select.build().fetch_all(&self.pool).await?;
+                // The count and the page on two connections at once: a text search scans the
+                // search keys in each, so this halves the wait on a large workspace.
+                let count = count.build_query_scalar::<i64>();
+                let (total, rows) = tokio::try_join!(count.fetch_one(&self.pool), select.build().fetch_all(&self.pool))?;
                 let items = rows.iter().map(account_from_row).collect::<Result<Vec<_>>>()?;
                 Ok(Page { items, total })
+            }
+
+            async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<Account>> {
+                let Some(pattern) = domain::search::like_pattern(text) else {
+                    return Ok(Vec::new());
+                };
+                let rows = sqlx::query(&format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN \
+                     (SELECT id FROM accounts WHERE search_key LIKE $1 ESCAPE '\\') ORDER BY name, id LIMIT $2"
+                ))
+                .bind(pattern)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(account_from_row).collect()
             }
 
             async fn account_ids(&self) -> Result<Vec<AccountId>> {
@@ -2262,6 +2325,7 @@ macro_rules! sql_store {
                             discount_percent: t.discount_percent,
                             currency: t.currency,
                             custom: t.custom,
+                            commitment_months: t.commitment_months,
                         })
                     })
                     .collect()

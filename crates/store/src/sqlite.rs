@@ -28,6 +28,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         adopt_row_events(&pool).await?;
+        fill_search_keys(&pool).await?;
         Ok(SqliteStore { pool, memory: Default::default() })
     }
 

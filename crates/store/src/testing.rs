@@ -133,6 +133,24 @@ impl TestStore {
         }
     }
 
+    /// Forgets every account's search key, as in a database written before the key existed
+    /// (the next store opened on it computes them again).
+    pub async fn clear_search_keys(&self) {
+        const CLEAR: &str = "UPDATE accounts SET search_key = NULL";
+        match &self.cleanup {
+            Cleanup::Sqlite { dir } => {
+                let url = format!("sqlite:{}", dir.path().join("kizuna.db").display());
+                let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("a second SQLite connection");
+                connection.execute(CLEAR).await.expect("search keys cleared");
+            }
+            Cleanup::Postgres(database) => {
+                let mut connection =
+                    PgConnection::connect(&database.url).await.expect("a second PostgreSQL connection");
+                connection.execute(CLEAR).await.expect("search keys cleared");
+            }
+        }
+    }
+
     /// Drops the PostgreSQL database; SQLite's directory goes with the value.
     pub async fn finish(self) {
         let TestStore { store, cleanup, .. } = self;

@@ -37,6 +37,7 @@ fn terms(subscription: &str, account: AccountId, start: &str, price: i64) -> Sub
         discount_percent: Decimal::ZERO,
         currency: Currency::jpy(),
         custom: CustomFields::new(),
+        commitment_months: None,
     }
 }
 
@@ -275,6 +276,48 @@ async fn importing_the_same_files_twice_changes_nothing_and_export_returns_them(
         assert_eq!(s.export_contacts().await.unwrap().len(), 1);
         let periods = s.export_subscriptions().await.unwrap();
         assert_eq!(periods.iter().map(|p| p.quantity).collect::<Vec<_>>(), vec![10, 20]);
+        t.finish().await;
+    }
+}
+
+/// The names of the accounts a text search finds, by name.
+async fn found(s: &dyn store::Store, text: &str) -> Vec<String> {
+    let query = AccountQuery { text: Some(text.into()), sort: AccountSort::Name, limit: 50, ..AccountQuery::default() };
+    s.list_accounts(&query).await.unwrap().items.into_iter().map(|a| a.input.name).collect()
+}
+
+#[tokio::test]
+async fn every_account_write_keeps_its_search_key_and_opening_an_older_database_computes_the_missing_ones() {
+    let csv = "account_id,name,domain,custom.name_kana\nACC-000098,株式会社紅葉エナジー,momiji-energy-98.example.jp,モミジエナジー\n";
+    let records = accounts::parse(&Table::parse(csv, &accounts::COLUMNS).unwrap(), &WorkspaceSettings::default());
+    let records = records.unwrap();
+    for t in test_stores().await {
+        let s = &*t.store;
+        s.import_accounts(&records).await.unwrap();
+        let mut sakura = account("ACC-000099", "さくらフーズ株式会社");
+        sakura.domain = Some("sakura-foods-99.example.jp".into());
+        let sakura = s.create_account(&sakura).await.unwrap();
+        for query in ["ACC-000098", "紅葉 エナジー", "もみじ", "ﾓﾐｼﾞ", "ｍｏｍｉｊｉ", "(株)紅葉"]
+        {
+            assert_eq!(found(s, query).await, ["株式会社紅葉エナジー"], "{query} on {}", t.label);
+        }
+        assert_eq!(found(s, "サクラ").await, ["さくらフーズ株式会社"], "katakana finds hiragana");
+        assert_eq!(found(s, "acc-0000").await.len(), 2);
+        assert_eq!(found(s, " 　").await.len(), 2, "a blank search filters nothing");
+
+        let mut renamed = sakura.input.clone();
+        renamed.name = "株式会社桜商事".into();
+        s.update_account(sakura.id, &renamed).await.unwrap();
+        assert!(found(s, "さくらフーズ").await.is_empty(), "the old name is gone from the key");
+        assert_eq!(found(s, "桜 商事").await, ["株式会社桜商事"]);
+
+        // A database written before the key existed: the next open computes every key.
+        t.clear_search_keys().await;
+        assert!(found(s, "もみじ").await.is_empty());
+        let reopened = t.another_store().await;
+        assert_eq!(found(&*reopened, "もみじ").await, ["株式会社紅葉エナジー"], "{}", t.label);
+        assert_eq!(found(&*reopened, "acc-000099").await, ["株式会社桜商事"]);
+        drop(reopened);
         t.finish().await;
     }
 }

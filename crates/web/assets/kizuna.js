@@ -161,6 +161,122 @@
     });
   }
 
+  // Account picker (new task): as the reader types part of a name, reading, ID or domain, the
+  // matching accounts appear under the field, from GET /api/v1/accounts/lookup, which compares
+  // them as the server normalizes them (width, case, spaces, katakana/hiragana). A <datalist>
+  // would hide every match whose text differs from what was typed (「もみじ」 for 紅葉). Arrow keys
+  // move, Enter or a click puts the account's ID in the field. Without JavaScript the server takes
+  // the only match, or answers with the candidates as buttons.
+  function accountPicker(input) {
+    var list = document.getElementById(input.getAttribute("aria-controls"));
+    var chosen = document.getElementById(input.getAttribute("data-chosen"));
+    var url = input.getAttribute("data-account-picker");
+    var empty = input.getAttribute("data-empty") || "";
+    if (!list || !window.fetch) return;
+    var timer = null, sent = 0, items = [], active = -1;
+
+    function close() {
+      list.hidden = true;
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function highlight(i) {
+      active = i;
+      Array.prototype.forEach.call(list.children, function (li, j) {
+        li.setAttribute("aria-selected", j === i ? "true" : "false");
+      });
+      var item = list.children[i];
+      if (item && item.id) {
+        input.setAttribute("aria-activedescendant", item.id);
+        item.scrollIntoView({ block: "nearest" });
+      }
+    }
+
+    function choose(i) {
+      var account = items[i];
+      if (!account) return;
+      input.value = account.external_id;
+      if (chosen) chosen.textContent = account.name;
+      close();
+    }
+
+    function show(found) {
+      items = found;
+      list.textContent = "";
+      if (!found.length) {
+        var none = document.createElement("li");
+        none.setAttribute("role", "option");
+        none.setAttribute("aria-disabled", "true");
+        none.textContent = empty;
+        list.appendChild(none);
+      }
+      found.forEach(function (account, i) {
+        var item = document.createElement("li");
+        item.id = list.id + "-" + i;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        item.appendChild(document.createTextNode(account.name));
+        var code = document.createElement("span");
+        code.className = "muted";
+        code.textContent = account.external_id;
+        item.appendChild(code);
+        // mousedown, not click: the field's blur would close the list first.
+        item.addEventListener("mousedown", function (event) {
+          event.preventDefault();
+          choose(i);
+        });
+        list.appendChild(item);
+      });
+      list.hidden = false;
+      active = -1;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function send() {
+      var text = input.value.trim(), mine = ++sent;
+      if (!text) {
+        close();
+        return;
+      }
+      fetch(url + "?limit=10&q=" + encodeURIComponent(text), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (result) {
+        // Only the answer to the latest keystroke is shown, whatever order answers arrive in.
+        if (result && mine === sent && document.activeElement === input) show(result.items);
+      }).catch(function () {});
+    }
+
+    input.addEventListener("input", function () {
+      if (chosen) chosen.textContent = "";
+      window.clearTimeout(timer);
+      timer = window.setTimeout(send, 200);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (list.hidden) {
+        if (event.key === "ArrowDown") send();
+        return;
+      }
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        highlight(Math.min(active + 1, items.length - 1));
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        highlight(Math.max(active - 1, 0));
+      } else if (event.key === "Enter" && active >= 0) {
+        event.preventDefault();
+        choose(active);
+      } else if (event.key === "Escape") {
+        close();
+      }
+    });
+    input.addEventListener("blur", close);
+  }
+
   function ready() {
     Array.prototype.forEach.call(document.querySelectorAll("canvas[data-chart]"), draw);
     Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), function (field) {
@@ -172,6 +288,7 @@
       });
     });
     Array.prototype.forEach.call(document.querySelectorAll("textarea[data-segment-preview]"), segmentPreview);
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-account-picker]"), accountPicker);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
       button.addEventListener("click", function () {
         var target = document.getElementById(button.getAttribute("data-copy"));

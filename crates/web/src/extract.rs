@@ -209,9 +209,20 @@ impl QueryParams {
 }
 
 /// Fields of an HTML form (`application/x-www-form-urlencoded`); unreadable bodies are empty.
-/// A submitted form; a field may repeat (checkboxes).
+/// A submitted form; a field may repeat (checkboxes). Line breaks are `\n`: browsers send every
+/// line break of a textarea as `\r\n` (HTML's form encoding), which would otherwise end up in
+/// every multi-line text stored from a page (an email body, a TOML definition, a note).
 #[derive(Default)]
 pub struct FormFields(pub Vec<(String, String)>);
+
+/// `\r\n` and a lone `\r` become `\n`, as an API client or a file would have written them.
+fn unix_newlines(text: String) -> String {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for FormFields {
     type Rejection = ApiError;
@@ -222,7 +233,7 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
         if let Some((name, _)) = fields.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
             return Err(refuse_nul(name.replace('\0', "\\0")));
         }
-        Ok(FormFields(fields))
+        Ok(FormFields(fields.into_iter().map(|(name, value)| (name, unix_newlines(value))).collect()))
     }
 }
 
@@ -252,6 +263,12 @@ impl FormFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_line_breaks_are_unix_newlines() {
+        assert_eq!(unix_newlines("a\r\nb\r\n\r\nc\rd".into()), "a\nb\n\nc\nd");
+        assert_eq!(unix_newlines("ひとつ\nふたつ".into()), "ひとつ\nふたつ");
+    }
 
     #[test]
     fn forwarded_addresses_count_only_behind_trusted_proxies() {

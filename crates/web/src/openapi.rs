@@ -18,6 +18,7 @@ use utoipa::OpenApi;
     security(("bearer" = []), ("session" = [])),
     paths(
         accounts::list,
+        accounts::lookup,
         accounts::create,
         accounts::read,
         accounts::replace,
@@ -92,7 +93,9 @@ use utoipa::OpenApi;
         playbooks::scan,
         playbooks::outbox,
         playbooks::send,
+        playbooks::retry,
         playbooks::discard,
+        playbooks::edit,
         metrics::set_spend,
         metrics::delete_spend,
         tracking::identify,

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use domain::i18n::{Lang, Text};
 use domain::interchange::table::Report;
 use domain::interchange::RowError;
+use domain::playbooks::mail::MailFailure;
 use domain::segments::SegmentError;
 use domain::FieldError;
 use serde::Serialize;
@@ -130,6 +131,8 @@ pub const BAD_LOGIN: Text = Text::new("メールアドレスまたはパスワ�
 const BAD_MESSAGE: Text = Text::new("トラッキングメッセージを保存できません", "The tracking message cannot be stored");
 const BUSY: Text = Text::new("混み合っています。少し待ってから再送してください", "Busy: retry in a moment");
 const INTERNAL: Text = Text::new("サーバー内部でエラーが発生しました", "Internal server error");
+const MAIL_NOT_CONFIGURED: Text = Text::new("SMTP サーバーが設定されていません", "No SMTP server is configured");
+const UNDELIVERED: Text = Text::new("メールを送信できませんでした", "The email was not sent");
 
 fn entity_name(entity: Entity, lang: Lang) -> &'static str {
     let text = match entity {
@@ -238,7 +241,8 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::App(AppError::NotFound { .. }) => StatusCode::NOT_FOUND,
-            ApiError::App(AppError::Conflict { .. }) => StatusCode::CONFLICT,
+            ApiError::App(AppError::Conflict { .. } | AppError::MailNotConfigured) => StatusCode::CONFLICT,
+            ApiError::App(AppError::Undelivered(_)) => StatusCode::BAD_GATEWAY,
             ApiError::App(AppError::Store(_) | AppError::Internal(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -341,6 +345,15 @@ impl ApiError {
                 ("payload-too-large", TOO_LARGE.pick(lang).to_owned(), detail.clone(), Vec::new())
             }
             ApiError::App(AppError::Busy) => ("busy", BUSY.pick(lang).to_owned(), String::new(), Vec::new()),
+            ApiError::App(AppError::MailNotConfigured) => (
+                "mail-not-configured",
+                MAIL_NOT_CONFIGURED.pick(lang).to_owned(),
+                MailFailure::NotConfigured.message(lang),
+                Vec::new(),
+            ),
+            ApiError::App(AppError::Undelivered(reason)) => {
+                ("undelivered", UNDELIVERED.pick(lang).to_owned(), reason.pick(lang).to_owned(), Vec::new())
+            }
             ApiError::App(AppError::Store(_) | AppError::Internal(_)) | ApiError::Internal(_) => {
                 ("internal", INTERNAL.pick(lang).to_owned(), String::new(), Vec::new())
             }

@@ -11,6 +11,69 @@ fn fields(problem: &Value) -> Vec<String> {
     problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
 }
 
+/// `text` as a query-string value.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn account_search_finds_the_code_the_name_with_a_space_and_the_kana_reading_in_the_api_and_the_list_page() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("lead@k.example", domain::access::Role::Manager).await;
+        let (status, momiji) = server
+            .post(
+                "/api/v1/accounts",
+                json!({"external_id": "ACC-000098", "name": "株式会社紅葉エナジー", "domain": "momiji-energy-98.example.jp",
+                       "custom": {"name_kana": "モミジエナジー"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{momiji}");
+        let other = json!({"external_id": "ACC-000099", "name": "さくらフーズ株式会社", "domain": "sakura-foods-99.example.jp"});
+        assert_eq!(server.post("/api/v1/accounts", other).await.0, StatusCode::CREATED);
+
+        for typed in [
+            "ACC-000098",
+            "acc-000098",
+            "ＡＣＣ－０００098",
+            "紅葉 エナジー",
+            "紅葉　エナジー",
+            "もみじ",
+            "ﾓﾐｼﾞ",
+            "momiji-energy",
+        ] {
+            let (status, found) = server.get(&format!("/api/v1/accounts?q={}", query_value(typed))).await;
+            assert_eq!(status, StatusCode::OK, "{found}");
+            assert_eq!(
+                (found["total"].as_i64(), found["items"][0]["external_id"].as_str()),
+                (Some(1), Some("ACC-000098")),
+                "{typed} on {}",
+                t.label
+            );
+            let (status, html) = common::page(&server, &browser, &format!("/accounts?q={}", query_value(typed))).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains("株式会社紅葉エナジー") && !html.contains("さくらフーズ"), "{typed}: {html}");
+        }
+        let (_, katakana) = server.get(&format!("/api/v1/accounts?q={}", query_value("サクラ"))).await;
+        assert_eq!(katakana["items"][0]["external_id"], "ACC-000099", "katakana finds hiragana: {katakana}");
+
+        // Every write keeps the key: a new name is found, the old one no longer.
+        let path = format!("/api/v1/accounts/{}", momiji["id"]);
+        let (status, _) = server.send(reqwest::Method::PATCH, &path, Some(json!({"name": "株式会社ミライ電機"}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, old) = server.get(&format!("/api/v1/accounts?q={}", query_value("紅葉"))).await;
+        let (_, new) = server.get(&format!("/api/v1/accounts?q={}", query_value("ミライ 電機"))).await;
+        assert_eq!((old["total"].as_i64(), new["total"].as_i64()), (Some(0), Some(1)), "{new}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn account_lifecycle_create_read_patch_put_delete() {
     for t in test_stores().await {
@@ -544,6 +607,88 @@ async fn an_import_of_many_bad_rows_lists_the_first_thousand_and_counts_the_rest
         assert!(
             detail.ends_with("line 1001, column employees: is not a whole number\n… and 4,000 more problem(s)"),
             "{detail}"
+        );
+        drop(server);
+        t.finish().await;
+    }
+}
+
+/// An export as the server sends it: status, content type and bytes.
+async fn export_bytes(server: &Server, path: &str) -> (StatusCode, String, Vec<u8>) {
+    let response = server.client.get(server.url(path)).header("accept-language", "ja").send().await.unwrap();
+    let status = response.status();
+    let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, kind, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn exports_open_in_japanese_excel_with_a_bom_or_in_shift_jis_in_whole_yen_and_import_back_unchanged() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let accounts = "account_id,name\r\nA1,株式会社ひかり製作所\r\nA2,髙﨑商事①\r\n";
+        let subscriptions =
+            "subscription_id,account_id,product,start_date,billing_interval,quantity,unit_price,currency\n\
+                             S1,A1,core,2024-04-01,month,10,1200.00,JPY\nS2,A2,core,2024-04-01,year,1,980.50,JPY\n";
+        for (kind, text) in
+            [("accounts", accounts), ("subscriptions", subscriptions), ("spend", "month,amount\n2025-04,1200000.00\n")]
+        {
+            let (status, outcome) = server.upload(kind, text.as_bytes().to_vec()).await;
+            assert_eq!(status, StatusCode::OK, "{} {kind}: {outcome}", t.label);
+        }
+
+        let (status, content_type, bytes) = export_bytes(&server, "/api/v1/exports/subscriptions").await;
+        assert_eq!((status, content_type.as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with a BOM by default, for Excel");
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        assert!(text.contains(",1200,JPY,") && text.contains(",980.5,JPY,"), "yen without .00: {text}");
+        let (status, again) = server.upload("subscriptions", bytes).await;
+        assert_eq!((status, again["unchanged"].as_i64()), (StatusCode::OK, Some(2)), "{} {again}", t.label);
+        let (_, _, spend) = export_bytes(&server, "/api/v1/exports/spend").await;
+        assert_eq!(spend, b"\xEF\xBB\xBFmonth,amount\n2025-04,1200000\n");
+
+        let (status, content_type, bytes) = export_bytes(&server, "/api/v1/exports/accounts?encoding=shift_jis").await;
+        assert_eq!((status, content_type.as_str()), (StatusCode::OK, "text/csv; charset=shift_jis"));
+        let (decoded, _, malformed) = encoding_rs::SHIFT_JIS.decode(&bytes);
+        assert!(!malformed && decoded.contains("株式会社ひかり製作所") && decoded.contains("髙﨑商事①"), "{decoded}");
+        let (status, again) = server.upload("accounts", bytes).await;
+        assert_eq!(
+            (status, again["encoding"].as_str(), again["unchanged"].as_i64()),
+            (StatusCode::OK, Some("shift_jis"), Some(2)),
+            "{} {again}",
+            t.label
+        );
+        let (_, _, plain) = export_bytes(&server, "/api/v1/exports/accounts?encoding=utf-8").await;
+        assert!(plain.starts_with(b"account_id,"), "utf-8 asks for no BOM");
+
+        let (status, _) = server.post("/api/v1/accounts", json!({"external_id": "A3", "name": "絵文字 😀 商店"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _, body) = export_bytes(&server, "/api/v1/exports/accounts?encoding=shift_jis").await;
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "encoding");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("4 行目の「😀」(U+1F600) は Shift_JIS で表せません"), "{message}");
+        let (status, problem) = server.get("/api/v1/exports/accounts?encoding=latin1").await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("encoding"))
+        );
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_first_row_of_a_crlf_upload_is_reported_on_line_two() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (status, problem) = server
+            .upload("accounts", b"account_id,name,owner_email\r\nA1,Acme,not-an-email\r\nA2,Beta,\r\n".to_vec())
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(
+            (problem["errors"][0]["line"].as_u64(), problem["errors"][0]["field"].as_str()),
+            (Some(2), Some("owner_email"))
         );
         drop(server);
         t.finish().await;

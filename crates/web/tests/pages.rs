@@ -134,7 +134,7 @@ async fn the_dashboard_cards_show_the_figures_of_the_metrics_api_in_both_languag
             };
             assert!(section(&html, "waterfall-table").contains(at_start), "{html}");
             assert!(section(&html, "grade-table").contains(at_risk), "{html}");
-            assert!(section(&html, "renewals-table").contains("Beta"), "Beta renews every month: {html}");
+            assert!(!section(&html, "renewals-table").contains("Beta"), "Beta is month to month: no renewal: {html}");
             assert!(section(&html, "drops-table").contains("Alpha"), "{html}");
             assert!(section(&html, "onboarding-table").contains("Beta"), "{html}");
         }
@@ -208,6 +208,9 @@ async fn a_churned_account_has_no_grade_is_out_of_every_risk_view_and_its_page_s
         let (_, account) = server.get(&format!("/api/v1/accounts/{beta}")).await;
         assert_eq!(account["churned_on"], json!(today), "the day its MRR fell to zero: {account}");
         assert_eq!((&account["health"]["grade"], &account["health"]["score"]), (&Value::Null, &Value::Null));
+        let (_, live) = server.get(&format!("/api/v1/accounts/{beta}/health")).await;
+        assert_eq!((&live["grade"], &live["score"]), (&json!("churned"), &Value::Null), "{live}");
+        assert_eq!(live["drivers"][0]["en"], json!(format!("Churned on {today}")));
         let (_, account) = server.get(&format!("/api/v1/accounts/{alpha}")).await;
         assert_eq!((&account["churned_on"], &account["health"]["grade"]), (&Value::Null, &json!("at_risk")));
         assert_eq!(at_risk().await, vec![alpha], "{}", t.label);
@@ -239,8 +242,8 @@ async fn a_churned_account_has_no_grade_is_out_of_every_risk_view_and_its_page_s
         let row = &html[html.find(&format!("data-account-id=\"{beta}\"")).unwrap()..];
         assert!(row[..row.find("</tr>").unwrap()].contains("Churned"), "{html}");
         for (lang, banner, grade) in [
-            ("ja", format!("{} に解約（price：予算削減）", today.format("%Y/%m/%d")), "解約済み"),
-            ("en", format!("Churned on {} (price: 予算削減)", today.format("%b %-d, %Y")), "Churned"),
+            ("ja", format!("{} に解約（価格・予算：予算削減）", today.format("%Y/%m/%d")), "解約済み"),
+            ("en", format!("Churned on {} (Price or budget: 予算削減)", today.format("%b %-d, %Y")), "Churned"),
         ] {
             let (status, html) = page(&server, &browser, &format!("/accounts/{beta}?lang={lang}")).await;
             assert_eq!(status, StatusCode::OK, "{html}");
@@ -379,14 +382,17 @@ async fn the_csv_export_has_a_header_and_every_filtered_account_beyond_the_first
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
         assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
-        let body = response.text().await.unwrap();
+        let bytes = response.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM, so Excel reads UTF-8");
+        let body = String::from_utf8(bytes[3..].to_vec()).unwrap();
         let mut reader = csv::Reader::from_reader(body.as_bytes());
         assert_eq!(reader.headers().unwrap().get(0), Some("顧客ID"), "Japanese header by default");
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         let ids: Vec<&str> = rows.iter().map(|r| r.get(0).unwrap()).collect();
         let expected: Vec<String> = (0..55).map(|i| format!("A{i:02}")).collect();
         assert_eq!(ids, expected, "every SMB account, in the list's order: {}", t.label);
-        assert_eq!((rows[0].get(1), rows[0].get(4), rows[0].get(8)), (Some("顧客00"), Some("smb"), Some("12000.00")));
+        let yen = (rows[0].get(7), rows[0].get(8));
+        assert_eq!((rows[0].get(1), rows[0].get(4), yen), (Some("顧客00"), Some("smb"), (Some("1000"), Some("12000"))));
 
         let english =
             server.anonymous.get(server.url("/accounts.csv?lang=en")).header("cookie", &browser.cookie).send().await;
@@ -494,8 +500,8 @@ async fn a_saved_view_round_trips_and_belongs_to_its_user() {
         assert_eq!(status, StatusCode::SEE_OTHER, "a control character is no reason for a 500");
         assert_eq!(
             location.as_deref(),
-            Some("/accounts?tier=smb%0D%0AX-Injected%3A+1"),
-            "kept encoded, unknown keys dropped"
+            Some("/accounts?tier=smb%0AX-Injected%3A+1"),
+            "kept encoded (a form's CR LF is read as LF), unknown keys dropped"
         );
         let odd = server.app.store().saved_views(aki).await.unwrap();
         assert_eq!(odd.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["Odd", "SMB 顧客"]);

@@ -62,6 +62,17 @@ fn exact(value: &Value) -> String {
     }
 }
 
+/// A reported amount as the CSV downloads write yen: no `.00` (`12000.00` → `12000`), the
+/// decimals it has otherwise (`8333.30` → `8333.3`).
+fn yen(value: &Value) -> String {
+    let text = exact(value);
+    match text.split_once('.') {
+        Some((whole, fraction)) if fraction.trim_end_matches('0').is_empty() => whole.to_owned(),
+        Some((whole, fraction)) => format!("{whole}.{}", fraction.trim_end_matches('0')),
+        None => text,
+    }
+}
+
 const RANGE: &str = "from=2025-01-01&to=2025-06-30&interval=month";
 
 #[tokio::test]
@@ -177,15 +188,20 @@ async fn the_csv_downloads_parse_and_hold_the_api_figures() {
         let (_, report) = server.get(&format!("/api/v1/metrics/report?{filters}")).await;
         let periods = report.as_array().unwrap();
         let api = |f: &dyn Fn(&Value) -> &Value| periods.iter().map(|p| exact(f(p))).collect::<Vec<_>>();
+        let api_yen = |f: &dyn Fn(&Value) -> &Value| periods.iter().map(|p| yen(f(p))).collect::<Vec<_>>();
 
         let (header, rows) = download("report").await;
         assert_eq!(rows.len(), 6, "one row per month");
-        for key in ["mrr_end", "arr_end", "customers_end", "nrr", "grr", "customer_churn_rate", "arpa"] {
+        for key in ["customers_end", "nrr", "grr", "customer_churn_rate"] {
             assert_eq!(column(&header, &rows, key), api(&|p| &p[key]), "{key}");
         }
+        for key in ["mrr_end", "arr_end", "arpa"] {
+            assert_eq!(column(&header, &rows, key), api_yen(&|p| &p[key]), "{key} in yen");
+        }
+        assert!(column(&header, &rows, "mrr_end").iter().all(|v| !v.ends_with(".00")), "no spurious .00 for JPY");
         let (header, rows) = download("movements").await;
         for kind in ["new", "expansion", "reactivation", "contraction", "churn"] {
-            assert_eq!(column(&header, &rows, &format!("{kind}_mrr")), api(&|p| &p["movements"][kind]["amount"]));
+            assert_eq!(column(&header, &rows, &format!("{kind}_mrr")), api_yen(&|p| &p["movements"][kind]["amount"]));
             assert_eq!(column(&header, &rows, &format!("{kind}_count")), api(&|p| &p["movements"][kind]["count"]));
         }
         let (_, cohorts) = server.get("/api/v1/metrics/cohorts?from=2025-01&to=2025-06&tier=smb").await;
@@ -200,11 +216,8 @@ async fn the_csv_downloads_parse_and_hold_the_api_figures() {
         let (_, economics) = server.get(&format!("/api/v1/metrics/unit-economics?{filters}")).await;
         let (header, rows) = download("unit-economics").await;
         let economics = economics.as_array().unwrap();
-        assert_eq!(column(&header, &rows, "cac"), economics.iter().map(|e| exact(&e["cac"])).collect::<Vec<_>>());
-        assert_eq!(
-            column(&header, &rows, "ltv"),
-            economics.iter().map(|e| exact(&e["ltv"]["ltv"])).collect::<Vec<_>>()
-        );
+        assert_eq!(column(&header, &rows, "cac"), economics.iter().map(|e| yen(&e["cac"])).collect::<Vec<_>>());
+        assert_eq!(column(&header, &rows, "ltv"), economics.iter().map(|e| yen(&e["ltv"]["ltv"])).collect::<Vec<_>>());
 
         let (status, _) = page(&server, &format!("/metrics/export/accounts?{RANGE}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);

@@ -330,3 +330,314 @@ async fn every_role_reads_playbook_secrets_masked_including_the_audit_log() {
         t.finish().await;
     }
 }
+
+/// A playbook that only emails each renewing account's administrator, waiting for approval.
+fn email_only() -> Value {
+    json!({
+        "name": "更新のご案内",
+        "trigger": {"type": "renewal_within", "days": 60},
+        "step": [{"action": "send_email", "to_role": "admin", "subject": "{{account}} 様: 更新のご案内",
+                  "body": "{{account}} ご担当者様\n更新日は {{renewal_date}} です。"}]
+    })
+}
+
+/// An SMTP address nothing listens on: connections are refused.
+async fn dead_smtp() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    format!("smtp://{address}")
+}
+
+fn mail_to(url: &str) -> Option<app::playbooks::MailSettings> {
+    Some(app::playbooks::MailSettings { url: url.to_owned(), from: "Kizuna <cs@kizuna.example>".into() })
+}
+
+/// The email entries on an account's timeline, newest first.
+async fn email_entries(server: &Server, account: i64) -> Vec<Value> {
+    let (status, timeline) = server.get(&format!("/api/v1/timeline?account_id={account}&kind=email")).await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    timeline["items"].as_array().unwrap().clone()
+}
+
+/// The pending emails, scanning the playbooks first so that the renewals start their runs.
+async fn pending_emails(server: &Server) -> Vec<Value> {
+    let (status, scan) = server.post("/api/v1/playbooks/scan", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{scan}");
+    let (_, outbox) = server.get("/api/v1/outbox?status=pending").await;
+    outbox.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn approving_without_smtp_warns_first_keeps_the_email_pending_and_says_why_in_the_readers_language() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        customers(&server).await;
+        let (status, created) = server.post("/api/v1/playbooks", email_only()).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let pending = pending_emails(&server).await;
+        assert_eq!(pending.len(), 2, "{} {pending:?}", t.label);
+        let email = &pending[0];
+        let (id, account) = (email["id"].as_i64().unwrap(), email["account_id"].as_i64().unwrap());
+
+        let browser = server.sign_in("admin@k.example").await;
+        let (_, html) = common::page(&server, &browser, "/outbox").await;
+        assert!(
+            common::text_of(&html, "no-smtp")
+                .starts_with("SMTP サーバーが設定されていないため、承認してもメールは送信されません"),
+            "the page warns before approval: {html}"
+        );
+        let (status, html, _) = common::submit(&server, &browser, &format!("/outbox/{id}/send"), "ja", &[]).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{} {html}", t.label);
+        let html = common::unescaped(&html);
+        assert!(
+            html.contains("SMTP サーバーが設定されていないため送信できません。メールは承認待ちのまま残ります"),
+            "{html}"
+        );
+        assert!(!html.contains("no SMTP server is configured"), "no English on a Japanese page: {html}");
+        let (_, html, _) = common::submit(&server, &browser, &format!("/outbox/{id}/send"), "en", &[]).await;
+        assert!(common::unescaped(&html).contains("No SMTP server is configured, so nothing can be sent"), "{html}");
+
+        let response = server
+            .client
+            .post(server.url(&format!("/api/v1/outbox/{id}/send")))
+            .header("accept-language", "ja")
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = common::read(response).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::CONFLICT, Some("mail-not-configured")),
+            "{problem}"
+        );
+        assert!(problem["detail"].as_str().unwrap().contains("承認待ちのまま"), "{problem}");
+
+        let (_, all) = server.get("/api/v1/outbox?status=pending").await;
+        let still = all.as_array().unwrap().iter().find(|e| e["id"] == id).cloned();
+        assert!(still.is_some_and(|e| e["error"].is_null() && e["decided_by"].is_null()), "still pending: {all}");
+        assert!(email_entries(&server, account).await.is_empty(), "nothing was sent or failed");
+
+        let (smtp, mailbox) = smtp_sink().await;
+        server.app.configure_mail(mail_to(&smtp));
+        let (_, html) = common::page(&server, &browser, "/outbox").await;
+        assert!(!html.contains("id=\"no-smtp\""), "no warning once SMTP is configured");
+        let (status, _, location) = common::submit(&server, &browser, &format!("/outbox/{id}/send"), "ja", &[]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/outbox?done=sent")));
+        assert_eq!(mailbox.lock().unwrap().len(), 1, "the email kept pending is sent once approved");
+        let entries = email_entries(&server, account).await;
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert!(entries[0]["title"].as_str().unwrap().starts_with("メール送信: "), "{}", entries[0]);
+        assert!(entries[0]["title"].as_str().unwrap().contains(" / Email sent: "), "{}", entries[0]);
+        let (_, admin) = server.get("/api/v1/me").await;
+        assert_eq!(entries[0]["author_id"], admin["user"]["id"], "the approver is the author: {}", entries[0]);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_send_is_on_the_timeline_in_both_languages_and_can_be_edited_and_retried() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        customers(&server).await;
+        let (status, created) = server.post("/api/v1/playbooks", email_only()).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let pending = pending_emails(&server).await;
+        let ids: Vec<i64> = pending.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+        let accounts: Vec<i64> = pending.iter().map(|e| e["account_id"].as_i64().unwrap()).collect();
+        let (first, second, account) = (ids[0], ids[1], accounts[0]);
+
+        server.app.configure_mail(mail_to(&dead_smtp().await));
+        let response = server
+            .client
+            .post(server.url(&format!("/api/v1/outbox/{first}/send")))
+            .header("accept-language", "ja")
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = common::read(response).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("undelivered")), "{problem}");
+        assert!(problem["detail"].as_str().unwrap().starts_with("SMTP サーバーに接続できません"), "{problem}");
+        let (_, failed) = server.get("/api/v1/outbox?status=failed").await;
+        let failed = failed.as_array().unwrap();
+        assert_eq!(failed.len(), 1, "{} {failed:?}", t.label);
+        assert!(failed[0]["error"]["ja"].as_str().unwrap().starts_with("SMTP サーバーに接続できません"));
+        assert!(failed[0]["error"]["en"].as_str().unwrap().starts_with("could not connect to the SMTP server"));
+
+        let entries = email_entries(&server, account).await;
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert!(entries[0]["title"].as_str().unwrap().starts_with("メール送信失敗: "), "{}", entries[0]);
+        let body = entries[0]["body"].as_str().unwrap();
+        assert!(body.contains("SMTP サーバーに接続できません") && body.contains("could not connect"), "{body}");
+
+        let browser = server.sign_in("admin@k.example").await;
+        let (_, html) = common::page(&server, &browser, "/outbox?lang=en").await;
+        assert!(common::text_of(&html, &format!("reason-{first}"))
+            .starts_with("Reason: could not connect to the SMTP server"));
+        let (_, html) = common::page(&server, &browser, "/outbox").await;
+        assert!(common::text_of(&html, &format!("reason-{first}")).starts_with("理由: SMTP サーバーに接続できません"));
+        let (status, html, _) = common::submit(&server, &browser, &format!("/outbox/{first}/retry"), "ja", &[]).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert!(common::unescaped(&html).contains("送信できませんでした: SMTP サーバーに接続できません"), "{html}");
+
+        let edit = format!("/outbox/{first}/edit");
+        let bad = [("recipients", "not-an-address"), ("subject", "件名"), ("body", "本文")];
+        let (status, html, _) = common::submit(&server, &browser, &edit, "ja", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("宛先: メールアドレスの形式ではありません") && html.contains("value=\"not-an-address\""),
+            "{html}"
+        );
+        let (smtp, mailbox) = smtp_sink().await;
+        server.app.configure_mail(mail_to(&smtp));
+        let edited = [
+            ("recipients", "admin@r1.example,\r\nowner@r1.example"),
+            ("subject", "更新のご案内（再送）"),
+            ("body", "ご担当者様\r\n\r\n更新日のご案内です。\r\n"),
+        ];
+        let (status, _, location) = common::submit(&server, &browser, &edit, "ja", &edited).await;
+        assert_eq!((status, location), (StatusCode::SEE_OTHER, Some(format!("/outbox?done=edited#email-{first}"))));
+        let (_, pending) = server.get("/api/v1/outbox?status=pending").await;
+        let again = pending.as_array().unwrap().iter().find(|e| e["id"] == first).cloned().unwrap();
+        assert_eq!(again["body"], "ご担当者様\n\n更新日のご案内です。", "no \\r from the browser's textarea");
+        assert_eq!(again["recipients"], json!(["admin@r1.example", "owner@r1.example"]));
+        assert!(again["error"].is_null(), "{again}");
+        let (status, _, _) = common::submit(&server, &browser, &format!("/outbox/{first}/send"), "ja", &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let mail = mailbox.lock().unwrap().clone();
+        assert_eq!(mail.len(), 1);
+        assert!(mail[0].contains("owner@r1.example"), "{}", mail[0]);
+
+        server.app.configure_mail(mail_to(&dead_smtp().await));
+        let (status, _) = server.post(&format!("/api/v1/outbox/{second}/send"), json!({})).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        server.app.configure_mail(None);
+        let (status, problem) = server.post(&format!("/api/v1/outbox/{second}/retry"), json!({})).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("mail-not-configured")));
+        server.app.configure_mail(mail_to(&smtp));
+        let (status, sent) = server.post(&format!("/api/v1/outbox/{second}/retry"), json!({})).await;
+        assert_eq!((status, sent["status"].as_str()), (StatusCode::OK, Some("sent")), "{sent}");
+        assert!(sent["error"].is_null(), "{sent}");
+        assert_eq!(mailbox.lock().unwrap().len(), 2);
+        let (status, problem) = server.post(&format!("/api/v1/outbox/{second}/retry"), json!({})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a sent email is not sent again: {problem}");
+        assert_eq!(problem["errors"][0]["message"], "cannot be done: this email is sent");
+
+        let mut every = Vec::new();
+        for account in accounts {
+            for entry in email_entries(&server, account).await {
+                every.push(entry["title"].as_str().unwrap().split(':').next().unwrap().to_owned());
+            }
+        }
+        every.sort();
+        assert_eq!(
+            every,
+            ["メール送信", "メール送信", "メール送信失敗", "メール送信失敗", "メール送信失敗"],
+            "every send and every failure, on both accounts ({})",
+            t.label
+        );
+        let (_, audit) = server.get("/api/v1/audit?entity=outbox_email").await;
+        let actions: Vec<&str> =
+            audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        for action in ["send", "retry", "edit"] {
+            assert!(actions.contains(&action), "{action} in {actions:?}");
+        }
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_playbook_saved_from_the_browser_keeps_unix_line_breaks_in_its_email_body() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        let toml = "name = \"改行のテスト\"\n\n[trigger]\ntype = \"renewal_within\"\ndays = 30\n\n[[step]]\n\
+                    action = \"send_email\"\nto_role = \"admin\"\nsubject = \"ご案内\"\n\
+                    body = \"\"\"\n{{account}} ご担当者様\n\n更新日は {{renewal_date}} です。\n\"\"\"\n";
+        // A browser sends every line break of a textarea as CR LF.
+        let sent = toml.replace('\n', "\r\n");
+        let (status, html, location) =
+            common::submit(&server, &browser, "/playbooks", "ja", &[("definition", &sent)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{} {html}", t.label);
+        let id = location.unwrap().trim_start_matches("/playbooks/").split('?').next().unwrap().to_owned();
+        let (_, playbook) = server.get(&format!("/api/v1/playbooks/{id}")).await;
+        let body = playbook["definition"]["step"][0]["body"].as_str().unwrap();
+        assert_eq!(body, "{{account}} ご担当者様\n\n更新日は {{renewal_date}} です。\n", "{playbook}");
+        let (_, html) = common::page(&server, &browser, &format!("/playbooks/{id}")).await;
+        assert!(!html.contains('\r'), "the editor shows it back without CR");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_renewal_playbook_fires_only_for_term_renewals_dates_its_task_before_the_renewal_and_leaves_onboarding_alone()
+{
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let today = server.app.today();
+        let renewal = today.checked_add_days(chrono::Days::new(80)).unwrap();
+        let start = renewal.checked_sub_months(chrono::Months::new(12)).unwrap();
+        let mut ids = std::collections::BTreeMap::new();
+        for (external, stage, interval, commitment) in [
+            ("MONTHLY", "adoption", "month", None),
+            ("TERM", "adoption", "month", Some(12)),
+            ("ONBOARDING", "onboarding", "year", None),
+        ] {
+            let (_, account) = server
+                .post("/api/v1/accounts", json!({"external_id": external, "name": external, "stage": stage}))
+                .await;
+            let id = account["id"].as_i64().unwrap();
+            let mut body = json!({"subscription_id": format!("S-{external}"), "account_id": id, "product": "core",
+                                  "start_date": start.to_string(), "billing_interval": interval, "quantity": 10,
+                                  "unit_price": "1000", "currency": "JPY"});
+            if let Some(months) = commitment {
+                body["commitment_months"] = json!(months);
+            }
+            let (status, period) = server.post("/api/v1/subscriptions", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{period}");
+            ids.insert(external, id);
+        }
+        let (_, monthly) = server.get(&format!("/api/v1/accounts/{}", ids["MONTHLY"])).await;
+        assert_eq!(monthly["next_renewal_date"], Value::Null, "month to month: no renewal: {monthly}");
+        let (_, term) = server.get(&format!("/api/v1/accounts/{}", ids["TERM"])).await;
+        assert_eq!(term["next_renewal_date"], json!(renewal), "the end of the committed year: {term}");
+
+        let shipped = include_str!("../../../examples/playbooks/renewal-90.toml");
+        let definition = app::playbooks::parse_playbook_toml("renewal-90.toml", shipped).unwrap();
+        let (status, created) = server.post("/api/v1/playbooks", serde_json::to_value(definition).unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let playbook_id = created["id"].as_i64().unwrap();
+        server.post("/api/v1/playbooks/scan", json!({})).await;
+        server.app.run_due_steps().await.unwrap();
+        let (_, runs) = server.get(&format!("/api/v1/playbooks/{playbook_id}/runs")).await;
+        let mut ran: Vec<i64> = runs.as_array().unwrap().iter().map(|r| r["account_id"].as_i64().unwrap()).collect();
+        ran.sort();
+        assert_eq!(ran, vec![ids["TERM"], ids["ONBOARDING"]], "never for a monthly bill ({})", t.label);
+
+        let (_, tasks) = server.get("/api/v1/tasks?status=open").await;
+        let tasks = tasks["items"].as_array().cloned().unwrap_or_default();
+        let due = renewal.checked_sub_days(chrono::Days::new(60)).unwrap();
+        assert_eq!(tasks.len(), 2, "{tasks:?}");
+        assert!(tasks.iter().all(|task| task["due_on"] == json!(due) && task["priority"] == "normal"), "{tasks:?}");
+        let (_, term) = server.get(&format!("/api/v1/accounts/{}", ids["TERM"])).await;
+        assert_eq!(term["stage"], "renewal");
+        let (_, onboarding) = server.get(&format!("/api/v1/accounts/{}", ids["ONBOARDING"])).await;
+        assert_eq!(onboarding["stage"], "onboarding", "an onboarding account is not moved backwards");
+
+        let (status, problem) = server
+            .post(
+                "/api/v1/subscriptions",
+                json!({"subscription_id": "S-SHORT", "account_id": ids["TERM"], "product": "addon",
+                       "start_date": start.to_string(), "billing_interval": "year", "quantity": 1,
+                       "unit_price": "1000", "currency": "JPY", "commitment_months": 6}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], "commitment_months", "{problem}");
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use store::testing::test_stores;
 
 /// At most this many requests per database, so the suite stays within about a minute.
-const MAX_REQUESTS: usize = 3_000;
+const MAX_REQUESTS: usize = 3_500;
 /// Operations probed at once.
 const CONCURRENCY: usize = 4;
 const BOGUS_IDS: [&str; 5] = ["0", "-1", "abc", "99999999999999999999", "%00"];

@@ -11,7 +11,7 @@ use domain::i18n::Bilingual;
 use domain::tasks::{TaskInput, TaskPriority, TaskReason};
 use domain::{AccountId, UserId};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use store::testing::test_stores;
 
 /// An account owned by `owner`, created by the admin.
@@ -218,20 +218,27 @@ async fn the_page_shows_why_a_task_exists_in_the_readers_language_and_marks_over
         let (status, ja) = page(&server, &browser, "/tasks?lang=ja").await;
         assert_eq!(status, StatusCode::OK);
         let ja = unescaped(&ja);
-        assert!(ja.contains("更新日まで 60 日でスコアが 40 未満です"), "{ja}");
-        assert!(ja.contains("プレイブック 3"));
+        // Playbook 3 no longer exists (nor its name): the summary stored with the task says why.
         assert!(
-            ja.contains("<dt>ヘルススコア</dt><dd>38.5</dd>") && ja.contains("<dt>days_to_renewal</dt><dd>60</dd>"),
+            ja.contains("プレイブック「ID 3（削除済み）」が作成しました。更新日まで 60 日でスコアが 40 未満です"),
             "{ja}"
         );
+        assert!(ja.contains("<li>ヘルススコアは 38.5 でした。</li>"), "{ja}");
+        assert!(ja.contains("<dt>更新日までの日数</dt><dd>60</dd>"), "{ja}");
         assert!(ja.contains("⚠ 期限切れ") && ja.contains("緊急"), "{ja}");
         assert!(ja.contains("id=\"nav-tasks\"") && ja.contains(">タスク</a>"));
 
         let (status, en) = page(&server, &browser, "/tasks?tab=overdue&lang=en").await;
         assert_eq!(status, StatusCode::OK);
         let en = unescaped(&en);
-        assert!(en.contains("Renewal in 60 days with a score below 40"), "{en}");
-        assert!(en.contains("⚠ Overdue") && en.contains("Urgent") && en.contains("Playbook 3"));
+        assert!(
+            en.contains("Created by the playbook “ID 3 (deleted)”: Renewal in 60 days with a score below 40"),
+            "{en}"
+        );
+        assert!(
+            en.contains("<li>The health score was 38.5.</li>") && en.contains("<dt>Days to renewal</dt><dd>60</dd>")
+        );
+        assert!(en.contains("⚠ Overdue") && en.contains("Urgent"));
         assert!(en.contains(&format!("id=\"task-{id}-complete\"")), "the assignee gets the forms");
 
         // The API agrees: one overdue task, and a snoozed one is not overdue.
@@ -420,4 +427,206 @@ async fn bad_page_input_is_refused_with_422_naming_the_field_and_nothing_changes
         drop(server);
         t.finish().await;
     }
+}
+
+/// An account as the demo names them: an `ACC-` code, a name without spaces and its reading.
+async fn momiji(server: &Server, owner: UserId) -> i64 {
+    let (status, account) = server
+        .post(
+            "/api/v1/accounts",
+            json!({"external_id": "ACC-000098", "name": "株式会社紅葉エナジー", "domain": "momiji-energy-98.example.jp",
+                   "owner_id": owner.0, "custom": {"name_kana": "モミジエナジー"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{account}");
+    account["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_task_is_created_with_the_account_code_the_pages_show_through_the_api_and_the_form() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (csm, browser) = server.browser("csm@k.example", Role::Csm).await;
+        let momiji = momiji(&server, csm).await;
+        let sakura = account(&server, "ACC-000099", csm).await;
+
+        let create = |account: Value, title: &str| json!({"account_id": account, "title": title});
+        let (status, task) =
+            server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(create(json!("ACC-000098"), "Call"))).await;
+        assert_eq!((status, task["account_id"].as_i64()), (StatusCode::CREATED, Some(momiji)), "{}: {task}", t.label);
+        let (status, task) =
+            server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(create(json!(momiji), "Mail"))).await;
+        assert_eq!(
+            (status, task["account_id"].as_i64()),
+            (StatusCode::CREATED, Some(momiji)),
+            "Kizuna's id still works"
+        );
+        let digits = json!(sakura.to_string());
+        let (status, task) =
+            server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(create(digits, "Visit"))).await;
+        assert_eq!((status, task["account_id"].as_i64()), (StatusCode::CREATED, Some(sakura)), "digits: Kizuna's id");
+        let (status, problem) =
+            server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(create(json!("ACC-404"), "X"))).await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("account_id"))
+        );
+        let (status, problem) =
+            server.as_browser(&browser, Method::POST, "/api/v1/tasks", Some(create(json!(true), "X"))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+        // The picker's lookup finds what the pages show, however it is typed.
+        for typed in ["もみじ", "ﾓﾐｼﾞ", "紅葉 エナジー", "ＡＣＣ－０００098", "momiji-energy"] {
+            let path = format!("/api/v1/accounts/lookup?q={}", urlencode(typed));
+            let (status, found) = server.as_browser(&browser, Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::OK, "{found}");
+            assert_eq!(found["items"][0]["external_id"], "ACC-000098", "{typed} on {}: {found}", t.label);
+            assert_eq!(found["items"].as_array().unwrap().len(), 1, "{typed}: {found}");
+        }
+        let (_, both) = server.as_browser(&browser, Method::GET, "/api/v1/accounts/lookup?q=acc-0000", None).await;
+        assert_eq!(both["items"].as_array().unwrap().len(), 2, "{both}");
+        let (status, _) = server.as_browser(&browser, Method::GET, "/api/v1/accounts/lookup?q=a&limit=0", None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The form: a picker (no inline script) that starts from the account of an account's list.
+        let (_, html) = page(&server, &browser, &format!("/tasks?account={momiji}&lang=ja")).await;
+        assert!(html.contains("role=\"combobox\"") && html.contains("data-account-picker=\"/api/v1/accounts/lookup\""));
+        assert!(html.contains("name=\"account_id\" value=\"ACC-000098\""), "{html}");
+        assert!(!html.contains("<script>") && !html.contains("inputmode=\"numeric\""));
+        let form = |account: &'static str, title: &'static str| {
+            vec![("tab", "mine"), ("account_id", account), ("title", title), ("kind", "outreach")]
+        };
+        let (status, _, _) = submit(&server, &browser, "/tasks", "ja", &form("ACC-000098", "訪問")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "the ACC code");
+        let (status, _, _) = submit(&server, &browser, "/tasks", "ja", &form("紅葉 エナジー", "電話")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "a text only one account matches, without JavaScript");
+        let (status, html, _) = submit(&server, &browser, "/tasks", "ja", &form("acc-0000", "資料送付")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let html = unescaped(&html);
+        assert!(
+            html.contains("顧客: 「acc-0000」に該当する顧客が 2 件あります。下の候補から選んでください。"),
+            "{html}"
+        );
+        assert!(html.contains("name=\"account_pick\" value=\"ACC-000098\">株式会社紅葉エナジー (ACC-000098)</button>"));
+        assert!(html.contains("value=\"資料送付\""), "what was typed stays");
+        let mut picked = form("acc-0000", "資料送付");
+        picked.push(("account_pick", "ACC-000099"));
+        let (status, _, _) = submit(&server, &browser, "/tasks", "en", &picked).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "a candidate button picks the account");
+        let (status, html, _) = submit(&server, &browser, "/tasks", "en", &form("nothing like it", "X")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("Account: no account has this id"), "{html}");
+
+        let (_, listed) = server.get(&format!("/api/v1/tasks?account={sakura}")).await;
+        let titles: Vec<&str> =
+            listed["items"].as_array().unwrap().iter().filter_map(|t| t["title"].as_str()).collect();
+        assert_eq!(titles.len(), 2, "Visit and 資料送付: {titles:?}");
+        let (_, listed) = server.get(&format!("/api/v1/tasks?account={momiji}")).await;
+        assert_eq!(listed["total"], 4, "Call, Mail, 訪問, 電話: {listed}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_why_panel_says_what_a_playbook_saw_in_sentences_with_its_name_linked_in_japanese_and_english() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (csm, browser) = server.browser("csm@k.example", Role::Csm).await;
+        let momiji = momiji(&server, csm).await;
+        let today = server.app.today();
+        let start = today.checked_sub_months(chrono::Months::new(11)).unwrap();
+        let (status, period) = server
+            .post(
+                "/api/v1/subscriptions",
+                json!({"subscription_id": "S-98", "account_id": momiji, "product": "core", "start_date": start.to_string(),
+                       "billing_interval": "year", "quantity": 10, "unit_price": "24960", "currency": "JPY"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{period}");
+        let renewal = start.checked_add_months(chrono::Months::new(12)).unwrap();
+        let days_left = (renewal - today).num_days();
+        let (status, playbook) = server
+            .post(
+                "/api/v1/playbooks",
+                json!({"name": "更新前フォロー", "trigger": {"type": "renewal_within", "days": 60},
+                       "step": [{"action": "create_task", "title": "{{account}} 更新準備", "kind": "renewal"}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{playbook}");
+        let playbook = playbook["id"].as_i64().unwrap();
+        let (status, scan) = server.post("/api/v1/playbooks/scan", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{scan}");
+        server.app.run_due_steps().await.unwrap();
+        let (_, tasks) = server.get(&format!("/api/v1/tasks?account={momiji}")).await;
+        assert_eq!(tasks["total"], 1, "{}: {tasks}", t.label);
+        let id = tasks["items"][0]["id"].as_i64().unwrap();
+
+        let (_, ja) = page(&server, &browser, "/tasks?lang=ja").await;
+        let ja = unescaped(&ja);
+        let why = section(&ja, &format!("id=\"task-{id}-why\""));
+        let link = format!("<a href=\"/playbooks/{playbook}\">更新前フォロー</a>");
+        assert!(
+            why.contains(&format!(
+                "プレイブック「{link}」が作成しました。きっかけ: 更新日まで 60 日以内になりました。"
+            )),
+            "{why}"
+        );
+        let on = format!("{}年{}月{}日", renewal.format("%Y"), renewal.format("%-m"), renewal.format("%-d"));
+        assert!(why.contains(&format!("<li>次回の更新日は{on}で、あと {days_left} 日でした。</li>")), "{why}");
+        assert!(why.contains("<li>ARR は ¥249,600 でした。</li>"), "{why}");
+        for raw in ["{", "renewal_within", "trigger", "occurrence", "data", "(プレイブック"] {
+            assert!(!why.contains(raw), "no raw data ({raw}): {why}");
+        }
+
+        let (_, en) = page(&server, &browser, "/tasks?lang=en").await;
+        let en = unescaped(&en);
+        let why = section(&en, &format!("id=\"task-{id}-why\""));
+        let link = format!("<a href=\"/playbooks/{playbook}\">更新前フォロー</a>");
+        assert!(
+            why.contains(&format!("Created by the playbook “{link}” because the renewal came within 60 days.")),
+            "{why}"
+        );
+        let on = renewal.format("%b %-d, %Y");
+        assert!(why.contains(&format!("<li>The next renewal was on {on}, {days_left} days away.</li>")), "{why}");
+        assert!(why.contains("<li>ARR was JPY 249,600.</li>"), "{why}");
+        assert!(!why.contains('{') && !why.contains("renewal_within") && !why.contains("更新日"), "{why}");
+
+        // A task written by hand keeps the account as it was, said the same way.
+        let (status, manual) = server
+            .as_browser(
+                &browser,
+                Method::POST,
+                "/api/v1/tasks",
+                Some(json!({"account_id": "ACC-000098", "title": "電話"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{manual}");
+        let (_, en) = page(&server, &browser, "/tasks?lang=en").await;
+        let en = unescaped(&en);
+        let why = section(&en, &format!("id=\"task-{}-why\"", manual["id"]));
+        assert!(
+            why.contains("Created by hand by csm@k.example") && why.contains("<li>ARR was JPY 249,600.</li>"),
+            "{why}"
+        );
+        assert!(why.contains(&format!("<li>The next renewal was on {on}.</li>")), "{why}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+/// The element that starts at `marker`, up to its closing `</div>`.
+fn section<'a>(html: &'a str, marker: &str) -> &'a str {
+    let start = html.find(marker).unwrap_or_else(|| panic!("{marker} in {html}"));
+    let end = html[start..].find("</div>").map_or(html.len(), |end| start + end);
+    &html[start..end]
 }

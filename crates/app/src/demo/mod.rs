@@ -145,6 +145,49 @@ const SUFFIXES: &[(&str, &str)] = &[
     ("工業", "kogyo"),
     ("エナジー", "energy"),
 ];
+/// How the parts of the demo's company names are read (in katakana, as a フリガナ column holds
+/// them): each account keeps its name's reading in the custom field `name_kana`, which account
+/// search reads (`domain::search::READING_FIELDS`), so 「もみじ」 finds 株式会社紅葉エナジー.
+const READINGS: &[(&str, &str)] = &[
+    ("あおば", "アオバ"),
+    ("さくら", "サクラ"),
+    ("ひかり", "ヒカリ"),
+    ("みらい", "ミライ"),
+    ("つばさ", "ツバサ"),
+    ("北斗", "ホクト"),
+    ("東海", "トウカイ"),
+    ("大和", "ヤマト"),
+    ("瀬戸内", "セトウチ"),
+    ("富士", "フジ"),
+    ("青空", "アオゾラ"),
+    ("若葉", "ワカバ"),
+    ("銀河", "ギンガ"),
+    ("朝日", "アサヒ"),
+    ("新星", "シンセイ"),
+    ("港北", "コウホク"),
+    ("白樺", "シラカバ"),
+    ("紅葉", "モミジ"),
+    ("黒潮", "クロシオ"),
+    ("六甲", "ロッコウ"),
+    ("中央", "チュウオウ"),
+    ("総合", "ソウゴウ"),
+    ("第一", "ダイイチ"),
+    ("日本", "ニホン"),
+    ("商事", "ショウジ"),
+    ("製作所", "セイサクショ"),
+    ("物流", "ブツリュウ"),
+    ("建設", "ケンセツ"),
+    ("不動産", "フドウサン"),
+    ("電機", "デンキ"),
+    ("薬品", "ヤクヒン"),
+    ("工業", "コウギョウ"),
+];
+
+/// The reading of a name part: from [`READINGS`], or the part itself (it is already katakana).
+fn reading(part: &str) -> &str {
+    READINGS.iter().find(|(written, _)| *written == part).map_or(part, |(_, read)| read)
+}
+
 const INDUSTRIES: &[&str] =
     &["製造", "小売", "IT・通信", "医療・福祉", "建設・不動産", "物流", "飲食", "金融", "教育", "人材"];
 const REGIONS: &[&str] = &["東京", "大阪", "名古屋", "福岡", "札幌", "仙台", "広島"];
@@ -301,6 +344,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
             "contract_owner_dept".into(),
             rng.pick(&["人事部", "総務部", "経営企画部", "情報システム部"]).to_string(),
         );
+        custom.insert("name_kana".into(), [place.0, word.0, suffix.0].map(reading).concat());
 
         data.accounts.push(AccountRecord {
             line: 0,
@@ -380,6 +424,8 @@ fn subscription_history(
         Tier::Smb => (if rng.chance(15) { BillingInterval::Year } else { BillingInterval::Month }, 800, 0, 14),
     };
     let unit_price = if interval == BillingInterval::Year { price * 12 / 10 * 10 } else { price / 10 * 10 };
+    // Mid-market customers billed monthly still sign a year; small ones are month to month.
+    let commitment_months = (tier == Tier::Mid && interval == BillingInterval::Month).then_some(12);
     let core_id = format!("SUB-{}-CORE", &account[4..]);
     let addon_id = format!("SUB-{}-PAYROLL", &account[4..]);
     let record = |id: &str,
@@ -405,6 +451,7 @@ fn subscription_history(
         discount_percent: Decimal::from(discount),
         currency: Currency::jpy(),
         custom: CustomFields::new(),
+        commitment_months,
     };
     let mut periods = Vec::new();
     let mut last_expansion = None;
@@ -727,6 +774,17 @@ mod tests {
         assert_eq!(a.subscriptions, b.subscriptions);
         let c = generate(DemoOptions { accounts: 50, seed: 8, ..DemoOptions::default() }, today());
         assert_ne!(a.accounts, c.accounts);
+    }
+
+    #[test]
+    fn every_demo_account_keeps_the_reading_of_its_name_for_search() {
+        let data = generate(DemoOptions { accounts: 200, seed: 42, ..DemoOptions::default() }, today());
+        for account in &data.accounts {
+            let kana = &account.custom["name_kana"];
+            assert!(kana.chars().all(|c| ('\u{30A1}'..='\u{30FC}').contains(&c)), "{}: {kana}", account.name);
+        }
+        let momiji = data.accounts.iter().find(|a| a.name.contains("紅葉")).expect("a 紅葉 company");
+        assert!(momiji.custom["name_kana"].starts_with("モミジ"));
     }
 
     #[test]

@@ -440,6 +440,19 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
             }
             None => no_data("サポート", "Support"),
         },
+        MeasureType::RecentUrgentTickets => {
+            let Some(tickets) = &s.tickets else { return no_data("サポート", "Support") };
+            let days = spec.days.unwrap_or(90);
+            let since = days_before(s.as_of, day_count(days - 1));
+            let opened = tickets.iter().filter(|t| t.urgent && t.created >= since && t.created <= s.as_of).count();
+            (
+                Some(opened as f64),
+                sentence(
+                    format!("直近 {days} 日に起票された高・緊急チケット {opened} 件"),
+                    format!("{opened} high or urgent tickets opened in the last {days} days"),
+                ),
+            )
+        }
         MeasureType::TicketTrend => {
             let Some(tickets) = &s.tickets else { return no_data("チケット件数の推移", "Ticket trend") };
             let recent_from = days_before(s.as_of, 29);
@@ -504,7 +517,8 @@ fn unchanged(m: &MeasureResult) -> bool {
 /// Scores an account with a scorecard. Measures without data are left out and their weight is
 /// shared among the others; with fewer than `min_measures` left, the grade is `unknown`. A
 /// critical measure below its floor holds the grade (and the score, so the two agree) at its
-/// rule's grade or worse, and is named first among the drivers.
+/// rule's grade or worse (the score is scaled into that grade's range), and is named first among
+/// the drivers.
 pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) -> HealthScore {
     let evaluated: Vec<(&MeasureSpec, Option<f64>, Sentence)> = card
         .measures
@@ -555,13 +569,12 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
             format!("重要指標が基準を下回ったため、グレードは「{ja}」以下: {}", explanation.ja),
             format!("A critical measure is below its floor, so the grade is at most {en}: {}", explanation.en),
         ));
-        // Just below the next better grade: the score then lands in the capped grade.
+        // Scaled into the capped grade (0 to just below the next better one) rather than cut at
+        // its top: the score keeps moving with every other measure, and keeps its order.
         let ceiling = cap.checked_sub(1).map(|better| config.grades[better].min - 0.1);
-        if let (Some(current), Some(ceiling)) = (score, ceiling) {
-            if current > ceiling {
-                score = Some(round1(ceiling));
-                capped_by.get_or_insert_with(|| spec.key.clone());
-            }
+        if let (Some(current), Some(ceiling), None) = (score, ceiling, &capped_by) {
+            score = Some(round1(current * ceiling / 100.0));
+            capped_by = Some(spec.key.clone());
         }
     }
     let grade = score.and_then(|s| config.grade_of(s)).map_or(UNKNOWN_GRADE.to_owned(), |g| g.key.clone());
@@ -741,6 +754,8 @@ mod tests {
         assert_eq!(value(MeasureType::NpsAverage, &s, |m| m.days = Some(365)), Some(6.5));
         assert_eq!(value(MeasureType::NpsAverage, &s, |m| m.days = Some(30)), None);
         assert_eq!(value(MeasureType::OpenUrgentTickets, &s, |_| {}), Some(1.0));
+        assert_eq!(value(MeasureType::RecentUrgentTickets, &s, |_| {}), Some(2.0), "solved or not");
+        assert_eq!(value(MeasureType::RecentUrgentTickets, &s, |m| m.days = Some(10)), Some(0.0));
         assert_eq!(value(MeasureType::TicketTrend, &s, |_| {}), Some(2.0 / (1.0 / 6.0)));
         assert_eq!(value(MeasureType::CsmPulse, &s, |_| {}), Some(2.0));
         assert_eq!(value(MeasureType::CsmPulse, &s, |m| m.days = Some(5)), None, "an old pulse has expired");
@@ -846,7 +861,8 @@ mod tests {
             ..signals()
         };
         let health = score(&config(1), &card(measures.clone()), &lapsed);
-        assert_eq!((health.score, health.grade.as_str()), (Some(39.9), "at_risk"), "90 points held below neutral");
+        // 33.3 and 100 points weighted 1:9 make 93.3, scaled into at risk (0–39.9).
+        assert_eq!((health.score, health.grade.as_str()), (Some(37.2), "at_risk"), "93.3 points held below neutral");
         assert_eq!(health.capped_by.as_deref(), Some("payslip"));
         assert!(health.drivers[0]
             .en
@@ -901,7 +917,7 @@ mod tests {
         assert!(explanation.en.contains("lowest: Payslips: used in 0 of the last 3 months"), "{}", explanation.en);
         m.critical = Some(CriticalRule { below: 1.0, grade: "at_risk".into() });
         let health = score(&config(1), &card(vec![m]), &s);
-        assert_eq!(health.score, Some(39.9), "50 points on average, but one core job lapsed entirely");
+        assert_eq!(health.score, Some(20.0), "50 points on average, but one core job lapsed entirely");
         assert!(health.drivers[0].en.ends_with("Payslips: used in 0 of the last 3 months"), "{:?}", health.drivers);
     }
 }

@@ -50,6 +50,9 @@ pub enum MeasureType {
     NpsAverage,
     /// Open tickets of high or urgent priority.
     OpenUrgentTickets,
+    /// Tickets of high or urgent priority opened in the last `days` (default 90), solved or not:
+    /// escalations, even when support closed them quickly.
+    RecentUrgentTickets,
     /// Tickets in the last 30 days ÷ the account's own 30-day average over the 180 days before.
     TicketTrend,
     /// The CSM's judgement, 1–5, until it is `days` old (default 30).
@@ -401,9 +404,21 @@ impl HealthConfig {
                 if m.periods.is_some_and(|p| !(1..=36).contains(&p)) {
                     push(at("periods"), Reason::OutOfRange { min: "1".into(), max: "36".into() });
                 }
-                let dated = matches!(m.kind, MeasureType::NpsAverage | MeasureType::NpsLatest | MeasureType::CsmPulse);
+                let dated = matches!(
+                    m.kind,
+                    MeasureType::NpsAverage
+                        | MeasureType::NpsLatest
+                        | MeasureType::CsmPulse
+                        | MeasureType::RecentUrgentTickets
+                );
                 if m.days.is_some() && !dated {
-                    push(at("days"), Reason::OnlyWith { field: "type", value: "nps_latest, nps_average or csm_pulse" });
+                    push(
+                        at("days"),
+                        Reason::OnlyWith {
+                            field: "type",
+                            value: "nps_latest, nps_average, csm_pulse or recent_urgent_tickets",
+                        },
+                    );
                 }
                 if m.days.is_some_and(|d| !(1..=3650).contains(&d)) {
                     push(at("days"), Reason::OutOfRange { min: "1".into(), max: "3650".into() });

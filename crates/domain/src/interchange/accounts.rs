@@ -166,6 +166,17 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_first_row_of_an_excel_crlf_file_is_reported_on_line_two_not_the_header() {
+        let errors = parse_text("account_id,name,owner_email\r\nA1,Acme,not-an-email\r\nA2,Beta,\r\n").unwrap_err();
+        let found: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(found, vec![(2, "owner_email")]);
+        assert_eq!(
+            errors.listed()[0].message(crate::i18n::Lang::Ja),
+            "2 行目、owner_email 列: メールアドレスの形式ではありません"
+        );
+    }
+
+    #[test]
     fn tier_and_custom_values_have_the_json_api_limits() {
         let tier = "t".repeat(MAX_TIER + 1);
         let value = "v".repeat(crate::account::MAX_CUSTOM_VALUE + 1);

@@ -1,4 +1,5 @@
-//! Text encodings of CSV files: UTF-8 (with or without BOM) and Shift_JIS/CP932 from Excel.
+//! Text encodings of CSV files: UTF-8 (with or without BOM) and Shift_JIS/CP932 from Excel, read
+//! and written.
 
 use crate::validation::Reason;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,70 @@ pub fn decode(bytes: &[u8], declared: Option<Encoding>) -> Result<(String, Encod
     }
 }
 
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How a file Kizuna writes is encoded. Excel (Japanese or not) reads UTF-8 only after a byte
+/// order mark, so that is the default; programs may prefer plain UTF-8; Excel before 2016 and
+/// other Japanese tools read Shift_JIS (CP932). `decode` reads all three back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportEncoding {
+    #[default]
+    Utf8Bom,
+    Utf8,
+    ShiftJis,
+}
+
+impl ExportEncoding {
+    pub const NAMES: [&'static str; 3] = ["utf-8-bom", "utf-8", "shift_jis"];
+
+    pub fn parse(raw: &str) -> Result<ExportEncoding, Reason> {
+        match raw.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "utf8_bom" | "utf_8_bom" | "utf_8_sig" | "utf8_sig" => Ok(ExportEncoding::Utf8Bom),
+            "utf8" | "utf_8" => Ok(ExportEncoding::Utf8),
+            "shift_jis" | "sjis" | "cp932" | "windows_31j" => Ok(ExportEncoding::ShiftJis),
+            _ => Err(Reason::NotOneOf { allowed: Self::NAMES.map(String::from).to_vec() }),
+        }
+    }
+
+    /// The `charset` of a `text/csv` response.
+    pub fn charset(self) -> &'static str {
+        match self {
+            ExportEncoding::Utf8Bom | ExportEncoding::Utf8 => "utf-8",
+            ExportEncoding::ShiftJis => "shift_jis",
+        }
+    }
+}
+
+/// Encodes a file Kizuna wrote. A character Shift_JIS cannot represent is refused, naming it
+/// and its line, rather than written as `?` and read back as something else.
+pub fn encode(text: &str, encoding: ExportEncoding) -> Result<Vec<u8>, Reason> {
+    match encoding {
+        ExportEncoding::Utf8 => Ok(text.as_bytes().to_vec()),
+        ExportEncoding::Utf8Bom => {
+            let mut bytes = Vec::with_capacity(BOM.len() + text.len());
+            bytes.extend_from_slice(BOM);
+            bytes.extend_from_slice(text.as_bytes());
+            Ok(bytes)
+        }
+        ExportEncoding::ShiftJis => {
+            let mut encoder = encoding_rs::SHIFT_JIS.new_encoder();
+            let capacity = encoder.max_buffer_length_from_utf8_without_replacement(text.len()).unwrap_or(text.len());
+            let mut bytes = Vec::with_capacity(capacity);
+            let (result, read) = encoder.encode_from_utf8_to_vec_without_replacement(text, &mut bytes, true);
+            match result {
+                encoding_rs::EncoderResult::Unmappable(character) => Err(Reason::Unencodable {
+                    encoding: "Shift_JIS".into(),
+                    character: character.to_string(),
+                    line: 1 + text[..read].matches('\n').count() as u64,
+                }),
+                // The buffer holds the worst case, so the whole text fits.
+                encoding_rs::EncoderResult::InputEmpty | encoding_rs::EncoderResult::OutputFull => Ok(bytes),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +125,31 @@ mod tests {
         let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("株式会社テスト,東京");
         let (text, encoding) = decode(&bytes, None).unwrap();
         assert_eq!((text.as_str(), encoding), ("株式会社テスト,東京", Encoding::ShiftJis));
+    }
+
+    #[test]
+    fn every_export_encoding_reads_back_as_the_text_written() {
+        let text = "account_id,name\nA1,株式会社テスト～①髙﨑\n";
+        let with_bom = encode(text, ExportEncoding::default()).unwrap();
+        assert!(with_bom.starts_with(BOM), "UTF-8 files carry a BOM by default, for Excel");
+        assert_eq!(decode(&with_bom, None).unwrap(), (text.to_owned(), Encoding::Utf8));
+        let plain = encode(text, ExportEncoding::Utf8).unwrap();
+        assert_eq!(plain, text.as_bytes());
+        let sjis = encode(text, ExportEncoding::ShiftJis).unwrap();
+        assert_eq!(decode(&sjis, None).unwrap(), (text.to_owned(), Encoding::ShiftJis));
+        assert_eq!(ExportEncoding::parse("Shift-JIS"), Ok(ExportEncoding::ShiftJis));
+        assert_eq!(ExportEncoding::parse("utf-8"), Ok(ExportEncoding::Utf8));
+        assert!(ExportEncoding::parse("latin1").is_err());
+    }
+
+    #[test]
+    fn a_character_shift_jis_lacks_is_refused_with_its_line() {
+        let refused = encode("name\nさくら\n絵文字 😀\n", ExportEncoding::ShiftJis).unwrap_err();
+        assert_eq!(refused, Reason::Unencodable { encoding: "Shift_JIS".into(), character: "😀".into(), line: 3 });
+        assert_eq!(
+            refused.message(crate::i18n::Lang::Ja),
+            "3 行目の「😀」(U+1F600) は Shift_JIS で表せません。UTF-8 で書き出してください"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod subscriptions;
 pub mod table;
 pub mod tickets;
 
-pub use decode::{decode, Encoding};
+pub use decode::{decode, encode, Encoding, ExportEncoding};
 pub use table::{FileErrors, RowError, Table, MAX_REPORTED_ERRORS};
 
 use crate::validation::Reason;

@@ -3,7 +3,7 @@
 
 use super::table::{Columns, FileErrors, RowErrors, Table};
 use crate::metrics::YearMonth;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::validation::Reason;
 use std::collections::HashMap;
 
@@ -48,9 +48,10 @@ pub fn parse(table: &Table) -> Result<Vec<SpendRecord>, FileErrors> {
     }
 }
 
-pub fn write(records: &[SpendRecord]) -> Result<String, csv::Error> {
+/// Amounts are in the workspace currency, written with its decimal places (`1200000` yen).
+pub fn write(records: &[SpendRecord], currency: &Currency) -> Result<String, csv::Error> {
     let header: Vec<String> = COLUMNS.required.iter().map(|c| c.to_string()).collect();
-    super::write_csv(&header, records.iter().map(|r| vec![r.month.to_string(), r.amount.to_string()]))
+    super::write_csv(&header, records.iter().map(|r| vec![r.month.to_string(), r.amount.plain(currency)]))
 }
 
 #[cfg(test)]
@@ -65,5 +66,11 @@ mod tests {
         let errors = parse(&Table::parse("month,amount\n2025-13,1\n2025-04,-1\n", &COLUMNS).unwrap()).unwrap_err();
         let at: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
         assert_eq!(at, vec![(2, "month"), (3, "amount")]);
+    }
+
+    #[test]
+    fn yen_spend_is_written_in_whole_yen() {
+        let records = parse(&Table::parse("month,amount\n2025-04,1200000.00\n", &COLUMNS).unwrap()).unwrap();
+        assert_eq!(write(&records, &Currency::jpy()).unwrap(), "month,amount\n2025-04,1200000\n");
     }
 }

@@ -23,7 +23,7 @@ pub const COLUMNS: Columns = Columns {
         "unit_price",
         "currency",
     ],
-    optional: &["plan", "end_date", "interval_count", "discount_percent"],
+    optional: &["plan", "end_date", "interval_count", "discount_percent", "commitment_months"],
 };
 
 /// One row of subscriptions.csv; the account is still the source system's id.
@@ -43,6 +43,12 @@ pub struct SubscriptionRecord {
     pub discount_percent: Decimal,
     pub currency: Currency,
     pub custom: CustomFields,
+    pub commitment_months: Option<u32>,
+}
+
+/// A committed term: 1 to 120 months.
+pub fn parse_commitment_months(raw: &str) -> Result<u32, Reason> {
+    parse_interval_count(raw)
 }
 
 pub fn parse_interval_count(raw: &str) -> Result<u32, Reason> {
@@ -89,6 +95,14 @@ pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<Subscrip
         let quantity = e.required(&row, "quantity", parse_quantity);
         let unit_price = e.required(&row, "unit_price", Money::parse_non_negative);
         let discount_percent = e.optional(&row, "discount_percent", parse_discount_percent);
+        let commitment_months = e.optional(&row, "commitment_months", parse_commitment_months);
+        if let (Some(interval), Some(count), Some(Some(months))) = (billing_interval, interval_count, commitment_months)
+        {
+            let billing_months = interval.months() * count.unwrap_or(1);
+            if months < billing_months {
+                e.push("commitment_months", Reason::ShorterThanBilling { billing_months });
+            }
+        }
         let currency = e.required(&row, "currency", |raw| {
             let currency = Currency::parse(raw)?;
             if currency == settings.currency {
@@ -124,6 +138,7 @@ pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<Subscrip
                 discount_percent: discount_percent?.unwrap_or(Decimal::ZERO),
                 currency: currency?,
                 custom: custom?,
+                commitment_months: commitment_months?,
             })
         })();
         records.extend(record);
@@ -149,12 +164,13 @@ pub fn write(records: &[SubscriptionRecord]) -> Result<String, csv::Error> {
             r.start_date.to_string(),
             r.billing_interval.as_str().to_owned(),
             r.quantity.to_string(),
-            r.unit_price.to_string(),
+            r.unit_price.plain(&r.currency),
             r.currency.to_string(),
             r.plan.clone().unwrap_or_default(),
             r.end_date.map(|d| d.to_string()).unwrap_or_default(),
             r.interval_count.to_string(),
             r.discount_percent.to_string(),
+            r.commitment_months.map(|m| m.to_string()).unwrap_or_default(),
         ];
         row.extend(custom_keys.iter().map(|k| r.custom.get(*k).cloned().unwrap_or_default()));
         row
@@ -179,6 +195,7 @@ impl SubscriptionRecord {
             discount_percent: self.discount_percent,
             currency: self.currency.clone(),
             custom: self.custom.clone(),
+            commitment_months: self.commitment_months,
         }
     }
 }
@@ -204,10 +221,33 @@ mod tests {
     }
 
     #[test]
+    fn yen_prices_are_written_without_decimals_and_fractions_are_kept() {
+        let records = parse_text(&format!(
+            "{HEADER}S1,A1,core,2024-04-01,,month,,1,12000.00,,JPY\nS2,A1,core,2024-04-01,,month,,1,0.50,,JPY\n"
+        ))
+        .unwrap();
+        let written = write(&records).unwrap();
+        assert!(written.contains(",12000,JPY,") && written.contains(",0.5,JPY,"), "{written}");
+        assert_eq!(parse_text(&written).unwrap(), records);
+    }
+
+    #[test]
     fn foreign_currency_bad_dates_and_out_of_range_discount_are_reported() {
         let errors =
             parse_text(&format!("{HEADER}S1,A1,core,2024-04-01,2024-03-01,year,,1,100,120,USD\n")).unwrap_err();
         let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(columns, vec!["discount_percent", "currency", "end_date"]);
+    }
+
+    #[test]
+    fn a_committed_term_is_read_written_and_never_shorter_than_the_billing_term() {
+        let header = HEADER.replace("currency\n", "currency,commitment_months\n");
+        let records = parse_text(&format!("{header}S1,A1,core,2024-04-01,,month,,1,1000,,JPY,12\n")).unwrap();
+        assert_eq!(records[0].commitment_months, Some(12));
+        assert_eq!(parse_text(&write(&records).unwrap()).unwrap(), records);
+        let errors = parse_text(&format!("{header}S1,A1,core,2024-04-01,,year,,1,1000,,JPY,6\n")).unwrap_err();
+        let first = errors.iter().next().unwrap();
+        assert_eq!((first.line, first.column.as_str()), (2, "commitment_months"));
+        assert_eq!(first.reason, Reason::ShorterThanBilling { billing_months: 12 });
     }
 }

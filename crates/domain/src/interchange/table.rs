@@ -205,10 +205,11 @@ impl Table {
             }
         }
         let mut records = Vec::new();
+        let mut lines = LineCounter::new(text);
         for result in reader.records() {
             match result {
                 Ok(record) => {
-                    let line = record.position().map_or(0, |p| p.line());
+                    let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
                     if record.iter().all(|cell| cell.trim().is_empty()) {
                         continue;
                     }
@@ -230,7 +231,7 @@ impl Table {
                     }
                     records.push((line, record));
                 }
-                Err(e) => errors.push(syntax_error(e.position().map_or(0, |p| p.line()), &e)),
+                Err(e) => errors.push(syntax_error(e.position().map_or(0, |p| lines.line_at(p.byte())), &e)),
             }
         }
         if errors.is_empty() {
@@ -242,6 +243,46 @@ impl Table {
 
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
         self.records.iter().map(move |(line, record)| Row { line: *line, table: self, record })
+    }
+}
+
+/// The line a record starts on, counted from its byte offset. The csv crate counts `\n` and
+/// records a row's position before it skips the `\n` of a `\r\n` ending, so every row of a
+/// Windows (Excel) file would be one line early; here a line ends at `\n`, `\r\n` or a lone
+/// `\r`, and a row starts at its first byte that is not a line ending.
+struct LineCounter<'t> {
+    text: &'t [u8],
+    /// Bytes before this offset are counted.
+    at: usize,
+    /// Line breaks before `at`.
+    breaks: u64,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t str) -> LineCounter<'t> {
+        LineCounter { text: text.as_bytes(), at: 0, breaks: 0 }
+    }
+
+    /// The 1-based line of the first content byte at or after `byte`. Offsets only grow as
+    /// rows are read; an earlier one is counted again from the start.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.at {
+            (self.at, self.breaks) = (0, 0);
+        }
+        for i in self.at..start {
+            let ends_line = match self.text[i] {
+                b'\n' => true,
+                b'\r' => self.text.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            self.breaks += u64::from(ends_line);
+        }
+        self.at = start;
+        self.breaks + 1
     }
 }
 
@@ -457,6 +498,27 @@ mod tests {
         let found: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(found, ["b", "d", "a", "c"]);
         assert_eq!(errors.into_rows().len(), 4, "nothing left out, nothing counted");
+    }
+
+    #[test]
+    fn a_bad_first_row_of_a_crlf_file_is_reported_on_line_two() {
+        let columns = Columns { required: &["account_id", "name"], optional: &[] };
+        let errors = Table::parse("account_id,name\r\nA1,bad\0name\r\nA2,ok\r\n", &columns).err().unwrap();
+        assert_eq!(errors.listed(), [RowError { line: 2, column: "name".into(), reason: Reason::ContainsNul }]);
+        let errors = Table::parse("account_id,name\r\nA1\r\n\r\nA2,ok,extra\r\n", &columns).err().unwrap();
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4], "blank CRLF lines count too");
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_files_number_their_lines_as_lf_files_do() {
+        let lf = "id,name,note\n1,A,\"two\nlines\"\n\n2,B,\n3,C,x\n";
+        let expected = vec![2, 5, 6];
+        for text in [lf.to_owned(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r")] {
+            let table = Table::parse(&text, &COLUMNS).unwrap();
+            let lines: Vec<u64> = table.rows().map(|r| r.line).collect();
+            assert_eq!(lines, expected, "{text:?}");
+        }
     }
 
     #[test]

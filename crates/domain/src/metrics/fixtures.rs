@@ -42,5 +42,6 @@ pub fn row(
         discount_percent: Decimal::ZERO,
         currency: Currency::jpy(),
         custom: CustomFields::new(),
+        commitment_months: None,
     }
 }

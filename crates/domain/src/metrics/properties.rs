@@ -69,6 +69,7 @@ fn history() -> impl Strategy<Value = Vec<SubscriptionTerms>> {
                     discount_percent: Decimal::from(discount),
                     currency: Currency::jpy(),
                     custom: CustomFields::new(),
+                    commitment_months: None,
                 });
                 start = end;
             }

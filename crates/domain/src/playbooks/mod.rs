@@ -4,6 +4,7 @@
 //! from TOML or JSON. Each (playbook, account, trigger occurrence) runs once: the occurrence key
 //! computed here is what the store makes unique.
 
+pub mod mail;
 pub mod template;
 
 use crate::{FieldError, Reason};
@@ -188,6 +189,10 @@ pub enum Action {
         priority: String,
         #[serde(default = "due_by_default")]
         due_in_days: u32,
+        /// With a `renewal_within` trigger: due this many days before the renewal (never before
+        /// the day the task is made), instead of `due_in_days` after it is made.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_before_renewal_days: Option<u32>,
         #[serde(default)]
         assignee: Assignee,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,6 +220,10 @@ pub enum Action {
     },
     ChangeStage {
         stage: String,
+        /// Only accounts in one of these stages are moved (empty: any stage), so that e.g. a
+        /// renewal never moves an account still in onboarding.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        only_from: Vec<String>,
     },
 }
 
@@ -231,6 +240,17 @@ fn due_by_default() -> u32 {
 }
 
 pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+/// A task priority taken from the account's health grade when the task is made.
+pub const PRIORITY_FROM_GRADE: &str = "from_grade";
+
+/// The priority a `from_grade` task gets: the worse the grade, the sooner it needs a look.
+pub fn priority_for_grade(grade: Option<&str>) -> &'static str {
+    match grade {
+        Some("at_risk") => "high",
+        Some("healthy") => "low",
+        _ => "normal",
+    }
+}
 
 /// The grace after a yearly date within which a late start still runs it.
 pub const YEARLY_GRACE_DAYS: i64 = 30;
@@ -271,15 +291,22 @@ impl PlaybookDefinition {
                 push(field("delay_days"), Reason::OutOfRange { min: "0".into(), max: "3650".into() });
             }
             match &step.action {
-                Action::CreateTask { title, priority, assignee, user_id, kind, .. } => {
+                Action::CreateTask { title, priority, assignee, user_id, kind, due_before_renewal_days, .. } => {
+                    if due_before_renewal_days.is_some() && !matches!(self.trigger, Trigger::RenewalWithin { .. }) {
+                        push(
+                            field("due_before_renewal_days"),
+                            Reason::OnlyWith { field: "trigger.type", value: "renewal_within" },
+                        );
+                    }
                     if title.trim().is_empty() {
                         push(field("title"), Reason::Required);
                     }
                     if kind.trim().is_empty() {
                         push(field("kind"), Reason::Required);
                     }
-                    if !PRIORITIES.contains(&priority.as_str()) {
-                        push(field("priority"), Reason::NotOneOf { allowed: PRIORITIES.map(String::from).to_vec() });
+                    if !PRIORITIES.contains(&priority.as_str()) && priority != PRIORITY_FROM_GRADE {
+                        let allowed = PRIORITIES.iter().chain([&PRIORITY_FROM_GRADE]).map(|p| p.to_string()).collect();
+                        push(field("priority"), Reason::NotOneOf { allowed });
                     }
                     if (*assignee == Assignee::User) != user_id.is_some() {
                         push(
@@ -313,9 +340,12 @@ impl PlaybookDefinition {
                         push(field("title"), Reason::Required);
                     }
                 }
-                Action::ChangeStage { stage } => {
+                Action::ChangeStage { stage, only_from } => {
                     if !stages.contains(stage) {
                         push(field("stage"), Reason::NotOneOf { allowed: stages.to_vec() });
+                    }
+                    if only_from.iter().any(|from| !stages.contains(from)) {
+                        push(field("only_from"), Reason::NotOneOf { allowed: stages.to_vec() });
                     }
                 }
             }
@@ -438,7 +468,10 @@ body = "いつもありがとうございます。"
             delay_days: 0,
             action: Action::CallWebhook { url: "ftp://x".into(), secret: "short".into() },
         });
-        playbook.steps.push(Step { delay_days: 0, action: Action::ChangeStage { stage: "nowhere".into() } });
+        playbook.steps.push(Step {
+            delay_days: 0,
+            action: Action::ChangeStage { stage: "nowhere".into(), only_from: Vec::new() },
+        });
         let fields: Vec<String> =
             playbook.validate(&grades(), &["renewal".into()]).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["trigger.from", "step[2].url", "step[2].secret", "step[3].stage"]);

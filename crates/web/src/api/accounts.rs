@@ -123,7 +123,7 @@ pub fn account_filters(params: &mut QueryParams) -> AccountQuery {
         ("stage" = Option<String>, Query), ("tier" = Option<String>, Query),
         ("touch_model" = Option<String>, Query, description = "high, low or tech"),
         ("paying" = Option<bool>, Query, description = "true: only accounts whose MRR today is above zero"),
-        ("q" = Option<String>, Query, description = "Text in the name or domain"),
+        ("q" = Option<String>, Query, description = "Text in the name, external id, domain or reading (custom field name_kana, furigana, …), full- and half-width, case, spaces, katakana and hiragana aside"),
         ("custom" = Option<String>, Query, description = "key:value of a custom field"),
         ("grade" = Option<String>, Query, description = "Grade key of the latest health score"),
         ("sort" = Option<String>, Query, description = "name, arr, renewal_date, score, trend (30-day score change) or updated_at; prefix - for descending"),
@@ -139,6 +139,56 @@ pub async fn list(
     let query = AccountQuery { sort, descending, limit, offset, ..account_filters(&mut params) };
     params.finish()?;
     Ok(Json(ListResponse::new(app.store().list_accounts(&query).await?, limit, offset)))
+}
+
+/// One account as a picker shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountChoice {
+    pub id: AccountId,
+    pub external_id: ExternalId,
+    pub name: String,
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountChoices {
+    pub items: Vec<AccountChoice>,
+}
+
+/// The most accounts one lookup returns.
+const MAX_LOOKUP: i64 = 50;
+
+/// Accounts for a picker, as the user types: those whose name, external id, domain or reading
+/// contains `q` (full- and half-width, case, spaces, katakana and hiragana aside), the account
+/// with exactly this external id first, then by name. No total is counted, so each keystroke
+/// costs one scan of the search keys.
+#[utoipa::path(get, path = "/api/v1/accounts/lookup", tag = "accounts",
+    params(
+        ("q" = String, Query, description = "What the user typed: part of a name, reading, external id or domain"),
+        ("limit" = Option<i64>, Query, description = "1–50, default 10"),
+    ),
+    responses((status = 200, body = AccountChoices), (status = 422, body = Problem)))]
+pub async fn lookup(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<AccountChoices>, ApiError> {
+    let text = params.text("q").unwrap_or_default();
+    let limit = params
+        .parsed("limit", |raw| match raw.parse::<i64>() {
+            Ok(n) if (1..=MAX_LOOKUP).contains(&n) => Ok(n),
+            Ok(_) => Err(Reason::OutOfRange { min: "1".into(), max: MAX_LOOKUP.to_string() }),
+            Err(_) => Err(Reason::InvalidInteger),
+        })
+        .unwrap_or(app::account_search::PICK_CANDIDATES);
+    params.finish()?;
+    let accounts = if text.is_empty() { Vec::new() } else { app.search_accounts(&text, limit).await? };
+    let items = accounts
+        .into_iter()
+        .map(|a| AccountChoice {
+            id: a.id,
+            external_id: a.input.external_id,
+            name: a.input.name,
+            domain: a.input.domain,
+        })
+        .collect();
+    Ok(Json(AccountChoices { items }))
 }
 
 /// Creates an account.

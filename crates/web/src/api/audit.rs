@@ -5,7 +5,6 @@ use crate::extract::QueryParams;
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -49,10 +48,12 @@ pub async fn list(
 /// The same entries as CSV (all matches, newest first), one row per changed field.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit",
     params(("actor_id" = Option<i64>, Query), ("entity" = Option<String>, Query), ("entity_id" = Option<String>, Query),
-        ("action" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query)),
+        ("action" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query),
+        ("encoding" = Option<String>, Query, description = "utf-8-bom (default), utf-8 or shift_jis")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
 pub async fn export(State(app): State<AppState>, mut params: QueryParams) -> Result<impl IntoResponse, ApiError> {
     let query = query(&mut params, i64::MAX, 0);
+    let encoding = super::interchange::export_encoding(&mut params);
     params.finish()?;
     let entries = app.audit_log(&query).await?.items;
     let header: Vec<String> =
@@ -84,11 +85,6 @@ pub async fn export(State(app): State<AppState>, mut params: QueryParams) -> Res
     });
     let csv =
         domain::interchange::write_csv(&header, rows).map_err(|e| ApiError::Internal(format!("audit CSV: {e}")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
-        ],
-        csv,
-    ))
+    let bytes = super::interchange::encode_csv(&csv, encoding)?;
+    Ok(super::interchange::csv_download("audit.csv", bytes, encoding))
 }

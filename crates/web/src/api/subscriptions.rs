@@ -12,9 +12,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::ids::required_text;
-use domain::interchange::subscriptions::{parse_discount_percent, parse_interval_count, parse_quantity};
+use domain::interchange::subscriptions::{
+    parse_commitment_months, parse_discount_percent, parse_interval_count, parse_quantity,
+};
 use domain::subscription::{BillingInterval, SubscriptionPeriod, SubscriptionTerms, MAX_PLAN, MAX_PRODUCT};
-use domain::{AccountId, Currency, ExternalId, Money, Reason, SubscriptionPeriodId};
+use domain::{AccountId, Currency, ExternalId, FieldError, Money, Reason, SubscriptionPeriodId};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use store::ChildQuery;
@@ -33,6 +35,7 @@ const FIELDS: &[&str] = &[
     "discount_percent",
     "currency",
     "custom",
+    "commitment_months",
 ];
 
 fn parse_terms(value: Value) -> Result<SubscriptionTerms, ApiError> {
@@ -51,7 +54,8 @@ fn parse_terms(value: Value) -> Result<SubscriptionTerms, ApiError> {
     let discount_percent = f.parsed("discount_percent", parse_discount_percent);
     let currency = f.required("currency", Currency::parse);
     let custom = f.custom("custom");
-    Ok(f.errors.finish(|| {
+    let commitment_months = f.parsed("commitment_months", parse_commitment_months);
+    let terms = f.errors.finish(|| {
         Some(SubscriptionTerms {
             subscription_id: subscription_id?,
             account_id: AccountId(account_id?),
@@ -66,8 +70,11 @@ fn parse_terms(value: Value) -> Result<SubscriptionTerms, ApiError> {
             discount_percent: discount_percent?.unwrap_or(Decimal::ZERO),
             currency: currency?,
             custom: custom?,
+            commitment_months: commitment_months?,
         })
-    })?)
+    })?;
+    terms.check_commitment().map_err(|reason| ApiError::Fields(vec![FieldError::new("commitment_months", reason)]))?;
+    Ok(terms)
 }
 
 /// Lists subscription periods, optionally of one account.

@@ -27,7 +27,7 @@ const CHANGE_FIELDS: &[&str] = &["status", "outcome", "snoozed_until", "due_on",
 /// A task a person creates, read field by field (the page's form goes through it too).
 pub(crate) fn parse_new_task(value: Value) -> Result<ManualTask, ApiError> {
     let mut f = Fields::new(value, NEW_FIELDS)?;
-    let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
+    let account_id = f.account("account_id").map(|account| account.ok_or(Reason::Required));
     let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
     let title = f.required("title", |raw| required_text(Some(raw), MAX_TITLE));
     let kind = f.parsed("kind", parse_kind);
@@ -39,7 +39,7 @@ pub(crate) fn parse_new_task(value: Value) -> Result<ManualTask, ApiError> {
     let dedupe_key = f.text("dedupe_key", MAX_DEDUPE_KEY);
     Ok(f.errors.finish(|| {
         Some(ManualTask {
-            account_id: AccountId(account_id?),
+            account_id: account_id?,
             title: title?,
             kind: kind?.unwrap_or_else(|| "other".into()),
             priority: priority?.unwrap_or(TaskPriority::Normal),
@@ -125,9 +125,10 @@ pub async fn list(
     Ok(Json(ListResponse::new(app.tasks(query).await?, limit, offset)))
 }
 
-/// Creates a task by hand (a CSM on an account they own or sub-own, or a manager). Without an
-/// assignee or team it is the caller's; without a dedupe key its title is the key, so the same
-/// open task is not written twice (409).
+/// Creates a task by hand (a CSM on an account they own or sub-own, or a manager). The account
+/// is Kizuna's id (a number) or its external id (`"ACC-000098"`). Without an assignee or team it
+/// is the caller's; without a dedupe key its title is the key, so the same open task is not
+/// written twice (409).
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = ManualTask,
     responses((status = 201, body = Task), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(

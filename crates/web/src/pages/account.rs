@@ -283,7 +283,13 @@ fn kind_name(kind: TimelineKind, lang: Lang) -> &'static str {
 /// day the MRR fell to zero, and the churn reason with its note when the account has them.
 fn churn_banner(account: &Account, lang: Lang) -> Option<String> {
     let day = format::date(Some(account.figures.churned_on?), lang);
-    let reason = account.input.churn_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reason = account
+        .input
+        .churn_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|code| domain::account::churn_reason_label(code, lang));
     let note = account.input.churn_note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let separator = Text::new("：", ": ").pick(lang);
     let why = match (reason, note) {
@@ -363,7 +369,10 @@ async fn render(
                 ],
             );
             FeatureRow {
-                name: f.name.clone(),
+                name: match lang {
+                    Lang::Ja => f.name.clone(),
+                    Lang::En => f.name_en.clone(),
+                },
                 cadence: cadence_name(f.cadence, lang),
                 core: f.importance == domain::usage::Importance::Core,
                 last_used: format::date(f.last_used, lang),

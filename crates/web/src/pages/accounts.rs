@@ -11,7 +11,7 @@ use crate::AppState;
 use app::Actor;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::account::{Account, TouchModel};
 use domain::health::HealthConfig;
@@ -118,7 +118,7 @@ impl Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         Labels {
             title: t("顧客一覧", "Accounts"),
-            search: t("顧客名・ドメイン", "Name or domain"),
+            search: t("顧客名・読み・ID・ドメイン", "Name, reading, ID or domain"),
             any: t("すべて", "Any"),
             owner: t("担当（副担当を含む）", "Owner (incl. sub owner)"),
             team: t("チーム", "Team"),
@@ -308,8 +308,10 @@ pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams
 }
 
 /// `/accounts.csv`: every account the filters select (not just one page), in the list's order.
-pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+/// UTF-8 with a BOM for Excel unless `encoding` asks otherwise; money in the currency's units.
+pub async fn export(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
     let lang = frame.lang;
+    let encoding = crate::api::interchange::export_encoding(&mut params);
     let ListRequest { mut query, errors, .. } = list_request(params);
     if !errors.is_empty() {
         return Err(ApiError::Fields(errors));
@@ -317,6 +319,7 @@ pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryPara
     let names: HashMap<UserId, String> =
         app.store().list_users().await?.into_iter().map(|u| (u.id, u.input.name)).collect();
     let config = app.health_config().await?;
+    let currency = app.settings().currency;
     let mut out = csv::Writer::from_writer(Vec::new());
     let t = |ja, en| Text::new(ja, en).pick(lang);
     let header = [
@@ -351,8 +354,8 @@ pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryPara
                 account.input.tier.clone().unwrap_or_default(),
                 account.input.touch_model.map(|m| m.as_str().to_owned()).unwrap_or_default(),
                 account.input.stage.clone().unwrap_or_default(),
-                account.figures.mrr.0.to_string(),
-                account.figures.arr.0.to_string(),
+                account.figures.mrr.plain(&currency),
+                account.figures.arr.plain(&currency),
                 account.figures.next_renewal_date.map(|d| d.to_string()).unwrap_or_default(),
                 account.health.grade.as_deref().map(|g| format::grade(&config, Some(g), lang).0).unwrap_or_default(),
                 number(account.health.score),
@@ -366,14 +369,9 @@ pub async fn export(State(app): State<AppState>, frame: Frame, params: QueryPara
         }
     }
     let body = out.into_inner().map_err(|e| ApiError::Internal(format!("accounts CSV: {e}")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"accounts.csv\""),
-        ],
-        body,
-    )
-        .into_response())
+    let text = String::from_utf8(body).map_err(|e| ApiError::Internal(format!("accounts CSV: {e}")))?;
+    let bytes = crate::api::interchange::encode_csv(&text, encoding)?;
+    Ok(crate::api::interchange::csv_download("accounts.csv", bytes, encoding))
 }
 
 /// `POST /accounts/views`: saves the current filters under a name (replacing a view of that name).

@@ -50,6 +50,14 @@ pub fn date(day: Option<chrono::NaiveDate>, lang: Lang) -> String {
     }
 }
 
+/// A day inside a sentence: 「2026年12月19日」 / "Dec 19, 2026".
+pub fn day_in_sentence(day: chrono::NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => day.format("%Y年%-m月%-d日").to_string(),
+        Lang::En => day.format("%b %-d, %Y").to_string(),
+    }
+}
+
 /// A stage's name: the built-in stages in the reader's language, a workspace's own as written.
 pub fn stage(key: &str, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| Text::new(ja, en).pick(lang).to_owned();
@@ -135,6 +143,13 @@ mod tests {
         assert_eq!(money(amount, &Currency::jpy(), Lang::En), "JPY 1,234,568");
         assert_eq!(money_change(amount, &Currency::jpy(), Lang::Ja), "+¥1,234,568");
         assert_eq!(money_change(Money(-amount.0), &Currency::jpy(), Lang::Ja), "-¥1,234,568");
+    }
+
+    #[test]
+    fn days_in_sentences_read_naturally() {
+        let day: chrono::NaiveDate = "2026-12-09".parse().unwrap();
+        assert_eq!(day_in_sentence(day, Lang::Ja), "2026年12月9日");
+        assert_eq!(day_in_sentence(day, Lang::En), "Dec 9, 2026");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct OutcomeRow {
 /// One measure's own showing in the backtest.
 pub struct MeasureOutcome {
     pub key: String,
+    /// The measure's type in the reader's language.
+    pub kind: &'static str,
     pub auc: String,
     pub coverage: String,
     pub low: String,
@@ -50,6 +52,7 @@ pub struct MeasureOutcome {
 /// A measure's weight now and the one fitted from the history.
 pub struct WeightRow {
     pub key: String,
+    pub kind: &'static str,
     pub current: String,
     pub suggested: u32,
     pub coefficient: String,
@@ -256,6 +259,7 @@ fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
         MeasureType::NpsLatest => t("直近の NPS", "Latest NPS"),
         MeasureType::NpsAverage => t("NPS 平均", "NPS average"),
         MeasureType::OpenUrgentTickets => t("未解決の緊急チケット", "Open urgent tickets"),
+        MeasureType::RecentUrgentTickets => t("最近の高・緊急チケット", "Recent high or urgent tickets"),
         MeasureType::TicketTrend => t("チケット数の推移", "Ticket trend"),
         MeasureType::CsmPulse => t("CSM の所感", "CSM pulse"),
         MeasureType::DaysToRenewal => t("更新までの日数", "Days to renewal"),
@@ -491,6 +495,14 @@ async fn build(
                     rates(&by_grade, report.by_grade.iter().map(|o| o.churn_rate.map(|r| r * 100.0)).collect());
                 let (band_labels, band_rates) =
                     rates(&calibration, report.calibration.iter().map(|b| b.churn_rate.map(|r| r * 100.0)).collect());
+                let kind_of = |key: &str| {
+                    config
+                        .scorecards
+                        .iter()
+                        .flat_map(|c| &c.measures)
+                        .find(|m| m.key == key)
+                        .map_or("", |m| measure_type(m.kind, lang))
+                };
                 let band = |b: &domain::health::backtest::BandOutcome| {
                     format!("{} ({})", format::percent(b.churn_rate), b.accounts)
                 };
@@ -499,6 +511,7 @@ async fn build(
                     .iter()
                     .map(|m| MeasureOutcome {
                         key: m.key.clone(),
+                        kind: kind_of(&m.key),
                         auc: m.auc.map_or("—".into(), |a| format!("{a:.3}")),
                         coverage: format::percent(m.coverage),
                         low: band(&m.low),
@@ -523,6 +536,7 @@ async fn build(
                         .iter()
                         .map(|w| WeightRow {
                             key: w.key.clone(),
+                            kind: kind_of(&w.key),
                             current: current(&w.key),
                             suggested: w.weight,
                             coefficient: format!("{:+.3}", w.coefficient),

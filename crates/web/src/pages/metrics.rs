@@ -12,7 +12,7 @@ use crate::AppState;
 use app::metrics::MetricsFilter;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use domain::account::TouchModel;
@@ -714,20 +714,48 @@ const ECONOMICS_COLUMNS: [(&str, &str); 11] = [
     ("ltv_to_cac", "/ltv_to_cac"),
 ];
 
-fn csv_of(columns: &[(&str, &str)], rows: &[Value]) -> Result<Vec<u8>, ApiError> {
+/// The columns that hold money: written in the currency's units (`12000` yen, not `12000.00`);
+/// reported amounts keep their two decimals only when they have them.
+const MONEY_COLUMNS: [&str; 16] = [
+    "mrr_start",
+    "mrr_end",
+    "arr_start",
+    "arr_end",
+    "retained_mrr",
+    "gross_retained_mrr",
+    "arpa",
+    "new_mrr",
+    "expansion_mrr",
+    "reactivation_mrr",
+    "contraction_mrr",
+    "churn_mrr",
+    "mrr",
+    "sales_marketing_spend",
+    "cac",
+    "ltv",
+];
+
+fn csv_of(columns: &[(&str, &str)], rows: &[Value], currency: &domain::Currency) -> Result<String, ApiError> {
     let fault = |e: csv::Error| ApiError::Internal(format!("metrics CSV: {e}"));
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(columns.iter().map(|(name, _)| *name)).map_err(fault)?;
     for row in rows {
         writer
-            .write_record(columns.iter().map(|(_, pointer)| match row.pointer(pointer) {
+            .write_record(columns.iter().map(|(name, pointer)| match row.pointer(pointer) {
+                Some(Value::String(text)) if MONEY_COLUMNS.contains(name) => {
+                    match text.parse::<rust_decimal::Decimal>() {
+                        Ok(amount) => domain::money::plain_decimal(amount, currency.decimals()),
+                        Err(_) => neutralise_formula(text).into_owned(),
+                    }
+                }
                 Some(Value::String(text)) => neutralise_formula(text).into_owned(),
                 Some(Value::Null) | None => String::new(),
                 Some(other) => neutralise_formula(&other.to_string()).into_owned(),
             }))
             .map_err(fault)?;
     }
-    writer.into_inner().map_err(|e| ApiError::Internal(format!("metrics CSV: {e}")))
+    let bytes = writer.into_inner().map_err(|e| ApiError::Internal(format!("metrics CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::Internal(format!("metrics CSV: {e}")))
 }
 
 fn json_rows<T: serde::Serialize>(items: &[T]) -> Result<Vec<Value>, ApiError> {
@@ -754,6 +782,7 @@ pub async fn export(
     mut params: QueryParams,
 ) -> Result<Response, ApiError> {
     let s = select(&app, &mut params);
+    let encoding = crate::api::interchange::export_encoding(&mut params);
     params.finish()?;
     let (columns, rows): (&[(&str, &str)], Vec<Value>) = match table.as_str() {
         "report" | "movements" => {
@@ -772,11 +801,7 @@ pub async fn export(
         }
         _ => return Err(ApiError::NotFound),
     };
-    let body = csv_of(columns, &rows)?;
-    let disposition = format!("attachment; filename=\"kizuna-{table}-{}-{}.csv\"", s.from, s.to);
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
-        body,
-    )
-        .into_response())
+    let text = csv_of(columns, &rows, &app.settings().currency)?;
+    let bytes = crate::api::interchange::encode_csv(&text, encoding)?;
+    Ok(crate::api::interchange::csv_download(&format!("kizuna-{table}-{}-{}.csv", s.from, s.to), bytes, encoding))
 }

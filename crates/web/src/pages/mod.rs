@@ -15,6 +15,7 @@ pub mod playbooks;
 pub mod segments;
 pub mod settings;
 pub mod setup;
+mod task_reason;
 pub mod tasks;
 
 pub use layout::{Frame, LANG_COOKIE};

@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;
 use domain::i18n::{Lang, Text};
+use domain::playbooks::mail::{EmailDraft, MailFailure};
 use store::playbooks::{EmailStatus, OutboxEmail, PlaybookRun};
 
 const RUNS_SHOWN: i64 = 50;
@@ -61,7 +62,19 @@ pub struct EmailRow {
     pub body: String,
     pub status: &'static str,
     pub when: String,
+    /// Why it failed, in the reader's language.
     pub error: String,
+    /// The edit form's values: the email's, or what was sent back with errors.
+    pub draft: Draft,
+    /// The edit form is open (it came back with errors).
+    pub editing: bool,
+}
+
+#[derive(Default, Clone)]
+pub struct Draft {
+    pub recipients: String,
+    pub subject: String,
+    pub body: String,
 }
 
 pub struct Labels {
@@ -83,10 +96,20 @@ pub struct Labels {
     pub confirm_delete: &'static str,
     pub outbox: &'static str,
     pub pending: &'static str,
+    pub failed: &'static str,
     pub decided: &'static str,
     pub email_columns: [&'static str; 4],
     pub send: &'static str,
     pub discard: &'static str,
+    pub retry: &'static str,
+    pub edit: &'static str,
+    pub save_email: &'static str,
+    pub recipients: &'static str,
+    pub recipients_help: &'static str,
+    pub subject: &'static str,
+    pub body: &'static str,
+    pub reason: &'static str,
+    pub no_smtp: &'static str,
     pub saved: &'static str,
     pub back: &'static str,
 }
@@ -116,10 +139,23 @@ impl Labels {
             confirm_delete: t("このプレイブックと実行履歴を削除しますか？", "Delete this playbook and its runs?"),
             outbox: t("送信待ちメール", "Email outbox"),
             pending: t("承認待ち", "Waiting for approval"),
-            decided: t("送信済み・取り消し", "Sent, failed and discarded"),
+            failed: t("送信失敗", "Not sent"),
+            decided: t("送信済み・取り消し", "Sent and discarded"),
             email_columns: [t("宛先", "To"), t("件名", "Subject"), t("作成", "Created"), t("状態", "Status")],
             send: t("承認して送信", "Approve and send"),
             discard: t("取り消す", "Discard"),
+            retry: t("再送信", "Retry"),
+            edit: t("編集", "Edit"),
+            save_email: t("保存して承認待ちに戻す", "Save and return to approval"),
+            recipients: t("宛先", "To"),
+            recipients_help: t("複数の宛先はカンマか改行で区切ります", "Separate addresses with commas or lines"),
+            subject: t("件名", "Subject"),
+            body: t("本文", "Body"),
+            reason: t("理由", "Reason"),
+            no_smtp: t(
+                "SMTP サーバーが設定されていないため、承認してもメールは送信されません。メールは承認待ちのまま残ります。送信するには管理者が設定 smtp_url（と mail_from）を設定してください。",
+                "No SMTP server is configured, so approving sends nothing: emails stay here, waiting. To send them, an administrator sets smtp_url (and mail_from).",
+            ),
             saved: t("保存しました。", "Saved."),
             back: t("プレイブック一覧へ", "All playbooks"),
         }
@@ -157,8 +193,12 @@ pub struct OutboxPage {
     pub frame: Frame,
     pub t: Labels,
     pub pending: Vec<EmailRow>,
+    pub failed: Vec<EmailRow>,
     pub decided: Vec<EmailRow>,
     pub errors: Vec<String>,
+    pub notice: Option<&'static str>,
+    /// False: the page warns that approving sends nothing.
+    pub mail_configured: bool,
 }
 
 fn row(playbook: &PlaybookView, lang: Lang) -> PlaybookRow {
@@ -305,58 +345,124 @@ pub async fn delete(State(app): State<AppState>, Path(id): Path<i64>, frame: Fra
 }
 
 fn email_row(email: &OutboxEmail, app: &AppState, lang: Lang) -> EmailRow {
-    let t = |ja, en| Text::new(ja, en).pick(lang);
     EmailRow {
         id: email.id,
         account_id: email.account_id,
         recipients: email.recipients.join(", "),
         subject: email.subject.clone(),
         body: email.body.clone(),
-        status: match email.status {
-            EmailStatus::Pending => t("承認待ち", "pending"),
-            EmailStatus::Sent => t("送信済み", "sent"),
-            EmailStatus::Failed => t("送信失敗", "failed"),
-            EmailStatus::Discarded => t("取り消し", "discarded"),
-        },
+        status: email.status.label().pick(lang),
         when: format::moment(Some(email.created_at), &app.zone(), lang),
-        error: email.error.clone().unwrap_or_default(),
+        error: email.error.as_ref().map(|e| e.pick(lang).to_owned()).unwrap_or_default(),
+        draft: Draft {
+            recipients: email.recipients.join(", "),
+            subject: email.subject.clone(),
+            body: email.body.clone(),
+        },
+        editing: false,
     }
 }
 
-async fn outbox_page(app: &AppState, frame: Frame, errors: Vec<String>) -> Result<OutboxPage, ApiError> {
+/// What went wrong, for the top of the page: the field's name, then why.
+fn field_messages(fields: &[domain::FieldError], lang: Lang) -> Vec<String> {
+    let t = Labels::new(lang);
+    fields
+        .iter()
+        .map(|e| {
+            let name = match e.field.split('[').next().unwrap_or_default() {
+                "recipients" => t.recipients,
+                "subject" => t.subject,
+                "body" => t.body,
+                "status" => t.email_columns[3],
+                other => other,
+            };
+            format!("{name}: {}", e.message(lang))
+        })
+        .collect()
+}
+
+async fn outbox_page(
+    app: &AppState,
+    frame: Frame,
+    errors: Vec<String>,
+    notice: Option<&'static str>,
+    draft: Option<(i64, Draft)>,
+) -> Result<OutboxPage, ApiError> {
     let lang = frame.lang;
-    let emails = app.outbox(None).await?;
-    let (pending, decided): (Vec<&OutboxEmail>, Vec<&OutboxEmail>) =
-        emails.iter().partition(|e| e.status == EmailStatus::Pending);
+    let mut pending = Vec::new();
+    let mut failed = Vec::new();
+    let mut decided = Vec::new();
+    for email in app.outbox(None).await? {
+        let mut row = email_row(&email, app, lang);
+        if let Some((_, edited)) = draft.as_ref().filter(|(id, _)| *id == email.id) {
+            row.draft = edited.clone();
+            row.editing = true;
+        }
+        match email.status {
+            EmailStatus::Pending => pending.push(row),
+            EmailStatus::Failed => failed.push(row),
+            EmailStatus::Sent | EmailStatus::Discarded => decided.push(row),
+        }
+    }
     Ok(OutboxPage {
         t: Labels::new(lang),
-        pending: pending.into_iter().map(|e| email_row(e, app, lang)).collect(),
-        decided: decided.into_iter().map(|e| email_row(e, app, lang)).collect(),
+        pending,
+        failed,
+        decided,
         errors,
+        notice,
+        mail_configured: app.mail_configured(),
         frame: frame.at("playbooks"),
     })
 }
 
-pub async fn outbox(State(app): State<AppState>, frame: Frame) -> Result<Response, ApiError> {
-    Ok(super::render(&outbox_page(&app, frame, Vec::new()).await?, "outbox")?.into_response())
+pub async fn outbox(
+    State(app): State<AppState>,
+    frame: Frame,
+    params: crate::extract::QueryParams,
+) -> Result<Response, ApiError> {
+    let t = |ja, en| Some(Text::new(ja, en).pick(frame.lang));
+    let notice = match params.text("done").as_deref() {
+        Some("sent") => t("送信しました。", "Sent."),
+        Some("discarded") => t("取り消しました。", "Discarded."),
+        Some("edited") => t("保存しました。承認待ちに戻っています。", "Saved; it waits for approval again."),
+        _ => None,
+    };
+    Ok(super::render(&outbox_page(&app, frame, Vec::new(), notice, None).await?, "outbox")?.into_response())
+}
+
+/// The page again after an action on an email that did not go through: why, in the reader's
+/// language, with the status that says whose problem it is.
+async fn refused(
+    app: &AppState,
+    frame: Frame,
+    error: app::AppError,
+    draft: Option<(i64, Draft)>,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let (status, errors) = match error {
+        app::AppError::Invalid(fields) => (StatusCode::UNPROCESSABLE_ENTITY, field_messages(&fields, lang)),
+        // Nothing was tried and nothing changed: the email waits as it was.
+        app::AppError::MailNotConfigured => (StatusCode::CONFLICT, vec![MailFailure::NotConfigured.message(lang)]),
+        // The SMTP server refused it or could not be reached: the email is now failed, with
+        // the reason, and can be edited or retried. Not the reader's mistake.
+        app::AppError::Undelivered(reason) => {
+            let message = match lang {
+                Lang::Ja => format!("送信できませんでした: {}", reason.ja),
+                Lang::En => format!("Not sent: {}", reason.en),
+            };
+            (StatusCode::BAD_GATEWAY, vec![message])
+        }
+        other => return Err(other.into()),
+    };
+    let page = outbox_page(app, frame, errors, None, draft).await?;
+    Ok((status, super::render(&page, "outbox")?).into_response())
 }
 
 async fn decide(app: &AppState, frame: Frame, id: i64, approve: bool) -> Result<Response, ApiError> {
     match app.decide_outbox_email(&frame.actor, id, approve).await {
-        Ok(_) => Ok(Redirect::to("/outbox").into_response()),
-        Err(app::AppError::Invalid(fields)) => {
-            let lang = frame.lang;
-            let errors = fields.iter().map(|e| format!("{}: {}", e.field, e.reason.message(lang))).collect();
-            let page = outbox_page(app, frame, errors).await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, super::render(&page, "outbox")?).into_response())
-        }
-        Err(app::AppError::Internal(detail)) => {
-            // The SMTP server refused or could not be reached: the email is marked failed with
-            // the reason, which the page shows; this is not the reader's mistake.
-            let page = outbox_page(app, frame, vec![detail]).await?;
-            Ok((StatusCode::BAD_GATEWAY, super::render(&page, "outbox")?).into_response())
-        }
-        Err(other) => Err(other.into()),
+        Ok(_) => Ok(Redirect::to(if approve { "/outbox?done=sent" } else { "/outbox?done=discarded" }).into_response()),
+        Err(error) => refused(app, frame, error, None).await,
     }
 }
 
@@ -366,4 +472,35 @@ pub async fn send(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame
 
 pub async fn discard(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame) -> Result<Response, ApiError> {
     decide(&app, frame, id, false).await
+}
+
+/// `POST /outbox/{id}/retry`: sends a failed email again.
+pub async fn retry(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame) -> Result<Response, ApiError> {
+    match app.retry_outbox_email(&frame.actor, id).await {
+        Ok(_) => Ok(Redirect::to("/outbox?done=sent").into_response()),
+        Err(error) => refused(&app, frame, error, None).await,
+    }
+}
+
+/// `POST /outbox/{id}/edit`: new recipients, subject and body for a pending or failed email.
+pub async fn edit(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let draft = Draft {
+        recipients: fields.get("recipients").to_owned(),
+        subject: fields.get("subject").to_owned(),
+        body: fields.get("body").to_owned(),
+    };
+    let parsed = EmailDraft::parse(&EmailDraft::split_recipients(&draft.recipients), &draft.subject, &draft.body);
+    let result = match parsed {
+        Ok(parsed) => app.edit_outbox_email(&frame.actor, id, &parsed).await,
+        Err(errors) => Err(app::AppError::Invalid(errors)),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/outbox?done=edited#email-{id}")).into_response()),
+        Err(error) => refused(&app, frame, error, Some((id, draft))).await,
+    }
 }

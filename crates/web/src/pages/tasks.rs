@@ -5,12 +5,14 @@
 //! snooze, cancel or reopen a task with a note, and create a task by hand.
 
 use super::settings::refused;
+use super::task_reason::{self, WhyPanel};
 use super::{format, Frame};
 use crate::api::tasks::{created, parse_new_task};
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
+use app::account_search::{AccountPick, PICK_CANDIDATES};
 use app::tasks::TaskView;
 use app::AppError;
 use askama::Template;
@@ -20,12 +22,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;
 use domain::i18n::{Lang, Text};
 use domain::interchange::parse_date;
+use domain::playbooks::Trigger;
+use domain::tasks::why::{Fact, Origin, Why};
 use domain::tasks::{kind_label, Task, TaskPriority, TaskStatus, KINDS};
 use domain::{AccountId, FieldError};
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::str::FromStr;
 
 /// Tasks shown per list; the count above it says how many match.
 const ROWS: i64 = 200;
@@ -94,9 +96,7 @@ pub struct TaskRow {
     pub status: &'static str,
     pub status_key: &'static str,
     pub snoozed_until: String,
-    pub why: String,
-    pub source: String,
-    pub data: Vec<(String, String)>,
+    pub why: WhyPanel,
     pub outcome: String,
     pub can_edit: bool,
     /// Open or snoozed: it can be finished, snoozed or cancelled.
@@ -119,8 +119,26 @@ pub struct Drafts {
     pub assignee: String,
     pub note: String,
     pub errors: Vec<String>,
+    /// The accounts the account field matched when it matched several: (external id, label).
+    pub candidates: Vec<(String, String)>,
     /// A task form that was refused: (task, form, note, snooze day, messages).
     pub action: Option<(i64, &'static str, String, String, Vec<String>)>,
+}
+
+impl Drafts {
+    /// What was typed into the new-task form, the account field as `account`.
+    fn typed(fields: &FormFields, account: &str) -> Drafts {
+        Drafts {
+            account: account.to_owned(),
+            title: fields.get("title").to_owned(),
+            kind: fields.get("kind").to_owned(),
+            priority: fields.get("priority").to_owned(),
+            due_on: fields.get("due_on").to_owned(),
+            assignee: fields.get("assignee_id").to_owned(),
+            note: fields.get("note").to_owned(),
+            ..Drafts::default()
+        }
+    }
 }
 
 #[derive(Template)]
@@ -169,6 +187,9 @@ pub struct Labels {
     pub until: &'static str,
     pub new_task: &'static str,
     pub new_task_help: &'static str,
+    pub account_help: &'static str,
+    pub picker_empty: &'static str,
+    pub pick_one: &'static str,
     pub task_title: &'static str,
     pub why_note: &'static str,
     pub create: &'static str,
@@ -194,7 +215,7 @@ impl Labels {
             status: t("状態", "Status"),
             snoozed_until: t("スヌーズ終了日", "Snoozed until"),
             why: t("このタスクがある理由", "Why this task exists"),
-            data: t("作成時のデータ", "Data at that moment"),
+            data: t("作成時の状況", "At that moment"),
             outcome: t("結果", "Outcome"),
             complete: t("完了にする", "Mark done"),
             snooze: t("スヌーズ", "Snooze"),
@@ -207,6 +228,12 @@ impl Labels {
                 "担当者を選ばなければ自分のタスクになります。同じ顧客・種類・件名の未完了タスクは作成されません。",
                 "Without an assignee the task is yours. An open task with the same account, kind and title is not created twice.",
             ),
+            account_help: t(
+                "顧客名・読み・顧客 ID（ACC-…）・ドメインの一部を入力し、候補から選びます。",
+                "Type part of the account's name, reading, ID (ACC-…) or domain, then pick it from the list.",
+            ),
+            picker_empty: t("該当する顧客がありません", "No account matches"),
+            pick_one: t("どの顧客ですか", "Which account?"),
             task_title: t("件名", "Title"),
             why_note: t("理由（任意）", "Why (optional)"),
             create: t("作成する", "Create"),
@@ -265,46 +292,6 @@ fn done_notice(done: Option<String>, lang: Lang) -> Option<String> {
     Some(text.pick(lang).to_owned())
 }
 
-/// A label for the data keys Kizuna itself writes; a playbook's own keys are shown as written.
-fn data_label(key: &str, lang: Lang) -> String {
-    let t = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
-    match key {
-        "arr" => "ARR".into(),
-        "mrr" => "MRR".into(),
-        "health_score" => t("ヘルススコア", "Health score"),
-        "health_grade" => t("ヘルスグレード", "Health grade"),
-        "next_renewal" => t("次回更新日", "Next renewal"),
-        "stage" => t("ステージ", "Stage"),
-        other => other.to_owned(),
-    }
-}
-
-fn data_value(key: &str, value: &Value, currency: &domain::Currency, lang: Lang) -> String {
-    match value {
-        Value::String(text) if key == "arr" || key == "mrr" => match Decimal::from_str(text) {
-            Ok(amount) => format::money(domain::Money(amount), currency, lang),
-            Err(_) => text.clone(),
-        },
-        Value::String(text) if key == "stage" => format::stage(text, lang),
-        Value::String(text) => text.clone(),
-        Value::Null => "—".into(),
-        Value::Bool(yes) => {
-            Text::new(if *yes { "はい" } else { "いいえ" }, if *yes { "yes" } else { "no" }).pick(lang).into()
-        }
-        other => other.to_string(),
-    }
-}
-
-fn source_label(source: &str, lang: Lang) -> String {
-    match source.strip_prefix("playbook:") {
-        Some(id) => match lang {
-            Lang::Ja => format!("プレイブック {id}"),
-            Lang::En => format!("Playbook {id}"),
-        },
-        None => Text::new("手動", "Created by hand").pick(lang).to_owned(),
-    }
-}
-
 fn view_of(tab: Tab) -> TaskView {
     match tab {
         Tab::Mine => TaskView::Mine,
@@ -334,6 +321,16 @@ async fn render(
     let teams = app.store().list_teams().await?;
     let currency = app.settings().currency;
     let today = app.today();
+    let (playbooks, segments) = reason_names(app, &page.items).await?;
+    let grades = app.health_config().await?.grades;
+    let reasons = task_reason::Context {
+        playbooks: &playbooks,
+        segments: &segments,
+        grades: &grades,
+        currency: &currency,
+        zone: app.zone(),
+        lang,
+    };
     let mut accounts = HashMap::new();
     let wanted = page.items.iter().map(|task| task.input.account_id).chain(match tab {
         Tab::Account(id) => Some(id),
@@ -344,7 +341,7 @@ async fn render(
             slot.insert(app.store().get_account(id).await?);
         }
     }
-    let cx = RowContext { users: &users, teams: &teams, currency: &currency, today, drafts: &drafts, lang };
+    let cx = RowContext { users: &users, teams: &teams, reasons: &reasons, today, drafts: &drafts, lang };
     let mut tasks = Vec::with_capacity(page.items.len());
     for task in &page.items {
         let account = &accounts[&task.input.account_id];
@@ -355,6 +352,10 @@ async fn render(
         Tab::Account(id) => accounts.get(&id).map(|a| a.input.name.clone()).unwrap_or_default(),
         _ => String::new(),
     };
+    let mut drafts = drafts;
+    if let (Tab::Account(id), true) = (tab, drafts.account.is_empty() && drafts.errors.is_empty()) {
+        drafts.account = accounts.get(&id).map(|a| a.input.external_id.to_string()).unwrap_or_default();
+    }
     let mut tabs: Vec<Tab> = vec![Tab::Mine, Tab::Team, Tab::Overdue];
     if managing {
         tabs.push(Tab::All);
@@ -428,19 +429,41 @@ fn team_of(frame: &Frame, users: &[domain::staff::StaffUser]) -> Option<domain::
     users.iter().find(|u| u.id == me).and_then(|u| u.input.team_id)
 }
 
+/// The names the reasons of these tasks refer to: playbooks and segments that still exist, by
+/// id (read only when some task names one).
+async fn reason_names(
+    app: &AppState,
+    tasks: &[Task],
+) -> Result<(HashMap<i64, String>, HashMap<i64, String>), ApiError> {
+    let whys: Vec<Why> = tasks.iter().map(|task| task.input.reason.why()).collect();
+    let mut playbooks = HashMap::new();
+    if whys.iter().any(|why| matches!(why.origin, Origin::Playbook { .. })) {
+        playbooks = app.playbooks().await?.into_iter().map(|p| (p.id, p.name)).collect();
+    }
+    let names_segment = |why: &Why| {
+        matches!(why.trigger, Some(Trigger::EnteredSegment { .. }))
+            || why.facts.iter().any(|fact| matches!(fact, Fact::EnteredSegment { .. }))
+    };
+    let mut segments = HashMap::new();
+    if whys.iter().any(names_segment) {
+        segments = app.segments().await?.into_iter().map(|s| (s.segment.id, s.segment.name)).collect();
+    }
+    Ok((playbooks, segments))
+}
+
 /// What every row needs besides its task.
 #[derive(Clone, Copy)]
 struct RowContext<'a> {
     users: &'a [domain::staff::StaffUser],
     teams: &'a [domain::staff::Team],
-    currency: &'a domain::Currency,
+    reasons: &'a task_reason::Context<'a>,
     today: chrono::NaiveDate,
     drafts: &'a Drafts,
     lang: Lang,
 }
 
 fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &RowContext<'_>) -> TaskRow {
-    let RowContext { users, teams, currency, today, drafts, lang } = *cx;
+    let RowContext { users, teams, reasons, today, drafts, lang } = *cx;
     let t = Labels::new(lang);
     let assignee = match (task.input.assignee_id, task.input.team_id) {
         (Some(user), _) => {
@@ -448,12 +471,6 @@ fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &Row
         }
         (None, Some(team)) => teams.iter().find(|x| x.id == team).map_or_else(|| team.to_string(), |x| x.name.clone()),
         (None, None) => t.unassigned.to_owned(),
-    };
-    let data = match &task.input.reason.data {
-        Value::Object(map) => {
-            map.iter().map(|(key, value)| (data_label(key, lang), data_value(key, value, currency, lang))).collect()
-        }
-        _ => Vec::new(),
     };
     let (failed, draft_note, draft_until, errors) = match &drafts.action {
         Some((id, form, note, until, errors)) if *id == task.id => (*form, note.clone(), until.clone(), errors.clone()),
@@ -477,9 +494,7 @@ fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &Row
         } else {
             String::new()
         },
-        why: task.input.reason.summary.pick(lang).to_owned(),
-        source: source_label(&task.input.reason.source, lang),
-        data,
+        why: task_reason::panel(&task.input.reason, reasons),
         outcome: task.outcome.clone().unwrap_or_default(),
         can_edit,
         active: task.status.is_active(),
@@ -493,14 +508,7 @@ fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &Row
 pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
     let tab = Tab::read(params.text("tab").as_deref(), params.text("account").as_deref());
     let notice = done_notice(params.text("done"), frame.lang);
-    let drafts = Drafts {
-        account: match tab {
-            Tab::Account(id) => id.to_string(),
-            _ => String::new(),
-        },
-        ..Drafts::default()
-    };
-    render(&app, frame, tab, notice, drafts, StatusCode::OK).await
+    render(&app, frame, tab, notice, Drafts::default(), StatusCode::OK).await
 }
 
 fn text_or_null(text: &str) -> Value {
@@ -512,11 +520,69 @@ fn text_or_null(text: &str) -> Value {
     }
 }
 
+/// What the account field named: an account, or what to tell the reader (every account that
+/// matched when several did).
+enum Named {
+    Account(Value),
+    Several(String, Vec<(String, String)>),
+}
+
+/// The account field: an external id, Kizuna's id, or a text only one account's name, reading,
+/// external id or domain contains (the page's script offers the matches as the reader types; a
+/// candidate button of an earlier answer sends `account_pick`).
+async fn named_account(app: &AppState, typed: &str, lang: Lang) -> Result<Named, ApiError> {
+    if typed.is_empty() {
+        return Ok(Named::Account(Value::Null));
+    }
+    Ok(match app.pick_account(typed).await? {
+        AccountPick::Found(account) => Named::Account(Value::from(account.id.0)),
+        // The text goes on as an external id, refused as an unknown account like any other.
+        AccountPick::NotFound => Named::Account(Value::from(typed)),
+        AccountPick::Several(accounts) => {
+            let n = accounts.len();
+            let count = if i64::try_from(n).unwrap_or(i64::MAX) >= PICK_CANDIDATES {
+                Text::new("件以上", " or more").pick(lang)
+            } else {
+                Text::new("件", "").pick(lang)
+            };
+            let message = match lang {
+                Lang::Ja => {
+                    format!("顧客: 「{typed}」に該当する顧客が {n} {count}あります。下の候補から選んでください。")
+                }
+                Lang::En => format!("Account: {n}{count} accounts match “{typed}”. Pick one below."),
+            };
+            let candidates = accounts
+                .into_iter()
+                .map(|a| (a.input.external_id.to_string(), format!("{} ({})", a.input.name, a.input.external_id)))
+                .collect();
+            Named::Several(message, candidates)
+        }
+    })
+}
+
 /// `POST /tasks`: a task written by hand.
 pub async fn create(State(app): State<AppState>, frame: Frame, fields: FormFields) -> Result<Response, ApiError> {
     let tab = Tab::read(Some(fields.get("tab")), Some(fields.get("return_account")));
+    let typed = match fields.get("account_pick").trim() {
+        "" => fields.get("account_id").trim(),
+        picked => picked,
+    };
+    let account_id = match named_account(&app, typed, frame.lang).await {
+        Ok(Named::Account(value)) => value,
+        Ok(Named::Several(message, candidates)) => {
+            let drafts = Drafts { errors: vec![message], candidates, ..Drafts::typed(&fields, typed) };
+            return render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(ApiError::App(AppError::Invalid(errors))) => {
+            let t = Labels::new(frame.lang);
+            let errors = refused(ApiError::App(AppError::Invalid(errors)), frame.lang, |field| t.field(field))?;
+            let drafts = Drafts { errors, ..Drafts::typed(&fields, typed) };
+            return render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(other) => return Err(other),
+    };
     let value = json!({
-        "account_id": fields.id_value("account_id"),
+        "account_id": account_id,
         "title": fields.get("title").trim(),
         "kind": text_or_null(fields.get("kind")),
         "priority": text_or_null(fields.get("priority")),
@@ -540,17 +606,7 @@ pub async fn create(State(app): State<AppState>, frame: Frame, fields: FormField
         Err(ApiError::App(AppError::Conflict { .. })) => vec![t.duplicate.to_owned()],
         Err(error) => refused(error, frame.lang, |field| t.field(field))?,
     };
-    let drafts = Drafts {
-        account: fields.get("account_id").to_owned(),
-        title: fields.get("title").to_owned(),
-        kind: fields.get("kind").to_owned(),
-        priority: fields.get("priority").to_owned(),
-        due_on: fields.get("due_on").to_owned(),
-        assignee: fields.get("assignee_id").to_owned(),
-        note: fields.get("note").to_owned(),
-        errors,
-        action: None,
-    };
+    let drafts = Drafts { errors, ..Drafts::typed(&fields, typed) };
     render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
@@ -693,15 +749,5 @@ mod tests {
         assert_eq!(Tab::read(Some("overdue"), Some("x")), Tab::Overdue);
         assert_eq!(Tab::read(Some("nonsense"), None), Tab::Mine);
         assert_eq!(Tab::Account(AccountId(3)).href(), "/tasks?account=3");
-    }
-
-    #[test]
-    fn reason_data_reads_in_the_readers_language() {
-        let jpy = domain::Currency::jpy();
-        assert_eq!(data_value("arr", &json!("1200000.00"), &jpy, Lang::Ja), "¥1,200,000");
-        assert_eq!(data_value("health_score", &json!(38.5), &jpy, Lang::En), "38.5");
-        assert_eq!(data_label("next_renewal", Lang::Ja), "次回更新日");
-        assert_eq!(data_label("days_idle", Lang::En), "days_idle");
-        assert_eq!(source_label("playbook:4", Lang::En), "Playbook 4");
     }
 }

@@ -111,7 +111,10 @@ async fn features_page(
                 season: view.season.unwrap_or_default(),
                 importance: importance_name(view.importance, lang),
                 key: view.key,
-                name: view.name,
+                name: match (lang, view.name_en) {
+                    (Lang::En, Some(english)) => english,
+                    _ => view.name,
+                },
                 event: view.event,
             }
         })
