@@ -329,9 +329,18 @@ impl Portfolio {
                 }
                 (None, ActivityScope::All) => {
                     let events = self.event_days.get(&account).map_or(&[][..], Vec::as_slice);
-                    let seasonal: Vec<&[(NaiveDate, i64)]> =
-                        self.features.iter().filter(|f| annual(f)).map(uses_of).collect();
-                    let uses = subtract_daily(events, &sum_daily(&seasonal));
+                    let seasonal: Vec<&[(NaiveDate, i64)]> = self
+                        .features
+                        .iter()
+                        .filter(|f| annual(f))
+                        .map(uses_of)
+                        .filter(|uses| !uses.is_empty())
+                        .collect();
+                    let uses = if seasonal.is_empty() {
+                        events.to_vec()
+                    } else {
+                        subtract_daily(events, &sum_daily(&seasonal))
+                    };
                     windows.insert(key.clone(), activity_window(key, as_of, &uses, users, true));
                     continue;
                 }

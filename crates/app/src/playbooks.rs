@@ -6,7 +6,7 @@
 use crate::{Actor, App, AppError};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::account::Account;
-use domain::i18n::Bilingual;
+use domain::i18n::{Bilingual, Lang};
 use domain::interchange::RowError;
 use domain::net::OutboundPolicy;
 use domain::playbooks::mail::{EmailDraft, MailFailure, Outcome};
@@ -631,20 +631,27 @@ impl App {
             }
             Action::ChangeStage { stage, only_from } => {
                 let current = account.input.stage.clone().unwrap_or_default();
+                let name = |key: &str, lang| domain::account::stage_name(key, lang);
                 if !only_from.is_empty() && !only_from.contains(&current) {
                     return Ok(Bilingual::new(
-                        format!("ステージ {current} のため変更しません"),
-                        format!("stage left as {current}"),
+                        format!("ステージは「{}」のまま", name(&current, Lang::Ja)),
+                        format!("stage left as {}", name(&current, Lang::En)),
                     ));
                 }
                 let mut input = account.input.clone();
                 let before = input.stage.replace(stage.clone());
                 if before.as_deref() == Some(stage.as_str()) {
-                    return Ok(Bilingual::new(format!("ステージはすでに {stage}"), format!("stage already {stage}")));
+                    return Ok(Bilingual::new(
+                        format!("ステージはすでに「{}」", name(&stage, Lang::Ja)),
+                        format!("stage already {}", name(&stage, Lang::En)),
+                    ));
                 }
                 self.update_account(&system, account.id, &input).await?;
                 let before = before.unwrap_or_else(|| "—".into());
-                Ok(Bilingual::new(format!("ステージ {before} → {stage}"), format!("stage {before} → {stage}")))
+                Ok(Bilingual::new(
+                    format!("ステージ「{}」→「{}」", name(&before, Lang::Ja), name(&stage, Lang::Ja)),
+                    format!("stage {} → {}", name(&before, Lang::En), name(&stage, Lang::En)),
+                ))
             }
         }
     }

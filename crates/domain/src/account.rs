@@ -144,6 +144,44 @@ pub struct CurrentHealth {
 }
 
 /// Parses an employee count: a whole number ≥ 0.
+/// A stage's name: the built-in stages in the reader's language, a workspace's own as written.
+pub fn stage_name(key: &str, lang: Lang) -> String {
+    let name = match key {
+        "onboarding" => Text::new("オンボーディング", "Onboarding"),
+        "adoption" => Text::new("活用", "Adoption"),
+        "expansion" => Text::new("拡大", "Expansion"),
+        "renewal" => Text::new("更新", "Renewal"),
+        "at_risk" => Text::new("リスク", "At risk"),
+        "churned" => Text::new("解約", "Churned"),
+        other => return other.to_owned(),
+    };
+    name.pick(lang).to_owned()
+}
+
+/// A tier's name: Kizuna's usual tiers in the reader's language, a workspace's own as written.
+pub fn tier_name(key: &str, lang: Lang) -> String {
+    let name = match key {
+        "enterprise" => Text::new("エンタープライズ", "Enterprise"),
+        "mid" => Text::new("中堅", "Mid-market"),
+        "smb" => Text::new("中小", "SMB"),
+        other => return other.to_owned(),
+    };
+    name.pick(lang).to_owned()
+}
+
+/// A contact role's name: the usual roles in the reader's language, others as written.
+pub fn contact_role_name(key: &str, lang: Lang) -> String {
+    let name = match key {
+        "admin" => Text::new("管理者", "Administrator"),
+        "champion" => Text::new("推進者", "Champion"),
+        "decision_maker" => Text::new("決裁者", "Decision maker"),
+        "end_user" => Text::new("利用者", "End user"),
+        "billing" => Text::new("請求担当", "Billing"),
+        other => return other.to_owned(),
+    };
+    name.pick(lang).to_owned()
+}
+
 /// The churn reason codes Kizuna knows by name (a workspace may use others, shown as written).
 const CHURN_REASONS: &[(&str, Text)] = &[
     ("price", Text::new("価格・予算", "Price or budget")),

@@ -4,7 +4,6 @@
 use super::scorecard::ActivityKey;
 use crate::usage::days_before;
 use chrono::NaiveDate;
-use std::collections::HashSet;
 
 /// Uses, active days and distinct active users in the recent window and in the baseline before
 /// it. The baseline starts no earlier than the account's first activity, so a young account is
@@ -29,8 +28,9 @@ fn in_range<T>(days: &[(NaiveDate, T)], from: NaiveDate, to: NaiveDate) -> &[(Na
     &days[start..end.max(start)]
 }
 
-/// Counts one window of `uses` (day, uses) and `users` (day, user), both sorted by day. Active
-/// days are days with a use, or with an active user when `users_make_active_days`.
+/// Counts one window of `uses` (day, uses; one entry per day) and `users` (day, user), both
+/// sorted by day. Active days are days with a use, or with an active user when
+/// `users_make_active_days`. Sorted input lets both counts merge without hashing.
 fn count(
     uses: &[(NaiveDate, i64)],
     users: &[(NaiveDate, u32)],
@@ -40,12 +40,19 @@ fn count(
 ) -> (i64, u32, u32) {
     let uses = in_range(uses, from, to);
     let users = in_range(users, from, to);
-    let mut active: HashSet<NaiveDate> = uses.iter().filter(|(_, n)| *n > 0).map(|(day, _)| *day).collect();
-    if users_make_active_days {
-        active.extend(users.iter().map(|(day, _)| *day));
-    }
-    let distinct: HashSet<u32> = users.iter().map(|(_, user)| *user).collect();
-    (uses.iter().map(|(_, n)| n).sum(), active.len() as u32, distinct.len() as u32)
+    let used_days = uses.iter().filter(|(_, n)| *n > 0).map(|(day, _)| *day);
+    let active_days = if users_make_active_days {
+        let mut days: Vec<NaiveDate> = used_days.chain(users.iter().map(|(day, _)| *day)).collect();
+        days.sort_unstable();
+        days.dedup();
+        days.len()
+    } else {
+        used_days.count()
+    };
+    let mut people: Vec<u32> = users.iter().map(|(_, user)| *user).collect();
+    people.sort_unstable();
+    people.dedup();
+    (uses.iter().map(|(_, n)| n).sum(), active_days as u32, people.len() as u32)
 }
 
 /// The window of `key` ending on `as_of`. `users_make_active_days` is true when the uses are

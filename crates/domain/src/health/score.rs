@@ -187,7 +187,12 @@ fn over_core_features(results: Vec<(Option<f64>, Sentence)>, ja: &str, en: &str)
         Some(mean),
         sentence(
             format!("{ja} {pct}%（{} 機能、最も低い: {}）", known.len(), weakest.ja),
-            format!("{en} {pct}% ({} features; lowest: {})", known.len(), weakest.en),
+            format!(
+                "{en} {pct}% ({} feature{}; lowest: {})",
+                known.len(),
+                if known.len() == 1 { "" } else { "s" },
+                weakest.en
+            ),
         ),
     )
 }
@@ -273,57 +278,63 @@ fn window_trend(
     };
     // Half the baseline window at least, so a young account is not judged on its first weeks.
     let covered = w.baseline_days * 2 >= spec.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS).max(14);
-    let (base_amount, recent_rate, base_rate, ja_unit, en_unit, what_ja, what_en) = match spec.kind {
+    let (recent, base) = (w.recent_days, w.baseline_days);
+    // Counts read better than rounded daily rates (a monthly job is "0.0 a day" either way).
+    let (base_amount, recent_rate, base_rate, ja, en) = match spec.kind {
         MeasureType::ActiveDaysTrend => (
             f64::from(w.baseline_active_days),
             f64::from(w.recent_active_days) / recent_days,
             f64::from(w.baseline_active_days) / baseline_days,
-            "利用日の割合",
-            "share of days with use",
-            format!("{subject_ja}のあった日"),
-            format!("Days with {}", subject_en.to_lowercase()),
+            format!(
+                "{subject_ja}のあった日: 直近 {recent} 日のうち {} 日（その前の {base} 日のうち {} 日",
+                w.recent_active_days, w.baseline_active_days
+            ),
+            format!(
+                "Days with {}: {} of the last {recent} days ({} of the {base} days before",
+                subject_en.to_lowercase(),
+                w.recent_active_days,
+                w.baseline_active_days
+            ),
         ),
-        MeasureType::UserActivityTrend => (
-            if w.baseline_users == 0 { 0.0 } else { w.baseline_uses as f64 },
-            w.recent_uses as f64 / f64::from(w.recent_users.max(1)) / recent_days,
-            w.baseline_uses as f64 / f64::from(w.baseline_users.max(1)) / baseline_days,
-            "1人1日あたり",
-            "a day per active user",
-            format!("{subject_ja}（1人あたり）"),
-            format!("{subject_en} per active user"),
-        ),
+        MeasureType::UserActivityTrend => {
+            let per_user = |uses: i64, users: u32| uses as f64 / f64::from(users.max(1));
+            (
+                if w.baseline_users == 0 { 0.0 } else { w.baseline_uses as f64 },
+                per_user(w.recent_uses, w.recent_users) / recent_days,
+                per_user(w.baseline_uses, w.baseline_users) / baseline_days,
+                format!(
+                    "{subject_ja}（1人あたり）: 直近 {recent} 日で {:.1} 回（その前の {base} 日で {:.1} 回",
+                    per_user(w.recent_uses, w.recent_users),
+                    per_user(w.baseline_uses, w.baseline_users)
+                ),
+                format!(
+                    "{subject_en} per active user: {:.1} in the last {recent} days ({:.1} in the {base} days before",
+                    per_user(w.recent_uses, w.recent_users),
+                    per_user(w.baseline_uses, w.baseline_users)
+                ),
+            )
+        }
         _ => (
             w.baseline_uses as f64,
             w.recent_uses as f64 / recent_days,
             w.baseline_uses as f64 / baseline_days,
-            "1日あたり",
-            "a day",
-            subject_ja.clone(),
-            subject_en.clone(),
+            format!(
+                "{subject_ja}: 直近 {recent} 日で {} 回（その前の {base} 日で {} 回",
+                w.recent_uses, w.baseline_uses
+            ),
+            format!(
+                "{subject_en}: {} in the last {recent} days ({} in the {base} days before",
+                w.recent_uses, w.baseline_uses
+            ),
         ),
     };
+    let (what_ja, what_en) = (ja.split(':').next().unwrap_or_default(), en.split(':').next().unwrap_or_default());
     if !covered || base_amount < min_baseline || base_rate <= 0.0 {
-        return thin(&what_ja, &what_en);
+        return thin(what_ja, what_en);
     }
     let ratio = recent_rate / base_rate;
     let pct = (ratio * 100.0).round();
-    let (recent, base) = match spec.kind {
-        MeasureType::ActiveDaysTrend => (format!("{:.0}%", recent_rate * 100.0), format!("{:.0}%", base_rate * 100.0)),
-        _ => (format!("{recent_rate:.1}"), format!("{base_rate:.1}")),
-    };
-    (
-        Some(ratio),
-        sentence(
-            format!(
-                "{what_ja}: 直近 {} 日は{ja_unit} {recent}（その前の {} 日は {base}、{pct}%）",
-                w.recent_days, w.baseline_days
-            ),
-            format!(
-                "{what_en}: {recent} {en_unit} in the last {} days ({base} in the {} days before, {pct}%)",
-                w.recent_days, w.baseline_days
-            ),
-        ),
-    )
+    (Some(ratio), sentence(format!("{ja}、通常のペースの {pct}%）"), format!("{en}; {pct}% of the usual pace)")))
 }
 
 /// The measure's value and its explanation; the value is `None` without data.
@@ -843,9 +854,14 @@ mod tests {
         let falling = AccountSignals { active_users_30d: 20, seats: Some(20), ..trend_signals(10, 6, 90) };
         let health = score(&config(1), &card(measures), &falling);
         assert_eq!(health.drivers.len(), 1);
-        assert!(health.drivers[0]
-            .en
-            .starts_with("Usage: 6.0 a day in the last 30 days (10.0 in the 90 days before, 60%)"));
+        assert_eq!(
+            health.drivers[0].en,
+            "Usage: 180 in the last 30 days (900 in the 90 days before; 60% of the usual pace) (-43)"
+        );
+        assert_eq!(
+            health.drivers[0].ja,
+            "利用: 直近 30 日で 180 回（その前の 90 日で 900 回、通常のペースの 60%）（-43）"
+        );
     }
 
     #[test]

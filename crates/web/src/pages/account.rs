@@ -431,7 +431,7 @@ async fn render(
             cells: vec![
                 c.input.name.clone().unwrap_or_default(),
                 c.input.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
-                c.input.role.clone().unwrap_or_default(),
+                c.input.role.as_deref().map(|role| domain::account::contact_role_name(role, lang)).unwrap_or_default(),
             ],
         })
         .collect();

@@ -218,7 +218,7 @@ fn row(account: &Account, names: &HashMap<UserId, String>, config: &HealthConfig
         external_id: account.input.external_id.to_string(),
         name: account.input.name.clone(),
         owners: owner_names(account, names),
-        tier: account.input.tier.clone().unwrap_or_default(),
+        tier: account.input.tier.as_deref().map(|tier| domain::account::tier_name(tier, lang)).unwrap_or_default(),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
         arr: format::money(account.figures.arr, &app.settings().currency, lang),
         renewal: format::date(account.figures.next_renewal_date, lang),

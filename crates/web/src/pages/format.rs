@@ -60,16 +60,7 @@ pub fn day_in_sentence(day: chrono::NaiveDate, lang: Lang) -> String {
 
 /// A stage's name: the built-in stages in the reader's language, a workspace's own as written.
 pub fn stage(key: &str, lang: Lang) -> String {
-    let t = |ja: &'static str, en: &'static str| Text::new(ja, en).pick(lang).to_owned();
-    match key {
-        "onboarding" => t("オンボーディング", "Onboarding"),
-        "adoption" => t("活用", "Adoption"),
-        "expansion" => t("拡大", "Expansion"),
-        "renewal" => t("更新", "Renewal"),
-        "at_risk" => t("リスク", "At risk"),
-        "churned" => t("解約", "Churned"),
-        other => other.to_owned(),
-    }
+    domain::account::stage_name(key, lang)
 }
 
 /// An account's grade as lists show it: "Churned" for a churned account (it has none), else

@@ -131,8 +131,8 @@ impl Labels {
             none: t("ありません。", "None."),
             definition: t("定義（TOML）", "Definition (TOML)"),
             help: t(
-                "trigger の type: entered_segment / grade_changed / renewal_within / yearly_on / no_activity_for / nps_detractor / milestone_overdue。step の action: create_task / send_email / post_to_slack / call_webhook / add_timeline_entry / change_stage（delay_days で遅らせる）。",
-                "Trigger types: entered_segment, grade_changed, renewal_within, yearly_on, no_activity_for, nps_detractor, milestone_overdue. Step actions: create_task, send_email, post_to_slack, call_webhook, add_timeline_entry, change_stage (delay_days postpones a step).",
+                "trigger の type: entered_segment / grade_changed / renewal_within / yearly_on / no_activity_for / nps_detractor / milestone_overdue。step の action: create_task / send_email / post_to_slack / call_webhook / add_timeline_entry / change_stage（delay_days で遅らせる）。create_task の priority = \"from_grade\" はヘルスグレードから優先度を決め、due_before_renewal_days は更新日の何日前を期限にするか。change_stage の only_from に挙げたステージの顧客だけを動かす。",
+                "Trigger types: entered_segment, grade_changed, renewal_within, yearly_on, no_activity_for, nps_detractor, milestone_overdue. Step actions: create_task, send_email, post_to_slack, call_webhook, add_timeline_entry, change_stage (delay_days postpones a step). create_task takes priority = \"from_grade\" (from the health grade) and due_before_renewal_days (due that many days before the renewal); change_stage moves only accounts in the stages listed in only_from.",
             ),
             save: t("保存", "Save"),
             delete: t("削除", "Delete"),
@@ -218,6 +218,28 @@ fn outcome_text(outcome: &str, lang: Lang) -> String {
         .map_or_else(|_| outcome.to_owned(), |t| t.pick(lang).to_owned())
 }
 
+/// What a run happened for, in words: the stored occurrence (`renewal:2026-12-19`,
+/// `yearly:…`, `quiet-since:…`, `nps:DAY:SCORE`) is a key, not something to show as it is.
+fn occurrence_text(occurrence: &str, lang: Lang) -> String {
+    let day = |raw: &str| {
+        raw.parse::<chrono::NaiveDate>().map_or_else(|_| raw.to_owned(), |d| format::day_in_sentence(d, lang))
+    };
+    let t = |ja: String, en: String| if lang == Lang::Ja { ja } else { en };
+    let mut parts = occurrence.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("renewal"), Some(date), None) => t(format!("{}の更新", day(date)), format!("renewal on {}", day(date))),
+        (Some("yearly"), Some(date), None) => t(format!("{}（毎年）", day(date)), format!("{} (yearly)", day(date))),
+        (Some("quiet-since"), Some("never"), None) => t("利用なし".into(), "never active".into()),
+        (Some("quiet-since"), Some(date), None) => {
+            t(format!("{}から利用なし", day(date)), format!("quiet since {}", day(date)))
+        }
+        (Some("nps"), Some(date), Some(score)) => {
+            t(format!("{}の NPS 回答 {score}", day(date)), format!("NPS answer {score} on {}", day(date)))
+        }
+        _ => occurrence.to_owned(),
+    }
+}
+
 fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, lang: Lang) -> Vec<RunRow> {
     let zone = app.zone();
     runs.iter()
@@ -225,7 +247,7 @@ fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, la
             playbook: playbooks.iter().find(|p| p.id == run.playbook_id).map(|p| p.name.clone()).unwrap_or_default(),
             account_id: run.account_id,
             account: run.account_name.clone(),
-            occurrence: run.occurrence.clone(),
+            occurrence: occurrence_text(&run.occurrence, lang),
             started: format::moment(Some(run.started_at), &zone, lang),
             steps: run
                 .steps
@@ -502,5 +524,19 @@ pub async fn edit(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/outbox?done=edited#email-{id}")).into_response()),
         Err(error) => refused(&app, frame, error, Some((id, draft))).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_occurrence_reads_as_words_in_both_languages() {
+        assert_eq!(occurrence_text("renewal:2026-12-19", Lang::Ja), "2026年12月19日の更新");
+        assert_eq!(occurrence_text("renewal:2026-12-19", Lang::En), "renewal on Dec 19, 2026");
+        assert_eq!(occurrence_text("nps:2026-10-01:3", Lang::En), "NPS answer 3 on Oct 1, 2026");
+        assert_eq!(occurrence_text("quiet-since:never", Lang::Ja), "利用なし");
+        assert_eq!(occurrence_text("", Lang::Ja), "");
     }
 }
