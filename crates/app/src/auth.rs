@@ -13,7 +13,7 @@ use domain::{Email, Reason, UserId};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -97,19 +97,31 @@ pub enum LoginError {
 /// accepting a revoked key within `WRITE_KEY_TRUST`.
 #[derive(Default)]
 pub struct LiveWriteKeys {
-    checked: Mutex<HashMap<String, Instant>>,
+    checked: Mutex<HashMap<String, (Instant, LiveWriteKey)>>,
+}
+
+/// What a tracking request needs of its live write key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveWriteKey {
+    pub id: i64,
+    pub allowed_origins: Arc<Vec<String>>,
 }
 
 impl LiveWriteKeys {
+    #[cfg(test)]
     fn trusts(&self, hash: &str, now: Instant) -> bool {
-        let checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
-        checked.get(hash).is_some_and(|at| now.duration_since(*at) < WRITE_KEY_TRUST)
+        self.trusted(hash, now).is_some()
     }
 
-    fn remember(&self, hash: String, now: Instant) {
+    fn trusted(&self, hash: &str, now: Instant) -> Option<LiveWriteKey> {
+        let checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        checked.get(hash).filter(|(at, _)| now.duration_since(*at) < WRITE_KEY_TRUST).map(|(_, key)| key.clone())
+    }
+
+    fn remember(&self, hash: String, now: Instant, key: LiveWriteKey) {
         let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
-        checked.retain(|_, at| now.duration_since(*at) < WRITE_KEY_TRUST);
-        checked.insert(hash, now);
+        checked.retain(|_, (at, _)| now.duration_since(*at) < WRITE_KEY_TRUST);
+        checked.insert(hash, (now, key));
     }
 
     fn forget_all(&self) {
@@ -406,18 +418,71 @@ impl App {
     }
 
     /// Issues a write key for the tracking API; the secret is returned once.
-    pub async fn create_write_key(&self, actor: &Actor, name: &str) -> Result<(WriteKey, String), AppError> {
+    pub async fn create_write_key(
+        &self,
+        actor: &Actor,
+        name: &str,
+        allowed_origins: &[String],
+    ) -> Result<(WriteKey, String), AppError> {
         let secret = new_secret("kzw_")?;
-        let key = self.store.create_write_key(name, &secret_hash(&secret), &secret[..12], actor.user_id()).await?;
+        let key = self
+            .store
+            .create_write_key(name, &secret_hash(&secret), &secret[..12], actor.user_id(), allowed_origins)
+            .await?;
         self.record(
             actor,
             "create",
             "write_key",
             Some(key.id.to_string()),
-            domain::audit::diff(&serde_json::Value::Null, &serde_json::json!({"name": name})),
+            domain::audit::diff(
+                &serde_json::Value::Null,
+                &serde_json::json!({"name": name, "allowed_origins": allowed_origins}),
+            ),
         )
         .await?;
         Ok((key, secret))
+    }
+
+    /// Replaces a write key's allowed origins (empty: any origin).
+    pub async fn set_write_key_origins(
+        &self,
+        actor: &Actor,
+        id: i64,
+        allowed_origins: &[String],
+    ) -> Result<WriteKey, AppError> {
+        let before = self.store.list_write_keys(chrono::Utc::now().date_naive()).await?;
+        let key = self.store.set_write_key_origins(id, allowed_origins).await?;
+        self.live_write_keys.forget_all();
+        let old = before.iter().find(|k| k.id == id).map(|k| k.allowed_origins.clone()).unwrap_or_default();
+        self.record(
+            actor,
+            "update",
+            "write_key",
+            Some(id.to_string()),
+            domain::audit::diff(
+                &serde_json::json!({"allowed_origins": old}),
+                &serde_json::json!({"allowed_origins": allowed_origins}),
+            ),
+        )
+        .await?;
+        Ok(key)
+    }
+
+    /// Write keys with their last use and counts of the last `WRITE_KEY_DAYS` days.
+    pub async fn write_keys(&self) -> Result<Vec<WriteKey>, AppError> {
+        let today = chrono::Utc::now().with_timezone(&self.zone()).date_naive();
+        let since = today - chrono::Duration::days(domain::credentials::WRITE_KEY_DAYS - 1);
+        Ok(self.store.list_write_keys(since).await?)
+    }
+
+    /// Counts one tracking request's messages for its write key (today in the workspace time
+    /// zone) and records the use. A failure is only logged: the messages are already stored.
+    pub async fn record_write_key_use(&self, id: i64, accepted: usize, refused: usize) {
+        let now = chrono::Utc::now();
+        let day = now.with_timezone(&self.zone()).date_naive();
+        if let Err(error) = self.store.record_write_key_use(id, day, now, accepted as i64, refused as i64).await {
+            tracing::warn!(%error, "recording a write key's use");
+        }
     }
 
     pub async fn revoke_write_key(&self, actor: &Actor, id: i64) -> Result<WriteKey, AppError> {
@@ -429,14 +494,23 @@ impl App {
 
     /// Whether a write key may send tracking data (it can read nothing).
     pub async fn write_key_valid(&self, secret: &str) -> Result<bool, AppError> {
+        Ok(self.live_write_key(secret).await?.is_some())
+    }
+
+    /// The live write key with this secret, if any.
+    pub async fn live_write_key(&self, secret: &str) -> Result<Option<LiveWriteKey>, AppError> {
         let hash = secret_hash(secret);
         let now = Instant::now();
-        if self.live_write_keys.trusts(&hash, now) {
-            return Ok(true);
+        if let Some(key) = self.live_write_keys.trusted(&hash, now) {
+            return Ok(Some(key));
         }
-        let live = self.store.write_key_by_hash(&hash).await?.is_some();
-        if live {
-            self.live_write_keys.remember(hash, now);
+        let live = self
+            .store
+            .write_key_by_hash(&hash)
+            .await?
+            .map(|key| LiveWriteKey { id: key.id, allowed_origins: Arc::new(key.allowed_origins) });
+        if let Some(key) = &live {
+            self.live_write_keys.remember(hash, now, key.clone());
         }
         Ok(live)
     }
@@ -451,7 +525,7 @@ mod tests {
         let keys = LiveWriteKeys::default();
         let now = Instant::now();
         assert!(!keys.trusts("h", now));
-        keys.remember("h".into(), now);
+        keys.remember("h".into(), now, LiveWriteKey::default());
         assert!(keys.trusts("h", now + Duration::from_secs(1)));
         assert!(!keys.trusts("h", now + WRITE_KEY_TRUST), "asked again once the trust runs out");
         keys.forget_all();

@@ -43,6 +43,12 @@ impl Fields {
         self.errors.check(field, result)
     }
 
+    /// Reads an optional field of any JSON type (e.g. a list) with `parse`; `None` when absent or null.
+    pub fn json<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, Reason>) -> Option<Option<T>> {
+        let result = self.value(field).map(parse).transpose();
+        self.errors.check(field, result)
+    }
+
     pub fn required<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<T> {
         match self.parsed(field, parse) {
             Some(Some(value)) => Some(value),

@@ -320,7 +320,7 @@ async fn ingest(
     let store = store::open(&url).await?;
     let app = Arc::new(App::start(store, domain::settings::WorkspaceSettings::default()).await?);
     app.load_demo(DemoOptions { accounts: 100, usage: false, ..DemoOptions::default() }).await?;
-    let (_, key) = app.create_write_key(&app::Actor::System("bench"), "bench").await?;
+    let (_, key) = app.create_write_key(&app::Actor::System("bench"), "bench", &[]).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(crate::io_error("bind 127.0.0.1:0"))?;
     let address = listener.local_addr().map_err(crate::io_error("listener address"))?;

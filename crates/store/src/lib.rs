@@ -287,8 +287,20 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
         key_hash: &str,
         prefix: &str,
         created_by: Option<UserId>,
+        allowed_origins: &[String],
     ) -> Result<WriteKey>;
-    async fn list_write_keys(&self) -> Result<Vec<WriteKey>>;
+    /// Every write key, with its last use and its counts of the days from `since`.
+    async fn list_write_keys(&self, since: chrono::NaiveDate) -> Result<Vec<WriteKey>>;
+    async fn set_write_key_origins(&self, id: i64, allowed_origins: &[String]) -> Result<WriteKey>;
+    /// Adds one request's messages to the key's count of `day` and records `at` as its last use.
+    async fn record_write_key_use(
+        &self,
+        id: i64,
+        day: chrono::NaiveDate,
+        at: DateTime<Utc>,
+        accepted: i64,
+        refused: i64,
+    ) -> Result<()>;
     async fn revoke_write_key(&self, id: i64) -> Result<WriteKey>;
     /// The unrevoked write key with this hash.
     async fn write_key_by_hash(&self, key_hash: &str) -> Result<Option<WriteKey>>;

@@ -473,7 +473,7 @@ macro_rules! sql_store {
 
 
         const TOKEN_COLUMNS: &str = "id, user_id, name, scope, prefix, created_at, last_used_at, revoked_at";
-        const WRITE_KEY_COLUMNS: &str = "id, name, prefix, created_by, created_at, revoked_at";
+        const WRITE_KEY_COLUMNS: &str = "id, name, prefix, created_by, created_at, revoked_at, allowed_origins";
         const USER_COLUMNS: &str = "id, email, name, team_id, role, active";
 
         fn token_from_row(row: &DbRow) -> Result<ApiToken> {
@@ -497,6 +497,14 @@ macro_rules! sql_store {
                 created_by: row.try_get::<Option<i64>, _>("created_by")?.map(UserId),
                 created_at: row.try_get("created_at")?,
                 revoked_at: row.try_get("revoked_at")?,
+                allowed_origins: row
+                    .try_get::<String, _>("allowed_origins")?
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                last_used_at: None,
+                days: Vec::new(),
             })
         }
 
@@ -1428,26 +1436,79 @@ macro_rules! sql_store {
                 Ok(Some((token, user)))
             }
 
-            async fn create_write_key(&self, name: &str, key_hash: &str, prefix: &str, created_by: Option<UserId>) -> Result<WriteKey> {
+            async fn create_write_key(&self, name: &str, key_hash: &str, prefix: &str, created_by: Option<UserId>, allowed_origins: &[String]) -> Result<WriteKey> {
                 let row = sqlx::query(&format!(
-                    "INSERT INTO write_keys (name, key_hash, prefix, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {WRITE_KEY_COLUMNS}"
+                    "INSERT INTO write_keys (name, key_hash, prefix, created_by, created_at, allowed_origins) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {WRITE_KEY_COLUMNS}"
                 ))
                 .bind(name)
                 .bind(key_hash)
                 .bind(prefix)
                 .bind(created_by.map(|u| u.0))
                 .bind(Utc::now())
+                .bind(allowed_origins.join("\n"))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| StoreError::from_write(e, Entity::WriteKey, "key"))?;
                 write_key_from_row(&row)
             }
 
-            async fn list_write_keys(&self) -> Result<Vec<WriteKey>> {
+            async fn list_write_keys(&self, since: NaiveDate) -> Result<Vec<WriteKey>> {
                 let rows = sqlx::query(&format!("SELECT {WRITE_KEY_COLUMNS} FROM write_keys ORDER BY created_at DESC, id DESC"))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter().map(write_key_from_row).collect()
+                let mut keys = rows.iter().map(write_key_from_row).collect::<Result<Vec<_>>>()?;
+                let days = sqlx::query(
+                    "SELECT key_id, day, accepted, refused, last_used_at FROM write_key_days WHERE day >= $1 ORDER BY day DESC",
+                )
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+                let last = sqlx::query("SELECT key_id, MAX(last_used_at) AS last_used_at FROM write_key_days GROUP BY key_id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                for key in &mut keys {
+                    for row in &last {
+                        if row.try_get::<i64, _>("key_id")? == key.id {
+                            key.last_used_at = row.try_get("last_used_at")?;
+                        }
+                    }
+                    for row in &days {
+                        if row.try_get::<i64, _>("key_id")? == key.id {
+                            key.days.push(domain::credentials::WriteKeyDay {
+                                day: row.try_get("day")?,
+                                accepted: row.try_get("accepted")?,
+                                refused: row.try_get("refused")?,
+                            });
+                        }
+                    }
+                }
+                Ok(keys)
+            }
+
+            async fn set_write_key_origins(&self, id: i64, allowed_origins: &[String]) -> Result<WriteKey> {
+                let row = sqlx::query(&format!("UPDATE write_keys SET allowed_origins = $2 WHERE id = $1 RETURNING {WRITE_KEY_COLUMNS}"))
+                    .bind(id)
+                    .bind(allowed_origins.join("\n"))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(write_key_from_row).transpose()?.ok_or_else(|| not_found(Entity::WriteKey, id))
+            }
+
+            async fn record_write_key_use(&self, id: i64, day: NaiveDate, at: DateTime<Utc>, accepted: i64, refused: i64) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO write_key_days (key_id, day, accepted, refused, last_used_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (key_id, day) DO UPDATE SET accepted = write_key_days.accepted + excluded.accepted, \
+                     refused = write_key_days.refused + excluded.refused, \
+                     last_used_at = CASE WHEN excluded.last_used_at > write_key_days.last_used_at THEN excluded.last_used_at ELSE write_key_days.last_used_at END",
+                )
+                .bind(id)
+                .bind(day)
+                .bind(accepted)
+                .bind(refused)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
             }
 
             async fn revoke_write_key(&self, id: i64) -> Result<WriteKey> {

@@ -75,6 +75,7 @@ use utoipa::OpenApi;
         tokens::refused_messages,
         tokens::create_write_key,
         tokens::revoke_write_key,
+        tokens::update_write_key,
         audit::list,
         audit::export,
         metrics::report,

@@ -43,6 +43,10 @@ pub enum ApiError {
         field: String,
         reason: domain::Reason,
     },
+    /// A browser origin the write key does not allow.
+    OriginNotAllowed {
+        origin: String,
+    },
     /// A tracking message or batch over Segment's size limits.
     TooLarge {
         detail: String,
@@ -250,6 +254,7 @@ impl ApiError {
             ApiError::Forbidden | ApiError::CsrfRejected | ApiError::App(AppError::Forbidden) => StatusCode::FORBIDDEN,
             ApiError::TooManyAttempts { .. } | ApiError::App(AppError::Busy) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadMessage { .. } => StatusCode::BAD_REQUEST,
+            ApiError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
@@ -324,6 +329,13 @@ impl ApiError {
             }
             ApiError::Forbidden | ApiError::App(AppError::Forbidden) => {
                 ("forbidden", FORBIDDEN.pick(lang).to_owned(), String::new(), Vec::new())
+            }
+            ApiError::OriginNotAllowed { origin } => {
+                let detail = match lang {
+                    Lang::Ja => format!("この書き込みキーはオリジン {origin} からの送信を許可していません"),
+                    Lang::En => format!("this write key does not allow sending from the origin {origin}"),
+                };
+                ("origin-not-allowed", FORBIDDEN.pick(lang).to_owned(), detail, Vec::new())
             }
             ApiError::CsrfRejected => ("csrf", CSRF.pick(lang).to_owned(), String::new(), Vec::new()),
             ApiError::BadMessage { index, field, reason } => {

@@ -433,3 +433,52 @@ async fn spend_is_set_and_removed_per_month_and_bad_months_or_amounts_store_noth
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_write_keys_page_shows_last_use_daily_counts_and_edits_allowed_origins() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("admin@k.example", Role::Admin).await;
+        let key = server.write_key().await;
+        assert_eq!(server.track(&key, "/v1/track", json!({"userId": "u1", "event": "Opened"})).await.0, StatusCode::OK);
+        let (_, keys) = server.get("/api/v1/write-keys").await;
+        let id = keys[0]["id"].as_i64().unwrap();
+        let path = format!("/settings/write-keys/{id}/origins");
+        let (status, html, _) = submit(&server, &browser, &path, "en", &[("allowed_origins", "ftp://nope")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(unescaped(&html).contains("Allowed origins"), "the error names the field: {html}");
+        let origins = "https://app.example.com\nhttp://localhost:3000";
+        let (status, _, location) = submit(&server, &browser, &path, "en", &[("allowed_origins", origins)]).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/settings/write-keys?done=write_key_updated"))
+        );
+        let (status, html, _) = submit(
+            &server,
+            &browser,
+            "/settings/write-keys",
+            "ja",
+            &[("name", "web"), ("allowed_origins", "https://shop.example")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let (_, keys) = server.get("/api/v1/write-keys").await;
+        assert_eq!(keys[0]["allowed_origins"], json!(["https://shop.example"]), "{keys}");
+        assert_eq!(keys[1]["allowed_origins"], json!(["https://app.example.com", "http://localhost:3000"]));
+        let today = chrono::Utc::now().with_timezone(&server.app.zone()).date_naive().to_string();
+        for (lang, words) in [
+            ("ja", ["最終使用", "日別メッセージ数", "受付 1", "許可するオリジン"]),
+            ("en", ["Last used", "Messages per day", "accepted 1", "Allowed origins"]),
+        ] {
+            let (status, html) = page(&server, &browser, &format!("/settings/write-keys?lang={lang}")).await;
+            assert_eq!(status, StatusCode::OK);
+            let text = unescaped(&html);
+            for word in words {
+                assert!(text.contains(word), "{lang} {word} on {}: {html}", t.label);
+            }
+            assert!(text.contains(&today) && text.contains("https://app.example.com\nhttp://localhost:3000"), "{html}");
+        }
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -264,3 +264,104 @@ async fn a_rudderstack_identify_with_traits_in_its_context_stores_the_email() {
         t.finish().await;
     }
 }
+
+/// Sends a batch with the write key in the body (as analytics.js does) from a browser `origin`.
+async fn batch_from(server: &Server, key: &str, origin: Option<&str>, batch: Value) -> (StatusCode, Value) {
+    let mut request = server.anonymous.post(server.url("/v1/batch")).header("accept-language", "en");
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    common::read(request.json(&json!({"writeKey": key, "batch": batch})).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn a_write_key_limited_to_origins_refuses_other_browsers_and_accepts_servers() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (status, bad) = server
+            .post("/api/v1/write-keys", json!({"name": "web", "allowed_origins": ["https://app.example.com/path"]}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(bad.to_string().contains("allowed_origins"), "{bad}");
+        let (status, created) = server
+            .post("/api/v1/write-keys", json!({"name": "web", "allowed_origins": ["https://App.example.com"]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["write_key"]["allowed_origins"], json!(["https://app.example.com"]));
+        let key = created["secret"].as_str().unwrap().to_owned();
+        let track = json!([{"type": "track", "userId": "u1", "event": "Opened"}]);
+        let (status, refused) = batch_from(&server, &key, Some("https://evil.example"), track.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{} {refused}", t.label);
+        assert_eq!(refused["code"], "origin-not-allowed", "{refused}");
+        assert!(refused["message"].as_str().unwrap().contains("https://evil.example"), "{refused}");
+        // Basic auth is checked the same way.
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+        let response = server
+            .anonymous
+            .post(server.url("/v1/track"))
+            .header("authorization", format!("Basic {basic}"))
+            .header("origin", "https://evil.example")
+            .json(&json!({"userId": "u1", "event": "Opened"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(batch_from(&server, &key, Some("https://app.example.com"), track.clone()).await.0, StatusCode::OK);
+        assert_eq!(batch_from(&server, &key, None, track.clone()).await.0, StatusCode::OK, "servers send no Origin");
+        // Editing the list takes effect at once on this node.
+        let id = created["write_key"]["id"].as_i64().unwrap();
+        let (status, bad) = server
+            .send(reqwest::Method::PATCH, &format!("/api/v1/write-keys/{id}"), Some(json!({"allowed_origins": "x"})))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let many: Vec<String> = (0..21).map(|i| format!("https://a{i}.example")).collect();
+        let (status, _) = server
+            .send(reqwest::Method::PATCH, &format!("/api/v1/write-keys/{id}"), Some(json!({"allowed_origins": many})))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, updated) = server
+            .send(reqwest::Method::PATCH, &format!("/api/v1/write-keys/{id}"), Some(json!({"allowed_origins": []})))
+            .await;
+        assert_eq!((status, &updated["allowed_origins"]), (StatusCode::OK, &json!([])), "{updated}");
+        assert_eq!(
+            batch_from(&server, &key, Some("https://evil.example"), track).await.0,
+            StatusCode::OK,
+            "{}",
+            t.label
+        );
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn each_batch_counts_its_accepted_and_refused_messages_and_the_last_use_per_key() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let key = server.write_key().await;
+        let _unused = server.write_key().await;
+        let (_, keys) = server.get("/api/v1/write-keys").await;
+        assert!(
+            keys.as_array().unwrap().iter().all(|k| k["last_used_at"].is_null() && k["days"] == json!([])),
+            "{keys}"
+        );
+        let batch = json!([
+            {"type": "track", "userId": "u1", "event": "Opened"},
+            {"type": "track", "userId": "u1", "event": " "},
+            {"type": "track", "userId": "u2", "event": "Closed"},
+        ]);
+        let before = chrono::Utc::now();
+        let (status, body) = batch_from(&server, &key, None, batch).await;
+        assert_eq!((status, body["accepted"].as_i64()), (StatusCode::OK, Some(2)), "{body}");
+        assert_eq!(server.track(&key, "/v1/track", json!({"userId": "u3", "event": "Opened"})).await.0, StatusCode::OK);
+        let (_, keys) = server.get("/api/v1/write-keys").await;
+        let used: Vec<&Value> = keys.as_array().unwrap().iter().filter(|k| !k["last_used_at"].is_null()).collect();
+        assert_eq!(used.len(), 1, "only the key that sent is used on {}: {keys}", t.label);
+        let last: chrono::DateTime<chrono::Utc> = used[0]["last_used_at"].as_str().unwrap().parse().unwrap();
+        assert!(last >= before - chrono::Duration::seconds(1), "{last}");
+        let today = chrono::Utc::now().with_timezone(&server.app.zone()).date_naive().to_string();
+        assert_eq!(used[0]["days"], json!([{"day": today, "accepted": 3, "refused": 1}]), "{}", t.label);
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -38,11 +38,41 @@ pub(crate) fn parse_token(body: Value) -> Result<(String, Scope), ApiError> {
     Ok(f.errors.finish(|| Some((name?, scope?)))?)
 }
 
-/// A new write key's `name`.
-pub(crate) fn parse_write_key(body: Value) -> Result<String, ApiError> {
-    let mut f = Fields::new(body, &["name"])?;
+/// A new write key's `name` and optional `allowed_origins`.
+pub(crate) fn parse_write_key(body: Value) -> Result<(String, Vec<String>), ApiError> {
+    let mut f = Fields::new(body, &["name", "allowed_origins"])?;
     let name = f.required("name", |raw| required_text(Some(raw), 200));
-    Ok(f.errors.finish(|| name)?)
+    let origins = f.json("allowed_origins", parse_origins).map(Option::unwrap_or_default);
+    Ok(f.errors.finish(|| Some((name?, origins?)))?)
+}
+
+/// A write key's `allowed_origins`: a list of `http(s)://host[:port]`, at most `MAX_ORIGINS`.
+pub(crate) fn parse_origins(raw: &Value) -> Result<Vec<String>, domain::Reason> {
+    use domain::credentials::{parse_origin, MAX_ORIGINS};
+    let items = match raw {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err(domain::Reason::WrongType { expected: "a list of origins" }),
+    };
+    if items.len() > MAX_ORIGINS {
+        return Err(domain::Reason::OutOfRange { min: "0".into(), max: MAX_ORIGINS.to_string() });
+    }
+    let mut origins = Vec::with_capacity(items.len());
+    for item in items {
+        let text = item.as_str().ok_or(domain::Reason::WrongType { expected: "a list of origins" })?;
+        let origin = parse_origin(text)?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
+}
+
+/// A write key's new `allowed_origins`.
+pub(crate) fn parse_write_key_origins(body: Value) -> Result<Vec<String>, ApiError> {
+    let mut f = Fields::new(body, &["allowed_origins"])?;
+    let origins = f.json("allowed_origins", parse_origins).map(Option::unwrap_or_default);
+    Ok(f.errors.finish(|| origins)?)
 }
 
 /// The caller's tokens; admins may pass `all=true` for everyone's.
@@ -92,7 +122,21 @@ pub async fn revoke(
 #[utoipa::path(get, path = "/api/v1/write-keys", tag = "authentication",
     responses((status = 200, body = Vec<WriteKey>), (status = 403, body = Problem)))]
 pub async fn list_write_keys(State(app): State<AppState>) -> Result<Json<Vec<WriteKey>>, ApiError> {
-    Ok(Json(app.store().list_write_keys().await?))
+    Ok(Json(app.write_keys().await?))
+}
+
+/// Replaces a write key's `allowed_origins` (a list of `http(s)://host[:port]`; empty allows any
+/// origin). Tracking requests whose `Origin` header is not listed are refused with 403.
+#[utoipa::path(patch, path = "/api/v1/write-keys/{id}", tag = "authentication", params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = WriteKey), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_write_key(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<Json<WriteKey>, ApiError> {
+    let origins = parse_write_key_origins(body)?;
+    Ok(Json(app.set_write_key_origins(&actor, id, &origins).await?))
 }
 
 /// Creates a write key for Segment- or RudderStack-compatible tracking clients. It can only send
@@ -104,8 +148,8 @@ pub async fn create_write_key(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<CreatedWriteKey>), ApiError> {
-    let name = parse_write_key(body)?;
-    let (write_key, secret) = app.create_write_key(&actor, &name).await?;
+    let (name, origins) = parse_write_key(body)?;
+    let (write_key, secret) = app.create_write_key(&actor, &name, &origins).await?;
     Ok((StatusCode::CREATED, Json(CreatedWriteKey { write_key, secret })))
 }
 

@@ -125,9 +125,10 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let from_header = basic_key(&headers);
-    let key_checked = from_header.is_some();
-    if key_checked {
-        check_key(&app, from_header.clone()).await?;
+    let origin = headers.get(header::ORIGIN).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut live = None;
+    if from_header.is_some() {
+        live = Some(check_key(&app, from_header.clone(), origin.as_deref()).await?);
     }
     let body = limited_body(body).await?;
     let bytes = decoded(&headers, &body)?;
@@ -171,9 +172,10 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
         }
     };
     let key_prefix: String = key.as_deref().unwrap_or_default().chars().take(12).collect();
-    if !key_checked {
-        check_key(&app, key).await?;
-    }
+    let live = match live {
+        Some(live) => live,
+        None => check_key(&app, key, origin.as_deref()).await?,
+    };
     let Some(raw_messages) = raw_messages else {
         return Err(ApiError::BadMessage { index: None, field: "batch".into(), reason: Reason::Required });
     };
@@ -230,21 +232,33 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
         app.record_refused(kept).await?;
     }
     if let Some((field, reason)) = single_refusal {
+        app.record_write_key_use(live.id, 0, refused_count).await;
         return Err(ApiError::BadMessage { index: None, field, reason });
     }
     let accepted = messages.len();
     if accepted > 0 {
         app.ingest(messages).await?;
     }
+    app.record_write_key_use(live.id, accepted, refused_count).await;
     Ok(Json(Success { success: true, accepted, refused: refused_count }))
 }
 
-/// The write key must name a live write key.
-async fn check_key(app: &AppState, key: Option<String>) -> Result<(), ApiError> {
-    match key {
-        Some(key) if app.write_key_valid(&key).await? => Ok(()),
-        _ => Err(ApiError::Unauthenticated),
+/// The write key must name a live write key that allows the request's browser origin (when it
+/// has one).
+async fn check_key(
+    app: &AppState,
+    key: Option<String>,
+    origin: Option<&str>,
+) -> Result<app::auth::LiveWriteKey, ApiError> {
+    let live = match key {
+        Some(key) => app.live_write_key(&key).await?,
+        None => None,
+    };
+    let live = live.ok_or(ApiError::Unauthenticated)?;
+    if !domain::credentials::origin_allowed(&live.allowed_origins, origin) {
+        return Err(ApiError::OriginNotAllowed { origin: origin.unwrap_or_default().chars().take(200).collect() });
     }
+    Ok(live)
 }
 
 /// The write key, the messages (`None`: a batch without `batch`), the shared context and `sentAt`.
@@ -277,7 +291,7 @@ macro_rules! endpoint {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "tracking", request_body = Object,
             responses((status = 200, body = Success), (status = 400, body = crate::problem::Problem), (status = 401, body = crate::problem::Problem),
-                (status = 413, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
+                (status = 403, body = crate::problem::Problem), (status = 413, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)))]
         pub async fn $name(State(app): State<AppState>, request: Request) -> Result<Json<Success>, ApiError> {
             receive(app, request, $kind).await
         }

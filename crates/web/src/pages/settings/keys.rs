@@ -2,7 +2,7 @@
 //! for Segment- and RudderStack-compatible tracking clients, with snippets to copy).
 
 use super::{done, notice, refused, Common};
-use crate::api::tokens::{parse_token, parse_write_key};
+use crate::api::tokens::{parse_token, parse_write_key, parse_write_key_origins};
 use crate::auth::Signed;
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
@@ -298,6 +298,15 @@ pub struct WriteKeyRow {
     pub prefix: String,
     pub created: String,
     pub revoked: Option<String>,
+    pub last_used: String,
+    /// Allowed origins, one per line.
+    pub origins: String,
+    pub days: Vec<domain::credentials::WriteKeyDay>,
+}
+
+/// A form's `allowed_origins` (one per line, or separated by spaces or commas) as the API's list.
+fn form_origins(text: &str) -> serde_json::Value {
+    json!(text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).collect::<Vec<_>>())
 }
 
 pub struct WriteKeyLabels {
@@ -326,6 +335,14 @@ pub struct WriteKeyLabels {
     pub field: &'static str,
     pub reason: &'static str,
     pub message: &'static str,
+    pub last_used: &'static str,
+    pub days: &'static str,
+    pub no_traffic: &'static str,
+    pub accepted: &'static str,
+    pub refused_count: &'static str,
+    pub origins: &'static str,
+    pub origins_help: &'static str,
+    pub save_origins: &'static str,
 }
 
 /// A tracking message the API refused, as the debugger shows it.
@@ -381,6 +398,24 @@ impl WriteKeyLabels {
             field: t("項目", "Field"),
             reason: t("理由", "Reason"),
             message: t("メッセージ", "Message"),
+            last_used: t("最終使用", "Last used"),
+            days: t("日別メッセージ数（30 日）", "Messages per day (30 days)"),
+            no_traffic: t("送信なし", "No traffic"),
+            accepted: t("受付", "accepted"),
+            refused_count: t("拒否", "refused"),
+            origins: t("許可するオリジン", "Allowed origins"),
+            origins_help: t(
+                "ブラウザから送る場合のオリジン（例 https://app.example.com）を 1 行に 1 つ。空欄ならすべて許可。サーバーからの送信（Origin ヘッダーなし）は常に受け付けます。",
+                "Browser origins (e.g. https://app.example.com), one per line. Empty allows any. Server-side sends (no Origin header) are always accepted.",
+            ),
+            save_origins: t("オリジンを保存", "Save origins"),
+        }
+    }
+
+    fn field(&self, field: &str) -> &'static str {
+        match field {
+            "allowed_origins" => self.origins,
+            _ => self.name,
         }
     }
 }
@@ -412,8 +447,7 @@ async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Sh
     let lang = frame.lang;
     let zone = app.zone();
     let rows = app
-        .store()
-        .list_write_keys()
+        .write_keys()
         .await?
         .into_iter()
         .map(|key| WriteKeyRow {
@@ -422,6 +456,9 @@ async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Sh
             prefix: key.prefix,
             created: format::moment(Some(key.created_at), &zone, lang),
             revoked: key.revoked_at.map(|at| format::moment(Some(at), &zone, lang)),
+            last_used: format::moment(key.last_used_at, &zone, lang),
+            origins: key.allowed_origins.join("\n"),
+            days: key.days,
         })
         .collect();
     let refused = app
@@ -477,8 +514,10 @@ pub async fn create_write_key(
     let common = Common::new(lang, "/settings/write-keys");
     let base_url = base_url(&headers, &options);
     let created = async {
-        let name = parse_write_key(json!({"name": fields.get("name")}))?;
-        Ok::<_, ApiError>(app.create_write_key(&actor, &name).await?)
+        let (name, origins) = parse_write_key(
+            json!({"name": fields.get("name"), "allowed_origins": form_origins(fields.get("allowed_origins"))}),
+        )?;
+        Ok::<_, ApiError>(app.create_write_key(&actor, &name, &origins).await?)
     }
     .await;
     match created {
@@ -487,7 +526,8 @@ pub async fn create_write_key(
             write_keys_page(&app, frame, common, Shown { base_url, draft: FormFields::default(), created }).await
         }
         Err(error) => {
-            let errors = refused(error, lang, |_| WriteKeyLabels::new(lang).name)?;
+            let t = WriteKeyLabels::new(lang);
+            let errors = refused(error, lang, |f| t.field(f))?;
             let shown = Shown { base_url, draft: fields, created: None };
             write_keys_page(&app, frame, common.with_errors(errors), shown).await
         }
@@ -501,6 +541,33 @@ pub async fn revoke_write_key(
 ) -> Result<Response, ApiError> {
     app.revoke_write_key(&actor, id).await?;
     Ok(done("/settings/write-keys", "write_key_revoked"))
+}
+
+pub async fn set_write_key_origins(
+    State(app): State<AppState>,
+    Extension(options): Extension<WebOptions>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let saved = async {
+        let origins = parse_write_key_origins(json!({"allowed_origins": form_origins(fields.get("allowed_origins"))}))?;
+        Ok::<_, ApiError>(app.set_write_key_origins(&actor, id, &origins).await?)
+    }
+    .await;
+    match saved {
+        Ok(_) => Ok(done("/settings/write-keys", "write_key_updated")),
+        Err(error) => {
+            let t = WriteKeyLabels::new(lang);
+            let errors = refused(error, lang, |f| t.field(f))?;
+            let common = Common::new(lang, "/settings/write-keys").with_errors(errors);
+            let shown = Shown { base_url: base_url(&headers, &options), draft: FormFields::default(), created: None };
+            write_keys_page(&app, frame, common, shown).await
+        }
+    }
 }
 
 #[cfg(test)]

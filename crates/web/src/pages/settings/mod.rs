@@ -95,6 +95,9 @@ pub fn notice(done: Option<String>, lang: Lang) -> Option<String> {
         "team_renamed" => Text::new("チーム名を変更しました。", "The team was renamed."),
         "token_revoked" => Text::new("API トークンを無効にしました。", "The API token was revoked."),
         "write_key_revoked" => Text::new("書き込みキーを無効にしました。", "The write key was revoked."),
+        "write_key_updated" => {
+            Text::new("書き込みキーの許可オリジンを保存しました。", "The write key's allowed origins were saved.")
+        }
         "features_applied" => Text::new("機能カタログを適用しました。", "The feature catalog was applied."),
         "settings_saved" => Text::new("ワークスペース設定を保存しました。", "The workspace settings were saved."),
         "spend_saved" => Text::new("費用を保存しました。", "The spend was saved."),
