@@ -12,6 +12,8 @@ analytics.identify({ userId, traits: { email: `${userId}@customer.example`, name
 analytics.group({ userId, groupId, traits: { name: `Group ${groupId}`, employees: 50 } })
 analytics.track({ userId, event: 'Payslip Distributed', context: { groupId } })
 analytics.track({ userId, event: 'Report Exported', properties: { rows: 12 } })
+// The client accepts a blank event name; Kizuna refuses only this message and stores the rest.
+analytics.track({ userId, event: ' ', context: { groupId } })
 analytics.page({ userId, name: 'Dashboard' })
 analytics.screen({ userId, name: 'Mobile Home' })
 await analytics.closeAndFlush({ timeout: 10000 })

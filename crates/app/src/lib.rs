@@ -89,7 +89,11 @@ impl App {
         self.store.save_settings(&settings).await?;
         self.record_change(actor, "update", "settings", "workspace", Some(&before), Some(&settings)).await?;
         *self.settings.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
-        self.refresh_all_figures().await?;
+        let figures_unchanged =
+            WorkspaceSettings { tracking_field_sources: before.tracking_field_sources, ..settings.clone() };
+        if figures_unchanged != before {
+            self.refresh_all_figures().await?;
+        }
         if before.time_zone != settings.time_zone {
             // Usage days are counted in the workspace time zone.
             self.store.rebuild_usage_rollups(self.zone()).await?;

@@ -17,6 +17,9 @@ pub struct WorkspaceSettings {
     #[serde(with = "rust_decimal::serde::str")]
     pub gross_margin: Decimal,
     pub stages: Vec<String>,
+    /// Which source wins, per account field, over tracking `group` traits.
+    #[serde(default)]
+    pub tracking_field_sources: TrackingFieldSources,
 }
 
 impl Default for WorkspaceSettings {
@@ -27,6 +30,7 @@ impl Default for WorkspaceSettings {
             fiscal_year_start_month: 4,
             gross_margin: Decimal::ONE,
             stages: DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
+            tracking_field_sources: TrackingFieldSources::default(),
         }
     }
 }
@@ -44,5 +48,102 @@ pub fn parse_gross_margin(value: Decimal) -> Result<Decimal, Reason> {
         Ok(value)
     } else {
         Err(Reason::OutOfRange { min: "0 (exclusive)".into(), max: "1".into() })
+    }
+}
+
+/// Which source may change an account field that a tracking `group` call's traits also carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldSource {
+    /// Imports, the API and people win: tracking only fills the field while it is empty.
+    Imported,
+    /// The latest tracking trait wins.
+    Tracking,
+}
+
+impl FieldSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Imported => "imported",
+            Self::Tracking => "tracking",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<FieldSource, Reason> {
+        match raw.trim() {
+            "imported" => Ok(Self::Imported),
+            "tracking" => Ok(Self::Tracking),
+            _ => Err(Reason::NotOneOf { allowed: vec!["imported".into(), "tracking".into()] }),
+        }
+    }
+}
+
+/// Per account field, the source that wins over tracking traits. Imported data wins for the
+/// name, employees and industry (a product's `group` call often sends an id as the name);
+/// tracking wins for the plan, which the product knows best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct TrackingFieldSources {
+    pub name: FieldSource,
+    pub employees: FieldSource,
+    pub industry: FieldSource,
+    pub plan: FieldSource,
+}
+
+impl Default for TrackingFieldSources {
+    fn default() -> Self {
+        TrackingFieldSources {
+            name: FieldSource::Imported,
+            employees: FieldSource::Imported,
+            industry: FieldSource::Imported,
+            plan: FieldSource::Tracking,
+        }
+    }
+}
+
+impl TrackingFieldSources {
+    pub const FIELDS: [&'static str; 4] = ["name", "employees", "industry", "plan"];
+
+    pub fn get(&self, field: &str) -> Option<FieldSource> {
+        match field {
+            "name" => Some(self.name),
+            "employees" => Some(self.employees),
+            "industry" => Some(self.industry),
+            "plan" => Some(self.plan),
+            _ => None,
+        }
+    }
+
+    /// Reads `{"name": "imported", "plan": "tracking", …}`; fields not named keep `self`'s source.
+    pub fn updated_from(self, value: &serde_json::Value) -> Result<TrackingFieldSources, Reason> {
+        let object = value.as_object().ok_or(Reason::WrongType { expected: "an object of field sources" })?;
+        let mut sources = self;
+        for (field, source) in object {
+            let source = source.as_str().ok_or(Reason::WrongType { expected: "imported or tracking" })?;
+            let source = FieldSource::parse(source)?;
+            match field.as_str() {
+                "name" => sources.name = source,
+                "employees" => sources.employees = source,
+                "industry" => sources.industry = source,
+                "plan" => sources.plan = source,
+                _ => return Err(Reason::NotOneOf { allowed: Self::FIELDS.iter().map(|f| f.to_string()).collect() }),
+            }
+        }
+        Ok(sources)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_sources_change_only_the_fields_named_and_refuse_unknown_fields_and_sources() {
+        let sources = TrackingFieldSources::default().updated_from(&json!({"name": "tracking"})).unwrap();
+        assert_eq!(sources, TrackingFieldSources { name: FieldSource::Tracking, ..TrackingFieldSources::default() });
+        assert!(TrackingFieldSources::default().updated_from(&json!({"domain": "tracking"})).is_err());
+        assert!(TrackingFieldSources::default().updated_from(&json!({"name": "crm"})).is_err());
+        assert!(TrackingFieldSources::default().updated_from(&json!(["name"])).is_err());
     }
 }

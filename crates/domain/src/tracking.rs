@@ -1,6 +1,9 @@
 //! Segment-format tracking messages (identify, track, page, screen, group, alias): parsed and
 //! checked once at the edge, with Segment's timestamp rule applied.
 
+use crate::account::{parse_employees, MAX_CUSTOM_VALUE, MAX_INDUSTRY, MAX_NAME};
+use crate::audit::FieldChange;
+use crate::settings::{FieldSource, TrackingFieldSources};
 use crate::validation::Reason;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -423,6 +426,67 @@ fn context_group(context: &JsonObject) -> Result<Option<Value>, MessageError> {
         .map_err(|e| error("context", Reason::Malformed { detail: e.to_string() }))
 }
 
+impl Message {
+    /// A trait as text: a non-blank string (trimmed) or a number.
+    pub fn trait_text(&self, key: &str) -> Option<String> {
+        self.traits.get(key).and_then(|v| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    }
+}
+
+/// The account fields a `group` call's traits may change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupFields {
+    pub name: String,
+    pub employees: Option<i64>,
+    pub industry: Option<String>,
+    /// The custom field `plan`.
+    pub plan: Option<String>,
+}
+
+impl GroupFields {
+    /// The fields that differ from `before`, for the audit log.
+    pub fn changes_from(&self, before: &GroupFields) -> std::collections::BTreeMap<String, FieldChange> {
+        let as_json = |f: &GroupFields| serde_json::json!({"name": f.name, "employees": f.employees, "industry": f.industry, "custom.plan": f.plan});
+        crate::audit::diff(&as_json(before), &as_json(self))
+    }
+}
+
+/// An account's fields after a `group` call: where the workspace lets tracking win, a trait
+/// replaces the value; where imported data wins, a trait only fills a field that is still empty
+/// (a name still equal to the external id, as tracking creates it, counts as empty). Traits
+/// that are not valid for the field (too long, not a number of employees) change nothing.
+pub fn apply_group_traits(
+    current: &GroupFields,
+    external_id: &str,
+    message: &Message,
+    sources: &TrackingFieldSources,
+) -> GroupFields {
+    fn pick<T>(source: FieldSource, current: Option<T>, sent: Option<T>) -> Option<T> {
+        match (source, current) {
+            (FieldSource::Tracking, current) => sent.or(current),
+            (FieldSource::Imported, Some(current)) => Some(current),
+            (FieldSource::Imported, None) => sent,
+        }
+    }
+    let text = |key: &str, max: usize| message.trait_text(key).filter(|t| t.chars().count() <= max);
+    let name_is_empty = current.name.is_empty() || current.name == external_id;
+    let name = pick(sources.name, (!name_is_empty).then(|| current.name.clone()), text("name", MAX_NAME));
+    GroupFields {
+        name: name.unwrap_or_else(|| current.name.clone()),
+        employees: pick(
+            sources.employees,
+            current.employees,
+            message.trait_text("employees").and_then(|e| parse_employees(&e).ok()),
+        ),
+        industry: pick(sources.industry, current.industry.clone(), text("industry", MAX_INDUSTRY)),
+        plan: pick(sources.plan, current.plan.clone(), text("plan", MAX_CUSTOM_VALUE)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,5 +596,48 @@ mod tests {
         assert!(message.context.to_map().contains_key("library"));
         assert_eq!(message.message_id, "generated");
         assert_eq!(message.timestamp, at("2025-01-10T00:00:10Z"));
+    }
+    fn group_with(traits: Value) -> Message {
+        parse(json!({"type": "group", "userId": "u", "groupId": "ACC-1", "traits": traits}), None).unwrap()
+    }
+
+    #[test]
+    fn imported_fields_win_over_group_traits_and_tracking_fills_only_what_is_empty() {
+        let imported = GroupFields {
+            name: "紅葉エナジー".into(),
+            employees: Some(120),
+            industry: None,
+            plan: Some("basic".into()),
+        };
+        let sent = group_with(json!({"name": "ACC-1", "employees": 5, "industry": "Energy", "plan": "pro"}));
+        let after = apply_group_traits(&imported, "ACC-1", &sent, &TrackingFieldSources::default());
+        assert_eq!(after.name, "紅葉エナジー", "the imported name stays");
+        assert_eq!(after.employees, Some(120), "the imported employees stay");
+        assert_eq!(after.industry.as_deref(), Some("Energy"), "an empty field is filled");
+        assert_eq!(after.plan.as_deref(), Some("pro"), "tracking wins the plan by default");
+        let changes = after.changes_from(&imported);
+        assert_eq!(changes.keys().collect::<Vec<_>>(), ["custom.plan", "industry"]);
+    }
+
+    #[test]
+    fn a_name_tracking_created_from_the_group_id_is_replaced_and_tracking_can_be_made_to_win() {
+        let created = GroupFields { name: "ACC-1".into(), ..GroupFields::default() };
+        let sent = group_with(json!({"name": "Momiji", "employees": "1,200"}));
+        let after = apply_group_traits(&created, "ACC-1", &sent, &TrackingFieldSources::default());
+        assert_eq!((after.name.as_str(), after.employees), ("Momiji", Some(1200)));
+        let tracking_wins = TrackingFieldSources {
+            name: FieldSource::Tracking,
+            employees: FieldSource::Tracking,
+            ..TrackingFieldSources::default()
+        };
+        let imported = GroupFields { name: "Imported".into(), employees: Some(3), ..GroupFields::default() };
+        let after = apply_group_traits(&imported, "ACC-1", &sent, &tracking_wins);
+        assert_eq!((after.name.as_str(), after.employees), ("Momiji", Some(1200)));
+        let too_long = group_with(json!({"name": "x".repeat(MAX_NAME + 1), "employees": "many"}));
+        assert_eq!(
+            apply_group_traits(&imported, "ACC-1", &too_long, &tracking_wins),
+            imported,
+            "invalid traits change nothing"
+        );
     }
 }

@@ -411,49 +411,186 @@ async fn event_backfill_checks_every_line_first_and_a_second_run_stores_nothing_
 fn clients_installed() -> bool {
     let node =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/node_modules/@segment/analytics-node").exists();
-    let python =
-        Command::new("python3").args(["-c", "import segment.analytics"]).output().is_ok_and(|o| o.status.success());
+    let python = Command::new("python3")
+        .args(["-c", "import segment.analytics, rudderstack.analytics"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     node && python
 }
+
+/// Runs one client script, killing it if it has not finished within `bound`: a client that
+/// retries forever on Kizuna's answers is a failure, not a slow test.
+async fn run_client(program: &str, args: &[&str], bound: std::time::Duration) -> Result<Output, String> {
+    let clients_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
+    let mut child = Command::new(program)
+        .current_dir(&clients_dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > bound {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            return Err(format!("{args:?} still running after {bound:?}: {}{}", stdout(&output), stderr(&output)));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(child.wait_with_output().unwrap())
+}
+
+/// An admin's API call on a running server.
+async fn admin_call(
+    base: &str,
+    session: &(String, String),
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .header("cookie", &session.0)
+        .header("x-csrf-token", &session.1);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    assert!(response.status().is_success(), "{path}: {}", response.status());
+    response.json().await.unwrap_or(serde_json::Value::Null)
+}
+
+const CLIENTS: [(&str, &str, &str, &str); 4] = [
+    ("node", "segment_node.mjs", "segment-node-user", "SEG-NODE"),
+    ("node", "rudder_node.mjs", "rudder-node-user", "RUDDER-NODE"),
+    ("python3", "segment_python.py", "segment-python-user", "SEG-PY"),
+    ("python3", "rudder_python.py", "rudder-python-user", "RUDDER-PY"),
+];
 
 #[tokio::test]
 async fn the_official_segment_and_rudderstack_clients_store_each_event_once_on_the_right_account() {
     if !clients_installed() {
         assert!(std::env::var_os("CI").is_none(), "CI must install the tracking clients (see .ci/run)");
         eprintln!(
-            "skipped: run `npm install --prefix tests/clients` and `pip install segment-analytics-python` to run this test"
+            "skipped: run `npm install --prefix tests/clients` and `pip install segment-analytics-python rudder-sdk-python` to run this test"
         );
         return;
     }
-    let w = Workspace { dir: tempfile::tempdir().unwrap(), database: None };
-    let (server, base) = serve(&w, &[]).await;
-    let key = admin_write_key(&w, &base).await;
-    let clients_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
-    let runs = [
-        ("node", "segment_node.mjs", "segment-node-user", "SEG-NODE"),
-        ("node", "rudder_node.mjs", "rudder-node-user", "RUDDER-NODE"),
-        ("python3", "segment_python.py", "segment-python-user", "SEG-PY"),
-    ];
-    let mut outputs = Vec::new();
-    for (program, script, user, group) in runs {
-        let output =
-            Command::new(program).current_dir(&clients_dir).args([script, &base, &key, user, group]).output().unwrap();
-        outputs.push((script, output));
-    }
-    let printed = stop(server);
-    for (script, output) in &outputs {
-        assert!(output.status.success(), "{script}: {}{}\n{printed}", stdout(output), stderr(output));
-    }
-    let store = store::open(&format!("sqlite:{}", w.dir.path().join("kizuna.db").display())).await.unwrap();
-    let events = store.events(None, 1000).await.unwrap();
-    for (_, script, user, group) in runs {
-        let ids = store.account_ids_by_external_id(&[domain::ExternalId::parse(group).unwrap()]).await.unwrap();
-        let account = ids.values().next().copied();
-        assert!(account.is_some(), "{script}: the group call created account {group}");
-        let mine: Vec<_> = events.iter().filter(|e| e.user_id.as_deref() == Some(user)).collect();
-        let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds.len(), 6, "{script}: six messages stored exactly once: {kinds:?}");
-        assert!(mine.iter().all(|e| e.account_id == account), "{script}: all on {group}: {mine:?}");
+    let bound = std::time::Duration::from_secs(60);
+    for w in Workspace::all().await {
+        let (server, base) = serve(&w, &[]).await;
+        let session = admin_session(&w, &base).await;
+        let key = admin_call(
+            &base,
+            &session,
+            reqwest::Method::POST,
+            "/api/v1/write-keys",
+            Some(serde_json::json!({"name": "clients"})),
+        )
+        .await;
+        let secret = key["secret"].as_str().unwrap().to_owned();
+        // Imported before tracking: its name and employees win over the group call's traits.
+        let imported = admin_call(
+            &base,
+            &session,
+            reqwest::Method::POST,
+            "/api/v1/accounts",
+            Some(serde_json::json!({"external_id": "SEG-PY", "name": "給与計算ラボ", "employees": 120})),
+        )
+        .await;
+        let mut outputs = Vec::new();
+        for (program, script, user, group) in CLIENTS {
+            outputs.push((script, run_client(program, &[script, &base, &secret, user, group], bound).await));
+        }
+        let refused = admin_call(&base, &session, reqwest::Method::GET, "/api/v1/tracking/refused", None).await;
+        let account =
+            admin_call(&base, &session, reqwest::Method::GET, &format!("/api/v1/accounts/{}", imported["id"]), None)
+                .await;
+        admin_call(
+            &base,
+            &session,
+            reqwest::Method::DELETE,
+            &format!("/api/v1/write-keys/{}", key["write_key"]["id"]),
+            None,
+        )
+        .await;
+        let mut revoked = Vec::new();
+        for (program, script, user, group) in CLIENTS {
+            revoked.push((script, run_client(program, &[script, &base, &secret, user, group], bound).await));
+        }
+        let printed = stop(server);
+        for (script, output) in &outputs {
+            let output = output.as_ref().unwrap_or_else(|hung| panic!("{}: {hung}", w.label()));
+            assert!(
+                output.status.success(),
+                "{script} ({}): {}{}\n{printed}",
+                w.label(),
+                stdout(output),
+                stderr(output)
+            );
+        }
+        for (script, output) in &revoked {
+            let output = output.as_ref().unwrap_or_else(|hung| panic!("{} revoked key: {hung}", w.label()));
+            assert!(!output.status.success(), "{script} ({}): a revoked key is reported as an error", w.label());
+        }
+        let store = match &w.database {
+            Some(db) => store::open(&db.url).await.unwrap(),
+            None => store::open(&format!("sqlite:{}", w.dir.path().join("kizuna.db").display())).await.unwrap(),
+        };
+        let events = store.events(None, 1000).await.unwrap();
+        for (_, script, user, group) in CLIENTS {
+            let ids = store.account_ids_by_external_id(&[domain::ExternalId::parse(group).unwrap()]).await.unwrap();
+            let account = ids.values().next().copied();
+            assert!(account.is_some(), "{script}: the group call created account {group}");
+            let mine: Vec<_> = events.iter().filter(|e| e.user_id.as_deref() == Some(user)).collect();
+            let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
+            assert_eq!(kinds.len(), 6, "{script} ({}): six valid messages stored exactly once: {kinds:?}", w.label());
+            assert!(mine.iter().all(|e| e.account_id == account), "{script}: all on {group}: {mine:?}");
+            let users = store.end_users(account.unwrap()).await.unwrap();
+            let email = users.iter().find(|u| u.user_id == user).and_then(|u| u.email.clone());
+            assert_eq!(
+                email,
+                Some(format!("{user}@customer.example")),
+                "{script}: the identify call's email is stored"
+            );
+        }
+        let blank: Vec<_> = refused
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["field"].as_str().is_some_and(|f| f.ends_with("].event")))
+            .collect();
+        assert_eq!(blank.len(), 1, "the blank event is in the debugger with its field: {refused}");
+        assert_eq!(
+            (account["name"].as_str(), account["employees"].as_i64()),
+            (Some("給与計算ラボ"), Some(120)),
+            "{account}"
+        );
+        let tracking_changes = |id: String| {
+            let store = &store;
+            async move {
+                let query = store::AuditQuery {
+                    entity: Some("account".into()),
+                    entity_id: Some(id),
+                    limit: 100,
+                    ..Default::default()
+                };
+                let entries = store.list_audit(&query).await.unwrap().items;
+                entries
+                    .into_iter()
+                    .filter(|e| e.input.actor == "tracking")
+                    .flat_map(|e| e.input.changes.into_keys())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(tracking_changes(imported["id"].to_string()).await, Vec::<String>::new(), "imported fields win");
+        let created =
+            store.account_ids_by_external_id(&[domain::ExternalId::parse("RUDDER-PY").unwrap()]).await.unwrap();
+        let created = created.values().next().unwrap().0.to_string();
+        assert_eq!(tracking_changes(created).await, ["employees"], "tracking filled the empty field, in the audit log");
+        drop(store);
+        w.finish().await;
     }
 }
 

@@ -95,7 +95,8 @@ macro_rules! sql_store {
         use domain::interchange::nps::NpsRecord;
         use domain::interchange::subscriptions::SubscriptionRecord;
         use domain::interchange::tickets::TicketRecord;
-        use domain::settings::WorkspaceSettings;
+        use domain::settings::{TrackingFieldSources, WorkspaceSettings};
+        use domain::tracking::GroupFields;
         use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
         use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
         use domain::timeline::{TimelineEntry, TimelineEntryInput};
@@ -642,14 +643,6 @@ macro_rules! sql_store {
             traits: serde_json::Map<String, serde_json::Value>,
         }
 
-        fn trait_text(m: &Message, key: &str) -> Option<String> {
-            m.traits.get(key).and_then(|v| match v {
-                serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-        }
-
         impl PersonSeen {
             fn new(at: DateTime<Utc>) -> PersonSeen {
                 PersonSeen { first: at, last: at, account: None, email: None, name: None, role: None, traits: Default::default() }
@@ -662,9 +655,9 @@ macro_rules! sql_store {
                     self.account = group_of.get(person).copied().or(self.account);
                 }
                 if m.kind == MessageKind::Identify {
-                    self.email = trait_text(m, "email").map(|e| e.to_lowercase()).or(self.email.take());
-                    self.name = trait_text(m, "name").or(self.name.take());
-                    self.role = trait_text(m, "role").or(self.role.take());
+                    self.email = m.trait_text("email").map(|e| e.to_lowercase()).or(self.email.take());
+                    self.name = m.trait_text("name").or(self.name.take());
+                    self.role = m.trait_text("role").or(self.role.take());
                     self.traits.extend(m.traits.clone());
                 }
             }
@@ -676,7 +669,7 @@ macro_rules! sql_store {
             m: &Message,
             at: DateTime<Utc>,
         ) -> Result<i64> {
-            let name = trait_text(m, "name").unwrap_or_else(|| group.to_owned());
+            let name = m.trait_text("name").unwrap_or_else(|| group.to_owned());
             Ok(sqlx::query_scalar(
                 "INSERT INTO accounts (external_id, name, custom, updated_at, created_by_tracking, search_key) \
                  VALUES ($1, $2, '{}', $3, $4, $5) RETURNING id",
@@ -690,31 +683,67 @@ macro_rules! sql_store {
             .await?)
         }
 
-        /// A group call's traits `name`, `employees`, `industry` update the account; `plan`
-        /// becomes the custom field `plan`.
-        async fn apply_group_traits(tx: &mut sqlx::Transaction<'_, $db>, id: i64, m: &Message) -> Result<()> {
-            let employees = trait_text(m, "employees").and_then(|e| domain::account::parse_employees(&e).ok());
-            let row = sqlx::query("SELECT external_id, name, domain, custom FROM accounts WHERE id = $1")
+        /// Which source wins per account field over group traits, as the workspace says.
+        async fn tracking_field_sources(tx: &mut sqlx::Transaction<'_, $db>) -> Result<TrackingFieldSources> {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT tracking_field_sources FROM workspace_settings WHERE id = 1")
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            stored.map_or(Ok(TrackingFieldSources::default()), |text| field_sources_from_json(&text))
+        }
+
+        fn field_sources_from_json(text: &str) -> Result<TrackingFieldSources> {
+            serde_json::from_str(text)
+                .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("tracking field sources: {e}") })
+        }
+
+        /// A group call's traits `name`, `employees`, `industry` and `plan` (the custom field
+        /// `plan`), where the workspace's field sources let them; each change is in the audit log.
+        async fn apply_group_traits(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            id: i64,
+            m: &Message,
+            sources: &TrackingFieldSources,
+        ) -> Result<()> {
+            let row = sqlx::query("SELECT external_id, name, domain, employees, industry, custom FROM accounts WHERE id = $1")
                 .bind(id)
                 .fetch_one(&mut **tx)
                 .await?;
             let mut custom = custom_from_json(Entity::Account, &row.try_get::<String, _>("custom")?)?;
-            if let Some(plan) = trait_text(m, "plan") {
-                custom.insert("plan".into(), plan);
-            }
-            let name = trait_text(m, "name").unwrap_or(row.try_get("name")?);
             let external_id: String = row.try_get("external_id")?;
+            let before = GroupFields {
+                name: row.try_get("name")?,
+                employees: row.try_get("employees")?,
+                industry: row.try_get("industry")?,
+                plan: custom.get("plan").cloned(),
+            };
+            let after = domain::tracking::apply_group_traits(&before, &external_id, m, sources);
+            let changes = after.changes_from(&before);
+            if changes.is_empty() {
+                return Ok(());
+            }
+            if let Some(plan) = &after.plan {
+                custom.insert("plan".into(), plan.clone());
+            }
             let domain: Option<String> = row.try_get("domain")?;
             sqlx::query(
-                "UPDATE accounts SET name = $2, employees = COALESCE($3, employees), \
-                 industry = COALESCE($4, industry), custom = $5, search_key = $6 WHERE id = $1",
+                "UPDATE accounts SET name = $2, employees = $3, industry = $4, custom = $5, search_key = $6 WHERE id = $1",
             )
             .bind(id)
-            .bind(&name)
-            .bind(employees)
-            .bind(trait_text(m, "industry"))
+            .bind(&after.name)
+            .bind(after.employees)
+            .bind(&after.industry)
             .bind(custom_to_json(&custom))
-            .bind(domain::search::key_of(&name, &external_id, domain.as_deref(), &custom))
+            .bind(domain::search::key_of(&after.name, &external_id, domain.as_deref(), &custom))
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO audit_log (occurred_at, actor_id, actor, action, entity, entity_id, changes) \
+                 VALUES ($1, NULL, 'tracking', 'update', 'account', $2, $3)",
+            )
+            .bind(Utc::now())
+            .bind(id.to_string())
+            .bind(serde_json::to_string(&changes).expect("JSON values always serialize"))
             .execute(&mut **tx)
             .await?;
             Ok(())
@@ -978,6 +1007,8 @@ macro_rules! sql_store {
             let mut seen_people: HashMap<String, PersonSeen> = HashMap::new();
             // Events of this call still without an account, by person: a later group call attributes them.
             let mut waiting: HashMap<String, usize> = HashMap::new();
+            // Read at the first group call that changes an account.
+            let mut sources: Option<TrackingFieldSources> = None;
             for (m, new) in messages.iter().zip(new) {
                 if !new {
                     counts.duplicates += 1;
@@ -997,7 +1028,11 @@ macro_rules! sql_store {
                         counts.accounts_created += 1;
                     }
                     if let Some(id) = account {
-                        apply_group_traits(&mut tx, id, m).await?;
+                        let field_sources = match sources {
+                            Some(known) => known,
+                            None => *sources.insert(tracking_field_sources(&mut tx).await?),
+                        };
+                        apply_group_traits(&mut tx, id, m, &field_sources).await?;
                         if let Some(person) = person {
                             group_of.insert(person.to_owned(), id);
                             waiting.remove(person);
@@ -1094,7 +1129,8 @@ macro_rules! sql_store {
 
             async fn load_settings(&self) -> Result<Option<WorkspaceSettings>> {
                 let Some(row) = sqlx::query(
-                    "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages FROM workspace_settings WHERE id = 1",
+                    "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages, tracking_field_sources \
+                     FROM workspace_settings WHERE id = 1",
                 )
                 .fetch_optional(&self.pool)
                 .await?
@@ -1111,21 +1147,24 @@ macro_rules! sql_store {
                     fiscal_year_start_month: u32::try_from(month).map_err(|e| corrupt(e.to_string()))?,
                     gross_margin: decimal(Entity::Account, &row.try_get::<String, _>("gross_margin")?)?,
                     stages: serde_json::from_str(&stages).map_err(|e| corrupt(format!("stages: {e}")))?,
+                    tracking_field_sources: field_sources_from_json(&row.try_get::<String, _>("tracking_field_sources")?)?,
                 }))
             }
 
             async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO workspace_settings (id, currency, time_zone, fiscal_year_start_month, gross_margin, stages) \
-                     VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET currency = excluded.currency, \
-                     time_zone = excluded.time_zone, fiscal_year_start_month = excluded.fiscal_year_start_month, \
-                     gross_margin = excluded.gross_margin, stages = excluded.stages",
+                    "INSERT INTO workspace_settings (id, currency, time_zone, fiscal_year_start_month, gross_margin, stages, \
+                     tracking_field_sources) VALUES (1, $1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+                     currency = excluded.currency, time_zone = excluded.time_zone, \
+                     fiscal_year_start_month = excluded.fiscal_year_start_month, gross_margin = excluded.gross_margin, \
+                     stages = excluded.stages, tracking_field_sources = excluded.tracking_field_sources",
                 )
                 .bind(settings.currency.as_str())
                 .bind(settings.time_zone.as_str())
                 .bind(i64::from(settings.fiscal_year_start_month))
                 .bind(settings.gross_margin.to_string())
                 .bind(serde_json::to_string(&settings.stages).expect("a list of strings always serializes"))
+                .bind(serde_json::to_string(&settings.tracking_field_sources).expect("field sources always serialize"))
                 .execute(&self.pool)
                 .await?;
                 Ok(())

@@ -50,11 +50,17 @@ impl Table {
     fn page(self, method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Table {
         self.add(method, path, access, Surface::Page, handler)
     }
+
+    /// A tracking route: a POST with a write key, which browsers may also ask about (CORS preflight).
+    fn tracking(self, path: &'static str, handler: MethodRouter<AppState>) -> Table {
+        let handler = handler.layer(axum::middleware::from_fn(tracking::cors));
+        self.add(Method::POST, path, Access::Tracking, Surface::Api, handler)
+    }
 }
 
 /// The router and the table it was built from.
 pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
-    use Access::{Admin, Manage, Own, Public, Read, Tracking, Write};
+    use Access::{Admin, Manage, Own, Public, Read, Write};
     use Method as M;
     let table = Table { app, router: Router::new(), specs: Vec::new() }
         .page(M::GET, "/login", Public, get(pages::login::form))
@@ -86,6 +92,7 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/settings/write-keys", Admin, post(pages::settings::keys::create_write_key))
         .page(M::POST, "/settings/write-keys/{id}/revoke", Admin, post(pages::settings::keys::revoke_write_key))
         .page(M::POST, "/settings/write-keys/{id}/origins", Admin, post(pages::settings::keys::set_write_key_origins))
+        .page(M::POST, "/settings/write-keys/field-sources", Admin, post(pages::settings::keys::set_field_sources))
         .page(M::GET, "/settings/features", Admin, get(pages::settings::catalog::features))
         .page(M::POST, "/settings/features", Admin, post(pages::settings::catalog::apply))
         .page(M::GET, "/settings/workspace", Admin, get(pages::settings::workspace::workspace))
@@ -127,14 +134,14 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/segments/{id}", Manage, post(pages::segments::save))
         .page(M::POST, "/segments/{id}/delete", Manage, post(pages::segments::delete))
         .api(M::GET, "/healthz", Public, get(crate::healthz))
-        .api(M::POST, "/v1/identify", Tracking, post(tracking::identify))
-        .api(M::POST, "/v1/track", Tracking, post(tracking::track))
-        .api(M::POST, "/v1/page", Tracking, post(tracking::page))
-        .api(M::POST, "/v1/screen", Tracking, post(tracking::screen))
-        .api(M::POST, "/v1/group", Tracking, post(tracking::group))
-        .api(M::POST, "/v1/alias", Tracking, post(tracking::alias))
-        .api(M::POST, "/v1/batch", Tracking, post(tracking::batch))
-        .api(M::POST, "/v1/import", Tracking, post(tracking::import))
+        .tracking("/v1/identify", post(tracking::identify))
+        .tracking("/v1/track", post(tracking::track))
+        .tracking("/v1/page", post(tracking::page))
+        .tracking("/v1/screen", post(tracking::screen))
+        .tracking("/v1/group", post(tracking::group))
+        .tracking("/v1/alias", post(tracking::alias))
+        .tracking("/v1/batch", post(tracking::batch))
+        .tracking("/v1/import", post(tracking::import))
         .api(M::GET, "/api/openapi.json", Public, get(openapi::serve))
         .api(M::POST, "/api/v1/session", Public, post(me::sign_in))
         .api(M::DELETE, "/api/v1/session", Read, delete(me::sign_out))

@@ -284,6 +284,39 @@ async fn a_write_key_made_on_the_page_is_accepted_by_v1_track_and_its_snippets_p
     }
 }
 
+#[tokio::test]
+async fn the_write_keys_page_sets_which_source_wins_over_tracking_per_field_in_the_readers_language() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let admin = server.sign_in("admin@k.example").await;
+        let (_, ja) = page(&server, &admin, "/settings/write-keys?lang=ja").await;
+        assert!(ja.contains("トラッキングで更新する項目") && ja.contains("取り込みデータを優先"), "{ja}");
+        let chosen = [("name", "tracking"), ("employees", "imported"), ("industry", "tracking"), ("plan", "imported")];
+        let (status, _, location) = submit(&server, &admin, "/settings/write-keys/field-sources", "en", &chosen).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/settings/write-keys?done=field_sources_saved"))
+        );
+        let (_, settings) = server.get("/api/v1/settings").await;
+        assert_eq!(
+            settings["tracking_field_sources"],
+            json!({"name": "tracking", "employees": "imported", "industry": "tracking", "plan": "imported"}),
+            "{}",
+            t.label
+        );
+        let (_, en) = page(&server, &admin, "/settings/write-keys?lang=en&done=field_sources_saved").await;
+        assert!(en.contains("Which source wins over tracking was saved."), "{en}");
+        let bad = [("name", "crm"), ("employees", "imported"), ("industry", "tracking"), ("plan", "imported")];
+        let (status, en, _) = submit(&server, &admin, "/settings/write-keys/field-sources", "en", &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(en.contains("Fields tracking may change: must be one of: imported, tracking"), "{en}");
+        let (_, unchanged) = server.get("/api/v1/settings").await;
+        assert_eq!(unchanged["tracking_field_sources"]["name"], "tracking", "a refused form changes nothing");
+        drop(server);
+        t.finish().await;
+    }
+}
+
 const CATALOG: &str = r#"[[feature]]
 key = "payslip"
 name = "給与明細"

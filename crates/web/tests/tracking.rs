@@ -306,7 +306,30 @@ async fn a_write_key_limited_to_origins_refuses_other_browsers_and_accepts_serve
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert_eq!(batch_from(&server, &key, Some("https://app.example.com"), track.clone()).await.0, StatusCode::OK);
+        // A browser asks first (CORS preflight) and reads the answer only if it names its origin.
+        let preflight = server
+            .anonymous
+            .request(reqwest::Method::OPTIONS, server.url("/v1/batch"))
+            .header("origin", "https://app.example.com")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+        assert_eq!(preflight.headers()["access-control-allow-origin"], "https://app.example.com");
+        assert!(preflight.headers()["access-control-allow-headers"].to_str().unwrap().contains("content-type"));
+        assert!(preflight.headers().get("access-control-allow-credentials").is_none(), "no cookies ride along");
+        let allowed = server
+            .anonymous
+            .post(server.url("/v1/batch"))
+            .header("origin", "https://app.example.com")
+            .json(&json!({"writeKey": key, "batch": track}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(allowed.status(), StatusCode::OK);
+        assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example.com");
         assert_eq!(batch_from(&server, &key, None, track.clone()).await.0, StatusCode::OK, "servers send no Origin");
         // Editing the list takes effect at once on this node.
         let id = created["write_key"]["id"].as_i64().unwrap();
@@ -361,6 +384,59 @@ async fn each_batch_counts_its_accepted_and_refused_messages_and_the_last_use_pe
         assert!(last >= before - chrono::Duration::seconds(1), "{last}");
         let today = chrono::Utc::now().with_timezone(&server.app.zone()).date_naive().to_string();
         assert_eq!(used[0]["days"], json!([{"day": today, "accepted": 3, "refused": 1}]), "{}", t.label);
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn group_traits_change_only_the_fields_the_workspace_lets_tracking_win_and_each_change_is_audited() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let key = server.write_key().await;
+        let (_, account) = server
+            .post("/api/v1/accounts", json!({"external_id": "ACC-9", "name": "紅葉エナジー", "employees": 120}))
+            .await;
+        let id = account["id"].as_i64().unwrap();
+        let group = |name: &str, plan: &str| {
+            json!({"type": "group", "userId": "u9", "groupId": "ACC-9",
+                "traits": {"name": name, "employees": 7, "industry": "Energy", "plan": plan}})
+        };
+        let (status, answer) = server.track(&key, "/v1/batch", json!({"batch": [group("ACC-9", "pro")]})).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (_, after) = server.get(&format!("/api/v1/accounts/{id}")).await;
+        assert_eq!((&after["name"], &after["employees"]), (&json!("紅葉エナジー"), &json!(120)), "{} {after}", t.label);
+        assert_eq!((&after["industry"], &after["custom"]["plan"]), (&json!("Energy"), &json!("pro")), "{after}");
+        let tracking_changes = |audit: &Value| -> Vec<Vec<String>> {
+            audit["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["actor"] == "tracking")
+                .map(|e| e["changes"].as_object().unwrap().keys().cloned().collect())
+                .collect()
+        };
+        let (_, audit) = server.get(&format!("/api/v1/audit?entity=account&entity_id={id}")).await;
+        assert_eq!(tracking_changes(&audit), [["custom.plan", "industry"]], "{audit}");
+        let (_, again) = server.track(&key, "/v1/batch", json!({"batch": [group("ACC-9", "pro")]})).await;
+        assert_eq!(again["accepted"], 1);
+        let (_, audit) = server.get(&format!("/api/v1/audit?entity=account&entity_id={id}")).await;
+        assert_eq!(tracking_changes(&audit).len(), 1, "a replay that changes nothing is not audited");
+
+        let (_, mut settings) = server.get("/api/v1/settings").await;
+        assert_eq!(settings["tracking_field_sources"]["name"], "imported", "{settings}");
+        settings["tracking_field_sources"] = json!({"name": "tracking"});
+        let (status, saved) = server.send(reqwest::Method::PUT, "/api/v1/settings", Some(settings.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+        assert_eq!(saved["tracking_field_sources"]["plan"], "tracking", "fields not sent keep their source: {saved}");
+        settings["tracking_field_sources"] = json!({"name": "crm"});
+        let (status, refused) = server.send(reqwest::Method::PUT, "/api/v1/settings", Some(settings)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        server.track(&key, "/v1/batch", json!({"batch": [group("Momiji Energy", "pro")]})).await;
+        let (_, after) = server.get(&format!("/api/v1/accounts/{id}")).await;
+        assert_eq!((&after["name"], &after["employees"]), (&json!("Momiji Energy"), &json!(120)), "{after}");
+        let (_, audit) = server.get(&format!("/api/v1/audit?entity=account&entity_id={id}")).await;
+        assert_eq!(tracking_changes(&audit)[0], ["name"], "{audit}");
         drop(server);
         t.finish().await;
     }

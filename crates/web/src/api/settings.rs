@@ -1,4 +1,5 @@
-//! `/api/v1/settings`: workspace currency, time zone, fiscal year, gross margin and stages.
+//! `/api/v1/settings`: workspace currency, time zone, fiscal year, gross margin, stages and which
+//! source wins per account field over tracking traits.
 
 use crate::auth::Signed;
 use crate::body::Fields;
@@ -8,13 +9,15 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use domain::money::parse_decimal;
-use domain::settings::{parse_fiscal_year_start_month, parse_gross_margin, WorkspaceSettings};
+use domain::settings::{parse_fiscal_year_start_month, parse_gross_margin, TrackingFieldSources, WorkspaceSettings};
 use domain::{Currency, Reason};
 use serde_json::Value;
 
-const FIELDS: &[&str] = &["currency", "time_zone", "fiscal_year_start_month", "gross_margin", "stages"];
+const FIELDS: &[&str] =
+    &["currency", "time_zone", "fiscal_year_start_month", "gross_margin", "stages", "tracking_field_sources"];
 
-pub(crate) fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError> {
+/// The settings sent; field sources not sent stay as `current`.
+pub(crate) fn parse_settings(value: Value, current: TrackingFieldSources) -> Result<WorkspaceSettings, ApiError> {
     let stages_value = value.get("stages").cloned();
     let mut f = Fields::new(value, FIELDS)?;
     let currency = f.required("currency", Currency::parse);
@@ -31,6 +34,7 @@ pub(crate) fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError
         }
         _ => f.errors.check("stages", Err(Reason::Required)),
     };
+    let sources = f.json("tracking_field_sources", |value| current.updated_from(value)).map(|s| s.unwrap_or(current));
     Ok(f.errors.finish(|| {
         Some(WorkspaceSettings {
             currency: currency?,
@@ -38,6 +42,7 @@ pub(crate) fn parse_settings(value: Value) -> Result<WorkspaceSettings, ApiError
             fiscal_year_start_month: month?,
             gross_margin: margin?,
             stages: stages?,
+            tracking_field_sources: sources?,
         })
     })?)
 }
@@ -55,5 +60,6 @@ pub async fn replace(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<WorkspaceSettings>, ApiError> {
-    Ok(Json(app.update_settings(&actor, parse_settings(body)?).await?))
+    let current = app.settings().tracking_field_sources;
+    Ok(Json(app.update_settings(&actor, parse_settings(body, current)?).await?))
 }

@@ -28,6 +28,31 @@ pub struct Success {
     pub refused: usize,
 }
 
+/// CORS for browser sources (analytics.js and snippets on customers' pages): any origin may ask,
+/// and a preflight is answered here; the write key's allowed origins then decide on the request
+/// itself (403 otherwise). Nothing rides on cookies, so credentials are never allowed.
+pub async fn cors(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = if request.method() == axum::http::Method::OPTIONS {
+        axum::http::StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.append(header::VARY, header::HeaderValue::from_static("origin"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, header::HeaderValue::from_static("POST, OPTIONS"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::HeaderValue::from_static("authorization, content-type, content-encoding"),
+        );
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, header::HeaderValue::from_static("86400"));
+    }
+    response
+}
+
 fn too_large() -> ApiError {
     ApiError::TooLarge { detail: format!("a request may hold at most {MAX_BATCH_BYTES} bytes") }
 }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use domain::access::Scope;
 use domain::i18n::{Lang, Text};
+use domain::settings::{FieldSource, TrackingFieldSources};
 use serde_json::json;
 
 /// A secret just created, shown only in this answer.
@@ -343,6 +344,11 @@ pub struct WriteKeyLabels {
     pub origins: &'static str,
     pub origins_help: &'static str,
     pub save_origins: &'static str,
+    pub sources: &'static str,
+    pub sources_intro: &'static str,
+    pub source_field: &'static str,
+    pub source_winner: &'static str,
+    pub save_sources: &'static str,
 }
 
 /// A tracking message the API refused, as the debugger shows it.
@@ -409,6 +415,14 @@ impl WriteKeyLabels {
                 "Browser origins (e.g. https://app.example.com), one per line. Empty allows any. Server-side sends (no Origin header) are always accepted.",
             ),
             save_origins: t("オリジンを保存", "Save origins"),
+            sources: t("トラッキングで更新する項目", "Fields tracking may change"),
+            sources_intro: t(
+                "group 呼び出しの traits（name・employees・industry・plan）が顧客の項目を上書きするかを項目ごとに選びます。「取り込みデータを優先」なら、トラッキングは空の項目だけを埋めます。トラッキングによる変更はすべて監査ログに残ります。",
+                "Per field, whether a group call's traits (name, employees, industry, plan) overwrite the account. With \"Imported data wins\", tracking only fills a field that is empty. Every change tracking makes is in the audit log.",
+            ),
+            source_field: t("項目", "Field"),
+            source_winner: t("優先するデータ", "Which source wins"),
+            save_sources: t("保存", "Save"),
         }
     }
 
@@ -432,6 +446,48 @@ pub struct WriteKeysPage {
     pub base_url: String,
     pub snippets: Vec<Snippet>,
     pub refused: Vec<RefusedRow>,
+    pub sources: Vec<SourceRow>,
+}
+
+/// One account field and the source that wins over tracking traits, as the form shows it.
+pub struct SourceRow {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub options: Vec<SourceOption>,
+}
+
+pub struct SourceOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+fn source_rows(sources: TrackingFieldSources, lang: Lang) -> Vec<SourceRow> {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    TrackingFieldSources::FIELDS
+        .into_iter()
+        .map(|field| {
+            let label = match field {
+                "name" => t("顧客名（name）", "Name (name)"),
+                "employees" => t("従業員数（employees）", "Employees (employees)"),
+                "industry" => t("業種（industry）", "Industry (industry)"),
+                _ => t("プラン（plan・カスタム項目）", "Plan (plan, a custom field)"),
+            };
+            let chosen = sources.get(field);
+            let options = [FieldSource::Imported, FieldSource::Tracking]
+                .into_iter()
+                .map(|source| SourceOption {
+                    value: source.as_str(),
+                    label: match source {
+                        FieldSource::Imported => t("取り込みデータを優先", "Imported data wins"),
+                        FieldSource::Tracking => t("トラッキングを優先", "Tracking wins"),
+                    },
+                    selected: chosen == Some(source),
+                })
+                .collect();
+            SourceRow { field, label, options }
+        })
+        .collect()
 }
 
 /// Refused messages the write keys page lists.
@@ -485,6 +541,7 @@ async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Sh
         draft: shown.draft,
         created: shown.created,
         refused,
+        sources: source_rows(app.settings().tracking_field_sources, lang),
     };
     let status = page.common.status();
     Ok((status, render(&page, "settings write keys")?).into_response())
@@ -563,6 +620,35 @@ pub async fn set_write_key_origins(
         Err(error) => {
             let t = WriteKeyLabels::new(lang);
             let errors = refused(error, lang, |f| t.field(f))?;
+            let common = Common::new(lang, "/settings/write-keys").with_errors(errors);
+            let shown = Shown { base_url: base_url(&headers, &options), draft: FormFields::default(), created: None };
+            write_keys_page(&app, frame, common, shown).await
+        }
+    }
+}
+
+/// Saves which source wins per account field over tracking traits.
+pub async fn set_field_sources(
+    State(app): State<AppState>,
+    Extension(options): Extension<WebOptions>,
+    headers: HeaderMap,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let sent: serde_json::Map<String, serde_json::Value> =
+        TrackingFieldSources::FIELDS.iter().map(|f| ((*f).to_owned(), json!(fields.get(f)))).collect();
+    let mut settings = app.settings();
+    match settings.tracking_field_sources.updated_from(&serde_json::Value::Object(sent)) {
+        Ok(sources) => {
+            settings.tracking_field_sources = sources;
+            app.update_settings(&actor, settings).await?;
+            Ok(done("/settings/write-keys", "field_sources_saved"))
+        }
+        Err(reason) => {
+            let t = WriteKeyLabels::new(lang);
+            let errors = vec![format!("{}: {}", t.sources, reason.message(lang))];
             let common = Common::new(lang, "/settings/write-keys").with_errors(errors);
             let shown = Shown { base_url: base_url(&headers, &options), draft: FormFields::default(), created: None };
             write_keys_page(&app, frame, common, shown).await

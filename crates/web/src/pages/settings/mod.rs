@@ -98,6 +98,10 @@ pub fn notice(done: Option<String>, lang: Lang) -> Option<String> {
         "write_key_updated" => {
             Text::new("書き込みキーの許可オリジンを保存しました。", "The write key's allowed origins were saved.")
         }
+        "field_sources_saved" => Text::new(
+            "トラッキングと取り込みデータの優先を保存しました。",
+            "Which source wins over tracking was saved.",
+        ),
         "features_applied" => Text::new("機能カタログを適用しました。", "The feature catalog was applied."),
         "settings_saved" => Text::new("ワークスペース設定を保存しました。", "The workspace settings were saved."),
         "spend_saved" => Text::new("費用を保存しました。", "The spend was saved."),

@@ -124,13 +124,16 @@ pub async fn save_workspace(
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let saved = async {
-        let settings = parse_settings(json!({
-            "currency": fields.get("currency"),
-            "time_zone": fields.get("time_zone"),
-            "fiscal_year_start_month": fields.get("fiscal_year_start_month"),
-            "gross_margin": fields.get("gross_margin"),
-            "stages": app.settings().stages,
-        }))?;
+        let settings = parse_settings(
+            json!({
+                "currency": fields.get("currency"),
+                "time_zone": fields.get("time_zone"),
+                "fiscal_year_start_month": fields.get("fiscal_year_start_month"),
+                "gross_margin": fields.get("gross_margin"),
+                "stages": app.settings().stages,
+            }),
+            app.settings().tracking_field_sources,
+        )?;
         Ok::<_, ApiError>(app.update_settings(&actor, settings).await?)
     }
     .await;
