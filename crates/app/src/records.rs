@@ -30,6 +30,16 @@ impl App {
         require_account_edit(actor, account).is_ok()
     }
 
+    /// The account's latest NPS answers and support tickets, newest first.
+    pub async fn customer_voice(
+        &self,
+        id: AccountId,
+        limit: i64,
+    ) -> Result<(Vec<domain::interchange::nps::NpsRecord>, Vec<domain::interchange::tickets::TicketRecord>), AppError>
+    {
+        Ok((self.store.recent_nps(id, limit).await?, self.store.recent_tickets(id, limit).await?))
+    }
+
     pub(crate) async fn editable_account(&self, actor: &Actor, id: AccountId) -> Result<Account, AppError> {
         let account = match self.store.get_account(id).await {
             Err(StoreError::NotFound { .. }) => return Err(AppError::invalid("account_id", Reason::UnknownAccount)),

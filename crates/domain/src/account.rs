@@ -27,6 +27,15 @@ impl TouchModel {
         }
     }
 
+    pub fn name(self, lang: Lang) -> &'static str {
+        match self {
+            Self::High => Text::new("ハイタッチ", "High touch"),
+            Self::Low => Text::new("ロータッチ", "Low touch"),
+            Self::Tech => Text::new("テックタッチ", "Tech touch"),
+        }
+        .pick(lang)
+    }
+
     pub fn parse(raw: &str) -> Result<TouchModel, Reason> {
         let wanted = raw.trim().to_ascii_lowercase();
         Self::ALL
@@ -143,7 +152,6 @@ pub struct CurrentHealth {
     pub on: Option<NaiveDate>,
 }
 
-/// Parses an employee count: a whole number ≥ 0.
 /// A stage's name: the built-in stages in the reader's language, a workspace's own as written.
 pub fn stage_name(key: &str, lang: Lang) -> String {
     let name = match key {
@@ -199,6 +207,7 @@ pub fn churn_reason_label(reason: &str, lang: Lang) -> &str {
     CHURN_REASONS.iter().find(|(code, _)| *code == reason).map_or(reason, |(_, label)| label.pick(lang))
 }
 
+/// Parses an employee count: a whole number ≥ 0.
 pub fn parse_employees(raw: &str) -> Result<i64, Reason> {
     let cleaned: String = raw.trim().chars().filter(|c| *c != ',').collect();
     let value: i64 = cleaned.parse().map_err(|_| Reason::InvalidInteger)?;

@@ -3,6 +3,7 @@
 //! `shared/spec/metrics.md`).
 
 use crate::account::CustomFields;
+use crate::i18n::{Lang, Text};
 use crate::ids::{AccountId, ExternalId, SubscriptionPeriodId};
 use crate::money::{Currency, Money};
 use crate::validation::Reason;
@@ -44,6 +45,17 @@ impl BillingInterval {
             Self::HalfYear => "half_year",
             Self::Year => "year",
         }
+    }
+
+    /// 「月次」 / "Monthly".
+    pub fn name(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Month => Text::new("月次", "Monthly"),
+            Self::Quarter => Text::new("四半期", "Quarterly"),
+            Self::HalfYear => Text::new("半年", "Half-yearly"),
+            Self::Year => Text::new("年次", "Yearly"),
+        }
+        .pick(lang)
     }
 
     pub fn parse(raw: &str) -> Result<BillingInterval, Reason> {

@@ -2,6 +2,7 @@
 //! tool and the help desk (import-formats.md, `nps.csv` and `tickets.csv`) and read by health
 //! scoring.
 
+use crate::i18n::{Lang, Text};
 use crate::validation::Reason;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -45,6 +46,16 @@ impl TicketPriority {
         }
     }
 
+    pub fn name(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Low => Text::new("低", "Low"),
+            Self::Normal => Text::new("通常", "Normal"),
+            Self::High => Text::new("高", "High"),
+            Self::Urgent => Text::new("緊急", "Urgent"),
+        }
+        .pick(lang)
+    }
+
     pub fn parse(raw: &str) -> Result<TicketPriority, Reason> {
         let wanted = raw.trim().to_ascii_lowercase();
         Self::ALL
@@ -73,6 +84,16 @@ impl TicketStatus {
             Self::Solved => "solved",
             Self::Closed => "closed",
         }
+    }
+
+    pub fn name(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Open => Text::new("未対応", "Open"),
+            Self::Pending => Text::new("保留", "Pending"),
+            Self::Solved => Text::new("解決済み", "Solved"),
+            Self::Closed => Text::new("クローズ", "Closed"),
+        }
+        .pick(lang)
     }
 
     pub fn parse(raw: &str) -> Result<TicketStatus, Reason> {

@@ -402,6 +402,10 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     async fn export_subscriptions(&self) -> Result<Vec<SubscriptionRecord>>;
     async fn export_nps(&self) -> Result<Vec<NpsRecord>>;
     async fn export_tickets(&self) -> Result<Vec<TicketRecord>>;
+    /// One account's NPS answers, newest first.
+    async fn recent_nps(&self, account: AccountId, limit: i64) -> Result<Vec<NpsRecord>>;
+    /// One account's tickets, newest first.
+    async fn recent_tickets(&self, account: AccountId, limit: i64) -> Result<Vec<TicketRecord>>;
 
     /// NPS answers as (account, day, score), by account and day; all accounts' when `None`.
     async fn nps_responses(&self, account: Option<AccountId>) -> Result<Vec<(AccountId, NaiveDate, i64)>>;

@@ -217,6 +217,70 @@ macro_rules! sql_store {
 
         const TICKET_COLUMNS: &str = "ticket_id, account_id, created_on, solved_on, priority, status, subject";
 
+        /// NPS answers as records: every account's by account, day and email, or one account's
+        /// newest first.
+        async fn nps_records(pool: &sqlx::Pool<$db>, account: Option<AccountId>, limit: i64) -> Result<Vec<NpsRecord>> {
+            let mut qb = QueryBuilder::<$db>::new(
+                "SELECT a.external_id, n.contact_email, n.score, n.responded_on, n.comment \
+                 FROM nps_responses n JOIN accounts a ON a.id = n.account_id",
+            );
+            match account {
+                Some(account) => {
+                    qb.push(" WHERE n.account_id = ").push_bind(account.0);
+                    qb.push(" ORDER BY n.responded_on DESC, n.contact_email");
+                }
+                None => {
+                    qb.push(" ORDER BY a.external_id, n.responded_on, n.contact_email");
+                }
+            }
+            qb.push(" LIMIT ").push_bind(limit);
+            let rows = qb.build().fetch_all(pool).await?;
+            let corrupt = $crate::sql::corrupt(Entity::NpsResponse);
+            rows.iter()
+                .map(|row| {
+                    Ok(NpsRecord {
+                        line: 0,
+                        account_external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?).map_err(&corrupt)?,
+                        contact_email: Email::parse(&row.try_get::<String, _>("contact_email")?).map_err(&corrupt)?,
+                        score: row.try_get("score")?,
+                        responded_on: row.try_get("responded_on")?,
+                        comment: row.try_get("comment")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Tickets as records: every account's by ticket id, or one account's newest first.
+        async fn ticket_records(pool: &sqlx::Pool<$db>, account: Option<AccountId>, limit: i64) -> Result<Vec<TicketRecord>> {
+            let mut qb = QueryBuilder::<$db>::new(
+                "SELECT a.external_id, t.ticket_id, t.created_on, t.solved_on, t.priority, t.status, t.subject \
+                 FROM tickets t JOIN accounts a ON a.id = t.account_id",
+            );
+            match account {
+                Some(account) => {
+                    qb.push(" WHERE t.account_id = ").push_bind(account.0);
+                    qb.push(" ORDER BY t.created_on DESC, t.ticket_id DESC");
+                }
+                None => {
+                    qb.push(" ORDER BY t.ticket_id");
+                }
+            }
+            qb.push(" LIMIT ").push_bind(limit);
+            let rows = qb.build().fetch_all(pool).await?;
+            let corrupt = $crate::sql::corrupt(Entity::Ticket);
+            rows.iter()
+                .map(|row| {
+                    Ok(TicketRecord {
+                        line: 0,
+                        ticket_id: ExternalId::parse(&row.try_get::<String, _>("ticket_id")?).map_err(&corrupt)?,
+                        account_external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?).map_err(&corrupt)?,
+                        ticket: ticket_from_row(row)?,
+                        subject: row.try_get("subject")?,
+                    })
+                })
+                .collect()
+        }
+
         fn ticket_from_row(row: &DbRow) -> Result<TicketRow> {
             Ok(TicketRow {
                 created_on: row.try_get("created_on")?,
@@ -2531,47 +2595,19 @@ macro_rules! sql_store {
             }
 
             async fn export_nps(&self) -> Result<Vec<NpsRecord>> {
-                let rows = sqlx::query(
-                    "SELECT a.external_id, n.contact_email, n.score, n.responded_on, n.comment \
-                     FROM nps_responses n JOIN accounts a ON a.id = n.account_id \
-                     ORDER BY a.external_id, n.responded_on, n.contact_email",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                let corrupt = $crate::sql::corrupt(Entity::NpsResponse);
-                rows.iter()
-                    .map(|row| {
-                        Ok(NpsRecord {
-                            line: 0,
-                            account_external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?).map_err(&corrupt)?,
-                            contact_email: Email::parse(&row.try_get::<String, _>("contact_email")?).map_err(&corrupt)?,
-                            score: row.try_get("score")?,
-                            responded_on: row.try_get("responded_on")?,
-                            comment: row.try_get("comment")?,
-                        })
-                    })
-                    .collect()
+                nps_records(&self.pool, None, i64::MAX).await
             }
 
             async fn export_tickets(&self) -> Result<Vec<TicketRecord>> {
-                let rows = sqlx::query(
-                    "SELECT a.external_id, t.ticket_id, t.created_on, t.solved_on, t.priority, t.status, t.subject \
-                     FROM tickets t JOIN accounts a ON a.id = t.account_id ORDER BY t.ticket_id",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                let corrupt = $crate::sql::corrupt(Entity::Ticket);
-                rows.iter()
-                    .map(|row| {
-                        Ok(TicketRecord {
-                            line: 0,
-                            ticket_id: ExternalId::parse(&row.try_get::<String, _>("ticket_id")?).map_err(&corrupt)?,
-                            account_external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?).map_err(&corrupt)?,
-                            ticket: ticket_from_row(row)?,
-                            subject: row.try_get("subject")?,
-                        })
-                    })
-                    .collect()
+                ticket_records(&self.pool, None, i64::MAX).await
+            }
+
+            async fn recent_nps(&self, account: AccountId, limit: i64) -> Result<Vec<NpsRecord>> {
+                nps_records(&self.pool, Some(account), limit).await
+            }
+
+            async fn recent_tickets(&self, account: AccountId, limit: i64) -> Result<Vec<TicketRecord>> {
+                ticket_records(&self.pool, Some(account), limit).await
             }
 
             async fn nps_responses(&self, account: Option<AccountId>) -> Result<Vec<(AccountId, NaiveDate, i64)>> {

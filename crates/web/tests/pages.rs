@@ -719,3 +719,59 @@ async fn the_page_script_and_the_chart_library_are_served_as_javascript() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_account_page_shows_the_profile_billing_and_term_nps_answers_and_tickets_in_the_readers_language() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        upload_ok(
+            &server,
+            "accounts",
+            "account_id,name,industry,employees,tier,touch_model,custom.plan\nA1,青葉商事,卸売,1200,enterprise,high,pro\n".into(),
+        )
+        .await;
+        upload_ok(
+            &server,
+            "subscriptions",
+            "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,currency,commitment_months\n\
+             S1,A1,core,2024-01-01,,month,10,1000,JPY,12\n"
+                .into(),
+        )
+        .await;
+        upload_ok(
+            &server,
+            "nps",
+            "account_id,contact_email,score,responded_at,comment\nA1,hanako@aoba.example,9,2025-04-15,締めが半日で終わる\n".into(),
+        )
+        .await;
+        upload_ok(
+            &server,
+            "tickets",
+            "ticket_id,account_id,created_at,solved_at,priority,status,subject\nTK-1,A1,2025-05-08,,urgent,open,打刻が同期されない\n"
+                .into(),
+        )
+        .await;
+        let id = account_id(&server, "A1").await;
+        let (status, ja) = page(&server, &browser, &format!("/accounts/{id}?lang=ja")).await;
+        assert_eq!(status, StatusCode::OK, "{ja}");
+        let profile = section(&ja, "account-profile");
+        for shown in ["卸売", "1,200", "エンタープライズ", "ハイタッチ", "plan", "pro"] {
+            assert!(profile.contains(shown), "{shown} in the profile on {}: {profile}", t.label);
+        }
+        assert!(ja.contains("月次") && ja.contains("12 か月"), "billing and committed term");
+        let nps = section(&ja, "nps-table");
+        assert!(nps.contains("2025/04/15") && nps.contains("締めが半日で終わる") && nps.contains(">9<"), "{nps}");
+        let tickets = section(&ja, "tickets-table");
+        assert!(
+            tickets.contains("打刻が同期されない") && tickets.contains("緊急") && tickets.contains("未対応"),
+            "{tickets}"
+        );
+        let (_, en) = page(&server, &browser, &format!("/accounts/{id}?lang=en")).await;
+        assert!(section(&en, "account-profile").contains("Enterprise") && en.contains("High touch"));
+        assert!(en.contains("Monthly") && en.contains("12 months"), "billing and committed term in English");
+        assert!(section(&en, "tickets-table").contains("Urgent") && section(&en, "tickets-table").contains("Open"));
+        drop(server);
+        t.finish().await;
+    }
+}

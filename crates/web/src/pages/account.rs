@@ -1,6 +1,7 @@
 //! `/accounts/{id}`: the account 360 — contract, owners, stage and grade with its trend; health
 //! with the drivers in plain language; feature use per expected period and season; seats; MRR
-//! history with its movements; subscriptions; contacts; the timeline with a form for notes,
+//! history with its movements; the profile (industry, employees, custom fields…); subscriptions
+//! with billing and committed term; contacts; the latest NPS answers and tickets; the timeline with a form for notes,
 //! meetings and calls; the CSM pulse, which rescores the account at once; and its open tasks.
 //! A churned account has no grade: a banner says when it churned and why.
 
@@ -29,6 +30,8 @@ const FEATURE_PERIODS: usize = 12;
 const HISTORY_DAYS: u64 = 90;
 const TIMELINE_ROWS: i64 = 30;
 const TASK_ROWS: i64 = 10;
+/// NPS answers and tickets shown, newest first.
+const VOICE_ROWS: i64 = 5;
 /// What a person writes on the page; emails and system entries come from integrations and Kizuna.
 const PAGE_ENTRY_KINDS: [TimelineKind; 3] = [TimelineKind::Note, TimelineKind::Meeting, TimelineKind::Call];
 
@@ -92,6 +95,8 @@ pub struct AccountPage {
     pub owner: String,
     pub sub_owner: String,
     pub stage: String,
+    /// Industry, employees, region, tier, touch model, domain and custom fields: (label, value).
+    pub profile: Vec<(String, String)>,
     /// "Churned on … (reason)" for a churned account, which then shows no grade or score.
     pub churned: Option<String>,
     pub grade: String,
@@ -110,6 +115,8 @@ pub struct AccountPage {
     pub movements: Vec<Line>,
     pub subscriptions: Vec<Line>,
     pub contacts: Vec<Line>,
+    pub nps: Vec<Line>,
+    pub tickets: Vec<Line>,
     pub timeline: Vec<TimelineLine>,
     pub pulses: Vec<Line>,
     pub tasks: Vec<super::tasks::AccountTask>,
@@ -156,9 +163,15 @@ pub struct Labels {
     pub mrr_history: &'static str,
     pub movement_columns: [&'static str; 3],
     pub subscriptions: &'static str,
-    pub subscription_columns: [&'static str; 6],
+    pub subscription_columns: [&'static str; 8],
     pub contacts: &'static str,
     pub contact_columns: [&'static str; 3],
+    pub profile: &'static str,
+    pub nps: &'static str,
+    pub nps_columns: [&'static str; 4],
+    pub tickets: &'static str,
+    pub ticket_columns: [&'static str; 5],
+    pub before_contract: &'static str,
     pub timeline: &'static str,
     pub add_entry: &'static str,
     pub kind: &'static str,
@@ -226,11 +239,28 @@ impl Labels {
                 t("プラン", "Plan"),
                 t("開始日", "Start"),
                 t("終了日", "End"),
+                t("請求", "Billing"),
+                t("契約期間", "Committed term"),
                 t("数量", "Quantity"),
                 t("MRR", "MRR"),
             ],
             contacts: t("連絡先", "Contacts"),
             contact_columns: [t("氏名", "Name"), t("メール", "Email"), t("役割", "Role")],
+            profile: t("顧客情報", "Profile"),
+            nps: t("NPS 回答（最新 5 件）", "NPS answers (latest 5)"),
+            nps_columns: [t("回答日", "Answered"), t("スコア", "Score"), t("回答者", "From"), t("コメント", "Comment")],
+            tickets: t("問い合わせ（最新 5 件）", "Support tickets (latest 5)"),
+            ticket_columns: [
+                t("起票日", "Opened"),
+                t("件名", "Subject"),
+                t("優先度", "Priority"),
+                t("状態", "Status"),
+                t("解決日", "Solved"),
+            ],
+            before_contract: t(
+                "契約開始前の期間は表示しません。",
+                "Periods before the contract started are not shown.",
+            ),
             timeline: t("タイムライン", "Timeline"),
             add_entry: t("記録を追加", "Add to the timeline"),
             kind: t("種類", "Kind"),
@@ -304,6 +334,36 @@ fn churn_banner(account: &Account, lang: Lang) -> Option<String> {
     })
 }
 
+/// 「月次」, 「2 か月ごと」 / "Monthly", "Every 2 months".
+fn billing(terms: &domain::subscription::SubscriptionTerms, lang: Lang) -> String {
+    match terms.interval_count {
+        1 => terms.billing_interval.name(lang).to_owned(),
+        count => {
+            let months = count * terms.billing_interval.months();
+            match lang {
+                Lang::Ja => format!("{months} か月ごと"),
+                Lang::En => format!("Every {months} months"),
+            }
+        }
+    }
+}
+
+/// What the account record says about the customer, each with its label; empty fields are left out.
+fn profile(account: &Account, lang: Lang) -> Vec<(String, String)> {
+    let t = |ja, en| Text::new(ja, en).pick(lang).to_owned();
+    let input = &account.input;
+    let mut facts = vec![
+        (t("業種", "Industry"), input.industry.clone()),
+        (t("従業員数", "Employees"), input.employees.map(format::count)),
+        (t("地域", "Region"), input.region.clone()),
+        (t("ティア", "Tier"), input.tier.as_deref().map(|k| domain::account::tier_name(k, lang))),
+        (t("タッチモデル", "Touch model"), input.touch_model.map(|m| m.name(lang).to_owned())),
+        (t("ドメイン", "Domain"), input.domain.clone()),
+    ];
+    facts.extend(input.custom.iter().map(|(key, value)| (key.clone(), Some(value.clone()))));
+    facts.into_iter().filter_map(|(label, value)| value.filter(|v| !v.trim().is_empty()).map(|v| (label, v))).collect()
+}
+
 /// Field errors as sentences naming the field in the reader's language.
 fn messages(errors: &[FieldError], label: impl Fn(&str) -> &'static str, lang: Lang) -> Vec<String> {
     errors.iter().map(|e| format!("{}: {}", label(&e.field), e.reason.message(lang))).collect()
@@ -345,10 +405,15 @@ async fn render(
         vec![Dataset::sparse(t.score, history.snapshots.iter().map(|s| s.score)).colour(&grade_colour)],
     )
     .sparkline();
+    // Periods and seasons that ended before the customer paid say nothing about them.
+    let since = account.figures.first_paying_day;
+    let after_start = |end: chrono::NaiveDate| since.is_none_or(|first| end >= first);
     let features = features
         .iter()
         .enumerate()
         .map(|(i, f)| {
+            let periods: Vec<&domain::usage::periods::PeriodUse> =
+                f.periods.iter().filter(|p| after_start(p.end)).collect();
             let label = |p: &domain::usage::periods::PeriodUse| {
                 if p.start == p.end {
                     format::date(Some(p.start), lang)
@@ -356,18 +421,25 @@ async fn render(
                     format!("{}–{}", format::date(Some(p.start), lang), format::date(Some(p.end), lang))
                 }
             };
+            // One colour per dataset, so the legend shows the bars' colour; a period without use
+            // has no bar below the expectation line.
             let chart = Chart::bar(
                 &format!("feature-{i}"),
-                f.periods.iter().map(label).collect(),
+                periods.iter().map(|p| label(p)).collect(),
                 vec![
-                    Dataset::new(t.uses, f.periods.iter().map(|p| p.uses as f64)).colours(
-                        f.periods.iter().map(|p| if p.uses > 0 { "#0072B2" } else { "#D55E00" }.to_owned()).collect(),
-                    ),
-                    Dataset::new(Text::new("想定", "Expected").pick(lang), f.periods.iter().map(|_| 1.0))
+                    Dataset::new(t.uses, periods.iter().map(|p| p.uses as f64)).colour("#0072B2"),
+                    Dataset::new(Text::new("想定", "Expected").pick(lang), periods.iter().map(|_| 1.0))
                         .colour("#000000")
                         .drawn_as_line(),
                 ],
             );
+            let season_uses = |period: &domain::usage::periods::Period, uses: i64| {
+                if after_start(period.end) {
+                    uses.to_string()
+                } else {
+                    "—".to_owned()
+                }
+            };
             FeatureRow {
                 name: match lang {
                     Lang::Ja => f.name.clone(),
@@ -376,12 +448,12 @@ async fn render(
                 cadence: cadence_name(f.cadence, lang),
                 core: f.importance == domain::usage::Importance::Core,
                 last_used: format::date(f.last_used, lang),
-                season: f
-                    .season
-                    .as_ref()
-                    .map_or(String::new(), |s| format!("{} / {}", s.uses_this_season, s.uses_last_season)),
+                season: f.season.as_ref().map_or(String::new(), |s| {
+                    let this = if s.started { s.uses_this_season.to_string() } else { "—".to_owned() };
+                    format!("{this} / {}", season_uses(&s.last_season, s.uses_last_season))
+                }),
                 chart,
-                periods: f.periods.iter().map(|p| (label(p), p.uses, p.uses > 0)).collect(),
+                periods: periods.iter().map(|p| (label(p), p.uses, p.uses > 0)).collect(),
             }
         })
         .collect();
@@ -416,6 +488,8 @@ async fn render(
                 p.terms.plan.clone().unwrap_or_default(),
                 format::date(Some(p.terms.start_date), lang),
                 format::date(p.terms.end_date, lang),
+                billing(&p.terms, lang),
+                p.terms.commitment_months.map_or("—".to_owned(), |months| format::months(months, lang)),
                 p.terms.quantity.to_string(),
                 format::money(domain::Money(p.terms.mrr().reported()), &currency, lang),
             ],
@@ -432,6 +506,30 @@ async fn render(
                 c.input.name.clone().unwrap_or_default(),
                 c.input.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
                 c.input.role.as_deref().map(|role| domain::account::contact_role_name(role, lang)).unwrap_or_default(),
+            ],
+        })
+        .collect();
+    let (nps_answers, ticket_rows) = app.customer_voice(id, VOICE_ROWS).await?;
+    let nps = nps_answers
+        .iter()
+        .map(|n| Line {
+            cells: vec![
+                format::date(Some(n.responded_on), lang),
+                n.score.to_string(),
+                n.contact_email.to_string(),
+                n.comment.clone().unwrap_or_default(),
+            ],
+        })
+        .collect();
+    let tickets = ticket_rows
+        .iter()
+        .map(|r| Line {
+            cells: vec![
+                format::date(Some(r.ticket.created_on), lang),
+                r.subject.clone().unwrap_or_else(|| r.ticket_id.to_string()),
+                r.ticket.priority.name(lang).to_owned(),
+                r.ticket.status.name(lang).to_owned(),
+                format::date(r.ticket.solved_on, lang),
             ],
         })
         .collect();
@@ -486,6 +584,7 @@ async fn render(
         owner: staff_name(account.input.owner_id),
         sub_owner: staff_name(account.input.sub_owner_id),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
+        profile: profile(&account, lang),
         churned,
         grade,
         grade_colour,
@@ -511,6 +610,8 @@ async fn render(
         movements,
         subscriptions,
         contacts,
+        nps,
+        tickets,
         timeline,
         pulses,
         tasks,

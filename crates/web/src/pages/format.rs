@@ -42,6 +42,21 @@ pub fn percent(ratio: Option<f64>) -> String {
     ratio.map_or("—".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
+/// A whole number with thousands separators, the same in both languages: `1,200`.
+pub fn count(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}{}", domain::validation::grouped(usize::try_from(value.unsigned_abs()).unwrap_or(usize::MAX)))
+}
+
+/// A number of months: 「12 か月」 / "12 months", "1 month".
+pub fn months(months: u32, lang: Lang) -> String {
+    match (lang, months) {
+        (Lang::Ja, n) => format!("{n} か月"),
+        (Lang::En, 1) => "1 month".to_owned(),
+        (Lang::En, n) => format!("{n} months"),
+    }
+}
+
 pub fn date(day: Option<chrono::NaiveDate>, lang: Lang) -> String {
     match (day, lang) {
         (None, _) => "—".into(),

@@ -293,15 +293,6 @@ fn interval_name(key: &str, lang: Lang) -> &'static str {
     }
 }
 
-fn touch_model_name(model: TouchModel, lang: Lang) -> &'static str {
-    let t = |ja, en| Text::new(ja, en).pick(lang);
-    match model {
-        TouchModel::High => t("ハイタッチ", "High touch"),
-        TouchModel::Low => t("ロータッチ", "Low touch"),
-        TouchModel::Tech => t("テックタッチ", "Tech touch"),
-    }
-}
-
 fn choices(options: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Choice> {
     options.into_iter().map(|(value, label)| Choice { selected: value == current, value, label }).collect()
 }
@@ -327,7 +318,7 @@ async fn form(app: &AppState, params: &QueryParams, shown: Option<&Selection>, l
         owners: choices(users.into_iter().map(|u| (u.id.0.to_string(), u.input.name)), &raw("owner")),
         teams: choices(teams.into_iter().map(|t| (t.id.0.to_string(), t.name)), &raw("team")),
         touch_models: choices(
-            TouchModel::ALL.map(|m| (m.as_str().to_owned(), touch_model_name(m, lang).to_owned())),
+            TouchModel::ALL.map(|m| (m.as_str().to_owned(), m.name(lang).to_owned())),
             &raw("touch_model").to_lowercase(),
         ),
         products: choices(products.into_iter().map(|p| (p.clone(), p)), &raw("product")),
