@@ -2,9 +2,11 @@
 //! They are stored so that lists can sort and page by them in the database.
 
 use crate::{App, AppError};
+use chrono::NaiveDate;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
+use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::AccountId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 impl App {
     /// Recomputes the figures of these accounts from their subscription periods.
@@ -52,10 +54,44 @@ impl App {
                 (*id, AccountFigures::compute(periods, today))
             })
             .collect();
+        let churned_before = self.store.churned_accounts().await?;
         self.store.save_figures(&figures, today).await?;
+        self.record_churns(&figures, &churned_before).await?;
         // Figures are saved after every change to subscriptions: the metrics' copy is stale too.
         self.periods.clear();
         Ok(())
+    }
+}
+
+impl App {
+    /// Puts each account that has just churned on its timeline, on the day its MRR fell to zero,
+    /// with the churn reason and note its record has.
+    async fn record_churns(
+        &self,
+        figures: &[(AccountId, AccountFigures)],
+        churned_before: &HashSet<AccountId>,
+    ) -> Result<(), AppError> {
+        let newly: Vec<(AccountId, NaiveDate)> = figures
+            .iter()
+            .filter(|(id, _)| !churned_before.contains(id))
+            .filter_map(|(id, f)| f.churned_on.map(|on| (*id, on)))
+            .collect();
+        if newly.is_empty() {
+            return Ok(());
+        }
+        let zone = self.zone();
+        let mut entries = Vec::with_capacity(newly.len());
+        for (id, on) in newly {
+            let account = self.store.get_account(id).await?;
+            let event = TimelineEvent::Churned {
+                on,
+                reason: account.input.churn_reason.clone(),
+                note: account.input.churn_note.clone(),
+            };
+            let at = domain::usage::start_of_day(on, zone);
+            entries.push(TimelineEntryInput::recorded(id, None, at, event));
+        }
+        Ok(self.store.create_timeline_entries(&entries).await?)
     }
 }
 

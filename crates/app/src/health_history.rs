@@ -10,8 +10,9 @@ use chrono::{Days, NaiveDate};
 use domain::health::history::{is_drop, score_change, trend, Snapshot, Trend};
 use domain::health::pulse::PulseInput;
 use domain::health::{HealthConfig, HealthScore};
+use domain::i18n::Bilingual;
 use domain::subscription::{churned_on, SubscriptionTerms};
-use domain::timeline::{TimelineEntryInput, TimelineKind};
+use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::AccountId;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -59,12 +60,12 @@ fn snapshot_of(health: &HealthScore) -> Snapshot {
     }
 }
 
-fn grade_name(config: &HealthConfig, key: &str) -> (String, String) {
+fn grade_name(config: &HealthConfig, key: &str) -> Bilingual {
     config
         .grades
         .iter()
         .find(|g| g.key == key)
-        .map_or_else(|| ("不明".to_owned(), "Unknown".to_owned()), |g| (g.name_ja.clone(), g.name_en.clone()))
+        .map_or_else(|| Bilingual::new("不明", "Unknown"), |g| Bilingual::new(&g.name_ja, &g.name_en))
 }
 
 impl App {
@@ -149,18 +150,13 @@ impl App {
         let mut grade_events = Vec::new();
         for (account, health) in &scored {
             if let Some((_, before)) = known.get(&account.id).filter(|(_, grade)| *grade != health.grade) {
-                let (from_ja, from_en) = grade_name(&config, before);
-                let (to_ja, to_en) = grade_name(&config, &health.grade);
-                let drivers: Vec<String> = health.drivers.iter().map(|d| format!("{} / {}", d.ja, d.en)).collect();
+                let event = TimelineEvent::GradeChanged {
+                    from: grade_name(&config, before),
+                    to: grade_name(&config, &health.grade),
+                    drivers: health.drivers.iter().map(|d| Bilingual::new(&d.ja, &d.en)).collect(),
+                };
                 self.store
-                    .create_timeline_entry(&TimelineEntryInput {
-                        account_id: account.id,
-                        kind: TimelineKind::System,
-                        author_id: None,
-                        occurred_at: chrono::Utc::now(),
-                        title: format!("ヘルスグレード: {from_ja} → {to_ja} / Health grade: {from_en} → {to_en}"),
-                        body: (!drivers.is_empty()).then(|| drivers.join("\n")),
-                    })
+                    .create_timeline_entry(&TimelineEntryInput::recorded(account.id, None, chrono::Utc::now(), event))
                     .await?;
                 summary.grade_changes += 1;
                 grade_events.push(TriggerEvent {
@@ -284,6 +280,14 @@ impl App {
         require_account_edit(actor, &record.input)?;
         let pulse = self.store.add_pulse(account, actor.user_id(), &input, self.today()).await?;
         self.record_change(actor, "create", "csm_pulse", &account.0.to_string(), None, Some(&pulse)).await?;
+        let event = TimelineEvent::PulseRecorded {
+            score: pulse.score,
+            reasons: pulse.reasons.iter().map(|r| Bilingual::new(r.label().ja, r.label().en)).collect(),
+            comment: pulse.comment.clone(),
+        };
+        self.store
+            .create_timeline_entry(&TimelineEntryInput::recorded(account, actor.user_id(), chrono::Utc::now(), event))
+            .await?;
         self.recompute_health(Some(&[account])).await?;
         Ok((pulse, self.account_health(account, None).await?))
     }

@@ -13,7 +13,7 @@ use domain::access::Role;
 use domain::account::Account;
 use domain::onboarding::{due_on, plan_status, time_to_onboard, OnboardStats, OnboardingTemplate, PlanStatus};
 use domain::segments::Segment;
-use domain::timeline::{TimelineEntryInput, TimelineKind};
+use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::{AccountId, Reason, TeamId, UserId};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -273,14 +273,12 @@ impl App {
         let plan = self.store.start_onboarding_plan(account.id, template.id, started_on, started_by, &keys).await?;
         if plan.is_some() {
             self.store
-                .create_timeline_entry(&TimelineEntryInput {
-                    account_id: account.id,
-                    kind: TimelineKind::System,
-                    author_id: None,
-                    occurred_at: Utc::now(),
-                    title: format!("オンボーディング開始: {0} / Onboarding started: {0}", template.name),
-                    body: None,
-                })
+                .create_timeline_entry(&TimelineEntryInput::recorded(
+                    account.id,
+                    None,
+                    Utc::now(),
+                    TimelineEvent::OnboardingStarted { template: template.name.clone() },
+                ))
                 .await?;
         }
         Ok(plan)
@@ -520,17 +518,12 @@ impl App {
             let account = self.store.get_account(plan.account_id).await?;
             let days = (today - plan.started_on).num_days();
             self.store
-                .create_timeline_entry(&TimelineEntryInput {
-                    account_id: account.id,
-                    kind: TimelineKind::System,
-                    author_id: None,
-                    occurred_at: Utc::now(),
-                    title: format!(
-                        "オンボーディング完了 ({days} 日): {0} / Onboarding complete ({days} days): {0}",
-                        template.name
-                    ),
-                    body: None,
-                })
+                .create_timeline_entry(&TimelineEntryInput::recorded(
+                    account.id,
+                    None,
+                    Utc::now(),
+                    TimelineEvent::OnboardingCompleted { template: template.name.clone(), days },
+                ))
                 .await?;
             if let Some(stage) = template.definition.complete_stage.filter(|s| account.input.stage.as_ref() != Some(s))
             {

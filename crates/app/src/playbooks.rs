@@ -625,6 +625,7 @@ impl App {
                         occurred_at: Utc::now(),
                         title: render(&title, &values),
                         body: body.map(|b| render(&b, &values)),
+                        event: None,
                     })
                     .await?;
                 Ok(Bilingual::new(format!("タイムラインに記録 {}", entry.id), format!("timeline entry {}", entry.id)))

@@ -8,7 +8,7 @@ use domain::account::{Account, AccountInput};
 use domain::contact::{Contact, ContactInput};
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
 use domain::subscription::{overlapping_periods, SubscriptionPeriod, SubscriptionTerms};
-use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineEvent, TimelineKind};
 use domain::{AccountId, ContactId, FieldError, Reason, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 use store::StoreError;
 
@@ -70,6 +70,12 @@ impl App {
         let account = self.store.update_account(id, input).await?;
         self.record_change(actor, "update", "account", &id.to_string(), Some(&before.input), Some(&account.input))
             .await?;
+        if before.input.stage != account.input.stage {
+            let event =
+                TimelineEvent::StageChanged { from: before.input.stage.clone(), to: account.input.stage.clone() };
+            let entry = TimelineEntryInput::recorded(id, actor.user_id(), chrono::Utc::now(), event);
+            self.store.create_timeline_entry(&entry).await?;
+        }
         // Tier and touch model pick the scorecard, and segment rules read every field.
         self.health_changed([id]);
         Ok(account)

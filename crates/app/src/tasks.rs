@@ -12,7 +12,7 @@ use domain::i18n::Bilingual;
 use domain::tasks::{
     manual_dedupe_key, parse_kind, ManualTask, Task, TaskChange, TaskInput, TaskReason, TaskStatus, MANUAL,
 };
-use domain::timeline::{TimelineEntryInput, TimelineKind};
+use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::{AccountId, FieldError, Reason, TeamId, UserId};
 use serde_json::{Map, Value};
 use store::{Page, StoreError, TaskQuery};
@@ -264,19 +264,17 @@ fn account_snapshot(account: &Account) -> Value {
     Value::Object(data)
 }
 
-/// The timeline entry of a task that ended, in both languages as other system entries are.
+/// The timeline entry of a task that ended, by whoever ended it.
 fn ended_entry(actor: &Actor, task: &Task) -> TimelineEntryInput {
-    let (ja, en) = if task.status == TaskStatus::Done {
-        ("タスク完了", "Task done")
-    } else {
-        ("タスク取り消し", "Task cancelled")
+    let event = TimelineEvent::TaskEnded {
+        title: task.input.title.clone(),
+        done: task.status == TaskStatus::Done,
+        outcome: task.outcome.clone(),
     };
-    TimelineEntryInput {
-        account_id: task.input.account_id,
-        kind: TimelineKind::System,
-        author_id: actor.user_id(),
-        occurred_at: task.closed_at.unwrap_or_else(chrono::Utc::now),
-        title: format!("{ja}: {title} / {en}: {title}", title = task.input.title),
-        body: task.outcome.clone(),
-    }
+    TimelineEntryInput::recorded(
+        task.input.account_id,
+        actor.user_id(),
+        task.closed_at.unwrap_or_else(chrono::Utc::now),
+        event,
+    )
 }

@@ -361,6 +361,8 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     /// the accounts they show churned.
     async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;
     /// The day the stored figures were computed for, if all accounts agree; `None` otherwise.
+    /// The accounts whose stored figures say they have churned.
+    async fn churned_accounts(&self) -> Result<std::collections::HashSet<AccountId>>;
     async fn figures_day(&self) -> Result<Option<NaiveDate>>;
 
     async fn create_contact(&self, input: &ContactInput) -> Result<Contact>;
@@ -381,6 +383,8 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     async fn list_products(&self) -> Result<Vec<String>>;
 
     async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry>;
+    /// Adds many entries in one transaction (Kizuna's own records of many accounts at once).
+    async fn create_timeline_entries(&self, inputs: &[TimelineEntryInput]) -> Result<()>;
     async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry>;
     async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry>;
     async fn delete_timeline_entry(&self, id: TimelineEntryId) -> Result<()>;

@@ -29,7 +29,7 @@ pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, ema
 pub(crate) const PERIOD_COLUMNS: &str =
     "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
      interval_count, quantity, unit_price, discount_percent, currency, custom, commitment_months";
-pub(crate) const TIMELINE_COLUMNS: &str = "id, account_id, kind, author_id, occurred_at, title, body";
+pub(crate) const TIMELINE_COLUMNS: &str = "id, account_id, kind, author_id, occurred_at, title, body, event";
 
 pub(crate) fn custom_to_json(custom: &CustomFields) -> String {
     serde_json::to_string(custom).expect("a map of strings always serializes")
@@ -211,8 +211,17 @@ macro_rules! sql_store {
                     occurred_at: row.try_get("occurred_at")?,
                     title: row.try_get("title")?,
                     body: row.try_get("body")?,
+                    event: row
+                        .try_get::<Option<String>, _>("event")?
+                        .map(|text| serde_json::from_str(&text))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt { entity: Entity::TimelineEntry, detail: format!("event: {e}") })?,
                 },
             })
+        }
+
+        fn event_json(input: &TimelineEntryInput) -> Option<String> {
+            input.event.as_ref().map(|e| serde_json::to_string(e).expect("timeline events always serialize"))
         }
 
         const TICKET_COLUMNS: &str = "ticket_id, account_id, created_on, solved_on, priority, status, subject";
@@ -2015,6 +2024,13 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn churned_accounts(&self) -> Result<std::collections::HashSet<AccountId>> {
+                let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE churned_on IS NOT NULL")
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(ids.into_iter().map(AccountId).collect())
+            }
+
             async fn figures_day(&self) -> Result<Option<NaiveDate>> {
                 let row = sqlx::query(
                     "SELECT MIN(figures_on) AS earliest, MAX(figures_on) AS latest, \
@@ -2163,8 +2179,8 @@ macro_rules! sql_store {
 
             async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry> {
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO timeline_entries (account_id, kind, author_id, occurred_at, title, body) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    "INSERT INTO timeline_entries (account_id, kind, author_id, occurred_at, title, body, event) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(input.account_id.0)
                 .bind(input.kind.as_str())
@@ -2172,10 +2188,32 @@ macro_rules! sql_store {
                 .bind(input.occurred_at)
                 .bind(input.title.as_str())
                 .bind(input.body.as_deref())
+                .bind(event_json(input))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;
                 Ok(TimelineEntry { id: TimelineEntryId(id), input: input.clone() })
+            }
+
+            async fn create_timeline_entries(&self, inputs: &[TimelineEntryInput]) -> Result<()> {
+                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
+                for chunk in inputs.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO timeline_entries (account_id, kind, author_id, occurred_at, title, body, event) ",
+                    );
+                    qb.push_values(chunk, |mut b, input| {
+                        b.push_bind(input.account_id.0)
+                            .push_bind(input.kind.as_str())
+                            .push_bind(input.author_id.map(|u| u.0))
+                            .push_bind(input.occurred_at)
+                            .push_bind(input.title.as_str())
+                            .push_bind(input.body.as_deref())
+                            .push_bind(event_json(input));
+                    });
+                    qb.build().execute(&mut *tx).await.map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry> {
@@ -2189,7 +2227,7 @@ macro_rules! sql_store {
             async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry> {
                 let result = sqlx::query(
                     "UPDATE timeline_entries SET account_id = $2, kind = $3, author_id = $4, occurred_at = $5, \
-                     title = $6, body = $7 WHERE id = $1",
+                     title = $6, body = $7, event = $8 WHERE id = $1",
                 )
                 .bind(id.0)
                 .bind(input.account_id.0)
@@ -2198,6 +2236,7 @@ macro_rules! sql_store {
                 .bind(input.occurred_at)
                 .bind(input.title.as_str())
                 .bind(input.body.as_deref())
+                .bind(event_json(input))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;

@@ -213,6 +213,7 @@ async fn contacts_periods_and_timeline_belong_to_an_account_and_go_with_it() {
                 occurred_at: Utc.with_ymd_and_hms(2025, 1, 10, 3, 0, 0).unwrap(),
                 title: "Kick-off".into(),
                 body: Some("Agreed on onboarding milestones".into()),
+                event: None,
             })
             .await
             .unwrap();

@@ -250,7 +250,14 @@ async fn a_churned_account_has_no_grade_is_out_of_every_risk_view_and_its_page_s
             assert_eq!(unescaped(&text_of(&html, "account-churned")), banner);
             assert_eq!(text_of(&html, "account-grade"), grade);
             assert!(!html.contains("id=\"account-score\""), "no score: {html}");
+            let churn_entry = if lang == "ja" { "解約: " } else { "Churned on " };
+            assert!(section(&html, "timeline-entries").contains(churn_entry), "the churn is on the timeline: {html}");
         }
+        let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={beta}&kind=system")).await;
+        let churns: Vec<&Value> =
+            timeline["items"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "churned").collect();
+        assert_eq!(churns.len(), 1, "recorded once: {timeline}");
+        assert_eq!(churns[0]["event"]["reason"], "price", "{timeline}");
         let (_, html) = page(&server, &browser, &format!("/accounts/{alpha}")).await;
         assert!(!html.contains("account-churned"), "{html}");
         assert!(html.contains("id=\"account-score\""), "a paying account keeps its score: {html}");
@@ -771,6 +778,33 @@ async fn the_account_page_shows_the_profile_billing_and_term_nps_answers_and_tic
         assert!(section(&en, "account-profile").contains("Enterprise") && en.contains("High touch"));
         assert!(en.contains("Monthly") && en.contains("12 months"), "billing and committed term in English");
         assert!(section(&en, "tickets-table").contains("Urgent") && section(&en, "tickets-table").contains("Open"));
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn kizunas_own_timeline_entries_read_in_the_readers_language_with_their_author() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let ((_, aki), _, [alpha, ..]) = three_accounts(&server).await;
+        let (status, _) = server
+            .post(&format!("/api/v1/accounts/{alpha}/pulse"), json!({"score": 2, "reasons": ["champion_left"]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, updated) =
+            server.send(Method::PATCH, &format!("/api/v1/accounts/{alpha}"), Some(json!({"stage": "renewal"}))).await;
+        assert_eq!(status, StatusCode::OK, "{updated}");
+        let (_, ja) = page(&server, &aki, &format!("/accounts/{alpha}?lang=ja")).await;
+        let entries = unescaped(section(&ja, "timeline-entries")).to_string();
+        assert!(entries.contains("CSM の所感: 2 / 5") && entries.contains("推進者の離脱"), "{} {entries}", t.label);
+        assert!(entries.contains("ステージ: ") && entries.contains(" → 更新"), "{entries}");
+        assert!(!entries.contains("Stage") && !entries.contains("pulse"), "no English on the Japanese page: {entries}");
+        assert!(entries.contains("timeline-author\">admin@k.example"), "the author is named: {entries}");
+        let (_, en) = page(&server, &aki, &format!("/accounts/{alpha}?lang=en")).await;
+        let entries = unescaped(section(&en, "timeline-entries")).to_string();
+        assert!(entries.contains("CSM pulse: 2 / 5") && entries.contains("Champion left"), "{entries}");
+        assert!(entries.contains("Stage: ") && entries.contains(" → Renewal"), "{entries}");
         drop(server);
         t.finish().await;
     }

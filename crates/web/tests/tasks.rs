@@ -333,7 +333,8 @@ async fn finishing_a_task_on_the_page_stores_the_outcome_and_writes_the_timeline
         let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={acme}&kind=system")).await;
         assert_eq!(timeline["total"], 1, "{timeline}");
         let entry = &timeline["items"][0];
-        assert_eq!(entry["title"], "タスク完了: オンボーディング面談 / Task done: オンボーディング面談");
+        assert_eq!(entry["title"], "Task done: オンボーディング面談", "API readers get English text");
+        assert_eq!(entry["event"]["type"], "task_ended", "and the structured event: {entry}");
         assert_eq!((entry["body"].as_str(), entry["author_id"].as_i64()), (Some("導入計画に合意"), Some(csm.0)));
         let (_, html) = page(&server, &browser, "/tasks?tab=mine&done=completed").await;
         assert!(html.contains("id=\"task-notice\""), "{html}");

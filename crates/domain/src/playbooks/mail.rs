@@ -4,7 +4,7 @@
 
 use crate::i18n::{Bilingual, Lang, Text};
 use crate::ids::{required_text, AccountId, Email, UserId};
-use crate::timeline::{self, TimelineEntryInput, TimelineKind};
+use crate::timeline::{TimelineEntryInput, TimelineEvent};
 use crate::validation::Errors;
 use crate::{FieldError, Reason};
 use chrono::{DateTime, Utc};
@@ -205,47 +205,27 @@ pub struct Outcome<'e> {
 }
 
 impl Outcome<'_> {
-    /// The timeline entry (kind `email`), written in both languages as Kizuna's other entries
-    /// are: the subject in the title; the reason of a failure, the recipients and the text below.
+    /// The timeline entry (kind `email`): the subject, the reason of a failure, the recipients
+    /// and the text, shown in the reader's language.
     pub fn timeline_entry(
         &self,
         account_id: AccountId,
         author_id: Option<UserId>,
         at: DateTime<Utc>,
     ) -> TimelineEntryInput {
-        let title = match self.failure {
-            None => format!("メール送信: {0} / Email sent: {0}", self.subject),
-            Some(_) => format!("メール送信失敗: {0} / Email not sent: {0}", self.subject),
+        let (subject, recipients, body) = (self.subject.to_owned(), self.recipients.to_vec(), self.body.to_owned());
+        let event = match self.failure {
+            None => TimelineEvent::EmailSent { subject, recipients, body },
+            Some(reason) => TimelineEvent::EmailFailed { subject, recipients, body, reason: reason.clone() },
         };
-        let mut body = String::new();
-        if let Some(reason) = self.failure {
-            body.push_str(&format!("{}\n{}\n", reason.ja, reason.en));
-        }
-        body.push_str(&format!("宛先 / To: {}\n\n{}", self.recipients.join(", "), self.body));
-        TimelineEntryInput {
-            account_id,
-            kind: TimelineKind::Email,
-            author_id,
-            occurred_at: at,
-            title: clip(&title, timeline::MAX_TITLE),
-            body: Some(clip(&body, timeline::MAX_BODY)),
-        }
+        TimelineEntryInput::recorded(account_id, author_id, at, event)
     }
-}
-
-/// The first `max` characters, the last one `…` when some were cut.
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
-    clipped.push('…');
-    clipped
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::{self, TimelineKind};
 
     #[test]
     fn a_draft_names_every_bad_field() {
@@ -285,10 +265,11 @@ mod tests {
             Outcome { recipients: &recipients, subject: "更新のご案内", body: "本文", failure: Some(&reason) };
         let entry = outcome.timeline_entry(AccountId(7), None, Utc::now());
         assert_eq!(entry.kind, TimelineKind::Email);
-        assert_eq!(entry.title, "メール送信失敗: 更新のご案内 / Email not sent: 更新のご案内");
+        assert_eq!(entry.title_in(Lang::Ja), "メール送信失敗: 更新のご案内");
+        assert_eq!(entry.title_in(Lang::En), "Email not sent: 更新のご案内");
         assert_eq!(
-            entry.body.as_deref(),
-            Some("SMTP サーバーが時間内に応答しませんでした\nthe SMTP server did not answer in time\n宛先 / To: a@example.com\n\n本文")
+            entry.body_in(Lang::Ja).as_deref(),
+            Some("SMTP サーバーが時間内に応答しませんでした\n宛先: a@example.com\n\n本文")
         );
         let long = "件".repeat(600);
         let sent = Outcome { recipients: &recipients, subject: &long, body: "", failure: None };

@@ -17,3 +17,11 @@ pub use chrono_tz::Tz;
 pub fn local_day(at: DateTime<Utc>, zone: Tz) -> NaiveDate {
     at.with_timezone(&zone).date_naive()
 }
+
+/// The first instant of a calendar day in the workspace's zone (the earliest, when a clock
+/// change makes midnight ambiguous; midnight UTC if the zone skips it).
+pub fn start_of_day(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    zone.from_local_datetime(&midnight).earliest().map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+}

@@ -35,6 +35,7 @@ pub(crate) fn parse_entry(value: Value) -> Result<TimelineEntryInput, ApiError> 
             occurred_at: occurred_at?.unwrap_or_else(chrono::Utc::now),
             title: title?,
             body: body?,
+            event: None,
         })
     })?)
 }

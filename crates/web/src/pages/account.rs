@@ -59,6 +59,8 @@ pub struct Line {
 pub struct TimelineLine {
     pub when: String,
     pub kind: String,
+    /// The staff user who wrote or did it, or Kizuna.
+    pub author: String,
     pub title: String,
     pub body: String,
 }
@@ -543,8 +545,12 @@ async fn render(
         .map(|e| TimelineLine {
             when: format::moment(Some(e.input.occurred_at), &zone, lang),
             kind: kind_name(e.input.kind, lang).to_owned(),
-            title: e.input.title.clone(),
-            body: e.input.body.clone().unwrap_or_default(),
+            author: match e.input.author_id {
+                Some(author) => staff_name(Some(author)),
+                None => Text::new("Kizuna（自動）", "Kizuna (automatic)").pick(lang).to_owned(),
+            },
+            title: e.input.title_in(lang),
+            body: e.input.body_in(lang).unwrap_or_default(),
         })
         .collect();
     let pulses = app
