@@ -10,7 +10,7 @@ use domain::i18n::{Bilingual, Lang};
 use domain::interchange::RowError;
 use domain::net::OutboundPolicy;
 use domain::playbooks::mail::{EmailDraft, MailFailure, Outcome};
-use domain::playbooks::template::render;
+use domain::playbooks::template::TemplateValues;
 use domain::playbooks::{
     grade_change_matches, priority_for_grade, yearly_occurrence, Action, Assignee, PlaybookDefinition, Trigger,
     PRIORITY_FROM_GRADE,
@@ -520,7 +520,7 @@ impl App {
                 } else {
                     priority
                 };
-                let task = PlaybookTask { title: render(&title, &values), kind, priority, due_on, assignee, user_id };
+                let task = PlaybookTask { title: values.fill(&title), kind, priority, due_on, assignee, user_id };
                 self.playbook_task(step, &account, &playbook, &reason, task).await
             }
             Action::SendEmail { to_role, subject, body } => {
@@ -545,8 +545,8 @@ impl App {
                         Some(step.run_id),
                         account.id,
                         &recipients,
-                        &render(&subject, &values),
-                        &render(&body, &values),
+                        &values.fill(&subject),
+                        &values.fill(&body),
                         Utc::now(),
                     )
                     .await?;
@@ -576,7 +576,7 @@ impl App {
                     .delivery
                     .http
                     .post(&webhook_url)
-                    .json(&json!({"text": render(&text, &values)}))
+                    .json(&json!({"text": values.fill(&text)}))
                     .send()
                     .await
                     .map_err(|e| outbound_failure("Slack", &e))?;
@@ -623,8 +623,8 @@ impl App {
                         kind: TimelineKind::System,
                         author_id: None,
                         occurred_at: Utc::now(),
-                        title: render(&title, &values),
-                        body: body.map(|b| render(&b, &values)),
+                        title: values.fill(&title),
+                        body: body.map(|b| values.fill(&b)),
                         event: None,
                     })
                     .await?;
@@ -718,21 +718,40 @@ impl App {
         account: &Account,
         playbook: &PlaybookView,
         reason: &Value,
-    ) -> Result<BTreeMap<&'static str, String>, AppError> {
+    ) -> Result<TemplateValues, AppError> {
         let owner = match account.input.owner_id {
             Some(id) => self.store.get_user(id).await.map(|u| u.input.name).unwrap_or_default(),
             None => String::new(),
         };
-        Ok(BTreeMap::from([
-            ("account", account.input.name.clone()),
-            ("grade", account.health.grade.clone().unwrap_or_default()),
-            ("score", account.health.score.map(|s| format!("{s:.1}")).unwrap_or_default()),
-            ("arr", account.figures.arr.0.round().to_string()),
-            ("renewal_date", account.figures.next_renewal_date.map(|d| d.to_string()).unwrap_or_default()),
-            ("owner", owner),
-            ("playbook", playbook.name.clone()),
-            ("trigger", reason["occurrence"].as_str().unwrap_or_default().to_owned()),
-        ]))
+        let config = self.health_config().await?;
+        let currency = self.settings().currency;
+        let grade = account.health.grade.as_deref().and_then(|key| config.grades.iter().find(|g| g.key == key));
+        let values = |lang: Lang| {
+            BTreeMap::from([
+                ("account", account.input.name.clone()),
+                (
+                    "grade",
+                    grade.map_or_else(
+                        || account.health.grade.clone().unwrap_or_default(),
+                        |g| if lang == Lang::Ja { g.name_ja.clone() } else { g.name_en.clone() },
+                    ),
+                ),
+                ("score", account.health.score.map(|s| format!("{s:.1}")).unwrap_or_default()),
+                ("arr", domain::money::format_money(account.figures.arr, &currency, lang)),
+                (
+                    "renewal_date",
+                    account
+                        .figures
+                        .next_renewal_date
+                        .map(|d| domain::i18n::day_in_sentence(d, lang))
+                        .unwrap_or_default(),
+                ),
+                ("owner", owner.clone()),
+                ("playbook", playbook.name.clone()),
+                ("trigger", reason["occurrence"].as_str().unwrap_or_default().to_owned()),
+            ])
+        };
+        Ok(TemplateValues { ja: values(Lang::Ja), en: values(Lang::En) })
     }
 
     /// Whether playbook emails can be sent: an SMTP server is configured.

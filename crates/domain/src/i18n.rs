@@ -11,6 +11,17 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The language a text is written in: Japanese when it has any kana or kanji.
+    pub fn of_text(text: &str) -> Lang {
+        let japanese =
+            |c: char| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{9fff}' | '\u{ff66}'..='\u{ff9f}');
+        if text.chars().any(japanese) {
+            Lang::Ja
+        } else {
+            Lang::En
+        }
+    }
+
     /// Picks the first supported language of an `Accept-Language` header, by quality.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
         let mut best: Option<(f32, Lang)> = None;
@@ -45,6 +56,14 @@ impl Lang {
             Lang::Ja => "ja",
             Lang::En => "en",
         }
+    }
+}
+
+/// A day inside a sentence: 「2026年12月19日」 / "Dec 19, 2026".
+pub fn day_in_sentence(day: chrono::NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => day.format("%Y年%-m月%-d日").to_string(),
+        Lang::En => day.format("%b %-d, %Y").to_string(),
     }
 }
 
@@ -91,6 +110,13 @@ impl Bilingual {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_with_kana_or_kanji_is_japanese() {
+        assert_eq!(Lang::of_text("{{account}}: 更新に向けた振り返り"), Lang::Ja);
+        assert_eq!(Lang::of_text("ｱｶｳﾝﾄ"), Lang::Ja);
+        assert_eq!(Lang::of_text("Renewal review for {{account}} — ¥"), Lang::En);
+    }
 
     #[test]
     fn accept_language_prefers_highest_quality_supported_language() {

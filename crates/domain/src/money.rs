@@ -14,6 +14,27 @@ use std::str::FromStr;
 #[schema(value_type = String, example = "12000.50")]
 pub struct Money(#[serde(with = "rust_decimal::serde::str")] pub Decimal);
 
+/// Whole currency units with thousands separators, as a reader expects them: `¥1,234,567`
+/// in Japanese for yen, `JPY 1,234,567` otherwise.
+pub fn format_money(amount: Money, currency: &Currency, lang: crate::i18n::Lang) -> String {
+    use rust_decimal::prelude::ToPrimitive;
+    let whole =
+        amount.0.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero).to_i128().unwrap_or_default();
+    let digits = whole.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if whole < 0 { "-" } else { "" };
+    match (currency.as_str(), lang) {
+        ("JPY", crate::i18n::Lang::Ja) => format!("{sign}¥{grouped}"),
+        (code, _) => format!("{sign}{code} {grouped}"),
+    }
+}
+
 impl Money {
     /// Inputs may carry at most this many decimals; every real currency needs fewer.
     pub const MAX_INPUT_DECIMALS: u32 = 4;

@@ -153,8 +153,8 @@ impl TimelineEvent {
             Self::PulseRecorded { score, .. } => format!("CSM pulse: {score} / 5"),
             Self::StageChanged { from, to } if ja => format!("ステージ: {} → {}", stage(from), stage(to)),
             Self::StageChanged { from, to } => format!("Stage: {} → {}", stage(from), stage(to)),
-            Self::Churned { on, .. } if ja => format!("解約: {}", on.format("%Y年%-m月%-d日")),
-            Self::Churned { on, .. } => format!("Churned on {}", on.format("%b %-d, %Y")),
+            Self::Churned { on, .. } if ja => format!("解約: {}", crate::i18n::day_in_sentence(*on, lang)),
+            Self::Churned { on, .. } => format!("Churned on {}", crate::i18n::day_in_sentence(*on, lang)),
         }
     }
 

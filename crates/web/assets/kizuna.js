@@ -5,6 +5,17 @@
   // Okabe–Ito: readable with the common forms of colour blindness.
   var palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"];
 
+  // Axis labels of money: 1.2億 and 3,500万 in Japanese, 120M and 35K in English.
+  function compactAmount(value, lang) {
+    var abs = Math.abs(value), sign = value < 0 ? "-" : "";
+    var one = function (x) { return String(Math.round(x * 10) / 10).replace(/\B(?=(\d{3})+(?!\d))/g, ","); };
+    var units = lang === "ja" ? [[1e12, "兆"], [1e8, "億"], [1e4, "万"]] : [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
+    for (var i = 0; i < units.length; i++) {
+      if (abs >= units[i][0]) return sign + one(abs / units[i][0]) + units[i][1];
+    }
+    return sign + one(abs);
+  }
+
   function draw(canvas) {
     var source = document.getElementById(canvas.getAttribute("data-chart"));
     if (!source || typeof Chart === "undefined") return;
@@ -26,14 +37,16 @@
       };
     });
     var percent = function (v) { return v + "%"; };
+    var lang = document.documentElement.lang === "en" ? "en" : "ja";
+    var amount = function (v) { return compactAmount(v, lang); };
     var scales = {
       x: { display: !spec.sparkline, stacked: !!spec.stacked, grid: { display: false } },
       y: { display: !spec.sparkline, stacked: !!spec.stacked, beginAtZero: spec.beginAtZero !== false,
-           ticks: spec.percent ? { callback: percent } : {} }
+           ticks: spec.percent ? { callback: percent } : spec.money ? { callback: amount } : {} }
     };
     if (spec.y2) {
       scales.y2 = { position: "right", grid: { drawOnChartArea: false }, beginAtZero: true,
-                    ticks: spec.y2 === "percent" ? { callback: percent } : {} };
+                    ticks: spec.y2 === "percent" ? { callback: percent } : spec.y2 === "money" ? { callback: amount } : {} };
     }
     new Chart(canvas, {
       type: spec.type,

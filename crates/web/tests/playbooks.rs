@@ -188,6 +188,11 @@ async fn a_trigger_runs_once_per_account_sends_approved_mail_and_signs_its_webho
         assert!(tasks
             .iter()
             .all(|task| task["kind"] == "renewal" && task["title"].as_str().unwrap().contains("の更新準備")));
+        let title = tasks[0]["title"].as_str().unwrap();
+        assert!(
+            title.contains("日 の更新準備") && title.contains("年"),
+            "a Japanese template gets a Japanese date: {title}"
+        );
 
         let calls = calls.lock().unwrap().clone();
         assert_eq!(calls.len(), 2, "one webhook call per run");

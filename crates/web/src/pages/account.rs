@@ -465,7 +465,7 @@ async fn render(
         mrr_labels.push(format::date(Some(today), lang));
         mrr_values.push(last);
     }
-    let mrr_chart = Chart::line("mrr-history", mrr_labels, vec![Dataset::new("MRR", mrr_values).stepped()]);
+    let mrr_chart = Chart::line("mrr-history", mrr_labels, vec![Dataset::new("MRR", mrr_values).stepped()]).money();
     let movements = mrr
         .movements
         .iter()

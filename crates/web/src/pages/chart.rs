@@ -95,6 +95,9 @@ pub struct Chart {
     pub percent: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sparkline: bool,
+    /// Amounts of money: the axis reads 1.2億 / 3,500万 in Japanese and 120M / 35K in English.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub money: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub y2: Option<&'static str>,
     pub begin_at_zero: bool,
@@ -110,6 +113,7 @@ impl Chart {
             stacked: false,
             percent: false,
             sparkline: false,
+            money: false,
             y2: None,
             begin_at_zero: true,
         }
@@ -125,6 +129,11 @@ impl Chart {
 
     pub fn percent(mut self) -> Chart {
         self.percent = true;
+        self
+    }
+
+    pub fn money(mut self) -> Chart {
+        self.money = true;
         self
     }
 

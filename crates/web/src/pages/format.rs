@@ -5,27 +5,10 @@ use domain::health::HealthConfig;
 use domain::i18n::{Lang, Text};
 use domain::metrics::MovementKind;
 use domain::{Currency, Money};
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::RoundingStrategy;
 
-/// Whole currency units with thousands separators: `¥1,234,567` / `JPY 1,234,567`.
-pub fn money(amount: Money, currency: &Currency, lang: Lang) -> String {
-    let whole =
-        amount.0.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero).to_i128().unwrap_or_default();
-    let digits = whole.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if whole < 0 { "-" } else { "" };
-    match (currency.as_str(), lang) {
-        ("JPY", Lang::Ja) => format!("{sign}¥{grouped}"),
-        (code, _) => format!("{sign}{code} {grouped}"),
-    }
-}
+pub use domain::i18n::day_in_sentence;
+pub use domain::money::format_money as money;
 
 /// A change in money: `+¥1,200` / `-¥300` / `¥0`.
 pub fn money_change(amount: Money, currency: &Currency, lang: Lang) -> String {
@@ -62,14 +45,6 @@ pub fn date(day: Option<chrono::NaiveDate>, lang: Lang) -> String {
         (None, _) => "—".into(),
         (Some(d), Lang::Ja) => d.format("%Y/%m/%d").to_string(),
         (Some(d), Lang::En) => d.format("%b %-d, %Y").to_string(),
-    }
-}
-
-/// A day inside a sentence: 「2026年12月19日」 / "Dec 19, 2026".
-pub fn day_in_sentence(day: chrono::NaiveDate, lang: Lang) -> String {
-    match lang {
-        Lang::Ja => day.format("%Y年%-m月%-d日").to_string(),
-        Lang::En => day.format("%b %-d, %Y").to_string(),
     }
 }
 

@@ -168,7 +168,7 @@ fn waterfall(reports: &[PeriodReport], lang: Lang, app: &AppState) -> (Chart, Ve
     ranges.push((0.0, number(last.mrr_end)));
     colours.push("#0072B2".into());
     rows.push((t("期末 MRR", "MRR at end").to_owned(), format::money(last.mrr_end, &currency, lang)));
-    let chart = Chart::bar("waterfall", labels, vec![Dataset::floating("MRR", ranges).colours(colours)]);
+    let chart = Chart::bar("waterfall", labels, vec![Dataset::floating("MRR", ranges).colours(colours)]).money();
     (chart, rows)
 }
 
@@ -243,7 +243,8 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
 
     let labels: Vec<String> = reports.iter().map(|r| month_label(r, lang)).collect();
     let mrr_chart =
-        Chart::line("mrr-trend", labels.clone(), vec![Dataset::new("MRR", reports.iter().map(|r| number(r.mrr_end)))]);
+        Chart::line("mrr-trend", labels.clone(), vec![Dataset::new("MRR", reports.iter().map(|r| number(r.mrr_end)))])
+            .money();
     let churn_chart = Chart::bar(
         "churn-trend",
         labels,

@@ -336,9 +336,17 @@ fn query_of(params: &QueryParams, selection: &Selection) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
+/// 「2024年度」 / "FY2024" (a fiscal year is named by the year it starts in), 「2024年 第2四半期」 /
+/// "2024 Q2", a month as `2024-04`, a day or week by its first day.
 fn period_label(report_first: NaiveDate, interval: Interval, lang: Lang) -> String {
-    match interval {
-        Interval::Month => YearMonth::of(report_first).to_string(),
+    use chrono::Datelike;
+    let year = report_first.year();
+    match (interval, lang) {
+        (Interval::Month, _) => YearMonth::of(report_first).to_string(),
+        (Interval::Quarter, Lang::Ja) => format!("{year}年 第{}四半期", report_first.month0() / 3 + 1),
+        (Interval::Quarter, Lang::En) => format!("{year} Q{}", report_first.month0() / 3 + 1),
+        (Interval::FiscalYear(_), Lang::Ja) => format!("{year}年度"),
+        (Interval::FiscalYear(_), Lang::En) => format!("FY{year}"),
         _ => format::date(Some(report_first), lang),
     }
 }
@@ -498,6 +506,7 @@ async fn figures(app: &AppState, s: &Selection, t: &Labels, lang: Lang) -> Resul
             Dataset::new("ARR", series(|r| to_f64(r.arr_end.0))).on_right_axis(),
         ],
     )
+    .money()
     .with_right_axis("money");
     let kinds: [(&str, &str, Figure); 5] = [
         (t.movement_columns[0], "#009E73", |r| to_f64(r.movements.new.amount.0)),
@@ -511,6 +520,7 @@ async fn figures(app: &AppState, s: &Selection, t: &Labels, lang: Lang) -> Resul
         labels.clone(),
         kinds.iter().map(|(label, colour, value)| Dataset::new(*label, series(*value)).colour(colour)).collect(),
     )
+    .money()
     .stacked();
     let churn_chart = Chart::line(
         "churn-chart",
@@ -795,4 +805,19 @@ pub async fn export(
     let text = csv_of(columns, &rows, &app.settings().currency)?;
     let bytes = crate::api::interchange::encode_csv(&text, encoding)?;
     Ok(crate::api::interchange::csv_download(&format!("kizuna-{table}-{}-{}.csv", s.from, s.to), bytes, encoding))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fiscal_years_and_quarters_are_named_as_each_reader_expects() {
+        let april = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
+        let fiscal = Interval::FiscalYear(domain::metrics::FiscalYearStart::new(4).unwrap());
+        assert_eq!(period_label(april, fiscal, Lang::Ja), "2024年度");
+        assert_eq!(period_label(april, fiscal, Lang::En), "FY2024");
+        assert_eq!(period_label(april, Interval::Quarter, Lang::Ja), "2024年 第2四半期");
+        assert_eq!(period_label(april, Interval::Quarter, Lang::En), "2024 Q2");
+    }
 }
