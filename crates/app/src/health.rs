@@ -11,7 +11,6 @@ use domain::health::{
     score, AccountSignals, AccountTraits, ActivityKey, ActivityScope, HealthConfig, HealthScore, MeasureType, Sentence,
     TicketSignal,
 };
-use domain::interchange::RowError;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
 use domain::usage::{days_before, feature_use_on, seat_activation, seats, Feature, FeatureCalendar, Importance};
 use domain::voice::{TicketPriority, TicketStatus};
@@ -34,11 +33,7 @@ pub const DEFAULT_HEALTH_CONFIG: &str = include_str!("../../../examples/health.t
 pub fn parse_health_toml(file: &str, text: &str) -> Result<HealthConfig, AppError> {
     let config: HealthConfig = toml::from_str(text).map_err(|e| AppError::ImportRejected {
         file: file.to_owned(),
-        errors: vec![RowError {
-            line: e.span().map_or(1, |span| 1 + text[..span.start.min(text.len())].matches('\n').count() as u64),
-            column: "*".into(),
-            reason: Reason::Malformed { detail: e.message().to_owned() },
-        }],
+        errors: vec![domain::interchange::toml_errors::row_error(text, &e)],
     })?;
     config.validate().map_err(AppError::Invalid)?;
     Ok(config)

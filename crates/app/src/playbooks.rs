@@ -7,7 +7,6 @@ use crate::{Actor, App, AppError};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::account::Account;
 use domain::i18n::{Bilingual, Lang};
-use domain::interchange::RowError;
 use domain::net::OutboundPolicy;
 use domain::playbooks::mail::{EmailDraft, MailFailure, Outcome};
 use domain::playbooks::template::TemplateValues;
@@ -179,11 +178,7 @@ pub fn parse_playbook_toml(file: &str, text: &str) -> Result<PlaybookDefinition,
 pub fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, AppError> {
     toml::from_str(text).map_err(|e| AppError::ImportRejected {
         file: file.to_owned(),
-        errors: vec![RowError {
-            line: e.span().map_or(1, |span| 1 + text[..span.start.min(text.len())].matches('\n').count() as u64),
-            column: "*".into(),
-            reason: Reason::Malformed { detail: e.message().to_owned() },
-        }],
+        errors: vec![domain::interchange::toml_errors::row_error(text, &e)],
     })
 }
 

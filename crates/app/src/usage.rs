@@ -36,13 +36,8 @@ impl CatalogFile {
     pub fn parse(file: &str, text: &str) -> Result<CatalogFile, AppError> {
         let rejected = |errors: Vec<RowError>| AppError::ImportRejected { file: file.to_owned(), errors };
         let line_of = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count() as u64;
-        let parsed: CatalogToml = toml::from_str(text).map_err(|e| {
-            rejected(vec![RowError {
-                line: e.span().map_or(1, |span| line_of(span.start)),
-                column: "feature".into(),
-                reason: Reason::Malformed { detail: e.message().to_owned() },
-            }])
-        })?;
+        let parsed: CatalogToml =
+            toml::from_str(text).map_err(|e| rejected(vec![domain::interchange::toml_errors::row_error(text, &e)]))?;
         let mut errors = Vec::new();
         let mut features = Vec::new();
         let mut first_line: HashMap<String, u64> = HashMap::new();

@@ -52,6 +52,29 @@ pub enum Reason {
     Malformed {
         detail: String,
     },
+    /// A TOML value of the wrong kind (`expected`: number, text, boolean, list, table, date).
+    WrongTomlValue {
+        found: String,
+        expected: String,
+    },
+    UnknownTomlKey {
+        key: String,
+        allowed: Vec<String>,
+    },
+    MissingTomlKey {
+        key: String,
+    },
+    DuplicateTomlKey {
+        key: String,
+    },
+    UnknownTomlValue {
+        value: String,
+        allowed: Vec<String>,
+    },
+    /// The file is not TOML at all here; `detail` is the parser's own (English) words.
+    TomlSyntax {
+        detail: String,
+    },
     WrongType {
         expected: &'static str,
     },
@@ -209,6 +232,32 @@ impl Reason {
             }
             (InvalidTimeZone, Lang::Ja) => "タイムゾーン名ではありません（例: Asia/Tokyo）".into(),
             (InvalidTimeZone, Lang::En) => "is not a time zone name (e.g. Asia/Tokyo)".into(),
+            (WrongTomlValue { found, expected }, Lang::Ja) => {
+                format!("{}を書いてください（{found} と書かれています）", value_kind_name(expected, lang))
+            }
+            (WrongTomlValue { found, expected }, Lang::En) => {
+                format!("must be {} (found {found})", value_kind_name(expected, lang))
+            }
+            (UnknownTomlKey { key, allowed }, Lang::Ja) if allowed.is_empty() => format!("`{key}` という項目はありません"),
+            (UnknownTomlKey { key, allowed }, Lang::Ja) => {
+                format!("`{key}` という項目はありません（使える項目: {}）", allowed.join(", "))
+            }
+            (UnknownTomlKey { key, allowed }, Lang::En) if allowed.is_empty() => format!("there is no key `{key}`"),
+            (UnknownTomlKey { key, allowed }, Lang::En) => {
+                format!("there is no key `{key}` (keys: {})", allowed.join(", "))
+            }
+            (MissingTomlKey { key }, Lang::Ja) => format!("必須の項目 `{key}` がありません"),
+            (MissingTomlKey { key }, Lang::En) => format!("the key `{key}` is required"),
+            (DuplicateTomlKey { key }, Lang::Ja) => format!("項目 `{key}` が 2 回書かれています"),
+            (DuplicateTomlKey { key }, Lang::En) => format!("the key `{key}` is written twice"),
+            (UnknownTomlValue { value, allowed }, Lang::Ja) => {
+                format!("`{value}` は使えません（{} のいずれか）", allowed.join(", "))
+            }
+            (UnknownTomlValue { value, allowed }, Lang::En) => {
+                format!("`{value}` is not allowed here (one of: {})", allowed.join(", "))
+            }
+            (TomlSyntax { detail }, Lang::Ja) => format!("TOML の書き方に誤りがあります（{detail}）"),
+            (TomlSyntax { detail }, Lang::En) => format!("is not valid TOML ({detail})"),
             (Malformed { detail }, Lang::Ja) => format!("読み取れません: {detail}"),
             (Malformed { detail }, Lang::En) => format!("cannot be read: {detail}"),
             (WrongType { expected }, Lang::Ja) => {
@@ -228,6 +277,20 @@ impl Reason {
 /// `U+1F600`: the code points of a short text, for characters a reader may not see.
 fn code_point(text: &str) -> String {
     text.chars().map(|c| format!("U+{:04X}", u32::from(c))).collect::<Vec<_>>().join(" ")
+}
+
+/// A kind of TOML value as a reader calls it.
+fn value_kind_name(kind: &str, lang: Lang) -> &'static str {
+    let (ja, en) = match kind {
+        "number" => ("数値", "a number"),
+        "text" => ("文字列（\"…\" で囲む）", "text in \"quotes\""),
+        "boolean" => ("true か false", "true or false"),
+        "list" => ("配列（[…]）", "a list ([…])"),
+        "table" => ("テーブル", "a table"),
+        "date" => ("日付", "a date"),
+        _ => ("別の種類の値", "another kind of value"),
+    };
+    crate::i18n::Text::new(ja, en).pick(lang)
 }
 
 /// A count with thousands separators: `999,000`.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Browser, Server};
+use common::{unescaped, Browser, Server};
 use domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -453,6 +453,19 @@ async fn a_broken_configuration_is_refused_with_its_line_and_nothing_changes() {
         let ja = response.text().await.unwrap();
         assert!(ja.contains(&format!("{line} 行目: ")), "line {line} missing: {ja}");
         assert!(ja.contains("保存していません"));
+        assert!(ja.contains("TOML の書き方に誤りがあります"), "the reason in Japanese: {ja}");
+
+        // A value of the wrong kind says what belongs there, in the reader's language.
+        let wrong_kind = text.replacen("weight = ", "weight = \"heavy\" # ", 1);
+        let response = submit(&server, &manager, "/health/config?lang=ja", &wrong_kind).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let ja = unescaped(&response.text().await.unwrap());
+        assert!(ja.contains("数値を書いてください（\"heavy\" と書かれています）"), "{ja}");
+        assert!(!ja.contains("expected f64") && !ja.contains("invalid type"), "no parser English: {ja}");
+        let misspelt = text.replacen("weight = ", "weigth = ", 1);
+        let response = submit(&server, &manager, "/health/config?lang=en", &misspelt).await;
+        let en = unescaped(&response.text().await.unwrap());
+        assert!(en.contains("there is no key `weigth`"), "{en}");
 
         let (_, after) = server.get("/api/v1/health/config").await;
         assert_eq!(after, before, "nothing was stored");

@@ -9,6 +9,7 @@ pub mod spend;
 pub mod subscriptions;
 pub mod table;
 pub mod tickets;
+pub mod toml_errors;
 
 pub use decode::{decode, encode, Encoding, ExportEncoding};
 pub use table::{FileErrors, RowError, Table, MAX_REPORTED_ERRORS};
