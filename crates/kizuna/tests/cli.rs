@@ -192,6 +192,7 @@ async fn serve_with_demo_prints_the_demo_admin_who_can_sign_in_and_list_accounts
     };
     let body = get("/api/v1/accounts?sort=-arr&limit=5").await;
     let adoption = get("/api/v1/usage/adoption").await;
+    let staged_at_risk = get("/api/v1/accounts?stage=at_risk&limit=100").await;
     let printed = stop(server);
     assert_eq!(status, reqwest::StatusCode::OK, "the demo admin signs in");
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -202,6 +203,14 @@ async fn serve_with_demo_prints_the_demo_admin_who_can_sign_in_and_list_accounts
     assert!(
         payslip["share"].as_f64().is_some_and(|share| share > 0.5),
         "most demo customers publish payslips: {adoption}"
+    );
+    let staged_at_risk: serde_json::Value = serde_json::from_str(&staged_at_risk).unwrap();
+    let grades: Vec<&str> =
+        staged_at_risk["items"].as_array().unwrap().iter().filter_map(|a| a["health"]["grade"].as_str()).collect();
+    assert!(!grades.is_empty(), "the demo has accounts in stage at risk: {staged_at_risk}");
+    assert!(
+        grades.iter().all(|g| *g != "healthy"),
+        "an account its CSM moved to stage at risk is not graded healthy: {grades:?}"
     );
     assert!(
         printed.contains(

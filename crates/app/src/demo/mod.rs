@@ -6,6 +6,7 @@ use crate::{App, AppError};
 use chrono::{Days, Months, NaiveDate};
 use domain::access::Role;
 use domain::account::{CustomFields, TouchModel};
+use domain::health::pulse::{PulseInput, PulseReason};
 use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
 use domain::interchange::subscriptions::SubscriptionRecord;
@@ -620,6 +621,9 @@ impl App {
         if options.usage && self.store.onboarding_templates().await?.is_empty() {
             self.load_demo_onboarding().await?;
         }
+        if options.usage && self.store.pulses(None).await?.is_empty() {
+            self.load_demo_pulses(&data, options.seed).await?;
+        }
         let today = self.today();
         if options.usage && self.store.scores_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
@@ -666,6 +670,36 @@ impl App {
             crate::playbooks::parse_toml(DEMO_ONBOARDING.0, DEMO_ONBOARDING.1)?;
         template.active_from = self.today().checked_sub_days(chrono::Days::new(DEMO_ONBOARDING_DAYS));
         self.save_onboarding_template(&crate::Actor::System("demo"), None, template).await?;
+        Ok(())
+    }
+
+    /// The CSM's own judgement on the accounts they moved to stage "at risk": a recent pulse of
+    /// 1 or 2 with its reason, as a CSM records it when they change the stage. Without it the
+    /// demo would show accounts in stage "at risk" graded healthy.
+    async fn load_demo_pulses(&self, data: &DemoData, seed: u64) -> Result<(), AppError> {
+        let today = self.today();
+        let at_risk: Vec<&AccountRecord> =
+            data.accounts.iter().filter(|a| a.stage.as_deref() == Some("at_risk")).collect();
+        let ids = self
+            .store
+            .account_ids_by_external_id(&at_risk.iter().map(|a| a.external_id.clone()).collect::<Vec<_>>())
+            .await?;
+        let mut rng = Rng(seed ^ 0x0050_15E5);
+        for account in at_risk {
+            let Some(id) = ids.get(&account.external_id) else { continue };
+            let author = match &account.owner_email {
+                Some(email) => self.store.user_by_email(email).await?.map(|u| u.id),
+                None => None,
+            };
+            let (reasons, comment) = if rng.chance(50) {
+                (vec![PulseReason::LowEngagement], "利用が落ちていて、定例も2回続けて流れた")
+            } else {
+                (vec![PulseReason::ChampionLeft], "推進者が異動し、後任と話せていない")
+            };
+            let input = PulseInput { score: rng.range(1, 2), reasons, comment: Some(comment.into()) };
+            let day = today.checked_sub_days(Days::new(rng.below(20) + 1)).unwrap_or(today);
+            self.store.add_pulse(*id, author, &input, day).await?;
+        }
         Ok(())
     }
 

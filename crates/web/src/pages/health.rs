@@ -253,7 +253,7 @@ fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
     match kind {
         MeasureType::CadenceAdherence => t("周期どおりの利用", "Cadence adherence"),
         MeasureType::SeasonalAdherence => t("季節の利用", "Seasonal adherence"),
-        MeasureType::SeatActivation => t("シート稼働率", "Seat activation"),
+        MeasureType::SeatActivation => t("席の稼働率", "Seat activation"),
         MeasureType::ActiveUserTrend => t("アクティブユーザーの推移", "Active user trend"),
         MeasureType::Breadth => t("コア機能の利用範囲", "Breadth of core features"),
         MeasureType::NpsLatest => t("直近の NPS", "Latest NPS"),
