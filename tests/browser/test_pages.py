@@ -203,8 +203,13 @@ class Pages(unittest.TestCase):
         self.loaded("account dropped to at risk")
         self.assertEqual(self.text("account-grade"), "リスク")
 
+        self.open("/tasks?tab=all")
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "#task-table tbody tr")
+        self.assertTrue(rows, "everyone's tasks open as a compact table")
+        self.assertLessEqual(len(rows), 50, "a page at a time")
+
         def risk_task(driver):
-            driver.get(BASE + "/tasks?tab=all")
+            driver.get(BASE + f"/tasks?account={dropped['id']}")
             items = driver.find_elements(By.CSS_SELECTOR, "#task-list > li")
             found = [i for i in items if dropped["name"] in i.text and "リスク顧客へのフォロー" in i.text]
             return found[0] if found else False

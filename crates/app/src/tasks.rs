@@ -10,12 +10,13 @@ use domain::access::Role;
 use domain::account::Account;
 use domain::i18n::Bilingual;
 use domain::tasks::{
-    manual_dedupe_key, parse_kind, ManualTask, Task, TaskChange, TaskInput, TaskReason, TaskStatus, MANUAL,
+    manual_dedupe_key, parse_kind, ManualTask, Task, TaskChange, TaskInput, TaskPriority, TaskReason, TaskStatus,
+    MANUAL,
 };
 use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::{AccountId, FieldError, Reason, TeamId, UserId};
 use serde_json::{Map, Value};
-use store::{Page, StoreError, TaskQuery};
+use store::{Page, StoreError, TaskQuery, TaskSort};
 
 /// The lists the task pages show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,16 @@ fn team_of(actor: &Actor) -> Option<TeamId> {
         Actor::Staff { user, .. } => user.input.team_id,
         Actor::System(_) => None,
     }
+}
+
+/// What a reader narrows a task list to, on top of the list they chose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskNarrowing {
+    pub assignee: Option<UserId>,
+    pub priority: Option<TaskPriority>,
+    /// Only tasks due within this many days from today (overdue ones included).
+    pub due_within: Option<u64>,
+    pub sort: TaskSort,
 }
 
 impl App {
@@ -122,10 +133,20 @@ impl App {
         &self,
         actor: &Actor,
         view: TaskView,
+        narrow: &TaskNarrowing,
         limit: i64,
         offset: i64,
     ) -> Result<Page<Task>, AppError> {
-        let mut query = TaskQuery { statuses: ACTIVE.to_vec(), limit, offset, ..TaskQuery::default() };
+        let mut query = TaskQuery {
+            statuses: ACTIVE.to_vec(),
+            assignee: narrow.assignee,
+            priority: narrow.priority,
+            due_by: narrow.due_within.and_then(|days| self.today().checked_add_days(chrono::Days::new(days))),
+            sort: narrow.sort,
+            limit,
+            offset,
+            ..TaskQuery::default()
+        };
         match view {
             TaskView::Mine => match actor.user_id() {
                 Some(me) => query.assignee = Some(me),

@@ -28,7 +28,7 @@ pub use segments::{
     SegmentMembers, SegmentStore, SegmentSummary,
 };
 pub use sqlite::SqliteStore;
-pub use tasks::{TaskQuery, TaskStore};
+pub use tasks::{TaskQuery, TaskSort, TaskStore};
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
 
 use async_trait::async_trait;

@@ -9,7 +9,7 @@
 use crate::{Page, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::tasks::{Task, TaskInput, TaskStatus};
+use domain::tasks::{Task, TaskInput, TaskPriority, TaskStatus};
 use domain::{AccountId, TeamId, UserId};
 
 #[derive(Debug, Clone, Default)]
@@ -24,8 +24,24 @@ pub struct TaskQuery {
     pub overdue: bool,
     /// The workspace day that decides snoozes and overdue.
     pub today: NaiveDate,
+    pub priority: Option<TaskPriority>,
+    /// Only tasks due on or before this day.
+    pub due_by: Option<NaiveDate>,
+    pub sort: TaskSort,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// The order of a task list; ties fall back to the due day, then the id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskSort {
+    /// Soonest due first (tasks without a due day last), then the most urgent.
+    #[default]
+    Due,
+    /// Most urgent first, then soonest due.
+    Priority,
+    /// Most recently created first.
+    Newest,
 }
 
 #[async_trait]
@@ -131,6 +147,12 @@ macro_rules! task_store {
                     push_status(qb, query.today);
                     qb.push(" = 'open' AND due_on < ").push_bind(query.today);
                 }
+                if let Some(priority) = query.priority {
+                    qb.push(" AND priority = ").push_bind(priority.as_str());
+                }
+                if let Some(day) = query.due_by {
+                    qb.push(" AND due_on <= ").push_bind(day);
+                }
             }
 
             #[async_trait::async_trait]
@@ -190,10 +212,14 @@ macro_rules! task_store {
                     push_status(&mut select, query.today);
                     select.push(" AS status FROM tasks");
                     push_filters(&mut select, query);
-                    select.push(
-                        " ORDER BY (due_on IS NULL), due_on, CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 \
-                         WHEN 'normal' THEN 2 ELSE 3 END, id LIMIT ",
-                    );
+                    const URGENCY: &str =
+                        "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
+                    select.push(match query.sort {
+                        $crate::tasks::TaskSort::Due => format!(" ORDER BY (due_on IS NULL), due_on, {URGENCY}, id"),
+                        $crate::tasks::TaskSort::Priority => format!(" ORDER BY {URGENCY}, (due_on IS NULL), due_on, id"),
+                        $crate::tasks::TaskSort::Newest => " ORDER BY created_at DESC, id DESC".to_owned(),
+                    });
+                    select.push(" LIMIT ");
                     select.push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
                     let rows = select.build().fetch_all(&self.pool).await?;
                     Ok(Page { items: rows.iter().map(task_from_row).collect::<Result<_>>()?, total })

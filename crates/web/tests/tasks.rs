@@ -194,7 +194,7 @@ async fn only_the_assignee_the_accounts_csms_and_managers_change_a_task() {
         assert_eq!(status, StatusCode::FORBIDDEN, "all open tasks are the managers' list: {html}");
         let (status, html) = page(&server, &manager, "/tasks?tab=all&lang=en").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(html.contains(&format!("id=\"task-{id}\"")), "{html}");
+        assert!(html.contains(&format!("id=\"task-row-{id}\"")), "everyone's tasks open as a table: {html}");
         drop(server);
         t.finish().await;
     }
@@ -277,7 +277,9 @@ async fn team_tasks_include_tasks_assigned_to_teammates() {
         let id = task.unwrap().unwrap().id;
         let (_, mine) = page(&server, &browser, "/tasks?tab=mine").await;
         assert!(!mine.contains(&format!("id=\"task-{id}\"")));
-        let (_, team_page) = page(&server, &browser, "/tasks?tab=team&lang=en").await;
+        let (_, team_table) = page(&server, &browser, "/tasks?tab=team&lang=en").await;
+        assert!(team_table.contains(&format!("id=\"task-row-{id}\"")), "{team_table}");
+        let (_, team_page) = page(&server, &browser, "/tasks?tab=team&view=cards&lang=en").await;
         assert!(team_page.contains(&format!("id=\"task-{id}\"")), "{team_page}");
         assert!(team_page.contains("Only the assignee"), "a teammate reads but does not change it");
         let (_, listed) = server.get(&format!("/api/v1/tasks?team={}", team["id"])).await;
@@ -630,4 +632,44 @@ fn section<'a>(html: &'a str, marker: &str) -> &'a str {
     let start = html.find(marker).unwrap_or_else(|| panic!("{marker} in {html}"));
     let end = html[start..].find("</div>").map_or(html.len(), |end| start + end);
     &html[start..end]
+}
+
+#[tokio::test]
+async fn everyones_tasks_are_a_table_a_page_at_a_time_narrowed_by_assignee_priority_and_due_day() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+        let (aki, _) = server.browser("aki@k.example", Role::Csm).await;
+        let acme = account(&server, "Acme", aki).await;
+        let today = server.app.today();
+        for n in 0..60 {
+            let mut input = playbook_task(acme, Some(aki), None);
+            input.title = format!("Follow-up {n:02}");
+            input.dedupe_key = format!("follow-up-{n}");
+            input.priority = if n % 10 == 0 { TaskPriority::Urgent } else { TaskPriority::Normal };
+            input.due_on = today.checked_add_days(chrono::Days::new(n));
+            server.app.create_task(&Actor::System("playbook"), input).await.unwrap();
+        }
+        let (status, first) = page(&server, &manager, "/tasks?tab=all&lang=en").await;
+        assert_eq!(status, StatusCode::OK, "{} {first}", t.label);
+        assert_eq!(first.matches("id=\"task-row-").count(), 50, "one page of 50");
+        assert!(first.contains("1–50 of 60") && first.contains("60 tasks"), "{first}");
+        assert!(first.contains("Follow-up 00") && !first.contains("Follow-up 55"), "soonest due first");
+        let next = unescaped(&first[first.find("id=\"tasks-next\"").map(|i| i - 200).unwrap_or(0)..]);
+        assert!(next.contains("offset=50"), "{next}");
+        let (_, second) = page(&server, &manager, "/tasks?tab=all&view=table&sort=due&offset=50&lang=en").await;
+        assert_eq!(second.matches("id=\"task-row-").count(), 10);
+        assert!(second.contains("Follow-up 59") && second.contains("51–60 of 60"));
+
+        let (_, urgent) = page(&server, &manager, &format!("/tasks?tab=all&priority=urgent&assignee={}", aki.0)).await;
+        assert_eq!(urgent.matches("id=\"task-row-").count(), 6, "every tenth is urgent");
+        let (_, soon) = page(&server, &manager, "/tasks?tab=all&due=7").await;
+        assert_eq!(soon.matches("id=\"task-row-").count(), 8, "due today and in the next 7 days");
+        let (_, ja) = page(&server, &manager, "/tasks?tab=all&sort=priority&lang=ja").await;
+        assert!(ja.contains("60 件中 1〜50 件目") && ja.contains("カードで表示"), "{ja}");
+        let (status, _) = page(&server, &manager, "/tasks?tab=all&due=forever").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a bad filter is refused");
+        drop(server);
+        t.finish().await;
+    }
 }

@@ -13,7 +13,7 @@ use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
 use app::account_search::{AccountPick, PICK_CANDIDATES};
-use app::tasks::TaskView;
+use app::tasks::{TaskNarrowing, TaskView};
 use app::AppError;
 use askama::Template;
 use axum::extract::State;
@@ -25,12 +25,14 @@ use domain::interchange::parse_date;
 use domain::playbooks::Trigger;
 use domain::tasks::why::{Fact, Origin, Why};
 use domain::tasks::{kind_label, Task, TaskPriority, TaskStatus, KINDS};
-use domain::{AccountId, FieldError};
+use domain::{AccountId, FieldError, Reason, UserId};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use store::TaskSort;
 
 /// Tasks shown per list; the count above it says how many match.
-const ROWS: i64 = 200;
+/// Tasks per page, in either layout.
+const ROWS: i64 = 50;
 
 /// Which list the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,147 @@ impl Tab {
             other => format!("/tasks?tab={}", other.key()),
         }
     }
+}
+
+/// How a list is shown: one card per task with its reason and actions, or a compact table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Cards,
+    Table,
+}
+
+/// The list a reader asked for: its layout, narrowing and page.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    pub layout: Layout,
+    pub narrow: TaskNarrowing,
+    pub offset: i64,
+}
+
+impl Listing {
+    /// A tab as it first opens: the team's and everyone's tasks as a table, the others as cards.
+    fn of(tab: Tab) -> Listing {
+        let layout = if matches!(tab, Tab::Team | Tab::All) { Layout::Table } else { Layout::Cards };
+        Listing { layout, narrow: TaskNarrowing::default(), offset: 0 }
+    }
+
+    /// `view`, `assignee`, `priority`, `due` (days ahead), `sort` and `offset` of the query.
+    fn read(tab: Tab, params: &mut QueryParams) -> Listing {
+        let mut listing = Listing::of(tab);
+        listing.layout = match params.text("view").as_deref() {
+            Some("table") => Layout::Table,
+            Some("cards") => Layout::Cards,
+            _ => listing.layout,
+        };
+        listing.narrow.assignee = params.id("assignee").map(UserId);
+        listing.narrow.priority = params.parsed("priority", TaskPriority::parse);
+        listing.narrow.due_within = params.parsed("due", |raw| match raw.parse::<u64>() {
+            Ok(days) if days <= 366 => Ok(days),
+            _ => Err(Reason::OutOfRange { min: "0".into(), max: "366".into() }),
+        });
+        listing.narrow.sort = params
+            .parsed("sort", |raw| match raw {
+                "due" => Ok(TaskSort::Due),
+                "priority" => Ok(TaskSort::Priority),
+                "newest" => Ok(TaskSort::Newest),
+                _ => Err(Reason::NotOneOf { allowed: vec!["due".into(), "priority".into(), "newest".into()] }),
+            })
+            .unwrap_or_default();
+        listing.offset = params.page().1;
+        listing
+    }
+
+    /// The query string of this listing on `tab`, with another offset.
+    fn href(&self, tab: Tab, offset: i64) -> String {
+        let mut pairs: Vec<(&str, String)> = match tab {
+            Tab::Account(id) => vec![("account", id.to_string())],
+            other => vec![("tab", other.key().to_owned())],
+        };
+        pairs.push(("view", if self.layout == Layout::Table { "table" } else { "cards" }.to_owned()));
+        if let Some(assignee) = self.narrow.assignee {
+            pairs.push(("assignee", assignee.0.to_string()));
+        }
+        if let Some(priority) = self.narrow.priority {
+            pairs.push(("priority", priority.as_str().to_owned()));
+        }
+        if let Some(days) = self.narrow.due_within {
+            pairs.push(("due", days.to_string()));
+        }
+        let sort = match self.narrow.sort {
+            TaskSort::Due => "due",
+            TaskSort::Priority => "priority",
+            TaskSort::Newest => "newest",
+        };
+        pairs.push(("sort", sort.to_owned()));
+        if offset > 0 {
+            pairs.push(("offset", offset.to_string()));
+        }
+        format!("/tasks?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    }
+}
+
+/// The narrowing form's choices, each marked when it is the current one.
+pub struct Filters {
+    pub assignees: Vec<(String, String, bool)>,
+    pub priorities: Vec<(String, String, bool)>,
+    pub due: Vec<(String, String, bool)>,
+    pub sorts: Vec<(String, String, bool)>,
+    pub layout: &'static str,
+}
+
+impl Filters {
+    fn new(listing: &Listing, users: &[domain::staff::StaffUser], lang: Lang) -> Filters {
+        let t = |ja, en| Text::new(ja, en).pick(lang).to_owned();
+        let any = t("すべて", "Any");
+        let mut assignees = vec![(String::new(), any.clone(), listing.narrow.assignee.is_none())];
+        assignees.extend(
+            users
+                .iter()
+                .filter(|u| u.input.active)
+                .map(|u| (u.id.0.to_string(), u.input.name.clone(), listing.narrow.assignee == Some(u.id))),
+        );
+        let mut priorities = vec![(String::new(), any.clone(), listing.narrow.priority.is_none())];
+        priorities.extend(
+            TaskPriority::ALL
+                .into_iter()
+                .map(|p| (p.as_str().to_owned(), p.label(lang).to_owned(), listing.narrow.priority == Some(p))),
+        );
+        let due = [
+            (None, t("すべて", "Any time")),
+            (Some(0), t("期限切れ・今日まで", "Overdue or today")),
+            (Some(7), t("7 日以内", "Within 7 days")),
+            (Some(30), t("30 日以内", "Within 30 days")),
+        ]
+        .into_iter()
+        .map(|(days, label)| {
+            (days.map(|d: u64| d.to_string()).unwrap_or_default(), label, listing.narrow.due_within == days)
+        })
+        .collect();
+        let sorts = [
+            (TaskSort::Due, "due", t("期限の近い順", "Due soonest")),
+            (TaskSort::Priority, "priority", t("優先度の高い順", "Most urgent")),
+            (TaskSort::Newest, "newest", t("新しい順", "Newest")),
+        ]
+        .into_iter()
+        .map(|(sort, key, label)| (key.to_owned(), label, listing.narrow.sort == sort))
+        .collect();
+        let layout = if listing.layout == Layout::Table { "table" } else { "cards" };
+        Filters { assignees, priorities, due, sorts, layout }
+    }
+}
+
+/// One row of the compact table.
+pub struct TableRow {
+    pub id: i64,
+    pub title: String,
+    pub account_id: i64,
+    pub account_name: String,
+    pub priority: &'static str,
+    pub priority_key: &'static str,
+    pub due: String,
+    pub overdue: bool,
+    pub assignee: String,
+    pub status: &'static str,
 }
 
 pub struct TabLink {
@@ -154,6 +297,15 @@ pub struct TasksPage {
     pub count: String,
     pub empty: &'static str,
     pub tasks: Vec<TaskRow>,
+    pub table_layout: bool,
+    pub table: Vec<TableRow>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    /// 「162 件中 1〜50 件目」 / "1–50 of 162".
+    pub range: String,
+    pub layout_href: String,
+    pub layout_label: &'static str,
+    pub filters: Filters,
     pub can_create: bool,
     pub kinds: Vec<(&'static str, String, bool)>,
     pub priorities: Vec<(&'static str, &'static str, bool)>,
@@ -166,6 +318,12 @@ pub struct TasksPage {
 /// Every string on the page, in the reader's language.
 pub struct Labels {
     pub title: &'static str,
+    pub title_column: &'static str,
+    pub sort: &'static str,
+    pub apply: &'static str,
+    pub pages: &'static str,
+    pub previous: &'static str,
+    pub next: &'static str,
     pub tabs_label: &'static str,
     pub account: &'static str,
     pub kind: &'static str,
@@ -204,6 +362,12 @@ impl Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         Labels {
             title: t("タスク", "Tasks"),
+            title_column: t("件名", "Task"),
+            sort: t("並び順", "Order"),
+            apply: t("絞り込む", "Apply"),
+            pages: t("ページ", "Pages"),
+            previous: t("前へ", "Previous"),
+            next: t("次へ", "Next"),
             tabs_label: t("タスクの一覧", "Task lists"),
             account: t("顧客", "Account"),
             kind: t("種類", "Kind"),
@@ -306,6 +470,7 @@ async fn render(
     app: &AppState,
     frame: Frame,
     tab: Tab,
+    listing: Listing,
     notice: Option<String>,
     drafts: Drafts,
     status: StatusCode,
@@ -316,12 +481,13 @@ async fn render(
     if tab == Tab::All && !managing {
         return Err(ApiError::Forbidden);
     }
-    let page = app.task_view(&frame.actor, view_of(tab), ROWS, 0).await?;
+    let page = app.task_view(&frame.actor, view_of(tab), &listing.narrow, ROWS, listing.offset).await?;
     let users = app.store().list_users().await?;
     let teams = app.store().list_teams().await?;
     let currency = app.settings().currency;
     let today = app.today();
-    let (playbooks, segments) = reason_names(app, &page.items).await?;
+    let table_layout = listing.layout == Layout::Table;
+    let (playbooks, segments) = if table_layout { Default::default() } else { reason_names(app, &page.items).await? };
     let grades = app.health_config().await?.grades;
     let reasons = task_reason::Context {
         playbooks: &playbooks,
@@ -342,12 +508,40 @@ async fn render(
         }
     }
     let cx = RowContext { users: &users, teams: &teams, reasons: &reasons, today, drafts: &drafts, lang };
-    let mut tasks = Vec::with_capacity(page.items.len());
+    let mut tasks = Vec::new();
+    let mut table = Vec::new();
     for task in &page.items {
         let account = &accounts[&task.input.account_id];
-        let can_edit = app.may_edit_task(&frame.actor, task, account);
-        tasks.push(row(task, account, can_edit, &cx));
+        if table_layout {
+            table.push(TableRow {
+                id: task.id,
+                title: task.input.title.clone(),
+                account_id: task.input.account_id.0,
+                account_name: account.input.name.clone(),
+                priority: task.input.priority.label(lang),
+                priority_key: task.input.priority.as_str(),
+                due: format::date(task.input.due_on, lang),
+                overdue: task.is_overdue(today),
+                assignee: assignee_name(task, &users, &teams, lang),
+                status: task.status.label(lang),
+            });
+        } else {
+            let can_edit = app.may_edit_task(&frame.actor, task, account);
+            tasks.push(row(task, account, can_edit, &cx));
+        }
     }
+    let shown = i64::try_from(page.items.len()).unwrap_or(0);
+    let previous = (listing.offset > 0).then(|| listing.href(tab, (listing.offset - ROWS).max(0)));
+    let next = (listing.offset + shown < page.total).then(|| listing.href(tab, listing.offset + ROWS));
+    let range = match (lang, shown) {
+        (_, 0) => String::new(),
+        (Lang::Ja, _) => {
+            format!("{} 件中 {}〜{} 件目", format::count(page.total), listing.offset + 1, listing.offset + shown)
+        }
+        (Lang::En, _) => format!("{}–{} of {}", listing.offset + 1, listing.offset + shown, format::count(page.total)),
+    };
+    let other_layout = Listing { layout: if table_layout { Layout::Cards } else { Layout::Table }, ..listing };
+    let filters = Filters::new(&listing, &users, lang);
     let account_name = match tab {
         Tab::Account(id) => accounts.get(&id).map(|a| a.input.name.clone()).unwrap_or_default(),
         _ => String::new(),
@@ -378,9 +572,10 @@ async fn render(
         Tab::Account(_) => format!("{}: {account_name}", tab_label(tab, lang)),
         other => tab_label(other, lang).to_owned(),
     };
-    let count = match lang {
-        Lang::Ja => format!("{} 件", page.total),
-        Lang::En => format!("{} task(s)", page.total),
+    let count = match (lang, page.total) {
+        (Lang::Ja, n) => format!("{} 件", format::count(n)),
+        (Lang::En, 1) => "1 task".to_owned(),
+        (Lang::En, n) => format!("{} tasks", format::count(n)),
     };
     let empty = match tab {
         Tab::Team if frame.actor.user_id().is_some() && team_of(&frame, &users).is_none() => {
@@ -404,6 +599,19 @@ async fn render(
         count,
         empty,
         tasks,
+        table_layout,
+        table,
+        previous,
+        next,
+        range,
+        layout_href: other_layout.href(tab, 0),
+        layout_label: if table_layout {
+            Text::new("カードで表示", "Show as cards")
+        } else {
+            Text::new("一覧表で表示", "Show as a table")
+        }
+        .pick(lang),
+        filters,
         can_create: frame.may(Access::Write),
         kinds: KINDS.into_iter().map(|k| (k, kind_label(k, lang), k == kind_choice)).collect(),
         priorities: TaskPriority::ALL
@@ -462,16 +670,20 @@ struct RowContext<'a> {
     lang: Lang,
 }
 
-fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &RowContext<'_>) -> TaskRow {
-    let RowContext { users, teams, reasons, today, drafts, lang } = *cx;
-    let t = Labels::new(lang);
-    let assignee = match (task.input.assignee_id, task.input.team_id) {
+/// The assignee's name, the team's when the task is the team's, or "unassigned".
+fn assignee_name(task: &Task, users: &[domain::staff::StaffUser], teams: &[domain::staff::Team], lang: Lang) -> String {
+    match (task.input.assignee_id, task.input.team_id) {
         (Some(user), _) => {
             users.iter().find(|u| u.id == user).map_or_else(|| user.to_string(), |u| u.input.name.clone())
         }
         (None, Some(team)) => teams.iter().find(|x| x.id == team).map_or_else(|| team.to_string(), |x| x.name.clone()),
-        (None, None) => t.unassigned.to_owned(),
-    };
+        (None, None) => Labels::new(lang).unassigned.to_owned(),
+    }
+}
+
+fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &RowContext<'_>) -> TaskRow {
+    let RowContext { users, teams, reasons, today, drafts, lang } = *cx;
+    let assignee = assignee_name(task, users, teams, lang);
     let (failed, draft_note, draft_until, errors) = match &drafts.action {
         Some((id, form, note, until, errors)) if *id == task.id => (*form, note.clone(), until.clone(), errors.clone()),
         _ => ("", String::new(), String::new(), Vec::new()),
@@ -505,10 +717,12 @@ fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &Row
     }
 }
 
-pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+pub async fn page(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
     let tab = Tab::read(params.text("tab").as_deref(), params.text("account").as_deref());
     let notice = done_notice(params.text("done"), frame.lang);
-    render(&app, frame, tab, notice, Drafts::default(), StatusCode::OK).await
+    let listing = Listing::read(tab, &mut params);
+    params.finish()?;
+    render(&app, frame, tab, listing, notice, Drafts::default(), StatusCode::OK).await
 }
 
 fn text_or_null(text: &str) -> Value {
@@ -571,13 +785,13 @@ pub async fn create(State(app): State<AppState>, frame: Frame, fields: FormField
         Ok(Named::Account(value)) => value,
         Ok(Named::Several(message, candidates)) => {
             let drafts = Drafts { errors: vec![message], candidates, ..Drafts::typed(&fields, typed) };
-            return render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return render(&app, frame, tab, Listing::of(tab), None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         Err(ApiError::App(AppError::Invalid(errors))) => {
             let t = Labels::new(frame.lang);
             let errors = refused(ApiError::App(AppError::Invalid(errors)), frame.lang, |field| t.field(field))?;
             let drafts = Drafts { errors, ..Drafts::typed(&fields, typed) };
-            return render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return render(&app, frame, tab, Listing::of(tab), None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         Err(other) => return Err(other),
     };
@@ -607,7 +821,7 @@ pub async fn create(State(app): State<AppState>, frame: Frame, fields: FormField
         Err(error) => refused(error, frame.lang, |field| t.field(field))?,
     };
     let drafts = Drafts { errors, ..Drafts::typed(&fields, typed) };
-    render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
+    render(&app, frame, tab, Listing::of(tab), None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// What a task form asks for.
@@ -670,7 +884,9 @@ async fn act(app: AppState, frame: Frame, id: i64, fields: FormFields, action: A
     };
     let drafts =
         Drafts { action: Some((id, action.key(), note.to_owned(), until_raw.to_owned(), errors)), ..Drafts::default() };
-    render(&app, frame, tab, None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
+    // The account's cards surely hold the task, with its form and what went wrong.
+    let tab = Tab::Account(task.input.account_id);
+    render(&app, frame, tab, Listing::of(tab), None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 pub async fn complete(
@@ -725,7 +941,7 @@ pub async fn account_tasks(
     limit: i64,
 ) -> Result<Vec<AccountTask>, ApiError> {
     let today = app.today();
-    let page = app.task_view(&frame.actor, TaskView::Account(id), limit, 0).await?;
+    let page = app.task_view(&frame.actor, TaskView::Account(id), &TaskNarrowing::default(), limit, 0).await?;
     Ok(page
         .items
         .iter()
