@@ -9,7 +9,7 @@ use crate::{Actor, App, AppError};
 use chrono::{Days, NaiveDate};
 use domain::health::history::{is_drop, score_change, trend, Snapshot, Trend};
 use domain::health::pulse::PulseInput;
-use domain::health::{HealthConfig, HealthScore};
+use domain::health::HealthScore;
 use domain::i18n::Bilingual;
 use domain::subscription::{churned_on, SubscriptionTerms};
 use domain::timeline::{TimelineEntryInput, TimelineEvent};
@@ -58,14 +58,6 @@ fn snapshot_of(health: &HealthScore) -> Snapshot {
         grade: health.grade.clone(),
         measures: health.measures.iter().map(|m| (m.key.clone(), m.points)).collect(),
     }
-}
-
-fn grade_name(config: &HealthConfig, key: &str) -> Bilingual {
-    config
-        .grades
-        .iter()
-        .find(|g| g.key == key)
-        .map_or_else(|| Bilingual::new("不明", "Unknown"), |g| Bilingual::new(&g.name_ja, &g.name_en))
 }
 
 impl App {
@@ -151,8 +143,8 @@ impl App {
         for (account, health) in &scored {
             if let Some((_, before)) = known.get(&account.id).filter(|(_, grade)| *grade != health.grade) {
                 let event = TimelineEvent::GradeChanged {
-                    from: grade_name(&config, before),
-                    to: grade_name(&config, &health.grade),
+                    from: config.grade_name(before),
+                    to: config.grade_name(&health.grade),
                     drivers: health.drivers.iter().map(|d| Bilingual::new(&d.ja, &d.en)).collect(),
                 };
                 self.store

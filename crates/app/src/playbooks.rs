@@ -720,17 +720,11 @@ impl App {
         };
         let config = self.health_config().await?;
         let currency = self.settings().currency;
-        let grade = account.health.grade.as_deref().and_then(|key| config.grades.iter().find(|g| g.key == key));
+        let grade = account.health.grade.as_deref().map(|key| config.grade_name(key));
         let values = |lang: Lang| {
             BTreeMap::from([
                 ("account", account.input.name.clone()),
-                (
-                    "grade",
-                    grade.map_or_else(
-                        || account.health.grade.clone().unwrap_or_default(),
-                        |g| if lang == Lang::Ja { g.name_ja.clone() } else { g.name_en.clone() },
-                    ),
-                ),
+                ("grade", grade.as_ref().map(|g| g.pick(lang).to_owned()).unwrap_or_default()),
                 ("score", account.health.score.map(|s| format!("{s:.1}")).unwrap_or_default()),
                 ("arr", domain::money::format_money(account.figures.arr, &currency, lang)),
                 (

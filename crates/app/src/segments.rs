@@ -76,6 +76,8 @@ pub struct PreviewAccount {
     pub name: String,
     pub arr: Money,
     pub grade: Option<String>,
+    /// The grade's name in both languages, as the workspace's health configuration names it.
+    pub grade_name: Option<Localized>,
     pub score: Option<f64>,
 }
 
@@ -89,9 +91,10 @@ pub struct SegmentPreview {
     pub errors: Vec<RuleError>,
 }
 
-/// Checks a segment's fields and rule, collecting every problem; returns the input as stored
-/// (name and description trimmed, the rule as written) and the checked rule.
-pub fn check_segment(input: &SegmentInput) -> Result<(SegmentInput, Segment), AppError> {
+/// Checks a segment's fields and rule against the feature catalog's keys, collecting every
+/// problem; returns the input as stored (name and description trimmed, the rule as written) and
+/// the checked rule.
+pub fn check_segment(input: &SegmentInput, features: &BTreeSet<String>) -> Result<(SegmentInput, Segment), AppError> {
     let mut fields = Errors::new();
     let name = fields.check("name", domain::ids::required_text(Some(&input.name), MAX_NAME));
     let description = fields.check("description", optional_text(input.description.as_deref(), MAX_DESCRIPTION));
@@ -104,7 +107,7 @@ pub fn check_segment(input: &SegmentInput) -> Result<(SegmentInput, Segment), Ap
     } else {
         Some(input.rule.clone())
     };
-    let parsed = rule_text.as_deref().map(Segment::parse);
+    let parsed = rule_text.as_deref().map(|rule| Segment::parse_with_catalog(rule, features));
     let fields = fields.into_vec();
     match (name, description, rule_text, parsed) {
         (Some(name), Some(description), Some(rule), Some(Ok(segment))) if fields.is_empty() => {
@@ -205,10 +208,15 @@ impl App {
         Ok(SegmentSummary { segment, members: members.total, arr: members.arr })
     }
 
+    /// The feature catalog's keys, which a rule may name.
+    async fn feature_keys(&self) -> Result<BTreeSet<String>, AppError> {
+        Ok(self.store.list_features().await?.into_iter().map(|f| f.definition.key.to_string()).collect())
+    }
+
     /// Saves a new segment (managers and admins) and computes its members.
     pub async fn create_segment(&self, actor: &Actor, input: &SegmentInput) -> Result<SavedSegment, AppError> {
         require_manage(actor)?;
-        let (input, segment) = check_segment(input)?;
+        let (input, segment) = check_segment(input, &self.feature_keys().await?)?;
         let saved = self.store.create_segment(&input, Utc::now()).await?;
         self.record_change(actor, "create", "segment", &saved.id.to_string(), None, Some(&input)).await?;
         self.evaluate(&[(saved.id, segment)], None).await?;
@@ -219,7 +227,7 @@ impl App {
     pub async fn update_segment(&self, actor: &Actor, id: i64, input: &SegmentInput) -> Result<SavedSegment, AppError> {
         require_manage(actor)?;
         let before = self.store.get_segment(id).await?;
-        let (input, segment) = check_segment(input)?;
+        let (input, segment) = check_segment(input, &self.feature_keys().await?)?;
         let saved = self.store.update_segment(id, &input, Utc::now()).await?;
         let before_input = SegmentInput {
             name: before.name.clone(),
@@ -269,7 +277,7 @@ impl App {
         if rule.chars().count() > MAX_RULE {
             return Err(AppError::invalid("rule", Reason::TooLong { max: MAX_RULE }));
         }
-        let segment = match Segment::parse(rule) {
+        let segment = match Segment::parse_with_catalog(rule, &self.feature_keys().await?) {
             Ok(segment) => segment,
             Err(errors) => {
                 return Ok(SegmentPreview {
@@ -289,6 +297,11 @@ impl App {
             .map(|(account, _)| account)
             .collect();
         let arr = matching.iter().map(|a| a.figures.arr).sum::<Money>();
+        let config = self.health_config().await?;
+        let grade_name = |key: &str| {
+            let name = config.grade_name(key);
+            Localized { ja: name.ja, en: name.en }
+        };
         matching.sort_by(|a, b| b.figures.arr.0.cmp(&a.figures.arr.0).then(a.id.0.cmp(&b.id.0)));
         Ok(SegmentPreview {
             count: matching.len(),
@@ -301,6 +314,7 @@ impl App {
                     name: a.input.name.clone(),
                     arr: a.figures.arr,
                     grade: a.health.grade.clone(),
+                    grade_name: a.health.grade.as_deref().map(grade_name),
                     score: a.health.score,
                 })
                 .collect(),
@@ -428,7 +442,7 @@ mod tests {
 
     #[test]
     fn a_good_segment_is_trimmed_and_keeps_its_rule_as_written() {
-        let (checked, segment) = check_segment(&input("  大口  ", "arr  >=  1000")).unwrap();
+        let (checked, segment) = check_segment(&input("  大口  ", "arr  >=  1000"), &BTreeSet::new()).unwrap();
         assert_eq!(
             (checked.name.as_str(), checked.rule.as_str(), checked.description),
             ("大口", "arr  >=  1000", None)
@@ -438,7 +452,8 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once_with_positions() {
-        let Err(AppError::RuleRejected { fields, errors }) = check_segment(&input("", "arr > \"x\" and\nsocre > 1"))
+        let Err(AppError::RuleRejected { fields, errors }) =
+            check_segment(&input("", "arr > \"x\" and\nsocre > 1"), &BTreeSet::new())
         else {
             panic!("expected a rejection")
         };
@@ -452,7 +467,9 @@ mod tests {
 
     #[test]
     fn a_blank_rule_is_required() {
-        let Err(AppError::RuleRejected { fields, errors }) = check_segment(&input("x", "  ")) else { panic!() };
+        let Err(AppError::RuleRejected { fields, errors }) = check_segment(&input("x", "  "), &BTreeSet::new()) else {
+            panic!()
+        };
         assert_eq!((fields[0].field.as_str(), errors.len()), ("rule", 0));
     }
 }

@@ -146,7 +146,7 @@
         link.textContent = a.name;
         cell(row, "", false).appendChild(link);
         cell(row, money(a.arr, currency, lang), true);
-        cell(row, a.grade || "—", false);
+        cell(row, a.grade_name ? a.grade_name[lang] : a.grade || "—", false);
         cell(row, a.score === null || a.score === undefined ? "—" : a.score.toFixed(1), true);
         rows.appendChild(row);
       });

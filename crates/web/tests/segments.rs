@@ -347,3 +347,40 @@ async fn rules_over_feature_use_and_activity_read_the_usage_rollups() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_rule_naming_a_feature_outside_the_catalog_is_an_error_and_the_help_and_preview_speak_the_readers_language() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let feature = json!({"key": "payslip", "name": "給与明細", "event": "Payslip Published", "cadence": "weekly", "importance": "core"});
+        let (status, body) = server.post("/api/v1/features", feature).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let acme = account(&server, "A-1", "Acme", "gold").await;
+        let (status, _) = server.post(&format!("/api/v1/accounts/{acme}/pulse"), json!({"score": 1})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = server.send(Method::PUT, "/api/v1/health/config", Some(pulse_config())).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let rule = "tier = \"gold\" and used_within(\"payslips\", 30d)";
+        let (status, refused) = server.post("/api/v1/segments", json!({"name": "Payroll", "rule": rule})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} {refused}", t.label);
+        assert!(refused.to_string().contains("no feature \\\"payslips\\\" in the feature catalog"), "{refused}");
+        let (_, preview) = server.post("/api/v1/segments/preview", json!({"rule": rule})).await;
+        let error = &preview["errors"][0];
+        assert_eq!((error["line"].as_i64(), error["column"].as_i64()), (Some(1), Some(31)), "{preview}");
+        assert!(error["message"]["ja"].as_str().unwrap().contains("\"payslip\" のことですか"), "{preview}");
+
+        let (_, preview) = server.post("/api/v1/segments/preview", json!({"rule": "tier = \"gold\""})).await;
+        let (key, grade) = (&preview["accounts"][0]["grade"], &preview["accounts"][0]["grade_name"]);
+        assert!(key.is_string(), "{preview}");
+        assert!(grade["ja"].is_string() && grade["ja"] != *key && grade["en"] != *key, "named, not keyed: {preview}");
+
+        let browser = server.sign_in("admin@k.example").await;
+        let (_, html) = page(&server, &browser, "/segments/new?lang=en").await;
+        let html = unescaped(&html);
+        assert!(html.contains("not used_within(\"payslip\", 30d)"), "the help names a feature that exists: {html}");
+        assert!(!html.contains("year_end"), "and none that does not");
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -284,6 +284,15 @@ impl AccountMatch {
 }
 
 impl HealthConfig {
+    /// A grade's name in both languages; a key the configuration does not have (an unscored
+    /// account's `unknown`) is "unknown".
+    pub fn grade_name(&self, key: &str) -> crate::i18n::Bilingual {
+        self.grades.iter().find(|g| g.key == key).map_or_else(
+            || crate::i18n::Bilingual::new("不明", "Unknown"),
+            |g| crate::i18n::Bilingual::new(&g.name_ja, &g.name_en),
+        )
+    }
+
     /// The scorecard for an account: the first that matches, else the default.
     pub fn scorecard_for(&self, account: &AccountTraits<'_>) -> Option<&Scorecard> {
         self.scorecards

@@ -7,9 +7,16 @@ use super::parser::{Syntax, Term, TermKind};
 use crate::account::TouchModel;
 use crate::usage::catalog::FeatureKey;
 use rust_decimal::Decimal;
+use std::collections::BTreeSet;
 
-pub(super) fn check(source: &str, syntax: &Syntax) -> Result<Condition, Vec<SegmentError>> {
-    let mut checker = Checker { source, errors: Vec::new() };
+/// `features`: the catalog's keys, when a rule must name only features that exist (saving and
+/// previewing); `None` when reading a stored rule, whose feature may have left the catalog since.
+pub(super) fn check(
+    source: &str,
+    syntax: &Syntax,
+    features: Option<&BTreeSet<String>>,
+) -> Result<Condition, Vec<SegmentError>> {
+    let mut checker = Checker { source, features, errors: Vec::new() };
     let condition = checker.condition(syntax);
     match condition {
         Some(condition) if checker.errors.is_empty() => Ok(condition),
@@ -30,6 +37,7 @@ enum Checked {
 
 struct Checker<'a> {
     source: &'a str,
+    features: Option<&'a BTreeSet<String>>,
     errors: Vec<SegmentError>,
 }
 
@@ -192,7 +200,14 @@ impl Checker<'_> {
         // The key must be written out, not computed, so `features_used` can name it.
         let feature = match &args[0].kind {
             TermKind::Text(key) if FeatureKey::parse(key).is_ok_and(|parsed| parsed.as_str() == key) => {
-                Some(key.clone())
+                match self.features {
+                    Some(known) if !known.contains(key) => {
+                        let suggestion = closest(key, known.iter().map(String::as_str));
+                        self.error(args[0].span, SegmentReason::UnknownFeature { key: key.clone(), suggestion });
+                        None
+                    }
+                    _ => Some(key.clone()),
+                }
             }
             TermKind::Text(_) => {
                 self.error(args[0].span, SegmentReason::InvalidFeatureKey);

@@ -119,6 +119,7 @@ pub enum SegmentReason {
     ArgumentCount { function: &'static str, expected: usize, found: usize },
     FeatureKeyExpected,
     InvalidFeatureKey,
+    UnknownFeature { key: String, suggestion: Option<String> },
     WindowExpected,
     EmptyWindow,
     Mismatch { left: ValueType, right: ValueType },
@@ -202,6 +203,16 @@ impl SegmentReason {
                 "機能のキーを \" で囲んで指定してください（例: \"payslip\"）".into(),
                 "expected a feature key in double quotes (e.g. \"payslip\")".into(),
             ),
+            UnknownFeature { key, suggestion } => match suggestion {
+                Some(s) => pick(
+                    format!("機能カタログにない機能です: \"{key}\"（\"{s}\" のことですか？）"),
+                    format!("no feature \"{key}\" in the feature catalog; did you mean \"{s}\"?"),
+                ),
+                None => pick(
+                    format!("機能カタログにない機能です: \"{key}\""),
+                    format!("no feature \"{key}\" in the feature catalog"),
+                ),
+            },
             InvalidFeatureKey => pick(
                 "機能のキーは英小文字・数字・_・- で書きます".into(),
                 "a feature key is lowercase letters, digits, _ or -".into(),

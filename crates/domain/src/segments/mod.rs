@@ -43,8 +43,18 @@ pub struct Segment {
 impl Segment {
     /// Parses and checks a rule: the first lexing or syntax error, or else every type error.
     pub fn parse(text: &str) -> Result<Segment, Vec<SegmentError>> {
+        Segment::parse_checked(text, None)
+    }
+
+    /// Parses and checks a rule that may name only the features of this catalog: an unknown
+    /// feature is an error at its position (a rule that could never match is a mistake).
+    pub fn parse_with_catalog(text: &str, features: &BTreeSet<String>) -> Result<Segment, Vec<SegmentError>> {
+        Segment::parse_checked(text, Some(features))
+    }
+
+    fn parse_checked(text: &str, features: Option<&BTreeSet<String>>) -> Result<Segment, Vec<SegmentError>> {
         let syntax = parser::parse(text).map_err(|(span, reason)| vec![SegmentError::at(text, span, reason)])?;
-        let condition = check::check(text, &syntax)?;
+        let condition = check::check(text, &syntax, features)?;
         Ok(Segment { condition })
     }
 

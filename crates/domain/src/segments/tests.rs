@@ -611,3 +611,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_rule_naming_a_feature_outside_the_catalog_is_refused_at_its_position() {
+    let catalog: BTreeSet<String> = ["payslip".to_owned(), "year_end".to_owned()].into();
+    let rule = "tier = \"smb\"\n  and used_within(\"payslips\", 30d)";
+    let errors = Segment::parse_with_catalog(rule, &catalog).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].line, errors[0].column), (2, 19), "{errors:?}");
+    assert_eq!(errors[0].message(Lang::Ja), "機能カタログにない機能です: \"payslips\"（\"payslip\" のことですか？）");
+    assert!(errors[0].message(Lang::En).starts_with("no feature \"payslips\" in the feature catalog"));
+    assert!(Segment::parse_with_catalog("used_within(\"payslip\", 30d)", &catalog).is_ok());
+    assert!(Segment::parse(rule).is_ok(), "a stored rule still reads after its feature left the catalog");
+}

@@ -65,13 +65,9 @@ pub fn account_grade(config: &HealthConfig, account: &Account, lang: Lang) -> (S
 
 /// A grade's name in the reader's language and its colour; unscored accounts are "unknown".
 pub fn grade(config: &HealthConfig, key: Option<&str>, lang: Lang) -> (String, String) {
-    match key.and_then(|key| config.grades.iter().find(|g| g.key == key)) {
-        Some(band) => {
-            let name = if lang == Lang::Ja { &band.name_ja } else { &band.name_en };
-            (name.clone(), band.colour.clone())
-        }
-        None => (Text::new("不明", "Unknown").pick(lang).to_owned(), "#999999".to_owned()),
-    }
+    let colour = key.and_then(|key| config.grades.iter().find(|g| g.key == key)).map(|band| band.colour.clone());
+    let name = config.grade_name(key.unwrap_or(domain::health::UNKNOWN_GRADE));
+    (name.pick(lang).to_owned(), colour.unwrap_or_else(|| "#999999".to_owned()))
 }
 
 pub fn movement_kind(kind: MovementKind, lang: Lang) -> &'static str {

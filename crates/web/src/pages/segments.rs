@@ -203,7 +203,7 @@ pub struct SegmentPage {
     pub notice: Option<&'static str>,
     pub fields: Vec<String>,
     pub functions: Vec<String>,
-    pub examples: [&'static str; 3],
+    pub examples: Vec<String>,
 }
 
 /// The rule split where its errors are, for the error view. Offsets are on character
@@ -411,14 +411,28 @@ async fn editor(
                 }
             })
             .collect(),
-        examples: [
-            "grade in (\"at_risk\", \"neutral\") and arr >= 1_000_000 and days_to_renewal <= 90",
-            "used_last_season(\"year_end\") and not used_this_season(\"year_end\")",
-            "renewal_date <= today + 90d and first_paying_day >= today - 6m",
-        ],
+        examples: rule_examples(&app.features().await?),
         frame: frame.at("segments"),
         t,
     })
+}
+
+/// Example rules for the help, naming features this workspace's catalog has: a seasonal one
+/// for the season example, any one for recent use; none when the catalog is empty.
+fn rule_examples(features: &[domain::usage::Feature]) -> Vec<String> {
+    let mut examples =
+        vec!["grade in (\"at_risk\", \"neutral\") and arr >= 1_000_000 and days_to_renewal <= 90".to_owned()];
+    let seasonal = features.iter().find(|f| matches!(f.definition.cadence, domain::usage::Cadence::Annual(_)));
+    if let Some(feature) = seasonal {
+        let key = &feature.definition.key;
+        examples.push(format!("used_last_season(\"{key}\") and not used_this_season(\"{key}\")"));
+    }
+    if let Some(feature) = features.iter().find(|f| !matches!(f.definition.cadence, domain::usage::Cadence::Annual(_)))
+    {
+        examples.push(format!("tier = \"smb\" and not used_within(\"{}\", 30d)", feature.definition.key));
+    }
+    examples.push("renewal_date <= today + 90d and first_paying_day >= today - 6m".to_owned());
+    examples
 }
 
 pub async fn list(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
