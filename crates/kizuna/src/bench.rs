@@ -99,7 +99,8 @@ pub async fn run(target: Target) -> Result<(), CliError> {
     }
 }
 
-/// A demo company served on 127.0.0.1:0, and a read-only API token of a viewer.
+/// A demo company served on 127.0.0.1:0, and an API token of a manager (the CS leader, who
+/// opens every page, including everyone's tasks) that can write but is only used to read.
 struct DemoServer {
     app: Arc<App>,
     address: std::net::SocketAddr,
@@ -141,14 +142,14 @@ impl DemoServer {
                 .map_err(|r| CliError::Usage(r.message(domain::i18n::Lang::En)))?,
             name: "bench".into(),
             team_id: None,
-            role: domain::access::Role::Viewer,
+            role: domain::access::Role::Manager,
             active: true,
         };
         let system = app::Actor::System("bench");
         let password = app::auth::new_secret("")?;
         let user = app.create_user_with_password(&system, &bench_user, &password).await?;
-        let viewer = app::Actor::Staff { user, token: None };
-        let (_, token) = app.create_api_token(&viewer, "bench", domain::access::Scope::Read).await?;
+        let manager = app::Actor::Staff { user, token: None };
+        let (_, token) = app.create_api_token(&manager, "bench", domain::access::Scope::Write).await?;
 
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(crate::io_error("bind 127.0.0.1:0"))?;
@@ -220,8 +221,9 @@ async fn accounts_list(accounts: usize, requests: usize, database_url: Option<St
     Ok(())
 }
 
-/// The pages CSMs open all day: the accounts list (filtered and sorted as they do) and the
-/// account 360 of accounts with and without product usage.
+/// The pages CSMs open all day: the accounts list (filtered and sorted as they do), the
+/// account 360 of accounts with and without product usage, and home, health, everyone's tasks
+/// (table, cards, narrowed), metrics and segments.
 async fn pages(
     accounts: usize,
     usage_accounts: usize,
@@ -247,6 +249,16 @@ async fn pages(
     let ids = account_ids(&demo.app, usage_accounts).await?;
     let account_pages: Vec<String> = ids.iter().map(|id| format!("/accounts/{id}")).collect();
     demo.time("GET (account 360 page)", &account_pages, requests).await?;
+    let daily = [
+        "/".to_string(),
+        "/health".to_string(),
+        "/tasks?tab=all".to_string(),
+        "/tasks?tab=all&view=cards".to_string(),
+        "/tasks?tab=all&priority=urgent&due=7".to_string(),
+        "/metrics".to_string(),
+        "/segments".to_string(),
+    ];
+    demo.time("GET (home, health, tasks, metrics, segments)", &daily, requests).await?;
     demo.stop().await;
     Ok(())
 }
