@@ -208,8 +208,8 @@ impl App {
         Ok(SegmentSummary { segment, members: members.total, arr: members.arr })
     }
 
-    /// The feature catalog's keys, which a rule may name.
-    async fn feature_keys(&self) -> Result<BTreeSet<String>, AppError> {
+    /// The feature catalog's keys: the features a rule being saved or previewed may name.
+    pub async fn feature_keys(&self) -> Result<BTreeSet<String>, AppError> {
         Ok(self.store.list_features().await?.into_iter().map(|f| f.definition.key.to_string()).collect())
     }
 

@@ -348,38 +348,149 @@ async fn rules_over_feature_use_and_activity_read_the_usage_rollups() {
     }
 }
 
+/// Polls the preview of `rule` until its first account has `grade` (the health worker scores the
+/// account a moment after its pulse); returns the preview as it was last.
+async fn graded_preview(server: &Server, rule: &str, grade: &str) -> Value {
+    let mut preview = Value::Null;
+    for _ in 0..50 {
+        preview = server.post("/api/v1/segments/preview", json!({"rule": rule})).await.1;
+        if preview["accounts"][0]["grade"] == grade {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    preview
+}
+
 #[tokio::test]
-async fn a_rule_naming_a_feature_outside_the_catalog_is_an_error_and_the_help_and_preview_speak_the_readers_language() {
+async fn a_rule_naming_a_feature_outside_the_catalog_is_refused_at_its_position_on_save_and_preview() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let feature = json!({"key": "payslip", "name": "給与明細", "event": "Payslip Published", "cadence": "weekly", "importance": "core"});
+        let (status, body) = server.post("/api/v1/features", feature).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        account(&server, "A-1", "Acme", "gold").await;
+        let rule = "tier = \"gold\" and used_within(\"payslips\", 30d)";
+
+        // The API: 422 naming the field, the reason and the position, in the reader's language.
+        let bad = json!({"name": "Payroll", "rule": rule});
+        let (status, en) = send_lang(&server, Method::POST, "/api/v1/segments", "en", bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} {en}", t.label);
+        let error = &en["errors"][0];
+        assert_eq!(
+            (error["field"].as_str(), error["code"].as_str(), error["line"].as_i64(), error["column"].as_i64()),
+            (Some("rule"), Some("unknown_feature"), Some(1), Some(31)),
+            "{en}"
+        );
+        assert_eq!(
+            error["message"],
+            "line 1, column 31: no feature \"payslips\" in the feature catalog; did you mean \"payslip\"?"
+        );
+        let (status, ja) = send_lang(&server, Method::POST, "/api/v1/segments", "ja", bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            ja["errors"][0]["message"].as_str().unwrap().starts_with("1 行 31 列目: 機能カタログにない機能です"),
+            "{ja}"
+        );
+        let (_, preview) = server.post("/api/v1/segments/preview", json!({"rule": rule})).await;
+        let error = &preview["errors"][0];
+        assert_eq!((error["line"].as_i64(), error["column"].as_i64()), (Some(1), Some(31)), "{preview}");
+        assert!(error["message"]["ja"].as_str().unwrap().contains("\"payslip\" のことですか"), "{preview}");
+        assert_eq!(preview["count"], 0);
+
+        // The editor: refused on save and on preview, the key marked in the rule.
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        for (intent, lang, message) in [
+            ("save", "ja", "ルール: 1 行 31 列目: 機能カタログにない機能です: \"payslips\""),
+            ("preview", "en", "Rule: line 1, column 31: no feature \"payslips\" in the feature catalog"),
+        ] {
+            let fields = [("name", "Payroll"), ("rule", rule), ("intent", intent)];
+            let (status, html, _) = submit(&server, &manager, "/segments/new", lang, &fields).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{intent}");
+            let html = unescaped(&html);
+            assert!(html.contains(message), "{intent}: {html}");
+            assert!(html.contains("<mark>\"payslips\"</mark>"), "{intent}: {html}");
+        }
+        let (_, list) = server.get("/api/v1/segments").await;
+        assert_eq!(list, json!([]), "nothing was saved");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_saved_segment_whose_feature_left_the_catalog_still_reads_but_is_not_saved_again() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
         let feature = json!({"key": "payslip", "name": "給与明細", "event": "Payslip Published", "cadence": "weekly", "importance": "core"});
         let (status, body) = server.post("/api/v1/features", feature).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let acme = account(&server, "A-1", "Acme", "gold").await;
+        let input = json!({"name": "Payroll", "rule": "tier = \"gold\" or used_within(\"payslip\", 30d)"});
+        let (status, created) = server.post("/api/v1/segments", input.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let (status, body) = server.send(Method::DELETE, "/api/v1/features/payslip", None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+        // Membership is still kept (the missing feature counts as never used) and everything reads.
+        let beta = account(&server, "A-2", "Beta", "gold").await;
+        assert_eq!(wait_for_members(&server, id, &[acme, beta]).await, [acme, beta]);
+        let (status, _) = server.get(&format!("/api/v1/segments/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        let (status, html) = page(&server, &manager, &format!("/segments/{id}?lang=en")).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_eq!(text_of(&html, "member-count"), "2");
+
+        // Saving it again is refused, as any rule naming an unknown feature.
+        let (status, refused) = server.send(Method::PUT, &format!("/api/v1/segments/{id}"), Some(input)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["errors"][0]["code"], "unknown_feature", "{refused}");
+        drop(server);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_preview_names_grades_and_the_help_names_features_in_the_readers_language() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, manager) = server.browser("manager@k.example", Role::Manager).await;
+        // An empty catalog: the help names no feature and says how to get one.
+        for (lang, note) in [("ja", "機能カタログに機能を登録すると"), ("en", "Add features to the feature catalog")]
+        {
+            let (_, html) = page(&server, &manager, &format!("/segments/new?lang={lang}")).await;
+            let html = unescaped(&html);
+            assert!(html.contains(note), "{html}");
+            assert!(!html.contains("payslip") && !html.contains("year_end"), "{html}");
+        }
+
+        let feature = json!({"key": "payroll", "name": "給与計算", "event": "Payroll Run", "cadence": "monthly", "importance": "core"});
+        let (status, body) = server.post("/api/v1/features", feature).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        for (lang, heading) in [("ja", "例"), ("en", "Examples")] {
+            let (_, html) = page(&server, &manager, &format!("/segments/new?lang={lang}")).await;
+            let html = unescaped(&html);
+            assert!(html.contains(heading) && html.contains("not used_within(\"payroll\", 30d)"), "{html}");
+            assert!(!html.contains("rule-help-no-features") && !html.contains("year_end"), "{html}");
+        }
+
+        let acme = account(&server, "A-1", "Acme", "gold").await;
         let (status, _) = server.post(&format!("/api/v1/accounts/{acme}/pulse"), json!({"score": 1})).await;
         assert_eq!(status, StatusCode::CREATED);
         let (status, _) = server.send(Method::PUT, "/api/v1/health/config", Some(pulse_config())).await;
         assert_eq!(status, StatusCode::OK);
-
-        let rule = "tier = \"gold\" and used_within(\"payslips\", 30d)";
-        let (status, refused) = server.post("/api/v1/segments", json!({"name": "Payroll", "rule": rule})).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} {refused}", t.label);
-        assert!(refused.to_string().contains("no feature \\\"payslips\\\" in the feature catalog"), "{refused}");
-        let (_, preview) = server.post("/api/v1/segments/preview", json!({"rule": rule})).await;
-        let error = &preview["errors"][0];
-        assert_eq!((error["line"].as_i64(), error["column"].as_i64()), (Some(1), Some(31)), "{preview}");
-        assert!(error["message"]["ja"].as_str().unwrap().contains("\"payslip\" のことですか"), "{preview}");
-
-        let (_, preview) = server.post("/api/v1/segments/preview", json!({"rule": "tier = \"gold\""})).await;
-        let (key, grade) = (&preview["accounts"][0]["grade"], &preview["accounts"][0]["grade_name"]);
-        assert!(key.is_string(), "{preview}");
-        assert!(grade["ja"].is_string() && grade["ja"] != *key && grade["en"] != *key, "named, not keyed: {preview}");
-
-        let browser = server.sign_in("admin@k.example").await;
-        let (_, html) = page(&server, &browser, "/segments/new?lang=en").await;
-        let html = unescaped(&html);
-        assert!(html.contains("not used_within(\"payslip\", 30d)"), "the help names a feature that exists: {html}");
-        assert!(!html.contains("year_end"), "and none that does not");
+        let preview = graded_preview(&server, "tier = \"gold\"", "at_risk").await;
+        let account = &preview["accounts"][0];
+        assert_eq!(account["grade"], "at_risk", "{preview}");
+        assert_eq!(account["grade_name"], json!({"ja": "リスク", "en": "At risk"}), "{preview}");
+        for (lang, name) in [("ja", "リスク"), ("en", "At risk")] {
+            let fields = [("name", "Gold"), ("rule", "tier = \"gold\""), ("intent", "preview")];
+            let (status, html, _) = submit(&server, &manager, "/segments/new", lang, &fields).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains(&format!("\">{name}</span>")) && !html.contains(">at_risk<"), "{html}");
+        }
         drop(server);
         t.finish().await;
     }

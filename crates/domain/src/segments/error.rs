@@ -200,8 +200,8 @@ impl SegmentReason {
                 format!("{function} takes {expected} argument(s), found {found}"),
             ),
             FeatureKeyExpected => pick(
-                "機能のキーを \" で囲んで指定してください（例: \"payslip\"）".into(),
-                "expected a feature key in double quotes (e.g. \"payslip\")".into(),
+                "機能カタログにある機能のキーを \" で囲んで指定してください".into(),
+                "expected the key of a feature in the feature catalog, in double quotes".into(),
             ),
             UnknownFeature { key, suggestion } => match suggestion {
                 Some(s) => pick(

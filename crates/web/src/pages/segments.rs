@@ -61,6 +61,7 @@ pub struct Labels {
     pub help_fields: &'static str,
     pub help_functions: &'static str,
     pub help_examples: &'static str,
+    pub help_no_features: &'static str,
     pub read_only: &'static str,
     pub back: &'static str,
 }
@@ -105,6 +106,10 @@ impl Labels {
             help_fields: t("項目（独自項目は custom.キー）", "Fields (custom fields as custom.key)"),
             help_functions: t("機能の利用（機能のキーを \" で囲む）", "Feature use (feature key in double quotes)"),
             help_examples: t("例", "Examples"),
+            help_no_features: t(
+                "機能カタログに機能を登録すると、機能の利用でも絞り込めます。",
+                "Add features to the feature catalog to pick accounts by feature use.",
+            ),
             read_only: t(
                 "セグメントの編集はマネージャーと管理者ができます。",
                 "Managers and admins can edit segments.",
@@ -204,6 +209,8 @@ pub struct SegmentPage {
     pub fields: Vec<String>,
     pub functions: Vec<String>,
     pub examples: Vec<String>,
+    /// Whether the feature catalog is empty, so no rule can name a feature yet.
+    pub no_features: bool,
 }
 
 /// The rule split where its errors are, for the error view. Offsets are on character
@@ -331,9 +338,11 @@ async fn editor(
         // A saved segment opens with its preview, as the live preview would show it.
         preview: saved.is_some(),
     });
+    let features = app.features().await?;
     let mut preview = None;
     if editing.preview && editing.errors.is_empty() {
-        match Segment::parse(&editing.input.rule) {
+        // Checked as the preview checks it: a feature outside the catalog is an error here too.
+        match Segment::parse_with_catalog(&editing.input.rule, &app.feature_keys().await?) {
             Ok(_) => {
                 let result = app.preview_segment(&editing.input.rule, PREVIEW_ACCOUNTS).await?;
                 preview = Some(preview_view(&result, &config, &currency, lang));
@@ -401,35 +410,47 @@ async fn editor(
         may_manage: frame.may(Access::Manage),
         notice,
         fields: Field::FIXED.iter().map(|f| f.name().to_owned()).collect(),
-        functions: Function::ALL
-            .iter()
-            .map(|f| {
-                if f.takes_window() {
-                    format!("{}(\"key\", 30d)", f.name())
-                } else {
-                    format!("{}(\"key\")", f.name())
-                }
-            })
-            .collect(),
-        examples: rule_examples(&app.features().await?),
+        functions: {
+            // The catalog's first feature, or a placeholder while the catalog is empty.
+            let key = features.first().map_or_else(
+                || Text::new("機能のキー", "feature_key").pick(lang).to_owned(),
+                |f| f.definition.key.to_string(),
+            );
+            Function::ALL
+                .iter()
+                .map(|f| {
+                    if f.takes_window() {
+                        format!("{}(\"{key}\", 30d)", f.name())
+                    } else {
+                        format!("{}(\"{key}\")", f.name())
+                    }
+                })
+                .collect()
+        },
+        examples: rule_examples(
+            features.first().map(|f| f.definition.key.as_str()),
+            features
+                .iter()
+                .find(|f| matches!(f.definition.cadence, domain::usage::Cadence::Annual(_)))
+                .map(|f| f.definition.key.as_str()),
+        ),
+        no_features: features.is_empty(),
         frame: frame.at("segments"),
         t,
     })
 }
 
-/// Example rules for the help, naming features this workspace's catalog has: a seasonal one
-/// for the season example, any one for recent use; none when the catalog is empty.
-fn rule_examples(features: &[domain::usage::Feature]) -> Vec<String> {
+/// Example rules for the help, naming only features of this workspace's catalog: `first`, the
+/// catalog's first feature, for recent use; `seasonal`, a feature used once a year, for the
+/// season functions. Without them the examples name no feature.
+fn rule_examples(first: Option<&str>, seasonal: Option<&str>) -> Vec<String> {
     let mut examples =
         vec!["grade in (\"at_risk\", \"neutral\") and arr >= 1_000_000 and days_to_renewal <= 90".to_owned()];
-    let seasonal = features.iter().find(|f| matches!(f.definition.cadence, domain::usage::Cadence::Annual(_)));
-    if let Some(feature) = seasonal {
-        let key = &feature.definition.key;
-        examples.push(format!("used_last_season(\"{key}\") and not used_this_season(\"{key}\")"));
+    if let Some(key) = first {
+        examples.push(format!("tier = \"smb\" and not used_within(\"{key}\", 30d)"));
     }
-    if let Some(feature) = features.iter().find(|f| !matches!(f.definition.cadence, domain::usage::Cadence::Annual(_)))
-    {
-        examples.push(format!("tier = \"smb\" and not used_within(\"{}\", 30d)", feature.definition.key));
+    if let Some(key) = seasonal {
+        examples.push(format!("used_last_season(\"{key}\") and not used_this_season(\"{key}\")"));
     }
     examples.push("renewal_date <= today + 90d and first_paying_day >= today - 6m".to_owned());
     examples
@@ -541,5 +562,21 @@ mod tests {
         let chunks = highlight(rule, &at_end);
         assert!(chunks.iter().any(|c| c.marked && c.text == " "));
         assert_eq!(chunks.iter().map(|c| c.text.as_str()).collect::<String>().trim_end(), rule);
+    }
+
+    #[test]
+    fn the_help_examples_name_only_features_of_the_catalog_and_none_when_it_is_empty() {
+        let catalog: std::collections::BTreeSet<String> = ["payroll".to_owned(), "year_end".to_owned()].into();
+        let examples = rule_examples(Some("payroll"), Some("year_end"));
+        assert!(examples.iter().any(|e| e.contains("used_within(\"payroll\", 30d)")), "{examples:?}");
+        assert!(examples.iter().any(|e| e.contains("used_last_season(\"year_end\")")), "{examples:?}");
+        for example in &examples {
+            assert!(Segment::parse_with_catalog(example, &catalog).is_ok(), "{example}");
+        }
+        let empty = std::collections::BTreeSet::new();
+        for example in rule_examples(None, None) {
+            assert!(Segment::parse_with_catalog(&example, &empty).is_ok(), "{example}");
+            assert!(!example.contains("used_"), "{example}");
+        }
     }
 }
