@@ -130,7 +130,7 @@ impl App {
         }
         // The grade to compare with: today's snapshot if there is one, else the latest before.
         let mut known: HashMap<AccountId, (NaiveDate, String)> = HashMap::new();
-        for (id, snapshot) in self.store.snapshots_around(today).await? {
+        for (id, snapshot) in self.store.grades_around(today).await? {
             known.insert(id, (snapshot.day, snapshot.grade));
         }
         let month_ago = match today.checked_sub_days(Days::new(30)) {
@@ -235,8 +235,8 @@ impl App {
         let config = self.health_config().await?;
         let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
         let since = self.today().checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN);
-        let mut by_account: HashMap<AccountId, Vec<Snapshot>> = HashMap::new();
-        for (id, snapshot) in self.store.snapshots_around(since).await? {
+        let mut by_account: HashMap<AccountId, Vec<store::GradeOn>> = HashMap::new();
+        for (id, snapshot) in self.store.grades_around(since).await? {
             by_account.entry(id).or_default().push(snapshot);
         }
         let mut drops = Vec::new();

@@ -19,7 +19,7 @@ pub mod testing;
 mod usage;
 
 pub use error::{Entity, StoreError};
-pub use health::{HealthStore, Pulse};
+pub use health::{GradeOn, HealthStore, Pulse};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;
 pub use postgres::PostgresStore;
