@@ -451,7 +451,11 @@ impl App {
             let had_plan: HashSet<AccountId> = plans.iter().map(|p| p.account_id).collect();
             for account in rows.iter().filter(|a| !had_plan.contains(&a.id)) {
                 let Some(first) = account.figures.first_paying_day else { continue };
-                if default.definition.active_from.is_some_and(|from| first < from) || first > self.today() {
+                // A customer who has already left is not onboarded.
+                if default.definition.active_from.is_some_and(|from| first < from)
+                    || first > self.today()
+                    || account.figures.is_churned()
+                {
                     continue;
                 }
                 if let Some(plan) = self.start_plan(account, default, first, "first_paying_day").await? {

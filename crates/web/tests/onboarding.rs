@@ -148,9 +148,14 @@ async fn the_default_template_starts_a_plan_at_the_first_paying_day() {
         assert_eq!(status, StatusCode::CREATED, "{saved}");
         let paying = account(&server, "P").await;
         let free = account(&server, "F").await;
+        let left = account(&server, "L").await;
         let period = json!({"subscription_id": "S", "account_id": paying, "product": "core", "start_date": "2024-03-01",
             "billing_interval": "month", "quantity": 1, "unit_price": "1000", "currency": "JPY"});
         let (status, body) = server.post("/api/v1/subscriptions", period).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let ended = json!({"subscription_id": "S-L", "account_id": left, "product": "core", "start_date": "2024-03-01",
+            "end_date": "2024-06-01", "billing_interval": "month", "quantity": 1, "unit_price": "1000", "currency": "JPY"});
+        let (status, body) = server.post("/api/v1/subscriptions", ended).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, _) = server.post("/api/v1/health/recompute", json!({})).await;
         assert_eq!(status, StatusCode::OK);
@@ -162,6 +167,7 @@ async fn the_default_template_starts_a_plan_at_the_first_paying_day() {
         );
         assert_eq!(plan["status"], "stuck", "long past every expected day");
         assert!(plan_of(&server, free).await.is_null(), "no first paying day, no plan");
+        assert!(plan_of(&server, left).await.is_null(), "a customer who already left is not onboarded");
         let overdue = server.app.overdue_milestones(server.app.today()).await.unwrap();
         let keys: Vec<(i64, &str, String)> =
             overdue.iter().map(|o| (o.account.0, o.milestone_key.as_str(), o.due_on.to_string())).collect();
