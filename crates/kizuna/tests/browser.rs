@@ -96,7 +96,8 @@ async fn serve_demo(dir: &Path, database: Option<&TestDatabase>, smtp: &str) -> 
     };
     let running = Running { server: command.spawn().unwrap(), base: format!("http://{listen}") };
     let client = reqwest::Client::new();
-    for _ in 0..600 {
+    // Loading the demo in a debug build on two busy cores can take most of a minute.
+    for _ in 0..1800 {
         if client.get(format!("{}/healthz", running.base)).send().await.is_ok_and(|r| r.status().is_success()) {
             return running;
         }

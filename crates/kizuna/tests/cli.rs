@@ -156,7 +156,9 @@ async fn serve(w: &Workspace, extra: &[&str]) -> (std::process::Child, String) {
         .spawn()
         .unwrap();
     let base = format!("http://{listen}");
-    for _ in 0..300 {
+    // `--demo` loads the demo company (usage, health history) before listening: in a debug
+    // build on two busy cores that alone can take most of a minute, so allow three.
+    for _ in 0..1800 {
         if w.run(&["healthcheck", "--url", &base]).status.success() {
             return (server, base);
         }
@@ -164,7 +166,7 @@ async fn serve(w: &Workspace, extra: &[&str]) -> (std::process::Child, String) {
     }
     server.kill().unwrap();
     server.wait().unwrap();
-    panic!("server did not become healthy");
+    panic!("server did not become healthy within 3 minutes");
 }
 
 fn stop(mut server: std::process::Child) -> String {
