@@ -57,8 +57,8 @@ impl App {
         let churned_before = self.store.churned_accounts().await?;
         self.store.save_figures(&figures, today).await?;
         self.record_churns(&figures, &churned_before).await?;
-        // Figures are saved after every change to subscriptions: the metrics' copy is stale too.
-        self.periods.clear();
+        // Figures are saved after every change to subscriptions: what was derived from them is stale too.
+        self.forget_derived_from_subscriptions();
         Ok(())
     }
 }

@@ -439,6 +439,44 @@ fn churned(card: &domain::health::Scorecard, as_of: NaiveDate, day: NaiveDate) -
     }
 }
 
+/// The churn window a backtest looks at when none is asked for.
+pub const DEFAULT_BACKTEST_HORIZON: u64 = 90;
+
+/// How long a backtest report is reused: it reads every account's history, seconds at scale,
+/// and history before the last month changes rarely. A configuration change or a subscription
+/// written through this node clears it at once; the hourly full recompute remakes the health
+/// page's default one, so it is never older than an hour.
+const BACKTEST_TTL: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+/// Reports kept at once (a few date ranges people look at).
+const BACKTESTS_KEPT: usize = 8;
+
+type BacktestKey = (NaiveDate, NaiveDate, u64);
+
+#[derive(Default)]
+pub(crate) struct BacktestCache {
+    reports: std::sync::Mutex<Vec<(BacktestKey, std::time::Instant, BacktestReport)>>,
+}
+
+impl BacktestCache {
+    pub(crate) fn clear(&self) {
+        self.reports.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    fn fresh(&self, key: BacktestKey) -> Option<BacktestReport> {
+        let reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
+        reports.iter().find(|(k, made, _)| *k == key && made.elapsed() < BACKTEST_TTL).map(|(.., r)| r.clone())
+    }
+
+    fn keep(&self, key: BacktestKey, report: BacktestReport) {
+        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
+        reports.retain(|(k, made, _)| *k != key && made.elapsed() < BACKTEST_TTL);
+        if reports.len() >= BACKTESTS_KEPT {
+            reports.remove(0);
+        }
+        reports.push((key, std::time::Instant::now(), report));
+    }
+}
+
 impl App {
     /// The saved configuration, else the shipped default.
     pub async fn health_config(&self) -> Result<HealthConfig, AppError> {
@@ -455,6 +493,8 @@ impl App {
         let json = serde_json::to_string(&config)
             .map_err(|e| AppError::Internal(format!("saving the health configuration: {e}")))?;
         self.store.save_health_config(&json).await?;
+        self.backtests.clear();
+        self.grade_drops_cache.clear();
         self.record_change(actor, "update", "health_config", "workspace", Some(&before), Some(&config)).await?;
         Ok(config)
     }
@@ -599,7 +639,42 @@ impl App {
 
     /// Scores every paying account as of the first day of each month from `from` to `to`, using
     /// only data dated by then, and compares with whether it churned within `horizon_days`.
+    /// A report made in the last `BACKTEST_TTL` with the same configuration is reused.
     pub async fn health_backtest(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        horizon_days: u64,
+    ) -> Result<BacktestReport, AppError> {
+        let key = (from, to, horizon_days);
+        if let Some(report) = self.backtests.fresh(key) {
+            return Ok(report);
+        }
+        let report = self.compute_backtest(from, to, horizon_days).await?;
+        self.backtests.keep(key, report.clone());
+        Ok(report)
+    }
+
+    /// The backtest the health page shows first: the twelve months whose outcome over `horizon_days`
+    /// is known by today.
+    pub fn default_backtest_range(&self, horizon_days: u64) -> (NaiveDate, NaiveDate) {
+        let today = self.today();
+        let settled = today.checked_sub_days(Days::new(horizon_days)).unwrap_or(today);
+        let to = settled.with_day(1).unwrap_or(settled);
+        let from = to.checked_sub_months(Months::new(11)).unwrap_or(to);
+        (from, to)
+    }
+
+    /// Makes the health page's first backtest ready before anyone opens the page: at scale it
+    /// scores every account a dozen times over.
+    pub async fn prepare_default_backtest(&self) -> Result<(), AppError> {
+        let (from, to) = self.default_backtest_range(DEFAULT_BACKTEST_HORIZON);
+        let report = self.compute_backtest(from, to, DEFAULT_BACKTEST_HORIZON).await?;
+        self.backtests.keep((from, to, DEFAULT_BACKTEST_HORIZON), report);
+        Ok(())
+    }
+
+    async fn compute_backtest(
         &self,
         from: NaiveDate,
         to: NaiveDate,

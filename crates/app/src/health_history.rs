@@ -45,6 +45,55 @@ pub struct GradeDrop {
     pub score: Option<f64>,
 }
 
+/// A grade that got worse since a day, before its account's name is looked up.
+#[derive(Debug, Clone)]
+struct Worsened {
+    from_grade: String,
+    to_grade: String,
+    day: NaiveDate,
+    score: Option<f64>,
+}
+
+/// The accounts whose grade got worse since one day (the home page's window), kept by the
+/// health worker: finding them reads every account's recent snapshots, seconds at 100,000
+/// accounts, while a recompute knows which accounts it just changed. Other nodes' recomputes
+/// show after this node's next full recompute (hourly).
+#[derive(Default)]
+pub(crate) struct DropCache {
+    entry: std::sync::Mutex<Option<(NaiveDate, HashMap<AccountId, Worsened>)>>,
+}
+
+impl DropCache {
+    fn since(&self) -> Option<NaiveDate> {
+        self.entry.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(since, _)| *since)
+    }
+
+    fn read(&self, since: NaiveDate) -> Option<Vec<(AccountId, Worsened)>> {
+        let entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
+        let (cached_since, drops) = entry.as_ref()?;
+        (*cached_since == since).then(|| drops.iter().map(|(id, d)| (*id, d.clone())).collect())
+    }
+
+    pub(crate) fn clear(&self) {
+        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn replace(&self, since: NaiveDate, drops: HashMap<AccountId, Worsened>) {
+        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = Some((since, drops));
+    }
+
+    /// Replaces what is known of these accounts, if the cache still holds `since`.
+    fn update(&self, since: NaiveDate, accounts: &[AccountId], drops: HashMap<AccountId, Worsened>) {
+        let mut entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, cached)) = entry.as_mut().filter(|(cached_since, _)| *cached_since == since) {
+            for id in accounts {
+                cached.remove(id);
+            }
+            cached.extend(drops);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RecomputeSummary {
     pub accounts: usize,
@@ -130,7 +179,7 @@ impl App {
         }
         // The grade to compare with: today's snapshot if there is one, else the latest before.
         let mut known: HashMap<AccountId, (NaiveDate, String)> = HashMap::new();
-        for (id, snapshot) in self.store.grades_around(today).await? {
+        for (id, snapshot) in self.store.grades_around(today, accounts).await? {
             known.insert(id, (snapshot.day, snapshot.grade));
         }
         let month_ago = match today.checked_sub_days(Days::new(30)) {
@@ -166,6 +215,7 @@ impl App {
         }
         self.store.save_health(&snapshots).await?;
         summary.accounts = snapshots.len();
+        self.refresh_grade_drops(accounts).await?;
         let moves = self.reevaluate_segments(accounts).await?;
         grade_events.extend(moves.iter().filter(|m| m.entered).map(|m| TriggerEvent {
             account: m.account_id,
@@ -218,6 +268,9 @@ impl App {
             if let Err(error) = self.scan_playbook_triggers().await {
                 tracing::warn!(%error, "scanning playbook triggers failed");
             }
+            if let Err(error) = self.prepare_default_backtest().await {
+                tracing::warn!(%error, "preparing the health page's backtest failed");
+            }
             tokio::time::sleep(every).await;
         }
     }
@@ -229,36 +282,80 @@ impl App {
         Ok(HealthHistory { account_id: account.0, trend: trend(&snapshots), snapshots })
     }
 
-    /// Accounts whose latest grade is worse than their grade `days` ago (or first seen since);
-    /// churned accounts are not among them.
+    /// Accounts whose latest grade is worse than their grade `days` ago (or first seen since),
+    /// lowest score first; churned accounts are not among them.
     pub async fn grade_drops(&self, days: u64) -> Result<Vec<GradeDrop>, AppError> {
+        let since = self.today().checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN);
+        let worsened = match self.grade_drops_cache.read(since) {
+            Some(cached) => cached,
+            None => {
+                let found = self.worsened_since(since, None).await?;
+                self.grade_drops_cache.replace(since, found.clone());
+                found.into_iter().collect()
+            }
+        };
+        let mut drops = Vec::new();
+        for (id, worse) in worsened {
+            let account = match self.store.get_account(id).await {
+                Ok(account) => account,
+                Err(store::StoreError::NotFound { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            };
+            if account.figures.is_churned() {
+                continue;
+            }
+            drops.push(GradeDrop {
+                account_id: id.0,
+                name: account.input.name,
+                from_grade: worse.from_grade,
+                to_grade: worse.to_grade,
+                day: worse.day,
+                score: worse.score,
+            });
+        }
+        drops.sort_by(|a, b| {
+            a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)).then(a.account_id.cmp(&b.account_id))
+        });
+        Ok(drops)
+    }
+
+    /// After a recompute of these accounts (all when `None`), brings the kept grade drops up to date.
+    async fn refresh_grade_drops(&self, accounts: Option<&[AccountId]>) -> Result<(), AppError> {
+        let Some(since) = self.grade_drops_cache.since() else { return Ok(()) };
+        let found = self.worsened_since(since, accounts).await?;
+        match accounts {
+            None => self.grade_drops_cache.replace(since, found),
+            Some(ids) => self.grade_drops_cache.update(since, ids, found),
+        }
+        Ok(())
+    }
+
+    /// The accounts (of these, or all) whose latest grade is worse than their grade on `since`.
+    async fn worsened_since(
+        &self,
+        since: NaiveDate,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<HashMap<AccountId, Worsened>, AppError> {
         let config = self.health_config().await?;
         let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
-        let since = self.today().checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN);
         let mut by_account: HashMap<AccountId, Vec<store::GradeOn>> = HashMap::new();
-        for (id, snapshot) in self.store.grades_around(since).await? {
+        for (id, snapshot) in self.store.grades_around(since, accounts).await? {
             by_account.entry(id).or_default().push(snapshot);
         }
-        let mut drops = Vec::new();
+        let mut worsened = HashMap::new();
         for (id, history) in by_account {
             let (Some(first), Some(last)) = (history.first(), history.last()) else { continue };
             if is_drop(&grades, &first.grade, &last.grade) {
-                let account = self.store.get_account(id).await?;
-                if account.figures.is_churned() {
-                    continue;
-                }
-                drops.push(GradeDrop {
-                    account_id: id.0,
-                    name: account.input.name,
+                let worse = Worsened {
                     from_grade: first.grade.clone(),
                     to_grade: last.grade.clone(),
                     day: last.day,
                     score: last.score,
-                });
+                };
+                worsened.insert(id, worse);
             }
         }
-        drops.sort_by(|a, b| a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)));
-        Ok(drops)
+        Ok(worsened)
     }
 
     /// Records a CSM pulse (a CSM only on accounts they own or sub-own) and recomputes the score.

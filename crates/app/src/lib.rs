@@ -41,6 +41,8 @@ pub struct App {
     live_write_keys: auth::LiveWriteKeys,
     refused_counts: ingest::RefusedCounts,
     periods: metrics::PeriodCache,
+    grade_drops_cache: health_history::DropCache,
+    backtests: health::BacktestCache,
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
     /// Accounts whose health must be recomputed; set once the worker runs.
     health_queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<domain::AccountId>>,
@@ -65,6 +67,8 @@ impl App {
             live_write_keys: auth::LiveWriteKeys::default(),
             refused_counts: ingest::RefusedCounts::default(),
             periods: metrics::PeriodCache::default(),
+            grade_drops_cache: health_history::DropCache::default(),
+            backtests: health::BacktestCache::default(),
             ingest_queue: std::sync::OnceLock::new(),
             health_queue: std::sync::OnceLock::new(),
             delivery: playbooks::Delivery::default(),
@@ -99,6 +103,12 @@ impl App {
             self.store.rebuild_usage_rollups(self.zone()).await?;
         }
         Ok(settings)
+    }
+
+    /// Drops the metrics' copy of the subscriptions and the backtests made from them.
+    pub(crate) fn forget_derived_from_subscriptions(&self) {
+        self.periods.clear();
+        self.backtests.clear();
     }
 
     /// The workspace time zone, in which calendar days are counted.

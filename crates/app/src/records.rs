@@ -85,7 +85,7 @@ impl App {
         let before = self.store.get_account(id).await?;
         require_account_edit(actor, &before.input)?;
         self.store.delete_account(id).await?;
-        self.periods.clear();
+        self.forget_derived_from_subscriptions();
         self.record_change(actor, "delete", "account", &id.to_string(), Some(&before.input), None).await
     }
 

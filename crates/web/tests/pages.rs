@@ -809,3 +809,34 @@ async fn kizunas_own_timeline_entries_read_in_the_readers_language_with_their_au
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn grade_drops_kept_for_the_home_page_follow_each_rescored_account() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        upload_ok(&server, "accounts", "account_id,name,stage\nA1,Alpha,adoption\nA2,Beta,adoption\n".into()).await;
+        score_by_pulse(&server).await;
+        let (alpha, beta) = (account_id(&server, "A1").await, account_id(&server, "A2").await);
+        let dropped = || async {
+            let (status, drops) = server.get("/api/v1/health/drops").await;
+            assert_eq!(status, StatusCode::OK, "{drops}");
+            drops.as_array().unwrap().iter().map(|d| d["account_id"].as_i64().unwrap()).collect::<Vec<_>>()
+        };
+        assert_eq!(dropped().await, Vec::<i64>::new(), "{}", t.label);
+
+        // Both were healthy three days ago; only Alpha is rescored at risk.
+        for id in [alpha, beta] {
+            snapshot(&server, id, days_ago(&server, 3), "healthy").await;
+        }
+        pulse(&server, alpha, 1).await;
+        assert_eq!(dropped().await, vec![alpha], "{}", t.label);
+        pulse(&server, beta, 1).await;
+        assert_eq!(dropped().await.len(), 2, "{}", t.label);
+
+        // Alpha recovers: it leaves the drops; Beta stays.
+        pulse(&server, alpha, 5).await;
+        assert_eq!(dropped().await, vec![beta], "{}", t.label);
+        drop(server);
+        t.finish().await;
+    }
+}

@@ -112,7 +112,7 @@ pub(crate) fn backtest_params(params: &mut QueryParams) -> (Option<NaiveDate>, O
             Ok(_) => Err(Reason::OutOfRange { min: "1".into(), max: "3660".into() }),
             Err(_) => Err(Reason::InvalidInteger),
         })
-        .unwrap_or(90);
+        .unwrap_or(app::health::DEFAULT_BACKTEST_HORIZON);
     if let (Some(from), Some(to)) = (from, to) {
         if Interval::Month.periods_between(from, to) > MAX_BACKTEST_MONTHS {
             params.errors.push(FieldError::new("from", Reason::TooManyPeriods { max: MAX_BACKTEST_MONTHS }));

@@ -15,7 +15,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{Datelike, Days, Months, NaiveDate};
 use domain::access::Access;
 use domain::health::{ActivityScope, HealthConfig, MeasureSpec, MeasureType, PointsMapping, Scorecard};
 use domain::i18n::{Lang, Text};
@@ -381,13 +380,6 @@ fn scorecards(config: &HealthConfig, lang: Lang) -> Vec<ScorecardView> {
 }
 
 /// The default backtest: twelve monthly points ending where the horizon has fully passed.
-fn default_range(today: NaiveDate, horizon: u64) -> (NaiveDate, NaiveDate) {
-    let settled = today.checked_sub_days(Days::new(horizon)).unwrap_or(today);
-    let to = settled.with_day(1).unwrap_or(settled);
-    let from = to.checked_sub_months(Months::new(11)).unwrap_or(to);
-    (from, to)
-}
-
 fn field_messages(errors: &[FieldError], lang: Lang, label: impl Fn(&str) -> String) -> Vec<String> {
     errors.iter().map(|e| format!("{}: {}", label(&e.field), e.message(lang))).collect()
 }
@@ -444,7 +436,7 @@ async fn build(
     );
 
     let (from, to, horizon) = backtest_params(params);
-    let (default_from, default_to) = default_range(app.today(), horizon);
+    let (default_from, default_to) = app.default_backtest_range(horizon);
     let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
     let mut backtest_errors = field_messages(&params.errors, lang, |field| {
         match field {
