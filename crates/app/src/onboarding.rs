@@ -54,6 +54,8 @@ pub struct PlanView {
     pub team: Option<String>,
     pub template_id: i64,
     pub template_name: String,
+    /// The template's name for English readers, when it has one.
+    pub template_name_en: Option<String>,
     pub started_on: NaiveDate,
     pub started_by: String,
     pub completed_on: Option<NaiveDate>,
@@ -173,6 +175,7 @@ fn plan_view(
         team,
         template_id: template.id,
         template_name: template.name.clone(),
+        template_name_en: template.definition.name_en.clone(),
         started_on: plan.started_on,
         started_by: plan.started_by.clone(),
         completed_on: plan.completed_on,
@@ -277,7 +280,10 @@ impl App {
                     account.id,
                     None,
                     Utc::now(),
-                    TimelineEvent::OnboardingStarted { template: template.name.clone() },
+                    TimelineEvent::OnboardingStarted {
+                        template: template.name.clone(),
+                        template_en: template.definition.name_en.clone(),
+                    },
                 ))
                 .await?;
         }
@@ -526,7 +532,11 @@ impl App {
                     account.id,
                     None,
                     Utc::now(),
-                    TimelineEvent::OnboardingCompleted { template: template.name.clone(), days },
+                    TimelineEvent::OnboardingCompleted {
+                        template: template.name.clone(),
+                        template_en: template.definition.name_en.clone(),
+                        days,
+                    },
                 ))
                 .await?;
             if let Some(stage) = template.definition.complete_stage.filter(|s| account.input.stage.as_ref() != Some(s))

@@ -693,8 +693,8 @@ impl App {
             reason: TaskReason {
                 source: format!("playbook:{}", playbook.id),
                 summary: Bilingual::new(
-                    format!("プレイブック「{}」: {trigger_ja}", playbook.name),
-                    format!("Playbook \"{}\": {trigger_en}", playbook.name),
+                    format!("プレイブック「{}」: {trigger_ja}", playbook.definition.name_in(Lang::Ja)),
+                    format!("Playbook \"{}\": {trigger_en}", playbook.definition.name_in(Lang::En)),
                 ),
                 data: reason.clone(),
             },

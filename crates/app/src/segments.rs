@@ -97,6 +97,7 @@ pub struct SegmentPreview {
 pub fn check_segment(input: &SegmentInput, features: &BTreeSet<String>) -> Result<(SegmentInput, Segment), AppError> {
     let mut fields = Errors::new();
     let name = fields.check("name", domain::ids::required_text(Some(&input.name), MAX_NAME));
+    let name_en = fields.check("name_en", optional_text(input.name_en.as_deref(), MAX_NAME));
     let description = fields.check("description", optional_text(input.description.as_deref(), MAX_DESCRIPTION));
     let rule_text = if input.rule.trim().is_empty() {
         fields.push("rule", Reason::Required);
@@ -109,9 +110,9 @@ pub fn check_segment(input: &SegmentInput, features: &BTreeSet<String>) -> Resul
     };
     let parsed = rule_text.as_deref().map(|rule| Segment::parse_with_catalog(rule, features));
     let fields = fields.into_vec();
-    match (name, description, rule_text, parsed) {
-        (Some(name), Some(description), Some(rule), Some(Ok(segment))) if fields.is_empty() => {
-            Ok((SegmentInput { name, rule, description }, segment))
+    match (name, name_en, description, rule_text, parsed) {
+        (Some(name), Some(name_en), Some(description), Some(rule), Some(Ok(segment))) if fields.is_empty() => {
+            Ok((SegmentInput { name, name_en, rule, description }, segment))
         }
         (.., Some(Err(errors))) => Err(AppError::RuleRejected { fields, errors }),
         _ => Err(AppError::RuleRejected { fields, errors: Vec::new() }),
@@ -229,12 +230,7 @@ impl App {
         let before = self.store.get_segment(id).await?;
         let (input, segment) = check_segment(input, &self.feature_keys().await?)?;
         let saved = self.store.update_segment(id, &input, Utc::now()).await?;
-        let before_input = SegmentInput {
-            name: before.name.clone(),
-            rule: before.rule.clone(),
-            description: before.description.clone(),
-        };
-        self.record_change(actor, "update", "segment", &id.to_string(), Some(&before_input), Some(&input)).await?;
+        self.record_change(actor, "update", "segment", &id.to_string(), Some(&before.input()), Some(&input)).await?;
         if before.rule != saved.rule {
             self.evaluate(&[(id, segment)], None).await?;
         }
@@ -245,8 +241,7 @@ impl App {
         require_manage(actor)?;
         let before = self.store.get_segment(id).await?;
         self.store.delete_segment(id).await?;
-        let before = SegmentInput { name: before.name, rule: before.rule, description: before.description };
-        self.record_change(actor, "delete", "segment", &id.to_string(), Some(&before), None).await
+        self.record_change(actor, "delete", "segment", &id.to_string(), Some(&before.input()), None).await
     }
 
     pub async fn segment_members(&self, id: i64, limit: i64, offset: i64) -> Result<SegmentMembers, AppError> {
@@ -437,7 +432,7 @@ mod tests {
     use super::*;
 
     fn input(name: &str, rule: &str) -> SegmentInput {
-        SegmentInput { name: name.into(), rule: rule.into(), description: Some("  ".into()) }
+        SegmentInput { name: name.into(), name_en: None, rule: rule.into(), description: Some("  ".into()) }
     }
 
     #[test]

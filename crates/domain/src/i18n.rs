@@ -67,6 +67,19 @@ pub fn day_in_sentence(day: chrono::NaiveDate, lang: Lang) -> String {
     }
 }
 
+/// A name kept in the workspace's language with an optional English one (segments, playbooks,
+/// onboarding templates, features, scorecards): English readers get the English name when
+/// there is one, everyone else the name.
+pub fn name_in<'a>(name: &'a str, name_en: Option<&'a str>, lang: Lang) -> &'a str {
+    match (lang, name_en) {
+        (Lang::En, Some(english)) if !english.trim().is_empty() => english,
+        _ => name,
+    }
+}
+
+/// The longest name or English name of a segment, playbook or onboarding template.
+pub const MAX_NAME_CHARS: usize = 200;
+
 /// A string in both languages; `pick` returns the one for the reader.
 #[derive(Debug, Clone, Copy)]
 pub struct Text {
@@ -116,6 +129,14 @@ mod tests {
         assert_eq!(Lang::of_text("{{account}}: 更新に向けた振り返り"), Lang::Ja);
         assert_eq!(Lang::of_text("ｱｶｳﾝﾄ"), Lang::Ja);
         assert_eq!(Lang::of_text("Renewal review for {{account}} — ¥"), Lang::En);
+    }
+
+    #[test]
+    fn english_readers_get_the_english_name_when_there_is_one() {
+        assert_eq!(name_in("更新準備", Some("Renewal prep"), Lang::En), "Renewal prep");
+        assert_eq!(name_in("更新準備", Some("Renewal prep"), Lang::Ja), "更新準備");
+        assert_eq!(name_in("更新準備", None, Lang::En), "更新準備");
+        assert_eq!(name_in("更新準備", Some(" "), Lang::En), "更新準備");
     }
 
     #[test]

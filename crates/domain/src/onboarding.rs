@@ -9,6 +9,8 @@
 //! expected day; else `on_track`. Milestones may share or reverse expected days (work can run in
 //! parallel), so their order is not checked; lists show them by expected day.
 
+use crate::i18n::{name_in, Lang, MAX_NAME_CHARS};
+use crate::ids::optional_text;
 use crate::segments::Segment;
 use crate::{FieldError, Reason};
 use chrono::{Days, NaiveDate};
@@ -23,6 +25,9 @@ pub const MAX_EXPECTED_DAYS: u32 = 3650;
 #[serde(deny_unknown_fields)]
 pub struct OnboardingTemplate {
     pub name: String,
+    /// The name English readers see (else `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     /// Plans start automatically from this template (only one template is the default).
     #[serde(default)]
     pub default: bool,
@@ -57,6 +62,11 @@ fn valid_key(key: &str) -> bool {
 }
 
 impl OnboardingTemplate {
+    /// The name in the reader's language.
+    pub fn name_in(&self, lang: Lang) -> &str {
+        name_in(&self.name, self.name_en.as_deref(), lang)
+    }
+
     /// Checks everything that needs no database; `stages` are the workspace's lifecycle stages.
     /// Every problem is reported, each naming its field (`milestone[1].rule`).
     pub fn validate(&self, stages: &[String]) -> Result<(), Vec<FieldError>> {
@@ -64,8 +74,11 @@ impl OnboardingTemplate {
         let mut push = |field: String, reason: Reason| errors.push(FieldError::new(field, reason));
         if self.name.trim().is_empty() {
             push("name".into(), Reason::Required);
-        } else if self.name.chars().count() > 200 {
-            push("name".into(), Reason::TooLong { max: 200 });
+        } else if self.name.chars().count() > MAX_NAME_CHARS {
+            push("name".into(), Reason::TooLong { max: MAX_NAME_CHARS });
+        }
+        if let Err(reason) = optional_text(self.name_en.as_deref(), MAX_NAME_CHARS) {
+            push("name_en".into(), reason);
         }
         if let Some(stage) = &self.complete_stage {
             if !stages.contains(stage) {
@@ -229,7 +242,8 @@ mod tests {
     }
 
     const STANDARD: &str = r#"
-name = "標準オンボーディング / Standard onboarding"
+name = "標準オンボーディング"
+name_en = "Standard onboarding"
 default = true
 complete_stage = "adoption"
 

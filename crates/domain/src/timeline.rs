@@ -1,6 +1,6 @@
 //! The account timeline: what staff did with a customer, and what the system noticed.
 
-use crate::i18n::{Bilingual, Lang};
+use crate::i18n::{name_in, Bilingual, Lang};
 use crate::ids::{AccountId, TimelineEntryId, UserId};
 use crate::validation::Reason;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -110,8 +110,19 @@ pub fn clip(text: &str, max: usize) -> String {
 pub enum TimelineEvent {
     GradeChanged { from: Bilingual, to: Bilingual, drivers: Vec<Bilingual> },
     TaskEnded { title: String, done: bool, outcome: Option<String> },
-    OnboardingStarted { template: String },
-    OnboardingCompleted { template: String, days: i64 },
+    /// `template_en`: the template's English name, when it has one (entries written before
+    /// templates had one lack it).
+    OnboardingStarted {
+        template: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template_en: Option<String>,
+    },
+    OnboardingCompleted {
+        template: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template_en: Option<String>,
+        days: i64,
+    },
     EmailSent { subject: String, recipients: Vec<String>, body: String },
     EmailFailed { subject: String, recipients: Vec<String>, body: String, reason: Bilingual },
     PulseRecorded { score: i64, reasons: Vec<Bilingual>, comment: Option<String> },
@@ -138,13 +149,21 @@ impl TimelineEvent {
             Self::TaskEnded { title, done: true, .. } => format!("Task done: {title}"),
             Self::TaskEnded { title, .. } if ja => format!("タスク取り消し: {title}"),
             Self::TaskEnded { title, .. } => format!("Task cancelled: {title}"),
-            Self::OnboardingStarted { template } if ja => format!("オンボーディング開始: {template}"),
-            Self::OnboardingStarted { template } => format!("Onboarding started: {template}"),
-            Self::OnboardingCompleted { template, days } if ja => {
+            Self::OnboardingStarted { template, .. } if ja => format!("オンボーディング開始: {template}"),
+            Self::OnboardingStarted { template, template_en } => {
+                format!("Onboarding started: {}", name_in(template, template_en.as_deref(), Lang::En))
+            }
+            Self::OnboardingCompleted { template, days, .. } if ja => {
                 format!("オンボーディング完了（{days} 日）: {template}")
             }
-            Self::OnboardingCompleted { template, days: 1 } => format!("Onboarding complete (1 day): {template}"),
-            Self::OnboardingCompleted { template, days } => format!("Onboarding complete ({days} days): {template}"),
+            Self::OnboardingCompleted { template, template_en, days } => {
+                let template = name_in(template, template_en.as_deref(), Lang::En);
+                if *days == 1 {
+                    format!("Onboarding complete (1 day): {template}")
+                } else {
+                    format!("Onboarding complete ({days} days): {template}")
+                }
+            }
             Self::EmailSent { subject, .. } if ja => format!("メール送信: {subject}"),
             Self::EmailSent { subject, .. } => format!("Email sent: {subject}"),
             Self::EmailFailed { subject, .. } if ja => format!("メール送信失敗: {subject}"),

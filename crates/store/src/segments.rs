@@ -14,16 +14,36 @@ use serde::Serialize;
 pub struct SavedSegment {
     pub id: i64,
     pub name: String,
+    /// The name English readers see (else `name`).
+    pub name_en: Option<String>,
     pub rule: String,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+impl SavedSegment {
+    /// The name in the reader's language.
+    pub fn name_in(&self, lang: domain::i18n::Lang) -> &str {
+        domain::i18n::name_in(&self.name, self.name_en.as_deref(), lang)
+    }
+
+    /// What was set on it, as a user sets it.
+    pub fn input(&self) -> SegmentInput {
+        SegmentInput {
+            name: self.name.clone(),
+            name_en: self.name_en.clone(),
+            rule: self.rule.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
 /// What a user sets on a segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SegmentInput {
     pub name: String,
+    pub name_en: Option<String>,
     pub rule: String,
     pub description: Option<String>,
 }
@@ -58,10 +78,18 @@ pub struct SegmentEvent {
     pub id: i64,
     pub segment_id: i64,
     pub segment_name: String,
+    pub segment_name_en: Option<String>,
     pub account_id: i64,
     pub account_name: String,
     pub entered: bool,
     pub at: DateTime<Utc>,
+}
+
+impl SegmentEvent {
+    /// The segment's name in the reader's language.
+    pub fn segment_name_in(&self, lang: domain::i18n::Lang) -> &str {
+        domain::i18n::name_in(&self.segment_name, self.segment_name_en.as_deref(), lang)
+    }
 }
 
 /// A segment an account is in, since when.
@@ -133,8 +161,8 @@ macro_rules! segment_store {
             use domain::{AccountId, Money};
             use sqlx::{QueryBuilder, Row};
 
-            const SEGMENT_COLUMNS: &str = "s.id, s.name, s.rule, s.description, s.created_at, s.updated_at";
-            const EVENT_SELECT: &str = "SELECT h.id, h.segment_id, s.name AS segment_name, h.account_id, \
+            const SEGMENT_COLUMNS: &str = "s.id, s.name, s.name_en, s.rule, s.description, s.created_at, s.updated_at";
+            const EVENT_SELECT: &str = "SELECT h.id, h.segment_id, s.name AS segment_name, s.name_en AS segment_name_en, h.account_id, \
                  a.name AS account_name, h.entered, h.at FROM segment_history h \
                  JOIN segments s ON s.id = h.segment_id JOIN accounts a ON a.id = h.account_id";
 
@@ -142,6 +170,7 @@ macro_rules! segment_store {
                 Ok(SavedSegment {
                     id: row.try_get("id")?,
                     name: row.try_get("name")?,
+                    name_en: row.try_get("name_en")?,
                     rule: row.try_get("rule")?,
                     description: row.try_get("description")?,
                     created_at: row.try_get("created_at")?,
@@ -154,6 +183,7 @@ macro_rules! segment_store {
                     id: row.try_get("id")?,
                     segment_id: row.try_get("segment_id")?,
                     segment_name: row.try_get("segment_name")?,
+                    segment_name_en: row.try_get("segment_name_en")?,
                     account_id: row.try_get("account_id")?,
                     account_name: row.try_get("account_name")?,
                     entered: row.try_get("entered")?,
@@ -169,13 +199,14 @@ macro_rules! segment_store {
             impl SegmentStore for $store {
                 async fn create_segment(&self, input: &SegmentInput, at: DateTime<Utc>) -> Result<SavedSegment> {
                     let row = sqlx::query(
-                        "INSERT INTO segments (name, rule, description, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $4) RETURNING id, name, rule, description, created_at, updated_at",
+                        "INSERT INTO segments (name, rule, description, created_at, updated_at, name_en) \
+                         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id, name, name_en, rule, description, created_at, updated_at",
                     )
                     .bind(&input.name)
                     .bind(&input.rule)
                     .bind(&input.description)
                     .bind(at)
+                    .bind(&input.name_en)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(|e| StoreError::from_write(e, Entity::Segment, "name"))?;
@@ -196,7 +227,7 @@ macro_rules! segment_store {
                         "SELECT {SEGMENT_COLUMNS}, COUNT(a.id) AS members, CAST(SUM(a.arr_hundredths) AS BIGINT) AS arr \
                          FROM segments s LEFT JOIN segment_members m ON m.segment_id = s.id \
                          LEFT JOIN accounts a ON a.id = m.account_id \
-                         GROUP BY s.id, s.name, s.rule, s.description, s.created_at, s.updated_at ORDER BY s.name"
+                         GROUP BY s.id, s.name, s.name_en, s.rule, s.description, s.created_at, s.updated_at ORDER BY s.name"
                     ))
                     .fetch_all(&self.pool)
                     .await?;
@@ -213,14 +244,15 @@ macro_rules! segment_store {
 
                 async fn update_segment(&self, id: i64, input: &SegmentInput, at: DateTime<Utc>) -> Result<SavedSegment> {
                     let row = sqlx::query(
-                        "UPDATE segments SET name = $2, rule = $3, description = $4, updated_at = $5 WHERE id = $1 \
-                         RETURNING id, name, rule, description, created_at, updated_at",
+                        "UPDATE segments SET name = $2, rule = $3, description = $4, updated_at = $5, name_en = $6 WHERE id = $1 \
+                         RETURNING id, name, name_en, rule, description, created_at, updated_at",
                     )
                     .bind(id)
                     .bind(&input.name)
                     .bind(&input.rule)
                     .bind(&input.description)
                     .bind(at)
+                    .bind(&input.name_en)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(|e| StoreError::from_write(e, Entity::Segment, "name"))?

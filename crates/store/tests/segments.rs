@@ -13,7 +13,7 @@ fn account(external: &str, name: &str) -> AccountInput {
 }
 
 fn segment(name: &str, rule: &str) -> SegmentInput {
-    SegmentInput { name: name.into(), rule: rule.into(), description: Some("説明".into()) }
+    SegmentInput { name: name.into(), name_en: Some(format!("{name} (en)")), rule: rule.into(), description: Some("説明".into()) }
 }
 
 /// Three accounts with ARR 1,200 / 2,400 / 3,600.
@@ -45,8 +45,8 @@ async fn segments_round_trip_refuse_duplicate_names_and_report_missing_ids() {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
         let created = t.store.create_segment(&segment("大口", "arr >= 1000"), at).await.unwrap();
         assert_eq!(
-            (created.name.as_str(), created.rule.as_str(), created.created_at),
-            ("大口", "arr >= 1000", at),
+            (created.name.as_str(), created.name_en.as_deref(), created.rule.as_str(), created.created_at),
+            ("大口", Some("大口 (en)"), "arr >= 1000", at),
             "{}",
             t.label
         );

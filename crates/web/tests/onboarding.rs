@@ -13,7 +13,7 @@ use store::testing::test_stores;
 
 fn template(default: bool) -> Value {
     json!({
-        "name": "Standard", "default": default, "active_from": "2020-01-01", "complete_stage": "adoption",
+        "name": "標準", "name_en": "Standard", "default": default, "active_from": "2020-01-01", "complete_stage": "adoption",
         "milestone": [
             {"key": "enterprise", "name_ja": "エンタープライズ化", "name_en": "Enterprise", "expected_days": 14,
              "rule": "tier = \"enterprise\""},
@@ -211,6 +211,7 @@ async fn the_board_renders_in_both_languages_and_viewers_may_not_change_plans() 
         let (status, html) = page(&server, &viewer, "/onboarding").await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("オンボーディングボード") && html.contains("id=\"column-on_track\""), "{html}");
+        assert!(html.contains("標準 · ") && html.contains(">標準</a>"), "the template's name in Japanese: {html}");
         assert_eq!(text_of(&html, &format!("plan-{plan_id}-progress")), "0/2");
         assert!(!html.contains(&format!("complete-{plan_id}-kickoff")), "viewers get no buttons");
         let (status, _) = server
@@ -237,6 +238,7 @@ async fn the_board_renders_in_both_languages_and_viewers_may_not_change_plans() 
         let (status, html) = page(&server, &manager, "/onboarding?lang=en").await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Onboarding board") && html.contains("Next milestone: Enterprise"), "{html}");
+        assert!(html.contains("Standard · ") && html.contains(">Standard</a>"), "the template's English name: {html}");
         let (status, html) = page(&server, &manager, "/onboarding?team=999").await;
         assert_eq!(status, StatusCode::OK);
         assert!(!html.contains(&format!("id=\"plan-{plan_id}\"")), "another team's board has no such plan");

@@ -216,7 +216,8 @@ async fn the_editor_saves_previews_and_shows_errors_and_the_pages_render_in_both
         assert!(html.contains("data-segment-preview=\"segment-preview\"") && html.contains("data-csrf=\""), "{html}");
 
         // Bad input: every problem named in the reader's language, the rule's errors marked.
-        let fields = [("name", "Gold"), ("rule", "tier = gold\""), ("intent", "save")];
+        let long_english = "G".repeat(101);
+        let fields = [("name", "Gold"), ("name_en", long_english.as_str()), ("rule", "tier = gold\""), ("intent", "save")];
         let (status, html, _) = submit(&server, &manager, "/segments/new", "ja", &fields).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let html = unescaped(&html);
@@ -224,6 +225,7 @@ async fn the_editor_saves_previews_and_shows_errors_and_the_pages_render_in_both
             html.contains("id=\"segment-errors\"") && html.contains("ルール: 1 行 12 列目: 文字列が閉じられていません"),
             "{html}"
         );
+        assert!(html.contains("英語名: "), "the English name is too long: {html}");
         assert!(html.contains("<mark>"), "the error is marked in the rule: {html}");
         let (_, list) = server.get("/api/v1/segments").await;
         assert_eq!(list, json!([]), "nothing was saved");
@@ -253,19 +255,26 @@ async fn the_editor_saves_previews_and_shows_errors_and_the_pages_render_in_both
             &manager,
             "/segments/new",
             "ja",
-            &[("name", "Gold"), ("rule", rule), ("description", "大口"), ("intent", "save")],
+            &[("name", "ゴールド"), ("name_en", "Gold"), ("rule", rule), ("description", "大口"), ("intent", "save")],
         )
         .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let location = location.unwrap();
         let id: i64 = location.trim_start_matches("/segments/").split('?').next().unwrap().parse().unwrap();
         let (_, read) = server.get(&format!("/api/v1/segments/{id}")).await;
-        assert_eq!((read["name"].as_str(), read["members"].as_i64()), (Some("Gold"), Some(1)), "{read}");
+        assert_eq!(
+            (read["name"].as_str(), read["name_en"].as_str(), read["members"].as_i64()),
+            (Some("ゴールド"), Some("Gold"), Some(1)),
+            "{read}"
+        );
 
-        for (lang, title, entered) in [("ja", "セグメント", "加入"), ("en", "Segments", "Entered")] {
+        // Each reader sees the segment's name in their language.
+        for (lang, title, entered, name, other) in
+            [("ja", "セグメント", "加入", "ゴールド", "Gold"), ("en", "Segments", "Entered", "Gold", "ゴールド")]
+        {
             let (status, html) = page(&server, &csm, &format!("/segments?lang={lang}")).await;
             assert_eq!(status, StatusCode::OK);
-            assert!(html.contains(title) && html.contains("Gold"), "{html}");
+            assert!(html.contains(title) && html.contains(name) && !html.contains(other), "{html}");
             assert_eq!(text_of(&html, &format!("segment-{id}-count")), "1");
             let (status, html) = page(&server, &csm, &format!("/segments/{id}?lang={lang}")).await;
             assert_eq!(status, StatusCode::OK);
@@ -288,7 +297,7 @@ async fn the_editor_saves_previews_and_shows_errors_and_the_pages_render_in_both
         let (status, _, _) = submit(&server, &csm, &format!("/segments/{id}/delete"), "en", &[]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (_, read) = server.get(&format!("/api/v1/segments/{id}")).await;
-        assert_eq!(read["name"], "Gold");
+        assert_eq!(read["name"], "ゴールド");
 
         // A manager saves a change, then deletes.
         let (status, _, location) = submit(

@@ -561,7 +561,7 @@ async fn the_why_panel_says_what_a_playbook_saw_in_sentences_with_its_name_linke
         let (status, playbook) = server
             .post(
                 "/api/v1/playbooks",
-                json!({"name": "更新前フォロー", "trigger": {"type": "renewal_within", "days": 60},
+                json!({"name": "更新前フォロー", "name_en": "Pre-renewal follow-up", "trigger": {"type": "renewal_within", "days": 60},
                        "step": [{"action": "create_task", "title": "{{account}} 更新準備", "kind": "renewal"}]}),
             )
             .await;
@@ -594,7 +594,7 @@ async fn the_why_panel_says_what_a_playbook_saw_in_sentences_with_its_name_linke
         let (_, en) = page(&server, &browser, "/tasks?lang=en").await;
         let en = unescaped(&en);
         let why = section(&en, &format!("id=\"task-{id}-why\""));
-        let link = format!("<a href=\"/playbooks/{playbook}\">更新前フォロー</a>");
+        let link = format!("<a href=\"/playbooks/{playbook}\">Pre-renewal follow-up</a>");
         assert!(
             why.contains(&format!("Created by the playbook “{link}” because the renewal came within 60 days.")),
             "{why}"

@@ -646,7 +646,8 @@ impl App {
             .create_segment(
                 &system,
                 &store::SegmentInput {
-                    name: "前シーズンに年末調整を使った顧客 / Used year-end adjustment last season".into(),
+                    name: "前シーズンに年末調整を使った顧客".into(),
+                    name_en: Some("Used year-end adjustment last season".into()),
                     rule: DEMO_YEAR_END_SEGMENT.into(),
                     description: Some("年末調整シーズン前の連絡の対象".into()),
                 },

@@ -7,6 +7,8 @@
 pub mod mail;
 pub mod template;
 
+use crate::i18n::{name_in, Lang, MAX_NAME_CHARS};
+use crate::ids::optional_text;
 use crate::{FieldError, Reason};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,9 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct PlaybookDefinition {
     pub name: String,
+    /// The name English readers see (else `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default = "active_by_default")]
@@ -42,6 +47,11 @@ pub const MAX_URL_CHARS: usize = 2_000;
 pub const SECRET_MASK: &str = "********";
 
 impl PlaybookDefinition {
+    /// The name in the reader's language.
+    pub fn name_in(&self, lang: Lang) -> &str {
+        name_in(&self.name, self.name_en.as_deref(), lang)
+    }
+
     /// The definition as people and API clients read it: secrets replaced by `SECRET_MASK`.
     pub fn masked(&self) -> PlaybookDefinition {
         let mut masked = self.clone();
@@ -262,8 +272,11 @@ impl PlaybookDefinition {
         let mut push = |field: String, reason: Reason| errors.push(FieldError::new(&field, reason));
         if self.name.trim().is_empty() {
             push("name".into(), Reason::Required);
-        } else if self.name.chars().count() > 200 {
-            push("name".into(), Reason::TooLong { max: 200 });
+        } else if self.name.chars().count() > MAX_NAME_CHARS {
+            push("name".into(), Reason::TooLong { max: MAX_NAME_CHARS });
+        }
+        if let Err(reason) = optional_text(self.name_en.as_deref(), MAX_NAME_CHARS) {
+            push("name_en".into(), reason);
         }
         let known_grade = |grade: &Option<String>| grade.as_ref().is_none_or(|g| grades.contains(g));
         match &self.trigger {

@@ -19,13 +19,13 @@ use store::{SavedSegment, SegmentEvent, SegmentInput, SegmentMembers, SegmentSum
 const PREVIEW_ACCOUNTS: usize = 10;
 const MAX_PREVIEW_ACCOUNTS: usize = 100;
 
-/// Reads `name`, `rule` and `description` as sent; the app checks them, and the rule.
+/// Reads `name`, `name_en`, `rule` and `description` as sent; the app checks them, and the rule.
 fn segment_input(body: Value) -> Result<SegmentInput, ApiError> {
-    let mut f = Fields::new(body, &["name", "rule", "description"])?;
+    let mut f = Fields::new(body, &["name", "name_en", "rule", "description"])?;
     let mut raw = |field: &str| f.parsed(field, |raw| Ok(raw.to_owned())).flatten();
-    let (name, rule, description) = (raw("name"), raw("rule"), raw("description"));
+    let (name, name_en, rule, description) = (raw("name"), raw("name_en"), raw("rule"), raw("description"));
     Ok(f.errors.finish(|| {
-        Some(SegmentInput { name: name.unwrap_or_default(), rule: rule.unwrap_or_default(), description })
+        Some(SegmentInput { name: name.unwrap_or_default(), name_en, rule: rule.unwrap_or_default(), description })
     })?)
 }
 
@@ -35,7 +35,7 @@ pub async fn list(State(app): State<AppState>) -> Result<Json<Vec<SegmentSummary
     Ok(Json(app.segments().await?))
 }
 
-/// Saves a segment: `{"name": "…", "rule": "grade = \"at_risk\" and arr >= 1000000", "description": "…"}`.
+/// Saves a segment: `{"name": "…", "name_en": "…", "rule": "grade = \"at_risk\" and arr >= 1000000", "description": "…"}`.
 /// A rule that does not check is refused with every error, each with its line and column.
 #[utoipa::path(post, path = "/api/v1/segments", tag = "segments", request_body = Object,
     responses((status = 201, body = SavedSegment), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]

@@ -174,7 +174,7 @@ async fn card(app: &AppState, frame: &Frame, plan: &PlanView) -> Result<Card, Ap
         plan_id: plan.id,
         account_id: plan.account_id,
         account: plan.account_name.clone(),
-        template: plan.template_name.clone(),
+        template: domain::i18n::name_in(&plan.template_name, plan.template_name_en.as_deref(), lang).to_owned(),
         started: format::date(Some(plan.started_on), lang),
         done: plan.done,
         total: plan.total,
@@ -247,7 +247,7 @@ async fn build(
         by_team: stats_rows(app.onboarding_stats(StatsBy::Team).await?),
         templates: templates
             .iter()
-            .map(|t| (t.id, t.name.clone(), t.definition.milestones.len(), t.is_default))
+            .map(|t| (t.id, t.definition.name_in(lang).to_owned(), t.definition.milestones.len(), t.is_default))
             .collect(),
         editing,
         text,

@@ -20,7 +20,8 @@ use store::playbooks::{EmailStatus, OutboxEmail, PlaybookRun};
 const RUNS_SHOWN: i64 = 50;
 
 /// A new playbook's starting point in the editor.
-const STARTER: &str = r#"name = "リスク顧客へのフォロー / At-risk follow-up"
+const STARTER: &str = r#"name = "リスク顧客へのフォロー"
+name_en = "At-risk follow-up"
 description = "グレードがリスクに下がったら担当 CSM にタスクを作る"
 send_email_directly = false
 
@@ -205,7 +206,7 @@ fn row(playbook: &PlaybookView, lang: Lang) -> PlaybookRow {
     let (ja, en) = playbook.definition.trigger.describe();
     PlaybookRow {
         id: playbook.id,
-        name: playbook.name.clone(),
+        name: playbook.definition.name_in(lang).to_owned(),
         trigger: if lang == Lang::Ja { ja } else { en },
         active: playbook.active,
         steps: playbook.definition.steps.len(),
@@ -244,7 +245,7 @@ fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, la
     let zone = app.zone();
     runs.iter()
         .map(|run| RunRow {
-            playbook: playbooks.iter().find(|p| p.id == run.playbook_id).map(|p| p.name.clone()).unwrap_or_default(),
+            playbook: playbooks.iter().find(|p| p.id == run.playbook_id).map(|p| p.definition.name_in(lang).to_owned()).unwrap_or_default(),
             account_id: run.account_id,
             account: run.account_name.clone(),
             occurrence: occurrence_text(&run.occurrence, lang),
@@ -295,7 +296,8 @@ async fn editor(
             let playbook = app.playbook(id).await?;
             let runs = app.playbook_runs(Some(id), RUNS_SHOWN).await?;
             let all = app.playbooks().await?;
-            (playbook.name.clone(), playbook_toml(&playbook.definition), run_rows(&runs, &all, app, lang))
+            let name = playbook.definition.name_in(lang).to_owned();
+            (name, playbook_toml(&playbook.definition), run_rows(&runs, &all, app, lang))
         }
         None => (Labels::new(lang).new.to_owned(), STARTER.to_owned(), Vec::new()),
     };

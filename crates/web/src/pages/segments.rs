@@ -31,6 +31,7 @@ pub struct Labels {
     pub title: &'static str,
     pub new_segment: &'static str,
     pub name: &'static str,
+    pub name_en: &'static str,
     pub description: &'static str,
     pub rule: &'static str,
     pub members: &'static str,
@@ -73,6 +74,7 @@ impl Labels {
             title: t("セグメント", "Segments"),
             new_segment: t("セグメントを作成", "New segment"),
             name: t("名前", "Name"),
+            name_en: t("英語名（任意）", "English name (optional)"),
             description: t("説明", "Description"),
             rule: t("ルール", "Rule"),
             members: t("顧客数", "Accounts"),
@@ -195,6 +197,7 @@ pub struct SegmentPage {
     pub heading: String,
     pub action: String,
     pub name: String,
+    pub name_en: String,
     pub description: String,
     pub rule: String,
     pub currency: String,
@@ -238,6 +241,7 @@ fn highlight(rule: &str, errors: &[SegmentError]) -> Vec<Chunk> {
 fn refusal(error: AppError, lang: Lang) -> Result<(Vec<String>, Vec<SegmentError>), ApiError> {
     let field = |name: &str| match name {
         "name" => Text::new("名前", "Name").pick(lang).to_owned(),
+        "name_en" => Text::new("英語名", "English name").pick(lang).to_owned(),
         "description" => Text::new("説明", "Description").pick(lang).to_owned(),
         "rule" => Text::new("ルール", "Rule").pick(lang).to_owned(),
         other => other.to_owned(),
@@ -294,9 +298,11 @@ struct Editing {
 impl Editing {
     fn from_form(fields: &FormFields) -> Editing {
         let description = fields.get("description");
+        let name_en = fields.get("name_en");
         Editing {
             input: SegmentInput {
                 name: fields.get("name").to_owned(),
+                name_en: (!name_en.trim().is_empty()).then(|| name_en.to_owned()),
                 rule: fields.get("rule").to_owned(),
                 description: (!description.trim().is_empty()).then(|| description.to_owned()),
             },
@@ -326,12 +332,8 @@ async fn editor(
     };
     let mut editing = editing.unwrap_or_else(|| Editing {
         input: saved.as_ref().map_or_else(
-            || SegmentInput { name: String::new(), rule: String::new(), description: None },
-            |(s, _)| SegmentInput {
-                name: s.segment.name.clone(),
-                rule: s.segment.rule.clone(),
-                description: s.segment.description.clone(),
-            },
+            || SegmentInput { name: String::new(), name_en: None, rule: String::new(), description: None },
+            |(s, _)| s.segment.input(),
         ),
         errors: Vec::new(),
         rule_errors: Vec::new(),
@@ -393,14 +395,18 @@ async fn editor(
         }
         None => None,
     };
-    let heading =
-        if editing.input.name.trim().is_empty() { t.new_segment.to_owned() } else { editing.input.name.clone() };
+    let heading = if editing.input.name.trim().is_empty() {
+        t.new_segment.to_owned()
+    } else {
+        domain::i18n::name_in(&editing.input.name, editing.input.name_en.as_deref(), lang).to_owned()
+    };
     Ok(SegmentPage {
         heading,
         action: id.map_or_else(|| "/segments/new".to_owned(), |id| format!("/segments/{id}")),
         highlight: highlight(&editing.input.rule, &editing.rule_errors),
         invalid: !editing.rule_errors.is_empty(),
         name: editing.input.name,
+        name_en: editing.input.name_en.unwrap_or_default(),
         description: editing.input.description.unwrap_or_default(),
         rule: editing.input.rule,
         currency: currency.as_str().to_owned(),
@@ -465,7 +471,7 @@ pub async fn list(State(app): State<AppState>, frame: Frame, params: QueryParams
         .into_iter()
         .map(|s| SegmentRow {
             id: s.segment.id,
-            name: s.segment.name,
+            name: s.segment.name_in(lang).to_owned(),
             description: s.segment.description.unwrap_or_default(),
             rule: s.segment.rule,
             members: s.members,

@@ -487,7 +487,7 @@ async fn render(
     let currency = app.settings().currency;
     let today = app.today();
     let table_layout = listing.layout == Layout::Table;
-    let (playbooks, segments) = if table_layout { Default::default() } else { reason_names(app, &page.items).await? };
+    let (playbooks, segments) = if table_layout { Default::default() } else { reason_names(app, &page.items, lang).await? };
     let grades = app.health_config().await?.grades;
     let reasons = task_reason::Context {
         playbooks: &playbooks,
@@ -637,16 +637,17 @@ fn team_of(frame: &Frame, users: &[domain::staff::StaffUser]) -> Option<domain::
     users.iter().find(|u| u.id == me).and_then(|u| u.input.team_id)
 }
 
-/// The names the reasons of these tasks refer to: playbooks and segments that still exist, by
-/// id (read only when some task names one).
+/// The names (in the reader's language) the reasons of these tasks refer to: playbooks and
+/// segments that still exist, by id (read only when some task names one).
 async fn reason_names(
     app: &AppState,
     tasks: &[Task],
+    lang: Lang,
 ) -> Result<(HashMap<i64, String>, HashMap<i64, String>), ApiError> {
     let whys: Vec<Why> = tasks.iter().map(|task| task.input.reason.why()).collect();
     let mut playbooks = HashMap::new();
     if whys.iter().any(|why| matches!(why.origin, Origin::Playbook { .. })) {
-        playbooks = app.playbooks().await?.into_iter().map(|p| (p.id, p.name)).collect();
+        playbooks = app.playbooks().await?.into_iter().map(|p| (p.id, p.definition.name_in(lang).to_owned())).collect();
     }
     let names_segment = |why: &Why| {
         matches!(why.trigger, Some(Trigger::EnteredSegment { .. }))
@@ -654,7 +655,8 @@ async fn reason_names(
     };
     let mut segments = HashMap::new();
     if whys.iter().any(names_segment) {
-        segments = app.segments().await?.into_iter().map(|s| (s.segment.id, s.segment.name)).collect();
+        segments =
+            app.segments().await?.into_iter().map(|s| (s.segment.id, s.segment.name_in(lang).to_owned())).collect();
     }
     Ok((playbooks, segments))
 }
