@@ -108,8 +108,16 @@ pub fn clip(text: &str, max: usize) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TimelineEvent {
-    GradeChanged { from: Bilingual, to: Bilingual, drivers: Vec<Bilingual> },
-    TaskEnded { title: String, done: bool, outcome: Option<String> },
+    GradeChanged {
+        from: Bilingual,
+        to: Bilingual,
+        drivers: Vec<Bilingual>,
+    },
+    TaskEnded {
+        title: String,
+        done: bool,
+        outcome: Option<String>,
+    },
     /// `template_en`: the template's English name, when it has one (entries written before
     /// templates had one lack it).
     OnboardingStarted {
@@ -123,11 +131,31 @@ pub enum TimelineEvent {
         template_en: Option<String>,
         days: i64,
     },
-    EmailSent { subject: String, recipients: Vec<String>, body: String },
-    EmailFailed { subject: String, recipients: Vec<String>, body: String, reason: Bilingual },
-    PulseRecorded { score: i64, reasons: Vec<Bilingual>, comment: Option<String> },
-    StageChanged { from: Option<String>, to: Option<String> },
-    Churned { on: NaiveDate, reason: Option<String>, note: Option<String> },
+    EmailSent {
+        subject: String,
+        recipients: Vec<String>,
+        body: String,
+    },
+    EmailFailed {
+        subject: String,
+        recipients: Vec<String>,
+        body: String,
+        reason: Bilingual,
+    },
+    PulseRecorded {
+        score: i64,
+        reasons: Vec<Bilingual>,
+        comment: Option<String>,
+    },
+    StageChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Churned {
+        on: NaiveDate,
+        reason: Option<String>,
+        note: Option<String>,
+    },
 }
 
 impl TimelineEvent {

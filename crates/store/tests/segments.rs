@@ -13,7 +13,12 @@ fn account(external: &str, name: &str) -> AccountInput {
 }
 
 fn segment(name: &str, rule: &str) -> SegmentInput {
-    SegmentInput { name: name.into(), name_en: Some(format!("{name} (en)")), rule: rule.into(), description: Some("説明".into()) }
+    SegmentInput {
+        name: name.into(),
+        name_en: Some(format!("{name} (en)")),
+        rule: rule.into(),
+        description: Some("説明".into()),
+    }
 }
 
 /// Three accounts with ARR 1,200 / 2,400 / 3,600.

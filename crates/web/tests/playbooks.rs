@@ -233,7 +233,10 @@ async fn a_bad_playbook_is_refused_naming_every_field() {
         let long_english = json!({"name": "更新準備", "name_en": "R".repeat(201), "trigger": {"type": "nps_detractor"},
             "step": [{"action": "create_task", "title": "x"}]});
         let (status, problem) = server.post("/api/v1/playbooks", long_english).await;
-        assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name_en")));
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("name_en"))
+        );
         let misspelt = json!({"name": "x", "trigger": {"type": "nps_detractor"}, "step": [{"action": "create_task", "titel": "x"}]});
         let (status, problem) = server.post("/api/v1/playbooks", misspelt).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");

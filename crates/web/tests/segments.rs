@@ -217,7 +217,8 @@ async fn the_editor_saves_previews_and_shows_errors_and_the_pages_render_in_both
 
         // Bad input: every problem named in the reader's language, the rule's errors marked.
         let long_english = "G".repeat(101);
-        let fields = [("name", "Gold"), ("name_en", long_english.as_str()), ("rule", "tier = gold\""), ("intent", "save")];
+        let fields =
+            [("name", "Gold"), ("name_en", long_english.as_str()), ("rule", "tier = gold\""), ("intent", "save")];
         let (status, html, _) = submit(&server, &manager, "/segments/new", "ja", &fields).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let html = unescaped(&html);

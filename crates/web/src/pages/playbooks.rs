@@ -245,7 +245,11 @@ fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, la
     let zone = app.zone();
     runs.iter()
         .map(|run| RunRow {
-            playbook: playbooks.iter().find(|p| p.id == run.playbook_id).map(|p| p.definition.name_in(lang).to_owned()).unwrap_or_default(),
+            playbook: playbooks
+                .iter()
+                .find(|p| p.id == run.playbook_id)
+                .map(|p| p.definition.name_in(lang).to_owned())
+                .unwrap_or_default(),
             account_id: run.account_id,
             account: run.account_name.clone(),
             occurrence: occurrence_text(&run.occurrence, lang),

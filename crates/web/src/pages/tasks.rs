@@ -487,7 +487,8 @@ async fn render(
     let currency = app.settings().currency;
     let today = app.today();
     let table_layout = listing.layout == Layout::Table;
-    let (playbooks, segments) = if table_layout { Default::default() } else { reason_names(app, &page.items, lang).await? };
+    let (playbooks, segments) =
+        if table_layout { Default::default() } else { reason_names(app, &page.items, lang).await? };
     let grades = app.health_config().await?.grades;
     let reasons = task_reason::Context {
         playbooks: &playbooks,
