@@ -283,10 +283,10 @@ impl App {
     }
 
     /// Accounts whose latest grade is worse than their grade `days` ago (or first seen since),
-    /// lowest score first; churned accounts are not among them.
-    pub async fn grade_drops(&self, days: u64) -> Result<Vec<GradeDrop>, AppError> {
+    /// lowest score first, at most `limit`; churned accounts are not among them.
+    pub async fn grade_drops(&self, days: u64, limit: Option<usize>) -> Result<Vec<GradeDrop>, AppError> {
         let since = self.today().checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN);
-        let worsened = match self.grade_drops_cache.read(since) {
+        let mut worsened = match self.grade_drops_cache.read(since) {
             Some(cached) => cached,
             None => {
                 let found = self.worsened_since(since, None).await?;
@@ -294,8 +294,15 @@ impl App {
                 found.into_iter().collect()
             }
         };
+        // Sorted before the accounts are read, so a short list reads only the accounts it shows.
+        worsened.sort_by(|(a_id, a), (b_id, b)| {
+            a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)).then(a_id.0.cmp(&b_id.0))
+        });
         let mut drops = Vec::new();
         for (id, worse) in worsened {
+            if limit.is_some_and(|limit| drops.len() >= limit) {
+                break;
+            }
             let account = match self.store.get_account(id).await {
                 Ok(account) => account,
                 Err(store::StoreError::NotFound { .. }) => continue,
@@ -313,9 +320,6 @@ impl App {
                 score: worse.score,
             });
         }
-        drops.sort_by(|a, b| {
-            a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)).then(a.account_id.cmp(&b.account_id))
-        });
         Ok(drops)
     }
 

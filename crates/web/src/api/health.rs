@@ -154,7 +154,7 @@ pub async fn history(
 pub async fn drops(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<Vec<GradeDrop>>, ApiError> {
     let days = days(&mut params, "days", 7);
     params.finish()?;
-    Ok(Json(app.grade_drops(days).await?))
+    Ok(Json(app.grade_drops(days, None).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -295,10 +295,9 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         .collect();
 
     let drops = app
-        .grade_drops(DROP_DAYS)
+        .grade_drops(DROP_DAYS, Some(LIST_ROWS as usize))
         .await?
         .into_iter()
-        .take(LIST_ROWS as usize)
         .map(|d| {
             let (from, _) = format::grade(&config, Some(&d.from_grade), lang);
             let (to, colour) = format::grade(&config, Some(&d.to_grade), lang);
