@@ -242,7 +242,7 @@ class Pages(unittest.TestCase):
 
     def test_08_every_page_renders_without_console_errors(self):
         pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
-                 "/segments", "/segments/new", "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding",
+                 "/segments", "/segments/new", "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding", "/renewals",
                  "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
                  "/settings/features", "/settings/workspace", "/settings/spend"]
         for lang in ("ja", "en"):
@@ -300,6 +300,37 @@ class Pages(unittest.TestCase):
         account = self.api(f"/api/v1/accounts?q={code}")["items"][0]
         tasks = self.api(f"/api/v1/tasks?account={account['id']}")["items"]
         self.assertIn("紅葉の担当者に電話", [t["title"] for t in tasks])
+
+    def test_12_a_csm_calls_a_renewal_and_the_pipeline_shows_it_in_both_languages(self):
+        pipeline = self.api("/api/v1/renewals")
+        self.assertTrue(pipeline, "the demo has renewals in the next 12 months")
+        renewal = max(pipeline, key=lambda r: float(r["arr"]))
+        month = renewal["renewal_date"][:7]
+        for lang, heading in (("ja", "月別の更新"), ("en", "Renewals by month")):
+            for width in (1440, 390):
+                self.driver.set_window_size(width, 1000)
+                self.open(f"/renewals?month={month}&lang={lang}&width={width}")
+                self.assertIn(heading, self.text("pipeline-title"))
+                self.assertIn(renewal["account_name"], self.text("renewals-table"))
+                overflow = self.driver.execute_script(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                self.assertLessEqual(overflow, 0, f"/renewals scrolls sideways at {width} px in {lang}")
+        self.driver.set_window_size(1400, 1000)
+        self.open(f"/renewals?month={month}&lang=ja")
+        key = f"{renewal['account_id']}-{renewal['renewal_date']}"
+        Select(self.driver.find_element(By.ID, f"forecast-{key}")).select_by_value("at_risk")
+        self.driver.find_element(By.ID, f"save-forecast-{key}").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "renewals-notice")))
+        self.loaded("renewals after a forecast call")
+        row = self.driver.find_element(By.CSS_SELECTOR, f"tr[data-account-id='{renewal['account_id']}']")
+        self.assertEqual(row.get_attribute("data-forecast"), "at_risk")
+        called = [r for r in self.api("/api/v1/renewals") if r["account_id"] == renewal["account_id"]]
+        self.assertEqual(called[0]["forecast"], "at_risk")
+        self.open(f"/accounts/{renewal['account_id']}?lang=en")
+        self.assertIn("Renewals", self.text("renewals-heading"))
+        model = self.api("/api/v1/renewals/model")
+        print(f"churn model: can_predict={model['can_predict']} backtest={model.get('backtest', {}) and model['backtest'].get('auc')}")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ impl App {
         periods: impl Iterator<Item = &'p SubscriptionTerms>,
     ) -> Result<(), AppError> {
         let today = self.today();
+        let monthly_renews = self.settings().monthly_contracts_renew;
         let mut by_account: HashMap<AccountId, Vec<&SubscriptionTerms>> = HashMap::new();
         for period in periods {
             by_account.entry(period.account_id).or_default().push(period);
@@ -51,7 +52,7 @@ impl App {
             .iter()
             .map(|id| {
                 let periods = by_account.get(id).map(Vec::as_slice).unwrap_or_default();
-                (*id, AccountFigures::compute(periods, today))
+                (*id, AccountFigures::compute(periods, today, monthly_renews))
             })
             .collect();
         let churned_before = self.store.churned_accounts().await?;
@@ -97,7 +98,8 @@ impl App {
 
 impl App {
     /// Runs until the process ends: recomputes every account's figures when the workspace's
-    /// day changes, so "current MRR" and "next renewal" never refer to yesterday.
+    /// day changes, so "current MRR" and "next renewal" never refer to yesterday; refits the
+    /// renewal churn model once a day; and takes the weekly forecast snapshot when it is due.
     pub async fn keep_figures_current(self: std::sync::Arc<Self>, check_every: std::time::Duration) {
         let mut ticker = tokio::time::interval(check_every);
         loop {
@@ -110,6 +112,16 @@ impl App {
                 Err(error) => {
                     tracing::warn!(%error, "could not recompute account figures; will retry")
                 }
+            }
+            match self.ensure_churn_model().await {
+                Ok(true) => tracing::info!(day = %self.today(), "renewal churn model fitted"),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not fit the renewal churn model; will retry"),
+            }
+            match self.ensure_forecast_snapshot().await {
+                Ok(true) => tracing::info!(day = %self.today(), "renewal forecast snapshot taken"),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not take the renewal forecast snapshot; will retry"),
             }
         }
     }

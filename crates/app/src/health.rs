@@ -168,6 +168,8 @@ pub struct Portfolio {
     nps: Option<HashMap<AccountId, Vec<(NaiveDate, i64)>>>,
     /// Support tickets per account; `None` when the workspace never imported any.
     tickets: Option<HashMap<AccountId, Vec<TicketSignal>>>,
+    /// The workspace counts month-to-month contracts as renewing monthly.
+    monthly_renews: bool,
 }
 
 fn to_f64(money: Money) -> f64 {
@@ -198,6 +200,7 @@ impl Portfolio {
             pulses: HashMap::new(),
             nps: None,
             tickets: None,
+            monthly_renews: false,
         }
     }
 
@@ -217,7 +220,7 @@ impl Portfolio {
     fn figures(&self, account: AccountId, day: NaiveDate) -> AccountFigures {
         let periods: Vec<&SubscriptionTerms> =
             self.periods.get(&account).map(|p| p.iter().filter(|t| t.start_date <= day).collect()).unwrap_or_default();
-        AccountFigures::compute(&periods, day)
+        AccountFigures::compute(&periods, day, self.monthly_renews)
     }
 
     /// Every feature's calendar as of a day, in catalog order: computed once for many accounts.
@@ -553,6 +556,7 @@ impl App {
             user_days.entry(id).or_default().push((day, number));
         }
         let mut portfolio = Portfolio::new(features, periods, feature_days, user_days);
+        portfolio.monthly_renews = self.settings().monthly_contracts_renew;
         for (id, day, events) in history.event_days {
             portfolio.event_days.entry(id).or_default().push((day, events));
         }

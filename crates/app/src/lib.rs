@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod onboarding;
 pub mod playbooks;
 mod records;
+pub mod renewals;
 pub mod segments;
 pub mod tasks;
 mod usage;
@@ -43,6 +44,7 @@ pub struct App {
     periods: metrics::PeriodCache,
     grade_drops_cache: health_history::DropCache,
     backtests: health::BacktestCache,
+    churn: renewals::ChurnCache,
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
     /// Accounts whose health must be recomputed; set once the worker runs.
     health_queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<domain::AccountId>>,
@@ -69,6 +71,7 @@ impl App {
             periods: metrics::PeriodCache::default(),
             grade_drops_cache: health_history::DropCache::default(),
             backtests: health::BacktestCache::default(),
+            churn: renewals::ChurnCache::default(),
             ingest_queue: std::sync::OnceLock::new(),
             health_queue: std::sync::OnceLock::new(),
             delivery: playbooks::Delivery::default(),

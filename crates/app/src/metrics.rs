@@ -60,7 +60,7 @@ pub struct AccountMrrHistory {
 
 /// The series of the chosen accounts, and the periods they were built from.
 struct Chosen {
-    series: Vec<MrrSeries>,
+    series: Arc<Vec<MrrSeries>>,
     all: Arc<Vec<SubscriptionPeriod>>,
     /// Indexes into `all` of the chosen periods.
     chosen: Vec<usize>,
@@ -108,7 +108,15 @@ fn traced(movement: Movement, periods_by_account: &HashMap<AccountId, Vec<&Subsc
 /// nodes sharing the database show after at most `PERIOD_CACHE_TTL`.
 #[derive(Default)]
 pub(crate) struct PeriodCache {
-    entry: Mutex<Option<(Instant, Arc<Vec<SubscriptionPeriod>>)>>,
+    entry: Mutex<Option<CachedPeriods>>,
+}
+
+struct CachedPeriods {
+    loaded: Instant,
+    periods: Arc<Vec<SubscriptionPeriod>>,
+    /// The MRR series of every account, built from `periods` on first use: home and the
+    /// unfiltered metrics page read it on every request.
+    whole: Option<Arc<Vec<MrrSeries>>>,
 }
 
 const PERIOD_CACHE_TTL: Duration = Duration::from_secs(60);
@@ -120,16 +128,33 @@ impl PeriodCache {
 
     fn fresh(&self) -> Option<Arc<Vec<SubscriptionPeriod>>> {
         let entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
-        entry.as_ref().filter(|(loaded, _)| loaded.elapsed() < PERIOD_CACHE_TTL).map(|(_, periods)| periods.clone())
+        entry.as_ref().filter(|e| e.loaded.elapsed() < PERIOD_CACHE_TTL).map(|e| e.periods.clone())
     }
 
     fn store(&self, periods: Arc<Vec<SubscriptionPeriod>>) {
-        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), periods));
+        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(CachedPeriods { loaded: Instant::now(), periods, whole: None });
+    }
+
+    /// The whole portfolio's series built from exactly `periods`, building it once.
+    fn whole_series(&self, periods: &Arc<Vec<SubscriptionPeriod>>) -> Arc<Vec<MrrSeries>> {
+        let cached = |entry: &Option<CachedPeriods>| {
+            entry.as_ref().filter(|e| Arc::ptr_eq(&e.periods, periods)).and_then(|e| e.whole.clone())
+        };
+        if let Some(series) = cached(&self.entry.lock().unwrap_or_else(|p| p.into_inner())) {
+            return series;
+        }
+        let series = Arc::new(series_by_account(periods.iter().map(|p| &p.terms)));
+        let mut entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = entry.as_mut().filter(|e| Arc::ptr_eq(&e.periods, periods)) {
+            e.whole = Some(series.clone());
+        }
+        series
     }
 }
 
 impl App {
-    async fn all_periods(&self) -> Result<Arc<Vec<SubscriptionPeriod>>, AppError> {
+    pub(crate) async fn all_periods(&self) -> Result<Arc<Vec<SubscriptionPeriod>>, AppError> {
         if let Some(periods) = self.periods.fresh() {
             return Ok(periods);
         }
@@ -145,6 +170,10 @@ impl App {
             None
         };
         let all = self.all_periods().await?;
+        if allowed.is_none() && filter.product.is_none() && !filter.by_product {
+            let series = self.periods.whole_series(&all);
+            return Ok(Chosen { series, chosen: (0..all.len()).collect(), all });
+        }
         let chosen: Vec<usize> = all
             .iter()
             .enumerate()
@@ -154,7 +183,7 @@ impl App {
             .collect();
         let terms = chosen.iter().map(|&i| &all[i].terms);
         let series = if filter.by_product { series_by_account_and_product(terms) } else { series_by_account(terms) };
-        Ok(Chosen { series, all, chosen })
+        Ok(Chosen { series: Arc::new(series), all, chosen })
     }
 
     /// MRR, ARR, movements, customers and rates for each period of `interval` in [from, to].

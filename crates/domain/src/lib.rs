@@ -18,6 +18,7 @@ pub mod money;
 pub mod net;
 pub mod onboarding;
 pub mod playbooks;
+pub mod renewals;
 pub mod search;
 pub mod segments;
 pub mod settings;

@@ -20,6 +20,10 @@ pub struct WorkspaceSettings {
     /// Which source wins, per account field, over tracking `group` traits.
     #[serde(default)]
     pub tracking_field_sources: TrackingFieldSources,
+    /// Whether month-to-month contracts renew every month. Off: only committed terms (and
+    /// quarterly or longer billing) have renewals, so monthly bills do not flood the pipeline.
+    #[serde(default)]
+    pub monthly_contracts_renew: bool,
 }
 
 impl Default for WorkspaceSettings {
@@ -31,6 +35,7 @@ impl Default for WorkspaceSettings {
             gross_margin: Decimal::ONE,
             stages: DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
             tracking_field_sources: TrackingFieldSources::default(),
+            monthly_contracts_renew: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::i18n::{Lang, Text};
 use crate::ids::{AccountId, ExternalId, SubscriptionPeriodId};
 use crate::money::{Currency, Money};
 use crate::validation::Reason;
-use chrono::{Months, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -109,11 +109,12 @@ impl SubscriptionTerms {
     }
 
     /// The months between renewals: the committed term, else the billing term unless the
-    /// subscription is billed monthly (month-to-month contracts have no renewal to prepare).
-    pub fn renewal_months(&self) -> Option<u32> {
+    /// subscription is billed monthly (month-to-month contracts have no renewal to prepare
+    /// unless the workspace says they renew monthly, `monthly_renews`).
+    pub fn renewal_months(&self, monthly_renews: bool) -> Option<u32> {
         match self.commitment_months {
             Some(months) => Some(months),
-            None if self.term_months() == 1 => None,
+            None if self.term_months() == 1 && !monthly_renews => None,
             None => Some(self.term_months()),
         }
     }
@@ -217,13 +218,14 @@ pub struct AccountFigures {
 }
 
 impl AccountFigures {
-    pub fn compute(periods: &[&SubscriptionTerms], today: NaiveDate) -> AccountFigures {
+    /// `monthly_renews`: the workspace counts month-to-month contracts as renewing monthly.
+    pub fn compute(periods: &[&SubscriptionTerms], today: NaiveDate, monthly_renews: bool) -> AccountFigures {
         let mrr: Money = periods.iter().map(|p| p.mrr_on(today)).sum();
         AccountFigures {
             mrr: Money(mrr.reported()),
             arr: Money(Money(mrr.0 * Decimal::from(12)).reported()),
             first_paying_day: first_paying_day(periods),
-            next_renewal_date: next_renewal_date(periods, today),
+            next_renewal_date: crate::renewals::next_renewal_date(periods, today, monthly_renews),
             churned_on: churned_on(periods, today),
         }
     }
@@ -273,37 +275,8 @@ fn first_paying_day(periods: &[&SubscriptionTerms]) -> Option<NaiveDate> {
     starts.into_iter().find(|&day| mrr_on(periods, day) > Decimal::ZERO)
 }
 
-/// The earliest end of a committed term after `today` among the paying subscriptions, with terms
-/// counted from each subscription's first start so that a mid-term change does not move the
-/// renewal. Month-to-month subscriptions have none.
-fn next_renewal_date(periods: &[&SubscriptionTerms], today: NaiveDate) -> Option<NaiveDate> {
-    let mut first_start: BTreeMap<&ExternalId, NaiveDate> = BTreeMap::new();
-    for period in periods {
-        let entry = first_start.entry(&period.subscription_id).or_insert(period.start_date);
-        *entry = (*entry).min(period.start_date);
-    }
-    periods
-        .iter()
-        .filter(|p| p.covers(today) && p.mrr().0 > Decimal::ZERO)
-        .filter_map(|p| {
-            let anchor = first_start[&p.subscription_id];
-            let term = p.renewal_months()?;
-            let elapsed = months_between(anchor, today);
-            (elapsed / term..=elapsed / term + 2)
-                .filter_map(|k| anchor.checked_add_months(Months::new((k) * term)))
-                .find(|boundary| *boundary > today)
-        })
-        .min()
-}
-
-fn months_between(from: NaiveDate, to: NaiveDate) -> u32 {
-    use chrono::Datelike;
-    let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
-    months.max(0) as u32
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn period(
@@ -350,7 +323,7 @@ mod tests {
         p.discount_percent = Decimal::from(25);
         assert_eq!(p.mrr().0, Decimal::from(1500));
         p.discount_percent = Decimal::ONE_HUNDRED;
-        let figures = AccountFigures::compute(&[&p], day("2025-02-01"));
+        let figures = AccountFigures::compute(&[&p], day("2025-02-01"), false);
         assert_eq!(figures.mrr, Money::ZERO);
         assert_eq!(figures.first_paying_day, None);
         assert_eq!(figures.next_renewal_date, None);
@@ -367,7 +340,7 @@ mod tests {
     fn zero_price_trial_then_paid_makes_first_paying_day_the_conversion() {
         let trial = period("S1", "2025-01-01", Some("2025-01-15"), BillingInterval::Month, 5, 0);
         let paid = period("S1", "2025-01-15", None, BillingInterval::Month, 5, 1000);
-        let figures = AccountFigures::compute(&[&trial, &paid], day("2025-03-10"));
+        let figures = AccountFigures::compute(&[&trial, &paid], day("2025-03-10"), false);
         assert_eq!(figures.first_paying_day, Some(day("2025-01-15")));
         assert_eq!(figures.arr.0, Decimal::from(60000));
     }
@@ -382,7 +355,7 @@ mod tests {
         assert_eq!(churned_on(&both, day("2025-01-15")), None, "before it paid");
         assert_eq!(churned_on(&both, day("2025-05-31")), None, "paying");
         assert_eq!(churned_on(&both, day("2025-06-01")), Some(day("2025-06-01")), "the period's end is exclusive");
-        let figures = AccountFigures::compute(&both, day("2025-09-01"));
+        let figures = AccountFigures::compute(&both, day("2025-09-01"), false);
         assert_eq!((figures.mrr, figures.churned_on), (Money::ZERO, Some(day("2025-06-01"))));
         assert!(figures.is_churned());
         // A first period still to come is not churn either.
@@ -407,9 +380,9 @@ mod tests {
     fn renewal_is_counted_from_the_subscription_first_start_despite_mid_term_upgrade() {
         let first = period("S1", "2024-04-01", Some("2024-10-01"), BillingInterval::Year, 10, 12000);
         let upgraded = period("S1", "2024-10-01", None, BillingInterval::Year, 20, 12000);
-        let figures = AccountFigures::compute(&[&first, &upgraded], day("2025-02-01"));
+        let figures = AccountFigures::compute(&[&first, &upgraded], day("2025-02-01"), false);
         assert_eq!(figures.next_renewal_date, Some(day("2025-04-01")));
-        let on_boundary = AccountFigures::compute(&[&first, &upgraded], day("2025-04-01"));
+        let on_boundary = AccountFigures::compute(&[&first, &upgraded], day("2025-04-01"), false);
         assert_eq!(on_boundary.next_renewal_date, Some(day("2026-04-01")));
     }
 
@@ -417,12 +390,12 @@ mod tests {
     fn a_monthly_bill_renews_only_when_a_longer_term_was_committed() {
         let mut monthly = period("S1", "2025-06-15", None, BillingInterval::Month, 10, 1000);
         let today = day("2026-02-01");
-        assert_eq!(AccountFigures::compute(&[&monthly], today).next_renewal_date, None, "month to month");
+        assert_eq!(AccountFigures::compute(&[&monthly], today, false).next_renewal_date, None, "month to month");
         monthly.commitment_months = Some(12);
-        assert_eq!(AccountFigures::compute(&[&monthly], today).next_renewal_date, Some(day("2026-06-15")));
+        assert_eq!(AccountFigures::compute(&[&monthly], today, false).next_renewal_date, Some(day("2026-06-15")));
         assert_eq!(monthly.check_commitment(), Ok(()));
         let mut annual = period("S2", "2025-06-15", None, BillingInterval::Year, 10, 12000);
-        assert_eq!(annual.renewal_months(), Some(12), "yearly billing renews with its term by default");
+        assert_eq!(annual.renewal_months(false), Some(12), "yearly billing renews with its term by default");
         annual.commitment_months = Some(6);
         assert_eq!(annual.check_commitment(), Err(Reason::ShorterThanBilling { billing_months: 12 }));
     }

@@ -100,6 +100,12 @@ pub enum Reason {
     ShorterThanBilling {
         billing_months: u32,
     },
+    /// A date that is not one of the account's renewals.
+    NotARenewal,
+    /// An outcome for a renewal whose day has not come.
+    NotYetHappened,
+    /// A churn reason on a renewal whose outcome is not churned.
+    NeedsChurnedOutcome,
     /// A URL whose host is an internal address, which outbound calls may not reach unless
     /// `outbound_allow` lists it.
     InternalAddress,
@@ -147,6 +153,12 @@ impl Reason {
             (ShorterThanBilling { billing_months }, Lang::En) => {
                 format!("must be at least the billing term ({billing_months} months)")
             }
+            (NotARenewal, Lang::Ja) => "この顧客の更新日ではありません".into(),
+            (NotARenewal, Lang::En) => "is not one of this account's renewal dates".into(),
+            (NotYetHappened, Lang::Ja) => "更新日がまだ来ていないため、結果は記録できません".into(),
+            (NotYetHappened, Lang::En) => "cannot be recorded before the renewal date".into(),
+            (NeedsChurnedOutcome, Lang::Ja) => "解約理由は結果が「解約」のときだけ記録できます".into(),
+            (NeedsChurnedOutcome, Lang::En) => "can only be given when the outcome is churned".into(),
             (TooManyCustomFields { max }, Lang::Ja) => format!("独自項目 (custom) は 1 件につき {max} 個までです"),
             (TooManyCustomFields { max }, Lang::En) => format!("at most {max} custom fields per record"),
             (Unencodable { encoding, character, line }, Lang::Ja) => format!(

@@ -135,6 +135,13 @@ impl DemoServer {
                 scored.accounts,
                 started.elapsed().as_secs_f64()
             );
+            let started = Instant::now();
+            let churn = app.fit_churn_model().await?;
+            println!(
+                "renewal churn model fitted and {} upcoming renewals predicted in {:.1} s",
+                churn.estimates.len(),
+                started.elapsed().as_secs_f64()
+            );
         }
 
         let bench_user = domain::staff::StaffUserInput {
@@ -223,7 +230,7 @@ async fn accounts_list(accounts: usize, requests: usize, database_url: Option<St
 
 /// The pages CSMs open all day: the accounts list (filtered and sorted as they do), the
 /// account 360 of accounts with and without product usage, and home, health, everyone's tasks
-/// (table, cards, narrowed), metrics and segments.
+/// (table, cards, narrowed), metrics, segments and renewals.
 async fn pages(
     accounts: usize,
     usage_accounts: usize,
@@ -257,8 +264,10 @@ async fn pages(
         "/tasks?tab=all&priority=urgent&due=7".to_string(),
         "/metrics".to_string(),
         "/segments".to_string(),
+        "/renewals".to_string(),
+        "/renewals?forecast=at_risk".to_string(),
     ];
-    demo.time("GET (home, health, tasks, metrics, segments)", &daily, requests).await?;
+    demo.time("GET (home, health, tasks, metrics, segments, renewals)", &daily, requests).await?;
     demo.stop().await;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod bench_metrics;
 mod config;
 mod metrics_cli;
 mod progress;
+mod renewals_cli;
 
 use app::demo::DemoOptions;
 use app::{Actor, App, AppError, CatalogFile, ImportKind};
@@ -104,6 +105,11 @@ enum Command {
     },
     /// SaaS metrics (metrics.md): mrr, movements, churn, retention, cohorts, ltv.
     Metrics(metrics_cli::MetricsArgs),
+    /// Renewals: the pipeline, the churn model and its backtest, forecast snapshots and accuracy.
+    Renewals {
+        #[command(subcommand)]
+        action: renewals_cli::RenewalsAction,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Measure performance; results belong in BENCHMARKS.md.
@@ -577,6 +583,11 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         Command::Metrics(args) => {
             let app = open_app(&config).await?;
             metrics_cli::run(&app, args, lang).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Renewals { action } => {
+            let app = open_app(&config).await?;
+            renewals_cli::run(&app, action, lang).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Health { action: HealthAction::Apply { file } } => {

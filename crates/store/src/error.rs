@@ -22,6 +22,7 @@ pub enum Entity {
     OnboardingTemplate,
     OnboardingPlan,
     Event,
+    Renewal,
 }
 
 impl fmt::Display for Entity {
@@ -46,6 +47,7 @@ impl fmt::Display for Entity {
             Entity::OnboardingTemplate => "onboarding template",
             Entity::OnboardingPlan => "onboarding plan",
             Entity::Event => "usage event",
+            Entity::Renewal => "renewal",
         })
     }
 }

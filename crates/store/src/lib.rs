@@ -10,6 +10,7 @@ mod ingest_memory;
 pub mod onboarding;
 pub mod playbooks;
 mod postgres;
+mod renewals;
 mod segments;
 mod sql;
 mod sqlite;
@@ -23,6 +24,7 @@ pub use health::{GradeOn, HealthStore, Pulse};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;
 pub use postgres::PostgresStore;
+pub use renewals::{ForecastSnapshotRow, RenewalStore, StoredRenewalCall};
 pub use segments::{
     AccountSegment, HistoryQuery, MembershipChanges, SavedSegment, SegmentEvent, SegmentInput, SegmentMember,
     SegmentMembers, SegmentStore, SegmentSummary,
@@ -216,7 +218,9 @@ pub enum Backend {
 
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
-pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore {
+pub trait Store:
+    UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore + RenewalStore
+{
     fn backend(&self) -> Backend;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;
@@ -357,6 +361,8 @@ pub trait Store: UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskS
     /// The ids of every account matching the query's filters (its sort and page are ignored).
     async fn matching_account_ids(&self, query: &AccountQuery) -> Result<Vec<AccountId>>;
     async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
+    /// The accounts with these ids (those that exist), in id order.
+    async fn accounts_by_ids(&self, ids: &[AccountId]) -> Result<Vec<Account>>;
     /// Stores the figures derived from subscriptions, as of `on`; clears the current health of
     /// the accounts they show churned.
     async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;

@@ -50,4 +50,5 @@ crate::health::health_store!(PostgresStore, Postgres);
 crate::playbooks::playbook_store!(PostgresStore, Postgres);
 crate::segments::segment_store!(PostgresStore, Postgres);
 crate::tasks::task_store!(PostgresStore, Postgres);
+crate::renewals::renewal_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

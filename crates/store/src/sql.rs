@@ -1202,7 +1202,8 @@ macro_rules! sql_store {
 
             async fn load_settings(&self) -> Result<Option<WorkspaceSettings>> {
                 let Some(row) = sqlx::query(
-                    "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages, tracking_field_sources \
+                    "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages, tracking_field_sources, \
+                     monthly_contracts_renew \
                      FROM workspace_settings WHERE id = 1",
                 )
                 .fetch_optional(&self.pool)
@@ -1221,16 +1222,19 @@ macro_rules! sql_store {
                     gross_margin: decimal(Entity::Account, &row.try_get::<String, _>("gross_margin")?)?,
                     stages: serde_json::from_str(&stages).map_err(|e| corrupt(format!("stages: {e}")))?,
                     tracking_field_sources: field_sources_from_json(&row.try_get::<String, _>("tracking_field_sources")?)?,
+                    monthly_contracts_renew: row.try_get("monthly_contracts_renew")?,
                 }))
             }
 
             async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO workspace_settings (id, currency, time_zone, fiscal_year_start_month, gross_margin, stages, \
-                     tracking_field_sources) VALUES (1, $1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+                     tracking_field_sources, monthly_contracts_renew) VALUES (1, $1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (id) DO UPDATE SET \
                      currency = excluded.currency, time_zone = excluded.time_zone, \
                      fiscal_year_start_month = excluded.fiscal_year_start_month, gross_margin = excluded.gross_margin, \
-                     stages = excluded.stages, tracking_field_sources = excluded.tracking_field_sources",
+                     stages = excluded.stages, tracking_field_sources = excluded.tracking_field_sources, \
+                     monthly_contracts_renew = excluded.monthly_contracts_renew",
                 )
                 .bind(settings.currency.as_str())
                 .bind(settings.time_zone.as_str())
@@ -1238,6 +1242,7 @@ macro_rules! sql_store {
                 .bind(settings.gross_margin.to_string())
                 .bind(serde_json::to_string(&settings.stages).expect("a list of strings always serializes"))
                 .bind(serde_json::to_string(&settings.tracking_field_sources).expect("field sources always serialize"))
+                .bind(settings.monthly_contracts_renew)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -1967,6 +1972,16 @@ macro_rules! sql_store {
                 select.push(" ORDER BY id");
                 let ids: Vec<i64> = select.build_query_scalar().fetch_all(&self.pool).await?;
                 Ok(ids.into_iter().map(AccountId).collect())
+            }
+
+            async fn accounts_by_ids(&self, ids: &[AccountId]) -> Result<Vec<Account>> {
+                let mut conn = self.pool.acquire().await?;
+                let values: Vec<i64> = ids.iter().map(|id| id.0).collect();
+                let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN");
+                let mut accounts =
+                    select_in(&mut *conn, &prefix, &values, "bigint").await?.iter().map(account_from_row).collect::<Result<Vec<_>>>()?;
+                accounts.sort_by_key(|a| a.id);
+                Ok(accounts)
             }
 
             async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<std::collections::HashMap<ExternalId, AccountId>> {

@@ -67,4 +67,5 @@ crate::health::health_store!(SqliteStore, Sqlite);
 crate::playbooks::playbook_store!(SqliteStore, Sqlite);
 crate::segments::segment_store!(SqliteStore, Sqlite);
 crate::tasks::task_store!(SqliteStore, Sqlite);
+crate::renewals::renewal_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);

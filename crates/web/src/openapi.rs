@@ -2,8 +2,8 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, segments, settings, staff,
-    subscriptions, tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, renewals, segments, settings,
+    staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -147,6 +147,13 @@ use utoipa::OpenApi;
         onboarding::start,
         onboarding::complete,
         onboarding::stats,
+        renewals::list,
+        renewals::of_account,
+        renewals::set_call,
+        renewals::accuracy,
+        renewals::snapshot,
+        renewals::model,
+        renewals::refit,
     )
 )]
 pub struct ApiDoc;

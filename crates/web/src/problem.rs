@@ -159,6 +159,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::OnboardingTemplate => Text::new("オンボーディングテンプレート", "onboarding template"),
         Entity::OnboardingPlan => Text::new("オンボーディングプラン", "onboarding plan"),
         Entity::Event => Text::new("利用イベント", "usage event"),
+        Entity::Renewal => Text::new("更新", "renewal"),
     };
     text.pick(lang)
 }

@@ -3,8 +3,8 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, segments, settings, staff,
-    subscriptions, tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, renewals, segments, settings,
+    staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -116,6 +116,9 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/outbox/{id}/discard", Write, post(pages::playbooks::discard))
         .page(M::POST, "/outbox/{id}/retry", Write, post(pages::playbooks::retry))
         .page(M::POST, "/outbox/{id}/edit", Write, post(pages::playbooks::edit))
+        .page(M::GET, "/renewals", Read, get(pages::renewals::page))
+        .page(M::GET, "/renewals.csv", Read, get(pages::renewals::export))
+        .page(M::POST, "/accounts/{id}/renewals/{date}", Write, post(pages::renewals::set_call))
         .page(M::GET, "/tasks", Read, get(pages::tasks::page))
         .page(M::POST, "/tasks", Write, post(pages::tasks::create))
         .page(M::POST, "/tasks/{id}/complete", Write, post(pages::tasks::complete))
@@ -172,6 +175,13 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::GET, "/api/v1/onboarding/plans", Read, get(onboarding::plans))
         .api(M::POST, "/api/v1/onboarding/plans/{id}/milestones/{key}/complete", Write, post(onboarding::complete))
         .api(M::GET, "/api/v1/onboarding/stats", Read, get(onboarding::stats))
+        .api(M::GET, "/api/v1/renewals", Read, get(renewals::list))
+        .api(M::GET, "/api/v1/renewals/accuracy", Read, get(renewals::accuracy))
+        .api(M::POST, "/api/v1/renewals/snapshots", Manage, post(renewals::snapshot))
+        .api(M::GET, "/api/v1/renewals/model", Read, get(renewals::model))
+        .api(M::POST, "/api/v1/renewals/model", Manage, post(renewals::refit))
+        .api(M::GET, "/api/v1/accounts/{id}/renewals", Read, get(renewals::of_account))
+        .api(M::PUT, "/api/v1/accounts/{id}/renewals/{date}", Write, put(renewals::set_call))
         .api(M::POST, "/api/v1/accounts/{id}/onboarding", Write, post(onboarding::start))
         .api(M::GET, "/api/v1/outbox", Read, get(playbooks::outbox))
         .api(M::POST, "/api/v1/outbox/{id}/send", Write, post(playbooks::send))

@@ -332,7 +332,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         let history = subscription_history(&mut rng, tier, employees, start, today, &account_id);
         let periods: Vec<_> = history.periods.iter().map(|r| r.terms(domain::AccountId(0))).collect();
         let period_refs: Vec<_> = periods.iter().collect();
-        let figures = AccountFigures::compute(&period_refs, today);
+        let figures = AccountFigures::compute(&period_refs, today, false);
         let stage = demo_stage(&mut rng, &figures, history.last_expansion, today);
         let (churn_reason, churn_note) = if figures.is_churned() {
             let (reason, note) = rng.pick(CHURN_REASONS);

@@ -9,6 +9,7 @@ pub mod me;
 pub mod metrics;
 pub mod onboarding;
 pub mod playbooks;
+pub mod renewals;
 pub mod segments;
 pub mod settings;
 pub mod staff;

@@ -9,15 +9,22 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use domain::money::parse_decimal;
-use domain::settings::{parse_fiscal_year_start_month, parse_gross_margin, TrackingFieldSources, WorkspaceSettings};
+use domain::settings::{parse_fiscal_year_start_month, parse_gross_margin, WorkspaceSettings};
 use domain::{Currency, Reason};
 use serde_json::Value;
 
-const FIELDS: &[&str] =
-    &["currency", "time_zone", "fiscal_year_start_month", "gross_margin", "stages", "tracking_field_sources"];
+const FIELDS: &[&str] = &[
+    "currency",
+    "time_zone",
+    "fiscal_year_start_month",
+    "gross_margin",
+    "stages",
+    "tracking_field_sources",
+    "monthly_contracts_renew",
+];
 
-/// The settings sent; field sources not sent stay as `current`.
-pub(crate) fn parse_settings(value: Value, current: TrackingFieldSources) -> Result<WorkspaceSettings, ApiError> {
+/// The settings sent; field sources and the monthly renewal switch not sent stay as `current`.
+pub(crate) fn parse_settings(value: Value, current: &WorkspaceSettings) -> Result<WorkspaceSettings, ApiError> {
     let stages_value = value.get("stages").cloned();
     let mut f = Fields::new(value, FIELDS)?;
     let currency = f.required("currency", Currency::parse);
@@ -34,7 +41,10 @@ pub(crate) fn parse_settings(value: Value, current: TrackingFieldSources) -> Res
         }
         _ => f.errors.check("stages", Err(Reason::Required)),
     };
-    let sources = f.json("tracking_field_sources", |value| current.updated_from(value)).map(|s| s.unwrap_or(current));
+    let sources = f
+        .json("tracking_field_sources", |value| current.tracking_field_sources.updated_from(value))
+        .map(|s| s.unwrap_or(current.tracking_field_sources));
+    let monthly_contracts_renew = f.boolean("monthly_contracts_renew", current.monthly_contracts_renew);
     Ok(f.errors.finish(|| {
         Some(WorkspaceSettings {
             currency: currency?,
@@ -43,6 +53,7 @@ pub(crate) fn parse_settings(value: Value, current: TrackingFieldSources) -> Res
             gross_margin: margin?,
             stages: stages?,
             tracking_field_sources: sources?,
+            monthly_contracts_renew: monthly_contracts_renew?,
         })
     })?)
 }
@@ -60,6 +71,5 @@ pub async fn replace(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<WorkspaceSettings>, ApiError> {
-    let current = app.settings().tracking_field_sources;
-    Ok(Json(app.update_settings(&actor, parse_settings(body, current)?).await?))
+    Ok(Json(app.update_settings(&actor, parse_settings(body, &app.settings())?).await?))
 }

@@ -12,6 +12,7 @@ pub mod login;
 pub mod metrics;
 pub mod onboarding;
 pub mod playbooks;
+pub mod renewals;
 pub mod segments;
 pub mod settings;
 pub mod setup;

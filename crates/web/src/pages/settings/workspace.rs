@@ -29,6 +29,8 @@ pub struct WorkspaceLabels {
     pub fiscal_year_start_month: &'static str,
     pub gross_margin: &'static str,
     pub gross_margin_hint: &'static str,
+    pub monthly_contracts_renew: &'static str,
+    pub monthly_contracts_renew_hint: &'static str,
     pub save: &'static str,
 }
 
@@ -50,6 +52,11 @@ impl WorkspaceLabels {
                 "0 より大きく 1 以下（例: 0.8）。LTV の計算に使います。",
                 "More than 0, at most 1 (e.g. 0.8). Used for LTV.",
             ),
+            monthly_contracts_renew: t("月契約も毎月の更新として扱う", "Treat month-to-month contracts as renewing monthly"),
+            monthly_contracts_renew_hint: t(
+                "オフ: 契約期間（年契約など）の終わりだけを更新として数えます。月額請求・月単位の契約は更新一覧やプレイブックに出ません。",
+                "Off: only the ends of committed terms (such as annual contracts) count as renewals; monthly-billed, month-to-month contracts stay out of the renewals list and playbooks.",
+            ),
             save: t("保存", "Save"),
         }
     }
@@ -57,6 +64,7 @@ impl WorkspaceLabels {
     fn field(&self, field: &str) -> &'static str {
         match field {
             "currency" => self.currency,
+            "monthly_contracts_renew" => self.monthly_contracts_renew,
             "time_zone" => self.time_zone,
             "fiscal_year_start_month" => self.fiscal_year_start_month,
             _ => self.gross_margin,
@@ -74,6 +82,7 @@ pub struct WorkspacePage {
     pub time_zone: String,
     pub fiscal_year_start_month: String,
     pub gross_margin: String,
+    pub monthly_contracts_renew: bool,
     pub months: Vec<MonthOption>,
 }
 
@@ -104,6 +113,8 @@ fn workspace_page(
         time_zone: value("time_zone", stored.time_zone.clone()),
         fiscal_year_start_month: value("fiscal_year_start_month", stored.fiscal_year_start_month.to_string()),
         gross_margin: value("gross_margin", stored.gross_margin.normalize().to_string()),
+        monthly_contracts_renew: sent
+            .map_or(stored.monthly_contracts_renew, |f| !f.get("monthly_contracts_renew").is_empty()),
         months: (1..=12).map(|m| MonthOption { value: m, label: month_name(m, lang) }).collect(),
     };
     let status = page.common.status();
@@ -131,8 +142,9 @@ pub async fn save_workspace(
                 "fiscal_year_start_month": fields.get("fiscal_year_start_month"),
                 "gross_margin": fields.get("gross_margin"),
                 "stages": app.settings().stages,
+                "monthly_contracts_renew": !fields.get("monthly_contracts_renew").is_empty(),
             }),
-            app.settings().tracking_field_sources,
+            &app.settings(),
         )?;
         Ok::<_, ApiError>(app.update_settings(&actor, settings).await?)
     }

@@ -1,0 +1,582 @@
+//! Renewals: the pipeline of committed-term ends (derived from subscription periods, with the
+//! workspace's monthly-renewal setting), what CSMs call and confirm about each, weekly forecast
+//! snapshots and how accurate the forecast turned out.
+
+use crate::records::require_account_edit;
+use crate::{Actor, App, AppError};
+use chrono::{Datelike, Months, NaiveDate};
+use domain::account::Account;
+use domain::renewals::churn::{
+    backtest as churn_backtest, ChurnBacktest, ChurnEstimate, ChurnModel, Example, FitError, RenewalFacts,
+};
+use domain::renewals::{derived_outcome, renewals_between, ForecastCategory, RenewalCall, RenewalOutcome};
+use domain::subscription::{SubscriptionPeriod, SubscriptionTerms};
+use domain::{AccountId, Money, Reason};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use store::{AccountQuery, ForecastSnapshotRow, StoredRenewalCall};
+
+/// How far back an account's renewal history goes.
+const HISTORY_YEARS: u32 = 5;
+
+/// One renewal with what is known about it.
+#[derive(Debug, Clone)]
+pub struct RenewalItem {
+    pub account_id: AccountId,
+    pub date: NaiveDate,
+    /// ARR of the subscriptions renewing that day, on the day before.
+    pub arr: Money,
+    pub call: Option<StoredRenewalCall>,
+    /// What the subscriptions say it came to (past renewals only).
+    pub derived_outcome: Option<RenewalOutcome>,
+    /// Kizuna's churn probability and its reasons (upcoming renewals, once the model is fitted).
+    pub churn: Option<ChurnEstimate>,
+}
+
+impl RenewalItem {
+    pub fn forecast(&self) -> Option<ForecastCategory> {
+        self.call.as_ref().and_then(|c| c.call.forecast)
+    }
+
+    /// The outcome a CSM confirmed, else the derived one.
+    pub fn outcome(&self) -> Option<RenewalOutcome> {
+        self.call.as_ref().and_then(|c| c.call.outcome).or(self.derived_outcome)
+    }
+
+    /// A CSM confirmed an outcome the subscriptions now contradict (they were edited after).
+    pub fn outcome_disputed(&self) -> bool {
+        let confirmed = self.call.as_ref().and_then(|c| c.call.outcome);
+        confirmed.is_some() && self.derived_outcome.is_some() && confirmed != self.derived_outcome
+    }
+}
+
+/// A renewal with its account, for lists.
+#[derive(Debug, Clone)]
+pub struct RenewalRow {
+    pub item: RenewalItem,
+    pub account: Account,
+}
+
+/// One month of the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthSummary {
+    /// The first day of the month.
+    pub month: NaiveDate,
+    pub renewals: usize,
+    pub arr: Money,
+    /// Σ ARR × (1 − churn probability), once the churn model is fitted.
+    pub expected_arr: Option<Money>,
+    /// ARR per forecast category (`None`: not called yet), in category order.
+    pub by_forecast: Vec<(Option<ForecastCategory>, usize, Money)>,
+}
+
+/// The renewals of the next months, summed per month, and the rows of one month.
+#[derive(Debug, Clone)]
+pub struct RenewalPipeline {
+    pub months: Vec<MonthSummary>,
+    /// The chosen month's renewals, largest ARR first, one page of them.
+    pub rows: Vec<RenewalRow>,
+    pub total: usize,
+}
+
+/// Which renewals a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct RenewalFilter {
+    /// The account filters of the accounts list (owner, team, stage, tier, grade, text).
+    pub accounts: AccountQuery,
+    pub forecast: Option<ForecastCategory>,
+}
+
+impl RenewalFilter {
+    fn filters_accounts(&self) -> bool {
+        let q = &self.accounts;
+        q.owner.is_some()
+            || q.team.is_some()
+            || q.stage.is_some()
+            || q.tier.is_some()
+            || q.touch_model.is_some()
+            || q.grade.is_some()
+            || q.text.is_some()
+            || q.custom.is_some()
+    }
+}
+
+/// Forecast against what happened, for the renewals of one month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthAccuracy {
+    pub month: NaiveDate,
+    /// The snapshot the forecast is read from: the last taken before the month began.
+    pub snapshot_on: NaiveDate,
+    pub categories: Vec<CategoryAccuracy>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryAccuracy {
+    pub forecast: Option<ForecastCategory>,
+    pub renewals: usize,
+    /// ARR up for renewal as forecast.
+    pub forecast_arr: Money,
+    /// ARR kept after the renewal day (0 for churned; the new ARR for expanded or contracted).
+    pub renewed_arr: Money,
+}
+
+impl CategoryAccuracy {
+    /// Renewed ARR as a share of forecast ARR.
+    pub fn ratio(&self) -> Option<f64> {
+        use rust_decimal::prelude::ToPrimitive;
+        (self.forecast_arr.0 > Decimal::ZERO)
+            .then(|| (self.renewed_arr.0 / self.forecast_arr.0).to_f64().unwrap_or(0.0))
+    }
+}
+
+fn month_start(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+fn month_end(month: NaiveDate) -> NaiveDate {
+    month.checked_add_months(Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(month)
+}
+
+/// Periods grouped per account (the cache holds them ordered by account).
+fn by_account(periods: &[SubscriptionPeriod]) -> BTreeMap<AccountId, Vec<&SubscriptionTerms>> {
+    let mut grouped: BTreeMap<AccountId, Vec<&SubscriptionTerms>> = BTreeMap::new();
+    for period in periods {
+        grouped.entry(period.terms.account_id).or_default().push(&period.terms);
+    }
+    grouped
+}
+
+impl App {
+    /// Every renewal in [from, to] of the accounts in `only` (all when `None`), with the calls
+    /// and derived outcomes, by date then account.
+    async fn renewal_items(
+        &self,
+        only: Option<&HashSet<AccountId>>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<RenewalItem>, AppError> {
+        let today = self.today();
+        let monthly = self.settings().monthly_contracts_renew;
+        let periods = self.all_periods().await?;
+        let account = only.filter(|ids| ids.len() == 1).and_then(|ids| ids.iter().next().copied());
+        let mut calls: HashMap<(AccountId, NaiveDate), StoredRenewalCall> =
+            self.store.renewal_calls(account).await?.into_iter().map(|c| ((c.account_id, c.renewal_date), c)).collect();
+        let churn = self.churn.get();
+        let estimate =
+            |id: AccountId, date: NaiveDate| churn.as_ref().and_then(|c| c.estimates.get(&(id, date)).cloned());
+        let mut items = Vec::new();
+        for (id, terms) in by_account(&periods) {
+            if only.is_some_and(|ids| !ids.contains(&id)) {
+                continue;
+            }
+            for renewal in renewals_between(&terms, from, to, monthly) {
+                items.push(RenewalItem {
+                    account_id: id,
+                    date: renewal.date,
+                    arr: renewal.arr,
+                    call: calls.remove(&(id, renewal.date)),
+                    derived_outcome: derived_outcome(&terms, renewal.date, today),
+                    churn: estimate(id, renewal.date),
+                });
+            }
+        }
+        // Calls on dates that are no longer renewals (the subscription was edited after): kept
+        // and shown, never dropped.
+        for ((id, date), call) in calls {
+            if date >= from && date <= to && only.is_none_or(|ids| ids.contains(&id)) {
+                items.push(RenewalItem {
+                    account_id: id,
+                    date,
+                    arr: Money::default(),
+                    call: Some(call),
+                    derived_outcome: None,
+                    churn: None,
+                });
+            }
+        }
+        items.sort_by_key(|i| (i.date, i.account_id));
+        Ok(items)
+    }
+
+    async fn filtered_accounts(&self, filter: &RenewalFilter) -> Result<Option<HashSet<AccountId>>, AppError> {
+        if !filter.filters_accounts() {
+            return Ok(None);
+        }
+        Ok(Some(self.store.matching_account_ids(&filter.accounts).await?.into_iter().collect()))
+    }
+
+    async fn with_accounts(&self, items: Vec<RenewalItem>) -> Result<Vec<RenewalRow>, AppError> {
+        let mut ids: Vec<AccountId> = items.iter().map(|i| i.account_id).collect();
+        ids.sort();
+        ids.dedup();
+        let accounts: HashMap<AccountId, Account> =
+            self.store.accounts_by_ids(&ids).await?.into_iter().map(|a| (a.id, a)).collect();
+        Ok(items
+            .into_iter()
+            .filter_map(|item| accounts.get(&item.account_id).cloned().map(|account| RenewalRow { item, account }))
+            .collect())
+    }
+
+    /// The pipeline of the 12 months starting with this one, and one page of `month`'s renewals
+    /// (largest ARR first).
+    pub async fn renewal_pipeline(
+        &self,
+        filter: &RenewalFilter,
+        month: NaiveDate,
+        limit: usize,
+        offset: usize,
+    ) -> Result<RenewalPipeline, AppError> {
+        let first = month_start(self.today());
+        let last = month_end(first.checked_add_months(Months::new(11)).unwrap_or(first));
+        let only = self.filtered_accounts(filter).await?;
+        let items: Vec<RenewalItem> = self
+            .renewal_items(only.as_ref(), first, last)
+            .await?
+            .into_iter()
+            .filter(|i| filter.forecast.is_none_or(|f| i.forecast() == Some(f)))
+            .collect();
+        let mut months: Vec<MonthSummary> = (0..12)
+            .filter_map(|k| first.checked_add_months(Months::new(k)))
+            .map(|m| MonthSummary {
+                month: m,
+                renewals: 0,
+                arr: Money::default(),
+                expected_arr: None,
+                by_forecast: Vec::new(),
+            })
+            .collect();
+        for summary in &mut months {
+            let end = month_end(summary.month);
+            let of_month: Vec<&RenewalItem> =
+                items.iter().filter(|i| i.date >= summary.month && i.date <= end).collect();
+            summary.renewals = of_month.len();
+            summary.arr = of_month.iter().map(|i| i.arr).sum();
+            summary.expected_arr = self.churn.get().filter(|c| c.model.is_ok()).map(|_| expected_arr(&of_month));
+            let categories = ForecastCategory::ALL.iter().copied().map(Some).chain([None]);
+            summary.by_forecast = categories
+                .map(|category| {
+                    let called: Vec<&&RenewalItem> = of_month.iter().filter(|i| i.forecast() == category).collect();
+                    (category, called.len(), called.iter().map(|i| i.arr).sum())
+                })
+                .collect();
+        }
+        let chosen = month_start(month);
+        let mut of_month: Vec<RenewalItem> =
+            items.into_iter().filter(|i| i.date >= chosen && i.date <= month_end(chosen)).collect();
+        of_month.sort_by(|a, b| b.arr.0.cmp(&a.arr.0).then(a.date.cmp(&b.date)).then(a.account_id.cmp(&b.account_id)));
+        let total = of_month.len();
+        let page: Vec<RenewalItem> = of_month.into_iter().skip(offset).take(limit).collect();
+        Ok(RenewalPipeline { months, rows: self.with_accounts(page).await?, total })
+    }
+
+    /// Every renewal in [from, to] with its account, by date (for exports and the CLI).
+    pub async fn renewal_rows(
+        &self,
+        filter: &RenewalFilter,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<RenewalRow>, AppError> {
+        let only = self.filtered_accounts(filter).await?;
+        let items = self
+            .renewal_items(only.as_ref(), from, to)
+            .await?
+            .into_iter()
+            .filter(|i| filter.forecast.is_none_or(|f| i.forecast() == Some(f)))
+            .collect();
+        self.with_accounts(items).await
+    }
+
+    /// An account's renewals: past ones (newest first, up to five years back) and the next ones
+    /// within a year.
+    pub async fn account_renewals(&self, account: AccountId) -> Result<Vec<RenewalItem>, AppError> {
+        self.store.get_account(account).await?;
+        let today = self.today();
+        let from = today.checked_sub_months(Months::new(12 * HISTORY_YEARS)).unwrap_or(today);
+        let to = today.checked_add_months(Months::new(12)).unwrap_or(today);
+        let mut items = self.renewal_items(Some(&HashSet::from([account])), from, to).await?;
+        items.reverse();
+        Ok(items)
+    }
+
+    /// Records a CSM's forecast, note or confirmed outcome on one of the account's renewals.
+    /// The date must be one of the account's renewals (or already carry a call).
+    pub async fn set_renewal_call(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        date: NaiveDate,
+        call: RenewalCall,
+    ) -> Result<RenewalItem, AppError> {
+        let account = self.store.get_account(account_id).await?;
+        require_account_edit(actor, &account.input)?;
+        let today = self.today();
+        call.check(date, today).map_err(|(field, reason)| AppError::invalid(field, reason))?;
+        let window = date.pred_opt().unwrap_or(date)..=date;
+        let existing = self
+            .renewal_items(Some(&HashSet::from([account_id])), *window.start(), *window.end())
+            .await?
+            .into_iter()
+            .find(|i| i.date == date);
+        let Some(existing) = existing else {
+            return Err(AppError::invalid("renewal_date", Reason::NotARenewal));
+        };
+        let stored = StoredRenewalCall {
+            account_id,
+            renewal_date: date,
+            call,
+            updated_by: actor.user_id(),
+            updated_at: chrono::Utc::now(),
+        };
+        self.store.save_renewal_call(&stored).await?;
+        let before = existing.call.as_ref().map(|c| &c.call);
+        let entity_id = format!("{}:{date}", account_id.0);
+        self.record_change(
+            actor,
+            if before.is_some() { "update" } else { "create" },
+            "renewal",
+            &entity_id,
+            before,
+            Some(&stored.call),
+        )
+        .await?;
+        Ok(RenewalItem { call: Some(stored), ..existing })
+    }
+
+    /// Saves today's forecast: every renewal of the next 12 months with its ARR and category.
+    /// Run weekly by the figures worker; running it again the same day replaces that day's.
+    pub async fn take_forecast_snapshot(&self) -> Result<usize, AppError> {
+        let today = self.today();
+        let to = today.checked_add_months(Months::new(12)).unwrap_or(today);
+        let items = self.renewal_items(None, today, to).await?;
+        let rows: Vec<ForecastSnapshotRow> = items
+            .iter()
+            .filter(|i| i.arr.0 > Decimal::ZERO)
+            .map(|i| ForecastSnapshotRow {
+                taken_on: today,
+                account_id: i.account_id,
+                renewal_date: i.date,
+                arr: i.arr,
+                forecast: i.forecast(),
+                churn_probability: i.churn.as_ref().map(|c| c.probability),
+            })
+            .collect();
+        self.store.save_forecast_snapshot(today, &rows).await?;
+        Ok(rows.len())
+    }
+
+    /// Takes the weekly snapshot when the latest is a week old or there is none.
+    pub async fn ensure_forecast_snapshot(&self) -> Result<bool, AppError> {
+        let today = self.today();
+        let due = match self.store.latest_forecast_snapshot_day().await? {
+            Some(last) => (today - last).num_days() >= 7,
+            None => true,
+        };
+        if due {
+            self.take_forecast_snapshot().await?;
+        }
+        Ok(due)
+    }
+
+    /// For each closed month of the last year with a snapshot taken before it began: forecast
+    /// ARR per category against the ARR actually kept.
+    pub async fn forecast_accuracy(&self) -> Result<Vec<MonthAccuracy>, AppError> {
+        let today = self.today();
+        let this_month = month_start(today);
+        let first = this_month.checked_sub_months(Months::new(12)).unwrap_or(this_month);
+        let last = this_month.pred_opt().unwrap_or(this_month);
+        let snapshots = self.store.forecast_snapshots(first, last).await?;
+        if snapshots.is_empty() {
+            return Ok(Vec::new());
+        }
+        let periods = self.all_periods().await?;
+        let grouped = by_account(&periods);
+        let mut months = Vec::new();
+        let mut month = first;
+        while month <= last {
+            let end = month_end(month);
+            let before: Vec<&ForecastSnapshotRow> = snapshots
+                .iter()
+                .filter(|r| r.taken_on < month && r.renewal_date >= month && r.renewal_date <= end)
+                .collect();
+            if let Some(snapshot_on) = before.iter().map(|r| r.taken_on).max() {
+                let rows: Vec<&&ForecastSnapshotRow> = before.iter().filter(|r| r.taken_on == snapshot_on).collect();
+                let categories = ForecastCategory::ALL.iter().copied().map(Some).chain([None]);
+                let categories = categories
+                    .map(|category| {
+                        let called: Vec<&&&ForecastSnapshotRow> =
+                            rows.iter().filter(|r| r.forecast == category).collect();
+                        let renewed: Money = called
+                            .iter()
+                            .map(|r| {
+                                kept_arr(
+                                    grouped.get(&r.account_id).map(Vec::as_slice).unwrap_or_default(),
+                                    r.renewal_date,
+                                )
+                            })
+                            .sum();
+                        CategoryAccuracy {
+                            forecast: category,
+                            renewals: called.len(),
+                            forecast_arr: called.iter().map(|r| r.arr).sum(),
+                            renewed_arr: renewed,
+                        }
+                    })
+                    .filter(|c| c.renewals > 0)
+                    .collect();
+                months.push(MonthAccuracy { month, snapshot_on, categories });
+            }
+            month = month.checked_add_months(Months::new(1)).unwrap_or(end.succ_opt().unwrap_or(end));
+        }
+        Ok(months)
+    }
+}
+
+/// ARR weighted by the chance each customer stays; a renewal without a prediction counts whole.
+fn expected_arr(items: &[&RenewalItem]) -> Money {
+    use rust_decimal::prelude::FromPrimitive;
+    let kept: Decimal = items
+        .iter()
+        .map(|i| {
+            let stay = i.churn.as_ref().map_or(1.0, |c| 1.0 - c.probability);
+            i.arr.0 * Decimal::from_f64(stay).unwrap_or(Decimal::ONE)
+        })
+        .sum();
+    Money(Money(kept).reported())
+}
+
+/// The account's ARR on the renewal day: what it kept (0 when it churned).
+fn kept_arr(periods: &[&SubscriptionTerms], date: NaiveDate) -> Money {
+    let mrr: Money = periods.iter().map(|p| p.mrr_on(date)).sum();
+    Money(Money(mrr.0 * Decimal::from(12)).reported())
+}
+
+/// Past renewals are learned from what was known this many days before them.
+pub const LEAD_DAYS: u64 = 90;
+/// The out-of-time backtest scores the renewals of the last this many months.
+const BACKTEST_MONTHS: u32 = 12;
+
+/// The fitted churn model, its out-of-time backtest and today's predictions for the renewals
+/// of the next 12 months.
+#[derive(Debug, Clone)]
+pub struct ChurnState {
+    pub fitted_on: NaiveDate,
+    pub model: Result<ChurnModel, FitError>,
+    pub backtest: Result<ChurnBacktest, FitError>,
+    pub estimates: HashMap<(AccountId, NaiveDate), ChurnEstimate>,
+}
+
+/// The latest churn state; refitted by the figures worker once a day and on demand.
+#[derive(Default)]
+pub(crate) struct ChurnCache(std::sync::Mutex<Option<std::sync::Arc<ChurnState>>>);
+
+impl ChurnCache {
+    fn get(&self) -> Option<std::sync::Arc<ChurnState>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, state: std::sync::Arc<ChurnState>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+    }
+}
+
+/// What was known about `account` on the calendars' day, for `renewal`.
+fn facts(
+    config: &domain::health::HealthConfig,
+    portfolio: &crate::health::Portfolio,
+    account: &Account,
+    calendars: &crate::health::Calendars,
+    renewal: &domain::renewals::Renewal,
+) -> RenewalFacts {
+    use rust_decimal::prelude::ToPrimitive;
+    let day = calendars.as_of;
+    let signals = portfolio.signals(account, calendars);
+    let score = crate::health::score_with(config, portfolio, account, calendars).ok().and_then(|s| s.score);
+    let (now, before) = (signals.active_users_30d, signals.active_users_prev_30d);
+    let active_users_ratio = match (now, before) {
+        (0, 0) => None,
+        (now, 0) => Some(now as f64),
+        (now, before) => Some(now as f64 / before as f64),
+    };
+    let mrr_change_90d =
+        if signals.mrr_90_days_ago > 0.0 { signals.mrr_now / signals.mrr_90_days_ago - 1.0 } else { 0.0 };
+    RenewalFacts {
+        health_score: score,
+        active_users_ratio,
+        days_inactive: portfolio.last_active_day(account.id, day).map(|last| (day - last).num_days()),
+        mrr_change_90d,
+        tenure_years: signals.customer_since.map_or(0.0, |since| (renewal.date - since).num_days() as f64 / 365.25),
+        arr: renewal.arr.0.to_f64().unwrap_or(0.0),
+        term_months: renewal.term_months,
+        pulse: signals.pulse.map(|(_, score)| score),
+    }
+}
+
+impl App {
+    /// The churn state, if a fit has run.
+    pub fn churn_state(&self) -> Option<std::sync::Arc<ChurnState>> {
+        self.churn.get()
+    }
+
+    /// Fits the churn model on every past renewal (facts as of `LEAD_DAYS` before it, counted
+    /// from the first of that month so scoring days are shared), backtests it out of time and
+    /// predicts the renewals of the next 12 months from today's facts.
+    pub async fn fit_churn_model(&self) -> Result<std::sync::Arc<ChurnState>, AppError> {
+        let today = self.today();
+        let monthly = self.settings().monthly_contracts_renew;
+        let config = self.health_config().await?;
+        let portfolio = self.portfolio(None).await?;
+        let accounts = self.all_accounts().await?;
+        let periods = self.all_periods().await?;
+        let grouped = by_account(&periods);
+        let from = today.checked_sub_months(Months::new(12 * HISTORY_YEARS)).unwrap_or(today);
+        let to = today.checked_add_months(Months::new(12)).unwrap_or(today);
+        let mut past: BTreeMap<NaiveDate, Vec<(&Account, domain::renewals::Renewal, bool)>> = BTreeMap::new();
+        let mut upcoming = Vec::new();
+        for account in &accounts {
+            let Some(terms) = grouped.get(&account.id) else { continue };
+            for renewal in renewals_between(terms, from, to, monthly) {
+                if renewal.date > today {
+                    upcoming.push((account, renewal));
+                    continue;
+                }
+                let lead = renewal.date.checked_sub_days(chrono::Days::new(LEAD_DAYS)).unwrap_or(renewal.date);
+                let churned = derived_outcome(terms, renewal.date, today) == Some(RenewalOutcome::Churned);
+                past.entry(month_start(lead)).or_default().push((account, renewal, churned));
+            }
+        }
+        let mut examples = Vec::new();
+        for (day, renewals) in &past {
+            let calendars = portfolio.calendars_for(&config, *day);
+            for (account, renewal, churned) in renewals {
+                let paying_then = account.figures.first_paying_day.is_some_and(|first| first <= *day);
+                if paying_then {
+                    let facts = facts(&config, &portfolio, account, &calendars, renewal);
+                    examples.push(Example { renewal_date: renewal.date, facts, churned: *churned });
+                }
+            }
+        }
+        let cutoff = today.checked_sub_months(Months::new(BACKTEST_MONTHS)).unwrap_or(today);
+        let model = ChurnModel::fit(&examples);
+        let backtest = churn_backtest(&examples, cutoff);
+        let mut estimates = HashMap::new();
+        if let Ok(model) = &model {
+            let calendars = portfolio.calendars_for(&config, today);
+            for (account, renewal) in &upcoming {
+                let facts = facts(&config, &portfolio, account, &calendars, renewal);
+                estimates.insert((account.id, renewal.date), model.estimate(&facts));
+            }
+        }
+        let state = std::sync::Arc::new(ChurnState { fitted_on: today, model, backtest, estimates });
+        self.churn.set(state.clone());
+        Ok(state)
+    }
+
+    /// Refits when no fit ran today.
+    pub async fn ensure_churn_model(&self) -> Result<bool, AppError> {
+        let due = self.churn.get().is_none_or(|state| state.fitted_on != self.today());
+        if due {
+            self.fit_churn_model().await?;
+        }
+        Ok(due)
+    }
+}

@@ -1,0 +1,165 @@
+//! `kizuna renewals …`: the renewal pipeline, the churn model with its backtest, the weekly
+//! forecast snapshot and forecast accuracy, as the renewals page and API show them.
+
+use crate::CliError;
+use app::renewals::{RenewalFilter, RenewalRow};
+use app::App;
+use clap::Subcommand;
+use domain::i18n::Lang;
+use domain::renewals::churn::ChurnBacktest;
+
+#[derive(Subcommand)]
+pub enum RenewalsAction {
+    /// Every renewal in the range (default: the next 12 months), by date, as CSV.
+    List {
+        /// First day (YYYY-MM-DD); default today.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day; default the day before 12 months after --from.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Fit the churn model on every past renewal now; print what it learned from and its
+    /// out-of-time backtest (AUC and calibration on the last 12 months).
+    Fit {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save today's forecast snapshot (the server takes one weekly by itself).
+    Snapshot,
+    /// Forecast against kept ARR for each closed month with a snapshot before it.
+    Accuracy,
+}
+
+fn day(flag: &str, raw: &str, lang: Lang) -> Result<chrono::NaiveDate, CliError> {
+    domain::interchange::parse_date(raw).map_err(|r| CliError::Usage(format!("{flag}: {raw}: {}", r.message(lang))))
+}
+
+pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), CliError> {
+    match action {
+        RenewalsAction::List { from, to } => {
+            let from = from.as_deref().map(|raw| day("--from", raw, lang)).transpose()?.unwrap_or_else(|| app.today());
+            let default_to = from.checked_add_months(chrono::Months::new(12)).and_then(|d| d.pred_opt()).unwrap_or(from);
+            let to = to.as_deref().map(|raw| day("--to", raw, lang)).transpose()?.unwrap_or(default_to);
+            let rows = app.renewal_rows(&RenewalFilter::default(), from, to).await?;
+            print_rows(&rows, lang)?;
+        }
+        RenewalsAction::Fit { json } => {
+            let state = app.fit_churn_model().await?;
+            if json {
+                let backtest = state.backtest.as_ref().ok();
+                let value = serde_json::json!({
+                    "fitted_on": state.fitted_on,
+                    "model": state.model.as_ref().map(|m| serde_json::json!({"renewals": m.renewals, "churns": m.churns})).map_err(|e| e.to_string()),
+                    "backtest": backtest,
+                });
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else {
+                match &state.model {
+                    Ok(model) => println!(
+                        "{}",
+                        crate::pick_owned(
+                            lang,
+                            format!("学習データ: 過去の更新 {} 件（解約 {} 件）", model.renewals, model.churns),
+                            format!("Fitted on {} past renewals ({} churned)", model.renewals, model.churns)
+                        )
+                    ),
+                    Err(error) => println!("{}", error.explain().pick(lang)),
+                }
+                match &state.backtest {
+                    Ok(backtest) => print_backtest(backtest, lang),
+                    Err(error) => println!("{}", error.explain().pick(lang)),
+                }
+            }
+        }
+        RenewalsAction::Snapshot => {
+            let rows = app.take_forecast_snapshot().await?;
+            println!(
+                "{}",
+                crate::pick_owned(
+                    lang,
+                    format!("予測のスナップショットを保存しました: 更新 {rows} 件"),
+                    format!("Forecast snapshot saved: {rows} renewals")
+                )
+            );
+        }
+        RenewalsAction::Accuracy => {
+            let months = app.forecast_accuracy().await?;
+            if months.is_empty() {
+                println!(
+                    "{}",
+                    crate::pick_owned(
+                        lang,
+                        "締まった月の予測はまだありません".into(),
+                        "No closed month has a forecast yet".into()
+                    )
+                );
+            }
+            for month in months {
+                for c in &month.categories {
+                    let category = c.forecast.map_or("-", |f| f.label(lang));
+                    let ratio = c.ratio().map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+                    println!(
+                        "{}\t{}\t{category}\t{}\t{}\t{}\t{ratio}",
+                        month.month.format("%Y-%m"),
+                        month.snapshot_on,
+                        c.renewals,
+                        c.forecast_arr.0,
+                        c.renewed_arr.0
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_backtest(backtest: &ChurnBacktest, lang: Lang) {
+    let auc = backtest.auc.map_or("-".to_owned(), |a| format!("{a:.3}"));
+    println!(
+        "{}",
+        crate::pick_owned(
+            lang,
+            format!(
+                "バックテスト（{} 以降の更新 {} 件、解約 {} 件、学習 {} 件）: AUC {auc}",
+                backtest.cutoff, backtest.tested_on, backtest.churns_tested, backtest.trained_on
+            ),
+            format!(
+                "Backtest ({} renewals from {}, {} churned; trained on {}): AUC {auc}",
+                backtest.tested_on, backtest.cutoff, backtest.churns_tested, backtest.trained_on
+            ),
+        )
+    );
+    for band in &backtest.calibration {
+        let percent = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
+        println!(
+            "  {:>3.0}–{:>3.0}%  n={:<6} predicted {:>6}  actual {:>6}",
+            band.from * 100.0,
+            band.to * 100.0,
+            band.renewals,
+            percent(band.predicted),
+            percent(band.actual)
+        );
+    }
+}
+
+fn print_rows(rows: &[RenewalRow], lang: Lang) -> Result<(), CliError> {
+    let mut out = csv::Writer::from_writer(std::io::stdout());
+    let failed = |e: csv::Error| CliError::Usage(format!("renewals CSV: {e}"));
+    out.write_record(["external_id", "name", "renewal_date", "arr", "forecast", "outcome", "churn_probability"])
+        .map_err(failed)?;
+    for row in rows {
+        out.write_record([
+            row.account.input.external_id.to_string(),
+            row.account.input.name.clone(),
+            row.item.date.to_string(),
+            row.item.arr.0.to_string(),
+            row.item.forecast().map(|f| f.label(lang).to_owned()).unwrap_or_default(),
+            row.item.outcome().map(|o| o.label(lang).to_owned()).unwrap_or_default(),
+            row.item.churn.as_ref().map(|c| format!("{:.3}", c.probability)).unwrap_or_default(),
+        ])
+        .map_err(failed)?;
+    }
+    out.flush().map_err(crate::io_error("standard output"))
+}

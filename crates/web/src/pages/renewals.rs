@@ -1,0 +1,688 @@
+//! `/renewals`: the next 12 months of renewals per month (ARR up for renewal by forecast
+//! category), one month's renewals with the CSM's call on each, filters like the accounts list,
+//! a CSV export, and forecast accuracy for closed months. The call form posts to
+//! `/accounts/{id}/renewals/{date}`, also used by the renewal card of the account 360.
+
+use super::{format, Frame};
+use crate::api::renewals::renewal_filter;
+use crate::extract::Path;
+use crate::extract::{FormFields, QueryParams};
+use crate::problem::ApiError;
+use crate::AppState;
+use app::renewals::{MonthAccuracy, MonthSummary, RenewalItem, RenewalRow};
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, NaiveDate};
+use domain::i18n::{Lang, Text};
+use domain::interchange::neutralise_formula;
+use domain::renewals::{ChurnReason, ForecastCategory, RenewalCall, RenewalOutcome};
+use domain::{AccountId, Currency, UserId};
+use serde_json::json;
+use std::collections::HashMap;
+
+const PAGE_SIZE: usize = 50;
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Option<&str>) -> Vec<Choice> {
+    values
+        .into_iter()
+        .map(|(value, label)| Choice { selected: Some(value.as_str()) == selected, value, label })
+        .collect()
+}
+
+pub struct MonthLine {
+    pub key: String,
+    pub label: String,
+    pub href: String,
+    pub current: bool,
+    pub renewals: usize,
+    pub arr: String,
+    /// ARR × (1 − churn probability); empty until the model can predict.
+    pub expected: String,
+    /// ARR per category in the order of `Labels::categories`.
+    pub by_forecast: Vec<String>,
+    /// Width of the month's bar, 0–100, against the largest month.
+    pub bar: u32,
+}
+
+pub struct Line {
+    pub account_id: i64,
+    pub account: String,
+    pub date: String,
+    pub date_key: String,
+    pub arr: String,
+    pub owner: String,
+    pub grade: String,
+    pub grade_colour: String,
+    pub forecast: String,
+    pub forecast_key: String,
+    pub note: String,
+    pub outcome: String,
+    /// "23%", or empty without a prediction.
+    pub churn: String,
+    pub churn_reasons: String,
+    pub editable: bool,
+}
+
+/// The churn model's state as the page shows it.
+pub struct ModelView {
+    /// Why there is no prediction, or how much it learned from.
+    pub status: String,
+    pub auc: Option<String>,
+    /// (band, renewals, mean predicted, actual churn rate).
+    pub calibration: Vec<(String, usize, String, String)>,
+}
+
+fn model_view(state: Option<&app::renewals::ChurnState>, lang: Lang) -> ModelView {
+    let t = Labels::new(lang);
+    let Some(state) = state else {
+        return ModelView { status: t.model_pending.to_owned(), auc: None, calibration: Vec::new() };
+    };
+    let status = match &state.model {
+        Ok(model) => match lang {
+            Lang::Ja => format!(
+                "{} 時点で、過去の更新 {} 件（うち解約 {} 件）から学習しました。",
+                format::date(Some(state.fitted_on), lang),
+                model.renewals,
+                model.churns
+            ),
+            Lang::En => format!(
+                "Fitted on {} from {} past renewals ({} churned).",
+                format::date(Some(state.fitted_on), lang),
+                model.renewals,
+                model.churns
+            ),
+        },
+        Err(error) => error.explain().pick(lang).to_owned(),
+    };
+    let backtest = state.backtest.as_ref().ok();
+    ModelView {
+        status,
+        auc: backtest.map(|b| match (b.auc, lang) {
+            (Some(auc), Lang::Ja) => {
+                format!("{auc:.2}（{} 以降の更新 {} 件、うち解約 {} 件）", b.cutoff, b.tested_on, b.churns_tested)
+            }
+            (Some(auc), Lang::En) => {
+                format!("{auc:.2} ({} renewals from {}, {} churned)", b.tested_on, b.cutoff, b.churns_tested)
+            }
+            (None, _) => "—".to_owned(),
+        }),
+        calibration: backtest
+            .map(|b| {
+                b.calibration
+                    .iter()
+                    .map(|band| {
+                        (
+                            format!("{:.0}–{:.0}%", band.from * 100.0, band.to * 100.0),
+                            band.renewals,
+                            format::percent(band.predicted),
+                            format::percent(band.actual),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+pub struct AccuracyLine {
+    pub month: String,
+    pub snapshot_on: String,
+    pub category: String,
+    pub renewals: usize,
+    pub forecast_arr: String,
+    pub renewed_arr: String,
+    pub ratio: String,
+}
+
+pub struct Labels {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub owner: &'static str,
+    pub team: &'static str,
+    pub tier: &'static str,
+    pub grade: &'static str,
+    pub forecast: &'static str,
+    pub any: &'static str,
+    pub apply: &'static str,
+    pub export: &'static str,
+    pub pipeline: &'static str,
+    pub month: &'static str,
+    pub renewals: &'static str,
+    pub arr: &'static str,
+    pub not_called: &'static str,
+    pub categories: Vec<&'static str>,
+    pub list_of: &'static str,
+    pub account: &'static str,
+    pub date: &'static str,
+    pub csm: &'static str,
+    pub health: &'static str,
+    pub note: &'static str,
+    pub outcome: &'static str,
+    pub save: &'static str,
+    pub none: &'static str,
+    pub previous: &'static str,
+    pub next: &'static str,
+    pub accuracy: &'static str,
+    pub accuracy_intro: &'static str,
+    pub snapshot: &'static str,
+    pub forecast_arr: &'static str,
+    pub renewed_arr: &'static str,
+    pub ratio: &'static str,
+    pub no_accuracy: &'static str,
+    pub saved: &'static str,
+    pub expected: &'static str,
+    pub churn: &'static str,
+    pub model: &'static str,
+    pub model_intro: &'static str,
+    pub model_pending: &'static str,
+    pub auc: &'static str,
+    pub band: &'static str,
+    pub predicted: &'static str,
+    pub actual: &'static str,
+}
+
+impl Labels {
+    fn new(lang: Lang) -> Labels {
+        let t = |ja, en| Text::new(ja, en).pick(lang);
+        Labels {
+            title: t("更新", "Renewals"),
+            intro: t(
+                "今月から12か月間の契約更新です。更新日は契約期間の終わり（月契約は設定で含めた場合のみ）、ARR は更新を迎える契約の前日時点の額です。",
+                "Renewals of the 12 months from this one. A renewal is the end of a committed term (month-to-month contracts only when the workspace setting includes them); ARR is that of the renewing subscriptions on the day before.",
+            ),
+            owner: t("担当", "Owner"),
+            team: t("チーム", "Team"),
+            tier: t("ティア", "Tier"),
+            grade: t("グレード", "Grade"),
+            forecast: t("予測区分", "Forecast"),
+            any: t("すべて", "Any"),
+            apply: t("絞り込む", "Apply"),
+            export: t("CSV ダウンロード", "Download CSV"),
+            pipeline: t("月別の更新", "Renewals by month"),
+            month: t("月", "Month"),
+            renewals: t("件数", "Renewals"),
+            arr: t("更新対象 ARR", "ARR up for renewal"),
+            not_called: t("未予測", "Not called"),
+            categories: ForecastCategory::ALL.iter().map(|c| c.label(lang)).collect(),
+            list_of: t("の更新", "renewals"),
+            account: t("顧客", "Account"),
+            date: t("更新日", "Renewal date"),
+            csm: t("担当", "CSM"),
+            health: t("ヘルス", "Health"),
+            note: t("メモ", "Note"),
+            outcome: t("結果", "Outcome"),
+            save: t("保存", "Save"),
+            none: t("この月の更新はありません。", "No renewals this month."),
+            previous: t("前へ", "Previous"),
+            next: t("次へ", "Next"),
+            accuracy: t("予測の精度", "Forecast accuracy"),
+            accuracy_intro: t(
+                "締まった月ごとに、月初前の最後の週次スナップショットの予測 ARR と、実際に継続した ARR（解約は 0、拡大・縮小は更新後の額）を比べます。",
+                "For each closed month: the ARR forecast in the last weekly snapshot before the month began, against the ARR customers actually kept (0 if churned; the new amount if expanded or contracted).",
+            ),
+            snapshot: t("スナップショット", "Snapshot"),
+            forecast_arr: t("予測 ARR", "Forecast ARR"),
+            renewed_arr: t("継続 ARR", "Kept ARR"),
+            ratio: t("継続率", "Kept / forecast"),
+            no_accuracy: t(
+                "まだ締まった月の予測がありません。予測は毎週自動で記録されます。",
+                "No closed month has a forecast yet. The forecast is recorded weekly.",
+            ),
+            saved: t("保存しました。", "Saved."),
+            expected: t("見込み ARR", "Expected ARR"),
+            churn: t("解約確率", "Churn probability"),
+            model: t("解約確率モデル", "Churn probability model"),
+            model_intro: t(
+                "過去の更新（更新日の90日前時点のヘルススコア・利用・MRR の増減・継続年数・規模・契約期間・パルス）から学習したロジスティック回帰です。直近12か月の更新は学習に使わず、予測の検証（バックテスト）に使います。",
+                "A logistic regression learned from past renewals (health score, activity, MRR change, tenure, size, term and pulse as of 90 days before each). The last 12 months of renewals are held out and used to check the predictions (backtest).",
+            ),
+            model_pending: t("モデルはまだ学習されていません（サーバーが1日1回学習します）。", "The model has not been fitted yet (the server fits it once a day)."),
+            auc: t("バックテスト AUC", "Backtest AUC"),
+            band: t("予測確率の帯", "Predicted band"),
+            predicted: t("予測の平均", "Mean predicted"),
+            actual: t("実際の解約率", "Actual churn"),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "renewals.html")]
+pub struct RenewalsPage {
+    pub frame: Frame,
+    pub t: Labels,
+    pub owners: Vec<Choice>,
+    pub teams: Vec<Choice>,
+    pub tiers: Vec<Choice>,
+    pub grades: Vec<Choice>,
+    pub forecasts: Vec<Choice>,
+    pub month_value: String,
+    pub months: Vec<MonthLine>,
+    pub month_title: String,
+    pub lines: Vec<Line>,
+    pub total: usize,
+    pub categories: Vec<(String, String)>,
+    pub accuracy: Vec<AccuracyLine>,
+    pub model: ModelView,
+    pub export_href: String,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub notice: Option<&'static str>,
+    pub errors: Vec<String>,
+    pub back: String,
+}
+
+fn href(pairs: &[(String, String)], extra: &[(&str, String)]) -> String {
+    let mut all: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    all.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+    let query = serde_urlencoded::to_string(&all).unwrap_or_default();
+    if query.is_empty() {
+        "/renewals".to_owned()
+    } else {
+        format!("/renewals?{query}")
+    }
+}
+
+pub(crate) fn month_label(month: NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => format!("{}年{}月", month.year(), month.month()),
+        Lang::En => month.format("%b %Y").to_string(),
+    }
+}
+
+/// The outcome in words: confirmed or derived, and whether the data now disagrees.
+pub(crate) fn outcome_text(item: &RenewalItem, lang: Lang) -> String {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let Some(outcome) = item.outcome() else { return String::new() };
+    let confirmed = item.call.as_ref().and_then(|c| c.call.outcome).is_some();
+    let mut text = outcome.label(lang).to_owned();
+    if let Some(reason) = item.call.as_ref().and_then(|c| c.call.churn_reason) {
+        text.push_str(&format!("（{}）", reason.label(lang)));
+    }
+    text.push_str(if confirmed {
+        t("・確認済み", " · confirmed")
+    } else {
+        t("・契約データより", " · from contract data")
+    });
+    if item.outcome_disputed() {
+        let derived = item.derived_outcome.map(|o| o.label(lang)).unwrap_or_default();
+        text.push_str(&match lang {
+            Lang::Ja => format!("・契約データは「{derived}」"),
+            Lang::En => format!(" · contract data now says {derived}"),
+        });
+    }
+    text
+}
+
+#[derive(Clone, Copy)]
+struct LineContext<'a> {
+    names: &'a HashMap<UserId, String>,
+    config: &'a domain::health::HealthConfig,
+    currency: &'a Currency,
+    lang: Lang,
+}
+
+fn line(row: &RenewalRow, context: &LineContext<'_>, editable: bool) -> Line {
+    let LineContext { names, config, currency, lang } = *context;
+    let account = &row.account;
+    let (grade, grade_colour) = format::account_grade(config, account, lang);
+    let call = row.item.call.as_ref().map(|c| &c.call);
+    Line {
+        account_id: account.id.0,
+        account: account.input.name.clone(),
+        date: format::date(Some(row.item.date), lang),
+        date_key: row.item.date.to_string(),
+        arr: format::money(row.item.arr, currency, lang),
+        owner: account.input.owner_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "—".into()),
+        grade,
+        grade_colour,
+        forecast: row.item.forecast().map(|f| f.label(lang).to_owned()).unwrap_or_default(),
+        forecast_key: row.item.forecast().map(|f| f.as_str().to_owned()).unwrap_or_default(),
+        note: call.and_then(|c| c.forecast_note.clone()).unwrap_or_default(),
+        outcome: outcome_text(&row.item, lang),
+        churn: row.item.churn.as_ref().map(|c| format::percent(Some(c.probability))).unwrap_or_default(),
+        churn_reasons: row
+            .item
+            .churn
+            .as_ref()
+            .map(|c| c.reasons.iter().map(|r| r.pick(lang)).collect::<Vec<_>>().join(" / "))
+            .unwrap_or_default(),
+        editable,
+    }
+}
+
+fn accuracy_lines(months: &[MonthAccuracy], currency: &Currency, lang: Lang) -> Vec<AccuracyLine> {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    months
+        .iter()
+        .rev()
+        .flat_map(|m| {
+            m.categories.iter().map(move |c| AccuracyLine {
+                month: month_label(m.month, lang),
+                snapshot_on: format::date(Some(m.snapshot_on), lang),
+                category: c.forecast.map_or_else(|| t("未予測", "Not called").to_owned(), |f| f.label(lang).to_owned()),
+                renewals: c.renewals,
+                forecast_arr: format::money(c.forecast_arr, currency, lang),
+                renewed_arr: format::money(c.renewed_arr, currency, lang),
+                ratio: format::percent(c.ratio()),
+            })
+        })
+        .collect()
+}
+
+fn month_line(
+    summary: &MonthSummary,
+    chosen: NaiveDate,
+    widest: rust_decimal::Decimal,
+    raw: &[(String, String)],
+    currency: &Currency,
+    lang: Lang,
+) -> MonthLine {
+    use rust_decimal::prelude::ToPrimitive;
+    let key = summary.month.format("%Y-%m").to_string();
+    let share =
+        if widest > rust_decimal::Decimal::ZERO { (summary.arr.0 / widest).to_f64().unwrap_or(0.0) } else { 0.0 };
+    MonthLine {
+        label: month_label(summary.month, lang),
+        href: href(raw, &[("month", key.clone())]),
+        current: summary.month == chosen,
+        renewals: summary.renewals,
+        arr: format::money(summary.arr, currency, lang),
+        expected: summary.expected_arr.map(|m| format::money(m, currency, lang)).unwrap_or_else(|| "—".into()),
+        by_forecast: summary.by_forecast.iter().map(|(_, _, arr)| format::money(*arr, currency, lang)).collect(),
+        bar: (share * 100.0).round() as u32,
+        key,
+    }
+}
+
+fn parse_month(raw: &str) -> Result<NaiveDate, domain::Reason> {
+    NaiveDate::parse_from_str(&format!("{}-01", raw.trim()), "%Y-%m-%d").map_err(|_| domain::Reason::InvalidDate)
+}
+
+pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
+    let notice = params.text("done").map(|_| Labels::new(frame.lang).saved);
+    render_page(&app, frame, params, notice, Vec::new()).await
+}
+
+async fn render_page(
+    app: &AppState,
+    frame: Frame,
+    mut params: QueryParams,
+    notice: Option<&'static str>,
+    mut errors: Vec<String>,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let raw = params.pairs(&["owner", "team", "tier", "grade", "forecast", "month"]);
+    let filter = renewal_filter(&mut params);
+    let today = app.today();
+    let this_month = today.with_day(1).unwrap_or(today);
+    let chosen = params.parsed("month", parse_month).unwrap_or(this_month);
+    let (_, offset) = params.page();
+    errors.extend(params.errors.iter().map(|e| format!("{}: {}", e.field, e.reason.message(lang))));
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let pipeline = app.renewal_pipeline(&filter, chosen, PAGE_SIZE, offset.max(0) as usize).await?;
+    let users = app.store().list_users().await?;
+    let names: HashMap<UserId, String> = users.iter().map(|u| (u.id, u.input.name.clone())).collect();
+    let config = app.health_config().await?;
+    let currency = app.settings().currency;
+    let selected = |name: &str| raw.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let widest = pipeline.months.iter().map(|m| m.arr.0).max().unwrap_or_default();
+    let offset = offset.max(0) as usize;
+    let context = LineContext { names: &names, config: &config, currency: &currency, lang };
+    let lines =
+        pipeline.rows.iter().map(|r| line(r, &context, app.may_edit_account(&frame.actor, &r.account.input))).collect();
+    let accuracy = accuracy_lines(&app.forecast_accuracy().await?, &currency, lang);
+    let back = href(&raw, &[]);
+    let page = RenewalsPage {
+        t: Labels::new(lang),
+        owners: choices(users.iter().map(|u| (u.id.0.to_string(), u.input.name.clone())), selected("owner")),
+        teams: choices(
+            app.store().list_teams().await?.into_iter().map(|t| (t.id.0.to_string(), t.name)),
+            selected("team"),
+        ),
+        tiers: choices(
+            ["enterprise", "mid", "smb"].iter().map(|k| (k.to_string(), domain::account::tier_name(k, lang))),
+            selected("tier"),
+        ),
+        grades: choices(
+            config.grades.iter().map(|g| (g.key.clone(), format::grade(&config, Some(&g.key), lang).0)),
+            selected("grade"),
+        ),
+        forecasts: choices(
+            ForecastCategory::ALL.iter().map(|c| (c.as_str().to_owned(), c.label(lang).to_owned())),
+            selected("forecast"),
+        ),
+        month_value: chosen.format("%Y-%m").to_string(),
+        months: pipeline.months.iter().map(|m| month_line(m, chosen, widest, &raw, &currency, lang)).collect(),
+        month_title: month_label(chosen, lang),
+        lines,
+        total: pipeline.total,
+        categories: ForecastCategory::ALL.iter().map(|c| (c.as_str().to_owned(), c.label(lang).to_owned())).collect(),
+        accuracy,
+        model: model_view(app.churn_state().as_deref(), lang),
+        export_href: href(&raw, &[]).replacen("/renewals", "/renewals.csv", 1),
+        previous: (offset > 0).then(|| href(&raw, &[("offset", offset.saturating_sub(PAGE_SIZE).to_string())])),
+        next: (offset + PAGE_SIZE < pipeline.total)
+            .then(|| href(&raw, &[("offset", (offset + PAGE_SIZE).to_string())])),
+        notice,
+        errors,
+        back,
+        frame: frame.at("renewals"),
+    };
+    Ok((status, super::render(&page, "renewals")?).into_response())
+}
+
+/// `/renewals.csv`: every renewal of the 12 months the page shows, with the filters applied.
+pub async fn export(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let encoding = crate::api::interchange::export_encoding(&mut params);
+    let filter = renewal_filter(&mut params);
+    params.finish()?;
+    let today = app.today();
+    let from = today.with_day(1).unwrap_or(today);
+    let to = from.checked_add_months(chrono::Months::new(12)).and_then(|d| d.pred_opt()).unwrap_or(from);
+    let rows = app.renewal_rows(&filter, from, to).await?;
+    let names: HashMap<UserId, String> =
+        app.store().list_users().await?.into_iter().map(|u| (u.id, u.input.name)).collect();
+    let config = app.health_config().await?;
+    let currency = app.settings().currency;
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| ApiError::Internal(format!("renewals CSV: {e}"));
+    out.write_record([
+        t("顧客ID", "external_id"),
+        t("顧客名", "name"),
+        t("更新日", "renewal_date"),
+        t("更新対象ARR", "arr"),
+        t("担当", "owner"),
+        t("グレード", "grade"),
+        t("予測区分", "forecast"),
+        t("予測メモ", "forecast_note"),
+        t("結果", "outcome"),
+        t("解約理由", "churn_reason"),
+    ])
+    .map_err(csv_error)?;
+    for row in &rows {
+        let call = row.item.call.as_ref().map(|c| &c.call);
+        let record = [
+            row.account.input.external_id.to_string(),
+            row.account.input.name.clone(),
+            row.item.date.to_string(),
+            row.item.arr.plain(&currency),
+            row.account.input.owner_id.and_then(|id| names.get(&id).cloned()).unwrap_or_default(),
+            row.account.health.grade.as_deref().map(|g| format::grade(&config, Some(g), lang).0).unwrap_or_default(),
+            row.item.forecast().map(|f| f.label(lang).to_owned()).unwrap_or_default(),
+            call.and_then(|c| c.forecast_note.clone()).unwrap_or_default(),
+            row.item.outcome().map(|o| o.label(lang).to_owned()).unwrap_or_default(),
+            call.and_then(|c| c.churn_reason).map(|r| r.label(lang).to_owned()).unwrap_or_default(),
+        ];
+        out.write_record(record.iter().map(|cell| neutralise_formula(cell).into_owned())).map_err(csv_error)?;
+    }
+    let body = out.into_inner().map_err(|e| ApiError::Internal(format!("renewals CSV: {e}")))?;
+    let text = String::from_utf8(body).map_err(|e| ApiError::Internal(format!("renewals CSV: {e}")))?;
+    let bytes = crate::api::interchange::encode_csv(&text, encoding)?;
+    Ok(crate::api::interchange::csv_download("renewals.csv", bytes, encoding))
+}
+
+/// Where to go after saving a call: the page the form came from, if it is one of ours.
+fn back_to(fields: &FormFields, account: AccountId) -> String {
+    let back = fields.get("back");
+    let ours = (back.starts_with("/renewals") || back.starts_with("/accounts/")) && !back.contains("//");
+    if ours {
+        back.to_owned()
+    } else {
+        format!("/accounts/{}", account.0)
+    }
+}
+
+/// `POST /accounts/{id}/renewals/{date}`: saves a CSM's call from the renewals page or the
+/// account 360, then returns there; a refusal is shown on the renewals page with the reason.
+pub async fn set_call(
+    State(app): State<AppState>,
+    frame: Frame,
+    Path((id, date)): Path<(i64, String)>,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let account = AccountId(id);
+    let lang = frame.lang;
+    let saved = async {
+        let date = domain::interchange::parse_date(&date)
+            .map_err(|reason| ApiError::Fields(vec![domain::FieldError::new("renewal_date", reason)]))?;
+        let value = json!({
+            "forecast": fields.get("forecast"),
+            "forecast_note": fields.get("forecast_note"),
+            "outcome": fields.get("outcome"),
+            "churn_reason": fields.get("churn_reason"),
+            "outcome_note": fields.get("outcome_note"),
+        });
+        let call = RenewalCall::parse(value).map_err(ApiError::Fields)?;
+        app.set_renewal_call(&frame.actor, account, date, call).await.map_err(ApiError::from)
+    }
+    .await;
+    let back = back_to(&fields, account);
+    match saved {
+        Ok(_) => {
+            let separator = if back.contains('?') { '&' } else { '?' };
+            Ok(Redirect::to(&format!("{back}{separator}done=renewal_saved")).into_response())
+        }
+        Err(error) => {
+            let messages = super::settings::refused(error, lang, |field| field_label(field, lang))?;
+            let query = back.split_once('?').map(|(_, q)| q).unwrap_or_default();
+            render_page(&app, frame, QueryParams::from_query(query), None, messages).await
+        }
+    }
+}
+
+fn field_label(field: &str, lang: Lang) -> &'static str {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    match field {
+        "forecast" => t("予測区分", "Forecast"),
+        "forecast_note" => t("予測メモ", "Forecast note"),
+        "outcome" => t("結果", "Outcome"),
+        "churn_reason" => t("解約理由", "Churn reason"),
+        "outcome_note" => t("結果メモ", "Outcome note"),
+        _ => t("更新日", "Renewal date"),
+    }
+}
+
+/// How many past renewals the account 360 lists.
+const CARD_HISTORY: usize = 5;
+
+pub struct CardLine {
+    pub date: String,
+    pub date_key: String,
+    pub arr: String,
+    pub upcoming: bool,
+    pub forecast: String,
+    pub forecast_key: String,
+    pub forecast_note: String,
+    pub outcome: String,
+    pub outcome_key: String,
+    pub churn_reason_key: String,
+    pub outcome_note: String,
+}
+
+pub struct CardLabels {
+    pub title: &'static str,
+    pub none: &'static str,
+    pub date: &'static str,
+    pub arr: &'static str,
+    pub forecast: &'static str,
+    pub note: &'static str,
+    pub outcome: &'static str,
+    pub churn_reason: &'static str,
+    pub confirm: &'static str,
+    pub save: &'static str,
+    pub all: &'static str,
+}
+
+/// The renewal card of the account 360: the next renewals (with the forecast form) and the last
+/// few past ones (with the outcome form).
+pub struct RenewalCard {
+    pub t: CardLabels,
+    pub lines: Vec<CardLine>,
+    pub categories: Vec<(String, String)>,
+    pub outcomes: Vec<(String, String)>,
+    pub reasons: Vec<(String, String)>,
+    pub back: String,
+}
+
+pub(crate) async fn account_card(app: &AppState, account: AccountId, lang: Lang) -> Result<RenewalCard, ApiError> {
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let today = app.today();
+    let currency = app.settings().currency;
+    let items = app.account_renewals(account).await?;
+    let (upcoming, past): (Vec<&RenewalItem>, Vec<&RenewalItem>) = items.iter().partition(|i| i.date > today);
+    let lines = upcoming
+        .into_iter()
+        .rev()
+        .chain(past.into_iter().take(CARD_HISTORY))
+        .map(|item| {
+            let call = item.call.as_ref().map(|c| &c.call);
+            CardLine {
+                date: format::date(Some(item.date), lang),
+                date_key: item.date.to_string(),
+                arr: format::money(item.arr, &currency, lang),
+                upcoming: item.date > today,
+                forecast: item.forecast().map(|f| f.label(lang).to_owned()).unwrap_or_default(),
+                forecast_key: item.forecast().map(|f| f.as_str().to_owned()).unwrap_or_default(),
+                forecast_note: call.and_then(|c| c.forecast_note.clone()).unwrap_or_default(),
+                outcome: outcome_text(item, lang),
+                outcome_key: item.outcome().map(|o| o.as_str().to_owned()).unwrap_or_default(),
+                churn_reason_key: call.and_then(|c| c.churn_reason).map(|r| r.as_str().to_owned()).unwrap_or_default(),
+                outcome_note: call.and_then(|c| c.outcome_note.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(RenewalCard {
+        t: CardLabels {
+            title: t("更新", "Renewals"),
+            none: t("契約期間の終わり（更新）はありません。", "No committed term ends (renewals)."),
+            date: t("更新日", "Renewal date"),
+            arr: t("更新対象 ARR", "ARR up for renewal"),
+            forecast: t("予測区分", "Forecast"),
+            note: t("メモ", "Note"),
+            outcome: t("結果", "Outcome"),
+            churn_reason: t("解約理由", "Churn reason"),
+            confirm: t("結果を確定", "Confirm outcome"),
+            save: t("保存", "Save"),
+            all: t("更新一覧へ", "All renewals"),
+        },
+        lines,
+        categories: ForecastCategory::ALL.iter().map(|c| (c.as_str().to_owned(), c.label(lang).to_owned())).collect(),
+        outcomes: RenewalOutcome::ALL.iter().map(|o| (o.as_str().to_owned(), o.label(lang).to_owned())).collect(),
+        reasons: ChurnReason::ALL.iter().map(|r| (r.as_str().to_owned(), r.label(lang).to_owned())).collect(),
+        back: format!("/accounts/{}", account.0),
+    })
+}
