@@ -110,6 +110,9 @@ echo "== kizuna health backtest --from $from --horizon 90d"
 step backtest "$k" health backtest --from "$from" --horizon 90d
 "$k" health backtest --from "$from" --horizon 90d --json > "$dir/backtest.json"
 echo "== JSON report: $dir/backtest.json"
+echo "== kizuna renewals fit (churn probability at renewal, out-of-time backtest on the last 12 months)"
+step renewals "$k" renewals fit
+"$k" renewals fit --json > "$dir/renewals.json"
 if [[ -z "$keep" ]]; then
     echo "== the database and events.ndjson are removed on exit (use --keep DIR to keep them)"
 fi

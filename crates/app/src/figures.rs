@@ -106,7 +106,11 @@ impl App {
             ticker.tick().await;
             match self.ensure_figures_current().await {
                 Ok(true) => {
-                    tracing::info!(day = %self.today(), "account figures recomputed for the new day")
+                    tracing::info!(day = %self.today(), "account figures recomputed for the new day");
+                    // A day of ingest and health snapshots changes the tables' shape.
+                    if let Err(error) = self.store.refresh_statistics().await {
+                        tracing::warn!(%error, "could not refresh the database statistics")
+                    }
                 }
                 Ok(false) => {}
                 Err(error) => {

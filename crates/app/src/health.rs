@@ -217,7 +217,7 @@ impl Portfolio {
         self.nps.as_ref().and_then(|nps| nps.get(&account)).map_or(&[], Vec::as_slice)
     }
 
-    fn figures(&self, account: AccountId, day: NaiveDate) -> AccountFigures {
+    pub(crate) fn figures(&self, account: AccountId, day: NaiveDate) -> AccountFigures {
         let periods: Vec<&SubscriptionTerms> =
             self.periods.get(&account).map(|p| p.iter().filter(|t| t.start_date <= day).collect()).unwrap_or_default();
         AccountFigures::compute(&periods, day, self.monthly_renews)
@@ -394,7 +394,7 @@ impl Portfolio {
     }
 
     /// Days on which the account's MRR fell to zero (churn).
-    fn churn_days(&self, account: AccountId) -> Vec<NaiveDate> {
+    pub(crate) fn churn_days(&self, account: AccountId) -> Vec<NaiveDate> {
         let periods: Vec<&SubscriptionTerms> =
             self.periods.get(&account).map(|p| p.iter().collect()).unwrap_or_default();
         domain::subscription::churn_days(&periods)

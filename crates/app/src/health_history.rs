@@ -241,7 +241,11 @@ impl App {
             periods.entry(period.terms.account_id).or_default().push(period.terms);
         }
         let mut stored = 0;
-        for day in days {
+        // Newest first: only the first day's scores become the accounts' current health, so
+        // each account row is written once, not once per day.
+        let mut days = days.to_vec();
+        days.sort_by(|a, b| b.cmp(a));
+        for day in &days {
             let calendars = portfolio.calendars_for(&config, *day);
             let mut snapshots = Vec::with_capacity(accounts.len());
             for account in &accounts {

@@ -13,6 +13,9 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use store::ImportCounts;
 
+/// An import writing more rows than this refreshes the planner's statistics.
+const STATISTICS_AFTER_ROWS: usize = 1_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportKind {
@@ -145,6 +148,9 @@ impl App {
             }
         };
         self.refresh_figures(&touched).await?;
+        if counts.created + counts.updated > STATISTICS_AFTER_ROWS {
+            self.store.refresh_statistics().await?;
+        }
         let outcome = ImportOutcome { kind, encoding, rows, counts };
         let summary = serde_json::json!({ "file": file, "rows": outcome.rows, "created": outcome.counts.created,
             "updated": outcome.counts.updated, "unchanged": outcome.counts.unchanged });

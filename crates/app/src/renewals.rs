@@ -7,7 +7,7 @@ use crate::{Actor, App, AppError};
 use chrono::{Datelike, Months, NaiveDate};
 use domain::account::Account;
 use domain::renewals::churn::{
-    backtest as churn_backtest, ChurnBacktest, ChurnEstimate, ChurnModel, Example, FitError, RenewalFacts,
+    backtest as churn_backtest, ChurnBacktest, ChurnEstimate, ChurnModel, Example, FitError, RenewalFacts, HORIZON_DAYS,
 };
 use domain::renewals::{derived_outcome, renewals_between, ForecastCategory, RenewalCall, RenewalOutcome};
 use domain::subscription::{SubscriptionPeriod, SubscriptionTerms};
@@ -157,8 +157,12 @@ impl App {
     ) -> Result<Vec<RenewalItem>, AppError> {
         let today = self.today();
         let monthly = self.settings().monthly_contracts_renew;
-        let periods = self.all_periods().await?;
         let account = only.filter(|ids| ids.len() == 1).and_then(|ids| ids.iter().next().copied());
+        // One account (the account 360) reads only its own periods.
+        let periods = match account {
+            Some(id) => std::sync::Arc::new(self.store.periods_of_accounts(Some(&[id])).await?),
+            None => self.all_periods().await?,
+        };
         let mut calls: HashMap<(AccountId, NaiveDate), StoredRenewalCall> =
             self.store.renewal_calls(account).await?.into_iter().map(|c| ((c.account_id, c.renewal_date), c)).collect();
         let churn = self.churn.get();
@@ -450,10 +454,14 @@ fn kept_arr(periods: &[&SubscriptionTerms], date: NaiveDate) -> Money {
     Money(Money(mrr.0 * Decimal::from(12)).reported())
 }
 
-/// Past renewals are learned from what was known this many days before them.
-pub const LEAD_DAYS: u64 = 90;
+/// The backtest sees each renewal this many days before it, as CSMs look at a renewal from
+/// three months out to the last weeks.
+pub const LEAD_DAYS: [u64; 3] = [30, 60, 90];
 /// The out-of-time backtest scores the renewals of the last this many months.
 const BACKTEST_MONTHS: u32 = 12;
+/// The model learns from every paying account on the first of each month of this many last
+/// months (those whose horizon has passed).
+const LEARN_MONTHS: u32 = 24;
 
 /// The fitted churn model, its out-of-time backtest and today's predictions for the renewals
 /// of the next 12 months.
@@ -479,13 +487,15 @@ impl ChurnCache {
     }
 }
 
-/// What was known about `account` on the calendars' day, for `renewal`.
+/// What was known about `account` on the calendars' day; `arr` is what is up for renewal (or
+/// the account's ARR), `renewal_due` whether it can leave within the horizon.
 fn facts(
     config: &domain::health::HealthConfig,
     portfolio: &crate::health::Portfolio,
     account: &Account,
     calendars: &crate::health::Calendars,
-    renewal: &domain::renewals::Renewal,
+    arr: Money,
+    renewal_due: bool,
 ) -> RenewalFacts {
     use rust_decimal::prelude::ToPrimitive;
     let day = calendars.as_of;
@@ -504,9 +514,9 @@ fn facts(
         active_users_ratio,
         days_inactive: portfolio.last_active_day(account.id, day).map(|last| (day - last).num_days()),
         mrr_change_90d,
-        tenure_years: signals.customer_since.map_or(0.0, |since| (renewal.date - since).num_days() as f64 / 365.25),
-        arr: renewal.arr.0.to_f64().unwrap_or(0.0),
-        term_months: renewal.term_months,
+        tenure_years: signals.customer_since.map_or(0.0, |since| (day - since).num_days() as f64 / 365.25),
+        arr: arr.0.to_f64().unwrap_or(0.0),
+        renewal_due,
         pulse: signals.pulse.map(|(_, score)| score),
     }
 }
@@ -517,9 +527,11 @@ impl App {
         self.churn.get()
     }
 
-    /// Fits the churn model on every past renewal (facts as of `LEAD_DAYS` before it, counted
-    /// from the first of that month so scoring days are shared), backtests it out of time and
-    /// predicts the renewals of the next 12 months from today's facts.
+    /// Fits the churn model on every paying account on the first of each of the last
+    /// `LEARN_MONTHS` months (did it leave within the horizon?), backtests it out of time on the
+    /// renewals of the last `BACKTEST_MONTHS` (each seen `LEAD_DAYS` before it, counted from the
+    /// first of that month so scoring days are shared) and predicts the renewals of the next 12
+    /// months from today's facts.
     pub async fn fit_churn_model(&self) -> Result<std::sync::Arc<ChurnState>, AppError> {
         let today = self.today();
         let monthly = self.settings().monthly_contracts_renew;
@@ -528,41 +540,67 @@ impl App {
         let accounts = self.all_accounts().await?;
         let periods = self.all_periods().await?;
         let grouped = by_account(&periods);
-        let from = today.checked_sub_months(Months::new(12 * HISTORY_YEARS)).unwrap_or(today);
+        let horizon = chrono::Days::new(HORIZON_DAYS);
+        let churn_days: HashMap<AccountId, Vec<NaiveDate>> =
+            accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
+        let mut observations = Vec::new();
+        let mut day = month_start(today.checked_sub_months(Months::new(LEARN_MONTHS)).unwrap_or(today));
+        while let Some(end) = day.checked_add_days(horizon).filter(|end| *end <= today) {
+            let calendars = portfolio.calendars_for(&config, day);
+            for account in &accounts {
+                let figures = portfolio.figures(account.id, day);
+                if figures.mrr.0 <= Decimal::ZERO || figures.is_churned() {
+                    continue;
+                }
+                let due = figures.next_renewal_date.is_none_or(|renewal| renewal <= end);
+                let churned =
+                    churn_days.get(&account.id).is_some_and(|days| days.iter().any(|c| *c > day && *c <= end));
+                let facts = facts(&config, &portfolio, account, &calendars, figures.arr, due);
+                observations.push(Example { account_id: account.id, day, outcome_by: end, facts, churned });
+            }
+            day = day.checked_add_months(Months::new(1)).unwrap_or(end);
+        }
+        let cutoff = today.checked_sub_months(Months::new(BACKTEST_MONTHS)).unwrap_or(today);
         let to = today.checked_add_months(Months::new(12)).unwrap_or(today);
-        let mut past: BTreeMap<NaiveDate, Vec<(&Account, domain::renewals::Renewal, bool)>> = BTreeMap::new();
+        let mut seen: BTreeMap<NaiveDate, Vec<(&Account, domain::renewals::Renewal, bool)>> = BTreeMap::new();
         let mut upcoming = Vec::new();
         for account in &accounts {
             let Some(terms) = grouped.get(&account.id) else { continue };
-            for renewal in renewals_between(terms, from, to, monthly) {
+            for renewal in renewals_between(terms, cutoff.succ_opt().unwrap_or(cutoff), to, monthly) {
                 if renewal.date > today {
                     upcoming.push((account, renewal));
                     continue;
                 }
-                let lead = renewal.date.checked_sub_days(chrono::Days::new(LEAD_DAYS)).unwrap_or(renewal.date);
                 let churned = derived_outcome(terms, renewal.date, today) == Some(RenewalOutcome::Churned);
-                past.entry(month_start(lead)).or_default().push((account, renewal, churned));
-            }
-        }
-        let mut examples = Vec::new();
-        for (day, renewals) in &past {
-            let calendars = portfolio.calendars_for(&config, *day);
-            for (account, renewal, churned) in renewals {
-                let paying_then = account.figures.first_paying_day.is_some_and(|first| first <= *day);
-                if paying_then {
-                    let facts = facts(&config, &portfolio, account, &calendars, renewal);
-                    examples.push(Example { renewal_date: renewal.date, facts, churned: *churned });
+                for lead in LEAD_DAYS {
+                    let day = renewal.date.checked_sub_days(chrono::Days::new(lead)).unwrap_or(renewal.date);
+                    seen.entry(month_start(day)).or_default().push((account, renewal.clone(), churned));
                 }
             }
         }
-        let cutoff = today.checked_sub_months(Months::new(BACKTEST_MONTHS)).unwrap_or(today);
-        let model = ChurnModel::fit(&examples);
-        let backtest = churn_backtest(&examples, cutoff);
+        let mut renewals = Vec::new();
+        for (day, list) in &seen {
+            let calendars = portfolio.calendars_for(&config, *day);
+            for (account, renewal, churned) in list {
+                if portfolio.figures(account.id, *day).mrr.0 > Decimal::ZERO {
+                    let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, true);
+                    renewals.push(Example {
+                        account_id: account.id,
+                        day: *day,
+                        outcome_by: renewal.date,
+                        facts,
+                        churned: *churned,
+                    });
+                }
+            }
+        }
+        let model = ChurnModel::fit(&observations);
+        let backtest = churn_backtest(&observations, &renewals, cutoff);
         let mut estimates = HashMap::new();
         if let Ok(model) = &model {
             let calendars = portfolio.calendars_for(&config, today);
             for (account, renewal) in &upcoming {
-                let facts = facts(&config, &portfolio, account, &calendars, renewal);
+                let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, true);
                 estimates.insert((account.id, renewal.date), model.estimate(&facts));
             }
         }

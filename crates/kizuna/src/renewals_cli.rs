@@ -40,7 +40,8 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
     match action {
         RenewalsAction::List { from, to } => {
             let from = from.as_deref().map(|raw| day("--from", raw, lang)).transpose()?.unwrap_or_else(|| app.today());
-            let default_to = from.checked_add_months(chrono::Months::new(12)).and_then(|d| d.pred_opt()).unwrap_or(from);
+            let default_to =
+                from.checked_add_months(chrono::Months::new(12)).and_then(|d| d.pred_opt()).unwrap_or(from);
             let to = to.as_deref().map(|raw| day("--to", raw, lang)).transpose()?.unwrap_or(default_to);
             let rows = app.renewal_rows(&RenewalFilter::default(), from, to).await?;
             print_rows(&rows, lang)?;
@@ -51,7 +52,7 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
                 let backtest = state.backtest.as_ref().ok();
                 let value = serde_json::json!({
                     "fitted_on": state.fitted_on,
-                    "model": state.model.as_ref().map(|m| serde_json::json!({"renewals": m.renewals, "churns": m.churns})).map_err(|e| e.to_string()),
+                    "model": state.model.as_ref().map(|m| serde_json::json!({"examples": m.examples, "churns": m.churns})).map_err(|e| e.to_string()),
                     "backtest": backtest,
                 });
                 println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -61,8 +62,14 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
                         "{}",
                         crate::pick_owned(
                             lang,
-                            format!("学習データ: 過去の更新 {} 件（解約 {} 件）", model.renewals, model.churns),
-                            format!("Fitted on {} past renewals ({} churned)", model.renewals, model.churns)
+                            format!(
+                                "学習データ: 過去の顧客×月 {} 件（90日以内の解約 {} 件）",
+                                model.examples, model.churns
+                            ),
+                            format!(
+                                "Fitted on {} past account-months ({} followed by a churn within 90 days)",
+                                model.examples, model.churns
+                            )
                         )
                     ),
                     Err(error) => println!("{}", error.explain().pick(lang)),

@@ -49,8 +49,9 @@ pub trait HealthStore: Send + Sync {
     async fn pulses(&self, account: Option<AccountId>) -> Result<Vec<Pulse>>;
 
     /// Saves each account's snapshot and makes it, with its 30-day change, the account's current
-    /// health, in one transaction. A churned account (`churned_on` set with its figures) keeps
-    /// no current health even when a snapshot for it arrives.
+    /// health, in one transaction, unless the account's current health is of a later day (a
+    /// backfilled past day does not replace it). A churned account (`churned_on` set with its
+    /// figures) keeps no current health even when a snapshot for it arrives.
     async fn save_health(&self, scored: &[(AccountId, Snapshot, Option<f64>)]) -> Result<()>;
     /// Each account's score on its latest snapshot on or before `day`.
     async fn scores_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, Option<f64>>>;
@@ -176,7 +177,10 @@ macro_rules! health_store {
                         current.push_values(chunk, |mut b, (account, s, delta)| {
                             b.push_bind(account.0).push_bind(s.score).push_bind(s.grade.clone()).push_bind(*delta).push_bind(s.day);
                         });
-                        current.push(") AS v WHERE accounts.id = v.column1 AND accounts.churned_on IS NULL");
+                        current.push(
+                            ") AS v WHERE accounts.id = v.column1 AND accounts.churned_on IS NULL \
+                             AND (accounts.health_on IS NULL OR accounts.health_on <= v.column5)",
+                        );
                         current.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;

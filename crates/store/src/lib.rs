@@ -222,6 +222,10 @@ pub trait Store:
     UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore + RenewalStore
 {
     fn backend(&self) -> Backend;
+    /// Refreshes the query planner's statistics after bulk writes (PostgreSQL `ANALYZE`, SQLite
+    /// `PRAGMA optimize`): without them a freshly loaded database plans list queries badly, and
+    /// autovacuum may be off or late.
+    async fn refresh_statistics(&self) -> Result<()>;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;
     async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()>;

@@ -1200,6 +1200,15 @@ macro_rules! sql_store {
                 Self::BACKEND
             }
 
+            async fn refresh_statistics(&self) -> Result<()> {
+                let statement = match Self::BACKEND {
+                    $crate::Backend::Postgres => "ANALYZE",
+                    $crate::Backend::Sqlite => "PRAGMA optimize",
+                };
+                sqlx::query(statement).execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn load_settings(&self) -> Result<Option<WorkspaceSettings>> {
                 let Some(row) = sqlx::query(
                     "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages, tracking_field_sources, \

@@ -628,6 +628,7 @@ impl App {
         if options.usage && self.store.scores_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
         }
+        self.store.refresh_statistics().await?;
         Ok(DemoSummary {
             staff: data.staff.len(),
             accounts: data.accounts.len(),

@@ -1,23 +1,32 @@
-//! Churn probability at renewal: a logistic regression (linfa) over what is known some time
-//! before the renewal — health score, activity, contraction, tenure, size, term and the CSM's
-//! pulse — fitted on the workspace's own past renewals. Each prediction comes with the facts
-//! that raised it most, as sentences, and the model is backtested out of time: fitted on the
-//! renewals before a cut-off, scored on those after it.
+//! Churn probability at renewal: a logistic regression (linfa) over what is known on a day —
+//! health score, activity, days since last use, contraction, tenure, size, whether a renewal
+//! (or a month-to-month end) falls within the next 90 days, and the CSM's pulse — for "does the
+//! customer leave within 90 days". It learns from every paying account on the first of each past
+//! month (many more examples than renewals alone, which a small workspace has few of), and it
+//! is judged where it is used: backtested out of time on the renewals after a cut-off, seen 30,
+//! 60 and 90 days before each, with a model fitted only on what was known by the cut-off. Each
+//! prediction comes with the facts that raised it most, as sentences.
 
 use crate::health::backtest::auc;
 use crate::i18n::Bilingual;
+use crate::ids::AccountId;
 use chrono::NaiveDate;
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use serde::Serialize;
+use std::collections::HashSet;
 
-/// Fewer past renewals (or churns among them) than this and the model says it cannot predict.
-pub const MIN_RENEWALS: usize = 40;
-pub const MIN_CHURNS: usize = 8;
+/// Fewer examples (or churns among them) than this and the model says it cannot predict.
+pub const MIN_EXAMPLES: usize = 30;
+pub const MIN_CHURNS: usize = 5;
+/// The days after a scoring day in which a churn counts.
+pub const HORIZON_DAYS: u64 = 90;
 /// L2 weight: the workspace's history is small; keep coefficients modest.
 const ALPHA: f64 = 1.0;
 const FEATURES: usize = 8;
+/// The input saying a renewal falls within the horizon.
+const RENEWAL_DUE: usize = 6;
 
 /// What is known about an account on the scoring day, for one of its renewals.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -34,8 +43,9 @@ pub struct RenewalFacts {
     pub tenure_years: f64,
     /// ARR up for renewal.
     pub arr: f64,
-    /// Months in the committed term that ends.
-    pub term_months: u32,
+    /// A renewal or the end of a month-to-month term falls within `HORIZON_DAYS`: the customer
+    /// can leave in them.
+    pub renewal_due: bool,
     /// The latest CSM pulse, 1–5.
     pub pulse: Option<i64>,
 }
@@ -50,25 +60,28 @@ impl RenewalFacts {
             self.mrr_change_90d.clamp(-1.0, 1.0),
             (1.0 + self.tenure_years.max(0.0)).ln(),
             self.arr.max(1.0).log10(),
-            f64::from(self.term_months) / 12.0,
+            if self.renewal_due { 1.0 } else { 0.0 },
             self.pulse.map_or(0.0, |p| (p as f64 - 3.0) / 2.0),
         ]
     }
 }
 
-/// One past renewal: the facts on its scoring day and whether the customer left at it.
+/// An account seen on one day: the facts then and whether it left by `outcome_by` (the end of
+/// the horizon, or the renewal date for a renewal example).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Example {
-    pub renewal_date: NaiveDate,
+    pub account_id: AccountId,
+    pub day: NaiveDate,
+    pub outcome_by: NaiveDate,
     pub facts: RenewalFacts,
     pub churned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FitError {
-    #[error("{have} past renewals; at least {need} are needed")]
-    TooFewRenewals { have: usize, need: usize },
-    #[error("{have} churns among the past renewals; at least {need} are needed")]
+    #[error("{have} examples; at least {need} are needed")]
+    TooFewExamples { have: usize, need: usize },
+    #[error("{have} churns among the examples; at least {need} are needed")]
     TooFewChurns { have: usize, need: usize },
     #[error("the model could not be fitted: {0}")]
     Solver(String),
@@ -78,13 +91,13 @@ impl FitError {
     /// Why there is no prediction, for the pages.
     pub fn explain(&self) -> Bilingual {
         match self {
-            FitError::TooFewRenewals { have, need } => Bilingual::new(
-                format!("過去の更新が {have} 件しかないため、まだ予測できません（{need} 件以上必要です）。"),
-                format!("Cannot predict yet: {have} past renewals, at least {need} needed."),
+            FitError::TooFewExamples { have, need } => Bilingual::new(
+                format!("学習に使える過去の記録（顧客×月）が {have} 件しかないため、まだ予測できません（{need} 件以上必要です）。"),
+                format!("Cannot predict yet: {have} past account-months to learn from, at least {need} needed."),
             ),
             FitError::TooFewChurns { have, need } => Bilingual::new(
-                format!("過去の更新での解約が {have} 件しかないため、まだ予測できません（{need} 件以上必要です）。"),
-                format!("Cannot predict yet: {have} churns at past renewals, at least {need} needed."),
+                format!("過去の記録のうち解約に至ったものが {have} 件しかないため、まだ予測できません（{need} 件以上必要です）。"),
+                format!("Cannot predict yet: {have} of the past account-months were followed by a churn, at least {need} needed."),
             ),
             FitError::Solver(detail) => Bilingual::new(
                 format!("モデルを学習できませんでした: {detail}"),
@@ -101,7 +114,8 @@ pub struct ChurnModel {
     scales: [f64; FEATURES],
     weights: [f64; FEATURES],
     intercept: f64,
-    pub renewals: usize,
+    /// The examples it learned from, and how many were followed by a churn.
+    pub examples: usize,
     pub churns: usize,
 }
 
@@ -116,8 +130,8 @@ pub struct ChurnEstimate {
 impl ChurnModel {
     pub fn fit(examples: &[Example]) -> Result<ChurnModel, FitError> {
         let churns = examples.iter().filter(|e| e.churned).count();
-        if examples.len() < MIN_RENEWALS {
-            return Err(FitError::TooFewRenewals { have: examples.len(), need: MIN_RENEWALS });
+        if examples.len() < MIN_EXAMPLES {
+            return Err(FitError::TooFewExamples { have: examples.len(), need: MIN_EXAMPLES });
         }
         if churns < MIN_CHURNS || examples.len() - churns < MIN_CHURNS {
             return Err(FitError::TooFewChurns { have: churns, need: MIN_CHURNS });
@@ -148,7 +162,7 @@ impl ChurnModel {
             *w = sign * *p;
         }
         let intercept = sign * fitted.intercept();
-        Ok(ChurnModel { means, scales, weights, intercept, renewals: examples.len(), churns })
+        Ok(ChurnModel { means, scales, weights, intercept, examples: examples.len(), churns })
     }
 
     fn contributions(&self, facts: &RenewalFacts) -> [f64; FEATURES] {
@@ -167,14 +181,22 @@ impl ChurnModel {
 
     pub fn estimate(&self, facts: &RenewalFacts) -> ChurnEstimate {
         let contributions = self.contributions(facts);
+        // A renewal being due is why there is a prediction at all, not a reason for it.
         let mut raising: Vec<(usize, f64)> =
-            contributions.iter().copied().enumerate().filter(|(_, c)| *c > 0.1).collect();
+            contributions.iter().copied().enumerate().filter(|(i, c)| *i != RENEWAL_DUE && *c > 0.1).collect();
         raising.sort_by(|a, b| b.1.total_cmp(&a.1));
         ChurnEstimate {
             probability: self.probability(facts),
             reasons: raising.into_iter().take(3).map(|(i, _)| reason(i, facts)).collect(),
         }
     }
+}
+
+/// The renewals the examples are about, and how many of them churned.
+fn distinct(examples: &[Example]) -> (usize, usize) {
+    let renewals: HashSet<(AccountId, NaiveDate, bool)> =
+        examples.iter().map(|e| (e.account_id, e.outcome_by, e.churned)).collect();
+    (renewals.len(), renewals.iter().filter(|(_, _, churned)| *churned).count())
 }
 
 fn percent(ratio: f64) -> String {
@@ -217,10 +239,7 @@ fn reason(i: usize, facts: &RenewalFacts) -> Bilingual {
             format!("更新対象 ARR の規模（{:.0}）", facts.arr),
             format!("Size of the ARR up for renewal ({:.0})", facts.arr),
         ),
-        6 => Bilingual::new(
-            format!("{} か月契約の更新", facts.term_months),
-            format!("Renewal of a {}-month term", facts.term_months),
-        ),
+        6 => Bilingual::new("90日以内に更新日があります", "A renewal falls within 90 days"),
         _ => match facts.pulse {
             Some(p) => Bilingual::new(format!("CSM の評価（パルス）が {p}/5"), format!("CSM pulse is {p}/5")),
             None => Bilingual::new("CSM の評価（パルス）がありません", "No CSM pulse"),
@@ -242,20 +261,24 @@ pub struct CalibrationBand {
     pub actual: Option<f64>,
 }
 
-/// An out-of-time backtest: fitted on renewals before `cutoff`, scored on those from it on.
+/// An out-of-time backtest: fitted on what was known by `cutoff`, scored on the renewals after it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChurnBacktest {
     pub cutoff: NaiveDate,
+    /// Examples learned from (all known by the cut-off).
     pub trained_on: usize,
+    /// Renewals after the cut-off (each seen on several days before it).
     pub tested_on: usize,
     pub churns_tested: usize,
     pub auc: Option<f64>,
     pub calibration: Vec<CalibrationBand>,
 }
 
-/// Fits on the examples before `cutoff` and scores those from it on.
-pub fn backtest(examples: &[Example], cutoff: NaiveDate) -> Result<ChurnBacktest, FitError> {
-    let (train, test): (Vec<Example>, Vec<Example>) = examples.iter().partition(|e| e.renewal_date < cutoff);
+/// Fits on the `observations` whose outcome was known by `cutoff` and scores the `renewals`
+/// dated after it (their scoring days may fall before it: facts known then are fair).
+pub fn backtest(observations: &[Example], renewals: &[Example], cutoff: NaiveDate) -> Result<ChurnBacktest, FitError> {
+    let train: Vec<Example> = observations.iter().copied().filter(|e| e.outcome_by <= cutoff).collect();
+    let test: Vec<Example> = renewals.iter().copied().filter(|e| e.outcome_by > cutoff).collect();
     let model = ChurnModel::fit(&train)?;
     let scored: Vec<(f64, bool)> = test.iter().map(|e| (model.probability(&e.facts), e.churned)).collect();
     let ranked: Vec<(f64, bool)> = scored.iter().map(|(p, c)| (-p, *c)).collect();
@@ -278,8 +301,8 @@ pub fn backtest(examples: &[Example], cutoff: NaiveDate) -> Result<ChurnBacktest
     Ok(ChurnBacktest {
         cutoff,
         trained_on: train.len(),
-        tested_on: test.len(),
-        churns_tested: test.iter().filter(|e| e.churned).count(),
+        tested_on: distinct(&test).0,
+        churns_tested: distinct(&test).1,
         auc: auc(&ranked),
         calibration,
     })
@@ -289,23 +312,26 @@ pub fn backtest(examples: &[Example], cutoff: NaiveDate) -> Result<ChurnBacktest
 mod tests {
     use super::*;
 
-    /// Renewals where low health and falling activity precede churn, with noise from a fixed
-    /// sequence so the test is deterministic.
+    /// Account-days where low health and falling activity precede churn, with noise from a
+    /// fixed sequence so the test is deterministic.
     fn history(n: usize) -> Vec<Example> {
         (0..n)
             .map(|i| {
                 let health = ((i * 37) % 100) as f64;
                 let noise = ((i * 53) % 17) as f64 - 8.0;
                 let churned = health + noise * 3.0 < 30.0;
+                let day = NaiveDate::from_ymd_opt(2022, 1, 1).unwrap() + chrono::Days::new(i as u64);
                 Example {
-                    renewal_date: NaiveDate::from_ymd_opt(2022, 1, 1).unwrap() + chrono::Days::new(i as u64),
+                    account_id: AccountId(i as i64),
+                    day,
+                    outcome_by: day + chrono::Days::new(HORIZON_DAYS),
                     facts: RenewalFacts {
                         health_score: Some(health),
                         active_users_ratio: Some(if churned { 0.5 } else { 1.0 }),
                         days_inactive: Some(if churned { 20 } else { 2 }),
                         tenure_years: (i % 5) as f64,
                         arr: 1_000_000.0,
-                        term_months: 12,
+                        renewal_due: true,
                         ..RenewalFacts::default()
                     },
                     churned,
@@ -316,7 +342,7 @@ mod tests {
 
     #[test]
     fn too_little_history_is_refused_with_what_is_missing() {
-        assert_eq!(ChurnModel::fit(&history(10)), Err(FitError::TooFewRenewals { have: 10, need: MIN_RENEWALS }));
+        assert_eq!(ChurnModel::fit(&history(10)), Err(FitError::TooFewExamples { have: 10, need: MIN_EXAMPLES }));
         let mut calm = history(100);
         calm.iter_mut().for_each(|e| e.churned = false);
         assert!(matches!(ChurnModel::fit(&calm), Err(FitError::TooFewChurns { have: 0, .. })));
@@ -331,7 +357,7 @@ mod tests {
             active_users_ratio: Some(1.1),
             days_inactive: Some(1),
             arr: 1e6,
-            term_months: 12,
+            renewal_due: true,
             ..RenewalFacts::default()
         };
         let failing = RenewalFacts {
@@ -347,11 +373,13 @@ mod tests {
     }
 
     #[test]
-    fn the_backtest_scores_only_renewals_after_the_cutoff() {
+    fn the_backtest_learns_only_what_was_known_by_the_cutoff_and_scores_the_renewals_after_it() {
         let examples = history(300);
-        let cutoff = examples[200].renewal_date;
-        let report = backtest(&examples, cutoff).unwrap();
-        assert_eq!((report.trained_on, report.tested_on), (200, 100));
+        let cutoff = examples[200].outcome_by;
+        let renewals: Vec<Example> =
+            examples[200..].iter().map(|e| Example { outcome_by: e.day + chrono::Days::new(200), ..*e }).collect();
+        let report = backtest(&examples, &renewals, cutoff).unwrap();
+        assert_eq!((report.trained_on, report.tested_on), (201, 100));
         assert!(report.auc.unwrap() > 0.9, "{:?}", report.auc);
         assert_eq!(report.calibration.iter().map(|b| b.renewals).sum::<usize>(), 100);
     }

@@ -207,7 +207,8 @@ pub struct ModelJson {
     pub can_predict: bool,
     /// Why it cannot predict, when it cannot.
     pub explanation: Option<Bilingual>,
-    pub renewals: Option<usize>,
+    /// Account-months learned from, and how many were followed by a churn within 90 days.
+    pub examples: Option<usize>,
     pub churns: Option<usize>,
     pub backtest: Option<ChurnBacktest>,
     /// Why there is no backtest (too little history before the cut-off).
@@ -221,7 +222,7 @@ impl ModelJson {
                 fitted_on: None,
                 can_predict: false,
                 explanation: None,
-                renewals: None,
+                examples: None,
                 churns: None,
                 backtest: None,
                 backtest_explanation: None,
@@ -231,7 +232,7 @@ impl ModelJson {
             fitted_on: Some(state.fitted_on),
             can_predict: state.model.is_ok(),
             explanation: state.model.as_ref().err().map(|e| e.explain()),
-            renewals: state.model.as_ref().ok().map(|m| m.renewals),
+            examples: state.model.as_ref().ok().map(|m| m.examples),
             churns: state.model.as_ref().ok().map(|m| m.churns),
             backtest: state.backtest.as_ref().ok().cloned(),
             backtest_explanation: state.backtest.as_ref().err().map(|e| e.explain()),

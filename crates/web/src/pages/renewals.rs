@@ -88,15 +88,15 @@ fn model_view(state: Option<&app::renewals::ChurnState>, lang: Lang) -> ModelVie
     let status = match &state.model {
         Ok(model) => match lang {
             Lang::Ja => format!(
-                "{} 時点で、過去の更新 {} 件（うち解約 {} 件）から学習しました。",
+                "{} 時点で、過去の顧客×月 {} 件（うち90日以内に解約 {} 件）から学習しました。",
                 format::date(Some(state.fitted_on), lang),
-                model.renewals,
+                model.examples,
                 model.churns
             ),
             Lang::En => format!(
-                "Fitted on {} from {} past renewals ({} churned).",
+                "Fitted on {} from {} past account-months ({} followed by a churn within 90 days).",
                 format::date(Some(state.fitted_on), lang),
-                model.renewals,
+                model.examples,
                 model.churns
             ),
         },
@@ -241,8 +241,8 @@ impl Labels {
             churn: t("解約確率", "Churn probability"),
             model: t("解約確率モデル", "Churn probability model"),
             model_intro: t(
-                "過去の更新（更新日の90日前時点のヘルススコア・利用・MRR の増減・継続年数・規模・契約期間・パルス）から学習したロジスティック回帰です。直近12か月の更新は学習に使わず、予測の検証（バックテスト）に使います。",
-                "A logistic regression learned from past renewals (health score, activity, MRR change, tenure, size, term and pulse as of 90 days before each). The last 12 months of renewals are held out and used to check the predictions (backtest).",
+                "毎月1日時点の各顧客のヘルススコア・利用・最終利用からの日数・MRR の増減・継続年数・規模・90日以内の更新の有無・パルスと、その後90日以内に解約したかを学習したロジスティック回帰です。検証（バックテスト）では12か月前までに分かっていたことだけで学習し、その後の更新を30・60・90日前の時点から予測して実際と比べます。",
+                "A logistic regression learned from every account on the first of each past month (health score, activity, days since last use, MRR change, tenure, size, whether a renewal fell within 90 days, pulse) and whether it left within the next 90 days. The backtest learns only what was known 12 months ago and predicts the renewals since, each seen 30, 60 and 90 days before, against what happened.",
             ),
             model_pending: t("モデルはまだ学習されていません（サーバーが1日1回学習します）。", "The model has not been fitted yet (the server fits it once a day)."),
             auc: t("バックテスト AUC", "Backtest AUC"),
