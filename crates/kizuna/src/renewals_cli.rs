@@ -10,7 +10,8 @@ use domain::renewals::churn::ChurnBacktest;
 
 #[derive(Subcommand)]
 pub enum RenewalsAction {
-    /// Every renewal in the range (default: the next 12 months), by date, as CSV.
+    /// Every renewal in the range (default: the next 12 months), by date, as CSV, with the churn
+    /// probability (the model is fitted first).
     List {
         /// First day (YYYY-MM-DD); default today.
         #[arg(long)]
@@ -43,6 +44,8 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
             let default_to =
                 from.checked_add_months(chrono::Months::new(12)).and_then(|d| d.pred_opt()).unwrap_or(from);
             let to = to.as_deref().map(|raw| day("--to", raw, lang)).transpose()?.unwrap_or(default_to);
+            // A fresh process has no model yet: fit it so the list carries probabilities.
+            app.ensure_churn_model().await?;
             let rows = app.renewal_rows(&RenewalFilter::default(), from, to).await?;
             print_rows(&rows, lang)?;
         }
