@@ -217,10 +217,19 @@ impl Portfolio {
         self.nps.as_ref().and_then(|nps| nps.get(&account)).map_or(&[], Vec::as_slice)
     }
 
+    /// The account's periods that had started by `day`: what was known then.
+    fn periods_known(&self, account: AccountId, day: NaiveDate) -> Vec<&SubscriptionTerms> {
+        self.periods.get(&account).map(|p| p.iter().filter(|t| t.start_date <= day).collect()).unwrap_or_default()
+    }
+
     pub(crate) fn figures(&self, account: AccountId, day: NaiveDate) -> AccountFigures {
-        let periods: Vec<&SubscriptionTerms> =
-            self.periods.get(&account).map(|p| p.iter().filter(|t| t.start_date <= day).collect()).unwrap_or_default();
-        AccountFigures::compute(&periods, day, self.monthly_renews)
+        AccountFigures::compute(&self.periods_known(account, day), day, self.monthly_renews)
+    }
+
+    /// The next end of a committed term longer than a month after `day`, whatever the
+    /// workspace's setting for monthly contracts; `None` when the account is month to month.
+    pub(crate) fn next_term_end(&self, account: AccountId, day: NaiveDate) -> Option<NaiveDate> {
+        domain::renewals::next_renewal_date(&self.periods_known(account, day), day, false)
     }
 
     /// Every feature's calendar as of a day, in catalog order: computed once for many accounts.
@@ -391,6 +400,18 @@ impl Portfolio {
                 days.iter().rev().find(|(day, uses)| *day <= as_of && *uses > 0).map(|(day, _)| *day)
             });
         user_day.into_iter().chain(feature_day).max()
+    }
+
+    /// Uses per day (all events but the seasonal features') in the 30 days to `as_of` against
+    /// the 180 days before; `None` when that baseline is thin (under 90 days or 20 uses).
+    pub fn usage_ratio(&self, account: AccountId, as_of: NaiveDate) -> Option<f64> {
+        let key = ActivityKey { feature: None, scope: ActivityScope::All, recent_days: 30, baseline_days: 180 };
+        let window = self.activity_windows(account, std::slice::from_ref(&key), as_of).remove(&key)?;
+        if window.baseline_days < 90 || window.baseline_uses < 20 {
+            return None;
+        }
+        let recent = window.recent_uses as f64 / f64::from(window.recent_days.max(1));
+        Some(recent / (window.baseline_uses as f64 / f64::from(window.baseline_days)))
     }
 
     /// Days on which the account's MRR fell to zero (churn).

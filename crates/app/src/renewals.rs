@@ -461,7 +461,7 @@ pub const LEAD_DAYS: [u64; 3] = [30, 60, 90];
 const BACKTEST_MONTHS: u32 = 12;
 /// The model learns from every paying account on the first of each month of this many last
 /// months (those whose horizon has passed).
-const LEARN_MONTHS: u32 = 24;
+const LEARN_MONTHS: u32 = 36;
 
 /// The fitted churn model, its out-of-time backtest and today's predictions for the renewals
 /// of the next 12 months.
@@ -487,15 +487,29 @@ impl ChurnCache {
     }
 }
 
+/// When a customer can leave: at a committed term's end within the horizon, or (month to
+/// month) at any month's end.
+#[derive(Debug, Clone, Copy)]
+struct Exit {
+    renewal_due: bool,
+    month_to_month: bool,
+}
+
+impl Exit {
+    fn of(renewal: &domain::renewals::Renewal) -> Exit {
+        Exit { renewal_due: renewal.term_months > 1, month_to_month: renewal.term_months <= 1 }
+    }
+}
+
 /// What was known about `account` on the calendars' day; `arr` is what is up for renewal (or
-/// the account's ARR), `renewal_due` whether it can leave within the horizon.
+/// the account's ARR).
 fn facts(
     config: &domain::health::HealthConfig,
     portfolio: &crate::health::Portfolio,
     account: &Account,
     calendars: &crate::health::Calendars,
     arr: Money,
-    renewal_due: bool,
+    exit: Exit,
 ) -> RenewalFacts {
     use rust_decimal::prelude::ToPrimitive;
     let day = calendars.as_of;
@@ -516,8 +530,10 @@ fn facts(
         mrr_change_90d,
         tenure_years: signals.customer_since.map_or(0.0, |since| (day - since).num_days() as f64 / 365.25),
         arr: arr.0.to_f64().unwrap_or(0.0),
-        renewal_due,
+        renewal_due: exit.renewal_due,
+        month_to_month: exit.month_to_month,
         pulse: signals.pulse.map(|(_, score)| score),
+        usage_ratio: portfolio.usage_ratio(account.id, day),
     }
 }
 
@@ -552,10 +568,14 @@ impl App {
                 if figures.mrr.0 <= Decimal::ZERO || figures.is_churned() {
                     continue;
                 }
-                let due = figures.next_renewal_date.is_none_or(|renewal| renewal <= end);
+                let term_end = portfolio.next_term_end(account.id, day);
+                let exit = Exit {
+                    renewal_due: term_end.is_some_and(|renewal| renewal <= end),
+                    month_to_month: term_end.is_none(),
+                };
                 let churned =
                     churn_days.get(&account.id).is_some_and(|days| days.iter().any(|c| *c > day && *c <= end));
-                let facts = facts(&config, &portfolio, account, &calendars, figures.arr, due);
+                let facts = facts(&config, &portfolio, account, &calendars, figures.arr, exit);
                 observations.push(Example { account_id: account.id, day, outcome_by: end, facts, churned });
             }
             day = day.checked_add_months(Months::new(1)).unwrap_or(end);
@@ -583,7 +603,7 @@ impl App {
             let calendars = portfolio.calendars_for(&config, *day);
             for (account, renewal, churned) in list {
                 if portfolio.figures(account.id, *day).mrr.0 > Decimal::ZERO {
-                    let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, true);
+                    let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
                     renewals.push(Example {
                         account_id: account.id,
                         day: *day,
@@ -600,7 +620,7 @@ impl App {
         if let Ok(model) = &model {
             let calendars = portfolio.calendars_for(&config, today);
             for (account, renewal) in &upcoming {
-                let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, true);
+                let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
                 estimates.insert((account.id, renewal.date), model.estimate(&facts));
             }
         }

@@ -127,24 +127,45 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
 
 fn print_backtest(backtest: &ChurnBacktest, lang: Lang) {
     let auc = backtest.auc.map_or("-".to_owned(), |a| format!("{a:.3}"));
+    let health_auc = backtest.health_auc.map_or("-".to_owned(), |a| format!("{a:.3}"));
     println!(
         "{}",
         crate::pick_owned(
             lang,
             format!(
-                "バックテスト（{} 以降の更新 {} 件、解約 {} 件、学習 {} 件）: AUC {auc}",
+                "バックテスト（{} 以降の更新 {} 件、解約 {} 件、学習 {} 件）: AUC {auc}（ヘルススコアのみ {health_auc}）",
                 backtest.cutoff, backtest.tested_on, backtest.churns_tested, backtest.trained_on
             ),
             format!(
-                "Backtest ({} renewals from {}, {} churned; trained on {}): AUC {auc}",
+                "Backtest ({} renewals from {}, {} churned; trained on {}): AUC {auc} (health score alone {health_auc})",
                 backtest.tested_on, backtest.cutoff, backtest.churns_tested, backtest.trained_on
             ),
         )
     );
+    let book = &backtest.book;
+    let (book_auc, book_health_auc) = (
+        book.auc.map_or("-".to_owned(), |a| format!("{a:.3}")),
+        book.health_auc.map_or("-".to_owned(), |a| format!("{a:.3}")),
+    );
+    println!(
+        "{}",
+        crate::pick_owned(
+            lang,
+            format!(
+                "全顧客（{} より後の毎月1日の有料顧客 {} 件、90日以内の解約 {} 件）: AUC {book_auc}（ヘルススコアのみ {book_health_auc}）",
+                backtest.cutoff, book.account_months, book.churns
+            ),
+            format!(
+                "Whole book ({} paying account-months after {}, {} left within 90 days): AUC {book_auc} (health score alone {book_health_auc})",
+                book.account_months, backtest.cutoff, book.churns
+            ),
+        )
+    );
+    let (predicted, actual) = (crate::pick(lang, "予測", "predicted"), crate::pick(lang, "実際", "actual"));
     for band in &backtest.calibration {
         let percent = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
         println!(
-            "  {:>3.0}–{:>3.0}%  n={:<6} predicted {:>6}  actual {:>6}",
+            "  {:>3.0}–{:>3.0}%  n={:<6} {predicted} {:>6}  {actual} {:>6}",
             band.from * 100.0,
             band.to * 100.0,
             band.renewals,

@@ -251,3 +251,77 @@ async fn forecast_accuracy_compares_the_snapshot_before_a_month_with_the_arr_kep
         t.finish().await;
     }
 }
+
+/// Thirty annual customers (a third left at a renewal) and thirty month-to-month ones (a third
+/// left in some month), all started 30 months ago, as CSV imports.
+async fn history(server: &Server) {
+    let today = server.app.today();
+    let start = months_ago(today, 30);
+    let mut accounts = String::from("account_id,name\n");
+    let mut periods = String::from(
+        "subscription_id,account_id,product,plan,start_date,end_date,billing_interval,interval_count,quantity,unit_price,discount_percent,currency\n",
+    );
+    for i in 0..60 {
+        accounts.push_str(&format!("H-{i:03},履歴{i}株式会社\n"));
+        let (interval, end) = match (i < 30, i % 3 == 0) {
+            (true, true) => ("year", Some(months_ahead(start, 12 * (1 + (i % 2) as u32)))),
+            (true, false) => ("year", None),
+            (false, true) => ("month", Some(months_ahead(start, 4 + (i % 24) as u32))),
+            (false, false) => ("month", None),
+        };
+        let end = end.map(|d| d.to_string()).unwrap_or_default();
+        periods
+            .push_str(&format!("S-{i:03},H-{i:03},core,standard,{start},{end},{interval},1,{},10000,0,JPY\n", 5 + i));
+    }
+    let (status, report) = server.upload("accounts", accounts.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (status, report) = server.upload("subscriptions", periods.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+}
+
+#[tokio::test]
+async fn the_churn_model_says_why_it_cannot_predict_then_learns_from_the_history_and_backtests_itself() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (status, model) = server.post("/api/v1/renewals/model", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{model}");
+        assert_eq!(model["can_predict"], false, "{}: {model}", t.label);
+        assert!(model["explanation"]["ja"].as_str().unwrap().contains("まだ予測できません"), "{model}");
+        assert!(model["explanation"]["en"].as_str().unwrap().starts_with("Cannot predict yet"), "{model}");
+
+        history(&server).await;
+        let (status, model) = server.post("/api/v1/renewals/model", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{model}");
+        assert_eq!(model["can_predict"], true, "{}: {model}", t.label);
+        assert!(model["churns"].as_u64().unwrap() >= 5, "{model}");
+        let book = &model["backtest"]["book"];
+        assert!(book["account_months"].as_u64().unwrap() > 200, "{}: {model}", t.label);
+        assert!(book["churns"].as_u64().unwrap() > 0, "{model}");
+        assert!(model["backtest"]["tested_on"].as_u64().unwrap() > 0, "{model}");
+        let (_, read) = server.get("/api/v1/renewals/model").await;
+        assert_eq!(read["fitted_on"], model["fitted_on"]);
+
+        let (_, list) = server.get("/api/v1/renewals").await;
+        let renewals = list.as_array().unwrap();
+        assert!(!renewals.is_empty(), "{list}");
+        for renewal in renewals {
+            let p = renewal["churn_probability"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&p), "{renewal}");
+        }
+
+        let (_, manager) = server.browser("lead@example.com", Role::Manager).await;
+        let (status, html) = page(&server, &manager, "/renewals").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("バックテスト AUC（全顧客）") && html.contains("ヘルススコアのみでは"), "{}", t.label);
+        let english = server
+            .anonymous
+            .get(server.url("/renewals"))
+            .header("cookie", format!("{}; kizuna_lang=en", manager.cookie))
+            .send()
+            .await
+            .unwrap();
+        let html = unescaped(&english.text().await.unwrap());
+        assert!(html.contains("Backtest AUC, whole book") && html.contains("the health score alone"), "{}", t.label);
+        t.finish().await;
+    }
+}

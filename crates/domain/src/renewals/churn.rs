@@ -1,6 +1,7 @@
 //! Churn probability at renewal: a logistic regression (linfa) over what is known on a day —
-//! health score, activity, days since last use, contraction, tenure, size, whether a renewal
-//! (or a month-to-month end) falls within the next 90 days, and the CSM's pulse — for "does the
+//! health score, active users, usage against its own usual pace, days since last use,
+//! contraction, tenure, size, the CSM's pulse, and when the customer can leave (a committed
+//! term ending within the next 90 days, or no commitment at all) — for "does the
 //! customer leave within 90 days". It learns from every paying account on the first of each past
 //! month (many more examples than renewals alone, which a small workspace has few of), and it
 //! is judged where it is used: backtested out of time on the renewals after a cut-off, seen 30,
@@ -24,9 +25,7 @@ pub const MIN_CHURNS: usize = 5;
 pub const HORIZON_DAYS: u64 = 90;
 /// L2 weight: the workspace's history is small; keep coefficients modest.
 const ALPHA: f64 = 1.0;
-const FEATURES: usize = 8;
-/// The input saying a renewal falls within the horizon.
-const RENEWAL_DUE: usize = 6;
+const FEATURES: usize = 10;
 
 /// What is known about an account on the scoring day, for one of its renewals.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -43,11 +42,15 @@ pub struct RenewalFacts {
     pub tenure_years: f64,
     /// ARR up for renewal.
     pub arr: f64,
-    /// A renewal or the end of a month-to-month term falls within `HORIZON_DAYS`: the customer
-    /// can leave in them.
+    /// A committed term longer than a month ends within `HORIZON_DAYS`: the customer can leave
+    /// at its end.
     pub renewal_due: bool,
+    /// No committed term: the customer can leave at any month's end.
+    pub month_to_month: bool,
     /// The latest CSM pulse, 1–5.
     pub pulse: Option<i64>,
+    /// Uses per day in the last 30 days against the 180 before; `None` when that is too thin.
+    pub usage_ratio: Option<f64>,
 }
 
 impl RenewalFacts {
@@ -62,6 +65,8 @@ impl RenewalFacts {
             self.arr.max(1.0).log10(),
             if self.renewal_due { 1.0 } else { 0.0 },
             self.pulse.map_or(0.0, |p| (p as f64 - 3.0) / 2.0),
+            self.usage_ratio.map_or(0.0, |r| r.clamp(0.05, 20.0).ln()),
+            if self.month_to_month { 1.0 } else { 0.0 },
         ]
     }
 }
@@ -181,13 +186,12 @@ impl ChurnModel {
 
     pub fn estimate(&self, facts: &RenewalFacts) -> ChurnEstimate {
         let contributions = self.contributions(facts);
-        // A renewal being due is why there is a prediction at all, not a reason for it.
         let mut raising: Vec<(usize, f64)> =
-            contributions.iter().copied().enumerate().filter(|(i, c)| *i != RENEWAL_DUE && *c > 0.1).collect();
+            contributions.iter().copied().enumerate().filter(|(_, c)| *c > 0.1).collect();
         raising.sort_by(|a, b| b.1.total_cmp(&a.1));
         ChurnEstimate {
             probability: self.probability(facts),
-            reasons: raising.into_iter().take(3).map(|(i, _)| reason(i, facts)).collect(),
+            reasons: raising.into_iter().filter_map(|(i, _)| reason(i, facts)).take(3).collect(),
         }
     }
 }
@@ -203,9 +207,10 @@ fn percent(ratio: f64) -> String {
     format!("{:.0}%", ratio * 100.0)
 }
 
-/// The fact behind input `i`, as a sentence.
-fn reason(i: usize, facts: &RenewalFacts) -> Bilingual {
-    match i {
+/// The fact behind input `i`, as a sentence; none for the inputs saying when the customer can
+/// leave (why there is a prediction at all, not a reason for it).
+fn reason(i: usize, facts: &RenewalFacts) -> Option<Bilingual> {
+    let sentence = match i {
         0 => match facts.health_score {
             Some(score) => Bilingual::new(format!("ヘルススコアが {score:.0}"), format!("Health score is {score:.0}")),
             None => Bilingual::new("ヘルススコアがまだありません", "No health score yet"),
@@ -239,12 +244,20 @@ fn reason(i: usize, facts: &RenewalFacts) -> Bilingual {
             format!("更新対象 ARR の規模（{:.0}）", facts.arr),
             format!("Size of the ARR up for renewal ({:.0})", facts.arr),
         ),
-        6 => Bilingual::new("90日以内に更新日があります", "A renewal falls within 90 days"),
-        _ => match facts.pulse {
+        7 => match facts.pulse {
             Some(p) => Bilingual::new(format!("CSM の評価（パルス）が {p}/5"), format!("CSM pulse is {p}/5")),
             None => Bilingual::new("CSM の評価（パルス）がありません", "No CSM pulse"),
         },
-    }
+        8 => match facts.usage_ratio {
+            Some(r) => Bilingual::new(
+                format!("直近30日の利用量がその前の180日の通常ペースの {}", percent(r)),
+                format!("Usage in the last 30 days at {} of the usual pace of the 180 before", percent(r)),
+            ),
+            None => Bilingual::new("利用量を比べられる過去のデータが少ない", "Too little usage history to compare"),
+        },
+        _ => return None,
+    };
+    Some(sentence)
 }
 
 fn signed_percent(change: f64) -> String {
@@ -271,17 +284,42 @@ pub struct ChurnBacktest {
     pub tested_on: usize,
     pub churns_tested: usize,
     pub auc: Option<f64>,
+    /// The health score alone on the same renewals, for comparison.
+    pub health_auc: Option<f64>,
     pub calibration: Vec<CalibrationBand>,
+    /// The whole book: every paying account on the first of each month after the cut-off, asked
+    /// whether it leaves within the horizon. Far more examples than the renewals alone.
+    pub book: BookBacktest,
+}
+
+/// The out-of-time backtest over every account-month after the cut-off.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BookBacktest {
+    pub account_months: usize,
+    pub churns: usize,
+    pub auc: Option<f64>,
+    pub health_auc: Option<f64>,
+}
+
+/// AUC of the model's probabilities and of the health score alone over `examples`.
+fn aucs(model: &ChurnModel, examples: &[Example]) -> (Option<f64>, Option<f64>) {
+    let by_model: Vec<(f64, bool)> = examples.iter().map(|e| (-model.probability(&e.facts), e.churned)).collect();
+    let by_health: Vec<(f64, bool)> =
+        examples.iter().filter_map(|e| Some((e.facts.health_score?, e.churned))).collect();
+    (auc(&by_model), auc(&by_health))
 }
 
 /// Fits on the `observations` whose outcome was known by `cutoff` and scores the `renewals`
-/// dated after it (their scoring days may fall before it: facts known then are fair).
+/// dated after it (their scoring days may fall before it: facts known then are fair), and the
+/// observations scored after it.
 pub fn backtest(observations: &[Example], renewals: &[Example], cutoff: NaiveDate) -> Result<ChurnBacktest, FitError> {
     let train: Vec<Example> = observations.iter().copied().filter(|e| e.outcome_by <= cutoff).collect();
     let test: Vec<Example> = renewals.iter().copied().filter(|e| e.outcome_by > cutoff).collect();
+    let later: Vec<Example> = observations.iter().copied().filter(|e| e.day > cutoff).collect();
     let model = ChurnModel::fit(&train)?;
     let scored: Vec<(f64, bool)> = test.iter().map(|e| (model.probability(&e.facts), e.churned)).collect();
-    let ranked: Vec<(f64, bool)> = scored.iter().map(|(p, c)| (-p, *c)).collect();
+    let (renewal_auc, health_auc) = aucs(&model, &test);
+    let (book_auc, book_health_auc) = aucs(&model, &later);
     const BANDS: [f64; 6] = [0.0, 0.05, 0.1, 0.2, 0.4, 1.0];
     let calibration = BANDS
         .windows(2)
@@ -303,8 +341,15 @@ pub fn backtest(observations: &[Example], renewals: &[Example], cutoff: NaiveDat
         trained_on: train.len(),
         tested_on: distinct(&test).0,
         churns_tested: distinct(&test).1,
-        auc: auc(&ranked),
+        auc: renewal_auc,
+        health_auc,
         calibration,
+        book: BookBacktest {
+            account_months: later.len(),
+            churns: later.iter().filter(|e| e.churned).count(),
+            auc: book_auc,
+            health_auc: book_health_auc,
+        },
     })
 }
 
@@ -382,5 +427,26 @@ mod tests {
         assert_eq!((report.trained_on, report.tested_on), (201, 100));
         assert!(report.auc.unwrap() > 0.9, "{:?}", report.auc);
         assert_eq!(report.calibration.iter().map(|b| b.renewals).sum::<usize>(), 100);
+        let scored_after_cutoff = examples.iter().filter(|e| e.day > cutoff).count();
+        assert_eq!(report.book.account_months, scored_after_cutoff);
+        assert!(report.book.auc.unwrap() > 0.9, "{:?}", report.book);
+        assert!(report.health_auc.is_some() && report.book.health_auc.is_some());
+    }
+
+    #[test]
+    fn when_the_customer_can_leave_is_never_given_as_a_reason() {
+        let facts = RenewalFacts { renewal_due: true, month_to_month: true, ..RenewalFacts::default() };
+        let inputs = facts.inputs();
+        let exit_inputs: Vec<usize> =
+            (0..FEATURES).filter(|i| inputs[*i] == 1.0 && reason(*i, &facts).is_none()).collect();
+        assert_eq!(exit_inputs.len(), 2, "the renewal-due and month-to-month inputs have no sentence");
+        assert!((0..FEATURES).filter(|i| !exit_inputs.contains(i)).all(|i| reason(i, &facts).is_some()));
+    }
+
+    #[test]
+    fn usage_below_its_usual_pace_is_named_with_the_share() {
+        let facts = RenewalFacts { usage_ratio: Some(0.42), ..RenewalFacts::default() };
+        let sentence = reason(8, &facts).unwrap();
+        assert!(sentence.en.contains("42%") && sentence.ja.contains("42%"), "{sentence:?}");
     }
 }

@@ -245,7 +245,8 @@ pub async fn model(State(app): State<AppState>) -> Json<ModelJson> {
     Json(ModelJson::of(app.churn_state().as_deref()))
 }
 
-/// Refits the churn model now on every past renewal and predicts the next 12 months.
+/// Refits the churn model now on every paying account-month of the last three years and
+/// predicts the renewals of the next 12 months.
 #[utoipa::path(post, path = "/api/v1/renewals/model", tag = "renewals",
     responses((status = 200, body = ModelJson), (status = 403, body = Problem)))]
 pub async fn refit(State(app): State<AppState>) -> Result<Json<ModelJson>, ApiError> {

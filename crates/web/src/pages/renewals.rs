@@ -76,14 +76,20 @@ pub struct ModelView {
     /// Why there is no prediction, or how much it learned from.
     pub status: String,
     pub auc: Option<String>,
+    /// The same over every paying account-month after the cut-off.
+    pub book_auc: Option<String>,
     /// (band, renewals, mean predicted, actual churn rate).
     pub calibration: Vec<(String, usize, String, String)>,
+}
+
+fn auc_text(auc: Option<f64>) -> String {
+    auc.map_or("—".to_owned(), |a| format!("{a:.2}"))
 }
 
 fn model_view(state: Option<&app::renewals::ChurnState>, lang: Lang) -> ModelView {
     let t = Labels::new(lang);
     let Some(state) = state else {
-        return ModelView { status: t.model_pending.to_owned(), auc: None, calibration: Vec::new() };
+        return ModelView { status: t.model_pending.to_owned(), auc: None, book_auc: None, calibration: Vec::new() };
     };
     let status = match &state.model {
         Ok(model) => match lang {
@@ -105,14 +111,35 @@ fn model_view(state: Option<&app::renewals::ChurnState>, lang: Lang) -> ModelVie
     let backtest = state.backtest.as_ref().ok();
     ModelView {
         status,
-        auc: backtest.map(|b| match (b.auc, lang) {
-            (Some(auc), Lang::Ja) => {
-                format!("{auc:.2}（{} 以降の更新 {} 件、うち解約 {} 件）", b.cutoff, b.tested_on, b.churns_tested)
+        auc: backtest.map(|b| {
+            let (from, health) = (format::date(Some(b.cutoff), lang), auc_text(b.health_auc));
+            match (b.auc, lang) {
+                (Some(auc), Lang::Ja) => format!(
+                    "{auc:.2}（{from} 以降の更新 {} 件、うち解約 {} 件。ヘルススコアのみでは {health}）",
+                    b.tested_on, b.churns_tested
+                ),
+                (Some(auc), Lang::En) => format!(
+                    "{auc:.2} ({} renewals from {from}, {} churned; the health score alone: {health})",
+                    b.tested_on, b.churns_tested
+                ),
+                (None, _) => "—".to_owned(),
             }
-            (Some(auc), Lang::En) => {
-                format!("{auc:.2} ({} renewals from {}, {} churned)", b.tested_on, b.cutoff, b.churns_tested)
+        }),
+        book_auc: backtest.map(|b| {
+            let (from, book) = (format::date(Some(b.cutoff), lang), &b.book);
+            let (auc, health) = (auc_text(book.auc), auc_text(book.health_auc));
+            match lang {
+                Lang::Ja => format!(
+                    "{auc}（{from} より後の毎月1日の有料顧客 {} 件、うち90日以内に解約 {} 件。ヘルススコアのみでは {health}）",
+                    format::count(book.account_months as i64),
+                    format::count(book.churns as i64)
+                ),
+                Lang::En => format!(
+                    "{auc} ({} paying account-months after {from}, {} left within 90 days; the health score alone: {health})",
+                    format::count(book.account_months as i64),
+                    format::count(book.churns as i64)
+                ),
             }
-            (None, _) => "—".to_owned(),
         }),
         calibration: backtest
             .map(|b| {
@@ -184,6 +211,7 @@ pub struct Labels {
     pub model_intro: &'static str,
     pub model_pending: &'static str,
     pub auc: &'static str,
+    pub book_auc: &'static str,
     pub band: &'static str,
     pub predicted: &'static str,
     pub actual: &'static str,
@@ -245,7 +273,8 @@ impl Labels {
                 "A logistic regression learned from every account on the first of each past month (health score, activity, days since last use, MRR change, tenure, size, whether a renewal fell within 90 days, pulse) and whether it left within the next 90 days. The backtest learns only what was known 12 months ago and predicts the renewals since, each seen 30, 60 and 90 days before, against what happened.",
             ),
             model_pending: t("モデルはまだ学習されていません（サーバーが1日1回学習します）。", "The model has not been fitted yet (the server fits it once a day)."),
-            auc: t("バックテスト AUC", "Backtest AUC"),
+            auc: t("バックテスト AUC（更新）", "Backtest AUC, renewals"),
+            book_auc: t("バックテスト AUC（全顧客）", "Backtest AUC, whole book"),
             band: t("予測確率の帯", "Predicted band"),
             predicted: t("予測の平均", "Mean predicted"),
             actual: t("実際の解約率", "Actual churn"),
