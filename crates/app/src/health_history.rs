@@ -1,6 +1,6 @@
-//! Health over time: today's snapshot per account, kept fresh by a worker that recomputes an
-//! account within a second of a change (event ingested, pulse given, subscription changed) and
-//! by a full recompute on a schedule; grade changes go to the account's timeline; CSM pulses.
+//! Health over time: today's snapshot per account (rescored by `reactions` within a second of a
+//! change and on a schedule), past days' snapshots, score trends and grade drops; grade changes
+//! go to the account's timeline; CSM pulses.
 
 use crate::health::score_with;
 use crate::playbooks::{EventKind, TriggerEvent};
@@ -15,14 +15,11 @@ use domain::subscription::{churned_on, SubscriptionTerms};
 use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::AccountId;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use store::Pulse;
-use tokio::sync::mpsc;
 
-/// How long the worker gathers changed accounts before recomputing them together.
-const GATHER: Duration = Duration::from_millis(150);
 /// Above this many changed accounts, the whole portfolio is read at once.
 const READ_ALL_ABOVE: usize = 50;
 
@@ -110,42 +107,15 @@ fn snapshot_of(health: &HealthScore) -> Snapshot {
 }
 
 impl App {
-    /// Starts the worker that recomputes changed accounts (once; later calls do nothing).
-    pub fn start_health_worker(self: &Arc<App>) {
-        let app = self.clone();
-        self.health_queue.get_or_init(move || {
-            let (sender, mut changed) = mpsc::unbounded_channel::<AccountId>();
-            tokio::spawn(async move {
-                while let Some(first) = changed.recv().await {
-                    tokio::time::sleep(GATHER).await;
-                    let mut accounts = BTreeSet::from([first]);
-                    while let Ok(more) = changed.try_recv() {
-                        accounts.insert(more);
-                    }
-                    let accounts: Vec<AccountId> = accounts.into_iter().collect();
-                    if let Err(error) = app.recompute_health(Some(&accounts)).await {
-                        tracing::warn!(%error, accounts = accounts.len(), "recomputing health scores failed");
-                    }
-                }
-            });
-            sender
-        });
-    }
-
-    /// Asks the worker to recompute these accounts (when it runs).
-    pub(crate) fn health_changed(&self, accounts: impl IntoIterator<Item = AccountId>) {
-        if let Some(queue) = self.health_queue.get() {
-            for account in accounts {
-                let _ = queue.send(account);
-            }
-        }
-    }
-
     /// Scores the accounts (all when `None`) as of today, stores today's snapshots, and writes a
-    /// timeline entry for each grade that changed since the previous snapshot. Churned accounts
-    /// are not scored: no snapshot, no grade change, no playbook (their figures cleared their
-    /// current health).
-    pub async fn recompute_health(&self, accounts: Option<&[AccountId]>) -> Result<RecomputeSummary, AppError> {
+    /// timeline entry for each grade that changed since the previous snapshot; returns the grade
+    /// changes as playbook trigger events. Churned accounts are not scored: no snapshot, no grade
+    /// change, no playbook (their figures cleared their current health). `reactions` calls this
+    /// first and the segments, playbooks and onboarding after it.
+    pub(crate) async fn rescore(
+        &self,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<(RecomputeSummary, Vec<TriggerEvent>), AppError> {
         let config = self.health_config().await?;
         let today = self.today();
         let mut scored = Vec::new();
@@ -216,16 +186,7 @@ impl App {
         self.store.save_health(&snapshots).await?;
         summary.accounts = snapshots.len();
         self.refresh_grade_drops(accounts).await?;
-        let moves = self.reevaluate_segments(accounts).await?;
-        grade_events.extend(moves.iter().filter(|m| m.entered).map(|m| TriggerEvent {
-            account: m.account_id,
-            kind: EventKind::EnteredSegment(m.segment_id),
-            occurrence: format!("segment:{}:{}", m.segment_id, m.at.to_rfc3339()),
-            data: serde_json::json!({"segment_id": m.segment_id, "entered_at": m.at}),
-        }));
-        self.fire_triggers(&grade_events).await?;
-        self.advance_onboarding(accounts).await?;
-        Ok(summary)
+        Ok((summary, grade_events))
     }
 
     /// Scores every account as of each past day (from data dated by then, as the backtest does)

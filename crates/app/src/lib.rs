@@ -5,6 +5,7 @@ pub mod account_search;
 mod audit;
 pub mod auth;
 mod backfill;
+pub mod delivery;
 pub mod demo;
 mod error;
 mod figures;
@@ -16,6 +17,7 @@ mod interchange;
 pub mod metrics;
 pub mod onboarding;
 pub mod playbooks;
+mod reactions;
 mod records;
 pub mod renewals;
 pub mod segments;
@@ -49,7 +51,7 @@ pub struct App {
     /// Accounts whose health must be recomputed; set once the worker runs.
     health_queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<domain::AccountId>>,
     /// SMTP, HTTP and this node's name, for playbook steps.
-    delivery: playbooks::Delivery,
+    delivery: delivery::Delivery,
 }
 
 impl App {
@@ -74,7 +76,7 @@ impl App {
             churn: renewals::ChurnCache::default(),
             ingest_queue: std::sync::OnceLock::new(),
             health_queue: std::sync::OnceLock::new(),
-            delivery: playbooks::Delivery::default(),
+            delivery: delivery::Delivery::default(),
         })
     }
 

@@ -383,7 +383,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             if let Some(file) = &config.feature_catalog {
                 apply_catalog(&app, file, false, lang).await?;
             }
-            app.configure_mail(config.smtp_url.as_ref().map(|url| app::playbooks::MailSettings {
+            app.configure_mail(config.smtp_url.as_ref().map(|url| app::delivery::MailSettings {
                 url: url.expose().to_owned(),
                 from: config.mail_from.clone(),
             }));

@@ -426,14 +426,19 @@ pub fn request_lang(headers: &HeaderMap, query: Option<&str>) -> Lang {
 /// Writes the body of error responses in the request's language.
 pub async fn localize(request: Request, next: Next) -> Response {
     let lang = request_lang(request.headers(), request.uri().query());
+    let html = crate::pages::error::wants_html(request.uri().path(), request.headers());
     let mut response = next.run(request).await;
     let Some(error) = response.extensions_mut().remove::<Arc<ApiError>>() else {
         return response;
     };
     let problem = error.problem(lang);
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let page = html.then(|| crate::pages::error::render(&problem, lang)).flatten();
     let (mut parts, _) = response.into_parts();
-    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+    let (content_type, body) = match page {
+        Some(page) => ("text/html; charset=utf-8", page.into_bytes()),
+        None => ("application/problem+json", serde_json::to_vec(&problem).unwrap_or_default()),
+    };
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
     parts.headers.insert(header::CONTENT_LANGUAGE, header::HeaderValue::from_static(lang.code()));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))

@@ -840,3 +840,44 @@ async fn grade_drops_kept_for_the_home_page_follow_each_rescored_account() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_browser_gets_an_error_page_in_its_language_while_the_api_keeps_problem_json() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, viewer) = server.browser("viewer@example.com", Role::Viewer).await;
+        let navigate = |path: &str, lang: &str| {
+            server
+                .anonymous
+                .get(server.url(path))
+                .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+                .header("cookie", format!("{}; kizuna_lang={lang}", viewer.cookie))
+                .send()
+        };
+        for (path, status, ja, en) in [
+            ("/accounts/999999", StatusCode::NOT_FOUND, "見つかりません", "Not found"),
+            ("/no-such-page", StatusCode::NOT_FOUND, "見つかりません", "Not found"),
+            ("/settings/users", StatusCode::FORBIDDEN, "権限", "not allowed"),
+        ] {
+            for (lang, words) in [("ja", ja), ("en", en)] {
+                let response = navigate(path, lang).await.unwrap();
+                assert_eq!(response.status(), status, "{path} on {}", t.label);
+                let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+                assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
+                let html = unescaped(&response.text().await.unwrap());
+                assert!(html.contains("id=\"error-title\"") && html.contains(words), "{path} {lang}: {html}");
+                assert!(html.contains(&format!("<html lang=\"{lang}\"")) && html.contains("href=\"/\""), "{html}");
+            }
+        }
+        let api = server
+            .client
+            .get(server.url("/api/v1/accounts/999999"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status(), StatusCode::NOT_FOUND);
+        assert_eq!(api.headers()["content-type"], "application/problem+json", "the API always answers JSON");
+        t.finish().await;
+    }
+}

@@ -146,7 +146,7 @@ async fn a_trigger_runs_once_per_account_sends_approved_mail_and_signs_its_webho
         let server = Server::start(&t).await;
         let (smtp, mailbox) = smtp_sink().await;
         let (hook, calls) = webhook_receiver().await;
-        server.app.configure_mail(Some(app::playbooks::MailSettings {
+        server.app.configure_mail(Some(app::delivery::MailSettings {
             url: smtp.clone(),
             from: "Kizuna <cs@kizuna.example>".into(),
         }));
@@ -361,8 +361,8 @@ async fn dead_smtp() -> String {
     format!("smtp://{address}")
 }
 
-fn mail_to(url: &str) -> Option<app::playbooks::MailSettings> {
-    Some(app::playbooks::MailSettings { url: url.to_owned(), from: "Kizuna <cs@kizuna.example>".into() })
+fn mail_to(url: &str) -> Option<app::delivery::MailSettings> {
+    Some(app::delivery::MailSettings { url: url.to_owned(), from: "Kizuna <cs@kizuna.example>".into() })
 }
 
 /// The email entries on an account's timeline, newest first.

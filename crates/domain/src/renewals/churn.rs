@@ -21,6 +21,9 @@ use std::collections::HashSet;
 /// Fewer examples (or churns among them) than this and the model says it cannot predict.
 pub const MIN_EXAMPLES: usize = 30;
 pub const MIN_CHURNS: usize = 5;
+/// Below this probability a renewal is safe and no reasons are named: the facts that raise a
+/// small probability a little read as warnings they are not.
+pub const REASONS_FROM: f64 = 0.10;
 /// The days after a scoring day in which a churn counts.
 pub const HORIZON_DAYS: u64 = 90;
 /// L2 weight: the workspace's history is small; keep coefficients modest.
@@ -186,11 +189,16 @@ impl ChurnModel {
 
     pub fn estimate(&self, facts: &RenewalFacts) -> ChurnEstimate {
         let contributions = self.contributions(facts);
-        let mut raising: Vec<(usize, f64)> =
-            contributions.iter().copied().enumerate().filter(|(_, c)| *c > 0.1).collect();
+        let probability = self.probability(facts);
+        let mut raising: Vec<(usize, f64)> = contributions
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, c)| probability >= REASONS_FROM && *c > 0.1)
+            .collect();
         raising.sort_by(|a, b| b.1.total_cmp(&a.1));
         ChurnEstimate {
-            probability: self.probability(facts),
+            probability,
             reasons: raising.into_iter().filter_map(|(i, _)| reason(i, facts)).take(3).collect(),
         }
     }
@@ -415,6 +423,9 @@ mod tests {
         assert!(model.probability(&healthy) < 0.1, "{}", model.probability(&healthy));
         let estimate = model.estimate(&failing);
         assert!(estimate.reasons.iter().any(|r| r.en == "Health score is 10"), "{:?}", estimate.reasons);
+        let safe = model.estimate(&RenewalFacts { health_score: Some(45.0), ..healthy });
+        assert!(safe.probability < REASONS_FROM, "{}", safe.probability);
+        assert!(safe.reasons.is_empty(), "a safe renewal names no reasons: {:?}", safe.reasons);
     }
 
     #[test]

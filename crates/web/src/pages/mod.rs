@@ -1,9 +1,9 @@
 //! Server-rendered HTML pages.
 
-pub mod account;
 pub mod accounts;
 pub mod assets;
 mod chart;
+pub mod error;
 mod format;
 pub mod health;
 pub mod home;

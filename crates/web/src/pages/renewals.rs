@@ -269,8 +269,8 @@ impl Labels {
             churn: t("解約確率", "Churn probability"),
             model: t("解約確率モデル", "Churn probability model"),
             model_intro: t(
-                "毎月1日時点の各顧客のヘルススコア・利用・最終利用からの日数・MRR の増減・継続年数・規模・90日以内の更新の有無・パルスと、その後90日以内に解約したかを学習したロジスティック回帰です。検証（バックテスト）では12か月前までに分かっていたことだけで学習し、その後の更新を30・60・90日前の時点から予測して実際と比べます。",
-                "A logistic regression learned from every account on the first of each past month (health score, activity, days since last use, MRR change, tenure, size, whether a renewal fell within 90 days, pulse) and whether it left within the next 90 days. The backtest learns only what was known 12 months ago and predicts the renewals since, each seen 30, 60 and 90 days before, against what happened.",
+                "毎月1日時点の各顧客のヘルススコア・アクティブユーザー・通常ペースと比べた利用量・最終利用からの日数・MRR の増減・継続年数・規模・パルス・解約できる時期（90日以内に契約期間が終わるか、月契約か）と、その後90日以内に解約したかを学習したロジスティック回帰です。確率が10%未満の更新には要因を示しません。検証（バックテスト）では12か月前までに分かっていたことだけで学習し、その後の更新を30・60・90日前の時点から予測して実際と比べます（全顧客の検証は、その後の毎月1日の有料顧客すべてについて90日以内の解約を予測します）。",
+                "A logistic regression learned from every account on the first of each past month (health score, active users, usage against its usual pace, days since last use, MRR change, tenure, size, pulse, and when it could leave: a term ending within 90 days, or month to month) and whether it left within the next 90 days. Renewals under 10% show no reasons. The backtest learns only what was known 12 months ago and predicts the renewals since, each seen 30, 60 and 90 days before, against what happened (the whole-book backtest predicts, for every paying account on the first of each month since, whether it left within 90 days).",
             ),
             model_pending: t("モデルはまだ学習されていません（サーバーが1日1回学習します）。", "The model has not been fitted yet (the server fits it once a day)."),
             auc: t("バックテスト AUC（更新）", "Backtest AUC, renewals"),

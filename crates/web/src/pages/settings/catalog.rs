@@ -4,7 +4,7 @@
 use super::{notice, refused, Common};
 use crate::auth::Signed;
 use crate::extract::{FormFields, QueryParams};
-use crate::pages::account::cadence_name;
+use crate::pages::accounts::show::cadence_name;
 use crate::pages::{render, Frame};
 use crate::problem::ApiError;
 use crate::AppState;

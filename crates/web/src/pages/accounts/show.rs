@@ -5,11 +5,11 @@
 //! meetings and calls; the CSM pulse, which rescores the account at once; and its open tasks.
 //! A churned account has no grade: a banner says when it churned and why.
 
-use super::chart::{Chart, Dataset};
-use super::{format, Frame};
 use crate::api::timeline::parse_entry;
 use crate::extract::FormFields;
 use crate::extract::Path;
+use crate::pages::chart::{Chart, Dataset};
+use crate::pages::{format, Frame};
 use crate::problem::ApiError;
 use crate::AppState;
 use askama::Template;
@@ -94,7 +94,7 @@ pub struct AccountPage {
     pub external_id: String,
     pub arr: String,
     pub renewal: String,
-    pub renewal_card: super::renewals::RenewalCard,
+    pub renewal_card: crate::pages::renewals::RenewalCard,
     pub owner: String,
     pub sub_owner: String,
     pub stage: String,
@@ -122,7 +122,7 @@ pub struct AccountPage {
     pub tickets: Vec<Line>,
     pub timeline: Vec<TimelineLine>,
     pub pulses: Vec<Line>,
-    pub tasks: Vec<super::tasks::AccountTask>,
+    pub tasks: Vec<crate::pages::tasks::AccountTask>,
     pub can_edit: bool,
     pub note_kinds: Vec<(&'static str, &'static str, bool)>,
     pub scores: Vec<(String, bool)>,
@@ -290,7 +290,7 @@ impl Labels {
     }
 }
 
-pub(super) fn cadence_name(cadence: &str, lang: Lang) -> &'static str {
+pub(crate) fn cadence_name(cadence: &str, lang: Lang) -> &'static str {
     let t = |ja, en| Text::new(ja, en).pick(lang);
     match cadence {
         "daily" => t("毎日", "daily"),
@@ -568,7 +568,7 @@ async fn render(
             ],
         })
         .collect();
-    let tasks = super::tasks::account_tasks(app, &frame, id, TASK_ROWS).await?;
+    let tasks = crate::pages::tasks::account_tasks(app, &frame, id, TASK_ROWS).await?;
     let can_edit = app.may_edit_account(&frame.actor, &account.input);
     let note_kind = if drafts.note_kind.is_empty() { "note" } else { drafts.note_kind.as_str() };
     let note_kinds =
@@ -588,7 +588,7 @@ async fn render(
         external_id: account.input.external_id.to_string(),
         arr: format::money(account.figures.arr, &currency, lang),
         renewal: format::date(account.figures.next_renewal_date, lang),
-        renewal_card: super::renewals::account_card(app, id, lang).await?,
+        renewal_card: crate::pages::renewals::account_card(app, id, lang).await?,
         owner: staff_name(account.input.owner_id),
         sub_owner: staff_name(account.input.sub_owner_id),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
@@ -631,7 +631,7 @@ async fn render(
         t,
         frame: frame.at("accounts"),
     };
-    Ok((status, super::render(&template, "account")?).into_response())
+    Ok((status, crate::pages::render(&template, "account")?).into_response())
 }
 
 pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame) -> Result<Response, ApiError> {

@@ -2,10 +2,10 @@
 //! sorted by ARR, score, renewal date or trend, a page at a time; the same list as CSV; and each
 //! user's saved views of it.
 
-use super::{format, Frame};
 use crate::api::accounts::{account_filters, parse_sort};
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
+use crate::pages::{format, Frame};
 use crate::problem::ApiError;
 use crate::AppState;
 use app::Actor;
@@ -300,7 +300,7 @@ async fn render_list(
             .then(|| href("/accounts", &raw, &[("offset", (offset + PAGE_SIZE).to_string())])),
         frame: frame.at("accounts"),
     };
-    Ok((status, super::render(&template, "accounts")?).into_response())
+    Ok((status, crate::pages::render(&template, "accounts")?).into_response())
 }
 
 pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {

@@ -1,0 +1,67 @@
+//! What happens after a change: the pipeline every write to customer data ends in. An event
+//! ingested, a pulse given, a subscription or account changed, a health configuration saved —
+//! each names the accounts it touched; a worker gathers them for a moment and then, in order,
+//! rescores their health (`health_history`), moves them in and out of segments (`segments`),
+//! starts the playbooks whose triggers fired (`playbooks`) and advances onboarding plans
+//! (`onboarding`). The same pipeline runs for every account on a schedule.
+
+use crate::health_history::RecomputeSummary;
+use crate::playbooks::{EventKind, TriggerEvent};
+use crate::{App, AppError};
+use domain::AccountId;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long the worker gathers changed accounts before recomputing them together.
+const GATHER: Duration = Duration::from_millis(150);
+
+impl App {
+    /// Starts the worker that recomputes changed accounts (once; later calls do nothing).
+    pub fn start_health_worker(self: &Arc<App>) {
+        let app = self.clone();
+        self.health_queue.get_or_init(move || {
+            let (sender, mut changed) = mpsc::unbounded_channel::<AccountId>();
+            tokio::spawn(async move {
+                while let Some(first) = changed.recv().await {
+                    tokio::time::sleep(GATHER).await;
+                    let mut accounts = BTreeSet::from([first]);
+                    while let Ok(more) = changed.try_recv() {
+                        accounts.insert(more);
+                    }
+                    let accounts: Vec<AccountId> = accounts.into_iter().collect();
+                    if let Err(error) = app.recompute_health(Some(&accounts)).await {
+                        tracing::warn!(%error, accounts = accounts.len(), "recomputing health scores failed");
+                    }
+                }
+            });
+            sender
+        });
+    }
+
+    /// Asks the worker to recompute these accounts (when it runs).
+    pub(crate) fn health_changed(&self, accounts: impl IntoIterator<Item = AccountId>) {
+        if let Some(queue) = self.health_queue.get() {
+            for account in accounts {
+                let _ = queue.send(account);
+            }
+        }
+    }
+
+    /// Runs the pipeline for the accounts (all when `None`): rescore, segments, playbooks,
+    /// onboarding.
+    pub async fn recompute_health(&self, accounts: Option<&[AccountId]>) -> Result<RecomputeSummary, AppError> {
+        let (summary, mut events) = self.rescore(accounts).await?;
+        let moves = self.reevaluate_segments(accounts).await?;
+        events.extend(moves.iter().filter(|m| m.entered).map(|m| TriggerEvent {
+            account: m.account_id,
+            kind: EventKind::EnteredSegment(m.segment_id),
+            occurrence: format!("segment:{}:{}", m.segment_id, m.at.to_rfc3339()),
+            data: serde_json::json!({"segment_id": m.segment_id, "entered_at": m.at}),
+        }));
+        self.fire_triggers(&events).await?;
+        self.advance_onboarding(accounts).await?;
+        Ok(summary)
+    }
+}
