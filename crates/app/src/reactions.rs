@@ -62,6 +62,11 @@ impl App {
         }));
         self.fire_triggers(&events).await?;
         self.advance_onboarding(accounts).await?;
+        if accounts.is_none() {
+            // Every account row was just rewritten: clean them up and refresh the plans now,
+            // whether or not the database's autovacuum is on.
+            self.store.refresh_statistics().await?;
+        }
         Ok(summary)
     }
 }

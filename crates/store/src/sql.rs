@@ -1201,11 +1201,15 @@ macro_rules! sql_store {
             }
 
             async fn refresh_statistics(&self) -> Result<()> {
-                let statement = match Self::BACKEND {
-                    $crate::Backend::Postgres => "ANALYZE",
-                    $crate::Backend::Sqlite => "PRAGMA optimize",
+                // Accounts are rewritten on every figure and health refresh: vacuuming them
+                // also lets PostgreSQL answer deep list pages from the index alone.
+                let statements: &[&str] = match Self::BACKEND {
+                    $crate::Backend::Postgres => &["VACUUM (ANALYZE) accounts", "ANALYZE"],
+                    $crate::Backend::Sqlite => &["PRAGMA optimize"],
                 };
-                sqlx::query(statement).execute(&self.pool).await?;
+                for statement in statements {
+                    sqlx::query(statement).execute(&self.pool).await?;
+                }
                 Ok(())
             }
 
