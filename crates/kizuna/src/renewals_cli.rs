@@ -125,9 +125,13 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
     Ok(())
 }
 
+/// An AUC to three places, or "-" when it could not be computed.
+fn auc_text(auc: Option<f64>) -> String {
+    auc.map_or("-".to_owned(), |a| format!("{a:.3}"))
+}
+
 fn print_backtest(backtest: &ChurnBacktest, lang: Lang) {
-    let auc = backtest.auc.map_or("-".to_owned(), |a| format!("{a:.3}"));
-    let health_auc = backtest.health_auc.map_or("-".to_owned(), |a| format!("{a:.3}"));
+    let (auc, health_auc) = (auc_text(backtest.auc), auc_text(backtest.health_auc));
     println!(
         "{}",
         crate::pick_owned(
@@ -143,10 +147,7 @@ fn print_backtest(backtest: &ChurnBacktest, lang: Lang) {
         )
     );
     let book = &backtest.book;
-    let (book_auc, book_health_auc) = (
-        book.auc.map_or("-".to_owned(), |a| format!("{a:.3}")),
-        book.health_auc.map_or("-".to_owned(), |a| format!("{a:.3}")),
-    );
+    let (book_auc, book_health_auc) = (auc_text(book.auc), auc_text(book.health_auc));
     println!(
         "{}",
         crate::pick_owned(

@@ -222,9 +222,9 @@ pub trait Store:
     UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore + RenewalStore
 {
     fn backend(&self) -> Backend;
-    /// Refreshes the query planner's statistics after bulk writes (PostgreSQL `VACUUM (ANALYZE)` of
-    /// accounts and `ANALYZE`, SQLite `PRAGMA optimize`): without them a freshly loaded database plans list queries badly, and
-    /// autovacuum may be off or late.
+    /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`
+    /// of accounts, then `ANALYZE`; SQLite: `PRAGMA optimize`): without them a freshly loaded
+    /// database plans list queries badly, and autovacuum may be off or late.
     async fn refresh_statistics(&self) -> Result<()>;
 
     async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;

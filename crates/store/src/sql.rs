@@ -1201,8 +1201,8 @@ macro_rules! sql_store {
             }
 
             async fn refresh_statistics(&self) -> Result<()> {
-                // Accounts are rewritten on every figure and health refresh: vacuuming them
-                // also lets PostgreSQL answer deep list pages from the index alone.
+                // Every figure and health refresh rewrites account rows: vacuuming reclaims the
+                // dead versions that list scans would otherwise wade through.
                 let statements: &[&str] = match Self::BACKEND {
                     $crate::Backend::Postgres => &["VACUUM (ANALYZE) accounts", "ANALYZE"],
                     $crate::Backend::Sqlite => &["PRAGMA optimize"],

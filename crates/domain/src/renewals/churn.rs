@@ -309,9 +309,10 @@ pub struct BookBacktest {
     pub health_auc: Option<f64>,
 }
 
-/// AUC of the model's probabilities and of the health score alone over `examples`.
-fn aucs(model: &ChurnModel, examples: &[Example]) -> (Option<f64>, Option<f64>) {
-    let by_model: Vec<(f64, bool)> = examples.iter().map(|e| (-model.probability(&e.facts), e.churned)).collect();
+/// AUC of predicted probabilities (`scored`: probability, churned) and of the health score alone
+/// over the same `examples`.
+fn aucs(scored: &[(f64, bool)], examples: &[Example]) -> (Option<f64>, Option<f64>) {
+    let by_model: Vec<(f64, bool)> = scored.iter().map(|(p, churned)| (-p, *churned)).collect();
     let by_health: Vec<(f64, bool)> =
         examples.iter().filter_map(|e| Some((e.facts.health_score?, e.churned))).collect();
     (auc(&by_model), auc(&by_health))
@@ -325,9 +326,12 @@ pub fn backtest(observations: &[Example], renewals: &[Example], cutoff: NaiveDat
     let test: Vec<Example> = renewals.iter().copied().filter(|e| e.outcome_by > cutoff).collect();
     let later: Vec<Example> = observations.iter().copied().filter(|e| e.day > cutoff).collect();
     let model = ChurnModel::fit(&train)?;
-    let scored: Vec<(f64, bool)> = test.iter().map(|e| (model.probability(&e.facts), e.churned)).collect();
-    let (renewal_auc, health_auc) = aucs(&model, &test);
-    let (book_auc, book_health_auc) = aucs(&model, &later);
+    let score = |examples: &[Example]| -> Vec<(f64, bool)> {
+        examples.iter().map(|e| (model.probability(&e.facts), e.churned)).collect()
+    };
+    let scored = score(&test);
+    let (renewal_auc, health_auc) = aucs(&scored, &test);
+    let (book_auc, book_health_auc) = aucs(&score(&later), &later);
     const BANDS: [f64; 6] = [0.0, 0.05, 0.1, 0.2, 0.4, 1.0];
     let calibration = BANDS
         .windows(2)

@@ -18,7 +18,7 @@ pub struct ErrorPage<'a> {
 
 /// A browser navigating to a page (not the API or the tracking endpoints) asks for HTML.
 pub fn wants_html(path: &str, headers: &HeaderMap) -> bool {
-    let api = ["/api/", "/v1/", "/healthz", "/openapi.json"].iter().any(|prefix| path.starts_with(prefix));
+    let api = ["/api/", "/v1/", "/healthz"].iter().any(|prefix| path.starts_with(prefix));
     let accepts_html = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
