@@ -8,6 +8,7 @@ mod backfill;
 pub mod delivery;
 pub mod demo;
 mod error;
+pub mod feedback;
 mod figures;
 pub mod health;
 pub mod health_history;

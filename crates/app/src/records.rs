@@ -30,6 +30,11 @@ impl App {
         require_account_edit(actor, account).is_ok()
     }
 
+    /// Every staff user, for names and pickers.
+    pub async fn staff_users(&self) -> Result<Vec<StaffUser>, AppError> {
+        Ok(self.store.list_users().await?)
+    }
+
     /// The account's latest NPS answers and support tickets, newest first.
     pub async fn customer_voice(
         &self,

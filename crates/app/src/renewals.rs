@@ -11,7 +11,7 @@ use domain::renewals::churn::{
 };
 use domain::renewals::{derived_outcome, renewals_between, ForecastCategory, RenewalCall, RenewalOutcome};
 use domain::subscription::{SubscriptionPeriod, SubscriptionTerms};
-use domain::{AccountId, Money, Reason};
+use domain::{AccountId, Money, Reason, TeamId, UserId};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use store::{AccountQuery, ForecastSnapshotRow, StoredRenewalCall};
@@ -77,6 +77,58 @@ pub struct RenewalPipeline {
     /// The chosen month's renewals, largest ARR first, one page of them.
     pub rows: Vec<RenewalRow>,
     pub total: usize,
+    /// The chosen month's renewals summed per health grade, owner and owner's team.
+    pub breakdown: MonthBreakdown,
+}
+
+/// Renewals that share a grade, an owner or a team (`None`: not graded, no owner, no team).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenewalGroup<K> {
+    pub key: Option<K>,
+    pub renewals: usize,
+    pub arr: Money,
+    /// Σ ARR × (1 − churn probability), once the churn model is fitted.
+    pub expected_arr: Option<Money>,
+}
+
+/// One month's renewals by who and what they belong to, largest ARR first in each.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonthBreakdown {
+    pub by_grade: Vec<RenewalGroup<String>>,
+    pub by_owner: Vec<RenewalGroup<UserId>>,
+    pub by_team: Vec<RenewalGroup<TeamId>>,
+}
+
+impl MonthBreakdown {
+    fn of(rows: &[RenewalRow], teams: &HashMap<UserId, TeamId>, predicted: bool) -> MonthBreakdown {
+        MonthBreakdown {
+            by_grade: groups(rows, predicted, |r| r.account.health.grade.clone()),
+            by_owner: groups(rows, predicted, |r| r.account.input.owner_id),
+            by_team: groups(rows, predicted, |r| r.account.input.owner_id.and_then(|o| teams.get(&o).copied())),
+        }
+    }
+}
+
+fn groups<K: Ord + Clone>(
+    rows: &[RenewalRow],
+    predicted: bool,
+    key: impl Fn(&RenewalRow) -> Option<K>,
+) -> Vec<RenewalGroup<K>> {
+    let mut by_key: BTreeMap<Option<K>, Vec<&RenewalItem>> = BTreeMap::new();
+    for row in rows {
+        by_key.entry(key(row)).or_default().push(&row.item);
+    }
+    let mut groups: Vec<RenewalGroup<K>> = by_key
+        .into_iter()
+        .map(|(key, items)| RenewalGroup {
+            key,
+            renewals: items.len(),
+            arr: items.iter().map(|i| i.arr).sum(),
+            expected_arr: predicted.then(|| expected_arr(&items)),
+        })
+        .collect();
+    groups.sort_by(|a, b| b.arr.0.cmp(&a.arr.0).then_with(|| a.key.cmp(&b.key)));
+    groups
 }
 
 /// Which renewals a list shows.
@@ -233,6 +285,7 @@ impl App {
         let first = month_start(self.today());
         let last = month_end(first.checked_add_months(Months::new(11)).unwrap_or(first));
         let only = self.filtered_accounts(filter).await?;
+        let predicted = self.churn.get().is_some_and(|c| c.model.is_ok());
         let items: Vec<RenewalItem> = self
             .renewal_items(only.as_ref(), first, last)
             .await?
@@ -255,7 +308,7 @@ impl App {
                 items.iter().filter(|i| i.date >= summary.month && i.date <= end).collect();
             summary.renewals = of_month.len();
             summary.arr = of_month.iter().map(|i| i.arr).sum();
-            summary.expected_arr = self.churn.get().filter(|c| c.model.is_ok()).map(|_| expected_arr(&of_month));
+            summary.expected_arr = predicted.then(|| expected_arr(&of_month));
             let categories = ForecastCategory::ALL.iter().copied().map(Some).chain([None]);
             summary.by_forecast = categories
                 .map(|category| {
@@ -268,9 +321,18 @@ impl App {
         let mut of_month: Vec<RenewalItem> =
             items.into_iter().filter(|i| i.date >= chosen && i.date <= month_end(chosen)).collect();
         of_month.sort_by(|a, b| b.arr.0.cmp(&a.arr.0).then(a.date.cmp(&b.date)).then(a.account_id.cmp(&b.account_id)));
-        let total = of_month.len();
-        let page: Vec<RenewalItem> = of_month.into_iter().skip(offset).take(limit).collect();
-        Ok(RenewalPipeline { months, rows: self.with_accounts(page).await?, total })
+        let rows = self.with_accounts(of_month).await?;
+        let teams: HashMap<UserId, TeamId> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter_map(|user| user.input.team_id.map(|team| (user.id, team)))
+            .collect();
+        let breakdown = MonthBreakdown::of(&rows, &teams, predicted);
+        let total = rows.len();
+        let rows = rows.into_iter().skip(offset).take(limit).collect();
+        Ok(RenewalPipeline { months, rows, total, breakdown })
     }
 
     /// Every renewal in [from, to] with its account, by date (for exports and the CLI).

@@ -78,6 +78,10 @@ pub enum Access {
     /// Changes to what is the actor's own (their API tokens, password, saved views): any role,
     /// but a token needs write scope, so a read token changes nothing.
     Own,
+    /// What any staff member may add, whatever their team (product feedback: a request, a
+    /// customer asking for one); like `Own`, a token needs write scope. Finer checks (who may
+    /// move a request) are the use case's.
+    Contribute,
     /// Changes to customer data; CSMs are further limited to their own accounts.
     Write,
     /// Changes across all accounts, imports, configuration of CS processes.
@@ -93,7 +97,7 @@ pub enum Access {
 /// may use a route requiring `access`.
 pub fn permits(role: Role, scope: Option<Scope>, access: Access) -> bool {
     let role_allows = match access {
-        Access::Public | Access::Read | Access::Own => true,
+        Access::Public | Access::Read | Access::Own | Access::Contribute => true,
         Access::Write => role >= Role::Csm,
         Access::Manage => role >= Role::Manager,
         Access::Admin => role == Role::Admin,
@@ -101,7 +105,7 @@ pub fn permits(role: Role, scope: Option<Scope>, access: Access) -> bool {
     };
     let scope_allows = match (scope, access) {
         (None, _) | (_, Access::Public | Access::Read) => true,
-        (Some(scope), Access::Own | Access::Write | Access::Manage) => scope >= Scope::Write,
+        (Some(scope), Access::Own | Access::Contribute | Access::Write | Access::Manage) => scope >= Scope::Write,
         (Some(scope), Access::Admin) => scope == Scope::Admin,
         (Some(_), Access::Tracking) => false,
     };

@@ -32,6 +32,8 @@ row_id!(
     SubscriptionPeriodId,
     /// Kizuna's id of a timeline entry.
     TimelineEntryId,
+    /// Kizuna's id of a product feedback request.
+    RequestId,
 );
 
 /// An id from the customer's source system (CRM, billing): trimmed, non-empty, at most 200 chars.

@@ -3,11 +3,15 @@
 //! Input is parsed into these types once, at the edge (HTTP, CSV, CLI); past that point the
 //! rest of the system relies on them being valid.
 
+#[macro_use]
+mod codes;
+
 pub mod access;
 pub mod account;
 pub mod audit;
 pub mod contact;
 pub mod credentials;
+pub mod feedback;
 pub mod fields;
 pub mod health;
 pub mod i18n;
@@ -32,7 +36,8 @@ pub mod validation;
 pub mod voice;
 
 pub use ids::{
-    AccountId, AccountRef, ContactId, Email, ExternalId, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId,
+    AccountId, AccountRef, ContactId, Email, ExternalId, RequestId, SubscriptionPeriodId, TeamId, TimelineEntryId,
+    UserId,
 };
 pub use money::{Currency, Money};
 pub use validation::{FieldError, Reason};

@@ -24,6 +24,9 @@ pub struct WorkspaceSettings {
     /// quarterly or longer billing) have renewals, so monthly bills do not flood the pipeline.
     #[serde(default)]
     pub monthly_contracts_renew: bool,
+    /// How product feedback requests are ranked by the revenue behind them.
+    #[serde(default)]
+    pub request_impact_weights: crate::feedback::ImpactWeights,
 }
 
 impl Default for WorkspaceSettings {
@@ -36,6 +39,7 @@ impl Default for WorkspaceSettings {
             stages: DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
             tracking_field_sources: TrackingFieldSources::default(),
             monthly_contracts_renew: false,
+            request_impact_weights: crate::feedback::ImpactWeights::default(),
         }
     }
 }

@@ -106,6 +106,10 @@ pub enum Reason {
     NotYetHappened,
     /// A churn reason on a renewal whose outcome is not churned.
     NeedsChurnedOutcome,
+    /// A feedback request that was already merged into another.
+    AlreadyMerged,
+    /// A feedback request merged into itself.
+    SameRequest,
     /// A URL whose host is an internal address, which outbound calls may not reach unless
     /// `outbound_allow` lists it.
     InternalAddress,
@@ -159,6 +163,10 @@ impl Reason {
             (NotYetHappened, Lang::En) => "cannot be recorded before the renewal date".into(),
             (NeedsChurnedOutcome, Lang::Ja) => "解約理由は結果が「解約」のときだけ記録できます".into(),
             (NeedsChurnedOutcome, Lang::En) => "can only be given when the outcome is churned".into(),
+            (AlreadyMerged, Lang::Ja) => "このリクエストはすでに別のリクエストに統合されています".into(),
+            (AlreadyMerged, Lang::En) => "this request was already merged into another".into(),
+            (SameRequest, Lang::Ja) => "統合先には別のリクエストを指定してください".into(),
+            (SameRequest, Lang::En) => "must be another request".into(),
             (TooManyCustomFields { max }, Lang::Ja) => format!("独自項目 (custom) は 1 件につき {max} 個までです"),
             (TooManyCustomFields { max }, Lang::En) => format!("at most {max} custom fields per record"),
             (Unencodable { encoding, character, line }, Lang::Ja) => format!(

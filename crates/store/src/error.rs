@@ -23,6 +23,7 @@ pub enum Entity {
     OnboardingPlan,
     Event,
     Renewal,
+    FeatureRequest,
 }
 
 impl fmt::Display for Entity {
@@ -48,6 +49,7 @@ impl fmt::Display for Entity {
             Entity::OnboardingPlan => "onboarding plan",
             Entity::Event => "usage event",
             Entity::Renewal => "renewal",
+            Entity::FeatureRequest => "feature request",
         })
     }
 }

@@ -5,6 +5,7 @@
 
 mod error;
 mod event_batches;
+mod feedback;
 mod health;
 mod ingest_memory;
 pub mod onboarding;
@@ -20,6 +21,7 @@ pub mod testing;
 mod usage;
 
 pub use error::{Entity, StoreError};
+pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;
@@ -219,7 +221,7 @@ pub enum Backend {
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
 pub trait Store:
-    UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore + RenewalStore
+    UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore + RenewalStore + FeedbackStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`

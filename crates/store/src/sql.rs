@@ -1216,7 +1216,7 @@ macro_rules! sql_store {
             async fn load_settings(&self) -> Result<Option<WorkspaceSettings>> {
                 let Some(row) = sqlx::query(
                     "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages, tracking_field_sources, \
-                     monthly_contracts_renew \
+                     monthly_contracts_renew, request_impact_weights \
                      FROM workspace_settings WHERE id = 1",
                 )
                 .fetch_optional(&self.pool)
@@ -1236,18 +1236,22 @@ macro_rules! sql_store {
                     stages: serde_json::from_str(&stages).map_err(|e| corrupt(format!("stages: {e}")))?,
                     tracking_field_sources: field_sources_from_json(&row.try_get::<String, _>("tracking_field_sources")?)?,
                     monthly_contracts_renew: row.try_get("monthly_contracts_renew")?,
+                    request_impact_weights: serde_json::from_str(&row.try_get::<String, _>("request_impact_weights")?)
+                        .map_err(|e| corrupt(format!("request impact weights: {e}")))?,
                 }))
             }
 
             async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO workspace_settings (id, currency, time_zone, fiscal_year_start_month, gross_margin, stages, \
-                     tracking_field_sources, monthly_contracts_renew) VALUES (1, $1, $2, $3, $4, $5, $6, $7) \
+                     tracking_field_sources, monthly_contracts_renew, request_impact_weights) \
+                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (id) DO UPDATE SET \
                      currency = excluded.currency, time_zone = excluded.time_zone, \
                      fiscal_year_start_month = excluded.fiscal_year_start_month, gross_margin = excluded.gross_margin, \
                      stages = excluded.stages, tracking_field_sources = excluded.tracking_field_sources, \
-                     monthly_contracts_renew = excluded.monthly_contracts_renew",
+                     monthly_contracts_renew = excluded.monthly_contracts_renew, \
+                     request_impact_weights = excluded.request_impact_weights",
                 )
                 .bind(settings.currency.as_str())
                 .bind(settings.time_zone.as_str())
@@ -1256,6 +1260,7 @@ macro_rules! sql_store {
                 .bind(serde_json::to_string(&settings.stages).expect("a list of strings always serializes"))
                 .bind(serde_json::to_string(&settings.tracking_field_sources).expect("field sources always serialize"))
                 .bind(settings.monthly_contracts_renew)
+                .bind(serde_json::to_string(&settings.request_impact_weights).expect("weights always serialize"))
                 .execute(&self.pool)
                 .await?;
                 Ok(())

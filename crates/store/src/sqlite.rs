@@ -68,4 +68,5 @@ crate::playbooks::playbook_store!(SqliteStore, Sqlite);
 crate::segments::segment_store!(SqliteStore, Sqlite);
 crate::tasks::task_store!(SqliteStore, Sqlite);
 crate::renewals::renewal_store!(SqliteStore, Sqlite);
+crate::feedback::feedback_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);

@@ -2,8 +2,8 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, renewals, segments, settings,
-    staff, subscriptions, tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, feedback, health, interchange, me, metrics, onboarding, playbooks, renewals, segments,
+    settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -154,6 +154,15 @@ use utoipa::OpenApi;
         renewals::snapshot,
         renewals::model,
         renewals::refit,
+        feedback::list,
+        feedback::create,
+        feedback::read,
+        feedback::replace,
+        feedback::set_status,
+        feedback::add_evidence,
+        feedback::remove_evidence,
+        feedback::merge,
+        feedback::of_account,
     )
 )]
 pub struct ApiDoc;

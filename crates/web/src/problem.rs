@@ -160,6 +160,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::OnboardingPlan => Text::new("オンボーディングプラン", "onboarding plan"),
         Entity::Event => Text::new("利用イベント", "usage event"),
         Entity::Renewal => Text::new("更新", "renewal"),
+        Entity::FeatureRequest => Text::new("製品リクエスト", "feature request"),
     };
     text.pick(lang)
 }

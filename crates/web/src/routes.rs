@@ -3,8 +3,8 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, health, interchange, me, metrics, onboarding, playbooks, renewals, segments, settings,
-    staff, subscriptions, tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, feedback, health, interchange, me, metrics, onboarding, playbooks, renewals, segments,
+    settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -60,7 +60,7 @@ impl Table {
 
 /// The router and the table it was built from.
 pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
-    use Access::{Admin, Manage, Own, Public, Read, Write};
+    use Access::{Admin, Contribute, Manage, Own, Public, Read, Write};
     use Method as M;
     let table = Table { app, router: Router::new(), specs: Vec::new() }
         .page(M::GET, "/login", Public, get(pages::login::form))
@@ -116,6 +116,16 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/outbox/{id}/discard", Write, post(pages::playbooks::discard))
         .page(M::POST, "/outbox/{id}/retry", Write, post(pages::playbooks::retry))
         .page(M::POST, "/outbox/{id}/edit", Write, post(pages::playbooks::edit))
+        .page(M::GET, "/requests", Read, get(pages::requests::list))
+        .page(M::POST, "/requests", Contribute, post(pages::requests::create))
+        .page(M::GET, "/requests.csv", Read, get(pages::requests::export))
+        .page(M::GET, "/requests/{id}", Read, get(pages::requests::show))
+        .page(M::POST, "/requests/{id}", Contribute, post(pages::requests::update))
+        .page(M::POST, "/requests/{id}/status", Contribute, post(pages::requests::set_status))
+        .page(M::POST, "/requests/{id}/evidence", Contribute, post(pages::requests::add_evidence))
+        .page(M::POST, "/requests/{id}/evidence/{evidence}/delete", Contribute, post(pages::requests::remove_evidence))
+        .page(M::POST, "/requests/{id}/merge", Contribute, post(pages::requests::merge))
+        .page(M::POST, "/accounts/{id}/requests", Contribute, post(pages::accounts::show::add_request))
         .page(M::GET, "/renewals", Read, get(pages::renewals::page))
         .page(M::GET, "/renewals.csv", Read, get(pages::renewals::export))
         .page(M::POST, "/accounts/{id}/renewals/{date}", Write, post(pages::renewals::set_call))
@@ -183,6 +193,15 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::GET, "/api/v1/accounts/{id}/renewals", Read, get(renewals::of_account))
         .api(M::PUT, "/api/v1/accounts/{id}/renewals/{date}", Write, put(renewals::set_call))
         .api(M::POST, "/api/v1/accounts/{id}/onboarding", Write, post(onboarding::start))
+        .api(M::GET, "/api/v1/requests", Read, get(feedback::list))
+        .api(M::POST, "/api/v1/requests", Contribute, post(feedback::create))
+        .api(M::GET, "/api/v1/requests/{id}", Read, get(feedback::read))
+        .api(M::PUT, "/api/v1/requests/{id}", Contribute, put(feedback::replace))
+        .api(M::POST, "/api/v1/requests/{id}/status", Contribute, post(feedback::set_status))
+        .api(M::POST, "/api/v1/requests/{id}/evidence", Contribute, post(feedback::add_evidence))
+        .api(M::DELETE, "/api/v1/requests/{id}/evidence/{evidence}", Contribute, delete(feedback::remove_evidence))
+        .api(M::POST, "/api/v1/requests/{id}/merge", Contribute, post(feedback::merge))
+        .api(M::GET, "/api/v1/accounts/{id}/requests", Read, get(feedback::of_account))
         .api(M::GET, "/api/v1/outbox", Read, get(playbooks::outbox))
         .api(M::POST, "/api/v1/outbox/{id}/send", Write, post(playbooks::send))
         .api(M::POST, "/api/v1/outbox/{id}/discard", Write, post(playbooks::discard))

@@ -181,6 +181,10 @@ async fn the_renewals_page_and_the_account_card_show_the_pipeline_in_both_langua
         assert!(html.contains("年契約株式会社") && !html.contains("月契約合同会社"), "{}: {html}", t.label);
         assert!(html.contains(&format!("{}年{}月", book.next_renewal.year(), book.next_renewal.month())));
         assert!(html.contains("確約") && html.contains("更新対象 ARR"), "{html}");
+        for table in ["renewals-by-grade", "renewals-by-owner", "renewals-by-team"] {
+            assert!(html.contains(&format!("id=\"{table}\"")), "the month is broken down: {table}");
+        }
+        assert!(html.contains("担当者別") && html.contains("担当なし"), "{html}");
 
         let action = format!("/accounts/{}/renewals/{}", book.annual, book.next_renewal);
         let fields = [("forecast", "commit"), ("forecast_note", "契約更新の稟議済み"), ("back", path.as_str())];

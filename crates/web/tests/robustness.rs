@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use store::testing::test_stores;
 
 /// At most this many requests per database, so the suite stays within about a minute.
-const MAX_REQUESTS: usize = 3_500;
+const MAX_REQUESTS: usize = 4_000;
 /// Operations probed at once.
 const CONCURRENCY: usize = 4;
 const BOGUS_IDS: [&str; 5] = ["0", "-1", "abc", "99999999999999999999", "%00"];
@@ -323,6 +323,8 @@ fn real_value(real: &BTreeMap<&'static str, String>, template: &str, name: &str)
         ("plans", _) => "plan",
         ("tokens", _) => "token",
         ("write-keys", _) => "write_key",
+        ("requests", _) => "request",
+        ("evidence", _) => "evidence",
         _ => "",
     };
     real.get(key).cloned().unwrap_or_else(|| "1".into())
@@ -648,6 +650,10 @@ async fn seed(server: &Server) -> BTreeMap<&'static str, String> {
         .post(&format!("/api/v1/accounts/{account}/pulse"), json!({"score": 5, "reasons": ["strong_relationship"]}))
         .await;
     server.send(Method::PUT, "/api/v1/metrics/spend/2025-04", Some(json!({"amount": "1000"}))).await;
+    let request = created(server, "/api/v1/requests", json!({"title": "SSO", "product_area": "auth"})).await;
+    let evidence = json!({"account": "ACC-1", "importance": "blocker", "quote": "SAML が必須"});
+    real.insert("evidence", created(server, &format!("/api/v1/requests/{request}/evidence"), evidence).await);
+    real.insert("request", request);
     let key = server.write_key().await;
     let (_, keys) = server.get("/api/v1/write-keys").await;
     let key_id = keys.as_array().and_then(|k| k.first()).or_else(|| keys["items"].get(0)).map(|k| k["id"].to_string());

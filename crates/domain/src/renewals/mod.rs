@@ -5,7 +5,6 @@
 
 pub mod churn;
 
-use crate::i18n::Lang;
 use crate::ids::AccountId;
 use crate::money::Money;
 use crate::subscription::SubscriptionTerms;
@@ -17,42 +16,6 @@ use std::collections::BTreeMap;
 
 /// The longest forecast or outcome note.
 pub const MAX_NOTE: usize = 2_000;
-
-/// A code list with a stable snake_case code and a name in each language.
-macro_rules! coded {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal, $ja:literal, $en:literal;)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($variant,)+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $code,)+
-                }
-            }
-
-            pub fn parse(raw: &str) -> Result<$name, Reason> {
-                let wanted = raw.trim().to_ascii_lowercase();
-                Self::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| Reason::NotOneOf {
-                    allowed: Self::ALL.iter().map(|v| v.as_str().to_owned()).collect(),
-                })
-            }
-
-            pub fn label(self, lang: Lang) -> &'static str {
-                match (self, lang) {
-                    $(($name::$variant, Lang::Ja) => $ja,)+
-                    $(($name::$variant, Lang::En) => $en,)+
-                }
-            }
-        }
-    };
-}
 
 coded! {
     /// The CSM's call on a renewal, as in a sales forecast.
@@ -243,6 +206,7 @@ impl RenewalCall {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
     use crate::subscription::BillingInterval;
 
     fn day(s: &str) -> NaiveDate {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod contacts;
+pub mod feedback;
 pub mod health;
 pub mod interchange;
 pub mod me;

@@ -21,9 +21,11 @@ const FIELDS: &[&str] = &[
     "stages",
     "tracking_field_sources",
     "monthly_contracts_renew",
+    "request_impact_weights",
 ];
 
-/// The settings sent; field sources and the monthly renewal switch not sent stay as `current`.
+/// The settings sent; field sources, the monthly renewal switch and impact weights not sent stay
+/// as `current`.
 pub(crate) fn parse_settings(value: Value, current: &WorkspaceSettings) -> Result<WorkspaceSettings, ApiError> {
     let stages_value = value.get("stages").cloned();
     let mut f = Fields::new(value, FIELDS)?;
@@ -45,6 +47,9 @@ pub(crate) fn parse_settings(value: Value, current: &WorkspaceSettings) -> Resul
         .json("tracking_field_sources", |value| current.tracking_field_sources.updated_from(value))
         .map(|s| s.unwrap_or(current.tracking_field_sources));
     let monthly_contracts_renew = f.boolean("monthly_contracts_renew", current.monthly_contracts_renew);
+    let weights = f
+        .json("request_impact_weights", |value| current.request_impact_weights.updated_from(value))
+        .map(|w| w.unwrap_or_else(|| current.request_impact_weights.clone()));
     Ok(f.errors.finish(|| {
         Some(WorkspaceSettings {
             currency: currency?,
@@ -54,6 +59,7 @@ pub(crate) fn parse_settings(value: Value, current: &WorkspaceSettings) -> Resul
             stages: stages?,
             tracking_field_sources: sources?,
             monthly_contracts_renew: monthly_contracts_renew?,
+            request_impact_weights: weights?,
         })
     })?)
 }

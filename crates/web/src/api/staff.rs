@@ -50,7 +50,7 @@ fn whole_list<T>(items: Vec<T>) -> ListResponse<T> {
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "staff", responses((status = 200, body = ListResponse<StaffUser>)))]
 pub async fn list_users(State(app): State<AppState>) -> Result<Json<ListResponse<StaffUser>>, ApiError> {
-    Ok(Json(whole_list(app.store().list_users().await?)))
+    Ok(Json(whole_list(app.staff_users().await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "staff", request_body = StaffUserInput,

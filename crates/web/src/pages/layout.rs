@@ -21,7 +21,7 @@ pub struct Frame {
     pub code: &'static str,
     pub t: FrameLabels,
     /// Which navigation entry is the current page: `home`, `accounts`, `tasks`, `metrics`, `health`,
-    /// `segments`, `playbooks`, `onboarding`, `renewals`, `settings`.
+    /// `segments`, `playbooks`, `onboarding`, `renewals`, `requests`, `settings`.
     pub section: &'static str,
     pub user_name: String,
     pub csrf_token: String,
@@ -43,6 +43,7 @@ pub struct FrameLabels {
     pub playbooks: &'static str,
     pub onboarding: &'static str,
     pub renewals: &'static str,
+    pub requests: &'static str,
     pub search: &'static str,
     pub switch_lang: &'static str,
     pub logout: &'static str,
@@ -63,6 +64,7 @@ impl FrameLabels {
             playbooks: t("プレイブック", "Playbooks"),
             onboarding: t("オンボーディング", "Onboarding"),
             renewals: t("更新", "Renewals"),
+            requests: t("リクエスト", "Requests"),
             search: t("顧客を検索", "Search accounts"),
             switch_lang: t("English", "日本語"),
             logout: t("ログアウト", "Sign out"),

@@ -300,7 +300,7 @@ fn choices(options: impl IntoIterator<Item = (String, String)>, current: &str) -
 /// The form with the reader's values; `from` and `to` as used when the filters were valid.
 async fn form(app: &AppState, params: &QueryParams, shown: Option<&Selection>, lang: Lang) -> Result<Form, ApiError> {
     let raw = |name: &str| params.text(name).unwrap_or_default();
-    let users = app.store().list_users().await?;
+    let users = app.staff_users().await?;
     let teams = app.store().list_teams().await?;
     let products = app.store().list_products().await?;
     let interval = params.text("interval").unwrap_or_else(|| "month".into());

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod onboarding;
 pub mod playbooks;
 pub mod renewals;
+pub mod requests;
 pub mod segments;
 pub mod settings;
 pub mod setup;

@@ -18,7 +18,7 @@ use chrono::{Datelike, NaiveDate};
 use domain::i18n::{Lang, Text};
 use domain::interchange::neutralise_formula;
 use domain::renewals::{ChurnReason, ForecastCategory, RenewalCall, RenewalOutcome};
-use domain::{AccountId, Currency, UserId};
+use domain::{AccountId, Currency, TeamId, UserId};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -69,6 +69,40 @@ pub struct Line {
     pub churn: String,
     pub churn_reasons: String,
     pub editable: bool,
+}
+
+/// The chosen month's renewals summed per grade, owner or team.
+pub struct BreakdownTable {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub head: &'static str,
+    pub lines: Vec<GroupLine>,
+}
+
+pub struct GroupLine {
+    pub label: String,
+    pub renewals: String,
+    pub arr: String,
+    pub expected: String,
+}
+
+fn breakdown_table<K>(
+    (id, title, head): (&'static str, &'static str, &'static str),
+    groups: &[app::renewals::RenewalGroup<K>],
+    label: impl Fn(Option<&K>) -> String,
+    currency: &Currency,
+    lang: Lang,
+) -> BreakdownTable {
+    let lines = groups
+        .iter()
+        .map(|g| GroupLine {
+            label: label(g.key.as_ref()),
+            renewals: format::count(g.renewals as i64),
+            arr: format::money(g.arr, currency, lang),
+            expected: g.expected_arr.map(|m| format::money(m, currency, lang)).unwrap_or_else(|| "—".into()),
+        })
+        .collect();
+    BreakdownTable { id, title, head, lines }
 }
 
 /// The churn model's state as the page shows it.
@@ -215,6 +249,9 @@ pub struct Labels {
     pub band: &'static str,
     pub predicted: &'static str,
     pub actual: &'static str,
+    pub breakdown: &'static str,
+    pub no_owner: &'static str,
+    pub no_team: &'static str,
 }
 
 impl Labels {
@@ -278,6 +315,9 @@ impl Labels {
             band: t("予測確率の帯", "Predicted band"),
             predicted: t("予測の平均", "Mean predicted"),
             actual: t("実際の解約率", "Actual churn"),
+            breakdown: t("の内訳", "by grade, owner and team"),
+            no_owner: t("担当なし", "No owner"),
+            no_team: t("チームなし", "No team"),
         }
     }
 }
@@ -297,6 +337,7 @@ pub struct RenewalsPage {
     pub month_title: String,
     pub lines: Vec<Line>,
     pub total: usize,
+    pub breakdown: Vec<BreakdownTable>,
     pub categories: Vec<(String, String)>,
     pub accuracy: Vec<AccuracyLine>,
     pub model: ModelView,
@@ -461,7 +502,7 @@ async fn render_page(
     errors.extend(params.errors.iter().map(|e| format!("{}: {}", e.field, e.reason.message(lang))));
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let pipeline = app.renewal_pipeline(&filter, chosen, PAGE_SIZE, offset.max(0) as usize).await?;
-    let users = app.store().list_users().await?;
+    let users = app.staff_users().await?;
     let names: HashMap<UserId, String> = users.iter().map(|u| (u.id, u.input.name.clone())).collect();
     let config = app.health_config().await?;
     let currency = app.settings().currency;
@@ -473,13 +514,37 @@ async fn render_page(
         pipeline.rows.iter().map(|r| line(r, &context, app.may_edit_account(&frame.actor, &r.account.input))).collect();
     let accuracy = accuracy_lines(&app.forecast_accuracy().await?, &currency, lang);
     let back = href(&raw, &[]);
-    let page = RenewalsPage {
-        t: Labels::new(lang),
-        owners: choices(users.iter().map(|u| (u.id.0.to_string(), u.input.name.clone())), selected("owner")),
-        teams: choices(
-            app.store().list_teams().await?.into_iter().map(|t| (t.id.0.to_string(), t.name)),
-            selected("team"),
+    let labels = Labels::new(lang);
+    let teams = app.store().list_teams().await?;
+    let team_names: HashMap<TeamId, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
+    let t = |ja, en| Text::new(ja, en).pick(lang);
+    let split = &pipeline.breakdown;
+    let breakdown = vec![
+        breakdown_table(
+            ("renewals-by-grade", t("グレード別", "By grade"), labels.grade),
+            &split.by_grade,
+            |key| format::grade(&config, key.map(String::as_str), lang).0,
+            &currency,
+            lang,
         ),
+        breakdown_table(
+            ("renewals-by-owner", t("担当者別", "By owner"), labels.owner),
+            &split.by_owner,
+            |key| key.and_then(|id| names.get(id).cloned()).unwrap_or_else(|| labels.no_owner.to_owned()),
+            &currency,
+            lang,
+        ),
+        breakdown_table(
+            ("renewals-by-team", t("チーム別", "By team"), labels.team),
+            &split.by_team,
+            |key| key.and_then(|id| team_names.get(id).cloned()).unwrap_or_else(|| labels.no_team.to_owned()),
+            &currency,
+            lang,
+        ),
+    ];
+    let page = RenewalsPage {
+        owners: choices(users.iter().map(|u| (u.id.0.to_string(), u.input.name.clone())), selected("owner")),
+        teams: choices(teams.into_iter().map(|t| (t.id.0.to_string(), t.name)), selected("team")),
         tiers: choices(
             ["enterprise", "mid", "smb"].iter().map(|k| (k.to_string(), domain::account::tier_name(k, lang))),
             selected("tier"),
@@ -497,6 +562,7 @@ async fn render_page(
         month_title: month_label(chosen, lang),
         lines,
         total: pipeline.total,
+        breakdown,
         categories: ForecastCategory::ALL.iter().map(|c| (c.as_str().to_owned(), c.label(lang).to_owned())).collect(),
         accuracy,
         model: model_view(app.churn_state().as_deref(), lang),
@@ -507,6 +573,7 @@ async fn render_page(
         notice,
         errors,
         back,
+        t: labels,
         frame: frame.at("renewals"),
     };
     Ok((status, super::render(&page, "renewals")?).into_response())
@@ -522,8 +589,7 @@ pub async fn export(State(app): State<AppState>, frame: Frame, mut params: Query
     let from = today.with_day(1).unwrap_or(today);
     let to = from.checked_add_months(chrono::Months::new(12)).and_then(|d| d.pred_opt()).unwrap_or(from);
     let rows = app.renewal_rows(&filter, from, to).await?;
-    let names: HashMap<UserId, String> =
-        app.store().list_users().await?.into_iter().map(|u| (u.id, u.input.name)).collect();
+    let names: HashMap<UserId, String> = app.staff_users().await?.into_iter().map(|u| (u.id, u.input.name)).collect();
     let config = app.health_config().await?;
     let currency = app.settings().currency;
     let t = |ja, en| Text::new(ja, en).pick(lang);

@@ -482,7 +482,7 @@ async fn render(
         return Err(ApiError::Forbidden);
     }
     let page = app.task_view(&frame.actor, view_of(tab), &listing.narrow, ROWS, listing.offset).await?;
-    let users = app.store().list_users().await?;
+    let users = app.staff_users().await?;
     let teams = app.store().list_teams().await?;
     let currency = app.settings().currency;
     let today = app.today();

@@ -253,7 +253,7 @@ async fn render_list(
     } else {
         store::Page { items: Vec::new(), total: 0 }
     };
-    let users = app.store().list_users().await?;
+    let users = app.staff_users().await?;
     let names: HashMap<UserId, String> = users.iter().map(|u| (u.id, u.input.name.clone())).collect();
     let config = app.health_config().await?;
     let selected = |name: &str| raw.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
@@ -316,8 +316,7 @@ pub async fn export(State(app): State<AppState>, frame: Frame, mut params: Query
     if !errors.is_empty() {
         return Err(ApiError::Fields(errors));
     }
-    let names: HashMap<UserId, String> =
-        app.store().list_users().await?.into_iter().map(|u| (u.id, u.input.name)).collect();
+    let names: HashMap<UserId, String> = app.staff_users().await?.into_iter().map(|u| (u.id, u.input.name)).collect();
     let config = app.health_config().await?;
     let currency = app.settings().currency;
     let mut out = csv::Writer::from_writer(Vec::new());

@@ -82,6 +82,9 @@ pub struct Drafts {
     pub pulse_reasons: Vec<String>,
     pub pulse_comment: String,
     pub pulse_errors: Vec<String>,
+    pub request_new_title: String,
+    pub request_quote: String,
+    pub request_errors: Vec<String>,
 }
 
 #[derive(Template)]
@@ -95,6 +98,7 @@ pub struct AccountPage {
     pub arr: String,
     pub renewal: String,
     pub renewal_card: crate::pages::renewals::RenewalCard,
+    pub requests: crate::pages::requests::AccountRequestsCard,
     pub owner: String,
     pub sub_owner: String,
     pub stage: String,
@@ -395,7 +399,7 @@ async fn render(
     let config = app.health_config().await?;
     let mrr = app.account_mrr_history(id).await?;
     let currency = app.settings().currency;
-    let users = app.store().list_users().await?;
+    let users = app.staff_users().await?;
     let staff_name = |user: Option<domain::UserId>| {
         user.and_then(|u| users.iter().find(|s| s.id == u)).map_or("—".into(), |s| s.input.name.clone())
     };
@@ -589,6 +593,7 @@ async fn render(
         arr: format::money(account.figures.arr, &currency, lang),
         renewal: format::date(account.figures.next_renewal_date, lang),
         renewal_card: crate::pages::renewals::account_card(app, id, lang).await?,
+        requests: crate::pages::requests::account_card(app, id, lang).await?,
         owner: staff_name(account.input.owner_id),
         sub_owner: staff_name(account.input.sub_owner_id),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
@@ -730,4 +735,55 @@ pub async fn set_pulse(
         ..Drafts::default()
     };
     render(&app, frame, AccountId(id), drafts, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// `POST /accounts/{id}/requests`: this account asks for an existing product request
+/// (`request`) or a new one (`new_title`), with importance, source and the customer's words. Any
+/// staff member may: sales, support and product hear customers too.
+pub async fn add_request(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let account = AccountId(id);
+    let added = async {
+        let evidence = domain::feedback::EvidenceInput::parse(json!({
+            "account": account.0,
+            "importance": fields.get("importance"),
+            "source": fields.get("source"),
+            "quote": fields.get("quote"),
+        }))
+        .map_err(ApiError::Fields)?;
+        let chosen = fields.get("request").trim();
+        let request = if chosen.is_empty() {
+            let title = fields.get("new_title").trim();
+            if title.is_empty() {
+                return Err(ApiError::Fields(vec![FieldError::new("request", Reason::Required)]));
+            }
+            let input = domain::feedback::RequestInput::parse(json!({ "title": title })).map_err(ApiError::Fields)?;
+            app.create_request(&frame.actor, input).await?.id
+        } else {
+            chosen.parse::<i64>().map(domain::RequestId).map_err(|_| {
+                ApiError::Fields(vec![FieldError::new("request", Reason::WrongType { expected: "a request id" })])
+            })?
+        };
+        app.add_request_evidence(&frame.actor, request, evidence).await?;
+        Ok(())
+    }
+    .await;
+    let lang = frame.lang;
+    let errors = match added {
+        Ok(()) => return Ok(Redirect::to(&format!("/accounts/{id}#requests")).into_response()),
+        Err(error) => {
+            crate::pages::settings::refused(error, lang, |field| crate::pages::requests::field_label(field, lang))?
+        }
+    };
+    let drafts = Drafts {
+        request_errors: errors,
+        request_new_title: fields.get("new_title").to_owned(),
+        request_quote: fields.get("quote").to_owned(),
+        ..Drafts::default()
+    };
+    render(&app, frame, account, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
 }

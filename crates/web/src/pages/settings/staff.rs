@@ -279,7 +279,7 @@ pub struct TeamsPage {
 }
 
 async fn teams_page(app: &AppState, frame: Frame, common: Common, draft: FormFields) -> Result<Response, ApiError> {
-    let users = app.store().list_users().await?;
+    let users = app.staff_users().await?;
     let rows = app
         .store()
         .list_teams()

@@ -1,0 +1,341 @@
+//! Product feedback use cases: requests and the customers who asked for them, ranked by the
+//! revenue behind each (impact), with every status change kept.
+//!
+//! Any staff member may file a request or add a customer's evidence (support, sales and product
+//! hear customers too); editing, moving status and merging belong to managers and to the
+//! request's product owner.
+
+use crate::{Actor, App, AppError};
+use chrono::Utc;
+use domain::access::Role;
+use domain::account::Account;
+use domain::feedback::{
+    impact, AskerFacts, EvidenceInput, Impact, RequestInput, RequestStatus, StatusChange, RENEWING_SOON_DAYS,
+};
+use domain::{AccountId, Reason, RequestId};
+use std::collections::{HashMap, HashSet};
+use store::{Evidence, FeatureRequest, NewEvidence, StatusEntry, StoreError};
+
+/// A request with the revenue behind it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RankedRequest {
+    #[serde(flatten)]
+    pub request: FeatureRequest,
+    pub impact: Impact,
+}
+
+/// Which requests a ranked list shows, and whose evidence counts.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<RequestStatus>,
+    /// Only open requests (not shipped or declined); ignored when `status` is given.
+    pub open_only: bool,
+    pub product_area: Option<String>,
+    /// Only evidence from accounts of this tier counts (and requests without any drop out).
+    pub tier: Option<String>,
+    /// Only evidence from accounts in this segment counts.
+    pub segment: Option<i64>,
+}
+
+/// Evidence with the account it came from.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct EvidenceWithAccount {
+    #[serde(flatten)]
+    pub evidence: Evidence,
+    pub account_name: String,
+}
+
+/// Everything the request page shows.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RequestDetail {
+    #[serde(flatten)]
+    pub request: FeatureRequest,
+    pub impact: Impact,
+    pub evidence: Vec<EvidenceWithAccount>,
+    pub history: Vec<StatusEntry>,
+    /// Requests merged into this one.
+    pub merged: Vec<RequestId>,
+}
+
+fn require_manage(actor: &Actor, request: &FeatureRequest) -> Result<(), AppError> {
+    let owner = actor.user_id().is_some() && request.input.owner_id == actor.user_id();
+    if actor.role() >= Role::Manager || owner {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+impl App {
+    /// Whether the actor may edit, move or merge this request: pages offer their forms only then.
+    pub fn may_manage_request(&self, actor: &Actor, request: &FeatureRequest) -> bool {
+        require_manage(actor, request).is_ok()
+    }
+
+    async fn check_owner(&self, input: &RequestInput) -> Result<(), AppError> {
+        if let Some(owner) = input.owner_id {
+            if let Err(StoreError::NotFound { .. }) = self.store.get_user(owner).await {
+                return Err(AppError::invalid("owner_id", Reason::UnknownReference));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_request(&self, actor: &Actor, input: RequestInput) -> Result<FeatureRequest, AppError> {
+        self.check_owner(&input).await?;
+        let request = self.store.create_request(&input, actor.user_id(), Utc::now()).await?;
+        self.record_change(actor, "create", "feature_request", &request.id.to_string(), None, Some(&request)).await?;
+        Ok(request)
+    }
+
+    /// The request, or the one it was merged into (followed to the end).
+    pub async fn get_request(&self, id: RequestId) -> Result<FeatureRequest, AppError> {
+        let mut request = self.store.get_request(id).await?;
+        let mut seen = HashSet::from([request.id]);
+        while let Some(next) = request.merged_into.filter(|next| seen.insert(*next)) {
+            request = self.store.get_request(next).await?;
+        }
+        Ok(request)
+    }
+
+    pub async fn update_request(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        input: RequestInput,
+    ) -> Result<FeatureRequest, AppError> {
+        let before = self.get_request(id).await?;
+        require_manage(actor, &before)?;
+        self.check_owner(&input).await?;
+        let after = self.store.update_request(before.id, &input, Utc::now()).await?;
+        self.record_change(actor, "update", "feature_request", &after.id.to_string(), Some(&before), Some(&after))
+            .await?;
+        Ok(after)
+    }
+
+    /// Moves a request to another status and keeps the move in its history.
+    pub async fn change_request_status(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        change: StatusChange,
+    ) -> Result<FeatureRequest, AppError> {
+        let before = self.get_request(id).await?;
+        require_manage(actor, &before)?;
+        let after = self.store.change_request_status(before.id, &change, actor.user_id(), Utc::now()).await?;
+        self.record_change(actor, "status", "feature_request", &after.id.to_string(), Some(&before), Some(&after))
+            .await?;
+        Ok(after)
+    }
+
+    /// Records a customer asking for a request. The contact, when given, must be the account's.
+    pub async fn add_request_evidence(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        input: EvidenceInput,
+    ) -> Result<Evidence, AppError> {
+        let request = self.get_request(id).await?;
+        let account_id = self.account_id_of(&input.account).await?;
+        if let Some(contact) = input.contact_id {
+            match self.store.get_contact(contact).await {
+                Ok(found) if found.input.account_id == account_id => {}
+                Ok(_) | Err(StoreError::NotFound { .. }) => {
+                    return Err(AppError::invalid("contact_id", Reason::UnknownReference))
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let new = NewEvidence {
+            account_id,
+            contact_id: input.contact_id,
+            importance: input.importance,
+            source: input.source,
+            quote: input.quote,
+        };
+        let evidence = self.store.add_evidence(request.id, &new, actor.user_id(), Utc::now()).await?;
+        self.record_change(actor, "create", "request_evidence", &evidence.id.to_string(), None, Some(&evidence))
+            .await?;
+        Ok(evidence)
+    }
+
+    /// Removes evidence: whoever added it, or whoever manages the request.
+    pub async fn remove_request_evidence(&self, actor: &Actor, id: RequestId, evidence: i64) -> Result<(), AppError> {
+        let request = self.get_request(id).await?;
+        let found = self.store.list_evidence(Some(request.id), None).await?.into_iter().find(|e| e.id == evidence);
+        let Some(found) = found else {
+            return Err(AppError::NotFound {
+                entity: store::Entity::FeatureRequest,
+                id: format!("{id}/evidence/{evidence}"),
+            });
+        };
+        let added_it = actor.user_id().is_some() && found.created_by == actor.user_id();
+        if !added_it {
+            require_manage(actor, &request)?;
+        }
+        self.store.delete_evidence(request.id, evidence).await?;
+        self.record_change(actor, "delete", "request_evidence", &evidence.to_string(), Some(&found), None).await?;
+        Ok(())
+    }
+
+    /// Merges a duplicate into another request: its evidence moves, each account still counts
+    /// once, and its address leads to the survivor.
+    pub async fn merge_requests(
+        &self,
+        actor: &Actor,
+        duplicate: RequestId,
+        into: RequestId,
+    ) -> Result<FeatureRequest, AppError> {
+        let from = self.store.get_request(duplicate).await?;
+        if from.merged_into.is_some() {
+            return Err(AppError::invalid("into", Reason::AlreadyMerged));
+        }
+        let target = match self.get_request(into).await {
+            Err(AppError::Store(StoreError::NotFound { .. })) => {
+                return Err(AppError::invalid("into", Reason::UnknownReference))
+            }
+            other => other?,
+        };
+        if target.id == from.id {
+            return Err(AppError::invalid("into", Reason::SameRequest));
+        }
+        require_manage(actor, &from)?;
+        self.store.merge_requests(from.id, target.id, Utc::now()).await?;
+        self.record_change(actor, "merge", "feature_request", &from.id.to_string(), Some(&from), Some(&target)).await?;
+        self.get_request(target.id).await
+    }
+
+    /// What Kizuna knows about each account for impact: ARR, at risk (the lowest grade), renewing
+    /// within `RENEWING_SOON_DAYS`.
+    async fn asker_facts(&self, accounts: &[AccountId]) -> Result<HashMap<AccountId, (Account, AskerFacts)>, AppError> {
+        let config = self.health_config().await?;
+        let lowest = config.grades.last().map(|g| g.key.clone());
+        let today = self.today();
+        let soon = today.checked_add_days(chrono::Days::new(RENEWING_SOON_DAYS)).unwrap_or(today);
+        let mut ids = accounts.to_vec();
+        ids.sort();
+        ids.dedup();
+        Ok(self
+            .store
+            .accounts_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|account| {
+                let facts = AskerFacts {
+                    arr: account.figures.arr,
+                    at_risk: lowest.is_some() && account.health.grade == lowest,
+                    renewing_soon: account.figures.next_renewal_date.is_some_and(|d| d >= today && d <= soon),
+                };
+                (account.id, (account, facts))
+            })
+            .collect())
+    }
+
+    /// Requests with the revenue behind each, highest impact first (then most accounts, newest).
+    pub async fn ranked_requests(&self, filter: &RequestFilter) -> Result<Vec<RankedRequest>, AppError> {
+        let weights = self.settings().request_impact_weights;
+        let requests: Vec<FeatureRequest> = self
+            .store
+            .list_requests()
+            .await?
+            .into_iter()
+            .filter(|r| match filter.status {
+                Some(status) => r.status == status,
+                None => !filter.open_only || r.status.is_open(),
+            })
+            .filter(|r| filter.product_area.as_deref().is_none_or(|area| r.input.product_area.as_deref() == Some(area)))
+            .collect();
+        let evidence = self.store.list_evidence(None, None).await?;
+        let accounts: Vec<AccountId> = evidence.iter().map(|e| e.account_id).collect();
+        let facts = self.asker_facts(&accounts).await?;
+        let members: Option<HashSet<AccountId>> = match filter.segment {
+            Some(segment) => Some(
+                self.store
+                    .segment_members(segment, i64::MAX, 0)
+                    .await?
+                    .items
+                    .into_iter()
+                    .map(|m| m.account.id)
+                    .collect(),
+            ),
+            None => None,
+        };
+        let counts = |account: &AccountId| {
+            let tier_matches = filter
+                .tier
+                .as_deref()
+                .is_none_or(|tier| facts.get(account).is_some_and(|(a, _)| a.input.tier.as_deref() == Some(tier)));
+            tier_matches && members.as_ref().is_none_or(|m| m.contains(account))
+        };
+        let filtering_accounts = filter.tier.is_some() || filter.segment.is_some();
+        let mut by_request: HashMap<RequestId, Vec<&Evidence>> = HashMap::new();
+        for e in evidence.iter().filter(|e| counts(&e.account_id)) {
+            by_request.entry(e.request_id).or_default().push(e);
+        }
+        let mut ranked: Vec<RankedRequest> = requests
+            .into_iter()
+            .filter_map(|request| {
+                let asked = by_request.get(&request.id).map(Vec::as_slice).unwrap_or_default();
+                if filtering_accounts && asked.is_empty() {
+                    return None;
+                }
+                let impact = impact(
+                    asked.iter().map(|e| (e.account_id, e.importance)),
+                    |id| facts.get(&id).map(|(_, f)| f.clone()),
+                    &weights,
+                );
+                Some(RankedRequest { request, impact })
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.impact
+                .score
+                .0
+                .cmp(&a.impact.score.0)
+                .then(b.impact.accounts.cmp(&a.impact.accounts))
+                .then(b.request.id.cmp(&a.request.id))
+        });
+        Ok(ranked)
+    }
+
+    /// A request (followed through merges) with its impact, evidence and history.
+    pub async fn request_detail(&self, id: RequestId) -> Result<RequestDetail, AppError> {
+        let request = self.get_request(id).await?;
+        let evidence = self.store.list_evidence(Some(request.id), None).await?;
+        let accounts: Vec<AccountId> = evidence.iter().map(|e| e.account_id).collect();
+        let facts = self.asker_facts(&accounts).await?;
+        let impact = impact(
+            evidence.iter().map(|e| (e.account_id, e.importance)),
+            |id| facts.get(&id).map(|(_, f)| f.clone()),
+            &self.settings().request_impact_weights,
+        );
+        let history = self.store.request_status_history(request.id).await?;
+        let merged = self.store.requests_merged_into(request.id).await?;
+        let evidence = evidence
+            .into_iter()
+            .map(|evidence| {
+                let account_name =
+                    facts.get(&evidence.account_id).map(|(a, _)| a.input.name.clone()).unwrap_or_default();
+                EvidenceWithAccount { evidence, account_name }
+            })
+            .collect();
+        Ok(RequestDetail { request, impact, evidence, history, merged })
+    }
+
+    /// The requests an account asked for, with its evidence, newest first.
+    pub async fn account_requests(&self, account: AccountId) -> Result<Vec<(Evidence, FeatureRequest)>, AppError> {
+        let evidence = self.store.list_evidence(None, Some(account)).await?;
+        let requests: HashMap<RequestId, FeatureRequest> =
+            self.store.list_requests().await?.into_iter().map(|r| (r.id, r)).collect();
+        Ok(evidence.into_iter().filter_map(|e| requests.get(&e.request_id).cloned().map(|r| (e, r))).collect())
+    }
+
+    /// Product areas in use, for filters and suggestions.
+    pub async fn product_areas(&self) -> Result<Vec<String>, AppError> {
+        let mut areas: Vec<String> =
+            self.store.list_requests().await?.into_iter().filter_map(|r| r.input.product_area).collect();
+        areas.sort();
+        areas.dedup();
+        Ok(areas)
+    }
+}

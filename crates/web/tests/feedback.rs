@@ -1,0 +1,214 @@
+//! Product feedback through real HTTP, on SQLite and (with TEST_DATABASE_URL) PostgreSQL: any
+//! staff member files requests and adds customers' evidence, impact counts each account once
+//! with its ARR, merging moves evidence without double counting, status changes are kept and
+//! limited to managers and the request's owner, and the pages work in both languages.
+
+mod common;
+
+use common::{page, submit, unescaped, Server};
+use domain::access::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use store::testing::test_stores;
+
+async fn paying_account(server: &Server, external: &str, name: &str, unit_price: &str) -> i64 {
+    let (status, body) = server.post("/api/v1/accounts", json!({"external_id": external, "name": name})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let start = server.app.today().checked_sub_months(chrono::Months::new(3)).unwrap();
+    let period = json!({"subscription_id": format!("S-{external}"), "account_id": id, "product": "core",
+        "start_date": start, "billing_interval": "month", "quantity": 1, "unit_price": unit_price, "currency": "JPY"});
+    let (status, body) = server.post("/api/v1/subscriptions", period).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    id
+}
+
+async fn request(server: &Server, title: &str) -> i64 {
+    let (status, body) = server.post("/api/v1/requests", json!({"title": title, "product_area": "連携"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+async fn evidence(server: &Server, request: i64, account: Value, importance: &str) -> (StatusCode, Value) {
+    let body =
+        json!({"account": account, "importance": importance, "source": "meeting", "quote": "Salesforce と連携したい"});
+    server.post(&format!("/api/v1/requests/{request}/evidence"), body).await
+}
+
+#[tokio::test]
+async fn impact_counts_each_account_once_with_its_arr_and_a_merge_never_counts_twice() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let big = paying_account(&server, "BIG", "大手商事", "100000").await;
+        let small = paying_account(&server, "SMALL", "小さな工房", "10000").await;
+        let sync = request(&server, "Salesforce 連携").await;
+        let duplicate = request(&server, "CRM sync").await;
+        assert_eq!(evidence(&server, sync, json!("BIG"), "important").await.0, StatusCode::CREATED);
+        assert_eq!(evidence(&server, sync, json!(big), "blocker").await.0, StatusCode::CREATED);
+        assert_eq!(evidence(&server, duplicate, json!(big), "nice_to_have").await.0, StatusCode::CREATED);
+        assert_eq!(evidence(&server, duplicate, json!("SMALL"), "important").await.0, StatusCode::CREATED);
+
+        let (_, detail) = server.get(&format!("/api/v1/requests/{sync}")).await;
+        assert_eq!(detail["impact"]["accounts"], 1, "{}: {detail}", t.label);
+        assert_eq!(detail["impact"]["blockers"], 1);
+        assert_eq!(detail["impact"]["arr"], "1200000.00", "{detail}");
+        assert_eq!(detail["impact"]["score"], "2400000.00", "a blocker weighs 2 × ARR: {detail}");
+
+        let (status, merged) = server.post(&format!("/api/v1/requests/{duplicate}/merge"), json!({"into": sync})).await;
+        assert_eq!(status, StatusCode::OK, "{merged}");
+        assert_eq!(merged["id"], sync);
+        let (_, detail) = server.get(&format!("/api/v1/requests/{duplicate}")).await;
+        assert_eq!(detail["id"], sync, "a merged request's address answers with the survivor");
+        assert_eq!(detail["impact"]["accounts"], 2, "{detail}");
+        assert_eq!(detail["impact"]["arr"], "1320000.00", "BIG counts once: {detail}");
+        assert_eq!(detail["evidence"].as_array().unwrap().len(), 4, "every quote is kept");
+        assert_eq!(detail["merged"], json!([duplicate]));
+
+        let (_, ranked) = server.get("/api/v1/requests").await;
+        assert_eq!(ranked.as_array().unwrap().len(), 1, "{ranked}");
+        let (_, of_small) = server.get(&format!("/api/v1/accounts/{small}/requests")).await;
+        assert_eq!(of_small[0]["request"]["id"], sync, "{of_small}");
+
+        let (status, body) = server.post(&format!("/api/v1/requests/{sync}/merge"), json!({"into": sync})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["errors"][0]["field"], "into", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn anyone_files_and_adds_evidence_but_only_managers_and_the_owner_move_a_request() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let account = paying_account(&server, "A-1", "相談商会", "50000").await;
+        let (viewer_id, viewer) = server.browser("product@example.com", Role::Viewer).await;
+        let (_, csm) = server.browser("csm@example.com", Role::Csm).await;
+        let (status, created) =
+            server.as_browser(&viewer, Method::POST, "/api/v1/requests", Some(json!({"title": "ダークモード"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{}: {created}", t.label);
+        let id = created["id"].as_i64().unwrap();
+        let path = format!("/api/v1/requests/{id}/evidence");
+        let (status, body) = server
+            .as_browser(&csm, Method::POST, &path, Some(json!({"account": account, "quote": "目が疲れる"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["importance"], "important", "{body}");
+
+        let status_path = format!("/api/v1/requests/{id}/status");
+        let planned = Some(json!({"status": "planned"}));
+        let (status, _) = server.as_browser(&csm, Method::POST, &status_path, planned.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a CSM who does not own the request cannot move it");
+        let (status, body) = server
+            .send(
+                Method::PUT,
+                &format!("/api/v1/requests/{id}"),
+                Some(json!({"title": "ダークモード", "owner_id": viewer_id.0})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = server.as_browser(&viewer, Method::POST, &status_path, planned).await;
+        assert_eq!(status, StatusCode::OK, "the request's product owner moves it: {body}");
+
+        let (status, body) = server.post(&status_path, json!({"status": "declined"})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["errors"][0]["field"], "reason", "{body}");
+        let (status, _) = server.post(&status_path, json!({"status": "declined", "reason": "今期は対象外"})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, detail) = server.get(&format!("/api/v1/requests/{id}")).await;
+        let history: Vec<&str> =
+            detail["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+        assert_eq!(history, ["new", "planned", "declined"], "{detail}");
+        assert_eq!(detail["status_reason"], "今期は対象外");
+
+        let (_, open) = server.get("/api/v1/requests").await;
+        assert!(open.as_array().unwrap().is_empty(), "declined requests leave the open list: {open}");
+        let (_, all) = server.get("/api/v1/requests?open=false").await;
+        assert_eq!(all.as_array().unwrap().len(), 1);
+
+        for (body, field) in [
+            (json!({"title": ""}), "title"),
+            (json!({"title": "x".repeat(201)}), "title"),
+            (json!({"title": "ok", "feature_key": "no spaces"}), "feature_key"),
+            (json!({"title": "ok", "owner_id": 999_999}), "owner_id"),
+        ] {
+            let (status, answer) = server.post("/api/v1/requests", body).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+            assert_eq!(answer["errors"][0]["field"], field, "{answer}");
+        }
+        let (status, answer) = evidence(&server, id, json!("NO-SUCH"), "important").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        let (status, answer) = evidence(&server, id, json!(account), "urgent").await;
+        assert_eq!(
+            (status, answer["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("importance"))
+        );
+        let (status, _) = server.get("/api/v1/requests?status=someday").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+#[tokio::test]
+async fn a_csm_adds_a_customer_request_from_the_account_page_and_ships_it_from_the_request_page() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let account = paying_account(&server, "ACC-7", "紅葉エナジー", "80000").await;
+        let (_, manager) = server.browser("lead@example.com", Role::Manager).await;
+
+        let action = format!("/accounts/{account}/requests");
+        let fields = [
+            ("request", ""),
+            ("new_title", "請求書の一括ダウンロード"),
+            ("importance", "blocker"),
+            ("source", "meeting"),
+            ("quote", "毎月100件を手で落としている"),
+        ];
+        let (status, _, location) = submit(&server, &manager, &action, "ja", &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{}", t.label);
+        assert_eq!(location.as_deref(), Some(format!("/accounts/{account}#requests").as_str()));
+        let (_, html) = page(&server, &manager, &format!("/accounts/{account}")).await;
+        assert!(html.contains("請求書の一括ダウンロード") && html.contains("毎月100件を手で落としている"), "{html}");
+        assert!(html.contains("製品へのリクエスト"), "{html}");
+
+        let (status, html, _) = submit(&server, &manager, &action, "en", &[("request", ""), ("new_title", "")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(unescaped(&html).contains("Request: is required"), "{html}");
+
+        let (_, list) = page(&server, &manager, "/requests").await;
+        assert!(list.contains("請求書の一括ダウンロード") && list.contains("インパクト"), "{list}");
+        let (_, ranked) = server.get("/api/v1/requests").await;
+        let id = ranked[0]["id"].as_i64().unwrap();
+        let (status, _, location) = submit(
+            &server,
+            &manager,
+            &format!("/requests/{id}/status"),
+            "ja",
+            &[("status", "shipped"), ("reason", "12月リリース")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some(format!("/requests/{id}?done=status").as_str()));
+        let (_, html) = page(&server, &manager, &format!("/requests/{id}?done=status")).await;
+        assert!(
+            html.contains("リリース済み") && html.contains("12月リリース") && html.contains("紅葉エナジー"),
+            "{html}"
+        );
+
+        let (status, html, _) =
+            submit(&server, &manager, &format!("/requests/{id}/status"), "en", &[("status", "declined")]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(unescaped(&html).contains("Reason: is required"), "{html}");
+
+        let english = server
+            .anonymous
+            .get(server.url("/requests?open=false"))
+            .header("cookie", format!("{}; kizuna_lang=en", manager.cookie))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(english.contains("Product requests") && english.contains("Shipped"), "{english}");
+        let csv = page(&server, &manager, "/requests.csv?open=false").await.1;
+        assert!(csv.contains("請求書の一括ダウンロード"), "{csv}");
+    }
+}
