@@ -243,7 +243,7 @@ class Pages(unittest.TestCase):
     def test_08_every_page_renders_without_console_errors(self):
         pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
                  "/segments", "/segments/new", "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding", "/renewals",
-                 "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
+                 "/requests", "/requests/1", "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
                  "/settings/features", "/settings/workspace", "/settings/spend"]
         for lang in ("ja", "en"):
             for path in pages:
@@ -331,6 +331,41 @@ class Pages(unittest.TestCase):
         self.assertIn("Renewals", self.text("renewals-heading"))
         model = self.api("/api/v1/renewals/model")
         print(f"churn model: can_predict={model['can_predict']} backtest={model.get('backtest', {}) and model['backtest'].get('auc')}")
+
+    def test_13_a_csm_adds_a_customer_request_from_the_account_page_and_product_ships_it(self):
+        account = self.api("/api/v1/accounts?limit=1&sort=-arr")["items"][0]
+        self.open(f"/accounts/{account['id']}?lang=ja")
+        self.driver.find_element(By.CSS_SELECTOR, "#requests summary").click()
+        self.driver.find_element(By.ID, "account-request-title").send_keys("請求書の一括ダウンロード")
+        Select(self.driver.find_element(By.ID, "account-request-importance")).select_by_value("blocker")
+        self.driver.find_element(By.ID, "account-request-quote").send_keys("毎月100件を手で落としている")
+        self.driver.find_element(By.ID, "account-request-submit").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "account-requests")))
+        self.loaded("account after adding a request")
+        self.assertIn("請求書の一括ダウンロード", self.text("account-requests"))
+        filed = [r for r in self.api("/api/v1/requests") if r["title"] == "請求書の一括ダウンロード"]
+        self.assertEqual(len(filed), 1)
+        self.assertEqual((filed[0]["impact"]["accounts"], filed[0]["impact"]["blockers"]), (1, 1))
+        self.assertEqual(Decimal(filed[0]["impact"]["arr"]), Decimal(account["arr"]))
+        for lang, heading in (("ja", "製品へのリクエスト"), ("en", "Product requests")):
+            for width in (1440, 390):
+                self.driver.set_window_size(width, 1000)
+                self.open(f"/requests?lang={lang}&width={width}")
+                self.assertIn(heading, self.driver.find_element(By.TAG_NAME, "h1").text)
+                self.assertIn("請求書の一括ダウンロード", self.text("requests-table"))
+                overflow = self.driver.execute_script(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                self.assertLessEqual(overflow, 0, f"/requests scrolls sideways at {width} px in {lang}")
+        self.driver.set_window_size(1400, 1000)
+        self.open(f"/requests/{filed[0]['id']}?lang=en")
+        Select(self.driver.find_element(By.ID, "status-select")).select_by_value("shipped")
+        self.driver.find_element(By.ID, "status-reason").send_keys("Released in December")
+        self.driver.find_element(By.ID, "status-submit").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "request-notice")))
+        self.loaded("request after shipping it")
+        self.assertEqual(self.driver.find_element(By.ID, "request-status").get_attribute("data-status"), "shipped")
+        self.assertIn("Released in December", self.text("status-history"))
 
 
 if __name__ == "__main__":

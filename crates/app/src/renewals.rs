@@ -64,7 +64,8 @@ pub struct MonthSummary {
     pub month: NaiveDate,
     pub renewals: usize,
     pub arr: Money,
-    /// Σ ARR × (1 − churn probability), once the churn model is fitted.
+    /// Σ ARR × (1 − churn probability) (0 for a renewal already lost), once the churn model is
+    /// fitted.
     pub expected_arr: Option<Money>,
     /// ARR per forecast category (`None`: not called yet), in category order.
     pub by_forecast: Vec<(Option<ForecastCategory>, usize, Money)>,
@@ -497,13 +498,18 @@ impl App {
     }
 }
 
-/// ARR weighted by the chance each customer stays; a renewal without a prediction counts whole.
+/// ARR weighted by the chance each customer stays: none for a renewal already lost, whole for one
+/// without a prediction.
 fn expected_arr(items: &[&RenewalItem]) -> Money {
     use rust_decimal::prelude::FromPrimitive;
     let kept: Decimal = items
         .iter()
         .map(|i| {
-            let stay = i.churn.as_ref().map_or(1.0, |c| 1.0 - c.probability);
+            let stay = if i.outcome() == Some(RenewalOutcome::Churned) {
+                0.0
+            } else {
+                i.churn.as_ref().map_or(1.0, |c| 1.0 - c.probability)
+            };
             i.arr.0 * Decimal::from_f64(stay).unwrap_or(Decimal::ONE)
         })
         .sum();
@@ -698,5 +704,29 @@ impl App {
             self.fit_churn_model().await?;
         }
         Ok(due)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(arr: i64, derived_outcome: Option<RenewalOutcome>, probability: Option<f64>) -> RenewalItem {
+        RenewalItem {
+            account_id: AccountId(1),
+            date: NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
+            arr: Money(Decimal::from(arr)),
+            call: None,
+            derived_outcome,
+            churn: probability.map(|probability| ChurnEstimate { probability, reasons: Vec::new() }),
+        }
+    }
+
+    #[test]
+    fn expected_arr_counts_a_lost_renewal_as_nothing_and_an_unpredicted_one_whole() {
+        let lost = item(1_000, Some(RenewalOutcome::Churned), None);
+        let kept = item(500, Some(RenewalOutcome::Renewed), None);
+        let upcoming = item(1_000, None, Some(0.25));
+        assert_eq!(expected_arr(&[&lost, &kept, &upcoming]), Money(Decimal::from(1_250)));
     }
 }

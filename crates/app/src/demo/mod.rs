@@ -624,6 +624,9 @@ impl App {
         if options.usage && self.store.pulses(None).await?.is_empty() {
             self.load_demo_pulses(&data, options.seed).await?;
         }
+        if options.usage && self.store.list_requests().await?.is_empty() {
+            self.load_demo_requests(&data, options.seed).await?;
+        }
         let today = self.today();
         if options.usage && self.store.scores_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
@@ -705,6 +708,53 @@ impl App {
         Ok(())
     }
 
+    /// Product requests heard from the demo's customers, each at its own stage, with the
+    /// customers who asked in their words.
+    async fn load_demo_requests(&self, data: &DemoData, seed: u64) -> Result<(), AppError> {
+        use domain::feedback::{
+            EvidenceInput, EvidenceSource, RequestImportance, RequestInput, RequestStatus, StatusChange,
+        };
+        let system = crate::Actor::System("demo");
+        let mut rng = Rng(seed ^ 0x00FE_EDBA);
+        let customers: Vec<&AccountRecord> = data.accounts.iter().filter(|a| a.churn_reason.is_none()).collect();
+        if customers.is_empty() {
+            return Ok(());
+        }
+        let sources = [EvidenceSource::Meeting, EvidenceSource::Ticket, EvidenceSource::Survey, EvidenceSource::Csm];
+        for (title, area, status, reason, askers, quotes) in DEMO_REQUESTS {
+            let input = RequestInput {
+                title: title.to_string(),
+                description: None,
+                product_area: Some(area.to_string()),
+                owner_id: None,
+                feature_key: None,
+            };
+            let request = self.create_request(&system, input).await?;
+            let asked = (askers * customers.len()).div_ceil(300).max(1);
+            for _ in 0..asked {
+                let account = rng.pick(&customers);
+                let importance = match rng.below(10) {
+                    0..=1 => RequestImportance::Blocker,
+                    2..=6 => RequestImportance::Important,
+                    _ => RequestImportance::NiceToHave,
+                };
+                let evidence = EvidenceInput {
+                    account: domain::AccountRef::External(account.external_id.clone()),
+                    contact_id: None,
+                    importance,
+                    source: *rng.pick(&sources),
+                    quote: Some(rng.pick(quotes).to_string()),
+                };
+                self.add_request_evidence(&system, request.id, evidence).await?;
+            }
+            if *status != RequestStatus::New {
+                let change = StatusChange { status: *status, reason: reason.map(str::to_owned) };
+                self.change_request_status(&system, request.id, change).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Stores the demo's NPS answers and tickets through the same import path as customer files.
     async fn load_demo_voice(&self, data: &DemoData, seed: u64) -> Result<(), AppError> {
         let today = self.today();
@@ -746,6 +796,66 @@ const DEMO_ONBOARDING: (&str, &str) =
     ("examples/onboarding.toml", include_str!("../../../../examples/onboarding.toml"));
 /// Demo accounts whose first paying day is this recent get an onboarding plan.
 const DEMO_ONBOARDING_DAYS: u64 = 120;
+
+/// The demo's product requests: title, product area, status, the reason shown with it, how many
+/// of every 300 customers asked, and what they said.
+type DemoRequest =
+    (&'static str, &'static str, domain::feedback::RequestStatus, Option<&'static str>, usize, &'static [&'static str]);
+
+const DEMO_REQUESTS: &[DemoRequest] = {
+    use domain::feedback::RequestStatus::*;
+    &[
+        (
+            "Salesforce との双方向連携",
+            "連携",
+            Planned,
+            Some("来期第1四半期に着手予定"),
+            14,
+            &["商談の情報を二重入力している", "営業が Salesforce しか見ないので同期したい"],
+        ),
+        (
+            "給与明細の一括 PDF ダウンロード",
+            "給与明細",
+            InProgress,
+            None,
+            22,
+            &["毎月100件を手で落としている", "監査で過去分をまとめて出したい"],
+        ),
+        (
+            "年末調整の進捗をメールでリマインド",
+            "年末調整",
+            Shipped,
+            Some("11月リリース。設定 > 通知 から有効にできます。"),
+            18,
+            &["未提出の社員を一人ずつ追いかけている", "締切前に自動で催促したい"],
+        ),
+        (
+            "SAML シングルサインオン",
+            "認証",
+            UnderReview,
+            None,
+            9,
+            &["情シスの規程で SSO が必須", "Okta でログインさせたい"],
+        ),
+        ("勤怠データの CSV 取り込み", "連携", New, None, 11, &["勤怠システムから毎月手で転記している"]),
+        (
+            "スマホアプリで明細確認",
+            "給与明細",
+            Declined,
+            Some("スマートフォンのブラウザ表示を改善して対応します。アプリは今期の計画にありません。"),
+            7,
+            &["現場の社員は PC を持っていない"],
+        ),
+        (
+            "部署ごとの細かい権限設定",
+            "権限管理",
+            New,
+            None,
+            6,
+            &["支店長には自分の支店だけ見せたい", "人事以外に給与額を見せたくない"],
+        ),
+    ]
+};
 
 const DEMO_PLAYBOOKS: [(&str, &str); 3] = [
     ("examples/playbooks/at-risk.toml", include_str!("../../../../examples/playbooks/at-risk.toml")),

@@ -303,7 +303,8 @@ async fn render_request(
     let zone = app.zone();
     let users = app.staff_users().await?;
     let names: HashMap<UserId, String> = users.iter().map(|u| (u.id, u.input.name.clone())).collect();
-    let name_of = |id: Option<UserId>| id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "—".into());
+    let automatic = Text::new("Kizuna（自動）", "Kizuna (automatic)").pick(lang);
+    let name_of = |id: Option<UserId>| id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| automatic.into());
     let manage = app.may_manage_request(&frame.actor, &detail.request);
     let me = frame.actor.user_id();
     let request = &detail.request;
@@ -315,7 +316,7 @@ async fn render_request(
         title: request.input.title.clone(),
         description: request.input.description.clone().unwrap_or_default(),
         area: request.input.product_area.clone().unwrap_or_default(),
-        owner: name_of(request.input.owner_id),
+        owner: request.input.owner_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "—".into()),
         owner_choices: choices(
             users.iter().filter(|u| u.input.active).map(|u| (u.id.0.to_string(), u.input.name.clone())),
             owner_key.as_deref(),
