@@ -125,7 +125,7 @@ class Pages(unittest.TestCase):
             self.driver.find_element(By.ID, "apply-filters").click()
             self.loaded("accounts filtered")
             self.assertIn("stage=adoption", self.driver.current_url)
-            count = int(self.text("account-count"))
+            count = whole_units(self.text("account-count"))
             after = self.api("/api/v1/accounts?stage=adoption&limit=1")["total"]
             if before == after:
                 break

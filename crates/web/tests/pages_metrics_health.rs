@@ -296,7 +296,8 @@ async fn the_health_page_shows_the_grade_distribution_the_backtest_and_the_score
         let (_, backtest) = server.get("/api/v1/health/backtest?from=2025-02-01&to=2025-05-01&horizon_days=60").await;
         let (status, html) = page(&server, "/health?from=2025-02-01&to=2025-05-01&horizon_days=60&lang=en").await;
         assert_eq!(status, StatusCode::OK);
-        let observations = format!("id=\"backtest-observations\">{}<", backtest["observations"]);
+        let counted = domain::validation::grouped(backtest["observations"].as_u64().unwrap() as usize);
+        let observations = format!("id=\"backtest-observations\">{counted}<");
         assert!(html.contains(&observations), "{observations} missing: {html}");
         let (_, ja) = page(&server, "/health").await;
         for expected in [

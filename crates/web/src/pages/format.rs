@@ -31,6 +31,33 @@ pub fn count(value: i64) -> String {
     format!("{sign}{}", domain::validation::grouped(usize::try_from(value.unsigned_abs()).unwrap_or(usize::MAX)))
 }
 
+/// A number that counts things, however a template holds it (templates pass references).
+pub trait Countable {
+    fn as_count(&self) -> i64;
+}
+
+macro_rules! countable {
+    ($($t:ty),*) => {$(
+        impl Countable for $t {
+            fn as_count(&self) -> i64 {
+                i64::try_from(*self).unwrap_or(i64::MAX)
+            }
+        }
+    )*};
+}
+countable!(i64, usize, u64, u32);
+
+impl<T: Countable + ?Sized> Countable for &T {
+    fn as_count(&self) -> i64 {
+        (**self).as_count()
+    }
+}
+
+/// A count with separators, for templates: `{{ crate::pages::format::grouped(n) }}` → 「12,345」.
+pub fn grouped(value: impl Countable) -> String {
+    count(value.as_count())
+}
+
 /// A number of months: 「12 か月」 / "12 months", "1 month".
 pub fn months(months: u32, lang: Lang) -> String {
     match (lang, months) {
@@ -112,6 +139,13 @@ where
 mod tests {
     use super::*;
     use rust_decimal::Decimal;
+
+    #[test]
+    fn counts_in_templates_get_separators_whatever_their_integer_type() {
+        assert_eq!(grouped(100_000_i64), "100,000");
+        assert_eq!(grouped(&&1_234_usize), "1,234");
+        assert_eq!(grouped(999_u32), "999");
+    }
 
     #[test]
     fn yen_is_grouped_and_rounded_to_whole_units() {

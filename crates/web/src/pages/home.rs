@@ -54,10 +54,10 @@ pub struct HomePage {
     pub grade_chart: Chart,
     pub grade_rows: Vec<(String, String, i64, String)>,
     pub renewals: Vec<AccountLine>,
-    pub renewals_total: i64,
+    pub renewals_total: String,
     pub drops: Vec<AccountLine>,
     pub onboarding: Vec<AccountLine>,
-    pub onboarding_total: i64,
+    pub onboarding_total: String,
 }
 
 pub struct Labels {
@@ -341,10 +341,10 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         grade_chart,
         grade_rows,
         renewals,
-        renewals_total: renewal_page.total,
+        renewals_total: format::count(renewal_page.total),
         drops,
         onboarding,
-        onboarding_total: onboarding_page.total,
+        onboarding_total: format::count(onboarding_page.total),
         frame: frame.at("home"),
     };
     super::render(&template, "home")

@@ -60,7 +60,8 @@ pub struct AccountsPage {
     pub frame: Frame,
     pub t: Labels,
     pub rows: Vec<Row>,
-    pub total: i64,
+    /// The number of matches, with separators.
+    pub total: String,
     pub text: String,
     pub tier: String,
     pub custom: String,
@@ -268,7 +269,7 @@ async fn render_list(
     let template = AccountsPage {
         t: Labels::new(lang),
         rows: page.items.iter().map(|a| row(a, &names, &config, app, lang)).collect(),
-        total: page.total,
+        total: format::count(page.total),
         text: selected("q").unwrap_or_default().to_owned(),
         tier: selected("tier").unwrap_or_default().to_owned(),
         custom: selected("custom").unwrap_or_default().to_owned(),
