@@ -12,6 +12,8 @@ use domain::account::Account;
 use domain::feedback::{
     impact, AskerFacts, EvidenceInput, Impact, RequestInput, RequestStatus, StatusChange, RENEWING_SOON_DAYS,
 };
+use domain::timeline::{TimelineEntryInput, TimelineEvent};
+use domain::usage::catalog::FeatureKey;
 use domain::{AccountId, Reason, RequestId};
 use std::collections::{HashMap, HashSet};
 use store::{Evidence, FeatureRequest, NewEvidence, StatusEntry, StoreError};
@@ -55,6 +57,33 @@ pub struct RequestDetail {
     pub history: Vec<StatusEntry>,
     /// Requests merged into this one.
     pub merged: Vec<RequestId>,
+    /// Once shipped with a catalog feature: who of those who asked uses it.
+    pub adoption: Option<Adoption>,
+}
+
+/// How the accounts that asked took up a shipped request's feature.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Adoption {
+    pub feature_key: String,
+    pub feature_name: String,
+    pub feature_name_en: Option<String>,
+    pub shipped_on: chrono::NaiveDate,
+    pub days_since: i64,
+    pub asked: usize,
+    /// Accounts that asked and used the feature since it shipped.
+    pub adopted: usize,
+    /// The share of every other paying account that used it in the same days.
+    pub others_share: Option<f64>,
+    /// Most uses first.
+    pub accounts: Vec<AccountAdoption>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountAdoption {
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub first_use: Option<chrono::NaiveDate>,
+    pub uses: i64,
 }
 
 fn require_manage(actor: &Actor, request: &FeatureRequest) -> Result<(), AppError> {
@@ -72,18 +101,94 @@ impl App {
         require_manage(actor, request).is_ok()
     }
 
-    async fn check_owner(&self, input: &RequestInput) -> Result<(), AppError> {
+    /// The owner must be a staff user and the feature one of the catalog's.
+    async fn check_references(&self, input: &RequestInput) -> Result<(), AppError> {
         if let Some(owner) = input.owner_id {
             if let Err(StoreError::NotFound { .. }) = self.store.get_user(owner).await {
                 return Err(AppError::invalid("owner_id", Reason::UnknownReference));
             }
         }
+        if let Some(key) = &input.feature_key {
+            let key = FeatureKey::parse(key).map_err(|reason| AppError::invalid("feature_key", reason))?;
+            if let Err(StoreError::NotFound { .. }) = self.store.get_feature(&key).await {
+                return Err(AppError::invalid("feature_key", Reason::UnknownReference));
+            }
+        }
         Ok(())
     }
 
+    /// Since a request shipped with a catalog feature: which of the accounts that asked used it,
+    /// and the share of every other paying account that did, from the ingested usage.
+    async fn adoption(
+        &self,
+        request: &FeatureRequest,
+        history: &[StatusEntry],
+        askers: &HashMap<AccountId, (Account, AskerFacts)>,
+    ) -> Result<Option<Adoption>, AppError> {
+        let (RequestStatus::Shipped, Some(key)) = (request.status, request.input.feature_key.as_deref()) else {
+            return Ok(None);
+        };
+        let Some(shipped_at) = history.iter().rev().find(|h| h.status == RequestStatus::Shipped) else {
+            return Ok(None);
+        };
+        let key = FeatureKey::parse(key).map_err(|reason| AppError::invalid("feature_key", reason))?;
+        let feature = match self.store.get_feature(&key).await {
+            Ok(feature) => feature,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let shipped_on = shipped_at.changed_at.with_timezone(&self.zone()).date_naive();
+        let today = self.today().max(shipped_on);
+        let mut accounts = Vec::new();
+        for (id, (account, _)) in askers {
+            let days: Vec<_> = self
+                .store
+                .feature_days(*id, shipped_on, today)
+                .await?
+                .into_iter()
+                .filter(|d| d.feature_id == feature.id && d.uses > 0)
+                .collect();
+            accounts.push(AccountAdoption {
+                account_id: *id,
+                account_name: account.input.name.clone(),
+                first_use: days.iter().map(|d| d.day).min(),
+                uses: days.iter().map(|d| d.uses).sum(),
+            });
+        }
+        accounts.sort_by(|a, b| b.uses.cmp(&a.uses).then(a.account_name.cmp(&b.account_name)));
+        let adopted = accounts.iter().filter(|a| a.uses > 0).count();
+        let used_by: HashSet<AccountId> =
+            self.store.feature_accounts(feature.id, shipped_on, today).await?.into_iter().collect();
+        let paying = store::AccountQuery { paying: true, ..store::AccountQuery::default() };
+        let others: Vec<AccountId> =
+            self.store.matching_account_ids(&paying).await?.into_iter().filter(|id| !askers.contains_key(id)).collect();
+        let others_used = others.iter().filter(|id| used_by.contains(id)).count();
+        Ok(Some(Adoption {
+            feature_key: key.as_str().to_owned(),
+            feature_name: feature.definition.name.clone(),
+            feature_name_en: feature.definition.name_en.clone(),
+            shipped_on,
+            days_since: (self.today() - shipped_on).num_days().max(0),
+            asked: accounts.len(),
+            adopted,
+            others_share: (!others.is_empty()).then(|| others_used as f64 / others.len() as f64),
+            accounts,
+        }))
+    }
+
     pub async fn create_request(&self, actor: &Actor, input: RequestInput) -> Result<FeatureRequest, AppError> {
-        self.check_owner(&input).await?;
-        let request = self.store.create_request(&input, actor.user_id(), Utc::now()).await?;
+        self.create_request_at(actor, input, Utc::now()).await
+    }
+
+    /// As `create_request`, dated `now` (the demo dates its history in the past).
+    pub(crate) async fn create_request_at(
+        &self,
+        actor: &Actor,
+        input: RequestInput,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<FeatureRequest, AppError> {
+        self.check_references(&input).await?;
+        let request = self.store.create_request(&input, actor.user_id(), now).await?;
         self.record_change(actor, "create", "feature_request", &request.id.to_string(), None, Some(&request)).await?;
         Ok(request)
     }
@@ -106,7 +211,7 @@ impl App {
     ) -> Result<FeatureRequest, AppError> {
         let before = self.get_request(id).await?;
         require_manage(actor, &before)?;
-        self.check_owner(&input).await?;
+        self.check_references(&input).await?;
         let after = self.store.update_request(before.id, &input, Utc::now()).await?;
         self.record_change(actor, "update", "feature_request", &after.id.to_string(), Some(&before), Some(&after))
             .await?;
@@ -120,12 +225,52 @@ impl App {
         id: RequestId,
         change: StatusChange,
     ) -> Result<FeatureRequest, AppError> {
+        self.change_request_status_at(actor, id, change, Utc::now()).await
+    }
+
+    /// As `change_request_status`, dated `now` (the demo dates its history in the past).
+    pub(crate) async fn change_request_status_at(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        change: StatusChange,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<FeatureRequest, AppError> {
         let before = self.get_request(id).await?;
         require_manage(actor, &before)?;
-        let after = self.store.change_request_status(before.id, &change, actor.user_id(), Utc::now()).await?;
+        let after = self.store.change_request_status(before.id, &change, actor.user_id(), now).await?;
         self.record_change(actor, "status", "feature_request", &after.id.to_string(), Some(&before), Some(&after))
             .await?;
+        if before.status != after.status {
+            self.tell_askers(actor, &after, now).await?;
+        }
         Ok(after)
+    }
+
+    /// Writes the move on the timeline of every account that asked, so their CSMs see it where
+    /// they work (and can tell the customer).
+    async fn tell_askers(
+        &self,
+        actor: &Actor,
+        request: &FeatureRequest,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let mut accounts: Vec<AccountId> =
+            self.store.list_evidence(Some(request.id), None).await?.into_iter().map(|e| e.account_id).collect();
+        accounts.sort();
+        accounts.dedup();
+        for account in accounts {
+            let event = TimelineEvent::RequestStatusChanged {
+                request_id: request.id.0,
+                title: request.input.title.clone(),
+                status: request.status,
+                reason: request.status_reason.clone(),
+            };
+            self.store
+                .create_timeline_entry(&TimelineEntryInput::recorded(account, actor.user_id(), now, event))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Records a customer asking for a request. The contact, when given, must be the account's.
@@ -311,6 +456,7 @@ impl App {
         );
         let history = self.store.request_status_history(request.id).await?;
         let merged = self.store.requests_merged_into(request.id).await?;
+        let adoption = self.adoption(&request, &history, &facts).await?;
         let evidence = evidence
             .into_iter()
             .map(|evidence| {
@@ -319,7 +465,7 @@ impl App {
                 EvidenceWithAccount { evidence, account_name }
             })
             .collect();
-        Ok(RequestDetail { request, impact, evidence, history, merged })
+        Ok(RequestDetail { request, impact, evidence, history, merged, adoption })
     }
 
     /// The requests an account asked for, with its evidence, newest first.

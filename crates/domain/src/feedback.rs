@@ -4,6 +4,7 @@
 
 use crate::fields::Fields;
 use crate::ids::optional_text;
+use crate::usage::catalog::FeatureKey;
 use crate::{AccountId, AccountRef, ContactId, FieldError, Money, Reason, UserId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -14,8 +15,6 @@ pub const MAX_DESCRIPTION: usize = 10_000;
 pub const MAX_PRODUCT_AREA: usize = 100;
 pub const MAX_QUOTE: usize = 2_000;
 pub const MAX_STATUS_REASON: usize = 2_000;
-/// A catalog feature key, as in the feature catalog.
-pub const MAX_FEATURE_KEY: usize = 100;
 
 coded! {
     /// Where a request stands, from the product team's side.
@@ -76,7 +75,7 @@ impl RequestInput {
         let description = f.text("description", MAX_DESCRIPTION);
         let product_area = f.text("product_area", MAX_PRODUCT_AREA);
         let owner_id = f.id("owner_id");
-        let feature_key = f.parsed("feature_key", parse_feature_key);
+        let feature_key = f.parsed("feature_key", |raw| FeatureKey::parse(raw).map(|key| key.as_str().to_owned()));
         f.errors.finish(|| {
             Some(RequestInput {
                 title: title?,
@@ -87,17 +86,6 @@ impl RequestInput {
             })
         })
     }
-}
-
-fn parse_feature_key(raw: &str) -> Result<String, Reason> {
-    let key = raw.trim();
-    if key.chars().count() > MAX_FEATURE_KEY {
-        return Err(Reason::TooLong { max: MAX_FEATURE_KEY });
-    }
-    if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(Reason::Malformed { detail: "letters, digits, '_' and '-' only".into() });
-    }
-    Ok(key.to_owned())
 }
 
 /// A move to another status; declining needs a reason the customers can be told.

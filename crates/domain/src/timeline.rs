@@ -156,6 +156,13 @@ pub enum TimelineEvent {
         reason: Option<String>,
         note: Option<String>,
     },
+    /// A product request the account asked for moved (`reason`: what the product team said).
+    RequestStatusChanged {
+        request_id: i64,
+        title: String,
+        status: crate::feedback::RequestStatus,
+        reason: Option<String>,
+    },
 }
 
 impl TimelineEvent {
@@ -202,6 +209,12 @@ impl TimelineEvent {
             Self::StageChanged { from, to } => format!("Stage: {} → {}", stage(from), stage(to)),
             Self::Churned { on, .. } if ja => format!("解約: {}", crate::i18n::day_in_sentence(*on, lang)),
             Self::Churned { on, .. } => format!("Churned on {}", crate::i18n::day_in_sentence(*on, lang)),
+            Self::RequestStatusChanged { request_id, title, status, .. } if ja => {
+                format!("製品リクエスト #{request_id}「{title}」: {}", status.label(lang))
+            }
+            Self::RequestStatusChanged { request_id, title, status, .. } => {
+                format!("Product request #{request_id} “{title}”: {}", status.label(lang))
+            }
         }
     }
 
@@ -224,6 +237,7 @@ impl TimelineEvent {
                 parts.extend(comment.clone());
                 parts.join("\n")
             }
+            Self::RequestStatusChanged { reason, .. } => reason.clone().unwrap_or_default(),
             Self::Churned { reason, note, .. } => {
                 let reason = reason.as_deref().map(|r| crate::account::churn_reason_label(r, lang).to_owned());
                 reason.into_iter().chain(note.clone()).collect::<Vec<_>>().join(if ja { "：" } else { ": " })

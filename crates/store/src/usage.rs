@@ -84,6 +84,8 @@ pub trait UsageStore: Send + Sync {
     ) -> Result<Vec<(NaiveDate, i64)>>;
     /// Per feature, the accounts that used it in `[from, to]` and their uses.
     async fn feature_adoption(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<FeatureAdoption>>;
+    /// The accounts that used one feature in `[from, to]`.
+    async fn feature_accounts(&self, feature_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<AccountId>>;
     /// The end users whose latest group is this account, most recently seen first.
     async fn end_users(&self, account: AccountId) -> Result<Vec<EndUser>>;
     /// Every daily feature use and every active end-user day, of one account or of all: what
@@ -637,6 +639,19 @@ macro_rules! usage_store {
                             })
                         })
                         .collect()
+                }
+
+                async fn feature_accounts(&self, feature_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<AccountId>> {
+                    let ids: Vec<i64> = sqlx::query_scalar(
+                        "SELECT DISTINCT account_id FROM feature_usage_daily \
+                         WHERE feature_id = $1 AND day >= $2 AND day <= $3 AND uses > 0 ORDER BY account_id",
+                    )
+                    .bind(feature_id)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(ids.into_iter().map(AccountId).collect())
                 }
 
                 async fn usage_history(&self, account: Option<AccountId>) -> Result<UsageHistory> {

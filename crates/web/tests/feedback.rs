@@ -212,3 +212,56 @@ async fn a_csm_adds_a_customer_request_from_the_account_page_and_ships_it_from_t
         assert!(csv.contains("請求書の一括ダウンロード"), "{csv}");
     }
 }
+
+#[tokio::test]
+async fn a_shipped_request_reports_which_askers_use_its_feature_from_ingested_events_and_tells_their_timelines() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let user = paying_account(&server, "USER", "使う商事", "100000").await;
+        let idle = paying_account(&server, "IDLE", "使わない工業", "100000").await;
+        paying_account(&server, "OTHER", "頼んでいない社", "100000").await;
+        let feature = json!({"key": "bulk_pdf", "name": "一括 PDF", "event": "Bulk PDF Downloaded", "cadence": "monthly", "importance": "core"});
+        let (status, body) = server.post("/api/v1/features", feature).await;
+        assert!(status.is_success(), "{body}");
+        let (status, body) =
+            server.post("/api/v1/requests", json!({"title": "一括 PDF", "feature_key": "no_such_feature"})).await;
+        assert_eq!(
+            (status, body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("feature_key"))
+        );
+        let (_, created) =
+            server.post("/api/v1/requests", json!({"title": "一括 PDF", "feature_key": "bulk_pdf"})).await;
+        let id = created["id"].as_i64().unwrap();
+        for account in [user, idle] {
+            assert_eq!(evidence(&server, id, json!(account), "important").await.0, StatusCode::CREATED);
+        }
+        let (_, detail) = server.get(&format!("/api/v1/requests/{id}")).await;
+        assert!(detail["adoption"].is_null(), "no adoption before it ships: {detail}");
+        let (status, _) = server
+            .post(&format!("/api/v1/requests/{id}/status"), json!({"status": "shipped", "reason": "12月リリース"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+
+        let key = server.write_key().await;
+        let used = json!({"userId": "u1", "event": "Bulk PDF Downloaded", "context": {"groupId": "USER"},
+            "timestamp": chrono::Utc::now().to_rfc3339()});
+        let (status, body) = server.track(&key, "/v1/track", used).await;
+        assert!(status.is_success(), "{body}");
+        let (_, detail) = server.get(&format!("/api/v1/requests/{id}")).await;
+        let adoption = &detail["adoption"];
+        assert_eq!(
+            (adoption["asked"].as_u64(), adoption["adopted"].as_u64()),
+            (Some(2), Some(1)),
+            "{}: {detail}",
+            t.label
+        );
+        assert_eq!(adoption["accounts"][0]["account_id"], user, "{detail}");
+        assert_eq!(adoption["accounts"][0]["uses"], 1);
+        assert_eq!(adoption["others_share"], 0.0, "the account that did not ask has not used it: {detail}");
+
+        let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={idle}")).await;
+        let titles: Vec<&str> =
+            timeline["items"].as_array().unwrap().iter().filter_map(|e| e["title"].as_str()).collect();
+        assert!(titles.iter().any(|t| t.contains("一括 PDF") && t.contains("Shipped")), "{titles:?}");
+    }
+}

@@ -721,15 +721,16 @@ impl App {
             return Ok(());
         }
         let sources = [EvidenceSource::Meeting, EvidenceSource::Ticket, EvidenceSource::Survey, EvidenceSource::Csm];
-        for (title, area, status, reason, askers, quotes) in DEMO_REQUESTS {
+        for (title, area, feature, status, reason, askers, quotes) in DEMO_REQUESTS {
             let input = RequestInput {
                 title: title.to_string(),
                 description: None,
                 product_area: Some(area.to_string()),
                 owner_id: None,
-                feature_key: None,
+                feature_key: feature.map(str::to_owned),
             };
-            let request = self.create_request(&system, input).await?;
+            let filed = chrono::Utc::now() - chrono::Duration::days(DEMO_SHIPPED_DAYS_AGO + 60);
+            let request = self.create_request_at(&system, input, filed).await?;
             let asked = (askers * customers.len()).div_ceil(300).max(1);
             for _ in 0..asked {
                 let account = rng.pick(&customers);
@@ -749,7 +750,9 @@ impl App {
             }
             if *status != RequestStatus::New {
                 let change = StatusChange { status: *status, reason: reason.map(str::to_owned) };
-                self.change_request_status(&system, request.id, change).await?;
+                let days_ago = if *status == RequestStatus::Shipped { DEMO_SHIPPED_DAYS_AGO } else { 3 };
+                let at = chrono::Utc::now() - chrono::Duration::days(days_ago);
+                self.change_request_status_at(&system, request.id, change, at).await?;
             }
         }
         Ok(())
@@ -797,10 +800,20 @@ const DEMO_ONBOARDING: (&str, &str) =
 /// Demo accounts whose first paying day is this recent get an onboarding plan.
 const DEMO_ONBOARDING_DAYS: u64 = 120;
 
-/// The demo's product requests: title, product area, status, the reason shown with it, how many
-/// of every 300 customers asked, and what they said.
-type DemoRequest =
-    (&'static str, &'static str, domain::feedback::RequestStatus, Option<&'static str>, usize, &'static [&'static str]);
+/// The demo's product requests: title, product area, catalog feature, status, the reason shown
+/// with it, how many of every 300 customers asked, and what they said.
+type DemoRequest = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    domain::feedback::RequestStatus,
+    Option<&'static str>,
+    usize,
+    &'static [&'static str],
+);
+
+/// How long ago the demo's shipped request shipped: long enough for its adoption report.
+const DEMO_SHIPPED_DAYS_AGO: i64 = 45;
 
 const DEMO_REQUESTS: &[DemoRequest] = {
     use domain::feedback::RequestStatus::*;
@@ -808,6 +821,7 @@ const DEMO_REQUESTS: &[DemoRequest] = {
         (
             "Salesforce との双方向連携",
             "連携",
+            None,
             Planned,
             Some("来期第1四半期に着手予定"),
             14,
@@ -816,6 +830,7 @@ const DEMO_REQUESTS: &[DemoRequest] = {
         (
             "給与明細の一括 PDF ダウンロード",
             "給与明細",
+            None,
             InProgress,
             None,
             22,
@@ -824,6 +839,7 @@ const DEMO_REQUESTS: &[DemoRequest] = {
         (
             "年末調整の進捗をメールでリマインド",
             "年末調整",
+            Some("year_end_adjustment"),
             Shipped,
             Some("11月リリース。設定 > 通知 から有効にできます。"),
             18,
@@ -832,15 +848,17 @@ const DEMO_REQUESTS: &[DemoRequest] = {
         (
             "SAML シングルサインオン",
             "認証",
+            None,
             UnderReview,
             None,
             9,
             &["情シスの規程で SSO が必須", "Okta でログインさせたい"],
         ),
-        ("勤怠データの CSV 取り込み", "連携", New, None, 11, &["勤怠システムから毎月手で転記している"]),
+        ("勤怠データの CSV 取り込み", "連携", None, New, None, 11, &["勤怠システムから毎月手で転記している"]),
         (
             "スマホアプリで明細確認",
             "給与明細",
+            None,
             Declined,
             Some("スマートフォンのブラウザ表示を改善して対応します。アプリは今期の計画にありません。"),
             7,
@@ -849,6 +867,7 @@ const DEMO_REQUESTS: &[DemoRequest] = {
         (
             "部署ごとの細かい権限設定",
             "権限管理",
+            None,
             New,
             None,
             6,

@@ -239,6 +239,58 @@ pub struct EvidenceLine {
     pub removable: bool,
 }
 
+/// Who of those who asked uses a shipped request's feature, as the page says it.
+pub struct AdoptionView {
+    pub summary: String,
+    pub lines: Vec<AdoptionLine>,
+}
+
+pub struct AdoptionLine {
+    pub account_id: i64,
+    pub account: String,
+    pub first_use: String,
+    pub uses: String,
+}
+
+fn adoption_view(adoption: &app::feedback::Adoption, lang: Lang) -> AdoptionView {
+    let day = domain::i18n::day_in_sentence(adoption.shipped_on, lang);
+    let share = |n: usize, of: usize| format::percent((of > 0).then(|| n as f64 / of as f64));
+    let asked = share(adoption.adopted, adoption.asked);
+    let others = format::percent(adoption.others_share);
+    let feature = match lang {
+        Lang::En => adoption.feature_name_en.as_deref().unwrap_or(&adoption.feature_name),
+        Lang::Ja => &adoption.feature_name,
+    };
+    let days = adoption.days_since;
+    let (adopted, total) = (format::count(adoption.adopted as i64), format::count(adoption.asked as i64));
+    let mut summary = match lang {
+        Lang::Ja => format!(
+            "{day}にリリース（{days}日経過）。依頼した{total}社のうち{adopted}社（{asked}）が「{feature}」を使っています。ほかの有料顧客では{others}です。"
+        ),
+        Lang::En => format!(
+            "Shipped on {day} ({days} days ago). {adopted} of the {total} accounts that asked use “{feature}” ({asked}); {others} of other paying accounts do."
+        ),
+    };
+    if days < 30 {
+        summary.push_str(
+            Text::new("リリースから30日後に改めて確認しましょう。", " Check again 30 days after shipping.").pick(lang),
+        );
+    }
+    AdoptionView {
+        summary,
+        lines: adoption
+            .accounts
+            .iter()
+            .map(|a| AdoptionLine {
+                account_id: a.account_id.0,
+                account: a.account_name.clone(),
+                first_use: a.first_use.map(|d| format::date(Some(d), lang)).unwrap_or_else(|| "—".into()),
+                uses: format::count(a.uses),
+            })
+            .collect(),
+    }
+}
+
 pub struct HistoryLine {
     pub status: &'static str,
     pub reason: String,
@@ -266,6 +318,7 @@ pub struct RequestPage {
     pub evidence: Vec<EvidenceLine>,
     pub history: Vec<HistoryLine>,
     pub merged: Vec<i64>,
+    pub adoption: Option<AdoptionView>,
     pub merge_choices: Vec<Choice>,
     pub importances: Vec<Choice>,
     pub sources: Vec<Choice>,
@@ -355,6 +408,7 @@ async fn render_request(
             })
             .collect(),
         merged: detail.merged.iter().map(|m| m.0).collect(),
+        adoption: detail.adoption.as_ref().map(|a| adoption_view(a, lang)),
         merge_choices: choices(
             others
                 .iter()
