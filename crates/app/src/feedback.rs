@@ -5,6 +5,7 @@
 //! hear customers too); editing, moving status and merging belong to managers and to the
 //! request's product owner.
 
+use crate::playbooks::{EventKind, TriggerEvent};
 use crate::{Actor, App, AppError};
 use chrono::Utc;
 use domain::access::Role;
@@ -242,24 +243,36 @@ impl App {
         self.record_change(actor, "status", "feature_request", &after.id.to_string(), Some(&before), Some(&after))
             .await?;
         if before.status != after.status {
-            self.tell_askers(actor, &after, now).await?;
+            let askers = self.tell_askers(actor, &after, now).await?;
+            if after.status == RequestStatus::Shipped {
+                let events: Vec<TriggerEvent> = askers
+                    .into_iter()
+                    .map(|account| TriggerEvent {
+                        account,
+                        kind: EventKind::RequestShipped,
+                        occurrence: format!("request:{}", after.id),
+                        data: serde_json::json!({"request_id": after.id.0, "request": after.input.title}),
+                    })
+                    .collect();
+                self.fire_triggers(&events).await?;
+            }
         }
         Ok(after)
     }
 
     /// Writes the move on the timeline of every account that asked, so their CSMs see it where
-    /// they work (and can tell the customer).
+    /// they work (and can tell the customer); returns the accounts told.
     async fn tell_askers(
         &self,
         actor: &Actor,
         request: &FeatureRequest,
         now: chrono::DateTime<Utc>,
-    ) -> Result<(), AppError> {
+    ) -> Result<Vec<AccountId>, AppError> {
         let mut accounts: Vec<AccountId> =
             self.store.list_evidence(Some(request.id), None).await?.into_iter().map(|e| e.account_id).collect();
         accounts.sort();
         accounts.dedup();
-        for account in accounts {
+        for &account in &accounts {
             let event = TimelineEvent::RequestStatusChanged {
                 request_id: request.id.0,
                 title: request.input.title.clone(),
@@ -270,7 +283,7 @@ impl App {
                 .create_timeline_entry(&TimelineEntryInput::recorded(account, actor.user_id(), now, event))
                 .await?;
         }
-        Ok(())
+        Ok(accounts)
     }
 
     /// Records a customer asking for a request. The contact, when given, must be the account's.

@@ -64,6 +64,8 @@ pub enum EventKind {
     },
     /// The daily scan, for yearly playbooks.
     Day,
+    /// A product request the account asked for shipped.
+    RequestShipped,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -138,6 +140,7 @@ fn trigger_matches(trigger: &Trigger, event: &EventKind, today: NaiveDate) -> Op
         {
             Some(String::new())
         }
+        (Trigger::RequestShipped, EventKind::RequestShipped) => Some(String::new()),
         // The yearly occurrence is the date's, so each year runs once whatever day the scan sees.
         (Trigger::YearlyOn { date }, EventKind::Day) => yearly_occurrence(date, today),
         _ => None,
@@ -602,6 +605,7 @@ impl App {
                 ("owner", owner.clone()),
                 ("playbook", playbook.name.clone()),
                 ("trigger", reason["occurrence"].as_str().unwrap_or_default().to_owned()),
+                ("request", reason["data"]["request"].as_str().unwrap_or_default().to_owned()),
             ])
         };
         Ok(TemplateValues { ja: values(Lang::Ja), en: values(Lang::En) })

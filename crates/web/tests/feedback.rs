@@ -265,3 +265,41 @@ async fn a_shipped_request_reports_which_askers_use_its_feature_from_ingested_ev
         assert!(titles.iter().any(|t| t.contains("一括 PDF") && t.contains("Shipped")), "{titles:?}");
     }
 }
+
+#[tokio::test]
+async fn shipping_a_request_starts_the_request_shipped_playbook_once_for_each_account_that_asked() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let asked = paying_account(&server, "ASKED", "依頼商事", "100000").await;
+        paying_account(&server, "QUIET", "無関係工業", "100000").await;
+        let admin = json!({"external_id": "C-ASKED", "account_id": asked, "name": "管理者", "email": "admin@asked.example", "role": "admin"});
+        assert_eq!(server.post("/api/v1/contacts", admin).await.0, StatusCode::CREATED);
+        let shipped = include_str!("../../../examples/playbooks/request-shipped.toml");
+        let definition = app::playbooks::parse_playbook_toml("request-shipped.toml", shipped).unwrap();
+        let (status, created) = server.post("/api/v1/playbooks", serde_json::to_value(definition).unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let playbook = created["id"].as_i64().unwrap();
+        let id = request(&server, "給与明細の一括ダウンロード").await;
+        assert_eq!(evidence(&server, id, json!(asked), "blocker").await.0, StatusCode::CREATED);
+        assert_eq!(evidence(&server, id, json!("ASKED"), "important").await.0, StatusCode::CREATED);
+
+        let status_path = format!("/api/v1/requests/{id}/status");
+        server.post(&status_path, json!({"status": "shipped"})).await;
+        server.post(&status_path, json!({"status": "in_progress"})).await;
+        server.post(&status_path, json!({"status": "shipped"})).await;
+        server.app.run_due_steps().await.unwrap();
+        let (_, runs) = server.get(&format!("/api/v1/playbooks/{playbook}/runs")).await;
+        let ran: Vec<i64> = runs.as_array().unwrap().iter().map(|r| r["account_id"].as_i64().unwrap()).collect();
+        assert_eq!(ran, [asked], "once per request and account, never for accounts that did not ask ({})", t.label);
+        let (_, tasks) = server.get(&format!("/api/v1/tasks?account={asked}")).await;
+        let titles: Vec<&str> = tasks["items"].as_array().unwrap().iter().filter_map(|t| t["title"].as_str()).collect();
+        assert_eq!(titles, ["依頼商事: 「給与明細の一括ダウンロード」の使い方を案内"], "{tasks}");
+        let (_, outbox) = server.get("/api/v1/outbox").await;
+        let subjects: Vec<&str> = outbox.as_array().unwrap().iter().filter_map(|e| e["subject"].as_str()).collect();
+        assert_eq!(
+            subjects,
+            ["【依頼商事 様】ご要望いただいた「給与明細の一括ダウンロード」をリリースしました"],
+            "{outbox}"
+        );
+    }
+}

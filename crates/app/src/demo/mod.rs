@@ -641,9 +641,9 @@ impl App {
         })
     }
 
-    /// The demo's segment of last season's year-end adjustment users and its three playbooks
-    /// (`examples/playbooks/`): at-risk follow-up, renewal in 90 days, and the outreach every
-    /// 15 October to that segment.
+    /// The demo's segment of last season's year-end adjustment users and its four playbooks
+    /// (`examples/playbooks/`): at-risk follow-up, renewal in 90 days, the outreach every
+    /// 15 October to that segment, and telling customers a request they asked for shipped.
     async fn load_demo_playbooks(&self) -> Result<(), AppError> {
         let system = crate::Actor::System("demo");
         let segment = self
@@ -876,13 +876,14 @@ const DEMO_REQUESTS: &[DemoRequest] = {
     ]
 };
 
-const DEMO_PLAYBOOKS: [(&str, &str); 3] = [
+const DEMO_PLAYBOOKS: [(&str, &str); 4] = [
     ("examples/playbooks/at-risk.toml", include_str!("../../../../examples/playbooks/at-risk.toml")),
     ("examples/playbooks/renewal-90.toml", include_str!("../../../../examples/playbooks/renewal-90.toml")),
     (
         "examples/playbooks/year-end-outreach.toml",
         include_str!("../../../../examples/playbooks/year-end-outreach.toml"),
     ),
+    ("examples/playbooks/request-shipped.toml", include_str!("../../../../examples/playbooks/request-shipped.toml")),
 ];
 
 /// The past days the demo scores: weekly over the last 13 weeks, then each of the last 6 days.

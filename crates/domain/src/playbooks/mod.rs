@@ -112,6 +112,9 @@ pub enum Trigger {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         milestone: Option<String>,
     },
+    /// A product request the account asked for shipped (once per request); `{{request}}` is its
+    /// title, so a CSM can tell the customer what they asked for is there.
+    RequestShipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -170,6 +173,10 @@ impl Trigger {
             Trigger::MilestoneOverdue { milestone: None } => {
                 ("オンボーディングのマイルストーンが期限切れ".into(), "an onboarding milestone overdue".into())
             }
+            Trigger::RequestShipped => (
+                "依頼した製品リクエストがリリースされた".into(),
+                "a product request the account asked for shipped".into(),
+            ),
         }
     }
 }
@@ -191,7 +198,7 @@ pub enum Assignee {
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     CreateTask {
-        /// A template: `{{account}}`, `{{grade}}`, `{{score}}`, `{{arr}}`, `{{renewal_date}}`, `{{owner}}`, `{{trigger}}`.
+        /// A template: `{{account}}`, `{{grade}}`, `{{score}}`, `{{arr}}`, `{{renewal_date}}`, `{{owner}}`, `{{trigger}}`, `{{request}}` (with `request_shipped`).
         title: String,
         #[serde(default = "task_kind_by_default")]
         kind: String,

@@ -132,8 +132,8 @@ impl Labels {
             none: t("ありません。", "None."),
             definition: t("定義（TOML）", "Definition (TOML)"),
             help: t(
-                "trigger の type: entered_segment / grade_changed / renewal_within / yearly_on / no_activity_for / nps_detractor / milestone_overdue。step の action: create_task / send_email / post_to_slack / call_webhook / add_timeline_entry / change_stage（delay_days で遅らせる）。create_task の priority = \"from_grade\" はヘルスグレードから優先度を決め、due_before_renewal_days は更新日の何日前を期限にするか。change_stage の only_from に挙げたステージの顧客だけを動かす。",
-                "Trigger types: entered_segment, grade_changed, renewal_within, yearly_on, no_activity_for, nps_detractor, milestone_overdue. Step actions: create_task, send_email, post_to_slack, call_webhook, add_timeline_entry, change_stage (delay_days postpones a step). create_task takes priority = \"from_grade\" (from the health grade) and due_before_renewal_days (due that many days before the renewal); change_stage moves only accounts in the stages listed in only_from.",
+                "trigger の type: entered_segment / grade_changed / renewal_within / yearly_on / no_activity_for / nps_detractor / milestone_overdue / request_shipped（依頼した製品リクエストのリリース。{{request}} がその名前）。step の action: create_task / send_email / post_to_slack / call_webhook / add_timeline_entry / change_stage（delay_days で遅らせる）。create_task の priority = \"from_grade\" はヘルスグレードから優先度を決め、due_before_renewal_days は更新日の何日前を期限にするか。change_stage の only_from に挙げたステージの顧客だけを動かす。",
+                "Trigger types: entered_segment, grade_changed, renewal_within, yearly_on, no_activity_for, nps_detractor, milestone_overdue, request_shipped (a product request the account asked for shipped; {{request}} is its title). Step actions: create_task, send_email, post_to_slack, call_webhook, add_timeline_entry, change_stage (delay_days postpones a step). create_task takes priority = \"from_grade\" (from the health grade) and due_before_renewal_days (due that many days before the renewal); change_stage moves only accounts in the stages listed in only_from.",
             ),
             save: t("保存", "Save"),
             delete: t("削除", "Delete"),

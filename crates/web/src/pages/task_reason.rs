@@ -158,6 +158,10 @@ fn trigger_parts(trigger: &Trigger, cx: &Context<'_>) -> Vec<Part> {
             text(format!("{days}間、利用がありませんでした"), format!("no one had used the product for {days}"))
         }
         Trigger::NpsDetractor => text("NPS で 0〜6 の回答がありました".into(), "an NPS answer of 0–6 came in".into()),
+        Trigger::RequestShipped => text(
+            "この顧客が依頼した製品リクエストがリリースされました".into(),
+            "a product request this account asked for shipped".into(),
+        ),
         Trigger::MilestoneOverdue { milestone } => match milestone {
             Some(key) => text(
                 format!("オンボーディングのマイルストーン「{key}」が予定日を過ぎました"),
