@@ -40,6 +40,16 @@ pub struct RequestFilter {
     pub segment: Option<i64>,
 }
 
+/// A shipped request as the company reads it: why it was built and for whom.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReleaseNote {
+    pub request: FeatureRequest,
+    pub impact: Impact,
+    pub shipped_on: chrono::NaiveDate,
+    /// The names of the accounts that asked, by name.
+    pub askers: Vec<String>,
+}
+
 /// Evidence with the account it came from.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct EvidenceWithAccount {
@@ -387,6 +397,33 @@ impl App {
                 (account.id, (account, facts))
             })
             .collect())
+    }
+
+    /// The release notes: requests shipped in the last `days` days, latest first, each with the
+    /// day it shipped, what the product team wrote, and the accounts that asked.
+    pub async fn release_notes(&self, days: u64) -> Result<Vec<ReleaseNote>, AppError> {
+        let zone = self.zone();
+        let since = self.today().checked_sub_days(chrono::Days::new(days)).unwrap_or(self.today());
+        let shipped = RequestFilter { status: Some(RequestStatus::Shipped), ..RequestFilter::default() };
+        let mut notes = Vec::new();
+        for ranked in self.ranked_requests(&shipped).await? {
+            let history = self.store.request_status_history(ranked.request.id).await?;
+            let Some(entry) = history.iter().rev().find(|h| h.status == RequestStatus::Shipped) else { continue };
+            let shipped_on = entry.changed_at.with_timezone(&zone).date_naive();
+            if shipped_on < since {
+                continue;
+            }
+            let evidence = self.store.list_evidence(Some(ranked.request.id), None).await?;
+            let mut ids: Vec<AccountId> = evidence.iter().map(|e| e.account_id).collect();
+            ids.sort();
+            ids.dedup();
+            let mut askers: Vec<String> =
+                self.store.accounts_by_ids(&ids).await?.into_iter().map(|a| a.input.name).collect();
+            askers.sort();
+            notes.push(ReleaseNote { request: ranked.request, impact: ranked.impact, shipped_on, askers });
+        }
+        notes.sort_by(|a, b| b.shipped_on.cmp(&a.shipped_on).then(b.request.id.cmp(&a.request.id)));
+        Ok(notes)
     }
 
     /// Requests with the revenue behind each, highest impact first (then most accounts, newest).

@@ -155,6 +155,7 @@ use utoipa::OpenApi;
         renewals::model,
         renewals::refit,
         feedback::list,
+        feedback::release_notes,
         feedback::create,
         feedback::read,
         feedback::replace,

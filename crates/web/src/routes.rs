@@ -195,6 +195,7 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::POST, "/api/v1/accounts/{id}/onboarding", Write, post(onboarding::start))
         .api(M::GET, "/api/v1/requests", Read, get(feedback::list))
         .api(M::POST, "/api/v1/requests", Contribute, post(feedback::create))
+        .api(M::GET, "/api/v1/requests/release-notes", Read, get(feedback::release_notes))
         .api(M::GET, "/api/v1/requests/{id}", Read, get(feedback::read))
         .api(M::PUT, "/api/v1/requests/{id}", Contribute, put(feedback::replace))
         .api(M::POST, "/api/v1/requests/{id}/status", Contribute, post(feedback::set_status))

@@ -192,6 +192,13 @@ async fn a_csm_adds_a_customer_request_from_the_account_page_and_ships_it_from_t
             "{html}"
         );
 
+        let (_, notes) = server.get("/api/v1/requests/release-notes").await;
+        assert_eq!(notes[0]["askers"], json!(["紅葉エナジー"]), "{notes}");
+        let (_, list) = page(&server, &manager, "/requests").await;
+        assert!(list.contains("リリースノート") && list.contains("依頼した顧客 1社"), "{list}");
+        let (status, _) = server.get("/api/v1/requests/release-notes?days=0").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
         let (status, html, _) =
             submit(&server, &manager, &format!("/requests/{id}/status"), "en", &[("status", "declined")]).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -7,7 +7,7 @@ use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
-use app::feedback::{RankedRequest, RequestDetail, RequestFilter};
+use app::feedback::{RankedRequest, ReleaseNote, RequestDetail, RequestFilter};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -48,6 +48,27 @@ pub async fn list(State(app): State<AppState>, mut params: QueryParams) -> Resul
     let filter = request_filter(&mut params);
     params.finish()?;
     Ok(Json(app.ranked_requests(&filter).await?))
+}
+
+/// Requests shipped in the last `days` days (default 180, at most 3,650), latest first, with the
+/// accounts that asked: the company's release notes.
+#[utoipa::path(get, path = "/api/v1/requests/release-notes", tag = "feedback",
+    params(("days" = Option<u64>, Query, description = "How far back, in days (1–3650, default 180)")),
+    responses((status = 200, body = Vec<ReleaseNote>), (status = 422, body = Problem)))]
+pub async fn release_notes(
+    State(app): State<AppState>,
+    mut params: QueryParams,
+) -> Result<Json<Vec<ReleaseNote>>, ApiError> {
+    let days = params
+        .parsed("days", |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|d| (1..=3_650).contains(d))
+                .ok_or(domain::Reason::OutOfRange { min: "1".into(), max: "3650".into() })
+        })
+        .unwrap_or(180);
+    params.finish()?;
+    Ok(Json(app.release_notes(days).await?))
 }
 
 /// Files a request: `{"title": "…", "description": "…", "product_area": "…", "owner_id": 3, "feature_key": "…"}`.

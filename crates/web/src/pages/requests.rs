@@ -104,8 +104,53 @@ pub struct RequestsPage {
     pub weights: String,
     pub export_href: String,
     pub draft: Draft,
+    pub releases: Vec<ReleaseLine>,
     pub errors: Vec<String>,
     pub notice: Option<&'static str>,
+}
+
+/// How far back the release notes on the list go.
+const RELEASE_NOTE_DAYS: u64 = 180;
+
+/// The askers a release note names before "and N more".
+const RELEASE_NOTE_NAMES: usize = 5;
+
+pub struct ReleaseLine {
+    pub id: i64,
+    pub title: String,
+    pub shipped_on: String,
+    pub note: String,
+    pub asked_by: String,
+}
+
+fn release_line(note: &app::feedback::ReleaseNote, currency: &Currency, lang: Lang) -> ReleaseLine {
+    let count = note.askers.len();
+    let named: Vec<&str> = note.askers.iter().take(RELEASE_NOTE_NAMES).map(String::as_str).collect();
+    let more = count.saturating_sub(RELEASE_NOTE_NAMES);
+    let arr = format::money(note.impact.arr, currency, lang);
+    let asked_by = match lang {
+        Lang::Ja => {
+            let rest = if more > 0 { format!(" ほか{}社", format::count(more as i64)) } else { String::new() };
+            format!("依頼した顧客 {}社（ARR {arr}）: {}{rest}", format::count(count as i64), named.join("、"))
+        }
+        Lang::En => {
+            let rest = if more > 0 { format!(" and {} more", format::count(more as i64)) } else { String::new() };
+            let accounts = if count == 1 { "account" } else { "accounts" };
+            format!("Asked for by {} {accounts} (ARR {arr}): {}{rest}", format::count(count as i64), named.join(", "))
+        }
+    };
+    let note_text = [note.request.status_reason.as_deref(), note.request.input.description.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    ReleaseLine {
+        id: note.request.id.0,
+        title: note.request.input.title.clone(),
+        shipped_on: format::date(Some(note.shipped_on), lang),
+        note: note_text,
+        asked_by,
+    }
 }
 
 /// How impact is computed, in the reader's language, with the workspace's weights.
@@ -140,7 +185,10 @@ async fn render_list(
     let currency = app.settings().currency;
     let ranked = app.ranked_requests(&filter).await?;
     let query = serde_urlencoded::to_string(&raw).unwrap_or_default();
+    let releases =
+        app.release_notes(RELEASE_NOTE_DAYS).await?.iter().map(|n| release_line(n, &currency, lang)).collect();
     let page = RequestsPage {
+        releases,
         lines: ranked.iter().map(|r| request_line(r, &currency, lang)).collect(),
         statuses: statuses(lang, selected("status")),
         areas: choices(app.product_areas().await?.into_iter().map(|a| (a.clone(), a)), selected("area")),
