@@ -147,6 +147,36 @@ impl App {
         }
     }
 
+    /// POSTs a JSON body signed with `secret` (`x-kizuna-signature`), `delivery` naming the call
+    /// for receivers that deduplicate; an answer other than 2xx is an error.
+    pub(crate) async fn post_signed(
+        &self,
+        what: &str,
+        url: &str,
+        secret: &str,
+        delivery: &str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::StatusCode, AppError> {
+        self.check_outbound_host(what, url)?;
+        let response = self
+            .delivery
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-kizuna-signature", webhook_signature(secret, &body))
+            .header("x-kizuna-delivery", delivery)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| outbound_failure(what, &e))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(status)
+        } else {
+            Err(AppError::Internal(format!("{what} answered {status}")))
+        }
+    }
+
     /// Whether playbook emails can be sent: an SMTP server is configured.
     pub fn mail_configured(&self) -> bool {
         self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).is_some()

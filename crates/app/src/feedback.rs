@@ -11,13 +11,14 @@ use chrono::Utc;
 use domain::access::Role;
 use domain::account::Account;
 use domain::feedback::{
-    impact, AskerFacts, EvidenceInput, Impact, RequestInput, RequestStatus, StatusChange, RENEWING_SOON_DAYS,
+    impact, AskerFacts, EvidenceInput, Impact, RequestInput, RequestStatus, StatusChange, WebhookInput,
+    RENEWING_SOON_DAYS,
 };
 use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::usage::catalog::FeatureKey;
 use domain::{AccountId, Reason, RequestId};
 use std::collections::{HashMap, HashSet};
-use store::{Evidence, FeatureRequest, NewEvidence, StatusEntry, StoreError};
+use store::{Evidence, FeatureRequest, NewEvidence, RequestWebhook, StatusEntry, StoreError};
 
 /// A request with the revenue behind it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -38,6 +39,14 @@ pub struct RequestFilter {
     pub tier: Option<String>,
     /// Only evidence from accounts in this segment counts.
     pub segment: Option<i64>,
+}
+
+/// Where status changes go, as any reader sees it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    pub url: Option<String>,
+    /// `********` when a secret is set: it is never shown.
+    pub secret: Option<String>,
 }
 
 /// A shipped request as the company reads it: why it was built and for whom.
@@ -254,6 +263,7 @@ impl App {
             .await?;
         if before.status != after.status {
             let askers = self.tell_askers(actor, &after, now).await?;
+            self.post_status_change(&before, &after, askers.len(), now).await;
             if after.status == RequestStatus::Shipped {
                 let events: Vec<TriggerEvent> = askers
                     .into_iter()
@@ -268,6 +278,81 @@ impl App {
             }
         }
         Ok(after)
+    }
+
+    /// The issue tracker's webhook, its secret masked.
+    pub async fn request_webhook(&self) -> Result<WebhookView, AppError> {
+        let stored = self.store.request_webhook().await?;
+        Ok(WebhookView {
+            url: stored.as_ref().map(|w| w.url.clone()),
+            secret: stored.map(|_| domain::playbooks::SECRET_MASK.to_owned()),
+        })
+    }
+
+    /// Sets where status changes are posted (admins), or removes it (`None`). A new webhook
+    /// needs a secret; an edit without one keeps the stored secret.
+    pub async fn set_request_webhook(
+        &self,
+        actor: &Actor,
+        input: Option<WebhookInput>,
+    ) -> Result<WebhookView, AppError> {
+        if actor.role() != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        let before = self.request_webhook().await?;
+        let webhook = match input {
+            None => None,
+            Some(input) => {
+                let policy = self.delivery.outbound.read().unwrap_or_else(|p| p.into_inner()).clone();
+                if !crate::delivery::literal_host_permitted(&policy, &input.url) {
+                    return Err(AppError::invalid("url", Reason::InternalAddress));
+                }
+                let secret = match input.secret {
+                    Some(secret) => secret,
+                    None => match self.store.request_webhook().await? {
+                        Some(stored) => stored.secret,
+                        None => return Err(AppError::invalid("secret", Reason::Required)),
+                    },
+                };
+                Some(RequestWebhook { url: input.url, secret })
+            }
+        };
+        self.store.save_request_webhook(webhook.as_ref(), Utc::now()).await?;
+        let after = self.request_webhook().await?;
+        self.record_change(actor, "update", "request_webhook", "1", Some(&before), Some(&after)).await?;
+        Ok(after)
+    }
+
+    /// Posts a status change to the issue tracker's webhook, if there is one. A failed call does
+    /// not undo the change: it is logged with the reason.
+    async fn post_status_change(
+        &self,
+        before: &FeatureRequest,
+        after: &FeatureRequest,
+        accounts: usize,
+        now: chrono::DateTime<Utc>,
+    ) {
+        let webhook = match self.store.request_webhook().await {
+            Ok(Some(webhook)) => webhook,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, request = after.id.0, "request webhook not read");
+                return;
+            }
+        };
+        let body = serde_json::json!({
+            "event": "request.status_changed",
+            "request": {"id": after.id, "title": after.input.title, "product_area": after.input.product_area,
+                        "status": after.status, "previous_status": before.status, "reason": after.status_reason,
+                        "feature_key": after.input.feature_key, "path": format!("/requests/{}", after.id)},
+            "accounts": accounts,
+            "changed_at": now,
+        });
+        let delivery = format!("request-{}-{}", after.id, now.timestamp_millis());
+        let body = body.to_string().into_bytes();
+        if let Err(error) = self.post_signed("request webhook", &webhook.url, &webhook.secret, &delivery, body).await {
+            tracing::warn!(%error, request = after.id.0, "request status change not posted to the webhook");
+        }
     }
 
     /// Writes the move on the timeline of every account that asked, so their CSMs see it where

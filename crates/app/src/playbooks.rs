@@ -3,7 +3,7 @@
 //! due steps and carries them out — tasks, emails through the outbox or SMTP, Slack, signed
 //! webhooks, timeline entries and stage changes (the calls out are in `delivery`).
 
-use crate::delivery::{literal_host_permitted, outbound_failure, send_smtp, webhook_signature};
+use crate::delivery::{literal_host_permitted, outbound_failure, send_smtp};
 use crate::{Actor, App, AppError};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::account::Account;
@@ -469,22 +469,8 @@ impl App {
                     "reason": reason,
                 }))
                 .map_err(|e| AppError::Internal(format!("webhook body: {e}")))?;
-                self.check_outbound_host("webhook", &url)?;
-                let response = self
-                    .delivery
-                    .http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-kizuna-signature", webhook_signature(&secret, &body))
-                    .header("x-kizuna-delivery", format!("{}-{}", step.run_id, step.step_index))
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| outbound_failure("webhook", &e))?;
-                let status = response.status();
-                if !status.is_success() {
-                    return Err(AppError::Internal(format!("webhook answered {status}")));
-                }
+                let delivery = format!("{}-{}", step.run_id, step.step_index);
+                let status = self.post_signed("webhook", &url, &secret, &delivery, body).await?;
                 Ok(Bilingual::new(format!("Webhook の応答 {status}"), format!("webhook answered {status}")))
             }
             Action::AddTimelineEntry { title, body } => {

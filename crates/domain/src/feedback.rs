@@ -141,6 +141,29 @@ impl EvidenceInput {
     }
 }
 
+/// Where request status changes are posted (an issue tracker's webhook). The secret is
+/// write-only: absent or `SECRET_MASK` keeps the stored one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookInput {
+    pub url: String,
+    pub secret: Option<String>,
+}
+
+impl WebhookInput {
+    pub fn parse(value: serde_json::Value) -> Result<WebhookInput, Vec<FieldError>> {
+        use crate::playbooks::{check_outbound_url, check_webhook_secret, SECRET_MASK};
+        let mut f = Fields::new(value, &["url", "secret"])?;
+        let url = f.required("url", |raw| check_outbound_url(raw.trim()).map(|()| raw.trim().to_owned()));
+        let secret = f.parsed("secret", |raw| {
+            if raw == SECRET_MASK {
+                return Ok(None);
+            }
+            check_webhook_secret(raw).map(|()| Some(raw.to_owned()))
+        });
+        f.errors.finish(|| Some(WebhookInput { url: url?, secret: secret?.flatten() }))
+    }
+}
+
 /// How impact weighs what stands behind a request: each asking account's ARR times its
 /// importance, raised for accounts at risk and for accounts renewing soon (they are the revenue a
 /// request can still keep).

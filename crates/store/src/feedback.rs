@@ -57,8 +57,18 @@ pub struct StatusEntry {
     pub changed_at: DateTime<Utc>,
 }
 
+/// Where status changes are posted, and the secret that signs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestWebhook {
+    pub url: String,
+    pub secret: String,
+}
+
 #[async_trait]
 pub trait FeedbackStore: Send + Sync {
+    async fn request_webhook(&self) -> Result<Option<RequestWebhook>>;
+    /// Sets the webhook, or removes it (`None`).
+    async fn save_request_webhook(&self, webhook: Option<&RequestWebhook>, now: DateTime<Utc>) -> Result<()>;
     /// Creates a request with status `new` and its first history entry.
     async fn create_request(
         &self,
@@ -101,7 +111,7 @@ macro_rules! feedback_store {
         mod feedback_sql {
             use super::{$db, $store};
             use $crate::error::{Entity, StoreError};
-            use $crate::feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, StatusEntry};
+            use $crate::feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
             use $crate::Result;
             use chrono::{DateTime, Utc};
             use domain::feedback::{EvidenceSource, RequestImportance, RequestInput, RequestStatus, StatusChange};
@@ -193,6 +203,35 @@ macro_rules! feedback_store {
 
             #[async_trait::async_trait]
             impl FeedbackStore for $store {
+                async fn request_webhook(&self) -> Result<Option<RequestWebhook>> {
+                    let row = sqlx::query("SELECT url, secret FROM feature_request_webhook WHERE id = 1")
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(|row| Ok(RequestWebhook { url: row.try_get("url")?, secret: row.try_get("secret")? }))
+                        .transpose()
+                }
+
+                async fn save_request_webhook(&self, webhook: Option<&RequestWebhook>, now: DateTime<Utc>) -> Result<()> {
+                    match webhook {
+                        Some(webhook) => {
+                            sqlx::query(
+                                "INSERT INTO feature_request_webhook (id, url, secret, updated_at) VALUES (1, $1, $2, $3) \
+                                 ON CONFLICT (id) DO UPDATE SET url = excluded.url, secret = excluded.secret, \
+                                 updated_at = excluded.updated_at",
+                            )
+                            .bind(&webhook.url)
+                            .bind(&webhook.secret)
+                            .bind(now)
+                            .execute(&self.pool)
+                            .await?;
+                        }
+                        None => {
+                            sqlx::query("DELETE FROM feature_request_webhook").execute(&self.pool).await?;
+                        }
+                    }
+                    Ok(())
+                }
+
                 async fn create_request(
                     &self,
                     input: &RequestInput,

@@ -21,7 +21,7 @@ pub mod testing;
 mod usage;
 
 pub use error::{Entity, StoreError};
-pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, StatusEntry};
+pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;

@@ -310,3 +310,82 @@ async fn shipping_a_request_starts_the_request_shipped_playbook_once_for_each_ac
         );
     }
 }
+
+#[tokio::test]
+async fn status_changes_are_posted_signed_to_the_issue_tracker_webhook_whose_secret_is_never_shown() {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    use std::sync::{Arc, Mutex};
+    const SECRET: &str = "tracker-secret-0123456789";
+    let calls: Arc<Mutex<Vec<(bool, Value)>>> = Arc::default();
+    let kept = calls.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+                mac.update(&body);
+                let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                let sent = headers.get("x-kizuna-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+                kept.lock()
+                    .unwrap()
+                    .push((sent == format!("sha256={expected}"), serde_json::from_slice(&body).unwrap()));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    for t in test_stores().await {
+        calls.lock().unwrap().clear();
+        let server = Server::start(&t).await;
+        let (status, body) =
+            server.send(Method::PUT, "/api/v1/requests/webhook", Some(json!({"url": url, "secret": SECRET}))).await;
+        assert_eq!(
+            (status, body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("url")),
+            "loopback is refused unless allowed: {body}"
+        );
+        server.app.configure_outbound(domain::net::OutboundPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]));
+        let (status, body) = server.send(Method::PUT, "/api/v1/requests/webhook", Some(json!({"url": url}))).await;
+        assert_eq!(
+            (status, body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("secret")),
+            "{body}"
+        );
+        let (status, body) =
+            server.send(Method::PUT, "/api/v1/requests/webhook", Some(json!({"url": url, "secret": "short"}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (status, body) =
+            server.send(Method::PUT, "/api/v1/requests/webhook", Some(json!({"url": url, "secret": SECRET}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["secret"], "********", "{body}");
+        let (_, read) = server.get("/api/v1/requests/webhook").await;
+        assert!(!read.to_string().contains(SECRET), "{read}");
+        let (status, _) =
+            server.send(Method::PUT, "/api/v1/requests/webhook", Some(json!({"url": url, "secret": "********"}))).await;
+        assert_eq!(status, StatusCode::OK, "the mask keeps the stored secret");
+        let (_, manager) = server.browser("lead@example.com", Role::Manager).await;
+        let (status, _) =
+            server.as_browser(&manager, Method::PUT, "/api/v1/requests/webhook", Some(json!({"url": url}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let account = paying_account(&server, "HOOK", "連携商事", "100000").await;
+        let id = request(&server, "Jira 連携").await;
+        assert_eq!(evidence(&server, id, json!(account), "blocker").await.0, StatusCode::CREATED);
+        server.post(&format!("/api/v1/requests/{id}/status"), json!({"status": "planned", "reason": "Q1"})).await;
+        let received = calls.lock().unwrap().clone();
+        assert_eq!(received.len(), 1, "{}: {received:?}", t.label);
+        let (verified, call) = &received[0];
+        assert!(verified, "signed with the secret: {call}");
+        assert_eq!(call["request"]["status"], "planned", "{call}");
+        assert_eq!(call["request"]["previous_status"], "new");
+        assert_eq!(call["accounts"], 1);
+
+        assert_eq!(server.send(Method::DELETE, "/api/v1/requests/webhook", None).await.0, StatusCode::NO_CONTENT);
+        server.post(&format!("/api/v1/requests/{id}/status"), json!({"status": "in_progress"})).await;
+        assert_eq!(calls.lock().unwrap().len(), 1, "no webhook, no call");
+    }
+}

@@ -46,6 +46,35 @@ pub const MAX_URL_CHARS: usize = 2_000;
 /// write-only. A definition sent back with the mask keeps the stored secret.
 pub const SECRET_MASK: &str = "********";
 
+/// The shortest webhook secret: shorter ones are guessable.
+pub const MIN_SECRET_CHARS: usize = 16;
+/// The longest webhook secret.
+pub const MAX_SECRET_CHARS: usize = 200;
+
+/// A URL Kizuna may call out to: http(s), at most `MAX_URL_CHARS`. Whether its host is internal
+/// is decided when it is called (`app::delivery`).
+pub fn check_outbound_url(url: &str) -> Result<(), Reason> {
+    if url.len() > MAX_URL_CHARS {
+        Err(Reason::TooLong { max: MAX_URL_CHARS })
+    } else if !(url.starts_with("https://") || url.starts_with("http://")) {
+        Err(Reason::WrongType { expected: "an http(s) URL" })
+    } else {
+        Ok(())
+    }
+}
+
+/// A secret that signs webhook calls: `MIN_SECRET_CHARS` to `MAX_SECRET_CHARS` characters.
+pub fn check_webhook_secret(secret: &str) -> Result<(), Reason> {
+    let length = secret.chars().count();
+    if length < MIN_SECRET_CHARS {
+        Err(Reason::Malformed { detail: format!("at least {MIN_SECRET_CHARS} characters") })
+    } else if length > MAX_SECRET_CHARS {
+        Err(Reason::TooLong { max: MAX_SECRET_CHARS })
+    } else {
+        Ok(())
+    }
+}
+
 impl PlaybookDefinition {
     /// The name in the reader's language.
     pub fn name_in(&self, lang: Lang) -> &str {
@@ -344,14 +373,12 @@ impl PlaybookDefinition {
                 }
                 Action::PostToSlack { webhook_url: url, text: _ } | Action::CallWebhook { url, .. } => {
                     let name = if matches!(step.action, Action::PostToSlack { .. }) { "webhook_url" } else { "url" };
-                    if url.len() > MAX_URL_CHARS {
-                        push(field(name), Reason::TooLong { max: MAX_URL_CHARS });
-                    } else if !(url.starts_with("https://") || url.starts_with("http://")) {
-                        push(field(name), Reason::WrongType { expected: "an http(s) URL" });
+                    if let Err(reason) = check_outbound_url(url) {
+                        push(field(name), reason);
                     }
                     if let Action::CallWebhook { secret, .. } = &step.action {
-                        if secret.len() < 16 {
-                            push(field("secret"), Reason::Malformed { detail: "at least 16 characters".into() });
+                        if let Err(reason) = check_webhook_secret(secret) {
+                            push(field("secret"), reason);
                         }
                     }
                 }

@@ -41,3 +41,11 @@ CREATE TABLE feature_request_status_changes (
     changed_at TEXT NOT NULL
 );
 CREATE INDEX feature_request_status_changes_request ON feature_request_status_changes(request_id);
+
+-- Where status changes are posted for an issue tracker (one row at most; the secret signs them).
+CREATE TABLE feature_request_webhook (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);

@@ -7,11 +7,11 @@ use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
-use app::feedback::{RankedRequest, ReleaseNote, RequestDetail, RequestFilter};
+use app::feedback::{RankedRequest, ReleaseNote, RequestDetail, RequestFilter, WebhookView};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::feedback::{EvidenceInput, RequestInput, RequestStatus, StatusChange, MAX_PRODUCT_AREA};
+use domain::feedback::{EvidenceInput, RequestInput, RequestStatus, StatusChange, WebhookInput, MAX_PRODUCT_AREA};
 use domain::ids::optional_text;
 use domain::{AccountId, RequestId};
 use serde_json::Value;
@@ -69,6 +69,34 @@ pub async fn release_notes(
         .unwrap_or(180);
     params.finish()?;
     Ok(Json(app.release_notes(days).await?))
+}
+
+/// Where request status changes are posted (an issue tracker), the secret masked.
+#[utoipa::path(get, path = "/api/v1/requests/webhook", tag = "feedback", responses((status = 200, body = WebhookView)))]
+pub async fn webhook(State(app): State<AppState>) -> Result<Json<WebhookView>, ApiError> {
+    Ok(Json(app.request_webhook().await?))
+}
+
+/// Sets the webhook: `{"url": "https://tracker.example/hooks/kizuna", "secret": "at least 16 characters"}`.
+/// Every status change is then POSTed as JSON signed with `x-kizuna-signature: sha256=<HMAC of the
+/// body>`. The secret is write-only: leave it out (or send `********`) to keep the stored one.
+#[utoipa::path(put, path = "/api/v1/requests/webhook", tag = "feedback", request_body = Object,
+    responses((status = 200, body = WebhookView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_webhook(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<Json<WebhookView>, ApiError> {
+    let input = WebhookInput::parse(body)?;
+    Ok(Json(app.set_request_webhook(&actor, Some(input)).await?))
+}
+
+/// Stops posting status changes.
+#[utoipa::path(delete, path = "/api/v1/requests/webhook", tag = "feedback",
+    responses((status = 204), (status = 403, body = Problem)))]
+pub async fn delete_webhook(State(app): State<AppState>, Signed(actor): Signed) -> Result<StatusCode, ApiError> {
+    app.set_request_webhook(&actor, None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Files a request: `{"title": "…", "description": "…", "product_area": "…", "owner_id": 3, "feature_key": "…"}`.
