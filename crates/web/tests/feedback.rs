@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{page, submit, unescaped, Server};
+use common::{allow_loopback, page, page_in, submit, unescaped, webhook_receiver, Server};
 use domain::access::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -204,16 +204,7 @@ async fn a_csm_adds_a_customer_request_from_the_account_page_and_ships_it_from_t
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(unescaped(&html).contains("Reason: is required"), "{html}");
 
-        let english = server
-            .anonymous
-            .get(server.url("/requests?open=false"))
-            .header("cookie", format!("{}; kizuna_lang=en", manager.cookie))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let english = page_in(&server, &manager, "/requests?open=false", "en").await;
         assert!(english.contains("Product requests") && english.contains("Shipped"), "{english}");
         let csv = page(&server, &manager, "/requests.csv?open=false").await.1;
         assert!(csv.contains("請求書の一括ダウンロード"), "{csv}");
@@ -313,31 +304,8 @@ async fn shipping_a_request_starts_the_request_shipped_playbook_once_for_each_ac
 
 #[tokio::test]
 async fn status_changes_are_posted_signed_to_the_issue_tracker_webhook_whose_secret_is_never_shown() {
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
-    use std::sync::{Arc, Mutex};
     const SECRET: &str = "tracker-secret-0123456789";
-    let calls: Arc<Mutex<Vec<(bool, Value)>>> = Arc::default();
-    let kept = calls.clone();
-    let receiver = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let kept = kept.clone();
-            async move {
-                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
-                mac.update(&body);
-                let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-                let sent = headers.get("x-kizuna-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-                kept.lock()
-                    .unwrap()
-                    .push((sent == format!("sha256={expected}"), serde_json::from_slice(&body).unwrap()));
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let (url, calls) = webhook_receiver(SECRET).await;
     for t in test_stores().await {
         calls.lock().unwrap().clear();
         let server = Server::start(&t).await;
@@ -348,7 +316,7 @@ async fn status_changes_are_posted_signed_to_the_issue_tracker_webhook_whose_sec
             (StatusCode::UNPROCESSABLE_ENTITY, Some("url")),
             "loopback is refused unless allowed: {body}"
         );
-        server.app.configure_outbound(domain::net::OutboundPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]));
+        server.app.configure_outbound(allow_loopback());
         let (status, body) = server.send(Method::PUT, "/api/v1/requests/webhook", Some(json!({"url": url}))).await;
         assert_eq!(
             (status, body["errors"][0]["field"].as_str()),

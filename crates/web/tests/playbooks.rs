@@ -6,14 +6,12 @@
 
 mod common;
 
-use common::{create_user, Server};
+use common::{allow_loopback, create_user, webhook_receiver, Server};
 use domain::access::{Role, Scope};
 use domain::net::OutboundPolicy;
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::sync::{Arc, Mutex};
 use store::testing::test_stores;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -66,39 +64,6 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("smtp://{address}"), received)
 }
 
-fn allow_loopback() -> OutboundPolicy {
-    OutboundPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()])
-}
-
-/// A webhook receiver that records each call and whether its signature is right.
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(bool, Value)>>>) {
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let kept = calls.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let kept = kept.clone();
-            async move {
-                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
-                mac.update(&body);
-                let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-                let sent = headers.get("x-kizuna-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-                let verified = sent == format!("sha256={expected}");
-                kept.lock().unwrap().push((verified, serde_json::from_slice(&body).unwrap_or(Value::Null)));
-                if verified {
-                    StatusCode::NO_CONTENT
-                } else {
-                    StatusCode::UNAUTHORIZED
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{address}/hook"), calls)
-}
-
 /// Two accounts renewing within 60 days, each with an administrator contact; one far off.
 async fn customers(server: &Server) -> Vec<i64> {
     let today = server.app.today();
@@ -145,7 +110,7 @@ async fn a_trigger_runs_once_per_account_sends_approved_mail_and_signs_its_webho
     for t in test_stores().await {
         let server = Server::start(&t).await;
         let (smtp, mailbox) = smtp_sink().await;
-        let (hook, calls) = webhook_receiver().await;
+        let (hook, calls) = webhook_receiver(SECRET).await;
         server.app.configure_mail(Some(app::delivery::MailSettings {
             url: smtp.clone(),
             from: "Kizuna <cs@kizuna.example>".into(),
@@ -251,7 +216,7 @@ async fn a_bad_playbook_is_refused_naming_every_field() {
 async fn webhooks_never_reach_internal_addresses_unless_allowed_and_redirects_are_not_followed() {
     for t in test_stores().await {
         let server = Server::start(&t).await;
-        let (hook, calls) = webhook_receiver().await;
+        let (hook, calls) = webhook_receiver(SECRET).await;
         customers(&server).await;
         let port = hook.split(':').nth(2).unwrap().split('/').next().unwrap().to_owned();
         for url in [

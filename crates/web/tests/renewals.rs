@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{Datelike, Months, NaiveDate};
-use common::{page, submit, unescaped, Server};
+use common::{page, page_in, submit, unescaped, Server};
 use domain::access::Role;
 use domain::renewals::ForecastCategory;
 use domain::{AccountId, Money};
@@ -198,16 +198,7 @@ async fn the_renewals_page_and_the_account_card_show_the_pipeline_in_both_langua
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(unescaped(&html).contains("Forecast: must be one of"), "{html}");
 
-        let english = server
-            .anonymous
-            .get(server.url(&path))
-            .header("cookie", format!("{}; kizuna_lang=en", csm.cookie))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let english = page_in(&server, &csm, &path, "en").await;
         assert!(english.contains("Renewals by month") && english.contains("Commit"), "{english}");
 
         let (_, account) = page(&server, &csm, &format!("/accounts/{}", book.churned)).await;

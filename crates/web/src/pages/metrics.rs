@@ -3,7 +3,7 @@
 //! with every table also as CSV (`/metrics/export/{table}`).
 
 use super::chart::{Chart, Dataset};
-use super::{format, render, Frame};
+use super::{choices, format, render, Choice, Frame};
 use crate::api::metrics::{filter, range_or};
 use crate::extract::Path;
 use crate::extract::QueryParams;
@@ -43,13 +43,6 @@ fn select(app: &AppState, params: &mut QueryParams) -> Selection {
     let (interval, from, to) =
         range_or(app, params, last_month_end, |to| YearMonth::of(to).plus_months(-11).map_or(to, YearMonth::first_day));
     Selection { interval, from, to, filter: filter(params) }
-}
-
-/// One option of a select.
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
 }
 
 /// The filter form as the reader filled it in (or with the defaults the page used).
@@ -293,10 +286,6 @@ fn interval_name(key: &str, lang: Lang) -> &'static str {
     }
 }
 
-fn choices(options: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Choice> {
-    options.into_iter().map(|(value, label)| Choice { selected: value == current, value, label }).collect()
-}
-
 /// The form with the reader's values; `from` and `to` as used when the filters were valid.
 async fn form(app: &AppState, params: &QueryParams, shown: Option<&Selection>, lang: Lang) -> Result<Form, ApiError> {
     let raw = |name: &str| params.text(name).unwrap_or_default();
@@ -313,15 +302,15 @@ async fn form(app: &AppState, params: &QueryParams, shown: Option<&Selection>, l
         intervals: choices(
             ["day", "week", "month", "quarter", "fiscal_year"]
                 .map(|k| (k.to_owned(), interval_name(k, lang).to_owned())),
-            &interval,
+            Some(&interval),
         ),
-        owners: choices(users.into_iter().map(|u| (u.id.0.to_string(), u.input.name)), &raw("owner")),
-        teams: choices(teams.into_iter().map(|t| (t.id.0.to_string(), t.name)), &raw("team")),
+        owners: choices(users.into_iter().map(|u| (u.id.0.to_string(), u.input.name)), Some(&raw("owner"))),
+        teams: choices(teams.into_iter().map(|t| (t.id.0.to_string(), t.name)), Some(&raw("team"))),
         touch_models: choices(
             TouchModel::ALL.map(|m| (m.as_str().to_owned(), m.name(lang).to_owned())),
-            &raw("touch_model").to_lowercase(),
+            Some(&raw("touch_model").to_lowercase()),
         ),
-        products: choices(products.into_iter().map(|p| (p.clone(), p)), &raw("product")),
+        products: choices(products.into_iter().map(|p| (p.clone(), p)), Some(&raw("product"))),
     })
 }
 

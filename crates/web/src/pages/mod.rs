@@ -26,6 +26,21 @@ use crate::problem::ApiError;
 use askama::Template;
 use axum::response::Html;
 
+/// One option of a select.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The options of a select from (value, label) pairs, `selected` marked.
+pub fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Option<&str>) -> Vec<Choice> {
+    values
+        .into_iter()
+        .map(|(value, label)| Choice { selected: Some(value.as_str()) == selected, value, label })
+        .collect()
+}
+
 /// Renders a template; a rendering failure is our fault, reported as a 500.
 pub fn render(template: &impl Template, page: &str) -> Result<Html<String>, ApiError> {
     template.render().map(Html).map_err(|e| ApiError::Internal(format!("{page} page: {e}")))

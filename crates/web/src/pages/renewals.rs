@@ -3,7 +3,7 @@
 //! a CSV export, and forecast accuracy for closed months. The call form posts to
 //! `/accounts/{id}/renewals/{date}`, also used by the renewal card of the account 360.
 
-use super::{format, Frame};
+use super::{choices, format, Choice, Frame};
 use crate::api::renewals::renewal_filter;
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
@@ -23,19 +23,6 @@ use serde_json::json;
 use std::collections::HashMap;
 
 const PAGE_SIZE: usize = 50;
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Option<&str>) -> Vec<Choice> {
-    values
-        .into_iter()
-        .map(|(value, label)| Choice { selected: Some(value.as_str()) == selected, value, label })
-        .collect()
-}
 
 pub struct MonthLine {
     pub key: String,

@@ -3,7 +3,7 @@
 //! file requests, add customers' evidence, move status and merge duplicates. Labels are in the
 //! templates (`frame.pick`).
 
-use super::{format, Frame};
+use super::{choices, format, Choice, Frame};
 use crate::api::feedback::request_filter;
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
@@ -23,17 +23,16 @@ use domain::{AccountId, AccountRef, Currency, Reason, RequestId, UserId};
 use serde_json::json;
 use std::collections::HashMap;
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
+/// How much a request matters, "important" chosen: what a CSM usually records.
+fn importance_choices(lang: Lang) -> Vec<Choice> {
+    let all = RequestImportance::ALL.iter().map(|i| (i.as_str().to_owned(), i.label(lang).to_owned()));
+    choices(all, Some(RequestImportance::Important.as_str()))
 }
 
-fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Option<&str>) -> Vec<Choice> {
-    values
-        .into_iter()
-        .map(|(value, label)| Choice { selected: Some(value.as_str()) == selected, value, label })
-        .collect()
+/// Where the customer said it, "CSM" chosen.
+fn source_choices(lang: Lang) -> Vec<Choice> {
+    let all = EvidenceSource::ALL.iter().map(|s| (s.as_str().to_owned(), s.label(lang).to_owned()));
+    choices(all, Some(EvidenceSource::Csm.as_str()))
 }
 
 fn statuses(lang: Lang, selected: Option<&str>) -> Vec<Choice> {
@@ -464,14 +463,8 @@ async fn render_request(
                 .map(|r| (r.request.id.0.to_string(), format!("#{} {}", r.request.id, r.request.input.title))),
             None,
         ),
-        importances: choices(
-            RequestImportance::ALL.iter().map(|i| (i.as_str().to_owned(), i.label(lang).to_owned())),
-            Some(RequestImportance::Important.as_str()),
-        ),
-        sources: choices(
-            EvidenceSource::ALL.iter().map(|s| (s.as_str().to_owned(), s.label(lang).to_owned())),
-            Some(EvidenceSource::Csm.as_str()),
-        ),
+        importances: importance_choices(lang),
+        sources: source_choices(lang),
         manage,
         errors,
         notice,
@@ -714,13 +707,7 @@ pub(crate) async fn account_card(
             open.iter().map(|r| (r.request.id.0.to_string(), format!("#{} {}", r.request.id, r.request.input.title))),
             None,
         ),
-        importances: choices(
-            RequestImportance::ALL.iter().map(|i| (i.as_str().to_owned(), i.label(lang).to_owned())),
-            Some(RequestImportance::Important.as_str()),
-        ),
-        sources: choices(
-            EvidenceSource::ALL.iter().map(|s| (s.as_str().to_owned(), s.label(lang).to_owned())),
-            Some(EvidenceSource::Csm.as_str()),
-        ),
+        importances: importance_choices(lang),
+        sources: source_choices(lang),
     })
 }

@@ -217,3 +217,49 @@ impl Drop for Server {
         }
     }
 }
+
+/// Outbound calls may reach this machine (tests' own receivers).
+pub fn allow_loopback() -> domain::net::OutboundPolicy {
+    domain::net::OutboundPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()])
+}
+
+/// Calls received by a test webhook: whether the signature matched the secret, and the body.
+pub type WebhookCalls = std::sync::Arc<std::sync::Mutex<Vec<(bool, Value)>>>;
+
+/// A webhook receiver on 127.0.0.1 that records each call and whether it was signed with
+/// `secret` (answering 204, or 401 when not).
+pub async fn webhook_receiver(secret: &'static str) -> (String, WebhookCalls) {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    let calls = WebhookCalls::default();
+    let kept = calls.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+                mac.update(&body);
+                let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                let sent = headers.get("x-kizuna-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+                let verified = sent == format!("sha256={expected}");
+                kept.lock().unwrap().push((verified, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+                if verified {
+                    StatusCode::NO_CONTENT
+                } else {
+                    StatusCode::UNAUTHORIZED
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}/hook"), calls)
+}
+
+/// A page as a signed-in browser that chose `lang` (`ja` or `en`) with the language switch.
+pub async fn page_in(server: &Server, browser: &Browser, path: &str, lang: &str) -> String {
+    let cookie = format!("{}; kizuna_lang={lang}", browser.cookie);
+    server.anonymous.get(server.url(path)).header("cookie", cookie).send().await.unwrap().text().await.unwrap()
+}

@@ -5,7 +5,7 @@
 use crate::api::accounts::{account_filters, parse_sort};
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
-use crate::pages::{format, Frame};
+use crate::pages::{choices, format, Choice, Frame};
 use crate::problem::ApiError;
 use crate::AppState;
 use app::Actor;
@@ -40,12 +40,6 @@ pub struct Row {
     pub score: String,
     pub trend: String,
     pub trend_class: &'static str,
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
 }
 
 pub struct ViewLink {
@@ -188,13 +182,6 @@ fn href(path: &str, pairs: &[(String, String)], extra: &[(&str, String)]) -> Str
     } else {
         format!("{path}?{query}")
     }
-}
-
-fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Option<&str>) -> Vec<Choice> {
-    values
-        .into_iter()
-        .map(|(value, label)| Choice { selected: Some(value.as_str()) == selected, value, label })
-        .collect()
 }
 
 fn touch_label(touch: TouchModel, lang: Lang) -> &'static str {
