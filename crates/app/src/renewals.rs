@@ -617,82 +617,19 @@ impl App {
     /// first of that month so scoring days are shared) and predicts the renewals of the next 12
     /// months from today's facts.
     pub async fn fit_churn_model(&self) -> Result<std::sync::Arc<ChurnState>, AppError> {
-        let today = self.today();
-        let monthly = self.settings().monthly_contracts_renew;
-        let config = self.health_config().await?;
-        let portfolio = self.portfolio(None).await?;
-        let accounts = self.all_accounts().await?;
-        let periods = self.all_periods().await?;
-        let grouped = by_account(&periods);
-        let horizon = chrono::Days::new(HORIZON_DAYS);
-        let churn_days: HashMap<AccountId, Vec<NaiveDate>> =
-            accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
-        let mut observations = Vec::new();
-        let mut day = month_start(today.checked_sub_months(Months::new(LEARN_MONTHS)).unwrap_or(today));
-        while let Some(end) = day.checked_add_days(horizon).filter(|end| *end <= today) {
-            let calendars = portfolio.calendars_for(&config, day);
-            for account in &accounts {
-                let figures = portfolio.figures(account.id, day);
-                if figures.mrr.0 <= Decimal::ZERO || figures.is_churned() {
-                    continue;
-                }
-                let term_end = portfolio.next_term_end(account.id, day);
-                let exit = Exit {
-                    renewal_due: term_end.is_some_and(|renewal| renewal <= end),
-                    month_to_month: term_end.is_none(),
-                };
-                let churned =
-                    churn_days.get(&account.id).is_some_and(|days| days.iter().any(|c| *c > day && *c <= end));
-                let facts = facts(&config, &portfolio, account, &calendars, figures.arr, exit);
-                observations.push(Example { account_id: account.id, day, outcome_by: end, facts, churned });
-            }
-            day = day.checked_add_months(Months::new(1)).unwrap_or(end);
-        }
-        let cutoff = today.checked_sub_months(Months::new(BACKTEST_MONTHS)).unwrap_or(today);
-        let to = today.checked_add_months(Months::new(12)).unwrap_or(today);
-        let mut seen: BTreeMap<NaiveDate, Vec<(&Account, domain::renewals::Renewal, bool)>> = BTreeMap::new();
-        let mut upcoming = Vec::new();
-        for account in &accounts {
-            let Some(terms) = grouped.get(&account.id) else { continue };
-            for renewal in renewals_between(terms, cutoff.succ_opt().unwrap_or(cutoff), to, monthly) {
-                if renewal.date > today {
-                    upcoming.push((account, renewal));
-                    continue;
-                }
-                let churned = derived_outcome(terms, renewal.date, today) == Some(RenewalOutcome::Churned);
-                for lead in LEAD_DAYS {
-                    let day = renewal.date.checked_sub_days(chrono::Days::new(lead)).unwrap_or(renewal.date);
-                    seen.entry(month_start(day)).or_default().push((account, renewal.clone(), churned));
-                }
-            }
-        }
-        let mut renewals = Vec::new();
-        for (day, list) in &seen {
-            let calendars = portfolio.calendars_for(&config, *day);
-            for (account, renewal, churned) in list {
-                if portfolio.figures(account.id, *day).mrr.0 > Decimal::ZERO {
-                    let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
-                    renewals.push(Example {
-                        account_id: account.id,
-                        day: *day,
-                        outcome_by: renewal.date,
-                        facts,
-                        churned: *churned,
-                    });
-                }
-            }
-        }
-        let model = ChurnModel::fit(&observations);
-        let backtest = churn_backtest(&observations, &renewals, cutoff);
-        let mut estimates = HashMap::new();
-        if let Ok(model) = &model {
-            let calendars = portfolio.calendars_for(&config, today);
-            for (account, renewal) in &upcoming {
-                let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
-                estimates.insert((account.id, renewal.date), model.estimate(&facts));
-            }
-        }
-        let state = std::sync::Arc::new(ChurnState { fitted_on: today, model, backtest, estimates });
+        let inputs = ChurnInputs {
+            today: self.today(),
+            monthly: self.settings().monthly_contracts_renew,
+            config: self.health_config().await?,
+            portfolio: self.portfolio(None).await?,
+            accounts: self.all_accounts().await?,
+            periods: self.all_periods().await?,
+        };
+        // Seconds of arithmetic on a large book: off the async workers, so pages stay served.
+        let state = tokio::task::spawn_blocking(move || fit_and_predict(inputs))
+            .await
+            .map_err(|e| AppError::Internal(format!("churn model fit: {e}")))?;
+        let state = std::sync::Arc::new(state);
         self.churn.set(state.clone());
         Ok(state)
     }
@@ -705,6 +642,91 @@ impl App {
         }
         Ok(due)
     }
+}
+
+/// What the churn model learns from, read before the fit.
+struct ChurnInputs {
+    today: NaiveDate,
+    monthly: bool,
+    config: domain::health::HealthConfig,
+    portfolio: crate::health::Portfolio,
+    accounts: Vec<Account>,
+    periods: std::sync::Arc<Vec<SubscriptionPeriod>>,
+}
+
+/// Fits the churn model, backtests it and predicts the upcoming renewals (see
+/// `App::fit_churn_model`); pure arithmetic over the inputs.
+fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
+    let ChurnInputs { today, monthly, config, portfolio, accounts, periods } = inputs;
+    let grouped = by_account(&periods);
+    let horizon = chrono::Days::new(HORIZON_DAYS);
+    let churn_days: HashMap<AccountId, Vec<NaiveDate>> =
+        accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
+    let mut observations = Vec::new();
+    let mut day = month_start(today.checked_sub_months(Months::new(LEARN_MONTHS)).unwrap_or(today));
+    while let Some(end) = day.checked_add_days(horizon).filter(|end| *end <= today) {
+        let calendars = portfolio.calendars_for(&config, day);
+        for account in &accounts {
+            let figures = portfolio.figures(account.id, day);
+            if figures.mrr.0 <= Decimal::ZERO || figures.is_churned() {
+                continue;
+            }
+            let term_end = portfolio.next_term_end(account.id, day);
+            let exit = Exit {
+                renewal_due: term_end.is_some_and(|renewal| renewal <= end),
+                month_to_month: term_end.is_none(),
+            };
+            let churned = churn_days.get(&account.id).is_some_and(|days| days.iter().any(|c| *c > day && *c <= end));
+            let facts = facts(&config, &portfolio, account, &calendars, figures.arr, exit);
+            observations.push(Example { account_id: account.id, day, outcome_by: end, facts, churned });
+        }
+        day = day.checked_add_months(Months::new(1)).unwrap_or(end);
+    }
+    let cutoff = today.checked_sub_months(Months::new(BACKTEST_MONTHS)).unwrap_or(today);
+    let to = today.checked_add_months(Months::new(12)).unwrap_or(today);
+    let mut seen: BTreeMap<NaiveDate, Vec<(&Account, domain::renewals::Renewal, bool)>> = BTreeMap::new();
+    let mut upcoming = Vec::new();
+    for account in &accounts {
+        let Some(terms) = grouped.get(&account.id) else { continue };
+        for renewal in renewals_between(terms, cutoff.succ_opt().unwrap_or(cutoff), to, monthly) {
+            if renewal.date > today {
+                upcoming.push((account, renewal));
+                continue;
+            }
+            let churned = derived_outcome(terms, renewal.date, today) == Some(RenewalOutcome::Churned);
+            for lead in LEAD_DAYS {
+                let day = renewal.date.checked_sub_days(chrono::Days::new(lead)).unwrap_or(renewal.date);
+                seen.entry(month_start(day)).or_default().push((account, renewal.clone(), churned));
+            }
+        }
+    }
+    let mut renewals = Vec::new();
+    for (day, list) in &seen {
+        let calendars = portfolio.calendars_for(&config, *day);
+        for (account, renewal, churned) in list {
+            if portfolio.figures(account.id, *day).mrr.0 > Decimal::ZERO {
+                let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
+                renewals.push(Example {
+                    account_id: account.id,
+                    day: *day,
+                    outcome_by: renewal.date,
+                    facts,
+                    churned: *churned,
+                });
+            }
+        }
+    }
+    let model = ChurnModel::fit(&observations);
+    let backtest = churn_backtest(&observations, &renewals, cutoff);
+    let mut estimates = HashMap::new();
+    if let Ok(model) = &model {
+        let calendars = portfolio.calendars_for(&config, today);
+        for (account, renewal) in &upcoming {
+            let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
+            estimates.insert((account.id, renewal.date), model.estimate(&facts));
+        }
+    }
+    ChurnState { fitted_on: today, model, backtest, estimates }
 }
 
 #[cfg(test)]
