@@ -143,7 +143,8 @@ mod tests {
     #[test]
     fn counts_in_templates_get_separators_whatever_their_integer_type() {
         assert_eq!(grouped(100_000_i64), "100,000");
-        assert_eq!(grouped(&&1_234_usize), "1,234");
+        let as_a_template_passes_it: &&usize = &&1_234;
+        assert_eq!(grouped(as_a_template_passes_it), "1,234");
         assert_eq!(grouped(999_u32), "999");
     }
 
