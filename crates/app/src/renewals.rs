@@ -11,6 +11,7 @@ use domain::renewals::churn::{
 };
 use domain::renewals::{derived_outcome, renewals_between, ForecastCategory, RenewalCall, RenewalOutcome};
 use domain::subscription::{SubscriptionPeriod, SubscriptionTerms};
+use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::{AccountId, Money, Reason, TeamId, UserId};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -396,6 +397,20 @@ impl App {
         };
         self.store.save_renewal_call(&stored).await?;
         let before = existing.call.as_ref().map(|c| &c.call);
+        let confirmed = stored.call.outcome.filter(|_| {
+            let earlier = before.map(|b| (b.outcome, b.churn_reason, &b.outcome_note));
+            earlier != Some((stored.call.outcome, stored.call.churn_reason, &stored.call.outcome_note))
+        });
+        if let Some(outcome) = confirmed {
+            let event = TimelineEvent::RenewalConfirmed {
+                renewal_date: date,
+                outcome,
+                churn_reason: stored.call.churn_reason,
+                note: stored.call.outcome_note.clone(),
+            };
+            let entry = TimelineEntryInput::recorded(account_id, actor.user_id(), stored.updated_at, event);
+            self.store.create_timeline_entry(&entry).await?;
+        }
         let entity_id = format!("{}:{date}", account_id.0);
         self.record_change(
             actor,

@@ -156,6 +156,13 @@ pub enum TimelineEvent {
         reason: Option<String>,
         note: Option<String>,
     },
+    /// A CSM confirmed how a renewal ended.
+    RenewalConfirmed {
+        renewal_date: NaiveDate,
+        outcome: crate::renewals::RenewalOutcome,
+        churn_reason: Option<crate::renewals::ChurnReason>,
+        note: Option<String>,
+    },
     /// A product request the account asked for moved (`reason`: what the product team said).
     RequestStatusChanged {
         request_id: i64,
@@ -209,6 +216,12 @@ impl TimelineEvent {
             Self::StageChanged { from, to } => format!("Stage: {} → {}", stage(from), stage(to)),
             Self::Churned { on, .. } if ja => format!("解約: {}", crate::i18n::day_in_sentence(*on, lang)),
             Self::Churned { on, .. } => format!("Churned on {}", crate::i18n::day_in_sentence(*on, lang)),
+            Self::RenewalConfirmed { renewal_date, outcome, .. } if ja => {
+                format!("{}の更新の結果: {}", crate::i18n::day_in_sentence(*renewal_date, lang), outcome.label(lang))
+            }
+            Self::RenewalConfirmed { renewal_date, outcome, .. } => {
+                format!("Renewal of {}: {}", crate::i18n::day_in_sentence(*renewal_date, lang), outcome.label(lang))
+            }
             Self::RequestStatusChanged { request_id, title, status, .. } if ja => {
                 format!("製品リクエスト #{request_id}「{title}」: {}", status.label(lang))
             }
@@ -238,6 +251,12 @@ impl TimelineEvent {
                 parts.join("\n")
             }
             Self::RequestStatusChanged { reason, .. } => reason.clone().unwrap_or_default(),
+            Self::RenewalConfirmed { churn_reason, note, .. } => churn_reason
+                .map(|r| r.label(lang).to_owned())
+                .into_iter()
+                .chain(note.clone())
+                .collect::<Vec<_>>()
+                .join(if ja { "：" } else { ": " }),
             Self::Churned { reason, note, .. } => {
                 let reason = reason.as_deref().map(|r| crate::account::churn_reason_label(r, lang).to_owned());
                 reason.into_iter().chain(note.clone()).collect::<Vec<_>>().join(if ja { "：" } else { ": " })

@@ -164,6 +164,21 @@ async fn a_csm_call_is_saved_and_a_wrong_one_is_refused_with_its_field_named() {
         );
         let (_, audit) = server.get("/api/v1/audit?entity=renewal").await;
         assert!(audit.to_string().contains("competitor"), "{}: {audit}", t.label);
+        let confirm = json!({"outcome": "churned", "churn_reason": "competitor", "outcome_note": "他社へ移行"});
+        server.send(Method::PUT, &past, Some(confirm)).await;
+        let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={}", book.churned)).await;
+        let confirmed: Vec<&Value> = timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["title"].as_str().is_some_and(|t| t.starts_with("Renewal of")))
+            .collect();
+        assert_eq!(
+            confirmed.len(),
+            1,
+            "the confirmation is on the timeline once, not again for the same call: {timeline}"
+        );
+        assert!(confirmed[0]["body"].as_str().unwrap_or_default().contains("他社へ移行"), "{timeline}");
         t.finish().await;
     }
 }
