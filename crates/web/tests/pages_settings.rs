@@ -390,6 +390,32 @@ async fn workspace_settings_are_saved_and_bad_values_are_refused_naming_each_fie
         assert!(en.contains("value=\"Mars/Base\""), "the form keeps what was typed");
         let (status, ja, _) = submit(&server, &admin, "/settings/workspace", "ja", &bad).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let weights = [
+            ("currency", "JPY"),
+            ("time_zone", "Asia/Tokyo"),
+            ("fiscal_year_start_month", "4"),
+            ("gross_margin", "1"),
+            ("weight_blocker", "3"),
+            ("weight_at_risk", "0"),
+        ];
+        let (status, _, _) = submit(&server, &admin, "/settings/workspace", "ja", &weights).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{}", t.label);
+        let (_, settings) = server.get("/api/v1/settings").await;
+        let saved = &settings["request_impact_weights"];
+        assert_eq!(
+            (saved["blocker"].as_str(), saved["at_risk"].as_str(), saved["important"].as_str()),
+            (Some("3"), Some("0"), Some("1")),
+            "{settings}"
+        );
+        let too_heavy = [weights[0], weights[1], weights[2], weights[3], ("weight_blocker", "11")];
+        let (status, en, _) = submit(&server, &admin, "/settings/workspace", "en", &too_heavy).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let en = unescaped(&en);
+        assert!(
+            en.contains("<p>Product request impact weights (0–10): ")
+                && en.contains("blocker: expected a number from 0 to 10"),
+            "{en}"
+        );
         assert!(ja.contains("会計年度の開始月: 1 から 12 の範囲で指定してください") && ja.contains("粗利率:"), "{ja}");
         let zone_only = [
             ("currency", "USD"),

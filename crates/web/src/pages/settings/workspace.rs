@@ -31,6 +31,7 @@ pub struct WorkspaceLabels {
     pub gross_margin_hint: &'static str,
     pub monthly_contracts_renew: &'static str,
     pub monthly_contracts_renew_hint: &'static str,
+    pub impact_weights: &'static str,
     pub save: &'static str,
 }
 
@@ -57,6 +58,7 @@ impl WorkspaceLabels {
                 "オフ: 契約期間（年契約など）の終わりだけを更新として数えます。月額請求・月単位の契約は更新一覧やプレイブックに出ません。",
                 "Off: only the ends of committed terms (such as annual contracts) count as renewals; monthly-billed, month-to-month contracts stay out of the renewals list and playbooks.",
             ),
+            impact_weights: t("製品リクエストのインパクトの重み（0〜10）", "Product request impact weights (0–10)"),
             save: t("保存", "Save"),
         }
     }
@@ -67,6 +69,7 @@ impl WorkspaceLabels {
             "monthly_contracts_renew" => self.monthly_contracts_renew,
             "time_zone" => self.time_zone,
             "fiscal_year_start_month" => self.fiscal_year_start_month,
+            "request_impact_weights" => self.impact_weights,
             _ => self.gross_margin,
         }
     }
@@ -84,6 +87,27 @@ pub struct WorkspacePage {
     pub gross_margin: String,
     pub monthly_contracts_renew: bool,
     pub months: Vec<MonthOption>,
+    /// Product request impact weights: (form name, label, value).
+    pub weights: Vec<(&'static str, &'static str, String)>,
+}
+
+/// The impact weights' form fields, keys of `ImpactWeights`, with their labels.
+const WEIGHT_FIELDS: [(&str, &str, &str); 5] = [
+    ("nice_to_have", "あれば嬉しい", "Nice to have"),
+    ("important", "重要", "Important"),
+    ("blocker", "ないと困る", "Blocker"),
+    ("at_risk", "リスク顧客（加算）", "At risk (added)"),
+    ("renewing_soon", "180日以内に更新（加算）", "Renewing within 180 days (added)"),
+];
+
+fn weight_of(weights: &domain::feedback::ImpactWeights, key: &str) -> rust_decimal::Decimal {
+    match key {
+        "nice_to_have" => weights.nice_to_have,
+        "important" => weights.important,
+        "blocker" => weights.blocker,
+        "at_risk" => weights.at_risk,
+        _ => weights.renewing_soon,
+    }
 }
 
 fn month_name(month: u32, lang: Lang) -> String {
@@ -116,6 +140,17 @@ fn workspace_page(
         monthly_contracts_renew: sent
             .map_or(stored.monthly_contracts_renew, |f| !f.get("monthly_contracts_renew").is_empty()),
         months: (1..=12).map(|m| MonthOption { value: m, label: month_name(m, lang) }).collect(),
+        weights: WEIGHT_FIELDS
+            .iter()
+            .map(|(key, ja, en)| {
+                let stored = weight_of(&stored.request_impact_weights, key).normalize().to_string();
+                (
+                    *key,
+                    Text::new(ja, en).pick(lang),
+                    sent.map_or(stored, |f| f.get(&format!("weight_{key}")).to_owned()),
+                )
+            })
+            .collect(),
     };
     let status = page.common.status();
     Ok((status, render(&page, "settings workspace")?).into_response())
@@ -143,6 +178,12 @@ pub async fn save_workspace(
                 "gross_margin": fields.get("gross_margin"),
                 "stages": app.settings().stages,
                 "monthly_contracts_renew": !fields.get("monthly_contracts_renew").is_empty(),
+                "request_impact_weights": WEIGHT_FIELDS
+                    .iter()
+                    .map(|(key, ..)| (key.to_string(), fields.get(&format!("weight_{key}")).trim().to_owned()))
+                    .filter(|(_, value)| !value.is_empty())
+                    .map(|(key, value)| (key, json!(value)))
+                    .collect::<serde_json::Map<_, _>>(),
             }),
             &app.settings(),
         )?;
