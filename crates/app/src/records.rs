@@ -30,6 +30,19 @@ impl App {
         require_account_edit(actor, account).is_ok()
     }
 
+    pub async fn account(&self, id: AccountId) -> Result<Account, AppError> {
+        Ok(self.store.get_account(id).await?)
+    }
+
+    /// Every team, by name.
+    pub async fn teams(&self) -> Result<Vec<Team>, AppError> {
+        Ok(self.store.list_teams().await?)
+    }
+
+    pub async fn staff_user(&self, id: UserId) -> Result<StaffUser, AppError> {
+        Ok(self.store.get_user(id).await?)
+    }
+
     /// Every staff user, for names and pickers.
     pub async fn staff_users(&self) -> Result<Vec<StaffUser>, AppError> {
         Ok(self.store.list_users().await?)

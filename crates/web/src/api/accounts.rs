@@ -207,7 +207,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path)),
     responses((status = 200, body = Account), (status = 404, body = Problem)))]
 pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Account>, ApiError> {
-    Ok(Json(app.store().get_account(AccountId(id)).await?))
+    Ok(Json(app.account(AccountId(id)).await?))
 }
 
 /// Replaces every field of an account.
@@ -232,7 +232,7 @@ pub async fn patch(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Account>, ApiError> {
-    let current = app.store().get_account(AccountId(id)).await?;
+    let current = app.account(AccountId(id)).await?;
     let input = parse_account(merge_patch(to_value(&current.input), body), &app.settings().stages)?;
     Ok(Json(app.update_account(&actor, AccountId(id), &input).await?))
 }

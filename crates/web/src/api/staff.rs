@@ -67,7 +67,7 @@ pub async fn create_user(
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "staff", params(("id" = i64, Path)),
     responses((status = 200, body = StaffUser), (status = 404, body = Problem)))]
 pub async fn read_user(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<StaffUser>, ApiError> {
-    Ok(Json(app.store().get_user(UserId(id)).await?))
+    Ok(Json(app.staff_user(UserId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "staff", params(("id" = i64, Path)), request_body = StaffUserInput,
@@ -90,7 +90,7 @@ pub async fn patch_user(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<StaffUser>, ApiError> {
-    let current = app.store().get_user(UserId(id)).await?;
+    let current = app.staff_user(UserId(id)).await?;
     let input = parse_user(merge_patch(to_value(&current.input), body))?;
     Ok(Json(app.update_user(&actor, UserId(id), &input).await?))
 }
@@ -109,7 +109,7 @@ pub async fn delete_user(
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "staff", responses((status = 200, body = ListResponse<Team>)))]
 pub async fn list_teams(State(app): State<AppState>) -> Result<Json<ListResponse<Team>>, ApiError> {
-    Ok(Json(whole_list(app.store().list_teams().await?)))
+    Ok(Json(whole_list(app.teams().await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "staff", request_body = TeamInput,

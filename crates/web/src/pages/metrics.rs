@@ -290,7 +290,7 @@ fn interval_name(key: &str, lang: Lang) -> &'static str {
 async fn form(app: &AppState, params: &QueryParams, shown: Option<&Selection>, lang: Lang) -> Result<Form, ApiError> {
     let raw = |name: &str| params.text(name).unwrap_or_default();
     let users = app.staff_users().await?;
-    let teams = app.store().list_teams().await?;
+    let teams = app.teams().await?;
     let products = app.store().list_products().await?;
     let interval = params.text("interval").unwrap_or_else(|| "month".into());
     Ok(Form {

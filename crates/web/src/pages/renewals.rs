@@ -502,7 +502,7 @@ async fn render_page(
     let accuracy = accuracy_lines(&app.forecast_accuracy().await?, &currency, lang);
     let back = href(&raw, &[]);
     let labels = Labels::new(lang);
-    let teams = app.store().list_teams().await?;
+    let teams = app.teams().await?;
     let team_names: HashMap<TeamId, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
     let t = |ja, en| Text::new(ja, en).pick(lang);
     let split = &pipeline.breakdown;

@@ -483,7 +483,7 @@ async fn render(
     }
     let page = app.task_view(&frame.actor, view_of(tab), &listing.narrow, ROWS, listing.offset).await?;
     let users = app.staff_users().await?;
-    let teams = app.store().list_teams().await?;
+    let teams = app.teams().await?;
     let currency = app.settings().currency;
     let today = app.today();
     let table_layout = listing.layout == Layout::Table;
@@ -505,7 +505,7 @@ async fn render(
     });
     for id in wanted {
         if let std::collections::hash_map::Entry::Vacant(slot) = accounts.entry(id) {
-            slot.insert(app.store().get_account(id).await?);
+            slot.insert(app.account(id).await?);
         }
     }
     let cx = RowContext { users: &users, teams: &teams, reasons: &reasons, today, drafts: &drafts, lang };
@@ -860,7 +860,7 @@ async fn act(app: AppState, frame: Frame, id: i64, fields: FormFields, action: A
     // Refuse a reader who may not change the task before reading their input: a 422 would show
     // a page without the form its messages belong to.
     let task = app.task(id).await?;
-    let account = app.store().get_account(task.input.account_id).await?;
+    let account = app.account(task.input.account_id).await?;
     if !app.may_edit_task(&frame.actor, &task, &account) {
         return Err(ApiError::Forbidden);
     }

@@ -261,10 +261,7 @@ async fn render_list(
         tier: selected("tier").unwrap_or_default().to_owned(),
         custom: selected("custom").unwrap_or_default().to_owned(),
         owners: choices(users.iter().map(|u| (u.id.0.to_string(), u.input.name.clone())), selected("owner")),
-        teams: choices(
-            app.store().list_teams().await?.into_iter().map(|t| (t.id.0.to_string(), t.name)),
-            selected("team"),
-        ),
+        teams: choices(app.teams().await?.into_iter().map(|t| (t.id.0.to_string(), t.name)), selected("team")),
         touch_models: choices(
             TouchModel::ALL.into_iter().map(|m| (m.as_str().to_owned(), touch_label(m, lang).to_owned())),
             selected("touch_model"),

@@ -385,7 +385,7 @@ async fn render(
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let t = Labels::new(lang);
-    let account = app.store().get_account(id).await?;
+    let account = app.account(id).await?;
     let churned = churn_banner(&account, lang);
     // A churned account is not scored: no grade, score, drivers or measures.
     let health = match churned {
@@ -646,7 +646,7 @@ pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame
 /// Refuses a reader who may not edit the account before their input is read: otherwise a bad
 /// form would answer 422 with a page that has no form to show its messages in.
 async fn require_edit(app: &AppState, frame: &Frame, id: AccountId) -> Result<(), ApiError> {
-    let account = app.store().get_account(id).await?;
+    let account = app.account(id).await?;
     if app.may_edit_account(&frame.actor, &account.input) {
         Ok(())
     } else {

@@ -133,7 +133,7 @@ async fn users_page(
     created: Option<Created>,
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
-    let teams = app.store().list_teams().await?;
+    let teams = app.teams().await?;
     let team_names: HashMap<TeamId, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
     let rows = app
         .store()
@@ -217,7 +217,7 @@ pub async fn update_user(
     fields: FormFields,
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
-    let current = app.store().get_user(UserId(id)).await?;
+    let current = app.staff_user(UserId(id)).await?;
     let changes = json!({"role": fields.get("role"), "team_id": fields.id_value("team_id")});
     let updated = async {
         let input = parse_user(merge_patch(to_value(&current.input), changes))?;
