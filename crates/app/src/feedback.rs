@@ -611,10 +611,17 @@ impl App {
         Ok(evidence.into_iter().filter_map(|e| requests.get(&e.request_id).cloned().map(|r| (e, r))).collect())
     }
 
+    /// Requests not merged into another, newest first (only open ones when `open_only`), for
+    /// pickers: without the evidence and impact `ranked_requests` reads.
+    pub async fn requests(&self, open_only: bool) -> Result<Vec<FeatureRequest>, AppError> {
+        let all = self.store.list_requests().await?;
+        Ok(all.into_iter().filter(|r| !open_only || r.status.is_open()).collect())
+    }
+
     /// Product areas in use, for filters and suggestions.
     pub async fn product_areas(&self) -> Result<Vec<String>, AppError> {
         let mut areas: Vec<String> =
-            self.store.list_requests().await?.into_iter().filter_map(|r| r.input.product_area).collect();
+            self.requests(false).await?.into_iter().filter_map(|r| r.input.product_area).collect();
         areas.sort();
         areas.dedup();
         Ok(areas)

@@ -35,6 +35,11 @@ fn source_choices(lang: Lang) -> Vec<Choice> {
     choices(all, Some(EvidenceSource::Csm.as_str()))
 }
 
+/// A request as an option of a select: 「#3 title」.
+fn request_choice(request: &store::FeatureRequest) -> (String, String) {
+    (request.id.0.to_string(), format!("#{} {}", request.id, request.input.title))
+}
+
 fn statuses(lang: Lang, selected: Option<&str>) -> Vec<Choice> {
     choices(RequestStatus::ALL.iter().map(|s| (s.as_str().to_owned(), s.label(lang).to_owned())), selected)
 }
@@ -408,7 +413,7 @@ async fn render_request(
     let manage = app.may_manage_request(&frame.actor, &detail.request);
     let me = frame.actor.user_id();
     let request = &detail.request;
-    let others = app.ranked_requests(&app::feedback::RequestFilter::default()).await?;
+    let others = app.requests(false).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let owner_key = request.input.owner_id.map(|o| o.0.to_string());
     let page = RequestPage {
@@ -456,13 +461,7 @@ async fn render_request(
             .collect(),
         merged: detail.merged.iter().map(|m| m.0).collect(),
         adoption: detail.adoption.as_ref().map(|a| adoption_view(a, lang)),
-        merge_choices: choices(
-            others
-                .iter()
-                .filter(|r| r.request.id != request.id)
-                .map(|r| (r.request.id.0.to_string(), format!("#{} {}", r.request.id, r.request.input.title))),
-            None,
-        ),
+        merge_choices: choices(others.iter().filter(|r| r.id != request.id).map(request_choice), None),
         importances: importance_choices(lang),
         sources: source_choices(lang),
         manage,
@@ -691,7 +690,7 @@ pub(crate) async fn account_card(
     lang: Lang,
 ) -> Result<AccountRequestsCard, ApiError> {
     let asked = app.account_requests(account).await?;
-    let open = app.ranked_requests(&app::feedback::RequestFilter { open_only: true, ..Default::default() }).await?;
+    let open = app.requests(true).await?;
     Ok(AccountRequestsCard {
         lines: asked
             .iter()
@@ -703,10 +702,7 @@ pub(crate) async fn account_card(
                 quote: evidence.quote.clone().unwrap_or_default(),
             })
             .collect(),
-        open_requests: choices(
-            open.iter().map(|r| (r.request.id.0.to_string(), format!("#{} {}", r.request.id, r.request.input.title))),
-            None,
-        ),
+        open_requests: choices(open.iter().map(request_choice), None),
         importances: importance_choices(lang),
         sources: source_choices(lang),
     })
