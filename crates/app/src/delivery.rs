@@ -1,9 +1,10 @@
-//! The outside world as playbooks reach it: email through SMTP, Slack posts and signed
-//! webhooks over HTTP. Outbound calls never reach loopback, link-local or private addresses
+//! The outside world as Kizuna reaches it: email through SMTP (plain, STARTTLS or implicit
+//! TLS), Slack posts and signed webhooks over HTTP. Outbound calls never reach loopback, link-local or private addresses
 //! unless the workspace allows them (`outbound_allow`): names are checked on the addresses they
 //! resolve to, IP literals before any call.
 
 use crate::{App, AppError};
+use domain::mail::{MailSecurity, MailServer};
 use domain::net::OutboundPolicy;
 use domain::playbooks::mail::MailFailure;
 use hmac::{Hmac, Mac};
@@ -11,23 +12,18 @@ use sha2::Sha256;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use store::playbooks::OutboxEmail;
-
-/// Where playbook emails go: an SMTP server (`smtp://host:port`) and the sender.
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub url: String,
-    pub from: String,
-}
 
 /// The outside world as playbooks reach it: SMTP, HTTP, and this node's name for step claims.
 pub struct Delivery {
-    pub(crate) mail: RwLock<Option<MailSettings>>,
+    /// The configuration file's SMTP server, used while an administrator has saved none.
+    pub(crate) mail: RwLock<Option<MailServer>>,
     /// Which internal addresses webhooks and Slack posts may reach (none by default).
     pub(crate) outbound: Arc<RwLock<OutboundPolicy>>,
     pub(crate) http: reqwest::Client,
     pub(crate) node: String,
     pub(crate) worker: std::sync::OnceLock<()>,
+    pub(crate) notification_worker: std::sync::OnceLock<()>,
+    pub(crate) public_url: RwLock<Option<String>>,
 }
 
 impl Default for Delivery {
@@ -41,7 +37,15 @@ impl Default for Delivery {
             .dns_resolver(Arc::new(GuardedResolver { policy: outbound.clone() }))
             .build()
             .unwrap_or_default();
-        Delivery { mail: RwLock::new(None), outbound, http, node, worker: std::sync::OnceLock::new() }
+        Delivery {
+            mail: RwLock::new(None),
+            outbound,
+            http,
+            node,
+            worker: std::sync::OnceLock::new(),
+            notification_worker: std::sync::OnceLock::new(),
+            public_url: RwLock::new(None),
+        }
     }
 }
 
@@ -128,8 +132,9 @@ pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
 }
 
 impl App {
-    pub fn configure_mail(&self, settings: Option<MailSettings>) {
-        *self.delivery.mail.write().unwrap_or_else(|p| p.into_inner()) = settings;
+    /// The configuration file's SMTP server (`smtp_url`, `mail_from`).
+    pub fn configure_mail(&self, server: Option<MailServer>) {
+        *self.delivery.mail.write().unwrap_or_else(|p| p.into_inner()) = server;
     }
 
     /// Which internal addresses playbook webhooks and Slack posts may reach.
@@ -177,30 +182,113 @@ impl App {
         }
     }
 
-    /// Whether playbook emails can be sent: an SMTP server is configured.
-    pub fn mail_configured(&self) -> bool {
-        self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    /// Posts `text` to a Slack incoming webhook; an answer other than 2xx is an error.
+    pub(crate) async fn post_to_slack(&self, webhook_url: &str, text: &str) -> Result<reqwest::StatusCode, AppError> {
+        self.check_outbound_host("Slack", webhook_url)?;
+        let response = self
+            .delivery
+            .http
+            .post(webhook_url)
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+            .map_err(|e| outbound_failure("Slack", &e))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(status)
+        } else {
+            Err(AppError::Internal(format!("Slack webhook answered {status}")))
+        }
     }
-}
 
-pub(crate) async fn send_smtp(settings: &MailSettings, email: &OutboxEmail) -> Result<(), MailFailure> {
-    use lettre::message::{header::ContentType, Mailbox};
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-    let from: Mailbox = settings.from.parse().map_err(|_| MailFailure::Sender { address: settings.from.clone() })?;
-    let mut builder = Message::builder().from(from).subject(email.subject.clone()).header(ContentType::TEXT_PLAIN);
-    for recipient in &email.recipients {
-        builder = builder.to(recipient.parse().map_err(|_| MailFailure::Recipient { address: recipient.clone() })?);
+    /// Where people open Kizuna (`public_url`), for links in emails and Slack posts.
+    pub fn configure_public_url(&self, url: Option<String>) {
+        *self.delivery.public_url.write().unwrap_or_else(|p| p.into_inner()) = url;
     }
-    let message = builder.body(email.body.clone()).map_err(|e| MailFailure::Other { detail: e.to_string() })?;
-    let server = SmtpServer::parse(&settings.url).ok_or(MailFailure::ServerUrl)?;
-    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host)
-        .port(server.port)
-        .timeout(Some(Duration::from_secs(10)));
-    if let Some((user, password)) = server.credentials {
-        transport = transport.credentials(lettre::transport::smtp::authentication::Credentials::new(user, password));
+
+    pub(crate) fn public_url(&self) -> Option<String> {
+        self.delivery.public_url.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
-    let transport = transport.build();
-    transport.send(message).await.map(|_| ()).map_err(|e| smtp_failure(&e))
+
+    /// The SMTP server emails go through: the one an administrator saved, else the configuration
+    /// file's.
+    pub async fn mail_server(&self) -> Result<Option<MailServer>, AppError> {
+        if let Some(saved) = self.store.mail_server().await? {
+            return Ok(Some(saved));
+        }
+        Ok(self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    /// Whether emails can be sent: an SMTP server is set.
+    pub async fn mail_configured(&self) -> Result<bool, AppError> {
+        Ok(self.mail_server().await?.is_some())
+    }
+
+    /// Sends a plain-text email through `server`. A server saved in the app is reached only at
+    /// an address the outbound policy permits (the one checked is the one connected to); TLS
+    /// checks the certificate against the host name, with the server's extra trusted roots.
+    pub(crate) async fn send_mail(
+        &self,
+        server: &MailServer,
+        recipients: &[String],
+        subject: &str,
+        body: &str,
+    ) -> Result<(), MailFailure> {
+        use lettre::message::{header::ContentType, Mailbox};
+        use lettre::transport::smtp::authentication::Credentials;
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+        use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+        let sender = || MailFailure::Sender { address: server.sender_address.clone() };
+        let from = Mailbox::new(server.sender_name.clone(), server.sender_address.parse().map_err(|_| sender())?);
+        let mut builder = Message::builder().from(from).subject(subject).header(ContentType::TEXT_PLAIN);
+        for recipient in recipients {
+            builder =
+                builder.to(recipient.parse().map_err(|_| MailFailure::Recipient { address: recipient.clone() })?);
+        }
+        let message = builder.body(body.to_owned()).map_err(|e| MailFailure::Other { detail: e.to_string() })?;
+        let address = self.smtp_address(server).await?;
+        let tls = if server.security == MailSecurity::None {
+            Tls::None
+        } else {
+            let mut parameters = TlsParameters::builder(server.host.clone());
+            if let Some(pem) = &server.trusted_certificate {
+                let certificate = Certificate::from_pem(pem.as_bytes())
+                    .map_err(|e| MailFailure::Other { detail: format!("trusted certificate: {e}") })?;
+                parameters = parameters.add_root_certificate(certificate);
+            }
+            let parameters = parameters.build_rustls().map_err(|e| MailFailure::Other { detail: e.to_string() })?;
+            if server.security == MailSecurity::Tls {
+                Tls::Wrapper(parameters)
+            } else {
+                Tls::Required(parameters)
+            }
+        };
+        let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address)
+            .port(server.port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(10)));
+        if let (Some(user), Some(password)) = (&server.username, &server.password) {
+            transport = transport.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        transport.build().send(message).await.map(|_| ()).map_err(|e| smtp_failure(&e))
+    }
+
+    /// Where to connect for `server`: its host as written when it comes from the configuration
+    /// file, else the first address it resolves to that the outbound policy permits.
+    async fn smtp_address(&self, server: &MailServer) -> Result<String, MailFailure> {
+        if server.from_config {
+            return Ok(server.host.clone());
+        }
+        let refused = || MailFailure::Other {
+            detail: format!("{} is an internal address (allow it with outbound_allow)", server.host),
+        };
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((server.host.as_str(), server.port))
+            .await
+            .map_err(|e| MailFailure::Unreachable { detail: e.to_string() })?
+            .collect();
+        let policy = self.delivery.outbound.read().unwrap_or_else(|p| p.into_inner()).clone();
+        found.iter().map(|a| a.ip()).find(|ip| policy.permits(*ip)).map(|ip| ip.to_string()).ok_or_else(refused)
+    }
 }
 
 /// Why lettre could not send: the server's reply code and words when it answered, else how the
@@ -215,33 +303,6 @@ fn smtp_failure(error: &lettre::transport::smtp::Error) -> MailFailure {
         MailFailure::Other { detail: error.to_string() }
     } else {
         MailFailure::Unreachable { detail }
-    }
-}
-
-/// `smtp://[user:password@]host[:port]` (port 25 by default). Plain SMTP: a relay on the same
-/// network or a local MTA; TLS to remote servers is not built in yet.
-#[derive(Debug, PartialEq)]
-struct SmtpServer {
-    host: String,
-    port: u16,
-    credentials: Option<(String, String)>,
-}
-
-impl SmtpServer {
-    fn parse(url: &str) -> Option<SmtpServer> {
-        let rest = url.trim().strip_prefix("smtp://")?.trim_end_matches('/');
-        let (credentials, address) = match rest.rsplit_once('@') {
-            Some((user_info, address)) => {
-                let (user, password) = user_info.split_once(':')?;
-                (Some((user.to_owned(), password.to_owned())), address)
-            }
-            None => (None, rest),
-        };
-        let (host, port) = match address.rsplit_once(':') {
-            Some((host, port)) => (host, port.parse().ok()?),
-            None => (address, 25),
-        };
-        (!host.is_empty()).then(|| SmtpServer { host: host.to_owned(), port, credentials })
     }
 }
 
@@ -285,20 +346,5 @@ mod tests {
             webhook_signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn smtp_urls_name_host_port_and_credentials() {
-        assert_eq!(
-            SmtpServer::parse("smtp://cs:pa:ss@mail.example.com:2525"),
-            Some(SmtpServer {
-                host: "mail.example.com".into(),
-                port: 2525,
-                credentials: Some(("cs".into(), "pa:ss".into()))
-            })
-        );
-        assert_eq!(SmtpServer::parse("smtp://127.0.0.1").map(|s| s.port), Some(25));
-        assert_eq!(SmtpServer::parse("https://mail.example.com"), None);
-        assert_eq!(SmtpServer::parse("smtp://host:notaport"), None);
     }
 }

@@ -367,7 +367,9 @@ impl App {
             self.store.list_evidence(Some(request.id), None).await?.into_iter().map(|e| e.account_id).collect();
         accounts.sort();
         accounts.dedup();
+        let mut csms = Vec::new();
         for &account in &accounts {
+            csms.extend(crate::notifications::account_csms(&self.store.get_account(account).await?));
             let event = TimelineEvent::RequestStatusChanged {
                 request_id: request.id.0,
                 title: request.input.title.clone(),
@@ -378,6 +380,14 @@ impl App {
                 .create_timeline_entry(&TimelineEntryInput::recorded(account, actor.user_id(), now, event))
                 .await?;
         }
+        let notice = domain::notifications::Notice::request_status_changed(
+            request.id.0,
+            &request.input.title,
+            &request.status.names(),
+            request.status_reason.as_deref(),
+            &now.to_rfc3339(),
+        );
+        self.notify_quietly(csms.into_iter().filter(|csm| Some(*csm) != actor.user_id()), &notice).await;
         Ok(accounts)
     }
 

@@ -3,6 +3,7 @@
 //! go to the account's timeline; CSM pulses.
 
 use crate::health::score_with;
+use crate::notifications::{account_csms, named};
 use crate::playbooks::{EventKind, TriggerEvent};
 use crate::records::require_account_edit;
 use crate::{Actor, App, AppError};
@@ -11,6 +12,7 @@ use domain::health::history::{is_drop, score_change, trend, Snapshot, Trend};
 use domain::health::pulse::PulseInput;
 use domain::health::HealthScore;
 use domain::i18n::Bilingual;
+use domain::notifications::Notice;
 use domain::subscription::{churned_on, SubscriptionTerms};
 use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::AccountId;
@@ -159,8 +161,25 @@ impl App {
         let mut snapshots = Vec::with_capacity(scored.len());
         let mut summary = RecomputeSummary::default();
         let mut grade_events = Vec::new();
+        let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
+        let mut notices = Vec::new();
         for (account, health) in &scored {
             if let Some((_, before)) = known.get(&account.id).filter(|(_, grade)| *grade != health.grade) {
+                if is_drop(&grades, before, &health.grade) {
+                    let at = format!("{today}:{}", health.grade);
+                    let notice = match (&health.capped_by, health.drivers.first()) {
+                        (Some(_), Some(driver)) => {
+                            Notice::critical_signal(&named(account), &Bilingual::new(&driver.ja, &driver.en), &at)
+                        }
+                        _ => Notice::grade_dropped(
+                            &named(account),
+                            &config.grade_name(before),
+                            &config.grade_name(&health.grade),
+                            &at,
+                        ),
+                    };
+                    notices.push((account_csms(account), notice));
+                }
                 let event = TimelineEvent::GradeChanged {
                     from: config.grade_name(before),
                     to: config.grade_name(&health.grade),
@@ -186,6 +205,9 @@ impl App {
         self.store.save_health(&snapshots).await?;
         summary.accounts = snapshots.len();
         self.refresh_grade_drops(accounts).await?;
+        for (csms, notice) in notices {
+            self.notify_quietly(csms, &notice).await;
+        }
         Ok((summary, grade_events))
     }
 
@@ -232,6 +254,9 @@ impl App {
             }
             if let Err(error) = self.scan_playbook_triggers().await {
                 tracing::warn!(%error, "scanning playbook triggers failed");
+            }
+            if let Err(error) = self.scan_notifications().await {
+                tracing::warn!(%error, "scanning for notifications failed");
             }
             if let Err(error) = self.prepare_default_backtest().await {
                 tracing::warn!(%error, "preparing the health page's backtest failed");

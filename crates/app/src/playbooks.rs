@@ -3,11 +3,13 @@
 //! due steps and carries them out — tasks, emails through the outbox or SMTP, Slack, signed
 //! webhooks, timeline entries and stage changes (the calls out are in `delivery`).
 
-use crate::delivery::{literal_host_permitted, outbound_failure, send_smtp};
+use crate::delivery::literal_host_permitted;
+use crate::notifications::{account_csms, named};
 use crate::{Actor, App, AppError};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::account::Account;
 use domain::i18n::{Bilingual, Lang};
+use domain::notifications::Notice;
 use domain::playbooks::mail::{EmailDraft, MailFailure, Outcome};
 use domain::playbooks::template::TemplateValues;
 use domain::playbooks::{
@@ -422,6 +424,7 @@ impl App {
                         Utc::now(),
                     )
                     .await?;
+                let awaiting = Notice::email_awaiting_approval(email.id, &named(&account), &email.subject);
                 if playbook.definition.send_email_directly {
                     match self.deliver_email(&email, None).await {
                         Ok(()) => Ok(Bilingual::new(
@@ -429,13 +432,17 @@ impl App {
                             format!("email {} sent to {}", email.id, recipients.join(", ")),
                         )),
                         // Nothing is lost: the email waits in the outbox until SMTP is set up.
-                        Err(AppError::MailNotConfigured) => Ok(Bilingual::new(
-                            format!("SMTP サーバーが未設定のため、メール {} は承認待ちで残っています", email.id),
-                            format!("no SMTP server is configured: email {} waits in the outbox", email.id),
-                        )),
+                        Err(AppError::MailNotConfigured) => {
+                            self.notify_quietly(account_csms(&account), &awaiting).await;
+                            Ok(Bilingual::new(
+                                format!("SMTP サーバーが未設定のため、メール {} は承認待ちで残っています", email.id),
+                                format!("no SMTP server is configured: email {} waits in the outbox", email.id),
+                            ))
+                        }
                         Err(error) => Err(error),
                     }
                 } else {
+                    self.notify_quietly(account_csms(&account), &awaiting).await;
                     Ok(Bilingual::new(
                         format!("メール {} は承認待ち", email.id),
                         format!("email {} waits in the outbox for approval", email.id),
@@ -443,19 +450,7 @@ impl App {
                 }
             }
             Action::PostToSlack { webhook_url, text } => {
-                self.check_outbound_host("Slack", &webhook_url)?;
-                let response = self
-                    .delivery
-                    .http
-                    .post(&webhook_url)
-                    .json(&json!({"text": values.fill(&text)}))
-                    .send()
-                    .await
-                    .map_err(|e| outbound_failure("Slack", &e))?;
-                let status = response.status();
-                if !status.is_success() {
-                    return Err(AppError::Internal(format!("Slack webhook answered {status}")));
-                }
+                let status = self.post_to_slack(&webhook_url, &values.fill(&text)).await?;
                 Ok(Bilingual::new(format!("Slack に投稿 ({status})"), format!("posted to Slack ({status})")))
             }
             Action::CallWebhook { url, secret } => {
@@ -602,12 +597,11 @@ impl App {
     /// pending (`MailNotConfigured`); a failure marks it failed, with the reason in both
     /// languages (`Undelivered`), to be edited or retried.
     async fn deliver_email(&self, email: &OutboxEmail, decided_by: Option<domain::UserId>) -> Result<(), AppError> {
-        let settings = self.delivery.mail.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let Some(settings) = settings else {
+        let Some(server) = self.mail_server().await? else {
             return Err(AppError::MailNotConfigured);
         };
         let decider = decided_by.map(|u| u.0);
-        let result = send_smtp(&settings, email).await;
+        let result = self.send_mail(&server, &email.recipients, &email.subject, &email.body).await;
         let failure = result.as_ref().err().map(MailFailure::text);
         let status = if failure.is_some() { EmailStatus::Failed } else { EmailStatus::Sent };
         let now = Utc::now();
@@ -684,7 +678,7 @@ impl App {
     /// server it stays failed, with its reason.
     pub async fn retry_outbox_email(&self, actor: &Actor, id: i64) -> Result<OutboxEmail, AppError> {
         let email = self.actionable_email(actor, id, &[EmailStatus::Failed]).await?;
-        if !self.mail_configured() {
+        if !self.mail_configured().await? {
             return Err(AppError::MailNotConfigured);
         }
         if !self.store.reopen_email(id, EmailStatus::Failed, &email.recipients, &email.subject, &email.body).await? {

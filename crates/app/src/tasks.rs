@@ -3,12 +3,14 @@
 //! reopened by their assignee, the account's CSMs and managers. Every change is audited, and a
 //! task that is done or cancelled leaves its outcome on the account's timeline.
 
+use crate::notifications::named;
 use crate::records::require_account_edit;
 use crate::{Actor, App, AppError};
 use chrono::NaiveDate;
 use domain::access::Role;
 use domain::account::Account;
 use domain::i18n::Bilingual;
+use domain::notifications::Notice;
 use domain::tasks::{
     manual_dedupe_key, parse_kind, ManualTask, Task, TaskChange, TaskInput, TaskPriority, TaskReason, TaskStatus,
     MANUAL,
@@ -82,6 +84,7 @@ impl App {
             return Ok(None);
         };
         self.record_change(actor, "create", "task", &task.id.to_string(), None, Some(&task)).await?;
+        self.tell_assignee(actor, &task).await?;
         Ok(Some(task))
     }
 
@@ -116,6 +119,21 @@ impl App {
             reason: TaskReason { source: MANUAL.into(), summary, data: account_snapshot(&account) },
         };
         self.create_task(actor, input).await
+    }
+
+    /// Tells a task's assignee it is theirs, unless they gave it to themselves.
+    async fn tell_assignee(&self, actor: &Actor, task: &Task) -> Result<(), AppError> {
+        let Some(assignee) = task.input.assignee_id.filter(|a| Some(*a) != actor.user_id()) else {
+            return Ok(());
+        };
+        let by = match actor {
+            Actor::Staff { user, .. } => user.input.name.clone(),
+            Actor::System(source) => format!("Kizuna ({source})"),
+        };
+        let account = self.store.get_account(task.input.account_id).await?;
+        let notice = Notice::task_assigned(task.id, &task.input.title, Some(&named(&account)), &by);
+        self.notify_quietly([assignee], &notice).await;
+        Ok(())
     }
 
     /// The task with its status as of today.
@@ -197,6 +215,9 @@ impl App {
         };
         self.store.save_task(&after).await?;
         self.record_change(actor, "update", "task", &id.to_string(), Some(&before), Some(&after)).await?;
+        if after.input.assignee_id != before.input.assignee_id {
+            self.tell_assignee(actor, &after).await?;
+        }
         let ended = matches!(after.status, TaskStatus::Done | TaskStatus::Cancelled) && after.status != before.status;
         if ended {
             self.store.create_timeline_entry(&ended_entry(actor, &after)).await?;

@@ -27,6 +27,11 @@ macro_rules! coded {
                 })
             }
 
+            /// The name in both languages.
+            pub fn names(self) -> $crate::i18n::Bilingual {
+                $crate::i18n::Bilingual::new(self.label($crate::i18n::Lang::Ja), self.label($crate::i18n::Lang::En))
+            }
+
             pub fn label(self, lang: $crate::i18n::Lang) -> &'static str {
                 match (self, lang) {
                     $(($name::$variant, $crate::i18n::Lang::Ja) => $ja,)+

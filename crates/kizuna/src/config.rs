@@ -60,9 +60,13 @@ pub struct Config {
     pub demo_password: Option<Secret>,
     /// A feature catalog file (`[[feature]]` tables) applied when the server starts.
     pub feature_catalog: Option<PathBuf>,
-    /// The SMTP server playbook emails go through, e.g. `smtp://mail.example.com:25` (or
-    /// `smtp://user:password@host:587`). Without it, playbook emails wait in the outbox, which says so.
+    /// The SMTP server emails go through while an administrator has saved none in the app:
+    /// `smtp://[user:password@]host[:port]` (plain), `…?tls=required` (STARTTLS) or `smtps://…`
+    /// (implicit TLS). Without either, playbook emails wait in the outbox, which says so.
     pub smtp_url: Option<Secret>,
+    /// Where people open Kizuna, e.g. `https://cs.example.com`: links in notification emails,
+    /// Slack posts and digests start with it (without it they are paths).
+    pub public_url: Option<String>,
     /// The sender of playbook emails, e.g. `Kizuna <cs@example.com>`.
     pub mail_from: String,
     /// Internal networks playbook webhooks and Slack posts may reach, e.g. `["10.0.0.0/8"]`.
@@ -83,6 +87,7 @@ impl Default for Config {
             demo_password: None,
             feature_catalog: None,
             smtp_url: None,
+            public_url: None,
             mail_from: "Kizuna <kizuna@localhost>".into(),
             outbound_allow: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -99,6 +104,7 @@ const KNOWN_KEYS: &[&str] = &[
     "demo_password",
     "feature_catalog",
     "smtp_url",
+    "public_url",
     "mail_from",
     "outbound_allow",
     "trusted_proxies",
@@ -117,6 +123,7 @@ const ENV_KEYS: &[&str] = &[
     "KIZUNA_DEMO_PASSWORD",
     "KIZUNA_FEATURE_CATALOG",
     "KIZUNA_SMTP_URL",
+    "KIZUNA_PUBLIC_URL",
     "KIZUNA_MAIL_FROM",
     "KIZUNA_OUTBOUND_ALLOW",
     "KIZUNA_TRUSTED_PROXIES",
@@ -134,7 +141,7 @@ pub enum ConfigError {
     #[error("workspace setting {field}: {reason}")]
     Workspace { field: &'static str, reason: String },
     #[error("setting {key}: {reason}")]
-    Networks { key: &'static str, reason: String },
+    Setting { key: &'static str, reason: String },
 }
 
 impl Config {
@@ -189,6 +196,9 @@ impl Config {
         if let Some(url) = var("KIZUNA_SMTP_URL") {
             self.smtp_url = Some(Secret::new(url));
         }
+        if let Some(url) = var("KIZUNA_PUBLIC_URL") {
+            self.public_url = Some(url);
+        }
         if let Some(from) = var("KIZUNA_MAIL_FROM") {
             self.mail_from = from;
         }
@@ -230,17 +240,39 @@ impl Config {
         format!("postgres at {host}")
     }
 
+    /// The configuration file's SMTP server (`smtp_url`, `mail_from`), if any.
+    pub fn mail_server(&self) -> Result<Option<domain::mail::MailServer>, ConfigError> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        domain::mail::MailServer::from_url(url.expose(), &self.mail_from).map(Some).ok_or(ConfigError::Setting {
+            key: "smtp_url",
+            reason: "not smtp://[user:password@]host[:port][?tls=required] or smtps://…".into(),
+        })
+    }
+
+    /// `public_url` without a trailing slash, when it is an http(s) URL.
+    pub fn public_url(&self) -> Result<Option<String>, ConfigError> {
+        match &self.public_url {
+            None => Ok(None),
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Ok(Some(url.trim_end_matches('/').to_owned()))
+            }
+            Some(_) => Err(ConfigError::Setting { key: "public_url", reason: "not an http(s) URL".into() }),
+        }
+    }
+
     /// The internal networks outbound calls may reach (`outbound_allow`).
     pub fn outbound_policy(&self) -> Result<domain::net::OutboundPolicy, ConfigError> {
         let networks = domain::net::parse_networks(&self.outbound_allow.join(","))
-            .map_err(|reason| ConfigError::Networks { key: "outbound_allow", reason })?;
+            .map_err(|reason| ConfigError::Setting { key: "outbound_allow", reason })?;
         Ok(domain::net::OutboundPolicy::allowing(networks))
     }
 
     /// The proxies believed about a client's address (`trusted_proxies`).
     pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
         domain::net::parse_networks(&self.trusted_proxies.join(","))
-            .map_err(|reason| ConfigError::Networks { key: "trusted_proxies", reason })
+            .map_err(|reason| ConfigError::Setting { key: "trusted_proxies", reason })
     }
 
     /// The settings a new workspace starts with.

@@ -383,10 +383,8 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             if let Some(file) = &config.feature_catalog {
                 apply_catalog(&app, file, false, lang).await?;
             }
-            app.configure_mail(config.smtp_url.as_ref().map(|url| app::delivery::MailSettings {
-                url: url.expose().to_owned(),
-                from: config.mail_from.clone(),
-            }));
+            app.configure_mail(config.mail_server()?);
+            app.configure_public_url(config.public_url()?);
             app.configure_outbound(config.outbound_policy()?);
             let mut notes = Vec::new();
             if demo {

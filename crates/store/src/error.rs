@@ -24,6 +24,7 @@ pub enum Entity {
     Event,
     Renewal,
     FeatureRequest,
+    Notification,
 }
 
 impl fmt::Display for Entity {
@@ -50,6 +51,7 @@ impl fmt::Display for Entity {
             Entity::Event => "usage event",
             Entity::Renewal => "renewal",
             Entity::FeatureRequest => "feature request",
+            Entity::Notification => "notification",
         })
     }
 }

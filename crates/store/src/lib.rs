@@ -8,6 +8,7 @@ mod event_batches;
 mod feedback;
 mod health;
 mod ingest_memory;
+mod notifications;
 pub mod onboarding;
 pub mod playbooks;
 mod postgres;
@@ -23,6 +24,7 @@ mod usage;
 pub use error::{Entity, StoreError};
 pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
+pub use notifications::{Notification, NotificationStore, Routing};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;
 pub use postgres::PostgresStore;
@@ -221,7 +223,15 @@ pub enum Backend {
 /// Everything Kizuna keeps. Methods that write several rows do so in one transaction.
 #[async_trait]
 pub trait Store:
-    UsageStore + HealthStore + PlaybookStore + SegmentStore + TaskStore + OnboardingStore + RenewalStore + FeedbackStore
+    UsageStore
+    + HealthStore
+    + PlaybookStore
+    + SegmentStore
+    + TaskStore
+    + OnboardingStore
+    + RenewalStore
+    + FeedbackStore
+    + NotificationStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`

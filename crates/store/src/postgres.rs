@@ -71,4 +71,5 @@ crate::segments::segment_store!(PostgresStore, Postgres);
 crate::tasks::task_store!(PostgresStore, Postgres);
 crate::renewals::renewal_store!(PostgresStore, Postgres);
 crate::feedback::feedback_store!(PostgresStore, Postgres);
+crate::notifications::notification_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

@@ -69,4 +69,5 @@ crate::segments::segment_store!(SqliteStore, Sqlite);
 crate::tasks::task_store!(SqliteStore, Sqlite);
 crate::renewals::renewal_store!(SqliteStore, Sqlite);
 crate::feedback::feedback_store!(SqliteStore, Sqlite);
+crate::notifications::notification_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);

@@ -54,6 +54,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     app.start_health_worker();
     app.start_playbook_worker();
+    app.start_notification_worker();
     let service = router(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

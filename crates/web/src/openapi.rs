@@ -2,8 +2,8 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, feedback, health, interchange, me, metrics, onboarding, playbooks, renewals, segments,
-    settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, feedback, health, interchange, me, metrics, notifications, onboarding, playbooks,
+    renewals, segments, settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -167,6 +167,15 @@ use utoipa::OpenApi;
         feedback::remove_evidence,
         feedback::merge,
         feedback::of_account,
+        notifications::inbox,
+        notifications::mark_read,
+        notifications::mark_all_read,
+        notifications::preferences,
+        notifications::set_preferences,
+        settings::mail,
+        settings::set_mail,
+        settings::delete_mail,
+        settings::test_mail,
     )
 )]
 pub struct ApiDoc;

@@ -161,6 +161,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::Event => Text::new("利用イベント", "usage event"),
         Entity::Renewal => Text::new("更新", "renewal"),
         Entity::FeatureRequest => Text::new("製品リクエスト", "feature request"),
+        Entity::Notification => Text::new("通知", "notification"),
     };
     text.pick(lang)
 }

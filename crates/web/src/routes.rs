@@ -3,8 +3,8 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, feedback, health, interchange, me, metrics, onboarding, playbooks, renewals, segments,
-    settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
+    accounts, audit, contacts, feedback, health, interchange, me, metrics, notifications, onboarding, playbooks,
+    renewals, segments, settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -78,6 +78,11 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/accounts/{id}", Read, get(pages::accounts::show::page))
         .page(M::POST, "/accounts/{id}/timeline", Write, post(pages::accounts::show::add_entry))
         .page(M::POST, "/accounts/{id}/pulse", Write, post(pages::accounts::show::set_pulse))
+        .page(M::GET, "/notifications", Read, get(pages::notifications::inbox))
+        .page(M::POST, "/notifications/read-all", Own, post(pages::notifications::mark_all_read))
+        .page(M::POST, "/notifications/{id}/read", Own, post(pages::notifications::mark_read))
+        .page(M::GET, "/notifications/settings", Read, get(pages::notifications::settings))
+        .page(M::POST, "/notifications/settings", Own, post(pages::notifications::save_settings))
         .page(M::GET, "/settings", Admin, get(pages::settings::index))
         .page(M::GET, "/settings/users", Admin, get(pages::settings::staff::users))
         .page(M::POST, "/settings/users", Admin, post(pages::settings::staff::add_user))
@@ -97,6 +102,10 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/settings/features", Admin, post(pages::settings::catalog::apply))
         .page(M::GET, "/settings/workspace", Admin, get(pages::settings::workspace::workspace))
         .page(M::POST, "/settings/workspace", Admin, post(pages::settings::workspace::save_workspace))
+        .page(M::GET, "/settings/mail", Admin, get(pages::settings::mail::mail))
+        .page(M::POST, "/settings/mail", Admin, post(pages::settings::mail::save_mail))
+        .page(M::POST, "/settings/mail/remove", Admin, post(pages::settings::mail::remove_mail))
+        .page(M::POST, "/settings/mail/test", Admin, post(pages::settings::mail::send_test))
         .page(M::GET, "/settings/spend", Admin, get(pages::settings::workspace::spend))
         .page(M::POST, "/settings/spend", Admin, post(pages::settings::workspace::set_spend))
         .page(M::POST, "/settings/spend/remove", Admin, post(pages::settings::workspace::remove_spend))
@@ -160,6 +169,11 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::DELETE, "/api/v1/session", Read, delete(me::sign_out))
         .api(M::GET, "/api/v1/me", Read, get(me::read))
         .api(M::POST, "/api/v1/me/password", Own, post(me::change_password))
+        .api(M::GET, "/api/v1/me/notifications", Read, get(notifications::inbox))
+        .api(M::POST, "/api/v1/me/notifications/read-all", Own, post(notifications::mark_all_read))
+        .api(M::POST, "/api/v1/me/notifications/{id}/read", Own, post(notifications::mark_read))
+        .api(M::GET, "/api/v1/me/notification-preferences", Read, get(notifications::preferences))
+        .api(M::PUT, "/api/v1/me/notification-preferences", Own, put(notifications::set_preferences))
         .api(M::GET, "/api/v1/tokens", Read, get(tokens::list))
         .api(M::POST, "/api/v1/tokens", Own, post(tokens::create))
         .api(M::DELETE, "/api/v1/tokens/{id}", Own, delete(tokens::revoke))
@@ -295,6 +309,10 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::DELETE, "/api/v1/teams/{id}", Admin, delete(staff::delete_team))
         .api(M::GET, "/api/v1/settings", Read, get(settings::read))
         .api(M::PUT, "/api/v1/settings", Admin, put(settings::replace))
+        .api(M::GET, "/api/v1/settings/mail", Admin, get(settings::mail))
+        .api(M::PUT, "/api/v1/settings/mail", Admin, put(settings::set_mail))
+        .api(M::DELETE, "/api/v1/settings/mail", Admin, delete(settings::delete_mail))
+        .api(M::POST, "/api/v1/settings/mail/test", Admin, post(settings::test_mail))
         .api(M::POST, "/api/v1/imports/{kind}", Manage, post(interchange::import))
         .api(M::GET, "/api/v1/exports/{kind}", Manage, get(interchange::export));
     (table.router, table.specs)

@@ -6,63 +6,15 @@
 
 mod common;
 
-use common::{allow_loopback, create_user, webhook_receiver, Server};
+use common::{allow_loopback, create_user, smtp_sink, webhook_receiver, Server};
 use domain::access::{Role, Scope};
 use domain::net::OutboundPolicy;
 use reqwest::Method;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use store::testing::test_stores;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const SECRET: &str = "a shared secret of the receiver";
-
-/// An SMTP server that accepts every message and keeps its text.
-async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let store = received.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut message: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(text) = message.as_mut() {
-                        if line == "." {
-                            store.lock().unwrap().push(message.take().unwrap_or_default());
-                            write.write_all(b"250 queued\r\n").await.unwrap();
-                        } else {
-                            text.push_str(&line);
-                            text.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            message = Some(String::new());
-                            b"354 end with .\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            break;
-                        }
-                        _ => b"250 OK\r\n",
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (format!("smtp://{address}"), received)
-}
 
 /// Two accounts renewing within 60 days, each with an administrator contact; one far off.
 async fn customers(server: &Server) -> Vec<i64> {
@@ -111,10 +63,7 @@ async fn a_trigger_runs_once_per_account_sends_approved_mail_and_signs_its_webho
         let server = Server::start(&t).await;
         let (smtp, mailbox) = smtp_sink().await;
         let (hook, calls) = webhook_receiver(SECRET).await;
-        server.app.configure_mail(Some(app::delivery::MailSettings {
-            url: smtp.clone(),
-            from: "Kizuna <cs@kizuna.example>".into(),
-        }));
+        server.app.configure_mail(mail_to(&smtp));
         server.app.configure_outbound(allow_loopback());
         let ids = customers(&server).await;
         let (status, created) = server.post("/api/v1/playbooks", playbook(&hook)).await;
@@ -326,8 +275,8 @@ async fn dead_smtp() -> String {
     format!("smtp://{address}")
 }
 
-fn mail_to(url: &str) -> Option<app::delivery::MailSettings> {
-    Some(app::delivery::MailSettings { url: url.to_owned(), from: "Kizuna <cs@kizuna.example>".into() })
+fn mail_to(url: &str) -> Option<domain::mail::MailServer> {
+    domain::mail::MailServer::from_url(url, "Kizuna <cs@kizuna.example>")
 }
 
 /// The email entries on an account's timeline, newest first.

@@ -113,8 +113,6 @@ impl EmailDraft {
 pub enum MailFailure {
     /// No SMTP server is configured: nothing was tried and the email keeps waiting.
     NotConfigured,
-    /// `smtp_url` is not `smtp://[user:password@]host[:port]` (never shown: it may hold a password).
-    ServerUrl,
     /// `mail_from` is not an address.
     Sender {
         address: String,
@@ -143,22 +141,16 @@ impl MailFailure {
         let detail = |d: &str| if d.is_empty() { String::new() } else { format!(" ({d})") };
         match (self, lang) {
             (MailFailure::NotConfigured, Lang::Ja) => {
-                "SMTP サーバーが設定されていないため送信できません。メールは承認待ちのまま残ります（管理者が smtp_url を設定すると送信できます）".into()
+                "SMTP サーバーが設定されていないため送信できません。メールは承認待ちのまま残ります（管理者が「設定 → メール」で設定すると送信できます）".into()
             }
             (MailFailure::NotConfigured, Lang::En) => {
-                "No SMTP server is configured, so nothing can be sent; the email stays pending (an administrator can set smtp_url)".into()
-            }
-            (MailFailure::ServerUrl, Lang::Ja) => {
-                "SMTP サーバーの設定 smtp_url が smtp://[ユーザー:パスワード@]ホスト[:ポート] の形式ではありません".into()
-            }
-            (MailFailure::ServerUrl, Lang::En) => {
-                "the smtp_url setting is not smtp://[user:password@]host[:port]".into()
+                "No SMTP server is configured, so nothing can be sent; the email stays pending (an administrator can set one in Settings, Mail)".into()
             }
             (MailFailure::Sender { address }, Lang::Ja) => {
-                format!("送信元アドレス（設定 mail_from）「{address}」がメールアドレスではありません")
+                format!("送信元アドレス「{address}」がメールアドレスではありません")
             }
             (MailFailure::Sender { address }, Lang::En) => {
-                format!("the sender address (setting mail_from) \"{address}\" is not an email address")
+                format!("the sender address \"{address}\" is not an email address")
             }
             (MailFailure::Recipient { address }, Lang::Ja) => format!("宛先「{address}」がメールアドレスではありません"),
             (MailFailure::Recipient { address }, Lang::En) => format!("the recipient \"{address}\" is not an email address"),

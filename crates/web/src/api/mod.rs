@@ -8,6 +8,7 @@ pub mod health;
 pub mod interchange;
 pub mod me;
 pub mod metrics;
+pub mod notifications;
 pub mod onboarding;
 pub mod playbooks;
 pub mod renewals;

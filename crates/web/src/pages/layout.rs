@@ -1,5 +1,5 @@
 //! What every signed-in page shares: the header with navigation, search across accounts, the
-//! language switch and sign-out. Handlers take a `Frame` and hand it to their template, whose
+//! notification bell with its unread count, the language switch and sign-out. Handlers take a `Frame` and hand it to their template, whose
 //! layout is `templates/frame.html`.
 
 use crate::auth::{CsrfToken, Signed};
@@ -29,6 +29,8 @@ pub struct Frame {
     pub actor: app::Actor,
     /// The same page in the other language.
     pub switch_href: String,
+    /// Unread notifications, on the header's bell.
+    pub unread: i64,
 }
 
 pub struct FrameLabels {
@@ -47,6 +49,7 @@ pub struct FrameLabels {
     pub search: &'static str,
     pub switch_lang: &'static str,
     pub logout: &'static str,
+    pub notifications: &'static str,
 }
 
 impl FrameLabels {
@@ -68,6 +71,7 @@ impl FrameLabels {
             search: t("顧客を検索", "Search accounts"),
             switch_lang: t("English", "日本語"),
             logout: t("ログアウト", "Sign out"),
+            notifications: t("通知", "Notifications"),
         }
     }
 }
@@ -107,10 +111,10 @@ fn without_lang(path: &str, query: Option<&str>) -> String {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Frame {
+impl FromRequestParts<crate::AppState> for Frame {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
         let Signed(actor) = Signed::from_request_parts(parts, state).await?;
         let CsrfToken(csrf_token) = CsrfToken::from_request_parts(parts, state).await?;
         let lang = request_lang(&parts.headers, parts.uri.query());
@@ -122,6 +126,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Frame {
             app::Actor::Staff { user, .. } => user.input.name.clone(),
             app::Actor::System(_) => String::new(),
         };
+        let unread = state.unread_notifications(&actor).await?;
         Ok(Frame {
             lang,
             code: lang.code(),
@@ -132,6 +137,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Frame {
             role: actor.role(),
             actor,
             switch_href,
+            unread,
         })
     }
 }

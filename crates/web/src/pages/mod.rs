@@ -10,6 +10,7 @@ pub mod home;
 pub mod layout;
 pub mod login;
 pub mod metrics;
+pub mod notifications;
 pub mod onboarding;
 pub mod playbooks;
 pub mod renewals;

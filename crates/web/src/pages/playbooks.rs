@@ -439,7 +439,7 @@ async fn outbox_page(
         decided,
         errors,
         notice,
-        mail_configured: app.mail_configured(),
+        mail_configured: app.mail_configured().await?,
         frame: frame.at("playbooks"),
     })
 }

@@ -263,3 +263,128 @@ pub async fn page_in(server: &Server, browser: &Browser, path: &str, lang: &str)
     let cookie = format!("{}; kizuna_lang={lang}", browser.cookie);
     server.anonymous.get(server.url(path)).header("cookie", cookie).send().await.unwrap().text().await.unwrap()
 }
+
+/// What an SMTP sink received: each message's text (an `AUTH …` line first when the client
+/// signed in).
+pub type Mailbox = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// How an SMTP sink protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    /// Plain at first; `STARTTLS` upgrades the connection.
+    StartTls,
+    /// TLS from the first byte.
+    Implicit,
+}
+
+/// The sink's self-signed certificate (for `localhost` and 127.0.0.1): what a test trusts.
+pub const SINK_CERTIFICATE: &str = include_str!("../fixtures/smtp-test-cert.pem");
+const SINK_KEY: &str = include_str!("../fixtures/smtp-test-key.pem");
+
+/// A plain SMTP server on 127.0.0.1 that accepts every message: its `smtp://` URL and mailbox.
+pub async fn smtp_sink() -> (String, Mailbox) {
+    let (address, mailbox) = smtp_server(SmtpTls::None).await;
+    (format!("smtp://{address}"), mailbox)
+}
+
+/// An SMTP server on 127.0.0.1 that accepts every message (and any `AUTH`), protected as asked
+/// with `SINK_CERTIFICATE`.
+pub async fn smtp_server(tls: SmtpTls) -> (std::net::SocketAddr, Mailbox) {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certificates: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(SINK_CERTIFICATE.as_bytes()).collect::<Result<_, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_slice(SINK_KEY.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certificates, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mailbox: Mailbox = Arc::default();
+    let received = mailbox.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (acceptor, received) = (acceptor.clone(), received.clone());
+            tokio::spawn(async move {
+                match tls {
+                    SmtpTls::None => {
+                        converse(socket, true, false, &received).await;
+                    }
+                    SmtpTls::Implicit => {
+                        if let Ok(secure) = acceptor.accept(socket).await {
+                            converse(secure, true, false, &received).await;
+                        }
+                    }
+                    SmtpTls::StartTls => {
+                        if let Some(socket) = converse(socket, true, true, &received).await {
+                            if let Ok(secure) = acceptor.accept(socket).await {
+                                converse(secure, false, false, &received).await;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (address, mailbox)
+}
+
+/// One SMTP conversation; returns the connection when the client asked for STARTTLS.
+async fn converse<S>(stream: S, greet: bool, offer_starttls: bool, received: &Mailbox) -> Option<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut stream = tokio::io::BufReader::new(stream);
+    if greet {
+        stream.get_mut().write_all(b"220 sink ESMTP\r\n").await.ok()?;
+    }
+    let mut message: Option<String> = None;
+    let mut auth = String::new();
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if let Some(text) = message.as_mut() {
+            if line == "." {
+                received.lock().unwrap().push(format!("{auth}{}", message.take().unwrap_or_default()));
+                stream.get_mut().write_all(b"250 queued\r\n").await.ok()?;
+            } else {
+                text.push_str(line);
+                text.push('\n');
+            }
+            continue;
+        }
+        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" if offer_starttls => b"250-sink\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n",
+            "EHLO" | "HELO" => b"250-sink\r\n250 AUTH PLAIN LOGIN\r\n",
+            "STARTTLS" if offer_starttls => {
+                stream.get_mut().write_all(b"220 go ahead\r\n").await.ok()?;
+                return Some(stream.into_inner());
+            }
+            "AUTH" => {
+                auth = format!("{line}\n");
+                b"235 accepted\r\n"
+            }
+            "DATA" => {
+                message = Some(String::new());
+                b"354 end with .\r\n"
+            }
+            "QUIT" => {
+                stream.get_mut().write_all(b"221 bye\r\n").await.ok()?;
+                return None;
+            }
+            _ => b"250 OK\r\n",
+        };
+        stream.get_mut().write_all(reply).await.ok()?;
+    }
+}

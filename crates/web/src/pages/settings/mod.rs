@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod keys;
+pub mod mail;
 pub mod staff;
 pub mod workspace;
 
@@ -25,13 +26,14 @@ pub struct NavItem {
     pub current: bool,
 }
 
-const PAGES: [(&str, &str, Text); 7] = [
+const PAGES: [(&str, &str, Text); 8] = [
     ("/settings/users", "settings-nav-users", Text::new("ユーザーと権限", "Users and roles")),
     ("/settings/teams", "settings-nav-teams", Text::new("チーム", "Teams")),
     ("/settings/tokens", "settings-nav-tokens", Text::new("API トークン", "API tokens")),
     ("/settings/write-keys", "settings-nav-write-keys", Text::new("書き込みキー", "Write keys")),
     ("/settings/features", "settings-nav-features", Text::new("機能カタログ", "Feature catalog")),
     ("/settings/workspace", "settings-nav-workspace", Text::new("ワークスペース", "Workspace")),
+    ("/settings/mail", "settings-nav-mail", Text::new("メール", "Mail")),
     ("/settings/spend", "settings-nav-spend", Text::new("営業・マーケティング費用", "Sales & marketing spend")),
 ];
 
@@ -106,6 +108,15 @@ pub fn notice(done: Option<String>, lang: Lang) -> Option<String> {
         "settings_saved" => Text::new("ワークスペース設定を保存しました。", "The workspace settings were saved."),
         "spend_saved" => Text::new("費用を保存しました。", "The spend was saved."),
         "spend_removed" => Text::new("費用を削除しました。", "The spend was removed."),
+        "mail_saved" => Text::new("メールの設定を保存しました。", "The mail settings were saved."),
+        "mail_removed" => Text::new(
+            "保存したメールの設定を削除しました。設定ファイルの smtp_url があればそれを使います。",
+            "The saved mail settings were removed; the configuration file's smtp_url applies, if any.",
+        ),
+        "mail_test_sent" => Text::new(
+            "テストメールを送信しました。受信箱を確認してください。",
+            "The test email was sent; check the inbox.",
+        ),
         _ => return None,
     };
     Some(text.pick(lang).to_owned())
