@@ -244,7 +244,8 @@ class Pages(unittest.TestCase):
         pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
                  "/segments", "/segments/new", "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding", "/renewals",
                  "/requests", "/requests/1", "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
-                 "/settings/features", "/settings/workspace", "/settings/spend"]
+                 "/settings/features", "/settings/workspace", "/settings/spend", "/settings/mail", "/notifications",
+                 "/notifications/settings"]
         for lang in ("ja", "en"):
             for path in pages:
                 separator = "&" if "?" in path else "?"
@@ -366,6 +367,48 @@ class Pages(unittest.TestCase):
         self.loaded("request after shipping it")
         self.assertEqual(self.driver.find_element(By.ID, "request-status").get_attribute("data-status"), "shipped")
         self.assertIn("Released in December", self.text("status-history"))
+
+    def test_14_the_leader_reads_the_inbox_chooses_a_digest_and_marks_everything_read(self):
+        # The leader sub-owns the enterprise accounts: the first scan tells them of renewals near.
+        for _ in range(60):
+            self.open("/notifications?lang=ja")
+            if self.driver.find_elements(By.ID, "unread-count"):
+                break
+            time.sleep(1)
+        unread = int(self.text("unread-count"))
+        self.assertGreater(unread, 0)
+        self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "#inbox li.unread")), min(unread, 200))
+        for lang in ("ja", "en"):
+            for width in (1440, 390):
+                self.driver.set_window_size(width, 1000)
+                for path in ("/notifications", "/notifications/settings", "/settings/mail"):
+                    self.open(f"{path}?lang={lang}&width={width}")
+                    overflow = self.driver.execute_script(
+                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                    )
+                    self.assertLessEqual(overflow, 0, f"{path} scrolls sideways at {width} px in {lang}")
+        self.driver.set_window_size(1400, 1000)
+        self.open("/notifications/settings?lang=en")
+        self.driver.find_element(By.ID, "detractor-slack").click()
+        self.driver.find_element(By.ID, "notification-settings-save").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "form-errors")))
+        self.assertIn("Slack", self.text("form-errors"))
+        # The refusal is a 422, which the console reports as a failed load: expected here.
+        self.driver.get_log("browser")
+        self.open("/notifications/settings?lang=en")
+        Select(self.driver.find_element(By.ID, "digest")).select_by_value("weekly")
+        self.driver.find_element(By.ID, "task_overdue-in_app").click()
+        self.driver.find_element(By.ID, "notification-settings-save").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "notice")))
+        self.loaded("notification settings saved")
+        preferences = self.api("/api/v1/me/notification-preferences")
+        self.assertEqual((preferences["digest"], preferences["channels"]["task_overdue"]), ("weekly", []))
+        self.open("/notifications?lang=en")
+        self.driver.find_element(By.ID, "read-all").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "inbox")))
+        self.loaded("inbox after marking everything read")
+        self.assertEqual(self.driver.find_elements(By.ID, "unread-count"), [])
+        self.assertEqual(self.api("/api/v1/me/notifications?unread=true")["notifications"], [])
 
 
 if __name__ == "__main__":

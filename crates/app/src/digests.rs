@@ -10,7 +10,7 @@ use chrono::Utc;
 use domain::access::Role;
 use domain::account::Account;
 use domain::i18n::{Bilingual, Lang};
-use domain::notifications::{digest_period, Digest, DigestFrequency, DigestLine, NotificationPreferences};
+use domain::notifications::{day, digest_period, Digest, DigestFrequency, DigestLine, NotificationPreferences};
 use domain::{AccountId, UserId};
 use std::collections::HashMap;
 use store::TaskQuery;
@@ -131,16 +131,16 @@ impl App {
         renewing.sort_by_key(|a| (a.figures.next_renewal_date, a.id));
         let renewals = renewing
             .into_iter()
-            .map(|a| {
-                let date = a.figures.next_renewal_date.map(|d| d.to_string()).unwrap_or_default();
+            .filter_map(|a| {
+                let date = day(a.figures.next_renewal_date?);
                 let arr = |lang| domain::money::format_money(a.figures.arr, &currency, lang);
-                DigestLine {
+                Some(DigestLine {
                     text: Bilingual::new(
-                        format!("{}: {date}（ARR {}）", a.input.name, arr(Lang::Ja)),
-                        format!("{}: {date} (ARR {})", a.input.name, arr(Lang::En)),
+                        format!("{}: {}（ARR {}）", a.input.name, date.ja, arr(Lang::Ja)),
+                        format!("{}: {} (ARR {})", a.input.name, date.en, arr(Lang::En)),
                     ),
                     link: link(a.id),
-                }
+                })
             })
             .collect();
         let query = TaskQuery { assignee: Some(user), overdue: true, today, limit: 50, ..TaskQuery::default() };
@@ -151,16 +151,23 @@ impl App {
             .items
             .into_iter()
             .map(|task| {
-                let due = task.input.due_on.map(|d| d.to_string()).unwrap_or_default();
+                let due = task.input.due_on.map_or_else(|| Bilingual::new("", ""), day);
                 let name = mine.get(&task.input.account_id).map_or(String::new(), |a| a.input.name.clone());
                 DigestLine {
                     text: Bilingual::new(
-                        format!("{}（{name}、期限 {due}）", task.input.title),
-                        format!("{} ({name}, due {due})", task.input.title),
+                        format!("{}（{name}、期限 {}）", task.input.title, due.ja),
+                        format!("{} ({name}, due {})", task.input.title, due.en),
                     ),
                     link: link(task.input.account_id),
                 }
             })
+            .collect();
+        let milestone_names: HashMap<String, Bilingual> = self
+            .onboarding_templates()
+            .await?
+            .into_iter()
+            .flat_map(|t| t.definition.milestones)
+            .map(|m| (m.key, Bilingual::new(m.name_ja, m.name_en)))
             .collect();
         let stuck_onboarding = self
             .overdue_milestones(today)
@@ -168,10 +175,13 @@ impl App {
             .into_iter()
             .filter_map(|overdue| {
                 let account = mine.get(&overdue.account)?;
+                let key = &overdue.milestone_key;
+                let name = milestone_names.get(key).cloned().unwrap_or_else(|| Bilingual::new(key, key));
+                let due = day(overdue.due_on);
                 Some(DigestLine {
                     text: Bilingual::new(
-                        format!("{}: {}（予定 {}）", account.input.name, overdue.milestone_key, overdue.due_on),
-                        format!("{}: {} (due {})", account.input.name, overdue.milestone_key, overdue.due_on),
+                        format!("{}: {}（予定 {}）", account.input.name, name.ja, due.ja),
+                        format!("{}: {} (due {})", account.input.name, name.en, due.en),
                     ),
                     link: link(overdue.account),
                 })

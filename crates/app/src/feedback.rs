@@ -387,7 +387,7 @@ impl App {
             request.status_reason.as_deref(),
             &now.to_rfc3339(),
         );
-        self.notify_quietly(csms.into_iter().filter(|csm| Some(*csm) != actor.user_id()), &notice).await;
+        self.notify_quietly(csms.into_iter().filter(|csm| Some(*csm) != actor.user_id()), &notice, now).await;
         Ok(accounts)
     }
 

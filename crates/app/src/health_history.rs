@@ -206,7 +206,7 @@ impl App {
         summary.accounts = snapshots.len();
         self.refresh_grade_drops(accounts).await?;
         for (csms, notice) in notices {
-            self.notify_quietly(csms, &notice).await;
+            self.notify_quietly(csms, &notice, chrono::Utc::now()).await;
         }
         Ok((summary, grade_events))
     }

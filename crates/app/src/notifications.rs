@@ -6,7 +6,7 @@
 //! and sends them in the user's language; the inbox reads the rows.
 
 use crate::{Actor, App, AppError};
-use chrono::{Days, Utc};
+use chrono::{DateTime, Days, Utc};
 use domain::account::Account;
 use domain::i18n::{Bilingual, Lang};
 use domain::notifications::{
@@ -47,7 +47,16 @@ impl App {
         users: impl IntoIterator<Item = UserId>,
         notice: &Notice,
     ) -> Result<usize, AppError> {
-        let now = Utc::now();
+        self.notify_at(users, notice, Utc::now()).await
+    }
+
+    /// As `notify`, dated `now` (a change recorded as of an earlier moment, as the demo's are).
+    async fn notify_at(
+        &self,
+        users: impl IntoIterator<Item = UserId>,
+        notice: &Notice,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AppError> {
         let mut told = 0;
         for user in users.into_iter().collect::<BTreeSet<_>>() {
             let preferences = self.store.notification_preferences(user).await?;
@@ -66,9 +75,15 @@ impl App {
         Ok(told)
     }
 
-    /// Tells and logs: a notification that cannot be written never undoes the change it is about.
-    pub(crate) async fn notify_quietly(&self, users: impl IntoIterator<Item = UserId>, notice: &Notice) {
-        if let Err(error) = self.notify(users, notice).await {
+    /// Tells (dated `at`) and logs: a notification that cannot be written never undoes the
+    /// change it is about.
+    pub(crate) async fn notify_quietly(
+        &self,
+        users: impl IntoIterator<Item = UserId>,
+        notice: &Notice,
+        at: DateTime<Utc>,
+    ) {
+        if let Err(error) = self.notify_at(users, notice, at).await {
             tracing::warn!(%error, key = notice.key, "writing a notification failed");
         }
     }

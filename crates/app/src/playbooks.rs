@@ -433,7 +433,7 @@ impl App {
                         )),
                         // Nothing is lost: the email waits in the outbox until SMTP is set up.
                         Err(AppError::MailNotConfigured) => {
-                            self.notify_quietly(account_csms(&account), &awaiting).await;
+                            self.notify_quietly(account_csms(&account), &awaiting, Utc::now()).await;
                             Ok(Bilingual::new(
                                 format!("SMTP サーバーが未設定のため、メール {} は承認待ちで残っています", email.id),
                                 format!("no SMTP server is configured: email {} waits in the outbox", email.id),
@@ -442,7 +442,7 @@ impl App {
                         Err(error) => Err(error),
                     }
                 } else {
-                    self.notify_quietly(account_csms(&account), &awaiting).await;
+                    self.notify_quietly(account_csms(&account), &awaiting, Utc::now()).await;
                     Ok(Bilingual::new(
                         format!("メール {} は承認待ち", email.id),
                         format!("email {} waits in the outbox for approval", email.id),

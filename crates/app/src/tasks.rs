@@ -132,7 +132,7 @@ impl App {
         };
         let account = self.store.get_account(task.input.account_id).await?;
         let notice = Notice::task_assigned(task.id, &task.input.title, Some(&named(&account)), &by);
-        self.notify_quietly([assignee], &notice).await;
+        self.notify_quietly([assignee], &notice, chrono::Utc::now()).await;
         Ok(())
     }
 

@@ -200,6 +200,11 @@ pub struct Notice {
     pub account_id: Option<i64>,
 }
 
+/// A day as each language writes it in a sentence.
+pub fn day(date: NaiveDate) -> Bilingual {
+    Bilingual::new(date.format("%Y/%m/%d").to_string(), date.format("%b %-d, %Y").to_string())
+}
+
 /// The account a notice is about.
 pub struct AccountNamed<'a> {
     pub id: i64,
@@ -257,8 +262,8 @@ impl Notice {
             kind: NotificationKind::TaskOverdue,
             key: format!("task-overdue:{task_id}:{due}"),
             title: Bilingual::new(
-                format!("タスク「{title}」の期限（{due}）が過ぎています"),
-                format!("The task \"{title}\" was due on {due}"),
+                format!("タスク「{title}」の期限（{}）が過ぎています", day(due).ja),
+                format!("The task \"{title}\" was due on {}", day(due).en),
             ),
             link: account.map_or("/tasks".into(), |a| format!("/accounts/{}", a.id)),
             account_id: account.map(|a| a.id),
@@ -271,8 +276,8 @@ impl Notice {
             kind: NotificationKind::RenewalApproaching,
             key: format!("renewal:{}:{renewal}:{days}", account.id),
             title: Bilingual::new(
-                format!("{} の更新日 {renewal} まで {days} 日を切りました（ARR {arr}）", account.name),
-                format!("{} renews on {renewal}, within {days} days (ARR {arr})", account.name),
+                format!("{} の更新日 {} まで {days} 日を切りました（ARR {arr}）", account.name, day(renewal).ja),
+                format!("{} renews on {}, within {days} days (ARR {arr})", account.name, day(renewal).en),
             ),
             link: format!("/accounts/{}", account.id),
             account_id: Some(account.id),
@@ -297,8 +302,8 @@ impl Notice {
             kind: NotificationKind::Detractor,
             key: format!("nps:{}:{answered_on}:{score}", account.id),
             title: Bilingual::new(
-                format!("{} から NPS {score} の回答がありました（{answered_on}）", account.name),
-                format!("{} answered NPS {score} on {answered_on}", account.name),
+                format!("{} から NPS {score} の回答がありました（{}）", account.name, day(answered_on).ja),
+                format!("{} answered NPS {score} on {}", account.name, day(answered_on).en),
             ),
             link: format!("/accounts/{}", account.id),
             account_id: Some(account.id),
@@ -357,6 +362,9 @@ pub fn digest_period(frequency: DigestFrequency, hour: u32, local_now: NaiveDate
     }
 }
 
+/// A digest section lists this many lines, then how many more there are.
+pub const DIGEST_SECTION_LINES: usize = 20;
+
 /// One line of the digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestLine {
@@ -399,12 +407,18 @@ impl Digest {
             if lines.is_empty() {
                 body.push_str(pick("  なし\n", "  none\n"));
             }
-            for line in lines.iter() {
+            for line in lines.iter().take(DIGEST_SECTION_LINES) {
                 body.push_str(&format!("  - {}", line.text.pick(lang)));
                 if let Some(site) = site {
                     body.push_str(&format!("  {}{}", site.trim_end_matches('/'), line.link));
                 }
                 body.push('\n');
+            }
+            if let Some(more) = lines.len().checked_sub(DIGEST_SECTION_LINES).filter(|n| *n > 0) {
+                body.push_str(&match lang {
+                    Lang::Ja => format!("  …ほか {more} 件\n"),
+                    Lang::En => format!("  … and {more} more\n"),
+                });
             }
             body.push('\n');
         }

@@ -327,7 +327,10 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         let start = add_days(horizon, offset);
         let account_id = format!("ACC-{number:06}");
         let owner = *rng.pick(csms);
-        let sub_owner = csms.iter().copied().filter(|c| *c != owner).nth(rng.below(csms.len() as u64 - 1) as usize);
+        let colleague = csms.iter().copied().filter(|c| *c != owner).nth(rng.below(csms.len() as u64 - 1) as usize);
+        // The CS leader sponsors every enterprise account as its sub-owner: what happens to the
+        // largest customers reaches their inbox too.
+        let sub_owner = if tier == Tier::Enterprise { Some(DEMO_LEADER_EMAIL) } else { colleague };
 
         let history = subscription_history(&mut rng, tier, employees, start, today, &account_id);
         let periods: Vec<_> = history.periods.iter().map(|r| r.terms(domain::AccountId(0))).collect();
