@@ -76,6 +76,13 @@ impl ImportKind {
     }
 }
 
+/// Whether reading a file writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Import,
+    DryRun,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportOutcome {
     pub kind: ImportKind,
@@ -97,15 +104,45 @@ impl App {
         bytes: &[u8],
         encoding: Option<Encoding>,
     ) -> Result<ImportOutcome, AppError> {
+        self.read_csv(actor, kind, file, bytes, encoding, Write::Import).await
+    }
+
+    /// Checks one CSV file as `import_csv` would, writing nothing: `ImportRejected` with every
+    /// bad row, or the number of rows ready (counts are all zero).
+    pub async fn check_csv(
+        &self,
+        actor: &crate::Actor,
+        kind: ImportKind,
+        file: &str,
+        bytes: &[u8],
+        encoding: Option<Encoding>,
+    ) -> Result<ImportOutcome, AppError> {
+        self.read_csv(actor, kind, file, bytes, encoding, Write::DryRun).await
+    }
+
+    async fn read_csv(
+        &self,
+        actor: &crate::Actor,
+        kind: ImportKind,
+        file: &str,
+        bytes: &[u8],
+        encoding: Option<Encoding>,
+        write: Write,
+    ) -> Result<ImportOutcome, AppError> {
+        let dry = write == Write::DryRun;
         let rejected =
             |errors: FileErrors| AppError::ImportRejected { file: file.to_owned(), errors: errors.into_rows() };
         let (text, encoding) = decode(bytes, encoding)
             .map_err(|reason| rejected(RowError { line: 1, column: "*".into(), reason }.into()))?;
+        let checked = |rows| ImportOutcome { kind, encoding, rows, counts: ImportCounts::default() };
         let table = Table::parse(&text, kind.columns()).map_err(rejected)?;
         let settings = self.settings();
         let (rows, counts, touched) = match kind {
             ImportKind::Accounts => {
                 let records = accounts::parse(&table, &settings).map_err(rejected)?;
+                if dry {
+                    return Ok(checked(records.len()));
+                }
                 let counts = self.store.import_accounts(&records).await?;
                 let ids: Vec<ExternalId> = records.iter().map(|r| r.external_id.clone()).collect();
                 (records.len(), counts, self.store.account_ids_by_external_id(&ids).await?.into_values().collect())
@@ -114,6 +151,9 @@ impl App {
                 let records = contacts::parse(&table).map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 self.resolve_accounts(&lines).await.map_err(rejected)?;
+                if dry {
+                    return Ok(checked(records.len()));
+                }
                 (records.len(), self.store.import_contacts(&records).await?, Vec::new())
             }
             ImportKind::Subscriptions => {
@@ -121,6 +161,9 @@ impl App {
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 let account_ids = self.resolve_accounts(&lines).await.map_err(rejected)?;
                 self.check_no_overlaps(&records, &account_ids).await.map_err(rejected)?;
+                if dry {
+                    return Ok(checked(records.len()));
+                }
                 let counts = self.store.import_subscriptions(&records).await?;
                 (records.len(), counts, account_ids.into_values().collect::<Vec<AccountId>>())
             }
@@ -128,12 +171,18 @@ impl App {
                 let records = spend::parse(&table).map_err(rejected)?;
                 let rows: Vec<(String, domain::Money)> =
                     records.iter().map(|r| (r.month.to_string(), r.amount)).collect();
+                if dry {
+                    return Ok(checked(records.len()));
+                }
                 (records.len(), self.store.import_spend(&rows).await?, Vec::new())
             }
             ImportKind::Nps => {
                 let records = nps::parse(&table, self.zone()).map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 let accounts = self.resolve_accounts(&lines).await.map_err(rejected)?;
+                if dry {
+                    return Ok(checked(records.len()));
+                }
                 let counts = self.store.import_nps(&records).await?;
                 self.health_changed(accounts.into_values());
                 (records.len(), counts, Vec::new())
@@ -142,6 +191,9 @@ impl App {
                 let records = tickets::parse(&table, self.zone()).map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 let accounts = self.resolve_accounts(&lines).await.map_err(rejected)?;
+                if dry {
+                    return Ok(checked(records.len()));
+                }
                 let counts = self.store.import_tickets(&records).await?;
                 self.health_changed(accounts.into_values());
                 (records.len(), counts, Vec::new())

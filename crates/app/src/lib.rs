@@ -15,7 +15,7 @@ pub mod health;
 pub mod health_history;
 mod ingest;
 pub use ingest::refused_text;
-mod interchange;
+pub mod interchange;
 pub mod mail;
 pub mod metrics;
 pub mod notifications;
@@ -25,6 +25,7 @@ mod reactions;
 mod records;
 pub mod renewals;
 pub mod segments;
+pub mod staged_imports;
 pub mod tasks;
 mod usage;
 

@@ -25,6 +25,7 @@ pub enum Entity {
     Renewal,
     FeatureRequest,
     Notification,
+    StagedImport,
 }
 
 impl fmt::Display for Entity {
@@ -52,6 +53,7 @@ impl fmt::Display for Entity {
             Entity::Renewal => "renewal",
             Entity::FeatureRequest => "feature request",
             Entity::Notification => "notification",
+            Entity::StagedImport => "uploaded file",
         })
     }
 }

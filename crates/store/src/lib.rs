@@ -16,6 +16,7 @@ mod renewals;
 mod segments;
 mod sql;
 mod sqlite;
+mod staged_imports;
 mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -34,6 +35,7 @@ pub use segments::{
     SegmentMembers, SegmentStore, SegmentSummary,
 };
 pub use sqlite::SqliteStore;
+pub use staged_imports::{StagedImport, StagedImportStore};
 pub use tasks::{TaskQuery, TaskSort, TaskStore};
 pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
 
@@ -232,6 +234,7 @@ pub trait Store:
     + RenewalStore
     + FeedbackStore
     + NotificationStore
+    + StagedImportStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`

@@ -72,4 +72,5 @@ crate::tasks::task_store!(PostgresStore, Postgres);
 crate::renewals::renewal_store!(PostgresStore, Postgres);
 crate::feedback::feedback_store!(PostgresStore, Postgres);
 crate::notifications::notification_store!(PostgresStore, Postgres);
+crate::staged_imports::staged_import_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

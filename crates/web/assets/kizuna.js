@@ -290,6 +290,33 @@
     input.addEventListener("blur", close);
   }
 
+  // An upload shows how far it is, then goes where the server says (the file's check page); a
+  // refused upload is sent again as a plain form so the server's answer is shown.
+  function uploadWithProgress(form) {
+    var bar = document.getElementById(form.getAttribute("data-upload-progress"));
+    form.addEventListener("submit", function (event) {
+      if (!bar || !window.FormData || !window.XMLHttpRequest) return;
+      event.preventDefault();
+      var request = new XMLHttpRequest();
+      request.open("POST", form.action);
+      request.setRequestHeader("x-kizuna-upload", "1");
+      request.upload.addEventListener("progress", function (progress) {
+        if (progress.lengthComputable) {
+          bar.max = progress.total;
+          bar.value = progress.loaded;
+        }
+      });
+      request.addEventListener("load", function () {
+        var next = request.getResponseHeader("location");
+        if (request.status === 201 && next && next.charAt(0) === "/") window.location.assign(next);
+        else form.submit();
+      });
+      request.addEventListener("error", function () { form.submit(); });
+      bar.hidden = false;
+      request.send(new FormData(form));
+    });
+  }
+
   function ready() {
     Array.prototype.forEach.call(document.querySelectorAll("canvas[data-chart]"), draw);
     Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), function (field) {
@@ -298,6 +325,13 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
       form.addEventListener("submit", function (event) {
         if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-upload-progress]"), uploadWithProgress);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-busy]"), function (form) {
+      form.addEventListener("submit", function () {
+        var busy = document.getElementById(form.getAttribute("data-busy"));
+        if (busy) busy.hidden = false;
       });
     });
     Array.prototype.forEach.call(document.querySelectorAll("textarea[data-segment-preview]"), segmentPreview);

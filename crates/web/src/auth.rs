@@ -128,8 +128,8 @@ pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> 
     next.run(request).await
 }
 
-/// Accepts the token from the `X-CSRF-Token` header, or from the `csrf_token` field of a form
-/// (the body is read and handed on unchanged).
+/// Accepts the token from the `X-CSRF-Token` header, or from the `csrf_token` field of a form,
+/// urlencoded or multipart (the body is read and handed on unchanged).
 async fn csrf_matches(request: Request, expected: &str) -> Result<Request, Box<Response>> {
     if let Some(sent) = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if same_secret(sent, expected) {
@@ -138,25 +138,40 @@ async fn csrf_matches(request: Request, expected: &str) -> Result<Request, Box<R
             Err(Box::new(ApiError::CsrfRejected.into_response()))
         };
     }
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let boundary = multer::parse_boundary(&content_type).ok();
+    if !content_type.starts_with("application/x-www-form-urlencoded") && boundary.is_none() {
         return Err(Box::new(ApiError::CsrfRejected.into_response()));
     }
+    let limit = if boundary.is_some() { crate::MAX_BODY_BYTES } else { MAX_FORM_BYTES };
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| Box::new(ApiError::PayloadTooLarge.into_response()))?;
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let sent = fields.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or("");
-    if same_secret(sent, expected) {
+    let bytes =
+        axum::body::to_bytes(body, limit).await.map_err(|_| Box::new(ApiError::PayloadTooLarge.into_response()))?;
+    let sent = match boundary {
+        Some(boundary) => multipart_csrf(bytes.clone(), boundary).await,
+        None => {
+            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+            fields.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v).unwrap_or_default()
+        }
+    };
+    if same_secret(&sent, expected) {
         Ok(Request::from_parts(parts, Body::from(bytes)))
     } else {
         Err(Box::new(ApiError::CsrfRejected.into_response()))
     }
+}
+
+/// The `csrf_token` field of a multipart form (a file upload), empty when it has none.
+async fn multipart_csrf(bytes: axum::body::Bytes, boundary: String) -> String {
+    let body = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
+    let mut form = multer::Multipart::new(body, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(CSRF_FIELD) {
+            return field.text().await.unwrap_or_default();
+        }
+    }
+    String::new()
 }
 
 /// The `Set-Cookie` value that carries a new session to the browser.

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 pub type AppState = Arc<App>;
 
 /// Request bodies above this size are refused with 413 (CSV uploads are the largest).
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// How the server is reached; decides cookie and transport security headers.
 #[derive(Debug, Clone, Default)]

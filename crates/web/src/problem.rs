@@ -162,6 +162,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::Renewal => Text::new("更新", "renewal"),
         Entity::FeatureRequest => Text::new("製品リクエスト", "feature request"),
         Entity::Notification => Text::new("通知", "notification"),
+        Entity::StagedImport => Text::new("アップロードしたファイル", "uploaded file"),
     };
     text.pick(lang)
 }

@@ -12,6 +12,13 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::ShiftJis => "shift_jis",
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Encoding, Reason> {
         match raw.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "utf8" | "utf_8" => Ok(Encoding::Utf8),

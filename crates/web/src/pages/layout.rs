@@ -91,6 +91,10 @@ impl Frame {
         permits(self.role, None, access)
     }
 
+    pub fn may_manage(&self) -> bool {
+        self.may(Access::Manage)
+    }
+
     pub fn is_admin(&self) -> bool {
         self.may(Access::Admin)
     }

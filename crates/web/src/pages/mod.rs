@@ -7,6 +7,7 @@ pub mod error;
 mod format;
 pub mod health;
 pub mod home;
+pub mod imports;
 pub mod layout;
 pub mod login;
 pub mod metrics;

@@ -1,8 +1,9 @@
-//! Mail settings, notifications and digests through the real server, on SQLite and (with
-//! TEST_DATABASE_URL) PostgreSQL: an administrator sets the SMTP server in the app (its password
-//! never shown back) and a test email reaches a local sink over STARTTLS or implicit TLS with a
-//! self-signed certificate the settings trust; each user's inbox gets what concerns them once,
-//! by the channels they chose; a digest goes out once however many nodes look.
+//! CS Ops without an engineer, through the real server, on SQLite and (with TEST_DATABASE_URL)
+//! PostgreSQL: an administrator sets the SMTP server in the app (its password never shown back)
+//! and a test email reaches a local sink over STARTTLS or implicit TLS with a self-signed
+//! certificate the settings trust; each user's inbox gets what concerns them once, by the
+//! channels they chose; a digest goes out once however many nodes look; a CSV file uploaded in
+//! the browser is checked writing nothing, then imported all or nothing.
 
 mod common;
 
@@ -336,6 +337,110 @@ async fn a_request_status_change_tells_the_csms_of_the_accounts_that_asked_with_
         let title = &got["notifications"][0]["title"];
         assert!(title["en"].as_str().unwrap().contains("now Declined. Why: Out of scope this year"), "{got}");
         assert!(title["ja"].as_str().unwrap().contains("「見送り」"), "{got}");
+        t.finish().await;
+    }
+}
+
+/// A `multipart/form-data` body as a browser sends a file upload: fields, then the file.
+fn multipart(fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----kizunaTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload_file(
+    server: &Server,
+    browser: &common::Browser,
+    csrf: &str,
+    file_name: &str,
+    file: &[u8],
+) -> (StatusCode, Option<String>) {
+    let (content_type, body) =
+        multipart(&[("csrf_token", csrf), ("kind", "accounts"), ("encoding", "auto")], file_name, file);
+    let response = server
+        .anonymous
+        .post(server.url("/imports"))
+        .header("cookie", &browser.cookie)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.headers().get("location").map(|l| l.to_str().unwrap().to_owned()))
+}
+
+async fn account_count(server: &Server) -> usize {
+    let (_, list) = server.get("/api/v1/accounts?limit=50").await;
+    list["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_shift_jis_file_with_errors_is_checked_writing_nothing_then_fixed_and_imported_from_the_browser() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("kana@k.example", Role::Manager).await;
+        let (bad, _, _) = encoding_rs::SHIFT_JIS.encode(
+            "account_id,name,tier,stage\nA1,紅葉商事,enterprise,adoption\nA2,,smb,adoption\nA1,桜電機,smb,adoption\n",
+        );
+        let (status, _) = upload_file(&server, &browser, "not the token", "顧客.csv", &bad).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "an upload without the CSRF token is refused");
+        let (status, location) = upload_file(&server, &browser, &browser.csrf, "C:\\data\\顧客.csv", &bad).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let check = location.unwrap();
+        assert!(check.starts_with("/imports/"), "{check}");
+
+        let (status, html) = page(&server, &browser, &format!("{check}?lang=ja")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        let problems = after(&html, "check-problems");
+        assert!(problems.contains("<td class=\"num\">3</td>") && problems.contains("<code>name</code>"), "{html}");
+        assert!(
+            problems.contains("<td class=\"num\">4</td>") && problems.contains("<code>account_id</code>"),
+            "{html}"
+        );
+        assert!(text_of(&html, "check-file").contains("顧客.csv") && !html.contains("C:\\data"), "{html}");
+        let (status, html, _) = submit(&server, &browser, &format!("{check}/run"), "en", &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert_eq!(account_count(&server).await, 0, "a refused file writes nothing");
+
+        let (other, other_browser) = server.browser("ren@k.example", Role::Manager).await;
+        let _ = other;
+        let (status, _) = page(&server, &other_browser, &check).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "only its uploader sees a staged file");
+        let (_, csm) = server.browser("aki@k.example", Role::Csm).await;
+        let (status, _) = page(&server, &csm, "/imports").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let (fixed, _, _) = encoding_rs::SHIFT_JIS
+            .encode("account_id,name,tier,stage\nA1,紅葉商事,enterprise,adoption\nA2,桜電機,smb,adoption\n");
+        let (_, location) = upload_file(&server, &browser, &browser.csrf, "顧客.csv", &fixed).await;
+        let check = location.unwrap();
+        let (status, html) = page(&server, &browser, &format!("{check}?lang=en")).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(text_of(&html, "check-ready").contains("Rows ready to import: 2"), "{html}");
+        assert_eq!(text_of(&html, "check-encoding"), "shift_jis");
+        assert_eq!(account_count(&server).await, 0, "checking writes nothing");
+        let (status, _, location) = submit(&server, &browser, &format!("{check}/run"), "en", &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(location.unwrap().starts_with("/imports?done=imported"));
+        assert_eq!(account_count(&server).await, 2);
+        let (_, html) = page(&server, &browser, "/imports?lang=ja").await;
+        let history = after(&html, "import-history");
+        assert!(history.contains("顧客.csv") && history.contains("kana@k.example"), "{html}");
+        let (status, _) = page(&server, &browser, &check).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "an imported file is not kept");
         t.finish().await;
     }
 }
