@@ -357,3 +357,59 @@ async fn status_changes_are_posted_signed_to_the_issue_tracker_webhook_whose_sec
         assert_eq!(calls.lock().unwrap().len(), 1, "no webhook, no call");
     }
 }
+
+#[tokio::test]
+async fn a_survey_comment_and_a_task_fill_the_request_form_and_the_evidence_names_who_asked() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        for (kind, csv) in [
+            ("accounts", "account_id,name\nA1,Alpha\n"),
+            ("contacts", "contact_id,account_id,name,email\nC1,A1,Hana,hana@alpha.example\n"),
+            ("nps", "account_id,contact_email,score,responded_at,comment\nA1,hana@alpha.example,4,2026-11-02,CSV を毎月手で落としている\n"),
+        ] {
+            let (status, outcome) = server.upload(kind, csv.as_bytes().to_vec()).await;
+            assert_eq!(status, StatusCode::OK, "{kind}: {outcome}");
+        }
+        let (_, list) = server.get("/api/v1/accounts").await;
+        let alpha = list["items"][0]["id"].as_i64().unwrap();
+        let (_, contacts) = server.get(&format!("/api/v1/contacts?account_id={alpha}")).await;
+        let hana = contacts["items"][0]["id"].as_i64().unwrap();
+
+        let (_, html) = page(&server, &browser, &format!("/accounts/{alpha}?lang=en")).await;
+        let start = html.find("class=\"nps-as-request\" href=\"").expect("the comment can become a request") + 29;
+        let link = unescaped(&html[start..start + html[start..].find('"').unwrap()]);
+        assert!(
+            link.contains("evidence_source=survey") && link.contains(&format!("evidence_contact={hana}")),
+            "{link}"
+        );
+        let (status, html) = page(&server, &browser, &link).await;
+        assert_eq!(status, StatusCode::OK);
+        let form = &html[html.find("id=\"account-request-form\"").unwrap()..];
+        assert!(form.contains("CSV を毎月手で落としている</textarea>"), "the quote is filled in: {form}");
+        assert!(form.contains("<option value=\"survey\" selected>"), "{form}");
+        assert!(form.contains(&format!("<option value=\"{hana}\" selected>")), "{form}");
+
+        let fields = [
+            ("new_title", "CSV の一括ダウンロード"),
+            ("importance", "important"),
+            ("source", "survey"),
+            ("contact_id", &hana.to_string()),
+            ("quote", "CSV を毎月手で落としている"),
+        ];
+        let (status, html, _) = submit(&server, &browser, &format!("/accounts/{alpha}/requests"), "en", &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let (_, asked) = server.get(&format!("/api/v1/accounts/{alpha}/requests")).await;
+        let evidence = &asked[0]["evidence"];
+        assert_eq!((&evidence["source"], &evidence["contact_id"]), (&json!("survey"), &json!(hana)), "{asked}");
+
+        let task = json!({"account_id": alpha, "title": "Hana wants SSO before renewal"});
+        let (status, created) = server.post("/api/v1/tasks", task).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (_, html) = page(&server, &browser, &format!("/tasks?account={alpha}&lang=ja")).await;
+        let id = created["id"].as_i64().unwrap();
+        assert!(html.contains(&format!("id=\"task-{id}-as-request\"")), "{html}");
+        assert!(html.contains("evidence_quote=Hana+wants+SSO+before+renewal"), "{html}");
+        t.finish().await;
+    }
+}

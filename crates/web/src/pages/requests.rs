@@ -30,9 +30,11 @@ fn importance_choices(lang: Lang) -> Vec<Choice> {
 }
 
 /// Where the customer said it, "CSM" chosen.
-fn source_choices(lang: Lang) -> Vec<Choice> {
+/// The sources of evidence, `selected` (a code) or the CSM's own note chosen.
+fn source_choices(lang: Lang, selected: &str) -> Vec<Choice> {
     let all = EvidenceSource::ALL.iter().map(|s| (s.as_str().to_owned(), s.label(lang).to_owned()));
-    choices(all, Some(EvidenceSource::Csm.as_str()))
+    let selected = EvidenceSource::parse(selected).unwrap_or(EvidenceSource::Csm);
+    choices(all, Some(selected.as_str()))
 }
 
 /// A request as an option of a select: 「#3 title」.
@@ -463,7 +465,7 @@ async fn render_request(
         adoption: detail.adoption.as_ref().map(|a| adoption_view(a, lang)),
         merge_choices: choices(others.iter().filter(|r| r.id != request.id).map(request_choice), None),
         importances: importance_choices(lang),
-        sources: source_choices(lang),
+        sources: source_choices(lang, ""),
         manage,
         errors,
         notice,
@@ -674,6 +676,8 @@ pub struct AccountRequestsCard {
     pub open_requests: Vec<Choice>,
     pub importances: Vec<Choice>,
     pub sources: Vec<Choice>,
+    /// The account's contacts, to say who asked.
+    pub contacts: Vec<Choice>,
 }
 
 pub struct AccountRequestLine {
@@ -684,10 +688,13 @@ pub struct AccountRequestLine {
     pub quote: String,
 }
 
+/// `source` (a code) is the source chosen in the form; `contacts` the account's, as choices.
 pub(crate) async fn account_card(
     app: &AppState,
     account: AccountId,
     lang: Lang,
+    source: &str,
+    contacts: Vec<Choice>,
 ) -> Result<AccountRequestsCard, ApiError> {
     let asked = app.account_requests(account).await?;
     let open = app.requests(true).await?;
@@ -704,6 +711,7 @@ pub(crate) async fn account_card(
             .collect(),
         open_requests: choices(open.iter().map(request_choice), None),
         importances: importance_choices(lang),
-        sources: source_choices(lang),
+        sources: source_choices(lang, source),
+        contacts,
     })
 }

@@ -241,6 +241,8 @@ pub struct TaskRow {
     pub snoozed_until: String,
     pub why: WhyPanel,
     pub outcome: String,
+    /// The account page with its request form filled from this task (its outcome, else title).
+    pub as_request: String,
     pub can_edit: bool,
     /// Open or snoozed: it can be finished, snoozed or cancelled.
     pub active: bool,
@@ -711,6 +713,15 @@ fn row(task: &Task, account: &domain::account::Account, can_edit: bool, cx: &Row
         },
         why: task_reason::panel(&task.input.reason, reasons),
         outcome: task.outcome.clone().unwrap_or_default(),
+        as_request: format!(
+            "/accounts/{}?{}#requests",
+            task.input.account_id.0,
+            serde_urlencoded::to_string([
+                ("evidence_source", "csm"),
+                ("evidence_quote", task.outcome.as_deref().unwrap_or(&task.input.title)),
+            ])
+            .unwrap_or_default()
+        ),
         can_edit,
         active: task.status.is_active(),
         errors,

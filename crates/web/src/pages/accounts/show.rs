@@ -6,10 +6,10 @@
 //! A churned account has no grade: a banner says when it churned and why.
 
 use crate::api::timeline::parse_entry;
-use crate::extract::FormFields;
 use crate::extract::Path;
+use crate::extract::{FormFields, QueryParams};
 use crate::pages::chart::{Chart, Dataset};
-use crate::pages::{format, Frame};
+use crate::pages::{choices, format, Frame};
 use crate::problem::ApiError;
 use crate::AppState;
 use askama::Template;
@@ -56,6 +56,12 @@ pub struct Line {
     pub cells: Vec<String>,
 }
 
+/// An NPS answer, and where to record its comment as a product request.
+pub struct NpsLine {
+    pub cells: [String; 4],
+    pub as_request: Option<String>,
+}
+
 pub struct TimelineLine {
     pub when: String,
     pub kind: String,
@@ -84,6 +90,10 @@ pub struct Drafts {
     pub pulse_errors: Vec<String>,
     pub request_new_title: String,
     pub request_quote: String,
+    pub request_source: String,
+    pub request_contact: String,
+    /// The form starts open: it was refused, or a survey answer or task filled it in.
+    pub request_open: bool,
     pub request_errors: Vec<String>,
 }
 
@@ -122,7 +132,7 @@ pub struct AccountPage {
     pub movements: Vec<Line>,
     pub subscriptions: Vec<Line>,
     pub contacts: Vec<Line>,
-    pub nps: Vec<Line>,
+    pub nps: Vec<NpsLine>,
     pub tickets: Vec<Line>,
     pub timeline: Vec<TimelineLine>,
     pub pulses: Vec<Line>,
@@ -502,11 +512,19 @@ async fn render(
             ],
         })
         .collect();
-    let contacts = app
-        .store()
-        .list_contacts(&ChildQuery { account_id: Some(id), limit: 200, offset: 0 })
-        .await?
-        .items
+    let contact_rows =
+        app.store().list_contacts(&ChildQuery { account_id: Some(id), limit: 200, offset: 0 }).await?.items;
+    let contact_of = |email: &str| {
+        contact_rows.iter().find(|c| c.input.email.as_ref().is_some_and(|e| e.as_str() == email)).map(|c| c.id.0)
+    };
+    let contact_choices = choices(
+        contact_rows.iter().map(|c| {
+            let email = c.input.email.as_ref().map(|e| e.to_string()).unwrap_or_default();
+            (c.id.0.to_string(), c.input.name.clone().map_or(email.clone(), |name| format!("{name} <{email}>")))
+        }),
+        Some(drafts.request_contact.as_str()),
+    );
+    let contacts = contact_rows
         .iter()
         .map(|c| Line {
             cells: vec![
@@ -519,13 +537,20 @@ async fn render(
     let (nps_answers, ticket_rows) = app.customer_voice(id, VOICE_ROWS).await?;
     let nps = nps_answers
         .iter()
-        .map(|n| Line {
-            cells: vec![
+        .map(|n| NpsLine {
+            cells: [
                 format::date(Some(n.responded_on), lang),
                 n.score.to_string(),
                 n.contact_email.to_string(),
                 n.comment.clone().unwrap_or_default(),
             ],
+            as_request: n.comment.as_deref().filter(|c| !c.trim().is_empty()).map(|comment| {
+                let mut query = vec![("evidence_source", "survey".to_owned()), ("evidence_quote", comment.to_owned())];
+                if let Some(contact) = contact_of(n.contact_email.as_str()) {
+                    query.push(("evidence_contact", contact.to_string()));
+                }
+                format!("/accounts/{}?{}#requests", id.0, serde_urlencoded::to_string(&query).unwrap_or_default())
+            }),
         })
         .collect();
     let tickets = ticket_rows
@@ -593,7 +618,7 @@ async fn render(
         arr: format::money(account.figures.arr, &currency, lang),
         renewal: format::date(account.figures.next_renewal_date, lang),
         renewal_card: crate::pages::renewals::account_card(app, id, lang).await?,
-        requests: crate::pages::requests::account_card(app, id, lang).await?,
+        requests: crate::pages::requests::account_card(app, id, lang, &drafts.request_source, contact_choices).await?,
         owner: staff_name(account.input.owner_id),
         sub_owner: staff_name(account.input.sub_owner_id),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
@@ -639,8 +664,24 @@ async fn render(
     Ok((status, crate::pages::render(&template, "account")?).into_response())
 }
 
-pub async fn page(State(app): State<AppState>, Path(id): Path<i64>, frame: Frame) -> Result<Response, ApiError> {
-    render(&app, frame, AccountId(id), Drafts::default(), StatusCode::OK).await
+/// `?evidence_source=…&evidence_quote=…&evidence_contact=…` fill in the request form: a survey
+/// answer's comment or a task recorded as what the customer asked for.
+pub async fn page(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    params: QueryParams,
+) -> Result<Response, ApiError> {
+    let quote = params.text("evidence_quote").map(|q| q.chars().take(domain::feedback::MAX_QUOTE).collect());
+    let source = params.text("evidence_source").filter(|s| domain::feedback::EvidenceSource::parse(s).is_ok());
+    let drafts = Drafts {
+        request_open: quote.is_some() || source.is_some(),
+        request_quote: quote.unwrap_or_default(),
+        request_source: source.unwrap_or_default(),
+        request_contact: params.text("evidence_contact").unwrap_or_default(),
+        ..Drafts::default()
+    };
+    render(&app, frame, AccountId(id), drafts, StatusCode::OK).await
 }
 
 /// Refuses a reader who may not edit the account before their input is read: otherwise a bad
@@ -750,6 +791,7 @@ pub async fn add_request(
     let added = async {
         let evidence = domain::feedback::EvidenceInput::parse(json!({
             "account": account.0,
+            "contact_id": fields.id_value("contact_id"),
             "importance": fields.get("importance"),
             "source": fields.get("source"),
             "quote": fields.get("quote"),
@@ -783,6 +825,9 @@ pub async fn add_request(
         request_errors: errors,
         request_new_title: fields.get("new_title").to_owned(),
         request_quote: fields.get("quote").to_owned(),
+        request_source: fields.get("source").to_owned(),
+        request_contact: fields.get("contact_id").to_owned(),
+        request_open: true,
         ..Drafts::default()
     };
     render(&app, frame, account, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
