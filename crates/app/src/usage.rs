@@ -316,6 +316,32 @@ impl App {
         Ok(self.store.end_users(account).await?)
     }
 
+    /// The event names tracking received in the last `days` days, most used first, each with
+    /// the features of the catalog that count it: what the catalog editor suggests.
+    pub async fn received_events(
+        &self,
+        days: u64,
+        limit: i64,
+    ) -> Result<Vec<(store::ReceivedEvent, Vec<String>)>, AppError> {
+        let today = self.today();
+        let from = today.checked_sub_days(chrono::Days::new(days.saturating_sub(1))).unwrap_or(today);
+        let features = self.store.list_features().await?;
+        Ok(self
+            .store
+            .received_events(from, today, limit)
+            .await?
+            .into_iter()
+            .map(|received| {
+                let counted_by = features
+                    .iter()
+                    .filter(|f| f.definition.event.matches(&received.event))
+                    .map(|f| f.definition.key.to_string())
+                    .collect();
+                (received, counted_by)
+            })
+            .collect())
+    }
+
     /// Per feature: how many paying customers used it in the window.
     pub async fn feature_adoption(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<FeatureAdoptionRow>, AppError> {
         let features = self.store.list_features().await?;

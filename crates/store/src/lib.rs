@@ -37,7 +37,9 @@ pub use segments::{
 pub use sqlite::SqliteStore;
 pub use staged_imports::{StagedImport, StagedImportStore};
 pub use tasks::{TaskQuery, TaskSort, TaskStore};
-pub use usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
+pub use usage::{
+    CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, ReceivedEvent, UsageHistory, UsageStore,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

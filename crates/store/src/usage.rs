@@ -26,6 +26,14 @@ pub struct EventDay {
     pub count: i64,
 }
 
+/// An event name tracking received in a window: how many events, from how many accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedEvent {
+    pub event: String,
+    pub events: i64,
+    pub accounts: i64,
+}
+
 /// How many accounts used a feature in a window, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureAdoption {
@@ -84,6 +92,9 @@ pub trait UsageStore: Send + Sync {
     ) -> Result<Vec<(NaiveDate, i64)>>;
     /// Per feature, the accounts that used it in `[from, to]` and their uses.
     async fn feature_adoption(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<FeatureAdoption>>;
+    /// The event names received in `[from, to]`, most used first (at most `limit`), with how
+    /// many events and accounts: what a catalog editor suggests.
+    async fn received_events(&self, from: NaiveDate, to: NaiveDate, limit: i64) -> Result<Vec<ReceivedEvent>>;
     /// The accounts that used one feature in `[from, to]`.
     async fn feature_accounts(&self, feature_id: i64, from: NaiveDate, to: NaiveDate) -> Result<Vec<AccountId>>;
     /// The end users whose latest group is this account, most recently seen first.
@@ -108,7 +119,9 @@ macro_rules! usage_store {
         mod usage_sql {
             use super::{$db, $store};
             use $crate::error::{Entity, StoreError};
-            use $crate::usage::{CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, UsageHistory, UsageStore};
+            use $crate::usage::{
+                CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, ReceivedEvent, UsageHistory, UsageStore,
+            };
             use $crate::Result;
             use async_trait::async_trait;
             use chrono::NaiveDate;
@@ -636,6 +649,27 @@ macro_rules! usage_store {
                                 feature_id: row.try_get("feature_id")?,
                                 accounts: row.try_get("accounts")?,
                                 uses: row.try_get("uses")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn received_events(&self, from: NaiveDate, to: NaiveDate, limit: i64) -> Result<Vec<ReceivedEvent>> {
+                    let rows = sqlx::query(
+                        "SELECT event, CAST(SUM(count) AS BIGINT) AS events, COUNT(DISTINCT account_id) AS accounts \
+                         FROM usage_daily WHERE day >= $1 AND day <= $2 GROUP BY event ORDER BY events DESC, event LIMIT $3",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|row| {
+                            Ok(ReceivedEvent {
+                                event: row.try_get("event")?,
+                                events: row.try_get("events")?,
+                                accounts: row.try_get("accounts")?,
                             })
                         })
                         .collect()

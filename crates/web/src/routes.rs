@@ -105,6 +105,7 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/settings/write-keys/field-sources", Admin, post(pages::settings::keys::set_field_sources))
         .page(M::GET, "/settings/features", Admin, get(pages::settings::catalog::features))
         .page(M::POST, "/settings/features", Admin, post(pages::settings::catalog::apply))
+        .page(M::POST, "/settings/features/one", Admin, post(pages::settings::catalog::save_feature))
         .page(M::GET, "/settings/workspace", Admin, get(pages::settings::workspace::workspace))
         .page(M::POST, "/settings/workspace", Admin, post(pages::settings::workspace::save_workspace))
         .page(M::GET, "/settings/mail", Admin, get(pages::settings::mail::mail))

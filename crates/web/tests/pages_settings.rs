@@ -541,3 +541,76 @@ async fn the_write_keys_page_shows_last_use_daily_counts_and_edits_allowed_origi
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_catalog_form_suggests_received_events_saves_a_feature_and_counts_the_accounts_using_it() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        let key = server.write_key().await;
+        server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+        let at = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339();
+        let batch = json!({"batch": [
+            {"type": "group", "userId": "u1", "groupId": "ACC-1", "timestamp": at},
+            {"type": "track", "messageId": "m1", "userId": "u1", "event": "Payslip Published", "timestamp": at},
+            {"type": "track", "messageId": "m2", "userId": "u1", "event": "Payslip Published", "timestamp": at},
+        ]});
+        let (status, body) = server.track(&key, "/v1/batch", batch).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        let (status, html) = page(&server, &browser, "/settings/features?lang=en").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let received = &html[html.find("id=\"received-events\"").expect("the events received are listed")..];
+        let row = &received[received.find("<code>Payslip Published</code>").unwrap()..];
+        assert!(
+            row.starts_with("<code>Payslip Published</code></td><td class=\"num\">2</td><td class=\"num\">1</td>"),
+            "{row}"
+        );
+        assert!(row.contains("/settings/features?event=Payslip+Published#feature-form"), "{row}");
+        let (_, html) = page(&server, &browser, "/settings/features?event=Payslip+Published").await;
+        assert!(
+            html.contains("id=\"feature-event\" name=\"event\" required maxlength=\"200\" value=\"Payslip Published\""),
+            "{html}"
+        );
+
+        let feature = [
+            ("key", "payslip"),
+            ("name", "給与明細の発行"),
+            ("name_en", "Payslips"),
+            ("event", "Payslip Published"),
+            ("match", "exact"),
+            ("cadence", "annual"),
+            ("season", ""),
+            ("importance", "core"),
+        ];
+        let (status, html, _) = submit(&server, &browser, "/settings/features/one", "en", &feature).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "an annual feature needs its season: {html}");
+        assert!(html.contains("Season"), "{html}");
+        let mut monthly = feature;
+        monthly[5] = ("cadence", "monthly");
+        let (status, _, location) = submit(&server, &browser, "/settings/features/one", "en", &monthly).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/settings/features?done=feature_saved"))
+        );
+        let (_, saved) = server.get("/api/v1/features/payslip").await;
+        assert_eq!((&saved["cadence"], &saved["importance"]), (&json!("monthly"), &json!("core")), "{saved}");
+        let (_, html) = page(&server, &browser, "/settings/features?lang=en").await;
+        let row = &html[html.find("data-feature-key=\"payslip\"").unwrap()..];
+        assert!(row[..row.find("</tr>").unwrap()].contains("<td class=\"num\">1</td>"), "one account used it: {row}");
+        let received = &html[html.find("id=\"received-events\"").unwrap()..];
+        assert!(received.contains("<td>payslip</td>"), "the event is now counted by the feature: {received}");
+
+        let (_, html) = page(&server, &browser, "/settings/features?edit=payslip").await;
+        assert!(html.contains("value=\"payslip\" readonly"), "{html}");
+        let mut weekly = monthly;
+        weekly[5] = ("cadence", "weekly");
+        let mut fields = weekly.to_vec();
+        fields.push(("editing", "on"));
+        let (status, _, _) = submit(&server, &browser, "/settings/features/one", "en", &fields).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, saved) = server.get("/api/v1/features/payslip").await;
+        assert_eq!(saved["cadence"], "weekly");
+        t.finish().await;
+    }
+}
