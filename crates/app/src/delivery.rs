@@ -24,6 +24,8 @@ pub struct Delivery {
     pub(crate) worker: std::sync::OnceLock<()>,
     pub(crate) notification_worker: std::sync::OnceLock<()>,
     pub(crate) public_url: RwLock<Option<String>>,
+    /// Digests (user, period) this node has seen sent: it stops asking the database about them.
+    pub(crate) digests_handled: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
 }
 
 impl Default for Delivery {
@@ -45,6 +47,7 @@ impl Default for Delivery {
             worker: std::sync::OnceLock::new(),
             notification_worker: std::sync::OnceLock::new(),
             public_url: RwLock::new(None),
+            digests_handled: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 }

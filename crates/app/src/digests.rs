@@ -36,6 +36,11 @@ impl App {
                     .map(|period| (user, preferences, period))
             })
             .collect();
+        {
+            let periods: std::collections::HashSet<&String> = due.iter().map(|(_, _, period)| period).collect();
+            let mut handled = self.delivery.digests_handled.lock().unwrap_or_else(|p| p.into_inner());
+            handled.retain(|(_, period)| periods.contains(period));
+        }
         if due.is_empty() {
             return Ok(0);
         }
@@ -45,9 +50,16 @@ impl App {
         let mut sent = 0;
         let mut book: Option<Vec<Account>> = None;
         for (user, preferences, period) in due {
+            let handled = (user.0, period.clone());
+            if self.delivery.digests_handled.lock().unwrap_or_else(|p| p.into_inner()).contains(&handled) {
+                continue;
+            }
             let now = Utc::now();
             let retry_before = now - chrono::Duration::minutes(DIGEST_RETRY_MINUTES);
             if !self.store.claim_digest(user, &period, now, retry_before, MAX_DIGEST_ATTEMPTS).await? {
+                // Sent, or being sent, by another node (or this one before a restart): this node
+                // stops asking the database about it.
+                self.delivery.digests_handled.lock().unwrap_or_else(|p| p.into_inner()).insert(handled);
                 continue;
             }
             if book.is_none() {
@@ -58,7 +70,10 @@ impl App {
             let error = result.as_ref().err().map(|e| e.to_string());
             self.store.finish_digest(user, &period, error.as_deref(), Utc::now()).await?;
             match result {
-                Ok(()) => sent += 1,
+                Ok(()) => {
+                    self.delivery.digests_handled.lock().unwrap_or_else(|p| p.into_inner()).insert(handled);
+                    sent += 1;
+                }
                 Err(error) => tracing::warn!(user = user.0, period, %error, "digest not sent"),
             }
         }

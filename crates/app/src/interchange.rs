@@ -184,6 +184,11 @@ impl App {
                     return Ok(checked(records.len()));
                 }
                 let counts = self.store.import_nps(&records).await?;
+                for record in &records {
+                    if let Some(id) = accounts.get(&record.account_external_id) {
+                        self.tell_detractor(*id, record.score, record.responded_on).await?;
+                    }
+                }
                 self.health_changed(accounts.into_values());
                 (records.len(), counts, Vec::new())
             }

@@ -6,14 +6,14 @@
 //! and sends them in the user's language; the inbox reads the rows.
 
 use crate::{Actor, App, AppError};
-use chrono::{DateTime, Days, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use domain::account::Account;
 use domain::i18n::{Bilingual, Lang};
 use domain::notifications::{
     renewal_reminder, AccountNamed, Channel, DeliveryState, Notice, NotificationPreferences, PreferencesInput,
     WebhookChange,
 };
-use domain::{Reason, UserId};
+use domain::{AccountId, Reason, UserId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,8 @@ use store::{Notification, Routing, TaskQuery};
 /// How often each node looks for email and Slack copies to send, and for digests due.
 const DELIVERY_POLL: Duration = Duration::from_secs(5);
 const DELIVERIES_PER_POLL: i64 = 50;
+/// Digests are looked for every this many polls (once a minute): they are due by the hour.
+const DIGEST_EVERY_POLLS: u64 = 12;
 /// A claim older than this whose sending never finished is taken over (its node stopped).
 const STALE_CLAIM_MINUTES: i64 = 10;
 /// Attempts at an email or Slack copy before it is marked failed.
@@ -156,12 +158,14 @@ impl App {
         }
         let app = self.clone();
         tokio::spawn(async move {
-            loop {
+            for poll in 0u64.. {
                 if let Err(error) = app.deliver_notifications().await {
                     tracing::warn!(%error, "sending notifications failed");
                 }
-                if let Err(error) = app.send_due_digests().await {
-                    tracing::warn!(%error, "sending digests failed");
+                if poll % DIGEST_EVERY_POLLS == 0 {
+                    if let Err(error) = app.send_due_digests().await {
+                        tracing::warn!(%error, "sending digests failed");
+                    }
                 }
                 tokio::time::sleep(DELIVERY_POLL).await;
             }
@@ -239,6 +243,22 @@ impl App {
         self.send_mail(&server, &[user.input.email.to_string()], &subject, &body).await.map_err(|e| e.message(lang))
     }
 
+    /// Tells an account's CSMs of a detractor answer (0–6) given in the last week, once per
+    /// answer: right after an import, and again harmlessly by the scan.
+    pub(crate) async fn tell_detractor(
+        &self,
+        account: AccountId,
+        score: i64,
+        day: NaiveDate,
+    ) -> Result<usize, AppError> {
+        let since = self.today().checked_sub_days(Days::new(DETRACTOR_LOOKBACK_DAYS)).unwrap_or(NaiveDate::MIN);
+        if score > 6 || day < since {
+            return Ok(0);
+        }
+        let account = self.store.get_account(account).await?;
+        self.notify(account_csms(&account), &Notice::detractor(&named(&account), score, day)).await
+    }
+
     /// The daily notices: renewals reaching 90, 60 or 30 days, overdue tasks and recent
     /// detractor answers. Safe to run any number of times and on every node: each is told once.
     pub async fn scan_notifications(&self) -> Result<usize, AppError> {
@@ -247,7 +267,6 @@ impl App {
         let mut told = 0;
         let accounts = self.all_accounts().await?;
         let portfolio = self.portfolio(None).await?;
-        let since = today.checked_sub_days(Days::new(DETRACTOR_LOOKBACK_DAYS)).unwrap_or(today);
         for account in accounts.iter().filter(|a| !a.figures.is_churned()) {
             let csms = account_csms(account);
             if csms.is_empty() {
@@ -260,10 +279,8 @@ impl App {
                     told += self.notify(csms.clone(), &notice).await?;
                 }
             }
-            for (day, score) in
-                portfolio.nps_answers(account.id).iter().filter(|(day, score)| *day >= since && *score <= 6)
-            {
-                told += self.notify(csms.clone(), &Notice::detractor(&named(account), *score, *day)).await?;
+            for (day, score) in portfolio.nps_answers(account.id) {
+                told += self.tell_detractor(account.id, *score, *day).await?;
             }
         }
         let overdue = TaskQuery { overdue: true, today, limit: i64::MAX, ..TaskQuery::default() };

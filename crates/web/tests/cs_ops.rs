@@ -444,3 +444,28 @@ async fn a_shift_jis_file_with_errors_is_checked_writing_nothing_then_fixed_and_
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_imported_detractor_answer_tells_the_csm_at_once_and_an_old_one_does_not() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("aki@k.example", Role::Csm).await;
+        alpha_owned_by_aki(&server).await;
+        let today = server.app.today();
+        let long_ago = today - chrono::Duration::days(60);
+        let csv = format!(
+            "account_id,contact_email,score,responded_at,comment\n\
+             A1,hana@alpha.example,3,{today},遅くて使えない\n\
+             A1,ken@alpha.example,2,{long_ago},\n\
+             A1,yui@alpha.example,9,{today},\n"
+        );
+        let (status, outcome) = server.upload("nps", csv.into_bytes()).await;
+        assert_eq!(status, StatusCode::OK, "{outcome}");
+        let got = inbox(&server, &browser).await;
+        assert_eq!(kinds(&got), vec!["detractor".to_owned()], "{got}");
+        assert!(got["notifications"][0]["title"]["en"].as_str().unwrap().contains("answered NPS 3"), "{got}");
+        server.app.scan_notifications().await.unwrap();
+        assert_eq!(kinds(&inbox(&server, &browser).await), vec!["detractor".to_owned()], "told once");
+        t.finish().await;
+    }
+}

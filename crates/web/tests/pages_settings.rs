@@ -614,3 +614,37 @@ async fn the_catalog_form_suggests_received_events_saves_a_feature_and_counts_th
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_workspace_page_sets_the_request_webhook_keeping_its_secret_and_refusing_internal_hosts() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let browser = server.sign_in("admin@k.example").await;
+        let path = "/settings/request-webhook";
+        let hook =
+            [("webhook_url", "https://tracker.example/hooks/kizuna"), ("webhook_secret", "a secret of sixteen+")];
+        let (status, _, location) = submit(&server, &browser, path, "en", &hook).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/settings/workspace?done=request_webhook_saved"))
+        );
+        let (_, saved) = server.get("/api/v1/requests/webhook").await;
+        assert_eq!(saved, json!({"url": "https://tracker.example/hooks/kizuna", "secret": "********"}));
+        let (_, html) = page(&server, &browser, "/settings/workspace?lang=en").await;
+        assert!(!html.contains("a secret of sixteen+") && html.contains("Leave empty to keep it"), "{html}");
+        let moved = [("webhook_url", "https://tracker.example/hooks/v2"), ("webhook_secret", "")];
+        let (status, _, _) = submit(&server, &browser, path, "en", &moved).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "an edit without the secret keeps it");
+        let inside = [("webhook_url", "http://127.0.0.1:9/hook"), ("webhook_secret", "")];
+        let (status, html, _) = submit(&server, &browser, path, "ja", &inside).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(html.contains("Webhook の URL"), "{html}");
+        let (_, saved) = server.get("/api/v1/requests/webhook").await;
+        assert_eq!(saved["url"], "https://tracker.example/hooks/v2");
+        let (status, _, _) = submit(&server, &browser, path, "en", &[("remove", "on")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, saved) = server.get("/api/v1/requests/webhook").await;
+        assert_eq!(saved, json!({"url": null, "secret": null}));
+        t.finish().await;
+    }
+}

@@ -89,6 +89,8 @@ pub struct WorkspacePage {
     pub months: Vec<MonthOption>,
     /// Product request impact weights: (form name, label, value).
     pub weights: Vec<(&'static str, &'static str, String)>,
+    /// Where product request status changes are posted (an issue tracker), its secret masked.
+    pub webhook: app::feedback::WebhookView,
 }
 
 /// The impact weights' form fields, keys of `ImpactWeights`, with their labels.
@@ -120,7 +122,7 @@ fn month_name(month: u32, lang: Lang) -> String {
 }
 
 /// The form, filled with the stored settings or, after a refusal, with what was sent.
-fn workspace_page(
+async fn workspace_page(
     app: &AppState,
     frame: Frame,
     common: Common,
@@ -128,6 +130,7 @@ fn workspace_page(
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let stored = app.settings();
+    let webhook = app.request_webhook().await?;
     let value = |name: &str, stored: String| sent.map_or(stored, |f| f.get(name).to_owned());
     let page = WorkspacePage {
         frame: frame.at("settings"),
@@ -151,6 +154,7 @@ fn workspace_page(
                 )
             })
             .collect(),
+        webhook,
     };
     let status = page.common.status();
     Ok((status, render(&page, "settings workspace")?).into_response())
@@ -158,7 +162,7 @@ fn workspace_page(
 
 pub async fn workspace(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
     let common = Common::new(frame.lang, "/settings/workspace").with_notice(notice(params.text("done"), frame.lang));
-    workspace_page(&app, frame, common, None)
+    workspace_page(&app, frame, common, None).await
 }
 
 /// Saves the settings; the stages, which this form does not show, stay as they are.
@@ -196,6 +200,7 @@ pub async fn save_workspace(
             let t = WorkspaceLabels::new(lang);
             let errors = refused(error, lang, |f| t.field(f))?;
             workspace_page(&app, frame, Common::new(lang, "/settings/workspace").with_errors(errors), Some(&fields))
+                .await
         }
     }
 }
@@ -324,6 +329,39 @@ async fn refused_or_done(
             let t = SpendLabels::new(lang);
             let errors = refused(error, lang, |f| t.field(f))?;
             spend_page(&app, frame, Common::new(lang, "/settings/spend").with_errors(errors), draft).await
+        }
+    }
+}
+
+/// Sets where product request status changes are posted, or removes it (`remove`). A new
+/// webhook needs a secret; an empty secret keeps the stored one.
+pub async fn set_request_webhook(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let saved = async {
+        if !fields.get("remove").is_empty() {
+            return Ok::<_, ApiError>(app.set_request_webhook(&actor, None).await?);
+        }
+        let mut body = json!({"url": fields.get("webhook_url")});
+        if !fields.get("webhook_secret").is_empty() {
+            body["secret"] = json!(fields.get("webhook_secret"));
+        }
+        let input = domain::feedback::WebhookInput::parse(body)?;
+        Ok(app.set_request_webhook(&actor, Some(input)).await?)
+    }
+    .await;
+    match saved {
+        Ok(_) => Ok(done("/settings/workspace", "request_webhook_saved")),
+        Err(error) => {
+            let errors = refused(error, lang, |field| match field {
+                "secret" => Text::new("署名の秘密鍵", "Signing secret").pick(lang),
+                _ => Text::new("Webhook の URL", "Webhook URL").pick(lang),
+            })?;
+            workspace_page(&app, frame, Common::new(lang, "/settings/workspace").with_errors(errors), None).await
         }
     }
 }
