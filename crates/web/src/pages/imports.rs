@@ -98,25 +98,22 @@ async fn imports_page(
 
 pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
     let lang = frame.lang;
+    let value = |name: &str| params.text(name).unwrap_or_default();
     let notice = match params.text("done").as_deref() {
-        Some("imported") => Some(match lang {
-            Lang::Ja => format!(
-                "{} を取り込みました: {} 行（新規 {}、更新 {}、変更なし {}）",
-                params.text("file").unwrap_or_default(),
-                params.text("rows").unwrap_or_default(),
-                params.text("created").unwrap_or_default(),
-                params.text("updated").unwrap_or_default(),
-                params.text("unchanged").unwrap_or_default()
-            ),
-            Lang::En => format!(
-                "{} was imported: {} rows ({} new, {} updated, {} unchanged)",
-                params.text("file").unwrap_or_default(),
-                params.text("rows").unwrap_or_default(),
-                params.text("created").unwrap_or_default(),
-                params.text("updated").unwrap_or_default(),
-                params.text("unchanged").unwrap_or_default()
-            ),
-        }),
+        Some("imported") => {
+            let (file, rows, created, updated) = (value("file"), value("rows"), value("created"), value("updated"));
+            let unchanged = value("unchanged");
+            Some(match lang {
+                Lang::Ja => format!(
+                    "{file} を取り込みました: {rows} 行（新規 {created}、更新 {updated}、変更なし {unchanged}）"
+                ),
+                Lang::En => {
+                    format!(
+                        "{file} was imported: {rows} rows ({created} new, {updated} updated, {unchanged} unchanged)"
+                    )
+                }
+            })
+        }
         Some("dropped") => Some(
             frame
                 .pick("ファイルを破棄しました。何も書き込んでいません。", "The file was dropped; nothing was written.")
