@@ -446,6 +446,122 @@ class Pages(unittest.TestCase):
         self.assertIn("顧客.csv", self.text("import-history"))
         self.assertEqual(len(self.api("/api/v1/accounts?q=BRW-")["items"]), 2)
 
+    def test_16_a_manager_builds_a_scorecard_previews_it_and_saves_it_without_toml(self):
+        self.open("/health/builder?lang=en")
+        driver = self.driver
+        driver.find_element(By.ID, "card-key").send_keys("enterprise_form")
+        driver.find_element(By.ID, "card-name").send_keys("エンタープライズ")
+        driver.find_element(By.NAME, "tier").send_keys("enterprise")
+        Select(driver.find_element(By.NAME, "m.0.type")).select_by_value("usage_trend")
+        driver.find_element(By.NAME, "m.0.key").send_keys("usage")
+        driver.find_element(By.NAME, "m.0.share").send_keys("60")
+        for field, value in zip(driver.find_elements(By.NAME, "m.0.value"), ("0.5", "1")):
+            field.send_keys(value)
+        for field, value in zip(driver.find_elements(By.NAME, "m.0.points"), ("0", "100")):
+            field.send_keys(value)
+        # The points mapping is drawn as the reader types.
+        self.assertTrue(driver.find_elements(By.CSS_SELECTOR, "#measure-0 svg[data-curve] path"))
+        driver.find_element(By.ID, "add-measure").click()
+        WebDriverWait(driver, 10).until(ready.presence_of_element_located((By.ID, "measure-1")))
+        self.assertEqual(driver.find_element(By.NAME, "m.0.share").get_attribute("value"), "60")
+        Select(driver.find_element(By.NAME, "m.1.type")).select_by_value("seat_activation")
+        driver.find_element(By.NAME, "m.1.key").send_keys("seats")
+        driver.find_element(By.NAME, "m.1.share").send_keys("30")
+        for field, value in zip(driver.find_elements(By.NAME, "m.1.value"), ("0.2", "0.8")):
+            field.send_keys(value)
+        for field, value in zip(driver.find_elements(By.NAME, "m.1.points"), ("0", "100")):
+            field.send_keys(value)
+        # Shares add up live; 90% is flagged before anything is sent.
+        self.assertEqual(self.text("share-total"), "90")
+        self.assertIn("warning", driver.find_element(By.ID, "share-total-line").get_attribute("class"))
+        driver.find_element(By.ID, "save-scorecard").click()
+        WebDriverWait(driver, 10).until(ready.presence_of_element_located((By.ID, "builder-errors")))
+        self.assertIn("90%", self.text("builder-errors"))
+        driver.get_log("browser")
+        share = driver.find_element(By.NAME, "m.1.share")
+        share.clear()
+        share.send_keys("40")
+        self.assertEqual(self.text("share-total"), "100")
+        # Leaving the field is a change: the draft's preview follows without a click.
+        driver.find_element(By.ID, "card-name").click()
+        WebDriverWait(driver, 60).until(ready.presence_of_element_located((By.ID, "scorecard-preview")))
+        self.assertIn("/health/builder", driver.current_url)
+        self.loaded("scorecard builder preview")
+        auc = self.text("preview-auc")
+        self.assertTrue(auc == "—" or 0.0 <= float(auc) <= 1.0, auc)
+        self.assertNotIn("enterprise_form", json.dumps(self.api("/api/v1/health/config")), "a preview saves nothing")
+        driver.find_element(By.ID, "save-scorecard").click()
+        WebDriverWait(driver, 60).until(lambda d: "done=config" in d.current_url)
+        self.loaded("health after saving a scorecard from the builder")
+        config = self.api("/api/v1/health/config")
+        card = next(c for c in config["scorecard"] if c["key"] == "enterprise_form")
+        self.assertEqual(card["applies_to"]["tier"], "enterprise")
+        self.assertEqual([(m["key"], m["type"], m["weight"]) for m in card["measure"]],
+                         [("usage", "usage_trend", 60.0), ("seats", "seat_activation", 40.0)])
+        self.assertIsNone(config["scorecard"][-1].get("applies_to"), "the default scorecard stays last")
+        for lang in ("ja", "en"):
+            for width in (1440, 390):
+                driver.set_window_size(width, 1000)
+                self.open(f"/health/builder?card=enterprise_form&lang={lang}&width={width}")
+                overflow = driver.execute_script(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                self.assertLessEqual(overflow, 0, f"the scorecard builder scrolls sideways at {width} px in {lang}")
+        driver.set_window_size(1400, 1000)
+        driver.find_element(By.ID, "delete-scorecard").click()
+        WebDriverWait(driver, 60).until(lambda d: "done=config" in d.current_url)
+        keys = [c["key"] for c in self.api("/api/v1/health/config")["scorecard"]]
+        self.assertNotIn("enterprise_form", keys)
+
+    def test_17_a_manager_builds_a_playbook_sees_who_it_would_start_for_and_dry_runs_it(self):
+        playbooks_before = len(self.api("/api/v1/playbooks"))
+        self.open("/playbooks/builder?lang=en")
+        driver = self.driver
+        driver.find_element(By.ID, "playbook-name").send_keys("更新前の確認")
+        Select(driver.find_element(By.ID, "trigger-type")).select_by_value("renewal_within")
+        # Only the trigger's own fields show.
+        self.assertTrue(driver.find_element(By.ID, "trigger-days").is_displayed())
+        self.assertFalse(driver.find_element(By.ID, "trigger-to").is_displayed())
+        driver.find_element(By.ID, "trigger-days").send_keys("90")
+        driver.find_element(By.NAME, "s.0.title").send_keys("{{account}}: 更新の準備")
+        driver.find_element(By.NAME, "s.0.due_before_renewal_days").send_keys("30")
+        driver.find_element(By.ID, "add-step").click()
+        WebDriverWait(driver, 10).until(ready.presence_of_element_located((By.ID, "step-1")))
+        Select(driver.find_element(By.NAME, "s.1.action")).select_by_value("add_timeline_entry")
+        self.assertFalse(driver.find_element(By.NAME, "s.1.priority").is_displayed())
+        driver.find_element(By.NAME, "s.1.delay_days").clear()
+        driver.find_element(By.NAME, "s.1.delay_days").send_keys("7")
+        driver.find_element(By.NAME, "s.1.title").send_keys("Renewal review reminder")
+        driver.find_element(By.ID, "preview-playbook").click()
+        WebDriverWait(driver, 30).until(ready.presence_of_element_located((By.ID, "trigger-preview")))
+        self.loaded("playbook builder preview")
+        self.assertGreater(int(self.text("trigger-preview-total").split()[0]), 0)
+        first = driver.find_element(By.CSS_SELECTOR, "#trigger-preview tbody a")
+        account_id = first.get_attribute("href").rsplit("/", 1)[1]
+        name = first.text.strip()
+        timeline_before = self.api(f"/api/v1/timeline?account_id={account_id}")
+        driver.find_element(By.ID, "dry-run-account").send_keys(account_id)
+        driver.find_element(By.ID, "dry-run").click()
+        WebDriverWait(driver, 30).until(ready.presence_of_element_located((By.ID, "dry-run-result")))
+        self.loaded("playbook builder dry run")
+        steps = driver.find_elements(By.CSS_SELECTOR, "#dry-run-result li")
+        self.assertEqual(len(steps), 2)
+        self.assertIn(f"{name}: 更新の準備", steps[0].text)
+        # The form was sent without the language in the address: the browser's Japanese answers.
+        self.assertIn("7 日後", steps[1].text)
+        self.assertEqual(self.api(f"/api/v1/timeline?account_id={account_id}"), timeline_before, "a dry run writes nothing")
+        self.assertEqual(len(self.api("/api/v1/playbooks")), playbooks_before)
+        driver.find_element(By.NAME, "active").click()
+        driver.find_element(By.ID, "save-playbook").click()
+        WebDriverWait(driver, 10).until(lambda d: "done=saved" in d.current_url)
+        self.loaded("playbook saved from the builder")
+        saved = self.api("/api/v1/playbooks/" + driver.current_url.split("/playbooks/")[1].split("?")[0])
+        definition = saved["definition"]
+        self.assertEqual(definition["trigger"], {"type": "renewal_within", "days": 90})
+        self.assertFalse(definition["active"])
+        self.assertEqual([s["action"] for s in definition["step"]], ["create_task", "add_timeline_entry"])
+        self.assertEqual(definition["step"][0]["due_before_renewal_days"], 30)
+
 
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result

@@ -463,6 +463,19 @@ fn churned(card: &domain::health::Scorecard, as_of: NaiveDate, day: NaiveDate) -
     }
 }
 
+/// A draft health configuration's effect, before it is saved.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HealthPreview {
+    /// Paying accounts per grade today under the draft: its grades in order, unknown last.
+    pub grades: Vec<(String, usize)>,
+    /// The draft's backtest over the health page's default range.
+    pub backtest: BacktestReport,
+    /// The saved configuration's AUC over the same range.
+    pub saved_auc: Option<f64>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
 /// The churn window a backtest looks at when none is asked for.
 pub const DEFAULT_BACKTEST_HORIZON: u64 = 90;
 
@@ -714,51 +727,89 @@ impl App {
         let config = self.health_config().await?;
         let portfolio = self.portfolio(None).await?;
         let accounts = self.all_accounts().await?;
-        let churns: HashMap<AccountId, Vec<NaiveDate>> =
-            accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
-        let mut keys: Vec<String> = Vec::new();
-        for m in config.scorecards.iter().flat_map(|c| &c.measures) {
-            if !keys.contains(&m.key) {
-                keys.push(m.key.clone());
-            }
-        }
-        let mut observations = Vec::new();
-        let mut point = from.with_day(1).unwrap_or(from);
-        if point < from {
-            point = point.checked_add_months(Months::new(1)).unwrap_or(to);
-        }
-        while point <= to {
-            let horizon_end = point.checked_add_days(Days::new(horizon_days)).unwrap_or(NaiveDate::MAX);
-            let calendars = portfolio.calendars_for(&config, point);
-            for account in &accounts {
-                if portfolio.figures(account.id, point).mrr.0.is_zero() {
-                    continue;
-                }
-                let health = score_with(&config, &portfolio, account, &calendars)?;
-                let churned =
-                    churns.get(&account.id).is_some_and(|days| days.iter().any(|d| *d > point && *d <= horizon_end));
-                let mut points = vec![None; keys.len()];
-                for m in &health.measures {
-                    if let Some(i) = keys.iter().position(|k| *k == m.key) {
-                        points[i] = m.points;
-                    }
-                }
-                observations.push(Observation {
-                    score: health.score,
-                    grade: health.grade,
-                    churned,
-                    account: account.id.0,
-                    points,
-                });
-            }
-            point = match point.checked_add_months(Months::new(1)) {
-                Some(next) => next,
-                None => break,
-            };
-        }
-        let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
-        Ok(report(&observations, &grades, &keys))
+        backtest_of(&config, &portfolio, &accounts, from, to, horizon_days)
     }
+
+    /// What a draft configuration would do before it is saved: paying accounts per grade today
+    /// and the default backtest, beside the saved configuration's. Nothing is stored.
+    pub async fn preview_health_config(&self, draft: &HealthConfig) -> Result<HealthPreview, AppError> {
+        draft.validate().map_err(AppError::Invalid)?;
+        let (from, to) = self.default_backtest_range(DEFAULT_BACKTEST_HORIZON);
+        let saved = self.health_backtest(from, to, DEFAULT_BACKTEST_HORIZON).await?;
+        let portfolio = self.portfolio(None).await?;
+        let accounts = self.all_accounts().await?;
+        let today = self.today();
+        let calendars = portfolio.calendars_for(draft, today);
+        let mut grades: Vec<(String, usize)> = draft.grades.iter().map(|g| (g.key.clone(), 0)).collect();
+        grades.push((domain::health::UNKNOWN_GRADE.into(), 0));
+        for account in &accounts {
+            if portfolio.figures(account.id, today).mrr.0.is_zero() {
+                continue;
+            }
+            let grade = score_with(draft, &portfolio, account, &calendars)?.grade;
+            let unknown = grades.len() - 1;
+            let row = grades.iter().position(|(key, _)| *key == grade).unwrap_or(unknown);
+            grades[row].1 += 1;
+        }
+        let backtest = backtest_of(draft, &portfolio, &accounts, from, to, DEFAULT_BACKTEST_HORIZON)?;
+        Ok(HealthPreview { grades, backtest, saved_auc: saved.auc, from, to })
+    }
+}
+
+/// Scores every paying account with `config` as of the first of each month from `from` to `to`
+/// and compares with whether it churned within `horizon_days`.
+fn backtest_of(
+    config: &HealthConfig,
+    portfolio: &Portfolio,
+    accounts: &[Account],
+    from: NaiveDate,
+    to: NaiveDate,
+    horizon_days: u64,
+) -> Result<BacktestReport, AppError> {
+    let churns: HashMap<AccountId, Vec<NaiveDate>> =
+        accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
+    let mut keys: Vec<String> = Vec::new();
+    for m in config.scorecards.iter().flat_map(|c| &c.measures) {
+        if !keys.contains(&m.key) {
+            keys.push(m.key.clone());
+        }
+    }
+    let mut observations = Vec::new();
+    let mut point = from.with_day(1).unwrap_or(from);
+    if point < from {
+        point = point.checked_add_months(Months::new(1)).unwrap_or(to);
+    }
+    while point <= to {
+        let horizon_end = point.checked_add_days(Days::new(horizon_days)).unwrap_or(NaiveDate::MAX);
+        let calendars = portfolio.calendars_for(config, point);
+        for account in accounts {
+            if portfolio.figures(account.id, point).mrr.0.is_zero() {
+                continue;
+            }
+            let health = score_with(config, portfolio, account, &calendars)?;
+            let churned =
+                churns.get(&account.id).is_some_and(|days| days.iter().any(|d| *d > point && *d <= horizon_end));
+            let mut points = vec![None; keys.len()];
+            for m in &health.measures {
+                if let Some(i) = keys.iter().position(|k| *k == m.key) {
+                    points[i] = m.points;
+                }
+            }
+            observations.push(Observation {
+                score: health.score,
+                grade: health.grade,
+                churned,
+                account: account.id.0,
+                points,
+            });
+        }
+        point = match point.checked_add_months(Months::new(1)) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
+    Ok(report(&observations, &grades, &keys))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notifications;
 pub mod onboarding;
+pub mod playbook_preview;
 pub mod playbooks;
 mod reactions;
 mod records;

@@ -117,7 +117,7 @@ fn unmasked(stored: StoredPlaybook) -> Result<PlaybookView, AppError> {
     })
 }
 
-fn trigger_matches(trigger: &Trigger, event: &EventKind, today: NaiveDate) -> Option<String> {
+pub(crate) fn trigger_matches(trigger: &Trigger, event: &EventKind, today: NaiveDate) -> Option<String> {
     match (trigger, event) {
         (Trigger::EnteredSegment { segment_id }, EventKind::EnteredSegment(entered)) if segment_id == entered => {
             Some(String::new())
@@ -146,6 +146,33 @@ fn trigger_matches(trigger: &Trigger, event: &EventKind, today: NaiveDate) -> Op
         // The yearly occurrence is the date's, so each year runs once whatever day the scan sees.
         (Trigger::YearlyOn { date }, EventKind::Day) => yearly_occurrence(date, today),
         _ => None,
+    }
+}
+
+/// A playbook task's due day: before the renewal the run is about when the step says so (never
+/// in the past), else `due_in_days` from today.
+pub(crate) fn task_due_on(
+    due_in_days: u32,
+    due_before_renewal_days: Option<u32>,
+    reason: &Value,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    let renewal =
+        reason.pointer("/data/renewal_date").and_then(Value::as_str).and_then(|d| d.parse::<NaiveDate>().ok());
+    match (due_before_renewal_days, renewal) {
+        (Some(before), Some(renewal)) => {
+            Some(renewal.checked_sub_days(Days::new(u64::from(before))).map_or(today, |due| due.max(today)))
+        }
+        _ => today.checked_add_days(Days::new(u64::from(due_in_days))),
+    }
+}
+
+/// A playbook task's priority, `from_grade` read from the account's grade now.
+pub(crate) fn task_priority(priority: String, account: &Account) -> String {
+    if priority == PRIORITY_FROM_GRADE {
+        priority_for_grade(account.health.grade.as_deref()).to_owned()
+    } else {
+        priority
     }
 }
 
@@ -281,6 +308,12 @@ impl App {
         if playbooks.iter().all(|p| !p.active) {
             return Ok(0);
         }
+        let events = self.scanned_events().await?;
+        self.fire_triggers(&events).await
+    }
+
+    /// What the daily scan sees today, for every paying account.
+    pub(crate) async fn scanned_events(&self) -> Result<Vec<TriggerEvent>, AppError> {
         let today = self.today();
         let accounts: Vec<Account> = self.paying_accounts().await?;
         let portfolio = self.portfolio(None).await?;
@@ -320,7 +353,7 @@ impl App {
                 data: json!({"milestone": overdue.milestone_key, "due_on": overdue.due_on, "plan_id": overdue.plan_id}),
             });
         }
-        self.fire_triggers(&events).await
+        Ok(events)
     }
 
     async fn paying_accounts(&self) -> Result<Vec<Account>, AppError> {
@@ -374,39 +407,17 @@ impl App {
             .ok_or_else(|| AppError::Internal(format!("playbook {} has no step {}", playbook.id, step.step_index)))?;
         let account = self.store.get_account(step.account_id).await?;
         let reason: Value = serde_json::from_str(&step.reason).unwrap_or(Value::Null);
-        let values = self.template_values(&account, &playbook, &reason).await?;
+        let values = self.template_values(&account, &playbook.name, &reason).await?;
         let system = Actor::System("playbook");
         match action {
             Action::CreateTask { title, kind, priority, due_in_days, due_before_renewal_days, assignee, user_id } => {
-                let today = self.today();
-                let renewal = reason
-                    .pointer("/data/renewal_date")
-                    .and_then(Value::as_str)
-                    .and_then(|d| d.parse::<NaiveDate>().ok());
-                let due_on = match (due_before_renewal_days, renewal) {
-                    (Some(before), Some(renewal)) => {
-                        Some(renewal.checked_sub_days(Days::new(u64::from(before))).map_or(today, |due| due.max(today)))
-                    }
-                    _ => today.checked_add_days(Days::new(u64::from(due_in_days))),
-                };
-                let priority = if priority == PRIORITY_FROM_GRADE {
-                    priority_for_grade(account.health.grade.as_deref()).to_owned()
-                } else {
-                    priority
-                };
+                let due_on = task_due_on(due_in_days, due_before_renewal_days, &reason, self.today());
+                let priority = task_priority(priority, &account);
                 let task = PlaybookTask { title: values.fill(&title), kind, priority, due_on, assignee, user_id };
                 self.playbook_task(step, &account, &playbook, &reason, task).await
             }
             Action::SendEmail { to_role, subject, body } => {
-                let recipients: Vec<String> = self
-                    .store
-                    .list_contacts(&store::ChildQuery { account_id: Some(account.id), limit: 500, offset: 0 })
-                    .await?
-                    .items
-                    .into_iter()
-                    .filter(|c| c.input.role.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(&to_role)))
-                    .filter_map(|c| c.input.email.map(|e| e.to_string()))
-                    .collect();
+                let recipients = self.contacts_with_role(account.id, &to_role).await?;
                 if recipients.is_empty() {
                     return Ok(Bilingual::new(
                         format!("役割 {to_role} の連絡先がありません"),
@@ -519,16 +530,7 @@ impl App {
         task: PlaybookTask,
     ) -> Result<Bilingual, AppError> {
         let PlaybookTask { title, kind, priority, due_on, assignee, user_id } = task;
-        let owner_team = match account.input.owner_id {
-            Some(owner) => self.store.get_user(owner).await?.input.team_id,
-            None => None,
-        };
-        let (assignee_id, team_id) = match assignee {
-            Assignee::MainOwner => (account.input.owner_id, None),
-            Assignee::SubOwner => (account.input.sub_owner_id.or(account.input.owner_id), None),
-            Assignee::Team => (None, owner_team),
-            Assignee::User => (user_id.map(domain::UserId), None),
-        };
+        let (assignee_id, team_id) = self.task_assignee(account, assignee, user_id).await?;
         let (trigger_ja, trigger_en) = playbook.definition.trigger.describe();
         let input = TaskInput {
             account_id: account.id,
@@ -556,10 +558,41 @@ impl App {
         })
     }
 
-    async fn template_values(
+    /// Who a playbook task goes to: a user, or the team of the account's main owner.
+    pub(crate) async fn task_assignee(
         &self,
         account: &Account,
-        playbook: &PlaybookView,
+        assignee: Assignee,
+        user_id: Option<i64>,
+    ) -> Result<(Option<domain::UserId>, Option<domain::TeamId>), AppError> {
+        Ok(match assignee {
+            Assignee::MainOwner => (account.input.owner_id, None),
+            Assignee::SubOwner => (account.input.sub_owner_id.or(account.input.owner_id), None),
+            Assignee::Team => match account.input.owner_id {
+                Some(owner) => (None, self.store.get_user(owner).await?.input.team_id),
+                None => (None, None),
+            },
+            Assignee::User => (user_id.map(domain::UserId), None),
+        })
+    }
+
+    /// The email addresses of the account's contacts with this role.
+    pub(crate) async fn contacts_with_role(&self, account: AccountId, role: &str) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .store
+            .list_contacts(&store::ChildQuery { account_id: Some(account), limit: 500, offset: 0 })
+            .await?
+            .items
+            .into_iter()
+            .filter(|c| c.input.role.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(role)))
+            .filter_map(|c| c.input.email.map(|e| e.to_string()))
+            .collect())
+    }
+
+    pub(crate) async fn template_values(
+        &self,
+        account: &Account,
+        playbook_name: &str,
         reason: &Value,
     ) -> Result<TemplateValues, AppError> {
         let owner = match account.input.owner_id {
@@ -584,7 +617,7 @@ impl App {
                         .unwrap_or_default(),
                 ),
                 ("owner", owner.clone()),
-                ("playbook", playbook.name.clone()),
+                ("playbook", playbook_name.to_owned()),
                 ("trigger", reason["occurrence"].as_str().unwrap_or_default().to_owned()),
                 ("request", reason["data"]["request"].as_str().unwrap_or_default().to_owned()),
             ])

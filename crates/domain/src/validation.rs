@@ -113,6 +113,10 @@ pub enum Reason {
     /// A URL whose host is an internal address, which outbound calls may not reach unless
     /// `outbound_allow` lists it.
     InternalAddress,
+    /// Shares (a scorecard's measure weights in percent) that do not add up to 100.
+    SharesNotWhole {
+        total: String,
+    },
     /// A record with more custom fields than one may hold (`account::MAX_CUSTOM_FIELDS`).
     TooManyCustomFields {
         max: usize,
@@ -149,6 +153,8 @@ impl Reason {
             (InternalAddress, Lang::En) => {
                 "is an internal (loopback, private or link-local) address; allow it with outbound_allow".into()
             }
+            (SharesNotWhole { total }, Lang::Ja) => format!("比重の合計が {total}% です。100% にしてください"),
+            (SharesNotWhole { total }, Lang::En) => format!("the shares add up to {total}%, not 100%"),
             (MustBeYourself, Lang::Ja) => "ログイン中のユーザー本人にしてください".into(),
             (MustBeYourself, Lang::En) => "must be you, the signed-in user".into(),
             (ShorterThanBilling { billing_months }, Lang::Ja) => {

@@ -317,6 +317,119 @@
     });
   }
 
+  // Builders: a select with data-switch-by shows, within its [data-switch] container, only the
+  // fields whose data-when lists its value.
+  function switchFields(container) {
+    var by = container.querySelector("[data-switch-by]");
+    if (!by) return;
+    Array.prototype.forEach.call(container.querySelectorAll("[data-when]"), function (field) {
+      field.hidden = field.getAttribute("data-when").split(" ").indexOf(by.value) < 0;
+    });
+  }
+
+  // The scorecard builder: shares add up live, and each measure's points draw as a curve.
+  var SVG = "http://www.w3.org/2000/svg";
+  function svgNode(name, attributes, text) {
+    var node = document.createElementNS(SVG, name);
+    Object.keys(attributes).forEach(function (key) { node.setAttribute(key, attributes[key]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function drawCurve(measure) {
+    var svg = measure.querySelector("[data-curve]");
+    if (!svg) return;
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    var pairs = [];
+    Array.prototype.forEach.call(measure.querySelectorAll("[data-pair]"), function (row) {
+      var inputs = row.querySelectorAll("input");
+      var x = parseFloat(inputs[0].value), y = parseFloat(inputs[1].value);
+      if (isFinite(x) && isFinite(y)) pairs.push([x, Math.max(0, Math.min(100, y))]);
+    });
+    if (!pairs.length) return;
+    pairs.sort(function (a, b) { return a[0] - b[0]; });
+    var low = pairs[0][0], high = pairs[pairs.length - 1][0];
+    var pad = high > low ? (high - low) * 0.1 : 1;
+    low -= pad; high += pad;
+    var px = function (x) { return 10 + (x - low) / (high - low) * 200; };
+    var py = function (y) { return 105 - y * 0.95; };
+    var stepped = measure.querySelector("[data-mapping]").value === "thresholds";
+    var d = "M" + px(low) + " " + py(pairs[0][1]);
+    pairs.forEach(function (pair, i) {
+      if (stepped && i > 0) d += " L" + px(pair[0]) + " " + py(pairs[i - 1][1]);
+      d += " L" + px(pair[0]) + " " + py(pair[1]);
+    });
+    d += " L" + px(high) + " " + py(pairs[pairs.length - 1][1]);
+    svg.appendChild(svgNode("line", { x1: 10, y1: 105, x2: 210, y2: 105 }));
+    svg.appendChild(svgNode("line", { x1: 10, y1: 10, x2: 10, y2: 105 }));
+    svg.appendChild(svgNode("text", { x: 12, y: 14 }, "100"));
+    svg.appendChild(svgNode("text", { x: 12, y: 117 }, String(pairs[0][0])));
+    svg.appendChild(svgNode("text", { x: 208, y: 117, "text-anchor": "end" }, String(pairs[pairs.length - 1][0])));
+    svg.appendChild(svgNode("path", { d: d }));
+  }
+
+  function scorecardBuilder(form) {
+    var total = document.getElementById("share-total"), line = document.getElementById("share-total-line");
+    function shares() {
+      var sum = 0;
+      Array.prototype.forEach.call(form.querySelectorAll("[data-share]"), function (input) {
+        var row = input.closest("[data-measure]");
+        var removed = row && row.querySelector("input[type=checkbox]:checked");
+        var value = parseFloat(input.value);
+        if (!removed && isFinite(value)) sum += value;
+      });
+      total.textContent = String(Math.round(sum * 100) / 100);
+      line.className = Math.abs(sum - 100) <= 0.05 ? "notice" : "warning";
+    }
+    form.addEventListener("input", function (event) {
+      shares();
+      var measure = event.target.closest("[data-measure]");
+      if (measure) drawCurve(measure);
+    });
+    form.addEventListener("change", function (event) {
+      shares();
+      var measure = event.target.closest("[data-measure]");
+      if (measure) drawCurve(measure);
+    });
+    Array.prototype.forEach.call(form.querySelectorAll("[data-measure]"), drawCurve);
+    livePreview(form);
+  }
+
+  // The draft's grades and backtest follow the form: a second after the last change, the form is
+  // sent as a preview (nothing is saved) and the preview section replaced. One request at a time.
+  function livePreview(form) {
+    if (!window.fetch || !window.DOMParser) return;
+    var timer = null, busy = false, again = false;
+    function send() {
+      if (busy) { again = true; return; }
+      var total = parseFloat(document.getElementById("share-total").textContent);
+      if (Math.abs(total - 100) > 0.05) return;
+      busy = true;
+      var body = new URLSearchParams(new FormData(form));
+      body.set("action", "preview");
+      // The buttons are named "action", which hides form.action.
+      fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("scorecard-preview");
+          var current = document.getElementById("scorecard-preview");
+          if (!fresh) return;
+          if (current) current.replaceWith(fresh);
+          else form.parentNode.insertBefore(fresh, form);
+        })
+        .catch(function () {})
+        .then(function () {
+          busy = false;
+          if (again) { again = false; send(); }
+        });
+    }
+    form.addEventListener("change", function () {
+      clearTimeout(timer);
+      timer = setTimeout(send, 1000);
+    });
+  }
+
   function ready() {
     Array.prototype.forEach.call(document.querySelectorAll("canvas[data-chart]"), draw);
     Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), function (field) {
@@ -334,6 +447,14 @@
         if (busy) busy.hidden = false;
       });
     });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-switch]"), function (container) {
+      switchFields(container);
+      container.addEventListener("change", function (event) {
+        if (event.target.hasAttribute("data-switch-by")) switchFields(container);
+      });
+    });
+    var scorecard = document.getElementById("scorecard-form");
+    if (scorecard) scorecardBuilder(scorecard);
     Array.prototype.forEach.call(document.querySelectorAll("textarea[data-segment-preview]"), segmentPreview);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-account-picker]"), accountPicker);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {

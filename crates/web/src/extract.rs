@@ -237,7 +237,46 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
     }
 }
 
+/// The most rows a builder form sends for one table (measures, steps, milestones).
+pub const MAX_FORM_ROWS: usize = 100;
+
+/// One row of a repeated group in a builder form: its fields by name, each with every value sent.
+#[derive(Debug, Default)]
+pub struct FormRow(std::collections::BTreeMap<String, Vec<String>>);
+
+impl FormRow {
+    /// The first value, trimmed; empty when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).and_then(|values| values.first()).map_or("", |v| v.trim())
+    }
+
+    /// Every value sent under the name (repeated inputs, multiple selects), trimmed, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.get(name).map(|values| values.iter().map(|v| v.trim()).collect()).unwrap_or_default()
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        !self.get(name).is_empty()
+    }
+}
+
 impl FormFields {
+    /// The rows of a repeated group — `m.0.key`, `m.0.weight`, `m.1.key` … for `prefix` "m" — in
+    /// index order; indices at or past `MAX_FORM_ROWS` are ignored.
+    pub fn rows(&self, prefix: &str) -> Vec<FormRow> {
+        let mut rows: std::collections::BTreeMap<usize, FormRow> = std::collections::BTreeMap::new();
+        for (name, value) in &self.0 {
+            let Some((index, field)) =
+                name.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')).and_then(|r| r.split_once('.'))
+            else {
+                continue;
+            };
+            let Some(index) = index.parse::<usize>().ok().filter(|i| *i < MAX_FORM_ROWS) else { continue };
+            rows.entry(index).or_default().0.entry(field.to_owned()).or_default().push(value.clone());
+        }
+        rows.into_values().collect()
+    }
+
     /// The first value of the field as sent (passwords keep their spaces); empty when absent.
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())

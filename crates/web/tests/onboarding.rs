@@ -257,3 +257,54 @@ async fn the_board_renders_in_both_languages_and_viewers_may_not_change_plans() 
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_onboarding_builder_saves_a_template_checked_like_the_toml_one() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let (_, browser) = server.browser("ops@k.example", Role::Manager).await;
+        let form = |days: &'static str| {
+            vec![
+                ("id", ""),
+                ("name", "標準オンボーディング"),
+                ("name_en", "Standard onboarding"),
+                ("default", "on"),
+                ("active_from", "2026-01-01"),
+                ("complete_stage", "adoption"),
+                ("ms.0.key", "kickoff"),
+                ("ms.0.name_ja", "キックオフ"),
+                ("ms.0.name_en", "Kickoff"),
+                ("ms.0.expected_days", days),
+                ("ms.0.rule", ""),
+                ("ms.1.key", "first_invoice"),
+                ("ms.1.name_ja", "初回請求書"),
+                ("ms.1.name_en", "First invoice"),
+                ("ms.1.expected_days", "30"),
+                ("ms.1.rule", "tier = \"enterprise\""),
+                ("ms.2.key", ""),
+                ("ms.2.name_ja", ""),
+                ("ms.2.name_en", ""),
+                ("ms.2.expected_days", ""),
+                ("ms.2.rule", ""),
+                ("action", "save"),
+            ]
+        };
+        let (status, html, _) = submit(&server, &browser, "/onboarding/templates/builder", "en", &form("soon")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} {html}", t.label);
+        assert!(unescaped(&html).contains("Milestone 1 · expected_days"), "{html}");
+        let (_, templates) = server.get("/api/v1/onboarding/templates").await;
+        assert_eq!(templates, json!([]), "a refused form saves nothing");
+
+        let (status, _, location) = submit(&server, &browser, "/onboarding/templates/builder", "en", &form("7")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
+        let (_, templates) = server.get("/api/v1/onboarding/templates").await;
+        let definition = &templates[0]["definition"];
+        assert_eq!(definition["milestone"].as_array().map(Vec::len), Some(2), "the empty row is not a milestone");
+        assert_eq!((&definition["default"], &definition["complete_stage"]), (&json!(true), &json!("adoption")));
+        assert_eq!(definition["milestone"][1]["rule"], "tier = \"enterprise\"");
+        let id = templates[0]["id"].as_i64().unwrap();
+        let (status, html) = page(&server, &browser, &format!("/onboarding/templates/builder?id={id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("value=\"first_invoice\""), "{html}");
+    }
+}

@@ -493,3 +493,84 @@ async fn a_csm_sees_no_editor_and_may_not_post_a_configuration() {
         t.finish().await;
     }
 }
+
+/// A scorecard of one usage trend for gold accounts, as the builder sends it.
+fn gold_card(share: &'static str, kind: &'static str, action: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("original", ""),
+        ("key", "gold"),
+        ("name", "ゴールド"),
+        ("tier", "gold"),
+        ("m.0.key", "usage"),
+        ("m.0.type", kind),
+        ("m.0.share", share),
+        ("m.0.mapping", "piecewise"),
+        ("m.0.value", "0.5"),
+        ("m.0.points", "0"),
+        ("m.0.value", "1"),
+        ("m.0.points", "100"),
+        ("m.0.value", ""),
+        ("m.0.points", ""),
+        ("action", action),
+    ]
+}
+
+#[tokio::test]
+async fn the_scorecard_builder_checks_like_the_toml_previews_without_saving_and_saves_before_the_default() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        seeded(&server).await;
+        let (_, manager) = server.browser("builder@k.example", Role::Manager).await;
+        let (_, before) = server.get("/api/v1/health/config").await;
+
+        let (status, html, _) =
+            common::submit(&server, &manager, "/health/builder", "en", &gold_card("100", "usage_trend", "preview"))
+                .await;
+        assert_eq!(status, StatusCode::OK, "{} {html}", t.label);
+        assert!(html.contains("id=\"scorecard-preview\"") && html.contains("id=\"preview-auc\""), "{html}");
+        let (_, after_preview) = server.get("/api/v1/health/config").await;
+        assert_eq!(after_preview, before, "a preview saves nothing ({})", t.label);
+
+        let (status, html, _) =
+            common::submit(&server, &manager, "/health/builder", "en", &gold_card("90", "usage_trend", "save")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(unescaped(&html).contains("the shares add up to 90%, not 100%"), "{html}");
+        // The same rule the TOML file is checked with: cadence adherence needs a feature.
+        let (status, html, _) =
+            common::submit(&server, &manager, "/health/builder", "en", &gold_card("100", "cadence_adherence", "save"))
+                .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let required = domain::Reason::Required.message(domain::i18n::Lang::En);
+        assert!(unescaped(&html).contains(&format!("Measure 1 (usage) · feature: {required}")), "{html}");
+        let (_, unchanged) = server.get("/api/v1/health/config").await;
+        assert_eq!(unchanged, before, "a refused form saves nothing");
+
+        let (status, _, location) =
+            common::submit(&server, &manager, "/health/builder", "en", &gold_card("100", "usage_trend", "save")).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/health?done=config")));
+        let (_, config) = server.get("/api/v1/health/config").await;
+        let cards = config["scorecard"].as_array().unwrap();
+        assert_eq!(cards[0]["key"], "gold", "{config}");
+        assert_eq!(cards[0]["applies_to"]["tier"], "gold");
+        assert_eq!(cards[0]["measure"][0]["points"]["piecewise"], serde_json::json!([[0.5, 0.0], [1.0, 100.0]]));
+        assert!(cards.last().unwrap()["applies_to"].is_null(), "the default stays last: {config}");
+
+        let (status, html) = common::page(&server, &manager, "/health/builder?card=gold").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("value=\"gold\"") && html.contains("value=\"100\""), "{html}");
+        let (status, _, _) = common::submit(
+            &server,
+            &manager,
+            "/health/builder",
+            "ja",
+            &[("original", "gold"), ("key", "gold"), ("name", "ゴールド"), ("action", "delete")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, config) = server.get("/api/v1/health/config").await;
+        assert!(config["scorecard"].as_array().unwrap().iter().all(|c| c["key"] != "gold"), "{config}");
+        let (_, csm) = server.browser("csm@k.example", Role::Csm).await;
+        let (status, _) = common::page(&server, &csm, "/health/builder").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "only managers build scorecards");
+    }
+}

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{allow_loopback, create_user, smtp_sink, webhook_receiver, Server};
+use common::{allow_loopback, create_user, page, smtp_sink, submit, text_of, unescaped, webhook_receiver, Server};
 use domain::access::{Role, Scope};
 use domain::net::OutboundPolicy;
 use reqwest::Method;
@@ -566,5 +566,89 @@ async fn a_renewal_playbook_fires_only_for_term_renewals_dates_its_task_before_t
         assert_eq!(problem["errors"][0]["field"], "commitment_months", "{problem}");
         drop(server);
         t.finish().await;
+    }
+}
+
+/// A renewal playbook as the builder sends it: a task, then an email two days later.
+fn built(action: &'static str, days: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("id", ""),
+        ("name", "更新前の確認"),
+        ("active", "on"),
+        ("trigger", "renewal_within"),
+        ("trigger_days", days),
+        ("segment_id", ""),
+        ("s.0.delay_days", "0"),
+        ("s.0.action", "create_task"),
+        ("s.0.title", "{{account}}: 更新の準備"),
+        ("s.0.kind", "renewal"),
+        ("s.0.priority", "high"),
+        ("s.0.due_in_days", "3"),
+        ("s.0.due_before_renewal_days", "14"),
+        ("s.0.assignee", "main_owner"),
+        ("s.1.delay_days", "2"),
+        ("s.1.action", "send_email"),
+        ("s.1.to_role", "admin"),
+        ("s.1.subject", "{{account}} 様: 更新のご案内"),
+        ("s.1.body", "更新日は {{renewal_date}} です。"),
+        ("action", action),
+    ]
+}
+
+#[tokio::test]
+async fn the_playbook_builder_lists_who_it_would_start_for_and_dry_runs_writing_nothing() {
+    for t in test_stores().await {
+        let server = Server::start(&t).await;
+        let ids = customers(&server).await;
+        let (_, browser) = server.browser("ops@k.example", Role::Manager).await;
+
+        let (status, html, _) = submit(&server, &browser, "/playbooks/builder", "en", &built("preview", "60")).await;
+        assert_eq!(status, StatusCode::OK, "{} {html}", t.label);
+        assert!(text_of(&html, "trigger-preview-total").starts_with("2 "), "{html}");
+        assert!(html.contains("さくら建設") && html.contains("ひかり薬品") && !html.contains("遠い更新"), "{html}");
+
+        let id = ids[0].to_string();
+        let mut dry_run = built("dry_run", "60");
+        dry_run.push(("account", &id));
+        let (status, html, _) = submit(&server, &browser, "/playbooks/builder", "en", &dry_run).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let html = unescaped(&html);
+        assert!(html.contains("create task \"さくら建設: 更新の準備\""), "{html}");
+        assert!(
+            html.contains(
+                "After 2 days: email \"さくら建設 様: 更新のご案内\" to admin@r1.example waits in the outbox"
+            ),
+            "{html}"
+        );
+        let (_, tasks) = server.get("/api/v1/tasks?status=open").await;
+        assert_eq!(tasks["items"], json!([]), "a dry run writes nothing ({})", t.label);
+        let (_, outbox) = server.get("/api/v1/outbox").await;
+        assert_eq!(outbox, json!([]), "a dry run sends nothing");
+
+        // The same checks as the TOML file and the API, named by field.
+        let (status, html, _) = submit(&server, &browser, "/playbooks/builder", "en", &built("save", "0")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let range = domain::Reason::OutOfRange { min: "1".into(), max: "3650".into() };
+        assert!(
+            unescaped(&html).contains(&format!("trigger.days: {}", range.message(domain::i18n::Lang::En))),
+            "{html}"
+        );
+        let (status, html, _) = submit(&server, &browser, "/playbooks/builder", "en", &built("save", "ninety")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        let (_, playbooks) = server.get("/api/v1/playbooks").await;
+        assert_eq!(playbooks, json!([]), "a refused form saves nothing");
+
+        let (status, _, location) = submit(&server, &browser, "/playbooks/builder", "en", &built("save", "60")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let location = location.unwrap();
+        let saved_id = location.trim_start_matches("/playbooks/").split('?').next().unwrap().to_owned();
+        let (_, saved) = server.get(&format!("/api/v1/playbooks/{saved_id}")).await;
+        let definition = &saved["definition"];
+        assert_eq!(definition["trigger"], json!({"type": "renewal_within", "days": 60}), "{saved}");
+        assert_eq!(definition["step"][0]["due_before_renewal_days"], 14);
+        assert_eq!(definition["step"][1]["delay_days"], 2);
+        let (status, html) = page(&server, &browser, &format!("/playbooks/builder?id={saved_id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("value=\"60\""), "the builder reopens what it saved: {html}");
     }
 }

@@ -71,6 +71,47 @@ pub enum MeasureType {
 }
 
 impl MeasureType {
+    pub const ALL: [MeasureType; 16] = [
+        MeasureType::UsageTrend,
+        MeasureType::ActiveDaysTrend,
+        MeasureType::UserActivityTrend,
+        MeasureType::CadenceAdherence,
+        MeasureType::SeasonalAdherence,
+        MeasureType::SeatActivation,
+        MeasureType::ActiveUserTrend,
+        MeasureType::Breadth,
+        MeasureType::NpsLatest,
+        MeasureType::NpsAverage,
+        MeasureType::OpenUrgentTickets,
+        MeasureType::RecentUrgentTickets,
+        MeasureType::TicketTrend,
+        MeasureType::CsmPulse,
+        MeasureType::DaysToRenewal,
+        MeasureType::Contraction,
+    ];
+
+    /// The name in files and forms (`usage_trend`).
+    pub fn key(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
+    pub fn from_key(key: &str) -> Option<MeasureType> {
+        MeasureType::ALL.into_iter().find(|kind| kind.key() == key)
+    }
+
+    /// Whether the measure reads a feature (or a scope of features).
+    pub fn takes_feature(self) -> bool {
+        self.is_activity_trend() || matches!(self, MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence)
+    }
+
+    /// Whether `days` sets its window or the age after which data stops counting.
+    pub fn takes_days(self) -> bool {
+        matches!(
+            self,
+            MeasureType::NpsLatest | MeasureType::NpsAverage | MeasureType::RecentUrgentTickets | MeasureType::CsmPulse
+        )
+    }
+
     /// Measures that compare the account with its own past: a ratio near 1 means unchanged.
     pub fn is_trend(self) -> bool {
         matches!(

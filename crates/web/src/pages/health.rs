@@ -247,7 +247,7 @@ impl Labels {
     }
 }
 
-fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
+pub(super) fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
     let t = |ja, en| Text::new(ja, en).pick(lang);
     match kind {
         MeasureType::CadenceAdherence => t("周期どおりの利用", "Cadence adherence"),
