@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod assets;
+pub mod builder;
 mod chart;
 pub mod error;
 mod format;

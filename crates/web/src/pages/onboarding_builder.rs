@@ -3,7 +3,7 @@
 //! and milestone rows (key, names, expected days, the segment rule that completes it by itself).
 //! Saving goes through the same validation as the TOML file and the API.
 
-use super::scorecard_builder::{choices, Choice};
+use super::builder::{self, choices, Choice};
 use super::{render, Frame};
 use crate::extract::{FormFields, FormRow, QueryParams};
 use crate::problem::ApiError;
@@ -154,18 +154,7 @@ async fn page(app: &AppState, frame: Frame, form: TemplateForm, errors: Vec<Stri
 
 fn messages(errors: &[FieldError], lang: Lang) -> Vec<String> {
     let word = if lang == Lang::Ja { "マイルストーン" } else { "Milestone" };
-    errors
-        .iter()
-        .map(|e| {
-            let label = match e.field.strip_prefix("milestone[").and_then(|r| r.split_once(']')) {
-                Some((index, rest)) => {
-                    format!("{word} {}{}", index.parse::<usize>().unwrap_or(0) + 1, rest.replace('.', " · "))
-                }
-                None => e.field.clone(),
-            };
-            format!("{label}: {}", e.message(lang))
-        })
-        .collect()
+    builder::messages(errors, "milestone", None, |i| format!("{word} {}", i + 1), lang)
 }
 
 pub async fn show(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {

@@ -3,7 +3,7 @@
 //! for now; "dry run" shows what each step would do for one account, without writing, sending or
 //! calling anything. Saving goes through the same validation as the TOML file and the API.
 
-use super::scorecard_builder::{choices, Choice};
+use super::builder::{self, choices, text, Choice};
 use super::{render, Frame};
 use crate::auth::Signed;
 use crate::extract::{FormFields, FormRow, QueryParams};
@@ -20,7 +20,6 @@ use domain::account::stage_name;
 use domain::i18n::Lang;
 use domain::playbooks::{Action, Assignee, PlaybookDefinition, Step, Trigger, PRIORITY_FROM_GRADE, SECRET_MASK};
 use domain::{FieldError, Reason};
-use std::str::FromStr;
 
 /// Accounts a trigger preview names.
 const PREVIEW_ACCOUNTS: usize = 50;
@@ -130,10 +129,6 @@ pub struct PlaybookForm {
     pub account: String,
 }
 
-fn text<T: ToString>(value: Option<T>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
-}
-
 impl StepForm {
     fn blank() -> StepForm {
         StepForm {
@@ -216,15 +211,8 @@ impl StepForm {
     }
 }
 
-fn number<T: FromStr>(errors: &mut Vec<FieldError>, field: String, raw: &str) -> Option<T> {
-    if raw.is_empty() {
-        return None;
-    }
-    let parsed = raw.parse::<T>().ok();
-    if parsed.is_none() {
-        errors.push(FieldError::new(field, Reason::InvalidInteger));
-    }
-    parsed
+fn number<T: std::str::FromStr>(errors: &mut Vec<FieldError>, field: String, raw: &str) -> Option<T> {
+    builder::number(errors, field, raw, Reason::InvalidInteger)
 }
 
 impl PlaybookForm {
@@ -540,20 +528,8 @@ async fn page(
 }
 
 fn messages(errors: &[FieldError], lang: Lang) -> Vec<String> {
-    let step_word = if lang == Lang::Ja { "ステップ" } else { "Step" };
-    errors
-        .iter()
-        .map(|e| {
-            let label = match e.field.strip_prefix("step[").and_then(|r| r.split_once(']')) {
-                Some((index, rest)) => {
-                    let number = index.parse::<usize>().unwrap_or(0) + 1;
-                    format!("{step_word} {number}{}", rest.replace('.', " · "))
-                }
-                None => e.field.clone(),
-            };
-            format!("{label}: {}", e.message(lang))
-        })
-        .collect()
+    let word = if lang == Lang::Ja { "ステップ" } else { "Step" };
+    builder::messages(errors, "step", None, |i| format!("{word} {}", i + 1), lang)
 }
 
 pub async fn show(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {

@@ -4,6 +4,7 @@
 //! AUC beside the saved configuration's, before anything is saved. The saved configuration goes
 //! through the same validation as the TOML file.
 
+use super::builder::{self, choices, number, text, Choice};
 use super::health::measure_type;
 use super::{format, render, Frame};
 use crate::auth::Signed;
@@ -21,7 +22,6 @@ use domain::health::{
 };
 use domain::i18n::Lang;
 use domain::{FieldError, Reason};
-use std::str::FromStr;
 
 /// Value–points pairs a measure's form offers beyond those it has.
 const SPARE_PAIRS: usize = 2;
@@ -29,16 +29,6 @@ const SPARE_PAIRS: usize = 2;
 const MIN_PAIRS: usize = 4;
 /// How far the shares may be from 100% (rounding of one decimal per measure).
 const SHARE_TOLERANCE: f64 = 0.05;
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-pub(super) fn choices(options: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Choice> {
-    options.into_iter().map(|(value, label)| Choice { selected: value == current, value, label }).collect()
-}
 
 #[derive(Default)]
 pub struct PairForm {
@@ -78,10 +68,6 @@ pub struct CardForm {
     pub stage: String,
     pub touch_model: String,
     pub measures: Vec<MeasureForm>,
-}
-
-fn text<T: ToString>(value: Option<T>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 fn decimal(value: f64) -> String {
@@ -210,16 +196,6 @@ impl CardForm {
     /// configuration, as the TOML file is.
     fn scorecard(&self, stored: Option<&Scorecard>) -> Result<Scorecard, Vec<FieldError>> {
         let mut errors = Vec::new();
-        fn number<T: FromStr>(errors: &mut Vec<FieldError>, field: String, raw: &str, reason: Reason) -> Option<T> {
-            if raw.is_empty() {
-                return None;
-            }
-            let parsed = raw.parse::<T>().ok();
-            if parsed.is_none() {
-                errors.push(FieldError::new(field, reason));
-            }
-            parsed
-        }
         let optional = |raw: &str| (!raw.is_empty()).then(|| raw.to_owned());
         let mut measures = Vec::new();
         let mut total = 0.0;
@@ -488,25 +464,10 @@ async fn page(
 
 /// Errors in the reader's language, each naming the measure by number and key.
 fn messages(errors: &[FieldError], form: &CardForm, card_index: Option<usize>, lang: Lang) -> Vec<String> {
-    let measure_word = if lang == Lang::Ja { "指標" } else { "Measure" };
-    errors
-        .iter()
-        .map(|e| {
-            let field = match card_index {
-                Some(k) => e.field.strip_prefix(&format!("scorecard[{k}].")).unwrap_or(&e.field),
-                None => &e.field,
-            };
-            let label = match field.strip_prefix("measure[").and_then(|r| r.split_once(']')) {
-                Some((index, rest)) => {
-                    let number = index.parse::<usize>().unwrap_or(0);
-                    let key = form.measures.get(number).map_or("", |m| m.key.as_str());
-                    format!("{measure_word} {} ({key}){}", number + 1, rest.replace('.', " · "))
-                }
-                None => field.to_owned(),
-            };
-            format!("{label}: {}", e.message(lang))
-        })
-        .collect()
+    let word = if lang == Lang::Ja { "指標" } else { "Measure" };
+    let prefix = card_index.map(|k| format!("scorecard[{k}]."));
+    let row_name = |i: usize| format!("{word} {} ({})", i + 1, form.measures.get(i).map_or("", |m| m.key.as_str()));
+    builder::messages(errors, "measure", prefix.as_deref(), row_name, lang)
 }
 
 pub async fn show(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
