@@ -2,10 +2,9 @@
 //! duplicates, who may change a task, the page in both languages, its forms, and the timeline
 //! entry a finished task leaves.
 
-mod common;
-
+use crate::common;
 use app::Actor;
-use common::{page, submit, unescaped, Server};
+use crate::common::{page, submit, unescaped, Server};
 use domain::access::Role;
 use domain::i18n::Bilingual;
 use domain::tasks::{TaskInput, TaskPriority, TaskReason};

@@ -3,9 +3,7 @@
 //! with its ARR, merging moves evidence without double counting, status changes are kept and
 //! limited to managers and the request's owner, and the pages work in both languages.
 
-mod common;
-
-use common::{allow_loopback, page, page_in, submit, unescaped, webhook_receiver, Server};
+use crate::common::{allow_loopback, page, page_in, submit, unescaped, webhook_receiver, Server};
 use domain::access::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -272,7 +270,7 @@ async fn shipping_a_request_starts_the_request_shipped_playbook_once_for_each_ac
         paying_account(&server, "QUIET", "無関係工業", "100000").await;
         let admin = json!({"external_id": "C-ASKED", "account_id": asked, "name": "管理者", "email": "admin@asked.example", "role": "admin"});
         assert_eq!(server.post("/api/v1/contacts", admin).await.0, StatusCode::CREATED);
-        let shipped = include_str!("../../../examples/playbooks/request-shipped.toml");
+        let shipped = include_str!("../../../../examples/playbooks/request-shipped.toml");
         let definition = app::playbooks::parse_playbook_toml("request-shipped.toml", shipped).unwrap();
         let (status, created) = server.post("/api/v1/playbooks", serde_json::to_value(definition).unwrap()).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");

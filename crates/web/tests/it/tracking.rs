@@ -1,10 +1,9 @@
 //! The Segment-compatible tracking API through real HTTP, on SQLite and (with
 //! TEST_DATABASE_URL) PostgreSQL.
 
-mod common;
-
+use crate::common;
 use base64::Engine;
-use common::Server;
+use crate::common::Server;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::io::Write;

@@ -3,9 +3,7 @@
 //! day, a rule completes its milestone at the next health recompute, a completed plan moves the
 //! account to the template's stage, and the board renders in both languages.
 
-mod common;
-
-use common::{page, submit, text_of, unescaped, Server};
+use crate::common::{page, submit, text_of, unescaped, Server};
 use domain::access::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -2,9 +2,7 @@
 //! token scopes and revocation, sign-in lockout, the one-time setup link, and the audit log.
 //! On SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
 
-mod common;
-
-use common::{create_user, read, staff, Server, PASSWORD};
+use crate::common::{create_user, read, staff, Server, PASSWORD};
 use domain::access::{permits, Access, Role, Scope};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

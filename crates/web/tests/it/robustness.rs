@@ -4,9 +4,7 @@
 //! answer may be a 5xx, every 4xx under `/api` is problem+json, and a 2xx documented as JSON
 //! parses as JSON. A second test checks that the documented schemas name the fields served.
 
-mod common;
-
-use common::{create_user, staff, Server};
+use crate::common::{create_user, staff, Server};
 use domain::access::{Role, Scope};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Map, Value};

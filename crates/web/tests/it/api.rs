@@ -1,8 +1,7 @@
 //! The REST API through real HTTP on 127.0.0.1:0, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
 
-mod common;
-
-use common::Server;
+use crate::common;
+use crate::common::Server;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use store::testing::test_stores;

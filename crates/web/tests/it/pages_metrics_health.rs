@@ -3,9 +3,8 @@
 //! filters and broken configurations come back as 422 pages naming what is wrong, and only
 //! managers may edit the health configuration.
 
-mod common;
-
-use common::{unescaped, Browser, Server};
+use crate::common;
+use crate::common::{unescaped, Browser, Server};
 use domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -2,9 +2,7 @@
 //! TEST_DATABASE_URL) PostgreSQL: events go in through the tracking API, usage comes out of
 //! the REST API.
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use store::testing::test_stores;

@@ -3,9 +3,7 @@
 //! field in Japanese and English and stores nothing, managers are refused, and the tokens and
 //! write keys created here work.
 
-mod common;
-
-use common::{page, submit, text_of, unescaped, Server};
+use crate::common::{page, submit, text_of, unescaped, Server};
 use domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};

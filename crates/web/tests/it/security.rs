@@ -3,9 +3,7 @@
 //! NUL characters, concurrent imports on SQLite, unbounded ranges, oversized rules and tracking
 //! bodies, token scopes, password changes, timeline authorship, login CSRF, path errors.
 
-mod common;
-
-use common::{create_user, read, staff, Server, PASSWORD};
+use crate::common::{create_user, read, staff, Server, PASSWORD};
 use domain::access::{Role, Scope};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

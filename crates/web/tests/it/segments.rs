@@ -2,9 +2,8 @@
 //! are checked with positioned errors in both languages, membership follows the data within the
 //! health worker's cycle with a history of entries and exits, previews, and the pages.
 
-mod common;
-
-use common::{page, submit, text_of, unescaped, Server};
+use crate::common;
+use crate::common::{page, submit, text_of, unescaped, Server};
 use domain::access::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -3,9 +3,7 @@
 //! filters, pages, exports and saves views, the account page's forms store their change or
 //! answer 422 naming the field in Japanese and English, and only the account's CSMs may post.
 
-mod common;
-
-use common::{page, submit, text_of, unescaped, Browser, Server};
+use crate::common::{page, submit, text_of, unescaped, Browser, Server};
 use domain::access::Role;
 use domain::health::pulse::PulseReason;
 use domain::i18n::Lang;

@@ -4,9 +4,8 @@
 //! local sink once approved in the outbox, and call a local webhook receiver that checks the
 //! HMAC-SHA256 signature with its own implementation.
 
-mod common;
-
-use common::{allow_loopback, create_user, page, smtp_sink, submit, text_of, unescaped, webhook_receiver, Server};
+use crate::common;
+use crate::common::{allow_loopback, create_user, page, smtp_sink, submit, text_of, unescaped, webhook_receiver, Server};
 use domain::access::{Role, Scope};
 use domain::net::OutboundPolicy;
 use reqwest::Method;
@@ -532,7 +531,7 @@ async fn a_renewal_playbook_fires_only_for_term_renewals_dates_its_task_before_t
         let (_, term) = server.get(&format!("/api/v1/accounts/{}", ids["TERM"])).await;
         assert_eq!(term["next_renewal_date"], json!(renewal), "the end of the committed year: {term}");
 
-        let shipped = include_str!("../../../examples/playbooks/renewal-90.toml");
+        let shipped = include_str!("../../../../examples/playbooks/renewal-90.toml");
         let definition = app::playbooks::parse_playbook_toml("renewal-90.toml", shipped).unwrap();
         let (status, created) = server.post("/api/v1/playbooks", serde_json::to_value(definition).unwrap()).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");

@@ -279,8 +279,8 @@ pub enum SmtpTls {
 }
 
 /// The sink's self-signed certificate (for `localhost` and 127.0.0.1): what a test trusts.
-pub const SINK_CERTIFICATE: &str = include_str!("../fixtures/smtp-test-cert.pem");
-const SINK_KEY: &str = include_str!("../fixtures/smtp-test-key.pem");
+pub const SINK_CERTIFICATE: &str = include_str!("../../fixtures/smtp-test-cert.pem");
+const SINK_KEY: &str = include_str!("../../fixtures/smtp-test-key.pem");
 
 /// A plain SMTP server on 127.0.0.1 that accepts every message: its `smtp://` URL and mailbox.
 pub async fn smtp_sink() -> (String, Mailbox) {

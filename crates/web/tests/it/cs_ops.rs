@@ -5,10 +5,9 @@
 //! channels they chose; a digest goes out once however many nodes look; a CSV file uploaded in
 //! the browser is checked writing nothing, then imported all or nothing.
 
-mod common;
-
+use crate::common;
 use app::App;
-use common::{
+use crate::common::{
     allow_loopback, page, smtp_server, smtp_sink, submit, text_of, Mailbox, Server, SmtpTls, SINK_CERTIFICATE,
 };
 use domain::access::Role;

@@ -3,10 +3,8 @@
 //! with the field named, past renewals carry their outcome, the page and the account card show
 //! the pipeline in both languages, and forecast accuracy compares a snapshot with what was kept.
 
-mod common;
-
 use chrono::{Datelike, Months, NaiveDate};
-use common::{page, page_in, submit, unescaped, Server};
+use crate::common::{page, page_in, submit, unescaped, Server};
 use domain::access::Role;
 use domain::renewals::ForecastCategory;
 use domain::{AccountId, Money};

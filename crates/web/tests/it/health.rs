@@ -1,9 +1,7 @@
 //! Health scores through real HTTP, on SQLite and (with TEST_DATABASE_URL) PostgreSQL: an
 //! ingested event changes the score on the next read, and the configuration is validated.
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use store::testing::test_stores;
