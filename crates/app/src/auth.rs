@@ -385,6 +385,11 @@ impl App {
     }
 
     /// Issues an API token for the actor; the secret is returned once and never stored.
+    /// The API tokens of one user (all users' with `None`), secrets never included.
+    pub async fn api_tokens(&self, owner: Option<UserId>) -> Result<Vec<ApiToken>, AppError> {
+        Ok(self.store.list_api_tokens(owner).await?)
+    }
+
     pub async fn create_api_token(
         &self,
         actor: &Actor,

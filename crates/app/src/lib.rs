@@ -86,6 +86,8 @@ impl App {
         })
     }
 
+    /// The storage underneath, for tests only: everything else goes through the use cases.
+    #[cfg(any(test, feature = "testing"))]
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -48,6 +48,75 @@ impl App {
         Ok(self.store.list_users().await?)
     }
 
+    /// A page of accounts, filtered and sorted.
+    pub async fn accounts(&self, query: &store::AccountQuery) -> Result<store::Page<Account>, AppError> {
+        Ok(self.store.list_accounts(query).await?)
+    }
+
+    /// Kizuna's ids of the accounts with these external ids (unknown ones are left out).
+    pub async fn account_ids(
+        &self,
+        externals: &[domain::ExternalId],
+    ) -> Result<std::collections::HashMap<domain::ExternalId, AccountId>, AppError> {
+        Ok(self.store.account_ids_by_external_id(externals).await?)
+    }
+
+    pub async fn contacts(&self, query: &store::ChildQuery) -> Result<store::Page<Contact>, AppError> {
+        Ok(self.store.list_contacts(query).await?)
+    }
+
+    pub async fn contact(&self, id: ContactId) -> Result<Contact, AppError> {
+        Ok(self.store.get_contact(id).await?)
+    }
+
+    pub async fn periods(&self, query: &store::ChildQuery) -> Result<store::Page<SubscriptionPeriod>, AppError> {
+        Ok(self.store.list_periods(query).await?)
+    }
+
+    pub async fn period(&self, id: SubscriptionPeriodId) -> Result<SubscriptionPeriod, AppError> {
+        Ok(self.store.get_period(id).await?)
+    }
+
+    /// Every product name subscriptions use.
+    pub async fn products(&self) -> Result<Vec<String>, AppError> {
+        Ok(self.store.list_products().await?)
+    }
+
+    pub async fn timeline(&self, query: &store::TimelineQuery) -> Result<store::Page<TimelineEntry>, AppError> {
+        Ok(self.store.list_timeline(query).await?)
+    }
+
+    pub async fn timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry, AppError> {
+        Ok(self.store.get_timeline_entry(id).await?)
+    }
+
+    pub async fn team(&self, id: TeamId) -> Result<Team, AppError> {
+        Ok(self.store.get_team(id).await?)
+    }
+
+    pub async fn user_by_email(&self, email: &domain::Email) -> Result<Option<StaffUser>, AppError> {
+        Ok(self.store.user_by_email(email).await?)
+    }
+
+    /// Whether the database answers: for health checks.
+    pub async fn database_reachable(&self) -> Result<(), AppError> {
+        self.store.load_settings().await?;
+        Ok(())
+    }
+
+    /// The account list views a user saved.
+    pub async fn saved_views(&self, user: UserId) -> Result<Vec<store::SavedView>, AppError> {
+        Ok(self.store.saved_views(user).await?)
+    }
+
+    pub async fn save_view(&self, user: UserId, name: &str, query: &str) -> Result<store::SavedView, AppError> {
+        Ok(self.store.save_view(user, name, query).await?)
+    }
+
+    pub async fn delete_view(&self, user: UserId, id: i64) -> Result<(), AppError> {
+        Ok(self.store.delete_view(user, id).await?)
+    }
+
     /// The account's latest NPS answers and support tickets, newest first.
     pub async fn customer_voice(
         &self,

@@ -278,7 +278,7 @@ async fn account_ids(app: &App, usage_accounts: usize) -> Result<Vec<i64>, CliEr
     let numbers = [1, (usage_accounts / 2).max(1), usage_accounts + 1];
     let externals: Vec<domain::ExternalId> =
         numbers.iter().filter_map(|n| domain::ExternalId::parse(&format!("ACC-{n:06}")).ok()).collect();
-    let found = app.store().account_ids_by_external_id(&externals).await?;
+    let found = app.account_ids(&externals).await?;
     Ok(externals.iter().filter_map(|e| found.get(e)).map(|id| id.0).collect())
 }
 

@@ -558,7 +558,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             };
             let app = open_app(&config).await?;
             // An existing user keeps their team and, unless a new one is given, their name.
-            let existing = app.store().user_by_email(&email).await.map_err(AppError::from)?;
+            let existing = app.user_by_email(&email).await?;
             let team_id = existing.as_ref().and_then(|user| user.input.team_id);
             let name = name
                 .or_else(|| existing.map(|user| user.input.name))

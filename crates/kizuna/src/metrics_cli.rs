@@ -96,7 +96,7 @@ pub async fn run(app: &App, args: MetricsArgs, lang: Lang) -> Result<(), CliErro
     let owner = match &args.owner {
         Some(raw) => {
             let email = Email::parse(raw).map_err(|r| usage("--owner", r, lang))?;
-            let user = app.store().user_by_email(&email).await?;
+            let user = app.user_by_email(&email).await?;
             Some(
                 user.ok_or_else(|| {
                     CliError::Usage(format!("--owner: {email}: {}", domain::Reason::UnknownReference.message(lang)))

@@ -67,6 +67,6 @@ pub struct Health {
 /// Liveness and database reachability, for `kizuna healthcheck` and load balancers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health), (status = 500, body = problem::Problem)))]
 async fn healthz(State(app): State<AppState>) -> Result<Json<Health>, problem::ApiError> {
-    app.store().load_settings().await?;
+    app.database_reachable().await?;
     Ok(Json(Health { status: "ok" }))
 }

@@ -575,7 +575,7 @@ impl App {
     /// Fills the store with the demo company (idempotent: a second run changes nothing).
     pub async fn load_demo(&self, options: DemoOptions) -> Result<DemoSummary, AppError> {
         let data = generate(options, self.today());
-        let store = self.store();
+        let store = &self.store;
         let mut team_ids = HashMap::new();
         for team in store.list_teams().await? {
             team_ids.insert(team.name.clone(), team.id);
@@ -905,7 +905,7 @@ impl App {
         };
         let leader = email(DEMO_LEADER_EMAIL);
         let user = self
-            .store()
+            .store
             .user_by_email(&leader)
             .await?
             .ok_or_else(|| AppError::NotFound { entity: store::Entity::User, id: DEMO_LEADER_EMAIL.to_owned() })?;

@@ -3,8 +3,9 @@
 
 use chrono::{NaiveDate, Utc};
 use domain::AccountId;
-use store::testing::test_stores;
+use store::testing::TestStore;
 use store::{Entity, Store, StoreError};
+use test_macros::store_test;
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -18,65 +19,60 @@ fn keys(names: &[&str]) -> Vec<String> {
     names.iter().map(|k| (*k).to_owned()).collect()
 }
 
-#[tokio::test]
-async fn templates_have_unique_names_and_one_default() {
-    for t in test_stores().await {
-        let s = t.store.as_ref();
-        let first = s.save_onboarding_template(None, "Standard", "{}", true, Utc::now()).await.unwrap();
-        let second = s.save_onboarding_template(None, "Enterprise", "{}", true, Utc::now()).await.unwrap();
-        let defaults: Vec<i64> =
-            s.onboarding_templates().await.unwrap().iter().filter(|t| t.is_default).map(|t| t.id).collect();
-        assert_eq!(defaults, [second.id], "{}", t.label);
-        assert!(matches!(
-            s.save_onboarding_template(None, "Standard", "{}", false, Utc::now()).await,
-            Err(StoreError::Conflict { entity: Entity::OnboardingTemplate, field: "name" })
-        ));
-        let renamed =
-            s.save_onboarding_template(Some(first.id), "Basic", "{\"a\":1}", false, Utc::now()).await.unwrap();
-        assert_eq!((renamed.name.as_str(), renamed.definition.as_str()), ("Basic", "{\"a\":1}"));
-        s.delete_onboarding_template(first.id).await.unwrap();
-        assert!(matches!(s.onboarding_template(first.id).await, Err(StoreError::NotFound { .. })), "{}", t.label);
-    }
+#[store_test]
+async fn templates_have_unique_names_and_one_default(t: TestStore) {
+    let s = t.store.as_ref();
+    let first = s.save_onboarding_template(None, "Standard", "{}", true, Utc::now()).await.unwrap();
+    let second = s.save_onboarding_template(None, "Enterprise", "{}", true, Utc::now()).await.unwrap();
+    let defaults: Vec<i64> =
+        s.onboarding_templates().await.unwrap().iter().filter(|t| t.is_default).map(|t| t.id).collect();
+    assert_eq!(defaults, [second.id], "{}", t.label);
+    assert!(matches!(
+        s.save_onboarding_template(None, "Standard", "{}", false, Utc::now()).await,
+        Err(StoreError::Conflict { entity: Entity::OnboardingTemplate, field: "name" })
+    ));
+    let renamed = s.save_onboarding_template(Some(first.id), "Basic", "{\"a\":1}", false, Utc::now()).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.definition.as_str()), ("Basic", "{\"a\":1}"));
+    s.delete_onboarding_template(first.id).await.unwrap();
+    assert!(matches!(s.onboarding_template(first.id).await, Err(StoreError::NotFound { .. })), "{}", t.label);
 }
 
-#[tokio::test]
-async fn an_account_has_one_open_plan_and_milestones_complete_once() {
-    for t in test_stores().await {
-        let s = t.store.as_ref();
-        let a = account(s, "A").await;
-        let template = s.save_onboarding_template(None, "Standard", "{}", true, Utc::now()).await.unwrap();
-        let plan = s
-            .start_onboarding_plan(a, template.id, day("2026-01-01"), "first_paying_day", &keys(&["login", "records"]))
-            .await
-            .unwrap()
-            .expect("started");
-        assert_eq!(plan.milestones.len(), 2, "{}", t.label);
-        assert!(plan.milestones.iter().all(|m| m.completed_on.is_none()));
-        let again = s.start_onboarding_plan(a, template.id, day("2026-02-01"), "manual", &keys(&["login"])).await;
-        assert_eq!(again.unwrap(), None, "{}", t.label);
+#[store_test]
+async fn an_account_has_one_open_plan_and_milestones_complete_once(t: TestStore) {
+    let s = t.store.as_ref();
+    let a = account(s, "A").await;
+    let template = s.save_onboarding_template(None, "Standard", "{}", true, Utc::now()).await.unwrap();
+    let plan = s
+        .start_onboarding_plan(a, template.id, day("2026-01-01"), "first_paying_day", &keys(&["login", "records"]))
+        .await
+        .unwrap()
+        .expect("started");
+    assert_eq!(plan.milestones.len(), 2, "{}", t.label);
+    assert!(plan.milestones.iter().all(|m| m.completed_on.is_none()));
+    let again = s.start_onboarding_plan(a, template.id, day("2026-02-01"), "manual", &keys(&["login"])).await;
+    assert_eq!(again.unwrap(), None, "{}", t.label);
 
-        let done = s.complete_milestones(plan.id, &keys(&["records"]), day("2026-01-05"), "rule").await.unwrap();
-        assert_eq!(done, ["records"]);
-        let both = keys(&["records", "login"]);
-        let done = s.complete_milestones(plan.id, &both, day("2026-01-09"), "a@example.com").await.unwrap();
-        assert_eq!(done, ["login"], "{}", t.label);
-        let read = s.onboarding_plan(plan.id).await.unwrap();
-        let records = read.milestones.iter().find(|m| m.key == "records").unwrap();
-        assert_eq!((records.completed_on, records.completed_by.as_deref()), (Some(day("2026-01-05")), Some("rule")));
+    let done = s.complete_milestones(plan.id, &keys(&["records"]), day("2026-01-05"), "rule").await.unwrap();
+    assert_eq!(done, ["records"]);
+    let both = keys(&["records", "login"]);
+    let done = s.complete_milestones(plan.id, &both, day("2026-01-09"), "a@example.com").await.unwrap();
+    assert_eq!(done, ["login"], "{}", t.label);
+    let read = s.onboarding_plan(plan.id).await.unwrap();
+    let records = read.milestones.iter().find(|m| m.key == "records").unwrap();
+    assert_eq!((records.completed_on, records.completed_by.as_deref()), (Some(day("2026-01-05")), Some("rule")));
 
-        assert!(s.complete_onboarding_plan(plan.id, day("2026-01-09")).await.unwrap());
-        assert!(!s.complete_onboarding_plan(plan.id, day("2026-01-10")).await.unwrap(), "{}", t.label);
-        // A completed plan leaves room for a new one.
-        let login = keys(&["login"]);
-        let next = s.start_onboarding_plan(a, template.id, day("2026-03-01"), "manual", &login).await;
-        assert!(next.unwrap().is_some(), "{}", t.label);
-        let plans = s.onboarding_plans(Some(a)).await.unwrap();
-        assert_eq!(plans.iter().map(|p| p.started_on).collect::<Vec<_>>(), [day("2026-03-01"), day("2026-01-01")]);
-        assert_eq!(plans[1].completed_on, Some(day("2026-01-09")));
-        assert!(s.onboarding_plans(None).await.unwrap().len() == 2);
-        assert!(matches!(
-            s.onboarding_plan(plan.id + 100).await,
-            Err(StoreError::NotFound { entity: Entity::OnboardingPlan, .. })
-        ));
-    }
+    assert!(s.complete_onboarding_plan(plan.id, day("2026-01-09")).await.unwrap());
+    assert!(!s.complete_onboarding_plan(plan.id, day("2026-01-10")).await.unwrap(), "{}", t.label);
+    // A completed plan leaves room for a new one.
+    let login = keys(&["login"]);
+    let next = s.start_onboarding_plan(a, template.id, day("2026-03-01"), "manual", &login).await;
+    assert!(next.unwrap().is_some(), "{}", t.label);
+    let plans = s.onboarding_plans(Some(a)).await.unwrap();
+    assert_eq!(plans.iter().map(|p| p.started_on).collect::<Vec<_>>(), [day("2026-03-01"), day("2026-01-01")]);
+    assert_eq!(plans[1].completed_on, Some(day("2026-01-09")));
+    assert!(s.onboarding_plans(None).await.unwrap().len() == 2);
+    assert!(matches!(
+        s.onboarding_plan(plan.id + 100).await,
+        Err(StoreError::NotFound { entity: Entity::OnboardingPlan, .. })
+    ));
 }

@@ -138,7 +138,7 @@ pub async fn list(
     let (sort, descending) = params.parsed("sort", parse_sort).unwrap_or((AccountSort::Name, false));
     let query = AccountQuery { sort, descending, limit, offset, ..account_filters(&mut params) };
     params.finish()?;
-    Ok(Json(ListResponse::new(app.store().list_accounts(&query).await?, limit, offset)))
+    Ok(Json(ListResponse::new(app.accounts(&query).await?, limit, offset)))
 }
 
 /// One account as a picker shows it.

@@ -53,7 +53,7 @@ pub async fn list(
     let (limit, offset) = params.page();
     let query = ChildQuery { account_id: params.id("account_id").map(AccountId), limit, offset };
     params.finish()?;
-    Ok(Json(ListResponse::new(app.store().list_contacts(&query).await?, limit, offset)))
+    Ok(Json(ListResponse::new(app.contacts(&query).await?, limit, offset)))
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body = ContactInput,
@@ -69,7 +69,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
     responses((status = 200, body = Contact), (status = 404, body = Problem)))]
 pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(app.store().get_contact(ContactId(id)).await?))
+    Ok(Json(app.contact(ContactId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)), request_body = ContactInput,
@@ -91,7 +91,7 @@ pub async fn patch(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Contact>, ApiError> {
-    let current = app.store().get_contact(ContactId(id)).await?;
+    let current = app.contact(ContactId(id)).await?;
     let input = parse_contact(merge_patch(to_value(&current.input), body))?;
     Ok(Json(app.update_contact(&actor, ContactId(id), &input).await?))
 }

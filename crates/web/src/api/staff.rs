@@ -125,7 +125,7 @@ pub async fn create_team(
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "staff", params(("id" = i64, Path)),
     responses((status = 200, body = Team), (status = 404, body = Problem)))]
 pub async fn read_team(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Team>, ApiError> {
-    Ok(Json(app.store().get_team(TeamId(id)).await?))
+    Ok(Json(app.team(TeamId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "staff", params(("id" = i64, Path)), request_body = TeamInput,
@@ -147,7 +147,7 @@ pub async fn patch_team(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Team>, ApiError> {
-    let current = app.store().get_team(TeamId(id)).await?;
+    let current = app.team(TeamId(id)).await?;
     let input = parse_team(merge_patch(serde_json::json!({ "name": current.name }), body))?;
     Ok(Json(app.update_team(&actor, TeamId(id), &input).await?))
 }

@@ -88,7 +88,7 @@ pub async fn list(
     let (limit, offset) = params.page();
     let query = ChildQuery { account_id: params.id("account_id").map(AccountId), limit, offset };
     params.finish()?;
-    Ok(Json(ListResponse::new(app.store().list_periods(&query).await?, limit, offset)))
+    Ok(Json(ListResponse::new(app.periods(&query).await?, limit, offset)))
 }
 
 /// Adds a period; it must not overlap another period of the same subscription.
@@ -105,7 +105,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = i64, Path)),
     responses((status = 200, body = SubscriptionPeriod), (status = 404, body = Problem)))]
 pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<SubscriptionPeriod>, ApiError> {
-    Ok(Json(app.store().get_period(SubscriptionPeriodId(id)).await?))
+    Ok(Json(app.period(SubscriptionPeriodId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = i64, Path)), request_body = SubscriptionTerms,
@@ -127,7 +127,7 @@ pub async fn patch(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<SubscriptionPeriod>, ApiError> {
-    let current = app.store().get_period(SubscriptionPeriodId(id)).await?;
+    let current = app.period(SubscriptionPeriodId(id)).await?;
     let terms = parse_terms(merge_patch(to_value(&current.terms), body))?;
     Ok(Json(app.update_period(&actor, SubscriptionPeriodId(id), &terms).await?))
 }
@@ -146,5 +146,5 @@ pub async fn delete(
 /// The products named by any subscription.
 #[utoipa::path(get, path = "/api/v1/products", tag = "subscriptions", responses((status = 200, body = Vec<String>)))]
 pub async fn products(State(app): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
-    Ok(Json(app.store().list_products().await?))
+    Ok(Json(app.products().await?))
 }

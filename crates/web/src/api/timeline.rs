@@ -56,7 +56,7 @@ pub async fn list(
         offset,
     };
     params.finish()?;
-    Ok(Json(ListResponse::new(app.store().list_timeline(&query).await?, limit, offset)))
+    Ok(Json(ListResponse::new(app.timeline(&query).await?, limit, offset)))
 }
 
 /// Adds an entry; `occurred_at` defaults to now.
@@ -73,7 +73,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)),
     responses((status = 200, body = TimelineEntry), (status = 404, body = Problem)))]
 pub async fn read(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<TimelineEntry>, ApiError> {
-    Ok(Json(app.store().get_timeline_entry(TimelineEntryId(id)).await?))
+    Ok(Json(app.timeline_entry(TimelineEntryId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)), request_body = TimelineEntryInput,
@@ -95,7 +95,7 @@ pub async fn patch(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<TimelineEntry>, ApiError> {
-    let current = app.store().get_timeline_entry(TimelineEntryId(id)).await?;
+    let current = app.timeline_entry(TimelineEntryId(id)).await?;
     let input = parse_entry(merge_patch(to_value(&current.input), body))?;
     Ok(Json(app.update_timeline_entry(&actor, TimelineEntryId(id), &input).await?))
 }

@@ -88,7 +88,7 @@ pub async fn list(
         return Err(ApiError::Forbidden);
     }
     let owner = if everyone { None } else { Some(actor.user_id().ok_or(ApiError::Forbidden)?) };
-    Ok(Json(app.store().list_api_tokens(owner).await?))
+    Ok(Json(app.api_tokens(owner).await?))
 }
 
 /// Creates a token for the caller with scope `read`, `write` or `admin`. A token acts with

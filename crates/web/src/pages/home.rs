@@ -276,8 +276,7 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
 
     let horizon = today.checked_add_days(Days::new(RENEWAL_DAYS)).unwrap_or(today);
     let renewal_page = app
-        .store()
-        .list_accounts(&AccountQuery {
+        .accounts(&AccountQuery {
             renewal_between: Some((today, horizon)),
             sort: AccountSort::RenewalDate,
             limit: LIST_ROWS,
@@ -312,8 +311,7 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         .collect();
 
     let onboarding_page = app
-        .store()
-        .list_accounts(&AccountQuery {
+        .accounts(&AccountQuery {
             stage: Some("onboarding".into()),
             sort: AccountSort::Arr,
             descending: true,

@@ -291,7 +291,7 @@ async fn form(app: &AppState, params: &QueryParams, shown: Option<&Selection>, l
     let raw = |name: &str| params.text(name).unwrap_or_default();
     let users = app.staff_users().await?;
     let teams = app.teams().await?;
-    let products = app.store().list_products().await?;
+    let products = app.products().await?;
     let interval = params.text("interval").unwrap_or_else(|| "month".into());
     Ok(Form {
         from: shown.map_or_else(|| raw("from"), |s| s.from.to_string()),

@@ -237,8 +237,7 @@ async fn build(
         t: Labels::new(lang),
         columns,
         teams: app
-            .store()
-            .list_teams()
+            .teams()
             .await?
             .into_iter()
             .map(|team| (team.id.0, team.name, Some(team.id) == filter.team))

@@ -11,7 +11,8 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::testing::test_stores;
+use store::testing::TestStore;
+use test_macros::store_test;
 
 /// At most this many requests per database, so the suite stays within about a minute.
 const MAX_REQUESTS: usize = 4_000;
@@ -663,73 +664,71 @@ async fn seed(server: &Server) -> BTreeMap<&'static str, String> {
     real
 }
 
-#[tokio::test]
-async fn no_operation_answers_hostile_requests_with_a_server_error() {
+#[store_test]
+async fn no_operation_answers_hostile_requests_with_a_server_error(t: TestStore) {
     let mut report = Vec::new();
-    for t in test_stores().await {
-        let started = Instant::now();
-        let server = Server::start(&t).await;
-        let viewer = create_user(&server.app, "viewer@k.example", Role::Viewer).await;
-        // Write scope, so that the viewer reaches what is their own (their tokens) and the role,
-        // not the scope, is what refuses the rest.
-        let (_, viewer_token) =
-            server.app.create_api_token(&staff(&server.app, viewer).await, "viewer", Scope::Write).await.unwrap();
-        let real = seed(&server).await;
-        let doc: Value = server.client.get(server.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
-        let operations = operations(&doc);
-        let basic = {
-            use base64::Engine;
-            let secret = &real["write_key_secret"];
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{secret}:")))
-        };
-        let mut tracking_headers = reqwest::header::HeaderMap::new();
-        tracking_headers.insert(reqwest::header::AUTHORIZATION, basic.parse().unwrap());
-        let probe = Arc::new(Probe {
-            server_base: server.base.clone(),
-            admin: bearer(&server.admin_token),
-            viewer: bearer(&viewer_token),
-            tracking: timed(Client::builder().default_headers(tracking_headers)),
-            real,
-            sent: Mutex::new(0),
-            failures: Mutex::new(Vec::new()),
-            statuses: Mutex::new(BTreeMap::new()),
+    let started = Instant::now();
+    let server = Server::start(&t).await;
+    let viewer = create_user(&server.app, "viewer@k.example", Role::Viewer).await;
+    // Write scope, so that the viewer reaches what is their own (their tokens) and the role,
+    // not the scope, is what refuses the rest.
+    let (_, viewer_token) =
+        server.app.create_api_token(&staff(&server.app, viewer).await, "viewer", Scope::Write).await.unwrap();
+    let real = seed(&server).await;
+    let doc: Value = server.client.get(server.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let operations = operations(&doc);
+    let basic = {
+        use base64::Engine;
+        let secret = &real["write_key_secret"];
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{secret}:")))
+    };
+    let mut tracking_headers = reqwest::header::HeaderMap::new();
+    tracking_headers.insert(reqwest::header::AUTHORIZATION, basic.parse().unwrap());
+    let probe = Arc::new(Probe {
+        server_base: server.base.clone(),
+        admin: bearer(&server.admin_token),
+        viewer: bearer(&viewer_token),
+        tracking: timed(Client::builder().default_headers(tracking_headers)),
+        real,
+        sent: Mutex::new(0),
+        failures: Mutex::new(Vec::new()),
+        statuses: Mutex::new(BTreeMap::new()),
+    });
+    let queue = Arc::new(Mutex::new(operations.clone()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..CONCURRENCY {
+        let (probe, queue) = (probe.clone(), queue.clone());
+        workers.spawn(async move {
+            loop {
+                let Some(op) = queue.lock().unwrap().pop() else { break };
+                probe.probe(&op).await;
+            }
         });
-        let queue = Arc::new(Mutex::new(operations.clone()));
-        let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..CONCURRENCY {
-            let (probe, queue) = (probe.clone(), queue.clone());
-            workers.spawn(async move {
-                loop {
-                    let Some(op) = queue.lock().unwrap().pop() else { break };
-                    probe.probe(&op).await;
-                }
-            });
-        }
-        while let Some(done) = workers.join_next().await {
-            done.unwrap();
-        }
-        probe_tracking(&probe).await;
-        delete_what_exists(&probe, &operations).await;
-        let mut tally = BTreeMap::<(String, String), Vec<String>>::new();
-        for ((template, method, status), count) in probe.statuses.lock().unwrap().iter() {
-            tally.entry((method.clone(), template.clone())).or_default().push(format!("{status}×{count}"));
-        }
-        for ((method, template), statuses) in tally {
-            eprintln!("  {} {method} {template}: {}", t.label, statuses.join(" "));
-        }
-        let sent = *probe.sent.lock().unwrap();
-        let failures = std::mem::take(&mut *probe.failures.lock().unwrap());
-        eprintln!(
-            "{}: {} operations, {sent} requests, {} failures in {:.1}s",
-            t.label,
-            operations.len(),
-            failures.len(),
-            started.elapsed().as_secs_f64()
-        );
-        report.push((t.label, sent, failures));
-        drop(server);
-        t.finish().await;
     }
+    while let Some(done) = workers.join_next().await {
+        done.unwrap();
+    }
+    probe_tracking(&probe).await;
+    delete_what_exists(&probe, &operations).await;
+    let mut tally = BTreeMap::<(String, String), Vec<String>>::new();
+    for ((template, method, status), count) in probe.statuses.lock().unwrap().iter() {
+        tally.entry((method.clone(), template.clone())).or_default().push(format!("{status}×{count}"));
+    }
+    for ((method, template), statuses) in tally {
+        eprintln!("  {} {method} {template}: {}", t.label, statuses.join(" "));
+    }
+    let sent = *probe.sent.lock().unwrap();
+    let failures = std::mem::take(&mut *probe.failures.lock().unwrap());
+    eprintln!(
+        "{}: {} operations, {sent} requests, {} failures in {:.1}s",
+        t.label,
+        operations.len(),
+        failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    report.push((t.label, sent, failures));
+    drop(server);
+    t.finish().await;
     let mut lines = Vec::new();
     for (label, sent, failures) in &report {
         if *sent > MAX_REQUESTS {
@@ -880,45 +879,38 @@ fn answer_schema(doc: &Value, method: &str, template: &str) -> Value {
     ok["content"]["application/json"]["schema"].clone()
 }
 
-#[tokio::test]
-async fn the_openapi_schemas_name_the_fields_the_api_serves() {
-    for t in test_stores().await {
-        let server = Server::start(&t).await;
-        let real = seed(&server).await;
-        let account = &real["account"];
-        let change = json!({"name": "Acme KK", "tier": null, "employees": 120});
-        let (status, _) = server.send(Method::PATCH, &format!("/api/v1/accounts/{account}"), Some(change)).await;
-        assert!(status.is_success(), "{status}");
-        let (_, doc) = server.get("/api/openapi.json").await;
-        let mut errors = Vec::new();
-        // Where the document and the answers have parted before: metrics periods, audit changes.
-        for (template, path) in [
-            ("/api/v1/metrics/report", "/api/v1/metrics/report?from=2025-01-01&to=2025-04-30"),
-            ("/api/v1/metrics/unit-economics", "/api/v1/metrics/unit-economics?from=2025-01-01&to=2025-04-30"),
-            ("/api/v1/metrics/retention", "/api/v1/metrics/retention?date=2025-04-30"),
-            ("/api/v1/audit", "/api/v1/audit"),
-        ] {
-            let (status, served) = server.get(path).await;
-            assert_eq!(status, StatusCode::OK, "{}: GET {path}: {served}", t.label);
-            served_is_not_empty(&served, path);
-            conform(&doc, &answer_schema(&doc, "get", template), &served, &format!("GET {path}"), &mut errors);
-        }
-        // And every other read, over what `seed` made.
-        for op in operations(&doc).iter().filter(|op| op.method == Method::GET && op.json_2xx) {
-            let path = with_query(&concrete_path(&real, op, None), op, &[]);
-            let (status, served) = server.get(&path).await;
-            assert_eq!(status, StatusCode::OK, "{}: GET {path}: {served}", t.label);
-            conform(&doc, &answer_schema(&doc, "get", &op.template), &served, &format!("GET {path}"), &mut errors);
-        }
-        assert!(
-            errors.is_empty(),
-            "{}: the document does not describe what is served:\n{}",
-            t.label,
-            errors.join("\n")
-        );
-        drop(server);
-        t.finish().await;
+#[store_test]
+async fn the_openapi_schemas_name_the_fields_the_api_serves(t: TestStore) {
+    let server = Server::start(&t).await;
+    let real = seed(&server).await;
+    let account = &real["account"];
+    let change = json!({"name": "Acme KK", "tier": null, "employees": 120});
+    let (status, _) = server.send(Method::PATCH, &format!("/api/v1/accounts/{account}"), Some(change)).await;
+    assert!(status.is_success(), "{status}");
+    let (_, doc) = server.get("/api/openapi.json").await;
+    let mut errors = Vec::new();
+    // Where the document and the answers have parted before: metrics periods, audit changes.
+    for (template, path) in [
+        ("/api/v1/metrics/report", "/api/v1/metrics/report?from=2025-01-01&to=2025-04-30"),
+        ("/api/v1/metrics/unit-economics", "/api/v1/metrics/unit-economics?from=2025-01-01&to=2025-04-30"),
+        ("/api/v1/metrics/retention", "/api/v1/metrics/retention?date=2025-04-30"),
+        ("/api/v1/audit", "/api/v1/audit"),
+    ] {
+        let (status, served) = server.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{}: GET {path}: {served}", t.label);
+        served_is_not_empty(&served, path);
+        conform(&doc, &answer_schema(&doc, "get", template), &served, &format!("GET {path}"), &mut errors);
     }
+    // And every other read, over what `seed` made.
+    for op in operations(&doc).iter().filter(|op| op.method == Method::GET && op.json_2xx) {
+        let path = with_query(&concrete_path(&real, op, None), op, &[]);
+        let (status, served) = server.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{}: GET {path}: {served}", t.label);
+        conform(&doc, &answer_schema(&doc, "get", &op.template), &served, &format!("GET {path}"), &mut errors);
+    }
+    assert!(errors.is_empty(), "{}: the document does not describe what is served:\n{}", t.label, errors.join("\n"));
+    drop(server);
+    t.finish().await;
 }
 
 /// A check over an empty answer proves nothing.

@@ -236,18 +236,14 @@ async fn render_list(
     let ListRequest { query, sort_key, raw, errors } = request;
     let status =
         if errors.is_empty() && view_name_error.is_none() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = if errors.is_empty() {
-        app.store().list_accounts(&query).await?
-    } else {
-        store::Page { items: Vec::new(), total: 0 }
-    };
+    let page =
+        if errors.is_empty() { app.accounts(&query).await? } else { store::Page { items: Vec::new(), total: 0 } };
     let users = app.staff_users().await?;
     let names: HashMap<UserId, String> = users.iter().map(|u| (u.id, u.input.name.clone())).collect();
     let config = app.health_config().await?;
     let selected = |name: &str| raw.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let offset = query.offset;
     let views = app
-        .store()
         .saved_views(user)
         .await?
         .into_iter()
@@ -326,7 +322,7 @@ pub async fn export(State(app): State<AppState>, frame: Frame, mut params: Query
     query.offset = 0;
     query.limit = EXPORT_CHUNK;
     loop {
-        let page = app.store().list_accounts(&query).await?;
+        let page = app.accounts(&query).await?;
         for account in &page.items {
             let name = |id: Option<UserId>| id.and_then(|id| names.get(&id).cloned()).unwrap_or_default();
             let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
@@ -377,13 +373,13 @@ pub async fn save_view(State(app): State<AppState>, frame: Frame, fields: FormFi
         let message = problem.map(|reason| format!("{label}: {}", reason.message(frame.lang)));
         return render_list(&app, frame, request, message).await;
     }
-    app.store().save_view(user, name, &query).await?;
+    app.save_view(user, name, &query).await?;
     Ok(Redirect::to(&format!("/accounts?{query}")).into_response())
 }
 
 /// `POST /accounts/views/{id}/delete`: removes one of the user's own views.
 pub async fn delete_view(State(app): State<AppState>, frame: Frame, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let user = actor_id(&frame.actor)?;
-    app.store().delete_view(user, id).await?;
+    app.delete_view(user, id).await?;
     Ok(Redirect::to("/accounts").into_response())
 }

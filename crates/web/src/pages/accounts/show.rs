@@ -494,8 +494,7 @@ async fn render(
         })
         .collect();
     let subscriptions = app
-        .store()
-        .list_periods(&ChildQuery { account_id: Some(id), limit: 200, offset: 0 })
+        .periods(&ChildQuery { account_id: Some(id), limit: 200, offset: 0 })
         .await?
         .items
         .iter()
@@ -512,8 +511,7 @@ async fn render(
             ],
         })
         .collect();
-    let contact_rows =
-        app.store().list_contacts(&ChildQuery { account_id: Some(id), limit: 200, offset: 0 }).await?.items;
+    let contact_rows = app.contacts(&ChildQuery { account_id: Some(id), limit: 200, offset: 0 }).await?.items;
     let contact_of = |email: &str| {
         contact_rows.iter().find(|c| c.input.email.as_ref().is_some_and(|e| e.as_str() == email)).map(|c| c.id.0)
     };
@@ -567,8 +565,7 @@ async fn render(
         .collect();
     let zone = app.zone();
     let timeline = app
-        .store()
-        .list_timeline(&TimelineQuery { account_id: Some(id), kind: None, limit: TIMELINE_ROWS, offset: 0 })
+        .timeline(&TimelineQuery { account_id: Some(id), kind: None, limit: TIMELINE_ROWS, offset: 0 })
         .await?
         .items
         .iter()

@@ -134,8 +134,7 @@ async fn tokens_page(
     let owner = actor.user_id().ok_or(ApiError::Forbidden)?;
     let t = TokenLabels::new(lang);
     let rows = app
-        .store()
-        .list_api_tokens(Some(owner))
+        .api_tokens(Some(owner))
         .await?
         .into_iter()
         .map(|token| TokenRow {

@@ -136,8 +136,7 @@ async fn users_page(
     let teams = app.teams().await?;
     let team_names: HashMap<TeamId, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
     let rows = app
-        .store()
-        .list_users()
+        .staff_users()
         .await?
         .into_iter()
         .map(|u| UserRow {
@@ -281,8 +280,7 @@ pub struct TeamsPage {
 async fn teams_page(app: &AppState, frame: Frame, common: Common, draft: FormFields) -> Result<Response, ApiError> {
     let users = app.staff_users().await?;
     let rows = app
-        .store()
-        .list_teams()
+        .teams()
         .await?
         .into_iter()
         .map(|team| TeamRow {
