@@ -562,6 +562,38 @@ class Pages(unittest.TestCase):
         self.assertEqual([s["action"] for s in definition["step"]], ["create_task", "add_timeline_entry"])
         self.assertEqual(definition["step"][0]["due_before_renewal_days"], 30)
 
+    def test_18_the_leader_installs_a_kpi_tree_sets_a_target_and_opens_a_nodes_accounts(self):
+        self.open("/kpi?lang=ja")
+        self.driver.find_element(By.ID, "install-best_practice").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "kpi-tree")))
+        self.loaded("kpi tree installed")
+        month = self.text("kpi-latest")
+        self.open("/kpi/net_new_mrr?lang=ja")
+        target = self.driver.find_element(By.ID, f"target-{month}")
+        target.clear()
+        target.send_keys("3,000,000")
+        target.submit()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "notice")))
+        view = self.api("/api/v1/kpi")
+        node = next(n for n in view["nodes"] if n["node"]["key"] == "net_new_mrr")
+        self.assertEqual(node["target"][-1], 3000000.0)
+        self.open("/kpi/churned_mrr?lang=en")
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "#kpi-accounts tbody tr")
+        self.assertGreater(len(rows), 0, "the demo lost customers last month")
+        rows[0].find_element(By.TAG_NAME, "a").click()
+        WebDriverWait(self.driver, 10).until(lambda d: "/accounts/" in d.current_url)
+        self.loaded("an account behind churned MRR")
+        for lang in ("ja", "en"):
+            for width in (1440, 390):
+                self.driver.set_window_size(width, 1000)
+                for path in ("/kpi", "/kpi/arpa"):
+                    self.open(f"{path}?lang={lang}&width={width}")
+                    overflow = self.driver.execute_script(
+                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                    )
+                    self.assertLessEqual(overflow, 0, f"{path} scrolls sideways at {width} px in {lang}")
+        self.driver.set_window_size(1400, 1000)
+
 
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result

@@ -16,6 +16,7 @@ pub mod health_history;
 mod ingest;
 pub use ingest::refused_text;
 pub mod interchange;
+pub mod kpi;
 pub mod mail;
 pub mod metrics;
 pub mod notifications;

@@ -29,7 +29,7 @@ pub struct MetricsFilter {
 }
 
 impl MetricsFilter {
-    fn filters_accounts(&self) -> bool {
+    pub(crate) fn filters_accounts(&self) -> bool {
         let q = &self.accounts;
         q.owner.is_some()
             || q.team.is_some()

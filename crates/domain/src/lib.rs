@@ -17,6 +17,7 @@ pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod interchange;
+pub mod kpi;
 pub mod mail;
 pub mod metrics;
 pub mod money;

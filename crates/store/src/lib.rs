@@ -8,6 +8,7 @@ mod event_batches;
 mod feedback;
 mod health;
 mod ingest_memory;
+mod kpi;
 mod notifications;
 pub mod onboarding;
 pub mod playbooks;
@@ -25,6 +26,7 @@ mod usage;
 pub use error::{Entity, StoreError};
 pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
+pub use kpi::{KpiStore, KpiValue};
 pub use notifications::{Notification, NotificationStore, Routing};
 pub use onboarding::OnboardingStore;
 pub use playbooks::PlaybookStore;
@@ -237,6 +239,7 @@ pub trait Store:
     + FeedbackStore
     + NotificationStore
     + StagedImportStore
+    + KpiStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`

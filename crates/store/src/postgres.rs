@@ -73,4 +73,5 @@ crate::renewals::renewal_store!(PostgresStore, Postgres);
 crate::feedback::feedback_store!(PostgresStore, Postgres);
 crate::notifications::notification_store!(PostgresStore, Postgres);
 crate::staged_imports::staged_import_store!(PostgresStore, Postgres);
+crate::kpi::kpi_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

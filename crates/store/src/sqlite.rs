@@ -71,4 +71,5 @@ crate::renewals::renewal_store!(SqliteStore, Sqlite);
 crate::feedback::feedback_store!(SqliteStore, Sqlite);
 crate::notifications::notification_store!(SqliteStore, Sqlite);
 crate::staged_imports::staged_import_store!(SqliteStore, Sqlite);
+crate::kpi::kpi_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);

@@ -453,6 +453,9 @@
         if (event.target.hasAttribute("data-switch-by")) switchFields(container);
       });
     });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (link) {
+      link.addEventListener("click", function (event) { event.preventDefault(); window.print(); });
+    });
     var scorecard = document.getElementById("scorecard-form");
     if (scorecard) scorecardBuilder(scorecard);
     Array.prototype.forEach.call(document.querySelectorAll("textarea[data-segment-preview]"), segmentPreview);

@@ -2,7 +2,7 @@
 //! (`openapi.json` at the repository root) is checked against it by a test.
 
 use crate::api::{
-    accounts, audit, contacts, feedback, health, interchange, me, metrics, notifications, onboarding, playbooks,
+    accounts, audit, contacts, feedback, health, interchange, kpi, me, metrics, notifications, onboarding, playbooks,
     renewals, segments, settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use axum::Json;
@@ -167,6 +167,12 @@ use utoipa::OpenApi;
         feedback::remove_evidence,
         feedback::merge,
         feedback::of_account,
+        kpi::view,
+        kpi::tree,
+        kpi::replace_tree,
+        kpi::install,
+        kpi::set_target,
+        kpi::set_actual,
         notifications::inbox,
         notifications::mark_read,
         notifications::mark_all_read,

@@ -3,7 +3,7 @@
 //! (`tests/access.rs`) checks each entry.
 
 use crate::api::{
-    accounts, audit, contacts, feedback, health, interchange, me, metrics, notifications, onboarding, playbooks,
+    accounts, audit, contacts, feedback, health, interchange, kpi, me, metrics, notifications, onboarding, playbooks,
     renewals, segments, settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
@@ -157,6 +157,12 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/tasks/{id}/reopen", Write, post(pages::tasks::reopen))
         .page(M::GET, "/metrics", Read, get(pages::metrics::page))
         .page(M::GET, "/metrics/export/{table}", Read, get(pages::metrics::export))
+        .page(M::GET, "/kpi", Read, get(pages::kpi::tree))
+        .page(M::POST, "/kpi/install", Manage, post(pages::kpi::install))
+        .page(M::GET, "/kpi/edit", Manage, get(pages::kpi::edit))
+        .page(M::POST, "/kpi/edit", Manage, post(pages::kpi::save))
+        .page(M::GET, "/kpi/{key}", Read, get(pages::kpi::node))
+        .page(M::POST, "/kpi/{key}/values", Write, post(pages::kpi::set_value))
         .page(M::GET, "/health", Read, get(pages::health::page))
         .page(M::POST, "/health/config", Manage, post(pages::health::save_config))
         .page(M::GET, "/health/builder", Manage, get(pages::scorecard_builder::show))
@@ -263,6 +269,12 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::PUT, "/api/v1/health/config", Manage, put(health::replace_config))
         .api(M::PUT, "/api/v1/health/config/weights", Manage, put(health::replace_weights))
         .api(M::GET, "/api/v1/health/backtest", Read, get(health::backtest))
+        .api(M::GET, "/api/v1/kpi", Read, get(kpi::view))
+        .api(M::GET, "/api/v1/kpi/tree", Read, get(kpi::tree))
+        .api(M::PUT, "/api/v1/kpi/tree", Manage, put(kpi::replace_tree))
+        .api(M::POST, "/api/v1/kpi/install", Manage, post(kpi::install))
+        .api(M::PUT, "/api/v1/kpi/targets", Manage, put(kpi::set_target))
+        .api(M::PUT, "/api/v1/kpi/actuals", Write, put(kpi::set_actual))
         .api(M::GET, "/api/v1/segments", Read, get(segments::list))
         .api(M::POST, "/api/v1/segments", Manage, post(segments::create))
         .api(M::POST, "/api/v1/segments/preview", Read, post(segments::preview))

@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod feedback;
 pub mod health;
 pub mod interchange;
+pub mod kpi;
 pub mod me;
 pub mod metrics;
 pub mod notifications;

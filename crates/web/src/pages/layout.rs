@@ -21,7 +21,7 @@ pub struct Frame {
     pub code: &'static str,
     pub t: FrameLabels,
     /// Which navigation entry is the current page: `home`, `accounts`, `tasks`, `metrics`, `health`,
-    /// `segments`, `playbooks`, `onboarding`, `renewals`, `requests`, `settings`.
+    /// `segments`, `playbooks`, `onboarding`, `renewals`, `requests`, `kpi`, `settings`.
     pub section: &'static str,
     pub user_name: String,
     pub csrf_token: String,

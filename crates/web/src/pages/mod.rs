@@ -9,6 +9,7 @@ mod format;
 pub mod health;
 pub mod home;
 pub mod imports;
+pub mod kpi;
 pub mod layout;
 pub mod login;
 pub mod metrics;

@@ -8,6 +8,7 @@ mod api;
 mod cs_ops;
 mod feedback;
 mod health;
+mod kpi;
 mod onboarding;
 mod pages;
 mod pages_metrics_health;

@@ -1,0 +1,339 @@
+//! The KPI tree at work: the saved tree, the company-phase templates that install one, the
+//! monthly numbers people enter (targets, and actuals Kizuna cannot compute), and each node's
+//! last twelve months — computed from the subscription metrics and NPS answers for the accounts
+//! a filter chooses — with its status against target, what each child contributed to its last
+//! change and how its drivers moved with it.
+
+use crate::metrics::MetricsFilter;
+use crate::playbooks::parse_toml;
+use crate::{Actor, App, AppError};
+use chrono::NaiveDate;
+use domain::kpi::{
+    contributions, correlation, nps_of, status, KpiNode, KpiTree, Metric, MonthlyValues, Relation, Status,
+};
+use domain::metrics::{Interval, MovementKind, YearMonth};
+use domain::{AccountId, Reason};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// Months a KPI view shows: the complete months before the current one, the latest last.
+pub const KPI_MONTHS: i64 = 12;
+
+/// The company-phase templates (seed 004), each a KPI tree to start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Launch,
+    CsLaunch,
+    BestPractice,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 3] = [Phase::Launch, Phase::CsLaunch, Phase::BestPractice];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::Launch => "launch",
+            Phase::CsLaunch => "cs_launch",
+            Phase::BestPractice => "best_practice",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Phase, Reason> {
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.key() == raw)
+            .ok_or_else(|| Reason::NotOneOf { allowed: Phase::ALL.iter().map(|p| p.key().to_owned()).collect() })
+    }
+
+    fn file(self) -> &'static str {
+        match self {
+            Phase::Launch => include_str!("../../../examples/kpi/launch.toml"),
+            Phase::CsLaunch => include_str!("../../../examples/kpi/cs-launch.toml"),
+            Phase::BestPractice => include_str!("../../../examples/kpi/best-practice.toml"),
+        }
+    }
+
+    pub fn tree(self) -> Result<KpiTree, AppError> {
+        parse_toml(&format!("{}.toml", self.key()), self.file())
+    }
+}
+
+/// The tree as the TOML file the templates and the editor use.
+pub fn kpi_tree_toml(tree: &KpiTree) -> Result<String, AppError> {
+    toml::to_string(tree).map_err(|e| AppError::Internal(format!("the KPI tree as TOML: {e}")))
+}
+
+/// Targets or actuals people enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Target,
+    Actual,
+}
+
+impl ValueKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueKind::Target => "target",
+            ValueKind::Actual => "actual",
+        }
+    }
+}
+
+/// What a child did to its parent's last change.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChildEffect {
+    pub key: String,
+    /// The part of the parent's change from the month before to the latest one (sum and ratio).
+    pub contribution: Option<f64>,
+    /// Correlation with the parent over the months shown (drivers).
+    pub correlation: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KpiNodeView {
+    pub node: KpiNode,
+    /// How deep in the tree (0 for a top goal).
+    pub depth: usize,
+    /// One per month of the view.
+    pub actual: Vec<Option<f64>>,
+    pub target: Vec<Option<f64>>,
+    /// The latest month's actual against its target.
+    pub status: Status,
+    pub children: Vec<ChildEffect>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KpiView {
+    pub months: Vec<YearMonth>,
+    /// Every node, each followed by its children (depth first).
+    pub nodes: Vec<KpiNodeView>,
+}
+
+/// An account behind a node's latest month: what it added or took away.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KpiAccount {
+    pub account_id: i64,
+    pub day: NaiveDate,
+    /// The MRR movement, or the NPS answer.
+    pub value: f64,
+}
+
+fn movement_kinds(metric: Metric) -> Option<&'static [MovementKind]> {
+    Some(match metric {
+        Metric::NetNewMrr => &[
+            MovementKind::New,
+            MovementKind::Expansion,
+            MovementKind::Reactivation,
+            MovementKind::Contraction,
+            MovementKind::Churn,
+        ],
+        Metric::NewMrr | Metric::NewAccounts => &[MovementKind::New],
+        Metric::ExpansionMrr | Metric::Expansions => &[MovementKind::Expansion],
+        Metric::ReactivationMrr => &[MovementKind::Reactivation],
+        Metric::ContractionMrr => &[MovementKind::Contraction],
+        Metric::ChurnedMrr | Metric::ChurnedAccounts | Metric::LogoChurnRate => &[MovementKind::Churn],
+        _ => return None,
+    })
+}
+
+impl App {
+    /// The saved tree, or none before one is installed or saved.
+    pub async fn kpi_tree(&self) -> Result<Option<KpiTree>, AppError> {
+        match self.store.load_kpi_tree().await? {
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| AppError::Internal(format!("the saved KPI tree is unreadable: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn save_kpi_tree(&self, actor: &Actor, tree: KpiTree) -> Result<KpiTree, AppError> {
+        tree.validate().map_err(AppError::Invalid)?;
+        let before = self.kpi_tree().await?;
+        let json = serde_json::to_string(&tree).map_err(|e| AppError::Internal(format!("KPI tree: {e}")))?;
+        self.store.save_kpi_tree(&json).await?;
+        self.record_change(actor, "update", "kpi_tree", "workspace", before.as_ref(), Some(&tree)).await?;
+        Ok(tree)
+    }
+
+    /// Replaces the tree with a company-phase template's; targets entered for keys it keeps stay.
+    pub async fn install_kpi_template(&self, actor: &Actor, phase: Phase) -> Result<KpiTree, AppError> {
+        self.save_kpi_tree(actor, phase.tree()?).await
+    }
+
+    /// Sets (or with `None` clears) a node's target or entered actual for a month. Actuals are only
+    /// for nodes Kizuna does not compute.
+    pub async fn set_kpi_value(
+        &self,
+        actor: &Actor,
+        node_key: &str,
+        month: YearMonth,
+        kind: ValueKind,
+        value: Option<f64>,
+    ) -> Result<(), AppError> {
+        let tree = self.kpi_tree().await?.ok_or_else(|| AppError::invalid("node", Reason::UnknownReference))?;
+        let node = tree.node(node_key).ok_or_else(|| AppError::invalid("node", Reason::UnknownReference))?;
+        if kind == ValueKind::Actual && node.metric.is_some() {
+            return Err(AppError::invalid("kind", Reason::ReservedForSystem));
+        }
+        if value.is_some_and(|v| !v.is_finite() || v.abs() > 1e15) {
+            return Err(AppError::invalid("value", Reason::OutOfRange { min: "-1e15".into(), max: "1e15".into() }));
+        }
+        self.store.set_kpi_value(node_key, &month.to_string(), kind.as_str(), value).await?;
+        let entity = format!("{node_key}/{month}/{}", kind.as_str());
+        self.record_change(actor, "update", "kpi_value", &entity, None::<&f64>, value.as_ref()).await
+    }
+
+    async fn kpi_values(&self) -> Result<(MonthlyValues, MonthlyValues), AppError> {
+        let (mut targets, mut actuals) = (MonthlyValues::new(), MonthlyValues::new());
+        for v in self.store.kpi_values().await? {
+            let into = if v.kind == ValueKind::Target.as_str() { &mut targets } else { &mut actuals };
+            into.entry(v.node_key).or_default().insert(v.month, v.value);
+        }
+        Ok((targets, actuals))
+    }
+
+    /// The accounts the filter chooses, or `None` for all of them.
+    async fn chosen_accounts(&self, filter: &MetricsFilter) -> Result<Option<HashSet<AccountId>>, AppError> {
+        if !filter.filters_accounts() {
+            return Ok(None);
+        }
+        let query = store::AccountQuery { limit: i64::MAX, offset: 0, ..filter.accounts.clone() };
+        Ok(Some(self.store.list_accounts(&query).await?.items.into_iter().map(|a| a.id).collect()))
+    }
+
+    /// NPS answers per month, of the chosen accounts.
+    async fn nps_by_month(&self, filter: &MetricsFilter) -> Result<BTreeMap<YearMonth, Vec<i64>>, AppError> {
+        let chosen = self.chosen_accounts(filter).await?;
+        let mut by_month: BTreeMap<YearMonth, Vec<i64>> = BTreeMap::new();
+        for (account, day, score) in self.store.nps_responses(None).await? {
+            if chosen.as_ref().is_none_or(|c| c.contains(&account)) {
+                by_month.entry(YearMonth::of(day)).or_default().push(score);
+            }
+        }
+        Ok(by_month)
+    }
+
+    /// The tree's last `KPI_MONTHS` months for the accounts `filter` chooses; `None` before a
+    /// tree is installed.
+    pub async fn kpi_view(&self, filter: &MetricsFilter) -> Result<Option<KpiView>, AppError> {
+        let Some(tree) = self.kpi_tree().await? else { return Ok(None) };
+        // Complete months only: a month to date reads as a collapse of every flow.
+        let this_month = YearMonth::of(self.today());
+        let last = this_month.plus_months(-1).unwrap_or(this_month);
+        let months: Vec<YearMonth> = (0..KPI_MONTHS).rev().filter_map(|back| last.plus_months(-back)).collect();
+        let first = months.first().copied().unwrap_or(last);
+        let reports = self.metrics_report(filter, Interval::Month, first.first_day(), last.last_day()).await?;
+        let nps = self.nps_by_month(filter).await?;
+        let (targets, actuals) = self.kpi_values().await?;
+        let entered = |values: &MonthlyValues, key: &str, month: YearMonth| {
+            values.get(key).and_then(|m| m.get(&month.to_string())).copied()
+        };
+        let series = |node: &KpiNode| -> Vec<Option<f64>> {
+            months
+                .iter()
+                .enumerate()
+                .map(|(i, month)| match node.metric {
+                    Some(Metric::Nps) => nps.get(month).and_then(|answers| nps_of(answers)),
+                    Some(Metric::NpsAnswers) => Some(nps.get(month).map_or(0.0, |a| a.len() as f64)),
+                    Some(metric) => reports.get(i).and_then(|r| metric.of_report(r)),
+                    None => entered(&actuals, &node.key, *month),
+                })
+                .collect()
+        };
+        let actual: BTreeMap<&str, Vec<Option<f64>>> = tree.nodes.iter().map(|n| (n.key.as_str(), series(n))).collect();
+        let mut nodes = Vec::new();
+        let mut stack: Vec<(&KpiNode, usize)> = tree.roots().into_iter().rev().map(|n| (n, 0)).collect();
+        while let Some((node, depth)) = stack.pop() {
+            let values = actual.get(node.key.as_str()).cloned().unwrap_or_default();
+            let target: Vec<Option<f64>> = months.iter().map(|m| entered(&targets, &node.key, *m)).collect();
+            let children = tree.children(&node.key);
+            let relation = node.children_relation.unwrap_or(Relation::Driver);
+            let latest_two = |key: &str| {
+                let series = actual.get(key)?;
+                let n = series.len();
+                Some((series.get(n.checked_sub(2)?).copied()??, series.get(n - 1).copied()??))
+            };
+            let changes: Option<Vec<(f64, f64)>> = children.iter().map(|c| latest_two(&c.key)).collect();
+            let parts = changes.and_then(|changes| contributions(relation, &changes));
+            let effects = children
+                .iter()
+                .enumerate()
+                .map(|(i, child)| ChildEffect {
+                    key: child.key.clone(),
+                    contribution: parts.as_ref().and_then(|p| p.get(i).copied()),
+                    correlation: (relation == Relation::Driver)
+                        .then(|| correlation(&values, actual.get(child.key.as_str()).map_or(&[][..], |v| v)))
+                        .flatten(),
+                })
+                .collect();
+            nodes.push(KpiNodeView {
+                status: status(values.last().copied().flatten(), target.last().copied().flatten(), node.direction),
+                node: node.clone(),
+                depth,
+                actual: values,
+                target,
+                children: effects,
+            });
+            stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+        }
+        Ok(Some(KpiView { months, nodes }))
+    }
+
+    /// The accounts behind a node's month: the MRR movements it counts, or the NPS answers given.
+    /// Empty for numbers that are not made of accounts' events (MRR, NRR, entered numbers).
+    pub async fn kpi_accounts(
+        &self,
+        filter: &MetricsFilter,
+        metric: Option<Metric>,
+        month: YearMonth,
+    ) -> Result<Vec<KpiAccount>, AppError> {
+        let Some(metric) = metric else { return Ok(Vec::new()) };
+        let to = month.last_day().min(self.today());
+        if matches!(metric, Metric::Nps | Metric::NpsAnswers) {
+            let chosen = self.chosen_accounts(filter).await?;
+            return Ok(self
+                .store
+                .nps_responses(None)
+                .await?
+                .into_iter()
+                .filter(|(account, day, _)| {
+                    YearMonth::of(*day) == month && chosen.as_ref().is_none_or(|c| c.contains(account))
+                })
+                .map(|(account, day, score)| KpiAccount { account_id: account.0, day, value: score as f64 })
+                .collect());
+        }
+        let Some(kinds) = movement_kinds(metric) else { return Ok(Vec::new()) };
+        let mut found: Vec<KpiAccount> = self
+            .metrics_movements(filter, month.first_day(), to)
+            .await?
+            .into_iter()
+            .filter(|m| kinds.contains(&m.movement.kind))
+            .filter_map(|m| {
+                Some(KpiAccount {
+                    account_id: m.movement.account.0,
+                    day: m.movement.day,
+                    value: rust_decimal::prelude::ToPrimitive::to_f64(&m.movement.amount.0)?,
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_phase_template_is_a_valid_tree_that_reads_back_from_its_toml() {
+        for phase in Phase::ALL {
+            let tree = phase.tree().unwrap();
+            assert_eq!(tree.validate(), Ok(()), "{}", phase.key());
+            assert!(!tree.roots().is_empty());
+            let text = kpi_tree_toml(&tree).unwrap();
+            assert_eq!(parse_toml::<KpiTree>("kpi.toml", &text).unwrap(), tree);
+        }
+    }
+}

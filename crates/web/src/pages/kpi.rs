@@ -1,0 +1,476 @@
+//! `/kpi`: the KPI tree drawn as a tree — each node's latest number against its target, its
+//! trend and its owner team, what each child contributed to its parent's last change — with the
+//! metrics filters applied to the whole tree; a company-phase template to start from; a node's
+//! page (`/kpi/{key}`) with its chart, definition, monthly targets and the accounts behind it; and
+//! the tree as TOML to adapt (`/kpi/edit`).
+
+use super::chart::{Chart, Dataset};
+use super::health::toml_errors;
+use super::{format, render, Frame};
+use crate::api::metrics::filter;
+use crate::auth::Signed;
+use crate::extract::{FormFields, Path, QueryParams};
+use crate::problem::ApiError;
+use crate::AppState;
+use app::kpi::{kpi_tree_toml, KpiNodeView, Phase, ValueKind};
+use app::playbooks::parse_toml;
+use app::AppError;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::access::Access;
+use domain::i18n::Lang;
+use domain::kpi::{Direction, KpiTree, Relation, Status, Unit};
+use domain::metrics::YearMonth;
+use domain::{Currency, Money};
+use rust_decimal::prelude::FromPrimitive;
+
+/// A number as its unit reads.
+fn number(value: Option<f64>, unit: Unit, currency: &Currency, lang: Lang) -> String {
+    let Some(value) = value else { return "—".into() };
+    match unit {
+        Unit::Money => format::money(Money(rust_decimal::Decimal::from_f64(value).unwrap_or_default()), currency, lang),
+        Unit::Percent => format::percent(Some(value)),
+        Unit::Count => format::count(value.round() as i64),
+        Unit::Number => format!("{value:.1}"),
+    }
+}
+
+fn status_class(status: Status) -> &'static str {
+    match status {
+        Status::OnTarget => "on-target",
+        Status::Near => "near-target",
+        Status::OffTarget => "off-target",
+        Status::Unknown => "no-target",
+    }
+}
+
+fn status_text(status: Status, lang: Lang) -> &'static str {
+    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    match status {
+        Status::OnTarget => t("目標達成", "On target"),
+        Status::Near => t("目標まであと少し", "Near target"),
+        Status::OffTarget => t("目標未達", "Off target"),
+        Status::Unknown => t("目標なし", "No target"),
+    }
+}
+
+fn relation_text(relation: Option<Relation>, lang: Lang) -> &'static str {
+    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    match relation {
+        Some(Relation::Sum) => t("= 下の合計", "= the sum of the nodes below"),
+        Some(Relation::Ratio) => t("= 下の 1 つ目 ÷ 2 つ目", "= the first node below ÷ the second"),
+        Some(Relation::Driver) => t("下の指標が動かす", "moved by the nodes below"),
+        None => "",
+    }
+}
+
+fn direction_text(direction: Direction, lang: Lang) -> &'static str {
+    match (direction, lang) {
+        (Direction::Higher, Lang::Ja) => "高いほど良い",
+        (Direction::Higher, Lang::En) => "higher is better",
+        (Direction::Lower, Lang::Ja) => "低いほど良い",
+        (Direction::Lower, Lang::En) => "lower is better",
+    }
+}
+
+/// A node as the tree shows it.
+pub struct NodeCard {
+    pub key: String,
+    pub name: String,
+    pub owner: String,
+    pub depth: usize,
+    pub actual: String,
+    pub target: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub relation: &'static str,
+    /// What this node did to its parent's last change, in words.
+    pub effect: String,
+    pub trend: Chart,
+}
+
+#[derive(Template)]
+#[template(path = "kpi.html")]
+pub struct KpiPage {
+    pub frame: Frame,
+    pub latest: String,
+    pub nodes: Vec<NodeCard>,
+    /// The phase templates offered (key, name, what it holds), before a tree exists or to replace it.
+    pub phases: Vec<(&'static str, &'static str, &'static str)>,
+    pub installed: bool,
+    pub tier: String,
+    pub teams: Vec<(i64, String, bool)>,
+    pub notice: Option<&'static str>,
+    pub filter_query: String,
+}
+
+fn phases(lang: Lang) -> Vec<(&'static str, &'static str, &'static str)> {
+    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    vec![
+        (
+            Phase::Launch.key(),
+            t("立ち上げ期", "Launch"),
+            t(
+                "解約率を KGI に、解約理由のヒアリング・利用の有無・NPS を見る。",
+                "Logo churn as the goal; churn interviews, whether customers use the product, NPS.",
+            ),
+        ),
+        (
+            Phase::CsLaunch.key(),
+            t("CS 立ち上げ期", "CS launch"),
+            t(
+                "解約率・アクティブ率・オンボーディング完了率と、MRR の純増を動き別に分解。",
+                "Churn, active rate and onboarding completion; net new MRR broken into its movements.",
+            ),
+        ),
+        (
+            Phase::BestPractice.key(),
+            t("ベストプラクティス期", "Best practice"),
+            t(
+                "NRR を共通の KGI に、GRR・拡大・解約・NPS を各チームの KPI に。ARPA = MRR ÷ 顧客数。",
+                "NRR as the common goal with GRR, expansion, churn and NPS under it; ARPA = MRR ÷ accounts.",
+            ),
+        ),
+    ]
+}
+
+/// What a child did to its parent's last change, or how it moved with it.
+fn effect_text(parent: &KpiNodeView, key: &str, currency: &Currency, lang: Lang) -> String {
+    let Some(effect) = parent.children.iter().find(|c| c.key == key) else { return String::new() };
+    if let Some(part) = effect.contribution {
+        let amount = number(Some(part), parent.node.unit(), currency, lang);
+        let sign = if part > 0.0 { "+" } else { "" };
+        return match lang {
+            Lang::Ja => format!("先月からの「{}」の変化のうち {sign}{amount}", parent.node.name(lang)),
+            Lang::En => format!("{sign}{amount} of the change in \"{}\" since last month", parent.node.name(lang)),
+        };
+    }
+    match (effect.correlation, lang) {
+        (Some(r), Lang::Ja) => format!("「{}」との相関 {r:.2}（12 か月）", parent.node.name(lang)),
+        (Some(r), Lang::En) => format!("correlation with \"{}\" {r:.2} (12 months)", parent.node.name(lang)),
+        (None, _) => String::new(),
+    }
+}
+
+fn trend_chart(id: &str, view: &KpiNodeView) -> Chart {
+    Chart::line(id, vec![String::new(); view.actual.len()], vec![Dataset::sparse("", view.actual.iter().copied())])
+        .sparkline()
+}
+
+pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let filter = filter(&mut params);
+    let notice = match params.text("done").as_deref() {
+        Some("installed") => Some(frame.pick("KPI ツリーを設定しました。", "The KPI tree is installed.")),
+        Some("saved") => Some(frame.pick("KPI ツリーを保存しました。", "The KPI tree is saved.")),
+        _ => None,
+    };
+    let (tier, team) = (params.text("tier").unwrap_or_default(), params.text("team").unwrap_or_default());
+    params.finish()?;
+    let currency = app.settings().currency;
+    let view = app.kpi_view(&filter).await?;
+    let mut nodes = Vec::new();
+    let mut latest = String::new();
+    if let Some(view) = &view {
+        latest = view.months.last().map(|m| m.to_string()).unwrap_or_default();
+        for (i, node) in view.nodes.iter().enumerate() {
+            let parent = node.node.parent.as_deref().and_then(|p| view.nodes.iter().find(|n| n.node.key == p));
+            let unit = node.node.unit();
+            nodes.push(NodeCard {
+                key: node.node.key.clone(),
+                name: node.node.name(lang).to_owned(),
+                owner: node.node.owner.clone().unwrap_or_default(),
+                depth: node.depth,
+                actual: number(node.actual.last().copied().flatten(), unit, &currency, lang),
+                target: number(node.target.last().copied().flatten(), unit, &currency, lang),
+                status: status_text(node.status, lang),
+                status_class: status_class(node.status),
+                relation: relation_text(node.node.children_relation, lang),
+                effect: parent.map_or_else(String::new, |p| effect_text(p, &node.node.key, &currency, lang)),
+                trend: trend_chart(&format!("kpi-trend-{i}"), node),
+            });
+        }
+    }
+    let teams = app.teams().await?.into_iter().map(|t| (t.id.0, t.name, t.id.0.to_string() == team)).collect();
+    let filter_query =
+        serde_urlencoded::to_string([("tier", tier.as_str()), ("team", team.as_str())]).unwrap_or_default();
+    let page = KpiPage {
+        frame: frame.at("kpi"),
+        latest,
+        nodes,
+        phases: phases(lang),
+        installed: view.is_some(),
+        tier,
+        teams,
+        notice,
+        filter_query,
+    };
+    Ok(render(&page, "kpi")?.into_response())
+}
+
+pub async fn install(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let phase = Phase::parse(fields.get("phase"))
+        .map_err(|reason| ApiError::Fields(vec![domain::FieldError::new("phase", reason)]))?;
+    app.install_kpi_template(&actor, phase).await?;
+    Ok(Redirect::to("/kpi?done=installed").into_response())
+}
+
+pub struct MonthRow {
+    pub month: String,
+    pub actual: String,
+    pub target: String,
+    /// The target as typed in the form.
+    pub target_input: String,
+    pub actual_input: String,
+}
+
+pub struct ChildRow {
+    pub key: String,
+    pub name: String,
+    pub effect: String,
+}
+
+pub struct AccountRow {
+    pub id: i64,
+    pub name: String,
+    pub day: String,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "kpi_node.html")]
+pub struct NodePage {
+    pub frame: Frame,
+    pub key: String,
+    pub name: String,
+    pub owner: String,
+    pub definition: String,
+    pub direction: &'static str,
+    pub computed: bool,
+    pub parent: Option<(String, String)>,
+    pub relation: &'static str,
+    pub children: Vec<ChildRow>,
+    pub months: Vec<MonthRow>,
+    pub chart: Chart,
+    pub accounts_month: String,
+    pub accounts: Vec<AccountRow>,
+    pub errors: Vec<String>,
+    pub notice: bool,
+}
+
+async fn node_page(
+    app: &AppState,
+    frame: Frame,
+    key: &str,
+    params: &mut QueryParams,
+    errors: Vec<String>,
+) -> Result<NodePage, ApiError> {
+    let lang = frame.lang;
+    let currency = app.settings().currency;
+    let filter = filter(params);
+    let notice = params.text("done").is_some();
+    let view = app.kpi_view(&filter).await?.ok_or(ApiError::NotFound)?;
+    let node = view.nodes.iter().find(|n| n.node.key == key).ok_or(ApiError::NotFound)?;
+    let unit = node.node.unit();
+    let show = |v: Option<f64>| number(v, unit, &currency, lang);
+    let raw = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
+    let months: Vec<MonthRow> = view
+        .months
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, month)| MonthRow {
+            month: month.to_string(),
+            actual: show(node.actual[i]),
+            target: show(node.target[i]),
+            target_input: raw(node.target[i]),
+            actual_input: raw(node.actual[i]),
+        })
+        .collect();
+    let labels: Vec<String> = view.months.iter().map(|m| m.to_string()).collect();
+    let actual_label = frame.pick("実績", "Actual");
+    let target_label = frame.pick("目標", "Target");
+    // Percentages are drawn as 0–100.
+    let scale = if unit == Unit::Percent { 100.0 } else { 1.0 };
+    let scaled = |values: &[Option<f64>]| values.iter().map(|v| v.map(|v| v * scale)).collect::<Vec<_>>();
+    let chart = Chart::line(
+        "kpi-node-chart",
+        labels,
+        vec![
+            Dataset::sparse(actual_label, scaled(&node.actual)),
+            Dataset::sparse(target_label, scaled(&node.target)).colour("#999999"),
+        ],
+    );
+    let chart = match unit {
+        Unit::Percent => chart.percent(),
+        Unit::Money => chart.money(),
+        _ => chart,
+    };
+    let accounts_month = params
+        .parsed("month", |raw| raw.parse::<YearMonth>())
+        .or_else(|| view.months.last().copied())
+        .unwrap_or_else(|| YearMonth::of(app.today()));
+    let names: std::collections::HashMap<i64, String> = app
+        .accounts(&store::AccountQuery { limit: i64::MAX, ..store::AccountQuery::default() })
+        .await?
+        .items
+        .into_iter()
+        .map(|a| (a.id.0, a.input.name))
+        .collect();
+    let accounts = app
+        .kpi_accounts(&filter, node.node.metric, accounts_month)
+        .await?
+        .into_iter()
+        .map(|a| AccountRow {
+            name: names.get(&a.account_id).cloned().unwrap_or_default(),
+            id: a.account_id,
+            day: format::day_in_sentence(a.day, lang),
+            value: if matches!(node.node.metric, Some(domain::kpi::Metric::Nps | domain::kpi::Metric::NpsAnswers)) {
+                format!("{}", a.value)
+            } else {
+                number(Some(a.value), Unit::Money, &currency, lang)
+            },
+        })
+        .collect();
+    let parent = node
+        .node
+        .parent
+        .as_deref()
+        .and_then(|p| view.nodes.iter().find(|n| n.node.key == p))
+        .map(|p| (p.node.key.clone(), p.node.name(lang).to_owned()));
+    let children = node
+        .children
+        .iter()
+        .filter_map(|c| view.nodes.iter().find(|n| n.node.key == c.key))
+        .map(|child| ChildRow {
+            key: child.node.key.clone(),
+            name: child.node.name(lang).to_owned(),
+            effect: effect_text(node, &child.node.key, &currency, lang),
+        })
+        .collect();
+    let definition = match node.node.metric {
+        Some(metric) => metric.describe(lang).to_owned(),
+        None => frame
+            .pick(
+                "Kizuna では計算しない数値です。担当チームが毎月入力します。",
+                "A number Kizuna does not compute: its owner enters it each month.",
+            )
+            .to_owned(),
+    };
+    Ok(NodePage {
+        key: node.node.key.clone(),
+        name: node.node.name(lang).to_owned(),
+        owner: node.node.owner.clone().unwrap_or_default(),
+        definition,
+        direction: direction_text(node.node.direction, lang),
+        computed: node.node.metric.is_some(),
+        parent,
+        relation: relation_text(node.node.children_relation, lang),
+        children,
+        months,
+        chart,
+        accounts_month: accounts_month.to_string(),
+        accounts,
+        errors,
+        notice,
+        frame: frame.at("kpi"),
+    })
+}
+
+pub async fn node(
+    State(app): State<AppState>,
+    frame: Frame,
+    Path(key): Path<String>,
+    mut params: QueryParams,
+) -> Result<Response, ApiError> {
+    let page = node_page(&app, frame, &key, &mut params, Vec::new()).await?;
+    params.finish()?;
+    Ok(render(&page, "kpi_node")?.into_response())
+}
+
+/// `POST /kpi/{key}/values`: a month's target (managers) or entered actual, blank to clear.
+pub async fn set_value(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    Path(key): Path<String>,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let kind = if fields.get("kind") == "actual" { ValueKind::Actual } else { ValueKind::Target };
+    if kind == ValueKind::Target && !frame.may(Access::Manage) {
+        return Err(ApiError::App(AppError::Forbidden));
+    }
+    let mut errors = Vec::new();
+    let month = fields.get("month").parse::<YearMonth>();
+    let raw = fields.get("value").trim().replace(',', "");
+    let value = match raw.trim_end_matches('%') {
+        "" => Ok(None),
+        number => number
+            .parse::<f64>()
+            .map(|v| Some(if raw.ends_with('%') { v / 100.0 } else { v }))
+            .map_err(|_| domain::Reason::InvalidDecimal),
+    };
+    let result = match (month, value) {
+        (Ok(month), Ok(value)) => app.set_kpi_value(&actor, &key, month, kind, value).await,
+        (Err(reason), _) => Err(AppError::invalid("month", reason)),
+        (_, Err(reason)) => Err(AppError::invalid("value", reason)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/kpi/{}?done=saved", urlencoding(&key))).into_response()),
+        Err(AppError::Invalid(fields)) => {
+            errors.extend(fields.iter().map(|e| format!("{}: {}", e.field, e.message(lang))));
+            let page = node_page(&app, frame, &key, &mut QueryParams::from_query(""), errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "kpi_node")?).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn urlencoding(key: &str) -> String {
+    serde_urlencoded::to_string([("k", key)]).map(|s| s[2..].to_owned()).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "kpi_edit.html")]
+pub struct EditPage {
+    pub frame: Frame,
+    pub text: String,
+    pub errors: Vec<String>,
+}
+
+pub async fn edit(State(app): State<AppState>, frame: Frame) -> Result<Response, ApiError> {
+    let tree = match app.kpi_tree().await? {
+        Some(tree) => tree,
+        None => Phase::BestPractice.tree()?,
+    };
+    let page = EditPage { text: kpi_tree_toml(&tree)?, errors: Vec::new(), frame: frame.at("kpi") };
+    Ok(render(&page, "kpi_edit")?.into_response())
+}
+
+pub async fn save(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let text = fields.get("tree").to_owned();
+    let saved = match parse_toml::<KpiTree>("kpi.toml", &text) {
+        Ok(tree) => app.save_kpi_tree(&actor, tree).await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match saved {
+        Ok(()) => Ok(Redirect::to("/kpi?done=saved").into_response()),
+        Err(error) => {
+            let errors = toml_errors(error, &text, frame.lang)?;
+            let page = EditPage { text, errors, frame: frame.at("kpi") };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "kpi_edit")?).into_response())
+        }
+    }
+}

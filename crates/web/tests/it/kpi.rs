@@ -1,0 +1,190 @@
+//! The KPI tree through the real server, on SQLite and PostgreSQL: a template installs a tree,
+//! every node's last complete month is computed from the subscriptions, a sum's children add up
+//! to its change and a ratio's parts to its own, targets and entered numbers are kept per month
+//! by who may set them, the tree is edited as TOML with errors at their line, and a node lists the
+//! accounts behind it.
+
+use crate::common::{page, submit, unescaped, Server};
+use chrono::{Datelike, Months, NaiveDate};
+use domain::access::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use store::testing::TestStore;
+use test_macros::store_test;
+
+/// Three monthly customers: a steady one, one new last month, one that left last month.
+async fn customers(server: &Server) -> (NaiveDate, String) {
+    let today = server.app.today();
+    let this_month = today.with_day(1).unwrap();
+    let last_month = this_month.checked_sub_months(Months::new(1)).unwrap();
+    let long_ago = this_month.checked_sub_months(Months::new(5)).unwrap();
+    for (external, name, start, end, quantity) in [
+        ("K1", "ずっと商事", long_ago, None, 10),
+        ("K2", "はじめて工業", last_month.with_day(4).unwrap(), None, 5),
+        ("K3", "さよなら物産", long_ago, Some(last_month.with_day(10).unwrap()), 3),
+    ] {
+        let (_, account) = server.post("/api/v1/accounts", json!({"external_id": external, "name": name})).await;
+        let (status, period) = server
+            .post(
+                "/api/v1/subscriptions",
+                json!({"subscription_id": format!("S-{external}"), "account_id": account["id"], "product": "core",
+                       "start_date": start.to_string(), "end_date": end.map(|d: NaiveDate| d.to_string()),
+                       "billing_interval": "month", "quantity": quantity, "unit_price": "1000", "currency": "JPY"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{period}");
+    }
+    (last_month, format!("{:04}-{:02}", last_month.year(), last_month.month()))
+}
+
+fn node<'v>(view: &'v Value, key: &str) -> &'v Value {
+    view["nodes"].as_array().unwrap().iter().find(|n| n["node"]["key"] == key).unwrap_or_else(|| panic!("{key}"))
+}
+
+fn latest(node: &Value) -> f64 {
+    node["actual"].as_array().unwrap().last().unwrap().as_f64().unwrap()
+}
+
+fn previous(node: &Value) -> f64 {
+    let values = node["actual"].as_array().unwrap();
+    values[values.len() - 2].as_f64().unwrap()
+}
+
+#[store_test]
+async fn a_template_installs_a_tree_whose_children_explain_their_parents_last_change(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (_, month) = customers(&server).await;
+    let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+    let (status, _) = server.get("/api/v1/kpi").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no tree before one is installed");
+    let (status, html) = page(&server, &manager, "/kpi").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"install-best_practice\""), "{html}");
+
+    let (status, _, location) = submit(&server, &manager, "/kpi/install", "ja", &[("phase", "best_practice")]).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=installed")));
+    let (status, view) = server.get("/api/v1/kpi").await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["months"].as_array().unwrap().last().unwrap(), &json!(month), "the latest complete month");
+
+    // Last month: K2 new (+5,000), K3 churned (−3,000).
+    let net = node(&view, "net_new_mrr");
+    assert_eq!((latest(node(&view, "new_mrr")), latest(node(&view, "churned_mrr"))), (5000.0, -3000.0));
+    assert_eq!(latest(net), 2000.0);
+    let parts: f64 = net["children"].as_array().unwrap().iter().map(|c| c["contribution"].as_f64().unwrap()).sum();
+    assert!((parts - (latest(net) - previous(net))).abs() < 1e-6, "a sum's parts add up to its change: {net}");
+    let arpa = node(&view, "arpa");
+    let parts: f64 = arpa["children"].as_array().unwrap().iter().map(|c| c["contribution"].as_f64().unwrap()).sum();
+    assert!((parts - (latest(arpa) - previous(arpa))).abs() < 1e-6, "a ratio's parts add up to its change: {arpa}");
+    assert_eq!(node(&view, "nrr")["depth"], 0);
+    assert_eq!(node(&view, "grr")["depth"], 1);
+
+    // Targets: managers set them; a CSM may not.
+    let (status, _, _) = submit(
+        &server,
+        &manager,
+        "/kpi/net_new_mrr/values",
+        "en",
+        &[("kind", "target"), ("month", &month), ("value", "1,500")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, view) = server.get("/api/v1/kpi").await;
+    let net = node(&view, "net_new_mrr");
+    assert_eq!(
+        (net["target"].as_array().unwrap().last().unwrap(), &net["status"]),
+        (&json!(1500.0), &json!("on_target"))
+    );
+    let (_, csm) = server.browser("csm@k.example", Role::Csm).await;
+    let (status, _, _) = submit(
+        &server,
+        &csm,
+        "/kpi/net_new_mrr/values",
+        "en",
+        &[("kind", "target"), ("month", &month), ("value", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A computed number cannot be typed over.
+    let (status, html, _) = submit(
+        &server,
+        &manager,
+        "/kpi/net_new_mrr/values",
+        "en",
+        &[("kind", "actual"), ("month", &month), ("value", "9")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+
+    // The accounts behind a node's month.
+    let (status, html) = page(&server, &manager, "/kpi/churned_mrr").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("さよなら物産") && !html.contains("はじめて工業"), "{html}");
+    let (_, html) = page(&server, &manager, &format!("/kpi/new_mrr?month={month}")).await;
+    assert!(html.contains("はじめて工業"), "{html}");
+}
+
+#[store_test]
+async fn entered_numbers_and_the_tree_as_toml_are_checked_and_kept(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (_, month) = customers(&server).await;
+    let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+    let (status, _) = server.post("/api/v1/kpi/install", json!({"phase": "launch"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, problem) = server.post("/api/v1/kpi/install", json!({"phase": "someday"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    // A CSM enters a number Kizuna does not compute.
+    let (_, csm) = server.browser("csm@k.example", Role::Csm).await;
+    let (status, _, _) = submit(
+        &server,
+        &csm,
+        "/kpi/churn_interviews/values",
+        "ja",
+        &[("kind", "actual"), ("month", &month), ("value", "4")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = submit(
+        &server,
+        &csm,
+        "/kpi/active_share/values",
+        "ja",
+        &[("kind", "actual"), ("month", &month), ("value", "82%")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, view) = server.get("/api/v1/kpi").await;
+    assert_eq!(latest(node(&view, "churn_interviews")), 4.0);
+    assert!((latest(node(&view, "active_share")) - 0.82).abs() < 1e-9);
+    let (status, _, _) = submit(
+        &server,
+        &csm,
+        "/kpi/churn_interviews/values",
+        "ja",
+        &[("kind", "actual"), ("month", "2026-13"), ("value", "4")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The tree as TOML: a loop is refused at its line, nothing saved; a fix saves.
+    let (status, html) = page(&server, &manager, "/kpi/edit").await;
+    assert_eq!(status, StatusCode::OK);
+    let start = html.find("id=\"kpi-tree-text\"").unwrap();
+    let text = unescaped(
+        &html[html[start..].find('>').unwrap() + start + 1..html[start..].find("</textarea>").unwrap() + start],
+    );
+    let looped = text.replacen("key = \"logo_churn\"\n", "key = \"logo_churn\"\nparent = \"nps\"\n", 1);
+    let (status, html, _) = submit(&server, &manager, "/kpi/edit", "en", &[("tree", &looped)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unescaped(&html).contains("the parents form a loop"), "{html}");
+    let (_, tree) = server.get("/api/v1/kpi/tree").await;
+    assert!(tree["node"][0]["parent"].is_null(), "a refused tree saves nothing: {tree}");
+    let renamed = text.replacen("name_en = \"Logo churn rate\"", "name_en = \"Customer churn\"", 1);
+    let (status, _, location) = submit(&server, &manager, "/kpi/edit", "en", &[("tree", &renamed)]).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=saved")));
+    let (_, tree) = server.get("/api/v1/kpi/tree").await;
+    assert_eq!(tree["node"][0]["name_en"], "Customer churn");
+    let (status, _, _) = submit(&server, &csm, "/kpi/edit", "en", &[("tree", &renamed)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only managers edit the tree");
+}
