@@ -15,7 +15,7 @@ use store::testing::TestStore;
 use test_macros::store_test;
 
 /// At most this many requests per database, so the suite stays within about a minute.
-const MAX_REQUESTS: usize = 4_000;
+const MAX_REQUESTS: usize = 4_500;
 /// Operations probed at once.
 const CONCURRENCY: usize = 4;
 const BOGUS_IDS: [&str; 5] = ["0", "-1", "abc", "99999999999999999999", "%00"];
@@ -628,6 +628,8 @@ async fn seed(server: &Server) -> BTreeMap<&'static str, String> {
     let (status, body) = server.post("/api/v1/features", feature).await;
     assert!(status.is_success(), "seeding a feature: {body}");
     real.insert("feature", "payslip".to_owned());
+    let (status, body) = server.post("/api/v1/kpi/install", json!({"phase": "best_practice"})).await;
+    assert!(status.is_success(), "seeding a KPI tree: {body}");
     real.insert(
         "segment",
         created(server, "/api/v1/segments", json!({"name": "Enterprise", "rule": "tier = \"enterprise\""})).await,
