@@ -132,6 +132,16 @@ fn movement_kinds(metric: Metric) -> Option<&'static [MovementKind]> {
         Metric::ReactivationMrr => &[MovementKind::Reactivation],
         Metric::ContractionMrr => &[MovementKind::Contraction],
         Metric::ChurnedMrr | Metric::ChurnedAccounts | Metric::LogoChurnRate => &[MovementKind::Churn],
+        // Retention reads the accounts paying at the month's start: what they gained and lost.
+        Metric::Nrr => &[MovementKind::Expansion, MovementKind::Contraction, MovementKind::Churn],
+        Metric::Grr => &[MovementKind::Contraction, MovementKind::Churn],
+        Metric::Mrr | Metric::Arr => &[
+            MovementKind::New,
+            MovementKind::Expansion,
+            MovementKind::Reactivation,
+            MovementKind::Contraction,
+            MovementKind::Churn,
+        ],
         _ => return None,
     })
 }
@@ -280,8 +290,9 @@ impl App {
         Ok(Some(KpiView { months, nodes }))
     }
 
-    /// The accounts behind a node's month: the MRR movements it counts, or the NPS answers given.
-    /// Empty for numbers that are not made of accounts' events (MRR, NRR, entered numbers).
+    /// The accounts behind a node's month, the largest first: the MRR movements it counts (for MRR
+    /// and retention, what the accounts gained and lost), or the NPS answers given. Empty for
+    /// numbers not made of accounts' events (ARPA, entered numbers).
     pub async fn kpi_accounts(
         &self,
         filter: &MetricsFilter,

@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;
 use domain::i18n::Lang;
-use domain::kpi::{Direction, KpiTree, Relation, Status, Unit};
+use domain::kpi::{Direction, KpiTree, Metric, Relation, Status, Unit};
 use domain::metrics::YearMonth;
 use domain::{Currency, Money};
 use rust_decimal::prelude::FromPrimitive;
@@ -35,6 +35,11 @@ fn number(value: Option<f64>, unit: Unit, currency: &Currency, lang: Lang) -> St
         Unit::Count => format::count(value.round() as i64),
         Unit::Number => format!("{value:.1}"),
     }
+}
+
+/// An MRR movement, signed: `+¥5,000`, `-¥3,000`.
+fn movement(amount: f64, currency: &Currency, lang: Lang) -> String {
+    format::money_change(Money(rust_decimal::Decimal::from_f64(amount).unwrap_or_default()), currency, lang)
 }
 
 fn status_class(status: Status) -> &'static str {
@@ -89,14 +94,22 @@ pub struct NodeCard {
     /// What this node did to its parent's last change, in words.
     pub effect: String,
     pub trend: Chart,
+    /// For a top goal: the accounts that moved it most in the latest month (id, name, amount).
+    pub movers: Vec<(i64, String, String)>,
 }
+
+/// Accounts a top goal names as the ones that moved it most.
+const MOVERS: usize = 3;
 
 #[derive(Template)]
 #[template(path = "kpi.html")]
 pub struct KpiPage {
     pub frame: Frame,
     pub latest: String,
-    pub nodes: Vec<NodeCard>,
+    /// The whole tree (one untitled section), or a team's page: the company's goals, then its KPIs.
+    pub sections: Vec<(String, Vec<NodeCard>)>,
+    /// The owner teams named in the tree, and whether it is the one shown.
+    pub owners: Vec<(String, bool)>,
     /// The phase templates offered (key, name, what it holds), before a tree exists or to replace it.
     pub phases: Vec<(&'static str, &'static str, &'static str)>,
     pub installed: bool,
@@ -168,17 +181,44 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         _ => None,
     };
     let (tier, team) = (params.text("tier").unwrap_or_default(), params.text("team").unwrap_or_default());
+    let team_view = params.text("view").unwrap_or_default();
     params.finish()?;
     let currency = app.settings().currency;
     let view = app.kpi_view(&filter).await?;
     let mut nodes = Vec::new();
     let mut latest = String::new();
+    let mut owners: Vec<(String, bool)> = Vec::new();
     if let Some(view) = &view {
         latest = view.months.last().map(|m| m.to_string()).unwrap_or_default();
+        let names = account_names(&app).await?;
         for (i, node) in view.nodes.iter().enumerate() {
             let parent = node.node.parent.as_deref().and_then(|p| view.nodes.iter().find(|n| n.node.key == p));
             let unit = node.node.unit();
+            if let Some(owner) = &node.node.owner {
+                if !owners.iter().any(|(o, _)| o == owner) {
+                    owners.push((owner.clone(), *owner == team_view));
+                }
+            }
+            let movers = match (node.depth, view.months.last()) {
+                (0, Some(month)) => app
+                    .kpi_accounts(&filter, node.node.metric, *month)
+                    .await?
+                    .into_iter()
+                    .take(MOVERS)
+                    .map(|a| {
+                        let name = names.get(&a.account_id).cloned().unwrap_or_default();
+                        let value = if matches!(node.node.metric, Some(Metric::Nps | Metric::NpsAnswers)) {
+                            format!("NPS {}", a.value)
+                        } else {
+                            movement(a.value, &currency, lang)
+                        };
+                        (a.account_id, name, value)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
             nodes.push(NodeCard {
+                movers,
                 key: node.node.key.clone(),
                 name: node.node.name(lang).to_owned(),
                 owner: node.node.owner.clone().unwrap_or_default(),
@@ -196,10 +236,22 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
     let teams = app.teams().await?.into_iter().map(|t| (t.id.0, t.name, t.id.0.to_string() == team)).collect();
     let filter_query =
         serde_urlencoded::to_string([("tier", tier.as_str()), ("team", team.as_str())]).unwrap_or_default();
+    let sections = if team_view.is_empty() {
+        vec![(String::new(), nodes)]
+    } else {
+        // A team's page: the company's goals on top, then the team's own KPIs, each on its own.
+        let (goals, rest): (Vec<NodeCard>, Vec<NodeCard>) = nodes.into_iter().partition(|n| n.depth == 0);
+        let own = rest.into_iter().filter(|n| n.owner == team_view).map(|n| NodeCard { depth: 0, ..n }).collect();
+        vec![
+            (frame.pick("会社の KGI", "The company's goals").to_owned(), goals),
+            (format!("{team_view}{}", frame.pick(" の KPI", ": its KPIs")), own),
+        ]
+    };
     let page = KpiPage {
         frame: frame.at("kpi"),
         latest,
-        nodes,
+        sections,
+        owners,
         phases: phases(lang),
         installed: view.is_some(),
         tier,
@@ -208,6 +260,17 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         filter_query,
     };
     Ok(render(&page, "kpi")?.into_response())
+}
+
+/// Every account's name by id, for the accounts behind a node.
+async fn account_names(app: &AppState) -> Result<std::collections::HashMap<i64, String>, ApiError> {
+    Ok(app
+        .accounts(&store::AccountQuery { limit: i64::MAX, ..store::AccountQuery::default() })
+        .await?
+        .items
+        .into_iter()
+        .map(|a| (a.id.0, a.input.name))
+        .collect())
 }
 
 pub async fn install(
@@ -316,13 +379,7 @@ async fn node_page(
         .parsed("month", |raw| raw.parse::<YearMonth>())
         .or_else(|| view.months.last().copied())
         .unwrap_or_else(|| YearMonth::of(app.today()));
-    let names: std::collections::HashMap<i64, String> = app
-        .accounts(&store::AccountQuery { limit: i64::MAX, ..store::AccountQuery::default() })
-        .await?
-        .items
-        .into_iter()
-        .map(|a| (a.id.0, a.input.name))
-        .collect();
+    let names = account_names(app).await?;
     let accounts = app
         .kpi_accounts(&filter, node.node.metric, accounts_month)
         .await?
@@ -331,10 +388,10 @@ async fn node_page(
             name: names.get(&a.account_id).cloned().unwrap_or_default(),
             id: a.account_id,
             day: format::day_in_sentence(a.day, lang),
-            value: if matches!(node.node.metric, Some(domain::kpi::Metric::Nps | domain::kpi::Metric::NpsAnswers)) {
+            value: if matches!(node.node.metric, Some(Metric::Nps | Metric::NpsAnswers)) {
                 format!("{}", a.value)
             } else {
-                number(Some(a.value), Unit::Money, &currency, lang)
+                movement(a.value, &currency, lang)
             },
         })
         .collect();

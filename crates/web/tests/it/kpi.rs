@@ -79,6 +79,15 @@ async fn a_template_installs_a_tree_whose_children_explain_their_parents_last_ch
     assert_eq!(node(&view, "nrr")["depth"], 0);
     assert_eq!(node(&view, "grr")["depth"], 1);
 
+    // The tree names who moved each top goal; a team's page shows the goals and its own KPIs.
+    let (_, html) = page(&server, &manager, "/kpi").await;
+    let movers = &html[html.find("class=\"kpi-movers\"").expect("movers on a top goal")..];
+    assert!(movers.contains("さよなら物産"), "{html}");
+    let (status, html) = page(&server, &manager, "/kpi?view=CS").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"kpi-link-nrr\"") && html.contains("id=\"kpi-link-grr\""), "{html}");
+    assert!(!html.contains("id=\"kpi-link-new_mrr\""), "another team's KPI is not on the CS page: {html}");
+
     // Targets: managers set them; a CSM may not.
     let (status, _, _) = submit(
         &server,
