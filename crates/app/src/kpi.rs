@@ -114,7 +114,7 @@ pub struct KpiView {
 pub struct KpiAccount {
     pub account_id: i64,
     pub day: NaiveDate,
-    /// The MRR movement, or the NPS answer.
+    /// The MRR movement, the NPS answer, or the days an onboarding took.
     pub value: f64,
 }
 
@@ -224,6 +224,24 @@ impl App {
         Ok(by_month)
     }
 
+    /// Onboarding plans of the chosen accounts completed in each month: (account, completed on,
+    /// days it took).
+    async fn onboardings_by_month(
+        &self,
+        filter: &MetricsFilter,
+    ) -> Result<BTreeMap<YearMonth, Vec<(AccountId, NaiveDate, i64)>>, AppError> {
+        let chosen = self.chosen_accounts(filter).await?;
+        let mut by_month: BTreeMap<YearMonth, Vec<(AccountId, NaiveDate, i64)>> = BTreeMap::new();
+        for plan in self.store.onboarding_plans(None).await? {
+            let Some(done) = plan.completed_on else { continue };
+            if chosen.as_ref().is_none_or(|c| c.contains(&plan.account_id)) {
+                let days = (done - plan.started_on).num_days();
+                by_month.entry(YearMonth::of(done)).or_default().push((plan.account_id, done, days));
+            }
+        }
+        Ok(by_month)
+    }
+
     /// The tree's last `KPI_MONTHS` months for the accounts `filter` chooses; `None` before a
     /// tree is installed.
     pub async fn kpi_view(&self, filter: &MetricsFilter) -> Result<Option<KpiView>, AppError> {
@@ -235,6 +253,7 @@ impl App {
         let first = months.first().copied().unwrap_or(last);
         let reports = self.metrics_report(filter, Interval::Month, first.first_day(), last.last_day()).await?;
         let nps = self.nps_by_month(filter).await?;
+        let onboardings = self.onboardings_by_month(filter).await?;
         let (targets, actuals) = self.kpi_values().await?;
         let entered = |values: &MonthlyValues, key: &str, month: YearMonth| {
             values.get(key).and_then(|m| m.get(&month.to_string())).copied()
@@ -246,6 +265,11 @@ impl App {
                 .map(|(i, month)| match node.metric {
                     Some(Metric::Nps) => nps.get(month).and_then(|answers| nps_of(answers)),
                     Some(Metric::NpsAnswers) => Some(nps.get(month).map_or(0.0, |a| a.len() as f64)),
+                    Some(Metric::OnboardingsCompleted) => Some(onboardings.get(month).map_or(0.0, |p| p.len() as f64)),
+                    Some(Metric::OnboardingDays) => onboardings
+                        .get(month)
+                        .filter(|p| !p.is_empty())
+                        .map(|plans| plans.iter().map(|(_, _, days)| *days as f64).sum::<f64>() / plans.len() as f64),
                     Some(metric) => reports.get(i).and_then(|r| metric.of_report(r)),
                     None => entered(&actuals, &node.key, *month),
                 })
@@ -312,6 +336,13 @@ impl App {
                     YearMonth::of(*day) == month && chosen.as_ref().is_none_or(|c| c.contains(account))
                 })
                 .map(|(account, day, score)| KpiAccount { account_id: account.0, day, value: score as f64 })
+                .collect());
+        }
+        if matches!(metric, Metric::OnboardingsCompleted | Metric::OnboardingDays) {
+            let plans = self.onboardings_by_month(filter).await?.remove(&month).unwrap_or_default();
+            return Ok(plans
+                .into_iter()
+                .map(|(account, day, days)| KpiAccount { account_id: account.0, day, value: days as f64 })
                 .collect());
         }
         let Some(kinds) = movement_kinds(metric) else { return Ok(Vec::new()) };

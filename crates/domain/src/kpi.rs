@@ -50,6 +50,10 @@ pub enum Metric {
     Nps,
     /// NPS answers received in the month.
     NpsAnswers,
+    /// Onboarding plans completed in the month.
+    OnboardingsCompleted,
+    /// Mean days from start to completion of the plans completed in the month.
+    OnboardingDays,
 }
 
 /// How a node's number reads.
@@ -65,7 +69,7 @@ pub enum Unit {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 18] = [
+    pub const ALL: [Metric; 20] = [
         Metric::Mrr,
         Metric::Arr,
         Metric::Nrr,
@@ -84,6 +88,8 @@ impl Metric {
         Metric::Arpa,
         Metric::Nps,
         Metric::NpsAnswers,
+        Metric::OnboardingsCompleted,
+        Metric::OnboardingDays,
     ];
 
     pub fn unit(self) -> Unit {
@@ -93,8 +99,9 @@ impl Metric {
             | Metric::Expansions
             | Metric::ChurnedAccounts
             | Metric::PayingAccounts
-            | Metric::NpsAnswers => Unit::Count,
-            Metric::Nps => Unit::Number,
+            | Metric::NpsAnswers
+            | Metric::OnboardingsCompleted => Unit::Count,
+            Metric::Nps | Metric::OnboardingDays => Unit::Number,
             _ => Unit::Money,
         }
     }
@@ -135,6 +142,13 @@ impl Metric {
                 "% promoters − % detractors among the month's NPS answers (−100 to 100)",
             ),
             Metric::NpsAnswers => ("その月の NPS 回答数", "NPS answers received in the month"),
+            Metric::OnboardingsCompleted => {
+                ("その月に完了したオンボーディング数", "Onboarding plans completed in the month")
+            }
+            Metric::OnboardingDays => (
+                "その月に完了したオンボーディングの、開始から完了までの平均日数",
+                "Mean days from start to completion of the onboarding plans completed in the month",
+            ),
         };
         if lang == Lang::Ja {
             ja
@@ -165,7 +179,7 @@ impl Metric {
             Metric::ChurnedAccounts => Some(report.churned_customers as f64),
             Metric::PayingAccounts => Some(report.customers_end as f64),
             Metric::Arpa => report.arpa.and_then(money),
-            Metric::Nps | Metric::NpsAnswers => None,
+            Metric::Nps | Metric::NpsAnswers | Metric::OnboardingsCompleted | Metric::OnboardingDays => None,
         }
     }
 }

@@ -67,6 +67,15 @@ pub fn months(months: u32, lang: Lang) -> String {
     }
 }
 
+/// A number of days: 「3 日」 / "3 days", "1 day".
+pub fn days(days: i64, lang: Lang) -> String {
+    match (lang, days) {
+        (Lang::Ja, n) => format!("{n} 日"),
+        (Lang::En, 1) => "1 day".to_owned(),
+        (Lang::En, n) => format!("{n} days"),
+    }
+}
+
 pub fn date(day: Option<chrono::NaiveDate>, lang: Lang) -> String {
     match (day, lang) {
         (None, _) => "—".into(),

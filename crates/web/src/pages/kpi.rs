@@ -37,9 +37,14 @@ fn number(value: Option<f64>, unit: Unit, currency: &Currency, lang: Lang) -> St
     }
 }
 
-/// An MRR movement, signed: `+¥5,000`, `-¥3,000`.
-fn movement(amount: f64, currency: &Currency, lang: Lang) -> String {
-    format::money_change(Money(rust_decimal::Decimal::from_f64(amount).unwrap_or_default()), currency, lang)
+/// What one account counted for a node: an NPS answer, the days its onboarding took, or an MRR
+/// movement, signed (`+¥5,000`, `-¥3,000`).
+fn account_value(metric: Option<Metric>, value: f64, currency: &Currency, lang: Lang) -> String {
+    match metric {
+        Some(Metric::Nps | Metric::NpsAnswers) => format!("NPS {value}"),
+        Some(Metric::OnboardingsCompleted | Metric::OnboardingDays) => format::days(value.round() as i64, lang),
+        _ => format::money_change(Money(rust_decimal::Decimal::from_f64(value).unwrap_or_default()), currency, lang),
+    }
 }
 
 fn status_class(status: Status) -> &'static str {
@@ -207,12 +212,7 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
                     .take(MOVERS)
                     .map(|a| {
                         let name = names.get(&a.account_id).cloned().unwrap_or_default();
-                        let value = if matches!(node.node.metric, Some(Metric::Nps | Metric::NpsAnswers)) {
-                            format!("NPS {}", a.value)
-                        } else {
-                            movement(a.value, &currency, lang)
-                        };
-                        (a.account_id, name, value)
+                        (a.account_id, name, account_value(node.node.metric, a.value, &currency, lang))
                     })
                     .collect(),
                 _ => Vec::new(),
@@ -388,11 +388,7 @@ async fn node_page(
             name: names.get(&a.account_id).cloned().unwrap_or_default(),
             id: a.account_id,
             day: format::day_in_sentence(a.day, lang),
-            value: if matches!(node.node.metric, Some(Metric::Nps | Metric::NpsAnswers)) {
-                format!("{}", a.value)
-            } else {
-                movement(a.value, &currency, lang)
-            },
+            value: account_value(node.node.metric, a.value, &currency, lang),
         })
         .collect();
     let parent = node

@@ -84,11 +84,7 @@ impl Context<'_> {
     }
 
     fn days(&self, n: i64) -> String {
-        match (self.lang, n) {
-            (Lang::Ja, n) => format!("{n} 日"),
-            (Lang::En, 1) => "1 day".into(),
-            (Lang::En, n) => format!("{n} days"),
-        }
+        super::format::days(n, self.lang)
     }
 }
 

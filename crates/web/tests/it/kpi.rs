@@ -196,4 +196,11 @@ async fn entered_numbers_and_the_tree_as_toml_are_checked_and_kept(t: TestStore)
     assert_eq!(tree["node"][0]["name_en"], "Customer churn");
     let (status, _, _) = submit(&server, &csm, "/kpi/edit", "en", &[("tree", &renamed)]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only managers edit the tree");
+
+    // The CS launch template reads onboarding from the plans: none completed last month.
+    let (status, _) = server.post("/api/v1/kpi/install", json!({"phase": "cs_launch"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, view) = server.get("/api/v1/kpi").await;
+    assert_eq!(latest(node(&view, "onboardings_completed")), 0.0);
+    assert!(node(&view, "onboarding_days")["actual"].as_array().unwrap().last().unwrap().is_null());
 }
