@@ -195,7 +195,6 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
     let mut owners: Vec<(String, bool)> = Vec::new();
     if let Some(view) = &view {
         latest = view.months.last().map(|m| m.to_string()).unwrap_or_default();
-        let names = account_names(&app).await?;
         for (i, node) in view.nodes.iter().enumerate() {
             let parent = node.node.parent.as_deref().and_then(|p| view.nodes.iter().find(|n| n.node.key == p));
             let unit = node.node.unit();
@@ -204,19 +203,13 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
                     owners.push((owner.clone(), *owner == team_view));
                 }
             }
-            let movers = match (node.depth, view.months.last()) {
-                (0, Some(month)) => app
-                    .kpi_accounts(&filter, node.node.metric, *month)
-                    .await?
-                    .into_iter()
-                    .take(MOVERS)
-                    .map(|a| {
-                        let name = names.get(&a.account_id).cloned().unwrap_or_default();
-                        (a.account_id, name, account_value(node.node.metric, a.value, &currency, lang))
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let mut movers = Vec::new();
+            if let (0, Some(month)) = (node.depth, view.months.last()) {
+                for a in app.kpi_accounts(&filter, node.node.metric, *month).await?.into_iter().take(MOVERS) {
+                    let value = account_value(node.node.metric, a.value, &currency, lang);
+                    movers.push((a.account_id, account_name(&app, a.account_id).await?, value));
+                }
+            }
             nodes.push(NodeCard {
                 movers,
                 key: node.node.key.clone(),
@@ -262,15 +255,11 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
     Ok(render(&page, "kpi")?.into_response())
 }
 
-/// Every account's name by id, for the accounts behind a node.
-async fn account_names(app: &AppState) -> Result<std::collections::HashMap<i64, String>, ApiError> {
-    Ok(app
-        .accounts(&store::AccountQuery { limit: i64::MAX, ..store::AccountQuery::default() })
-        .await?
-        .items
-        .into_iter()
-        .map(|a| (a.id.0, a.input.name))
-        .collect())
+/// The accounts a node's page lists, the largest first.
+const ACCOUNTS_SHOWN: usize = 50;
+
+async fn account_name(app: &AppState, id: i64) -> Result<String, ApiError> {
+    Ok(app.account(domain::AccountId(id)).await?.input.name)
 }
 
 pub async fn install(
@@ -323,6 +312,8 @@ pub struct NodePage {
     pub chart: Chart,
     pub accounts_month: String,
     pub accounts: Vec<AccountRow>,
+    /// All the accounts behind the month (the page lists the first `ACCOUNTS_SHOWN`).
+    pub accounts_total: usize,
     pub errors: Vec<String>,
     pub notice: bool,
 }
@@ -379,18 +370,17 @@ async fn node_page(
         .parsed("month", |raw| raw.parse::<YearMonth>())
         .or_else(|| view.months.last().copied())
         .unwrap_or_else(|| YearMonth::of(app.today()));
-    let names = account_names(app).await?;
-    let accounts = app
-        .kpi_accounts(&filter, node.node.metric, accounts_month)
-        .await?
-        .into_iter()
-        .map(|a| AccountRow {
-            name: names.get(&a.account_id).cloned().unwrap_or_default(),
+    let behind = app.kpi_accounts(&filter, node.node.metric, accounts_month).await?;
+    let accounts_total = behind.len();
+    let mut accounts = Vec::new();
+    for a in behind.into_iter().take(ACCOUNTS_SHOWN) {
+        accounts.push(AccountRow {
+            name: account_name(app, a.account_id).await?,
             id: a.account_id,
             day: format::day_in_sentence(a.day, lang),
             value: account_value(node.node.metric, a.value, &currency, lang),
-        })
-        .collect();
+        });
+    }
     let parent = node
         .node
         .parent
@@ -430,6 +420,7 @@ async fn node_page(
         chart,
         accounts_month: accounts_month.to_string(),
         accounts,
+        accounts_total,
         errors,
         notice,
         frame: frame.at("kpi"),
