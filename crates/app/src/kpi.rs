@@ -14,7 +14,7 @@ use domain::kpi::{
 use domain::metrics::{Interval, MovementKind, YearMonth};
 use domain::{AccountId, Reason};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Months a KPI view shows: the complete months before the current one, the latest last.
 pub const KPI_MONTHS: i64 = 12;
@@ -203,18 +203,9 @@ impl App {
         Ok((targets, actuals))
     }
 
-    /// The accounts the filter chooses, or `None` for all of them.
-    async fn chosen_accounts(&self, filter: &MetricsFilter) -> Result<Option<HashSet<AccountId>>, AppError> {
-        if !filter.filters_accounts() {
-            return Ok(None);
-        }
-        let query = store::AccountQuery { limit: i64::MAX, offset: 0, ..filter.accounts.clone() };
-        Ok(Some(self.store.list_accounts(&query).await?.items.into_iter().map(|a| a.id).collect()))
-    }
-
     /// NPS answers per month, of the chosen accounts.
     async fn nps_by_month(&self, filter: &MetricsFilter) -> Result<BTreeMap<YearMonth, Vec<i64>>, AppError> {
-        let chosen = self.chosen_accounts(filter).await?;
+        let chosen = self.metrics_accounts(filter).await?;
         let mut by_month: BTreeMap<YearMonth, Vec<i64>> = BTreeMap::new();
         for (account, day, score) in self.store.nps_responses(None).await? {
             if chosen.as_ref().is_none_or(|c| c.contains(&account)) {
@@ -230,7 +221,7 @@ impl App {
         &self,
         filter: &MetricsFilter,
     ) -> Result<BTreeMap<YearMonth, Vec<(AccountId, NaiveDate, i64)>>, AppError> {
-        let chosen = self.chosen_accounts(filter).await?;
+        let chosen = self.metrics_accounts(filter).await?;
         let mut by_month: BTreeMap<YearMonth, Vec<(AccountId, NaiveDate, i64)>> = BTreeMap::new();
         for plan in self.store.onboarding_plans(None).await? {
             let Some(done) = plan.completed_on else { continue };
@@ -326,7 +317,7 @@ impl App {
         let Some(metric) = metric else { return Ok(Vec::new()) };
         let to = month.last_day().min(self.today());
         if matches!(metric, Metric::Nps | Metric::NpsAnswers) {
-            let chosen = self.chosen_accounts(filter).await?;
+            let chosen = self.metrics_accounts(filter).await?;
             return Ok(self
                 .store
                 .nps_responses(None)

@@ -26,10 +26,12 @@ pub struct MetricsFilter {
     pub product: Option<String>,
     /// Movements per (account, product) instead of per account.
     pub by_product: bool,
+    /// Only accounts in this saved segment now.
+    pub segment: Option<i64>,
 }
 
 impl MetricsFilter {
-    pub(crate) fn filters_accounts(&self) -> bool {
+    fn filters_attributes(&self) -> bool {
         let q = &self.accounts;
         q.owner.is_some()
             || q.team.is_some()
@@ -163,12 +165,29 @@ impl App {
         Ok(periods)
     }
 
-    async fn chosen(&self, filter: &MetricsFilter) -> Result<Chosen, AppError> {
-        let allowed: Option<HashSet<AccountId>> = if filter.filters_accounts() {
+    /// The accounts the filter chooses (its attributes and its segment), or `None` for all.
+    pub(crate) async fn metrics_accounts(
+        &self,
+        filter: &MetricsFilter,
+    ) -> Result<Option<HashSet<AccountId>>, AppError> {
+        let mut allowed: Option<HashSet<AccountId>> = if filter.filters_attributes() {
             Some(self.store.matching_account_ids(&filter.accounts).await?.into_iter().collect())
         } else {
             None
         };
+        if let Some(segment) = filter.segment {
+            let members: HashSet<AccountId> =
+                self.segment_members(segment, i64::MAX, 0).await?.items.into_iter().map(|m| m.account.id).collect();
+            allowed = Some(match allowed {
+                Some(ids) => ids.intersection(&members).copied().collect(),
+                None => members,
+            });
+        }
+        Ok(allowed)
+    }
+
+    async fn chosen(&self, filter: &MetricsFilter) -> Result<Chosen, AppError> {
+        let allowed = self.metrics_accounts(filter).await?;
         let all = self.all_periods().await?;
         if allowed.is_none() && filter.product.is_none() && !filter.by_product {
             let series = self.periods.whole_series(&all);

@@ -130,6 +130,7 @@ pub async fn run(app: &App, args: MetricsArgs, lang: Lang) -> Result<(), CliErro
         },
         product: args.product.map(|p| p.to_lowercase()),
         by_product: args.by_product,
+        segment: None,
     };
     match args.what {
         What::Mrr | What::Churn | What::Retention => {

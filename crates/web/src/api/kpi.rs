@@ -19,7 +19,8 @@ use serde::Deserialize;
 /// contributed to its last change, and its drivers' correlation; 404 before a tree is installed.
 #[utoipa::path(get, path = "/api/v1/kpi", tag = "kpi",
     params(("owner" = Option<i64>, Query), ("team" = Option<i64>, Query), ("tier" = Option<String>, Query),
-           ("stage" = Option<String>, Query), ("touch_model" = Option<String>, Query)),
+           ("stage" = Option<String>, Query), ("touch_model" = Option<String>, Query),
+           ("segment" = Option<i64>, Query, description = "Only accounts in this saved segment now")),
     responses((status = 200, body = KpiView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn view(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<KpiView>, ApiError> {
     let filter = filter(&mut params);

@@ -33,6 +33,7 @@ pub(crate) fn filter(params: &mut QueryParams) -> MetricsFilter {
         },
         product: params.text("product").map(|p| p.to_lowercase()),
         by_product: params.text("by_product").as_deref() == Some("true"),
+        segment: params.id("segment"),
     }
 }
 

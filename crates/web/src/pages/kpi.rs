@@ -120,6 +120,7 @@ pub struct KpiPage {
     pub installed: bool,
     pub tier: String,
     pub teams: Vec<(i64, String, bool)>,
+    pub segments: Vec<(i64, String, bool)>,
     pub notice: Option<&'static str>,
     pub filter_query: String,
 }
@@ -186,6 +187,7 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         _ => None,
     };
     let (tier, team) = (params.text("tier").unwrap_or_default(), params.text("team").unwrap_or_default());
+    let segment = params.text("segment").unwrap_or_default();
     let team_view = params.text("view").unwrap_or_default();
     params.finish()?;
     let currency = app.settings().currency;
@@ -227,8 +229,21 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         }
     }
     let teams = app.teams().await?.into_iter().map(|t| (t.id.0, t.name, t.id.0.to_string() == team)).collect();
+    let segments = app
+        .segments()
+        .await?
+        .into_iter()
+        .map(|s| {
+            let name = match lang {
+                Lang::En => s.segment.name_en.unwrap_or(s.segment.name),
+                Lang::Ja => s.segment.name,
+            };
+            (s.segment.id, name, s.segment.id.to_string() == segment)
+        })
+        .collect();
     let filter_query =
-        serde_urlencoded::to_string([("tier", tier.as_str()), ("team", team.as_str())]).unwrap_or_default();
+        serde_urlencoded::to_string([("tier", tier.as_str()), ("team", team.as_str()), ("segment", segment.as_str())])
+            .unwrap_or_default();
     let sections = if team_view.is_empty() {
         vec![(String::new(), nodes)]
     } else {
@@ -249,6 +264,7 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         installed: view.is_some(),
         tier,
         teams,
+        segments,
         notice,
         filter_query,
     };

@@ -23,7 +23,9 @@ async fn customers(server: &Server) -> (NaiveDate, String) {
         ("K2", "はじめて工業", last_month.with_day(4).unwrap(), None, 5),
         ("K3", "さよなら物産", long_ago, Some(last_month.with_day(10).unwrap()), 3),
     ] {
-        let (_, account) = server.post("/api/v1/accounts", json!({"external_id": external, "name": name})).await;
+        let tier = if external == "K3" { "gold" } else { "smb" };
+        let (_, account) =
+            server.post("/api/v1/accounts", json!({"external_id": external, "name": name, "tier": tier})).await;
         let (status, period) = server
             .post(
                 "/api/v1/subscriptions",
@@ -78,6 +80,16 @@ async fn a_template_installs_a_tree_whose_children_explain_their_parents_last_ch
     assert!((parts - (latest(arpa) - previous(arpa))).abs() < 1e-6, "a ratio's parts add up to its change: {arpa}");
     assert_eq!(node(&view, "nrr")["depth"], 0);
     assert_eq!(node(&view, "grr")["depth"], 1);
+
+    // A saved segment narrows the whole tree: only the gold account, which left.
+    let (status, segment) = server.post("/api/v1/segments", json!({"name": "Gold", "rule": "tier = \"gold\""})).await;
+    assert_eq!(status, StatusCode::CREATED, "{segment}");
+    let (status, gold) = server.get(&format!("/api/v1/kpi?segment={}", segment["id"])).await;
+    assert_eq!(status, StatusCode::OK, "{gold}");
+    assert_eq!((latest(node(&gold, "new_mrr")), latest(node(&gold, "churned_mrr"))), (0.0, -3000.0));
+    let (status, html) = page(&server, &manager, &format!("/kpi?segment={}", segment["id"])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("<option value=\"{}\" selected>Gold</option>", segment["id"])), "{html}");
 
     // The tree names who moved each top goal; a team's page shows the goals and its own KPIs.
     let (_, html) = page(&server, &manager, "/kpi").await;
