@@ -12,9 +12,11 @@ use domain::kpi::{
     contributions, correlation, nps_of, status, KpiNode, KpiTree, Metric, MonthlyValues, Relation, Status,
 };
 use domain::metrics::{Interval, MovementKind, YearMonth};
+use domain::playbooks::PlaybookDefinition;
 use domain::{AccountId, Reason};
+use serde::Deserialize;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Months a KPI view shows: the complete months before the current one, the latest last.
 pub const KPI_MONTHS: i64 = 12;
@@ -53,9 +55,72 @@ impl Phase {
         }
     }
 
-    pub fn tree(self) -> Result<KpiTree, AppError> {
+    /// The template: its tree, and the segments and (paused) playbooks that come with it.
+    pub fn bundle(self) -> Result<KpiBundle, AppError> {
         parse_toml(&format!("{}.toml", self.key()), self.file())
     }
+
+    pub fn tree(self) -> Result<KpiTree, AppError> {
+        Ok(self.bundle()?.tree())
+    }
+}
+
+/// A segment as a bundle carries it: by name, so it can go from one workspace to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSegment {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl BundleSegment {
+    fn input(&self) -> store::SegmentInput {
+        store::SegmentInput {
+            name: self.name.clone(),
+            name_en: self.name_en.clone(),
+            rule: self.rule.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+/// One file to share between workspaces: the KPI tree with the segments and playbooks that
+/// go with it (the company-phase templates are bundles). Playbooks whose step names a segment
+/// by id are left out of an export: ids mean nothing elsewhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KpiBundle {
+    #[serde(rename = "node")]
+    pub nodes: Vec<KpiNode>,
+    #[serde(rename = "segment", default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<BundleSegment>,
+    #[serde(rename = "playbook", default, skip_serializing_if = "Vec::is_empty")]
+    pub playbooks: Vec<PlaybookDefinition>,
+}
+
+impl KpiBundle {
+    pub fn tree(&self) -> KpiTree {
+        KpiTree { nodes: self.nodes.clone() }
+    }
+}
+
+/// What installing a bundle added.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Installed {
+    pub tree: KpiTree,
+    /// Names of the segments added (one with the same name already there is kept as it is).
+    pub segments: Vec<String>,
+    /// Names of the playbooks added, paused until someone turns them on.
+    pub playbooks: Vec<String>,
+}
+
+/// The bundle as the TOML file the templates use.
+pub fn kpi_bundle_toml(bundle: &KpiBundle) -> Result<String, AppError> {
+    toml::to_string(bundle).map_err(|e| AppError::Internal(format!("the KPI bundle as TOML: {e}")))
 }
 
 /// The tree as the TOML file the templates and the editor use.
@@ -166,9 +231,83 @@ impl App {
         Ok(tree)
     }
 
-    /// Replaces the tree with a company-phase template's; targets entered for keys it keeps stay.
-    pub async fn install_kpi_template(&self, actor: &Actor, phase: Phase) -> Result<KpiTree, AppError> {
-        self.save_kpi_tree(actor, phase.tree()?).await
+    /// Replaces the tree with a company-phase template's and adds its segments and playbooks;
+    /// targets entered for keys it keeps stay.
+    pub async fn install_kpi_template(&self, actor: &Actor, phase: Phase) -> Result<Installed, AppError> {
+        self.import_kpi_bundle(actor, phase.bundle()?).await
+    }
+
+    /// Installs a bundle: the tree replaces the current one; its segments and playbooks are added
+    /// unless one with the same name exists, playbooks paused so a team reviews them before they
+    /// act. Everything is checked before anything is written.
+    pub async fn import_kpi_bundle(&self, actor: &Actor, bundle: KpiBundle) -> Result<Installed, AppError> {
+        let tree = bundle.tree();
+        let mut errors = tree.validate().err().unwrap_or_default();
+        let features = self.feature_keys().await?;
+        let existing: HashSet<String> = self.segments().await?.into_iter().map(|s| s.segment.name).collect();
+        let segments: Vec<&BundleSegment> = bundle.segments.iter().filter(|s| !existing.contains(&s.name)).collect();
+        for (i, segment) in bundle.segments.iter().enumerate() {
+            match crate::segments::check_segment(&segment.input(), &features) {
+                Ok(_) => {}
+                Err(AppError::Invalid(fields)) => {
+                    errors.extend(fields.into_iter().map(|e| e.prefixed(&format!("segment[{i}]"))));
+                }
+                // A rule that does not read: refused with its line and column, before any write.
+                Err(other) => return Err(other),
+            }
+        }
+        let grades: Vec<String> = self.health_config().await?.grades.into_iter().map(|g| g.key).collect();
+        let stages = self.settings().stages;
+        let known: HashSet<String> = self.playbooks().await?.into_iter().map(|p| p.definition.name).collect();
+        let mut playbooks = Vec::new();
+        for (i, playbook) in bundle.playbooks.iter().enumerate() {
+            if let Err(fields) = playbook.validate(&grades, &stages) {
+                errors.extend(fields.into_iter().map(|e| e.prefixed(&format!("playbook[{i}]"))));
+            }
+            if !known.contains(&playbook.name) {
+                playbooks.push(PlaybookDefinition { active: false, ..playbook.clone() });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let tree = self.save_kpi_tree(actor, tree).await?;
+        let mut added = Installed { tree, segments: Vec::new(), playbooks: Vec::new() };
+        for segment in segments {
+            self.create_segment(actor, &segment.input()).await?;
+            added.segments.push(segment.name.clone());
+        }
+        for playbook in playbooks {
+            added.playbooks.push(playbook.name.clone());
+            self.save_playbook(actor, None, playbook).await?;
+        }
+        Ok(added)
+    }
+
+    /// The tree with every segment and every playbook that names no segment by id, to share.
+    pub async fn kpi_bundle(&self) -> Result<Option<KpiBundle>, AppError> {
+        let Some(tree) = self.kpi_tree().await? else { return Ok(None) };
+        let segments = self
+            .segments()
+            .await?
+            .into_iter()
+            .map(|s| BundleSegment {
+                name: s.segment.name,
+                name_en: s.segment.name_en,
+                rule: s.segment.rule,
+                description: s.segment.description,
+            })
+            .collect();
+        let playbooks = self
+            .playbooks()
+            .await?
+            .into_iter()
+            .map(|p| p.definition)
+            .filter(|d| {
+                d.segment_id.is_none() && !matches!(d.trigger, domain::playbooks::Trigger::EnteredSegment { .. })
+            })
+            .collect();
+        Ok(Some(KpiBundle { nodes: tree.nodes, segments, playbooks }))
     }
 
     /// Sets (or with `None` clears) a node's target or entered actual for a month. Actuals are only
@@ -362,11 +501,14 @@ mod tests {
     #[test]
     fn every_phase_template_is_a_valid_tree_that_reads_back_from_its_toml() {
         for phase in Phase::ALL {
-            let tree = phase.tree().unwrap();
+            let bundle = phase.bundle().unwrap();
+            let tree = bundle.tree();
             assert_eq!(tree.validate(), Ok(()), "{}", phase.key());
             assert!(!tree.roots().is_empty());
             let text = kpi_tree_toml(&tree).unwrap();
             assert_eq!(parse_toml::<KpiTree>("kpi.toml", &text).unwrap(), tree);
+            let text = kpi_bundle_toml(&bundle).unwrap();
+            assert_eq!(parse_toml::<KpiBundle>("bundle.toml", &text).unwrap(), bundle, "{text}");
         }
     }
 }

@@ -350,6 +350,11 @@ impl FieldError {
     pub fn message(&self, lang: Lang) -> String {
         self.reason.message(lang)
     }
+
+    /// The same error on a field of the part named `at` (`playbook[1]` + `name` → `playbook[1].name`).
+    pub fn prefixed(self, at: &str) -> FieldError {
+        FieldError { field: format!("{at}.{}", self.field), reason: self.reason }
+    }
 }
 
 impl fmt::Display for FieldError {

@@ -171,6 +171,8 @@ use utoipa::OpenApi;
         kpi::tree,
         kpi::replace_tree,
         kpi::install,
+        kpi::bundle,
+        kpi::import_bundle,
         kpi::set_target,
         kpi::set_actual,
         notifications::inbox,

@@ -7,7 +7,7 @@ use crate::auth::Signed;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
-use app::kpi::{KpiView, Phase, ValueKind};
+use app::kpi::{Installed, KpiBundle, KpiView, Phase, ValueKind};
 use axum::extract::State;
 use axum::Json;
 use domain::kpi::KpiTree;
@@ -55,18 +55,40 @@ pub struct InstallBody {
     pub phase: String,
 }
 
-/// Installs a company-phase template's tree in place of the current one (managers).
+/// Installs a company-phase template (managers): its tree in place of the current one, and its
+/// segments and playbooks (paused) unless ones with the same names exist.
 #[utoipa::path(post, path = "/api/v1/kpi/install", tag = "kpi", request_body = InstallBody,
-    responses((status = 200, body = KpiTree), (status = 422, body = Problem)))]
+    responses((status = 200, body = Installed), (status = 422, body = Problem)))]
 pub async fn install(
     State(app): State<AppState>,
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
-) -> Result<Json<KpiTree>, ApiError> {
+) -> Result<Json<Installed>, ApiError> {
     let body: InstallBody = serde_json::from_value(body)
         .map_err(|e| ApiError::Fields(vec![FieldError::new("/", Reason::Malformed { detail: e.to_string() })]))?;
     let phase = Phase::parse(&body.phase).map_err(|reason| ApiError::Fields(vec![FieldError::new("phase", reason)]))?;
     Ok(Json(app.install_kpi_template(&actor, phase).await?))
+}
+
+/// The tree with the workspace's segments and its playbooks that name no segment by id: one
+/// file to share with another workspace; 404 before a tree is installed.
+#[utoipa::path(get, path = "/api/v1/kpi/bundle", tag = "kpi",
+    responses((status = 200, body = KpiBundle), (status = 404, body = Problem)))]
+pub async fn bundle(State(app): State<AppState>) -> Result<Json<KpiBundle>, ApiError> {
+    app.kpi_bundle().await?.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// Installs a bundle (managers), checked whole before anything is written.
+#[utoipa::path(put, path = "/api/v1/kpi/bundle", tag = "kpi", request_body = KpiBundle,
+    responses((status = 200, body = Installed), (status = 422, body = Problem)))]
+pub async fn import_bundle(
+    State(app): State<AppState>,
+    Signed(actor): Signed,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Installed>, ApiError> {
+    let bundle: KpiBundle = serde_json::from_value(body)
+        .map_err(|e| ApiError::Fields(vec![FieldError::new("/", Reason::Malformed { detail: e.to_string() })]))?;
+    Ok(Json(app.import_kpi_bundle(&actor, bundle).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -12,7 +12,7 @@ use crate::auth::Signed;
 use crate::extract::{FormFields, Path, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
-use app::kpi::{kpi_tree_toml, KpiNodeView, Phase, ValueKind};
+use app::kpi::{kpi_bundle_toml, kpi_tree_toml, KpiBundle, KpiNodeView, Phase, ValueKind};
 use app::playbooks::parse_toml;
 use app::AppError;
 use askama::Template;
@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;
 use domain::i18n::Lang;
-use domain::kpi::{Direction, KpiTree, Metric, Relation, Status, Unit};
+use domain::kpi::{Direction, Metric, Relation, Status, Unit};
 use domain::metrics::YearMonth;
 use domain::{Currency, Money};
 use rust_decimal::prelude::FromPrimitive;
@@ -289,6 +289,17 @@ pub async fn install(
     Ok(Redirect::to("/kpi?done=installed").into_response())
 }
 
+/// The tree with its segments and playbooks as one TOML file to share with another workspace.
+pub async fn download_bundle(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let bundle = app.kpi_bundle().await?.ok_or(ApiError::NotFound)?;
+    let text = kpi_bundle_toml(&bundle)?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "application/toml; charset=utf-8"),
+        (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"kizuna-kpi-bundle.toml\""),
+    ];
+    Ok((headers, text).into_response())
+}
+
 pub struct MonthRow {
     pub month: String,
     pub actual: String,
@@ -521,8 +532,9 @@ pub async fn save(
     fields: FormFields,
 ) -> Result<Response, ApiError> {
     let text = fields.get("tree").to_owned();
-    let saved = match parse_toml::<KpiTree>("kpi.toml", &text) {
-        Ok(tree) => app.save_kpi_tree(&actor, tree).await.map(|_| ()),
+    // The tree alone, or a whole bundle with segments and playbooks to add.
+    let saved = match parse_toml::<KpiBundle>("kpi.toml", &text) {
+        Ok(bundle) => app.import_kpi_bundle(&actor, bundle).await.map(|_| ()),
         Err(error) => Err(error),
     };
     match saved {

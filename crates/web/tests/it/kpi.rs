@@ -216,3 +216,41 @@ async fn entered_numbers_and_the_tree_as_toml_are_checked_and_kept(t: TestStore)
     assert_eq!(latest(node(&view, "onboardings_completed")), 0.0);
     assert!(node(&view, "onboarding_days")["actual"].as_array().unwrap().last().unwrap().is_null());
 }
+
+#[store_test]
+async fn a_template_brings_its_segments_and_paused_playbooks_and_a_bundle_moves_to_another_workspace(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (status, installed) = server.post("/api/v1/kpi/install", json!({"phase": "best_practice"})).await;
+    assert_eq!(status, StatusCode::OK, "{installed}");
+    assert_eq!(installed["segments"].as_array().map(Vec::len), Some(2), "{installed}");
+    assert_eq!(installed["playbooks"].as_array().map(Vec::len), Some(1), "{installed}");
+    let (_, playbooks) = server.get("/api/v1/playbooks").await;
+    assert_eq!(playbooks[0]["active"], false, "installed paused: {playbooks}");
+    // Installing again adds nothing twice.
+    let (_, again) = server.post("/api/v1/kpi/install", json!({"phase": "best_practice"})).await;
+    assert_eq!((&again["segments"], &again["playbooks"]), (&json!([]), &json!([])), "{again}");
+
+    let (status, bundle) = server.get("/api/v1/kpi/bundle").await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+    let (status, file) = page(&server, &manager, "/kpi/bundle.toml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(file.contains("[[segment]]") && file.contains("[[playbook]]") && file.contains("[[node]]"), "{file}");
+
+    // Another workspace takes the file as it is.
+    let other_store = store::testing::sqlite_store().await;
+    let other = Server::start(&other_store).await;
+    let mut broken = bundle.clone();
+    broken["segment"][0]["rule"] = json!("seat_activaton >= 0.9");
+    let (status, problem) = other.send(reqwest::Method::PUT, "/api/v1/kpi/bundle", Some(broken)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.to_string().contains("seat_activaton"), "{problem}");
+    let (status, _) = other.get("/api/v1/kpi/tree").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a refused bundle writes nothing");
+    let (status, installed) = other.send(reqwest::Method::PUT, "/api/v1/kpi/bundle", Some(bundle.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{installed}");
+    let (_, moved) = other.get("/api/v1/kpi/bundle").await;
+    assert_eq!(moved, bundle, "the same tree, segments and playbooks");
+    drop(other);
+    other_store.finish().await;
+}
