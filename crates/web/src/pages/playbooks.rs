@@ -237,6 +237,16 @@ fn occurrence_text(occurrence: &str, lang: Lang) -> String {
         (Some("nps"), Some(date), Some(score)) => {
             t(format!("{}の NPS 回答 {score}", day(date)), format!("NPS answer {score} on {}", day(date)))
         }
+        (Some("grade"), Some(date), Some(change)) => {
+            let change = change.replace('>', " → ");
+            t(format!("{}にグレード {change}", day(date)), format!("grade {change} on {}", day(date)))
+        }
+        (Some("request"), Some(id), None) => {
+            t(format!("依頼したリクエスト {id} のリリース"), format!("requested feature {id} shipped"))
+        }
+        (Some("milestone"), Some(_plan), Some(key)) => {
+            t(format!("マイルストーン {key} の期限切れ"), format!("milestone {key} overdue"))
+        }
         _ => occurrence.to_owned(),
     }
 }
@@ -544,5 +554,11 @@ mod tests {
         assert_eq!(occurrence_text("nps:2026-10-01:3", Lang::En), "NPS answer 3 on Oct 1, 2026");
         assert_eq!(occurrence_text("quiet-since:never", Lang::Ja), "利用なし");
         assert_eq!(occurrence_text("", Lang::Ja), "");
+        assert_eq!(
+            occurrence_text("grade:2026-12-06:neutral>at_risk", Lang::En),
+            "grade neutral → at_risk on Dec 6, 2026"
+        );
+        assert_eq!(occurrence_text("request:3", Lang::Ja), "依頼したリクエスト 3 のリリース");
+        assert_eq!(occurrence_text("milestone:12:kickoff", Lang::En), "milestone kickoff overdue");
     }
 }
