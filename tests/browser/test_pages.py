@@ -583,10 +583,20 @@ class Pages(unittest.TestCase):
         rows[0].find_element(By.TAG_NAME, "a").click()
         WebDriverWait(self.driver, 10).until(lambda d: "/accounts/" in d.current_url)
         self.loaded("an account behind churned MRR")
+        # The tree is drawn: each child's card sits right of its parent's on a wide screen.
+        self.open("/kpi?lang=en")
+        parent = self.driver.find_element(By.CSS_SELECTOR, "li[data-node=nrr] > .kpi-node").rect
+        child = self.driver.find_element(By.CSS_SELECTOR, "li[data-node=grr] > .kpi-node").rect
+        self.assertGreater(child["x"], parent["x"] + parent["width"] - 1, "a child is drawn beside its parent")
+        self.driver.find_element(By.ID, "kpi-report-link").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "kpi-report-title")))
+        self.assertIn(month.replace("-", " ")[:4], self.text("kpi-report-title"))
+        self.assertGreater(len(self.driver.find_elements(By.CSS_SELECTOR, "#kpi-report-table tbody tr")), 10)
+        self.loaded("monthly KPI report")
         for lang in ("ja", "en"):
             for width in (1440, 390):
                 self.driver.set_window_size(width, 1000)
-                for path in ("/kpi", "/kpi/arpa"):
+                for path in ("/kpi", "/kpi/arpa", "/kpi/report"):
                     self.open(f"{path}?lang={lang}&width={width}")
                     overflow = self.driver.execute_script(
                         "return document.documentElement.scrollWidth - document.documentElement.clientWidth"

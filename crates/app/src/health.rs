@@ -12,7 +12,9 @@ use domain::health::{
     TicketSignal,
 };
 use domain::subscription::{AccountFigures, SubscriptionTerms};
-use domain::usage::{days_before, feature_use_on, seat_activation, seats, Feature, FeatureCalendar, Importance};
+use domain::usage::{
+    days_before, feature_use_on, seat_activation, seats, Cadence, Feature, FeatureCalendar, Importance,
+};
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Money, Reason};
 use rust_decimal::prelude::ToPrimitive;
@@ -387,6 +389,27 @@ impl Portfolio {
     pub fn seat_activation(&self, account: &Account, as_of: NaiveDate) -> Option<f64> {
         let seats = seats(account.input.employees, self.main_quantity(account.id, as_of));
         seat_activation(self.distinct_users(account.id, days_before(as_of, 29), as_of), seats)
+    }
+
+    /// Support tickets the account opened from `from` to `to`; `None` when the workspace never
+    /// imported tickets.
+    pub(crate) fn tickets_opened(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> Option<usize> {
+        let tickets = self.tickets.as_ref()?;
+        Some(tickets.get(&account).map_or(0, |t| t.iter().filter(|t| t.created >= from && t.created <= to).count()))
+    }
+
+    /// Uses of the core features used daily, weekly or monthly, from `from` to `to`.
+    pub(crate) fn core_feature_uses(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> i64 {
+        let Some(by_feature) = self.feature_days.get(&account) else { return 0 };
+        self.features
+            .iter()
+            .filter(|f| {
+                f.definition.importance == Importance::Core
+                    && matches!(f.definition.cadence, Cadence::Daily | Cadence::Weekly | Cadence::Monthly)
+            })
+            .filter_map(|f| by_feature.get(&f.id))
+            .flat_map(|days| days.iter().filter(|(day, _)| *day >= from && *day <= to).map(|(_, uses)| *uses))
+            .sum()
     }
 
     /// The last day on or before `as_of` with an active end user or a feature use.

@@ -155,7 +155,7 @@ impl App {
             known.insert(id, (snapshot.day, snapshot.grade));
         }
         let month_ago = match today.checked_sub_days(Days::new(30)) {
-            Some(day) => self.store.scores_on(day).await?,
+            Some(day) => self.store.grades_on(day).await?.into_iter().map(|(id, on)| (id, on.score)).collect(),
             None => HashMap::new(),
         };
         let mut snapshots = Vec::with_capacity(scored.len());

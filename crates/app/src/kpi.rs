@@ -4,22 +4,34 @@
 //! a filter chooses — with its status against target, what each child contributed to its last
 //! change and how its drivers moved with it.
 
+use crate::health::Portfolio;
 use crate::metrics::MetricsFilter;
 use crate::playbooks::parse_toml;
+use crate::renewals::CalledRenewal;
 use crate::{Actor, App, AppError};
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
+use domain::account::Account;
+use domain::health::UNKNOWN_GRADE;
 use domain::kpi::{
-    contributions, correlation, nps_of, status, KpiNode, KpiTree, Metric, MonthlyValues, Relation, Status,
+    contributions, correlation, forecast_accuracy, nps_of, share, status, KpiNode, KpiTree, Metric, MonthlyValues,
+    Relation, Status,
 };
 use domain::metrics::{Interval, MovementKind, YearMonth};
 use domain::playbooks::PlaybookDefinition;
-use domain::{AccountId, Reason};
+use domain::renewals::ForecastCategory;
+use domain::{AccountId, Money, Reason};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use store::GradeOn;
 
 /// Months a KPI view shows: the complete months before the current one, the latest last.
 pub const KPI_MONTHS: i64 = 12;
+
+/// The day of a customer's life on which new-customer quality reads its health grade.
+const NEW_CUSTOMER_DAYS: u64 = 90;
 
 /// The company-phase templates (seed 004), each a KPI tree to start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +223,32 @@ fn movement_kinds(metric: Metric) -> Option<&'static [MovementKind]> {
     })
 }
 
+/// What the account metrics read, loaded once for a view.
+struct KpiFacts {
+    /// The accounts the filter chooses.
+    accounts: Vec<Account>,
+    portfolio: Portfolio,
+    best_grade: Option<String>,
+    lowest_grade: Option<String>,
+}
+
+impl KpiFacts {
+    fn paying_on(&self, day: NaiveDate) -> impl Iterator<Item = &Account> {
+        self.accounts.iter().filter(move |a| self.portfolio.figures(a.id, day).mrr.0 > Decimal::ZERO)
+    }
+}
+
+/// A month's value of an account metric and the accounts behind it, in the order a CSM would
+/// act on them.
+struct AccountMonth {
+    value: Option<f64>,
+    accounts: Vec<KpiAccount>,
+}
+
+fn graded(on: &GradeOn) -> bool {
+    on.grade != UNKNOWN_GRADE
+}
+
 impl App {
     /// The saved tree, or none before one is installed or saved.
     pub async fn kpi_tree(&self) -> Result<Option<KpiTree>, AppError> {
@@ -372,19 +410,226 @@ impl App {
         Ok(by_month)
     }
 
-    /// The tree's last `KPI_MONTHS` months for the accounts `filter` chooses; `None` before a
-    /// tree is installed.
-    pub async fn kpi_view(&self, filter: &MetricsFilter) -> Result<Option<KpiView>, AppError> {
+    async fn kpi_account_facts(&self, filter: &MetricsFilter) -> Result<KpiFacts, AppError> {
+        let chosen = self.metrics_accounts(filter).await?;
+        let accounts = self
+            .all_accounts()
+            .await?
+            .into_iter()
+            .filter(|a| chosen.as_ref().is_none_or(|c| c.contains(&a.id)))
+            .collect();
+        let grades = self.health_config().await?.grades;
+        Ok(KpiFacts {
+            accounts,
+            portfolio: self.portfolio(None).await?,
+            best_grade: grades.first().map(|g| g.key.clone()),
+            lowest_grade: grades.last().map(|g| g.key.clone()),
+        })
+    }
+
+    /// An account metric for each of `months`.
+    async fn account_metric(
+        &self,
+        facts: &KpiFacts,
+        metric: Metric,
+        months: &[YearMonth],
+    ) -> Result<Vec<AccountMonth>, AppError> {
+        let mut found = Vec::with_capacity(months.len());
+        match metric {
+            Metric::NewCustomersHealthy => return self.new_customer_quality(facts, months).await,
+            Metric::RenewalForecastAccuracy => return self.renewal_forecast_accuracy(facts, months).await,
+            _ => {}
+        }
+        for month in months {
+            let (first, last) = (month.first_day(), month.last_day());
+            let portfolio = &facts.portfolio;
+            let at = |account: &Account, value: f64| KpiAccount { account_id: account.id.0, day: last, value };
+            let entry = match metric {
+                Metric::Tickets | Metric::TicketsPerAccount => {
+                    // None when the workspace never imported tickets.
+                    let opened: Option<Vec<(&Account, usize)>> = facts
+                        .accounts
+                        .iter()
+                        .map(|a| Some((a, portfolio.tickets_opened(a.id, first, last)?)))
+                        .collect();
+                    match opened {
+                        None => AccountMonth { value: None, accounts: Vec::new() },
+                        Some(mut opened) => {
+                            opened.retain(|(_, n)| *n > 0);
+                            opened.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+                            let total: usize = opened.iter().map(|(_, n)| n).sum();
+                            AccountMonth {
+                                value: match metric {
+                                    Metric::Tickets => Some(total as f64),
+                                    _ => share(total, facts.paying_on(last).count()),
+                                },
+                                accounts: opened.into_iter().map(|(a, n)| at(a, n as f64)).collect(),
+                            }
+                        }
+                    }
+                }
+                Metric::SeatActivation => {
+                    let mut rates: Vec<(&Account, f64)> =
+                        facts.paying_on(last).filter_map(|a| Some((a, portfolio.seat_activation(a, last)?))).collect();
+                    rates.sort_by(|a, b| a.1.total_cmp(&b.1));
+                    let mean =
+                        (!rates.is_empty()).then(|| rates.iter().map(|(_, r)| r).sum::<f64>() / rates.len() as f64);
+                    AccountMonth { value: mean, accounts: rates.into_iter().map(|(a, r)| at(a, r)).collect() }
+                }
+                Metric::CoreFeatureAdoption => {
+                    let mut uses: Vec<(&Account, i64)> =
+                        facts.paying_on(last).map(|a| (a, portfolio.core_feature_uses(a.id, first, last))).collect();
+                    uses.sort_by_key(|(_, n)| *n);
+                    let adopted = uses.iter().filter(|(_, n)| *n > 0).count();
+                    AccountMonth {
+                        value: share(adopted, uses.len()),
+                        accounts: uses.into_iter().map(|(a, n)| at(a, n as f64)).collect(),
+                    }
+                }
+                Metric::HealthyShare | Metric::AtRiskShare => {
+                    let grade = if metric == Metric::HealthyShare { &facts.best_grade } else { &facts.lowest_grade };
+                    let on = self.store.grades_on(last).await?;
+                    let mut graded_paying: Vec<(&Account, &GradeOn)> =
+                        facts.paying_on(last).filter_map(|a| Some((a, on.get(&a.id).filter(|g| graded(g))?))).collect();
+                    let total = graded_paying.len();
+                    graded_paying.retain(|(_, g)| Some(&g.grade) == grade.as_ref());
+                    // The healthiest first among the healthy, the weakest first among those at risk.
+                    graded_paying.sort_by(|a, b| a.1.score.unwrap_or(0.0).total_cmp(&b.1.score.unwrap_or(0.0)));
+                    if metric == Metric::HealthyShare {
+                        graded_paying.reverse();
+                    }
+                    AccountMonth {
+                        value: share(graded_paying.len(), total),
+                        accounts: graded_paying
+                            .into_iter()
+                            .map(|(a, g)| KpiAccount { account_id: a.id.0, day: g.day, value: g.score.unwrap_or(0.0) })
+                            .collect(),
+                    }
+                }
+                _ => AccountMonth { value: None, accounts: Vec::new() },
+            };
+            found.push(entry);
+        }
+        Ok(found)
+    }
+
+    /// For each month, the accounts whose 90th day as paying customers fell in it and their grade
+    /// that day (the weakest first).
+    async fn new_customer_quality(
+        &self,
+        facts: &KpiFacts,
+        months: &[YearMonth],
+    ) -> Result<Vec<AccountMonth>, AppError> {
+        let Some(last_day) = months.last().map(|m| m.last_day()) else { return Ok(Vec::new()) };
+        let ninetieth: Vec<(AccountId, NaiveDate)> = facts
+            .accounts
+            .iter()
+            .filter_map(|a| {
+                let first_paying = facts.portfolio.figures(a.id, last_day).first_paying_day?;
+                Some((a.id, first_paying.checked_add_days(Days::new(NEW_CUSTOMER_DAYS))?))
+            })
+            .filter(|(_, day)| months.first().is_some_and(|m| *day >= m.first_day()) && *day <= last_day)
+            .collect();
+        let Some(earliest) = ninetieth.iter().map(|(_, day)| *day).min() else {
+            return Ok(months.iter().map(|_| AccountMonth { value: None, accounts: Vec::new() }).collect());
+        };
+        let ids: Vec<AccountId> = ninetieth.iter().map(|(id, _)| *id).collect();
+        let mut history: BTreeMap<AccountId, Vec<GradeOn>> = BTreeMap::new();
+        for (id, on) in self.store.grades_around(earliest, Some(&ids)).await? {
+            history.entry(id).or_default().push(on);
+        }
+        let grade_on = |id: AccountId, day: NaiveDate| {
+            history.get(&id).and_then(|days| days.iter().rev().find(|g| g.day <= day)).filter(|g| graded(g))
+        };
+        Ok(months
+            .iter()
+            .map(|month| {
+                let mut cohort: Vec<(AccountId, NaiveDate, &GradeOn)> = ninetieth
+                    .iter()
+                    .filter(|(_, day)| YearMonth::of(*day) == *month)
+                    .filter_map(|(id, day)| Some((*id, *day, grade_on(*id, *day)?)))
+                    .collect();
+                cohort.sort_by(|a, b| a.2.score.unwrap_or(0.0).total_cmp(&b.2.score.unwrap_or(0.0)));
+                let healthy = cohort.iter().filter(|(_, _, g)| Some(&g.grade) == facts.best_grade.as_ref()).count();
+                AccountMonth {
+                    value: share(healthy, cohort.len()),
+                    accounts: cohort
+                        .into_iter()
+                        .map(|(id, day, g)| KpiAccount { account_id: id.0, day, value: g.score.unwrap_or(0.0) })
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
+    /// For each month, how close the renewal calls made before it came, and its renewals with
+    /// the ARR kept against the ARR forecast (the largest miss first).
+    async fn renewal_forecast_accuracy(
+        &self,
+        facts: &KpiFacts,
+        months: &[YearMonth],
+    ) -> Result<Vec<AccountMonth>, AppError> {
+        let chosen: HashSet<AccountId> = facts.accounts.iter().map(|a| a.id).collect();
+        let called = self.called_renewals().await?;
+        let money = |m: Money| m.0.to_f64().unwrap_or(0.0);
+        Ok(months
+            .iter()
+            .map(|month| {
+                let Some(called) = called.iter().find(|c| YearMonth::of(c.month) == *month) else {
+                    return AccountMonth { value: None, accounts: Vec::new() };
+                };
+                let renewals: Vec<&CalledRenewal> =
+                    called.renewals.iter().filter(|r| chosen.contains(&r.account)).collect();
+                let to_stay = renewals
+                    .iter()
+                    .filter(|r| matches!(r.forecast, Some(ForecastCategory::Commit | ForecastCategory::Likely)))
+                    .map(|r| money(r.forecast_arr))
+                    .sum::<f64>();
+                let kept = renewals.iter().map(|r| money(r.kept_arr)).sum::<f64>();
+                let mut accounts: Vec<KpiAccount> = renewals
+                    .iter()
+                    .map(|r| KpiAccount {
+                        account_id: r.account.0,
+                        day: r.renewal_date,
+                        value: money(r.kept_arr) - money(r.forecast_arr),
+                    })
+                    .collect();
+                accounts.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
+                AccountMonth { value: forecast_accuracy(kept, to_stay), accounts }
+            })
+            .collect())
+    }
+
+    /// The tree's `KPI_MONTHS` months up to `through` (default and at most the latest complete
+    /// month) for the accounts `filter` chooses; `None` before a tree is installed.
+    pub async fn kpi_view(
+        &self,
+        filter: &MetricsFilter,
+        through: Option<YearMonth>,
+    ) -> Result<Option<KpiView>, AppError> {
         let Some(tree) = self.kpi_tree().await? else { return Ok(None) };
         // Complete months only: a month to date reads as a collapse of every flow.
         let this_month = YearMonth::of(self.today());
-        let last = this_month.plus_months(-1).unwrap_or(this_month);
+        let complete = this_month.plus_months(-1).unwrap_or(this_month);
+        let last = through.map_or(complete, |through| through.min(complete));
         let months: Vec<YearMonth> = (0..KPI_MONTHS).rev().filter_map(|back| last.plus_months(-back)).collect();
         let first = months.first().copied().unwrap_or(last);
         let reports = self.metrics_report(filter, Interval::Month, first.first_day(), last.last_day()).await?;
         let nps = self.nps_by_month(filter).await?;
         let onboardings = self.onboardings_by_month(filter).await?;
         let (targets, actuals) = self.kpi_values().await?;
+        let mut by_accounts: HashMap<Metric, Vec<Option<f64>>> = HashMap::new();
+        let mut wanted: Vec<Metric> =
+            tree.nodes.iter().filter_map(|n| n.metric).filter(|m| m.reads_accounts()).collect();
+        wanted.sort_by_key(|m| Metric::ALL.iter().position(|a| a == m));
+        wanted.dedup();
+        if !wanted.is_empty() {
+            let facts = self.kpi_account_facts(filter).await?;
+            for metric in wanted {
+                let found = self.account_metric(&facts, metric, &months).await?;
+                by_accounts.insert(metric, found.into_iter().map(|m| m.value).collect());
+            }
+        }
         let entered = |values: &MonthlyValues, key: &str, month: YearMonth| {
             values.get(key).and_then(|m| m.get(&month.to_string())).copied()
         };
@@ -400,6 +645,9 @@ impl App {
                         .get(month)
                         .filter(|p| !p.is_empty())
                         .map(|plans| plans.iter().map(|(_, _, days)| *days as f64).sum::<f64>() / plans.len() as f64),
+                    Some(metric) if metric.reads_accounts() => {
+                        by_accounts.get(&metric).and_then(|v| v.get(i).copied().flatten())
+                    }
                     Some(metric) => reports.get(i).and_then(|r| metric.of_report(r)),
                     None => entered(&actuals, &node.key, *month),
                 })
@@ -474,6 +722,15 @@ impl App {
                 .into_iter()
                 .map(|(account, day, days)| KpiAccount { account_id: account.0, day, value: days as f64 })
                 .collect());
+        }
+        if metric.reads_accounts() {
+            let facts = self.kpi_account_facts(filter).await?;
+            return Ok(self
+                .account_metric(&facts, metric, &[month])
+                .await?
+                .pop()
+                .map(|m| m.accounts)
+                .unwrap_or_default());
         }
         let Some(kinds) = movement_kinds(metric) else { return Ok(Vec::new()) };
         let mut found: Vec<KpiAccount> = self

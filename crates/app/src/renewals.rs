@@ -164,6 +164,26 @@ pub struct MonthAccuracy {
     pub categories: Vec<CategoryAccuracy>,
 }
 
+/// A renewal as the forecast snapshot before its month called it, and how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalledRenewal {
+    pub account: AccountId,
+    pub renewal_date: NaiveDate,
+    pub forecast: Option<ForecastCategory>,
+    /// ARR up for renewal as forecast.
+    pub forecast_arr: Money,
+    /// ARR kept after the renewal day (0 for churned; the new ARR for expanded or contracted).
+    pub kept_arr: Money,
+}
+
+/// A closed month's renewals as called before it began.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalledMonth {
+    pub month: NaiveDate,
+    pub snapshot_on: NaiveDate,
+    pub renewals: Vec<CalledRenewal>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoryAccuracy {
     pub forecast: Option<ForecastCategory>,
@@ -459,9 +479,9 @@ impl App {
         Ok(due)
     }
 
-    /// For each closed month of the last year with a snapshot taken before it began: forecast
-    /// ARR per category against the ARR actually kept.
-    pub async fn forecast_accuracy(&self) -> Result<Vec<MonthAccuracy>, AppError> {
+    /// For each closed month of the last year with a snapshot taken before it began: its renewals
+    /// as that snapshot called them, with the ARR each account kept after its renewal day.
+    pub async fn called_renewals(&self) -> Result<Vec<CalledMonth>, AppError> {
         let today = self.today();
         let this_month = month_start(today);
         let first = this_month.checked_sub_months(Months::new(12)).unwrap_or(this_month);
@@ -481,35 +501,55 @@ impl App {
                 .filter(|r| r.taken_on < month && r.renewal_date >= month && r.renewal_date <= end)
                 .collect();
             if let Some(snapshot_on) = before.iter().map(|r| r.taken_on).max() {
-                let rows: Vec<&&ForecastSnapshotRow> = before.iter().filter(|r| r.taken_on == snapshot_on).collect();
-                let categories = ForecastCategory::ALL.iter().copied().map(Some).chain([None]);
-                let categories = categories
-                    .map(|category| {
-                        let called: Vec<&&&ForecastSnapshotRow> =
-                            rows.iter().filter(|r| r.forecast == category).collect();
-                        let renewed: Money = called
-                            .iter()
-                            .map(|r| {
-                                kept_arr(
-                                    grouped.get(&r.account_id).map(Vec::as_slice).unwrap_or_default(),
-                                    r.renewal_date,
-                                )
-                            })
-                            .sum();
-                        CategoryAccuracy {
-                            forecast: category,
-                            renewals: called.len(),
-                            forecast_arr: called.iter().map(|r| r.arr).sum(),
-                            renewed_arr: renewed,
-                        }
+                let renewals = before
+                    .iter()
+                    .filter(|r| r.taken_on == snapshot_on)
+                    .map(|r| CalledRenewal {
+                        account: r.account_id,
+                        renewal_date: r.renewal_date,
+                        forecast: r.forecast,
+                        forecast_arr: r.arr,
+                        kept_arr: kept_arr(
+                            grouped.get(&r.account_id).map(Vec::as_slice).unwrap_or_default(),
+                            r.renewal_date,
+                        ),
                     })
-                    .filter(|c| c.renewals > 0)
                     .collect();
-                months.push(MonthAccuracy { month, snapshot_on, categories });
+                months.push(CalledMonth { month, snapshot_on, renewals });
             }
             month = month.checked_add_months(Months::new(1)).unwrap_or(end.succ_opt().unwrap_or(end));
         }
         Ok(months)
+    }
+
+    /// For each closed month of the last year with a snapshot taken before it began: forecast
+    /// ARR per category against the ARR actually kept.
+    pub async fn forecast_accuracy(&self) -> Result<Vec<MonthAccuracy>, AppError> {
+        Ok(self
+            .called_renewals()
+            .await?
+            .into_iter()
+            .map(|called| {
+                let categories = ForecastCategory::ALL
+                    .iter()
+                    .copied()
+                    .map(Some)
+                    .chain([None])
+                    .map(|category| {
+                        let of: Vec<&CalledRenewal> =
+                            called.renewals.iter().filter(|r| r.forecast == category).collect();
+                        CategoryAccuracy {
+                            forecast: category,
+                            renewals: of.len(),
+                            forecast_arr: of.iter().map(|r| r.forecast_arr).sum(),
+                            renewed_arr: of.iter().map(|r| r.kept_arr).sum(),
+                        }
+                    })
+                    .filter(|c| c.renewals > 0)
+                    .collect();
+                MonthAccuracy { month: called.month, snapshot_on: called.snapshot_on, categories }
+            })
+            .collect())
     }
 }
 

@@ -54,6 +54,26 @@ pub enum Metric {
     OnboardingsCompleted,
     /// Mean days from start to completion of the plans completed in the month.
     OnboardingDays,
+    /// Support tickets opened in the month.
+    Tickets,
+    /// Tickets opened in the month ÷ accounts paying on its last day.
+    TicketsPerAccount,
+    /// Mean, over the accounts paying on the month's last day, of active end users in the 30 days
+    /// to that day ÷ seats.
+    SeatActivation,
+    /// Accounts paying on the month's last day that used a core feature (one used daily, weekly
+    /// or monthly) in the month ÷ those accounts.
+    CoreFeatureAdoption,
+    /// Paying accounts in the best health grade on the month's last day ÷ paying accounts graded.
+    HealthyShare,
+    /// Paying accounts in the lowest health grade on the month's last day ÷ paying accounts graded.
+    AtRiskShare,
+    /// New-customer quality: of the accounts whose 90th day as customers fell in the month, the
+    /// share in the best health grade on that day.
+    NewCustomersHealthy,
+    /// The month's renewals: 1 − |ARR kept − ARR called commit or likely before the month| ÷ the
+    /// ARR called (100% when the forecast was exactly right).
+    RenewalForecastAccuracy,
 }
 
 /// How a node's number reads.
@@ -69,7 +89,7 @@ pub enum Unit {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 20] = [
+    pub const ALL: [Metric; 28] = [
         Metric::Mrr,
         Metric::Arr,
         Metric::Nrr,
@@ -90,18 +110,35 @@ impl Metric {
         Metric::NpsAnswers,
         Metric::OnboardingsCompleted,
         Metric::OnboardingDays,
+        Metric::Tickets,
+        Metric::TicketsPerAccount,
+        Metric::SeatActivation,
+        Metric::CoreFeatureAdoption,
+        Metric::HealthyShare,
+        Metric::AtRiskShare,
+        Metric::NewCustomersHealthy,
+        Metric::RenewalForecastAccuracy,
     ];
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::Nrr | Metric::Grr | Metric::LogoChurnRate => Unit::Percent,
+            Metric::Nrr
+            | Metric::Grr
+            | Metric::LogoChurnRate
+            | Metric::SeatActivation
+            | Metric::CoreFeatureAdoption
+            | Metric::HealthyShare
+            | Metric::AtRiskShare
+            | Metric::NewCustomersHealthy
+            | Metric::RenewalForecastAccuracy => Unit::Percent,
             Metric::NewAccounts
+            | Metric::Tickets
             | Metric::Expansions
             | Metric::ChurnedAccounts
             | Metric::PayingAccounts
             | Metric::NpsAnswers
             | Metric::OnboardingsCompleted => Unit::Count,
-            Metric::Nps | Metric::OnboardingDays => Unit::Number,
+            Metric::Nps | Metric::OnboardingDays | Metric::TicketsPerAccount => Unit::Number,
             _ => Unit::Money,
         }
     }
@@ -149,12 +186,57 @@ impl Metric {
                 "その月に完了したオンボーディングの、開始から完了までの平均日数",
                 "Mean days from start to completion of the onboarding plans completed in the month",
             ),
+            Metric::Tickets => ("その月に起票されたサポートチケット数", "Support tickets opened in the month"),
+            Metric::TicketsPerAccount => (
+                "その月のチケット数 ÷ 月末の課金顧客数",
+                "Tickets opened in the month ÷ accounts paying on its last day",
+            ),
+            Metric::SeatActivation => (
+                "月末の課金顧客ごとの「直近 30 日のアクティブユーザー ÷ 契約席数」の平均",
+                "Mean over the accounts paying on the month's last day of active end users in the 30 days to it ÷ seats",
+            ),
+            Metric::CoreFeatureAdoption => (
+                "月末の課金顧客のうち、その月にコア機能（日次・週次・月次で使う機能）を使った顧客の割合",
+                "Share of the accounts paying on the month's last day that used a core feature (one used daily, weekly or monthly) in the month",
+            ),
+            Metric::HealthyShare => (
+                "月末の課金顧客（ヘルスの評価あり）のうち、最も良いグレードの顧客の割合",
+                "Share of the paying accounts graded on the month's last day that are in the best health grade",
+            ),
+            Metric::AtRiskShare => (
+                "月末の課金顧客（ヘルスの評価あり）のうち、最も低いグレードの顧客の割合",
+                "Share of the paying accounts graded on the month's last day that are in the lowest health grade",
+            ),
+            Metric::NewCustomersHealthy => (
+                "新規顧客の質：課金開始から 90 日目がその月だった顧客のうち、その日に最も良いグレードだった割合",
+                "New-customer quality: of the accounts whose 90th day as customers fell in the month, the share in the best health grade that day",
+            ),
+            Metric::RenewalForecastAccuracy => (
+                "その月の更新について、月初前の予測（確約・有力）の ARR と実際に維持した ARR の一致度（1 − 誤差 ÷ 予測）",
+                "For the month's renewals, how closely the ARR kept matched the ARR called commit or likely before the month (1 − error ÷ forecast)",
+            ),
         };
         if lang == Lang::Ja {
             ja
         } else {
             en
         }
+    }
+
+    /// Read from each account's state on a day (usage, tickets, health grades, renewal calls)
+    /// rather than from the subscription metrics.
+    pub fn reads_accounts(self) -> bool {
+        matches!(
+            self,
+            Metric::Tickets
+                | Metric::TicketsPerAccount
+                | Metric::SeatActivation
+                | Metric::CoreFeatureAdoption
+                | Metric::HealthyShare
+                | Metric::AtRiskShare
+                | Metric::NewCustomersHealthy
+                | Metric::RenewalForecastAccuracy
+        )
     }
 
     /// The month's value from its metrics report (NPS comes from the answers instead).
@@ -179,7 +261,8 @@ impl Metric {
             Metric::ChurnedAccounts => Some(report.churned_customers as f64),
             Metric::PayingAccounts => Some(report.customers_end as f64),
             Metric::Arpa => report.arpa.and_then(money),
-            Metric::Nps | Metric::NpsAnswers | Metric::OnboardingsCompleted | Metric::OnboardingDays => None,
+            // Read from the answers, the onboarding plans or each account's state instead.
+            _ => None,
         }
     }
 }
@@ -192,6 +275,17 @@ pub fn nps_of(answers: &[i64]) -> Option<f64> {
     let promoters = answers.iter().filter(|a| **a >= 9).count() as f64;
     let detractors = answers.iter().filter(|a| **a <= 6).count() as f64;
     Some((promoters - detractors) / answers.len() as f64 * 100.0)
+}
+
+/// How close a renewal forecast came: 1 − |ARR kept − ARR called to stay| ÷ ARR called, at
+/// least 0; `None` when nothing was called to stay.
+pub fn forecast_accuracy(kept: f64, called: f64) -> Option<f64> {
+    (called > 0.0).then(|| (1.0 - (kept - called).abs() / called).max(0.0))
+}
+
+/// The share of `part` in `whole`; `None` of nothing.
+pub fn share(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// Which way is better.
@@ -470,6 +564,15 @@ mod tests {
     fn nps_is_promoters_minus_detractors() {
         assert_eq!(nps_of(&[10, 9, 8, 3]), Some(25.0));
         assert_eq!(nps_of(&[]), None);
+    }
+
+    #[test]
+    fn forecast_accuracy_is_one_when_exactly_right_and_never_below_zero() {
+        assert_eq!(forecast_accuracy(100.0, 100.0), Some(1.0));
+        assert_eq!(forecast_accuracy(90.0, 100.0), Some(0.9));
+        assert_eq!(forecast_accuracy(110.0, 100.0), Some(0.9));
+        assert_eq!(forecast_accuracy(500.0, 100.0), Some(0.0));
+        assert_eq!(forecast_accuracy(50.0, 0.0), None);
     }
 
     #[test]

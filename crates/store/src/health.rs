@@ -53,8 +53,8 @@ pub trait HealthStore: Send + Sync {
     /// backfilled past day does not replace it). A churned account (`churned_on` set with its
     /// figures) keeps no current health even when a snapshot for it arrives.
     async fn save_health(&self, scored: &[(AccountId, Snapshot, Option<f64>)]) -> Result<()>;
-    /// Each account's score on its latest snapshot on or before `day`.
-    async fn scores_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, Option<f64>>>;
+    /// Each account's grade and score on its latest snapshot on or before `day`.
+    async fn grades_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, GradeOn>>;
     /// Snapshots of one account from `from`, oldest first.
     async fn snapshots(&self, account: AccountId, from: NaiveDate) -> Result<Vec<Snapshot>>;
     /// Each account's latest grade before `day` and its grades from `day` on, by account and day
@@ -187,9 +187,9 @@ macro_rules! health_store {
                     Ok(())
                 }
 
-                async fn scores_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, Option<f64>>> {
+                async fn grades_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, $crate::health::GradeOn>> {
                     let rows = sqlx::query(
-                        "SELECT s.account_id, s.score FROM health_snapshots s \
+                        "SELECT s.account_id, s.day, s.score, s.grade FROM health_snapshots s \
                          JOIN (SELECT account_id, MAX(day) AS day FROM health_snapshots WHERE day <= $1 GROUP BY account_id) latest \
                          ON latest.account_id = s.account_id AND latest.day = s.day",
                     )
@@ -197,7 +197,14 @@ macro_rules! health_store {
                     .fetch_all(&self.pool)
                     .await?;
                     rows.iter()
-                        .map(|row| Ok((AccountId(row.try_get("account_id")?), row.try_get("score")?)))
+                        .map(|row| {
+                            let grade = $crate::health::GradeOn {
+                                day: row.try_get("day")?,
+                                score: row.try_get("score")?,
+                                grade: row.try_get("grade")?,
+                            };
+                            Ok((AccountId(row.try_get("account_id")?), grade))
+                        })
                         .collect()
                 }
 

@@ -161,6 +161,7 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/kpi/install", Manage, post(pages::kpi::install))
         .page(M::GET, "/kpi/edit", Manage, get(pages::kpi::edit))
         .page(M::GET, "/kpi/bundle.toml", Manage, get(pages::kpi::download_bundle))
+        .page(M::GET, "/kpi/report", Read, get(pages::kpi::report))
         .page(M::POST, "/kpi/edit", Manage, post(pages::kpi::save))
         .page(M::GET, "/kpi/{key}", Read, get(pages::kpi::node))
         .page(M::POST, "/kpi/{key}/values", Write, post(pages::kpi::set_value))

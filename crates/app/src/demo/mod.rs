@@ -631,7 +631,7 @@ impl App {
             self.load_demo_requests(&data, options.seed).await?;
         }
         let today = self.today();
-        if options.usage && self.store.scores_on(today).await?.is_empty() {
+        if options.usage && self.store.grades_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
         }
         self.store.refresh_statistics().await?;

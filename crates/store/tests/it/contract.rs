@@ -515,7 +515,7 @@ fn snapshot(on: &str, score: Option<f64>, grade: &str) -> Snapshot {
 }
 
 #[store_test]
-async fn saved_health_becomes_the_accounts_current_health_and_scores_on_reads_the_latest_snapshot_by_then(
+async fn saved_health_becomes_the_accounts_current_health_and_grades_on_reads_the_latest_snapshot_by_then(
     t: TestStore,
 ) {
     let s = &t.store;
@@ -556,10 +556,23 @@ async fn saved_health_becomes_the_accounts_current_health_and_scores_on_reads_th
     assert_eq!(s.snapshots(a, day("2025-01-01")).await.unwrap().len(), 2, "one snapshot per account and day");
     assert_eq!(s.get_account(a).await.unwrap().health.score, Some(35.0));
 
-    assert_eq!(s.scores_on(day("2024-12-31")).await.unwrap(), HashMap::new(), "nothing on or before");
-    assert_eq!(s.scores_on(day("2025-01-01")).await.unwrap(), HashMap::from([(a, Some(80.0))]), "on the day");
-    assert_eq!(s.scores_on(day("2025-01-09")).await.unwrap(), HashMap::from([(a, Some(80.0))]), "before the next");
-    assert_eq!(s.scores_on(day("2025-03-01")).await.unwrap(), HashMap::from([(a, Some(35.0)), (b, None)]));
+    let grades_on = |d: &'static str| async move {
+        let mut found: Vec<(AccountId, Option<f64>, String, NaiveDate)> =
+            s.grades_on(day(d)).await.unwrap().into_iter().map(|(id, on)| (id, on.score, on.grade, on.day)).collect();
+        found.sort_by_key(|f| f.0);
+        found
+    };
+    assert_eq!(grades_on("2024-12-31").await, vec![], "nothing on or before");
+    assert_eq!(grades_on("2025-01-01").await, vec![(a, Some(80.0), "healthy".into(), day("2025-01-01"))], "on the day");
+    assert_eq!(
+        grades_on("2025-01-09").await,
+        vec![(a, Some(80.0), "healthy".into(), day("2025-01-01"))],
+        "before the next"
+    );
+    assert_eq!(
+        grades_on("2025-03-01").await,
+        vec![(a, Some(35.0), "at_risk".into(), day("2025-01-10")), (b, None, "unknown".into(), day("2025-01-10"))]
+    );
     t.finish().await;
 }
 

@@ -20,12 +20,14 @@ use serde::Deserialize;
 #[utoipa::path(get, path = "/api/v1/kpi", tag = "kpi",
     params(("owner" = Option<i64>, Query), ("team" = Option<i64>, Query), ("tier" = Option<String>, Query),
            ("stage" = Option<String>, Query), ("touch_model" = Option<String>, Query),
-           ("segment" = Option<i64>, Query, description = "Only accounts in this saved segment now")),
+           ("segment" = Option<i64>, Query, description = "Only accounts in this saved segment now"),
+           ("month" = Option<String>, Query, description = "The last month shown, YYYY-MM (default and at most the latest complete month)")),
     responses((status = 200, body = KpiView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn view(State(app): State<AppState>, mut params: QueryParams) -> Result<Json<KpiView>, ApiError> {
     let filter = filter(&mut params);
+    let month = params.parsed("month", |raw| raw.parse::<YearMonth>());
     params.finish()?;
-    app.kpi_view(&filter).await?.map(Json).ok_or(ApiError::NotFound)
+    app.kpi_view(&filter, month).await?.map(Json).ok_or(ApiError::NotFound)
 }
 
 /// The tree's definition; 404 before one is installed.

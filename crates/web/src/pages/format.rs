@@ -59,6 +59,15 @@ pub fn grouped(value: impl Countable) -> String {
 }
 
 /// A number of months: 「12 か月」 / "12 months", "1 month".
+/// A month as a heading names it (`2026年11月`, `Nov 2026`), from any day in it.
+pub fn month_label(month: chrono::NaiveDate, lang: Lang) -> String {
+    use chrono::Datelike;
+    match lang {
+        Lang::Ja => format!("{}年{}月", month.year(), month.month()),
+        Lang::En => month.format("%b %Y").to_string(),
+    }
+}
+
 pub fn months(months: u32, lang: Lang) -> String {
     match (lang, months) {
         (Lang::Ja, n) => format!("{n} か月"),

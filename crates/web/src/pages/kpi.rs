@@ -12,7 +12,8 @@ use crate::auth::Signed;
 use crate::extract::{FormFields, Path, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
-use app::kpi::{kpi_bundle_toml, kpi_tree_toml, KpiBundle, KpiNodeView, Phase, ValueKind};
+use app::kpi::{kpi_bundle_toml, kpi_tree_toml, KpiBundle, KpiNodeView, KpiView, Phase, ValueKind};
+use app::metrics::MetricsFilter;
 use app::playbooks::parse_toml;
 use app::AppError;
 use askama::Template;
@@ -37,12 +38,27 @@ fn number(value: Option<f64>, unit: Unit, currency: &Currency, lang: Lang) -> St
     }
 }
 
-/// What one account counted for a node: an NPS answer, the days its onboarding took, or an MRR
-/// movement, signed (`+¥5,000`, `-¥3,000`).
+/// What one account counted for a node: an NPS answer, the days its onboarding took, its tickets,
+/// seat activation, core-feature uses or health score, or an MRR movement or forecast miss, signed
+/// (`+¥5,000`, `-¥3,000`).
 fn account_value(metric: Option<Metric>, value: f64, currency: &Currency, lang: Lang) -> String {
+    let count = format::count(value.round() as i64);
     match metric {
         Some(Metric::Nps | Metric::NpsAnswers) => format!("NPS {value}"),
         Some(Metric::OnboardingsCompleted | Metric::OnboardingDays) => format::days(value.round() as i64, lang),
+        Some(Metric::Tickets | Metric::TicketsPerAccount) => match lang {
+            Lang::Ja => format!("{count} 件"),
+            Lang::En => format!("{count} tickets"),
+        },
+        Some(Metric::SeatActivation) => format::percent(Some(value)),
+        Some(Metric::CoreFeatureAdoption) => match lang {
+            Lang::Ja => format!("コア機能 {count} 回"),
+            Lang::En => format!("{count} core-feature uses"),
+        },
+        Some(Metric::HealthyShare | Metric::AtRiskShare | Metric::NewCustomersHealthy) => match lang {
+            Lang::Ja => format!("スコア {value:.1}"),
+            Lang::En => format!("score {value:.1}"),
+        },
         _ => format::money_change(Money(rust_decimal::Decimal::from_f64(value).unwrap_or_default()), currency, lang),
     }
 }
@@ -92,6 +108,8 @@ pub struct NodeCard {
     pub owner: String,
     pub depth: usize,
     pub actual: String,
+    /// The month before's actual.
+    pub before: String,
     pub target: String,
     pub status: &'static str,
     pub status_class: &'static str,
@@ -101,10 +119,69 @@ pub struct NodeCard {
     pub trend: Chart,
     /// For a top goal: the accounts that moved it most in the latest month (id, name, amount).
     pub movers: Vec<(i64, String, String)>,
+    /// The list markup before this node's item in the drawn tree (see `nesting`).
+    pub lead: &'static str,
+    pub closes: usize,
+}
+
+/// How the drawn tree nests a depth-first list of nodes: for each, whether it opens a list under
+/// the node before (`<ul>`) or closes that node's item (`</li>`), and how many enclosing lists
+/// it closes first; then how many lists stay open after the last. Nested lists are what the
+/// connecting lines are drawn from.
+fn nesting(depths: &[usize]) -> (Vec<(&'static str, usize)>, usize) {
+    let mut previous: Option<usize> = None;
+    let leads = depths
+        .iter()
+        .map(|&depth| {
+            let lead = match previous {
+                None => ("", 0),
+                Some(before) if depth > before => ("<ul>", 0),
+                Some(before) => ("</li>", before - depth),
+            };
+            previous = Some(depth);
+            lead
+        })
+        .collect();
+    (leads, previous.unwrap_or(0))
+}
+
+/// A section of the page: its title, its nodes and how many nested lists its last node leaves open.
+pub struct Section {
+    pub title: String,
+    pub nodes: Vec<NodeCard>,
+    pub closes: usize,
+}
+
+impl Section {
+    fn new(title: String, mut nodes: Vec<NodeCard>) -> Section {
+        let (leads, closes) = nesting(&nodes.iter().map(|n| n.depth).collect::<Vec<_>>());
+        for (node, (lead, closing)) in nodes.iter_mut().zip(leads) {
+            node.lead = lead;
+            node.closes = closing;
+        }
+        Section { title, nodes, closes }
+    }
 }
 
 /// Accounts a top goal names as the ones that moved it most.
 const MOVERS: usize = 3;
+
+/// The accounts that moved a node most in a month (id, name, what they counted for).
+async fn movers(
+    app: &AppState,
+    filter: &MetricsFilter,
+    metric: Option<Metric>,
+    month: YearMonth,
+    lang: Lang,
+) -> Result<Vec<(i64, String, String)>, ApiError> {
+    let currency = app.settings().currency;
+    let mut found = Vec::new();
+    for a in app.kpi_accounts(filter, metric, month).await?.into_iter().take(MOVERS) {
+        let value = account_value(metric, a.value, &currency, lang);
+        found.push((a.account_id, account_name(app, a.account_id).await?, value));
+    }
+    Ok(found)
+}
 
 #[derive(Template)]
 #[template(path = "kpi.html")]
@@ -112,7 +189,7 @@ pub struct KpiPage {
     pub frame: Frame,
     pub latest: String,
     /// The whole tree (one untitled section), or a team's page: the company's goals, then its KPIs.
-    pub sections: Vec<(String, Vec<NodeCard>)>,
+    pub sections: Vec<Section>,
     /// The owner teams named in the tree, and whether it is the one shown.
     pub owners: Vec<(String, bool)>,
     /// The phase templates offered (key, name, what it holds), before a tree exists or to replace it.
@@ -178,6 +255,41 @@ fn trend_chart(id: &str, view: &KpiNodeView) -> Chart {
         .sparkline()
 }
 
+/// Every node of a view as a card, each top goal with the accounts that moved it most.
+async fn cards(app: &AppState, view: &KpiView, filter: &MetricsFilter, lang: Lang) -> Result<Vec<NodeCard>, ApiError> {
+    let currency = app.settings().currency;
+    let mut cards = Vec::with_capacity(view.nodes.len());
+    for (i, node) in view.nodes.iter().enumerate() {
+        let parent = node.node.parent.as_deref().and_then(|p| view.nodes.iter().find(|n| n.node.key == p));
+        let unit = node.node.unit();
+        let nth_last = |values: &[Option<f64>], back: usize| {
+            number(values.len().checked_sub(1 + back).and_then(|i| values[i]), unit, &currency, lang)
+        };
+        let movers = match (node.depth, view.months.last()) {
+            (0, Some(month)) => movers(app, filter, node.node.metric, *month, lang).await?,
+            _ => Vec::new(),
+        };
+        cards.push(NodeCard {
+            movers,
+            key: node.node.key.clone(),
+            name: node.node.name(lang).to_owned(),
+            owner: node.node.owner.clone().unwrap_or_default(),
+            depth: node.depth,
+            actual: nth_last(&node.actual, 0),
+            before: nth_last(&node.actual, 1),
+            target: nth_last(&node.target, 0),
+            status: status_text(node.status, lang),
+            status_class: status_class(node.status),
+            relation: relation_text(node.node.children_relation, lang),
+            effect: parent.map_or_else(String::new, |p| effect_text(p, &node.node.key, &currency, lang)),
+            trend: trend_chart(&format!("kpi-trend-{i}"), node),
+            lead: "",
+            closes: 0,
+        });
+    }
+    Ok(cards)
+}
+
 pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let filter = filter(&mut params);
@@ -190,43 +302,18 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
     let segment = params.text("segment").unwrap_or_default();
     let team_view = params.text("view").unwrap_or_default();
     params.finish()?;
-    let currency = app.settings().currency;
-    let view = app.kpi_view(&filter).await?;
+    let view = app.kpi_view(&filter, None).await?;
     let mut nodes = Vec::new();
     let mut latest = String::new();
     let mut owners: Vec<(String, bool)> = Vec::new();
     if let Some(view) = &view {
         latest = view.months.last().map(|m| m.to_string()).unwrap_or_default();
-        for (i, node) in view.nodes.iter().enumerate() {
-            let parent = node.node.parent.as_deref().and_then(|p| view.nodes.iter().find(|n| n.node.key == p));
-            let unit = node.node.unit();
-            if let Some(owner) = &node.node.owner {
-                if !owners.iter().any(|(o, _)| o == owner) {
-                    owners.push((owner.clone(), *owner == team_view));
-                }
+        for owner in view.nodes.iter().filter_map(|n| n.node.owner.as_ref()) {
+            if !owners.iter().any(|(o, _)| o == owner) {
+                owners.push((owner.clone(), *owner == team_view));
             }
-            let mut movers = Vec::new();
-            if let (0, Some(month)) = (node.depth, view.months.last()) {
-                for a in app.kpi_accounts(&filter, node.node.metric, *month).await?.into_iter().take(MOVERS) {
-                    let value = account_value(node.node.metric, a.value, &currency, lang);
-                    movers.push((a.account_id, account_name(&app, a.account_id).await?, value));
-                }
-            }
-            nodes.push(NodeCard {
-                movers,
-                key: node.node.key.clone(),
-                name: node.node.name(lang).to_owned(),
-                owner: node.node.owner.clone().unwrap_or_default(),
-                depth: node.depth,
-                actual: number(node.actual.last().copied().flatten(), unit, &currency, lang),
-                target: number(node.target.last().copied().flatten(), unit, &currency, lang),
-                status: status_text(node.status, lang),
-                status_class: status_class(node.status),
-                relation: relation_text(node.node.children_relation, lang),
-                effect: parent.map_or_else(String::new, |p| effect_text(p, &node.node.key, &currency, lang)),
-                trend: trend_chart(&format!("kpi-trend-{i}"), node),
-            });
         }
+        nodes = cards(&app, view, &filter, lang).await?;
     }
     let teams = app.teams().await?.into_iter().map(|t| (t.id.0, t.name, t.id.0.to_string() == team)).collect();
     let segments = app
@@ -245,14 +332,14 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         serde_urlencoded::to_string([("tier", tier.as_str()), ("team", team.as_str()), ("segment", segment.as_str())])
             .unwrap_or_default();
     let sections = if team_view.is_empty() {
-        vec![(String::new(), nodes)]
+        vec![Section::new(String::new(), nodes)]
     } else {
         // A team's page: the company's goals on top, then the team's own KPIs, each on its own.
         let (goals, rest): (Vec<NodeCard>, Vec<NodeCard>) = nodes.into_iter().partition(|n| n.depth == 0);
         let own = rest.into_iter().filter(|n| n.owner == team_view).map(|n| NodeCard { depth: 0, ..n }).collect();
         vec![
-            (frame.pick("会社の KGI", "The company's goals").to_owned(), goals),
-            (format!("{team_view}{}", frame.pick(" の KPI", ": its KPIs")), own),
+            Section::new(frame.pick("会社の KGI", "The company's goals").to_owned(), goals),
+            Section::new(format!("{team_view}{}", frame.pick(" の KPI", ": its KPIs")), own),
         ]
     };
     let page = KpiPage {
@@ -269,6 +356,82 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         filter_query,
     };
     Ok(render(&page, "kpi")?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "kpi_report.html")]
+pub struct ReportPage {
+    pub frame: Frame,
+    pub title: String,
+    /// Which accounts the numbers are of.
+    pub scope: String,
+    pub prepared: String,
+    pub month: String,
+    pub latest: String,
+    pub tier: String,
+    pub team: String,
+    pub segment: String,
+    pub filter_query: String,
+    /// Every node, the top goals with the accounts that moved them most.
+    pub nodes: Vec<NodeCard>,
+    pub any_off_target: bool,
+}
+
+/// `/kpi/report`: the monthly KPI report for the leadership meeting — each KGI with the three
+/// accounts that moved it most, the tree's actuals against targets and the month before, and
+/// what missed — printable on one or two pages.
+pub async fn report(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let filter = filter(&mut params);
+    let asked = params.parsed("month", |raw| raw.parse::<YearMonth>());
+    let (tier, team) = (params.text("tier").unwrap_or_default(), params.text("team").unwrap_or_default());
+    let segment = params.text("segment").unwrap_or_default();
+    params.finish()?;
+    let view = app.kpi_view(&filter, asked).await?.ok_or(ApiError::NotFound)?;
+    let latest_complete = app.kpi_view(&filter, None).await?.and_then(|v| v.months.last().copied());
+    let month = view.months.last().copied().ok_or(ApiError::NotFound)?;
+    let nodes = cards(&app, &view, &filter, lang).await?;
+    let title = match lang {
+        Lang::Ja => format!("KPI レポート {}", format::month_label(month.first_day(), lang)),
+        Lang::En => format!("KPI report, {}", format::month_label(month.first_day(), lang)),
+    };
+    let scope = if tier.is_empty() && team.is_empty() && segment.is_empty() {
+        frame.pick("すべての顧客", "All accounts").to_owned()
+    } else {
+        let mut parts = Vec::new();
+        if !tier.is_empty() {
+            parts.push(format!("{} {tier}", frame.pick("ティア", "Tier")));
+        }
+        if let Some(name) = app.teams().await?.into_iter().find(|t| t.id.0.to_string() == team).map(|t| t.name) {
+            parts.push(format!("{} {name}", frame.pick("チーム", "Team")));
+        }
+        if let Some(s) = app.segments().await?.into_iter().find(|s| s.segment.id.to_string() == segment) {
+            let name = match lang {
+                Lang::En => s.segment.name_en.unwrap_or(s.segment.name),
+                Lang::Ja => s.segment.name,
+            };
+            parts.push(format!("{} {name}", frame.pick("セグメント", "Segment")));
+        }
+        parts.join(" · ")
+    };
+    let filter_query =
+        serde_urlencoded::to_string([("tier", tier.as_str()), ("team", team.as_str()), ("segment", segment.as_str())])
+            .unwrap_or_default();
+    let page = ReportPage {
+        title,
+        scope,
+        prepared: format::day_in_sentence(app.today(), lang),
+        month: month.to_string(),
+        latest: latest_complete.unwrap_or(month).to_string(),
+        tier,
+        team,
+        segment,
+        filter_query,
+        any_off_target: nodes.iter().any(|n| n.status_class == status_class(Status::OffTarget)),
+        nodes,
+        frame: frame.at("kpi"),
+    };
+    Ok(render(&page, "kpi_report")?.into_response())
 }
 
 /// The accounts a node's page lists, the largest first.
@@ -356,7 +519,7 @@ async fn node_page(
     let currency = app.settings().currency;
     let filter = filter(params);
     let notice = params.text("done").is_some();
-    let view = app.kpi_view(&filter).await?.ok_or(ApiError::NotFound)?;
+    let view = app.kpi_view(&filter, None).await?.ok_or(ApiError::NotFound)?;
     let node = view.nodes.iter().find(|n| n.node.key == key).ok_or(ApiError::NotFound)?;
     let unit = node.node.unit();
     let show = |v: Option<f64>| number(v, unit, &currency, lang);
@@ -544,5 +707,22 @@ pub async fn save(
             let page = EditPage { text, errors, frame: frame.at("kpi") };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "kpi_edit")?).into_response())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drawn_tree_opens_a_list_for_each_child_and_closes_back_to_each_sibling() {
+        // nrr ─ grr
+        //     └ health ─ adoption
+        // mrr
+        let (leads, open) = nesting(&[0, 1, 1, 2, 0]);
+        assert_eq!(leads, vec![("", 0), ("<ul>", 0), ("</li>", 0), ("<ul>", 0), ("</li>", 2)]);
+        assert_eq!(open, 0);
+        assert_eq!(nesting(&[0, 1, 2]).1, 2, "the last node's lists stay open until the end");
+        assert_eq!(nesting(&[]), (vec![], 0));
     }
 }

@@ -351,13 +351,6 @@ fn href(pairs: &[(String, String)], extra: &[(&str, String)]) -> String {
     }
 }
 
-pub(crate) fn month_label(month: NaiveDate, lang: Lang) -> String {
-    match lang {
-        Lang::Ja => format!("{}年{}月", month.year(), month.month()),
-        Lang::En => month.format("%b %Y").to_string(),
-    }
-}
-
 /// The outcome in words: confirmed or derived, and whether the data now disagrees.
 pub(crate) fn outcome_text(item: &RenewalItem, lang: Lang) -> String {
     let t = |ja, en| Text::new(ja, en).pick(lang);
@@ -426,7 +419,7 @@ fn accuracy_lines(months: &[MonthAccuracy], currency: &Currency, lang: Lang) -> 
         .rev()
         .flat_map(|m| {
             m.categories.iter().map(move |c| AccuracyLine {
-                month: month_label(m.month, lang),
+                month: format::month_label(m.month, lang),
                 snapshot_on: format::date(Some(m.snapshot_on), lang),
                 category: c.forecast.map_or_else(|| t("未予測", "Not called").to_owned(), |f| f.label(lang).to_owned()),
                 renewals: c.renewals,
@@ -451,7 +444,7 @@ fn month_line(
     let share =
         if widest > rust_decimal::Decimal::ZERO { (summary.arr.0 / widest).to_f64().unwrap_or(0.0) } else { 0.0 };
     MonthLine {
-        label: month_label(summary.month, lang),
+        label: format::month_label(summary.month, lang),
         href: href(raw, &[("month", key.clone())]),
         current: summary.month == chosen,
         renewals: summary.renewals,
@@ -546,7 +539,7 @@ async fn render_page(
         ),
         month_value: chosen.format("%Y-%m").to_string(),
         months: pipeline.months.iter().map(|m| month_line(m, chosen, widest, &raw, &currency, lang)).collect(),
-        month_title: month_label(chosen, lang),
+        month_title: format::month_label(chosen, lang),
         lines,
         total: pipeline.total,
         breakdown,

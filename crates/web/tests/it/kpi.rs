@@ -254,3 +254,85 @@ async fn a_template_brings_its_segments_and_paused_playbooks_and_a_bundle_moves_
     drop(other);
     other_store.finish().await;
 }
+
+/// Tickets per account, seat activation, core-feature adoption and the health grade mix are read
+/// from each paying account's month (K3 left last month, so K1 and K2 count), each with the
+/// accounts behind it.
+#[store_test]
+async fn account_kpis_read_tickets_usage_and_grades_of_the_paying_accounts(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (last_month, month) = customers(&server).await;
+    let month_end = last_month.checked_add_months(Months::new(1)).unwrap().pred_opt().unwrap();
+    let urgent = json!({"min_measures": 1, "scorecard": [{"key": "default", "name": "Default", "measure": [
+        {"key": "urgent", "type": "open_urgent_tickets", "weight": 1, "points": {"thresholds": [[1, 0], [0, 100]]}}]}]});
+    let (status, body) = server.send(reqwest::Method::PUT, "/api/v1/health/config", Some(urgent)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // K1 (10 seats) used the core feature last month with two people; K2 (5 seats) did not.
+    let key = server.write_key().await;
+    let core = json!({"key": "payslip", "name": "給与明細", "event": "Payslip Published", "cadence": "monthly", "importance": "core"});
+    assert_eq!(server.post("/api/v1/features", core).await.0, StatusCode::CREATED);
+    let at = format!("{}T03:00:00Z", last_month.with_day(15).unwrap());
+    let batch: Vec<Value> = ["u1", "u2"]
+        .iter()
+        .flat_map(|user| {
+            [
+                json!({"type": "group", "userId": user, "groupId": "K1", "timestamp": at}),
+                json!({"type": "track", "messageId": format!("m-{user}"), "userId": user, "event": "Payslip Published", "timestamp": at}),
+            ]
+        })
+        .collect();
+    let (status, body) = server.track(&key, "/v1/batch", json!({"batch": batch})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Three tickets last month: two from K1 (one urgent and open), one from K2.
+    let opened = last_month.with_day(6).unwrap();
+    let tickets = format!(
+        "ticket_id,account_id,created_at,solved_at,priority,status,subject\n\
+         T-1,K1,{opened},,urgent,open,Payroll export fails\nT-2,K1,{opened},{opened},low,solved,Question\n\
+         T-3,K2,{opened},{opened},normal,solved,Login\n"
+    );
+    let (status, body) = server.upload("tickets", tickets.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.app.backfill_health_history(&[month_end]).await.unwrap();
+
+    let nodes = [
+        "tickets",
+        "tickets_per_account",
+        "seat_activation",
+        "core_feature_adoption",
+        "healthy_share",
+        "at_risk_share",
+    ];
+    let tree: Vec<Value> = nodes
+        .iter()
+        .map(|key| json!({"key": key, "name_ja": key, "name_en": key, "metric": key, "direction": "higher"}))
+        .collect();
+    let (status, body) = server.send(reqwest::Method::PUT, "/api/v1/kpi/tree", Some(json!({"node": tree}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, view) = server.get("/api/v1/kpi").await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let values: Vec<f64> = nodes.iter().map(|key| latest(node(&view, key))).collect();
+    assert_eq!(
+        &values[..4],
+        &[3.0, 1.5, 0.1, 0.5],
+        "tickets, per paying account, seats 2/10 and 0/5, one of two adopted"
+    );
+    assert_eq!(&values[4..], &[0.5, 0.5], "K2 without urgent tickets is healthy, K1 with one is at risk: {view}");
+
+    // The accounts behind: who opened tickets, who is at risk.
+    let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+    let (status, html) = page(&server, &manager, &format!("/kpi/tickets?month={month}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("ずっと商事") && html.contains("2 件") && html.contains("はじめて工業"), "{html}");
+    let (_, html) = page(&server, &manager, &format!("/kpi/at_risk_share?month={month}")).await;
+    assert!(html.contains("ずっと商事") && !html.contains("はじめて工業"), "{html}");
+
+    // The monthly report names the month, each goal's movers and what missed.
+    let (status, html) = page(&server, &manager, &format!("/kpi/report?month={month}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"kpi-report-title\"") && html.contains("KPI レポート"), "{html}");
+    assert!(html.contains("id=\"report-goal-tickets\"") && html.contains("id=\"kpi-report-table\""), "{html}");
+    let (status, _) = page(&server, &manager, "/kpi/report?month=13-2020").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a month that does not read is refused");
+    drop(server);
+    t.finish().await;
+}
