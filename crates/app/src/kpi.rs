@@ -4,14 +4,14 @@
 //! a filter chooses — with its status against target, what each child contributed to its last
 //! change and how its drivers moved with it.
 
-use crate::health::Portfolio;
+use crate::health::{default_health_config, Portfolio};
 use crate::metrics::MetricsFilter;
 use crate::playbooks::parse_toml;
 use crate::renewals::CalledRenewal;
 use crate::{Actor, App, AppError};
 use chrono::{Days, NaiveDate};
 use domain::account::Account;
-use domain::health::UNKNOWN_GRADE;
+use domain::health::{HealthConfig, UNKNOWN_GRADE};
 use domain::kpi::{
     contributions, correlation, forecast_accuracy, nps_of, share, status, KpiNode, KpiTree, Metric, MonthlyValues,
     Relation, Status,
@@ -67,9 +67,12 @@ impl Phase {
         }
     }
 
-    /// The template: its tree, and the segments and (paused) playbooks that come with it.
+    /// The template: its tree, its health scorecard (best practice's is the shipped default), and
+    /// the segments and (paused) playbooks that come with it.
     pub fn bundle(self) -> Result<KpiBundle, AppError> {
-        parse_toml(&format!("{}.toml", self.key()), self.file())
+        let mut bundle: KpiBundle = parse_toml(&format!("{}.toml", self.key()), self.file())?;
+        bundle.health.get_or_insert_with(default_health_config);
+        Ok(bundle)
     }
 
     pub fn tree(self) -> Result<KpiTree, AppError> {
@@ -112,6 +115,9 @@ pub struct KpiBundle {
     pub segments: Vec<BundleSegment>,
     #[serde(rename = "playbook", default, skip_serializing_if = "Vec::is_empty")]
     pub playbooks: Vec<PlaybookDefinition>,
+    /// The health configuration that goes with the tree: its grades and scorecards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthConfig>,
 }
 
 impl KpiBundle {
@@ -120,10 +126,23 @@ impl KpiBundle {
     }
 }
 
+/// What became of a bundle's health configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScorecardOutcome {
+    /// It is now the workspace's.
+    Installed,
+    /// The workspace's own saved configuration stays (replace it only when asked).
+    Kept,
+    /// The bundle has none.
+    NotInBundle,
+}
+
 /// What installing a bundle added.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Installed {
     pub tree: KpiTree,
+    pub scorecard: ScorecardOutcome,
     /// Names of the segments added (one with the same name already there is kept as it is).
     pub segments: Vec<String>,
     /// Names of the playbooks added, paused until someone turns them on.
@@ -270,17 +289,40 @@ impl App {
     }
 
     /// Replaces the tree with a company-phase template's and adds its segments and playbooks;
-    /// targets entered for keys it keeps stay.
-    pub async fn install_kpi_template(&self, actor: &Actor, phase: Phase) -> Result<Installed, AppError> {
-        self.import_kpi_bundle(actor, phase.bundle()?).await
+    /// targets entered for keys it keeps stay. Its scorecard is installed as `import_kpi_bundle`
+    /// says.
+    pub async fn install_kpi_template(
+        &self,
+        actor: &Actor,
+        phase: Phase,
+        replace_scorecard: bool,
+    ) -> Result<Installed, AppError> {
+        self.import_kpi_bundle(actor, phase.bundle()?, replace_scorecard).await
     }
 
     /// Installs a bundle: the tree replaces the current one; its segments and playbooks are added
     /// unless one with the same name exists, playbooks paused so a team reviews them before they
-    /// act. Everything is checked before anything is written.
-    pub async fn import_kpi_bundle(&self, actor: &Actor, bundle: KpiBundle) -> Result<Installed, AppError> {
+    /// act; its health configuration becomes the workspace's when the workspace never saved its
+    /// own, or when `replace_scorecard` — a tuned scorecard is not replaced behind anyone's back.
+    /// Everything is checked before anything is written.
+    pub async fn import_kpi_bundle(
+        &self,
+        actor: &Actor,
+        bundle: KpiBundle,
+        replace_scorecard: bool,
+    ) -> Result<Installed, AppError> {
         let tree = bundle.tree();
         let mut errors = tree.validate().err().unwrap_or_default();
+        let own_scorecard = self.store.load_health_config().await?.is_some();
+        let health = match &bundle.health {
+            Some(health) if replace_scorecard || !own_scorecard => {
+                if let Err(fields) = health.validate() {
+                    errors.extend(fields.into_iter().map(|e| e.prefixed("health")));
+                }
+                Some(health.clone())
+            }
+            _ => None,
+        };
         let features = self.feature_keys().await?;
         let existing: HashSet<String> = self.segments().await?.into_iter().map(|s| s.segment.name).collect();
         let segments: Vec<&BundleSegment> = bundle.segments.iter().filter(|s| !existing.contains(&s.name)).collect();
@@ -294,7 +336,12 @@ impl App {
                 Err(other) => return Err(other),
             }
         }
-        let grades: Vec<String> = self.health_config().await?.grades.into_iter().map(|g| g.key).collect();
+        // Playbooks name grades of the configuration they will run under.
+        let grades = match &health {
+            Some(health) => health.grades.clone(),
+            None => self.health_config().await?.grades,
+        };
+        let grades: Vec<String> = grades.into_iter().map(|g| g.key).collect();
         let stages = self.settings().stages;
         let known: HashSet<String> = self.playbooks().await?.into_iter().map(|p| p.definition.name).collect();
         let mut playbooks = Vec::new();
@@ -310,7 +357,15 @@ impl App {
             return Err(AppError::Invalid(errors));
         }
         let tree = self.save_kpi_tree(actor, tree).await?;
-        let mut added = Installed { tree, segments: Vec::new(), playbooks: Vec::new() };
+        let scorecard = match (health, &bundle.health) {
+            (Some(health), _) => {
+                self.set_health_config(actor, health).await?;
+                ScorecardOutcome::Installed
+            }
+            (None, Some(_)) => ScorecardOutcome::Kept,
+            (None, None) => ScorecardOutcome::NotInBundle,
+        };
+        let mut added = Installed { tree, scorecard, segments: Vec::new(), playbooks: Vec::new() };
         for segment in segments {
             self.create_segment(actor, &segment.input()).await?;
             added.segments.push(segment.name.clone());
@@ -322,7 +377,8 @@ impl App {
         Ok(added)
     }
 
-    /// The tree with every segment and every playbook that names no segment by id, to share.
+    /// The tree with every segment, every playbook that names no segment by id and the health
+    /// configuration, to share.
     pub async fn kpi_bundle(&self) -> Result<Option<KpiBundle>, AppError> {
         let Some(tree) = self.kpi_tree().await? else { return Ok(None) };
         let segments = self
@@ -345,7 +401,7 @@ impl App {
                 d.segment_id.is_none() && !matches!(d.trigger, domain::playbooks::Trigger::EnteredSegment { .. })
             })
             .collect();
-        Ok(Some(KpiBundle { nodes: tree.nodes, segments, playbooks }))
+        Ok(Some(KpiBundle { nodes: tree.nodes, segments, playbooks, health: Some(self.health_config().await?) }))
     }
 
     /// Sets (or with `None` clears) a node's target or entered actual for a month. Actuals are only
@@ -761,6 +817,7 @@ mod tests {
             let bundle = phase.bundle().unwrap();
             let tree = bundle.tree();
             assert_eq!(tree.validate(), Ok(()), "{}", phase.key());
+            assert_eq!(bundle.health.as_ref().map(HealthConfig::validate), Some(Ok(())), "{}", phase.key());
             assert!(!tree.roots().is_empty());
             let text = kpi_tree_toml(&tree).unwrap();
             assert_eq!(parse_toml::<KpiTree>("kpi.toml", &text).unwrap(), tree);

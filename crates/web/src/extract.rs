@@ -158,6 +158,16 @@ impl QueryParams {
         }
     }
 
+    /// A `true` or `false` parameter; absent reads false.
+    pub fn flag(&mut self, name: &str) -> bool {
+        self.parsed(name, |raw| match raw {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(Reason::WrongType { expected: "true or false" }),
+        })
+        .unwrap_or(false)
+    }
+
     pub fn id(&mut self, name: &str) -> Option<i64> {
         self.parsed(name, |raw| {
             raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(Reason::WrongType { expected: "a positive id" })
@@ -280,6 +290,11 @@ impl FormFields {
     /// The first value of the field as sent (passwords keep their spaces); empty when absent.
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
+    }
+
+    /// Whether a checkbox was ticked (a browser sends a ticked box only).
+    pub fn checked(&self, name: &str) -> bool {
+        !self.get(name).trim().is_empty()
     }
 
     /// An id field as the API's JSON parsers read it: null when blank, a number when it is

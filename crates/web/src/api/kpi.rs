@@ -55,6 +55,10 @@ pub async fn replace_tree(
 pub struct InstallBody {
     /// `launch`, `cs_launch` or `best_practice`.
     pub phase: String,
+    /// Replace the workspace's own saved health configuration with the template's (without it,
+    /// the template's is installed only when the workspace never saved one).
+    #[serde(default)]
+    pub replace_scorecard: bool,
 }
 
 /// Installs a company-phase template (managers): its tree in place of the current one, and its
@@ -69,7 +73,7 @@ pub async fn install(
     let body: InstallBody = serde_json::from_value(body)
         .map_err(|e| ApiError::Fields(vec![FieldError::new("/", Reason::Malformed { detail: e.to_string() })]))?;
     let phase = Phase::parse(&body.phase).map_err(|reason| ApiError::Fields(vec![FieldError::new("phase", reason)]))?;
-    Ok(Json(app.install_kpi_template(&actor, phase).await?))
+    Ok(Json(app.install_kpi_template(&actor, phase, body.replace_scorecard).await?))
 }
 
 /// The tree with the workspace's segments and its playbooks that name no segment by id: one
@@ -80,17 +84,22 @@ pub async fn bundle(State(app): State<AppState>) -> Result<Json<KpiBundle>, ApiE
     app.kpi_bundle().await?.map(Json).ok_or(ApiError::NotFound)
 }
 
-/// Installs a bundle (managers), checked whole before anything is written.
+/// Installs a bundle (managers), checked whole before anything is written. Its health
+/// configuration replaces the workspace's own saved one only with `replace_scorecard=true`.
 #[utoipa::path(put, path = "/api/v1/kpi/bundle", tag = "kpi", request_body = KpiBundle,
+    params(("replace_scorecard" = Option<bool>, Query, description = "Replace the workspace's saved health configuration with the bundle's")),
     responses((status = 200, body = Installed), (status = 422, body = Problem)))]
 pub async fn import_bundle(
     State(app): State<AppState>,
     Signed(actor): Signed,
+    mut params: QueryParams,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Installed>, ApiError> {
+    let replace_scorecard = params.flag("replace_scorecard");
+    params.finish()?;
     let bundle: KpiBundle = serde_json::from_value(body)
         .map_err(|e| ApiError::Fields(vec![FieldError::new("/", Reason::Malformed { detail: e.to_string() })]))?;
-    Ok(Json(app.import_kpi_bundle(&actor, bundle).await?))
+    Ok(Json(app.import_kpi_bundle(&actor, bundle, replace_scorecard).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -12,7 +12,7 @@ use crate::auth::Signed;
 use crate::extract::{FormFields, Path, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
-use app::kpi::{kpi_bundle_toml, kpi_tree_toml, KpiBundle, KpiNodeView, KpiView, Phase, ValueKind};
+use app::kpi::{kpi_bundle_toml, kpi_tree_toml, KpiBundle, KpiNodeView, KpiView, Phase, ScorecardOutcome, ValueKind};
 use app::metrics::MetricsFilter;
 use app::playbooks::parse_toml;
 use app::AppError;
@@ -295,6 +295,14 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
     let filter = filter(&mut params);
     let notice = match params.text("done").as_deref() {
         Some("installed") => Some(frame.pick("KPI ツリーを設定しました。", "The KPI tree is installed.")),
+        Some("installed_with_scorecard") => Some(frame.pick(
+            "KPI ツリーと、テンプレートのヘルススコアカード・セグメント・プレイブック（停止中）を設定しました。",
+            "The KPI tree is installed with the template's health scorecard, segments and playbooks (paused).",
+        )),
+        Some("installed_scorecard_kept") => Some(frame.pick(
+            "KPI ツリーとセグメント・プレイブック（停止中）を設定しました。ヘルススコアカードは保存済みのものをそのまま使います。",
+            "The KPI tree is installed with its segments and playbooks (paused); your saved health scorecard stays.",
+        )),
         Some("saved") => Some(frame.pick("KPI ツリーを保存しました。", "The KPI tree is saved.")),
         _ => None,
     };
@@ -448,8 +456,13 @@ pub async fn install(
 ) -> Result<Response, ApiError> {
     let phase = Phase::parse(fields.get("phase"))
         .map_err(|reason| ApiError::Fields(vec![domain::FieldError::new("phase", reason)]))?;
-    app.install_kpi_template(&actor, phase).await?;
-    Ok(Redirect::to("/kpi?done=installed").into_response())
+    let installed = app.install_kpi_template(&actor, phase, fields.checked("replace_scorecard")).await?;
+    let done = match installed.scorecard {
+        ScorecardOutcome::Installed => "installed_with_scorecard",
+        ScorecardOutcome::Kept => "installed_scorecard_kept",
+        ScorecardOutcome::NotInBundle => "installed",
+    };
+    Ok(Redirect::to(&format!("/kpi?done={done}")).into_response())
 }
 
 /// The tree with its segments and playbooks as one TOML file to share with another workspace.
@@ -677,6 +690,17 @@ pub struct EditPage {
     pub frame: Frame,
     pub text: String,
     pub errors: Vec<String>,
+    /// The metric names a node may use.
+    pub metrics: String,
+}
+
+/// Every metric's name as the TOML writes it.
+fn metric_names() -> String {
+    Metric::ALL
+        .iter()
+        .filter_map(|m| serde_json::to_value(m).ok()?.as_str().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub async fn edit(State(app): State<AppState>, frame: Frame) -> Result<Response, ApiError> {
@@ -684,7 +708,8 @@ pub async fn edit(State(app): State<AppState>, frame: Frame) -> Result<Response,
         Some(tree) => tree,
         None => Phase::BestPractice.tree()?,
     };
-    let page = EditPage { text: kpi_tree_toml(&tree)?, errors: Vec::new(), frame: frame.at("kpi") };
+    let page =
+        EditPage { text: kpi_tree_toml(&tree)?, errors: Vec::new(), metrics: metric_names(), frame: frame.at("kpi") };
     Ok(render(&page, "kpi_edit")?.into_response())
 }
 
@@ -697,14 +722,14 @@ pub async fn save(
     let text = fields.get("tree").to_owned();
     // The tree alone, or a whole bundle with segments and playbooks to add.
     let saved = match parse_toml::<KpiBundle>("kpi.toml", &text) {
-        Ok(bundle) => app.import_kpi_bundle(&actor, bundle).await.map(|_| ()),
+        Ok(bundle) => app.import_kpi_bundle(&actor, bundle, fields.checked("replace_scorecard")).await.map(|_| ()),
         Err(error) => Err(error),
     };
     match saved {
         Ok(()) => Ok(Redirect::to("/kpi?done=saved").into_response()),
         Err(error) => {
             let errors = toml_errors(error, &text, frame.lang)?;
-            let page = EditPage { text, errors, frame: frame.at("kpi") };
+            let page = EditPage { text, errors, metrics: metric_names(), frame: frame.at("kpi") };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "kpi_edit")?).into_response())
         }
     }

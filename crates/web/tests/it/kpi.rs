@@ -64,7 +64,7 @@ async fn a_template_installs_a_tree_whose_children_explain_their_parents_last_ch
     assert!(html.contains("id=\"install-best_practice\""), "{html}");
 
     let (status, _, location) = submit(&server, &manager, "/kpi/install", "ja", &[("phase", "best_practice")]).await;
-    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=installed")));
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=installed_with_scorecard")));
     let (status, view) = server.get("/api/v1/kpi").await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["months"].as_array().unwrap().last().unwrap(), &json!(month), "the latest complete month");
@@ -250,9 +250,50 @@ async fn a_template_brings_its_segments_and_paused_playbooks_and_a_bundle_moves_
     let (status, installed) = other.send(reqwest::Method::PUT, "/api/v1/kpi/bundle", Some(bundle.clone())).await;
     assert_eq!(status, StatusCode::OK, "{installed}");
     let (_, moved) = other.get("/api/v1/kpi/bundle").await;
-    assert_eq!(moved, bundle, "the same tree, segments and playbooks");
+    assert_eq!(moved, bundle, "the same tree, segments, playbooks and health configuration");
     drop(other);
     other_store.finish().await;
+}
+
+#[store_test]
+async fn a_templates_scorecard_is_installed_unless_the_workspace_saved_its_own_and_asked_to_keep_it(t: TestStore) {
+    let server = Server::start(&t).await;
+    let scorecard_key = |config: &Value| config["scorecard"][0]["key"].as_str().unwrap_or_default().to_owned();
+    // Never saved: the template's scorecard comes with it.
+    let (_, installed) = server.post("/api/v1/kpi/install", json!({"phase": "cs_launch"})).await;
+    assert_eq!(installed["scorecard"], "installed", "{installed}");
+    let (_, config) = server.get("/api/v1/health/config").await;
+    assert_eq!(scorecard_key(&config), "cs_launch");
+    // Saved (the template's, or the team's own): another template keeps it unless asked.
+    let (_, installed) = server.post("/api/v1/kpi/install", json!({"phase": "launch"})).await;
+    assert_eq!(installed["scorecard"], "kept", "{installed}");
+    let (_, config) = server.get("/api/v1/health/config").await;
+    assert_eq!(scorecard_key(&config), "cs_launch", "a saved scorecard is not replaced behind anyone's back");
+    let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+    let (status, _, location) =
+        submit(&server, &manager, "/kpi/install", "en", &[("phase", "launch"), ("replace_scorecard", "on")]).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=installed_with_scorecard")));
+    let (_, config) = server.get("/api/v1/health/config").await;
+    assert_eq!(scorecard_key(&config), "launch");
+    let (_, html) = page(&server, &manager, "/kpi?done=installed_with_scorecard").await;
+    assert!(html.contains("ヘルススコアカード"), "the notice says the scorecard came too: {html}");
+
+    // A bundle whose scorecard does not validate is refused whole, naming the field.
+    let (_, mut bundle) = server.get("/api/v1/kpi/bundle").await;
+    assert_eq!(scorecard_key(&bundle["health"]), "launch", "the bundle carries the health configuration");
+    bundle["health"]["scorecard"][0]["measure"][0]["weight"] = json!(-5);
+    bundle["node"][0]["name_en"] = json!("Renamed");
+    let (status, problem) =
+        server.send(reqwest::Method::PUT, "/api/v1/kpi/bundle?replace_scorecard=true", Some(bundle)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.to_string().contains("health.scorecard"), "{problem}");
+    let (_, tree) = server.get("/api/v1/kpi/tree").await;
+    assert_ne!(tree["node"][0]["name_en"], "Renamed", "nothing written");
+    let (status, problem) =
+        server.send(reqwest::Method::PUT, "/api/v1/kpi/bundle?replace_scorecard=maybe", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    drop(server);
+    t.finish().await;
 }
 
 /// Tickets per account, seat activation, core-feature adoption and the health grade mix are read
