@@ -6,6 +6,7 @@
 
 use crate::health::{default_health_config, Portfolio};
 use crate::metrics::MetricsFilter;
+use crate::onboarding::PlanFilter;
 use crate::playbooks::parse_toml;
 use crate::renewals::CalledRenewal;
 use crate::{Actor, App, AppError};
@@ -656,6 +657,26 @@ impl App {
             .collect())
     }
 
+    /// Onboarding plans of the chosen accounts whose last milestone was due in each month: (account,
+    /// due day, days late — 0 when completed by the due day, else to completion or to today).
+    async fn onboardings_due_by_month(
+        &self,
+        filter: &MetricsFilter,
+    ) -> Result<BTreeMap<YearMonth, Vec<(AccountId, NaiveDate, i64)>>, AppError> {
+        let chosen = self.metrics_accounts(filter).await?;
+        let today = self.today();
+        let mut by_month: BTreeMap<YearMonth, Vec<(AccountId, NaiveDate, i64)>> = BTreeMap::new();
+        for plan in self.onboarding_plans(&PlanFilter::default()).await? {
+            let account = AccountId(plan.account_id);
+            let Some(due) = plan.milestones.iter().map(|m| m.due_on).max() else { continue };
+            if chosen.as_ref().is_none_or(|c| c.contains(&account)) {
+                let late = (plan.completed_on.unwrap_or(today) - due).num_days().max(0);
+                by_month.entry(YearMonth::of(due)).or_default().push((account, due, late));
+            }
+        }
+        Ok(by_month)
+    }
+
     /// The tree's `KPI_MONTHS` months up to `through` (default and at most the latest complete
     /// month) for the accounts `filter` chooses; `None` before a tree is installed.
     pub async fn kpi_view(
@@ -673,6 +694,10 @@ impl App {
         let reports = self.metrics_report(filter, Interval::Month, first.first_day(), last.last_day()).await?;
         let nps = self.nps_by_month(filter).await?;
         let onboardings = self.onboardings_by_month(filter).await?;
+        let due = match tree.nodes.iter().any(|n| n.metric == Some(Metric::OnboardingOnTime)) {
+            true => self.onboardings_due_by_month(filter).await?,
+            false => BTreeMap::new(),
+        };
         let (targets, actuals) = self.kpi_values().await?;
         let mut by_accounts: HashMap<Metric, Vec<Option<f64>>> = HashMap::new();
         let mut wanted: Vec<Metric> =
@@ -701,6 +726,9 @@ impl App {
                         .get(month)
                         .filter(|p| !p.is_empty())
                         .map(|plans| plans.iter().map(|(_, _, days)| *days as f64).sum::<f64>() / plans.len() as f64),
+                    Some(Metric::OnboardingOnTime) => due
+                        .get(month)
+                        .and_then(|plans| share(plans.iter().filter(|(_, _, late)| *late == 0).count(), plans.len())),
                     Some(metric) if metric.reads_accounts() => {
                         by_accounts.get(&metric).and_then(|v| v.get(i).copied().flatten())
                     }
@@ -770,6 +798,14 @@ impl App {
                     YearMonth::of(*day) == month && chosen.as_ref().is_none_or(|c| c.contains(account))
                 })
                 .map(|(account, day, score)| KpiAccount { account_id: account.0, day, value: score as f64 })
+                .collect());
+        }
+        if metric == Metric::OnboardingOnTime {
+            let mut plans = self.onboardings_due_by_month(filter).await?.remove(&month).unwrap_or_default();
+            plans.sort_by_key(|(_, _, late)| std::cmp::Reverse(*late));
+            return Ok(plans
+                .into_iter()
+                .map(|(account, day, late)| KpiAccount { account_id: account.0, day, value: late as f64 })
                 .collect());
         }
         if matches!(metric, Metric::OnboardingsCompleted | Metric::OnboardingDays) {

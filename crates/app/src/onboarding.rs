@@ -505,10 +505,27 @@ impl App {
         let facts = self.account_facts(&rows, &Needs::of(pending.iter().map(|(_, _, s)| s))).await?;
         let facts: HashMap<AccountId, _> = rows.iter().map(|a| a.id).zip(facts).collect();
         let today = self.today();
+        let feature_ids: HashMap<String, i64> =
+            self.store.list_features().await?.into_iter().map(|f| (f.definition.key.to_string(), f.id)).collect();
         for (plan, key, segment) in &pending {
-            if facts.get(&plan.account_id).is_some_and(|f| segment.matches(f)) {
-                self.store.complete_milestones(plan.id, std::slice::from_ref(key), today, "rule").await?;
+            if !facts.get(&plan.account_id).is_some_and(|f| segment.matches(f)) {
+                continue;
             }
+            // A milestone of feature use is done the day the customer did it, not the day Kizuna
+            // looked: history imported late dates onboarding truly.
+            let mut done_on = today;
+            if let Some(features) = segment.holds_by_use_of() {
+                let portfolio = self.portfolio(Some(plan.account_id)).await?;
+                let first_uses = features.iter().map(|feature| {
+                    let uses =
+                        feature_ids.get(feature).map_or(&[][..], |id| portfolio.feature_uses(plan.account_id, *id));
+                    uses.iter()
+                        .find(|(day, n)| *day >= plan.started_on && *n > 0)
+                        .map_or(plan.started_on, |(day, _)| *day)
+                });
+                done_on = first_uses.max().unwrap_or(today).min(today);
+            }
+            self.store.complete_milestones(plan.id, std::slice::from_ref(key), done_on, "rule").await?;
         }
         Ok(())
     }
@@ -521,12 +538,14 @@ impl App {
             if plan.milestones.iter().any(|m| m.completed_on.is_none()) {
                 continue;
             }
-            if !self.store.complete_onboarding_plan(plan.id, today).await? {
+            // Done the day its last milestone was.
+            let done_on = plan.milestones.iter().filter_map(|m| m.completed_on).max().unwrap_or(today).min(today);
+            if !self.store.complete_onboarding_plan(plan.id, done_on).await? {
                 continue;
             }
             let template = self.onboarding_template(plan.template_id).await?;
             let account = self.store.get_account(plan.account_id).await?;
-            let days = (today - plan.started_on).num_days();
+            let days = (done_on - plan.started_on).num_days();
             self.store
                 .create_timeline_entry(&TimelineEntryInput::recorded(
                     account.id,

@@ -54,6 +54,9 @@ pub enum Metric {
     OnboardingsCompleted,
     /// Mean days from start to completion of the plans completed in the month.
     OnboardingDays,
+    /// Of the onboarding plans whose last milestone was due in the month, the share completed by
+    /// that day.
+    OnboardingOnTime,
     /// Support tickets opened in the month.
     Tickets,
     /// Tickets opened in the month ÷ accounts paying on its last day.
@@ -89,7 +92,7 @@ pub enum Unit {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 28] = [
+    pub const ALL: [Metric; 29] = [
         Metric::Mrr,
         Metric::Arr,
         Metric::Nrr,
@@ -110,6 +113,7 @@ impl Metric {
         Metric::NpsAnswers,
         Metric::OnboardingsCompleted,
         Metric::OnboardingDays,
+        Metric::OnboardingOnTime,
         Metric::Tickets,
         Metric::TicketsPerAccount,
         Metric::SeatActivation,
@@ -125,6 +129,7 @@ impl Metric {
             Metric::Nrr
             | Metric::Grr
             | Metric::LogoChurnRate
+            | Metric::OnboardingOnTime
             | Metric::SeatActivation
             | Metric::CoreFeatureAdoption
             | Metric::HealthyShare
@@ -185,6 +190,10 @@ impl Metric {
             Metric::OnboardingDays => (
                 "その月に完了したオンボーディングの、開始から完了までの平均日数",
                 "Mean days from start to completion of the onboarding plans completed in the month",
+            ),
+            Metric::OnboardingOnTime => (
+                "最後のマイルストーンの期限がその月だったオンボーディングのうち、期限までに完了した割合",
+                "Of the onboarding plans whose last milestone was due in the month, the share completed by that day",
             ),
             Metric::Tickets => ("その月に起票されたサポートチケット数", "Support tickets opened in the month"),
             Metric::TicketsPerAccount => (

@@ -92,6 +92,24 @@ impl Segment {
         features
     }
 
+    /// The features whose use alone makes the rule hold — `used_within("a", 30d)`, or such calls
+    /// joined by `and` — so it came to hold the day the last of them was first used; `None` for
+    /// any other rule.
+    pub fn holds_by_use_of(&self) -> Option<BTreeSet<String>> {
+        fn collect(condition: &Condition, into: &mut BTreeSet<String>) -> bool {
+            match condition {
+                Condition::Holds { value: Operand::Feature { call } } if call.function == Function::UsedWithin => {
+                    into.insert(call.feature.clone());
+                    true
+                }
+                Condition::All { conditions } => conditions.iter().all(|c| collect(c, into)),
+                _ => false,
+            }
+        }
+        let mut features = BTreeSet::new();
+        collect(&self.condition, &mut features).then_some(features)
+    }
+
     /// Whether membership can change with the day alone, with no data changing: the rule says
     /// `today`, counts days (`days_to_renewal`, `days_since_activity`) or reads feature use in
     /// windows and seasons that move with the day. Such segments need re-evaluating daily.

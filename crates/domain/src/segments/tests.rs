@@ -624,3 +624,16 @@ fn a_rule_naming_a_feature_outside_the_catalog_is_refused_at_its_position() {
     assert!(Segment::parse_with_catalog("used_within(\"payslip\", 30d)", &catalog).is_ok());
     assert!(Segment::parse(rule).is_ok(), "a stored rule still reads after its feature left the catalog");
 }
+
+#[test]
+fn a_rule_of_feature_use_alone_says_which_features_make_it_hold() {
+    let features = |rule: &str| segment(rule).holds_by_use_of().map(|f| f.into_iter().collect::<Vec<_>>());
+    assert_eq!(features(r#"used_within("payslip", 3650d)"#), Some(vec!["payslip".to_owned()]));
+    assert_eq!(
+        features(r#"used_within("payslip", 30d) and used_within("reports", 30d)"#),
+        Some(vec!["payslip".to_owned(), "reports".to_owned()])
+    );
+    assert_eq!(features(r#"not used_within("payslip", 30d)"#), None, "not using is not a day of use");
+    assert_eq!(features(r#"used_within("payslip", 30d) or seat_activation >= 0.5"#), None);
+    assert_eq!(features("seat_activation >= 0.8"), None);
+}

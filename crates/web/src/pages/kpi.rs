@@ -46,6 +46,14 @@ fn account_value(metric: Option<Metric>, value: f64, currency: &Currency, lang: 
     match metric {
         Some(Metric::Nps | Metric::NpsAnswers) => format!("NPS {value}"),
         Some(Metric::OnboardingsCompleted | Metric::OnboardingDays) => format::days(value.round() as i64, lang),
+        Some(Metric::OnboardingOnTime) if value <= 0.0 => match lang {
+            Lang::Ja => "期限内に完了".into(),
+            Lang::En => "done on time".into(),
+        },
+        Some(Metric::OnboardingOnTime) => match lang {
+            Lang::Ja => format!("{}遅れ", format::days(value.round() as i64, lang)),
+            Lang::En => format!("{} late", format::days(value.round() as i64, lang)),
+        },
         Some(Metric::Tickets | Metric::TicketsPerAccount) => match lang {
             Lang::Ja => format!("{count} 件"),
             Lang::En => format!("{count} tickets"),

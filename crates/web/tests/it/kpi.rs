@@ -215,6 +215,7 @@ async fn entered_numbers_and_the_tree_as_toml_are_checked_and_kept(t: TestStore)
     let (_, view) = server.get("/api/v1/kpi").await;
     assert_eq!(latest(node(&view, "onboardings_completed")), 0.0);
     assert!(node(&view, "onboarding_days")["actual"].as_array().unwrap().last().unwrap().is_null());
+    assert!(node(&view, "onboarding_on_time")["actual"].as_array().unwrap().last().unwrap().is_null(), "none due");
 }
 
 #[store_test]

@@ -295,3 +295,46 @@ async fn the_onboarding_builder_saves_a_template_checked_like_the_toml_one(t: Te
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("value=\"first_invoice\""), "{html}");
 }
+
+/// History tracked late (an import, a backfill) dates onboarding truly: a milestone of feature use
+/// is done the day the customer first used the feature after the plan began, and the plan the day
+/// its last milestone was.
+#[store_test]
+async fn a_milestone_of_feature_use_is_done_the_day_the_customer_used_it(t: TestStore) {
+    let server = Server::start(&t).await;
+    let today = server.app.today();
+    let days_ago = |n: u64| today.checked_sub_days(chrono::Days::new(n)).unwrap();
+    let payslip = json!({"key": "payslip", "name": "給与明細", "event": "Payslip Published", "cadence": "monthly", "importance": "core"});
+    assert_eq!(server.post("/api/v1/features", payslip).await.0, StatusCode::CREATED);
+    let first_payroll = json!({"name": "標準", "default": true, "active_from": "2020-01-01", "milestone": [
+        {"key": "first_payroll", "name_ja": "初回の給与明細", "name_en": "First payslips", "expected_days": 35,
+         "rule": "used_within(\"payslip\", 3650d)"}]});
+    let (status, saved) = server.post("/api/v1/onboarding/templates", first_payroll).await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let id = account(&server, "P1").await;
+    let (status, body) = server
+        .post(
+            "/api/v1/subscriptions",
+            json!({"subscription_id": "S-P1", "account_id": id, "product": "core", "start_date": days_ago(20).to_string(),
+                   "billing_interval": "month", "quantity": 10, "unit_price": "1000", "currency": "JPY"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = server.write_key().await;
+    let at = format!("{}T03:00:00Z", days_ago(8));
+    let batch = json!({"batch": [
+        {"type": "group", "userId": "u1", "groupId": "P1", "timestamp": at},
+        {"type": "track", "messageId": "p1", "userId": "u1", "event": "Payslip Published", "timestamp": at}]});
+    let (status, body) = server.track(&key, "/v1/batch", batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server.post("/api/v1/health/recompute", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let plan = plan_of(&server, id).await;
+    assert_eq!(plan["started_on"], json!(days_ago(20).to_string()), "{plan}");
+    assert_eq!(plan["milestones"][0]["completed_on"], json!(days_ago(8).to_string()), "{plan}");
+    assert_eq!(plan["completed_on"], json!(days_ago(8).to_string()), "{plan}");
+    let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={id}")).await;
+    assert!(timeline.to_string().contains("Onboarding complete (12 days)"), "{timeline}");
+    t.finish().await;
+}
