@@ -596,7 +596,7 @@ class Pages(unittest.TestCase):
         for lang in ("ja", "en"):
             for width in (1440, 390):
                 self.driver.set_window_size(width, 1000)
-                for path in ("/kpi", "/kpi/arpa", "/kpi/report"):
+                for path in ("/kpi", "/kpi/arpa", "/kpi/report", "/kpi/builder"):
                     self.open(f"{path}?lang={lang}&width={width}")
                     overflow = self.driver.execute_script(
                         "return document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -428,6 +428,29 @@ impl App {
         self.record_change(actor, "update", "kpi_value", &entity, None::<&f64>, value.as_ref()).await
     }
 
+    /// Sets (or with `None` clears) a node's target for every month of a fiscal year, named by
+    /// the year it starts in (2026年度 / FY2026 starts in 2026).
+    pub async fn set_kpi_year_target(
+        &self,
+        actor: &Actor,
+        node_key: &str,
+        fiscal_year: i32,
+        value: Option<f64>,
+    ) -> Result<(), AppError> {
+        let out_of_range =
+            || AppError::invalid("fiscal_year", Reason::OutOfRange { min: "2000".into(), max: "2100".into() });
+        if !(2000..=2100).contains(&fiscal_year) {
+            return Err(out_of_range());
+        }
+        let start = NaiveDate::from_ymd_opt(fiscal_year, self.settings().fiscal_year_start_month, 1)
+            .ok_or_else(out_of_range)?;
+        for month in 0..12 {
+            let month = YearMonth::of(start).plus_months(month).ok_or_else(out_of_range)?;
+            self.set_kpi_value(actor, node_key, month, ValueKind::Target, value).await?;
+        }
+        Ok(())
+    }
+
     async fn kpi_values(&self) -> Result<(MonthlyValues, MonthlyValues), AppError> {
         let (mut targets, mut actuals) = (MonthlyValues::new(), MonthlyValues::new());
         for v in self.store.kpi_values().await? {

@@ -160,6 +160,8 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/kpi", Read, get(pages::kpi::tree))
         .page(M::POST, "/kpi/install", Manage, post(pages::kpi::install))
         .page(M::GET, "/kpi/edit", Manage, get(pages::kpi::edit))
+        .page(M::GET, "/kpi/builder", Manage, get(pages::kpi_builder::show))
+        .page(M::POST, "/kpi/builder", Manage, post(pages::kpi_builder::submit))
         .page(M::GET, "/kpi/bundle.toml", Manage, get(pages::kpi::download_bundle))
         .page(M::GET, "/kpi/report", Read, get(pages::kpi::report))
         .page(M::POST, "/kpi/edit", Manage, post(pages::kpi::save))

@@ -14,7 +14,7 @@ use domain::usage::Tz;
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Currency, Email, ExternalId, Money, UserId};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use store::testing::TestStore;
 use store::{AccountQuery, AccountSort, ChildQuery, Entity, StoreError, TimelineQuery};
 use test_macros::store_test;

@@ -20,6 +20,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
 use domain::access::Access;
 use domain::i18n::Lang;
 use domain::kpi::{Direction, Metric, Relation, Status, Unit};
@@ -527,6 +528,8 @@ pub struct NodePage {
     pub accounts_total: usize,
     pub errors: Vec<String>,
     pub notice: bool,
+    /// The fiscal years a target can be set for at once: this one and the next (year, label).
+    pub fiscal_years: Vec<(i32, String)>,
 }
 
 async fn node_page(
@@ -617,7 +620,20 @@ async fn node_page(
             )
             .to_owned(),
     };
+    let start_month = app.settings().fiscal_year_start_month;
+    let today = app.today();
+    let this_year = if today.month() >= start_month { today.year() } else { today.year() - 1 };
+    let fiscal_years = (this_year..=this_year + 1)
+        .map(|year| {
+            let label = match lang {
+                Lang::Ja => format!("{year}年度"),
+                Lang::En => format!("FY{year}"),
+            };
+            (year, label)
+        })
+        .collect();
     Ok(NodePage {
+        fiscal_years,
         key: node.node.key.clone(),
         name: node.node.name(lang).to_owned(),
         owner: node.node.owner.clone().unwrap_or_default(),
@@ -672,10 +688,15 @@ pub async fn set_value(
             .map(|v| Some(if raw.ends_with('%') { v / 100.0 } else { v }))
             .map_err(|_| domain::Reason::InvalidDecimal),
     };
+    let fiscal_year = fields.get("fiscal_year").trim();
     let result = match (month, value) {
+        (_, Err(reason)) => Err(AppError::invalid("value", reason)),
+        (_, Ok(value)) if kind == ValueKind::Target && !fiscal_year.is_empty() => match fiscal_year.parse::<i32>() {
+            Ok(year) => app.set_kpi_year_target(&actor, &key, year, value).await,
+            Err(_) => Err(AppError::invalid("fiscal_year", domain::Reason::InvalidInteger)),
+        },
         (Ok(month), Ok(value)) => app.set_kpi_value(&actor, &key, month, kind, value).await,
         (Err(reason), _) => Err(AppError::invalid("month", reason)),
-        (_, Err(reason)) => Err(AppError::invalid("value", reason)),
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/kpi/{}?done=saved", urlencoding(&key))).into_response()),

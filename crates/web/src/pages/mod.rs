@@ -10,6 +10,7 @@ pub mod health;
 pub mod home;
 pub mod imports;
 pub mod kpi;
+pub mod kpi_builder;
 pub mod layout;
 pub mod login;
 pub mod metrics;

@@ -378,3 +378,84 @@ async fn account_kpis_read_tickets_usage_and_grades_of_the_paying_accounts(t: Te
     drop(server);
     t.finish().await;
 }
+
+/// A manager adapts the tree without TOML: rows in, the same validation out.
+#[store_test]
+async fn the_tree_builder_saves_rows_as_the_tree_and_names_a_bad_row(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+    let (status, html) = page(&server, &manager, "/kpi/builder").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("value=\"nrr\"") && html.contains("id=\"save-kpi-tree\""),
+        "a template to start from: {html}"
+    );
+
+    let rows = |relation: &'static str, second_parent: &'static str| {
+        vec![
+            ("action", "save"),
+            ("node.0.key", "nrr"),
+            ("node.0.name_ja", "NRR"),
+            ("node.0.name_en", "NRR"),
+            ("node.0.metric", "nrr"),
+            ("node.0.direction", "higher"),
+            ("node.0.children_relation", relation),
+            ("node.1.key", "meetings"),
+            ("node.1.name_ja", "定例会の回数"),
+            ("node.1.name_en", "Customer meetings"),
+            ("node.1.metric", ""),
+            ("node.1.unit", "count"),
+            ("node.1.direction", "higher"),
+            ("node.1.owner", "CS"),
+            ("node.1.parent", second_parent),
+            ("node.2.key", "spare"),
+            ("node.2.name_ja", "消す"),
+            ("node.2.name_en", "Removed"),
+            ("node.2.remove", "on"),
+        ]
+    };
+    let (status, html, _) = submit(&server, &manager, "/kpi/builder", "en", &rows("ratio", "nrr")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unescaped(&html).contains("Node 1 · children_relation"), "a ratio needs two children: {html}");
+    let (status, _) = server.get("/api/v1/kpi/tree").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing saved");
+
+    let (status, _, location) = submit(&server, &manager, "/kpi/builder", "en", &rows("driver", "nrr")).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=saved")));
+    let (_, tree) = server.get("/api/v1/kpi/tree").await;
+    assert_eq!(tree["node"].as_array().map(Vec::len), Some(2), "the removed row is gone: {tree}");
+    assert_eq!((&tree["node"][1]["unit"], &tree["node"][1]["parent"]), (&json!("count"), &json!("nrr")), "{tree}");
+
+    let (_, csm) = server.browser("csm@k.example", Role::Csm).await;
+    let (status, _, _) = submit(&server, &csm, "/kpi/builder", "en", &rows("driver", "nrr")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only managers shape the tree");
+
+    // A target for a whole fiscal year (April to March here), named by the year it starts in.
+    let (_, view) = server.get("/api/v1/kpi").await;
+    let latest_month: NaiveDate =
+        format!("{}-01", view["months"].as_array().unwrap().last().unwrap().as_str().unwrap()).parse().unwrap();
+    let fiscal_year = if latest_month.month() >= 4 { latest_month.year() } else { latest_month.year() - 1 };
+    let (status, _, _) = submit(
+        &server,
+        &manager,
+        "/kpi/meetings/values",
+        "en",
+        &[("kind", "target"), ("fiscal_year", &fiscal_year.to_string()), ("value", "12")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, view) = server.get("/api/v1/kpi").await;
+    assert_eq!(node(&view, "meetings")["target"].as_array().unwrap().last(), Some(&json!(12.0)), "{view}");
+    let (status, html, _) = submit(
+        &server,
+        &manager,
+        "/kpi/meetings/values",
+        "en",
+        &[("kind", "target"), ("fiscal_year", "1999"), ("value", "12")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("fiscal_year"), "{html}");
+    drop(server);
+    t.finish().await;
+}
