@@ -660,18 +660,24 @@ impl App {
                 };
                 let renewals: Vec<&CalledRenewal> =
                     called.renewals.iter().filter(|r| chosen.contains(&r.account)).collect();
-                let to_stay = renewals
+                // Each renewal's ARR as called to stay (commit or likely: all of it, else none)
+                // against what it kept of that ARR: expansion is a sale of its own, not a miss.
+                let called_and_kept: Vec<(&CalledRenewal, f64, f64)> = renewals
                     .iter()
-                    .filter(|r| matches!(r.forecast, Some(ForecastCategory::Commit | ForecastCategory::Likely)))
-                    .map(|r| money(r.forecast_arr))
-                    .sum::<f64>();
-                let kept = renewals.iter().map(|r| money(r.kept_arr)).sum::<f64>();
-                let mut accounts: Vec<KpiAccount> = renewals
+                    .map(|r| {
+                        let up = money(r.forecast_arr);
+                        let to_stay = matches!(r.forecast, Some(ForecastCategory::Commit | ForecastCategory::Likely));
+                        (*r, if to_stay { up } else { 0.0 }, money(r.kept_arr).min(up))
+                    })
+                    .collect();
+                let to_stay = called_and_kept.iter().map(|(_, called, _)| called).sum::<f64>();
+                let kept = called_and_kept.iter().map(|(_, _, kept)| kept).sum::<f64>();
+                let mut accounts: Vec<KpiAccount> = called_and_kept
                     .iter()
-                    .map(|r| KpiAccount {
+                    .map(|(r, called, kept)| KpiAccount {
                         account_id: r.account.0,
                         day: r.renewal_date,
-                        value: money(r.kept_arr) - money(r.forecast_arr),
+                        value: kept - called,
                     })
                     .collect();
                 accounts.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));

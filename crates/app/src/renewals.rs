@@ -223,7 +223,7 @@ fn by_account(periods: &[SubscriptionPeriod]) -> BTreeMap<AccountId, Vec<&Subscr
 impl App {
     /// Every renewal in [from, to] of the accounts in `only` (all when `None`), with the calls
     /// and derived outcomes, by date then account.
-    async fn renewal_items(
+    pub(crate) async fn renewal_items(
         &self,
         only: Option<&HashSet<AccountId>>,
         from: NaiveDate,

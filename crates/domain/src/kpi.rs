@@ -74,8 +74,8 @@ pub enum Metric {
     /// New-customer quality: of the accounts whose 90th day as customers fell in the month, the
     /// share in the best health grade on that day.
     NewCustomersHealthy,
-    /// The month's renewals: 1 − |ARR kept − ARR called commit or likely before the month| ÷ the
-    /// ARR called (100% when the forecast was exactly right).
+    /// The month's renewals: 1 − |ARR kept (expansion aside) − ARR called commit or likely before
+    /// the month| ÷ the ARR called (100% when the forecast was exactly right).
     RenewalForecastAccuracy,
 }
 
@@ -221,8 +221,8 @@ impl Metric {
                 "New-customer quality: of the accounts whose 90th day as customers fell in the month, the share in the best health grade that day",
             ),
             Metric::RenewalForecastAccuracy => (
-                "その月の更新について、月初前の予測（確約・有力）の ARR と実際に維持した ARR の一致度（1 − 誤差 ÷ 予測）",
-                "For the month's renewals, how closely the ARR kept matched the ARR called commit or likely before the month (1 − error ÷ forecast)",
+                "その月の更新について、月初前に「確約・見込み」とした ARR と、実際に維持した ARR（拡大分を除く）の一致度（1 − 誤差 ÷ 予測）",
+                "For the month's renewals, how closely the ARR kept (expansion aside) matched the ARR called commit or likely before the month (1 − error ÷ forecast)",
             ),
         };
         if lang == Lang::Ja {

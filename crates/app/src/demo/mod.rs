@@ -630,6 +630,9 @@ impl App {
         if options.usage && self.store.list_requests().await?.is_empty() {
             self.load_demo_requests(&data, options.seed).await?;
         }
+        if options.usage && self.store.latest_forecast_snapshot_day().await?.is_none() {
+            self.load_demo_forecast_history(options.seed).await?;
+        }
         let today = self.today();
         if options.usage && self.store.grades_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
@@ -678,6 +681,56 @@ impl App {
             crate::playbooks::parse_toml(DEMO_ONBOARDING.0, DEMO_ONBOARDING.1)?;
         template.active_from = self.today().checked_sub_days(chrono::Days::new(DEMO_ONBOARDING_DAYS));
         self.save_onboarding_template(&crate::Actor::System("demo"), None, template).await?;
+        Ok(())
+    }
+
+    /// A year of renewal forecasts as the CS team would have called them: a snapshot the day
+    /// before each of the last twelve months began, each of that month's renewals called from how
+    /// it ended, with the misses a team makes (a renewal that churned was seen at risk more often
+    /// than not; one in twenty that renewed was called at risk). Without it the forecast accuracy on
+    /// /renewals and in the KPI tree would have nothing to show until a team had worked a year.
+    async fn load_demo_forecast_history(&self, seed: u64) -> Result<(), AppError> {
+        use domain::renewals::{ForecastCategory, RenewalOutcome};
+        let mut rng = Rng(seed ^ 0x00F0_2ECA_57ED);
+        let today = self.today();
+        let this_month = chrono::Datelike::with_day(&today, 1).unwrap_or(today);
+        for back in (1..=12).rev() {
+            let Some(month) = this_month.checked_sub_months(Months::new(back)) else { continue };
+            let (Some(taken_on), Some(end)) =
+                (month.pred_opt(), month.checked_add_months(Months::new(1)).and_then(|m| m.pred_opt()))
+            else {
+                continue;
+            };
+            let rows: Vec<store::ForecastSnapshotRow> = self
+                .renewal_items(None, month, end)
+                .await?
+                .into_iter()
+                .filter(|item| item.arr.0 > rust_decimal::Decimal::ZERO)
+                .map(|item| {
+                    let forecast = match item.outcome() {
+                        Some(RenewalOutcome::Churned) => match rng.below(100) {
+                            0..=59 => ForecastCategory::AtRisk,
+                            60..=89 => ForecastCategory::Likely,
+                            _ => ForecastCategory::Commit,
+                        },
+                        _ => match rng.below(100) {
+                            0..=69 => ForecastCategory::Commit,
+                            70..=94 => ForecastCategory::Likely,
+                            _ => ForecastCategory::AtRisk,
+                        },
+                    };
+                    store::ForecastSnapshotRow {
+                        taken_on,
+                        account_id: item.account_id,
+                        renewal_date: item.date,
+                        arr: item.arr,
+                        forecast: Some(forecast),
+                        churn_probability: None,
+                    }
+                })
+                .collect();
+            self.store.save_forecast_snapshot(taken_on, &rows).await?;
+        }
         Ok(())
     }
 
