@@ -7,6 +7,7 @@ mod error;
 mod event_batches;
 mod feedback;
 mod health;
+mod import_plan;
 mod ingest_memory;
 mod kpi;
 mod notifications;

@@ -2345,14 +2345,13 @@ macro_rules! sql_store {
 
                 let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
                 let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE external_id IN");
-                let mut existing: HashMap<ExternalId, Account> = HashMap::new();
+                let mut existing: HashMap<ExternalId, (AccountId, AccountInput)> = HashMap::new();
                 for row in select_in(&mut *tx, &prefix, &externals, "text").await? {
                     let account = account_from_row(&row)?;
-                    existing.insert(account.input.external_id.clone(), account);
+                    existing.insert(account.input.external_id.clone(), (account.id, account.input));
                 }
 
-                let mut new_inputs = Vec::new();
-                for record in records {
+                let rows = records.iter().map(|record| {
                     let input = AccountInput {
                         external_id: record.external_id.clone(),
                         name: record.name.clone(),
@@ -2371,21 +2370,18 @@ macro_rules! sql_store {
                         churn_note: record.churn_note.clone(),
                         custom: record.custom.clone(),
                     };
-                    match existing.get(&record.external_id) {
-                        None => new_inputs.push(input),
-                        Some(account) if account.input == input => counts.unchanged += 1,
-                        Some(account) => {
-                            bind_account_update(account.id, &input).execute(&mut *tx).await?;
-                            counts.updated += 1;
-                        }
-                    }
+                    (record.external_id.clone(), input)
+                });
+                let plan = $crate::import_plan::plan_import(rows, &existing);
+                for (id, input) in &plan.update {
+                    bind_account_update(*id, input).execute(&mut *tx).await?;
                 }
-                for chunk in new_inputs.chunks(CHUNK) {
+                for chunk in plan.create.chunks(CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(ACCOUNT_INSERT);
                     qb.push_values(chunk, |mut b, input| push_account_values(&mut b, input));
                     qb.build().execute(&mut *tx).await?;
                 }
-                counts.created = new_inputs.len();
+                (counts.created, counts.updated, counts.unchanged) = (plan.create.len(), plan.update.len(), plan.unchanged);
                 tx.commit().await?;
                 Ok(counts)
             }
@@ -2396,12 +2392,12 @@ macro_rules! sql_store {
                 let account_ids = account_ids_of(&mut *tx, records.iter().map(|r| &r.account_external_id)).await?;
                 let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
                 let prefix = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE external_id IN");
-                let mut existing: HashMap<ExternalId, Contact> = HashMap::new();
+                let mut existing: HashMap<ExternalId, (ContactId, ContactInput)> = HashMap::new();
                 for row in select_in(&mut *tx, &prefix, &externals, "text").await? {
                     let contact = contact_from_row(&row)?;
-                    existing.insert(contact.input.external_id.clone(), contact);
+                    existing.insert(contact.input.external_id.clone(), (contact.id, contact.input));
                 }
-                let mut new_inputs = Vec::new();
+                let mut rows = Vec::with_capacity(records.len());
                 for record in records {
                     let account_id = *account_ids
                         .get(record.account_external_id.as_str())
@@ -2416,21 +2412,18 @@ macro_rules! sql_store {
                         is_primary: record.is_primary,
                         custom: record.custom.clone(),
                     };
-                    match existing.get(&record.external_id) {
-                        None => new_inputs.push(input),
-                        Some(contact) if contact.input == input => counts.unchanged += 1,
-                        Some(contact) => {
-                            bind_contact_update(contact.id, &input).execute(&mut *tx).await?;
-                            counts.updated += 1;
-                        }
-                    }
+                    rows.push((record.external_id.clone(), input));
                 }
-                for chunk in new_inputs.chunks(CHUNK) {
+                let plan = $crate::import_plan::plan_import(rows, &existing);
+                for (id, input) in &plan.update {
+                    bind_contact_update(*id, input).execute(&mut *tx).await?;
+                }
+                for chunk in plan.create.chunks(CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(CONTACT_INSERT);
                     qb.push_values(chunk, |mut b, input| push_contact_values(&mut b, input));
                     qb.build().execute(&mut *tx).await?;
                 }
-                counts.created = new_inputs.len();
+                (counts.created, counts.updated, counts.unchanged) = (plan.create.len(), plan.update.len(), plan.unchanged);
                 tx.commit().await?;
                 Ok(counts)
             }
@@ -2450,32 +2443,28 @@ macro_rules! sql_store {
                     .into_iter()
                     .collect();
                 let prefix = format!("SELECT {PERIOD_COLUMNS} FROM subscription_periods WHERE subscription_id IN");
-                let mut existing: HashMap<(ExternalId, NaiveDate), SubscriptionPeriod> = HashMap::new();
+                let mut existing: HashMap<(ExternalId, NaiveDate), (SubscriptionPeriodId, SubscriptionTerms)> = HashMap::new();
                 for row in select_in(&mut *tx, &prefix, &subscription_ids, "text").await? {
                     let period = period_from_row(&row)?;
-                    existing.insert((period.terms.subscription_id.clone(), period.terms.start_date), period);
+                    existing.insert((period.terms.subscription_id.clone(), period.terms.start_date), (period.id, period.terms));
                 }
-                let mut new_terms = Vec::new();
+                let mut rows = Vec::with_capacity(records.len());
                 for record in records {
                     let account_id = *account_ids
                         .get(record.account_external_id.as_str())
                         .ok_or_else(|| not_found(Entity::Account, &record.account_external_id))?;
-                    let terms = record.terms(account_id);
-                    match existing.get(&(record.subscription_id.clone(), record.start_date)) {
-                        None => new_terms.push(terms),
-                        Some(period) if period.terms == terms => counts.unchanged += 1,
-                        Some(period) => {
-                            bind_period_update(period.id, &terms).execute(&mut *tx).await?;
-                            counts.updated += 1;
-                        }
-                    }
+                    rows.push(((record.subscription_id.clone(), record.start_date), record.terms(account_id)));
                 }
-                for chunk in new_terms.chunks(CHUNK) {
+                let plan = $crate::import_plan::plan_import(rows, &existing);
+                for (id, terms) in &plan.update {
+                    bind_period_update(*id, terms).execute(&mut *tx).await?;
+                }
+                for chunk in plan.create.chunks(CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(PERIOD_INSERT);
                     qb.push_values(chunk, |mut b, terms| push_period_values(&mut b, terms));
                     qb.build().execute(&mut *tx).await?;
                 }
-                counts.created = new_terms.len();
+                (counts.created, counts.updated, counts.unchanged) = (plan.create.len(), plan.update.len(), plan.unchanged);
                 tx.commit().await?;
                 Ok(counts)
             }
