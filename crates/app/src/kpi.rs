@@ -706,6 +706,12 @@ impl App {
         Ok(by_month)
     }
 
+    /// The latest complete month, the last a KPI view shows.
+    pub fn kpi_latest_month(&self) -> YearMonth {
+        let this_month = YearMonth::of(self.today());
+        this_month.plus_months(-1).unwrap_or(this_month)
+    }
+
     /// The tree's `KPI_MONTHS` months up to `through` (default and at most the latest complete
     /// month) for the accounts `filter` chooses; `None` before a tree is installed.
     pub async fn kpi_view(
@@ -715,8 +721,7 @@ impl App {
     ) -> Result<Option<KpiView>, AppError> {
         let Some(tree) = self.kpi_tree().await? else { return Ok(None) };
         // Complete months only: a month to date reads as a collapse of every flow.
-        let this_month = YearMonth::of(self.today());
-        let complete = this_month.plus_months(-1).unwrap_or(this_month);
+        let complete = self.kpi_latest_month();
         let last = through.map_or(complete, |through| through.min(complete));
         let months: Vec<YearMonth> = (0..KPI_MONTHS).rev().filter_map(|back| last.plus_months(-back)).collect();
         let first = months.first().copied().unwrap_or(last);

@@ -405,7 +405,6 @@ pub async fn report(State(app): State<AppState>, frame: Frame, mut params: Query
     let segment = params.text("segment").unwrap_or_default();
     params.finish()?;
     let view = app.kpi_view(&filter, asked).await?.ok_or(ApiError::NotFound)?;
-    let latest_complete = app.kpi_view(&filter, None).await?.and_then(|v| v.months.last().copied());
     let month = view.months.last().copied().ok_or(ApiError::NotFound)?;
     let nodes = cards(&app, &view, &filter, lang).await?;
     let title = match lang {
@@ -439,7 +438,7 @@ pub async fn report(State(app): State<AppState>, frame: Frame, mut params: Query
         scope,
         prepared: format::day_in_sentence(app.today(), lang),
         month: month.to_string(),
-        latest: latest_complete.unwrap_or(month).to_string(),
+        latest: app.kpi_latest_month().to_string(),
         tier,
         team,
         segment,
