@@ -29,6 +29,7 @@ pub mod renewals;
 pub mod segments;
 pub mod staged_imports;
 pub mod tasks;
+pub mod tech_touch;
 mod usage;
 
 pub use auth::{Actor, LoginError, NewSession};
@@ -59,6 +60,7 @@ pub struct App {
     health_queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<domain::AccountId>>,
     /// SMTP, HTTP and this node's name, for playbook steps.
     delivery: delivery::Delivery,
+    snippet_limiter: tech_touch::SnippetLimiter,
 }
 
 impl App {
@@ -84,6 +86,7 @@ impl App {
             ingest_queue: std::sync::OnceLock::new(),
             health_queue: std::sync::OnceLock::new(),
             delivery: delivery::Delivery::default(),
+            snippet_limiter: tech_touch::SnippetLimiter::default(),
         })
     }
 

@@ -240,6 +240,10 @@ impl App {
                         format!("add \"{title}\" to the timeline"),
                     )
                 }
+                Action::ShowMessage { message_id } => Bilingual::new(
+                    format!("アプリ内メッセージ {message_id} をこの顧客のユーザーに表示"),
+                    format!("show in-app message {message_id} to the account's users"),
+                ),
                 Action::ChangeStage { stage, only_from } => {
                     let current = account.input.stage.clone().unwrap_or_default();
                     let name = |key: &str, lang| stage_name(key, lang);

@@ -220,6 +220,27 @@ impl App {
         }
     }
 
+    /// A "show in-app message" step must name a message that is shown by playbooks.
+    async fn check_step_messages(&self, definition: &PlaybookDefinition) -> Result<(), AppError> {
+        let messages = self.messages().await?;
+        let errors: Vec<domain::FieldError> = definition
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, step)| match &step.action {
+                Action::ShowMessage { message_id } => Some((i, *message_id)),
+                _ => None,
+            })
+            .filter(|(_, id)| !messages.iter().any(|m| m.id == *id && m.message.playbook_only))
+            .map(|(i, _)| domain::FieldError::new(&format!("step[{i}].message_id"), Reason::UnknownReference))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(errors))
+        }
+    }
+
     /// Validates and saves a playbook (new when `id` is None). Managers and admins.
     pub async fn save_playbook(
         &self,
@@ -238,6 +259,7 @@ impl App {
         let grades: Vec<String> = self.health_config().await?.grades.into_iter().map(|g| g.key).collect();
         definition.validate(&grades, &self.settings().stages).map_err(AppError::Invalid)?;
         self.check_outbound_urls(&definition)?;
+        self.check_step_messages(&definition).await?;
         let json = serde_json::to_string(&definition).map_err(|e| AppError::Internal(format!("playbook: {e}")))?;
         let saved = unmasked(self.store.save_playbook(id, definition.name.trim(), &json, definition.active).await?)?;
         let action = if before.is_some() { "update" } else { "create" };
@@ -494,6 +516,7 @@ impl App {
                     .await?;
                 Ok(Bilingual::new(format!("タイムラインに記録 {}", entry.id), format!("timeline entry {}", entry.id)))
             }
+            Action::ShowMessage { message_id } => self.enroll_in_message(message_id, account.id).await,
             Action::ChangeStage { stage, only_from } => {
                 let current = account.input.stage.clone().unwrap_or_default();
                 let name = |key: &str, lang| domain::account::stage_name(key, lang);
@@ -629,7 +652,7 @@ impl App {
     /// its account's timeline. Without an SMTP server nothing is tried and the email stays
     /// pending (`MailNotConfigured`); a failure marks it failed, with the reason in both
     /// languages (`Undelivered`), to be edited or retried.
-    async fn deliver_email(&self, email: &OutboxEmail, decided_by: Option<domain::UserId>) -> Result<(), AppError> {
+    pub(crate) async fn deliver_email(&self, email: &OutboxEmail, decided_by: Option<domain::UserId>) -> Result<(), AppError> {
         let Some(server) = self.mail_server().await? else {
             return Err(AppError::MailNotConfigured);
         };

@@ -32,6 +32,7 @@ pub mod settings;
 pub mod staff;
 pub mod subscription;
 pub mod tasks;
+pub mod tech_touch;
 pub mod timeline;
 pub mod tracking;
 pub mod usage;

@@ -110,6 +110,12 @@ pub enum Reason {
     AlreadyMerged,
     /// A feedback request merged into itself.
     SameRequest,
+    /// A second answer from the same person to the same survey round.
+    AlreadyAnswered,
+    /// A survey link whose signature does not match what it says.
+    LinkInvalid,
+    /// A survey link past its expiry.
+    LinkExpired,
     /// A URL whose host is an internal address, which outbound calls may not reach unless
     /// `outbound_allow` lists it.
     InternalAddress,
@@ -173,6 +179,12 @@ impl Reason {
             (AlreadyMerged, Lang::En) => "this request was already merged into another".into(),
             (SameRequest, Lang::Ja) => "統合先には別のリクエストを指定してください".into(),
             (SameRequest, Lang::En) => "must be another request".into(),
+            (AlreadyAnswered, Lang::Ja) => "このアンケートには今回すでに回答いただいています".into(),
+            (AlreadyAnswered, Lang::En) => "this survey was already answered this round".into(),
+            (LinkInvalid, Lang::Ja) => "リンクが正しくありません。メールのリンクをそのまま開いてください".into(),
+            (LinkInvalid, Lang::En) => "this link is not valid: open the link from the email as it is".into(),
+            (LinkExpired, Lang::Ja) => "このリンクは有効期限が切れています".into(),
+            (LinkExpired, Lang::En) => "this link has expired".into(),
             (TooManyCustomFields { max }, Lang::Ja) => format!("独自項目 (custom) は 1 件につき {max} 個までです"),
             (TooManyCustomFields { max }, Lang::En) => format!("at most {max} custom fields per record"),
             (Unencodable { encoding, character, line }, Lang::Ja) => format!(

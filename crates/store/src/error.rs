@@ -26,6 +26,8 @@ pub enum Entity {
     FeatureRequest,
     Notification,
     StagedImport,
+    Message,
+    Survey,
 }
 
 impl fmt::Display for Entity {
@@ -54,6 +56,8 @@ impl fmt::Display for Entity {
             Entity::FeatureRequest => "feature request",
             Entity::Notification => "notification",
             Entity::StagedImport => "uploaded file",
+            Entity::Message => "in-app message",
+            Entity::Survey => "survey",
         })
     }
 }

@@ -20,6 +20,7 @@ mod sql;
 mod sqlite;
 mod staged_imports;
 mod tasks;
+mod tech_touch;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod usage;
@@ -40,6 +41,7 @@ pub use segments::{
 pub use sqlite::SqliteStore;
 pub use staged_imports::{StagedImport, StagedImportStore};
 pub use tasks::{TaskQuery, TaskSort, TaskStore};
+pub use tech_touch::{PersonExposure, SurveyAnswer, TechTouchStore, TouchItem};
 pub use usage::{
     CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, ReceivedEvent, UsageHistory, UsageStore,
 };
@@ -241,6 +243,7 @@ pub trait Store:
     + NotificationStore
     + StagedImportStore
     + KpiStore
+    + TechTouchStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`

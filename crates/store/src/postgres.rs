@@ -74,4 +74,5 @@ crate::feedback::feedback_store!(PostgresStore, Postgres);
 crate::notifications::notification_store!(PostgresStore, Postgres);
 crate::staged_imports::staged_import_store!(PostgresStore, Postgres);
 crate::kpi::kpi_store!(PostgresStore, Postgres);
+crate::tech_touch::tech_touch_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

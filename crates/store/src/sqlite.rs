@@ -72,4 +72,5 @@ crate::feedback::feedback_store!(SqliteStore, Sqlite);
 crate::notifications::notification_store!(SqliteStore, Sqlite);
 crate::staged_imports::staged_import_store!(SqliteStore, Sqlite);
 crate::kpi::kpi_store!(SqliteStore, Sqlite);
+crate::tech_touch::tech_touch_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);

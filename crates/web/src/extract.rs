@@ -158,6 +158,15 @@ impl QueryParams {
         }
     }
 
+    /// A parameter that must be given.
+    pub fn required<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<T> {
+        if self.text(name).is_none() {
+            self.errors.push(FieldError::new(name, Reason::Required));
+            return None;
+        }
+        self.parsed(name, parse)
+    }
+
     /// A `true` or `false` parameter; absent reads false.
     pub fn flag(&mut self, name: &str) -> bool {
         self.parsed(name, |raw| match raw {

@@ -3,7 +3,7 @@
 
 use crate::api::{
     accounts, audit, contacts, feedback, health, interchange, kpi, me, metrics, notifications, onboarding, playbooks,
-    renewals, segments, settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
+    renewals, segments, settings, staff, subscriptions, tasks, tech_touch, timeline, tokens, tracking, usage,
 };
 use axum::Json;
 use utoipa::OpenApi;
@@ -184,6 +184,25 @@ use utoipa::OpenApi;
         settings::set_mail,
         settings::delete_mail,
         settings::test_mail,
+        tech_touch::decide,
+        tech_touch::report,
+        tech_touch::answer,
+        tech_touch::list_messages,
+        tech_touch::create_message,
+        tech_touch::read_message,
+        tech_touch::replace_message,
+        tech_touch::delete_message,
+        tech_touch::message_results,
+        tech_touch::list_surveys,
+        tech_touch::create_survey,
+        tech_touch::read_survey,
+        tech_touch::replace_survey,
+        tech_touch::delete_survey,
+        tech_touch::survey_results,
+        tech_touch::send_survey,
+        tech_touch::eligibility,
+        tech_touch::caps,
+        tech_touch::set_caps,
     )
 )]
 pub struct ApiDoc;

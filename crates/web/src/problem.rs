@@ -163,6 +163,8 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::FeatureRequest => Text::new("製品リクエスト", "feature request"),
         Entity::Notification => Text::new("通知", "notification"),
         Entity::StagedImport => Text::new("アップロードしたファイル", "uploaded file"),
+        Entity::Message => Text::new("アプリ内メッセージ", "in-app message"),
+        Entity::Survey => Text::new("アンケート", "survey"),
     };
     text.pick(lang)
 }

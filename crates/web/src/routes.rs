@@ -4,7 +4,7 @@
 
 use crate::api::{
     accounts, audit, contacts, feedback, health, interchange, kpi, me, metrics, notifications, onboarding, playbooks,
-    renewals, segments, settings, staff, subscriptions, tasks, timeline, tokens, tracking, usage,
+    renewals, segments, settings, staff, subscriptions, tasks, tech_touch, timeline, tokens, tracking, usage,
 };
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
@@ -69,6 +69,7 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::POST, "/setup/{token}", Public, post(pages::setup::submit))
         .page(M::POST, "/logout", Read, post(pages::login::logout))
         .page(M::GET, "/assets/{file}", Public, get(pages::assets::serve))
+        .page(M::GET, "/js/kizuna.js", Public, get(pages::assets::snippet))
         .page(M::GET, "/lang/{code}", Public, get(pages::layout::switch))
         .page(M::GET, "/", Read, get(pages::home::page))
         .page(M::GET, "/accounts", Read, get(pages::accounts::list::page))
@@ -187,6 +188,9 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .tracking("/v1/alias", post(tracking::alias))
         .tracking("/v1/batch", post(tracking::batch))
         .tracking("/v1/import", post(tracking::import))
+        .tracking("/v1/in-app/decide", post(tech_touch::decide))
+        .tracking("/v1/in-app/report", post(tech_touch::report))
+        .tracking("/v1/in-app/answer", post(tech_touch::answer))
         .api(M::GET, "/api/openapi.json", Public, get(openapi::serve))
         .api(M::POST, "/api/v1/session", Public, post(me::sign_in))
         .api(M::DELETE, "/api/v1/session", Read, delete(me::sign_out))
@@ -281,6 +285,22 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .api(M::PUT, "/api/v1/kpi/bundle", Manage, put(kpi::import_bundle))
         .api(M::PUT, "/api/v1/kpi/targets", Manage, put(kpi::set_target))
         .api(M::PUT, "/api/v1/kpi/actuals", Write, put(kpi::set_actual))
+        .api(M::GET, "/api/v1/messages", Read, get(tech_touch::list_messages))
+        .api(M::POST, "/api/v1/messages", Manage, post(tech_touch::create_message))
+        .api(M::GET, "/api/v1/messages/{id}", Read, get(tech_touch::read_message))
+        .api(M::PUT, "/api/v1/messages/{id}", Manage, put(tech_touch::replace_message))
+        .api(M::DELETE, "/api/v1/messages/{id}", Manage, delete(tech_touch::delete_message))
+        .api(M::GET, "/api/v1/messages/{id}/results", Read, get(tech_touch::message_results))
+        .api(M::GET, "/api/v1/surveys", Read, get(tech_touch::list_surveys))
+        .api(M::POST, "/api/v1/surveys", Manage, post(tech_touch::create_survey))
+        .api(M::GET, "/api/v1/surveys/{id}", Read, get(tech_touch::read_survey))
+        .api(M::PUT, "/api/v1/surveys/{id}", Manage, put(tech_touch::replace_survey))
+        .api(M::DELETE, "/api/v1/surveys/{id}", Manage, delete(tech_touch::delete_survey))
+        .api(M::GET, "/api/v1/surveys/{id}/results", Read, get(tech_touch::survey_results))
+        .api(M::POST, "/api/v1/surveys/{id}/send", Manage, post(tech_touch::send_survey))
+        .api(M::GET, "/api/v1/surveys/{id}/eligibility", Read, get(tech_touch::eligibility))
+        .api(M::GET, "/api/v1/tech-touch/caps", Read, get(tech_touch::caps))
+        .api(M::PUT, "/api/v1/tech-touch/caps", Manage, put(tech_touch::set_caps))
         .api(M::GET, "/api/v1/segments", Read, get(segments::list))
         .api(M::POST, "/api/v1/segments", Manage, post(segments::create))
         .api(M::POST, "/api/v1/segments/preview", Read, post(segments::preview))

@@ -271,6 +271,10 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         only_from: Vec<String>,
     },
+    /// Shows a playbook-only in-app message to the account's users (tech touch) from now on.
+    ShowMessage {
+        message_id: i64,
+    },
 }
 
 fn task_kind_by_default() -> String {
@@ -385,6 +389,11 @@ impl PlaybookDefinition {
                 Action::AddTimelineEntry { title, .. } => {
                     if title.trim().is_empty() {
                         push(field("title"), Reason::Required);
+                    }
+                }
+                Action::ShowMessage { message_id } => {
+                    if *message_id <= 0 {
+                        push(field("message_id"), Reason::WrongType { expected: "a positive id" });
                     }
                 }
                 Action::ChangeStage { stage, only_from } => {

@@ -18,6 +18,7 @@ pub mod settings;
 pub mod staff;
 pub mod subscriptions;
 pub mod tasks;
+pub mod tech_touch;
 pub mod timeline;
 pub mod tokens;
 pub mod tracking;

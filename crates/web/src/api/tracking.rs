@@ -90,7 +90,7 @@ fn decoded(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, ApiError> {
 }
 
 /// The write key of Basic auth (user name, empty password).
-fn basic_key(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn basic_key(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -270,7 +270,7 @@ async fn receive(app: AppState, request: Request, kind: Option<MessageKind>) -> 
 
 /// The write key must name a live write key that allows the request's browser origin (when it
 /// has one).
-async fn check_key(
+pub(crate) async fn check_key(
     app: &AppState,
     key: Option<String>,
     origin: Option<&str>,

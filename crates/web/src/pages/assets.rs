@@ -22,3 +22,12 @@ pub async fn serve(Path(file): Path<String>) -> Result<Response, ApiError> {
     Ok(([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "public, max-age=3600")], *bytes)
         .into_response())
 }
+
+/// `/js/kizuna.js`: the tech-touch snippet customers' products load from their own pages.
+pub async fn snippet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_bytes!("../../assets/snippet.js").as_slice(),
+    )
+        .into_response()
+}

@@ -34,8 +34,15 @@ const TRIGGERS: [&str; 8] = [
     "yearly_on",
     "request_shipped",
 ];
-const ACTIONS: [&str; 6] =
-    ["create_task", "send_email", "post_to_slack", "call_webhook", "add_timeline_entry", "change_stage"];
+const ACTIONS: [&str; 7] = [
+    "create_task",
+    "send_email",
+    "post_to_slack",
+    "call_webhook",
+    "add_timeline_entry",
+    "change_stage",
+    "show_message",
+];
 const ASSIGNEES: [&str; 4] = ["main_owner", "sub_owner", "team", "user"];
 
 fn trigger_name(key: &str, lang: Lang) -> &'static str {
@@ -60,6 +67,7 @@ fn action_name(key: &str, lang: Lang) -> &'static str {
         "post_to_slack" => t("Slack に投稿", "Post to Slack"),
         "call_webhook" => t("Webhook を呼ぶ", "Call a webhook"),
         "add_timeline_entry" => t("タイムラインに記録", "Add a timeline entry"),
+        "show_message" => t("アプリ内メッセージを表示", "Show an in-app message"),
         _ => t("ステージを変える", "Change the stage"),
     }
 }
@@ -106,6 +114,7 @@ pub struct StepForm {
     pub secret_kept: bool,
     pub stage: String,
     pub only_from: Vec<String>,
+    pub message_id: String,
 }
 
 #[derive(Default)]
@@ -181,6 +190,10 @@ impl StepForm {
                 form.stage = stage.clone();
                 form.only_from = only_from.clone();
             }
+            Action::ShowMessage { message_id } => {
+                form.action = "show_message".into();
+                form.message_id = message_id.to_string();
+            }
         }
         form
     }
@@ -207,6 +220,7 @@ impl StepForm {
             secret_kept: row.checked("secret_kept"),
             stage: get("stage"),
             only_from: row.all("only_from").into_iter().map(str::to_owned).collect(),
+            message_id: get("message_id"),
         }
     }
 }
@@ -372,6 +386,8 @@ impl PlaybookForm {
                     Some(Action::AddTimelineEntry { title: s.title.clone(), body: optional(&s.body) })
                 }
                 "change_stage" => Some(Action::ChangeStage { stage: s.stage.clone(), only_from: s.only_from.clone() }),
+                "show_message" => number(&mut errors, at("message_id"), &s.message_id)
+                    .map(|message_id| Action::ShowMessage { message_id }),
                 _ => {
                     let allowed = ACTIONS.iter().map(|a| a.to_string()).collect();
                     errors.push(FieldError::new(at("action"), Reason::NotOneOf { allowed }));
@@ -407,6 +423,7 @@ pub struct StepChoices {
     pub users: Vec<Choice>,
     pub stages: Vec<Choice>,
     pub only_from: Vec<Choice>,
+    pub messages: Vec<Choice>,
 }
 
 pub struct HitRow {
@@ -462,6 +479,7 @@ async fn page(
     let segments = app.segments().await?;
     let users = app.staff_users().await?;
     let stages = app.settings().stages.clone();
+    let messages = app.messages().await?;
     let any = (String::new(), pick("任意", "any"));
     let grades = || {
         std::iter::once(any.clone()).chain(config.grades.iter().map(|g| (g.key.clone(), pick(&g.name_ja, &g.name_en))))
@@ -499,6 +517,10 @@ async fn page(
             only_from: stage_options()
                 .map(|(value, label)| Choice { selected: s.only_from.contains(&value), value, label })
                 .collect(),
+            messages: choices(
+                messages.iter().filter(|m| m.message.playbook_only).map(|m| (m.id.to_string(), m.message.name.clone())),
+                &s.message_id,
+            ),
         })
         .collect();
     Ok(BuilderPage {

@@ -207,7 +207,7 @@ pub async fn revoke_token(
 
 /// The address tracking clients reach this server at, as the browser reached it: the `Host`
 /// header, over HTTPS when a proxy says so or the server is configured for it.
-fn base_url(headers: &HeaderMap, options: &WebOptions) -> String {
+pub(crate) fn base_url(headers: &HeaderMap, options: &WebOptions) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -278,6 +278,24 @@ fn snippets(base: &str, key: &str, lang: Lang) -> Vec<Snippet> {
                  analytics.host = '{base}'\n\
                  analytics.track('user-1', 'Report Exported', {{'format': 'csv'}})\n\
                  analytics.flush()"
+            ),
+        },
+        Snippet {
+            id: "snippet-kizuna-js",
+            title: t(
+                "アプリ内メッセージとアンケート（kizuna.js、製品の画面に 1 行）",
+                "In-app messages and surveys (kizuna.js, one line in your product's pages)",
+            ),
+            code: format!(
+                "<script src=\"{base}/js/kizuna.js\" async\n  \
+                 data-write-key=\"{key}\"\n  \
+                 data-user-id=\"user-1\" data-account-id=\"ACC-001\"\n  \
+                 data-email=\"taro@example.com\" data-role=\"admin\" data-lang=\"ja\"></script>\n\
+                 <!-- {} -->",
+                t(
+                    "画面の操作のあとに Kizuna.check('Report Exported') を呼ぶと、その操作を条件にしたメッセージが出ます",
+                    "Call Kizuna.check('Report Exported') after an action to show messages aimed at it",
+                )
             ),
         },
         Snippet {
