@@ -6,10 +6,12 @@ Kizuna with demo data. Run by crates/kizuna/tests/browser.rs, which starts the s
 Every page visited is checked for JavaScript console errors and saved as a screenshot.
 """
 
+import http.server
 import json
 import os
 import re
 import sys
+import threading
 import time
 import unittest
 import urllib.request
@@ -24,6 +26,48 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE, EMAIL, PASSWORD, SHOTS = sys.argv[1:5]
 del sys.argv[1:5]
+
+# A page of a customer's product, on its own origin and with a strict content security policy
+# (no inline script or style, nothing but Kizuna to connect to), that loads the snippet.
+PRODUCT_PAGE = """<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>給与クラウド</title><link rel="stylesheet" href="/product.css"></head>
+<body><h1>給与明細</h1><p>今月の給与明細を確認しましょう。</p>
+<button id="export-report" type="button">レポートを出力</button>
+<script src="/product.js"></script>
+<script src="{base}/js/kizuna.js" async data-write-key="{key}" data-user-id="snippet-user-1"
+  data-account-id="{account}" data-email="snippet-user@customer.example" data-role="admin" data-lang="ja"></script>
+</body></html>"""
+PRODUCT_SCRIPT = """document.getElementById('export-report').addEventListener('click', function () {
+  window.Kizuna.check('Report Exported');
+});"""
+PRODUCT_STYLE = "body { font-family: serif; } h2, p, button { color: #f0f !important; font-size: 30px !important; }"
+
+
+def product_server(base, key, account):
+    """Serves the customer's page on 127.0.0.1 at a free port; returns its origin."""
+    files = {
+        "/": ("text/html; charset=utf-8", PRODUCT_PAGE.format(base=base, key=key, account=account)),
+        "/product.js": ("text/javascript", PRODUCT_SCRIPT),
+        "/product.css": ("text/css", PRODUCT_STYLE),
+    }
+    policy = f"default-src 'self'; script-src 'self' {base}; connect-src {base}; style-src 'self'; img-src 'self'"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            kind, body = files.get(self.path.split("?")[0], ("text/plain", "not found"))
+            self.send_response(200 if self.path.split("?")[0] in files else 404)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Security-Policy", policy)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def chromium():
@@ -603,6 +647,71 @@ class Pages(unittest.TestCase):
                     )
                     self.assertLessEqual(overflow, 0, f"{path} scrolls sideways at {width} px in {lang}")
         self.driver.set_window_size(1400, 1000)
+
+    def test_19_a_customers_user_sees_a_message_and_answers_a_survey_in_the_product(self):
+        # CS Ops sets it up in the browser: a write key, a banner and an NPS survey asked after
+        # the user exports a report.
+        self.open("/settings/write-keys?lang=ja")
+        self.driver.find_element(By.ID, "new-write-key-name").send_keys("product")
+        self.driver.find_element(By.ID, "create-write-key-submit").click()
+        key = WebDriverWait(self.driver, 10).until(
+            ready.presence_of_element_located((By.ID, "new-write-key-secret"))).text.strip()
+        self.assertIn("kizuna.js", self.text("snippets"))
+        self.open("/messages/new?lang=ja")
+        self.driver.find_element(By.ID, "message-name").send_keys("給与明細の新機能")
+        self.driver.find_element(By.ID, "message-title").send_keys("明細の一括ダウンロードができます")
+        self.driver.find_element(By.ID, "message-body").send_keys("給与明細を PDF でまとめて保存できるようになりました。")
+        self.driver.find_element(By.ID, "save-message").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "message-saved")))
+        self.loaded("in-app message saved")
+        self.open("/surveys/new?lang=ja")
+        self.driver.find_element(By.ID, "survey-name").send_keys("レポート出力後の NPS")
+        self.driver.find_element(By.NAME, "after_event").send_keys("Report Exported")
+        self.driver.find_element(By.ID, "save-survey").click()
+        WebDriverWait(self.driver, 10).until(ready.presence_of_element_located((By.ID, "survey-notice")))
+        survey_path = self.driver.current_url.replace(BASE, "").split("?")[0]
+        account = self.api("/api/v1/accounts?paying=true&limit=1")["items"][0]
+        product = product_server(BASE, key, account["external_id"])
+
+        # The customer's user opens their product: the banner is drawn in a shadow root that the
+        # page's own loud styles do not reach.
+        self.driver.get(product + "/")
+        host = WebDriverWait(self.driver, 10).until(
+            ready.presence_of_element_located((By.CSS_SELECTOR, "div[data-kizuna]")))
+        box = WebDriverWait(self.driver, 10).until(
+            lambda d: host.shadow_root.find_elements(By.CSS_SELECTOR, "[data-message]"))[0]
+        self.assertIn("一括ダウンロード", box.text)
+        title = host.shadow_root.find_element(By.CSS_SELECTOR, "h2")
+        self.assertNotEqual(title.value_of_css_property("color"), "rgba(255, 0, 255, 1)", "host styles stay out")
+        errors = [e for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+        self.assertEqual(errors, [], "the snippet runs under a strict CSP without errors")
+        self.driver.save_screenshot(os.path.join(SHOTS, "19-product-banner.png"))
+        host.shadow_root.find_element(By.CSS_SELECTOR, "button.x").click()
+        WebDriverWait(self.driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "div[data-kizuna]"))
+
+        # After an export the survey asks; the user answers with the keyboard-reachable scale.
+        self.driver.find_element(By.ID, "export-report").click()
+        host = WebDriverWait(self.driver, 10).until(
+            ready.presence_of_element_located((By.CSS_SELECTOR, "div[data-kizuna]")))
+        dialog = WebDriverWait(self.driver, 10).until(
+            lambda d: host.shadow_root.find_elements(By.CSS_SELECTOR, "[data-survey][role=dialog]"))[0]
+        self.assertIn("勧める", dialog.text)
+        self.driver.save_screenshot(os.path.join(SHOTS, "19-product-survey.png"))
+        host.shadow_root.find_element(By.CSS_SELECTOR, "button[data-score='3']").click()
+        host.shadow_root.find_element(By.CSS_SELECTOR, "textarea").send_keys("出力が遅い")
+        host.shadow_root.find_element(By.CSS_SELECTOR, "button.send").click()
+        WebDriverWait(self.driver, 10).until(lambda d: "ありがとう" in host.shadow_root.find_element(By.CSS_SELECTOR, "[role=status]").text)
+        self.assertEqual([e for e in self.driver.get_log("browser") if e["level"] == "SEVERE"], [])
+
+        # Back in Kizuna: the answer is on the account 360 and in the survey's results, and the
+        # product's events were recorded like any other.
+        self.open(f"/accounts/{account['id']}?lang=ja")
+        self.assertIn("snippet-user@customer.example", self.text("nps-table"))
+        self.open(survey_path + "?lang=ja")
+        self.assertIn("出力が遅い", self.text("survey-comments"))
+        self.assertEqual(self.text("survey-answers"), "1")
+        self.open("/messages?lang=en")
+        self.assertIn("給与明細の新機能", self.text("messages"))
 
 
 if __name__ == "__main__":

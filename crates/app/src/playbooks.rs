@@ -652,7 +652,11 @@ impl App {
     /// its account's timeline. Without an SMTP server nothing is tried and the email stays
     /// pending (`MailNotConfigured`); a failure marks it failed, with the reason in both
     /// languages (`Undelivered`), to be edited or retried.
-    pub(crate) async fn deliver_email(&self, email: &OutboxEmail, decided_by: Option<domain::UserId>) -> Result<(), AppError> {
+    pub(crate) async fn deliver_email(
+        &self,
+        email: &OutboxEmail,
+        decided_by: Option<domain::UserId>,
+    ) -> Result<(), AppError> {
         let Some(server) = self.mail_server().await? else {
             return Err(AppError::MailNotConfigured);
         };

@@ -7,9 +7,9 @@ use crate::{Actor, App, AppError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::i18n::{Bilingual, Lang};
 use domain::tech_touch::{
-    choose_message, may_ask, summarize, AnswerInput, Caps, Exposure, Message, NotAsked, Outcome,
-    ScoreSummary, ShownMessage, ShownSurvey, SnippetReport, SnippetUser, SnippetVisit, Survey, SurveyInvite,
-    SurveyKind, TouchKind, Visitor,
+    choose_message, may_ask, summarize, AnswerInput, Caps, Exposure, Message, NotAsked, Outcome, ScoreSummary,
+    ShownMessage, ShownSurvey, SnippetReport, SnippetUser, SnippetVisit, Survey, SurveyInvite, SurveyKind, TouchKind,
+    Visitor,
 };
 use domain::tracking::MessageKind;
 use domain::{AccountId, Email, Reason};
@@ -204,7 +204,12 @@ impl App {
     }
 
     /// Saves a new message (`id` None) or replaces one.
-    pub async fn save_message(&self, actor: &Actor, id: Option<i64>, message: Message) -> Result<SavedMessage, AppError> {
+    pub async fn save_message(
+        &self,
+        actor: &Actor,
+        id: Option<i64>,
+        message: Message,
+    ) -> Result<SavedMessage, AppError> {
         self.check_targeting_segment(message.targeting.segment_id).await?;
         let text = definition(&message)?;
         let now = Utc::now();
@@ -217,8 +222,15 @@ impl App {
         };
         let saved = message_of(&item)?;
         let action = if before.is_some() { "update" } else { "create" };
-        self.record_change(actor, action, "in_app_message", &saved.id.to_string(), before.as_ref(), Some(&saved.message))
-            .await?;
+        self.record_change(
+            actor,
+            action,
+            "in_app_message",
+            &saved.id.to_string(),
+            before.as_ref(),
+            Some(&saved.message),
+        )
+        .await?;
         Ok(saved)
     }
 
@@ -235,7 +247,8 @@ impl App {
         };
         let saved = survey_of(&item)?;
         let action = if before.is_some() { "update" } else { "create" };
-        self.record_change(actor, action, "survey", &saved.id.to_string(), before.as_ref(), Some(&saved.survey)).await?;
+        self.record_change(actor, action, "survey", &saved.id.to_string(), before.as_ref(), Some(&saved.survey))
+            .await?;
         Ok(saved)
     }
 
@@ -303,7 +316,10 @@ impl App {
             &serde_json::Map::new(),
             None,
             now,
-            || crate::auth::new_secret("kt-").unwrap_or_else(|_| format!("kt-{}", now.timestamp_nanos_opt().unwrap_or(0))),
+            || {
+                crate::auth::new_secret("kt-")
+                    .unwrap_or_else(|_| format!("kt-{}", now.timestamp_nanos_opt().unwrap_or(0)))
+            },
         )
         .map_err(|e| AppError::Internal(format!("tech touch event not built: {e:?}")))?;
         self.ingest(vec![message]).await
@@ -338,23 +354,29 @@ impl App {
         let mut exposures: Vec<PersonExposure> =
             decision.held_out.iter().map(|id| exposure(TouchKind::Message, *id, None, Outcome::HeldOut)).collect();
         let mut answer = SnippetDecision::default();
-        if let Some(id) = decision.show {
-            if let Some((_, message)) = messages.iter().find(|(m, _)| *m == id) {
-                exposures.push(exposure(TouchKind::Message, id, None, Outcome::Shown));
-                answer.message = Some(message.shown(id, visit.lang));
+        let message = decision.show.and_then(|id| messages.iter().find(|(m, _)| *m == id));
+        let mut surveys: Vec<(SavedSurvey, i64)> = Vec::new();
+        for saved in self.surveys().await? {
+            if !saved.survey.in_app || !saved.survey.targeting.matches(&visitor, today) {
+                continue;
             }
-        } else {
-            for saved in self.surveys().await? {
-                let survey = &saved.survey;
-                if !survey.in_app || !survey.targeting.matches(&visitor, today) {
-                    continue;
-                }
-                if let Ok(round) = may_ask(saved.id, survey, &history, &caps, now, today) {
-                    exposures.push(exposure(TouchKind::Survey, saved.id, Some(round), Outcome::Shown));
-                    answer.survey = Some(survey.shown(saved.id, round, visit.lang));
-                    break;
-                }
+            if let Ok(round) = may_ask(saved.id, &saved.survey, &history, &caps, now, today) {
+                surveys.push((saved, round));
             }
+        }
+        surveys.sort_by_key(|(saved, _)| (!saved.survey.targeting.answers(&visitor), saved.id));
+        let survey_first = surveys.first().is_some_and(|(saved, _)| saved.survey.targeting.answers(&visitor))
+            && !message.is_some_and(|(_, m)| m.targeting.answers(&visitor));
+        match (message, surveys.first()) {
+            (Some((id, message)), _) if !survey_first => {
+                exposures.push(exposure(TouchKind::Message, *id, None, Outcome::Shown));
+                answer.message = Some(message.shown(*id, visit.lang));
+            }
+            (_, Some((saved, round))) => {
+                exposures.push(exposure(TouchKind::Survey, saved.id, Some(*round), Outcome::Shown));
+                answer.survey = Some(saved.survey.shown(saved.id, *round, visit.lang));
+            }
+            _ => {}
         }
         self.store.record_exposures(&exposures).await?;
         if let Some(message) = &answer.message {
@@ -410,11 +432,15 @@ impl App {
         self.limit_snippet(&user, now)?;
         let account = self.snippet_account(&user).await?;
         let saved = self.survey(survey_id).await?;
-        let round = saved.survey.round(self.today()).ok_or_else(|| AppError::invalid("id", Reason::UnknownReference))?;
+        let round =
+            saved.survey.round(self.today()).ok_or_else(|| AppError::invalid("id", Reason::UnknownReference))?;
         let person = user.person();
         let history = self.history(&person, now).await?;
         let asked = history.iter().any(|e| {
-            e.kind == TouchKind::Survey && e.item_id == survey_id && e.round == Some(round) && e.outcome == Outcome::Shown
+            e.kind == TouchKind::Survey
+                && e.item_id == survey_id
+                && e.round == Some(round)
+                && e.outcome == Outcome::Shown
         });
         if !asked {
             return Err(AppError::invalid("id", Reason::UnknownReference));
@@ -451,7 +477,13 @@ impl App {
         if !self.store.insert_survey_answer(&row, nps_day).await? {
             return Err(AppError::invalid("score", Reason::AlreadyAnswered));
         }
-        let exposure = Exposure { kind: TouchKind::Survey, item_id: saved.id, round: Some(round), outcome: Outcome::Answered, at: now };
+        let exposure = Exposure {
+            kind: TouchKind::Survey,
+            item_id: saved.id,
+            round: Some(round),
+            outcome: Outcome::Answered,
+            at: now,
+        };
         self.store
             .record_exposures(&[PersonExposure { account_id: account.0, person: person.to_owned(), exposure }])
             .await?;
@@ -494,8 +526,16 @@ impl App {
     /// An answer given on the public page a signed link opens.
     pub async fn answer_by_link(&self, token: &str, answer: AnswerInput) -> Result<SavedSurvey, AppError> {
         let (invite, saved) = self.open_survey_link(token).await?;
-        self.store_answer(&saved, invite.round, AccountId(invite.account_id), &invite.email, &answer, "email", Utc::now())
-            .await?;
+        self.store_answer(
+            &saved,
+            invite.round,
+            AccountId(invite.account_id),
+            &invite.email,
+            &answer,
+            "email",
+            Utc::now(),
+        )
+        .await?;
         Ok(saved)
     }
 
@@ -567,8 +607,16 @@ impl App {
             let account_name = names.get(&account).cloned().unwrap_or_default();
             let (subject, body) = invitation(survey, &account_name, &link, today + Duration::days(survey.link_days));
             let email = self.store.enqueue_email(None, account, &[person.clone()], &subject, &body, now).await?;
-            let exposure = Exposure { kind: TouchKind::Survey, item_id: saved.id, round: Some(round), outcome: Outcome::Emailed, at: now };
-            self.store.record_exposures(&[PersonExposure { account_id: account.0, person: person.clone(), exposure }]).await?;
+            let exposure = Exposure {
+                kind: TouchKind::Survey,
+                item_id: saved.id,
+                round: Some(round),
+                outcome: Outcome::Emailed,
+                at: now,
+            };
+            self.store
+                .record_exposures(&[PersonExposure { account_id: account.0, person: person.clone(), exposure }])
+                .await?;
             report.queued += 1;
             match self.deliver_email(&email, actor.user_id()).await {
                 Ok(()) => report.sent += 1,
@@ -612,7 +660,8 @@ impl App {
             let month = answer.answered_at.with_timezone(&zone).format("%Y-%m").to_string();
             months.entry(month).or_default().push(answer.score);
         }
-        let by_month = months.into_iter().map(|(month, s)| MonthScore { month, summary: summarize(kind, &s) }).collect();
+        let by_month =
+            months.into_iter().map(|(month, s)| MonthScore { month, summary: summarize(kind, &s) }).collect();
         let answering: HashSet<AccountId> = answers.iter().map(|a| AccountId(a.account_id)).collect();
         let mut by_segment = Vec::new();
         for summary in self.store.list_segments().await? {
@@ -680,7 +729,8 @@ impl App {
         if let Some(goal) = goal {
             for (account, first) in &sample {
                 let from: NaiveDate = first.with_timezone(&zone).date_naive();
-                let days = self.store.event_days(AccountId(*account), from, from + Duration::days(GOAL_WINDOW_DAYS)).await?;
+                let days =
+                    self.store.event_days(AccountId(*account), from, from + Duration::days(GOAL_WINDOW_DAYS)).await?;
                 if days.iter().any(|d| d.event == goal && d.count > 0) {
                     converted += 1;
                 }
@@ -692,7 +742,10 @@ impl App {
     }
 
     /// Survey answers of one account, newest first, with the survey's kind and name.
-    pub async fn account_survey_answers(&self, account: AccountId) -> Result<Vec<(SurveyAnswer, SavedSurvey)>, AppError> {
+    pub async fn account_survey_answers(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(SurveyAnswer, SavedSurvey)>, AppError> {
         let answers = self.store.account_survey_answers(account.0, 20).await?;
         let surveys: HashMap<i64, SavedSurvey> = self.surveys().await?.into_iter().map(|s| (s.id, s)).collect();
         Ok(answers.into_iter().filter_map(|a| surveys.get(&a.survey_id).cloned().map(|s| (a, s))).collect())
@@ -704,9 +757,15 @@ impl App {
         let enrolled = self.store.enroll(message_id, account.0, Utc::now()).await?;
         let name = &saved.message.name;
         Ok(if enrolled {
-            Bilingual::new(format!("アプリ内メッセージ「{name}」の表示対象にしました"), format!("in-app message \"{name}\" will be shown"))
+            Bilingual::new(
+                format!("アプリ内メッセージ「{name}」の表示対象にしました"),
+                format!("in-app message \"{name}\" will be shown"),
+            )
         } else {
-            Bilingual::new(format!("アプリ内メッセージ「{name}」はすでに表示対象です"), format!("in-app message \"{name}\" was already enrolled"))
+            Bilingual::new(
+                format!("アプリ内メッセージ「{name}」はすでに表示対象です"),
+                format!("in-app message \"{name}\" was already enrolled"),
+            )
         })
     }
 }

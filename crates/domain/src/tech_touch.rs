@@ -69,10 +69,9 @@ impl SurveyKind {
                 "How likely are you to recommend us to a friend or colleague?",
             ),
             SurveyKind::Csat => ("この製品にどのくらい満足していますか?", "How satisfied are you with the product?"),
-            SurveyKind::Ces => (
-                "やりたいことを簡単に実現できましたか?",
-                "How easy was it to get done what you wanted to do?",
-            ),
+            SurveyKind::Ces => {
+                ("やりたいことを簡単に実現できましたか?", "How easy was it to get done what you wanted to do?")
+            }
         };
         match lang {
             Lang::Ja => ja,
@@ -176,6 +175,13 @@ impl Targeting {
     }
 }
 
+impl Targeting {
+    /// Whether this is aimed at the very event the visitor just did (and so comes first).
+    pub fn answers(&self, visitor: &Visitor) -> bool {
+        self.after_event.is_some() && self.after_event == visitor.event
+    }
+}
+
 /// Whether `text` matches `pattern`, where `*` stands for any run of characters.
 pub fn glob_matches(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
@@ -260,10 +266,12 @@ fn parse_traits(value: &serde_json::Value) -> Result<BTreeMap<String, String>, R
 
 fn whole_in(min: i64, max: i64) -> impl Fn(&str) -> Result<i64, Reason> {
     move |raw| {
-        raw.trim()
-            .parse::<i64>()
-            .map_err(|_| Reason::InvalidInteger)
-            .and_then(|n| (min..=max).contains(&n).then_some(n).ok_or(Reason::OutOfRange { min: min.to_string(), max: max.to_string() }))
+        raw.trim().parse::<i64>().map_err(|_| Reason::InvalidInteger).and_then(|n| {
+            (min..=max)
+                .contains(&n)
+                .then_some(n)
+                .ok_or(Reason::OutOfRange { min: min.to_string(), max: max.to_string() })
+        })
     }
 }
 
@@ -759,7 +767,8 @@ pub struct MessageDecision {
     pub held_out: Vec<i64>,
 }
 
-/// Chooses the message for a visitor: the targeted ones by priority (then oldest first), each
+/// Chooses the message for a visitor: the ones aimed at the event the user just did first, then
+/// by priority (then oldest first), each
 /// within its own cap (`max_shows`, `min_days_between`) and, unless exempt, the workspace's
 /// daily and weekly caps counted over `history` (this user's exposures).
 pub fn choose_message(
@@ -772,7 +781,7 @@ pub fn choose_message(
 ) -> MessageDecision {
     let mut candidates: Vec<&(i64, Message)> =
         messages.iter().filter(|(id, m)| m.targets(*id, visitor, today)).collect();
-    candidates.sort_by_key(|(id, m)| (std::cmp::Reverse(m.priority), *id));
+    candidates.sort_by_key(|(id, m)| (!m.targeting.answers(visitor), std::cmp::Reverse(m.priority), *id));
     let shown = |item: i64| {
         history.iter().filter(move |e| e.kind == TouchKind::Message && e.item_id == item && e.outcome == Outcome::Shown)
     };
@@ -788,8 +797,9 @@ pub fn choose_message(
     let mut decision = MessageDecision::default();
     for (id, message) in candidates {
         if held_out(*id, visitor.account_id, message.holdout_percent) {
-            let recorded =
-                history.iter().any(|e| e.kind == TouchKind::Message && e.item_id == *id && e.outcome == Outcome::HeldOut);
+            let recorded = history
+                .iter()
+                .any(|e| e.kind == TouchKind::Message && e.item_id == *id && e.outcome == Outcome::HeldOut);
             if !recorded {
                 decision.held_out.push(*id);
             }
@@ -812,11 +822,17 @@ pub enum NotAsked {
     NotOpen,
     NotTargeted,
     /// They answered this round.
-    Answered { on: DateTime<Utc> },
+    Answered {
+        on: DateTime<Utc>,
+    },
     /// They were asked this round already (one ask per round).
-    AskedThisRound { on: DateTime<Utc> },
+    AskedThisRound {
+        on: DateTime<Utc>,
+    },
     /// Another survey asked them recently: the workspace's cooldown.
-    Cooldown { until: DateTime<Utc> },
+    Cooldown {
+        until: DateTime<Utc>,
+    },
 }
 
 impl NotAsked {
@@ -859,7 +875,9 @@ pub fn may_ask(
     let this_round = |outcome: Outcome| {
         history
             .iter()
-            .filter(|e| e.kind == TouchKind::Survey && e.item_id == id && e.round == Some(round) && e.outcome == outcome)
+            .filter(|e| {
+                e.kind == TouchKind::Survey && e.item_id == id && e.round == Some(round) && e.outcome == outcome
+            })
             .map(|e| e.at)
             .min()
     };
@@ -1022,7 +1040,8 @@ mod tests {
         assert!(targeting.matches(&visitor, day("2026-12-06")));
         assert!(!targeting.matches(&visitor, day("2027-01-01")));
         assert!(!targeting.matches(&Visitor { segments: vec![5], ..visitor.clone() }, day("2026-12-06")));
-        assert!(!targeting.matches(&Visitor { url: Some("https://app.example/home".into()), ..visitor.clone() }, day("2026-12-06")));
+        assert!(!targeting
+            .matches(&Visitor { url: Some("https://app.example/home".into()), ..visitor.clone() }, day("2026-12-06")));
         assert!(!targeting.matches(&Visitor { event: None, ..visitor }, day("2026-12-06")));
     }
 
@@ -1060,15 +1079,27 @@ mod tests {
 
     #[test]
     fn a_survey_asks_once_per_round_and_waits_out_the_cooldown() {
-        let survey = Survey::parse(json!({"name": "NPS", "kind": "nps", "opens_on": "2026-01-01", "every_days": 90}), day("2026-01-01"))
-            .expect("valid");
+        let survey = Survey::parse(
+            json!({"name": "NPS", "kind": "nps", "opens_on": "2026-01-01", "every_days": 90}),
+            day("2026-01-01"),
+        )
+        .expect("valid");
         let caps = Caps::default();
         let now = at("2026-12-06T10:00:00Z");
         let today = day("2026-12-06");
         assert_eq!(survey.round(today), Some(3));
         assert_eq!(may_ask(1, &survey, &[], &caps, now, today), Ok(3));
-        let asked = Exposure { kind: TouchKind::Survey, item_id: 1, round: Some(3), outcome: Outcome::Emailed, at: at("2026-12-01T00:00:00Z") };
-        assert!(matches!(may_ask(1, &survey, &[asked.clone()], &caps, now, today), Err(NotAsked::AskedThisRound { .. })));
+        let asked = Exposure {
+            kind: TouchKind::Survey,
+            item_id: 1,
+            round: Some(3),
+            outcome: Outcome::Emailed,
+            at: at("2026-12-01T00:00:00Z"),
+        };
+        assert!(matches!(
+            may_ask(1, &survey, &[asked.clone()], &caps, now, today),
+            Err(NotAsked::AskedThisRound { .. })
+        ));
         let last_round = Exposure { round: Some(2), ..asked.clone() };
         assert_eq!(may_ask(1, &survey, &[last_round], &caps, now, today), Ok(3));
         let other = Exposure { item_id: 2, ..asked };
@@ -1077,7 +1108,13 @@ mod tests {
 
     #[test]
     fn an_invite_reads_back_what_it_wrote_and_nothing_else() {
-        let invite = SurveyInvite { survey_id: 3, round: 2, account_id: 40, email: "佐藤@example.jp".into(), expires: 1_800_000_000 };
+        let invite = SurveyInvite {
+            survey_id: 3,
+            round: 2,
+            account_id: 40,
+            email: "佐藤@example.jp".into(),
+            expires: 1_800_000_000,
+        };
         assert_eq!(SurveyInvite::from_payload(&invite.payload()), Some(invite.clone()));
         assert_eq!(SurveyInvite::from_payload(&format!("{}.9", invite.payload())), None);
         assert_eq!(SurveyInvite::from_payload("3.2.x.1.61"), None);

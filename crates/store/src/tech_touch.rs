@@ -44,7 +44,13 @@ pub trait TechTouchStore: Send + Sync {
     async fn touch_items(&self, kind: TouchKind) -> Result<Vec<TouchItem>>;
     async fn touch_item(&self, kind: TouchKind, id: i64) -> Result<TouchItem>;
     async fn create_touch_item(&self, kind: TouchKind, definition: &str, at: DateTime<Utc>) -> Result<TouchItem>;
-    async fn update_touch_item(&self, kind: TouchKind, id: i64, definition: &str, at: DateTime<Utc>) -> Result<TouchItem>;
+    async fn update_touch_item(
+        &self,
+        kind: TouchKind,
+        id: i64,
+        definition: &str,
+        at: DateTime<Utc>,
+    ) -> Result<TouchItem>;
     async fn delete_touch_item(&self, kind: TouchKind, id: i64) -> Result<()>;
 
     /// Everything that happened to `person` since `since`, oldest first.

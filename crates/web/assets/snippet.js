@@ -26,21 +26,21 @@
     '.k{font:15px/1.5 system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;color:#1d2433;background:#fff;box-sizing:border-box;z-index:2147483000;position:fixed;box-shadow:0 8px 30px rgba(0,0,0,.18);border-radius:10px;padding:16px 18px}' +
     '.k *{box-sizing:border-box;font:inherit;color:inherit}' +
     '.banner{top:0;left:0;right:0;border-radius:0;display:flex;gap:12px;align-items:center;flex-wrap:wrap;background:#eef4ff;border-bottom:1px solid #c9d8f5}' +
-    '.banner h2{margin:0;font-weight:700}.banner p{margin:0;flex:1 1 240px}' +
+    '.k.banner h2{margin:0}.k.banner p{margin:0;flex:1 1 240px}' +
     '.slide_in{right:16px;bottom:16px;width:min(360px,calc(100vw - 32px))}' +
     '.veil{position:fixed;inset:0;background:rgba(15,23,42,.45);z-index:2147482999}' +
     '.modal,.survey{left:50%;top:50%;transform:translate(-50%,-50%);width:min(480px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto}' +
-    'h2{font-size:17px;font-weight:700;margin:0 24px 6px 0}p{margin:0 0 12px}' +
-    'button,a.go{cursor:pointer;border-radius:6px;border:1px solid #2f5fd0;background:#2f5fd0;color:#fff;padding:7px 14px;text-decoration:none;display:inline-block;min-height:36px}' +
-    'button.x{position:absolute;top:6px;right:8px;background:none;border:none;color:#475569;font-size:20px;line-height:1;padding:6px 10px;min-height:0}' +
-    '.banner button.x{position:static}' +
-    'button:focus-visible,a.go:focus-visible,textarea:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}' +
-    '.scale{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0 2px}' +
-    '.scale button{background:#fff;color:#1d2433;border-color:#94a3b8;min-width:36px;padding:6px 0}' +
-    '.scale button[aria-checked=true]{background:#2f5fd0;color:#fff;border-color:#2f5fd0}' +
-    '.ends{display:flex;justify-content:space-between;font-size:12px;color:#475569;margin-bottom:10px}' +
-    'label{display:block;font-size:13px;margin-bottom:4px}textarea{width:100%;min-height:64px;border:1px solid #94a3b8;border-radius:6px;padding:6px;margin-bottom:10px}' +
-    '.err{color:#b91c1c;font-size:13px;min-height:1em}';
+    '.k h2{font-size:17px;font-weight:700;margin:0 24px 6px 0}.k p{margin:0 0 12px}' +
+    '.k button,.k a.go{cursor:pointer;border-radius:6px;border:1px solid #2f5fd0;background:#2f5fd0;color:#fff;padding:7px 14px;text-decoration:none;display:inline-block;min-height:36px}' +
+    '.k button.x{position:absolute;top:6px;right:8px;background:none;border:none;color:#475569;font-size:20px;line-height:1;padding:6px 10px;min-height:0}' +
+    '.k.banner button.x{position:static}' +
+    '.k button:focus-visible,.k a.go:focus-visible,.k textarea:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}' +
+    '.k .scale{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0 2px}' +
+    '.k .scale button{background:#fff;color:#1d2433;border-color:#94a3b8;min-width:36px;padding:6px 0}' +
+    '.k .scale button[aria-checked=true]{background:#2f5fd0;color:#fff;border-color:#2f5fd0}' +
+    '.k .ends{display:flex;justify-content:space-between;font-size:12px;color:#475569;margin-bottom:10px}' +
+    '.k label{display:block;font-size:13px;margin-bottom:4px}.k textarea{width:100%;min-height:64px;border:1px solid #94a3b8;border-radius:6px;padding:6px;margin-bottom:10px}' +
+    '.k .err{color:#b91c1c;font-size:13px;min-height:1em}';
 
   function post(path, body) {
     return fetch(base + path, {

@@ -176,10 +176,7 @@ pub async fn delete_survey(
 
 #[utoipa::path(get, path = "/api/v1/surveys/{id}/results", tag = "tech touch", params(("id" = i64, Path)),
     responses((status = 200, body = SurveyResults), (status = 404, body = Problem)))]
-pub async fn survey_results(
-    State(app): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<SurveyResults>, ApiError> {
+pub async fn survey_results(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<SurveyResults>, ApiError> {
     Ok(Json(app.survey_results(id).await?))
 }
 

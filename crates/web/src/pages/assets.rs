@@ -31,3 +31,16 @@ pub async fn snippet() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    #[test]
+    fn the_snippet_stays_small_enough_to_load_in_every_page() {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(include_bytes!("../../assets/snippet.js")).unwrap();
+        let size = gzip.finish().unwrap().len();
+        assert!(size <= 15 * 1024, "kizuna.js is {size} bytes gzipped; the target is 15 KB");
+    }
+}

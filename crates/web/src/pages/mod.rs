@@ -27,6 +27,7 @@ pub mod settings;
 pub mod setup;
 mod task_reason;
 pub mod tasks;
+pub mod tech_touch;
 
 pub use layout::{Frame, LANG_COOKIE};
 

@@ -19,5 +19,6 @@ mod robustness;
 mod security;
 mod segments;
 mod tasks;
+mod tech_touch;
 mod tracking;
 mod usage;
