@@ -707,6 +707,10 @@ class Pages(unittest.TestCase):
         # product's events were recorded like any other.
         self.open(f"/accounts/{account['id']}?lang=ja")
         self.assertIn("snippet-user@customer.example", self.text("nps-table"))
+        self.assertIn("出力が遅い", self.text("survey-answers-table"))
+        measures = self.api(f"/api/v1/accounts/{account['id']}/health")["measures"]
+        nps = [m for m in measures if m["type"] == "nps_latest"]
+        self.assertEqual([m["value"] for m in nps], [3.0], "the answer moves the NPS measure")
         self.open(survey_path + "?lang=ja")
         self.assertIn("出力が遅い", self.text("survey-comments"))
         self.assertEqual(self.text("survey-answers"), "1")

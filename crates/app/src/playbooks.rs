@@ -232,7 +232,7 @@ impl App {
                 _ => None,
             })
             .filter(|(_, id)| !messages.iter().any(|m| m.id == *id && m.message.playbook_only))
-            .map(|(i, _)| domain::FieldError::new(&format!("step[{i}].message_id"), Reason::UnknownReference))
+            .map(|(i, _)| domain::FieldError::new(format!("step[{i}].message_id"), Reason::UnknownReference))
             .collect();
         if errors.is_empty() {
             Ok(())

@@ -606,7 +606,7 @@ impl App {
             let link = format!("{}{}", base_url.trim_end_matches('/'), self.survey_link(&invite).await?);
             let account_name = names.get(&account).cloned().unwrap_or_default();
             let (subject, body) = invitation(survey, &account_name, &link, today + Duration::days(survey.link_days));
-            let email = self.store.enqueue_email(None, account, &[person.clone()], &subject, &body, now).await?;
+            let email = self.store.enqueue_email(None, account, std::slice::from_ref(&person), &subject, &body, now).await?;
             let exposure = Exposure {
                 kind: TouchKind::Survey,
                 item_id: saved.id,
@@ -714,7 +714,8 @@ impl App {
     /// it used its goal event more than the held-out accounts in the days after.
     pub async fn message_results(&self, id: i64) -> Result<MessageResults, AppError> {
         let saved = self.message(id).await?;
-        let outcomes = self.store.exposure_counts(id).await?;
+        let mut outcomes = self.store.exposure_counts(id).await?;
+        outcomes.sort_by_key(|(outcome, _, _)| *outcome);
         let goal = saved.message.goal_event.clone();
         let shown = self.goal_group(id, Outcome::Shown, goal.as_deref()).await?;
         let held = self.goal_group(id, Outcome::HeldOut, goal.as_deref()).await?;

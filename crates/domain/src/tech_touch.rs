@@ -1097,7 +1097,7 @@ mod tests {
             at: at("2026-12-01T00:00:00Z"),
         };
         assert!(matches!(
-            may_ask(1, &survey, &[asked.clone()], &caps, now, today),
+            may_ask(1, &survey, std::slice::from_ref(&asked), &caps, now, today),
             Err(NotAsked::AskedThisRound { .. })
         ));
         let last_round = Exposure { round: Some(2), ..asked.clone() };

@@ -77,7 +77,7 @@ async fn a_message_is_shown_in_the_users_language_within_its_cap_and_reported_as
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a user who was never shown it cannot report it: {refused}");
     assert_eq!((events_named(&server, "Message Shown").await, events_named(&server, "Message Clicked").await), (1, 1));
     let (_, results) = server.get(&format!("/api/v1/messages/{id}/results")).await;
-    assert_eq!(results["outcomes"], json!([["clicked", 1, 1], ["shown", 1, 1]]), "{results}");
+    assert_eq!(results["outcomes"], json!([["shown", 1, 1], ["clicked", 1, 1]]), "{results}");
     drop(server);
     t.finish().await;
 }
@@ -216,6 +216,10 @@ async fn a_survey_link_is_signed_per_contact_and_refuses_tampering_expiry_and_a_
     let (_, again) = server.post(&format!("/api/v1/surveys/{id}/send"), json!({})).await;
     assert_eq!(again["queued"].as_u64(), Some(0), "asked once per round: {again}");
     assert!(again["contacts"][0]["skipped"]["en"].as_str().unwrap().contains("already asked"), "{again}");
+    let detractors = json!({"name": "批判者フォロー", "trigger": {"type": "nps_detractor"},
+        "step": [{"action": "create_task", "title": "{{account}}: NPS のフォロー"}]});
+    let (status, playbook) = server.post("/api/v1/playbooks", detractors).await;
+    assert_eq!(status, StatusCode::CREATED, "{playbook}");
     let link = emailed_link(&server).await;
     let (payload, signature) = link.rsplit_once('.').unwrap();
     let tampered = format!("{}.{signature}", payload.replacen(".", ".9", 1));
@@ -242,6 +246,8 @@ async fn a_survey_link_is_signed_per_contact_and_refuses_tampering_expiry_and_a_
     let second = answer("9").await.unwrap();
     assert_eq!(second.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(second.text().await.unwrap().contains("already answered"));
+    let (_, runs) = server.get(&format!("/api/v1/playbooks/{}/runs", playbook["id"])).await;
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "a detractor's answer starts the playbook at once: {runs}");
     let nps = server.app.store().recent_nps(domain::AccountId(account_id), 5).await.unwrap();
     assert_eq!(
         nps.iter().map(|n| (n.contact_email.as_str(), n.score)).collect::<Vec<_>>(),

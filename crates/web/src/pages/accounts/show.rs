@@ -133,6 +133,8 @@ pub struct AccountPage {
     pub subscriptions: Vec<Line>,
     pub contacts: Vec<Line>,
     pub nps: Vec<NpsLine>,
+    /// Answers to Kizuna's own surveys (NPS, CSAT, CES), newest first.
+    pub survey_answers: Vec<Line>,
     pub tickets: Vec<Line>,
     pub timeline: Vec<TimelineLine>,
     pub pulses: Vec<Line>,
@@ -551,6 +553,21 @@ async fn render(
             }),
         })
         .collect();
+    let zone = app.zone();
+    let survey_answers = app
+        .account_survey_answers(id)
+        .await?
+        .into_iter()
+        .map(|(answer, survey)| Line {
+            cells: vec![
+                format::moment(Some(answer.answered_at), &zone, lang),
+                format!("{} ({})", survey.survey.name, survey.survey.kind.label(lang)),
+                answer.score.to_string(),
+                answer.person,
+                answer.comment.unwrap_or_default(),
+            ],
+        })
+        .collect();
     let tickets = ticket_rows
         .iter()
         .map(|r| Line {
@@ -563,7 +580,6 @@ async fn render(
             ],
         })
         .collect();
-    let zone = app.zone();
     let timeline = app
         .timeline(&TimelineQuery { account_id: Some(id), kind: None, limit: TIMELINE_ROWS, offset: 0 })
         .await?
@@ -646,6 +662,7 @@ async fn render(
         subscriptions,
         contacts,
         nps,
+        survey_answers,
         tickets,
         timeline,
         pulses,

@@ -211,7 +211,6 @@ fn results_view(app: &AppState, kind: SurveyKind, r: SurveyResults, lang: Lang) 
             r.by_month.iter().map(|m| m.summary.score),
         )],
     );
-    let trend = if kind == SurveyKind::Nps { Chart { begin_at_zero: false, ..trend } } else { trend };
     ResultsView {
         score: score_text(kind, &r.overall),
         answers: r.overall.answers,
