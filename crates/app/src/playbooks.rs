@@ -359,11 +359,7 @@ impl App {
             ));
             let since = today.checked_sub_days(Days::new(NPS_LOOKBACK_DAYS)).unwrap_or(today);
             for (day, score) in portfolio.nps_answers(id).iter().filter(|(day, _)| *day >= since) {
-                events.push(base(
-                    EventKind::NpsAnswer { day: *day, score: *score },
-                    format!("nps:{day}:{score}"),
-                    json!({"nps_score": score, "answered_on": day}),
-                ));
+                events.push(nps_answered(id, *day, *score));
             }
             events.push(base(EventKind::Day, String::new(), json!({"day": today})));
         }
@@ -764,6 +760,17 @@ impl App {
         let after = self.store.outbox_email(id).await?;
         self.record_change(actor, "edit", "outbox_email", &id.to_string(), Some(&email), Some(&after)).await?;
         Ok(after)
+    }
+}
+
+/// An NPS answer as a trigger event: the scan and a survey answered in Kizuna name it alike, so
+/// either starts a playbook once.
+pub(crate) fn nps_answered(account: AccountId, day: NaiveDate, score: i64) -> TriggerEvent {
+    TriggerEvent {
+        account,
+        kind: EventKind::NpsAnswer { day, score },
+        occurrence: format!("nps:{day}:{score}"),
+        data: json!({"nps_score": score, "answered_on": day}),
     }
 }
 

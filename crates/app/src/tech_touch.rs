@@ -488,9 +488,10 @@ impl App {
             .record_exposures(&[PersonExposure { account_id: account.0, person: person.to_owned(), exposure }])
             .await?;
         self.health_changed([account]);
-        if saved.survey.kind == SurveyKind::Nps && answer.score <= 6 {
-            if let Err(error) = self.scan_playbook_triggers().await {
-                tracing::warn!(%error, "detractor playbooks not scanned after a survey answer");
+        if let Some(day) = nps_day {
+            let event = crate::playbooks::nps_answered(account, day, answer.score);
+            if let Err(error) = self.fire_triggers(&[event]).await {
+                tracing::warn!(%error, account = account.0, "playbooks not started after an NPS answer");
             }
         }
         Ok(())
@@ -606,7 +607,8 @@ impl App {
             let link = format!("{}{}", base_url.trim_end_matches('/'), self.survey_link(&invite).await?);
             let account_name = names.get(&account).cloned().unwrap_or_default();
             let (subject, body) = invitation(survey, &account_name, &link, today + Duration::days(survey.link_days));
-            let email = self.store.enqueue_email(None, account, std::slice::from_ref(&person), &subject, &body, now).await?;
+            let email =
+                self.store.enqueue_email(None, account, std::slice::from_ref(&person), &subject, &body, now).await?;
             let exposure = Exposure {
                 kind: TouchKind::Survey,
                 item_id: saved.id,

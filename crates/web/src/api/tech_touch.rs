@@ -9,16 +9,21 @@ use crate::extract::{JsonBody, Path, QueryParams};
 use crate::problem::{ApiError, Problem};
 use crate::{AppState, WebOptions};
 use app::tech_touch::{MessageResults, SavedMessage, SavedSurvey, SendReport, SnippetDecision, SurveyResults};
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use domain::i18n::Bilingual;
 use domain::tech_touch::{parse_snippet_answer, Caps, Message, SnippetReport, SnippetVisit, Survey, TouchKind};
 use serde::Serialize;
 
-async fn snippet_key(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// The body of a snippet call, read only once its write key and origin passed (a stranger
+/// learns nothing from how the body would have been read).
+async fn snippet_body(app: &AppState, request: Request) -> Result<serde_json::Value, ApiError> {
+    let headers = request.headers();
     let origin = headers.get(header::ORIGIN).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    check_key(app, basic_key(headers), origin.as_deref()).await.map(|_| ())
+    check_key(app, basic_key(headers), origin.as_deref()).await?;
+    let JsonBody(body) = JsonBody::from_request(request, &()).await?;
+    Ok(body)
 }
 
 /// What to show this user now: at most one message or one survey, in the user's language.
@@ -26,12 +31,8 @@ async fn snippet_key(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError
 #[utoipa::path(post, path = "/v1/in-app/decide", tag = "tech touch",
     request_body(content = serde_json::Value, description = "userId, accountId (external id), and optionally email, role, traits, url, event, lang"),
     responses((status = 200, body = SnippetDecision), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
-pub async fn decide(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Json<SnippetDecision>, ApiError> {
-    snippet_key(&app, &headers).await?;
+pub async fn decide(State(app): State<AppState>, request: Request) -> Result<Json<SnippetDecision>, ApiError> {
+    let body = snippet_body(&app, request).await?;
     let visit = SnippetVisit::parse(body).map_err(ApiError::Fields)?;
     Ok(Json(app.snippet_decide(visit).await?))
 }
@@ -40,12 +41,8 @@ pub async fn decide(
 #[utoipa::path(post, path = "/v1/in-app/report", tag = "tech touch",
     request_body(content = serde_json::Value, description = "userId, accountId, email?, kind (message|survey), id, action (clicked|dismissed)"),
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
-pub async fn report(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<StatusCode, ApiError> {
-    snippet_key(&app, &headers).await?;
+pub async fn report(State(app): State<AppState>, request: Request) -> Result<StatusCode, ApiError> {
+    let body = snippet_body(&app, request).await?;
     let report = SnippetReport::parse(body).map_err(ApiError::Fields)?;
     app.snippet_report(report).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -55,12 +52,8 @@ pub async fn report(
 #[utoipa::path(post, path = "/v1/in-app/answer", tag = "tech touch",
     request_body(content = serde_json::Value, description = "userId, accountId, email?, id (survey), score, comment?"),
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
-pub async fn answer(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<StatusCode, ApiError> {
-    snippet_key(&app, &headers).await?;
+pub async fn answer(State(app): State<AppState>, request: Request) -> Result<StatusCode, ApiError> {
+    let body = snippet_body(&app, request).await?;
     let survey_id = body.get("id").and_then(serde_json::Value::as_i64);
     let kind = match survey_id {
         Some(id) => app.survey_kind(id).await?,

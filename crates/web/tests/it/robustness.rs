@@ -324,6 +324,8 @@ fn real_value(real: &BTreeMap<&'static str, String>, template: &str, name: &str)
         ("write-keys", _) => "write_key",
         ("requests", _) => "request",
         ("evidence", _) => "evidence",
+        ("messages", _) => "message",
+        ("surveys", _) => "survey",
         _ => "",
     };
     real.get(key).cloned().unwrap_or_else(|| "1".into())
@@ -341,6 +343,7 @@ fn with_query(path: &str, op: &Operation, pairs: &[(&str, &str)]) -> String {
                 "from" | "since" => "2025-01-01",
                 "to" | "until" | "as_of" | "date" => "2025-03-31",
                 "horizon_days" | "days" => "90",
+                "person" => "someone@k.example",
                 _ => "1",
             };
             (name.as_str(), value)
@@ -661,6 +664,9 @@ async fn seed(server: &Server) -> BTreeMap<&'static str, String> {
     real.insert("write_key", key_id.unwrap_or_else(|| "1".into()));
     let event = json!({"userId": "u1", "event": "Payslip Published", "context": {"groupId": "ACC-1"}, "timestamp": "2025-01-10T09:00:00Z"});
     server.track(&key, "/v1/track", event).await;
+    let message = json!({"name": "Tour", "style": "banner", "title": "新機能", "body": "本文"});
+    real.insert("message", created(server, "/api/v1/messages", message).await);
+    real.insert("survey", created(server, "/api/v1/surveys", json!({"name": "NPS", "kind": "nps"})).await);
     real.insert("account", account);
     real.insert("write_key_secret", key);
     real
