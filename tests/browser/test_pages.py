@@ -50,6 +50,7 @@ def product_server(base, key, account):
         "/": ("text/html; charset=utf-8", PRODUCT_PAGE.format(base=base, key=key, account=account)),
         "/product.js": ("text/javascript", PRODUCT_SCRIPT),
         "/product.css": ("text/css", PRODUCT_STYLE),
+        "/favicon.ico": ("image/svg+xml", '<svg xmlns="http://www.w3.org/2000/svg"/>'),
     }
     policy = f"default-src 'self'; script-src 'self' {base}; connect-src {base}; style-src 'self'; img-src 'self'"
 
