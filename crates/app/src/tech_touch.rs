@@ -552,12 +552,14 @@ impl App {
     /// Emails a signed answer link to every contact with an email of the survey's accounts
     /// (its segment, or all paying accounts) that may be asked now; the others are listed
     /// with the reason. Emails go through the outbox: sent at once when SMTP is set, else they
-    /// wait there.
+    /// wait there. Links point at the configured `public_url`, else at `base_url` (the address
+    /// the sender reached Kizuna at).
     pub async fn send_survey(&self, actor: &Actor, survey_id: i64, base_url: &str) -> Result<SendReport, AppError> {
         let saved = self.survey(survey_id).await?;
         let survey = &saved.survey;
         let now = Utc::now();
         let today = self.today();
+        let base = self.public_url().unwrap_or_else(|| base_url.to_owned());
         let accounts: HashSet<AccountId> = match survey.targeting.segment_id {
             Some(segment) => self.store.segment_member_ids(segment).await?.into_iter().collect(),
             None => {
@@ -604,7 +606,7 @@ impl App {
                 email: person.clone(),
                 expires: (now + Duration::days(survey.link_days)).timestamp(),
             };
-            let link = format!("{}{}", base_url.trim_end_matches('/'), self.survey_link(&invite).await?);
+            let link = format!("{}{}", base.trim_end_matches('/'), self.survey_link(&invite).await?);
             let account_name = names.get(&account).cloned().unwrap_or_default();
             let (subject, body) = invitation(survey, &account_name, &link, today + Duration::days(survey.link_days));
             let email =

@@ -25,12 +25,12 @@
     ':host{all:initial}' +
     '.k{font:15px/1.5 system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;color:#1d2433;background:#fff;box-sizing:border-box;z-index:2147483000;position:fixed;box-shadow:0 8px 30px rgba(0,0,0,.18);border-radius:10px;padding:16px 18px}' +
     '.k *{box-sizing:border-box;font:inherit;color:inherit}' +
-    '.banner{top:0;left:0;right:0;border-radius:0;display:flex;gap:12px;align-items:center;flex-wrap:wrap;background:#eef4ff;border-bottom:1px solid #c9d8f5}' +
+    '.k.banner{position:sticky;top:0;left:0;right:0;border-radius:0;display:flex;gap:12px;align-items:center;flex-wrap:wrap;background:#eef4ff;border-bottom:1px solid #c9d8f5}' +
     '.k.banner h2{margin:0}.k.banner p{margin:0;flex:1 1 240px}' +
     '.slide_in{right:16px;bottom:16px;width:min(360px,calc(100vw - 32px))}' +
     '.veil{position:fixed;inset:0;background:rgba(15,23,42,.45);z-index:2147482999}' +
     '.modal,.survey{left:50%;top:50%;transform:translate(-50%,-50%);width:min(480px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto}' +
-    '.k h2{font-size:17px;font-weight:700;margin:0 24px 6px 0}.k p{margin:0 0 12px}' +
+    '.k h2{font-size:17px;font-weight:700;margin:0 24px 6px 0}.k p{margin:0 0 12px;white-space:pre-line}' +
     '.k button,.k a.go{cursor:pointer;border-radius:6px;border:1px solid #2f5fd0;background:#2f5fd0;color:#fff;padding:7px 14px;text-decoration:none;display:inline-block;min-height:36px}' +
     '.k button.x{position:absolute;top:6px;right:8px;background:none;border:none;color:#475569;font-size:20px;line-height:1;padding:6px 10px;min-height:0}' +
     '.k.banner button.x{position:static}' +
@@ -63,7 +63,7 @@
   }
 
   var host = null, previousFocus = null;
-  function mount() {
+  function mount(atTop) {
     unmount();
     host = el('div', { 'data-kizuna': '' });
     var root = host.attachShadow({ mode: 'open' });
@@ -72,7 +72,9 @@
       sheet.replaceSync(css);
       root.adoptedStyleSheets = [sheet];
     }
-    document.body.appendChild(host);
+    // A banner sits above the page and pushes it down; the others float over it.
+    if (atTop) document.body.insertBefore(host, document.body.firstChild);
+    else document.body.appendChild(host);
     previousFocus = document.activeElement;
     return root;
   }
@@ -94,7 +96,7 @@
   }
 
   function showMessage(m) {
-    var root = mount();
+    var root = mount(m.style === 'banner');
     var modal = m.style === 'modal';
     if (modal) root.appendChild(el('div', { class: 'veil' }));
     var box = el('div', { class: 'k ' + m.style, role: modal ? 'dialog' : 'region', 'aria-labelledby': 'kt', 'data-message': String(m.id) });

@@ -670,6 +670,39 @@ impl App {
             }
             self.save_playbook(&system, None, definition).await?;
         }
+        self.load_demo_tech_touch(segment.id).await
+    }
+
+    /// A slide-in inviting last season's year-end adjustment users to start this season (with a
+    /// 10 % holdout, measured on the submissions it should bring) and a quarterly NPS asked in
+    /// the product and by email: what a CS team would set up first. Nobody has seen or answered
+    /// them yet; the product's users do once it loads kizuna.js.
+    async fn load_demo_tech_touch(&self, year_end_segment: i64) -> Result<(), AppError> {
+        let system = crate::Actor::System("demo");
+        let message = domain::tech_touch::Message::parse(serde_json::json!({
+            "name": "年末調整シーズンのご案内",
+            "style": "slide_in",
+            "title": "年末調整の準備を始めましょう",
+            "title_en": "Time to prepare year-end adjustment",
+            "body": "従業員への申告書の配布は 11 月中がおすすめです。昨年の設定をそのまま使えます。",
+            "body_en": "Send the declaration forms to employees in November; last year's settings carry over.",
+            "button": "手順を見る",
+            "button_en": "See how",
+            "button_url": "/help/year-end-adjustment",
+            "segment_id": year_end_segment,
+            "max_shows": 3,
+            "min_days_between": 2,
+            "holdout_percent": 10,
+            "goal_event": "Year End Adjustment Submitted",
+        }))
+        .map_err(AppError::Invalid)?;
+        self.save_message(&system, None, message).await?;
+        let survey = domain::tech_touch::Survey::parse(
+            serde_json::json!({"name": "四半期 NPS", "kind": "nps", "every_days": 90}),
+            self.today(),
+        )
+        .map_err(AppError::Invalid)?;
+        self.save_survey(&system, None, survey).await?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use crate::extract::{FormFields, Path, ReaderLang};
 use crate::pages::render;
 use crate::problem::ApiError;
 use crate::AppState;
+use app::tech_touch::SavedSurvey;
 use app::AppError;
 use askama::Template;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::fields::Fields;
 use domain::i18n::{Lang, Text};
-use domain::tech_touch::{AnswerInput, ShownSurvey};
+use domain::tech_touch::{AnswerInput, ShownSurvey, SurveyInvite};
 use domain::Reason;
 
 /// The longest token a link carries (payload with a 320-byte email, and the signature).
@@ -76,8 +77,27 @@ fn refused(error: AppError, lang: Lang) -> Result<(StatusCode, String), ApiError
     }
 }
 
-fn token_checked(token: &str) -> bool {
-    token.len() <= MAX_TOKEN_CHARS
+/// The page saying only what is wrong, with its 4xx status.
+fn problem_page(lang: Lang, status: StatusCode, problem: String) -> Result<Response, ApiError> {
+    Ok((status, render(&page(lang, None, "", Some(problem), false), "survey answer")?).into_response())
+}
+
+/// The invite and survey a link opens, or the page saying why it does not.
+async fn opened(
+    app: &AppState,
+    token: &str,
+    lang: Lang,
+) -> Result<Result<(SurveyInvite, SavedSurvey), Response>, ApiError> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return problem_page(lang, StatusCode::UNPROCESSABLE_ENTITY, Reason::LinkInvalid.message(lang)).map(Err);
+    }
+    match app.open_survey_link(token).await {
+        Ok(opened) => Ok(Ok(opened)),
+        Err(error) => {
+            let (status, problem) = refused(error, lang)?;
+            problem_page(lang, status, problem).map(Err)
+        }
+    }
 }
 
 pub async fn form(
@@ -85,23 +105,12 @@ pub async fn form(
     ReaderLang(lang): ReaderLang,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !token_checked(&token) {
-        let problem = Reason::LinkInvalid.message(lang);
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(&page(lang, None, "", Some(problem), false), "survey answer")?,
-        )
-            .into_response());
-    }
-    match app.open_survey_link(&token).await {
+    match opened(&app, &token, lang).await? {
         Ok((invite, saved)) => {
             let shown = saved.survey.shown(saved.id, invite.round, lang);
             Ok(render(&page(lang, Some(shown), &token, None, false), "survey answer")?.into_response())
         }
-        Err(error) => {
-            let (status, problem) = refused(error, lang)?;
-            Ok((status, render(&page(lang, None, "", Some(problem), false), "survey answer")?).into_response())
-        }
+        Err(problem) => Ok(problem),
     }
 }
 
@@ -111,41 +120,26 @@ pub async fn submit(
     Path(token): Path<String>,
     fields: FormFields,
 ) -> Result<Response, ApiError> {
-    if !token_checked(&token) {
-        let problem = Reason::LinkInvalid.message(lang);
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(&page(lang, None, "", Some(problem), false), "survey answer")?,
-        )
-            .into_response());
-    }
-    let opened = match app.open_survey_link(&token).await {
+    let (invite, saved) = match opened(&app, &token, lang).await? {
         Ok(opened) => opened,
-        Err(error) => {
-            let (status, problem) = refused(error, lang)?;
-            return Ok((status, render(&page(lang, None, "", Some(problem), false), "survey answer")?).into_response());
-        }
+        Err(problem) => return Ok(problem),
     };
-    let (invite, saved) = opened;
     let body = serde_json::json!({ "score": fields.get("score"), "comment": fields.get("comment") });
     let answer = Fields::new(body, &["score", "comment"]).ok().and_then(|mut f| {
         let answer = AnswerInput::parse(saved.survey.kind, &mut f);
         f.errors.is_empty().then_some(answer).flatten()
     });
-    let shown = saved.survey.shown(saved.id, invite.round, lang);
     let Some(answer) = answer else {
+        let shown = saved.survey.shown(saved.id, invite.round, lang);
         let problem = Text::new("点数を選んでください。", "Please choose a score.").pick(lang).to_owned();
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(&page(lang, Some(shown), &token, Some(problem), false), "survey answer")?,
-        )
-            .into_response());
+        let page = page(lang, Some(shown), &token, Some(problem), false);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "survey answer")?).into_response());
     };
     match app.answer_by_link(&token, answer).await {
         Ok(_) => Ok(render(&page(lang, None, "", None, true), "survey answer")?.into_response()),
         Err(error) => {
             let (status, problem) = refused(error, lang)?;
-            Ok((status, render(&page(lang, None, "", Some(problem), false), "survey answer")?).into_response())
+            problem_page(lang, status, problem)
         }
     }
 }
