@@ -18,12 +18,14 @@ mod renewals;
 mod segments;
 mod sql;
 mod sqlite;
+mod staff;
 mod staged_imports;
 mod tasks;
 mod tech_touch;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod usage;
+mod workspace;
 
 pub use error::{Entity, StoreError};
 pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
@@ -39,27 +41,25 @@ pub use segments::{
     SegmentMembers, SegmentStore, SegmentSummary,
 };
 pub use sqlite::SqliteStore;
+pub use staff::StaffStore;
 pub use staged_imports::{StagedImport, StagedImportStore};
 pub use tasks::{TaskQuery, TaskSort, TaskStore};
 pub use tech_touch::{PersonExposure, SurveyAnswer, TechTouchStore, TouchItem};
 pub use usage::{
     CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, ReceivedEvent, UsageHistory, UsageStore,
 };
+pub use workspace::WorkspaceStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::access::Scope;
 use domain::account::{Account, AccountInput, TouchModel};
-use domain::audit::{AuditEntry, AuditInput};
 use domain::contact::{Contact, ContactInput};
-use domain::credentials::{ApiToken, WriteKey};
 use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
 use domain::interchange::nps::NpsRecord;
 use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::interchange::tickets::TicketRecord;
-use domain::settings::WorkspaceSettings;
-use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
+use domain::staff::StaffUser;
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
 use domain::tracking::Message;
@@ -244,6 +244,8 @@ pub trait Store:
     + StagedImportStore
     + KpiStore
     + TechTouchStore
+    + StaffStore
+    + WorkspaceStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`
@@ -251,114 +253,13 @@ pub trait Store:
     /// database plans list queries badly, and autovacuum may be off or late.
     async fn refresh_statistics(&self) -> Result<()>;
 
-    async fn load_settings(&self) -> Result<Option<WorkspaceSettings>>;
-    async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()>;
-
-    async fn create_team(&self, input: &TeamInput) -> Result<Team>;
-    async fn get_team(&self, id: TeamId) -> Result<Team>;
-    async fn list_teams(&self) -> Result<Vec<Team>>;
-    async fn update_team(&self, id: TeamId, input: &TeamInput) -> Result<Team>;
-    async fn delete_team(&self, id: TeamId) -> Result<()>;
-
-    async fn create_user(&self, input: &StaffUserInput) -> Result<StaffUser>;
-    async fn get_user(&self, id: UserId) -> Result<StaffUser>;
-    async fn list_users(&self) -> Result<Vec<StaffUser>>;
-    async fn update_user(&self, id: UserId, input: &StaffUserInput) -> Result<StaffUser>;
-    async fn delete_user(&self, id: UserId) -> Result<()>;
-
-    async fn user_by_email(&self, email: &Email) -> Result<Option<StaffUser>>;
-    async fn password_hash(&self, id: UserId) -> Result<Option<String>>;
-    async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()>;
-    async fn count_users_with_password(&self) -> Result<i64>;
-
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        user: UserId,
-        csrf_token: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()>;
-    /// The session with this token hash, if it exists and has not expired at `now`.
-    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
-    async fn delete_session(&self, token_hash: &str) -> Result<()>;
-    async fn delete_sessions_of(&self, user: UserId) -> Result<()>;
     /// Keeps tracking messages the API refused, for the debugger.
     async fn record_refused(&self, refused: &[RefusedMessage]) -> Result<()>;
     /// The most recent refused tracking messages, newest first.
     async fn refused_messages(&self, limit: i64) -> Result<Vec<RefusedMessage>>;
-    /// Revokes every live API token of the user (when their password changes).
-    async fn revoke_api_tokens_of(&self, user: UserId) -> Result<u64>;
-
-    /// Counts one more attempt against `key` (e.g. `email:…`) in its throttling window, before
-    /// the attempt is checked, and returns the attempts counted in the window and when the window
-    /// started (unix seconds). A window older than `window_seconds` starts again. Atomic across
-    /// nodes and concurrent requests: each caller sees its own number.
-    async fn reserve_attempt(&self, key: &str, now: i64, window_seconds: i64) -> Result<AttemptWindow>;
-    /// Gives back one reserved attempt (it succeeded, so it was no failure).
-    async fn release_attempt(&self, key: &str) -> Result<()>;
-    /// Forgets the attempts against `key` (a successful sign-in clears its email's failures).
-    async fn clear_attempts(&self, key: &str) -> Result<()>;
-
-    async fn create_api_token(
-        &self,
-        user: UserId,
-        name: &str,
-        scope: Scope,
-        token_hash: &str,
-        prefix: &str,
-    ) -> Result<ApiToken>;
-    async fn get_api_token(&self, id: i64) -> Result<ApiToken>;
-    async fn list_api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>>;
-    async fn revoke_api_token(&self, id: i64) -> Result<ApiToken>;
-    /// The unrevoked token with this hash and its owner; records the use.
-    async fn use_api_token(&self, token_hash: &str) -> Result<Option<(ApiToken, StaffUser)>>;
-
-    async fn create_write_key(
-        &self,
-        name: &str,
-        key_hash: &str,
-        prefix: &str,
-        created_by: Option<UserId>,
-        allowed_origins: &[String],
-    ) -> Result<WriteKey>;
-    /// Every write key, with its last use and its counts of the days from `since`.
-    async fn list_write_keys(&self, since: chrono::NaiveDate) -> Result<Vec<WriteKey>>;
-    async fn set_write_key_origins(&self, id: i64, allowed_origins: &[String]) -> Result<WriteKey>;
-    /// Adds one request's messages to the key's count of `day` and records `at` as its last use.
-    async fn record_write_key_use(
-        &self,
-        id: i64,
-        day: chrono::NaiveDate,
-        at: DateTime<Utc>,
-        accepted: i64,
-        refused: i64,
-    ) -> Result<()>;
-    async fn revoke_write_key(&self, id: i64) -> Result<WriteKey>;
-    /// The unrevoked write key with this hash.
-    async fn write_key_by_hash(&self, key_hash: &str) -> Result<Option<WriteKey>>;
-
-    async fn create_setup_token(&self, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()>;
-    /// Whether the token is unused and unexpired at `now`, without using it.
-    async fn setup_token_valid(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
-    /// Marks the token used; false when it was already used, expired or unknown.
-    async fn consume_setup_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
 
     /// Paying accounts and their ARR per grade of the latest health score (`None`: not scored yet).
     async fn grade_totals(&self) -> Result<Vec<GradeTotal>>;
-
-    /// A user's saved views of the account list, by name.
-    async fn saved_views(&self, user: UserId) -> Result<Vec<SavedView>>;
-    /// Saves a view under its name, replacing the user's view of the same name.
-    async fn save_view(&self, user: UserId, name: &str, query: &str) -> Result<SavedView>;
-    /// Deletes one of the user's views; another user's view is not found.
-    async fn delete_view(&self, user: UserId, id: i64) -> Result<()>;
-
-    /// Sales & marketing spend by month (`YYYY-MM`).
-    async fn spend(&self) -> Result<Vec<(String, Money)>>;
-    async fn set_spend(&self, month: &str, amount: Money) -> Result<()>;
-    async fn delete_spend(&self, month: &str) -> Result<bool>;
-    /// Sets the spend of every month given, in one transaction.
-    async fn import_spend(&self, rows: &[(String, Money)]) -> Result<ImportCounts>;
 
     /// Stores tracking messages in one transaction, in order: deduplicates by message id,
     /// applies identify/group/alias to end users and accounts, attributes events, and attributes
@@ -373,9 +274,6 @@ pub trait Store:
     ) -> Result<IngestCounts>;
     /// Stored events, oldest first (for tests and backfill checks).
     async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>>;
-
-    async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry>;
-    async fn list_audit(&self, query: &AuditQuery) -> Result<Page<AuditEntry>>;
 
     async fn create_account(&self, input: &AccountInput) -> Result<Account>;
     async fn get_account(&self, id: AccountId) -> Result<Account>;

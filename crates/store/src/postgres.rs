@@ -75,4 +75,6 @@ crate::notifications::notification_store!(PostgresStore, Postgres);
 crate::staged_imports::staged_import_store!(PostgresStore, Postgres);
 crate::kpi::kpi_store!(PostgresStore, Postgres);
 crate::tech_touch::tech_touch_store!(PostgresStore, Postgres);
+crate::staff::staff_store!(PostgresStore, Postgres);
+crate::workspace::workspace_store!(PostgresStore);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

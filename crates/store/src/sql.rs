@@ -67,6 +67,15 @@ pub(crate) fn ticket_status(text: &str) -> Result<TicketStatus, StoreError> {
     TicketStatus::parse(text).map_err(corrupt(Entity::Ticket))
 }
 
+pub(crate) fn field_sources_from_json(text: &str) -> Result<domain::settings::TrackingFieldSources, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("tracking field sources: {e}") })
+}
+
+pub(crate) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
+    StoreError::NotFound { entity, id: id.to_string() }
+}
+
 pub(crate) fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
@@ -75,21 +84,19 @@ macro_rules! sql_store {
     ($store:ident, $db:ident) => {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
-            billing_interval, custom_from_json, custom_to_json, decimal, like_escape, ticket_priority, ticket_status,
+            billing_interval, custom_from_json, custom_to_json, decimal, field_sources_from_json, like_escape, not_found, ticket_priority, ticket_status,
             timeline_kind, touch_model, sql_time, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
         };
+        use $crate::staff::StaffStore;
         use $crate::ingest_memory::KnownPerson;
         use $crate::event_batches::RecentMessages;
         use $crate::event_batches::{encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
-        use $crate::{AccountQuery, AttemptWindow, RefusedMessage, AccountSort, AuditQuery, ChildQuery, GradeTotal, SavedView, ImportCounts, IngestCounts, Page, Session, Store, StoredEvent, TimelineQuery};
+        use $crate::{AccountQuery, RefusedMessage, AccountSort, ChildQuery, GradeTotal, ImportCounts, IngestCounts, Page, Store, StoredEvent, TimelineQuery};
         use domain::tracking::{JsonObject, Message, MessageKind};
         use async_trait::async_trait;
         use chrono::{DateTime, NaiveDate, Utc};
         use domain::account::{Account, AccountInput};
-        use domain::access::{Role, Scope};
-        use domain::audit::{AuditEntry, AuditInput};
         use domain::contact::{Contact, ContactInput};
-        use domain::credentials::{ApiToken, WriteKey};
         use domain::interchange::accounts::AccountRecord;
         use domain::interchange::contacts::ContactRecord;
         use domain::interchange::nps::NpsRecord;
@@ -97,12 +104,11 @@ macro_rules! sql_store {
         use domain::interchange::tickets::TicketRecord;
         use domain::settings::{TrackingFieldSources, WorkspaceSettings};
         use domain::tracking::GroupFields;
-        use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
         use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
         use domain::timeline::{TimelineEntry, TimelineEntryInput};
         use domain::voice::TicketRow;
         use domain::{
-            AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, TimelineEntryId,
+            AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId, TimelineEntryId,
             UserId,
         };
         use sqlx::{QueryBuilder, Row};
@@ -297,23 +303,6 @@ macro_rules! sql_store {
                 priority: ticket_priority(&row.try_get::<String, _>("priority")?)?,
                 status: ticket_status(&row.try_get::<String, _>("status")?)?,
             })
-        }
-
-        fn user_from_row(row: &DbRow) -> Result<StaffUser> {
-            Ok(StaffUser {
-                id: UserId(row.try_get("id")?),
-                input: StaffUserInput {
-                    email: Email::parse(&row.try_get::<String, _>("email")?).map_err($crate::sql::corrupt(Entity::User))?,
-                    name: row.try_get("name")?,
-                    team_id: row.try_get::<Option<i64>, _>("team_id")?.map(TeamId),
-                    role: Role::parse(&row.try_get::<String, _>("role")?).map_err($crate::sql::corrupt(Entity::User))?,
-                    active: row.try_get("active")?,
-                },
-            })
-        }
-
-        fn not_found(entity: Entity, id: impl ToString) -> StoreError {
-            StoreError::NotFound { entity, id: id.to_string() }
         }
 
         fn push_account_values(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, input: &AccountInput) {
@@ -544,83 +533,6 @@ macro_rules! sql_store {
             Ok(ids)
         }
 
-
-
-        const TOKEN_COLUMNS: &str = "id, user_id, name, scope, prefix, created_at, last_used_at, revoked_at";
-        const WRITE_KEY_COLUMNS: &str = "id, name, prefix, created_by, created_at, revoked_at, allowed_origins";
-        const USER_COLUMNS: &str = "id, email, name, team_id, role, active";
-
-        fn token_from_row(row: &DbRow) -> Result<ApiToken> {
-            Ok(ApiToken {
-                id: row.try_get("id")?,
-                user_id: UserId(row.try_get("user_id")?),
-                name: row.try_get("name")?,
-                scope: Scope::parse(&row.try_get::<String, _>("scope")?).map_err($crate::sql::corrupt(Entity::ApiToken))?,
-                prefix: row.try_get("prefix")?,
-                created_at: row.try_get("created_at")?,
-                last_used_at: row.try_get("last_used_at")?,
-                revoked_at: row.try_get("revoked_at")?,
-            })
-        }
-
-        fn write_key_from_row(row: &DbRow) -> Result<WriteKey> {
-            Ok(WriteKey {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                prefix: row.try_get("prefix")?,
-                created_by: row.try_get::<Option<i64>, _>("created_by")?.map(UserId),
-                created_at: row.try_get("created_at")?,
-                revoked_at: row.try_get("revoked_at")?,
-                allowed_origins: row
-                    .try_get::<String, _>("allowed_origins")?
-                    .lines()
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                last_used_at: None,
-                days: Vec::new(),
-            })
-        }
-
-        fn audit_from_row(row: &DbRow) -> Result<AuditEntry> {
-            let changes: String = row.try_get("changes")?;
-            Ok(AuditEntry {
-                id: row.try_get("id")?,
-                occurred_at: row.try_get("occurred_at")?,
-                input: AuditInput {
-                    actor_id: row.try_get::<Option<i64>, _>("actor_id")?.map(UserId),
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    entity: row.try_get("entity")?,
-                    entity_id: row.try_get("entity_id")?,
-                    changes: serde_json::from_str(&changes)
-                        .map_err(|e| StoreError::Corrupt { entity: Entity::User, detail: format!("audit changes: {e}") })?,
-                },
-            })
-        }
-
-        fn push_audit_filters(qb: &mut QueryBuilder<'_, $db>, query: &AuditQuery) {
-            qb.push(" WHERE 1 = 1");
-            if let Some(actor) = query.actor_id {
-                qb.push(" AND actor_id = ").push_bind(actor.0);
-            }
-            if let Some(entity) = &query.entity {
-                qb.push(" AND entity = ").push_bind(entity.clone());
-            }
-            if let Some(entity_id) = &query.entity_id {
-                qb.push(" AND entity_id = ").push_bind(entity_id.clone());
-            }
-            if let Some(action) = &query.action {
-                qb.push(" AND action = ").push_bind(action.clone());
-            }
-            if let Some(since) = query.since {
-                qb.push(" AND occurred_at >= ").push_bind(since);
-            }
-            if let Some(until) = query.until {
-                qb.push(" AND occurred_at < ").push_bind(until);
-            }
-        }
-
         /// Computes the search key (`domain::search::account_key`) of every account that has none:
         /// all of them on the first open after the migration that added the column (or after one
         /// that clears the keys because the normalization changed). Writes set it from then on.
@@ -763,11 +675,6 @@ macro_rules! sql_store {
                     .fetch_optional(&mut **tx)
                     .await?;
             stored.map_or(Ok(TrackingFieldSources::default()), |text| field_sources_from_json(&text))
-        }
-
-        fn field_sources_from_json(text: &str) -> Result<TrackingFieldSources> {
-            serde_json::from_str(text)
-                .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("tracking field sources: {e}") })
         }
 
         /// A group call's traits `name`, `employees`, `industry` and `plan` (the custom field
@@ -1213,225 +1120,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn load_settings(&self) -> Result<Option<WorkspaceSettings>> {
-                let Some(row) = sqlx::query(
-                    "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages, tracking_field_sources, \
-                     monthly_contracts_renew, request_impact_weights \
-                     FROM workspace_settings WHERE id = 1",
-                )
-                .fetch_optional(&self.pool)
-                .await?
-                else {
-                    return Ok(None);
-                };
-                let corrupt = |detail: String| StoreError::Corrupt { entity: Entity::Account, detail };
-                let stages: String = row.try_get("stages")?;
-                let month: i64 = row.try_get("fiscal_year_start_month")?;
-                Ok(Some(WorkspaceSettings {
-                    currency: Currency::parse(&row.try_get::<String, _>("currency")?)
-                        .map_err(|r| corrupt(format!("workspace currency: {r:?}")))?,
-                    time_zone: row.try_get("time_zone")?,
-                    fiscal_year_start_month: u32::try_from(month).map_err(|e| corrupt(e.to_string()))?,
-                    gross_margin: decimal(Entity::Account, &row.try_get::<String, _>("gross_margin")?)?,
-                    stages: serde_json::from_str(&stages).map_err(|e| corrupt(format!("stages: {e}")))?,
-                    tracking_field_sources: field_sources_from_json(&row.try_get::<String, _>("tracking_field_sources")?)?,
-                    monthly_contracts_renew: row.try_get("monthly_contracts_renew")?,
-                    request_impact_weights: serde_json::from_str(&row.try_get::<String, _>("request_impact_weights")?)
-                        .map_err(|e| corrupt(format!("request impact weights: {e}")))?,
-                }))
-            }
-
-            async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO workspace_settings (id, currency, time_zone, fiscal_year_start_month, gross_margin, stages, \
-                     tracking_field_sources, monthly_contracts_renew, request_impact_weights) \
-                     VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (id) DO UPDATE SET \
-                     currency = excluded.currency, time_zone = excluded.time_zone, \
-                     fiscal_year_start_month = excluded.fiscal_year_start_month, gross_margin = excluded.gross_margin, \
-                     stages = excluded.stages, tracking_field_sources = excluded.tracking_field_sources, \
-                     monthly_contracts_renew = excluded.monthly_contracts_renew, \
-                     request_impact_weights = excluded.request_impact_weights",
-                )
-                .bind(settings.currency.as_str())
-                .bind(settings.time_zone.as_str())
-                .bind(i64::from(settings.fiscal_year_start_month))
-                .bind(settings.gross_margin.to_string())
-                .bind(serde_json::to_string(&settings.stages).expect("a list of strings always serializes"))
-                .bind(serde_json::to_string(&settings.tracking_field_sources).expect("field sources always serialize"))
-                .bind(settings.monthly_contracts_renew)
-                .bind(serde_json::to_string(&settings.request_impact_weights).expect("weights always serialize"))
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn create_team(&self, input: &TeamInput) -> Result<Team> {
-                let id: i64 = sqlx::query_scalar("INSERT INTO teams (name) VALUES ($1) RETURNING id")
-                    .bind(input.name.as_str())
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::from_write(e, Entity::Team, "name"))?;
-                Ok(Team { id: TeamId(id), name: input.name.clone() })
-            }
-
-            async fn get_team(&self, id: TeamId) -> Result<Team> {
-                let name: Option<String> = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                name.map(|name| Team { id, name }).ok_or_else(|| not_found(Entity::Team, id))
-            }
-
-            async fn list_teams(&self) -> Result<Vec<Team>> {
-                let rows = sqlx::query("SELECT id, name FROM teams ORDER BY name, id").fetch_all(&self.pool).await?;
-                rows.iter().map(|row| Ok(Team { id: TeamId(row.try_get("id")?), name: row.try_get("name")? })).collect()
-            }
-
-            async fn update_team(&self, id: TeamId, input: &TeamInput) -> Result<Team> {
-                let result = sqlx::query("UPDATE teams SET name = $2 WHERE id = $1")
-                    .bind(id.0)
-                    .bind(input.name.as_str())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::from_write(e, Entity::Team, "name"))?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::Team, id));
-                }
-                Ok(Team { id, name: input.name.clone() })
-            }
-
-            async fn delete_team(&self, id: TeamId) -> Result<()> {
-                let result = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0).execute(&self.pool).await?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::Team, id));
-                }
-                Ok(())
-            }
-
-            async fn create_user(&self, input: &StaffUserInput) -> Result<StaffUser> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO staff_users (email, name, team_id, active, role) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                )
-                .bind(input.email.as_str())
-                .bind(input.name.as_str())
-                .bind(input.team_id.map(|t| t.0))
-                .bind(input.active)
-                .bind(input.role.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| StoreError::from_write(e, Entity::User, "email"))?;
-                Ok(StaffUser { id: UserId(id), input: input.clone() })
-            }
-
-            async fn get_user(&self, id: UserId) -> Result<StaffUser> {
-                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM staff_users WHERE id = $1"))
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| not_found(Entity::User, id))
-            }
-
-            async fn list_users(&self) -> Result<Vec<StaffUser>> {
-                let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM staff_users ORDER BY name, id"))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(user_from_row).collect()
-            }
-
-            async fn update_user(&self, id: UserId, input: &StaffUserInput) -> Result<StaffUser> {
-                let result =
-                    sqlx::query("UPDATE staff_users SET email = $2, name = $3, team_id = $4, active = $5, role = $6 WHERE id = $1")
-                        .bind(id.0)
-                        .bind(input.email.as_str())
-                        .bind(input.name.as_str())
-                        .bind(input.team_id.map(|t| t.0))
-                        .bind(input.active)
-                        .bind(input.role.as_str())
-                        .execute(&self.pool)
-                        .await
-                        .map_err(|e| StoreError::from_write(e, Entity::User, "email"))?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::User, id));
-                }
-                Ok(StaffUser { id, input: input.clone() })
-            }
-
-            async fn delete_user(&self, id: UserId) -> Result<()> {
-                let result = sqlx::query("DELETE FROM staff_users WHERE id = $1").bind(id.0).execute(&self.pool).await?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::User, id));
-                }
-                Ok(())
-            }
-
-            async fn user_by_email(&self, email: &Email) -> Result<Option<StaffUser>> {
-                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM staff_users WHERE email = $1"))
-                    .bind(email.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(user_from_row).transpose()
-            }
-
-            async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
-                let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM staff_users WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                hash.ok_or_else(|| not_found(Entity::User, id))
-            }
-
-            async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()> {
-                let result = sqlx::query("UPDATE staff_users SET password_hash = $2 WHERE id = $1")
-                    .bind(id.0)
-                    .bind(hash)
-                    .execute(&self.pool)
-                    .await?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::User, id));
-                }
-                Ok(())
-            }
-
-            async fn count_users_with_password(&self) -> Result<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM staff_users WHERE password_hash IS NOT NULL").fetch_one(&self.pool).await?)
-            }
-
-            async fn create_session(&self, token_hash: &str, user: UserId, csrf_token: &str, expires_at: DateTime<Utc>) -> Result<()> {
-                sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(token_hash)
-                    .bind(user.0)
-                    .bind(csrf_token)
-                    .bind(Utc::now())
-                    .bind(expires_at)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
-                let row = sqlx::query(
-                    "SELECT u.id, u.email, u.name, u.team_id, u.role, u.active, s.csrf_token, s.expires_at \
-                     FROM sessions s JOIN staff_users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
-                )
-                .bind(token_hash)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(|row| Ok(Session { user: user_from_row(&row)?, csrf_token: row.try_get("csrf_token")?, expires_at: row.try_get("expires_at")? }))
-                    .transpose()
-            }
-
-            async fn delete_session(&self, token_hash: &str) -> Result<()> {
-                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn delete_sessions_of(&self, user: UserId) -> Result<()> {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
-                Ok(())
-            }
-
             async fn record_refused(&self, refused: &[RefusedMessage]) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                 for message in refused {
@@ -1476,229 +1164,6 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn revoke_api_tokens_of(&self, user: UserId) -> Result<u64> {
-                let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                    .bind(user.0)
-                    .bind(Utc::now())
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected())
-            }
-
-            async fn reserve_attempt(&self, key: &str, now: i64, window_seconds: i64) -> Result<AttemptWindow> {
-                let (attempts, started_at): (i64, i64) = sqlx::query_as(
-                    "INSERT INTO sign_in_throttle (throttle_key, window_started_at, attempts) VALUES ($1, $2, 1) \
-                     ON CONFLICT (throttle_key) DO UPDATE SET \
-                     attempts = CASE WHEN sign_in_throttle.window_started_at <= $3 THEN 1 ELSE sign_in_throttle.attempts + 1 END, \
-                     window_started_at = CASE WHEN sign_in_throttle.window_started_at <= $3 THEN $2 ELSE sign_in_throttle.window_started_at END \
-                     RETURNING attempts, window_started_at",
-                )
-                .bind(key)
-                .bind(now)
-                .bind(now - window_seconds)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(AttemptWindow { attempts, started_at })
-            }
-
-            async fn release_attempt(&self, key: &str) -> Result<()> {
-                sqlx::query("UPDATE sign_in_throttle SET attempts = attempts - 1 WHERE throttle_key = $1 AND attempts > 0")
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn clear_attempts(&self, key: &str) -> Result<()> {
-                sqlx::query("DELETE FROM sign_in_throttle WHERE throttle_key = $1").bind(key).execute(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn create_api_token(&self, user: UserId, name: &str, scope: Scope, token_hash: &str, prefix: &str) -> Result<ApiToken> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO api_tokens (user_id, name, scope, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                )
-                .bind(user.0)
-                .bind(name)
-                .bind(scope.as_str())
-                .bind(token_hash)
-                .bind(prefix)
-                .bind(Utc::now())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| StoreError::from_write(e, Entity::ApiToken, "token"))?;
-                self.get_api_token(id).await
-            }
-
-            async fn get_api_token(&self, id: i64) -> Result<ApiToken> {
-                let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(token_from_row).transpose()?.ok_or_else(|| not_found(Entity::ApiToken, id))
-            }
-
-            async fn list_api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>> {
-                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE 1 = 1"));
-                if let Some(user) = user {
-                    qb.push(" AND user_id = ").push_bind(user.0);
-                }
-                qb.push(" ORDER BY created_at DESC, id DESC");
-                qb.build().fetch_all(&self.pool).await?.iter().map(token_from_row).collect()
-            }
-
-            async fn revoke_api_token(&self, id: i64) -> Result<ApiToken> {
-                sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                    .bind(id)
-                    .bind(Utc::now())
-                    .execute(&self.pool)
-                    .await?;
-                self.get_api_token(id).await
-            }
-
-            async fn use_api_token(&self, token_hash: &str) -> Result<Option<(ApiToken, StaffUser)>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
-                ))
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-                let Some(token) = row.as_ref().map(token_from_row).transpose()? else {
-                    return Ok(None);
-                };
-                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1").bind(token.id).bind(Utc::now()).execute(&self.pool).await?;
-                let user = self.get_user(token.user_id).await?;
-                Ok(Some((token, user)))
-            }
-
-            async fn create_write_key(&self, name: &str, key_hash: &str, prefix: &str, created_by: Option<UserId>, allowed_origins: &[String]) -> Result<WriteKey> {
-                let row = sqlx::query(&format!(
-                    "INSERT INTO write_keys (name, key_hash, prefix, created_by, created_at, allowed_origins) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {WRITE_KEY_COLUMNS}"
-                ))
-                .bind(name)
-                .bind(key_hash)
-                .bind(prefix)
-                .bind(created_by.map(|u| u.0))
-                .bind(Utc::now())
-                .bind(allowed_origins.join("\n"))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| StoreError::from_write(e, Entity::WriteKey, "key"))?;
-                write_key_from_row(&row)
-            }
-
-            async fn list_write_keys(&self, since: NaiveDate) -> Result<Vec<WriteKey>> {
-                let rows = sqlx::query(&format!("SELECT {WRITE_KEY_COLUMNS} FROM write_keys ORDER BY created_at DESC, id DESC"))
-                    .fetch_all(&self.pool)
-                    .await?;
-                let mut keys = rows.iter().map(write_key_from_row).collect::<Result<Vec<_>>>()?;
-                let days = sqlx::query(
-                    "SELECT key_id, day, accepted, refused, last_used_at FROM write_key_days WHERE day >= $1 ORDER BY day DESC",
-                )
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-                let last = sqlx::query("SELECT key_id, MAX(last_used_at) AS last_used_at FROM write_key_days GROUP BY key_id")
-                    .fetch_all(&self.pool)
-                    .await?;
-                for key in &mut keys {
-                    for row in &last {
-                        if row.try_get::<i64, _>("key_id")? == key.id {
-                            key.last_used_at = row.try_get("last_used_at")?;
-                        }
-                    }
-                    for row in &days {
-                        if row.try_get::<i64, _>("key_id")? == key.id {
-                            key.days.push(domain::credentials::WriteKeyDay {
-                                day: row.try_get("day")?,
-                                accepted: row.try_get("accepted")?,
-                                refused: row.try_get("refused")?,
-                            });
-                        }
-                    }
-                }
-                Ok(keys)
-            }
-
-            async fn set_write_key_origins(&self, id: i64, allowed_origins: &[String]) -> Result<WriteKey> {
-                let row = sqlx::query(&format!("UPDATE write_keys SET allowed_origins = $2 WHERE id = $1 RETURNING {WRITE_KEY_COLUMNS}"))
-                    .bind(id)
-                    .bind(allowed_origins.join("\n"))
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(write_key_from_row).transpose()?.ok_or_else(|| not_found(Entity::WriteKey, id))
-            }
-
-            async fn record_write_key_use(&self, id: i64, day: NaiveDate, at: DateTime<Utc>, accepted: i64, refused: i64) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO write_key_days (key_id, day, accepted, refused, last_used_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (key_id, day) DO UPDATE SET accepted = write_key_days.accepted + excluded.accepted, \
-                     refused = write_key_days.refused + excluded.refused, \
-                     last_used_at = CASE WHEN excluded.last_used_at > write_key_days.last_used_at THEN excluded.last_used_at ELSE write_key_days.last_used_at END",
-                )
-                .bind(id)
-                .bind(day)
-                .bind(accepted)
-                .bind(refused)
-                .bind(at)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn revoke_write_key(&self, id: i64) -> Result<WriteKey> {
-                sqlx::query("UPDATE write_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                    .bind(id)
-                    .bind(Utc::now())
-                    .execute(&self.pool)
-                    .await?;
-                let row = sqlx::query(&format!("SELECT {WRITE_KEY_COLUMNS} FROM write_keys WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(write_key_from_row).transpose()?.ok_or_else(|| not_found(Entity::WriteKey, id))
-            }
-
-            async fn write_key_by_hash(&self, key_hash: &str) -> Result<Option<WriteKey>> {
-                let row = sqlx::query(&format!("SELECT {WRITE_KEY_COLUMNS} FROM write_keys WHERE key_hash = $1 AND revoked_at IS NULL"))
-                    .bind(key_hash)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(write_key_from_row).transpose()
-            }
-
-            async fn create_setup_token(&self, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()> {
-                sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
-                    .bind(token_hash)
-                    .bind(Utc::now())
-                    .bind(expires_at)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn setup_token_valid(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
-                let found: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-                )
-                .bind(token_hash)
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(found > 0)
-            }
-
-            async fn consume_setup_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
-                let result = sqlx::query(
-                    "UPDATE setup_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-                )
-                .bind(token_hash)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(result.rows_affected() == 1)
-            }
-
             async fn grade_totals(&self) -> Result<Vec<GradeTotal>> {
                 let rows = sqlx::query(
                     "SELECT health_grade, COUNT(*) AS accounts, CAST(SUM(arr_hundredths) AS BIGINT) AS arr FROM accounts WHERE mrr_hundredths > 0 GROUP BY health_grade",
@@ -1714,92 +1179,6 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
-            }
-
-            async fn saved_views(&self, user: UserId) -> Result<Vec<SavedView>> {
-                let rows = sqlx::query("SELECT id, name, query FROM saved_views WHERE user_id = $1 ORDER BY name")
-                    .bind(user.0)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter()
-                    .map(|row| Ok(SavedView { id: row.try_get("id")?, name: row.try_get("name")?, query: row.try_get("query")? }))
-                    .collect()
-            }
-
-            async fn save_view(&self, user: UserId, name: &str, query: &str) -> Result<SavedView> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO saved_views (user_id, name, query) VALUES ($1, $2, $3) \
-                     ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query RETURNING id",
-                )
-                .bind(user.0)
-                .bind(name)
-                .bind(query)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(SavedView { id, name: name.to_owned(), query: query.to_owned() })
-            }
-
-            async fn delete_view(&self, user: UserId, id: i64) -> Result<()> {
-                let result = sqlx::query("DELETE FROM saved_views WHERE id = $1 AND user_id = $2")
-                    .bind(id)
-                    .bind(user.0)
-                    .execute(&self.pool)
-                    .await?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::SavedView, id));
-                }
-                Ok(())
-            }
-
-            async fn spend(&self) -> Result<Vec<(String, Money)>> {
-                let rows = sqlx::query("SELECT month, amount FROM marketing_spend ORDER BY month").fetch_all(&self.pool).await?;
-                rows.iter()
-                    .map(|row| {
-                        let amount: String = row.try_get("amount")?;
-                        Ok((row.try_get("month")?, Money(decimal(Entity::Account, &amount)?)))
-                    })
-                    .collect()
-            }
-
-            async fn set_spend(&self, month: &str, amount: Money) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO marketing_spend (month, amount) VALUES ($1, $2) ON CONFLICT (month) DO UPDATE SET amount = excluded.amount",
-                )
-                .bind(month)
-                .bind(amount.0.to_string())
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn import_spend(&self, rows: &[(String, Money)]) -> Result<ImportCounts> {
-                let existing: HashMap<String, Money> = self.spend().await?.into_iter().collect();
-                let mut counts = ImportCounts::default();
-                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
-                for (month, amount) in rows {
-                    match existing.get(month) {
-                        Some(current) if current == amount => {
-                            counts.unchanged += 1;
-                            continue;
-                        }
-                        Some(_) => counts.updated += 1,
-                        None => counts.created += 1,
-                    }
-                    sqlx::query(
-                        "INSERT INTO marketing_spend (month, amount) VALUES ($1, $2) ON CONFLICT (month) DO UPDATE SET amount = excluded.amount",
-                    )
-                    .bind(month.as_str())
-                    .bind(amount.0.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(counts)
-            }
-
-            async fn delete_spend(&self, month: &str) -> Result<bool> {
-                let result = sqlx::query("DELETE FROM marketing_spend WHERE month = $1").bind(month).execute(&self.pool).await?;
-                Ok(result.rows_affected() > 0)
             }
 
             async fn ingest(
@@ -1858,37 +1237,6 @@ macro_rules! sql_store {
                     }
                 }
                 Ok(stored)
-            }
-
-            async fn append_audit(&self, input: &AuditInput) -> Result<AuditEntry> {
-                let row = sqlx::query(
-                    "INSERT INTO audit_log (occurred_at, actor_id, actor, action, entity, entity_id, changes) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, occurred_at, actor_id, actor, action, entity, entity_id, changes",
-                )
-                .bind(Utc::now())
-                .bind(input.actor_id.map(|u| u.0))
-                .bind(input.actor.as_str())
-                .bind(input.action.as_str())
-                .bind(input.entity.as_str())
-                .bind(input.entity_id.as_deref())
-                .bind(serde_json::to_string(&input.changes).expect("JSON values always serialize"))
-                .fetch_one(&self.pool)
-                .await?;
-                audit_from_row(&row)
-            }
-
-            async fn list_audit(&self, query: &AuditQuery) -> Result<Page<AuditEntry>> {
-                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM audit_log");
-                push_audit_filters(&mut count, query);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-                let mut select = QueryBuilder::<$db>::new(
-                    "SELECT id, occurred_at, actor_id, actor, action, entity, entity_id, changes FROM audit_log",
-                );
-                push_audit_filters(&mut select, query);
-                select.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind(query.limit);
-                select.push(" OFFSET ").push_bind(query.offset);
-                let rows = select.build().fetch_all(&self.pool).await?;
-                Ok(Page { items: rows.iter().map(audit_from_row).collect::<Result<_>>()?, total })
             }
 
             async fn create_account(&self, input: &AccountInput) -> Result<Account> {

@@ -73,4 +73,6 @@ crate::notifications::notification_store!(SqliteStore, Sqlite);
 crate::staged_imports::staged_import_store!(SqliteStore, Sqlite);
 crate::kpi::kpi_store!(SqliteStore, Sqlite);
 crate::tech_touch::tech_touch_store!(SqliteStore, Sqlite);
+crate::staff::staff_store!(SqliteStore, Sqlite);
+crate::workspace::workspace_store!(SqliteStore);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);
