@@ -25,6 +25,7 @@ mod tech_touch;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod usage;
+mod voice;
 mod workspace;
 
 pub use error::{Entity, StoreError};
@@ -48,6 +49,7 @@ pub use tech_touch::{PersonExposure, SurveyAnswer, TechTouchStore, TouchItem};
 pub use usage::{
     CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, ReceivedEvent, UsageHistory, UsageStore,
 };
+pub use voice::VoiceStore;
 pub use workspace::WorkspaceStore;
 
 use async_trait::async_trait;
@@ -56,14 +58,11 @@ use domain::account::{Account, AccountInput, TouchModel};
 use domain::contact::{Contact, ContactInput};
 use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
-use domain::interchange::nps::NpsRecord;
 use domain::interchange::subscriptions::SubscriptionRecord;
-use domain::interchange::tickets::TicketRecord;
 use domain::staff::StaffUser;
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
 use domain::tracking::Message;
-use domain::voice::TicketRow;
 use domain::{AccountId, ContactId, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -246,6 +245,7 @@ pub trait Store:
     + TechTouchStore
     + StaffStore
     + WorkspaceStore
+    + VoiceStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`
@@ -328,29 +328,10 @@ pub trait Store:
     async fn import_contacts(&self, records: &[ContactRecord]) -> Result<ImportCounts>;
     /// Upserts periods by (subscription id, start date); every account must exist.
     async fn import_subscriptions(&self, records: &[SubscriptionRecord]) -> Result<ImportCounts>;
-    /// Upserts NPS answers by (account, contact email, day); every account must exist.
-    async fn import_nps(&self, records: &[NpsRecord]) -> Result<ImportCounts>;
-    /// Upserts tickets by ticket id; every account must exist.
-    async fn import_tickets(&self, records: &[TicketRecord]) -> Result<ImportCounts>;
 
     async fn export_accounts(&self) -> Result<Vec<AccountRecord>>;
     async fn export_contacts(&self) -> Result<Vec<ContactRecord>>;
     async fn export_subscriptions(&self) -> Result<Vec<SubscriptionRecord>>;
-    async fn export_nps(&self) -> Result<Vec<NpsRecord>>;
-    async fn export_tickets(&self) -> Result<Vec<TicketRecord>>;
-    /// One account's NPS answers, newest first.
-    async fn recent_nps(&self, account: AccountId, limit: i64) -> Result<Vec<NpsRecord>>;
-    /// One account's tickets, newest first.
-    async fn recent_tickets(&self, account: AccountId, limit: i64) -> Result<Vec<TicketRecord>>;
-
-    /// NPS answers as (account, day, score), by account and day; all accounts' when `None`.
-    async fn nps_responses(&self, account: Option<AccountId>) -> Result<Vec<(AccountId, NaiveDate, i64)>>;
-    /// Tickets by account and creation day; all accounts' when `None`.
-    async fn tickets_of(&self, account: Option<AccountId>) -> Result<Vec<(AccountId, TicketRow)>>;
-    /// Whether any NPS answer is stored: without one, an account's missing NPS says nothing.
-    async fn has_nps(&self) -> Result<bool>;
-    /// Whether any ticket is stored: only then does an account without tickets have zero of them.
-    async fn has_tickets(&self) -> Result<bool>;
 }
 
 /// Opens the store a database URL names and applies pending migrations.
