@@ -24,6 +24,7 @@ mod tasks;
 mod tech_touch;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod timeline;
 mod usage;
 mod voice;
 mod workspace;
@@ -46,6 +47,7 @@ pub use staff::StaffStore;
 pub use staged_imports::{StagedImport, StagedImportStore};
 pub use tasks::{TaskQuery, TaskSort, TaskStore};
 pub use tech_touch::{PersonExposure, SurveyAnswer, TechTouchStore, TouchItem};
+pub use timeline::TimelineStore;
 pub use usage::{
     CatalogChanges, EndUser, EventDay, FeatureAdoption, FeatureDay, ReceivedEvent, UsageHistory, UsageStore,
 };
@@ -61,9 +63,9 @@ use domain::interchange::contacts::ContactRecord;
 use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::staff::StaffUser;
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
-use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::timeline::TimelineKind;
 use domain::tracking::Message;
-use domain::{AccountId, ContactId, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+use domain::{AccountId, ContactId, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -246,6 +248,7 @@ pub trait Store:
     + StaffStore
     + WorkspaceStore
     + VoiceStore
+    + TimelineStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`
@@ -313,14 +316,6 @@ pub trait Store:
     /// Every period of the given accounts; all periods when `accounts` is `None`.
     async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>>;
     async fn list_products(&self) -> Result<Vec<String>>;
-
-    async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry>;
-    /// Adds many entries in one transaction (Kizuna's own records of many accounts at once).
-    async fn create_timeline_entries(&self, inputs: &[TimelineEntryInput]) -> Result<()>;
-    async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry>;
-    async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry>;
-    async fn delete_timeline_entry(&self, id: TimelineEntryId) -> Result<()>;
-    async fn list_timeline(&self, query: &TimelineQuery) -> Result<Page<TimelineEntry>>;
 
     /// Upserts accounts by external id; unknown owner emails become inactive staff users.
     async fn import_accounts(&self, records: &[AccountRecord]) -> Result<ImportCounts>;

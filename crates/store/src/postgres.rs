@@ -77,5 +77,6 @@ crate::kpi::kpi_store!(PostgresStore, Postgres);
 crate::tech_touch::tech_touch_store!(PostgresStore, Postgres);
 crate::staff::staff_store!(PostgresStore, Postgres);
 crate::workspace::workspace_store!(PostgresStore);
+crate::timeline::timeline_store!(PostgresStore, Postgres);
 crate::voice::voice_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

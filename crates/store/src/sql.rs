@@ -85,13 +85,13 @@ macro_rules! sql_store {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
             billing_interval, custom_from_json, custom_to_json, decimal, field_sources_from_json, like_escape, not_found,
-            timeline_kind, touch_model, sql_time, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS, TIMELINE_COLUMNS,
+            touch_model, sql_time, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS,
         };
         use $crate::staff::StaffStore;
         use $crate::ingest_memory::KnownPerson;
         use $crate::event_batches::RecentMessages;
         use $crate::event_batches::{encode_keys, message_key, BatchWriter, Record, RecordRef, DEDUP_WINDOW};
-        use $crate::{AccountQuery, RefusedMessage, AccountSort, ChildQuery, GradeTotal, ImportCounts, IngestCounts, Page, Store, StoredEvent, TimelineQuery};
+        use $crate::{AccountQuery, RefusedMessage, AccountSort, ChildQuery, GradeTotal, ImportCounts, IngestCounts, Page, Store, StoredEvent};
         use domain::tracking::{JsonObject, Message, MessageKind};
         use async_trait::async_trait;
         use chrono::{DateTime, NaiveDate, Utc};
@@ -103,9 +103,8 @@ macro_rules! sql_store {
         use domain::settings::{TrackingFieldSources, WorkspaceSettings};
         use domain::tracking::GroupFields;
         use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
-        use domain::timeline::{TimelineEntry, TimelineEntryInput};
         use domain::{
-            AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId, TimelineEntryId,
+            AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId,
             UserId,
         };
         use sqlx::{QueryBuilder, Row};
@@ -202,29 +201,6 @@ macro_rules! sql_store {
                         .map_err(|e| StoreError::Corrupt { entity, detail: e.to_string() })?,
                 },
             })
-        }
-
-        fn timeline_from_row(row: &DbRow) -> Result<TimelineEntry> {
-            Ok(TimelineEntry {
-                id: TimelineEntryId(row.try_get("id")?),
-                input: TimelineEntryInput {
-                    account_id: AccountId(row.try_get("account_id")?),
-                    kind: timeline_kind(&row.try_get::<String, _>("kind")?)?,
-                    author_id: row.try_get::<Option<i64>, _>("author_id")?.map(UserId),
-                    occurred_at: row.try_get("occurred_at")?,
-                    title: row.try_get("title")?,
-                    body: row.try_get("body")?,
-                    event: row
-                        .try_get::<Option<String>, _>("event")?
-                        .map(|text| serde_json::from_str(&text))
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt { entity: Entity::TimelineEntry, detail: format!("event: {e}") })?,
-                },
-            })
-        }
-
-        fn event_json(input: &TimelineEntryInput) -> Option<String> {
-            input.event.as_ref().map(|e| serde_json::to_string(e).expect("timeline events always serialize"))
         }
 
         fn push_account_values(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, input: &AccountInput) {
@@ -1478,105 +1454,6 @@ macro_rules! sql_store {
 
             async fn list_products(&self) -> Result<Vec<String>> {
                 Ok(sqlx::query_scalar("SELECT key FROM products ORDER BY key").fetch_all(&self.pool).await?)
-            }
-
-            async fn create_timeline_entry(&self, input: &TimelineEntryInput) -> Result<TimelineEntry> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO timeline_entries (account_id, kind, author_id, occurred_at, title, body, event) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                )
-                .bind(input.account_id.0)
-                .bind(input.kind.as_str())
-                .bind(input.author_id.map(|u| u.0))
-                .bind(input.occurred_at)
-                .bind(input.title.as_str())
-                .bind(input.body.as_deref())
-                .bind(event_json(input))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;
-                Ok(TimelineEntry { id: TimelineEntryId(id), input: input.clone() })
-            }
-
-            async fn create_timeline_entries(&self, inputs: &[TimelineEntryInput]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
-                for chunk in inputs.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO timeline_entries (account_id, kind, author_id, occurred_at, title, body, event) ",
-                    );
-                    qb.push_values(chunk, |mut b, input| {
-                        b.push_bind(input.account_id.0)
-                            .push_bind(input.kind.as_str())
-                            .push_bind(input.author_id.map(|u| u.0))
-                            .push_bind(input.occurred_at)
-                            .push_bind(input.title.as_str())
-                            .push_bind(input.body.as_deref())
-                            .push_bind(event_json(input));
-                    });
-                    qb.build().execute(&mut *tx).await.map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn get_timeline_entry(&self, id: TimelineEntryId) -> Result<TimelineEntry> {
-                let row = sqlx::query(&format!("SELECT {TIMELINE_COLUMNS} FROM timeline_entries WHERE id = $1"))
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(timeline_from_row).transpose()?.ok_or_else(|| not_found(Entity::TimelineEntry, id))
-            }
-
-            async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry> {
-                let result = sqlx::query(
-                    "UPDATE timeline_entries SET account_id = $2, kind = $3, author_id = $4, occurred_at = $5, \
-                     title = $6, body = $7, event = $8 WHERE id = $1",
-                )
-                .bind(id.0)
-                .bind(input.account_id.0)
-                .bind(input.kind.as_str())
-                .bind(input.author_id.map(|u| u.0))
-                .bind(input.occurred_at)
-                .bind(input.title.as_str())
-                .bind(input.body.as_deref())
-                .bind(event_json(input))
-                .execute(&self.pool)
-                .await
-                .map_err(|e| StoreError::from_write(e, Entity::TimelineEntry, "id"))?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::TimelineEntry, id));
-                }
-                Ok(TimelineEntry { id, input: input.clone() })
-            }
-
-            async fn delete_timeline_entry(&self, id: TimelineEntryId) -> Result<()> {
-                let result =
-                    sqlx::query("DELETE FROM timeline_entries WHERE id = $1").bind(id.0).execute(&self.pool).await?;
-                if result.rows_affected() == 0 {
-                    return Err(not_found(Entity::TimelineEntry, id));
-                }
-                Ok(())
-            }
-
-            async fn list_timeline(&self, query: &TimelineQuery) -> Result<Page<TimelineEntry>> {
-                let push_filters = |qb: &mut QueryBuilder<'_, $db>| {
-                    qb.push(" WHERE 1 = 1");
-                    if let Some(account) = query.account_id {
-                        qb.push(" AND account_id = ").push_bind(account.0);
-                    }
-                    if let Some(kind) = query.kind {
-                        qb.push(" AND kind = ").push_bind(kind.as_str());
-                    }
-                };
-                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM timeline_entries");
-                push_filters(&mut count);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-                let mut select = QueryBuilder::<$db>::new(format!("SELECT {TIMELINE_COLUMNS} FROM timeline_entries"));
-                push_filters(&mut select);
-                select.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind(query.limit);
-                select.push(" OFFSET ").push_bind(query.offset);
-                let rows = select.build().fetch_all(&self.pool).await?;
-                Ok(Page { items: rows.iter().map(timeline_from_row).collect::<Result<_>>()?, total })
             }
 
             async fn import_accounts(&self, records: &[AccountRecord]) -> Result<ImportCounts> {

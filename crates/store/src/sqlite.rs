@@ -75,5 +75,6 @@ crate::kpi::kpi_store!(SqliteStore, Sqlite);
 crate::tech_touch::tech_touch_store!(SqliteStore, Sqlite);
 crate::staff::staff_store!(SqliteStore, Sqlite);
 crate::workspace::workspace_store!(SqliteStore);
+crate::timeline::timeline_store!(SqliteStore, Sqlite);
 crate::voice::voice_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);
