@@ -8,6 +8,7 @@ mod event_batches;
 mod feedback;
 mod health;
 mod import_plan;
+mod ingest;
 mod ingest_memory;
 mod kpi;
 mod notifications;
@@ -32,6 +33,7 @@ mod workspace;
 pub use error::{Entity, StoreError};
 pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
+pub use ingest::IngestStore;
 pub use kpi::{KpiStore, KpiValue};
 pub use notifications::{Notification, NotificationStore, Routing};
 pub use onboarding::OnboardingStore;
@@ -64,7 +66,6 @@ use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::staff::StaffUser;
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::TimelineKind;
-use domain::tracking::Message;
 use domain::{AccountId, ContactId, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -249,6 +250,7 @@ pub trait Store:
     + WorkspaceStore
     + VoiceStore
     + TimelineStore
+    + IngestStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`
@@ -256,27 +258,8 @@ pub trait Store:
     /// database plans list queries badly, and autovacuum may be off or late.
     async fn refresh_statistics(&self) -> Result<()>;
 
-    /// Keeps tracking messages the API refused, for the debugger.
-    async fn record_refused(&self, refused: &[RefusedMessage]) -> Result<()>;
-    /// The most recent refused tracking messages, newest first.
-    async fn refused_messages(&self, limit: i64) -> Result<Vec<RefusedMessage>>;
-
     /// Paying accounts and their ARR per grade of the latest health score (`None`: not scored yet).
     async fn grade_totals(&self) -> Result<Vec<GradeTotal>>;
-
-    /// Stores tracking messages in one transaction, in order: deduplicates by message id,
-    /// applies identify/group/alias to end users and accounts, attributes events, and attributes
-    /// a user's earlier unattributed events when a group call links them; adds what it stored to
-    /// the usage rollups, counting days in `zone`.
-    async fn ingest(
-        &self,
-        messages: &[Message],
-        received_at: DateTime<Utc>,
-        create_accounts: bool,
-        zone: domain::usage::Tz,
-    ) -> Result<IngestCounts>;
-    /// Stored events, oldest first (for tests and backfill checks).
-    async fn events(&self, account: Option<AccountId>, limit: i64) -> Result<Vec<StoredEvent>>;
 
     async fn create_account(&self, input: &AccountInput) -> Result<Account>;
     async fn get_account(&self, id: AccountId) -> Result<Account>;

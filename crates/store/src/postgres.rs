@@ -15,7 +15,7 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<PostgresStore> {
         let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        adopt_row_events(&pool).await?;
+        ingest_sql::adopt_row_events(&pool).await?;
         fill_search_keys(&pool).await?;
         index_search_keys_by_trigram(&pool).await;
         Ok(PostgresStore { pool, memory: Default::default() })
@@ -78,5 +78,6 @@ crate::tech_touch::tech_touch_store!(PostgresStore, Postgres);
 crate::staff::staff_store!(PostgresStore, Postgres);
 crate::workspace::workspace_store!(PostgresStore);
 crate::timeline::timeline_store!(PostgresStore, Postgres);
+crate::ingest::ingest_store!(PostgresStore, Postgres);
 crate::voice::voice_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

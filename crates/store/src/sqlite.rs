@@ -27,7 +27,7 @@ impl SqliteStore {
             .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        adopt_row_events(&pool).await?;
+        ingest_sql::adopt_row_events(&pool).await?;
         fill_search_keys(&pool).await?;
         Ok(SqliteStore { pool, memory: Default::default() })
     }
@@ -76,5 +76,6 @@ crate::tech_touch::tech_touch_store!(SqliteStore, Sqlite);
 crate::staff::staff_store!(SqliteStore, Sqlite);
 crate::workspace::workspace_store!(SqliteStore);
 crate::timeline::timeline_store!(SqliteStore, Sqlite);
+crate::ingest::ingest_store!(SqliteStore, Sqlite);
 crate::voice::voice_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);
