@@ -10,6 +10,7 @@ mod health;
 mod import_plan;
 mod ingest;
 mod ingest_memory;
+mod interchange;
 mod kpi;
 mod notifications;
 pub mod onboarding;
@@ -34,6 +35,7 @@ pub use error::{Entity, StoreError};
 pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
 pub use ingest::IngestStore;
+pub use interchange::InterchangeStore;
 pub use kpi::{KpiStore, KpiValue};
 pub use notifications::{Notification, NotificationStore, Routing};
 pub use onboarding::OnboardingStore;
@@ -60,9 +62,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::{Account, AccountInput, TouchModel};
 use domain::contact::{Contact, ContactInput};
-use domain::interchange::accounts::AccountRecord;
-use domain::interchange::contacts::ContactRecord;
-use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::staff::StaffUser;
 use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::TimelineKind;
@@ -251,6 +250,7 @@ pub trait Store:
     + VoiceStore
     + TimelineStore
     + IngestStore
+    + InterchangeStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`
@@ -299,17 +299,6 @@ pub trait Store:
     /// Every period of the given accounts; all periods when `accounts` is `None`.
     async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>>;
     async fn list_products(&self) -> Result<Vec<String>>;
-
-    /// Upserts accounts by external id; unknown owner emails become inactive staff users.
-    async fn import_accounts(&self, records: &[AccountRecord]) -> Result<ImportCounts>;
-    /// Upserts contacts by external id; every account must exist.
-    async fn import_contacts(&self, records: &[ContactRecord]) -> Result<ImportCounts>;
-    /// Upserts periods by (subscription id, start date); every account must exist.
-    async fn import_subscriptions(&self, records: &[SubscriptionRecord]) -> Result<ImportCounts>;
-
-    async fn export_accounts(&self) -> Result<Vec<AccountRecord>>;
-    async fn export_contacts(&self) -> Result<Vec<ContactRecord>>;
-    async fn export_subscriptions(&self) -> Result<Vec<SubscriptionRecord>>;
 }
 
 /// Opens the store a database URL names and applies pending migrations.

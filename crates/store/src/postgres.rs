@@ -79,5 +79,6 @@ crate::staff::staff_store!(PostgresStore, Postgres);
 crate::workspace::workspace_store!(PostgresStore);
 crate::timeline::timeline_store!(PostgresStore, Postgres);
 crate::ingest::ingest_store!(PostgresStore, Postgres);
+crate::interchange::interchange_store!(PostgresStore, Postgres);
 crate::voice::voice_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);
