@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
@@ -698,7 +699,10 @@ class Pages(unittest.TestCase):
             lambda d: host.shadow_root.find_elements(By.CSS_SELECTOR, "[data-survey][role=dialog]"))[0]
         self.assertIn("勧める", dialog.text)
         self.driver.save_screenshot(os.path.join(SHOTS, "19-product-survey.png"))
-        host.shadow_root.find_element(By.CSS_SELECTOR, "button[data-score='3']").click()
+        # The scale is one tab stop; the arrow keys move the choice, as in any radio group.
+        ActionChains(self.driver).send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT).perform()
+        self.assertEqual(
+            host.shadow_root.find_element(By.CSS_SELECTOR, "button[data-score='3']").get_attribute("aria-checked"), "true")
         host.shadow_root.find_element(By.CSS_SELECTOR, "textarea").send_keys("出力が遅い")
         host.shadow_root.find_element(By.CSS_SELECTOR, "button.send").click()
         WebDriverWait(self.driver, 10).until(lambda d: "ありがとう" in host.shadow_root.find_element(By.CSS_SELECTOR, "[role=status]").text)

@@ -86,6 +86,17 @@
   function report(kind, id, action) {
     return post('/v1/in-app/report', withUser({ kind: kind, id: id, action: action }));
   }
+  // Tab stays inside a dialog (from the last control to the first and back).
+  function trapFocus(box, root) {
+    box.addEventListener('keydown', function (e) {
+      if (e.key !== 'Tab') return;
+      var stops = box.querySelectorAll('a[href],button:not([tabindex="-1"]),textarea');
+      if (!stops.length) return;
+      var first = stops[0], last = stops[stops.length - 1];
+      if (e.shiftKey && root.activeElement === first) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && root.activeElement === last) { e.preventDefault(); first.focus(); }
+    });
+  }
   function closer(box, kind, id) {
     var x = el('button', { type: 'button', class: 'x', 'aria-label': words.close }, '×');
     x.addEventListener('click', function () { report(kind, id, 'dismissed'); unmount(); });
@@ -113,7 +124,10 @@
     }
     box.appendChild(closer(box, 'message', m.id));
     root.appendChild(box);
-    if (modal) (box.querySelector('a.go') || box.querySelector('button')).focus();
+    if (modal) {
+      trapFocus(box, root);
+      (box.querySelector('a.go') || box.querySelector('button')).focus();
+    }
   }
 
   function showSurvey(s) {
@@ -124,16 +138,29 @@
     var scale = el('div', { class: 'scale', role: 'radiogroup', 'aria-labelledby': 'kq' });
     var chosen = null;
     var buttons = [];
+    // One tab stop for the scale; arrow keys move the choice (the radio group pattern).
+    function choose(index) {
+      chosen = s.min + index;
+      buttons.forEach(function (other, i) {
+        other.setAttribute('aria-checked', String(i === index));
+        other.tabIndex = i === index ? 0 : -1;
+      });
+      buttons[index].focus();
+    }
     for (var v = s.min; v <= s.max; v++) {
-      (function (value) {
-        var b = el('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'data-score': String(value) }, String(value));
-        b.addEventListener('click', function () {
-          chosen = value;
-          buttons.forEach(function (other) { other.setAttribute('aria-checked', String(other === b)); });
+      (function (index) {
+        var b = el('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'data-score': String(s.min + index) }, String(s.min + index));
+        b.tabIndex = index === 0 ? 0 : -1;
+        b.addEventListener('click', function () { choose(index); });
+        b.addEventListener('keydown', function (e) {
+          var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+          if (!step) return;
+          e.preventDefault();
+          choose((index + step + buttons.length) % buttons.length);
         });
         buttons.push(b);
         scale.appendChild(b);
-      })(v);
+      })(v - s.min);
     }
     box.appendChild(scale);
     var ends = el('div', { class: 'ends', 'aria-hidden': 'true' });
@@ -160,6 +187,7 @@
     box.appendChild(send);
     box.appendChild(closer(box, 'survey', s.id));
     root.appendChild(box);
+    trapFocus(box, root);
     buttons[0].focus();
   }
 
