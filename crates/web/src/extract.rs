@@ -118,6 +118,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(name) = parts.uri.query().and_then(|query| field_not_utf8(query.as_bytes())) {
+            return Err(refuse_not_utf8(name));
+        }
         let axum::extract::Query(values) =
             axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|e| {
                 ApiError::Fields(vec![FieldError::new("query", Reason::Malformed { detail: e.body_text() })])
@@ -234,6 +237,26 @@ impl QueryParams {
 #[derive(Default)]
 pub struct FormFields(pub Vec<(String, String)>);
 
+/// The name of the first `name=value` pair of a form body or query string whose percent-decoded
+/// text is not UTF-8, which the form decoder would otherwise turn silently into U+FFFD.
+fn field_not_utf8(encoded: &[u8]) -> Option<String> {
+    let decoded = |raw: &[u8]| -> Vec<u8> {
+        let spaces: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+        percent_encoding::percent_decode(&spaces).collect()
+    };
+    encoded.split(|b| *b == b'&').find_map(|pair| {
+        let mut parts = pair.splitn(2, |b| *b == b'=');
+        let name = decoded(parts.next().unwrap_or_default());
+        let value = decoded(parts.next().unwrap_or_default());
+        (std::str::from_utf8(&name).is_err() || std::str::from_utf8(&value).is_err())
+            .then(|| String::from_utf8_lossy(&name).into_owned())
+    })
+}
+
+fn refuse_not_utf8(field: String) -> ApiError {
+    ApiError::Fields(vec![FieldError::new(&field, Reason::Malformed { detail: "not UTF-8".into() })])
+}
+
 /// `\r\n` and a lone `\r` become `\n`, as an API client or a file would have written them.
 fn unix_newlines(text: String) -> String {
     if text.contains('\r') {
@@ -248,6 +271,9 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|_| ApiError::PayloadTooLarge)?;
+        if let Some(name) = field_not_utf8(&bytes) {
+            return Err(refuse_not_utf8(name));
+        }
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         if let Some((name, _)) = fields.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
             return Err(refuse_nul(name.replace('\0', "\\0")));
@@ -331,6 +357,14 @@ mod tests {
     fn form_line_breaks_are_unix_newlines() {
         assert_eq!(unix_newlines("a\r\nb\r\n\r\nc\rd".into()), "a\nb\n\nc\nd");
         assert_eq!(unix_newlines("ひとつ\nふたつ".into()), "ひとつ\nふたつ");
+    }
+
+    #[test]
+    fn a_form_or_query_field_that_is_not_utf8_is_named() {
+        assert_eq!(field_not_utf8(b"score=3&comment=%E9%81%85%E3%81%84+ok"), None);
+        assert_eq!(field_not_utf8(b"score=3&comment=%ff%fe"), Some("comment".into()));
+        assert_eq!(field_not_utf8(b"%ff=1"), Some("\u{fffd}".into()));
+        assert_eq!(field_not_utf8(b""), None);
     }
 
     #[test]

@@ -238,6 +238,17 @@ async fn a_survey_link_is_signed_per_contact_and_refuses_tampering_expiry_and_a_
             .body(format!("score={score}&comment=%E9%81%85%E3%81%84"))
             .send()
     };
+    let mangled = server
+        .anonymous
+        .post(server.url(&link))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("score=3&comment=%ff%fe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mangled.status(), StatusCode::UNPROCESSABLE_ENTITY, "text that is not UTF-8 is refused, not mangled");
+    let (status, _) = server.get("/api/v1/accounts?q=%ff").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "so is a query parameter");
     let bad = answer("11").await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY, "a score off the scale is refused");
     let first = answer("3").await.unwrap();
