@@ -1,8 +1,10 @@
 //! Storage: the `Store` repository trait and its SQLite and PostgreSQL implementations.
 //!
-//! Both backends share one body of SQL (see `sql.rs`), so they cannot drift apart, and one
-//! contract test suite (`tests/contract.rs`) runs against both.
+//! `Store` is the sum of one trait per area (`AccountStore`, `StaffStore`, `IngestStore`, …);
+//! each area's SQL is written once in its file and expanded for both backends (see `sql.rs`), so
+//! they cannot drift apart, and one contract test suite (`tests/it`) runs against both.
 
+mod accounts;
 mod error;
 mod event_batches;
 mod feedback;
@@ -31,6 +33,7 @@ mod usage;
 mod voice;
 mod workspace;
 
+pub use accounts::AccountStore;
 pub use error::{Entity, StoreError};
 pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
@@ -60,13 +63,10 @@ pub use workspace::WorkspaceStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::account::{Account, AccountInput, TouchModel};
-use domain::contact::{Contact, ContactInput};
+use domain::account::TouchModel;
 use domain::staff::StaffUser;
-use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::TimelineKind;
-use domain::{AccountId, ContactId, Email, ExternalId, Money, SubscriptionPeriodId, TeamId, UserId};
-use std::collections::HashMap;
+use domain::{AccountId, Email, Money, TeamId, UserId};
 use std::sync::Arc;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -251,6 +251,7 @@ pub trait Store:
     + TimelineStore
     + IngestStore
     + InterchangeStore
+    + AccountStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`
@@ -260,45 +261,6 @@ pub trait Store:
 
     /// Paying accounts and their ARR per grade of the latest health score (`None`: not scored yet).
     async fn grade_totals(&self) -> Result<Vec<GradeTotal>>;
-
-    async fn create_account(&self, input: &AccountInput) -> Result<Account>;
-    async fn get_account(&self, id: AccountId) -> Result<Account>;
-    async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account>;
-    async fn delete_account(&self, id: AccountId) -> Result<()>;
-    async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>>;
-    /// At most `limit` accounts whose search key contains `text` (see `domain::search`), by
-    /// name; none for a blank text. No total is counted: a picker asks as the user types.
-    async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<Account>>;
-    async fn account_ids(&self) -> Result<Vec<AccountId>>;
-    /// The ids of every account matching the query's filters (its sort and page are ignored).
-    async fn matching_account_ids(&self, query: &AccountQuery) -> Result<Vec<AccountId>>;
-    async fn account_ids_by_external_id(&self, ids: &[ExternalId]) -> Result<HashMap<ExternalId, AccountId>>;
-    /// The accounts with these ids (those that exist), in id order.
-    async fn accounts_by_ids(&self, ids: &[AccountId]) -> Result<Vec<Account>>;
-    /// Stores the figures derived from subscriptions, as of `on`; clears the current health of
-    /// the accounts they show churned.
-    async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()>;
-    /// The day the stored figures were computed for, if all accounts agree; `None` otherwise.
-    /// The accounts whose stored figures say they have churned.
-    async fn churned_accounts(&self) -> Result<std::collections::HashSet<AccountId>>;
-    async fn figures_day(&self) -> Result<Option<NaiveDate>>;
-
-    async fn create_contact(&self, input: &ContactInput) -> Result<Contact>;
-    async fn get_contact(&self, id: ContactId) -> Result<Contact>;
-    async fn update_contact(&self, id: ContactId, input: &ContactInput) -> Result<Contact>;
-    async fn delete_contact(&self, id: ContactId) -> Result<()>;
-    async fn list_contacts(&self, query: &ChildQuery) -> Result<Page<Contact>>;
-
-    async fn create_period(&self, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
-    async fn get_period(&self, id: SubscriptionPeriodId) -> Result<SubscriptionPeriod>;
-    async fn update_period(&self, id: SubscriptionPeriodId, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod>;
-    async fn delete_period(&self, id: SubscriptionPeriodId) -> Result<()>;
-    async fn list_periods(&self, query: &ChildQuery) -> Result<Page<SubscriptionPeriod>>;
-    /// Every period of the given subscriptions (by the source system's id).
-    async fn periods_of_subscriptions(&self, ids: &[ExternalId]) -> Result<Vec<SubscriptionPeriod>>;
-    /// Every period of the given accounts; all periods when `accounts` is `None`.
-    async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>>;
-    async fn list_products(&self) -> Result<Vec<String>>;
 }
 
 /// Opens the store a database URL names and applies pending migrations.

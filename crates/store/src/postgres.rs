@@ -80,5 +80,6 @@ crate::workspace::workspace_store!(PostgresStore);
 crate::timeline::timeline_store!(PostgresStore, Postgres);
 crate::ingest::ingest_store!(PostgresStore, Postgres);
 crate::interchange::interchange_store!(PostgresStore, Postgres);
+crate::accounts::accounts_store!(PostgresStore, Postgres);
 crate::voice::voice_store!(PostgresStore, Postgres);
 crate::onboarding::onboarding_store!(PostgresStore, Postgres);

@@ -78,5 +78,6 @@ crate::workspace::workspace_store!(SqliteStore);
 crate::timeline::timeline_store!(SqliteStore, Sqlite);
 crate::ingest::ingest_store!(SqliteStore, Sqlite);
 crate::interchange::interchange_store!(SqliteStore, Sqlite);
+crate::accounts::accounts_store!(SqliteStore, Sqlite);
 crate::voice::voice_store!(SqliteStore, Sqlite);
 crate::onboarding::onboarding_store!(SqliteStore, Sqlite);

@@ -7,7 +7,7 @@ use domain::usage::{FeatureDefinition, FeatureKey, Tz};
 use domain::AccountId;
 use serde_json::{json, Map, Value};
 use store::testing::TestStore;
-use store::{Entity, IngestStore, Store, StoreError};
+use store::{AccountStore, Entity, IngestStore, Store, StoreError};
 use test_macros::store_test;
 
 const TOKYO: Tz = Tz::Asia__Tokyo;
