@@ -651,6 +651,12 @@ impl App {
         Ok(self.store.accounts_by_ids(&ids).await?.into_iter().map(|a| (a.id, a.input.name)).collect())
     }
 
+    /// A survey's score and answer count, for the list (no per-month or per-segment breakdown).
+    pub async fn survey_summary(&self, saved: &SavedSurvey) -> Result<ScoreSummary, AppError> {
+        let scores: Vec<i64> = self.store.survey_answers(saved.id).await?.iter().map(|a| a.score).collect();
+        Ok(summarize(saved.survey.kind, &scores))
+    }
+
     /// NPS (or the mean) overall, per month and per saved segment, with every answer and its
     /// account's ARR.
     pub async fn survey_results(&self, survey_id: i64) -> Result<SurveyResults, AppError> {
@@ -714,12 +720,19 @@ impl App {
         Ok(SurveyResults { overall: summarize(kind, &scores), by_month, by_segment, answers: rows, asked })
     }
 
+    /// How often each outcome happened to a message, and to how many accounts, in outcome order:
+    /// the list's counts, without the goal comparison's reads of every exposed account's usage.
+    pub async fn message_outcomes(&self, id: i64) -> Result<Vec<(Outcome, i64, i64)>, AppError> {
+        let mut outcomes = self.store.exposure_counts(id).await?;
+        outcomes.sort_by_key(|(outcome, _, _)| *outcome);
+        Ok(outcomes)
+    }
+
     /// How often a message was shown, clicked and dismissed, and whether the accounts that saw
     /// it used its goal event more than the held-out accounts in the days after.
     pub async fn message_results(&self, id: i64) -> Result<MessageResults, AppError> {
         let saved = self.message(id).await?;
-        let mut outcomes = self.store.exposure_counts(id).await?;
-        outcomes.sort_by_key(|(outcome, _, _)| *outcome);
+        let outcomes = self.message_outcomes(id).await?;
         let goal = saved.message.goal_event.clone();
         let shown = self.goal_group(id, Outcome::Shown, goal.as_deref()).await?;
         let held = self.goal_group(id, Outcome::HeldOut, goal.as_deref()).await?;

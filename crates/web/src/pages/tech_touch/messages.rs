@@ -51,7 +51,7 @@ async fn list_page(
     let segments = app.segments().await?;
     let mut rows = Vec::new();
     for saved in app.messages().await? {
-        let results = app.message_results(saved.id).await?;
+        let outcomes = app.message_outcomes(saved.id).await?;
         let m = &saved.message;
         let audience = match m.targeting.segment_id.and_then(|id| segments.iter().find(|s| s.segment.id == id)) {
             Some(s) => name_in(&s.segment.name, s.segment.name_en.as_deref(), lang).to_owned(),
@@ -66,8 +66,8 @@ async fn list_page(
             style: m.style.label(lang),
             audience,
             active: m.active,
-            shown: count(&results.outcomes, Outcome::Shown),
-            clicked: count(&results.outcomes, Outcome::Clicked),
+            shown: count(&outcomes, Outcome::Shown),
+            clicked: count(&outcomes, Outcome::Clicked),
         });
     }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };

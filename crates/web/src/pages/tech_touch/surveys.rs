@@ -60,15 +60,15 @@ pub async fn list(State(app): State<AppState>, frame: Frame, params: QueryParams
     let lang = frame.lang;
     let mut rows = Vec::new();
     for saved in app.surveys().await? {
-        let results = app.survey_results(saved.id).await?;
+        let summary = app.survey_summary(&saved).await?;
         rows.push(SurveyRow {
             id: saved.id,
             name: saved.survey.name.clone(),
             kind: saved.survey.kind.label(lang),
             channels: channels(&saved.survey, lang),
             active: saved.survey.active,
-            answers: results.overall.answers,
-            score: score_text(saved.survey.kind, &results.overall),
+            answers: summary.answers,
+            score: score_text(saved.survey.kind, &summary),
         });
     }
     let notice = params
