@@ -722,6 +722,41 @@ class Pages(unittest.TestCase):
         self.open("/messages?lang=en")
         self.assertIn("給与明細の新機能", self.text("messages"))
 
+    def test_20_cs_ops_makes_a_received_event_a_catalog_feature_without_toml(self):
+        self.open("/settings/features?lang=en")
+        driver = self.driver
+        row = next(r for r in driver.find_elements(By.CSS_SELECTOR, "#received-events tbody tr")
+                   if r.find_elements(By.LINK_TEXT, "Make a feature"))
+        event = row.find_element(By.CSS_SELECTOR, "code").text.strip()
+        accounts_sending = row.find_elements(By.CSS_SELECTOR, "td.num")[1].text.strip()
+        row.find_element(By.LINK_TEXT, "Make a feature").click()
+        WebDriverWait(driver, 10).until(ready.presence_of_element_located((By.ID, "feature-one-form")))
+        self.loaded("feature form filled from a received event")
+        self.assertEqual(driver.find_element(By.ID, "feature-event").get_attribute("value"), event)
+        driver.find_element(By.ID, "feature-key").send_keys("browser_made")
+        driver.find_element(By.ID, "feature-name").send_keys("ブラウザで追加した機能")
+        driver.find_element(By.ID, "feature-name-en").send_keys("Added in the browser")
+        Select(driver.find_element(By.ID, "feature-cadence")).select_by_value("monthly")
+        driver.find_element(By.ID, "feature-save").click()
+        WebDriverWait(driver, 10).until(lambda d: "done=feature_saved" in d.current_url)
+        self.loaded("feature saved from the form")
+        saved = driver.find_element(By.CSS_SELECTOR, "tr[data-feature-key='browser_made']")
+        self.assertEqual(saved.find_element(By.CSS_SELECTOR, "td.num").text.strip(), accounts_sending,
+                         "the new feature counts the accounts that already sent its event")
+        counted = next(r for r in driver.find_elements(By.CSS_SELECTOR, "#received-events tbody tr")
+                       if r.find_element(By.CSS_SELECTOR, "code").text.strip() == event)
+        self.assertIn("browser_made", counted.text)
+        feature = next(f for f in self.api("/api/v1/features") if f["key"] == "browser_made")
+        self.assertEqual((feature["event"], feature["cadence"], feature["name_en"]), (event, "monthly", "Added in the browser"))
+        for lang in ("ja", "en"):
+            for width in (1440, 390):
+                driver.set_window_size(width, 900)
+                self.open(f"/settings/features?edit=browser_made&lang={lang}")
+                overflow = driver.execute_script(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                self.assertLessEqual(overflow, 0, f"the feature catalog scrolls sideways at {width} px in {lang}")
+        driver.set_window_size(1440, 900)
+
 
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result

@@ -8,9 +8,10 @@ use domain::account::Account;
 use domain::health::activity::{activity_window, subtract_daily, sum_daily, ActivityWindow};
 use domain::health::backtest::{report, BacktestReport, Observation};
 use domain::health::{
-    score, AccountSignals, AccountTraits, ActivityKey, ActivityScope, HealthConfig, HealthScore, MeasureType, Sentence,
+    score, AccountSignals, AccountTraits, ActivityKey, ActivityScope, HealthConfig, HealthScore, MeasureType,
     TicketSignal,
 };
+use domain::i18n::Bilingual;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
 use domain::usage::{
     days_before, feature_use_on, seat_activation, seats, Cadence, Feature, FeatureCalendar, Importance,
@@ -482,7 +483,7 @@ fn churned(card: &domain::health::Scorecard, as_of: NaiveDate, day: NaiveDate) -
         measures_available: 0,
         measures_total: card.measures.len(),
         measures: Vec::new(),
-        drivers: vec![Sentence { ja: format!("{day} に解約"), en: format!("Churned on {day}") }],
+        drivers: vec![Bilingual::new(format!("{day} に解約"), format!("Churned on {day}"))],
     }
 }
 

@@ -12,6 +12,7 @@ use crate::{Actor, App, AppError};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::access::Role;
 use domain::account::Account;
+use domain::i18n::{Bilingual, Lang};
 use domain::ids::optional_text;
 use domain::segments::{AccountFacts, FeatureFacts, Field, Segment, SegmentError};
 use domain::validation::Errors;
@@ -39,13 +40,6 @@ pub struct SegmentChange {
     pub at: DateTime<Utc>,
 }
 
-/// A message in both languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Localized {
-    pub ja: String,
-    pub en: String,
-}
-
 /// One error in a rule: line and column count from 1 (columns in characters); `offset` and
 /// `length` are in bytes of the rule's UTF-8 text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -54,7 +48,7 @@ pub struct RuleError {
     pub column: usize,
     pub offset: usize,
     pub length: usize,
-    pub message: Localized,
+    pub message: Bilingual,
 }
 
 impl From<&SegmentError> for RuleError {
@@ -64,7 +58,7 @@ impl From<&SegmentError> for RuleError {
             column: error.column,
             offset: error.offset,
             length: error.length,
-            message: Localized { ja: error.message(domain::i18n::Lang::Ja), en: error.message(domain::i18n::Lang::En) },
+            message: Bilingual::new(error.message(Lang::Ja), error.message(Lang::En)),
         }
     }
 }
@@ -77,7 +71,7 @@ pub struct PreviewAccount {
     pub arr: Money,
     pub grade: Option<String>,
     /// The grade's name in both languages, as the workspace's health configuration names it.
-    pub grade_name: Option<Localized>,
+    pub grade_name: Option<Bilingual>,
     pub score: Option<f64>,
 }
 
@@ -293,10 +287,7 @@ impl App {
             .collect();
         let arr = matching.iter().map(|a| a.figures.arr).sum::<Money>();
         let config = self.health_config().await?;
-        let grade_name = |key: &str| {
-            let name = config.grade_name(key);
-            Localized { ja: name.ja, en: name.en }
-        };
+        let grade_name = |key: &str| config.grade_name(key);
         matching.sort_by(|a, b| b.figures.arr.0.cmp(&a.figures.arr.0).then(a.id.0.cmp(&b.id.0)));
         Ok(SegmentPreview {
             count: matching.len(),

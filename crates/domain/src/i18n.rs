@@ -51,6 +51,15 @@ impl Lang {
         }
     }
 
+    /// Of the same thing written in each language, the one this reader reads. Every bilingual
+    /// choice goes through here: `Text`, `Bilingual` and pages' words.
+    pub fn pick<T>(self, ja: T, en: T) -> T {
+        match self {
+            Lang::Ja => ja,
+            Lang::En => en,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::Ja => "ja",
@@ -93,10 +102,7 @@ impl Text {
     }
 
     pub fn pick(self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Ja => self.ja,
-            Lang::En => self.en,
-        }
+        lang.pick(self.ja, self.en)
     }
 }
 
@@ -113,10 +119,7 @@ impl Bilingual {
     }
 
     pub fn pick(&self, lang: Lang) -> &str {
-        match lang {
-            Lang::Ja => &self.ja,
-            Lang::En => &self.en,
-        }
+        lang.pick(&self.ja, &self.en)
     }
 }
 

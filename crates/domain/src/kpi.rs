@@ -225,11 +225,7 @@ impl Metric {
                 "For the month's renewals, how closely the ARR kept (expansion aside) matched the ARR called commit or likely before the month (1 − error ÷ forecast)",
             ),
         };
-        if lang == Lang::Ja {
-            ja
-        } else {
-            en
-        }
+        lang.pick(ja, en)
     }
 
     /// Read from each account's state on a day (usage, tickets, health grades, renewal calls)
@@ -344,11 +340,7 @@ pub struct KpiNode {
 
 impl KpiNode {
     pub fn name(&self, lang: Lang) -> &str {
-        if lang == Lang::Ja {
-            &self.name_ja
-        } else {
-            &self.name_en
-        }
+        lang.pick(&self.name_ja, &self.name_en)
     }
 
     pub fn unit(&self) -> Unit {

@@ -393,7 +393,7 @@ impl Digest {
     /// Subject and plain-text body in the reader's language; links are made absolute with `site`
     /// when it is known.
     pub fn email(&self, lang: Lang, period: &str, site: Option<&str>) -> (String, String) {
-        let pick = |ja: &'static str, en: &'static str| if lang == Lang::Ja { ja } else { en };
+        let pick = |ja: &'static str, en: &'static str| lang.pick(ja, en);
         let subject = format!("{} {period}", pick("[Kizuna] ダイジェスト", "[Kizuna] Digest"));
         let mut body = String::new();
         let sections = [

@@ -57,11 +57,7 @@ impl TaskPriority {
             Self::High => ("高", "High"),
             Self::Urgent => ("緊急", "Urgent"),
         };
-        if lang == Lang::Ja {
-            ja
-        } else {
-            en
-        }
+        lang.pick(ja, en)
     }
 }
 
@@ -101,11 +97,7 @@ impl TaskStatus {
             Self::Snoozed => ("スヌーズ中", "Snoozed"),
             Self::Cancelled => ("取り消し", "Cancelled"),
         };
-        if lang == Lang::Ja {
-            ja
-        } else {
-            en
-        }
+        lang.pick(ja, en)
     }
 
     /// Open or snoozed: the task still asks for something, so a duplicate is not created.
@@ -216,7 +208,7 @@ pub fn kind_label(kind: &str, lang: Lang) -> String {
         "other" => ("その他", "Other"),
         other => return other.to_owned(),
     };
-    if lang == Lang::Ja { ja } else { en }.to_owned()
+    lang.pick(ja, en).to_owned()
 }
 
 /// The dedupe key of a task a person creates without one: its title, case and spacing aside,

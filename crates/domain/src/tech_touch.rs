@@ -73,10 +73,7 @@ impl SurveyKind {
                 ("やりたいことを簡単に実現できましたか?", "How easy was it to get done what you wanted to do?")
             }
         };
-        match lang {
-            Lang::Ja => ja,
-            Lang::En => en,
-        }
+        lang.pick(ja, en)
     }
 
     /// The words at the two ends of the scale.

@@ -203,7 +203,7 @@ impl Kind {
             Kind::Nps => Ok(ImportKind::Nps),
             Kind::Tickets => Ok(ImportKind::Tickets),
             Kind::Events => Err(CliError::Usage(
-                pick(lang, "イベントは CSV では書き出せません", "events are not exported as CSV").to_owned(),
+                lang.pick("イベントは CSV では書き出せません", "events are not exported as CSV").to_owned(),
             )),
         }
     }
@@ -278,15 +278,13 @@ fn backtest_table(
 ) -> String {
     let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
     let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
-    let mut out = pick_owned(
-        lang,
-        format!("バックテスト {from}〜{to}（毎月1日時点、{horizon} 日以内の解約）: 観測 {}、解約 {}（{}）\nAUC {}、最下位グレードのリフト {}\n\nグレード別:\n", r.observations, r.churned, pct(r.churn_rate), num(r.auc), num(r.worst_grade_lift)),
+    let mut out = lang.pick(format!("バックテスト {from}〜{to}（毎月1日時点、{horizon} 日以内の解約）: 観測 {}、解約 {}（{}）\nAUC {}、最下位グレードのリフト {}\n\nグレード別:\n", r.observations, r.churned, pct(r.churn_rate), num(r.auc), num(r.worst_grade_lift)),
         format!("Backtest {from} to {to} (first of each month, churn within {horizon} days): {} observations, {} churned ({})\nAUC {}, lift of the worst grade {}\n\nBy grade:\n", r.observations, r.churned, pct(r.churn_rate), num(r.auc), num(r.worst_grade_lift)),
     );
     for g in &r.by_grade {
         out.push_str(&format!("  {:<10} {:>6} {:>6} {:>7}\n", g.grade, g.accounts, g.churned, pct(g.churn_rate)));
     }
-    out.push_str(pick(lang, "\nスコア帯別（校正）:\n", "\nBy score (calibration):\n"));
+    out.push_str(lang.pick("\nスコア帯別（校正）:\n", "\nBy score (calibration):\n"));
     for b in &r.calibration {
         out.push_str(&format!(
             "  {:>3}–{:<3} {:>6} {:>6} {:>7}\n",
@@ -297,8 +295,7 @@ fn backtest_table(
             pct(b.churn_rate)
         ));
     }
-    out.push_str(pick(
-        lang,
+    out.push_str(lang.pick(
         "\n指標別（単独の AUC、データのある割合、50点未満 / 50点以上の解約率）:\n",
         "\nBy measure (its own AUC, coverage, churn below 50 points / at 50 or more):\n",
     ));
@@ -316,8 +313,7 @@ fn backtest_table(
     }
     match &r.suggested {
         Some(s) => {
-            out.push_str(&pick_owned(
-                lang,
+            out.push_str(&lang.pick(
                 format!(
                     "\n推奨ウェイト（履歴からのロジスティック回帰、交差検証 AUC {}）:\n",
                     num(s.cross_validated_auc)
@@ -331,8 +327,7 @@ fn backtest_table(
                 out.push_str(&format!("  {:<28} {:>4}  ({:+.3})\n", w.key, w.weight, w.coefficient));
             }
         }
-        None => out.push_str(pick(
-            lang,
+        None => out.push_str(lang.pick(
             "\n推奨ウェイト: 解約の履歴が少なすぎます\n",
             "\nSuggested weights: too few churners in the history\n",
         )),
@@ -348,8 +343,7 @@ async fn apply_catalog(app: &App, file: &Path, prune: bool, lang: Lang) -> Resul
     let c = app.apply_catalog(&Actor::System("cli"), &catalog, prune).await?;
     println!(
         "{}",
-        pick_owned(
-            lang,
+        lang.pick(
             format!(
                 "{name}: 機能カタログ（新規 {}、更新 {}、変更なし {}、削除 {}）",
                 c.created.len(),
@@ -407,8 +401,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             }
             println!(
                 "{}",
-                pick_owned(
-                    lang,
+                lang.pick(
                     format!("Kizuna を起動しました: http://{address}/"),
                     format!("Kizuna is running at http://{address}/")
                 )
@@ -423,7 +416,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         }
         Command::Migrate => {
             open_app(&config).await?;
-            println!("{}", pick(lang, "マイグレーションを適用しました。", "Migrations applied."));
+            println!("{}", lang.pick("マイグレーションを適用しました。", "Migrations applied."));
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { kind: Kind::Events, file, .. } => {
@@ -436,9 +429,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             progress.finish();
             println!(
                 "{}",
-                pick_owned(
-                    lang,
-                    format!("{name}: {lines} 件のイベント（保存 {}、重複のため無視 {}、顧客未確定 {}）", counts.stored, counts.duplicates, counts.unattributed),
+                lang.pick(format!("{name}: {lines} 件のイベント（保存 {}、重複のため無視 {}、顧客未確定 {}）", counts.stored, counts.duplicates, counts.unattributed),
                     format!("{name}: {lines} events ({} stored, {} duplicates ignored, {} not yet attributed to an account)", counts.stored, counts.duplicates, counts.unattributed),
                 )
             );
@@ -476,7 +467,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 }
             );
             for email in &c.users_created {
-                println!("  {}: {email}", pick(lang, "無効ユーザーとして作成", "created inactive user"));
+                println!("  {}: {email}", lang.pick("無効ユーザーとして作成", "created inactive user"));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -496,11 +487,9 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 None => {
                     use std::io::Write;
                     let mut out = std::io::stdout().lock();
-                    out.write_all(&csv).and_then(|()| out.flush()).map_err(io_error(pick(
-                        lang,
-                        "書き出せません",
-                        "cannot write the export",
-                    )))?
+                    out.write_all(&csv)
+                        .and_then(|()| out.flush())
+                        .map_err(io_error(lang.pick("書き出せません", "cannot write the export")))?
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -535,7 +524,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 Ok(response) => response.status().is_success(),
                 Err(_) => false,
             };
-            println!("{}", if healthy { pick(lang, "正常", "healthy") } else { pick(lang, "応答なし", "unhealthy") });
+            println!("{}", if healthy { lang.pick("正常", "healthy") } else { lang.pick("応答なし", "unhealthy") });
             Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::User { action: UserAction::Create { email, name, admin, role } } => {
@@ -567,14 +556,13 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             app.create_user_with_password(&Actor::System("cli"), &input, &password).await?;
             println!(
                 "{}",
-                pick_owned(
-                    lang,
+                lang.pick(
                     format!("{email} を {} として作成しました。", role.as_str()),
                     format!("{email} can now sign in as {}.", role.as_str())
                 )
             );
             if generated {
-                println!("{}", pick_owned(lang, format!("パスワード: {password}"), format!("password: {password}")));
+                println!("{}", lang.pick(format!("パスワード: {password}"), format!("password: {password}")));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -596,11 +584,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             app.set_health_config(&Actor::System("cli"), health).await?;
             println!(
                 "{}",
-                pick_owned(
-                    lang,
-                    format!("{name}: ヘルス設定を保存しました"),
-                    format!("{name}: health configuration saved")
-                )
+                lang.pick(format!("{name}: ヘルス設定を保存しました"), format!("{name}: health configuration saved"))
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -609,8 +593,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             let s = app.recompute_health(None).await?;
             println!(
                 "{}",
-                pick_owned(
-                    lang,
+                lang.pick(
                     format!("ヘルススコアを再計算しました: 顧客 {}、グレード変更 {}", s.accounts, s.grade_changes),
                     format!("Health scores recomputed: {} accounts, {} grade changes", s.accounts, s.grade_changes)
                 )
@@ -620,8 +603,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
         Command::Health { action: HealthAction::Backtest { from, to, horizon, json } } => {
             let app = open_app(&config).await?;
             let horizon: u64 = horizon.trim_end_matches('d').parse().map_err(|_| {
-                CliError::Usage(pick_owned(
-                    lang,
+                CliError::Usage(lang.pick(
                     format!("--horizon: 日数で指定してください（例: 90d）: {horizon}"),
                     format!("--horizon: give days, e.g. 90d: {horizon}"),
                 ))
@@ -660,10 +642,6 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
     }
 }
 
-fn pick(lang: Lang, ja: &'static str, en: &'static str) -> &'static str {
-    domain::i18n::Text::new(ja, en).pick(lang)
-}
-
 /// An NDJSON file, decompressed when it starts with gzip's magic bytes.
 fn open_events(path: &std::path::Path) -> Result<Box<dyn std::io::BufRead + Send>, CliError> {
     use std::io::{BufRead, BufReader};
@@ -674,19 +652,11 @@ fn open_events(path: &std::path::Path) -> Result<Box<dyn std::io::BufRead + Send
     Ok(if gzipped { Box::new(BufReader::new(flate2::read::GzDecoder::new(reader))) } else { Box::new(reader) })
 }
 
-fn pick_owned(lang: Lang, ja: String, en: String) -> String {
-    match lang {
-        Lang::Ja => ja,
-        Lang::En => en,
-    }
-}
-
 /// Sets (and says) the password of the demo's admin, so the demo can be signed in to.
 async fn demo_credentials(app: &App, config: &Config, lang: Lang) -> Result<String, CliError> {
     let preset = config.demo_password.as_ref().map(|p| p.expose().to_owned());
     let (email, password) = app.demo_admin_password(preset.as_deref()).await?;
-    Ok(pick_owned(
-        lang,
+    Ok(lang.pick(
         format!("デモの管理者（CS リーダー）: {email} / パスワード: {password}"),
         format!("Demo administrator (the CS leader): {email} / password: {password}"),
     ))

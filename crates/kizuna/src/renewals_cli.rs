@@ -63,8 +63,7 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
                 match &state.model {
                     Ok(model) => println!(
                         "{}",
-                        crate::pick_owned(
-                            lang,
+                        lang.pick(
                             format!(
                                 "学習データ: 過去の顧客×月 {} 件（90日以内の解約 {} 件）",
                                 model.examples, model.churns
@@ -87,8 +86,7 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
             let rows = app.take_forecast_snapshot().await?;
             println!(
                 "{}",
-                crate::pick_owned(
-                    lang,
+                lang.pick(
                     format!("予測のスナップショットを保存しました: 更新 {rows} 件"),
                     format!("Forecast snapshot saved: {rows} renewals")
                 )
@@ -97,14 +95,7 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
         RenewalsAction::Accuracy => {
             let months = app.forecast_accuracy().await?;
             if months.is_empty() {
-                println!(
-                    "{}",
-                    crate::pick_owned(
-                        lang,
-                        "締まった月の予測はまだありません".into(),
-                        "No closed month has a forecast yet".into()
-                    )
-                );
+                println!("{}", lang.pick("締まった月の予測はまだありません", "No closed month has a forecast yet"));
             }
             for month in months {
                 for c in &month.categories {
@@ -134,9 +125,7 @@ fn print_backtest(backtest: &ChurnBacktest, lang: Lang) {
     let (auc, health_auc) = (auc_text(backtest.auc), auc_text(backtest.health_auc));
     println!(
         "{}",
-        crate::pick_owned(
-            lang,
-            format!(
+        lang.pick(format!(
                 "バックテスト（{} 以降の更新 {} 件、解約 {} 件、学習 {} 件）: AUC {auc}（ヘルススコアのみ {health_auc}）",
                 backtest.cutoff, backtest.tested_on, backtest.churns_tested, backtest.trained_on
             ),
@@ -150,9 +139,7 @@ fn print_backtest(backtest: &ChurnBacktest, lang: Lang) {
     let (book_auc, book_health_auc) = (auc_text(book.auc), auc_text(book.health_auc));
     println!(
         "{}",
-        crate::pick_owned(
-            lang,
-            format!(
+        lang.pick(format!(
                 "全顧客（{} より後の毎月1日の有料顧客 {} 件、90日以内の解約 {} 件）: AUC {book_auc}（ヘルススコアのみ {book_health_auc}）",
                 backtest.cutoff, book.account_months, book.churns
             ),
@@ -162,7 +149,7 @@ fn print_backtest(backtest: &ChurnBacktest, lang: Lang) {
             ),
         )
     );
-    let (predicted, actual) = (crate::pick(lang, "予測", "predicted"), crate::pick(lang, "実際", "actual"));
+    let (predicted, actual) = (lang.pick("予測", "predicted"), lang.pick("実際", "actual"));
     for band in &backtest.calibration {
         let percent = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
         println!(

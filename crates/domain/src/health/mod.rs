@@ -9,7 +9,7 @@ pub mod pulse;
 pub mod score;
 pub mod scorecard;
 
-pub use score::{score, AccountSignals, HealthScore, MeasureResult, Sentence, TicketSignal, UNKNOWN_GRADE};
+pub use score::{score, AccountSignals, HealthScore, MeasureResult, TicketSignal, UNKNOWN_GRADE};
 pub use scorecard::{
     AccountMatch, AccountTraits, ActivityKey, ActivityScope, CriticalRule, GradeBand, HealthConfig, MeasureSpec,
     MeasureType, PointsMapping, Scorecard,

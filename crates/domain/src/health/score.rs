@@ -6,6 +6,7 @@ use super::scorecard::{
     ActivityKey, ActivityScope, HealthConfig, MeasureSpec, MeasureType, Scorecard, DEFAULT_BASELINE_DAYS,
     DEFAULT_NPS_MAX_AGE_DAYS,
 };
+use crate::i18n::Bilingual;
 use crate::usage::{days_before, FeatureUse, Importance};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -43,17 +44,6 @@ pub struct AccountSignals {
     pub activity: BTreeMap<ActivityKey, ActivityWindow>,
 }
 
-/// A sentence in both languages.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Sentence {
-    pub ja: String,
-    pub en: String,
-}
-
-fn sentence(ja: String, en: String) -> Sentence {
-    Sentence { ja, en }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MeasureResult {
     pub key: String,
@@ -66,7 +56,7 @@ pub struct MeasureResult {
     pub share: Option<f64>,
     /// Points this measure cost the score (≤ 0): share × (points − 100).
     pub impact: Option<f64>,
-    pub explanation: Sentence,
+    pub explanation: Bilingual,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -83,7 +73,7 @@ pub struct HealthScore {
     pub measures_total: usize,
     pub measures: Vec<MeasureResult>,
     /// What cost the most points, worst first (at most three).
-    pub drivers: Vec<Sentence>,
+    pub drivers: Vec<Bilingual>,
 }
 
 pub const UNKNOWN_GRADE: &str = "unknown";
@@ -108,7 +98,7 @@ fn period_word(cadence: &str) -> (&'static str, &'static str) {
 }
 
 /// How regularly the account used one feature in its recent expected periods.
-fn cadence_adherence(f: &FeatureUse, wanted: usize, customer_since: Option<NaiveDate>) -> (Option<f64>, Sentence) {
+fn cadence_adherence(f: &FeatureUse, wanted: usize, customer_since: Option<NaiveDate>) -> (Option<f64>, Bilingual) {
     let counted: Vec<_> = f
         .periods
         .iter()
@@ -124,7 +114,7 @@ fn cadence_adherence(f: &FeatureUse, wanted: usize, customer_since: Option<Naive
     let (ja, en) = period_word(f.cadence);
     (
         Some(used as f64 / counted.len() as f64),
-        sentence(
+        Bilingual::new(
             format!("{}: 直近 {} {ja}のうち {used} {ja}で利用", f.name, counted.len()),
             format!("{}: used in {used} of the last {} {en}", f.name_en, counted.len()),
         ),
@@ -134,41 +124,42 @@ fn cadence_adherence(f: &FeatureUse, wanted: usize, customer_since: Option<Naive
 /// Whether an annual feature's season went as the account's habit says: used this season (1),
 /// or a season that should have seen use without it (0) — from the day the season opens until
 /// the next one opens. Without a habit (never used) there is no signal.
-fn seasonal_adherence(f: &FeatureUse) -> (Option<f64>, Sentence) {
+fn seasonal_adherence(f: &FeatureUse) -> (Option<f64>, Bilingual) {
     let Some(season) = &f.season else { return no_data(&f.name, &f.name_en) };
     let (this, last, before_last) =
         (season.uses_this_season > 0, season.uses_last_season > 0, season.uses_season_before_last > 0);
     let (name, name_en) = (&f.name, &f.name_en);
     match (season.started, this, last, before_last) {
         (true, true, _, _) => {
-            (Some(1.0), sentence(format!("{name}: 今シーズン利用済み"), format!("{name_en} used this season")))
+            (Some(1.0), Bilingual::new(format!("{name}: 今シーズン利用済み"), format!("{name_en} used this season")))
         }
         (true, false, true, _) => (
             Some(0.0),
-            sentence(
+            Bilingual::new(
                 format!("{name}: 昨シーズンは利用、今シーズンは未利用"),
                 format!("{name_en} used last season, not yet this season"),
             ),
         ),
-        (false, _, true, _) => {
-            (Some(1.0), sentence(format!("{name}: 前回のシーズンに利用"), format!("{name_en} used in the last season")))
-        }
+        (false, _, true, _) => (
+            Some(1.0),
+            Bilingual::new(format!("{name}: 前回のシーズンに利用"), format!("{name_en} used in the last season")),
+        ),
         (_, false, false, true) => (
             Some(0.0),
-            sentence(
+            Bilingual::new(
                 format!("{name}: 前回のシーズンは未利用（その前は利用）"),
                 format!("{name_en} skipped the last season (used the one before)"),
             ),
         ),
         (false, _, false, _) => {
-            (None, sentence(format!("{name}: シーズン開始前"), format!("{name_en}: season not started yet")))
+            (None, Bilingual::new(format!("{name}: シーズン開始前"), format!("{name_en}: season not started yet")))
         }
         (true, false, false, false) => no_data(name, name_en),
     }
 }
 
-fn no_data(ja: &str, en: &str) -> (Option<f64>, Sentence) {
-    (None, sentence(format!("{ja}: データなし"), format!("{en}: no data")))
+fn no_data(ja: &str, en: &str) -> (Option<f64>, Bilingual) {
+    (None, Bilingual::new(format!("{ja}: データなし"), format!("{en}: no data")))
 }
 
 /// The core features a scope of `core` reads: annual ones for seasonal adherence, the others
@@ -178,14 +169,14 @@ fn core_features(s: &AccountSignals, annual: bool) -> impl Iterator<Item = &Feat
 }
 
 /// Adherence over the core features: the mean of those with data, explained by the weakest.
-fn over_core_features(results: Vec<(Option<f64>, Sentence)>, ja: &str, en: &str) -> (Option<f64>, Sentence) {
-    let known: Vec<(f64, Sentence)> = results.into_iter().filter_map(|(v, e)| v.map(|v| (v, e))).collect();
+fn over_core_features(results: Vec<(Option<f64>, Bilingual)>, ja: &str, en: &str) -> (Option<f64>, Bilingual) {
+    let known: Vec<(f64, Bilingual)> = results.into_iter().filter_map(|(v, e)| v.map(|v| (v, e))).collect();
     let Some((_, weakest)) = known.iter().min_by(|a, b| a.0.total_cmp(&b.0)) else { return no_data(ja, en) };
     let mean = known.iter().map(|(v, _)| v).sum::<f64>() / known.len() as f64;
     let pct = (mean * 100.0).round();
     (
         Some(mean),
-        sentence(
+        Bilingual::new(
             format!("{ja} {pct}%（{} 機能、最も低い: {}）", known.len(), weakest.ja),
             format!(
                 "{en} {pct}% ({} feature{}; lowest: {})",
@@ -199,11 +190,11 @@ fn over_core_features(results: Vec<(Option<f64>, Sentence)>, ja: &str, en: &str)
 
 /// For a measure over the core features, the weakest of them: a critical rule applies to each
 /// core feature, so one lapsed core job is a weakest link even when the others are in use.
-fn weakest_core_feature(spec: &MeasureSpec, s: &AccountSignals) -> Option<(f64, Sentence)> {
+fn weakest_core_feature(spec: &MeasureSpec, s: &AccountSignals) -> Option<(f64, Bilingual)> {
     if spec.feature.is_some() || spec.scope != Some(ActivityScope::Core) {
         return None;
     }
-    let each: Vec<(Option<f64>, Sentence)> = match spec.kind {
+    let each: Vec<(Option<f64>, Bilingual)> = match spec.kind {
         MeasureType::CadenceAdherence => {
             core_features(s, false).map(|f| cadence_adherence(f, spec.periods.unwrap_or(3), s.customer_since)).collect()
         }
@@ -233,7 +224,7 @@ const MAX_FEATURE_RATIO: f64 = 2.0;
 
 /// A usage, active-day or per-user trend: the recent rate against the account's own baseline.
 /// Over the core features, each is compared with its own habit and the ratios averaged.
-fn activity_trend(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
+fn activity_trend(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) {
     if spec.feature.is_none() && spec.scope == Some(ActivityScope::Core) {
         let each = core_feature_trends(spec, s).into_iter().map(|(v, e)| (v.map(|v| v.min(MAX_FEATURE_RATIO)), e));
         let (subject_ja, subject_en) = activity_subject(spec, s);
@@ -247,7 +238,7 @@ fn activity_trend(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sente
 }
 
 /// Each core (non-annual) feature's trend against its own baseline.
-fn core_feature_trends(spec: &MeasureSpec, s: &AccountSignals) -> Vec<(Option<f64>, Sentence)> {
+fn core_feature_trends(spec: &MeasureSpec, s: &AccountSignals) -> Vec<(Option<f64>, Bilingual)> {
     let Some(key) = spec.activity_key() else { return Vec::new() };
     core_features(s, false)
         .map(|f| {
@@ -266,14 +257,17 @@ fn window_trend(
     min_baseline: f64,
     subject_ja: &str,
     subject_en: &str,
-) -> (Option<f64>, Sentence) {
+) -> (Option<f64>, Bilingual) {
     let (subject_ja, subject_en) = (subject_ja.to_owned(), subject_en.to_owned());
     let recent_days = f64::from(w.recent_days.max(1));
     let baseline_days = f64::from(w.baseline_days);
     let thin = |ja: &str, en: &str| {
         (
             None,
-            sentence(format!("{ja}: 比較できる過去のデータが少ない"), format!("{en}: too little history to compare")),
+            Bilingual::new(
+                format!("{ja}: 比較できる過去のデータが少ない"),
+                format!("{en}: too little history to compare"),
+            ),
         )
     };
     // Half the baseline window at least, so a young account is not judged on its first weeks.
@@ -334,11 +328,11 @@ fn window_trend(
     }
     let ratio = recent_rate / base_rate;
     let pct = (ratio * 100.0).round();
-    (Some(ratio), sentence(format!("{ja}、通常のペースの {pct}%）"), format!("{en}; {pct}% of the usual pace)")))
+    (Some(ratio), Bilingual::new(format!("{ja}、通常のペースの {pct}%）"), format!("{en}; {pct}% of the usual pace)")))
 }
 
 /// The measure's value and its explanation; the value is `None` without data.
-fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
+fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) {
     match spec.kind {
         MeasureType::CadenceAdherence => {
             let wanted = spec.periods.unwrap_or(3);
@@ -366,7 +360,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
                 let pct = (ratio * 100.0).round();
                 (
                     Some(ratio),
-                    sentence(
+                    Bilingual::new(
                         format!("席の稼働率 {pct}%（{} / {seats} 人）", s.active_users_30d),
                         format!("Seat activation {pct}% ({} of {seats})", s.active_users_30d),
                     ),
@@ -380,7 +374,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
             }
             (
                 Some(s.active_users_30d as f64 / s.active_users_prev_30d as f64),
-                sentence(
+                Bilingual::new(
                     format!(
                         "アクティブユーザー: 直近30日 {} 人（その前の30日 {} 人）",
                         s.active_users_30d, s.active_users_prev_30d
@@ -402,7 +396,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
             let used = core.iter().filter(|f| f.last_used.is_some_and(|d| d >= since)).count();
             (
                 Some(used as f64 / core.len() as f64),
-                sentence(
+                Bilingual::new(
                     format!("直近30日に使われた主要機能: {used} / {}", core.len()),
                     format!("Core features used in the last 30 days: {used} of {}", core.len()),
                 ),
@@ -414,7 +408,10 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
         }) {
             Some((day, score)) => (
                 Some(*score as f64),
-                sentence(format!("最新の NPS 回答: {score}（{day}）"), format!("Latest NPS answer: {score} ({day})")),
+                Bilingual::new(
+                    format!("最新の NPS 回答: {score}（{day}）"),
+                    format!("Latest NPS answer: {score} ({day})"),
+                ),
             ),
             None => no_data("NPS", "NPS"),
         },
@@ -429,7 +426,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
             let mean = recent.iter().sum::<i64>() as f64 / recent.len() as f64;
             (
                 Some(mean),
-                sentence(
+                Bilingual::new(
                     format!("直近 {days} 日の NPS 平均: {mean:.1}（{} 件）", recent.len()),
                     format!("NPS average over {days} days: {mean:.1} ({} answers)", recent.len()),
                 ),
@@ -443,7 +440,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
                     .count();
                 (
                     Some(open as f64),
-                    sentence(
+                    Bilingual::new(
                         format!("未解決の高・緊急チケット {open} 件"),
                         format!("{open} open high or urgent tickets"),
                     ),
@@ -458,7 +455,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
             let opened = tickets.iter().filter(|t| t.urgent && t.created >= since && t.created <= s.as_of).count();
             (
                 Some(opened as f64),
-                sentence(
+                Bilingual::new(
                     format!("直近 {days} 日に起票された高・緊急チケット {opened} 件"),
                     format!("{opened} high or urgent tickets opened in the last {days} days"),
                 ),
@@ -476,7 +473,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
             }
             (
                 Some(recent as f64 / base),
-                sentence(
+                Bilingual::new(
                     format!("直近30日のチケット {recent} 件（通常 {base:.1} 件）"),
                     format!("{recent} tickets in the last 30 days (usually {base:.1})"),
                 ),
@@ -487,7 +484,10 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
             match s.pulse.filter(|(day, _)| *day <= s.as_of && *day > days_before(s.as_of, day_count(days))) {
                 Some((day, value)) => (
                     Some(value as f64),
-                    sentence(format!("CSM の所感: {value} / 5（{day}）"), format!("CSM pulse: {value} of 5 ({day})")),
+                    Bilingual::new(
+                        format!("CSM の所感: {value} / 5（{day}）"),
+                        format!("CSM pulse: {value} of 5 ({day})"),
+                    ),
                 ),
                 None => no_data("CSM の所感", "CSM pulse"),
             }
@@ -495,7 +495,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
         MeasureType::DaysToRenewal => match s.next_renewal {
             Some(renewal) => {
                 let days = (renewal - s.as_of).num_days();
-                (Some(days as f64), sentence(format!("更新まで {days} 日"), format!("{days} days to renewal")))
+                (Some(days as f64), Bilingual::new(format!("更新まで {days} 日"), format!("{days} days to renewal")))
             }
             None => no_data("更新", "Renewal"),
         },
@@ -507,9 +507,9 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Sentence) {
                 if s.mrr_now > 0.0 { ((s.mrr_90_days_ago - s.mrr_now) / s.mrr_90_days_ago).max(0.0) } else { 0.0 };
             let pct = (lost * 100.0).round();
             let text = if lost > 0.0 {
-                sentence(format!("直近90日で MRR が {pct}% 減少"), format!("MRR down {pct}% in the last 90 days"))
+                Bilingual::new(format!("直近90日で MRR が {pct}% 減少"), format!("MRR down {pct}% in the last 90 days"))
             } else {
-                sentence("直近90日の MRR の縮小なし".into(), "No MRR contraction in the last 90 days".into())
+                Bilingual::new("直近90日の MRR の縮小なし", "No MRR contraction in the last 90 days")
             };
             (Some(lost), text)
         }
@@ -531,7 +531,7 @@ fn unchanged(m: &MeasureResult) -> bool {
 /// rule's grade or worse (the score is scaled into that grade's range), and is named first among
 /// the drivers.
 pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) -> HealthScore {
-    let evaluated: Vec<(&MeasureSpec, Option<f64>, Sentence)> = card
+    let evaluated: Vec<(&MeasureSpec, Option<f64>, Bilingual)> = card
         .measures
         .iter()
         .map(|spec| {
@@ -541,7 +541,7 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
         .collect();
     let available_weight: f64 = evaluated.iter().filter(|(_, v, _)| v.is_some()).map(|(s, _, _)| s.weight).sum();
     let available = evaluated.iter().filter(|(_, v, _)| v.is_some()).count();
-    let mut breaches: Vec<(&MeasureSpec, Sentence)> = Vec::new();
+    let mut breaches: Vec<(&MeasureSpec, Bilingual)> = Vec::new();
     let measures: Vec<MeasureResult> = evaluated
         .into_iter()
         .map(|(spec, value, explanation)| {
@@ -576,7 +576,7 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
         let Some(rule) = &spec.critical else { continue };
         let Some(cap) = config.grades.iter().position(|g| g.key == rule.grade) else { continue };
         let (ja, en) = (&config.grades[cap].name_ja, &config.grades[cap].name_en);
-        drivers.push(sentence(
+        drivers.push(Bilingual::new(
             format!("重要指標が基準を下回ったため、グレードは「{ja}」以下: {}", explanation.ja),
             format!("A critical measure is below its floor, so the grade is at most {en}: {}", explanation.en),
         ));
@@ -597,7 +597,7 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
     costly.sort_by(|a, b| a.impact.unwrap_or(0.0).total_cmp(&b.impact.unwrap_or(0.0)));
     drivers.extend(costly.iter().take(3).map(|m| {
         let impact = m.impact.unwrap_or(0.0);
-        sentence(format!("{}（{impact:+.0}）", m.explanation.ja), format!("{} ({impact:+.0})", m.explanation.en))
+        Bilingual::new(format!("{}（{impact:+.0}）", m.explanation.ja), format!("{} ({impact:+.0})", m.explanation.en))
     }));
     drivers.truncate(3);
     HealthScore {

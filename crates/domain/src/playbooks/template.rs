@@ -15,13 +15,7 @@ pub struct TemplateValues {
 impl TemplateValues {
     /// The template filled with the values of the language it is written in.
     pub fn fill(&self, template: &str) -> String {
-        render(
-            template,
-            match Lang::of_text(template) {
-                Lang::Ja => &self.ja,
-                Lang::En => &self.en,
-            },
-        )
+        render(template, Lang::of_text(template).pick(&self.ja, &self.en))
     }
 }
 

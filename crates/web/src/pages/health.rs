@@ -413,7 +413,7 @@ async fn build(
 ) -> Result<HealthPage, ApiError> {
     let lang = frame.lang;
     let t = Labels::new(lang);
-    let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let pick = |ja: &str, en: &str| lang.pick(ja, en).to_owned();
     let currency = app.settings().currency;
     let config = app.health_config().await?;
     let distribution = app.grade_distribution().await?;

@@ -263,7 +263,7 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         .into_iter()
         .filter(|g| g.grade != domain::health::UNKNOWN_GRADE || g.accounts > 0)
         .map(|g| {
-            let name = if lang == Lang::Ja { g.name_ja } else { g.name_en };
+            let name = lang.pick(g.name_ja, g.name_en);
             (name, g.colour, g.accounts as i64, format::money(g.arr, &currency, lang))
         })
         .collect();

@@ -82,7 +82,7 @@ fn status_class(status: Status) -> &'static str {
 }
 
 fn status_text(status: Status, lang: Lang) -> &'static str {
-    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    let t = |ja, en| lang.pick(ja, en);
     match status {
         Status::OnTarget => t("目標達成", "On target"),
         Status::Near => t("目標まであと少し", "Near target"),
@@ -92,7 +92,7 @@ fn status_text(status: Status, lang: Lang) -> &'static str {
 }
 
 fn relation_text(relation: Option<Relation>, lang: Lang) -> &'static str {
-    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    let t = |ja, en| lang.pick(ja, en);
     match relation {
         Some(Relation::Sum) => t("= 下の合計", "= the sum of the nodes below"),
         Some(Relation::Ratio) => t("= 下の 1 つ目 ÷ 2 つ目", "= the first node below ÷ the second"),
@@ -212,7 +212,7 @@ pub struct KpiPage {
 }
 
 fn phases(lang: Lang) -> Vec<(&'static str, &'static str, &'static str)> {
-    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    let t = |ja, en| lang.pick(ja, en);
     vec![
         (
             Phase::Launch.key(),

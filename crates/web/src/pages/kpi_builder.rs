@@ -141,7 +141,7 @@ pub struct BuilderPage {
 
 fn page(frame: Frame, rows: Vec<NodeForm>, errors: Vec<String>) -> BuilderPage {
     let lang = frame.lang;
-    let t = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let t = |ja: &str, en: &str| lang.pick(ja, en).to_owned();
     let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).filter(|k| !k.is_empty()).collect();
     let rows = rows
         .into_iter()
@@ -189,7 +189,7 @@ fn page(frame: Frame, rows: Vec<NodeForm>, errors: Vec<String>) -> BuilderPage {
 }
 
 fn messages(errors: &[FieldError], lang: Lang) -> Vec<String> {
-    let word = if lang == Lang::Ja { "指標" } else { "Node" };
+    let word = lang.pick("指標", "Node");
     builder::messages(errors, "node", None, |i| format!("{word} {}", i + 1), lang)
 }
 

@@ -84,7 +84,7 @@ impl Frame {
 
     /// The string in the reader's language.
     pub fn pick(&self, ja: &'static str, en: &'static str) -> &'static str {
-        Text::new(ja, en).pick(self.lang)
+        self.lang.pick(ja, en)
     }
 
     pub fn may(&self, access: Access) -> bool {

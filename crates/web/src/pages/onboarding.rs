@@ -168,7 +168,7 @@ fn stats_rows(stats: Vec<OnboardStats>) -> Vec<StatsRow> {
 
 async fn card(app: &AppState, frame: &Frame, plan: &PlanView) -> Result<Card, ApiError> {
     let lang = frame.lang;
-    let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let pick = |ja: &str, en: &str| lang.pick(ja, en).to_owned();
     let account = app.account(AccountId(plan.account_id)).await?;
     Ok(Card {
         plan_id: plan.id,

@@ -146,14 +146,14 @@ pub struct BuilderPage {
 
 async fn page(app: &AppState, frame: Frame, form: TemplateForm, errors: Vec<String>) -> Result<BuilderPage, ApiError> {
     let lang = frame.lang;
-    let none = (String::new(), if lang == Lang::Ja { "変えない" } else { "leave as is" }.to_owned());
+    let none = (String::new(), lang.pick("変えない", "leave as is").to_owned());
     let stages = app.settings().stages.clone();
     let options = std::iter::once(none).chain(stages.iter().map(|s| (s.clone(), stage_name(s, lang))));
     Ok(BuilderPage { stages: choices(options, &form.complete_stage), frame: frame.at("onboarding"), form, errors })
 }
 
 fn messages(errors: &[FieldError], lang: Lang) -> Vec<String> {
-    let word = if lang == Lang::Ja { "マイルストーン" } else { "Milestone" };
+    let word = lang.pick("マイルストーン", "Milestone");
     builder::messages(errors, "milestone", None, |i| format!("{word} {}", i + 1), lang)
 }
 

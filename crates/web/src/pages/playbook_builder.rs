@@ -46,7 +46,7 @@ const ACTIONS: [&str; 7] = [
 const ASSIGNEES: [&str; 4] = ["main_owner", "sub_owner", "team", "user"];
 
 fn trigger_name(key: &str, lang: Lang) -> &'static str {
-    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    let t = |ja, en| lang.pick(ja, en);
     match key {
         "grade_changed" => t("ヘルスグレードが変わった", "Health grade changed"),
         "renewal_within" => t("更新日が近づいた", "Renewal coming up"),
@@ -60,7 +60,7 @@ fn trigger_name(key: &str, lang: Lang) -> &'static str {
 }
 
 fn action_name(key: &str, lang: Lang) -> &'static str {
-    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    let t = |ja, en| lang.pick(ja, en);
     match key {
         "create_task" => t("タスクを作る", "Create a task"),
         "send_email" => t("顧客の連絡先にメール", "Email the customer's contacts"),
@@ -73,7 +73,7 @@ fn action_name(key: &str, lang: Lang) -> &'static str {
 }
 
 fn assignee_name(key: &str, lang: Lang) -> &'static str {
-    let t = |ja, en| if lang == Lang::Ja { ja } else { en };
+    let t = |ja, en| lang.pick(ja, en);
     match key {
         "main_owner" => t("主担当", "Main owner"),
         "sub_owner" => t("副担当（いなければ主担当）", "Sub owner (else the main owner)"),
@@ -474,7 +474,7 @@ async fn page(
     dry_run: Option<(String, Vec<StepPreview>)>,
 ) -> Result<BuilderPage, ApiError> {
     let lang = frame.lang;
-    let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let pick = |ja: &str, en: &str| lang.pick(ja, en).to_owned();
     let config = app.health_config().await?;
     let segments = app.segments().await?;
     let users = app.staff_users().await?;
@@ -550,7 +550,7 @@ async fn page(
 }
 
 fn messages(errors: &[FieldError], lang: Lang) -> Vec<String> {
-    let word = if lang == Lang::Ja { "ステップ" } else { "Step" };
+    let word = lang.pick("ステップ", "Step");
     builder::messages(errors, "step", None, |i| format!("{word} {}", i + 1), lang)
 }
 

@@ -207,7 +207,7 @@ fn row(playbook: &PlaybookView, lang: Lang) -> PlaybookRow {
     PlaybookRow {
         id: playbook.id,
         name: playbook.definition.name_in(lang).to_owned(),
-        trigger: if lang == Lang::Ja { ja } else { en },
+        trigger: lang.pick(ja, en),
         active: playbook.active,
         steps: playbook.definition.steps.len(),
     }
@@ -225,7 +225,7 @@ fn occurrence_text(occurrence: &str, lang: Lang) -> String {
     let day = |raw: &str| {
         raw.parse::<chrono::NaiveDate>().map_or_else(|_| raw.to_owned(), |d| format::day_in_sentence(d, lang))
     };
-    let t = |ja: String, en: String| if lang == Lang::Ja { ja } else { en };
+    let t = |ja: String, en: String| lang.pick(ja, en);
     let mut parts = occurrence.splitn(3, ':');
     match (parts.next(), parts.next(), parts.next()) {
         (Some("renewal"), Some(date), None) => t(format!("{}の更新", day(date)), format!("renewal on {}", day(date))),

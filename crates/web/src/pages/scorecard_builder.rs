@@ -383,7 +383,7 @@ async fn page(
     let features = app.features().await?;
     let type_options: Vec<(String, String)> =
         MeasureType::ALL.into_iter().map(|k| (k.key(), measure_type(k, lang).to_owned())).collect();
-    let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let pick = |ja: &str, en: &str| lang.pick(ja, en).to_owned();
     let grade_options: Vec<(String, String)> = std::iter::once((String::new(), pick("なし", "none")))
         .chain(config.grades.iter().map(|g| (g.key.clone(), pick(&g.name_ja, &g.name_en))))
         .collect();
@@ -464,7 +464,7 @@ async fn page(
 
 /// Errors in the reader's language, each naming the measure by number and key.
 fn messages(errors: &[FieldError], form: &CardForm, card_index: Option<usize>, lang: Lang) -> Vec<String> {
-    let word = if lang == Lang::Ja { "指標" } else { "Measure" };
+    let word = lang.pick("指標", "Measure");
     let prefix = card_index.map(|k| format!("scorecard[{k}]."));
     let row_name = |i: usize| format!("{word} {} ({})", i + 1, form.measures.get(i).map_or("", |m| m.key.as_str()));
     builder::messages(errors, "measure", prefix.as_deref(), row_name, lang)

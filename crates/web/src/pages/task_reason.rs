@@ -53,10 +53,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     fn pick(&self, ja: impl Into<String>, en: impl Into<String>) -> String {
-        match self.lang {
-            Lang::Ja => ja.into(),
-            Lang::En => en.into(),
-        }
+        self.lang.pick(ja.into(), en.into())
     }
 
     fn money(&self, amount: Money) -> String {

@@ -415,7 +415,7 @@ async fn render(
     let staff_name = |user: Option<domain::UserId>| {
         user.and_then(|u| users.iter().find(|s| s.id == u)).map_or("—".into(), |s| s.input.name.clone())
     };
-    let pick = |ja: &str, en: &str| if lang == Lang::Ja { ja.to_owned() } else { en.to_owned() };
+    let pick = |ja: &str, en: &str| lang.pick(ja, en).to_owned();
     let (grade, grade_colour) = format::grade(&config, health.as_ref().map(|h| h.grade.as_str()), lang);
     let (trend_30d, trend_class) = format::change(history.trend.delta_30d);
     let sparkline = Chart::line(

@@ -542,7 +542,7 @@ async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Sh
             received: format::moment(Some(m.received_at), &zone, lang),
             key_prefix: m.key_prefix,
             field: m.field,
-            reason: if lang == Lang::Ja { m.reason_ja } else { m.reason_en },
+            reason: lang.pick(m.reason_ja, m.reason_en),
             message: m.message,
         })
         .collect();

@@ -48,7 +48,7 @@ pub struct ListPage {
 }
 
 fn channels(survey: &Survey, lang: Lang) -> String {
-    let t = |ja: &'static str, en: &'static str| if lang == Lang::Ja { ja } else { en };
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
     if survey.in_app {
         format!("{} · {}", t("製品内", "In product"), t("メール", "Email"))
     } else {
@@ -191,7 +191,7 @@ pub struct SurveyPage {
 fn results_view(app: &AppState, kind: SurveyKind, r: SurveyResults, lang: Lang) -> ResultsView {
     let currency = app.settings().currency.clone();
     let zone = app.zone();
-    let t = |ja: &'static str, en: &'static str| if lang == Lang::Ja { ja } else { en };
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
     let colour = |score: i64| match (kind, score) {
         (SurveyKind::Nps, 0..=6) | (SurveyKind::Csat, 1..=2) | (SurveyKind::Ces, 1..=3) => "#c2410c",
         (SurveyKind::Nps, 7..=8) | (SurveyKind::Csat, 3) | (SurveyKind::Ces, 4..=5) => "#a3a3a3",
