@@ -45,7 +45,6 @@ pub struct AccountLine {
 #[template(path = "home.html")]
 pub struct HomePage {
     pub frame: Frame,
-    pub t: Labels,
     pub cards: Vec<Card>,
     pub mrr_chart: Chart,
     pub churn_chart: Chart,
@@ -58,53 +57,6 @@ pub struct HomePage {
     pub drops: Vec<AccountLine>,
     pub onboarding: Vec<AccountLine>,
     pub onboarding_total: String,
-}
-
-pub struct Labels {
-    pub title: &'static str,
-    pub mrr_trend: &'static str,
-    pub churn_trend: &'static str,
-    pub waterfall: &'static str,
-    pub movement: &'static str,
-    pub amount: &'static str,
-    pub grades: &'static str,
-    pub grade: &'static str,
-    pub accounts: &'static str,
-    pub arr: &'static str,
-    pub renewals: &'static str,
-    pub renewal_columns: [&'static str; 3],
-    pub drops: &'static str,
-    pub drop_columns: [&'static str; 3],
-    pub onboarding: &'static str,
-    pub onboarding_columns: [&'static str; 3],
-    pub none: &'static str,
-    pub all: &'static str,
-}
-
-impl Labels {
-    fn new(lang: Lang) -> Labels {
-        let t = |ja, en| Text::new(ja, en).pick(lang);
-        Labels {
-            title: t("ホーム", "Home"),
-            mrr_trend: t("MRR の推移（月末）", "MRR by month end"),
-            churn_trend: t("顧客の解約率（月次）", "Logo churn by month"),
-            waterfall: t("直近12か月の MRR 増減", "MRR movements, last 12 months"),
-            movement: t("内訳", "Movement"),
-            amount: t("金額", "Amount"),
-            grades: t("ヘルスグレードの分布", "Health grades"),
-            grade: t("グレード", "Grade"),
-            accounts: t("顧客数", "Accounts"),
-            arr: t("ARR", "ARR"),
-            renewals: t("90日以内に更新を迎える顧客", "Renewals in the next 90 days"),
-            renewal_columns: [t("顧客", "Account"), t("更新日", "Renewal"), t("ARR", "ARR")],
-            drops: t("今週グレードが下がった顧客", "Grade dropped this week"),
-            drop_columns: [t("顧客", "Account"), t("変化", "Change"), t("スコア", "Score")],
-            onboarding: t("オンボーディング中の顧客", "Onboarding"),
-            onboarding_columns: [t("顧客", "Account"), t("利用開始日", "Paying since"), t("ARR", "ARR")],
-            none: t("ありません。", "None."),
-            all: t("すべて見る", "See all"),
-        }
-    }
 }
 
 fn number(money: Money) -> f64 {
@@ -330,7 +282,6 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         .collect();
 
     let template = HomePage {
-        t: Labels::new(lang),
         cards,
         mrr_chart,
         churn_chart,

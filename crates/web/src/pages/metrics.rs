@@ -143,8 +143,6 @@ pub struct MetricsPage {
 
 /// Every string on the page, in the reader's language.
 pub struct Labels {
-    pub title: &'static str,
-    pub filters: &'static str,
     pub from: &'static str,
     pub to: &'static str,
     pub interval: &'static str,
@@ -154,38 +152,16 @@ pub struct Labels {
     pub stage: &'static str,
     pub touch_model: &'static str,
     pub custom: &'static str,
-    pub custom_hint: &'static str,
     pub product: &'static str,
-    pub any: &'static str,
-    pub apply: &'static str,
-    pub reset: &'static str,
-    pub invalid: &'static str,
-    pub mrr_arr: &'static str,
-    pub report: &'static str,
-    pub movements: &'static str,
-    pub churn: &'static str,
-    pub retention: &'static str,
-    pub cohorts: &'static str,
-    pub cohorts_note: &'static str,
-    pub economics: &'static str,
-    pub economics_note: &'static str,
-    pub csv: &'static str,
-    pub period: &'static str,
-    pub cohort: &'static str,
-    pub accounts: &'static str,
-    pub months_since: &'static str,
     pub report_columns: [&'static str; 12],
     pub movement_columns: [&'static str; 6],
     pub economics_columns: [&'static str; 8],
-    pub empty: &'static str,
 }
 
 impl Labels {
     fn new(lang: Lang) -> Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         Labels {
-            title: t("指標", "Metrics"),
-            filters: t("絞り込み", "Filters"),
             from: t("開始日", "From"),
             to: t("終了日", "To"),
             interval: t("集計単位", "Interval"),
@@ -195,32 +171,7 @@ impl Labels {
             stage: t("ステージ", "Stage"),
             touch_model: t("タッチモデル", "Touch model"),
             custom: t("カスタム項目", "Custom field"),
-            custom_hint: t("項目名:値", "key:value"),
             product: t("製品", "Product"),
-            any: t("すべて", "All"),
-            apply: t("表示", "Show"),
-            reset: t("条件をクリア", "Clear filters"),
-            invalid: t("絞り込み条件に誤りがあります。", "Some filters are invalid."),
-            mrr_arr: t("MRR と ARR", "MRR and ARR"),
-            report: t("期間別の MRR・解約率・NRR", "MRR, churn and NRR by period"),
-            movements: t("MRR の増減", "MRR movements"),
-            churn: t("解約率の推移", "Churn trend"),
-            retention: t("NRR・GRR の推移", "NRR and GRR trend"),
-            cohorts: t("コホート別の売上継続率", "Revenue retention by cohort"),
-            cohorts_note: t(
-                "行は初回課金月のコホート、列は経過月数、値は各月末の MRR ÷ 初月末の MRR です。",
-                "Rows are cohorts by first paying month, columns months since then; each cell is the cohort's MRR at the month's end ÷ its MRR at the end of its first month.",
-            ),
-            economics: t("LTV と CAC", "LTV and CAC"),
-            economics_note: t(
-                "CAC は入力された営業・マーケティング費用から計算します。費用が未入力の期間は — です。",
-                "CAC comes from the sales & marketing spend entered per month; periods without spend show —.",
-            ),
-            csv: t("CSV をダウンロード", "Download CSV"),
-            period: t("期間", "Period"),
-            cohort: t("コホート", "Cohort"),
-            accounts: t("顧客数", "Accounts"),
-            months_since: t("経過月数", "Months since start"),
             report_columns: [
                 t("期首 MRR", "MRR at start"),
                 t("期末 MRR", "MRR at end"),
@@ -253,7 +204,6 @@ impl Labels {
                 t("LTV", "LTV"),
                 t("LTV/CAC", "LTV/CAC"),
             ],
-            empty: t("この条件に該当するデータはありません。", "No data for these filters."),
         }
     }
 

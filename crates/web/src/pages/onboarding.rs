@@ -61,67 +61,27 @@ pub struct StatsRow {
 }
 
 pub struct Labels {
-    pub title: &'static str,
-    pub board: &'static str,
-    pub progress: &'static str,
-    pub next: &'static str,
-    pub due: &'static str,
-    pub started: &'static str,
-    pub complete: &'static str,
-    pub none: &'static str,
-    pub stats: &'static str,
-    pub by_cohort: &'static str,
-    pub by_team: &'static str,
     pub stats_columns: [&'static str; 4],
-    pub templates: &'static str,
     pub template_columns: [&'static str; 3],
-    pub default: &'static str,
-    pub new_template: &'static str,
     pub definition: &'static str,
-    pub help: &'static str,
-    pub save: &'static str,
-    pub delete: &'static str,
-    pub confirm_delete: &'static str,
     pub saved: &'static str,
     pub completed: &'static str,
-    pub team: &'static str,
-    pub any: &'static str,
-    pub apply: &'static str,
 }
 
 impl Labels {
     fn new(lang: Lang) -> Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         Labels {
-            title: t("オンボーディング", "Onboarding"),
-            board: t("オンボーディングボード", "Onboarding board"),
-            progress: t("完了したマイルストーン", "Milestones done"),
-            next: t("次のマイルストーン", "Next milestone"),
-            due: t("期限", "due"),
-            started: t("開始", "Started"),
-            complete: t("完了にする", "Mark complete"),
-            none: t("ありません。", "None."),
-            stats: t("オンボーディング所要日数", "Time to onboard"),
-            by_cohort: t("コホート（初回課金月）別", "By cohort (first paying month)"),
-            by_team: t("チーム別", "By team"),
-            stats_columns: [t("区分", "Group"), t("中央値（日）", "Median (days)"), t("80パーセンタイル（日）", "80th percentile (days)"), t("完了数", "Completed")],
-            templates: t("テンプレート", "Templates"),
+            stats_columns: [
+                t("区分", "Group"),
+                t("中央値（日）", "Median (days)"),
+                t("80パーセンタイル（日）", "80th percentile (days)"),
+                t("完了数", "Completed"),
+            ],
             template_columns: [t("名前", "Name"), t("マイルストーン", "Milestones"), t("既定", "Default")],
-            default: t("既定（自動開始）", "default (starts automatically)"),
-            new_template: t("新しいテンプレート", "New template"),
             definition: t("定義（TOML）", "Definition (TOML)"),
-            help: t(
-                "milestone ごとに key・name_ja・name_en・expected_days（開始からの日数）と任意の rule（セグメントと同じ条件式。満たすと自動で完了）。default = true のテンプレートは初回課金日に自動で開始します。complete_stage は全マイルストーン完了時のステージ。",
-                "Each milestone has key, name_ja, name_en, expected_days (from the plan's start) and an optional rule (the segment rule language; the milestone completes itself when it holds). A template with default = true starts at each account's first paying day. complete_stage is the stage an account moves to when every milestone is done.",
-            ),
-            save: t("保存", "Save"),
-            delete: t("削除", "Delete"),
-            confirm_delete: t("このテンプレートとそのプランを削除しますか？", "Delete this template and its plans?"),
             saved: t("保存しました。", "Saved."),
             completed: t("マイルストーンを完了にしました。", "Milestone completed."),
-            team: t("チーム", "Team"),
-            any: t("すべて", "Any"),
-            apply: t("絞り込む", "Filter"),
         }
     }
 }

@@ -28,96 +28,13 @@ const MEMBERS_PAGE: i64 = 50;
 const HISTORY_ROWS: i64 = 20;
 
 pub struct Labels {
-    pub title: &'static str,
     pub new_segment: &'static str,
-    pub name: &'static str,
-    pub name_en: &'static str,
-    pub description: &'static str,
-    pub rule: &'static str,
-    pub members: &'static str,
-    pub arr: &'static str,
-    pub empty: &'static str,
-    pub preview: &'static str,
-    pub preview_note: &'static str,
-    pub save: &'static str,
-    pub delete: &'static str,
-    pub confirm_delete: &'static str,
-    pub not_saved: &'static str,
-    pub matching: &'static str,
-    pub largest: &'static str,
-    pub account: &'static str,
-    pub grade: &'static str,
-    pub score: &'static str,
-    pub entered_at: &'static str,
-    pub history: &'static str,
-    pub no_history: &'static str,
-    pub when: &'static str,
-    pub change: &'static str,
-    pub entered: &'static str,
-    pub left: &'static str,
-    pub no_members: &'static str,
-    pub previous: &'static str,
-    pub next: &'static str,
-    pub help: &'static str,
-    pub help_fields: &'static str,
-    pub help_functions: &'static str,
-    pub help_examples: &'static str,
-    pub help_no_features: &'static str,
-    pub read_only: &'static str,
-    pub back: &'static str,
 }
 
 impl Labels {
     fn new(lang: Lang) -> Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
-        Labels {
-            title: t("セグメント", "Segments"),
-            new_segment: t("セグメントを作成", "New segment"),
-            name: t("名前", "Name"),
-            name_en: t("英語名（任意）", "English name (optional)"),
-            description: t("説明", "Description"),
-            rule: t("ルール", "Rule"),
-            members: t("顧客数", "Accounts"),
-            arr: t("ARR", "ARR"),
-            empty: t("保存したセグメントはまだありません。", "No saved segments yet."),
-            preview: t("プレビュー", "Preview"),
-            preview_note: t(
-                "ルールに今当てはまる顧客です（保存はされません）。",
-                "The accounts the rule picks now (nothing is saved).",
-            ),
-            save: t("保存", "Save"),
-            delete: t("削除", "Delete"),
-            confirm_delete: t("このセグメントと履歴を削除しますか？", "Delete this segment and its history?"),
-            not_saved: t("保存していません。次の点を直してください。", "Not saved. Please fix the following."),
-            matching: t("該当する顧客", "Matching accounts"),
-            largest: t("ARR の大きい顧客", "Largest accounts by ARR"),
-            account: t("顧客", "Account"),
-            grade: t("グレード", "Grade"),
-            score: t("スコア", "Score"),
-            entered_at: t("加入日時", "Entered"),
-            history: t("最近の出入り", "Recent entries and exits"),
-            no_history: t("まだ出入りはありません。", "No entries or exits yet."),
-            when: t("日時", "When"),
-            change: t("変化", "Change"),
-            entered: t("加入", "Entered"),
-            left: t("離脱", "Left"),
-            no_members: t("該当する顧客はいません。", "No account is in this segment."),
-            previous: t("前へ", "Previous"),
-            next: t("次へ", "Next"),
-            help: t("ルールの書き方", "How to write rules"),
-            help_fields: t("項目（独自項目は custom.キー）", "Fields (custom fields as custom.key)"),
-            help_functions: t("機能の利用（機能のキーを \" で囲む）", "Feature use (feature key in double quotes)"),
-            help_examples: t("例", "Examples"),
-            help_no_features: t(
-                "機能カタログに機能を登録すると、機能の利用でも絞り込めます。",
-                "Add features to the feature catalog to pick accounts by feature use.",
-            ),
-            read_only: t(
-                "セグメントの編集はマネージャーと管理者ができます。",
-                "Managers and admins can edit segments.",
-            ),
-            back: t("セグメント一覧へ", "All segments"),
-        }
+        Labels { new_segment: t("セグメントを作成", "New segment") }
     }
 }
 
@@ -193,7 +110,6 @@ pub struct Saved {
 #[template(path = "segment.html")]
 pub struct SegmentPage {
     pub frame: Frame,
-    pub t: Labels,
     pub heading: String,
     pub action: String,
     pub name: String,
@@ -442,7 +358,6 @@ async fn editor(
         ),
         no_features: features.is_empty(),
         frame: frame.at("segments"),
-        t,
     })
 }
 

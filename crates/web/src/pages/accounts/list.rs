@@ -77,71 +77,13 @@ pub struct AccountsPage {
 
 /// Every string on the page, in the reader's language.
 pub struct Labels {
-    pub title: &'static str,
-    pub search: &'static str,
-    pub any: &'static str,
-    pub owner: &'static str,
-    pub team: &'static str,
-    pub tier: &'static str,
-    pub touch_model: &'static str,
-    pub stage: &'static str,
-    pub grade: &'static str,
-    pub custom: &'static str,
-    pub sort: &'static str,
-    pub apply: &'static str,
-    pub clear: &'static str,
-    pub account: &'static str,
-    pub csm: &'static str,
-    pub arr: &'static str,
-    pub renewal: &'static str,
-    pub score: &'static str,
-    pub trend: &'static str,
-    pub count: &'static str,
-    pub empty: &'static str,
-    pub previous: &'static str,
-    pub next: &'static str,
-    pub export: &'static str,
-    pub views: &'static str,
-    pub no_views: &'static str,
     pub view_name: &'static str,
-    pub save_view: &'static str,
-    pub delete_view: &'static str,
 }
 
 impl Labels {
     fn new(lang: Lang) -> Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
-        Labels {
-            title: t("顧客一覧", "Accounts"),
-            search: t("顧客名・読み・ID・ドメイン", "Name, reading, ID or domain"),
-            any: t("すべて", "Any"),
-            owner: t("担当（副担当を含む）", "Owner (incl. sub owner)"),
-            team: t("チーム", "Team"),
-            tier: t("ティア", "Tier"),
-            touch_model: t("タッチモデル", "Touch model"),
-            stage: t("ステージ", "Stage"),
-            grade: t("グレード", "Grade"),
-            custom: t("カスタム項目（key:value）", "Custom field (key:value)"),
-            sort: t("並び順", "Sort"),
-            apply: t("絞り込む", "Apply"),
-            clear: t("条件をクリア", "Clear"),
-            account: t("顧客", "Account"),
-            csm: t("担当 / 副担当", "CSM / sub CSM"),
-            arr: t("ARR", "ARR"),
-            renewal: t("次回更新日", "Next renewal"),
-            score: t("スコア", "Score"),
-            trend: t("30日の変化", "30-day change"),
-            count: t("件", "accounts"),
-            empty: t("該当する顧客はありません。", "No accounts match."),
-            previous: t("前へ", "Previous"),
-            next: t("次へ", "Next"),
-            export: t("この一覧を CSV でダウンロード", "Download this list as CSV"),
-            views: t("保存したビュー", "Saved views"),
-            no_views: t("保存したビューはありません。", "No saved views yet."),
-            view_name: t("ビュー名", "View name"),
-            save_view: t("今の条件を保存", "Save current view"),
-            delete_view: t("削除", "Delete"),
-        }
+        Labels { view_name: t("ビュー名", "View name") }
     }
 }
 

@@ -30,7 +30,6 @@ pub struct FeatureRow {
 }
 
 pub struct Labels {
-    pub title: &'static str,
     pub key: &'static str,
     pub name: &'static str,
     pub event: &'static str,
@@ -38,18 +37,13 @@ pub struct Labels {
     pub cadence: &'static str,
     pub season: &'static str,
     pub importance: &'static str,
-    pub empty: &'static str,
     pub editor: &'static str,
-    pub editor_intro: &'static str,
-    pub prune: &'static str,
-    pub apply: &'static str,
 }
 
 impl Labels {
     fn new(lang: Lang) -> Labels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         Labels {
-            title: t("機能カタログ", "Feature catalog"),
             key: t("キー", "Key"),
             name: t("名前", "Name"),
             event: t("イベント", "Event"),
@@ -57,14 +51,7 @@ impl Labels {
             cadence: t("利用頻度", "Cadence"),
             season: t("時期", "Season"),
             importance: t("重要度", "Importance"),
-            empty: t("機能はまだ登録されていません。", "No features yet."),
             editor: t("TOML で編集", "Edit as TOML"),
-            editor_intro: t(
-                "kizuna features apply と同じ形式です（[[feature]] ごとに key, name, event, match, properties, cadence, season, importance）。誤りがあれば何も保存しません。",
-                "The format of kizuna features apply ([[feature]] tables with key, name, event, match, properties, cadence, season, importance). Nothing is saved if anything is wrong.",
-            ),
-            prune: t("ファイルにない機能を削除する", "Remove features the file does not list"),
-            apply: t("適用", "Apply"),
         }
     }
 }

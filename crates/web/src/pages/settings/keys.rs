@@ -50,55 +50,14 @@ pub struct TokenRow {
 }
 
 pub struct TokenLabels {
-    pub title: &'static str,
-    pub intro: &'static str,
     pub name: &'static str,
-    pub prefix: &'static str,
     pub scope: &'static str,
-    pub created: &'static str,
-    pub last_used: &'static str,
-    pub status: &'static str,
-    pub active: &'static str,
-    pub revoked: &'static str,
-    pub revoke: &'static str,
-    pub confirm_revoke: &'static str,
-    pub empty: &'static str,
-    pub create: &'static str,
-    pub create_button: &'static str,
-    pub secret_title: &'static str,
-    pub secret_once: &'static str,
-    pub copy: &'static str,
 }
 
 impl TokenLabels {
     fn new(lang: Lang) -> TokenLabels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
-        TokenLabels {
-            title: t("API トークン", "API tokens"),
-            intro: t(
-                "あなたの API トークンです。Authorization: Bearer ヘッダーで送ります。トークンの権限はスコープとあなたの権限の小さい方です。",
-                "Your API tokens, sent as an Authorization: Bearer header. A token acts with the lesser of its scope and your role.",
-            ),
-            name: t("名前", "Name"),
-            prefix: t("先頭文字", "Starts with"),
-            scope: t("スコープ", "Scope"),
-            created: t("作成日時", "Created"),
-            last_used: t("最終使用", "Last used"),
-            status: t("状態", "Status"),
-            active: t("有効", "Active"),
-            revoked: t("無効化", "Revoked"),
-            revoke: t("無効にする", "Revoke"),
-            confirm_revoke: t("このトークンを無効にしますか？", "Revoke this token?"),
-            empty: t("API トークンはまだありません。", "No API tokens yet."),
-            create: t("API トークンを作成", "Create an API token"),
-            create_button: t("作成", "Create"),
-            secret_title: t("新しい API トークン", "New API token"),
-            secret_once: t(
-                "このトークンは今だけ表示されます。安全な場所に保管してください。",
-                "This token is shown only now. Keep it somewhere safe.",
-            ),
-            copy: t("コピー", "Copy"),
-        }
+        TokenLabels { name: t("名前", "Name"), scope: t("スコープ", "Scope") }
     }
 
     fn field(&self, field: &str) -> &'static str {
@@ -328,44 +287,10 @@ fn form_origins(text: &str) -> serde_json::Value {
 }
 
 pub struct WriteKeyLabels {
-    pub title: &'static str,
-    pub intro: &'static str,
     pub name: &'static str,
-    pub prefix: &'static str,
-    pub created: &'static str,
-    pub status: &'static str,
-    pub active: &'static str,
-    pub revoked: &'static str,
-    pub revoke: &'static str,
-    pub confirm_revoke: &'static str,
-    pub empty: &'static str,
-    pub create: &'static str,
-    pub create_button: &'static str,
-    pub secret_title: &'static str,
-    pub secret_once: &'static str,
-    pub snippets: &'static str,
-    pub snippets_intro: &'static str,
-    pub copy: &'static str,
-    pub refused: &'static str,
-    pub refused_intro: &'static str,
-    pub refused_empty: &'static str,
-    pub received: &'static str,
     pub field: &'static str,
-    pub reason: &'static str,
-    pub message: &'static str,
-    pub last_used: &'static str,
-    pub days: &'static str,
-    pub no_traffic: &'static str,
-    pub accepted: &'static str,
-    pub refused_count: &'static str,
     pub origins: &'static str,
-    pub origins_help: &'static str,
-    pub save_origins: &'static str,
     pub sources: &'static str,
-    pub sources_intro: &'static str,
-    pub source_field: &'static str,
-    pub source_winner: &'static str,
-    pub save_sources: &'static str,
 }
 
 /// A tracking message the API refused, as the debugger shows it.
@@ -381,65 +306,10 @@ impl WriteKeyLabels {
     fn new(lang: Lang) -> WriteKeyLabels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         WriteKeyLabels {
-            title: t("書き込みキー", "Write keys"),
-            intro: t(
-                "Segment・RudderStack 互換のトラッキングクライアントがイベントを送るためのキーです。送信のみでき、データは読めません。",
-                "Keys for Segment- and RudderStack-compatible tracking clients. They can only send events; they read nothing.",
-            ),
             name: t("名前", "Name"),
-            prefix: t("先頭文字", "Starts with"),
-            created: t("作成日時", "Created"),
-            status: t("状態", "Status"),
-            active: t("有効", "Active"),
-            revoked: t("無効化", "Revoked"),
-            revoke: t("無効にする", "Revoke"),
-            confirm_revoke: t(
-                "この書き込みキーを無効にしますか？ このキーで送られるイベントは受け付けられなくなります。",
-                "Revoke this write key? Events sent with it will be refused.",
-            ),
-            empty: t("書き込みキーはまだありません。", "No write keys yet."),
-            create: t("書き込みキーを作成", "Create a write key"),
-            create_button: t("作成", "Create"),
-            secret_title: t("新しい書き込みキー", "New write key"),
-            secret_once: t(
-                "このキーは今だけ表示されます。下の設定例にはこのキーが入っています。",
-                "This key is shown only now. The setups below already contain it.",
-            ),
-            snippets: t("クライアントの設定例", "Client setup"),
-            snippets_intro: t(
-                "このサーバーに送るように設定したトラッキングクライアントの例です。",
-                "Tracking clients set up to send to this server.",
-            ),
-            copy: t("コピー", "Copy"),
-            refused: t("受け付けなかったメッセージ", "Refused messages"),
-            refused_intro: t(
-                "送られてきたが保存しなかったトラッキングメッセージと理由です（書き込みキーごとに 1 時間あたり最初の 100 件）。同じバッチの正しいメッセージは保存されています。",
-                "Tracking messages that arrived but were not stored, with the reason (the first 100 per write key and hour). Valid messages of the same batch were stored.",
-            ),
-            refused_empty: t("受け付けなかったメッセージはありません。", "No message has been refused."),
-            received: t("受信日時", "Received"),
             field: t("項目", "Field"),
-            reason: t("理由", "Reason"),
-            message: t("メッセージ", "Message"),
-            last_used: t("最終使用", "Last used"),
-            days: t("日別メッセージ数（30 日）", "Messages per day (30 days)"),
-            no_traffic: t("送信なし", "No traffic"),
-            accepted: t("受付", "accepted"),
-            refused_count: t("拒否", "refused"),
             origins: t("許可するオリジン", "Allowed origins"),
-            origins_help: t(
-                "ブラウザから送る場合のオリジン（例 https://app.example.com）を 1 行に 1 つ。空欄ならすべて許可。サーバーからの送信（Origin ヘッダーなし）は常に受け付けます。",
-                "Browser origins (e.g. https://app.example.com), one per line. Empty allows any. Server-side sends (no Origin header) are always accepted.",
-            ),
-            save_origins: t("オリジンを保存", "Save origins"),
             sources: t("トラッキングで更新する項目", "Fields tracking may change"),
-            sources_intro: t(
-                "group 呼び出しの traits（name・employees・industry・plan）が顧客の項目を上書きするかを項目ごとに選びます。「取り込みデータを優先」なら、トラッキングは空の項目だけを埋めます。トラッキングによる変更はすべて監査ログに残ります。",
-                "Per field, whether a group call's traits (name, employees, industry, plan) overwrite the account. With \"Imported data wins\", tracking only fills a field that is empty. Every change tracking makes is in the audit log.",
-            ),
-            source_field: t("項目", "Field"),
-            source_winner: t("優先するデータ", "Which source wins"),
-            save_sources: t("保存", "Save"),
         }
     }
 

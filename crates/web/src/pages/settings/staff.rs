@@ -48,45 +48,20 @@ pub struct Created {
 }
 
 pub struct UserLabels {
-    pub title: &'static str,
     pub name: &'static str,
     pub email: &'static str,
     pub role: &'static str,
     pub team: &'static str,
-    pub change: &'static str,
-    pub no_team: &'static str,
-    pub inactive: &'static str,
-    pub save: &'static str,
-    pub add: &'static str,
-    pub add_button: &'static str,
-    pub created: &'static str,
-    pub password: &'static str,
-    pub password_once: &'static str,
-    pub copy: &'static str,
 }
 
 impl UserLabels {
     fn new(lang: Lang) -> UserLabels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         UserLabels {
-            title: t("ユーザーと権限", "Users and roles"),
             name: t("氏名", "Name"),
             email: t("メールアドレス", "Email"),
             role: t("権限", "Role"),
             team: t("チーム", "Team"),
-            change: t("権限・チームの変更", "Change role and team"),
-            no_team: t("（チームなし）", "(no team)"),
-            inactive: t("無効", "inactive"),
-            save: t("変更", "Change"),
-            add: t("ユーザーを追加", "Add a user"),
-            add_button: t("追加", "Add"),
-            created: t("ユーザーを追加しました:", "User added:"),
-            password: t("初期パスワード", "initial password"),
-            password_once: t(
-                "このパスワードは今だけ表示されます。本人に安全な方法で伝え、ログイン後に変更してもらってください。",
-                "This password is shown only now. Pass it on safely and ask the user to change it after signing in.",
-            ),
-            copy: t("コピー", "Copy"),
         }
     }
 
@@ -241,29 +216,13 @@ pub struct TeamRow {
 }
 
 pub struct TeamLabels {
-    pub title: &'static str,
     pub name: &'static str,
-    pub members: &'static str,
-    pub rename: &'static str,
-    pub rename_button: &'static str,
-    pub empty: &'static str,
-    pub create: &'static str,
-    pub create_button: &'static str,
 }
 
 impl TeamLabels {
     fn new(lang: Lang) -> TeamLabels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
-        TeamLabels {
-            title: t("チーム", "Teams"),
-            name: t("チーム名", "Team name"),
-            members: t("メンバー数", "Members"),
-            rename: t("名前の変更", "Rename"),
-            rename_button: t("変更", "Rename"),
-            empty: t("チームはまだありません。", "No teams yet."),
-            create: t("チームを作成", "Create a team"),
-            create_button: t("作成", "Create"),
-        }
+        TeamLabels { name: t("チーム名", "Team name") }
     }
 }
 

@@ -21,45 +21,27 @@ pub struct MonthOption {
 }
 
 pub struct WorkspaceLabels {
-    pub title: &'static str,
     pub currency: &'static str,
-    pub currency_hint: &'static str,
     pub time_zone: &'static str,
-    pub time_zone_hint: &'static str,
     pub fiscal_year_start_month: &'static str,
     pub gross_margin: &'static str,
-    pub gross_margin_hint: &'static str,
     pub monthly_contracts_renew: &'static str,
-    pub monthly_contracts_renew_hint: &'static str,
     pub impact_weights: &'static str,
-    pub save: &'static str,
 }
 
 impl WorkspaceLabels {
     fn new(lang: Lang) -> WorkspaceLabels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
         WorkspaceLabels {
-            title: t("ワークスペース設定", "Workspace settings"),
             currency: t("通貨", "Currency"),
-            currency_hint: t("ISO 4217 の 3 文字（例: JPY）", "ISO 4217 code (e.g. JPY)"),
             time_zone: t("タイムゾーン", "Time zone"),
-            time_zone_hint: t(
-                "IANA 名（例: Asia/Tokyo）。日付はこのタイムゾーンで数えます。",
-                "IANA name (e.g. Asia/Tokyo). Days are counted in this time zone.",
-            ),
             fiscal_year_start_month: t("会計年度の開始月", "Fiscal year starts in"),
             gross_margin: t("粗利率", "Gross margin"),
-            gross_margin_hint: t(
-                "0 より大きく 1 以下（例: 0.8）。LTV の計算に使います。",
-                "More than 0, at most 1 (e.g. 0.8). Used for LTV.",
-            ),
-            monthly_contracts_renew: t("月契約も毎月の更新として扱う", "Treat month-to-month contracts as renewing monthly"),
-            monthly_contracts_renew_hint: t(
-                "オフ: 契約期間（年契約など）の終わりだけを更新として数えます。月額請求・月単位の契約は更新一覧やプレイブックに出ません。",
-                "Off: only the ends of committed terms (such as annual contracts) count as renewals; monthly-billed, month-to-month contracts stay out of the renewals list and playbooks.",
+            monthly_contracts_renew: t(
+                "月契約も毎月の更新として扱う",
+                "Treat month-to-month contracts as renewing monthly",
             ),
             impact_weights: t("製品リクエストのインパクトの重み（0〜10）", "Product request impact weights (0–10)"),
-            save: t("保存", "Save"),
         }
     }
 
@@ -211,34 +193,14 @@ pub struct SpendRow {
 }
 
 pub struct SpendLabels {
-    pub title: &'static str,
-    pub intro: &'static str,
     pub month: &'static str,
     pub amount: &'static str,
-    pub empty: &'static str,
-    pub set: &'static str,
-    pub set_button: &'static str,
-    pub remove: &'static str,
-    pub confirm_remove: &'static str,
 }
 
 impl SpendLabels {
     fn new(lang: Lang) -> SpendLabels {
         let t = |ja, en| Text::new(ja, en).pick(lang);
-        SpendLabels {
-            title: t("営業・マーケティング費用", "Sales & marketing spend"),
-            intro: t(
-                "月ごとの営業・マーケティング費用です。CAC と回収期間の計算に使います。",
-                "Sales and marketing spend per month, for CAC and payback.",
-            ),
-            month: t("月（YYYY-MM）", "Month (YYYY-MM)"),
-            amount: t("金額", "Amount"),
-            empty: t("費用はまだ入力されていません。", "No spend entered yet."),
-            set: t("月の費用を設定", "Set a month's spend"),
-            set_button: t("保存", "Save"),
-            remove: t("削除", "Remove"),
-            confirm_remove: t("この月の費用を削除しますか？", "Remove this month's spend?"),
-        }
+        SpendLabels { month: t("月（YYYY-MM）", "Month (YYYY-MM)"), amount: t("金額", "Amount") }
     }
 
     fn field(&self, field: &str) -> &'static str {
