@@ -1,6 +1,8 @@
 //! Every route, with the access it requires, in one table. The router is built only from this
 //! table, so no route can exist without a declared access level, and the route-walking test
-//! (`tests/access.rs`) checks each entry.
+//! (`tests/access.rs`) checks each entry. An API route is registered once: `routes!` reads its
+//! method and path from the handler's `#[utoipa::path]`, and the OpenAPI document is collected
+//! from the same entries.
 
 use crate::api::{
     accounts, audit, contacts, feedback, health, interchange, kpi, me, metrics, notifications, onboarding, playbooks,
@@ -9,60 +11,117 @@ use crate::api::{
 use crate::auth::{guard, Guard, Surface};
 use crate::{openapi, pages, AppState};
 use axum::http::Method;
-use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use domain::access::Access;
+use utoipa::openapi::path::PathItem;
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     pub method: Method,
-    pub path: &'static str,
+    pub path: String,
     pub access: Access,
     pub surface: Surface,
 }
 
-struct Table {
-    app: AppState,
-    router: Router<AppState>,
-    specs: Vec<RouteSpec>,
+/// The routes before the access guard is put on each (which needs the running app), and the
+/// OpenAPI paths and schemas of the documented ones.
+pub struct Table {
+    routes: Vec<(RouteSpec, MethodRouter<AppState>)>,
+    pub paths: utoipa::openapi::path::Paths,
+    pub schemas: Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
 }
 
 impl Table {
     fn add(
         mut self,
         method: Method,
-        path: &'static str,
+        path: String,
         access: Access,
         surface: Surface,
         handler: MethodRouter<AppState>,
     ) -> Table {
-        let guard_state = Guard { app: self.app.clone(), access, surface };
-        let guarded = handler.layer(axum::middleware::from_fn_with_state(guard_state, guard));
-        self.router = self.router.route(path, guarded);
-        self.specs.push(RouteSpec { method, path, access, surface });
+        self.routes.push((RouteSpec { method, path, access, surface }, handler));
         self
     }
 
-    fn api(self, method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Table {
-        self.add(method, path, access, Surface::Api, handler)
+    /// An API route documented by its handler's `#[utoipa::path]`: one method on one path.
+    fn documented(self, access: Access, route: UtoipaMethodRouter<AppState>) -> Table {
+        self.documented_with(access, route, |handler| handler)
     }
 
-    fn page(self, method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Table {
-        self.add(method, path, access, Surface::Page, handler)
+    fn documented_with(
+        mut self,
+        access: Access,
+        (schemas, paths, handler): UtoipaMethodRouter<AppState>,
+        wrap: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
+    ) -> Table {
+        let mut documented = paths.paths.into_iter();
+        let (Some((path, item)), None) = (documented.next(), documented.next()) else {
+            panic!("a documented route is one handler on one path");
+        };
+        let method = only_method(&item);
+        match self.paths.paths.get_mut(&path) {
+            Some(known) => known.merge_operations(item),
+            None => {
+                self.paths.paths.insert(path.clone(), item);
+            }
+        }
+        self.schemas.extend(schemas);
+        self.add(method, path, access, Surface::Api, wrap(handler))
+    }
+
+    fn api(self, method: Method, path: &str, access: Access, handler: MethodRouter<AppState>) -> Table {
+        self.add(method, path.to_owned(), access, Surface::Api, handler)
+    }
+
+    fn page(self, method: Method, path: &str, access: Access, handler: MethodRouter<AppState>) -> Table {
+        self.add(method, path.to_owned(), access, Surface::Page, handler)
     }
 
     /// A tracking route: a POST with a write key, which browsers may also ask about (CORS preflight).
-    fn tracking(self, path: &'static str, handler: MethodRouter<AppState>) -> Table {
-        let handler = handler.layer(axum::middleware::from_fn(tracking::cors));
-        self.add(Method::POST, path, Access::Tracking, Surface::Api, handler)
+    fn tracking(self, route: UtoipaMethodRouter<AppState>) -> Table {
+        self.documented_with(Access::Tracking, route, |handler| {
+            handler.layer(axum::middleware::from_fn(tracking::cors))
+        })
     }
 }
 
-/// The router and the table it was built from.
+/// The one HTTP method a handler's `#[utoipa::path]` names.
+fn only_method(item: &PathItem) -> Method {
+    let named = [
+        (&item.get, Method::GET),
+        (&item.post, Method::POST),
+        (&item.put, Method::PUT),
+        (&item.patch, Method::PATCH),
+        (&item.delete, Method::DELETE),
+    ];
+    let mut methods = named.into_iter().filter(|(operation, _)| operation.is_some()).map(|(_, method)| method);
+    match (methods.next(), methods.next()) {
+        (Some(method), None) => method,
+        _ => panic!("a documented route names exactly one of GET, POST, PUT, PATCH and DELETE"),
+    }
+}
+
+/// The router, with each route behind its access guard, and the table it was built from.
 pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
+    let mut router = Router::new();
+    let mut specs = Vec::new();
+    for (spec, handler) in table().routes {
+        let guard_state = Guard { app: app.clone(), access: spec.access, surface: spec.surface };
+        router = router.route(&spec.path, handler.layer(axum::middleware::from_fn_with_state(guard_state, guard)));
+        specs.push(spec);
+    }
+    (router, specs)
+}
+
+/// Every route: pages, API and tracking.
+pub fn table() -> Table {
     use Access::{Admin, Contribute, Manage, Own, Public, Read, Write};
     use Method as M;
-    let table = Table { app, router: Router::new(), specs: Vec::new() }
+    Table { routes: Vec::new(), paths: utoipa::openapi::path::Paths::new(), schemas: Vec::new() }
         .page(M::GET, "/login", Public, get(pages::login::form))
         .page(M::POST, "/login", Public, post(pages::login::submit))
         .page(M::GET, "/setup/{token}", Public, get(pages::setup::form))
@@ -195,192 +254,191 @@ pub fn build(app: AppState) -> (Router<AppState>, Vec<RouteSpec>) {
         .page(M::GET, "/segments/{id}", Read, get(pages::segments::page))
         .page(M::POST, "/segments/{id}", Manage, post(pages::segments::save))
         .page(M::POST, "/segments/{id}/delete", Manage, post(pages::segments::delete))
-        .api(M::GET, "/healthz", Public, get(crate::healthz))
-        .tracking("/v1/identify", post(tracking::identify))
-        .tracking("/v1/track", post(tracking::track))
-        .tracking("/v1/page", post(tracking::page))
-        .tracking("/v1/screen", post(tracking::screen))
-        .tracking("/v1/group", post(tracking::group))
-        .tracking("/v1/alias", post(tracking::alias))
-        .tracking("/v1/batch", post(tracking::batch))
-        .tracking("/v1/import", post(tracking::import))
-        .tracking("/v1/in-app/decide", post(tech_touch::decide))
-        .tracking("/v1/in-app/report", post(tech_touch::report))
-        .tracking("/v1/in-app/answer", post(tech_touch::answer))
+        .documented(Public, routes!(crate::healthz))
+        .tracking(routes!(tracking::identify))
+        .tracking(routes!(tracking::track))
+        .tracking(routes!(tracking::page))
+        .tracking(routes!(tracking::screen))
+        .tracking(routes!(tracking::group))
+        .tracking(routes!(tracking::alias))
+        .tracking(routes!(tracking::batch))
+        .tracking(routes!(tracking::import))
+        .tracking(routes!(tech_touch::decide))
+        .tracking(routes!(tech_touch::report))
+        .tracking(routes!(tech_touch::answer))
         .api(M::GET, "/api/openapi.json", Public, get(openapi::serve))
-        .api(M::POST, "/api/v1/session", Public, post(me::sign_in))
-        .api(M::DELETE, "/api/v1/session", Read, delete(me::sign_out))
-        .api(M::GET, "/api/v1/me", Read, get(me::read))
-        .api(M::POST, "/api/v1/me/password", Own, post(me::change_password))
-        .api(M::GET, "/api/v1/me/notifications", Read, get(notifications::inbox))
-        .api(M::POST, "/api/v1/me/notifications/read-all", Own, post(notifications::mark_all_read))
-        .api(M::POST, "/api/v1/me/notifications/{id}/read", Own, post(notifications::mark_read))
-        .api(M::GET, "/api/v1/me/notification-preferences", Read, get(notifications::preferences))
-        .api(M::PUT, "/api/v1/me/notification-preferences", Own, put(notifications::set_preferences))
-        .api(M::GET, "/api/v1/tokens", Read, get(tokens::list))
-        .api(M::POST, "/api/v1/tokens", Own, post(tokens::create))
-        .api(M::DELETE, "/api/v1/tokens/{id}", Own, delete(tokens::revoke))
-        .api(M::GET, "/api/v1/write-keys", Admin, get(tokens::list_write_keys))
-        .api(M::POST, "/api/v1/write-keys", Admin, post(tokens::create_write_key))
-        .api(M::DELETE, "/api/v1/write-keys/{id}", Admin, delete(tokens::revoke_write_key))
-        .api(M::PATCH, "/api/v1/write-keys/{id}", Admin, patch(tokens::update_write_key))
-        .api(M::GET, "/api/v1/tracking/refused", Admin, get(tokens::refused_messages))
-        .api(M::GET, "/api/v1/audit", Admin, get(audit::list))
-        .api(M::GET, "/api/v1/audit/export", Admin, get(audit::export))
-        .api(M::GET, "/api/v1/playbooks", Read, get(playbooks::list))
-        .api(M::POST, "/api/v1/playbooks", Manage, post(playbooks::create))
-        .api(M::POST, "/api/v1/playbooks/scan", Manage, post(playbooks::scan))
-        .api(M::GET, "/api/v1/playbooks/{id}", Read, get(playbooks::read))
-        .api(M::PUT, "/api/v1/playbooks/{id}", Manage, put(playbooks::replace))
-        .api(M::DELETE, "/api/v1/playbooks/{id}", Manage, delete(playbooks::delete))
-        .api(M::GET, "/api/v1/playbooks/{id}/runs", Read, get(playbooks::runs))
-        .api(M::GET, "/api/v1/onboarding/templates", Read, get(onboarding::list_templates))
-        .api(M::POST, "/api/v1/onboarding/templates", Manage, post(onboarding::create_template))
-        .api(M::GET, "/api/v1/onboarding/templates/{id}", Read, get(onboarding::read_template))
-        .api(M::PUT, "/api/v1/onboarding/templates/{id}", Manage, put(onboarding::replace_template))
-        .api(M::DELETE, "/api/v1/onboarding/templates/{id}", Manage, delete(onboarding::delete_template))
-        .api(M::GET, "/api/v1/onboarding/plans", Read, get(onboarding::plans))
-        .api(M::POST, "/api/v1/onboarding/plans/{id}/milestones/{key}/complete", Write, post(onboarding::complete))
-        .api(M::GET, "/api/v1/onboarding/stats", Read, get(onboarding::stats))
-        .api(M::GET, "/api/v1/renewals", Read, get(renewals::list))
-        .api(M::GET, "/api/v1/renewals/accuracy", Read, get(renewals::accuracy))
-        .api(M::POST, "/api/v1/renewals/snapshots", Manage, post(renewals::snapshot))
-        .api(M::GET, "/api/v1/renewals/model", Read, get(renewals::model))
-        .api(M::POST, "/api/v1/renewals/model", Manage, post(renewals::refit))
-        .api(M::GET, "/api/v1/accounts/{id}/renewals", Read, get(renewals::of_account))
-        .api(M::PUT, "/api/v1/accounts/{id}/renewals/{date}", Write, put(renewals::set_call))
-        .api(M::POST, "/api/v1/accounts/{id}/onboarding", Write, post(onboarding::start))
-        .api(M::GET, "/api/v1/requests", Read, get(feedback::list))
-        .api(M::POST, "/api/v1/requests", Contribute, post(feedback::create))
-        .api(M::GET, "/api/v1/requests/release-notes", Read, get(feedback::release_notes))
-        .api(M::GET, "/api/v1/requests/webhook", Admin, get(feedback::webhook))
-        .api(M::PUT, "/api/v1/requests/webhook", Admin, put(feedback::set_webhook))
-        .api(M::DELETE, "/api/v1/requests/webhook", Admin, delete(feedback::delete_webhook))
-        .api(M::GET, "/api/v1/requests/{id}", Read, get(feedback::read))
-        .api(M::PUT, "/api/v1/requests/{id}", Contribute, put(feedback::replace))
-        .api(M::POST, "/api/v1/requests/{id}/status", Contribute, post(feedback::set_status))
-        .api(M::POST, "/api/v1/requests/{id}/evidence", Contribute, post(feedback::add_evidence))
-        .api(M::DELETE, "/api/v1/requests/{id}/evidence/{evidence}", Contribute, delete(feedback::remove_evidence))
-        .api(M::POST, "/api/v1/requests/{id}/merge", Contribute, post(feedback::merge))
-        .api(M::GET, "/api/v1/accounts/{id}/requests", Read, get(feedback::of_account))
-        .api(M::GET, "/api/v1/outbox", Read, get(playbooks::outbox))
-        .api(M::POST, "/api/v1/outbox/{id}/send", Write, post(playbooks::send))
-        .api(M::POST, "/api/v1/outbox/{id}/discard", Write, post(playbooks::discard))
-        .api(M::POST, "/api/v1/outbox/{id}/retry", Write, post(playbooks::retry))
-        .api(M::PUT, "/api/v1/outbox/{id}", Write, put(playbooks::edit))
-        .api(M::GET, "/api/v1/accounts", Read, get(accounts::list))
-        .api(M::POST, "/api/v1/accounts", Write, post(accounts::create))
-        .api(M::GET, "/api/v1/accounts/lookup", Read, get(accounts::lookup))
-        .api(M::GET, "/api/v1/accounts/{id}", Read, get(accounts::read))
-        .api(M::PUT, "/api/v1/accounts/{id}", Write, put(accounts::replace))
-        .api(M::PATCH, "/api/v1/accounts/{id}", Write, patch(accounts::patch))
-        .api(M::DELETE, "/api/v1/accounts/{id}", Manage, delete(accounts::delete))
-        .api(M::GET, "/api/v1/accounts/{id}/mrr", Read, get(metrics::account_history))
-        .api(M::GET, "/api/v1/accounts/{id}/usage", Read, get(usage::account_usage))
-        .api(M::GET, "/api/v1/accounts/{id}/usage/events", Read, get(usage::account_events))
-        .api(M::GET, "/api/v1/accounts/{id}/usage/features", Read, get(usage::account_features))
-        .api(M::GET, "/api/v1/accounts/{id}/usage/activity", Read, get(usage::account_activity))
-        .api(M::GET, "/api/v1/accounts/{id}/end-users", Read, get(usage::end_users))
-        .api(M::GET, "/api/v1/usage/adoption", Read, get(usage::adoption))
-        .api(M::GET, "/api/v1/accounts/{id}/health", Read, get(health::account))
-        .api(M::GET, "/api/v1/accounts/{id}/health/history", Read, get(health::history))
-        .api(M::POST, "/api/v1/accounts/{id}/pulse", Write, post(health::set_pulse))
-        .api(M::GET, "/api/v1/accounts/{id}/pulses", Read, get(health::pulses))
-        .api(M::GET, "/api/v1/health/drops", Read, get(health::drops))
-        .api(M::POST, "/api/v1/health/recompute", Manage, post(health::recompute))
-        .api(M::GET, "/api/v1/health/grades", Read, get(health::grades))
-        .api(M::GET, "/api/v1/health/config", Read, get(health::config))
-        .api(M::PUT, "/api/v1/health/config", Manage, put(health::replace_config))
-        .api(M::PUT, "/api/v1/health/config/weights", Manage, put(health::replace_weights))
-        .api(M::GET, "/api/v1/health/backtest", Read, get(health::backtest))
-        .api(M::GET, "/api/v1/kpi", Read, get(kpi::view))
-        .api(M::GET, "/api/v1/kpi/tree", Read, get(kpi::tree))
-        .api(M::PUT, "/api/v1/kpi/tree", Manage, put(kpi::replace_tree))
-        .api(M::POST, "/api/v1/kpi/install", Manage, post(kpi::install))
-        .api(M::GET, "/api/v1/kpi/bundle", Manage, get(kpi::bundle))
-        .api(M::PUT, "/api/v1/kpi/bundle", Manage, put(kpi::import_bundle))
-        .api(M::PUT, "/api/v1/kpi/targets", Manage, put(kpi::set_target))
-        .api(M::PUT, "/api/v1/kpi/actuals", Write, put(kpi::set_actual))
-        .api(M::GET, "/api/v1/messages", Read, get(tech_touch::list_messages))
-        .api(M::POST, "/api/v1/messages", Manage, post(tech_touch::create_message))
-        .api(M::GET, "/api/v1/messages/{id}", Read, get(tech_touch::read_message))
-        .api(M::PUT, "/api/v1/messages/{id}", Manage, put(tech_touch::replace_message))
-        .api(M::DELETE, "/api/v1/messages/{id}", Manage, delete(tech_touch::delete_message))
-        .api(M::GET, "/api/v1/messages/{id}/results", Read, get(tech_touch::message_results))
-        .api(M::GET, "/api/v1/surveys", Read, get(tech_touch::list_surveys))
-        .api(M::POST, "/api/v1/surveys", Manage, post(tech_touch::create_survey))
-        .api(M::GET, "/api/v1/surveys/{id}", Read, get(tech_touch::read_survey))
-        .api(M::PUT, "/api/v1/surveys/{id}", Manage, put(tech_touch::replace_survey))
-        .api(M::DELETE, "/api/v1/surveys/{id}", Manage, delete(tech_touch::delete_survey))
-        .api(M::GET, "/api/v1/surveys/{id}/results", Read, get(tech_touch::survey_results))
-        .api(M::POST, "/api/v1/surveys/{id}/send", Manage, post(tech_touch::send_survey))
-        .api(M::GET, "/api/v1/surveys/{id}/eligibility", Read, get(tech_touch::eligibility))
-        .api(M::GET, "/api/v1/tech-touch/caps", Read, get(tech_touch::caps))
-        .api(M::PUT, "/api/v1/tech-touch/caps", Manage, put(tech_touch::set_caps))
-        .api(M::GET, "/api/v1/segments", Read, get(segments::list))
-        .api(M::POST, "/api/v1/segments", Manage, post(segments::create))
-        .api(M::POST, "/api/v1/segments/preview", Read, post(segments::preview))
-        .api(M::GET, "/api/v1/segments/{id}", Read, get(segments::read))
-        .api(M::PUT, "/api/v1/segments/{id}", Manage, put(segments::replace))
-        .api(M::DELETE, "/api/v1/segments/{id}", Manage, delete(segments::delete))
-        .api(M::GET, "/api/v1/segments/{id}/members", Read, get(segments::members))
-        .api(M::GET, "/api/v1/segments/{id}/history", Read, get(segments::history))
-        .api(M::GET, "/api/v1/features", Read, get(usage::list))
-        .api(M::POST, "/api/v1/features", Admin, post(usage::create))
-        .api(M::GET, "/api/v1/features/{key}", Read, get(usage::read))
-        .api(M::PUT, "/api/v1/features/{key}", Admin, put(usage::replace))
-        .api(M::PATCH, "/api/v1/features/{key}", Admin, patch(usage::patch))
-        .api(M::DELETE, "/api/v1/features/{key}", Admin, delete(usage::delete))
-        .api(M::GET, "/api/v1/metrics/report", Read, get(metrics::report))
-        .api(M::GET, "/api/v1/metrics/retention", Read, get(metrics::retention))
-        .api(M::GET, "/api/v1/metrics/movements", Read, get(metrics::movements))
-        .api(M::GET, "/api/v1/metrics/cohorts", Read, get(metrics::cohort_table))
-        .api(M::GET, "/api/v1/metrics/unit-economics", Read, get(metrics::unit_economics))
-        .api(M::GET, "/api/v1/metrics/spend", Read, get(metrics::spend))
-        .api(M::PUT, "/api/v1/metrics/spend/{month}", Manage, put(metrics::set_spend))
-        .api(M::DELETE, "/api/v1/metrics/spend/{month}", Manage, delete(metrics::delete_spend))
-        .api(M::GET, "/api/v1/contacts", Read, get(contacts::list))
-        .api(M::POST, "/api/v1/contacts", Write, post(contacts::create))
-        .api(M::GET, "/api/v1/contacts/{id}", Read, get(contacts::read))
-        .api(M::PUT, "/api/v1/contacts/{id}", Write, put(contacts::replace))
-        .api(M::PATCH, "/api/v1/contacts/{id}", Write, patch(contacts::patch))
-        .api(M::DELETE, "/api/v1/contacts/{id}", Write, delete(contacts::delete))
-        .api(M::GET, "/api/v1/subscriptions", Read, get(subscriptions::list))
-        .api(M::POST, "/api/v1/subscriptions", Write, post(subscriptions::create))
-        .api(M::GET, "/api/v1/subscriptions/{id}", Read, get(subscriptions::read))
-        .api(M::PUT, "/api/v1/subscriptions/{id}", Write, put(subscriptions::replace))
-        .api(M::PATCH, "/api/v1/subscriptions/{id}", Write, patch(subscriptions::patch))
-        .api(M::DELETE, "/api/v1/subscriptions/{id}", Write, delete(subscriptions::delete))
-        .api(M::GET, "/api/v1/products", Read, get(subscriptions::products))
-        .api(M::GET, "/api/v1/tasks", Read, get(tasks::list))
-        .api(M::POST, "/api/v1/tasks", Write, post(tasks::create))
-        .api(M::GET, "/api/v1/tasks/{id}", Read, get(tasks::read))
-        .api(M::PATCH, "/api/v1/tasks/{id}", Write, patch(tasks::patch))
-        .api(M::GET, "/api/v1/timeline", Read, get(timeline::list))
-        .api(M::POST, "/api/v1/timeline", Write, post(timeline::create))
-        .api(M::GET, "/api/v1/timeline/{id}", Read, get(timeline::read))
-        .api(M::PUT, "/api/v1/timeline/{id}", Write, put(timeline::replace))
-        .api(M::PATCH, "/api/v1/timeline/{id}", Write, patch(timeline::patch))
-        .api(M::DELETE, "/api/v1/timeline/{id}", Write, delete(timeline::delete))
-        .api(M::GET, "/api/v1/users", Read, get(staff::list_users))
-        .api(M::POST, "/api/v1/users", Admin, post(staff::create_user))
-        .api(M::GET, "/api/v1/users/{id}", Read, get(staff::read_user))
-        .api(M::PUT, "/api/v1/users/{id}", Admin, put(staff::replace_user))
-        .api(M::PATCH, "/api/v1/users/{id}", Admin, patch(staff::patch_user))
-        .api(M::DELETE, "/api/v1/users/{id}", Admin, delete(staff::delete_user))
-        .api(M::GET, "/api/v1/teams", Read, get(staff::list_teams))
-        .api(M::POST, "/api/v1/teams", Admin, post(staff::create_team))
-        .api(M::GET, "/api/v1/teams/{id}", Read, get(staff::read_team))
-        .api(M::PUT, "/api/v1/teams/{id}", Admin, put(staff::replace_team))
-        .api(M::PATCH, "/api/v1/teams/{id}", Admin, patch(staff::patch_team))
-        .api(M::DELETE, "/api/v1/teams/{id}", Admin, delete(staff::delete_team))
-        .api(M::GET, "/api/v1/settings", Read, get(settings::read))
-        .api(M::PUT, "/api/v1/settings", Admin, put(settings::replace))
-        .api(M::GET, "/api/v1/settings/mail", Admin, get(settings::mail))
-        .api(M::PUT, "/api/v1/settings/mail", Admin, put(settings::set_mail))
-        .api(M::DELETE, "/api/v1/settings/mail", Admin, delete(settings::delete_mail))
-        .api(M::POST, "/api/v1/settings/mail/test", Admin, post(settings::test_mail))
-        .api(M::POST, "/api/v1/imports/{kind}", Manage, post(interchange::import))
-        .api(M::GET, "/api/v1/exports/{kind}", Manage, get(interchange::export));
-    (table.router, table.specs)
+        .documented(Public, routes!(me::sign_in))
+        .documented(Read, routes!(me::sign_out))
+        .documented(Read, routes!(me::read))
+        .documented(Own, routes!(me::change_password))
+        .documented(Read, routes!(notifications::inbox))
+        .documented(Own, routes!(notifications::mark_all_read))
+        .documented(Own, routes!(notifications::mark_read))
+        .documented(Read, routes!(notifications::preferences))
+        .documented(Own, routes!(notifications::set_preferences))
+        .documented(Read, routes!(tokens::list))
+        .documented(Own, routes!(tokens::create))
+        .documented(Own, routes!(tokens::revoke))
+        .documented(Admin, routes!(tokens::list_write_keys))
+        .documented(Admin, routes!(tokens::create_write_key))
+        .documented(Admin, routes!(tokens::revoke_write_key))
+        .documented(Admin, routes!(tokens::update_write_key))
+        .documented(Admin, routes!(tokens::refused_messages))
+        .documented(Admin, routes!(audit::list))
+        .documented(Admin, routes!(audit::export))
+        .documented(Read, routes!(playbooks::list))
+        .documented(Manage, routes!(playbooks::create))
+        .documented(Manage, routes!(playbooks::scan))
+        .documented(Read, routes!(playbooks::read))
+        .documented(Manage, routes!(playbooks::replace))
+        .documented(Manage, routes!(playbooks::delete))
+        .documented(Read, routes!(playbooks::runs))
+        .documented(Read, routes!(onboarding::list_templates))
+        .documented(Manage, routes!(onboarding::create_template))
+        .documented(Read, routes!(onboarding::read_template))
+        .documented(Manage, routes!(onboarding::replace_template))
+        .documented(Manage, routes!(onboarding::delete_template))
+        .documented(Read, routes!(onboarding::plans))
+        .documented(Write, routes!(onboarding::complete))
+        .documented(Read, routes!(onboarding::stats))
+        .documented(Read, routes!(renewals::list))
+        .documented(Read, routes!(renewals::accuracy))
+        .documented(Manage, routes!(renewals::snapshot))
+        .documented(Read, routes!(renewals::model))
+        .documented(Manage, routes!(renewals::refit))
+        .documented(Read, routes!(renewals::of_account))
+        .documented(Write, routes!(renewals::set_call))
+        .documented(Write, routes!(onboarding::start))
+        .documented(Read, routes!(feedback::list))
+        .documented(Contribute, routes!(feedback::create))
+        .documented(Read, routes!(feedback::release_notes))
+        .documented(Admin, routes!(feedback::webhook))
+        .documented(Admin, routes!(feedback::set_webhook))
+        .documented(Admin, routes!(feedback::delete_webhook))
+        .documented(Read, routes!(feedback::read))
+        .documented(Contribute, routes!(feedback::replace))
+        .documented(Contribute, routes!(feedback::set_status))
+        .documented(Contribute, routes!(feedback::add_evidence))
+        .documented(Contribute, routes!(feedback::remove_evidence))
+        .documented(Contribute, routes!(feedback::merge))
+        .documented(Read, routes!(feedback::of_account))
+        .documented(Read, routes!(playbooks::outbox))
+        .documented(Write, routes!(playbooks::send))
+        .documented(Write, routes!(playbooks::discard))
+        .documented(Write, routes!(playbooks::retry))
+        .documented(Write, routes!(playbooks::edit))
+        .documented(Read, routes!(accounts::list))
+        .documented(Write, routes!(accounts::create))
+        .documented(Read, routes!(accounts::lookup))
+        .documented(Read, routes!(accounts::read))
+        .documented(Write, routes!(accounts::replace))
+        .documented(Write, routes!(accounts::patch))
+        .documented(Manage, routes!(accounts::delete))
+        .documented(Read, routes!(metrics::account_history))
+        .documented(Read, routes!(usage::account_usage))
+        .documented(Read, routes!(usage::account_events))
+        .documented(Read, routes!(usage::account_features))
+        .documented(Read, routes!(usage::account_activity))
+        .documented(Read, routes!(usage::end_users))
+        .documented(Read, routes!(usage::adoption))
+        .documented(Read, routes!(health::account))
+        .documented(Read, routes!(health::history))
+        .documented(Write, routes!(health::set_pulse))
+        .documented(Read, routes!(health::pulses))
+        .documented(Read, routes!(health::drops))
+        .documented(Manage, routes!(health::recompute))
+        .documented(Read, routes!(health::grades))
+        .documented(Read, routes!(health::config))
+        .documented(Manage, routes!(health::replace_config))
+        .documented(Manage, routes!(health::replace_weights))
+        .documented(Read, routes!(health::backtest))
+        .documented(Read, routes!(kpi::view))
+        .documented(Read, routes!(kpi::tree))
+        .documented(Manage, routes!(kpi::replace_tree))
+        .documented(Manage, routes!(kpi::install))
+        .documented(Manage, routes!(kpi::bundle))
+        .documented(Manage, routes!(kpi::import_bundle))
+        .documented(Manage, routes!(kpi::set_target))
+        .documented(Write, routes!(kpi::set_actual))
+        .documented(Read, routes!(tech_touch::list_messages))
+        .documented(Manage, routes!(tech_touch::create_message))
+        .documented(Read, routes!(tech_touch::read_message))
+        .documented(Manage, routes!(tech_touch::replace_message))
+        .documented(Manage, routes!(tech_touch::delete_message))
+        .documented(Read, routes!(tech_touch::message_results))
+        .documented(Read, routes!(tech_touch::list_surveys))
+        .documented(Manage, routes!(tech_touch::create_survey))
+        .documented(Read, routes!(tech_touch::read_survey))
+        .documented(Manage, routes!(tech_touch::replace_survey))
+        .documented(Manage, routes!(tech_touch::delete_survey))
+        .documented(Read, routes!(tech_touch::survey_results))
+        .documented(Manage, routes!(tech_touch::send_survey))
+        .documented(Read, routes!(tech_touch::eligibility))
+        .documented(Read, routes!(tech_touch::caps))
+        .documented(Manage, routes!(tech_touch::set_caps))
+        .documented(Read, routes!(segments::list))
+        .documented(Manage, routes!(segments::create))
+        .documented(Read, routes!(segments::preview))
+        .documented(Read, routes!(segments::read))
+        .documented(Manage, routes!(segments::replace))
+        .documented(Manage, routes!(segments::delete))
+        .documented(Read, routes!(segments::members))
+        .documented(Read, routes!(segments::history))
+        .documented(Read, routes!(usage::list))
+        .documented(Admin, routes!(usage::create))
+        .documented(Read, routes!(usage::read))
+        .documented(Admin, routes!(usage::replace))
+        .documented(Admin, routes!(usage::patch))
+        .documented(Admin, routes!(usage::delete))
+        .documented(Read, routes!(metrics::report))
+        .documented(Read, routes!(metrics::retention))
+        .documented(Read, routes!(metrics::movements))
+        .documented(Read, routes!(metrics::cohort_table))
+        .documented(Read, routes!(metrics::unit_economics))
+        .documented(Read, routes!(metrics::spend))
+        .documented(Manage, routes!(metrics::set_spend))
+        .documented(Manage, routes!(metrics::delete_spend))
+        .documented(Read, routes!(contacts::list))
+        .documented(Write, routes!(contacts::create))
+        .documented(Read, routes!(contacts::read))
+        .documented(Write, routes!(contacts::replace))
+        .documented(Write, routes!(contacts::patch))
+        .documented(Write, routes!(contacts::delete))
+        .documented(Read, routes!(subscriptions::list))
+        .documented(Write, routes!(subscriptions::create))
+        .documented(Read, routes!(subscriptions::read))
+        .documented(Write, routes!(subscriptions::replace))
+        .documented(Write, routes!(subscriptions::patch))
+        .documented(Write, routes!(subscriptions::delete))
+        .documented(Read, routes!(subscriptions::products))
+        .documented(Read, routes!(tasks::list))
+        .documented(Write, routes!(tasks::create))
+        .documented(Read, routes!(tasks::read))
+        .documented(Write, routes!(tasks::patch))
+        .documented(Read, routes!(timeline::list))
+        .documented(Write, routes!(timeline::create))
+        .documented(Read, routes!(timeline::read))
+        .documented(Write, routes!(timeline::replace))
+        .documented(Write, routes!(timeline::patch))
+        .documented(Write, routes!(timeline::delete))
+        .documented(Read, routes!(staff::list_users))
+        .documented(Admin, routes!(staff::create_user))
+        .documented(Read, routes!(staff::read_user))
+        .documented(Admin, routes!(staff::replace_user))
+        .documented(Admin, routes!(staff::patch_user))
+        .documented(Admin, routes!(staff::delete_user))
+        .documented(Read, routes!(staff::list_teams))
+        .documented(Admin, routes!(staff::create_team))
+        .documented(Read, routes!(staff::read_team))
+        .documented(Admin, routes!(staff::replace_team))
+        .documented(Admin, routes!(staff::patch_team))
+        .documented(Admin, routes!(staff::delete_team))
+        .documented(Read, routes!(settings::read))
+        .documented(Admin, routes!(settings::replace))
+        .documented(Admin, routes!(settings::mail))
+        .documented(Admin, routes!(settings::set_mail))
+        .documented(Admin, routes!(settings::delete_mail))
+        .documented(Admin, routes!(settings::test_mail))
+        .documented(Manage, routes!(interchange::import))
+        .documented(Manage, routes!(interchange::export))
 }

@@ -29,7 +29,7 @@ async fn every_route_refuses_strangers_and_under_privileged_users(t: TestStore) 
         server.app.create_api_token(&staff(&server.app, admin.id).await, "read", Scope::Read).await.unwrap();
     let mut checked = 0;
     for route in table.iter().filter(|r| r.access != Access::Public) {
-        let path = concrete(route.path);
+        let path = concrete(&route.path);
         let anonymous = server.anonymous.request(route.method.clone(), server.url(&path)).send().await.unwrap();
         match route.surface {
             Surface::Api => assert_eq!(
