@@ -1,11 +1,14 @@
 //! Accounts: the customer companies a CS team looks after.
 
+use crate::fields::{FieldReader, Fields};
 use crate::i18n::{Lang, Text};
-use crate::ids::{AccountId, ExternalId, UserId};
+use crate::ids::{required_text, AccountId, ExternalId, UserId};
 use crate::subscription::AccountFigures;
+use crate::validation::FieldError;
 use crate::validation::Reason;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -126,6 +129,52 @@ pub struct AccountInput {
     pub custom: CustomFields,
 }
 
+/// What an account's record says about the customer, read alike from the API's JSON and from
+/// accounts.csv; ids, owners and the creation day are named differently in each and read apart.
+pub struct AccountDetails {
+    pub name: String,
+    pub domain: Option<String>,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    pub employees: Option<i64>,
+    pub tier: Option<String>,
+    pub touch_model: Option<TouchModel>,
+    pub stage: Option<String>,
+    pub churn_reason: Option<String>,
+    pub churn_note: Option<String>,
+    pub custom: CustomFields,
+}
+
+impl AccountDetails {
+    /// Reads every field before giving up, so each bad one is reported.
+    pub fn read(r: &mut impl FieldReader, stages: &[String]) -> Option<AccountDetails> {
+        let name = r.required("name", |raw| required_text(Some(raw), MAX_NAME));
+        let domain = r.text("domain", MAX_DOMAIN);
+        let industry = r.text("industry", MAX_INDUSTRY);
+        let region = r.text("region", MAX_REGION);
+        let employees = r.parsed("employees", parse_employees);
+        let tier = r.text("tier", MAX_TIER).map(|t| t.map(|t| t.to_lowercase()));
+        let touch_model = r.parsed("touch_model", TouchModel::parse);
+        let stage = r.parsed("stage", |raw| parse_stage(raw, stages));
+        let churn_reason = r.text("churn_reason", MAX_CHURN_REASON);
+        let churn_note = r.text("churn_note", MAX_CHURN_NOTE);
+        let custom = r.custom("custom");
+        Some(AccountDetails {
+            name: name?,
+            domain: domain?,
+            industry: industry?,
+            region: region?,
+            employees: employees?,
+            tier: tier?,
+            touch_model: touch_model?,
+            stage: stage?,
+            churn_reason: churn_reason?,
+            churn_note: churn_note?,
+            custom: custom?,
+        })
+    }
+}
+
 /// An account as read back, with the figures derived from its subscriptions and its latest
 /// health score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -215,6 +264,60 @@ pub fn parse_employees(raw: &str) -> Result<i64, Reason> {
         return Err(Reason::Negative);
     }
     Ok(value)
+}
+
+impl AccountInput {
+    /// The fields the API takes.
+    pub const FIELDS: &[&str] = &[
+        "external_id",
+        "name",
+        "domain",
+        "industry",
+        "region",
+        "employees",
+        "tier",
+        "touch_model",
+        "stage",
+        "owner_id",
+        "sub_owner_id",
+        "sales_owner_id",
+        "created_on",
+        "churn_reason",
+        "churn_note",
+        "custom",
+    ];
+
+    /// Reads the API's JSON: every bad field is named at once.
+    pub fn from_json(value: Value, stages: &[String]) -> Result<AccountInput, Vec<FieldError>> {
+        let mut f = Fields::new(value, Self::FIELDS)?;
+        let external_id = f.required("external_id", ExternalId::parse);
+        let details = AccountDetails::read(&mut f, stages);
+        let owner_id = f.id("owner_id");
+        let sub_owner_id = f.id("sub_owner_id");
+        let sales_owner_id = f.id("sales_owner_id");
+        let created_on = f.date("created_on");
+        f.errors.finish(|| {
+            let details = details?;
+            Some(AccountInput {
+                external_id: external_id?,
+                name: details.name,
+                domain: details.domain,
+                industry: details.industry,
+                region: details.region,
+                employees: details.employees,
+                tier: details.tier,
+                touch_model: details.touch_model,
+                stage: details.stage,
+                owner_id: owner_id?.map(UserId),
+                sub_owner_id: sub_owner_id?.map(UserId),
+                sales_owner_id: sales_owner_id?.map(UserId),
+                created_on: created_on?,
+                churn_reason: details.churn_reason,
+                churn_note: details.churn_note,
+                custom: details.custom,
+            })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! (evidence, with how much it matters to them), and the revenue behind each request (impact),
 //! so the product team ranks requests by customers and money instead of by votes.
 
+use crate::fields::FieldReader;
 use crate::fields::Fields;
 use crate::ids::optional_text;
 use crate::usage::catalog::FeatureKey;

@@ -1,5 +1,6 @@
-//! Reads JSON objects field by field, so that a 422 names every bad field at once (serde alone
-//! stops at the first one). The HTTP API and configuration files parse through it alike.
+//! Reads records field by field, so that a 422 or an import report names every bad field at once
+//! (serde alone stops at the first one). `FieldReader` is the one way a field is read, from a
+//! JSON object (`Fields`: the HTTP API, and configuration files read as JSON) or a CSV row.
 
 use crate::account::{check_custom_value, parse_custom_key, CustomFields, MAX_CUSTOM_FIELDS};
 use crate::ids::optional_text;
@@ -7,6 +8,7 @@ use crate::validation::Errors;
 use crate::{AccountId, AccountRef, ExternalId, FieldError, Reason};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 pub struct Fields {
     object: Map<String, Value>,
@@ -30,38 +32,10 @@ impl Fields {
         self.object.get(field).filter(|v| !v.is_null())
     }
 
-    /// Reads an optional string field and parses it; `None` when absent, null or blank.
-    pub fn parsed<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<Option<T>> {
-        let result = match self.value(field) {
-            None => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => parse(s).map(Some),
-            Some(Value::Number(n)) => parse(&n.to_string()).map(Some),
-            Some(Value::Bool(b)) => parse(&b.to_string()).map(Some),
-            Some(_) => Err(Reason::WrongType { expected: "a string" }),
-        };
-        self.errors.check(field, result)
-    }
-
     /// Reads an optional field of any JSON type (e.g. a list) with `parse`; `None` when absent or null.
     pub fn json<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, Reason>) -> Option<Option<T>> {
         let result = self.value(field).map(parse).transpose();
         self.errors.check(field, result)
-    }
-
-    pub fn required<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<T> {
-        match self.parsed(field, parse) {
-            Some(Some(value)) => Some(value),
-            Some(None) => {
-                self.errors.push(field, Reason::Required);
-                None
-            }
-            None => None,
-        }
-    }
-
-    pub fn text(&mut self, field: &str, max: usize) -> Option<Option<String>> {
-        self.parsed(field, |raw| optional_text(Some(raw), max).map(Option::unwrap_or_default))
     }
 
     pub fn id(&mut self, field: &str) -> Option<Option<i64>> {
@@ -84,19 +58,6 @@ impl Fields {
         }
     }
 
-    pub fn boolean(&mut self, field: &str, default: bool) -> Option<bool> {
-        let result = match self.value(field) {
-            None => Ok(default),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(Reason::WrongType { expected: "true or false" }),
-        };
-        self.errors.check(field, result)
-    }
-
-    pub fn date(&mut self, field: &str) -> Option<Option<NaiveDate>> {
-        self.parsed(field, crate::interchange::parse_date)
-    }
-
     pub fn timestamp(&mut self, field: &str) -> Option<Option<DateTime<Utc>>> {
         self.parsed(field, |raw| {
             DateTime::parse_from_rfc3339(raw.trim())
@@ -104,10 +65,85 @@ impl Fields {
                 .map_err(|_| Reason::InvalidTimestamp)
         })
     }
+}
+
+/// One record's fields, read the same way whatever carries them: a JSON object (the API, and
+/// configuration files read as JSON) or a CSV row (`interchange::table::RowFields`). A record
+/// type reads its fields once through this trait, so a field's limits cannot differ by format.
+pub trait FieldReader {
+    /// The field's text; `None` when absent, null or blank; an error when it has the wrong shape.
+    fn raw(&self, field: &str) -> Result<Option<Cow<'_, str>>, Reason>;
+
+    /// A true/false field; `None` when absent.
+    fn flag(&self, field: &str) -> Result<Option<bool>, Reason>;
+
+    /// The record's custom fields, each key and value checked; `None` when any is bad.
+    fn custom(&mut self, field: &str) -> Option<CustomFields>;
+
+    fn push(&mut self, field: &str, reason: Reason);
+
+    fn check<T>(&mut self, field: &str, result: Result<T, Reason>) -> Option<T> {
+        result.map_err(|reason| self.push(field, reason)).ok()
+    }
+
+    /// Reads an optional field and parses its text; `None` when absent, null or blank.
+    fn parsed<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<Option<T>> {
+        let result = self.raw(field).and_then(|raw| raw.map(|raw| parse(&raw)).transpose());
+        self.check(field, result)
+    }
+
+    fn required<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, Reason>) -> Option<T> {
+        match self.parsed(field, parse) {
+            Some(Some(value)) => Some(value),
+            Some(None) => {
+                self.push(field, Reason::Required);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn text(&mut self, field: &str, max: usize) -> Option<Option<String>> {
+        self.parsed(field, |raw| optional_text(Some(raw), max).map(Option::unwrap_or_default))
+    }
+
+    fn boolean(&mut self, field: &str, default: bool) -> Option<bool> {
+        let result = self.flag(field).map(|flag| flag.unwrap_or(default));
+        self.check(field, result)
+    }
+
+    fn date(&mut self, field: &str) -> Option<Option<NaiveDate>> {
+        self.parsed(field, crate::interchange::parse_date)
+    }
+}
+
+impl FieldReader for Fields {
+    fn raw(&self, field: &str) -> Result<Option<Cow<'_, str>>, Reason> {
+        match self.value(field) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(Cow::Borrowed(s))),
+            Some(Value::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
+            Some(Value::Bool(b)) => Ok(Some(Cow::Owned(b.to_string()))),
+            Some(_) => Err(Reason::WrongType { expected: "a string" }),
+        }
+    }
+
+    fn flag(&self, field: &str) -> Result<Option<bool>, Reason> {
+        match self.value(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(Reason::WrongType { expected: "true or false" }),
+        }
+    }
+
+    fn push(&mut self, field: &str, reason: Reason) {
+        self.errors.push(field, reason);
+    }
 
     /// An object of string values: custom fields, at most `MAX_CUSTOM_FIELDS` of them, each
     /// key and value checked as accounts.csv checks them. A bad value is named `custom.<key>`.
-    pub fn custom(&mut self, field: &str) -> Option<CustomFields> {
+    fn custom(&mut self, field: &str) -> Option<CustomFields> {
         let map = match self.object.get(field) {
             None | Some(Value::Null) => return Some(CustomFields::new()),
             Some(Value::Object(map)) => map,

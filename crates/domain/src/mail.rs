@@ -2,6 +2,7 @@
 //! email. An administrator sets it on the mail settings page or through the API; the
 //! configuration file's `smtp_url` is the fallback when none is saved.
 
+use crate::fields::FieldReader;
 use crate::fields::Fields;
 use crate::ids::Email;
 use crate::{FieldError, Reason};

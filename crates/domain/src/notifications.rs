@@ -2,6 +2,7 @@
 //! channels per kind (in-app inbox, email, Slack), the bilingual text of every notice, and the
 //! daily or weekly digest email.
 
+use crate::fields::FieldReader;
 use crate::fields::Fields;
 use crate::i18n::{Bilingual, Lang};
 use crate::{FieldError, Reason};

@@ -1,10 +1,13 @@
 //! Workspace-wide settings.
 
 use crate::account::DEFAULT_STAGES;
-use crate::money::Currency;
+use crate::fields::{FieldReader, Fields};
+use crate::money::{parse_decimal, Currency};
 use crate::validation::Reason;
+use crate::FieldError;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkspaceSettings {
@@ -139,6 +142,62 @@ impl TrackingFieldSources {
             }
         }
         Ok(sources)
+    }
+}
+
+impl WorkspaceSettings {
+    /// The fields the API takes.
+    pub const FIELDS: &[&str] = &[
+        "currency",
+        "time_zone",
+        "fiscal_year_start_month",
+        "gross_margin",
+        "stages",
+        "tracking_field_sources",
+        "monthly_contracts_renew",
+        "request_impact_weights",
+    ];
+
+    /// The settings sent; field sources, the monthly renewal switch and impact weights not sent stay
+    /// as `current`.
+    pub fn from_json(value: Value, current: &WorkspaceSettings) -> Result<WorkspaceSettings, Vec<FieldError>> {
+        let stages_value = value.get("stages").cloned();
+        let mut f = Fields::new(value, Self::FIELDS)?;
+        let currency = f.required("currency", Currency::parse);
+        let time_zone = f.required("time_zone", |raw| Ok(raw.trim().to_owned()));
+        let month = f.required("fiscal_year_start_month", |raw| {
+            raw.parse::<u32>().map_err(|_| Reason::InvalidInteger).and_then(parse_fiscal_year_start_month)
+        });
+        let margin = f.required("gross_margin", |raw| parse_decimal(raw).and_then(parse_gross_margin));
+        let stages = match stages_value {
+            Some(Value::Array(items)) if !items.is_empty() => {
+                let names: Option<Vec<String>> = items
+                    .iter()
+                    .map(|i| i.as_str().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()))
+                    .collect();
+                f.errors.check("stages", names.ok_or(Reason::WrongType { expected: "a list of stage names" }))
+            }
+            _ => f.errors.check("stages", Err(Reason::Required)),
+        };
+        let sources = f
+            .json("tracking_field_sources", |value| current.tracking_field_sources.updated_from(value))
+            .map(|s| s.unwrap_or(current.tracking_field_sources));
+        let monthly_contracts_renew = f.boolean("monthly_contracts_renew", current.monthly_contracts_renew);
+        let weights = f
+            .json("request_impact_weights", |value| current.request_impact_weights.updated_from(value))
+            .map(|w| w.unwrap_or_else(|| current.request_impact_weights.clone()));
+        f.errors.finish(|| {
+            Some(WorkspaceSettings {
+                currency: currency?,
+                time_zone: time_zone?,
+                fiscal_year_start_month: month?,
+                gross_margin: margin?,
+                stages: stages?,
+                tracking_field_sources: sources?,
+                monthly_contracts_renew: monthly_contracts_renew?,
+                request_impact_weights: weights?,
+            })
+        })
     }
 }
 

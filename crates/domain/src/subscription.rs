@@ -3,13 +3,17 @@
 //! `shared/spec/metrics.md`).
 
 use crate::account::CustomFields;
+use crate::fields::{FieldReader, Fields};
 use crate::i18n::{Lang, Text};
-use crate::ids::{AccountId, ExternalId, SubscriptionPeriodId};
-use crate::money::{Currency, Money};
+use crate::ids::{required_text, AccountId, ExternalId, SubscriptionPeriodId};
+use crate::interchange::parse_date;
+use crate::money::{parse_decimal, Currency, Money};
+use crate::validation::FieldError;
 use crate::validation::Reason;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 // The longest value (in characters) of each free-text field of a subscription period, checked
@@ -116,16 +120,6 @@ impl SubscriptionTerms {
             Some(months) => Some(months),
             None if self.term_months() == 1 && !monthly_renews => None,
             None => Some(self.term_months()),
-        }
-    }
-
-    /// A committed term must cover at least one billing term.
-    pub fn check_commitment(&self) -> Result<(), Reason> {
-        match self.commitment_months {
-            Some(months) if months < self.term_months() => {
-                Err(Reason::ShorterThanBilling { billing_months: self.term_months() })
-            }
-            _ => Ok(()),
         }
     }
 
@@ -275,6 +269,146 @@ fn first_paying_day(periods: &[&SubscriptionTerms]) -> Option<NaiveDate> {
     starts.into_iter().find(|&day| mrr_on(periods, day) > Decimal::ZERO)
 }
 
+/// What a subscription period's record says about the contract, read alike from the API's JSON
+/// and from subscriptions.csv; the account (Kizuna's id or the source's) and the currency (checked
+/// against the workspace's apart) are read by each.
+pub struct SubscriptionDetails {
+    pub product: String,
+    pub plan: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub billing_interval: BillingInterval,
+    pub interval_count: u32,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub discount_percent: Decimal,
+    pub commitment_months: Option<u32>,
+    pub custom: CustomFields,
+}
+
+impl SubscriptionDetails {
+    /// Reads every field before giving up, so each bad one is reported; a committed term shorter
+    /// than the billing term and an end not after the start are refused with the rest.
+    pub fn read(r: &mut impl FieldReader) -> Option<SubscriptionDetails> {
+        let product = r.required("product", |raw| required_text(Some(raw), MAX_PRODUCT).map(|p| p.to_lowercase()));
+        let plan = r.text("plan", MAX_PLAN);
+        let start_date = r.required("start_date", parse_date);
+        let end_date = r.date("end_date");
+        let billing_interval = r.required("billing_interval", BillingInterval::parse);
+        let interval_count = r.parsed("interval_count", parse_interval_count);
+        let quantity = r.required("quantity", parse_quantity);
+        let unit_price = r.required("unit_price", Money::parse_non_negative);
+        let discount_percent = r.parsed("discount_percent", parse_discount_percent);
+        let commitment_months = r.parsed("commitment_months", parse_commitment_months);
+        if let (Some(interval), Some(count), Some(Some(months))) = (billing_interval, interval_count, commitment_months)
+        {
+            let billing_months = interval.months() * count.unwrap_or(1);
+            if months < billing_months {
+                r.push("commitment_months", Reason::ShorterThanBilling { billing_months });
+            }
+        }
+        let custom = r.custom("custom");
+        if let (Some(start), Some(Some(end))) = (start_date, end_date) {
+            if end <= start {
+                r.push("end_date", Reason::EndNotAfterStart);
+            }
+        }
+        Some(SubscriptionDetails {
+            product: product?,
+            plan: plan?,
+            start_date: start_date?,
+            end_date: end_date?,
+            billing_interval: billing_interval?,
+            interval_count: interval_count?.unwrap_or(1),
+            quantity: quantity?,
+            unit_price: unit_price?,
+            discount_percent: discount_percent?.unwrap_or(Decimal::ZERO),
+            commitment_months: commitment_months?,
+            custom: custom?,
+        })
+    }
+}
+
+/// A committed term: 1 to 120 months.
+pub fn parse_commitment_months(raw: &str) -> Result<u32, Reason> {
+    parse_interval_count(raw)
+}
+
+pub fn parse_interval_count(raw: &str) -> Result<u32, Reason> {
+    let count: u32 = raw.trim().parse().map_err(|_| Reason::InvalidInteger)?;
+    if (1..=120).contains(&count) {
+        Ok(count)
+    } else {
+        Err(Reason::OutOfRange { min: "1".into(), max: "120".into() })
+    }
+}
+
+pub fn parse_quantity(raw: &str) -> Result<i64, Reason> {
+    let cleaned: String = raw.trim().chars().filter(|c| *c != ',').collect();
+    let quantity: i64 = cleaned.parse().map_err(|_| Reason::InvalidInteger)?;
+    if quantity < 0 {
+        return Err(Reason::Negative);
+    }
+    Ok(quantity)
+}
+
+pub fn parse_discount_percent(raw: &str) -> Result<Decimal, Reason> {
+    let value = parse_decimal(raw)?;
+    if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+        return Err(Reason::OutOfRange { min: "0".into(), max: "100".into() });
+    }
+    Ok(value.normalize())
+}
+
+impl SubscriptionTerms {
+    /// The fields the API takes.
+    pub const FIELDS: &[&str] = &[
+        "subscription_id",
+        "account_id",
+        "product",
+        "plan",
+        "start_date",
+        "end_date",
+        "billing_interval",
+        "interval_count",
+        "quantity",
+        "unit_price",
+        "discount_percent",
+        "currency",
+        "custom",
+        "commitment_months",
+    ];
+
+    /// Reads the API's JSON: every bad field is named at once.
+    pub fn from_json(value: Value) -> Result<SubscriptionTerms, Vec<FieldError>> {
+        let mut f = Fields::new(value, Self::FIELDS)?;
+        let subscription_id = f.required("subscription_id", ExternalId::parse);
+        let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
+        let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
+        let details = SubscriptionDetails::read(&mut f);
+        let currency = f.required("currency", Currency::parse);
+        f.errors.finish(|| {
+            let details = details?;
+            Some(SubscriptionTerms {
+                subscription_id: subscription_id?,
+                account_id: AccountId(account_id?),
+                product: details.product,
+                plan: details.plan,
+                start_date: details.start_date,
+                end_date: details.end_date,
+                billing_interval: details.billing_interval,
+                interval_count: details.interval_count,
+                quantity: details.quantity,
+                unit_price: details.unit_price,
+                discount_percent: details.discount_percent,
+                currency: currency?,
+                custom: details.custom,
+                commitment_months: details.commitment_months,
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -393,11 +527,42 @@ pub(crate) mod tests {
         assert_eq!(AccountFigures::compute(&[&monthly], today, false).next_renewal_date, None, "month to month");
         monthly.commitment_months = Some(12);
         assert_eq!(AccountFigures::compute(&[&monthly], today, false).next_renewal_date, Some(day("2026-06-15")));
-        assert_eq!(monthly.check_commitment(), Ok(()));
-        let mut annual = period("S2", "2025-06-15", None, BillingInterval::Year, 10, 12000);
+        let annual = period("S2", "2025-06-15", None, BillingInterval::Year, 10, 12000);
         assert_eq!(annual.renewal_months(false), Some(12), "yearly billing renews with its term by default");
-        annual.commitment_months = Some(6);
-        assert_eq!(annual.check_commitment(), Err(Reason::ShorterThanBilling { billing_months: 12 }));
+    }
+
+    #[test]
+    fn json_and_csv_read_a_subscription_alike_and_refuse_a_term_shorter_than_billing() {
+        use crate::fields::Fields;
+        use crate::interchange::table::{Columns, FileErrors, RowFields, Table};
+        let json = serde_json::json!({"product": "Payroll", "start_date": "2025-06-15", "billing_interval": "year",
+            "quantity": "10", "unit_price": "12000", "commitment_months": "6", "plan": "p".repeat(MAX_PLAN + 1)});
+        let mut fields = Fields::new(
+            json,
+            &["product", "start_date", "billing_interval", "quantity", "unit_price", "commitment_months", "plan"],
+        )
+        .unwrap();
+        assert!(SubscriptionDetails::read(&mut fields).is_none());
+        let from_json: Vec<(String, Reason)> =
+            fields.errors.into_vec().into_iter().map(|e| (e.field, e.reason)).collect();
+        let columns = Columns {
+            required: &["product", "start_date", "billing_interval", "quantity", "unit_price"],
+            optional: &["commitment_months", "plan"],
+        };
+        let text = format!("product,start_date,billing_interval,quantity,unit_price,commitment_months,plan\nPayroll,2025-06-15,year,10,12000,6,{}\n", "p".repeat(MAX_PLAN + 1));
+        let table = Table::parse(&text, &columns).unwrap();
+        let mut errors = FileErrors::new();
+        let row = table.rows().next().unwrap();
+        assert!(SubscriptionDetails::read(&mut RowFields::new(&row, &mut errors)).is_none());
+        let from_csv: Vec<(String, Reason)> = errors.into_rows().into_iter().map(|e| (e.column, e.reason)).collect();
+        assert_eq!(from_json, from_csv);
+        assert_eq!(
+            from_csv,
+            [
+                ("plan".to_owned(), Reason::TooLong { max: MAX_PLAN }),
+                ("commitment_months".to_owned(), Reason::ShorterThanBilling { billing_months: 12 }),
+            ]
+        );
     }
 
     #[test]

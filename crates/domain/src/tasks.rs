@@ -7,13 +7,15 @@
 
 pub mod why;
 
+use crate::fields::{FieldReader, Fields};
 pub use crate::i18n::Bilingual;
 use crate::i18n::Lang;
-use crate::ids::{AccountId, AccountRef, TeamId, UserId};
+use crate::ids::{optional_text, required_text, AccountId, AccountRef, TeamId, UserId};
 use crate::validation::{Errors, Reason};
 use crate::FieldError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_KIND: usize = 40;
@@ -340,6 +342,68 @@ impl Task {
 
 fn next_day(today: NaiveDate) -> String {
     today.succ_opt().unwrap_or(today).to_string()
+}
+
+impl ManualTask {
+    /// The fields the API takes.
+    pub const FIELDS: &[&str] =
+        &["account_id", "title", "kind", "priority", "due_on", "assignee_id", "team_id", "note", "dedupe_key"];
+
+    /// A task a person creates, read field by field (the page's form goes through it too).
+    pub fn from_json(value: Value) -> Result<ManualTask, Vec<FieldError>> {
+        let mut f = Fields::new(value, Self::FIELDS)?;
+        let account_id = f.account("account_id").map(|account| account.ok_or(Reason::Required));
+        let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
+        let title = f.required("title", |raw| required_text(Some(raw), MAX_TITLE));
+        let kind = f.parsed("kind", parse_kind);
+        let priority = f.parsed("priority", TaskPriority::parse);
+        let due_on = f.date("due_on");
+        let assignee_id = f.id("assignee_id");
+        let team_id = f.id("team_id");
+        let note = f.text("note", MAX_SUMMARY);
+        let dedupe_key = f.text("dedupe_key", MAX_DEDUPE_KEY);
+        f.errors.finish(|| {
+            Some(ManualTask {
+                account_id: account_id?,
+                title: title?,
+                kind: kind?.unwrap_or_else(|| "other".into()),
+                priority: priority?.unwrap_or(TaskPriority::Normal),
+                due_on: due_on?,
+                assignee_id: assignee_id?.map(UserId),
+                team_id: team_id?.map(TeamId),
+                note: note?,
+                dedupe_key: dedupe_key?,
+            })
+        })
+    }
+}
+
+impl TaskChange {
+    /// The fields the API takes.
+    pub const FIELDS: &[&str] = &["status", "outcome", "snoozed_until", "due_on", "assignee_id", "priority"];
+
+    /// A change to a task; `due_on` and `assignee_id` given as null are cleared.
+    pub fn from_json(value: Value) -> Result<TaskChange, Vec<FieldError>> {
+        let given = |field: &str| value.get(field).is_some();
+        let (due_given, assignee_given) = (given("due_on"), given("assignee_id"));
+        let mut f = Fields::new(value, Self::FIELDS)?;
+        let status = f.parsed("status", TaskStatus::parse);
+        let outcome = f.parsed("outcome", |raw| optional_text(Some(raw), MAX_OUTCOME));
+        let snoozed_until = f.date("snoozed_until");
+        let due_on = f.date("due_on");
+        let assignee_id = f.id("assignee_id");
+        let priority = f.parsed("priority", TaskPriority::parse);
+        f.errors.finish(|| {
+            Some(TaskChange {
+                status: status?,
+                outcome: outcome?.flatten(),
+                snoozed_until: snoozed_until?,
+                due_on: due_given.then_some(due_on?),
+                assignee_id: assignee_given.then_some(assignee_id?.map(UserId)),
+                priority: priority?,
+            })
+        })
+    }
 }
 
 #[cfg(test)]

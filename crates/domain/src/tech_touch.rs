@@ -3,6 +3,7 @@
 //! here, purely, from the definitions, the user's context and what they were already shown
 //! (kept on the server: browser storage is not trusted to cap anything).
 
+use crate::fields::FieldReader;
 use crate::fields::Fields;
 use crate::i18n::{name_in, Lang, MAX_NAME_CHARS};
 use crate::ids::optional_text;

@@ -1,10 +1,13 @@
 //! The account timeline: what staff did with a customer, and what the system noticed.
 
+use crate::fields::{FieldReader, Fields};
 use crate::i18n::{name_in, Bilingual, Lang};
-use crate::ids::{AccountId, TimelineEntryId, UserId};
+use crate::ids::{required_text, AccountId, TimelineEntryId, UserId};
 use crate::validation::Reason;
+use crate::FieldError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The longest title of a timeline entry, in characters.
 pub const MAX_TITLE: usize = 500;
@@ -271,6 +274,34 @@ pub struct TimelineEntry {
     pub id: TimelineEntryId,
     #[serde(flatten)]
     pub input: TimelineEntryInput,
+}
+
+impl TimelineEntryInput {
+    /// The fields the API takes.
+    pub const FIELDS: &[&str] = &["account_id", "kind", "author_id", "occurred_at", "title", "body"];
+
+    /// Reads the API's JSON: every bad field is named at once.
+    pub fn from_json(value: Value) -> Result<TimelineEntryInput, Vec<FieldError>> {
+        let mut f = Fields::new(value, Self::FIELDS)?;
+        let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
+        let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
+        let kind = f.required("kind", TimelineKind::parse);
+        let author_id = f.id("author_id");
+        let occurred_at = f.timestamp("occurred_at");
+        let title = f.required("title", |raw| required_text(Some(raw), MAX_TITLE));
+        let body = f.text("body", MAX_BODY);
+        f.errors.finish(|| {
+            Some(TimelineEntryInput {
+                account_id: AccountId(account_id?),
+                kind: kind?,
+                author_id: author_id?.map(UserId),
+                occurred_at: occurred_at?.unwrap_or_else(chrono::Utc::now),
+                title: title?,
+                body: body?,
+                event: None,
+            })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The CSM pulse: a manual 1–5 judgement of an account, with reason codes and a comment.
 
+use crate::fields::FieldReader;
 use crate::fields::Fields;
 use crate::i18n::Text;
 use crate::{FieldError, Reason};

@@ -1,12 +1,10 @@
 //! accounts.csv
 
 use super::parse_date;
-use super::table::{Columns, FileErrors, RowErrors, Table};
-use crate::account::{
-    parse_employees, parse_stage, CustomFields, TouchModel, CUSTOM_PREFIX, MAX_CHURN_NOTE, MAX_CHURN_REASON,
-    MAX_DOMAIN, MAX_INDUSTRY, MAX_NAME, MAX_REGION, MAX_TIER,
-};
-use crate::ids::{optional_text, required_text, Email, ExternalId};
+use super::table::{Columns, FileErrors, RowFields, Table};
+use crate::account::{AccountDetails, CustomFields, TouchModel, CUSTOM_PREFIX};
+use crate::fields::FieldReader;
+use crate::ids::{Email, ExternalId};
 use crate::settings::WorkspaceSettings;
 use crate::validation::Reason;
 use chrono::NaiveDate;
@@ -58,48 +56,38 @@ pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<AccountR
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors { line: row.line, errors: &mut errors };
-        let text = |max: usize| move |raw: &str| optional_text(Some(raw), max).map(Option::unwrap_or_default);
-        let external_id = e.required(&row, "account_id", ExternalId::parse);
-        let name = e.required(&row, "name", |raw| required_text(Some(raw), MAX_NAME));
-        let domain = e.optional(&row, "domain", text(MAX_DOMAIN));
-        let industry = e.optional(&row, "industry", text(MAX_INDUSTRY));
-        let region = e.optional(&row, "region", text(MAX_REGION));
-        let employees = e.optional(&row, "employees", parse_employees);
-        let tier = e.optional(&row, "tier", |raw| text(MAX_TIER)(raw).map(|t| t.to_lowercase()));
-        let touch_model = e.optional(&row, "touch_model", TouchModel::parse);
-        let stage = e.optional(&row, "stage", |raw| parse_stage(raw, &settings.stages));
-        let owner_email = e.optional(&row, "owner_email", Email::parse);
-        let sub_owner_email = e.optional(&row, "sub_owner_email", Email::parse);
-        let sales_owner_email = e.optional(&row, "sales_owner_email", Email::parse);
-        let created_on = e.optional(&row, "created_at", parse_date);
-        let churn_reason = e.optional(&row, "churn_reason", text(MAX_CHURN_REASON));
-        let churn_note = e.optional(&row, "churn_note", text(MAX_CHURN_NOTE));
-        let custom = e.custom(&row);
+        let mut e = RowFields::new(&row, &mut errors);
+        let external_id = e.required("account_id", ExternalId::parse);
+        let details = AccountDetails::read(&mut e, &settings.stages);
+        let owner_email = e.parsed("owner_email", Email::parse);
+        let sub_owner_email = e.parsed("sub_owner_email", Email::parse);
+        let sales_owner_email = e.parsed("sales_owner_email", Email::parse);
+        let created_on = e.parsed("created_at", parse_date);
         if let Some(id) = &external_id {
             if let Some(first_line) = first_line_of.insert(id.clone(), row.line) {
                 e.push("account_id", Reason::DuplicateInFile { first_line });
             }
         }
         let record = (|| {
+            let details = details?;
             Some(AccountRecord {
                 line: row.line,
                 external_id: external_id?,
-                name: name?,
-                domain: domain?,
-                industry: industry?,
-                region: region?,
-                employees: employees?,
-                tier: tier?,
-                touch_model: touch_model?,
-                stage: stage?,
+                name: details.name,
+                domain: details.domain,
+                industry: details.industry,
+                region: details.region,
+                employees: details.employees,
+                tier: details.tier,
+                touch_model: details.touch_model,
+                stage: details.stage,
                 owner_email: owner_email?,
                 sub_owner_email: sub_owner_email?,
                 sales_owner_email: sales_owner_email?,
                 created_on: created_on?,
-                churn_reason: churn_reason?,
-                churn_note: churn_note?,
-                custom: custom?,
+                churn_reason: details.churn_reason,
+                churn_note: details.churn_note,
+                custom: details.custom,
             })
         })();
         records.extend(record);
@@ -178,7 +166,7 @@ mod tests {
 
     #[test]
     fn tier_and_custom_values_have_the_json_api_limits() {
-        let tier = "t".repeat(MAX_TIER + 1);
+        let tier = "t".repeat(crate::account::MAX_TIER + 1);
         let value = "v".repeat(crate::account::MAX_CUSTOM_VALUE + 1);
         let errors = parse_text(&format!("account_id,name,tier,custom.note\nA1,Acme,{tier},ok\nA2,Beta,ok,{value}\n"))
             .unwrap_err();

@@ -1,10 +1,10 @@
 //! contacts.csv
 
-use super::parse_bool;
-use super::table::{Columns, FileErrors, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowFields, Table};
 use crate::account::{CustomFields, CUSTOM_PREFIX};
-use crate::contact::{MAX_NAME, MAX_PHONE, MAX_ROLE};
-use crate::ids::{optional_text, Email, ExternalId};
+use crate::contact::ContactDetails;
+use crate::fields::FieldReader;
+use crate::ids::{Email, ExternalId};
 use crate::validation::Reason;
 use std::collections::HashMap;
 
@@ -30,32 +30,27 @@ pub fn parse(table: &Table) -> Result<Vec<ContactRecord>, FileErrors> {
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors { line: row.line, errors: &mut errors };
-        let text = |max: usize| move |raw: &str| optional_text(Some(raw), max).map(Option::unwrap_or_default);
-        let external_id = e.required(&row, "contact_id", ExternalId::parse);
-        let account_external_id = e.required(&row, "account_id", ExternalId::parse);
-        let name = e.optional(&row, "name", text(MAX_NAME));
-        let email = e.optional(&row, "email", Email::parse);
-        let role = e.optional(&row, "role", |raw| text(MAX_ROLE)(raw).map(|r| r.to_lowercase()));
-        let phone = e.optional(&row, "phone", text(MAX_PHONE));
-        let is_primary = e.optional(&row, "is_primary", parse_bool);
-        let custom = e.custom(&row);
+        let mut e = RowFields::new(&row, &mut errors);
+        let external_id = e.required("contact_id", ExternalId::parse);
+        let account_external_id = e.required("account_id", ExternalId::parse);
+        let details = ContactDetails::read(&mut e);
         if let Some(id) = &external_id {
             if let Some(first_line) = first_line_of.insert(id.clone(), row.line) {
                 e.push("contact_id", Reason::DuplicateInFile { first_line });
             }
         }
         let record = (|| {
+            let details = details?;
             Some(ContactRecord {
                 line: row.line,
                 external_id: external_id?,
                 account_external_id: account_external_id?,
-                name: name?,
-                email: email?,
-                role: role?,
-                phone: phone?,
-                is_primary: is_primary?.unwrap_or(false),
-                custom: custom?,
+                name: details.name,
+                email: details.email,
+                role: details.role,
+                phone: details.phone,
+                is_primary: details.is_primary,
+                custom: details.custom,
             })
         })();
         records.extend(record);

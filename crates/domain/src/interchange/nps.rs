@@ -2,7 +2,8 @@
 //! `responded_at` (date or RFC 3339 timestamp; the day is kept), `comment`.
 
 use super::parse_day;
-use super::table::{Columns, FileErrors, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowFields, Table};
+use crate::fields::FieldReader;
 use crate::ids::{optional_text, Email, ExternalId};
 use crate::usage::Tz;
 use crate::validation::Reason;
@@ -31,13 +32,13 @@ pub fn parse(table: &Table, zone: Tz) -> Result<Vec<NpsRecord>, FileErrors> {
     let mut records = Vec::new();
     let mut first_line_of: HashMap<(ExternalId, Email, NaiveDate), u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors { line: row.line, errors: &mut errors };
-        let account_external_id = e.required(&row, "account_id", ExternalId::parse);
-        let contact_email = e.required(&row, "contact_email", Email::parse);
-        let score = e.required(&row, "score", parse_nps_score);
-        let responded_on = e.required(&row, "responded_at", |raw| parse_day(raw, zone));
+        let mut e = RowFields::new(&row, &mut errors);
+        let account_external_id = e.required("account_id", ExternalId::parse);
+        let contact_email = e.required("contact_email", Email::parse);
+        let score = e.required("score", parse_nps_score);
+        let responded_on = e.required("responded_at", |raw| parse_day(raw, zone));
         let comment =
-            e.optional(&row, "comment", |raw| optional_text(Some(raw), MAX_NPS_COMMENT).map(Option::unwrap_or_default));
+            e.parsed("comment", |raw| optional_text(Some(raw), MAX_NPS_COMMENT).map(Option::unwrap_or_default));
         if let (Some(account), Some(email), Some(day)) = (&account_external_id, &contact_email, responded_on) {
             if let Some(first_line) = first_line_of.insert((account.clone(), email.clone(), day), row.line) {
                 e.push("responded_at", Reason::DuplicateInFile { first_line });

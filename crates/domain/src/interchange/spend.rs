@@ -1,7 +1,8 @@
 //! spend.csv — sales & marketing spend per month, for CAC (metrics.md): `month` (YYYY-MM),
 //! `amount` (≥ 0, workspace currency).
 
-use super::table::{Columns, FileErrors, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowFields, Table};
+use crate::fields::FieldReader;
 use crate::metrics::YearMonth;
 use crate::money::{Currency, Money};
 use crate::validation::Reason;
@@ -29,9 +30,9 @@ pub fn parse(table: &Table) -> Result<Vec<SpendRecord>, FileErrors> {
     let mut records = Vec::new();
     let mut first_line_of: HashMap<YearMonth, u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors { line: row.line, errors: &mut errors };
-        let month = e.required(&row, "month", parse_month);
-        let amount = e.required(&row, "amount", Money::parse_non_negative);
+        let mut e = RowFields::new(&row, &mut errors);
+        let month = e.required("month", parse_month);
+        let amount = e.required("amount", Money::parse_non_negative);
         if let Some(month) = month {
             if let Some(first_line) = first_line_of.insert(month, row.line) {
                 e.push("month", Reason::DuplicateInFile { first_line });

@@ -1,12 +1,12 @@
 //! subscriptions.csv — one row per contract period.
 
-use super::parse_date;
-use super::table::{Columns, FileErrors, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowFields, Table};
 use crate::account::{CustomFields, CUSTOM_PREFIX};
-use crate::ids::{optional_text, required_text, ExternalId};
-use crate::money::{parse_decimal, Currency, Money};
+use crate::fields::FieldReader;
+use crate::ids::ExternalId;
+use crate::money::{Currency, Money};
 use crate::settings::WorkspaceSettings;
-use crate::subscription::{BillingInterval, MAX_PLAN, MAX_PRODUCT};
+use crate::subscription::{BillingInterval, SubscriptionDetails};
 use crate::validation::Reason;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -46,64 +46,16 @@ pub struct SubscriptionRecord {
     pub commitment_months: Option<u32>,
 }
 
-/// A committed term: 1 to 120 months.
-pub fn parse_commitment_months(raw: &str) -> Result<u32, Reason> {
-    parse_interval_count(raw)
-}
-
-pub fn parse_interval_count(raw: &str) -> Result<u32, Reason> {
-    let count: u32 = raw.trim().parse().map_err(|_| Reason::InvalidInteger)?;
-    if (1..=120).contains(&count) {
-        Ok(count)
-    } else {
-        Err(Reason::OutOfRange { min: "1".into(), max: "120".into() })
-    }
-}
-
-pub fn parse_quantity(raw: &str) -> Result<i64, Reason> {
-    let cleaned: String = raw.trim().chars().filter(|c| *c != ',').collect();
-    let quantity: i64 = cleaned.parse().map_err(|_| Reason::InvalidInteger)?;
-    if quantity < 0 {
-        return Err(Reason::Negative);
-    }
-    Ok(quantity)
-}
-
-pub fn parse_discount_percent(raw: &str) -> Result<Decimal, Reason> {
-    let value = parse_decimal(raw)?;
-    if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
-        return Err(Reason::OutOfRange { min: "0".into(), max: "100".into() });
-    }
-    Ok(value.normalize())
-}
-
 pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<SubscriptionRecord>, FileErrors> {
     let mut errors = FileErrors::new();
     let mut records = Vec::new();
     let mut first_line_of: HashMap<(ExternalId, NaiveDate), u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors { line: row.line, errors: &mut errors };
-        let subscription_id = e.required(&row, "subscription_id", ExternalId::parse);
-        let account_external_id = e.required(&row, "account_id", ExternalId::parse);
-        let product =
-            e.required(&row, "product", |raw| required_text(Some(raw), MAX_PRODUCT).map(|p| p.to_lowercase()));
-        let plan = e.optional(&row, "plan", |raw| optional_text(Some(raw), MAX_PLAN).map(Option::unwrap_or_default));
-        let start_date = e.required(&row, "start_date", parse_date);
-        let end_date = e.optional(&row, "end_date", parse_date);
-        let billing_interval = e.required(&row, "billing_interval", BillingInterval::parse);
-        let interval_count = e.optional(&row, "interval_count", parse_interval_count);
-        let quantity = e.required(&row, "quantity", parse_quantity);
-        let unit_price = e.required(&row, "unit_price", Money::parse_non_negative);
-        let discount_percent = e.optional(&row, "discount_percent", parse_discount_percent);
-        let commitment_months = e.optional(&row, "commitment_months", parse_commitment_months);
-        if let (Some(interval), Some(count), Some(Some(months))) = (billing_interval, interval_count, commitment_months)
-        {
-            let billing_months = interval.months() * count.unwrap_or(1);
-            if months < billing_months {
-                e.push("commitment_months", Reason::ShorterThanBilling { billing_months });
-            }
-        }
-        let currency = e.required(&row, "currency", |raw| {
+        let mut e = RowFields::new(&row, &mut errors);
+        let subscription_id = e.required("subscription_id", ExternalId::parse);
+        let account_external_id = e.required("account_id", ExternalId::parse);
+        let details = SubscriptionDetails::read(&mut e);
+        let currency = e.required("currency", |raw| {
             let currency = Currency::parse(raw)?;
             if currency == settings.currency {
                 Ok(currency)
@@ -111,34 +63,29 @@ pub fn parse(table: &Table, settings: &WorkspaceSettings) -> Result<Vec<Subscrip
                 Err(Reason::CurrencyMismatch { expected: settings.currency.to_string() })
             }
         });
-        let custom = e.custom(&row);
-        if let (Some(start), Some(Some(end))) = (start_date, end_date) {
-            if end <= start {
-                e.push("end_date", Reason::EndNotAfterStart);
-            }
-        }
-        if let (Some(id), Some(start)) = (&subscription_id, start_date) {
+        if let (Some(id), Some(start)) = (&subscription_id, details.as_ref().map(|d| d.start_date)) {
             if let Some(first_line) = first_line_of.insert((id.clone(), start), row.line) {
                 e.push("start_date", Reason::DuplicateInFile { first_line });
             }
         }
         let record = (|| {
+            let details = details?;
             Some(SubscriptionRecord {
                 line: row.line,
                 subscription_id: subscription_id?,
                 account_external_id: account_external_id?,
-                product: product?,
-                plan: plan?,
-                start_date: start_date?,
-                end_date: end_date?,
-                billing_interval: billing_interval?,
-                interval_count: interval_count?.unwrap_or(1),
-                quantity: quantity?,
-                unit_price: unit_price?,
-                discount_percent: discount_percent?.unwrap_or(Decimal::ZERO),
+                product: details.product,
+                plan: details.plan,
+                start_date: details.start_date,
+                end_date: details.end_date,
+                billing_interval: details.billing_interval,
+                interval_count: details.interval_count,
+                quantity: details.quantity,
+                unit_price: details.unit_price,
+                discount_percent: details.discount_percent,
                 currency: currency?,
-                custom: custom?,
-                commitment_months: commitment_months?,
+                custom: details.custom,
+                commitment_months: details.commitment_months,
             })
         })();
         records.extend(record);
@@ -236,7 +183,7 @@ mod tests {
         let errors =
             parse_text(&format!("{HEADER}S1,A1,core,2024-04-01,2024-03-01,year,,1,100,120,USD\n")).unwrap_err();
         let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
-        assert_eq!(columns, vec!["discount_percent", "currency", "end_date"]);
+        assert_eq!(columns, vec!["discount_percent", "end_date", "currency"]);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! A CSV file checked against the columns its format allows, read row by row with line numbers.
 
 use crate::account::{check_custom_value, parse_custom_key, CustomFields, CUSTOM_PREFIX, MAX_CUSTOM_FIELDS};
+use crate::fields::FieldReader;
 use crate::i18n::Lang;
 use crate::validation::Reason;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -320,23 +322,33 @@ fn cell_text(raw: &str) -> Option<&str> {
     (!cell.is_empty()).then_some(cell)
 }
 
-/// Collects the errors of one row while its cells are parsed.
-pub struct RowErrors<'e> {
-    pub line: u64,
+/// One CSV row read as a record's fields; its problems are collected with the row's line.
+pub struct RowFields<'r, 't, 'e> {
+    pub row: &'r Row<'t>,
     pub errors: &'e mut FileErrors,
 }
 
-impl RowErrors<'_> {
-    pub fn push(&mut self, column: &str, reason: Reason) {
-        self.errors.push(RowError { line: self.line, column: column.to_owned(), reason });
+impl<'r, 't, 'e> RowFields<'r, 't, 'e> {
+    pub fn new(row: &'r Row<'t>, errors: &'e mut FileErrors) -> RowFields<'r, 't, 'e> {
+        RowFields { row, errors }
+    }
+}
+
+impl FieldReader for RowFields<'_, '_, '_> {
+    fn raw(&self, column: &str) -> Result<Option<Cow<'_, str>>, Reason> {
+        Ok(self.row.get(column).map(Cow::Borrowed))
+    }
+
+    fn flag(&self, column: &str) -> Result<Option<bool>, Reason> {
+        self.row.get(column).map(super::parse_bool).transpose()
     }
 
     /// The `custom.*` cells that have a value, each checked as the JSON API checks custom
     /// fields: at most `MAX_CUSTOM_FIELDS` filled per row, values within `MAX_CUSTOM_VALUE`.
-    pub fn custom(&mut self, row: &Row<'_>) -> Option<CustomFields> {
+    fn custom(&mut self, _: &str) -> Option<CustomFields> {
         let mut custom = CustomFields::new();
         let mut valid = true;
-        for (filled, (column, key, value)) in row.custom_cells().enumerate() {
+        for (filled, (column, key, value)) in self.row.custom_cells().enumerate() {
             if filled == MAX_CUSTOM_FIELDS {
                 self.push(column, Reason::TooManyCustomFields { max: MAX_CUSTOM_FIELDS });
                 return None;
@@ -354,38 +366,8 @@ impl RowErrors<'_> {
         valid.then_some(custom)
     }
 
-    /// Parses an optional cell; an empty cell is `None`.
-    pub fn optional<T>(
-        &mut self,
-        row: &Row<'_>,
-        column: &str,
-        parse: impl FnOnce(&str) -> Result<T, Reason>,
-    ) -> Option<Option<T>> {
-        match row.get(column).map(parse) {
-            None => Some(None),
-            Some(Ok(value)) => Some(Some(value)),
-            Some(Err(reason)) => {
-                self.push(column, reason);
-                None
-            }
-        }
-    }
-
-    /// Parses a required cell; an empty cell is an error.
-    pub fn required<T>(
-        &mut self,
-        row: &Row<'_>,
-        column: &str,
-        parse: impl FnOnce(&str) -> Result<T, Reason>,
-    ) -> Option<T> {
-        match self.optional(row, column, parse) {
-            Some(Some(value)) => Some(value),
-            Some(None) => {
-                self.push(column, Reason::Required);
-                None
-            }
-            None => None,
-        }
+    fn push(&mut self, column: &str, reason: Reason) {
+        self.errors.push(RowError { line: self.row.line, column: column.to_owned(), reason });
     }
 }
 
@@ -442,7 +424,7 @@ mod tests {
         let table = Table::parse(text, &COLUMNS).unwrap();
         let row = table.rows().next().unwrap();
         let mut errors = FileErrors::new();
-        let custom = RowErrors { line: row.line, errors: &mut errors }.custom(&row);
+        let custom = RowFields::new(&row, &mut errors).custom("custom");
         (custom, errors.into_rows())
     }
 

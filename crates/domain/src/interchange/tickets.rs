@@ -3,7 +3,8 @@
 //! `status` (open, pending, solved, closed), `subject`.
 
 use super::parse_day;
-use super::table::{Columns, FileErrors, RowErrors, Table};
+use super::table::{Columns, FileErrors, RowFields, Table};
+use crate::fields::FieldReader;
 use crate::ids::{optional_text, ExternalId};
 use crate::usage::Tz;
 use crate::validation::Reason;
@@ -31,16 +32,15 @@ pub fn parse(table: &Table, zone: Tz) -> Result<Vec<TicketRecord>, FileErrors> {
     let mut records = Vec::new();
     let mut first_line_of: HashMap<ExternalId, u64> = HashMap::new();
     for row in table.rows() {
-        let mut e = RowErrors { line: row.line, errors: &mut errors };
-        let ticket_id = e.required(&row, "ticket_id", ExternalId::parse);
-        let account_external_id = e.required(&row, "account_id", ExternalId::parse);
-        let created_on = e.required(&row, "created_at", |raw| parse_day(raw, zone));
-        let solved_on = e.optional(&row, "solved_at", |raw| parse_day(raw, zone));
-        let priority = e.required(&row, "priority", TicketPriority::parse);
-        let status = e.required(&row, "status", TicketStatus::parse);
-        let subject = e.optional(&row, "subject", |raw| {
-            optional_text(Some(raw), MAX_TICKET_SUBJECT).map(Option::unwrap_or_default)
-        });
+        let mut e = RowFields::new(&row, &mut errors);
+        let ticket_id = e.required("ticket_id", ExternalId::parse);
+        let account_external_id = e.required("account_id", ExternalId::parse);
+        let created_on = e.required("created_at", |raw| parse_day(raw, zone));
+        let solved_on = e.parsed("solved_at", |raw| parse_day(raw, zone));
+        let priority = e.required("priority", TicketPriority::parse);
+        let status = e.required("status", TicketStatus::parse);
+        let subject =
+            e.parsed("subject", |raw| optional_text(Some(raw), MAX_TICKET_SUBJECT).map(Option::unwrap_or_default));
         if let (Some(created), Some(Some(solved))) = (created_on, solved_on) {
             if solved < created {
                 e.push("solved_at", Reason::EarlierThan { field: "created_at" });

@@ -5,6 +5,7 @@
 
 pub mod churn;
 
+use crate::fields::FieldReader;
 use crate::ids::AccountId;
 use crate::money::Money;
 use crate::subscription::SubscriptionTerms;

@@ -1,6 +1,7 @@
 //! The feature catalog: which tracked events mean an account used a product capability, how
 //! often it is expected to be used, and how much it matters.
 
+use crate::fields::FieldReader;
 use crate::fields::Fields;
 use crate::ids::optional_text;
 use crate::tracking::JsonObject;

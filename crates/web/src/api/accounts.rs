@@ -2,7 +2,7 @@
 
 use super::{to_value, ListResponse};
 use crate::auth::Signed;
-use crate::body::{merge_patch, Fields};
+use crate::body::merge_patch;
 use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -10,73 +10,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::account::{
-    parse_employees, parse_stage, Account, AccountInput, TouchModel, MAX_CHURN_NOTE, MAX_CHURN_REASON, MAX_DOMAIN,
-    MAX_INDUSTRY, MAX_NAME, MAX_REGION, MAX_TIER,
-};
-use domain::ids::required_text;
+use domain::account::{Account, AccountInput, TouchModel};
 use domain::{AccountId, ExternalId, Reason, TeamId, UserId};
-use serde_json::Value;
 use store::{AccountQuery, AccountSort};
-
-const FIELDS: &[&str] = &[
-    "external_id",
-    "name",
-    "domain",
-    "industry",
-    "region",
-    "employees",
-    "tier",
-    "touch_model",
-    "stage",
-    "owner_id",
-    "sub_owner_id",
-    "sales_owner_id",
-    "created_on",
-    "churn_reason",
-    "churn_note",
-    "custom",
-];
-
-pub fn parse_account(value: Value, stages: &[String]) -> Result<AccountInput, ApiError> {
-    let mut f = Fields::new(value, FIELDS)?;
-    let external_id = f.required("external_id", ExternalId::parse);
-    let name = f.required("name", |raw| required_text(Some(raw), MAX_NAME));
-    let domain = f.text("domain", MAX_DOMAIN);
-    let industry = f.text("industry", MAX_INDUSTRY);
-    let region = f.text("region", MAX_REGION);
-    let employees = f.parsed("employees", parse_employees);
-    let tier = f.text("tier", MAX_TIER).map(|t| t.map(|t| t.to_lowercase()));
-    let touch_model = f.parsed("touch_model", TouchModel::parse);
-    let stage = f.parsed("stage", |raw| parse_stage(raw, stages));
-    let owner_id = f.id("owner_id");
-    let sub_owner_id = f.id("sub_owner_id");
-    let sales_owner_id = f.id("sales_owner_id");
-    let created_on = f.date("created_on");
-    let churn_reason = f.text("churn_reason", MAX_CHURN_REASON);
-    let churn_note = f.text("churn_note", MAX_CHURN_NOTE);
-    let custom = f.custom("custom");
-    Ok(f.errors.finish(|| {
-        Some(AccountInput {
-            external_id: external_id?,
-            name: name?,
-            domain: domain?,
-            industry: industry?,
-            region: region?,
-            employees: employees?,
-            tier: tier?,
-            touch_model: touch_model?,
-            stage: stage?,
-            owner_id: owner_id?.map(UserId),
-            sub_owner_id: sub_owner_id?.map(UserId),
-            sales_owner_id: sales_owner_id?.map(UserId),
-            created_on: created_on?,
-            churn_reason: churn_reason?,
-            churn_note: churn_note?,
-            custom: custom?,
-        })
-    })?)
-}
 
 pub fn parse_sort(raw: &str) -> Result<(AccountSort, bool), Reason> {
     let (descending, key) = raw.strip_prefix('-').map_or((false, raw), |key| (true, key));
@@ -199,7 +135,7 @@ pub async fn create(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
-    let input = parse_account(body, &app.settings().stages)?;
+    let input = AccountInput::from_json(body, &app.settings().stages)?;
     Ok((StatusCode::CREATED, Json(app.create_account(&actor, &input).await?)))
 }
 
@@ -219,7 +155,7 @@ pub async fn replace(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Account>, ApiError> {
-    let input = parse_account(body, &app.settings().stages)?;
+    let input = AccountInput::from_json(body, &app.settings().stages)?;
     Ok(Json(app.update_account(&actor, AccountId(id), &input).await?))
 }
 
@@ -233,7 +169,7 @@ pub async fn patch(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Account>, ApiError> {
     let current = app.account(AccountId(id)).await?;
-    let input = parse_account(merge_patch(to_value(&current.input), body), &app.settings().stages)?;
+    let input = AccountInput::from_json(merge_patch(to_value(&current.input), body), &app.settings().stages)?;
     Ok(Json(app.update_account(&actor, AccountId(id), &input).await?))
 }
 

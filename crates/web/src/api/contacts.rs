@@ -2,7 +2,7 @@
 
 use super::{to_value, ListResponse};
 use crate::auth::Signed;
-use crate::body::{merge_patch, Fields};
+use crate::body::merge_patch;
 use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -10,37 +10,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::contact::{Contact, ContactInput, MAX_NAME, MAX_PHONE, MAX_ROLE};
-use domain::{AccountId, ContactId, Email, ExternalId, Reason};
-use serde_json::Value;
+use domain::contact::{Contact, ContactInput};
+use domain::{AccountId, ContactId};
 use store::ChildQuery;
-
-const FIELDS: &[&str] = &["external_id", "account_id", "name", "email", "role", "phone", "is_primary", "custom"];
-
-fn parse_contact(value: Value) -> Result<ContactInput, ApiError> {
-    let mut f = Fields::new(value, FIELDS)?;
-    let external_id = f.required("external_id", ExternalId::parse);
-    let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
-    let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
-    let name = f.text("name", MAX_NAME);
-    let email = f.parsed("email", Email::parse);
-    let role = f.text("role", MAX_ROLE).map(|r| r.map(|r| r.to_lowercase()));
-    let phone = f.text("phone", MAX_PHONE);
-    let is_primary = f.boolean("is_primary", false);
-    let custom = f.custom("custom");
-    Ok(f.errors.finish(|| {
-        Some(ContactInput {
-            external_id: external_id?,
-            account_id: AccountId(account_id?),
-            name: name?,
-            email: email?,
-            role: role?,
-            phone: phone?,
-            is_primary: is_primary?,
-            custom: custom?,
-        })
-    })?)
-}
 
 /// Lists contacts, optionally of one account.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts",
@@ -63,7 +35,7 @@ pub async fn create(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    Ok((StatusCode::CREATED, Json(app.create_contact(&actor, &parse_contact(body)?).await?)))
+    Ok((StatusCode::CREATED, Json(app.create_contact(&actor, &ContactInput::from_json(body)?).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)),
@@ -80,7 +52,7 @@ pub async fn replace(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(app.update_contact(&actor, ContactId(id), &parse_contact(body)?).await?))
+    Ok(Json(app.update_contact(&actor, ContactId(id), &ContactInput::from_json(body)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path)), request_body = Object,
@@ -92,7 +64,7 @@ pub async fn patch(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Contact>, ApiError> {
     let current = app.contact(ContactId(id)).await?;
-    let input = parse_contact(merge_patch(to_value(&current.input), body))?;
+    let input = ContactInput::from_json(merge_patch(to_value(&current.input), body))?;
     Ok(Json(app.update_contact(&actor, ContactId(id), &input).await?))
 }
 

@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
+use domain::fields::FieldReader;
 use domain::staff::StaffUser;
 use domain::Reason;
 use serde::Serialize;

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use domain::account::TouchModel;
+use domain::fields::FieldReader;
 use domain::metrics::{AcquisitionReport, Cohort, Interval, PeriodReport, YearMonth, MAX_PERIODS};
 use domain::{AccountId, Money, Reason, TeamId, UserId};
 use serde::Serialize;

@@ -11,6 +11,7 @@ use app::playbooks::PlaybookView;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use domain::fields::FieldReader;
 use domain::playbooks::mail::EmailDraft;
 use domain::playbooks::PlaybookDefinition;
 use domain::{FieldError, Reason};

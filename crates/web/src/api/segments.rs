@@ -11,6 +11,7 @@ use app::segments::SegmentPreview;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use domain::fields::FieldReader;
 use domain::Reason;
 use serde_json::Value;
 use store::{SavedSegment, SegmentEvent, SegmentInput, SegmentMembers, SegmentSummary};

@@ -2,7 +2,7 @@
 
 use super::{to_value, ListResponse};
 use crate::auth::Signed;
-use crate::body::{merge_patch, Fields};
+use crate::body::merge_patch;
 use crate::extract::JsonBody;
 use crate::extract::Path;
 use crate::problem::{ApiError, Problem};
@@ -10,38 +10,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::access::Role;
-use domain::ids::required_text;
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
-use domain::{Email, TeamId, UserId};
-use serde_json::Value;
-
-const USER_FIELDS: &[&str] = &["email", "name", "team_id", "role", "active"];
-const TEAM_FIELDS: &[&str] = &["name"];
-
-pub(crate) fn parse_user(value: Value) -> Result<StaffUserInput, ApiError> {
-    let mut f = Fields::new(value, USER_FIELDS)?;
-    let email = f.required("email", Email::parse);
-    let name = f.required("name", |raw| required_text(Some(raw), 200));
-    let team_id = f.id("team_id");
-    let role = f.parsed("role", Role::parse);
-    let active = f.boolean("active", true);
-    Ok(f.errors.finish(|| {
-        Some(StaffUserInput {
-            email: email?,
-            name: name?,
-            team_id: team_id?.map(TeamId),
-            role: role?.unwrap_or(Role::Viewer),
-            active: active?,
-        })
-    })?)
-}
-
-pub(crate) fn parse_team(value: Value) -> Result<TeamInput, ApiError> {
-    let mut f = Fields::new(value, TEAM_FIELDS)?;
-    let name = f.required("name", |raw| required_text(Some(raw), 200));
-    Ok(f.errors.finish(|| Some(TeamInput { name: name? }))?)
-}
+use domain::{TeamId, UserId};
 
 fn whole_list<T>(items: Vec<T>) -> ListResponse<T> {
     let total = items.len() as i64;
@@ -60,7 +30,7 @@ pub async fn create_user(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<StaffUser>), ApiError> {
-    let input = parse_user(body)?;
+    let input = StaffUserInput::from_json(body)?;
     Ok((StatusCode::CREATED, Json(app.create_user(&actor, &input).await?)))
 }
 
@@ -78,7 +48,7 @@ pub async fn replace_user(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<StaffUser>, ApiError> {
-    let input = parse_user(body)?;
+    let input = StaffUserInput::from_json(body)?;
     Ok(Json(app.update_user(&actor, UserId(id), &input).await?))
 }
 
@@ -91,7 +61,7 @@ pub async fn patch_user(
     JsonBody(body): JsonBody,
 ) -> Result<Json<StaffUser>, ApiError> {
     let current = app.staff_user(UserId(id)).await?;
-    let input = parse_user(merge_patch(to_value(&current.input), body))?;
+    let input = StaffUserInput::from_json(merge_patch(to_value(&current.input), body))?;
     Ok(Json(app.update_user(&actor, UserId(id), &input).await?))
 }
 
@@ -119,7 +89,7 @@ pub async fn create_team(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Team>), ApiError> {
-    Ok((StatusCode::CREATED, Json(app.create_team(&actor, &parse_team(body)?).await?)))
+    Ok((StatusCode::CREATED, Json(app.create_team(&actor, &TeamInput::from_json(body)?).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "staff", params(("id" = i64, Path)),
@@ -136,7 +106,7 @@ pub async fn replace_team(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Team>, ApiError> {
-    Ok(Json(app.update_team(&actor, TeamId(id), &parse_team(body)?).await?))
+    Ok(Json(app.update_team(&actor, TeamId(id), &TeamInput::from_json(body)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "staff", params(("id" = i64, Path)), request_body = Object,
@@ -148,7 +118,7 @@ pub async fn patch_team(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Team>, ApiError> {
     let current = app.team(TeamId(id)).await?;
-    let input = parse_team(merge_patch(serde_json::json!({ "name": current.name }), body))?;
+    let input = TeamInput::from_json(merge_patch(serde_json::json!({ "name": current.name }), body))?;
     Ok(Json(app.update_team(&actor, TeamId(id), &input).await?))
 }
 

@@ -2,7 +2,6 @@
 
 use super::ListResponse;
 use crate::auth::Signed;
-use crate::body::Fields;
 use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -11,69 +10,9 @@ use app::AppError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::ids::{optional_text, required_text};
-use domain::tasks::{
-    parse_kind, ManualTask, Task, TaskChange, TaskPriority, TaskStatus, MAX_DEDUPE_KEY, MAX_OUTCOME, MAX_SUMMARY,
-    MAX_TITLE,
-};
+use domain::tasks::{ManualTask, Task, TaskChange, TaskStatus};
 use domain::{AccountId, Reason, TeamId, UserId};
-use serde_json::Value;
 use store::{Entity, TaskQuery};
-
-const NEW_FIELDS: &[&str] =
-    &["account_id", "title", "kind", "priority", "due_on", "assignee_id", "team_id", "note", "dedupe_key"];
-const CHANGE_FIELDS: &[&str] = &["status", "outcome", "snoozed_until", "due_on", "assignee_id", "priority"];
-
-/// A task a person creates, read field by field (the page's form goes through it too).
-pub(crate) fn parse_new_task(value: Value) -> Result<ManualTask, ApiError> {
-    let mut f = Fields::new(value, NEW_FIELDS)?;
-    let account_id = f.account("account_id").map(|account| account.ok_or(Reason::Required));
-    let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
-    let title = f.required("title", |raw| required_text(Some(raw), MAX_TITLE));
-    let kind = f.parsed("kind", parse_kind);
-    let priority = f.parsed("priority", TaskPriority::parse);
-    let due_on = f.date("due_on");
-    let assignee_id = f.id("assignee_id");
-    let team_id = f.id("team_id");
-    let note = f.text("note", MAX_SUMMARY);
-    let dedupe_key = f.text("dedupe_key", MAX_DEDUPE_KEY);
-    Ok(f.errors.finish(|| {
-        Some(ManualTask {
-            account_id: account_id?,
-            title: title?,
-            kind: kind?.unwrap_or_else(|| "other".into()),
-            priority: priority?.unwrap_or(TaskPriority::Normal),
-            due_on: due_on?,
-            assignee_id: assignee_id?.map(UserId),
-            team_id: team_id?.map(TeamId),
-            note: note?,
-            dedupe_key: dedupe_key?,
-        })
-    })?)
-}
-
-/// A change to a task; `due_on` and `assignee_id` given as null are cleared.
-pub(crate) fn parse_change(value: Value) -> Result<TaskChange, ApiError> {
-    let given = |field: &str| value.get(field).is_some();
-    let (due_given, assignee_given) = (given("due_on"), given("assignee_id"));
-    let mut f = Fields::new(value, CHANGE_FIELDS)?;
-    let status = f.parsed("status", TaskStatus::parse);
-    let outcome = f.parsed("outcome", |raw| optional_text(Some(raw), MAX_OUTCOME));
-    let snoozed_until = f.date("snoozed_until");
-    let due_on = f.date("due_on");
-    let assignee_id = f.id("assignee_id");
-    let priority = f.parsed("priority", TaskPriority::parse);
-    Ok(f.errors.finish(|| {
-        Some(TaskChange {
-            status: status?,
-            outcome: outcome?.flatten(),
-            snoozed_until: snoozed_until?,
-            due_on: due_given.then_some(due_on?),
-            assignee_id: assignee_given.then_some(assignee_id?.map(UserId)),
-            priority: priority?,
-        })
-    })?)
-}
 
 /// A duplicate is refused as a conflict on the dedupe key, naming no other task.
 pub(crate) fn created(task: Option<Task>) -> Result<Task, ApiError> {
@@ -136,7 +75,7 @@ pub async fn create(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
-    let task = created(app.create_manual_task(&actor, parse_new_task(body)?).await?)?;
+    let task = created(app.create_manual_task(&actor, ManualTask::from_json(body)?).await?)?;
     Ok((StatusCode::CREATED, Json(task)))
 }
 
@@ -157,5 +96,5 @@ pub async fn patch(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Task>, ApiError> {
-    Ok(Json(app.update_task(&actor, id, parse_change(body)?).await?))
+    Ok(Json(app.update_task(&actor, id, TaskChange::from_json(body)?).await?))
 }

@@ -2,7 +2,7 @@
 
 use super::{to_value, ListResponse};
 use crate::auth::Signed;
-use crate::body::{merge_patch, Fields};
+use crate::body::merge_patch;
 use crate::extract::Path;
 use crate::extract::{JsonBody, QueryParams};
 use crate::problem::{ApiError, Problem};
@@ -10,35 +10,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::ids::required_text;
-use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind, MAX_BODY, MAX_TITLE};
-use domain::{AccountId, Reason, TimelineEntryId, UserId};
-use serde_json::Value;
+use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineKind};
+use domain::{AccountId, TimelineEntryId};
 use store::TimelineQuery;
-
-const FIELDS: &[&str] = &["account_id", "kind", "author_id", "occurred_at", "title", "body"];
-
-pub(crate) fn parse_entry(value: Value) -> Result<TimelineEntryInput, ApiError> {
-    let mut f = Fields::new(value, FIELDS)?;
-    let account_id = f.id("account_id").map(|id| id.ok_or(Reason::Required));
-    let account_id = account_id.and_then(|r| f.errors.check("account_id", r));
-    let kind = f.required("kind", TimelineKind::parse);
-    let author_id = f.id("author_id");
-    let occurred_at = f.timestamp("occurred_at");
-    let title = f.required("title", |raw| required_text(Some(raw), MAX_TITLE));
-    let body = f.text("body", MAX_BODY);
-    Ok(f.errors.finish(|| {
-        Some(TimelineEntryInput {
-            account_id: AccountId(account_id?),
-            kind: kind?,
-            author_id: author_id?.map(UserId),
-            occurred_at: occurred_at?.unwrap_or_else(chrono::Utc::now),
-            title: title?,
-            body: body?,
-            event: None,
-        })
-    })?)
-}
 
 #[utoipa::path(get, path = "/api/v1/timeline", tag = "timeline",
     params(("account_id" = Option<i64>, Query), ("kind" = Option<String>, Query, description = "note, meeting, call, email or system"),
@@ -67,7 +41,7 @@ pub async fn create(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<TimelineEntry>), ApiError> {
-    Ok((StatusCode::CREATED, Json(app.create_timeline_entry(&actor, &parse_entry(body)?).await?)))
+    Ok((StatusCode::CREATED, Json(app.create_timeline_entry(&actor, &TimelineEntryInput::from_json(body)?).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)),
@@ -84,7 +58,7 @@ pub async fn replace(
     Signed(actor): Signed,
     JsonBody(body): JsonBody,
 ) -> Result<Json<TimelineEntry>, ApiError> {
-    Ok(Json(app.update_timeline_entry(&actor, TimelineEntryId(id), &parse_entry(body)?).await?))
+    Ok(Json(app.update_timeline_entry(&actor, TimelineEntryId(id), &TimelineEntryInput::from_json(body)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/timeline/{id}", tag = "timeline", params(("id" = i64, Path)), request_body = Object,
@@ -96,7 +70,7 @@ pub async fn patch(
     JsonBody(body): JsonBody,
 ) -> Result<Json<TimelineEntry>, ApiError> {
     let current = app.timeline_entry(TimelineEntryId(id)).await?;
-    let input = parse_entry(merge_patch(to_value(&current.input), body))?;
+    let input = TimelineEntryInput::from_json(merge_patch(to_value(&current.input), body))?;
     Ok(Json(app.update_timeline_entry(&actor, TimelineEntryId(id), &input).await?))
 }
 

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use domain::access::{Role, Scope};
 use domain::credentials::{ApiToken, WriteKey};
+use domain::fields::FieldReader;
 use domain::ids::required_text;
 use serde::Serialize;
 use serde_json::Value;

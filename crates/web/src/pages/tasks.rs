@@ -7,7 +7,7 @@
 use super::settings::refused;
 use super::task_reason::{self, WhyPanel};
 use super::{format, Frame};
-use crate::api::tasks::{created, parse_new_task};
+use crate::api::tasks::created;
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
@@ -24,7 +24,7 @@ use domain::i18n::{Lang, Text};
 use domain::interchange::parse_date;
 use domain::playbooks::Trigger;
 use domain::tasks::why::{Fact, Origin, Why};
-use domain::tasks::{kind_label, Task, TaskPriority, TaskStatus, KINDS};
+use domain::tasks::{kind_label, ManualTask, Task, TaskPriority, TaskStatus, KINDS};
 use domain::{AccountId, FieldError, Reason, UserId};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -760,7 +760,7 @@ pub async fn create(State(app): State<AppState>, frame: Frame, fields: FormField
         "note": text_or_null(fields.get("note")),
     });
     let t = Labels::new(frame.lang);
-    let outcome = match parse_new_task(value) {
+    let outcome = match ManualTask::from_json(value).map_err(ApiError::from) {
         Ok(manual) => app.create_manual_task(&frame.actor, manual).await.map_err(ApiError::from).and_then(created),
         Err(error) => Err(error),
     };

@@ -5,7 +5,6 @@
 //! meetings and calls; the CSM pulse, which rescores the account at once; and its open tasks.
 //! A churned account has no grade: a banner says when it churned and why.
 
-use crate::api::timeline::parse_entry;
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::pages::chart::{Chart, Dataset};
@@ -19,7 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::account::Account;
 use domain::health::pulse::{PulseInput, PulseReason};
 use domain::i18n::{Lang, Text};
-use domain::timeline::TimelineKind;
+use domain::timeline::{TimelineEntryInput, TimelineKind};
 use domain::{AccountId, FieldError, Reason};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Value};
@@ -620,7 +619,7 @@ pub async fn add_entry(
         "title": fields.get("title").trim(),
         "body": if body.is_empty() { Value::Null } else { Value::from(body) },
     });
-    let errors = match parse_entry(value) {
+    let errors = match TimelineEntryInput::from_json(value) {
         Ok(input) if PAGE_ENTRY_KINDS.contains(&input.kind) => {
             app.create_timeline_entry(&frame.actor, &input).await?;
             return Ok(Redirect::to(&format!("/accounts/{id}#timeline")).into_response());
@@ -629,8 +628,7 @@ pub async fn add_entry(
             "kind",
             Reason::NotOneOf { allowed: PAGE_ENTRY_KINDS.iter().map(|k| k.as_str().to_owned()).collect() },
         )],
-        Err(ApiError::Fields(errors)) => errors,
-        Err(other) => return Err(other),
+        Err(errors) => errors,
     };
     let t = Labels::new(frame.lang);
     let label = |field: &str| match field {

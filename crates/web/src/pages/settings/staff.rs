@@ -1,7 +1,6 @@
 //! `/settings/users` and `/settings/teams`: who can sign in, with which role, in which team.
 
 use super::{done, notice, refused, Common};
-use crate::api::staff::{parse_team, parse_user};
 use crate::api::to_value;
 use crate::auth::Signed;
 use crate::body::merge_patch;
@@ -15,6 +14,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use domain::access::Role;
 use domain::i18n::{Lang, Text};
+use domain::staff::{StaffUserInput, TeamInput};
 use domain::{TeamId, UserId};
 use serde_json::json;
 use std::collections::HashMap;
@@ -164,7 +164,7 @@ pub async fn add_user(
         "team_id": fields.id_value("team_id"),
     });
     let added = async {
-        let input = parse_user(body)?;
+        let input = StaffUserInput::from_json(body)?;
         Ok::<_, ApiError>(app.add_user_with_generated_password(&actor, &input).await?)
     }
     .await;
@@ -194,7 +194,7 @@ pub async fn update_user(
     let current = app.staff_user(UserId(id)).await?;
     let changes = json!({"role": fields.get("role"), "team_id": fields.id_value("team_id")});
     let updated = async {
-        let input = parse_user(merge_patch(to_value(&current.input), changes))?;
+        let input = StaffUserInput::from_json(merge_patch(to_value(&current.input), changes))?;
         Ok::<_, ApiError>(app.update_user(&actor, UserId(id), &input).await?)
     }
     .await;
@@ -265,7 +265,7 @@ pub async fn create_team(
     fields: FormFields,
 ) -> Result<Response, ApiError> {
     let created = async {
-        let input = parse_team(json!({"name": fields.get("name")}))?;
+        let input = TeamInput::from_json(json!({"name": fields.get("name")}))?;
         Ok::<_, ApiError>(app.create_team(&actor, &input).await?)
     }
     .await;
@@ -288,7 +288,7 @@ pub async fn rename_team(
     fields: FormFields,
 ) -> Result<Response, ApiError> {
     let renamed = async {
-        let input = parse_team(json!({"name": fields.get("name")}))?;
+        let input = TeamInput::from_json(json!({"name": fields.get("name")}))?;
         Ok::<_, ApiError>(app.update_team(&actor, TeamId(id), &input).await?)
     }
     .await;

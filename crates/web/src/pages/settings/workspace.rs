@@ -3,7 +3,6 @@
 
 use super::{done, notice, refused, Common};
 use crate::api::metrics::{parse_spend, parse_spend_month};
-use crate::api::settings::parse_settings;
 use crate::auth::Signed;
 use crate::extract::{FormFields, QueryParams};
 use crate::pages::{format, render, Frame};
@@ -13,6 +12,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use domain::i18n::{Lang, Text};
+use domain::settings::WorkspaceSettings;
 use serde_json::json;
 
 pub struct MonthOption {
@@ -156,7 +156,7 @@ pub async fn save_workspace(
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let saved = async {
-        let settings = parse_settings(
+        let settings = WorkspaceSettings::from_json(
             json!({
                 "currency": fields.get("currency"),
                 "time_zone": fields.get("time_zone"),
