@@ -2,6 +2,7 @@
 //! (playbook, account, occurrence), so starting it is idempotent across restarts and app nodes;
 //! a step is claimed by one node with a conditional update before it runs.
 
+use crate::error::{Entity, StoreError};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use domain::i18n::Bilingual;
 use domain::AccountId;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct StoredPlaybook {
     pub id: i64,
     pub name: String,
@@ -147,6 +148,49 @@ pub trait PlaybookStore: Send + Sync {
     ) -> Result<bool>;
 }
 
+/// An `outbox_emails` row; recipients are stored comma-separated, an error as `{"ja", "en"}`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EmailRow {
+    id: i64,
+    run_id: Option<i64>,
+    account_id: i64,
+    recipients: String,
+    subject: String,
+    body: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    decided_by: Option<i64>,
+    sent_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+}
+
+impl TryFrom<EmailRow> for OutboxEmail {
+    type Error = StoreError;
+
+    fn try_from(row: EmailRow) -> Result<OutboxEmail> {
+        let status = EmailStatus::parse(&row.status).ok_or_else(|| StoreError::Corrupt {
+            entity: Entity::OutboxEmail,
+            detail: format!("status {}", row.status),
+        })?;
+        Ok(OutboxEmail {
+            id: row.id,
+            run_id: row.run_id,
+            account_id: row.account_id,
+            recipients: row.recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+            subject: row.subject,
+            body: row.body,
+            status,
+            created_at: row.created_at,
+            decided_by: row.decided_by,
+            sent_at: row.sent_at,
+            // Reasons are stored as {"ja", "en"}; older rows hold one English text.
+            error: row
+                .error
+                .map(|text| serde_json::from_str(&text).unwrap_or_else(|_| Bilingual::new(text.clone(), text))),
+        })
+    }
+}
+
 macro_rules! playbook_store {
     ($store:ident, $db:ident) => {
         mod playbook_sql {
@@ -159,42 +203,16 @@ macro_rules! playbook_store {
             use chrono::{DateTime, Utc};
             use domain::i18n::Bilingual;
             use domain::AccountId;
-            use sqlx::Row;
+            use sqlx::{FromRow, Row};
 
             type DbRow = <$db as sqlx::Database>::Row;
 
             fn playbook_from_row(row: &DbRow) -> Result<StoredPlaybook> {
-                Ok(StoredPlaybook {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    definition: row.try_get("definition")?,
-                    active: row.try_get("active")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
+                Ok(StoredPlaybook::from_row(row)?)
             }
 
             fn email_from_row(row: &DbRow) -> Result<OutboxEmail> {
-                let recipients: String = row.try_get("recipients")?;
-                let status: String = row.try_get("status")?;
-                Ok(OutboxEmail {
-                    id: row.try_get("id")?,
-                    run_id: row.try_get("run_id")?,
-                    account_id: row.try_get("account_id")?,
-                    recipients: recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
-                    subject: row.try_get("subject")?,
-                    body: row.try_get("body")?,
-                    status: EmailStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
-                        entity: Entity::OutboxEmail,
-                        detail: format!("status {status}"),
-                    })?,
-                    created_at: row.try_get("created_at")?,
-                    decided_by: row.try_get("decided_by")?,
-                    sent_at: row.try_get("sent_at")?,
-                    error: row.try_get::<Option<String>, _>("error")?.map(|text| {
-                        // Reasons are stored as {"ja", "en"}; older rows hold one English text.
-                        serde_json::from_str(&text).unwrap_or_else(|_| Bilingual::new(text.clone(), text))
-                    }),
-                })
+                OutboxEmail::try_from($crate::playbooks::EmailRow::from_row(row)?)
             }
 
             const EMAIL_COLUMNS: &str =

@@ -7,10 +7,13 @@
 //! both databases accept; dynamic ones go through `QueryBuilder`.
 
 use crate::error::{Entity, StoreError};
-use domain::account::{CustomFields, TouchModel};
-use domain::subscription::BillingInterval;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::account::{Account, AccountInput, CurrentHealth, CustomFields, TouchModel};
+use domain::contact::{Contact, ContactInput};
+use domain::subscription::{AccountFigures, BillingInterval, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::TimelineKind;
 use domain::voice::{TicketPriority, TicketStatus};
+use domain::{AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId, UserId};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -33,6 +36,164 @@ pub(crate) const PERIOD_COLUMNS: &str =
     "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
      interval_count, quantity, unit_price, discount_percent, currency, custom, commitment_months";
 pub(crate) const TIMELINE_COLUMNS: &str = "id, account_id, kind, author_id, occurred_at, title, body, event";
+
+/// An `accounts` row as both drivers read it; `Account::try_from` checks what the types do not.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: i64,
+    external_id: String,
+    name: String,
+    domain: Option<String>,
+    industry: Option<String>,
+    region: Option<String>,
+    employees: Option<i64>,
+    tier: Option<String>,
+    touch_model: Option<String>,
+    stage: Option<String>,
+    owner_id: Option<i64>,
+    sub_owner_id: Option<i64>,
+    sales_owner_id: Option<i64>,
+    created_on: Option<NaiveDate>,
+    churn_reason: Option<String>,
+    churn_note: Option<String>,
+    custom: String,
+    mrr_hundredths: i64,
+    arr_hundredths: i64,
+    first_paying_day: Option<NaiveDate>,
+    next_renewal_date: Option<NaiveDate>,
+    churned_on: Option<NaiveDate>,
+    health_score: Option<f64>,
+    health_grade: Option<String>,
+    health_delta_30d: Option<f64>,
+    health_on: Option<NaiveDate>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRow) -> Result<Account, StoreError> {
+        Ok(Account {
+            id: AccountId(row.id),
+            input: AccountInput {
+                external_id: ExternalId::parse(&row.external_id).map_err(corrupt(Entity::Account))?,
+                name: row.name,
+                domain: row.domain,
+                industry: row.industry,
+                region: row.region,
+                employees: row.employees,
+                tier: row.tier,
+                touch_model: touch_model(row.touch_model)?,
+                stage: row.stage,
+                owner_id: row.owner_id.map(UserId),
+                sub_owner_id: row.sub_owner_id.map(UserId),
+                sales_owner_id: row.sales_owner_id.map(UserId),
+                created_on: row.created_on,
+                churn_reason: row.churn_reason,
+                churn_note: row.churn_note,
+                custom: custom_from_json(Entity::Account, &row.custom)?,
+            },
+            figures: AccountFigures {
+                mrr: Money::from_hundredths(row.mrr_hundredths),
+                arr: Money::from_hundredths(row.arr_hundredths),
+                first_paying_day: row.first_paying_day,
+                next_renewal_date: row.next_renewal_date,
+                churned_on: row.churned_on,
+            },
+            health: CurrentHealth {
+                score: row.health_score,
+                grade: row.health_grade,
+                delta_30d: row.health_delta_30d,
+                on: row.health_on,
+            },
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A `contacts` row as both drivers read it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ContactRow {
+    id: i64,
+    account_id: i64,
+    external_id: String,
+    name: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+    phone: Option<String>,
+    is_primary: bool,
+    custom: String,
+}
+
+impl TryFrom<ContactRow> for Contact {
+    type Error = StoreError;
+
+    fn try_from(row: ContactRow) -> Result<Contact, StoreError> {
+        let entity = Entity::Contact;
+        Ok(Contact {
+            id: ContactId(row.id),
+            input: ContactInput {
+                external_id: ExternalId::parse(&row.external_id).map_err(corrupt(entity))?,
+                account_id: AccountId(row.account_id),
+                name: row.name,
+                email: row.email.map(|e| Email::parse(&e)).transpose().map_err(corrupt(entity))?,
+                role: row.role,
+                phone: row.phone,
+                is_primary: row.is_primary,
+                custom: custom_from_json(entity, &row.custom)?,
+            },
+        })
+    }
+}
+
+/// A `subscription_periods` row as both drivers read it; amounts are exact decimal text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PeriodRow {
+    id: i64,
+    account_id: i64,
+    subscription_id: String,
+    product: String,
+    plan: Option<String>,
+    start_date: NaiveDate,
+    end_date: Option<NaiveDate>,
+    billing_interval: String,
+    interval_count: i64,
+    quantity: i64,
+    unit_price: String,
+    discount_percent: String,
+    currency: String,
+    custom: String,
+    commitment_months: Option<i64>,
+}
+
+impl TryFrom<PeriodRow> for SubscriptionPeriod {
+    type Error = StoreError;
+
+    fn try_from(row: PeriodRow) -> Result<SubscriptionPeriod, StoreError> {
+        let entity = Entity::SubscriptionPeriod;
+        let months =
+            |count: i64| u32::try_from(count).map_err(|e| StoreError::Corrupt { entity, detail: e.to_string() });
+        Ok(SubscriptionPeriod {
+            id: SubscriptionPeriodId(row.id),
+            terms: SubscriptionTerms {
+                subscription_id: ExternalId::parse(&row.subscription_id).map_err(corrupt(entity))?,
+                account_id: AccountId(row.account_id),
+                product: row.product,
+                plan: row.plan,
+                start_date: row.start_date,
+                end_date: row.end_date,
+                billing_interval: billing_interval(&row.billing_interval)?,
+                interval_count: months(row.interval_count)?,
+                quantity: row.quantity,
+                unit_price: Money(decimal(entity, &row.unit_price)?),
+                discount_percent: decimal(entity, &row.discount_percent)?,
+                currency: Currency::parse(&row.currency).map_err(corrupt(entity))?,
+                custom: custom_from_json(entity, &row.custom)?,
+                commitment_months: row.commitment_months.map(months).transpose()?,
+            },
+        })
+    }
+}
 
 pub(crate) fn custom_to_json(custom: &CustomFields) -> String {
     serde_json::to_string(custom).expect("a map of strings always serializes")
@@ -87,7 +248,7 @@ macro_rules! sql_store {
     ($store:ident, $db:ident) => {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
-            billing_interval, custom_from_json, custom_to_json, decimal, like_escape, not_found, touch_model,
+            custom_from_json, custom_to_json, like_escape, not_found,
             ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS,
         };
         use $crate::{AccountQuery, AccountSort, ChildQuery, GradeTotal, Page, Store};
@@ -96,101 +257,22 @@ macro_rules! sql_store {
         use domain::account::{Account, AccountInput};
         use domain::contact::{Contact, ContactInput};
         use domain::subscription::{AccountFigures, SubscriptionPeriod, SubscriptionTerms};
-        use domain::{AccountId, ContactId, Currency, Email, ExternalId, Money, SubscriptionPeriodId, UserId};
-        use sqlx::{QueryBuilder, Row};
+        use domain::{AccountId, ContactId, ExternalId, Money, SubscriptionPeriodId};
+        use sqlx::{FromRow, QueryBuilder, Row};
         use foldhash::{HashMap, HashMapExt, HashSet};
 
         type DbRow = <$db as sqlx::Database>::Row;
 
         fn account_from_row(row: &DbRow) -> Result<Account> {
-            let custom: String = row.try_get("custom")?;
-            Ok(Account {
-                id: AccountId(row.try_get("id")?),
-                input: AccountInput {
-                    external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?)
-                        .map_err($crate::sql::corrupt(Entity::Account))?,
-                    name: row.try_get("name")?,
-                    domain: row.try_get("domain")?,
-                    industry: row.try_get("industry")?,
-                    region: row.try_get("region")?,
-                    employees: row.try_get("employees")?,
-                    tier: row.try_get("tier")?,
-                    touch_model: touch_model(row.try_get("touch_model")?)?,
-                    stage: row.try_get("stage")?,
-                    owner_id: row.try_get::<Option<i64>, _>("owner_id")?.map(UserId),
-                    sub_owner_id: row.try_get::<Option<i64>, _>("sub_owner_id")?.map(UserId),
-                    sales_owner_id: row.try_get::<Option<i64>, _>("sales_owner_id")?.map(UserId),
-                    created_on: row.try_get("created_on")?,
-                    churn_reason: row.try_get("churn_reason")?,
-                    churn_note: row.try_get("churn_note")?,
-                    custom: custom_from_json(Entity::Account, &custom)?,
-                },
-                figures: AccountFigures {
-                    mrr: Money::from_hundredths(row.try_get("mrr_hundredths")?),
-                    arr: Money::from_hundredths(row.try_get("arr_hundredths")?),
-                    first_paying_day: row.try_get("first_paying_day")?,
-                    next_renewal_date: row.try_get("next_renewal_date")?,
-                    churned_on: row.try_get("churned_on")?,
-                },
-                health: domain::account::CurrentHealth {
-                    score: row.try_get("health_score")?,
-                    grade: row.try_get("health_grade")?,
-                    delta_30d: row.try_get("health_delta_30d")?,
-                    on: row.try_get("health_on")?,
-                },
-                updated_at: row.try_get("updated_at")?,
-            })
+            Account::try_from($crate::sql::AccountRow::from_row(row)?)
         }
 
         fn contact_from_row(row: &DbRow) -> Result<Contact> {
-            let custom: String = row.try_get("custom")?;
-            let email: Option<String> = row.try_get("email")?;
-            Ok(Contact {
-                id: ContactId(row.try_get("id")?),
-                input: ContactInput {
-                    external_id: ExternalId::parse(&row.try_get::<String, _>("external_id")?)
-                        .map_err($crate::sql::corrupt(Entity::Contact))?,
-                    account_id: AccountId(row.try_get("account_id")?),
-                    name: row.try_get("name")?,
-                    email: email.map(|e| Email::parse(&e)).transpose().map_err($crate::sql::corrupt(Entity::Contact))?,
-                    role: row.try_get("role")?,
-                    phone: row.try_get("phone")?,
-                    is_primary: row.try_get("is_primary")?,
-                    custom: custom_from_json(Entity::Contact, &custom)?,
-                },
-            })
+            Contact::try_from($crate::sql::ContactRow::from_row(row)?)
         }
 
         fn period_from_row(row: &DbRow) -> Result<SubscriptionPeriod> {
-            let entity = Entity::SubscriptionPeriod;
-            let custom: String = row.try_get("custom")?;
-            let interval_count: i64 = row.try_get("interval_count")?;
-            Ok(SubscriptionPeriod {
-                id: SubscriptionPeriodId(row.try_get("id")?),
-                terms: SubscriptionTerms {
-                    subscription_id: ExternalId::parse(&row.try_get::<String, _>("subscription_id")?)
-                        .map_err($crate::sql::corrupt(entity))?,
-                    account_id: AccountId(row.try_get("account_id")?),
-                    product: row.try_get("product")?,
-                    plan: row.try_get("plan")?,
-                    start_date: row.try_get("start_date")?,
-                    end_date: row.try_get("end_date")?,
-                    billing_interval: billing_interval(&row.try_get::<String, _>("billing_interval")?)?,
-                    interval_count: u32::try_from(interval_count)
-                        .map_err(|e| StoreError::Corrupt { entity, detail: e.to_string() })?,
-                    quantity: row.try_get("quantity")?,
-                    unit_price: Money(decimal(entity, &row.try_get::<String, _>("unit_price")?)?),
-                    discount_percent: decimal(entity, &row.try_get::<String, _>("discount_percent")?)?,
-                    currency: Currency::parse(&row.try_get::<String, _>("currency")?)
-                        .map_err($crate::sql::corrupt(entity))?,
-                    custom: custom_from_json(entity, &custom)?,
-                    commitment_months: row
-                        .try_get::<Option<i64>, _>("commitment_months")?
-                        .map(u32::try_from)
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt { entity, detail: e.to_string() })?,
-                },
-            })
+            SubscriptionPeriod::try_from($crate::sql::PeriodRow::from_row(row)?)
         }
 
         fn push_account_values(b: &mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, input: &AccountInput) {

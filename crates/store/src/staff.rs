@@ -1,10 +1,12 @@
 //! Staff and access: teams, staff users and their passwords, sessions, sign-in throttling, API
 //! tokens, tracking write keys, one-time setup links and the audit log.
 
+use crate::error::{Entity, StoreError};
+use crate::sql::corrupt;
 use crate::{AttemptWindow, AuditQuery, Page, Result, Session};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::access::Scope;
+use domain::access::{Role, Scope};
 use domain::audit::{AuditEntry, AuditInput};
 use domain::credentials::{ApiToken, WriteKey};
 use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
@@ -93,6 +95,123 @@ pub trait StaffStore: Send + Sync {
     async fn list_audit(&self, query: &AuditQuery) -> Result<Page<AuditEntry>>;
 }
 
+/// A `staff_users` row as both drivers read it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    team_id: Option<i64>,
+    role: String,
+    active: bool,
+}
+
+impl TryFrom<UserRow> for StaffUser {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<StaffUser> {
+        Ok(StaffUser {
+            id: UserId(row.id),
+            input: StaffUserInput {
+                email: Email::parse(&row.email).map_err(corrupt(Entity::User))?,
+                name: row.name,
+                team_id: row.team_id.map(TeamId),
+                role: Role::parse(&row.role).map_err(corrupt(Entity::User))?,
+                active: row.active,
+            },
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    scope: String,
+    prefix: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<TokenRow> for ApiToken {
+    type Error = StoreError;
+
+    fn try_from(row: TokenRow) -> Result<ApiToken> {
+        Ok(ApiToken {
+            id: row.id,
+            user_id: UserId(row.user_id),
+            name: row.name,
+            scope: Scope::parse(&row.scope).map_err(corrupt(Entity::ApiToken))?,
+            prefix: row.prefix,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+/// A `write_keys` row; allowed origins are stored one per line.
+#[derive(sqlx::FromRow)]
+pub(crate) struct WriteKeyRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    created_by: Option<i64>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    allowed_origins: String,
+}
+
+impl From<WriteKeyRow> for WriteKey {
+    fn from(row: WriteKeyRow) -> WriteKey {
+        WriteKey {
+            id: row.id,
+            name: row.name,
+            prefix: row.prefix,
+            created_by: row.created_by.map(UserId),
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+            allowed_origins: row.allowed_origins.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+            last_used_at: None,
+            days: Vec::new(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    occurred_at: DateTime<Utc>,
+    actor_id: Option<i64>,
+    actor: String,
+    action: String,
+    entity: String,
+    entity_id: Option<String>,
+    changes: String,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<AuditEntry> {
+        Ok(AuditEntry {
+            id: row.id,
+            occurred_at: row.occurred_at,
+            input: AuditInput {
+                actor_id: row.actor_id.map(UserId),
+                actor: row.actor,
+                action: row.action,
+                entity: row.entity,
+                entity_id: row.entity_id,
+                changes: serde_json::from_str(&row.changes)
+                    .map_err(|e| StoreError::Corrupt { entity: Entity::User, detail: format!("audit changes: {e}") })?,
+            },
+        })
+    }
+}
+
 macro_rules! staff_store {
     ($store:ident, $db:ident) => {
         mod staff_sql {
@@ -102,12 +221,12 @@ macro_rules! staff_store {
             use $crate::{AttemptWindow, AuditQuery, Page, Result, Session};
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
-            use domain::access::{Role, Scope};
+            use domain::access::Scope;
             use domain::audit::{AuditEntry, AuditInput};
             use domain::credentials::{ApiToken, WriteKey};
             use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
             use domain::{Email, TeamId, UserId};
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::{FromRow, QueryBuilder, Row};
 
             const TOKEN_COLUMNS: &str = "id, user_id, name, scope, prefix, created_at, last_used_at, revoked_at";
             const WRITE_KEY_COLUMNS: &str = "id, name, prefix, created_by, created_at, revoked_at, allowed_origins";
@@ -116,65 +235,19 @@ macro_rules! staff_store {
             type DbRow = <$db as sqlx::Database>::Row;
 
             fn user_from_row(row: &DbRow) -> Result<StaffUser> {
-                Ok(StaffUser {
-                    id: UserId(row.try_get("id")?),
-                    input: StaffUserInput {
-                        email: Email::parse(&row.try_get::<String, _>("email")?).map_err($crate::sql::corrupt(Entity::User))?,
-                        name: row.try_get("name")?,
-                        team_id: row.try_get::<Option<i64>, _>("team_id")?.map(TeamId),
-                        role: Role::parse(&row.try_get::<String, _>("role")?).map_err($crate::sql::corrupt(Entity::User))?,
-                        active: row.try_get("active")?,
-                    },
-                })
+                StaffUser::try_from($crate::staff::UserRow::from_row(row)?)
             }
 
             fn token_from_row(row: &DbRow) -> Result<ApiToken> {
-                Ok(ApiToken {
-                    id: row.try_get("id")?,
-                    user_id: UserId(row.try_get("user_id")?),
-                    name: row.try_get("name")?,
-                    scope: Scope::parse(&row.try_get::<String, _>("scope")?).map_err($crate::sql::corrupt(Entity::ApiToken))?,
-                    prefix: row.try_get("prefix")?,
-                    created_at: row.try_get("created_at")?,
-                    last_used_at: row.try_get("last_used_at")?,
-                    revoked_at: row.try_get("revoked_at")?,
-                })
+                ApiToken::try_from($crate::staff::TokenRow::from_row(row)?)
             }
 
             fn write_key_from_row(row: &DbRow) -> Result<WriteKey> {
-                Ok(WriteKey {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    prefix: row.try_get("prefix")?,
-                    created_by: row.try_get::<Option<i64>, _>("created_by")?.map(UserId),
-                    created_at: row.try_get("created_at")?,
-                    revoked_at: row.try_get("revoked_at")?,
-                    allowed_origins: row
-                        .try_get::<String, _>("allowed_origins")?
-                        .lines()
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                    last_used_at: None,
-                    days: Vec::new(),
-                })
+                Ok(WriteKey::from($crate::staff::WriteKeyRow::from_row(row)?))
             }
 
             fn audit_from_row(row: &DbRow) -> Result<AuditEntry> {
-                let changes: String = row.try_get("changes")?;
-                Ok(AuditEntry {
-                    id: row.try_get("id")?,
-                    occurred_at: row.try_get("occurred_at")?,
-                    input: AuditInput {
-                        actor_id: row.try_get::<Option<i64>, _>("actor_id")?.map(UserId),
-                        actor: row.try_get("actor")?,
-                        action: row.try_get("action")?,
-                        entity: row.try_get("entity")?,
-                        entity_id: row.try_get("entity_id")?,
-                        changes: serde_json::from_str(&changes)
-                            .map_err(|e| StoreError::Corrupt { entity: Entity::User, detail: format!("audit changes: {e}") })?,
-                    },
-                })
+                AuditEntry::try_from($crate::staff::AuditRow::from_row(row)?)
             }
 
             fn push_audit_filters(qb: &mut QueryBuilder<'_, $db>, query: &AuditQuery) {

@@ -1,10 +1,13 @@
 //! Each account's timeline: notes, meetings, calls and emails people log, and what Kizuna
 //! records itself (structured `event`s shown in the reader's language).
 
+use crate::error::{Entity, StoreError};
+use crate::sql::timeline_kind;
 use crate::{Page, Result, TimelineQuery};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::timeline::{TimelineEntry, TimelineEntryInput};
-use domain::TimelineEntryId;
+use domain::{AccountId, TimelineEntryId, UserId};
 
 #[async_trait]
 pub trait TimelineStore: Send + Sync {
@@ -17,35 +20,57 @@ pub trait TimelineStore: Send + Sync {
     async fn list_timeline(&self, query: &TimelineQuery) -> Result<Page<TimelineEntry>>;
 }
 
+/// A `timeline_entries` row as both drivers read it; `event` is JSON text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TimelineRow {
+    id: i64,
+    account_id: i64,
+    kind: String,
+    author_id: Option<i64>,
+    occurred_at: DateTime<Utc>,
+    title: String,
+    body: Option<String>,
+    event: Option<String>,
+}
+
+impl TryFrom<TimelineRow> for TimelineEntry {
+    type Error = StoreError;
+
+    fn try_from(row: TimelineRow) -> Result<TimelineEntry> {
+        let event = row
+            .event
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt { entity: Entity::TimelineEntry, detail: format!("event: {e}") })?;
+        Ok(TimelineEntry {
+            id: TimelineEntryId(row.id),
+            input: TimelineEntryInput {
+                account_id: AccountId(row.account_id),
+                kind: timeline_kind(&row.kind)?,
+                author_id: row.author_id.map(UserId),
+                occurred_at: row.occurred_at,
+                title: row.title,
+                body: row.body,
+                event,
+            },
+        })
+    }
+}
+
 macro_rules! timeline_store {
     ($store:ident, $db:ident) => {
         mod timeline_sql {
             use super::{$db, $store, DbRow};
             use $crate::error::{Entity, StoreError};
-            use $crate::sql::{not_found, timeline_kind, CHUNK, TIMELINE_COLUMNS};
+            use $crate::sql::{not_found, CHUNK, TIMELINE_COLUMNS};
             use $crate::{Page, Result, TimelineQuery};
             use async_trait::async_trait;
             use domain::timeline::{TimelineEntry, TimelineEntryInput};
-            use domain::{AccountId, TimelineEntryId, UserId};
-            use sqlx::{QueryBuilder, Row};
+            use domain::TimelineEntryId;
+            use sqlx::{FromRow, QueryBuilder};
 
             fn timeline_from_row(row: &DbRow) -> Result<TimelineEntry> {
-                Ok(TimelineEntry {
-                    id: TimelineEntryId(row.try_get("id")?),
-                    input: TimelineEntryInput {
-                        account_id: AccountId(row.try_get("account_id")?),
-                        kind: timeline_kind(&row.try_get::<String, _>("kind")?)?,
-                        author_id: row.try_get::<Option<i64>, _>("author_id")?.map(UserId),
-                        occurred_at: row.try_get("occurred_at")?,
-                        title: row.try_get("title")?,
-                        body: row.try_get("body")?,
-                        event: row
-                            .try_get::<Option<String>, _>("event")?
-                            .map(|text| serde_json::from_str(&text))
-                            .transpose()
-                            .map_err(|e| StoreError::Corrupt { entity: Entity::TimelineEntry, detail: format!("event: {e}") })?,
-                    },
-                })
+                TimelineEntry::try_from($crate::timeline::TimelineRow::from_row(row)?)
             }
 
             fn event_json(input: &TimelineEntryInput) -> Option<String> {
