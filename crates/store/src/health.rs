@@ -1,6 +1,7 @@
 //! What health scoring keeps: its configuration document, CSM pulses, and one snapshot per
 //! account per day.
 
+use crate::error::{Entity, StoreError};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -63,6 +64,57 @@ pub trait HealthStore: Send + Sync {
     async fn grades_around(&self, day: NaiveDate, accounts: Option<&[AccountId]>) -> Result<Vec<(AccountId, GradeOn)>>;
 }
 
+/// A `pulses` row; the reasons are JSON text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PulseRow {
+    id: i64,
+    account_id: i64,
+    author_id: Option<i64>,
+    score: i64,
+    reasons: String,
+    comment: Option<String>,
+    created_at: DateTime<Utc>,
+    day: NaiveDate,
+}
+
+impl TryFrom<PulseRow> for Pulse {
+    type Error = StoreError;
+
+    fn try_from(row: PulseRow) -> Result<Pulse> {
+        Ok(Pulse {
+            id: row.id,
+            account_id: row.account_id,
+            author_id: row.author_id,
+            score: row.score,
+            reasons: serde_json::from_str(&row.reasons)
+                .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("pulse reasons: {e}") })?,
+            comment: row.comment,
+            created_at: row.created_at,
+            day: row.day,
+        })
+    }
+}
+
+/// A `health_snapshots` row; the measures are JSON text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SnapshotRow {
+    account_id: i64,
+    day: NaiveDate,
+    score: Option<f64>,
+    grade: String,
+    measures: String,
+}
+
+impl TryFrom<SnapshotRow> for (AccountId, Snapshot) {
+    type Error = StoreError;
+
+    fn try_from(row: SnapshotRow) -> Result<(AccountId, Snapshot)> {
+        let measures = serde_json::from_str(&row.measures)
+            .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("health snapshot: {e}") })?;
+        Ok((AccountId(row.account_id), Snapshot { day: row.day, score: row.score, grade: row.grade, measures }))
+    }
+}
+
 macro_rules! health_store {
     ($store:ident, $db:ident) => {
         mod health_sql {
@@ -74,36 +126,15 @@ macro_rules! health_store {
             use domain::health::history::Snapshot;
             use domain::health::pulse::PulseInput;
             use domain::{AccountId, UserId};
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::{FromRow, QueryBuilder, Row};
             use std::collections::HashMap;
 
             fn pulse_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Pulse> {
-                let reasons: String = row.try_get("reasons")?;
-                Ok(Pulse {
-                    id: row.try_get("id")?,
-                    account_id: row.try_get("account_id")?,
-                    author_id: row.try_get("author_id")?,
-                    score: row.try_get("score")?,
-                    reasons: serde_json::from_str(&reasons)
-                        .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("pulse reasons: {e}") })?,
-                    comment: row.try_get("comment")?,
-                    created_at: row.try_get("created_at")?,
-                    day: row.try_get("day")?,
-                })
+                Pulse::try_from($crate::health::PulseRow::from_row(row)?)
             }
 
             fn snapshot_from_row(row: &<$db as sqlx::Database>::Row) -> Result<(AccountId, Snapshot)> {
-                let measures: String = row.try_get("measures")?;
-                Ok((
-                    AccountId(row.try_get("account_id")?),
-                    Snapshot {
-                        day: row.try_get("day")?,
-                        score: row.try_get("score")?,
-                        grade: row.try_get("grade")?,
-                        measures: serde_json::from_str(&measures)
-                            .map_err(|e| StoreError::Corrupt { entity: Entity::Account, detail: format!("health snapshot: {e}") })?,
-                    },
-                ))
+                <(AccountId, Snapshot)>::try_from($crate::health::SnapshotRow::from_row(row)?)
             }
 
             #[async_trait::async_trait]

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::AccountId;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct StoredTemplate {
     pub id: i64,
     pub name: String,
@@ -85,7 +85,7 @@ macro_rules! onboarding_store {
             use $crate::Result;
             use chrono::{DateTime, NaiveDate, Utc};
             use domain::AccountId;
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::{FromRow, QueryBuilder, Row};
             use std::collections::HashMap;
 
             type DbRow = <$db as sqlx::Database>::Row;
@@ -93,13 +93,7 @@ macro_rules! onboarding_store {
             const TEMPLATE_COLUMNS: &str = "SELECT id, name, definition, is_default, updated_at FROM onboarding_templates";
 
             fn template_from_row(row: &DbRow) -> Result<StoredTemplate> {
-                Ok(StoredTemplate {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    definition: row.try_get("definition")?,
-                    is_default: row.try_get("is_default")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
+                Ok(StoredTemplate::from_row(row)?)
             }
 
             fn not_found(id: i64) -> StoreError {

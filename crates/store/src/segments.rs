@@ -10,7 +10,7 @@ use serde::Serialize;
 
 /// A segment as stored. The rule is kept as the user wrote it (spacing, comments of layout), so
 /// the editor shows it back unchanged; it was checked before it was saved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct SavedSegment {
     pub id: i64,
     pub name: String,
@@ -73,7 +73,7 @@ pub struct SegmentMembers {
 }
 
 /// An account entering (`entered = true`) or leaving a segment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct SegmentEvent {
     pub id: i64,
     pub segment_id: i64,
@@ -159,7 +159,7 @@ macro_rules! segment_store {
             use $crate::Result;
             use chrono::{DateTime, Utc};
             use domain::{AccountId, Money};
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::{FromRow, QueryBuilder, Row};
 
             const SEGMENT_COLUMNS: &str = "s.id, s.name, s.name_en, s.rule, s.description, s.created_at, s.updated_at";
             const EVENT_SELECT: &str = "SELECT h.id, h.segment_id, s.name AS segment_name, s.name_en AS segment_name_en, h.account_id, \
@@ -167,28 +167,11 @@ macro_rules! segment_store {
                  JOIN segments s ON s.id = h.segment_id JOIN accounts a ON a.id = h.account_id";
 
             fn segment_from_row(row: &<$db as sqlx::Database>::Row) -> Result<SavedSegment> {
-                Ok(SavedSegment {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    name_en: row.try_get("name_en")?,
-                    rule: row.try_get("rule")?,
-                    description: row.try_get("description")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
+                Ok(SavedSegment::from_row(row)?)
             }
 
             fn event_from_row(row: &<$db as sqlx::Database>::Row) -> Result<SegmentEvent> {
-                Ok(SegmentEvent {
-                    id: row.try_get("id")?,
-                    segment_id: row.try_get("segment_id")?,
-                    segment_name: row.try_get("segment_name")?,
-                    segment_name_en: row.try_get("segment_name_en")?,
-                    account_id: row.try_get("account_id")?,
-                    account_name: row.try_get("account_name")?,
-                    entered: row.try_get("entered")?,
-                    at: row.try_get("at")?,
-                })
+                Ok(SegmentEvent::from_row(row)?)
             }
 
             fn money(hundredths: Option<i64>) -> Money {

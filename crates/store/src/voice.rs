@@ -31,12 +31,34 @@ pub trait VoiceStore: Send + Sync {
     async fn has_tickets(&self) -> Result<bool>;
 }
 
+/// A `tickets` row as the health measures read it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredTicket {
+    created_on: NaiveDate,
+    solved_on: Option<NaiveDate>,
+    priority: String,
+    status: String,
+}
+
+impl TryFrom<StoredTicket> for TicketRow {
+    type Error = crate::error::StoreError;
+
+    fn try_from(row: StoredTicket) -> Result<TicketRow> {
+        Ok(TicketRow {
+            created_on: row.created_on,
+            solved_on: row.solved_on,
+            priority: crate::sql::ticket_priority(&row.priority)?,
+            status: crate::sql::ticket_status(&row.status)?,
+        })
+    }
+}
+
 macro_rules! voice_store {
     ($store:ident, $db:ident) => {
         mod voice_sql {
             use super::{$db, $store, account_ids_of, select_in, DbRow};
             use $crate::error::Entity;
-            use $crate::sql::{not_found, ticket_priority, ticket_status, CHUNK};
+            use $crate::sql::{not_found, CHUNK};
             use foldhash::{HashMap, HashMapExt};
             use $crate::{ImportCounts, Result};
             use async_trait::async_trait;
@@ -45,7 +67,7 @@ macro_rules! voice_store {
             use domain::interchange::tickets::TicketRecord;
             use domain::voice::TicketRow;
             use domain::{AccountId, Email, ExternalId};
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::{FromRow, QueryBuilder, Row};
 
             const TICKET_COLUMNS: &str = "ticket_id, account_id, created_on, solved_on, priority, status, subject";
 
@@ -114,12 +136,7 @@ macro_rules! voice_store {
             }
 
             fn ticket_from_row(row: &DbRow) -> Result<TicketRow> {
-                Ok(TicketRow {
-                    created_on: row.try_get("created_on")?,
-                    solved_on: row.try_get("solved_on")?,
-                    priority: ticket_priority(&row.try_get::<String, _>("priority")?)?,
-                    status: ticket_status(&row.try_get::<String, _>("status")?)?,
-                })
+                TicketRow::try_from($crate::voice::StoredTicket::from_row(row)?)
             }
 
             #[async_trait]
