@@ -2,6 +2,8 @@
 //! history. A status change and its history entry are written in one transaction, and so is a
 //! merge (evidence moved, the merged request pointing at the survivor).
 
+use crate::error::{Entity, StoreError};
+use crate::sql::code;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -106,6 +108,78 @@ pub trait FeedbackStore: Send + Sync {
     async fn merge_requests(&self, from: RequestId, into: RequestId, now: DateTime<Utc>) -> Result<()>;
 }
 
+/// A `feature_requests` row; the status is a code.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RequestRow {
+    id: i64,
+    title: String,
+    description: Option<String>,
+    product_area: Option<String>,
+    owner_id: Option<i64>,
+    feature_key: Option<String>,
+    status: String,
+    status_reason: Option<String>,
+    merged_into: Option<i64>,
+    created_by: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<RequestRow> for FeatureRequest {
+    type Error = StoreError;
+
+    fn try_from(row: RequestRow) -> Result<FeatureRequest> {
+        Ok(FeatureRequest {
+            id: RequestId(row.id),
+            input: RequestInput {
+                title: row.title,
+                description: row.description,
+                product_area: row.product_area,
+                owner_id: row.owner_id.map(UserId),
+                feature_key: row.feature_key,
+            },
+            status: code(Entity::FeatureRequest, "status", &row.status, RequestStatus::parse)?,
+            status_reason: row.status_reason,
+            merged_into: row.merged_into.map(RequestId),
+            created_by: row.created_by.map(UserId),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A `request_evidence` row; importance and source are codes.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EvidenceRow {
+    id: i64,
+    request_id: i64,
+    account_id: i64,
+    contact_id: Option<i64>,
+    importance: String,
+    source: String,
+    quote: Option<String>,
+    created_by: Option<i64>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<EvidenceRow> for Evidence {
+    type Error = StoreError;
+
+    fn try_from(row: EvidenceRow) -> Result<Evidence> {
+        Ok(Evidence {
+            id: row.id,
+            request_id: RequestId(row.request_id),
+            account_id: AccountId(row.account_id),
+            contact_id: row.contact_id.map(ContactId),
+            importance: code(Entity::FeatureRequest, "importance", &row.importance, RequestImportance::parse)?,
+            source: code(Entity::FeatureRequest, "source", &row.source, EvidenceSource::parse)?,
+            quote: row.quote,
+            created_by: row.created_by.map(UserId),
+            created_at: row.created_at,
+        })
+    }
+}
+
 macro_rules! feedback_store {
     ($store:ident, $db:ident) => {
         mod feedback_sql {
@@ -114,9 +188,9 @@ macro_rules! feedback_store {
             use $crate::feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
             use $crate::Result;
             use chrono::{DateTime, Utc};
-            use domain::feedback::{EvidenceSource, RequestImportance, RequestInput, RequestStatus, StatusChange};
-            use domain::{AccountId, ContactId, RequestId, UserId};
-            use sqlx::{QueryBuilder, Row};
+            use domain::feedback::{RequestInput, RequestStatus, StatusChange};
+            use domain::{AccountId, RequestId, UserId};
+            use sqlx::{FromRow, QueryBuilder, Row};
 
             const REQUEST_COLUMNS: &str = "id, title, description, product_area, status, status_reason, owner_id, \
                  feature_key, merged_into, created_by, created_at, updated_at";
@@ -140,36 +214,11 @@ macro_rules! feedback_store {
             }
 
             fn request_from_row(row: &<$db as sqlx::Database>::Row) -> Result<FeatureRequest> {
-                Ok(FeatureRequest {
-                    id: RequestId(row.try_get("id")?),
-                    input: RequestInput {
-                        title: row.try_get("title")?,
-                        description: row.try_get("description")?,
-                        product_area: row.try_get("product_area")?,
-                        owner_id: user(row, "owner_id")?,
-                        feature_key: row.try_get("feature_key")?,
-                    },
-                    status: code(row, "status", RequestStatus::parse)?,
-                    status_reason: row.try_get("status_reason")?,
-                    merged_into: row.try_get::<Option<i64>, _>("merged_into")?.map(RequestId),
-                    created_by: user(row, "created_by")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
+                FeatureRequest::try_from($crate::feedback::RequestRow::from_row(row)?)
             }
 
             fn evidence_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Evidence> {
-                Ok(Evidence {
-                    id: row.try_get("id")?,
-                    request_id: RequestId(row.try_get("request_id")?),
-                    account_id: AccountId(row.try_get("account_id")?),
-                    contact_id: row.try_get::<Option<i64>, _>("contact_id")?.map(ContactId),
-                    importance: code(row, "importance", RequestImportance::parse)?,
-                    source: code(row, "source", EvidenceSource::parse)?,
-                    quote: row.try_get("quote")?,
-                    created_by: user(row, "created_by")?,
-                    created_at: row.try_get("created_at")?,
-                })
+                Evidence::try_from($crate::feedback::EvidenceRow::from_row(row)?)
             }
 
             fn not_found(id: impl std::fmt::Display) -> StoreError {

@@ -2,12 +2,14 @@
 //! notification preferences, the notifications themselves (inbox rows and their email and Slack
 //! copies, claimed by one node before sending) and the digests sent, one per user and period.
 
+use crate::error::{Entity, StoreError};
+use crate::sql::code;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::i18n::Bilingual;
 use domain::mail::MailServer;
-use domain::notifications::{DeliveryState, Notice, NotificationKind, NotificationPreferences};
+use domain::notifications::{DeliveryState, DigestFrequency, Notice, NotificationKind, NotificationPreferences};
 use domain::UserId;
 
 /// A notification as stored.
@@ -94,6 +96,75 @@ pub trait NotificationStore: Send + Sync {
     async fn finish_digest(&self, user: UserId, period: &str, error: Option<&str>, now: DateTime<Utc>) -> Result<()>;
 }
 
+/// A `notifications` row: the title in both languages, kind and delivery states as codes.
+#[derive(sqlx::FromRow)]
+pub(crate) struct NotificationRow {
+    id: i64,
+    user_id: i64,
+    kind: String,
+    title_ja: String,
+    title_en: String,
+    link: String,
+    account_id: Option<i64>,
+    in_app: bool,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+    email_state: String,
+    slack_state: String,
+    attempts: i32,
+    delivery_error: Option<String>,
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = StoreError;
+
+    fn try_from(row: NotificationRow) -> Result<Notification> {
+        let entity = Entity::Notification;
+        Ok(Notification {
+            id: row.id,
+            user_id: UserId(row.user_id),
+            kind: code(entity, "kind", &row.kind, NotificationKind::parse)?,
+            title: Bilingual::new(row.title_ja, row.title_en),
+            link: row.link,
+            account_id: row.account_id,
+            in_app: row.in_app,
+            created_at: row.created_at,
+            read_at: row.read_at,
+            email: code(entity, "email_state", &row.email_state, DeliveryState::parse)?,
+            slack: code(entity, "slack_state", &row.slack_state, DeliveryState::parse)?,
+            attempts: row.attempts.into(),
+            delivery_error: row.delivery_error,
+        })
+    }
+}
+
+/// A `notification_preferences` row; the channels per kind are JSON text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PreferencesRow {
+    channels: String,
+    slack_webhook: Option<String>,
+    digest: String,
+    digest_hour: i32,
+    language: String,
+}
+
+impl TryFrom<PreferencesRow> for NotificationPreferences {
+    type Error = StoreError;
+
+    fn try_from(row: PreferencesRow) -> Result<NotificationPreferences> {
+        let entity = Entity::Notification;
+        let channels = serde_json::from_str(&row.channels)
+            .map_err(|e| StoreError::Corrupt { entity, detail: format!("channels: {e}") })?;
+        Ok(NotificationPreferences {
+            channels,
+            slack_webhook: row.slack_webhook,
+            digest: code(entity, "digest", &row.digest, DigestFrequency::parse)?,
+            digest_hour: u32::try_from(row.digest_hour).unwrap_or(8),
+            language: code(entity, "language", &row.language, domain::notifications::parse_lang)?,
+        })
+    }
+}
+
 macro_rules! notification_store {
     ($store:ident, $db:ident) => {
         mod notification_sql {
@@ -102,13 +173,10 @@ macro_rules! notification_store {
             use $crate::notifications::{Notification, NotificationStore, Routing};
             use $crate::Result;
             use chrono::{DateTime, Utc};
-            use domain::i18n::Bilingual;
             use domain::mail::{MailSecurity, MailServer};
-            use domain::notifications::{
-                DeliveryState, DigestFrequency, Notice, NotificationKind, NotificationPreferences,
-            };
+            use domain::notifications::{DeliveryState, Notice, NotificationPreferences};
             use domain::UserId;
-            use sqlx::Row;
+            use sqlx::{FromRow, Row};
 
             const NOTIFICATION_COLUMNS: &str = "id, user_id, kind, title_ja, title_en, link, account_id, in_app, \
                  created_at, read_at, email_state, slack_state, attempts, delivery_error";
@@ -130,33 +198,11 @@ macro_rules! notification_store {
             }
 
             fn notification_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Notification> {
-                Ok(Notification {
-                    id: row.try_get("id")?,
-                    user_id: UserId(row.try_get("user_id")?),
-                    kind: code(row, "kind", NotificationKind::parse)?,
-                    title: Bilingual::new(row.try_get::<String, _>("title_ja")?, row.try_get::<String, _>("title_en")?),
-                    link: row.try_get("link")?,
-                    account_id: row.try_get("account_id")?,
-                    in_app: row.try_get("in_app")?,
-                    created_at: row.try_get("created_at")?,
-                    read_at: row.try_get("read_at")?,
-                    email: code(row, "email_state", DeliveryState::parse)?,
-                    slack: code(row, "slack_state", DeliveryState::parse)?,
-                    attempts: row.try_get::<i32, _>("attempts")?.into(),
-                    delivery_error: row.try_get("delivery_error")?,
-                })
+                Notification::try_from($crate::notifications::NotificationRow::from_row(row)?)
             }
 
             fn preferences_from_row(row: &<$db as sqlx::Database>::Row) -> Result<NotificationPreferences> {
-                let channels: String = row.try_get("channels")?;
-                Ok(NotificationPreferences {
-                    channels: serde_json::from_str(&channels)
-                        .map_err(|e| corrupt("channels", domain::Reason::Malformed { detail: e.to_string() }))?,
-                    slack_webhook: row.try_get("slack_webhook")?,
-                    digest: code(row, "digest", DigestFrequency::parse)?,
-                    digest_hour: u32::try_from(row.try_get::<i32, _>("digest_hour")?).unwrap_or(8),
-                    language: code(row, "language", domain::notifications::parse_lang)?,
-                })
+                NotificationPreferences::try_from($crate::notifications::PreferencesRow::from_row(row)?)
             }
 
             fn pending(wanted: bool) -> &'static str {

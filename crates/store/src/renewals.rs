@@ -2,10 +2,12 @@
 //! keyed by account and renewal date, and the weekly forecast snapshots that forecast accuracy
 //! is measured against. The renewals themselves are derived from subscription periods.
 
+use crate::error::{Entity, StoreError};
+use crate::sql::code;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::renewals::{ForecastCategory, RenewalCall};
+use domain::renewals::{ChurnReason, ForecastCategory, RenewalCall, RenewalOutcome};
 use domain::{AccountId, Money, UserId};
 
 /// A CSM's call on one renewal, with who wrote it last and when.
@@ -43,6 +45,74 @@ pub trait RenewalStore: Send + Sync {
     async fn forecast_snapshots(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<ForecastSnapshotRow>>;
 }
 
+fn optional_code<T>(
+    field: &str,
+    raw: Option<String>,
+    parse: fn(&str) -> std::result::Result<T, domain::Reason>,
+) -> Result<Option<T>> {
+    raw.map(|raw| code(Entity::Renewal, field, &raw, parse)).transpose()
+}
+
+/// A `renewal_calls` row: the CSM's forecast and confirmed outcome, as codes.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CallRow {
+    account_id: i64,
+    renewal_date: NaiveDate,
+    forecast: Option<String>,
+    forecast_note: Option<String>,
+    outcome: Option<String>,
+    churn_reason: Option<String>,
+    outcome_note: Option<String>,
+    updated_by: Option<i64>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<CallRow> for StoredRenewalCall {
+    type Error = StoreError;
+
+    fn try_from(row: CallRow) -> Result<StoredRenewalCall> {
+        Ok(StoredRenewalCall {
+            account_id: AccountId(row.account_id),
+            renewal_date: row.renewal_date,
+            call: RenewalCall {
+                forecast: optional_code("forecast", row.forecast, ForecastCategory::parse)?,
+                forecast_note: row.forecast_note,
+                outcome: optional_code("outcome", row.outcome, RenewalOutcome::parse)?,
+                churn_reason: optional_code("churn_reason", row.churn_reason, ChurnReason::parse)?,
+                outcome_note: row.outcome_note,
+            },
+            updated_by: row.updated_by.map(UserId),
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A `renewal_forecast_snapshots` row; ARR is exact decimal text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SnapshotRow {
+    taken_on: NaiveDate,
+    account_id: i64,
+    renewal_date: NaiveDate,
+    arr: String,
+    forecast: Option<String>,
+    churn_probability: Option<f64>,
+}
+
+impl TryFrom<SnapshotRow> for ForecastSnapshotRow {
+    type Error = StoreError;
+
+    fn try_from(row: SnapshotRow) -> Result<ForecastSnapshotRow> {
+        Ok(ForecastSnapshotRow {
+            taken_on: row.taken_on,
+            account_id: AccountId(row.account_id),
+            renewal_date: row.renewal_date,
+            arr: Money(crate::sql::decimal(Entity::Renewal, &row.arr)?),
+            forecast: optional_code("forecast", row.forecast, ForecastCategory::parse)?,
+            churn_probability: row.churn_probability,
+        })
+    }
+}
+
 macro_rules! renewal_store {
     ($store:ident, $db:ident) => {
         mod renewal_sql {
@@ -51,52 +121,16 @@ macro_rules! renewal_store {
             use $crate::renewals::{ForecastSnapshotRow, RenewalStore, StoredRenewalCall};
             use $crate::Result;
             use chrono::NaiveDate;
-            use domain::renewals::{ChurnReason, ForecastCategory, RenewalCall, RenewalOutcome};
-            use domain::{AccountId, Money, UserId};
-            use sqlx::{QueryBuilder, Row};
-
-            fn corrupt(field: &str, reason: domain::Reason) -> StoreError {
-                StoreError::Corrupt {
-                    entity: Entity::Renewal,
-                    detail: format!("{field}: {}", reason.message(domain::i18n::Lang::En)),
-                }
-            }
-
-            fn code<T>(
-                row: &<$db as sqlx::Database>::Row,
-                field: &str,
-                parse: fn(&str) -> std::result::Result<T, domain::Reason>,
-            ) -> Result<Option<T>> {
-                let raw: Option<String> = row.try_get(field)?;
-                raw.map(|raw| parse(&raw).map_err(|r| corrupt(field, r))).transpose()
-            }
+            use domain::renewals::{ChurnReason, ForecastCategory, RenewalOutcome};
+            use domain::AccountId;
+            use sqlx::{FromRow, QueryBuilder};
 
             fn call_from_row(row: &<$db as sqlx::Database>::Row) -> Result<StoredRenewalCall> {
-                Ok(StoredRenewalCall {
-                    account_id: AccountId(row.try_get("account_id")?),
-                    renewal_date: row.try_get("renewal_date")?,
-                    call: RenewalCall {
-                        forecast: code(row, "forecast", ForecastCategory::parse)?,
-                        forecast_note: row.try_get("forecast_note")?,
-                        outcome: code(row, "outcome", RenewalOutcome::parse)?,
-                        churn_reason: code(row, "churn_reason", ChurnReason::parse)?,
-                        outcome_note: row.try_get("outcome_note")?,
-                    },
-                    updated_by: row.try_get::<Option<i64>, _>("updated_by")?.map(UserId),
-                    updated_at: row.try_get("updated_at")?,
-                })
+                StoredRenewalCall::try_from($crate::renewals::CallRow::from_row(row)?)
             }
 
             fn snapshot_from_row(row: &<$db as sqlx::Database>::Row) -> Result<ForecastSnapshotRow> {
-                let arr: String = row.try_get("arr")?;
-                Ok(ForecastSnapshotRow {
-                    taken_on: row.try_get("taken_on")?,
-                    account_id: AccountId(row.try_get("account_id")?),
-                    renewal_date: row.try_get("renewal_date")?,
-                    arr: Money(arr.parse().map_err(|_| corrupt("arr", domain::Reason::InvalidDecimal))?),
-                    forecast: code(row, "forecast", ForecastCategory::parse)?,
-                    churn_probability: row.try_get("churn_probability")?,
-                })
+                ForecastSnapshotRow::try_from($crate::renewals::SnapshotRow::from_row(row)?)
             }
 
             #[async_trait::async_trait]

@@ -211,6 +211,19 @@ pub(crate) fn corrupt(entity: Entity) -> impl Fn(domain::Reason) -> StoreError {
     move |reason| StoreError::Corrupt { entity, detail: reason.message(domain::i18n::Lang::En) }
 }
 
+/// A stored code (a status, a kind, …) read back; one the domain does not know is corrupt data.
+pub(crate) fn code<T>(
+    entity: Entity,
+    field: &str,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, domain::Reason>,
+) -> Result<T, StoreError> {
+    parse(raw).map_err(|reason| StoreError::Corrupt {
+        entity,
+        detail: format!("{field}: {}", reason.message(domain::i18n::Lang::En)),
+    })
+}
+
 pub(crate) fn touch_model(text: Option<String>) -> Result<Option<TouchModel>, StoreError> {
     text.map(|t| TouchModel::parse(&t)).transpose().map_err(corrupt(Entity::Account))
 }
