@@ -6,10 +6,13 @@
 //! `snoozed_until` has come is `open` again (and so counts in "open" and "overdue" lists), while
 //! its row keeps `snoozed` until someone changes it, so waking needs no background job.
 
+use crate::error::{Entity, StoreError};
+use crate::sql::code;
 use crate::{Page, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::tasks::{Task, TaskInput, TaskPriority, TaskStatus};
+use domain::i18n::Bilingual;
+use domain::tasks::{Task, TaskInput, TaskPriority, TaskReason, TaskStatus};
 use domain::{AccountId, TeamId, UserId};
 
 #[derive(Debug, Clone, Default)]
@@ -62,6 +65,63 @@ pub(crate) const TASK_COLUMNS: &str = "id, account_id, title, kind, priority, du
      reason_source, reason_ja, reason_en, reason_data, dedupe_key, snoozed_until, outcome, created_at, updated_at, \
      closed_at";
 
+/// A `tasks` row: priority and status as codes, the reason's data as JSON text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TaskRow {
+    id: i64,
+    account_id: i64,
+    title: String,
+    kind: String,
+    priority: String,
+    due_on: Option<NaiveDate>,
+    assignee_id: Option<i64>,
+    team_id: Option<i64>,
+    reason_source: String,
+    reason_ja: String,
+    reason_en: String,
+    reason_data: String,
+    dedupe_key: String,
+    status: String,
+    snoozed_until: Option<NaiveDate>,
+    outcome: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<TaskRow> for Task {
+    type Error = StoreError;
+
+    fn try_from(row: TaskRow) -> Result<Task> {
+        let data = serde_json::from_str(&row.reason_data)
+            .map_err(|e| StoreError::Corrupt { entity: Entity::Task, detail: format!("reason data: {e}") })?;
+        Ok(Task {
+            id: row.id,
+            input: TaskInput {
+                account_id: AccountId(row.account_id),
+                title: row.title,
+                kind: row.kind,
+                priority: code(Entity::Task, "priority", &row.priority, TaskPriority::parse)?,
+                due_on: row.due_on,
+                assignee_id: row.assignee_id.map(UserId),
+                team_id: row.team_id.map(TeamId),
+                reason: TaskReason {
+                    source: row.reason_source,
+                    summary: Bilingual::new(row.reason_ja, row.reason_en),
+                    data,
+                },
+                dedupe_key: row.dedupe_key,
+            },
+            status: code(Entity::Task, "status", &row.status, TaskStatus::parse)?,
+            snoozed_until: row.snoozed_until,
+            outcome: row.outcome,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            closed_at: row.closed_at,
+        })
+    }
+}
+
 macro_rules! task_store {
     ($store:ident, $db:ident) => {
         mod task_sql {
@@ -70,44 +130,11 @@ macro_rules! task_store {
             use $crate::tasks::{TaskQuery, TaskStore, TASK_COLUMNS};
             use $crate::{Page, Result};
             use chrono::{DateTime, NaiveDate, Utc};
-            use domain::i18n::Bilingual;
-            use domain::tasks::{Task, TaskInput, TaskPriority, TaskReason, TaskStatus};
-            use domain::{AccountId, TeamId, UserId};
-            use sqlx::{QueryBuilder, Row};
-
-            fn corrupt(detail: String) -> StoreError {
-                StoreError::Corrupt { entity: Entity::Task, detail }
-            }
+            use domain::tasks::{Task, TaskInput, TaskStatus};
+            use sqlx::{FromRow, QueryBuilder};
 
             fn task_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Task> {
-                let data: String = row.try_get("reason_data")?;
-                let priority: String = row.try_get("priority")?;
-                let status: String = row.try_get("status")?;
-                let reason = |r: domain::Reason| r.message(domain::i18n::Lang::En);
-                Ok(Task {
-                    id: row.try_get("id")?,
-                    input: TaskInput {
-                        account_id: AccountId(row.try_get("account_id")?),
-                        title: row.try_get("title")?,
-                        kind: row.try_get("kind")?,
-                        priority: TaskPriority::parse(&priority).map_err(|r| corrupt(format!("priority: {}", reason(r))))?,
-                        due_on: row.try_get("due_on")?,
-                        assignee_id: row.try_get::<Option<i64>, _>("assignee_id")?.map(UserId),
-                        team_id: row.try_get::<Option<i64>, _>("team_id")?.map(TeamId),
-                        reason: TaskReason {
-                            source: row.try_get("reason_source")?,
-                            summary: Bilingual { ja: row.try_get("reason_ja")?, en: row.try_get("reason_en")? },
-                            data: serde_json::from_str(&data).map_err(|e| corrupt(format!("reason data: {e}")))?,
-                        },
-                        dedupe_key: row.try_get("dedupe_key")?,
-                    },
-                    status: TaskStatus::parse(&status).map_err(|r| corrupt(format!("status: {}", reason(r))))?,
-                    snoozed_until: row.try_get("snoozed_until")?,
-                    outcome: row.try_get("outcome")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    closed_at: row.try_get("closed_at")?,
-                })
+                Task::try_from($crate::tasks::TaskRow::from_row(row)?)
             }
 
             /// The status as of `today`: a snooze that has ended reads as open.

@@ -26,7 +26,7 @@ pub struct PersonExposure {
 }
 
 /// One answer to a survey.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SurveyAnswer {
     pub survey_id: i64,
     pub round: i64,
@@ -77,13 +77,37 @@ pub trait TechTouchStore: Send + Sync {
     async fn link_secret(&self, new_secret: &str) -> Result<String>;
 }
 
+/// A `touch_items` row; the kind is a code.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ItemRow {
+    id: i64,
+    kind: String,
+    definition: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ItemRow> for TouchItem {
+    type Error = crate::error::StoreError;
+
+    fn try_from(row: ItemRow) -> Result<TouchItem> {
+        Ok(TouchItem {
+            id: row.id,
+            kind: crate::sql::code(crate::error::Entity::Message, "kind", &row.kind, TouchKind::parse)?,
+            definition: row.definition,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
 macro_rules! tech_touch_store {
     ($store:ident, $db:ident) => {
         mod tech_touch_sql {
             use super::{$db, $store};
             use chrono::{DateTime, Utc};
             use domain::tech_touch::{Exposure, Outcome, TouchKind};
-            use sqlx::Row;
+            use sqlx::{FromRow, Row};
             use $crate::error::{Entity, StoreError};
             use $crate::tech_touch::{PersonExposure, SurveyAnswer, TechTouchStore, TouchItem};
             use $crate::Result;
@@ -100,27 +124,11 @@ macro_rules! tech_touch_store {
             }
 
             fn item(row: &<$db as sqlx::Database>::Row) -> Result<TouchItem> {
-                let kind: String = row.try_get("kind")?;
-                Ok(TouchItem {
-                    id: row.try_get("id")?,
-                    kind: TouchKind::parse(&kind).map_err(|_| corrupt("kind"))?,
-                    definition: row.try_get("definition")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
+                TouchItem::try_from($crate::tech_touch::ItemRow::from_row(row)?)
             }
 
             fn answer(row: &<$db as sqlx::Database>::Row) -> Result<SurveyAnswer> {
-                Ok(SurveyAnswer {
-                    survey_id: row.try_get("survey_id")?,
-                    round: row.try_get("round")?,
-                    person: row.try_get("person")?,
-                    account_id: row.try_get("account_id")?,
-                    score: row.try_get("score")?,
-                    comment: row.try_get("comment")?,
-                    channel: row.try_get("channel")?,
-                    answered_at: row.try_get("answered_at")?,
-                })
+                Ok(SurveyAnswer::from_row(row)?)
             }
 
             const ITEM_COLUMNS: &str = "id, kind, definition, created_at, updated_at";

@@ -3,10 +3,11 @@
 //! transaction as the events (see `ingest` in `sql.rs`); catalog edits re-derive a feature's
 //! uses from the stored events, so nothing has to be sent again.
 
+use crate::error::{Entity, StoreError};
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::usage::{Feature, FeatureDefinition, FeatureKey, Tz};
+use domain::usage::{Cadence, EventMatch, Feature, FeatureDefinition, FeatureKey, Importance, SeasonWindow, Tz};
 use domain::AccountId;
 use serde::Serialize;
 
@@ -113,6 +114,51 @@ pub struct UsageHistory {
     pub user_days: Vec<(AccountId, NaiveDate, String)>,
 }
 
+/// A `features` row: how events match, cadence and season, importance and properties as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FeatureRow {
+    id: i64,
+    key: String,
+    name: String,
+    name_en: Option<String>,
+    event: String,
+    match_kind: String,
+    properties: String,
+    cadence: String,
+    season: Option<String>,
+    importance: String,
+}
+
+impl TryFrom<FeatureRow> for Feature {
+    type Error = StoreError;
+
+    fn try_from(row: FeatureRow) -> Result<Feature> {
+        let key = row.key;
+        let corrupt = |detail: String| StoreError::Corrupt { entity: Entity::Feature, detail };
+        let season = row
+            .season
+            .map(|s| SeasonWindow::parse(&s))
+            .transpose()
+            .map_err(|r| corrupt(format!("{key}: season {r:?}")))?;
+        Ok(Feature {
+            id: row.id,
+            definition: FeatureDefinition {
+                key: FeatureKey::parse(&key).map_err(|r| corrupt(format!("key {key}: {r:?}")))?,
+                name: row.name,
+                name_en: row.name_en,
+                event: EventMatch::from_parts(&row.match_kind, row.event)
+                    .map_err(|r| corrupt(format!("{key}: match {r:?}")))?,
+                properties: serde_json::from_str(&row.properties)
+                    .map_err(|e| corrupt(format!("{key}: properties {e}")))?,
+                cadence: Cadence::from_parts(&row.cadence, season)
+                    .map_err(|r| corrupt(format!("{key}: cadence {r:?}")))?,
+                importance: Importance::parse(&row.importance)
+                    .map_err(|r| corrupt(format!("{key}: importance {r:?}")))?,
+            },
+        })
+    }
+}
+
 macro_rules! usage_store {
     ($store:ident, $db:ident) => {
         /// Rollup SQL for this backend; `ingest` in the parent module adds to a `Rollup`.
@@ -127,10 +173,10 @@ macro_rules! usage_store {
             use chrono::NaiveDate;
             use $crate::event_batches::{decode_batch, Record, RecordRef};
             use domain::tracking::MessageKind;
-            use domain::usage::{local_day, Cadence, EventMatch, Feature, FeatureDefinition, FeatureKey, Importance, SeasonWindow, Tz};
+            use domain::usage::{local_day, EventMatch, Feature, FeatureDefinition, FeatureKey, Tz};
             use domain::AccountId;
             use serde_json::Value;
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::{FromRow, QueryBuilder, Row};
             use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
             const FEATURE_COLUMNS: &str = "id, key, name, name_en, event, match_kind, properties, cadence, season, importance";
@@ -138,30 +184,7 @@ macro_rules! usage_store {
             const SCAN_BATCHES: i64 = 20;
 
             fn feature_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Feature> {
-                let corrupt = |detail: String| StoreError::Corrupt { entity: Entity::Feature, detail };
-                let key: String = row.try_get("key")?;
-                let season = row
-                    .try_get::<Option<String>, _>("season")?
-                    .map(|s| SeasonWindow::parse(&s))
-                    .transpose()
-                    .map_err(|r| corrupt(format!("{key}: season {r:?}")))?;
-                let properties: String = row.try_get("properties")?;
-                let cadence: String = row.try_get("cadence")?;
-                let match_kind: String = row.try_get("match_kind")?;
-                Ok(Feature {
-                    id: row.try_get("id")?,
-                    definition: FeatureDefinition {
-                        key: FeatureKey::parse(&key).map_err(|r| corrupt(format!("key {key}: {r:?}")))?,
-                        name: row.try_get("name")?,
-                        name_en: row.try_get("name_en")?,
-                        event: EventMatch::from_parts(&match_kind, row.try_get("event")?)
-                            .map_err(|r| corrupt(format!("{key}: match {r:?}")))?,
-                        properties: serde_json::from_str(&properties).map_err(|e| corrupt(format!("{key}: properties {e}")))?,
-                        cadence: Cadence::from_parts(&cadence, season).map_err(|r| corrupt(format!("{key}: cadence {r:?}")))?,
-                        importance: Importance::parse(&row.try_get::<String, _>("importance")?)
-                            .map_err(|r| corrupt(format!("{key}: importance {r:?}")))?,
-                    },
-                })
+                Feature::try_from($crate::usage::FeatureRow::from_row(row)?)
             }
 
             /// The usage version, which catalog edits, rollup rebuilds and account deletions move
