@@ -81,6 +81,8 @@ pub struct FeaturesPage {
     pub prune: bool,
     pub form: FeatureForm,
     pub received: Vec<ReceivedRow>,
+    /// Each cadence's value and name, as the catalog table names it.
+    pub cadences: Vec<(&'static str, &'static str)>,
 }
 
 /// The one-feature form: what it shows (a feature being edited, an event picked, or what a
@@ -165,8 +167,18 @@ async fn features_page(
             counted_by: counted_by.join(", "),
         })
         .collect();
-    let page =
-        FeaturesPage { frame: frame.at("settings"), common, t: Labels::new(lang), rows, toml, prune, form, received };
+    let cadences = domain::usage::catalog::CADENCES.map(|c| (c, cadence_name(c, lang))).to_vec();
+    let page = FeaturesPage {
+        frame: frame.at("settings"),
+        common,
+        t: Labels::new(lang),
+        rows,
+        toml,
+        prune,
+        form,
+        received,
+        cadences,
+    };
     let status = page.common.status();
     Ok((status, render(&page, "settings features")?).into_response())
 }
