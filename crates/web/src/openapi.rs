@@ -3,6 +3,7 @@
 //! against it by a test.
 
 use axum::Json;
+use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -32,21 +33,23 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The API's description with every documented route of the route table.
-fn api_doc() -> utoipa::openapi::OpenApi {
+/// Collected once: building the route table for every request to `/api/openapi.json` would be
+/// wasted work, as the table cannot change while the binary runs.
+static API_DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
     let mut doc = ApiDoc::openapi();
     let table = crate::routes::table();
     doc.paths = table.paths;
     doc.components.get_or_insert_with(Default::default).schemas.extend(table.schemas);
     doc
-}
+});
 
 /// The document as committed: pretty JSON with a trailing newline.
 pub fn document() -> String {
-    let mut text = api_doc().to_pretty_json().expect("the OpenAPI document serializes");
+    let mut text = API_DOC.to_pretty_json().expect("the OpenAPI document serializes");
     text.push('\n');
     text
 }
 
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(api_doc())
+    Json(API_DOC.clone())
 }
