@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use domain::interchange::{FileErrors, RowError};
 use domain::tracking::{parse_message_text, Message, MAX_MESSAGE_BYTES};
 use domain::Reason;
+use engine::Change;
 use serde_json::Map;
 use std::io::Read;
 use std::sync::Mutex;
@@ -160,7 +161,8 @@ impl App {
         total.duplicates += counts.duplicates;
         total.unattributed += counts.unattributed;
         total.accounts_created += counts.accounts_created;
-        self.health_changed(counts.accounts);
+        let changes: Vec<Change> = counts.accounts.iter().map(|(id, day)| Change::usage_since(*id, *day)).collect();
+        self.data_changed(&changes).await?;
         let stored = chunk.len();
         chunk.clear();
         Ok(stored)

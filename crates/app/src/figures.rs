@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use domain::subscription::{AccountFigures, SubscriptionTerms};
 use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::AccountId;
+use engine::Change;
 use std::collections::{HashMap, HashSet};
 
 impl App {
@@ -17,7 +18,7 @@ impl App {
         let periods = self.store.periods_of_accounts(Some(accounts)).await?;
         self.save_figures(accounts, periods.iter().map(|p| &p.terms)).await?;
         // Contract signals feed health scores.
-        self.health_changed(accounts.iter().copied());
+        self.data_changed(&accounts.iter().map(|id| Change::everything(*id)).collect::<Vec<_>>()).await?;
         Ok(())
     }
 

@@ -5,23 +5,15 @@
 use crate::{Actor, App, AppError};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use domain::account::Account;
-use domain::health::activity::{activity_window, subtract_daily, sum_daily, ActivityWindow};
 use domain::health::backtest::{report, BacktestReport, Observation};
-use domain::health::{
-    score, AccountSignals, AccountTraits, ActivityKey, ActivityScope, HealthConfig, HealthScore, MeasureType,
-    TicketSignal,
-};
+use domain::health::{score, AccountTraits, HealthConfig, HealthScore};
 use domain::i18n::Bilingual;
-use domain::subscription::{AccountFigures, SubscriptionTerms};
-use domain::usage::{
-    days_before, feature_use_on, seat_activation, seats, Cadence, Feature, FeatureCalendar, Importance,
-};
-use domain::voice::{TicketPriority, TicketStatus};
 use domain::{AccountId, Money, Reason};
-use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use store::AccountQuery;
+
+pub use engine::{Calendars, Portfolio};
 
 /// The grade an account's score reports once it has churned (stored as no grade at all).
 pub const CHURNED_GRADE: &str = "churned";
@@ -145,305 +137,6 @@ pub struct GradeCount {
     pub colour: String,
     pub accounts: usize,
     pub arr: Money,
-}
-
-/// The day accounts are scored as of, and each feature's expected periods on it (`None` for a
-/// feature no scorecard reads, which is then not summarised at all).
-pub struct Calendars {
-    pub as_of: NaiveDate,
-    pub features: Vec<Option<FeatureCalendar>>,
-    /// The usage windows the activity trends read.
-    pub activity: Vec<ActivityKey>,
-}
-
-/// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
-pub struct Portfolio {
-    features: Vec<Feature>,
-    periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
-    feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
-    /// Every tracked event per account per day, oldest first.
-    event_days: HashMap<AccountId, Vec<(NaiveDate, i64)>>,
-    /// Active user-days per account, by day, with users numbered.
-    user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>>,
-    /// CSM pulses per account as (day, score), oldest first.
-    pulses: HashMap<AccountId, Vec<(NaiveDate, i64)>>,
-    /// NPS answers per account; `None` when the workspace never imported any.
-    nps: Option<HashMap<AccountId, Vec<(NaiveDate, i64)>>>,
-    /// Support tickets per account; `None` when the workspace never imported any.
-    tickets: Option<HashMap<AccountId, Vec<TicketSignal>>>,
-    /// The workspace counts month-to-month contracts as renewing monthly.
-    monthly_renews: bool,
-}
-
-fn to_f64(money: Money) -> f64 {
-    money.0.to_f64().unwrap_or(0.0)
-}
-
-impl Portfolio {
-    /// Builds the state from daily feature uses (sorted by day) and active user-days; `kizuna
-    /// bench health` fills it with generated data.
-    pub fn new(
-        features: Vec<Feature>,
-        periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
-        mut feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
-        mut user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>>,
-    ) -> Portfolio {
-        for days in user_days.values_mut() {
-            days.sort_unstable();
-        }
-        for days in feature_days.values_mut().flat_map(|by_feature| by_feature.values_mut()) {
-            days.sort_unstable();
-        }
-        Portfolio {
-            features,
-            periods,
-            feature_days,
-            event_days: HashMap::new(),
-            user_days,
-            pulses: HashMap::new(),
-            nps: None,
-            tickets: None,
-            monthly_renews: false,
-        }
-    }
-
-    fn distinct_users(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> i64 {
-        let Some(days) = self.user_days.get(&account) else { return 0 };
-        let start = days.partition_point(|(day, _)| *day < from);
-        let users: HashSet<u32> =
-            days[start..].iter().take_while(|(day, _)| *day <= to).map(|(_, user)| *user).collect();
-        users.len() as i64
-    }
-
-    /// The account's NPS answers as (day, score), oldest first; none when none were imported.
-    pub fn nps_answers(&self, account: AccountId) -> &[(NaiveDate, i64)] {
-        self.nps.as_ref().and_then(|nps| nps.get(&account)).map_or(&[], Vec::as_slice)
-    }
-
-    /// The account's periods that had started by `day`: what was known then.
-    fn periods_known(&self, account: AccountId, day: NaiveDate) -> Vec<&SubscriptionTerms> {
-        self.periods.get(&account).map(|p| p.iter().filter(|t| t.start_date <= day).collect()).unwrap_or_default()
-    }
-
-    pub(crate) fn figures(&self, account: AccountId, day: NaiveDate) -> AccountFigures {
-        AccountFigures::compute(&self.periods_known(account, day), day, self.monthly_renews)
-    }
-
-    /// The next end of a committed term longer than a month after `day`, whatever the
-    /// workspace's setting for monthly contracts; `None` when the account is month to month.
-    pub(crate) fn next_term_end(&self, account: AccountId, day: NaiveDate) -> Option<NaiveDate> {
-        domain::renewals::next_renewal_date(&self.periods_known(account, day), day, false)
-    }
-
-    /// Every feature's calendar as of a day, in catalog order: computed once for many accounts.
-    pub fn calendars(&self, as_of: NaiveDate, periods: usize) -> Calendars {
-        Calendars {
-            as_of,
-            features: self
-                .features
-                .iter()
-                .map(|f| Some(FeatureCalendar::new(&f.definition.cadence, as_of, periods)))
-                .collect(),
-            activity: Vec::new(),
-        }
-    }
-
-    /// The calendars of the features the configuration's scorecards read: those named by a
-    /// measure, and core ones when a breadth measure counts them.
-    pub fn calendars_for(&self, config: &HealthConfig, as_of: NaiveDate) -> Calendars {
-        let measures: Vec<&domain::health::MeasureSpec> = config.scorecards.iter().flat_map(|c| &c.measures).collect();
-        let breadth = measures.iter().any(|m| m.kind == MeasureType::Breadth);
-        let core_adherence = |annual: bool| {
-            measures.iter().any(|m| {
-                m.scope == Some(ActivityScope::Core)
-                    && match m.kind {
-                        MeasureType::CadenceAdherence => !annual,
-                        MeasureType::SeasonalAdherence => annual,
-                        _ => false,
-                    }
-            })
-        };
-        let (core_cadence, core_seasonal) = (core_adherence(false), core_adherence(true));
-        let core_trend = config.activity_keys().iter().any(|k| k.feature.is_none() && k.scope == ActivityScope::Core);
-        let periods = config.periods_needed();
-        Calendars {
-            as_of,
-            features: self
-                .features
-                .iter()
-                .map(|f| {
-                    let d = &f.definition;
-                    let named = measures.iter().any(|m| m.feature.as_deref() == Some(d.key.as_str()));
-                    let core = d.importance == Importance::Core;
-                    let annual = d.cadence.season().is_some();
-                    let counted =
-                        core && ((!annual && (breadth || core_cadence || core_trend)) || (annual && core_seasonal));
-                    (named || counted).then(|| FeatureCalendar::new(&d.cadence, as_of, periods))
-                })
-                .collect(),
-            activity: config.activity_keys().into_iter().collect(),
-        }
-    }
-
-    /// The account's signals using only what had happened by the calendars' day.
-    pub fn signals(&self, account: &Account, calendars: &Calendars) -> AccountSignals {
-        let id = account.id;
-        let as_of = calendars.as_of;
-        let empty = HashMap::new();
-        let days = self.feature_days.get(&id).unwrap_or(&empty);
-        let features = self
-            .features
-            .iter()
-            .zip(&calendars.features)
-            .filter_map(|(f, calendar)| {
-                Some(feature_use_on(f, calendar.as_ref()?, days.get(&f.id).map_or(&[][..], Vec::as_slice)))
-            })
-            .collect();
-        let now = self.figures(id, as_of);
-        AccountSignals {
-            as_of,
-            customer_since: now.first_paying_day,
-            features,
-            active_users_30d: self.distinct_users(id, days_before(as_of, 29), as_of),
-            active_users_prev_30d: self.distinct_users(id, days_before(as_of, 59), days_before(as_of, 30)),
-            seats: seats(account.input.employees, self.main_quantity(id, as_of)),
-            nps: self.nps.as_ref().map(|by_account| by_account.get(&id).cloned().unwrap_or_default()),
-            tickets: self.tickets.as_ref().map(|by_account| by_account.get(&id).cloned().unwrap_or_default()),
-            pulse: self.pulses.get(&id).and_then(|p| p.iter().rev().find(|(day, _)| *day <= as_of).copied()),
-            next_renewal: now.next_renewal_date,
-            mrr_now: to_f64(now.mrr),
-            mrr_90_days_ago: to_f64(self.figures(id, days_before(as_of, 90)).mrr),
-            activity: self.activity_windows(id, &calendars.activity, as_of),
-        }
-    }
-
-    /// The account's usage in the recent window of each key and the baseline before it. A key
-    /// over the core features gives one window per core feature (each judged on its own habit).
-    fn activity_windows(
-        &self,
-        account: AccountId,
-        keys: &[ActivityKey],
-        as_of: NaiveDate,
-    ) -> BTreeMap<ActivityKey, ActivityWindow> {
-        let users = self.user_days.get(&account).map_or(&[][..], Vec::as_slice);
-        let empty = HashMap::new();
-        let by_feature = self.feature_days.get(&account).unwrap_or(&empty);
-        let uses_of = |f: &Feature| by_feature.get(&f.id).map_or(&[][..], Vec::as_slice);
-        let annual = |f: &Feature| f.definition.cadence.season().is_some();
-        let mut windows = BTreeMap::new();
-        for key in keys {
-            let features: Vec<&Feature> = match (&key.feature, key.scope) {
-                (Some(feature), _) => self.features.iter().filter(|f| f.definition.key.as_str() == feature).collect(),
-                (None, ActivityScope::Core) => {
-                    self.features.iter().filter(|f| f.definition.importance == Importance::Core && !annual(f)).collect()
-                }
-                (None, ActivityScope::All) => {
-                    let events = self.event_days.get(&account).map_or(&[][..], Vec::as_slice);
-                    let seasonal: Vec<&[(NaiveDate, i64)]> = self
-                        .features
-                        .iter()
-                        .filter(|f| annual(f))
-                        .map(uses_of)
-                        .filter(|uses| !uses.is_empty())
-                        .collect();
-                    let uses = if seasonal.is_empty() {
-                        events.to_vec()
-                    } else {
-                        subtract_daily(events, &sum_daily(&seasonal))
-                    };
-                    windows.insert(key.clone(), activity_window(key, as_of, &uses, users, true));
-                    continue;
-                }
-            };
-            for f in features {
-                let own = ActivityKey {
-                    feature: Some(f.definition.key.to_string()),
-                    scope: ActivityScope::All,
-                    ..key.clone()
-                };
-                let window = activity_window(&own, as_of, uses_of(f), users, false);
-                windows.insert(own, window);
-            }
-        }
-        windows
-    }
-
-    /// The quantity of the account's largest subscription on the day.
-    fn main_quantity(&self, account: AccountId, as_of: NaiveDate) -> Option<i64> {
-        self.periods.get(&account).and_then(|p| {
-            p.iter().filter(|t| t.covers(as_of)).max_by(|a, b| a.mrr().0.cmp(&b.mrr().0)).map(|t| t.quantity)
-        })
-    }
-
-    /// The feature catalog the portfolio was read with.
-    pub fn features(&self) -> &[Feature] {
-        &self.features
-    }
-
-    /// One account's uses of one feature per day, oldest first.
-    pub fn feature_uses(&self, account: AccountId, feature_id: i64) -> &[(NaiveDate, i64)] {
-        self.feature_days.get(&account).and_then(|days| days.get(&feature_id)).map_or(&[], Vec::as_slice)
-    }
-
-    /// Active end users in the 30 days ending `as_of` over the account's seats, as the usage
-    /// page reports it.
-    pub fn seat_activation(&self, account: &Account, as_of: NaiveDate) -> Option<f64> {
-        let seats = seats(account.input.employees, self.main_quantity(account.id, as_of));
-        seat_activation(self.distinct_users(account.id, days_before(as_of, 29), as_of), seats)
-    }
-
-    /// Support tickets the account opened from `from` to `to`; `None` when the workspace never
-    /// imported tickets.
-    pub(crate) fn tickets_opened(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> Option<usize> {
-        let tickets = self.tickets.as_ref()?;
-        Some(tickets.get(&account).map_or(0, |t| t.iter().filter(|t| t.created >= from && t.created <= to).count()))
-    }
-
-    /// Uses of the core features used daily, weekly or monthly, from `from` to `to`.
-    pub(crate) fn core_feature_uses(&self, account: AccountId, from: NaiveDate, to: NaiveDate) -> i64 {
-        let Some(by_feature) = self.feature_days.get(&account) else { return 0 };
-        self.features
-            .iter()
-            .filter(|f| {
-                f.definition.importance == Importance::Core
-                    && matches!(f.definition.cadence, Cadence::Daily | Cadence::Weekly | Cadence::Monthly)
-            })
-            .filter_map(|f| by_feature.get(&f.id))
-            .flat_map(|days| days.iter().filter(|(day, _)| *day >= from && *day <= to).map(|(_, uses)| *uses))
-            .sum()
-    }
-
-    /// The last day on or before `as_of` with an active end user or a feature use.
-    pub fn last_active_day(&self, account: AccountId, as_of: NaiveDate) -> Option<NaiveDate> {
-        let user_day = self.user_days.get(&account).and_then(|days| {
-            let upto = days.partition_point(|(day, _)| *day <= as_of);
-            upto.checked_sub(1).map(|last| days[last].0)
-        });
-        let feature_day =
-            self.feature_days.get(&account).into_iter().flat_map(|by_feature| by_feature.values()).filter_map(|days| {
-                days.iter().rev().find(|(day, uses)| *day <= as_of && *uses > 0).map(|(day, _)| *day)
-            });
-        user_day.into_iter().chain(feature_day).max()
-    }
-
-    /// Uses per day (all events but the seasonal features') in the 30 days to `as_of` against
-    /// the 180 days before; `None` when that baseline is thin (under 90 days or 20 uses).
-    pub fn usage_ratio(&self, account: AccountId, as_of: NaiveDate) -> Option<f64> {
-        let key = ActivityKey { feature: None, scope: ActivityScope::All, recent_days: 30, baseline_days: 180 };
-        let window = self.activity_windows(account, std::slice::from_ref(&key), as_of).remove(&key)?;
-        if window.baseline_days < 90 || window.baseline_uses < 20 {
-            return None;
-        }
-        let recent = window.recent_uses as f64 / f64::from(window.recent_days.max(1));
-        Some(recent / (window.baseline_uses as f64 / f64::from(window.baseline_days)))
-    }
-
-    /// Days on which the account's MRR fell to zero (churn).
-    pub(crate) fn churn_days(&self, account: AccountId) -> Vec<NaiveDate> {
-        let periods: Vec<&SubscriptionTerms> =
-            self.periods.get(&account).map(|p| p.iter().collect()).unwrap_or_default();
-        domain::subscription::churn_days(&periods)
-    }
 }
 
 fn traits(account: &Account) -> AccountTraits<'_> {
@@ -594,64 +287,11 @@ impl App {
         self.set_health_config(actor, config).await
     }
 
-    pub(crate) async fn portfolio(&self, account: Option<AccountId>) -> Result<Portfolio, AppError> {
-        let features = self.store.list_features().await?;
-        let mut periods: HashMap<AccountId, Vec<SubscriptionTerms>> = HashMap::new();
-        let ids = account.map(|a| vec![a]);
-        for period in self.store.periods_of_accounts(ids.as_deref()).await? {
-            periods.entry(period.terms.account_id).or_default().push(period.terms);
-        }
-        let history = self.store.usage_history(account).await?;
-        let mut feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>> = HashMap::new();
-        for (id, d) in history.feature_days {
-            feature_days.entry(id).or_default().entry(d.feature_id).or_default().push((d.day, d.uses));
-        }
-        let mut numbers: HashMap<String, u32> = HashMap::new();
-        let mut user_days: HashMap<AccountId, Vec<(NaiveDate, u32)>> = HashMap::new();
-        for (id, day, user) in history.user_days {
-            let next = numbers.len() as u32;
-            let number = *numbers.entry(user).or_insert(next);
-            user_days.entry(id).or_default().push((day, number));
-        }
-        let mut portfolio = Portfolio::new(features, periods, feature_days, user_days);
-        portfolio.monthly_renews = self.settings().monthly_contracts_renew;
-        for (id, day, events) in history.event_days {
-            portfolio.event_days.entry(id).or_default().push((day, events));
-        }
-        for days in portfolio.event_days.values_mut() {
-            days.sort_unstable();
-        }
-        for pulse in self.store.pulses(account).await?.into_iter().rev() {
-            portfolio.pulses.entry(AccountId(pulse.account_id)).or_default().push((pulse.day, pulse.score));
-        }
-        if self.store.has_nps().await? {
-            let mut nps: HashMap<AccountId, Vec<(NaiveDate, i64)>> = HashMap::new();
-            for (id, day, answer) in self.store.nps_responses(account).await? {
-                nps.entry(id).or_default().push((day, answer));
-            }
-            portfolio.nps = Some(nps);
-        }
-        if self.store.has_tickets().await? {
-            let mut tickets: HashMap<AccountId, Vec<TicketSignal>> = HashMap::new();
-            for (id, row) in self.store.tickets_of(account).await? {
-                let closed = matches!(row.status, TicketStatus::Solved | TicketStatus::Closed);
-                tickets.entry(id).or_default().push(TicketSignal {
-                    created: row.created_on,
-                    // A closed ticket without a solved day counts as solved the day it was made.
-                    solved: row.solved_on.or(closed.then_some(row.created_on)),
-                    urgent: matches!(row.priority, TicketPriority::High | TicketPriority::Urgent),
-                });
-            }
-            portfolio.tickets = Some(tickets);
-        }
-        Ok(portfolio)
-    }
-
     /// One account's score as of a day (default today), computed from the current data.
     pub async fn account_health(&self, id: AccountId, as_of: Option<NaiveDate>) -> Result<HealthScore, AppError> {
         let account = self.store.get_account(id).await?;
         let config = self.health_config().await?;
-        let portfolio = self.portfolio(Some(id)).await?;
+        let portfolio = self.portfolio().await?;
         let calendars = portfolio.calendars_for(&config, as_of.unwrap_or_else(|| self.today()));
         score_with(&config, &portfolio, &account, &calendars)
     }
@@ -749,7 +389,7 @@ impl App {
             return Err(AppError::invalid("horizon", Reason::OutOfRange { min: "1d".into(), max: "730d".into() }));
         }
         let config = self.health_config().await?;
-        let portfolio = self.portfolio(None).await?;
+        let portfolio = self.portfolio().await?;
         let accounts = self.all_accounts().await?;
         backtest_of(&config, &portfolio, &accounts, from, to, horizon_days)
     }
@@ -760,7 +400,7 @@ impl App {
         draft.validate().map_err(AppError::Invalid)?;
         let (from, to) = self.default_backtest_range(DEFAULT_BACKTEST_HORIZON);
         let saved = self.health_backtest(from, to, DEFAULT_BACKTEST_HORIZON).await?;
-        let portfolio = self.portfolio(None).await?;
+        let portfolio = self.portfolio().await?;
         let accounts = self.all_accounts().await?;
         let today = self.today();
         let calendars = portfolio.calendars_for(draft, today);

@@ -16,13 +16,14 @@ use domain::notifications::Notice;
 use domain::subscription::{churned_on, SubscriptionTerms};
 use domain::timeline::{TimelineEntryInput, TimelineEvent};
 use domain::AccountId;
+use engine::Change;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use store::Pulse;
 
-/// Above this many changed accounts, the whole portfolio is read at once.
+/// Above this many changed accounts, every account row is read at once.
 const READ_ALL_ABOVE: usize = 50;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -120,35 +121,33 @@ impl App {
     ) -> Result<(RecomputeSummary, Vec<TriggerEvent>), AppError> {
         let config = self.health_config().await?;
         let today = self.today();
-        let mut scored = Vec::new();
-        match accounts {
+        let rows = match accounts {
             Some(ids) if ids.len() <= READ_ALL_ABOVE => {
+                let mut rows = Vec::with_capacity(ids.len());
                 for id in ids {
-                    let account = match self.store.get_account(*id).await {
-                        Ok(account) => account,
+                    match self.store.get_account(*id).await {
+                        Ok(account) => rows.push(account),
                         Err(store::StoreError::NotFound { .. }) => continue,
                         Err(other) => return Err(other.into()),
-                    };
-                    if account.figures.is_churned() {
-                        continue;
                     }
-                    let portfolio = self.portfolio(Some(*id)).await?;
-                    let health = score_with(&config, &portfolio, &account, &portfolio.calendars_for(&config, today))?;
-                    scored.push((account, health));
                 }
+                rows
             }
             _ => {
-                let portfolio = self.portfolio(None).await?;
-                let calendars = portfolio.calendars_for(&config, today);
                 let wanted: Option<std::collections::HashSet<&AccountId>> = accounts.map(|ids| ids.iter().collect());
-                for account in self.all_accounts().await? {
-                    if !account.figures.is_churned() && wanted.as_ref().is_none_or(|w| w.contains(&account.id)) {
-                        let health = score_with(&config, &portfolio, &account, &calendars)?;
-                        scored.push((account, health));
-                    }
-                }
+                let mut rows = self.all_accounts().await?;
+                rows.retain(|account| wanted.as_ref().is_none_or(|w| w.contains(&account.id)));
+                rows
             }
+        };
+        let portfolio = self.portfolio().await?;
+        let calendars = portfolio.calendars_for(&config, today);
+        let mut scored = Vec::with_capacity(rows.len());
+        for account in rows.into_iter().filter(|account| !account.figures.is_churned()) {
+            let health = score_with(&config, &portfolio, &account, &calendars)?;
+            scored.push((account, health));
         }
+        drop(portfolio);
         // The grade to compare with: today's snapshot if there is one, else the latest before.
         let mut known: HashMap<AccountId, (NaiveDate, String)> = HashMap::new();
         for (id, snapshot) in self.store.grades_around(today, accounts).await? {
@@ -217,7 +216,7 @@ impl App {
     /// Returns the snapshots stored for past days.
     pub async fn backfill_health_history(&self, days: &[NaiveDate]) -> Result<usize, AppError> {
         let config = self.health_config().await?;
-        let portfolio = self.portfolio(None).await?;
+        let portfolio = self.portfolio().await?;
         let accounts = self.all_accounts().await?;
         let mut periods: HashMap<AccountId, Vec<SubscriptionTerms>> = HashMap::new();
         for period in self.store.periods_of_accounts(None).await? {
@@ -249,6 +248,7 @@ impl App {
     /// Recomputes every account now and then every `every`, for as long as the process runs.
     pub async fn keep_health_current(self: Arc<App>, every: Duration) {
         loop {
+            self.reload_portfolio_when_old();
             if let Err(error) = self.recompute_health(None).await {
                 tracing::warn!(%error, "scheduled health recompute failed");
             }
@@ -371,6 +371,7 @@ impl App {
         self.store
             .create_timeline_entry(&TimelineEntryInput::recorded(account, actor.user_id(), chrono::Utc::now(), event))
             .await?;
+        self.data_changed(&[Change::everything(account)]).await?;
         self.recompute_health(Some(&[account])).await?;
         Ok((pulse, self.account_health(account, None).await?))
     }

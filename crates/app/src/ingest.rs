@@ -2,7 +2,9 @@
 //! whatever has queued up in a single transaction (group commit) and only then answers each
 //! request. A full queue is refused at once (the caller answers 429), never dropped silently.
 
+use crate::resident::{ingest_changed, Resident};
 use crate::{App, AppError};
+use chrono::NaiveDate;
 use domain::tracking::Message;
 use domain::usage::Tz;
 use domain::AccountId;
@@ -62,6 +64,7 @@ pub(crate) fn start_writer(
     store: Arc<dyn Store>,
     create_accounts: bool,
     changed: Option<mpsc::UnboundedSender<AccountId>>,
+    resident: Arc<Resident>,
 ) -> mpsc::Sender<Job> {
     let (sender, mut queue) = mpsc::channel::<Job>(QUEUE_REQUESTS);
     tokio::spawn(async move {
@@ -88,19 +91,20 @@ pub(crate) fn start_writer(
             let zone = jobs[0].zone;
             match store.ingest(&all, chrono::Utc::now(), create_accounts, zone).await {
                 Ok(counts) => {
-                    notify(&changed, &counts.accounts);
                     jobs.into_iter().for_each(|job| {
                         let _ = job.done.send(Ok(()));
-                    })
+                    });
+                    ingest_changed(&resident, store.as_ref(), &counts.accounts).await;
+                    notify(&changed, &counts.accounts);
                 }
                 // One bad request must not fail the others that shared its transaction.
                 Err(_) if jobs.len() > 1 => {
                     for (job, range) in jobs.into_iter().zip(owned) {
                         let result = store.ingest(&all[range], chrono::Utc::now(), create_accounts, job.zone).await;
-                        if let Ok(counts) = &result {
-                            notify(&changed, &counts.accounts);
-                        }
+                        let accounts = result.as_ref().map(|counts| counts.accounts.clone()).unwrap_or_default();
                         let _ = job.done.send(result.map(drop).map_err(AppError::from));
+                        ingest_changed(&resident, store.as_ref(), &accounts).await;
+                        notify(&changed, &accounts);
                     }
                 }
                 Err(error) => {
@@ -115,9 +119,9 @@ pub(crate) fn start_writer(
 }
 
 /// Tells the health worker (when it runs) which accounts' usage changed.
-fn notify(changed: &Option<mpsc::UnboundedSender<AccountId>>, accounts: &[AccountId]) {
+fn notify(changed: &Option<mpsc::UnboundedSender<AccountId>>, accounts: &[(AccountId, NaiveDate)]) {
     if let Some(changed) = changed {
-        for account in accounts {
+        for (account, _) in accounts {
             let _ = changed.send(*account);
         }
     }
@@ -145,8 +149,9 @@ impl App {
     }
 
     pub async fn ingest(&self, messages: Vec<Message>) -> Result<(), AppError> {
-        let sender =
-            self.ingest_queue.get_or_init(|| start_writer(self.store.clone(), true, self.health_queue.get().cloned()));
+        let sender = self.ingest_queue.get_or_init(|| {
+            start_writer(self.store.clone(), true, self.health_queue.get().cloned(), self.resident.clone())
+        });
         let (done, committed) = oneshot::channel();
         sender.try_send(Job { messages, zone: self.zone(), done }).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => AppError::Busy,

@@ -9,6 +9,7 @@ use domain::interchange::{
 };
 use domain::subscription::{overlapping_periods, SubscriptionTerms};
 use domain::{AccountId, ExternalId, Reason};
+use engine::Change;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use store::ImportCounts;
@@ -189,7 +190,7 @@ impl App {
                         self.tell_detractor(*id, record.score, record.responded_on).await?;
                     }
                 }
-                self.health_changed(accounts.into_values());
+                self.data_changed(&accounts.into_values().map(Change::everything).collect::<Vec<_>>()).await?;
                 (records.len(), counts, Vec::new())
             }
             ImportKind::Tickets => {
@@ -200,7 +201,7 @@ impl App {
                     return Ok(checked(records.len()));
                 }
                 let counts = self.store.import_tickets(&records).await?;
-                self.health_changed(accounts.into_values());
+                self.data_changed(&accounts.into_values().map(Change::everything).collect::<Vec<_>>()).await?;
                 (records.len(), counts, Vec::new())
             }
         };

@@ -4,7 +4,7 @@
 //! a filter chooses — with its status against target, what each child contributed to its last
 //! change and how its drivers moved with it.
 
-use crate::health::{default_health_config, Portfolio};
+use crate::health::default_health_config;
 use crate::metrics::MetricsFilter;
 use crate::onboarding::PlanFilter;
 use crate::playbooks::parse_toml;
@@ -247,7 +247,7 @@ fn movement_kinds(metric: Metric) -> Option<&'static [MovementKind]> {
 struct KpiFacts {
     /// The accounts the filter chooses.
     accounts: Vec<Account>,
-    portfolio: Portfolio,
+    portfolio: crate::resident::PortfolioRead,
     best_grade: Option<String>,
     lowest_grade: Option<String>,
 }
@@ -501,7 +501,7 @@ impl App {
         let grades = self.health_config().await?.grades;
         Ok(KpiFacts {
             accounts,
-            portfolio: self.portfolio(None).await?,
+            portfolio: self.portfolio().await?,
             best_grade: grades.first().map(|g| g.key.clone()),
             lowest_grade: grades.last().map(|g| g.key.clone()),
         })

@@ -26,6 +26,7 @@ pub mod playbooks;
 mod reactions;
 mod records;
 pub mod renewals;
+mod resident;
 pub mod segments;
 pub mod staged_imports;
 pub mod tasks;
@@ -61,6 +62,8 @@ pub struct App {
     /// SMTP, HTTP and this node's name, for playbook steps.
     delivery: delivery::Delivery,
     snippet_limiter: tech_touch::SnippetLimiter,
+    /// Every account's signals in memory, kept current (`resident`).
+    resident: Arc<resident::Resident>,
 }
 
 impl App {
@@ -87,6 +90,7 @@ impl App {
             health_queue: std::sync::OnceLock::new(),
             delivery: delivery::Delivery::default(),
             snippet_limiter: tech_touch::SnippetLimiter::default(),
+            resident: Arc::new(resident::Resident::new()),
         })
     }
 
@@ -118,6 +122,10 @@ impl App {
         if before.time_zone != settings.time_zone {
             // Usage days are counted in the workspace time zone.
             self.store.rebuild_usage_rollups(self.zone()).await?;
+        }
+        if before.time_zone != settings.time_zone || before.monthly_contracts_renew != settings.monthly_contracts_renew
+        {
+            self.everything_changed().await?;
         }
         Ok(settings)
     }

@@ -266,7 +266,7 @@ impl App {
         let settings = self.settings();
         let mut told = 0;
         let accounts = self.all_accounts().await?;
-        let portfolio = self.portfolio(None).await?;
+        let portfolio = self.portfolio().await?;
         for account in accounts.iter().filter(|a| !a.figures.is_churned()) {
             let csms = account_csms(account);
             if csms.is_empty() {

@@ -515,7 +515,7 @@ impl App {
             // looked: history imported late dates onboarding truly.
             let mut done_on = today;
             if let Some(features) = segment.holds_by_use_of() {
-                let portfolio = self.portfolio(Some(plan.account_id)).await?;
+                let portfolio = self.portfolio().await?;
                 let first_uses = features.iter().map(|feature| {
                     let uses =
                         feature_ids.get(feature).map_or(&[][..], |id| portfolio.feature_uses(plan.account_id, *id));

@@ -338,7 +338,7 @@ impl App {
     pub(crate) async fn scanned_events(&self) -> Result<Vec<TriggerEvent>, AppError> {
         let today = self.today();
         let accounts: Vec<Account> = self.paying_accounts().await?;
-        let portfolio = self.portfolio(None).await?;
+        let portfolio = self.portfolio().await?;
         let mut events = Vec::new();
         for account in &accounts {
             let id = account.id;

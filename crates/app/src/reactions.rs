@@ -18,10 +18,12 @@ use tokio::sync::mpsc;
 const GATHER: Duration = Duration::from_millis(150);
 
 impl App {
-    /// Starts the worker that recomputes changed accounts (once; later calls do nothing).
+    /// Starts the worker that recomputes changed accounts, and the follower of other nodes'
+    /// changes (once; later calls do nothing).
     pub fn start_health_worker(self: &Arc<App>) {
         let app = self.clone();
         self.health_queue.get_or_init(move || {
+            app.start_following();
             let (sender, mut changed) = mpsc::unbounded_channel::<AccountId>();
             tokio::spawn(async move {
                 while let Some(first) = changed.recv().await {

@@ -10,6 +10,7 @@ use domain::staff::{StaffUser, StaffUserInput, Team, TeamInput};
 use domain::subscription::{overlapping_periods, SubscriptionPeriod, SubscriptionTerms};
 use domain::timeline::{TimelineEntry, TimelineEntryInput, TimelineEvent, TimelineKind};
 use domain::{AccountId, ContactId, FieldError, Reason, SubscriptionPeriodId, TeamId, TimelineEntryId, UserId};
+use engine::Change;
 use store::StoreError;
 
 /// Managers and admins edit every account; a CSM only those they own or sub-own.
@@ -164,7 +165,7 @@ impl App {
             self.store.create_timeline_entry(&entry).await?;
         }
         // Tier and touch model pick the scorecard, and segment rules read every field.
-        self.health_changed([id]);
+        self.data_changed(&[Change::everything(id)]).await?;
         Ok(account)
     }
 
@@ -173,6 +174,7 @@ impl App {
         require_account_edit(actor, &before.input)?;
         self.store.delete_account(id).await?;
         self.forget_derived_from_subscriptions();
+        self.data_changed(&[Change::everything(id)]).await?;
         self.record_change(actor, "delete", "account", &id.to_string(), Some(&before.input), None).await
     }
 

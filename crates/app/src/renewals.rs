@@ -676,7 +676,7 @@ impl App {
             today: self.today(),
             monthly: self.settings().monthly_contracts_renew,
             config: self.health_config().await?,
-            portfolio: self.portfolio(None).await?,
+            portfolio: self.portfolio().await?,
             accounts: self.all_accounts().await?,
             periods: self.all_periods().await?,
         };
@@ -704,7 +704,7 @@ struct ChurnInputs {
     today: NaiveDate,
     monthly: bool,
     config: domain::health::HealthConfig,
-    portfolio: crate::health::Portfolio,
+    portfolio: crate::resident::PortfolioRead,
     accounts: Vec<Account>,
     periods: std::sync::Arc<Vec<SubscriptionPeriod>>,
 }

@@ -406,14 +406,7 @@ impl App {
         if !needs.usage {
             return Ok(accounts.iter().map(|a| facts(a, None)).collect());
         }
-        if accounts.len() <= READ_ALL_ABOVE {
-            let mut all = Vec::with_capacity(accounts.len());
-            for account in accounts {
-                all.push(facts(account, Some(&self.portfolio(Some(account.id)).await?)));
-            }
-            return Ok(all);
-        }
-        let portfolio = self.portfolio(None).await?;
+        let portfolio = self.portfolio().await?;
         Ok(accounts.iter().map(|a| facts(a, Some(&portfolio))).collect())
     }
 }

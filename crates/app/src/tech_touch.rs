@@ -13,6 +13,7 @@ use domain::tech_touch::{
 };
 use domain::tracking::MessageKind;
 use domain::{AccountId, Email, Reason};
+use engine::Change;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -487,7 +488,7 @@ impl App {
         self.store
             .record_exposures(&[PersonExposure { account_id: account.0, person: person.to_owned(), exposure }])
             .await?;
-        self.health_changed([account]);
+        self.data_changed(&[Change::everything(account)]).await?;
         if let Some(day) = nps_day {
             let event = crate::playbooks::nps_answered(account, day, answer.score);
             if let Err(error) = self.fire_triggers(&[event]).await {

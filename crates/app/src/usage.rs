@@ -160,6 +160,7 @@ impl App {
 
     pub async fn create_feature(&self, actor: &Actor, definition: FeatureDefinition) -> Result<Feature, AppError> {
         let feature = self.store.create_feature(&definition, self.zone()).await?;
+        self.everything_changed().await?;
         let view = FeatureView::from(&feature);
         self.record_change(actor, "create", "feature", &view.key, None, Some(&view)).await?;
         Ok(feature)
@@ -173,6 +174,7 @@ impl App {
     ) -> Result<Feature, AppError> {
         let before = FeatureView::from(&self.store.get_feature(key).await?);
         let feature = self.store.update_feature(key, &definition, self.zone()).await?;
+        self.everything_changed().await?;
         let after = FeatureView::from(&feature);
         self.record_change(actor, "update", "feature", key.as_str(), Some(&before), Some(&after)).await?;
         Ok(feature)
@@ -181,6 +183,7 @@ impl App {
     pub async fn delete_feature(&self, actor: &Actor, key: &FeatureKey) -> Result<(), AppError> {
         let before = FeatureView::from(&self.store.get_feature(key).await?);
         self.store.delete_feature(key).await?;
+        self.everything_changed().await?;
         self.record_change(actor, "delete", "feature", key.as_str(), Some(&before), None).await
     }
 
@@ -192,6 +195,7 @@ impl App {
         prune: bool,
     ) -> Result<CatalogChanges, AppError> {
         let changes = self.store.apply_catalog(&file.features, prune, self.zone()).await?;
+        self.everything_changed().await?;
         if changes != (CatalogChanges { unchanged: changes.unchanged.clone(), ..Default::default() }) {
             self.record_change(actor, "apply", "feature_catalog", "file", None, Some(&changes)).await?;
         }

@@ -387,6 +387,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 notes.push(demo_credentials(&app, &config, lang).await?);
             }
             app.ensure_figures_current().await?;
+            app.load_portfolio().await?;
             tokio::spawn(app.clone().keep_figures_current(Duration::from_secs(300)));
             tokio::spawn(app.clone().keep_health_current(Duration::from_secs(3600)));
             let listener = tokio::net::TcpListener::bind(config.listen)

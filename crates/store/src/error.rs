@@ -28,6 +28,7 @@ pub enum Entity {
     StagedImport,
     Message,
     Survey,
+    ChangeLog,
 }
 
 impl fmt::Display for Entity {
@@ -58,6 +59,7 @@ impl fmt::Display for Entity {
             Entity::StagedImport => "uploaded file",
             Entity::Message => "in-app message",
             Entity::Survey => "survey",
+            Entity::ChangeLog => "change log entry",
         })
     }
 }

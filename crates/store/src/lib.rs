@@ -5,6 +5,7 @@
 //! they cannot drift apart, and one contract test suite (`tests/it`) runs against both.
 
 mod accounts;
+mod change_log;
 mod error;
 mod event_batches;
 mod feedback;
@@ -34,6 +35,7 @@ mod voice;
 mod workspace;
 
 pub use accounts::AccountStore;
+pub use change_log::{ChangeLogStore, LoggedChange};
 pub use error::{Entity, StoreError};
 pub use feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
 pub use health::{GradeOn, HealthStore, Pulse};
@@ -157,8 +159,9 @@ pub struct IngestCounts {
     pub unattributed: usize,
     /// Accounts created because a `group` call named an unknown `groupId`.
     pub accounts_created: usize,
-    /// Accounts whose usage changed (events stored or attributed to them).
-    pub accounts: Vec<AccountId>,
+    /// Accounts whose usage changed (events stored or attributed to them), each with the first
+    /// day whose rollups changed.
+    pub accounts: Vec<(AccountId, NaiveDate)>,
 }
 
 /// A usage event as stored.
@@ -252,6 +255,7 @@ pub trait Store:
     + IngestStore
     + InterchangeStore
     + AccountStore
+    + ChangeLogStore
 {
     fn backend(&self) -> Backend;
     /// Refreshes the query planner's statistics after bulk writes (PostgreSQL: `VACUUM (ANALYZE)`

@@ -73,6 +73,7 @@ crate::renewals::renewal_store!(PostgresStore, Postgres);
 crate::feedback::feedback_store!(PostgresStore, Postgres);
 crate::notifications::notification_store!(PostgresStore, Postgres);
 crate::staged_imports::staged_import_store!(PostgresStore, Postgres);
+crate::change_log::change_log_store!(PostgresStore, Postgres);
 crate::kpi::kpi_store!(PostgresStore, Postgres);
 crate::tech_touch::tech_touch_store!(PostgresStore, Postgres);
 crate::staff::staff_store!(PostgresStore, Postgres);

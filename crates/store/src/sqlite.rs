@@ -71,6 +71,7 @@ crate::renewals::renewal_store!(SqliteStore, Sqlite);
 crate::feedback::feedback_store!(SqliteStore, Sqlite);
 crate::notifications::notification_store!(SqliteStore, Sqlite);
 crate::staged_imports::staged_import_store!(SqliteStore, Sqlite);
+crate::change_log::change_log_store!(SqliteStore, Sqlite);
 crate::kpi::kpi_store!(SqliteStore, Sqlite);
 crate::tech_touch::tech_touch_store!(SqliteStore, Sqlite);
 crate::staff::staff_store!(SqliteStore, Sqlite);

@@ -103,6 +103,9 @@ pub trait UsageStore: Send + Sync {
     /// Every daily feature use and every active end-user day, of one account or of all: what
     /// health scoring reads to score accounts as of any day.
     async fn usage_history(&self, account: Option<AccountId>) -> Result<UsageHistory>;
+    /// The rollups of these accounts, on and after `since` when given: what a resident engine
+    /// re-reads of accounts that changed.
+    async fn usage_of(&self, accounts: &[AccountId], since: Option<NaiveDate>) -> Result<UsageHistory>;
 }
 
 /// Daily rollups of many accounts, as `usage_history` returns them.
@@ -303,18 +306,17 @@ macro_rules! usage_store {
                     self
                 }
 
-                /// The accounts this rollup adds to.
-                pub(super) fn accounts(&self) -> Vec<AccountId> {
-                    let mut accounts: Vec<i64> = self
-                        .events
-                        .keys()
-                        .chain(self.active.keys())
-                        .chain(self.anonymous.keys())
-                        .map(|(a, _)| *a)
-                        .collect();
+                /// The accounts this rollup adds to, each with the first day it adds to.
+                pub(super) fn accounts(&self) -> Vec<(AccountId, NaiveDate)> {
+                    let mut first: HashMap<i64, NaiveDate> = HashMap::new();
+                    let days = self.events.keys().chain(self.active.keys()).chain(self.anonymous.keys()).copied();
+                    for (account, day) in days.chain(self.uses.keys().map(|(a, _, d)| (*a, *d))) {
+                        let earliest = first.entry(account).or_insert(day);
+                        *earliest = (*earliest).min(day);
+                    }
+                    let mut accounts: Vec<(AccountId, NaiveDate)> = first.into_iter().map(|(a, d)| (AccountId(a), d)).collect();
                     accounts.sort_unstable();
-                    accounts.dedup();
-                    accounts.into_iter().map(AccountId).collect()
+                    accounts
                 }
 
                 /// Writes the rollups; active days in `known_days` are known to be stored already.
@@ -368,6 +370,52 @@ macro_rules! usage_store {
                     .await?;
                     Ok(active)
                 }
+            }
+
+            /// Appends the rollups of `accounts` (all when `None`) from `since` (all days when `None`).
+            async fn read_history(
+                pool: &sqlx::Pool<$db>,
+                accounts: Option<&[AccountId]>,
+                since: Option<NaiveDate>,
+                history: &mut UsageHistory,
+            ) -> Result<()> {
+                let filter = |qb: &mut QueryBuilder<'_, $db>| {
+                    qb.push(" WHERE 1 = 1");
+                    if let Some(accounts) = accounts {
+                        qb.push(" AND account_id IN (");
+                        let mut ids = qb.separated(", ");
+                        for id in accounts {
+                            ids.push_bind(id.0);
+                        }
+                        qb.push(")");
+                    }
+                    if let Some(since) = since {
+                        qb.push(" AND day >= ").push_bind(since);
+                    }
+                };
+                if accounts.is_some_and(<[AccountId]>::is_empty) {
+                    return Ok(());
+                }
+                let mut qb = QueryBuilder::<$db>::new("SELECT account_id, feature_id, day, uses FROM feature_usage_daily");
+                filter(&mut qb);
+                for row in qb.build().fetch_all(pool).await? {
+                    history.feature_days.push((
+                        AccountId(row.try_get("account_id")?),
+                        FeatureDay { feature_id: row.try_get("feature_id")?, day: row.try_get("day")?, uses: row.try_get("uses")? },
+                    ));
+                }
+                let mut qb = QueryBuilder::<$db>::new("SELECT account_id, day, CAST(SUM(count) AS BIGINT) AS events FROM usage_daily");
+                filter(&mut qb);
+                qb.push(" GROUP BY account_id, day");
+                for row in qb.build().fetch_all(pool).await? {
+                    history.event_days.push((AccountId(row.try_get("account_id")?), row.try_get("day")?, row.try_get("events")?));
+                }
+                let mut qb = QueryBuilder::<$db>::new("SELECT account_id, day, user_id FROM end_user_days");
+                filter(&mut qb);
+                for row in qb.build().fetch_all(pool).await? {
+                    history.user_days.push((AccountId(row.try_get("account_id")?), row.try_get("day")?, row.try_get("user_id")?));
+                }
+                Ok(())
             }
 
             /// `insert` of `rows` (tuples whose elements have the PostgreSQL `types`), bound as one
@@ -713,30 +761,14 @@ macro_rules! usage_store {
 
                 async fn usage_history(&self, account: Option<AccountId>) -> Result<UsageHistory> {
                     let mut history = UsageHistory::default();
-                    let mut qb = QueryBuilder::<$db>::new("SELECT account_id, feature_id, day, uses FROM feature_usage_daily");
-                    if let Some(account) = account {
-                        qb.push(" WHERE account_id = ").push_bind(account.0);
-                    }
-                    for row in qb.build().fetch_all(&self.pool).await? {
-                        history.feature_days.push((
-                            AccountId(row.try_get("account_id")?),
-                            FeatureDay { feature_id: row.try_get("feature_id")?, day: row.try_get("day")?, uses: row.try_get("uses")? },
-                        ));
-                    }
-                    let mut qb = QueryBuilder::<$db>::new("SELECT account_id, day, CAST(SUM(count) AS BIGINT) AS events FROM usage_daily");
-                    if let Some(account) = account {
-                        qb.push(" WHERE account_id = ").push_bind(account.0);
-                    }
-                    qb.push(" GROUP BY account_id, day");
-                    for row in qb.build().fetch_all(&self.pool).await? {
-                        history.event_days.push((AccountId(row.try_get("account_id")?), row.try_get("day")?, row.try_get("events")?));
-                    }
-                    let mut qb = QueryBuilder::<$db>::new("SELECT account_id, day, user_id FROM end_user_days");
-                    if let Some(account) = account {
-                        qb.push(" WHERE account_id = ").push_bind(account.0);
-                    }
-                    for row in qb.build().fetch_all(&self.pool).await? {
-                        history.user_days.push((AccountId(row.try_get("account_id")?), row.try_get("day")?, row.try_get("user_id")?));
+                    read_history(&self.pool, account.as_ref().map(std::slice::from_ref), None, &mut history).await?;
+                    Ok(history)
+                }
+
+                async fn usage_of(&self, accounts: &[AccountId], since: Option<NaiveDate>) -> Result<UsageHistory> {
+                    let mut history = UsageHistory::default();
+                    for part in accounts.chunks(1_000) {
+                        read_history(&self.pool, Some(part), since, &mut history).await?;
                     }
                     Ok(history)
                 }

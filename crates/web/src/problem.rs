@@ -165,6 +165,7 @@ fn entity_name(entity: Entity, lang: Lang) -> &'static str {
         Entity::StagedImport => Text::new("アップロードしたファイル", "uploaded file"),
         Entity::Message => Text::new("アプリ内メッセージ", "in-app message"),
         Entity::Survey => Text::new("アンケート", "survey"),
+        Entity::ChangeLog => Text::new("変更記録", "change log entry"),
     };
     text.pick(lang)
 }

@@ -633,6 +633,8 @@ impl App {
         if options.usage && self.store.latest_forecast_snapshot_day().await?.is_none() {
             self.load_demo_forecast_history(options.seed).await?;
         }
+        // Written straight to the store: every account's signals are read again.
+        self.everything_changed().await?;
         let today = self.today();
         if options.usage && self.store.grades_on(today).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;

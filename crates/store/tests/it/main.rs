@@ -1,6 +1,7 @@
 //! The store's contract tests, one binary: every backend (SQLite, and PostgreSQL with
 //! TEST_DATABASE_URL) must pass the same tests.
 
+mod change_log;
 mod contract;
 mod feedback;
 mod onboarding;

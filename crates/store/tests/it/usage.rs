@@ -276,7 +276,8 @@ async fn an_account_deleted_between_ingests_is_not_remembered(t: TestStore) {
             "timestamp": "2026-11-01T09:00:00Z", "context": {"groupId": "ACC-9"}}))
     };
     let first = t.store.ingest(&[tracked("before")], Utc::now(), false, TOKYO).await.unwrap();
-    assert_eq!(first.accounts, [account.id], "{}", t.label);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    assert_eq!(first.accounts, [(account.id, day)], "{}: the account and the first day its usage changed", t.label);
     t.store.delete_account(account.id).await.unwrap();
     let after = t.store.ingest(&[tracked("after")], Utc::now(), false, TOKYO).await.unwrap();
     assert_eq!((after.stored, after.unattributed), (1, 1), "{}: kept, waiting for a group", t.label);

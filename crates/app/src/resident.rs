@@ -1,0 +1,323 @@
+//! The resident engine on this node: the portfolio (`engine::Portfolio`) read once, then kept
+//! current in place. Every write to what scores read ends in `data_changed` after its commit:
+//! the change goes into the database's change log (so other nodes follow it) and is marked
+//! pending here; the next read of the portfolio first re-reads only the pending accounts — of an
+//! ingest, only the days it touched. Other nodes' entries are followed every `FOLLOW_EVERY`.
+
+use crate::{App, AppError};
+use chrono::NaiveDate;
+use domain::health::TicketSignal;
+use domain::voice::{TicketPriority, TicketStatus};
+use domain::AccountId;
+use engine::{Change, Follower, Inputs, Pending, Portfolio, Usage};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use store::{Store, UsageHistory};
+use tokio::sync::{OwnedRwLockReadGuard, RwLock};
+
+/// A read of the portfolio; changes wait until it is dropped.
+pub(crate) type PortfolioRead = OwnedRwLockReadGuard<Option<Portfolio>, Portfolio>;
+
+/// How often a node reads the other nodes' change log entries.
+pub(crate) const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+/// Re-reading this many accounts in full one by one costs more than reading everything at once.
+const ACCOUNTS_READ_ONE_BY_ONE: usize = 200;
+/// How old the last full read may get before the scheduled recompute reads everything again.
+const RELOAD_AFTER: Duration = Duration::from_secs(6 * 3600);
+/// Change log entries are kept this long (a node that was away longer reloads in full).
+const CHANGE_LOG_KEPT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// This node's portfolio and what it has not read yet.
+pub(crate) struct Resident {
+    portfolio: Arc<RwLock<Option<Portfolio>>>,
+    /// What is not read in yet, and how many marks were made so far.
+    pending: Mutex<(Pending, u64)>,
+    /// Marks up to this many are read into the portfolio.
+    applied: AtomicU64,
+    /// This node's name in the change log: its own entries are already marked.
+    origin: String,
+    follower: tokio::sync::Mutex<Option<Follower>>,
+    /// One refresh at a time, so a full load never replaces changes read in meanwhile.
+    refreshing: tokio::sync::Mutex<()>,
+    /// When everything was last read.
+    loaded_at: Mutex<Option<Instant>>,
+    started: Instant,
+}
+
+impl Resident {
+    pub(crate) fn new() -> Resident {
+        let mut bytes = [0u8; 8];
+        // Two nodes drawing the same name would skip each other's entries; on failure the time
+        // still tells them apart.
+        let origin = match getrandom::fill(&mut bytes) {
+            Ok(()) => format!("{:016x}", u64::from_le_bytes(bytes)),
+            Err(_) => format!("{:x}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()),
+        };
+        Resident {
+            portfolio: Arc::new(RwLock::new(None)),
+            pending: Mutex::new((Pending::default(), 0)),
+            applied: AtomicU64::new(0),
+            origin,
+            follower: tokio::sync::Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+            loaded_at: Mutex::new(None),
+            started: Instant::now(),
+        }
+    }
+
+    fn mark(&self, changes: &[Change], whole: bool) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.0.whole |= whole;
+        changes.iter().for_each(|change| pending.0.mark(*change));
+        pending.1 += 1;
+    }
+
+    /// How many marks were made so far.
+    fn marked(&self) -> u64 {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// What is pending, and the number of marks it holds.
+    fn take(&self) -> (Pending, u64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        (std::mem::take(&mut pending.0), pending.1)
+    }
+
+    fn put_back(&self, taken: Pending) {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).0.merge(taken);
+    }
+
+    /// Logs a committed change for the other nodes and marks it here.
+    pub(crate) async fn changed(&self, store: &dyn Store, changes: &[Change], whole: bool) -> Result<(), AppError> {
+        self.mark(changes, whole);
+        let accounts: Vec<(AccountId, Option<NaiveDate>)> = changes.iter().map(|c| (c.account, c.since)).collect();
+        store.log_change(&self.origin, whole, &accounts, chrono::Utc::now()).await?;
+        Ok(())
+    }
+}
+
+fn usage_of(history: UsageHistory) -> Usage {
+    Usage {
+        feature_days: history.feature_days.into_iter().map(|(id, d)| (id, d.feature_id, d.day, d.uses)).collect(),
+        event_days: history.event_days,
+        user_days: history.user_days,
+    }
+}
+
+impl App {
+    /// The portfolio with every change committed so far read in: loaded on first use, then
+    /// re-reading only the accounts changed since.
+    pub(crate) async fn portfolio(&self) -> Result<PortfolioRead, AppError> {
+        self.refresh_portfolio().await?;
+        OwnedRwLockReadGuard::try_map(self.resident.portfolio.clone().read_owned().await, Option::as_ref)
+            .map_err(|_| AppError::Internal("the portfolio is not loaded".into()))
+    }
+
+    /// Loads the portfolio now (at start, before serving), saying how long it took.
+    pub async fn load_portfolio(&self) -> Result<(), AppError> {
+        let started = Instant::now();
+        tracing::info!("loading every account's signals into memory");
+        self.refresh_portfolio().await?;
+        let accounts = self.resident.portfolio.read().await.as_ref().map_or(0, Portfolio::accounts);
+        tracing::info!(accounts, seconds = started.elapsed().as_secs_f64(), "signals loaded");
+        Ok(())
+    }
+
+    /// Reads what was marked before this call into the portfolio (so a use case reads its own
+    /// writes); a reader with nothing new goes on at once.
+    async fn refresh_portfolio(&self) -> Result<(), AppError> {
+        let wanted = self.resident.marked();
+        let current = || async {
+            self.resident.applied.load(Ordering::Acquire) >= wanted && self.resident.portfolio.read().await.is_some()
+        };
+        if current().await {
+            return Ok(());
+        }
+        let _refreshing = self.resident.refreshing.lock().await;
+        if current().await {
+            return Ok(());
+        }
+        let loaded = self.resident.portfolio.read().await.is_some();
+        let (pending, marks) = self.resident.take();
+        let result = self.read_pending(loaded, &pending).await;
+        match result {
+            Ok(()) => self.resident.applied.store(marks, Ordering::Release),
+            Err(_) => self.resident.put_back(pending),
+        }
+        result
+    }
+
+    async fn read_pending(&self, loaded: bool, pending: &Pending) -> Result<(), AppError> {
+        let (everything, days) = pending.split();
+        if !loaded || pending.whole || everything.len() > ACCOUNTS_READ_ONE_BY_ONE {
+            // Read without holding the portfolio, which stays readable meanwhile; whatever
+            // follows the log from here on is after this read.
+            let last = self.store.last_change().await?;
+            let fresh = Portfolio::load(
+                self.store.list_features().await?,
+                self.settings().monthly_contracts_renew,
+                self.read_inputs(None).await?,
+            );
+            *self.resident.portfolio.write().await = Some(fresh);
+            *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            let mut follower = self.resident.follower.lock().await;
+            if follower.is_none() {
+                *follower = Some(Follower::after(last));
+            }
+            return Ok(());
+        }
+        let inputs = match everything.is_empty() {
+            true => None,
+            false => Some(self.read_inputs(Some(&everything)).await?),
+        };
+        let mut usage = Vec::with_capacity(days.len());
+        for (since, accounts) in days {
+            let read = usage_of(self.store.usage_of(&accounts, Some(since)).await?);
+            usage.push((since, accounts, read));
+        }
+        let mut portfolio = self.resident.portfolio.write().await;
+        let Some(portfolio) = portfolio.as_mut() else {
+            return Err(AppError::Internal("the portfolio is not loaded".into()));
+        };
+        if let Some(inputs) = inputs {
+            portfolio.replace_accounts(&everything, inputs);
+        }
+        for (since, accounts, read) in usage {
+            portfolio.replace_usage_since(&accounts, since, read);
+        }
+        Ok(())
+    }
+
+    /// What the portfolio holds of these accounts (all when `None`), read from the store.
+    async fn read_inputs(&self, accounts: Option<&[AccountId]>) -> Result<Inputs, AppError> {
+        let mut inputs = Inputs {
+            periods: self.store.periods_of_accounts(accounts).await?.into_iter().map(|p| p.terms).collect(),
+            ..Inputs::default()
+        };
+        let each: Vec<Option<AccountId>> = match accounts {
+            None => {
+                inputs.usage = usage_of(self.store.usage_history(None).await?);
+                vec![None]
+            }
+            Some(ids) => {
+                inputs.usage = usage_of(self.store.usage_of(ids, None).await?);
+                ids.iter().copied().map(Some).collect()
+            }
+        };
+        let (has_nps, has_tickets) = (self.store.has_nps().await?, self.store.has_tickets().await?);
+        let mut nps = Vec::new();
+        let mut tickets = Vec::new();
+        for account in each {
+            // Newest first from the store: read oldest first, so the latest of a day stays last.
+            for pulse in self.store.pulses(account).await?.into_iter().rev() {
+                inputs.pulses.push((AccountId(pulse.account_id), pulse.day, pulse.score));
+            }
+            if has_nps {
+                nps.extend(self.store.nps_responses(account).await?);
+            }
+            if has_tickets {
+                for (id, row) in self.store.tickets_of(account).await? {
+                    let closed = matches!(row.status, TicketStatus::Solved | TicketStatus::Closed);
+                    let signal = TicketSignal {
+                        created: row.created_on,
+                        // A closed ticket without a solved day counts as solved the day it was made.
+                        solved: row.solved_on.or(closed.then_some(row.created_on)),
+                        urgent: matches!(row.priority, TicketPriority::High | TicketPriority::Urgent),
+                    };
+                    tickets.push((id, signal));
+                }
+            }
+        }
+        inputs.nps = has_nps.then_some(nps);
+        inputs.tickets = has_tickets.then_some(tickets);
+        Ok(inputs)
+    }
+
+    /// After a commit that changed what scores read: tells the other nodes, marks it here, and
+    /// asks the health worker to recompute the accounts.
+    pub(crate) async fn data_changed(&self, changes: &[Change]) -> Result<(), AppError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.resident.changed(self.store.as_ref(), changes, false).await?;
+        self.health_changed(changes.iter().map(|c| c.account));
+        Ok(())
+    }
+
+    /// After a change to every account's signals (the catalog, the time zone, a rebuild).
+    pub(crate) async fn everything_changed(&self) -> Result<(), AppError> {
+        self.resident.changed(self.store.as_ref(), &[], true).await
+    }
+
+    /// Reads the change log entries other nodes wrote since the last look and re-reads what
+    /// they changed; returns how many entries were new.
+    pub async fn follow_changes(&self) -> Result<usize, AppError> {
+        let mut follower = self.resident.follower.lock().await;
+        let Some(position) = follower.as_mut() else { return Ok(0) };
+        let mut new = 0;
+        loop {
+            let entries = self.store.changes_after(position.read_after(), 1_000).await?;
+            let more = entries.len() == 1_000;
+            for entry in entries {
+                if !position.take(entry.seq) {
+                    continue;
+                }
+                new += 1;
+                if entry.origin != self.resident.origin {
+                    let changes: Vec<Change> = entry
+                        .accounts
+                        .iter()
+                        .map(|(account, since)| Change { account: *account, since: *since })
+                        .collect();
+                    self.resident.mark(&changes, entry.whole);
+                }
+            }
+            position.advance(self.resident.started.elapsed());
+            if !more {
+                break;
+            }
+        }
+        drop(follower);
+        self.refresh_portfolio().await?;
+        Ok(new)
+    }
+
+    /// Follows the other nodes' changes until the process ends, and prunes old entries hourly.
+    pub(crate) fn start_following(self: &Arc<App>) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut pruned = Instant::now();
+            loop {
+                tokio::time::sleep(FOLLOW_EVERY).await;
+                if let Err(error) = app.follow_changes().await {
+                    tracing::warn!(%error, "following other nodes' changes failed");
+                }
+                if pruned.elapsed() > Duration::from_secs(3600) {
+                    pruned = Instant::now();
+                    if let Err(error) = app.store.prune_changes(chrono::Utc::now() - CHANGE_LOG_KEPT).await {
+                        tracing::warn!(%error, "pruning the change log failed");
+                    }
+                }
+            }
+        });
+    }
+
+    /// Reloads everything on the next read when the last full read is older than
+    /// `RELOAD_AFTER`: the safety net, should a change have reached the database without its log
+    /// entry (a node stopped between the two).
+    pub(crate) fn reload_portfolio_when_old(&self) {
+        let loaded_at = *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner());
+        if loaded_at.is_some_and(|at| at.elapsed() > RELOAD_AFTER) {
+            self.resident.mark(&[], true);
+        }
+    }
+}
+
+/// For the ingest writer, which runs apart from `App`: logs and marks what an ingest changed.
+pub(crate) async fn ingest_changed(resident: &Resident, store: &dyn Store, accounts: &[(AccountId, NaiveDate)]) {
+    let changes: Vec<Change> = accounts.iter().map(|(account, day)| Change::usage_since(*account, *day)).collect();
+    if let Err(error) = resident.changed(store, &changes, false).await {
+        tracing::warn!(%error, accounts = changes.len(), "logging ingested accounts for other nodes failed");
+    }
+}

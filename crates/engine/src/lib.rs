@@ -1,0 +1,10 @@
+//! The resident scoring engine: every account's health signals held in memory (`portfolio`),
+//! loaded once and then changed in place for the accounts that changed (`changes`), so scores,
+//! segments, onboarding rules and the backtest never re-read the whole history. Pure: the `app`
+//! crate reads the rows and follows the change log; this crate only holds and derives.
+
+pub mod changes;
+pub mod portfolio;
+
+pub use changes::{Change, Follower, Pending};
+pub use portfolio::{Calendars, Inputs, Portfolio, Usage};
