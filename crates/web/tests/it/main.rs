@@ -9,6 +9,7 @@ mod cs_ops;
 mod feedback;
 mod health;
 mod kpi;
+mod nodes;
 mod onboarding;
 mod pages;
 mod pages_metrics_health;

@@ -33,14 +33,19 @@ pub struct Browser {
 
 impl Server {
     pub async fn start(store: &TestStore) -> Server {
-        let app = Arc::new(App::start(store.store.clone(), WorkspaceSettings::default()).await.unwrap());
+        Server::start_node(store.store.clone(), "admin@k.example").await
+    }
+
+    /// A server on a store of its own (another node on the same database), signed in as `admin`.
+    pub async fn start_node(store: Arc<dyn store::Store>, admin: &str) -> Server {
+        let app = Arc::new(App::start(store, WorkspaceSettings::default()).await.unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(web::serve(listener, app.clone(), web::WebOptions::default(), async {
             let _ = stopped.await;
         }));
-        let admin = create_user(&app, "admin@k.example", Role::Admin).await;
+        let admin = create_user(&app, admin, Role::Admin).await;
         let (_, admin_token) = app.create_api_token(&staff(&app, admin).await, "tests", Scope::Admin).await.unwrap();
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {admin_token}").parse().unwrap());

@@ -1,0 +1,68 @@
+//! Several nodes on one database: each keeps every account's signals in memory and follows the
+//! others' writes through the change log, so what one node ingests or records shows on the
+//! others within moments, without any of them reloading everything.
+
+use crate::common::Server;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use store::testing::TestStore;
+use test_macros::store_test;
+
+/// Asks `server` until `done` holds for its answer, for at most ten seconds.
+async fn eventually(server: &Server, path: &str, body: Option<Value>, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let (status, answer) = match &body {
+            Some(body) => server.post(path, body.clone()).await,
+            None => server.get(path).await,
+        };
+        assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+        if done(&answer) {
+            return answer;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{path} never changed: {answer}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[store_test]
+async fn what_one_node_ingests_and_records_reaches_the_other_nodes_scores_and_segments(t: TestStore) {
+    let first = Server::start(&t).await;
+    let second = Server::start_node(t.another_store().await, "admin2@k.example").await;
+    let (_, account) = first.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+    let id = account["id"].as_i64().unwrap();
+    let active_today = json!({"rule": "days_since_activity = 0"});
+    let (status, preview) = second.post("/api/v1/segments/preview", active_today.clone()).await;
+    assert_eq!(
+        (status, preview["count"].as_i64()),
+        (StatusCode::OK, Some(0)),
+        "{}: no activity yet: {preview}",
+        t.label
+    );
+
+    let key = first.write_key().await;
+    let event = json!({"userId": "u1", "event": "Login", "messageId": "m1", "context": {"groupId": "ACC-1"}});
+    assert_eq!(first.track(&key, "/v1/track", event).await.0, StatusCode::OK);
+    let preview = eventually(&second, "/api/v1/segments/preview", Some(active_today), |p| p["count"] == 1).await;
+    assert_eq!(preview["accounts"][0]["id"].as_i64(), Some(id), "{}: the second node saw the event", t.label);
+
+    let config = json!({"min_measures": 1, "scorecard": [{"key": "default", "name": "Default", "measure": [
+        {"key": "pulse", "type": "csm_pulse", "days": 30, "weight": 1, "points": {"piecewise": [[1, 0], [5, 100]]}}]}]});
+    assert_eq!(first.send(reqwest::Method::PUT, "/api/v1/health/config", Some(config)).await.0, StatusCode::OK);
+    let health = format!("/api/v1/accounts/{id}/health");
+    let (_, before) = second.get(&health).await;
+    assert_eq!(before["grade"], "unknown", "{}: no pulse yet: {before}", t.label);
+    let (status, _) =
+        first.post(&format!("/api/v1/accounts/{id}/pulse"), json!({"score": 1, "reasons": ["champion_left"]})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let after = eventually(&second, &health, None, |h| h["grade"] == "at_risk").await;
+    assert_eq!(
+        after["score"].as_f64(),
+        Some(0.0),
+        "{}: the second node scores the first node's pulse: {after}",
+        t.label
+    );
+    drop((first, second));
+    t.finish().await;
+}
