@@ -300,6 +300,14 @@ impl App {
         Ok(self.store.list_accounts(&AccountQuery { limit: i64::MAX, ..AccountQuery::default() }).await?.items)
     }
 
+    /// These accounts (all when `None`) in id order; ids of deleted accounts are skipped.
+    pub(crate) async fn accounts_of(&self, ids: Option<&[AccountId]>) -> Result<Vec<Account>, AppError> {
+        match ids {
+            None => self.all_accounts().await,
+            Some(ids) => Ok(self.store.accounts_by_ids(ids).await?),
+        }
+    }
+
     /// Paying accounts and their ARR per grade of their current score (kept up to date by the
     /// health worker), best grade first and unknown last.
     pub async fn grade_distribution(&self) -> Result<Vec<GradeCount>, AppError> {

@@ -23,9 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::Pulse;
 
-/// Above this many changed accounts, every account row is read at once.
-const READ_ALL_ABOVE: usize = 50;
-
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HealthHistory {
     pub account_id: i64,
@@ -121,25 +118,7 @@ impl App {
     ) -> Result<(RecomputeSummary, Vec<TriggerEvent>), AppError> {
         let config = self.health_config().await?;
         let today = self.today();
-        let rows = match accounts {
-            Some(ids) if ids.len() <= READ_ALL_ABOVE => {
-                let mut rows = Vec::with_capacity(ids.len());
-                for id in ids {
-                    match self.store.get_account(*id).await {
-                        Ok(account) => rows.push(account),
-                        Err(store::StoreError::NotFound { .. }) => continue,
-                        Err(other) => return Err(other.into()),
-                    }
-                }
-                rows
-            }
-            _ => {
-                let wanted: Option<std::collections::HashSet<&AccountId>> = accounts.map(|ids| ids.iter().collect());
-                let mut rows = self.all_accounts().await?;
-                rows.retain(|account| wanted.as_ref().is_none_or(|w| w.contains(&account.id)));
-                rows
-            }
-        };
+        let rows = self.accounts_of(accounts).await?;
         let portfolio = self.portfolio().await?;
         let calendars = portfolio.calendars_for(&config, today);
         let mut scored = Vec::with_capacity(rows.len());
@@ -153,9 +132,14 @@ impl App {
         for (id, snapshot) in self.store.grades_around(today, accounts).await? {
             known.insert(id, (snapshot.day, snapshot.grade));
         }
-        let month_ago = match today.checked_sub_days(Days::new(30)) {
-            Some(day) => self.store.grades_on(day).await?.into_iter().map(|(id, on)| (id, on.score)).collect(),
-            None => HashMap::new(),
+        let month_ago: HashMap<AccountId, Option<f64>> = match (today.checked_sub_days(Days::new(30)), accounts) {
+            (None, _) => HashMap::new(),
+            (Some(day), None) => self.store.grades_on(day).await?.into_iter().map(|(id, on)| (id, on.score)).collect(),
+            // Only these accounts' latest scores on or before the day (oldest first per account).
+            (Some(day), Some(ids)) => {
+                let around = self.store.grades_around(day + Days::new(1), Some(ids)).await?;
+                around.into_iter().filter(|(_, on)| on.day <= day).map(|(id, on)| (id, on.score)).collect()
+            }
         };
         let mut snapshots = Vec::with_capacity(scored.len());
         let mut summary = RecomputeSummary::default();
@@ -243,6 +227,21 @@ impl App {
         }
         self.recompute_health(None).await?;
         Ok(stored)
+    }
+
+    /// Scores every paying account as of today from the portfolio in memory and stores nothing:
+    /// the arithmetic of a full recompute, which `kizuna bench engine` times.
+    pub async fn score_all(&self) -> Result<usize, AppError> {
+        let config = self.health_config().await?;
+        let accounts = self.all_accounts().await?;
+        let portfolio = self.portfolio().await?;
+        let calendars = portfolio.calendars_for(&config, self.today());
+        let mut scored = 0;
+        for account in accounts.iter().filter(|account| !account.figures.is_churned()) {
+            score_with(&config, &portfolio, account, &calendars)?;
+            scored += 1;
+        }
+        Ok(scored)
     }
 
     /// Recomputes every account now and then every `every`, for as long as the process runs.

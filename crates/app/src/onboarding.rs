@@ -18,7 +18,7 @@ use domain::{AccountId, Reason, TeamId, UserId};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use store::onboarding::{StoredPlan, StoredTemplate};
-use store::{Entity, StoreError};
+use store::Entity;
 
 const SYSTEM: Actor = Actor::System("onboarding");
 
@@ -438,20 +438,7 @@ impl App {
         let in_scope = |id: &AccountId| wanted.as_ref().is_none_or(|w| w.contains(id));
         let plans: Vec<StoredPlan> =
             self.store.onboarding_plans(None).await?.into_iter().filter(|p| in_scope(&p.account_id)).collect();
-        let rows: Vec<Account> = match accounts {
-            Some(ids) => {
-                let mut rows = Vec::new();
-                for id in ids.iter().collect::<std::collections::BTreeSet<_>>() {
-                    match self.store.get_account(*id).await {
-                        Ok(account) => rows.push(account),
-                        Err(StoreError::NotFound { .. }) => {}
-                        Err(other) => return Err(other.into()),
-                    }
-                }
-                rows
-            }
-            None => self.all_accounts().await?,
-        };
+        let rows: Vec<Account> = self.accounts_of(accounts).await?;
         let mut open: Vec<StoredPlan> = plans.iter().filter(|p| p.completed_on.is_none()).cloned().collect();
         if let Some(default) = templates.values().find(|t| t.is_default) {
             let had_plan: HashSet<AccountId> = plans.iter().map(|p| p.account_id).collect();

@@ -114,6 +114,18 @@ impl App {
             .map_err(|_| AppError::Internal("the portfolio is not loaded".into()))
     }
 
+    /// How many accounts the portfolio holds and about how many bytes it takes.
+    pub async fn portfolio_footprint(&self) -> Result<(usize, usize), AppError> {
+        let portfolio = self.portfolio().await?;
+        Ok((portfolio.accounts(), portfolio.approximate_bytes()))
+    }
+
+    /// The account's last day with an active end user or a feature use, as this node's portfolio
+    /// has it now.
+    pub async fn last_activity(&self, account: AccountId) -> Result<Option<NaiveDate>, AppError> {
+        Ok(self.portfolio().await?.last_active_day(account, self.today()))
+    }
+
     /// Loads the portfolio now (at start, before serving), saying how long it took.
     pub async fn load_portfolio(&self) -> Result<(), AppError> {
         let started = Instant::now();

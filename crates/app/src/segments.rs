@@ -23,9 +23,6 @@ use store::{
     AccountSegment, HistoryQuery, SavedSegment, SegmentEvent, SegmentInput, SegmentMembers, SegmentSummary, StoreError,
 };
 
-/// Above this many accounts, accounts and usage are read for the whole portfolio at once
-/// rather than one account at a time.
-const READ_ALL_ABOVE: usize = 50;
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 2_000;
 const MAX_RULE: usize = 10_000;
@@ -332,25 +329,8 @@ impl App {
         if segments.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = match accounts {
-            Some(ids) if ids.len() > READ_ALL_ABOVE => {
-                let wanted: HashSet<&AccountId> = ids.iter().collect();
-                self.all_accounts().await?.into_iter().filter(|a| wanted.contains(&a.id)).collect()
-            }
-            Some(ids) => {
-                let mut rows = Vec::with_capacity(ids.len());
-                for id in ids.iter().collect::<BTreeSet<_>>() {
-                    match self.store.get_account(*id).await {
-                        Ok(account) => rows.push(account),
-                        // Deleted meanwhile: its memberships went with it.
-                        Err(StoreError::NotFound { .. }) => {}
-                        Err(other) => return Err(other.into()),
-                    }
-                }
-                rows
-            }
-            None => self.all_accounts().await?,
-        };
+        // An account deleted meanwhile is not read: its memberships went with it.
+        let rows = self.accounts_of(accounts).await?;
         let facts = self.account_facts(&rows, &Needs::of(segments.iter().map(|(_, s)| s))).await?;
         let at = Utc::now();
         let mut changes = Vec::new();

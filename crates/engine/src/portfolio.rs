@@ -157,6 +157,48 @@ impl Portfolio {
         self.insert(Inputs { usage, ..Inputs::default() });
     }
 
+    /// The bytes its series and maps take (their capacities; subscription periods' custom fields
+    /// are not counted): `kizuna bench engine` reports it per account.
+    pub fn approximate_bytes(&self) -> usize {
+        fn map<K, V>(map: &HashMap<K, V>) -> usize {
+            map.capacity() * (size_of::<K>() + size_of::<V>() + 1)
+        }
+        fn series<T>(days: &Vec<T>) -> usize {
+            days.capacity() * size_of::<T>()
+        }
+        let periods: usize = self
+            .periods
+            .values()
+            .flatten()
+            .map(|t| {
+                size_of::<SubscriptionTerms>()
+                    + t.subscription_id.as_str().len()
+                    + t.product.len()
+                    + t.plan.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        let features: usize = self
+            .feature_days
+            .values()
+            .map(|by_feature| map(by_feature) + by_feature.values().map(series).sum::<usize>())
+            .sum();
+        let voice = self.nps.as_ref().map_or(0, |nps| map(nps) + nps.values().map(series).sum::<usize>())
+            + self.tickets.as_ref().map_or(0, |t| map(t) + t.values().map(series).sum::<usize>());
+        map(&self.periods)
+            + periods
+            + map(&self.feature_days)
+            + features
+            + map(&self.event_days)
+            + self.event_days.values().map(series).sum::<usize>()
+            + map(&self.user_days)
+            + self.user_days.values().map(series).sum::<usize>()
+            + map(&self.pulses)
+            + self.pulses.values().map(series).sum::<usize>()
+            + voice
+            + map(&self.users)
+            + self.users.keys().map(String::len).sum::<usize>()
+    }
+
     /// How many accounts it holds anything of.
     pub fn accounts(&self) -> usize {
         let ids: HashSet<&AccountId> =

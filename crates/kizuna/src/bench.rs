@@ -65,6 +65,28 @@ pub enum Target {
         #[arg(long, default_value = "bench/health_duckdb.py")]
         duckdb_script: String,
     },
+    /// The resident scoring engine on the demo: a node's start-up (load time, memory per
+    /// account), a full recompute from memory, and freshness under ingest spread over every
+    /// account, on the node that takes the events and on a second node.
+    Engine {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// The first N accounts get three years of product usage through the real ingest.
+        #[arg(long, default_value_t = 2_000)]
+        usage_accounts: usize,
+        /// Events per second sent while freshness is measured.
+        #[arg(long, default_value_t = 100_000)]
+        rate: usize,
+        /// How long freshness is measured, in seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Concurrent HTTP clients sending the load.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// An empty database to use instead of a temporary SQLite file (e.g. postgres://…).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The full monthly metric suite on generated subscription histories, beside the same
     /// period computation in DuckDB (Python `duckdb` package) on the same data.
     Metrics {
@@ -93,6 +115,17 @@ pub async fn run(target: Target) -> Result<(), CliError> {
             ingest(events, batch, clients, database_url, &peers_script).await
         }
         Target::Health { accounts, runs, duckdb_script } => crate::bench_health::run(accounts, runs, &duckdb_script),
+        Target::Engine { accounts, usage_accounts, rate, seconds, clients, database_url } => {
+            crate::bench_engine::run(crate::bench_engine::EngineBench {
+                accounts,
+                usage_accounts,
+                rate,
+                seconds,
+                clients,
+                database_url,
+            })
+            .await
+        }
         Target::Metrics { accounts, years, runs, duckdb_script } => {
             crate::bench_metrics::run(accounts, years, runs, &duckdb_script)
         }
@@ -101,16 +134,22 @@ pub async fn run(target: Target) -> Result<(), CliError> {
 
 /// A demo company served on 127.0.0.1:0, and an API token of a manager (the CS leader, who
 /// opens every page, including everyone's tasks) that can write but is only used to read.
-struct DemoServer {
-    app: Arc<App>,
-    address: std::net::SocketAddr,
+pub(crate) struct DemoServer {
+    pub(crate) app: Arc<App>,
+    pub(crate) address: std::net::SocketAddr,
+    /// The database it runs on, for a second node.
+    pub(crate) url: String,
     client: reqwest::Client,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl DemoServer {
-    async fn start(options: DemoOptions, database_url: Option<String>, score: bool) -> Result<DemoServer, CliError> {
+    pub(crate) async fn start(
+        options: DemoOptions,
+        database_url: Option<String>,
+        score: bool,
+    ) -> Result<DemoServer, CliError> {
         let dir = tempfile::tempdir().map_err(crate::io_error("temporary directory"))?;
         let url = database_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bench.db").display()));
         let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
@@ -167,7 +206,7 @@ impl DemoServer {
         }));
         // The temporary directory must outlive the server: leak it until the process ends.
         std::mem::forget(dir);
-        Ok(DemoServer { app, address, client: authorized_client(&token)?, stop, server })
+        Ok(DemoServer { app, address, url, client: authorized_client(&token)?, stop, server })
     }
 
     /// Sends 10 warm-up and `requests` timed requests to each path, printing p50, p95 and max.
@@ -201,7 +240,7 @@ impl DemoServer {
         Ok(())
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.server.await;
     }
@@ -301,14 +340,14 @@ async fn first_owner(client: &reqwest::Client, address: std::net::SocketAddr) ->
     top["items"][0]["owner_id"].as_i64().unwrap_or(1)
 }
 
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: usize) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     sorted[((sorted.len() * p).div_ceil(100)).saturating_sub(1).min(sorted.len() - 1)]
 }
 
-fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 

@@ -2,6 +2,7 @@
 //! application and the web server together, and runs the chosen command.
 
 mod bench;
+mod bench_engine;
 mod bench_health;
 mod bench_metrics;
 mod config;
