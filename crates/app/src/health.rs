@@ -6,17 +6,13 @@ use crate::{Actor, App, AppError};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use domain::account::Account;
 use domain::health::backtest::{report, BacktestReport, Observation};
-use domain::health::{score, AccountTraits, HealthConfig, HealthScore};
-use domain::i18n::Bilingual;
+use domain::health::{HealthConfig, HealthScore};
 use domain::{AccountId, Money, Reason};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use store::AccountQuery;
 
-pub use engine::{Calendars, Portfolio};
-
-/// The grade an account's score reports once it has churned (stored as no grade at all).
-pub const CHURNED_GRADE: &str = "churned";
+pub use engine::{score_account, score_accounts, Calendars, Portfolio, CHURNED_GRADE};
 
 /// The largest weight a measure is given by `apply_weights`.
 pub const MAX_WEIGHT: f64 = 10_000.0;
@@ -139,15 +135,6 @@ pub struct GradeCount {
     pub arr: Money,
 }
 
-fn traits(account: &Account) -> AccountTraits<'_> {
-    AccountTraits {
-        tier: account.input.tier.as_deref(),
-        stage: account.input.stage.as_deref(),
-        touch_model: account.input.touch_model.map(|t| t.as_str()),
-        custom: &account.input.custom,
-    }
-}
-
 /// Scores one account with the scorecard that applies to it, as of the calendars' day (see
 /// `Portfolio::calendars`).
 pub fn score_with(
@@ -156,28 +143,32 @@ pub fn score_with(
     account: &Account,
     calendars: &Calendars,
 ) -> Result<HealthScore, AppError> {
-    let card = config
-        .scorecard_for(&traits(account))
-        .ok_or_else(|| AppError::Internal("the health configuration has no default scorecard".into()))?;
-    if let Some(day) = portfolio.figures(account.id, calendars.as_of).churned_on {
-        return Ok(churned(card, calendars.as_of, day));
-    }
-    Ok(score(config, card, &portfolio.signals(account, calendars)))
+    score_account(config, portfolio, account, calendars).ok_or_else(no_default_scorecard)
 }
 
-/// A churned account has no score and no grade: nothing is at risk any more.
-fn churned(card: &domain::health::Scorecard, as_of: NaiveDate, day: NaiveDate) -> HealthScore {
-    HealthScore {
-        scorecard: card.key.clone(),
-        as_of,
-        score: None,
-        grade: CHURNED_GRADE.into(),
-        capped_by: None,
-        measures_available: 0,
-        measures_total: card.measures.len(),
-        measures: Vec::new(),
-        drivers: vec![Bilingual::new(format!("{day} に解約"), format!("Churned on {day}"))],
-    }
+fn no_default_scorecard() -> AppError {
+    AppError::Internal("the health configuration has no default scorecard".into())
+}
+
+/// Scores many accounts on every core, off the async workers; in the order given.
+pub(crate) async fn score_all_of(
+    config: &HealthConfig,
+    portfolio: crate::resident::PortfolioRead,
+    accounts: Vec<Account>,
+    as_of: NaiveDate,
+) -> Result<Vec<(Account, HealthScore)>, AppError> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let calendars = portfolio.calendars_for(&config, as_of);
+        let scores = score_accounts(&config, &portfolio, &accounts, &calendars);
+        accounts
+            .into_iter()
+            .zip(scores)
+            .map(|(account, score)| Ok((account, score.ok_or_else(no_default_scorecard)?)))
+            .collect()
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("scoring accounts: {e}")))?
 }
 
 /// A draft health configuration's effect, before it is saved.

@@ -2,12 +2,13 @@
 //! change and on a schedule), past days' snapshots, score trends and grade drops; grade changes
 //! go to the account's timeline; CSM pulses.
 
-use crate::health::score_with;
+use crate::health::{score_all_of, score_with};
 use crate::notifications::{account_csms, named};
 use crate::playbooks::{EventKind, TriggerEvent};
 use crate::records::require_account_edit;
 use crate::{Actor, App, AppError};
 use chrono::{Days, NaiveDate};
+use domain::account::{Account, CurrentHealth};
 use domain::health::history::{is_drop, score_change, trend, Snapshot, Trend};
 use domain::health::pulse::PulseInput;
 use domain::health::HealthScore;
@@ -97,6 +98,14 @@ pub struct RecomputeSummary {
     pub grade_changes: usize,
 }
 
+/// Two scores a reader cannot tell apart (shown to one decimal).
+fn same_score(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a * 10.0).round() == (b * 10.0).round(),
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
 fn snapshot_of(health: &HealthScore) -> Snapshot {
     Snapshot {
         day: health.as_of,
@@ -111,43 +120,50 @@ impl App {
     /// timeline entry for each grade that changed since the previous snapshot; returns the grade
     /// changes as playbook trigger events. Churned accounts are not scored: no snapshot, no grade
     /// change, no playbook (their figures cleared their current health). `reactions` calls this
-    /// first and the segments, playbooks and onboarding after it.
+    /// first, with the accounts' rows (which it brings up to date with what it stored), and the
+    /// segments, playbooks and onboarding after it.
     pub(crate) async fn rescore(
         &self,
         accounts: Option<&[AccountId]>,
+        rows: &mut [Account],
     ) -> Result<(RecomputeSummary, Vec<TriggerEvent>), AppError> {
         let config = self.health_config().await?;
         let today = self.today();
-        let rows = self.accounts_of(accounts).await?;
-        let portfolio = self.portfolio().await?;
-        let calendars = portfolio.calendars_for(&config, today);
-        let mut scored = Vec::with_capacity(rows.len());
-        for account in rows.into_iter().filter(|account| !account.figures.is_churned()) {
-            let health = score_with(&config, &portfolio, &account, &calendars)?;
-            scored.push((account, health));
-        }
-        drop(portfolio);
+        let started = std::time::Instant::now();
+        let paying = rows.iter().filter(|account| !account.figures.is_churned()).cloned().collect();
+        let scored = score_all_of(&config, self.portfolio().await?, paying, today).await?;
+        let computed = started.elapsed();
         // The grade to compare with: today's snapshot if there is one, else the latest before.
-        let mut known: HashMap<AccountId, (NaiveDate, String)> = HashMap::new();
+        let mut known: HashMap<AccountId, (NaiveDate, String, Option<f64>)> = HashMap::new();
         for (id, snapshot) in self.store.grades_around(today, accounts).await? {
-            known.insert(id, (snapshot.day, snapshot.grade));
+            known.insert(id, (snapshot.day, snapshot.grade, snapshot.score));
         }
-        let month_ago: HashMap<AccountId, Option<f64>> = match (today.checked_sub_days(Days::new(30)), accounts) {
-            (None, _) => HashMap::new(),
-            (Some(day), None) => self.store.grades_on(day).await?.into_iter().map(|(id, on)| (id, on.score)).collect(),
-            // Only these accounts' latest scores on or before the day (oldest first per account).
-            (Some(day), Some(ids)) => {
-                let around = self.store.grades_around(day + Days::new(1), Some(ids)).await?;
-                around.into_iter().filter(|(_, on)| on.day <= day).map(|(id, on)| (id, on.score)).collect()
+        // Today's snapshot already saying what a reader would see: writing it again changes nothing.
+        let total = scored.len();
+        let scored: Vec<&(Account, HealthScore)> = scored
+            .iter()
+            .filter(|(account, health)| {
+                !known.get(&account.id).is_some_and(|(day, grade, score)| {
+                    *day == today && *grade == health.grade && same_score(*score, health.score)
+                })
+            })
+            .collect();
+        let changed: Vec<AccountId> = scored.iter().map(|(account, _)| account.id).collect();
+        let month_ago: HashMap<AccountId, Option<f64>> = match today.checked_sub_days(Days::new(30)) {
+            Some(day) if !changed.is_empty() => {
+                let only = accounts.map(|_| changed.as_slice());
+                self.store.grades_on(day, only).await?.into_iter().map(|(id, on)| (id, on.score)).collect()
             }
+            _ => HashMap::new(),
         };
         let mut snapshots = Vec::with_capacity(scored.len());
         let mut summary = RecomputeSummary::default();
         let mut grade_events = Vec::new();
         let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
         let mut notices = Vec::new();
-        for (account, health) in &scored {
-            if let Some((_, before)) = known.get(&account.id).filter(|(_, grade)| *grade != health.grade) {
+        let mut timeline = Vec::new();
+        for (account, health) in scored.iter().copied() {
+            if let Some((_, before, _)) = known.get(&account.id).filter(|(_, grade, _)| *grade != health.grade) {
                 if is_drop(&grades, before, &health.grade) {
                     let at = format!("{today}:{}", health.grade);
                     let notice = match (&health.capped_by, health.drivers.first()) {
@@ -168,9 +184,7 @@ impl App {
                     to: config.grade_name(&health.grade),
                     drivers: health.drivers.iter().map(|d| Bilingual::new(&d.ja, &d.en)).collect(),
                 };
-                self.store
-                    .create_timeline_entry(&TimelineEntryInput::recorded(account.id, None, chrono::Utc::now(), event))
-                    .await?;
+                timeline.push(TimelineEntryInput::recorded(account.id, None, chrono::Utc::now(), event));
                 summary.grade_changes += 1;
                 grade_events.push(TriggerEvent {
                     account: account.id,
@@ -185,8 +199,29 @@ impl App {
             let delta = score_change(health.score, month_ago.get(&account.id).copied().flatten());
             snapshots.push((account.id, snapshot_of(health), delta));
         }
+        self.store.create_timeline_entries(&timeline).await?;
+        let compared = started.elapsed();
         self.store.save_health(&snapshots).await?;
-        summary.accounts = snapshots.len();
+        tracing::debug!(
+            accounts = snapshots.len(),
+            score_ms = computed.as_millis(),
+            compare_ms = (compared - computed).as_millis(),
+            save_ms = (started.elapsed() - compared).as_millis(),
+            "rescored"
+        );
+        summary.accounts = total;
+        let stored: HashMap<AccountId, &(AccountId, Snapshot, Option<f64>)> =
+            snapshots.iter().map(|s| (s.0, s)).collect();
+        for row in rows.iter_mut() {
+            if let Some((_, snapshot, delta)) = stored.get(&row.id) {
+                row.health = CurrentHealth {
+                    score: snapshot.score,
+                    grade: Some(snapshot.grade.clone()),
+                    delta_30d: *delta,
+                    on: Some(snapshot.day),
+                };
+            }
+        }
         self.refresh_grade_drops(accounts).await?;
         for (csms, notice) in notices {
             self.notify_quietly(csms, &notice, chrono::Utc::now()).await;
@@ -233,15 +268,8 @@ impl App {
     /// the arithmetic of a full recompute, which `kizuna bench engine` times.
     pub async fn score_all(&self) -> Result<usize, AppError> {
         let config = self.health_config().await?;
-        let accounts = self.all_accounts().await?;
-        let portfolio = self.portfolio().await?;
-        let calendars = portfolio.calendars_for(&config, self.today());
-        let mut scored = 0;
-        for account in accounts.iter().filter(|account| !account.figures.is_churned()) {
-            score_with(&config, &portfolio, account, &calendars)?;
-            scored += 1;
-        }
-        Ok(scored)
+        let paying = self.all_accounts().await?.into_iter().filter(|account| !account.figures.is_churned()).collect();
+        Ok(score_all_of(&config, self.portfolio().await?, paying, self.today()).await?.len())
     }
 
     /// Recomputes every account now and then every `every`, for as long as the process runs.

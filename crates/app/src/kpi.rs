@@ -568,7 +568,7 @@ impl App {
                 }
                 Metric::HealthyShare | Metric::AtRiskShare => {
                     let grade = if metric == Metric::HealthyShare { &facts.best_grade } else { &facts.lowest_grade };
-                    let on = self.store.grades_on(last).await?;
+                    let on = self.store.grades_on(last, None).await?;
                     let mut graded_paying: Vec<(&Account, &GradeOn)> =
                         facts.paying_on(last).filter_map(|a| Some((a, on.get(&a.id).filter(|g| graded(g))?))).collect();
                     let total = graded_paying.len();

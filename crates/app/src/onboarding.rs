@@ -261,7 +261,7 @@ impl App {
             .await?
             .ok_or(AppError::Conflict { entity: Entity::OnboardingPlan, field: "account_id" })?;
         self.record_change(actor, "create", "onboarding_plan", &plan.id.to_string(), None, Some(&plan)).await?;
-        self.advance_onboarding(Some(&[account])).await?;
+        self.advance_onboarding(Some(&[account]), None).await?;
         self.onboarding_plan(plan.id).await
     }
 
@@ -427,8 +427,12 @@ impl App {
     /// Starts plans from the default template for these accounts (all when `None`) that began
     /// paying on or after its `active_from` and never had a plan; completes milestones whose rule
     /// holds; completes plans whose milestones are all done, moving the account to the
-    /// template's stage.
-    pub async fn advance_onboarding(&self, accounts: Option<&[AccountId]>) -> Result<(), AppError> {
+    /// template's stage. `rows` are those accounts' rows when the caller has read them already.
+    pub async fn advance_onboarding(
+        &self,
+        accounts: Option<&[AccountId]>,
+        rows: Option<Vec<Account>>,
+    ) -> Result<(), AppError> {
         let templates: HashMap<i64, TemplateView> =
             self.onboarding_templates().await?.into_iter().map(|t| (t.id, t)).collect();
         if templates.is_empty() {
@@ -438,7 +442,10 @@ impl App {
         let in_scope = |id: &AccountId| wanted.as_ref().is_none_or(|w| w.contains(id));
         let plans: Vec<StoredPlan> =
             self.store.onboarding_plans(None).await?.into_iter().filter(|p| in_scope(&p.account_id)).collect();
-        let rows: Vec<Account> = self.accounts_of(accounts).await?;
+        let rows: Vec<Account> = match rows {
+            Some(rows) => rows,
+            None => self.accounts_of(accounts).await?,
+        };
         let mut open: Vec<StoredPlan> = plans.iter().filter(|p| p.completed_on.is_none()).cloned().collect();
         if let Some(default) = templates.values().find(|t| t.is_default) {
             let had_plan: HashSet<AccountId> = plans.iter().map(|p| p.account_id).collect();
@@ -456,20 +463,25 @@ impl App {
                 }
             }
         }
-        self.complete_by_rules(&open, &templates, &rows).await?;
+        let completed = self.complete_by_rules(&open, &templates, &rows).await?;
+        // Only the plans whose milestones rules just completed changed since they were read.
         let mut refreshed = Vec::with_capacity(open.len());
-        for plan in &open {
-            refreshed.push(self.store.onboarding_plan(plan.id).await?);
+        for plan in open {
+            refreshed.push(match completed.contains(&plan.id) {
+                true => self.store.onboarding_plan(plan.id).await?,
+                false => plan,
+            });
         }
         self.finish_plans(&refreshed).await
     }
 
+    /// Completes the milestones whose rules hold; returns the plans it changed.
     async fn complete_by_rules(
         &self,
         open: &[StoredPlan],
         templates: &HashMap<i64, TemplateView>,
         accounts: &[Account],
-    ) -> Result<(), AppError> {
+    ) -> Result<HashSet<i64>, AppError> {
         // Each open plan's milestones with rules not yet done.
         let mut pending: Vec<(&StoredPlan, String, Segment)> = Vec::new();
         for plan in open {
@@ -484,8 +496,9 @@ impl App {
                 }
             }
         }
+        let mut completed = HashSet::new();
         if pending.is_empty() {
-            return Ok(());
+            return Ok(completed);
         }
         let with_plans: HashSet<AccountId> = pending.iter().map(|(p, ..)| p.account_id).collect();
         let rows: Vec<Account> = accounts.iter().filter(|a| with_plans.contains(&a.id)).cloned().collect();
@@ -513,8 +526,9 @@ impl App {
                 done_on = first_uses.max().unwrap_or(today).min(today);
             }
             self.store.complete_milestones(plan.id, std::slice::from_ref(key), done_on, "rule").await?;
+            completed.insert(plan.id);
         }
-        Ok(())
+        Ok(completed)
     }
 
     /// Completes the plans whose milestones are all done (once each), with a timeline entry and

@@ -54,8 +54,13 @@ impl App {
     /// Runs the pipeline for the accounts (all when `None`): rescore, segments, playbooks,
     /// onboarding.
     pub async fn recompute_health(&self, accounts: Option<&[AccountId]>) -> Result<RecomputeSummary, AppError> {
-        let (summary, mut events) = self.rescore(accounts).await?;
-        let moves = self.reevaluate_segments(accounts).await?;
+        let started = std::time::Instant::now();
+        // Read once for the whole pipeline; rescoring brings their current health up to date.
+        let mut rows = self.accounts_of(accounts).await?;
+        let (summary, mut events) = self.rescore(accounts, &mut rows).await?;
+        let rescored = started.elapsed();
+        let moves = self.reevaluate_segments(&rows).await?;
+        let segmented = started.elapsed();
         events.extend(moves.iter().filter(|m| m.entered).map(|m| TriggerEvent {
             account: m.account_id,
             kind: EventKind::EnteredSegment(m.segment_id),
@@ -63,7 +68,16 @@ impl App {
             data: serde_json::json!({"segment_id": m.segment_id, "entered_at": m.at}),
         }));
         self.fire_triggers(&events).await?;
-        self.advance_onboarding(accounts).await?;
+        let triggered = started.elapsed();
+        self.advance_onboarding(accounts, Some(rows)).await?;
+        tracing::debug!(
+            accounts = summary.accounts,
+            rescore_ms = rescored.as_millis(),
+            segments_ms = (segmented - rescored).as_millis(),
+            playbooks_ms = (triggered - segmented).as_millis(),
+            onboarding_ms = (started.elapsed() - triggered).as_millis(),
+            "recomputed"
+        );
         if accounts.is_none() {
             // Every account row was just rewritten: clean them up and refresh the plans now,
             // whether or not the database's autovacuum is on.

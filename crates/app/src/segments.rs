@@ -305,9 +305,9 @@ impl App {
         })
     }
 
-    /// Evaluates every saved segment for these accounts (all when `None`), moves accounts in and
-    /// out with a history entry each, and returns the moves.
-    pub async fn reevaluate_segments(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SegmentChange>, AppError> {
+    /// Evaluates every saved segment for these accounts (as read, with their current health),
+    /// moves accounts in and out with a history entry each, and returns the moves.
+    pub(crate) async fn reevaluate_segments(&self, rows: &[Account]) -> Result<Vec<SegmentChange>, AppError> {
         let mut segments = Vec::new();
         for saved in self.store.list_segments().await? {
             match Segment::parse(&saved.segment.rule) {
@@ -318,7 +318,7 @@ impl App {
                 }
             }
         }
-        self.evaluate(&segments, accounts).await
+        self.evaluate_rows(&segments, rows).await
     }
 
     async fn evaluate(
@@ -331,7 +331,18 @@ impl App {
         }
         // An account deleted meanwhile is not read: its memberships went with it.
         let rows = self.accounts_of(accounts).await?;
-        let facts = self.account_facts(&rows, &Needs::of(segments.iter().map(|(_, s)| s))).await?;
+        self.evaluate_rows(segments, &rows).await
+    }
+
+    async fn evaluate_rows(
+        &self,
+        segments: &[(i64, Segment)],
+        rows: &[Account],
+    ) -> Result<Vec<SegmentChange>, AppError> {
+        if segments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let facts = self.account_facts(rows, &Needs::of(segments.iter().map(|(_, s)| s))).await?;
         let at = Utc::now();
         let mut changes = Vec::new();
         for (id, segment) in segments {

@@ -5,6 +5,8 @@
 
 pub mod changes;
 pub mod portfolio;
+pub mod scoring;
 
 pub use changes::{Change, Follower, Pending};
 pub use portfolio::{Calendars, Inputs, Portfolio, Usage};
+pub use scoring::{score_account, score_accounts, CHURNED_GRADE};

@@ -55,7 +55,7 @@ pub trait HealthStore: Send + Sync {
     /// figures) keeps no current health even when a snapshot for it arrives.
     async fn save_health(&self, scored: &[(AccountId, Snapshot, Option<f64>)]) -> Result<()>;
     /// Each account's grade and score on its latest snapshot on or before `day`.
-    async fn grades_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, GradeOn>>;
+    async fn grades_on(&self, day: NaiveDate, accounts: Option<&[AccountId]>) -> Result<HashMap<AccountId, GradeOn>>;
     /// Snapshots of one account from `from`, oldest first.
     async fn snapshots(&self, account: AccountId, from: NaiveDate) -> Result<Vec<Snapshot>>;
     /// Each account's latest grade before `day` and its grades from `day` on, by account and day
@@ -218,15 +218,22 @@ macro_rules! health_store {
                     Ok(())
                 }
 
-                async fn grades_on(&self, day: NaiveDate) -> Result<HashMap<AccountId, $crate::health::GradeOn>> {
-                    let rows = sqlx::query(
+                async fn grades_on(&self, day: NaiveDate, accounts: Option<&[AccountId]>) -> Result<HashMap<AccountId, $crate::health::GradeOn>> {
+                    let (day_param, only) = match accounts {
+                        None => ("$1", String::new()),
+                        Some(_) => ("$2", format!(" AND account_id IN ({})", <$store>::json_values("bigint"))),
+                    };
+                    let sql = format!(
                         "SELECT s.account_id, s.day, s.score, s.grade FROM health_snapshots s \
-                         JOIN (SELECT account_id, MAX(day) AS day FROM health_snapshots WHERE day <= $1 GROUP BY account_id) latest \
-                         ON latest.account_id = s.account_id AND latest.day = s.day",
-                    )
-                    .bind(day)
-                    .fetch_all(&self.pool)
-                    .await?;
+                         JOIN (SELECT account_id, MAX(day) AS day FROM health_snapshots WHERE day <= {day_param}{only} GROUP BY account_id) latest \
+                         ON latest.account_id = s.account_id AND latest.day = s.day"
+                    );
+                    let mut query = sqlx::query(&sql);
+                    if let Some(ids) = accounts {
+                        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+                        query = query.bind(serde_json::to_string(&ids).expect("integers always serialize"));
+                    }
+                    let rows = query.bind(day).fetch_all(&self.pool).await?;
                     rows.iter()
                         .map(|row| {
                             let grade = $crate::health::GradeOn {

@@ -636,7 +636,7 @@ impl App {
         // Written straight to the store: every account's signals are read again.
         self.everything_changed().await?;
         let today = self.today();
-        if options.usage && self.store.grades_on(today).await?.is_empty() {
+        if options.usage && self.store.grades_on(today, None).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
         }
         self.store.refresh_statistics().await?;

@@ -557,8 +557,13 @@ async fn saved_health_becomes_the_accounts_current_health_and_grades_on_reads_th
     assert_eq!(s.get_account(a).await.unwrap().health.score, Some(35.0));
 
     let grades_on = |d: &'static str| async move {
-        let mut found: Vec<(AccountId, Option<f64>, String, NaiveDate)> =
-            s.grades_on(day(d)).await.unwrap().into_iter().map(|(id, on)| (id, on.score, on.grade, on.day)).collect();
+        let mut found: Vec<(AccountId, Option<f64>, String, NaiveDate)> = s
+            .grades_on(day(d), None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, on)| (id, on.score, on.grade, on.day))
+            .collect();
         found.sort_by_key(|f| f.0);
         found
     };
@@ -573,6 +578,8 @@ async fn saved_health_becomes_the_accounts_current_health_and_grades_on_reads_th
         grades_on("2025-03-01").await,
         vec![(a, Some(35.0), "at_risk".into(), day("2025-01-10")), (b, None, "unknown".into(), day("2025-01-10"))]
     );
+    let only_b = s.grades_on(day("2025-03-01"), Some(&[b])).await.unwrap();
+    assert_eq!(only_b.keys().copied().collect::<Vec<_>>(), vec![b], "{}: only the accounts asked for", t.label);
     t.finish().await;
 }
 

@@ -90,7 +90,7 @@ async fn messages_are_targeted_by_segment_role_traits_page_and_the_event_just_do
     account(&server, "SILVER-1", "silver").await;
     let (status, segment) = server.post("/api/v1/segments", json!({"name": "Gold", "rule": "tier = \"gold\""})).await;
     assert_eq!(status, StatusCode::CREATED, "{segment}");
-    server.app.reevaluate_segments(None).await.unwrap();
+    server.app.recompute_health(None).await.unwrap();
     let mut targeted = banner("exports");
     targeted["segment_id"] = segment["id"].clone();
     targeted["roles"] = json!(["admin"]);
