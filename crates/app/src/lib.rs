@@ -130,9 +130,9 @@ impl App {
         Ok(settings)
     }
 
-    /// Drops the metrics' copy of the subscriptions and the backtests made from them.
+    /// Drops the backtests made from the subscriptions (the metrics' copy of them is patched when
+    /// the portfolio reads the change).
     pub(crate) fn forget_derived_from_subscriptions(&self) {
-        self.periods.clear();
         self.backtests.clear();
     }
 

@@ -14,7 +14,6 @@ use domain::{AccountId, Money, Reason, SubscriptionPeriodId};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 use store::AccountQuery;
 
 /// Which accounts and products a metric covers.
@@ -106,36 +105,44 @@ fn traced(movement: Movement, periods_by_account: &HashMap<AccountId, Vec<&Subsc
 }
 
 /// Every subscription period, kept in memory for the metrics: loading them is most of a
-/// request's time at scale. Writes through this node clear it at once; changes made by other
-/// nodes sharing the database show after at most `PERIOD_CACHE_TTL`.
+/// request's time at scale. Filled when the resident portfolio loads in full, then patched with
+/// the periods of the accounts it re-reads (this node's writes and the others', through the
+/// change log), so a change never makes the next request read every period again.
 #[derive(Default)]
 pub(crate) struct PeriodCache {
     entry: Mutex<Option<CachedPeriods>>,
 }
 
 struct CachedPeriods {
-    loaded: Instant,
     periods: Arc<Vec<SubscriptionPeriod>>,
     /// The MRR series of every account, built from `periods` on first use: home and the
     /// unfiltered metrics page read it on every request.
     whole: Option<Arc<Vec<MrrSeries>>>,
 }
 
-const PERIOD_CACHE_TTL: Duration = Duration::from_secs(60);
-
 impl PeriodCache {
-    pub(crate) fn clear(&self) {
-        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
     fn fresh(&self) -> Option<Arc<Vec<SubscriptionPeriod>>> {
-        let entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
-        entry.as_ref().filter(|e| e.loaded.elapsed() < PERIOD_CACHE_TTL).map(|e| e.periods.clone())
+        self.entry.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|e| e.periods.clone())
     }
 
-    fn store(&self, periods: Arc<Vec<SubscriptionPeriod>>) {
-        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(CachedPeriods { loaded: Instant::now(), periods, whole: None });
+    pub(crate) fn store(&self, periods: Arc<Vec<SubscriptionPeriod>>) {
+        *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = Some(CachedPeriods { periods, whole: None });
+    }
+
+    /// Replaces these accounts' periods (and their MRR series) with `fresh`, read for exactly them.
+    pub(crate) fn patch(&self, accounts: &[AccountId], fresh: &[SubscriptionPeriod]) {
+        let mut entry = self.entry.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(cached) = entry.as_mut() else { return };
+        let changed: HashSet<AccountId> = accounts.iter().copied().collect();
+        let periods = Arc::make_mut(&mut cached.periods);
+        periods.retain(|p| !changed.contains(&p.terms.account_id));
+        periods.extend(fresh.iter().cloned());
+        if let Some(whole) = cached.whole.as_mut() {
+            let series = Arc::make_mut(whole);
+            series.retain(|s| !changed.contains(&s.account()));
+            series.extend(series_by_account(fresh.iter().map(|p| &p.terms)));
+            series.sort_by_key(MrrSeries::account);
+        }
     }
 
     /// The whole portfolio's series built from exactly `periods`, building it once.
@@ -157,6 +164,8 @@ impl PeriodCache {
 
 impl App {
     pub(crate) async fn all_periods(&self) -> Result<Arc<Vec<SubscriptionPeriod>>, AppError> {
+        // Changes marked so far are patched in first.
+        self.refresh_portfolio().await?;
         if let Some(periods) = self.periods.fresh() {
             return Ok(periods);
         }

@@ -7,6 +7,7 @@
 use crate::{App, AppError};
 use chrono::NaiveDate;
 use domain::health::TicketSignal;
+use domain::subscription::SubscriptionPeriod;
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::AccountId;
 use engine::{Change, Follower, Inputs, Pending, Portfolio, Usage};
@@ -138,7 +139,7 @@ impl App {
 
     /// Reads what was marked before this call into the portfolio (so a use case reads its own
     /// writes); a reader with nothing new goes on at once.
-    async fn refresh_portfolio(&self) -> Result<(), AppError> {
+    pub(crate) async fn refresh_portfolio(&self) -> Result<(), AppError> {
         let wanted = self.resident.marked();
         let current = || async {
             self.resident.applied.load(Ordering::Acquire) >= wanted && self.resident.portfolio.read().await.is_some()
@@ -166,12 +167,11 @@ impl App {
             // Read without holding the portfolio, which stays readable meanwhile; whatever
             // follows the log from here on is after this read.
             let last = self.store.last_change().await?;
-            let fresh = Portfolio::load(
-                self.store.list_features().await?,
-                self.settings().monthly_contracts_renew,
-                self.read_inputs(None).await?,
-            );
+            let (inputs, periods) = self.read_inputs(None).await?;
+            let fresh =
+                Portfolio::load(self.store.list_features().await?, self.settings().monthly_contracts_renew, inputs);
             *self.resident.portfolio.write().await = Some(fresh);
+            self.periods.store(Arc::new(periods));
             *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
             let mut follower = self.resident.follower.lock().await;
             if follower.is_none() {
@@ -183,6 +183,9 @@ impl App {
             true => None,
             false => Some(self.read_inputs(Some(&everything)).await?),
         };
+        if let Some((_, periods)) = &inputs {
+            self.periods.patch(&everything, periods);
+        }
         let mut usage = Vec::with_capacity(days.len());
         for (since, accounts) in days {
             let read = usage_of(self.store.usage_of(&accounts, Some(since)).await?);
@@ -192,7 +195,7 @@ impl App {
         let Some(portfolio) = portfolio.as_mut() else {
             return Err(AppError::Internal("the portfolio is not loaded".into()));
         };
-        if let Some(inputs) = inputs {
+        if let Some((inputs, _)) = inputs {
             portfolio.replace_accounts(&everything, inputs);
         }
         for (since, accounts, read) in usage {
@@ -201,12 +204,11 @@ impl App {
         Ok(())
     }
 
-    /// What the portfolio holds of these accounts (all when `None`), read from the store.
-    async fn read_inputs(&self, accounts: Option<&[AccountId]>) -> Result<Inputs, AppError> {
-        let mut inputs = Inputs {
-            periods: self.store.periods_of_accounts(accounts).await?.into_iter().map(|p| p.terms).collect(),
-            ..Inputs::default()
-        };
+    /// What the portfolio holds of these accounts (all when `None`), read from the store, and
+    /// their subscription periods as the metrics keep them.
+    async fn read_inputs(&self, accounts: Option<&[AccountId]>) -> Result<(Inputs, Vec<SubscriptionPeriod>), AppError> {
+        let periods = self.store.periods_of_accounts(accounts).await?;
+        let mut inputs = Inputs { periods: periods.iter().map(|p| p.terms.clone()).collect(), ..Inputs::default() };
         let each: Vec<Option<AccountId>> = match accounts {
             None => {
                 inputs.usage = usage_of(self.store.usage_history(None).await?);
@@ -243,7 +245,7 @@ impl App {
         }
         inputs.nps = has_nps.then_some(nps);
         inputs.tickets = has_tickets.then_some(tickets);
-        Ok(inputs)
+        Ok((inputs, periods))
     }
 
     /// After a commit that changed what scores read: tells the other nodes, marks it here, and

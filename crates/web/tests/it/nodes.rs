@@ -27,7 +27,7 @@ async fn eventually(server: &Server, path: &str, body: Option<Value>, done: impl
 }
 
 #[store_test]
-async fn what_one_node_ingests_and_records_reaches_the_other_nodes_scores_and_segments(t: TestStore) {
+async fn what_one_node_ingests_and_records_reaches_the_other_nodes_scores_segments_and_metrics(t: TestStore) {
     let first = Server::start(&t).await;
     let second = Server::start_node(t.another_store().await, "admin2@k.example").await;
     let (_, account) = first.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
@@ -63,6 +63,15 @@ async fn what_one_node_ingests_and_records_reaches_the_other_nodes_scores_and_se
         "{}: the second node scores the first node's pulse: {after}",
         t.label
     );
+
+    let report = "/api/v1/metrics/report?from=2025-03-01&to=2025-03-31&interval=month";
+    let (_, empty) = second.get(report).await;
+    assert_eq!(empty[0]["mrr_end"], "0.00", "{}: no subscription yet: {empty}", t.label);
+    let period = json!({"subscription_id": "S", "account_id": id, "product": "core", "start_date": "2025-01-01",
+        "billing_interval": "month", "quantity": 1, "unit_price": "4000", "currency": "JPY"});
+    assert_eq!(first.post("/api/v1/subscriptions", period).await.0, StatusCode::CREATED);
+    let with = eventually(&second, report, None, |r| r[0]["mrr_end"] == "4000.00").await;
+    assert_eq!(with[0]["customers_end"].as_i64(), Some(1), "{}: the second node's metrics: {with}", t.label);
     drop((first, second));
     t.finish().await;
 }
