@@ -187,38 +187,64 @@ pub struct HealthPreview {
 /// The churn window a backtest looks at when none is asked for.
 pub const DEFAULT_BACKTEST_HORIZON: u64 = 90;
 
-/// How long a backtest report is reused: it reads every account's history, seconds at scale,
-/// and history before the last month changes rarely. A configuration change or a subscription
-/// written through this node clears it at once; the hourly full recompute remakes the health
-/// page's default one, so it is never older than an hour.
+/// How long a backtest report is shown without being remade: it reads every account's history,
+/// seconds at scale, and history before the last month changes rarely. A configuration change
+/// drops it; a change of data or its age only outdates it: it is still shown while a new one is
+/// made in the background, so the health page never waits for a backtest it has shown before.
 const BACKTEST_TTL: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
 /// Reports kept at once (a few date ranges people look at).
 const BACKTESTS_KEPT: usize = 8;
 
 type BacktestKey = (NaiveDate, NaiveDate, u64);
 
+struct KeptBacktest {
+    key: BacktestKey,
+    made: std::time::Instant,
+    report: BacktestReport,
+    outdated: bool,
+}
+
 #[derive(Default)]
 pub(crate) struct BacktestCache {
-    reports: std::sync::Mutex<Vec<(BacktestKey, std::time::Instant, BacktestReport)>>,
+    reports: std::sync::Mutex<Vec<KeptBacktest>>,
+    /// Reports being remade in the background.
+    remaking: std::sync::Mutex<HashSet<BacktestKey>>,
 }
 
 impl BacktestCache {
+    /// Forgets every report (the configuration they scored with changed).
     pub(crate) fn clear(&self) {
         self.reports.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    fn fresh(&self, key: BacktestKey) -> Option<BacktestReport> {
+    /// The data changed: reports are remade the next time they are asked for.
+    pub(crate) fn outdate(&self) {
+        self.reports.lock().unwrap_or_else(|p| p.into_inner()).iter_mut().for_each(|kept| kept.outdated = true);
+    }
+
+    /// The report kept for `key`, and whether it is current.
+    fn lookup(&self, key: BacktestKey) -> Option<(BacktestReport, bool)> {
         let reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
-        reports.iter().find(|(k, made, _)| *k == key && made.elapsed() < BACKTEST_TTL).map(|(.., r)| r.clone())
+        let kept = reports.iter().find(|kept| kept.key == key)?;
+        Some((kept.report.clone(), !kept.outdated && kept.made.elapsed() < BACKTEST_TTL))
     }
 
     fn keep(&self, key: BacktestKey, report: BacktestReport) {
         let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
-        reports.retain(|(k, made, _)| *k != key && made.elapsed() < BACKTEST_TTL);
+        reports.retain(|kept| kept.key != key);
         if reports.len() >= BACKTESTS_KEPT {
             reports.remove(0);
         }
-        reports.push((key, std::time::Instant::now(), report));
+        reports.push(KeptBacktest { key, made: std::time::Instant::now(), report, outdated: false });
+    }
+
+    /// Whether the caller is the one to remake `key` (nobody else is).
+    fn start_remaking(&self, key: BacktestKey) -> bool {
+        self.remaking.lock().unwrap_or_else(|p| p.into_inner()).insert(key)
+    }
+
+    fn done_remaking(&self, key: BacktestKey) {
+        self.remaking.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
     }
 }
 
@@ -348,12 +374,35 @@ impl App {
         horizon_days: u64,
     ) -> Result<BacktestReport, AppError> {
         let key = (from, to, horizon_days);
-        if let Some(report) = self.backtests.fresh(key) {
-            return Ok(report);
+        match self.backtests.lookup(key) {
+            Some((report, true)) => Ok(report),
+            Some((report, false)) => {
+                self.remake_backtest_later(key);
+                Ok(report)
+            }
+            None => {
+                let report = self.compute_backtest(from, to, horizon_days).await?;
+                self.backtests.keep(key, report.clone());
+                Ok(report)
+            }
         }
-        let report = self.compute_backtest(from, to, horizon_days).await?;
-        self.backtests.keep(key, report.clone());
-        Ok(report)
+    }
+
+    /// Remakes an outdated report in the background (when the workers run; otherwise the next
+    /// request after it expires remakes it).
+    fn remake_backtest_later(&self, key: BacktestKey) {
+        let Some(app) = self.itself.get().and_then(std::sync::Weak::upgrade) else { return };
+        if !self.backtests.start_remaking(key) {
+            return;
+        }
+        tokio::spawn(async move {
+            let (from, to, horizon) = key;
+            match app.compute_backtest(from, to, horizon).await {
+                Ok(report) => app.backtests.keep(key, report),
+                Err(error) => tracing::warn!(%error, "remaking a backtest failed"),
+            }
+            app.backtests.done_remaking(key);
+        });
     }
 
     /// The backtest the health page shows first: the twelve months whose outcome over `horizon_days`
@@ -388,9 +437,12 @@ impl App {
             return Err(AppError::invalid("horizon", Reason::OutOfRange { min: "1d".into(), max: "730d".into() }));
         }
         let config = self.health_config().await?;
-        let portfolio = self.portfolio().await?;
+        let portfolio = self.portfolio_copy().await?;
         let accounts = self.all_accounts().await?;
-        backtest_of(&config, &portfolio, &accounts, from, to, horizon_days)
+        // Seconds of arithmetic at scale: off the async workers.
+        tokio::task::spawn_blocking(move || backtest_of(&config, &portfolio, &accounts, from, to, horizon_days))
+            .await
+            .map_err(|e| AppError::Internal(format!("backtest: {e}")))?
     }
 
     /// What a draft configuration would do before it is saved: paying accounts per grade today
@@ -399,7 +451,7 @@ impl App {
         draft.validate().map_err(AppError::Invalid)?;
         let (from, to) = self.default_backtest_range(DEFAULT_BACKTEST_HORIZON);
         let saved = self.health_backtest(from, to, DEFAULT_BACKTEST_HORIZON).await?;
-        let portfolio = self.portfolio().await?;
+        let portfolio = self.portfolio_copy().await?;
         let accounts = self.all_accounts().await?;
         let today = self.today();
         let calendars = portfolio.calendars_for(draft, today);

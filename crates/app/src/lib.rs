@@ -64,6 +64,8 @@ pub struct App {
     snippet_limiter: tech_touch::SnippetLimiter,
     /// Every account's signals in memory, kept current (`resident`).
     resident: Arc<resident::Resident>,
+    /// This application, for work it starts in the background; set when its workers start.
+    itself: std::sync::OnceLock<std::sync::Weak<App>>,
 }
 
 impl App {
@@ -91,6 +93,7 @@ impl App {
             delivery: delivery::Delivery::default(),
             snippet_limiter: tech_touch::SnippetLimiter::default(),
             resident: Arc::new(resident::Resident::new()),
+            itself: std::sync::OnceLock::new(),
         })
     }
 
@@ -130,10 +133,10 @@ impl App {
         Ok(settings)
     }
 
-    /// Drops the backtests made from the subscriptions (the metrics' copy of them is patched when
-    /// the portfolio reads the change).
+    /// Outdates the backtests made from the subscriptions (the metrics' copy of them is patched
+    /// when the portfolio reads the change).
     pub(crate) fn forget_derived_from_subscriptions(&self) {
-        self.backtests.clear();
+        self.backtests.outdate();
     }
 
     /// The workspace time zone, in which calendar days are counted.

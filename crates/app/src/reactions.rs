@@ -21,6 +21,7 @@ impl App {
     /// Starts the worker that recomputes changed accounts, and the follower of other nodes'
     /// changes (once; later calls do nothing).
     pub fn start_health_worker(self: &Arc<App>) {
+        let _ = self.itself.set(Arc::downgrade(self));
         let app = self.clone();
         self.health_queue.get_or_init(move || {
             app.start_following();

@@ -676,7 +676,7 @@ impl App {
             today: self.today(),
             monthly: self.settings().monthly_contracts_renew,
             config: self.health_config().await?,
-            portfolio: self.portfolio().await?,
+            portfolio: self.portfolio_copy().await?,
             accounts: self.all_accounts().await?,
             periods: self.all_periods().await?,
         };
@@ -704,7 +704,7 @@ struct ChurnInputs {
     today: NaiveDate,
     monthly: bool,
     config: domain::health::HealthConfig,
-    portfolio: crate::resident::PortfolioRead,
+    portfolio: crate::health::Portfolio,
     accounts: Vec<Account>,
     periods: std::sync::Arc<Vec<SubscriptionPeriod>>,
 }

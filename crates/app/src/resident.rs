@@ -115,6 +115,12 @@ impl App {
             .map_err(|_| AppError::Internal("the portfolio is not loaded".into()))
     }
 
+    /// A copy of the portfolio for a long computation (a backtest, a model fit), so that reading
+    /// changes in need not wait for it.
+    pub(crate) async fn portfolio_copy(&self) -> Result<Portfolio, AppError> {
+        Ok(self.portfolio().await?.clone())
+    }
+
     /// How many accounts the portfolio holds and about how many bytes it takes.
     pub async fn portfolio_footprint(&self) -> Result<(usize, usize), AppError> {
         let portfolio = self.portfolio().await?;

@@ -25,6 +25,7 @@ pub struct Calendars {
 }
 
 /// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
+#[derive(Clone)]
 pub struct Portfolio {
     features: Vec<Feature>,
     periods: HashMap<AccountId, Vec<SubscriptionTerms>>,

@@ -139,7 +139,7 @@ pub(crate) struct DemoServer {
     pub(crate) address: std::net::SocketAddr,
     /// The database it runs on, for a second node.
     pub(crate) url: String,
-    client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }

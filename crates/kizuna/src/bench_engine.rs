@@ -75,6 +75,12 @@ pub async fn run(bench: EngineBench) -> Result<(), CliError> {
         started.elapsed().as_secs_f64()
     );
 
+    // As a server does when it starts: the health page's backtest is made before anyone asks.
+    let started = Instant::now();
+    demo.app.prepare_default_backtest().await?;
+    println!("the health page's default backtest made in {:.1} s", started.elapsed().as_secs_f64());
+    after_changes(&demo).await?;
+
     // A second node starting on the same database: what it takes to load.
     let before = resident_bytes();
     let store = store::open(&demo.url).await?;
@@ -95,6 +101,65 @@ pub async fn run(bench: EngineBench) -> Result<(), CliError> {
 
 /// The last accounts are kept out of the load: each gets one probe event and is watched.
 const PROBE_ACCOUNTS: usize = 400;
+
+/// The pages and reports a change invalidates, timed on the first request after each of 20
+/// subscription changes (a new monthly period for a different account each time).
+async fn after_changes(demo: &DemoServer) -> Result<(), CliError> {
+    let paths = ["/health", "/metrics", "/api/v1/metrics/report?interval=month", "/"];
+    let mut timings: Vec<Vec<Duration>> = vec![Vec::new(); paths.len()];
+    for n in 0..20 {
+        let external = format!("ACC-{:06}", n * 997 + 3);
+        let ids =
+            demo.app
+                .account_ids(&[domain::ExternalId::parse(&external)
+                    .map_err(|r| CliError::Usage(r.message(domain::i18n::Lang::En)))?])
+                .await?;
+        let Some(id) = ids.values().next() else { continue };
+        let period = serde_json::json!({"subscription_id": format!("BENCH-{n}"), "account_id": id.0, "product": "bench",
+            "start_date": demo.app.today().to_string(), "billing_interval": "month", "quantity": 1, "unit_price": "1000",
+            "currency": "JPY"});
+        let response = demo
+            .client
+            .post(format!("http://{}/api/v1/subscriptions", demo.address))
+            .json(&period)
+            .send()
+            .await
+            .map_err(|e| CliError::Usage(format!("request failed: {e}")))?;
+        if !response.status().is_success() {
+            return Err(CliError::Usage(format!("adding a subscription answered {}", response.status())));
+        }
+        for (path, times) in paths.iter().zip(&mut timings) {
+            let started = Instant::now();
+            let response = demo
+                .client
+                .get(format!("http://{}{path}", demo.address))
+                .send()
+                .await
+                .map_err(|e| CliError::Usage(format!("request failed: {e}")))?;
+            let status = response.status();
+            response.bytes().await.map_err(|e| CliError::Usage(format!("reading {path}: {e}")))?;
+            if !status.is_success() {
+                return Err(CliError::Usage(format!("{path} answered {status}")));
+            }
+            times.push(started.elapsed());
+        }
+    }
+    println!(
+        "{:<55} {:>9} {:>9} {:>9}",
+        "GET, first request after a subscription change", "p50 ms", "p95 ms", "max ms"
+    );
+    for (path, times) in paths.iter().zip(&mut timings) {
+        times.sort();
+        println!(
+            "{:<55} {:>9.1} {:>9.1} {:>9.1}",
+            path,
+            ms(percentile(times, 50)),
+            ms(percentile(times, 95)),
+            ms(times.last().copied().unwrap_or_default())
+        );
+    }
+    Ok(())
+}
 
 /// One track event for account number `n` (external id `ACC-nnnnnn`), dated now.
 fn event_for(n: usize, message: &str) -> serde_json::Value {
