@@ -265,11 +265,16 @@ impl App {
     }
 
     /// Scores every paying account as of today from the portfolio in memory and stores nothing:
-    /// the arithmetic of a full recompute, which `kizuna bench engine` times.
-    pub async fn score_all(&self) -> Result<usize, AppError> {
+    /// the arithmetic of a full recompute, which `kizuna bench engine` times. Returns how many it
+    /// scored, and how long reading the account rows and scoring took.
+    pub async fn score_all(&self) -> Result<(usize, Duration, Duration), AppError> {
         let config = self.health_config().await?;
-        let paying = self.all_accounts().await?.into_iter().filter(|account| !account.figures.is_churned()).collect();
-        Ok(score_all_of(&config, self.portfolio().await?, paying, self.today()).await?.len())
+        let started = std::time::Instant::now();
+        let paying: Vec<Account> =
+            self.all_accounts().await?.into_iter().filter(|account| !account.figures.is_churned()).collect();
+        let read = started.elapsed();
+        let scored = score_all_of(&config, self.portfolio().await?, paying, self.today()).await?.len();
+        Ok((scored, read, started.elapsed() - read))
     }
 
     /// Recomputes every account now and then every `every`, for as long as the process runs.

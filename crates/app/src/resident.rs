@@ -89,10 +89,15 @@ impl Resident {
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).0.merge(taken);
     }
 
-    /// Logs a committed change for the other nodes and marks it here.
+    /// Logs a committed change for the other nodes and marks it here. Changes to everything about
+    /// more accounts than are re-read one by one are logged as a change to everything.
     pub(crate) async fn changed(&self, store: &dyn Store, changes: &[Change], whole: bool) -> Result<(), AppError> {
         self.mark(changes, whole);
-        let accounts: Vec<(AccountId, Option<NaiveDate>)> = changes.iter().map(|c| (c.account, c.since)).collect();
+        let whole = whole || changes.iter().filter(|c| c.since.is_none()).count() > ACCOUNTS_READ_ONE_BY_ONE;
+        let accounts: Vec<(AccountId, Option<NaiveDate>)> = match whole {
+            true => Vec::new(),
+            false => changes.iter().map(|c| (c.account, c.since)).collect(),
+        };
         store.log_change(&self.origin, whole, &accounts, chrono::Utc::now()).await?;
         Ok(())
     }
