@@ -24,6 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::Pulse;
 
+/// The window of grade drops home lists (days back from today).
+pub const HOME_GRADE_DROP_DAYS: u64 = 7;
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HealthHistory {
     pub account_id: i64,
@@ -292,6 +295,11 @@ impl App {
             }
             if let Err(error) = self.prepare_default_backtest().await {
                 tracing::warn!(%error, "preparing the health page's backtest failed");
+            }
+            // Home's list of grade drops reads every account's recent snapshots the first time
+            // (seconds at 100,000 accounts): made here, before anyone opens home.
+            if let Err(error) = self.grade_drops(HOME_GRADE_DROP_DAYS, Some(0)).await {
+                tracing::warn!(%error, "preparing home's grade drops failed");
             }
             tokio::time::sleep(every).await;
         }

@@ -7,6 +7,7 @@ use super::chart::{Chart, Dataset};
 use super::{format, Frame};
 use crate::problem::ApiError;
 use crate::AppState;
+use app::health_history::HOME_GRADE_DROP_DAYS;
 use app::metrics::MetricsFilter;
 use askama::Template;
 use axum::extract::State;
@@ -22,7 +23,6 @@ use rust_decimal::Decimal;
 use store::{AccountQuery, AccountSort};
 
 const RENEWAL_DAYS: u64 = 90;
-const DROP_DAYS: u64 = 7;
 const LIST_ROWS: i64 = 10;
 
 pub struct Card {
@@ -246,7 +246,7 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         .collect();
 
     let drops = app
-        .grade_drops(DROP_DAYS, Some(LIST_ROWS as usize))
+        .grade_drops(HOME_GRADE_DROP_DAYS, Some(LIST_ROWS as usize))
         .await?
         .into_iter()
         .map(|d| {
