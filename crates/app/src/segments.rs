@@ -211,7 +211,7 @@ impl App {
         let (input, segment) = check_segment(input, &self.feature_keys().await?)?;
         let saved = self.store.create_segment(&input, Utc::now()).await?;
         self.record_change(actor, "create", "segment", &saved.id.to_string(), None, Some(&input)).await?;
-        self.evaluate(&[(saved.id, segment)], None).await?;
+        self.evaluate_everyone((saved.id, segment)).await?;
         Ok(saved)
     }
 
@@ -223,7 +223,7 @@ impl App {
         let saved = self.store.update_segment(id, &input, Utc::now()).await?;
         self.record_change(actor, "update", "segment", &id.to_string(), Some(&before.input()), Some(&input)).await?;
         if before.rule != saved.rule {
-            self.evaluate(&[(id, segment)], None).await?;
+            self.evaluate_everyone((id, segment)).await?;
         }
         Ok(saved)
     }
@@ -321,17 +321,9 @@ impl App {
         self.evaluate_rows(&segments, rows).await
     }
 
-    async fn evaluate(
-        &self,
-        segments: &[(i64, Segment)],
-        accounts: Option<&[AccountId]>,
-    ) -> Result<Vec<SegmentChange>, AppError> {
-        if segments.is_empty() {
-            return Ok(Vec::new());
-        }
-        // An account deleted meanwhile is not read: its memberships went with it.
-        let rows = self.accounts_of(accounts).await?;
-        self.evaluate_rows(segments, &rows).await
+    /// Evaluates one saved segment for every account (it was just created or changed).
+    async fn evaluate_everyone(&self, segment: (i64, Segment)) -> Result<Vec<SegmentChange>, AppError> {
+        self.evaluate_rows(&[segment], &self.all_accounts().await?).await
     }
 
     async fn evaluate_rows(
