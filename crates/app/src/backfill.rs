@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use domain::interchange::{FileErrors, RowError};
 use domain::tracking::{parse_message_text, Message, MAX_MESSAGE_BYTES};
 use domain::Reason;
-use engine::Change;
 use serde_json::Map;
 use std::io::Read;
 use std::sync::Mutex;
@@ -161,8 +160,8 @@ impl App {
         total.duplicates += counts.duplicates;
         total.unattributed += counts.unattributed;
         total.accounts_created += counts.accounts_created;
-        let changes: Vec<Change> = counts.accounts.iter().map(|(id, day)| Change::usage_since(*id, *day)).collect();
-        self.data_changed(&changes).await?;
+        self.resident.ingested(&counts.accounts);
+        self.health_changed(counts.accounts.iter().map(|(id, _)| *id));
         let stored = chunk.len();
         chunk.clear();
         Ok(stored)

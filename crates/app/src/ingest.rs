@@ -2,7 +2,7 @@
 //! whatever has queued up in a single transaction (group commit) and only then answers each
 //! request. A full queue is refused at once (the caller answers 429), never dropped silently.
 
-use crate::resident::{ingest_changed, Resident};
+use crate::resident::Resident;
 use crate::{App, AppError};
 use chrono::NaiveDate;
 use domain::tracking::Message;
@@ -94,7 +94,7 @@ pub(crate) fn start_writer(
                     jobs.into_iter().for_each(|job| {
                         let _ = job.done.send(Ok(()));
                     });
-                    ingest_changed(&resident, store.as_ref(), &counts.accounts).await;
+                    resident.ingested(&counts.accounts);
                     notify(&changed, &counts.accounts);
                 }
                 // One bad request must not fail the others that shared its transaction.
@@ -103,7 +103,7 @@ pub(crate) fn start_writer(
                         let result = store.ingest(&all[range], chrono::Utc::now(), create_accounts, job.zone).await;
                         let accounts = result.as_ref().map(|counts| counts.accounts.clone()).unwrap_or_default();
                         let _ = job.done.send(result.map(drop).map_err(AppError::from));
-                        ingest_changed(&resident, store.as_ref(), &accounts).await;
+                        resident.ingested(&accounts);
                         notify(&changed, &accounts);
                     }
                 }

@@ -1,7 +1,7 @@
 //! The resident engine on this node: the portfolio (`engine::Portfolio`) read once, then kept
 //! current in place. Every write to what scores read ends in `data_changed` after its commit:
-//! the change goes into the database's change log (so other nodes follow it) and is marked
-//! pending here; the next read of the portfolio first re-reads only the pending accounts — of an
+//! the change goes into the database's change log (so other nodes follow it; an ingest logs it in
+//! its own transaction) and is marked pending here; the next read of the portfolio first re-reads only the pending accounts — of an
 //! ingest, only the days it touched. Other nodes' entries are followed every `FOLLOW_EVERY`.
 
 use crate::{App, AppError};
@@ -36,8 +36,6 @@ pub(crate) struct Resident {
     pending: Mutex<(Pending, u64)>,
     /// Marks up to this many are read into the portfolio.
     applied: AtomicU64,
-    /// This node's name in the change log: its own entries are already marked.
-    origin: String,
     follower: tokio::sync::Mutex<Option<Follower>>,
     /// One refresh at a time, so a full load never replaces changes read in meanwhile.
     refreshing: tokio::sync::Mutex<()>,
@@ -48,18 +46,10 @@ pub(crate) struct Resident {
 
 impl Resident {
     pub(crate) fn new() -> Resident {
-        let mut bytes = [0u8; 8];
-        // Two nodes drawing the same name would skip each other's entries; on failure the time
-        // still tells them apart.
-        let origin = match getrandom::fill(&mut bytes) {
-            Ok(()) => format!("{:016x}", u64::from_le_bytes(bytes)),
-            Err(_) => format!("{:x}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()),
-        };
         Resident {
             portfolio: Arc::new(RwLock::new(None)),
             pending: Mutex::new((Pending::default(), 0)),
             applied: AtomicU64::new(0),
-            origin,
             follower: tokio::sync::Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
             loaded_at: Mutex::new(None),
@@ -98,8 +88,15 @@ impl Resident {
             true => Vec::new(),
             false => changes.iter().map(|c| (c.account, c.since)).collect(),
         };
-        store.log_change(&self.origin, whole, &accounts, chrono::Utc::now()).await?;
+        store.log_change(whole, &accounts, chrono::Utc::now()).await?;
         Ok(())
+    }
+
+    /// Marks what an ingest changed; the ingest logged it for the other nodes in its own
+    /// transaction.
+    pub(crate) fn ingested(&self, accounts: &[(AccountId, NaiveDate)]) {
+        let changes: Vec<Change> = accounts.iter().map(|(account, day)| Change::usage_since(*account, *day)).collect();
+        self.mark(&changes, false);
     }
 }
 
@@ -289,7 +286,7 @@ impl App {
                     continue;
                 }
                 new += 1;
-                if entry.origin != self.resident.origin {
+                if entry.origin != self.store.origin() {
                     let changes: Vec<Change> = entry
                         .accounts
                         .iter()
@@ -336,13 +333,5 @@ impl App {
         if loaded_at.is_some_and(|at| at.elapsed() > RELOAD_AFTER) {
             self.resident.mark(&[], true);
         }
-    }
-}
-
-/// For the ingest writer, which runs apart from `App`: logs and marks what an ingest changed.
-pub(crate) async fn ingest_changed(resident: &Resident, store: &dyn Store, accounts: &[(AccountId, NaiveDate)]) {
-    let changes: Vec<Change> = accounts.iter().map(|(account, day)| Change::usage_since(*account, *day)).collect();
-    if let Err(error) = resident.changed(store, &changes, false).await {
-        tracing::warn!(%error, accounts = changes.len(), "logging ingested accounts for other nodes failed");
     }
 }

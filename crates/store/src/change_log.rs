@@ -18,10 +18,13 @@ pub struct LoggedChange {
 
 #[async_trait]
 pub trait ChangeLogStore: Send + Sync {
-    /// Appends an entry; returns its number.
+    /// This store's name in the change log, drawn when it was opened: a node skips the entries
+    /// its own store wrote, which it marked already.
+    fn origin(&self) -> &str;
+    /// Appends an entry under this store's origin; returns its number. An ingest writes its own
+    /// entry in its transaction.
     async fn log_change(
         &self,
-        origin: &str,
         whole: bool,
         accounts: &[(AccountId, Option<NaiveDate>)],
         at: DateTime<Utc>,
@@ -61,6 +64,20 @@ impl TryFrom<ChangeRow> for LoggedChange {
     }
 }
 
+/// A name no other store draws: two nodes drawing the same one would skip each other's entries.
+pub(crate) fn new_origin() -> String {
+    let mut bytes = [0u8; 8];
+    // On failure the time still tells nodes apart.
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => format!("{:016x}", u64::from_le_bytes(bytes)),
+        Err(_) => format!("{:x}", Utc::now().timestamp_nanos_opt().unwrap_or_default()),
+    }
+}
+
+/// The change log's one insert, used alone and inside an ingest's transaction.
+pub(crate) const INSERT_CHANGE: &str =
+    "INSERT INTO change_log (origin, whole, accounts, changed_at) VALUES ($1, $2, $3, $4) RETURNING seq";
+
 pub(crate) fn accounts_text(accounts: &[(AccountId, Option<NaiveDate>)]) -> Result<String> {
     let plain: Vec<(i64, Option<NaiveDate>)> = accounts.iter().map(|(id, since)| (id.0, *since)).collect();
     serde_json::to_string(&plain)
@@ -73,27 +90,28 @@ macro_rules! change_log_store {
             use super::$store;
             use chrono::{DateTime, NaiveDate, Utc};
             use domain::AccountId;
-            use $crate::change_log::{accounts_text, ChangeLogStore, ChangeRow, LoggedChange};
+            use $crate::change_log::{accounts_text, ChangeLogStore, ChangeRow, LoggedChange, INSERT_CHANGE};
             use $crate::Result;
 
             #[async_trait::async_trait]
             impl ChangeLogStore for $store {
+                fn origin(&self) -> &str {
+                    &self.origin
+                }
+
                 async fn log_change(
                     &self,
-                    origin: &str,
                     whole: bool,
                     accounts: &[(AccountId, Option<NaiveDate>)],
                     at: DateTime<Utc>,
                 ) -> Result<i64> {
-                    let seq: i64 = sqlx::query_scalar(
-                        "INSERT INTO change_log (origin, whole, accounts, changed_at) VALUES ($1, $2, $3, $4) RETURNING seq",
-                    )
-                    .bind(origin)
-                    .bind(whole)
-                    .bind(accounts_text(accounts)?)
-                    .bind(at)
-                    .fetch_one(&self.pool)
-                    .await?;
+                    let seq: i64 = sqlx::query_scalar(INSERT_CHANGE)
+                        .bind(&self.origin)
+                        .bind(whole)
+                        .bind(accounts_text(accounts)?)
+                        .bind(at)
+                        .fetch_one(&self.pool)
+                        .await?;
                     Ok(seq)
                 }
 
@@ -109,12 +127,16 @@ macro_rules! change_log_store {
                 }
 
                 async fn last_change(&self) -> Result<i64> {
-                    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM change_log").fetch_one(&self.pool).await?;
+                    let seq: Option<i64> =
+                        sqlx::query_scalar("SELECT MAX(seq) FROM change_log").fetch_one(&self.pool).await?;
                     Ok(seq.unwrap_or(0))
                 }
 
                 async fn prune_changes(&self, before: DateTime<Utc>) -> Result<()> {
-                    sqlx::query("DELETE FROM change_log WHERE changed_at < $1").bind(before).execute(&self.pool).await?;
+                    sqlx::query("DELETE FROM change_log WHERE changed_at < $1")
+                        .bind(before)
+                        .execute(&self.pool)
+                        .await?;
                     Ok(())
                 }
             }

@@ -17,7 +17,8 @@ pub trait IngestStore: Send + Sync {
     /// Stores tracking messages in one transaction, in order: deduplicates by message id,
     /// applies identify/group/alias to end users and accounts, attributes events, and attributes
     /// a user's earlier unattributed events when a group call links them; adds what it stored to
-    /// the usage rollups, counting days in `zone`.
+    /// the usage rollups, counting days in `zone`; and logs the accounts whose usage changed in
+    /// the change log, in the same transaction, so other nodes learn of every committed ingest.
     async fn ingest(
         &self,
         messages: &[Message],
@@ -408,6 +409,7 @@ macro_rules! ingest_store {
             /// forgets it if this fails).
             async fn ingest_remembering(
                 pool: &sqlx::Pool<$db>,
+                origin: &str,
                 memory: &mut IngestMemory,
                 messages: &[Message],
                 received_at: DateTime<Utc>,
@@ -571,6 +573,16 @@ macro_rules! ingest_store {
                 counts.accounts = rollup.accounts();
                 let days = rollup.flush(&mut tx, &memory.active_days).await?;
                 counts.unattributed = waiting.values().sum();
+                if !counts.accounts.is_empty() {
+                    let changed: Vec<(AccountId, Option<chrono::NaiveDate>)> = counts.accounts.iter().map(|(id, day)| (*id, Some(*day))).collect();
+                    sqlx::query($crate::change_log::INSERT_CHANGE)
+                        .bind(origin)
+                        .bind(false)
+                        .bind($crate::change_log::accounts_text(&changed)?)
+                        .bind(received_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 if let Some(id) = stored {
                     memory.recent.add(id, received_at, &keys);
@@ -636,7 +648,7 @@ macro_rules! ingest_store {
                     zone: domain::usage::Tz,
                 ) -> Result<IngestCounts> {
                     let mut memory = self.memory.lock().await;
-                    let stored = ingest_remembering(&self.pool, &mut memory, messages, received_at, create_accounts, zone).await;
+                    let stored = ingest_remembering(&self.pool, &self.origin, &mut memory, messages, received_at, create_accounts, zone).await;
                     if stored.is_err() {
                         memory.forget();
                     }

@@ -8,6 +8,8 @@ use sqlx::{Pool, Postgres};
 pub struct PostgresStore {
     /// Recent message keys and cached end users; held for the length of an ingest.
     memory: tokio::sync::Mutex<IngestMemory>,
+    /// This store's name in the change log.
+    origin: String,
     pool: Pool<Postgres>,
 }
 
@@ -18,7 +20,7 @@ impl PostgresStore {
         ingest_sql::adopt_row_events(&pool).await?;
         fill_search_keys(&pool).await?;
         index_search_keys_by_trigram(&pool).await;
-        Ok(PostgresStore { pool, memory: Default::default() })
+        Ok(PostgresStore { pool, memory: Default::default(), origin: crate::change_log::new_origin() })
     }
 
     const BACKEND: Backend = Backend::Postgres;

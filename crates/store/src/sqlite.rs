@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct SqliteStore {
     /// Recent message keys and cached end users; held for the length of an ingest.
     memory: tokio::sync::Mutex<IngestMemory>,
+    /// This store's name in the change log.
+    origin: String,
     pool: Pool<Sqlite>,
 }
 
@@ -29,7 +31,7 @@ impl SqliteStore {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         ingest_sql::adopt_row_events(&pool).await?;
         fill_search_keys(&pool).await?;
-        Ok(SqliteStore { pool, memory: Default::default() })
+        Ok(SqliteStore { pool, memory: Default::default(), origin: crate::change_log::new_origin() })
     }
 
     /// Writes a consistent copy of the database to `target` while it stays in use.
