@@ -129,6 +129,64 @@ impl LiveWriteKeys {
     }
 }
 
+/// How long a write key's counts wait in memory before they are written: one write a second
+/// per node instead of one per tracking request, which competed with the ingest writer's
+/// transactions (SQLite has one writer) and cost PostgreSQL a commit per request.
+const WRITE_KEY_USES_WRITTEN_EVERY: Duration = Duration::from_secs(1);
+
+/// Tracking requests counted per write key and day, not yet written.
+#[derive(Default)]
+pub struct WriteKeyUses {
+    counted: Mutex<(HashMap<(i64, chrono::NaiveDate), KeyUse>, Option<Instant>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeyUse {
+    accepted: i64,
+    refused: i64,
+    last: DateTime<Utc>,
+}
+
+impl KeyUse {
+    fn merge(&mut self, other: KeyUse) {
+        self.accepted += other.accepted;
+        self.refused += other.refused;
+        self.last = self.last.max(other.last);
+    }
+}
+
+impl WriteKeyUses {
+    /// Counts a request; true when the counts are due to be written.
+    fn count(&self, key: (i64, chrono::NaiveDate), used: KeyUse, now: Instant) -> bool {
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        counted.0.entry(key).and_modify(|kept| kept.merge(used)).or_insert(used);
+        let written = *counted.1.get_or_insert(now);
+        now.duration_since(written) >= WRITE_KEY_USES_WRITTEN_EVERY
+    }
+
+    /// Whether counts wait and the last write is `WRITE_KEY_USES_WRITTEN_EVERY` ago.
+    fn due(&self, now: Instant) -> bool {
+        let counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        !counted.0.is_empty()
+            && counted.1.is_none_or(|written| now.duration_since(written) >= WRITE_KEY_USES_WRITTEN_EVERY)
+    }
+
+    /// Takes every count to be written.
+    fn take(&self, now: Instant) -> Vec<((i64, chrono::NaiveDate), KeyUse)> {
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        counted.1 = Some(now);
+        counted.0.drain().collect()
+    }
+
+    /// Keeps counts whose write failed, for the next one.
+    fn put_back(&self, failed: Vec<((i64, chrono::NaiveDate), KeyUse)>) {
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, used) in failed {
+            counted.0.entry(key).and_modify(|kept| kept.merge(used)).or_insert(used);
+        }
+    }
+}
+
 /// The throttling keys of a sign-in: the email (5 failures) and the client address (20). The
 /// email is hashed: it is whatever the client sent, of any length.
 fn sign_in_keys(email: &str, ip: IpAddr) -> [(String, i64); 2] {
@@ -475,19 +533,43 @@ impl App {
 
     /// Write keys with their last use and counts of the last `WRITE_KEY_DAYS` days.
     pub async fn write_keys(&self) -> Result<Vec<WriteKey>, AppError> {
+        self.write_key_uses_now().await;
         let today = chrono::Utc::now().with_timezone(&self.zone()).date_naive();
         let since = today - chrono::Duration::days(domain::credentials::WRITE_KEY_DAYS - 1);
         Ok(self.store.list_write_keys(since).await?)
     }
 
     /// Counts one tracking request's messages for its write key (today in the workspace time
-    /// zone) and records the use. A failure is only logged: the messages are already stored.
+    /// zone) and its use; the counts are written at most every `WRITE_KEY_USES_WRITTEN_EVERY`, and
+    /// before write keys are listed. A failure is only logged: the messages are already stored.
     pub async fn record_write_key_use(&self, id: i64, accepted: usize, refused: usize) {
         let now = chrono::Utc::now();
         let day = now.with_timezone(&self.zone()).date_naive();
-        if let Err(error) = self.store.record_write_key_use(id, day, now, accepted as i64, refused as i64).await {
-            tracing::warn!(%error, "recording a write key's use");
+        let used = KeyUse { accepted: accepted as i64, refused: refused as i64, last: now };
+        if self.write_key_uses.count((id, day), used, Instant::now()) {
+            self.write_key_uses_now().await;
         }
+    }
+
+    /// Writes the write keys' counts kept in memory once they are due (the follower's loop
+    /// asks, so the last requests' counts do not wait for another request).
+    pub(crate) async fn write_key_uses_when_due(&self) {
+        if self.write_key_uses.due(Instant::now()) {
+            self.write_key_uses_now().await;
+        }
+    }
+
+    /// Writes the write keys' counts kept in memory.
+    pub(crate) async fn write_key_uses_now(&self) {
+        let counts = self.write_key_uses.take(Instant::now());
+        let mut failed = Vec::new();
+        for ((id, day), used) in counts {
+            if let Err(error) = self.store.record_write_key_use(id, day, used.last, used.accepted, used.refused).await {
+                tracing::warn!(%error, key = id, "recording a write key's use");
+                failed.push(((id, day), used));
+            }
+        }
+        self.write_key_uses.put_back(failed);
     }
 
     pub async fn revoke_write_key(&self, actor: &Actor, id: i64) -> Result<WriteKey, AppError> {
@@ -524,6 +606,24 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_key_counts_add_up_in_memory_and_are_due_a_second_after_the_last_write() {
+        let uses = WriteKeyUses::default();
+        let start = Instant::now();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).expect("a date");
+        let at = Utc::now();
+        let one = KeyUse { accepted: 100, refused: 1, last: at };
+        assert!(!uses.count((7, day), one, start), "the first count starts the clock");
+        assert!(!uses.due(start + Duration::from_millis(500)));
+        let later = KeyUse { accepted: 50, refused: 0, last: at + Span::seconds(1) };
+        assert!(uses.count((7, day), later, start + Duration::from_secs(1)), "due a second on");
+        let taken = uses.take(start + Duration::from_secs(1));
+        assert_eq!(taken, vec![((7, day), KeyUse { accepted: 150, refused: 1, last: at + Span::seconds(1) })]);
+        assert!(!uses.due(start + Duration::from_secs(5)), "nothing waits");
+        uses.put_back(taken);
+        assert!(uses.due(start + Duration::from_secs(2)), "a failed write is tried again");
+    }
 
     #[test]
     fn a_live_write_key_is_trusted_for_a_while_and_forgotten_on_revocation() {

@@ -192,6 +192,10 @@ pub const DEFAULT_BACKTEST_HORIZON: u64 = 90;
 /// drops it; a change of data or its age only outdates it: it is still shown while a new one is
 /// made in the background, so the health page never waits for a backtest it has shown before.
 const BACKTEST_TTL: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+/// A report younger than this is shown as it is even after a change of data: remaking it takes
+/// both cores for seconds at scale, and a team that changes subscriptions all day while looking
+/// at the health page would otherwise keep a backtest running, slowing every other page.
+const BACKTEST_REMADE_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 /// Reports kept at once (a few date ranges people look at).
 const BACKTESTS_KEPT: usize = 8;
 
@@ -226,7 +230,9 @@ impl BacktestCache {
     fn lookup(&self, key: BacktestKey) -> Option<(BacktestReport, bool)> {
         let reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
         let kept = reports.iter().find(|kept| kept.key == key)?;
-        Some((kept.report.clone(), !kept.outdated && kept.made.elapsed() < BACKTEST_TTL))
+        let age = kept.made.elapsed();
+        let current = age < BACKTEST_REMADE_AT_MOST_EVERY || (!kept.outdated && age < BACKTEST_TTL);
+        Some((kept.report.clone(), current))
     }
 
     fn keep(&self, key: BacktestKey, report: BacktestReport) {
@@ -530,6 +536,41 @@ fn backtest_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn empty_report() -> BacktestReport {
+        BacktestReport {
+            observations: 0,
+            churned: 0,
+            churn_rate: None,
+            auc: None,
+            by_grade: Vec::new(),
+            worst_grade_lift: None,
+            calibration: Vec::new(),
+            measures: Vec::new(),
+            suggested: None,
+        }
+    }
+
+    #[test]
+    fn an_outdated_backtest_is_remade_only_once_it_is_ten_minutes_old() {
+        let cache = BacktestCache::default();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+        let (young, old) = ((day, day, 90), (day, day, 30));
+        cache.keep(young, empty_report());
+        cache.keep(old, empty_report());
+        let eleven_minutes_ago = std::time::Instant::now().checked_sub(std::time::Duration::from_secs(11 * 60));
+        if let Some(made) = eleven_minutes_ago {
+            cache.reports.lock().expect("not poisoned").iter_mut().filter(|k| k.key == old).for_each(|k| k.made = made);
+        }
+        assert_eq!(cache.lookup(old).map(|(_, current)| current), Some(true), "not outdated yet");
+        cache.outdate();
+        assert_eq!(cache.lookup(young).map(|(_, current)| current), Some(true), "made a moment ago");
+        if eleven_minutes_ago.is_some() {
+            assert_eq!(cache.lookup(old).map(|(_, current)| current), Some(false), "outdated and old enough");
+        }
+        cache.clear();
+        assert!(cache.lookup(young).is_none(), "a configuration change drops every report");
+    }
 
     #[test]
     fn the_shipped_configuration_is_valid() {

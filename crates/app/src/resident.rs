@@ -305,7 +305,8 @@ impl App {
         Ok(new)
     }
 
-    /// Follows the other nodes' changes until the process ends, and prunes old entries hourly.
+    /// Follows the other nodes' changes until the process ends, prunes old entries hourly, and
+    /// writes the write keys' counts when they are due.
     pub(crate) fn start_following(self: &Arc<App>) {
         let app = self.clone();
         tokio::spawn(async move {
@@ -315,6 +316,7 @@ impl App {
                 if let Err(error) = app.follow_changes().await {
                     tracing::warn!(%error, "following other nodes' changes failed");
                 }
+                app.write_key_uses_when_due().await;
                 if pruned.elapsed() > Duration::from_secs(3600) {
                     pruned = Instant::now();
                     if let Err(error) = app.store.prune_changes(chrono::Utc::now() - CHANGE_LOG_KEPT).await {
