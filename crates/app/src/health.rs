@@ -320,7 +320,8 @@ impl App {
     }
 
     pub(crate) async fn all_accounts(&self) -> Result<Vec<Account>, AppError> {
-        Ok(self.store.list_accounts(&AccountQuery { limit: i64::MAX, ..AccountQuery::default() }).await?.items)
+        let everyone = AccountQuery { limit: i64::MAX, sort: store::AccountSort::Id, ..AccountQuery::default() };
+        Ok(self.store.list_accounts(&everyone).await?.items)
     }
 
     /// These accounts (all when `None`) in id order; ids of deleted accounts are skipped.

@@ -120,6 +120,7 @@ macro_rules! accounts_store {
                         AccountSort::Updated => format!(" ORDER BY updated_at {direction}, id {direction}"),
                         AccountSort::Score => format!(" ORDER BY health_score {direction} NULLS LAST, id {direction}"),
                         AccountSort::Trend => format!(" ORDER BY health_delta_30d {direction} NULLS LAST, id {direction}"),
+                        AccountSort::Id => format!(" ORDER BY id {direction}"),
                     };
                     select.push(order);
                     select.push(" LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);

@@ -91,6 +91,8 @@ pub enum AccountSort {
     Score,
     /// The health score's change over 30 days.
     Trend,
+    /// The order accounts were created in: the cheapest full read (the pipeline's).
+    Id,
 }
 
 #[derive(Debug, Clone, Default)]
