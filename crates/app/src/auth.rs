@@ -134,10 +134,14 @@ impl LiveWriteKeys {
 /// transactions (SQLite has one writer) and cost PostgreSQL a commit per request.
 const WRITE_KEY_USES_WRITTEN_EVERY: Duration = Duration::from_secs(1);
 
-/// Tracking requests counted per write key and day, not yet written.
+/// A write key's id and a day in the workspace time zone.
+type KeyDay = (i64, chrono::NaiveDate);
+
+/// Tracking requests counted per write key and day, not yet written, and when counts were
+/// last written.
 #[derive(Default)]
 pub struct WriteKeyUses {
-    counted: Mutex<(HashMap<(i64, chrono::NaiveDate), KeyUse>, Option<Instant>)>,
+    counted: Mutex<(HashMap<KeyDay, KeyUse>, Option<Instant>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +161,7 @@ impl KeyUse {
 
 impl WriteKeyUses {
     /// Counts a request; true when the counts are due to be written.
-    fn count(&self, key: (i64, chrono::NaiveDate), used: KeyUse, now: Instant) -> bool {
+    fn count(&self, key: KeyDay, used: KeyUse, now: Instant) -> bool {
         let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
         counted.0.entry(key).and_modify(|kept| kept.merge(used)).or_insert(used);
         let written = *counted.1.get_or_insert(now);
@@ -172,14 +176,14 @@ impl WriteKeyUses {
     }
 
     /// Takes every count to be written.
-    fn take(&self, now: Instant) -> Vec<((i64, chrono::NaiveDate), KeyUse)> {
+    fn take(&self, now: Instant) -> Vec<(KeyDay, KeyUse)> {
         let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
         counted.1 = Some(now);
         counted.0.drain().collect()
     }
 
     /// Keeps counts whose write failed, for the next one.
-    fn put_back(&self, failed: Vec<((i64, chrono::NaiveDate), KeyUse)>) {
+    fn put_back(&self, failed: Vec<(KeyDay, KeyUse)>) {
         let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
         for (key, used) in failed {
             counted.0.entry(key).and_modify(|kept| kept.merge(used)).or_insert(used);
