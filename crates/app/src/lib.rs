@@ -36,6 +36,7 @@ mod usage;
 pub use auth::{Actor, LoginError, NewSession};
 pub use error::{AppError, MAX_REPORTED_ERRORS};
 pub use interchange::{ImportKind, ImportOutcome};
+pub use resident::PortfolioSource;
 pub use usage::{
     usage_window, AccountActivity, AccountUsage, ActiveWindow, CatalogFile, FeatureAdoptionRow, UsageSeries,
 };

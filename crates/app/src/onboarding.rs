@@ -438,10 +438,7 @@ impl App {
         if templates.is_empty() {
             return Ok(());
         }
-        let wanted: Option<HashSet<AccountId>> = accounts.map(|ids| ids.iter().copied().collect());
-        let in_scope = |id: &AccountId| wanted.as_ref().is_none_or(|w| w.contains(id));
-        let plans: Vec<StoredPlan> =
-            self.store.onboarding_plans(None).await?.into_iter().filter(|p| in_scope(&p.account_id)).collect();
+        let plans: Vec<StoredPlan> = self.store.onboarding_plans(accounts).await?;
         let rows: Vec<Account> = match rows {
             Some(rows) => rows,
             None => self.accounts_of(accounts).await?,

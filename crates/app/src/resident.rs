@@ -8,9 +8,13 @@ use crate::{App, AppError};
 use chrono::NaiveDate;
 use domain::health::TicketSignal;
 use domain::subscription::SubscriptionPeriod;
+use domain::usage::Feature;
 use domain::voice::{TicketPriority, TicketStatus};
 use domain::AccountId;
 use engine::{Change, Follower, Inputs, Pending, Portfolio, Usage};
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +32,16 @@ const ACCOUNTS_READ_ONE_BY_ONE: usize = 200;
 const RELOAD_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// Change log entries are kept this long (a node that was away longer reloads in full).
 const CHANGE_LOG_KEPT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// How often a node writes its portfolio to disk (and when it stops), to start from it later.
+const SAVE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// A saved portfolio older than this is not used: the entries after it may be pruned.
+const SAVED_USABLE_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(23);
+/// A restarted node reads this many entries before its saved position again: a write of its own
+/// committed just before the save may not have been marked yet, and reading an entry twice is
+/// harmless.
+const REREAD_BEFORE_SAVED: i64 = 1_000;
+/// The layout of a saved portfolio's file; another layout is not read.
+const SAVED_FORMAT: u32 = 1;
 
 /// This node's portfolio and what it has not read yet.
 pub(crate) struct Resident {
@@ -39,9 +53,44 @@ pub(crate) struct Resident {
     follower: tokio::sync::Mutex<Option<Follower>>,
     /// One refresh at a time, so a full load never replaces changes read in meanwhile.
     refreshing: tokio::sync::Mutex<()>,
-    /// When everything was last read.
-    loaded_at: Mutex<Option<Instant>>,
+    /// When everything was last read from the database (a saved portfolio keeps its time).
+    loaded_at: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     started: Instant,
+    /// Where the portfolio is saved, when it is.
+    saved_to: std::sync::OnceLock<PathBuf>,
+    saved_at: Mutex<Option<Instant>>,
+}
+
+/// What a saved portfolio's file says before the portfolio itself: enough to tell whether it
+/// belongs to this database and catalog, and where in the change log to go on from.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedHeader {
+    format: u32,
+    kizuna: String,
+    /// Every change log entry up to this number is in the saved portfolio.
+    after: i64,
+    /// The origin of that entry: another database (or a recreated one) has another.
+    origin: String,
+    /// The feature catalog it was summarised with.
+    catalog: u64,
+    loaded_at: chrono::DateTime<chrono::Utc>,
+    saved_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How a node's portfolio was first filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortfolioSource {
+    /// Read whole from the database.
+    Database,
+    /// Read from the file saved before a restart, then caught up from the change log.
+    Saved,
+}
+
+/// The catalog's fingerprint: a saved portfolio summarised with another catalog is not used.
+fn catalog_fingerprint(features: &[Feature]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    format!("{features:?}").hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Resident {
@@ -54,6 +103,8 @@ impl Resident {
             refreshing: tokio::sync::Mutex::new(()),
             loaded_at: Mutex::new(None),
             started: Instant::now(),
+            saved_to: std::sync::OnceLock::new(),
+            saved_at: Mutex::new(None),
         }
     }
 
@@ -136,13 +187,119 @@ impl App {
     }
 
     /// Loads the portfolio now (at start, before serving), saying how long it took.
-    pub async fn load_portfolio(&self) -> Result<(), AppError> {
+    pub async fn load_portfolio(&self) -> Result<PortfolioSource, AppError> {
         let started = Instant::now();
         tracing::info!("loading every account's signals into memory");
+        let source = match self.read_saved_portfolio().await {
+            Ok(true) => PortfolioSource::Saved,
+            Ok(false) => PortfolioSource::Database,
+            Err(error) => {
+                tracing::warn!(%error, "the saved portfolio could not be used; reading everything");
+                PortfolioSource::Database
+            }
+        };
+        if source == PortfolioSource::Saved {
+            // Catch up with what every node changed since it was saved before serving anyone.
+            self.follow_changes().await?;
+        }
         self.refresh_portfolio().await?;
         let accounts = self.resident.portfolio.read().await.as_ref().map_or(0, Portfolio::accounts);
-        tracing::info!(accounts, seconds = started.elapsed().as_secs_f64(), "signals loaded");
-        Ok(())
+        tracing::info!(accounts, seconds = started.elapsed().as_secs_f64(), ?source, "signals loaded");
+        Ok(source)
+    }
+
+    /// Saves the portfolio to `path` every `SAVE_EVERY` (and when `save_portfolio` is called),
+    /// and starts from it on the next `load_portfolio`.
+    pub fn keep_portfolio_saved(&self, path: PathBuf) {
+        let _ = self.resident.saved_to.set(path);
+    }
+
+    /// Writes the portfolio, with every change read in so far, to the file set by
+    /// `keep_portfolio_saved`; returns its size. Nothing is written before the first change log
+    /// entry, or when the entry the portfolio is at has been pruned.
+    pub async fn save_portfolio(&self) -> Result<Option<usize>, AppError> {
+        let Some(path) = self.resident.saved_to.get().cloned() else { return Ok(None) };
+        let Some(after) = self.resident.follower.lock().await.as_ref().map(Follower::read_after) else {
+            return Ok(None);
+        };
+        let Some(entry) = self.store.changes_after(after - 1, 1).await?.into_iter().next() else { return Ok(None) };
+        if entry.seq != after {
+            return Ok(None);
+        }
+        let portfolio = self.portfolio().await?;
+        let loaded_at =
+            self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(chrono::Utc::now);
+        let header = SavedHeader {
+            format: SAVED_FORMAT,
+            kizuna: env!("CARGO_PKG_VERSION").into(),
+            after,
+            origin: entry.origin,
+            catalog: catalog_fingerprint(portfolio.features()),
+            loaded_at,
+            saved_at: chrono::Utc::now(),
+        };
+        let written = tokio::task::spawn_blocking(move || write_saved(&path, &header, &portfolio))
+            .await
+            .map_err(|e| AppError::Internal(format!("saving the portfolio: {e}")))??;
+        *self.resident.saved_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        Ok(Some(written))
+    }
+
+    /// Saves the portfolio when the last save is `SAVE_EVERY` ago.
+    async fn save_portfolio_when_due(&self) {
+        let due = {
+            let mut saved_at = self.resident.saved_at.lock().unwrap_or_else(|p| p.into_inner());
+            let at = *saved_at.get_or_insert_with(Instant::now);
+            at.elapsed() >= SAVE_EVERY
+        };
+        if due {
+            if let Err(error) = self.save_portfolio().await {
+                tracing::warn!(%error, "saving the portfolio failed");
+            }
+        }
+    }
+
+    /// Fills the portfolio from the saved file when it belongs to this database and catalog and
+    /// is recent enough, and sets the follower just before where it was saved; false when there
+    /// is no such file.
+    async fn read_saved_portfolio(&self) -> Result<bool, AppError> {
+        let Some(path) = self.resident.saved_to.get().cloned() else { return Ok(false) };
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(AppError::Internal(format!("reading {}: {error}", path.display()))),
+        };
+        let unusable = |why: &str| AppError::Internal(format!("{}: {why}", path.display()));
+        let (header, body) = split_saved(&bytes).ok_or_else(|| unusable("not a saved portfolio"))?;
+        if header.format != SAVED_FORMAT || header.kizuna != env!("CARGO_PKG_VERSION") {
+            return Err(unusable("written by another version"));
+        }
+        if chrono::Utc::now() - header.saved_at > SAVED_USABLE_FOR {
+            return Err(unusable("too old"));
+        }
+        let entry = self.store.changes_after(header.after - 1, 1).await?.into_iter().next();
+        if entry.is_none_or(|e| e.seq != header.after || e.origin != header.origin) {
+            return Err(unusable("saved from another database, or its change log entries were pruned"));
+        }
+        let features = self.store.list_features().await?;
+        if catalog_fingerprint(&features) != header.catalog {
+            return Err(unusable("summarised with another feature catalog"));
+        }
+        let body = body.to_vec();
+        let portfolio = tokio::task::spawn_blocking(move || Portfolio::from_bytes(features, &body))
+            .await
+            .map_err(|e| AppError::Internal(format!("reading the saved portfolio: {e}")))?
+            .map_err(|e| unusable(&e.to_string()))?;
+        if portfolio.monthly_renews() != self.settings().monthly_contracts_renew {
+            return Err(unusable("saved under another renewal setting"));
+        }
+        let periods = self.store.periods_of_accounts(None).await?;
+        let _refreshing = self.resident.refreshing.lock().await;
+        *self.resident.portfolio.write().await = Some(portfolio);
+        self.periods.store(Arc::new(periods));
+        *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(header.loaded_at);
+        *self.resident.follower.lock().await = Some(Follower::after((header.after - REREAD_BEFORE_SAVED).max(0)));
+        Ok(true)
     }
 
     /// Reads what was marked before this call into the portfolio (so a use case reads its own
@@ -180,7 +337,7 @@ impl App {
                 Portfolio::load(self.store.list_features().await?, self.settings().monthly_contracts_renew, inputs);
             *self.resident.portfolio.write().await = Some(fresh);
             self.periods.store(Arc::new(periods));
-            *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(chrono::Utc::now());
             let mut follower = self.resident.follower.lock().await;
             if follower.is_none() {
                 *follower = Some(Follower::after(last));
@@ -306,7 +463,7 @@ impl App {
     }
 
     /// Follows the other nodes' changes until the process ends, prunes old entries hourly, and
-    /// writes the write keys' counts when they are due.
+    /// writes the write keys' counts and saves the portfolio when they are due.
     pub(crate) fn start_following(self: &Arc<App>) {
         let app = self.clone();
         tokio::spawn(async move {
@@ -317,6 +474,7 @@ impl App {
                     tracing::warn!(%error, "following other nodes' changes failed");
                 }
                 app.write_key_uses_when_due().await;
+                app.save_portfolio_when_due().await;
                 if pruned.elapsed() > Duration::from_secs(3600) {
                     pruned = Instant::now();
                     if let Err(error) = app.store.prune_changes(chrono::Utc::now() - CHANGE_LOG_KEPT).await {
@@ -332,8 +490,38 @@ impl App {
     /// entry (a node stopped between the two).
     pub(crate) fn reload_portfolio_when_old(&self) {
         let loaded_at = *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner());
-        if loaded_at.is_some_and(|at| at.elapsed() > RELOAD_AFTER) {
+        let reload_after = chrono::TimeDelta::from_std(RELOAD_AFTER).unwrap_or(chrono::TimeDelta::MAX);
+        if loaded_at.is_some_and(|at| chrono::Utc::now() - at > reload_after) {
             self.resident.mark(&[], true);
         }
     }
+}
+
+/// Writes a saved portfolio's file: the header's length, the header, the portfolio; through a
+/// file beside it, renamed into place, so a reader never sees half of one.
+fn write_saved(path: &Path, header: &SavedHeader, portfolio: &Portfolio) -> Result<usize, AppError> {
+    let failed =
+        |e: &dyn std::fmt::Display| AppError::Internal(format!("saving the portfolio to {}: {e}", path.display()));
+    let head = postcard::to_stdvec(header).map_err(|e| failed(&e))?;
+    let body = portfolio.to_bytes().map_err(|e| failed(&e))?;
+    let length = u32::try_from(head.len()).map_err(|e| failed(&e))?;
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).map_err(|e| failed(&e))?;
+    }
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    let mut bytes = Vec::with_capacity(4 + head.len() + body.len());
+    bytes.extend_from_slice(&length.to_le_bytes());
+    bytes.extend_from_slice(&head);
+    bytes.extend_from_slice(&body);
+    std::fs::write(&partial, &bytes).map_err(|e| failed(&e))?;
+    std::fs::rename(&partial, path).map_err(|e| failed(&e))?;
+    Ok(bytes.len())
+}
+
+/// A saved portfolio's header and the bytes of the portfolio after it.
+fn split_saved(bytes: &[u8]) -> Option<(SavedHeader, &[u8])> {
+    let length = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let head = bytes.get(4..4 + length)?;
+    let header = postcard::from_bytes(head).ok()?;
+    Some((header, bytes.get(4 + length..)?))
 }

@@ -13,6 +13,7 @@ use domain::usage::{
 };
 use domain::{AccountId, Money};
 use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The day accounts are scored as of, and each feature's expected periods on it (`None` for a
@@ -25,8 +26,10 @@ pub struct Calendars {
 }
 
 /// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
-#[derive(Clone)]
+/// It can be written as bytes (`to_bytes`) and read back, without the catalog's features.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Portfolio {
+    #[serde(skip)]
     features: Vec<Feature>,
     periods: HashMap<AccountId, Vec<SubscriptionTerms>>,
     feature_days: HashMap<AccountId, HashMap<i64, Vec<(NaiveDate, i64)>>>,
@@ -110,6 +113,24 @@ impl Portfolio {
         portfolio.tickets = inputs.tickets.is_some().then(HashMap::new);
         portfolio.insert(inputs);
         portfolio
+    }
+
+    /// Everything held, as bytes, for a node to start from after a restart (the features are left
+    /// out: they are read from the catalog again).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, postcard::Error> {
+        postcard::to_stdvec(self)
+    }
+
+    /// A portfolio `to_bytes` wrote, with the catalog's `features`.
+    pub fn from_bytes(features: Vec<Feature>, bytes: &[u8]) -> Result<Portfolio, postcard::Error> {
+        let mut portfolio: Portfolio = postcard::from_bytes(bytes)?;
+        portfolio.features = features;
+        Ok(portfolio)
+    }
+
+    /// Whether month-to-month contracts count as renewing monthly in it.
+    pub fn monthly_renews(&self) -> bool {
+        self.monthly_renews
     }
 
     /// Replaces everything held of these accounts with `inputs` (read for exactly them); an
@@ -495,5 +516,40 @@ impl Portfolio {
         let periods: Vec<&SubscriptionTerms> =
             self.periods.get(&account).map(|p| p.iter().collect()).unwrap_or_default();
         domain::subscription::churn_days(&periods)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).expect("a day of November")
+    }
+
+    #[test]
+    fn a_portfolio_written_as_bytes_reads_back_the_same_signals() {
+        let (one, two) = (AccountId(1), AccountId(2));
+        let inputs = Inputs {
+            periods: Vec::new(),
+            usage: Usage {
+                feature_days: vec![(one, 7, day(2), 3), (one, 7, day(5), 4), (two, 8, day(3), 1)],
+                event_days: vec![(one, day(2), 3), (one, day(5), 4), (two, day(3), 1)],
+                user_days: vec![(one, day(2), "u-1".into()), (two, day(3), "u-2".into())],
+            },
+            pulses: vec![(one, day(4), 2)],
+            nps: Some(vec![(two, day(6), 9)]),
+            tickets: Some(vec![(one, TicketSignal { created: day(1), solved: None, urgent: true })]),
+        };
+        let before = Portfolio::load(Vec::new(), true, inputs);
+        let bytes = before.to_bytes().expect("every field can be written");
+        let after = Portfolio::from_bytes(Vec::new(), &bytes).expect("what was written reads back");
+        assert_eq!(after.accounts(), before.accounts());
+        assert!(after.monthly_renews());
+        assert_eq!(after.feature_uses(one, 7), before.feature_uses(one, 7));
+        assert_eq!(after.nps_answers(two), &[(day(6), 9)]);
+        assert_eq!(after.last_active_day(one, day(30)), Some(day(5)));
+        assert_eq!(after.tickets_opened(one, day(1), day(30)), Some(1));
+        assert!(Portfolio::from_bytes(Vec::new(), &bytes[..bytes.len() / 2]).is_err(), "a cut file is refused");
     }
 }

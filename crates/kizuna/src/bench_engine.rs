@@ -95,10 +95,32 @@ pub async fn run(bench: EngineBench) -> Result<(), CliError> {
         started.elapsed().as_secs_f64(),
         mib(resident_bytes().saturating_sub(before))
     );
+    restart_from_saved(&demo).await?;
     second.start_health_worker();
 
     freshness(&demo, &second, &bench).await?;
     demo.stop().await;
+    Ok(())
+}
+
+/// A node restarted on the same database: the first node saves its portfolio, and a new node
+/// starts from that file and the change log instead of reading everything.
+async fn restart_from_saved(demo: &DemoServer) -> Result<(), CliError> {
+    let folder = tempfile::tempdir().map_err(|e| CliError::Usage(format!("a temporary folder: {e}")))?;
+    let path = folder.path().join("portfolio.saved");
+    demo.app.keep_portfolio_saved(path.clone());
+    let started = Instant::now();
+    let bytes = demo.app.save_portfolio().await?.unwrap_or(0);
+    println!("portfolio saved in {:.1} s ({:.1} MiB on disk)", started.elapsed().as_secs_f64(), mib(bytes));
+    let store = store::open(&demo.url).await?;
+    let restarted = App::start(store, domain::settings::WorkspaceSettings::default()).await?;
+    restarted.keep_portfolio_saved(path);
+    let started = Instant::now();
+    let source = restarted.load_portfolio().await?;
+    println!(
+        "restarted node: signals loaded in {:.1} s ({source:?}: the saved file, then the change log after it)",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -388,6 +388,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
                 notes.push(demo_credentials(&app, &config, lang).await?);
             }
             app.ensure_figures_current().await?;
+            app.keep_portfolio_saved(config.data_dir.join("portfolio.saved"));
             app.load_portfolio().await?;
             tokio::spawn(app.clone().keep_figures_current(Duration::from_secs(300)));
             tokio::spawn(app.clone().keep_health_current(Duration::from_secs(3600)));
@@ -413,7 +414,13 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             }
             let options =
                 web::WebOptions { secure_cookies: config.secure_cookies, trusted_proxies: config.trusted_proxies()? };
-            web::serve(listener, app, options, shutdown_signal()).await.map_err(io_error("server"))?;
+            web::serve(listener, app.clone(), options, shutdown_signal()).await.map_err(io_error("server"))?;
+            // The next start reads the portfolio from here instead of the whole database.
+            match app.save_portfolio().await {
+                Ok(Some(bytes)) => tracing::info!(bytes, "portfolio saved"),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "saving the portfolio failed"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

@@ -68,7 +68,8 @@ pub trait OnboardingStore: Send + Sync {
         milestone_keys: &[String],
     ) -> Result<Option<StoredPlan>>;
     /// Plans with their milestones (of one account when given), newest start first.
-    async fn onboarding_plans(&self, account: Option<AccountId>) -> Result<Vec<StoredPlan>>;
+    /// The plans of these accounts (every plan when `None`), newest first.
+    async fn onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>>;
     async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan>;
     /// Marks these open milestones done; returns the keys this call completed (not ones already done).
     async fn complete_milestones(&self, plan_id: i64, keys: &[String], on: NaiveDate, by: &str) -> Result<Vec<String>>;
@@ -101,13 +102,30 @@ macro_rules! onboarding_store {
             }
 
             impl $store {
-                async fn plans_where(&self, account: Option<AccountId>, plan: Option<i64>) -> Result<Vec<StoredPlan>> {
+                /// Plans of some accounts (read whole and filtered beyond `ACCOUNTS_LISTED`, which
+                /// costs less than that many bound ids), or one plan.
+                async fn plans_where(&self, accounts: Option<&[AccountId]>, plan: Option<i64>) -> Result<Vec<StoredPlan>> {
+                    const ACCOUNTS_LISTED: usize = 500;
+                    let listed = accounts.filter(|ids| ids.len() <= ACCOUNTS_LISTED);
+                    let filtered: Option<std::collections::HashSet<AccountId>> =
+                        accounts.filter(|ids| ids.len() > ACCOUNTS_LISTED).map(|ids| ids.iter().copied().collect());
+                    if listed.is_some_and(|ids| ids.is_empty()) {
+                        return Ok(Vec::new());
+                    }
+                    let push_accounts = |qb: &mut QueryBuilder<'_, $db>, column: &str| {
+                        if let Some(ids) = listed {
+                            qb.push(format!(" AND {column} IN ("));
+                            let mut each = qb.separated(", ");
+                            for id in ids {
+                                each.push_bind(id.0);
+                            }
+                            qb.push(")");
+                        }
+                    };
                     let mut qb = QueryBuilder::<$db>::new(
                         "SELECT id, account_id, template_id, started_on, completed_on, started_by FROM onboarding_plans WHERE 1 = 1",
                     );
-                    if let Some(account) = account {
-                        qb.push(" AND account_id = ").push_bind(account.0);
-                    }
+                    push_accounts(&mut qb, "account_id");
                     if let Some(plan) = plan {
                         qb.push(" AND id = ").push_bind(plan);
                     }
@@ -129,9 +147,7 @@ macro_rules! onboarding_store {
                         "SELECT m.plan_id, m.key, m.completed_on, m.completed_by FROM onboarding_milestones m \
                          JOIN onboarding_plans p ON p.id = m.plan_id WHERE 1 = 1",
                     );
-                    if let Some(account) = account {
-                        qb.push(" AND p.account_id = ").push_bind(account.0);
-                    }
+                    push_accounts(&mut qb, "p.account_id");
                     if let Some(plan) = plan {
                         qb.push(" AND p.id = ").push_bind(plan);
                     }
@@ -146,6 +162,9 @@ macro_rules! onboarding_store {
                     }
                     for plan in &mut plans {
                         plan.milestones = by_plan.remove(&plan.id).unwrap_or_default();
+                    }
+                    if let Some(wanted) = filtered {
+                        plans.retain(|p| wanted.contains(&p.account_id));
                     }
                     Ok(plans)
                 }
@@ -269,8 +288,8 @@ macro_rules! onboarding_store {
                     self.onboarding_plan(id).await.map(Some)
                 }
 
-                async fn onboarding_plans(&self, account: Option<AccountId>) -> Result<Vec<StoredPlan>> {
-                    self.plans_where(account, None).await
+                async fn onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>> {
+                    self.plans_where(accounts, None).await
                 }
 
                 async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan> {

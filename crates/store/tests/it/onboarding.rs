@@ -67,7 +67,7 @@ async fn an_account_has_one_open_plan_and_milestones_complete_once(t: TestStore)
     let login = keys(&["login"]);
     let next = s.start_onboarding_plan(a, template.id, day("2026-03-01"), "manual", &login).await;
     assert!(next.unwrap().is_some(), "{}", t.label);
-    let plans = s.onboarding_plans(Some(a)).await.unwrap();
+    let plans = s.onboarding_plans(Some(&[a])).await.unwrap();
     assert_eq!(plans.iter().map(|p| p.started_on).collect::<Vec<_>>(), [day("2026-03-01"), day("2026-01-01")]);
     assert_eq!(plans[1].completed_on, Some(day("2026-01-09")));
     assert!(s.onboarding_plans(None).await.unwrap().len() == 2);

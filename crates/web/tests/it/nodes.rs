@@ -3,6 +3,9 @@
 //! others within moments, without any of them reloading everything.
 
 use crate::common::Server;
+use app::{App, PortfolioSource};
+use domain::settings::WorkspaceSettings;
+use domain::AccountId;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -73,5 +76,54 @@ async fn what_one_node_ingests_and_records_reaches_the_other_nodes_scores_segmen
     let with = eventually(&second, report, None, |r| r[0]["mrr_end"] == "4000.00").await;
     assert_eq!(with[0]["customers_end"].as_i64(), Some(1), "{}: the second node's metrics: {with}", t.label);
     drop((first, second));
+    t.finish().await;
+}
+
+#[store_test]
+async fn a_restarted_node_starts_from_its_saved_portfolio_and_catches_up_with_what_others_wrote_meanwhile(
+    t: TestStore,
+) {
+    let writer = Server::start(&t).await;
+    let key = writer.write_key().await;
+    let (_, one) = writer.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+    let (_, two) = writer.post("/api/v1/accounts", json!({"external_id": "ACC-2", "name": "Beta"})).await;
+    let (one, two) = (AccountId(one["id"].as_i64().unwrap()), AccountId(two["id"].as_i64().unwrap()));
+    let login = |group: &str, message: &str| json!({"userId": "u1", "event": "Login", "messageId": message, "context": {"groupId": group}});
+    assert_eq!(writer.track(&key, "/v1/track", login("ACC-1", "m1")).await.0, StatusCode::OK);
+
+    let saved = std::env::temp_dir().join(format!(
+        "kizuna-saved-portfolio-{}-{}-{}",
+        std::process::id(),
+        t.label,
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    let start = |saved: std::path::PathBuf| {
+        let store = t.another_store();
+        async move {
+            let node = App::start(store.await, WorkspaceSettings::default()).await.unwrap();
+            node.keep_portfolio_saved(saved);
+            let source = node.load_portfolio().await.unwrap();
+            (node, source)
+        }
+    };
+    let (node, source) = start(saved.clone()).await;
+    assert_eq!(source, PortfolioSource::Database, "{}: nothing was saved yet", t.label);
+    assert!(node.save_portfolio().await.unwrap().is_some_and(|bytes| bytes > 0), "{}", t.label);
+    drop(node);
+
+    // While the node is down, another one writes.
+    assert_eq!(writer.track(&key, "/v1/track", login("ACC-2", "m2")).await.0, StatusCode::OK);
+    let (restarted, source) = start(saved.clone()).await;
+    assert_eq!(source, PortfolioSource::Saved, "{}", t.label);
+    let today = restarted.today();
+    assert_eq!(restarted.last_activity(one).await.unwrap(), Some(today), "{}: from the saved file", t.label);
+    assert_eq!(restarted.last_activity(two).await.unwrap(), Some(today), "{}: caught up from the change log", t.label);
+
+    std::fs::write(&saved, b"not a portfolio").unwrap();
+    let (fresh, source) = start(saved.clone()).await;
+    assert_eq!(source, PortfolioSource::Database, "{}: a damaged file is not used", t.label);
+    assert_eq!(fresh.last_activity(two).await.unwrap(), Some(today), "{}", t.label);
+    let _ = std::fs::remove_file(&saved);
+    drop(writer);
     t.finish().await;
 }
