@@ -36,10 +36,10 @@ const CHANGE_LOG_KEPT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 const SAVE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// A saved portfolio older than this is not used: the entries after it may be pruned.
 const SAVED_USABLE_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(23);
-/// A restarted node reads this many entries before its saved position again: a write of its own
-/// committed just before the save may not have been marked yet, and reading an entry twice is
-/// harmless.
-const REREAD_BEFORE_SAVED: i64 = 1_000;
+/// A write of this node commits its change log entry a moment before it marks the change here:
+/// a save waits this long after reading the last entry's number, so every own write up to it is
+/// marked, and read in, before the portfolio is written.
+const MARKS_SETTLE: Duration = Duration::from_secs(1);
 /// The layout of a saved portfolio's file; another layout is not read.
 const SAVED_FORMAT: u32 = 1;
 
@@ -219,9 +219,12 @@ impl App {
     /// entry, or when the entry the portfolio is at has been pruned.
     pub async fn save_portfolio(&self) -> Result<Option<usize>, AppError> {
         let Some(path) = self.resident.saved_to.get().cloned() else { return Ok(None) };
-        let Some(after) = self.resident.follower.lock().await.as_ref().map(Follower::read_after) else {
+        let last = self.store.last_change().await?;
+        tokio::time::sleep(MARKS_SETTLE).await;
+        let Some(read) = self.resident.follower.lock().await.as_ref().map(Follower::read_after) else {
             return Ok(None);
         };
+        let after = read.min(last);
         let Some(entry) = self.store.changes_after(after - 1, 1).await?.into_iter().next() else { return Ok(None) };
         if entry.seq != after {
             return Ok(None);
@@ -260,7 +263,7 @@ impl App {
     }
 
     /// Fills the portfolio from the saved file when it belongs to this database and catalog and
-    /// is recent enough, and sets the follower just before where it was saved; false when there
+    /// is recent enough, and sets the follower where it was saved; false when there
     /// is no such file.
     async fn read_saved_portfolio(&self) -> Result<bool, AppError> {
         let Some(path) = self.resident.saved_to.get().cloned() else { return Ok(false) };
@@ -298,7 +301,7 @@ impl App {
         *self.resident.portfolio.write().await = Some(portfolio);
         self.periods.store(Arc::new(periods));
         *self.resident.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(header.loaded_at);
-        *self.resident.follower.lock().await = Some(Follower::after((header.after - REREAD_BEFORE_SAVED).max(0)));
+        *self.resident.follower.lock().await = Some(Follower::after(header.after));
         Ok(true)
     }
 
