@@ -137,6 +137,21 @@ macro_rules! health_store {
                 <(AccountId, Snapshot)>::try_from($crate::health::SnapshotRow::from_row(row)?)
             }
 
+            /// Each account's latest snapshot day before (`<`) or on (`<=`) a day. For listed
+            /// accounts (their ids bound as `$1`, the day as `$2`) one index probe each; grouping
+            /// every earlier snapshot of 40,000 listed accounts took 3 s on PostgreSQL. For all
+            /// accounts (the day as `$1`) one pass over the table.
+            fn latest_days(compare: &str, listed: bool) -> String {
+                match listed {
+                    true => format!(
+                        "SELECT ids.value AS account_id, (SELECT MAX(h.day) FROM health_snapshots h \
+                         WHERE h.account_id = ids.value AND h.day {compare} $2) AS day FROM ({}) ids",
+                        <$store>::json_values("bigint")
+                    ),
+                    false => format!("SELECT account_id, MAX(day) AS day FROM health_snapshots WHERE day {compare} $1 GROUP BY account_id"),
+                }
+            }
+
             #[async_trait::async_trait]
             impl HealthStore for $store {
                 async fn load_health_config(&self) -> Result<Option<String>> {
@@ -219,14 +234,10 @@ macro_rules! health_store {
                 }
 
                 async fn grades_on(&self, day: NaiveDate, accounts: Option<&[AccountId]>) -> Result<HashMap<AccountId, $crate::health::GradeOn>> {
-                    let (day_param, only) = match accounts {
-                        None => ("$1", String::new()),
-                        Some(_) => ("$2", format!(" AND account_id IN ({})", <$store>::json_values("bigint"))),
-                    };
                     let sql = format!(
-                        "SELECT s.account_id, s.day, s.score, s.grade FROM health_snapshots s \
-                         JOIN (SELECT account_id, MAX(day) AS day FROM health_snapshots WHERE day <= {day_param}{only} GROUP BY account_id) latest \
-                         ON latest.account_id = s.account_id AND latest.day = s.day"
+                        "SELECT s.account_id, s.day, s.score, s.grade FROM health_snapshots s JOIN ({}) latest \
+                         ON latest.account_id = s.account_id AND latest.day = s.day",
+                        latest_days("<=", accounts.is_some())
                     );
                     let mut query = sqlx::query(&sql);
                     if let Some(ids) = accounts {
@@ -264,16 +275,14 @@ macro_rules! health_store {
                         None => ("$1", String::new()),
                         Some(_) => ("$2", format!(" AND account_id IN ({})", <$store>::json_values("bigint"))),
                     };
-                    // The grades from the day on, and each account's last one before it: a join
-                    // on the latest day per account (a correlated subquery per row, reading the
-                    // measures too, took 7 s on 100,000 accounts' history).
+                    // The grades from the day on, and each account's last one before it.
                     let sql = format!(
                         "SELECT s.account_id, s.day, s.score, s.grade FROM health_snapshots s WHERE day >= {day_param}{only} \
                          UNION ALL \
-                         SELECT s.account_id, s.day, s.score, s.grade FROM health_snapshots s \
-                         JOIN (SELECT account_id, MAX(day) AS day FROM health_snapshots WHERE day < {day_param}{only} GROUP BY account_id) b \
+                         SELECT s.account_id, s.day, s.score, s.grade FROM health_snapshots s JOIN ({}) b \
                          ON b.account_id = s.account_id AND b.day = s.day \
-                         ORDER BY 1, 2"
+                         ORDER BY 1, 2",
+                        latest_days("<", accounts.is_some())
                     );
                     let mut query = sqlx::query(&sql);
                     if let Some(ids) = accounts {

@@ -40,7 +40,7 @@ impl PostgresStore {
     }
     /// Selects the values of a JSON array bound as `$1`, cast to `pg_type`.
     fn json_values(pg_type: &str) -> String {
-        format!("SELECT json_array_elements_text($1::json)::{pg_type}")
+        format!("SELECT json_array_elements_text($1::json)::{pg_type} AS value")
     }
     /// How an ingest transaction begins: ingests from every node run one at a time, so each sees
     /// the message keys of all before it. The lock goes in the same round trip as the BEGIN.

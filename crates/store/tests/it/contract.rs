@@ -580,6 +580,17 @@ async fn saved_health_becomes_the_accounts_current_health_and_grades_on_reads_th
     );
     let only_b = s.grades_on(day("2025-03-01"), Some(&[b])).await.unwrap();
     assert_eq!(only_b.keys().copied().collect::<Vec<_>>(), vec![b], "{}: only the accounts asked for", t.label);
+    for d in ["2024-12-31", "2025-01-01", "2025-01-09", "2025-03-01"] {
+        let listed = s.grades_on(day(d), Some(&[a, b])).await.unwrap();
+        assert_eq!(
+            listed,
+            s.grades_on(day(d), None).await.unwrap(),
+            "{}: listed accounts read the same on {d}",
+            t.label
+        );
+        let around = s.grades_around(day(d), Some(&[a, b])).await.unwrap();
+        assert_eq!(around, s.grades_around(day(d), None).await.unwrap(), "{}: the same grades around {d}", t.label);
+    }
     t.finish().await;
 }
 
