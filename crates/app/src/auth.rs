@@ -163,7 +163,7 @@ impl WriteKeyUses {
     /// Counts a request; true when the counts are due to be written.
     fn count(&self, key: KeyDay, used: KeyUse, now: Instant) -> bool {
         let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
-        counted.0.entry(key).and_modify(|kept| kept.merge(used)).or_insert(used);
+        add(&mut counted.0, key, used);
         let written = *counted.1.get_or_insert(now);
         now.duration_since(written) >= WRITE_KEY_USES_WRITTEN_EVERY
     }
@@ -186,9 +186,13 @@ impl WriteKeyUses {
     fn put_back(&self, failed: Vec<(KeyDay, KeyUse)>) {
         let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
         for (key, used) in failed {
-            counted.0.entry(key).and_modify(|kept| kept.merge(used)).or_insert(used);
+            add(&mut counted.0, key, used);
         }
     }
+}
+
+fn add(counts: &mut HashMap<KeyDay, KeyUse>, key: KeyDay, used: KeyUse) {
+    counts.entry(key).and_modify(|kept| kept.merge(used)).or_insert(used);
 }
 
 /// The throttling keys of a sign-in: the email (5 failures) and the client address (20). The

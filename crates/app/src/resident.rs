@@ -1,8 +1,10 @@
 //! The resident engine on this node: the portfolio (`engine::Portfolio`) read once, then kept
 //! current in place. Every write to what scores read ends in `data_changed` after its commit:
-//! the change goes into the database's change log (so other nodes follow it; an ingest logs it in
-//! its own transaction) and is marked pending here; the next read of the portfolio first re-reads only the pending accounts — of an
-//! ingest, only the days it touched. Other nodes' entries are followed every `FOLLOW_EVERY`.
+//! the change goes into the database's change log (so other nodes follow it; an ingest logs it
+//! in its own transaction) and is marked pending here; the next read of the portfolio first
+//! re-reads only the pending accounts — of an ingest, only the days it touched. Other nodes'
+//! entries are followed every `FOLLOW_EVERY`. When `serve` asks, the portfolio is saved to a
+//! file every `SAVE_EVERY`, and a restarted node starts from it.
 
 use crate::{App, AppError};
 use chrono::NaiveDate;
@@ -58,7 +60,6 @@ pub(crate) struct Resident {
     started: Instant,
     /// Where the portfolio is saved, when it is.
     saved_to: std::sync::OnceLock<PathBuf>,
-    saved_at: Mutex<Option<Instant>>,
 }
 
 /// What a saved portfolio's file says before the portfolio itself: enough to tell whether it
@@ -104,7 +105,6 @@ impl Resident {
             loaded_at: Mutex::new(None),
             started: Instant::now(),
             saved_to: std::sync::OnceLock::new(),
-            saved_at: Mutex::new(None),
         }
     }
 
@@ -208,8 +208,8 @@ impl App {
         Ok(source)
     }
 
-    /// Saves the portfolio to `path` every `SAVE_EVERY` (and when `save_portfolio` is called),
-    /// and starts from it on the next `load_portfolio`.
+    /// Saves the portfolio to `path` every `SAVE_EVERY` once the workers run (and when
+    /// `save_portfolio` is called), and starts from it on the next `load_portfolio`.
     pub fn keep_portfolio_saved(&self, path: PathBuf) {
         let _ = self.resident.saved_to.set(path);
     }
@@ -244,22 +244,7 @@ impl App {
         let written = tokio::task::spawn_blocking(move || write_saved(&path, &header, &portfolio))
             .await
             .map_err(|e| AppError::Internal(format!("saving the portfolio: {e}")))??;
-        *self.resident.saved_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         Ok(Some(written))
-    }
-
-    /// Saves the portfolio when the last save is `SAVE_EVERY` ago.
-    async fn save_portfolio_when_due(&self) {
-        let due = {
-            let mut saved_at = self.resident.saved_at.lock().unwrap_or_else(|p| p.into_inner());
-            let at = *saved_at.get_or_insert_with(Instant::now);
-            at.elapsed() >= SAVE_EVERY
-        };
-        if due {
-            if let Err(error) = self.save_portfolio().await {
-                tracing::warn!(%error, "saving the portfolio failed");
-            }
-        }
     }
 
     /// Fills the portfolio from the saved file when it belongs to this database and catalog and
@@ -466,8 +451,18 @@ impl App {
     }
 
     /// Follows the other nodes' changes until the process ends, prunes old entries hourly, and
-    /// writes the write keys' counts and saves the portfolio when they are due.
+    /// writes the write keys' counts when they are due; saves the portfolio every `SAVE_EVERY`
+    /// apart, since a save waits and holds the portfolio for a moment.
     pub(crate) fn start_following(self: &Arc<App>) {
+        let saving = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SAVE_EVERY).await;
+                if let Err(error) = saving.save_portfolio().await {
+                    tracing::warn!(%error, "saving the portfolio failed");
+                }
+            }
+        });
         let app = self.clone();
         tokio::spawn(async move {
             let mut pruned = Instant::now();
@@ -477,7 +472,6 @@ impl App {
                     tracing::warn!(%error, "following other nodes' changes failed");
                 }
                 app.write_key_uses_when_due().await;
-                app.save_portfolio_when_due().await;
                 if pruned.elapsed() > Duration::from_secs(3600) {
                     pruned = Instant::now();
                     if let Err(error) = app.store.prune_changes(chrono::Utc::now() - CHANGE_LOG_KEPT).await {
