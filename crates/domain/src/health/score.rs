@@ -570,20 +570,31 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
     let enough = available >= config.min_measures.max(1);
     let mut score =
         enough.then(|| round1(measures.iter().filter_map(|m| m.points.zip(m.share)).map(|(p, w)| p * w).sum::<f64>()));
+    // Grades run from the best to the worst, so the strictest cap has the highest position; it
+    // holds the score whatever order the measures are listed in, and is named first.
+    let mut caps: Vec<(usize, &MeasureSpec, &Bilingual)> = breaches
+        .iter()
+        .filter_map(|(spec, explanation)| {
+            let rule = spec.critical.as_ref()?;
+            let cap = config.grades.iter().position(|g| g.key == rule.grade)?;
+            Some((cap, *spec, explanation))
+        })
+        .collect();
+    caps.sort_by_key(|(cap, _, _)| std::cmp::Reverse(*cap));
     let mut drivers = Vec::new();
-    let mut capped_by = None;
-    for (spec, explanation) in &breaches {
-        let Some(rule) = &spec.critical else { continue };
-        let Some(cap) = config.grades.iter().position(|g| g.key == rule.grade) else { continue };
-        let (ja, en) = (&config.grades[cap].name_ja, &config.grades[cap].name_en);
+    for (cap, _, explanation) in &caps {
+        let (ja, en) = (&config.grades[*cap].name_ja, &config.grades[*cap].name_en);
         drivers.push(Bilingual::new(
             format!("重要指標が基準を下回ったため、グレードは「{ja}」以下: {}", explanation.ja),
             format!("A critical measure is below its floor, so the grade is at most {en}: {}", explanation.en),
         ));
+    }
+    let mut capped_by = None;
+    if let Some((cap, spec, _)) = caps.first() {
         // Scaled into the capped grade (0 to just below the next better one) rather than cut at
         // its top: the score keeps moving with every other measure, and keeps its order.
         let ceiling = cap.checked_sub(1).map(|better| config.grades[better].min - 0.1);
-        if let (Some(current), Some(ceiling), None) = (score, ceiling, &capped_by) {
+        if let (Some(current), Some(ceiling)) = (score, ceiling) {
             score = Some(round1(current * ceiling / 100.0));
             capped_by = Some(spec.key.clone());
         }
@@ -886,6 +897,27 @@ mod tests {
         let regular = AccountSignals { features: vec![monthly(&[1, 1, 1, 1])], ..lapsed };
         let health = score(&config(1), &card(measures), &regular);
         assert_eq!((health.score, health.grade.as_str(), health.capped_by), (Some(100.0), "healthy", None));
+    }
+
+    #[test]
+    fn the_strictest_breached_cap_holds_the_grade_whatever_the_measure_order() {
+        let mut pulse = spec("pulse", MeasureType::CsmPulse, 1.0);
+        pulse.points = PointsMapping { thresholds: None, piecewise: Some(vec![(1.0, 0.0), (5.0, 100.0)]) };
+        pulse.critical = Some(CriticalRule { below: 30.0, grade: "neutral".into() });
+        let mut payslip = spec("payslip", MeasureType::CadenceAdherence, 1.0);
+        payslip.feature = Some("payslip".into());
+        payslip.critical = Some(CriticalRule { below: 50.0, grade: "at_risk".into() });
+        let both_lapsed =
+            AccountSignals { features: vec![monthly(&[0, 0, 0, 1])], pulse: Some((day("2026-11-10"), 1)), ..signals() };
+        let health = score(
+            &config(1),
+            &card(vec![pulse, payslip, spec("seats", MeasureType::SeatActivation, 8.0)]),
+            &both_lapsed,
+        );
+        assert_eq!(health.grade, "at_risk", "{:?}", health.score);
+        assert_eq!(health.capped_by.as_deref(), Some("payslip"));
+        assert!(health.drivers[0].en.contains("at most At risk"), "{:?}", health.drivers);
+        assert!(health.drivers[1].en.contains("at most Neutral"), "{:?}", health.drivers);
     }
 
     #[test]
