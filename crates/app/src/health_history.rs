@@ -55,6 +55,16 @@ struct Worsened {
     score: Option<f64>,
 }
 
+/// A drop from the `first` grade to the `last`, if it is one.
+fn worsened(grades: &[String], first: &store::GradeOn, last: &store::GradeOn) -> Option<Worsened> {
+    is_drop(grades, &first.grade, &last.grade).then(|| Worsened {
+        from_grade: first.grade.clone(),
+        to_grade: last.grade.clone(),
+        day: last.day,
+        score: last.score,
+    })
+}
+
 /// The accounts whose grade got worse since one day (the home page's window), kept by the
 /// health worker: finding them reads every account's recent snapshots, seconds at 100,000
 /// accounts, while a recompute knows which accounts it just changed. Other nodes' recomputes
@@ -205,13 +215,7 @@ impl App {
         self.store.create_timeline_entries(&timeline).await?;
         let compared = started.elapsed();
         self.store.save_health(&snapshots).await?;
-        tracing::debug!(
-            accounts = snapshots.len(),
-            score_ms = computed.as_millis(),
-            compare_ms = (compared - computed).as_millis(),
-            save_ms = (started.elapsed() - compared).as_millis(),
-            "rescored"
-        );
+        let saved = started.elapsed();
         summary.accounts = total;
         let stored: HashMap<AccountId, &(AccountId, Snapshot, Option<f64>)> =
             snapshots.iter().map(|s| (s.0, s)).collect();
@@ -225,10 +229,20 @@ impl App {
                 };
             }
         }
-        self.refresh_grade_drops(accounts).await?;
+        self.refresh_grade_drops(accounts, rows).await?;
+        let dropped = started.elapsed();
         for (csms, notice) in notices {
             self.notify_quietly(csms, &notice, chrono::Utc::now()).await;
         }
+        tracing::debug!(
+            accounts = snapshots.len(),
+            score_ms = computed.as_millis(),
+            compare_ms = (compared - computed).as_millis(),
+            save_ms = (saved - compared).as_millis(),
+            grade_drops_ms = (dropped - saved).as_millis(),
+            notify_ms = (started.elapsed() - dropped).as_millis(),
+            "rescored"
+        );
         Ok((summary, grade_events))
     }
 
@@ -353,13 +367,13 @@ impl App {
         Ok(drops)
     }
 
-    /// After a recompute of these accounts (all when `None`), brings the kept grade drops up to date.
-    async fn refresh_grade_drops(&self, accounts: Option<&[AccountId]>) -> Result<(), AppError> {
+    /// After a recompute of these accounts (all when `None`; `rows` are the listed accounts with
+    /// their health as just stored), brings the kept grade drops up to date.
+    async fn refresh_grade_drops(&self, accounts: Option<&[AccountId]>, rows: &[Account]) -> Result<(), AppError> {
         let Some(since) = self.grade_drops_cache.since() else { return Ok(()) };
-        let found = self.worsened_since(since, accounts).await?;
         match accounts {
-            None => self.grade_drops_cache.replace(since, found),
-            Some(ids) => self.grade_drops_cache.update(since, ids, found),
+            None => self.grade_drops_cache.replace(since, self.worsened_since(since, None).await?),
+            Some(ids) => self.grade_drops_cache.update(since, ids, self.worsened_by_now(since, rows).await?),
         }
         Ok(())
     }
@@ -370,26 +384,50 @@ impl App {
         since: NaiveDate,
         accounts: Option<&[AccountId]>,
     ) -> Result<HashMap<AccountId, Worsened>, AppError> {
-        let config = self.health_config().await?;
-        let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
+        let grades = self.grade_keys().await?;
         let mut by_account: HashMap<AccountId, Vec<store::GradeOn>> = HashMap::new();
         for (id, snapshot) in self.store.grades_around(since, accounts).await? {
             by_account.entry(id).or_default().push(snapshot);
         }
-        let mut worsened = HashMap::new();
-        for (id, history) in by_account {
-            let (Some(first), Some(last)) = (history.first(), history.last()) else { continue };
-            if is_drop(&grades, &first.grade, &last.grade) {
-                let worse = Worsened {
-                    from_grade: first.grade.clone(),
-                    to_grade: last.grade.clone(),
-                    day: last.day,
-                    score: last.score,
-                };
-                worsened.insert(id, worse);
+        Ok(by_account
+            .into_iter()
+            .filter_map(|(id, history)| Some((id, worsened(&grades, history.first()?, history.last()?)?)))
+            .collect())
+    }
+
+    /// As `worsened_since`, for accounts whose latest grade is in hand: one index probe each for
+    /// the grade before `since`, instead of reading every snapshot since (seconds when a
+    /// recompute under steady ingest lists tens of thousands of accounts).
+    async fn worsened_by_now(
+        &self,
+        since: NaiveDate,
+        rows: &[Account],
+    ) -> Result<HashMap<AccountId, Worsened>, AppError> {
+        let grades = self.grade_keys().await?;
+        let latest: HashMap<AccountId, store::GradeOn> = rows
+            .iter()
+            .filter_map(|row| {
+                let health = &row.health;
+                Some((row.id, store::GradeOn { day: health.on?, score: health.score, grade: health.grade.clone()? }))
+            })
+            .collect();
+        let ids: Vec<AccountId> = latest.keys().copied().collect();
+        let mut first = match since.pred_opt() {
+            Some(day) if !ids.is_empty() => self.store.grades_on(day, Some(&ids)).await?,
+            _ => HashMap::new(),
+        };
+        // Accounts first scored since then compare with their first grade since (oldest first).
+        let new: Vec<AccountId> = ids.iter().filter(|id| !first.contains_key(id)).copied().collect();
+        if !new.is_empty() {
+            for (id, snapshot) in self.store.grades_around(since, Some(&new)).await? {
+                first.entry(id).or_insert(snapshot);
             }
         }
-        Ok(worsened)
+        Ok(latest.iter().filter_map(|(id, last)| Some((*id, worsened(&grades, first.get(id)?, last)?))).collect())
+    }
+
+    async fn grade_keys(&self) -> Result<Vec<String>, AppError> {
+        Ok(self.health_config().await?.grades.iter().map(|g| g.key.clone()).collect())
     }
 
     /// Records a CSM pulse (a CSM only on accounts they own or sub-own) and recomputes the score.

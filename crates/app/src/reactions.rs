@@ -58,6 +58,7 @@ impl App {
         let started = std::time::Instant::now();
         // Read once for the whole pipeline; rescoring brings their current health up to date.
         let mut rows = self.accounts_of(accounts).await?;
+        let read = started.elapsed();
         let (summary, mut events) = self.rescore(accounts, &mut rows).await?;
         let rescored = started.elapsed();
         let moves = self.reevaluate_segments(&rows).await?;
@@ -73,7 +74,8 @@ impl App {
         self.advance_onboarding(accounts, Some(rows)).await?;
         tracing::debug!(
             accounts = summary.accounts,
-            rescore_ms = rescored.as_millis(),
+            read_ms = read.as_millis(),
+            rescore_ms = (rescored - read).as_millis(),
             segments_ms = (segmented - rescored).as_millis(),
             playbooks_ms = (triggered - segmented).as_millis(),
             onboarding_ms = (started.elapsed() - triggered).as_millis(),

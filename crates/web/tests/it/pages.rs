@@ -794,6 +794,19 @@ async fn grade_drops_kept_for_the_home_page_follow_each_rescored_account(t: Test
     // Alpha recovers: it leaves the drops; Beta stays.
     pulse(&server, alpha, 5).await;
     assert_eq!(dropped().await, vec![beta], "{}", t.label);
+
+    // Gamma's grade to compare with is its last before the window (healthy 20 days ago).
+    upload_ok(&server, "accounts", "account_id,name,stage\nA3,Gamma,adoption\n".into()).await;
+    let gamma = account_id(&server, "A3").await;
+    snapshot(&server, gamma, days_ago(&server, 20), "healthy").await;
+    pulse(&server, gamma, 1).await;
+    let mut both = vec![beta, gamma];
+    both.sort();
+    let mut now = dropped().await;
+    now.sort();
+    assert_eq!(now, both, "healthy before the window, at risk now: {}", t.label);
+    pulse(&server, gamma, 5).await;
+    assert_eq!(dropped().await, vec![beta], "{}", t.label);
     drop(server);
     t.finish().await;
 }
