@@ -146,11 +146,12 @@ impl App {
         let paying = rows.iter().filter(|account| !account.figures.is_churned()).cloned().collect();
         let scored = score_all_of(&config, self.portfolio().await?, paying, today).await?;
         let computed = started.elapsed();
-        // The grade to compare with: today's snapshot if there is one, else the latest before.
-        let mut known: HashMap<AccountId, (NaiveDate, String, Option<f64>)> = HashMap::new();
-        for (id, snapshot) in self.store.grades_around(today, accounts).await? {
-            known.insert(id, (snapshot.day, snapshot.grade, snapshot.score));
-        }
+        // The grade to compare with: the account's current health, which is its latest snapshot
+        // (today's if there is one; both are written in one transaction).
+        let known: HashMap<AccountId, (NaiveDate, String, Option<f64>)> = rows
+            .iter()
+            .filter_map(|row| Some((row.id, (row.health.on?, row.health.grade.clone()?, row.health.score))))
+            .collect();
         // Today's snapshot already saying what a reader would see: writing it again changes nothing.
         let total = scored.len();
         let scored: Vec<&(Account, HealthScore)> = scored
