@@ -530,8 +530,7 @@ fn backtest_of(
             None => break,
         };
     }
-    let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
-    Ok(report(&observations, &grades, &keys))
+    Ok(report(&observations, &config.grade_keys(), &keys))
 }
 
 #[cfg(test)]

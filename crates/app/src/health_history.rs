@@ -55,6 +55,13 @@ struct Worsened {
     score: Option<f64>,
 }
 
+/// An account's current health as a stored grade: its latest snapshot (`save_health` writes
+/// both in one transaction); `None` before it was first scored.
+fn current_grade(row: &Account) -> Option<(AccountId, store::GradeOn)> {
+    let health = &row.health;
+    Some((row.id, store::GradeOn { day: health.on?, score: health.score, grade: health.grade.clone()? }))
+}
+
 /// A drop from the `first` grade to the `last`, if it is one.
 fn worsened(grades: &[String], first: &store::GradeOn, last: &store::GradeOn) -> Option<Worsened> {
     is_drop(grades, &first.grade, &last.grade).then(|| Worsened {
@@ -146,19 +153,15 @@ impl App {
         let paying = rows.iter().filter(|account| !account.figures.is_churned()).cloned().collect();
         let scored = score_all_of(&config, self.portfolio().await?, paying, today).await?;
         let computed = started.elapsed();
-        // The grade to compare with: the account's current health, which is its latest snapshot
-        // (today's if there is one; both are written in one transaction).
-        let known: HashMap<AccountId, (NaiveDate, String, Option<f64>)> = rows
-            .iter()
-            .filter_map(|row| Some((row.id, (row.health.on?, row.health.grade.clone()?, row.health.score))))
-            .collect();
+        // The grade to compare with: the account's current health (today's snapshot if there is one).
+        let known: HashMap<AccountId, store::GradeOn> = rows.iter().filter_map(current_grade).collect();
         // Today's snapshot already saying what a reader would see: writing it again changes nothing.
         let total = scored.len();
         let scored: Vec<&(Account, HealthScore)> = scored
             .iter()
             .filter(|(account, health)| {
-                !known.get(&account.id).is_some_and(|(day, grade, score)| {
-                    *day == today && *grade == health.grade && same_score(*score, health.score)
+                !known.get(&account.id).is_some_and(|known| {
+                    known.day == today && known.grade == health.grade && same_score(known.score, health.score)
                 })
             })
             .collect();
@@ -173,11 +176,11 @@ impl App {
         let mut snapshots = Vec::with_capacity(scored.len());
         let mut summary = RecomputeSummary::default();
         let mut grade_events = Vec::new();
-        let grades: Vec<String> = config.grades.iter().map(|g| g.key.clone()).collect();
+        let grades = config.grade_keys();
         let mut notices = Vec::new();
         let mut timeline = Vec::new();
         for (account, health) in scored.iter().copied() {
-            if let Some((_, before, _)) = known.get(&account.id).filter(|(_, grade, _)| *grade != health.grade) {
+            if let Some(before) = known.get(&account.id).map(|k| &k.grade).filter(|grade| **grade != health.grade) {
                 if is_drop(&grades, before, &health.grade) {
                     let at = format!("{today}:{}", health.grade);
                     let notice = match (&health.capped_by, health.drivers.first()) {
@@ -385,7 +388,7 @@ impl App {
         since: NaiveDate,
         accounts: Option<&[AccountId]>,
     ) -> Result<HashMap<AccountId, Worsened>, AppError> {
-        let grades = self.grade_keys().await?;
+        let grades = self.health_config().await?.grade_keys();
         let mut by_account: HashMap<AccountId, Vec<store::GradeOn>> = HashMap::new();
         for (id, snapshot) in self.store.grades_around(since, accounts).await? {
             by_account.entry(id).or_default().push(snapshot);
@@ -404,14 +407,8 @@ impl App {
         since: NaiveDate,
         rows: &[Account],
     ) -> Result<HashMap<AccountId, Worsened>, AppError> {
-        let grades = self.grade_keys().await?;
-        let latest: HashMap<AccountId, store::GradeOn> = rows
-            .iter()
-            .filter_map(|row| {
-                let health = &row.health;
-                Some((row.id, store::GradeOn { day: health.on?, score: health.score, grade: health.grade.clone()? }))
-            })
-            .collect();
+        let grades = self.health_config().await?.grade_keys();
+        let latest: HashMap<AccountId, store::GradeOn> = rows.iter().filter_map(current_grade).collect();
         let ids: Vec<AccountId> = latest.keys().copied().collect();
         let mut first = match since.pred_opt() {
             Some(day) if !ids.is_empty() => self.store.grades_on(day, Some(&ids)).await?,
@@ -425,10 +422,6 @@ impl App {
             }
         }
         Ok(latest.iter().filter_map(|(id, last)| Some((*id, worsened(&grades, first.get(id)?, last)?))).collect())
-    }
-
-    async fn grade_keys(&self) -> Result<Vec<String>, AppError> {
-        Ok(self.health_config().await?.grades.iter().map(|g| g.key.clone()).collect())
     }
 
     /// Records a CSM pulse (a CSM only on accounts they own or sub-own) and recomputes the score.

@@ -354,6 +354,11 @@ impl HealthConfig {
         self.scorecards.iter().flat_map(|c| &c.measures).filter_map(MeasureSpec::activity_key).collect()
     }
 
+    /// The grades' keys, best first (the order `is_drop` reads).
+    pub fn grade_keys(&self) -> Vec<String> {
+        self.grades.iter().map(|g| g.key.clone()).collect()
+    }
+
     /// The grade of a score; `None` for a score below every band.
     pub fn grade_of(&self, score: f64) -> Option<&GradeBand> {
         self.grades.iter().find(|g| score >= g.min)
