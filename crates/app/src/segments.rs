@@ -309,12 +309,12 @@ impl App {
     /// moves accounts in and out with a history entry each, and returns the moves.
     pub(crate) async fn reevaluate_segments(&self, rows: &[Account]) -> Result<Vec<SegmentChange>, AppError> {
         let mut segments = Vec::new();
-        for saved in self.store.list_segments().await? {
-            match Segment::parse(&saved.segment.rule) {
-                Ok(segment) => segments.push((saved.segment.id, segment)),
+        for saved in self.store.segment_definitions().await? {
+            match Segment::parse(&saved.rule) {
+                Ok(segment) => segments.push((saved.id, segment)),
                 // Checked when saved; only a change of the language could make it fail now.
                 Err(errors) => {
-                    tracing::warn!(segment = saved.segment.id, ?errors, "a saved segment rule no longer checks")
+                    tracing::warn!(segment = saved.id, ?errors, "a saved segment rule no longer checks")
                 }
             }
         }
@@ -335,10 +335,15 @@ impl App {
             return Ok(Vec::new());
         }
         let facts = self.account_facts(rows, &Needs::of(segments.iter().map(|(_, s)| s))).await?;
+        let ids: Vec<AccountId> = rows.iter().map(|a| a.id).collect();
+        let mut members_of: HashMap<i64, HashSet<AccountId>> = HashMap::new();
+        for (segment, account) in self.store.memberships_among(&ids).await? {
+            members_of.entry(segment).or_default().insert(account);
+        }
         let at = Utc::now();
         let mut changes = Vec::new();
         for (id, segment) in segments {
-            let members: HashSet<AccountId> = self.store.segment_member_ids(*id).await?.into_iter().collect();
+            let members = members_of.remove(id).unwrap_or_default();
             let (mut entered, mut left) = (Vec::new(), Vec::new());
             for (account, facts) in rows.iter().zip(&facts) {
                 match (segment.matches(facts), members.contains(&account.id)) {

@@ -124,6 +124,8 @@ pub trait SegmentStore: Send + Sync {
     async fn get_segment(&self, id: i64) -> Result<SavedSegment>;
     /// Every segment by name, with its member count and ARR.
     async fn list_segments(&self) -> Result<Vec<SegmentSummary>>;
+    /// Every segment by name, without counting its members (what an evaluation needs).
+    async fn segment_definitions(&self) -> Result<Vec<SavedSegment>>;
     async fn update_segment(&self, id: i64, input: &SegmentInput, at: DateTime<Utc>) -> Result<SavedSegment>;
     /// Deletes the segment with its members and history.
     async fn delete_segment(&self, id: i64) -> Result<()>;
@@ -132,6 +134,8 @@ pub trait SegmentStore: Send + Sync {
     async fn segment_members(&self, id: i64, limit: i64, offset: i64) -> Result<SegmentMembers>;
     /// The ids of every member, ascending.
     async fn segment_member_ids(&self, id: i64) -> Result<Vec<AccountId>>;
+    /// Which segments each of these accounts is in, as (segment, account) pairs.
+    async fn memberships_among(&self, accounts: &[AccountId]) -> Result<Vec<(i64, AccountId)>>;
     /// Adds and removes members and records each move in the history, in one transaction.
     async fn apply_membership(
         &self,
@@ -225,6 +229,13 @@ macro_rules! segment_store {
                         .collect()
                 }
 
+                async fn segment_definitions(&self) -> Result<Vec<SavedSegment>> {
+                    let rows = sqlx::query(&format!("SELECT {SEGMENT_COLUMNS} FROM segments s ORDER BY s.name"))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(segment_from_row).collect()
+                }
+
                 async fn update_segment(&self, id: i64, input: &SegmentInput, at: DateTime<Utc>) -> Result<SavedSegment> {
                     let row = sqlx::query(
                         "UPDATE segments SET name = $2, rule = $3, description = $4, updated_at = $5, name_en = $6 WHERE id = $1 \
@@ -284,6 +295,21 @@ macro_rules! segment_store {
                             .fetch_all(&self.pool)
                             .await?;
                     Ok(ids.into_iter().map(AccountId).collect())
+                }
+
+                async fn memberships_among(&self, accounts: &[AccountId]) -> Result<Vec<(i64, AccountId)>> {
+                    let mut memberships = Vec::new();
+                    for chunk in accounts.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("SELECT segment_id, account_id FROM segment_members WHERE account_id IN (");
+                        let mut ids = qb.separated(", ");
+                        for account in chunk {
+                            ids.push_bind(account.0);
+                        }
+                        qb.push(")");
+                        let rows: Vec<(i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                        memberships.extend(rows.into_iter().map(|(segment, account)| (segment, AccountId(account))));
+                    }
+                    Ok(memberships)
                 }
 
                 async fn apply_membership(

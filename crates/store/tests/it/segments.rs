@@ -110,6 +110,11 @@ async fn membership_changes_keep_members_history_count_and_arr_in_step(t: TestSt
     assert_eq!(moved.left, [ids[0]], "{}", t.label);
     t.store.apply_membership(other.id, &[ids[0]], &[ids[1]], later).await.unwrap();
     assert_eq!(t.store.segment_member_ids(big.id).await.unwrap(), [ids[1], ids[2]], "{}", t.label);
+    let mut among = t.store.memberships_among(&[ids[0], ids[1]]).await.unwrap();
+    among.sort();
+    assert_eq!(among, [(big.id, ids[1]), (other.id, ids[0])], "{}", t.label);
+    let definitions: Vec<String> = t.store.segment_definitions().await.unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(definitions, ["big", "other"], "{}", t.label);
 
     let summary: Vec<(String, i64, Money)> =
         t.store.list_segments().await.unwrap().into_iter().map(|s| (s.segment.name, s.members, s.arr)).collect();
