@@ -76,9 +76,13 @@ fn worsened(grades: &[String], first: &store::GradeOn, last: &store::GradeOn) ->
 /// health worker: finding them reads every account's recent snapshots, seconds at 100,000
 /// accounts, while a recompute knows which accounts it just changed. Other nodes' recomputes
 /// show after this node's next full recompute (hourly).
+///
+/// It also keeps each account's grade before the window as it is read: a past day's snapshot
+/// changes only when history is backfilled, which ends in a full recompute that starts afresh.
 #[derive(Default)]
 pub(crate) struct DropCache {
     entry: std::sync::Mutex<Option<(NaiveDate, HashMap<AccountId, Worsened>)>>,
+    before: std::sync::Mutex<Option<(NaiveDate, HashMap<AccountId, store::GradeOn>)>>,
 }
 
 impl DropCache {
@@ -94,10 +98,44 @@ impl DropCache {
 
     pub(crate) fn clear(&self) {
         *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.before.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     fn replace(&self, since: NaiveDate, drops: HashMap<AccountId, Worsened>) {
         *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = Some((since, drops));
+        *self.before.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The grades before `since` known of these accounts, and the accounts not yet known.
+    fn grades_before(
+        &self,
+        since: NaiveDate,
+        accounts: &[AccountId],
+    ) -> (HashMap<AccountId, store::GradeOn>, Vec<AccountId>) {
+        let before = self.before.lock().unwrap_or_else(|p| p.into_inner());
+        let known = before.as_ref().filter(|(cached_since, _)| *cached_since == since).map(|(_, grades)| grades);
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for id in accounts {
+            match known.and_then(|grades| grades.get(id)) {
+                Some(grade) => {
+                    found.insert(*id, grade.clone());
+                }
+                None => missing.push(*id),
+            }
+        }
+        (found, missing)
+    }
+
+    /// Keeps these grades before `since`.
+    fn remember_before(&self, since: NaiveDate, grades: &HashMap<AccountId, store::GradeOn>) {
+        let mut before = self.before.lock().unwrap_or_else(|p| p.into_inner());
+        if before.as_ref().is_none_or(|(cached_since, _)| *cached_since != since) {
+            *before = Some((since, HashMap::new()));
+        }
+        if let Some((_, kept)) = before.as_mut() {
+            kept.extend(grades.iter().map(|(id, grade)| (*id, grade.clone())));
+        }
     }
 
     /// Replaces what is known of these accounts, if the cache still holds `since`.
@@ -410,10 +448,12 @@ impl App {
         let grades = self.health_config().await?.grade_keys();
         let latest: HashMap<AccountId, store::GradeOn> = rows.iter().filter_map(current_grade).collect();
         let ids: Vec<AccountId> = latest.keys().copied().collect();
-        let mut first = match since.pred_opt() {
-            Some(day) if !ids.is_empty() => self.store.grades_on(day, Some(&ids)).await?,
-            _ => HashMap::new(),
-        };
+        let (mut first, unknown) = self.grade_drops_cache.grades_before(since, &ids);
+        if let Some(day) = since.pred_opt().filter(|_| !unknown.is_empty()) {
+            let read = self.store.grades_on(day, Some(&unknown)).await?;
+            self.grade_drops_cache.remember_before(since, &read);
+            first.extend(read);
+        }
         // Accounts first scored since then compare with their first grade since (oldest first).
         let new: Vec<AccountId> = ids.iter().filter(|id| !first.contains_key(id)).copied().collect();
         if !new.is_empty() {
@@ -451,5 +491,35 @@ impl App {
     pub async fn pulses(&self, account: AccountId) -> Result<Vec<Pulse>, AppError> {
         self.store.get_account(account).await?;
         Ok(self.store.pulses(Some(account)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, d).expect("a day of December")
+    }
+
+    fn grade(on: NaiveDate, grade: &str) -> store::GradeOn {
+        store::GradeOn { day: on, score: Some(50.0), grade: grade.into() }
+    }
+
+    #[test]
+    fn grades_before_the_window_are_kept_for_that_window_until_a_full_recompute() {
+        let cache = DropCache::default();
+        let (a, b) = (AccountId(1), AccountId(2));
+        assert_eq!(cache.grades_before(day(1), &[a]).1, [a]);
+        cache.remember_before(day(1), &HashMap::from([(a, grade(day(1), "healthy"))]));
+        let (found, missing) = cache.grades_before(day(1), &[a, b]);
+        assert_eq!((found.get(&a).map(|g| g.grade.as_str()), missing), (Some("healthy"), vec![b]));
+        // Another window (the next day) starts afresh.
+        assert_eq!(cache.grades_before(day(2), &[a]).1, [a]);
+        cache.remember_before(day(2), &HashMap::from([(a, grade(day(2), "neutral"))]));
+        assert_eq!(cache.grades_before(day(2), &[a]).0[&a].grade, "neutral");
+        // A full recompute (after a backfill rewrote past days) forgets them.
+        cache.replace(day(2), HashMap::new());
+        assert_eq!(cache.grades_before(day(2), &[a]).1, [a]);
     }
 }
