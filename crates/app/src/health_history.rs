@@ -374,11 +374,7 @@ impl App {
         let since = self.today().checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN);
         let mut worsened = match self.grade_drops_cache.read(since) {
             Some(cached) => cached,
-            None => {
-                let found = self.worsened_since(since, None).await?;
-                self.grade_drops_cache.replace(since, found.clone());
-                found.into_iter().collect()
-            }
+            None => self.refill_grade_drops(since).await?.into_iter().collect(),
         };
         // Sorted before the accounts are read, so a short list reads only the accounts it shows.
         worsened.sort_by(|(a_id, a), (b_id, b)| {
@@ -414,32 +410,39 @@ impl App {
     async fn refresh_grade_drops(&self, accounts: Option<&[AccountId]>, rows: &[Account]) -> Result<(), AppError> {
         let Some(since) = self.grade_drops_cache.since() else { return Ok(()) };
         match accounts {
-            None => self.grade_drops_cache.replace(since, self.worsened_since(since, None).await?),
+            None => {
+                self.refill_grade_drops(since).await?;
+            }
             Some(ids) => self.grade_drops_cache.update(since, ids, self.worsened_by_now(since, rows).await?),
         }
         Ok(())
     }
 
-    /// The accounts (of these, or all) whose latest grade is worse than their grade on `since`.
-    async fn worsened_since(
-        &self,
-        since: NaiveDate,
-        accounts: Option<&[AccountId]>,
-    ) -> Result<HashMap<AccountId, Worsened>, AppError> {
+    /// Finds every account whose latest grade is worse than its grade on `since` and keeps
+    /// them, with each account's grade before `since`, in the cache.
+    async fn refill_grade_drops(&self, since: NaiveDate) -> Result<HashMap<AccountId, Worsened>, AppError> {
         let grades = self.health_config().await?.grade_keys();
         let mut by_account: HashMap<AccountId, Vec<store::GradeOn>> = HashMap::new();
-        for (id, snapshot) in self.store.grades_around(since, accounts).await? {
+        for (id, snapshot) in self.store.grades_around(since, None).await? {
             by_account.entry(id).or_default().push(snapshot);
         }
-        Ok(by_account
+        let before: HashMap<AccountId, store::GradeOn> = by_account
+            .iter()
+            .filter_map(|(id, history)| Some((*id, history.first().filter(|first| first.day < since)?.clone())))
+            .collect();
+        let drops: HashMap<AccountId, Worsened> = by_account
             .into_iter()
             .filter_map(|(id, history)| Some((id, worsened(&grades, history.first()?, history.last()?)?)))
-            .collect())
+            .collect();
+        self.grade_drops_cache.replace(since, drops.clone());
+        self.grade_drops_cache.remember_before(since, &before);
+        Ok(drops)
     }
 
-    /// As `worsened_since`, for accounts whose latest grade is in hand: one index probe each for
-    /// the grade before `since`, instead of reading every snapshot since (seconds when a
-    /// recompute under steady ingest lists tens of thousands of accounts).
+    /// The accounts of `rows` whose latest grade (in hand) is worse than their grade on `since`,
+    /// the grade before `since` read once per window (kept from the last full read, else one
+    /// index probe) instead of every snapshot since: seconds when a recompute under steady
+    /// ingest lists tens of thousands of accounts.
     async fn worsened_by_now(
         &self,
         since: NaiveDate,
