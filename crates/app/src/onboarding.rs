@@ -257,37 +257,44 @@ impl App {
                 .ok_or_else(|| AppError::invalid("template_id", Reason::Required))?,
         };
         let plan = self
-            .start_plan(&record, &template, self.today(), "manual")
+            .start_plans(&[(record.id, self.today())], &template, "manual")
             .await?
+            .pop()
             .ok_or(AppError::Conflict { entity: Entity::OnboardingPlan, field: "account_id" })?;
         self.record_change(actor, "create", "onboarding_plan", &plan.id.to_string(), None, Some(&plan)).await?;
         self.advance_onboarding(Some(&[account]), None).await?;
         self.onboarding_plan(plan.id).await
     }
 
-    async fn start_plan(
+    /// Starts the template's plan for each account on its day, noting each start on the account's
+    /// timeline; returns the plans started (an account with an open plan gets none).
+    async fn start_plans(
         &self,
-        account: &Account,
+        starts: &[(AccountId, NaiveDate)],
         template: &TemplateView,
-        started_on: NaiveDate,
         started_by: &str,
-    ) -> Result<Option<StoredPlan>, AppError> {
+    ) -> Result<Vec<StoredPlan>, AppError> {
         let keys: Vec<String> = template.definition.milestones.iter().map(|m| m.key.clone()).collect();
-        let plan = self.store.start_onboarding_plan(account.id, template.id, started_on, started_by, &keys).await?;
-        if plan.is_some() {
-            self.store
-                .create_timeline_entry(&TimelineEntryInput::recorded(
-                    account.id,
+        let plans = self.store.start_onboarding_plans(starts, template.id, started_by, &keys).await?;
+        let now = Utc::now();
+        let entries: Vec<TimelineEntryInput> = plans
+            .iter()
+            .map(|plan| {
+                TimelineEntryInput::recorded(
+                    plan.account_id,
                     None,
-                    Utc::now(),
+                    now,
                     TimelineEvent::OnboardingStarted {
                         template: template.name.clone(),
                         template_en: template.definition.name_en.clone(),
                     },
-                ))
-                .await?;
+                )
+            })
+            .collect();
+        if !entries.is_empty() {
+            self.store.create_timeline_entries(&entries).await?;
         }
-        Ok(plan)
+        Ok(plans)
     }
 
     /// Completes a milestone by hand: account editors.
@@ -446,6 +453,7 @@ impl App {
         let mut open: Vec<StoredPlan> = plans.iter().filter(|p| p.completed_on.is_none()).cloned().collect();
         if let Some(default) = templates.values().find(|t| t.is_default) {
             let had_plan: HashSet<AccountId> = plans.iter().map(|p| p.account_id).collect();
+            let mut starts = Vec::new();
             for account in rows.iter().filter(|a| !had_plan.contains(&a.id)) {
                 let Some(first) = account.figures.first_paying_day else { continue };
                 // A customer who has already left is not onboarded.
@@ -455,9 +463,10 @@ impl App {
                 {
                     continue;
                 }
-                if let Some(plan) = self.start_plan(account, default, first, "first_paying_day").await? {
-                    open.push(plan);
-                }
+                starts.push((account.id, first));
+            }
+            if !starts.is_empty() {
+                open.extend(self.start_plans(&starts, default, "first_paying_day").await?);
             }
         }
         let completed = self.complete_by_rules(&open, &templates, &rows).await?;

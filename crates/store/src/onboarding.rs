@@ -57,16 +57,16 @@ pub trait OnboardingStore: Send + Sync {
     /// Deletes a template with its plans.
     async fn delete_onboarding_template(&self, id: i64) -> Result<()>;
 
-    /// Starts a plan with these milestone keys, all open; `None` when the account already has an
-    /// open plan.
-    async fn start_onboarding_plan(
+    /// Starts a plan of the template on its day for each account, with these milestone keys, all
+    /// open, in one transaction; returns the plans started (an account that already has an open
+    /// plan gets none).
+    async fn start_onboarding_plans(
         &self,
-        account: AccountId,
+        starts: &[(AccountId, NaiveDate)],
         template_id: i64,
-        started_on: NaiveDate,
         started_by: &str,
         milestone_keys: &[String],
-    ) -> Result<Option<StoredPlan>>;
+    ) -> Result<Vec<StoredPlan>>;
     /// Plans with their milestones (of one account when given), newest start first.
     /// The plans of these accounts (every plan when `None`), newest first.
     async fn onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>>;
@@ -254,38 +254,46 @@ macro_rules! onboarding_store {
                     Ok(())
                 }
 
-                async fn start_onboarding_plan(
+                async fn start_onboarding_plans(
                     &self,
-                    account: AccountId,
+                    starts: &[(AccountId, NaiveDate)],
                     template_id: i64,
-                    started_on: NaiveDate,
                     started_by: &str,
                     milestone_keys: &[String],
-                ) -> Result<Option<StoredPlan>> {
+                ) -> Result<Vec<StoredPlan>> {
                     let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
-                    let id: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO onboarding_plans (account_id, template_id, started_on, started_by) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) WHERE completed_on IS NULL DO NOTHING RETURNING id",
-                    )
-                    .bind(account.0)
-                    .bind(template_id)
-                    .bind(started_on)
-                    .bind(started_by)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| StoreError::from_write(e, Entity::OnboardingPlan, "account_id"))?;
-                    let Some(id) = id else {
-                        return Ok(None);
-                    };
-                    for key in milestone_keys {
-                        sqlx::query("INSERT INTO onboarding_milestones (plan_id, key) VALUES ($1, $2)")
-                            .bind(id)
-                            .bind(key.as_str())
-                            .execute(&mut *tx)
-                            .await?;
+                    let mut started = Vec::new();
+                    for (account, started_on) in starts {
+                        let id: Option<i64> = sqlx::query_scalar(
+                            "INSERT INTO onboarding_plans (account_id, template_id, started_on, started_by) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) WHERE completed_on IS NULL DO NOTHING RETURNING id",
+                        )
+                        .bind(account.0)
+                        .bind(template_id)
+                        .bind(started_on)
+                        .bind(started_by)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::from_write(e, Entity::OnboardingPlan, "account_id"))?;
+                        let Some(id) = id else { continue };
+                        for key in milestone_keys {
+                            sqlx::query("INSERT INTO onboarding_milestones (plan_id, key) VALUES ($1, $2)")
+                                .bind(id)
+                                .bind(key.as_str())
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        started.push((*account, id));
                     }
                     tx.commit().await?;
-                    self.onboarding_plan(id).await.map(Some)
+                    if started.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let accounts: Vec<AccountId> = started.iter().map(|(account, _)| *account).collect();
+                    let ids: std::collections::HashSet<i64> = started.iter().map(|(_, id)| *id).collect();
+                    let mut plans = self.plans_where(Some(&accounts), None).await?;
+                    plans.retain(|plan| ids.contains(&plan.id));
+                    Ok(plans)
                 }
 
                 async fn onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>> {

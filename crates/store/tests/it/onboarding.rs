@@ -42,15 +42,24 @@ async fn an_account_has_one_open_plan_and_milestones_complete_once(t: TestStore)
     let s = t.store.as_ref();
     let a = account(s, "A").await;
     let template = s.save_onboarding_template(None, "Standard", "{}", true, Utc::now()).await.unwrap();
-    let plan = s
-        .start_onboarding_plan(a, template.id, day("2026-01-01"), "first_paying_day", &keys(&["login", "records"]))
+    let b = account(s, "B").await;
+    let started = s
+        .start_onboarding_plans(
+            &[(a, day("2026-01-01")), (b, day("2026-01-02"))],
+            template.id,
+            "first_paying_day",
+            &keys(&["login", "records"]),
+        )
         .await
-        .unwrap()
-        .expect("started");
+        .unwrap();
+    let mut starts: Vec<(AccountId, NaiveDate)> = started.iter().map(|p| (p.account_id, p.started_on)).collect();
+    starts.sort();
+    assert_eq!(starts, [(a, day("2026-01-01")), (b, day("2026-01-02"))], "{}", t.label);
+    let plan = started.into_iter().find(|p| p.account_id == a).expect("started");
     assert_eq!(plan.milestones.len(), 2, "{}", t.label);
     assert!(plan.milestones.iter().all(|m| m.completed_on.is_none()));
-    let again = s.start_onboarding_plan(a, template.id, day("2026-02-01"), "manual", &keys(&["login"])).await;
-    assert_eq!(again.unwrap(), None, "{}", t.label);
+    let again = s.start_onboarding_plans(&[(a, day("2026-02-01"))], template.id, "manual", &keys(&["login"])).await;
+    assert_eq!(again.unwrap(), [], "{}", t.label);
 
     let done = s.complete_milestones(plan.id, &keys(&["records"]), day("2026-01-05"), "rule").await.unwrap();
     assert_eq!(done, ["records"]);
@@ -65,12 +74,12 @@ async fn an_account_has_one_open_plan_and_milestones_complete_once(t: TestStore)
     assert!(!s.complete_onboarding_plan(plan.id, day("2026-01-10")).await.unwrap(), "{}", t.label);
     // A completed plan leaves room for a new one.
     let login = keys(&["login"]);
-    let next = s.start_onboarding_plan(a, template.id, day("2026-03-01"), "manual", &login).await;
-    assert!(next.unwrap().is_some(), "{}", t.label);
+    let next = s.start_onboarding_plans(&[(a, day("2026-03-01"))], template.id, "manual", &login).await;
+    assert_eq!(next.unwrap().len(), 1, "{}", t.label);
     let plans = s.onboarding_plans(Some(&[a])).await.unwrap();
     assert_eq!(plans.iter().map(|p| p.started_on).collect::<Vec<_>>(), [day("2026-03-01"), day("2026-01-01")]);
     assert_eq!(plans[1].completed_on, Some(day("2026-01-09")));
-    assert!(s.onboarding_plans(None).await.unwrap().len() == 2);
+    assert!(s.onboarding_plans(None).await.unwrap().len() == 3);
     assert!(matches!(
         s.onboarding_plan(plan.id + 100).await,
         Err(StoreError::NotFound { entity: Entity::OnboardingPlan, .. })
