@@ -149,7 +149,9 @@ macro_rules! onboarding_store {
                     );
                     push_accounts(&mut qb, "p.account_id");
                     if let Some(plan) = plan {
-                        qb.push(" AND p.id = ").push_bind(plan);
+                        // On the milestones' own key: filtering on the joined plan's id lets
+                        // SQLite scan every milestone in key order.
+                        qb.push(" AND m.plan_id = ").push_bind(plan);
                     }
                     qb.push(" ORDER BY m.plan_id, m.key");
                     let mut by_plan: HashMap<i64, Vec<StoredMilestone>> = HashMap::new();
@@ -262,34 +264,34 @@ macro_rules! onboarding_store {
                     milestone_keys: &[String],
                 ) -> Result<Vec<StoredPlan>> {
                     let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
-                    let mut started = Vec::new();
-                    for (account, started_on) in starts {
-                        let id: Option<i64> = sqlx::query_scalar(
-                            "INSERT INTO onboarding_plans (account_id, template_id, started_on, started_by) \
-                             VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) WHERE completed_on IS NULL DO NOTHING RETURNING id",
-                        )
-                        .bind(account.0)
-                        .bind(template_id)
-                        .bind(started_on)
-                        .bind(started_by)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(|e| StoreError::from_write(e, Entity::OnboardingPlan, "account_id"))?;
-                        let Some(id) = id else { continue };
-                        for key in milestone_keys {
-                            sqlx::query("INSERT INTO onboarding_milestones (plan_id, key) VALUES ($1, $2)")
-                                .bind(id)
-                                .bind(key.as_str())
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        started.push((*account, id));
+                    let mut started: Vec<(i64, i64)> = Vec::new();
+                    for chunk in starts.chunks($crate::sql::CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO onboarding_plans (account_id, template_id, started_on, started_by) ");
+                        qb.push_values(chunk, |mut b, (account, started_on)| {
+                            b.push_bind(account.0).push_bind(template_id).push_bind(*started_on).push_bind(started_by);
+                        });
+                        qb.push(" ON CONFLICT (account_id) WHERE completed_on IS NULL DO NOTHING RETURNING account_id, id");
+                        let rows: Vec<(i64, i64)> = qb
+                            .build_query_as()
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(|e| StoreError::from_write(e, Entity::OnboardingPlan, "account_id"))?;
+                        started.extend(rows);
+                    }
+                    let milestones: Vec<(i64, &str)> =
+                        started.iter().flat_map(|(_, id)| milestone_keys.iter().map(|key| (*id, key.as_str()))).collect();
+                    for chunk in milestones.chunks($crate::sql::CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO onboarding_milestones (plan_id, key) ");
+                        qb.push_values(chunk, |mut b, (plan, key)| {
+                            b.push_bind(*plan).push_bind(*key);
+                        });
+                        qb.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
                     if started.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let accounts: Vec<AccountId> = started.iter().map(|(account, _)| *account).collect();
+                    let accounts: Vec<AccountId> = started.iter().map(|(account, _)| AccountId(*account)).collect();
                     let ids: std::collections::HashSet<i64> = started.iter().map(|(_, id)| *id).collect();
                     let mut plans = self.plans_where(Some(&accounts), None).await?;
                     plans.retain(|plan| ids.contains(&plan.id));
