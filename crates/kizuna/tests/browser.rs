@@ -138,7 +138,9 @@ async fn a_csm_signs_in_reads_the_dashboard_works_an_account_and_switches_langua
         let mail = mailbox.lock().unwrap().clone();
         // The at-risk flow is skipped on days when no demo account is within one pulse of it.
         let flow_ran = !printed.contains("no neutral demo account is within one CSM pulse");
-        assert_eq!(mail.len(), usize::from(flow_ran), "the approved email reached the SMTP server once: {mail:?}");
+        // The leader chooses a weekly digest in the flow: on a Monday it is sent to them too.
+        let to_customers = mail.iter().filter(|m| !m.contains(&format!("To: {DEMO_ADMIN}"))).count();
+        assert_eq!(to_customers, usize::from(flow_ran), "the approved email reached the SMTP server once: {mail:?}");
         assert!(mail.iter().all(|m| m.contains("Subject:") && m.contains("@")), "{mail:?}");
         eprintln!("{label}: {printed}");
     }
