@@ -76,13 +76,9 @@ fn worsened(grades: &[String], first: &store::GradeOn, last: &store::GradeOn) ->
 /// health worker: finding them reads every account's recent snapshots, seconds at 100,000
 /// accounts, while a recompute knows which accounts it just changed. Other nodes' recomputes
 /// show after this node's next full recompute (hourly).
-///
-/// It also keeps each account's grade before the window as it is read: a past day's snapshot
-/// changes only when history is backfilled, which ends in a full recompute that starts afresh.
 #[derive(Default)]
 pub(crate) struct DropCache {
     entry: std::sync::Mutex<Option<(NaiveDate, HashMap<AccountId, Worsened>)>>,
-    before: std::sync::Mutex<Option<(NaiveDate, HashMap<AccountId, store::GradeOn>)>>,
 }
 
 impl DropCache {
@@ -98,44 +94,10 @@ impl DropCache {
 
     pub(crate) fn clear(&self) {
         *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        *self.before.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     fn replace(&self, since: NaiveDate, drops: HashMap<AccountId, Worsened>) {
         *self.entry.lock().unwrap_or_else(|p| p.into_inner()) = Some((since, drops));
-        *self.before.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    /// The grades before `since` known of these accounts, and the accounts not yet known.
-    fn grades_before(
-        &self,
-        since: NaiveDate,
-        accounts: &[AccountId],
-    ) -> (HashMap<AccountId, store::GradeOn>, Vec<AccountId>) {
-        let before = self.before.lock().unwrap_or_else(|p| p.into_inner());
-        let known = before.as_ref().filter(|(cached_since, _)| *cached_since == since).map(|(_, grades)| grades);
-        let mut found = HashMap::new();
-        let mut missing = Vec::new();
-        for id in accounts {
-            match known.and_then(|grades| grades.get(id)) {
-                Some(grade) => {
-                    found.insert(*id, grade.clone());
-                }
-                None => missing.push(*id),
-            }
-        }
-        (found, missing)
-    }
-
-    /// Keeps these grades before `since`.
-    fn remember_before(&self, since: NaiveDate, grades: &HashMap<AccountId, store::GradeOn>) {
-        let mut before = self.before.lock().unwrap_or_else(|p| p.into_inner());
-        if before.as_ref().is_none_or(|(cached_since, _)| *cached_since != since) {
-            *before = Some((since, HashMap::new()));
-        }
-        if let Some((_, kept)) = before.as_mut() {
-            kept.extend(grades.iter().map(|(id, grade)| (*id, grade.clone())));
-        }
     }
 
     /// Replaces what is known of these accounts, if the cache still holds `since`.
@@ -147,6 +109,55 @@ impl DropCache {
             }
             cached.extend(drops);
         }
+    }
+}
+
+/// Each account's latest snapshot on or before a past day, as read: the grade before the home
+/// page's window and the score a month ago, which every recompute compares with. A past day's
+/// snapshot changes only when history is backfilled, which ends in a full recompute that
+/// forgets them all; so each account is read once per day asked, not once per recompute.
+#[derive(Default)]
+pub(crate) struct PastGrades {
+    /// Per day asked, every account read: its grade then, or `None` when it had no snapshot yet.
+    days: std::sync::Mutex<HashMap<NaiveDate, HashMap<AccountId, Option<store::GradeOn>>>>,
+}
+
+/// How many past days are kept (the days asked move on with today).
+const PAST_DAYS_KEPT: usize = 4;
+
+impl PastGrades {
+    /// The grades on `day` known of these accounts, and the accounts not read yet.
+    fn known(&self, day: NaiveDate, accounts: &[AccountId]) -> (HashMap<AccountId, store::GradeOn>, Vec<AccountId>) {
+        let days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = days.get(&day);
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for id in accounts {
+            match kept.and_then(|grades| grades.get(id)) {
+                Some(Some(grade)) => {
+                    found.insert(*id, grade.clone());
+                }
+                Some(None) => {}
+                None => missing.push(*id),
+            }
+        }
+        (found, missing)
+    }
+
+    /// Keeps what was read of `read` accounts on `day`: `found` holds those that had a grade.
+    fn keep(&self, day: NaiveDate, read: &[AccountId], found: &HashMap<AccountId, store::GradeOn>) {
+        let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        if !days.contains_key(&day) && days.len() >= PAST_DAYS_KEPT {
+            if let Some(oldest) = days.keys().min().copied() {
+                days.remove(&oldest);
+            }
+        }
+        let kept = days.entry(day).or_default();
+        kept.extend(read.iter().map(|id| (*id, found.get(id).cloned())));
+    }
+
+    pub(crate) fn clear(&self) {
+        self.days.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
@@ -204,10 +215,13 @@ impl App {
             })
             .collect();
         let changed: Vec<AccountId> = scored.iter().map(|(account, _)| account.id).collect();
+        if accounts.is_none() {
+            // Past days' snapshots change only by a backfill, which ends here: read them afresh.
+            self.past_grades.clear();
+        }
         let month_ago: HashMap<AccountId, Option<f64>> = match today.checked_sub_days(Days::new(30)) {
             Some(day) if !changed.is_empty() => {
-                let only = accounts.map(|_| changed.as_slice());
-                self.store.grades_on(day, only).await?.into_iter().map(|(id, on)| (id, on.score)).collect()
+                self.grades_on_past_day(day, &changed).await?.into_iter().map(|(id, on)| (id, on.score)).collect()
             }
             _ => HashMap::new(),
         };
@@ -418,6 +432,22 @@ impl App {
         Ok(())
     }
 
+    /// Each listed account's latest snapshot on or before a past `day` (none when it had none
+    /// yet): read once per day and account, then kept (`PastGrades`).
+    async fn grades_on_past_day(
+        &self,
+        day: NaiveDate,
+        accounts: &[AccountId],
+    ) -> Result<HashMap<AccountId, store::GradeOn>, AppError> {
+        let (mut found, missing) = self.past_grades.known(day, accounts);
+        if !missing.is_empty() {
+            let read = self.store.grades_on(day, Some(&missing)).await?;
+            self.past_grades.keep(day, &missing, &read);
+            found.extend(read);
+        }
+        Ok(found)
+    }
+
     /// Finds every account whose latest grade is worse than its grade on `since` and keeps
     /// them, with each account's grade before `since`, in the cache.
     async fn refill_grade_drops(&self, since: NaiveDate) -> Result<HashMap<AccountId, Worsened>, AppError> {
@@ -430,12 +460,15 @@ impl App {
             .iter()
             .filter_map(|(id, history)| Some((*id, history.first().filter(|first| first.day < since)?.clone())))
             .collect();
+        let read: Vec<AccountId> = by_account.keys().copied().collect();
         let drops: HashMap<AccountId, Worsened> = by_account
             .into_iter()
             .filter_map(|(id, history)| Some((id, worsened(&grades, history.first()?, history.last()?)?)))
             .collect();
         self.grade_drops_cache.replace(since, drops.clone());
-        self.grade_drops_cache.remember_before(since, &before);
+        if let Some(day) = since.pred_opt() {
+            self.past_grades.keep(day, &read, &before);
+        }
         Ok(drops)
     }
 
@@ -451,12 +484,10 @@ impl App {
         let grades = self.health_config().await?.grade_keys();
         let latest: HashMap<AccountId, store::GradeOn> = rows.iter().filter_map(current_grade).collect();
         let ids: Vec<AccountId> = latest.keys().copied().collect();
-        let (mut first, unknown) = self.grade_drops_cache.grades_before(since, &ids);
-        if let Some(day) = since.pred_opt().filter(|_| !unknown.is_empty()) {
-            let read = self.store.grades_on(day, Some(&unknown)).await?;
-            self.grade_drops_cache.remember_before(since, &read);
-            first.extend(read);
-        }
+        let mut first = match since.pred_opt() {
+            Some(day) => self.grades_on_past_day(day, &ids).await?,
+            None => HashMap::new(),
+        };
         // Accounts first scored since then compare with their first grade since (oldest first).
         let new: Vec<AccountId> = ids.iter().filter(|id| !first.contains_key(id)).copied().collect();
         if !new.is_empty() {
@@ -510,19 +541,22 @@ mod tests {
     }
 
     #[test]
-    fn grades_before_the_window_are_kept_for_that_window_until_a_full_recompute() {
-        let cache = DropCache::default();
+    fn past_grades_are_kept_per_day_with_the_accounts_that_had_none_until_cleared() {
+        let past = PastGrades::default();
         let (a, b) = (AccountId(1), AccountId(2));
-        assert_eq!(cache.grades_before(day(1), &[a]).1, [a]);
-        cache.remember_before(day(1), &HashMap::from([(a, grade(day(1), "healthy"))]));
-        let (found, missing) = cache.grades_before(day(1), &[a, b]);
-        assert_eq!((found.get(&a).map(|g| g.grade.as_str()), missing), (Some("healthy"), vec![b]));
-        // Another window (the next day) starts afresh.
-        assert_eq!(cache.grades_before(day(2), &[a]).1, [a]);
-        cache.remember_before(day(2), &HashMap::from([(a, grade(day(2), "neutral"))]));
-        assert_eq!(cache.grades_before(day(2), &[a]).0[&a].grade, "neutral");
-        // A full recompute (after a backfill rewrote past days) forgets them.
-        cache.replace(day(2), HashMap::new());
-        assert_eq!(cache.grades_before(day(2), &[a]).1, [a]);
+        assert_eq!(past.known(day(1), &[a]).1, [a]);
+        past.keep(day(1), &[a, b], &HashMap::from([(a, grade(day(1), "healthy"))]));
+        let (found, missing) = past.known(day(1), &[a, b]);
+        assert_eq!((found.get(&a).map(|g| g.grade.as_str()), found.len()), (Some("healthy"), 1));
+        assert!(missing.is_empty(), "an account read without a grade is not read again");
+        // Another day is read on its own.
+        assert_eq!(past.known(day(2), &[a]).1, [a]);
+        for d in 2..=PAST_DAYS_KEPT as u32 + 1 {
+            past.keep(day(d), &[a], &HashMap::new());
+        }
+        assert_eq!(past.known(day(1), &[a]).1, [a], "the oldest day asked is forgotten first");
+        // A full recompute (after a backfill rewrote past days) forgets them all.
+        past.clear();
+        assert_eq!(past.known(day(2), &[a]).1, [a]);
     }
 }

@@ -325,7 +325,15 @@ fn backtest_table(
                 ),
             ));
             for w in &s.weights {
-                out.push_str(&format!("  {:<28} {:>4}  ({:+.3})\n", w.key, w.weight, w.coefficient));
+                match (w.weight, w.coefficient) {
+                    (Some(weight), Some(b)) => out.push_str(&format!("  {:<28} {weight:>4}  ({b:+.3})\n", w.key)),
+                    _ => out.push_str(&format!(
+                        "  {:<28} {:>4}  ({})\n",
+                        w.key,
+                        "—",
+                        lang.pick("データ不足: 今の重みのまま", "too little data: keeps its weight")
+                    )),
+                }
             }
         }
         None => out.push_str(lang.pick(

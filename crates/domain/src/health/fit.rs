@@ -15,15 +15,20 @@ const MAX_ROWS: usize = 40_000;
 const FOLDS: i64 = 5;
 /// L2 penalty: measures that do not help shrink towards no weight rather than fitting noise.
 const ALPHA: f64 = 1.0;
+/// A measure with data in fewer than this share of the observations is left out of the fit:
+/// the history says too little about it (a CSM pulse nobody records yet), so no weight is
+/// suggested for it and it keeps the one it has.
+pub const MIN_COVERAGE: f64 = 0.05;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SuggestedWeight {
     pub key: String,
-    /// A positive whole weight; 1 for a measure that did not help.
-    pub weight: u32,
+    /// A positive whole weight (1 for a measure that did not help); none for a measure with
+    /// data in fewer than `MIN_COVERAGE` of the observations, which keeps its current weight.
+    pub weight: Option<u32>,
     /// Change in the log-odds of churn per 100 points of the measure: negative when more
-    /// points mean less churn, as a health measure should.
-    pub coefficient: f64,
+    /// points mean less churn, as a health measure should. None when it was left out.
+    pub coefficient: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -34,14 +39,20 @@ pub struct SuggestedWeights {
     pub observations: usize,
 }
 
-/// A row per observation with any measure: each measure's points ÷ 100, and a missing measure
-/// filled with the mean of the others — what sharing its weight among them amounts to.
-fn design(keys: usize, rows: &[&Observation]) -> Array2<f64> {
-    let mut x = Array2::zeros((rows.len(), keys));
+/// An observation's points of the fitted measures only.
+fn fitted_points(o: &Observation, fitted: &[usize]) -> Vec<Option<f64>> {
+    fitted.iter().map(|j| o.points.get(*j).copied().flatten()).collect()
+}
+
+/// A row per observation: each fitted measure's points ÷ 100, and a missing measure filled with
+/// the mean of the others — what sharing its weight among them amounts to.
+fn design(fitted: &[usize], rows: &[&Observation]) -> Array2<f64> {
+    let mut x = Array2::zeros((rows.len(), fitted.len()));
     for (i, o) in rows.iter().enumerate() {
-        let known: Vec<f64> = o.points.iter().flatten().copied().collect();
+        let points = fitted_points(o, fitted);
+        let known: Vec<f64> = points.iter().flatten().copied().collect();
         let mean = known.iter().sum::<f64>() / known.len().max(1) as f64;
-        for (j, p) in o.points.iter().enumerate() {
+        for (j, p) in points.iter().enumerate() {
             x[[i, j]] = p.unwrap_or(mean) / 100.0;
         }
     }
@@ -75,14 +86,22 @@ fn weighted_score(points: &[Option<f64>], weights: &[u32]) -> Option<f64> {
 }
 
 pub fn suggest_weights(keys: &[String], observations: &[Observation]) -> Option<SuggestedWeights> {
-    let with_data: Vec<&Observation> = observations.iter().filter(|o| o.points.iter().any(Option::is_some)).collect();
+    let scored = observations.iter().filter(|o| o.points.iter().any(Option::is_some)).count();
+    let fitted: Vec<usize> = (0..keys.len())
+        .filter(|j| {
+            let covered = observations.iter().filter(|o| o.points.get(*j).copied().flatten().is_some()).count();
+            scored > 0 && covered as f64 >= MIN_COVERAGE * scored as f64
+        })
+        .collect();
+    let with_data: Vec<&Observation> =
+        observations.iter().filter(|o| fitted_points(o, &fitted).iter().any(Option::is_some)).collect();
     let step = with_data.len().div_ceil(MAX_ROWS).max(1);
     let rows: Vec<&Observation> = with_data.into_iter().step_by(step).collect();
     let churned: Vec<bool> = rows.iter().map(|o| o.churned).collect();
     if churned.iter().filter(|c| **c).count() < MIN_CHURNERS || churned.iter().all(|c| *c) {
         return None;
     }
-    let x = design(keys.len(), &rows);
+    let x = design(&fitted, &rows);
     let coefficients = fit(&x, &churned)?;
     let mut held_out: Vec<(f64, bool)> = Vec::new();
     for fold in 0..FOLDS {
@@ -94,19 +113,22 @@ pub fn suggest_weights(keys: &[String], observations: &[Observation]) -> Option<
         }
         let Some(fold_coefficients) = fit(&x.select(ndarray::Axis(0), &train), &train_churned) else { continue };
         let fold_weights = weights_of(&fold_coefficients);
-        held_out.extend(
-            test.iter().filter_map(|i| weighted_score(&rows[*i].points, &fold_weights).map(|s| (s, churned[*i]))),
-        );
+        held_out.extend(test.iter().filter_map(|i| {
+            weighted_score(&fitted_points(rows[*i], &fitted), &fold_weights).map(|s| (s, churned[*i]))
+        }));
     }
+    let weights = weights_of(&coefficients);
     Some(SuggestedWeights {
         weights: keys
             .iter()
-            .zip(weights_of(&coefficients))
-            .zip(&coefficients)
-            .map(|((key, weight), b)| SuggestedWeight {
-                key: key.clone(),
-                weight,
-                coefficient: (b * 1000.0).round() / 1000.0,
+            .enumerate()
+            .map(|(j, key)| {
+                let column = fitted.iter().position(|f| *f == j);
+                SuggestedWeight {
+                    key: key.clone(),
+                    weight: column.map(|c| weights[c]),
+                    coefficient: column.map(|c| (coefficients[c] * 1000.0).round() / 1000.0),
+                }
             })
             .collect(),
         cross_validated_auc: auc(&held_out),
@@ -145,9 +167,27 @@ mod tests {
     fn the_measure_that_separates_churners_gets_the_weight() {
         let keys = vec!["a".to_string(), "b".to_string()];
         let suggested = suggest_weights(&keys, &history()).expect("enough churners");
-        assert!(suggested.weights[0].coefficient < 0.0, "more points, less churn");
-        assert!(suggested.weights[0].weight > 80, "{:?}", suggested.weights);
-        assert!(suggested.weights[1].weight < 20, "{:?}", suggested.weights);
+        assert!(suggested.weights[0].coefficient.is_some_and(|b| b < 0.0), "more points, less churn");
+        assert!(suggested.weights[0].weight.is_some_and(|w| w > 80), "{:?}", suggested.weights);
+        assert!(suggested.weights[1].weight.is_some_and(|w| w < 20), "{:?}", suggested.weights);
+        assert!(suggested.cross_validated_auc.is_some_and(|auc| auc > 0.85), "{:?}", suggested.cross_validated_auc);
+    }
+
+    #[test]
+    fn a_measure_the_history_barely_saw_gets_no_weight_and_keeps_its_own() {
+        let keys = vec!["a".to_string(), "b".to_string(), "pulse".to_string()];
+        let history: Vec<Observation> = history()
+            .into_iter()
+            .map(|mut o| {
+                // A pulse recorded on one observation in fifty: under the coverage needed.
+                let pulse = (o.account % 50 == 1).then_some(if o.churned { 10.0 } else { 90.0 });
+                o.points.push(pulse);
+                o
+            })
+            .collect();
+        let suggested = suggest_weights(&keys, &history).expect("enough churners");
+        assert_eq!((suggested.weights[2].weight, suggested.weights[2].coefficient), (None, None));
+        assert!(suggested.weights[0].weight.is_some_and(|w| w > 80), "{:?}", suggested.weights);
         assert!(suggested.cross_validated_auc.is_some_and(|auc| auc > 0.85), "{:?}", suggested.cross_validated_auc);
     }
 

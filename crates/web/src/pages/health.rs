@@ -53,7 +53,8 @@ pub struct WeightRow {
     pub key: String,
     pub kind: &'static str,
     pub current: String,
-    pub suggested: u32,
+    /// None: too little data in the history, the measure keeps its current weight.
+    pub suggested: Option<u32>,
     pub coefficient: String,
 }
 
@@ -61,6 +62,8 @@ pub struct Suggested {
     pub cross_validated_auc: String,
     pub observations: usize,
     pub rows: Vec<WeightRow>,
+    /// Some measure had too little data to fit and keeps its weight.
+    pub some_kept: bool,
 }
 
 pub struct Backtest {
@@ -416,6 +419,7 @@ async fn build(
                 let suggested = report.suggested.as_ref().map(|s| Suggested {
                     cross_validated_auc: s.cross_validated_auc.map_or("—".into(), |a| format!("{a:.3}")),
                     observations: s.observations,
+                    some_kept: s.weights.iter().any(|w| w.weight.is_none()),
                     rows: s
                         .weights
                         .iter()
@@ -424,7 +428,7 @@ async fn build(
                             kind: kind_of(&w.key),
                             current: current(&w.key),
                             suggested: w.weight,
-                            coefficient: format!("{:+.3}", w.coefficient),
+                            coefficient: w.coefficient.map_or("—".into(), |b| format!("{b:+.3}")),
                         })
                         .collect(),
                 });
