@@ -404,7 +404,8 @@ pub async fn report(State(app): State<AppState>, frame: Frame, mut params: Query
     let (tier, team) = (params.text("tier").unwrap_or_default(), params.text("team").unwrap_or_default());
     let segment = params.text("segment").unwrap_or_default();
     params.finish()?;
-    let view = app.kpi_view(&filter, asked).await?.ok_or(ApiError::NotFound)?;
+    // Without a tree there is nothing to report: the KPI page offers the templates to start one.
+    let Some(view) = app.kpi_view(&filter, asked).await? else { return Ok(Redirect::to("/kpi").into_response()) };
     let month = view.months.last().copied().ok_or(ApiError::NotFound)?;
     let nodes = cards(&app, &view, &filter, lang).await?;
     let title = match lang {

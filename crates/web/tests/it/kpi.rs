@@ -62,6 +62,8 @@ async fn a_template_installs_a_tree_whose_children_explain_their_parents_last_ch
     let (status, html) = page(&server, &manager, "/kpi").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"install-best_practice\""), "{html}");
+    let (status, _) = page(&server, &manager, "/kpi/report").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "no report before a tree: the KPI page offers the templates");
 
     let (status, _, location) = submit(&server, &manager, "/kpi/install", "ja", &[("phase", "best_practice")]).await;
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=installed_with_scorecard")));
