@@ -286,18 +286,33 @@ class Pages(unittest.TestCase):
         self.assertIn("送信済み", self.text("decided-table"))
         print(f"approved email for {dropped['name']}")
 
-    def test_08_every_page_renders_without_console_errors(self):
+    def test_08_every_page_renders_without_console_errors_and_fits_a_phone(self):
+        self.open("/segments?lang=en")
+        first_segment = self.driver.find_element(By.CSS_SELECTOR, "#segments-table tbody a").get_attribute("href")
         pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
-                 "/segments", "/segments/new", "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding", "/renewals",
+                 "/segments", "/segments/new", first_segment.replace(BASE, ""),
+                 "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding", "/renewals",
                  "/requests", "/requests/1", "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
                  "/settings/features", "/settings/workspace", "/settings/spend", "/settings/mail", "/notifications",
-                 "/notifications/settings", "/imports"]
-        for lang in ("ja", "en"):
-            for path in pages:
-                separator = "&" if "?" in path else "?"
-                self.open(f"{path}{separator}lang={lang}")
-                self.assertEqual(self.driver.find_element(By.TAG_NAME, "html").get_attribute("lang"), lang, path)
-                self.assertTrue(self.driver.find_element(By.TAG_NAME, "h1").text.strip(), path)
+                 "/notifications/settings", "/imports", "/kpi", "/messages", "/surveys"]
+        for width in (1440, 390):
+            self.driver.set_window_size(width, 1000)
+            for lang in ("ja", "en"):
+                for path in pages:
+                    separator = "&" if "?" in path else "?"
+                    self.open(f"{path}{separator}lang={lang}")
+                    self.assertEqual(self.driver.find_element(By.TAG_NAME, "html").get_attribute("lang"), lang, path)
+                    self.assertTrue(self.driver.find_element(By.TAG_NAME, "h1").text.strip(), path)
+                    overflow = self.driver.execute_script(
+                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                    )
+                    self.assertLessEqual(overflow, 0, f"{path} scrolls sideways at {width} px in {lang}")
+            self.open("/?lang=en")
+            grades = self.driver.find_element(By.ID, "grade-table").find_element(By.XPATH, "..")
+            cut = self.driver.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", grades)
+            if width == 1440:
+                self.assertLessEqual(cut, 0, "home's grade table shows every column on a desktop")
+        self.driver.set_window_size(1400, 1000)
 
     def test_09_health_shows_what_each_measure_predicts_in_both_languages_and_on_a_phone(self):
         for lang, heading in (("ja", "指標ごとの予測力"), ("en", "How well each measure predicts churn")):
