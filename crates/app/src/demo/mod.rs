@@ -630,7 +630,8 @@ impl App {
         if options.usage && self.store.list_requests().await?.is_empty() {
             self.load_demo_requests(&data, options.seed).await?;
         }
-        if options.usage && self.store.latest_forecast_snapshot_day().await?.is_none() {
+        let new_forecasts = options.usage && self.store.latest_forecast_snapshot_day().await?.is_none();
+        if new_forecasts {
             self.load_demo_forecast_history(options.seed).await?;
         }
         // Written straight to the store: every account's signals are read again.
@@ -638,6 +639,10 @@ impl App {
         let today = self.today();
         if options.usage && self.store.grades_on(today, None).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
+        }
+        if new_forecasts {
+            // After the scores: each CSM calls from the grade they see.
+            self.load_demo_renewal_calls(options.seed).await?;
         }
         self.store.refresh_statistics().await?;
         Ok(DemoSummary {
@@ -769,6 +774,59 @@ impl App {
         Ok(())
     }
 
+    /// The calls a CS team has made on the renewals of the next `DEMO_CALLED_DAYS`, from the
+    /// grade each CSM sees: a healthy customer mostly committed, a neutral one likely, an at-risk
+    /// one at risk, one renewal in five not called yet. Without them every coming renewal on
+    /// /renewals would be uncalled beside a year of past calls.
+    async fn load_demo_renewal_calls(&self, seed: u64) -> Result<(), AppError> {
+        use domain::renewals::{ForecastCategory, RenewalCall};
+        let mut rng = Rng(seed ^ 0x0CA1_1ED0);
+        let today = self.today();
+        let Some(until) = today.checked_add_days(Days::new(DEMO_CALLED_DAYS)) else { return Ok(()) };
+        let items: Vec<crate::renewals::RenewalItem> = self
+            .renewal_items(None, today, until)
+            .await?
+            .into_iter()
+            .filter(|item| item.arr.0 > Decimal::ZERO && item.call.is_none())
+            .collect();
+        let ids: Vec<domain::AccountId> = items.iter().map(|item| item.account_id).collect();
+        let accounts: HashMap<domain::AccountId, domain::account::Account> =
+            self.store.accounts_by_ids(&ids).await?.into_iter().map(|a| (a.id, a)).collect();
+        for item in items {
+            let Some(account) = accounts.get(&item.account_id) else { continue };
+            let (skip, roll) = (rng.below(5) == 0, rng.below(100));
+            let (forecast, note) = match account.health.grade.as_deref() {
+                _ if skip => continue,
+                Some("at_risk") if roll < 70 => {
+                    (ForecastCategory::AtRisk, "利用が落ちている。更新前に決裁者との面談を調整中")
+                }
+                Some("at_risk") => (ForecastCategory::Likely, "課題は把握済み。改善計画を先方と共有した"),
+                Some("neutral") if roll < 60 => (ForecastCategory::Likely, "予算は確保の見込み。稟議の結果待ち"),
+                Some("neutral") if roll < 80 => (ForecastCategory::AtRisk, "主担当の異動で利用が不安定"),
+                Some("neutral") => (ForecastCategory::Commit, "継続の意向を担当者から確認済み"),
+                Some(domain::health::UNKNOWN_GRADE) | None => continue,
+                Some(_) if roll < 75 => (ForecastCategory::Commit, "継続の意向を担当者から確認済み"),
+                Some(_) => (ForecastCategory::Likely, "来期の予算を確認中"),
+            };
+            let call = RenewalCall {
+                forecast: Some(forecast),
+                forecast_note: Some(note.into()),
+                outcome: None,
+                churn_reason: None,
+                outcome_note: None,
+            };
+            let stored = store::StoredRenewalCall {
+                account_id: item.account_id,
+                renewal_date: item.date,
+                call,
+                updated_by: account.input.owner_id,
+                updated_at: chrono::Utc::now(),
+            };
+            self.store.save_renewal_call(&stored).await?;
+        }
+        Ok(())
+    }
+
     /// The CSM's own judgement on the accounts they moved to stage "at risk": a recent pulse of
     /// 1 or 2 with its reason, as a CSM records it when they change the stage. Without it the
     /// demo would show accounts in stage "at risk" graded healthy.
@@ -890,6 +948,8 @@ const DEMO_ONBOARDING: (&str, &str) =
     ("examples/onboarding.toml", include_str!("../../../../examples/onboarding.toml"));
 /// Demo accounts whose first paying day is this recent get an onboarding plan.
 const DEMO_ONBOARDING_DAYS: u64 = 120;
+/// How far ahead the demo's CSMs have called their renewals.
+const DEMO_CALLED_DAYS: u64 = 60;
 
 /// The demo's product requests: title, product area, catalog feature, status, the reason shown
 /// with it, how many of every 300 customers asked, and what they said.
