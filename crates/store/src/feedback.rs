@@ -184,6 +184,7 @@ macro_rules! feedback_store {
     ($store:ident, $db:ident) => {
         mod feedback_sql {
             use super::{$db, $store};
+            use $crate::sql::not_found;
             use $crate::error::{Entity, StoreError};
             use $crate::feedback::{Evidence, FeatureRequest, FeedbackStore, NewEvidence, RequestWebhook, StatusEntry};
             use $crate::Result;
@@ -219,10 +220,6 @@ macro_rules! feedback_store {
 
             fn evidence_from_row(row: &<$db as sqlx::Database>::Row) -> Result<Evidence> {
                 Evidence::try_from($crate::feedback::EvidenceRow::from_row(row)?)
-            }
-
-            fn not_found(id: impl std::fmt::Display) -> StoreError {
-                StoreError::NotFound { entity: Entity::FeatureRequest, id: id.to_string() }
             }
 
             async fn insert_history<'c, E>(
@@ -313,7 +310,7 @@ macro_rules! feedback_store {
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?
-                        .ok_or_else(|| not_found(id))?;
+                        .ok_or_else(|| not_found(Entity::FeatureRequest, id))?;
                     request_from_row(&row)
                 }
 
@@ -349,7 +346,7 @@ macro_rules! feedback_store {
                     .await
                     .map_err(|e| StoreError::from_write(e, Entity::FeatureRequest, "title"))?;
                     if result.rows_affected() == 0 {
-                        return Err(not_found(id));
+                        return Err(not_found(Entity::FeatureRequest, id));
                     }
                     self.get_request(id).await
                 }
@@ -372,7 +369,7 @@ macro_rules! feedback_store {
                     .execute(&mut *tx)
                     .await?;
                     if result.rows_affected() == 0 {
-                        return Err(not_found(id));
+                        return Err(not_found(Entity::FeatureRequest, id));
                     }
                     insert_history(&mut *tx, id, change.status, change.reason.as_deref(), by, now).await?;
                     tx.commit().await?;
@@ -431,7 +428,7 @@ macro_rules! feedback_store {
                         .execute(&self.pool)
                         .await?;
                     if result.rows_affected() == 0 {
-                        return Err(not_found(format!("{request}/evidence/{evidence}")));
+                        return Err(not_found(Entity::FeatureRequest, format!("{request}/evidence/{evidence}")));
                     }
                     Ok(())
                 }
@@ -478,7 +475,7 @@ macro_rules! feedback_store {
                     .execute(&mut *tx)
                     .await?;
                     if moved.rows_affected() == 0 {
-                        return Err(not_found(from));
+                        return Err(not_found(Entity::FeatureRequest, from));
                     }
                     sqlx::query("UPDATE feature_requests SET merged_into = $2 WHERE merged_into = $1")
                         .bind(from.0)

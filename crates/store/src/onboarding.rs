@@ -81,6 +81,7 @@ macro_rules! onboarding_store {
     ($store:ident, $db:ident) => {
         mod onboarding_sql {
             use super::{$db, $store};
+            use $crate::sql::not_found;
             use $crate::error::{Entity, StoreError};
             use $crate::onboarding::{OnboardingStore, StoredMilestone, StoredPlan, StoredTemplate};
             use $crate::Result;
@@ -95,10 +96,6 @@ macro_rules! onboarding_store {
 
             fn template_from_row(row: &DbRow) -> Result<StoredTemplate> {
                 Ok(StoredTemplate::from_row(row)?)
-            }
-
-            fn not_found(id: i64) -> StoreError {
-                StoreError::NotFound { entity: Entity::OnboardingPlan, id: id.to_string() }
             }
 
             impl $store {
@@ -184,10 +181,7 @@ macro_rules! onboarding_store {
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(template_from_row).transpose()?.ok_or_else(|| StoreError::NotFound {
-                        entity: Entity::OnboardingTemplate,
-                        id: id.to_string(),
-                    })
+                    row.as_ref().map(template_from_row).transpose()?.ok_or_else(|| not_found(Entity::OnboardingTemplate, id))
                 }
 
                 async fn save_onboarding_template(
@@ -303,7 +297,7 @@ macro_rules! onboarding_store {
                 }
 
                 async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan> {
-                    self.plans_where(None, Some(id)).await?.pop().ok_or_else(|| not_found(id))
+                    self.plans_where(None, Some(id)).await?.pop().ok_or_else(|| not_found(Entity::OnboardingPlan, id))
                 }
 
                 async fn complete_milestones(

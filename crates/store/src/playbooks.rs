@@ -195,6 +195,7 @@ macro_rules! playbook_store {
     ($store:ident, $db:ident) => {
         mod playbook_sql {
             use super::{$db, $store};
+            use $crate::sql::not_found;
             use $crate::error::{Entity, StoreError};
             use $crate::playbooks::{
                 ClaimedStep, EmailStatus, OutboxEmail, PlaybookRun, PlaybookStore, RunStep, StoredPlaybook,
@@ -235,7 +236,7 @@ macro_rules! playbook_store {
                     row.as_ref()
                         .map(playbook_from_row)
                         .transpose()?
-                        .ok_or_else(|| StoreError::NotFound { entity: Entity::Playbook, id: id.to_string() })
+                        .ok_or_else(|| not_found(Entity::Playbook, id))
                 }
 
                 async fn save_playbook(
@@ -484,7 +485,7 @@ macro_rules! playbook_store {
                     row.as_ref()
                         .map(email_from_row)
                         .transpose()?
-                        .ok_or_else(|| StoreError::NotFound { entity: Entity::OutboxEmail, id: id.to_string() })
+                        .ok_or_else(|| not_found(Entity::OutboxEmail, id))
                 }
 
                 async fn decide_email(

@@ -126,6 +126,7 @@ macro_rules! task_store {
     ($store:ident, $db:ident) => {
         mod task_sql {
             use super::{$db, $store};
+            use $crate::sql::not_found;
             use $crate::error::{Entity, StoreError};
             use $crate::tasks::{TaskQuery, TaskStore, TASK_COLUMNS};
             use $crate::{Page, Result};
@@ -228,7 +229,7 @@ macro_rules! task_store {
                     row.as_ref()
                         .map(task_from_row)
                         .transpose()?
-                        .ok_or_else(|| StoreError::NotFound { entity: Entity::Task, id: id.to_string() })
+                        .ok_or_else(|| not_found(Entity::Task, id))
                 }
 
                 async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>> {

@@ -105,6 +105,7 @@ macro_rules! tech_touch_store {
     ($store:ident, $db:ident) => {
         mod tech_touch_sql {
             use super::{$db, $store};
+            use $crate::sql::not_found;
             use chrono::{DateTime, Utc};
             use domain::tech_touch::{Exposure, Outcome, TouchKind};
             use sqlx::{FromRow, Row};
@@ -154,7 +155,7 @@ macro_rules! tech_touch_store {
                     row.as_ref()
                         .map(item)
                         .transpose()?
-                        .ok_or(StoreError::NotFound { entity: entity(kind), id: id.to_string() })
+                        .ok_or_else(|| not_found(entity(kind), id))
                 }
 
                 async fn create_touch_item(&self, kind: TouchKind, definition: &str, at: DateTime<Utc>) -> Result<TouchItem> {
@@ -190,7 +191,7 @@ macro_rules! tech_touch_store {
                     row.as_ref()
                         .map(item)
                         .transpose()?
-                        .ok_or(StoreError::NotFound { entity: entity(kind), id: id.to_string() })
+                        .ok_or_else(|| not_found(entity(kind), id))
                 }
 
                 async fn delete_touch_item(&self, kind: TouchKind, id: i64) -> Result<()> {
