@@ -307,10 +307,10 @@ class Pages(unittest.TestCase):
                         "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
                     )
                     self.assertLessEqual(overflow, 0, f"{path} scrolls sideways at {width} px in {lang}")
-            self.open("/?lang=en")
-            grades = self.driver.find_element(By.ID, "grade-table").find_element(By.XPATH, "..")
-            cut = self.driver.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", grades)
             if width == 1440:
+                self.open("/?lang=en")
+                grades = self.driver.find_element(By.ID, "grade-table").find_element(By.XPATH, "..")
+                cut = self.driver.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", grades)
                 self.assertLessEqual(cut, 0, "home's grade table shows every column on a desktop")
         self.driver.set_window_size(1400, 1000)
 

@@ -67,8 +67,7 @@ pub trait OnboardingStore: Send + Sync {
         started_by: &str,
         milestone_keys: &[String],
     ) -> Result<Vec<StoredPlan>>;
-    /// Plans with their milestones (of one account when given), newest start first.
-    /// The plans of these accounts (every plan when `None`), newest first.
+    /// The plans of these accounts (every plan when `None`) with their milestones, newest first.
     async fn onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>>;
     async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan>;
     /// Marks these open milestones done; returns the keys this call completed (not ones already done).

@@ -795,8 +795,10 @@ impl App {
         for item in items {
             let Some(account) = accounts.get(&item.account_id) else { continue };
             let (skip, roll) = (rng.below(5) == 0, rng.below(100));
+            if skip {
+                continue;
+            }
             let (forecast, note) = match account.health.grade.as_deref() {
-                _ if skip => continue,
                 Some("at_risk") if roll < 70 => {
                     (ForecastCategory::AtRisk, "利用が落ちている。更新前に決裁者との面談を調整中")
                 }
