@@ -234,16 +234,16 @@ impl App {
         for (account, health) in scored.iter().copied() {
             if let Some(before) = known.get(&account.id).map(|k| &k.grade).filter(|grade| **grade != health.grade) {
                 if is_drop(&grades, before, &health.grade) {
-                    let at = format!("{today}:{}", health.grade);
+                    let at = (today, health.grade.as_str());
                     let notice = match (&health.capped_by, health.drivers.first()) {
                         (Some(_), Some(driver)) => {
-                            Notice::critical_signal(&named(account), &Bilingual::new(&driver.ja, &driver.en), &at)
+                            Notice::critical_signal(&named(account), &Bilingual::new(&driver.ja, &driver.en), at)
                         }
                         _ => Notice::grade_dropped(
                             &named(account),
                             &config.grade_name(before),
                             &config.grade_name(&health.grade),
-                            &at,
+                            at,
                         ),
                     };
                     notices.push((account_csms(account), notice));

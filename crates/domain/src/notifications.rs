@@ -212,11 +212,25 @@ pub struct AccountNamed<'a> {
     pub name: &'a str,
 }
 
+/// Grade alerts are told once per account, grade and ISO week: an account whose usage hovers at a
+/// critical floor moves in and out of a grade day after day, and a CSM told every time stops
+/// reading the alerts.
+fn grade_alert_key(kind: &str, account: i64, day: NaiveDate, grade: &str) -> String {
+    let week = day.iso_week();
+    format!("{kind}:{account}:{}-W{:02}:{grade}", week.year(), week.week())
+}
+
 impl Notice {
-    pub fn grade_dropped(account: &AccountNamed, from: &Bilingual, to: &Bilingual, at: &str) -> Notice {
+    /// The account's grade fell to `to` (key `grade`) on `day`.
+    pub fn grade_dropped(
+        account: &AccountNamed,
+        from: &Bilingual,
+        to: &Bilingual,
+        (day, grade): (NaiveDate, &str),
+    ) -> Notice {
         Notice {
             kind: NotificationKind::GradeDropped,
-            key: format!("grade:{}:{at}", account.id),
+            key: grade_alert_key("grade", account.id, day, grade),
             title: Bilingual::new(
                 format!("{} のヘルスグレードが {} から {} に下がりました", account.name, from.ja, to.ja),
                 format!("{}'s health grade dropped from {} to {}", account.name, from.en, to.en),
@@ -226,11 +240,11 @@ impl Notice {
         }
     }
 
-    /// A critical measure below its floor holds the grade down.
-    pub fn critical_signal(account: &AccountNamed, explanation: &Bilingual, at: &str) -> Notice {
+    /// A critical measure below its floor holds the grade down (to the grade keyed `grade`).
+    pub fn critical_signal(account: &AccountNamed, explanation: &Bilingual, (day, grade): (NaiveDate, &str)) -> Notice {
         Notice {
             kind: NotificationKind::CriticalSignal,
-            key: format!("critical:{}:{at}", account.id),
+            key: grade_alert_key("critical", account.id, day, grade),
             title: Bilingual::new(
                 format!("{} に重大なシグナル: {}", account.name, explanation.ja),
                 format!("Critical signal at {}: {}", account.name, explanation.en),
@@ -435,6 +449,24 @@ impl Digest {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_grade_alert_is_told_once_a_week_per_account_and_grade() {
+        let account = AccountNamed { id: 7, name: "Acme" };
+        let (from, to) = (Bilingual::new("注意", "Neutral"), Bilingual::new("リスク", "At risk"));
+        let on = |day: &str, grade: &str| {
+            let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+            Notice::grade_dropped(&account, &from, &to, (day, grade)).key
+        };
+        // Monday 2026-12-07 to Sunday 2026-12-13 is one ISO week.
+        assert_eq!(on("2026-12-07", "at_risk"), on("2026-12-13", "at_risk"), "back and forth within a week");
+        assert_eq!(on("2026-12-07", "at_risk"), "grade:7:2026-W50:at_risk");
+        assert_ne!(on("2026-12-13", "at_risk"), on("2026-12-14", "at_risk"), "a new week tells again");
+        assert_ne!(on("2026-12-07", "at_risk"), on("2026-12-07", "neutral"), "a different grade is news");
+        let critical =
+            Notice::critical_signal(&account, &to, (NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(), "at_risk"));
+        assert_eq!(critical.key, "critical:7:2026-W50:at_risk");
+    }
 
     #[test]
     fn a_renewal_reminder_is_the_nearest_threshold_reached() {

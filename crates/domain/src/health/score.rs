@@ -199,7 +199,9 @@ fn weakest_core_feature(spec: &MeasureSpec, s: &AccountSignals) -> Option<(f64, 
             core_features(s, false).map(|f| cadence_adherence(f, spec.periods.unwrap_or(3), s.customer_since)).collect()
         }
         MeasureType::SeasonalAdherence => core_features(s, true).map(seasonal_adherence).collect(),
-        kind if kind.is_activity_trend() => core_feature_trends(spec, s),
+        // Already the most overdue core feature.
+        MeasureType::Overdue => return None,
+        kind if kind.reads_usage_windows() => core_feature_trends(spec, s),
         _ => return None,
     };
     each.into_iter().filter_map(|(v, e)| v.map(|v| (v, e))).min_by(|a, b| a.0.total_cmp(&b.0))
@@ -331,6 +333,60 @@ fn window_trend(
     (Some(ratio), Bilingual::new(format!("{ja}、通常のペースの {pct}%）"), format!("{en}; {pct}% of the usual pace)")))
 }
 
+/// The shortest usual gap an overdue feature is judged against: a feature used every working
+/// day would otherwise look three times overdue after a long weekend, and ten times after the
+/// new year holidays.
+const MIN_USUAL_GAP_DAYS: f64 = 7.0;
+
+/// How overdue one feature is: days since its last use ÷ the account's usual days between uses
+/// in the baseline window (`None` while the baseline is too thin to have a rhythm).
+fn feature_overdue(spec: &MeasureSpec, s: &AccountSignals, f: &FeatureUse) -> (Option<f64>, Bilingual) {
+    let own = spec.activity_key().map(|key| ActivityKey {
+        feature: Some(f.feature.clone()),
+        scope: ActivityScope::All,
+        ..key
+    });
+    let window = own.and_then(|key| s.activity.get(&key));
+    let covered = window.is_some_and(|w| {
+        w.baseline_days * 2 >= spec.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS).max(14)
+            && f64::from(w.baseline_active_days) >= spec.min_baseline()
+    });
+    let (Some(w), Some(last), true) = (window, f.last_used, covered) else {
+        return (
+            None,
+            Bilingual::new(
+                format!("{}: 比較できる過去のデータが少ない", f.name),
+                format!("{}: too little history to compare", f.name_en),
+            ),
+        );
+    };
+    let usual = (f64::from(w.baseline_days) / f64::from(w.baseline_active_days)).max(MIN_USUAL_GAP_DAYS);
+    let since = (s.as_of - last).num_days().max(0);
+    let usual_days = usual.round();
+    (
+        Some(since as f64 / usual),
+        Bilingual::new(
+            format!("{}: 最後の利用から {since} 日（ふだんは約 {usual_days} 日ごと）", f.name),
+            format!("{}: last used {since} days ago (usually about every {usual_days} days)", f.name_en),
+        ),
+    )
+}
+
+/// Days since last use against the account's own rhythm: one feature, or the most overdue core
+/// feature (a core job that stopped is what the measure is for; an average would hide it).
+fn overdue(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) {
+    if spec.feature.is_some() {
+        let Some(f) = feature(s, spec.feature.as_deref()) else { return no_data("機能", "Feature") };
+        return feature_overdue(spec, s, f);
+    }
+    let each: Vec<(f64, Bilingual)> =
+        core_features(s, false).map(|f| feature_overdue(spec, s, f)).filter_map(|(v, e)| v.map(|v| (v, e))).collect();
+    match each.into_iter().max_by(|a, b| a.0.total_cmp(&b.0)) {
+        Some((value, explanation)) => (Some(value), explanation),
+        None => no_data("主要機能の利用", "Core feature uses"),
+    }
+}
+
 /// The measure's value and its explanation; the value is `None` without data.
 fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) {
     match spec.kind {
@@ -354,6 +410,7 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) 
         MeasureType::UsageTrend | MeasureType::ActiveDaysTrend | MeasureType::UserActivityTrend => {
             activity_trend(spec, s)
         }
+        MeasureType::Overdue => overdue(spec, s),
         MeasureType::SeatActivation => match s.seats.filter(|seats| *seats > 0) {
             Some(seats) => {
                 let ratio = s.active_users_30d as f64 / seats as f64;
@@ -967,5 +1024,73 @@ mod tests {
         let health = score(&config(1), &card(vec![m]), &s);
         assert_eq!(health.score, Some(20.0), "50 points on average, but one core job lapsed entirely");
         assert!(health.drivers[0].en.ends_with("Payslips: used in 0 of the last 3 months"), "{:?}", health.drivers);
+    }
+
+    /// A core feature last used on `last` (days before 2026-11-20), used on `active` of the 180
+    /// days before the last 30.
+    fn overdue_signals(last: Option<u64>, active: u32) -> AccountSignals {
+        let feature = FeatureUse { last_used: last.map(|d| days_before(day("2026-11-20"), d)), ..monthly(&[1, 1, 1]) };
+        let key = ActivityKey {
+            feature: Some("payslip".into()),
+            scope: ActivityScope::All,
+            recent_days: 30,
+            baseline_days: 180,
+        };
+        let window = ActivityWindow {
+            recent_days: 30,
+            recent_uses: 0,
+            recent_active_days: 0,
+            recent_users: 0,
+            baseline_days: 180,
+            baseline_uses: i64::from(active),
+            baseline_active_days: active,
+            baseline_users: 1,
+        };
+        AccountSignals { features: vec![feature], activity: BTreeMap::from([(key, window)]), ..signals() }
+    }
+
+    fn overdue_of(s: &AccountSignals) -> (Option<f64>, Bilingual) {
+        let mut m = spec("m", MeasureType::Overdue, 1.0);
+        m.scope = Some(ActivityScope::Core);
+        m.baseline_days = Some(180);
+        evaluate(&m, s)
+    }
+
+    #[test]
+    fn overdue_is_days_since_last_use_against_the_accounts_own_rhythm() {
+        let (on_time, _) = overdue_of(&overdue_signals(Some(20), 6));
+        assert_eq!(on_time, Some(20.0 / 30.0), "a monthly job done 20 days ago is on time");
+        let (late, why) = overdue_of(&overdue_signals(Some(45), 6));
+        assert_eq!(late, Some(1.5), "the monthly job stopped: half a month overdue");
+        assert_eq!(why.en, "Payslips: last used 45 days ago (usually about every 30 days)");
+        assert_eq!(why.ja, "給与明細: 最後の利用から 45 日（ふだんは約 30 日ごと）");
+        let (daily, _) = overdue_of(&overdue_signals(Some(4), 120));
+        assert_eq!(daily, Some(4.0 / 7.0), "a daily job after a long weekend is judged against a week");
+        assert_eq!(overdue_of(&overdue_signals(Some(45), 2)).0, None, "two uses are no rhythm: no false alarm");
+        assert_eq!(overdue_of(&AccountSignals { activity: BTreeMap::new(), ..overdue_signals(Some(45), 6) }).0, None);
+    }
+
+    #[test]
+    fn overdue_over_the_core_features_is_the_most_overdue_one() {
+        let mut s = overdue_signals(Some(10), 6);
+        let stopped = FeatureUse {
+            feature: "close".into(),
+            name: "月次締め".into(),
+            name_en: "Monthly close".into(),
+            last_used: Some(days_before(s.as_of, 90)),
+            ..monthly(&[1])
+        };
+        let key = ActivityKey {
+            feature: Some("close".into()),
+            scope: ActivityScope::All,
+            recent_days: 30,
+            baseline_days: 180,
+        };
+        let window = *s.activity.values().next().unwrap();
+        s.features.push(stopped);
+        s.activity.insert(key, window);
+        let (value, why) = overdue_of(&s);
+        assert_eq!(value, Some(3.0));
+        assert!(why.en.starts_with("Monthly close: last used 90 days ago"), "{why:?}");
     }
 }

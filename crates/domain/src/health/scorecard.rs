@@ -68,13 +68,18 @@ pub enum MeasureType {
     ActiveDaysTrend,
     /// Uses per active end user per day in the last `recent_days` ÷ the same in the baseline.
     UserActivityTrend,
+    /// Days since the feature was last used ÷ the account's own usual days between uses over the
+    /// baseline (the `baseline_days` before the last `recent_days`); over the core features, the
+    /// most overdue one. A stopped job shows here weeks before its window's count halves.
+    Overdue,
 }
 
 impl MeasureType {
-    pub const ALL: [MeasureType; 16] = [
+    pub const ALL: [MeasureType; 17] = [
         MeasureType::UsageTrend,
         MeasureType::ActiveDaysTrend,
         MeasureType::UserActivityTrend,
+        MeasureType::Overdue,
         MeasureType::CadenceAdherence,
         MeasureType::SeasonalAdherence,
         MeasureType::SeatActivation,
@@ -101,7 +106,7 @@ impl MeasureType {
 
     /// Whether the measure reads a feature (or a scope of features).
     pub fn takes_feature(self) -> bool {
-        self.is_activity_trend() || matches!(self, MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence)
+        self.reads_usage_windows() || matches!(self, MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence)
     }
 
     /// Whether `days` sets its window or the age after which data stops counting.
@@ -125,8 +130,14 @@ impl MeasureType {
     }
 
     /// Measures over the account's own usage history in two windows.
-    pub fn is_activity_trend(self) -> bool {
-        matches!(self, MeasureType::UsageTrend | MeasureType::ActiveDaysTrend | MeasureType::UserActivityTrend)
+    pub fn reads_usage_windows(self) -> bool {
+        matches!(
+            self,
+            MeasureType::UsageTrend
+                | MeasureType::ActiveDaysTrend
+                | MeasureType::UserActivityTrend
+                | MeasureType::Overdue
+        )
     }
 }
 
@@ -243,7 +254,7 @@ pub const DEFAULT_NPS_MAX_AGE_DAYS: i64 = 180;
 impl MeasureSpec {
     /// The usage history an activity trend reads; `None` for other measures.
     pub fn activity_key(&self) -> Option<ActivityKey> {
-        self.kind.is_activity_trend().then(|| ActivityKey {
+        self.kind.reads_usage_windows().then(|| ActivityKey {
             feature: self.feature.clone(),
             scope: if self.feature.is_some() { ActivityScope::All } else { self.scope.unwrap_or_default() },
             recent_days: self.recent_days.unwrap_or(DEFAULT_RECENT_DAYS),
@@ -251,9 +262,15 @@ impl MeasureSpec {
         })
     }
 
-    /// The least baseline that gives a signal: uses, or active days for `active_days_trend`.
+    /// The least baseline that gives a signal: uses, or active days for `active_days_trend` and
+    /// `overdue`.
     pub fn min_baseline(&self) -> f64 {
-        self.min_baseline.unwrap_or(if self.kind == MeasureType::ActiveDaysTrend { 5.0 } else { 20.0 })
+        self.min_baseline.unwrap_or(match self.kind {
+            MeasureType::ActiveDaysTrend => 5.0,
+            // A monthly job done three times in the baseline has a rhythm to be late against.
+            MeasureType::Overdue => 3.0,
+            _ => 20.0,
+        })
     }
 }
 
@@ -410,14 +427,18 @@ impl HealthConfig {
                 if !(m.weight > 0.0 && m.weight.is_finite()) {
                     push(at("weight"), Reason::OutOfRange { min: "0 (exclusive)".into(), max: "∞".into() });
                 }
-                let adherence = matches!(m.kind, MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence);
-                let reads_usage = adherence || m.kind.is_activity_trend();
+                // Judged per feature or over the core ones, never over every event.
+                let per_feature = matches!(
+                    m.kind,
+                    MeasureType::CadenceAdherence | MeasureType::SeasonalAdherence | MeasureType::Overdue
+                );
+                let reads_usage = per_feature || m.kind.reads_usage_windows();
                 match (&m.feature, &m.scope) {
                     (Some(_), Some(_)) => push(at("scope"), Reason::OnlyWith { field: "feature", value: "absent" }),
-                    (None, None) if adherence => push(at("feature"), Reason::Required),
-                    (None, Some(ActivityScope::All)) if adherence => push(
+                    (None, None) if per_feature => push(at("feature"), Reason::Required),
+                    (None, Some(ActivityScope::All)) if per_feature => push(
                         at("scope"),
-                        Reason::Malformed { detail: "adherence is judged per feature or over the core ones".into() },
+                        Reason::Malformed { detail: "this type is judged per feature or over the core ones".into() },
                     ),
                     (Some(f), None) if reads_usage => {
                         if let Err(reason) = FeatureKey::parse(f) {
@@ -426,20 +447,20 @@ impl HealthConfig {
                     }
                     (Some(_), None) | (None, Some(_)) if !reads_usage => push(
                         at(if m.feature.is_some() { "feature" } else { "scope" }),
-                        Reason::OnlyWith { field: "type", value: "adherence and usage trends" },
+                        Reason::OnlyWith { field: "type", value: "usage measures" },
                     ),
                     _ => {}
                 }
                 let windows = [("recent_days", m.recent_days), ("baseline_days", m.baseline_days)];
                 for (field, days) in windows {
-                    if days.is_some() && !m.kind.is_activity_trend() {
+                    if days.is_some() && !m.kind.reads_usage_windows() {
                         push(at(field), Reason::OnlyWith { field: "type", value: "usage trends" });
                     }
                     if days.is_some_and(|d| !(7..=365).contains(&d)) {
                         push(at(field), Reason::OutOfRange { min: "7".into(), max: "365".into() });
                     }
                 }
-                if m.min_baseline.is_some() && !m.kind.is_activity_trend() {
+                if m.min_baseline.is_some() && !m.kind.reads_usage_windows() {
                     push(at("min_baseline"), Reason::OnlyWith { field: "type", value: "usage trends" });
                 }
                 if m.min_baseline.is_some_and(|b| !(0.0..=1_000_000.0).contains(&b)) {

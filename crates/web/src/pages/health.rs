@@ -162,6 +162,9 @@ pub(super) fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
         MeasureType::UsageTrend => t("利用量の推移（自社の過去比）", "Usage against its own baseline"),
         MeasureType::ActiveDaysTrend => t("利用日数の推移（自社の過去比）", "Active days against its own baseline"),
         MeasureType::UserActivityTrend => t("1人あたり利用の推移", "Use per active user against its baseline"),
+        MeasureType::Overdue => {
+            t("最後の利用からの日数（ふだんの間隔比）", "Days since last use against its usual rhythm")
+        }
     }
 }
 

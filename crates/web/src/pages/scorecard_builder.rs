@@ -366,7 +366,7 @@ impl BuilderPage {
             feature: of(MeasureType::takes_feature),
             periods: of(|k| k == MeasureType::CadenceAdherence),
             days: of(MeasureType::takes_days),
-            trend: of(MeasureType::is_activity_trend),
+            trend: of(MeasureType::reads_usage_windows),
         }
     }
 }

@@ -236,3 +236,42 @@ async fn the_account_page_shows_health_drivers_and_feature_use_in_both_languages
     drop(server);
     t.finish().await;
 }
+
+#[store_test]
+async fn a_stopped_core_job_is_explained_by_the_days_since_its_last_use_against_its_usual_rhythm(t: TestStore) {
+    let server = Server::start(&t).await;
+    let key = server.write_key().await;
+    server.post("/api/v1/features", feature()).await;
+    let overdue = |scope: &str| {
+        json!({"min_measures": 1, "scorecard": [{"key": "default", "name": "Default", "measure": [
+            {"key": "payslips_overdue", "type": "overdue", "scope": scope, "recent_days": 30, "baseline_days": 90,
+             "weight": 1, "points": {"piecewise": [[1.0, 100], [2.0, 30], [3.0, 0]]}}]}]})
+    };
+    let (status, problem) = server.send(Method::PUT, "/api/v1/health/config", Some(overdue("all"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "scorecard[0].measure[0].scope");
+    let (status, saved) = server.send(Method::PUT, "/api/v1/health/config", Some(overdue("core"))).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+    let today = server.app.today();
+    let at = |days_ago: u64| format!("{}T03:00:00Z", today.checked_sub_days(chrono::Days::new(days_ago)).unwrap());
+    server.track(&key, "/v1/group", json!({"userId": "u1", "groupId": "ACC-1", "timestamp": at(200)})).await;
+    // Every ten days from 110 to 40 days ago: the baseline (the 90 days before the last 30) counts
+    // from the first use, so 8 uses in 81 days, one every 10.1 days.
+    for days_ago in (40..=110).step_by(10) {
+        let event = json!({"userId": "u1", "event": "Payslip Published", "messageId": format!("p{days_ago}"),
+                           "timestamp": at(days_ago)});
+        server.track(&key, "/v1/track", event).await;
+    }
+    let (_, accounts) = server.get("/api/v1/accounts?q=Acme").await;
+    let id = accounts["items"][0]["id"].as_i64().unwrap();
+    let (status, health) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let measure = &health["measures"][0];
+    assert!((measure["value"].as_f64().unwrap() - 40.0 / (81.0 / 8.0)).abs() < 1e-9, "{measure}");
+    assert_eq!(measure["points"], 0.0, "{measure}");
+    assert_eq!(measure["explanation"]["en"], "給与明細: last used 40 days ago (usually about every 10 days)");
+    assert_eq!(measure["explanation"]["ja"], "給与明細: 最後の利用から 40 日（ふだんは約 10 日ごと）");
+    drop(server);
+    t.finish().await;
+}
