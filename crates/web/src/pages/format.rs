@@ -126,6 +126,17 @@ pub fn movement_kind(kind: MovementKind, lang: Lang) -> &'static str {
     }
 }
 
+/// A number to at most `places` decimals, without trailing zeros ("12.5", "100"). An empty sum
+/// is −0.0, which would print as "-0".
+pub fn trimmed(value: f64, places: usize) -> String {
+    let text = format!("{:.places$}", value + 0.0);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
 /// A score to one decimal, or a dash when there is none.
 pub fn score(value: Option<f64>) -> String {
     value.map_or("—".into(), |s| format!("{s:.1}"))
@@ -180,6 +191,16 @@ mod tests {
         let day: chrono::NaiveDate = "2026-12-09".parse().unwrap();
         assert_eq!(day_in_sentence(day, Lang::Ja), "2026年12月9日");
         assert_eq!(day_in_sentence(day, Lang::En), "Dec 9, 2026");
+    }
+
+    #[test]
+    fn trimmed_numbers_drop_trailing_zeros_and_an_empty_sum_is_zero() {
+        assert_eq!(trimmed(12.5, 4), "12.5");
+        assert_eq!(trimmed(100.0, 2), "100");
+        assert_eq!(trimmed(0.12345, 2), "0.12");
+        assert_eq!(trimmed(std::iter::empty::<f64>().sum(), 4), "0", "not -0");
+        assert_eq!(trimmed(-2.5, 4), "-2.5");
+        assert_eq!(trimmed(40.0, 0), "40");
     }
 
     #[test]

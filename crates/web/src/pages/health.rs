@@ -168,17 +168,12 @@ pub(super) fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
     }
 }
 
-fn number(value: f64) -> String {
-    let text = format!("{value:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 fn points_text(points: &PointsMapping, lang: Lang) -> String {
     let pairs = |list: &[(f64, f64)], at_least: bool| {
         list.iter()
             .map(|(value, points)| {
-                let value = number(*value);
-                let points = number(*points);
+                let value = format::trimmed(*value, 2);
+                let points = format::trimmed(*points, 2);
                 if at_least {
                     format!("≥ {value} → {points}")
                 } else {
@@ -224,7 +219,12 @@ fn parameters(measure: &MeasureSpec, lang: Lang) -> String {
         ));
     }
     if let Some(rule) = &measure.critical {
-        parts.push(format!("{} {} → {}", t("重要: 点数が", "critical: below"), number(rule.below), rule.grade));
+        parts.push(format!(
+            "{} {} → {}",
+            t("重要: 点数が", "critical: below"),
+            format::trimmed(rule.below, 2),
+            rule.grade
+        ));
     }
     parts.join(", ")
 }
@@ -268,7 +268,7 @@ fn scorecards(config: &HealthConfig, lang: Lang) -> Vec<ScorecardView> {
                         key: m.key.clone(),
                         kind: measure_type(m.kind, lang),
                         parameters: parameters(m, lang),
-                        weight: number(m.weight),
+                        weight: format::trimmed(m.weight, 2),
                         share: format::percent((total > 0.0).then(|| m.weight / total)),
                         points: points_text(&m.points, lang),
                     })
@@ -324,7 +324,7 @@ async fn build(
             colour: g.colour.clone(),
             accounts: g.accounts,
             arr: format::money(g.arr, &currency, lang),
-            min: config.grades.iter().find(|b| b.key == g.grade).map_or("—".into(), |b| number(b.min)),
+            min: config.grades.iter().find(|b| b.key == g.grade).map_or("—".into(), |b| format::trimmed(b.min, 2)),
         })
         .collect();
     let grades_chart = Chart::bar(
@@ -415,7 +415,7 @@ async fn build(
                         .iter()
                         .flat_map(|c| &c.measures)
                         .filter(|m| m.key == key)
-                        .map(|m| number(m.weight))
+                        .map(|m| format::trimmed(m.weight, 2))
                         .collect();
                     weights.join(" / ")
                 };

@@ -70,11 +70,6 @@ pub struct CardForm {
     pub measures: Vec<MeasureForm>,
 }
 
-fn decimal(value: f64) -> String {
-    let text = format!("{value:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 fn pad_pairs(mut pairs: Vec<PairForm>) -> Vec<PairForm> {
     let wanted = (pairs.len() + SPARE_PAIRS).max(MIN_PAIRS);
     pairs.resize_with(wanted, PairForm::default);
@@ -123,13 +118,16 @@ impl CardForm {
                     days: text(m.days),
                     recent_days: text(m.recent_days),
                     baseline_days: text(m.baseline_days),
-                    min_baseline: text(m.min_baseline.map(decimal)),
-                    share: decimal(share),
+                    min_baseline: text(m.min_baseline.map(|b| format::trimmed(b, 4))),
+                    share: format::trimmed(share, 4),
                     mapping: mapping.into(),
                     pairs: pad_pairs(
-                        pairs.iter().map(|(v, p)| PairForm { value: decimal(*v), points: decimal(*p) }).collect(),
+                        pairs
+                            .iter()
+                            .map(|(v, p)| PairForm { value: format::trimmed(*v, 4), points: format::trimmed(*p, 4) })
+                            .collect(),
                     ),
-                    critical_below: text(m.critical.as_ref().map(|c| decimal(c.below))),
+                    critical_below: text(m.critical.as_ref().map(|c| format::trimmed(c.below, 4))),
                     critical_grade: text(m.critical.as_ref().map(|c| c.grade.clone())),
                 }
             })
@@ -263,7 +261,7 @@ impl CardForm {
             });
         }
         if !self.measures.is_empty() && (total - 100.0).abs() > SHARE_TOLERANCE {
-            errors.push(FieldError::new("share", Reason::SharesNotWhole { total: decimal(total) }));
+            errors.push(FieldError::new("share", Reason::SharesNotWhole { total: format::trimmed(total, 4) }));
         }
         if self.key.is_empty() {
             errors.push(FieldError::new("key", Reason::Required));
@@ -453,7 +451,7 @@ async fn page(
     Ok(BuilderPage {
         frame: frame.at("health"),
         measure_choices,
-        share_total: decimal(total),
+        share_total: format::trimmed(total, 4),
         shares_whole: (total - 100.0).abs() <= SHARE_TOLERANCE,
         errors,
         preview,
