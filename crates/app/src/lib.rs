@@ -57,6 +57,9 @@ pub struct App {
     periods: metrics::PeriodCache,
     grade_drops_cache: health_history::DropCache,
     past_grades: health_history::PastGrades,
+    /// Held while onboarding plans are finished: a plan completed by a person and by the
+    /// pipeline at the same moment must have moved its account's stage before either answers.
+    finishing_onboarding: tokio::sync::Mutex<()>,
     backtests: health::BacktestCache,
     churn: renewals::ChurnCache,
     ingest_queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<ingest::Job>>,
@@ -91,6 +94,7 @@ impl App {
             periods: metrics::PeriodCache::default(),
             grade_drops_cache: health_history::DropCache::default(),
             past_grades: health_history::PastGrades::default(),
+            finishing_onboarding: tokio::sync::Mutex::new(()),
             backtests: health::BacktestCache::default(),
             churn: renewals::ChurnCache::default(),
             ingest_queue: std::sync::OnceLock::new(),

@@ -540,6 +540,7 @@ impl App {
     /// Completes the plans whose milestones are all done (once each), with a timeline entry and
     /// the template's stage.
     async fn finish_plans(&self, plans: &[StoredPlan]) -> Result<(), AppError> {
+        let _finishing = self.finishing_onboarding.lock().await;
         let today = self.today();
         for plan in plans.iter().filter(|p| p.completed_on.is_none()) {
             if plan.milestones.iter().any(|m| m.completed_on.is_none()) {
