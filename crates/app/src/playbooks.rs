@@ -278,7 +278,8 @@ impl App {
         Ok(self.store.runs(id, limit).await?)
     }
 
-    /// Starts the runs these events call for; returns how many started (others already ran).
+    /// Starts the runs these events call for; returns how many started (others already ran, or
+    /// their playbook is cooling down for the account).
     pub async fn fire_triggers(&self, events: &[TriggerEvent]) -> Result<usize, AppError> {
         if events.is_empty() {
             return Ok(0);
@@ -310,9 +311,11 @@ impl App {
                     .iter()
                     .map(|s| now + chrono::Duration::days(i64::from(s.delay_days)))
                     .collect();
+                let cooled_since =
+                    playbook.definition.cooldown_days.map(|days| now - chrono::Duration::days(i64::from(days)));
                 if self
                     .store
-                    .start_run(playbook.id, event.account, &occurrence, &reason.to_string(), &due, now)
+                    .start_run(playbook.id, event.account, &occurrence, &reason.to_string(), &due, now, cooled_since)
                     .await?
                     .is_some()
                 {

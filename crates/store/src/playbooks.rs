@@ -89,6 +89,9 @@ pub trait PlaybookStore: Send + Sync {
 
     /// Starts the run and schedules its steps (`due_at` per step index) in one transaction;
     /// `None` when this (playbook, account, occurrence) already ran.
+    /// Nothing starts (`None`) when the run of this occurrence exists, or when `not_since` is
+    /// given and a run of the playbook for the account started after it (its cooldown).
+    #[allow(clippy::too_many_arguments)]
     async fn start_run(
         &self,
         playbook_id: i64,
@@ -97,6 +100,7 @@ pub trait PlaybookStore: Send + Sync {
         reason: &str,
         steps_due: &[DateTime<Utc>],
         now: DateTime<Utc>,
+        not_since: Option<DateTime<Utc>>,
     ) -> Result<Option<i64>>;
     /// Claims up to `limit` steps due by `now` for `node`: unclaimed ones, and ones whose claim is
     /// older than `stale_before` and unfinished (their node stopped mid-step).
@@ -295,8 +299,22 @@ macro_rules! playbook_store {
                     reason: &str,
                     steps_due: &[DateTime<Utc>],
                     now: DateTime<Utc>,
+                    not_since: Option<DateTime<Utc>>,
                 ) -> Result<Option<i64>> {
                     let mut tx = self.pool.begin_with($store::WRITE_BEGIN).await?;
+                    if let Some(since) = not_since {
+                        let recent: Option<i64> = sqlx::query_scalar(
+                            "SELECT id FROM playbook_runs WHERE playbook_id = $1 AND account_id = $2 AND started_at > $3 LIMIT 1",
+                        )
+                        .bind(playbook_id)
+                        .bind(account.0)
+                        .bind(since)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if recent.is_some() {
+                            return Ok(None);
+                        }
+                    }
                     let run: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO playbook_runs (playbook_id, account_id, occurrence, reason, started_at) \
                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (playbook_id, account_id, occurrence) DO NOTHING RETURNING id",

@@ -31,6 +31,11 @@ pub struct PlaybookDefinition {
     /// Emails go out at once instead of waiting in the outbox for approval.
     #[serde(default)]
     pub send_email_directly: bool,
+    /// Once started for an account, the playbook does not start again for it for this many days,
+    /// whatever fires: an account whose grade hovers at a floor falls to "at risk" again and
+    /// again, and its CSM should get one task and its customer one email, not one a day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_days: Option<u32>,
     #[serde(rename = "step")]
     pub steps: Vec<Step>,
 }
@@ -38,6 +43,9 @@ pub struct PlaybookDefinition {
 fn active_by_default() -> bool {
     true
 }
+
+/// The longest cooldown a playbook may keep between two starts for one account.
+pub const MAX_COOLDOWN_DAYS: u32 = 365;
 
 /// The longest webhook URL a step may call.
 pub const MAX_URL_CHARS: usize = 2_000;
@@ -334,6 +342,9 @@ impl PlaybookDefinition {
                 push("trigger.date".into(), Reason::WrongType { expected: "a day of the year as MM-DD" });
             }
             _ => {}
+        }
+        if self.cooldown_days.is_some_and(|days| !(1..=MAX_COOLDOWN_DAYS).contains(&days)) {
+            push("cooldown_days".into(), Reason::OutOfRange { min: "1".into(), max: MAX_COOLDOWN_DAYS.to_string() });
         }
         if self.steps.is_empty() {
             push("step".into(), Reason::Required);

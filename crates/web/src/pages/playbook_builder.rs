@@ -134,6 +134,7 @@ pub struct PlaybookForm {
     pub trigger_date: String,
     pub trigger_milestone: String,
     pub segment_id: String,
+    pub cooldown_days: String,
     pub steps: Vec<StepForm>,
     pub account: String,
 }
@@ -239,6 +240,7 @@ impl PlaybookForm {
             active: definition.active,
             send_email_directly: definition.send_email_directly,
             segment_id: text(definition.segment_id),
+            cooldown_days: text(definition.cooldown_days),
             steps: definition.steps.iter().map(StepForm::of).collect(),
             ..PlaybookForm::default()
         };
@@ -300,6 +302,7 @@ impl PlaybookForm {
             trigger_date: get("trigger_date"),
             trigger_milestone: get("trigger_milestone"),
             segment_id: get("segment_id"),
+            cooldown_days: get("cooldown_days"),
             steps: fields.rows("s").iter().filter(|row| !row.checked("remove")).map(StepForm::sent).collect(),
             account: get("account"),
         }
@@ -399,6 +402,7 @@ impl PlaybookForm {
             }
         }
         let segment_id = number(&mut errors, "segment_id".into(), &self.segment_id);
+        let cooldown_days = number(&mut errors, "cooldown_days".into(), &self.cooldown_days);
         match trigger {
             Some(trigger) if errors.is_empty() => Ok(PlaybookDefinition {
                 name: self.name.clone(),
@@ -408,6 +412,7 @@ impl PlaybookForm {
                 trigger,
                 segment_id,
                 send_email_directly: self.send_email_directly,
+                cooldown_days,
                 steps,
             }),
             _ => Err(errors),

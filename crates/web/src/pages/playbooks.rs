@@ -24,6 +24,7 @@ const STARTER: &str = r#"name = "リスク顧客へのフォロー"
 name_en = "At-risk follow-up"
 description = "グレードがリスクに下がったら担当 CSM にタスクを作る"
 send_email_directly = false
+cooldown_days = 30
 
 [trigger]
 type = "grade_changed"

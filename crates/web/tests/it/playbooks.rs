@@ -145,8 +145,60 @@ async fn a_bad_playbook_is_refused_naming_every_field(t: TestStore) {
         json!({"name": "x", "trigger": {"type": "nps_detractor"}, "step": [{"action": "create_task", "titel": "x"}]});
     let (status, problem) = server.post("/api/v1/playbooks", misspelt).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    for days in [0, 366] {
+        let cooling = json!({"name": "x", "cooldown_days": days, "trigger": {"type": "nps_detractor"},
+            "step": [{"action": "create_task", "title": "x"}]});
+        let (status, problem) = server.post("/api/v1/playbooks", cooling).await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("cooldown_days")),
+            "{problem}"
+        );
+    }
     let (_, list) = server.get("/api/v1/playbooks").await;
     assert_eq!(list, json!([]), "nothing stored");
+    drop(server);
+    t.finish().await;
+}
+
+#[store_test]
+async fn a_playbook_cooling_down_starts_once_for_an_account_that_falls_to_at_risk_again_and_again(t: TestStore) {
+    let server = Server::start(&t).await;
+    let ids = customers(&server).await;
+    let follow_up = |cooldown: Option<u32>| {
+        let name = format!("リスク顧客へのフォロー {cooldown:?}");
+        let mut playbook = json!({"name": name, "trigger": {"type": "grade_changed", "to": "at_risk"},
+            "step": [{"action": "create_task", "title": "{{account}}: 状況を確認", "kind": "risk"}]});
+        if let Some(days) = cooldown {
+            playbook["cooldown_days"] = json!(days);
+        }
+        playbook
+    };
+    let (status, cooling) = server.post("/api/v1/playbooks", follow_up(Some(30))).await;
+    assert_eq!(status, StatusCode::CREATED, "{cooling}");
+    assert_eq!(cooling["definition"]["cooldown_days"], 30);
+    let (status, every_time) = server.post("/api/v1/playbooks", follow_up(None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{every_time}");
+    // The grade hovers at the floor: three falls to at risk on three days.
+    let falls: Vec<app::playbooks::TriggerEvent> = ["2026-12-01", "2026-12-03", "2026-12-05"]
+        .into_iter()
+        .map(|day| app::playbooks::TriggerEvent {
+            account: domain::AccountId(ids[0]),
+            kind: app::playbooks::EventKind::GradeChanged { from: "neutral".into(), to: "at_risk".into() },
+            occurrence: format!("grade:{day}:neutral>at_risk"),
+            data: json!({}),
+        })
+        .collect();
+    for fall in &falls {
+        server.app.fire_triggers(std::slice::from_ref(fall)).await.unwrap();
+    }
+    let runs_of = |playbook: &Value| format!("/api/v1/playbooks/{}/runs", playbook["id"]);
+    let (_, cooled) = server.get(&runs_of(&cooling)).await;
+    assert_eq!(cooled.as_array().map(Vec::len), Some(1), "one start in 30 days ({}): {cooled}", t.label);
+    let (_, uncooled) = server.get(&runs_of(&every_time)).await;
+    assert_eq!(uncooled.as_array().map(Vec::len), Some(3), "without a cooldown every fall starts it: {uncooled}");
+    let other = app::playbooks::TriggerEvent { account: domain::AccountId(ids[1]), ..falls[0].clone() };
+    assert_eq!(server.app.fire_triggers(&[other]).await.unwrap(), 2, "another account is not held back");
     drop(server);
     t.finish().await;
 }
