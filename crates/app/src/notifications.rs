@@ -267,18 +267,23 @@ impl App {
         let mut told = 0;
         let accounts = self.all_accounts().await?;
         let portfolio = self.portfolio().await?;
-        for account in accounts.iter().filter(|a| !a.figures.is_churned()) {
-            let csms = account_csms(account);
-            if csms.is_empty() {
-                continue;
-            }
-            if let Some(renewal) = account.figures.next_renewal_date {
-                if let Some(days) = renewal_reminder((renewal - today).num_days()) {
-                    let arr = domain::money::format_money(account.figures.arr, &settings.currency, Lang::Ja);
-                    let notice = Notice::renewal_approaching(&named(account), renewal, days, &arr);
-                    told += self.notify(csms.clone(), &notice).await?;
-                }
-            }
+        let told_of = |account: &&Account| !account.figures.is_churned() && !account_csms(account).is_empty();
+        // The latest told is listed first: the nearest renewal goes last, so it tops the inbox.
+        let mut renewing: Vec<(&Account, NaiveDate, _)> = accounts
+            .iter()
+            .filter(told_of)
+            .filter_map(|a| {
+                let renewal = a.figures.next_renewal_date?;
+                Some((a, renewal, renewal_reminder((renewal - today).num_days())?))
+            })
+            .collect();
+        renewing.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.id.0.cmp(&a.0.id.0)));
+        for (account, renewal, days) in renewing {
+            let arr = domain::money::format_money(account.figures.arr, &settings.currency, Lang::Ja);
+            let notice = Notice::renewal_approaching(&named(account), renewal, days, &arr);
+            told += self.notify(account_csms(account), &notice).await?;
+        }
+        for account in accounts.iter().filter(told_of) {
             for (day, score) in portfolio.nps_answers(account.id) {
                 told += self.tell_detractor(account.id, *score, *day).await?;
             }

@@ -226,6 +226,39 @@ async fn a_task_given_to_a_csm_reaches_their_inbox_once_and_their_email_when_the
 }
 
 #[store_test]
+async fn renewal_reminders_reach_the_inbox_nearest_renewal_first(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (_, browser) = server.browser("aki@k.example", Role::Csm).await;
+    let csv = "account_id,name,stage,owner_email\nFAR,Far,adoption,aki@k.example\nNEAR,Near,adoption,aki@k.example\n\
+               MID,Mid,adoption,aki@k.example\n";
+    let (status, outcome) = server.upload("accounts", csv.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    // Annual terms that began a year before each renewal: in 80, 10 and 45 days.
+    let today = server.app.today();
+    let began = |renews_in: u64| {
+        let renewal = today.checked_add_days(chrono::Days::new(renews_in)).unwrap();
+        renewal.checked_sub_months(chrono::Months::new(12)).unwrap()
+    };
+    let csv = format!(
+        "subscription_id,account_id,product,start_date,end_date,billing_interval,quantity,unit_price,currency\n\
+         S1,FAR,core,{},,year,1,100000,JPY\nS2,NEAR,core,{},,year,1,100000,JPY\nS3,MID,core,{},,year,1,100000,JPY\n",
+        began(80),
+        began(10),
+        began(45)
+    );
+    let (status, outcome) = server.upload("subscriptions", csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    server.app.scan_notifications().await.unwrap();
+    let got = inbox(&server, &browser).await;
+    let titles: Vec<&str> =
+        got["notifications"].as_array().unwrap().iter().filter_map(|n| n["title"]["en"].as_str()).collect();
+    assert_eq!(titles.len(), 3, "{got}");
+    let order: Vec<&str> = titles.iter().map(|t| t.split(' ').next().unwrap()).collect();
+    assert_eq!(order, ["Near", "Mid", "Far"], "{titles:?}");
+    t.finish().await;
+}
+
+#[store_test]
 async fn a_grade_drop_tells_the_accounts_csm_and_the_settings_page_turns_it_off(t: TestStore) {
     let server = Server::start(&t).await;
     let (_, browser) = server.browser("aki@k.example", Role::Csm).await;
