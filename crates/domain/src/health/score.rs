@@ -239,16 +239,31 @@ fn activity_trend(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilin
     window_trend(spec, w, spec.min_baseline(), &subject_ja, &subject_en)
 }
 
+/// One feature's own usage windows, as the measure's windows read it.
+fn feature_window(spec: &MeasureSpec, s: &AccountSignals, f: &FeatureUse) -> Option<ActivityWindow> {
+    let key = spec.activity_key()?;
+    s.activity.get(&ActivityKey { feature: Some(f.feature.clone()), scope: ActivityScope::All, ..key }).copied()
+}
+
+/// Half the baseline window at least, so a young account is not judged on its first weeks.
+fn covers_baseline(spec: &MeasureSpec, w: &ActivityWindow) -> bool {
+    w.baseline_days * 2 >= spec.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS).max(14)
+}
+
+/// No signal: too little history to compare with.
+fn too_little_history(ja: &str, en: &str) -> (Option<f64>, Bilingual) {
+    (
+        None,
+        Bilingual::new(format!("{ja}: 比較できる過去のデータが少ない"), format!("{en}: too little history to compare")),
+    )
+}
+
 /// Each core (non-annual) feature's trend against its own baseline.
 fn core_feature_trends(spec: &MeasureSpec, s: &AccountSignals) -> Vec<(Option<f64>, Bilingual)> {
-    let Some(key) = spec.activity_key() else { return Vec::new() };
     core_features(s, false)
-        .map(|f| {
-            let own = ActivityKey { feature: Some(f.feature.clone()), scope: ActivityScope::All, ..key.clone() };
-            match s.activity.get(&own) {
-                Some(w) => window_trend(spec, *w, MIN_FEATURE_BASELINE, &f.name, &f.name_en),
-                None => no_data(&f.name, &f.name_en),
-            }
+        .map(|f| match feature_window(spec, s, f) {
+            Some(w) => window_trend(spec, w, MIN_FEATURE_BASELINE, &f.name, &f.name_en),
+            None => no_data(&f.name, &f.name_en),
         })
         .collect()
 }
@@ -263,17 +278,7 @@ fn window_trend(
     let (subject_ja, subject_en) = (subject_ja.to_owned(), subject_en.to_owned());
     let recent_days = f64::from(w.recent_days.max(1));
     let baseline_days = f64::from(w.baseline_days);
-    let thin = |ja: &str, en: &str| {
-        (
-            None,
-            Bilingual::new(
-                format!("{ja}: 比較できる過去のデータが少ない"),
-                format!("{en}: too little history to compare"),
-            ),
-        )
-    };
-    // Half the baseline window at least, so a young account is not judged on its first weeks.
-    let covered = w.baseline_days * 2 >= spec.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS).max(14);
+    let covered = covers_baseline(spec, &w);
     let (recent, base) = (w.recent_days, w.baseline_days);
     // Counts read better than rounded daily rates (a monthly job is "0.0 a day" either way).
     let (base_amount, recent_rate, base_rate, ja, en) = match spec.kind {
@@ -326,7 +331,7 @@ fn window_trend(
     };
     let (what_ja, what_en) = (ja.split(':').next().unwrap_or_default(), en.split(':').next().unwrap_or_default());
     if !covered || base_amount < min_baseline || base_rate <= 0.0 {
-        return thin(what_ja, what_en);
+        return too_little_history(what_ja, what_en);
     }
     let ratio = recent_rate / base_rate;
     let pct = (ratio * 100.0).round();
@@ -341,25 +346,9 @@ const MIN_USUAL_GAP_DAYS: f64 = 7.0;
 /// How overdue one feature is: days since its last use ÷ the account's usual days between uses
 /// in the baseline window (`None` while the baseline is too thin to have a rhythm).
 fn feature_overdue(spec: &MeasureSpec, s: &AccountSignals, f: &FeatureUse) -> (Option<f64>, Bilingual) {
-    let own = spec.activity_key().map(|key| ActivityKey {
-        feature: Some(f.feature.clone()),
-        scope: ActivityScope::All,
-        ..key
-    });
-    let window = own.and_then(|key| s.activity.get(&key));
-    let covered = window.is_some_and(|w| {
-        w.baseline_days * 2 >= spec.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS).max(14)
-            && f64::from(w.baseline_active_days) >= spec.min_baseline()
-    });
-    let (Some(w), Some(last), true) = (window, f.last_used, covered) else {
-        return (
-            None,
-            Bilingual::new(
-                format!("{}: 比較できる過去のデータが少ない", f.name),
-                format!("{}: too little history to compare", f.name_en),
-            ),
-        );
-    };
+    let window = feature_window(spec, s, f)
+        .filter(|w| covers_baseline(spec, w) && f64::from(w.baseline_active_days) >= spec.min_baseline());
+    let (Some(w), Some(last)) = (window, f.last_used) else { return too_little_history(&f.name, &f.name_en) };
     let usual = (f64::from(w.baseline_days) / f64::from(w.baseline_active_days)).max(MIN_USUAL_GAP_DAYS);
     let since = (s.as_of - last).num_days().max(0);
     let usual_days = usual.round();

@@ -436,10 +436,9 @@ impl HealthConfig {
                 match (&m.feature, &m.scope) {
                     (Some(_), Some(_)) => push(at("scope"), Reason::OnlyWith { field: "feature", value: "absent" }),
                     (None, None) if per_feature => push(at("feature"), Reason::Required),
-                    (None, Some(ActivityScope::All)) if per_feature => push(
-                        at("scope"),
-                        Reason::Malformed { detail: "this type is judged per feature or over the core ones".into() },
-                    ),
+                    (None, Some(ActivityScope::All)) if per_feature => {
+                        push(at("scope"), Reason::NotOneOf { allowed: vec!["core".into()] })
+                    }
                     (Some(f), None) if reads_usage => {
                         if let Err(reason) = FeatureKey::parse(f) {
                             push(at("feature"), reason);
