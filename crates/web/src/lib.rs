@@ -39,7 +39,7 @@ pub fn router(app: AppState, options: WebOptions) -> Router {
         .fallback(|| async { problem::ApiError::NotFound })
         .layer(axum::Extension(options.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(problem::localize))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), problem::localize))
         .layer(axum::middleware::from_fn_with_state(options.secure_cookies, auth::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(app)

@@ -4,7 +4,7 @@
 //! middleware, which knows the request's language, writes the body.
 
 use app::AppError;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -429,16 +429,24 @@ pub fn request_lang(headers: &HeaderMap, query: Option<&str>) -> Lang {
         .unwrap_or_default()
 }
 
-/// Writes the body of error responses in the request's language.
-pub async fn localize(request: Request, next: Next) -> Response {
+/// Writes the body of error responses in the request's language; a browser gets a page, inside
+/// the navigation when it is signed in.
+pub async fn localize(State(app): State<crate::AppState>, request: Request, next: Next) -> Response {
     let lang = request_lang(request.headers(), request.uri().query());
     let html = crate::pages::error::wants_html(request.uri().path(), request.headers());
+    let head = html.then(|| (request.headers().clone(), request.uri().clone()));
     let mut response = next.run(request).await;
     let Some(error) = response.extensions_mut().remove::<Arc<ApiError>>() else {
         return response;
     };
     let problem = error.problem(lang);
-    let page = html.then(|| crate::pages::error::render(&problem, lang)).flatten();
+    let page = match head {
+        Some((headers, uri)) => {
+            let frame = crate::pages::error::signed_in_frame(&app, &headers, &uri).await;
+            crate::pages::error::render(&problem, lang, frame)
+        }
+        None => None,
+    };
     let (mut parts, _) = response.into_parts();
     let (content_type, body) = match page {
         Some(page) => ("text/html; charset=utf-8", page.into_bytes()),

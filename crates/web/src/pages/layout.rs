@@ -7,7 +7,7 @@ use crate::extract::Path;
 use crate::problem::{request_lang, ApiError};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Role;
 use domain::access::{permits, Access};
@@ -121,9 +121,22 @@ impl FromRequestParts<crate::AppState> for Frame {
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
         let Signed(actor) = Signed::from_request_parts(parts, state).await?;
         let CsrfToken(csrf_token) = CsrfToken::from_request_parts(parts, state).await?;
-        let lang = request_lang(&parts.headers, parts.uri.query());
+        Frame::for_actor(state, actor, csrf_token, &parts.headers, &parts.uri).await
+    }
+}
+
+impl Frame {
+    /// The header for `actor` on the page at `uri`, in the reader's language.
+    pub async fn for_actor(
+        state: &crate::AppState,
+        actor: app::Actor,
+        csrf_token: String,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<Frame, ApiError> {
+        let lang = request_lang(headers, uri.query());
         let other = if lang == Lang::Ja { Lang::En } else { Lang::Ja };
-        let back = without_lang(parts.uri.path(), parts.uri.query());
+        let back = without_lang(uri.path(), uri.query());
         let switch_href =
             format!("/lang/{}?{}", other.code(), serde_urlencoded::to_string([("back", back)]).unwrap_or_default());
         let user_name = match &actor {

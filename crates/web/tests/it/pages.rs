@@ -812,7 +812,9 @@ async fn grade_drops_kept_for_the_home_page_follow_each_rescored_account(t: Test
 }
 
 #[store_test]
-async fn a_browser_gets_an_error_page_in_its_language_while_the_api_keeps_problem_json(t: TestStore) {
+async fn a_browser_gets_an_error_page_in_its_language_with_its_navigation_while_the_api_keeps_problem_json(
+    t: TestStore,
+) {
     let server = Server::start(&t).await;
     let (_, viewer) = server.browser("viewer@example.com", Role::Viewer).await;
     let navigate = |path: &str, lang: &str| {
@@ -836,8 +838,23 @@ async fn a_browser_gets_an_error_page_in_its_language_while_the_api_keeps_proble
             let html = unescaped(&response.text().await.unwrap());
             assert!(html.contains("id=\"error-title\"") && html.contains(words), "{path} {lang}: {html}");
             assert!(html.contains(&format!("<html lang=\"{lang}\"")) && html.contains("href=\"/\""), "{html}");
+            assert!(html.contains("id=\"nav-tasks\"") && html.contains("id=\"switch-lang\""), "signed in: {html}");
         }
     }
+    let signed_out = server
+        .anonymous
+        .get(server.url("/no-such-page"))
+        .header("accept", "text/html")
+        .header("cookie", "kizuna_session=not-a-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::NOT_FOUND);
+    let html = signed_out.text().await.unwrap();
+    assert!(
+        html.contains("id=\"error-title\"") && !html.contains("id=\"nav-tasks\""),
+        "no session, no navigation: {html}"
+    );
     let api =
         server.client.get(server.url("/api/v1/accounts/999999")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
