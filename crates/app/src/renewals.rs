@@ -644,8 +644,9 @@ fn facts(
         (now, 0) => Some(now as f64),
         (now, before) => Some(now as f64 / before as f64),
     };
-    let mrr_change_90d =
-        if signals.mrr_90_days_ago > 0.0 { signals.mrr_now / signals.mrr_90_days_ago - 1.0 } else { 0.0 };
+    let mrr_90_days_ago =
+        portfolio.figures(account.id, domain::usage::days_before(day, 90)).mrr.0.to_f64().unwrap_or(0.0);
+    let mrr_change_90d = if mrr_90_days_ago > 0.0 { signals.mrr_now / mrr_90_days_ago - 1.0 } else { 0.0 };
     RenewalFacts {
         health_score: score,
         active_users_ratio,

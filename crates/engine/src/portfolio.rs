@@ -23,6 +23,8 @@ pub struct Calendars {
     pub features: Vec<Option<FeatureCalendar>>,
     /// The usage windows the activity trends read.
     pub activity: Vec<ActivityKey>,
+    /// How many days back the contraction measures compare MRR with.
+    pub mrr_windows: Vec<u32>,
 }
 
 /// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
@@ -318,6 +320,7 @@ impl Portfolio {
                 .map(|f| Some(FeatureCalendar::new(&f.definition.cadence, as_of, periods)))
                 .collect(),
             activity: Vec::new(),
+            mrr_windows: Vec::new(),
         }
     }
 
@@ -355,6 +358,7 @@ impl Portfolio {
                 })
                 .collect(),
             activity: config.activity_keys().into_iter().collect(),
+            mrr_windows: config.contraction_windows().into_iter().collect(),
         }
     }
 
@@ -385,7 +389,11 @@ impl Portfolio {
             pulse: self.pulses.get(&id).and_then(|p| p.iter().rev().find(|(day, _)| *day <= as_of).copied()),
             next_renewal: now.next_renewal_date,
             mrr_now: to_f64(now.mrr),
-            mrr_90_days_ago: to_f64(self.figures(id, days_before(as_of, 90)).mrr),
+            mrr_before: calendars
+                .mrr_windows
+                .iter()
+                .map(|days| (*days, to_f64(self.figures(id, days_before(as_of, u64::from(*days))).mrr)))
+                .collect(),
             activity: self.activity_windows(id, &calendars.activity, as_of),
         }
     }

@@ -39,7 +39,9 @@ pub struct AccountSignals {
     pub pulse: Option<(NaiveDate, i64)>,
     pub next_renewal: Option<NaiveDate>,
     pub mrr_now: f64,
-    pub mrr_90_days_ago: f64,
+    /// MRR that many days before `as_of`, for each window a contraction measure or the renewal
+    /// model reads.
+    pub mrr_before: BTreeMap<u32, f64>,
     /// The usage windows the scorecard's activity trends read (see `HealthConfig::activity_keys`).
     pub activity: BTreeMap<ActivityKey, ActivityWindow>,
 }
@@ -546,16 +548,23 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) 
             None => no_data("更新", "Renewal"),
         },
         MeasureType::Contraction => {
-            if s.mrr_90_days_ago <= 0.0 {
+            let days = spec.contraction_days();
+            let before = s.mrr_before.get(&days).copied().unwrap_or(0.0);
+            if before <= 0.0 {
                 return no_data("MRR の縮小", "Contraction");
             }
-            let lost =
-                if s.mrr_now > 0.0 { ((s.mrr_90_days_ago - s.mrr_now) / s.mrr_90_days_ago).max(0.0) } else { 0.0 };
+            let lost = if s.mrr_now > 0.0 { ((before - s.mrr_now) / before).max(0.0) } else { 0.0 };
             let pct = (lost * 100.0).round();
             let text = if lost > 0.0 {
-                Bilingual::new(format!("直近90日で MRR が {pct}% 減少"), format!("MRR down {pct}% in the last 90 days"))
+                Bilingual::new(
+                    format!("直近{days}日で MRR が {pct}% 減少"),
+                    format!("MRR down {pct}% in the last {days} days"),
+                )
             } else {
-                Bilingual::new("直近90日の MRR の縮小なし", "No MRR contraction in the last 90 days")
+                Bilingual::new(
+                    format!("直近{days}日の MRR の縮小なし"),
+                    format!("No MRR contraction in the last {days} days"),
+                )
             };
             (Some(lost), text)
         }
@@ -812,7 +821,7 @@ mod tests {
             pulse: Some((day("2026-11-10"), 2)),
             next_renewal: Some(day("2027-01-19")),
             mrr_now: 80.0,
-            mrr_90_days_ago: 100.0,
+            mrr_before: BTreeMap::from([(90, 100.0), (180, 160.0)]),
             ..signals()
         };
         assert_eq!(value(MeasureType::SeatActivation, &s, |_| {}), Some(0.5));
@@ -829,6 +838,8 @@ mod tests {
         assert_eq!(value(MeasureType::CsmPulse, &s, |m| m.days = Some(5)), None, "an old pulse has expired");
         assert_eq!(value(MeasureType::DaysToRenewal, &s, |_| {}), Some(60.0));
         assert!((value(MeasureType::Contraction, &s, |_| {}).unwrap() - 0.2).abs() < 1e-9);
+        assert!((value(MeasureType::Contraction, &s, |m| m.days = Some(180)).unwrap() - 0.5).abs() < 1e-9);
+        assert_eq!(value(MeasureType::Contraction, &s, |m| m.days = Some(365)), None, "not a customer a year ago");
         let quiet = signals();
         assert_eq!(value(MeasureType::OpenUrgentTickets, &quiet, |_| {}), None, "no ticket data is not zero tickets");
         assert_eq!(value(MeasureType::SeatActivation, &quiet, |_| {}), None);

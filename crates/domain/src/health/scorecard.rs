@@ -59,7 +59,7 @@ pub enum MeasureType {
     CsmPulse,
     /// Days until the next renewal.
     DaysToRenewal,
-    /// Share of MRR lost to contraction in the last 90 days (0 when none).
+    /// Share of MRR lost to contraction in the last `days` (default 90; 0 when none).
     Contraction,
     /// Uses per day in the last `recent_days` ÷ the account's own rate over the `baseline_days`
     /// before (all events, the core features, or one feature).
@@ -113,7 +113,11 @@ impl MeasureType {
     pub fn takes_days(self) -> bool {
         matches!(
             self,
-            MeasureType::NpsLatest | MeasureType::NpsAverage | MeasureType::RecentUrgentTickets | MeasureType::CsmPulse
+            MeasureType::NpsLatest
+                | MeasureType::NpsAverage
+                | MeasureType::RecentUrgentTickets
+                | MeasureType::CsmPulse
+                | MeasureType::Contraction
         )
     }
 
@@ -226,8 +230,8 @@ pub struct MeasureSpec {
     /// Expected periods looked at by cadence adherence (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub periods: Option<usize>,
-    /// The window of NPS average, the age after which an NPS answer or a CSM pulse no longer
-    /// counts, in days.
+    /// In days: the window of NPS average, urgent tickets and contraction; the age after which an
+    /// NPS answer or a CSM pulse no longer counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<i64>,
     /// Usage trends: the recent window (default 30 days) …
@@ -250,8 +254,14 @@ pub struct MeasureSpec {
 pub const DEFAULT_RECENT_DAYS: u32 = 30;
 pub const DEFAULT_BASELINE_DAYS: u32 = 90;
 pub const DEFAULT_NPS_MAX_AGE_DAYS: i64 = 180;
+pub const DEFAULT_CONTRACTION_DAYS: u32 = 90;
 
 impl MeasureSpec {
+    /// The window a contraction measure compares MRR over.
+    pub fn contraction_days(&self) -> u32 {
+        self.days.and_then(|d| u32::try_from(d).ok()).unwrap_or(DEFAULT_CONTRACTION_DAYS)
+    }
+
     /// The usage history an activity trend reads; `None` for other measures.
     pub fn activity_key(&self) -> Option<ActivityKey> {
         self.kind.reads_usage_windows().then(|| ActivityKey {
@@ -371,6 +381,16 @@ impl HealthConfig {
         self.scorecards.iter().flat_map(|c| &c.measures).filter_map(MeasureSpec::activity_key).collect()
     }
 
+    /// How many days back the contraction measures compare MRR with.
+    pub fn contraction_windows(&self) -> std::collections::BTreeSet<u32> {
+        self.scorecards
+            .iter()
+            .flat_map(|c| &c.measures)
+            .filter(|m| m.kind == MeasureType::Contraction)
+            .map(MeasureSpec::contraction_days)
+            .collect()
+    }
+
     /// The grades' keys, best first (the order `is_drop` reads).
     pub fn grade_keys(&self) -> Vec<String> {
         self.grades.iter().map(|g| g.key.clone()).collect()
@@ -479,19 +499,12 @@ impl HealthConfig {
                 if m.periods.is_some_and(|p| !(1..=36).contains(&p)) {
                     push(at("periods"), Reason::OutOfRange { min: "1".into(), max: "36".into() });
                 }
-                let dated = matches!(
-                    m.kind,
-                    MeasureType::NpsAverage
-                        | MeasureType::NpsLatest
-                        | MeasureType::CsmPulse
-                        | MeasureType::RecentUrgentTickets
-                );
-                if m.days.is_some() && !dated {
+                if m.days.is_some() && !m.kind.takes_days() {
                     push(
                         at("days"),
                         Reason::OnlyWith {
                             field: "type",
-                            value: "nps_latest, nps_average, csm_pulse or recent_urgent_tickets",
+                            value: "nps_latest, nps_average, csm_pulse, recent_urgent_tickets or contraction",
                         },
                     );
                 }
