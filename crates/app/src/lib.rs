@@ -116,6 +116,16 @@ impl App {
         self.settings.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
+    /// Every custom field key the accounts carry or the settings name, in order: the fields a
+    /// team can give names on screen.
+    pub async fn custom_field_keys(&self) -> Result<Vec<String>, AppError> {
+        let mut keys: std::collections::BTreeSet<String> = self.settings().custom_field_labels.into_keys().collect();
+        for account in self.all_accounts().await? {
+            keys.extend(account.input.custom.into_keys());
+        }
+        Ok(keys.into_iter().collect())
+    }
+
     pub async fn update_settings(
         &self,
         actor: &Actor,
@@ -126,8 +136,11 @@ impl App {
         self.store.save_settings(&settings).await?;
         self.record_change(actor, "update", "settings", "workspace", Some(&before), Some(&settings)).await?;
         *self.settings.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings.clone();
-        let figures_unchanged =
-            WorkspaceSettings { tracking_field_sources: before.tracking_field_sources, ..settings.clone() };
+        let figures_unchanged = WorkspaceSettings {
+            tracking_field_sources: before.tracking_field_sources,
+            custom_field_labels: before.custom_field_labels.clone(),
+            ..settings.clone()
+        };
         if figures_unchanged != before {
             self.refresh_all_figures().await?;
         }

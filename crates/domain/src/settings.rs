@@ -1,13 +1,15 @@
 //! Workspace-wide settings.
 
-use crate::account::DEFAULT_STAGES;
+use crate::account::{parse_custom_key, DEFAULT_STAGES, MAX_CUSTOM_FIELDS};
 use crate::fields::{FieldReader, Fields};
+use crate::i18n::Lang;
 use crate::money::{parse_decimal, Currency};
-use crate::validation::Reason;
+use crate::validation::{Errors, Reason};
 use crate::FieldError;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkspaceSettings {
@@ -30,6 +32,84 @@ pub struct WorkspaceSettings {
     /// How product feedback requests are ranked by the revenue behind them.
     #[serde(default)]
     pub request_impact_weights: crate::feedback::ImpactWeights,
+    /// What the team calls each custom field on screen, by key (without `custom.`).
+    #[serde(default)]
+    pub custom_field_labels: BTreeMap<String, FieldLabel>,
+}
+
+/// A custom field's name on screen in each language; files and the API keep using its key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FieldLabel {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+}
+
+/// Characters in a custom field's name on screen.
+pub const MAX_FIELD_LABEL: usize = 100;
+
+impl FieldLabel {
+    /// The name in `lang`, else the one in the other language.
+    pub fn pick(&self, lang: Lang) -> Option<&str> {
+        let (first, second) = lang.pick((&self.ja, &self.en), (&self.en, &self.ja));
+        first.as_deref().or(second.as_deref())
+    }
+}
+
+/// The name of custom field `key` on screen: its label in `lang` (or the other language), else
+/// the key itself.
+pub fn custom_field_name<'a>(labels: &'a BTreeMap<String, FieldLabel>, key: &'a str, lang: Lang) -> &'a str {
+    labels.get(key).and_then(|label| label.pick(lang)).unwrap_or(key)
+}
+
+fn parse_label(raw: Option<&Value>) -> Result<Option<String>, Reason> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.contains('\0') => Err(Reason::ContainsNul),
+        Some(Value::String(text)) => crate::ids::optional_text(Some(text), MAX_FIELD_LABEL),
+        Some(_) => Err(Reason::WrongType { expected: "text" }),
+    }
+}
+
+/// Reads `{"contract_owner_dept": {"ja": "契約担当部署", "en": "Contract owner"}, …}`, the whole set
+/// of labels; a key with neither name is left out. Errors name the key and language.
+pub fn parse_field_labels(value: &Value, errors: &mut Errors) -> Option<BTreeMap<String, FieldLabel>> {
+    const FIELD: &str = "custom_field_labels";
+    let Some(object) = value.as_object() else {
+        errors.push(FIELD, Reason::WrongType { expected: "an object of custom field names" });
+        return None;
+    };
+    if object.len() > MAX_CUSTOM_FIELDS {
+        errors.push(FIELD, Reason::TooManyCustomFields { max: MAX_CUSTOM_FIELDS });
+        return None;
+    }
+    let mut labels = BTreeMap::new();
+    let mut ok = true;
+    for (raw_key, names) in object {
+        let at = |part: &str| format!("{FIELD}.{raw_key}{part}");
+        let key = errors.check(&at(""), parse_custom_key(raw_key));
+        let Some(names) = names.as_object() else {
+            errors.push(&at(""), Reason::WrongType { expected: "an object with ja and en" });
+            ok = false;
+            continue;
+        };
+        if let Some(unknown) = names.keys().find(|k| !matches!(k.as_str(), "ja" | "en")) {
+            errors.push(&at(&format!(".{unknown}")), Reason::UnknownField);
+            ok = false;
+        }
+        let ja = errors.check(&at(".ja"), parse_label(names.get("ja")));
+        let en = errors.check(&at(".en"), parse_label(names.get("en")));
+        match (key, ja, en) {
+            (Some(key), Some(ja), Some(en)) => {
+                if ja.is_some() || en.is_some() {
+                    labels.insert(key, FieldLabel { ja, en });
+                }
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(labels)
 }
 
 impl Default for WorkspaceSettings {
@@ -43,6 +123,7 @@ impl Default for WorkspaceSettings {
             tracking_field_sources: TrackingFieldSources::default(),
             monthly_contracts_renew: false,
             request_impact_weights: crate::feedback::ImpactWeights::default(),
+            custom_field_labels: BTreeMap::new(),
         }
     }
 }
@@ -156,12 +237,14 @@ impl WorkspaceSettings {
         "tracking_field_sources",
         "monthly_contracts_renew",
         "request_impact_weights",
+        "custom_field_labels",
     ];
 
-    /// The settings sent; field sources, the monthly renewal switch and impact weights not sent stay
-    /// as `current`.
+    /// The settings sent; field sources, the monthly renewal switch, impact weights and custom field
+    /// names not sent stay as `current`.
     pub fn from_json(value: Value, current: &WorkspaceSettings) -> Result<WorkspaceSettings, Vec<FieldError>> {
         let stages_value = value.get("stages").cloned();
+        let labels_value = value.get("custom_field_labels").filter(|v| !v.is_null()).cloned();
         let mut f = Fields::new(value, Self::FIELDS)?;
         let currency = f.required("currency", Currency::parse);
         let time_zone = f.required("time_zone", |raw| Ok(raw.trim().to_owned()));
@@ -186,6 +269,10 @@ impl WorkspaceSettings {
         let weights = f
             .json("request_impact_weights", |value| current.request_impact_weights.updated_from(value))
             .map(|w| w.unwrap_or_else(|| current.request_impact_weights.clone()));
+        let labels = match &labels_value {
+            Some(value) => parse_field_labels(value, &mut f.errors),
+            None => Some(current.custom_field_labels.clone()),
+        };
         f.errors.finish(|| {
             Some(WorkspaceSettings {
                 currency: currency?,
@@ -196,6 +283,7 @@ impl WorkspaceSettings {
                 tracking_field_sources: sources?,
                 monthly_contracts_renew: monthly_contracts_renew?,
                 request_impact_weights: weights?,
+                custom_field_labels: labels?,
             })
         })
     }
@@ -205,6 +293,52 @@ impl WorkspaceSettings {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn custom_field_names_replace_the_set_and_name_the_key_and_language_of_each_error() {
+        let current = WorkspaceSettings::default();
+        let base = json!({"currency": "JPY", "time_zone": "Asia/Tokyo", "fiscal_year_start_month": "4",
+            "gross_margin": "1", "stages": ["onboarding"]});
+        let with = |labels: Value| {
+            let mut value = base.clone();
+            value["custom_field_labels"] = labels;
+            WorkspaceSettings::from_json(value, &current)
+        };
+        let saved = with(json!({"contract_owner_dept": {"ja": " 契約担当部署 ", "en": "Contract owner"},
+            "name_kana": {"ja": "フリガナ"}, "blank": {"ja": "", "en": null}}))
+        .unwrap();
+        let labels = &saved.custom_field_labels;
+        assert_eq!(labels.len(), 2, "a key with neither name is left out: {labels:?}");
+        assert_eq!(custom_field_name(labels, "contract_owner_dept", Lang::Ja), "契約担当部署");
+        assert_eq!(custom_field_name(labels, "contract_owner_dept", Lang::En), "Contract owner");
+        assert_eq!(custom_field_name(labels, "name_kana", Lang::En), "フリガナ", "the other language stands in");
+        assert_eq!(custom_field_name(labels, "region_code", Lang::En), "region_code", "no name: the key");
+        let kept = WorkspaceSettings::from_json(base.clone(), &saved).unwrap();
+        assert_eq!(kept.custom_field_labels, saved.custom_field_labels, "not sent: kept");
+
+        let fields =
+            |labels: Value| with(labels).unwrap_err().into_iter().map(|e| (e.field, e.reason)).collect::<Vec<_>>();
+        assert_eq!(
+            fields(json!({"dept": {"ja": "長".repeat(MAX_FIELD_LABEL + 1)}})),
+            vec![("custom_field_labels.dept.ja".to_owned(), Reason::TooLong { max: MAX_FIELD_LABEL })]
+        );
+        assert_eq!(
+            fields(json!({"dept": {"en": "a\u{0}b"}})),
+            vec![("custom_field_labels.dept.en".to_owned(), Reason::ContainsNul)]
+        );
+        assert_eq!(
+            fields(json!({"dept": {"fr": "x"}})),
+            vec![("custom_field_labels.dept.fr".to_owned(), Reason::UnknownField)]
+        );
+        assert_eq!(
+            fields(json!({"k".repeat(65): {"ja": "x"}})),
+            vec![(format!("custom_field_labels.{}", "k".repeat(65)), Reason::TooLong { max: 64 })]
+        );
+        assert_eq!(fields(json!(["dept"]))[0].0, "custom_field_labels");
+        let many: serde_json::Map<String, Value> =
+            (0..=MAX_CUSTOM_FIELDS).map(|i| (format!("f{i}"), json!({"ja": "x"}))).collect();
+        assert_eq!(fields(Value::Object(many))[0].1, Reason::TooManyCustomFields { max: MAX_CUSTOM_FIELDS });
+    }
 
     #[test]
     fn field_sources_change_only_the_fields_named_and_refuse_unknown_fields_and_sources() {

@@ -42,7 +42,7 @@ macro_rules! workspace_store {
                 async fn load_settings(&self) -> Result<Option<WorkspaceSettings>> {
                     let Some(row) = sqlx::query(
                         "SELECT currency, time_zone, fiscal_year_start_month, gross_margin, stages, tracking_field_sources, \
-                         monthly_contracts_renew, request_impact_weights \
+                         monthly_contracts_renew, request_impact_weights, custom_field_labels \
                          FROM workspace_settings WHERE id = 1",
                     )
                     .fetch_optional(&self.pool)
@@ -64,20 +64,23 @@ macro_rules! workspace_store {
                         monthly_contracts_renew: row.try_get("monthly_contracts_renew")?,
                         request_impact_weights: serde_json::from_str(&row.try_get::<String, _>("request_impact_weights")?)
                             .map_err(|e| corrupt(format!("request impact weights: {e}")))?,
+                        custom_field_labels: serde_json::from_str(&row.try_get::<String, _>("custom_field_labels")?)
+                            .map_err(|e| corrupt(format!("custom field labels: {e}")))?,
                     }))
                 }
 
                 async fn save_settings(&self, settings: &WorkspaceSettings) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO workspace_settings (id, currency, time_zone, fiscal_year_start_month, gross_margin, stages, \
-                         tracking_field_sources, monthly_contracts_renew, request_impact_weights) \
-                         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8) \
+                         tracking_field_sources, monthly_contracts_renew, request_impact_weights, custom_field_labels) \
+                         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9) \
                          ON CONFLICT (id) DO UPDATE SET \
                          currency = excluded.currency, time_zone = excluded.time_zone, \
                          fiscal_year_start_month = excluded.fiscal_year_start_month, gross_margin = excluded.gross_margin, \
                          stages = excluded.stages, tracking_field_sources = excluded.tracking_field_sources, \
                          monthly_contracts_renew = excluded.monthly_contracts_renew, \
-                         request_impact_weights = excluded.request_impact_weights",
+                         request_impact_weights = excluded.request_impact_weights, \
+                         custom_field_labels = excluded.custom_field_labels",
                     )
                     .bind(settings.currency.as_str())
                     .bind(settings.time_zone.as_str())
@@ -87,6 +90,7 @@ macro_rules! workspace_store {
                     .bind(serde_json::to_string(&settings.tracking_field_sources).expect("field sources always serialize"))
                     .bind(settings.monthly_contracts_renew)
                     .bind(serde_json::to_string(&settings.request_impact_weights).expect("weights always serialize"))
+                    .bind(serde_json::to_string(&settings.custom_field_labels).expect("labels always serialize"))
                     .execute(&self.pool)
                     .await?;
                     Ok(())

@@ -169,6 +169,7 @@ pub fn table() -> Table {
         .page(M::GET, "/settings/workspace", Admin, get(pages::settings::workspace::workspace))
         .page(M::POST, "/settings/workspace", Admin, post(pages::settings::workspace::save_workspace))
         .page(M::POST, "/settings/request-webhook", Admin, post(pages::settings::workspace::set_request_webhook))
+        .page(M::POST, "/settings/custom-fields", Admin, post(pages::settings::workspace::save_custom_fields))
         .page(M::GET, "/settings/mail", Admin, get(pages::settings::mail::mail))
         .page(M::POST, "/settings/mail", Admin, post(pages::settings::mail::save_mail))
         .page(M::POST, "/settings/mail/remove", Admin, post(pages::settings::mail::remove_mail))

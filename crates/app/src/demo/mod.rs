@@ -11,6 +11,7 @@ use domain::interchange::accounts::AccountRecord;
 use domain::interchange::contacts::ContactRecord;
 use domain::interchange::subscriptions::SubscriptionRecord;
 use domain::metrics::YearMonth;
+use domain::settings::{FieldLabel, WorkspaceSettings};
 use domain::staff::{StaffUserInput, TeamInput};
 use domain::subscription::{AccountFigures, BillingInterval};
 use domain::{Currency, Email, ExternalId, Money};
@@ -571,6 +572,16 @@ fn demo_stage(
     "adoption"
 }
 
+/// What the demo's CS team calls its custom fields on screen.
+fn demo_field_labels() -> std::collections::BTreeMap<String, FieldLabel> {
+    let label = |ja: &str, en: &str| FieldLabel { ja: Some(ja.into()), en: Some(en.into()) };
+    [
+        ("contract_owner_dept".to_owned(), label("契約担当部署", "Contracting department")),
+        ("name_kana".to_owned(), label("社名（カナ）", "Name reading (kana)")),
+    ]
+    .into()
+}
+
 impl App {
     /// Fills the store with the demo company (idempotent: a second run changes nothing).
     pub async fn load_demo(&self, options: DemoOptions) -> Result<DemoSummary, AppError> {
@@ -602,6 +613,10 @@ impl App {
             }
         }
         store.import_accounts(&data.accounts).await?;
+        if self.settings().custom_field_labels.is_empty() {
+            let settings = WorkspaceSettings { custom_field_labels: demo_field_labels(), ..self.settings() };
+            self.update_settings(&crate::Actor::System("demo"), settings).await?;
+        }
         store.import_contacts(&data.contacts).await?;
         store.import_subscriptions(&data.subscriptions).await?;
         let spend: Vec<(String, Money)> =

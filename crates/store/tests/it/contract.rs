@@ -53,7 +53,12 @@ fn day(s: &str) -> NaiveDate {
 #[store_test]
 async fn settings_are_absent_until_saved_then_round_trip(t: TestStore) {
     assert_eq!(t.store.load_settings().await.unwrap(), None, "{}", t.label);
-    let settings = WorkspaceSettings { fiscal_year_start_month: 1, ..WorkspaceSettings::default() };
+    let label = domain::settings::FieldLabel { ja: Some("契約担当部署".into()), en: None };
+    let settings = WorkspaceSettings {
+        fiscal_year_start_month: 1,
+        custom_field_labels: [("contract_owner_dept".to_owned(), label)].into(),
+        ..WorkspaceSettings::default()
+    };
     t.store.save_settings(&settings).await.unwrap();
     t.store.save_settings(&settings).await.unwrap();
     assert_eq!(t.store.load_settings().await.unwrap(), Some(settings), "{}", t.label);

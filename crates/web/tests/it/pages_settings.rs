@@ -597,3 +597,73 @@ async fn the_workspace_page_sets_the_request_webhook_keeping_its_secret_and_refu
     assert_eq!(saved, json!({"url": null, "secret": null}));
     t.finish().await;
 }
+
+#[store_test]
+async fn custom_fields_get_names_in_both_languages_that_the_account_page_shows(t: TestStore) {
+    let server = Server::start(&t).await;
+    let admin = server.sign_in("admin@k.example").await;
+    let (_, account) = server
+        .post(
+            "/api/v1/accounts",
+            json!({"external_id": "ACC-1", "name": "Acme", "custom": {"contract_owner_dept": "人事部", "name_kana": "アクメ"}}),
+        )
+        .await;
+    let (_, html) = page(&server, &admin, "/settings/workspace?lang=en").await;
+    assert!(
+        html.contains("name=\"field.0.key\" value=\"contract_owner_dept\""),
+        "every key the accounts carry: {html}"
+    );
+    assert!(html.contains("name=\"field.1.key\" value=\"name_kana\""), "{html}");
+
+    let too_long = "長".repeat(101);
+    let bad = [("field.0.key", "contract_owner_dept"), ("field.0.ja", too_long.as_str())];
+    let (status, en, _) = submit(&server, &admin, "/settings/custom-fields", "en", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", t.label);
+    assert!(en.contains("Custom field contract_owner_dept (Japanese): must be at most 100 characters"), "{en}");
+    assert!(en.contains(&format!("value=\"{too_long}\"")), "the form keeps what was typed");
+    let (_, ja, _) = submit(&server, &admin, "/settings/custom-fields", "ja", &bad).await;
+    assert!(unescaped(&ja).contains("カスタム項目 contract_owner_dept（日本語）: "), "{ja}");
+
+    let good = [
+        ("field.0.key", "contract_owner_dept"),
+        ("field.0.ja", "契約担当部署"),
+        ("field.0.en", "Contract owner"),
+        ("field.1.key", "name_kana"),
+        ("field.1.ja", "フリガナ"),
+        ("field.1.en", ""),
+    ];
+    let (status, _, location) = submit(&server, &admin, "/settings/custom-fields", "en", &good).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/settings/workspace?done=custom_fields_saved"))
+    );
+    let (_, settings) = server.get("/api/v1/settings").await;
+    assert_eq!(
+        settings["custom_field_labels"],
+        json!({"contract_owner_dept": {"ja": "契約担当部署", "en": "Contract owner"}, "name_kana": {"ja": "フリガナ"}}),
+        "{}",
+        t.label
+    );
+    assert_eq!(settings["currency"], "JPY", "the rest of the settings stay");
+    let path = format!("/accounts/{}", account["id"]);
+    let (_, en) = page(&server, &admin, &format!("{path}?lang=en")).await;
+    assert!(en.contains("Contract owner") && en.contains("フリガナ") && !en.contains("contract_owner_dept"), "{en}");
+    let (_, ja) = page(&server, &admin, &format!("{path}?lang=ja")).await;
+    assert!(ja.contains("契約担当部署") && !ja.contains("name_kana"), "{ja}");
+
+    let body = |labels: Value| {
+        json!({"currency": "JPY", "time_zone": "Asia/Tokyo", "fiscal_year_start_month": 4, "gross_margin": "1",
+               "stages": settings["stages"], "custom_field_labels": labels})
+    };
+    let long = body(json!({"dept": {"en": "x".repeat(101)}}));
+    let (status, problem) = server.send(reqwest::Method::PUT, "/api/v1/settings", Some(long)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.to_string().contains("custom_field_labels.dept.en"), "{problem}");
+    let nul = body(json!({"dept": {"ja": "a\u{0}b"}}));
+    let (status, problem) = server.send(reqwest::Method::PUT, "/api/v1/settings", Some(nul)).await;
+    assert!(status.is_client_error(), "{status} {problem}");
+    let (_, unchanged) = server.get("/api/v1/settings").await;
+    assert_eq!(unchanged["custom_field_labels"], settings["custom_field_labels"], "a refused change writes nothing");
+    drop(server);
+    t.finish().await;
+}

@@ -18,10 +18,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::account::Account;
 use domain::health::pulse::{PulseInput, PulseReason};
 use domain::i18n::{Lang, Text};
+use domain::settings::{custom_field_name, FieldLabel};
 use domain::timeline::{TimelineEntryInput, TimelineKind};
 use domain::{AccountId, FieldError, Reason};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use store::{ChildQuery, TimelineQuery};
 
 /// Expected periods shown per feature.
@@ -261,8 +263,9 @@ fn billing(terms: &domain::subscription::SubscriptionTerms, lang: Lang) -> Strin
     }
 }
 
-/// What the account record says about the customer, each with its label; empty fields are left out.
-fn profile(account: &Account, lang: Lang) -> Vec<(String, String)> {
+/// What the account record says about the customer, each with its label (a custom field by the
+/// name the workspace gave it); empty fields are left out.
+fn profile(account: &Account, labels: &BTreeMap<String, FieldLabel>, lang: Lang) -> Vec<(String, String)> {
     let t = |ja, en| Text::new(ja, en).pick(lang).to_owned();
     let input = &account.input;
     let mut facts = vec![
@@ -273,7 +276,9 @@ fn profile(account: &Account, lang: Lang) -> Vec<(String, String)> {
         (t("タッチモデル", "Touch model"), input.touch_model.map(|m| m.name(lang).to_owned())),
         (t("ドメイン", "Domain"), input.domain.clone()),
     ];
-    facts.extend(input.custom.iter().map(|(key, value)| (key.clone(), Some(value.clone()))));
+    facts.extend(
+        input.custom.iter().map(|(key, value)| (custom_field_name(labels, key, lang).to_owned(), Some(value.clone()))),
+    );
     facts.into_iter().filter_map(|(label, value)| value.filter(|v| !v.trim().is_empty()).map(|v| (label, v))).collect()
 }
 
@@ -529,7 +534,7 @@ async fn render(
         owner: staff_name(account.input.owner_id),
         sub_owner: staff_name(account.input.sub_owner_id),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
-        profile: profile(&account, lang),
+        profile: profile(&account, &app.settings().custom_field_labels, lang),
         churned,
         grade,
         grade_colour,

@@ -108,6 +108,9 @@ pub fn notice(done: Option<String>, lang: Lang) -> Option<String> {
         "settings_saved" => Text::new("ワークスペース設定を保存しました。", "The workspace settings were saved."),
         "spend_saved" => Text::new("費用を保存しました。", "The spend was saved."),
         "spend_removed" => Text::new("費用を削除しました。", "The spend was removed."),
+        "custom_fields_saved" => {
+            Text::new("カスタム項目の表示名を保存しました。", "The custom field names were saved.")
+        }
         "request_webhook_saved" => {
             Text::new("製品リクエストの Webhook を保存しました。", "The product request webhook was saved.")
         }

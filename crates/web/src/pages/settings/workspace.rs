@@ -12,8 +12,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use domain::i18n::{Lang, Text};
-use domain::settings::WorkspaceSettings;
-use serde_json::json;
+use domain::settings::{parse_field_labels, WorkspaceSettings};
+use serde_json::{json, Value};
 
 pub struct MonthOption {
     pub value: u32,
@@ -73,6 +73,15 @@ pub struct WorkspacePage {
     pub weights: Vec<(&'static str, &'static str, String)>,
     /// Where product request status changes are posted (an issue tracker), its secret masked.
     pub webhook: app::feedback::WebhookView,
+    /// Each custom field the accounts carry, with its names on screen.
+    pub custom_fields: Vec<CustomFieldRow>,
+}
+
+/// A custom field's key and the names the form shows for it (stored, or as sent).
+pub struct CustomFieldRow {
+    pub key: String,
+    pub ja: String,
+    pub en: String,
 }
 
 /// The impact weights' form fields, keys of `ImpactWeights`, with their labels.
@@ -113,6 +122,20 @@ async fn workspace_page(
     let lang = frame.lang;
     let stored = app.settings();
     let webhook = app.request_webhook().await?;
+    let custom_fields = app
+        .custom_field_keys()
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let label = stored.custom_field_labels.get(&key).cloned().unwrap_or_default();
+            let name = |lang: &str, stored: Option<String>| {
+                sent.filter(|f| f.get(&format!("field.{i}.key")) == key)
+                    .map_or(stored.unwrap_or_default(), |f| f.get(&format!("field.{i}.{lang}")).to_owned())
+            };
+            CustomFieldRow { ja: name("ja", label.ja), en: name("en", label.en), key }
+        })
+        .collect();
     let value = |name: &str, stored: String| sent.map_or(stored, |f| f.get(name).to_owned());
     let page = WorkspacePage {
         frame: frame.at("settings"),
@@ -137,6 +160,7 @@ async fn workspace_page(
             })
             .collect(),
         webhook,
+        custom_fields,
     };
     let status = page.common.status();
     Ok((status, render(&page, "settings workspace")?).into_response())
@@ -326,4 +350,54 @@ pub async fn set_request_webhook(
             workspace_page(&app, frame, Common::new(lang, "/settings/workspace").with_errors(errors), None).await
         }
     }
+}
+
+/// Saves the names the custom fields show on screen (`field.N.key`, `field.N.ja`, `field.N.en`);
+/// the rest of the settings stay as they are.
+pub async fn save_custom_fields(
+    State(app): State<AppState>,
+    frame: Frame,
+    Signed(actor): Signed,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    let lang = frame.lang;
+    let mut labels = serde_json::Map::new();
+    for i in 0..=domain::account::MAX_CUSTOM_FIELDS {
+        let key = fields.get(&format!("field.{i}.key"));
+        if key.is_empty() {
+            continue;
+        }
+        let name =
+            |part: &str| Some(fields.get(&format!("field.{i}.{part}")).to_owned()).filter(|v| !v.trim().is_empty());
+        labels.insert(key.to_owned(), json!({"ja": name("ja"), "en": name("en")}));
+    }
+    let saved = async {
+        let mut errors = domain::validation::Errors::new();
+        let labels = parse_field_labels(&Value::Object(labels), &mut errors);
+        let custom_field_labels = errors.finish(|| labels).map_err(ApiError::Fields)?;
+        let settings = WorkspaceSettings { custom_field_labels, ..app.settings() };
+        Ok::<_, ApiError>(app.update_settings(&actor, settings).await?)
+    }
+    .await;
+    match saved {
+        Ok(_) => Ok(done("/settings/workspace", "custom_fields_saved")),
+        Err(ApiError::Fields(errors) | ApiError::App(app::AppError::Invalid(errors))) => {
+            let lines = errors.iter().map(|e| custom_field_error(e, lang)).collect();
+            workspace_page(&app, frame, Common::new(lang, "/settings/workspace").with_errors(lines), Some(&fields))
+                .await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// "Custom field dept (Japanese): at most 100 characters", from `custom_field_labels.dept.ja`.
+fn custom_field_error(error: &domain::FieldError, lang: Lang) -> String {
+    let path = error.field.strip_prefix("custom_field_labels").unwrap_or(&error.field).trim_start_matches('.');
+    let (key, language) = match path.rsplit_once('.') {
+        Some((key, "ja")) => (key, Text::new("（日本語）", " (Japanese)").pick(lang)),
+        Some((key, "en")) => (key, Text::new("（英語）", " (English)").pick(lang)),
+        _ => (path, ""),
+    };
+    let field = Text::new("カスタム項目", "Custom field").pick(lang);
+    format!("{field} {key}{language}: {}", error.reason.message(lang))
 }
