@@ -492,6 +492,7 @@ impl App {
         }
         let periods = self.all_periods().await?;
         let grouped = by_account(&periods);
+        let monthly = self.settings().monthly_contracts_renew;
         let mut months = Vec::new();
         let mut month = first;
         while month <= last {
@@ -509,9 +510,10 @@ impl App {
                         renewal_date: r.renewal_date,
                         forecast: r.forecast,
                         forecast_arr: r.arr,
-                        kept_arr: kept_arr(
+                        kept_arr: domain::renewals::kept_arr(
                             grouped.get(&r.account_id).map(Vec::as_slice).unwrap_or_default(),
                             r.renewal_date,
+                            monthly,
                         ),
                     })
                     .collect();
@@ -569,12 +571,6 @@ fn expected_arr(items: &[&RenewalItem]) -> Money {
         })
         .sum();
     Money(Money(kept).reported())
-}
-
-/// The account's ARR on the renewal day: what it kept (0 when it churned).
-fn kept_arr(periods: &[&SubscriptionTerms], date: NaiveDate) -> Money {
-    let mrr: Money = periods.iter().map(|p| p.mrr_on(date)).sum();
-    Money(Money(mrr.0 * Decimal::from(12)).reported())
 }
 
 /// The backtest sees each renewal this many days before it, as CSMs look at a renewal from

@@ -132,6 +132,23 @@ fn months_between(from: NaiveDate, to: NaiveDate) -> u32 {
     months.max(0) as u32
 }
 
+/// The ARR the contracts renewing on `date` came to that day: their ARR the day before, moved by
+/// however much the account's MRR changed across the day (an expansion or a contraction at the
+/// renewal, or the contract re-issued under a new id); none when the account left. Contracts
+/// renewing on other days (a monthly add-on) count on neither side, so it compares with the
+/// renewal's forecast ARR. Without a renewal that day, the account's whole ARR on it.
+pub fn kept_arr(periods: &[&SubscriptionTerms], date: NaiveDate, monthly_renews: bool) -> Money {
+    let mrr_on = |day: NaiveDate| -> Decimal { periods.iter().map(|p| p.mrr_on(day).0).sum() };
+    let (before, after) = (mrr_on(date.pred_opt().unwrap_or(date)), mrr_on(date));
+    let twelve = Decimal::from(12);
+    let kept = match renewals_between(periods, date, date, monthly_renews).first() {
+        _ if after <= Decimal::ZERO => Decimal::ZERO,
+        Some(renewal) => (renewal.arr.0 + (after - before) * twelve).max(Decimal::ZERO),
+        None => after * twelve,
+    };
+    Money(Money(kept).reported())
+}
+
 /// What the subscription data says a past renewal came to: the account's MRR on the renewal day
 /// against the day before. `None` while the day is still ahead.
 pub fn derived_outcome(periods: &[&SubscriptionTerms], date: NaiveDate, today: NaiveDate) -> Option<RenewalOutcome> {
@@ -285,6 +302,32 @@ mod tests {
         assert_eq!(derived_outcome(&[&p, &renewed], day("2025-04-01"), today), Some(RenewalOutcome::Renewed));
         assert_eq!(derived_outcome(&[&p, &grown], day("2025-04-01"), today), Some(RenewalOutcome::Expanded));
         assert_eq!(derived_outcome(&[&p, &renewed], day("2026-04-01"), today), None, "not yet happened");
+    }
+
+    #[test]
+    fn kept_arr_counts_the_renewing_contract_not_the_add_ons_renewing_on_other_days() {
+        let core = period("core", "2024-04-01", Some("2025-04-01"), BillingInterval::Year, None, 1_200_000);
+        let add_on = period("add-on", "2024-06-10", None, BillingInterval::Month, None, 50_000);
+        let flat = period("core", "2025-04-01", None, BillingInterval::Year, None, 1_200_000);
+        let grown = period("core", "2025-04-01", None, BillingInterval::Year, None, 1_800_000);
+        let reissued = period("core-2025", "2025-04-01", None, BillingInterval::Year, None, 1_200_000);
+        let renewal = day("2025-04-01");
+        let arr = |n: i64| Money(Money(Decimal::from(n)).reported());
+        assert_eq!(
+            kept_arr(&[&core, &add_on, &flat], renewal, false),
+            arr(1_200_000),
+            "the add-on's 600,000 is not kept ARR"
+        );
+        assert_eq!(kept_arr(&[&core, &add_on, &grown], renewal, false), arr(1_800_000));
+        assert_eq!(kept_arr(&[&core, &add_on, &reissued], renewal, false), arr(1_200_000), "a new id, same contract");
+        assert_eq!(
+            kept_arr(&[&core, &add_on], renewal, false),
+            arr(0),
+            "the core contract ended: contracted to the add-on"
+        );
+        let ended_add_on = period("add-on", "2024-06-10", Some("2025-04-01"), BillingInterval::Month, None, 50_000);
+        assert_eq!(kept_arr(&[&core, &ended_add_on], renewal, false), arr(0), "the account left");
+        assert_eq!(kept_arr(&[&add_on], day("2025-05-10"), false), arr(600_000), "no renewal that day: the whole ARR");
     }
 
     #[test]
