@@ -437,17 +437,28 @@ impl App {
         to: NaiveDate,
         horizon_days: u64,
     ) -> Result<BacktestReport, AppError> {
-        if from > to {
-            return Err(AppError::invalid("to", Reason::EndNotAfterStart));
-        }
-        if !(1..=730).contains(&horizon_days) {
-            return Err(AppError::invalid("horizon", Reason::OutOfRange { min: "1d".into(), max: "730d".into() }));
-        }
+        check_backtest_range(from, to, horizon_days)?;
         let config = self.health_config().await?;
         let portfolio = self.portfolio_copy().await?;
         let accounts = self.all_accounts().await?;
         // Seconds of arithmetic at scale: off the async workers.
         tokio::task::spawn_blocking(move || backtest_of(&config, &portfolio, &accounts, from, to, horizon_days))
+            .await
+            .map_err(|e| AppError::Internal(format!("backtest: {e}")))?
+    }
+
+    /// The observations behind a backtest (see `health_backtest`), for analysis outside Kizuna.
+    pub async fn health_backtest_history(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        horizon_days: u64,
+    ) -> Result<ScoredHistory, AppError> {
+        check_backtest_range(from, to, horizon_days)?;
+        let config = self.health_config().await?;
+        let portfolio = self.portfolio_copy().await?;
+        let accounts = self.all_accounts().await?;
+        tokio::task::spawn_blocking(move || scored_history(&config, &portfolio, &accounts, from, to, horizon_days))
             .await
             .map_err(|e| AppError::Internal(format!("backtest: {e}")))?
     }
@@ -478,6 +489,16 @@ impl App {
     }
 }
 
+fn check_backtest_range(from: NaiveDate, to: NaiveDate, horizon_days: u64) -> Result<(), AppError> {
+    if from > to {
+        return Err(AppError::invalid("to", Reason::EndNotAfterStart));
+    }
+    if !(1..=730).contains(&horizon_days) {
+        return Err(AppError::invalid("horizon", Reason::OutOfRange { min: "1d".into(), max: "730d".into() }));
+    }
+    Ok(())
+}
+
 /// Scores every paying account with `config` as of the first of each month from `from` to `to`
 /// and compares with whether it churned within `horizon_days`.
 fn backtest_of(
@@ -488,6 +509,29 @@ fn backtest_of(
     to: NaiveDate,
     horizon_days: u64,
 ) -> Result<BacktestReport, AppError> {
+    let history = scored_history(config, portfolio, accounts, from, to, horizon_days)?;
+    Ok(report(&history.observations, &config.grade_keys(), &history.measures))
+}
+
+/// What a backtest scored: every paying account on the first of each month, with its measures'
+/// points and whether it churned within the horizon after.
+#[derive(Debug, Clone)]
+pub struct ScoredHistory {
+    /// The measures' keys, in the order of each observation's points.
+    pub measures: Vec<String>,
+    pub observations: Vec<Observation>,
+    /// Each observed account's id in the source system.
+    pub external_ids: HashMap<i64, domain::ExternalId>,
+}
+
+fn scored_history(
+    config: &HealthConfig,
+    portfolio: &Portfolio,
+    accounts: &[Account],
+    from: NaiveDate,
+    to: NaiveDate,
+    horizon_days: u64,
+) -> Result<ScoredHistory, AppError> {
     let churns: HashMap<AccountId, Vec<NaiveDate>> =
         accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
     let mut keys: Vec<String> = Vec::new();
@@ -518,6 +562,7 @@ fn backtest_of(
                 }
             }
             observations.push(Observation {
+                as_of: point,
                 score: health.score,
                 grade: health.grade,
                 churned,
@@ -530,7 +575,8 @@ fn backtest_of(
             None => break,
         };
     }
-    Ok(report(&observations, &config.grade_keys(), &keys))
+    let external_ids = accounts.iter().map(|a| (a.id.0, a.input.external_id.clone())).collect();
+    Ok(ScoredHistory { measures: keys, observations, external_ids })
 }
 
 #[cfg(test)]

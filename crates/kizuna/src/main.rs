@@ -161,6 +161,10 @@ enum HealthAction {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also write every observation (account, day, score, grade, churned, each measure's
+        /// points) to this CSV file, to check the numbers outside Kizuna.
+        #[arg(long)]
+        observations: Option<PathBuf>,
     },
 }
 
@@ -268,6 +272,31 @@ async fn open_app(config: &Config) -> Result<Arc<App>, CliError> {
     tracing::info!(database = %config.database_label(), "opening database");
     let store = store::open(url.expose()).await?;
     Ok(Arc::new(App::start(store, config.initial_settings()?).await?))
+}
+
+/// The backtest's observations as CSV: one row per account and day, the measures' points in
+/// the scorecard's order (empty: no data).
+fn write_observations(history: &app::health::ScoredHistory, path: &std::path::Path) -> Result<(), CliError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::create(path).map_err(io_error(&name))?;
+    let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let failed = |e: csv::Error| CliError::Usage(format!("{name}: {e}"));
+    let mut header = vec!["account_id", "as_of", "score", "grade", "churned_within_horizon"];
+    header.extend(history.measures.iter().map(String::as_str));
+    out.write_record(&header).map_err(failed)?;
+    let number = |value: Option<f64>| value.map(|v| format!("{v:.1}")).unwrap_or_default();
+    for o in &history.observations {
+        let mut row = vec![
+            history.external_ids.get(&o.account).map(ToString::to_string).unwrap_or_default(),
+            o.as_of.to_string(),
+            number(o.score),
+            o.grade.clone(),
+            u8::from(o.churned).to_string(),
+        ];
+        row.extend(o.points.iter().map(|p| number(*p)));
+        out.write_record(&row).map_err(failed)?;
+    }
+    out.flush().map_err(io_error(&name))
 }
 
 fn backtest_table(
@@ -617,7 +646,7 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Health { action: HealthAction::Backtest { from, to, horizon, json } } => {
+        Command::Health { action: HealthAction::Backtest { from, to, horizon, json, observations } } => {
             let app = open_app(&config).await?;
             let horizon: u64 = horizon.trim_end_matches('d').parse().map_err(|_| {
                 CliError::Usage(lang.pick(
@@ -634,6 +663,10 @@ async fn run(cli: Cli, lang: Lang) -> Result<ExitCode, CliError> {
             let to = date("--to", to, today.checked_sub_days(chrono::Days::new(horizon)).unwrap_or(today))?;
             let from = date("--from", from, to.checked_sub_months(chrono::Months::new(24)).unwrap_or(to))?;
             let report = app.health_backtest(from, to, horizon).await?;
+            if let Some(path) = observations {
+                let history = app.health_backtest_history(from, to, horizon).await?;
+                write_observations(&history, &path)?;
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {

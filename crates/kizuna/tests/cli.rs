@@ -657,6 +657,38 @@ async fn the_default_scorecard_separates_demo_churners_in_the_backtest() {
     assert!(rate("at_risk") > 2.0 * rate("healthy"), "{report}");
     let table = w.run(&["health", "backtest"]);
     assert!(stdout(&table).contains("By grade:"), "{}", stdout(&table));
+
+    let file = w.dir.path().join("observations.csv");
+    let exported = w.run(&["health", "backtest", "--json", "--observations", file.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&exported)).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[..5], ["account_id", "as_of", "score", "grade", "churned_within_horizon"]);
+    assert!(header.contains(&"usage_trend"), "each measure's points: {header:?}");
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+    assert_eq!(rows.len() as u64, report["observations"].as_u64().unwrap(), "one row per observation");
+    // The AUC recomputed from the file alone: how often a churner scored below an account that stayed.
+    let scored: Vec<(f64, bool)> =
+        rows.iter().filter(|r| !r[2].is_empty()).map(|r| (r[2].parse().unwrap(), r[4] == "1")).collect();
+    let (churned, stayed): (Vec<_>, Vec<_>) = scored.iter().partition(|(_, c)| *c);
+    let wins: f64 = churned
+        .iter()
+        .flat_map(|(low, _)| {
+            stayed.iter().map(move |(high, _)| {
+                if low < high {
+                    1.0
+                } else if low == high {
+                    0.5
+                } else {
+                    0.0
+                }
+            })
+        })
+        .sum();
+    let auc = wins / (churned.len() * stayed.len()) as f64;
+    assert!((auc - report["auc"].as_f64().unwrap()).abs() < 1e-9, "{auc} against {report}");
 }
 
 /// Runs `kizuna user create …` with `password` on standard input.

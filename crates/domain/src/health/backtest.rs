@@ -6,6 +6,7 @@ use serde::Serialize;
 /// One account scored as of one past day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
+    pub as_of: chrono::NaiveDate,
     pub score: Option<f64>,
     pub grade: String,
     pub churned: bool,
@@ -181,6 +182,7 @@ mod tests {
     #[test]
     fn report_gives_churn_per_grade_lift_and_calibration() {
         let o = |score: f64, grade: &str, churned: bool| Observation {
+            as_of: chrono::NaiveDate::MIN,
             score: Some(score),
             grade: grade.into(),
             churned,

@@ -153,6 +153,7 @@ mod tests {
                 let a = if churned { 20.0 + 40.0 * next() } else { 50.0 + 50.0 * next() };
                 let b = 100.0 * next();
                 Observation {
+                    as_of: chrono::NaiveDate::MIN,
                     score: None,
                     grade: "unknown".into(),
                     churned,
