@@ -437,14 +437,10 @@ impl App {
         to: NaiveDate,
         horizon_days: u64,
     ) -> Result<BacktestReport, AppError> {
-        check_backtest_range(from, to, horizon_days)?;
-        let config = self.health_config().await?;
-        let portfolio = self.portfolio_copy().await?;
-        let accounts = self.all_accounts().await?;
-        // Seconds of arithmetic at scale: off the async workers.
-        tokio::task::spawn_blocking(move || backtest_of(&config, &portfolio, &accounts, from, to, horizon_days))
-            .await
-            .map_err(|e| AppError::Internal(format!("backtest: {e}")))?
+        self.with_scored_history(from, to, horizon_days, |config, history| {
+            report(&history.observations, &config.grade_keys(), &history.measures)
+        })
+        .await
     }
 
     /// The observations behind a backtest (see `health_backtest`), for analysis outside Kizuna.
@@ -454,13 +450,28 @@ impl App {
         to: NaiveDate,
         horizon_days: u64,
     ) -> Result<ScoredHistory, AppError> {
+        self.with_scored_history(from, to, horizon_days, |_, history| history).await
+    }
+
+    /// Scores the saved configuration over the range and hands the result to `finish`, both off
+    /// the async workers: seconds of arithmetic at scale.
+    async fn with_scored_history<T: Send + 'static>(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        horizon_days: u64,
+        finish: impl FnOnce(&HealthConfig, ScoredHistory) -> T + Send + 'static,
+    ) -> Result<T, AppError> {
         check_backtest_range(from, to, horizon_days)?;
         let config = self.health_config().await?;
         let portfolio = self.portfolio_copy().await?;
         let accounts = self.all_accounts().await?;
-        tokio::task::spawn_blocking(move || scored_history(&config, &portfolio, &accounts, from, to, horizon_days))
-            .await
-            .map_err(|e| AppError::Internal(format!("backtest: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let history = scored_history(&config, &portfolio, &accounts, from, to, horizon_days)?;
+            Ok(finish(&config, history))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("backtest: {e}")))?
     }
 
     /// What a draft configuration would do before it is saved: paying accounts per grade today
