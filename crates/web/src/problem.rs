@@ -293,7 +293,10 @@ impl ApiError {
             ApiError::App(AppError::NotFound { entity, id }) => (
                 "not-found",
                 NOT_FOUND.pick(lang).to_owned(),
-                format!("{} {id}", entity_name(*entity, lang)),
+                match lang {
+                    Lang::Ja => format!("{} {id} は見つかりません。", entity_name(*entity, lang)),
+                    Lang::En => format!("There is no {} {id}.", entity_name(*entity, lang)),
+                },
                 Vec::new(),
             ),
             ApiError::NotFound => ("not-found", NOT_FOUND.pick(lang).to_owned(), String::new(), Vec::new()),

@@ -841,6 +841,8 @@ async fn a_browser_gets_an_error_page_in_its_language_with_its_navigation_while_
             assert!(html.contains("id=\"nav-tasks\"") && html.contains("id=\"switch-lang\""), "signed in: {html}");
         }
     }
+    let missing = unescaped(&navigate("/accounts/999999", "en").await.unwrap().text().await.unwrap());
+    assert!(missing.contains("There is no account 999999."), "the detail is a sentence: {missing}");
     let signed_out = server
         .anonymous
         .get(server.url("/no-such-page"))
