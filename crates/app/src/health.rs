@@ -437,10 +437,7 @@ impl App {
         to: NaiveDate,
         horizon_days: u64,
     ) -> Result<BacktestReport, AppError> {
-        self.with_scored_history(from, to, horizon_days, |config, history| {
-            report(&history.observations, &config.grade_keys(), &history.measures)
-        })
-        .await
+        self.with_scored_history(from, to, horizon_days, |config, history| history.report(config)).await
     }
 
     /// The observations behind a backtest (see `health_backtest`), for analysis outside Kizuna.
@@ -495,7 +492,7 @@ impl App {
             let row = grades.iter().position(|(key, _)| *key == grade).unwrap_or(unknown);
             grades[row].1 += 1;
         }
-        let backtest = backtest_of(draft, &portfolio, &accounts, from, to, DEFAULT_BACKTEST_HORIZON)?;
+        let backtest = scored_history(draft, &portfolio, &accounts, from, to, DEFAULT_BACKTEST_HORIZON)?.report(draft);
         Ok(HealthPreview { grades, backtest, saved_auc: saved.auc, from, to })
     }
 }
@@ -510,20 +507,6 @@ fn check_backtest_range(from: NaiveDate, to: NaiveDate, horizon_days: u64) -> Re
     Ok(())
 }
 
-/// Scores every paying account with `config` as of the first of each month from `from` to `to`
-/// and compares with whether it churned within `horizon_days`.
-fn backtest_of(
-    config: &HealthConfig,
-    portfolio: &Portfolio,
-    accounts: &[Account],
-    from: NaiveDate,
-    to: NaiveDate,
-    horizon_days: u64,
-) -> Result<BacktestReport, AppError> {
-    let history = scored_history(config, portfolio, accounts, from, to, horizon_days)?;
-    Ok(report(&history.observations, &config.grade_keys(), &history.measures))
-}
-
 /// What a backtest scored: every paying account on the first of each month, with its measures'
 /// points and whether it churned within the horizon after.
 #[derive(Debug, Clone)]
@@ -535,6 +518,15 @@ pub struct ScoredHistory {
     pub external_ids: HashMap<i64, domain::ExternalId>,
 }
 
+impl ScoredHistory {
+    /// How well `config`'s scores separated the accounts that churned: the backtest.
+    pub fn report(&self, config: &HealthConfig) -> BacktestReport {
+        report(&self.observations, &config.grade_keys(), &self.measures)
+    }
+}
+
+/// Scores every paying account with `config` as of the first of each month from `from` to `to`
+/// and records whether it churned within `horizon_days`.
 fn scored_history(
     config: &HealthConfig,
     portfolio: &Portfolio,
