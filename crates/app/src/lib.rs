@@ -120,9 +120,7 @@ impl App {
     /// team can give names on screen.
     pub async fn custom_field_keys(&self) -> Result<Vec<String>, AppError> {
         let mut keys: std::collections::BTreeSet<String> = self.settings().custom_field_labels.into_keys().collect();
-        for account in self.all_accounts().await? {
-            keys.extend(account.input.custom.into_keys());
-        }
+        keys.extend(self.store.account_custom_keys().await?);
         Ok(keys.into_iter().collect())
     }
 

@@ -1,6 +1,6 @@
 //! Workspace-wide settings.
 
-use crate::account::{parse_custom_key, DEFAULT_STAGES, MAX_CUSTOM_FIELDS};
+use crate::account::{parse_custom_key, DEFAULT_STAGES};
 use crate::fields::{FieldReader, Fields};
 use crate::i18n::Lang;
 use crate::money::{parse_decimal, Currency};
@@ -48,6 +48,8 @@ pub struct FieldLabel {
 
 /// Characters in a custom field's name on screen.
 pub const MAX_FIELD_LABEL: usize = 100;
+/// Custom fields a workspace names (each record holds at most 50, but records differ).
+pub const MAX_NAMED_FIELDS: usize = 200;
 
 impl FieldLabel {
     /// The name in `lang`, else the one in the other language.
@@ -80,8 +82,8 @@ pub fn parse_field_labels(value: &Value, errors: &mut Errors) -> Option<BTreeMap
         errors.push(FIELD, Reason::WrongType { expected: "an object of custom field names" });
         return None;
     };
-    if object.len() > MAX_CUSTOM_FIELDS {
-        errors.push(FIELD, Reason::TooManyCustomFields { max: MAX_CUSTOM_FIELDS });
+    if object.len() > MAX_NAMED_FIELDS {
+        errors.push(FIELD, Reason::TooManyFieldNames { max: MAX_NAMED_FIELDS });
         return None;
     }
     let mut labels = BTreeMap::new();
@@ -336,8 +338,8 @@ mod tests {
         );
         assert_eq!(fields(json!(["dept"]))[0].0, "custom_field_labels");
         let many: serde_json::Map<String, Value> =
-            (0..=MAX_CUSTOM_FIELDS).map(|i| (format!("f{i}"), json!({"ja": "x"}))).collect();
-        assert_eq!(fields(Value::Object(many))[0].1, Reason::TooManyCustomFields { max: MAX_CUSTOM_FIELDS });
+            (0..=MAX_NAMED_FIELDS).map(|i| (format!("f{i}"), json!({"ja": "x"}))).collect();
+        assert_eq!(fields(Value::Object(many))[0].1, Reason::TooManyFieldNames { max: MAX_NAMED_FIELDS });
     }
 
     #[test]

@@ -127,6 +127,10 @@ pub enum Reason {
     TooManyCustomFields {
         max: usize,
     },
+    /// More custom field names than a workspace keeps (`settings::MAX_NAMED_FIELDS`).
+    TooManyFieldNames {
+        max: usize,
+    },
     /// Closes a file's error report that lists only the first problems: how many more there are.
     MoreProblems {
         count: usize,
@@ -187,6 +191,8 @@ impl Reason {
             (LinkExpired, Lang::En) => "this link has expired".into(),
             (TooManyCustomFields { max }, Lang::Ja) => format!("独自項目 (custom) は 1 件につき {max} 個までです"),
             (TooManyCustomFields { max }, Lang::En) => format!("at most {max} custom fields per record"),
+            (TooManyFieldNames { max }, Lang::Ja) => format!("カスタム項目の表示名は {max} 個までです"),
+            (TooManyFieldNames { max }, Lang::En) => format!("at most {max} custom field names"),
             (Unencodable { encoding, character, line }, Lang::Ja) => format!(
                 "{line} 行目の「{character}」({}) は {encoding} で表せません。UTF-8 で書き出してください",
                 code_point(character)

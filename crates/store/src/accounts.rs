@@ -49,6 +49,8 @@ pub trait AccountStore: Send + Sync {
     /// Every period of the given accounts; all periods when `accounts` is `None`.
     async fn periods_of_accounts(&self, accounts: Option<&[AccountId]>) -> Result<Vec<SubscriptionPeriod>>;
     async fn list_products(&self) -> Result<Vec<String>>;
+    /// Every custom field key some account carries, in order (reads only that column).
+    async fn account_custom_keys(&self) -> Result<Vec<String>>;
 }
 
 macro_rules! accounts_store {
@@ -376,6 +378,17 @@ macro_rules! accounts_store {
 
                 async fn list_products(&self) -> Result<Vec<String>> {
                     Ok(sqlx::query_scalar("SELECT key FROM products ORDER BY key").fetch_all(&self.pool).await?)
+                }
+
+                async fn account_custom_keys(&self) -> Result<Vec<String>> {
+                    let cells: Vec<String> = sqlx::query_scalar("SELECT DISTINCT custom FROM accounts WHERE custom <> '{}'")
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let mut keys = std::collections::BTreeSet::new();
+                    for cell in &cells {
+                        keys.extend($crate::sql::custom_from_json(Entity::Account, cell)?.into_keys());
+                    }
+                    Ok(keys.into_iter().collect())
                 }
             }
         }

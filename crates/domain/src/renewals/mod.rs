@@ -141,10 +141,13 @@ pub fn kept_arr(periods: &[&SubscriptionTerms], date: NaiveDate, monthly_renews:
     let mrr_on = |day: NaiveDate| -> Decimal { periods.iter().map(|p| p.mrr_on(day).0).sum() };
     let (before, after) = (mrr_on(date.pred_opt().unwrap_or(date)), mrr_on(date));
     let twelve = Decimal::from(12);
-    let kept = match renewals_between(periods, date, date, monthly_renews).first() {
-        _ if after <= Decimal::ZERO => Decimal::ZERO,
-        Some(renewal) => (renewal.arr.0 + (after - before) * twelve).max(Decimal::ZERO),
-        None => after * twelve,
+    let kept = if after <= Decimal::ZERO {
+        Decimal::ZERO
+    } else {
+        match renewals_between(periods, date, date, monthly_renews).first() {
+            Some(renewal) => (renewal.arr.0 + (after - before) * twelve).max(Decimal::ZERO),
+            None => after * twelve,
+        }
     };
     Money(Money(kept).reported())
 }

@@ -66,6 +66,20 @@ async fn settings_are_absent_until_saved_then_round_trip(t: TestStore) {
 }
 
 #[store_test]
+async fn custom_field_keys_are_every_key_some_account_carries_in_order(t: TestStore) {
+    assert!(t.store.account_custom_keys().await.unwrap().is_empty(), "{}", t.label);
+    for (external, fields) in
+        [("A1", vec![("name_kana", "エー"), ("dept", "人事")]), ("A2", vec![("dept", "総務")]), ("A3", vec![])]
+    {
+        let mut input = account(external, external);
+        input.custom = fields.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        t.store.create_account(&input).await.unwrap();
+    }
+    assert_eq!(t.store.account_custom_keys().await.unwrap(), ["dept", "name_kana"], "{}", t.label);
+    t.finish().await;
+}
+
+#[store_test]
 async fn account_crud_keeps_every_field_and_reports_missing_and_duplicate_ids(t: TestStore) {
     let s = &t.store;
     let team = s.create_team(&TeamInput { name: "Enterprise CS".into() }).await.unwrap();

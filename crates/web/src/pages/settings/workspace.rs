@@ -126,6 +126,7 @@ async fn workspace_page(
         .custom_field_keys()
         .await?
         .into_iter()
+        .take(domain::settings::MAX_NAMED_FIELDS)
         .enumerate()
         .map(|(i, key)| {
             let label = stored.custom_field_labels.get(&key).cloned().unwrap_or_default();
@@ -362,7 +363,7 @@ pub async fn save_custom_fields(
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let mut labels = serde_json::Map::new();
-    for i in 0..=domain::account::MAX_CUSTOM_FIELDS {
+    for i in 0..=domain::settings::MAX_NAMED_FIELDS {
         let key = fields.get(&format!("field.{i}.key"));
         if key.is_empty() {
             continue;
