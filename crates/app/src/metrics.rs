@@ -29,19 +29,6 @@ pub struct MetricsFilter {
     pub segment: Option<i64>,
 }
 
-impl MetricsFilter {
-    fn filters_attributes(&self) -> bool {
-        let q = &self.accounts;
-        q.owner.is_some()
-            || q.team.is_some()
-            || q.stage.is_some()
-            || q.tier.is_some()
-            || q.touch_model.is_some()
-            || q.text.is_some()
-            || q.custom.is_some()
-    }
-}
-
 /// A movement and the subscription periods that start or end on its day: what caused it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TracedMovement {
@@ -179,7 +166,7 @@ impl App {
         &self,
         filter: &MetricsFilter,
     ) -> Result<Option<HashSet<AccountId>>, AppError> {
-        let mut allowed: Option<HashSet<AccountId>> = if filter.filters_attributes() {
+        let mut allowed: Option<HashSet<AccountId>> = if filter.accounts.narrows() {
             Some(self.store.matching_account_ids(&filter.accounts).await?.into_iter().collect())
         } else {
             None

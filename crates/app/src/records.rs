@@ -480,22 +480,9 @@ mod tests {
 
     fn account(owner: Option<i64>, sub_owner: Option<i64>) -> AccountInput {
         AccountInput {
-            external_id: ExternalId::parse("A").unwrap(),
-            name: "A".into(),
-            domain: None,
-            industry: None,
-            region: None,
-            employees: None,
-            tier: None,
-            touch_model: None,
-            stage: None,
             owner_id: owner.map(UserId),
             sub_owner_id: sub_owner.map(UserId),
-            sales_owner_id: None,
-            created_on: None,
-            churn_reason: None,
-            churn_note: None,
-            custom: Default::default(),
+            ..AccountInput::new(ExternalId::parse("A").unwrap(), "A")
         }
     }
 

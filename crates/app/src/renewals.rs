@@ -6,8 +6,11 @@ use crate::records::require_account_edit;
 use crate::{Actor, App, AppError};
 use chrono::{Datelike, Months, NaiveDate};
 use domain::account::Account;
+use domain::health::HealthScore;
+use domain::i18n::Bilingual;
 use domain::renewals::churn::{
-    backtest as churn_backtest, ChurnBacktest, ChurnEstimate, ChurnModel, Example, FitError, RenewalFacts, HORIZON_DAYS,
+    backtest as churn_backtest, ChurnBacktest, ChurnEstimate, ChurnModel, Example, FitError, RenewalFacts,
+    HORIZON_DAYS, MAX_MEASURE_INPUTS,
 };
 use domain::renewals::{derived_outcome, renewals_between, ForecastCategory, RenewalCall, RenewalOutcome};
 use domain::subscription::{SubscriptionPeriod, SubscriptionTerms};
@@ -141,20 +144,6 @@ pub struct RenewalFilter {
     pub forecast: Option<ForecastCategory>,
 }
 
-impl RenewalFilter {
-    fn filters_accounts(&self) -> bool {
-        let q = &self.accounts;
-        q.owner.is_some()
-            || q.team.is_some()
-            || q.stage.is_some()
-            || q.tier.is_some()
-            || q.touch_model.is_some()
-            || q.grade.is_some()
-            || q.text.is_some()
-            || q.custom.is_some()
-    }
-}
-
 /// Forecast against what happened, for the renewals of one month.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonthAccuracy {
@@ -277,7 +266,7 @@ impl App {
     }
 
     async fn filtered_accounts(&self, filter: &RenewalFilter) -> Result<Option<HashSet<AccountId>>, AppError> {
-        if !filter.filters_accounts() {
+        if !filter.accounts.narrows() {
             return Ok(None);
         }
         Ok(Some(self.store.matching_account_ids(&filter.accounts).await?.into_iter().collect()))
@@ -594,15 +583,39 @@ pub struct ChurnState {
 
 /// The latest churn state; refitted by the figures worker once a day and on demand.
 #[derive(Default)]
-pub(crate) struct ChurnCache(std::sync::Mutex<Option<std::sync::Arc<ChurnState>>>);
+pub(crate) struct ChurnCache {
+    state: std::sync::Mutex<Option<std::sync::Arc<ChurnState>>>,
+    /// Fits running now: a page shown before the first fit ends says the model is on its way.
+    fitting: std::sync::atomic::AtomicUsize,
+}
 
 impl ChurnCache {
     fn get(&self) -> Option<std::sync::Arc<ChurnState>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn set(&self, state: std::sync::Arc<ChurnState>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+    }
+
+    fn fitting(&self) -> bool {
+        self.fitting.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// Counts a fit as running until dropped, however the fit ends.
+struct FitRunning<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> FitRunning<'a> {
+    fn start(fitting: &'a std::sync::atomic::AtomicUsize) -> FitRunning<'a> {
+        fitting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        FitRunning(fitting)
+    }
+}
+
+impl Drop for FitRunning<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -620,20 +633,54 @@ impl Exit {
     }
 }
 
-/// What was known about `account` on the calendars' day; `arr` is what is up for renewal (or
-/// the account's ARR).
+/// The health measures the churn model reads: every scorecard's measure keys in order of first
+/// appearance (a key on two scorecards is one input), at most `MAX_MEASURE_INPUTS`.
+fn measure_keys(config: &domain::health::HealthConfig) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for measure in config.scorecards.iter().flat_map(|s| &s.measures) {
+        if keys.len() < MAX_MEASURE_INPUTS && !keys.contains(&measure.key) {
+            keys.push(measure.key.clone());
+        }
+    }
+    keys
+}
+
+/// What each of `keys` found on the account's health score, for the reasons of a prediction.
+fn measure_reasons(keys: &[String], health: Option<&HealthScore>) -> Vec<Option<Bilingual>> {
+    keys.iter()
+        .map(|key| {
+            health?
+                .measures
+                .iter()
+                .find(|m| &m.key == key)
+                .filter(|m| m.points.is_some())
+                .map(|m| m.explanation.clone())
+        })
+        .collect()
+}
+
+/// What was known about `account` on the calendars' day, and its health score then; `arr` is
+/// what is up for renewal (or the account's ARR), `keys` the measures the model reads.
 fn facts(
     config: &domain::health::HealthConfig,
+    keys: &[String],
     portfolio: &crate::health::Portfolio,
     account: &Account,
     calendars: &crate::health::Calendars,
     arr: Money,
     exit: Exit,
-) -> RenewalFacts {
+) -> (RenewalFacts, Option<HealthScore>) {
     use rust_decimal::prelude::ToPrimitive;
     let day = calendars.as_of;
     let signals = portfolio.signals(account, calendars);
-    let score = crate::health::score_with(config, portfolio, account, calendars).ok().and_then(|s| s.score);
+    let health = crate::health::score_with(config, portfolio, account, calendars).ok();
+    let measures = keys
+        .iter()
+        .map(|key| {
+            let measure = health.as_ref()?.measures.iter().find(|m| &m.key == key)?;
+            measure.points.map(|p| p as f32)
+        })
+        .collect();
     let (now, before) = (signals.active_users_30d, signals.active_users_prev_30d);
     let active_users_ratio = match (now, before) {
         (0, 0) => None,
@@ -643,8 +690,8 @@ fn facts(
     let mrr_90_days_ago =
         portfolio.figures(account.id, domain::usage::days_before(day, 90)).mrr.0.to_f64().unwrap_or(0.0);
     let mrr_change_90d = if mrr_90_days_ago > 0.0 { signals.mrr_now / mrr_90_days_ago - 1.0 } else { 0.0 };
-    RenewalFacts {
-        health_score: score,
+    let facts = RenewalFacts {
+        health_score: health.as_ref().and_then(|h| h.score),
         active_users_ratio,
         days_inactive: portfolio.last_active_day(account.id, day).map(|last| (day - last).num_days()),
         mrr_change_90d,
@@ -654,7 +701,9 @@ fn facts(
         month_to_month: exit.month_to_month,
         pulse: signals.pulse.map(|(_, score)| score),
         usage_ratio: portfolio.usage_ratio(account.id, day),
-    }
+        measures,
+    };
+    (facts, health)
 }
 
 impl App {
@@ -663,20 +712,19 @@ impl App {
         self.churn.get()
     }
 
+    /// Whether a fit of the churn model is running now (the first one starts with the server).
+    pub fn churn_fitting(&self) -> bool {
+        self.churn.fitting()
+    }
+
     /// Fits the churn model on every paying account on the first of each of the last
     /// `LEARN_MONTHS` months (did it leave within the horizon?), backtests it out of time on the
     /// renewals of the last `BACKTEST_MONTHS` (each seen `LEAD_DAYS` before it, counted from the
     /// first of that month so scoring days are shared) and predicts the renewals of the next 12
     /// months from today's facts.
     pub async fn fit_churn_model(&self) -> Result<std::sync::Arc<ChurnState>, AppError> {
-        let inputs = ChurnInputs {
-            today: self.today(),
-            monthly: self.settings().monthly_contracts_renew,
-            config: self.health_config().await?,
-            portfolio: self.portfolio_copy().await?,
-            accounts: self.all_accounts().await?,
-            periods: self.all_periods().await?,
-        };
+        let _running = FitRunning::start(&self.churn.fitting);
+        let inputs = self.churn_inputs().await?;
         // Seconds of arithmetic on a large book: off the async workers, so pages stay served.
         let state = tokio::task::spawn_blocking(move || fit_and_predict(inputs))
             .await
@@ -684,6 +732,28 @@ impl App {
         let state = std::sync::Arc::new(state);
         self.churn.set(state.clone());
         Ok(state)
+    }
+
+    /// The examples the churn model learns from and is backtested on, as a fit now would build
+    /// them, so they can be checked outside Kizuna.
+    pub async fn churn_examples(&self) -> Result<ChurnExport, AppError> {
+        let inputs = self.churn_inputs().await?;
+        let external_ids = inputs.accounts.iter().map(|a| (a.id, a.input.external_id.clone())).collect();
+        let examples = tokio::task::spawn_blocking(move || churn_examples(&inputs).0)
+            .await
+            .map_err(|e| AppError::Internal(format!("churn model examples: {e}")))?;
+        Ok(ChurnExport { examples, external_ids })
+    }
+
+    async fn churn_inputs(&self) -> Result<ChurnInputs, AppError> {
+        Ok(ChurnInputs {
+            today: self.today(),
+            monthly: self.settings().monthly_contracts_renew,
+            config: self.health_config().await?,
+            portfolio: self.portfolio_copy().await?,
+            accounts: self.all_accounts().await?,
+            periods: self.all_periods().await?,
+        })
     }
 
     /// Refits when no fit ran today.
@@ -706,19 +776,40 @@ struct ChurnInputs {
     periods: std::sync::Arc<Vec<SubscriptionPeriod>>,
 }
 
-/// Fits the churn model, backtests it and predicts the upcoming renewals (see
-/// `App::fit_churn_model`); pure arithmetic over the inputs.
-fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
+/// What the churn model learns from and is judged on.
+pub struct ChurnExamples {
+    /// Every paying account on the first of each of the last `LEARN_MONTHS` months whose
+    /// horizon has passed: did it leave within `HORIZON_DAYS`?
+    pub observations: Vec<Example>,
+    /// The renewals after `cutoff` that have happened, each seen `LEAD_DAYS` before it.
+    pub renewals: Vec<Example>,
+    /// The out-of-time backtest learns from the observations known by this day.
+    pub cutoff: NaiveDate,
+    /// The health measures in the examples' `measures`, in order.
+    pub measure_keys: Vec<String>,
+}
+
+/// The churn model's examples with each account's external id, for an export.
+pub struct ChurnExport {
+    pub examples: ChurnExamples,
+    pub external_ids: HashMap<AccountId, domain::ExternalId>,
+}
+
+/// Builds the churn model's examples, and lists the renewals of the next 12 months; pure
+/// arithmetic over the inputs.
+fn churn_examples(inputs: &ChurnInputs) -> (ChurnExamples, Vec<(&Account, domain::renewals::Renewal)>) {
     let ChurnInputs { today, monthly, config, portfolio, accounts, periods } = inputs;
-    let grouped = by_account(&periods);
+    let today = *today;
+    let keys = measure_keys(config);
+    let grouped = by_account(periods);
     let horizon = chrono::Days::new(HORIZON_DAYS);
     let churn_days: HashMap<AccountId, Vec<NaiveDate>> =
         accounts.iter().map(|a| (a.id, portfolio.churn_days(a.id))).collect();
     let mut observations = Vec::new();
     let mut day = month_start(today.checked_sub_months(Months::new(LEARN_MONTHS)).unwrap_or(today));
     while let Some(end) = day.checked_add_days(horizon).filter(|end| *end <= today) {
-        let calendars = portfolio.calendars_for(&config, day);
-        for account in &accounts {
+        let calendars = portfolio.calendars_for(config, day);
+        for account in accounts {
             let figures = portfolio.figures(account.id, day);
             if figures.mrr.0 <= Decimal::ZERO || figures.is_churned() {
                 continue;
@@ -729,7 +820,7 @@ fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
                 month_to_month: term_end.is_none(),
             };
             let churned = churn_days.get(&account.id).is_some_and(|days| days.iter().any(|c| *c > day && *c <= end));
-            let facts = facts(&config, &portfolio, account, &calendars, figures.arr, exit);
+            let (facts, _) = facts(config, &keys, portfolio, account, &calendars, figures.arr, exit);
             observations.push(Example { account_id: account.id, day, outcome_by: end, facts, churned });
         }
         day = day.checked_add_months(Months::new(1)).unwrap_or(end);
@@ -738,9 +829,9 @@ fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
     let to = today.checked_add_months(Months::new(12)).unwrap_or(today);
     let mut seen: BTreeMap<NaiveDate, Vec<(&Account, domain::renewals::Renewal, bool)>> = BTreeMap::new();
     let mut upcoming = Vec::new();
-    for account in &accounts {
+    for account in accounts {
         let Some(terms) = grouped.get(&account.id) else { continue };
-        for renewal in renewals_between(terms, cutoff.succ_opt().unwrap_or(cutoff), to, monthly) {
+        for renewal in renewals_between(terms, cutoff.succ_opt().unwrap_or(cutoff), to, *monthly) {
             if renewal.date > today {
                 upcoming.push((account, renewal));
                 continue;
@@ -754,10 +845,10 @@ fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
     }
     let mut renewals = Vec::new();
     for (day, list) in &seen {
-        let calendars = portfolio.calendars_for(&config, *day);
+        let calendars = portfolio.calendars_for(config, *day);
         for (account, renewal, churned) in list {
             if portfolio.figures(account.id, *day).mrr.0 > Decimal::ZERO {
-                let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
+                let (facts, _) = facts(config, &keys, portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
                 renewals.push(Example {
                     account_id: account.id,
                     day: *day,
@@ -768,22 +859,46 @@ fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
             }
         }
     }
-    let model = ChurnModel::fit(&observations);
-    let backtest = churn_backtest(&observations, &renewals, cutoff);
+    (ChurnExamples { observations, renewals, cutoff, measure_keys: keys }, upcoming)
+}
+
+/// Fits the churn model, backtests it and predicts the upcoming renewals (see
+/// `App::fit_churn_model`); pure arithmetic over the inputs.
+fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
+    let (examples, upcoming) = churn_examples(&inputs);
+    let model = ChurnModel::fit(&examples.observations);
+    let backtest = churn_backtest(&examples.observations, &examples.renewals, examples.cutoff);
     let mut estimates = HashMap::new();
     if let Ok(model) = &model {
-        let calendars = portfolio.calendars_for(&config, today);
+        let calendars = inputs.portfolio.calendars_for(&inputs.config, inputs.today);
+        let keys = &examples.measure_keys;
         for (account, renewal) in &upcoming {
-            let facts = facts(&config, &portfolio, account, &calendars, renewal.arr, Exit::of(renewal));
-            estimates.insert((account.id, renewal.date), model.estimate(&facts));
+            let exit = Exit::of(renewal);
+            let (facts, health) =
+                facts(&inputs.config, keys, &inputs.portfolio, account, &calendars, renewal.arr, exit);
+            let reasons = measure_reasons(keys, health.as_ref());
+            estimates.insert((account.id, renewal.date), model.estimate(&facts, &reasons));
         }
     }
-    ChurnState { fitted_on: today, model, backtest, estimates }
+    ChurnState { fitted_on: inputs.today, model, backtest, estimates }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fit_counts_as_running_until_it_ends_even_when_it_fails() {
+        let cache = ChurnCache::default();
+        assert!(!cache.fitting());
+        {
+            let _first = FitRunning::start(&cache.fitting);
+            let second = FitRunning::start(&cache.fitting);
+            drop(second);
+            assert!(cache.fitting());
+        }
+        assert!(!cache.fitting());
+    }
 
     fn item(arr: i64, derived_outcome: Option<RenewalOutcome>, probability: Option<f64>) -> RenewalItem {
         RenewalItem {

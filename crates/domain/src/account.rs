@@ -267,6 +267,28 @@ pub fn parse_employees(raw: &str) -> Result<i64, Reason> {
 }
 
 impl AccountInput {
+    /// An account known only by its id and name, every other field empty.
+    pub fn new(external_id: ExternalId, name: impl Into<String>) -> AccountInput {
+        AccountInput {
+            external_id,
+            name: name.into(),
+            domain: None,
+            industry: None,
+            region: None,
+            employees: None,
+            tier: None,
+            touch_model: None,
+            stage: None,
+            owner_id: None,
+            sub_owner_id: None,
+            sales_owner_id: None,
+            created_on: None,
+            churn_reason: None,
+            churn_note: None,
+            custom: CustomFields::new(),
+        }
+    }
+
     /// The fields the API takes.
     pub const FIELDS: &[&str] = &[
         "external_id",

@@ -103,22 +103,9 @@ mod tests {
 
     fn account(name: &str, external: &str, domain: Option<&str>, custom: &[(&str, &str)]) -> AccountInput {
         AccountInput {
-            external_id: ExternalId::parse(external).unwrap(),
-            name: name.into(),
             domain: domain.map(Into::into),
-            industry: None,
-            region: None,
-            employees: None,
-            tier: None,
-            touch_model: None,
-            stage: None,
-            owner_id: None,
-            sub_owner_id: None,
-            sales_owner_id: None,
-            created_on: None,
-            churn_reason: None,
-            churn_note: None,
             custom: custom.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<CustomFields>(),
+            ..AccountInput::new(ExternalId::parse(external).unwrap(), name)
         }
     }
 

@@ -66,22 +66,8 @@ fn account(id: i64) -> Account {
     Account {
         id: AccountId(id),
         input: AccountInput {
-            external_id: ExternalId::parse(&format!("A{id}")).expect("a non-empty id"),
-            name: format!("Account {id}"),
-            domain: None,
-            industry: None,
-            region: None,
             employees: Some(20 + id % 200),
-            tier: None,
-            touch_model: None,
-            stage: None,
-            owner_id: None,
-            sub_owner_id: None,
-            sales_owner_id: None,
-            created_on: None,
-            churn_reason: None,
-            churn_note: None,
-            custom: Default::default(),
+            ..AccountInput::new(ExternalId::parse(&format!("A{id}")).expect("a non-empty id"), format!("Account {id}"))
         },
         figures: AccountFigures {
             mrr: Money::ZERO,

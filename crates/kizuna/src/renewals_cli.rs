@@ -26,6 +26,10 @@ pub enum RenewalsAction {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also write every example the model learned from and was backtested on to this CSV
+        /// file (one row per account and day, with its facts), to check the numbers elsewhere.
+        #[arg(long, value_name = "FILE")]
+        examples: Option<std::path::PathBuf>,
     },
     /// Save today's forecast snapshot (the server takes one weekly by itself).
     Snapshot,
@@ -49,8 +53,11 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
             let rows = app.renewal_rows(&RenewalFilter::default(), from, to).await?;
             print_rows(&rows, lang)?;
         }
-        RenewalsAction::Fit { json } => {
+        RenewalsAction::Fit { json, examples } => {
             let state = app.fit_churn_model().await?;
+            if let Some(path) = examples {
+                write_examples(&app.churn_examples().await?, &path)?;
+            }
             if json {
                 let backtest = state.backtest.as_ref().ok();
                 let value = serde_json::json!({
@@ -114,6 +121,70 @@ pub async fn run(app: &App, action: RenewalsAction, lang: Lang) -> Result<(), Cl
         }
     }
     Ok(())
+}
+
+/// The churn model's examples as CSV: `set` is `learn` (an account on the first of a month:
+/// did it leave within 90 days?) or `renewal` (a renewal after the backtest's cut-off, seen 30,
+/// 60 or 90 days before); empty cells are facts not known that day. The last columns are the
+/// health measures' points, one per measure key.
+fn write_examples(export: &app::renewals::ChurnExport, path: &std::path::Path) -> Result<(), CliError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::create(path).map_err(crate::io_error(&name))?;
+    let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let failed = |e: csv::Error| CliError::Usage(format!("{name}: {e}"));
+    let examples = &export.examples;
+    let mut header: Vec<String> = [
+        "set",
+        "account_id",
+        "day",
+        "outcome_by",
+        "churned",
+        "before_cutoff",
+        "health_score",
+        "active_users_ratio",
+        "days_inactive",
+        "mrr_change_90d",
+        "tenure_years",
+        "arr",
+        "renewal_due",
+        "month_to_month",
+        "pulse",
+        "usage_ratio",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    header.extend(examples.measure_keys.iter().cloned());
+    out.write_record(&header).map_err(failed)?;
+    let sets = [("learn", &examples.observations), ("renewal", &examples.renewals)];
+    for (set, list) in sets {
+        for e in list.iter() {
+            let f = &e.facts;
+            let flag = |b: bool| u8::from(b).to_string();
+            let number = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+            let mut row = vec![
+                set.to_owned(),
+                export.external_ids.get(&e.account_id).map(ToString::to_string).unwrap_or_default(),
+                e.day.to_string(),
+                e.outcome_by.to_string(),
+                flag(e.churned),
+                flag(e.outcome_by <= examples.cutoff),
+                number(f.health_score),
+                number(f.active_users_ratio),
+                f.days_inactive.map(|d| d.to_string()).unwrap_or_default(),
+                number(Some(f.mrr_change_90d)),
+                number(Some(f.tenure_years)),
+                number(Some(f.arr)),
+                flag(f.renewal_due),
+                flag(f.month_to_month),
+                f.pulse.map(|p| p.to_string()).unwrap_or_default(),
+                number(f.usage_ratio),
+            ];
+            row.extend(f.measures.iter().map(|points| number(points.map(f64::from))));
+            out.write_record(&row).map_err(failed)?;
+        }
+    }
+    out.flush().map_err(crate::io_error(&name))
 }
 
 /// An AUC to three places, or "-" when it could not be computed.

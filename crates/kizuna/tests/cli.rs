@@ -691,6 +691,32 @@ async fn the_default_scorecard_separates_demo_churners_in_the_backtest() {
     assert!((auc - report["auc"].as_f64().unwrap()).abs() < 1e-9, "{auc} against {report}");
 }
 
+#[tokio::test]
+async fn the_churn_model_exports_the_examples_it_learned_from_and_was_backtested_on() {
+    let w = Workspace { dir: tempfile::tempdir().unwrap(), database: None };
+    assert!(w.run(&["demo"]).status.success());
+    let file = w.dir.path().join("examples.csv");
+    let fit = w.run(&["renewals", "fit", "--json", "--examples", file.to_str().unwrap()]);
+    assert!(fit.status.success(), "{}", stderr(&fit));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&fit)).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[..6], ["set", "account_id", "day", "outcome_by", "churned", "before_cutoff"]);
+    assert!(header.contains(&"health_score") && header.contains(&"usage_ratio"), "{header:?}");
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+    let learned: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == "learn").collect();
+    let model = &report["model"]["Ok"];
+    assert_eq!(learned.len() as u64, model["examples"].as_u64().unwrap(), "{report}");
+    assert_eq!(learned.iter().filter(|r| r[4] == "1").count() as u64, model["churns"].as_u64().unwrap());
+    let before_cutoff = learned.iter().filter(|r| r[5] == "1").count() as u64;
+    assert_eq!(before_cutoff, report["backtest"]["trained_on"].as_u64().unwrap(), "the backtest learns from these");
+    let renewals: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == "renewal").collect();
+    assert!(renewals.iter().all(|r| r[5] == "0"), "the backtest's renewals come after its cut-off");
+    let distinct: std::collections::HashSet<(&str, &str)> = renewals.iter().map(|r| (r[1], r[3])).collect();
+    assert_eq!(distinct.len() as u64, report["backtest"]["tested_on"].as_u64().unwrap(), "{report}");
+}
+
 /// Runs `kizuna user create …` with `password` on standard input.
 fn create_user(w: &Workspace, args: &[&str], password: &str) -> Output {
     use std::io::Write;

@@ -77,7 +77,7 @@ macro_rules! accounts_store {
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(account_from_row).transpose()?.ok_or_else(|| not_found(Entity::Account, id))
+                    found(row, account_from_row, Entity::Account, id)
                 }
 
                 async fn update_account(&self, id: AccountId, input: &AccountInput) -> Result<Account> {
@@ -264,7 +264,7 @@ macro_rules! accounts_store {
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(contact_from_row).transpose()?.ok_or_else(|| not_found(Entity::Contact, id))
+                    found(row, contact_from_row, Entity::Contact, id)
                 }
 
                 async fn update_contact(&self, id: ContactId, input: &ContactInput) -> Result<Contact> {
@@ -311,7 +311,7 @@ macro_rules! accounts_store {
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(period_from_row).transpose()?.ok_or_else(|| not_found(Entity::SubscriptionPeriod, id))
+                    found(row, period_from_row, Entity::SubscriptionPeriod, id)
                 }
 
                 async fn update_period(&self, id: SubscriptionPeriodId, terms: &SubscriptionTerms) -> Result<SubscriptionPeriod> {

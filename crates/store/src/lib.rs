@@ -121,6 +121,21 @@ pub struct AccountQuery {
     pub offset: i64,
 }
 
+impl AccountQuery {
+    /// Whether it leaves accounts out by what they are (owner, team, stage, tier, touch model,
+    /// grade, text or custom field); paging, sorting and the renewal window aside.
+    pub fn narrows(&self) -> bool {
+        self.owner.is_some()
+            || self.team.is_some()
+            || self.stage.is_some()
+            || self.tier.is_some()
+            || self.touch_model.is_some()
+            || self.grade.is_some()
+            || self.text.is_some()
+            || self.custom.is_some()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GradeTotal {
     pub grade: Option<String>,

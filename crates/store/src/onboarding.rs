@@ -80,7 +80,7 @@ macro_rules! onboarding_store {
     ($store:ident, $db:ident) => {
         mod onboarding_sql {
             use super::{$db, $store};
-            use $crate::sql::not_found;
+            use $crate::sql::{found, not_found};
             use $crate::error::{Entity, StoreError};
             use $crate::onboarding::{OnboardingStore, StoredMilestone, StoredPlan, StoredTemplate};
             use $crate::Result;
@@ -180,7 +180,7 @@ macro_rules! onboarding_store {
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(template_from_row).transpose()?.ok_or_else(|| not_found(Entity::OnboardingTemplate, id))
+                    found(row, template_from_row, Entity::OnboardingTemplate, id)
                 }
 
                 async fn save_onboarding_template(

@@ -199,7 +199,7 @@ macro_rules! playbook_store {
     ($store:ident, $db:ident) => {
         mod playbook_sql {
             use super::{$db, $store};
-            use $crate::sql::not_found;
+            use $crate::sql::found;
             use $crate::error::{Entity, StoreError};
             use $crate::playbooks::{
                 ClaimedStep, EmailStatus, OutboxEmail, PlaybookRun, PlaybookStore, RunStep, StoredPlaybook,
@@ -237,10 +237,7 @@ macro_rules! playbook_store {
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref()
-                        .map(playbook_from_row)
-                        .transpose()?
-                        .ok_or_else(|| not_found(Entity::Playbook, id))
+                    found(row, playbook_from_row, Entity::Playbook, id)
                 }
 
                 async fn save_playbook(
@@ -500,10 +497,7 @@ macro_rules! playbook_store {
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref()
-                        .map(email_from_row)
-                        .transpose()?
-                        .ok_or_else(|| not_found(Entity::OutboxEmail, id))
+                    found(row, email_from_row, Entity::OutboxEmail, id)
                 }
 
                 async fn decide_email(

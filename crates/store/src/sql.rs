@@ -253,6 +253,16 @@ pub(crate) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
     StoreError::NotFound { entity, id: id.to_string() }
 }
 
+/// The record read from `row`, or "not found" naming `entity` and `id` when there was no row.
+pub(crate) fn found<R, T>(
+    row: Option<R>,
+    read: impl FnOnce(&R) -> Result<T, StoreError>,
+    entity: Entity,
+    id: impl ToString,
+) -> Result<T, StoreError> {
+    row.as_ref().map(read).transpose()?.ok_or_else(|| not_found(entity, id))
+}
+
 pub(crate) fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
@@ -261,7 +271,7 @@ macro_rules! sql_store {
     ($store:ident, $db:ident) => {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
-            custom_from_json, custom_to_json, like_escape, not_found,
+            custom_from_json, custom_to_json, found, like_escape, not_found,
             ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS,
         };
         use $crate::{AccountQuery, AccountSort, ChildQuery, GradeTotal, Page, Store};

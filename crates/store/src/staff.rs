@@ -217,7 +217,7 @@ macro_rules! staff_store {
         mod staff_sql {
             use super::{$db, $store};
             use $crate::error::{Entity, StoreError};
-            use $crate::sql::not_found;
+            use $crate::sql::{found, not_found};
             use $crate::{AttemptWindow, AuditQuery, Page, Result, Session};
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
@@ -337,7 +337,7 @@ macro_rules! staff_store {
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| not_found(Entity::User, id))
+                    found(row, user_from_row, Entity::User, id)
                 }
 
                 async fn list_users(&self) -> Result<Vec<StaffUser>> {
@@ -499,7 +499,7 @@ macro_rules! staff_store {
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(token_from_row).transpose()?.ok_or_else(|| not_found(Entity::ApiToken, id))
+                    found(row, token_from_row, Entity::ApiToken, id)
                 }
 
                 async fn list_api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>> {
@@ -590,7 +590,7 @@ macro_rules! staff_store {
                         .bind(allowed_origins.join("\n"))
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(write_key_from_row).transpose()?.ok_or_else(|| not_found(Entity::WriteKey, id))
+                    found(row, write_key_from_row, Entity::WriteKey, id)
                 }
 
                 async fn record_write_key_use(&self, id: i64, day: NaiveDate, at: DateTime<Utc>, accepted: i64, refused: i64) -> Result<()> {
@@ -620,7 +620,7 @@ macro_rules! staff_store {
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(write_key_from_row).transpose()?.ok_or_else(|| not_found(Entity::WriteKey, id))
+                    found(row, write_key_from_row, Entity::WriteKey, id)
                 }
 
                 async fn write_key_by_hash(&self, key_hash: &str) -> Result<Option<WriteKey>> {

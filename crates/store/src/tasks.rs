@@ -126,7 +126,7 @@ macro_rules! task_store {
     ($store:ident, $db:ident) => {
         mod task_sql {
             use super::{$db, $store};
-            use $crate::sql::not_found;
+            use $crate::sql::found;
             use $crate::error::{Entity, StoreError};
             use $crate::tasks::{TaskQuery, TaskStore, TASK_COLUMNS};
             use $crate::{Page, Result};
@@ -226,10 +226,7 @@ macro_rules! task_store {
                     push_status(&mut qb, today);
                     qb.push(" AS status FROM tasks WHERE id = ").push_bind(id);
                     let row = qb.build().fetch_optional(&self.pool).await?;
-                    row.as_ref()
-                        .map(task_from_row)
-                        .transpose()?
-                        .ok_or_else(|| not_found(Entity::Task, id))
+                    found(row, task_from_row, Entity::Task, id)
                 }
 
                 async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>> {

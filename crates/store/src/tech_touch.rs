@@ -105,7 +105,7 @@ macro_rules! tech_touch_store {
     ($store:ident, $db:ident) => {
         mod tech_touch_sql {
             use super::{$db, $store};
-            use $crate::sql::not_found;
+            use $crate::sql::found;
             use chrono::{DateTime, Utc};
             use domain::tech_touch::{Exposure, Outcome, TouchKind};
             use sqlx::{FromRow, Row};
@@ -152,10 +152,7 @@ macro_rules! tech_touch_store {
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref()
-                        .map(item)
-                        .transpose()?
-                        .ok_or_else(|| not_found(entity(kind), id))
+                    found(row, item, entity(kind), id)
                 }
 
                 async fn create_touch_item(&self, kind: TouchKind, definition: &str, at: DateTime<Utc>) -> Result<TouchItem> {
@@ -188,10 +185,7 @@ macro_rules! tech_touch_store {
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
-                    row.as_ref()
-                        .map(item)
-                        .transpose()?
-                        .ok_or_else(|| not_found(entity(kind), id))
+                    found(row, item, entity(kind), id)
                 }
 
                 async fn delete_touch_item(&self, kind: TouchKind, id: i64) -> Result<()> {

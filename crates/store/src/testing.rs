@@ -2,7 +2,7 @@
 //! Each PostgreSQL store lives in a database of its own, dropped by `TestStore::finish`.
 
 use crate::{PostgresStore, SqliteStore, Store};
-use domain::account::{AccountInput, CustomFields};
+use domain::account::AccountInput;
 use domain::ExternalId;
 use sqlx::{Connection, Executor, PgConnection};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -163,22 +163,5 @@ impl TestStore {
 
 /// An account with only an external id and a name, for tests that need some account.
 pub fn account_input(external: &str, name: &str) -> AccountInput {
-    AccountInput {
-        external_id: ExternalId::parse(external).unwrap(),
-        name: name.into(),
-        domain: None,
-        industry: None,
-        region: None,
-        employees: None,
-        tier: None,
-        touch_model: None,
-        stage: None,
-        owner_id: None,
-        sub_owner_id: None,
-        sales_owner_id: None,
-        created_on: None,
-        churn_reason: None,
-        churn_note: None,
-        custom: CustomFields::new(),
-    }
+    AccountInput::new(ExternalId::parse(external).unwrap(), name)
 }

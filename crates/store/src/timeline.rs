@@ -62,7 +62,7 @@ macro_rules! timeline_store {
         mod timeline_sql {
             use super::{$db, $store, DbRow};
             use $crate::error::{Entity, StoreError};
-            use $crate::sql::{not_found, CHUNK, TIMELINE_COLUMNS};
+            use $crate::sql::{found, not_found, CHUNK, TIMELINE_COLUMNS};
             use $crate::{Page, Result, TimelineQuery};
             use async_trait::async_trait;
             use domain::timeline::{TimelineEntry, TimelineEntryInput};
@@ -123,7 +123,7 @@ macro_rules! timeline_store {
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
-                    row.as_ref().map(timeline_from_row).transpose()?.ok_or_else(|| not_found(Entity::TimelineEntry, id))
+                    found(row, timeline_from_row, Entity::TimelineEntry, id)
                 }
 
                 async fn update_timeline_entry(&self, id: TimelineEntryId, input: &TimelineEntryInput) -> Result<TimelineEntry> {

@@ -1,8 +1,8 @@
 //! Churn probability at renewal: a logistic regression (linfa) over what is known on a day —
-//! health score, active users, usage against its own usual pace, days since last use,
-//! contraction, tenure, size, the CSM's pulse, and when the customer can leave (a committed
-//! term ending within the next 90 days, or no commitment at all) — for "does the
-//! customer leave within 90 days". It learns from every paying account on the first of each past
+//! health score and each of its scorecard's measures, active users, usage against its own usual
+//! pace, days since last use, contraction, tenure, size, the CSM's pulse, and when the customer
+//! can leave (a committed term ending within the next 90 days, or no commitment at all) — for
+//! "does the customer leave within 90 days". It learns from every paying account on the first of each past
 //! month (many more examples than renewals alone, which a small workspace has few of), and it
 //! is judged where it is used: backtested out of time on the renewals after a cut-off, seen 30,
 //! 60 and 90 days before each, with a model fitted only on what was known by the cut-off. Each
@@ -28,10 +28,13 @@ pub const REASONS_FROM: f64 = 0.10;
 pub const HORIZON_DAYS: u64 = 90;
 /// L2 weight: the workspace's history is small; keep coefficients modest.
 const ALPHA: f64 = 1.0;
-const FEATURES: usize = 10;
+/// The inputs every model has, before the health measures'.
+const FACT_INPUTS: usize = 10;
+/// At most this many health measures become inputs (the first ones of the scorecards).
+pub const MAX_MEASURE_INPUTS: usize = 40;
 
 /// What is known about an account on the scoring day, for one of its renewals.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RenewalFacts {
     /// Health score 0–100 on the scoring day; `None` when it could not be scored.
     pub health_score: Option<f64>,
@@ -54,12 +57,17 @@ pub struct RenewalFacts {
     pub pulse: Option<i64>,
     /// Uses per day in the last 30 days against the 180 before; `None` when that is too thin.
     pub usage_ratio: Option<f64>,
+    /// The points (0–100) of each health measure the model reads, in its order; `None` when the
+    /// measure had no data or is not on the account's scorecard. A score hides which measure
+    /// fell; a renewal lost to a skipped season and one lost to fading use look alike in it.
+    pub measures: Vec<Option<f32>>,
 }
 
 impl RenewalFacts {
-    /// The model's inputs, each on a scale where 0 is unremarkable; missing facts are neutral.
-    fn inputs(&self) -> [f64; FEATURES] {
-        [
+    /// The model's inputs, each on a scale where 0 is unremarkable; missing facts are neutral,
+    /// and a measure without data is `None` (the fit reads it as the examples' average).
+    fn inputs(&self) -> Vec<Option<f64>> {
+        let facts = [
             self.health_score.map_or(0.5, |s| s / 100.0),
             self.active_users_ratio.map_or(0.0, |r| r.clamp(0.05, 20.0).ln()),
             self.days_inactive.map_or(1.0, |d| d.clamp(0, 180) as f64 / 180.0),
@@ -70,13 +78,15 @@ impl RenewalFacts {
             self.pulse.map_or(0.0, |p| (p as f64 - 3.0) / 2.0),
             self.usage_ratio.map_or(0.0, |r| r.clamp(0.05, 20.0).ln()),
             if self.month_to_month { 1.0 } else { 0.0 },
-        ]
+        ];
+        let measures = self.measures.iter().map(|points| points.map(|p| f64::from(p) / 100.0));
+        facts.into_iter().map(Some).chain(measures).collect()
     }
 }
 
 /// An account seen on one day: the facts then and whether it left by `outcome_by` (the end of
 /// the horizon, or the renewal date for a renewal example).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Example {
     pub account_id: AccountId,
     pub day: NaiveDate,
@@ -115,12 +125,13 @@ impl FitError {
     }
 }
 
-/// A fitted model: standardisation and coefficients.
+/// A fitted model: standardisation and coefficients, one per input (the facts, then the
+/// measures).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChurnModel {
-    means: [f64; FEATURES],
-    scales: [f64; FEATURES],
-    weights: [f64; FEATURES],
+    means: Vec<f64>,
+    scales: Vec<f64>,
+    weights: Vec<f64>,
     intercept: f64,
     /// The examples it learned from, and how many were followed by a churn.
     pub examples: usize,
@@ -136,7 +147,8 @@ pub struct ChurnEstimate {
 }
 
 impl ChurnModel {
-    pub fn fit(examples: &[Example]) -> Result<ChurnModel, FitError> {
+    pub fn fit<'a>(examples: impl IntoIterator<Item = &'a Example>) -> Result<ChurnModel, FitError> {
+        let examples: Vec<&Example> = examples.into_iter().collect();
         let churns = examples.iter().filter(|e| e.churned).count();
         if examples.len() < MIN_EXAMPLES {
             return Err(FitError::TooFewExamples { have: examples.len(), need: MIN_EXAMPLES });
@@ -144,19 +156,27 @@ impl ChurnModel {
         if churns < MIN_CHURNS || examples.len() - churns < MIN_CHURNS {
             return Err(FitError::TooFewChurns { have: churns, need: MIN_CHURNS });
         }
-        let raw: Vec<[f64; FEATURES]> = examples.iter().map(|e| e.facts.inputs()).collect();
-        let n = raw.len() as f64;
-        let mut means = [0.0; FEATURES];
-        let mut scales = [1.0; FEATURES];
-        for i in 0..FEATURES {
-            means[i] = raw.iter().map(|r| r[i]).sum::<f64>() / n;
-            let variance = raw.iter().map(|r| (r[i] - means[i]).powi(2)).sum::<f64>() / n;
+        let raw: Vec<Vec<Option<f64>>> = examples.iter().map(|e| e.facts.inputs()).collect();
+        let width = raw.iter().map(Vec::len).max().unwrap_or(FACT_INPUTS);
+        let value = |r: &[Option<f64>], i: usize| r.get(i).copied().flatten();
+        let mut means = vec![0.0; width];
+        let mut scales = vec![1.0; width];
+        for i in 0..width {
+            let present: Vec<f64> = raw.iter().filter_map(|r| value(r, i)).collect();
+            if present.is_empty() {
+                continue;
+            }
+            let n = present.len() as f64;
+            means[i] = present.iter().sum::<f64>() / n;
+            let variance = present.iter().map(|x| (x - means[i]).powi(2)).sum::<f64>() / n;
             scales[i] = if variance > 1e-12 { variance.sqrt() } else { 1.0 };
         }
-        let standardised: Vec<f64> =
-            raw.iter().flat_map(|r| (0..FEATURES).map(move |i| (r[i] - means[i]) / scales[i])).collect();
+        let standardised: Vec<f64> = raw
+            .iter()
+            .flat_map(|r| (0..width).map(|i| value(r, i).map_or(0.0, |x| (x - means[i]) / scales[i])))
+            .collect();
         let records =
-            Array2::from_shape_vec((raw.len(), FEATURES), standardised).map_err(|e| FitError::Solver(e.to_string()))?;
+            Array2::from_shape_vec((raw.len(), width), standardised).map_err(|e| FitError::Solver(e.to_string()))?;
         let targets: Array1<bool> = examples.iter().map(|e| e.churned).collect();
         let fitted = LogisticRegression::default()
             .alpha(ALPHA)
@@ -165,21 +185,20 @@ impl ChurnModel {
             .map_err(|e| FitError::Solver(e.to_string()))?;
         // linfa models the more frequent label as positive; churn is usually the rarer one.
         let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-        let mut weights = [0.0; FEATURES];
-        for (w, p) in weights.iter_mut().zip(fitted.params().iter()) {
-            *w = sign * *p;
-        }
+        let weights: Vec<f64> = fitted.params().iter().map(|p| sign * p).collect();
         let intercept = sign * fitted.intercept();
         Ok(ChurnModel { means, scales, weights, intercept, examples: examples.len(), churns })
     }
 
-    fn contributions(&self, facts: &RenewalFacts) -> [f64; FEATURES] {
+    /// Each input's push on the log-odds; a missing input (or one the facts lack) pushes nothing.
+    fn contributions(&self, facts: &RenewalFacts) -> Vec<f64> {
         let inputs = facts.inputs();
-        let mut out = [0.0; FEATURES];
-        for i in 0..FEATURES {
-            out[i] = self.weights[i] * (inputs[i] - self.means[i]) / self.scales[i];
-        }
-        out
+        (0..self.weights.len())
+            .map(|i| match inputs.get(i).copied().flatten() {
+                Some(x) => self.weights[i] * (x - self.means[i]) / self.scales[i],
+                None => 0.0,
+            })
+            .collect()
     }
 
     pub fn probability(&self, facts: &RenewalFacts) -> f64 {
@@ -187,7 +206,10 @@ impl ChurnModel {
         1.0 / (1.0 + (-z).exp())
     }
 
-    pub fn estimate(&self, facts: &RenewalFacts) -> ChurnEstimate {
+    /// The probability and the facts that raised it most. `measure_reasons` says, in the
+    /// measures' order, what each measure found for this account (its explanation on the health
+    /// score); a measure that raised the probability is named by it.
+    pub fn estimate(&self, facts: &RenewalFacts, measure_reasons: &[Option<Bilingual>]) -> ChurnEstimate {
         let contributions = self.contributions(facts);
         let probability = self.probability(facts);
         let mut raising: Vec<(usize, f64)> = contributions
@@ -199,13 +221,20 @@ impl ChurnModel {
         raising.sort_by(|a, b| b.1.total_cmp(&a.1));
         ChurnEstimate {
             probability,
-            reasons: raising.into_iter().filter_map(|(i, _)| reason(i, facts)).take(3).collect(),
+            reasons: raising
+                .into_iter()
+                .filter_map(|(i, _)| match i.checked_sub(FACT_INPUTS) {
+                    Some(measure) => measure_reasons.get(measure).cloned().flatten(),
+                    None => reason(i, facts),
+                })
+                .take(3)
+                .collect(),
         }
     }
 }
 
 /// The renewals the examples are about, and how many of them churned.
-fn distinct(examples: &[Example]) -> (usize, usize) {
+fn distinct(examples: &[&Example]) -> (usize, usize) {
     let renewals: HashSet<(AccountId, NaiveDate, bool)> =
         examples.iter().map(|e| (e.account_id, e.outcome_by, e.churned)).collect();
     (renewals.len(), renewals.iter().filter(|(_, _, churned)| *churned).count())
@@ -311,7 +340,7 @@ pub struct BookBacktest {
 
 /// AUC of predicted probabilities (`scored`: probability, churned) and of the health score alone
 /// over the same `examples`.
-fn aucs(scored: &[(f64, bool)], examples: &[Example]) -> (Option<f64>, Option<f64>) {
+fn aucs(scored: &[(f64, bool)], examples: &[&Example]) -> (Option<f64>, Option<f64>) {
     let by_model: Vec<(f64, bool)> = scored.iter().map(|(p, churned)| (-p, *churned)).collect();
     let by_health: Vec<(f64, bool)> =
         examples.iter().filter_map(|e| Some((e.facts.health_score?, e.churned))).collect();
@@ -322,11 +351,12 @@ fn aucs(scored: &[(f64, bool)], examples: &[Example]) -> (Option<f64>, Option<f6
 /// dated after it (their scoring days may fall before it: facts known then are fair), and the
 /// observations scored after it.
 pub fn backtest(observations: &[Example], renewals: &[Example], cutoff: NaiveDate) -> Result<ChurnBacktest, FitError> {
-    let train: Vec<Example> = observations.iter().copied().filter(|e| e.outcome_by <= cutoff).collect();
-    let test: Vec<Example> = renewals.iter().copied().filter(|e| e.outcome_by > cutoff).collect();
-    let later: Vec<Example> = observations.iter().copied().filter(|e| e.day > cutoff).collect();
-    let model = ChurnModel::fit(&train)?;
-    let score = |examples: &[Example]| -> Vec<(f64, bool)> {
+    let train = observations.iter().filter(|e| e.outcome_by <= cutoff);
+    let trained_on = train.clone().count();
+    let test: Vec<&Example> = renewals.iter().filter(|e| e.outcome_by > cutoff).collect();
+    let later: Vec<&Example> = observations.iter().filter(|e| e.day > cutoff).collect();
+    let model = ChurnModel::fit(train)?;
+    let score = |examples: &[&Example]| -> Vec<(f64, bool)> {
         examples.iter().map(|e| (model.probability(&e.facts), e.churned)).collect()
     };
     let scored = score(&test);
@@ -350,7 +380,7 @@ pub fn backtest(observations: &[Example], renewals: &[Example], cutoff: NaiveDat
         .collect();
     Ok(ChurnBacktest {
         cutoff,
-        trained_on: train.len(),
+        trained_on,
         tested_on: distinct(&test).0,
         churns_tested: distinct(&test).1,
         auc: renewal_auc,
@@ -421,13 +451,13 @@ mod tests {
             health_score: Some(10.0),
             active_users_ratio: Some(0.4),
             days_inactive: Some(30),
-            ..healthy
+            ..healthy.clone()
         };
         assert!(model.probability(&failing) > 0.5, "{}", model.probability(&failing));
         assert!(model.probability(&healthy) < 0.1, "{}", model.probability(&healthy));
-        let estimate = model.estimate(&failing);
+        let estimate = model.estimate(&failing, &[]);
         assert!(estimate.reasons.iter().any(|r| r.en == "Health score is 10"), "{:?}", estimate.reasons);
-        let safe = model.estimate(&RenewalFacts { health_score: Some(45.0), ..healthy });
+        let safe = model.estimate(&RenewalFacts { health_score: Some(45.0), ..healthy }, &[]);
         assert!(safe.probability < REASONS_FROM, "{}", safe.probability);
         assert!(safe.reasons.is_empty(), "a safe renewal names no reasons: {:?}", safe.reasons);
     }
@@ -436,8 +466,10 @@ mod tests {
     fn the_backtest_learns_only_what_was_known_by_the_cutoff_and_scores_the_renewals_after_it() {
         let examples = history(300);
         let cutoff = examples[200].outcome_by;
-        let renewals: Vec<Example> =
-            examples[200..].iter().map(|e| Example { outcome_by: e.day + chrono::Days::new(200), ..*e }).collect();
+        let renewals: Vec<Example> = examples[200..]
+            .iter()
+            .map(|e| Example { outcome_by: e.day + chrono::Days::new(200), ..e.clone() })
+            .collect();
         let report = backtest(&examples, &renewals, cutoff).unwrap();
         assert_eq!((report.trained_on, report.tested_on), (201, 100));
         assert!(report.auc.unwrap() > 0.9, "{:?}", report.auc);
@@ -453,9 +485,49 @@ mod tests {
         let facts = RenewalFacts { renewal_due: true, month_to_month: true, ..RenewalFacts::default() };
         let inputs = facts.inputs();
         let exit_inputs: Vec<usize> =
-            (0..FEATURES).filter(|i| inputs[*i] == 1.0 && reason(*i, &facts).is_none()).collect();
+            (0..FACT_INPUTS).filter(|i| inputs[*i] == Some(1.0) && reason(*i, &facts).is_none()).collect();
         assert_eq!(exit_inputs.len(), 2, "the renewal-due and month-to-month inputs have no sentence");
-        assert!((0..FEATURES).filter(|i| !exit_inputs.contains(i)).all(|i| reason(i, &facts).is_some()));
+        assert!((0..FACT_INPUTS).filter(|i| !exit_inputs.contains(i)).all(|i| reason(i, &facts).is_some()));
+    }
+
+    #[test]
+    fn a_health_measure_that_falls_before_churn_raises_the_probability_and_is_named_by_its_explanation() {
+        // The score says nothing here; the second measure alone tells who leaves, and the first
+        // has no data for a third of the accounts.
+        let examples: Vec<Example> = history(300)
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut e)| {
+                e.facts.health_score = Some(60.0);
+                e.facts.active_users_ratio = None;
+                e.facts.days_inactive = None;
+                let noise = ((i * 29) % 11) as f32;
+                let seasonal = if e.churned { 10.0 + noise } else { 80.0 + noise };
+                e.facts.measures = vec![(i % 3 != 0).then_some(50.0 + noise), Some(seasonal)];
+                e
+            })
+            .collect();
+        let model = ChurnModel::fit(&examples).unwrap();
+        let facts = |points: f32, first: Option<f32>| RenewalFacts {
+            health_score: Some(60.0),
+            arr: 1e6,
+            renewal_due: true,
+            measures: vec![first, Some(points)],
+            ..RenewalFacts::default()
+        };
+        let skipped = Bilingual::new("確定申告の時期に利用なし", "No use in the tax-return season");
+        let reasons = [None, Some(skipped.clone())];
+        let falling = model.estimate(&facts(12.0, None), &reasons);
+        let steady = model.estimate(&facts(85.0, Some(55.0)), &reasons);
+        assert!(falling.probability > 0.5 && steady.probability < 0.1, "{falling:?} {steady:?}");
+        assert_eq!(falling.reasons.first(), Some(&skipped), "the measure is named by what it found");
+        let unmeasured = RenewalFacts { measures: vec![None, None], ..facts(12.0, None) };
+        let older_scorecard = RenewalFacts { measures: vec![], ..facts(12.0, None) };
+        assert_eq!(
+            model.probability(&unmeasured),
+            model.probability(&older_scorecard),
+            "a measure without data counts as the examples' average, and so does one the facts lack"
+        );
     }
 
     #[test]

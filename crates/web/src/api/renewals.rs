@@ -202,8 +202,10 @@ pub async fn snapshot(State(app): State<AppState>) -> Result<Json<SnapshotJson>,
 /// The churn model: whether it can predict, what it learned from, and its out-of-time backtest.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ModelJson {
-    /// `null` until the first fit (the server fits once a day).
+    /// `null` until the first fit (the server fits at start-up and once a day).
     pub fitted_on: Option<NaiveDate>,
+    /// True while a fit runs; before the first one ends, `fitted_on` is still `null`.
+    pub fitting: bool,
     pub can_predict: bool,
     /// Why it cannot predict, when it cannot.
     pub explanation: Option<Bilingual>,
@@ -216,10 +218,11 @@ pub struct ModelJson {
 }
 
 impl ModelJson {
-    fn of(state: Option<&app::renewals::ChurnState>) -> ModelJson {
+    fn of(state: Option<&app::renewals::ChurnState>, fitting: bool) -> ModelJson {
         let Some(state) = state else {
             return ModelJson {
                 fitted_on: None,
+                fitting,
                 can_predict: false,
                 explanation: None,
                 examples: None,
@@ -230,6 +233,7 @@ impl ModelJson {
         };
         ModelJson {
             fitted_on: Some(state.fitted_on),
+            fitting,
             can_predict: state.model.is_ok(),
             explanation: state.model.as_ref().err().map(|e| e.explain()),
             examples: state.model.as_ref().ok().map(|m| m.examples),
@@ -242,7 +246,7 @@ impl ModelJson {
 
 #[utoipa::path(get, path = "/api/v1/renewals/model", tag = "renewals", responses((status = 200, body = ModelJson)))]
 pub async fn model(State(app): State<AppState>) -> Json<ModelJson> {
-    Json(ModelJson::of(app.churn_state().as_deref()))
+    Json(ModelJson::of(app.churn_state().as_deref(), app.churn_fitting()))
 }
 
 /// Refits the churn model now on every paying account-month of the last three years and
@@ -251,5 +255,5 @@ pub async fn model(State(app): State<AppState>) -> Json<ModelJson> {
     responses((status = 200, body = ModelJson), (status = 403, body = Problem)))]
 pub async fn refit(State(app): State<AppState>) -> Result<Json<ModelJson>, ApiError> {
     let state = app.fit_churn_model().await?;
-    Ok(Json(ModelJson::of(Some(&state))))
+    Ok(Json(ModelJson::of(Some(&state), app.churn_fitting())))
 }

@@ -107,10 +107,11 @@ fn auc_text(auc: Option<f64>) -> String {
     auc.map_or("—".to_owned(), |a| format!("{a:.2}"))
 }
 
-fn model_view(state: Option<&app::renewals::ChurnState>, lang: Lang) -> ModelView {
+fn model_view(state: Option<&app::renewals::ChurnState>, fitting: bool, lang: Lang) -> ModelView {
     let t = Labels::new(lang);
     let Some(state) = state else {
-        return ModelView { status: t.model_pending.to_owned(), auc: None, book_auc: None, calibration: Vec::new() };
+        let status = if fitting { t.model_fitting } else { t.model_pending };
+        return ModelView { status: status.to_owned(), auc: None, book_auc: None, calibration: Vec::new() };
     };
     let status = match &state.model {
         Ok(model) => match lang {
@@ -197,6 +198,7 @@ pub struct Labels {
     pub categories: Vec<&'static str>,
     pub saved: &'static str,
     pub model_pending: &'static str,
+    pub model_fitting: &'static str,
     pub no_owner: &'static str,
     pub no_team: &'static str,
 }
@@ -211,8 +213,12 @@ impl Labels {
             categories: ForecastCategory::ALL.iter().map(|c| c.label(lang)).collect(),
             saved: t("保存しました。", "Saved."),
             model_pending: t(
-                "モデルはまだ学習されていません（サーバーが1日1回学習します）。",
-                "The model has not been fitted yet (the server fits it once a day).",
+                "モデルはまだ学習されていません（サーバーは起動時と1日1回学習します）。",
+                "The model has not been fitted yet (the server fits it at start-up and once a day).",
+            ),
+            model_fitting: t(
+                "モデルを学習しています。しばらくしてから再読み込みしてください。",
+                "The model is being fitted now; reload the page in a moment.",
             ),
             no_owner: t("担当なし", "No owner"),
             no_team: t("チームなし", "No team"),
@@ -456,7 +462,7 @@ async fn render_page(
         breakdown,
         categories: ForecastCategory::ALL.iter().map(|c| (c.as_str().to_owned(), c.label(lang).to_owned())).collect(),
         accuracy,
-        model: model_view(app.churn_state().as_deref(), lang),
+        model: model_view(app.churn_state().as_deref(), app.churn_fitting(), lang),
         export_href: href(&raw, &[]).replacen("/renewals", "/renewals.csv", 1),
         previous: (offset > 0).then(|| href(&raw, &[("offset", offset.saturating_sub(PAGE_SIZE).to_string())])),
         next: (offset + PAGE_SIZE < pipeline.total)
