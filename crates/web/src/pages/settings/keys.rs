@@ -49,23 +49,14 @@ pub struct TokenRow {
     pub revoked: Option<String>,
 }
 
-pub struct TokenLabels {
-    pub name: &'static str,
-    pub scope: &'static str,
-}
-
-impl TokenLabels {
-    fn new(lang: Lang) -> TokenLabels {
-        let t = |ja, en| Text::new(ja, en).pick(lang);
-        TokenLabels { name: t("名前", "Name"), scope: t("スコープ", "Scope") }
-    }
-
-    fn field(&self, field: &str) -> &'static str {
-        match field {
-            "scope" => self.scope,
-            _ => self.name,
-        }
-    }
+/// A token or write key field as the forms name it, for what was refused.
+fn field_label(field: &str, lang: Lang) -> &'static str {
+    let text = match field {
+        "scope" => Text::new("スコープ", "Scope"),
+        "allowed_origins" => Text::new("許可するオリジン", "Allowed origins"),
+        _ => Text::new("名前", "Name"),
+    };
+    text.pick(lang)
 }
 
 #[derive(Template)]
@@ -73,7 +64,6 @@ impl TokenLabels {
 pub struct TokensPage {
     pub frame: Frame,
     pub common: Common,
-    pub t: TokenLabels,
     pub rows: Vec<TokenRow>,
     pub scopes: Vec<ScopeOption>,
     pub draft: FormFields,
@@ -91,7 +81,6 @@ async fn tokens_page(
     let lang = frame.lang;
     let zone = app.zone();
     let owner = actor.user_id().ok_or(ApiError::Forbidden)?;
-    let t = TokenLabels::new(lang);
     let rows = app
         .api_tokens(Some(owner))
         .await?
@@ -109,7 +98,6 @@ async fn tokens_page(
     let page = TokensPage {
         frame: frame.at("settings"),
         common,
-        t,
         rows,
         scopes: Scope::ALL.iter().map(|s| ScopeOption { value: s.as_str(), label: scope_label(*s, lang) }).collect(),
         draft,
@@ -148,8 +136,7 @@ pub async fn create_token(
             tokens_page(&app, frame, &actor, common, FormFields::default(), Some(created)).await
         }
         Err(error) => {
-            let t = TokenLabels::new(lang);
-            let errors = refused(error, lang, |f| t.field(f))?;
+            let errors = refused(error, lang, |f| field_label(f, lang))?;
             tokens_page(&app, frame, &actor, common.with_errors(errors), fields, None).await
         }
     }
@@ -286,13 +273,6 @@ fn form_origins(text: &str) -> serde_json::Value {
     json!(text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).collect::<Vec<_>>())
 }
 
-pub struct WriteKeyLabels {
-    pub name: &'static str,
-    pub field: &'static str,
-    pub origins: &'static str,
-    pub sources: &'static str,
-}
-
 /// A tracking message the API refused, as the debugger shows it.
 pub struct RefusedRow {
     pub received: String,
@@ -302,31 +282,11 @@ pub struct RefusedRow {
     pub message: String,
 }
 
-impl WriteKeyLabels {
-    fn new(lang: Lang) -> WriteKeyLabels {
-        let t = |ja, en| Text::new(ja, en).pick(lang);
-        WriteKeyLabels {
-            name: t("名前", "Name"),
-            field: t("項目", "Field"),
-            origins: t("許可するオリジン", "Allowed origins"),
-            sources: t("トラッキングで更新する項目", "Fields tracking may change"),
-        }
-    }
-
-    fn field(&self, field: &str) -> &'static str {
-        match field {
-            "allowed_origins" => self.origins,
-            _ => self.name,
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "settings_write_keys.html")]
 pub struct WriteKeysPage {
     pub frame: Frame,
     pub common: Common,
-    pub t: WriteKeyLabels,
     pub rows: Vec<WriteKeyRow>,
     pub draft: FormFields,
     pub created: Option<Created>,
@@ -421,7 +381,6 @@ async fn write_keys_page(app: &AppState, frame: Frame, common: Common, shown: Sh
     let page = WriteKeysPage {
         frame: frame.at("settings"),
         common,
-        t: WriteKeyLabels::new(lang),
         rows,
         snippets: snippets(&shown.base_url, key, lang),
         base_url: shown.base_url,
@@ -470,8 +429,7 @@ pub async fn create_write_key(
             write_keys_page(&app, frame, common, Shown { base_url, draft: FormFields::default(), created }).await
         }
         Err(error) => {
-            let t = WriteKeyLabels::new(lang);
-            let errors = refused(error, lang, |f| t.field(f))?;
+            let errors = refused(error, lang, |f| field_label(f, lang))?;
             let shown = Shown { base_url, draft: fields, created: None };
             write_keys_page(&app, frame, common.with_errors(errors), shown).await
         }
@@ -505,8 +463,7 @@ pub async fn set_write_key_origins(
     match saved {
         Ok(_) => Ok(done("/settings/write-keys", "write_key_updated")),
         Err(error) => {
-            let t = WriteKeyLabels::new(lang);
-            let errors = refused(error, lang, |f| t.field(f))?;
+            let errors = refused(error, lang, |f| field_label(f, lang))?;
             let common = Common::new(lang, "/settings/write-keys").with_errors(errors);
             let shown = Shown { base_url: base_url(&headers, &options), draft: FormFields::default(), created: None };
             write_keys_page(&app, frame, common, shown).await
@@ -534,8 +491,8 @@ pub async fn set_field_sources(
             Ok(done("/settings/write-keys", "field_sources_saved"))
         }
         Err(reason) => {
-            let t = WriteKeyLabels::new(lang);
-            let errors = vec![format!("{}: {}", t.sources, reason.message(lang))];
+            let sources = Text::new("トラッキングで更新する項目", "Fields tracking may change").pick(lang);
+            let errors = vec![format!("{sources}: {}", reason.message(lang))];
             let common = Common::new(lang, "/settings/write-keys").with_errors(errors);
             let shown = Shown { base_url: base_url(&headers, &options), draft: FormFields::default(), created: None };
             write_keys_page(&app, frame, common, shown).await

@@ -47,33 +47,15 @@ pub struct Created {
     pub password: String,
 }
 
-pub struct UserLabels {
-    pub name: &'static str,
-    pub email: &'static str,
-    pub role: &'static str,
-    pub team: &'static str,
-}
-
-impl UserLabels {
-    fn new(lang: Lang) -> UserLabels {
-        let t = |ja, en| Text::new(ja, en).pick(lang);
-        UserLabels {
-            name: t("氏名", "Name"),
-            email: t("メールアドレス", "Email"),
-            role: t("権限", "Role"),
-            team: t("チーム", "Team"),
-        }
-    }
-
-    /// The form field a parser names, as the reader sees it.
-    fn field(&self, field: &str) -> &'static str {
-        match field {
-            "email" => self.email,
-            "name" => self.name,
-            "role" => self.role,
-            _ => self.team,
-        }
-    }
+/// A staff user field as the form names it, for what was refused.
+fn user_field(field: &str, lang: Lang) -> &'static str {
+    let text = match field {
+        "email" => Text::new("メールアドレス", "Email"),
+        "name" => Text::new("氏名", "Name"),
+        "role" => Text::new("権限", "Role"),
+        _ => Text::new("チーム", "Team"),
+    };
+    text.pick(lang)
 }
 
 pub fn role_label(role: Role, lang: Lang) -> &'static str {
@@ -91,7 +73,6 @@ pub fn role_label(role: Role, lang: Lang) -> &'static str {
 pub struct UsersPage {
     pub frame: Frame,
     pub common: Common,
-    pub t: UserLabels,
     pub rows: Vec<UserRow>,
     pub roles: Vec<RoleOption>,
     pub teams: Vec<TeamOption>,
@@ -132,7 +113,6 @@ async fn users_page(
     let page = UsersPage {
         frame: frame.at("settings"),
         common,
-        t: UserLabels::new(lang),
         rows,
         roles: Role::ALL.iter().map(|r| RoleOption { value: r.as_str(), label: role_label(*r, lang) }).collect(),
         teams: teams.into_iter().map(|t| TeamOption { id: t.id.0, name: t.name }).collect(),
@@ -175,8 +155,7 @@ pub async fn add_user(
             users_page(&app, frame, common, FormFields::default(), Some(created)).await
         }
         Err(error) => {
-            let t = UserLabels::new(lang);
-            let errors = refused(error, lang, |f| t.field(f))?;
+            let errors = refused(error, lang, |f| user_field(f, lang))?;
             users_page(&app, frame, common.with_errors(errors), fields, None).await
         }
     }
@@ -201,8 +180,7 @@ pub async fn update_user(
     match updated {
         Ok(_) => Ok(done("/settings/users", "user_updated")),
         Err(error) => {
-            let t = UserLabels::new(lang);
-            let errors = refused(error, lang, |f| t.field(f))?;
+            let errors = refused(error, lang, |f| user_field(f, lang))?;
             let common = Common::new(lang, "/settings/users").with_errors(errors);
             users_page(&app, frame, common, FormFields::default(), None).await
         }
@@ -215,15 +193,9 @@ pub struct TeamRow {
     pub members: usize,
 }
 
-pub struct TeamLabels {
-    pub name: &'static str,
-}
-
-impl TeamLabels {
-    fn new(lang: Lang) -> TeamLabels {
-        let t = |ja, en| Text::new(ja, en).pick(lang);
-        TeamLabels { name: t("チーム名", "Team name") }
-    }
+/// The team form's one field, as it names it.
+fn team_name_label(lang: Lang) -> &'static str {
+    Text::new("チーム名", "Team name").pick(lang)
 }
 
 #[derive(Template)]
@@ -231,7 +203,6 @@ impl TeamLabels {
 pub struct TeamsPage {
     pub frame: Frame,
     pub common: Common,
-    pub t: TeamLabels,
     pub rows: Vec<TeamRow>,
     pub draft: FormFields,
 }
@@ -248,7 +219,7 @@ async fn teams_page(app: &AppState, frame: Frame, common: Common, draft: FormFie
             name: team.name,
         })
         .collect();
-    let page = TeamsPage { t: TeamLabels::new(frame.lang), frame: frame.at("settings"), common, rows, draft };
+    let page = TeamsPage { frame: frame.at("settings"), common, rows, draft };
     let status = page.common.status();
     Ok((status, render(&page, "settings teams")?).into_response())
 }
@@ -273,7 +244,7 @@ pub async fn create_team(
         Ok(_) => Ok(done("/settings/teams", "team_created")),
         Err(error) => {
             let lang = frame.lang;
-            let errors = refused(error, lang, |_| TeamLabels::new(lang).name)?;
+            let errors = refused(error, lang, |_| team_name_label(lang))?;
             let common = Common::new(lang, "/settings/teams").with_errors(errors);
             teams_page(&app, frame, common, fields).await
         }
@@ -296,7 +267,7 @@ pub async fn rename_team(
         Ok(_) => Ok(done("/settings/teams", "team_renamed")),
         Err(error) => {
             let lang = frame.lang;
-            let errors = refused(error, lang, |_| TeamLabels::new(lang).name)?;
+            let errors = refused(error, lang, |_| team_name_label(lang))?;
             let common = Common::new(lang, "/settings/teams").with_errors(errors);
             teams_page(&app, frame, common, FormFields::default()).await
         }

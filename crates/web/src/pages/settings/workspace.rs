@@ -20,41 +20,21 @@ pub struct MonthOption {
     pub label: String,
 }
 
-pub struct WorkspaceLabels {
-    pub currency: &'static str,
-    pub time_zone: &'static str,
-    pub fiscal_year_start_month: &'static str,
-    pub gross_margin: &'static str,
-    pub monthly_contracts_renew: &'static str,
-    pub impact_weights: &'static str,
-}
-
-impl WorkspaceLabels {
-    fn new(lang: Lang) -> WorkspaceLabels {
-        let t = |ja, en| Text::new(ja, en).pick(lang);
-        WorkspaceLabels {
-            currency: t("通貨", "Currency"),
-            time_zone: t("タイムゾーン", "Time zone"),
-            fiscal_year_start_month: t("会計年度の開始月", "Fiscal year starts in"),
-            gross_margin: t("粗利率", "Gross margin"),
-            monthly_contracts_renew: t(
-                "月契約も毎月の更新として扱う",
-                "Treat month-to-month contracts as renewing monthly",
-            ),
-            impact_weights: t("製品リクエストのインパクトの重み（0〜10）", "Product request impact weights (0–10)"),
+/// A workspace setting as the form names it, for what was refused.
+fn workspace_field(field: &str, lang: Lang) -> &'static str {
+    let text = match field {
+        "currency" => Text::new("通貨", "Currency"),
+        "monthly_contracts_renew" => {
+            Text::new("月契約も毎月の更新として扱う", "Treat month-to-month contracts as renewing monthly")
         }
-    }
-
-    fn field(&self, field: &str) -> &'static str {
-        match field {
-            "currency" => self.currency,
-            "monthly_contracts_renew" => self.monthly_contracts_renew,
-            "time_zone" => self.time_zone,
-            "fiscal_year_start_month" => self.fiscal_year_start_month,
-            "request_impact_weights" => self.impact_weights,
-            _ => self.gross_margin,
+        "time_zone" => Text::new("タイムゾーン", "Time zone"),
+        "fiscal_year_start_month" => Text::new("会計年度の開始月", "Fiscal year starts in"),
+        "request_impact_weights" => {
+            Text::new("製品リクエストのインパクトの重み（0〜10）", "Product request impact weights (0–10)")
         }
-    }
+        _ => Text::new("粗利率", "Gross margin"),
+    };
+    text.pick(lang)
 }
 
 #[derive(Template)]
@@ -62,7 +42,6 @@ impl WorkspaceLabels {
 pub struct WorkspacePage {
     pub frame: Frame,
     pub common: Common,
-    pub t: WorkspaceLabels,
     pub currency: String,
     pub time_zone: String,
     pub fiscal_year_start_month: String,
@@ -141,7 +120,6 @@ async fn workspace_page(
     let page = WorkspacePage {
         frame: frame.at("settings"),
         common,
-        t: WorkspaceLabels::new(lang),
         currency: value("currency", stored.currency.as_str().to_owned()),
         time_zone: value("time_zone", stored.time_zone.clone()),
         fiscal_year_start_month: value("fiscal_year_start_month", stored.fiscal_year_start_month.to_string()),
@@ -204,8 +182,7 @@ pub async fn save_workspace(
     match saved {
         Ok(_) => Ok(done("/settings/workspace", "settings_saved")),
         Err(error) => {
-            let t = WorkspaceLabels::new(lang);
-            let errors = refused(error, lang, |f| t.field(f))?;
+            let errors = refused(error, lang, |f| workspace_field(f, lang))?;
             workspace_page(&app, frame, Common::new(lang, "/settings/workspace").with_errors(errors), Some(&fields))
                 .await
         }
@@ -217,23 +194,13 @@ pub struct SpendRow {
     pub amount: String,
 }
 
-pub struct SpendLabels {
-    pub month: &'static str,
-    pub amount: &'static str,
-}
-
-impl SpendLabels {
-    fn new(lang: Lang) -> SpendLabels {
-        let t = |ja, en| Text::new(ja, en).pick(lang);
-        SpendLabels { month: t("月（YYYY-MM）", "Month (YYYY-MM)"), amount: t("金額", "Amount") }
-    }
-
-    fn field(&self, field: &str) -> &'static str {
-        match field {
-            "month" => self.month,
-            _ => self.amount,
-        }
-    }
+/// A spend field as the form names it, for what was refused.
+fn spend_field(field: &str, lang: Lang) -> &'static str {
+    let text = match field {
+        "month" => Text::new("月（YYYY-MM）", "Month (YYYY-MM)"),
+        _ => Text::new("金額", "Amount"),
+    };
+    text.pick(lang)
 }
 
 #[derive(Template)]
@@ -241,7 +208,6 @@ impl SpendLabels {
 pub struct SpendPage {
     pub frame: Frame,
     pub common: Common,
-    pub t: SpendLabels,
     pub rows: Vec<SpendRow>,
     pub currency: String,
     pub draft: FormFields,
@@ -257,14 +223,7 @@ async fn spend_page(app: &AppState, frame: Frame, common: Common, draft: FormFie
         .rev()
         .map(|(month, amount)| SpendRow { month: month.to_string(), amount: format::money(amount, &currency, lang) })
         .collect();
-    let page = SpendPage {
-        frame: frame.at("settings"),
-        common,
-        t: SpendLabels::new(lang),
-        rows,
-        currency: currency.as_str().to_owned(),
-        draft,
-    };
+    let page = SpendPage { frame: frame.at("settings"), common, rows, currency: currency.as_str().to_owned(), draft };
     let status = page.common.status();
     Ok((status, render(&page, "settings spend")?).into_response())
 }
@@ -313,8 +272,7 @@ async fn refused_or_done(
         Ok(()) => Ok(done("/settings/spend", what)),
         Err(error) => {
             let lang = frame.lang;
-            let t = SpendLabels::new(lang);
-            let errors = refused(error, lang, |f| t.field(f))?;
+            let errors = refused(error, lang, |f| spend_field(f, lang))?;
             spend_page(&app, frame, Common::new(lang, "/settings/spend").with_errors(errors), draft).await
         }
     }
