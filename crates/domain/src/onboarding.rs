@@ -17,6 +17,8 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
+/// A template has at most this many milestones.
+pub const MAX_MILESTONES: usize = 100;
 /// A milestone late by more than this many days makes its plan stuck, whatever its expected days.
 pub const STUCK_AFTER_DAYS: i64 = 30;
 pub const MAX_EXPECTED_DAYS: u32 = 3650;
@@ -87,6 +89,9 @@ impl OnboardingTemplate {
         }
         if self.milestones.is_empty() {
             push("milestone".into(), Reason::Required);
+        }
+        if self.milestones.len() > MAX_MILESTONES {
+            push("milestone".into(), Reason::OutOfRange { min: "1".into(), max: MAX_MILESTONES.to_string() });
         }
         let mut seen = HashSet::new();
         for (i, milestone) in self.milestones.iter().enumerate() {
@@ -264,6 +269,19 @@ rule = "seat_activation >= 0.8"
 
     fn stages() -> Vec<String> {
         ["onboarding", "adoption", "renewal"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn a_template_has_at_most_a_hundred_milestones() {
+        let mut template: OnboardingTemplate = toml::from_str(STANDARD).unwrap();
+        let first = template.milestones[0].clone();
+        template.milestones =
+            (0..=MAX_MILESTONES).map(|i| Milestone { key: format!("step_{i}"), ..first.clone() }).collect();
+        let errors = template.validate(&stages()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "milestone");
+        template.milestones.truncate(MAX_MILESTONES);
+        assert!(template.validate(&stages()).is_ok());
     }
 
     #[test]

@@ -254,6 +254,11 @@ pub struct MeasureSpec {
 pub const DEFAULT_RECENT_DAYS: u32 = 30;
 pub const DEFAULT_BASELINE_DAYS: u32 = 90;
 pub const DEFAULT_NPS_MAX_AGE_DAYS: i64 = 180;
+/// At most this many grades, scorecards, and measures on one scorecard: every account is scored
+/// against them on every change, so a pasted file must not be able to make that unbounded.
+pub const MAX_GRADES: usize = 10;
+pub const MAX_SCORECARDS: usize = 20;
+pub const MAX_MEASURES: usize = 50;
 pub const DEFAULT_CONTRACTION_DAYS: u32 = 90;
 
 impl MeasureSpec {
@@ -409,6 +414,13 @@ impl HealthConfig {
         if self.grades.is_empty() {
             push("grade".into(), Reason::Required);
         }
+        let at_most = |max: usize| Reason::OutOfRange { min: "1".into(), max: max.to_string() };
+        if self.grades.len() > MAX_GRADES {
+            push("grade".into(), at_most(MAX_GRADES));
+        }
+        if self.scorecards.len() > MAX_SCORECARDS {
+            push("scorecard".into(), at_most(MAX_SCORECARDS));
+        }
         for (i, grade) in self.grades.iter().enumerate() {
             let hex =
                 grade.colour.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
@@ -437,6 +449,9 @@ impl HealthConfig {
             }
             if card.measures.is_empty() {
                 push(format!("scorecard[{i}].measure"), Reason::Required);
+            }
+            if card.measures.len() > MAX_MEASURES {
+                push(format!("scorecard[{i}].measure"), at_most(MAX_MEASURES));
             }
             let mut measure_keys = std::collections::HashSet::new();
             for (j, m) in card.measures.iter().enumerate() {
@@ -579,6 +594,21 @@ mod tests {
         assert_eq!(config.scorecard_for(&account(Some("smb"))).unwrap().key, "default");
         assert_eq!(config.grade_of(70.0).unwrap().key, "healthy");
         assert_eq!(config.grade_of(69.9).unwrap().key, "neutral");
+    }
+
+    #[test]
+    fn a_configuration_keeps_its_grades_scorecards_and_measures_countable() {
+        let mut crowded = card("default", None);
+        crowded.measures = (0..=MAX_MEASURES).map(|i| measure(&format!("m{i}"), MeasureType::SeatActivation)).collect();
+        let mut scorecards = vec![crowded];
+        scorecards.extend((0..MAX_SCORECARDS).map(|i| {
+            card(&format!("tier{i}"), Some(AccountMatch { tier: Some(format!("t{i}")), ..AccountMatch::default() }))
+        }));
+        let config = HealthConfig { grades: default_grades(), min_measures: 1, scorecards };
+        let errors = config.validate().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["scorecard", "scorecard[0].measure"], "{errors:?}");
+        assert_eq!(errors[1].reason, Reason::OutOfRange { min: "1".into(), max: MAX_MEASURES.to_string() });
     }
 
     #[test]

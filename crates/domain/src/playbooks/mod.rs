@@ -59,6 +59,9 @@ pub const MIN_SECRET_CHARS: usize = 16;
 /// The longest webhook secret.
 pub const MAX_SECRET_CHARS: usize = 200;
 
+/// A playbook has at most this many steps.
+pub const MAX_STEPS: usize = 50;
+
 /// A URL Kizuna may call out to: http(s), at most `MAX_URL_CHARS`. Whether its host is internal
 /// is decided when it is called (`app::delivery`).
 pub fn check_outbound_url(url: &str) -> Result<(), Reason> {
@@ -349,6 +352,9 @@ impl PlaybookDefinition {
         if self.steps.is_empty() {
             push("step".into(), Reason::Required);
         }
+        if self.steps.len() > MAX_STEPS {
+            push("step".into(), Reason::OutOfRange { min: "1".into(), max: MAX_STEPS.to_string() });
+        }
         for (i, step) in self.steps.iter().enumerate() {
             let field = |name: &str| format!("step[{i}].{name}");
             if step.delay_days > 3650 {
@@ -478,6 +484,23 @@ body = "いつもありがとうございます。"
 
     fn grades() -> Vec<String> {
         vec!["healthy".into(), "neutral".into(), "at_risk".into()]
+    }
+
+    #[test]
+    fn a_playbook_has_at_most_fifty_steps() {
+        let mut playbook: PlaybookDefinition = toml::from_str(RISK).unwrap();
+        let step = playbook.steps[0].clone();
+        playbook.steps = vec![step; MAX_STEPS + 1];
+        let errors = playbook.validate(&grades(), &[]).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field == "step"
+                    && e.reason == Reason::OutOfRange { min: "1".into(), max: MAX_STEPS.to_string() }),
+            "{errors:?}"
+        );
+        playbook.steps.truncate(MAX_STEPS);
+        assert!(playbook.validate(&grades(), &[]).is_ok());
     }
 
     #[test]
