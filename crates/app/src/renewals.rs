@@ -865,9 +865,20 @@ fn churn_examples(inputs: &ChurnInputs) -> (ChurnExamples, Vec<(&Account, domain
 /// Fits the churn model, backtests it and predicts the upcoming renewals (see
 /// `App::fit_churn_model`); pure arithmetic over the inputs.
 fn fit_and_predict(inputs: ChurnInputs) -> ChurnState {
+    let started = std::time::Instant::now();
     let (examples, upcoming) = churn_examples(&inputs);
+    let built = started.elapsed();
     let model = ChurnModel::fit(&examples.observations);
+    let fitted = started.elapsed();
     let backtest = churn_backtest(&examples.observations, &examples.renewals, examples.cutoff);
+    tracing::debug!(
+        observations = examples.observations.len(),
+        renewals = examples.renewals.len(),
+        examples_ms = built.as_millis(),
+        fit_ms = (fitted - built).as_millis(),
+        backtest_ms = (started.elapsed() - fitted).as_millis(),
+        "churn model fitted"
+    );
     let mut estimates = HashMap::new();
     if let Ok(model) = &model {
         let calendars = inputs.portfolio.calendars_for(&inputs.config, inputs.today);

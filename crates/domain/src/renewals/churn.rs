@@ -11,7 +11,7 @@
 use crate::health::backtest::auc;
 use crate::i18n::Bilingual;
 use crate::ids::AccountId;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
@@ -21,6 +21,9 @@ use std::collections::HashSet;
 /// Fewer examples (or churns among them) than this and the model says it cannot predict.
 pub const MIN_EXAMPLES: usize = 30;
 pub const MIN_CHURNS: usize = 5;
+/// A larger history is fitted on an even sample of this many examples: a few dozen coefficients
+/// are settled long before, and each solver step reads every example.
+pub const MAX_FIT_EXAMPLES: usize = 100_000;
 /// Below this probability a renewal is safe and no reasons are named: the facts that raise a
 /// small probability a little read as warnings they are not.
 pub const REASONS_FROM: f64 = 0.10;
@@ -148,7 +151,7 @@ pub struct ChurnEstimate {
 
 impl ChurnModel {
     pub fn fit<'a>(examples: impl IntoIterator<Item = &'a Example>) -> Result<ChurnModel, FitError> {
-        let examples: Vec<&Example> = examples.into_iter().collect();
+        let examples = even_sample(examples.into_iter().collect(), MAX_FIT_EXAMPLES);
         let churns = examples.iter().filter(|e| e.churned).count();
         if examples.len() < MIN_EXAMPLES {
             return Err(FitError::TooFewExamples { have: examples.len(), need: MIN_EXAMPLES });
@@ -156,27 +159,35 @@ impl ChurnModel {
         if churns < MIN_CHURNS || examples.len() - churns < MIN_CHURNS {
             return Err(FitError::TooFewChurns { have: churns, need: MIN_CHURNS });
         }
-        let raw: Vec<Vec<Option<f64>>> = examples.iter().map(|e| e.facts.inputs()).collect();
-        let width = raw.iter().map(Vec::len).max().unwrap_or(FACT_INPUTS);
-        let value = |r: &[Option<f64>], i: usize| r.get(i).copied().flatten();
+        // Two passes over the examples instead of a copy of every input: a large book has
+        // millions of account-months, and the fit's matrix is the one copy it needs.
+        let width = examples.iter().map(|e| FACT_INPUTS + e.facts.measures.len()).max().unwrap_or(FACT_INPUTS);
+        let (mut count, mut sum, mut squares) = (vec![0usize; width], vec![0.0; width], vec![0.0; width]);
+        for example in &examples {
+            for (i, x) in example.facts.inputs().into_iter().enumerate() {
+                if let Some(x) = x {
+                    count[i] += 1;
+                    sum[i] += x;
+                    squares[i] += x * x;
+                }
+            }
+        }
         let mut means = vec![0.0; width];
         let mut scales = vec![1.0; width];
-        for i in 0..width {
-            let present: Vec<f64> = raw.iter().filter_map(|r| value(r, i)).collect();
-            if present.is_empty() {
-                continue;
-            }
-            let n = present.len() as f64;
-            means[i] = present.iter().sum::<f64>() / n;
-            let variance = present.iter().map(|x| (x - means[i]).powi(2)).sum::<f64>() / n;
+        for i in (0..width).filter(|i| count[*i] > 0) {
+            let n = count[i] as f64;
+            means[i] = sum[i] / n;
+            let variance = (squares[i] / n - means[i] * means[i]).max(0.0);
             scales[i] = if variance > 1e-12 { variance.sqrt() } else { 1.0 };
         }
-        let standardised: Vec<f64> = raw
-            .iter()
-            .flat_map(|r| (0..width).map(|i| value(r, i).map_or(0.0, |x| (x - means[i]) / scales[i])))
-            .collect();
-        let records =
-            Array2::from_shape_vec((raw.len(), width), standardised).map_err(|e| FitError::Solver(e.to_string()))?;
+        let mut records = Array2::zeros((examples.len(), width));
+        for (mut row, example) in records.rows_mut().into_iter().zip(&examples) {
+            for (i, x) in example.facts.inputs().into_iter().enumerate() {
+                if let Some(x) = x {
+                    row[i] = (x - means[i]) / scales[i];
+                }
+            }
+        }
         let targets: Array1<bool> = examples.iter().map(|e| e.churned).collect();
         let fitted = LogisticRegression::default()
             .alpha(ALPHA)
@@ -231,6 +242,27 @@ impl ChurnModel {
                 .collect(),
         }
     }
+}
+
+/// At most `max` of the examples, the same ones on every run: each is kept by a hash of its
+/// account and day, so the sample spreads over accounts and months alike.
+fn even_sample(examples: Vec<&Example>, max: usize) -> Vec<&Example> {
+    if examples.len() <= max {
+        return examples;
+    }
+    let keep = max as f64 / examples.len() as f64;
+    let threshold = (keep * u64::MAX as f64) as u64;
+    examples
+        .into_iter()
+        .filter(|e| {
+            let mut h = (e.account_id.0 as u64) ^ ((e.day.num_days_from_ce() as u64) << 32);
+            // splitmix64's finaliser: nearby accounts and days land far apart.
+            h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            h ^= h >> 31;
+            h <= threshold
+        })
+        .collect()
 }
 
 /// The renewals the examples are about, and how many of them churned.
@@ -425,6 +457,18 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn a_large_history_is_fitted_on_the_same_even_sample_every_time() {
+        let examples = history(1_000);
+        let refs: Vec<&Example> = examples.iter().collect();
+        let sample = even_sample(refs.clone(), 300);
+        assert!((250..=350).contains(&sample.len()), "about 300 of 1,000: {}", sample.len());
+        assert_eq!(sample, even_sample(refs.clone(), 300), "the same examples on every run");
+        let months: std::collections::BTreeSet<_> = sample.iter().map(|e| e.day.month()).collect();
+        assert_eq!(months.len(), 12, "spread over the whole history");
+        assert_eq!(even_sample(refs, 1_000).len(), 1_000, "a history within the limit is used whole");
     }
 
     #[test]
