@@ -2,11 +2,12 @@
 //! health score and each of its scorecard's measures, active users, usage against its own usual
 //! pace, days since last use, contraction, tenure, size, the CSM's pulse, and when the customer
 //! can leave (a committed term ending within the next 90 days, or no commitment at all) — for
-//! "does the customer leave within 90 days". It learns from every paying account on the first of each past
-//! month (many more examples than renewals alone, which a small workspace has few of), and it
-//! is judged where it is used: backtested out of time on the renewals after a cut-off, seen 30,
-//! 60 and 90 days before each, with a model fitted only on what was known by the cut-off. Each
-//! prediction comes with the facts that raised it most, as sentences.
+//! "does the customer leave within 90 days". It learns from every paying account on the first of
+//! each past month (many more examples than renewals alone, which a small workspace has few of),
+//! sampled evenly when there are more than `MAX_FIT_EXAMPLES`, and it is judged where it is used:
+//! backtested out of time on the renewals after a cut-off, seen 30, 60 and 90 days before each,
+//! with a model fitted only on what was known by the cut-off. Each prediction comes with the
+//! facts that raised it most, as sentences.
 
 use crate::health::backtest::auc;
 use crate::i18n::Bilingual;
@@ -21,8 +22,8 @@ use std::collections::HashSet;
 /// Fewer examples (or churns among them) than this and the model says it cannot predict.
 pub const MIN_EXAMPLES: usize = 30;
 pub const MIN_CHURNS: usize = 5;
-/// A larger history is fitted on an even sample of this many examples: a few dozen coefficients
-/// are settled long before, and each solver step reads every example.
+/// A larger history is fitted on an even sample of about this many examples: a few dozen
+/// coefficients are settled long before, and each solver step reads every example.
 pub const MAX_FIT_EXAMPLES: usize = 100_000;
 /// Below this probability a renewal is safe and no reasons are named: the facts that raise a
 /// small probability a little read as warnings they are not.
@@ -244,8 +245,9 @@ impl ChurnModel {
     }
 }
 
-/// At most `max` of the examples, the same ones on every run: each is kept by a hash of its
-/// account and day, so the sample spreads over accounts and months alike.
+/// About `max` of the examples (all of them when there are no more), the same ones on every
+/// run: each is kept by a hash of its account and day, so the sample spreads over accounts and
+/// months alike.
 fn even_sample(examples: Vec<&Example>, max: usize) -> Vec<&Example> {
     if examples.len() <= max {
         return examples;
