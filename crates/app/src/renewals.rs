@@ -645,17 +645,15 @@ fn measure_keys(config: &domain::health::HealthConfig) -> Vec<String> {
     keys
 }
 
+/// The measure `key` on the account's health score (absent when its scorecard lacks it).
+fn measure_of<'a>(health: Option<&'a HealthScore>, key: &str) -> Option<&'a domain::health::MeasureResult> {
+    health?.measures.iter().find(|m| m.key == key)
+}
+
 /// What each of `keys` found on the account's health score, for the reasons of a prediction.
 fn measure_reasons(keys: &[String], health: Option<&HealthScore>) -> Vec<Option<Bilingual>> {
     keys.iter()
-        .map(|key| {
-            health?
-                .measures
-                .iter()
-                .find(|m| &m.key == key)
-                .filter(|m| m.points.is_some())
-                .map(|m| m.explanation.clone())
-        })
+        .map(|key| measure_of(health, key).filter(|m| m.points.is_some()).map(|m| m.explanation.clone()))
         .collect()
 }
 
@@ -674,13 +672,7 @@ fn facts(
     let day = calendars.as_of;
     let signals = portfolio.signals(account, calendars);
     let health = crate::health::score_with(config, portfolio, account, calendars).ok();
-    let measures = keys
-        .iter()
-        .map(|key| {
-            let measure = health.as_ref()?.measures.iter().find(|m| &m.key == key)?;
-            measure.points.map(|p| p as f32)
-        })
-        .collect();
+    let measures = keys.iter().map(|key| measure_of(health.as_ref(), key)?.points.map(|p| p as f32)).collect();
     let (now, before) = (signals.active_users_30d, signals.active_users_prev_30d);
     let active_users_ratio = match (now, before) {
         (0, 0) => None,
