@@ -73,7 +73,7 @@ macro_rules! accounts_store {
                 }
 
                 async fn get_account(&self, id: AccountId) -> Result<Account> {
-                    let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"))
+                    let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_WITH_HEALTH} WHERE id = $1"))
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
@@ -108,9 +108,9 @@ macro_rules! accounts_store {
                 }
 
                 async fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account>> {
-                    let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM accounts");
+                    let mut count = QueryBuilder::<$db>::new(format!("SELECT COUNT(*) FROM {}", accounts_filtered_by(query)));
                     push_account_filters(&mut count, query);
-                    let mut select = QueryBuilder::<$db>::new(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts"));
+                    let mut select = QueryBuilder::<$db>::new(format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_WITH_HEALTH}"));
                     push_account_filters(&mut select, query);
                     let direction = if query.descending { "DESC" } else { "ASC" };
                     let order = match query.sort {
@@ -139,7 +139,7 @@ macro_rules! accounts_store {
                         return Ok(Vec::new());
                     };
                     let rows = sqlx::query(&format!(
-                        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN \
+                        "SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_WITH_HEALTH} WHERE id IN \
                          (SELECT id FROM accounts WHERE search_key LIKE $1 ESCAPE '\\') ORDER BY name, id LIMIT $2"
                     ))
                     .bind(pattern)
@@ -155,7 +155,7 @@ macro_rules! accounts_store {
                 }
 
                 async fn matching_account_ids(&self, query: &AccountQuery) -> Result<Vec<AccountId>> {
-                    let mut select = QueryBuilder::<$db>::new("SELECT id FROM accounts");
+                    let mut select = QueryBuilder::<$db>::new(format!("SELECT id FROM {}", accounts_filtered_by(query)));
                     push_account_filters(&mut select, query);
                     select.push(" ORDER BY id");
                     let ids: Vec<i64> = select.build_query_scalar().fetch_all(&self.pool).await?;
@@ -165,7 +165,7 @@ macro_rules! accounts_store {
                 async fn accounts_by_ids(&self, ids: &[AccountId]) -> Result<Vec<Account>> {
                     let mut conn = self.pool.acquire().await?;
                     let values: Vec<i64> = ids.iter().map(|id| id.0).collect();
-                    let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN");
+                    let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_WITH_HEALTH} WHERE id IN");
                     let mut accounts =
                         select_in(&mut *conn, &prefix, &values, "bigint").await?.iter().map(account_from_row).collect::<Result<Vec<_>>>()?;
                     accounts.sort_by_key(|a| a.id);
@@ -195,16 +195,10 @@ macro_rules! accounts_store {
                 async fn save_figures(&self, figures: &[(AccountId, AccountFigures)], on: NaiveDate) -> Result<()> {
                     let mut tx = self.pool.begin_with(Self::WRITE_BEGIN).await?;
                     for chunk in figures.chunks(CHUNK) {
-                        // A churned account has no current health: it leaves every grade filter and
-                        // count the moment its figures say so (the health worker stores none for it).
                         let mut qb = QueryBuilder::<$db>::new(
                             "UPDATE accounts SET mrr_hundredths = v.column2, arr_hundredths = v.column3, \
                              first_paying_day = v.column4, next_renewal_date = v.column5, figures_on = v.column6, \
-                             churned_on = v.column7, \
-                             health_score = CASE WHEN v.column7 IS NULL THEN accounts.health_score END, \
-                             health_grade = CASE WHEN v.column7 IS NULL THEN accounts.health_grade END, \
-                             health_delta_30d = CASE WHEN v.column7 IS NULL THEN accounts.health_delta_30d END, \
-                             health_on = CASE WHEN v.column7 IS NULL THEN accounts.health_on END FROM (",
+                             churned_on = v.column7 FROM (",
                         );
                         let mut first = true;
                         for (id, f) in chunk {
@@ -222,6 +216,21 @@ macro_rules! accounts_store {
                         }
                         qb.push(") AS v WHERE accounts.id = v.column1");
                         qb.build().execute(&mut *tx).await?;
+                        // A churned account has no current health: it leaves every grade filter and
+                        // count the moment its figures say so (the health worker stores none for it).
+                        let churned: Vec<i64> = chunk.iter().filter(|(_, f)| f.churned_on.is_some()).map(|(id, _)| id.0).collect();
+                        if !churned.is_empty() {
+                            let mut clear = QueryBuilder::<$db>::new(
+                                "UPDATE account_health SET health_score = NULL, health_grade = NULL, \
+                                 health_delta_30d = NULL, health_on = NULL WHERE account_id IN (",
+                            );
+                            let mut ids = clear.separated(", ");
+                            for id in churned {
+                                ids.push_bind(id);
+                            }
+                            clear.push(")");
+                            clear.build().execute(&mut *tx).await?;
+                        }
                     }
                     tx.commit().await?;
                     Ok(())

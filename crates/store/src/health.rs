@@ -216,16 +216,19 @@ macro_rules! health_store {
                              measures = excluded.measures",
                         );
                         qb.build().execute(&mut *tx).await?;
+                        // A churned account gets no current health; an older day never replaces
+                        // a newer one.
                         let mut current = QueryBuilder::<$db>::new(
-                            "UPDATE accounts SET health_score = v.column2, health_grade = v.column3, \
+                            "UPDATE account_health SET health_score = v.column2, health_grade = v.column3, \
                              health_delta_30d = v.column4, health_on = v.column5 FROM (",
                         );
                         current.push_values(chunk, |mut b, (account, s, delta)| {
                             b.push_bind(account.0).push_bind(s.score).push_bind(s.grade.clone()).push_bind(*delta).push_bind(s.day);
                         });
                         current.push(
-                            ") AS v WHERE accounts.id = v.column1 AND accounts.churned_on IS NULL \
-                             AND (accounts.health_on IS NULL OR accounts.health_on <= v.column5)",
+                            ") AS v, accounts WHERE account_health.account_id = v.column1 AND accounts.id = v.column1 \
+                             AND accounts.churned_on IS NULL \
+                             AND (account_health.health_on IS NULL OR account_health.health_on <= v.column5)",
                         );
                         current.build().execute(&mut *tx).await?;
                     }

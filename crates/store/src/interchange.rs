@@ -34,7 +34,7 @@ macro_rules! interchange_store {
             use domain::contact::ContactInput;
             use domain::subscription::SubscriptionTerms;
             use $crate::error::Entity;
-            use $crate::sql::{not_found, ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS};
+            use $crate::sql::{not_found, ACCOUNT_COLUMNS, ACCOUNTS_WITH_HEALTH, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS};
             use $crate::{ImportCounts, Result};
             use async_trait::async_trait;
             use domain::interchange::accounts::AccountRecord;
@@ -81,7 +81,7 @@ macro_rules! interchange_store {
                     let user = |email: &Option<Email>| email.as_ref().and_then(|e| user_ids.get(e.as_str()).copied());
 
                     let externals: Vec<String> = records.iter().map(|r| r.external_id.to_string()).collect();
-                    let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE external_id IN");
+                    let prefix = format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_WITH_HEALTH} WHERE external_id IN");
                     let mut existing: HashMap<ExternalId, (AccountId, AccountInput)> = HashMap::new();
                     for row in select_in(&mut *tx, &prefix, &externals, "text").await? {
                         let account = account_from_row(&row)?;
@@ -210,7 +210,7 @@ macro_rules! interchange_store {
                     let emails: HashMap<UserId, Email> =
                         self.list_users().await?.into_iter().map(|u| (u.id, u.input.email)).collect();
                     let email = |id: Option<UserId>| id.and_then(|id| emails.get(&id).cloned());
-                    let rows = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY external_id"))
+                    let rows = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_WITH_HEALTH} ORDER BY external_id"))
                         .fetch_all(&self.pool)
                         .await?;
                     rows.iter()

@@ -159,7 +159,7 @@ macro_rules! segment_store {
                 AccountSegment, HistoryQuery, MembershipChanges, SavedSegment, SegmentEvent, SegmentInput, SegmentMember,
                 SegmentMembers, SegmentStore, SegmentSummary,
             };
-            use $crate::sql::{ACCOUNT_COLUMNS, CHUNK};
+            use $crate::sql::{ACCOUNT_COLUMNS, ACCOUNTS_WITH_HEALTH, CHUNK};
             use $crate::Result;
             use chrono::{DateTime, Utc};
             use domain::{AccountId, Money};
@@ -272,7 +272,7 @@ macro_rules! segment_store {
                     .fetch_one(&self.pool)
                     .await?;
                     let rows = sqlx::query(&format!(
-                        "SELECT {ACCOUNT_COLUMNS}, m.entered_at FROM accounts \
+                        "SELECT {ACCOUNT_COLUMNS}, m.entered_at FROM {ACCOUNTS_WITH_HEALTH} \
                          JOIN segment_members m ON m.account_id = accounts.id WHERE m.segment_id = $1 \
                          ORDER BY arr_hundredths DESC, accounts.id LIMIT $2 OFFSET $3"
                     ))

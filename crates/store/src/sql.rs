@@ -31,6 +31,19 @@ pub(crate) const ACCOUNT_COLUMNS: &str =
      owner_id, sub_owner_id, sales_owner_id, created_on, churn_reason, churn_note, custom, mrr_hundredths, \
      arr_hundredths, first_paying_day, next_renewal_date, churned_on, health_score, health_grade, health_delta_30d, \
      health_on, updated_at";
+/// Where `ACCOUNT_COLUMNS` and the health filters read from: each account with its current
+/// health, which lives in a table of its own (one row per account, made by a trigger) so that
+/// rescoring never rewrites the account row.
+pub(crate) const ACCOUNTS_WITH_HEALTH: &str = "accounts JOIN account_health ON account_health.account_id = accounts.id";
+
+/// What a count or a list of ids under `query` reads: the join only when it filters by grade.
+pub(crate) fn accounts_filtered_by(query: &crate::AccountQuery) -> &'static str {
+    if query.grade.is_some() {
+        ACCOUNTS_WITH_HEALTH
+    } else {
+        "accounts"
+    }
+}
 pub(crate) const CONTACT_COLUMNS: &str = "id, account_id, external_id, name, email, role, phone, is_primary, custom";
 pub(crate) const PERIOD_COLUMNS: &str =
     "id, account_id, subscription_id, product, plan, start_date, end_date, billing_interval, \
@@ -271,8 +284,8 @@ macro_rules! sql_store {
     ($store:ident, $db:ident) => {
         use $crate::error::{Entity, StoreError};
         use $crate::sql::{
-            custom_from_json, custom_to_json, found, like_escape, not_found,
-            ACCOUNT_COLUMNS, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS,
+            accounts_filtered_by, custom_from_json, custom_to_json, found, like_escape, not_found,
+            ACCOUNT_COLUMNS, ACCOUNTS_WITH_HEALTH, CHUNK, CONTACT_COLUMNS, PERIOD_COLUMNS,
         };
         use $crate::{AccountQuery, AccountSort, ChildQuery, GradeTotal, Page, Store};
         use async_trait::async_trait;
@@ -579,7 +592,10 @@ macro_rules! sql_store {
 
             async fn grade_totals(&self) -> Result<Vec<GradeTotal>> {
                 let rows = sqlx::query(
-                    "SELECT health_grade, COUNT(*) AS accounts, CAST(SUM(arr_hundredths) AS BIGINT) AS arr FROM accounts WHERE mrr_hundredths > 0 GROUP BY health_grade",
+                    &format!(
+                        "SELECT health_grade, COUNT(*) AS accounts, CAST(SUM(arr_hundredths) AS BIGINT) AS arr \
+                         FROM {ACCOUNTS_WITH_HEALTH} WHERE mrr_hundredths > 0 GROUP BY health_grade"
+                    ),
                 )
                 .fetch_all(&self.pool)
                 .await?;

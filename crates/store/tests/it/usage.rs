@@ -283,3 +283,24 @@ async fn an_account_deleted_between_ingests_is_not_remembered(t: TestStore) {
     assert_eq!((after.stored, after.unattributed), (1, 1), "{}: kept, waiting for a group", t.label);
     t.finish().await;
 }
+
+#[store_test]
+async fn accounts_made_by_tracking_and_by_hand_are_listed_before_they_have_health(t: TestStore) {
+    use store::{AccountQuery, AccountSort};
+    let s = t.store.as_ref();
+    let by_hand = s
+        .create_account(&domain::account::AccountInput::new(domain::ExternalId::parse("HAND").unwrap(), "By hand"))
+        .await
+        .unwrap()
+        .id;
+    s.ingest(&[group("g1", "u1", "TRACKED", "2026-10-01T00:00:00Z")], Utc::now(), true, TOKYO).await.unwrap();
+    let tracked = account_of(s, "TRACKED").await;
+    let listed = |sort| async move {
+        let page = s.list_accounts(&AccountQuery { sort, limit: 50, ..AccountQuery::default() }).await.unwrap();
+        (page.total, page.items.iter().map(|a| (a.id, a.health.grade.clone())).collect::<Vec<_>>())
+    };
+    assert_eq!(listed(AccountSort::Score).await, (2, vec![(by_hand, None), (tracked, None)]), "{}", t.label);
+    s.delete_account(by_hand).await.unwrap();
+    assert_eq!(listed(AccountSort::Trend).await, (1, vec![(tracked, None)]), "{}", t.label);
+    t.finish().await;
+}

@@ -1,0 +1,38 @@
+-- Each account's current health in a narrow table of its own, one row per account (empty until
+-- the health worker scores it). Rescoring rewrites these rows only: on `accounts` the indexed
+-- health columns kept PostgreSQL from updating a row in place, so every rescore wrote a new entry
+-- in each of the account table's indexes (BENCHMARKS.md, session 22). The columns keep their
+-- names, so the lists join this table and filter and sort as before; a trigger gives every new
+-- account its row, so the join never loses an account.
+CREATE TABLE account_health (
+    account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    health_score DOUBLE PRECISION,
+    health_grade TEXT,
+    health_delta_30d DOUBLE PRECISION,
+    health_on DATE
+);
+INSERT INTO account_health (account_id, health_score, health_grade, health_delta_30d, health_on)
+SELECT id, health_score, health_grade, health_delta_30d, health_on FROM accounts;
+CREATE INDEX account_health_score ON account_health(health_score);
+CREATE INDEX account_health_delta ON account_health(health_delta_30d);
+CREATE INDEX account_health_grade ON account_health(health_grade);
+
+CREATE FUNCTION account_health_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO account_health (account_id) SELECT id FROM added_accounts;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER accounts_health_rows AFTER INSERT ON accounts
+    REFERENCING NEW TABLE AS added_accounts FOR EACH STATEMENT EXECUTE FUNCTION account_health_rows();
+
+DROP INDEX accounts_health_score;
+DROP INDEX accounts_health_delta;
+DROP INDEX accounts_health_grade;
+DROP INDEX accounts_grade_totals;
+ALTER TABLE accounts DROP COLUMN health_score;
+ALTER TABLE accounts DROP COLUMN health_grade;
+ALTER TABLE accounts DROP COLUMN health_delta_30d;
+ALTER TABLE accounts DROP COLUMN health_on;
+-- Home's paying accounts and ARR per grade read the paying accounts from this index alone.
+CREATE INDEX accounts_paying ON accounts (id) INCLUDE (arr_hundredths) WHERE mrr_hundredths > 0;
