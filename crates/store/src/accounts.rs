@@ -216,21 +216,22 @@ macro_rules! accounts_store {
                         }
                         qb.push(") AS v WHERE accounts.id = v.column1");
                         qb.build().execute(&mut *tx).await?;
-                        // A churned account has no current health: it leaves every grade filter and
-                        // count the moment its figures say so (the health worker stores none for it).
-                        let churned: Vec<i64> = chunk.iter().filter(|(_, f)| f.churned_on.is_some()).map(|(id, _)| id.0).collect();
-                        if !churned.is_empty() {
-                            let mut clear = QueryBuilder::<$db>::new(
-                                "UPDATE account_health SET health_score = NULL, health_grade = NULL, \
-                                 health_delta_30d = NULL, health_on = NULL WHERE account_id IN (",
-                            );
-                            let mut ids = clear.separated(", ");
-                            for id in churned {
-                                ids.push_bind(id);
-                            }
-                            clear.push(")");
-                            clear.build().execute(&mut *tx).await?;
-                        }
+                        // The grade totals' copy of the paying ARR; and a churned account has no current
+                        // health: it leaves every grade filter and count the moment its figures say so
+                        // (the health worker stores none for it).
+                        let mut health = QueryBuilder::<$db>::new(
+                            "UPDATE account_health SET paying_arr_hundredths = v.column2, \
+                             health_score = CASE WHEN v.column3 IS NULL THEN account_health.health_score END, \
+                             health_grade = CASE WHEN v.column3 IS NULL THEN account_health.health_grade END, \
+                             health_delta_30d = CASE WHEN v.column3 IS NULL THEN account_health.health_delta_30d END, \
+                             health_on = CASE WHEN v.column3 IS NULL THEN account_health.health_on END FROM (",
+                        );
+                        health.push_values(chunk, |mut b, (id, f)| {
+                            let paying = f.mrr.reported_hundredths() > 0;
+                            b.push_bind(id.0).push_bind(paying.then(|| f.arr.reported_hundredths())).push_bind(f.churned_on);
+                        });
+                        health.push(") AS v WHERE account_health.account_id = v.column1");
+                        health.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
                     Ok(())

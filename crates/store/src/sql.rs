@@ -592,10 +592,8 @@ macro_rules! sql_store {
 
             async fn grade_totals(&self) -> Result<Vec<GradeTotal>> {
                 let rows = sqlx::query(
-                    &format!(
-                        "SELECT health_grade, COUNT(*) AS accounts, CAST(SUM(arr_hundredths) AS BIGINT) AS arr \
-                         FROM {ACCOUNTS_WITH_HEALTH} WHERE mrr_hundredths > 0 GROUP BY health_grade"
-                    ),
+                    "SELECT health_grade, COUNT(*) AS accounts, CAST(SUM(paying_arr_hundredths) AS BIGINT) AS arr \
+                     FROM account_health WHERE paying_arr_hundredths IS NOT NULL GROUP BY health_grade",
                 )
                 .fetch_all(&self.pool)
                 .await?;

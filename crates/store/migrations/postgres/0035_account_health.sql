@@ -9,13 +9,20 @@ CREATE TABLE account_health (
     health_score DOUBLE PRECISION,
     health_grade TEXT,
     health_delta_30d DOUBLE PRECISION,
-    health_on DATE
+    health_on DATE,
+    -- The account's ARR while it pays, NULL when it does not: a copy of its figures, written by
+    -- the same save, so the grade totals (home, /health) read this table alone.
+    paying_arr_hundredths BIGINT
 );
-INSERT INTO account_health (account_id, health_score, health_grade, health_delta_30d, health_on)
-SELECT id, health_score, health_grade, health_delta_30d, health_on FROM accounts;
+INSERT INTO account_health (account_id, health_score, health_grade, health_delta_30d, health_on, paying_arr_hundredths)
+SELECT id, health_score, health_grade, health_delta_30d, health_on,
+       CASE WHEN mrr_hundredths > 0 THEN COALESCE(arr_hundredths, 0) END
+FROM accounts;
 CREATE INDEX account_health_score ON account_health(health_score);
 CREATE INDEX account_health_delta ON account_health(health_delta_30d);
 CREATE INDEX account_health_grade ON account_health(health_grade);
+CREATE INDEX account_health_paying ON account_health(health_grade, paying_arr_hundredths)
+    WHERE paying_arr_hundredths IS NOT NULL;
 
 CREATE FUNCTION account_health_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -34,5 +41,3 @@ ALTER TABLE accounts DROP COLUMN health_score;
 ALTER TABLE accounts DROP COLUMN health_grade;
 ALTER TABLE accounts DROP COLUMN health_delta_30d;
 ALTER TABLE accounts DROP COLUMN health_on;
--- Home's paying accounts and ARR per grade read the paying accounts from this index alone.
-CREATE INDEX accounts_paying ON accounts (id) INCLUDE (arr_hundredths) WHERE mrr_hundredths > 0;
