@@ -200,11 +200,7 @@ macro_rules! accounts_store {
                              first_paying_day = v.column4, next_renewal_date = v.column5, figures_on = v.column6, \
                              churned_on = v.column7 FROM (",
                         );
-                        let mut first = true;
-                        for (id, f) in chunk {
-                            qb.push(if first { "VALUES (" } else { ", (" });
-                            first = false;
-                            let mut b = qb.separated(", ");
+                        qb.push_values(chunk, |mut b, (id, f)| {
                             b.push_bind(id.0)
                                 .push_bind(f.mrr.reported_hundredths())
                                 .push_bind(f.arr.reported_hundredths())
@@ -212,8 +208,7 @@ macro_rules! accounts_store {
                                 .push_bind(f.next_renewal_date)
                                 .push_bind(on)
                                 .push_bind(f.churned_on);
-                            b.push_unseparated(")");
-                        }
+                        });
                         qb.push(") AS v WHERE accounts.id = v.column1");
                         qb.build().execute(&mut *tx).await?;
                         // The grade totals' copy of the paying ARR; and a churned account has no current
