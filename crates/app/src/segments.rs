@@ -334,12 +334,15 @@ impl App {
         if segments.is_empty() {
             return Ok(Vec::new());
         }
+        let started = std::time::Instant::now();
         let facts = self.account_facts(rows, &Needs::of(segments.iter().map(|(_, s)| s))).await?;
+        let gathered = started.elapsed();
         let ids: Vec<AccountId> = rows.iter().map(|a| a.id).collect();
         let mut members_of: HashMap<i64, HashSet<AccountId>> = HashMap::new();
         for (segment, account) in self.store.memberships_among(&ids).await? {
             members_of.entry(segment).or_default().insert(account);
         }
+        let read = started.elapsed();
         let at = Utc::now();
         let mut changes = Vec::new();
         for (id, segment) in segments {
@@ -370,6 +373,15 @@ impl App {
                 at,
             }));
         }
+        tracing::debug!(
+            accounts = rows.len(),
+            segments = segments.len(),
+            moves = changes.len(),
+            facts_ms = gathered.as_millis(),
+            members_ms = (read - gathered).as_millis(),
+            apply_ms = (started.elapsed() - read).as_millis(),
+            "segments evaluated"
+        );
         Ok(changes)
     }
 

@@ -55,8 +55,12 @@ fn count(
     (uses.iter().map(|(_, n)| n).sum(), active_days as u32, people.len() as u32)
 }
 
-/// The window of `key` ending on `as_of`. `users_make_active_days` is true when the uses are
-/// all the account's events (an active user is activity then; not for one feature's uses).
+/// The window of `key` ending the day before `as_of`. `users_make_active_days` is true when the
+/// uses are all the account's events (an active user is activity then; not for one feature's uses).
+///
+/// Only whole days are compared: while `as_of` is under way its few uses would pull the recent
+/// rate down every morning and back up by evening, and an account near a floor would change grade
+/// twice a day.
 pub fn activity_window(
     key: &ActivityKey,
     as_of: NaiveDate,
@@ -64,7 +68,8 @@ pub fn activity_window(
     users: &[(NaiveDate, u32)],
     users_make_active_days: bool,
 ) -> ActivityWindow {
-    let recent_from = days_before(as_of, u64::from(key.recent_days.saturating_sub(1)));
+    let recent_to = days_before(as_of, 1);
+    let recent_from = days_before(recent_to, u64::from(key.recent_days.saturating_sub(1)));
     let baseline_to = days_before(recent_from, 1);
     let first_activity = [
         uses.iter().find(|(_, n)| *n > 0).map(|(day, _)| *day),
@@ -77,7 +82,7 @@ pub fn activity_window(
         days_before(baseline_to, u64::from(key.baseline_days.saturating_sub(1))).max(first_activity.unwrap_or(as_of));
     let baseline_days = if baseline_from <= baseline_to { (baseline_to - baseline_from).num_days() + 1 } else { 0 };
     let (recent_uses, recent_active_days, recent_users) =
-        count(uses, users, users_make_active_days, recent_from, as_of);
+        count(uses, users, users_make_active_days, recent_from, recent_to);
     let (baseline_uses, baseline_active_days, baseline_users) =
         count(uses, users, users_make_active_days, baseline_from, baseline_to);
     ActivityWindow {
@@ -145,7 +150,18 @@ mod tests {
         assert_eq!((w.baseline_days, w.baseline_uses, w.baseline_active_days), (90, 180, 90));
         let young = daily("2026-05-01", "2026-06-30", 2);
         let w = activity_window(&key(), day("2026-06-30"), &young, &[], true);
-        assert_eq!((w.baseline_days, w.baseline_uses), (31, 62), "May only: the account did not exist before");
+        assert_eq!((w.baseline_days, w.baseline_uses), (30, 60), "May only: the account did not exist before");
+    }
+
+    #[test]
+    fn the_day_under_way_is_left_out_so_its_first_uses_do_not_move_the_recent_rate() {
+        let mut uses = daily("2026-01-01", "2026-06-29", 2);
+        let morning = activity_window(&key(), day("2026-06-30"), &uses, &[], true);
+        uses.push((day("2026-06-30"), 1));
+        let users = vec![(day("2026-06-30"), 7)];
+        let evening = activity_window(&key(), day("2026-06-30"), &uses, &users, true);
+        assert_eq!(morning, evening);
+        assert_eq!((morning.recent_uses, morning.recent_active_days, morning.recent_users), (60, 30, 0));
     }
 
     #[test]

@@ -289,11 +289,11 @@ fn window_trend(
             f64::from(w.recent_active_days) / recent_days,
             f64::from(w.baseline_active_days) / baseline_days,
             format!(
-                "{subject_ja}のあった日: 直近 {recent} 日のうち {} 日（その前の {base} 日のうち {} 日",
+                "{subject_ja}のあった日: 昨日までの {recent} 日のうち {} 日（その前の {base} 日のうち {} 日",
                 w.recent_active_days, w.baseline_active_days
             ),
             format!(
-                "Days with {}: {} of the last {recent} days ({} of the {base} days before",
+                "Days with {}: {} of the {recent} days to yesterday ({} of the {base} days before",
                 subject_en.to_lowercase(),
                 w.recent_active_days,
                 w.baseline_active_days
@@ -306,12 +306,12 @@ fn window_trend(
                 per_user(w.recent_uses, w.recent_users) / recent_days,
                 per_user(w.baseline_uses, w.baseline_users) / baseline_days,
                 format!(
-                    "{subject_ja}（1人あたり）: 直近 {recent} 日で {:.1} 回（その前の {base} 日で {:.1} 回",
+                    "{subject_ja}（1人あたり）: 昨日までの {recent} 日で {:.1} 回（その前の {base} 日で {:.1} 回",
                     per_user(w.recent_uses, w.recent_users),
                     per_user(w.baseline_uses, w.baseline_users)
                 ),
                 format!(
-                    "{subject_en} per active user: {:.1} in the last {recent} days ({:.1} in the {base} days before",
+                    "{subject_en} per active user: {:.1} in the {recent} days to yesterday ({:.1} in the {base} days before",
                     per_user(w.recent_uses, w.recent_users),
                     per_user(w.baseline_uses, w.baseline_users)
                 ),
@@ -322,11 +322,11 @@ fn window_trend(
             w.recent_uses as f64 / recent_days,
             w.baseline_uses as f64 / baseline_days,
             format!(
-                "{subject_ja}: 直近 {recent} 日で {} 回（その前の {base} 日で {} 回",
+                "{subject_ja}: 昨日までの {recent} 日で {} 回（その前の {base} 日で {} 回",
                 w.recent_uses, w.baseline_uses
             ),
             format!(
-                "{subject_en}: {} in the last {recent} days ({} in the {base} days before",
+                "{subject_en}: {} in the {recent} days to yesterday ({} in the {base} days before",
                 w.recent_uses, w.baseline_uses
             ),
         ),
@@ -924,11 +924,11 @@ mod tests {
         assert_eq!(health.drivers.len(), 1);
         assert_eq!(
             health.drivers[0].en,
-            "Usage: 180 in the last 30 days (900 in the 90 days before; 60% of the usual pace) (-43)"
+            "Usage: 180 in the 30 days to yesterday (900 in the 90 days before; 60% of the usual pace) (-43)"
         );
         assert_eq!(
             health.drivers[0].ja,
-            "利用: 直近 30 日で 180 回（その前の 90 日で 900 回、通常のペースの 60%）（-43）"
+            "利用: 昨日までの 30 日で 180 回（その前の 90 日で 900 回、通常のペースの 60%）（-43）"
         );
     }
 

@@ -211,9 +211,9 @@ fn parameters(measure: &MeasureSpec, lang: Lang) -> String {
     if let Some(key) = measure.activity_key() {
         parts.push(format!(
             "{} {} {} {} {}",
-            t("直近", "last"),
+            t("昨日までの", "the"),
             key.recent_days,
-            t("日 対 その前の", "days against the"),
+            t("日 対 その前の", "days to yesterday against the"),
             key.baseline_days,
             t("日", "days before")
         ));

@@ -256,8 +256,8 @@ async fn a_stopped_core_job_is_explained_by_the_days_since_its_last_use_against_
     let today = server.app.today();
     let at = |days_ago: u64| format!("{}T03:00:00Z", today.checked_sub_days(chrono::Days::new(days_ago)).unwrap());
     server.track(&key, "/v1/group", json!({"userId": "u1", "groupId": "ACC-1", "timestamp": at(200)})).await;
-    // Every ten days from 110 to 40 days ago: the baseline (the 90 days before the last 30) counts
-    // from the first use, so 8 uses in 81 days, one every 10.1 days.
+    // Every ten days from 110 to 40 days ago: the baseline (the 90 days before the 30 whole days to
+    // yesterday) counts from the first use, so 8 uses in 80 days, one every 10.
     for days_ago in (40..=110).step_by(10) {
         let event = json!({"userId": "u1", "event": "Payslip Published", "messageId": format!("p{days_ago}"),
                            "timestamp": at(days_ago)});
@@ -268,7 +268,7 @@ async fn a_stopped_core_job_is_explained_by_the_days_since_its_last_use_against_
     let (status, health) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
     assert_eq!(status, StatusCode::OK, "{health}");
     let measure = &health["measures"][0];
-    assert!((measure["value"].as_f64().unwrap() - 40.0 / (81.0 / 8.0)).abs() < 1e-9, "{measure}");
+    assert!((measure["value"].as_f64().unwrap() - 40.0 / (80.0 / 8.0)).abs() < 1e-9, "{measure}");
     assert_eq!(measure["points"], 0.0, "{measure}");
     assert_eq!(measure["explanation"]["en"], "給与明細: last used 40 days ago (usually about every 10 days)");
     assert_eq!(measure["explanation"]["ja"], "給与明細: 最後の利用から 40 日（ふだんは約 10 日ごと）");

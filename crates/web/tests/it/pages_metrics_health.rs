@@ -271,7 +271,7 @@ async fn the_health_page_shows_the_grade_distribution_the_backtest_and_the_score
         "id=\"scorecard-default\"",
         "Standard scorecard",
         "Usage against its own baseline",
-        "last 30 days against the 180 days before",
+        "the 30 days to yesterday against the 180 days before",
         "critical: below 1 → at_risk",
         "thresholds: ≥ 2 → 0",
         "Every other account (the default)",
