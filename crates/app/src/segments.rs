@@ -124,22 +124,28 @@ struct Directory {
     teams: HashMap<UserId, String>,
 }
 
-/// What the rules being evaluated read beyond the account row.
+/// What the rules being evaluated read beyond the account row. Each usage fact costs a walk
+/// over the account's usage, so only the ones some rule reads are gathered.
 pub(crate) struct Needs {
-    usage: bool,
+    seat_activation: bool,
+    last_activity: bool,
     features: BTreeSet<String>,
 }
 
 impl Needs {
     pub(crate) fn of<'a>(segments: impl IntoIterator<Item = &'a Segment>) -> Needs {
-        let mut needs = Needs { usage: false, features: BTreeSet::new() };
+        let mut needs = Needs { seat_activation: false, last_activity: false, features: BTreeSet::new() };
         for segment in segments {
             let fields = segment.fields_used();
-            needs.usage |= fields.contains(&Field::SeatActivation) || fields.contains(&Field::DaysSinceActivity);
+            needs.seat_activation |= fields.contains(&Field::SeatActivation);
+            needs.last_activity |= fields.contains(&Field::DaysSinceActivity);
             needs.features.extend(segment.features_used());
         }
-        needs.usage |= !needs.features.is_empty();
         needs
+    }
+
+    fn usage(&self) -> bool {
+        self.seat_activation || self.last_activity || !self.features.is_empty()
     }
 }
 
@@ -149,7 +155,7 @@ fn facts_of(
     today: NaiveDate,
     directory: &Directory,
     usage: Option<&Portfolio>,
-    features: &BTreeSet<String>,
+    needs: &Needs,
 ) -> AccountFacts {
     let email = |user: Option<UserId>| user.and_then(|id| directory.emails.get(&id).cloned());
     let input = &account.input;
@@ -176,9 +182,13 @@ fn facts_of(
         ..AccountFacts::new(today, input.name.clone())
     };
     if let Some(portfolio) = usage {
-        facts.seat_activation = portfolio.seat_activation(account, today);
-        facts.last_activity_on = portfolio.last_active_day(account.id, today);
-        for feature in portfolio.features().iter().filter(|f| features.contains(f.definition.key.as_str())) {
+        if needs.seat_activation {
+            facts.seat_activation = portfolio.seat_activation(account, today);
+        }
+        if needs.last_activity {
+            facts.last_activity_on = portfolio.last_active_day(account.id, today);
+        }
+        for feature in portfolio.features().iter().filter(|f| needs.features.contains(f.definition.key.as_str())) {
             let uses = portfolio.feature_uses(account.id, feature.id).to_vec();
             facts
                 .features
@@ -401,9 +411,8 @@ impl App {
                 directory.teams.insert(user.id, team.clone());
             }
         }
-        let facts =
-            |account: &Account, usage: Option<&Portfolio>| facts_of(account, today, &directory, usage, &needs.features);
-        if !needs.usage {
+        let facts = |account: &Account, usage: Option<&Portfolio>| facts_of(account, today, &directory, usage, needs);
+        if !needs.usage() {
             return Ok(accounts.iter().map(|a| facts(a, None)).collect());
         }
         let portfolio = self.portfolio().await?;
@@ -442,6 +451,18 @@ mod tests {
         let rule_error = RuleError::from(&errors[1]);
         assert!(rule_error.message.en.contains("`socre`"), "{rule_error:?}");
         assert!(rule_error.message.ja.contains("不明な項目"), "{rule_error:?}");
+    }
+
+    #[test]
+    fn only_the_usage_facts_a_rule_reads_are_gathered() {
+        let needs = |rule: &str| Needs::of([&Segment::parse(rule).unwrap()]);
+        let idle = needs("days_since_activity >= 30");
+        assert!(idle.last_activity && !idle.seat_activation && idle.usage());
+        let seats = needs("seat_activation < 0.5");
+        assert!(seats.seat_activation && !seats.last_activity && seats.usage());
+        let feature = needs("used_within(\"payslip\", 30d)");
+        assert!(feature.features.contains("payslip") && feature.usage());
+        assert!(!needs("arr >= 1000").usage());
     }
 
     #[test]
