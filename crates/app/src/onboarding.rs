@@ -359,7 +359,7 @@ impl App {
         let templates: HashMap<i64, TemplateView> =
             self.onboarding_templates().await?.into_iter().map(|t| (t.id, t)).collect();
         let mut overdue = Vec::new();
-        for plan in self.store.onboarding_plans(None).await?.into_iter().filter(|p| p.completed_on.is_none()) {
+        for plan in self.store.open_onboarding_plans(None).await? {
             let Some(template) = templates.get(&plan.template_id) else { continue };
             for milestone in &template.definition.milestones {
                 let due = due_on(plan.started_on, milestone.expected_days);
@@ -445,14 +445,13 @@ impl App {
         if templates.is_empty() {
             return Ok(());
         }
-        let plans: Vec<StoredPlan> = self.store.onboarding_plans(accounts).await?;
+        let mut open: Vec<StoredPlan> = self.store.open_onboarding_plans(accounts).await?;
         let rows: Vec<Account> = match rows {
             Some(rows) => rows,
             None => self.accounts_of(accounts).await?,
         };
-        let mut open: Vec<StoredPlan> = plans.iter().filter(|p| p.completed_on.is_none()).cloned().collect();
         if let Some(default) = templates.values().find(|t| t.is_default) {
-            let had_plan: HashSet<AccountId> = plans.iter().map(|p| p.account_id).collect();
+            let had_plan = self.store.accounts_with_onboarding_plans(accounts).await?;
             let mut starts = Vec::new();
             for account in rows.iter().filter(|a| !had_plan.contains(&a.id)) {
                 let Some(first) = account.figures.first_paying_day else { continue };

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::AccountId;
 use serde::Serialize;
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct StoredTemplate {
@@ -69,6 +70,10 @@ pub trait OnboardingStore: Send + Sync {
     ) -> Result<Vec<StoredPlan>>;
     /// The plans of these accounts (every plan when `None`) with their milestones, newest first.
     async fn onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>>;
+    /// The open plans of these accounts (every open plan when `None`), as `onboarding_plans`.
+    async fn open_onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>>;
+    /// Which of these accounts (of all when `None`) have had a plan, open or complete.
+    async fn accounts_with_onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<HashSet<AccountId>>;
     async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan>;
     /// Marks these open milestones done; returns the keys this call completed (not ones already done).
     async fn complete_milestones(&self, plan_id: i64, keys: &[String], on: NaiveDate, by: &str) -> Result<Vec<String>>;
@@ -91,6 +96,10 @@ macro_rules! onboarding_store {
 
             type DbRow = <$db as sqlx::Database>::Row;
 
+            /// Beyond this many accounts a read of every plan, filtered here, costs less than
+            /// binding their ids.
+            const ACCOUNTS_LISTED: usize = 500;
+
             const TEMPLATE_COLUMNS: &str = "SELECT id, name, definition, is_default, updated_at FROM onboarding_templates";
 
             fn template_from_row(row: &DbRow) -> Result<StoredTemplate> {
@@ -98,10 +107,15 @@ macro_rules! onboarding_store {
             }
 
             impl $store {
-                /// Plans of some accounts (read whole and filtered beyond `ACCOUNTS_LISTED`, which
-                /// costs less than that many bound ids), or one plan.
-                async fn plans_where(&self, accounts: Option<&[AccountId]>, plan: Option<i64>) -> Result<Vec<StoredPlan>> {
-                    const ACCOUNTS_LISTED: usize = 500;
+                /// Plans of some accounts (read whole and filtered beyond `ACCOUNTS_LISTED`), or one
+                /// plan; only the open ones when
+                /// `open_only` (most of a mature book's plans are complete).
+                async fn plans_where(
+                    &self,
+                    accounts: Option<&[AccountId]>,
+                    plan: Option<i64>,
+                    open_only: bool,
+                ) -> Result<Vec<StoredPlan>> {
                     let listed = accounts.filter(|ids| ids.len() <= ACCOUNTS_LISTED);
                     let filtered: Option<std::collections::HashSet<AccountId>> =
                         accounts.filter(|ids| ids.len() > ACCOUNTS_LISTED).map(|ids| ids.iter().copied().collect());
@@ -125,6 +139,9 @@ macro_rules! onboarding_store {
                     if let Some(plan) = plan {
                         qb.push(" AND id = ").push_bind(plan);
                     }
+                    if open_only {
+                        qb.push(" AND completed_on IS NULL");
+                    }
                     qb.push(" ORDER BY started_on DESC, id DESC");
                     let rows = qb.build().fetch_all(&self.pool).await?;
                     let mut plans = Vec::with_capacity(rows.len());
@@ -144,6 +161,9 @@ macro_rules! onboarding_store {
                          JOIN onboarding_plans p ON p.id = m.plan_id WHERE 1 = 1",
                     );
                     push_accounts(&mut qb, "p.account_id");
+                    if open_only {
+                        qb.push(" AND p.completed_on IS NULL");
+                    }
                     if let Some(plan) = plan {
                         // On the milestones' own key: filtering on the joined plan's id lets
                         // SQLite scan every milestone in key order.
@@ -286,17 +306,48 @@ macro_rules! onboarding_store {
                     }
                     let accounts: Vec<AccountId> = started.iter().map(|(account, _)| AccountId(*account)).collect();
                     let ids: std::collections::HashSet<i64> = started.iter().map(|(_, id)| *id).collect();
-                    let mut plans = self.plans_where(Some(&accounts), None).await?;
+                    let mut plans = self.plans_where(Some(&accounts), None, true).await?;
                     plans.retain(|plan| ids.contains(&plan.id));
                     Ok(plans)
                 }
 
                 async fn onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>> {
-                    self.plans_where(accounts, None).await
+                    self.plans_where(accounts, None, false).await
+                }
+
+                async fn open_onboarding_plans(&self, accounts: Option<&[AccountId]>) -> Result<Vec<StoredPlan>> {
+                    self.plans_where(accounts, None, true).await
+                }
+
+                async fn accounts_with_onboarding_plans(
+                    &self,
+                    accounts: Option<&[AccountId]>,
+                ) -> Result<std::collections::HashSet<AccountId>> {
+                    let listed = accounts.filter(|ids| ids.len() <= ACCOUNTS_LISTED);
+                    let mut qb = QueryBuilder::<$db>::new("SELECT DISTINCT account_id FROM onboarding_plans");
+                    if let Some(ids) = listed {
+                        if ids.is_empty() {
+                            return Ok(std::collections::HashSet::new());
+                        }
+                        qb.push(" WHERE account_id IN (");
+                        let mut each = qb.separated(", ");
+                        for id in ids {
+                            each.push_bind(id.0);
+                        }
+                        qb.push(")");
+                    }
+                    let planned: Vec<i64> = qb.build_query_scalar().fetch_all(&self.pool).await?;
+                    let asked: Option<std::collections::HashSet<AccountId>> =
+                        accounts.filter(|ids| ids.len() > ACCOUNTS_LISTED).map(|ids| ids.iter().copied().collect());
+                    Ok(planned
+                        .into_iter()
+                        .map(AccountId)
+                        .filter(|id| asked.as_ref().is_none_or(|asked| asked.contains(id)))
+                        .collect())
                 }
 
                 async fn onboarding_plan(&self, id: i64) -> Result<StoredPlan> {
-                    self.plans_where(None, Some(id)).await?.pop().ok_or_else(|| not_found(Entity::OnboardingPlan, id))
+                    self.plans_where(None, Some(id), false).await?.pop().ok_or_else(|| not_found(Entity::OnboardingPlan, id))
                 }
 
                 async fn complete_milestones(

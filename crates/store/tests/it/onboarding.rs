@@ -85,3 +85,28 @@ async fn an_account_has_one_open_plan_and_milestones_complete_once(t: TestStore)
         Err(StoreError::NotFound { entity: Entity::OnboardingPlan, .. })
     ));
 }
+
+#[store_test]
+async fn open_plans_and_planned_accounts_are_read_without_the_completed_plans_milestones(t: TestStore) {
+    let s = t.store.as_ref();
+    let template = s.save_onboarding_template(None, "Standard", "{}", true, Utc::now()).await.unwrap();
+    let (done, open, never) = (account(s, "DONE").await, account(s, "OPEN").await, account(s, "NEVER").await);
+    let login = keys(&["login"]);
+    let started = s.start_onboarding_plans(&[(done, day("2026-01-01"))], template.id, "manual", &login).await.unwrap();
+    assert!(s.complete_onboarding_plan(started[0].id, day("2026-01-20")).await.unwrap());
+    s.start_onboarding_plans(&[(open, day("2026-02-01"))], template.id, "manual", &login).await.unwrap();
+
+    let open_plans = s.open_onboarding_plans(None).await.unwrap();
+    assert_eq!(open_plans.iter().map(|p| p.account_id).collect::<Vec<_>>(), [open], "{}", t.label);
+    assert_eq!(open_plans[0].milestones.len(), 1, "{}", t.label);
+    assert_eq!(s.open_onboarding_plans(Some(&[done, never])).await.unwrap(), [], "{}", t.label);
+
+    let planned = s.accounts_with_onboarding_plans(None).await.unwrap();
+    assert_eq!(planned, [done, open].into_iter().collect(), "{}", t.label);
+    let asked = s.accounts_with_onboarding_plans(Some(&[done, never])).await.unwrap();
+    assert_eq!(asked, [done].into_iter().collect(), "{}", t.label);
+    // Past a few hundred accounts the store reads every planned account and keeps the ones asked.
+    let many: Vec<AccountId> = std::iter::once(open).chain((1_000_000..1_000_600).map(AccountId)).collect();
+    assert_eq!(s.accounts_with_onboarding_plans(Some(&many)).await.unwrap(), [open].into_iter().collect());
+    assert_eq!(s.open_onboarding_plans(Some(&many)).await.unwrap().len(), 1, "{}", t.label);
+}
