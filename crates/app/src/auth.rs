@@ -419,6 +419,22 @@ impl App {
         Ok((user, password))
     }
 
+    /// Gives an existing staff user a new generated password, returned once (admins only): a
+    /// colleague who never had one, or forgot theirs. Their sessions end; API tokens stay.
+    pub async fn reset_password(&self, actor: &Actor, id: UserId) -> Result<(StaffUser, String), AppError> {
+        if actor.role() != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        let user = self.store.get_user(id).await?;
+        let password = generated_password()?;
+        self.store.set_password_hash(user.id, &hash_password(password.clone()).await?).await?;
+        self.store.delete_sessions_of(user.id).await?;
+        // The audit says that it happened, never the password.
+        let changes = domain::audit::diff(&serde_json::Value::Null, &serde_json::json!({"password": "reset"}));
+        self.record(actor, "reset_password", "staff_user", Some(user.id.to_string()), changes).await?;
+        Ok((user, password))
+    }
+
     /// A one-time setup link token, when nobody can sign in yet.
     pub async fn setup_token_if_needed(&self) -> Result<Option<String>, AppError> {
         if self.store.count_users_with_password().await? > 0 {

@@ -553,7 +553,7 @@ impl App {
     ) -> Result<Bilingual, AppError> {
         let PlaybookTask { title, kind, priority, due_on, assignee, user_id } = task;
         let (assignee_id, team_id) = self.task_assignee(account, assignee, user_id).await?;
-        let (trigger_ja, trigger_en) = playbook.definition.trigger.describe();
+        let (trigger_ja, trigger_en) = playbook.definition.trigger.describe(&self.health_config().await?);
         let input = TaskInput {
             account_id: account.id,
             title,

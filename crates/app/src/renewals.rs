@@ -397,6 +397,13 @@ impl App {
         let Some(existing) = existing else {
             return Err(AppError::invalid("renewal_date", Reason::NotARenewal));
         };
+        // A forecast is a call made before the outcome: changed after, it would rewrite the
+        // month's committed ARR and the team's forecast accuracy.
+        let earlier = existing.call.as_ref().map(|c| (c.call.forecast, c.call.forecast_note.as_deref()));
+        if existing.outcome().is_some() && earlier.unwrap_or_default() != (call.forecast, call.forecast_note.as_deref())
+        {
+            return Err(AppError::invalid("forecast", Reason::OutcomeKnown));
+        }
         let stored = StoredRenewalCall {
             account_id,
             renewal_date: date,

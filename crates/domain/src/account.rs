@@ -216,6 +216,16 @@ pub fn stage_name(key: &str, lang: Lang) -> String {
 }
 
 /// A tier's name: Kizuna's usual tiers in the reader's language, a workspace's own as written.
+/// The tier a filter means: a usual tier's name in either language (as the pages show it) is
+/// its key; anything else is taken as a key, ignoring case.
+pub fn tier_key(typed: &str) -> String {
+    let typed = typed.trim().to_lowercase();
+    ["enterprise", "mid", "smb"]
+        .into_iter()
+        .find(|key| [Lang::Ja, Lang::En].into_iter().any(|lang| tier_name(key, lang).to_lowercase() == typed))
+        .map_or(typed, str::to_owned)
+}
+
 pub fn tier_name(key: &str, lang: Lang) -> String {
     let name = match key {
         "enterprise" => Text::new("エンタープライズ", "Enterprise"),
@@ -345,6 +355,14 @@ impl AccountInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tier_filter_takes_the_name_the_pages_show_in_either_language() {
+        assert_eq!(tier_key("エンタープライズ"), "enterprise");
+        assert_eq!(tier_key(" Mid-market "), "mid");
+        assert_eq!(tier_key("SMB"), "smb");
+        assert_eq!(tier_key("Gold"), "gold", "a workspace's own tier stays as typed, in lower case");
+    }
 
     #[test]
     fn stage_must_be_one_of_the_workspace_stages() {

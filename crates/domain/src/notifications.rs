@@ -307,7 +307,7 @@ impl Notice {
                 format!("{} 宛てのメール「{subject}」が承認を待っています", account.name),
                 format!("The email \"{subject}\" to {} is awaiting your approval", account.name),
             ),
-            link: "/playbooks/outbox".into(),
+            link: format!("/outbox#email-{email_id}"),
             account_id: Some(account.id),
         }
     }

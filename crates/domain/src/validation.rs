@@ -104,6 +104,8 @@ pub enum Reason {
     NotARenewal,
     /// An outcome for a renewal whose day has not come.
     NotYetHappened,
+    /// A forecast changed on a renewal whose outcome is already known.
+    OutcomeKnown,
     /// A churn reason on a renewal whose outcome is not churned.
     NeedsChurnedOutcome,
     /// A feedback request that was already merged into another.
@@ -177,6 +179,8 @@ impl Reason {
             (NotARenewal, Lang::En) => "is not one of this account's renewal dates".into(),
             (NotYetHappened, Lang::Ja) => "更新日がまだ来ていないため、結果は記録できません".into(),
             (NotYetHappened, Lang::En) => "cannot be recorded before the renewal date".into(),
+            (OutcomeKnown, Lang::Ja) => "結果が出た更新の予測は変更できません".into(),
+            (OutcomeKnown, Lang::En) => "cannot change once the renewal's outcome is known".into(),
             (NeedsChurnedOutcome, Lang::Ja) => "解約理由は結果が「解約」のときだけ記録できます".into(),
             (NeedsChurnedOutcome, Lang::En) => "can only be given when the outcome is churned".into(),
             (AlreadyMerged, Lang::Ja) => "このリクエストはすでに別のリクエストに統合されています".into(),

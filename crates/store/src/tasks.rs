@@ -179,7 +179,10 @@ macro_rules! task_store {
                     qb.push(" AND priority = ").push_bind(priority.as_str());
                 }
                 if let Some(day) = query.due_by {
-                    qb.push(" AND due_on <= ").push_bind(day);
+                    // A task snoozed past that day is not due by it.
+                    qb.push(" AND due_on <= ").push_bind(day).push(" AND NOT (");
+                    push_status(qb, query.today);
+                    qb.push(" = 'snoozed' AND snoozed_until > ").push_bind(day).push(")");
                 }
             }
 

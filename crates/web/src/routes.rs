@@ -152,6 +152,7 @@ pub fn table() -> Table {
         .page(M::GET, "/settings/users", Admin, get(pages::settings::staff::users))
         .page(M::POST, "/settings/users", Admin, post(pages::settings::staff::add_user))
         .page(M::POST, "/settings/users/{id}", Admin, post(pages::settings::staff::update_user))
+        .page(M::POST, "/settings/users/{id}/password", Admin, post(pages::settings::staff::reset_password))
         .page(M::GET, "/settings/teams", Admin, get(pages::settings::staff::teams))
         .page(M::POST, "/settings/teams", Admin, post(pages::settings::staff::create_team))
         .page(M::POST, "/settings/teams/{id}", Admin, post(pages::settings::staff::rename_team))

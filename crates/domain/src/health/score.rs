@@ -636,23 +636,33 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
         })
         .collect();
     caps.sort_by_key(|(cap, _, _)| std::cmp::Reverse(*cap));
-    let mut drivers = Vec::new();
-    for (cap, _, explanation) in &caps {
-        let (ja, en) = (&config.grades[*cap].name_ja, &config.grades[*cap].name_en);
-        drivers.push(Bilingual::new(
-            format!("重要指標が基準を下回ったため、グレードは「{ja}」以下: {}", explanation.ja),
-            format!("A critical measure is below its floor, so the grade is at most {en}: {}", explanation.en),
-        ));
-    }
     let mut capped_by = None;
+    let mut held = None;
     if let Some((cap, spec, _)) = caps.first() {
         // Scaled into the capped grade (0 to just below the next better one) rather than cut at
         // its top: the score keeps moving with every other measure, and keeps its order.
         let ceiling = cap.checked_sub(1).map(|better| config.grades[better].min - 0.1);
         if let (Some(current), Some(ceiling)) = (score, ceiling) {
             score = Some(round1(current * ceiling / 100.0));
+            held = score.map(|held| (current, held));
             capped_by = Some(spec.key.clone());
         }
+    }
+    let mut drivers = Vec::new();
+    for (i, (cap, _, explanation)) in caps.iter().enumerate() {
+        let (ja, en) = (&config.grades[*cap].name_ja, &config.grades[*cap].name_en);
+        // The first (strictest) cap is the one that moved the score: say by how much, or the
+        // score would not add up from the measures' points.
+        let (held_ja, held_en) = match held.filter(|_| i == 0) {
+            Some((before, after)) => {
+                (format!("（スコア {before:.1} を {after:.1} に）"), format!(" (score {before:.1} held to {after:.1})"))
+            }
+            None => (String::new(), String::new()),
+        };
+        drivers.push(Bilingual::new(
+            format!("重要指標が基準を下回ったため、グレードは「{ja}」以下{held_ja}: {}", explanation.ja),
+            format!("A critical measure is below its floor, so the grade is at most {en}{held_en}: {}", explanation.en),
+        ));
     }
     let grade = score.and_then(|s| config.grade_of(s)).map_or(UNKNOWN_GRADE.to_owned(), |g| g.key.clone());
     let mut costly: Vec<&MeasureResult> = measures
@@ -663,7 +673,10 @@ pub fn score(config: &HealthConfig, card: &Scorecard, signals: &AccountSignals) 
     costly.sort_by(|a, b| a.impact.unwrap_or(0.0).total_cmp(&b.impact.unwrap_or(0.0)));
     drivers.extend(costly.iter().take(3).map(|m| {
         let impact = m.impact.unwrap_or(0.0);
-        Bilingual::new(format!("{}（{impact:+.0}）", m.explanation.ja), format!("{} ({impact:+.0})", m.explanation.en))
+        Bilingual::new(
+            format!("{}（{impact:+.0} 点）", m.explanation.ja),
+            format!("{} ({impact:+.0} points)", m.explanation.en),
+        )
     }));
     drivers.truncate(3);
     HealthScore {
@@ -855,7 +868,7 @@ mod tests {
         assert_eq!(health.measures[1].share, None);
         assert_eq!((health.measures_available, health.measures_total), (1, 2));
         assert_eq!(health.grade, "neutral");
-        assert_eq!(health.drivers[0].en, "Seat activation 50% (10 of 20) (-50)");
+        assert_eq!(health.drivers[0].en, "Seat activation 50% (10 of 20) (-50 points)");
         let unknown = score(&config(2), &card(measures), &s);
         assert_eq!((unknown.score, unknown.grade.as_str()), (None, UNKNOWN_GRADE), "too few measures is never healthy");
     }
@@ -924,11 +937,11 @@ mod tests {
         assert_eq!(health.drivers.len(), 1);
         assert_eq!(
             health.drivers[0].en,
-            "Usage: 180 in the 30 days to yesterday (900 in the 90 days before; 60% of the usual pace) (-43)"
+            "Usage: 180 in the 30 days to yesterday (900 in the 90 days before; 60% of the usual pace) (-43 points)"
         );
         assert_eq!(
             health.drivers[0].ja,
-            "利用: 昨日までの 30 日で 180 回（その前の 90 日で 900 回、通常のペースの 60%）（-43）"
+            "利用: 昨日までの 30 日で 180 回（その前の 90 日で 900 回、通常のペースの 60%）（-43 点）"
         );
     }
 
@@ -950,7 +963,10 @@ mod tests {
         assert_eq!(health.capped_by.as_deref(), Some("payslip"));
         assert!(health.drivers[0]
             .en
-            .starts_with("A critical measure is below its floor, so the grade is at most At risk: Payslips"));
+            .starts_with("A critical measure is below its floor, so the grade is at most At risk (score 93.3 held to 37.2): Payslips"));
+        assert!(health.drivers[0]
+            .ja
+            .starts_with("重要指標が基準を下回ったため、グレードは「リスク」以下（スコア 93.3 を 37.2 に）: "));
         let regular = AccountSignals { features: vec![monthly(&[1, 1, 1, 1])], ..lapsed };
         let health = score(&config(1), &card(measures), &regular);
         assert_eq!((health.score, health.grade.as_str(), health.capped_by), (Some(100.0), "healthy", None));

@@ -366,6 +366,15 @@ impl HealthConfig {
         )
     }
 
+    /// The grade's names, or its key twice when no grade has it (a rule naming a grade that was
+    /// since removed still says which).
+    pub fn grade_name_or_key(&self, key: &str) -> crate::i18n::Bilingual {
+        self.grades.iter().find(|g| g.key == key).map_or_else(
+            || crate::i18n::Bilingual::new(key, key),
+            |g| crate::i18n::Bilingual::new(&g.name_ja, &g.name_en),
+        )
+    }
+
     /// The scorecard for an account: the first that matches, else the default.
     pub fn scorecard_for(&self, account: &AccountTraits<'_>) -> Option<&Scorecard> {
         self.scorecards

@@ -7,7 +7,8 @@
 pub mod mail;
 pub mod template;
 
-use crate::i18n::{name_in, Lang, MAX_NAME_CHARS};
+use crate::health::HealthConfig;
+use crate::i18n::{name_in, Bilingual, Lang, MAX_NAME_CHARS};
 use crate::ids::optional_text;
 use crate::{FieldError, Reason};
 use chrono::{Datelike, NaiveDate};
@@ -182,26 +183,34 @@ impl<'de> Deserialize<'de> for Step {
 }
 
 impl Trigger {
-    /// What starts the playbook, in Japanese and English.
-    pub fn describe(&self) -> (String, String) {
+    /// What starts the playbook, in Japanese and English, naming grades as `health` does.
+    pub fn describe(&self, health: &HealthConfig) -> (String, String) {
         match self {
             Trigger::EnteredSegment { segment_id } => {
                 (format!("セグメント {segment_id} に入った"), format!("entered segment {segment_id}"))
             }
             Trigger::GradeChanged { from, to } => {
-                let any = |g: &Option<String>, ja: &str, en: &str| {
-                    g.clone().map_or((ja.to_owned(), en.to_owned()), |g| (g.clone(), g))
+                let any = |g: &Option<String>| {
+                    g.as_deref().map_or_else(|| Bilingual::new("任意", "any"), |key| health.grade_name_or_key(key))
                 };
-                let ((from_ja, from_en), (to_ja, to_en)) = (any(from, "任意", "any"), any(to, "任意", "any"));
+                let (from, to) = (any(from), any(to));
                 (
-                    format!("グレードが {from_ja} から {to_ja} に変化"),
-                    format!("grade changed from {from_en} to {to_en}"),
+                    format!("グレードが {} から {} に変化", from.ja, to.ja),
+                    format!("grade changed from {} to {}", from.en, to.en),
                 )
             }
             Trigger::RenewalWithin { days } => {
                 (format!("更新日まで {days} 日以内"), format!("renewal within {days} days"))
             }
-            Trigger::YearlyOn { date } => (format!("毎年 {date}"), format!("every year on {date}")),
+            Trigger::YearlyOn { date } => {
+                match month_day(date).and_then(|(m, d)| NaiveDate::from_ymd_opt(2024, m, d)) {
+                    Some(day) => (
+                        format!("毎年 {}", day.format("%-m月%-d日")),
+                        format!("every year on {}", day.format("%b %-d")),
+                    ),
+                    None => (format!("毎年 {date}"), format!("every year on {date}")),
+                }
+            }
             Trigger::NoActivityFor { days } => {
                 (format!("{days} 日間利用がない"), format!("no activity for {days} days"))
             }

@@ -157,6 +157,10 @@ async fn a_snooze_ends_on_its_day_and_the_task_is_open_and_overdue_again(t: Test
     assert_eq!(s.list_tasks(&TaskQuery { overdue: true, ..query(before) }).await.unwrap().total, 0);
     let snoozes = TaskQuery { statuses: vec![TaskStatus::Snoozed], ..query(before) };
     assert_eq!(s.list_tasks(&snoozes).await.unwrap().total, 1);
+    // Snoozed past its due day, it is not due again before the snooze ends.
+    let due_by = |by: &str| TaskQuery { due_by: Some(day(by)), ..query(before) };
+    assert_eq!(s.list_tasks(&due_by("2025-01-15")).await.unwrap().total, 0, "{}", t.label);
+    assert_eq!(s.list_tasks(&due_by("2025-01-20")).await.unwrap().total, 1, "{}", t.label);
 
     let woke = day("2025-01-20");
     assert_eq!(s.get_task(task.id, woke).await.unwrap().status, TaskStatus::Open, "{}", t.label);

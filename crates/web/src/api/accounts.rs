@@ -41,7 +41,7 @@ pub fn account_filters(params: &mut QueryParams) -> AccountQuery {
         owner: params.id("owner").map(UserId),
         team: params.id("team").map(TeamId),
         stage: params.text("stage").map(|s| s.to_lowercase()),
-        tier: params.text("tier").map(|t| t.to_lowercase()),
+        tier: params.text("tier").map(|t| domain::account::tier_key(&t)),
         touch_model: params.parsed("touch_model", TouchModel::parse),
         grade: params.text("grade"),
         paying: params.parsed("paying", domain::interchange::parse_bool).unwrap_or(false),

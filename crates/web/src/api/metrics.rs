@@ -27,7 +27,7 @@ pub(crate) fn filter(params: &mut QueryParams) -> MetricsFilter {
             owner: params.id("owner").map(UserId),
             team: params.id("team").map(TeamId),
             stage: params.text("stage").map(|s| s.to_lowercase()),
-            tier: params.text("tier").map(|t| t.to_lowercase()),
+            tier: params.text("tier").map(|t| domain::account::tier_key(&t)),
             touch_model: params.parsed("touch_model", TouchModel::parse),
             custom,
             ..AccountQuery::default()

@@ -191,7 +191,7 @@ fn points_text(points: &PointsMapping, lang: Lang) -> String {
     }
 }
 
-fn parameters(measure: &MeasureSpec, lang: Lang) -> String {
+fn parameters(measure: &MeasureSpec, config: &HealthConfig, lang: Lang) -> String {
     let t = |ja, en| Text::new(ja, en).pick(lang);
     let mut parts = Vec::new();
     if let Some(feature) = &measure.feature {
@@ -223,7 +223,7 @@ fn parameters(measure: &MeasureSpec, lang: Lang) -> String {
             "{} {} → {}",
             t("重要: 点数が", "critical: below"),
             format::trimmed(rule.below, 2),
-            rule.grade
+            config.grade_name_or_key(&rule.grade).pick(lang)
         ));
     }
     parts.join(", ")
@@ -267,7 +267,7 @@ fn scorecards(config: &HealthConfig, lang: Lang) -> Vec<ScorecardView> {
                     .map(|m| MeasureRow {
                         key: m.key.clone(),
                         kind: measure_type(m.kind, lang),
-                        parameters: parameters(m, lang),
+                        parameters: parameters(m, config, lang),
                         weight: format::trimmed(m.weight, 2),
                         share: format::percent((total > 0.0).then(|| m.weight / total)),
                         points: points_text(&m.points, lang),
@@ -337,7 +337,7 @@ async fn build(
     let (from, to, horizon) = backtest_params(params);
     let (default_from, default_to) = app.default_backtest_range(horizon);
     let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
-    let mut backtest_errors = field_messages(&params.errors, lang, |field| {
+    let label = |field: &str| {
         match field {
             "from" => t.from,
             "to" => t.to,
@@ -345,7 +345,8 @@ async fn build(
             _ => field,
         }
         .to_owned()
-    });
+    };
+    let mut backtest_errors = field_messages(&params.errors, lang, label);
     let mut backtest = None;
     if backtest_errors.is_empty() {
         match app.health_backtest(from, to, horizon).await {
@@ -460,7 +461,7 @@ async fn build(
                 });
             }
             Err(AppError::Invalid(fields)) => {
-                backtest_errors = field_messages(&fields, lang, |field| field.to_owned());
+                backtest_errors = field_messages(&fields, lang, label);
             }
             Err(other) => return Err(other.into()),
         }

@@ -170,26 +170,34 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
             change_class: "",
         });
     }
-    let trailing_label = t("（直近12か月）", "trailing 12 months");
+    // The days counted, so a reader comparing with /metrics (which ends on a closed month by
+    // default) sees why the two differ.
+    let trailing_label = trailing.as_ref().map_or_else(
+        || t("（直近12か月）", "trailing 12 months").to_owned(),
+        |r| {
+            let (first, last) = (format::date(Some(r.period.first()), lang), format::date(Some(r.period.last()), lang));
+            lang.pick(format!("（直近12か月: {first}〜{last}）"), format!("trailing 12 months: {first} – {last}"))
+        },
+    );
     cards.push(Card {
         id: "nrr",
         label: t("NRR", "NRR"),
         value: percent_text(trailing.as_ref().and_then(|r| r.nrr)),
-        change: trailing_label.into(),
+        change: trailing_label.clone(),
         change_class: "",
     });
     cards.push(Card {
         id: "grr",
         label: t("GRR", "GRR"),
         value: percent_text(trailing.as_ref().and_then(|r| r.grr)),
-        change: trailing_label.into(),
+        change: trailing_label.clone(),
         change_class: "",
     });
     cards.push(Card {
         id: "logo-churn",
         label: t("顧客の解約率", "Logo churn"),
         value: percent_text(trailing.as_ref().and_then(|r| r.customer_churn_rate)),
-        change: trailing_label.into(),
+        change: trailing_label.clone(),
         change_class: "",
     });
 

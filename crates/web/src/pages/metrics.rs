@@ -329,6 +329,9 @@ fn cards(
     lang: Lang,
 ) -> Vec<Card> {
     let trailing_label = |ja, en| Text::new(ja, en).pick(lang);
+    let trailing_days = trailing.map_or_else(String::new, |r| {
+        format!("{} – {}", format::date(Some(r.period.first()), lang), format::date(Some(r.period.last()), lang))
+    });
     let mut cards = Vec::new();
     if let (Some(first), Some(last)) = (reports.first(), reports.last()) {
         cards.push(Card {
@@ -358,14 +361,14 @@ fn cards(
         id: "nrr",
         label: trailing_label("NRR（直近12か月）", "NRR (trailing 12 months)"),
         value: Cell::percent(trailing.and_then(|r| r.nrr)),
-        change: String::new(),
+        change: trailing_days.clone(),
         trend: "",
     });
     cards.push(Card {
         id: "grr",
         label: trailing_label("GRR（直近12か月）", "GRR (trailing 12 months)"),
         value: Cell::percent(trailing.and_then(|r| r.grr)),
-        change: String::new(),
+        change: trailing_days.clone(),
         trend: "",
     });
     cards

@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Access;
+use domain::health::HealthConfig;
 use domain::i18n::{Lang, Text};
 use domain::playbooks::mail::{EmailDraft, MailFailure};
 use store::playbooks::{EmailStatus, OutboxEmail, PlaybookRun};
@@ -147,8 +148,8 @@ pub struct OutboxPage {
     pub mail_configured: bool,
 }
 
-fn row(playbook: &PlaybookView, lang: Lang) -> PlaybookRow {
-    let (ja, en) = playbook.definition.trigger.describe();
+fn row(playbook: &PlaybookView, health: &HealthConfig, lang: Lang) -> PlaybookRow {
+    let (ja, en) = playbook.definition.trigger.describe(health);
     PlaybookRow {
         id: playbook.id,
         name: playbook.definition.name_in(lang).to_owned(),
@@ -166,7 +167,7 @@ fn outcome_text(outcome: &str, lang: Lang) -> String {
 
 /// What a run happened for, in words: the stored occurrence (`renewal:2026-12-19`,
 /// `yearly:…`, `quiet-since:…`, `nps:DAY:SCORE`) is a key, not something to show as it is.
-fn occurrence_text(occurrence: &str, lang: Lang) -> String {
+fn occurrence_text(occurrence: &str, health: &HealthConfig, lang: Lang) -> String {
     let day = |raw: &str| {
         raw.parse::<chrono::NaiveDate>().map_or_else(|_| raw.to_owned(), |d| format::day_in_sentence(d, lang))
     };
@@ -183,7 +184,11 @@ fn occurrence_text(occurrence: &str, lang: Lang) -> String {
             t(format!("{}の NPS 回答 {score}", day(date)), format!("NPS answer {score} on {}", day(date)))
         }
         (Some("grade"), Some(date), Some(change)) => {
-            let change = change.replace('>', " → ");
+            let change = change
+                .split('>')
+                .map(|key| health.grade_name_or_key(key).pick(lang).to_owned())
+                .collect::<Vec<_>>()
+                .join(" → ");
             t(format!("{}にグレード {change}", day(date)), format!("grade {change} on {}", day(date)))
         }
         (Some("request"), Some(id), None) => {
@@ -196,7 +201,13 @@ fn occurrence_text(occurrence: &str, lang: Lang) -> String {
     }
 }
 
-fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, lang: Lang) -> Vec<RunRow> {
+fn run_rows(
+    runs: &[PlaybookRun],
+    playbooks: &[PlaybookView],
+    health: &HealthConfig,
+    app: &AppState,
+    lang: Lang,
+) -> Vec<RunRow> {
     let zone = app.zone();
     runs.iter()
         .map(|run| RunRow {
@@ -207,7 +218,7 @@ fn run_rows(runs: &[PlaybookRun], playbooks: &[PlaybookView], app: &AppState, la
                 .unwrap_or_default(),
             account_id: run.account_id,
             account: run.account_name.clone(),
-            occurrence: occurrence_text(&run.occurrence, lang),
+            occurrence: occurrence_text(&run.occurrence, health, lang),
             started: format::moment(Some(run.started_at), &zone, lang),
             steps: run
                 .steps
@@ -231,10 +242,11 @@ pub async fn list(State(app): State<AppState>, frame: Frame) -> Result<Response,
     let lang = frame.lang;
     let playbooks = app.playbooks().await?;
     let runs = app.playbook_runs(None, RUNS_SHOWN).await?;
+    let health = app.health_config().await?;
     let page = PlaybooksPage {
         t: Labels::new(lang),
-        playbooks: playbooks.iter().map(|p| row(p, lang)).collect(),
-        runs: run_rows(&runs, &playbooks, &app, lang),
+        playbooks: playbooks.iter().map(|p| row(p, &health, lang)).collect(),
+        runs: run_rows(&runs, &playbooks, &health, &app, lang),
         can_manage: frame.may(Access::Manage),
         frame: frame.at("playbooks"),
     };
@@ -256,7 +268,8 @@ async fn editor(
             let runs = app.playbook_runs(Some(id), RUNS_SHOWN).await?;
             let all = app.playbooks().await?;
             let name = playbook.definition.name_in(lang).to_owned();
-            (name, playbook_toml(&playbook.definition), run_rows(&runs, &all, app, lang))
+            let health = app.health_config().await?;
+            (name, playbook_toml(&playbook.definition), run_rows(&runs, &all, &health, app, lang))
         }
         None => (Labels::new(lang).new.to_owned(), STARTER.to_owned(), Vec::new()),
     };
@@ -494,6 +507,8 @@ mod tests {
 
     #[test]
     fn an_occurrence_reads_as_words_in_both_languages() {
+        let health = app::health::default_health_config();
+        let occurrence_text = |occurrence: &str, lang: Lang| super::occurrence_text(occurrence, &health, lang);
         assert_eq!(occurrence_text("renewal:2026-12-19", Lang::Ja), "2026年12月19日の更新");
         assert_eq!(occurrence_text("renewal:2026-12-19", Lang::En), "renewal on Dec 19, 2026");
         assert_eq!(occurrence_text("nps:2026-10-01:3", Lang::En), "NPS answer 3 on Oct 1, 2026");
@@ -501,7 +516,7 @@ mod tests {
         assert_eq!(occurrence_text("", Lang::Ja), "");
         assert_eq!(
             occurrence_text("grade:2026-12-06:neutral>at_risk", Lang::En),
-            "grade neutral → at_risk on Dec 6, 2026"
+            "grade Neutral → At risk on Dec 6, 2026"
         );
         assert_eq!(occurrence_text("request:3", Lang::Ja), "依頼したリクエスト 3 のリリース");
         assert_eq!(occurrence_text("milestone:12:kickoff", Lang::En), "milestone kickoff overdue");

@@ -325,7 +325,8 @@ fn line(row: &RenewalRow, context: &LineContext<'_>, editable: bool) -> Line {
             .as_ref()
             .map(|c| c.reasons.iter().map(|r| r.pick(lang)).collect::<Vec<_>>().join(" / "))
             .unwrap_or_default(),
-        editable,
+        // Once the outcome is known the forecast is history.
+        editable: editable && row.item.outcome().is_none(),
     }
 }
 

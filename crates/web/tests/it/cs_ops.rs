@@ -483,3 +483,30 @@ async fn an_imported_detractor_answer_tells_the_csm_at_once_and_an_old_one_does_
     assert_eq!(kinds(&inbox(&server, &browser).await), vec!["detractor".to_owned()], "told once");
     t.finish().await;
 }
+
+#[store_test]
+async fn every_kind_of_notice_links_to_a_page_that_opens(t: TestStore) {
+    use domain::notifications::{AccountNamed, Notice};
+    let server = Server::start(&t).await;
+    let browser = server.sign_in("admin@k.example").await;
+    let (_, created) = server.post("/api/v1/accounts", json!({"external_id": "ACC-1", "name": "Acme"})).await;
+    let account = AccountNamed { id: created["id"].as_i64().unwrap(), name: "Acme" };
+    let day = server.app.today();
+    let grade = domain::i18n::Bilingual::new("リスク", "At risk");
+    let notices = [
+        Notice::grade_dropped(&account, &grade, &grade, (day, "at_risk")),
+        Notice::critical_signal(&account, &grade, (day, "at_risk")),
+        Notice::task_assigned(1, "Call", None, "admin@k.example"),
+        Notice::task_overdue(1, "Call", Some(&account), day),
+        Notice::renewal_approaching(&account, day, 30, "¥1,000"),
+        Notice::email_awaiting_approval(7, &account, "Hello"),
+        Notice::detractor(&account, 3, day),
+    ];
+    for notice in notices {
+        let path = notice.link.split('#').next().unwrap_or_default();
+        let (status, _) = page(&server, &browser, path).await;
+        assert_eq!(status, StatusCode::OK, "{:?} links to {}", notice.kind, notice.link);
+    }
+    drop(server);
+    t.finish().await;
+}

@@ -188,7 +188,7 @@ async fn imported_nps_answers_and_tickets_become_measures_and_until_then_are_lef
     let (_, health) = server.get(&format!("/api/v1/accounts/{id}/health")).await;
     assert_eq!(health["measures_available"], 2, "{health}");
     assert_eq!(health["score"].as_f64(), Some(40.0), "NPS 8 → 80 points, one open urgent ticket → 0: {health}");
-    assert_eq!(health["drivers"][0]["en"], "1 open high or urgent tickets (-50)");
+    assert_eq!(health["drivers"][0]["en"], "1 open high or urgent tickets (-50 points)");
     drop(server);
     t.finish().await;
 }

@@ -272,7 +272,7 @@ async fn the_health_page_shows_the_grade_distribution_the_backtest_and_the_score
         "Standard scorecard",
         "Usage against its own baseline",
         "the 30 days to yesterday against the 180 days before",
-        "critical: below 1 → at_risk",
+        "critical: below 1 → At risk",
         "thresholds: ≥ 2 → 0",
         "Every other account (the default)",
         "id=\"backtest-measures-table\"",

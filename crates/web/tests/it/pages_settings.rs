@@ -68,9 +68,10 @@ async fn a_manager_gets_403_on_every_settings_page_and_form_and_nothing_changes(
     ] {
         assert_eq!(page(&server, &manager, path).await.0, StatusCode::FORBIDDEN, "GET {path} on {}", t.label);
     }
-    let posts: [(&str, &[(&str, &str)]); 10] = [
+    let posts: [(&str, &[(&str, &str)]); 11] = [
         ("/settings/users", &[("email", "x@k.example"), ("name", "X"), ("role", "admin")]),
         ("/settings/users/1", &[("role", "viewer")]),
+        ("/settings/users/1/password", &[]),
         ("/settings/teams", &[("name", "Enterprise")]),
         ("/settings/teams/1", &[("name", "Renamed")]),
         ("/settings/tokens", &[("name", "mine"), ("scope", "read")]),
@@ -132,6 +133,22 @@ async fn an_added_user_signs_in_with_the_password_shown_once_and_role_and_team_c
     assert_eq!(changed["name"], "Aki", "the rest of the user stays");
     let (_, html) = page(&server, &admin, "/settings/users?done=user_updated&lang=ja").await;
     assert!(html.contains("ユーザーを更新しました。"), "{html}");
+
+    // Forgotten: an admin issues a new password; the old one and Aki's sessions stop working.
+    let aki_browser = server.sign_in_with("aki@k.example", &password).await;
+    let (status, html, _) = submit(&server, &admin, &format!("/settings/users/{id}/password"), "ja", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("新しいパスワードを発行しました"), "{html}");
+    let issued = text_of(&html, "new-user-password");
+    assert_ne!(issued, password);
+    let (status, _) = page(&server, &aki_browser, "/").await;
+    assert_ne!(status, StatusCode::OK, "the old session is signed out: {}", t.label);
+    server.sign_in_with("aki@k.example", &issued).await;
+    let (_, audit) = server.get("/api/v1/audit?entity=staff_user").await;
+    assert!(audit.to_string().contains("reset_password"), "{audit}");
+    assert!(!audit.to_string().contains(&issued), "the audit never holds the password");
+    let missing = submit(&server, &admin, "/settings/users/999999/password", "en", &[]).await;
+    assert_eq!(missing.0, StatusCode::NOT_FOUND);
     drop(server);
     t.finish().await;
 }

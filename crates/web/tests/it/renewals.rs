@@ -155,6 +155,12 @@ async fn a_csm_call_is_saved_and_a_wrong_one_is_refused_with_its_field_named(t: 
     );
     let (_, audit) = server.get("/api/v1/audit?entity=renewal").await;
     assert!(audit.to_string().contains("competitor"), "{}: {audit}", t.label);
+    // A renewal that has ended keeps the forecast it had: a call made afterwards would rewrite
+    // the month's committed ARR.
+    let late = json!({"forecast": "commit", "outcome": "churned", "churn_reason": "competitor"});
+    let (status, problem) = server.send(Method::PUT, &past, Some(late)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "forecast", "{problem}");
     let confirm = json!({"outcome": "churned", "churn_reason": "competitor", "outcome_note": "他社へ移行"});
     server.send(Method::PUT, &past, Some(confirm)).await;
     let (_, timeline) = server.get(&format!("/api/v1/timeline?account_id={}", book.churned)).await;

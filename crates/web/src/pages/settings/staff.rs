@@ -41,10 +41,12 @@ pub struct UserRow {
     pub active: bool,
 }
 
-/// A user just added, with the password they sign in with, shown only now.
+/// A user just added (or given a new password), with the password they sign in with, shown
+/// only now.
 pub struct Created {
     pub email: String,
     pub password: String,
+    pub reset: bool,
 }
 
 /// A staff user field as the form names it, for what was refused.
@@ -151,7 +153,7 @@ pub async fn add_user(
     let common = Common::new(lang, "/settings/users");
     match added {
         Ok((user, password)) => {
-            let created = Created { email: user.input.email.to_string(), password };
+            let created = Created { email: user.input.email.to_string(), password, reset: false };
             users_page(&app, frame, common, FormFields::default(), Some(created)).await
         }
         Err(error) => {
@@ -159,6 +161,19 @@ pub async fn add_user(
             users_page(&app, frame, common.with_errors(errors), fields, None).await
         }
     }
+}
+
+/// Gives an existing user a new generated password, shown once on the page.
+pub async fn reset_password(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    Signed(actor): Signed,
+) -> Result<Response, ApiError> {
+    let (user, password) = app.reset_password(&actor, UserId(id)).await?;
+    let common = Common::new(frame.lang, "/settings/users");
+    let created = Created { email: user.input.email.to_string(), password, reset: true };
+    users_page(&app, frame, common, FormFields::default(), Some(created)).await
 }
 
 /// Changes a user's role and team.
