@@ -108,8 +108,8 @@ macro_rules! onboarding_store {
 
             impl $store {
                 /// Plans of some accounts (read whole and filtered beyond `ACCOUNTS_LISTED`), or one
-                /// plan; only the open ones when
-                /// `open_only` (most of a mature book's plans are complete).
+                /// plan; only the open ones when `open_only` (most of a mature book's plans are
+                /// complete).
                 async fn plans_where(
                     &self,
                     accounts: Option<&[AccountId]>,

@@ -360,19 +360,17 @@ impl HealthConfig {
     /// A grade's name in both languages; a key the configuration does not have (an unscored
     /// account's `unknown`) is "unknown".
     pub fn grade_name(&self, key: &str) -> crate::i18n::Bilingual {
-        self.grades.iter().find(|g| g.key == key).map_or_else(
-            || crate::i18n::Bilingual::new("不明", "Unknown"),
-            |g| crate::i18n::Bilingual::new(&g.name_ja, &g.name_en),
-        )
+        self.named_grade(key).unwrap_or_else(|| crate::i18n::Bilingual::new("不明", "Unknown"))
+    }
+
+    fn named_grade(&self, key: &str) -> Option<crate::i18n::Bilingual> {
+        self.grades.iter().find(|g| g.key == key).map(|g| crate::i18n::Bilingual::new(&g.name_ja, &g.name_en))
     }
 
     /// The grade's names, or its key twice when no grade has it (a rule naming a grade that was
     /// since removed still says which).
     pub fn grade_name_or_key(&self, key: &str) -> crate::i18n::Bilingual {
-        self.grades.iter().find(|g| g.key == key).map_or_else(
-            || crate::i18n::Bilingual::new(key, key),
-            |g| crate::i18n::Bilingual::new(&g.name_ja, &g.name_en),
-        )
+        self.named_grade(key).unwrap_or_else(|| crate::i18n::Bilingual::new(key, key))
     }
 
     /// The scorecard for an account: the first that matches, else the default.

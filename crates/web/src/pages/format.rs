@@ -94,6 +94,12 @@ pub fn date(day: Option<chrono::NaiveDate>, lang: Lang) -> String {
 }
 
 /// A stage's name: the built-in stages in the reader's language, a workspace's own as written.
+/// The days a figure counts, first to last, as the pages write dates.
+pub fn day_range(first: chrono::NaiveDate, last: chrono::NaiveDate, lang: Lang) -> String {
+    let (first, last) = (date(Some(first), lang), date(Some(last), lang));
+    lang.pick(format!("{first}〜{last}"), format!("{first} – {last}"))
+}
+
 pub fn stage(key: &str, lang: Lang) -> String {
     domain::account::stage_name(key, lang)
 }

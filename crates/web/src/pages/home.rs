@@ -175,8 +175,8 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
     let trailing_label = trailing.as_ref().map_or_else(
         || t("（直近12か月）", "trailing 12 months").to_owned(),
         |r| {
-            let (first, last) = (format::date(Some(r.period.first()), lang), format::date(Some(r.period.last()), lang));
-            lang.pick(format!("（直近12か月: {first}〜{last}）"), format!("trailing 12 months: {first} – {last}"))
+            let days = format::day_range(r.period.first(), r.period.last(), lang);
+            lang.pick(format!("（直近12か月: {days}）"), format!("trailing 12 months: {days}"))
         },
     );
     cards.push(Card {

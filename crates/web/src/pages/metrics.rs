@@ -329,9 +329,8 @@ fn cards(
     lang: Lang,
 ) -> Vec<Card> {
     let trailing_label = |ja, en| Text::new(ja, en).pick(lang);
-    let trailing_days = trailing.map_or_else(String::new, |r| {
-        format!("{} – {}", format::date(Some(r.period.first()), lang), format::date(Some(r.period.last()), lang))
-    });
+    let trailing_days =
+        trailing.map_or_else(String::new, |r| format::day_range(r.period.first(), r.period.last(), lang));
     let mut cards = Vec::new();
     if let (Some(first), Some(last)) = (reports.first(), reports.last()) {
         cards.push(Card {
