@@ -46,6 +46,24 @@ pub struct GradeDrop {
     pub score: Option<f64>,
 }
 
+impl GradeDrop {
+    /// The playbook trigger this drop is: the same occurrence as the live change on its day, so
+    /// a playbook starts once for it.
+    pub fn trigger_event(&self) -> TriggerEvent {
+        TriggerEvent {
+            account: AccountId(self.account_id),
+            kind: EventKind::GradeChanged { from: self.from_grade.clone(), to: self.to_grade.clone() },
+            occurrence: grade_change_occurrence(self.day, &self.from_grade, &self.to_grade),
+            data: serde_json::json!({"from": self.from_grade, "to": self.to_grade, "day": self.day, "score": self.score}),
+        }
+    }
+}
+
+/// What makes a grade change on a day one occurrence for playbooks.
+fn grade_change_occurrence(day: NaiveDate, from: &str, to: &str) -> String {
+    format!("grade:{day}:{from}>{to}")
+}
+
 /// A grade that got worse since a day, before its account's name is looked up.
 #[derive(Debug, Clone)]
 struct Worsened {
@@ -258,7 +276,7 @@ impl App {
                 grade_events.push(TriggerEvent {
                     account: account.id,
                     kind: EventKind::GradeChanged { from: before.clone(), to: health.grade.clone() },
-                    occurrence: format!("grade:{today}:{before}>{}", health.grade),
+                    occurrence: grade_change_occurrence(today, before, &health.grade),
                     data: serde_json::json!({
                         "from": before, "to": health.grade, "score": health.score,
                         "drivers": health.drivers.iter().map(|d| serde_json::json!({"ja": d.ja, "en": d.en})).collect::<Vec<_>>(),

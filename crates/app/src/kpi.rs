@@ -182,8 +182,11 @@ pub struct ChildEffect {
     pub key: String,
     /// The part of the parent's change from the month before to the latest one (sum and ratio).
     pub contribution: Option<f64>,
-    /// Correlation with the parent over the months shown (drivers).
+    /// Correlation with the parent over the months shown that both have (drivers), when there
+    /// are at least 6 such months.
     pub correlation: Option<f64>,
+    /// How many months the correlation is over.
+    pub correlation_months: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -789,12 +792,16 @@ impl App {
             let effects = children
                 .iter()
                 .enumerate()
-                .map(|(i, child)| ChildEffect {
-                    key: child.key.clone(),
-                    contribution: parts.as_ref().and_then(|p| p.get(i).copied()),
-                    correlation: (relation == Relation::Driver)
+                .map(|(i, child)| {
+                    let correlated = (relation == Relation::Driver)
                         .then(|| correlation(&values, actual.get(child.key.as_str()).map_or(&[][..], |v| v)))
-                        .flatten(),
+                        .flatten();
+                    ChildEffect {
+                        key: child.key.clone(),
+                        contribution: parts.as_ref().and_then(|p| p.get(i).copied()),
+                        correlation: correlated.map(|(r, _)| r),
+                        correlation_months: correlated.map(|(_, months)| months),
+                    }
                 })
                 .collect();
             nodes.push(KpiNodeView {

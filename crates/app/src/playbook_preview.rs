@@ -104,11 +104,8 @@ impl App {
             Trigger::GradeChanged { .. } => self
                 .grade_drops(GRADE_CHANGE_LOOKBACK_DAYS, None)
                 .await?
-                .into_iter()
-                .map(|d| {
-                    let data = json!({"from": d.from_grade, "to": d.to_grade, "day": d.day});
-                    event(AccountId(d.account_id), EventKind::GradeChanged { from: d.from_grade, to: d.to_grade }, data)
-                })
+                .iter()
+                .map(|drop| TriggerEvent { occurrence: String::new(), ..drop.trigger_event() })
                 .collect(),
             _ => self.scanned_events().await?,
         }))

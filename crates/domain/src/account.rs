@@ -215,7 +215,6 @@ pub fn stage_name(key: &str, lang: Lang) -> String {
     name.pick(lang).to_owned()
 }
 
-/// A tier's name: Kizuna's usual tiers in the reader's language, a workspace's own as written.
 /// The tier a filter means: a usual tier's name in either language (as the pages show it) is
 /// its key; anything else is taken as a key, ignoring case.
 pub fn tier_key(typed: &str) -> String {
@@ -226,6 +225,7 @@ pub fn tier_key(typed: &str) -> String {
         .map_or(typed, str::to_owned)
 }
 
+/// A tier's name: Kizuna's usual tiers in the reader's language, a workspace's own as written.
 pub fn tier_name(key: &str, lang: Lang) -> String {
     let name = match key {
         "enterprise" => Text::new("エンタープライズ", "Enterprise"),

@@ -499,10 +499,15 @@ pub fn contributions(relation: Relation, children: &[(f64, f64)]) -> Option<Vec<
     }
 }
 
-/// Pearson correlation of two series over the months both have, with at least three of them.
-pub fn correlation(x: &[Option<f64>], y: &[Option<f64>]) -> Option<f64> {
+/// The fewest months a correlation is shown over: over three or four, two series that merely
+/// both moved read as ±1.00.
+pub const MIN_CORRELATION_MONTHS: usize = 6;
+
+/// Pearson correlation of two series over the months both have, and how many those are; `None`
+/// with fewer than [`MIN_CORRELATION_MONTHS`].
+pub fn correlation(x: &[Option<f64>], y: &[Option<f64>]) -> Option<(f64, usize)> {
     let pairs: Vec<(f64, f64)> = x.iter().zip(y).filter_map(|(a, b)| Some(((*a)?, (*b)?))).collect();
-    if pairs.len() < 3 {
+    if pairs.len() < MIN_CORRELATION_MONTHS {
         return None;
     }
     let n = pairs.len() as f64;
@@ -510,7 +515,7 @@ pub fn correlation(x: &[Option<f64>], y: &[Option<f64>]) -> Option<f64> {
     let cov: f64 = pairs.iter().map(|(a, b)| (a - mx) * (b - my)).sum();
     let (vx, vy): (f64, f64) =
         (pairs.iter().map(|(a, _)| (a - mx).powi(2)).sum(), pairs.iter().map(|(_, b)| (b - my).powi(2)).sum());
-    (vx > 0.0 && vy > 0.0).then(|| cov / (vx.sqrt() * vy.sqrt()))
+    (vx > 0.0 && vy > 0.0).then(|| (cov / (vx.sqrt() * vy.sqrt()), pairs.len()))
 }
 
 /// Monthly numbers by node key and month (`YYYY-MM`): people's entries and targets.
@@ -577,11 +582,19 @@ mod tests {
     }
 
     #[test]
-    fn drivers_that_move_together_correlate() {
-        let x = [Some(1.0), Some(2.0), None, Some(3.0), Some(4.0)];
-        let y = [Some(2.0), Some(4.1), Some(5.0), Some(6.0), Some(8.2)];
-        assert!(correlation(&x, &y).unwrap() > 0.99);
-        assert_eq!(correlation(&x[..2], &y[..2]), None);
+    fn drivers_that_move_together_correlate_over_the_months_both_have() {
+        let x = [Some(1.0), Some(2.0), None, Some(3.0), Some(4.0), Some(5.0), Some(6.0), Some(7.0)];
+        let y = [Some(2.0), Some(4.1), Some(5.0), Some(6.0), Some(8.2), Some(9.9), Some(12.1), None];
+        let (r, months) = correlation(&x, &y).unwrap();
+        assert!(r > 0.99, "{r}");
+        assert_eq!(months, 6);
+    }
+
+    #[test]
+    fn a_few_months_give_no_correlation_however_neatly_they_line_up() {
+        let x = [Some(0.80), Some(0.82), Some(0.85), Some(0.83), Some(0.86)];
+        let y = [Some(1.02), Some(1.00), Some(0.97), Some(0.99), Some(0.96)];
+        assert_eq!(correlation(&x, &y), None);
     }
 
     proptest! {

@@ -17,7 +17,7 @@ use domain::subscription::{AccountFigures, BillingInterval};
 use domain::{Currency, Email, ExternalId, Money};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 mod usage;
 mod voice;
@@ -190,6 +190,43 @@ fn reading(part: &str) -> &str {
     READINGS.iter().find(|(written, _)| *written == part).map_or(part, |(_, read)| read)
 }
 
+/// A company name no earlier account has: the picked words in the picked form, else the other
+/// form, else another middle word. Only a demo of thousands of accounts runs out and repeats.
+fn unused_name(
+    used: &mut HashSet<String>,
+    place: &(&str, &'static str),
+    word: &'static (&'static str, &'static str),
+    suffix: &(&str, &'static str),
+    prefixed: bool,
+) -> (String, &'static (&'static str, &'static str)) {
+    let written = |word: &(&str, &str), prefixed: bool| match prefixed {
+        true => format!("株式会社{}{}{}", place.0, word.0, suffix.0),
+        false => format!("{}{}{}株式会社", place.0, word.0, suffix.0),
+    };
+    let words = std::iter::once(word).chain(WORDS.iter().filter(|w| w.0 != word.0));
+    let candidates = words.flat_map(|w| [(written(w, prefixed), w), (written(w, !prefixed), w)]);
+    let mut candidates = candidates.peekable();
+    let first = candidates.peek().cloned().unwrap_or_else(|| (written(word, prefixed), word));
+    let chosen = candidates.find(|(name, _)| !used.contains(name)).unwrap_or(first);
+    used.insert(chosen.0.clone());
+    chosen
+}
+
+/// The industry a company's name says (物流 is logistics); a holding company's is `otherwise`.
+fn industry_of(suffix: &str, otherwise: &'static &'static str) -> &'static str {
+    match suffix {
+        "商事" => "卸売・商社",
+        "製作所" | "電機" | "工業" | "薬品" => "製造",
+        "物流" => "物流",
+        "フーズ" => "飲食",
+        "システムズ" | "テクノロジー" => "IT・通信",
+        "建設" | "不動産" => "建設・不動産",
+        "メディカル" => "医療・福祉",
+        "エナジー" => "エネルギー",
+        _ => otherwise,
+    }
+}
+
 const INDUSTRIES: &[&str] =
     &["製造", "小売", "IT・通信", "医療・福祉", "建設・不動産", "物流", "飲食", "金融", "教育", "人材"];
 const REGIONS: &[&str] = &["東京", "大阪", "名古屋", "福岡", "札幌", "仙台", "広島"];
@@ -301,6 +338,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         spend: Vec::new(),
         core_periods: HashMap::new(),
     };
+    let mut used_names = HashSet::new();
     for index in 0..options.accounts {
         let number = index + 1;
         let tier = match rng.below(10) {
@@ -314,13 +352,10 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
             Tier::Smb => (&smb_csms, TouchModel::Tech, rng.range(5, 99)),
         };
         let place = rng.pick(PLACES);
-        let word = rng.pick(WORDS);
+        let picked_word = rng.pick(WORDS);
         let suffix = rng.pick(SUFFIXES);
-        let name = if rng.chance(70) {
-            format!("株式会社{}{}{}", place.0, word.0, suffix.0)
-        } else {
-            format!("{}{}{}株式会社", place.0, word.0, suffix.0)
-        };
+        let prefixed = rng.chance(70);
+        let (name, word) = unused_name(&mut used_names, place, picked_word, suffix, prefixed);
         let slug = [place.1, word.1, suffix.1].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("-");
         let domain = format!("{slug}-{number}.example.jp");
         // Later starts are more likely: the customer base grows.
@@ -356,7 +391,7 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
             external_id: external(account_id.clone()),
             name,
             domain: Some(domain.clone()),
-            industry: Some(rng.pick(INDUSTRIES).to_string()),
+            industry: Some(industry_of(suffix.0, rng.pick(INDUSTRIES)).to_string()),
             region: Some(rng.pick(REGIONS).to_string()),
             employees: Some(employees),
             tier: Some(tier.label().into()),
@@ -654,6 +689,10 @@ impl App {
         let today = self.today();
         if options.usage && self.store.grades_on(today, None).await?.is_empty() {
             self.backfill_health_history(&history_days(today)).await?;
+            // As if Kizuna had been running all week: the grades that fell in it start their
+            // playbooks (the at-risk follow-up), not only today's.
+            let week: Vec<_> = self.grade_drops(7, None).await?.iter().map(|d| d.trigger_event()).collect();
+            self.fire_triggers(&week).await?;
         }
         if new_forecasts {
             // After the scores: each CSM calls from the grade they see.
@@ -1122,10 +1161,20 @@ mod tests {
     }
 
     #[test]
+    fn no_two_demo_accounts_share_a_name_and_each_industry_fits_its_name() {
+        let data = generate(DemoOptions::default(), today());
+        let names: HashSet<&str> = data.accounts.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names.len(), data.accounts.len());
+        for account in data.accounts.iter().filter(|a| a.name.contains("物流")) {
+            assert_eq!(account.industry.as_deref(), Some("物流"), "{}", account.name);
+        }
+    }
+
+    #[test]
     fn demo_has_the_story_a_cs_team_expects() {
         let data = generate(DemoOptions::default(), today());
         assert_eq!(data.accounts.len(), 300);
-        let tiers: std::collections::HashSet<_> = data.accounts.iter().filter_map(|a| a.tier.clone()).collect();
+        let tiers: HashSet<_> = data.accounts.iter().filter_map(|a| a.tier.clone()).collect();
         assert_eq!(tiers.len(), 3);
         assert!(data.accounts.iter().all(|a| a.owner_email.is_some() && a.sub_owner_email.is_some()));
         let churned = data.accounts.iter().filter(|a| a.churn_reason.is_some()).count();

@@ -1,20 +1,9 @@
-//! What the form builders (scorecards, playbooks, onboarding templates) share: choices for their
-//! selects, reading numbers from form text, and errors labelled by the row they concern.
+//! What the form builders (scorecards, playbooks, onboarding templates) share: reading numbers
+//! from form text, and errors labelled by the row they concern. Their selects use `pages::choices`.
 
 use domain::i18n::Lang;
 use domain::{FieldError, Reason};
 use std::str::FromStr;
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-/// A select's options, `current` selected.
-pub fn choices(options: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Choice> {
-    options.into_iter().map(|(value, label)| Choice { selected: value == current, value, label }).collect()
-}
 
 /// A form field's text from an optional value (empty for none).
 pub fn text<T: ToString>(value: Option<T>) -> String {

@@ -58,7 +58,6 @@ pub fn grouped(value: impl Countable) -> String {
     count(value.as_count())
 }
 
-/// A number of months: 「12 か月」 / "12 months", "1 month".
 /// A month as a heading names it (`2026年11月`, `Nov 2026`), from any day in it.
 pub fn month_label(month: chrono::NaiveDate, lang: Lang) -> String {
     use chrono::Datelike;
@@ -68,6 +67,7 @@ pub fn month_label(month: chrono::NaiveDate, lang: Lang) -> String {
     }
 }
 
+/// A number of months: 「12 か月」 / "12 months", "1 month".
 pub fn months(months: u32, lang: Lang) -> String {
     match (lang, months) {
         (Lang::Ja, n) => format!("{n} か月"),

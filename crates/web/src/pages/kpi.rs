@@ -117,6 +117,8 @@ pub struct NodeCard {
     pub owner: String,
     pub depth: usize,
     pub actual: String,
+    /// The month `actual` is from when the latest month has none (else empty).
+    pub actual_as_of: String,
     /// The month before's actual.
     pub before: String,
     pub target: String,
@@ -252,10 +254,12 @@ fn effect_text(parent: &KpiNodeView, key: &str, currency: &Currency, lang: Lang)
             Lang::En => format!("{sign}{amount} of the change in \"{}\" since last month", parent.node.name(lang)),
         };
     }
-    match (effect.correlation, lang) {
-        (Some(r), Lang::Ja) => format!("「{}」との相関 {r:.2}（12 か月）", parent.node.name(lang)),
-        (Some(r), Lang::En) => format!("correlation with \"{}\" {r:.2} (12 months)", parent.node.name(lang)),
-        (None, _) => String::new(),
+    match (effect.correlation, effect.correlation_months, lang) {
+        (Some(r), Some(months), Lang::Ja) => format!("「{}」との相関 {r:.2}（{months} か月）", parent.node.name(lang)),
+        (Some(r), Some(months), Lang::En) => {
+            format!("correlation with \"{}\" {r:.2} ({months} months)", parent.node.name(lang))
+        }
+        _ => String::new(),
     }
 }
 
@@ -274,6 +278,15 @@ async fn cards(app: &AppState, view: &KpiView, filter: &MetricsFilter, lang: Lan
         let nth_last = |values: &[Option<f64>], back: usize| {
             number(values.len().checked_sub(1 + back).and_then(|i| values[i]), unit, &currency, lang)
         };
+        // A number measured some months only (NPS asked twice a year) shows its latest value
+        // and the month it is from, instead of a dash most of the year.
+        let (actual, actual_as_of) = match node.actual.iter().rposition(Option::is_some) {
+            Some(i) if i + 1 < node.actual.len() => (
+                number(node.actual[i], unit, &currency, lang),
+                view.months.get(i).map(|m| format::month_label(m.first_day(), lang)).unwrap_or_default(),
+            ),
+            _ => (nth_last(&node.actual, 0), String::new()),
+        };
         let movers = match (node.depth, view.months.last()) {
             (0, Some(month)) => movers(app, filter, node.node.metric, *month, lang).await?,
             _ => Vec::new(),
@@ -284,7 +297,8 @@ async fn cards(app: &AppState, view: &KpiView, filter: &MetricsFilter, lang: Lan
             name: node.node.name(lang).to_owned(),
             owner: node.node.owner.clone().unwrap_or_default(),
             depth: node.depth,
-            actual: nth_last(&node.actual, 0),
+            actual,
+            actual_as_of,
             before: nth_last(&node.actual, 1),
             target: nth_last(&node.target, 0),
             status: status_text(node.status, lang),
@@ -307,6 +321,10 @@ pub async fn tree(State(app): State<AppState>, frame: Frame, mut params: QueryPa
         Some("installed_with_scorecard") => Some(frame.pick(
             "KPI ツリーと、テンプレートのヘルススコアカード・セグメント・プレイブック（停止中）を設定しました。",
             "The KPI tree is installed with the template's health scorecard, segments and playbooks (paused).",
+        )),
+        Some("installed_first_scorecard") => Some(frame.pick(
+            "KPI ツリーとセグメント・プレイブック（停止中）を設定しました。保存済みのヘルススコアカードがなかったため、テンプレートのスコアカードを使います。",
+            "The KPI tree is installed with its segments and playbooks (paused). The workspace had no saved health scorecard, so it now uses the template's.",
         )),
         Some("installed_scorecard_kept") => Some(frame.pick(
             "KPI ツリーとセグメント・プレイブック（停止中）を設定しました。ヘルススコアカードは保存済みのものをそのまま使います。",
@@ -465,8 +483,11 @@ pub async fn install(
 ) -> Result<Response, ApiError> {
     let phase = Phase::parse(fields.get("phase"))
         .map_err(|reason| ApiError::Fields(vec![domain::FieldError::new("phase", reason)]))?;
-    let installed = app.install_kpi_template(&actor, phase, fields.checked("replace_scorecard")).await?;
+    let replace_scorecard = fields.checked("replace_scorecard");
+    let installed = app.install_kpi_template(&actor, phase, replace_scorecard).await?;
     let done = match installed.scorecard {
+        // Not asked for: the workspace had never saved a scorecard of its own.
+        ScorecardOutcome::Installed if !replace_scorecard => "installed_first_scorecard",
         ScorecardOutcome::Installed => "installed_with_scorecard",
         ScorecardOutcome::Kept => "installed_scorecard_kept",
         ScorecardOutcome::NotInBundle => "installed",

@@ -4,7 +4,8 @@
 //! same validation as the TOML editor and the API; rows keep their order (a ratio's first child
 //! is its numerator).
 
-use super::builder::{self, choices, Choice};
+use super::builder;
+use super::{choices, Choice};
 use super::{render, Frame};
 use crate::extract::{FormFields, FormRow};
 use crate::problem::ApiError;
@@ -176,11 +177,11 @@ fn page(frame: Frame, rows: Vec<NodeForm>, errors: Vec<String>) -> BuilderPage {
             .into_iter()
             .map(|(r, label)| (r.as_ref().map(spelled).unwrap_or_default(), label));
             NodeRow {
-                metrics: choices(metrics, &row.metric),
-                units: choices(units, &row.unit),
-                directions: choices(directions, &row.direction),
-                parents: choices(parents, &row.parent),
-                relations: choices(relations, &row.children_relation),
+                metrics: choices(metrics, Some(row.metric.as_str())),
+                units: choices(units, Some(row.unit.as_str())),
+                directions: choices(directions, Some(row.direction.as_str())),
+                parents: choices(parents, Some(row.parent.as_str())),
+                relations: choices(relations, Some(row.children_relation.as_str())),
                 form: row,
             }
         })

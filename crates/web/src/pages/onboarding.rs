@@ -26,6 +26,30 @@ const RECENT_DONE_DAYS: i64 = 30;
 /// A new template's starting point in the editor: the demo's standard template.
 const STARTER: &str = include_str!("../../../../examples/onboarding.toml");
 
+/// The starter's opening comment in Japanese, for the Japanese page (the example file is in English).
+const STARTER_NOTES_JA: &str = "\
+# オンボーディングテンプレート: 顧客が最初の価値に至るまでのマイルストーン。それぞれプラン開始
+# （顧客の初回課金日、または CSM が手動で開始した日）から何日後に達成を見込むかを書きます。
+# `rule`（セグメントのルール言語）を持つマイルストーンは、ルールが成り立つと自動で完了します。
+# どのマイルストーンも手動で完了にできます。
+#
+# default        このテンプレートでプランを自動で開始する
+# active_from    初回課金日がこの日以降の顧客だけが対象（省略すると保存した日）
+# complete_stage すべてのマイルストーンが完了したときに顧客を移すライフサイクルステージ
+";
+
+/// The starter template in the reader's language: its opening comment translated, the TOML as is.
+fn starter(lang: Lang) -> String {
+    match lang {
+        Lang::En => STARTER.to_owned(),
+        Lang::Ja => {
+            let body: String =
+                STARTER.lines().skip_while(|line| line.starts_with('#')).map(|l| format!("{l}\n")).collect();
+            format!("{STARTER_NOTES_JA}{body}")
+        }
+    }
+}
+
 pub struct MilestoneRow {
     pub key: String,
     pub name: String,
@@ -186,11 +210,7 @@ async fn build(
         Some(editor) => editor,
         None => {
             let shown = chosen.and_then(|id| templates.iter().find(|t| t.id == id));
-            (
-                shown.map(|t| t.id),
-                shown.map_or_else(|| STARTER.to_owned(), |t| template_toml(&t.definition)),
-                Vec::new(),
-            )
+            (shown.map(|t| t.id), shown.map_or_else(|| starter(lang), |t| template_toml(&t.definition)), Vec::new())
         }
     };
     Ok(OnboardingPage {
@@ -278,4 +298,19 @@ pub async fn complete(
 ) -> Result<Response, ApiError> {
     app.complete_milestone(&frame.actor, id, &key).await?;
     Ok(Redirect::to("/onboarding?done=completed").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_japanese_starter_explains_itself_in_japanese_and_holds_the_same_template() {
+        let ja = starter(Lang::Ja);
+        assert!(ja.starts_with("# オンボーディングテンプレート"), "{ja}");
+        assert!(!ja.contains("milestones the customer reaches"), "{ja}");
+        let read = |text: &str| parse_toml::<OnboardingTemplate>("onboarding.toml", text).ok();
+        assert!(read(&ja).is_some());
+        assert_eq!(read(&ja), read(&starter(Lang::En)));
+    }
 }

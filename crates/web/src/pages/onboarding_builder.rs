@@ -3,7 +3,8 @@
 //! and milestone rows (key, names, expected days, the segment rule that completes it by itself).
 //! Saving goes through the same validation as the TOML file and the API.
 
-use super::builder::{self, choices, Choice};
+use super::builder;
+use super::{choices, Choice};
 use super::{render, Frame};
 use crate::extract::{FormFields, FormRow, QueryParams};
 use crate::problem::ApiError;
@@ -149,7 +150,12 @@ async fn page(app: &AppState, frame: Frame, form: TemplateForm, errors: Vec<Stri
     let none = (String::new(), lang.pick("変えない", "leave as is").to_owned());
     let stages = app.settings().stages.clone();
     let options = std::iter::once(none).chain(stages.iter().map(|s| (s.clone(), stage_name(s, lang))));
-    Ok(BuilderPage { stages: choices(options, &form.complete_stage), frame: frame.at("onboarding"), form, errors })
+    Ok(BuilderPage {
+        stages: choices(options, Some(form.complete_stage.as_str())),
+        frame: frame.at("onboarding"),
+        form,
+        errors,
+    })
 }
 
 fn messages(errors: &[FieldError], lang: Lang) -> Vec<String> {

@@ -3,7 +3,8 @@
 //! for now; "dry run" shows what each step would do for one account, without writing, sending or
 //! calling anything. Saving goes through the same validation as the TOML file and the API.
 
-use super::builder::{self, choices, text, Choice};
+use super::builder::{self, text};
+use super::{choices, Choice};
 use super::{render, Frame};
 use crate::auth::Signed;
 use crate::extract::{FormFields, FormRow, QueryParams};
@@ -501,42 +502,48 @@ async fn page(
         .steps
         .iter()
         .map(|s| StepChoices {
-            actions: choices(ACTIONS.iter().map(|a| (a.to_string(), action_name(a, lang).to_owned())), &s.action),
+            actions: choices(
+                ACTIONS.iter().map(|a| (a.to_string(), action_name(a, lang).to_owned())),
+                Some(s.action.as_str()),
+            ),
             priorities: choices(
                 domain::tasks::TaskPriority::ALL
                     .iter()
                     .map(|p| (p.as_str().to_owned(), p.label(lang).to_owned()))
                     .chain([(PRIORITY_FROM_GRADE.to_owned(), pick("グレードから決める", "from the grade"))]),
-                &s.priority,
+                Some(s.priority.as_str()),
             ),
             assignees: choices(
                 ASSIGNEES.iter().map(|a| (a.to_string(), assignee_name(a, lang).to_owned())),
-                &s.assignee,
+                Some(s.assignee.as_str()),
             ),
             users: choices(
                 std::iter::once((String::new(), "—".to_owned()))
                     .chain(users.iter().map(|u| (u.id.0.to_string(), u.input.name.clone()))),
-                &s.user_id,
+                Some(s.user_id.as_str()),
             ),
-            stages: choices(stage_options(), &s.stage),
+            stages: choices(stage_options(), Some(s.stage.as_str())),
             only_from: stage_options()
                 .map(|(value, label)| Choice { selected: s.only_from.contains(&value), value, label })
                 .collect(),
             messages: choices(
                 messages.iter().filter(|m| m.message.playbook_only).map(|m| (m.id.to_string(), m.message.name.clone())),
-                &s.message_id,
+                Some(s.message_id.as_str()),
             ),
         })
         .collect();
     Ok(BuilderPage {
         frame: frame.at("playbooks"),
-        triggers: choices(TRIGGERS.iter().map(|t| (t.to_string(), trigger_name(t, lang).to_owned())), &form.trigger),
-        trigger_segments: choices(segment_options(), &form.trigger_segment),
-        grades_from: choices(grades(), &form.trigger_from),
-        grades_to: choices(grades(), &form.trigger_to),
+        triggers: choices(
+            TRIGGERS.iter().map(|t| (t.to_string(), trigger_name(t, lang).to_owned())),
+            Some(form.trigger.as_str()),
+        ),
+        trigger_segments: choices(segment_options(), Some(form.trigger_segment.as_str())),
+        grades_from: choices(grades(), Some(form.trigger_from.as_str())),
+        grades_to: choices(grades(), Some(form.trigger_to.as_str())),
         segments: choices(
             std::iter::once((String::new(), pick("すべての顧客", "All accounts"))).chain(segment_options()),
-            &form.segment_id,
+            Some(form.segment_id.as_str()),
         ),
         step_choices,
         errors,

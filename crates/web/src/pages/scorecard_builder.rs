@@ -4,8 +4,9 @@
 //! AUC beside the saved configuration's, before anything is saved. The saved configuration goes
 //! through the same validation as the TOML file.
 
-use super::builder::{self, choices, number, text, Choice};
+use super::builder::{self, number, text};
 use super::health::measure_type;
+use super::{choices, Choice};
 use super::{format, render, Frame};
 use crate::auth::Signed;
 use crate::extract::{FormFields, FormRow, QueryParams};
@@ -389,7 +390,7 @@ async fn page(
         .measures
         .iter()
         .map(|m| MeasureChoices {
-            types: choices(type_options.clone(), &m.kind),
+            types: choices(type_options.clone(), Some(m.kind.as_str())),
             features: choices(
                 std::iter::once((String::new(), pick("（範囲で指定）", "(by scope)"))).chain(features.iter().map(
                     |f| {
@@ -398,7 +399,7 @@ async fn page(
                         (d.key.to_string(), format!("{name} — {}", d.key))
                     },
                 )),
-                &m.feature,
+                Some(m.feature.as_str()),
             ),
             scopes: choices(
                 [
@@ -406,16 +407,16 @@ async fn page(
                     ("all".into(), pick("すべてのイベント", "all events")),
                     ("core".into(), pick("主要機能", "core features")),
                 ],
-                &m.scope,
+                Some(m.scope.as_str()),
             ),
             mappings: choices(
                 [
                     ("piecewise".into(), pick("線形補間（値 → 点）", "interpolated (value → points)")),
                     ("thresholds".into(), pick("しきい値（値以上 → 点）", "thresholds (at least value → points)")),
                 ],
-                &m.mapping,
+                Some(m.mapping.as_str()),
             ),
-            grades: choices(grade_options.clone(), &m.critical_grade),
+            grades: choices(grade_options.clone(), Some(m.critical_grade.as_str())),
         })
         .collect();
     let total: f64 = form.measures.iter().filter_map(|m| m.share.parse::<f64>().ok()).sum();

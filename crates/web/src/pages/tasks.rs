@@ -770,13 +770,24 @@ pub async fn create(State(app): State<AppState>, frame: Frame, fields: FormField
                 Tab::Account(_) => Tab::Account(task.input.account_id),
                 other => other,
             };
-            return Ok(Redirect::to(&format!("{}&done=created#task-{}", back.href(), task.id)).into_response());
+            let back = format!("{}{}&done=created#task-{}", back.href(), view_kept(&fields), task.id);
+            return Ok(Redirect::to(&back).into_response());
         }
         Err(ApiError::App(AppError::Conflict { .. })) => vec![t.duplicate.to_owned()],
         Err(error) => refused(error, frame.lang, |field| t.field(field))?,
     };
     let drafts = Drafts { errors, ..Drafts::typed(&fields, typed) };
     render(&app, frame, tab, Listing::of(tab), None, drafts, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// The `view` a task form was sent from, for the address it returns to: a team's tasks read as
+/// cards stay cards after one is completed.
+fn view_kept(fields: &FormFields) -> &'static str {
+    match fields.get("view") {
+        "table" => "&view=table",
+        "cards" => "&view=cards",
+        _ => "",
+    }
 }
 
 /// What a task form asks for.
@@ -833,7 +844,10 @@ async fn act(app: AppState, frame: Frame, id: i64, fields: FormFields, action: A
     };
     let t = Labels::new(frame.lang);
     let errors = match result {
-        Ok(_) => return Ok(Redirect::to(&format!("{}&done={}#task-{id}", tab.href(), action.done())).into_response()),
+        Ok(_) => {
+            let back = format!("{}{}&done={}#task-{id}", tab.href(), view_kept(&fields), action.done());
+            return Ok(Redirect::to(&back).into_response());
+        }
         Err(AppError::Conflict { .. }) => vec![t.conflict.to_owned()],
         Err(error) => refused(ApiError::from(error), frame.lang, |field| t.field(field))?,
     };

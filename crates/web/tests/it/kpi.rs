@@ -66,7 +66,10 @@ async fn a_template_installs_a_tree_whose_children_explain_their_parents_last_ch
     assert_eq!(status, StatusCode::SEE_OTHER, "no report before a tree: the KPI page offers the templates");
 
     let (status, _, location) = submit(&server, &manager, "/kpi/install", "ja", &[("phase", "best_practice")]).await;
-    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/kpi?done=installed_with_scorecard")));
+    let done = "/kpi?done=installed_first_scorecard";
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some(done)), "not asked for, yet the first one");
+    let (_, html) = page(&server, &manager, done).await;
+    assert!(html.contains("保存済みのヘルススコアカードがなかったため"), "{html}");
     let (status, view) = server.get("/api/v1/kpi").await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["months"].as_array().unwrap().last().unwrap(), &json!(month), "the latest complete month");
@@ -377,6 +380,33 @@ async fn account_kpis_read_tickets_usage_and_grades_of_the_paying_accounts(t: Te
     assert!(html.contains("id=\"report-goal-tickets\"") && html.contains("id=\"kpi-report-table\""), "{html}");
     let (status, _) = page(&server, &manager, "/kpi/report?month=13-2020").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a month that does not read is refused");
+    drop(server);
+    t.finish().await;
+}
+
+#[store_test]
+async fn a_number_measured_in_some_months_shows_its_latest_value_and_the_month_it_is_from(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (last_month, _) = customers(&server).await;
+    // NPS asked twice a year: the last answers came three months before the latest month.
+    let asked = last_month.checked_sub_months(Months::new(3)).unwrap().with_day(12).unwrap();
+    let answers = format!(
+        "account_id,contact_email,score,responded_at\n\
+         K1,a@k1.example,10,{asked}\nK1,b@k1.example,9,{asked}\nK3,c@k3.example,3,{asked}\n"
+    );
+    let (status, body) = server.upload("nps", answers.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tree =
+        json!({"node": [{"key": "nps", "name_ja": "NPS", "name_en": "NPS", "metric": "nps", "direction": "higher"}]});
+    let (status, body) = server.send(reqwest::Method::PUT, "/api/v1/kpi/tree", Some(tree)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (_, manager) = server.browser("lead@k.example", Role::Manager).await;
+    let (status, html) = page(&server, &manager, "/kpi?lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    let as_of = asked.format("%b %Y").to_string();
+    assert!(html.contains("id=\"kpi-actual-nps\">33.3</span>"), "(2 promoters − 1 detractor) of 3: {html}");
+    assert!(html.contains(&format!("id=\"kpi-as-of-nps\">({as_of})")), "{html}");
     drop(server);
     t.finish().await;
 }

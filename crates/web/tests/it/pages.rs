@@ -382,7 +382,7 @@ async fn the_csv_export_has_a_header_and_every_filtered_account_beyond_the_first
     let expected: Vec<String> = (0..55).map(|i| format!("A{i:02}")).collect();
     assert_eq!(ids, expected, "every SMB account, in the list's order: {}", t.label);
     let yen = (rows[0].get(7), rows[0].get(8));
-    assert_eq!((rows[0].get(1), rows[0].get(4), yen), (Some("顧客00"), Some("smb"), (Some("1000"), Some("12000"))));
+    assert_eq!((rows[0].get(1), rows[0].get(4), yen), (Some("顧客00"), Some("中小"), (Some("1000"), Some("12000"))));
 
     let english =
         server.anonymous.get(server.url("/accounts.csv?lang=en")).header("cookie", &browser.cookie).send().await;

@@ -337,6 +337,14 @@ async fn finishing_a_task_on_the_page_stores_the_outcome_and_writes_the_timeline
     );
     let (_, task) = server.get(&format!("/api/v1/tasks/{id}")).await;
     assert_eq!(task["status"], "open");
+
+    // Completing from the team's tasks read as cards returns to the cards, not the tab's table.
+    let fields = [("tab", "team"), ("return_account", ""), ("view", "cards"), ("note", "済")];
+    let (status, _, location) = submit(&server, &browser, &format!("/tasks/{id}/complete"), "en", &fields).await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, Some(format!("/tasks?tab=team&view=cards&done=completed#task-{id}")))
+    );
     drop(server);
     t.finish().await;
 }

@@ -230,8 +230,8 @@ pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams
     render_list(&app, frame, list_request(params), None).await
 }
 
-/// `/accounts.csv`: every account the filters select (not just one page), in the list's order.
-/// UTF-8 with a BOM for Excel unless `encoding` asks otherwise; money in the currency's units.
+/// `/accounts.csv`: every account the filters select (not just one page), in the list's order,
+/// with tiers, touch models, stages and grades named as the list shows them. UTF-8 with a BOM for Excel unless `encoding` asks otherwise; money in the currency's units.
 pub async fn export(State(app): State<AppState>, frame: Frame, mut params: QueryParams) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let encoding = crate::api::interchange::export_encoding(&mut params);
@@ -273,9 +273,9 @@ pub async fn export(State(app): State<AppState>, frame: Frame, mut params: Query
                 account.input.name.clone(),
                 name(account.input.owner_id),
                 name(account.input.sub_owner_id),
-                account.input.tier.clone().unwrap_or_default(),
-                account.input.touch_model.map(|m| m.as_str().to_owned()).unwrap_or_default(),
-                account.input.stage.clone().unwrap_or_default(),
+                account.input.tier.as_deref().map(|tier| domain::account::tier_name(tier, lang)).unwrap_or_default(),
+                account.input.touch_model.map(|m| touch_label(m, lang).to_owned()).unwrap_or_default(),
+                account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
                 account.figures.mrr.plain(&currency),
                 account.figures.arr.plain(&currency),
                 account.figures.next_renewal_date.map(|d| d.to_string()).unwrap_or_default(),
