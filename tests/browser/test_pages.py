@@ -760,7 +760,7 @@ class Pages(unittest.TestCase):
                          "the new feature counts the accounts that already sent its event")
         counted = next(r for r in driver.find_elements(By.CSS_SELECTOR, "#received-events tbody tr")
                        if r.find_element(By.CSS_SELECTOR, "code").text.strip() == event)
-        self.assertIn("browser_made", counted.text)
+        self.assertIn("ブラウザで追加した機能", counted.text, "the feature counting it, by name")
         feature = next(f for f in self.api("/api/v1/features") if f["key"] == "browser_made")
         self.assertEqual((feature["event"], feature["cadence"], feature["name_en"]), (event, "monthly", "Added in the browser"))
         for lang in ("ja", "en"):

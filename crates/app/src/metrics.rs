@@ -182,6 +182,12 @@ impl App {
         Ok(allowed)
     }
 
+    /// The filter narrows the accounts to none (a tier or stage no account has): every figure
+    /// would be zero, which must not read as the business's numbers.
+    pub async fn metrics_choose_no_account(&self, filter: &MetricsFilter) -> Result<bool, AppError> {
+        Ok(self.metrics_accounts(filter).await?.is_some_and(|ids| ids.is_empty()))
+    }
+
     async fn chosen(&self, filter: &MetricsFilter) -> Result<Chosen, AppError> {
         let allowed = self.metrics_accounts(filter).await?;
         let all = self.all_periods().await?;

@@ -276,14 +276,20 @@ impl App {
     ) -> Result<Vec<StoredPlan>, AppError> {
         let keys: Vec<String> = template.definition.milestones.iter().map(|m| m.key.clone()).collect();
         let plans = self.store.start_onboarding_plans(starts, template.id, started_by, &keys).await?;
-        let now = Utc::now();
+        let (now, today, zone) = (Utc::now(), self.today(), self.zone());
         let entries: Vec<TimelineEntryInput> = plans
             .iter()
             .map(|plan| {
+                // A plan dated from an earlier first paying day is on the timeline on that day,
+                // as the onboarding board shows it, not on the day Kizuna noticed it.
+                let at = match plan.started_on < today {
+                    true => domain::usage::start_of_day(plan.started_on, zone),
+                    false => now,
+                };
                 TimelineEntryInput::recorded(
                     plan.account_id,
                     None,
-                    now,
+                    at,
                     TimelineEvent::OnboardingStarted {
                         template: template.name.clone(),
                         template_en: template.definition.name_en.clone(),

@@ -71,8 +71,19 @@ pub struct MonthSummary {
     /// Σ ARR × (1 − churn probability) (0 for a renewal already lost), once the churn model is
     /// fitted.
     pub expected_arr: Option<Money>,
-    /// ARR per forecast category (`None`: not called yet), in category order.
+    /// The renewals still open, ARR per forecast category (`None`: not called yet), in category
+    /// order.
     pub by_forecast: Vec<(Option<ForecastCategory>, usize, Money)>,
+    /// The renewals whose outcome is known (renewed, expanded, contracted or churned): how many
+    /// and their ARR. They are no longer anyone's call.
+    pub closed: (usize, Money),
+}
+
+/// What a renewal is grouped under by grade: its account's grade, or churned (it has none).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GradeGroup {
+    Grade(String),
+    Churned,
 }
 
 /// The renewals of the next months, summed per month, and the rows of one month.
@@ -99,7 +110,7 @@ pub struct RenewalGroup<K> {
 /// One month's renewals by who and what they belong to, largest ARR first in each.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonthBreakdown {
-    pub by_grade: Vec<RenewalGroup<String>>,
+    pub by_grade: Vec<RenewalGroup<GradeGroup>>,
     pub by_owner: Vec<RenewalGroup<UserId>>,
     pub by_team: Vec<RenewalGroup<TeamId>>,
 }
@@ -107,7 +118,10 @@ pub struct MonthBreakdown {
 impl MonthBreakdown {
     fn of(rows: &[RenewalRow], teams: &HashMap<UserId, TeamId>, predicted: bool) -> MonthBreakdown {
         MonthBreakdown {
-            by_grade: groups(rows, predicted, |r| r.account.health.grade.clone()),
+            by_grade: groups(rows, predicted, |r| match r.account.figures.is_churned() {
+                true => Some(GradeGroup::Churned),
+                false => r.account.health.grade.clone().map(GradeGroup::Grade),
+            }),
             by_owner: groups(rows, predicted, |r| r.account.input.owner_id),
             by_team: groups(rows, predicted, |r| r.account.input.owner_id.and_then(|o| teams.get(&o).copied())),
         }
@@ -311,6 +325,7 @@ impl App {
                 arr: Money::default(),
                 expected_arr: None,
                 by_forecast: Vec::new(),
+                closed: (0, Money::default()),
             })
             .collect();
         for summary in &mut months {
@@ -320,10 +335,13 @@ impl App {
             summary.renewals = of_month.len();
             summary.arr = of_month.iter().map(|i| i.arr).sum();
             summary.expected_arr = predicted.then(|| expected_arr(&of_month));
+            let (closed, open): (Vec<&RenewalItem>, Vec<&RenewalItem>) =
+                of_month.iter().partition(|i| i.outcome().is_some());
+            summary.closed = (closed.len(), closed.iter().map(|i| i.arr).sum());
             let categories = ForecastCategory::ALL.iter().copied().map(Some).chain([None]);
             summary.by_forecast = categories
                 .map(|category| {
-                    let called: Vec<&&RenewalItem> = of_month.iter().filter(|i| i.forecast() == category).collect();
+                    let called: Vec<&&RenewalItem> = open.iter().filter(|i| i.forecast() == category).collect();
                     (category, called.len(), called.iter().map(|i| i.arr).sum())
                 })
                 .collect();

@@ -218,11 +218,20 @@ pub fn stage_name(key: &str, lang: Lang) -> String {
 /// The tier a filter means: a usual tier's name in either language (as the pages show it) is
 /// its key; anything else is taken as a key, ignoring case.
 pub fn tier_key(typed: &str) -> String {
+    key_named(typed, &["enterprise", "mid", "smb"], tier_name)
+}
+
+/// The stage a filter means, as [`tier_key`] reads a tier.
+pub fn stage_key(typed: &str) -> String {
+    key_named(typed, &["onboarding", "adoption", "expansion", "renewal", "at_risk", "churned"], stage_name)
+}
+
+/// The one of `keys` whose name in either language is `typed`, else `typed` itself, in lower case.
+fn key_named(typed: &str, keys: &[&str], name: fn(&str, Lang) -> String) -> String {
     let typed = typed.trim().to_lowercase();
-    ["enterprise", "mid", "smb"]
-        .into_iter()
-        .find(|key| [Lang::Ja, Lang::En].into_iter().any(|lang| tier_name(key, lang).to_lowercase() == typed))
-        .map_or(typed, str::to_owned)
+    keys.iter()
+        .find(|key| [Lang::Ja, Lang::En].into_iter().any(|lang| name(key, lang).to_lowercase() == typed))
+        .map_or(typed, |key| (*key).to_owned())
 }
 
 /// A tier's name: Kizuna's usual tiers in the reader's language, a workspace's own as written.
@@ -357,11 +366,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tier_filter_takes_the_name_the_pages_show_in_either_language() {
+    fn tier_and_stage_filters_take_the_names_the_pages_show_in_either_language() {
         assert_eq!(tier_key("エンタープライズ"), "enterprise");
         assert_eq!(tier_key(" Mid-market "), "mid");
         assert_eq!(tier_key("SMB"), "smb");
         assert_eq!(tier_key("Gold"), "gold", "a workspace's own tier stays as typed, in lower case");
+        assert_eq!(stage_key("オンボーディング"), "onboarding");
+        assert_eq!(stage_key("At risk"), "at_risk");
+        assert_eq!(stage_key("renewal"), "renewal");
+        assert_eq!(stage_key("Pilot"), "pilot", "a workspace's own stage stays as typed, in lower case");
     }
 
     #[test]

@@ -208,6 +208,8 @@ pub fn kind_label(kind: &str, lang: Lang) -> String {
         "onboarding" => ("オンボーディング", "Onboarding"),
         "outreach" => ("連絡", "Outreach"),
         "other" => ("その他", "Other"),
+        // What a playbook's task is when its step names no kind.
+        "playbook" => ("プレイブック", "Playbook"),
         other => return other.to_owned(),
     };
     lang.pick(ja, en).to_owned()

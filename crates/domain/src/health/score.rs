@@ -6,7 +6,7 @@ use super::scorecard::{
     ActivityKey, ActivityScope, HealthConfig, MeasureSpec, MeasureType, Scorecard, DEFAULT_BASELINE_DAYS,
     DEFAULT_NPS_MAX_AGE_DAYS,
 };
-use crate::i18n::Bilingual;
+use crate::i18n::{day_in_sentence, Bilingual, Lang};
 use crate::usage::{days_before, FeatureUse, Importance};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -457,8 +457,8 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) 
             Some((day, score)) => (
                 Some(*score as f64),
                 Bilingual::new(
-                    format!("最新の NPS 回答: {score}（{day}）"),
-                    format!("Latest NPS answer: {score} ({day})"),
+                    format!("最新の NPS 回答: {score}（{}）", day_in_sentence(*day, Lang::Ja)),
+                    format!("Latest NPS answer: {score} ({})", day_in_sentence(*day, Lang::En)),
                 ),
             ),
             None => no_data("NPS", "NPS"),
@@ -533,8 +533,8 @@ fn evaluate(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilingual) 
                 Some((day, value)) => (
                     Some(value as f64),
                     Bilingual::new(
-                        format!("CSM の所感: {value} / 5（{day}）"),
-                        format!("CSM pulse: {value} of 5 ({day})"),
+                        format!("CSM の所感: {value} / 5（{}）", day_in_sentence(day, Lang::Ja)),
+                        format!("CSM pulse: {value} of 5 ({})", day_in_sentence(day, Lang::En)),
                     ),
                 ),
                 None => no_data("CSM の所感", "CSM pulse"),

@@ -40,7 +40,7 @@ pub fn account_filters(params: &mut QueryParams) -> AccountQuery {
     AccountQuery {
         owner: params.id("owner").map(UserId),
         team: params.id("team").map(TeamId),
-        stage: params.text("stage").map(|s| s.to_lowercase()),
+        stage: params.text("stage").map(|s| domain::account::stage_key(&s)),
         tier: params.text("tier").map(|t| domain::account::tier_key(&t)),
         touch_model: params.parsed("touch_model", TouchModel::parse),
         grade: params.text("grade"),

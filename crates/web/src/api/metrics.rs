@@ -26,7 +26,7 @@ pub(crate) fn filter(params: &mut QueryParams) -> MetricsFilter {
         accounts: AccountQuery {
             owner: params.id("owner").map(UserId),
             team: params.id("team").map(TeamId),
-            stage: params.text("stage").map(|s| s.to_lowercase()),
+            stage: params.text("stage").map(|s| domain::account::stage_key(&s)),
             tier: params.text("tier").map(|t| domain::account::tier_key(&t)),
             touch_model: params.parsed("touch_model", TouchModel::parse),
             custom,

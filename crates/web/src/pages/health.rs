@@ -168,6 +168,17 @@ pub(super) fn measure_type(kind: MeasureType, lang: Lang) -> &'static str {
     }
 }
 
+/// What a measure of a scorecard counts: its type's name, told apart by scope where one type
+/// measures two things (all use against its baseline, or the core features').
+fn measure_kind(measure: &MeasureSpec, lang: Lang) -> &'static str {
+    match (measure.kind, measure.scope) {
+        (MeasureType::UsageTrend, Some(ActivityScope::Core)) if measure.feature.is_none() => {
+            Text::new("主要機能の利用の推移（自社の過去比）", "Core-feature use against its own baseline").pick(lang)
+        }
+        (kind, _) => measure_type(kind, lang),
+    }
+}
+
 fn points_text(points: &PointsMapping, lang: Lang) -> String {
     let pairs = |list: &[(f64, f64)], at_least: bool| {
         list.iter()
@@ -219,12 +230,12 @@ fn parameters(measure: &MeasureSpec, config: &HealthConfig, lang: Lang) -> Strin
         ));
     }
     if let Some(rule) = &measure.critical {
-        parts.push(format!(
-            "{} {} → {}",
-            t("重要: 点数が", "critical: below"),
-            format::trimmed(rule.below, 2),
-            config.grade_name_or_key(&rule.grade).pick(lang)
-        ));
+        let below = format::trimmed(rule.below, 2);
+        let grade = config.grade_name_or_key(&rule.grade);
+        parts.push(match lang {
+            Lang::Ja => format!("重要: 点数が {below} 未満 → {}", grade.pick(lang)),
+            Lang::En => format!("critical: below {below} → {}", grade.pick(lang)),
+        });
     }
     parts.join(", ")
 }
@@ -266,7 +277,7 @@ fn scorecards(config: &HealthConfig, lang: Lang) -> Vec<ScorecardView> {
                     .iter()
                     .map(|m| MeasureRow {
                         key: m.key.clone(),
-                        kind: measure_type(m.kind, lang),
+                        kind: measure_kind(m, lang),
                         parameters: parameters(m, config, lang),
                         weight: format::trimmed(m.weight, 2),
                         share: format::percent((total > 0.0).then(|| m.weight / total)),
@@ -393,7 +404,7 @@ async fn build(
                         .iter()
                         .flat_map(|c| &c.measures)
                         .find(|m| m.key == key)
-                        .map_or("", |m| measure_type(m.kind, lang))
+                        .map_or("", |m| measure_kind(m, lang))
                 };
                 let band = |b: &domain::health::backtest::BandOutcome| {
                     format!("{} ({})", format::percent(b.churn_rate), b.accounts)

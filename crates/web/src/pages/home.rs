@@ -9,6 +9,7 @@ use crate::problem::ApiError;
 use crate::AppState;
 use app::health_history::HOME_GRADE_DROP_DAYS;
 use app::metrics::MetricsFilter;
+use app::renewals::{RenewalFilter, RenewalRow};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
@@ -235,21 +236,20 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
     );
 
     let horizon = today.checked_add_days(Days::new(RENEWAL_DAYS)).unwrap_or(today);
-    let renewal_page = app
-        .accounts(&AccountQuery {
-            renewal_between: Some((today, horizon)),
-            sort: AccountSort::RenewalDate,
-            limit: LIST_ROWS,
-            ..AccountQuery::default()
-        })
-        .await?;
-    let renewals = renewal_page
-        .items
+    // The renewals still to happen, each with the ARR it puts up for renewal (as /renewals
+    // shows it: an add-on billed monthly is not part of an annual term's renewal).
+    let upcoming: Vec<RenewalRow> = app
+        .renewal_rows(&RenewalFilter::default(), today, horizon)
+        .await?
+        .into_iter()
+        .filter(|r| r.item.outcome().is_none())
+        .collect();
+    let renewals = upcoming
         .iter()
-        .map(|a| {
-            let cells =
-                vec![format::date(a.figures.next_renewal_date, lang), format::money(a.figures.arr, &currency, lang)];
-            line(a, &config, cells, lang)
+        .take(LIST_ROWS as usize)
+        .map(|r| {
+            let cells = vec![format::date(Some(r.item.date), lang), format::money(r.item.arr, &currency, lang)];
+            line(&r.account, &config, cells, lang)
         })
         .collect();
 
@@ -298,7 +298,7 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         grade_chart,
         grade_rows,
         renewals,
-        renewals_total: format::count(renewal_page.total),
+        renewals_total: format::count(upcoming.len() as i64),
         drops,
         onboarding,
         onboarding_total: format::count(onboarding_page.total),

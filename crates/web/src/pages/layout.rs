@@ -87,6 +87,12 @@ impl Frame {
         self.lang.pick(ja, en)
     }
 
+    /// A workspace name with its optional English one, as the reader should see it
+    /// (`domain::i18n::name_in`).
+    pub fn name<'a>(&self, name: &'a str, name_en: &'a str) -> &'a str {
+        domain::i18n::name_in(name, Some(name_en), self.lang)
+    }
+
     pub fn may(&self, access: Access) -> bool {
         permits(self.role, None, access)
     }

@@ -117,6 +117,8 @@ pub struct CohortRow {
 
 /// Everything shown once the filters are valid.
 pub struct Figures {
+    /// The filters match no account, so every number below is zero.
+    pub no_account: bool,
     pub cards: Vec<Card>,
     pub mrr_chart: Chart,
     pub movements_chart: Chart,
@@ -548,6 +550,7 @@ async fn figures(app: &AppState, s: &Selection, t: &Labels, lang: Lang) -> Resul
         .collect();
     let (cohort_months, cohorts) = cohort_rows(&cohorts);
     Ok(Figures {
+        no_account: app.metrics_choose_no_account(&s.filter).await?,
         cards: cards(&reports, trailing.as_ref(), t, &currency, lang),
         mrr_chart,
         movements_chart,

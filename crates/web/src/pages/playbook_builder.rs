@@ -145,7 +145,7 @@ impl StepForm {
         StepForm {
             delay_days: "0".into(),
             action: "create_task".into(),
-            kind: "playbook".into(),
+            kind: "other".into(),
             priority: "normal".into(),
             due_in_days: "3".into(),
             assignee: "main_owner".into(),
@@ -424,6 +424,8 @@ impl PlaybookForm {
 /// Per step: its choices.
 pub struct StepChoices {
     pub actions: Vec<Choice>,
+    /// The task kinds people choose from on /tasks, and the step's own when it is another.
+    pub kinds: Vec<Choice>,
     pub priorities: Vec<Choice>,
     pub assignees: Vec<Choice>,
     pub users: Vec<Choice>,
@@ -505,6 +507,17 @@ async fn page(
             actions: choices(
                 ACTIONS.iter().map(|a| (a.to_string(), action_name(a, lang).to_owned())),
                 Some(s.action.as_str()),
+            ),
+            kinds: choices(
+                domain::tasks::KINDS
+                    .iter()
+                    .map(|k| k.to_string())
+                    .chain(
+                        (!s.kind.is_empty() && !domain::tasks::KINDS.contains(&s.kind.as_str()))
+                            .then(|| s.kind.clone()),
+                    )
+                    .map(|k| (k.clone(), domain::tasks::kind_label(&k, lang))),
+                Some(s.kind.as_str()),
             ),
             priorities: choices(
                 domain::tasks::TaskPriority::ALL

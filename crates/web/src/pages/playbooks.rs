@@ -16,6 +16,8 @@ use domain::access::Access;
 use domain::health::HealthConfig;
 use domain::i18n::{Lang, Text};
 use domain::playbooks::mail::{EmailDraft, MailFailure};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use store::playbooks::{EmailStatus, OutboxEmail, PlaybookRun};
 
 const RUNS_SHOWN: i64 = 50;
@@ -60,6 +62,8 @@ pub struct RunRow {
 pub struct EmailRow {
     pub id: i64,
     pub account_id: i64,
+    /// The account's name (its number when it was deleted).
+    pub account: String,
     pub recipients: String,
     pub subject: String,
     pub body: String,
@@ -344,6 +348,7 @@ fn email_row(email: &OutboxEmail, app: &AppState, lang: Lang) -> EmailRow {
     EmailRow {
         id: email.id,
         account_id: email.account_id,
+        account: format!("#{}", email.account_id),
         recipients: email.recipients.join(", "),
         subject: email.subject.clone(),
         body: email.body.clone(),
@@ -388,8 +393,16 @@ async fn outbox_page(
     let mut pending = Vec::new();
     let mut failed = Vec::new();
     let mut decided = Vec::new();
+    let mut names: HashMap<i64, String> = HashMap::new();
     for email in app.outbox(None).await? {
         let mut row = email_row(&email, app, lang);
+        if let Entry::Vacant(slot) = names.entry(email.account_id) {
+            slot.insert(match app.account(domain::AccountId(email.account_id)).await {
+                Ok(account) => account.input.name,
+                Err(_) => format!("#{}", email.account_id),
+            });
+        }
+        row.account = names.get(&email.account_id).cloned().unwrap_or_default();
         if let Some((_, edited)) = draft.as_ref().filter(|(id, _)| *id == email.id) {
             row.draft = edited.clone();
             row.editing = true;

@@ -9,7 +9,7 @@ use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::problem::ApiError;
 use crate::AppState;
-use app::renewals::{MonthAccuracy, MonthSummary, RenewalItem, RenewalRow};
+use app::renewals::{GradeGroup, MonthAccuracy, MonthSummary, RenewalItem, RenewalRow};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,6 +35,8 @@ pub struct MonthLine {
     pub expected: String,
     /// ARR per category in the order of `Labels::categories`.
     pub by_forecast: Vec<String>,
+    /// The ARR of the month's renewals whose outcome is known.
+    pub closed: String,
     /// Width of the month's bar, 0–100, against the largest month.
     pub bar: u32,
 }
@@ -369,6 +371,7 @@ fn month_line(
         arr: format::money(summary.arr, currency, lang),
         expected: summary.expected_arr.map(|m| format::money(m, currency, lang)).unwrap_or_else(|| "—".into()),
         by_forecast: summary.by_forecast.iter().map(|(_, _, arr)| format::money(*arr, currency, lang)).collect(),
+        closed: format::money(summary.closed.1, currency, lang),
         bar: (share * 100.0).round() as u32,
         key,
     }
@@ -421,7 +424,11 @@ async fn render_page(
         breakdown_table(
             ("renewals-by-grade", t("グレード別", "By grade"), labels.grade),
             &split.by_grade,
-            |key| format::grade(&config, key.map(String::as_str), lang).0,
+            |key| match key {
+                Some(GradeGroup::Churned) => t("解約済み", "Churned").to_owned(),
+                Some(GradeGroup::Grade(grade)) => format::grade(&config, Some(grade), lang).0,
+                None => format::grade(&config, None, lang).0,
+            },
             &currency,
             lang,
         ),

@@ -121,6 +121,18 @@ async fn the_metrics_page_shows_the_figures_of_the_metrics_api_for_the_same_filt
         assert_eq!(value_of(&html, "nrr-value"), exact(&retention["nrr"]), "{filters}");
         assert_eq!(value_of(&html, "grr-value"), exact(&retention["grr"]), "{filters}");
     }
+    for named in ["tier=SMB", "tier=%E4%B8%AD%E5%B0%8F"] {
+        let (_, html) = page(&server, &format!("/metrics?{RANGE}&{named}&lang=en")).await;
+        let (_, by_key) = page(&server, &format!("/metrics?{RANGE}&tier=smb&lang=en")).await;
+        assert_eq!(
+            value_of(&html, "mrr-value"),
+            value_of(&by_key, "mrr-value"),
+            "a tier's shown name means it: {named}"
+        );
+        assert!(!html.contains("id=\"no-account\""), "{html}");
+    }
+    let (_, html) = page(&server, &format!("/metrics?{RANGE}&stage=nonexistent&lang=en")).await;
+    assert!(html.contains("id=\"no-account\""), "zeros are said to come from the filters: {html}");
 
     let (_, cohorts) = server.get("/api/v1/metrics/cohorts?from=2025-01&to=2025-06").await;
     let (_, html) = page(&server, &format!("/metrics?{RANGE}")).await;
@@ -271,6 +283,7 @@ async fn the_health_page_shows_the_grade_distribution_the_backtest_and_the_score
         "id=\"scorecard-default\"",
         "Standard scorecard",
         "Usage against its own baseline",
+        "Core-feature use against its own baseline",
         "the 30 days to yesterday against the 180 days before",
         "critical: below 1 → At risk",
         "thresholds: ≥ 2 → 0",

@@ -569,7 +569,7 @@ async fn the_catalog_form_suggests_received_events_saves_a_feature_and_counts_th
     let row = &html[html.find("data-feature-key=\"payslip\"").unwrap()..];
     assert!(row[..row.find("</tr>").unwrap()].contains("<td class=\"num\">1</td>"), "one account used it: {row}");
     let received = &html[html.find("id=\"received-events\"").unwrap()..];
-    assert!(received.contains("<td>payslip</td>"), "the event is now counted by the feature: {received}");
+    assert!(received.contains("<td>Payslips</td>"), "the event is now counted by the feature, named: {received}");
 
     let (_, html) = page(&server, &browser, "/settings/features?edit=payslip").await;
     assert!(html.contains("value=\"payslip\" readonly"), "{html}");

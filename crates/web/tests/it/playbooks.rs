@@ -350,6 +350,8 @@ async fn approving_without_smtp_warns_first_keeps_the_email_pending_and_says_why
             .starts_with("SMTP サーバーが設定されていないため、承認してもメールは送信されません"),
         "the page warns before approval: {html}"
     );
+    assert!(html.contains("<a href=\"/settings/mail\">"), "and says where to set SMTP up: {html}");
+    assert!(!html.contains(&format!(">#{account}<")), "each email names its account: {html}");
     let (status, html, _) = common::submit(&server, &browser, &format!("/outbox/{id}/send"), "ja", &[]).await;
     assert_eq!(status, StatusCode::CONFLICT, "{} {html}", t.label);
     let html = common::unescaped(&html);

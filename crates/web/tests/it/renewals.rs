@@ -220,6 +220,24 @@ async fn the_renewals_page_and_the_account_card_show_the_pipeline_in_both_langua
 }
 
 #[store_test]
+async fn a_renewal_whose_outcome_is_known_is_closed_not_waiting_for_a_call(t: TestStore) {
+    let server = Server::start(&t).await;
+    let this_month = server.app.today().with_day(1).unwrap();
+    let left = account(&server, "LEFT", "退会工業").await;
+    subscription(&server, left, "S-LEFT", months_ago(this_month, 12), Some(this_month), "year").await;
+    let (_, csm) = server.browser("csm@example.com", Role::Manager).await;
+    let key = this_month.format("%Y-%m").to_string();
+    let html = page_in(&server, &csm, &format!("/renewals?month={key}"), "en").await;
+    let row = html.split(&format!("data-month=\"{key}\"")).nth(1).and_then(|r| r.split("</tr>").next()).unwrap();
+    let cells: Vec<&str> = row.split("<td class=\"num\">").skip(1).map(|c| c.split('<').next().unwrap()).collect();
+    let (not_called, closed) = (cells[cells.len() - 2], cells[cells.len() - 1]);
+    assert_eq!((not_called, closed), ("JPY 0", "JPY 1,200,000"), "{}: {row}", t.label);
+    let by_grade = html.split("id=\"renewals-by-grade\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(by_grade.contains("Churned") && !by_grade.contains("Unknown"), "{by_grade}");
+    t.finish().await;
+}
+
+#[store_test]
 async fn forecast_accuracy_compares_the_snapshot_before_a_month_with_the_arr_kept(t: TestStore) {
     let server = Server::start(&t).await;
     let book = book(&server).await;

@@ -127,7 +127,7 @@ async fn features_page(
     let since = today.checked_sub_days(chrono::Days::new(WINDOW_DAYS - 1)).unwrap_or(today);
     let adoption: std::collections::HashMap<String, i64> =
         app.feature_adoption(since, today).await?.into_iter().map(|a| (a.feature, a.accounts_using)).collect();
-    let rows = app
+    let rows: Vec<FeatureRow> = app
         .features()
         .await?
         .iter()
@@ -164,7 +164,11 @@ async fn features_page(
             event: received.event,
             events: crate::pages::format::grouped(received.events),
             accounts: crate::pages::format::grouped(received.accounts),
-            counted_by: counted_by.join(", "),
+            counted_by: counted_by
+                .iter()
+                .map(|key| rows.iter().find(|r| &r.key == key).map_or(key.as_str(), |r| r.name.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
         })
         .collect();
     let cadences = domain::usage::catalog::CADENCES.map(|c| (c, cadence_name(c, lang))).to_vec();
