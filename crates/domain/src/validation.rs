@@ -144,6 +144,14 @@ pub enum Reason {
         character: String,
         line: u64,
     },
+    /// A CSV quote opened on this line and never closed: the rest of the file would read as
+    /// one cell, so the rows after it would silently disappear.
+    UnclosedQuote,
+    /// A CSV row with another number of cells than the header has columns.
+    CellCount {
+        found: usize,
+        expected: usize,
+    },
     /// An outbox email in a status that does not allow this (sending one already sent,
     /// retrying one that did not fail…).
     EmailIs {
@@ -211,6 +219,16 @@ impl Reason {
             (EmailIs { status }, Lang::En) => {
                 format!("cannot be done: this email is {}", status.label().pick(lang))
             }
+            (UnclosedQuote, Lang::Ja) => {
+                "この行で開いた引用符（\"）が閉じられていません。以降の行がすべて 1 つのセルとして読まれてしまいます".into()
+            }
+            (UnclosedQuote, Lang::En) => {
+                "a quote (\") opened on this line is never closed, so every later line would read as one cell".into()
+            }
+            (CellCount { found, expected }, Lang::Ja) => {
+                format!("セルが {found} 個あります（見出しの列は {expected} 個）")
+            }
+            (CellCount { found, expected }, Lang::En) => format!("has {found} cells; the header has {expected}"),
             (MoreProblems { count }, Lang::Ja) => format!("ほか {} 件の問題があります", grouped(*count)),
             (MoreProblems { count }, Lang::En) => format!("… and {} more problem(s)", grouped(*count)),
             (ContainsNul, Lang::Ja) => "NUL 文字 (U+0000) は使えません".into(),

@@ -54,7 +54,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
-            Err(rejection) => Err(ApiError::BadPath(rejection.body_text())),
+            // axum's text names Rust types ("Cannot parse `abc` to a `i64`"); the reader gets
+            // the address they asked for.
+            Err(_) => Err(ApiError::BadPath(parts.uri.path().to_owned())),
         }
     }
 }

@@ -23,7 +23,7 @@ pub enum ApiError {
     App(AppError),
     Fields(Vec<FieldError>),
     MalformedJson(String),
-    /// A path parameter that does not parse (e.g. `/api/v1/accounts/abc`).
+    /// A path parameter that does not parse (e.g. `/api/v1/accounts/abc`): the path asked for.
     BadPath(String),
     UnsupportedMediaType,
     NotFound,
@@ -317,7 +317,13 @@ impl ApiError {
             ApiError::MalformedJson(detail) => {
                 ("malformed-json", MALFORMED.pick(lang).to_owned(), detail.clone(), Vec::new())
             }
-            ApiError::BadPath(detail) => ("bad-path", BAD_PATH.pick(lang).to_owned(), detail.clone(), Vec::new()),
+            ApiError::BadPath(path) => {
+                let detail = match lang {
+                    Lang::Ja => format!("{path} は読み取れません。番号やキーが正しいか確かめてください。"),
+                    Lang::En => format!("{path} cannot be read: check the number or key in it."),
+                };
+                ("bad-path", BAD_PATH.pick(lang).to_owned(), detail, Vec::new())
+            }
             ApiError::UnsupportedMediaType => {
                 ("unsupported-media-type", MEDIA_TYPE.pick(lang).to_owned(), String::new(), Vec::new())
             }

@@ -213,7 +213,7 @@ fn unused_name(
 }
 
 /// The industry a company's name says (物流 is logistics); a holding company's is `otherwise`.
-fn industry_of(suffix: &str, otherwise: &'static &'static str) -> &'static str {
+fn industry_of(suffix: &str, otherwise: &'static str) -> &'static str {
     match suffix {
         "商事" => "卸売・商社",
         "製作所" | "電機" | "工業" | "薬品" => "製造",
@@ -386,12 +386,13 @@ pub fn generate(options: DemoOptions, today: NaiveDate) -> DemoData {
         );
         custom.insert("name_kana".into(), [place.0, word.0, suffix.0].map(reading).concat());
 
+        let industry = *rng.pick(INDUSTRIES);
         data.accounts.push(AccountRecord {
             line: 0,
             external_id: external(account_id.clone()),
             name,
             domain: Some(domain.clone()),
-            industry: Some(industry_of(suffix.0, rng.pick(INDUSTRIES)).to_string()),
+            industry: Some(industry_of(suffix.0, industry).to_string()),
             region: Some(rng.pick(REGIONS).to_string()),
             employees: Some(employees),
             tier: Some(tier.label().into()),

@@ -222,19 +222,17 @@ impl Table {
                         continue;
                     }
                     if record.len() != header.len() {
-                        errors.push(RowError {
-                            line,
-                            column: "*".into(),
-                            reason: Reason::Malformed {
-                                detail: format!("{} cells, header has {}", record.len(), header.len()),
-                            },
-                        });
+                        let reason = Reason::CellCount { found: record.len(), expected: header.len() };
+                        errors.push(RowError { line, column: "*".into(), reason });
                         continue;
                     }
                     records.push((line, record));
                 }
                 Err(e) => errors.push(syntax_error(e.position().map_or(0, |p| lines.line_at(p.byte())), &e)),
             }
+        }
+        if let Some(line) = unclosed_quote_line(text) {
+            errors.push(RowError { line, column: "*".into(), reason: Reason::UnclosedQuote });
         }
         if errors.is_empty() {
             Ok(Table { header, index, records })
@@ -246,6 +244,29 @@ impl Table {
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
         self.records.iter().map(move |(line, record)| Row { line: *line, table: self, record })
     }
+}
+
+/// The line of a quote that opens a cell and is never closed (RFC 4180: a cell is quoted when
+/// it starts with `"`, and `""` inside it is one quote). The csv crate reads such a file to its
+/// end as one cell without complaint.
+fn unclosed_quote_line(text: &str) -> Option<u64> {
+    let (mut line, mut opened_on) = (1u64, None);
+    let (mut at_cell_start, mut chars) = (true, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (opened_on, c) {
+            (Some(_), '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+            }
+            (Some(_), '"') => opened_on = None,
+            (None, '"') if at_cell_start => opened_on = Some(line),
+            _ => {}
+        }
+        if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
+            line += 1;
+        }
+        at_cell_start = opened_on.is_none() && matches!(c, ',' | '\n' | '\r');
+    }
+    opened_on
 }
 
 /// The line a record starts on, counted from its byte offset. The csv crate counts `\n` and
@@ -397,6 +418,29 @@ mod tests {
         let row = table.rows().next().unwrap();
         assert_eq!(row.line, 2);
         assert_eq!(row.custom_fields().get("dept").map(String::as_str), Some("営業"));
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_refused_on_its_line_instead_of_swallowing_the_rows_after_it() {
+        let text = "id,name,note\n1,A,\"価格が高いとのこと\n2,B,x\n3,C,y\n";
+        let errors = Table::parse(text, &COLUMNS).err().unwrap();
+        assert!(errors.listed().contains(&RowError { line: 2, column: "*".into(), reason: Reason::UnclosedQuote }));
+        let fine = "id,name,note\n1,A,\"two\nlines, \"\"quoted\"\"\"\n2,B,say \"hi\"\r\n3,C,\"\"\n";
+        let table = Table::parse(fine, &COLUMNS).unwrap();
+        assert_eq!(table.rows().map(|r| r.line).collect::<Vec<_>>(), [2, 4, 5]);
+    }
+
+    #[test]
+    fn a_row_with_too_few_cells_says_how_many_it_has() {
+        let errors = Table::parse("id,name,note\n1,A\n", &COLUMNS).err().unwrap();
+        assert_eq!(
+            errors.listed(),
+            [RowError { line: 2, column: "*".into(), reason: Reason::CellCount { found: 2, expected: 3 } }]
+        );
+        assert_eq!(
+            Reason::CellCount { found: 2, expected: 3 }.message(Lang::Ja),
+            "セルが 2 個あります（見出しの列は 3 個）"
+        );
     }
 
     #[test]

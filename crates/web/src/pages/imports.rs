@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::i18n::{Lang, Text};
 use domain::interchange::Encoding;
 use domain::Reason;
+use std::collections::HashMap;
 
 /// What each kind of file holds, for the picker.
 fn kind_label(kind: ImportKind) -> Text {
@@ -63,23 +64,56 @@ fn entity_label(entity: &str, lang: Lang) -> &'static str {
     kind_label(kind).pick(lang)
 }
 
+/// What the page says at its top after an action.
+enum Done {
+    /// The reader's latest import, as the audit log recorded it (never the query string's
+    /// words: a link must not be able to claim an import happened).
+    Imported,
+    Dropped,
+}
+
 async fn imports_page(
     app: &AppState,
     frame: Frame,
     status: StatusCode,
     chosen: Option<&str>,
-    notice: Option<String>,
+    done: Option<Done>,
     errors: Vec<String>,
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let zone = app.zone();
-    let history = app
-        .import_history(50)
-        .await?
+    let records = app.import_history(50).await?;
+    let notice = match done {
+        Some(Done::Imported) => {
+            let by = frame.actor.label();
+            records.iter().find(|r| r.actor == by).map(|r| {
+                let (file, rows) = (&r.file, format::grouped(r.rows));
+                let (created, updated, unchanged) =
+                    (format::grouped(r.created), format::grouped(r.updated), format::grouped(r.unchanged));
+                match lang {
+                    Lang::Ja => format!(
+                        "{file} を取り込みました: {rows} 行（新規 {created}、更新 {updated}、変更なし {unchanged}）"
+                    ),
+                    Lang::En => format!(
+                        "{file} was imported: {rows} rows ({created} new, {updated} updated, {unchanged} unchanged)"
+                    ),
+                }
+            })
+        }
+        Some(Done::Dropped) => Some(
+            frame
+                .pick("ファイルを破棄しました。何も書き込んでいません。", "The file was dropped; nothing was written.")
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let names: HashMap<String, String> =
+        app.staff_users().await?.into_iter().map(|u| (u.input.email.to_string(), u.input.name)).collect();
+    let history = records
         .into_iter()
         .map(|record| HistoryRow {
             when: format::moment(Some(record.at), &zone, lang),
-            actor: record.actor,
+            actor: names.get(&record.actor).cloned().unwrap_or(record.actor),
             what: entity_label(&record.entity, lang).to_owned(),
             file: record.file,
             rows: format::grouped(record.rows),
@@ -97,33 +131,14 @@ async fn imports_page(
 }
 
 pub async fn page(State(app): State<AppState>, frame: Frame, params: QueryParams) -> Result<Response, ApiError> {
-    let lang = frame.lang;
-    let value = |name: &str| params.text(name).unwrap_or_default();
-    let notice = match params.text("done").as_deref() {
-        Some("imported") => {
-            let (file, rows, created, updated) = (value("file"), value("rows"), value("created"), value("updated"));
-            let unchanged = value("unchanged");
-            Some(match lang {
-                Lang::Ja => format!(
-                    "{file} を取り込みました: {rows} 行（新規 {created}、更新 {updated}、変更なし {unchanged}）"
-                ),
-                Lang::En => {
-                    format!(
-                        "{file} was imported: {rows} rows ({created} new, {updated} updated, {unchanged} unchanged)"
-                    )
-                }
-            })
-        }
-        Some("dropped") => Some(
-            frame
-                .pick("ファイルを破棄しました。何も書き込んでいません。", "The file was dropped; nothing was written.")
-                .to_owned(),
-        ),
+    let done = match params.text("done").as_deref() {
+        Some("imported") => Some(Done::Imported),
+        Some("dropped") => Some(Done::Dropped),
         _ => None,
     };
     let chosen = params.text("kind");
     params.finish()?;
-    imports_page(&app, frame, StatusCode::OK, chosen.as_deref(), notice, Vec::new()).await
+    imports_page(&app, frame, StatusCode::OK, chosen.as_deref(), done, Vec::new()).await
 }
 
 /// Receives the file and keeps it, then sends the browser to its check page (201 with the
@@ -241,18 +256,7 @@ pub async fn run(
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
     match app.import_staged_csv(&actor, &token).await {
-        Ok((file, outcome)) => {
-            let query = serde_urlencoded::to_string([
-                ("done", "imported".to_owned()),
-                ("file", file),
-                ("rows", outcome.rows.to_string()),
-                ("created", outcome.counts.created.to_string()),
-                ("updated", outcome.counts.updated.to_string()),
-                ("unchanged", outcome.counts.unchanged.to_string()),
-            ])
-            .unwrap_or_default();
-            Ok(Redirect::to(&format!("/imports?{query}")).into_response())
-        }
+        Ok(_) => Ok(Redirect::to("/imports?done=imported").into_response()),
         // The data changed since the check: show the file's problems as they are now.
         Err(AppError::ImportRejected { .. }) => check(State(app), frame, Path(token)).await,
         Err(error) => Err(error.into()),

@@ -451,8 +451,12 @@ async fn a_shift_jis_file_with_errors_is_checked_writing_nothing_then_fixed_and_
     assert_eq!(account_count(&server).await, 0, "checking writes nothing");
     let (status, _, location) = submit(&server, &browser, &format!("{check}/run"), "en", &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location.unwrap().starts_with("/imports?done=imported"));
+    assert_eq!(location.as_deref(), Some("/imports?done=imported"));
     assert_eq!(account_count(&server).await, 2);
+    // The notice is the audit log's record of the reader's import, whatever the link says.
+    let spoof = "/imports?done=imported&file=forged.csv&rows=99999&lang=en";
+    let (_, html) = page(&server, &browser, spoof).await;
+    assert_eq!(text_of(&html, "notice"), "顧客.csv was imported: 2 rows (2 new, 0 updated, 0 unchanged)");
     let (_, html) = page(&server, &browser, "/imports?lang=ja").await;
     let history = after(&html, "import-history");
     assert!(history.contains("顧客.csv") && history.contains("kana@k.example"), "{html}");

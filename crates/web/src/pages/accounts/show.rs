@@ -486,7 +486,12 @@ async fn render(
         .iter()
         .map(|e| TimelineLine {
             when: format::moment(Some(e.input.occurred_at), &zone, lang),
-            kind: kind_name(e.input.kind, lang).to_owned(),
+            // What a person did that Kizuna records (a pulse, a request's status) is theirs, not
+            // "System"'s.
+            kind: match (e.input.kind, e.input.author_id) {
+                (TimelineKind::System, Some(_)) => Text::new("記録", "Record").pick(lang).to_owned(),
+                (kind, _) => kind_name(kind, lang).to_owned(),
+            },
             author: match e.input.author_id {
                 Some(author) => staff_name(Some(author)),
                 None => Text::new("Kizuna（自動）", "Kizuna (automatic)").pick(lang).to_owned(),
