@@ -149,7 +149,7 @@ impl App {
                 (records.len(), counts, self.store.account_ids_by_external_id(&ids).await?.into_values().collect())
             }
             ImportKind::Contacts => {
-                let records = contacts::parse(&table).map_err(rejected)?;
+                let records = self.parse_naming_accounts(&table, contacts::parse).await.map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 self.resolve_accounts(&lines).await.map_err(rejected)?;
                 if dry {
@@ -158,7 +158,10 @@ impl App {
                 (records.len(), self.store.import_contacts(&records).await?, Vec::new())
             }
             ImportKind::Subscriptions => {
-                let records = subscriptions::parse(&table, &settings).map_err(rejected)?;
+                let records = self
+                    .parse_naming_accounts(&table, |table| subscriptions::parse(table, &settings))
+                    .await
+                    .map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 let account_ids = self.resolve_accounts(&lines).await.map_err(rejected)?;
                 self.check_no_overlaps(&records, &account_ids).await.map_err(rejected)?;
@@ -178,7 +181,9 @@ impl App {
                 (records.len(), self.store.import_spend(&rows).await?, Vec::new())
             }
             ImportKind::Nps => {
-                let records = nps::parse(&table, self.zone()).map_err(rejected)?;
+                let zone = self.zone();
+                let records =
+                    self.parse_naming_accounts(&table, |table| nps::parse(table, zone)).await.map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 let accounts = self.resolve_accounts(&lines).await.map_err(rejected)?;
                 if dry {
@@ -194,7 +199,9 @@ impl App {
                 (records.len(), counts, Vec::new())
             }
             ImportKind::Tickets => {
-                let records = tickets::parse(&table, self.zone()).map_err(rejected)?;
+                let zone = self.zone();
+                let records =
+                    self.parse_naming_accounts(&table, |table| tickets::parse(table, zone)).await.map_err(rejected)?;
                 let lines: Vec<(u64, &ExternalId)> = records.iter().map(|r| (r.line, &r.account_external_id)).collect();
                 let accounts = self.resolve_accounts(&lines).await.map_err(rejected)?;
                 if dry {
@@ -243,6 +250,27 @@ impl App {
             ImportKind::Tickets => tickets::write(&self.store.export_tickets().await?),
         };
         written.map_err(|e| AppError::invalid("*", Reason::Malformed { detail: e.to_string() }))
+    }
+
+    /// Parses a file whose rows name an account. When some rows are bad, the account ids that
+    /// read are also looked up, so one report names every problem (a bad value on one line and
+    /// an unknown account on another) instead of the second only after the first is fixed.
+    async fn parse_naming_accounts<R>(
+        &self,
+        table: &Table,
+        parse: impl FnOnce(&Table) -> Result<Vec<R>, FileErrors>,
+    ) -> Result<Vec<R>, FileErrors> {
+        let mut errors = match parse(table) {
+            Ok(records) => return Ok(records),
+            Err(errors) => errors,
+        };
+        let named: Vec<(u64, ExternalId)> =
+            table.rows().filter_map(|row| Some((row.line, ExternalId::parse(row.get("account_id")?).ok()?))).collect();
+        let lines: Vec<(u64, &ExternalId)> = named.iter().map(|(line, id)| (*line, id)).collect();
+        if let Err(unknown) = self.resolve_accounts(&lines).await {
+            errors.absorb(unknown);
+        }
+        Err(errors)
     }
 
     /// Every account a file names must exist; each unknown one is reported on its line.

@@ -541,11 +541,45 @@ impl App {
         Ok(saved)
     }
 
-    /// Whether a person would be asked a survey now, and if not, why.
+    /// The accounts a survey asks: its segment's members, or every account still paying.
+    async fn survey_accounts(&self, survey: &Survey) -> Result<HashSet<AccountId>, AppError> {
+        Ok(match survey.targeting.segment_id {
+            Some(segment) => self.store.segment_member_ids(segment).await?.into_iter().collect(),
+            None => {
+                let churned = self.store.churned_accounts().await?;
+                self.store.account_ids().await?.into_iter().filter(|a| !churned.contains(a)).collect()
+            }
+        })
+    }
+
+    async fn all_contacts(&self) -> Result<Vec<domain::contact::Contact>, AppError> {
+        Ok(self.store.list_contacts(&store::ChildQuery { account_id: None, limit: 100_000, offset: 0 }).await?.items)
+    }
+
+    /// Whether a person would be asked a survey now, and if not, why. A contact (by email) of
+    /// none of the survey's accounts, or with none of its roles, is outside its audience, as
+    /// its emails would skip them. Anyone else (an in-app user) is matched with the audience
+    /// when their page asks, with the account it names; only the survey's own rules are
+    /// checked for them here.
     pub async fn survey_eligibility(&self, survey_id: i64, person: &str) -> Result<Result<i64, NotAsked>, AppError> {
         let saved = self.survey(survey_id).await?;
+        let person = person.trim().to_lowercase();
+        let contacts = self.all_contacts().await?;
+        let theirs: Vec<&domain::contact::Contact> = contacts
+            .iter()
+            .filter(|c| c.input.email.as_ref().is_some_and(|e| e.to_string().to_lowercase() == person))
+            .collect();
+        if !theirs.is_empty() {
+            let audience = self.survey_accounts(&saved.survey).await?;
+            let targeted = theirs.iter().any(|c| {
+                audience.contains(&c.input.account_id) && role_targeted(&saved.survey, c.input.role.as_deref())
+            });
+            if !targeted {
+                return Ok(Err(NotAsked::NotTargeted));
+            }
+        }
         let now = Utc::now();
-        let history = self.history(&person.trim().to_lowercase(), now).await?;
+        let history = self.history(&person, now).await?;
         let caps = self.touch_caps().await?;
         Ok(may_ask(saved.id, &saved.survey, &history, &caps, now, self.today()))
     }
@@ -561,26 +595,15 @@ impl App {
         let now = Utc::now();
         let today = self.today();
         let base = self.public_url().unwrap_or_else(|| base_url.to_owned());
-        let accounts: HashSet<AccountId> = match survey.targeting.segment_id {
-            Some(segment) => self.store.segment_member_ids(segment).await?.into_iter().collect(),
-            None => {
-                let churned = self.store.churned_accounts().await?;
-                self.store.account_ids().await?.into_iter().filter(|a| !churned.contains(a)).collect()
-            }
-        };
-        let contacts =
-            self.store.list_contacts(&store::ChildQuery { account_id: None, limit: 100_000, offset: 0 }).await?.items;
+        let accounts = self.survey_accounts(survey).await?;
+        let contacts = self.all_contacts().await?;
         let caps = self.touch_caps().await?;
         let names = self.account_names(&accounts).await?;
         let mut report = SendReport { queued: 0, sent: 0, waiting_for_smtp: false, contacts: Vec::new() };
         let mut seen = HashSet::new();
-        let role_ok = |role: Option<&str>| {
-            survey.targeting.roles.is_empty()
-                || role.is_some_and(|r| survey.targeting.roles.iter().any(|w| w.eq_ignore_ascii_case(r)))
-        };
         for contact in contacts.iter().filter(|c| accounts.contains(&c.input.account_id)) {
             let Some(email) = &contact.input.email else { continue };
-            if !role_ok(contact.input.role.as_deref()) {
+            if !role_targeted(survey, contact.input.role.as_deref()) {
                 continue;
             }
             let person = email.to_string().to_lowercase();
@@ -803,6 +826,12 @@ fn invitation(survey: &Survey, account: &str, link: &str, until: NaiveDate) -> (
 }
 
 /// The person a form or query names: an email (compared in lower case) or `user:<id>`.
+/// A contact's role is one the survey asks (any role when it names none).
+fn role_targeted(survey: &Survey, role: Option<&str>) -> bool {
+    survey.targeting.roles.is_empty()
+        || role.is_some_and(|r| survey.targeting.roles.iter().any(|w| w.eq_ignore_ascii_case(r)))
+}
+
 pub fn person_key(raw: &str) -> Result<String, Reason> {
     let raw = raw.trim();
     if raw.starts_with("user:") && raw.len() <= 205 {

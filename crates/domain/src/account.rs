@@ -218,20 +218,29 @@ pub fn stage_name(key: &str, lang: Lang) -> String {
 /// The tier a filter means: a usual tier's name in either language (as the pages show it) is
 /// its key; anything else is taken as a key, ignoring case.
 pub fn tier_key(typed: &str) -> String {
-    key_named(typed, &["enterprise", "mid", "smb"], tier_name)
+    usual_tier_key(typed).map_or_else(|| typed.trim().to_lowercase(), str::to_owned)
 }
 
 /// The stage a filter means, as [`tier_key`] reads a tier.
 pub fn stage_key(typed: &str) -> String {
+    usual_stage_key(typed).map_or_else(|| typed.trim().to_lowercase(), str::to_owned)
+}
+
+/// The key of one of Kizuna's usual tiers named (or keyed) as typed, in either language.
+pub fn usual_tier_key(typed: &str) -> Option<&'static str> {
+    key_named(typed, &["enterprise", "mid", "smb"], tier_name)
+}
+
+/// The key of one of Kizuna's usual stages named (or keyed) as typed, in either language.
+pub fn usual_stage_key(typed: &str) -> Option<&'static str> {
     key_named(typed, &["onboarding", "adoption", "expansion", "renewal", "at_risk", "churned"], stage_name)
 }
 
-/// The one of `keys` whose name in either language is `typed`, else `typed` itself, in lower case.
-fn key_named(typed: &str, keys: &[&str], name: fn(&str, Lang) -> String) -> String {
+fn key_named(typed: &str, keys: &[&'static str], name: fn(&str, Lang) -> String) -> Option<&'static str> {
     let typed = typed.trim().to_lowercase();
-    keys.iter()
-        .find(|key| [Lang::Ja, Lang::En].into_iter().any(|lang| name(key, lang).to_lowercase() == typed))
-        .map_or(typed, |key| (*key).to_owned())
+    keys.iter().copied().find(|key| {
+        *key == typed || [Lang::Ja, Lang::En].into_iter().any(|lang| name(key, lang).to_lowercase() == typed)
+    })
 }
 
 /// A tier's name: Kizuna's usual tiers in the reader's language, a workspace's own as written.

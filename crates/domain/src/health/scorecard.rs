@@ -347,10 +347,14 @@ pub struct AccountTraits<'a> {
 }
 
 impl AccountMatch {
+    /// A usual tier or stage written as the pages name it (`Enterprise`, 「リスク」) means its key.
     fn matches(&self, account: &AccountTraits<'_>) -> bool {
         let same = |want: &Option<String>, got: Option<&str>| want.as_deref().is_none_or(|w| got == Some(w));
-        same(&self.tier, account.tier)
-            && same(&self.stage, account.stage)
+        let keyed = |want: &Option<String>, usual: fn(&str) -> Option<&'static str>| {
+            want.as_deref().map(|w| usual(w).map_or_else(|| w.to_owned(), str::to_owned))
+        };
+        same(&keyed(&self.tier, crate::account::usual_tier_key), account.tier)
+            && same(&keyed(&self.stage, crate::account::usual_stage_key), account.stage)
             && same(&self.touch_model, account.touch_model)
             && self.custom.iter().all(|(k, v)| account.custom.get(k) == Some(v))
     }
@@ -599,6 +603,14 @@ mod tests {
         let account = |tier| AccountTraits { tier, stage: None, touch_model: None, custom: &custom };
         assert_eq!(config.scorecard_for(&account(Some("enterprise"))).unwrap().key, "enterprise");
         assert_eq!(config.scorecard_for(&account(Some("smb"))).unwrap().key, "default");
+        let named = AccountMatch { tier: Some("エンタープライズ".into()), ..AccountMatch::default() };
+        let config_named =
+            HealthConfig { scorecards: vec![card("default", None), card("named", Some(named))], ..config.clone() };
+        assert_eq!(
+            config_named.scorecard_for(&account(Some("enterprise"))).unwrap().key,
+            "named",
+            "the name the pages show"
+        );
         assert_eq!(config.grade_of(70.0).unwrap().key, "healthy");
         assert_eq!(config.grade_of(69.9).unwrap().key, "neutral");
     }

@@ -71,7 +71,9 @@ impl Checker<'_> {
                 }
                 let plausible = self.plausible(&left_operand, &right_operand, right.span)
                     & self.plausible(&right_operand, &left_operand, left.span);
-                plausible.then_some(Condition::Compare { left: left_operand, op: *op, right: right_operand })
+                let (left, right) =
+                    (named_as_key(&right_operand, left_operand.clone()), named_as_key(&left_operand, right_operand));
+                plausible.then_some(Condition::Compare { left, op: *op, right })
             }
             Syntax::In { value, list, negated } => {
                 let value_checked = self.value(value);
@@ -98,7 +100,8 @@ impl Checker<'_> {
                     operands.push(operand);
                 }
                 let (value_operand, _) = value_checked?;
-                ok.then_some(Condition::In { value: value_operand, list: operands, negated: *negated })
+                let list = operands.into_iter().map(|item| named_as_key(&value_operand, item)).collect();
+                ok.then_some(Condition::In { value: value_operand, list, negated: *negated })
             }
             Syntax::IsNull { value, negated } => {
                 let (operand, _) = self.value(value)?;
@@ -278,6 +281,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// A usual tier or stage compared by the name the pages show (`tier = "Enterprise"`,
+/// `stage = "リスク"`) means its key, as the list filters read it; other text stays as written.
+fn named_as_key(field: &Operand, text: Operand) -> Operand {
+    let key = match (field, &text) {
+        (Operand::Field { field: Field::Tier }, Operand::Text { value }) => crate::account::usual_tier_key(value),
+        (Operand::Field { field: Field::Stage }, Operand::Text { value }) => crate::account::usual_stage_key(value),
+        _ => None,
+    };
+    key.map_or(text, |key| Operand::Text { value: key.to_owned() })
 }
 
 #[cfg(test)]

@@ -283,6 +283,16 @@ fn unknown_values_make_comparisons_false_and_their_negation_true() {
 }
 
 #[test]
+fn a_tier_or_stage_named_as_the_pages_show_it_means_its_key() {
+    for rule in [r#"tier = "Enterprise""#, r#"tier in ("中小", "エンタープライズ")"#, r#""enterprise" = tier"#]
+    {
+        assert!(holds(rule, &acme()), "{rule}");
+    }
+    assert!(holds(r#"stage = "活用" and stage != "At risk""#, &acme()));
+    assert!(!holds(r#"tier = "Mid-market""#, &acme()));
+}
+
+#[test]
 fn keywords_and_names_are_case_insensitive_but_text_is_not() {
     let lower = segment(r#"grade in ("At_Risk") and not stage = "churned" or arr is not null and today < 2030-01-01"#);
     let upper = segment(r#"GRADE IN ("At_Risk") AND NOT Stage = "churned" OR Arr IS NOT NULL And TODAY < 2030-01-01"#);

@@ -233,6 +233,17 @@ async fn example_nps_and_tickets_import_once_report_unknown_accounts_and_export_
     assert_eq!(problem["errors"][0]["message"], "line 2, column account_id: no account has this id");
 
     assert_eq!(server.upload("accounts", example("accounts.csv")).await.0, StatusCode::OK);
+    // A bad value on one line and an unknown account on another are reported together.
+    let contacts = "contact_id,account_id,email,is_primary\nC1,EX-001,a@x.example,maybe\nC2,NOPE-9,b@x.example,true\n";
+    let (status, problem) = server.upload("contacts", contacts.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let rows: Vec<(i64, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows, [(2, "is_primary"), (3, "account_id")], "{}: {problem}", t.label);
     for (kind, rows) in [("nps", 5), ("tickets", 5)] {
         let (status, outcome) = server.upload(kind, example(&format!("{kind}.csv"))).await;
         assert_eq!(

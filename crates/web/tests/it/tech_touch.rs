@@ -286,6 +286,33 @@ async fn a_survey_link_is_signed_per_contact_and_refuses_tampering_expiry_and_a_
 }
 
 #[store_test]
+async fn a_contact_outside_the_surveys_segment_is_not_in_its_audience(t: TestStore) {
+    let server = Server::start(&t).await;
+    let gold = account(&server, "ACC-G", "gold").await;
+    let plain = account(&server, "ACC-P", "silver").await;
+    for (external, account, email) in [("C-G", gold, "hana@gold.example"), ("C-P", plain, "ken@plain.example")] {
+        let contact = json!({"external_id": external, "account_id": account, "email": email});
+        assert_eq!(server.post("/api/v1/contacts", contact).await.0, StatusCode::CREATED);
+    }
+    let (_, segment) = server.post("/api/v1/segments", json!({"name": "Gold", "rule": "tier = \"gold\""})).await;
+    let survey = json!({"name": "NPS", "kind": "nps", "segment_id": segment["id"]});
+    let (status, survey) = server.post("/api/v1/surveys", survey).await;
+    assert_eq!(status, StatusCode::CREATED, "{survey}");
+    let id = survey["id"].as_i64().unwrap();
+    let why = |person: &'static str| {
+        let server = &server;
+        async move { server.get(&format!("/api/v1/surveys/{id}/eligibility?person={person}")).await.1 }
+    };
+    let outside = why("ken@plain.example").await;
+    assert_eq!(outside["may_ask"], json!(false), "{}: {outside}", t.label);
+    assert_eq!(outside["reason"]["en"], "not in the survey's audience", "{outside}");
+    let inside = why("hana@gold.example").await;
+    assert_ne!(inside["reason"]["en"], "not in the survey's audience", "{inside}");
+    drop(server);
+    t.finish().await;
+}
+
+#[store_test]
 async fn an_in_app_survey_is_asked_once_per_round_and_says_why_a_person_was_not_asked(t: TestStore) {
     let server = Server::start(&t).await;
     let key = server.write_key().await;
