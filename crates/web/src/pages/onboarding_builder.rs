@@ -109,7 +109,11 @@ impl TemplateForm {
             let expected_days = match m.expected_days.parse::<u32>() {
                 Ok(days) => days,
                 Err(_) => {
-                    let reason = if m.expected_days.is_empty() { Reason::Required } else { Reason::InvalidInteger };
+                    let reason = match m.expected_days.parse::<i64>() {
+                        _ if m.expected_days.is_empty() => Reason::Required,
+                        Ok(_) => Reason::OutOfRange { min: "1".into(), max: "3650".into() },
+                        Err(_) => Reason::InvalidInteger,
+                    };
                     errors.push(FieldError::new(format!("milestone[{i}].expected_days"), reason));
                     0
                 }
