@@ -218,17 +218,22 @@ fn example(name: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)).unwrap()
 }
 
+/// Each refused row of an import problem as (line, field).
+fn lines_and_fields(problem: &Value) -> Vec<(i64, &str)> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+        .collect()
+}
+
 #[store_test]
 async fn example_nps_and_tickets_import_once_report_unknown_accounts_and_export_unchanged(t: TestStore) {
     let server = Server::start(&t).await;
     let (status, problem) = server.upload("tickets", example("tickets.csv")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no accounts yet: {problem}");
-    let rows: Vec<(i64, &str)> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap()))
-        .collect();
+    let rows = lines_and_fields(&problem);
     assert_eq!(rows, (2..=6).map(|line| (line, "account_id")).collect::<Vec<_>>());
     assert_eq!(problem["errors"][0]["message"], "line 2, column account_id: no account has this id");
 
@@ -237,12 +242,7 @@ async fn example_nps_and_tickets_import_once_report_unknown_accounts_and_export_
     let contacts = "contact_id,account_id,email,is_primary\nC1,EX-001,a@x.example,maybe\nC2,NOPE-9,b@x.example,true\n";
     let (status, problem) = server.upload("contacts", contacts.as_bytes().to_vec()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    let rows: Vec<(i64, &str)> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap()))
-        .collect();
+    let rows = lines_and_fields(&problem);
     assert_eq!(rows, [(2, "is_primary"), (3, "account_id")], "{}: {problem}", t.label);
     for (kind, rows) in [("nps", 5), ("tickets", 5)] {
         let (status, outcome) = server.upload(kind, example(&format!("{kind}.csv"))).await;
