@@ -324,10 +324,10 @@ impl Reason {
             }
             (TomlSyntax { detail }, Lang::Ja) => format!("TOML の書き方に誤りがあります（{detail}）"),
             (TomlSyntax { detail }, Lang::En) => format!("is not valid TOML ({detail})"),
-            (Malformed { detail }, Lang::Ja) => format!("読み取れません: {detail}"),
+            (Malformed { detail }, Lang::Ja) => format!("読み取れません: {}", in_japanese(detail)),
             (Malformed { detail }, Lang::En) => format!("cannot be read: {detail}"),
             (WrongType { expected }, Lang::Ja) => {
-                format!("型が違います（{expected} を指定してください）")
+                format!("型が違います（{} を指定してください）", in_japanese(expected))
             }
             (WrongType { expected }, Lang::En) => format!("must be {expected}"),
             (TooShort { min }, Lang::Ja) => format!("{min} 文字以上にしてください"),
@@ -341,6 +341,64 @@ impl Reason {
 }
 
 /// `U+1F600`: the code points of a short text, for characters a reader may not see.
+/// The Japanese of the fixed English phrases that `WrongType` and `Malformed` carry (what a
+/// value should look like); other text (a parser's own words, a value) is kept as it is.
+fn in_japanese(english: &str) -> &str {
+    match english {
+        "a string" | "text" | "strings" => "文字列",
+        "a positive id" => "正の整数の ID",
+        "a staff user id" => "スタッフのユーザー ID",
+        "me or a positive id" => "me または正の整数の ID",
+        "a positive id or an external id" => "正の整数の ID または外部 ID",
+        "a request id" => "リクエストの ID",
+        "an object of strings" => "文字列の値を持つオブジェクト",
+        "a JSON object" | "an object" => "JSON オブジェクト",
+        "true or false" => "true または false",
+        "a list of strings" => "文字列のリスト",
+        "a list of reason codes" => "理由コードのリスト",
+        "a list of origins" => "オリジンのリスト",
+        "a list of stage names" => "ステージ名のリスト",
+        "a list of channels" => "通知チャネルのリスト",
+        "a channel name" => "通知チャネル名",
+        "a day of the year as MM-DD" => "MM-DD 形式の日付",
+        "a season as MM-DD..MM-DD, e.g. 11-01..01-31" => "MM-DD..MM-DD 形式の期間（例: 11-01..01-31）",
+        "lowercase letters, digits, _ or -" | "a-z, 0-9, _ and -" => "英小文字・数字・_・-",
+        "lowercase letters, digits, _ and - (at most 64)" | "a-z, 0-9, _ and -, at most 64" => {
+            "英小文字・数字・_・-（64 文字まで）"
+        }
+        "imported or tracking" => "imported または tracking",
+        "an object with ja and en" => "ja と en を持つオブジェクト",
+        "an object of weights" => "重みのオブジェクト",
+        "an object of traits" => "属性のオブジェクト",
+        "an object of strings, numbers or booleans" => "文字列・数値・真偽値を持つオブジェクト",
+        "an object of kind: [channels]" => "種類: [チャネル] のオブジェクト",
+        "an object of field sources" => "項目ごとの取得元のオブジェクト",
+        "an object of custom field names" => "カスタム項目名のオブジェクト",
+        "an http(s) URL" => "http(s) の URL",
+        "an array of email addresses" => "メールアドレスのリスト",
+        "a colour as #RRGGBB" => "#RRGGBB 形式の色",
+        "https://… or /path" => "https://… または /パス",
+        "key=value" => "項目名=値",
+        "key:value" | "expected key:value" => "項目名:値",
+        "host name" => "ホスト名",
+        "PEM certificate" => "PEM 形式の証明書",
+        "not UTF-8" => "UTF-8 ではありません",
+        "neither UTF-8 nor Shift_JIS" => "UTF-8 でも Shift_JIS でもありません",
+        "does not match" => "一致しません",
+        "YYYY-MM" => "YYYY-MM 形式の月",
+        "ISO 4217 code such as JPY" => "JPY のような ISO 4217 の通貨コード",
+        "the parents form a loop" => "親子関係が循環しています",
+        "exactly one scorecard has no applies_to (the default)" => {
+            "applies_to のない既定のスコアカードをちょうど 1 つにしてください"
+        }
+        "grades go from best to worst with falling min" => "グレードは良い順に、min が下がるように並べてください",
+        "a ratio has exactly two children: numerator, denominator" => {
+            "比率の子はちょうど 2 つ（分子・分母）にしてください"
+        }
+        other => other,
+    }
+}
+
 fn code_point(text: &str) -> String {
     text.chars().map(|c| format!("U+{:04X}", u32::from(c))).collect::<Vec<_>>().join(" ")
 }
@@ -456,5 +514,16 @@ mod tests {
         let more = Reason::MoreProblems { count: 999_000 };
         assert_eq!(more.message(Lang::En), "… and 999,000 more problem(s)");
         assert_eq!(more.message(Lang::Ja), "ほか 999,000 件の問題があります");
+    }
+
+    #[test]
+    fn what_a_value_should_look_like_reads_in_japanese_and_a_parsers_own_words_stay() {
+        let url = Reason::WrongType { expected: "an http(s) URL" };
+        assert_eq!(url.message(Lang::Ja), "型が違います（http(s) の URL を指定してください）");
+        assert_eq!(url.message(Lang::En), "must be an http(s) URL");
+        let link = Reason::Malformed { detail: "https://… or /path".into() };
+        assert_eq!(link.message(Lang::Ja), "読み取れません: https://… または /パス");
+        let parser = Reason::Malformed { detail: "1:22 unexpected character `%`".into() };
+        assert_eq!(parser.message(Lang::Ja), "読み取れません: 1:22 unexpected character `%`");
     }
 }
