@@ -138,6 +138,8 @@ pub fn table() -> Table {
         .page(M::GET, "/accounts/{id}", Read, get(pages::accounts::show::page))
         .page(M::POST, "/accounts/{id}/timeline", Write, post(pages::accounts::show::add_entry))
         .page(M::POST, "/accounts/{id}/pulse", Write, post(pages::accounts::show::set_pulse))
+        .page(M::POST, "/accounts/{id}/stage", Write, post(pages::accounts::show::set_stage))
+        .page(M::POST, "/accounts/{id}/contacts", Write, post(pages::accounts::show::add_contact))
         .page(M::GET, "/imports", Manage, get(pages::imports::page))
         .page(M::POST, "/imports", Manage, post(pages::imports::upload))
         .page(M::GET, "/imports/{token}", Manage, get(pages::imports::check))

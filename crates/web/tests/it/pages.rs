@@ -604,6 +604,51 @@ async fn a_viewer_or_a_csm_who_does_not_own_the_account_gets_403_and_no_forms(t:
     assert!(unescaped(&html).contains("Only the account's CSMs and managers can add entries."), "{html}");
     let (_, own) = page(&server, &ren, &format!("/accounts/{beta}")).await;
     assert!(own.contains("id=\"pulse-form\"") && own.contains("id=\"timeline-form\""), "Ren owns Beta");
+    assert!(!html.contains("id=\"stage-form\"") && own.contains("id=\"stage-form\""), "{own}");
+
+    // The owner moves Beta's stage from its page: stored, audited, on the timeline.
+    let (status, _, location) =
+        submit(&server, &ren, &format!("/accounts/{beta}/stage"), "en", &[("stage", "expansion")]).await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, Some(format!("/accounts/{beta}#account-stage"))),
+        "{}",
+        t.label
+    );
+    let (_, account) = server.get(&format!("/api/v1/accounts/{beta}")).await;
+    assert_eq!(account["stage"], "expansion");
+    assert!(
+        timeline_titles(&server, beta).await.iter().any(|title| title.contains("Expansion")),
+        "the change is on the timeline"
+    );
+    let (status, _, _) = submit(&server, &ren, &format!("/accounts/{beta}/stage"), "en", &[("stage", "nowhere")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a stage the workspace does not have");
+
+    // And adds a contact; a second with the same id is refused, the form keeping what was typed.
+    let contact = [
+        ("contact_id", "B-C1"),
+        ("name", "鈴木 花子"),
+        ("email", "hana@beta.example"),
+        ("role", "champion"),
+        ("is_primary", "on"),
+    ];
+    let (status, _, location) = submit(&server, &ren, &format!("/accounts/{beta}/contacts"), "en", &contact).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, Some(format!("/accounts/{beta}#contacts"))));
+    let (_, contacts) = server.get(&format!("/api/v1/contacts?account_id={beta}")).await;
+    let stored = &contacts["items"][0];
+    assert_eq!(
+        (&stored["email"], &stored["role"], &stored["is_primary"]),
+        (&json!("hana@beta.example"), &json!("champion"), &json!(true)),
+        "{contacts}"
+    );
+    let (status, html, _) = submit(&server, &ren, &format!("/accounts/{beta}/contacts"), "en", &contact).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("id=\"contact-errors\"")
+            && html.contains("Contact ID")
+            && html.contains("value=\"hana@beta.example\""),
+        "{html}"
+    );
 
     for browser in [&ren, &viewer] {
         let note = [("kind", "note"), ("title", "越権")];
@@ -617,6 +662,12 @@ async fn a_viewer_or_a_csm_who_does_not_own_the_account_gets_403_and_no_forms(t:
         assert_eq!(status, StatusCode::FORBIDDEN, "refused before the input is even read");
         let (status, _, _) =
             submit(&server, browser, &format!("/accounts/{alpha}/timeline"), "en", &[("kind", "note")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) =
+            submit(&server, browser, &format!("/accounts/{alpha}/stage"), "en", &[("stage", "expansion")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) =
+            submit(&server, browser, &format!("/accounts/{alpha}/contacts"), "en", &[("contact_id", "X")]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
     let (status, _, _) = submit(&server, &ren, "/accounts/999999/pulse", "en", &[("score", "1")]).await;

@@ -11,11 +11,13 @@ use crate::pages::chart::{Chart, Dataset};
 use crate::pages::{choices, format, Frame};
 use crate::problem::ApiError;
 use crate::AppState;
+use app::AppError;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::account::Account;
+use domain::contact::ContactInput;
 use domain::health::pulse::{PulseInput, PulseReason};
 use domain::i18n::{Lang, Text};
 use domain::settings::{custom_field_name, FieldLabel};
@@ -96,6 +98,19 @@ pub struct Drafts {
     /// The form starts open: it was refused, or a survey answer or task filled it in.
     pub request_open: bool,
     pub request_errors: Vec<String>,
+    pub contact: ContactDraft,
+    pub contact_errors: Vec<String>,
+}
+
+/// The contact form as sent back with its errors.
+#[derive(Default)]
+pub struct ContactDraft {
+    pub contact_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub phone: String,
+    pub is_primary: bool,
 }
 
 #[derive(Template)]
@@ -113,6 +128,10 @@ pub struct AccountPage {
     pub owner: String,
     pub sub_owner: String,
     pub stage: String,
+    /// The contact form's roles (the usual ones), the sent one selected.
+    pub contact_roles: Vec<crate::pages::Choice>,
+    /// The workspace's stages, the account's selected, for the stage form (account editors).
+    pub stages: Vec<crate::pages::Choice>,
     /// Industry, employees, region, tier, touch model, domain and custom fields: (label, value).
     pub profile: Vec<(String, String)>,
     /// "Churned on … (reason)" for a churned account, which then shows no grade or score.
@@ -516,6 +535,13 @@ async fn render(
         .collect();
     let tasks = crate::pages::tasks::account_tasks(app, &frame, id, TASK_ROWS).await?;
     let can_edit = app.may_edit_account(&frame.actor, &account.input);
+    let contact_roles = choices(
+        std::iter::once((String::new(), "—".to_owned())).chain(
+            ["admin", "champion", "decision_maker", "end_user", "billing"]
+                .map(|r| (r.to_owned(), domain::account::contact_role_name(r, lang))),
+        ),
+        Some(drafts.contact.role.as_str()),
+    );
     let note_kind = if drafts.note_kind.is_empty() { "note" } else { drafts.note_kind.as_str() };
     let note_kinds =
         PAGE_ENTRY_KINDS.into_iter().map(|k| (k.as_str(), kind_name(k, lang), k.as_str() == note_kind)).collect();
@@ -539,6 +565,11 @@ async fn render(
         owner: staff_name(account.input.owner_id),
         sub_owner: staff_name(account.input.sub_owner_id),
         stage: account.input.stage.as_deref().map(|s| format::stage(s, lang)).unwrap_or_default(),
+        contact_roles,
+        stages: choices(
+            app.settings().stages.iter().map(|s| (s.clone(), format::stage(s, lang))),
+            account.input.stage.as_deref(),
+        ),
         profile: profile(&account, &app.settings().custom_field_labels, lang),
         churned,
         grade,
@@ -611,6 +642,77 @@ async fn require_edit(app: &AppState, frame: &Frame, id: AccountId) -> Result<()
     } else {
         Err(ApiError::Forbidden)
     }
+}
+
+/// `POST /accounts/{id}/stage`: moves the account to another of the workspace's stages (the
+/// change is audited and on the timeline, as through the API).
+pub async fn set_stage(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    require_edit(&app, &frame, AccountId(id)).await?;
+    let stages = app.settings().stages;
+    let stage = domain::account::parse_stage(&domain::account::stage_key(fields.get("stage")), &stages)
+        .map_err(|reason| ApiError::Fields(vec![FieldError::new("stage", reason)]))?;
+    let account = app.account(AccountId(id)).await?;
+    let input = domain::account::AccountInput { stage: Some(stage), ..account.input };
+    app.update_account(&frame.actor, AccountId(id), &input).await?;
+    Ok(Redirect::to(&format!("/accounts/{id}#account-stage")).into_response())
+}
+
+/// `POST /accounts/{id}/contacts`: a contact written on the page, checked as the API and the
+/// contacts import check one.
+pub async fn add_contact(
+    State(app): State<AppState>,
+    Path(id): Path<i64>,
+    frame: Frame,
+    fields: FormFields,
+) -> Result<Response, ApiError> {
+    require_edit(&app, &frame, AccountId(id)).await?;
+    let text = |name: &str| match fields.get(name).trim() {
+        "" => Value::Null,
+        value => Value::from(value),
+    };
+    let value = json!({
+        "external_id": fields.get("contact_id").trim(),
+        "account_id": id,
+        "name": text("name"),
+        "email": text("email"),
+        "role": text("role"),
+        "phone": text("phone"),
+        "is_primary": !fields.get("is_primary").is_empty(),
+    });
+    let errors = match ContactInput::from_json(value) {
+        Ok(input) => match app.create_contact(&frame.actor, &input).await {
+            Ok(_) => return Ok(Redirect::to(&format!("/accounts/{id}#contacts")).into_response()),
+            Err(AppError::Conflict { .. }) => vec![FieldError::new("external_id", Reason::AlreadyExists)],
+            Err(other) => return Err(other.into()),
+        },
+        Err(errors) => errors,
+    };
+    let label = |field: &str| match field {
+        "external_id" => Text::new("連絡先 ID", "Contact ID").pick(frame.lang),
+        "name" => Text::new("氏名", "Name").pick(frame.lang),
+        "email" => Text::new("メール", "Email").pick(frame.lang),
+        "role" => Text::new("役割", "Role").pick(frame.lang),
+        "phone" => Text::new("電話", "Phone").pick(frame.lang),
+        _ => Text::new("主担当", "Primary contact").pick(frame.lang),
+    };
+    let drafts = Drafts {
+        contact_errors: messages(&errors, label, frame.lang),
+        contact: ContactDraft {
+            contact_id: fields.get("contact_id").to_owned(),
+            name: fields.get("name").to_owned(),
+            email: fields.get("email").to_owned(),
+            role: fields.get("role").to_owned(),
+            phone: fields.get("phone").to_owned(),
+            is_primary: !fields.get("is_primary").is_empty(),
+        },
+        ..Drafts::default()
+    };
+    render(&app, frame, AccountId(id), drafts, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// `POST /accounts/{id}/timeline`: a note, meeting or call written on the page.
