@@ -381,6 +381,20 @@ impl App {
         self.with_accounts(items).await
     }
 
+    /// The renewals in [from, to] whose outcome is not known yet, soonest first: how many, and
+    /// the first `limit` with their accounts (only those are read).
+    pub async fn upcoming_renewals(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: usize,
+    ) -> Result<(usize, Vec<RenewalRow>), AppError> {
+        let open: Vec<RenewalItem> =
+            self.renewal_items(None, from, to).await?.into_iter().filter(|i| i.outcome().is_none()).collect();
+        let total = open.len();
+        Ok((total, self.with_accounts(open.into_iter().take(limit).collect()).await?))
+    }
+
     /// An account's renewals: past ones (newest first, up to five years back) and the next ones
     /// within a year.
     pub async fn account_renewals(&self, account: AccountId) -> Result<Vec<RenewalItem>, AppError> {

@@ -670,7 +670,8 @@ impl App {
         Ok(report)
     }
 
-    async fn account_names(&self, ids: &HashSet<AccountId>) -> Result<HashMap<AccountId, String>, AppError> {
+    /// The names of these accounts, read at once (a deleted account is left out).
+    pub async fn account_names(&self, ids: &HashSet<AccountId>) -> Result<HashMap<AccountId, String>, AppError> {
         let ids: Vec<AccountId> = ids.iter().copied().collect();
         Ok(self.store.accounts_by_ids(&ids).await?.into_iter().map(|a| (a.id, a.input.name)).collect())
     }

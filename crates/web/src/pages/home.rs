@@ -9,7 +9,6 @@ use crate::problem::ApiError;
 use crate::AppState;
 use app::health_history::HOME_GRADE_DROP_DAYS;
 use app::metrics::MetricsFilter;
-use app::renewals::{RenewalFilter, RenewalRow};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
@@ -238,15 +237,9 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
     let horizon = today.checked_add_days(Days::new(RENEWAL_DAYS)).unwrap_or(today);
     // The renewals still to happen, each with the ARR it puts up for renewal (as /renewals
     // shows it: an add-on billed monthly is not part of an annual term's renewal).
-    let upcoming: Vec<RenewalRow> = app
-        .renewal_rows(&RenewalFilter::default(), today, horizon)
-        .await?
-        .into_iter()
-        .filter(|r| r.item.outcome().is_none())
-        .collect();
-    let renewals = upcoming
+    let (upcoming, shown) = app.upcoming_renewals(today, horizon, LIST_ROWS as usize).await?;
+    let renewals = shown
         .iter()
-        .take(LIST_ROWS as usize)
         .map(|r| {
             let cells = vec![format::date(Some(r.item.date), lang), format::money(r.item.arr, &currency, lang)];
             line(&r.account, &config, cells, lang)
@@ -298,7 +291,7 @@ pub async fn page(State(app): State<AppState>, frame: Frame) -> Result<Html<Stri
         grade_chart,
         grade_rows,
         renewals,
-        renewals_total: format::count(upcoming.len() as i64),
+        renewals_total: format::count(upcoming as i64),
         drops,
         onboarding,
         onboarding_total: format::count(onboarding_page.total),

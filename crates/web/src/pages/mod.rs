@@ -50,6 +50,14 @@ pub fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Opt
         .collect()
 }
 
+/// A form field for the API's JSON: its trimmed text, or null when blank (the field left out).
+pub fn text_or_null(text: &str) -> serde_json::Value {
+    match text.trim() {
+        "" => serde_json::Value::Null,
+        text => serde_json::Value::from(text),
+    }
+}
+
 /// Renders a template; a rendering failure is our fault, reported as a 500.
 pub fn render(template: &impl Template, page: &str) -> Result<Html<String>, ApiError> {
     template.render().map(Html).map_err(|e| ApiError::Internal(format!("{page} page: {e}")))

@@ -16,8 +16,6 @@ use domain::access::Access;
 use domain::health::HealthConfig;
 use domain::i18n::{Lang, Text};
 use domain::playbooks::mail::{EmailDraft, MailFailure};
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use store::playbooks::{EmailStatus, OutboxEmail, PlaybookRun};
 
 const RUNS_SHOWN: i64 = 50;
@@ -393,16 +391,14 @@ async fn outbox_page(
     let mut pending = Vec::new();
     let mut failed = Vec::new();
     let mut decided = Vec::new();
-    let mut names: HashMap<i64, String> = HashMap::new();
-    for email in app.outbox(None).await? {
+    let emails = app.outbox(None).await?;
+    let ids = emails.iter().map(|e| domain::AccountId(e.account_id)).collect();
+    let names = app.account_names(&ids).await?;
+    for email in emails {
         let mut row = email_row(&email, app, lang);
-        if let Entry::Vacant(slot) = names.entry(email.account_id) {
-            slot.insert(match app.account(domain::AccountId(email.account_id)).await {
-                Ok(account) => account.input.name,
-                Err(_) => format!("#{}", email.account_id),
-            });
+        if let Some(name) = names.get(&domain::AccountId(email.account_id)) {
+            row.account = name.clone();
         }
-        row.account = names.get(&email.account_id).cloned().unwrap_or_default();
         if let Some((_, edited)) = draft.as_ref().filter(|(id, _)| *id == email.id) {
             row.draft = edited.clone();
             row.editing = true;

@@ -6,7 +6,7 @@
 
 use super::settings::refused;
 use super::task_reason::{self, WhyPanel};
-use super::{format, Frame};
+use super::{format, text_or_null, Frame};
 use crate::api::tasks::created;
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
@@ -678,15 +678,6 @@ pub async fn page(State(app): State<AppState>, frame: Frame, mut params: QueryPa
     let listing = Listing::read(tab, &mut params);
     params.finish()?;
     render(&app, frame, tab, listing, notice, Drafts::default(), StatusCode::OK).await
-}
-
-fn text_or_null(text: &str) -> Value {
-    let text = text.trim();
-    if text.is_empty() {
-        Value::Null
-    } else {
-        Value::from(text)
-    }
 }
 
 /// What the account field named: an account, or what to tell the reader (every account that

@@ -8,7 +8,7 @@
 use crate::extract::Path;
 use crate::extract::{FormFields, QueryParams};
 use crate::pages::chart::{Chart, Dataset};
-use crate::pages::{choices, format, Frame};
+use crate::pages::{choices, format, text_or_null, Frame};
 use crate::problem::ApiError;
 use crate::AppState;
 use app::AppError;
@@ -635,10 +635,10 @@ pub async fn page(
 
 /// Refuses a reader who may not edit the account before their input is read: otherwise a bad
 /// form would answer 422 with a page that has no form to show its messages in.
-async fn require_edit(app: &AppState, frame: &Frame, id: AccountId) -> Result<(), ApiError> {
+async fn require_edit(app: &AppState, frame: &Frame, id: AccountId) -> Result<Account, ApiError> {
     let account = app.account(id).await?;
     if app.may_edit_account(&frame.actor, &account.input) {
-        Ok(())
+        Ok(account)
     } else {
         Err(ApiError::Forbidden)
     }
@@ -652,11 +652,10 @@ pub async fn set_stage(
     frame: Frame,
     fields: FormFields,
 ) -> Result<Response, ApiError> {
-    require_edit(&app, &frame, AccountId(id)).await?;
+    let account = require_edit(&app, &frame, AccountId(id)).await?;
     let stages = app.settings().stages;
     let stage = domain::account::parse_stage(&domain::account::stage_key(fields.get("stage")), &stages)
         .map_err(|reason| ApiError::Fields(vec![FieldError::new("stage", reason)]))?;
-    let account = app.account(AccountId(id)).await?;
     let input = domain::account::AccountInput { stage: Some(stage), ..account.input };
     app.update_account(&frame.actor, AccountId(id), &input).await?;
     Ok(Redirect::to(&format!("/accounts/{id}#account-stage")).into_response())
@@ -671,17 +670,13 @@ pub async fn add_contact(
     fields: FormFields,
 ) -> Result<Response, ApiError> {
     require_edit(&app, &frame, AccountId(id)).await?;
-    let text = |name: &str| match fields.get(name).trim() {
-        "" => Value::Null,
-        value => Value::from(value),
-    };
     let value = json!({
         "external_id": fields.get("contact_id").trim(),
         "account_id": id,
-        "name": text("name"),
-        "email": text("email"),
-        "role": text("role"),
-        "phone": text("phone"),
+        "name": text_or_null(fields.get("name")),
+        "email": text_or_null(fields.get("email")),
+        "role": text_or_null(fields.get("role")),
+        "phone": text_or_null(fields.get("phone")),
         "is_primary": !fields.get("is_primary").is_empty(),
     });
     let errors = match ContactInput::from_json(value) {
