@@ -266,13 +266,21 @@ impl App {
 
     pub async fn set_health_config(&self, actor: &Actor, config: HealthConfig) -> Result<HealthConfig, AppError> {
         config.validate().map_err(AppError::Invalid)?;
-        let before = self.health_config().await?;
+        // A configuration saved unreadable (by an older version) must not stop the one that replaces it.
+        let before = match self.health_config().await {
+            Ok(before) => Some(before),
+            Err(AppError::Internal(error)) => {
+                tracing::warn!(%error, "replacing a health configuration that could not be read");
+                None
+            }
+            Err(other) => return Err(other),
+        };
         let json = serde_json::to_string(&config)
             .map_err(|e| AppError::Internal(format!("saving the health configuration: {e}")))?;
         self.store.save_health_config(&json).await?;
         self.backtests.clear();
         self.grade_drops_cache.clear();
-        self.record_change(actor, "update", "health_config", "workspace", Some(&before), Some(&config)).await?;
+        self.record_change(actor, "update", "health_config", "workspace", before.as_ref(), Some(&config)).await?;
         Ok(config)
     }
 

@@ -291,8 +291,14 @@ pub fn parse_employees(raw: &str) -> Result<i64, Reason> {
     if value < 0 {
         return Err(Reason::Negative);
     }
+    if value > MAX_EMPLOYEES {
+        return Err(Reason::OutOfRange { min: "0".into(), max: MAX_EMPLOYEES.to_string() });
+    }
     Ok(value)
 }
+
+/// More people than any company employs (the largest employers have a few million).
+pub const MAX_EMPLOYEES: i64 = 100_000_000;
 
 impl AccountInput {
     /// An account known only by its id and name, every other field empty.

@@ -228,6 +228,34 @@ impl TrackingFieldSources {
     }
 }
 
+/// A workspace has at most this many lifecycle stages, each named in at most this many characters.
+pub const MAX_STAGES: usize = 30;
+pub const MAX_STAGE_CHARS: usize = 64;
+
+/// Lifecycle stage names, as stored (trimmed, lower case): each given once, none empty, long or
+/// holding control characters.
+fn parse_stages(items: &[Value]) -> Result<Vec<String>, Reason> {
+    if items.len() > MAX_STAGES {
+        return Err(Reason::OutOfRange { min: "1".into(), max: MAX_STAGES.to_string() });
+    }
+    let mut stages: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let name = item
+            .as_str()
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
+            .ok_or(Reason::WrongType { expected: "a list of stage names" })?;
+        if name.chars().count() > MAX_STAGE_CHARS {
+            return Err(Reason::TooLong { max: MAX_STAGE_CHARS });
+        }
+        if stages.contains(&name) {
+            return Err(Reason::AlreadyExists);
+        }
+        stages.push(name);
+    }
+    Ok(stages)
+}
+
 impl WorkspaceSettings {
     /// The fields the API takes.
     pub const FIELDS: &[&str] = &[
@@ -255,13 +283,7 @@ impl WorkspaceSettings {
         });
         let margin = f.required("gross_margin", |raw| parse_decimal(raw).and_then(parse_gross_margin));
         let stages = match stages_value {
-            Some(Value::Array(items)) if !items.is_empty() => {
-                let names: Option<Vec<String>> = items
-                    .iter()
-                    .map(|i| i.as_str().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()))
-                    .collect();
-                f.errors.check("stages", names.ok_or(Reason::WrongType { expected: "a list of stage names" }))
-            }
+            Some(Value::Array(items)) if !items.is_empty() => f.errors.check("stages", parse_stages(&items)),
             _ => f.errors.check("stages", Err(Reason::Required)),
         };
         let sources = f
@@ -295,6 +317,17 @@ impl WorkspaceSettings {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn stages_are_few_short_distinct_and_printable() {
+        let names = |items: Value| parse_stages(items.as_array().unwrap());
+        assert_eq!(names(json!([" Onboarding ", "活用"])), Ok(vec!["onboarding".to_owned(), "活用".to_owned()]));
+        assert_eq!(names(json!(["a", "A"])), Err(Reason::AlreadyExists));
+        assert_eq!(names(json!(["x\u{1}y"])), Err(Reason::WrongType { expected: "a list of stage names" }));
+        assert_eq!(names(json!(["s".repeat(65)])), Err(Reason::TooLong { max: MAX_STAGE_CHARS }));
+        let many: Vec<String> = (0..=MAX_STAGES).map(|i| format!("s{i}")).collect();
+        assert_eq!(names(json!(many)), Err(Reason::OutOfRange { min: "1".into(), max: MAX_STAGES.to_string() }));
+    }
 
     #[test]
     fn custom_field_names_replace_the_set_and_name_the_key_and_language_of_each_error() {

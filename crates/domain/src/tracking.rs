@@ -13,6 +13,8 @@ use std::borrow::Cow;
 
 /// Segment's limit for one message, in bytes of JSON.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
+/// The earliest moment a message may say it happened.
+pub const EARLIEST_TIMESTAMP: &str = "2000-01-01T00:00:00Z";
 /// Segment's limit for one request body (after decompression).
 pub const MAX_BATCH_BYTES: usize = 500 * 1024;
 
@@ -372,6 +374,14 @@ fn message_of(
         (Some(timestamp), None) => timestamp,
         (None, _) => received_at,
     };
+    // A day of clock skew is a slow clock; a year ahead (or before 2000) is a bug in the sender,
+    // and usage dated there would count as activity for days that have not come.
+    let latest = received_at + chrono::Duration::days(1);
+    let earliest = DateTime::parse_from_rfc3339(EARLIEST_TIMESTAMP).map(|at| at.with_timezone(&Utc));
+    if timestamp > latest || earliest.is_ok_and(|earliest| timestamp < earliest) {
+        let max = latest.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return Err(error("timestamp", Reason::OutOfRange { min: EARLIEST_TIMESTAMP.into(), max }));
+    }
     Ok(Message {
         kind,
         message_id: clean_id(fields.message_id, "messageId")?.unwrap_or_else(fallback_id),
@@ -569,6 +579,20 @@ mod tests {
         .unwrap();
         assert_eq!(message.timestamp, at("2025-01-09T23:55:10Z"), "received − (sentAt − timestamp)");
         assert_eq!(message.message_id, "m1");
+    }
+
+    #[test]
+    fn a_timestamp_more_than_a_day_ahead_or_before_2000_is_refused() {
+        let at_time = |timestamp: &str| {
+            parse(json!({"userId": "u1", "event": "Login", "timestamp": timestamp}), Some(MessageKind::Track))
+        };
+        assert!(at_time("2025-01-10T23:00:00Z").is_ok(), "a slow clock is not a bug");
+        assert!(at_time("2020-01-10T00:00:00Z").is_ok(), "history may be sent later");
+        for wrong in ["2025-01-12T00:00:00Z", "9999-12-31T23:59:59Z", "1970-01-01T00:00:00Z"] {
+            let error = at_time(wrong).unwrap_err();
+            assert_eq!(error.field, "timestamp", "{wrong}");
+            assert!(matches!(error.reason, Reason::OutOfRange { .. }), "{wrong}: {:?}", error.reason);
+        }
     }
 
     #[test]

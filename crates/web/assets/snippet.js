@@ -5,6 +5,8 @@
  * It asks Kizuna what to show this user now (Kizuna decides and counts caps), draws it in a
  * shadow root so the page's styles and ours stay apart, and reports clicks, dismissals and
  * answers back. Kizuna.check(eventName) asks again after the user did something.
+ * Kizuna's own preview pages load it with data-preview (what to draw, as JSON): it then draws
+ * that, exactly as a user would see it, and asks, reports and records nothing.
  */
 (function () {
   'use strict';
@@ -14,6 +16,8 @@
   var base = new URL(script.src).origin;
   var traits = {};
   try { traits = data.traits ? JSON.parse(data.traits) : {}; } catch (e) { traits = {}; }
+  var preview = null;
+  try { preview = data.preview ? JSON.parse(data.preview) : null; } catch (e) { preview = null; }
   var user = { userId: data.userId, accountId: data.accountId };
   if (data.email) user.email = data.email;
   var lang = (data.lang || document.documentElement.lang || navigator.language || 'ja').slice(0, 2) === 'en' ? 'en' : 'ja';
@@ -43,6 +47,7 @@
     '.k .err{color:#b91c1c;font-size:13px;min-height:1em}';
 
   function post(path, body) {
+    if (preview) return Promise.resolve(null);
     return fetch(base + path, {
       method: 'POST', mode: 'cors', credentials: 'omit',
       headers: { 'content-type': 'application/json', authorization: 'Basic ' + btoa(data.writeKey + ':') },
@@ -118,7 +123,10 @@
       var go = el('a', { class: 'go', href: m.button_url }, m.button);
       go.addEventListener('click', function (e) {
         e.preventDefault();
-        report('message', m.id, 'clicked').then(function () { window.location.assign(m.button_url); });
+        report('message', m.id, 'clicked').then(function () {
+          if (preview) unmount();
+          else window.location.assign(m.button_url);
+        });
       });
       box.appendChild(go);
     }
@@ -192,6 +200,11 @@
   }
 
   function check(event) {
+    if (preview) {
+      if (preview.message) showMessage(preview.message);
+      else if (preview.survey) showSurvey(preview.survey);
+      return Promise.resolve(null);
+    }
     if (!data.writeKey || !user.userId || !user.accountId) return Promise.resolve(null);
     var visit = withUser({ url: window.location.href, lang: lang });
     if (data.role) visit.role = data.role;

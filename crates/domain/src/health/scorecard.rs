@@ -178,6 +178,28 @@ pub struct CriticalRule {
     pub grade: String,
 }
 
+/// A key of a grade, scorecard or measure: letters, digits, `_` and `-`, at most 64.
+fn check_key(key: &str) -> Result<(), Reason> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if key.is_empty() {
+        Err(Reason::Required)
+    } else if key.len() > MAX_KEY_CHARS || !key.chars().all(allowed) {
+        Err(Reason::Malformed { detail: "letters, digits, _ and -, at most 64".into() })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_name(name: &str) -> Result<(), Reason> {
+    if name.trim().is_empty() {
+        Err(Reason::Required)
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(Reason::TooLong { max: MAX_NAME_CHARS })
+    } else {
+        Ok(())
+    }
+}
+
 /// How a measure's value becomes 0–100 points: `thresholds` gives the points of the first
 /// `[at_least, points]` pair the value reaches (checked from the highest), `piecewise`
 /// interpolates linearly between `[value, points]` pairs and holds the ends.
@@ -259,6 +281,16 @@ pub const DEFAULT_NPS_MAX_AGE_DAYS: i64 = 180;
 pub const MAX_GRADES: usize = 10;
 pub const MAX_SCORECARDS: usize = 20;
 pub const MAX_MEASURES: usize = 50;
+/// A measure's points mapping has at most this many pairs.
+pub const MAX_POINT_PAIRS: usize = 50;
+/// Weights are relative; past this one a weight only hides the others (and a huge one breaks the
+/// arithmetic of the weighted mean).
+pub const MAX_WEIGHT: f64 = 10_000.0;
+/// Keys (grades, scorecards, measures) are identifiers in files and links; names are read by people.
+const MAX_KEY_CHARS: usize = 64;
+const MAX_NAME_CHARS: usize = 200;
+/// `applies_to` values are compared with an account's tier, stage, touch model or custom fields.
+const MAX_MATCH_CHARS: usize = 500;
 pub const DEFAULT_CONTRACTION_DAYS: u32 = 90;
 
 impl MeasureSpec {
@@ -432,7 +464,24 @@ impl HealthConfig {
         if self.scorecards.len() > MAX_SCORECARDS {
             push("scorecard".into(), at_most(MAX_SCORECARDS));
         }
+        if self.min_measures > MAX_MEASURES {
+            push("min_measures".into(), Reason::OutOfRange { min: "0".into(), max: MAX_MEASURES.to_string() });
+        }
+        let mut grade_keys = std::collections::HashSet::new();
         for (i, grade) in self.grades.iter().enumerate() {
+            if let Err(reason) = check_key(&grade.key) {
+                push(format!("grade[{i}].key"), reason);
+            } else if !grade_keys.insert(grade.key.as_str()) {
+                push(format!("grade[{i}].key"), Reason::AlreadyExists);
+            }
+            for (field, name) in [("name_ja", &grade.name_ja), ("name_en", &grade.name_en)] {
+                if let Err(reason) = check_name(name) {
+                    push(format!("grade[{i}].{field}"), reason);
+                }
+            }
+            if !(0.0..=100.0).contains(&grade.min) {
+                push(format!("grade[{i}].min"), Reason::OutOfRange { min: "0".into(), max: "100".into() });
+            }
             let hex =
                 grade.colour.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
             if hex.is_none() {
@@ -455,8 +504,33 @@ impl HealthConfig {
         }
         let mut keys = std::collections::HashSet::new();
         for (i, card) in self.scorecards.iter().enumerate() {
-            if !keys.insert(card.key.as_str()) {
+            if let Err(reason) = check_key(&card.key) {
+                push(format!("scorecard[{i}].key"), reason);
+            } else if !keys.insert(card.key.as_str()) {
                 push(format!("scorecard[{i}].key"), Reason::AlreadyExists);
+            }
+            if let Err(reason) = check_name(&card.name) {
+                push(format!("scorecard[{i}].name"), reason);
+            }
+            if let Some(Err(reason)) = card.name_en.as_deref().map(check_name) {
+                push(format!("scorecard[{i}].name_en"), reason);
+            }
+            if let Some(rule) = &card.applies_to {
+                let given = [("tier", &rule.tier), ("stage", &rule.stage), ("touch_model", &rule.touch_model)];
+                let named =
+                    given.into_iter().filter_map(|(field, value)| value.as_deref().map(|v| (field.to_owned(), v)));
+                let custom = rule
+                    .custom
+                    .iter()
+                    .flat_map(|(k, v)| [(format!("custom.{k}"), k.as_str()), (format!("custom.{k}"), v.as_str())]);
+                for (field, value) in named.chain(custom) {
+                    if value.chars().count() > MAX_MATCH_CHARS {
+                        push(format!("scorecard[{i}].applies_to.{field}"), Reason::TooLong { max: MAX_MATCH_CHARS });
+                    }
+                }
+                if rule.custom.len() > MAX_MEASURES {
+                    push(format!("scorecard[{i}].applies_to.custom"), at_most(MAX_MEASURES));
+                }
             }
             if card.measures.is_empty() {
                 push(format!("scorecard[{i}].measure"), Reason::Required);
@@ -467,11 +541,13 @@ impl HealthConfig {
             let mut measure_keys = std::collections::HashSet::new();
             for (j, m) in card.measures.iter().enumerate() {
                 let at = |field: &str| format!("scorecard[{i}].measure[{j}].{field}");
-                if !measure_keys.insert(m.key.as_str()) {
+                if let Err(reason) = check_key(&m.key) {
+                    push(at("key"), reason);
+                } else if !measure_keys.insert(m.key.as_str()) {
                     push(at("key"), Reason::AlreadyExists);
                 }
-                if !(m.weight > 0.0 && m.weight.is_finite()) {
-                    push(at("weight"), Reason::OutOfRange { min: "0 (exclusive)".into(), max: "∞".into() });
+                if !(m.weight > 0.0 && m.weight <= MAX_WEIGHT) {
+                    push(at("weight"), Reason::OutOfRange { min: "0 (exclusive)".into(), max: MAX_WEIGHT.to_string() });
                 }
                 // Judged per feature or over the core ones, never over every event.
                 let per_feature = matches!(
@@ -546,8 +622,12 @@ impl HealthConfig {
                                 .into(),
                         },
                     );
+                } else if steps.is_some_and(|s| s.len() > MAX_POINT_PAIRS) {
+                    push(at("points"), at_most(MAX_POINT_PAIRS));
                 } else if steps.is_some_and(|s| s.iter().any(|(_, p)| !(0.0..=100.0).contains(p))) {
                     push(at("points"), Reason::OutOfRange { min: "0".into(), max: "100".into() });
+                } else if steps.is_some_and(|s| s.iter().any(|(value, _)| !value.is_finite())) {
+                    push(at("points"), Reason::WrongType { expected: "finite numbers" });
                 }
             }
         }

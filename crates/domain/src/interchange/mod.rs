@@ -18,12 +18,22 @@ use crate::validation::Reason;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-/// `YYYY-MM-DD` or `YYYY/MM/DD`.
+/// The days a date may name: a customer's history starts after the first and nothing is
+/// planned past the last (a year like 9999 is a placeholder, and its arithmetic overflows).
+pub const FIRST_DAY: &str = "1900-01-01";
+pub const LAST_DAY: &str = "2199-12-31";
+
+/// `YYYY-MM-DD` or `YYYY/MM/DD`, between [`FIRST_DAY`] and [`LAST_DAY`].
 pub fn parse_date(raw: &str) -> Result<NaiveDate, Reason> {
     let trimmed = raw.trim();
-    NaiveDate::parse_from_str(trimmed, "%Y-%m-%d")
+    let day = NaiveDate::parse_from_str(trimmed, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(trimmed, "%Y/%m/%d"))
-        .map_err(|_| Reason::InvalidDate)
+        .map_err(|_| Reason::InvalidDate)?;
+    let within = |bound: &str| bound.parse::<NaiveDate>().map_err(|_| Reason::InvalidDate);
+    if day < within(FIRST_DAY)? || day > within(LAST_DAY)? {
+        return Err(Reason::OutOfRange { min: FIRST_DAY.into(), max: LAST_DAY.into() });
+    }
+    Ok(day)
 }
 
 /// A date, or an RFC 3339 timestamp taken as its calendar day in the workspace time zone
@@ -150,6 +160,16 @@ mod tests {
     fn both_date_separators_are_accepted() {
         assert_eq!(parse_date("2025/04/01"), parse_date("2025-04-01"));
         assert_eq!(parse_date("01/04/2025"), Err(Reason::InvalidDate));
+    }
+
+    #[test]
+    fn a_date_outside_any_customers_history_is_refused() {
+        let outside = Err(Reason::OutOfRange { min: FIRST_DAY.into(), max: LAST_DAY.into() });
+        for raw in ["0001-01-01", "1899-12-31", "2200-01-01", "9999-12-31", "+10000-01-01"] {
+            assert!(matches!(parse_date(raw), Err(Reason::OutOfRange { .. }) | Err(Reason::InvalidDate)), "{raw}");
+        }
+        assert_eq!(parse_date("9999-12-31"), outside);
+        assert!(parse_date(FIRST_DAY).is_ok() && parse_date(LAST_DAY).is_ok());
     }
 
     #[test]

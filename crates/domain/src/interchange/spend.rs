@@ -22,7 +22,7 @@ pub fn parse_month(raw: &str) -> Result<YearMonth, Reason> {
     let (year, month) = raw.trim().split_once(['-', '/']).ok_or(Reason::InvalidDate)?;
     let (year, month) =
         (year.parse().map_err(|_| Reason::InvalidDate)?, month.parse().map_err(|_| Reason::InvalidDate)?);
-    YearMonth::new(year, month).ok_or(Reason::InvalidDate)
+    YearMonth::typed(year, month).ok_or(Reason::InvalidDate)?
 }
 
 pub fn parse(table: &Table) -> Result<Vec<SpendRecord>, FileErrors> {

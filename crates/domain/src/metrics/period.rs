@@ -225,6 +225,15 @@ impl YearMonth {
         NaiveDate::from_ymd_opt(year, month, 1).map(YearMonth)
     }
 
+    /// A month a person typed: as [`YearMonth::new`], and within the days a date may name
+    /// (`interchange::FIRST_DAY` to `LAST_DAY`), else out of range.
+    pub fn typed(year: i32, month: u32) -> Option<Result<YearMonth, Reason>> {
+        let first = YearMonth::new(year, month)?;
+        let within = crate::interchange::parse_date(&first.0.to_string()).is_ok();
+        let range = || Reason::OutOfRange { min: "1900-01".into(), max: "2199-12".into() };
+        Some(if within { Ok(first) } else { Err(range()) })
+    }
+
     pub fn of(day: NaiveDate) -> YearMonth {
         YearMonth(day.with_day(1).unwrap_or(day))
     }
@@ -288,7 +297,7 @@ impl FromStr for YearMonth {
         let (year, month) = raw.trim().split_once('-').ok_or_else(malformed)?;
         let year = year.parse().map_err(|_| malformed())?;
         let month = month.parse().map_err(|_| malformed())?;
-        YearMonth::new(year, month).ok_or_else(malformed)
+        YearMonth::typed(year, month).ok_or_else(malformed)?
     }
 }
 

@@ -62,6 +62,13 @@ pub const MAX_SECRET_CHARS: usize = 200;
 
 /// A playbook has at most this many steps.
 pub const MAX_STEPS: usize = 50;
+/// The longest description, email subject and Slack text a playbook may hold; the rest are the
+/// limits of what the step makes (a task's title, a timeline entry's body).
+pub const MAX_DESCRIPTION: usize = 2_000;
+pub const MAX_SUBJECT: usize = 500;
+pub const MAX_SLACK_TEXT: usize = 4_000;
+/// The most days a step waits or a task is due after.
+const MAX_DAYS: u32 = 3650;
 
 /// A URL Kizuna may call out to: http(s), at most `MAX_URL_CHARS`. Whether its host is internal
 /// is decided when it is called (`app::delivery`).
@@ -338,6 +345,9 @@ impl PlaybookDefinition {
         if let Err(reason) = optional_text(self.name_en.as_deref(), MAX_NAME_CHARS) {
             push("name_en".into(), reason);
         }
+        if let Err(reason) = optional_text(self.description.as_deref(), MAX_DESCRIPTION) {
+            push("description".into(), reason);
+        }
         let known_grade = |grade: &Option<String>| grade.as_ref().is_none_or(|g| grades.contains(g));
         match &self.trigger {
             Trigger::GradeChanged { from, to } => {
@@ -366,11 +376,49 @@ impl PlaybookDefinition {
         }
         for (i, step) in self.steps.iter().enumerate() {
             let field = |name: &str| format!("step[{i}].{name}");
-            if step.delay_days > 3650 {
-                push(field("delay_days"), Reason::OutOfRange { min: "0".into(), max: "3650".into() });
+            let mut limit = |name: &str, value: &str, max: usize| {
+                if value.chars().count() > max {
+                    push(field(name), Reason::TooLong { max });
+                }
+            };
+            match &step.action {
+                Action::CreateTask { title, kind, .. } => {
+                    limit("title", title, crate::tasks::MAX_TITLE);
+                    limit("kind", kind, crate::tasks::MAX_KIND);
+                }
+                Action::SendEmail { to_role, subject, body } => {
+                    limit("to_role", to_role, crate::contact::MAX_ROLE);
+                    limit("subject", subject, MAX_SUBJECT);
+                    limit("body", body, crate::timeline::MAX_BODY);
+                }
+                Action::PostToSlack { text, .. } => limit("text", text, MAX_SLACK_TEXT),
+                Action::AddTimelineEntry { title, body } => {
+                    limit("title", title, crate::timeline::MAX_TITLE);
+                    limit("body", body.as_deref().unwrap_or_default(), crate::timeline::MAX_BODY);
+                }
+                Action::CallWebhook { .. } | Action::ChangeStage { .. } | Action::ShowMessage { .. } => {}
+            }
+            if step.delay_days > MAX_DAYS {
+                push(field("delay_days"), Reason::OutOfRange { min: "0".into(), max: MAX_DAYS.to_string() });
             }
             match &step.action {
-                Action::CreateTask { title, priority, assignee, user_id, kind, due_before_renewal_days, .. } => {
+                Action::CreateTask {
+                    title,
+                    priority,
+                    assignee,
+                    user_id,
+                    kind,
+                    due_in_days,
+                    due_before_renewal_days,
+                    ..
+                } => {
+                    for (name, days) in
+                        [("due_in_days", Some(*due_in_days)), ("due_before_renewal_days", *due_before_renewal_days)]
+                    {
+                        if days.is_some_and(|d| d > MAX_DAYS) {
+                            push(field(name), Reason::OutOfRange { min: "0".into(), max: MAX_DAYS.to_string() });
+                        }
+                    }
                     if due_before_renewal_days.is_some() && !matches!(self.trigger, Trigger::RenewalWithin { .. }) {
                         push(
                             field("due_before_renewal_days"),
@@ -428,6 +476,8 @@ impl PlaybookDefinition {
                     }
                     if only_from.iter().any(|from| !stages.contains(from)) {
                         push(field("only_from"), Reason::NotOneOf { allowed: stages.to_vec() });
+                    } else if only_from.len() > stages.len() {
+                        push(field("only_from"), Reason::OutOfRange { min: "0".into(), max: stages.len().to_string() });
                     }
                 }
             }

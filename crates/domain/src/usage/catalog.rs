@@ -280,16 +280,34 @@ impl FeatureDefinition {
     }
 }
 
+/// A feature matches on at most this many event properties, each named and valued in at most
+/// these many characters (every tracked event is compared with them).
+pub const MAX_PROPERTY_FILTERS: usize = 20;
+const MAX_PROPERTY_KEY_CHARS: usize = 200;
+const MAX_PROPERTY_VALUE_CHARS: usize = 1_000;
+
 fn parse_property_filter(value: Option<Value>) -> Result<Map<String, Value>, Reason> {
     let expected = Reason::WrongType { expected: "an object of strings, numbers or booleans" };
     match value {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(map)) => {
-            if map.values().all(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_))) {
-                Ok(map)
-            } else {
-                Err(expected)
+            if map.len() > MAX_PROPERTY_FILTERS {
+                return Err(Reason::OutOfRange { min: "0".into(), max: MAX_PROPERTY_FILTERS.to_string() });
             }
+            for (key, value) in &map {
+                let text_len = match value {
+                    Value::String(text) => text.chars().count(),
+                    Value::Number(_) | Value::Bool(_) => 0,
+                    _ => return Err(expected),
+                };
+                if key.chars().count() > MAX_PROPERTY_KEY_CHARS {
+                    return Err(Reason::TooLong { max: MAX_PROPERTY_KEY_CHARS });
+                }
+                if text_len > MAX_PROPERTY_VALUE_CHARS {
+                    return Err(Reason::TooLong { max: MAX_PROPERTY_VALUE_CHARS });
+                }
+            }
+            Ok(map)
         }
         Some(_) => Err(expected),
     }
@@ -370,6 +388,25 @@ mod tests {
 
     fn reasons(errors: Vec<FieldError>) -> Vec<(String, Reason)> {
         errors.into_iter().map(|e| (e.field, e.reason)).collect()
+    }
+
+    #[test]
+    fn a_features_property_filter_is_bounded_in_count_and_length() {
+        let with = |properties: Value| {
+            FeatureDefinition::parse(json!({
+                "key": "export", "name": "Export", "event": "Report Exported", "properties": properties,
+                "cadence": "weekly", "importance": "supporting"
+            }))
+        };
+        assert!(with(json!({"format": "pdf", "pages": 2})).is_ok());
+        let many: Map<String, Value> = (0..=MAX_PROPERTY_FILTERS).map(|i| (format!("p{i}"), json!(i))).collect();
+        let long = json!({"format": "x".repeat(1_001)});
+        for (filter, reason) in [
+            (Value::Object(many), Reason::OutOfRange { min: "0".into(), max: MAX_PROPERTY_FILTERS.to_string() }),
+            (long, Reason::TooLong { max: 1_000 }),
+        ] {
+            assert_eq!(reasons(with(filter).unwrap_err()), [("properties".to_owned(), reason)]);
+        }
     }
 
     #[test]

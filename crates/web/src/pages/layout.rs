@@ -165,6 +165,13 @@ impl Frame {
     }
 }
 
+/// A form's way back (`back`) when it is a safe path to one of the pages it may return to
+/// (paths starting with one of `pages`); `None` for anything else.
+pub fn back_among(back: &str, pages: &[&str]) -> Option<String> {
+    let safe = safe_next(back);
+    (safe == back && pages.iter().any(|page| back.starts_with(page))).then_some(safe)
+}
+
 /// Only paths on this site: never an open redirect, and nothing a Location header cannot carry.
 pub fn safe_next(next: &str) -> String {
     if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(char::is_control)
@@ -207,5 +214,10 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/");
         assert_eq!(safe_next("/accounts\r\nSet-Cookie: x=1"), "/");
         assert_eq!(safe_next(""), "/");
+        assert_eq!(back_among("/renewals?month=2027-01", &["/renewals"]), Some("/renewals?month=2027-01".into()));
+        assert_eq!(back_among("/renewals\nX", &["/renewals"]), None, "nothing a Location header cannot carry");
+        assert_eq!(back_among("/renewals\u{7f}", &["/renewals"]), None);
+        assert_eq!(back_among("//evil.example/renewals", &["/renewals"]), None);
+        assert_eq!(back_among("/settings", &["/renewals", "/accounts/"]), None);
     }
 }

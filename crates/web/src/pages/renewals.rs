@@ -537,13 +537,8 @@ pub async fn export(State(app): State<AppState>, frame: Frame, mut params: Query
 
 /// Where to go after saving a call: the page the form came from, if it is one of ours.
 fn back_to(fields: &FormFields, account: AccountId) -> String {
-    let back = fields.get("back");
-    let ours = (back.starts_with("/renewals") || back.starts_with("/accounts/")) && !back.contains("//");
-    if ours {
-        back.to_owned()
-    } else {
-        format!("/accounts/{}", account.0)
-    }
+    crate::pages::layout::back_among(fields.get("back"), &["/renewals", "/accounts/"])
+        .unwrap_or_else(|| format!("/accounts/{}", account.0))
 }
 
 /// `POST /accounts/{id}/renewals/{date}`: saves a CSM's call from the renewals page or the

@@ -487,9 +487,8 @@ pub async fn show(
 
 /// After a form: back where it came from (`back`, if it is one of our pages), else the request.
 fn back_to(fields: &FormFields, id: RequestId, done: &str) -> String {
-    let back = fields.get("back");
-    let ours = (back.starts_with("/requests") || back.starts_with("/accounts/")) && !back.contains("//");
-    let to = if ours { back.to_owned() } else { format!("/requests/{id}") };
+    let to = crate::pages::layout::back_among(fields.get("back"), &["/requests", "/accounts/"])
+        .unwrap_or_else(|| format!("/requests/{id}"));
     let separator = if to.contains('?') { '&' } else { '?' };
     format!("{to}{separator}done={done}")
 }

@@ -215,8 +215,8 @@ impl CardForm {
                 if pair.value.is_empty() && pair.points.is_empty() {
                     continue;
                 }
-                let value = number(&mut errors, at("points"), &pair.value, Reason::InvalidDecimal);
-                let points = number(&mut errors, at("points"), &pair.points, Reason::InvalidDecimal);
+                let value = number(&mut errors, at("points.value"), &pair.value, Reason::InvalidDecimal);
+                let points = number(&mut errors, at("points.score"), &pair.points, Reason::InvalidDecimal);
                 match (value, points) {
                     (Some(value), Some(points)) => pairs.push((value, points)),
                     _ if pair.value.is_empty() || pair.points.is_empty() => {

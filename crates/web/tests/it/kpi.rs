@@ -448,7 +448,7 @@ async fn the_tree_builder_saves_rows_as_the_tree_and_names_a_bad_row(t: TestStor
     };
     let (status, html, _) = submit(&server, &manager, "/kpi/builder", "en", &rows("ratio", "nrr")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unescaped(&html).contains("Node 1 · children_relation"), "a ratio needs two children: {html}");
+    assert!(unescaped(&html).contains("Node 1 · Its children are"), "a ratio needs two children: {html}");
     let (status, _) = server.get("/api/v1/kpi/tree").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing saved");
 

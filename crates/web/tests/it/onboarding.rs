@@ -279,7 +279,7 @@ async fn the_onboarding_builder_saves_a_template_checked_like_the_toml_one(t: Te
     };
     let (status, html, _) = submit(&server, &browser, "/onboarding/templates/builder", "en", &form("soon")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} {html}", t.label);
-    assert!(unescaped(&html).contains("Milestone 1 · expected_days"), "{html}");
+    assert!(unescaped(&html).contains("Milestone 1 · Due (days after start)"), "{html}");
     let (_, html, _) = submit(&server, &browser, "/onboarding/templates/builder", "en", &form("-5")).await;
     assert!(unescaped(&html).contains("must be between 1 and 3650"), "a negative number is a whole number: {html}");
     let (_, templates) = server.get("/api/v1/onboarding/templates").await;

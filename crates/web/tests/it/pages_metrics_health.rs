@@ -524,7 +524,7 @@ async fn the_scorecard_builder_checks_like_the_toml_previews_without_saving_and_
             .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let required = domain::Reason::Required.message(domain::i18n::Lang::En);
-    assert!(unescaped(&html).contains(&format!("Measure 1 (usage) · feature: {required}")), "{html}");
+    assert!(unescaped(&html).contains(&format!("Measure 1 (usage) · Feature: {required}")), "{html}");
     let (_, unchanged) = server.get("/api/v1/health/config").await;
     assert_eq!(unchanged, before, "a refused form saves nothing");
 

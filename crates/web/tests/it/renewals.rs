@@ -203,6 +203,11 @@ async fn the_renewals_page_and_the_account_card_show_the_pipeline_in_both_langua
     let (status, html, _) = submit(&server, &csm, &action, "en", &[("forecast", "sure"), ("back", &path)]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unescaped(&html).contains("Forecast: must be one of"), "{html}");
+    let broken_back = [("forecast", "commit"), ("back", "/renewals\nSet-Cookie: x=1")];
+    let (status, _, location) = submit(&server, &csm, &action, "en", &broken_back).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "a way back no Location header can carry is not followed");
+    let account_page = format!("/accounts/{}", book.annual);
+    assert!(location.as_deref().is_some_and(|l| l.starts_with(&account_page)), "{location:?}");
 
     let english = page_in(&server, &csm, &path, "en").await;
     assert!(english.contains("Renewals by month") && english.contains("Commit"), "{english}");

@@ -493,3 +493,35 @@ async fn a_manager_builds_a_message_and_reads_survey_results_in_both_languages(t
     drop(server);
     t.finish().await;
 }
+
+#[store_test]
+async fn a_preview_draws_the_message_or_survey_in_the_users_language_and_records_nothing(t: TestStore) {
+    let server = Server::start(&t).await;
+    let (_, browser) = server.browser("viewer@kizuna.example", domain::access::Role::Viewer).await;
+    let id = message(&server, banner("tour")).await;
+    let (status, html) = common::page(&server, &browser, &format!("/messages/{id}/preview?lang=ja&shown_in=en")).await;
+    assert_eq!(status, StatusCode::OK, "{}: {html}", t.label);
+    let html = common::unescaped(&html);
+    assert!(html.contains("利用者の言語") && html.contains("<script src=\"/js/kizuna.js\""), "{html}");
+    assert!(
+        html.contains(r#""title":"New feature""#) && !html.contains("新機能"),
+        "drawn as an English user sees it: {html}"
+    );
+    let (status, html) = common::page(&server, &browser, &format!("/messages/{id}/preview?lang=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(common::unescaped(&html).contains(r#""body":"Body""#), "the reader's language by default: {html}");
+    let (status, _) = common::page(&server, &browser, &format!("/messages/{id}/preview?shown_in=fr")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a language the snippet does not speak is refused");
+    let (_, results) = server.get(&format!("/api/v1/messages/{id}/results")).await;
+    assert_eq!(results["outcomes"], json!([]), "opening a preview shows the message to no one: {results}");
+
+    let (_, survey) = server.post("/api/v1/surveys", json!({"name": "NPS", "kind": "nps"})).await;
+    let survey = survey["id"].as_i64().unwrap();
+    let (status, html) = common::page(&server, &browser, &format!("/surveys/{survey}/preview?shown_in=ja")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(common::unescaped(&html).contains("まったく勧めない"), "{html}");
+    let (status, _) = common::page(&server, &browser, "/surveys/999999/preview").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    drop(server);
+    t.finish().await;
+}

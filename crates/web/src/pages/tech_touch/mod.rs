@@ -1,9 +1,11 @@
 //! Tech touch pages: `/messages` (in-app messages and the workspace's caps), `/surveys`
-//! (surveys, their results, sending links and "why was this person not asked?") and the public
-//! answer page `/s/{token}` a signed link opens.
+//! (surveys, their results, sending links and "why was this person not asked?"), a preview of
+//! either as an end user sees it (`preview`) and the public answer page `/s/{token}` a signed
+//! link opens.
 
 pub mod answer;
 pub mod messages;
+pub mod preview;
 pub mod surveys;
 
 use crate::extract::FormFields;
