@@ -291,7 +291,7 @@ class Pages(unittest.TestCase):
         first_segment = self.driver.find_element(By.CSS_SELECTOR, "#segments-table tbody a").get_attribute("href")
         pages = ["/", "/accounts", "/accounts?grade=at_risk&sort=trend", Pages.account_path, "/metrics", "/health",
                  "/segments", "/segments/new", first_segment.replace(BASE, ""),
-                 "/playbooks", "/playbooks/new", "/outbox", "/tasks", "/onboarding", "/renewals",
+                 "/playbooks", "/playbooks/new", "/playbooks/builder", "/outbox", "/tasks", "/onboarding", "/renewals",
                  "/requests", "/requests/1", "/settings/users", "/settings/teams", "/settings/tokens", "/settings/write-keys",
                  "/settings/features", "/settings/workspace", "/settings/spend", "/settings/mail", "/notifications",
                  "/notifications/settings", "/imports", "/kpi", "/messages", "/surveys"]
@@ -538,9 +538,18 @@ class Pages(unittest.TestCase):
         WebDriverWait(driver, 10).until(ready.presence_of_element_located((By.ID, "builder-errors")))
         self.assertIn("90%", self.text("builder-errors"))
         driver.get_log("browser")
-        share = driver.find_element(By.NAME, "m.1.share")
+        # A grade needs data for three measures: the CSM's pulse takes the last tenth.
+        driver.find_element(By.ID, "add-measure").click()
+        WebDriverWait(driver, 10).until(ready.presence_of_element_located((By.ID, "measure-2")))
+        Select(driver.find_element(By.NAME, "m.2.type")).select_by_value("csm_pulse")
+        driver.find_element(By.NAME, "m.2.key").send_keys("pulse")
+        share = driver.find_element(By.NAME, "m.2.share")
         share.clear()
-        share.send_keys("40")
+        share.send_keys("10")
+        for field, value in zip(driver.find_elements(By.NAME, "m.2.value"), ("1", "5")):
+            field.send_keys(value)
+        for field, value in zip(driver.find_elements(By.NAME, "m.2.points"), ("0", "100")):
+            field.send_keys(value)
         self.assertEqual(self.text("share-total"), "100")
         # Leaving the field is a change: the draft's preview follows without a click.
         driver.find_element(By.ID, "card-name").click()
@@ -557,7 +566,8 @@ class Pages(unittest.TestCase):
         card = next(c for c in config["scorecard"] if c["key"] == "enterprise_form")
         self.assertEqual(card["applies_to"]["tier"], "enterprise")
         self.assertEqual([(m["key"], m["type"], m["weight"]) for m in card["measure"]],
-                         [("usage", "usage_trend", 60.0), ("seats", "seat_activation", 40.0)])
+                         [("usage", "usage_trend", 60.0), ("seats", "seat_activation", 30.0),
+                          ("pulse", "csm_pulse", 10.0)])
         self.assertIsNone(config["scorecard"][-1].get("applies_to"), "the default scorecard stays last")
         for lang in ("ja", "en"):
             for width in (1440, 390):

@@ -613,12 +613,23 @@ impl App {
         Ok(RequestDetail { request, impact, evidence, history, merged, adoption })
     }
 
-    /// The requests an account asked for, with its evidence, newest first.
+    /// The requests an account asked for, newest first, each once with the account's strongest
+    /// evidence for it (the newest of equals): an account that asked twice, or whose two requests
+    /// were merged, still asked for one thing.
     pub async fn account_requests(&self, account: AccountId) -> Result<Vec<(Evidence, FeatureRequest)>, AppError> {
         let evidence = self.store.list_evidence(None, Some(account)).await?;
         let requests: HashMap<RequestId, FeatureRequest> =
             self.store.list_requests().await?.into_iter().map(|r| (r.id, r)).collect();
-        Ok(evidence.into_iter().filter_map(|e| requests.get(&e.request_id).cloned().map(|r| (e, r))).collect())
+        let mut lines: Vec<(Evidence, FeatureRequest)> = Vec::new();
+        for e in evidence {
+            let Some(request) = requests.get(&e.request_id) else { continue };
+            match lines.iter_mut().find(|(_, r)| r.id == request.id) {
+                Some(line) if e.importance > line.0.importance => line.0 = e,
+                Some(_) => {}
+                None => lines.push((e, request.clone())),
+            }
+        }
+        Ok(lines)
     }
 
     /// Requests not merged into another, newest first (only open ones when `open_only`), for

@@ -522,6 +522,16 @@ impl App {
             return Err(AppError::invalid("link", Reason::LinkExpired));
         }
         let saved = self.survey(invite.survey_id).await.map_err(|_| invalid())?;
+        // Said as soon as the link opens again, not after the person has answered a second time.
+        let answered = self.history(&invite.email, Utc::now()).await?.iter().any(|e| {
+            e.kind == TouchKind::Survey
+                && e.item_id == invite.survey_id
+                && e.round == Some(invite.round)
+                && e.outcome == Outcome::Answered
+        });
+        if answered {
+            return Err(AppError::invalid("link", Reason::AlreadyAnswered));
+        }
         Ok((invite, saved))
     }
 
@@ -813,17 +823,22 @@ impl App {
     }
 }
 
-/// The invitation email, in both languages: the survey's question and the link.
+/// The invitation email: the survey's question and the link, in both languages when the survey
+/// has an English question, else in Japanese only (one question twice reads as a mistake).
 fn invitation(survey: &Survey, account: &str, link: &str, until: NaiveDate) -> (String, String) {
-    let subject = format!("{} / {}", survey.question_in(Lang::Ja), survey.question_in(Lang::En));
-    let body = format!(
-        "{account} ご担当者さま\n\n{}\n以下のリンクから 1 分ほどでご回答いただけます ({} まで有効)。\n{link}\n\n---\n\n{}\nIt takes about a minute; the link works until {}.\n{link}\n",
-        survey.question_in(Lang::Ja),
+    let (ja, en) = (survey.question_in(Lang::Ja), survey.question_in(Lang::En));
+    let japanese = format!(
+        "{account} ご担当者さま\n\n{ja}\n以下のリンクから 1 分ほどでご回答いただけます ({} まで有効)。\n{link}\n",
         domain::i18n::day_in_sentence(until, Lang::Ja),
-        survey.question_in(Lang::En),
+    );
+    if ja == en {
+        return (ja, japanese);
+    }
+    let english = format!(
+        "{en}\nIt takes about a minute; the link works until {}.\n{link}\n",
         domain::i18n::day_in_sentence(until, Lang::En),
     );
-    (subject, body)
+    (format!("{ja} / {en}"), format!("{japanese}\n---\n\n{english}"))
 }
 
 /// The person a form or query names: an email (compared in lower case) or `user:<id>`.
@@ -839,4 +854,30 @@ pub fn person_key(raw: &str) -> Result<String, Reason> {
         return Ok(raw.to_owned());
     }
     Ok(Email::parse(raw)?.to_string().to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey(question_en: Option<&str>) -> Survey {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let mut body = serde_json::json!({"name": "CSAT", "kind": "csat", "question": "満足していますか？"});
+        if let Some(en) = question_en {
+            body["question_en"] = serde_json::json!(en);
+        }
+        Survey::parse(body, today).unwrap()
+    }
+
+    #[test]
+    fn an_invitation_is_bilingual_only_when_the_survey_has_an_english_question() {
+        let until = NaiveDate::from_ymd_opt(2026, 12, 15).unwrap();
+        let (subject, body) = invitation(&survey(None), "北斗商事", "https://k.example/s/x", until);
+        assert_eq!(subject, "満足していますか？", "the question once, not twice");
+        assert!(!body.contains("It takes about a minute") && body.matches("満足していますか？").count() == 1, "{body}");
+        let (subject, body) =
+            invitation(&survey(Some("Are you satisfied?")), "北斗商事", "https://k.example/s/x", until);
+        assert_eq!(subject, "満足していますか？ / Are you satisfied?");
+        assert!(body.contains("Are you satisfied?\nIt takes about a minute"), "{body}");
+    }
 }

@@ -91,6 +91,36 @@ pub enum Unit {
     Number,
 }
 
+/// A share typed without its `%` past this is a percentage (NRR `102` is 102%, not 10,200%): it
+/// is refused rather than guessed.
+const MAX_BARE_SHARE: f64 = 10.0;
+
+/// A number a person typed for a node of this unit (blank: none): `102%` or `1.02` for a share,
+/// a whole number for a count; thousands separators allowed.
+pub fn parse_entered(raw: &str, unit: Unit) -> Result<Option<f64>, Reason> {
+    let raw = raw.trim().replace(',', "");
+    let (number, percent) = match raw.strip_suffix('%') {
+        Some(number) => (number.trim(), true),
+        None => (raw.as_str(), false),
+    };
+    if number.is_empty() {
+        return Ok(None);
+    }
+    let value: f64 = number.parse().map_err(|_| Reason::InvalidDecimal)?;
+    if !value.is_finite() {
+        return Err(Reason::InvalidDecimal);
+    }
+    match unit {
+        Unit::Percent if percent => Ok(Some(value / 100.0)),
+        Unit::Percent if value.abs() > MAX_BARE_SHARE => {
+            Err(Reason::BareShare { percent: format!("{number}%"), fraction: (value / 100.0).to_string() })
+        }
+        Unit::Count if percent || value.fract() != 0.0 => Err(Reason::InvalidInteger),
+        _ if percent => Ok(Some(value / 100.0)),
+        _ => Ok(Some(value)),
+    }
+}
+
 impl Metric {
     pub const ALL: [Metric; 29] = [
         Metric::Mrr,
@@ -524,6 +554,19 @@ pub type MonthlyValues = BTreeMap<String, BTreeMap<String, f64>>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_number_is_read_by_its_nodes_unit_and_an_ambiguous_one_is_refused() {
+        assert_eq!(parse_entered("102%", Unit::Percent), Ok(Some(1.02)));
+        assert_eq!(parse_entered(" 1.02 ", Unit::Percent), Ok(Some(1.02)));
+        let bare = Reason::BareShare { percent: "102%".into(), fraction: "1.02".into() };
+        assert_eq!(parse_entered("102", Unit::Percent), Err(bare), "not 10,200%");
+        assert_eq!(parse_entered("1,200", Unit::Count), Ok(Some(1200.0)));
+        assert_eq!(parse_entered("2.5", Unit::Count), Err(Reason::InvalidInteger), "not rounded to 3");
+        assert_eq!(parse_entered("abc", Unit::Money), Err(Reason::InvalidDecimal));
+        assert_eq!(parse_entered("", Unit::Money), Ok(None));
+        assert_eq!(parse_entered("NaN", Unit::Number), Err(Reason::InvalidDecimal));
+    }
     use proptest::prelude::*;
 
     fn node(key: &str, parent: Option<&str>, relation: Option<Relation>) -> KpiNode {

@@ -81,6 +81,15 @@ pub enum Reason {
     TooShort {
         min: usize,
     },
+    /// A share typed without its `%` that reads as a percentage (`102` for NRR).
+    BareShare {
+        percent: String,
+        fraction: String,
+    },
+    /// A scorecard with fewer measures than a grade needs with data: it would grade no account.
+    TooFewMeasures {
+        min: usize,
+    },
     UnknownField,
     OnlyWith {
         field: &'static str,
@@ -195,8 +204,8 @@ impl Reason {
             (AlreadyMerged, Lang::En) => "this request was already merged into another".into(),
             (SameRequest, Lang::Ja) => "統合先には別のリクエストを指定してください".into(),
             (SameRequest, Lang::En) => "must be another request".into(),
-            (AlreadyAnswered, Lang::Ja) => "このアンケートには今回すでに回答いただいています".into(),
-            (AlreadyAnswered, Lang::En) => "this survey was already answered this round".into(),
+            (AlreadyAnswered, Lang::Ja) => "このアンケートには今回すでに回答いただいています。ありがとうございました。".into(),
+            (AlreadyAnswered, Lang::En) => "You have already answered this survey this round. Thank you.".into(),
             (LinkInvalid, Lang::Ja) => "リンクが正しくありません。メールのリンクをそのまま開いてください".into(),
             (LinkInvalid, Lang::En) => "this link is not valid: open the link from the email as it is".into(),
             (LinkExpired, Lang::Ja) => "このリンクは有効期限が切れています".into(),
@@ -280,7 +289,7 @@ impl Reason {
             }
             (DuplicateInFile { first_line }, Lang::En) => format!("duplicates line {first_line}"),
             (UnknownAccount, Lang::Ja) => "該当する顧客がありません".into(),
-            (UnknownAccount, Lang::En) => "no account has this id".into(),
+            (UnknownAccount, Lang::En) => "no account matches".into(),
             (UnknownReference, Lang::Ja) => "参照先が存在しません".into(),
             (UnknownReference, Lang::En) => "refers to something that does not exist".into(),
             (AlreadyExists, Lang::Ja) => "同じ値が既に存在します".into(),
@@ -288,8 +297,16 @@ impl Reason {
             (EndNotAfterStart, Lang::Ja) => "終了日は開始日より後にしてください".into(),
             (EndNotAfterStart, Lang::En) => "must be after start_date".into(),
             // A date before another date of the same row, e.g. a ticket solved before it was created.
-            (EarlierThan { field }, Lang::Ja) => format!("{field} より前の日付にはできません"),
-            (EarlierThan { field }, Lang::En) => format!("must not be earlier than {field}"),
+            (EarlierThan { field }, lang) => {
+                // A form names the other date in words; a file's column keeps its name.
+                let other = match *field {
+                    "starts_on" => lang.pick("開始日", "the start date"),
+                    "from" => lang.pick("開始日", "the first day"),
+                    column => column,
+                };
+                let space = if other.is_ascii() { " " } else { "" };
+                lang.pick(format!("{other}{space}より前の日付にはできません"), format!("must not be earlier than {other}"))
+            }
             (Overlaps { other_start }, Lang::Ja) => {
                 format!("同じ契約の {other_start} 開始の期間と重なっています")
             }
@@ -332,6 +349,16 @@ impl Reason {
             (WrongType { expected }, Lang::En) => format!("must be {expected}"),
             (TooShort { min }, Lang::Ja) => format!("{min} 文字以上にしてください"),
             (TooShort { min }, Lang::En) => format!("must be at least {min} characters"),
+            (BareShare { percent, fraction }, Lang::Ja) => {
+                format!("割合は「{percent}」または「{fraction}」のように書いてください")
+            }
+            (BareShare { percent, fraction }, Lang::En) => format!("write a share as {percent} or {fraction}"),
+            (TooFewMeasures { min }, Lang::Ja) => format!(
+                "指標が {min} 個より少ないと、どの顧客もグレードが「不明」になります（グレードには {min} 個以上の指標のデータが必要です）。指標を足すか、必要な指標の数を減らしてください"
+            ),
+            (TooFewMeasures { min }, Lang::En) => format!(
+                "with fewer than {min} measures every account would be graded unknown (a grade needs data for {min} measures); add measures or lower the number needed"
+            ),
             (UnknownField, Lang::Ja) => "不明な項目です".into(),
             (UnknownField, Lang::En) => "is not a known field".into(),
             (OnlyWith { field, value }, Lang::Ja) => format!("{field} が {value} のときだけ指定できます"),

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use domain::account::Account;
-use domain::health::activity::{activity_window, subtract_daily, sum_daily, ActivityWindow};
+use domain::health::activity::{activity_window, subtract_daily, sum_daily, ActivityWindow, BookPace};
 use domain::health::{AccountSignals, ActivityKey, ActivityScope, HealthConfig, MeasureType, TicketSignal};
 use domain::subscription::{AccountFigures, SubscriptionTerms};
 use domain::usage::{
@@ -25,6 +25,26 @@ pub struct Calendars {
     pub activity: Vec<ActivityKey>,
     /// How many days back the contraction measures compare MRR with.
     pub mrr_windows: Vec<u32>,
+    /// The whole book's pace in each activity window (see `BookPace`).
+    pub book_pace: BTreeMap<ActivityKey, BookPace>,
+}
+
+/// The book's pace per day and window, worked out once: the windows end the day before, so a
+/// day's pace changes only when usage of an earlier day is stored again (a backfill, an import).
+/// A copy of the portfolio starts without it.
+#[derive(Default)]
+struct PaceCache(std::sync::Mutex<HashMap<(NaiveDate, ActivityKey), Option<BookPace>>>);
+
+impl Clone for PaceCache {
+    fn clone(&self) -> PaceCache {
+        PaceCache::default()
+    }
+}
+
+impl PaceCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<(NaiveDate, ActivityKey), Option<BookPace>>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Everything needed to score accounts as of any day, held in memory: the scoring engine's state.
@@ -49,6 +69,8 @@ pub struct Portfolio {
     monthly_renews: bool,
     /// End users' numbers in `user_days`.
     users: HashMap<String, u32>,
+    #[serde(skip)]
+    paces: PaceCache,
 }
 
 /// Daily rollups as the store reads them, of all accounts or of some.
@@ -104,6 +126,7 @@ impl Portfolio {
             tickets: None,
             monthly_renews: false,
             users: HashMap::new(),
+            paces: PaceCache::default(),
         }
     }
 
@@ -157,6 +180,7 @@ impl Portfolio {
         if inputs.tickets.is_some() && self.tickets.is_none() {
             self.tickets = Some(HashMap::new());
         }
+        self.paces.entries().clear();
         self.insert(inputs);
     }
 
@@ -178,6 +202,8 @@ impl Portfolio {
                 cut(days, since);
             }
         }
+        // A day's pace reads the days before it: those from `since` on have changed.
+        self.paces.entries().retain(|(as_of, _), _| *as_of <= since);
         self.insert(Inputs { usage, ..Inputs::default() });
     }
 
@@ -321,6 +347,7 @@ impl Portfolio {
                 .collect(),
             activity: Vec::new(),
             mrr_windows: Vec::new(),
+            book_pace: BTreeMap::new(),
         }
     }
 
@@ -357,9 +384,38 @@ impl Portfolio {
                     (named || counted).then(|| FeatureCalendar::new(&d.cadence, as_of, periods))
                 })
                 .collect(),
+            book_pace: self.book_pace(&config.activity_keys().into_iter().collect::<Vec<_>>(), as_of),
             activity: config.activity_keys().into_iter().collect(),
             mrr_windows: config.contraction_windows().into_iter().collect(),
         }
+    }
+
+    /// The whole book's pace in each window these keys read (one per core feature for a key over
+    /// the core features), over the accounts paying on `as_of`; remembered per day.
+    fn book_pace(&self, keys: &[ActivityKey], as_of: NaiveDate) -> BTreeMap<ActivityKey, BookPace> {
+        let known = |paces: &HashMap<(NaiveDate, ActivityKey), Option<BookPace>>| {
+            let resolved = self.resolved_keys(keys);
+            let found: Option<BTreeMap<ActivityKey, Option<BookPace>>> =
+                resolved.into_iter().map(|key| paces.get(&(as_of, key.clone())).map(|pace| (key, *pace))).collect();
+            found.map(|found| found.into_iter().filter_map(|(key, pace)| Some((key, pace?))).collect())
+        };
+        if let Some(paces) = known(&self.paces.entries()) {
+            return paces;
+        }
+        let mut windows: BTreeMap<ActivityKey, Vec<ActivityWindow>> = BTreeMap::new();
+        for (id, terms) in &self.periods {
+            if terms.iter().any(|t| t.covers(as_of) && t.mrr().0 > rust_decimal::Decimal::ZERO) {
+                for (key, window) in self.activity_windows(*id, keys, as_of) {
+                    windows.entry(key).or_default().push(window);
+                }
+            }
+        }
+        let mut paces = self.paces.entries();
+        for key in self.resolved_keys(keys) {
+            let pace = windows.get(&key).and_then(BookPace::of);
+            paces.insert((as_of, key), pace);
+        }
+        known(&paces).unwrap_or_default()
     }
 
     /// The account's signals using only what had happened by the calendars' day.
@@ -395,11 +451,36 @@ impl Portfolio {
                 .map(|days| (*days, to_f64(self.figures(id, days_before(as_of, u64::from(*days))).mrr)))
                 .collect(),
             activity: self.activity_windows(id, &calendars.activity, as_of),
+            book_pace: calendars.book_pace.clone(),
         }
     }
 
-    /// The account's usage in the recent window of each key and the baseline before it. A key
-    /// over the core features gives one window per core feature (each judged on its own habit).
+    /// The windows these keys read: each key as it is, except one over the core features, which
+    /// stands for one key per core (non-annual) feature, each judged on its own habit.
+    fn resolved_keys(&self, keys: &[ActivityKey]) -> Vec<ActivityKey> {
+        let mut resolved = Vec::new();
+        for key in keys {
+            match (&key.feature, key.scope) {
+                (None, ActivityScope::Core) => resolved.extend(
+                    self.features
+                        .iter()
+                        .filter(|f| {
+                            f.definition.importance == Importance::Core && f.definition.cadence.season().is_none()
+                        })
+                        .map(|f| ActivityKey {
+                            feature: Some(f.definition.key.to_string()),
+                            scope: ActivityScope::All,
+                            ..key.clone()
+                        }),
+                ),
+                _ => resolved.push(key.clone()),
+            }
+        }
+        resolved
+    }
+
+    /// The account's usage in the recent window of each key (as `resolved_keys` resolves them)
+    /// and the baseline before it.
     fn activity_windows(
         &self,
         account: AccountId,
@@ -412,13 +493,13 @@ impl Portfolio {
         let uses_of = |f: &Feature| by_feature.get(&f.id).map_or(&[][..], Vec::as_slice);
         let annual = |f: &Feature| f.definition.cadence.season().is_some();
         let mut windows = BTreeMap::new();
-        for key in keys {
-            let features: Vec<&Feature> = match (&key.feature, key.scope) {
-                (Some(feature), _) => self.features.iter().filter(|f| f.definition.key.as_str() == feature).collect(),
-                (None, ActivityScope::Core) => {
-                    self.features.iter().filter(|f| f.definition.importance == Importance::Core && !annual(f)).collect()
+        for key in self.resolved_keys(keys) {
+            let window = match &key.feature {
+                Some(feature) => {
+                    let Some(f) = self.features.iter().find(|f| f.definition.key.as_str() == feature) else { continue };
+                    activity_window(&key, as_of, uses_of(f), users, false)
                 }
-                (None, ActivityScope::All) => {
+                None => {
                     let events = self.event_days.get(&account).map_or(&[][..], Vec::as_slice);
                     let seasonal: Vec<&[(NaiveDate, i64)]> = self
                         .features
@@ -432,19 +513,10 @@ impl Portfolio {
                     } else {
                         subtract_daily(events, &sum_daily(&seasonal))
                     };
-                    windows.insert(key.clone(), activity_window(key, as_of, &uses, users, true));
-                    continue;
+                    activity_window(&key, as_of, &uses, users, true)
                 }
             };
-            for f in features {
-                let own = ActivityKey {
-                    feature: Some(f.definition.key.to_string()),
-                    scope: ActivityScope::All,
-                    ..key.clone()
-                };
-                let window = activity_window(&own, as_of, uses_of(f), users, false);
-                windows.insert(own, window);
-            }
+            windows.insert(key, window);
         }
         windows
     }

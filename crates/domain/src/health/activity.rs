@@ -97,6 +97,83 @@ pub fn activity_window(
     }
 }
 
+/// How the whole book used the product in a window against its own habit: the median, over the
+/// paying accounts with a baseline to compare with, of each one's pace (uses, active days, uses
+/// per active user: recent rate ÷ baseline rate). A quiet August or the New Year break is the
+/// calendar's doing, not one customer's drift, and a trend measure allows for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BookPace {
+    pub uses: f64,
+    pub active_days: f64,
+    pub per_user: f64,
+}
+
+/// With fewer accounts than this to compare, the book's pace is not known: in a small book one
+/// customer's slump would move the median and excuse itself.
+pub const MIN_BOOK_ACCOUNTS: usize = 30;
+/// A book-wide lull excuses at most half of an account's drop, so a collapse still shows.
+const MOST_ALLOWED: f64 = 0.5;
+
+impl ActivityWindow {
+    /// This window's paces (uses, active days, uses per active user), when its baseline covers at
+    /// least twice the recent window and has use in it.
+    fn paces(&self) -> Option<(f64, Option<f64>, Option<f64>)> {
+        let (recent_days, baseline_days) = (f64::from(self.recent_days.max(1)), f64::from(self.baseline_days));
+        if self.baseline_days < self.recent_days.saturating_mul(2) || self.baseline_uses <= 0 {
+            return None;
+        }
+        let rate = |n: f64, days: f64| n / days;
+        let uses = rate(self.recent_uses as f64, recent_days) / rate(self.baseline_uses as f64, baseline_days);
+        let active_days = (self.baseline_active_days > 0).then(|| {
+            rate(f64::from(self.recent_active_days), recent_days)
+                / rate(f64::from(self.baseline_active_days), baseline_days)
+        });
+        let per_user = (self.baseline_users > 0 && self.recent_users > 0).then(|| {
+            rate(self.recent_uses as f64 / f64::from(self.recent_users), recent_days)
+                / rate(self.baseline_uses as f64 / f64::from(self.baseline_users), baseline_days)
+        });
+        Some((uses, active_days, per_user))
+    }
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.len() < MIN_BOOK_ACCOUNTS {
+        return None;
+    }
+    values.sort_unstable_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] })
+}
+
+impl BookPace {
+    /// The book's pace from every paying account's window; `None` with too few to compare.
+    pub fn of<'a>(windows: impl IntoIterator<Item = &'a ActivityWindow>) -> Option<BookPace> {
+        let (mut uses, mut active_days, mut per_user) = (Vec::new(), Vec::new(), Vec::new());
+        for (u, a, p) in windows.into_iter().filter_map(ActivityWindow::paces) {
+            uses.push(u);
+            active_days.extend(a);
+            per_user.extend(p);
+        }
+        let uses = median(uses)?;
+        Some(BookPace {
+            uses,
+            active_days: median(active_days).unwrap_or(uses),
+            per_user: median(per_user).unwrap_or(uses),
+        })
+    }
+
+    /// What a trend of this kind is divided by: the book's pace while it ran below its habit
+    /// (never below half), else 1.
+    pub fn allowance(&self, kind: super::MeasureType) -> f64 {
+        let pace = match kind {
+            super::MeasureType::ActiveDaysTrend => self.active_days,
+            super::MeasureType::UserActivityTrend => self.per_user,
+            _ => self.uses,
+        };
+        pace.clamp(MOST_ALLOWED, 1.0)
+    }
+}
+
 /// Adds daily series (each sorted by day) into one, sorted by day.
 pub fn sum_daily(series: &[&[(NaiveDate, i64)]]) -> Vec<(NaiveDate, i64)> {
     let mut all: Vec<(NaiveDate, i64)> = series.iter().flat_map(|s| s.iter().copied()).collect();
@@ -171,6 +248,31 @@ mod tests {
         assert_eq!((w.recent_users, w.recent_active_days), (2, 2));
         let w = activity_window(&key(), day("2026-06-30"), &[], &users, false);
         assert_eq!((w.recent_users, w.recent_active_days), (2, 0), "a feature's active days are its uses");
+    }
+
+    #[test]
+    fn the_books_pace_is_the_median_accounts_and_excuses_at_most_half_a_drop() {
+        let window = |recent: i64| ActivityWindow {
+            recent_days: 30,
+            recent_uses: recent,
+            recent_active_days: 20,
+            recent_users: 2,
+            baseline_days: 90,
+            baseline_uses: 300,
+            baseline_active_days: 60,
+            baseline_users: 2,
+        };
+        let quiet: Vec<ActivityWindow> = (0..31).map(|i| window(70 + i)).collect();
+        let pace = BookPace::of(&quiet).unwrap();
+        assert!((pace.uses - 0.85).abs() < 1e-9, "{pace:?}");
+        assert_eq!(pace.allowance(crate::health::MeasureType::UsageTrend), pace.uses);
+        assert_eq!(BookPace::of(&quiet[..29]), None, "too few accounts to know the book's pace");
+        let collapse: Vec<ActivityWindow> = (0..31).map(|_| window(10)).collect();
+        assert_eq!(BookPace::of(&collapse).unwrap().allowance(crate::health::MeasureType::UsageTrend), 0.5);
+        let busy: Vec<ActivityWindow> = (0..31).map(|_| window(200)).collect();
+        assert_eq!(BookPace::of(&busy).unwrap().allowance(crate::health::MeasureType::UsageTrend), 1.0);
+        let young = ActivityWindow { baseline_days: 40, ..window(100) };
+        assert_eq!(young.paces(), None, "a baseline shorter than twice the recent window tells nothing");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Scoring one account as of a day: each measure's value from the account's signals, its points,
 //! weights redistributed over the measures that have data, the grade, and the explanation.
 
-use super::activity::ActivityWindow;
+use super::activity::{ActivityWindow, BookPace};
 use super::scorecard::{
     ActivityKey, ActivityScope, HealthConfig, MeasureSpec, MeasureType, Scorecard, DEFAULT_BASELINE_DAYS,
     DEFAULT_NPS_MAX_AGE_DAYS,
@@ -44,6 +44,8 @@ pub struct AccountSignals {
     pub mrr_before: BTreeMap<u32, f64>,
     /// The usage windows the scorecard's activity trends read (see `HealthConfig::activity_keys`).
     pub activity: BTreeMap<ActivityKey, ActivityWindow>,
+    /// The whole book's pace in the same windows, where enough accounts have one.
+    pub book_pace: BTreeMap<ActivityKey, BookPace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -235,16 +237,24 @@ fn activity_trend(spec: &MeasureSpec, s: &AccountSignals) -> (Option<f64>, Bilin
         return over_core_features(each.collect(), &subject_ja, &subject_en);
     }
     let (subject_ja, subject_en) = activity_subject(spec, s);
-    let Some(w) = spec.activity_key().and_then(|key| s.activity.get(&key).copied()) else {
+    let Some(key) = spec.activity_key() else {
         return no_data(&subject_ja, &subject_en);
     };
-    window_trend(spec, w, spec.min_baseline(), &subject_ja, &subject_en)
+    let Some(w) = s.activity.get(&key).copied() else {
+        return no_data(&subject_ja, &subject_en);
+    };
+    window_trend(spec, w, s.book_pace.get(&key), spec.min_baseline(), &subject_ja, &subject_en)
 }
 
-/// One feature's own usage windows, as the measure's windows read it.
-fn feature_window(spec: &MeasureSpec, s: &AccountSignals, f: &FeatureUse) -> Option<ActivityWindow> {
+/// One feature's own usage windows, as the measure's windows read it, with the book's pace in them.
+fn feature_window<'s>(
+    spec: &MeasureSpec,
+    s: &'s AccountSignals,
+    f: &FeatureUse,
+) -> Option<(ActivityWindow, Option<&'s BookPace>)> {
     let key = spec.activity_key()?;
-    s.activity.get(&ActivityKey { feature: Some(f.feature.clone()), scope: ActivityScope::All, ..key }).copied()
+    let own = ActivityKey { feature: Some(f.feature.clone()), scope: ActivityScope::All, ..key };
+    Some((s.activity.get(&own).copied()?, s.book_pace.get(&own)))
 }
 
 /// Half the baseline window at least, so a young account is not judged on its first weeks.
@@ -264,15 +274,18 @@ fn too_little_history(ja: &str, en: &str) -> (Option<f64>, Bilingual) {
 fn core_feature_trends(spec: &MeasureSpec, s: &AccountSignals) -> Vec<(Option<f64>, Bilingual)> {
     core_features(s, false)
         .map(|f| match feature_window(spec, s, f) {
-            Some(w) => window_trend(spec, w, MIN_FEATURE_BASELINE, &f.name, &f.name_en),
+            Some((w, pace)) => window_trend(spec, w, pace, MIN_FEATURE_BASELINE, &f.name, &f.name_en),
             None => no_data(&f.name, &f.name_en),
         })
         .collect()
 }
 
+/// The recent rate against the baseline's, as a ratio; while the whole book ran below its own
+/// habit (`pace`), the ratio is read against that pace, and the explanation says so.
 fn window_trend(
     spec: &MeasureSpec,
     w: ActivityWindow,
+    pace: Option<&BookPace>,
     min_baseline: f64,
     subject_ja: &str,
     subject_en: &str,
@@ -337,6 +350,17 @@ fn window_trend(
     }
     let ratio = recent_rate / base_rate;
     let pct = (ratio * 100.0).round();
+    let allowance = pace.map_or(1.0, |p| p.allowance(spec.kind));
+    if allowance < 0.995 {
+        let (book, net) = ((allowance * 100.0).round(), (ratio / allowance * 100.0).round());
+        return (
+            Some(ratio / allowance),
+            Bilingual::new(
+                format!("{ja}、通常のペースの {pct}%。全顧客も通常の {book}% だった期間のため、実質 {net}%）"),
+                format!("{en}; {pct}% of the usual pace while the whole book ran at {book}% of its own: {net}% net)"),
+            ),
+        );
+    }
     (Some(ratio), Bilingual::new(format!("{ja}、通常のペースの {pct}%）"), format!("{en}; {pct}% of the usual pace)")))
 }
 
@@ -349,6 +373,7 @@ const MIN_USUAL_GAP_DAYS: f64 = 7.0;
 /// in the baseline window (`None` while the baseline is too thin to have a rhythm).
 fn feature_overdue(spec: &MeasureSpec, s: &AccountSignals, f: &FeatureUse) -> (Option<f64>, Bilingual) {
     let window = feature_window(spec, s, f)
+        .map(|(w, _)| w)
         .filter(|w| covers_baseline(spec, w) && f64::from(w.baseline_active_days) >= spec.min_baseline());
     let (Some(w), Some(last)) = (window, f.last_used) else { return too_little_history(&f.name, &f.name_en) };
     let usual = (f64::from(w.baseline_days) / f64::from(w.baseline_active_days)).max(MIN_USUAL_GAP_DAYS);
@@ -917,6 +942,24 @@ mod tests {
         assert_eq!(value(MeasureType::UsageTrend, &sparse, |_| {}), None, "no baseline uses: no false alarm");
         assert_eq!(value(MeasureType::UsageTrend, &falling, |m| m.min_baseline = Some(5000.0)), None);
         assert_eq!(value(MeasureType::UsageTrend, &falling, |m| m.recent_days = Some(14)), None, "another window");
+    }
+
+    #[test]
+    fn a_trend_is_read_against_the_books_pace_when_the_whole_book_is_quiet() {
+        let key = ActivityKey { feature: None, scope: ActivityScope::All, recent_days: 30, baseline_days: 90 };
+        let with_pace = |uses: f64| {
+            let mut s = trend_signals(10, 6, 90);
+            s.book_pace.insert(key.clone(), BookPace { uses, active_days: uses, per_user: uses });
+            s
+        };
+        let quiet = with_pace(0.75);
+        let adjusted = value(MeasureType::UsageTrend, &quiet, |_| {});
+        assert!(adjusted.is_some_and(|v| (v - 0.8).abs() < 1e-9), "60% in a month the book ran at 75%: {adjusted:?}");
+        let (_, why) = evaluate(&spec("m", MeasureType::UsageTrend, 1.0), &quiet);
+        assert!(why.en.contains("whole book ran at 75%") && why.ja.contains("全顧客も通常の 75%"), "{why:?}");
+        assert_eq!(value(MeasureType::UsageTrend, &with_pace(1.3), |_| {}), Some(0.6), "a busy book asks nothing more");
+        let collapse = value(MeasureType::UsageTrend, &with_pace(0.2), |_| {});
+        assert!(collapse.is_some_and(|v| (v - 1.2).abs() < 1e-9), "at most half is excused: {collapse:?}");
     }
 
     #[test]

@@ -534,6 +534,9 @@ impl HealthConfig {
             }
             if card.measures.is_empty() {
                 push(format!("scorecard[{i}].measure"), Reason::Required);
+            } else if card.measures.len() < self.min_measures {
+                // Such a scorecard could never grade an account: every one would be unknown.
+                push(format!("scorecard[{i}].measure"), Reason::TooFewMeasures { min: self.min_measures });
             }
             if card.measures.len() > MAX_MEASURES {
                 push(format!("scorecard[{i}].measure"), at_most(MAX_MEASURES));

@@ -196,7 +196,7 @@ pub(crate) fn merge_target(body: Value) -> Result<RequestId, ApiError> {
     Ok(f.errors.finish(|| into.flatten().map(RequestId))?)
 }
 
-/// The requests an account asked for, each with its evidence, newest first.
+/// The requests an account asked for, newest first, each once with its strongest evidence.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/requests", tag = "feedback", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<AccountRequest>), (status = 404, body = Problem)))]
 pub async fn of_account(

@@ -701,14 +701,8 @@ pub async fn set_value(
     }
     let mut errors = Vec::new();
     let month = fields.get("month").parse::<YearMonth>();
-    let raw = fields.get("value").trim().replace(',', "");
-    let value = match raw.trim_end_matches('%') {
-        "" => Ok(None),
-        number => number
-            .parse::<f64>()
-            .map(|v| Some(if raw.ends_with('%') { v / 100.0 } else { v }))
-            .map_err(|_| domain::Reason::InvalidDecimal),
-    };
+    let unit = app.kpi_tree().await?.and_then(|tree| tree.node(&key).map(|node| node.unit())).unwrap_or(Unit::Number);
+    let value = domain::kpi::parse_entered(fields.get("value"), unit);
     let fiscal_year = fields.get("fiscal_year").trim();
     let result = match (month, value) {
         (_, Err(reason)) => Err(AppError::invalid("value", reason)),
@@ -721,8 +715,18 @@ pub async fn set_value(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/kpi/{}?done=saved", urlencoding(&key))).into_response()),
-        Err(AppError::Invalid(fields)) => {
-            errors.extend(fields.iter().map(|e| format!("{}: {}", e.field, e.message(lang))));
+        Err(AppError::Invalid(refused)) => {
+            let what = match kind {
+                ValueKind::Target => lang.pick("目標", "Target"),
+                ValueKind::Actual => lang.pick("実績", "Actual"),
+            };
+            let month = fields.get("month");
+            let label = |field: &str| match field {
+                "fiscal_year" => format!("{} · {}", lang.pick("年度", "Fiscal year"), what),
+                _ if month.is_empty() => what.to_owned(),
+                _ => format!("{month} · {what}"),
+            };
+            errors.extend(refused.iter().map(|e| format!("{}: {}", label(&e.field), e.message(lang))));
             let page = node_page(&app, frame, &key, &mut QueryParams::from_query(""), errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page, "kpi_node")?).into_response())
         }

@@ -24,9 +24,11 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// How much a request matters, "important" chosen: what a CSM usually records.
-fn importance_choices(lang: Lang) -> Vec<Choice> {
+/// How much a request matters, `selected` (a code) or "important" chosen.
+fn importance_choices(lang: Lang, selected: &str) -> Vec<Choice> {
     let all = RequestImportance::ALL.iter().map(|i| (i.as_str().to_owned(), i.label(lang).to_owned()));
-    choices(all, Some(RequestImportance::Important.as_str()))
+    let selected = RequestImportance::parse(selected).unwrap_or(RequestImportance::Important);
+    choices(all, Some(selected.as_str()))
 }
 
 /// Where the customer said it, "CSM" chosen.
@@ -352,6 +354,28 @@ pub struct HistoryLine {
     pub at: String,
 }
 
+/// What a refused form had typed, to show again.
+#[derive(Default)]
+pub struct Typed {
+    pub reason: String,
+    pub account: String,
+    pub quote: String,
+    /// The evidence form was the one sent: it opens again.
+    pub evidence: bool,
+}
+
+impl Typed {
+    fn of(sent: Option<&FormFields>) -> Typed {
+        let Some(f) = sent else { return Typed::default() };
+        Typed {
+            reason: f.get("reason").to_owned(),
+            account: f.get("account").to_owned(),
+            quote: f.get("quote").to_owned(),
+            evidence: !f.get("account").is_empty() || !f.get("quote").is_empty(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "request.html")]
 pub struct RequestPage {
@@ -367,6 +391,7 @@ pub struct RequestPage {
     pub status_key: &'static str,
     pub status_reason: String,
     pub statuses: Vec<Choice>,
+    pub typed: Typed,
     pub impact: ImpactView,
     pub weights: String,
     pub evidence: Vec<EvidenceLine>,
@@ -394,12 +419,14 @@ fn notice_of(params: &QueryParams, lang: Lang) -> Option<&'static str> {
     }
 }
 
+/// The request page; after a refused form, `sent` is what was typed, shown again in its form.
 async fn render_request(
     app: &AppState,
     frame: Frame,
     id: RequestId,
     notice: Option<&'static str>,
     errors: Vec<String>,
+    sent: Option<&FormFields>,
 ) -> Result<Response, ApiError> {
     let lang = frame.lang;
     let detail = app.request_detail(id).await?;
@@ -432,7 +459,11 @@ async fn render_request(
         status: request.status.label(lang),
         status_key: request.status.as_str(),
         status_reason: request.status_reason.clone().unwrap_or_default(),
-        statuses: statuses(lang, Some(request.status.as_str())),
+        statuses: statuses(
+            lang,
+            Some(sent.map(|f| f.get("status")).filter(|s| !s.is_empty()).unwrap_or(request.status.as_str())),
+        ),
+        typed: Typed::of(sent),
         impact: ImpactView::of(&detail.impact, &currency, lang),
         weights: weights_sentence(app, lang),
         evidence: detail
@@ -464,8 +495,8 @@ async fn render_request(
         merged: detail.merged.iter().map(|m| m.0).collect(),
         adoption: detail.adoption.as_ref().map(|a| adoption_view(a, lang)),
         merge_choices: choices(others.iter().filter(|r| r.id != request.id).map(request_choice), None),
-        importances: importance_choices(lang),
-        sources: source_choices(lang, ""),
+        importances: importance_choices(lang, sent.map_or("", |f| f.get("importance"))),
+        sources: source_choices(lang, sent.map_or("", |f| f.get("source"))),
         manage,
         errors,
         notice,
@@ -482,7 +513,7 @@ pub async fn show(
     params: QueryParams,
 ) -> Result<Response, ApiError> {
     let notice = notice_of(&params, frame.lang);
-    render_request(&app, frame, RequestId(id), notice, Vec::new()).await
+    render_request(&app, frame, RequestId(id), notice, Vec::new(), None).await
 }
 
 /// After a form: back where it came from (`back`, if it is one of our pages), else the request.
@@ -497,6 +528,7 @@ async fn answer(
     app: &AppState,
     frame: Frame,
     id: RequestId,
+    fields: &FormFields,
     outcome: Result<String, ApiError>,
 ) -> Result<Response, ApiError> {
     match outcome {
@@ -504,7 +536,7 @@ async fn answer(
         Err(error) => {
             let lang = frame.lang;
             let messages = super::settings::refused(error, lang, |field| field_label(field, lang))?;
-            render_request(app, frame, id, None, messages).await
+            render_request(app, frame, id, None, messages, Some(fields)).await
         }
     }
 }
@@ -522,7 +554,7 @@ pub async fn update(
         Ok(back_to(&fields, id, "saved"))
     }
     .await;
-    answer(&app, frame, id, outcome).await
+    answer(&app, frame, id, &fields, outcome).await
 }
 
 /// `POST /requests/{id}/status`.
@@ -540,7 +572,7 @@ pub async fn set_status(
         Ok(back_to(&fields, id, "status"))
     }
     .await;
-    answer(&app, frame, id, outcome).await
+    answer(&app, frame, id, &fields, outcome).await
 }
 
 /// The account a person typed in the evidence form: an external id, Kizuna's id, or a text
@@ -587,7 +619,7 @@ pub async fn add_evidence(
         Ok(back_to(&fields, id, "evidence"))
     }
     .await;
-    answer(&app, frame, id, outcome).await
+    answer(&app, frame, id, &fields, outcome).await
 }
 
 /// `POST /requests/{id}/evidence/{evidence}/delete`.
@@ -603,7 +635,7 @@ pub async fn remove_evidence(
         Ok(back_to(&fields, id, "removed"))
     }
     .await;
-    answer(&app, frame, id, outcome).await
+    answer(&app, frame, id, &fields, outcome).await
 }
 
 /// `POST /requests/{id}/merge`: this request is a duplicate of `into`.
@@ -620,7 +652,7 @@ pub async fn merge(
         Ok(format!("/requests/{}?done=merged", survivor.id))
     }
     .await;
-    answer(&app, frame, id, outcome).await
+    answer(&app, frame, id, &fields, outcome).await
 }
 
 /// `/requests.csv`: the ranked list as the page filters it.
@@ -709,7 +741,7 @@ pub(crate) async fn account_card(
             })
             .collect(),
         open_requests: choices(open.iter().map(request_choice), None),
-        importances: importance_choices(lang),
+        importances: importance_choices(lang, ""),
         sources: source_choices(lang, source),
         contacts,
     })

@@ -306,6 +306,8 @@ pub fn data_label(key: &str, lang: Lang) -> String {
         "due_on" => t("予定日", "Expected on"),
         "from" => t("変化前", "From"),
         "to" => t("変化後", "To"),
+        "request" => t("製品リクエスト", "Product request"),
+        "request_id" => t("リクエスト番号", "Request number"),
         other => other.to_owned(),
     }
 }
@@ -322,6 +324,7 @@ pub fn data_value(key: &str, value: &Value, currency: &Currency, lang: Lang) -> 
             Ok(day) => format::day_in_sentence(day, lang),
             Err(_) => text.clone(),
         },
+        Value::Number(id) if key == "request_id" => format!("#{id}"),
         Value::Null => "—".into(),
         Value::Bool(yes) => {
             Text::new(if *yes { "はい" } else { "いいえ" }, if *yes { "yes" } else { "no" }).pick(lang).into()
@@ -384,6 +387,12 @@ mod tests {
         assert_eq!(data_value("when", &json!("2026-12-01"), &jpy, Lang::En), "Dec 1, 2026");
         assert_eq!(data_label("days_to_renewal", Lang::Ja), "更新日までの日数");
         assert_eq!(data_label("custom_key", Lang::En), "custom_key");
+        assert_eq!(
+            (data_label("request_id", Lang::En), data_value("request_id", &json!(3), &jpy, Lang::En)),
+            ("Request number".to_owned(), "#3".to_owned()),
+            "a shipped request's task names the request, not its data keys"
+        );
+        assert_eq!(data_label("request", Lang::Ja), "製品リクエスト");
         assert_eq!(yearly_day("12-01", Lang::Ja), "12月1日");
         assert_eq!(yearly_day("oops", Lang::En), "oops");
     }

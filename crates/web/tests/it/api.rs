@@ -235,7 +235,7 @@ async fn example_nps_and_tickets_import_once_report_unknown_accounts_and_export_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no accounts yet: {problem}");
     let rows = lines_and_fields(&problem);
     assert_eq!(rows, (2..=6).map(|line| (line, "account_id")).collect::<Vec<_>>());
-    assert_eq!(problem["errors"][0]["message"], "line 2, column account_id: no account has this id");
+    assert_eq!(problem["errors"][0]["message"], "line 2, column account_id: no account matches");
 
     assert_eq!(server.upload("accounts", example("accounts.csv")).await.0, StatusCode::OK);
     // A bad value on one line and an unknown account on another are reported together.

@@ -66,6 +66,9 @@ async fn impact_counts_each_account_once_with_its_arr_and_a_merge_never_counts_t
     assert_eq!(ranked.as_array().unwrap().len(), 1, "{ranked}");
     let (_, of_small) = server.get(&format!("/api/v1/accounts/{small}/requests")).await;
     assert_eq!(of_small[0]["request"]["id"], sync, "{of_small}");
+    let (_, of_big) = server.get(&format!("/api/v1/accounts/{big}/requests")).await;
+    assert_eq!(of_big.as_array().unwrap().len(), 1, "three quotes on merged requests are one request: {of_big}");
+    assert_eq!(of_big[0]["evidence"]["importance"], "blocker", "the strongest is shown: {of_big}");
 
     let (status, body) = server.post(&format!("/api/v1/requests/{sync}/merge"), json!({"into": sync})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -190,6 +193,14 @@ async fn a_csm_adds_a_customer_request_from_the_account_page_and_ships_it_from_t
         submit(&server, &manager, &format!("/requests/{id}/status"), "en", &[("status", "declined")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unescaped(&html).contains("Reason: is required"), "{html}");
+    assert!(html.contains(r#"<option value="declined" selected>"#), "the status chosen stays chosen: {html}");
+    let typed = [("account", "存在しない会社XYZ"), ("importance", "blocker"), ("quote", "CSV で出したい")];
+    let (status, html, _) = submit(&server, &manager, &format!("/requests/{id}/evidence"), "en", &typed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unescaped(&html).contains("Account: no account matches"), "{html}");
+    assert!(html.contains("value=\"存在しない会社XYZ\"") && html.contains("CSV で出したい</textarea>"), "{html}");
+    assert!(html.contains(r#"id="add-evidence" open"#), "the form stays open: {html}");
+    assert!(html.contains(r#"<option value="blocker" selected>"#), "{html}");
 
     let english = page_in(&server, &manager, "/requests?open=false", "en").await;
     assert!(english.contains("Product requests") && english.contains("Shipped"), "{english}");

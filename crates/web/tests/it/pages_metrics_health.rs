@@ -479,6 +479,25 @@ async fn a_csm_sees_no_editor_and_may_not_post_a_configuration(t: TestStore) {
     t.finish().await;
 }
 
+/// The gold scorecard with seat activation and the CSM pulse beside its usage trend (a grade
+/// needs data for three measures), each with a fifth of the shares.
+fn gold_card_of_three(action: &str) -> Vec<(String, String)> {
+    let mut card: Vec<(String, String)> =
+        gold_card("60", "usage_trend", "save").into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    card.pop();
+    for (n, kind) in [(1, "seat_activation"), (2, "csm_pulse")] {
+        let pairs = [("key", kind), ("type", kind), ("share", "20"), ("mapping", "piecewise")].into_iter().chain([
+            ("value", "0"),
+            ("points", "0"),
+            ("value", "1"),
+            ("points", "100"),
+        ]);
+        card.extend(pairs.map(|(name, value)| (format!("m.{n}.{name}"), value.to_owned())));
+    }
+    card.push(("action".into(), action.into()));
+    card
+}
+
 /// A scorecard of one usage trend for gold accounts, as the builder sends it.
 fn gold_card(share: &'static str, kind: &'static str, action: &'static str) -> Vec<(&'static str, &'static str)> {
     vec![
@@ -507,8 +526,9 @@ async fn the_scorecard_builder_checks_like_the_toml_previews_without_saving_and_
     let (_, manager) = server.browser("builder@k.example", Role::Manager).await;
     let (_, before) = server.get("/api/v1/health/config").await;
 
-    let (status, html, _) =
-        common::submit(&server, &manager, "/health/builder", "en", &gold_card("100", "usage_trend", "preview")).await;
+    let three = gold_card_of_three("preview");
+    let three: Vec<(&str, &str)> = three.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, html, _) = common::submit(&server, &manager, "/health/builder", "en", &three).await;
     assert_eq!(status, StatusCode::OK, "{} {html}", t.label);
     assert!(html.contains("id=\"scorecard-preview\"") && html.contains("id=\"preview-auc\""), "{html}");
     let (_, after_preview) = server.get("/api/v1/health/config").await;
@@ -528,8 +548,14 @@ async fn the_scorecard_builder_checks_like_the_toml_previews_without_saving_and_
     let (_, unchanged) = server.get("/api/v1/health/config").await;
     assert_eq!(unchanged, before, "a refused form saves nothing");
 
-    let (status, _, location) =
+    let (status, html, _) =
         common::submit(&server, &manager, "/health/builder", "en", &gold_card("100", "usage_trend", "save")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "one measure could never grade an account");
+    let too_few = domain::Reason::TooFewMeasures { min: 3 }.message(domain::i18n::Lang::En);
+    assert!(unescaped(&html).contains(&too_few), "{html}");
+    let three = gold_card_of_three("save");
+    let three: Vec<(&str, &str)> = three.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, _, location) = common::submit(&server, &manager, "/health/builder", "en", &three).await;
     assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/health?done=config")));
     let (_, config) = server.get("/api/v1/health/config").await;
     let cards = config["scorecard"].as_array().unwrap();
@@ -540,7 +566,7 @@ async fn the_scorecard_builder_checks_like_the_toml_previews_without_saving_and_
 
     let (status, html) = common::page(&server, &manager, "/health/builder?card=gold").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("value=\"gold\"") && html.contains("value=\"100\""), "{html}");
+    assert!(html.contains("value=\"gold\"") && html.contains("value=\"60\""), "{html}");
     let (status, _, _) = common::submit(
         &server,
         &manager,

@@ -654,7 +654,7 @@ async fn the_playbook_builder_lists_who_it_would_start_for_and_dry_runs_writing_
     let (status, html, _) = submit(&server, &browser, "/playbooks/builder", "en", &built("save", "0")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let range = domain::Reason::OutOfRange { min: "1".into(), max: "3650".into() };
-    assert!(unescaped(&html).contains(&format!("trigger.days: {}", range.message(domain::i18n::Lang::En))), "{html}");
+    assert!(unescaped(&html).contains(&format!("Trigger · Days: {}", range.message(domain::i18n::Lang::En))), "{html}");
     let (status, html, _) = submit(&server, &browser, "/playbooks/builder", "en", &built("save", "ninety")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     let (_, playbooks) = server.get("/api/v1/playbooks").await;

@@ -136,10 +136,10 @@ async fn two_imports_at_once_both_land_and_neither_answers_500(t: TestStore) {
 async fn ranges_are_limited_in_their_number_of_periods(t: TestStore) {
     let server = Server::start(&t).await;
     for path in [
-        "/api/v1/metrics/report?from=1000-01-01&to=2999-12-31&interval=day",
-        "/api/v1/metrics/unit-economics?from=1000-01-01&to=2999-12-31&interval=week",
-        "/api/v1/metrics/cohorts?from=1000-01&to=2999-12",
-        "/api/v1/health/backtest?from=1000-01-01&to=2999-12-31",
+        "/api/v1/metrics/report?from=1900-01-01&to=2199-12-31&interval=day",
+        "/api/v1/metrics/unit-economics?from=1900-01-01&to=2199-12-31&interval=week",
+        "/api/v1/metrics/cohorts?from=1900-01&to=2199-12",
+        "/api/v1/health/backtest?from=1900-01-01&to=2199-12-31",
     ] {
         let (status, problem) = server.get(path).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {problem}");

@@ -491,7 +491,7 @@ async fn a_task_is_created_with_the_account_code_the_pages_show_through_the_api_
     assert_eq!(status, StatusCode::SEE_OTHER, "a candidate button picks the account");
     let (status, html, _) = submit(&server, &browser, "/tasks", "en", &form("nothing like it", "X")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("Account: no account has this id"), "{html}");
+    assert!(html.contains("Account: no account matches"), "{html}");
 
     let (_, listed) = server.get(&format!("/api/v1/tasks?account={sakura}")).await;
     let titles: Vec<&str> = listed["items"].as_array().unwrap().iter().filter_map(|t| t["title"].as_str()).collect();
