@@ -229,9 +229,9 @@ impl YearMonth {
     /// (`interchange::FIRST_DAY` to `LAST_DAY`), else out of range.
     pub fn typed(year: i32, month: u32) -> Option<Result<YearMonth, Reason>> {
         let first = YearMonth::new(year, month)?;
-        let within = crate::interchange::parse_date(&first.0.to_string()).is_ok();
-        let range = || Reason::OutOfRange { min: "1900-01".into(), max: "2199-12".into() };
-        Some(if within { Ok(first) } else { Err(range()) })
+        let (years, range) =
+            (crate::interchange::YEARS, || Reason::OutOfRange { min: "1900-01".into(), max: "2199-12".into() });
+        Some(if years.contains(&year) { Ok(first) } else { Err(range()) })
     }
 
     pub fn of(day: NaiveDate) -> YearMonth {
